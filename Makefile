@@ -1,0 +1,84 @@
+# aisle — one Makefile. Targets: all, run, test, check, bench, lint, fuzz, clean.
+# Dependencies come through pkg-config; `make deps` installs missing Debian
+# packages when run as root and prints the apt-get line otherwise.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := yaml-0.1 libuv json-c lua5.4 sqlite3 libcurl libsodium hiredis \
+           libmongoc-1.0 openssl
+# pkg-config flags live in their own variables so `make CFLAGS=...` keeps them
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcivetweb -lm -lpthread
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+CFLAGS  ?= -O2 -g
+SAN     ?=
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS ?=
+
+ENGINE_SRC  := $(wildcard engine/*.c engine/nlu/*.c engine/stages/*.c engine/llm/*.c)
+STORES_SRC  := $(wildcard stores/*.c stores/sqlite/*.c stores/redis/*.c stores/mongo/*.c)
+GATEWAY_SRC := $(wildcard gateway/*.c)
+CLI_SRC     := $(wildcard cli/*.c)
+LIB_SRC     := $(ENGINE_SRC) $(STORES_SRC) $(GATEWAY_SRC)
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC   := $(wildcard tests/bench/*.c)
+BENCH_BIN   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run test check bench lint fuzz clean unit
+all: $(BUILD)/aisle $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libaisle.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/aisle: $(CLI_OBJ) $(BUILD)/libaisle.a
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libaisle.a $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libaisle.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS) -lcmocka
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libaisle.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS)
+
+deps:
+	@sh mk/deps.sh
+
+# Build everything, then run every suite; the last line is "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run.sh $(BUILD)
+
+# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		sh tests/run.sh build-san unit
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@sh tests/bench/run.sh $(BUILD)
+
+lint: $(BUILD)/aisle
+	$(BUILD)/aisle lint $(wildcard examples/*/*.yaml pipelines/*.yaml)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/aisle chat examples/faq/faq.yaml
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

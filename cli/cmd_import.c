@@ -1,0 +1,383 @@
+/* cli/cmd_import.c — `aisle import --catalog FILE [--db FILE] [--map a=b,..]`:
+ * loads a product catalog from JSON (DummyJSON shape: an array or
+ * {"products": [...]}) or CSV (header row, optional column mapping), and
+ * reports rows loaded and rejected with reasons.  Re-import updates by sku. */
+#include "cli.h"
+#include "stores/store.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH 1000
+#define SHOW_REJECTS 10
+
+static const char *const fields[] = {"sku", "title", "brand", "category",
+                                     "description", "price", "rating",
+                                     "stock", "thumbnail", "tags",
+                                     "discountPercentage"};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
+typedef struct stats {
+    long loaded, rejected;
+} stats;
+
+static void reject(stats *s, long row, const char *why)
+{
+    if (s->rejected++ < SHOW_REJECTS)
+        fprintf(stderr, "  row %ld rejected: %s\n", row, why);
+}
+
+/* Upsert a batch; an invalid product is reported and dropped, the rest
+ * retried, so one bad row never costs its neighbours. */
+static int flush(store *st, store_product *p, long *rows, size_t *n, stats *s)
+{
+    while (*n) {
+        store_err err = {0};
+        size_t bad = 0;
+        int rc = store_product_upsert_many(st, p, *n, &bad, &err);
+        if (rc == 0) {
+            s->loaded += (long)*n;
+            break;
+        }
+        if (rc != STORE_EINVAL || bad >= *n) {
+            fprintf(stderr, "aisle import: %s\n", err.msg);
+            return rc;
+        }
+        reject(s, rows[bad], err.msg);
+        store_product_clear(&p[bad]);
+        memmove(&p[bad], &p[bad + 1], (*n - bad - 1) * sizeof *p);
+        memmove(&rows[bad], &rows[bad + 1], (*n - bad - 1) * sizeof *rows);
+        (*n)--;
+    }
+    for (size_t i = 0; i < *n; i++)
+        store_product_clear(&p[i]);
+    *n = 0;
+    return 0;
+}
+
+static int import_json(store *st, const char *path, stats *s)
+{
+    json_object *root = json_object_from_file(path), *arr = root;
+    store_product *p = calloc(BATCH, sizeof *p);
+    long *rows = calloc(BATCH, sizeof *rows);
+    size_t n = 0, len;
+    int rc = 0;
+    if (!root || !p || !rows) {
+        fprintf(stderr, "aisle import: %s: not valid JSON (%s)\n", path,
+                json_util_get_last_err() ? json_util_get_last_err() : "?");
+        json_object_put(root);
+        free(p);
+        free(rows);
+        return 1;
+    }
+    if (json_object_is_type(root, json_type_object))
+        json_object_object_get_ex(root, "products", &arr);
+    if (!arr || !json_object_is_type(arr, json_type_array)) {
+        fprintf(stderr, "aisle import: %s: expected an array of products or"
+                        " {\"products\": [...]}\n", path);
+        json_object_put(root);
+        free(p);
+        free(rows);
+        return 1;
+    }
+    len = json_object_array_length(arr);
+    for (size_t i = 0; i < len && !rc; i++) {
+        store_err err = {0};
+        const char *txt = json_object_to_json_string_ext(
+            json_object_array_get_idx(arr, i), JSON_C_TO_STRING_PLAIN);
+        if (store_product_from_json(txt, &p[n], &err) != 0) {
+            reject(s, (long)i + 1, err.msg);
+            continue;
+        }
+        rows[n++] = (long)i + 1;
+        if (n == BATCH)
+            rc = flush(st, p, rows, &n, s);
+    }
+    if (!rc)
+        rc = flush(st, p, rows, &n, s);
+    json_object_put(root);
+    free(p);
+    free(rows);
+    return rc ? 1 : 0;
+}
+
+/* ---- CSV (RFC 4180 quoting; Latin-1 re-encoded as UTF-8) ---- */
+
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        int k = s[i] < 0x80 ? 0 : (s[i] & 0xE0) == 0xC0 ? 1
+              : (s[i] & 0xF0) == 0xE0 ? 2 : (s[i] & 0xF8) == 0xF0 ? 3 : -1;
+        if (k < 0 || i + (size_t)k >= n + (k ? 0 : 1))
+            return 0;
+        for (int j = 1; j <= k; j++)
+            if (i + (size_t)j >= n || (s[i + j] & 0xC0) != 0x80)
+                return 0;
+        i += (size_t)k + 1;
+    }
+    return 1;
+}
+
+static char *to_utf8(const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *r;
+    if (valid_utf8((const unsigned char *)s, n))
+        return strdup(s);
+    if (!(r = malloc(2 * n + 1)))
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            r[o++] = (char)c;
+        } else {
+            r[o++] = (char)(0xC0 | (c >> 6));
+            r[o++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    r[o] = '\0';
+    return r;
+}
+
+/* Read one record; returns the number of fields, 0 at EOF. */
+static size_t csv_record(FILE *f, char ***out, size_t *cap)
+{
+    size_t nf = 0, len = 0, bcap = 256;
+    char *buf = malloc(bcap);
+    int c, inq = 0, any = 0;
+    if (!buf)
+        return 0;
+    for (;;) {
+        c = fgetc(f);
+        if (c == EOF && !any) {
+            free(buf);
+            return 0;
+        }
+        any = 1;
+        if (inq) {
+            if (c == EOF)
+                inq = 0;
+            else if (c == '"') {
+                int d = fgetc(f);
+                if (d == '"') {
+                    c = '"';
+                } else {
+                    inq = 0;
+                    if (d != EOF)
+                        ungetc(d, f);
+                    continue;
+                }
+            }
+            if (inq) {
+                if (len + 2 > bcap && !(buf = realloc(buf, bcap *= 2)))
+                    return 0;
+                buf[len++] = (char)c;
+                continue;
+            }
+        }
+        if (c == '"' && len == 0) {
+            inq = 1;
+            continue;
+        }
+        if (c == ',' || c == '\n' || c == EOF) {
+            buf[len] = '\0';
+            if (len && buf[len - 1] == '\r')
+                buf[--len] = '\0';
+            if (nf == *cap) {
+                *cap = *cap ? *cap * 2 : 16;
+                *out = realloc(*out, *cap * sizeof **out);
+            }
+            (*out)[nf++] = to_utf8(buf);
+            len = 0;
+            if (c != ',')
+                break;
+            continue;
+        }
+        if (len + 2 > bcap && !(buf = realloc(buf, bcap *= 2)))
+            return 0;
+        buf[len++] = (char)c;
+    }
+    free(buf);
+    return nf;
+}
+
+static void free_rec(char **r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(r[i]);
+}
+
+static int import_csv(store *st, const char *path, const char *map, stats *s)
+{
+    FILE *f = fopen(path, "rb");
+    char **hdr = NULL, **rec = NULL;
+    size_t hcap = 0, rcap = 0, nh, nr, n = 0;
+    int col[NFIELDS], rc = 0;
+    long row = 1;
+    store_product *p = calloc(BATCH, sizeof *p);
+    long *rows = calloc(BATCH, sizeof *rows);
+
+    if (!f || !p || !rows) {
+        fprintf(stderr, "aisle import: cannot read %s\n", path);
+        if (f)
+            fclose(f);
+        free(p);
+        free(rows);
+        return 1;
+    }
+    nh = csv_record(f, &hdr, &hcap);
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const char *want = fields[i];
+        char name[128];
+        /* --map field=column; unmapped fields use a column of that name */
+        if (map) {
+            const char *m = map;
+            size_t fl = strlen(fields[i]);
+            while ((m = strstr(m, fields[i]))) {
+                if ((m == map || m[-1] == ',') && m[fl] == '=') {
+                    size_t l = strcspn(m + fl + 1, ",");
+                    if (l >= sizeof name)
+                        l = sizeof name - 1;
+                    memcpy(name, m + fl + 1, l);
+                    name[l] = '\0';
+                    want = name;
+                    break;
+                }
+                m += fl;
+            }
+        }
+        col[i] = -1;
+        for (size_t j = 0; j < nh; j++)
+            if (!strcmp(hdr[j], want))
+                col[i] = (int)j;
+        if (want != fields[i] && col[i] < 0) {
+            fprintf(stderr, "aisle import: --map %s=%s: no column %s in %s\n",
+                    fields[i], want, want, path);
+            rc = 2;
+        }
+    }
+    if (!rc && (col[0] < 0 || col[1] < 0)) {
+        fprintf(stderr, "aisle import: %s needs sku and title columns (use"
+                        " --map sku=COLUMN,title=COLUMN)\n", path);
+        rc = 2;
+    }
+    while (!rc && (nr = csv_record(f, &rec, &rcap)) > 0) {
+        store_product *q = &p[n];
+        const char *v[NFIELDS];
+        char *end;
+        row++;
+        if (nr == 1 && !*rec[0]) {
+            free_rec(rec, nr);
+            continue;
+        }
+        for (size_t i = 0; i < NFIELDS; i++)
+            v[i] = col[i] >= 0 && (size_t)col[i] < nr ? rec[col[i]] : NULL;
+        memset(q, 0, sizeof *q);
+        q->sku = v[0] && *v[0] ? strdup(v[0]) : NULL;
+        q->title = v[1] && *v[1] ? strdup(v[1]) : NULL;
+        q->brand = v[2] && *v[2] ? strdup(v[2]) : NULL;
+        q->category = v[3] && *v[3] ? strdup(v[3]) : NULL;
+        q->description = v[4] && *v[4] ? strdup(v[4]) : NULL;
+        q->thumbnail = v[8] && *v[8] ? strdup(v[8]) : NULL;
+        if (v[5] && *v[5] && ((q->price = strtod(v[5], &end)), *end)) {
+            reject(s, row, "price is not a number");
+            store_product_clear(q);
+            free_rec(rec, nr);
+            continue;
+        }
+        if (v[6] && *v[6])
+            q->rating = strtod(v[6], NULL);
+        if (v[7] && *v[7])
+            q->stock = strtoll(v[7], NULL, 10);
+        if (v[10] && *v[10])
+            q->discount_pct = strtod(v[10], NULL);
+        if (v[9] && *v[9]) {
+            char *t = strdup(v[9]), *save = NULL, *w;
+            for (w = strtok_r(t, "|;,", &save); w; w = strtok_r(NULL, "|;,", &save)) {
+                char **nt = realloc(q->tags, (q->n_tags + 1) * sizeof *nt);
+                if (!nt)
+                    break;
+                q->tags = nt;
+                q->tags[q->n_tags++] = strdup(w);
+            }
+            free(t);
+        }
+        rows[n++] = row;
+        free_rec(rec, nr);
+        if (n == BATCH && (rc = flush(st, p, rows, &n, s)) != 0)
+            rc = 1;
+    }
+    if (!rc && flush(st, p, rows, &n, s))
+        rc = 1;
+    for (size_t i = 0; i < n; i++)
+        store_product_clear(&p[i]);
+    free_rec(hdr, nh);
+    free(hdr);
+    free(rec);
+    free(p);
+    free(rows);
+    fclose(f);
+    return rc;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: aisle import --catalog FILE.json|FILE.csv [--db FILE]"
+                    " [--map field=column,...]\n"
+                    "  fields: sku title brand category description price rating"
+                    " stock thumbnail tags discountPercentage\n");
+}
+
+int cli_import(int argc, char **argv)
+{
+    const char *catalog = NULL, *db = NULL, *map = NULL, *dot;
+    store_config cfg;
+    store_err err = {0};
+    store *st;
+    stats s = {0, 0};
+    int rc;
+
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--catalog") && i + 1 < argc)
+            catalog = argv[++i];
+        else if (!strcmp(argv[i], "--db") && i + 1 < argc)
+            db = argv[++i];
+        else if (!strcmp(argv[i], "--map") && i + 1 < argc)
+            map = argv[++i];
+        else {
+            fprintf(stderr, "aisle import: unexpected argument %s\n", argv[i]);
+            usage();
+            return 2;
+        }
+    }
+    if (!catalog) {
+        usage();
+        return 2;
+    }
+    store_config_init(&cfg);
+    if (db) {
+        cfg.sqlite_path = db;
+        cfg.documents = STORE_BACKEND_SQLITE;
+    }
+    cfg.pool_size = 1;
+    if ((rc = store_open(&cfg, &st, &err)) != 0) {
+        fprintf(stderr, "aisle import: %s\n", err.msg);
+        return 1;
+    }
+    dot = strrchr(catalog, '.');
+    if (dot && !strcasecmp(dot, ".csv"))
+        rc = import_csv(st, catalog, map, &s);
+    else
+        rc = import_json(st, catalog, &s);
+    store_close(st);
+    printf("%s: %ld loaded, %ld rejected\n", catalog, s.loaded, s.rejected);
+    if (rc)
+        return rc;
+    return s.rejected ? 1 : 0;
+}

@@ -1,0 +1,295 @@
+/* engine/eng.h — the whole public API of aisle's pipeline engine.
+ *
+ * The engine loads a YAML pipeline (intents, stages, routes, templates),
+ * and runs one shopper message through it per call ("a turn").  It keeps
+ * no state between turns: everything a turn needs comes in through
+ * eng_turn_opts and goes out in the turn context.
+ *
+ * Conventions: functions return 0 (ENG_OK) or a negative eng_code; where
+ * there is an `err` or `diags` out-parameter it gets a message a person
+ * can act on.  Nothing here blocks on the network unless it says so.
+ */
+#ifndef AISLE_ENG_H
+#define AISLE_ENG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+
+#define AISLE_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define ENG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ENG_PRINTF(a, b)
+#endif
+
+/* Error codes. Only ever appended to. */
+typedef enum eng_code {
+    ENG_OK = 0,
+    ENG_EINVAL = -1,    /* bad argument or malformed input */
+    ENG_ENOMEM = -2,    /* out of memory */
+    ENG_EIO = -3,       /* a file could not be read */
+    ENG_ECONFIG = -4,   /* a pipeline file has errors (see the diagnostics) */
+    ENG_ETIMEDOUT = -5, /* the turn's deadline passed */
+    ENG_ESTAGE = -6,    /* a stage failed */
+    ENG_ELUA = -7,      /* a Lua chunk failed to compile or run */
+    ENG_ELIMIT = -8,    /* a sandbox limit (memory, instructions) was hit */
+    ENG_ENOTFOUND = -9, /* a named thing does not exist */
+} eng_code;
+
+/* eng_strerror: a short English text for an eng_code. Never NULL. */
+const char *eng_strerror(int code);
+
+/* One error with an optional position. line/col are 1-based, 0 = none. */
+typedef struct eng_err {
+    int code;
+    int line, col;
+    char file[256];
+    char msg[512];
+} eng_err;
+
+/* eng_err_set: fill `err` (may be NULL) and return `code`. */
+int eng_err_set(eng_err *err, int code, const char *fmt, ...) ENG_PRINTF(3, 4);
+
+/* ---------------------------------------------------------------------
+ * Diagnostics: what `aisle lint` prints.  Each is FILE:LINE:COL: error|
+ * warning: MESSAGE.  A load collects all of them rather than stopping at
+ * the first.
+ * ------------------------------------------------------------------ */
+typedef enum eng_severity { ENG_DIAG_ERROR = 0, ENG_DIAG_WARNING = 1 } eng_severity;
+
+typedef struct eng_diag {
+    eng_severity sev;
+    int line, col;      /* 1-based; 0 when the problem has no position */
+    char *file;         /* owned */
+    char *msg;          /* owned */
+} eng_diag;
+
+typedef struct eng_diags {
+    eng_diag *items;
+    size_t n, cap;
+    int errors, warnings;
+} eng_diags;
+
+/* eng_diags_init / eng_diags_free: an empty list; free releases every item. */
+void eng_diags_init(eng_diags *d);
+void eng_diags_free(eng_diags *d);
+
+/* eng_diags_add: append one diagnostic (copies file and message). Silently
+ * drops it when out of memory; the error count still goes up. */
+void eng_diags_add(eng_diags *d, eng_severity sev, const char *file, int line,
+                   int col, const char *fmt, ...) ENG_PRINTF(6, 7);
+
+/* eng_diags_print: write every diagnostic, ordered by file, line, column,
+ * as "FILE:LINE:COL: error: MESSAGE" (position omitted when 0). */
+void eng_diags_print(eng_diags *d, FILE *out);
+
+/* ---------------------------------------------------------------------
+ * Allocation.  Every allocation of the engine (and of its Lua states) goes
+ * through one hook so that tests can fail the Nth allocation.
+ * ------------------------------------------------------------------ */
+
+/* eng_alloc_fail_after: make the (n+1)th allocation from now on fail
+ * (n = 0: the next one); n < 0 turns failure injection off. Tests only. */
+void eng_alloc_fail_after(long n);
+
+/* ---------------------------------------------------------------------
+ * Built-in intent classifier (engine/nlu/).  A linear model over hashed
+ * word and character n-grams, trained in-process; no network, no files.
+ * ------------------------------------------------------------------ */
+typedef struct eng_clf eng_clf;
+
+typedef struct eng_clf_opts {
+    int epochs;          /* passes over the data; default 30 */
+    double l2;           /* L2 regularisation strength; default set by train */
+    int word_ngrams;     /* 1 or 2 (unigrams + bigrams); default 2 */
+    int char_min;        /* character n-gram sizes, 0 = none; default 2 */
+    int char_max;        /* default 5 */
+    int hash_bits;       /* feature space is 2^hash_bits; default 20 */
+    uint64_t seed;       /* shuffling seed; default 1 (training is deterministic) */
+} eng_clf_opts;
+
+typedef struct eng_clf_pred {
+    const char *label;   /* owned by the model */
+    double confidence;   /* calibrated probability in [0,1] */
+} eng_clf_pred;
+
+/* eng_clf_opts_default: fill `o` with the defaults above. */
+void eng_clf_opts_default(eng_clf_opts *o);
+
+/* eng_clf_train: train on n (text, label) pairs. Labels are any strings;
+ * the model's classes are the distinct labels in first-seen order.
+ * `o` may be NULL for defaults. On success *out owns a new model.
+ * Returns ENG_EINVAL when n == 0 or a text/label is NULL, ENG_ENOMEM.
+ * CPU-bound; does not block otherwise. */
+int eng_clf_train(const char *const *texts, const char *const *labels, size_t n,
+                  const eng_clf_opts *o, eng_clf **out, eng_err *err);
+
+/* eng_clf_predict: classify `text`; fills up to k predictions sorted by
+ * confidence (highest first) and returns how many it filled (>= 1 when
+ * k >= 1), or a negative eng_code. Thread-safe on a shared model;
+ * allocates nothing on the heap. */
+int eng_clf_predict(const eng_clf *m, const char *text, eng_clf_pred *top, size_t k);
+
+/* eng_clf_nlabels / eng_clf_label: the model's classes. */
+size_t eng_clf_nlabels(const eng_clf *m);
+const char *eng_clf_label(const eng_clf *m, size_t i);
+
+/* eng_clf_free: release a model (NULL is fine). */
+void eng_clf_free(eng_clf *m);
+
+/* ---------------------------------------------------------------------
+ * LLM client (engine/llm/). OpenAI Chat Completions (and compatible
+ * servers) and Anthropic Messages over libcurl, streaming or not, always
+ * inside a deadline. Optional: everything works without it.
+ * ------------------------------------------------------------------ */
+typedef enum eng_llm_provider {
+    ENG_LLM_OFF = 0,
+    ENG_LLM_OPENAI = 1,      /* POST {base}/chat/completions */
+    ENG_LLM_ANTHROPIC = 2,   /* POST {base}/messages */
+} eng_llm_provider;
+
+typedef struct eng_llm_config {
+    eng_llm_provider provider;
+    const char *base_url;         /* default https://api.openai.com/v1 or
+                                     https://api.anthropic.com/v1 */
+    const char *api_key;          /* never logged or put in errors */
+    const char *model;            /* e.g. gpt-4o-mini, claude-3-5-haiku-latest */
+    long connect_timeout_ms;      /* default 1000 (always capped by the deadline) */
+    int max_retries;              /* on 429/5xx/connect errors, while the deadline allows; default 2 */
+    int breaker_failures;         /* consecutive failures that open the circuit; default 5 */
+    long breaker_cooldown_ms;     /* how long an open circuit refuses calls; default 30000 */
+    double temperature;           /* default 0 */
+    int max_tokens;               /* default 512 */
+} eng_llm_config;
+
+typedef struct eng_llm eng_llm;
+
+typedef struct eng_llm_msg {
+    const char *role;      /* "user" or "assistant" */
+    const char *content;
+} eng_llm_msg;
+
+/* Called with each streamed piece of text as it arrives. */
+typedef void (*eng_llm_delta_fn)(void *ud, const char *text, size_t len);
+
+/* eng_llm_config_from_env: fill `c` from AISLE_LLM_PROVIDER (openai,
+ * anthropic, off), AISLE_LLM_BASE_URL, AISLE_LLM_API_KEY, AISLE_LLM_MODEL,
+ * AISLE_LLM (off disables everything); defaults elsewhere. Strings point
+ * into the environment. Returns 0, or ENG_EINVAL (message in err) for an
+ * unknown provider. */
+int eng_llm_config_from_env(eng_llm_config *c, eng_err *err);
+
+/* eng_llm_new: a client (thread-safe; shares the circuit breaker between
+ * threads). NULL on OOM. Copies the config strings. */
+eng_llm *eng_llm_new(const eng_llm_config *c);
+void eng_llm_free(eng_llm *l);
+
+/* eng_llm_chat: one completion. `system` may be NULL. When on_delta is
+ * not NULL the request streams (SSE) and on_delta gets each piece; the
+ * whole answer is also returned in *out (malloc'd, caller frees).
+ * Blocks until the answer, an error, or deadline_us (eng_now_us clock).
+ * Returns 0; ENG_ETIMEDOUT; ENG_EIO (HTTP error, connection failure,
+ * malformed answer: err->msg says which, with the HTTP status);
+ * ENG_ELIMIT when the circuit is open (not called at all). */
+int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t n,
+                 int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
+                 eng_err *err);
+
+/* eng_llm_stats: counters since start (thread-safe reads). */
+typedef struct eng_llm_stats {
+    uint64_t calls, failures, retries, timeouts, breaker_rejections;
+} eng_llm_stats;
+void eng_llm_stats_get(const eng_llm *l, eng_llm_stats *out);
+
+/* ---------------------------------------------------------------------
+ * Pipelines.
+ * ------------------------------------------------------------------ */
+typedef struct eng_pipeline eng_pipeline;
+
+/* eng_pipeline_load: read, validate and compile the pipeline at `path`
+ * (templates and Lua files it names are resolved relative to the file's
+ * folder).  Every problem found goes into `diags` (which may be NULL);
+ * warnings do not fail the load.  On success *out holds one reference.
+ * Returns ENG_EIO (file unreadable), ENG_ECONFIG (errors in diags),
+ * ENG_ENOMEM.  Reads files; does not touch the network. */
+int eng_pipeline_load(const char *path, eng_pipeline **out, eng_diags *diags);
+
+/* eng_pipeline_load_buffer: the same from memory. `name` is the file name
+ * used in messages; `base_dir` resolves relative paths (NULL = "."). */
+int eng_pipeline_load_buffer(const char *name, const char *text, size_t len,
+                             const char *base_dir, eng_pipeline **out,
+                             eng_diags *diags);
+
+/* eng_pipeline_retain / eng_pipeline_release: reference counting; the
+ * last release frees the pipeline. Thread-safe. A pipeline is immutable
+ * once loaded, so any number of threads may run turns on it at once. */
+void eng_pipeline_retain(eng_pipeline *p);
+void eng_pipeline_release(eng_pipeline *p);
+
+/* Accessors; strings are owned by the pipeline. */
+const char *eng_pipeline_name(const eng_pipeline *p);
+int eng_pipeline_version(const eng_pipeline *p);
+const char *eng_pipeline_file(const eng_pipeline *p);
+
+/* eng_pipeline_examples: the intents' training examples as parallel
+ * arrays (*texts[i] is an example of intent *labels[i]); the arrays are
+ * malloc'd (caller frees both with free()), the strings are owned by the
+ * pipeline. Returns 0 or ENG_ENOMEM. */
+int eng_pipeline_examples(const eng_pipeline *p, const char ***texts, const char ***labels, size_t *n);
+
+/* eng_pipeline_graph: a new JSON description of the pipeline (name,
+ * version, intents, stages with type and options summary, edges) for the
+ * inspector. The caller owns the returned object (json_object_put). */
+json_object *eng_pipeline_graph(const eng_pipeline *p);
+
+/* ---------------------------------------------------------------------
+ * Turns.
+ * ------------------------------------------------------------------ */
+struct store;   /* stores/store.h */
+
+typedef struct eng_deps {
+    struct store *store;   /* may be NULL: stages that need it decline */
+} eng_deps;
+
+typedef struct eng_turn_opts {
+    const char *session_id;   /* NULL: "local" */
+    const char *message_id;   /* NULL: derived from session and text */
+    const char *user_id;      /* NULL: anonymous */
+    json_object *session;     /* borrowed: state carried over from earlier
+                                 turns (history, shown products); NULL = {} */
+    int64_t deadline_ms;      /* 0: the pipeline's `deadline_ms` */
+    const eng_deps *deps;     /* NULL: no stores */
+} eng_turn_opts;
+
+typedef struct eng_turn eng_turn;
+
+/* eng_run: run `text` through the pipeline.  Returns 0 whenever the turn
+ * produced a reply, including when a stage failed or the deadline passed
+ * (the reply then says so, and the context has "error" or "timedOut");
+ * returns ENG_EINVAL for bad arguments or text that is not UTF-8, and
+ * ENG_ENOMEM.  *out owns the turn's memory until eng_turn_free.
+ * Blocks for at most the deadline. Thread-safe. */
+int eng_run(eng_pipeline *p, const char *text, const eng_turn_opts *o,
+            eng_turn **out, eng_err *err);
+
+/* eng_turn_context: the turn context (message, session, intent, entities,
+ * route, actions, results, reply, trace...). Borrowed: valid until
+ * eng_turn_free. */
+json_object *eng_turn_context(const eng_turn *t);
+
+/* eng_turn_reply: the reply text (never NULL). Borrowed. */
+const char *eng_turn_reply(const eng_turn *t);
+
+/* eng_turn_free: release everything the turn allocated (NULL is fine). */
+void eng_turn_free(eng_turn *t);
+
+/* eng_utf8_valid: 1 when buf[0..len) is well-formed UTF-8, else 0. */
+int eng_utf8_valid(const char *buf, size_t len);
+
+/* eng_now_us: monotonic clock in microseconds. */
+int64_t eng_now_us(void);
+
+#endif

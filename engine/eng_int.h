@@ -1,0 +1,157 @@
+/* engine/eng_int.h — internals shared between the engine's own files.
+ * Never included from outside engine/ (tests/unit may, to test internals).
+ * Symbols here carry the eng__ prefix.
+ */
+#ifndef AISLE_ENG_INT_H
+#define AISLE_ENG_INT_H
+
+#include "eng.h"
+#include <stdbool.h>
+#include <stdarg.h>
+
+/* ---------------------------------------------------------------- alloc
+ * The one allocator hook (engine/alloc.c). All return NULL on failure,
+ * including failures injected by eng_alloc_fail_after. */
+void *eng__malloc(size_t n);
+void *eng__calloc(size_t n, size_t size);
+void *eng__realloc(void *p, size_t n);
+void eng__free(void *p);
+char *eng__strdup(const char *s);
+char *eng__strndup(const char *s, size_t n);
+
+/* ----------------------------------------------------------------- pool
+ * An arena (engine/pool.c): many allocations, one free. Used for a turn
+ * and for a loaded pipeline. Cleanups run in reverse order of
+ * registration when the pool is freed. Not thread-safe. */
+typedef struct eng_pool eng_pool;
+
+eng_pool *eng__pool_new(size_t block_size);           /* NULL on OOM */
+void *eng__pool_alloc(eng_pool *p, size_t n);          /* 16-byte aligned, zeroed */
+char *eng__pool_strdup(eng_pool *p, const char *s);    /* NULL in, NULL out */
+char *eng__pool_strndup(eng_pool *p, const char *s, size_t n);
+char *eng__pool_printf(eng_pool *p, const char *fmt, ...) ENG_PRINTF(2, 3);
+int eng__pool_cleanup(eng_pool *p, void (*fn)(void *), void *arg); /* 0 / ENG_ENOMEM */
+size_t eng__pool_used(const eng_pool *p);
+void eng__pool_free(eng_pool *p);                      /* NULL is fine */
+
+/* ------------------------------------------------------------------ buf
+ * A growable byte buffer (engine/buf.c), always NUL-terminated. After an
+ * allocation failure `oom` is set and further appends are ignored. */
+typedef struct eng_buf {
+    char *data;
+    size_t len, cap;
+    bool oom;
+} eng_buf;
+
+void eng__buf_init(eng_buf *b);
+void eng__buf_free(eng_buf *b);
+void eng__buf_reset(eng_buf *b);                        /* len = 0, keeps memory */
+void eng__buf_add(eng_buf *b, const char *s, size_t n);
+void eng__buf_adds(eng_buf *b, const char *s);
+void eng__buf_addc(eng_buf *b, char c);
+void eng__buf_printf(eng_buf *b, const char *fmt, ...) ENG_PRINTF(2, 3);
+void eng__buf_vprintf(eng_buf *b, const char *fmt, va_list ap);
+
+/* ------------------------------------------------------------- json util
+ * (engine/jsonutil.c) */
+
+/* eng__json_path: look up a dotted path ("intent.name", "results.0.title")
+ * in `root`. Borrowed result, NULL when absent. */
+json_object *eng__json_path(json_object *root, const char *path);
+/* eng__json_str: the string at `path`, or `dflt`. Borrowed. */
+const char *eng__json_str(json_object *root, const char *path, const char *dflt);
+/* eng__json_set: set root[key] = val (takes ownership of val). */
+void eng__json_set(json_object *root, const char *key, json_object *val);
+
+/* ----------------------------------------------------------- Lua chunks
+ * A chunk is Lua source compiled once at pipeline load into bytecode that
+ * each worker thread's sandbox loads on first use (engine/sandbox.c).
+ * Users can never load bytecode themselves: only the engine does, from
+ * what it compiled. */
+typedef struct eng_chunk {
+    uint64_t id;          /* unique in the process; keys the per-state cache */
+    const char *name;     /* chunk name for messages, e.g. "scripts/x.lua" */
+    bool is_expr;         /* an expression (router condition) or a script */
+    int line_base;        /* added to Lua line numbers in messages (YAML line
+                             of an inline expression minus 1; 0 for files) */
+    char *bytecode;       /* owned by whoever owns the chunk (a pipeline pool) */
+    size_t len;
+} eng_chunk;
+
+typedef struct eng_sandbox eng_sandbox;
+
+typedef struct eng_sandbox_limits {
+    size_t mem_bytes;        /* cap on the state's total memory; default 32 MiB */
+    uint64_t instructions;   /* VM instructions per call; default 10,000,000 */
+} eng_sandbox_limits;
+
+/* eng__chunk_compile: compile `src` (an expression when is_expr: compiled
+ * as `return (src)`) in a scratch state; on success fill c->bytecode from
+ * `pool`, give c a fresh id and return 0.  On a syntax error return
+ * ENG_ELUA with err->line set to the line inside src (1-based; 0 if
+ * unknown) and err->msg the message without Lua's "[string]:N:" prefix. */
+int eng__chunk_compile(eng_pool *pool, const char *name, const char *src,
+                       size_t len, bool is_expr, eng_chunk *c, eng_err *err);
+
+/* eng__sandbox_new: a fresh sandboxed Lua state: only base functions that
+ * cannot reach the outside (no io, os, package, debug, require, dofile,
+ * loadfile, collectgarbage, string.dump; `load` accepts text only and
+ * runs in the sandbox), string/table/math/utf8, a memory cap and a
+ * per-call instruction budget. `lim` may be NULL for defaults.
+ * NULL on OOM. */
+eng_sandbox *eng__sandbox_new(const eng_sandbox_limits *lim);
+void eng__sandbox_free(eng_sandbox *sb);
+
+/* eng__sandbox_thread: the calling thread's sandbox, made on first use
+ * and freed when the thread exits. NULL on OOM. */
+eng_sandbox *eng__sandbox_thread(void);
+
+/* eng__sandbox_eval: evaluate a compiled expression chunk against the
+ * turn context. Inside the expression, names resolve to: the safe globals;
+ * `intent` (context intent.name), `confidence` (intent.confidence),
+ * `text` (message.text), `ctx` (the whole context as a table); any other
+ * name to that top-level key of the context converted to Lua (nil when
+ * absent). *truthy gets the Lua truthiness of the result. Stops with
+ * ENG_ELIMIT when the instruction budget, the memory cap or `deadline_us`
+ * (eng_now_us() clock, 0 = none) is passed; ENG_ELUA on a runtime error,
+ * the message naming chunk name and line. The state stays usable after
+ * any failure. */
+int eng__sandbox_eval(eng_sandbox *sb, const eng_chunk *c, json_object *ctx,
+                      int64_t deadline_us, bool *truthy, eng_err *err);
+
+/* eng__sandbox_call: run a script chunk's function `fn` (a global the
+ * script defines; the script's top level runs once per sandbox, in its
+ * own environment) with one argument: the context converted to a table.
+ * On return, *ctx_out (when not NULL) gets that table converted back to
+ * JSON (new object, caller owns) so the caller can take the fields the
+ * script may change, and *ret (when not NULL) the function's first return
+ * value as JSON (NULL for nil). Errors and limits as in eng__sandbox_eval;
+ * ENG_ENOTFOUND when the script defines no such function. */
+int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
+                      json_object *ctx, int64_t deadline_us,
+                      json_object **ctx_out, json_object **ret, eng_err *err);
+
+/* ------------------------------------------------------------ templates
+ * Reply templates (engine/template.c). Syntax:
+ *   {{ path }}                 value at a dotted path of the context
+ *   {{ path | filter ... }}    filters: upper, lower, title, money (2 dp),
+ *                              round, count (length of array/string),
+ *                              default:"text", join:", "
+ *   {{#if path}}..{{else}}..{{/if}}, {{#unless path}}..{{/unless}}
+ *   {{#each path}}..{{/each}}  inside: {{this}}, {{this.x}}, {{@index}} (0-based),
+ *                              {{@number}} (1-based), {{@last}}; outer names
+ *                              still resolve
+ *   {{! comment }}
+ * Missing values render as nothing. */
+typedef struct eng_tmpl eng_tmpl;
+
+/* eng__tmpl_compile: parse `src` into a template allocated from `pool`.
+ * `line`/`col` are where src starts in its file, so that an error's
+ * err->line/err->col point into the file. ENG_EINVAL on a syntax error. */
+int eng__tmpl_compile(eng_pool *pool, const char *src, int line, int col,
+                      eng_tmpl **out, eng_err *err);
+
+/* eng__tmpl_render: append the rendering to `out`. 0, or ENG_ENOMEM. */
+int eng__tmpl_render(const eng_tmpl *t, json_object *ctx, eng_buf *out);
+
+#endif

@@ -1,0 +1,179 @@
+/* engine/nlu/features.c — turns a message into the classifier's features:
+ * normalised word uni/bigrams and padded character n-grams, hashed into
+ * 2^hash_bits buckets and deduplicated with counts. Stack only, so the
+ * same code serves training and thread-safe prediction.
+ */
+#include "clf_int.h"
+#include <string.h>
+
+/* Seeds keep the namespaces apart: the word "ab" and the character
+ * n-gram "ab" must not share a bucket by construction. */
+#define SEED_WORD 0x811c9dc5u
+#define SEED_BIGRAM 0x9e3779b1u
+#define SEED_CHAR 0x85ebca6bu
+
+static inline uint32_t fmix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static inline uint32_t fnv_step(uint32_t h, unsigned char c) { return (h ^ c) * 0x01000193u; }
+
+static inline int is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80 || c == '\'';
+}
+
+size_t eng__clf_normalise(const char *text, char *out, size_t cap)
+{
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    size_t n = 0;
+    int in_word = 0, in_digits = 0;
+    if (cap == 0)
+        return 0;
+    for (; *s && n + 2 < cap; s++) {
+        unsigned char c = *s;
+        /* U+2019 (right single quote) is how phones type apostrophes; drop
+         * it like ASCII ' so "don’t" and "don't" both become "dont" */
+        if (c == 0xE2 && s[1] == 0x80 && s[2] == 0x99) {
+            s += 2;
+            continue;
+        }
+        if (!is_word_byte(c)) {
+            if (in_word)
+                out[n++] = ' ';
+            in_word = in_digits = 0;
+            continue;
+        }
+        if (c == '\'')
+            continue;
+        if (c >= '0' && c <= '9') {
+            /* order numbers, amounts and times say nothing about intent:
+             * every digit run becomes one '0' */
+            if (in_digits)
+                continue;
+            in_digits = 1;
+            c = '0';
+        } else {
+            in_digits = 0;
+            if (c >= 'A' && c <= 'Z')
+                c = (unsigned char)(c + 32);
+            else if (c == 0xC3 && s[1] >= 0x80 && s[1] <= 0x9E && s[1] != 0x97) {
+                /* Latin-1 capitals (À..Þ) fold to their small forms */
+                out[n++] = (char)c;
+                c = (unsigned char)(s[1] + 0x20);
+                s++;
+            }
+        }
+        out[n++] = (char)c;
+        in_word = 1;
+    }
+    if (n > 0 && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+    return n;
+}
+
+/* Dedup table: open addressing over bucket+1 (0 = empty). Sized for
+ * CLF_MAX_FEATS at load factor 1/2. */
+#define TAB_SIZE (2 * CLF_MAX_FEATS)
+
+typedef struct fx_state {
+    const clf_fx *fx;
+    clf_feat *out;
+    size_t n;
+    uint32_t tmask;   /* table size - 1: sized to the text, so short
+                         messages clear only a small part of it */
+    int shift;
+    uint32_t key[TAB_SIZE];
+    uint16_t idx[TAB_SIZE];
+} fx_state;
+
+static inline void add(fx_state *st, uint32_t h, uint8_t block)
+{
+    uint32_t b = fmix32(h) >> st->shift;
+    uint32_t slot = (b * 0x9e3779b1u) & st->tmask;
+    for (;;) {
+        uint32_t k = st->key[slot];
+        if (k == b + 1) {
+            clf_feat *f = &st->out[st->idx[slot]];
+            if (f->count < UINT16_MAX)
+                f->count++;
+            return;
+        }
+        if (k == 0)
+            break;
+        slot = (slot + 1) & st->tmask;
+    }
+    if (st->n >= CLF_MAX_FEATS)
+        return;
+    st->key[slot] = b + 1;
+    st->idx[slot] = (uint16_t)st->n;
+    st->out[st->n++] = (clf_feat){.bucket = b, .count = 1, .block = block};
+}
+
+size_t eng__clf_extract(const clf_fx *fx, const char *text, clf_feat *out)
+{
+    char norm[CLF_MAX_TEXT + 2];
+    size_t len = eng__clf_normalise(text, norm, sizeof norm);
+    fx_state st;
+    st.fx = fx;
+    st.out = out;
+    st.n = 0;
+    st.shift = 32 - fx->hash_bits;
+    /* a text of len bytes has at most (nchar+1)*(2*len+2) features
+     * (each token: a word, a bigram, nchar n-grams per padded position) */
+    size_t nchar = fx->char_min > 0 ? (size_t)(fx->char_max - fx->char_min + 1) : 0;
+    size_t est = (nchar + 1) * (2 * len + 2) + 4, tab = 64;
+    if (est > CLF_MAX_FEATS)
+        est = CLF_MAX_FEATS;
+    while (tab < 2 * est)
+        tab *= 2;
+    st.tmask = (uint32_t)tab - 1;
+    memset(st.key, 0, tab * sizeof st.key[0]);
+
+    uint32_t prev = 0;
+    int have_prev = 0, ntok = 0;
+    size_t i = 0;
+    while (i < len && ntok < CLF_MAX_TOKENS) {
+        size_t start = i;
+        while (i < len && norm[i] != ' ')
+            i++;
+        const unsigned char *w = (const unsigned char *)norm + start;
+        size_t wl = i - start;
+        i++; /* the space */
+        ntok++;
+
+        uint32_t h = SEED_WORD;
+        for (size_t j = 0; j < wl; j++)
+            h = fnv_step(h, w[j]);
+        add(&st, h, CLF_BLOCK_WORD);
+        if (fx->word_ngrams >= 2 && have_prev)
+            add(&st, (prev * SEED_BIGRAM) ^ fmix32(h + SEED_BIGRAM), CLF_BLOCK_WORD);
+        prev = h;
+        have_prev = 1;
+
+        if (fx->char_min <= 0)
+            continue;
+        /* character n-grams over "<word>": the padding marks where a
+         * word starts and ends, which carries most of the morphology */
+        size_t pl = wl + 2;
+        for (size_t a = 0; a < pl; a++) {
+            uint32_t c = SEED_CHAR;
+            for (int k = 1; k <= fx->char_max && a + (size_t)k <= pl; k++) {
+                size_t p = a + (size_t)k - 1;
+                unsigned char ch = p == 0 ? '<' : p == pl - 1 ? '>' : w[p - 1];
+                c = fnv_step(c, ch);
+                if (k >= fx->char_min)
+                    add(&st, c ^ (uint32_t)k, CLF_BLOCK_CHAR);
+            }
+        }
+    }
+    return st.n;
+}

@@ -1,0 +1,293 @@
+/* engine/stages/formatter.c — the `formatter` stage: writes the reply
+ * from templates chosen by intent (then `default`), inline or from a
+ * YAML file. An entry is a template, a list of variants (one is picked
+ * per message, stably), or {text, suggestions}. */
+#include "../pipe_int.h"
+#include <errno.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <string.h>
+
+typedef struct opts {
+    int templates;
+    const char *key;
+} opts;
+
+typedef struct entry {
+    const char *name;
+    eng_tmpl **variants;
+    size_t nvariants;
+    eng_strlist suggestions;
+} entry;
+
+typedef struct data {
+    entry *entries;
+    size_t n;
+    const entry *dflt;
+} data;
+
+static const eng_field fields[] = {
+    {"templates", ENG_F_NODE, true, offsetof(opts, templates), NULL, 0, 0,
+     "map of intent -> template, or a YAML file holding that map"},
+    {"key", ENG_F_STR, false, offsetof(opts, key), "intent.name", 0, 0,
+     "context path whose value picks the template"},
+    {NULL, 0, false, 0, NULL, 0, 0, NULL},
+};
+
+static int compile_one(eng_build *b, int node, eng_tmpl **out)
+{
+    const char *src = eng__yscalar(b->doc, node);
+    if (!src) {
+        eng__build_error(b, node, "a template must be a string");
+        return ENG_ECONFIG;
+    }
+    int line, col;
+    eng__build_scalar_pos(b, node, &line, &col);
+    eng_err err = {0};
+    int rc = eng__tmpl_compile(b->p->pool, src, line, col, out, &err);
+    if (rc == ENG_ENOMEM)
+        return rc;
+    if (rc < 0) {
+        /* a | or > block lost its indentation to YAML: put it back on the
+         * lines after the first, so columns point into the file */
+        yaml_node_t *n = eng__ynode(b->doc, node);
+        yaml_scalar_style_t style = n->data.scalar.style;
+        if ((style == YAML_LITERAL_SCALAR_STYLE || style == YAML_FOLDED_SCALAR_STYLE) && err.line > line)
+            err.col += col - 1;
+        eng_diags_add(b->diags, ENG_DIAG_ERROR, b->file, err.line ? err.line : line, err.line ? err.col : col,
+                      "template: %s", err.msg);
+        return ENG_ECONFIG;
+    }
+    return 0;
+}
+
+static int compile_variants(eng_build *b, int node, entry *e)
+{
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    if (n->type == YAML_SEQUENCE_NODE) {
+        size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+        if (!cnt) {
+            eng__build_error(b, node, "template \"%s\" has no variants", e->name);
+            return ENG_ECONFIG;
+        }
+        e->variants = eng__pool_alloc(b->p->pool, cnt * sizeof *e->variants);
+        if (!e->variants)
+            return ENG_ENOMEM;
+        int rc = 0;
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+            int r = compile_one(b, *it, &e->variants[e->nvariants]);
+            if (r == ENG_ENOMEM)
+                return r;
+            if (r < 0)
+                rc = r;
+            else
+                e->nvariants++;
+        }
+        return rc;
+    }
+    e->variants = eng__pool_alloc(b->p->pool, sizeof *e->variants);
+    if (!e->variants)
+        return ENG_ENOMEM;
+    int rc = compile_one(b, node, &e->variants[0]);
+    if (rc == 0)
+        e->nvariants = 1;
+    return rc;
+}
+
+static int compile_entry(eng_build *b, const char *name, int node, entry *e)
+{
+    yaml_document_t *d = b->doc;
+    e->name = eng__pool_strdup(b->p->pool, name);
+    yaml_node_t *n = eng__ynode(d, node);
+    if (n->type != YAML_MAPPING_NODE)
+        return compile_variants(b, node, e);
+    int rc = 0;
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        const char *k = eng__yscalar(d, pr->key);
+        if (!k || (strcmp(k, "text") && strcmp(k, "suggestions"))) {
+            eng__build_error(b, pr->key, "unknown key \"%s\" in template \"%s\" (use text, suggestions)",
+                             k ? k : "?", name);
+            rc = ENG_ECONFIG;
+        }
+    }
+    int text = eng__ymap_get(d, node, "text"), sugg = eng__ymap_get(d, node, "suggestions");
+    if (!text) {
+        eng__build_error(b, node, "template \"%s\" needs \"text\"", name);
+        return ENG_ECONFIG;
+    }
+    int r = compile_variants(b, text, e);
+    if (r < 0)
+        return r;
+    if (sugg) {
+        yaml_node_t *s = eng__ynode(d, sugg);
+        if (s->type != YAML_SEQUENCE_NODE) {
+            eng__build_error(b, sugg, "\"suggestions\" must be a list of strings");
+            return ENG_ECONFIG;
+        }
+        size_t cnt = (size_t)(s->data.sequence.items.top - s->data.sequence.items.start);
+        e->suggestions.items = eng__pool_alloc(b->p->pool, (cnt ? cnt : 1) * sizeof(char *));
+        if (!e->suggestions.items)
+            return ENG_ENOMEM;
+        for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top; it++) {
+            const char *v = eng__yscalar(d, *it);
+            if (!v) {
+                eng__build_error(b, *it, "\"suggestions\" must be a list of strings");
+                return ENG_ECONFIG;
+            }
+            e->suggestions.items[e->suggestions.n++] = eng__pool_strdup(b->p->pool, v);
+        }
+    }
+    return rc;
+}
+
+static int compile_map(eng_build *b, int node, data *dt)
+{
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    if (n->type != YAML_MAPPING_NODE) {
+        eng__build_error(b, node, "\"templates\" must map intent names to templates, not be %s",
+                         n->type == YAML_SEQUENCE_NODE ? "a list" : "empty");
+        return ENG_ECONFIG;
+    }
+    size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    dt->entries = eng__pool_alloc(b->p->pool, (cnt ? cnt : 1) * sizeof *dt->entries);
+    if (!dt->entries)
+        return ENG_ENOMEM;
+    int rc = 0;
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        const char *k = eng__yscalar(b->doc, pr->key);
+        if (!k) {
+            eng__build_error(b, pr->key, "template names must be strings");
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        entry *e = &dt->entries[dt->n];
+        int r = compile_entry(b, k, pr->value, e);
+        if (r == ENG_ENOMEM)
+            return r;
+        if (r < 0) {
+            rc = r;
+            continue;
+        }
+        if (strcmp(k, "default") == 0)
+            dt->dflt = e;
+        dt->n++;
+    }
+    return rc;
+}
+
+/* templates: FILE — a YAML file whose top level is the same map. */
+static int compile_file(eng_build *b, int node, data *dt)
+{
+    const char *rel = eng__yscalar(b->doc, node);
+    const char *path = eng__build_path(b, rel);
+    size_t len;
+    char *text = eng__read_file(path, &len);
+    if (!text) {
+        eng__build_error(b, node, "cannot read templates file \"%s\": %s", rel, strerror(errno));
+        return ENG_ECONFIG;
+    }
+    yaml_parser_t ps;
+    yaml_document_t doc;
+    int rc = 0;
+    if (!yaml_parser_initialize(&ps)) {
+        eng__free(text);
+        return ENG_ENOMEM;
+    }
+    yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+    if (!eng_utf8_valid(text, len)) {
+        eng_diags_add(b->diags, ENG_DIAG_ERROR, path, 0, 0, "file is not valid UTF-8");
+        rc = ENG_ECONFIG;
+    } else if (!yaml_parser_load(&ps, &doc)) {
+        eng_diags_add(b->diags, ENG_DIAG_ERROR, path, (int)ps.problem_mark.line + 1,
+                      (int)ps.problem_mark.column + 1, "YAML syntax: %s",
+                      ps.problem ? ps.problem : "malformed YAML");
+        rc = ENG_ECONFIG;
+    } else {
+        eng_build sub = *b;
+        sub.doc = &doc;
+        sub.file = eng__pool_strdup(b->p->pool, path);
+        sub.text = text;
+        sub.len = len;
+        sub.node = 1;
+        if (!eng__ynode(&doc, 1)) {
+            eng_diags_add(b->diags, ENG_DIAG_ERROR, path, 1, 1, "templates file is empty");
+            rc = ENG_ECONFIG;
+        } else {
+            rc = compile_map(&sub, 1, dt);
+        }
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&ps);
+    eng__free(text);
+    return rc;
+}
+
+static int create(eng_stage *st, eng_build *b)
+{
+    const opts *o = st->opts;
+    data *dt = eng__pool_alloc(b->p->pool, sizeof *dt);
+    if (!dt)
+        return ENG_ENOMEM;
+    st->data = dt;
+    int rc = eng__yscalar(b->doc, o->templates) ? compile_file(b, o->templates, dt)
+                                                  : compile_map(b, o->templates, dt);
+    if (rc < 0)
+        return rc;
+    return 0;
+}
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+static eng_result run(const eng_stage *st, eng_turn *t)
+{
+    const opts *o = st->opts;
+    const data *dt = st->data;
+    const char *key = eng__json_str(t->ctx, o->key, "");
+    const entry *e = NULL;
+    for (size_t i = 0; i < dt->n && !e; i++)
+        if (strcmp(dt->entries[i].name, key) == 0)
+            e = &dt->entries[i];
+    if (!e) {
+        if (*eng__json_str(t->ctx, "reply.text", "")) {
+            eng__turn_note(t, "no template for \"%s\"; kept the reply already made", key);
+            return ENG_R_DECLINED;
+        }
+        e = dt->dflt;
+    }
+    if (!e)
+        return eng__turn_fail(t, "no template for \"%s\" and no \"default\" template", key);
+    size_t v = e->nvariants > 1 ? hash(eng__json_str(t->ctx, "message.id", "")) % e->nvariants : 0;
+    eng_buf out;
+    eng__buf_init(&out);
+    if (eng__tmpl_render(e->variants[v], t->ctx, &out) < 0) {
+        eng__buf_free(&out);
+        return eng__turn_fail(t, "out of memory rendering the reply");
+    }
+    json_object *reply = eng__json_path(t->ctx, "reply");
+    json_object_object_add(reply, "text", json_object_new_string(out.data ? out.data : ""));
+    eng__buf_free(&out);
+    if (e->suggestions.n) {
+        json_object *s = json_object_new_array();
+        for (size_t i = 0; i < e->suggestions.n; i++)
+            json_object_array_add(s, json_object_new_string(e->suggestions.items[i]));
+        json_object_object_add(reply, "suggestions", s);
+    }
+    json_object_object_add(reply, "template", json_object_new_string(e->name));
+    eng__turn_note(t, "template %s%s", e->name, e->nvariants > 1 ? " (variant)" : "");
+    return ENG_R_OK;
+}
+
+const eng_stage_type eng__stage_formatter = {
+    .name = "formatter",
+    .doc = "writes the reply from templates chosen by intent",
+    .fields = fields,
+    .opts_size = sizeof(opts),
+    .create = create,
+    .run = run,
+};

@@ -1,0 +1,156 @@
+/* engine/yamlutil.c — small helpers over libyaml's document API, the
+ * build-context diagnostics the stage types report through, and the
+ * typed option parser that maps a stage's YAML keys onto its options
+ * struct (one table per stage type, defaults merged in one place). */
+#include "pipe_int.h"
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+yaml_node_t *eng__ynode(yaml_document_t *d, int i)
+{
+    return i > 0 ? yaml_document_get_node(d, i) : NULL;
+}
+
+const char *eng__yscalar(yaml_document_t *d, int i)
+{
+    yaml_node_t *n = eng__ynode(d, i);
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+int eng__ymap_get(yaml_document_t *d, int map, const char *key)
+{
+    yaml_node_t *m = eng__ynode(d, map);
+    if (!m || m->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        const char *k = eng__yscalar(d, p->key);
+        if (k && strcmp(k, key) == 0)
+            return p->value;
+    }
+    return 0;
+}
+
+static void build_diag(eng_build *b, eng_severity sev, int node, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    yaml_node_t *n = eng__ynode(b->doc, node ? node : b->node);
+    int line = n ? (int)n->start_mark.line + 1 : 0;
+    int col = n ? (int)n->start_mark.column + 1 : 0;
+    eng_diags_add(b->diags, sev, b->file, line, col, "%s", msg);
+}
+
+void eng__build_error(eng_build *b, int node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    build_diag(b, ENG_DIAG_ERROR, node, fmt, ap);
+    va_end(ap);
+}
+
+void eng__build_warn(eng_build *b, int node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    build_diag(b, ENG_DIAG_WARNING, node, fmt, ap);
+    va_end(ap);
+}
+
+int eng__build_key_node(eng_build *b, const char *key) { return eng__ymap_get(b->doc, b->node, key); }
+
+int eng__build_edge(eng_build *b, const char *to_id, int node)
+{
+    eng_stage *st = b->stage;
+    if (st->nedges == st->edges_cap) {
+        size_t cap = st->edges_cap ? st->edges_cap * 2 : 4;
+        eng_edge *e = eng__pool_alloc(b->p->pool, cap * sizeof *e);
+        if (!e)
+            return ENG_ENOMEM;
+        if (st->nedges)
+            memcpy(e, st->edges, st->nedges * sizeof *e);
+        st->edges = e;
+        st->edges_cap = cap;
+    }
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    eng_edge *e = &st->edges[st->nedges++];
+    e->to_id = eng__pool_strdup(b->p->pool, to_id);
+    e->to = -1;
+    e->line = n ? (int)n->start_mark.line + 1 : st->line;
+    e->col = n ? (int)n->start_mark.column + 1 : st->col;
+    return e->to_id ? 0 : ENG_ENOMEM;
+}
+
+const char *eng__build_path(eng_build *b, const char *rel)
+{
+    if (rel[0] == '/')
+        return eng__pool_strdup(b->p->pool, rel);
+    const char *dir = b->p->base_dir ? b->p->base_dir : ".";
+    char *path = eng__pool_printf(b->p->pool, "%s/%s", dir, rel);
+    if (path && access(path, F_OK) == 0)
+        return path;
+    /* pipelines/x.yaml naming scripts/y.lua: try the project root too */
+    char *up = eng__pool_printf(b->p->pool, "%s/../%s", dir, rel);
+    if (up && access(up, F_OK) == 0)
+        return up;
+    return path;
+}
+
+char *eng__read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    eng_buf b;
+    eng__buf_init(&b);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        eng__buf_add(&b, chunk, n);
+    int bad = ferror(f) || b.oom;
+    fclose(f);
+    if (bad) {
+        eng__buf_free(&b);
+        return NULL;
+    }
+    if (!b.data)
+        eng__buf_add(&b, "", 0);
+    if (!b.data) {
+        /* an empty file still yields an empty string */
+        b.data = eng__calloc(1, 1);
+        if (!b.data)
+            return NULL;
+    }
+    if (len)
+        *len = b.len;
+    return b.data;
+}
+
+void eng__build_scalar_pos(eng_build *b, int node, int *line, int *col)
+{
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    *line = n ? (int)n->start_mark.line + 1 : 0;
+    *col = n ? (int)n->start_mark.column + 1 : 0;
+    if (!n || n->type != YAML_SCALAR_NODE)
+        return;
+    yaml_scalar_style_t st = n->data.scalar.style;
+    if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+        (*col)++;
+    } else if ((st == YAML_LITERAL_SCALAR_STYLE || st == YAML_FOLDED_SCALAR_STYLE) && b->text) {
+        /* content starts on the next line, at that line's indentation */
+        size_t off = n->start_mark.index;
+        while (off < b->len && b->text[off] != '\n')
+            off++;
+        if (off < b->len)
+            off++;
+        int ind = 1;
+        while (off < b->len && b->text[off] == ' ') {
+            off++;
+            ind++;
+        }
+        (*line)++;
+        *col = ind;
+    }
+}

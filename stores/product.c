@@ -1,0 +1,194 @@
+/* stores/product.c — the product document at the boundary: camelCase JSON
+ * (DummyJSON's shape) mapped field by field to the snake_case struct, the
+ * one place that knows both spellings. */
+#include "stores/store_int.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void store_product_clear(store_product *p)
+{
+    if (!p)
+        return;
+    free(p->sku);
+    free(p->title);
+    free(p->brand);
+    free(p->category);
+    free(p->description);
+    free(p->thumbnail);
+    for (size_t i = 0; i < p->n_images; i++)
+        free(p->images[i]);
+    free(p->images);
+    for (size_t i = 0; i < p->n_tags; i++)
+        free(p->tags[i]);
+    free(p->tags);
+    memset(p, 0, sizeof *p);
+}
+
+static void put_str(json_object *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static json_object *str_array(char **v, size_t n)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(v[i] ? v[i] : ""));
+    return a;
+}
+
+int store_product_to_json(const store_product *p, char **json_out,
+                          store_err *err)
+{
+    json_object *o;
+    if (!p || !json_out)
+        return store__fail(err, STORE_EINVAL, "product/out is NULL");
+    o = json_object_new_object();
+    put_str(o, "sku", p->sku);
+    put_str(o, "title", p->title);
+    put_str(o, "brand", p->brand);
+    put_str(o, "category", p->category);
+    json_object_object_add(o, "price", json_object_new_double(p->price));
+    json_object_object_add(o, "discountPercentage",
+                           json_object_new_double(p->discount_pct));
+    json_object_object_add(o, "rating", json_object_new_double(p->rating));
+    json_object_object_add(o, "stock", json_object_new_int64(p->stock));
+    put_str(o, "description", p->description);
+    put_str(o, "thumbnail", p->thumbnail);
+    json_object_object_add(o, "images", str_array(p->images, p->n_images));
+    json_object_object_add(o, "tags", str_array(p->tags, p->n_tags));
+    *json_out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return *json_out ? 0 : store__fail(err, STORE_ENOMEM, "out of memory");
+}
+
+/* Text fields may arrive as numbers in loosely typed feeds: take both. */
+static char *get_str(json_object *o, const char *k)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+        return NULL;
+    if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+        return NULL;
+    return strdup(json_object_get_string(v));
+}
+
+static int get_num(json_object *o, const char *k, double *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
+        *out = json_object_get_double(v);
+        return 1;
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        char *end;
+        const char *sv = json_object_get_string(v);
+        *out = strtod(sv, &end);
+        return end != sv && *end == '\0' ? 1 : -1;
+    }
+    return -1;
+}
+
+static char **get_str_array(json_object *o, const char *k, size_t *n)
+{
+    json_object *v;
+    char **a;
+    size_t len;
+    *n = 0;
+    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_array))
+        return NULL;
+    len = json_object_array_length(v);
+    if (!len || !(a = calloc(len, sizeof *a)))
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        if (e && json_object_is_type(e, json_type_string))
+            a[(*n)++] = strdup(json_object_get_string(e));
+    }
+    return a;
+}
+
+static int product_from_object(json_object *o, store_product *p,
+                               store_err *err)
+{
+    double d;
+    int r;
+
+    memset(p, 0, sizeof *p);
+    if (!json_object_is_type(o, json_type_object))
+        return store__fail(err, STORE_EINVAL, "product is not a JSON object");
+    p->sku = get_str(o, "sku");
+    if (!p->sku || !*p->sku) {
+        /* DummyJSON rows always have an id; feeds without sku use it */
+        free(p->sku);
+        p->sku = get_str(o, "id");
+    }
+    p->title = get_str(o, "title");
+    p->brand = get_str(o, "brand");
+    p->category = get_str(o, "category");
+    p->description = get_str(o, "description");
+    p->thumbnail = get_str(o, "thumbnail");
+    p->images = get_str_array(o, "images", &p->n_images);
+    p->tags = get_str_array(o, "tags", &p->n_tags);
+    if (!p->sku || !*p->sku) {
+        store_product_clear(p);
+        return store__fail(err, STORE_EINVAL, "missing sku (and id)");
+    }
+    if (!p->title || !*p->title) {
+        store_product_clear(p);
+        return store__fail(err, STORE_EINVAL, "missing title");
+    }
+#define NUM(key, field, cast)                                              \
+    if ((r = get_num(o, key, &d)) < 0 || (r && !isfinite(d))) {            \
+        store_product_clear(p);                                            \
+        return store__fail(err, STORE_EINVAL, "%s is not a number", key);  \
+    } else if (r) {                                                        \
+        p->field = (cast)d;                                                \
+    }
+    NUM("price", price, double)
+    NUM("discountPercentage", discount_pct, double)
+    NUM("rating", rating, double)
+    NUM("stock", stock, int64_t)
+#undef NUM
+    return 0;
+}
+
+int store_product_from_json(const char *json, store_product *out,
+                            store_err *err)
+{
+    json_object *o;
+    int rc;
+    if (!json || !out)
+        return store__fail(err, STORE_EINVAL, "json/out is NULL");
+    if (!(o = json_tokener_parse(json)))
+        return store__fail(err, STORE_EINVAL, "product is not valid JSON");
+    rc = product_from_object(o, out, err);
+    json_object_put(o);
+    return rc;
+}
+
+void store_search_result_free(store_search_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_hits; i++)
+        store_product_clear(&r->hits[i].product);
+    free(r->hits);
+    for (size_t i = 0; i < r->n_categories; i++)
+        free(r->categories[i].value);
+    for (size_t i = 0; i < r->n_brands; i++)
+        free(r->brands[i].value);
+    for (size_t i = 0; i < r->n_prices; i++)
+        free(r->prices[i].value);
+    free(r->categories);
+    free(r->brands);
+    free(r->prices);
+    free(r->corrected);
+    memset(r, 0, sizeof *r);
+}

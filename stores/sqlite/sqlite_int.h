@@ -1,0 +1,155 @@
+/* stores/sqlite/sqlite_int.h — what the SQLite backend's files share: the
+ * connection pool with its statement cache, error mapping and the search
+ * state (vocabulary, synonyms).  Private to stores/sqlite/. */
+#ifndef AISLE_SQLITE_INT_H
+#define AISLE_SQLITE_INT_H
+
+#include "stores/store_int.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define SQ_STMT_CACHE 64
+#define SQ_SCHEMA_VERSION 2
+
+typedef struct sq_conn {
+    sqlite3 *db;
+    struct { char *sql; sqlite3_stmt *st; } cache[SQ_STMT_CACHE];
+    int next_evict;
+    int in_use;
+} sq_conn;
+
+/* Spelling vocabulary: words of the catalog's titles, brands, categories
+ * and tags with their document frequency, sorted by word. */
+typedef struct sq_word {
+    char *w;
+    int len;
+    int df;
+} sq_word;
+
+typedef struct sq_syn {
+    char **members;          /* normalized; multi-word members hold spaces */
+    size_t n;
+} sq_syn;
+
+typedef struct sq {
+    store_config cfg;        /* strings owned by the store handle */
+    char *path;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sq_conn *conns;
+    int n_conns;
+    /* search state, guarded by vmu */
+    pthread_mutex_t vmu;
+    sq_word *vocab;
+    size_t n_vocab;
+    int64_t vocab_gen;       /* catalog generation the vocabulary reflects */
+    sq_syn *syn;
+    size_t n_syn;
+} sq;
+
+/* Borrow a connection (blocks while all are in use) and give it back. */
+int sq__acquire(sq *b, sq_conn **out, store_err *err);
+void sq__release(sq *b, sq_conn *c);
+
+/* sq__prep: a cached, reset, unbound prepared statement for `sql`. */
+sqlite3_stmt *sq__prep(sq_conn *c, const char *sql, store_err *err);
+
+/* sq__err: map an SQLite failure to a store code with its message. */
+int sq__err(sq_conn *c, int rc, store_err *err, const char *what);
+
+/* Transactions: BEGIN IMMEDIATE takes the write lock up front so two
+ * writers never deadlock upgrading from read locks. */
+int sq__begin(sq_conn *c, store_err *err);
+int sq__commit(sq_conn *c, store_err *err);
+void sq__rollback(sq_conn *c);
+
+/* sq__exec: run a statement without results (bound text params, NULL
+ * terminated list). */
+int sq__exec(sq_conn *c, const char *sql, store_err *err);
+
+/* sq__text_dup: column text as a malloc'd string (NULL for NULL). */
+char *sq__text_dup(sqlite3_stmt *st, int col);
+
+/* Catalog generation: bumped on every catalog write so caches built from
+ * the catalog (vocabulary) know to rebuild. */
+int sq__bump_generation(sq_conn *c, store_err *err);
+
+/* Full reindex of products_fts from products (used by migrations). */
+int sq__reindex_all(sq_conn *c, store_err *err);
+
+/* sq__row_to_product: fill p from 12 columns starting at col0: sku, title,
+ * brand, category, description, thumbnail, images, tags, price,
+ * discount_pct, rating, stock. */
+void sq__row_to_product(sqlite3_stmt *st, int col0, store_product *p);
+
+/* Register the ranking function on a new connection. */
+int sq__register_rank(sqlite3 *db);
+
+/* Search-side helpers (sqlite_query.c). */
+int sq__load_synonyms(sq *b, const char *path, store_err *err);
+void sq__free_search_state(sq *b);
+
+/* The backend ops implemented in each file. */
+int sq__user_create(void *b, const char *email, const char *hash,
+                    const char *name, int64_t *id, store_err *err);
+int sq__user_get(void *b, int64_t id, const char *email, store_user *out,
+                 store_err *err);
+int sq__memory_put(void *b, int64_t user, const char *ns, const char *key,
+                   const char *json, store_err *err);
+int sq__memory_get(void *b, int64_t user, const char *ns, const char *key,
+                   char **out, store_err *err);
+int sq__memory_list(void *b, int64_t user, const char *ns, char **out,
+                    store_err *err);
+int sq__memory_delete(void *b, int64_t user, const char *ns, const char *key,
+                      store_err *err);
+int sq__audit_append(void *b, const char *actor, const char *action,
+                     const char *subject, const char *detail, int64_t now,
+                     store_err *err);
+int sq__audit_list(void *b, const char *actor, const char *subject, int limit,
+                   char **out, store_err *err);
+int sq__kv_put(void *b, int kind, const char *key, const char *val,
+               int64_t expires_at, store_err *err);
+int sq__kv_get(void *b, int kind, const char *key, int64_t now, char **out,
+               store_err *err);
+int sq__kv_delete(void *b, int kind, const char *key, store_err *err);
+int sq__history_append(void *b, const char *sid, const char *turn, int window,
+                       int64_t expires_at, store_err *err);
+int sq__history_get(void *b, const char *sid, int64_t now, char **out,
+                    store_err *err);
+int sq__token_put(void *b, const char *hash, const char *family, int64_t user,
+                  int64_t expires_at, store_err *err);
+int sq__token_rotate(void *b, const char *old_hash, const char *new_hash,
+                     int64_t new_expires, int64_t now, store_token *out,
+                     store_err *err);
+int sq__token_revoke_family(void *b, const char *family, store_err *err);
+int sq__ratelimit_take(void *b, const char *key, double rate, double burst,
+                       int64_t now, double *retry_after, store_err *err);
+int sq__counter_add(void *b, const char *key, int64_t delta, int64_t *value,
+                    store_err *err);
+
+int sq__product_upsert_many(void *b, const store_product *p, size_t n,
+                            size_t *failed, store_err *err);
+int sq__product_get(void *b, const char *sku, store_product *out,
+                    store_err *err);
+int sq__product_delete(void *b, const char *sku, store_err *err);
+int sq__product_count(void *b, int64_t *n, store_err *err);
+int sq__search(void *b, const store_search_query *q, store_search_result *out,
+               store_err *err);
+
+int sq__cart_get(void *b, const char *cart, store_cart *out, store_err *err);
+int sq__cart_set_qty(void *b, const char *cart, const char *sku, int64_t qty,
+                     store_err *err);
+int sq__cart_clear(void *b, const char *cart, store_err *err);
+int sq__cart_merge(void *b, const char *from, const char *into,
+                   store_err *err);
+int sq__order_create(void *b, int64_t user, const char *cart, const char *key,
+                     store_order *out, store_err *err);
+int sq__order_get(void *b, int64_t id, store_order *out, store_err *err);
+int sq__order_list(void *b, int64_t user, int limit, store_order **out,
+                   size_t *n, store_err *err);
+int sq__order_cancel(void *b, int64_t user, int64_t id, store_err *err);
+int sq__order_set_status(void *b, int64_t id, const char *status,
+                         store_err *err);
+
+#endif

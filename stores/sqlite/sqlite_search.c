@@ -1,0 +1,573 @@
+/* stores/sqlite/sqlite_search.c — catalog search on SQLite: turns shopper
+ * text into a safe FTS5 expression (every word a quoted string, so FTS5
+ * and SQL syntax in the text are just words), corrects spelling from the
+ * catalog's own vocabulary, expands synonyms, then runs one statement with
+ * filters, sort, pagination and a window count, plus facet queries. */
+#include "stores/sqlite/sqlite_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXG 32
+#define MAXP 64
+
+/* ---------------- vocabulary ---------------- */
+
+static int word_cmp(const void *a, const void *b)
+{
+    return strcmp(((const sq_word *)a)->w, ((const sq_word *)b)->w);
+}
+
+static void vocab_free(sq *b)
+{
+    for (size_t i = 0; i < b->n_vocab; i++)
+        free(b->vocab[i].w);
+    free(b->vocab);
+    b->vocab = NULL;
+    b->n_vocab = 0;
+}
+
+void sq__free_search_state(sq *b)
+{
+    vocab_free(b);
+    for (size_t i = 0; i < b->n_syn; i++) {
+        for (size_t j = 0; j < b->syn[i].n; j++)
+            free(b->syn[i].members[j]);
+        free(b->syn[i].members);
+    }
+    free(b->syn);
+    b->syn = NULL;
+    b->n_syn = 0;
+}
+
+static int64_t generation(sq_conn *c)
+{
+    sqlite3_stmt *st = sq__prep(c, "SELECT v FROM catalog_meta WHERE"
+                                   " k = 'generation'", NULL);
+    int64_t g = 0;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        g = sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    return g;
+}
+
+/* Rebuild the word -> document frequency table from the catalog's short
+ * fields (descriptions are long and full of words nobody searches). */
+static int vocab_build(sq *b, sq_conn *c, int64_t gen)
+{
+    sqlite3_stmt *st;
+    sq_word *v = NULL;
+    size_t n = 0, cap = 0;
+    int r;
+    if (sqlite3_prepare_v2(c->db, "SELECT title, brand, category, tags FROM"
+                                  " products_fts", -1, &st, NULL) != SQLITE_OK)
+        return STORE_EIO;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        store__buf all = {0};
+        char *stor, *tok[256];
+        size_t k;
+        for (int i = 0; i < 4; i++) {
+            store__buf_adds(&all, " ");
+            store__buf_adds(&all, (const char *)sqlite3_column_text(st, i));
+        }
+        k = store__tokens(all.p, &stor, tok, 256);
+        for (size_t i = 0; i < k; i++) {
+            int dup = 0;
+            if (!isalpha((unsigned char)tok[i][0]))
+                continue;
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = !strcmp(tok[i], tok[j]);
+            if (dup)
+                continue;
+            if (n == cap) {
+                sq_word *nv;
+                cap = cap ? cap * 2 : 4096;
+                if (!(nv = realloc(v, cap * sizeof *v)))
+                    break;
+                v = nv;
+            }
+            v[n].len = (int)strlen(tok[i]);
+            v[n].df = 1;
+            v[n].w = strdup(tok[i]);
+            n++;
+        }
+        free(stor);
+        store__buf_free(&all);
+    }
+    sqlite3_finalize(st);
+    qsort(v, n, sizeof *v, word_cmp);
+    /* collapse duplicates into counts */
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o && !strcmp(v[o - 1].w, v[i].w)) {
+            v[o - 1].df++;
+            free(v[i].w);
+        } else {
+            v[o++] = v[i];
+        }
+    }
+    vocab_free(b);
+    b->vocab = v;
+    b->n_vocab = o;
+    b->vocab_gen = gen;
+    return 0;
+}
+
+static const sq_word *vocab_find(const sq *b, const char *w)
+{
+    sq_word key = {(char *)w, 0, 0};
+    if (!b->n_vocab)
+        return NULL;
+    return bsearch(&key, b->vocab, b->n_vocab, sizeof key, word_cmp);
+}
+
+/* Does the full-text index know this word (after stemming)?  Catches
+ * inflections the raw vocabulary lacks ("brackets" vs "bracket"). */
+static int fts_knows(sq_conn *c, const char *w)
+{
+    sqlite3_stmt *st = sq__prep(c, "SELECT 1 FROM products_fts WHERE"
+                                   " products_fts MATCH ? LIMIT 1", NULL);
+    char q[160];
+    int r;
+    if (!st || strlen(w) > 120)
+        return 1;
+    snprintf(q, sizeof q, "\"%s\"", w);   /* w is [a-z0-9] only */
+    sqlite3_bind_text(st, 1, q, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_ROW;
+}
+
+/* Best correction within edit distance 1 (2 for long words): the most
+ * frequent of the closest candidates.  Returns a vocabulary word or NULL. */
+static const char *correct(const sq *b, const char *w)
+{
+    size_t len = strlen(w);
+    int maxd = len >= 8 ? 2 : 1, bestd = maxd + 1, bestdf = 0;
+    const char *best = NULL;
+    for (size_t i = 0; i < b->n_vocab; i++) {
+        const sq_word *v = &b->vocab[i];
+        int d;
+        if ((size_t)abs(v->len - (int)len) > (size_t)maxd || v->len < 3)
+            continue;
+        d = store__edit_distance(w, len, v->w, (size_t)v->len, maxd);
+        if (d <= maxd && (d < bestd || (d == bestd && v->df > bestdf))) {
+            bestd = d;
+            bestdf = v->df;
+            best = v->w;
+        }
+    }
+    return best;
+}
+
+/* "deckover" -> "deck over" when both halves are catalog words. */
+static int split_word(const sq *b, const char *w, char *out, size_t cap)
+{
+    size_t len = strlen(w);
+    int best = 0;
+    char left[64];
+    if (len < 6 || len >= sizeof left)
+        return 0;
+    for (size_t i = 3; i + 3 <= len; i++) {
+        const sq_word *l, *r;
+        memcpy(left, w, i);
+        left[i] = '\0';
+        if ((l = vocab_find(b, left)) && (r = vocab_find(b, w + i))) {
+            int m = l->df < r->df ? l->df : r->df;
+            if (m > best) {
+                best = m;
+                snprintf(out, cap, "%s %s", left, w + i);
+            }
+        }
+    }
+    return best > 0;
+}
+
+/* ---------------- synonyms ---------------- */
+
+int sq__load_synonyms(sq *b, const char *path, store_err *err)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int lineno = 0;
+    if (!f)
+        return store__fail(err, STORE_ECONFIG, "cannot read synonyms %s", path);
+    while (fgets(line, sizeof line, f)) {
+        sq_syn s = {0};
+        char *save = NULL, *m;
+        lineno++;
+        if (line[strspn(line, " \t")] == '#')
+            continue;
+        for (m = strtok_r(line, ",\n", &save); m; m = strtok_r(NULL, ",\n", &save)) {
+            store__buf nb = {0};
+            char **nm;
+            if (store__normalize(m, 0, &nb) || !nb.p || !*nb.p) {
+                store__buf_free(&nb);
+                continue;
+            }
+            if (!(nm = realloc(s.members, (s.n + 1) * sizeof *nm))) {
+                store__buf_free(&nb);
+                break;
+            }
+            s.members = nm;
+            s.members[s.n++] = nb.p;
+        }
+        if (s.n >= 2) {
+            sq_syn *ns = realloc(b->syn, (b->n_syn + 1) * sizeof *ns);
+            if (ns) {
+                b->syn = ns;
+                b->syn[b->n_syn++] = s;
+                continue;
+            }
+        }
+        for (size_t j = 0; j < s.n; j++)
+            free(s.members[j]);
+        free(s.members);
+    }
+    fclose(f);
+    (void)lineno;
+    return 0;
+}
+
+/* ---------------- query analysis ---------------- */
+
+typedef struct phrase {
+    char text[128];
+    int group, flags;
+} phrase;
+
+typedef struct analysis {
+    phrase p[MAXP];
+    int n;
+    int n_groups;
+    char understood[512];
+    int changed;
+} analysis;
+
+static void add_phrase(analysis *a, const char *t, int group, int flags)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->p[i].group == group && !strcmp(a->p[i].text, t))
+            return;
+    if (a->n < MAXP && strlen(t) < sizeof a->p[0].text) {
+        snprintf(a->p[a->n].text, sizeof a->p[0].text, "%s", t);
+        a->p[a->n].group = group;
+        a->p[a->n].flags = flags;
+        a->n++;
+    }
+}
+
+static void note(analysis *a, const char *w)
+{
+    size_t l = strlen(a->understood);
+    snprintf(a->understood + l, sizeof a->understood - l, "%s%s", l ? " " : "", w);
+}
+
+static int analyse(sq *b, sq_conn *c, const char *text, int flags, analysis *a)
+{
+    store__buf nb = {0};
+    char *stor = NULL, *tok[MAXG];
+    size_t k;
+    int all_stop = 1;
+
+    memset(a, 0, sizeof *a);
+    if (flags & STORE_SEARCH_PLAIN) {
+        /* the baseline: words as typed, no unit rules */
+        char *t = strdup(text), *save = NULL, *w;
+        if (!t)
+            return STORE_ENOMEM;
+        for (char *q = t; *q; q++)
+            *q = isalnum((unsigned char)*q) || (unsigned char)*q >= 0x80
+                     ? (char)tolower((unsigned char)*q) : ' ';
+        for (w = strtok_r(t, " ", &save); w && a->n_groups < MAXG;
+             w = strtok_r(NULL, " ", &save))
+            add_phrase(a, w, a->n_groups++, 0);
+        free(t);
+        return 0;
+    }
+    if (store__normalize(text, 0, &nb))
+        return STORE_ENOMEM;
+    k = store__tokens(nb.p, &stor, tok, MAXG);
+    for (size_t i = 0; i < k; i++)
+        if (!store__is_stopword(tok[i]))
+            all_stop = 0;
+    pthread_mutex_lock(&b->vmu);
+    if (!(flags & STORE_SEARCH_NO_SPELL)) {
+        int64_t gen = generation(c);
+        if (gen != b->vocab_gen)
+            vocab_build(b, c, gen);
+    }
+    for (size_t i = 0; i < k; i++) {
+        int g = a->n_groups++;
+        int stop = !all_stop && store__is_stopword(tok[i]);
+        const char *w = tok[i];
+        size_t len = strlen(w);
+        int alpha = 1;
+        for (size_t j = 0; j < len; j++)
+            if (!isalpha((unsigned char)w[j]))
+                alpha = 0;
+        add_phrase(a, w, g, stop);
+        /* spelling: only for plain words the catalog does not know */
+        if (!(flags & STORE_SEARCH_NO_SPELL) && !stop && alpha && len >= 4 &&
+            b->n_vocab && !vocab_find(b, w) && !fts_knows(c, w)) {
+            char split[160];
+            const char *fix = correct(b, w);
+            if (fix) {
+                add_phrase(a, fix, g, 2);
+                note(a, fix);
+                a->changed = 1;
+                continue;
+            }
+            if (split_word(b, w, split, sizeof split)) {
+                add_phrase(a, split, g, 2);
+                note(a, split);
+                a->changed = 1;
+                continue;
+            }
+        }
+        /* two words the catalog writes as one ("deck over" / "deckover") */
+        if (!(flags & STORE_SEARCH_NO_SPELL) && alpha && i + 1 < k &&
+            isalpha((unsigned char)tok[i + 1][0]) && b->n_vocab) {
+            char joined[160];
+            const sq_word *jw;
+            snprintf(joined, sizeof joined, "%s%s", w, tok[i + 1]);
+            if ((jw = vocab_find(b, joined)) && jw->df >= 2)
+                add_phrase(a, joined, g, 2);
+        }
+        for (size_t s = 0; s < b->n_syn; s++)
+            for (size_t m = 0; m < b->syn[s].n; m++)
+                if (!strcmp(b->syn[s].members[m], w)) {
+                    for (size_t o = 0; o < b->syn[s].n; o++)
+                        if (o != m)
+                            add_phrase(a, b->syn[s].members[o], g, stop | 2);
+                    break;
+                }
+        note(a, w);
+    }
+    pthread_mutex_unlock(&b->vmu);
+    free(stor);
+    store__buf_free(&nb);
+    return 0;
+}
+
+/* The MATCH expression: each phrase a double-quoted FTS5 string (inner
+ * quotes doubled), joined by OR.  Nothing else from the shopper's text
+ * reaches FTS5, so operators and '*' are only ever words. */
+static int build_match(const analysis *a, store__buf *m, store__buf *spec)
+{
+    char num[32];
+    for (int i = 0; i < a->n; i++) {
+        if (i && store__buf_adds(m, " OR "))
+            return STORE_ENOMEM;
+        store__buf_add(m, "\"", 1);
+        for (const char *p = a->p[i].text; *p; p++)
+            if (store__buf_add(m, p, 1) || (*p == '"' && store__buf_add(m, p, 1)))
+                return STORE_ENOMEM;
+        store__buf_add(m, "\"", 1);
+        snprintf(num, sizeof num, "%s%d:%d", i ? " " : "", a->p[i].group,
+                 a->p[i].flags);
+        if (store__buf_adds(spec, num))
+            return STORE_ENOMEM;
+    }
+    return 0;
+}
+
+/* ---------------- the statement ---------------- */
+
+static void add_filters(store__buf *sql, const store_search_query *q)
+{
+    if (q->category && *q->category)
+        store__buf_adds(sql, " AND p.category = :cat");
+    if (q->brand && *q->brand)
+        store__buf_adds(sql, " AND p.brand = :brand COLLATE NOCASE");
+    if (q->price_min >= 0)
+        store__buf_adds(sql, " AND p.price >= :pmin");
+    if (q->price_max >= 0)
+        store__buf_adds(sql, " AND p.price <= :pmax");
+    if (q->in_stock)
+        store__buf_adds(sql, " AND p.stock > 0");
+    if (q->min_rating > 0)
+        store__buf_adds(sql, " AND p.rating >= :rmin");
+}
+
+static void bind_all(sqlite3_stmt *st, const store_search_query *q,
+                     const char *match, const char *spec)
+{
+    int i;
+    if ((i = sqlite3_bind_parameter_index(st, ":match")))
+        sqlite3_bind_text(st, i, match, -1, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":spec")))
+        sqlite3_bind_text(st, i, spec, -1, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":cat")))
+        sqlite3_bind_text(st, i, q->category, -1, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":brand")))
+        sqlite3_bind_text(st, i, q->brand, -1, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":pmin")))
+        sqlite3_bind_double(st, i, q->price_min);
+    if ((i = sqlite3_bind_parameter_index(st, ":pmax")))
+        sqlite3_bind_double(st, i, q->price_max);
+    if ((i = sqlite3_bind_parameter_index(st, ":rmin")))
+        sqlite3_bind_double(st, i, q->min_rating);
+    if ((i = sqlite3_bind_parameter_index(st, ":lim")))
+        sqlite3_bind_int(st, i, q->limit ? q->limit : 20);
+    if ((i = sqlite3_bind_parameter_index(st, ":off")))
+        sqlite3_bind_int(st, i, q->offset);
+}
+
+static int facet(sq_conn *c, const char *from, const char *expr,
+                 const store_search_query *q, const char *match,
+                 store_facet **out, size_t *n, store_err *err)
+{
+    store__buf sql = {0};
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int r, rc = 0;
+    store__buf_adds(&sql, "SELECT ");
+    store__buf_adds(&sql, expr);
+    store__buf_adds(&sql, " AS v, count(*) FROM ");
+    store__buf_adds(&sql, from);
+    add_filters(&sql, q);
+    store__buf_adds(&sql, " GROUP BY v HAVING v IS NOT NULL AND v != ''"
+                          " ORDER BY 2 DESC, 1 LIMIT 50");
+    if (!(st = sq__prep(c, sql.p, err))) {
+        store__buf_free(&sql);
+        return err ? err->code : STORE_EIO;
+    }
+    store__buf_free(&sql);
+    bind_all(st, q, match, NULL);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            store_facet *nf;
+            cap = cap ? cap * 2 : 16;
+            if (!(nf = realloc(*out, cap * sizeof *nf)))
+                break;
+            *out = nf;
+        }
+        (*out)[*n].value = sq__text_dup(st, 0);
+        (*out)[*n].count = sqlite3_column_int64(st, 1);
+        (*n)++;
+    }
+    if (r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = sq__err(c, r, err, "facets");
+    sqlite3_reset(st);
+    return rc;
+}
+
+static const char price_bucket[] =
+    "CASE WHEN p.price < 25 THEN '0-25' WHEN p.price < 50 THEN '25-50'"
+    " WHEN p.price < 100 THEN '50-100' WHEN p.price < 250 THEN '100-250'"
+    " WHEN p.price < 500 THEN '250-500' WHEN p.price < 1000 THEN '500-1000'"
+    " ELSE '1000+' END";
+
+int sq__search(void *vb, const store_search_query *q, store_search_result *out,
+               store_err *err)
+{
+    sq *b = vb;
+    sq_conn *c;
+    analysis a;
+    store__buf match = {0}, spec = {0}, sql = {0};
+    sqlite3_stmt *st;
+    const char *from, *order;
+    int text, rc, r;
+    size_t cap = 0;
+
+    if ((rc = sq__acquire(b, &c, err)) != 0)
+        return rc;
+    if ((rc = analyse(b, c, q->text ? q->text : "", q->flags, &a)) != 0 ||
+        (rc = build_match(&a, &match, &spec)) != 0) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+        goto out;
+    }
+    store__buf_add(&match, "", 0);
+    store__buf_add(&spec, "", 0);
+    text = a.n > 0;
+    if (text && a.changed)
+        out->corrected = strdup(a.understood);
+    from = text ? "products_fts JOIN products p ON p.id = products_fts.rowid"
+                  " WHERE products_fts MATCH :match"
+                : "products p WHERE 1";
+    store__buf_adds(&sql, "SELECT p.sku, p.title, p.brand, p.category,"
+                          " p.description, p.thumbnail, p.images, p.tags,"
+                          " p.price, p.discount_pct, p.rating, p.stock, ");
+    store__buf_adds(&sql, !text ? "0.0"
+                          : (q->flags & STORE_SEARCH_PLAIN)
+                              ? "-bm25(products_fts, 10.0, 5.0, 5.0, 1.0, 3.0)"
+                              : "aisle_rank(products_fts, :spec)");
+    store__buf_adds(&sql, " AS score FROM ");
+    store__buf_adds(&sql, from);
+    add_filters(&sql, q);
+    switch (q->sort) {
+    case STORE_SORT_PRICE_ASC: order = " ORDER BY p.price ASC, score DESC, p.id"; break;
+    case STORE_SORT_PRICE_DESC: order = " ORDER BY p.price DESC, score DESC, p.id"; break;
+    case STORE_SORT_RATING: order = " ORDER BY p.rating DESC, score DESC, p.id"; break;
+    default:
+        order = text ? " ORDER BY score DESC, p.id" : " ORDER BY p.rating DESC, p.sku";
+    }
+    store__buf_adds(&sql, order);
+    if (store__buf_adds(&sql, " LIMIT :lim OFFSET :off")) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!(st = sq__prep(c, sql.p, err))) {
+        rc = err ? err->code : STORE_EIO;
+        goto out;
+    }
+    bind_all(st, q, match.p, spec.p);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n_hits == cap) {
+            store_search_hit *nh;
+            cap = cap ? cap * 2 : 16;
+            if (!(nh = realloc(out->hits, cap * sizeof *nh))) {
+                r = SQLITE_NOMEM;
+                break;
+            }
+            out->hits = nh;
+        }
+        sq__row_to_product(st, 0, &out->hits[out->n_hits].product);
+        out->hits[out->n_hits].score = sqlite3_column_double(st, 12);
+        out->n_hits++;
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        rc = sq__err(c, r, err, "search");
+        goto out;
+    }
+    /* a short page tells the total without counting; a full one (or an
+     * empty page past the end) needs the count.  (A window count in the
+     * main statement would stop FTS5 from running aisle_rank.) */
+    out->total = (int64_t)q->offset + (int64_t)out->n_hits;
+    if (out->n_hits == (size_t)(q->limit ? q->limit : 20) ||
+        (out->n_hits == 0 && q->offset > 0)) {
+        store__buf cnt = {0};
+        store__buf_adds(&cnt, "SELECT count(*) FROM ");
+        store__buf_adds(&cnt, from);
+        add_filters(&cnt, q);
+        if ((st = sq__prep(c, cnt.p, err))) {
+            bind_all(st, q, match.p, NULL);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                out->total = sqlite3_column_int64(st, 0);
+            sqlite3_reset(st);
+        }
+        store__buf_free(&cnt);
+    }
+    if (q->flags & STORE_SEARCH_FACETS) {
+        if ((rc = facet(c, from, "p.category", q, match.p, &out->categories,
+                        &out->n_categories, err)) != 0 ||
+            (rc = facet(c, from, "p.brand", q, match.p, &out->brands,
+                        &out->n_brands, err)) != 0 ||
+            (rc = facet(c, from, price_bucket, q, match.p, &out->prices,
+                        &out->n_prices, err)) != 0)
+            goto out;
+    }
+out:
+    if (rc)
+        store_search_result_free(out);
+    store__buf_free(&match);
+    store__buf_free(&spec);
+    store__buf_free(&sql);
+    sq__release(b, c);
+    return rc;
+}

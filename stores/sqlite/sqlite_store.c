@@ -1,0 +1,417 @@
+/* stores/sqlite/sqlite_store.c — the embedded default backend: opens the
+ * database file (WAL, busy timeout), runs schema migrations keyed by
+ * PRAGMA user_version, and lends connections from a small pool, one per
+ * calling thread at a time, each with its own prepared-statement cache. */
+#include "stores/sqlite/sqlite_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Version 1: the first released layout.  Kept verbatim: migrations start
+ * from it, and the tests build a v1 file from the same text. */
+static const char schema_v1[] =
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL DEFAULT '', password_hash TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE products(sku TEXT PRIMARY KEY, title TEXT NOT NULL,"
+    " brand TEXT, category TEXT, description TEXT,"
+    " price REAL NOT NULL DEFAULT 0, stock INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE carts(cart_id TEXT NOT NULL, sku TEXT NOT NULL,"
+    " qty INTEGER NOT NULL, added_at INTEGER NOT NULL,"
+    " PRIMARY KEY(cart_id, sku));"
+    "CREATE TABLE orders(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL,"
+    " status TEXT NOT NULL, idem_key TEXT NOT NULL, total REAL NOT NULL,"
+    " created_at INTEGER NOT NULL, UNIQUE(user_id, idem_key));"
+    "CREATE TABLE order_lines(order_id INTEGER NOT NULL, sku TEXT NOT NULL,"
+    " title TEXT NOT NULL, qty INTEGER NOT NULL, unit_price REAL NOT NULL);"
+    "CREATE TABLE kv(kind INTEGER NOT NULL, key TEXT NOT NULL,"
+    " value TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+    " PRIMARY KEY(kind, key));";
+
+/* Version 2: products get an integer id (the full-text rowid, stable
+ * across VACUUM), rating, images and tags; full-text index; memory, audit,
+ * history, tokens and counters.  Products are copied, never dropped. */
+static const char schema_v2[] =
+    "CREATE TABLE products_v2(id INTEGER PRIMARY KEY,"
+    " sku TEXT NOT NULL UNIQUE, title TEXT NOT NULL, brand TEXT,"
+    " category TEXT, description TEXT, thumbnail TEXT,"
+    " images TEXT NOT NULL DEFAULT '[]', tags TEXT NOT NULL DEFAULT '[]',"
+    " price REAL NOT NULL DEFAULT 0, discount_pct REAL NOT NULL DEFAULT 0,"
+    " rating REAL NOT NULL DEFAULT 0, stock INTEGER NOT NULL DEFAULT 0"
+    " CHECK(stock >= 0), updated_at INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO products_v2(sku, title, brand, category, description,"
+    " price, stock) SELECT sku, title, brand, category, description, price,"
+    " max(stock, 0) FROM products;"
+    "DROP TABLE products;"
+    "ALTER TABLE products_v2 RENAME TO products;"
+    "CREATE INDEX products_category ON products(category);"
+    "CREATE INDEX products_brand ON products(brand COLLATE NOCASE);"
+    "CREATE INDEX products_price ON products(price);"
+    "CREATE VIRTUAL TABLE products_fts USING fts5(title, brand, category,"
+    " description, tags, tokenize='porter unicode61 remove_diacritics 2');"
+    "CREATE TABLE catalog_meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+    "INSERT INTO catalog_meta VALUES('generation', 1);"
+    "CREATE INDEX kv_expires ON kv(expires_at);"
+    "CREATE INDEX order_lines_order ON order_lines(order_id);"
+    "CREATE INDEX orders_user ON orders(user_id, id);"
+    "CREATE TABLE history(sid TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " turn TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+    " PRIMARY KEY(sid, seq));"
+    "CREATE TABLE memory(user_id INTEGER NOT NULL, ns TEXT NOT NULL,"
+    " key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(user_id, ns, key));"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX audit_actor ON audit(actor, id);"
+    "CREATE INDEX audit_subject ON audit(subject, id);"
+    "CREATE TABLE tokens(hash TEXT PRIMARY KEY, family TEXT NOT NULL,"
+    " user_id INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " used INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX tokens_family ON tokens(family);"
+    "CREATE TABLE buckets(key TEXT PRIMARY KEY, tokens REAL NOT NULL,"
+    " updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE counters(key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+static int migrate(sq_conn *c, store_err *err)
+{
+    sqlite3_stmt *st;
+    int version = 0, rc;
+
+    if ((rc = sq__begin(c, err)) != 0)
+        return rc;
+    if (!(st = sq__prep(c, "PRAGMA user_version", err)))
+        goto fail;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (version > SQ_SCHEMA_VERSION) {
+        sq__rollback(c);
+        return store__fail(err, STORE_ESCHEMA,
+                           "database schema v%d is newer than this aisle "
+                           "(v%d): upgrade aisle", version, SQ_SCHEMA_VERSION);
+    }
+    if (version < 1 && (rc = sq__exec(c, schema_v1, err)) != 0)
+        goto fail_rc;
+    if (version < 2) {
+        if ((rc = sq__exec(c, schema_v2, err)) != 0 ||
+            (rc = sq__reindex_all(c, err)) != 0)
+            goto fail_rc;
+    }
+    if (version < SQ_SCHEMA_VERSION) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SQ_SCHEMA_VERSION);
+        if ((rc = sq__exec(c, sql, err)) != 0)
+            goto fail_rc;
+    }
+    return sq__commit(c, err);
+fail:
+    rc = err ? err->code : STORE_EIO;
+fail_rc:
+    sq__rollback(c);
+    return rc;
+}
+
+int sq__err(sq_conn *c, int rc, store_err *err, const char *what)
+{
+    int code = STORE_EIO;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        code = STORE_EBUSY;
+    else if (rc == SQLITE_NOMEM)
+        code = STORE_ENOMEM;
+    else if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+        code = STORE_ESCHEMA;
+    return store__fail(err, code, "%s: %s", what,
+                       c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+}
+
+sqlite3_stmt *sq__prep(sq_conn *c, const char *sql, store_err *err)
+{
+    int i, rc;
+    sqlite3_stmt *st;
+    for (i = 0; i < SQ_STMT_CACHE; i++)
+        if (c->cache[i].sql && !strcmp(c->cache[i].sql, sql)) {
+            sqlite3_reset(c->cache[i].st);
+            sqlite3_clear_bindings(c->cache[i].st);
+            return c->cache[i].st;
+        }
+    rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sq__err(c, rc, err, "prepare");
+        return NULL;
+    }
+    for (i = 0; i < SQ_STMT_CACHE && c->cache[i].sql; i++)
+        ;
+    if (i == SQ_STMT_CACHE) {
+        /* evict round-robin: the cache only avoids re-parsing hot SQL */
+        i = c->next_evict;
+        c->next_evict = (c->next_evict + 1) % SQ_STMT_CACHE;
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    c->cache[i].sql = strdup(sql);
+    c->cache[i].st = st;
+    if (!c->cache[i].sql) {
+        sqlite3_finalize(st);
+        c->cache[i].st = NULL;
+        store__fail(err, STORE_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return st;
+}
+
+int sq__exec(sq_conn *c, const char *sql, store_err *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        int code = sq__err(c, rc, err, "exec");
+        if (err && msg)
+            snprintf(err->msg, sizeof err->msg, "%s", msg);
+        sqlite3_free(msg);
+        return code;
+    }
+    return 0;
+}
+
+int sq__begin(sq_conn *c, store_err *err)
+{
+    return sq__exec(c, "BEGIN IMMEDIATE", err);
+}
+
+int sq__commit(sq_conn *c, store_err *err)
+{
+    int rc = sq__exec(c, "COMMIT", err);
+    if (rc)
+        sq__rollback(c);
+    return rc;
+}
+
+void sq__rollback(sq_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *sq__text_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void conn_close(sq_conn *c)
+{
+    for (int i = 0; i < SQ_STMT_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+static int conn_open(sq *b, sq_conn *c, store_err *err)
+{
+    int rc = sqlite3_open_v2(b->path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                 SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = store__fail(err, STORE_EIO, "cannot open %s: %s", b->path,
+                         c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return rc;
+    }
+    sqlite3_busy_timeout(c->db, b->cfg.busy_timeout_ms);
+    sqlite3_extended_result_codes(c->db, 0);
+    if ((rc = sq__exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          " PRAGMA foreign_keys=ON;", err)) != 0 ||
+        (rc = sq__register_rank(c->db)) != 0) {
+        if (rc > 0)
+            rc = store__fail(err, STORE_EIO, "%s: cannot register ranking",
+                             b->path);
+        conn_close(c);
+        return rc;
+    }
+    return 0;
+}
+
+int sq__acquire(sq *b, sq_conn **out, store_err *err)
+{
+    sq_conn *c = NULL;
+    int rc = 0;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        for (int i = 0; i < b->n_conns; i++)
+            if (!b->conns[i].in_use && b->conns[i].db) {
+                c = &b->conns[i];
+                break;
+            }
+        if (!c)
+            for (int i = 0; i < b->n_conns; i++)
+                if (!b->conns[i].in_use) {
+                    c = &b->conns[i];
+                    break;
+                }
+        if (c)
+            break;
+        pthread_cond_wait(&b->cv, &b->mu);
+    }
+    c->in_use = 1;
+    pthread_mutex_unlock(&b->mu);
+    /* opening happens outside the lock: it touches the disk */
+    if (!c->db && (rc = conn_open(b, c, err)) != 0) {
+        sq__release(b, c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void sq__release(sq *b, sq_conn *c)
+{
+    if (c->db)
+        sq__rollback(c);   /* never hand on an open transaction */
+    pthread_mutex_lock(&b->mu);
+    c->in_use = 0;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void sq_close(void *vb)
+{
+    sq *b = vb;
+    if (!b)
+        return;
+    for (int i = 0; i < b->n_conns; i++)
+        if (b->conns[i].db)
+            conn_close(&b->conns[i]);
+    free(b->conns);
+    sq__free_search_state(b);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->vmu);
+    free(b->path);
+    free(b);
+}
+
+/* mkdir -p for the file's folder, so the default var/aisle.db just works. */
+static void make_parent_dirs(const char *path)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof tmp)
+        return;
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0775) != 0 && errno != EEXIST)
+                return;
+            *p = '/';
+        }
+}
+
+static int sq_open(const store_config *cfg, const store *owner, void **out,
+                   store_err *err)
+{
+    sq *b = calloc(1, sizeof *b);
+    sq_conn *c;
+    int rc;
+    (void)owner;
+    if (!b)
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    b->cfg = *cfg;
+    b->path = strdup(cfg->sqlite_path && *cfg->sqlite_path ? cfg->sqlite_path
+                                                           : "var/aisle.db");
+    b->n_conns = cfg->pool_size > 0 ? cfg->pool_size : 8;
+    b->conns = calloc((size_t)b->n_conns, sizeof *b->conns);
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    pthread_mutex_init(&b->vmu, NULL);
+    b->vocab_gen = -1;
+    if (!b->path || !b->conns) {
+        sq_close(b);
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    }
+    if (strcmp(b->path, ":memory:") == 0) {
+        /* every pooled connection must see one database */
+        sq_close(b);
+        return store__fail(err, STORE_ECONFIG,
+                           "sqlite_path ':memory:' is not shareable; use a file");
+    }
+    make_parent_dirs(b->path);
+    if ((rc = sq__acquire(b, &c, err)) != 0) {
+        sq_close(b);
+        return rc;
+    }
+    rc = migrate(c, err);
+    sq__release(b, c);
+    if (rc == 0 && cfg->synonyms_path)
+        rc = sq__load_synonyms(b, cfg->synonyms_path, err);
+    if (rc) {
+        sq_close(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+static int sq_ping(void *vb, store_err *err)
+{
+    sq *b = vb;
+    sq_conn *c;
+    sqlite3_stmt *st;
+    int rc;
+    if ((rc = sq__acquire(b, &c, err)) != 0)
+        return rc;
+    if (!(st = sq__prep(c, "SELECT 1", err)))
+        rc = err ? err->code : STORE_EIO;
+    else if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+        rc = sq__err(c, rc, err, "ping");
+    else
+        rc = 0;
+    sq__release(b, c);
+    return rc;
+}
+
+const store__ops store__sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .ping = sq_ping,
+    .user_create = sq__user_create,
+    .user_get = sq__user_get,
+    .product_upsert_many = sq__product_upsert_many,
+    .product_get = sq__product_get,
+    .product_delete = sq__product_delete,
+    .product_count = sq__product_count,
+    .search = sq__search,
+    .cart_get = sq__cart_get,
+    .cart_set_qty = sq__cart_set_qty,
+    .cart_clear = sq__cart_clear,
+    .cart_merge = sq__cart_merge,
+    .order_create = sq__order_create,
+    .order_get = sq__order_get,
+    .order_list = sq__order_list,
+    .order_cancel = sq__order_cancel,
+    .order_set_status = sq__order_set_status,
+    .memory_put = sq__memory_put,
+    .memory_get = sq__memory_get,
+    .memory_list = sq__memory_list,
+    .memory_delete = sq__memory_delete,
+    .audit_append = sq__audit_append,
+    .audit_list = sq__audit_list,
+    .kv_put = sq__kv_put,
+    .kv_get = sq__kv_get,
+    .kv_delete = sq__kv_delete,
+    .history_append = sq__history_append,
+    .history_get = sq__history_get,
+    .token_put = sq__token_put,
+    .token_rotate = sq__token_rotate,
+    .token_revoke_family = sq__token_revoke_family,
+    .ratelimit_take = sq__ratelimit_take,
+    .counter_add = sq__counter_add,
+};

@@ -1,0 +1,534 @@
+/* stores/store.c — the one entry point: reads the configuration, opens the
+ * backend for each store family and forwards every call through its vtable,
+ * so callers never learn which backend answers. */
+#include "stores/store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+struct store {
+    store_config cfg;
+    char *sqlite_path, *redis_url, *mongo_uri, *synonyms_path;
+    const store__ops *doc_ops, *eph_ops;
+    void *doc, *eph;            /* eph == doc when one backend serves both */
+};
+
+int store__fail(store_err *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+char *store__strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+const char *store_strerror(int code)
+{
+    static const char *const names[] = {
+        "ok", "not found", "already exists", "invalid argument",
+        "out of memory", "backend error", "busy", "out of stock",
+        "wrong state", "cart is empty", "backend unavailable",
+        "schema mismatch", "not supported by this backend", "token revoked",
+        "token expired", "rate limited", "bad configuration",
+    };
+    int i = -code;
+    if (i < 0 || (size_t)i >= sizeof names / sizeof names[0])
+        return "unknown error";
+    return names[i];
+}
+
+void store_config_init(store_config *cfg)
+{
+    const char *e;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->sqlite_path = "var/aisle.db";
+    cfg->history_window = 20;
+    cfg->session_ttl_s = 86400;
+    cfg->pool_size = 8;
+    cfg->busy_timeout_ms = 5000;
+    if ((e = getenv("AISLE_DB")) && *e)
+        cfg->sqlite_path = e;
+    if ((e = getenv("AISLE_REDIS_URL")) && *e) {
+        cfg->redis_url = e;
+        cfg->ephemeral = STORE_BACKEND_REDIS;
+    }
+    if ((e = getenv("AISLE_MONGO_URI")) && *e) {
+        cfg->mongo_uri = e;
+        cfg->documents = STORE_BACKEND_MONGO;
+    }
+}
+
+/* Redis and MongoDB backends register their ops here when their folders
+ * are built; until then those choices fail with a clear message. */
+extern const store__ops store__redis_ops __attribute__((weak));
+extern const store__ops store__mongo_ops __attribute__((weak));
+
+static const store__ops *pick_ops(store_backend b, store_err *err)
+{
+    switch (b) {
+    case STORE_BACKEND_DEFAULT:
+    case STORE_BACKEND_SQLITE:
+        return &store__sqlite_ops;
+    case STORE_BACKEND_REDIS:
+        if (&store__redis_ops)
+            return &store__redis_ops;
+        store__fail(err, STORE_ECONFIG, "this build has no Redis backend");
+        return NULL;
+    case STORE_BACKEND_MONGO:
+        if (&store__mongo_ops)
+            return &store__mongo_ops;
+        store__fail(err, STORE_ECONFIG, "this build has no MongoDB backend");
+        return NULL;
+    }
+    store__fail(err, STORE_ECONFIG, "unknown backend %d", (int)b);
+    return NULL;
+}
+
+int store_open(const store_config *cfg_in, store **out, store_err *err)
+{
+    store_config def;
+    store *s;
+    int rc;
+
+    if (!out)
+        return store__fail(err, STORE_EINVAL, "store_open: out is NULL");
+    *out = NULL;
+    if (!cfg_in) {
+        store_config_init(&def);
+        cfg_in = &def;
+    }
+    if (!(s = calloc(1, sizeof *s)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    s->cfg = *cfg_in;
+    /* own copies: the config's strings may be the caller's temporaries */
+    s->sqlite_path = store__strdup(cfg_in->sqlite_path ? cfg_in->sqlite_path
+                                                       : "var/aisle.db");
+    s->redis_url = store__strdup(cfg_in->redis_url);
+    s->mongo_uri = store__strdup(cfg_in->mongo_uri);
+    s->synonyms_path = store__strdup(cfg_in->synonyms_path);
+    s->cfg.sqlite_path = s->sqlite_path;
+    s->cfg.redis_url = s->redis_url;
+    s->cfg.mongo_uri = s->mongo_uri;
+    s->cfg.synonyms_path = s->synonyms_path;
+    if (s->cfg.history_window <= 0)
+        s->cfg.history_window = 20;
+    if (s->cfg.session_ttl_s <= 0)
+        s->cfg.session_ttl_s = 86400;
+    if (s->cfg.pool_size <= 0)
+        s->cfg.pool_size = 8;
+    if (s->cfg.busy_timeout_ms <= 0)
+        s->cfg.busy_timeout_ms = 5000;
+
+    if (!(s->doc_ops = pick_ops(s->cfg.documents, err)) ||
+        !(s->eph_ops = pick_ops(s->cfg.ephemeral, err))) {
+        rc = err ? err->code : STORE_ECONFIG;
+        goto fail;
+    }
+    if ((rc = s->doc_ops->open(&s->cfg, s, &s->doc, err)) != 0)
+        goto fail;
+    if (s->eph_ops == s->doc_ops) {
+        s->eph = s->doc;
+    } else if ((rc = s->eph_ops->open(&s->cfg, s, &s->eph, err)) != 0) {
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    store_close(s);
+    return rc;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->eph && s->eph != s->doc)
+        s->eph_ops->close(s->eph);
+    if (s->doc)
+        s->doc_ops->close(s->doc);
+    free(s->sqlite_path);
+    free(s->redis_url);
+    free(s->mongo_uri);
+    free(s->synonyms_path);
+    free(s);
+}
+
+const char *store_backend_name(const store *s, int ephemeral)
+{
+    if (!s)
+        return "none";
+    return ephemeral ? s->eph_ops->name : s->doc_ops->name;
+}
+
+int64_t store_now_ms(const store *s)
+{
+    struct timeval tv;
+    if (s && s->cfg.clock)
+        return s->cfg.clock(s->cfg.clock_ud);
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int store_ping(store *s, store_err *err)
+{
+    int rc;
+    if (!s)
+        return store__fail(err, STORE_EINVAL, "store is NULL");
+    if (s->doc_ops->ping && (rc = s->doc_ops->ping(s->doc, err)) != 0)
+        return rc;
+    if (s->eph != s->doc && s->eph_ops->ping)
+        return s->eph_ops->ping(s->eph, err);
+    return 0;
+}
+
+/* Forwarders: check the handle, then call the family's op or say which
+ * backend lacks it. */
+#define DOC(op, ...)                                                       \
+    do {                                                                   \
+        if (!s)                                                            \
+            return store__fail(err, STORE_EINVAL, "store is NULL");        \
+        if (!s->doc_ops->op)                                               \
+            return store__fail(err, STORE_ENOTSUP, "%s backend has no " #op, \
+                               s->doc_ops->name);                          \
+        return s->doc_ops->op(s->doc, __VA_ARGS__);                        \
+    } while (0)
+#define EPH(op, ...)                                                       \
+    do {                                                                   \
+        if (!s)                                                            \
+            return store__fail(err, STORE_EINVAL, "store is NULL");        \
+        if (!s->eph_ops->op)                                               \
+            return store__fail(err, STORE_ENOTSUP, "%s backend has no " #op, \
+                               s->eph_ops->name);                          \
+        return s->eph_ops->op(s->eph, __VA_ARGS__);                        \
+    } while (0)
+#define NEED(cond, what)                                                   \
+    do {                                                                   \
+        if (!(cond))                                                       \
+            return store__fail(err, STORE_EINVAL, "%s", what);             \
+    } while (0)
+
+int store_user_create(store *s, const char *email, const char *password_hash,
+                      const char *name, int64_t *id_out, store_err *err)
+{
+    NEED(email && *email && strchr(email, '@'), "email must contain '@'");
+    NEED(password_hash && *password_hash, "password hash is empty");
+    NEED(strlen(email) < 256 && strlen(password_hash) < 256 &&
+         (!name || strlen(name) < 128), "user field too long");
+    DOC(user_create, email, password_hash, name ? name : "", id_out, err);
+}
+
+int store_user_get(store *s, int64_t id, store_user *out, store_err *err)
+{
+    NEED(out, "out is NULL");
+    DOC(user_get, id, NULL, out, err);
+}
+
+int store_user_get_by_email(store *s, const char *email, store_user *out,
+                            store_err *err)
+{
+    NEED(out && email, "email/out is NULL");
+    DOC(user_get, 0, email, out, err);
+}
+
+static int64_t expiry(const store *s, int ttl_s)
+{
+    if (ttl_s <= 0)
+        ttl_s = s->cfg.session_ttl_s;
+    return store_now_ms(s) + (int64_t)ttl_s * 1000;
+}
+
+int store_session_put(store *s, const char *sid, const char *json, int ttl_s,
+                      store_err *err)
+{
+    NEED(sid && *sid && json, "session id and json are required");
+    NEED(json[strspn(json, " \t\r\n")] == '{', "session must be a JSON object");
+    EPH(kv_put, STORE__KV_SESSION, sid, json, expiry(s, ttl_s), err);
+}
+
+int store_session_get(store *s, const char *sid, char **json_out,
+                      store_err *err)
+{
+    NEED(sid && json_out, "session id/out is NULL");
+    EPH(kv_get, STORE__KV_SESSION, sid, store_now_ms(s), json_out, err);
+}
+
+int store_session_delete(store *s, const char *sid, store_err *err)
+{
+    NEED(sid, "session id is NULL");
+    EPH(kv_delete, STORE__KV_SESSION, sid, err);
+}
+
+int store_session_append_turn(store *s, const char *sid, const char *turn_json,
+                              store_err *err)
+{
+    NEED(sid && *sid && turn_json && *turn_json, "session id and turn required");
+    EPH(history_append, sid, turn_json, s->cfg.history_window,
+        expiry(s, 0), err);
+}
+
+int store_session_history(store *s, const char *sid, char **json_out,
+                          store_err *err)
+{
+    NEED(sid && json_out, "session id/out is NULL");
+    EPH(history_get, sid, store_now_ms(s), json_out, err);
+}
+
+int store_cache_put(store *s, const char *key, const char *value, int ttl_s,
+                    store_err *err)
+{
+    NEED(key && value, "key/value is NULL");
+    EPH(kv_put, STORE__KV_CACHE, key, value, expiry(s, ttl_s), err);
+}
+
+int store_cache_get(store *s, const char *key, char **value_out,
+                    store_err *err)
+{
+    NEED(key && value_out, "key/out is NULL");
+    EPH(kv_get, STORE__KV_CACHE, key, store_now_ms(s), value_out, err);
+}
+
+int store_product_upsert(store *s, const store_product *p, store_err *err)
+{
+    NEED(p, "product is NULL");
+    DOC(product_upsert_many, p, 1, NULL, err);
+}
+
+int store_product_upsert_many(store *s, const store_product *p, size_t n,
+                              size_t *failed_index, store_err *err)
+{
+    NEED(p || n == 0, "products are NULL");
+    DOC(product_upsert_many, p, n, failed_index, err);
+}
+
+int store_product_get(store *s, const char *sku, store_product *out,
+                      store_err *err)
+{
+    NEED(sku && out, "sku/out is NULL");
+    DOC(product_get, sku, out, err);
+}
+
+int store_product_delete(store *s, const char *sku, store_err *err)
+{
+    NEED(sku, "sku is NULL");
+    DOC(product_delete, sku, err);
+}
+
+int store_product_count(store *s, int64_t *n_out, store_err *err)
+{
+    NEED(n_out, "out is NULL");
+    DOC(product_count, n_out, err);
+}
+
+void store_search_query_init(store_search_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->price_min = -1;
+    q->price_max = -1;
+    q->limit = 20;
+}
+
+int store_search(store *s, const store_search_query *q,
+                 store_search_result *out, store_err *err)
+{
+    NEED(q && out, "query/out is NULL");
+    memset(out, 0, sizeof *out);
+    NEED(q->offset >= 0 && q->limit >= 0 && q->limit <= 200,
+         "limit must be 1..200 and offset >= 0");
+    DOC(search, q, out, err);
+}
+
+int store_cart_get(store *s, const char *cart_id, store_cart *out,
+                   store_err *err)
+{
+    NEED(cart_id && out, "cart id/out is NULL");
+    memset(out, 0, sizeof *out);
+    DOC(cart_get, cart_id, out, err);
+}
+
+int store_cart_set_qty(store *s, const char *cart_id, const char *sku,
+                       int64_t qty, store_err *err)
+{
+    NEED(cart_id && *cart_id && sku && *sku, "cart id and sku are required");
+    NEED(qty >= 0 && qty <= 1000000, "quantity must be 0..1000000");
+    DOC(cart_set_qty, cart_id, sku, qty, err);
+}
+
+int store_cart_remove(store *s, const char *cart_id, const char *sku,
+                      store_err *err)
+{
+    NEED(cart_id && sku, "cart id and sku are required");
+    DOC(cart_set_qty, cart_id, sku, -1, err);   /* -1: remove, no lookup */
+}
+
+int store_cart_clear(store *s, const char *cart_id, store_err *err)
+{
+    NEED(cart_id, "cart id is NULL");
+    DOC(cart_clear, cart_id, err);
+}
+
+int store_cart_merge(store *s, const char *from, const char *into,
+                     store_err *err)
+{
+    NEED(from && into && strcmp(from, into) != 0, "two different carts needed");
+    DOC(cart_merge, from, into, err);
+}
+
+int store_order_create(store *s, int64_t user_id, const char *cart_id,
+                       const char *idempotency_key, store_order *out,
+                       store_err *err)
+{
+    NEED(cart_id && idempotency_key && *idempotency_key &&
+         strlen(idempotency_key) < 128, "cart id and idempotency key (<128) required");
+    NEED(out, "out is NULL");
+    memset(out, 0, sizeof *out);
+    DOC(order_create, user_id, cart_id, idempotency_key, out, err);
+}
+
+int store_order_get(store *s, int64_t order_id, store_order *out,
+                    store_err *err)
+{
+    NEED(out, "out is NULL");
+    memset(out, 0, sizeof *out);
+    DOC(order_get, order_id, out, err);
+}
+
+int store_order_list(store *s, int64_t user_id, int limit, store_order **out,
+                     size_t *n, store_err *err)
+{
+    NEED(out && n, "out is NULL");
+    *out = NULL;
+    *n = 0;
+    DOC(order_list, user_id, limit > 0 ? limit : 50, out, n, err);
+}
+
+int store_order_cancel(store *s, int64_t user_id, int64_t order_id,
+                       store_err *err)
+{
+    DOC(order_cancel, user_id, order_id, err);
+}
+
+int store_order_set_status(store *s, int64_t order_id, const char *status,
+                           store_err *err)
+{
+    NEED(status && (!strcmp(status, "placed") || !strcmp(status, "shipped") ||
+                    !strcmp(status, "delivered") || !strcmp(status, "cancelled")),
+         "status must be placed, shipped, delivered or cancelled");
+    DOC(order_set_status, order_id, status, err);
+}
+
+void store_order_clear(store_order *o)
+{
+    if (o) {
+        free(o->lines);
+        o->lines = NULL;
+        o->n_lines = 0;
+    }
+}
+
+void store_order_list_free(store_order *orders, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        store_order_clear(&orders[i]);
+    free(orders);
+}
+
+void store_cart_clear_struct(store_cart *c)
+{
+    if (c) {
+        free(c->items);
+        memset(c, 0, sizeof *c);
+    }
+}
+
+int store_memory_put(store *s, int64_t user_id, const char *ns,
+                     const char *key, const char *json, store_err *err)
+{
+    NEED(ns && *ns && key && *key && json, "namespace, key and json required");
+    DOC(memory_put, user_id, ns, key, json, err);
+}
+
+int store_memory_get(store *s, int64_t user_id, const char *ns,
+                     const char *key, char **json_out, store_err *err)
+{
+    NEED(ns && key && json_out, "namespace, key and out required");
+    DOC(memory_get, user_id, ns, key, json_out, err);
+}
+
+int store_memory_list(store *s, int64_t user_id, const char *ns,
+                      char **json_out, store_err *err)
+{
+    NEED(json_out, "out is NULL");
+    DOC(memory_list, user_id, ns, json_out, err);
+}
+
+int store_memory_delete(store *s, int64_t user_id, const char *ns,
+                        const char *key, store_err *err)
+{
+    NEED(ns && key, "namespace and key required");
+    DOC(memory_delete, user_id, ns, key, err);
+}
+
+int store_audit_append(store *s, const char *actor, const char *action,
+                       const char *subject, const char *detail_json,
+                       store_err *err)
+{
+    NEED(actor && action, "actor and action required");
+    DOC(audit_append, actor, action, subject ? subject : "", detail_json,
+        store_now_ms(s), err);
+}
+
+int store_audit_list(store *s, const char *actor, const char *subject,
+                     int limit, char **json_out, store_err *err)
+{
+    NEED(json_out, "out is NULL");
+    DOC(audit_list, actor, subject, limit > 0 ? limit : 100, json_out, err);
+}
+
+int store_token_put(store *s, const char *token_hash, const char *family,
+                    int64_t user_id, int64_t expires_at, store_err *err)
+{
+    NEED(token_hash && *token_hash && family && *family && strlen(family) < 64,
+         "token hash and family (<64) required");
+    EPH(token_put, token_hash, family, user_id, expires_at, err);
+}
+
+int store_token_rotate(store *s, const char *old_hash, const char *new_hash,
+                       int64_t new_expires_at, store_token *out,
+                       store_err *err)
+{
+    NEED(old_hash && new_hash && *new_hash && strcmp(old_hash, new_hash),
+         "two different token hashes required");
+    EPH(token_rotate, old_hash, new_hash, new_expires_at, store_now_ms(s), out,
+        err);
+}
+
+int store_token_revoke_family(store *s, const char *family, store_err *err)
+{
+    NEED(family, "family is NULL");
+    EPH(token_revoke_family, family, err);
+}
+
+int store_ratelimit_take(store *s, const char *key, double rate, double burst,
+                         int64_t now_ms, double *retry_after_s,
+                         store_err *err)
+{
+    NEED(key && rate > 0 && burst >= 1, "key, rate > 0 and burst >= 1 required");
+    EPH(ratelimit_take, key, rate, burst, now_ms, retry_after_s, err);
+}
+
+int store_counter_add(store *s, const char *key, int64_t delta,
+                      int64_t *value_out, store_err *err)
+{
+    NEED(key, "key is NULL");
+    EPH(counter_add, key, delta, value_out, err);
+}

@@ -1,0 +1,422 @@
+/* stores/store.h — the whole public API of aisle's data layer: users,
+ * sessions, cache, catalog (search with filters and facets), carts, orders,
+ * long-term memory, audit trail, refresh tokens and rate-limit counters.
+ *
+ * One opaque `store` handle hides which backend serves each family of data
+ * (SQLite by default; Redis for the ephemeral family and MongoDB for the
+ * document family at scale).  Nothing outside stores/ can tell which one it
+ * has.  Every function returns 0 (STORE_OK) or a negative store_code and, when
+ * `err` is not NULL, fills it with a message a person can act on.
+ *
+ * Threads: a store handle may be shared by any number of threads; each call
+ * borrows a backend connection for its duration.  All calls block on I/O
+ * (disk or network); none calls back into the caller.
+ *
+ * Documents crossing this boundary (sessions, memory values, audit details,
+ * product JSON) are UTF-8 JSON text with camelCase keys.  Strings the store
+ * returns through `char **` out-parameters are malloc'd and owned by the
+ * caller (free()); structs filled by the store are released with their
+ * *_clear / *_free function.  Input pointers are borrowed for the call only. */
+#ifndef AISLE_STORE_H
+#define AISLE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------------
+ * Errors.  Codes are only ever appended; their values never change.
+ * ------------------------------------------------------------------ */
+typedef enum store_code {
+    STORE_OK        = 0,
+    STORE_ENOTFOUND = -1,   /* no such user, product, order, key */
+    STORE_EEXIST    = -2,   /* unique value taken (e.g. e-mail) */
+    STORE_EINVAL    = -3,   /* bad argument (NULL, empty, out of range) */
+    STORE_ENOMEM    = -4,
+    STORE_EIO       = -5,   /* the backend failed; msg has its words */
+    STORE_EBUSY     = -6,   /* database locked longer than the busy timeout */
+    STORE_ESTOCK    = -7,   /* not enough stock for an order line */
+    STORE_ESTATE    = -8,   /* order not in a state that allows this */
+    STORE_EEMPTY    = -9,   /* checkout of an empty cart */
+    STORE_EUNAVAIL  = -10,  /* backend unreachable (server down) */
+    STORE_ESCHEMA   = -11,  /* file written by a newer aisle, or damaged */
+    STORE_ENOTSUP   = -12,  /* the configured backend lacks this family */
+    STORE_EREVOKED  = -13,  /* refresh token reused or revoked */
+    STORE_EEXPIRED  = -14,  /* refresh token expired */
+    STORE_ELIMITED  = -15,  /* rate limit: no token left in the bucket */
+    STORE_ECONFIG   = -16   /* bad configuration (unknown backend, URL) */
+} store_code;
+
+typedef struct store_err {
+    int code;          /* a store_code */
+    char msg[256];     /* NUL-terminated, for people */
+} store_err;
+
+/* store_strerror: a constant English name for a code ("not found"). */
+const char *store_strerror(int code);
+
+/* ---------------------------------------------------------------------
+ * Configuration and lifetime.
+ * ------------------------------------------------------------------ */
+typedef enum store_backend {
+    STORE_BACKEND_DEFAULT = 0,   /* SQLite unless a URL/URI picks otherwise */
+    STORE_BACKEND_SQLITE  = 1,
+    STORE_BACKEND_REDIS   = 2,   /* ephemeral family only */
+    STORE_BACKEND_MONGO   = 3    /* document family only */
+} store_backend;
+
+/* Clock hook: milliseconds since the epoch.  Tests pass a fake clock to
+ * exercise TTLs without sleeping. */
+typedef int64_t (*store_clock_fn)(void *ud);
+
+typedef struct store_config {
+    const char *sqlite_path;    /* default $AISLE_DB or "var/aisle.db" */
+    const char *redis_url;      /* default $AISLE_REDIS_URL (may be NULL) */
+    const char *mongo_uri;      /* default $AISLE_MONGO_URI (may be NULL) */
+    store_backend documents;    /* users, catalog, carts, orders, memory, audit */
+    store_backend ephemeral;    /* sessions, cache, counters, tokens */
+    int history_window;         /* turns kept per session history (20) */
+    int session_ttl_s;          /* default session TTL in seconds (86400) */
+    int pool_size;              /* connections per backend (8) */
+    int busy_timeout_ms;        /* SQLite lock wait (5000) */
+    const char *synonyms_path;  /* optional synonyms file for search */
+    store_clock_fn clock;       /* NULL: wall clock */
+    void *clock_ud;
+} store_config;
+
+/* store_config_init: fill `cfg` with defaults, then apply the environment
+ * (AISLE_DB, AISLE_REDIS_URL, AISLE_MONGO_URI).  Strings point into the
+ * environment or static storage: copy them if the environment may change.
+ * A Redis URL makes Redis the ephemeral backend, a Mongo URI makes MongoDB
+ * the document backend, unless the caller then sets the fields itself. */
+void store_config_init(store_config *cfg);
+
+typedef struct store store;
+
+/* store_open: open (creating and migrating as needed) the backends chosen
+ * by `cfg` (NULL: store_config_init defaults).  On success *out owns the
+ * handle; close it with store_close.  Blocks on disk/network.
+ * Returns 0, STORE_ECONFIG, STORE_EIO, STORE_EUNAVAIL, STORE_ESCHEMA. */
+int store_open(const store_config *cfg, store **out, store_err *err);
+
+/* store_close: release the handle and its connections; NULL is a no-op.
+ * No call on the handle may be in flight. */
+void store_close(store *s);
+
+/* store_backend_name: "sqlite", "redis" or "mongo" serving a family
+ * (STORE_BACKEND_SQLITE..) — for /readyz and logs, never for branching. */
+const char *store_backend_name(const store *s, int ephemeral);
+
+/* store_ping: check every backend answers.  0 or STORE_EUNAVAIL/EIO. */
+int store_ping(store *s, store_err *err);
+
+/* store_now_ms: the store's clock (the configured hook or wall time). */
+int64_t store_now_ms(const store *s);
+
+/* ---------------------------------------------------------------------
+ * Users.  The caller hashes passwords (Argon2id); the store keeps the hash.
+ * ------------------------------------------------------------------ */
+typedef struct store_user {
+    int64_t id;
+    char email[256];            /* stored lower-cased */
+    char name[128];
+    char password_hash[256];
+    int64_t created_at;         /* ms since epoch */
+} store_user;
+
+/* store_user_create: new user.  *id_out receives the id (may be NULL).
+ * Returns 0, STORE_EINVAL (empty email/hash), STORE_EEXIST (email taken). */
+int store_user_create(store *s, const char *email, const char *password_hash,
+                      const char *name, int64_t *id_out, store_err *err);
+/* store_user_get / store_user_get_by_email: fill *out.  STORE_ENOTFOUND. */
+int store_user_get(store *s, int64_t id, store_user *out, store_err *err);
+int store_user_get_by_email(store *s, const char *email, store_user *out,
+                            store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Sessions (ephemeral family): one JSON document per session id with a TTL,
+ * plus a conversation history windowed to cfg.history_window turns.
+ * ------------------------------------------------------------------ */
+
+/* store_session_put: replace the session document; ttl_s <= 0 uses the
+ * configured default.  Returns 0, STORE_EINVAL (json not an object). */
+int store_session_put(store *s, const char *sid, const char *json, int ttl_s,
+                      store_err *err);
+/* store_session_get: *json_out = malloc'd document.  STORE_ENOTFOUND when
+ * absent or expired.  Reading does not extend the TTL; put does. */
+int store_session_get(store *s, const char *sid, char **json_out,
+                      store_err *err);
+/* store_session_delete: drop document and history; 0 even if absent. */
+int store_session_delete(store *s, const char *sid, store_err *err);
+/* store_session_append_turn: append one turn (any JSON value) to the
+ * history, dropping the oldest beyond the window, and refresh the TTL. */
+int store_session_append_turn(store *s, const char *sid, const char *turn_json,
+                              store_err *err);
+/* store_session_history: *json_out = JSON array of the kept turns, oldest
+ * first ("[]" when none or expired). */
+int store_session_history(store *s, const char *sid, char **json_out,
+                          store_err *err);
+
+/* Cache (ephemeral family): opaque values with a TTL. */
+int store_cache_put(store *s, const char *key, const char *value, int ttl_s,
+                    store_err *err);
+/* store_cache_get: *value_out malloc'd; STORE_ENOTFOUND when absent/expired. */
+int store_cache_get(store *s, const char *key, char **value_out,
+                    store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Catalog.
+ * ------------------------------------------------------------------ */
+typedef struct store_product {
+    char *sku;                  /* required, unique */
+    char *title;                /* required */
+    char *brand;                /* may be NULL */
+    char *category;             /* may be NULL */
+    char *description;          /* may be NULL */
+    char *thumbnail;            /* may be NULL */
+    char **images;              /* n_images URLs */
+    size_t n_images;
+    char **tags;                /* n_tags words */
+    size_t n_tags;
+    double price;               /* >= 0 */
+    double discount_pct;        /* 0..100 */
+    double rating;              /* 0..5 */
+    int64_t stock;              /* >= 0 */
+} store_product;
+
+/* store_product_clear: free every field of a product the store filled. */
+void store_product_clear(store_product *p);
+/* store_product_to_json: *json_out = malloc'd camelCase document
+ * (sku, title, brand, category, price, discountPercentage, rating, stock,
+ * description, thumbnail, images, tags). */
+int store_product_to_json(const store_product *p, char **json_out,
+                          store_err *err);
+/* store_product_from_json: parse one product document (the camelCase keys
+ * above; DummyJSON's shape is accepted as is).  Fills *out (clear it
+ * after).  Returns 0 or STORE_EINVAL with the reason in err. */
+int store_product_from_json(const char *json, store_product *out,
+                            store_err *err);
+
+/* store_product_upsert: insert or update by sku (re-import never
+ * duplicates) and reindex it.  Returns 0, STORE_EINVAL (no sku/title,
+ * negative price/stock). */
+int store_product_upsert(store *s, const store_product *p, store_err *err);
+/* store_product_upsert_many: the same for n products in one transaction
+ * (much faster for imports).  Stops at the first invalid product:
+ * *failed_index (may be NULL) gets its index, nothing is written. */
+int store_product_upsert_many(store *s, const store_product *p, size_t n,
+                              size_t *failed_index, store_err *err);
+/* store_product_get: fill *out by sku.  STORE_ENOTFOUND. */
+int store_product_get(store *s, const char *sku, store_product *out,
+                      store_err *err);
+/* store_product_delete: remove by sku.  STORE_ENOTFOUND. */
+int store_product_delete(store *s, const char *sku, store_err *err);
+/* store_product_count: number of products. */
+int store_product_count(store *s, int64_t *n_out, store_err *err);
+
+typedef enum store_sort {
+    STORE_SORT_RELEVANCE = 0,   /* empty text: by rating, then sku */
+    STORE_SORT_PRICE_ASC,
+    STORE_SORT_PRICE_DESC,
+    STORE_SORT_RATING
+} store_sort;
+
+/* Search flags. */
+#define STORE_SEARCH_FACETS   0x1   /* fill category/brand/price facets */
+#define STORE_SEARCH_PLAIN    0x2   /* baseline: words OR'ed, plain BM25, no
+                                       correction/synonyms/units/proximity */
+#define STORE_SEARCH_NO_SPELL 0x4   /* no spelling correction */
+
+typedef struct store_search_query {
+    const char *text;           /* shopper text, any bytes; NULL/"" = browse */
+    const char *category;       /* exact filter or NULL */
+    const char *brand;          /* exact filter (case-insensitive) or NULL */
+    double price_min;           /* < 0: none */
+    double price_max;           /* < 0: none */
+    double min_rating;          /* <= 0: none */
+    int in_stock;               /* 1: stock > 0 only */
+    store_sort sort;
+    int offset;                 /* >= 0 */
+    int limit;                  /* 1..200; 0 means 20 */
+    int flags;                  /* STORE_SEARCH_* */
+} store_search_query;
+
+/* store_search_query_init: no filters, relevance, limit 20. */
+void store_search_query_init(store_search_query *q);
+
+typedef struct store_search_hit {
+    store_product product;
+    double score;               /* higher is better; comparable per query */
+} store_search_hit;
+
+typedef struct store_facet {
+    char *value;                /* category, brand, or "0-25" price bucket */
+    int64_t count;
+} store_facet;
+
+typedef struct store_search_result {
+    store_search_hit *hits;
+    size_t n_hits;
+    int64_t total;              /* matches before pagination */
+    store_facet *categories, *brands, *prices;
+    size_t n_categories, n_brands, n_prices;
+    char *corrected;            /* the query as understood after spelling
+                                   correction, when it changed; else NULL */
+} store_search_result;
+
+/* store_search: full-text search with filters, sort, pagination and
+ * (flag) facets.  The text is never interpreted as query syntax: quotes,
+ * '*', AND/OR/NEAR and SQL fragments are ordinary words.  Fills *out (free
+ * with store_search_result_free).  Returns 0 (also for no hits), EINVAL. */
+int store_search(store *s, const store_search_query *q,
+                 store_search_result *out, store_err *err);
+void store_search_result_free(store_search_result *r);
+
+/* ---------------------------------------------------------------------
+ * Carts, keyed by a caller-chosen cart id ("anon:<sid>", "user:<id>").
+ * ------------------------------------------------------------------ */
+typedef struct store_cart_item {
+    char sku[128];
+    char title[256];
+    int64_t qty;
+    double unit_price;          /* current catalog price */
+} store_cart_item;
+
+typedef struct store_cart {
+    store_cart_item *items;     /* in order of addition */
+    size_t n_items;
+    double subtotal;
+} store_cart;
+
+void store_cart_clear_struct(store_cart *c);
+/* store_cart_get: fill *out (empty cart when none). */
+int store_cart_get(store *s, const char *cart_id, store_cart *out,
+                   store_err *err);
+/* store_cart_set_qty: set a line's quantity (0 removes it).
+ * STORE_ENOTFOUND (no such product), STORE_EINVAL (qty < 0). */
+int store_cart_set_qty(store *s, const char *cart_id, const char *sku,
+                       int64_t qty, store_err *err);
+/* store_cart_remove: remove a line; 0 even when absent. */
+int store_cart_remove(store *s, const char *cart_id, const char *sku,
+                      store_err *err);
+/* store_cart_clear: empty the cart. */
+int store_cart_clear(store *s, const char *cart_id, store_err *err);
+/* store_cart_merge: add every line of `from` into `into` (quantities
+ * summed) and empty `from`, atomically.  Used at login. */
+int store_cart_merge(store *s, const char *from, const char *into,
+                     store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Orders.
+ * ------------------------------------------------------------------ */
+typedef struct store_order_line {
+    char sku[128];
+    char title[256];
+    int64_t qty;
+    double unit_price;
+} store_order_line;
+
+typedef struct store_order {
+    int64_t id;
+    int64_t user_id;
+    char status[16];            /* "placed", "shipped", "cancelled" */
+    char idempotency_key[128];
+    double total;
+    int64_t created_at;         /* ms */
+    store_order_line *lines;
+    size_t n_lines;
+} store_order;
+
+void store_order_clear(store_order *o);
+/* store_order_create: turn cart `cart_id` into an order for `user_id`.
+ * In one transaction: checks and decrements stock, writes the order,
+ * empties the cart.  The same idempotency key (per user) returns the
+ * same order without side effects.  Concurrent checkouts of the last
+ * unit: exactly one succeeds, the others get STORE_ESTOCK.
+ * Returns 0, STORE_EEMPTY, STORE_ESTOCK, STORE_EINVAL, STORE_EBUSY. */
+int store_order_create(store *s, int64_t user_id, const char *cart_id,
+                       const char *idempotency_key, store_order *out,
+                       store_err *err);
+/* store_order_get: fill *out.  STORE_ENOTFOUND. */
+int store_order_get(store *s, int64_t order_id, store_order *out,
+                    store_err *err);
+/* store_order_list: newest first, at most `limit` (0: 50).  *out is a
+ * malloc'd array of *n orders; free with store_order_list_free. */
+int store_order_list(store *s, int64_t user_id, int limit, store_order **out,
+                     size_t *n, store_err *err);
+void store_order_list_free(store_order *orders, size_t n);
+/* store_order_cancel: cancel a "placed" order of `user_id` and put its
+ * stock back.  STORE_ENOTFOUND (not this user's), STORE_ESTATE. */
+int store_order_cancel(store *s, int64_t user_id, int64_t order_id,
+                       store_err *err);
+/* store_order_set_status: operator move ("shipped"); STORE_ESTATE when
+ * the order is cancelled. */
+int store_order_set_status(store *s, int64_t order_id, const char *status,
+                           store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Long-term memory: per user, namespaced ("preferences", "sizes",
+ * "brands", "purchases") key -> JSON value.
+ * ------------------------------------------------------------------ */
+int store_memory_put(store *s, int64_t user_id, const char *ns,
+                     const char *key, const char *json, store_err *err);
+/* store_memory_get: *json_out malloc'd.  STORE_ENOTFOUND. */
+int store_memory_get(store *s, int64_t user_id, const char *ns,
+                     const char *key, char **json_out, store_err *err);
+/* store_memory_list: *json_out = {"key": value, ...} for one namespace,
+ * or {"ns": {"key": value}} for all when ns is NULL. */
+int store_memory_list(store *s, int64_t user_id, const char *ns,
+                      char **json_out, store_err *err);
+int store_memory_delete(store *s, int64_t user_id, const char *ns,
+                        const char *key, store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Audit trail: append-only.
+ * ------------------------------------------------------------------ */
+/* store_audit_append: record {actor, action, subject, detail, time}.
+ * detail_json may be NULL. */
+int store_audit_append(store *s, const char *actor, const char *action,
+                       const char *subject, const char *detail_json,
+                       store_err *err);
+/* store_audit_list: *json_out = JSON array of events, newest first,
+ * filtered by actor/subject when not NULL, at most limit (0: 100). */
+int store_audit_list(store *s, const char *actor, const char *subject,
+                     int limit, char **json_out, store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Refresh tokens (ephemeral family).  The caller hashes tokens; the store
+ * never sees a raw token.
+ * ------------------------------------------------------------------ */
+typedef struct store_token {
+    char family[64];
+    int64_t user_id;
+    int64_t expires_at;         /* ms */
+} store_token;
+
+/* store_token_put: remember a new token hash in `family`. */
+int store_token_put(store *s, const char *token_hash, const char *family,
+                    int64_t user_id, int64_t expires_at, store_err *err);
+/* store_token_rotate: exchange old for new (same family), atomically.
+ * *out gets the family and user.  A hash already rotated (reuse) revokes
+ * the whole family and returns STORE_EREVOKED; STORE_EEXPIRED,
+ * STORE_ENOTFOUND otherwise. */
+int store_token_rotate(store *s, const char *old_hash, const char *new_hash,
+                       int64_t new_expires_at, store_token *out,
+                       store_err *err);
+/* store_token_revoke_family: logout everywhere for that family. */
+int store_token_revoke_family(store *s, const char *family, store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Counters (ephemeral family).
+ * ------------------------------------------------------------------ */
+/* store_ratelimit_take: atomic token bucket `key` refilling `rate` tokens
+ * per second up to `burst`; takes one token at time `now_ms`.
+ * Returns 0 when allowed, STORE_ELIMITED when not, with *retry_after_s
+ * (may be NULL) = seconds until a token is available (0 when allowed). */
+int store_ratelimit_take(store *s, const char *key, double rate, double burst,
+                         int64_t now_ms, double *retry_after_s,
+                         store_err *err);
+/* store_counter_add: atomically add delta; *value_out the new value. */
+int store_counter_add(store *s, const char *key, int64_t delta,
+                      int64_t *value_out, store_err *err);
+
+#endif

@@ -1,0 +1,131 @@
+/* stores/store_int.h — what the files of stores/ and the backends share: the backend
+ * vtable (one per folder, like curl's Curl_ssl or an SQLite VFS), the
+ * error helper and the query-understanding helpers.  Never included from
+ * outside stores/. */
+#ifndef AISLE_STORE_INT_H
+#define AISLE_STORE_INT_H
+
+#include "stores/store.h"
+#include <stdarg.h>
+
+/* A backend instance.  Every op takes the instance first; an op that a
+ * backend lacks stays NULL and the dispatcher answers STORE_ENOTSUP. */
+typedef struct store__ops {
+    const char *name;
+    int  (*open)(const store_config *cfg, const store *owner, void **out,
+                 store_err *err);
+    void (*close)(void *b);
+    int  (*ping)(void *b, store_err *err);
+
+    /* document family */
+    int (*user_create)(void *b, const char *email, const char *hash,
+                       const char *name, int64_t *id, store_err *err);
+    int (*user_get)(void *b, int64_t id, const char *email, store_user *out,
+                    store_err *err);
+    int (*product_upsert_many)(void *b, const store_product *p, size_t n,
+                               size_t *failed, store_err *err);
+    int (*product_get)(void *b, const char *sku, store_product *out,
+                       store_err *err);
+    int (*product_delete)(void *b, const char *sku, store_err *err);
+    int (*product_count)(void *b, int64_t *n, store_err *err);
+    int (*search)(void *b, const store_search_query *q,
+                  store_search_result *out, store_err *err);
+    int (*cart_get)(void *b, const char *cart, store_cart *out, store_err *err);
+    int (*cart_set_qty)(void *b, const char *cart, const char *sku, int64_t qty,
+                        store_err *err);
+    int (*cart_clear)(void *b, const char *cart, store_err *err);
+    int (*cart_merge)(void *b, const char *from, const char *into,
+                      store_err *err);
+    int (*order_create)(void *b, int64_t user, const char *cart,
+                        const char *key, store_order *out, store_err *err);
+    int (*order_get)(void *b, int64_t id, store_order *out, store_err *err);
+    int (*order_list)(void *b, int64_t user, int limit, store_order **out,
+                      size_t *n, store_err *err);
+    int (*order_cancel)(void *b, int64_t user, int64_t id, store_err *err);
+    int (*order_set_status)(void *b, int64_t id, const char *status,
+                            store_err *err);
+    int (*memory_put)(void *b, int64_t user, const char *ns, const char *key,
+                      const char *json, store_err *err);
+    int (*memory_get)(void *b, int64_t user, const char *ns, const char *key,
+                      char **out, store_err *err);
+    int (*memory_list)(void *b, int64_t user, const char *ns, char **out,
+                       store_err *err);
+    int (*memory_delete)(void *b, int64_t user, const char *ns,
+                         const char *key, store_err *err);
+    int (*audit_append)(void *b, const char *actor, const char *action,
+                        const char *subject, const char *detail, int64_t now,
+                        store_err *err);
+    int (*audit_list)(void *b, const char *actor, const char *subject,
+                      int limit, char **out, store_err *err);
+
+    /* ephemeral family; `now` is the store clock in ms */
+    int (*kv_put)(void *b, int kind, const char *key, const char *val,
+                  int64_t expires_at, store_err *err);
+    int (*kv_get)(void *b, int kind, const char *key, int64_t now, char **out,
+                  store_err *err);
+    int (*kv_delete)(void *b, int kind, const char *key, store_err *err);
+    int (*history_append)(void *b, const char *sid, const char *turn,
+                          int window, int64_t expires_at, store_err *err);
+    int (*history_get)(void *b, const char *sid, int64_t now, char **out,
+                       store_err *err);
+    int (*token_put)(void *b, const char *hash, const char *family,
+                     int64_t user, int64_t expires_at, store_err *err);
+    int (*token_rotate)(void *b, const char *old_hash, const char *new_hash,
+                        int64_t new_expires, int64_t now, store_token *out,
+                        store_err *err);
+    int (*token_revoke_family)(void *b, const char *family, store_err *err);
+    int (*ratelimit_take)(void *b, const char *key, double rate, double burst,
+                          int64_t now, double *retry_after, store_err *err);
+    int (*counter_add)(void *b, const char *key, int64_t delta, int64_t *value,
+                       store_err *err);
+} store__ops;
+
+/* kv kinds share one keyspace per kind */
+enum { STORE__KV_SESSION = 1, STORE__KV_CACHE = 2 };
+
+extern const store__ops store__sqlite_ops;
+
+/* store__fail: fill err (may be NULL) and return code. */
+int store__fail(store_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* store__strdup: NULL-safe strdup. */
+char *store__strdup(const char *s);
+
+/* ------------------------------------------------------------------
+ * Query understanding (stores/search_text.c), shared by every backend so
+ * that the same words match whichever engine indexes them.
+ * ---------------------------------------------------------------- */
+
+/* A growable byte buffer. */
+typedef struct store__buf {
+    char *p;
+    size_t len, cap;
+} store__buf;
+int store__buf_add(store__buf *b, const char *s, size_t n);
+int store__buf_adds(store__buf *b, const char *s);
+void store__buf_free(store__buf *b);
+
+/* store__normalize: lower-case `text` and rewrite it to space-separated
+ * tokens: letter/digit runs, with measurements made canonical ("1/2 in."
+ * -> "0p5in", "3 ft" -> "3ft", "2 in. x 4 in." -> "2in 4in 2x4").  The same
+ * rules run at index and query time; for_index additionally emits the bare
+ * number of a measurement ("0p5") so a query without its unit matches.
+ * Appends to out (NUL-terminated).  Returns 0 or STORE_ENOMEM. */
+int store__normalize(const char *text, int for_index, store__buf *out);
+
+/* store__tokens: split a normalized string into at most max tokens
+ * (pointers into a private copy in *storage, freed by the caller). */
+size_t store__tokens(const char *norm, char **storage, char **tok,
+                     size_t max);
+
+/* store__edit_distance: Damerau-Levenshtein (optimal string alignment)
+ * distance, or max+1 as soon as it exceeds max. */
+int store__edit_distance(const char *a, size_t la, const char *b, size_t lb,
+                         int max);
+
+/* store__is_stopword: small English list of words that carry no product
+ * meaning ("for", "with", "the"). */
+int store__is_stopword(const char *w);
+
+#endif

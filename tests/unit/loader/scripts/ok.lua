@@ -1,0 +1,3 @@
+function run(ctx)
+  return "ok"
+end

@@ -1,0 +1,318 @@
+/* tests/unit/test_classifier.c — the built-in intent classifier: held-out
+ * phrasings, calibrated and deterministic output, hostile input, clean
+ * failure on every allocation, and accuracy on the real Bitext data.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "engine/nlu/clf_int.h"
+
+static const char *const syn_text[] = {
+    "where is my order",          "track my package",          "has my order shipped yet",
+    "when will my parcel arrive", "order status please",       "where is my delivery",
+    "track order 12345",          "is my package on the way",  "i want a refund",
+    "refund my money",            "how do i get my money back", "can i get a refund for this",
+    "return this and refund me",  "i need a refund now",       "give me my money back",
+    "refund for order 555",       "hello",                     "hi there",
+    "good morning",               "hey",                       "hello there friend",
+    "hi, how are you",            "good evening",              "hey hello",
+};
+static const char *const syn_label[] = {
+    "track", "track", "track", "track", "track", "track", "track", "track",
+    "refund", "refund", "refund", "refund", "refund", "refund", "refund", "refund",
+    "greet", "greet", "greet", "greet", "greet", "greet", "greet", "greet",
+};
+#define SYN_N (sizeof syn_text / sizeof syn_text[0])
+
+static eng_clf *train_syn(void)
+{
+    eng_clf *m = NULL;
+    eng_err err = {0};
+    assert_int_equal(eng_clf_train(syn_text, syn_label, SYN_N, NULL, &m, &err), 0);
+    assert_non_null(m);
+    return m;
+}
+
+static const char *top1(const eng_clf *m, const char *text, double *conf)
+{
+    eng_clf_pred p;
+    assert_int_equal(eng_clf_predict(m, text, &p, 1), 1);
+    if (conf)
+        *conf = p.confidence;
+    return p.label;
+}
+
+static void test_held_out(void **state)
+{
+    (void)state;
+    eng_clf *m = train_syn();
+    assert_int_equal(eng_clf_nlabels(m), 3);
+    assert_string_equal(eng_clf_label(m, 0), "track"); /* first-seen order */
+    assert_null(eng_clf_label(m, 3));
+    assert_string_equal(top1(m, "Where's my PACKAGE?", NULL), "track");
+    assert_string_equal(top1(m, "tracking my order 987654321", NULL), "track");
+    assert_string_equal(top1(m, "I'd like a refund please", NULL), "refund");
+    assert_string_equal(top1(m, "money back now", NULL), "refund");
+    assert_string_equal(top1(m, "Hello!!", NULL), "greet");
+    assert_string_equal(top1(m, "hey, good morning", NULL), "greet");
+    eng_clf_free(m);
+}
+
+static void test_confidences(void **state)
+{
+    (void)state;
+    eng_clf *m = train_syn();
+    eng_clf_pred p[8];
+    int n = eng_clf_predict(m, "refund my order", p, 8);
+    assert_int_equal(n, 3); /* k larger than the classes: all of them */
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        assert_true(p[i].confidence >= 0 && p[i].confidence <= 1);
+        if (i > 0)
+            assert_true(p[i - 1].confidence >= p[i].confidence);
+        sum += p[i].confidence;
+    }
+    assert_true(sum > 0.999 && sum < 1.001);
+    assert_int_equal(eng_clf_predict(m, "x", p, 0), 0);
+    assert_int_equal(eng_clf_predict(NULL, "x", p, 1), ENG_EINVAL);
+    eng_clf_free(m);
+}
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    eng_clf *a = train_syn(), *b = train_syn();
+    const char *probe[] = {"where is it", "refund", "hi", "something else entirely"};
+    for (size_t i = 0; i < 4; i++) {
+        eng_clf_pred pa[3], pb[3];
+        assert_int_equal(eng_clf_predict(a, probe[i], pa, 3), 3);
+        assert_int_equal(eng_clf_predict(b, probe[i], pb, 3), 3);
+        for (int j = 0; j < 3; j++) {
+            assert_string_equal(pa[j].label, pb[j].label);
+            assert_true(pa[j].confidence == pb[j].confidence);
+        }
+    }
+    eng_clf_free(a);
+    eng_clf_free(b);
+}
+
+static void test_unknown_words(void **state)
+{
+    (void)state;
+    eng_clf *m = train_syn();
+    double known, unknown;
+    top1(m, "where is my package", &known);
+    top1(m, "zxqv plorkt wubbafrog quizzle", &unknown);
+    assert_true(unknown < 0.6);
+    assert_true(unknown < known);
+    eng_clf_free(m);
+}
+
+static void test_hostile_input(void **state)
+{
+    (void)state;
+    eng_clf *m = train_syn();
+    eng_clf_pred p[3];
+    assert_int_equal(eng_clf_predict(m, "", p, 3), 3);
+    assert_int_equal(eng_clf_predict(m, NULL, p, 1), 1);
+    assert_int_equal(eng_clf_predict(m, "!!! ??? ...", p, 1), 1);
+    const char bad[] = "\xff\xfe\x80 r\xc3\xa9" "fund \xe2\x80\x99 \xf0\x9f\x98\x80 \x01\x02";
+    assert_int_equal(eng_clf_predict(m, bad, p, 1), 1);
+    size_t big = 1 << 20;
+    char *longtext = malloc(big + 1);
+    assert_non_null(longtext);
+    for (size_t i = 0; i < big; i++)
+        longtext[i] = "refund my money "[i % 16];
+    longtext[big] = '\0';
+    assert_string_equal(top1(m, longtext, NULL), "refund");
+    memset(longtext, 'a', big); /* one enormous word */
+    assert_int_equal(eng_clf_predict(m, longtext, p, 1), 1);
+    for (size_t i = 0; i < big; i++)
+        longtext[i] = (char)(0x80 | (i * 37 % 128));
+    assert_int_equal(eng_clf_predict(m, longtext, p, 1), 1);
+    free(longtext);
+    eng_clf_free(m);
+}
+
+static void test_normalise(void **state)
+{
+    (void)state;
+    char out[128];
+    eng__clf_normalise("Don\xe2\x80\x99t CANCEL order #113542617735902!", out, sizeof out);
+    assert_string_equal(out, "dont cancel order 0");
+    eng__clf_normalise("  \xc3\x89T\xc3\x89  at 5pm ", out, sizeof out);
+    assert_string_equal(out, "\xc3\xa9t\xc3\xa9 at 0pm");
+    assert_int_equal(eng__clf_normalise("", out, sizeof out), 0);
+}
+
+static void test_invalid_args(void **state)
+{
+    (void)state;
+    eng_clf *m = NULL;
+    eng_err err = {0};
+    assert_int_equal(eng_clf_train(syn_text, syn_label, 0, NULL, &m, &err), ENG_EINVAL);
+    assert_null(m);
+    assert_true(err.msg[0] != '\0');
+    const char *t[] = {"a", NULL}, *l[] = {"x", "y"};
+    assert_int_equal(eng_clf_train(t, l, 2, NULL, &m, NULL), ENG_EINVAL);
+    assert_null(m);
+    /* a single class and empty texts still train */
+    const char *t1[] = {"", ""}, *l1[] = {"only", "only"};
+    assert_int_equal(eng_clf_train(t1, l1, 2, NULL, &m, NULL), 0);
+    assert_string_equal(top1(m, "anything", NULL), "only");
+    eng_clf_free(m);
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    eng_clf_opts o;
+    eng_clf_opts_default(&o);
+    o.epochs = 2;
+    o.hash_bits = 14;
+    for (long n = 0;; n++) {
+        eng_clf *m = NULL;
+        eng_err err = {0};
+        eng_alloc_fail_after(n);
+        int rc = eng_clf_train(syn_text, syn_label, SYN_N, &o, &m, &err);
+        eng_alloc_fail_after(-1);
+        if (rc == 0) {
+            assert_non_null(m);
+            assert_true(n > 3);
+            eng_clf_free(m);
+            break;
+        }
+        assert_int_equal(rc, ENG_ENOMEM);
+        assert_null(m);
+        assert_true(n < 1000);
+    }
+}
+
+/* ------------------------------------------------------- real data */
+
+typedef struct rows {
+    char **text, **label;
+    size_t n;
+} rows;
+
+/* the Bitext files: header row, utterance first, intent second; fields
+ * may be quoted with doubled quotes inside */
+static int read_bitext(const char *path, rows *r)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 0;
+    char field[2][4096];
+    int c = 0, line = 0;
+    while (c != EOF) {
+        size_t len[2] = {0, 0};
+        int col = 0, q = 0;
+        while ((c = fgetc(f)) != EOF) {
+            if (q) {
+                if (c == '"') {
+                    int d = fgetc(f);
+                    if (d != '"') {
+                        q = 0;
+                        if (d == EOF)
+                            break;
+                        ungetc(d, f);
+                        continue;
+                    }
+                }
+            } else if (c == '"') {
+                q = 1;
+                continue;
+            } else if (c == ',') {
+                col++;
+                continue;
+            } else if (c == '\n') {
+                break;
+            } else if (c == '\r') {
+                continue;
+            }
+            if (col < 2 && len[col] < sizeof field[0] - 1)
+                field[col][len[col]++] = (char)c;
+        }
+        if (col < 1 || line++ == 0)
+            continue;
+        if (r->n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            r->text = realloc(r->text, cap * sizeof *r->text);
+            r->label = realloc(r->label, cap * sizeof *r->label);
+            assert_non_null(r->text);
+            assert_non_null(r->label);
+        }
+        r->text[r->n] = strndup(field[0], len[0]);
+        r->label[r->n++] = strndup(field[1], len[1]);
+    }
+    fclose(f);
+    return 0;
+}
+
+static void rows_free(rows *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->text[i]);
+        free(r->label[i]);
+    }
+    free(r->text);
+    free(r->label);
+}
+
+static void test_bitext(void **state)
+{
+    (void)state;
+    const char *dirs[] = {"../shared/data", "../../shared/data"};
+    const char *sub = "bitext-customer-support-intent";
+    char tr[512] = "", dv[512] = "";
+    for (size_t i = 0; i < 2 && !tr[0]; i++) {
+        snprintf(tr, sizeof tr, "%s/%s/train/Bitext_Sample_Customer_Service_Training_Dataset.csv",
+                 dirs[i], sub);
+        snprintf(dv, sizeof dv, "%s/%s/dev/Bitext_Sample_Customer_Service_Validation_Dataset.csv",
+                 dirs[i], sub);
+        if (access(tr, R_OK) != 0 || access(dv, R_OK) != 0)
+            tr[0] = '\0';
+    }
+    if (!tr[0]) {
+        print_message("Bitext data not found under ../shared/data: skipped\n");
+        skip();
+    }
+    rows a = {0}, b = {0};
+    assert_int_equal(read_bitext(tr, &a), 0);
+    assert_int_equal(read_bitext(dv, &b), 0);
+    assert_true(a.n > 5000 && b.n > 500);
+    eng_clf *m = NULL;
+    eng_err err = {0};
+    assert_int_equal(eng_clf_train((const char *const *)a.text, (const char *const *)a.label,
+                                   a.n, NULL, &m, &err), 0);
+    size_t ok = 0;
+    for (size_t i = 0; i < b.n; i++)
+        ok += strcmp(top1(m, b.text[i], NULL), b.label[i]) == 0;
+    double acc = (double)ok / (double)b.n;
+    print_message("Bitext dev accuracy %.4f (%zu/%zu)\n", acc, ok, b.n);
+    assert_true(acc >= 0.99);
+    eng_clf_free(m);
+    rows_free(&a);
+    rows_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_held_out),      cmocka_unit_test(test_confidences),
+        cmocka_unit_test(test_deterministic), cmocka_unit_test(test_unknown_words),
+        cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_normalise),
+        cmocka_unit_test(test_invalid_args),  cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_bitext),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,505 @@
+/* tests/unit/test_store_contract.c — the store contract: every operation of
+ * stores/store.h, run against each backend in `backends[]`.  SQLite always
+ * runs; Redis and MongoDB rows are added by their backends (a row whose
+ * setup returns skip prints why).  Uses real files in a temp directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "stores/store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int64_t fake_now = 1700000000000;
+static int64_t fake_clock(void *ud)
+{
+    (void)ud;
+    return fake_now;
+}
+
+typedef struct fixture {
+    store *s;
+    char dir[256];
+    char path[300];
+} fixture;
+
+/* A backend row: fills cfg for a fresh, empty store; returns 0, or 1 to
+ * skip with a reason in why. */
+typedef struct backend {
+    const char *name;
+    int (*config)(fixture *fx, store_config *cfg, char *why, size_t n);
+} backend;
+
+static int sqlite_config(fixture *fx, store_config *cfg, char *why, size_t n)
+{
+    (void)why;
+    (void)n;
+    cfg->sqlite_path = fx->path;
+    cfg->documents = STORE_BACKEND_SQLITE;
+    cfg->ephemeral = STORE_BACKEND_SQLITE;
+    return 0;
+}
+
+static const backend backends[] = {
+    {"sqlite", sqlite_config},
+};
+static const backend *current = &backends[0];
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    store_config cfg;
+    store_err err = {0};
+    char why[256] = "";
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/aisle-store-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/aisle.db", fx->dir);
+    store_config_init(&cfg);
+    cfg.redis_url = NULL;
+    cfg.mongo_uri = NULL;
+    cfg.clock = fake_clock;
+    cfg.history_window = 3;
+    cfg.session_ttl_s = 60;
+    if (current->config(fx, &cfg, why, sizeof why)) {
+        print_message("[  SKIP    ] %s: %s\n", current->name, why);
+        free(fx);
+        skip();
+    }
+    assert_int_equal(store_open(&cfg, &fx->s, &err), 0);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char cmd[400];
+    if (!fx)
+        return 0;
+    store_close(fx->s);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(fx);
+    return 0;
+}
+
+static void put_product(store *s, const char *sku, const char *title,
+                        const char *brand, const char *cat, double price,
+                        double rating, int64_t stock)
+{
+    store_product p = {0};
+    store_err err = {0};
+    p.sku = (char *)sku;
+    p.title = (char *)title;
+    p.brand = (char *)brand;
+    p.category = (char *)cat;
+    p.price = price;
+    p.rating = rating;
+    p.stock = stock;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+}
+
+static void test_users(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_user u;
+    store_err err = {0};
+    int64_t id = 0;
+    assert_int_equal(store_user_create(s, "Ann@Example.com", "$argon2id$x", "Ann", &id, &err), 0);
+    assert_true(id > 0);
+    assert_int_equal(store_user_create(s, "ann@example.com", "h", "", NULL, &err), STORE_EEXIST);
+    assert_int_equal(store_user_get_by_email(s, "ANN@example.com", &u, &err), 0);
+    assert_int_equal(u.id, id);
+    assert_string_equal(u.password_hash, "$argon2id$x");
+    assert_int_equal(store_user_get(s, id, &u, &err), 0);
+    assert_string_equal(u.email, "ann@example.com");
+    assert_int_equal(store_user_get(s, id + 99, &u, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_user_create(s, "", "h", "", NULL, &err), STORE_EINVAL);
+}
+
+static void test_sessions_ttl_window(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    char *j = NULL;
+    assert_int_equal(store_session_put(s, "s1", "{\"a\":1}", 10, &err), 0);
+    assert_int_equal(store_session_get(s, "s1", &j, &err), 0);
+    assert_string_equal(j, "{\"a\":1}");
+    free(j);
+    assert_int_equal(store_session_put(s, "s1", "[1]", 10, &err), STORE_EINVAL);
+    fake_now += 11000;
+    assert_int_equal(store_session_get(s, "s1", &j, &err), STORE_ENOTFOUND);
+    for (int i = 1; i <= 5; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "{\"turn\":%d}", i);
+        assert_int_equal(store_session_append_turn(s, "s2", t, &err), 0);
+    }
+    assert_int_equal(store_session_history(s, "s2", &j, &err), 0);
+    assert_string_equal(j, "[{\"turn\":3},{\"turn\":4},{\"turn\":5}]");  /* window 3 */
+    free(j);
+    fake_now += 61000;   /* past the 60 s default TTL */
+    assert_int_equal(store_session_history(s, "s2", &j, &err), 0);
+    assert_string_equal(j, "[]");
+    free(j);
+    assert_int_equal(store_session_put(s, "s3", "{}", 0, &err), 0);
+    assert_int_equal(store_session_delete(s, "s3", &err), 0);
+    assert_int_equal(store_session_get(s, "s3", &j, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_cache_put(s, "k", "v", 5, &err), 0);
+    assert_int_equal(store_cache_get(s, "k", &j, &err), 0);
+    assert_string_equal(j, "v");
+    free(j);
+    fake_now += 6000;
+    assert_int_equal(store_cache_get(s, "k", &j, &err), STORE_ENOTFOUND);
+}
+
+static void test_memory_audit(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    char *j = NULL;
+    assert_int_equal(store_memory_put(s, 7, "sizes", "shoe", "\"10\"", &err), 0);
+    assert_int_equal(store_memory_put(s, 7, "brands", "favorite", "[\"Essence\"]", &err), 0);
+    assert_int_equal(store_memory_put(s, 7, "sizes", "shoe", "\"10.5\"", &err), 0);
+    assert_int_equal(store_memory_put(s, 7, "sizes", "bad", "{nope", &err), STORE_EINVAL);
+    assert_int_equal(store_memory_get(s, 7, "sizes", "shoe", &j, &err), 0);
+    assert_string_equal(j, "\"10.5\"");
+    free(j);
+    assert_int_equal(store_memory_get(s, 8, "sizes", "shoe", &j, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_memory_list(s, 7, NULL, &j, &err), 0);
+    assert_string_equal(j, "{\"brands\":{\"favorite\":[\"Essence\"]},\"sizes\":{\"shoe\":\"10.5\"}}");
+    free(j);
+    assert_int_equal(store_memory_delete(s, 7, "sizes", "shoe", &err), 0);
+    assert_int_equal(store_memory_list(s, 7, "sizes", &j, &err), 0);
+    assert_string_equal(j, "{}");
+    free(j);
+    assert_int_equal(store_audit_append(s, "user:7", "order.create", "order:1", "{\"total\":3}", &err), 0);
+    assert_int_equal(store_audit_append(s, "admin", "product.update", "sku:A", NULL, &err), 0);
+    assert_int_equal(store_audit_list(s, "user:7", NULL, 0, &j, &err), 0);
+    assert_non_null(strstr(j, "\"action\":\"order.create\""));
+    assert_null(strstr(j, "product.update"));
+    free(j);
+    assert_int_equal(store_audit_list(s, NULL, NULL, 1, &j, &err), 0);
+    assert_non_null(strstr(j, "product.update"));   /* newest first */
+    free(j);
+}
+
+static void test_tokens(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_token t;
+    assert_int_equal(store_token_put(s, "h1", "fam", 7, fake_now + 1000, &err), 0);
+    assert_int_equal(store_token_rotate(s, "h1", "h2", fake_now + 2000, &t, &err), 0);
+    assert_string_equal(t.family, "fam");
+    assert_int_equal(t.user_id, 7);
+    /* reuse of h1 revokes the family, h2 included */
+    assert_int_equal(store_token_rotate(s, "h1", "h3", fake_now + 2000, &t, &err), STORE_EREVOKED);
+    assert_int_equal(store_token_rotate(s, "h2", "h4", fake_now + 2000, &t, &err), STORE_EREVOKED);
+    assert_int_equal(store_token_rotate(s, "nope", "h5", fake_now, &t, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_token_put(s, "g1", "fam2", 8, fake_now + 10, &err), 0);
+    fake_now += 20;
+    assert_int_equal(store_token_rotate(s, "g1", "g2", fake_now + 10, &t, &err), STORE_EEXPIRED);
+    assert_int_equal(store_token_put(s, "k1", "fam3", 8, fake_now + 1000, &err), 0);
+    assert_int_equal(store_token_revoke_family(s, "fam3", &err), 0);
+    assert_int_equal(store_token_rotate(s, "k1", "k2", fake_now + 10, &t, &err), STORE_EREVOKED);
+}
+
+static void test_counters(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    double retry = -1;
+    int64_t v = 0, t = 1000000;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_ratelimit_take(s, "ip:1", 1.0, 3, t, &retry, &err), 0);
+    assert_int_equal(store_ratelimit_take(s, "ip:1", 1.0, 3, t, &retry, &err), STORE_ELIMITED);
+    assert_true(retry > 0.9 && retry <= 1.0);
+    assert_int_equal(store_ratelimit_take(s, "ip:2", 1.0, 3, t, &retry, &err), 0);
+    assert_int_equal(store_ratelimit_take(s, "ip:1", 1.0, 3, t + 1000, &retry, &err), 0);
+    assert_int_equal(store_ratelimit_take(s, "ip:1", 1.0, 3, t + 1000, &retry, &err), STORE_ELIMITED);
+    assert_int_equal(store_counter_add(s, "c", 5, &v, &err), 0);
+    assert_int_equal(store_counter_add(s, "c", -2, &v, &err), 0);
+    assert_int_equal(v, 3);
+}
+
+static void test_catalog_crud(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_product p;
+    int64_t n = 0;
+    char *json = NULL;
+    put_product(s, "A1", "Red Mug", "Acme", "kitchen", 5, 4, 3);
+    put_product(s, "A1", "Red Mug Large", "Acme", "kitchen", 6, 4, 3);   /* update */
+    assert_int_equal(store_product_count(s, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_product_get(s, "A1", &p, &err), 0);
+    assert_string_equal(p.title, "Red Mug Large");
+    assert_true(p.price == 6);
+    assert_int_equal(store_product_to_json(&p, &json, &err), 0);
+    assert_non_null(strstr(json, "\"discountPercentage\""));
+    store_product_clear(&p);
+    assert_int_equal(store_product_from_json(json, &p, &err), 0);
+    assert_string_equal(p.sku, "A1");
+    store_product_clear(&p);
+    free(json);
+    assert_int_equal(store_product_from_json("{\"title\":\"x\"}", &p, &err), STORE_EINVAL);
+    p = (store_product){.sku = "B", .title = "t", .price = -1};
+    assert_int_equal(store_product_upsert(s, &p, &err), STORE_EINVAL);
+    assert_int_equal(store_product_delete(s, "A1", &err), 0);
+    assert_int_equal(store_product_get(s, "A1", &p, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_product_delete(s, "A1", &err), STORE_ENOTFOUND);
+}
+
+static void test_carts(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_cart c;
+    put_product(s, "A", "Apple", NULL, "food", 1.5, 4, 10);
+    put_product(s, "B", "Banana", NULL, "food", 0.5, 4, 10);
+    assert_int_equal(store_cart_set_qty(s, "anon:1", "A", 2, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "anon:1", "B", 1, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "anon:1", "ZZZ", 1, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "A", 1, &err), 0);
+    assert_int_equal(store_cart_merge(s, "anon:1", "user:1", &err), 0);
+    assert_int_equal(store_cart_get(s, "user:1", &c, &err), 0);
+    assert_int_equal(c.n_items, 2);
+    assert_string_equal(c.items[0].sku, "A");
+    assert_int_equal(c.items[0].qty, 3);
+    assert_true(c.subtotal == 3 * 1.5 + 0.5);
+    store_cart_clear_struct(&c);
+    assert_int_equal(store_cart_get(s, "anon:1", &c, &err), 0);
+    assert_int_equal(c.n_items, 0);
+    store_cart_clear_struct(&c);
+    assert_int_equal(store_cart_remove(s, "user:1", "B", &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "A", 0, &err), 0);
+    assert_int_equal(store_cart_get(s, "user:1", &c, &err), 0);
+    assert_int_equal(c.n_items, 0);
+    store_cart_clear_struct(&c);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "A", 1, &err), 0);
+    assert_int_equal(store_cart_clear(s, "user:1", &err), 0);
+}
+
+static void test_orders(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_order o1, o2, *list = NULL;
+    store_product p;
+    size_t n = 0;
+    put_product(s, "A", "Apple", NULL, "food", 2, 4, 5);
+    assert_int_equal(store_order_create(s, 1, "user:1", "k1", &o1, &err), STORE_EEMPTY);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "A", 2, &err), 0);
+    assert_int_equal(store_order_create(s, 1, "user:1", "k1", &o1, &err), 0);
+    assert_string_equal(o1.status, "placed");
+    assert_true(o1.total == 4);
+    assert_int_equal(o1.n_lines, 1);
+    /* replay with the same key: same order, stock decremented once */
+    assert_int_equal(store_cart_set_qty(s, "user:1", "A", 1, &err), 0);
+    assert_int_equal(store_order_create(s, 1, "user:1", "k1", &o2, &err), 0);
+    assert_int_equal(o2.id, o1.id);
+    assert_int_equal(store_product_get(s, "A", &p, &err), 0);
+    assert_int_equal(p.stock, 3);
+    store_product_clear(&p);
+    store_order_clear(&o2);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "A", 3, &err), 0);
+    assert_int_equal(store_order_create(s, 1, "user:1", "k2", &o2, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "A", 1, &err), 0);
+    assert_int_equal(store_order_create(s, 1, "user:1", "k3", &o2, &err), STORE_ESTOCK);
+    assert_int_equal(store_order_list(s, 1, 0, &list, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_true(list[0].id > list[1].id);
+    store_order_list_free(list, n);
+    assert_int_equal(store_order_cancel(s, 2, o1.id, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_order_cancel(s, 1, o1.id, &err), 0);
+    assert_int_equal(store_order_cancel(s, 1, o1.id, &err), STORE_ESTATE);
+    assert_int_equal(store_product_get(s, "A", &p, &err), 0);
+    assert_int_equal(p.stock, 2);   /* 5 - 2 - 3 + 2 */
+    store_product_clear(&p);
+    assert_int_equal(store_order_set_status(s, o1.id, "shipped", &err), STORE_ESTATE);
+    assert_int_equal(store_order_get(s, o1.id, &o2, &err), 0);
+    assert_string_equal(o2.status, "cancelled");
+    store_order_clear(&o2);
+    store_order_clear(&o1);
+}
+
+typedef struct race {
+    store *s;
+    int id;
+    int rc;
+} race;
+
+static void *checkout(void *arg)
+{
+    race *r = arg;
+    char cart[32], key[32];
+    store_order o;
+    store_err err = {0};
+    snprintf(cart, sizeof cart, "user:%d", r->id);
+    snprintf(key, sizeof key, "key-%d", r->id);
+    r->rc = store_order_create(r->s, r->id, cart, key, &o, &err);
+    if (r->rc == 0)
+        store_order_clear(&o);
+    return NULL;
+}
+
+static void test_last_unit_race(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    pthread_t th[6];
+    race r[6];
+    int wins = 0;
+    store_product p;
+    put_product(s, "LAST", "Last One", NULL, NULL, 9, 4, 1);
+    for (int i = 0; i < 6; i++) {
+        char cart[32];
+        snprintf(cart, sizeof cart, "user:%d", i + 1);
+        assert_int_equal(store_cart_set_qty(s, cart, "LAST", 1, &err), 0);
+        r[i] = (race){s, i + 1, -99};
+    }
+    for (int i = 0; i < 6; i++)
+        pthread_create(&th[i], NULL, checkout, &r[i]);
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        if (r[i].rc == 0)
+            wins++;
+        else
+            assert_int_equal(r[i].rc, STORE_ESTOCK);
+    }
+    assert_int_equal(wins, 1);
+    assert_int_equal(store_product_get(s, "LAST", &p, &err), 0);
+    assert_int_equal(p.stock, 0);
+    store_product_clear(&p);
+}
+
+static void test_filters_facets_injection(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_search_query q;
+    store_search_result r;
+    static const char *const evil[] = {
+        "\"", "*", "NEAR(", "AND", "OR NOT", "'; DROP TABLE products; --",
+        "\"unbalanced", "a\"b\"c\"", "title:red", "^red", "(((", "red*",
+        "NEAR(red mug, 2)", "\xff\xfe", "",
+    };
+    put_product(s, "M1", "Red Mug", "Acme", "kitchen", 5, 4.5, 3);
+    put_product(s, "M2", "Blue Mug", "Acme", "kitchen", 15, 3.0, 0);
+    put_product(s, "M3", "Red Plate", "Plato", "kitchen", 30, 5.0, 1);
+    put_product(s, "S1", "Red Shoe", "Stride", "shoes", 80, 4.0, 2);
+    store_search_query_init(&q);
+    q.text = "red";
+    q.flags = STORE_SEARCH_FACETS;
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.total, 3);
+    assert_int_equal(r.n_categories, 2);
+    assert_string_equal(r.categories[0].value, "kitchen");
+    assert_int_equal(r.categories[0].count, 2);
+    assert_true(r.n_prices >= 2);
+    store_search_result_free(&r);
+    q.category = "kitchen";
+    q.sort = STORE_SORT_PRICE_DESC;
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_hits, 2);
+    assert_string_equal(r.hits[0].product.sku, "M3");
+    store_search_result_free(&r);
+    store_search_query_init(&q);
+    q.text = "mug";
+    q.in_stock = 1;
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_hits, 1);
+    assert_string_equal(r.hits[0].product.sku, "M1");
+    store_search_result_free(&r);
+    store_search_query_init(&q);
+    q.price_min = 10;
+    q.price_max = 50;
+    q.min_rating = 3.5;
+    q.brand = "plato";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);   /* browse + filters */
+    assert_int_equal(r.n_hits, 1);
+    assert_string_equal(r.hits[0].product.sku, "M3");
+    store_search_result_free(&r);
+    store_search_query_init(&q);
+    q.limit = 1;
+    q.offset = 1;
+    q.sort = STORE_SORT_RATING;
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_hits, 1);
+    assert_int_equal(r.total, 4);
+    assert_string_equal(r.hits[0].product.sku, "M1");
+    store_search_result_free(&r);
+    for (size_t i = 0; i < sizeof evil / sizeof evil[0]; i++) {
+        for (int plain = 0; plain < 2; plain++) {
+            store_search_query_init(&q);
+            q.text = evil[i];
+            q.flags = STORE_SEARCH_FACETS | (plain ? STORE_SEARCH_PLAIN : 0);
+            assert_int_equal(store_search(s, &q, &r, &err), 0);
+            store_search_result_free(&r);
+        }
+    }
+    store_search_query_init(&q);
+    q.text = "'; DROP TABLE products; -- red";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_true(r.n_hits >= 1);
+    store_search_result_free(&r);
+    int64_t n = 0;
+    assert_int_equal(store_product_count(s, &n, &err), 0);
+    assert_int_equal(n, 4);
+}
+
+static void test_units_and_spelling(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_search_query q;
+    store_search_result r;
+    put_product(s, "P1", "Charlotte Pipe 1/2 in. x 10 ft. PVC Pipe", NULL, NULL, 3, 4, 9);
+    put_product(s, "P2", "2 in. x 4 in. x 8 ft. Stud Lumber", NULL, NULL, 3, 4, 9);
+    put_product(s, "P3", "Garden Hose 50 ft.", NULL, NULL, 20, 4, 9);
+    store_search_query_init(&q);
+    q.text = "1/2\" pvc pipe 10'";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_string_equal(r.hits[0].product.sku, "P1");
+    store_search_result_free(&r);
+    q.text = "2x4";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_hits, 1);
+    assert_string_equal(r.hits[0].product.sku, "P2");
+    store_search_result_free(&r);
+    q.text = "gardn hoes";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_true(r.n_hits >= 1);
+    assert_string_equal(r.hits[0].product.sku, "P3");
+    assert_non_null(r.corrected);
+    store_search_result_free(&r);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_users), T(test_sessions_ttl_window), T(test_memory_audit),
+        T(test_tokens), T(test_counters), T(test_catalog_crud), T(test_carts),
+        T(test_orders), T(test_last_unit_race), T(test_filters_facets_injection),
+        T(test_units_and_spelling),
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        char name[64];
+        current = &backends[i];
+        snprintf(name, sizeof name, "store contract (%s)", current->name);
+        failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0],
+                                          NULL, NULL);
+    }
+    return failed;
+}
