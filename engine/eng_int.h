@@ -124,11 +124,12 @@ int eng__sandbox_eval(eng_sandbox *sb, const eng_chunk *c, json_object *ctx,
  * own environment) with one argument: the context converted to a table.
  * On return, *ctx_out (when not NULL) gets that table converted back to
  * JSON (new object, caller owns) so the caller can take the fields the
- * script may change, and *ret (when not NULL) the function's first return
+ * script may change — only the fields named in `keys` (NULL-terminated)
+ * when `keys` is not NULL, which saves converting the rest — and *ret (when not NULL) the function's first return
  * value as JSON (NULL for nil). Errors and limits as in eng__sandbox_eval;
  * ENG_ENOTFOUND when the script defines no such function. */
 int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
-                      json_object *ctx, int64_t deadline_us,
+                      json_object *ctx, int64_t deadline_us, const char *const *keys,
                       json_object **ctx_out, json_object **ret, eng_err *err);
 
 /* ------------------------------------------------------------ templates

@@ -2,7 +2,8 @@
  * `next` and route target names a stage, every stage can be reached from
  * the first, and no path loops. Also decides where a branch rejoins: a
  * stage reached through a router goes on, unless it says `next:`, to the
- * first stage after the router that is not one of the router's targets. */
+ * first stage after the router that is not one of the router's targets;
+ * so does the router itself when none of its routes matches. */
 #include "pipe_int.h"
 #include <string.h>
 
@@ -121,6 +122,8 @@ int eng__link(eng_build *b)
             if (t > r)
                 p->stages[t].next = join < n ? join : -1;
         }
+        /* when no route matches, the router itself goes on at the join */
+        p->stages[r].next = join < n ? join : -1;
     }
     for (int i = 0; i < n; i++) {
         eng_stage *st = &p->stages[i];

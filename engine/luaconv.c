@@ -163,7 +163,8 @@ static int object(conv *cv, int idx, lua_Integer n, json_object **out)
     json_object *o = rc < 0 ? NULL : json_object_new_object();
     if (o) {
         /* sorted, so that output does not depend on Lua's seeded hashing */
-        qsort(m, k, sizeof *m, member_cmp);
+        if (k)
+            qsort(m, k, sizeof *m, member_cmp);
         for (size_t i = 0; i < k; i++) {
             /* json-c keys are C strings; Lua strings always end in NUL */
             if (json_object_object_add(o, m[i].key, m[i].val) != 0) {

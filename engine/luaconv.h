@@ -24,7 +24,9 @@
 #include "eng_int.h"
 #include <lua.h>
 
-#define ENG_LUACONV_MAX_DEPTH 32
+/* json-c parses at most 32 levels, and the context nests parsed values
+ * (the session) a level or two down: leave room for that */
+#define ENG_LUACONV_MAX_DEPTH 64
 
 /* eng__lua_push_json: push `v` converted to Lua (nil for NULL and for
  * JSON null). `arrays` is the absolute stack index of a weak-keyed table

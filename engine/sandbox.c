@@ -489,7 +489,7 @@ static int guard_sort(lua_State *L)
 static int guard_move(lua_State *L)
 {
     lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
-    if (e >= f && (e - f >= MOVE_MAX || e - f < 0))
+    if (e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= (lua_Unsigned)MOVE_MAX) /* unsigned: no overflow */
         return guard_fail(L, "table.move: more than %d elements", (int)MOVE_MAX);
     return call_original(L);
 }
@@ -927,6 +927,23 @@ int eng__sandbox_eval(eng_sandbox *sb, const eng_chunk *c, json_object *ctx,
     return 0;
 }
 
+/* __index of a script's context table: converts a top-level field of
+ * the turn context on first use and keeps it in the table, so that a
+ * script pays only for what it reads, its changes stick, and only the
+ * fields it touched go back. Upvalue 1: the arrays weak set. */
+static int ctx_index(lua_State *L)
+{
+    eng_sandbox *sb = get_sb(L);
+    json_object *v;
+    if (!sb->ctx || lua_type(L, 2) != LUA_TSTRING || !json_object_object_get_ex(sb->ctx, lua_tostring(L, 2), &v))
+        return 0;
+    eng__lua_push_json(L, v, lua_upvalueindex(1));
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
 /* Protected: args env, fn name (light userdata), ctx (light userdata),
  * the arrays weak set. Returns found (a boolean), then the context table
  * and the function's first result. */
@@ -941,18 +958,67 @@ static int do_call(lua_State *L)
         return 1;
     }
     lua_pushboolean(L, 1); /* 6 */
-    if (ctx)
-        eng__lua_push_json(L, ctx, 4); /* 7 */
-    else
-        lua_newtable(L);
+    lua_newtable(L);       /* 7: the context, filled lazily */
+    if (ctx) {
+        lua_createtable(L, 0, 1);
+        lua_pushvalue(L, 4);
+        lua_pushcclosure(L, ctx_index, 1);
+        lua_setfield(L, -2, "__index");
+        lua_setmetatable(L, 7);
+    }
     lua_pushvalue(L, 5);
     lua_pushvalue(L, 7);
     lua_call(L, 1, 1); /* 8 */
+    /* the script may have kept the table: it must not reach the turn's
+     * context after this call */
+    lua_pushnil(L);
+    lua_setmetatable(L, 7);
     return 3;
 }
 
+/* The fields of the script's context table named in `keys`, converted
+ * back; walking with lua_next allocates nothing outside protected mode. */
+static int take_keys(lua_State *L, int idx, const char *const *keys, json_object **out, char *msg,
+                     size_t msglen)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return ENG_ENOMEM;
+    int rc = 0;
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                const char *k = lua_tostring(L, -2);
+                for (size_t i = 0; keys[i]; i++) {
+                    if (strcmp(k, keys[i]) != 0)
+                        continue;
+                    json_object *v = NULL;
+                    rc = eng__lua_to_json(L, lua_gettop(L), SLOT_ARRAYS, &v, msg, msglen);
+                    if (rc == 0 && json_object_object_add(o, k, v) != 0) {
+                        json_object_put(v);
+                        rc = ENG_ENOMEM;
+                    }
+                    break;
+                }
+            }
+            lua_pop(L, 1);
+            if (rc < 0) {
+                lua_pop(L, 1);
+                break;
+            }
+        }
+    }
+    if (rc < 0) {
+        json_object_put(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
 int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
-                      json_object *ctx, int64_t deadline_us,
+                      json_object *ctx, int64_t deadline_us, const char *const *keys,
                       json_object **ctx_out, json_object **ret, eng_err *err)
 {
     if (ctx_out)
@@ -975,7 +1041,9 @@ int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
         lua_pushlightuserdata(L, (void *)fn);
         lua_pushlightuserdata(L, ctx);
         lua_pushvalue(L, SLOT_ARRAYS);
+        sb->ctx = ctx;
         st = lua_pcall(L, 4, 3, SLOT_MSGH);
+        sb->ctx = NULL;
     }
     if (st != LUA_OK)
         return fail(sb, st, err);
@@ -985,7 +1053,10 @@ int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
         return eng_err_set(err, ENG_ENOTFOUND, "%s: the script defines no function '%s'", c->name, fn);
     }
     char msg[200];
-    rc = ctx_out ? eng__lua_to_json(L, base + 2, SLOT_ARRAYS, ctx_out, msg, sizeof msg) : 0;
+    if (ctx_out && keys)
+        rc = take_keys(L, base + 2, keys, ctx_out, msg, sizeof msg);
+    else if (ctx_out)
+        rc = eng__lua_to_json(L, base + 2, SLOT_ARRAYS, ctx_out, msg, sizeof msg);
     if (rc == 0 && ret)
         rc = eng__lua_to_json(L, base + 3, SLOT_ARRAYS, ret, msg, sizeof msg);
     lua_settop(L, NSLOT);

@@ -69,6 +69,7 @@ static bool oa_answer(json_object *root, eng_buf *text, const char **why)
 
 static llm_ev oa_event(const char *event, const char *data, size_t len, eng_buf *text)
 {
+    (void)event;   /* OpenAI streams unnamed events */
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
         return LLM_EV_DONE;
     json_object *root = json_tokener_parse(data);

@@ -101,7 +101,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         return eng__turn_fail(t, "out of memory creating the Lua sandbox");
     json_object *out = NULL, *ret = NULL;
     eng_err err = {0};
-    int rc = eng__sandbox_call(sb, &dt->chunk, o->function, t->ctx, t->deadline_us, &out, &ret, &err);
+    int rc = eng__sandbox_call(sb, &dt->chunk, o->function, t->ctx, t->deadline_us, writable, &out, &ret,
+                               &err);
     if (rc < 0) {
         json_object_put(out);
         json_object_put(ret);

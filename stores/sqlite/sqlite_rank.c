@@ -21,7 +21,13 @@ static const double col_weight[NCOL] = {10.0, 5.0, 5.0, 1.0, 3.0};
 static const double k1 = 1.2, bb = 0.75;
 /* Relative size of the coverage and proximity bonuses; global constants
  * set on the Home Depot dev judgements, not per query. */
-static const double w_cover = 1.0, w_prox = 0.5;
+#ifndef RANK_COVER
+#define RANK_COVER 1.0
+#endif
+#ifndef RANK_PROX
+#define RANK_PROX 0.5
+#endif
+static const double w_cover = RANK_COVER, w_prox = RANK_PROX;
 
 typedef struct rank_ctx {
     int n_phrase, n_group;

@@ -94,7 +94,7 @@ static int call(fixture *f, const char *src, const char *fn, int64_t deadline,
                 json_object **out, json_object **ret, eng_err *err)
 {
     eng_chunk c = compile(f, "scripts/rules.lua", src, false);
-    return eng__sandbox_call(f->sb, &c, fn, f->ctx, deadline, out, ret, err);
+    return eng__sandbox_call(f->sb, &c, fn, f->ctx, deadline, NULL, out, ret, err);
 }
 
 static void assert_prefix(const char *s, const char *prefix)
@@ -220,6 +220,7 @@ static void test_call_reply(void **state)
     const char *src =
         "function run(ctx)\n"
         "  ctx.reply = {text = 'hi'}\n"
+        "  local touched = ctx.results\n"
         "  ctx.entities.sizes[3] = 42\n"
         "  ctx.vars.ratio = 0/0\n"
         "  ctx.vars.inf = math.huge\n"
@@ -253,7 +254,8 @@ static void test_call_reply(void **state)
     assert_true(json_object_is_type(eng__json_path(out, "vars.tags"), json_type_array));
     assert_string_equal(eng__json_str(out, "vars.map.3", ""), "y");
     assert_null(eng__json_path(out, "vars.f"));
-    assert_string_equal(eng__json_str(out, "intent.name", ""), "search_product");
+    /* untouched fields are not converted back (they load on first use) */
+    assert_null(eng__json_path(out, "intent"));
     /* members come out sorted */
     assert_string_equal(json_object_to_json_string_ext(eng__json_path(out, "reply"), JSON_C_TO_STRING_PLAIN),
                         "{\"text\":\"hi\"}");
@@ -273,11 +275,11 @@ static void test_call_state(void **state)
     eng_chunk ca = compile(f, "a.lua", a, false), cb = compile(f, "b.lua", b, false);
     json_object *ret = NULL;
     for (int i = 1; i <= 3; i++) {
-        assert_int_equal(eng__sandbox_call(f->sb, &ca, "run", f->ctx, 0, NULL, &ret, NULL), 0);
+        assert_int_equal(eng__sandbox_call(f->sb, &ca, "run", f->ctx, 0, NULL, NULL, &ret, NULL), 0);
         assert_int_equal(json_object_get_int(ret), i);
         json_object_put(ret);
     }
-    assert_int_equal(eng__sandbox_call(f->sb, &cb, "run", f->ctx, 0, NULL, &ret, NULL), 0);
+    assert_int_equal(eng__sandbox_call(f->sb, &cb, "run", f->ctx, 0, NULL, NULL, &ret, NULL), 0);
     assert_null(ret);
     /* no result is fine */
     json_object *out = NULL;
@@ -311,10 +313,25 @@ static void test_call_bad_result(void **state)
     assert_null(out);
     assert_contains(err.msg, "cycle");
     memset(&err, 0, sizeof err);
-    const char *deep = "function run() local t = {} for i = 1, 40 do t = {t} end return t end";
+    const char *deep = "function run() local t = {} for i = 1, 70 do t = {t} end return t end";
     assert_int_equal(call(f, deep, "run", 0, NULL, &ret, &err), ENG_ELUA);
     assert_null(ret);
     assert_contains(err.msg, "deeper");
+
+    /* a context nested past the cap is refused, not walked */
+    json_object *deepctx = json_object_new_object(), *cur = deepctx;
+    for (int i = 0; i < 70; i++) {
+        json_object *next = json_object_new_object();
+        json_object_object_add(cur, "a", next);
+        cur = next;
+    }
+    /* fields load on first use: reading ctx.a is what converts it */
+    eng_chunk c = compile(f, "s.lua", "function run(ctx) return ctx.a ~= nil end", false);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(eng__sandbox_call(f->sb, &c, "run", deepctx, 0, NULL, NULL, &ret, &err), ENG_ELUA);
+    assert_contains(err.msg, "nested deeper");
+    json_object_put(deepctx);
+    assert_true(eval_ok(f, "true"));
 }
 
 /* ---------------------------------------------------------- runtime errors */
@@ -571,7 +588,7 @@ static void test_alloc_failures(void **state)
         eng_alloc_fail_after(n);
         int rc = eng__chunk_compile(pool, "x.lua", src, strlen(src), false, &c, &err);
         if (rc == 0)
-            rc = eng__sandbox_call(sb, &c, "run", ctx, 0, &out, &ret, &err);
+            rc = eng__sandbox_call(sb, &c, "run", ctx, 0, NULL, &out, &ret, &err);
         eng_alloc_fail_after(-1);
         json_object_put(out);
         json_object_put(ret);

@@ -312,6 +312,7 @@ static void test_orders(void **state)
     store_order_clear(&o2);
     assert_int_equal(store_cart_set_qty(s, "user:1", "A", 3, &err), 0);
     assert_int_equal(store_order_create(s, 1, "user:1", "k2", &o2, &err), 0);
+    store_order_clear(&o2);
     assert_int_equal(store_cart_set_qty(s, "user:1", "A", 1, &err), 0);
     assert_int_equal(store_order_create(s, 1, "user:1", "k3", &o2, &err), STORE_ESTOCK);
     assert_int_equal(store_order_list(s, 1, 0, &list, &n, &err), 0);

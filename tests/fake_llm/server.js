@@ -1,0 +1,255 @@
+// tests/fake_llm/server.js — a loopback fake of the OpenAI Chat Completions
+// and Anthropic Messages APIs (JSON and SSE streaming) for aisle's tests.
+// Plain node, no dependencies. Prints "PORT <n>" once listening on 127.0.0.1.
+//
+// Behaviour is chosen by tags in the last user message (or the header
+// x-fake with the same tags):
+//   [429] [500] [529]        that HTTP error, always (Retry-After from [retry-after:S])
+//   [fail:CODE:N:ID]         the first N requests carrying ID fail with CODE, then normal
+//   [retry-after:S] [retry-after-ms:MS]   headers sent with a 429
+//   [malformed]              200 with a body (or stream event) that is not JSON
+//   [missing]                200 with valid JSON that lacks the answer field
+//   [stall]                  accept the request and never answer
+//   [slow-stream] [slow-stream:MS]  stream tokens MS apart (default 300)
+//   [cut]                    stream a few tokens, then end without [DONE]/message_stop
+//   [stream-error]           a few tokens, then a provider error event
+//   [echo-key]               401 whose message quotes the API key (as a careless proxy would)
+//   [big]                    an answer of about 300 KiB
+//   [crlf]                   stream with \r\n line ends
+//   [intent:NAME] [badintent] the intent in a JSON answer
+// A JSON answer {"intent":..., "slots":{}} is given when the system prompt
+// mentions JSON; otherwise a friendly sentence echoing the message.
+// GET /_requests?n=N returns the last N requests (method, path, headers,
+// body); POST /_reset forgets them and the [fail] counters.
+'use strict';
+const http = require('http');
+
+const requests = [];
+const failCounts = new Map();
+const sockets = new Set();
+
+function tags(text) {
+  const out = {};
+  for (const m of String(text).matchAll(/\[([a-z0-9-]+)((?::[A-Za-z0-9_.-]+)*)\]/g))
+    out[m[1]] = m[2] ? m[2].slice(1).split(':') : [];
+  return out;
+}
+
+function lastUserText(msgs) {
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    if (m && m.role === 'user') {
+      if (typeof m.content === 'string') return m.content;
+      if (Array.isArray(m.content))
+        return m.content.filter(b => b && b.type === 'text').map(b => b.text).join(' ');
+    }
+  }
+  return '';
+}
+
+function sendJson(res, status, obj, extra) {
+  const body = JSON.stringify(obj);
+  res.writeHead(status, Object.assign({'content-type': 'application/json',
+                                       'content-length': Buffer.byteLength(body)}, extra || {}));
+  res.end(body);
+}
+
+function errorBody(kind, status, message) {
+  const type = status === 429 ? 'rate_limit_error' : status === 401 ? 'authentication_error'
+             : status === 400 ? 'invalid_request_error' : status === 529 ? 'overloaded_error'
+             : 'api_error';
+  if (kind === 'anthropic') return {type: 'error', error: {type, message}};
+  return {error: {message, type: status === 401 ? 'invalid_request_error' : type, param: null,
+                  code: status === 429 ? 'rate_limit_exceeded' : null}};
+}
+
+function validate(kind, req, body) {
+  if (kind === 'openai') {
+    const auth = req.headers['authorization'] || '';
+    if (!/^Bearer \S+/.test(auth)) return [401, 'You didn\'t provide an API key.'];
+  } else {
+    if (!req.headers['x-api-key']) return [401, 'x-api-key header is required'];
+    if (!req.headers['anthropic-version']) return [400, 'anthropic-version: header is required'];
+  }
+  if (!body || typeof body !== 'object') return [400, 'The request body is not valid JSON.'];
+  if (typeof body.model !== 'string' || !body.model) return [400, 'model: Field required'];
+  if (!Array.isArray(body.messages) || body.messages.length === 0)
+    return [400, 'messages: Field required'];
+  const roles = kind === 'openai' ? ['system', 'user', 'assistant', 'developer', 'tool']
+                                  : ['user', 'assistant'];
+  for (const [i, m] of body.messages.entries()) {
+    if (!m || !roles.includes(m.role)) return [400, `messages.${i}.role: invalid role`];
+    if (m.content === undefined || m.content === null)
+      return [400, `messages.${i}.content: Field required`];
+  }
+  if (kind === 'anthropic' && typeof body.max_tokens !== 'number')
+    return [400, 'max_tokens: Field required'];
+  if (body.stream !== undefined && typeof body.stream !== 'boolean')
+    return [400, 'stream: Input should be a valid boolean'];
+  return null;
+}
+
+function guessIntent(text) {
+  if (/\b(add|cart|take)\b/i.test(text)) return 'add_to_cart';
+  if (/\b(order|track|where)\b/i.test(text)) return 'order_status';
+  if (/\breturn\b/i.test(text)) return 'return_item';
+  return 'search_product';
+}
+
+function answerText(system, text, t) {
+  const clean = text.replace(/\[[^\]]*\]/g, '').replace(/\s+/g, ' ').trim();
+  if (t.big) return 'word '.repeat(300 * 1024 / 5);
+  if (/json/i.test(system || '')) {
+    const intent = t.badintent ? 'teleport_home' : t.intent ? t.intent[0] : guessIntent(clean);
+    return JSON.stringify({intent, slots: {}});
+  }
+  return `Happy to help! You said: ${clean || 'nothing'}. Have a great day \u2615`;
+}
+
+function tokens(s) { return s.match(/\S+\s*|\s+/g) || ['']; }
+
+async function stream(kind, res, answer, t, model) {
+  const nl = t.crlf ? '\r\n' : '\n';
+  const delay = t['slow-stream'] ? Number(t['slow-stream'][0] || 300) : 5;
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const send = (event, data) => {
+    if (res.destroyed) return;
+    let s = '';
+    if (event) s += `event: ${event}${nl}`;
+    s += `data: ${typeof data === 'string' ? data : JSON.stringify(data)}${nl}${nl}`;
+    res.write(s);
+  };
+  res.writeHead(200, {'content-type': 'text/event-stream', 'cache-control': 'no-cache'});
+  res.write(`: keepalive${nl}${nl}`);
+  let toks = tokens(answer);
+  const id = 'fake-' + Date.now();
+  const stopEarly = t.cut || t['stream-error'];
+  if (stopEarly) toks = toks.slice(0, 3);
+  if (kind === 'openai') {
+    const chunk = (delta, fin) => ({id, object: 'chat.completion.chunk', created: 0, model,
+                                    choices: [{index: 0, delta, finish_reason: fin || null}]});
+    send(null, chunk({role: 'assistant', content: ''}));
+    for (const tok of toks) {
+      await sleep(delay);
+      if (t.malformed) { send(null, '{"choices": [{"delta": {"content": "oops'); break; }
+      send(null, chunk({content: tok}));
+    }
+    if (t['stream-error']) send(null, {error: {message: 'The server had an error while processing your request.', type: 'server_error'}});
+    if (!stopEarly && !t.malformed) { send(null, chunk({}, 'stop')); send(null, '[DONE]'); }
+  } else {
+    send('message_start', {type: 'message_start', message: {id, type: 'message', role: 'assistant',
+         content: [], model, stop_reason: null, usage: {input_tokens: 10, output_tokens: 1}}});
+    send('content_block_start', {type: 'content_block_start', index: 0,
+         content_block: {type: 'text', text: ''}});
+    send('ping', {type: 'ping'});
+    for (const tok of toks) {
+      await sleep(delay);
+      if (t.malformed) { send('content_block_delta', '{"type": "content_block_delta", "delta'); break; }
+      send('content_block_delta', {type: 'content_block_delta', index: 0,
+           delta: {type: 'text_delta', text: tok}});
+    }
+    if (t['stream-error']) send('error', {type: 'error', error: {type: 'overloaded_error', message: 'Overloaded'}});
+    if (!stopEarly && !t.malformed) {
+      send('content_block_stop', {type: 'content_block_stop', index: 0});
+      send('message_delta', {type: 'message_delta', delta: {stop_reason: 'end_turn'},
+           usage: {output_tokens: toks.length}});
+      send('message_stop', {type: 'message_stop'});
+    }
+  }
+  res.end();
+}
+
+function handle(kind, req, res, raw) {
+  let body = null;
+  try { body = JSON.parse(raw); } catch (e) { body = null; }
+  const bad = validate(kind, req, body);
+  if (bad) return sendJson(res, bad[0], errorBody(kind, bad[0], bad[1]));
+  const system = kind === 'openai'
+    ? body.messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
+    : (typeof body.system === 'string' ? body.system : '');
+  const text = lastUserText(body.messages) + ' ' + (req.headers['x-fake'] || '');
+  const t = tags(text);
+  const retryHdr = {};
+  if (t['retry-after-ms']) retryHdr['retry-after-ms'] = t['retry-after-ms'][0];
+  retryHdr['retry-after'] = t['retry-after'] ? t['retry-after'][0] : '1';
+
+  let status = t['429'] ? 429 : t['500'] ? 500 : t['529'] ? 529 : 0;
+  if (t.fail) {
+    const [code, n, id] = t.fail;
+    const seen = failCounts.get(id) || 0;
+    failCounts.set(id, seen + 1);
+    if (seen < Number(n)) status = Number(code);
+  }
+  if (status) {
+    const msg = status === 429 ? 'Rate limit reached for requests' : status === 529 ? 'Overloaded'
+              : 'The server had an error while processing your request.';
+    return sendJson(res, status, errorBody(kind, status, msg), status === 429 ? retryHdr : {});
+  }
+  if (t['echo-key']) {
+    const key = kind === 'openai' ? (req.headers['authorization'] || '').slice(7)
+                                  : req.headers['x-api-key'];
+    return sendJson(res, 401, errorBody(kind, 401, `Incorrect API key provided: ${key}.`));
+  }
+  if (t.stall) return;   // keep the socket open, say nothing
+  const answer = answerText(system, text, t);
+  if (body.stream) return void stream(kind, res, answer, t, body.model);
+  if (t.malformed) {
+    res.writeHead(200, {'content-type': 'application/json'});
+    return res.end('{"id": "x", "choices": [{"message": {"content": "trunc');
+  }
+  if (kind === 'openai') {
+    const msg = t.missing ? {role: 'assistant'} : {role: 'assistant', content: answer};
+    return sendJson(res, 200, {id: 'chatcmpl-fake', object: 'chat.completion', created: 0,
+      model: body.model, choices: [{index: 0, message: msg, finish_reason: 'stop'}],
+      usage: {prompt_tokens: 10, completion_tokens: 10, total_tokens: 20}});
+  }
+  return sendJson(res, 200, {id: 'msg_fake', type: 'message', role: 'assistant', model: body.model,
+    content: t.missing ? [] : [{type: 'text', text: answer}], stop_reason: 'end_turn',
+    usage: {input_tokens: 10, output_tokens: 10}});
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', c => chunks.push(c));
+  req.on('end', () => {
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url, 'http://x');
+    if (req.method === 'GET' && url.pathname === '/_requests') {
+      const n = Number(url.searchParams.get('n') || 20);
+      return sendJson(res, 200, requests.slice(-n));
+    }
+    if (req.method === 'POST' && url.pathname === '/_reset') {
+      requests.length = 0;
+      failCounts.clear();
+      return sendJson(res, 200, {ok: true});
+    }
+    let parsed = null;
+    try { parsed = JSON.parse(raw); } catch (e) { parsed = raw; }
+    requests.push({method: req.method, path: url.pathname, headers: req.headers, body: parsed});
+    if (requests.length > 100) requests.shift();
+    const kind = url.pathname.endsWith('/chat/completions') ? 'openai'
+               : url.pathname.endsWith('/messages') ? 'anthropic' : null;
+    if (req.method !== 'POST' || !kind)
+      return sendJson(res, 404, {error: {message: `no route ${req.method} ${url.pathname}`,
+                                         type: 'not_found_error'}});
+    handle(kind, req, res, raw);
+  });
+});
+server.on('connection', s => { s.setNoDelay(true); sockets.add(s); s.on('close', () => sockets.delete(s)); });
+server.keepAliveTimeout = 30000;
+
+function stop() {
+  for (const s of sockets) s.destroy();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 200).unref();
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+// the test holds our stdin: when it goes away (even by crashing), so do we
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
+
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`PORT ${server.address().port}\n`);
+});
