@@ -12,6 +12,7 @@ int cli_eval(int argc, char **argv);        /* aisle eval ... (intent) / aisle e
 int cli_eval_search(int argc, char **argv); /* aisle eval search --db FILE --judgments FILE.csv */
 int cli_import(int argc, char **argv);      /* aisle import --catalog FILE [--db FILE] */
 int cli_search(int argc, char **argv);      /* aisle search --db FILE QUERY | --queries FILE */
+int cli_serve(int argc, char **argv);       /* aisle serve [--config aisle.yaml] */
 
 /* cli_wants_help: 1 when argv has -h or --help. */
 int cli_wants_help(int argc, char **argv);

@@ -11,6 +11,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"serve", cli_serve, "serve the chat page, WebSocket chat and REST API"},
     {"run", cli_run, "run one message through a pipeline and print the reply"},
     {"chat", cli_chat, "talk to a pipeline in the terminal"},
     {"lint", cli_lint, "check pipeline files; errors as FILE:LINE:COL"},

@@ -1,22 +1,31 @@
 #!/bin/sh
-# mk/deps.sh — install the Debian packages aisle builds and tests with.
+# mk/deps.sh — install what aisle builds and tests with: Debian packages,
+# then the npm packages of the test tools (package.json) when missing.
 # As root: apt-get installs what is missing. Otherwise: prints the line to run.
 set -e
+cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config libyaml-dev libuv1-dev libcivetweb-dev libjson-c-dev
 liblua5.4-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
-libsodium-dev libhiredis-dev libmongoc-dev redis-server jq"
+libsodium-dev libhiredis-dev libmongoc-dev redis-server jq nginx-light wrk chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" = 0 ]; then
-    echo "installing:$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq $missing
-else
-    echo "aisle needs these Debian packages. Run:"
-    echo "  sudo apt-get install -y$missing"
-    exit 1
+command -v node >/dev/null 2>&1 || missing="$missing nodejs npm"
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "installing:$missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq $missing >/dev/null
+    else
+        echo "aisle needs these Debian packages. Run:"
+        echo "  sudo apt-get install -y$missing"
+        exit 1
+    fi
 fi
+# test tools from npm (WebSocket client, OpenAPI validator, playwright-core)
+if [ -f package-lock.json ] && [ ! -d node_modules ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+exit 0
