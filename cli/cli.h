@@ -14,6 +14,41 @@ int cli_import(int argc, char **argv);      /* aisle import --catalog FILE [--db
 int cli_search(int argc, char **argv);      /* aisle search --db FILE QUERY | --queries FILE */
 int cli_serve(int argc, char **argv);       /* aisle serve [--config aisle.yaml] */
 
+/* A conversation from the command line (cli/conversation.c): a pipeline,
+ * optionally a store (sessions, catalog, carts, orders), a session id and
+ * a logged-in user. `aisle run` and `aisle chat` share it. */
+#include "engine/eng.h"
+#include "stores/store.h"
+
+typedef struct cli_conv {
+    eng_pipeline *pipeline;
+    store *store;            /* NULL: no store (FAQ-style pipelines) */
+    eng_llm *llm;            /* NULL: no LLM configured */
+    const char *session_id;
+    char user_id[32];        /* "" when anonymous */
+    json_object *session;    /* used when there is no store */
+} cli_conv;
+
+/* cli_conv_open: load the pipeline (diagnostics to stderr), open the store
+ * when db is not NULL (importing `seed` into an empty catalog when given),
+ * and the LLM from the environment. 0, or 1 after printing why. */
+int cli_conv_open(cli_conv *c, const char *pipeline, const char *db, const char *seed);
+void cli_conv_close(cli_conv *c);
+
+/* cli_conv_turn: run one message with the session carried over. The
+ * caller frees *out with eng_turn_free. 0 or 1 (message printed). */
+int cli_conv_turn(cli_conv *c, const char *text, const char *message_id, eng_turn **out);
+
+/* cli_conv_login: log in as the user with this e-mail (created on first
+ * use, as an operator tool would), merging the anonymous cart into the
+ * user's. 0 or 1 (message printed). */
+int cli_conv_login(cli_conv *c, const char *email);
+
+/* cli_import_catalog: load a catalog file (JSON in DummyJSON's shape, or
+ * CSV with a --map style column mapping) into the store; rejected rows
+ * are reported on stderr. Returns 0 or a store code. */
+int cli_import_catalog(store *st, const char *path, const char *map, long *loaded, long *rejected);
+
 /* cli_wants_help: 1 when argv has -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

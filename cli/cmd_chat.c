@@ -8,10 +8,16 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: aisle chat PIPELINE [--trace] [--session ID] [--user ID]\n\n"
+    "usage: aisle chat PIPELINE [--db FILE] [--seed CATALOG] [--session ID]\n"
+    "                  [--login EMAIL] [--trace]\n\n"
     "A conversation in the terminal: type a message, read the reply.\n"
-    "Empty line or end of input (Ctrl-D) ends it. Commands: /trace toggles\n"
-    "the per-turn trace, /quit leaves.\n";
+    "With --db the catalog, cart, orders and session live in that SQLite\n"
+    "file (--seed imports a catalog into an empty one).\n"
+    "Empty line or end of input (Ctrl-D) ends it. Commands:\n"
+    "  /login EMAIL   continue as this user (the cart comes along)\n"
+    "  /logout        continue anonymously\n"
+    "  /trace         show or hide intent, route and stage timings\n"
+    "  /quit          leave\n";
 
 static void print_trace(json_object *ctx)
 {
@@ -34,16 +40,20 @@ int cli_chat(int argc, char **argv)
         fputs(help, stdout);
         return 0;
     }
-    const char *file = NULL;
+    const char *file = NULL, *db = NULL, *seed = NULL, *login = NULL;
     int trace = 0;
-    eng_turn_opts o = {.session_id = "terminal"};
+    cli_conv c = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--trace") == 0)
             trace = 1;
         else if (strcmp(argv[i], "--session") == 0 && i + 1 < argc)
-            o.session_id = argv[++i];
-        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
-            o.user_id = argv[++i];
+            c.session_id = argv[++i];
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            db = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            seed = argv[++i];
+        else if (strcmp(argv[i], "--login") == 0 && i + 1 < argc)
+            login = argv[++i];
         else if (argv[i][0] == '-' || file) {
             fprintf(stderr, "aisle chat: unexpected argument \"%s\"\n\n%s", argv[i], help);
             return 2;
@@ -54,22 +64,15 @@ int cli_chat(int argc, char **argv)
         fputs(help, stderr);
         return 2;
     }
-    eng_diags d;
-    eng_diags_init(&d);
-    eng_pipeline *p = NULL;
-    int rc = eng_pipeline_load(file, &p, &d);
-    if (d.n)
-        eng_diags_print(&d, stderr);
-    eng_diags_free(&d);
-    if (rc < 0)
+    if (cli_conv_open(&c, file, db, seed) != 0 || (login && cli_conv_login(&c, login) != 0)) {
+        cli_conv_close(&c);
         return 1;
+    }
     int tty = isatty(0);
     if (tty)
-        printf("aisle chat: %s v%d. Type a message; empty line to quit.\n", eng_pipeline_name(p),
-               eng_pipeline_version(p));
-    json_object *session = json_object_new_object();
+        printf("aisle chat: %s v%d. Type a message; empty line to quit, /help for commands.\n",
+               eng_pipeline_name(c.pipeline), eng_pipeline_version(c.pipeline));
     char line[4096];
-    long turns = 0;
     for (;;) {
         if (tty) {
             fputs("> ", stdout);
@@ -84,14 +87,24 @@ int cli_chat(int argc, char **argv)
             trace = !trace;
             continue;
         }
-        json_object_object_add(session, "turns", json_object_new_int64(turns++));
-        o.session = session;
-        eng_turn *t = NULL;
-        eng_err err = {0};
-        if (eng_run(p, line, &o, &t, &err) < 0) {
-            printf("(error: %s)\n", err.msg);
+        if (strcmp(line, "/help") == 0) {
+            fputs(help, stdout);
             continue;
         }
+        if (strncmp(line, "/login ", 7) == 0) {
+            if (cli_conv_login(&c, line + 7) == 0)
+                printf("(signed in as %s)\n", line + 7);
+            fflush(stdout);
+            continue;
+        }
+        if (strcmp(line, "/logout") == 0) {
+            c.user_id[0] = '\0';
+            printf("(signed out)\n");
+            continue;
+        }
+        eng_turn *t = NULL;
+        if (cli_conv_turn(&c, line, NULL, &t) != 0)
+            continue;
         printf("%s\n", eng_turn_reply(t));
         json_object *sugg = json_object_object_get(json_object_object_get(eng_turn_context(t), "reply"),
                                                    "suggestions");
@@ -104,7 +117,6 @@ int cli_chat(int argc, char **argv)
         fflush(stdout);
         eng_turn_free(t);
     }
-    json_object_put(session);
-    eng_pipeline_release(p);
+    cli_conv_close(&c);
     return 0;
 }

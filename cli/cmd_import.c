@@ -330,6 +330,18 @@ static void usage(void)
                     " stock thumbnail tags discountPercentage\n");
 }
 
+int cli_import_catalog(store *st, const char *path, const char *map, long *loaded, long *rejected)
+{
+    stats s = {0, 0};
+    const char *dot = strrchr(path, '.');
+    int rc = dot && !strcasecmp(dot, ".csv") ? import_csv(st, path, map, &s) : import_json(st, path, &s);
+    if (loaded)
+        *loaded = s.loaded;
+    if (rejected)
+        *rejected = s.rejected;
+    return rc;
+}
+
 int cli_import(int argc, char **argv)
 {
     const char *catalog = NULL, *db = NULL, *map = NULL, *dot;

@@ -3,19 +3,23 @@
 #include "cli.h"
 #include "engine/eng.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
-    "usage: aisle run PIPELINE --message TEXT [--json] [--session ID] [--user ID]\n"
-    "                 [--deadline-ms N]\n\n"
+    "usage: aisle run PIPELINE --message TEXT [--json] [--db FILE] [--session ID]\n"
+    "                 [--login EMAIL] [--message-id ID] [--seed CATALOG]\n\n"
     "Runs one message through the pipeline and prints the reply.\n"
     "  --message, -m TEXT  the shopper's message\n"
     "  --json              print the whole turn context (intent, confidence,\n"
-    "                      route, entities, reply, trace) as JSON\n"
-    "  --session ID        session id (default: local)\n"
-    "  --user ID           run as this logged-in user\n"
-    "  --deadline-ms N     override the pipeline's per-turn deadline\n";
+    "                      route, entities, cards, cart, actions, trace) as JSON\n"
+    "  --db FILE           the SQLite store: catalog, carts, orders, and the\n"
+    "                      session, so that successive runs with the same\n"
+    "                      --session are one conversation\n"
+    "  --seed CATALOG      import this catalog first when the store's is empty\n"
+    "  --session ID        session id (default: terminal)\n"
+    "  --login EMAIL       run as this user (created on first use; needs --db)\n"
+    "  --message-id ID     the message's id: the same id twice is one message\n"
+    "                      (actions are not repeated)\n";
 
 int cli_run(int argc, char **argv)
 {
@@ -23,9 +27,9 @@ int cli_run(int argc, char **argv)
         fputs(help, stdout);
         return 0;
     }
-    const char *file = NULL, *msg = NULL;
+    const char *file = NULL, *msg = NULL, *db = NULL, *seed = NULL, *login = NULL, *mid = NULL;
     int json = 0;
-    eng_turn_opts o = {0};
+    cli_conv c = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if ((strcmp(a, "--message") == 0 || strcmp(a, "-m") == 0) && i + 1 < argc)
@@ -33,18 +37,16 @@ int cli_run(int argc, char **argv)
         else if (strcmp(a, "--json") == 0)
             json = 1;
         else if (strcmp(a, "--session") == 0 && i + 1 < argc)
-            o.session_id = argv[++i];
-        else if (strcmp(a, "--user") == 0 && i + 1 < argc)
-            o.user_id = argv[++i];
-        else if (strcmp(a, "--deadline-ms") == 0 && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v <= 0) {
-                fprintf(stderr, "aisle run: --deadline-ms needs a positive number\n");
-                return 2;
-            }
-            o.deadline_ms = v;
-        } else if (a[0] == '-') {
+            c.session_id = argv[++i];
+        else if (strcmp(a, "--db") == 0 && i + 1 < argc)
+            db = argv[++i];
+        else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
+            seed = argv[++i];
+        else if (strcmp(a, "--login") == 0 && i + 1 < argc)
+            login = argv[++i];
+        else if (strcmp(a, "--message-id") == 0 && i + 1 < argc)
+            mid = argv[++i];
+        else if (a[0] == '-') {
             fprintf(stderr, "aisle run: unknown or incomplete option %s\n\n%s", a, help);
             return 2;
         } else if (!file)
@@ -58,21 +60,13 @@ int cli_run(int argc, char **argv)
         fputs(help, stderr);
         return 2;
     }
-    eng_diags d;
-    eng_diags_init(&d);
-    eng_pipeline *p = NULL;
-    int rc = eng_pipeline_load(file, &p, &d);
-    if (d.n)
-        eng_diags_print(&d, stderr);
-    eng_diags_free(&d);
-    if (rc < 0)
+    if (cli_conv_open(&c, file, db, seed) != 0 || (login && cli_conv_login(&c, login) != 0)) {
+        cli_conv_close(&c);
         return 1;
+    }
     eng_turn *t = NULL;
-    eng_err err = {0};
-    rc = eng_run(p, msg, &o, &t, &err);
-    if (rc < 0) {
-        fprintf(stderr, "aisle run: %s\n", err.msg);
-        eng_pipeline_release(p);
+    if (cli_conv_turn(&c, msg, mid, &t) != 0) {
+        cli_conv_close(&c);
         return 1;
     }
     if (json)
@@ -81,6 +75,6 @@ int cli_run(int argc, char **argv)
     else
         puts(eng_turn_reply(t));
     eng_turn_free(t);
-    eng_pipeline_release(p);
+    cli_conv_close(&c);
     return 0;
 }

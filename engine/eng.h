@@ -252,6 +252,8 @@ struct store;   /* stores/store.h */
 
 typedef struct eng_deps {
     struct store *store;   /* may be NULL: stages that need it decline */
+    eng_llm *llm;          /* may be NULL: LLM options fall back to the
+                              built-in model and templates */
 } eng_deps;
 
 typedef struct eng_turn_opts {
@@ -261,7 +263,10 @@ typedef struct eng_turn_opts {
     json_object *session;     /* borrowed: state carried over from earlier
                                  turns (history, shown products); NULL = {} */
     int64_t deadline_ms;      /* 0: the pipeline's `deadline_ms` */
-    const eng_deps *deps;     /* NULL: no stores */
+    const eng_deps *deps;     /* NULL: no stores, no LLM */
+    eng_llm_delta_fn on_delta;/* streamed reply text as it is made (an LLM
+                                 phrasing the reply); NULL: none */
+    void *delta_ud;
 } eng_turn_opts;
 
 typedef struct eng_turn eng_turn;
@@ -285,6 +290,23 @@ const char *eng_turn_reply(const eng_turn *t);
 
 /* eng_turn_free: release everything the turn allocated (NULL is fine). */
 void eng_turn_free(eng_turn *t);
+
+/* eng_session_load: the session state saved for `sid` (a new object the
+ * caller puts; {} when there is none or it expired), ready for
+ * eng_turn_opts.session. Blocks on the store. Returns 0 or ENG_EIO. */
+int eng_session_load(struct store *s, const char *sid, json_object **out, eng_err *err);
+
+/* eng_session_save: after a turn, store its context's `session` for
+ * `sid` (ttl_s <= 0: the store's default) and append a summary of the
+ * turn (message, intent, reply text, route, time) to the session's
+ * windowed history. Blocks on the store. Returns 0 or ENG_EIO. */
+int eng_session_save(struct store *s, const char *sid, const eng_turn *t, int ttl_s, eng_err *err);
+
+/* eng_csv_field: parse one RFC 4180 field at *p (before `end`): quotes
+ * doubled inside quoted fields, which may hold commas and newlines. The
+ * field is unquoted in place and returned (NUL-terminated); *p moves past
+ * its delimiter; *end_of_row is set when the field ended its record. */
+char *eng_csv_field(char **p, char *end, int *end_of_row);
 
 /* eng_utf8_valid: 1 when buf[0..len) is well-formed UTF-8, else 0. */
 int eng_utf8_valid(const char *buf, size_t len);

@@ -103,6 +103,7 @@ struct eng_pipeline {
     size_t nintents;
     eng_stage *stages;
     size_t nstages;
+    struct eng_rules *rules;   /* top-level `rules:` (engine/rules.h), or NULL */
 };
 
 /* Build context: what create() sees while a file loads. */
@@ -166,5 +167,9 @@ extern const eng_stage_type eng__stage_classifier;
 extern const eng_stage_type eng__stage_router;
 extern const eng_stage_type eng__stage_formatter;
 extern const eng_stage_type eng__stage_lua;
+extern const eng_stage_type eng__stage_entities;
+extern const eng_stage_type eng__stage_context;
+extern const eng_stage_type eng__stage_agent;
+extern const eng_stage_type eng__stage_action;
 
 #endif

@@ -8,6 +8,10 @@ static const eng_stage_type *const types[] = {
     &eng__stage_router,
     &eng__stage_formatter,
     &eng__stage_lua,
+    &eng__stage_entities,
+    &eng__stage_context,
+    &eng__stage_agent,
+    &eng__stage_action,
     NULL,
 };
 

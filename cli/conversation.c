@@ -1,0 +1,115 @@
+/* cli/conversation.c — a conversation from the command line: pipeline,
+ * optional store and LLM, the session carried between turns, and log-in
+ * as an operator would do it. Shared by `aisle run` and `aisle chat`. */
+#include "cli.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_conv_open(cli_conv *c, const char *pipeline, const char *db, const char *seed)
+{
+    eng_diags d;
+    eng_diags_init(&d);
+    int rc = eng_pipeline_load(pipeline, &c->pipeline, &d);
+    if (d.n)
+        eng_diags_print(&d, stderr);
+    eng_diags_free(&d);
+    if (rc < 0)
+        return 1;
+    if (db) {
+        store_config cfg;
+        store_config_init(&cfg);
+        cfg.sqlite_path = db;
+        store_err err = {0};
+        if (store_open(&cfg, &c->store, &err) < 0) {
+            fprintf(stderr, "aisle: cannot open the store %s: %s\n", db, err.msg);
+            return 1;
+        }
+        int64_t n = 0;
+        if (seed && store_product_count(c->store, &n, NULL) == 0 && n == 0) {
+            long loaded = 0, rejected = 0;
+            cli_import_catalog(c->store, seed, NULL, &loaded, &rejected);
+            fprintf(stderr, "aisle: catalog was empty: imported %ld products from %s\n", loaded, seed);
+        }
+    }
+    eng_llm_config lc;
+    eng_err le = {0};
+    if (eng_llm_config_from_env(&lc, &le) == 0 && lc.provider != ENG_LLM_OFF)
+        c->llm = eng_llm_new(&lc);
+    if (!c->session_id)
+        c->session_id = "terminal";
+    return 0;
+}
+
+void cli_conv_close(cli_conv *c)
+{
+    eng_pipeline_release(c->pipeline);
+    if (c->store)
+        store_close(c->store);
+    eng_llm_free(c->llm);
+    json_object_put(c->session);
+    memset(c, 0, sizeof *c);
+}
+
+int cli_conv_turn(cli_conv *c, const char *text, const char *message_id, eng_turn **out)
+{
+    eng_deps deps = {.store = c->store, .llm = c->llm};
+    eng_turn_opts o = {.session_id = c->session_id, .message_id = message_id, .deps = &deps,
+                       .user_id = c->user_id[0] ? c->user_id : NULL};
+    eng_err err = {0};
+    json_object *sess = NULL;
+    if (c->store) {
+        if (eng_session_load(c->store, c->session_id, &sess, &err) < 0) {
+            fprintf(stderr, "aisle: %s\n", err.msg);
+            return 1;
+        }
+    } else {
+        if (!c->session)
+            c->session = json_object_new_object();
+        sess = json_object_get(c->session);
+    }
+    o.session = sess;
+    int rc = eng_run(c->pipeline, text, &o, out, &err);
+    json_object_put(sess);
+    if (rc < 0) {
+        fprintf(stderr, "aisle: %s\n", err.msg);
+        return 1;
+    }
+    json_object *ns = json_object_object_get(eng_turn_context(*out), "session");
+    if (c->store) {
+        if (eng_session_save(c->store, c->session_id, *out, 0, &err) < 0)
+            fprintf(stderr, "aisle: %s\n", err.msg);
+    } else if (ns) {
+        /* no store: keep the session in memory, counting turns */
+        json_object_object_add(ns, "turns",
+                               json_object_new_int64(json_object_get_int64(json_object_object_get(ns, "turns")) + 1));
+        json_object_put(c->session);
+        c->session = json_object_get(ns);
+    }
+    return 0;
+}
+
+int cli_conv_login(cli_conv *c, const char *email)
+{
+    if (!c->store) {
+        fprintf(stderr, "aisle: logging in needs a store (--db FILE)\n");
+        return 1;
+    }
+    store_user u = {0};
+    store_err err = {0};
+    int64_t id = 0;
+    if (store_user_get_by_email(c->store, email, &u, &err) == 0) {
+        id = u.id;
+    } else if (store_user_create(c->store, email, "!terminal-login", NULL, &id, &err) < 0) {
+        fprintf(stderr, "aisle: cannot log in as %s: %s\n", email, err.msg);
+        return 1;
+    }
+    snprintf(c->user_id, sizeof c->user_id, "%" PRId64, id);
+    char from[160], into[64];
+    snprintf(from, sizeof from, "anon:%s", c->session_id);
+    snprintf(into, sizeof into, "user:%" PRId64, id);
+    if (store_cart_merge(c->store, from, into, &err) < 0)
+        fprintf(stderr, "aisle: could not merge the cart: %s\n", err.msg);
+    store_audit_append(c->store, into, "login", "terminal", NULL, NULL);
+    return 0;
+}

@@ -1,0 +1,206 @@
+/* engine/commerce.c — helpers the commerce agents share: the turn's
+ * store, cart ids, product cards, the cart priced through the rules, and
+ * actions whose idempotency keys come from the session and message id. */
+#include "commerce.h"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+store *eng__store(const eng_turn *t)
+{
+    return t->opts && t->opts->deps ? t->opts->deps->store : NULL;
+}
+
+int64_t eng__user_id(const eng_turn *t)
+{
+    const char *u = eng__json_str(t->ctx, "user.id", NULL);
+    if (!u)
+        return 0;
+    char *end;
+    long long v = strtoll(u, &end, 10);
+    return *end || v <= 0 ? 0 : (int64_t)v;
+}
+
+void eng__cart_id(const eng_turn *t, char *buf, size_t n)
+{
+    int64_t uid = eng__user_id(t);
+    if (uid)
+        snprintf(buf, n, "user:%" PRId64, uid);
+    else
+        snprintf(buf, n, "anon:%s", eng__json_str(t->ctx, "sessionId", "local"));
+}
+
+static json_object *str_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
+
+static json_object *money(double v) { return json_object_new_double((double)(int64_t)(v * 100 + (v < 0 ? -0.5 : 0.5)) / 100); }
+
+json_object *eng__card(const store_product *p, bool with_detail)
+{
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "sku", json_object_new_string(p->sku));
+    json_object_object_add(c, "title", json_object_new_string(p->title));
+    json_object_object_add(c, "brand", str_or_null(p->brand));
+    json_object_object_add(c, "category", str_or_null(p->category));
+    json_object_object_add(c, "price", money(p->price));
+    json_object_object_add(c, "finalPrice", money(p->price));
+    json_object_object_add(c, "rating", json_object_new_double(p->rating));
+    json_object_object_add(c, "stock", json_object_new_int64(p->stock));
+    json_object_object_add(c, "thumbnail", str_or_null(p->thumbnail));
+    json_object_object_add(c, "appliedRules", json_object_new_array());
+    json_object *tags = json_object_new_array();
+    for (size_t i = 0; i < p->n_tags; i++)
+        json_object_array_add(tags, json_object_new_string(p->tags[i]));
+    json_object_object_add(c, "tags", tags);
+    if (with_detail) {
+        json_object_object_add(c, "description", str_or_null(p->description));
+        json_object *img = json_object_new_array();
+        for (size_t i = 0; i < p->n_images; i++)
+            json_object_array_add(img, json_object_new_string(p->images[i]));
+        json_object_object_add(c, "images", img);
+    }
+    return c;
+}
+
+json_object *eng__session(eng_turn *t)
+{
+    json_object *s = eng__json_path(t->ctx, "session");
+    if (!s || !json_object_is_type(s, json_type_object)) {
+        s = json_object_new_object();
+        json_object_object_add(t->ctx, "session", s);
+    }
+    return s;
+}
+
+json_object *eng__slot(eng_turn *t, const char *name)
+{
+    json_object *slots = eng__json_path(t->ctx, "slots");
+    json_object *v;
+    return slots && json_object_object_get_ex(slots, name, &v) ? v : NULL;
+}
+
+const char *eng__reference_sku(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0) {
+            const char *sku = eng__json_str(e, "sku", NULL);
+            if (!sku)
+                sku = eng__json_str(e, "value.sku", NULL);
+            if (sku)
+                return sku;
+        }
+    }
+    return eng__json_str(t->ctx, "session.focus", NULL);
+}
+
+void eng__set_var(eng_turn *t, const char *name, json_object *v)
+{
+    json_object *vars = eng__json_path(t->ctx, "vars");
+    if (!vars) {
+        vars = json_object_new_object();
+        json_object_object_add(t->ctx, "vars", vars);
+    }
+    json_object_object_add(vars, name, v);
+}
+
+void eng__audit(eng_turn *t, const char *action, const char *subject, json_object *detail)
+{
+    store *s = eng__store(t);
+    if (!s)
+        return;
+    char actor[160];
+    int64_t uid = eng__user_id(t);
+    if (uid)
+        snprintf(actor, sizeof actor, "user:%" PRId64, uid);
+    else
+        snprintf(actor, sizeof actor, "session:%s", eng__json_str(t->ctx, "sessionId", "local"));
+    store_audit_append(s, actor, action, subject, detail ? json_object_to_json_string(detail) : NULL, NULL);
+}
+
+json_object *eng__action_add(eng_turn *t, const char *type, json_object *params)
+{
+    json_object *acts = eng__json_path(t->ctx, "actions");
+    if (!acts) {
+        acts = json_object_new_array();
+        json_object_object_add(t->ctx, "actions", acts);
+    }
+    json_object *a = params ? params : json_object_new_object();
+    char key[256];
+    snprintf(key, sizeof key, "%s:%s:%zu", eng__json_str(t->ctx, "sessionId", "local"),
+             eng__json_str(t->ctx, "message.id", "m"), json_object_array_length(acts));
+    json_object_object_add(a, "type", json_object_new_string(type));
+    json_object_object_add(a, "key", json_object_new_string(key));
+    json_object_object_add(a, "status", json_object_new_string("pending"));
+    json_object_array_add(acts, a);
+    return a;
+}
+
+int eng__cart_refresh(eng_turn *t, const eng_rules *rules)
+{
+    store *s = eng__store(t);
+    if (!s)
+        return ENG_ENOTFOUND;
+    char cid[160];
+    eng__cart_id(t, cid, sizeof cid);
+    store_cart c = {0};
+    store_err err = {0};
+    if (store_cart_get(s, cid, &c, &err) < 0) {
+        eng__turn_note(t, "cart unavailable: %s", err.msg);
+        return ENG_EIO;
+    }
+    json_object *items = json_object_new_array();
+    int64_t count = 0;
+    for (size_t i = 0; i < c.n_items; i++) {
+        store_product p = {0};
+        json_object *line;
+        if (store_product_get(s, c.items[i].sku, &p, NULL) == 0) {
+            line = eng__card(&p, false);
+            store_product_clear(&p);
+        } else {
+            line = json_object_new_object();
+            json_object_object_add(line, "sku", json_object_new_string(c.items[i].sku));
+            json_object_object_add(line, "title", json_object_new_string(c.items[i].title));
+            json_object_object_add(line, "price", money(c.items[i].unit_price));
+        }
+        json_object_object_add(line, "qty", json_object_new_int64(c.items[i].qty));
+        json_object_object_add(line, "unitPrice", money(c.items[i].unit_price));
+        json_object_array_add(items, line);
+        count += c.items[i].qty;
+    }
+    store_cart_clear_struct(&c);
+    eng__rules_price(rules, t, items);
+    double subtotal = 0;
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        double fp = json_object_get_double(eng__json_path(l, "finalPrice"));
+        int64_t q = json_object_get_int64(eng__json_path(l, "qty"));
+        json_object_object_add(l, "lineTotal", money(fp * (double)q));
+        subtotal += fp * (double)q;
+    }
+    json_object *cart = json_object_new_object();
+    json_object_object_add(cart, "id", json_object_new_string(cid));
+    json_object_object_add(cart, "items", items);
+    json_object_object_add(cart, "count", json_object_new_int64(count));
+    json_object_object_add(cart, "subtotal", money(subtotal));
+    const char *code = eng__json_str(t->ctx, "session.promoCode", NULL);
+    bool known = false;
+    const char *denied = NULL;
+    json_object *ds = eng__rules_cart(rules, t, cart, code, &known, &denied);
+    double off = 0;
+    for (size_t i = 0; i < json_object_array_length(ds); i++)
+        off += json_object_get_double(eng__json_path(json_object_array_get_idx(ds, i), "amount"));
+    if (off > subtotal)
+        off = subtotal;
+    json_object_object_add(cart, "discounts", ds);
+    json_object_object_add(cart, "discountTotal", money(off));
+    json_object_object_add(cart, "total", money(subtotal - off));
+    if (code) {
+        json_object_object_add(cart, "promoCode", json_object_new_string(code));
+        json_object_object_add(cart, "promoValid", json_object_new_boolean(known && !denied));
+        if (denied)
+            json_object_object_add(cart, "promoDenied", json_object_new_string(denied));
+    }
+    json_object_object_add(t->ctx, "cart", cart);
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* engine/commerce.h — what the commerce agents share (engine/commerce.c):
+ * the store of the turn, cart ids, product cards, the priced cart, and
+ * actions with idempotency keys. Internal to engine/. */
+#ifndef AISLE_COMMERCE_H
+#define AISLE_COMMERCE_H
+
+#include "pipe_int.h"
+#include "rules.h"
+#include "stores/store.h"
+
+/* eng__store: the turn's store, or NULL when the caller gave none. */
+store *eng__store(const eng_turn *t);
+
+/* eng__user_id: the logged-in user's numeric id, 0 when anonymous. */
+int64_t eng__user_id(const eng_turn *t);
+
+/* eng__cart_id: "user:<id>" when logged in, else "anon:<sessionId>". */
+void eng__cart_id(const eng_turn *t, char *buf, size_t n);
+
+/* eng__card: a product card {sku, title, brand, category, price,
+ * finalPrice, rating, stock, thumbnail, appliedRules} (new object);
+ * with_detail adds description, images and tags. */
+json_object *eng__card(const store_product *p, bool with_detail);
+
+/* eng__cart_refresh: load the cart from the store, price each line
+ * through the rules, apply cart rules and the session's promo code, and
+ * set ctx.cart = {id, items:[{sku,title,qty,unitPrice,finalPrice,
+ * lineTotal,appliedRules}], subtotal, discounts, total, count}.
+ * Returns 0 or a negative code (note set). */
+int eng__cart_refresh(eng_turn *t, const eng_rules *rules);
+
+/* eng__action_add: append {type, key, status:"pending", ...params} to
+ * ctx.actions; the key is derived from the session, the message id and
+ * the action's index, so the same message run twice yields the same key.
+ * Takes ownership of params (an object, may be NULL). Returns the action
+ * (borrowed). */
+json_object *eng__action_add(eng_turn *t, const char *type, json_object *params);
+
+/* eng__session: ctx.session (created when absent). Borrowed. */
+json_object *eng__session(eng_turn *t);
+
+/* eng__slot: ctx.slots.<name> (borrowed) or NULL. */
+json_object *eng__slot(eng_turn *t, const char *name);
+
+/* eng__reference_sku: the sku the message points at: a resolved
+ * reference entity, else the session's focus; NULL when none. */
+const char *eng__reference_sku(eng_turn *t);
+
+/* eng__set_var: ctx.vars.<name> = v (takes ownership). */
+void eng__set_var(eng_turn *t, const char *name, json_object *v);
+
+/* eng__audit: record an audit event (actor: user or session) through
+ * the store; detail may be NULL (borrowed). */
+void eng__audit(eng_turn *t, const char *action, const char *subject, json_object *detail);
+
+#endif

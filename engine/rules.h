@@ -1,0 +1,39 @@
+/* engine/rules.h — merchandisers' Lua business rules as agents use them
+ * (engine/rules.c). Internal to engine/. Every call makes one sandboxed
+ * Lua call per rules file; a failing rule is skipped and recorded in the
+ * context's vars.ruleErrors, never failing the turn. */
+#ifndef AISLE_RULES_H
+#define AISLE_RULES_H
+
+#include "pipe_int.h"
+
+typedef struct eng_rules eng_rules;
+
+/* eng__rules_load: compile the Lua files named by YAML node `node` (a path
+ * or a list of paths) into *out (pipeline pool). Diagnostics go to b. */
+int eng__rules_load(eng_build *b, int node, eng_rules **out);
+
+/* eng__rules_count: how many files (0 for NULL). */
+size_t eng__rules_count(const eng_rules *r);
+
+/* eng__rules_price: for each card of the array (needs "price"), set
+ * "finalPrice" and append to "appliedRules" [{id, version, reason,
+ * before, after}] what the price() hooks changed. */
+int eng__rules_price(const eng_rules *r, eng_turn *t, json_object *cards);
+
+/* eng__rules_boost: mult[i] = product of what boost(hook, ...) returned
+ * for items[i] (1 when nothing applies). mult has one slot per item. */
+int eng__rules_boost(const eng_rules *r, eng_turn *t, const char *hook, json_object *items, double *mult);
+
+/* eng__rules_veto: the first on(hook, ...) that denies `action`:
+ * a new {deny, id, version, file} (caller puts it), or NULL. */
+json_object *eng__rules_veto(const eng_rules *r, eng_turn *t, const char *hook, json_object *action);
+
+/* eng__rules_cart: cart-level discounts [{id, version, reason, amount,
+ * code?}] from cart_rule/buy_x_get_y hooks and, when promo_code is not
+ * NULL, the promo() registered for it (*promo_known says whether any file
+ * knows the code; *promo_denied a reason it refused, pool string). */
+json_object *eng__rules_cart(const eng_rules *r, eng_turn *t, json_object *cart, const char *promo_code,
+                             bool *promo_known, const char **promo_denied);
+
+#endif

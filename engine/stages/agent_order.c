@@ -1,0 +1,212 @@
+/* engine/stages/agent_order.c — the order agent: checkout from the cart
+ * (after the shopper confirms: it costs money), order status, history
+ * and cancellation. Everything here needs a logged-in user and says so
+ * otherwise. The order itself is placed by the `action` stage, with an
+ * idempotency key tied to the confirmation, so a confirmation sent twice
+ * places one order. */
+#include "agent.h"
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_object *order_json(const store_order *o)
+{
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "id", json_object_new_int64(o->id));
+    json_object_object_add(j, "status", json_object_new_string(o->status));
+    json_object_object_add(j, "total", json_object_new_double(o->total));
+    json_object_object_add(j, "createdAt", json_object_new_int64(o->created_at));
+    json_object *lines = json_object_new_array();
+    int64_t count = 0;
+    for (size_t i = 0; i < o->n_lines; i++) {
+        json_object *l = json_object_new_object();
+        json_object_object_add(l, "sku", json_object_new_string(o->lines[i].sku));
+        json_object_object_add(l, "title", json_object_new_string(o->lines[i].title));
+        json_object_object_add(l, "qty", json_object_new_int64(o->lines[i].qty));
+        json_object_object_add(l, "unitPrice", json_object_new_double(o->lines[i].unit_price));
+        json_object_array_add(lines, l);
+        count += o->lines[i].qty;
+    }
+    json_object_object_add(j, "lines", lines);
+    json_object_object_add(j, "count", json_object_new_int64(count));
+    return j;
+}
+
+/* An order number in the message ("#1024", "order 1024"), or 0. */
+static int64_t order_number(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "order") != 0)
+            continue;
+        const char *v = json_object_get_string(eng__json_path(e, "value"));
+        while (v && *v && !isdigit((unsigned char)*v))
+            v++;
+        if (v && *v)
+            return strtoll(v, NULL, 10);
+    }
+    return 0;
+}
+
+/* The order the shopper means: the number given, else the newest one
+ * (the newest still "placed" when `placed_only`). 0 when none. */
+static int find_order(eng_turn *t, bool placed_only, store_order *out)
+{
+    store *s = eng__store(t);
+    int64_t uid = eng__user_id(t), id = order_number(t);
+    if (id) {
+        /* someone else's order looks exactly like a missing one */
+        if (store_order_get(s, id, out, NULL) == 0 && out->user_id == uid)
+            return 1;
+        store_order_clear(out);
+        return 0;
+    }
+    store_order *list = NULL;
+    size_t n = 0;
+    if (store_order_list(s, uid, 20, &list, &n, NULL) < 0)
+        return 0;
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++)
+        if (!placed_only || strcmp(list[i].status, "placed") == 0)
+            found = store_order_get(s, list[i].id, out, NULL) == 0;
+    store_order_list_free(list, n);
+    return found;
+}
+
+static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *pending_id)
+{
+    json_object *cart = eng__json_path(t->ctx, "cart");
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "cartId", json_object_get(eng__json_path(cart, "id")));
+    json_object_object_add(a, "total", json_object_get(eng__json_path(cart, "total")));
+    json_object_object_add(a, "subtotal", json_object_get(eng__json_path(cart, "subtotal")));
+    json_object_object_add(a, "discounts", json_object_get(eng__json_path(cart, "discounts")));
+    json_object_object_add(a, "items", json_object_get(eng__json_path(cart, "items")));
+    json_object_object_add(a, "type", json_object_new_string("order.create"));
+    json_object *veto = eng__agent_veto(st, t, o, "order.create", a);
+    json_object *act = eng__action_add(t, "order.create", a);
+    /* the key comes from the confirmation, so "yes" sent twice (or
+     * replayed after a reconnect) places one order */
+    char key[256];
+    snprintf(key, sizeof key, "order:%s:%s", eng__json_str(t->ctx, "sessionId", "local"), pending_id);
+    json_object_object_add(act, "key", json_object_new_string(key));
+    if (veto) {
+        json_object_object_add(act, "status", json_object_new_string("denied"));
+        json_object_object_add(act, "message", json_object_get(eng__json_path(veto, "deny")));
+        json_object_object_add(act, "ruleId", json_object_get(eng__json_path(veto, "id")));
+        eng__set_var(t, "denied", json_object_get(eng__json_path(veto, "deny")));
+        eng__audit(t, "rule.veto", "order.create", veto);
+        json_object_put(veto);
+    }
+    return ENG_R_OK;
+}
+
+eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *o)
+{
+    const char *intent = eng__agent_intent(t);
+    if (!eng__store(t)) {
+        eng__set_var(t, "noCatalog", json_object_new_boolean(1));
+        return ENG_R_DECLINED;
+    }
+    if (!eng__user_id(t)) {
+        eng__set_var(t, "needLogin", json_object_new_boolean(1));
+        eng__turn_note(t, "%s needs a logged-in user", intent);
+        return ENG_R_OK;
+    }
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__agent_cart_refresh(st, t);
+    json_object *sess = eng__session(t);
+    json_object *pending = eng__json_path(sess, "pending");
+    if (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0) {
+        if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) == 0) {
+            eng__set_var(t, "cartEmpty", json_object_new_boolean(1));
+            return ENG_R_OK;
+        }
+        /* a pending confirmation for the same cart is kept, so asking
+         * twice still leads to one order */
+        const char *pid = eng__json_str(pending, "id", NULL);
+        double ptotal = json_object_get_double(eng__json_path(pending, "total"));
+        double total = json_object_get_double(eng__json_path(t->ctx, "cart.total"));
+        if (!pid || ptotal != total) {
+            json_object *p = json_object_new_object();
+            json_object_object_add(p, "type", json_object_new_string("order.create"));
+            json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+            json_object_object_add(p, "total", json_object_new_double(total));
+            json_object_object_add(sess, "pending", p);
+            pid = eng__json_str(p, "id", "m");
+        }
+        if (!o->confirm_orders)
+            return place(st, t, o, pid);
+        eng__set_var(t, "confirmOrder", json_object_new_boolean(1));
+        eng__turn_note(t, "asked to confirm order of %.2f", total);
+        return ENG_R_OK;
+    }
+    if (strcmp(intent, "confirm") == 0) {
+        const char *pid = eng__json_str(pending, "id", NULL);
+        if (!pid || strcmp(eng__json_str(pending, "type", ""), "order.create") != 0) {
+            /* "yes" with nothing to confirm: maybe a replay of a
+             * confirmation already carried out */
+            const char *done = eng__json_str(sess, "lastConfirmed", NULL);
+            if (done)
+                return place(st, t, o, done);
+            eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
+            return ENG_R_OK;
+        }
+        char *id = eng__pool_strdup(t->pool, pid);
+        json_object_object_add(sess, "lastConfirmed", json_object_new_string(id));
+        json_object_object_del(sess, "pending");
+        return place(st, t, o, id);
+    }
+    if (strcmp(intent, "deny") == 0) {
+        if (pending) {
+            json_object_object_del(sess, "pending");
+            eng__set_var(t, "pendingCancelled", json_object_new_boolean(1));
+        }
+        return ENG_R_OK;
+    }
+    if (strcmp(intent, "order_history") == 0) {
+        store_order *list = NULL;
+        size_t n = 0;
+        if (store_order_list(eng__store(t), eng__user_id(t), 10, &list, &n, NULL) < 0)
+            return eng__turn_fail(t, "orders are not available right now");
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+            json_object_array_add(arr, order_json(&list[i]));
+        store_order_list_free(list, n);
+        json_object_object_add(eng__json_path(t->ctx, "results"), "orders", arr);
+        return ENG_R_OK;
+    }
+    if (strcmp(intent, "cancel_order") == 0) {
+        store_order ord = {0};
+        if (!find_order(t, true, &ord)) {
+            eng__set_var(t, "noOrder", json_object_new_boolean(1));
+            return ENG_R_OK;
+        }
+        json_object *a = json_object_new_object();
+        json_object_object_add(a, "orderId", json_object_new_int64(ord.id));
+        json_object_object_add(a, "type", json_object_new_string("order.cancel"));
+        json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
+        store_order_clear(&ord);
+        json_object *veto = eng__agent_veto(st, t, o, "order.cancel", a);
+        json_object *act = eng__action_add(t, "order.cancel", a);
+        if (veto) {
+            json_object_object_add(act, "status", json_object_new_string("denied"));
+            json_object_object_add(act, "message", json_object_get(eng__json_path(veto, "deny")));
+            eng__set_var(t, "denied", json_object_get(eng__json_path(veto, "deny")));
+            json_object_put(veto);
+        }
+        return ENG_R_OK;
+    }
+    /* track_order and the rest: the status of the order meant */
+    store_order ord = {0};
+    if (!find_order(t, false, &ord)) {
+        eng__set_var(t, "noOrder", json_object_new_boolean(1));
+        return ENG_R_OK;
+    }
+    json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
+    eng__turn_note(t, "order %" PRId64 " is %s", ord.id, ord.status);
+    store_order_clear(&ord);
+    return ENG_R_OK;
+}

@@ -1,0 +1,449 @@
+/* engine/stages/agent_product.c — the product agent: search with the
+ * message's entities as filters, follow-up refinements ("cheaper", "in
+ * black", "only in stock", "more"), details of a shown product, and
+ * recommendations from the catalog and the shopper's memory. Results are
+ * re-ranked by the rules' boosts and priced by their price hooks. */
+#define _GNU_SOURCE /* strcasestr */
+#include "agent.h"
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Words that carry no product meaning in a shopping request. */
+static const char *const stop[] = {
+    "a", "an", "the", "do", "does", "you", "your", "have", "has", "got", "any", "some", "show", "me",
+    "find", "search", "looking", "look", "for", "i", "i'm", "im", "want", "wanna", "need", "buy", "get",
+    "please", "can", "could", "would", "like", "to", "my", "is", "are", "there", "what", "which", "with",
+    "of", "in", "on", "and", "or", "sell", "selling", "carry", "stock", "hi", "hello", "hey", "something",
+    "anything", "under", "below", "over", "above", "less", "more", "than", "between", "cheap", "cheaper",
+    "only", "available", "price", "priced", "around", "about", "also", "maybe", "good", "best", "nice",
+    "options", "option", "kind", "kinds", "type", "types", "them", "those", "these", "it", "one", "ones",
+    "let", "see", "up", "at", "most", "least", "budget", "dollars", "dollar", "bucks", "usd", "eur",
+    "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many", NULL,
+};
+
+static bool is_stop(const char *w, size_t n)
+{
+    for (size_t i = 0; stop[i]; i++)
+        if (strlen(stop[i]) == n && strncasecmp(stop[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+/* The message without the spans of entities that became filters, and
+ * without stop words and numbers. */
+static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bool keep_colors)
+{
+    size_t len = strlen(text);
+    char *mask = eng__pool_alloc(t->pool, len + 1);
+    if (!mask) {
+        snprintf(out, outn, "%s", text);
+        return;
+    }
+    memcpy(mask, text, len + 1);
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        /* brands, categories and colours stay in the text: they rank */
+        static const char *const masked[] = {"money", "quantity", "reference", "order", "email", "size", NULL};
+        bool m = !keep_colors && strcmp(type, "color") == 0;
+        for (size_t k = 0; masked[k] && !m; k++)
+            m = strcmp(type, masked[k]) == 0;
+        if (!m)
+            continue;
+        int64_t s = json_object_get_int64(eng__json_path(e, "start"));
+        int64_t en = json_object_get_int64(eng__json_path(e, "end"));
+        if (s >= 0 && en > s && (size_t)en <= len)
+            memset(mask + s, ' ', (size_t)(en - s));
+    }
+    size_t o = 0;
+    const char *p = mask;
+    while (*p && o + 2 < outn) {
+        while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
+            p++;
+        const char *w = p;
+        while (*p && (isalnum((unsigned char)*p) || *p == '\'' || *p == '-' || (unsigned char)*p >= 0x80))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            continue;
+        bool digits = true;
+        for (size_t i = 0; i < n; i++)
+            digits &= isdigit((unsigned char)w[i]) || w[i] == '.';
+        if (digits || is_stop(w, n))
+            continue;
+        if (o + n + 2 >= outn)
+            break;
+        if (o)
+            out[o++] = ' ';
+        memcpy(out + o, w, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
+static const char *entity_value(eng_turn *t, const char *type)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), type) == 0) {
+            json_object *v = eng__json_path(e, "value");
+            if (v && json_object_is_type(v, json_type_string))
+                return json_object_get_string(v);
+        }
+    }
+    return NULL;
+}
+
+static bool money_range(eng_turn *t, double *lo, double *hi)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "money") != 0)
+            continue;
+        json_object *mn = eng__json_path(e, "value.min"), *mx = eng__json_path(e, "value.max");
+        *lo = mn && !json_object_is_type(mn, json_type_null) ? json_object_get_double(mn) : -1;
+        *hi = mx && !json_object_is_type(mx, json_type_null) ? json_object_get_double(mx) : -1;
+        return *lo >= 0 || *hi >= 0;
+    }
+    return false;
+}
+
+static bool has_word(const char *text, const char *const *words)
+{
+    for (size_t i = 0; words[i]; i++) {
+        const char *p = strcasestr(text, words[i]);
+        size_t n = strlen(words[i]);
+        while (p) {
+            bool left = p == text || !isalnum((unsigned char)p[-1]);
+            bool right = !isalnum((unsigned char)p[n]);
+            if (left && right)
+                return true;
+            p = strcasestr(p + 1, words[i]);
+        }
+    }
+    return false;
+}
+
+/* shown products, kept small: what references and refinements need */
+static json_object *shown_of(json_object *cards)
+{
+    json_object *a = json_object_new_array();
+    static const char *const keep[] = {"sku", "title", "brand", "category", "price", "finalPrice", "rating", NULL};
+    for (size_t i = 0; i < json_object_array_length(cards); i++) {
+        json_object *c = json_object_array_get_idx(cards, i), *s = json_object_new_object(), *v;
+        for (size_t k = 0; keep[k]; k++)
+            if (json_object_object_get_ex(c, keep[k], &v))
+                json_object_object_add(s, keep[k], json_object_get(v));
+        json_object_array_add(a, s);
+    }
+    return a;
+}
+
+static void set_cards(eng_turn *t, json_object *cards)
+{
+    json_object_object_add(eng__json_path(t->ctx, "reply"), "cards", cards);
+}
+
+typedef struct query {
+    char text[512];
+    const char *category, *brand;
+    double lo, hi;
+    int in_stock, offset;
+    store_sort sort;
+} query;
+
+static json_object *query_json(const query *q)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "text", json_object_new_string(q->text));
+    json_object_object_add(o, "category", q->category ? json_object_new_string(q->category) : NULL);
+    json_object_object_add(o, "brand", q->brand ? json_object_new_string(q->brand) : NULL);
+    json_object_object_add(o, "priceMin", q->lo >= 0 ? json_object_new_double(q->lo) : NULL);
+    json_object_object_add(o, "priceMax", q->hi >= 0 ? json_object_new_double(q->hi) : NULL);
+    json_object_object_add(o, "inStock", json_object_new_boolean(q->in_stock));
+    json_object_object_add(o, "sort", json_object_new_int(q->sort));
+    json_object_object_add(o, "offset", json_object_new_int(q->offset));
+    return o;
+}
+
+static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, query *q, const char *hook)
+{
+    store *s = eng__store(t);
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.text = q->text;
+    sq.category = q->category;
+    sq.brand = q->brand;
+    sq.price_min = q->lo;
+    sq.price_max = q->hi;
+    sq.in_stock = q->in_stock;
+    sq.sort = q->sort;
+    sq.offset = q->offset;
+    sq.limit = (int)o->page_size * 3;
+    sq.flags = STORE_SEARCH_FACETS;
+    store_search_result res = {0};
+    store_err err = {0};
+    if (store_search(s, &sq, &res, &err) < 0) {
+        eng__turn_note(t, "search failed: %s", err.msg);
+        return -1;
+    }
+    json_object *cards = json_object_new_array();
+    double *score = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *score);
+    for (size_t i = 0; i < res.n_hits; i++) {
+        json_object_array_add(cards, eng__card(&res.hits[i].product, false));
+        if (score)
+            score[i] = res.hits[i].score;
+    }
+    /* rules' boosts re-rank within what the catalog found */
+    double *mult = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *mult);
+    if (mult && score && res.n_hits > 1 && (st->pipe->rules || o->rules)) {
+        eng__rules_boost(st->pipe->rules, t, hook, cards, mult);
+        double *m2 = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *m2);
+        if (o->rules && m2) {
+            eng__rules_boost(o->rules, t, hook, cards, m2);
+            for (size_t i = 0; i < res.n_hits; i++)
+                mult[i] *= m2[i];
+        }
+        /* scores are "higher is better"; for price/rating sorts the order
+         * is the shopper's choice and boosts do not override it */
+        if (q->sort == STORE_SORT_RELEVANCE) {
+            size_t n = res.n_hits;
+            /* insertion sort: n is small (3 pages at most) and stable */
+            for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0; j--) {
+                    double a = score[j - 1] * mult[j - 1], b2 = score[j] * mult[j];
+                    if (!(b2 > a))
+                        break;
+                    double ts = score[j];
+                    score[j] = score[j - 1];
+                    score[j - 1] = ts;
+                    double tm = mult[j];
+                    mult[j] = mult[j - 1];
+                    mult[j - 1] = tm;
+                    json_object *cj = json_object_get(json_object_array_get_idx(cards, j));
+                    json_object *ci = json_object_get(json_object_array_get_idx(cards, j - 1));
+                    json_object_array_put_idx(cards, j, ci);
+                    json_object_array_put_idx(cards, j - 1, cj);
+                }
+        }
+        for (size_t i = 0; i < res.n_hits; i++)
+            if (mult[i] != 1.0)
+                json_object_object_add(json_object_array_get_idx(cards, i), "boost", json_object_new_double(mult[i]));
+    }
+    if (json_object_array_length(cards) > (size_t)o->page_size)
+        json_object_array_del_idx(cards, (size_t)o->page_size, json_object_array_length(cards) - (size_t)o->page_size);
+    eng__agent_price(st, t, o, cards);
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "query", query_json(q));
+    json_object_object_add(r, "total", json_object_new_int64(res.total));
+    json_object_object_add(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+    if (res.corrected)
+        json_object_object_add(r, "corrected", json_object_new_string(res.corrected));
+    json_object *cats = json_object_new_array();
+    for (size_t i = 0; i < res.n_categories && i < 5; i++)
+        json_object_array_add(cats, json_object_new_string(res.categories[i].value));
+    json_object_object_add(r, "categories", cats);
+    json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
+    json_object *sess = eng__session(t);
+    json_object_object_add(sess, "shown", shown_of(cards));
+    json_object_object_add(sess, "lastQuery", query_json(q));
+    if (json_object_array_length(cards) == 1)
+        json_object_object_add(sess, "focus",
+                               json_object_get(eng__json_path(json_object_array_get_idx(cards, 0), "sku")));
+    set_cards(t, cards);
+    if (res.total == 0)
+        eng__set_var(t, "noResults", json_object_new_boolean(1));
+    eng__turn_note(t, "\"%s\": %lld found, %zu shown", q->text, (long long)res.total,
+                   json_object_array_length(cards));
+    store_search_result_free(&res);
+    return 0;
+}
+
+static void query_from_session(eng_turn *t, query *q)
+{
+    json_object *lq = eng__json_path(t->ctx, "session.lastQuery");
+    snprintf(q->text, sizeof q->text, "%s", eng__json_str(lq, "text", ""));
+    q->category = eng__json_str(lq, "category", NULL);
+    q->brand = eng__json_str(lq, "brand", NULL);
+    json_object *v;
+    q->lo = (v = eng__json_path(lq, "priceMin")) ? json_object_get_double(v) : -1;
+    q->hi = (v = eng__json_path(lq, "priceMax")) ? json_object_get_double(v) : -1;
+    q->in_stock = json_object_get_boolean(eng__json_path(lq, "inStock"));
+    q->sort = (store_sort)json_object_get_int(eng__json_path(lq, "sort"));
+    q->offset = 0;
+}
+
+static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine)
+{
+    query q = {.lo = -1, .hi = -1};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", NULL};
+    static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", NULL};
+    static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
+    static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
+    static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed", NULL};
+    bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL;
+    char fresh[512];
+    query_text(t, text, fresh, sizeof fresh, true);
+    if (refine && has_last) {
+        query_from_session(t, &q);
+        json_object *shown = eng__json_path(t->ctx, "session.shown");
+        if (has_word(text, cheaper)) {
+            double min = -1;
+            for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+                double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
+                if (min < 0 || p < min)
+                    min = p;
+            }
+            if (min > 0)
+                q.hi = min - 0.01;
+            q.sort = STORE_SORT_PRICE_ASC;
+        } else if (has_word(text, pricier)) {
+            double max = -1;
+            for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+                double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
+                if (p > max)
+                    max = p;
+            }
+            if (max > 0)
+                q.lo = max + 0.01;
+            q.sort = STORE_SORT_PRICE_DESC;
+        }
+        if (has_word(text, instock))
+            q.in_stock = 1;
+        if (has_word(text, rated))
+            q.sort = STORE_SORT_RATING;
+        if (has_word(text, more) && !has_word(text, cheaper) && !has_word(text, pricier)) {
+            q.offset = json_object_get_int(eng__json_path(t->ctx, "session.lastQuery.offset")) + (int)o->page_size;
+        }
+        /* new words ("in black", "leather") narrow the previous query */
+        char extra[512];
+        query_text(t, text, extra, sizeof extra, true);
+        static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "premium", "rated",
+                                                   "reviewed", "next", "others", "page", "lower", "higher",
+                                                   "end", "cheapest", "instead", "just", "show", NULL};
+        char *w = strtok(extra, " ");
+        while (w) {
+            bool skip = false;
+            for (size_t i = 0; refine_words[i] && !skip; i++)
+                skip = strcasecmp(w, refine_words[i]) == 0;
+            if (!skip && !strcasestr(q.text, w) && strlen(q.text) + strlen(w) + 2 < sizeof q.text) {
+                size_t l = strlen(q.text);
+                snprintf(q.text + l, sizeof q.text - l, "%s%s", l ? " " : "", w);
+            }
+            w = strtok(NULL, " ");
+        }
+    } else {
+        snprintf(q.text, sizeof q.text, "%s", fresh);
+    }
+    const char *cat = entity_value(t, "category"), *brand = entity_value(t, "brand");
+    if (cat)
+        q.category = cat;
+    if (brand)
+        q.brand = brand;
+    double lo, hi;
+    if (money_range(t, &lo, &hi)) {
+        if (lo >= 0)
+            q.lo = lo;
+        if (hi >= 0)
+            q.hi = hi;
+    }
+    if (!refine && has_word(text, instock))
+        q.in_stock = 1;
+    if (!refine && has_word(text, cheaper))
+        q.sort = STORE_SORT_PRICE_ASC;
+    if (!refine && has_word(text, rated))
+        q.sort = STORE_SORT_RATING;
+    if (run_search(st, t, o, &q, "search") < 0)
+        return eng__turn_fail(t, "the catalog is not available right now");
+    return ENG_R_OK;
+}
+
+static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
+{
+    store *s = eng__store(t);
+    const char *sku = eng__reference_sku(t);
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    if (!sku && shown && json_object_array_length(shown) == 1)
+        sku = eng__json_str(json_object_array_get_idx(shown, 0), "sku", NULL);
+    store_product p = {0};
+    if (!sku || store_product_get(s, sku, &p, NULL) < 0) {
+        /* "tell me about the essence mascara": the best match by name */
+        query q = {.lo = -1, .hi = -1};
+        query_text(t, eng__json_str(t->ctx, "message.text", ""), q.text, sizeof q.text, true);
+        store_search_query sq;
+        store_search_query_init(&sq);
+        sq.text = q.text;
+        sq.limit = 1;
+        store_search_result res = {0};
+        if (!q.text[0] || store_search(s, &sq, &res, NULL) < 0 || res.n_hits == 0) {
+            store_search_result_free(&res);
+            eng__set_var(t, "needProduct", json_object_new_boolean(1));
+            eng__turn_note(t, "no product to describe");
+            return ENG_R_OK;
+        }
+        sku = eng__pool_strdup(t->pool, res.hits[0].product.sku);
+        store_search_result_free(&res);
+        if (store_product_get(s, sku, &p, NULL) < 0)
+            return eng__turn_fail(t, "product %s vanished", sku);
+    }
+    json_object *card = eng__card(&p, true);
+    store_product_clear(&p);
+    json_object *cards = json_object_new_array();
+    json_object_array_add(cards, card);
+    eng__agent_price(st, t, o, cards);
+    json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
+    json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
+    set_cards(t, cards);
+    eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
+    return ENG_R_OK;
+}
+
+static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *o)
+{
+    query q = {.lo = -1, .hi = -1, .sort = STORE_SORT_RATING};
+    store_product p = {0};
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    if (focus && store_product_get(eng__store(t), focus, &p, NULL) == 0 && p.category) {
+        q.category = eng__pool_strdup(t->pool, p.category);
+    } else {
+        /* long-term memory: a favourite brand or category */
+        q.category = eng__json_str(t->ctx, "memory.preferences.category", NULL);
+        q.brand = eng__json_str(t->ctx, "memory.preferences.brand", NULL);
+    }
+    store_product_clear(&p);
+    const char *cat = entity_value(t, "category");
+    if (cat)
+        q.category = cat;
+    if (run_search(st, t, o, &q, "recommend") < 0)
+        return eng__turn_fail(t, "the catalog is not available right now");
+    /* never recommend the product the shopper is looking at */
+    json_object *cards = eng__json_path(t->ctx, "reply.cards");
+    for (size_t i = 0; focus && cards && i < json_object_array_length(cards); i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(cards, i), "sku", ""), focus) == 0) {
+            json_object_array_del_idx(cards, i, 1);
+            break;
+        }
+    eng__set_var(t, "recommended", json_object_new_boolean(1));
+    return ENG_R_OK;
+}
+
+eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
+{
+    if (!eng__store(t)) {
+        eng__turn_note(t, "no store: the product agent needs a catalog");
+        eng__set_var(t, "noCatalog", json_object_new_boolean(1));
+        return ENG_R_DECLINED;
+    }
+    const char *intent = eng__agent_intent(t);
+    if (strcmp(intent, "product_details") == 0)
+        return details(st, t, o);
+    if (strcmp(intent, "recommend") == 0)
+        return recommend(st, t, o);
+    return search(st, t, o, strcmp(intent, "refine_search") == 0);
+}

@@ -1,0 +1,538 @@
+/* engine/stages/entities.c — the `entities` stage: typed spans of the
+ * message (engine/nlu/entities.c) into `entities`, the first of each kind
+ * into `slots`, and references ("the second one") resolved against the
+ * products shown last turn (`session.shown`). Brands and categories come
+ * from the options, a vocabulary file and, when the turn has a store, the
+ * catalog's facets (loaded on first use, refreshed every few minutes). */
+#include "../pipe_int.h"
+#include "../nlu/entities.h"
+#include "../../stores/store.h"
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct opts {
+    eng_strlist colors, brands, categories;
+    int aliases;
+    const char *vocabulary;
+    bool use_catalog;
+    long max_entities;
+} opts;
+
+static const eng_field fields[] = {
+    {"colors", ENG_F_STRLIST, false, offsetof(opts, colors), NULL, 0, 0, "colour names beside the built-in ones"},
+    {"brands", ENG_F_STRLIST, false, offsetof(opts, brands), NULL, 0, 0, "brand names to recognise"},
+    {"categories", ENG_F_STRLIST, false, offsetof(opts, categories), NULL, 0, 0, "category names to recognise"},
+    {"aliases", ENG_F_NODE, false, offsetof(opts, aliases), NULL, 0, 0,
+     "synonym -> brand, category, colour or size name"},
+    {"vocabulary", ENG_F_STR, false, offsetof(opts, vocabulary), NULL, 0, 0,
+     "a file of \"brand: X\", \"category: X\", \"color: X\", \"alias: X = Y\" lines"},
+    {"use_catalog", ENG_F_BOOL, false, offsetof(opts, use_catalog), "true", 0, 0,
+     "also learn brands and categories from the store's catalog"},
+    {"max_entities", ENG_F_INT, false, offsetof(opts, max_entities), "32", 1, 256,
+     "at most this many entities per message"},
+    {NULL, 0, false, 0, NULL, 0, 0, NULL},
+};
+
+#define MAX_ENTS 256
+#define REFRESH_US (300 * 1000000LL)   /* catalog vocabulary age before a reload */
+#define RETRY_US (30 * 1000000LL)      /* after a failed load, so a down store is not hammered */
+
+typedef struct shared {
+    eng__ent_vocab *v;
+    long refs;             /* under data.mu */
+    size_t nbrands, ncats;
+} shared;
+
+typedef struct list {
+    const char **items;
+    size_t n, cap;
+} list;
+
+typedef struct data {
+    list colors, brands, cats, from, to;
+    eng__ent_vocab *vocab;         /* options and file only */
+    pthread_mutex_t mu;
+    bool mu_ok, loading;
+    shared *cat;                   /* options + catalog; NULL until loaded */
+    const struct store *cat_store;
+    int64_t cat_at, retry_at;
+} data;
+
+static int push(eng_pool *pool, list *l, const char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        const char **n = eng__pool_alloc(pool, cap * sizeof *n);
+        if (!n)
+            return ENG_ENOMEM;
+        if (l->n)
+            memcpy(n, l->items, l->n * sizeof *n);
+        l->items = n, l->cap = cap;
+    }
+    l->items[l->n++] = s;
+    return 0;
+}
+
+static int push_all(eng_pool *pool, list *l, const eng_strlist *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (push(pool, l, s->items[i]) < 0)
+            return ENG_ENOMEM;
+    return 0;
+}
+
+static char *trim(char *s, char *e)
+{
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
+    *e = 0;
+    return s;
+}
+
+/* The vocabulary file: one "kind: name" per line, # comments. */
+static int read_vocabulary(eng_build *b, data *d, const char *rel)
+{
+    eng_pool *pool = b->p->pool;
+    const char *path = eng__build_path(b, rel);
+    size_t len;
+    char *text = path ? eng__read_file(path, &len) : NULL;
+    if (!text) {
+        eng__build_error(b, eng__build_key_node(b, "vocabulary"), "cannot read vocabulary file \"%s\"", rel);
+        return ENG_ECONFIG;
+    }
+    int rc = 0, oom = 0, line = 0;
+    for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        char *end = nl ? nl : p + strlen(p), *hash = memchr(p, '#', (size_t)(end - p));
+        line++;
+        char *s = trim(p, hash ? hash : end);
+        if (!*s)
+            continue;
+        int col = (int)(s - p) + 1;
+        char *colon = strchr(s, ':');
+        char *kind = colon ? trim(s, colon) : s, *name = colon ? trim(colon + 1, colon + 1 + strlen(colon + 1)) : "";
+        list *l = strcmp(kind, "brand") == 0 ? &d->brands : strcmp(kind, "category") == 0 ? &d->cats
+                  : strcmp(kind, "color") == 0 || strcmp(kind, "colour") == 0 ? &d->colors : NULL;
+        if (!colon || (!l && strcmp(kind, "alias") != 0)) {
+            eng_diags_add(b->diags, ENG_DIAG_ERROR, path, line, col,
+                          "expected \"brand: NAME\", \"category: NAME\", \"color: NAME\" or \"alias: SYNONYM = NAME\"");
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        char *eq = l ? NULL : strchr(name, '=');
+        if (!*name || (!l && (!eq || eq == name || !eq[1]))) {
+            eng_diags_add(b->diags, ENG_DIAG_ERROR, path, line, (int)(name - p) + 1,
+                          l ? "\"%s:\" needs a name" : "\"%s:\" needs \"SYNONYM = NAME\"", kind);
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        if (l) {
+            oom |= push(pool, l, eng__pool_strdup(pool, name));
+        } else {
+            char *to = trim(eq + 1, eq + 1 + strlen(eq + 1));
+            oom |= push(pool, &d->from, eng__pool_strdup(pool, trim(name, eq)));
+            oom |= push(pool, &d->to, eng__pool_strdup(pool, to));
+        }
+    }
+    eng__free(text);
+    return oom ? ENG_ENOMEM : rc;
+}
+
+static int read_aliases(eng_build *b, data *d, int node)
+{
+    yaml_document_t *doc = b->doc;
+    yaml_node_t *n = eng__ynode(doc, node);
+    if (n->type != YAML_MAPPING_NODE) {
+        eng__build_error(b, node, "\"aliases\" must be a mapping of synonym: name, like { sneakers: shoes }");
+        return ENG_ECONFIG;
+    }
+    int rc = 0;
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        const char *k = eng__yscalar(doc, pr->key), *v = eng__yscalar(doc, pr->value);
+        if (!v || !*v || !k || !*k) {
+            eng__build_error(b, v && *v ? pr->key : pr->value,
+                             "alias \"%s\" must map to one brand, category, colour or size name", k ? k : "?");
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        if (push(b->p->pool, &d->from, eng__pool_strdup(b->p->pool, k)) < 0 ||
+            push(b->p->pool, &d->to, eng__pool_strdup(b->p->pool, v)) < 0)
+            return ENG_ENOMEM;
+    }
+    return rc;
+}
+
+static void lists_of(const data *d, const list *brands, const list *cats, eng__ent_lists *l, bool *resolved)
+{
+    *l = (eng__ent_lists){d->colors.items, d->colors.n, brands->items, brands->n, cats->items, cats->n,
+                          d->from.items, d->to.items, d->from.n, resolved};
+}
+
+static int create(eng_stage *st, eng_build *b)
+{
+    opts *o = st->opts;
+    eng_pool *pool = b->p->pool;
+    data *d = eng__pool_alloc(pool, sizeof *d);
+    if (!d)
+        return ENG_ENOMEM;
+    int rc = 0;
+    if (push_all(pool, &d->colors, &o->colors) || push_all(pool, &d->brands, &o->brands) ||
+        push_all(pool, &d->cats, &o->categories))
+        return ENG_ENOMEM;
+    const char *what[] = {"colors", "brands", "categories"};
+    const eng_strlist *ls[] = {&o->colors, &o->brands, &o->categories};
+    for (int i = 0; i < 3; i++)
+        for (size_t k = 0; k < ls[i]->n; k++)
+            if (!ls[i]->items[k][0]) {
+                eng__build_error(b, eng__build_key_node(b, what[i]), "\"%s\" has an empty name", what[i]);
+                rc = ENG_ECONFIG;
+            }
+    int ra = o->aliases ? read_aliases(b, d, o->aliases) : 0;
+    int rv = o->vocabulary ? read_vocabulary(b, d, o->vocabulary) : 0;
+    if (ra == ENG_ENOMEM || rv == ENG_ENOMEM)
+        return ENG_ENOMEM;
+    if (rc || ra || rv)
+        return ENG_ECONFIG;
+    bool *ok = eng__pool_alloc(pool, d->from.n + 1);
+    eng__ent_lists l;
+    lists_of(d, &d->brands, &d->cats, &l, ok);
+    if (!ok || eng__ent_vocab_new(&l, &d->vocab) < 0)
+        return ENG_ENOMEM;
+    /* with the catalog an unknown target may still turn up at run time */
+    for (size_t i = 0; i < d->from.n && !o->use_catalog; i++)
+        if (!ok[i])
+            eng__build_warn(b, o->aliases ? o->aliases : eng__build_key_node(b, "vocabulary"),
+                            "alias \"%s\" names \"%s\", which is not a known brand, category, colour or size",
+                            d->from.items[i], d->to.items[i]);
+    d->mu_ok = pthread_mutex_init(&d->mu, NULL) == 0;
+    st->data = d;
+    return d->mu_ok ? 0 : ENG_ENOMEM;
+}
+
+static void destroy(eng_stage *st)
+{
+    data *d = st->data;
+    if (!d)
+        return;
+    eng__ent_vocab_free(d->vocab);
+    if (d->cat) {
+        eng__ent_vocab_free(d->cat->v);
+        eng__free(d->cat);
+    }
+    if (d->mu_ok)
+        pthread_mutex_destroy(&d->mu);
+}
+
+/* ------------------------------------------------------------- catalog */
+static shared *load_catalog(const data *d, struct store *s, char *note, size_t cap)
+{
+    store_search_query q;
+    store_search_query_init(&q);
+    q.limit = 1;
+    q.flags = STORE_SEARCH_FACETS;
+    store_search_result r;
+    store_err err = {0};
+    memset(&r, 0, sizeof r);
+    if (store_search(s, &q, &r, &err) < 0) {
+        snprintf(note, cap, "; catalog vocabulary unavailable: %s", err.msg);
+        return NULL;
+    }
+    list brands = {0}, cats = {0};
+    shared *sh = eng__calloc(1, sizeof *sh);
+    brands.items = eng__calloc(d->brands.n + r.n_brands + 1, sizeof(char *));
+    cats.items = eng__calloc(d->cats.n + r.n_categories + 1, sizeof(char *));
+    if (sh && brands.items && cats.items) {
+        memcpy(brands.items, d->brands.items, d->brands.n * sizeof(char *));
+        memcpy(cats.items, d->cats.items, d->cats.n * sizeof(char *));
+        brands.n = d->brands.n, cats.n = d->cats.n;
+        for (size_t i = 0; i < r.n_brands; i++)
+            brands.items[brands.n++] = r.brands[i].value;
+        for (size_t i = 0; i < r.n_categories; i++)
+            cats.items[cats.n++] = r.categories[i].value;
+        eng__ent_lists l;
+        lists_of(d, &brands, &cats, &l, NULL);
+        if (eng__ent_vocab_new(&l, &sh->v) == 0) {
+            sh->nbrands = r.n_brands, sh->ncats = r.n_categories;
+            snprintf(note, cap, "; catalog vocabulary loaded: %zu brands, %zu categories", r.n_brands,
+                     r.n_categories);
+        }
+    }
+    eng__free(brands.items);
+    eng__free(cats.items);
+    store_search_result_free(&r);
+    if (sh && !sh->v) {
+        eng__free(sh);
+        sh = NULL;
+    }
+    return sh;
+}
+
+static void release(data *d, shared *sh)
+{
+    if (!sh)
+        return;
+    pthread_mutex_lock(&d->mu);
+    bool last = --sh->refs == 0;
+    pthread_mutex_unlock(&d->mu);
+    if (last) {
+        eng__ent_vocab_free(sh->v);
+        eng__free(sh);
+    }
+}
+
+/* The catalog vocabulary for store s, loading it when missing or old.
+ * One turn loads; the others go on with what there is meanwhile. */
+static shared *acquire(data *d, struct store *s, char *note, size_t cap)
+{
+    int64_t now = eng_now_us();
+    shared *sh = NULL, *old = NULL;
+    pthread_mutex_lock(&d->mu);
+    bool same = d->cat_store == s;
+    bool stale = !same || (d->cat ? now - d->cat_at >= REFRESH_US : now >= d->retry_at);
+    bool load = stale && !d->loading;
+    if (load)
+        d->loading = true;
+    if (d->cat && same)
+        (sh = d->cat)->refs++;
+    pthread_mutex_unlock(&d->mu);
+    if (!load)
+        return sh;
+    shared *nv = load_catalog(d, s, note, cap);
+    pthread_mutex_lock(&d->mu);
+    d->loading = false;
+    if (nv) {
+        old = d->cat;
+        d->cat = nv;
+        nv->refs = 2;   /* the cache's and this turn's */
+        d->cat_store = s, d->cat_at = now;
+    } else {
+        d->retry_at = now + RETRY_US;
+        if (!same) {
+            old = d->cat;   /* never answer with another store's names */
+            d->cat = NULL, d->cat_store = s;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (nv) {
+        release(d, sh);
+        sh = nv;
+    }
+    release(d, old);
+    return sh;
+}
+
+/* ----------------------------------------------------------- references */
+static bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* `w` occurs in `hay` as a whole word, ignoring ASCII case. */
+static bool word_in(const char *hay, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = hay; p && n && *p; p++)
+        if (strncasecmp(p, w, n) == 0 && (p == hay || !is_letter(p[-1])) && !is_letter(p[n]))
+            return true;
+    return false;
+}
+
+static bool has_attr(json_object *prod, const char *field, const char *plural, const char *want)
+{
+    json_object *v = json_object_object_get(prod, field);
+    if (json_object_is_type(v, json_type_string))
+        return strcasecmp(json_object_get_string(v), want) == 0;
+    json_object *a = json_object_object_get(prod, plural);
+    for (size_t i = 0; json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++)
+        if (strcasecmp(json_object_get_string(json_object_array_get_idx(a, i)), want) == 0)
+            return true;
+    return word_in(json_object_get_string(json_object_object_get(prod, "title")), want);
+}
+
+/* Which shown product the reference means: its index, or -1. */
+static int resolve(const eng__ent *e, json_object *shown)
+{
+    int n = json_object_is_type(shown, json_type_array) ? (int)json_object_array_length(shown) : 0;
+    int best = -1;
+    double bv = 0;
+    switch (e->ref) {
+    case ENG_REF_ORDINAL: {
+        int i = e->index < 0 ? n + e->index : e->index;
+        return i >= 0 && i < n ? i : -1;
+    }
+    case ENG_REF_DEMONSTRATIVE:
+        return n == 1 ? 0 : -1;
+    case ENG_REF_COMPARATIVE:
+        for (int i = 0; i < n; i++) {
+            json_object *f = json_object_object_get(json_object_array_get_idx(shown, i),
+                                                    e->cmp == ENG_CMP_BEST_RATED ? "rating" : "price");
+            if (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int))
+                continue;
+            double v = json_object_get_double(f);
+            if (best < 0 || (e->cmp == ENG_CMP_CHEAPEST ? v < bv : v > bv))
+                best = i, bv = v;
+        }
+        return best;
+    case ENG_REF_ATTRIBUTE:
+        for (int i = 0; i < n; i++) {
+            json_object *p = json_object_array_get_idx(shown, i);
+            bool m = e->attr_type == ENG_ENT_COLOR   ? has_attr(p, "color", "colors", e->str)
+                     : e->attr_type == ENG_ENT_BRAND ? has_attr(p, "brand", "brands", e->str)
+                                                     : has_attr(p, "size", "sizes", e->str);
+            if (m)
+                return i;
+        }
+        return -1;
+    }
+    return -1;
+}
+
+/* -------------------------------------------------------------- output */
+static json_object *jnum(double v)
+{
+    if (isnan(v))
+        return NULL;
+    if (fabs(v) < 1e15 && v == floor(v))
+        return json_object_new_int64((int64_t)v);
+    return json_object_new_double(v);
+}
+
+static json_object *jspan(const char *text, uint32_t s, uint32_t e, bool low)
+{
+    char buf[320];
+    if (!low || e - s >= sizeof buf)
+        return json_object_new_string_len(text + s, (int)(e - s));
+    for (uint32_t i = s; i < e; i++)
+        buf[i - s] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] + 32) : text[i];
+    return json_object_new_string_len(buf, (int)(e - s));
+}
+
+static const char *const ref_kinds[] = {"ordinal", "demonstrative", "comparative", "attribute"};
+static const char *const cmp_names[] = {"cheapest", "most_expensive", "best_rated"};
+
+static void slot(json_object *slots, const char *key, json_object *v)
+{
+    if (!v)
+        return;
+    if (json_object_object_get_ex(slots, key, NULL))
+        json_object_put(v);
+    else
+        json_object_object_add(slots, key, v);
+}
+
+static json_object *entity(const eng__ent *e, const char *text, json_object *shown, json_object *slots)
+{
+    json_object *o = json_object_new_object(), *v = NULL;
+    json_object_object_add(o, "type", json_object_new_string(eng__ent_type_name(e->type)));
+    switch (e->type) {
+    case ENG_ENT_QUANTITY:
+        v = jnum(e->num);
+        slot(slots, "quantity", jnum(e->num));
+        break;
+    case ENG_ENT_MONEY:
+        v = json_object_new_object();
+        json_object_object_add(v, "amount", jnum(e->num));
+        json_object_object_add(v, "min", jnum(e->min));
+        json_object_object_add(v, "max", jnum(e->max));
+        json_object_object_add(v, "currency", e->currency ? json_object_new_string(e->currency) : NULL);
+        slot(slots, "price", jnum(e->num));
+        slot(slots, "minPrice", jnum(e->min));
+        slot(slots, "maxPrice", jnum(e->max));
+        slot(slots, "currency", e->currency ? json_object_new_string(e->currency) : NULL);
+        break;
+    case ENG_ENT_SIZE:
+        v = e->str ? json_object_new_string(e->str) : jspan(text, e->vs, e->ve, false);
+        slot(slots, "size", json_object_get(v));
+        if (e->system) {
+            json_object_object_add(o, "system", json_object_new_string(e->system));
+            slot(slots, "sizeSystem", json_object_new_string(e->system));
+        }
+        break;
+    case ENG_ENT_COLOR: case ENG_ENT_BRAND: case ENG_ENT_CATEGORY:
+        v = json_object_new_string(e->str);
+        slot(slots, eng__ent_type_name(e->type), json_object_get(v));
+        break;
+    case ENG_ENT_ORDER: case ENG_ENT_EMAIL:
+        v = jspan(text, e->vs, e->ve, e->type == ENG_ENT_EMAIL);
+        slot(slots, e->type == ENG_ENT_ORDER ? "orderNumber" : "email", json_object_get(v));
+        break;
+    case ENG_ENT_REFERENCE: {
+        int i = resolve(e, shown);
+        json_object *p = i >= 0 ? json_object_array_get_idx(shown, i) : NULL;
+        json_object *sku = json_object_is_type(p, json_type_string) ? p : json_object_object_get(p, "sku");
+        v = sku ? json_object_get(sku) : NULL;
+        json_object_object_add(o, "kind", json_object_new_string(ref_kinds[e->ref]));
+        json_object_object_add(o, "index", i >= 0 ? json_object_new_int(i)
+                                           : e->ref == ENG_REF_ORDINAL ? json_object_new_int(e->index) : NULL);
+        json_object_object_add(o, "resolved", json_object_new_boolean(i >= 0));
+        if (sku)
+            json_object_object_add(o, "sku", json_object_get(sku));
+        if (e->plural)
+            json_object_object_add(o, "plural", json_object_new_boolean(1));
+        if (e->ref == ENG_REF_COMPARATIVE)
+            json_object_object_add(o, "which", json_object_new_string(cmp_names[e->cmp]));
+        if (e->ref == ENG_REF_ATTRIBUTE) {
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, eng__ent_type_name(e->attr_type), json_object_new_string(e->str));
+            json_object_object_add(o, "attribute", a);
+        }
+        if (p && !json_object_is_type(p, json_type_string))
+            json_object_object_add(o, "product", json_object_get(p));
+        slot(slots, "reference", json_object_get(o));
+        slot(slots, "sku", sku ? json_object_get(sku) : NULL);
+        break;
+    }
+    default:
+        break;
+    }
+    json_object_object_add(o, "value", v);
+    json_object_object_add(o, "text", jspan(text, e->start, e->end, false));
+    json_object_object_add(o, "start", json_object_new_int64(e->start));
+    json_object_object_add(o, "end", json_object_new_int64(e->end));
+    return o;
+}
+
+static eng_result run(const eng_stage *st, eng_turn *t)
+{
+    const opts *o = st->opts;
+    data *d = st->data;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    char cnote[160] = "";
+    shared *sh = NULL;
+    struct store *s = t->opts && t->opts->deps ? t->opts->deps->store : NULL;
+    if (o->use_catalog && s)
+        sh = acquire(d, s, cnote, sizeof cnote);
+    eng__ent ents[MAX_ENTS];
+    int n = eng__ent_extract(sh ? sh->v : d->vocab, text, strlen(text), ents, MAX_ENTS);
+    release(d, sh);
+    if (n < 0)
+        return eng__turn_fail(t, "entity extraction failed: %s", eng_strerror(n));
+    if (n > o->max_entities)
+        n = (int)o->max_entities;
+    json_object *arr = json_object_new_array(), *slots = json_object_new_object();
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    char kinds[120] = "";
+    size_t kl = 0;
+    for (int i = 0; i < n; i++) {
+        json_object_array_add(arr, entity(&ents[i], text, shown, slots));
+        if (kl < sizeof kinds - 1)
+            kl += (size_t)snprintf(kinds + kl, sizeof kinds - kl, "%s%s", i ? ", " : ": ",
+                                   eng__ent_type_name(ents[i].type));
+    }
+    json_object_object_add(t->ctx, "entities", arr);
+    json_object_object_add(t->ctx, "slots", slots);
+    eng__turn_note(t, "%d entit%s%s%s", n, n == 1 ? "y" : "ies", kinds, cnote);
+    return ENG_R_OK;
+}
+
+const eng_stage_type eng__stage_entities = {
+    .name = "entities",
+    .doc = "finds quantities, prices, sizes, colours, brands, categories, order numbers, e-mails and references",
+    .fields = fields,
+    .opts_size = sizeof(opts),
+    .create = create,
+    .run = run,
+    .destroy = destroy,
+};
