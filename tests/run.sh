@@ -19,8 +19,10 @@ for t in "$BUILD"/tests/test_*; do
     "$t" >"$out" 2>&1
     rc=$?
     p=$(count '^\[       OK \]' "$out")
-    f=$(grep '^\[  FAILED  \]' "$out" | grep -vc 'test(s)')
-    s=$(grep '^\[  SKIPPED \]' "$out" | grep -vc 'test(s)')
+    # cmocka names a failed or skipped test twice (as it runs, and in the
+    # summary): count names once
+    f=$(grep '^\[  FAILED  \]' "$out" | grep -v 'test(s)' | sort -u | wc -l)
+    s=$(grep '^\[  SKIPPED \]' "$out" | grep -v 'test(s)' | sort -u | wc -l)
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or sanitizer report
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     printf '%-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
@@ -28,7 +30,7 @@ for t in "$BUILD"/tests/test_*; do
         failed_suites="$failed_suites $name"
         sed 's/^/    /' "$out" | grep -v '^    \[ *\(RUN\|OK\) ' | tail -40
     fi
-    grep '^\[  SKIPPED \]' "$out" | grep -v 'test(s)' | sed 's/^/    /'
+    grep '^\[  SKIPPED \]' "$out" | grep -v 'test(s)' | sort -u | sed 's/^/    /'
     grep -i 'skip' "$out" | grep -v '^\[' | head -5 | sed 's/^/    /'
 done
 

@@ -2,8 +2,9 @@
  * from templates chosen by intent (then `default`), inline or from a
  * YAML file. An entry is a template, a list of variants (one is picked
  * per message, stably), or {text, suggestions}. */
-#include "../pipe_int.h"
+#include "../llmstage.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <libgen.h>
 #include <stddef.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 typedef struct opts {
     int templates;
     const char *key;
+    bool llm;
+    long llm_timeout_ms;
+    const char *llm_instructions;
 } opts;
 
 typedef struct entry {
@@ -31,6 +35,15 @@ static const eng_field fields[] = {
      "map of intent -> template, or a YAML file holding that map"},
     {"key", ENG_F_STR, false, offsetof(opts, key), "intent.name", 0, 0,
      "context path whose value picks the template"},
+    {"llm", ENG_F_BOOL, false, offsetof(opts, llm), "false", 0, 0,
+     "let the configured LLM rephrase the rendered template (streamed); the template is the fallback"},
+    {"llm_timeout_ms", ENG_F_INT, false, offsetof(opts, llm_timeout_ms), "2000", 50, 60000,
+     "the longest the LLM may take before the template answers"},
+    {"llm_instructions", ENG_F_STR, false, offsetof(opts, llm_instructions),
+     "You are the friendly assistant of an online shop. Rewrite the draft reply so it reads naturally "
+     "and answers the shopper. Keep every fact, number, price, product name and order number exactly "
+     "as in the draft; add no offers, products or promises. Plain text, at most four sentences.",
+     0, 0, "the LLM's instructions for phrasing"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
 
@@ -244,6 +257,48 @@ static uint64_t hash(const char *s)
     return h;
 }
 
+/* Let the LLM phrase the draft, streaming to the channel. On any failure
+ * the draft (the template's text) stays the reply; the trace says why. */
+static void phrase(const eng_stage *st, eng_turn *t, const opts *o, json_object *reply, const char *draft)
+{
+    eng_llm *llm = eng__turn_llm(t);
+    const char *why = NULL;
+    char buf[300];
+    if (!llm) {
+        why = "no LLM configured";
+    } else {
+        char *user = NULL;
+        size_t ulen = 0;
+        FILE *f = open_memstream(&user, &ulen);
+        if (!f) {
+            why = "out of memory";
+        } else {
+            fprintf(f, "Shopper: %s\n\nDraft reply: %s", eng__json_str(t->ctx, "message.text", ""), draft);
+            fclose(f);
+            eng_llm_msg msg = {"user", user};
+            char *answer = NULL;
+            eng_err err = {0};
+            int rc = eng_llm_chat(llm, o->llm_instructions, &msg, 1, eng__llm_deadline(t, o->llm_timeout_ms, 50),
+                                  t->opts ? t->opts->on_delta : NULL, t->opts ? t->opts->delta_ud : NULL,
+                                  &answer, &err);
+            free(user);
+            if (rc == 0 && answer && *answer && eng_utf8_valid(answer, strlen(answer))) {
+                json_object_object_add(reply, "draft", json_object_new_string(draft));
+                json_object_object_add(reply, "text", json_object_new_string(answer));
+                json_object_object_add(reply, "source", json_object_new_string("llm"));
+                free(answer);
+                return;
+            }
+            free(answer);
+            snprintf(buf, sizeof buf, "%s", rc < 0 ? (err.msg[0] ? err.msg : eng_strerror(rc)) : "empty answer");
+            why = buf;
+        }
+    }
+    json_object_object_add(reply, "source", json_object_new_string("template"));
+    json_object_object_add(reply, "fallback", json_object_new_string(why));
+    eng__fallback(t, st->id, why);
+}
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
@@ -279,6 +334,12 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         json_object_object_add(reply, "suggestions", s);
     }
     json_object_object_add(reply, "template", json_object_new_string(e->name));
+    if (o->llm) {
+        phrase(st, t, o, reply, eng__json_str(reply, "text", ""));
+        const char *fb = eng__json_str(reply, "fallback", NULL);
+        eng__turn_note(t, "template %s, %s%s", e->name, fb ? "llm fallback: " : "phrased by the llm", fb ? fb : "");
+        return ENG_R_OK;
+    }
     eng__turn_note(t, "template %s%s", e->name, e->nvariants > 1 ? " (variant)" : "");
     return ENG_R_OK;
 }
