@@ -318,6 +318,9 @@ int sq__kv_put(void *vb, int kind, const char *key, const char *val,
     sqlite3_stmt *st;
     int rc = 0, r;
     WITH_CONN(b, c, err);
+    /* the write and its compaction share one commit */
+    if ((rc = sq__begin(c, err)) != 0)
+        goto out;
     PREP(st, c, "INSERT INTO kv(kind, key, value, expires_at) VALUES(?,?,?,?)"
                 " ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value,"
                 " expires_at = excluded.expires_at", err, out);
@@ -336,7 +339,10 @@ int sq__kv_put(void *vb, int kind, const char *key, const char *val,
         sqlite3_step(st);
         sqlite3_reset(st);
     }
+    if (!rc)
+        rc = sq__commit(c, err);
 out:
+    sq__rollback(c); /* a no-op after the commit; undoes a half-done put */
     sq__release(b, c);
     return rc;
 }

@@ -1,0 +1,71 @@
+/* stores/mongo/mongo_int.h — what the MongoDB backend's files share: the
+ * client pool, collection access, error mapping and the explicit
+ * camelCase <-> struct mapping of products.  Private to stores/mongo/. */
+#ifndef AISLE_MONGO_INT_H
+#define AISLE_MONGO_INT_H
+
+#include "stores/store_int.h"
+
+#include <mongoc/mongoc.h>
+
+typedef struct mg {
+    mongoc_uri_t *uri;
+    mongoc_client_pool_t *pool;
+    char db[64];               /* database from the URI path, default "aisle" */
+    int txn;                   /* server takes multi-document transactions */
+    const store *owner;        /* for the store clock */
+} mg;
+
+/* One borrowed client and the collections a call needs. */
+typedef struct mg_call {
+    mg *b;
+    mongoc_client_t *client;
+} mg_call;
+
+void mg__begin(mg *b, mg_call *c);
+void mg__end(mg_call *c);
+/* mg__coll: a collection handle (mongoc_collection_destroy after use). */
+mongoc_collection_t *mg__coll(mg_call *c, const char *name);
+
+/* mg__err: map a driver error to a store code: unreachable servers become
+ * STORE_EUNAVAIL, duplicate keys STORE_EEXIST, the rest STORE_EIO. */
+int mg__err(const bson_error_t *e, store_err *err, const char *what);
+int mg__is_dup(const bson_error_t *e);
+
+/* mg__next_id: the next value of a named sequence (users, orders). */
+int mg__next_id(mg_call *c, const char *name, int64_t *id, store_err *err);
+
+/* Integer of a reply field ("matchedCount"); 0 when absent. */
+int64_t mg__reply_int(const bson_t *reply, const char *field);
+
+/* Product documents. */
+int mg__product_doc(const store_product *p, bson_t *doc, store_err *err);
+void mg__doc_to_product(const bson_t *doc, store_product *p);
+const char *mg__str(const bson_t *doc, const char *field);
+double mg__num(const bson_t *doc, const char *field);
+
+/* The ops implemented in each file. */
+int mg__product_upsert_many(void *b, const store_product *p, size_t n,
+                            size_t *failed, store_err *err);
+int mg__product_get(void *b, const char *sku, store_product *out,
+                    store_err *err);
+int mg__product_delete(void *b, const char *sku, store_err *err);
+int mg__product_count(void *b, int64_t *n, store_err *err);
+int mg__search(void *b, const store_search_query *q, store_search_result *out,
+               store_err *err);
+int mg__cart_get(void *b, const char *cart, store_cart *out, store_err *err);
+int mg__cart_set_qty(void *b, const char *cart, const char *sku, int64_t qty,
+                     store_err *err);
+int mg__cart_clear(void *b, const char *cart, store_err *err);
+int mg__cart_merge(void *b, const char *from, const char *into,
+                   store_err *err);
+int mg__order_create(void *b, int64_t user, const char *cart, const char *key,
+                     store_order *out, store_err *err);
+int mg__order_get(void *b, int64_t id, store_order *out, store_err *err);
+int mg__order_list(void *b, int64_t user, int limit, store_order **out,
+                   size_t *n, store_err *err);
+int mg__order_cancel(void *b, int64_t user, int64_t id, store_err *err);
+int mg__order_set_status(void *b, int64_t id, const char *status,
+                         store_err *err);
+
+#endif

@@ -1,0 +1,676 @@
+/* stores/mongo/mongo_store.c — the document family on MongoDB: opening the
+ * client pool and creating indexes, users, long-term memory and the audit
+ * trail, and the helpers the catalog and commerce files share.  Persisted
+ * documents are camelCase; every field is mapped by hand, never by name. */
+#include "stores/mongo/mongo_int.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------- helpers ---------------- */
+
+void mg__begin(mg *b, mg_call *c)
+{
+    c->b = b;
+    c->client = mongoc_client_pool_pop(b->pool);
+}
+
+void mg__end(mg_call *c)
+{
+    if (c->client)
+        mongoc_client_pool_push(c->b->pool, c->client);
+    c->client = NULL;
+}
+
+mongoc_collection_t *mg__coll(mg_call *c, const char *name)
+{
+    return mongoc_client_get_collection(c->client, c->b->db, name);
+}
+
+int mg__is_dup(const bson_error_t *e)
+{
+    return e->code == 11000 || e->code == 11001;
+}
+
+int mg__err(const bson_error_t *e, store_err *err, const char *what)
+{
+    if (mg__is_dup(e))
+        return store__fail(err, STORE_EEXIST, "%s: duplicate key", what);
+    if (e->domain == MONGOC_ERROR_SERVER_SELECTION || e->domain == MONGOC_ERROR_STREAM)
+        return store__fail(err, STORE_EUNAVAIL, "MongoDB unreachable (%s): %s",
+                           what, e->message);
+    return store__fail(err, STORE_EIO, "MongoDB %s: %s", what, e->message);
+}
+
+int64_t mg__reply_int(const bson_t *reply, const char *field)
+{
+    bson_iter_t it;
+    if (reply && bson_iter_init_find(&it, reply, field) &&
+        BSON_ITER_HOLDS_NUMBER(&it))
+        return bson_iter_as_int64(&it);
+    return 0;
+}
+
+const char *mg__str(const bson_t *doc, const char *field)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL);
+    return NULL;
+}
+
+double mg__num(const bson_t *doc, const char *field)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_NUMBER(&it))
+        return bson_iter_as_double(&it);
+    return 0;
+}
+
+int mg__next_id(mg_call *c, const char *name, int64_t *id, store_err *err)
+{
+    mongoc_collection_t *col = mg__coll(c, "counters");
+    mongoc_find_and_modify_opts_t *o = mongoc_find_and_modify_opts_new();
+    bson_t *q = BCON_NEW("_id", BCON_UTF8(name));
+    bson_t *u = BCON_NEW("$inc", "{", "seq", BCON_INT64(1), "}");
+    bson_t reply;
+    bson_error_t e;
+    bson_iter_t it;
+    int rc = 0;
+    mongoc_find_and_modify_opts_set_update(o, u);
+    mongoc_find_and_modify_opts_set_flags(o, MONGOC_FIND_AND_MODIFY_UPSERT |
+                                             MONGOC_FIND_AND_MODIFY_RETURN_NEW);
+    if (!mongoc_collection_find_and_modify_with_opts(col, q, o, &reply, &e))
+        rc = mg__err(&e, err, "sequence");
+    else if (bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "value.seq", &it))
+        *id = bson_iter_as_int64(&it);
+    else
+        rc = store__fail(err, STORE_EIO, "MongoDB sequence %s: no value", name);
+    bson_destroy(&reply);
+    bson_destroy(q);
+    bson_destroy(u);
+    mongoc_find_and_modify_opts_destroy(o);
+    mongoc_collection_destroy(col);
+    return rc;
+}
+
+static void append_strs(bson_t *doc, const char *key, char **v, size_t n)
+{
+    bson_t arr;
+    char idx[16];
+    const char *ik;
+    BSON_APPEND_ARRAY_BEGIN(doc, key, &arr);
+    for (size_t i = 0; i < n; i++) {
+        bson_uint32_to_string((uint32_t)i, &ik, idx, sizeof idx);
+        bson_append_utf8(&arr, ik, -1, v[i] ? v[i] : "", -1);
+    }
+    bson_append_array_end(doc, &arr);
+}
+
+static void append_opt(bson_t *doc, const char *key, const char *v)
+{
+    if (v)
+        BSON_APPEND_UTF8(doc, key, v);
+    else
+        BSON_APPEND_NULL(doc, key);
+}
+
+/* The search fields hold the shared normaliser's tokens, so units and
+ * numbers match exactly as they do on SQLite. */
+static int append_norm(bson_t *doc, const char *key, const char *text)
+{
+    store__buf nb = {0};
+    if (store__normalize(text ? text : "", 1, &nb) != 0)
+        return -1;
+    BSON_APPEND_UTF8(doc, key, nb.p ? nb.p : "");
+    store__buf_free(&nb);
+    return 0;
+}
+
+int mg__product_doc(const store_product *p, bson_t *doc, store_err *err)
+{
+    store__buf tags = {0};
+    char low[256];
+    int bad = 0;
+    for (size_t i = 0; i < p->n_tags; i++)
+        if (store__buf_adds(&tags, p->tags[i] ? p->tags[i] : "") ||
+            store__buf_adds(&tags, " "))
+            bad = 1;
+    snprintf(low, sizeof low, "%s", p->brand ? p->brand : "");
+    for (char *c = low; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    BSON_APPEND_UTF8(doc, "_id", p->sku);
+    BSON_APPEND_UTF8(doc, "sku", p->sku);
+    BSON_APPEND_UTF8(doc, "title", p->title);
+    append_opt(doc, "brand", p->brand);
+    BSON_APPEND_UTF8(doc, "brandLower", low);
+    append_opt(doc, "category", p->category);
+    append_opt(doc, "description", p->description);
+    append_opt(doc, "thumbnail", p->thumbnail);
+    append_strs(doc, "images", p->images, p->n_images);
+    append_strs(doc, "tags", p->tags, p->n_tags);
+    BSON_APPEND_DOUBLE(doc, "price", p->price);
+    BSON_APPEND_DOUBLE(doc, "discountPercentage", p->discount_pct);
+    BSON_APPEND_DOUBLE(doc, "rating", p->rating);
+    BSON_APPEND_INT64(doc, "stock", p->stock);
+    bad |= append_norm(doc, "searchTitle", p->title) ||
+           append_norm(doc, "searchBrand", p->brand) ||
+           append_norm(doc, "searchCategory", p->category) ||
+           append_norm(doc, "searchTags", tags.p) ||
+           append_norm(doc, "searchDescription", p->description);
+    store__buf_free(&tags);
+    return bad ? store__fail(err, STORE_ENOMEM, "out of memory") : 0;
+}
+
+static char **strs_of(const bson_t *doc, const char *field, size_t *n)
+{
+    bson_iter_t it, a;
+    char **v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (!bson_iter_init_find(&it, doc, field) || !BSON_ITER_HOLDS_ARRAY(&it) ||
+        !bson_iter_recurse(&it, &a))
+        return NULL;
+    while (bson_iter_next(&a)) {
+        if (!BSON_ITER_HOLDS_UTF8(&a))
+            continue;
+        if (*n == cap) {
+            char **nv = realloc(v, (cap = cap ? cap * 2 : 4) * sizeof *nv);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[(*n)++] = strdup(bson_iter_utf8(&a, NULL));
+    }
+    return v;
+}
+
+void mg__doc_to_product(const bson_t *doc, store_product *p)
+{
+    memset(p, 0, sizeof *p);
+    p->sku = store__strdup(mg__str(doc, "sku"));
+    p->title = store__strdup(mg__str(doc, "title"));
+    p->brand = store__strdup(mg__str(doc, "brand"));
+    p->category = store__strdup(mg__str(doc, "category"));
+    p->description = store__strdup(mg__str(doc, "description"));
+    p->thumbnail = store__strdup(mg__str(doc, "thumbnail"));
+    p->images = strs_of(doc, "images", &p->n_images);
+    p->tags = strs_of(doc, "tags", &p->n_tags);
+    p->price = mg__num(doc, "price");
+    p->discount_pct = mg__num(doc, "discountPercentage");
+    p->rating = mg__num(doc, "rating");
+    p->stock = (int64_t)mg__num(doc, "stock");
+}
+
+/* ---------------- open / close ---------------- */
+
+static int create_indexes(mg_call *c, const char *coll, bson_t *indexes,
+                          store_err *err)
+{
+    mongoc_database_t *db = mongoc_client_get_database(c->client, c->b->db);
+    bson_t cmd = BSON_INITIALIZER;
+    bson_error_t e;
+    int rc = 0;
+    BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
+    BSON_APPEND_ARRAY(&cmd, "indexes", indexes);
+    if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, NULL, &e))
+        rc = mg__err(&e, err, "create indexes");
+    bson_destroy(&cmd);
+    bson_destroy(indexes);
+    mongoc_database_destroy(db);
+    return rc;
+}
+
+/* Indexes are created at every start: createIndexes is a no-op for an
+ * index that already exists with the same definition. */
+static int ensure_indexes(mg_call *c, store_err *err)
+{
+    int rc;
+    if ((rc = create_indexes(c, "users", BCON_NEW(
+            "0", "{", "key", "{", "email", BCON_INT32(1), "}", "name", "email_unique",
+            "unique", BCON_BOOL(true), "}"), err)) ||
+        (rc = create_indexes(c, "products", BCON_NEW(
+            "0", "{", "key", "{", "searchTitle", "text", "searchBrand", "text",
+                "searchCategory", "text", "searchTags", "text",
+                "searchDescription", "text", "}",
+             "name", "search_text", "default_language", "english",
+             "weights", "{", "searchTitle", BCON_INT32(10), "searchBrand", BCON_INT32(5),
+                "searchCategory", BCON_INT32(5), "searchTags", BCON_INT32(3),
+                "searchDescription", BCON_INT32(1), "}", "}",
+            "1", "{", "key", "{", "category", BCON_INT32(1), "price", BCON_INT32(1), "}",
+                "name", "category_price", "}",
+            "2", "{", "key", "{", "brandLower", BCON_INT32(1), "}", "name", "brand", "}",
+            "3", "{", "key", "{", "price", BCON_INT32(1), "}", "name", "price", "}",
+            "4", "{", "key", "{", "rating", BCON_INT32(-1), "sku", BCON_INT32(1), "}",
+                "name", "rating", "}"), err)) ||
+        (rc = create_indexes(c, "orders", BCON_NEW(
+            "0", "{", "key", "{", "userId", BCON_INT32(1), "idempotencyKey", BCON_INT32(1),
+                "}", "name", "user_idempotency", "unique", BCON_BOOL(true), "}",
+            "1", "{", "key", "{", "userId", BCON_INT32(1), "_id", BCON_INT32(-1), "}",
+                "name", "user_newest", "}"), err)) ||
+        (rc = create_indexes(c, "memory", BCON_NEW(
+            "0", "{", "key", "{", "userId", BCON_INT32(1), "ns", BCON_INT32(1),
+                "key", BCON_INT32(1), "}", "name", "user_ns_key", "unique",
+                BCON_BOOL(true), "}"), err)) ||
+        (rc = create_indexes(c, "audit", BCON_NEW(
+            "0", "{", "key", "{", "time", BCON_INT32(-1), "}", "name", "time", "}",
+            "1", "{", "key", "{", "actor", BCON_INT32(1), "time", BCON_INT32(-1), "}",
+                "name", "actor_time", "}",
+            "2", "{", "key", "{", "subject", BCON_INT32(1), "time", BCON_INT32(-1), "}",
+                "name", "subject_time", "}"), err)))
+        return rc;
+    return 0;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static void driver_init(void)
+{
+    mongoc_init();
+}
+
+static void mg_close(void *vb)
+{
+    mg *b = vb;
+    if (!b)
+        return;
+    if (b->pool)
+        mongoc_client_pool_destroy(b->pool);
+    if (b->uri)
+        mongoc_uri_destroy(b->uri);
+    free(b);
+}
+
+static int mg_open(const store_config *cfg, const store *owner, void **out,
+                   store_err *err)
+{
+    mg *b;
+    mg_call c;
+    bson_error_t e;
+    bson_t reply, *cmd;
+    bson_iter_t it;
+    const char *dbn;
+    int rc;
+    pthread_once(&init_once, driver_init);
+    if (!cfg->mongo_uri || !*cfg->mongo_uri)
+        return store__fail(err, STORE_ECONFIG, "no MongoDB URI (set AISLE_MONGO_URI,"
+                           " e.g. mongodb://127.0.0.1:27017/aisle)");
+    if (!(b = calloc(1, sizeof *b)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    b->owner = owner;
+    if (!(b->uri = mongoc_uri_new_with_error(cfg->mongo_uri, &e))) {
+        mg_close(b);
+        return store__fail(err, STORE_ECONFIG, "bad MongoDB URI: %s", e.message);
+    }
+    /* a down server must fail a call in seconds, not the 30 s default */
+    if (!mongoc_uri_has_option(b->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(b->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 3000);
+    dbn = mongoc_uri_get_database(b->uri);
+    snprintf(b->db, sizeof b->db, "%s", dbn && *dbn ? dbn : "aisle");
+    if (!(b->pool = mongoc_client_pool_new(b->uri))) {
+        mg_close(b);
+        return store__fail(err, STORE_ECONFIG, "MongoDB client pool could not start");
+    }
+    mongoc_client_pool_set_error_api(b->pool, MONGOC_ERROR_API_VERSION_2);
+    mongoc_client_pool_set_appname(b->pool, "aisle");
+    mongoc_client_pool_max_size(b->pool, (uint32_t)(cfg->pool_size > 0 ? cfg->pool_size : 8));
+    mg__begin(b, &c);
+    cmd = BCON_NEW("hello", BCON_INT32(1));
+    if (!mongoc_client_command_simple(c.client, "admin", cmd, NULL, &reply, &e)) {
+        rc = mg__err(&e, err, "hello");
+    } else {
+        /* transactions need a replica set or a sharded cluster */
+        b->txn = bson_iter_init_find(&it, &reply, "setName") ||
+                 (mg__str(&reply, "msg") && !strcmp(mg__str(&reply, "msg"), "isdbgrid"));
+        rc = ensure_indexes(&c, err);
+    }
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    mg__end(&c);
+    if (rc) {
+        mg_close(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+static int mg_ping(void *vb, store_err *err)
+{
+    mg_call c;
+    bson_error_t e;
+    bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
+    int rc = 0;
+    mg__begin(vb, &c);
+    if (!mongoc_client_command_simple(c.client, "admin", cmd, NULL, NULL, &e))
+        rc = mg__err(&e, err, "ping");
+    mg__end(&c);
+    bson_destroy(cmd);
+    return rc;
+}
+
+/* ---------------- users ---------------- */
+
+static int mg_user_create(void *vb, const char *email, const char *hash,
+                          const char *name, int64_t *id, store_err *err)
+{
+    mg_call c;
+    mongoc_collection_t *col;
+    char low[256];
+    int64_t uid = 0;
+    bson_error_t e;
+    bson_t *doc;
+    int rc;
+    snprintf(low, sizeof low, "%s", email);
+    for (char *p = low; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    mg__begin(vb, &c);
+    if ((rc = mg__next_id(&c, "users", &uid, err)) != 0) {
+        mg__end(&c);
+        return rc;
+    }
+    col = mg__coll(&c, "users");
+    doc = BCON_NEW("_id", BCON_INT64(uid), "email", BCON_UTF8(low), "name", BCON_UTF8(name),
+                   "passwordHash", BCON_UTF8(hash),
+                   "createdAt", BCON_INT64(store_now_ms(((mg *)vb)->owner)));
+    if (!mongoc_collection_insert_one(col, doc, NULL, NULL, &e))
+        rc = mg__is_dup(&e) ? store__fail(err, STORE_EEXIST, "email already registered")
+                            : mg__err(&e, err, "user create");
+    else if (id)
+        *id = uid;
+    bson_destroy(doc);
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    return rc;
+}
+
+static int mg_user_get(void *vb, int64_t id, const char *email, store_user *out,
+                       store_err *err)
+{
+    mg_call c;
+    mongoc_collection_t *col;
+    mongoc_cursor_t *cur;
+    const bson_t *d;
+    bson_error_t e;
+    bson_t *q;
+    char low[256];
+    int rc;
+    if (email) {
+        snprintf(low, sizeof low, "%s", email);
+        for (char *p = low; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        q = BCON_NEW("email", BCON_UTF8(low));
+    } else {
+        q = BCON_NEW("_id", BCON_INT64(id));
+    }
+    mg__begin(vb, &c);
+    col = mg__coll(&c, "users");
+    cur = mongoc_collection_find_with_opts(col, q, NULL, NULL);
+    if (mongoc_cursor_next(cur, &d)) {
+        memset(out, 0, sizeof *out);
+        out->id = (int64_t)mg__num(d, "_id");
+        snprintf(out->email, sizeof out->email, "%s", mg__str(d, "email") ? mg__str(d, "email") : "");
+        snprintf(out->name, sizeof out->name, "%s", mg__str(d, "name") ? mg__str(d, "name") : "");
+        snprintf(out->password_hash, sizeof out->password_hash, "%s",
+                 mg__str(d, "passwordHash") ? mg__str(d, "passwordHash") : "");
+        out->created_at = (int64_t)mg__num(d, "createdAt");
+        rc = 0;
+    } else if (mongoc_cursor_error(cur, &e)) {
+        rc = mg__err(&e, err, "user get");
+    } else {
+        rc = store__fail(err, STORE_ENOTFOUND, "no such user");
+    }
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    bson_destroy(q);
+    return rc;
+}
+
+/* ---------------- memory ---------------- */
+
+static int check_json(const char *json, store_err *err)
+{
+    json_object *v;
+    if (!strcmp(json, "null"))
+        return 0;
+    if (!(v = json_tokener_parse(json)))
+        return store__fail(err, STORE_EINVAL, "value is not valid JSON");
+    json_object_put(v);
+    return 0;
+}
+
+/* Run one write on a collection: op 'u' update_one (upsert when up), 'd'
+ * delete_one/many.  *n gets matched/deleted count when not NULL. */
+static int write_one(mg *b, const char *coll, char op, bson_t *q, bson_t *u,
+                     int up, int64_t *n, store_err *err, const char *what)
+{
+    mg_call c;
+    mongoc_collection_t *col;
+    bson_error_t e;
+    bson_t reply, *opts = up ? BCON_NEW("upsert", BCON_BOOL(true)) : NULL;
+    bool ok;
+    int rc = 0;
+    mg__begin(b, &c);
+    col = mg__coll(&c, coll);
+    ok = op == 'u' ? mongoc_collection_update_one(col, q, u, opts, &reply, &e)
+                   : mongoc_collection_delete_many(col, q, NULL, &reply, &e);
+    if (!ok)
+        rc = mg__err(&e, err, what);
+    else if (n)
+        *n = mg__reply_int(&reply, op == 'u' ? "matchedCount" : "deletedCount");
+    bson_destroy(&reply);
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    if (opts)
+        bson_destroy(opts);
+    bson_destroy(q);
+    if (u)
+        bson_destroy(u);
+    return rc;
+}
+
+static int mg_memory_put(void *vb, int64_t user, const char *ns, const char *key,
+                         const char *json, store_err *err)
+{
+    int rc = check_json(json, err);
+    if (rc)
+        return rc;
+    return write_one(vb, "memory", 'u',
+                     BCON_NEW("userId", BCON_INT64(user), "ns", BCON_UTF8(ns),
+                              "key", BCON_UTF8(key)),
+                     BCON_NEW("$set", "{", "value", BCON_UTF8(json), "updatedAt",
+                              BCON_INT64(store_now_ms(((mg *)vb)->owner)), "}"),
+                     1, NULL, err, "memory put");
+}
+
+static int mg_memory_delete(void *vb, int64_t user, const char *ns,
+                            const char *key, store_err *err)
+{
+    return write_one(vb, "memory", 'd',
+                     BCON_NEW("userId", BCON_INT64(user), "ns", BCON_UTF8(ns),
+                              "key", BCON_UTF8(key)),
+                     NULL, 0, NULL, err, "memory delete");
+}
+
+static json_object *parse_or_string(const char *t)
+{
+    json_object *v = t ? json_tokener_parse(t) : NULL;
+    if (!v && t && strcmp(t, "null") != 0)
+        v = json_object_new_string(t);
+    return v;
+}
+
+/* Shared by memory get (one key) and list (a namespace or all). */
+static int memory_find(mg *b, int64_t user, const char *ns, const char *key,
+                       char **out, store_err *err)
+{
+    mg_call c;
+    mongoc_collection_t *col;
+    mongoc_cursor_t *cur;
+    const bson_t *d;
+    bson_error_t e;
+    bson_t *q = BCON_NEW("userId", BCON_INT64(user));
+    bson_t *opts = BCON_NEW("sort", "{", "ns", BCON_INT32(1), "key", BCON_INT32(1), "}");
+    json_object *all = json_object_new_object();
+    int rc = 0, found = 0;
+    if (ns)
+        BSON_APPEND_UTF8(q, "ns", ns);
+    if (key)
+        BSON_APPEND_UTF8(q, "key", key);
+    mg__begin(b, &c);
+    col = mg__coll(&c, "memory");
+    cur = mongoc_collection_find_with_opts(col, q, opts, NULL);
+    while (mongoc_cursor_next(cur, &d)) {
+        const char *dns = mg__str(d, "ns"), *dk = mg__str(d, "key");
+        const char *v = mg__str(d, "value");
+        json_object *nso;
+        found = 1;
+        if (key) {
+            *out = strdup(v ? v : "null");
+            break;
+        }
+        if (ns) {
+            json_object_object_add(all, dk ? dk : "", parse_or_string(v));
+            continue;
+        }
+        if (!json_object_object_get_ex(all, dns ? dns : "", &nso)) {
+            nso = json_object_new_object();
+            json_object_object_add(all, dns ? dns : "", nso);
+        }
+        json_object_object_add(nso, dk ? dk : "", parse_or_string(v));
+    }
+    if (mongoc_cursor_error(cur, &e))
+        rc = mg__err(&e, err, "memory");
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    bson_destroy(q);
+    bson_destroy(opts);
+    if (!rc && key && !found)
+        rc = store__fail(err, STORE_ENOTFOUND, "no such memory key");
+    if (!rc && !key)
+        *out = strdup(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PLAIN));
+    json_object_put(all);
+    if (!rc && !*out)
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+    return rc;
+}
+
+static int mg_memory_get(void *vb, int64_t user, const char *ns, const char *key,
+                         char **out, store_err *err)
+{
+    *out = NULL;
+    return memory_find(vb, user, ns, key, out, err);
+}
+
+static int mg_memory_list(void *vb, int64_t user, const char *ns, char **out,
+                          store_err *err)
+{
+    *out = NULL;
+    return memory_find(vb, user, ns, NULL, out, err);
+}
+
+/* ---------------- audit ---------------- */
+
+static int mg_audit_append(void *vb, const char *actor, const char *action,
+                           const char *subject, const char *detail, int64_t now,
+                           store_err *err)
+{
+    mg_call c;
+    mongoc_collection_t *col;
+    bson_error_t e;
+    bson_t *doc = BCON_NEW("time", BCON_INT64(now), "actor", BCON_UTF8(actor),
+                           "action", BCON_UTF8(action), "subject", BCON_UTF8(subject));
+    int rc = 0;
+    append_opt(doc, "detail", detail);
+    mg__begin(vb, &c);
+    col = mg__coll(&c, "audit");
+    if (!mongoc_collection_insert_one(col, doc, NULL, NULL, &e))
+        rc = mg__err(&e, err, "audit append");
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    bson_destroy(doc);
+    return rc;
+}
+
+static int mg_audit_list(void *vb, const char *actor, const char *subject,
+                         int limit, char **out, store_err *err)
+{
+    mg_call c;
+    mongoc_collection_t *col;
+    mongoc_cursor_t *cur;
+    const bson_t *d;
+    bson_error_t e;
+    bson_t *q = bson_new();
+    bson_t *opts = BCON_NEW("sort", "{", "time", BCON_INT32(-1), "_id", BCON_INT32(-1), "}",
+                            "limit", BCON_INT64(limit));
+    json_object *a = json_object_new_array();
+    int rc = 0;
+    if (actor)
+        BSON_APPEND_UTF8(q, "actor", actor);
+    if (subject)
+        BSON_APPEND_UTF8(q, "subject", subject);
+    mg__begin(vb, &c);
+    col = mg__coll(&c, "audit");
+    cur = mongoc_collection_find_with_opts(col, q, opts, NULL);
+    while (mongoc_cursor_next(cur, &d)) {
+        json_object *ev = json_object_new_object();
+        bson_iter_t it;
+        char oid[25] = "";
+        if (bson_iter_init_find(&it, d, "_id") && BSON_ITER_HOLDS_OID(&it))
+            bson_oid_to_string(bson_iter_oid(&it), oid);
+        json_object_object_add(ev, "id", json_object_new_string(oid));
+        json_object_object_add(ev, "time", json_object_new_int64((int64_t)mg__num(d, "time")));
+        json_object_object_add(ev, "actor", json_object_new_string(mg__str(d, "actor") ? mg__str(d, "actor") : ""));
+        json_object_object_add(ev, "action", json_object_new_string(mg__str(d, "action") ? mg__str(d, "action") : ""));
+        json_object_object_add(ev, "subject", json_object_new_string(mg__str(d, "subject") ? mg__str(d, "subject") : ""));
+        json_object_object_add(ev, "detail", parse_or_string(mg__str(d, "detail")));
+        json_object_array_add(a, ev);
+    }
+    if (mongoc_cursor_error(cur, &e))
+        rc = mg__err(&e, err, "audit list");
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    bson_destroy(q);
+    bson_destroy(opts);
+    if (!rc && !(*out = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN))))
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+    json_object_put(a);
+    return rc;
+}
+
+const store__ops store__mongo_ops = {
+    .name = "mongo",
+    .open = mg_open,
+    .close = mg_close,
+    .ping = mg_ping,
+    .user_create = mg_user_create,
+    .user_get = mg_user_get,
+    .product_upsert_many = mg__product_upsert_many,
+    .product_get = mg__product_get,
+    .product_delete = mg__product_delete,
+    .product_count = mg__product_count,
+    .search = mg__search,
+    .cart_get = mg__cart_get,
+    .cart_set_qty = mg__cart_set_qty,
+    .cart_clear = mg__cart_clear,
+    .cart_merge = mg__cart_merge,
+    .order_create = mg__order_create,
+    .order_get = mg__order_get,
+    .order_list = mg__order_list,
+    .order_cancel = mg__order_cancel,
+    .order_set_status = mg__order_set_status,
+    .memory_put = mg_memory_put,
+    .memory_get = mg_memory_get,
+    .memory_list = mg_memory_list,
+    .memory_delete = mg_memory_delete,
+    .audit_append = mg_audit_append,
+    .audit_list = mg_audit_list,
+};

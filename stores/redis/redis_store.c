@@ -1,0 +1,407 @@
+/* stores/redis/redis_store.c — the ephemeral family on Redis: sessions and
+ * cache (SET PX), windowed history, token buckets, refresh tokens and
+ * counters.  Every read-modify-write is one Lua script, so limits and
+ * token rotation hold across any number of aisle instances. */
+#include "stores/redis/redis_int.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Values carry their logical expiry ("<ms>\n<value>") besides the Redis
+ * TTL: the store clock may be a test's fake clock that Redis cannot see. */
+static const char *const scripts[RD_S_COUNT] = {
+    [RD_S_HIST_APPEND] =
+        "local x = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
+        "if x <= tonumber(ARGV[4]) then redis.call('DEL', KEYS[1]) end\n"
+        "redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+        "redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)\n"
+        "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+        "redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[3])\n"
+        "return 1\n",
+    [RD_S_HIST_GET] =
+        "local x = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
+        "if x <= tonumber(ARGV[1]) then return {} end\n"
+        "return redis.call('LRANGE', KEYS[1], 0, -1)\n",
+    /* token bucket; a caller whose clock lags keeps the newer timestamp */
+    [RD_S_BUCKET] =
+        "local b = redis.call('HMGET', KEYS[1], 'tk', 'ts')\n"
+        "local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+        "local tokens, last = burst, now\n"
+        "if b[1] then tokens = tonumber(b[1]); last = tonumber(b[2]) end\n"
+        "if now > last then tokens = math.min(burst, tokens + (now - last) / 1000 * rate)\n"
+        "else now = last end\n"
+        "local ok, retry = 1, 0\n"
+        "if tokens >= 1 then tokens = tokens - 1 else ok = 0; retry = (1 - tokens) / rate end\n"
+        "redis.call('HMSET', KEYS[1], 'tk', string.format('%.17g', tokens),"
+        " 'ts', string.format('%.17g', now))\n"
+        "redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)\n"
+        "return {ok, string.format('%.17g', retry)}\n",
+    [RD_S_TOKEN_PUT] =
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end\n"
+        "redis.call('HMSET', KEYS[1], 'f', ARGV[1], 'u', ARGV[2], 'x', ARGV[3], 'used', '0')\n"
+        "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+        "if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then\n"
+        "  redis.call('SET', KEYS[2], '1', 'PX', ARGV[4]) end\n"
+        "return 0\n",
+    /* rotation: reuse of a used token revokes its family; the family key's
+     * TTL is the lifetime of its newest token, and the revocation mark
+     * lives that long so every token of the family stays refused */
+    [RD_S_TOKEN_ROTATE] =
+        "local t = redis.call('HMGET', KEYS[1], 'f', 'u', 'x', 'used')\n"
+        "if not t[1] then return {-1} end\n"
+        "local fk = ARGV[4] .. 'f:' .. t[1]\n"
+        "local rk = ARGV[4] .. 'fr:' .. t[1]\n"
+        "if redis.call('EXISTS', rk) == 1 then return {-13, t[1], t[2], '0'} end\n"
+        "if t[4] == '1' then\n"
+        "  local ttl = redis.call('PTTL', fk)\n"
+        "  if ttl < 60000 then ttl = 60000 end\n"
+        "  redis.call('SET', rk, '1', 'PX', ttl)\n"
+        "  return {-13, t[1], t[2], '1'}\n"
+        "end\n"
+        "if tonumber(t[3]) <= tonumber(ARGV[2]) then return {-14, t[1], t[2], '0'} end\n"
+        "if redis.call('EXISTS', KEYS[2]) == 1 then return {-2} end\n"
+        "redis.call('HSET', KEYS[1], 'used', '1')\n"
+        "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+        "redis.call('HMSET', KEYS[2], 'f', t[1], 'u', t[2], 'x', ARGV[1], 'used', '0')\n"
+        "redis.call('PEXPIRE', KEYS[2], ARGV[3])\n"
+        "if redis.call('PTTL', fk) < tonumber(ARGV[3]) then\n"
+        "  redis.call('SET', fk, '1', 'PX', ARGV[3]) end\n"
+        "return {0, t[1], t[2], '0'}\n",
+    [RD_S_TOKEN_REVOKE] =
+        "local ttl = redis.call('PTTL', KEYS[1])\n"
+        "if ttl < 0 then ttl = 86400000 elseif ttl < 60000 then ttl = 60000 end\n"
+        "redis.call('SET', KEYS[2], '1', 'PX', ttl)\n"
+        "return 0\n",
+};
+
+const char *rd__script_src(int id)
+{
+    return scripts[id];
+}
+
+/* Expired refresh tokens stay this long so a late refresh hears "expired"
+ * rather than "unknown". */
+#define RD_TOKEN_GRACE_MS 60000
+
+#define KEY(b, tag, k, buf, err)                                           \
+    int buf##_n = rd__key((b), (tag), (k), buf, sizeof buf);               \
+    if (buf##_n < 0)                                                       \
+        return store__fail((err), STORE_EINVAL, "key too long")
+
+static int64_t ttl_ms(const rd *b, int64_t expires_at)
+{
+    int64_t t = expires_at - store_now_ms(b->owner);
+    return t > 0 ? t : 1;
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* ---------------- sessions and cache ---------------- */
+
+static const char *kv_tag(int kind)
+{
+    return kind == STORE__KV_SESSION ? "s:" : "c:";
+}
+
+static int rd_kv_put(void *vb, int kind, const char *key, const char *val,
+                     int64_t expires_at, store_err *err)
+{
+    rd *b = vb;
+    char k[512], *v;
+    size_t vl = strlen(val);
+    int hn, rc;
+    KEY(b, kv_tag(kind), key, k, err);
+    if (!(v = malloc(vl + 24)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    hn = snprintf(v, 24, "%lld\n", (long long)expires_at);
+    memcpy(v + hn, val, vl);
+    rc = rd__cmd(b, RD_IDEMPOTENT, NULL, err, "SET %b %b PX %lld", k, (size_t)k_n,
+                 v, (size_t)hn + vl, (long long)ttl_ms(b, expires_at));
+    free(v);
+    return rc;
+}
+
+static int rd_kv_get(void *vb, int kind, const char *key, int64_t now,
+                     char **out, store_err *err)
+{
+    rd *b = vb;
+    char k[512];
+    redisReply *r;
+    int rc;
+    KEY(b, kv_tag(kind), key, k, err);
+    if ((rc = rd__cmd(b, RD_IDEMPOTENT, &r, err, "GET %b", k, (size_t)k_n)) != 0)
+        return rc;
+    rc = store__fail(err, STORE_ENOTFOUND, "no such key (or expired)");
+    if (r->type == REDIS_REPLY_STRING) {
+        char *nl = memchr(r->str, '\n', r->len);
+        long long exp = nl ? strtoll(r->str, NULL, 10) : 0;
+        if (nl && exp > now) {
+            size_t off = (size_t)(nl + 1 - r->str);
+            rc = (*out = dupn(nl + 1, r->len - off)) ? 0
+                 : store__fail(err, STORE_ENOMEM, "out of memory");
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_kv_delete(void *vb, int kind, const char *key, store_err *err)
+{
+    rd *b = vb;
+    char k[512], h[512], hx[512];
+    KEY(b, kv_tag(kind), key, k, err);
+    if (kind != STORE__KV_SESSION)
+        return rd__cmd(b, RD_IDEMPOTENT, NULL, err, "DEL %b", k, (size_t)k_n);
+    {
+        KEY(b, "h:", key, h, err);
+        KEY(b, "hx:", key, hx, err);
+        return rd__cmd(b, RD_IDEMPOTENT, NULL, err, "DEL %b %b %b", k, (size_t)k_n,
+                       h, (size_t)h_n, hx, (size_t)hx_n);
+    }
+}
+
+/* ---------------- history ---------------- */
+
+static int rd_history_append(void *vb, const char *sid, const char *turn,
+                             int window, int64_t expires_at, store_err *err)
+{
+    rd *b = vb;
+    char h[512], hx[512], win[24], ttl[24], now[24], exp[24];
+    json_object *v;
+    if (strcmp(turn, "null") && !(v = json_tokener_parse(turn)))
+        return store__fail(err, STORE_EINVAL, "turn is not valid JSON");
+    else if (strcmp(turn, "null"))
+        json_object_put(v);
+    {
+        KEY(b, "h:", sid, h, err);
+        KEY(b, "hx:", sid, hx, err);
+        snprintf(win, sizeof win, "%d", window);
+        snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms(b, expires_at));
+        snprintf(now, sizeof now, "%lld", (long long)store_now_ms(b->owner));
+        snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
+        const char *argv[] = {h, hx, turn, win, ttl, now, exp};
+        /* RPUSH twice would duplicate the turn: never retried blindly */
+        return rd__script(b, RD_S_HIST_APPEND, 0, NULL, err, 2, 7, argv, NULL);
+    }
+}
+
+static int rd_history_get(void *vb, const char *sid, int64_t now, char **out,
+                          store_err *err)
+{
+    rd *b = vb;
+    char h[512], hx[512], nows[24];
+    redisReply *r;
+    json_object *a;
+    int rc;
+    KEY(b, "h:", sid, h, err);
+    KEY(b, "hx:", sid, hx, err);
+    snprintf(nows, sizeof nows, "%lld", (long long)now);
+    const char *argv[] = {h, hx, nows};
+    if ((rc = rd__script(b, RD_S_HIST_GET, RD_IDEMPOTENT, &r, err, 2, 3, argv, NULL)))
+        return rc;
+    a = json_object_new_array();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        json_object *v = e->type == REDIS_REPLY_STRING ? json_tokener_parse(e->str) : NULL;
+        if (!v && e->type == REDIS_REPLY_STRING && strcmp(e->str, "null"))
+            v = json_object_new_string(e->str);
+        json_object_array_add(a, v);
+    }
+    freeReplyObject(r);
+    *out = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+    json_object_put(a);
+    return *out ? 0 : store__fail(err, STORE_ENOMEM, "out of memory");
+}
+
+/* ---------------- refresh tokens ---------------- */
+
+static int rd_token_put(void *vb, const char *hash, const char *family,
+                        int64_t user, int64_t expires_at, store_err *err)
+{
+    rd *b = vb;
+    char t[512], f[512], us[24], xs[24], ttl[24];
+    redisReply *r;
+    int rc;
+    KEY(b, "t:", hash, t, err);
+    KEY(b, "f:", family, f, err);
+    snprintf(us, sizeof us, "%lld", (long long)user);
+    snprintf(xs, sizeof xs, "%lld", (long long)expires_at);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)(ttl_ms(b, expires_at) + RD_TOKEN_GRACE_MS));
+    const char *argv[] = {t, f, family, us, xs, ttl};
+    if ((rc = rd__script(b, RD_S_TOKEN_PUT, 0, &r, err, 2, 6, argv, NULL)) != 0)
+        return rc;
+    rc = r->type == REDIS_REPLY_INTEGER && r->integer == -2
+             ? store__fail(err, STORE_EEXIST, "token hash already stored") : 0;
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_token_rotate(void *vb, const char *old_hash, const char *new_hash,
+                           int64_t new_expires, int64_t now, store_token *out,
+                           store_err *err)
+{
+    rd *b = vb;
+    char o[512], n[512], xs[24], nows[24], ttl[24];
+    redisReply *r;
+    int rc;
+    long long code;
+    KEY(b, "t:", old_hash, o, err);
+    KEY(b, "t:", new_hash, n, err);
+    snprintf(xs, sizeof xs, "%lld", (long long)new_expires);
+    snprintf(nows, sizeof nows, "%lld", (long long)now);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)(ttl_ms(b, new_expires) + RD_TOKEN_GRACE_MS));
+    const char *argv[] = {o, n, xs, nows, ttl, b->url.prefix};
+    /* a lost reply must not be retried: the retry would see the token as
+     * used and revoke a family whose rotation in fact succeeded */
+    if ((rc = rd__script(b, RD_S_TOKEN_ROTATE, 0, &r, err, 2, 6, argv, NULL)) != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(r);
+        return store__fail(err, STORE_EIO, "unexpected reply from rotate script");
+    }
+    code = r->element[0]->integer;
+    if (code == 0 && r->elements >= 3) {
+        if (out) {
+            memset(out, 0, sizeof *out);
+            snprintf(out->family, sizeof out->family, "%s", r->element[1]->str);
+            out->user_id = strtoll(r->element[2]->str, NULL, 10);
+            out->expires_at = new_expires;
+        }
+        rc = 0;
+    } else if (code == -1) {
+        rc = store__fail(err, STORE_ENOTFOUND, "unknown refresh token");
+    } else if (code == -2) {
+        rc = store__fail(err, STORE_EEXIST, "new token hash already stored");
+    } else if (code == -14) {
+        rc = store__fail(err, STORE_EEXPIRED, "refresh token expired");
+    } else if (r->elements >= 4 && r->element[3]->type == REDIS_REPLY_STRING &&
+               r->element[3]->str[0] == '1') {
+        rc = store__fail(err, STORE_EREVOKED, "refresh token reused; family revoked");
+    } else {
+        rc = store__fail(err, STORE_EREVOKED, "refresh token family revoked");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_token_revoke_family(void *vb, const char *family, store_err *err)
+{
+    rd *b = vb;
+    char f[512], fr[512];
+    KEY(b, "f:", family, f, err);
+    KEY(b, "fr:", family, fr, err);
+    const char *argv[] = {f, fr};
+    return rd__script(b, RD_S_TOKEN_REVOKE, RD_IDEMPOTENT, NULL, err, 2, 2, argv, NULL);
+}
+
+/* ---------------- counters ---------------- */
+
+static int rd_ratelimit_take(void *vb, const char *key, double rate,
+                             double burst, int64_t now, double *retry_after,
+                             store_err *err)
+{
+    rd *b = vb;
+    char k[512], rs[40], bs[40], ns[24];
+    redisReply *r;
+    int rc;
+    double retry = 0;
+    KEY(b, "rl:", key, k, err);
+    snprintf(rs, sizeof rs, "%.17g", rate);
+    snprintf(bs, sizeof bs, "%.17g", burst);
+    snprintf(ns, sizeof ns, "%lld", (long long)now);
+    const char *argv[] = {k, rs, bs, ns};
+    if ((rc = rd__script(b, RD_S_BUCKET, 0, &r, err, 1, 4, argv, NULL)) != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return store__fail(err, STORE_EIO, "unexpected reply from bucket script");
+    }
+    rc = r->element[0]->integer ? 0 : STORE_ELIMITED;
+    retry = strtod(r->element[1]->str, NULL);
+    freeReplyObject(r);
+    if (retry_after)
+        *retry_after = rc ? retry : 0;
+    if (rc)
+        store__fail(err, STORE_ELIMITED, "rate limited; retry in %.2f s", retry);
+    return rc;
+}
+
+static int rd_counter_add(void *vb, const char *key, int64_t delta,
+                          int64_t *value, store_err *err)
+{
+    rd *b = vb;
+    char k[512];
+    redisReply *r;
+    int rc;
+    KEY(b, "n:", key, k, err);
+    if ((rc = rd__cmd(b, 0, &r, err, "INCRBY %b %lld", k, (size_t)k_n,
+                      (long long)delta)) != 0)
+        return rc;
+    if (value)
+        *value = r->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* ---------------- lifetime ---------------- */
+
+static void rd_close(void *vb)
+{
+    rd *b = vb;
+    if (!b)
+        return;
+    rd__pool_close(b);
+    free(b);
+}
+
+static int rd_open(const store_config *cfg, const store *owner, void **out,
+                   store_err *err)
+{
+    rd *b = calloc(1, sizeof *b);
+    int rc;
+    if (!b)
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    b->owner = owner;
+    if ((rc = rd__parse_url(cfg->redis_url, &b->url, err)) != 0 ||
+        (rc = rd__pool_open(b, cfg->pool_size > 0 ? cfg->pool_size : 8, err)) != 0) {
+        rd_close(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+static int rd_ping(void *vb, store_err *err)
+{
+    return rd__cmd(vb, RD_IDEMPOTENT, NULL, err, "PING");
+}
+
+const store__ops store__redis_ops = {
+    .name = "redis",
+    .open = rd_open,
+    .close = rd_close,
+    .ping = rd_ping,
+    .kv_put = rd_kv_put,
+    .kv_get = rd_kv_get,
+    .kv_delete = rd_kv_delete,
+    .history_append = rd_history_append,
+    .history_get = rd_history_get,
+    .token_put = rd_token_put,
+    .token_rotate = rd_token_rotate,
+    .token_revoke_family = rd_token_revoke_family,
+    .ratelimit_take = rd_ratelimit_take,
+    .counter_add = rd_counter_add,
+};

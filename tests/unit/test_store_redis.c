@@ -1,0 +1,399 @@
+/* tests/unit/test_store_redis.c — what only the Redis backend must show,
+ * against a real redis-server this test starts on a free loopback port:
+ * restart mid-test, real TTL expiry, token buckets and refresh-token reuse
+ * under concurrency, URL parsing, key prefixes and unix sockets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "stores/store.h"
+
+#include <arpa/inet.h>
+#include <hiredis.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static pid_t srv_pid;
+static int srv_port;
+static char srv_dir[128], srv_sock[200], db_path[200];
+static const char *skip_why;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int pings(void)
+{
+    struct timeval tv = {0, 200000};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", srv_port, tv);
+    redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
+    int ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+/* Start (or restart, same port) the server; 0 when it answers PING. */
+static int server_start(void)
+{
+    char port[16], logf[256];
+    snprintf(port, sizeof port, "%d", srv_port);
+    snprintf(logf, sizeof logf, "%s/redis.log", srv_dir);
+    if ((srv_pid = fork()) == 0) {
+        FILE *f = freopen(logf, "a", stdout);
+        (void)f;
+        dup2(1, 2);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", srv_dir,
+               "--unixsocket", srv_sock, "--unixsocketperm", "700", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 250; i++) {
+        if (pings())
+            return 0;
+        sleep_ms(20);
+    }
+    return -1;
+}
+
+static void server_kill(int sig)
+{
+    if (srv_pid > 0) {
+        kill(srv_pid, sig);
+        waitpid(srv_pid, NULL, 0);
+        srv_pid = 0;
+    }
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (system("command -v redis-server >/dev/null 2>&1") != 0) {
+        skip_why = "Redis tests skipped: redis-server is not installed";
+        return 0;
+    }
+    snprintf(srv_dir, sizeof srv_dir, "/tmp/aisle-redis-test-XXXXXX");
+    if (!mkdtemp(srv_dir) || (srv_port = free_port()) <= 0)
+        return -1;
+    snprintf(srv_sock, sizeof srv_sock, "%s/redis.sock", srv_dir);
+    snprintf(db_path, sizeof db_path, "%s/aisle.db", srv_dir);
+    if (server_start() != 0) {
+        skip_why = "Redis tests skipped: redis-server did not start";
+        return 0;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[200];
+    (void)state;
+    server_kill(SIGTERM);
+    if (srv_dir[0]) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", srv_dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A store whose ephemeral family is on the test server, documents on a
+ * SQLite file beside it.  Each test passes its own prefix. */
+static store *open_store(const char *url_tail, int *rc_out)
+{
+    store_config cfg;
+    store_err err = {0};
+    store *s = NULL;
+    char url[512];
+    if (skip_why) {
+        print_message("%s\n", skip_why);
+        skip();
+    }
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d%s", srv_port, url_tail);
+    store_config_init(&cfg);
+    cfg.sqlite_path = db_path;
+    cfg.documents = STORE_BACKEND_SQLITE;
+    cfg.ephemeral = STORE_BACKEND_REDIS;
+    cfg.redis_url = url;
+    cfg.mongo_uri = NULL;
+    cfg.pool_size = 4;
+    *rc_out = store_open(&cfg, &s, &err);
+    if (*rc_out)
+        print_message("store_open: %s\n", err.msg);
+    return s;
+}
+
+static void test_restart_mid_test(void **state)
+{
+    store_err err = {0};
+    char *j = NULL;
+    int rc;
+    int64_t t0, v = 0;
+    double retry;
+    store *s = open_store("/0?prefix=restart:&connect_timeout_ms=300&timeout_ms=1000", &rc);
+    (void)state;
+    assert_int_equal(rc, 0);
+    assert_int_equal(store_session_put(s, "s1", "{\"a\":1}", 60, &err), 0);
+    assert_int_equal(store_ratelimit_take(s, "ip", 1, 5, 1000, &retry, &err), 0);
+    server_kill(SIGKILL);
+    /* down: a clear error, quickly, for reads and for non-idempotent writes */
+    t0 = mono_ms();
+    assert_int_equal(store_session_get(s, "s1", &j, &err), STORE_EUNAVAIL);
+    assert_non_null(strstr(err.msg, "Redis"));
+    assert_int_equal(store_counter_add(s, "n", 1, &v, &err), STORE_EUNAVAIL);
+    assert_int_equal(store_ping(s, &err), STORE_EUNAVAIL);
+    assert_true(mono_ms() - t0 < 1500);
+    assert_int_equal(server_start(), 0);
+    /* back on the same port (empty: no persistence): the pooled
+     * connections reconnect, and the script cache is refilled by EVAL */
+    assert_int_equal(store_session_get(s, "s1", &j, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_session_put(s, "s1", "{\"a\":2}", 60, &err), 0);
+    assert_int_equal(store_session_get(s, "s1", &j, &err), 0);
+    assert_string_equal(j, "{\"a\":2}");
+    free(j);
+    assert_int_equal(store_ratelimit_take(s, "ip", 1, 5, 1000, &retry, &err), 0);
+    assert_int_equal(store_counter_add(s, "n", 2, &v, &err), 0);
+    assert_int_equal(v, 2);
+    store_close(s);
+}
+
+static void test_open_while_down(void **state)
+{
+    store_config cfg;
+    store_err err = {0};
+    store *s = NULL;
+    char url[128];
+    int64_t t0 = mono_ms();
+    (void)state;
+    if (skip_why)
+        skip();
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0?connect_timeout_ms=300", free_port());
+    store_config_init(&cfg);
+    cfg.sqlite_path = db_path;
+    cfg.documents = STORE_BACKEND_SQLITE;
+    cfg.ephemeral = STORE_BACKEND_REDIS;
+    cfg.redis_url = url;
+    assert_int_equal(store_open(&cfg, &s, &err), STORE_EUNAVAIL);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "unreachable"));
+    assert_true(mono_ms() - t0 < 1500);
+}
+
+static void test_real_ttl(void **state)
+{
+    store_err err = {0};
+    char *j = NULL;
+    int rc;
+    redisContext *c;
+    redisReply *r;
+    store *s = open_store("/0?prefix=ttl:", &rc);
+    (void)state;
+    assert_int_equal(rc, 0);
+    assert_int_equal(store_session_put(s, "short", "{}", 1, &err), 0);
+    assert_int_equal(store_cache_put(s, "k", "v", 1, &err), 0);
+    assert_int_equal(store_session_append_turn(s, "short", "{\"t\":1}", &err), 0);
+    assert_int_equal(store_session_get(s, "short", &j, &err), 0);
+    free(j);
+    /* Redis holds the TTL itself, so memory stays bounded */
+    c = redisConnect("127.0.0.1", srv_port);
+    r = redisCommand(c, "PTTL %s", "ttl:s:short");
+    assert_true(r->integer > 0 && r->integer <= 1000);
+    freeReplyObject(r);
+    sleep_ms(1100);
+    assert_int_equal(store_session_get(s, "short", &j, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_cache_get(s, "k", &j, &err), STORE_ENOTFOUND);
+    r = redisCommand(c, "EXISTS %s", "ttl:s:short");
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+    redisFree(c);
+    store_close(s);
+}
+
+typedef struct taker {
+    store *s;
+    int n, ok, other;
+} taker;
+
+static void *take_many(void *arg)
+{
+    taker *t = arg;
+    store_err err = {0};
+    for (int i = 0; i < t->n; i++) {
+        int rc = store_ratelimit_take(t->s, "shared", 0.001, 100, 5000, NULL, &err);
+        if (rc == 0)
+            t->ok++;
+        else if (rc != STORE_ELIMITED)
+            t->other++;
+    }
+    return NULL;
+}
+
+static void test_bucket_concurrent(void **state)
+{
+    int rc, ok = 0;
+    pthread_t th[8];
+    taker t[8];
+    /* two handles stand for two aisle instances sharing one Redis */
+    store *a = open_store("/0?prefix=bucket:", &rc), *b;
+    (void)state;
+    assert_int_equal(rc, 0);
+    b = open_store("/0?prefix=bucket:", &rc);
+    assert_int_equal(rc, 0);
+    for (int i = 0; i < 8; i++) {
+        t[i] = (taker){i % 2 ? a : b, 40, 0, 0};
+        pthread_create(&th[i], NULL, take_many, &t[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ok += t[i].ok;
+        assert_int_equal(t[i].other, 0);
+    }
+    assert_int_equal(ok, 100);   /* 320 takes, burst 100, no refill */
+    store_close(a);
+    store_close(b);
+}
+
+typedef struct rotator {
+    store *s;
+    const char *old;
+    char new_hash[32];
+    int rc;
+} rotator;
+
+static void *rotate(void *arg)
+{
+    rotator *r = arg;
+    store_err err = {0};
+    store_token t;
+    r->rc = store_token_rotate(r->s, r->old, r->new_hash, store_now_ms(r->s) + 60000,
+                               &t, &err);
+    return NULL;
+}
+
+static void test_token_reuse_race(void **state)
+{
+    store_err err = {0};
+    int rc;
+    store *s = open_store("/0?prefix=tokrace:", &rc);
+    (void)state;
+    assert_int_equal(rc, 0);
+    for (int round = 0; round < 20; round++) {
+        char old[32], fam[32];
+        pthread_t th[2];
+        rotator r[2];
+        int wins = 0;
+        store_token t;
+        snprintf(old, sizeof old, "old%d", round);
+        snprintf(fam, sizeof fam, "fam%d", round);
+        assert_int_equal(store_token_put(s, old, fam, 7, store_now_ms(s) + 60000, &err), 0);
+        for (int i = 0; i < 2; i++) {
+            r[i] = (rotator){.s = s, .old = old, .rc = -99};
+            snprintf(r[i].new_hash, sizeof r[i].new_hash, "new%d.%d", round, i);
+            pthread_create(&th[i], NULL, rotate, &r[i]);
+        }
+        for (int i = 0; i < 2; i++) {
+            pthread_join(th[i], NULL);
+            if (r[i].rc == 0)
+                wins++;
+            else
+                assert_int_equal(r[i].rc, STORE_EREVOKED);
+        }
+        assert_int_equal(wins, 1);
+        /* the loser's reuse revoked the family: the winner's token is dead too */
+        for (int i = 0; i < 2; i++)
+            if (r[i].rc == 0)
+                assert_int_equal(store_token_rotate(s, r[i].new_hash, "x", store_now_ms(s) + 1000,
+                                                    &t, &err), STORE_EREVOKED);
+    }
+    store_close(s);
+}
+
+static void test_prefix_unix_and_urls(void **state)
+{
+    static const char *const bad[] = {
+        "http://127.0.0.1:6379", "redis://127.0.0.1:99999", "redis://127.0.0.1:6379/abc",
+        "rediss://127.0.0.1:6379", "redis://127.0.0.1:6379/0?nope=1", "unix://",
+        "redis://127.0.0.1:6379/0?db=x",
+    };
+    store_err err = {0};
+    store_config cfg;
+    char *j = NULL, url[300];
+    int rc;
+    store *a = open_store("/0?prefix=one:", &rc), *b, *u;
+    (void)state;
+    assert_int_equal(rc, 0);
+    b = open_store("/0?prefix=two:", &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(store_session_put(a, "same", "{\"who\":\"a\"}", 60, &err), 0);
+    assert_int_equal(store_session_get(b, "same", &j, &err), STORE_ENOTFOUND);
+    assert_string_equal(store_backend_name(a, 1), "redis");
+    /* the same data through the unix socket, same prefix and db */
+    snprintf(url, sizeof url, "unix://%s?db=0&prefix=one:", srv_sock);
+    store_config_init(&cfg);
+    cfg.sqlite_path = db_path;
+    cfg.documents = STORE_BACKEND_SQLITE;
+    cfg.ephemeral = STORE_BACKEND_REDIS;
+    cfg.redis_url = url;
+    assert_int_equal(store_open(&cfg, &u, &err), 0);
+    assert_int_equal(store_session_get(u, "same", &j, &err), 0);
+    assert_string_equal(j, "{\"who\":\"a\"}");
+    free(j);
+    store_close(u);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg.redis_url = bad[i];
+        u = NULL;
+        assert_int_equal(store_open(&cfg, &u, &err), STORE_ECONFIG);
+        assert_null(u);
+    }
+    store_close(a);
+    store_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefix_unix_and_urls),
+        cmocka_unit_test(test_bucket_concurrent),
+        cmocka_unit_test(test_token_reuse_race),
+        cmocka_unit_test(test_real_ttl),
+        cmocka_unit_test(test_open_while_down),
+        cmocka_unit_test(test_restart_mid_test),
+    };
+    return cmocka_run_group_tests_name("store redis", tests, group_setup, group_teardown);
+}
