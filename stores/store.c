@@ -385,7 +385,19 @@ int store_order_create(store *s, int64_t user_id, const char *cart_id,
          strlen(idempotency_key) < 128, "cart id and idempotency key (<128) required");
     NEED(out, "out is NULL");
     memset(out, 0, sizeof *out);
-    DOC(order_create, user_id, cart_id, idempotency_key, out, err);
+    DOC(order_create, user_id, cart_id, idempotency_key, NULL, out, err);
+}
+
+int store_order_create_priced(store *s, int64_t user_id, const char *cart_id,
+                              const char *idempotency_key, const char *pricing_json,
+                              store_order *out, store_err *err)
+{
+    NEED(cart_id && idempotency_key && *idempotency_key &&
+         strlen(idempotency_key) < 128, "cart id and idempotency key (<128) required");
+    NEED(out, "out is NULL");
+    NEED(pricing_json, "pricing_json is NULL (use store_order_create)");
+    memset(out, 0, sizeof *out);
+    DOC(order_create, user_id, cart_id, idempotency_key, pricing_json, out, err);
 }
 
 int store_order_get(store *s, int64_t order_id, store_order *out,
@@ -424,7 +436,9 @@ void store_order_clear(store_order *o)
 {
     if (o) {
         free(o->lines);
+        free(o->pricing_json);
         o->lines = NULL;
+        o->pricing_json = NULL;
         o->n_lines = 0;
     }
 }

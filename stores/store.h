@@ -324,6 +324,9 @@ typedef struct store_order {
     int64_t created_at;         /* ms */
     store_order_line *lines;
     size_t n_lines;
+    char *pricing_json;         /* the pricing agreed at checkout (rules,
+                                   discounts), malloc'd; NULL when the
+                                   order was placed at catalog prices */
 } store_order;
 
 void store_order_clear(store_order *o);
@@ -336,6 +339,17 @@ void store_order_clear(store_order *o);
 int store_order_create(store *s, int64_t user_id, const char *cart_id,
                        const char *idempotency_key, store_order *out,
                        store_err *err);
+/* store_order_create_priced: the same, at the prices the shopper agreed
+ * to (promotions, discounts). pricing_json is
+ *   {"total": T, "items": [{"sku": S, "finalPrice": P, ...}], ...}
+ * (the engine's priced cart): each line is stored at its finalPrice (the
+ * catalog price for skus it does not list), the order's total is T, and
+ * the whole document is kept with the order (store_order.pricing_json)
+ * so support can explain every price. STORE_EINVAL when it is not that
+ * shape or T is negative or above the catalog subtotal. */
+int store_order_create_priced(store *s, int64_t user_id, const char *cart_id,
+                              const char *idempotency_key, const char *pricing_json,
+                              store_order *out, store_err *err);
 /* store_order_get: fill *out.  STORE_ENOTFOUND. */
 int store_order_get(store *s, int64_t order_id, store_order *out,
                     store_err *err);

@@ -37,7 +37,8 @@ typedef struct store__ops {
     int (*cart_merge)(void *b, const char *from, const char *into,
                       store_err *err);
     int (*order_create)(void *b, int64_t user, const char *cart,
-                        const char *key, store_order *out, store_err *err);
+                        const char *key, const char *pricing, store_order *out,
+                        store_err *err);
     int (*order_get)(void *b, int64_t id, store_order *out, store_err *err);
     int (*order_list)(void *b, int64_t user, int limit, store_order **out,
                       size_t *n, store_err *err);
@@ -127,5 +128,26 @@ int store__edit_distance(const char *a, size_t la, const char *b, size_t lb,
 /* store__is_stopword: small English list of words that carry no product
  * meaning ("for", "with", "the"). */
 int store__is_stopword(const char *w);
+
+/* Checkout pricing (stores/pricing.c): the engine's priced cart, parsed
+ * once so each backend can store lines at their agreed prices. */
+typedef struct store__pricing_line {
+    char sku[128];
+    double unit;
+} store__pricing_line;
+
+typedef struct store__pricing {
+    double total;
+    store__pricing_line *lines;
+    size_t n;
+} store__pricing;
+
+/* store__pricing_parse: NULL json gives an empty pricing (total < 0). */
+int store__pricing_parse(const char *json, store__pricing *p, store_err *err);
+/* store__pricing_unit: the agreed unit price of sku, else dflt. */
+double store__pricing_unit(const store__pricing *p, const char *sku, double dflt);
+/* store__pricing_check: STORE_EINVAL when the total is above subtotal. */
+int store__pricing_check(const store__pricing *p, double subtotal, store_err *err);
+void store__pricing_free(store__pricing *p);
 
 #endif

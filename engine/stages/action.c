@@ -80,7 +80,14 @@ static void execute(eng_turn *t, json_object *a, bool *cart_changed)
         *cart_changed = rc == 0;
     } else if (strcmp(type, "order.create") == 0) {
         store_order o = {0};
-        rc = store_order_create(s, eng__user_id(t), cid, eng__json_str(a, "key", ""), &o, &err);
+        /* the order keeps the prices the shopper agreed to, rule ids and all */
+        json_object *pricing = json_object_new_object();
+        static const char *const keep[] = {"total", "subtotal", "discounts", "items", NULL};
+        for (size_t k = 0; keep[k]; k++)
+            json_object_object_add(pricing, keep[k], json_object_get(eng__json_path(a, keep[k])));
+        rc = store_order_create_priced(s, eng__user_id(t), cid, eng__json_str(a, "key", ""),
+                                       json_object_to_json_string_ext(pricing, JSON_C_TO_STRING_PLAIN), &o, &err);
+        json_object_put(pricing);
         if (rc == 0) {
             json_object *r = order_result(&o);
             /* the promotions' total is what the shopper agreed to pay */

@@ -230,6 +230,8 @@ static int doc_to_order(const bson_t *d, store_order *o)
              mg__str(d, "idempotencyKey") ? mg__str(d, "idempotencyKey") : "");
     o->total = mg__num(d, "total");
     o->created_at = (int64_t)mg__num(d, "createdAt");
+    if (mg__str(d, "pricing") && !(o->pricing_json = strdup(mg__str(d, "pricing"))))
+        return STORE_ENOMEM;
     if (!bson_iter_init_find(&it, d, "lines") || !bson_iter_recurse(&it, &a))
         return 0;
     while (bson_iter_next(&a)) {
@@ -280,6 +282,8 @@ typedef struct checkout {
     mg_call *c;
     int64_t id, user, now;
     const char *cart, *key;
+    const char *pricing_json;  /* as agreed at checkout, or NULL */
+    const store__pricing *pricing;
     store_order *out;
     store_err *err;
     int rc;
@@ -338,6 +342,7 @@ static int place(checkout *k, const bson_t *sess)
         }
         taken++;
         total += price * (double)l[i].qty;
+        price = store__pricing_unit(k->pricing, l[i].sku, price);
         bson_uint32_to_string((uint32_t)i, &ik, idx, sizeof idx);
         BSON_APPEND_DOCUMENT_BEGIN(&lines, ik, &ln);
         BSON_APPEND_UTF8(&ln, "sku", l[i].sku);
@@ -347,7 +352,11 @@ static int place(checkout *k, const bson_t *sess)
         bson_append_document_end(&lines, &ln);
     }
     bson_append_array_end(&doc, &lines);
-    BSON_APPEND_DOUBLE(&doc, "total", total);
+    if (!rc)
+        rc = store__pricing_check(k->pricing, total, k->err);
+    BSON_APPEND_DOUBLE(&doc, "total", k->pricing->total >= 0 ? k->pricing->total : total);
+    if (k->pricing_json)
+        BSON_APPEND_UTF8(&doc, "pricing", k->pricing_json);
     if (!rc) {
         mongoc_collection_t *col = mg__coll(k->c, "orders");
         bson_t opts = BSON_INITIALIZER, reply;
@@ -403,13 +412,16 @@ static bool txn_cb(mongoc_client_session_t *cs, void *ctx, bson_t **reply,
     return false;
 }
 
-int mg__order_create(void *vb, int64_t user, const char *cart, const char *key,
+int mg__order_create(void *vb, int64_t user, const char *cart, const char *key, const char *pricing,
                      store_order *out, store_err *err)
 {
     mg *b = vb;
     mg_call c;
     checkout k = {0};
-    int rc;
+    store__pricing pr;
+    int rc = store__pricing_parse(pricing, &pr, err);
+    if (rc)
+        return rc;
     mg__begin(b, &c);
     /* a replay is answered before anything is taken */
     rc = find_order(&c, BCON_NEW("userId", BCON_INT64(user), "idempotencyKey", BCON_UTF8(key)),
@@ -417,7 +429,8 @@ int mg__order_create(void *vb, int64_t user, const char *cart, const char *key,
     if (rc != STORE_ENOTFOUND)
         goto done;
     k = (checkout){.c = &c, .user = user, .cart = cart, .key = key, .out = out,
-                   .err = err, .now = store_now_ms(b->owner)};
+                   .err = err, .now = store_now_ms(b->owner), .pricing = &pr,
+                   .pricing_json = pricing};
     /* outside any transaction: a shared counter inside one would make every
      * concurrent checkout conflict; a gap in order ids is harmless */
     if ((rc = mg__next_id(&c, "orders", &k.id, err)) != 0)
@@ -446,6 +459,7 @@ done:
     if (k.fail_reply)
         bson_destroy(k.fail_reply);
     mg__end(&c);
+    store__pricing_free(&pr);
     return rc;
 }
 

@@ -59,7 +59,7 @@ int mg__cart_set_qty(void *b, const char *cart, const char *sku, int64_t qty,
 int mg__cart_clear(void *b, const char *cart, store_err *err);
 int mg__cart_merge(void *b, const char *from, const char *into,
                    store_err *err);
-int mg__order_create(void *b, int64_t user, const char *cart, const char *key,
+int mg__order_create(void *b, int64_t user, const char *cart, const char *key, const char *pricing,
                      store_order *out, store_err *err);
 int mg__order_get(void *b, int64_t id, store_order *out, store_err *err);
 int mg__order_list(void *b, int64_t user, int limit, store_order **out,

@@ -188,7 +188,7 @@ out:
 static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
 {
     sqlite3_stmt *st = prep_bind(c, "SELECT id, user_id, status, idem_key,"
-                                    " total, created_at FROM orders WHERE id = ?",
+                                    " total, created_at, pricing FROM orders WHERE id = ?",
                                  err);
     size_t cap = 0;
     int r;
@@ -210,6 +210,10 @@ static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
              sqlite3_column_text(st, 3));
     o->total = sqlite3_column_double(st, 4);
     o->created_at = sqlite3_column_int64(st, 5);
+    if (sqlite3_column_type(st, 6) == SQLITE_TEXT && !(o->pricing_json = sq__text_dup(st, 6))) {
+        sqlite3_reset(st);
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    }
     sqlite3_reset(st);
     st = prep_bind(c, "SELECT sku, title, qty, unit_price FROM order_lines"
                       " WHERE order_id = ? ORDER BY rowid", err);
@@ -241,17 +245,22 @@ static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
     return 0;
 }
 
-int sq__order_create(void *vb, int64_t user, const char *cart, const char *key,
+int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, const char *pricing,
                      store_order *out, store_err *err)
 {
     sq *b = vb;
     sq_conn *c;
     sqlite3_stmt *st;
     store_cart items = {0};
+    store__pricing pr;
     int64_t id = 0;
-    int rc = sq__acquire(b, &c, err), r;
+    int rc = store__pricing_parse(pricing, &pr, err), r;
     if (rc)
         return rc;
+    if ((rc = sq__acquire(b, &c, err)) != 0) {
+        store__pricing_free(&pr);
+        return rc;
+    }
     if ((rc = sq__begin(c, err)) != 0)
         goto out;
     st = prep_bind(c, "SELECT id FROM orders WHERE user_id = ? AND idem_key = ?",
@@ -278,6 +287,8 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key,
         rc = store__fail(err, STORE_EEMPTY, "cart %s is empty", cart);
         goto out;
     }
+    if ((rc = store__pricing_check(&pr, items.subtotal, err)) != 0)
+        goto out;
     for (size_t i = 0; i < items.n_items; i++) {
         st = prep_bind(c, "UPDATE products SET stock = stock - ?1 WHERE"
                           " sku = ?2 AND stock >= ?1", err);
@@ -293,12 +304,16 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key,
         }
     }
     st = prep_bind(c, "INSERT INTO orders(user_id, status, idem_key, total,"
-                      " created_at) VALUES(?, 'placed', ?, ?, ?)", err);
+                      " created_at, pricing) VALUES(?, 'placed', ?, ?, ?, ?)", err);
     NEED_ST(st);
     sqlite3_bind_int64(st, 1, user);
     TXT(st, 2, key);
-    sqlite3_bind_double(st, 3, items.subtotal);
+    sqlite3_bind_double(st, 3, pr.total >= 0 ? pr.total : items.subtotal);
     sqlite3_bind_int64(st, 4, now_ms(b));
+    if (pricing)
+        TXT(st, 5, pricing);
+    else
+        sqlite3_bind_null(st, 5);
     if ((rc = run(c, st, err, "order insert")) != 0)
         goto out;
     id = sqlite3_last_insert_rowid(c->db);
@@ -310,7 +325,7 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key,
         TXT(st, 2, items.items[i].sku);
         TXT(st, 3, items.items[i].title);
         sqlite3_bind_int64(st, 4, items.items[i].qty);
-        sqlite3_bind_double(st, 5, items.items[i].unit_price);
+        sqlite3_bind_double(st, 5, store__pricing_unit(&pr, items.items[i].sku, items.items[i].unit_price));
         if ((rc = run(c, st, err, "order line")) != 0)
             goto out;
     }
@@ -324,6 +339,7 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key,
 out:
     sq__rollback(c);
     store_cart_clear_struct(&items);
+    store__pricing_free(&pr);
     sq__release(b, c);
     return rc;
 }

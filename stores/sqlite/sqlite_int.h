@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
-#define SQ_SCHEMA_VERSION 2
+#define SQ_SCHEMA_VERSION 3
 
 typedef struct sq_conn {
     sqlite3 *db;
@@ -143,7 +143,7 @@ int sq__cart_set_qty(void *b, const char *cart, const char *sku, int64_t qty,
 int sq__cart_clear(void *b, const char *cart, store_err *err);
 int sq__cart_merge(void *b, const char *from, const char *into,
                    store_err *err);
-int sq__order_create(void *b, int64_t user, const char *cart, const char *key,
+int sq__order_create(void *b, int64_t user, const char *cart, const char *key, const char *pricing,
                      store_order *out, store_err *err);
 int sq__order_get(void *b, int64_t id, store_order *out, store_err *err);
 int sq__order_list(void *b, int64_t user, int limit, store_order **out,

@@ -76,6 +76,9 @@ static const char schema_v2[] =
     " updated_ms INTEGER NOT NULL);"
     "CREATE TABLE counters(key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
+/* v3: orders keep the pricing agreed at checkout (promotions, rules) */
+static const char schema_v3[] = "ALTER TABLE orders ADD COLUMN pricing TEXT;";
+
 static int migrate(sq_conn *c, store_err *err)
 {
     sqlite3_stmt *st;
@@ -101,6 +104,8 @@ static int migrate(sq_conn *c, store_err *err)
             (rc = sq__reindex_all(c, err)) != 0)
             goto fail_rc;
     }
+    if (version < 3 && (rc = sq__exec(c, schema_v3, err)) != 0)
+        goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SQ_SCHEMA_VERSION);

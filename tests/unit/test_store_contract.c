@@ -506,6 +506,41 @@ static void test_orders(void **state)
     store_order_clear(&o1);
 }
 
+/* An order at the prices agreed at checkout: lines at their final prices,
+ * the discounted total, the pricing kept; never above the catalog. */
+static void test_priced_order(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_order o, again;
+    put_product(s, "A", "Apple", NULL, "food", 2, 4, 5);
+    put_product(s, "B", "Bread", NULL, "food", 3, 4, 5);
+    assert_int_equal(store_cart_set_qty(s, "user:7", "A", 2, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "user:7", "B", 1, &err), 0);
+    /* catalog subtotal 7: a total of 9 is refused and nothing is taken */
+    assert_int_equal(store_order_create_priced(s, 7, "user:7", "p0", "{\"total\": 9}", &o, &err), STORE_EINVAL);
+    assert_int_equal(store_order_create_priced(s, 7, "user:7", "p0", "not json", &o, &err), STORE_EINVAL);
+    const char *pricing = "{\"total\": 5.3, \"items\": [{\"sku\": \"A\", \"finalPrice\": 1.8,"
+                          " \"appliedRules\": [{\"id\": \"apple-10\", \"version\": 2}]}],"
+                          " \"discounts\": [{\"id\": \"promo:SAVE\", \"amount\": 0.7}]}";
+    assert_int_equal(store_order_create_priced(s, 7, "user:7", "p1", pricing, &o, &err), 0);
+    assert_true(o.total > 5.29 && o.total < 5.31);
+    assert_int_equal(o.n_lines, 2);
+    for (size_t i = 0; i < o.n_lines; i++) {
+        if (!strcmp(o.lines[i].sku, "A"))
+            assert_true(o.lines[i].unit_price > 1.79 && o.lines[i].unit_price < 1.81);
+        else
+            assert_true(o.lines[i].unit_price > 2.99 && o.lines[i].unit_price < 3.01);
+    }
+    assert_non_null(o.pricing_json);
+    assert_non_null(strstr(o.pricing_json, "apple-10"));
+    assert_int_equal(store_order_get(s, o.id, &again, &err), 0);
+    assert_non_null(again.pricing_json);
+    assert_true(again.total > 5.29 && again.total < 5.31);
+    store_order_clear(&again);
+    store_order_clear(&o);
+}
+
 typedef struct race {
     store *s;
     int id;
@@ -677,7 +712,7 @@ int main(void)
     };
     const struct CMUnitTest doc_tests[] = {
         T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_carts),
-        T(test_orders), T(test_last_unit_race), T(test_filters_facets_injection),
+        T(test_orders), T(test_priced_order), T(test_last_unit_race), T(test_filters_facets_injection),
         T(test_units_and_spelling),
     };
     const struct CMUnitTest unavailable[] = {

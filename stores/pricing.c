@@ -1,0 +1,71 @@
+/* stores/pricing.c — the pricing agreed at checkout, as the engine sends
+ * it ({"total", "items": [{"sku", "finalPrice"}]}), parsed once so that
+ * every backend stores order lines at the prices the shopper saw. */
+#include "store_int.h"
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int store__pricing_parse(const char *json, store__pricing *p, store_err *err)
+{
+    memset(p, 0, sizeof *p);
+    p->total = -1;
+    if (!json)
+        return 0;
+    json_object *o = json_tokener_parse(json), *v, *items;
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "total", &v) ||
+        !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))) {
+        json_object_put(o);
+        return store__fail(err, STORE_EINVAL, "pricing: a JSON object with a numeric \"total\" is needed");
+    }
+    p->total = json_object_get_double(v);
+    if (!isfinite(p->total) || p->total < 0) {
+        json_object_put(o);
+        return store__fail(err, STORE_EINVAL, "pricing: total must be a number >= 0");
+    }
+    if (json_object_object_get_ex(o, "items", &items) && json_object_is_type(items, json_type_array)) {
+        size_t n = json_object_array_length(items);
+        p->lines = calloc(n ? n : 1, sizeof *p->lines);
+        if (!p->lines) {
+            json_object_put(o);
+            return store__fail(err, STORE_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++) {
+            json_object *it = json_object_array_get_idx(items, i), *sku, *fp;
+            if (!json_object_object_get_ex(it, "sku", &sku) || !json_object_object_get_ex(it, "finalPrice", &fp))
+                continue;
+            double u = json_object_get_double(fp);
+            if (!isfinite(u) || u < 0)
+                continue;
+            snprintf(p->lines[p->n].sku, sizeof p->lines[p->n].sku, "%s", json_object_get_string(sku));
+            p->lines[p->n++].unit = u;
+        }
+    }
+    json_object_put(o);
+    return 0;
+}
+
+double store__pricing_unit(const store__pricing *p, const char *sku, double dflt)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->lines[i].sku, sku) == 0)
+            return p->lines[i].unit;
+    return dflt;
+}
+
+int store__pricing_check(const store__pricing *p, double subtotal, store_err *err)
+{
+    /* promotions lower prices; a checkout never charges above the catalog */
+    if (p->total >= 0 && p->total > subtotal + 0.005)
+        return store__fail(err, STORE_EINVAL, "pricing: total %.2f is above the catalog subtotal %.2f",
+                           p->total, subtotal);
+    return 0;
+}
+
+void store__pricing_free(store__pricing *p)
+{
+    free(p->lines);
+    memset(p, 0, sizeof *p);
+}
