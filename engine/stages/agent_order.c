@@ -39,7 +39,7 @@ static int64_t order_number(eng_turn *t)
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), "order") != 0)
+        if (strcmp(eng__json_str(e, "type", ""), "order_number") != 0)
             continue;
         const char *v = json_object_get_string(eng__json_path(e, "value"));
         while (v && *v && !isdigit((unsigned char)*v))

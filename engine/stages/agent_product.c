@@ -47,7 +47,7 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
         json_object *e = json_object_array_get_idx(ents, i);
         const char *type = eng__json_str(e, "type", "");
         /* brands, categories and colours stay in the text: they rank */
-        static const char *const masked[] = {"money", "quantity", "reference", "order", "email", "size", NULL};
+        static const char *const masked[] = {"money", "quantity", "reference", "order_number", "email", "size", NULL};
         bool m = !keep_colors && strcmp(type, "color") == 0;
         for (size_t k = 0; masked[k] && !m; k++)
             m = strcmp(type, masked[k]) == 0;

@@ -186,12 +186,19 @@ static int create(eng_stage *st, eng_build *b)
         return ENG_ENOMEM;
     const char *what[] = {"colors", "brands", "categories"};
     const eng_strlist *ls[] = {&o->colors, &o->brands, &o->categories};
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
+        int kn = eng__build_key_node(b, what[i]);
+        yaml_node_t *seq = ls[i]->n ? eng__ynode(b->doc, kn) : NULL;
         for (size_t k = 0; k < ls[i]->n; k++)
             if (!ls[i]->items[k][0]) {
-                eng__build_error(b, eng__build_key_node(b, what[i]), "\"%s\" has an empty name", what[i]);
+                /* point at the item itself when the list is a YAML sequence */
+                bool in_seq = seq && seq->type == YAML_SEQUENCE_NODE &&
+                              k < (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+                eng__build_error(b, in_seq ? seq->data.sequence.items.start[k] : kn, "\"%s\" has an empty name",
+                                 what[i]);
                 rc = ENG_ECONFIG;
             }
+    }
     int ra = o->aliases ? read_aliases(b, d, o->aliases) : 0;
     int rv = o->vocabulary ? read_vocabulary(b, d, o->vocabulary) : 0;
     if (ra == ENG_ENOMEM || rv == ENG_ENOMEM)
@@ -239,7 +246,7 @@ static shared *load_catalog(const data *d, struct store *s, char *note, size_t c
     store_err err = {0};
     memset(&r, 0, sizeof r);
     if (store_search(s, &q, &r, &err) < 0) {
-        snprintf(note, cap, "; catalog vocabulary unavailable: %s", err.msg);
+        snprintf(note, cap, "; catalog vocabulary unavailable: %.100s", err.msg);
         return NULL;
     }
     list brands = {0}, cats = {0};

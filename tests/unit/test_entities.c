@@ -1,0 +1,544 @@
+/* tests/unit/test_entities.c — the entity extractor (engine/nlu/entities.c)
+ * with exact spans for every kind, and the `entities` stage: options and
+ * their lint errors, references resolved against shown products, the
+ * catalog vocabulary from a real SQLite store, and a random-bytes fuzz. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/nlu/entities.h"
+#include "stores/store.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static eng__ent_vocab *vocab(void)
+{
+    static const char *brands[] = {"Nike", "The North Face", "Levi's", "Dr. Martens"};
+    static const char *cats[] = {"hiking boots", "mens-shoes", "laptops"};
+    static const char *colors[] = {"fuchsia"};
+    static const char *from[] = {"sneakers", "trainers"}, *to[] = {"mens-shoes", "nowhere"};
+    bool ok[2];
+    eng__ent_lists l = {colors, 1, brands, 4, cats, 3, from, to, 2, ok};
+    eng__ent_vocab *v = NULL;
+    assert_int_equal(eng__ent_vocab_new(&l, &v), 0);
+    assert_true(ok[0]);
+    assert_false(ok[1]);
+    return v;
+}
+
+/* Expect entity #k of `text` to be of `type` spanning exactly `span`. */
+static const eng__ent *find(const eng__ent *e, int n, const char *text, eng__ent_type type, const char *span)
+{
+    const char *p = strstr(text, span);
+    assert_non_null(p);
+    for (int i = 0; i < n; i++)
+        if (e[i].type == type && e[i].start == (uint32_t)(p - text) && e[i].end == (uint32_t)(p - text + strlen(span)))
+            return &e[i];
+    for (int i = 0; i < n; i++)
+        print_message("  got %s [%u,%u) \"%.*s\"\n", eng__ent_type_name(e[i].type), e[i].start, e[i].end,
+                      (int)(e[i].end - e[i].start), text + e[i].start);
+    fail_msg("%s: no %s \"%s\"", text, eng__ent_type_name(type), span);
+    return NULL;
+}
+
+static int ex(const eng__ent_vocab *v, const char *text, eng__ent *e)
+{
+    int n = eng__ent_extract(v, text, strlen(text), e, 64);
+    assert_true(n >= 0);
+    return n;
+}
+
+static void test_table_sorted(void **state)
+{
+    (void)state;
+    assert_int_equal(eng__ent_selfcheck(), 0);
+}
+
+static void test_design_examples(void **state)
+{
+    (void)state;
+    eng__ent_vocab *v = vocab();
+    eng__ent e[64];
+    const char *t = "waterproof hiking boots under $120";
+    int n = ex(v, t, e);
+    assert_int_equal(n, 2);
+    assert_string_equal(find(e, n, t, ENG_ENT_CATEGORY, "hiking boots")->str, "hiking boots");
+    const eng__ent *m = find(e, n, t, ENG_ENT_MONEY, "under $120");
+    assert_true(isnan(m->min) && m->max == 120 && isnan(m->num));
+    assert_string_equal(m->currency, "USD");
+
+    t = "add the second one, size 10";
+    n = ex(v, t, e);
+    assert_int_equal(n, 2);
+    m = find(e, n, t, ENG_ENT_REFERENCE, "the second one");
+    assert_int_equal(m->ref, ENG_REF_ORDINAL);
+    assert_int_equal(m->index, 1);
+    m = find(e, n, t, ENG_ENT_SIZE, "size 10");
+    assert_int_equal(m->ve - m->vs, 2);
+
+    t = "I'll take two of the blue ones";
+    n = ex(v, t, e);
+    assert_int_equal(n, 2);
+    assert_true(find(e, n, t, ENG_ENT_QUANTITY, "two")->num == 2);
+    m = find(e, n, t, ENG_ENT_REFERENCE, "the blue ones");
+    assert_int_equal(m->ref, ENG_REF_ATTRIBUTE);
+    assert_int_equal(m->attr_type, ENG_ENT_COLOR);
+    assert_string_equal(m->str, "blue");
+    assert_true(m->plural);
+
+    t = "where is my order #A123-45?";
+    n = ex(v, t, e);
+    assert_int_equal(n, 1);
+    m = find(e, n, t, ENG_ENT_ORDER, "#A123-45");
+    assert_int_equal(m->vs, 19);
+    eng__ent_vocab_free(v);
+}
+
+static void test_money(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *span;
+        double amount, min, max;
+        const char *cur;
+    } c[] = {
+        {"boots for $50 please", "$50", 50, NAN, NAN, "USD"},
+        {"50 dollars", "50 dollars", 50, NAN, NAN, "USD"},
+        {"anything under $50?", "under $50", NAN, NAN, 50, "USD"},
+        {"over 20", "over 20", NAN, 20, NAN, NULL},
+        {"at least 20 euros", "at least 20 euros", NAN, 20, NAN, "EUR"},
+        {"between 20 and 40", "between 20 and 40", NAN, 20, 40, NULL},
+        {"sofas 20-40", "20-40", NAN, 20, 40, NULL},
+        {"from \xc2\xa3" "40 to \xc2\xa3" "20", "from \xc2\xa3" "40 to \xc2\xa3" "20", NAN, 20, 40, "GBP"},
+        {"less than 100 bucks", "less than 100 bucks", NAN, NAN, 100, "USD"},
+        {"cheaper than 30", "cheaper than 30", NAN, NAN, 30, NULL},
+        {"30\xe2\x82\xac max", "30\xe2\x82\xac max", NAN, NAN, 30, "EUR"},
+        {"\xe2\x82\xac" "1,299.50", "\xe2\x82\xac" "1,299.50", 1299.5, NAN, NAN, "EUR"},
+        {"$1.5k budget", "$1.5k", 1500, NAN, NAN, "USD"},
+        {"$100+ headphones", "$100+", NAN, 100, NAN, "USD"},
+        {"USD 50 or less", "USD 50 or less", NAN, NAN, 50, "USD"},
+    };
+    eng__ent e[64];
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int n = ex(NULL, c[i].text, e);
+        const eng__ent *m = find(e, n, c[i].text, ENG_ENT_MONEY, c[i].span);
+        if (isnan(c[i].amount) != isnan(m->num) || isnan(c[i].min) != isnan(m->min) ||
+            isnan(c[i].max) != isnan(m->max) || (!isnan(m->num) && m->num != c[i].amount) ||
+            (!isnan(m->min) && m->min != c[i].min) || (!isnan(m->max) && m->max != c[i].max))
+            fail_msg("%s: got amount %g min %g max %g", c[i].text, m->num, m->min, m->max);
+        if (c[i].cur)
+            assert_string_equal(m->currency, c[i].cur);
+        else
+            assert_null(m->currency);
+    }
+    /* counts and measures are not prices */
+    const char *t = "I want 2 kg of rice at 3:30 pm, 20% off, up to 2";
+    int n = ex(NULL, t, e);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(e[i].type, ENG_ENT_MONEY);
+}
+
+static void test_quantities(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *span;
+        double v;
+    } c[] = {
+        {"add 2 to cart", "2", 2},         {"two please", "two", 2},
+        {"a dozen eggs", "a dozen", 12},    {"half a dozen", "half a dozen", 6},
+        {"a couple of mugs", "a couple of", 2}, {"3x socks", "3x", 3},
+        {"socks x3", "x3", 3},              {"twenty-five cups", "twenty-five", 25},
+        {"qty: 4", "qty: 4", 4},           {"3 pcs", "3 pcs", 3},
+        {"two dozen roses", "two dozen", 24},
+    };
+    eng__ent e[64];
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int n = ex(NULL, c[i].text, e);
+        assert_true(find(e, n, c[i].text, ENG_ENT_QUANTITY, c[i].span)->num == c[i].v);
+    }
+    /* not counts: prices, sizes, units, times, "which one" */
+    const char *no[] = {"$5", "size 9", "2 kg", "at 3:30", "which one is it", "10.5", "in 2024"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        int n = ex(NULL, no[i], e);
+        for (int k = 0; k < n; k++)
+            if (e[k].type == ENG_ENT_QUANTITY)
+                fail_msg("\"%s\" has a quantity", no[i]);
+    }
+}
+
+static void test_sizes_colors_brands(void **state)
+{
+    (void)state;
+    eng__ent_vocab *v = vocab();
+    eng__ent e[64];
+    const char *t = "size 42 EU, XL, medium or US 10 in navy blue";
+    int n = ex(v, t, e);
+    assert_int_equal(n, 5);
+    assert_string_equal(find(e, n, t, ENG_ENT_SIZE, "size 42 EU")->system, "EU");
+    assert_string_equal(find(e, n, t, ENG_ENT_SIZE, "XL")->str, "XL");
+    assert_string_equal(find(e, n, t, ENG_ENT_SIZE, "medium")->str, "M");
+    assert_string_equal(find(e, n, t, ENG_ENT_SIZE, "US 10")->system, "US");
+    assert_string_equal(find(e, n, t, ENG_ENT_COLOR, "navy blue")->str, "navy");   /* longest first */
+    t = "10.5 and 32x34 jeans, size 8-10, size M";
+    n = ex(v, t, e);
+    find(e, n, t, ENG_ENT_SIZE, "10.5");
+    find(e, n, t, ENG_ENT_SIZE, "32x34");
+    find(e, n, t, ENG_ENT_SIZE, "size 8-10");
+    assert_string_equal(find(e, n, t, ENG_ENT_SIZE, "size M")->str, "M");
+    t = "THE NORTH FACE jacket in Fuchsia, dr martens, levis and men's shoes; sneakers";
+    n = ex(v, t, e);
+    assert_int_equal(n, 6);
+    assert_string_equal(find(e, n, t, ENG_ENT_BRAND, "THE NORTH FACE")->str, "The North Face");
+    assert_string_equal(find(e, n, t, ENG_ENT_COLOR, "Fuchsia")->str, "fuchsia");
+    assert_string_equal(find(e, n, t, ENG_ENT_BRAND, "dr martens")->str, "Dr. Martens");
+    assert_string_equal(find(e, n, t, ENG_ENT_BRAND, "levis")->str, "Levi's");
+    assert_string_equal(find(e, n, t, ENG_ENT_CATEGORY, "men's shoes")->str, "mens-shoes");
+    assert_string_equal(find(e, n, t, ENG_ENT_CATEGORY, "sneakers")->str, "mens-shoes");   /* alias */
+    /* word boundaries: no "red" in "bored", no "Nike" in "Nikes2" */
+    t = "I am bored of tanned Nikes2";
+    n = ex(v, t, e);
+    assert_int_equal(n, 0);
+    eng__ent_vocab_free(v);
+}
+
+static void test_orders_emails(void **state)
+{
+    (void)state;
+    eng__ent e[64];
+    const char *t = "order 123456789 never came; mail John.Doe+x@Example.co.uk.";
+    int n = ex(NULL, t, e);
+    assert_int_equal(n, 2);
+    find(e, n, t, ENG_ENT_ORDER, "123456789");
+    find(e, n, t, ENG_ENT_EMAIL, "John.Doe+x@Example.co.uk");
+    t = "my order number is AB-7781, not @foo or a@b";
+    n = ex(NULL, t, e);
+    assert_int_equal(n, 1);
+    find(e, n, t, ENG_ENT_ORDER, "AB-7781");
+}
+
+static void test_references(void **state)
+{
+    (void)state;
+    eng__ent_vocab *v = vocab();
+    static const struct {
+        const char *text, *span;
+        eng__ref_kind kind;
+        int index;
+    } c[] = {
+        {"the 2nd please", "the 2nd", ENG_REF_ORDINAL, 1},
+        {"I want the last one", "the last one", ENG_REF_ORDINAL, -1},
+        {"the second to last", "the second to last", ENG_REF_ORDINAL, -2},
+        {"option 3", "option 3", ENG_REF_ORDINAL, 2},
+        {"that one", "that one", ENG_REF_DEMONSTRATIVE, 0},
+        {"add it to my cart", "it", ENG_REF_DEMONSTRATIVE, 0},
+        {"I'll take this", "this", ENG_REF_DEMONSTRATIVE, 0},
+        {"the cheaper one", "the cheaper one", ENG_REF_COMPARATIVE, 0},
+        {"the cheapest", "the cheapest", ENG_REF_COMPARATIVE, 0},
+        {"the most expensive one", "the most expensive one", ENG_REF_COMPARATIVE, 0},
+        {"the red one", "the red one", ENG_REF_ATTRIBUTE, 0},
+        {"the Nike ones", "the Nike ones", ENG_REF_ATTRIBUTE, 0},
+    };
+    eng__ent e[64];
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int n = ex(v, c[i].text, e);
+        const eng__ent *r = find(e, n, c[i].text, ENG_ENT_REFERENCE, c[i].span);
+        assert_int_equal(r->ref, c[i].kind);
+        if (c[i].kind == ENG_REF_ORDINAL)
+            assert_int_equal(r->index, c[i].index);
+    }
+    /* a search, not a reference; a figure of speech, not an ordinal */
+    const char *no[] = {"cheapest hiking boots", "the first time", "it is raining"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        int n = ex(v, no[i], e);
+        for (int k = 0; k < n; k++)
+            if (e[k].type == ENG_ENT_REFERENCE)
+                fail_msg("\"%s\" has a reference", no[i]);
+    }
+    eng__ent_vocab_free(v);
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static uint64_t next(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng;
+}
+
+static void test_fuzz(void **state)
+{
+    (void)state;
+    eng__ent_vocab *v = vocab();
+    static const char *bits[] = {"$", "\xe2\x82\xac", "#", "@", ".", "-", " ", "the ", "one ", "under ", "size ",
+                                 "2", "10.5", "x", "nike", "order ", "\xc2", "\xe2\x80", ",", "1,000", "'s"};
+    char buf[4096];
+    eng__ent e[8];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = next() % sizeof buf;
+        for (size_t i = 0; i < len;) {
+            if (next() % 3 == 0) {
+                buf[i++] = (char)next();
+            } else {
+                const char *b = bits[next() % (sizeof bits / sizeof bits[0])];
+                size_t bl = strlen(b);
+                if (i + bl > len)
+                    break;
+                memcpy(buf + i, b, bl);
+                i += bl;
+            }
+        }
+        int n = eng__ent_extract(v, buf, len, e, 8);
+        assert_true(n >= 0 && n <= 8);
+        for (int k = 0; k < n; k++)
+            assert_true(e[k].start < e[k].end && e[k].end <= len && (k == 0 || e[k - 1].start <= e[k].start));
+    }
+    /* long input: over the 512-token stack buffer */
+    size_t big = 1 << 20;
+    char *s = malloc(big);
+    assert_non_null(s);
+    for (size_t i = 0; i < big; i++)
+        s[i] = "2 red $5 "[i % 9];
+    assert_int_equal(eng__ent_extract(v, s, big, e, 8), 8);
+    free(s);
+    assert_int_equal(eng__ent_extract(v, NULL, 0, e, 8), 0);
+    eng__ent_vocab_free(v);
+}
+
+/* ----------------------------------------------------------- the stage */
+static const char pipe_y[] =
+    "pipeline: shop\n"
+    "intents:\n"
+    "  search: [do you have trail running shoes, show me sofas under 500, waterproof boots]\n"
+    "  add_to_cart: [add it to my cart, I'll take two of the blue ones, add the second one]\n"
+    "stages:\n"
+    "  - { id: nlu, type: classifier, threshold: 0 }\n"
+    "  - id: slots\n"
+    "    type: entities\n"
+    "    brands: [Nike, Salomon]\n"
+    "    categories: [hiking boots]\n"
+    "    aliases: { sneakers: Nike }\n"
+    "    max_entities: 8\n"
+    "  - id: reply\n"
+    "    type: formatter\n"
+    "    templates:\n"
+    "      default: \"{{intent.name}} q={{slots.quantity}} max={{slots.maxPrice}} sku={{slots.sku}}\"\n";
+
+static eng_pipeline *load(const char *y, const char *expect_diag)
+{
+    eng_diags d;
+    eng_diags_init(&d);
+    eng_pipeline *p = NULL;
+    int rc = eng_pipeline_load_buffer("e.yaml", y, strlen(y), ".", &p, &d);
+    if (expect_diag) {
+        char *out = NULL;
+        size_t ol = 0;
+        FILE *f = open_memstream(&out, &ol);
+        eng_diags_print(&d, f);
+        fclose(f);
+        if (!strstr(out, expect_diag))
+            fail_msg("want \"%s\" in:\n%s", expect_diag, out);
+        free(out);
+    } else if (rc) {
+        eng_diags_print(&d, stderr);
+    }
+    eng_diags_free(&d);
+    if (!expect_diag)
+        assert_int_equal(rc, 0);
+    return p;
+}
+
+static const char shown_json[] =
+    "{\"shown\": [{\"sku\": \"S1\", \"title\": \"Red trail boot\", \"price\": 120, \"rating\": 4.1},"
+    " {\"sku\": \"S2\", \"title\": \"Hiker\", \"price\": 90, \"color\": \"Blue\", \"rating\": 4.8},"
+    " {\"sku\": \"S3\", \"title\": \"Nike runner\", \"price\": 150, \"brand\": \"Nike\"}]}";
+
+static void test_pipeline(void **state)
+{
+    (void)state;
+    eng_pipeline *p = load(pipe_y, NULL);
+    json_object *sess = json_tokener_parse(shown_json);
+    eng_turn_opts o = {.session = sess};
+    eng_turn *t = NULL;
+    assert_int_equal(eng_run(p, "I'll take two of the blue ones", &o, &t, NULL), 0);
+    assert_string_equal(eng_turn_reply(t), "add_to_cart q=2 max= sku=S2");
+    json_object *ctx = eng_turn_context(t);
+    json_object *ents = json_object_object_get(ctx, "entities");
+    assert_int_equal(json_object_array_length(ents), 2);
+    json_object *r = json_object_array_get_idx(ents, 1);
+    assert_string_equal(json_object_get_string(json_object_object_get(r, "kind")), "attribute");
+    assert_string_equal(json_object_get_string(json_object_object_get(r, "text")), "the blue ones");
+    assert_int_equal(json_object_get_int(json_object_object_get(r, "start")), 17);
+    assert_int_equal(json_object_get_int(json_object_object_get(r, "index")), 1);
+    assert_string_equal(eng__json_str(r, "product.title", ""), "Hiker");
+    eng_turn_free(t);
+
+    const struct { const char *msg, *sku; } c[] = {
+        {"add the second one", "S2"}, {"the last one", "S3"}, {"the cheapest one", "S2"},
+        {"the most expensive one", "S3"}, {"the best rated one", "S2"}, {"the red one", "S1"},
+        {"the sneakers one", "S3"}, {"the fifth one", ""},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        assert_int_equal(eng_run(p, c[i].msg, &o, &t, NULL), 0);
+        const char *sku = eng__json_str(eng_turn_context(t), "slots.sku", "");
+        if (strcmp(sku, c[i].sku) != 0)
+            fail_msg("%s: sku \"%s\", want \"%s\"", c[i].msg, sku, c[i].sku);
+        eng_turn_free(t);
+    }
+    /* unresolved without shown products, but kept with its kind */
+    assert_int_equal(eng_run(p, "waterproof hiking boots under $120, the second one", NULL, &t, NULL), 0);
+    ctx = eng_turn_context(t);
+    assert_string_equal(eng__json_str(ctx, "slots.category", ""), "hiking boots");
+    assert_int_equal(json_object_get_int(eng__json_path(ctx, "slots.maxPrice")), 120);
+    assert_string_equal(eng__json_str(ctx, "slots.currency", ""), "USD");
+    assert_string_equal(eng__json_str(ctx, "slots.reference.kind", ""), "ordinal");
+    assert_false(json_object_get_boolean(eng__json_path(ctx, "slots.reference.resolved")));
+    assert_int_equal(json_object_get_int(eng__json_path(ctx, "slots.reference.index")), 1);
+    assert_string_equal(eng__json_str(ctx, "trace.1.note", ""), "3 entities: category, money, reference");
+    eng_turn_free(t);
+    /* max_entities caps the list */
+    assert_int_equal(eng_run(p, "1 2 3 4 5 6 7 8 9 10 11 12", NULL, &t, NULL), 0);
+    assert_int_equal(json_object_array_length(json_object_object_get(eng_turn_context(t), "entities")), 8);
+    eng_turn_free(t);
+    json_object_put(sess);
+    eng_pipeline_release(p);
+}
+
+static void test_catalog(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/aisle-ent-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    store_config cfg;
+    store_config_init(&cfg);
+    cfg.sqlite_path = path;
+    cfg.redis_url = NULL, cfg.mongo_uri = NULL;
+    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
+    store *s = NULL;
+    store_err err = {0};
+    assert_int_equal(store_open(&cfg, &s, &err), 0);
+    store_product pr = {.sku = "K1", .title = "Trail shoe", .brand = "Salomon", .category = "mens-shoes", .price = 99};
+    assert_int_equal(store_product_upsert(s, &pr, &err), 0);
+    pr = (store_product){.sku = "K2", .title = "Parka", .brand = "Patagonia", .category = "womens-jackets", .price = 199};
+    assert_int_equal(store_product_upsert(s, &pr, &err), 0);
+    eng_pipeline *p = load(pipe_y, NULL);
+    eng_deps deps = {.store = s};
+    eng_turn_opts o = {.deps = &deps};
+    eng_turn *t = NULL;
+    assert_int_equal(eng_run(p, "patagonia women's jackets", &o, &t, NULL), 0);
+    json_object *ctx = eng_turn_context(t);
+    assert_string_equal(eng__json_str(ctx, "slots.brand", ""), "Patagonia");
+    assert_string_equal(eng__json_str(ctx, "slots.category", ""), "womens-jackets");
+    assert_non_null(strstr(eng__json_str(ctx, "trace.1.note", ""), "catalog vocabulary loaded: 2 brands, 2 categories"));
+    eng_turn_free(t);
+    /* without the store: only the options' names */
+    assert_int_equal(eng_run(p, "patagonia", NULL, &t, NULL), 0);
+    assert_int_equal(json_object_array_length(json_object_object_get(eng_turn_context(t), "entities")), 0);
+    eng_turn_free(t);
+    eng_pipeline_release(p);
+    store_close(s);
+    unlink(path);
+    char side[80];
+    snprintf(side, sizeof side, "%s-wal", path), unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path), unlink(side);
+    rmdir(dir);
+}
+
+static void test_lint(void **state)
+{
+    (void)state;
+    static const struct { const char *stage, *diag; } c[] = {
+        {"{ id: e, type: entities, aliases: [a, b] }",
+         "e.yaml:3:39: error: \"aliases\" must be a mapping of synonym: name"},
+        {"{ id: e, type: entities, aliases: { kicks: [a] } }",
+         "e.yaml:3:48: error: alias \"kicks\" must map to one brand"},
+        {"{ id: e, type: entities, max_entities: 0 }",
+         "e.yaml:3:44: error: \"max_entities\" must be between 1 and 256, not 0"},
+        {"{ id: e, type: entities, use_catalog: maybe }", "e.yaml:3:43: error: \"use_catalog\" must be true or false"},
+        {"{ id: e, type: entities, brands: { a: b } }", "e.yaml:3:38: error: brands must be a list of strings"},
+        {"{ id: e, type: entities, brands: [\"\"] }", "e.yaml:3:39: error: \"brands\" has an empty name"},
+        {"{ id: e, type: entities, colour: [red] }", "e.yaml:3:30: error: unknown key \"colour\" in entities stage \"e\" (did you mean \"colors\"?)"},
+        {"{ id: e, type: entities, vocabulary: nope.txt }",
+         "e.yaml:3:42: error: cannot read vocabulary file \"nope.txt\""},
+        {"{ id: e, type: entities, use_catalog: false, aliases: { kicks: sneakerz } }",
+         "e.yaml:3:59: warning: alias \"kicks\" names \"sneakerz\", which is not a known brand"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char y[512];
+        snprintf(y, sizeof y, "pipeline: e\nstages:\n  - %s\n", c[i].stage);
+        eng_pipeline *p = load(y, c[i].diag);
+        eng_pipeline_release(p);
+    }
+}
+
+static void test_vocabulary_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/aisle-voc-XXXXXX", path[64], y[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/v.txt", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# shop words\nbrand: Hoka One One\ncategory: trail shoes   # comment\ncolor: sand\n"
+          "alias: hokas = Hoka One One\n", f);
+    fclose(f);
+    snprintf(y, sizeof y, "pipeline: e\nstages:\n  - { id: e, type: entities, vocabulary: %s }\n", path);
+    eng_pipeline *p = load(y, NULL);
+    eng_turn *t = NULL;
+    assert_int_equal(eng_run(p, "sand hokas or HOKA ONE ONE trail shoes", NULL, &t, NULL), 0);
+    json_object *ents = json_object_object_get(eng_turn_context(t), "entities");
+    assert_int_equal(json_object_array_length(ents), 4);
+    assert_string_equal(eng__json_str(ents, "1.value", ""), "Hoka One One");
+    assert_string_equal(eng__json_str(ents, "2.text", ""), "HOKA ONE ONE");
+    eng_turn_free(t);
+    eng_pipeline_release(p);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("brand: X\n  shade: teal\nalias: nope\n", f);
+    fclose(f);
+    char want[128];
+    snprintf(want, sizeof want, "%s:2:3: error: expected \"brand: NAME\"", path);
+    eng_pipeline_release(load(y, want));
+    snprintf(want, sizeof want, "%s:3:8: error: \"alias:\" needs \"SYNONYM = NAME\"", path);
+    eng_pipeline_release(load(y, want));
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_speed(void **state)
+{
+    (void)state;
+    eng__ent_vocab *v = vocab();
+    const char *msgs[] = {"waterproof hiking boots under $120", "add the second one, size 10",
+                          "I'll take two of the blue ones", "where is my order #A123-45?",
+                          "do you have Nike sneakers between 20 and 40 dollars in black or navy blue"};
+    eng__ent e[32];
+    int64_t t0 = eng_now_us();
+    int reps = 20000;
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < 5; i++)
+            eng__ent_extract(v, msgs[i], strlen(msgs[i]), e, 32);
+    double us = (double)(eng_now_us() - t0) / (reps * 5.0);
+    print_message("entities: %.2f us per message\n", us);
+    assert_true(us < 50);
+    eng__ent_vocab_free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_sorted),   cmocka_unit_test(test_design_examples),
+        cmocka_unit_test(test_money),          cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_sizes_colors_brands), cmocka_unit_test(test_orders_emails),
+        cmocka_unit_test(test_references),     cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_pipeline),       cmocka_unit_test(test_catalog),
+        cmocka_unit_test(test_lint),           cmocka_unit_test(test_vocabulary_file),
+        cmocka_unit_test(test_speed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
