@@ -37,6 +37,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# the OpenAPI document is embedded with .incbin, which -MMD cannot see
+$(BUILD)/gateway/openapi.o: gateway/openapi.json
+
 $(BUILD)/libaisle.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -74,9 +77,16 @@ bench: deps
 lint: $(BUILD)/aisle
 	$(BUILD)/aisle lint $(wildcard examples/*/*.yaml pipelines/*.yaml)
 
+# Build, then serve the chat page and API on http://127.0.0.1:8080 with the
+# embedded default (a SQLite file under var/), importing the sample catalog
+# on first start. Development mode: no JWT secret needed (see
+# docs/operations.md for production).
 run: deps
-	@$(MAKE) --no-print-directory all
-	$(BUILD)/aisle chat examples/faq/faq.yaml
+	@$(MAKE) --no-print-directory $(BUILD)/aisle
+	@sh ui/build.sh
+	@mkdir -p var
+	$(BUILD)/aisle serve --dev --db var/aisle.db --pipeline pipelines/commerce.yaml \
+		--seed-catalog examples/catalog/products.json
 
 clean:
 	rm -rf build build-san

@@ -13,6 +13,8 @@ int cli_eval_search(int argc, char **argv); /* aisle eval search --db FILE --jud
 int cli_import(int argc, char **argv);      /* aisle import --catalog FILE [--db FILE] */
 int cli_search(int argc, char **argv);      /* aisle search --db FILE QUERY | --queries FILE */
 int cli_serve(int argc, char **argv);       /* aisle serve [--config aisle.yaml] */
+int cli_test(int argc, char **argv);        /* aisle test [PATH...] */
+int cli_rules(int argc, char **argv);       /* aisle rules dry-run FILE.lua */
 
 /* A conversation from the command line (cli/conversation.c): a pipeline,
  * optionally a store (sessions, catalog, carts, orders), a session id and

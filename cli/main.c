@@ -18,6 +18,8 @@ static const command commands[] = {
     {"eval", cli_eval, "measure the intent model (or, `eval search`, catalog search)"},
     {"import", cli_import, "load a product catalog (JSON or CSV) into a store"},
     {"search", cli_search, "search a catalog from the command line"},
+    {"test", cli_test, "run conversation tests (YAML) against a fresh store"},
+    {"rules", cli_rules, "dry-run Lua business rules over the catalog and sample carts"},
     {NULL, NULL, NULL},
 };
 

@@ -99,9 +99,9 @@ static int diag_cmp(const void *a, const void *b)
 
 void eng_diags_print(eng_diags *d, FILE *out)
 {
-    /* a stable order: mergesort-like stability is not needed since equal
-     * positions rarely carry two messages; qsort keeps output readable */
-    qsort(d->items, d->n, sizeof *d->items, diag_cmp);
+    /* by file, line, column: equal positions rarely carry two messages */
+    if (d->n > 1)
+        qsort(d->items, d->n, sizeof *d->items, diag_cmp);
     for (size_t i = 0; i < d->n; i++) {
         const eng_diag *g = &d->items[i];
         const char *sev = g->sev == ENG_DIAG_ERROR ? "error" : "warning";

@@ -314,4 +314,33 @@ int eng_utf8_valid(const char *buf, size_t len);
 /* eng_now_us: monotonic clock in microseconds. */
 int64_t eng_now_us(void);
 
+/* ---------------------------------------------------------------------
+ * Rule dry-run: what a merchandiser's rules file would change, before it
+ * is saved live (`aisle rules dry-run`).
+ * ------------------------------------------------------------------ */
+typedef struct eng_dry_run_opts {
+    const char *carts_json;          /* sample carts: {"carts": [{"id", "promoCode"?,
+                                        "products": [{"sku" (or "id"), "quantity"}]}]}
+                                        or the bare list; NULL: none */
+    const char *const *queries;      /* sample search queries; NULL: a built-in few */
+    size_t n_queries;
+    const char *memory_json;         /* ctx.memory the rules see, e.g.
+                                        {"preferences": {"brand": "Nike"}}; NULL: {} */
+} eng_dry_run_opts;
+
+/* eng_rules_dry_run: compile `lua_file` on its own (syntax errors go to
+ * diags as FILE:LINE:COL) and run its hooks over every product of the
+ * store's catalog (price), the sample queries (boost "search", and
+ * "recommend" by rating), the sample carts (price, cart_rule, promo) and
+ * sample actions (on: cart.add of 1 and 11 units, cart.set of 11, an
+ * order.create per cart). *report (caller puts it) is
+ *   {file, products, prices: [{sku, title, before, after, rules}],
+ *    ranking: [{query, hook, before, after, boosts}], carts: [{id, before,
+ *    subtotal, discounts, total, ...}], vetoes: [{action, denied?, ruleId?}],
+ *    ruleErrors: [...]}.
+ * Reads the store, writes nothing. Returns 0, ENG_ECONFIG (the file does
+ * not compile), ENG_EINVAL (bad carts JSON, in diags), ENG_ENOMEM. */
+int eng_rules_dry_run(const char *lua_file, struct store *s, const eng_dry_run_opts *o,
+                      json_object **report, eng_diags *diags);
+
 #endif

@@ -12,7 +12,8 @@
 #include <string.h>
 
 /* The prelude is one line so that the merchandiser's line numbers stay
- * true: the script's first line follows it on line 1. */
+ * true: the script's first line follows it on line 1. A rule that fails
+ * on every product of a batch is reported once per call, not per product. */
 static const char prelude[] =
     "local __r={price={},boost={},on={},promo={},cart={}} "
     "version=1 "
@@ -33,8 +34,9 @@ static const char prelude[] =
     "local function apply(p,res) if type(res)~='table' then return p end "
     "if res.price then p=res.price elseif res.percent then p=p*(1-res.percent/100) "
     "elseif res.amount then p=p-res.amount end if p<0 then p=0 end return r2(p) end "
-    "function __dispatch(x) local errs={} local out={} local ev=x.event "
-    "local function try(r,...) local ok,res=pcall(r.f,...) if not ok then errs[#errs+1]={id=r.id,error=tostring(res)} return nil end return res end "
+    "function __dispatch(x) local errs={} local seen={} local out={} local ev=x.event "
+    "local function try(r,...) local ok,res=pcall(r.f,...) if not ok then "
+    "if not seen[r] then seen[r]=true errs[#errs+1]={id=r.id,error=tostring(res)} end return nil end return res end "
     "if ev=='price' then for i,p in ipairs(x.items) do local cur=p.finalPrice or p.price local ap={} "
     "for _,r in ipairs(__r.price) do local res=try(r,p,x) local nw=apply(cur,res) "
     "if nw~=cur then ap[#ap+1]={id=r.id,version=version,reason=res.reason,before=cur,after=nw} cur=nw end end "
@@ -59,6 +61,38 @@ struct eng_rules {
     const char **names;
     size_t n;
 };
+
+/* Compile one rules file into r->chunks[r->n] (pool memory). Returns 0,
+ * ENG_ECONFIG (the problem is in diags, at FILE:LINE:COL) or ENG_ENOMEM. */
+static int compile_one(eng_pool *pool, eng_rules *r, const char *rel, const char *path, eng_diags *diags,
+                       eng_build *b, int node)
+{
+    size_t len;
+    char *src = eng__read_file(path, &len);
+    if (!src) {
+        if (b)
+            eng__build_error(b, node, "cannot read rules file \"%s\": %s", rel, strerror(errno));
+        else
+            eng_diags_add(diags, ENG_DIAG_ERROR, path, 0, 0, "cannot read rules file: %s", strerror(errno));
+        return ENG_ECONFIG;
+    }
+    eng_buf all;
+    eng__buf_init(&all);
+    eng__buf_add(&all, prelude, sizeof prelude - 1);
+    eng__buf_add(&all, src, len);
+    eng_err err = {0};
+    int c = all.oom ? ENG_ENOMEM : eng__chunk_compile(pool, rel, all.data, all.len, false, &r->chunks[r->n], &err);
+    eng__buf_free(&all);
+    eng__free(src);
+    if (c == ENG_ELUA) {
+        eng_diags_add(diags, ENG_DIAG_ERROR, path, err.line ? err.line : 1, 1, "Lua: %s", err.msg);
+        return ENG_ECONFIG;
+    }
+    if (c < 0)
+        return c;
+    r->names[r->n++] = eng__pool_strdup(pool, rel);
+    return 0;
+}
 
 int eng__rules_load(eng_build *b, int node, eng_rules **out)
 {
@@ -85,33 +119,26 @@ int eng__rules_load(eng_build *b, int node, eng_rules **out)
             rc = ENG_ECONFIG;
             continue;
         }
-        const char *path = eng__build_path(b, rel);
-        size_t len;
-        char *src = eng__read_file(path, &len);
-        if (!src) {
-            eng__build_error(b, item, "cannot read rules file \"%s\": %s", rel, strerror(errno));
-            rc = ENG_ECONFIG;
-            continue;
-        }
-        eng_buf all;
-        eng__buf_init(&all);
-        eng__buf_add(&all, prelude, sizeof prelude - 1);
-        eng__buf_add(&all, src, len);
-        eng_err err = {0};
-        int c = all.oom ? ENG_ENOMEM
-                        : eng__chunk_compile(b->p->pool, rel, all.data, all.len, false, &r->chunks[r->n], &err);
-        eng__buf_free(&all);
-        if (c == ENG_ELUA) {
-            eng_diags_add(b->diags, ENG_DIAG_ERROR, path, err.line ? err.line : 1, 1, "Lua: %s", err.msg);
-            rc = ENG_ECONFIG;
-        } else if (c < 0) {
-            eng__free(src);
+        int c = compile_one(b->p->pool, r, rel, eng__build_path(b, rel), b->diags, b, item);
+        if (c == ENG_ENOMEM)
             return c;
-        } else {
-            r->names[r->n++] = eng__pool_strdup(b->p->pool, rel);
-        }
-        eng__free(src);
+        if (c < 0)
+            rc = c;
     }
+    if (rc == 0)
+        *out = r;
+    return rc;
+}
+
+int eng__rules_load_file(eng_pool *pool, const char *path, eng_rules **out, eng_diags *diags)
+{
+    *out = NULL;
+    eng_rules *r = eng__pool_alloc(pool, sizeof *r);
+    if (!r || !(r->chunks = eng__pool_alloc(pool, sizeof *r->chunks)) ||
+        !(r->names = eng__pool_alloc(pool, sizeof *r->names)))
+        return ENG_ENOMEM;
+    const char *base = strrchr(path, '/');
+    int rc = compile_one(pool, r, base ? base + 1 : path, path, diags, NULL, 0);
     if (rc == 0)
         *out = r;
     return rc;

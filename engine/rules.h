@@ -13,6 +13,11 @@ typedef struct eng_rules eng_rules;
  * or a list of paths) into *out (pipeline pool). Diagnostics go to b. */
 int eng__rules_load(eng_build *b, int node, eng_rules **out);
 
+/* eng__rules_load_file: compile one rules file outside a pipeline (the
+ * dry-run) into *out, from `pool`. ENG_ECONFIG with the problem in diags
+ * (FILE:LINE:COL), ENG_ENOMEM. */
+int eng__rules_load_file(eng_pool *pool, const char *path, eng_rules **out, eng_diags *diags);
+
 /* eng__rules_count: how many files (0 for NULL). */
 size_t eng__rules_count(const eng_rules *r);
 

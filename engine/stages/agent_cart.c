@@ -115,6 +115,9 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
             eng__turn_note(t, "no product %s", sku);
             return ENG_R_OK;
         }
+        /* the product just named is what "those" and "it" mean next
+         * ("add one more of those") */
+        json_object_object_add(eng__session(t), "focus", json_object_new_string(sku));
         int64_t cur = qty_in_cart(t, sku);
         json_object_object_add(a, "currentQty", json_object_new_int64(cur));
         int64_t nq = strcmp(type, "cart.add") == 0 ? cur + qty : strcmp(type, "cart.set") == 0 ? qty : 0;

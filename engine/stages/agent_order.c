@@ -146,16 +146,27 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
     if (strcmp(intent, "confirm") == 0) {
         const char *pid = eng__json_str(pending, "id", NULL);
         if (!pid || strcmp(eng__json_str(pending, "type", ""), "order.create") != 0) {
-            /* "yes" with nothing to confirm: maybe a replay of a
-             * confirmation already carried out */
-            const char *done = eng__json_str(sess, "lastConfirmed", NULL);
-            if (done)
+            /* "yes" with nothing to confirm: a replay of the confirmation
+             * (same message) or the shopper sending it twice in a row
+             * gets the first outcome again. Any later "yes" is not about
+             * that order: it may since have been cancelled, and must not
+             * be reported as placed. */
+            json_object *lc = eng__json_path(sess, "lastConfirmed");
+            const char *done = eng__json_str(lc, "pending", NULL);
+            const char *mid = eng__json_str(t->ctx, "message.id", "");
+            int64_t at = json_object_get_int64(eng__json_path(lc, "turn"));
+            int64_t now = json_object_get_int64(eng__json_path(sess, "turns"));
+            if (done && (strcmp(eng__json_str(lc, "message", ""), mid) == 0 || now - at <= 1))
                 return place(st, t, o, done);
             eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
             return ENG_R_OK;
         }
         char *id = eng__pool_strdup(t->pool, pid);
-        json_object_object_add(sess, "lastConfirmed", json_object_new_string(id));
+        json_object *lc = json_object_new_object();
+        json_object_object_add(lc, "pending", json_object_new_string(id));
+        json_object_object_add(lc, "message", json_object_new_string(eng__json_str(t->ctx, "message.id", "")));
+        json_object_object_add(lc, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+        json_object_object_add(sess, "lastConfirmed", lc);
         json_object_object_del(sess, "pending");
         return place(st, t, o, id);
     }

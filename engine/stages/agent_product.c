@@ -20,7 +20,9 @@ static const char *const stop[] = {
     "only", "available", "price", "priced", "around", "about", "also", "maybe", "good", "best", "nice",
     "options", "option", "kind", "kinds", "type", "types", "them", "those", "these", "it", "one", "ones",
     "let", "see", "up", "at", "most", "least", "budget", "dollars", "dollar", "bucks", "usd", "eur",
-    "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many", NULL,
+    "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many",
+    /* asking for details is not part of a product's name */
+    "tell", "details", "detail", "info", "information", "describe", "specs", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -171,7 +173,11 @@ static json_object *query_json(const query *q)
     return o;
 }
 
-static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, query *q, const char *hook)
+/* keep_on_empty: a refinement that finds nothing leaves what the shopper
+ * saw (and the query it came from) in the session, so that "the second
+ * one" or the next refinement still mean the last list shown. */
+static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, query *q, const char *hook,
+                      bool keep_on_empty)
 {
     store *s = eng__store(t);
     store_search_query sq;
@@ -194,10 +200,12 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     }
     json_object *cards = json_object_new_array();
     double *score = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *score);
+    /* recommendations come by rating: the boosts then weigh the rating */
+    bool by_rating = strcmp(hook, "recommend") == 0 && q->sort == STORE_SORT_RATING;
     for (size_t i = 0; i < res.n_hits; i++) {
         json_object_array_add(cards, eng__card(&res.hits[i].product, false));
         if (score)
-            score[i] = res.hits[i].score;
+            score[i] = by_rating ? res.hits[i].product.rating : res.hits[i].score;
     }
     /* rules' boosts re-rank within what the catalog found */
     double *mult = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *mult);
@@ -211,7 +219,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
         }
         /* scores are "higher is better"; for price/rating sorts the order
          * is the shopper's choice and boosts do not override it */
-        if (q->sort == STORE_SORT_RELEVANCE) {
+        if (q->sort == STORE_SORT_RELEVANCE || by_rating) {
             size_t n = res.n_hits;
             /* insertion sort: n is small (3 pages at most) and stable */
             for (size_t i = 1; i < n; i++)
@@ -250,6 +258,13 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     json_object_object_add(r, "categories", cats);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
+    if (res.total == 0 && keep_on_empty) {
+        set_cards(t, cards);
+        eng__set_var(t, "noResults", json_object_new_boolean(1));
+        eng__turn_note(t, "\"%s\": nothing found; the last list stays", q->text);
+        store_search_result_free(&res);
+        return 0;
+    }
     json_object_object_add(sess, "shown", shown_of(cards));
     json_object_object_add(sess, "lastQuery", query_json(q));
     if (json_object_array_length(cards) == 1)
@@ -359,9 +374,24 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         q.sort = STORE_SORT_PRICE_ASC;
     if (!refine && has_word(text, rated))
         q.sort = STORE_SORT_RATING;
-    if (run_search(st, t, o, &q, "search") < 0)
+    if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     return ENG_R_OK;
+}
+
+/* "the second one" that points at nothing shown: asking back beats
+ * guessing from the other words of the message. */
+static bool unresolved_ordinal(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+            strcmp(eng__json_str(e, "kind", ""), "ordinal") == 0 && !eng__json_str(e, "sku", NULL) &&
+            !eng__json_str(e, "value.sku", NULL))
+            return true;
+    }
+    return false;
 }
 
 static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
@@ -372,6 +402,11 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     if (!sku && shown && json_object_array_length(shown) == 1)
         sku = eng__json_str(json_object_array_get_idx(shown, 0), "sku", NULL);
     store_product p = {0};
+    if (!sku && unresolved_ordinal(t)) {
+        eng__set_var(t, "needProduct", json_object_new_boolean(1));
+        eng__turn_note(t, "the reference points at nothing shown");
+        return ENG_R_OK;
+    }
     if (!sku || store_product_get(s, sku, &p, NULL) < 0) {
         /* "tell me about the essence mascara": the best match by name */
         query q = {.lo = -1, .hi = -1};
@@ -420,13 +455,19 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
     const char *cat = entity_value(t, "category");
     if (cat)
         q.category = cat;
-    if (run_search(st, t, o, &q, "recommend") < 0)
+    if (run_search(st, t, o, &q, "recommend", false) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
-    /* never recommend the product the shopper is looking at */
+    /* never recommend the product the shopper is looking at; the counts
+     * the reply shows must not include it either */
     json_object *cards = eng__json_path(t->ctx, "reply.cards");
+    json_object *found = eng__json_path(t->ctx, "results.search");
     for (size_t i = 0; focus && cards && i < json_object_array_length(cards); i++)
         if (strcmp(eng__json_str(json_object_array_get_idx(cards, i), "sku", ""), focus) == 0) {
             json_object_array_del_idx(cards, i, 1);
+            json_object_object_add(found, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+            int64_t total = json_object_get_int64(eng__json_path(found, "total"));
+            json_object_object_add(found, "total", json_object_new_int64(total > 0 ? total - 1 : 0));
+            json_object_object_add(eng__session(t), "shown", shown_of(cards));
             break;
         }
     eng__set_var(t, "recommended", json_object_new_boolean(1));

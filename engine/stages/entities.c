@@ -254,8 +254,10 @@ static shared *load_catalog(const data *d, struct store *s, char *note, size_t c
     brands.items = eng__calloc(d->brands.n + r.n_brands + 1, sizeof(char *));
     cats.items = eng__calloc(d->cats.n + r.n_categories + 1, sizeof(char *));
     if (sh && brands.items && cats.items) {
-        memcpy(brands.items, d->brands.items, d->brands.n * sizeof(char *));
-        memcpy(cats.items, d->cats.items, d->cats.n * sizeof(char *));
+        if (d->brands.n)
+            memcpy(brands.items, d->brands.items, d->brands.n * sizeof(char *));
+        if (d->cats.n)
+            memcpy(cats.items, d->cats.items, d->cats.n * sizeof(char *));
         brands.n = d->brands.n, cats.n = d->cats.n;
         for (size_t i = 0; i < r.n_brands; i++)
             brands.items[brands.n++] = r.brands[i].value;

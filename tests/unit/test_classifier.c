@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "engine/eng.h"
@@ -196,6 +197,111 @@ static void test_alloc_failures(void **state)
     }
 }
 
+/* Many classes, a count that is not a multiple of 8: the scoring kernel
+ * splits wide models into passes over the features and softmax pads the
+ * last vector, so both edges are exercised. Class k is "word<k>" in a few
+ * phrasings; every class must come back from its own word. */
+#define WIDE_CLASSES 131
+#define WIDE_PER 4
+
+typedef struct wide {
+    char text[WIDE_CLASSES * WIDE_PER][64];
+    char label[WIDE_CLASSES * WIDE_PER][16];
+    const char *tp[WIDE_CLASSES * WIDE_PER], *lp[WIDE_CLASSES * WIDE_PER];
+} wide;
+
+static eng_clf *train_wide(wide *w)
+{
+    static const char *const frame[WIDE_PER] = {"i want %s", "%s please", "about %s now",
+                                                "can you do %s"};
+    size_t n = 0;
+    for (int k = 0; k < WIDE_CLASSES; k++) {
+        char word[32];
+        /* distinct letters per class so character n-grams differ too */
+        snprintf(word, sizeof word, "%c%c%cx%d", 'a' + k % 26, 'a' + (k / 26) % 26,
+                 'a' + (k * 7) % 26, k);
+        for (int j = 0; j < WIDE_PER; j++, n++) {
+            snprintf(w->text[n], sizeof w->text[n], frame[j], word);
+            snprintf(w->label[n], sizeof w->label[n], "c%d", k);
+            w->tp[n] = w->text[n];
+            w->lp[n] = w->label[n];
+        }
+    }
+    eng_clf *m = NULL;
+    assert_int_equal(eng_clf_train(w->tp, w->lp, n, NULL, &m, NULL), 0);
+    return m;
+}
+
+static void test_many_classes(void **state)
+{
+    (void)state;
+    wide *w = malloc(sizeof *w);
+    assert_non_null(w);
+    eng_clf *m = train_wide(w);
+    assert_int_equal(eng_clf_nlabels(m), WIDE_CLASSES);
+    eng_clf_pred p[WIDE_CLASSES + 5];
+    size_t ok = 0;
+    for (int k = 0; k < WIDE_CLASSES; k++) {
+        int n = eng_clf_predict(m, w->text[k * WIDE_PER], p, WIDE_CLASSES + 5);
+        assert_int_equal(n, WIDE_CLASSES);
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+            sum += p[i].confidence;
+        assert_true(sum > 0.999 && sum < 1.001);
+        ok += strcmp(p[0].label, w->label[k * WIDE_PER]) == 0;
+    }
+    assert_int_equal(ok, WIDE_CLASSES);
+    eng_clf_free(m);
+    free(w);
+}
+
+/* one shared model, several threads: every answer matches the
+ * single-threaded one (prediction only reads the model) */
+typedef struct job {
+    const eng_clf *m;
+    const wide *w;
+    const eng_clf_pred *want;
+    int bad;
+} job;
+
+static void *predict_all(void *arg)
+{
+    job *j = arg;
+    for (int r = 0; r < 20; r++)
+        for (int i = 0; i < WIDE_CLASSES * WIDE_PER; i++) {
+            eng_clf_pred p;
+            if (eng_clf_predict(j->m, j->w->text[i], &p, 1) != 1 || p.label != j->want[i].label ||
+                p.confidence != j->want[i].confidence)
+                j->bad++;
+        }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    wide *w = malloc(sizeof *w);
+    eng_clf_pred *want = malloc(WIDE_CLASSES * WIDE_PER * sizeof *want);
+    assert_non_null(w);
+    assert_non_null(want);
+    eng_clf *m = train_wide(w);
+    for (int i = 0; i < WIDE_CLASSES * WIDE_PER; i++)
+        assert_int_equal(eng_clf_predict(m, w->text[i], &want[i], 1), 1);
+    pthread_t th[4];
+    job jobs[4];
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (job){.m = m, .w = w, .want = want};
+        assert_int_equal(pthread_create(&th[t], NULL, predict_all, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(jobs[t].bad, 0);
+    }
+    eng_clf_free(m);
+    free(want);
+    free(w);
+}
+
 /* ------------------------------------------------------- real data */
 
 typedef struct rows {
@@ -312,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_deterministic), cmocka_unit_test(test_unknown_words),
         cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_normalise),
         cmocka_unit_test(test_invalid_args),  cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_many_classes),  cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bitext),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,267 @@
+/* gateway/chat.c — the chat channel, independent of the transport that
+ * carries it (ws.c on civetweb today): JSON frames in (message, ping,
+ * subscribe), frames out (session, delta, reply, cart, trace, error),
+ * and the registry of open channels that cart and trace events fan out
+ * to.  Events reach channels of this process only; across instances
+ * they would go through Redis pub/sub (docs/operations.md). */
+#include "gw_int.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gw_chan {
+    gw_chan *next;
+    gw_server *s;
+    const gw_transport_ops *ops;
+    void *tctx;
+    gw_principal who;
+    char cart_id[128];
+    char ip[64];
+    int traces;            /* subscribed to {type:"trace"} */
+    const char *cur_cmid;  /* the message being answered (for deltas) */
+};
+
+static void send_obj(gw_chan *c, json_object *o)
+{
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    c->ops->send(c->tctx, s, strlen(s));
+    json_object_put(o);
+}
+
+static void send_error(gw_chan *c, int status, const char *slug, const char *title, const char *detail,
+                       const char *cmid, int retry_after)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("error"));
+    json_object_object_add(o, "status", json_object_new_int(status));
+    json_object_object_add(o, "code", json_object_new_string(slug));
+    json_object_object_add(o, "title", json_object_new_string(title ? title : slug));
+    if (detail && *detail)
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    if (cmid)
+        json_object_object_add(o, "clientMsgId", json_object_new_string(cmid));
+    if (retry_after > 0)
+        json_object_object_add(o, "retryAfter", json_object_new_int(retry_after));
+    send_obj(c, o);
+}
+
+void gw__chan_error(gw_chan *c, int status, const char *slug, const char *detail)
+{
+    send_error(c, status, slug, NULL, detail, NULL, 0);
+}
+
+gw_chan *gw__chan_open(gw_server *s, const gw_transport_ops *ops, void *tctx, const char *ip, const char *token)
+{
+    gw_chan *c = calloc(1, sizeof *c);
+    if (!c) {
+        ops->close(tctx, 1011, "out of memory");
+        return NULL;
+    }
+    c->s = s, c->ops = ops, c->tctx = tctx;
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
+    if (token && *token) {
+        int rc = gw__token_principal(s, token, &c->who);
+        if (rc < 0) {
+            send_error(c, 401, rc == GW_EEXPIRED ? "token-expired" : "invalid-token",
+                       rc == GW_EEXPIRED ? "Token expired" : "Invalid token", NULL, NULL, 0);
+            ops->close(tctx, 4401, "unauthorized");
+            free(c);
+            return NULL;
+        }
+    } else {
+        char *tok = gw__session_token(s, &c->who);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "type", json_object_new_string("session"));
+        json_object_object_add(o, "sessionId", json_object_new_string(c->who.sid));
+        json_object_object_add(o, "sessionToken", json_object_new_string(tok ? tok : ""));
+        free(tok);
+        send_obj(c, o);
+    }
+    gw__cart_id(&c->who, c->cart_id, sizeof c->cart_id);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("hello"));
+    json_object_object_add(o, "sessionId", json_object_new_string(c->who.sid));
+    json_object_object_add(o, "userId", c->who.user_id ? json_object_new_int64(c->who.user_id) : NULL);
+    json_object_object_add(o, "maxFrameBytes", json_object_new_int64(s->cfg.max_frame_bytes));
+    send_obj(c, o);
+    pthread_mutex_lock(&s->chan_mu);
+    c->next = s->chans;
+    s->chans = c;
+    pthread_mutex_unlock(&s->chan_mu);
+    gw__metrics_ws(s->metrics, 1);
+    return c;
+}
+
+void gw__chan_closed(gw_chan *c)
+{
+    if (!c)
+        return;
+    gw_server *s = c->s;
+    pthread_mutex_lock(&s->chan_mu);
+    for (gw_chan **pp = &s->chans; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    pthread_mutex_unlock(&s->chan_mu);
+    gw__metrics_ws(s->metrics, -1);
+    free(c);
+}
+
+void gw__chan_close_all(gw_server *s)
+{
+    pthread_mutex_lock(&s->chan_mu);
+    for (gw_chan *c = s->chans; c; c = c->next)
+        c->ops->close(c->tctx, 1001, "server shutting down");
+    pthread_mutex_unlock(&s->chan_mu);
+}
+
+void gw__cart_changed(gw_server *s, const char *cart_id)
+{
+    pthread_mutex_lock(&s->chan_mu);
+    json_object *cart = NULL;
+    for (gw_chan *c = s->chans; c; c = c->next) {
+        if (strcmp(c->cart_id, cart_id) != 0)
+            continue;
+        if (!cart && !(cart = gw__cart_json(s, cart_id)))
+            break;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "type", json_object_new_string("cart"));
+        json_object_object_add(o, "cart", json_object_get(cart));
+        send_obj(c, o);
+    }
+    pthread_mutex_unlock(&s->chan_mu);
+    json_object_put(cart);
+}
+
+void gw__chan_publish_trace(gw_server *s, json_object *summary)
+{
+    pthread_mutex_lock(&s->chan_mu);
+    for (gw_chan *c = s->chans; c; c = c->next) {
+        if (!c->traces)
+            continue;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "type", json_object_new_string("trace"));
+        json_object_object_add(o, "trace", json_object_get(summary));
+        send_obj(c, o);
+    }
+    pthread_mutex_unlock(&s->chan_mu);
+}
+
+static void on_delta(void *ud, const char *text, size_t len)
+{
+    gw_chan *c = ud;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("delta"));
+    json_object_object_add(o, "text", json_object_new_string_len(text, (int)len));
+    if (c->cur_cmid)
+        json_object_object_add(o, "clientMsgId", json_object_new_string(c->cur_cmid));
+    send_obj(c, o);
+}
+
+static void on_message(gw_chan *c, json_object *m)
+{
+    gw_server *s = c->s;
+    const char *text = gw__jstr(m, "text"), *cmid = gw__jstr(m, "clientMsgId");
+    if (!text) {
+        send_error(c, 422, "validation", "Invalid field", "text (a string) is required.", cmid, 0);
+        return;
+    }
+    int retry = gw__rate_take(s, c->ip, &c->who);
+    if (retry > 0) {
+        send_error(c, 429, "rate-limited", "Too many messages", NULL, cmid, retry);
+        return;
+    }
+    c->cur_cmid = cmid;
+    json_object *out = NULL;
+    int replayed = 0;
+    int st = gw__turn(s, &c->who, text, cmid, on_delta, c, &out, &replayed);
+    c->cur_cmid = NULL;
+    if (st != 0) {
+        const char *slug = gw__jstr(out, "type");
+        slug = slug && strncmp(slug, "urn:aisle:problem:", 18) == 0 ? slug + 18 : "internal";
+        send_error(c, st, slug, gw__jstr(out, "title"), gw__jstr(out, "detail"), cmid, st == 503 ? 1 : 0);
+        json_object_put(out);
+        return;
+    }
+    /* the WebSocket reply flattens the REST answer's reply object */
+    json_object *f = json_object_new_object(), *v;
+    json_object_object_add(f, "type", json_object_new_string("reply"));
+    if (cmid)
+        json_object_object_add(f, "clientMsgId", json_object_new_string(cmid));
+    json_object *rep = json_object_object_get_ex(out, "reply", &v) ? v : NULL;
+    static const char *rk[] = {"text", "cards", "suggestions"};
+    for (size_t i = 0; i < 3; i++)
+        if (rep && json_object_object_get_ex(rep, rk[i], &v))
+            json_object_object_add(f, rk[i], json_object_get(v));
+    static const char *ok[] = {"actions", "cart", "traceId", "intent", "sessionId"};
+    for (size_t i = 0; i < 5; i++)
+        if (json_object_object_get_ex(out, ok[i], &v))
+            json_object_object_add(f, ok[i], json_object_get(v));
+    if (replayed)
+        json_object_object_add(f, "replayed", json_object_new_boolean(1));
+    json_object_put(out);
+    send_obj(c, f);
+}
+
+static void handle(gw_chan *c, const char *data, size_t len);
+
+/* counted as busy so that shutdown waits until the reply frame is out */
+void gw__chan_message(gw_chan *c, const char *data, size_t len)
+{
+    gw_server *s = c->s;
+    pthread_mutex_lock(&s->turn_mu);
+    s->busy++;
+    pthread_mutex_unlock(&s->turn_mu);
+    handle(c, data, len);
+    pthread_mutex_lock(&s->turn_mu);
+    s->busy--;
+    pthread_cond_broadcast(&s->turn_cv);
+    pthread_mutex_unlock(&s->turn_mu);
+}
+
+static void handle(gw_chan *c, const char *data, size_t len)
+{
+    if (!eng_utf8_valid(data, len) || memchr(data, 0, len)) {
+        send_error(c, 400, "invalid-utf8", "Frame is not valid UTF-8", NULL, NULL, 0);
+        c->ops->close(c->tctx, 1007, "invalid UTF-8");
+        return;
+    }
+    json_tokener *tok = json_tokener_new_ex(16);
+    json_object *m = tok ? json_tokener_parse_ex(tok, data, (int)len) : NULL;
+    bool ok = tok && json_tokener_get_error(tok) == json_tokener_success && json_object_is_type(m, json_type_object);
+    if (tok)
+        json_tokener_free(tok);
+    const char *type = ok ? gw__jstr(m, "type") : NULL;
+    if (!ok)
+        send_error(c, 400, "invalid-json", "Malformed frame", "Each frame is one JSON object.", NULL, 0);
+    else if (!type)
+        send_error(c, 400, "unknown-frame", "Frame without a type", NULL, NULL, 0);
+    else if (strcmp(type, "message") == 0)
+        on_message(c, m);
+    else if (strcmp(type, "ping") == 0) {
+        json_object *o = json_object_new_object(), *v;
+        json_object_object_add(o, "type", json_object_new_string("pong"));
+        if (json_object_object_get_ex(m, "id", &v))
+            json_object_object_add(o, "id", json_object_get(v));
+        send_obj(c, o);
+    } else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
+        const char *topic = gw__jstr(m, "topic");
+        bool sub = type[0] == 's';
+        if (!topic || strcmp(topic, "traces") != 0)
+            send_error(c, 400, "unknown-topic", "Unknown topic", "The topic is traces.", NULL, 0);
+        else if (sub && !c->s->cfg.dev && strcmp(c->who.role, "admin") != 0)
+            send_error(c, 403, "forbidden", "Admin role required", NULL, NULL, 0);
+        else {
+            pthread_mutex_lock(&c->s->chan_mu);
+            c->traces = sub;
+            pthread_mutex_unlock(&c->s->chan_mu);
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "type", json_object_new_string(sub ? "subscribed" : "unsubscribed"));
+            json_object_object_add(o, "topic", json_object_new_string(topic));
+            send_obj(c, o);
+        }
+    } else
+        send_error(c, 400, "unknown-frame", "Unknown frame type", "Frames are message, ping, subscribe.", NULL, 0);
+    json_object_put(m);
+}

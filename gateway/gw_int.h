@@ -1,0 +1,299 @@
+/* gateway/gw_int.h — what the gateway's files share with each other and
+ * nobody else: the server struct, the per-request struct, and the
+ * internal functions (gw__ prefix).  Never included from outside gateway/. */
+#ifndef AISLE_GW_INT_H
+#define AISLE_GW_INT_H
+
+#include "gateway/gw.h"
+#include "engine/eng.h"
+#include "stores/store.h"
+#include <civetweb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define GW_MAX_PARAMS 3
+
+/* Who is calling: from a verified token, or nobody. */
+typedef struct gw_principal {
+    int authenticated;     /* a valid session or access token was presented */
+    int64_t user_id;       /* 0: anonymous session */
+    char sid[80];          /* the conversation/session id */
+    char role[16];         /* "user", "admin" or "" (anonymous) */
+} gw_principal;
+
+/* Where a principal's cart lives: "user:ID" or "anon:SID" (as the engine). */
+void gw__cart_id(const gw_principal *p, char *buf, size_t n);
+
+/* ---------------------------------------------------------------------
+ * Requests and routes
+ * ------------------------------------------------------------------ */
+typedef struct gw_req gw_req;
+typedef void (*gw_handler)(gw_req *r);
+
+enum gw_auth {
+    GW_AUTH_NONE = 0,    /* anyone; a token is still read when present */
+    GW_AUTH_SESSION,     /* an anonymous session or a user */
+    GW_AUTH_USER,        /* a logged-in user */
+    GW_AUTH_ADMIN,       /* a user with role admin */
+    GW_AUTH_INSPECT,     /* admin, or anyone in dev mode */
+};
+
+typedef struct gw_route {
+    const char *method;
+    const char *path;      /* OpenAPI form: /api/v1/products/{sku} */
+    gw_handler fn;
+    int auth;              /* enum gw_auth */
+    int limited;           /* 1: counts against the rate limits */
+} gw_route;
+
+struct gw_req {
+    gw_server *srv;
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    const gw_route *route;
+    int route_idx;                       /* -1: not a route (static, 404) */
+    char params[GW_MAX_PARAMS][256];     /* {..} captures, URL-decoded */
+    char *body;                          /* NUL-terminated, malloc'd */
+    size_t body_len;
+    gw_principal who;
+    char ip[64];
+    char rid[40];                        /* request id (X-Request-Id) */
+    int status;                          /* what was sent */
+    int64_t t0_us;
+    size_t bytes_out;
+    int close;                           /* 1: answer with Connection: close */
+};
+
+/* The route table (router.c). */
+extern const gw_route gw__routes[];
+extern const size_t gw__nroutes;
+
+/* http.c: replies.  Each sends exactly one response. */
+void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_t len,
+               const char *extra_headers);
+/* gw__json: send `o` (consumed) as application/json. */
+void gw__json(gw_req *r, int status, json_object *o);
+/* gw__problem: RFC 9457 problem+json; `slug` names the stable type
+ * (urn:aisle:problem:SLUG). */
+void gw__problem(gw_req *r, int status, const char *slug, const char *title,
+                 const char *fmt, ...) ENG_PRINTF(5, 6);
+/* gw__problem_retry: the same with a Retry-After header (429, 503). */
+void gw__problem_retry(gw_req *r, int status, const char *slug, const char *title,
+                       int retry_after_s, const char *detail);
+/* gw__read_body: read the whole body within max_body_bytes.  0, or -1
+ * after sending 413/400. */
+int gw__read_body(gw_req *r);
+/* gw__body_object: the body as a JSON object (0), or -1 after a 400. */
+int gw__body_object(gw_req *r, json_object **out);
+/* gw__query: a query-string variable into buf; 1 found, 0 absent. */
+int gw__query(const gw_req *r, const char *name, char *buf, size_t n);
+/* gw__random_hex: 2*nbytes hex characters of CSPRNG output plus NUL. */
+void gw__random_hex(char *buf, size_t nbytes);
+/* gw__log: one JSON line on stderr: {"ts","level","event",...fields}.
+ * `fields` (consumed, may be NULL) adds keys. */
+void gw__log(const char *level, const char *event, json_object *fields);
+/* gw__str_ok: `s` is valid UTF-8, non-empty and at most max bytes. */
+bool gw__str_ok(const char *s, size_t max);
+/* gw__jstr: a string member of o, or NULL. */
+const char *gw__jstr(json_object *o, const char *key);
+
+/* ---------------------------------------------------------------------
+ * Auth (auth.c, jwt.c)
+ * ------------------------------------------------------------------ */
+/* gw__authenticate: read a bearer token (header, or `token` query for
+ * WebSockets) into r->who.  0 when absent or valid; GW_EAUTH/GW_EEXPIRED. */
+int gw__token_principal(gw_server *s, const char *token, gw_principal *who);
+int gw__authenticate(gw_req *r);
+/* gw__session_token: a new anonymous session (sid filled) and its token. */
+char *gw__session_token(gw_server *s, gw_principal *who);
+
+/* rate limiting and connection caps (limits.c) */
+/* gw__rate_take: take one token from the IP bucket and the principal's
+ * bucket.  0 allowed; >0 the Retry-After seconds. */
+int gw__rate_take(gw_server *s, const char *ip, const gw_principal *who);
+/* gw__conn_enter / gw__conn_leave: count a connection of `ip`; enter
+ * returns 0, or -1 when the IP is at its cap (nothing counted). */
+int gw__conn_enter(gw_server *s, const char *ip);
+void gw__conn_leave(gw_server *s, const char *ip);
+/* gw__conn_init / gw__conn_close: civetweb's init_connection and
+ * connection_close callbacks; gw__conn_admit counts the connection under
+ * `ip` on its first request: 0, or -1 when that IP is over its cap. */
+int gw__conn_init(const struct mg_connection *c, void **data);
+void gw__conn_close(gw_server *s, const struct mg_connection *c);
+int gw__conn_admit(gw_server *s, const struct mg_connection *c, const char *ip);
+/* gw__conn_slot: a pointer the WebSocket transport may use per connection. */
+void **gw__conn_slot(const struct mg_connection *c);
+void gw__client_ip(gw_server *s, const struct mg_connection *c, char *buf, size_t n);
+
+/* ---------------------------------------------------------------------
+ * Handlers, one file per resource
+ * ------------------------------------------------------------------ */
+void gw__h_anonymous(gw_req *r);
+void gw__h_register(gw_req *r);
+void gw__h_login(gw_req *r);
+void gw__h_refresh(gw_req *r);
+void gw__h_logout(gw_req *r);
+void gw__h_me(gw_req *r);
+void gw__h_memory(gw_req *r);
+void gw__h_memory_delete(gw_req *r);
+void gw__h_products(gw_req *r);
+void gw__h_product(gw_req *r);
+void gw__h_product_create(gw_req *r);
+void gw__h_product_put(gw_req *r);
+void gw__h_product_delete(gw_req *r);
+void gw__h_cart(gw_req *r);
+void gw__h_cart_add(gw_req *r);
+void gw__h_cart_patch(gw_req *r);
+void gw__h_cart_remove(gw_req *r);
+void gw__h_cart_clear(gw_req *r);
+void gw__h_orders_create(gw_req *r);
+void gw__h_orders(gw_req *r);
+void gw__h_order(gw_req *r);
+void gw__h_order_cancel(gw_req *r);
+void gw__h_chat(gw_req *r);
+void gw__h_pipelines(gw_req *r);
+void gw__h_reload(gw_req *r);
+void gw__h_traces(gw_req *r);
+void gw__h_trace(gw_req *r);
+void gw__h_healthz(gw_req *r);
+void gw__h_readyz(gw_req *r);
+void gw__h_metrics(gw_req *r);
+void gw__h_openapi(gw_req *r);
+void gw__h_docs(gw_req *r);
+/* static.c: the UI (ui_dir) with SPA fallback; not in the route table */
+void gw__h_static(gw_req *r);
+
+/* cart JSON shared by REST and chat: {id, items, count, subtotal, total}.
+ * NULL when the store fails. */
+json_object *gw__cart_json(gw_server *s, const char *cart_id);
+/* gw__cart_changed: push {type:"cart"} to every channel of that cart. */
+void gw__cart_changed(gw_server *s, const char *cart_id);
+/* gw__audit: append an audit record; failures are logged, never fatal. */
+void gw__audit(gw_server *s, const gw_principal *who, const char *action,
+               const char *subject, json_object *detail);
+
+/* ---------------------------------------------------------------------
+ * Turns (turn.c) and the chat channel (chat.c, ws.c)
+ * ------------------------------------------------------------------ */
+typedef void (*gw_delta_fn)(void *ud, const char *text, size_t len);
+/* gw__turn: run one message for `who`.  *reply gets the reply object
+ * (sessionId, intent, reply, cart, actions, traceId), owned by the
+ * caller.  A resent client_msg_id returns the cached first answer with
+ * *replayed = 1.  Returns 0, or an HTTP status (400, 503...) with
+ * *reply = a problem object. */
+int gw__turn(gw_server *s, const gw_principal *who, const char *text,
+             const char *client_msg_id, gw_delta_fn on_delta, void *ud,
+             json_object **reply, int *replayed);
+
+/* trace ring */
+typedef struct gw_traces gw_traces;
+gw_traces *gw__traces_new(int keep);
+void gw__traces_free(gw_traces *t);
+void gw__traces_add(gw_traces *t, const char *id, json_object *summary, const char *ctx_json);
+/* gw__traces_get: the turn context JSON (malloc'd) or NULL. */
+char *gw__traces_get(gw_traces *t, const char *id);
+json_object *gw__traces_list(gw_traces *t, int limit);
+
+/* The chat transport interface: a transport (ws.c on civetweb today, an
+ * event loop later) owns the socket and calls gw__chan_*; the channel
+ * answers through the ops it was given.  send/close may be called from
+ * any thread (cart and trace events); the transport serialises writes. */
+typedef struct gw_transport_ops {
+    int (*send)(void *tctx, const char *frame, size_t len);
+    void (*close)(void *tctx, int code, const char *reason);
+} gw_transport_ops;
+typedef struct gw_chan gw_chan;
+/* gw__chan_open: accept a connection; `token` may be NULL (a new
+ * anonymous session is issued in a {type:"session"} frame).  NULL after
+ * the transport was told to close (bad token). */
+gw_chan *gw__chan_open(gw_server *s, const gw_transport_ops *ops, void *tctx,
+                       const char *ip, const char *token);
+/* gw__chan_message: one complete text message from the client. */
+void gw__chan_message(gw_chan *c, const char *data, size_t len);
+/* gw__chan_error: tell the client about a transport-level problem. */
+void gw__chan_error(gw_chan *c, int status, const char *slug, const char *detail);
+/* gw__chan_closed: the connection is gone; frees the channel. */
+void gw__chan_closed(gw_chan *c);
+/* gw__chan_close_all: say goodbye (1001) to every channel (shutdown). */
+void gw__chan_close_all(gw_server *s);
+/* gw__chan_publish_trace: push {type:"trace"} to subscribed inspectors. */
+void gw__chan_publish_trace(gw_server *s, json_object *summary);
+int gw__ws_install(gw_server *s);
+
+/* ---------------------------------------------------------------------
+ * Metrics (metrics.c)
+ * ------------------------------------------------------------------ */
+typedef struct gw_metrics gw_metrics;
+gw_metrics *gw__metrics_new(void);
+void gw__metrics_free(gw_metrics *m);
+void gw__metrics_request(gw_metrics *m, const char *route, const char *method, int status);
+void gw__metrics_turn(gw_metrics *m, json_object *ctx, int64_t total_us);
+void gw__metrics_ratelimited(gw_metrics *m, const char *scope);
+void gw__metrics_ws(gw_metrics *m, int delta);
+/* gw__metrics_text: Prometheus exposition text (malloc'd). */
+char *gw__metrics_text(gw_server *s);
+
+/* ---------------------------------------------------------------------
+ * Pipeline holder and watcher (reload.c)
+ * ------------------------------------------------------------------ */
+/* gw__pipeline: the current pipeline with one reference for the caller
+ * (release it with eng_pipeline_release). */
+eng_pipeline *gw__pipeline(gw_server *s);
+/* gw__reload: load the file again; on success swap it in.  `why` is
+ * "startup", "api" or "watch".  0 or GW_EPIPELINE (old one kept). */
+int gw__reload(gw_server *s, const char *why, const char *actor);
+/* gw__pipelines_json: graph, current diagnostics, reload history. */
+json_object *gw__pipelines_json(gw_server *s);
+int gw__watch_start(gw_server *s);
+void gw__watch_stop(gw_server *s);
+
+/* ---------------------------------------------------------------------
+ * The server
+ * ------------------------------------------------------------------ */
+typedef struct gw_ipcount {
+    struct gw_ipcount *next;
+    char ip[64];
+    int n;
+} gw_ipcount;
+
+typedef struct gw_reload_state {
+    pthread_mutex_t mu;
+    eng_pipeline *pl;
+    json_object *history;     /* newest last, at most 50 */
+    json_object *diags;       /* diagnostics of the last load (array) */
+    char path[1024];
+} gw_reload_state;
+
+struct gw_watch;
+
+struct gw_server {
+    gw_config cfg;
+    char *owned[8];           /* copies of the config strings */
+    store *st;
+    struct eng_llm *llm;
+    struct mg_context *mg;
+    int port;
+    unsigned char key[512];
+    size_t key_len;
+    gw_reload_state rl;
+    struct gw_watch *watch;
+    pthread_mutex_t ip_mu;
+    gw_ipcount *ips;
+    pthread_mutex_t turn_mu;
+    pthread_cond_t turn_cv;
+    int inflight;
+    int busy;                 /* WebSocket frames being handled */
+    atomic_int draining;
+    pthread_mutex_t chan_mu;
+    gw_chan *chans;
+    gw_traces *traces;
+    gw_metrics *metrics;
+    int test_delay_ms;        /* AISLE_TEST_HOOKS=1 + AISLE_TEST_TURN_DELAY_MS */
+    int64_t started_ms;
+};
+
+/* gw__dispatch: civetweb's request handler for everything but /ws. */
+int gw__dispatch(struct mg_connection *conn, void *cbdata);
+
+#endif

@@ -1,0 +1,245 @@
+/* gateway/http.c — request and response plumbing shared by every
+ * handler: bounded body reading, JSON and RFC 9457 problem replies,
+ * query variables, request ids and the JSON log line writer. */
+#include "gw_int.h"
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void gw__log(const char *level, const char *event, json_object *fields)
+{
+    json_object *o = json_object_new_object();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char t[40];
+    snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    json_object_object_add(o, "ts", json_object_new_string(t));
+    json_object_object_add(o, "level", json_object_new_string(level));
+    json_object_object_add(o, "event", json_object_new_string(event));
+    if (fields) {
+        json_object_object_foreach(fields, k, v) json_object_object_add(o, k, json_object_get(v));
+        json_object_put(fields);
+    }
+    /* access lines go to stdout, everything else to stderr: operators
+     * usually ship them to different places */
+    FILE *out = strcmp(event, "access") == 0 ? stdout : stderr;
+    pthread_mutex_lock(&log_mu);
+    fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), out);
+    fputc('\n', out);
+    fflush(out);
+    pthread_mutex_unlock(&log_mu);
+    json_object_put(o);
+}
+
+void gw__random_hex(char *buf, size_t nbytes)
+{
+    unsigned char raw[64];
+    if (nbytes > sizeof raw)
+        nbytes = sizeof raw;
+    randombytes_buf(raw, nbytes);
+    sodium_bin2hex(buf, nbytes * 2 + 1, raw, nbytes);
+}
+
+bool gw__str_ok(const char *s, size_t max)
+{
+    if (!s)
+        return false;
+    size_t n = strlen(s);
+    return n > 0 && n <= max && eng_utf8_valid(s, n);
+}
+
+const char *gw__jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_t len,
+               const char *extra_headers)
+{
+    if (r->status)
+        return;   /* one response per request */
+    r->status = status;
+    struct mg_connection *c = r->conn;
+    mg_response_header_start(c, status);
+    mg_response_header_add(c, "Content-Type", ctype, -1);
+    char n[32];
+    snprintf(n, sizeof n, "%zu", len);
+    mg_response_header_add(c, "Content-Length", n, -1);
+    mg_response_header_add(c, "X-Request-Id", r->rid, -1);
+    mg_response_header_add(c, "X-Content-Type-Options", "nosniff", -1);
+    if (strncmp(r->ri->local_uri, "/api/", 5) == 0)
+        mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    const char *origin = r->srv->cfg.cors_origin;
+    if (origin && *origin) {
+        mg_response_header_add(c, "Access-Control-Allow-Origin", origin, -1);
+        mg_response_header_add(c, "Vary", "Origin", -1);
+    }
+    if (r->close || atomic_load(&r->srv->draining))
+        mg_response_header_add(c, "Connection", "close", -1);
+    if (extra_headers && *extra_headers)
+        mg_response_header_add_lines(c, extra_headers);
+    mg_response_header_send(c);
+    if (len && strcmp(r->ri->request_method, "HEAD") != 0)
+        mg_write(c, body, len);
+    r->bytes_out = len;
+}
+
+void gw__json(gw_req *r, int status, json_object *o)
+{
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    gw__reply(r, status, "application/json", s, strlen(s), NULL);
+    json_object_put(o);
+}
+
+static void problem(gw_req *r, int status, const char *slug, const char *title, const char *detail,
+                    const char *headers)
+{
+    json_object *o = json_object_new_object();
+    char type[128];
+    snprintf(type, sizeof type, "urn:aisle:problem:%s", slug);
+    json_object_object_add(o, "type", json_object_new_string(type));
+    json_object_object_add(o, "title", json_object_new_string(title));
+    json_object_object_add(o, "status", json_object_new_int(status));
+    if (detail && *detail)
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    json_object_object_add(o, "instance", json_object_new_string(r->ri->local_uri));
+    json_object_object_add(o, "requestId", json_object_new_string(r->rid));
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    gw__reply(r, status, "application/problem+json", s, strlen(s), headers);
+    json_object_put(o);
+}
+
+void gw__problem(gw_req *r, int status, const char *slug, const char *title, const char *fmt, ...)
+{
+    char detail[512] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    /* a detail may quote client input: keep the reply valid UTF-8 */
+    if (!eng_utf8_valid(detail, strlen(detail)))
+        detail[0] = 0;
+    problem(r, status, slug, title, detail, NULL);
+}
+
+void gw__problem_retry(gw_req *r, int status, const char *slug, const char *title, int retry_after_s,
+                       const char *detail)
+{
+    char h[64];
+    snprintf(h, sizeof h, "Retry-After: %d\r\n", retry_after_s < 1 ? 1 : retry_after_s);
+    problem(r, status, slug, title, detail, h);
+}
+
+/* read and drop what the client is still sending (up to 1 MiB) so that
+ * it can read our 413 instead of failing on a reset connection */
+static void drain(gw_req *r)
+{
+    char buf[8192];
+    size_t total = 0;
+    int k;
+    while (total < (1u << 20) && (k = mg_read(r->conn, buf, sizeof buf)) > 0)
+        total += (size_t)k;
+}
+
+int gw__read_body(gw_req *r)
+{
+    long max = r->srv->cfg.max_body_bytes;
+    long long cl = r->ri->content_length;
+    if (cl > max) {
+        if (cl <= (1 << 20))
+            drain(r);
+        gw__problem(r, 413, "payload-too-large", "Request body too large",
+                    "The body has %lld bytes; the limit is %ld.", cl, max);
+        return -1;
+    }
+    size_t cap = cl >= 0 ? (size_t)cl + 1 : 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        gw__problem(r, 503, "unavailable", "Server busy", "Out of memory.");
+        return -1;
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            if ((long)cap > max + 1) {
+                free(buf);
+                drain(r);
+                gw__problem(r, 413, "payload-too-large", "Request body too large",
+                            "The limit is %ld bytes.", max);
+                return -1;
+            }
+            size_t nc = cap * 2;
+            char *nb = realloc(buf, nc);
+            if (!nb) {
+                free(buf);
+                gw__problem(r, 503, "unavailable", "Server busy", "Out of memory.");
+                return -1;
+            }
+            buf = nb, cap = nc;
+        }
+        int k = mg_read(r->conn, buf + n, cap - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        if ((long)n > max) {
+            free(buf);
+            drain(r);
+            gw__problem(r, 413, "payload-too-large", "Request body too large", "The limit is %ld bytes.", max);
+            return -1;
+        }
+    }
+    buf[n] = 0;
+    if (!eng_utf8_valid(buf, n) || memchr(buf, 0, n)) {
+        free(buf);
+        gw__problem(r, 400, "invalid-utf8", "Body is not valid UTF-8",
+                    "Every request body must be UTF-8 text without NUL bytes.");
+        return -1;
+    }
+    r->body = buf;
+    r->body_len = n;
+    return 0;
+}
+
+int gw__body_object(gw_req *r, json_object **out)
+{
+    *out = NULL;
+    if (!r->body && gw__read_body(r) < 0)
+        return -1;
+    json_tokener *tok = json_tokener_new_ex(32);
+    json_object *o = tok ? json_tokener_parse_ex(tok, r->body, (int)r->body_len) : NULL;
+    int ok = tok && json_tokener_get_error(tok) == json_tokener_success;
+    for (size_t i = ok ? json_tokener_get_parse_end(tok) : 0; ok && i < r->body_len; i++)
+        if (!strchr(" \t\r\n", r->body[i]))
+            ok = 0;   /* trailing garbage after the object */
+    if (tok)
+        json_tokener_free(tok);
+    if (!ok || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        gw__problem(r, 400, "invalid-json", "Malformed JSON",
+                    r->body_len ? "The body must be one JSON object." : "A JSON body is required.");
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+int gw__query(const gw_req *r, const char *name, char *buf, size_t n)
+{
+    const char *q = r->ri->query_string;
+    if (!q)
+        return 0;
+    int k = mg_get_var(q, strlen(q), name, buf, n);
+    return k >= 0;
+}

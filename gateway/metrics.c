@@ -1,0 +1,241 @@
+/* gateway/metrics.c — counters and histograms for /metrics in the
+ * Prometheus text format: requests by route, method and status; turn
+ * latency per stage (from each turn's trace); LLM calls and fallbacks;
+ * rate-limit rejections; open WebSockets. */
+#include "gw_int.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REQ 512
+#define MAX_STAGES 64
+static const double bounds_s[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+#define NB (sizeof bounds_s / sizeof *bounds_s)
+
+typedef struct hist {
+    char name[64];
+    uint64_t buckets[NB + 1];   /* last: +Inf */
+    uint64_t count;
+    double sum;
+} hist;
+
+struct gw_metrics {
+    pthread_mutex_t mu;
+    struct { const char *route; char method[8]; int status; uint64_t n; } req[MAX_REQ];
+    int nreq;
+    hist turn;
+    hist stages[MAX_STAGES];
+    int nstages;
+    uint64_t turns, turn_errors, rl_ip, rl_user;
+    int64_t ws;
+};
+
+gw_metrics *gw__metrics_new(void)
+{
+    gw_metrics *m = calloc(1, sizeof *m);
+    if (m)
+        pthread_mutex_init(&m->mu, NULL);
+    return m;
+}
+
+void gw__metrics_free(gw_metrics *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+void gw__metrics_request(gw_metrics *m, const char *route, const char *method, int status)
+{
+    /* label values come from our table or a fixed list, never the client */
+    static const char *known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    const char *meth = "OTHER";
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(method, known[i]) == 0)
+            meth = known[i];
+    pthread_mutex_lock(&m->mu);
+    int i = 0;
+    for (; i < m->nreq; i++)
+        if (m->req[i].status == status && strcmp(m->req[i].route, route) == 0 && strcmp(m->req[i].method, meth) == 0)
+            break;
+    if (i == m->nreq && m->nreq < MAX_REQ) {
+        m->req[i].route = route;   /* static strings: route paths or literals */
+        snprintf(m->req[i].method, sizeof m->req[i].method, "%s", meth);
+        m->req[i].status = status;
+        m->nreq++;
+    }
+    if (i < m->nreq)
+        m->req[i].n++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void observe(hist *h, double s)
+{
+    size_t b = 0;
+    while (b < NB && s > bounds_s[b])
+        b++;
+    h->buckets[b]++;
+    h->count++;
+    h->sum += s;
+}
+
+void gw__metrics_turn(gw_metrics *m, json_object *ctx, int64_t total_us)
+{
+    pthread_mutex_lock(&m->mu);
+    m->turns++;
+    json_object *v;
+    if (json_object_object_get_ex(ctx, "error", &v) && !json_object_is_type(v, json_type_null))
+        m->turn_errors++;
+    snprintf(m->turn.name, sizeof m->turn.name, "turn");
+    observe(&m->turn, (double)total_us / 1e6);
+    json_object *tr;
+    if (json_object_object_get_ex(ctx, "trace", &tr) && json_object_is_type(tr, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(tr); i++) {
+            json_object *e = json_object_array_get_idx(tr, i);
+            const char *st = gw__jstr(e, "stage");
+            json_object *us;
+            if (!st || !json_object_object_get_ex(e, "us", &us))
+                continue;
+            int k = 0;
+            while (k < m->nstages && strcmp(m->stages[k].name, st) != 0)
+                k++;
+            if (k == m->nstages) {
+                if (m->nstages == MAX_STAGES)
+                    continue;
+                snprintf(m->stages[k].name, sizeof m->stages[k].name, "%s", st);
+                m->nstages++;
+            }
+            observe(&m->stages[k], json_object_get_double(us) / 1e6);
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+void gw__metrics_ratelimited(gw_metrics *m, const char *scope)
+{
+    pthread_mutex_lock(&m->mu);
+    if (strcmp(scope, "ip") == 0)
+        m->rl_ip++;
+    else
+        m->rl_user++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void gw__metrics_ws(gw_metrics *m, int delta)
+{
+    pthread_mutex_lock(&m->mu);
+    m->ws += delta;
+    pthread_mutex_unlock(&m->mu);
+}
+
+typedef struct sbuf { char *p; size_t n, cap; } sbuf;
+
+static void put(sbuf *b, const char *fmt, ...) ENG_PRINTF(2, 3);
+static void put(sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            return;
+        if (b->p && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t nc = (b->cap ? b->cap * 2 : 8192) + (size_t)k;
+        char *np = realloc(b->p, nc);
+        if (!np)
+            return;
+        b->p = np, b->cap = nc;
+    }
+}
+
+/* label values: our stage ids are [a-z0-9_-], but escape anyway */
+static void put_hist(sbuf *b, const char *metric, const char *label, const hist *h)
+{
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= NB; i++) {
+        cum += h->buckets[i];
+        char le[32];
+        if (i < NB)
+            snprintf(le, sizeof le, "%g", bounds_s[i]);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        put(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", metric, label, *label ? "," : "", le, (unsigned long long)cum);
+    }
+    const char *o = *label ? "{" : "", *c = *label ? "}" : "";
+    put(b, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", metric, o, label, c, h->sum, metric, o, label, c,
+        (unsigned long long)h->count);
+}
+
+static void esc(char *out, size_t n, const char *in)
+{
+    size_t o = 0;
+    for (; *in && o + 3 < n; in++) {
+        if (*in == '"' || *in == '\\')
+            out[o++] = '\\', out[o++] = *in;
+        else if (*in == '\n')
+            out[o++] = '\\', out[o++] = 'n';
+        else
+            out[o++] = *in;
+    }
+    out[o] = 0;
+}
+
+char *gw__metrics_text(gw_server *s)
+{
+    gw_metrics *m = s->metrics;
+    sbuf b = {0};
+    pthread_mutex_lock(&m->mu);
+    put(&b, "# HELP aisle_http_requests_total HTTP requests by route, method and status.\n"
+            "# TYPE aisle_http_requests_total counter\n");
+    for (int i = 0; i < m->nreq; i++)
+        put(&b, "aisle_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n", m->req[i].route,
+            m->req[i].method, m->req[i].status, (unsigned long long)m->req[i].n);
+    put(&b, "# HELP aisle_turns_total Chat turns run.\n# TYPE aisle_turns_total counter\naisle_turns_total %llu\n",
+        (unsigned long long)m->turns);
+    put(&b, "# HELP aisle_turn_errors_total Turns that ended with a stage error.\n"
+            "# TYPE aisle_turn_errors_total counter\naisle_turn_errors_total %llu\n",
+        (unsigned long long)m->turn_errors);
+    put(&b, "# HELP aisle_turn_duration_seconds Whole-turn latency.\n# TYPE aisle_turn_duration_seconds histogram\n");
+    put_hist(&b, "aisle_turn_duration_seconds", "", &m->turn);
+    put(&b, "# HELP aisle_stage_duration_seconds Latency per pipeline stage, from each turn's trace.\n"
+            "# TYPE aisle_stage_duration_seconds histogram\n");
+    for (int i = 0; i < m->nstages; i++) {
+        char e[80], lab[100];
+        esc(e, sizeof e, m->stages[i].name);
+        snprintf(lab, sizeof lab, "stage=\"%s\"", e);
+        put_hist(&b, "aisle_stage_duration_seconds", lab, &m->stages[i]);
+    }
+    put(&b, "# HELP aisle_ratelimit_rejections_total Requests refused by a token bucket.\n"
+            "# TYPE aisle_ratelimit_rejections_total counter\n"
+            "aisle_ratelimit_rejections_total{scope=\"ip\"} %llu\n"
+            "aisle_ratelimit_rejections_total{scope=\"user\"} %llu\n",
+        (unsigned long long)m->rl_ip, (unsigned long long)m->rl_user);
+    put(&b, "# HELP aisle_websocket_sessions Open WebSocket chat sessions.\n# TYPE aisle_websocket_sessions gauge\n"
+            "aisle_websocket_sessions %lld\n", (long long)m->ws);
+    pthread_mutex_unlock(&m->mu);
+    eng_llm_stats ls = {0};
+    if (s->llm)
+        eng_llm_stats_get(s->llm, &ls);
+    put(&b, "# HELP aisle_llm_calls_total LLM requests made.\n# TYPE aisle_llm_calls_total counter\n"
+            "aisle_llm_calls_total %llu\n", (unsigned long long)ls.calls);
+    put(&b, "# HELP aisle_llm_fallbacks_total LLM calls that failed, timed out or were refused by the circuit "
+            "breaker (the built-in model or template answered).\n# TYPE aisle_llm_fallbacks_total counter\n"
+            "aisle_llm_fallbacks_total{reason=\"failure\"} %llu\n"
+            "aisle_llm_fallbacks_total{reason=\"timeout\"} %llu\n"
+            "aisle_llm_fallbacks_total{reason=\"breaker\"} %llu\n",
+        (unsigned long long)ls.failures, (unsigned long long)ls.timeouts, (unsigned long long)ls.breaker_rejections);
+    put(&b, "# HELP aisle_llm_retries_total LLM retries.\n# TYPE aisle_llm_retries_total counter\n"
+            "aisle_llm_retries_total %llu\n", (unsigned long long)ls.retries);
+    pthread_mutex_lock(&s->turn_mu);
+    int inflight = s->inflight;
+    pthread_mutex_unlock(&s->turn_mu);
+    put(&b, "# HELP aisle_turns_in_flight Turns running now.\n# TYPE aisle_turns_in_flight gauge\n"
+            "aisle_turns_in_flight %d\n", inflight);
+    return b.p;
+}

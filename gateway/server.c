@@ -1,0 +1,293 @@
+/* gateway/server.c — the server's lifetime: defaults and the refusal
+ * rules for unsafe settings, civetweb's options (keep-alive, Nagle off,
+ * no directory listing or CGI, timeouts, worker threads), start, and the
+ * graceful stop that lets turns in flight finish. */
+#include "gw_int.h"
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void gw_config_init(gw_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->listen = "127.0.0.1:8080";
+    c->ui_dir = "ui/dist";
+    c->access_ttl_s = 900;
+    c->refresh_ttl_s = 30 * 86400;
+    c->session_token_ttl_s = 7 * 86400;
+    c->admin_emails = "";
+    c->cors_origin = "";
+    c->num_threads = 128;
+    c->max_body_bytes = 65536;
+    c->max_frame_bytes = 16384;
+    c->max_message_bytes = 2000;
+    c->request_timeout_ms = 10000;
+    c->keep_alive_timeout_ms = 5000;
+    c->ws_idle_timeout_ms = 120000;
+    c->max_conns_per_ip = 64;
+    c->ip_rps = 20, c->ip_burst = 60;
+    c->user_rps = 10, c->user_burst = 30;
+    c->traces_keep = 200;
+    c->trace_ttl_s = 3600;
+    c->watch = 1;
+    c->reload_debounce_ms = 150;
+    c->shutdown_grace_ms = 10000;
+    c->access_log = 1;
+    c->trusted_proxy = "";
+}
+
+/* secrets that appear in samples and tutorials: never valid in production */
+static const char *weak[] = {"secret", "changeme", "change-me", "CHANGE-ME", "dev", "development", "aisle",
+                             "aisle-dev-secret", "jwt-secret", "your-256-bit-secret", "please-change-me",
+                             "CHANGE-ME-to-32-or-more-random-bytes", NULL};
+
+int gw_config_check(const gw_config *c, gw_err *err)
+{
+    const char *why = NULL;
+    const char *k = c->jwt_secret;
+    if (!c->pipeline_path || !*c->pipeline_path)
+        why = "no pipeline file given (--pipeline or AISLE_PIPELINE)";
+    else if (!c->dev) {
+        if (!k || !*k)
+            why = "AISLE_JWT_SECRET is not set; set it to at least 32 random bytes (e.g. `openssl rand -hex 32`), "
+                  "or run with --dev / AISLE_DEV=1 on a development machine";
+        else {
+            for (int i = 0; weak[i] && !why; i++)
+                if (strcmp(k, weak[i]) == 0)
+                    why = "AISLE_JWT_SECRET is a well-known default; generate one with `openssl rand -hex 32`";
+            if (!why && strlen(k) < 32)
+                why = "AISLE_JWT_SECRET is shorter than 32 bytes; generate one with `openssl rand -hex 32`";
+        }
+    }
+    if (!why && (c->max_body_bytes < 1024 || c->max_frame_bytes < 256 || c->max_message_bytes < 1 ||
+                 c->num_threads < 4 || c->access_ttl_s < 1 || c->refresh_ttl_s < 1))
+        why = "a limit is out of range (max_body_bytes >= 1024, max_frame_bytes >= 256, num_threads >= 4, TTLs >= 1)";
+    if (why) {
+        if (err) {
+            err->code = GW_ECONFIG;
+            snprintf(err->msg, sizeof err->msg, "%s", why);
+        }
+        return GW_ECONFIG;
+    }
+    return GW_OK;
+}
+
+static int set_err(gw_err *err, int code, const char *msg)
+{
+    if (err) {
+        err->code = code;
+        snprintf(err->msg, sizeof err->msg, "%s", msg);
+    }
+    return code;
+}
+
+static char *own(gw_server *s, int i, const char *v)
+{
+    s->owned[i] = strdup(v ? v : "");
+    return s->owned[i];
+}
+
+static int log_message(const struct mg_connection *conn, const char *msg)
+{
+    (void)conn;
+    json_object *f = json_object_new_object();
+    if (eng_utf8_valid(msg, strlen(msg)))
+        json_object_object_add(f, "message", json_object_new_string(msg));
+    gw__log("warn", "civetweb", f);
+    return 1;
+}
+
+static void conn_close(const struct mg_connection *c)
+{
+    gw__conn_close(mg_get_user_data(mg_get_context(c)), c);
+}
+
+/* only options this libcivetweb knows: an unknown one fails mg_start */
+static bool known_option(const char *name)
+{
+    for (const struct mg_option *o = mg_get_valid_options(); o && o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return true;
+    return false;
+}
+
+static void server_free(gw_server *s)
+{
+    gw__traces_free(s->traces);
+    gw__metrics_free(s->metrics);
+    if (s->rl.pl)
+        eng_pipeline_release(s->rl.pl);
+    json_object_put(s->rl.history);
+    json_object_put(s->rl.diags);
+    while (s->ips) {
+        gw_ipcount *n = s->ips->next;
+        free(s->ips);
+        s->ips = n;
+    }
+    for (size_t i = 0; i < sizeof s->owned / sizeof *s->owned; i++)
+        free(s->owned[i]);
+    pthread_mutex_destroy(&s->rl.mu);
+    pthread_mutex_destroy(&s->ip_mu);
+    pthread_mutex_destroy(&s->turn_mu);
+    pthread_cond_destroy(&s->turn_cv);
+    pthread_mutex_destroy(&s->chan_mu);
+    sodium_memzero(s->key, sizeof s->key);
+    free(s);
+}
+
+int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_err *err)
+{
+    *out = NULL;
+    if (!c || !st)
+        return set_err(err, GW_EINVAL, "gw_start needs a config and a store");
+    int rc = gw_config_check(c, err);
+    if (rc < 0)
+        return rc;
+    /* %.17g prints 9.99 as 9.9900000000000002; 15 digits round-trip prices */
+    json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
+    if (sodium_init() < 0)
+        return set_err(err, GW_ENOMEM, "libsodium failed to initialise");
+    gw_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return set_err(err, GW_ENOMEM, "out of memory");
+    s->cfg = *c;
+    s->cfg.listen = own(s, 0, c->listen);
+    s->cfg.pipeline_path = own(s, 1, c->pipeline_path);
+    s->cfg.ui_dir = own(s, 2, c->ui_dir);
+    s->cfg.admin_emails = own(s, 3, c->admin_emails);
+    s->cfg.cors_origin = own(s, 4, c->cors_origin);
+    s->cfg.trusted_proxy = own(s, 5, c->trusted_proxy);
+    s->cfg.jwt_secret = NULL;   /* only the key bytes are kept */
+    s->st = st, s->llm = llm;
+    pthread_mutex_init(&s->rl.mu, NULL);
+    pthread_mutex_init(&s->ip_mu, NULL);
+    pthread_mutex_init(&s->turn_mu, NULL);
+    pthread_cond_init(&s->turn_cv, NULL);
+    pthread_mutex_init(&s->chan_mu, NULL);
+    s->rl.history = json_object_new_array();
+    s->rl.diags = json_object_new_array();
+    s->started_ms = (int64_t)time(NULL) * 1000;
+    if (c->jwt_secret && *c->jwt_secret) {
+        s->key_len = strlen(c->jwt_secret) < sizeof s->key ? strlen(c->jwt_secret) : sizeof s->key;
+        memcpy(s->key, c->jwt_secret, s->key_len);
+    } else {
+        /* dev mode without a secret: tokens die with the process */
+        randombytes_buf(s->key, 32);
+        s->key_len = 32;
+        gw__log("warn", "jwt_secret_random", NULL);
+    }
+    const char *th = getenv("AISLE_TEST_HOOKS"), *td = getenv("AISLE_TEST_TURN_DELAY_MS");
+    if (th && strcmp(th, "1") == 0 && td)
+        s->test_delay_ms = (int)strtol(td, NULL, 10);
+    s->traces = gw__traces_new(c->traces_keep);
+    s->metrics = gw__metrics_new();
+    if (!s->traces || !s->metrics || !s->owned[5]) {
+        server_free(s);
+        return set_err(err, GW_ENOMEM, "out of memory");
+    }
+    snprintf(s->rl.path, sizeof s->rl.path, "%s", c->pipeline_path);
+    if (gw__reload(s, "startup", NULL) < 0) {
+        char msg[1200];
+        json_object *d = json_object_array_length(s->rl.diags) ? json_object_array_get_idx(s->rl.diags, 0) : NULL;
+        snprintf(msg, sizeof msg, "pipeline %s did not load%s%s%s%s", c->pipeline_path, d ? ": " : "",
+                 d ? gw__jstr(d, "where") : "", d ? ": " : "", d ? gw__jstr(d, "message") : "");
+        server_free(s);
+        return set_err(err, GW_EPIPELINE, msg);
+    }
+    char nt[16], rt[16], kt[16], wt[16];
+    snprintf(nt, sizeof nt, "%d", c->num_threads);
+    snprintf(rt, sizeof rt, "%d", c->request_timeout_ms);
+    snprintf(kt, sizeof kt, "%d", c->keep_alive_timeout_ms);
+    snprintf(wt, sizeof wt, "%d", c->ws_idle_timeout_ms);
+    const char *want[][2] = {
+        {"listening_ports", s->cfg.listen},
+        {"num_threads", nt},
+        {"enable_keep_alive", "yes"},
+        {"keep_alive_timeout_ms", kt},
+        {"request_timeout_ms", rt},
+        {"websocket_timeout_ms", wt},
+        {"tcp_nodelay", "1"},
+        {"enable_directory_listing", "no"},
+        {"access_control_allow_origin", s->cfg.cors_origin},
+        {"cgi_pattern", "**.aisle-cgi-disabled$"},   /* no document_root either: civetweb serves no files itself */
+        {"ssi_pattern", "**.aisle-ssi-disabled$"},
+        {"listen_backlog", "1024"},
+    };
+    const char *opts[2 * (sizeof want / sizeof *want) + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (known_option(want[i][0]))
+            opts[n++] = want[i][0], opts[n++] = want[i][1];
+    opts[n] = NULL;
+    mg_init_library(MG_FEATURES_WEBSOCKET);
+    struct mg_callbacks cb = {0};
+    cb.init_connection = gw__conn_init;
+    cb.connection_close = conn_close;
+    cb.log_message = log_message;
+    struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = opts};
+    struct mg_error_data ed = {0};
+    char ebuf[256] = "";
+    ed.text = ebuf;
+    ed.text_buffer_size = sizeof ebuf;
+    s->mg = mg_start2(&init, &ed);
+    if (!s->mg) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "cannot listen on %s: %s", c->listen, *ebuf ? ebuf : "address in use?");
+        server_free(s);
+        mg_exit_library();
+        return set_err(err, GW_EIO, msg);
+    }
+    struct mg_server_port ports[4];
+    int np = mg_get_server_ports(s->mg, 4, ports);
+    s->port = np > 0 ? ports[0].port : 0;
+    mg_set_request_handler(s->mg, "/", gw__dispatch, s);
+    gw__ws_install(s);
+    if (c->watch && gw__watch_start(s) < 0)
+        gw__log("warn", "watch_unavailable", NULL);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "listen", json_object_new_string(s->cfg.listen));
+    json_object_object_add(f, "port", json_object_new_int(s->port));
+    json_object_object_add(f, "pipeline", json_object_new_string(s->rl.path));
+    json_object_object_add(f, "dev", json_object_new_boolean(c->dev));
+    json_object_object_add(f, "documents", json_object_new_string(store_backend_name(st, 0)));
+    json_object_object_add(f, "ephemeral", json_object_new_string(store_backend_name(st, 1)));
+    gw__log("info", "listening", f);
+    *out = s;
+    return GW_OK;
+}
+
+int gw_port(const gw_server *s) { return s ? s->port : 0; }
+
+void gw_stop(gw_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->draining, 1);
+    gw__log("info", "draining", NULL);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += s->cfg.shutdown_grace_ms / 1000;
+    dl.tv_nsec += (long)(s->cfg.shutdown_grace_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L)
+        dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&s->turn_mu);
+    while (s->inflight > 0 || s->busy > 0)
+        if (pthread_cond_timedwait(&s->turn_cv, &s->turn_mu, &dl) == ETIMEDOUT)
+            break;
+    int left = s->inflight;
+    pthread_mutex_unlock(&s->turn_mu);
+    if (left) {
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "turns", json_object_new_int(left));
+        gw__log("warn", "shutdown_grace_expired", f);
+    }
+    gw__chan_close_all(s);
+    gw__watch_stop(s);
+    mg_stop(s->mg);   /* waits for every worker: open requests finish */
+    mg_exit_library();
+    gw__log("info", "stopped", NULL);
+    server_free(s);
+}

@@ -1,0 +1,155 @@
+// tests/integration/gateway/lib.mjs — helpers for the gateway tests: start
+// a real `aisle serve` on a free loopback port with a temporary database,
+// HTTP and WebSocket clients, and the ok/not ok reporter tests/run.sh counts.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import WebSocket from 'ws';
+
+export const AISLE = process.env.AISLE || 'build/aisle';
+export const SECRET = 'test-secret-' + 'x'.repeat(40);
+let failures = 0;
+
+export function ok(cond, name, detail) {
+  if (cond) console.log(`ok ${name}`);
+  else {
+    failures++;
+    console.log(`not ok ${name}`);
+    if (detail !== undefined) console.log('  ' + String(typeof detail === 'string' ? detail : JSON.stringify(detail)).slice(0, 800).replace(/\n/g, '\n  '));
+  }
+  return cond;
+}
+export const skip = (name, why) => console.log(`skip ${name}: ${why}`);
+export const failed = () => failures;
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+export function tmp() { return mkdtempSync(join(tmpdir(), 'aisle-gw-')); }
+
+// start a server; `yaml` is the config file's text; resolves when /healthz answers
+export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true } = {}) {
+  const dir = tmp();
+  const port = await freePort();
+  const cfg = join(dir, 'aisle.yaml');
+  writeFileSync(cfg, yaml);
+  const argv = ['serve', '--config', cfg, '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'aisle.db'), '--pipeline', pipeline, ...args];
+  if (seed) argv.push('--seed-catalog', 'examples/catalog/products.json');
+  const proc = spawn(AISLE, argv, {
+    env: { ...process.env, AISLE_JWT_SECRET: SECRET, AISLE_LLM: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const srv = { proc, port, dir, base: `http://127.0.0.1:${port}`, out: '', err: '', exited: null };
+  proc.stdout.on('data', (d) => { srv.out += d; if (srv.out.length > 4e6) srv.out = srv.out.slice(-2e6); });
+  proc.stderr.on('data', (d) => { srv.err += d; });
+  srv.exit = new Promise((r) => proc.on('exit', (code, sig) => { srv.exited = { code, sig }; r(srv.exited); }));
+  for (let i = 0; i < 200; i++) {
+    if (srv.exited) throw new Error(`aisle serve exited ${JSON.stringify(srv.exited)}: ${srv.err}`);
+    try {
+      const r = await fetch(srv.base + '/healthz');
+      if (r.ok) return srv;
+    } catch { /* not yet */ }
+    await sleep(50);
+  }
+  throw new Error('aisle serve did not answer /healthz: ' + srv.err);
+}
+
+export async function stopServer(srv) {
+  if (!srv) return;
+  if (!srv.exited) {
+    srv.proc.kill('SIGTERM');
+    const t = setTimeout(() => srv.proc.kill('SIGKILL'), 8000);
+    await srv.exit;
+    clearTimeout(t);
+  }
+  rmSync(srv.dir, { recursive: true, force: true });
+}
+
+// one request; body: object (JSON), string or Buffer. Returns {status, headers, json, text}
+export async function req(srv, method, path, { body, token, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  let b = body;
+  if (body !== undefined && typeof body === 'object' && !Buffer.isBuffer(body)) {
+    b = JSON.stringify(body);
+    h['Content-Type'] = 'application/json';
+  }
+  const r = await fetch(srv.base + path, { method, headers: h, body: b });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, headers: r.headers, json, text };
+}
+
+export const isProblem = (r, status, slug) =>
+  r.status === status && r.headers.get('content-type') === 'application/problem+json' &&
+  r.json && r.json.type === `urn:aisle:problem:${slug}` && r.json.status === status;
+
+// a WebSocket with a frame queue: next(pred) waits for the first matching frame
+export async function wsOpen(srv, token) {
+  const url = `ws://127.0.0.1:${srv.port}/ws` + (token ? `?token=${encodeURIComponent(token)}` : '');
+  const ws = new WebSocket(url);
+  const frames = [];
+  const waiters = [];
+  ws.closeInfo = null;
+  ws.on('message', (data, isBinary) => {
+    let f;
+    try { f = JSON.parse(data.toString()); } catch { f = { raw: data.toString(), isBinary }; }
+    frames.push(f);
+    for (const w of [...waiters]) w();
+  });
+  ws.on('close', (code, reason) => { ws.closeInfo = { code, reason: reason.toString() }; for (const w of [...waiters]) w(); });
+  ws.on('error', () => {});
+  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); ws.once('unexpected-response', (q, r) => rej(new Error('HTTP ' + r.statusCode))); });
+  ws.frames = frames;
+  ws.next = (pred, ms = 5000) => new Promise((resolve) => {
+    const check = () => {
+      const i = frames.findIndex(pred);
+      if (i >= 0) { cleanup(); resolve(frames.splice(i, 1)[0]); return true; }
+      if (ws.closeInfo && !frames.length) { cleanup(); resolve(null); return true; }
+      return false;
+    };
+    const w = () => check();
+    const t = setTimeout(() => { cleanup(); resolve(null); }, ms);
+    const cleanup = () => { clearTimeout(t); const k = waiters.indexOf(w); if (k >= 0) waiters.splice(k, 1); };
+    if (!check()) waiters.push(w);
+  });
+  ws.closed = (ms = 3000) => new Promise((resolve) => {
+    if (ws.closeInfo) return resolve(ws.closeInfo);
+    const t = setTimeout(() => resolve(null), ms);
+    ws.once('close', () => { clearTimeout(t); setImmediate(() => resolve(ws.closeInfo)); });
+  });
+  ws.sendJson = (o) => ws.send(JSON.stringify(o));
+  return ws;
+}
+
+export function metric(text, name, labels = '') {
+  const line = text.split('\n').find((l) => l.startsWith(name + (labels ? `{${labels}}` : '') + ' '));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+export function routes() {
+  const r = spawnSync(AISLE, ['serve', '--routes'], { encoding: 'utf8' });
+  return JSON.parse(r.stdout);
+}
+
+// a JWT signed with `key` (HS256) or unsigned (alg none)
+import { createHmac } from 'node:crypto';
+export function jwt(header, payload, key) {
+  const b = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const data = b(header) + '.' + b(payload);
+  if (!key) return data + '.';
+  return data + '.' + createHmac('sha256', key).update(data).digest('base64url');
+}
+export function jwtPayload(tok) { return JSON.parse(Buffer.from(tok.split('.')[1], 'base64url').toString()); }

@@ -1,0 +1,26 @@
+// tests/integration/gateway/main.mjs — runs every gateway test group
+// against real `aisle serve` processes and prints ok / not ok lines.
+import { startServer, stopServer, ok } from './lib.mjs';
+import { restTests } from './rest.mjs';
+import { wsTests } from './ws.mjs';
+import { limitsTests, openapiTests, refusalTests, reloadTests, shutdownTests, commerceTests } from './ops.mjs';
+
+const groups = [];
+let main;
+try {
+  main = await startServer({
+    yaml: 'auth:\n  admin_emails: [admin@example.com]\nlimits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n',
+  });
+  const users = await restTests(main);
+  await wsTests(main, users);
+  ok(!main.exited, 'the server survived every malformed request and frame', main.exited);
+} catch (e) {
+  ok(false, 'main server tests ran to the end', e.stack);
+} finally {
+  await stopServer(main);
+}
+for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
+  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests]]) {
+  try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
+}
+groups.length = 0;

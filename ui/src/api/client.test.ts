@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Api, ApiError, jwtExp } from './client'
+import { fakeJwt, mockFetch } from '../test/fakes'
+
+describe('Api', () => {
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('starts one anonymous session for concurrent requests and keeps it', async () => {
+    const calls = mockFetch({
+      'POST /auth/anonymous': { sessionId: 's1', sessionToken: fakeJwt() },
+      'GET /cart': { items: [], count: 0, subtotal: 0, total: 0 },
+    })
+    const api = new Api()
+    await Promise.all([api.cart(), api.cart()])
+    expect(calls.filter((c) => c.url.endsWith('/auth/anonymous'))).toHaveLength(1)
+    expect(JSON.parse(localStorage.getItem('aisle.auth')!).sessionId).toBe('s1')
+  })
+
+  it('refreshes an expired access token and retries once', async () => {
+    const fresh = fakeJwt({ sub: '1' })
+    let n = 0
+    const calls = mockFetch({
+      'POST /auth/refresh': () => ({ body: { accessToken: fresh, refreshToken: 'r2', expiresIn: 900, sessionId: 's', user: { id: 1, email: 'a@b.c' } } }),
+      'GET /orders': (r) => (r.headers.Authorization === `Bearer ${fresh}` ? { body: { items: [] } }
+        : (n++, { status: 401, body: { type: 'urn:aisle:problem:token-expired', title: 'Token expired' } })),
+    })
+    localStorage.setItem('aisle.auth', JSON.stringify({ accessToken: fakeJwt({}, 600), refreshToken: 'r1', user: { id: 1 } }))
+    const api = new Api()
+    expect(await api.orders()).toEqual({ items: [] })
+    expect(n).toBe(1)
+    expect(calls.find((c) => c.url.endsWith('/auth/refresh'))?.body).toEqual({ refreshToken: 'r1' })
+    expect(api.auth.refreshToken).toBe('r2')
+  })
+
+  it('drops the login when the refresh token is refused', async () => {
+    mockFetch({ 'POST /auth/refresh': { status: 401, body: { type: 'urn:aisle:problem:refresh-token-reused', title: 'Refresh token already used' } } })
+    localStorage.setItem('aisle.auth', JSON.stringify({ sessionToken: 'st', accessToken: fakeJwt({}, -10), refreshToken: 'r1', user: { id: 1 } }))
+    const api = new Api()
+    await api.refresh()
+    expect(api.auth.user).toBeUndefined()
+    expect(api.auth.sessionToken).toBe('st')
+  })
+
+  it('turns a 429 into an ApiError with Retry-After', async () => {
+    mockFetch({ 'GET /products': { status: 429, body: { type: 'urn:aisle:problem:rate-limited', title: 'Too many requests' }, headers: { 'Retry-After': '7' } } })
+    const e = await new Api().search({ q: 'x' }).catch((x) => x)
+    expect(e).toBeInstanceOf(ApiError)
+    expect(e.retryAfter).toBe(7)
+    expect(e.describe()).toMatch(/Slow down.*7 s/)
+  })
+
+  it('reads a JWT exp', () => {
+    expect(jwtExp(fakeJwt({}, 100))).toBeGreaterThan(Date.now() / 1000)
+    expect(jwtExp('garbage')).toBe(0)
+  })
+})

@@ -1,0 +1,297 @@
+// REST client for /api/v1: keeps the tokens (anonymous session token, or a
+// user's access + refresh tokens) in localStorage, refreshes the access
+// token before it expires and once on a 401, and turns problem+json
+// answers into ApiError (429 carries Retry-After).
+import type { Cart, Order, PipelineInfo, Product, SearchResult, TokenAnswer, TraceSummary, User } from './types'
+
+export class ApiError extends Error {
+  status: number
+  code: string
+  detail?: string
+  retryAfter?: number
+  constructor(status: number, code: string, title: string, detail?: string, retryAfter?: number) {
+    super(title)
+    this.status = status
+    this.code = code
+    this.detail = detail
+    this.retryAfter = retryAfter
+  }
+  /* a sentence for a person */
+  describe(): string {
+    if (this.status === 429)
+      return `Slow down: too many requests. Try again in ${this.retryAfter ?? 1} s.`
+    if (this.status === 0) return 'Cannot reach the server. Check your connection.'
+    return this.detail ? `${this.message}: ${this.detail}` : this.message
+  }
+}
+
+export interface AuthState {
+  sessionToken?: string
+  sessionId?: string
+  accessToken?: string
+  refreshToken?: string
+  user?: User
+}
+
+const AUTH_KEY = 'aisle.auth'
+
+/* seconds since the epoch when a JWT expires; 0 when unreadable */
+export function jwtExp(token: string | undefined): number {
+  if (!token) return 0
+  try {
+    const part = token.split('.')[1]
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'))
+    const exp = JSON.parse(json).exp
+    return typeof exp === 'number' ? exp : 0
+  } catch {
+    return 0
+  }
+}
+
+function loadAuth(): AuthState {
+  try {
+    const v = JSON.parse(localStorage.getItem(AUTH_KEY) ?? '{}')
+    return v && typeof v === 'object' ? v : {}
+  } catch {
+    return {}
+  }
+}
+
+export interface RequestOptions {
+  body?: unknown
+  headers?: Record<string, string>
+  /* false: send no token (public endpoints) */
+  auth?: boolean
+}
+
+type Listener = (a: AuthState) => void
+
+export class Api {
+  private base: string
+  private state: AuthState
+  private listeners = new Set<Listener>()
+  private refreshing: Promise<void> | null = null
+  private starting: Promise<void> | null = null
+
+  constructor(base = '') {
+    this.base = base
+    this.state = loadAuth()
+  }
+
+  get auth(): AuthState {
+    return this.state
+  }
+
+  onAuth(fn: Listener): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private setAuth(next: AuthState) {
+    this.state = next
+    localStorage.setItem(AUTH_KEY, JSON.stringify(next))
+    for (const l of this.listeners) l(next)
+  }
+
+  /* the bearer token of this browser: the user's access token when logged in */
+  token(): string | undefined {
+    return this.state.accessToken ?? this.state.sessionToken
+  }
+
+  /* a valid token, starting an anonymous session or refreshing first when needed */
+  async ensureToken(): Promise<string> {
+    const now = Date.now() / 1000
+    if (this.state.accessToken) {
+      if (jwtExp(this.state.accessToken) - 30 < now) await this.refresh()
+      if (this.state.accessToken) return this.state.accessToken
+    }
+    if (!this.state.sessionToken || jwtExp(this.state.sessionToken) - 30 < now) await this.startSession()
+    return this.state.sessionToken!
+  }
+
+  async startSession(): Promise<void> {
+    if (!this.starting) {
+      this.starting = (async () => {
+        const r = await this.raw<{ sessionId: string; sessionToken: string }>('POST', '/auth/anonymous', { auth: false })
+        this.setAuth({ sessionToken: r.sessionToken, sessionId: r.sessionId })
+      })().finally(() => {
+        this.starting = null
+      })
+    }
+    return this.starting
+  }
+
+  /* the session token the server gave a WebSocket that connected without one */
+  adoptSession(sessionId: string, sessionToken: string) {
+    if (!this.state.accessToken) this.setAuth({ ...this.state, sessionId, sessionToken })
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.state.refreshToken) {
+      this.dropUser()
+      return
+    }
+    if (!this.refreshing) {
+      this.refreshing = (async () => {
+        try {
+          const t = await this.raw<TokenAnswer>('POST', '/auth/refresh', {
+            auth: false,
+            body: { refreshToken: this.state.refreshToken },
+          })
+          this.acceptTokens(t)
+        } catch (e) {
+          // a refresh the server refuses (expired, reused) ends the login;
+          // a network error keeps it for the next try
+          if (e instanceof ApiError && e.status === 401) this.dropUser()
+          else throw e
+        }
+      })().finally(() => {
+        this.refreshing = null
+      })
+    }
+    return this.refreshing
+  }
+
+  private dropUser() {
+    const { sessionToken, sessionId } = this.state
+    this.setAuth({ sessionToken, sessionId })
+  }
+
+  private acceptTokens(t: TokenAnswer) {
+    this.setAuth({
+      sessionToken: this.state.sessionToken,
+      sessionId: t.sessionId,
+      accessToken: t.accessToken,
+      refreshToken: t.refreshToken,
+      user: t.user,
+    })
+  }
+
+  async login(email: string, password: string): Promise<User> {
+    // sent with the anonymous session's token: the server keeps the
+    // conversation and merges the anonymous cart into the user's
+    const t = await this.request<TokenAnswer>('POST', '/auth/login', { body: { email, password } })
+    this.acceptTokens(t)
+    return t.user
+  }
+
+  async register(email: string, password: string, name: string): Promise<User> {
+    const t = await this.request<TokenAnswer>('POST', '/auth/register', { body: { email, password, name } })
+    this.acceptTokens(t)
+    return t.user
+  }
+
+  async logout(): Promise<void> {
+    const rt = this.state.refreshToken
+    this.setAuth({})
+    if (rt) await this.raw('POST', '/auth/logout', { auth: false, body: { refreshToken: rt } }).catch(() => {})
+    await this.startSession().catch(() => {})
+  }
+
+  /* one request, without token handling */
+  async raw<T>(method: string, path: string, opts: RequestOptions & { token?: string } = {}): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
+    if (opts.body !== undefined) headers['Content-Type'] = 'application/json'
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`
+    let res: Response
+    try {
+      res = await fetch(`${this.base}/api/v1${path}`, {
+        method,
+        headers,
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      })
+    } catch {
+      throw new ApiError(0, 'network', 'Network error')
+    }
+    if (res.status === 204) return undefined as T
+    const text = await res.text()
+    let data: unknown = undefined
+    try {
+      data = text ? JSON.parse(text) : undefined
+    } catch {
+      data = undefined
+    }
+    if (!res.ok) {
+      const p = (data ?? {}) as { type?: string; title?: string; detail?: string }
+      const code = (p.type ?? '').replace(/^urn:aisle:problem:/, '') || `http-${res.status}`
+      const ra = Number(res.headers.get('Retry-After'))
+      throw new ApiError(res.status, code, p.title ?? res.statusText ?? 'Request failed', p.detail,
+        Number.isFinite(ra) && ra > 0 ? ra : res.status === 429 ? 1 : undefined)
+    }
+    return data as T
+  }
+
+  /* a request with this browser's token; on a 401 for a stale token it
+   * refreshes (or starts a new session) and tries once more */
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    if (opts.auth === false) return this.raw<T>(method, path, opts)
+    const token = await this.ensureToken()
+    try {
+      return await this.raw<T>(method, path, { ...opts, token })
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401 || !['token-expired', 'invalid-token'].includes(e.code)) throw e
+      if (this.state.accessToken) await this.refresh()
+      else await this.startSession()
+      return this.raw<T>(method, path, { ...opts, token: await this.ensureToken() })
+    }
+  }
+
+  // --- endpoints -----------------------------------------------------
+
+  search(params: Record<string, string | number | boolean | undefined>): Promise<SearchResult> {
+    const q = new URLSearchParams()
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '' && v !== false) q.set(k, String(v))
+    return this.raw('GET', `/products?${q}`)
+  }
+  product(sku: string): Promise<Product> {
+    return this.raw('GET', `/products/${encodeURIComponent(sku)}`)
+  }
+  cart(): Promise<Cart> {
+    return this.request('GET', '/cart')
+  }
+  addToCart(sku: string, qty = 1): Promise<Cart> {
+    return this.request('POST', '/cart/items', { body: { sku, qty } })
+  }
+  setQty(sku: string, qty: number): Promise<Cart> {
+    return this.request('PATCH', `/cart/items/${encodeURIComponent(sku)}`, { body: { qty } })
+  }
+  async removeLine(sku: string): Promise<Cart> {
+    await this.request('DELETE', `/cart/items/${encodeURIComponent(sku)}`)
+    return this.cart()
+  }
+  placeOrder(idempotencyKey: string): Promise<Order> {
+    return this.request('POST', '/orders', { headers: { 'Idempotency-Key': idempotencyKey } })
+  }
+  orders(): Promise<{ items: Order[] }> {
+    return this.request('GET', '/orders')
+  }
+  order(id: number | string): Promise<Order> {
+    return this.request('GET', `/orders/${encodeURIComponent(String(id))}`)
+  }
+  cancelOrder(id: number): Promise<Order> {
+    return this.request('POST', `/orders/${id}/cancel`)
+  }
+  pipelines(): Promise<PipelineInfo> {
+    return this.request('GET', '/pipelines')
+  }
+  traces(limit = 50): Promise<{ items: TraceSummary[] }> {
+    return this.request('GET', `/traces?limit=${limit}`)
+  }
+  trace(id: string): Promise<Record<string, unknown>> {
+    return this.request('GET', `/traces/${encodeURIComponent(id)}`)
+  }
+}
+
+export function newId(): string {
+  if (typeof crypto !== 'undefined' && 'randomUUID' in crypto) return crypto.randomUUID()
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
+}
+
+/* the WebSocket URL of the page's own server */
+export function wsUrl(token: string): string {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`
+}
+
+export const money = (v: number | undefined) =>
+  v === undefined || Number.isNaN(v) ? '' : `$${v.toFixed(2)}`

@@ -1,0 +1,231 @@
+// Shapes of what the gateway sends (docs/api.md, gateway/openapi.json).
+// Fields the gateway does not always send are optional here, and the UI
+// copes without them.
+
+export interface AppliedRule {
+  id: string
+  version?: number | string
+  reason?: string
+  before?: number
+  after?: number
+  amount?: number
+}
+
+export interface Card {
+  sku: string
+  title: string
+  brand?: string
+  category?: string
+  price: number
+  finalPrice?: number
+  rating?: number
+  stock?: number
+  thumbnail?: string
+  appliedRules?: AppliedRule[]
+}
+
+export interface Product extends Card {
+  description?: string
+  images?: string[]
+  tags?: string[]
+  discountPercentage?: number
+}
+
+export interface CartLine {
+  sku: string
+  title: string
+  qty: number
+  unitPrice: number
+  finalPrice?: number
+  lineTotal: number
+  appliedRules?: AppliedRule[]
+  thumbnail?: string
+  stock?: number
+}
+
+export interface CartDiscount {
+  id: string
+  version?: number | string
+  reason?: string
+  amount: number
+}
+
+export interface Cart {
+  id?: string
+  items: CartLine[]
+  count: number
+  subtotal: number
+  discounts?: CartDiscount[]
+  discountTotal?: number
+  total: number
+  promoCode?: string
+}
+
+export interface Facet {
+  value: string
+  count: number
+}
+
+export interface SearchResult {
+  items: Product[]
+  total: number
+  page: number
+  pageSize: number
+  facets: { categories: Facet[]; brands: Facet[]; prices: Facet[] }
+  corrected?: string
+}
+
+export interface User {
+  id: number
+  email: string
+  name?: string
+  role?: string
+}
+
+export interface TokenAnswer {
+  accessToken: string
+  refreshToken: string
+  expiresIn: number
+  sessionId: string
+  user: User
+}
+
+export interface OrderLine {
+  sku: string
+  title: string
+  qty: number
+  unitPrice: number
+}
+
+export interface Order {
+  id: number
+  status: string
+  total: number
+  createdAt: number
+  lines: OrderLine[]
+  idempotencyKey?: string
+}
+
+export interface Action {
+  type: string
+  sku?: string
+  title?: string
+  qty?: number
+  status?: string
+  [k: string]: unknown
+}
+
+/* frames the server sends on /ws */
+export type ServerFrame =
+  | { type: 'session'; sessionId: string; sessionToken: string }
+  | { type: 'hello'; sessionId: string; userId?: number | null }
+  | { type: 'delta'; text: string; clientMsgId?: string }
+  | ({
+      type: 'reply'
+      clientMsgId?: string
+      text: string
+      cards?: Card[]
+      suggestions?: string[]
+      actions?: Action[]
+      cart?: Cart | null
+      traceId?: string
+      intent?: { name: string; confidence: number }
+      replayed?: boolean
+    })
+  | { type: 'cart'; cart: Cart }
+  | { type: 'trace'; trace: TraceSummary }
+  | { type: 'subscribed' | 'unsubscribed'; topic: string }
+  | { type: 'pong'; id?: unknown }
+  | {
+      type: 'error'
+      status: number
+      code: string
+      title?: string
+      detail?: string
+      clientMsgId?: string
+      retryAfter?: number
+    }
+
+export type ReplyFrame = Extract<ServerFrame, { type: 'reply' }>
+export type ErrorFrame = Extract<ServerFrame, { type: 'error' }>
+
+export interface StageTiming {
+  stage: string
+  type?: string
+  us: number
+  result?: string
+  note?: string
+}
+
+export interface TraceSummary {
+  id: string
+  at: number
+  sessionId?: string
+  userId?: number
+  text?: string
+  intent?: {
+    name: string
+    confidence: number
+    source?: string
+    fallback?: string
+    alternatives?: { name: string; confidence: number }[]
+  }
+  route?: string
+  pipeline?: { name: string; version: number }
+  elapsedUs?: number
+  stages?: StageTiming[]
+  error?: unknown
+}
+
+export interface Diagnostic {
+  severity: string
+  file: string
+  line: number
+  col: number
+  message: string
+  where?: string
+}
+
+export interface ReloadEvent {
+  at: number
+  trigger: string
+  actor?: string
+  ok: boolean
+  loadUs?: number
+  errors?: number
+  warnings?: number
+  pipeline?: string
+  version?: number
+  file?: string
+  diagnostics?: Diagnostic[]
+}
+
+export interface GraphStage {
+  id: string
+  type: string
+  line?: number
+}
+
+export interface GraphEdge {
+  from: string
+  to: string
+  kind: string
+}
+
+export interface PipelineInfo {
+  graph?: {
+    name: string
+    version: number
+    file?: string
+    deadlineMs?: number
+    intents?: { name: string; examples: number }[]
+    stages: GraphStage[]
+    edges: GraphEdge[]
+  }
+  name?: string
+  version?: number
+  file?: string
+  diagnostics: Diagnostic[]
+  reloads: ReloadEvent[]
+  watching?: boolean
+}

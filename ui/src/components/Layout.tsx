@@ -1,0 +1,109 @@
+// The page frame: skip link, header (navigation, account, cart button),
+// notices (aria-live), and the open overlay.
+import type { ReactNode } from 'react'
+import { Link, useLocation } from '../router'
+import { useApp } from '../state'
+import { AuthDialog } from './AuthDialog'
+import { CartDrawer } from './CartDrawer'
+import { Checkout } from './Checkout'
+
+function NavLink({ href, children }: { href: string; children: ReactNode }) {
+  const { path } = useLocation()
+  const active = href === '/' ? path === '/' : path.startsWith(href)
+  return (
+    <Link href={href} aria-current={active ? 'page' : undefined}
+      className={`rounded px-2 py-1 text-sm font-medium ${active ? 'bg-brand-100 text-brand-800' : 'text-slate-700 hover:bg-slate-100'}`}>
+      {children}
+    </Link>
+  )
+}
+
+export function Notices() {
+  const { notices, dismiss } = useApp()
+  return (
+    <div className="pointer-events-none fixed inset-x-0 bottom-20 z-50 flex flex-col items-center gap-2 px-2 sm:bottom-4" aria-live="assertive" role="status">
+      {notices.map((n) => (
+        <div key={n.id} data-testid={`notice-${n.kind}`}
+          className={`pointer-events-auto flex max-w-md items-start gap-2 rounded-md px-3 py-2 text-sm shadow-lg ${
+            n.kind === 'info' ? 'bg-slate-800 text-white' : n.kind === 'rate' ? 'bg-amber-100 text-amber-900 ring-1 ring-amber-300' : 'bg-rose-100 text-rose-900 ring-1 ring-rose-300'}`}>
+          <span className="flex-1">{n.text}</span>
+          <button type="button" onClick={() => dismiss(n.id)} aria-label="Dismiss" className="opacity-70 hover:opacity-100">×</button>
+        </div>
+      ))}
+    </div>
+  )
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  const { path } = useLocation()
+  if (path.startsWith('/inspector')) return <InspectorLayout>{children}</InspectorLayout>
+  return <ShopLayout>{children}</ShopLayout>
+}
+
+/* the inspector is for product teams: no cart, no account menu */
+function InspectorLayout({ children }: { children: ReactNode }) {
+  return (
+    <div className="flex min-h-dvh flex-col">
+      <a href="#main" className="sr-only-focusable absolute left-2 top-2 z-50 rounded bg-white px-3 py-2 shadow">Skip to content</a>
+      <header className="border-b border-slate-200 bg-slate-900 text-white">
+        <div className="mx-auto flex max-w-7xl items-center gap-3 px-3 py-2">
+          <Link href="/inspector" className="flex items-center gap-2 text-lg font-bold">
+            <span aria-hidden="true" className="inline-block h-5 w-5 rounded bg-brand-600" />aisle <span className="font-normal text-slate-300">inspector</span>
+          </Link>
+          <nav aria-label="Main" className="ml-auto flex gap-3 text-sm">
+            <Link href="/" className="text-slate-200 underline-offset-2 hover:underline">Chat page</Link>
+            <a href="/docs" className="text-slate-200 underline-offset-2 hover:underline">API docs</a>
+          </nav>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1} className="mx-auto w-full max-w-7xl flex-1">{children}</main>
+      <Notices />
+    </div>
+  )
+}
+
+function ShopLayout({ children }: { children: ReactNode }) {
+  const { cart, open, overlay, auth, signOut } = useApp()
+  const count = cart?.count ?? 0
+  return (
+    <div className="flex min-h-dvh flex-col">
+      <a href="#main" className="sr-only-focusable absolute left-2 top-2 z-50 rounded bg-white px-3 py-2 shadow">Skip to content</a>
+      <header className="sticky top-0 z-30 border-b border-slate-200 bg-white/95 backdrop-blur">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2">
+          <Link href="/" className="mr-1 flex items-center gap-2 text-lg font-bold text-brand-700">
+            <span aria-hidden="true" className="inline-block h-5 w-5 rounded bg-brand-700" />aisle
+          </Link>
+          <nav aria-label="Main" className="flex items-center gap-1">
+            <NavLink href="/">Chat</NavLink>
+            <NavLink href="/catalog">Catalog</NavLink>
+            {auth.user && <NavLink href="/orders">Orders</NavLink>}
+          </nav>
+          <div className="ml-auto flex items-center gap-2">
+            {auth.user ? (
+              <>
+                <span className="hidden text-sm text-slate-600 sm:inline" data-testid="signed-in-as">{auth.user.name || auth.user.email}</span>
+                <button type="button" onClick={signOut} className="rounded px-2 py-1 text-sm text-slate-700 hover:bg-slate-100">Sign out</button>
+              </>
+            ) : (
+              <>
+                <button type="button" onClick={() => open('signin')} className="rounded px-2 py-1 text-sm text-slate-700 hover:bg-slate-100">Sign in</button>
+                <button type="button" onClick={() => open('signup')} className="rounded border border-brand-700 px-2 py-1 text-sm font-medium text-brand-700 hover:bg-brand-50">Sign up</button>
+              </>
+            )}
+            <button type="button" onClick={() => open('cart')} data-testid="cart-button"
+              aria-label={`Cart, ${count} ${count === 1 ? 'item' : 'items'}`}
+              className="relative rounded-md bg-brand-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-800">
+              Cart
+              <span className="ml-1.5 rounded-full bg-white px-1.5 text-xs font-bold text-brand-800" data-testid="cart-count">{count}</span>
+            </button>
+          </div>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1} className="mx-auto flex w-full max-w-6xl flex-1 flex-col">{children}</main>
+      <Notices />
+      {overlay === 'cart' && <CartDrawer />}
+      {(overlay === 'signin' || overlay === 'signup') && <AuthDialog mode={overlay} />}
+      {overlay === 'checkout' && (auth.user ? <Checkout /> : <AuthDialog mode="signin" />)}
+    </div>
+  )
+}

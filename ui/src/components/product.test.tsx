@@ -1,0 +1,57 @@
+import { describe, expect, it, vi } from 'vitest'
+import { fireEvent, render, screen } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { ProductCard, StockBadge } from './product'
+
+const shoe = {
+  sku: 'MEN-1', title: 'Trail Runner', brand: 'Nike', category: 'mens-shoes', price: 109.99, finalPrice: 98.99,
+  rating: 4.69, stock: 62, thumbnail: 'https://cdn.example/x.webp',
+  appliedRules: [{ id: 'mens-shoes-10', version: 3, reason: "10% off men's shoes", before: 109.99, after: 98.99 }],
+}
+
+describe('ProductCard', () => {
+  it('shows title, brand, the promoted price with the old one and the reason, rating and stock', () => {
+    render(<ProductCard p={shoe} onAdd={() => {}} />)
+    expect(screen.getByRole('article', { name: /Trail Runner/ })).toBeInTheDocument()
+    expect(screen.getByText('Nike')).toBeInTheDocument()
+    expect(screen.getByTestId('final-price')).toHaveTextContent('$98.99')
+    expect(screen.getByText('$109.99')).toHaveClass('line-through', { exact: false })
+    expect(screen.getByTestId('promo-reason')).toHaveTextContent("10% off men's shoes")
+    expect(screen.getByLabelText('Rated 4.7 out of 5')).toBeInTheDocument()
+    expect(screen.getByText('In stock')).toBeInTheDocument()
+  })
+
+  it('shows no promotion when the price is unchanged', () => {
+    render(<ProductCard p={{ ...shoe, finalPrice: 109.99, appliedRules: [] }} onAdd={() => {}} />)
+    expect(screen.queryByTestId('promo-reason')).toBeNull()
+    expect(screen.getByTestId('final-price')).toHaveTextContent('$109.99')
+  })
+
+  it('replaces an image that fails to load with a neutral placeholder', () => {
+    render(<ProductCard p={shoe} onAdd={() => {}} />)
+    const img = screen.getByRole('img', { name: 'Trail Runner' })
+    fireEvent.error(img)
+    expect(screen.getByTestId('image-placeholder')).toHaveAccessibleName('Trail Runner (no image)')
+  })
+
+  it('adds to the cart from the keyboard', async () => {
+    const onAdd = vi.fn()
+    render(<ProductCard p={shoe} onAdd={onAdd} />)
+    const btn = screen.getByRole('button', { name: 'Add Trail Runner to cart' })
+    btn.focus()
+    await userEvent.keyboard('{Enter}')
+    expect(onAdd).toHaveBeenCalledWith('MEN-1', 'Trail Runner')
+  })
+
+  it('cannot add a product that is out of stock', () => {
+    render(<ProductCard p={{ ...shoe, stock: 0 }} onAdd={() => {}} />)
+    expect(screen.getByRole('button', { name: /Add Trail Runner/ })).toBeDisabled()
+  })
+})
+
+describe('StockBadge', () => {
+  it('says when stock is low', () => {
+    render(<StockBadge stock={3} />)
+    expect(screen.getByText('Only 3 left')).toBeInTheDocument()
+  })
+})

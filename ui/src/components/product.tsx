@@ -1,0 +1,125 @@
+// Product pieces shared by chat cards, the catalog and the product page:
+// image with a neutral placeholder, price with any promotion and its
+// reason, rating, stock badge, add-to-cart button.
+import { useState } from 'react'
+import { money } from '../api/client'
+import type { AppliedRule, Card } from '../api/types'
+import { Link } from '../router'
+
+export function ProductImage({ src, alt, className = '' }: { src?: string; alt: string; className?: string }) {
+  const [failed, setFailed] = useState(false)
+  if (!src || failed)
+    return (
+      <div role="img" aria-label={alt ? `${alt} (no image)` : 'No image'} data-testid="image-placeholder"
+        className={`flex items-center justify-center bg-slate-100 text-slate-400 ${className}`}>
+        <svg viewBox="0 0 24 24" className="h-1/2 max-h-10 w-1/2 max-w-10" fill="none" stroke="currentColor"
+          strokeWidth="1.5" aria-hidden="true">
+          <rect x="3" y="4" width="18" height="16" rx="2" />
+          <circle cx="9" cy="10" r="2" />
+          <path d="M21 17l-5-5-8 8" />
+        </svg>
+      </div>
+    )
+  return <img src={src} alt={alt} loading="lazy" onError={() => setFailed(true)} className={`object-cover bg-slate-100 ${className}`} />
+}
+
+/* the rules that changed this price: the product's own, or a catalog discount */
+export function priceReasons(p: { price: number; finalPrice?: number; appliedRules?: AppliedRule[]; discountPercentage?: number }): string[] {
+  const rules = (p.appliedRules ?? []).map((r) => r.reason || r.id)
+  if (rules.length) return rules
+  if (p.finalPrice !== undefined && p.finalPrice < p.price && p.discountPercentage)
+    return [`${Math.round(p.discountPercentage)}% off`]
+  return []
+}
+
+export function Price({ p, size = 'base' }: { p: Card & { discountPercentage?: number }; size?: 'base' | 'lg' }) {
+  const final = p.finalPrice ?? p.price
+  const reduced = final < p.price - 0.004
+  const reasons = priceReasons(p)
+  return (
+    <div className="flex flex-col">
+      <div className="flex items-baseline gap-2">
+        <span className={`font-semibold ${size === 'lg' ? 'text-2xl' : 'text-base'} ${reduced ? 'text-rose-700' : ''}`}
+          data-testid="final-price">
+          {money(final)}
+        </span>
+        {reduced && (
+          <span className="text-sm text-slate-500 line-through">
+            <span className="sr-only">was </span>
+            {money(p.price)}
+          </span>
+        )}
+      </div>
+      {reduced && reasons.length > 0 && (
+        <span className="text-xs font-medium text-rose-700" data-testid="promo-reason">{reasons.join(' · ')}</span>
+      )}
+    </div>
+  )
+}
+
+export function Rating({ value }: { value?: number }) {
+  if (value === undefined) return null
+  const r = Math.round(value * 10) / 10
+  return (
+    <span className="inline-flex items-center gap-1 text-sm text-amber-700" aria-label={`Rated ${r} out of 5`}>
+      <span aria-hidden="true">★</span>
+      <span aria-hidden="true">{r.toFixed(1)}</span>
+    </span>
+  )
+}
+
+export function StockBadge({ stock }: { stock?: number }) {
+  if (stock === undefined) return null
+  const [cls, label] =
+    stock <= 0 ? ['bg-slate-200 text-slate-700', 'Out of stock']
+      : stock < 10 ? ['bg-amber-100 text-amber-800', `Only ${stock} left`]
+        : ['bg-emerald-100 text-emerald-800', 'In stock']
+  return <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${cls}`}>{label}</span>
+}
+
+export function AddToCartButton({ p, onAdd, className = '' }: { p: Card; onAdd: (sku: string, title: string) => Promise<void> | void; className?: string }) {
+  const [busy, setBusy] = useState(false)
+  const out = p.stock !== undefined && p.stock <= 0
+  return (
+    <button type="button" disabled={busy || out}
+      onClick={async () => {
+        setBusy(true)
+        try {
+          await onAdd(p.sku, p.title)
+        } finally {
+          setBusy(false)
+        }
+      }}
+      aria-label={`Add ${p.title} to cart`}
+      className={`rounded-md bg-brand-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-800 disabled:cursor-not-allowed disabled:bg-slate-300 ${className}`}>
+      {busy ? 'Adding…' : out ? 'Sold out' : 'Add to cart'}
+    </button>
+  )
+}
+
+export function ProductCard({ p, onAdd, index }: { p: Card; onAdd: (sku: string, title: string) => Promise<void> | void; index?: number }) {
+  const titleId = `card-${p.sku}-${index ?? 0}`
+  return (
+    <article aria-labelledby={titleId} data-testid="product-card" data-sku={p.sku}
+      className="flex w-full flex-col overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm sm:w-56">
+      <ProductImage src={p.thumbnail} alt={p.title} className="h-32 w-full" />
+      <div className="flex flex-1 flex-col gap-1 p-3">
+        <h3 id={titleId} className="text-sm font-semibold leading-tight">
+          <Link href={`/product/${encodeURIComponent(p.sku)}`} className="hover:underline">
+            {index !== undefined && <span className="sr-only">{index + 1}. </span>}
+            {p.title}
+          </Link>
+        </h3>
+        {p.brand && <p className="text-xs text-slate-600">{p.brand}</p>}
+        <Price p={p} />
+        <div className="flex flex-wrap items-center gap-2">
+          <Rating value={p.rating} />
+          <StockBadge stock={p.stock} />
+        </div>
+        <div className="mt-auto pt-2">
+          <AddToCartButton p={p} onAdd={onAdd} className="w-full" />
+        </div>
+      </div>
+    </article>
+  )
+}

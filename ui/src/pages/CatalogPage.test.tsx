@@ -1,0 +1,47 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { render, screen, waitFor } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { AppProvider } from '../state'
+import { App } from '../App'
+import { mockFetch } from '../test/fakes'
+import { priceBounds, priceLabel } from './CatalogPage'
+
+const result = (brand?: string) => ({
+  items: [{ sku: 'L1', title: 'Zen Book', brand: brand ?? 'Asus', category: 'laptops', price: 999, finalPrice: 999, rating: 4, stock: 3 }],
+  total: 1, page: 1, pageSize: 24,
+  facets: { categories: [{ value: 'laptops', count: 1 }], brands: [{ value: 'Asus', count: 1 }, { value: 'Dell', count: 2 }], prices: [{ value: '500-1000', count: 1 }] },
+})
+
+describe('catalog', () => {
+  let calls: ReturnType<typeof mockFetch>
+  beforeEach(() => {
+    history.replaceState(null, '', '/catalog')
+    calls = mockFetch({
+      'GET /products': (r) => ({ body: result(new URL(r.url, 'http://x').searchParams.get('brand') ?? undefined) }),
+      'GET /products/L1': { sku: 'L1', title: 'Zen Book', brand: 'Asus', price: 999, description: 'A thin laptop', stock: 3 },
+    })
+  })
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('searches, narrows by a facet (in the URL), and opens a product', async () => {
+    render(<AppProvider connect={false}><App /></AppProvider>)
+    await userEvent.type(screen.getByLabelText('Search products'), 'laptop{Enter}')
+    await waitFor(() => expect(calls.at(-1)!.url).toContain('q=laptop'))
+    expect(await screen.findByText('1 products for “laptop”')).toBeInTheDocument()
+    await userEvent.click(screen.getByRole('button', { name: /Dell/ }))
+    await waitFor(() => expect(calls.at(-1)!.url).toMatch(/brand=Dell/))
+    expect(location.search).toContain('brand=Dell')
+    await userEvent.click(screen.getByRole('button', { name: /500 – \$1000/ }))
+    await waitFor(() => expect(calls.at(-1)!.url).toMatch(/minPrice=500&maxPrice=1000/))
+    await userEvent.click(await screen.findByRole('link', { name: /Zen Book/ }))
+    expect(await screen.findByRole('heading', { name: 'Zen Book' })).toBeInTheDocument()
+    expect(screen.getByText('A thin laptop')).toBeInTheDocument()
+  })
+
+  it('reads price facets', () => {
+    expect(priceBounds('25-50')).toEqual(['25', '50'])
+    expect(priceBounds('1000+')).toEqual(['1000', undefined])
+    expect(priceLabel('1000+')).toBe('$1000 and up')
+    expect(priceBounds('junk')).toEqual([undefined, undefined])
+  })
+})

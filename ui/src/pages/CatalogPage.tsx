@@ -1,0 +1,177 @@
+// Catalog search backed by GET /api/v1/products: text, category, brand,
+// price range, in-stock, sort, pages; the facets come with each answer.
+// The filters live in the URL, so a search can be shared and reloaded.
+import { useEffect, useState, type FormEvent } from 'react'
+import { ApiError } from '../api/client'
+import type { Facet, SearchResult } from '../api/types'
+import { ProductCard } from '../components/product'
+import { navigate, useLocation, useTitle } from '../router'
+import { useApp } from '../state'
+
+const KEYS = ['q', 'category', 'brand', 'minPrice', 'maxPrice', 'inStock', 'sort', 'page'] as const
+
+function FacetList({ title, facets, selected, onPick, label = (v: string) => v }: {
+  title: string
+  facets: Facet[]
+  selected?: string
+  onPick: (v: string | undefined) => void
+  label?: (v: string) => string
+}) {
+  if (!facets.length && !selected) return null
+  return (
+    <fieldset className="mb-4">
+      <legend className="mb-1 text-sm font-semibold">{title}</legend>
+      <ul className="space-y-0.5">
+        {selected && (
+          <li><button type="button" onClick={() => onPick(undefined)} className="text-sm text-brand-700 underline">Any {title.toLowerCase()}</button></li>
+        )}
+        {facets.map((f) => (
+          <li key={f.value}>
+            <button type="button" onClick={() => onPick(f.value === selected ? undefined : f.value)}
+              aria-pressed={f.value === selected}
+              className={`flex w-full justify-between rounded px-1 py-0.5 text-left text-sm hover:bg-slate-100 ${f.value === selected ? 'font-semibold text-brand-800' : ''}`}>
+              <span>{label(f.value)}</span><span className="text-slate-500">{f.count}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </fieldset>
+  )
+}
+
+/* a price facet ("25-50", "1000+", "1000-") as minPrice and maxPrice */
+export function priceBounds(v: string | undefined): [string | undefined, string | undefined] {
+  const m = /^(\d+(?:\.\d+)?)?\s*(?:-\s*(\d+(?:\.\d+)?)?|\+)$/.exec((v ?? '').trim())
+  return m ? [m[1] || undefined, m[2] || undefined] : [undefined, undefined]
+}
+
+export function priceLabel(v: string): string {
+  const [lo, hi] = priceBounds(v)
+  if (lo && hi) return `$${lo} – $${hi}`
+  if (lo) return `$${lo} and up`
+  if (hi) return `up to $${hi}`
+  return v
+}
+
+const pretty = (v: string) => v.replace(/-/g, ' ').replace(/^\w/, (c) => c.toUpperCase())
+
+export function CatalogPage() {
+  useTitle('Catalog')
+  const { api, addToCart } = useApp()
+  const { query } = useLocation()
+  const params: Record<string, string | undefined> = {}
+  for (const k of KEYS) params[k] = query.get(k) ?? undefined
+  const key = KEYS.map((k) => params[k] ?? '').join('|')
+  const [res, setRes] = useState<SearchResult | null>(null)
+  const [error, setError] = useState('')
+  const [loading, setLoading] = useState(true)
+  const [q, setQ] = useState(params.q ?? '')
+
+  useEffect(() => {
+    let live = true
+    setLoading(true)
+    api.search({ ...params, pageSize: 24 })
+      .then((r) => live && (setRes(r), setError('')))
+      .catch((e) => live && setError(e instanceof ApiError ? e.describe() : String(e)))
+      .finally(() => live && setLoading(false))
+    return () => {
+      live = false
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, key])
+
+  const go = (patch: Record<string, string | undefined>) => {
+    const next = new URLSearchParams()
+    const merged: Record<string, string | undefined> = { ...params, page: undefined, ...patch }
+    for (const k of KEYS) if (merged[k]) next.set(k, merged[k]!)
+    navigate(`/catalog${next.size ? `?${next}` : ''}`)
+  }
+  const onSearch = (e: FormEvent) => {
+    e.preventDefault()
+    go({ q: q.trim() || undefined })
+  }
+  const priceRange = (res?.facets.prices ?? []).find((f) => {
+    const [lo, hi] = priceBounds(f.value)
+    return (params.minPrice || params.maxPrice) && lo === params.minPrice && hi === params.maxPrice
+  })?.value
+  const page = Number(params.page ?? 1)
+  const pages = res ? Math.max(1, Math.ceil(res.total / res.pageSize)) : 1
+
+  return (
+    <div className="px-3 py-4">
+      <h1 className="mb-3 text-2xl font-semibold">Catalog</h1>
+      <form role="search" onSubmit={onSearch} className="mb-4 flex flex-wrap gap-2">
+        <label htmlFor="catalog-q" className="sr-only">Search products</label>
+        <input id="catalog-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Search products"
+          className="min-w-0 flex-1 rounded-md border border-slate-300 px-3 py-2" />
+        <button type="submit" className="rounded-md bg-brand-700 px-4 py-2 font-medium text-white hover:bg-brand-800">Search</button>
+        <label className="flex items-center gap-2 text-sm">Sort
+          <select value={params.sort ?? ''} onChange={(e) => go({ sort: e.target.value || undefined })}
+            className="rounded-md border border-slate-300 px-2 py-2">
+            <option value="">Relevance</option>
+            <option value="price-asc">Price: low to high</option>
+            <option value="price-desc">Price: high to low</option>
+            <option value="rating">Rating</option>
+          </select>
+        </label>
+      </form>
+      <div className="flex flex-col gap-4 md:flex-row">
+        <aside aria-label="Filters" className="md:w-56 md:shrink-0">
+          <details className="rounded-md border border-slate-200 bg-white p-3 md:open:block" open>
+            <summary className="cursor-pointer text-sm font-semibold md:hidden">Filters</summary>
+            <div className="mt-2 md:mt-0">
+              <label className="mb-4 flex items-center gap-2 text-sm">
+                <input type="checkbox" checked={params.inStock === 'true'} onChange={(e) => go({ inStock: e.target.checked ? 'true' : undefined })} />
+                In stock only
+              </label>
+              <fieldset className="mb-4">
+                <legend className="mb-1 text-sm font-semibold">Price</legend>
+                <div className="flex items-center gap-1">
+                  <label className="sr-only" htmlFor="minPrice">Minimum price</label>
+                  <input id="minPrice" type="number" min={0} placeholder="min" defaultValue={params.minPrice}
+                    onBlur={(e) => e.target.value !== (params.minPrice ?? '') && go({ minPrice: e.target.value || undefined })}
+                    onKeyDown={(e) => e.key === 'Enter' && go({ minPrice: (e.target as HTMLInputElement).value || undefined })}
+                    className="w-20 rounded border border-slate-300 px-2 py-1 text-sm" />
+                  <span aria-hidden="true">–</span>
+                  <label className="sr-only" htmlFor="maxPrice">Maximum price</label>
+                  <input id="maxPrice" type="number" min={0} placeholder="max" defaultValue={params.maxPrice}
+                    onBlur={(e) => e.target.value !== (params.maxPrice ?? '') && go({ maxPrice: e.target.value || undefined })}
+                    onKeyDown={(e) => e.key === 'Enter' && go({ maxPrice: (e.target as HTMLInputElement).value || undefined })}
+                    className="w-20 rounded border border-slate-300 px-2 py-1 text-sm" />
+                </div>
+              </fieldset>
+              <FacetList title="Price range" facets={res?.facets.prices ?? []} selected={priceRange}
+                label={priceLabel}
+                onPick={(v) => {
+                  const [lo, hi] = priceBounds(v)
+                  go({ minPrice: lo, maxPrice: hi })
+                }} />
+              <FacetList title="Category" facets={res?.facets.categories ?? []} selected={params.category} label={pretty}
+                onPick={(v) => go({ category: v })} />
+              <FacetList title="Brand" facets={res?.facets.brands ?? []} selected={params.brand} onPick={(v) => go({ brand: v })} />
+            </div>
+          </details>
+        </aside>
+        <section className="flex-1" aria-labelledby="results-h" aria-busy={loading}>
+          <h2 id="results-h" className="mb-2 text-sm text-slate-600" aria-live="polite">
+            {error ? '' : loading && !res ? 'Searching…' : `${res?.total ?? 0} products${params.q ? ` for “${params.q}”` : ''}`}
+            {res?.corrected && <> (showing results for “{res.corrected}”)</>}
+          </h2>
+          {error && <p role="alert" className="rounded bg-rose-50 p-3 text-rose-800">{error}</p>}
+          <div className="grid grid-cols-1 gap-3 sm:grid-cols-[repeat(auto-fill,minmax(14rem,1fr))]">
+            {res?.items.map((p, i) => <ProductCard key={p.sku} p={p} index={i} onAdd={addToCart} />)}
+          </div>
+          {res && pages > 1 && (
+            <nav aria-label="Pages" className="mt-4 flex items-center justify-center gap-3">
+              <button type="button" disabled={page <= 1} onClick={() => go({ ...params, page: String(page - 1) })}
+                className="rounded border border-slate-300 px-3 py-1 disabled:opacity-40">Previous</button>
+              <span className="text-sm">Page {page} of {pages}</span>
+              <button type="button" disabled={page >= pages} onClick={() => go({ ...params, page: String(page + 1) })}
+                className="rounded border border-slate-300 px-3 py-1 disabled:opacity-40">Next</button>
+            </nav>
+          )}
+        </section>
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,143 @@
+// The chat page: the conversation (a log that screen readers announce),
+// streaming replies, product cards, suggestion chips, the connection
+// status, and the message box.
+import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { useApp } from '../state'
+import { useTitle } from '../router'
+import { ProductCard } from '../components/product'
+import type { ChatMessage } from '../chat/conversation'
+
+const STARTERS = ['Show me men\'s shoes', 'Laptops under $1500', 'What is in my cart?', 'Where is my order?']
+
+export function ConnectionBanner() {
+  const { conn } = useApp()
+  const [slow, setSlow] = useState(false)
+  const [wasOpen, setWasOpen] = useState(false)
+  useEffect(() => {
+    if (conn.status === 'open') setWasOpen(true)
+  }, [conn.status])
+  // the first connect of a page usually takes a moment: say nothing for 1.5 s
+  useEffect(() => {
+    const t = setTimeout(() => setSlow(true), 1500)
+    return () => clearTimeout(t)
+  }, [])
+  if (conn.status === 'open' || (!wasOpen && !slow)) return null
+  const text = conn.status === 'connecting'
+    ? (wasOpen ? 'Connection lost. Reconnecting now…' : 'Connecting to the assistant…')
+    : `Connection lost. Reconnecting${conn.retryInMs ? ` in ${Math.max(1, Math.round(conn.retryInMs / 1000))} s` : ''}. Messages you send now will be delivered when the connection is back.`
+  return (
+    <div role="status" data-testid="connection-banner"
+      className={`mx-3 mt-2 rounded-md px-3 py-2 text-sm ${conn.status === 'offline' ? 'bg-amber-100 text-amber-900' : 'bg-slate-100 text-slate-700'}`}>
+      {text}
+    </div>
+  )
+}
+
+function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; onSuggest: (s: string) => void }) {
+  const { addToCart } = useApp()
+  if (m.role === 'user')
+    return (
+      <li className="flex flex-col items-end" data-testid="msg-user">
+        <p className="max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-sm bg-brand-700 px-3 py-2 text-white">
+          <span className="sr-only">You said: </span>{m.text}
+        </p>
+        {m.status === 'queued' && <span className="mt-0.5 text-xs text-amber-700">Waiting for the connection — will be sent automatically</span>}
+        {m.status === 'failed' && <span className="mt-0.5 text-xs text-rose-700">Not answered</span>}
+      </li>
+    )
+  if (m.role === 'system')
+    return (
+      <li className="flex justify-center" data-testid="msg-system">
+        <p className="rounded bg-rose-50 px-3 py-1 text-sm text-rose-800">{m.text}</p>
+      </li>
+    )
+  return (
+    <li className="flex flex-col items-start gap-2" data-testid="msg-assistant" data-status={m.status}>
+      <p className="max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-bl-sm bg-white px-3 py-2 shadow-sm ring-1 ring-slate-200">
+        <span className="sr-only">Assistant: </span>{m.text}
+        {m.status === 'streaming' && <span aria-hidden="true" className="ml-0.5 inline-block h-4 w-1.5 animate-pulse bg-slate-400 align-middle" />}
+      </p>
+      {!!m.cards?.length && (
+        <div className="-mx-1 flex w-full flex-col gap-3 overflow-x-auto px-1 pb-1 sm:flex-row" role="group" aria-label={`${m.cards.length} products`}>
+          {m.cards.map((c, i) => <ProductCard key={`${c.sku}-${i}`} p={c} index={i} onAdd={addToCart} />)}
+        </div>
+      )}
+      {last && !!m.suggestions?.length && (
+        <div className="flex flex-wrap gap-2" role="group" aria-label="Suggestions">
+          {m.suggestions.map((s) => (
+            <button key={s} type="button" onClick={() => onSuggest(s)} data-testid="suggestion"
+              className="rounded-full border border-brand-700 bg-white px-3 py-1 text-sm text-brand-800 hover:bg-brand-50">{s}</button>
+          ))}
+        </div>
+      )}
+    </li>
+  )
+}
+
+export function ChatPage() {
+  useTitle('Chat')
+  const { messages, send, conn, clearConversation } = useApp()
+  const [text, setText] = useState('')
+  const end = useRef<HTMLDivElement>(null)
+  const input = useRef<HTMLTextAreaElement>(null)
+  useEffect(() => {
+    end.current?.scrollIntoView?.({ block: 'end' })
+  }, [messages])
+
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault()
+    if (!text.trim()) return
+    send(text)
+    setText('')
+    input.current?.focus()
+  }
+  const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant')
+  const waiting = messages.some((m) => m.role === 'user' && m.status === 'sent')
+  const latest = lastAssistant?.status === 'done' ? lastAssistant.text : ''
+
+  return (
+    <div className="flex min-h-0 flex-1 flex-col">
+      <h1 className="sr-only">Chat with the shopping assistant</h1>
+      <ConnectionBanner />
+      {/* screen readers hear each finished reply once, not every delta */}
+      <div className="sr-only" aria-live="polite" data-testid="live-reply">{latest}</div>
+      <div className="flex-1 overflow-y-auto px-3 py-4">
+        {messages.length === 0 ? (
+          <div className="mx-auto max-w-lg py-10 text-center">
+            <p className="text-xl font-semibold">Hi! What are you shopping for?</p>
+            <p className="mt-1 text-slate-600">Ask in your own words: the assistant searches, compares, fills your cart and checks you out.</p>
+            <div className="mt-4 flex flex-wrap justify-center gap-2">
+              {STARTERS.map((s) => (
+                <button key={s} type="button" onClick={() => send(s)} data-testid="suggestion"
+                  className="rounded-full border border-brand-700 bg-white px-3 py-1 text-sm text-brand-800 hover:bg-brand-50">{s}</button>
+              ))}
+            </div>
+          </div>
+        ) : (
+          <ol className="flex flex-col gap-4" aria-label="Conversation" data-testid="conversation">
+            {messages.map((m) => <MessageView key={m.id} m={m} last={m === lastAssistant} onSuggest={send} />)}
+          </ol>
+        )}
+        {waiting && conn.status === 'open' && !messages.some((m) => m.status === 'streaming') && (
+          <p className="mt-3 text-sm text-slate-500" aria-hidden="true">The assistant is typing…</p>
+        )}
+        <div ref={end} />
+      </div>
+      <form onSubmit={submit} className="sticky bottom-0 flex items-end gap-2 border-t border-slate-200 bg-white p-3">
+        <label htmlFor="chat-input" className="sr-only">Message</label>
+        <textarea id="chat-input" ref={input} rows={1} value={text} maxLength={2000} autoFocus
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey) submit(e)
+          }}
+          placeholder="Ask about products, your cart, orders…"
+          className="max-h-32 min-h-10 flex-1 resize-none rounded-md border border-slate-300 px-3 py-2" />
+        <button type="submit" disabled={!text.trim()}
+          className="rounded-md bg-brand-700 px-4 py-2 font-medium text-white hover:bg-brand-800 disabled:bg-slate-300">Send</button>
+        {messages.length > 0 && (
+          <button type="button" onClick={clearConversation} className="hidden rounded-md px-2 py-2 text-sm text-slate-600 hover:bg-slate-100 sm:block">Clear</button>
+        )}
+      </form>
+    </div>
+  )
+}
