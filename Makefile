@@ -17,6 +17,12 @@ CFLAGS  ?= -O2 -g
 SAN     ?=
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -I. $(PKG_CFLAGS) -MMD -MP
 LDFLAGS ?=
+# V=1 shows full compiler command lines
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 
 ENGINE_SRC  := $(wildcard engine/*.c engine/nlu/*.c engine/stages/*.c engine/llm/*.c)
 STORES_SRC  := $(wildcard stores/*.c stores/sqlite/*.c stores/redis/*.c stores/mongo/*.c)
@@ -35,25 +41,29 @@ all: $(BUILD)/aisle $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # the OpenAPI document is embedded with .incbin, which -MMD cannot see
 $(BUILD)/gateway/openapi.o: gateway/openapi.json
 
 $(BUILD)/libaisle.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/aisle: $(CLI_OBJ) $(BUILD)/libaisle.a
-	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libaisle.a $(PKG_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libaisle.a $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libaisle.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS) -lcmocka
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS) -lcmocka
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libaisle.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS)
 
 deps:
 	@sh mk/deps.sh
@@ -63,12 +73,14 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/run.sh $(BUILD)
 
-# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Unit and integration suites (a real `aisle serve`, real clients) under
+# AddressSanitizer and UndefinedBehaviorSanitizer; the browser suite runs
+# in make test.
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		sh tests/run.sh build-san unit
+		SKIP_SUITES="e2e" sh tests/run.sh build-san
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)

@@ -2,12 +2,15 @@
  * runs every judged query against the catalog and prints NDCG@10,
  * Recall@10 and MRR@10 (relevant = relevance >= 2.5; unjudged results count
  * as not relevant; averages over queries with at least one relevant
- * product) and queries per second.  Judgement CSV columns: product_uid,
- * search_term, relevance (Home Depot layout). */
+ * product) and queries per second, for the whole set and for its two
+ * halves (queries split by a hash of their text) so ranking can be tuned
+ * on one half and checked on the other.  Judgement CSV columns:
+ * product_uid, search_term, relevance (Home Depot layout). */
 #include "cli.h"
 #include "stores/store.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +101,16 @@ static char *latin1(const char *s)
     return r;
 }
 
+/* FNV-1a of the query text: a stable split that does not depend on row
+ * order or ids, so both halves stay the same across runs and files. */
+static unsigned query_half(const char *q)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)q; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & 1;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -108,20 +121,21 @@ static double now_s(void)
 int cli_eval_search(int argc, char **argv)
 {
     const char *db = NULL, *jpath = NULL, *syn = NULL;
-    int flags = 0, verbose = 0;
+    int flags = 0, verbose = 0, only = -1;
     store_config cfg;
     store_err err = {0};
     store *st;
     FILE *f;
     char line[8192], *hdr[16];
     judgement *j = NULL;
-    size_t nj = 0, cap = 0, nq = 0, nscored = 0;
+    size_t nj = 0, cap = 0, nq = 0, nscored[2] = {0};
     int c_uid = -1, c_q = -1, c_rel = -1;
-    double sum_ndcg = 0, sum_rec = 0, sum_mrr = 0, t0, elapsed;
+    double sum_ndcg[2] = {0}, sum_rec[2] = {0}, sum_mrr[2] = {0}, elapsed;
 
     if (cli_wants_help(argc, argv)) {
         fprintf(stderr, "usage: aisle eval search --db FILE --judgments FILE.csv"
-                        " [--synonyms FILE] [--plain] [--no-spell] [--verbose]\n");
+                        " [--synonyms FILE] [--plain] [--no-spell] [--verbose]\n"
+                        "       [--half even|odd]   only one half of the queries\n");
         return 0;
     }
     for (int i = 1; i < argc; i++) {
@@ -131,6 +145,15 @@ int cli_eval_search(int argc, char **argv)
         else if (!strcmp(argv[i], "--plain")) flags |= STORE_SEARCH_PLAIN;
         else if (!strcmp(argv[i], "--no-spell")) flags |= STORE_SEARCH_NO_SPELL;
         else if (!strcmp(argv[i], "--verbose")) verbose = 1;
+        else if (!strcmp(argv[i], "--half") && i + 1 < argc) {
+            i++;
+            if (!strcmp(argv[i], "even")) only = 0;
+            else if (!strcmp(argv[i], "odd")) only = 1;
+            else {
+                fprintf(stderr, "aisle eval search: --half takes even or odd\n");
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "aisle eval search: unexpected argument %s\n", argv[i]);
             return 2;
@@ -194,10 +217,10 @@ int cli_eval_search(int argc, char **argv)
         fprintf(stderr, "aisle eval search: %s\n", err.msg);
         return 1;
     }
-    t0 = now_s();
     elapsed = 0;
     for (size_t a = 0; a < nj;) {
         size_t b = a, n_rel = 0, hits = 0;
+        unsigned half;
         double rels[K], ideal_all[256], dcg = 0, idcg = 0, rr = 0;
         store_search_query q;
         store_search_result r;
@@ -205,6 +228,11 @@ int cli_eval_search(int argc, char **argv)
         double ts;
         while (b < nj && !strcmp(j[a].query, j[b].query))
             b++;
+        half = query_half(j[a].query);
+        if (only >= 0 && half != (unsigned)only) {
+            a = b;
+            continue;
+        }
         for (size_t i = a; i < b; i++) {
             if (j[i].rel >= RELEVANT)
                 n_rel++;
@@ -242,10 +270,10 @@ int cli_eval_search(int argc, char **argv)
         for (size_t i = 0; i < nideal && i < K; i++)
             idcg += ideal_all[i] / log2((double)i + 2.0);
         if (n_rel) {
-            nscored++;
-            sum_ndcg += idcg > 0 ? dcg / idcg : 0;
-            sum_rec += (double)hits / (double)n_rel;
-            sum_mrr += rr;
+            nscored[half]++;
+            sum_ndcg[half] += idcg > 0 ? dcg / idcg : 0;
+            sum_rec[half] += (double)hits / (double)n_rel;
+            sum_mrr[half] += rr;
         }
         if (verbose)
             printf("%s\t%zu/%zu\t%.3f%s%s\n", j[a].query, hits, n_rel, rr,
@@ -254,11 +282,20 @@ int cli_eval_search(int argc, char **argv)
         a = b;
     }
     store_close(st);
-    (void)t0;
-    printf("queries %zu (scored: %zu with a relevant product)\n", nq, nscored);
-    printf("NDCG@10   %.4f\nRecall@10 %.4f\nMRR@10    %.4f\n",
-           nscored ? sum_ndcg / nscored : 0, nscored ? sum_rec / nscored : 0,
-           nscored ? sum_mrr / nscored : 0);
+    {
+        size_t ns = nscored[0] + nscored[1];
+        double nd = sum_ndcg[0] + sum_ndcg[1], re = sum_rec[0] + sum_rec[1],
+               mr = sum_mrr[0] + sum_mrr[1];
+        printf("queries %zu (scored: %zu with a relevant product)\n", nq, ns);
+        printf("NDCG@10   %.4f\nRecall@10 %.4f\nMRR@10    %.4f\n",
+               ns ? nd / ns : 0, ns ? re / ns : 0, ns ? mr / ns : 0);
+        for (int h = 0; h < 2; h++)
+            if (nscored[h])
+                printf("%s half (%zu scored): NDCG@10 %.4f  Recall@10 %.4f"
+                       "  MRR@10 %.4f\n", h ? "odd " : "even", nscored[h],
+                       sum_ndcg[h] / nscored[h], sum_rec[h] / nscored[h],
+                       sum_mrr[h] / nscored[h]);
+    }
     printf("queries/s %.1f\n", elapsed > 0 ? (double)nq / elapsed : 0);
     for (size_t i = 0; i < nj; i++) {
         free(j[i].query);

@@ -98,6 +98,10 @@ static int64_t qty_in_cart(eng_turn *t, const char *sku)
 static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type,
                           const char *sku, int64_t qty)
 {
+    /* sku may point into the context (session.focus), which this function
+     * replaces: keep a copy for the turn */
+    if (sku && !(sku = eng__pool_strdup(t->pool, sku)))
+        return eng__turn_fail(t, "out of memory");
     json_object *a = json_object_new_object();
     if (sku) {
         json_object_object_add(a, "sku", json_object_new_string(sku));

@@ -6,7 +6,9 @@
  *
  * Call: aisle_rank(products_fts, spec), spec = one "group:flags" per
  * phrase of the MATCH expression, in order (flags: 1 stopword, 2 an
- * alternative spelling).  Higher is better. */
+ * alternative spelling, 8 the query's head word, read by the second
+ * stage in sqlite_search.c, 16 the catalog's one-word spelling of this
+ * query word and the next).  Higher is better. */
 #include "stores/sqlite/sqlite_int.h"
 
 #include <math.h>
@@ -157,6 +159,11 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts,
             s *= 0.8;   /* a guessed spelling counts a little less */
         if (s > gscore[r->group[i]])
             gscore[r->group[i]] = s;
+        /* the catalog's one-word spelling of this word and the next
+         * ("screw driver" -> "screwdriver") stands for both */
+        if ((r->flags[i] & 16) && r->group[i] + 1 < r->n_group &&
+            s > gscore[r->group[i] + 1])
+            gscore[r->group[i] + 1] = s;
     }
     for (int g = 0; g < r->n_group; g++) {
         score += gscore[g];

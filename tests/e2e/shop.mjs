@@ -1,11 +1,14 @@
 // tests/e2e/shop.mjs — a shopper and a product team member in a real
 // browser (Debian's chromium via playwright-core) against a real
-// `aisle serve`.  Run by tests/integration/e2e.sh, which starts the
-// server and passes BASE (http://127.0.0.1:PORT).  Prints TAP-like lines:
-// "ok NAME", "not ok NAME" with indented details, "skip NAME: why".
-// Screenshots of every step go to tests/e2e/screenshots/.
+// `aisle serve --dev` that this script starts (and restarts, to drop the
+// connection) on a free loopback port with a temporary SQLite database.
+// Run by tests/integration/e2e.sh with AISLE=<path to the binary>.
+// Prints "ok NAME" / "not ok NAME" with indented details.  Screenshots of
+// every step go to tests/e2e/screenshots/ (or $SHOTS).
+import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +18,7 @@ const root = join(here, '..', '..')
 const require = createRequire(join(root, 'ui', 'package.json'))
 const { chromium } = require('playwright-core')
 
-const BASE = process.env.BASE
+const AISLE = process.env.AISLE ?? join(root, 'build', 'aisle')
 const SHOTS = process.env.SHOTS ?? join(here, 'screenshots')
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const T = 10000 // the longest any single step may wait
@@ -49,7 +52,62 @@ const expectText = async (loc, re) => {
   }
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'aisle-e2e-'))
+// --- the server -------------------------------------------------------
+const work = mkdtempSync(join(tmpdir(), 'aisle-e2e-'))
+const port = await new Promise((res) => {
+  const srv = createServer().listen(0, '127.0.0.1', () => {
+    const p = srv.address().port
+    srv.close(() => res(p))
+  })
+})
+const BASE = `http://127.0.0.1:${port}`
+let server = null
+let serverLog = ''
+// a fixed key, so that tokens outlive a restart (dev mode would pick a random one)
+const secret = 'e2e-only-secret-0123456789abcdef0123456789abcdef'
+async function startServer(extra = []) {
+  serverLog = join(work, `server-${Date.now()}.log`)
+  const { openSync } = await import('node:fs')
+  const fd = openSync(serverLog, 'w')
+  server = spawn(AISLE, ['serve', '--dev', '--listen', `127.0.0.1:${port}`, '--db', join(work, 'e2e.db'),
+    '--pipeline', 'pipelines/commerce.yaml', '--seed-catalog', 'examples/catalog/products.json',
+    '--set', `ui_dir=${join(root, 'ui', 'dist')}`, '--set', 'reload.watch=false', ...extra],
+  { cwd: root, stdio: ['ignore', fd, fd], env: { ...process.env, AISLE_JWT_SECRET: secret } })
+  const deadline = Date.now() + 10000
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) break
+    try {
+      if ((await fetch(`${BASE}/healthz`)).ok) return
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`aisle serve did not start:\n${readFileSync(serverLog, 'utf8').slice(-2000)}`)
+}
+async function stopServer() {
+  if (!server || server.exitCode !== null) return
+  const done = new Promise((r) => server.once('exit', r))
+  server.kill('SIGTERM')
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))])
+  if (server.exitCode === null) server.kill('SIGKILL')
+}
+function tailLog() {
+  try {
+    return readFileSync(serverLog, 'utf8').split('\n').filter((l) => !l.includes('"event":"access"')).slice(-12).join('\n')
+  } catch {
+    return ''
+  }
+}
+
+try {
+  await startServer()
+} catch (e) {
+  console.log('not ok e2e-server-start')
+  for (const l of String(e.message).split('\n')) console.log(`    ${l}`)
+  rmSync(work, { recursive: true, force: true })
+  process.exit(1)
+}
+
+const profile = join(work, 'profile')
 const ctx = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -229,13 +287,70 @@ try {
     await ins.close()
   })
 
+  await step('a dropped connection is announced; a message written offline is sent once when the server is back', async () => {
+    await page.bringToFront()
+    await stopServer()
+    await page.getByTestId('connection-banner').waitFor({ timeout: T })
+    await expectText(page.getByTestId('connection-banner'), /Connection lost/)
+    await page.getByLabel('Message').fill('show me fragrances')
+    await page.keyboard.press('Enter')
+    await page.getByText(/will be sent automatically/).waitFor({ timeout: T })
+    await shot(page, '15-offline')
+    await startServer()
+    // the reconnect backoff is at most a few seconds here
+    await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 20000 })
+    const q = page.getByTestId('msg-user').filter({ hasText: 'show me fragrances' })
+    if ((await q.count()) !== 1) throw new Error(`the message shows ${await q.count()} times`)
+    await expectText(page.getByTestId('msg-assistant').last(), /fragrance|found|product/i)
+    await page.getByText(/will be sent automatically/).waitFor({ state: 'detached', timeout: T })
+    // the server ran it once
+    const tr = await (await fetch(`${BASE}/api/v1/traces?limit=100`)).json()
+    const runs = tr.items.filter((t) => t.text === 'show me fragrances').length
+    if (runs !== 1) throw new Error(`the server ran the message ${runs} times`)
+    await shot(page, '16-reconnected')
+  })
+
+  await step('a rate limit says "slow down" and the message still gets its one answer', async () => {
+    await stopServer()
+    await startServer(['--set', 'limits.user_rps=0.5', '--set', 'limits.user_burst=2'])
+    await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 20000 })
+    const texts = ['show me mens shoes', 'show me laptops', 'show me sunglasses', 'show me watches']
+    for (const t of texts) {
+      await page.getByLabel('Message').fill(t)
+      await page.keyboard.press('Enter')
+    }
+    await page.getByTestId('notice-rate').waitFor({ timeout: T })
+    await expectText(page.getByTestId('notice-rate'), /Slow down/)
+    await shot(page, '17-rate-limited')
+    // every message is answered in the end, each once
+    const deadline = Date.now() + 20000
+    for (;;) {
+      const pending = await page.getByTestId('msg-user').filter({ hasText: texts[3] }).count()
+      const answered = await page.evaluate((want) => {
+        const m = JSON.parse(localStorage.getItem('aisle.chat.v1') || '[]')
+        return want.every((t) => m.some((x) => x.role === 'user' && x.text === t && x.status === 'answered'))
+      }, texts)
+      if (pending === 1 && answered) break
+      if (Date.now() > deadline) throw new Error('not every message was answered after the rate limit')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const tr = await (await fetch(`${BASE}/api/v1/traces?limit=100`)).json()
+    for (const t of texts) {
+      const runs = tr.items.filter((x) => x.text === t).length
+      if (runs !== 1) throw new Error(`"${t}" ran ${runs} times`)
+    }
+  })
+
   await step('no script errors in the page', async () => {
     if (consoleErrors.length) throw new Error(consoleErrors.join('\n'))
   })
 } catch {
   /* the failing step printed itself; later steps depend on it */
+  const log = tailLog()
+  if (log) console.log(`# server log:\n${log.replace(/^/gm, '#   ')}`)
 } finally {
-  await ctx.close()
-  rmSync(profile, { recursive: true, force: true })
+  await ctx.close().catch(() => {})
+  await stopServer()
+  rmSync(work, { recursive: true, force: true })
 }
 process.exit(failed ? 1 : 0)

@@ -6,6 +6,7 @@ import { useApp } from '../state'
 import { AuthDialog } from './AuthDialog'
 import { CartDrawer } from './CartDrawer'
 import { Checkout } from './Checkout'
+import { ConnectionBanner } from '../pages/ChatPage'
 
 function NavLink({ href, children }: { href: string; children: ReactNode }) {
   const { path } = useLocation()
@@ -21,7 +22,7 @@ function NavLink({ href, children }: { href: string; children: ReactNode }) {
 export function Notices() {
   const { notices, dismiss } = useApp()
   return (
-    <div className="pointer-events-none fixed inset-x-0 bottom-20 z-50 flex flex-col items-center gap-2 px-2 sm:bottom-4" aria-live="assertive" role="status">
+    <div className="pointer-events-none fixed inset-x-0 top-24 z-50 flex flex-col items-center gap-2 px-2 sm:inset-x-auto sm:right-4 sm:top-16 sm:items-end" aria-live="assertive" role="status">
       {notices.map((n) => (
         <div key={n.id} data-testid={`notice-${n.kind}`}
           className={`pointer-events-auto flex max-w-md items-start gap-2 rounded-md px-3 py-2 text-sm shadow-lg ${
@@ -98,6 +99,8 @@ function ShopLayout({ children }: { children: ReactNode }) {
             </button>
           </div>
         </div>
+        {/* in the sticky header, so that it is seen wherever the page is scrolled */}
+        <div className="mx-auto max-w-6xl px-3 empty:hidden [&:not(:empty)]:pb-2"><ConnectionBanner /></div>
       </header>
       <main id="main" tabIndex={-1} className="mx-auto flex w-full max-w-6xl flex-1 flex-col">{children}</main>
       <Notices />

@@ -97,11 +97,16 @@ export function AddToCartButton({ p, onAdd, className = '' }: { p: Card; onAdd: 
   )
 }
 
-export function ProductCard({ p, onAdd, index }: { p: Card; onAdd: (sku: string, title: string) => Promise<void> | void; index?: number }) {
+export function ProductCard({ p, onAdd, index, className = 'w-full' }: {
+  p: Card
+  onAdd: (sku: string, title: string) => Promise<void> | void
+  index?: number
+  className?: string
+}) {
   const titleId = `card-${p.sku}-${index ?? 0}`
   return (
     <article aria-labelledby={titleId} data-testid="product-card" data-sku={p.sku}
-      className="flex w-full flex-col overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm sm:w-56">
+      className={`relative flex flex-col overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm ${className}`}>
       <ProductImage src={p.thumbnail} alt={p.title} className="h-32 w-full" />
       <div className="flex flex-1 flex-col gap-1 p-3">
         <h3 id={titleId} className="text-sm font-semibold leading-tight">

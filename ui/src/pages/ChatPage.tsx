@@ -27,7 +27,7 @@ export function ConnectionBanner() {
     : `Connection lost. Reconnecting${conn.retryInMs ? ` in ${Math.max(1, Math.round(conn.retryInMs / 1000))} s` : ''}. Messages you send now will be delivered when the connection is back.`
   return (
     <div role="status" data-testid="connection-banner"
-      className={`mx-3 mt-2 rounded-md px-3 py-2 text-sm ${conn.status === 'offline' ? 'bg-amber-100 text-amber-900' : 'bg-slate-100 text-slate-700'}`}>
+      className={`rounded-md px-3 py-1.5 text-sm ${conn.status === 'offline' ? 'bg-amber-100 text-amber-900' : 'bg-slate-100 text-slate-700'}`}>
       {text}
     </div>
   )
@@ -58,8 +58,10 @@ function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; on
         {m.status === 'streaming' && <span aria-hidden="true" className="ml-0.5 inline-block h-4 w-1.5 animate-pulse bg-slate-400 align-middle" />}
       </p>
       {!!m.cards?.length && (
-        <div className="-mx-1 flex w-full flex-col gap-3 overflow-x-auto px-1 pb-1 sm:flex-row" role="group" aria-label={`${m.cards.length} products`}>
-          {m.cards.map((c, i) => <ProductCard key={`${c.sku}-${i}`} p={c} index={i} onAdd={addToCart} />)}
+        <div className="-mx-1 flex w-full snap-x gap-3 overflow-x-auto px-1 pb-2" role="group" aria-label={`${m.cards.length} products`}>
+          {m.cards.map((c, i) => (
+            <ProductCard key={`${c.sku}-${i}`} p={c} index={i} onAdd={addToCart} className="w-[68vw] max-w-56 shrink-0 snap-start" />
+          ))}
         </div>
       )}
       {last && !!m.suggestions?.length && (
@@ -98,7 +100,6 @@ export function ChatPage() {
   return (
     <div className="flex min-h-0 flex-1 flex-col">
       <h1 className="sr-only">Chat with the shopping assistant</h1>
-      <ConnectionBanner />
       {/* screen readers hear each finished reply once, not every delta */}
       <div className="sr-only" aria-live="polite" data-testid="live-reply">{latest}</div>
       <div className="flex-1 overflow-y-auto px-3 py-4">
@@ -121,7 +122,8 @@ export function ChatPage() {
         {waiting && conn.status === 'open' && !messages.some((m) => m.status === 'streaming') && (
           <p className="mt-3 text-sm text-slate-500" aria-hidden="true">The assistant is typing…</p>
         )}
-        <div ref={end} />
+        {/* scroll-margin keeps the newest message clear of the message box */}
+        <div ref={end} className="h-px scroll-mb-24" />
       </div>
       <form onSubmit={submit} className="sticky bottom-0 flex items-end gap-2 border-t border-slate-200 bg-white p-3">
         <label htmlFor="chat-input" className="sr-only">Message</label>
@@ -130,7 +132,7 @@ export function ChatPage() {
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey) submit(e)
           }}
-          placeholder="Ask about products, your cart, orders…"
+          placeholder="Message the assistant…"
           className="max-h-32 min-h-10 flex-1 resize-none rounded-md border border-slate-300 px-3 py-2" />
         <button type="submit" disabled={!text.trim()}
           className="rounded-md bg-brand-700 px-4 py-2 font-medium text-white hover:bg-brand-800 disabled:bg-slate-300">Send</button>

@@ -1,0 +1,185 @@
+/* tests/unit/test_search.c — catalog search quality on a small built-in
+ * catalog: the second stage (title coverage, head word, joins of two query
+ * words), pagination across the re-ranked pool, units, spelling and
+ * shopper text that looks like FTS5 or SQL syntax. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "stores/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct { const char *sku, *title; } items[] = {
+    {"S1", "Husky Screwdriver Set (10-Piece)"},
+    {"S2", "Everbilt Wood Screw Screw Screw Assortment"},
+    {"S3", "DEWALT Nut Driver Set (4-Pieces)"},
+    {"S4", "Klein Tools Screwdriver and Nut Driver Kit"},
+    {"D1", "Milwaukee Drill Bit Set for Cordless Drills"},
+    {"D2", "Ryobi 18-Volt Cordless Drill"},
+    {"P1", "Charlotte Pipe 1/2 in. x 10 ft. PVC Pipe"},
+    {"P2", "Charlotte Pipe 3/4 in. x 10 ft. PVC Pipe"},
+    {"W1", "2 in. x 4 in. x 8 ft. Stud Lumber"},
+    {"F1", "Moen Kitchen Faucet in Chrome"},
+    {"F2", "Faucet Aerator for Kitchen"},
+    {"F3", "Kitchen Sink Strainer"},
+};
+
+typedef struct fixture {
+    char dir[64];
+    store *s;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    store_config cfg;
+    store_err err = {0};
+    char db[128];
+    snprintf(f->dir, sizeof f->dir, "/tmp/aisle-search-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(db, sizeof db, "%s/t.db", f->dir);
+    store_config_init(&cfg);
+    cfg.sqlite_path = db;
+    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
+    if (store_open(&cfg, &f->s, &err) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        store_product p;
+        memset(&p, 0, sizeof p);
+        p.sku = (char *)items[i].sku;
+        p.title = (char *)items[i].title;
+        p.price = 10;
+        p.stock = 5;
+        if (store_product_upsert(f->s, &p, &err) != 0)
+            return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char path[128];
+    store_close(f->s);
+    snprintf(path, sizeof path, "%s/t.db", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/t.db-wal", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/t.db-shm", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* The first hit's sku for `text` (empty string when nothing matched). */
+static void top(store *s, const char *text, char *out, size_t cap)
+{
+    store_search_query q;
+    store_search_result r;
+    store_err err = {0};
+    store_search_query_init(&q);
+    q.text = text;
+    q.limit = 5;
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    snprintf(out, cap, "%s", r.n_hits ? r.hits[0].product.sku : "");
+    store_search_result_free(&r);
+}
+
+static void test_second_stage(void **state)
+{
+    fixture *f = *state;
+    char sku[32];
+    /* "screw driver" is one word in the catalog (in two titles, so it is
+     * a word and not a typo): the join covers both query words */
+    top(f->s, "screw driver set", sku, sizeof sku);
+    assert_string_equal(sku, "S1");
+    /* the title whose head is a drill, not one that mentions drills */
+    top(f->s, "cordless drill", sku, sizeof sku);
+    assert_string_equal(sku, "D2");
+    top(f->s, "kitchen faucet", sku, sizeof sku);
+    assert_string_equal(sku, "F1");
+    /* misspelt: corrected from the catalog's own words */
+    top(f->s, "kitchn faucett", sku, sizeof sku);
+    assert_string_equal(sku, "F1");
+}
+
+static void test_units(void **state)
+{
+    fixture *f = *state;
+    char sku[32];
+    top(f->s, "3/4\" pvc pipe", sku, sizeof sku);
+    assert_string_equal(sku, "P2");
+    top(f->s, "1/2 inch pvc pipe", sku, sizeof sku);
+    assert_string_equal(sku, "P1");
+    top(f->s, "2x4 stud", sku, sizeof sku);
+    assert_string_equal(sku, "W1");
+}
+
+static void test_pages_agree(void **state)
+{
+    fixture *f = *state;
+    store_search_query q;
+    store_search_result all, page;
+    store_err err = {0};
+    store_search_query_init(&q);
+    q.text = "kitchen faucet drill set";
+    q.limit = 6;
+    assert_int_equal(store_search(f->s, &q, &all, &err), 0);
+    assert_true(all.n_hits >= 4);
+    for (int off = 0; off + 2 <= (int)all.n_hits; off += 2) {
+        q.offset = off;
+        q.limit = 2;
+        assert_int_equal(store_search(f->s, &q, &page, &err), 0);
+        assert_int_equal(page.n_hits, 2);
+        assert_string_equal(page.hits[0].product.sku, all.hits[off].product.sku);
+        assert_string_equal(page.hits[1].product.sku, all.hits[off + 1].product.sku);
+        assert_true(page.total >= (int64_t)all.n_hits);
+        store_search_result_free(&page);
+    }
+    store_search_result_free(&all);
+}
+
+static void test_injection(void **state)
+{
+    fixture *f = *state;
+    static const char *const evil[] = {
+        "\"", "\"\"\"", "faucet\" OR \"drill", "*", "faucet*", "NEAR(a b)",
+        "AND", "OR OR", "NOT", "'; DROP TABLE products; --", "\\", "(", ")",
+        "kitchen AND", "^faucet", "title:faucet", "{title}: x", "",
+        "1/0 in. x x x 2x", "--- ''' \"\"\"",
+    };
+    for (size_t i = 0; i < sizeof evil / sizeof evil[0]; i++) {
+        store_search_query q;
+        store_search_result r;
+        store_err err = {0};
+        store_search_query_init(&q);
+        q.text = evil[i];
+        assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+        store_search_result_free(&r);
+    }
+    {
+        char sku[32];
+        top(f->s, "faucet\" OR \"drill", sku, sizeof sku);
+        assert_true(sku[0] != '\0');   /* the words still search */
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_second_stage),
+        cmocka_unit_test(test_units),
+        cmocka_unit_test(test_pages_agree),
+        cmocka_unit_test(test_injection),
+    };
+    return cmocka_run_group_tests_name("catalog search", tests, setup, teardown);
+}
