@@ -93,7 +93,8 @@ lint: $(BUILD)/aisle
 # embedded default (a SQLite file under var/), importing the sample catalog
 # on first start. Development mode: no JWT secret needed (see
 # docs/operations.md for production).
-run: deps
+run:
+	@sh mk/deps.sh run
 	@$(MAKE) --no-print-directory $(BUILD)/aisle
 	@sh ui/build.sh
 	@mkdir -p var

@@ -1,12 +1,16 @@
 #!/bin/sh
-# mk/deps.sh — install what aisle builds and tests with: Debian packages,
-# then the npm packages of the test tools (package.json) when missing.
+# mk/deps.sh [run|test] — install what aisle builds with (run) or builds
+# and tests with (test, the default): Debian packages, then the npm
+# packages of the test tools (package.json) when missing.
 # As root: apt-get installs what is missing. Otherwise: prints the line to run.
 set -e
 cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config libyaml-dev libuv1-dev libcivetweb-dev libjson-c-dev
 liblua5.4-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
-libsodium-dev libhiredis-dev libmongoc-dev redis-server jq nginx-light wrk chromium"
+libsodium-dev libhiredis-dev libmongoc-dev"
+if [ "${1:-test}" = test ]; then
+    PKGS="$PKGS redis-server jq nginx-light wrk chromium"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -24,8 +28,8 @@ if [ -n "$missing" ]; then
         exit 1
     fi
 fi
-# test tools from npm (WebSocket client, OpenAPI validator, playwright-core)
-if [ -f package-lock.json ] && [ ! -d node_modules ]; then
+# test tools from npm (WebSocket client, OpenAPI validator)
+if [ "${1:-test}" = test ] && [ -f package-lock.json ] && [ ! -d node_modules ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
 exit 0

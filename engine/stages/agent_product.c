@@ -298,7 +298,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     query q = {.lo = -1, .hi = -1};
     const char *text = eng__json_str(t->ctx, "message.text", "");
     static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", NULL};
-    static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", NULL};
+    static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", "most expensive",
+                                          "priciest", NULL};
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
     static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed", NULL};
@@ -372,6 +373,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         q.in_stock = 1;
     if (!refine && has_word(text, cheaper))
         q.sort = STORE_SORT_PRICE_ASC;
+    else if (!refine && has_word(text, pricier))
+        q.sort = STORE_SORT_PRICE_DESC;
     if (!refine && has_word(text, rated))
         q.sort = STORE_SORT_RATING;
     if (run_search(st, t, o, &q, "search", refine && has_last) < 0)

@@ -189,6 +189,28 @@ try {
     await shot(page, '05-after-reload')
   })
 
+  await step('keyboard only: the message box has focus, Tab reaches the cart, Escape closes it', async () => {
+    const focused = () => page.evaluate(() => {
+      const a = document.activeElement
+      return a ? a.getAttribute('data-testid') || a.getAttribute('aria-label') || a.id || a.tagName : ''
+    })
+    if ((await focused()) !== 'chat-input') throw new Error(`focus starts on ${await focused()}`)
+    let found = false
+    for (let i = 0; i < 40 && !found; i++) {
+      await page.keyboard.press('Shift+Tab')
+      found = (await focused()) === 'cart-button'
+    }
+    if (!found) throw new Error('Shift+Tab never reached the cart button')
+    await page.keyboard.press('Enter')
+    await page.getByTestId('cart-drawer').waitFor({ timeout: T })
+    const inside = await page.evaluate(() => !!document.activeElement?.closest('[role=dialog]'))
+    if (!inside) throw new Error('focus did not move into the cart drawer')
+    await page.keyboard.press('Escape')
+    await page.getByTestId('cart-drawer').waitFor({ state: 'detached', timeout: T })
+    if ((await focused()) !== 'cart-button') throw new Error(`focus went to ${await focused()} after closing`)
+    await page.getByLabel('Message').focus()
+  })
+
   await step('chat adds to cart too ("add the first one to my cart")', async () => {
     await page.getByLabel('Message').fill('add the first one to my cart')
     await page.keyboard.press('Enter')

@@ -34,7 +34,9 @@ export function ConnectionBanner() {
 }
 
 function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; onSuggest: (s: string) => void }) {
-  const { addToCart } = useApp()
+  const { addToCart, auth, open } = useApp()
+  // the assistant asks a guest to sign in (checkout, orders): offer it here
+  const wantsLogin = m.role === 'assistant' && last && !auth.user && /\bsign in\b|\blog in\b/i.test(m.text)
   if (m.role === 'user')
     return (
       <li className="flex flex-col items-end" data-testid="msg-user">
@@ -62,6 +64,14 @@ function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; on
           {m.cards.map((c, i) => (
             <ProductCard key={`${c.sku}-${i}`} p={c} index={i} onAdd={addToCart} className="w-[68vw] max-w-56 shrink-0 snap-start" />
           ))}
+        </div>
+      )}
+      {wantsLogin && (
+        <div className="flex gap-2">
+          <button type="button" onClick={() => open('signin', m.intent === 'checkout' ? 'checkout' : null)}
+            className="rounded-md bg-brand-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-800">Sign in</button>
+          <button type="button" onClick={() => open('signup', m.intent === 'checkout' ? 'checkout' : null)}
+            className="rounded-md border border-brand-700 px-3 py-1.5 text-sm font-medium text-brand-800 hover:bg-brand-50">Create an account</button>
         </div>
       )}
       {last && !!m.suggestions?.length && (
