@@ -82,7 +82,8 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		SKIP_SUITES="e2e" sh tests/run.sh build-san
 
-bench: deps
+bench:
+	@sh mk/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@sh tests/bench/run.sh $(BUILD)
 

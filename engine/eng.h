@@ -105,8 +105,8 @@ typedef struct eng_clf_opts {
     int epochs;          /* passes over the data; default 30 */
     double l2;           /* L2 regularisation strength; default set by train */
     int word_ngrams;     /* 1 or 2 (unigrams + bigrams); default 2 */
-    int char_min;        /* character n-gram sizes, 0 = none; default 2 */
-    int char_max;        /* default 5 */
+    int char_min;        /* character n-gram sizes, 0 = none; default 3 */
+    int char_max;        /* default 4 */
     int hash_bits;       /* feature space is 2^hash_bits; default 20 */
     uint64_t seed;       /* shuffling seed; default 1 (training is deterministic) */
 } eng_clf_opts;

@@ -1,6 +1,7 @@
 #!/bin/sh
-# mk/deps.sh [run|test] — install what aisle builds with (run) or builds
-# and tests with (test, the default): Debian packages, then the npm
+# mk/deps.sh [run|test|bench] — install what aisle builds with (run),
+# builds and tests with (test, the default), or also benchmarks against
+# its peers with (bench): Debian packages, then the npm
 # packages of the test tools (package.json) when missing.
 # As root: apt-get installs what is missing. Otherwise: prints the line to run.
 set -e
@@ -8,9 +9,10 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config libyaml-dev libuv1-dev libcivetweb-dev libjson-c-dev
 liblua5.4-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
 libsodium-dev libhiredis-dev libmongoc-dev"
-if [ "${1:-test}" = test ]; then
-    PKGS="$PKGS redis-server jq nginx-light wrk chromium"
-fi
+case "${1:-test}" in
+test) PKGS="$PKGS redis-server jq nginx-light wrk chromium" ;;
+bench) PKGS="$PKGS redis-server jq nginx-light wrk chromium fasttext python3-sklearn" ;;
+esac
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -29,7 +31,7 @@ if [ -n "$missing" ]; then
     fi
 fi
 # test tools from npm (WebSocket client, OpenAPI validator)
-if [ "${1:-test}" = test ] && [ -f package-lock.json ] && [ ! -d node_modules ]; then
+if [ "${1:-test}" != run ] && [ -f package-lock.json ] && [ ! -d node_modules ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
 exit 0
