@@ -4,7 +4,9 @@
  * run (json-c parsing and printing the turn's own context), so that the
  * ratio means something on a shared, noisy machine. Not a timed test. */
 #include "engine/eng.h"
+#include "stores/store.h"
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 static const char *const messages[] = {
     "how long does shipping take?", "can I pay with paypal", "hello", "what time do you open",
     "I want to return my shoes", "is there a phone number", "tell me a joke", "bye",
+    "show me sunglasses", "do you have men's shoes under 120?", "what's in my cart", "any perfumes?",
 };
 #define NMSG (sizeof messages / sizeof *messages)
 
@@ -21,13 +24,16 @@ typedef struct job {
     int64_t us;
 } job;
 
+static eng_deps deps;
+
 static void *worker(void *arg)
 {
     job *j = arg;
     int64_t t0 = eng_now_us();
     for (long i = 0; i < j->turns; i++) {
         eng_turn *t = NULL;
-        if (eng_run(j->p, messages[i % NMSG], NULL, &t, NULL) != 0) {
+        eng_turn_opts o = {.deps = &deps};
+        if (eng_run(j->p, messages[i % NMSG], &o, &t, NULL) != 0) {
             fprintf(stderr, "turn failed\n");
             exit(1);
         }
@@ -81,9 +87,38 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* A temporary SQLite store with the catalog, so that agents really search. */
+static store *open_store(const char *catalog, char *path, size_t n)
+{
+    snprintf(path, n, "/tmp/aisle-bench-%d.db", (int)getpid());
+    store_config cfg;
+    store_config_init(&cfg);
+    cfg.sqlite_path = path;
+    store *s = NULL;
+    store_err err = {0};
+    json_object *root = json_object_from_file(catalog), *list;
+    if (!root || store_open(&cfg, &s, &err) < 0) {
+        fprintf(stderr, "bench: cannot open a store with %s: %s\n", catalog, err.msg);
+        exit(1);
+    }
+    list = json_object_is_type(root, json_type_array) ? root : json_object_object_get(root, "products");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        store_product p = {0};
+        if (store_product_from_json(json_object_to_json_string(json_object_array_get_idx(list, i)), &p, NULL) == 0)
+            store_product_upsert(s, &p, NULL);
+        store_product_clear(&p);
+    }
+    json_object_put(root);
+    return s;
+}
+
 int main(int argc, char **argv)
 {
     const char *file = argc > 1 ? argv[1] : "examples/faq/faq.yaml";
+    const char *catalog = argc > 3 ? argv[3] : NULL;
+    char dbpath[128] = "";
+    if (catalog)
+        deps.store = open_store(catalog, dbpath, sizeof dbpath);
     const int runs = 5;
     const long turns = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
     eng_diags d;
@@ -95,7 +130,8 @@ int main(int argc, char **argv)
     }
     eng_diags_free(&d);
     eng_turn *t = NULL;
-    eng_run(p, messages[0], NULL, &t, NULL);
+    eng_turn_opts o0 = {.deps = &deps};
+    eng_run(p, messages[0], &o0, &t, NULL);
     char *ctx = strdup(json_object_to_json_string(eng_turn_context(t)));
     eng_turn_free(t);
     run_threads(p, 1, turns / 10); /* warm up: Lua states, caches */
@@ -106,12 +142,16 @@ int main(int argc, char **argv)
         two[r] = run_threads(p, 2, turns);
     }
     double m1 = median(one, runs), m2 = median(two, runs), mr = median(ref, runs);
-    printf("{\"bench\":\"turns\",\"pipeline\":\"%s\",\"runs\":%d,\"turnsPerRun\":%ld,"
+    printf("{\"bench\":\"turns\",\"store\":%s,\"pipeline\":\"%s\",\"runs\":%d,\"turnsPerRun\":%ld,"
            "\"turnsPerSec1Thread\":%.0f,\"turnsPerSec2Threads\":%.0f,\"usPerTurn1Thread\":%.2f,"
            "\"reference\":\"json-c parse+print of the turn context (%zu bytes)\",\"referencePerSec\":%.0f,"
            "\"turnCostInReferenceUnits\":%.2f,\"scaling2Threads\":%.2f}\n",
-           file, runs, turns, m1, m2, 1e6 / m1, strlen(ctx), mr, mr / m1, m2 / m1);
+           catalog ? "\"sqlite\"" : "null", file, runs, turns, m1, m2, 1e6 / m1, strlen(ctx), mr, mr / m1, m2 / m1);
     free(ctx);
     eng_pipeline_release(p);
+    if (deps.store) {
+        store_close(deps.store);
+        unlink(dbpath);
+    }
     return 0;
 }
