@@ -29,6 +29,10 @@ struct gw_metrics {
     int nstages;
     uint64_t turns, turn_errors, rl_ip, rl_user;
     int64_t ws;
+    /* fallbacks the turns recorded (ctx.fallbacks), by stage: these also
+     * count answers the LLM gave that were unusable */
+    struct { char stage[64]; uint64_t n; } fb[MAX_STAGES];
+    int nfb;
 };
 
 gw_metrics *gw__metrics_new(void)
@@ -90,6 +94,20 @@ void gw__metrics_turn(gw_metrics *m, json_object *ctx, int64_t total_us)
         m->turn_errors++;
     snprintf(m->turn.name, sizeof m->turn.name, "turn");
     observe(&m->turn, (double)total_us / 1e6);
+    json_object *fbs;
+    if (json_object_object_get_ex(ctx, "fallbacks", &fbs) && json_object_is_type(fbs, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(fbs); i++) {
+            const char *st = gw__jstr(json_object_array_get_idx(fbs, i), "stage");
+            int k = 0;
+            while (st && k < m->nfb && strcmp(m->fb[k].stage, st) != 0)
+                k++;
+            if (!st || (k == m->nfb && m->nfb == MAX_STAGES))
+                continue;
+            if (k == m->nfb)
+                snprintf(m->fb[m->nfb++].stage, sizeof m->fb[0].stage, "%s", st);
+            m->fb[k].n++;
+        }
+    }
     json_object *tr;
     if (json_object_object_get_ex(ctx, "trace", &tr) && json_object_is_type(tr, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(tr); i++) {
@@ -216,6 +234,13 @@ char *gw__metrics_text(gw_server *s)
             "aisle_ratelimit_rejections_total{scope=\"ip\"} %llu\n"
             "aisle_ratelimit_rejections_total{scope=\"user\"} %llu\n",
         (unsigned long long)m->rl_ip, (unsigned long long)m->rl_user);
+    put(&b, "# HELP aisle_stage_fallbacks_total Turns in which a stage's LLM option fell back to the built-in "
+            "model or the template, by stage.\n# TYPE aisle_stage_fallbacks_total counter\n");
+    for (int i = 0; i < m->nfb; i++) {
+        char e[80];
+        esc(e, sizeof e, m->fb[i].stage);
+        put(&b, "aisle_stage_fallbacks_total{stage=\"%s\"} %llu\n", e, (unsigned long long)m->fb[i].n);
+    }
     put(&b, "# HELP aisle_websocket_sessions Open WebSocket chat sessions.\n# TYPE aisle_websocket_sessions gauge\n"
             "aisle_websocket_sessions %lld\n", (long long)m->ws);
     pthread_mutex_unlock(&m->mu);

@@ -1,12 +1,13 @@
 #!/bin/sh
-# tests/integration/e2e.sh — browser tests of the chat page and the
-# inspector: Debian's chromium driven by playwright-core (from ui/) against
-# a real `aisle serve --dev` on a free loopback port with a temporary
-# SQLite database, the sample catalog and the shipped commerce pipeline
-# (tests/e2e/shop.mjs starts the server, and restarts it to drop the
-# connection).  Builds the UI first when ui/src is newer than ui/dist.  Prints
-# "ok NAME" / "not ok NAME" / "skip NAME: why".  Screenshots of each step
-# land in tests/e2e/screenshots/ (git-ignored).
+# tests/integration/e2e.sh — the UI's tests: its component tests (Vitest,
+# one line per file), then the browser tests: Debian's chromium driven by
+# playwright-core (from ui/node_modules) against a real `aisle serve --dev`
+# on a free loopback port with a temporary SQLite database, the sample
+# catalog and the shipped commerce pipeline (tests/e2e/shop.mjs starts the
+# server, and restarts it to drop the connection).  Builds the UI first
+# when its sources are newer than ui/dist.  Prints "ok NAME" / "not ok
+# NAME" / "skip NAME: why".  Screenshots of each browser step land in
+# tests/e2e/screenshots/ (git-ignored).  About 30 s.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 AISLE=${AISLE:-$ROOT/build/aisle}
@@ -34,5 +35,28 @@ fi
 rm -f /tmp/aisle-e2e-build.$$
 [ -f ui/dist/index.html ] || skip "ui/dist is missing and could not be built"
 [ -d ui/node_modules/playwright-core ] || skip "playwright-core is not installed in ui/node_modules (cd ui && npm ci)"
+
+# component tests first (Vitest, jsdom): one line per test file
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+(cd ui && timeout 120 npx --no-install vitest run --reporter=json --outputFile="$TMP/vitest.json" >"$TMP/vitest.log" 2>&1)
+vrc=$?
+if [ -f "$TMP/vitest.json" ]; then
+    node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))
+for (const f of r.testResults) {
+  const name = "ui-" + f.name.replace(/^.*\/src\//, "").replace(/\.test\.tsx?$/, "")
+  const bad = f.assertionResults.filter((a) => a.status === "failed")
+  if (f.status === "passed" && !bad.length) console.log(`ok ${name} (${f.assertionResults.length} tests)`)
+  else {
+    console.log(`not ok ${name}`)
+    for (const a of bad) { console.log(`    ${a.fullName}`); for (const m of a.failureMessages) console.log("      " + m.split("\n")[0]) }
+    if (!bad.length) console.log("    " + (f.message || "the file failed to run").split("\n")[0])
+  }
+}' "$TMP/vitest.json"
+elif [ "$vrc" -ne 0 ]; then
+    echo "not ok ui-component-tests"
+    tail -20 "$TMP/vitest.log" | sed 's/^/    /'
+fi
 
 AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 150 node tests/e2e/shop.mjs

@@ -4,6 +4,7 @@ import { startServer, stopServer, ok } from './lib.mjs';
 import { restTests } from './rest.mjs';
 import { wsTests } from './ws.mjs';
 import { limitsTests, openapiTests, refusalTests, reloadTests, shutdownTests, commerceTests } from './ops.mjs';
+import { llmTests } from './llm.mjs';
 
 const groups = [];
 let main;
@@ -20,7 +21,7 @@ try {
   await stopServer(main);
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
-  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests]]) {
+  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;
