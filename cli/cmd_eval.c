@@ -139,49 +139,6 @@ static char *read_all(const char *path, size_t *len)
 
 /* ------------------------------------------------------------------ CSV */
 
-/* csv_field: parse one RFC 4180 field at *p (quotes doubled inside quoted
- * fields, which may hold commas and newlines); *end_of_row is set when the
- * field ended its record. The field is unquoted in place; returns it. */
-static char *csv_field(char **p, char *end, int *end_of_row)
-{
-    char *s = *p, *out = s, *start = s;
-    if (s < end && *s == '"') {
-        s++;
-        while (s < end) {
-            if (*s == '"') {
-                if (s + 1 < end && s[1] == '"') {
-                    *out++ = '"';
-                    s += 2;
-                    continue;
-                }
-                s++;
-                break;
-            }
-            *out++ = *s++;
-        }
-        /* anything between the closing quote and the delimiter is kept,
-         * as most readers do */
-        while (s < end && *s != ',' && *s != '\n' && *s != '\r')
-            *out++ = *s++;
-    } else {
-        while (s < end && *s != ',' && *s != '\n' && *s != '\r')
-            *out++ = *s++;
-    }
-    *end_of_row = 1;
-    if (s < end && *s == ',') {
-        *end_of_row = 0;
-        s++;
-    } else {
-        if (s < end && *s == '\r')
-            s++;
-        if (s < end && *s == '\n')
-            s++;
-    }
-    *out = '\0'; /* out <= the delimiter, so this never clobbers unread input */
-    *p = s;
-    return start;
-}
-
 static int col_index(char **names, int n, const char *want, const char *alt)
 {
     for (int i = 0; i < n; i++)
@@ -206,7 +163,7 @@ static int load_csv(const char *path, const eval_args *a, dataset *d)
     char *names[256];
     int ncol = 0, eor = 0, rc = 1;
     while (!eor && p < end && ncol < 256)
-        names[ncol++] = csv_field(&p, end, &eor);
+        names[ncol++] = eng_csv_field(&p, end, &eor);
     int tc = col_index(names, ncol, a->text_col ? a->text_col : "utterance",
                        a->text_col ? NULL : "text");
     int lc = col_index(names, ncol, a->label_col ? a->label_col : "intent",
@@ -225,7 +182,7 @@ static int load_csv(const char *path, const eval_args *a, dataset *d)
         eor = 0;
         row++;
         while (!eor) {
-            char *f = csv_field(&p, end, &eor);
+            char *f = eng_csv_field(&p, end, &eor);
             if (col == tc)
                 t = f;
             if (col == lc)

@@ -37,6 +37,8 @@ describe('conversation', () => {
     const back = loadConversation()
     expect(back).toEqual(m)
     expect(unanswered(back).map((x) => x.clientMsgId)).toEqual(['q1'])
+    // a day later the server no longer remembers it: not sent again
+    expect(unanswered(back, Date.now() + 24 * 3600 * 1000)).toEqual([])
   })
 
   it('an error for a message marks it failed and says why; a 429 does not', () => {

@@ -103,7 +103,11 @@ export function applyError(msgs: ChatMessage[], f: ErrorFrame): ChatMessage[] {
   return [...next, { id: `e-${f.clientMsgId}`, role: 'system', text, at: Date.now(), clientMsgId: f.clientMsgId }]
 }
 
+/* the server remembers a clientMsgId's answer for 24 h: older unanswered
+ * messages are not sent again (they would run a second time) */
+const RESEND_WINDOW_MS = 23 * 3600 * 1000
+
 /* user messages still waiting for an answer (sent again after a reload) */
-export function unanswered(msgs: ChatMessage[]): ChatMessage[] {
-  return msgs.filter((m) => m.role === 'user' && (m.status === 'queued' || m.status === 'sent'))
+export function unanswered(msgs: ChatMessage[], now = Date.now()): ChatMessage[] {
+  return msgs.filter((m) => m.role === 'user' && (m.status === 'queued' || m.status === 'sent') && now - m.at < RESEND_WINDOW_MS)
 }
