@@ -183,18 +183,17 @@ static void run_graph(eng_turn *t)
     }
 }
 
-int eng_run(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn **out, eng_err *err)
+int eng__turn_new(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn **out, eng_err *err)
 {
     static const eng_turn_opts no_opts;
     *out = NULL;
     if (!p || !text)
-        return eng_err_set(err, ENG_EINVAL, "eng_run: pipeline and text are required");
+        return eng_err_set(err, ENG_EINVAL, "a pipeline and a text are required");
     size_t len = strlen(text);
     if (!eng_utf8_valid(text, len))
         return eng_err_set(err, ENG_EINVAL, "message is not valid UTF-8");
     if (!o)
         o = &no_opts;
-    int64_t start = eng_now_us();
     eng_pool *pool = eng__pool_new(8192);
     eng_turn *t = pool ? eng__pool_alloc(pool, sizeof *t) : NULL;
     if (!t) {
@@ -205,18 +204,28 @@ int eng_run(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn 
     t->p = p;
     t->opts = o;
     long dl = o->deadline_ms > 0 ? (long)o->deadline_ms : p->deadline_ms;
-    t->deadline_us = start + (int64_t)dl * 1000;
+    t->deadline_us = eng_now_us() + (int64_t)dl * 1000;
     t->ctx = new_context(t, text, o);
     if (!t->ctx || eng__pool_cleanup(pool, put_json, t->ctx) < 0) {
         json_object_put(t->ctx);
         eng__pool_free(pool);
         return eng_err_set(err, ENG_ENOMEM, "out of memory starting a turn");
     }
+    *out = t;
+    return 0;
+}
+
+int eng_run(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn **out, eng_err *err)
+{
+    int64_t start = eng_now_us();
+    int rc = eng__turn_new(p, text, o, out, err);
+    if (rc < 0)
+        return rc;
+    eng_turn *t = *out;
     eng_pipeline_retain(p);
     run_graph(t);
     json_object_object_add(t->ctx, "elapsedUs", json_object_new_int64(eng_now_us() - start));
     eng_pipeline_release(p);
-    *out = t;
     return 0;
 }
 

@@ -154,6 +154,10 @@ struct eng_turn {
     char errmsg[512];       /* a stage's error, when it returns ENG_R_ERROR */
 };
 
+/* eng__turn_new: a turn with its pool and context, not yet run (eng_run
+ * runs it; the pricing API uses it as the frame for rule calls). */
+int eng__turn_new(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn **out, eng_err *err);
+
 /* eng__turn_note / eng__turn_fail: set the trace note or the error. */
 void eng__turn_note(eng_turn *t, const char *fmt, ...) ENG_PRINTF(2, 3);
 eng_result eng__turn_fail(eng_turn *t, const char *fmt, ...) ENG_PRINTF(2, 3);

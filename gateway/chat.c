@@ -123,7 +123,8 @@ void gw__cart_changed(gw_server *s, const char *cart_id)
     for (gw_chan *c = s->chans; c; c = c->next) {
         if (strcmp(c->cart_id, cart_id) != 0)
             continue;
-        if (!cart && !(cart = gw__cart_json(s, cart_id)))
+        /* priced as the chat prices it, with this channel's session */
+        if (!cart && !(cart = gw__cart_json(s, &c->who)))
             break;
         json_object *o = json_object_new_object();
         json_object_object_add(o, "type", json_object_new_string("cart"));

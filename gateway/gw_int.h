@@ -166,7 +166,21 @@ void gw__h_static(gw_req *r);
 
 /* cart JSON shared by REST and chat: {id, items, count, subtotal, total}.
  * NULL when the store fails. */
-json_object *gw__cart_json(gw_server *s, const char *cart_id);
+/* gw__cart_json: the principal's cart priced exactly as the chat prices
+ * it (the pipeline's rules, cart rules, the session's promo code). New
+ * object, NULL when the store is unavailable. */
+json_object *gw__cart_json(gw_server *s, const gw_principal *who);
+
+/* gw__shopper: turn options for calls into the engine's pricing and rules
+ * as `who`: fills *o and *deps; *session (put it) and uid are storage the
+ * options point into. */
+void gw__shopper(gw_server *s, const gw_principal *who, eng_turn_opts *o, eng_deps *deps, char uid[32],
+                 json_object **session);
+
+/* gw__veto: ask the rules about `action` (hook "cart.add", "order.create"
+ * ...); when one refuses, answers 409 rule-veto with its message, audits
+ * it and returns true. Takes no ownership of action. */
+bool gw__veto(gw_req *r, const char *hook, json_object *action);
 /* gw__cart_changed: push {type:"cart"} to every channel of that cart. */
 void gw__cart_changed(gw_server *s, const char *cart_id);
 /* gw__audit: append an audit record; failures are logged, never fatal. */

@@ -29,39 +29,68 @@ void gw__audit(gw_server *s, const gw_principal *who, const char *action, const 
     json_object_put(detail);
 }
 
-static json_object *money(double v) { return json_object_new_double((double)(int64_t)(v * 100 + (v < 0 ? -0.5 : 0.5)) / 100); }
-
-json_object *gw__cart_json(gw_server *s, const char *cart_id)
+void gw__shopper(gw_server *s, const gw_principal *who, eng_turn_opts *o, eng_deps *deps, char uid[32],
+                 json_object **session)
 {
-    store_cart c = {0};
-    if (store_cart_get(s->st, cart_id, &c, NULL) < 0)
-        return NULL;
-    json_object *o = json_object_new_object(), *items = json_object_new_array();
-    int64_t count = 0;
-    for (size_t i = 0; i < c.n_items; i++) {
-        json_object *l = json_object_new_object();
-        json_object_object_add(l, "sku", json_object_new_string(c.items[i].sku));
-        json_object_object_add(l, "title", json_object_new_string(c.items[i].title));
-        json_object_object_add(l, "qty", json_object_new_int64(c.items[i].qty));
-        json_object_object_add(l, "unitPrice", money(c.items[i].unit_price));
-        json_object_object_add(l, "lineTotal", money(c.items[i].unit_price * (double)c.items[i].qty));
-        json_object_array_add(items, l);
-        count += c.items[i].qty;
-    }
-    json_object_object_add(o, "id", json_object_new_string(cart_id));
-    json_object_object_add(o, "items", items);
-    json_object_object_add(o, "count", json_object_new_int64(count));
-    json_object_object_add(o, "subtotal", money(c.subtotal));
-    json_object_object_add(o, "total", money(c.subtotal));
-    store_cart_clear_struct(&c);
-    return o;
+    memset(o, 0, sizeof *o);
+    memset(deps, 0, sizeof *deps);
+    deps->store = s->st;
+    uid[0] = '\0';
+    if (who->user_id)
+        snprintf(uid, 32, "%" PRId64, who->user_id);
+    *session = NULL;
+    if (who->sid[0] && eng_session_load(s->st, who->sid, session, NULL) < 0)
+        *session = NULL;
+    o->session_id = who->sid[0] ? who->sid : NULL;
+    o->user_id = uid[0] ? uid : NULL;
+    o->session = *session;
+    o->deps = deps;
+}
+
+json_object *gw__cart_json(gw_server *s, const gw_principal *who)
+{
+    eng_turn_opts o;
+    eng_deps deps;
+    char uid[32];
+    json_object *sess, *cart = NULL;
+    gw__shopper(s, who, &o, &deps, uid, &sess);
+    eng_pipeline *p = gw__pipeline(s);
+    eng_err err = {0};
+    if (eng_cart_priced(p, &o, &cart, &err) < 0)
+        cart = NULL;
+    eng_pipeline_release(p);
+    json_object_put(sess);
+    return cart;
+}
+
+bool gw__veto(gw_req *r, const char *hook, json_object *action)
+{
+    eng_turn_opts o;
+    eng_deps deps;
+    char uid[32];
+    json_object *sess, *veto = NULL;
+    gw__shopper(r->srv, &r->who, &o, &deps, uid, &sess);
+    eng_pipeline *p = gw__pipeline(r->srv);
+    eng_rules_veto(p, &o, hook, action, &veto, NULL);
+    eng_pipeline_release(p);
+    json_object_put(sess);
+    if (!veto)
+        return false;
+    gw__problem(r, 409, "rule-veto", "Refused by a rule", "%s", gw__jstr(veto, "deny") ? gw__jstr(veto, "deny") : "not allowed");
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "hook", json_object_new_string(hook));
+    json_object_object_add(d, "ruleId", json_object_get(json_object_object_get(veto, "id")));
+    json_object_object_add(d, "ruleVersion", json_object_get(json_object_object_get(veto, "version")));
+    json_object_object_add(d, "message", json_object_get(json_object_object_get(veto, "deny")));
+    json_object_object_add(d, "via", json_object_new_string("rest"));
+    gw__audit(r->srv, &r->who, "rule.veto", hook, d);
+    json_object_put(veto);
+    return true;
 }
 
 static void send_cart(gw_req *r, int status)
 {
-    char cid[128];
-    gw__cart_id(&r->who, cid, sizeof cid);
-    json_object *o = gw__cart_json(r->srv, cid);
+    json_object *o = gw__cart_json(r->srv, &r->who);
     if (o)
         gw__json(r, status, o);
     else
@@ -94,7 +123,8 @@ static void set_line(gw_req *r, const char *sku, int64_t qty, const char *action
     store_err e = {0};
     int rc = store_product_get(s->st, sku, &p, &e);
     int64_t stock = p.stock;
-    store_product_clear(&p);
+    if (rc < 0)
+        store_product_clear(&p);
     if (rc == STORE_ENOTFOUND) {
         gw__problem(r, 404, "not-found", "No such product", NULL);
         return;
@@ -105,8 +135,25 @@ static void set_line(gw_req *r, const char *sku, int64_t qty, const char *action
     }
     if (qty > stock) {
         gw__problem(r, 409, "insufficient-stock", "Not enough stock", "Only %" PRId64 " in stock.", stock);
+        store_product_clear(&p);
         return;
     }
+    /* the same rules as in the chat: cart limits, vetoes */
+    json_object *act = json_object_new_object();
+    json_object_object_add(act, "type", json_object_new_string(action));
+    json_object_object_add(act, "sku", json_object_new_string(sku));
+    json_object_object_add(act, "title", json_object_new_string(p.title ? p.title : ""));
+    json_object_object_add(act, "price", json_object_new_double(p.price));
+    json_object_object_add(act, "category", p.category ? json_object_new_string(p.category) : NULL);
+    json_object_object_add(act, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
+    json_object_object_add(act, "stock", json_object_new_int64(stock));
+    json_object_object_add(act, "currentQty", json_object_new_int64(line_qty(s, cid, sku)));
+    json_object_object_add(act, "newQty", json_object_new_int64(qty));
+    store_product_clear(&p);
+    bool vetoed = gw__veto(r, action, act);
+    json_object_put(act);
+    if (vetoed)
+        return;
     if (store_cart_set_qty(s->st, cid, sku, qty, &e) < 0) {
         gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
         return;

@@ -27,6 +27,23 @@ static json_object *order_json(const store_order *o)
         json_object_array_add(lines, l);
     }
     json_object_object_add(j, "lines", lines);
+    /* what the shopper agreed to: line prices with their rule ids, discounts */
+    json_object *pr = o->pricing_json ? json_tokener_parse(o->pricing_json) : NULL;
+    if (pr) {
+        json_object_object_add(j, "subtotal", json_object_get(json_object_object_get(pr, "subtotal")));
+        json_object_object_add(j, "discounts", json_object_get(json_object_object_get(pr, "discounts")));
+        json_object *items = json_object_object_get(pr, "items");
+        for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+            json_object *it = json_object_array_get_idx(items, i);
+            const char *sku = json_object_get_string(json_object_object_get(it, "sku"));
+            for (size_t k = 0; sku && k < json_object_array_length(lines); k++) {
+                json_object *l = json_object_array_get_idx(lines, k);
+                if (strcmp(json_object_get_string(json_object_object_get(l, "sku")), sku) == 0)
+                    json_object_object_add(l, "appliedRules", json_object_get(json_object_object_get(it, "appliedRules")));
+            }
+        }
+        json_object_put(pr);
+    }
     return j;
 }
 
@@ -49,7 +66,39 @@ void gw__h_orders_create(gw_req *r)
     int64_t t0 = store_now_ms(s->st);
     store_order o = {0};
     store_err e = {0};
-    int rc = store_order_create(s->st, r->who.user_id, cid, key, &o, &e);
+    /* the prices the chat and the cart show, promotions and all, are
+     * what the order charges; the rules may refuse it as in the chat */
+    json_object *cart = gw__cart_json(s, &r->who);
+    if (!cart) {
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+        return;
+    }
+    json_object *pricing = json_object_new_object();
+    static const char *const keep[] = {"total", "subtotal", "discounts", "items", NULL};
+    for (size_t i = 0; keep[i]; i++)
+        json_object_object_add(pricing, keep[i], json_object_get(json_object_object_get(cart, keep[i])));
+    json_object_put(cart);
+    int rc;
+    if (json_object_array_length(json_object_object_get(pricing, "items")) == 0) {
+        /* an empty cart: a replay of a key already used still answers
+         * with its order; otherwise the store says the cart is empty */
+        rc = store_order_create(s->st, r->who.user_id, cid, key, &o, &e);
+    } else {
+        json_object *act = json_object_get(pricing);
+        json_object_object_add(act, "type", json_object_new_string("order.create"));
+        json_object_object_add(act, "cartId", json_object_new_string(cid));
+        bool vetoed = gw__veto(r, "order.create", act);
+        json_object_object_del(act, "type");
+        json_object_object_del(act, "cartId");
+        json_object_put(act);
+        if (vetoed) {
+            json_object_put(pricing);
+            return;
+        }
+        rc = store_order_create_priced(s->st, r->who.user_id, cid, key,
+                                       json_object_to_json_string_ext(pricing, JSON_C_TO_STRING_PLAIN), &o, &e);
+    }
+    json_object_put(pricing);
     switch (rc) {
     case 0: break;
     case STORE_EEMPTY:

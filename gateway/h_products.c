@@ -13,11 +13,31 @@ static json_object *product_json(const store_product *p)
         return NULL;
     json_object *o = json_tokener_parse(js);
     free(js);
-    if (o) {
-        double fp = p->price * (1 - p->discount_pct / 100);
-        json_object_object_add(o, "finalPrice", json_object_new_double((double)(int64_t)(fp * 100 + 0.5) / 100));
-    }
     return o;
+}
+
+/* finalPrice and appliedRules as the chat shows them to this shopper:
+ * the pipeline's price rules (the catalog's discountPercentage is the
+ * supplier's figure, not a promotion) */
+static void price(gw_req *r, json_object *products)
+{
+    eng_turn_opts o;
+    eng_deps deps;
+    char uid[32];
+    json_object *sess;
+    gw__shopper(r->srv, &r->who, &o, &deps, uid, &sess);
+    eng_pipeline *p = gw__pipeline(r->srv);
+    eng_price_products(p, &o, products, NULL);
+    eng_pipeline_release(p);
+    json_object_put(sess);
+}
+
+static void price_one(gw_req *r, json_object *product)
+{
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_get(product));
+    price(r, a);
+    json_object_put(a);
 }
 
 static json_object *facets_json(const store_facet *f, size_t n)
@@ -121,6 +141,7 @@ void gw__h_products(gw_req *r)
         if (p)
             json_object_array_add(items, p);
     }
+    price(r, items);
     json_object *o = json_object_new_object(), *f = json_object_new_object();
     json_object_object_add(o, "items", items);
     json_object_object_add(o, "total", json_object_new_int64(res.total));
@@ -147,6 +168,8 @@ void gw__h_product(gw_req *r)
         gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
     else {
         json_object *o = product_json(&p);
+        if (o)
+            price_one(r, o);
         if (o)
             gw__json(r, 200, o);
         else

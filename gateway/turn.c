@@ -142,9 +142,7 @@ static json_object *reply_object(gw_server *s, const gw_principal *who, json_obj
     if (cart && json_object_is_type(cart, json_type_object) && path_get(cart, "items", NULL))
         json_object_object_add(o, "cart", json_object_get(cart));
     else {
-        char cid[128];
-        gw__cart_id(who, cid, sizeof cid);
-        json_object *cj = gw__cart_json(s, cid);
+        json_object *cj = gw__cart_json(s, who);
         json_object_object_add(o, "cart", cj ? cj : json_object_new_null());
     }
     json_object_object_add(o, "actions", copy_or(path_get(ctx, "actions", NULL), json_type_array, json_object_new_array()));

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -62,17 +62,18 @@ const port = await new Promise((res) => {
 })
 const BASE = `http://127.0.0.1:${port}`
 let server = null
+let fake = null
 let serverLog = ''
 // a fixed key, so that tokens outlive a restart (dev mode would pick a random one)
 const secret = 'e2e-only-secret-0123456789abcdef0123456789abcdef'
-async function startServer(extra = []) {
+async function startServer(extra = [], opts = {}) {
   serverLog = join(work, `server-${Date.now()}.log`)
   const { openSync } = await import('node:fs')
   const fd = openSync(serverLog, 'w')
   server = spawn(AISLE, ['serve', '--dev', '--listen', `127.0.0.1:${port}`, '--db', join(work, 'e2e.db'),
-    '--pipeline', 'pipelines/commerce.yaml', '--seed-catalog', 'examples/catalog/products.json',
+    '--pipeline', opts.pipeline ?? 'pipelines/commerce.yaml', '--seed-catalog', join(root, 'examples/catalog/products.json'),
     '--set', `ui_dir=${join(root, 'ui', 'dist')}`, '--set', 'reload.watch=false', ...extra],
-  { cwd: root, stdio: ['ignore', fd, fd], env: { ...process.env, AISLE_JWT_SECRET: secret } })
+  { cwd: opts.cwd ?? root, stdio: ['ignore', fd, fd], env: { ...process.env, AISLE_JWT_SECRET: secret, ...opts.env } })
   const deadline = Date.now() + 10000
   while (Date.now() < deadline) {
     if (server.exitCode !== null) break
@@ -83,10 +84,11 @@ async function startServer(extra = []) {
   }
   throw new Error(`aisle serve did not start:\n${readFileSync(serverLog, 'utf8').slice(-2000)}`)
 }
-async function stopServer() {
+/* SIGTERM: the graceful shutdown (closes WebSockets with 1001); fast: SIGKILL */
+async function stopServer(fast = false) {
   if (!server || server.exitCode !== null) return
   const done = new Promise((r) => server.once('exit', r))
-  server.kill('SIGTERM')
+  server.kill(fast ? 'SIGKILL' : 'SIGTERM')
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))])
   if (server.exitCode === null) server.kill('SIGKILL')
 }
@@ -105,6 +107,19 @@ try {
   for (const l of String(e.message).split('\n')) console.log(`    ${l}`)
   rmSync(work, { recursive: true, force: true })
   process.exit(1)
+}
+
+// accessibility: axe-core (from ui/node_modules) on each page state we
+// reach; serious and critical WCAG 2 A/AA violations are collected and
+// reported by one step at the end, so they do not stop the journey
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+const a11y = []
+async function axe(pg, where) {
+  await pg.addScriptTag({ content: axeSource })
+  const res = await pg.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } }))
+  for (const v of res.violations)
+    if (v.impact === 'serious' || v.impact === 'critical')
+      a11y.push(`${where}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)
 }
 
 const profile = join(work, 'profile')
@@ -145,6 +160,7 @@ try {
     if ((await page.getByTestId('suggestion').count()) === 0) throw new Error('no suggestion chips')
     firstSku = await cards.first().getAttribute('data-sku')
     await shot(page, '02-search-results')
+    await axe(page, 'chat with cards')
   })
 
   await step('add to cart from a card updates the cart', async () => {
@@ -155,6 +171,7 @@ try {
     await drawer.waitFor({ timeout: T })
     await drawer.locator(`[data-testid="cart-line"][data-sku="${firstSku}"]`).waitFor({ timeout: T })
     await shot(page, '03-cart-drawer')
+    await axe(page, 'cart drawer')
   })
 
   await step('cart drawer follows cart events (quantity edited, and a change made elsewhere)', async () => {
@@ -228,6 +245,7 @@ try {
     await dlg.getByLabel('E-mail').fill(email)
     await dlg.getByLabel('Password').fill('correct horse battery')
     await shot(page, '06-sign-up')
+    await axe(page, 'sign-up dialog')
     await dlg.getByRole('button', { name: 'Create account' }).click()
     const co = page.getByTestId('checkout')
     await co.waitFor({ timeout: T })
@@ -237,6 +255,7 @@ try {
     const lines = await co.getByTestId('cart-line').count()
     if (lines < 1) throw new Error('cart is empty after sign-up')
     await shot(page, '07-checkout-confirm')
+    await axe(page, 'checkout')
     await co.getByRole('button', { name: /Place order/ }).click()
     await expectText(co.locator('h2'), /Order placed/)
     orderId = (await co.locator('strong').first().innerText()).replace('#', '')
@@ -252,6 +271,7 @@ try {
     const row = page.getByTestId('order-row').filter({ hasText: `Order #${orderId}` })
     await row.waitFor({ timeout: T })
     await shot(page, '09-order-history')
+    await axe(page, 'orders')
   })
 
   await step('catalog search with facets and product detail', async () => {
@@ -266,11 +286,13 @@ try {
     await page.waitForURL(/brand=/, { timeout: T })
     await expectText(page.locator('#results-h'), /products/)
     await shot(page, '10-catalog')
+    await axe(page, 'catalog')
     const card = page.getByTestId('product-card').first()
     await expectText(card, new RegExp(brandName))
     await card.getByRole('link').click()
     await page.getByTestId('product-detail').waitFor({ timeout: T })
     await shot(page, '11-product')
+    await axe(page, 'product')
   })
 
   await step('phone-sized chat is usable', async () => {
@@ -281,6 +303,7 @@ try {
     if (overflow > 2) throw new Error(`page is ${overflow}px wider than the phone screen`)
     await page.getByTestId('product-card').first().scrollIntoViewIfNeeded()
     await shot(page, '12-phone')
+    await axe(page, 'phone chat')
     await page.setViewportSize({ width: 1280, height: 860 })
   })
 
@@ -302,12 +325,37 @@ try {
     if (!band || band === 'not run') throw new Error(`nlu stage not coloured: ${band}`)
     await ins.evaluate(() => window.scrollTo(0, 0))
     await shot(ins, '13-inspector', true)
+    await axe(ins, 'inspector')
     await row.getByRole('button').first().click()
     const detail = row.locator('xpath=following-sibling::tr[1]')
     await detail.getByText('classifier').waitFor({ timeout: T })
     await detail.evaluate((el) => el.scrollIntoView({ block: 'end' }))
     await shot(ins, '14-inspector-turn')
     await ins.close()
+  })
+
+  await step('sign out, sign back in, and cancel the order', async () => {
+    await page.bringToFront()
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByTestId('signed-in-as').waitFor({ state: 'detached', timeout: T })
+    await page.getByText('Hi! What are you shopping for?').waitFor({ timeout: T })
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    const dlg = page.getByTestId('auth-dialog')
+    await dlg.getByLabel('E-mail').fill(email)
+    await dlg.getByLabel('Password').fill('wrong password')
+    await dlg.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await expectText(dlg.getByRole('alert'), /Wrong e-mail or password/)
+    await dlg.getByLabel('Password').fill('correct horse battery')
+    await dlg.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders' }).click()
+    await page.getByRole('link', { name: `Order #${orderId}` }).click()
+    page.once('dialog', (d) => d.accept())
+    await page.getByRole('button', { name: 'Cancel order' }).click()
+    await expectText(page.getByTestId('order-status'), /cancelled/)
+    await shot(page, '14b-order-cancelled')
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' }).click()
+    await page.getByLabel('Message').waitFor({ timeout: T })
   })
 
   await step('a dropped connection is announced; a message written offline is sent once when the server is back', async () => {
@@ -334,8 +382,10 @@ try {
   })
 
   await step('a rate limit says "slow down" and the message still gets its one answer', async () => {
-    await stopServer()
-    await startServer(['--set', 'limits.user_rps=0.5', '--set', 'limits.user_burst=2'])
+    await stopServer(true)
+    await startServer(['--set', 'limits.user_rps=1', '--set', 'limits.user_burst=2'])
+    // (the backoff reconnect was tested above; the browser's "online" event skips the wait)
+    await page.evaluate(() => window.dispatchEvent(new Event('online')))
     await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 20000 })
     const texts = ['show me mens shoes', 'show me laptops', 'show me sunglasses', 'show me watches']
     for (const t of texts) {
@@ -364,6 +414,54 @@ try {
     }
   })
 
+  await step('a reply streams in (delta frames) before the final answer, with an LLM phrasing replies', async () => {
+    // the shipped pipeline with LLM phrasing on the reply formatter, served
+    // from a scratch folder that links the real data, templates and rules,
+    // and tests/fake_llm as the provider (it streams "[slow-stream:MS]")
+    const dir = join(work, 'llm')
+    mkdirSync(join(dir, 'pipelines'), { recursive: true })
+    symlinkSync(join(root, 'scripts'), join(dir, 'scripts'))
+    for (const d of ['data', 'templates']) symlinkSync(join(root, 'pipelines', d), join(dir, 'pipelines', d))
+    const yaml = readFileSync(join(root, 'pipelines', 'commerce.yaml'), 'utf8')
+    const phrased = yaml.replace(/^(\s*- \{ id: reply, type: formatter,[^}]*)\}/m, '$1, llm: true, llm_timeout_ms: 8000 }')
+    if (phrased === yaml) throw new Error('could not find the reply formatter in pipelines/commerce.yaml')
+    writeFileSync(join(dir, 'pipelines', 'commerce.yaml'), phrased)
+    fake = spawn(process.execPath, [join(root, 'tests', 'fake_llm', 'server.js')], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const fakePort = await new Promise((res, rej) => {
+      let buf = ''
+      fake.stdout.on('data', (d) => {
+        buf += d
+        const m = /PORT (\d+)/.exec(buf)
+        if (m) res(Number(m[1]))
+      })
+      fake.once('exit', () => rej(new Error('tests/fake_llm/server.js exited')))
+    })
+    await stopServer(true)
+    await startServer([], { cwd: dir, env: { AISLE_LLM_BASE_URL: `http://127.0.0.1:${fakePort}`, AISLE_LLM_API_KEY: 'test-key' } })
+    await page.evaluate(() => window.dispatchEvent(new Event('online')))
+    await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 20000 })
+    await page.getByLabel('Message').fill('show me mens shoes [slow-stream:30]')
+    await page.keyboard.press('Enter')
+    const streaming = page.locator('[data-testid="msg-assistant"][data-status="streaming"]')
+    await streaming.waitFor({ timeout: T })
+    const early = await streaming.innerText()
+    await page.waitForTimeout(250)
+    const later = await streaming.innerText().catch(() => '')
+    if (later && later.length <= early.length) throw new Error(`the streamed text did not grow: ${JSON.stringify(early)} → ${JSON.stringify(later)}`)
+    await shot(page, '18-streaming')
+    const live = await page.getByTestId('live-reply').innerText()
+    if (later && live.includes(later.trim())) throw new Error('the live region announced a partial reply')
+    const done = page.locator('[data-testid="msg-assistant"][data-status="done"]').last()
+    await page.locator('[data-testid="msg-assistant"][data-status="streaming"]').waitFor({ state: 'detached', timeout: 15000 })
+    await expectText(done, /found|product|shoes/i)
+    await page.getByTestId('product-card').last().waitFor({ timeout: T })
+    await shot(page, '19-streamed-reply')
+  })
+
+  await step('accessibility: no serious or critical axe-core violations (WCAG 2 A/AA)', async () => {
+    if (a11y.length) throw new Error([...new Set(a11y)].join('\n'))
+  })
+
   await step('no script errors in the page', async () => {
     if (consoleErrors.length) throw new Error(consoleErrors.join('\n'))
   })
@@ -374,6 +472,7 @@ try {
 } finally {
   await ctx.close().catch(() => {})
   await stopServer()
+  fake?.stdin.end()
   rmSync(work, { recursive: true, force: true })
 }
 process.exit(failed ? 1 : 0)

@@ -147,7 +147,6 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
       s.stop()
       socket.current = null
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, connect, identity.split(':')[0], auth.user?.id, WebSocketImpl])
 
   useEffect(() => {

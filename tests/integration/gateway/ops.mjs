@@ -141,7 +141,12 @@ export async function shutdownTests() {
   await ws.next((f) => f.type === 'hello');
   const rest = req(srv, 'POST', '/api/v1/chat', { token: anon, body: { text: 'how long does shipping take?' } });
   ws.sendJson({ type: 'message', text: 'what is your return policy', clientMsgId: 'inflight' });
-  await sleep(300);
+  // wait until both turns are running (a fixed sleep races a loaded machine)
+  for (let i = 0; i < 100; i++) {
+    const m = await req(srv, 'GET', '/metrics');
+    if (metric(m.text, 'aisle_turns_in_flight') >= 2) break;
+    await sleep(20);
+  }
   const t0 = Date.now();
   srv.proc.kill('SIGTERM');
   const r = await rest;
@@ -192,5 +197,21 @@ export async function commerceTests() {
     }
     ok(orders?.items?.length === 1 && orders.items[0].status === 'placed', 'chat-driven order placed after login (WebSocket search -> cart -> order)', { reply: d?.text, orders });
     ws2.close();
+
+    // REST sells at the chat's prices, under the same rules
+    const tok = u.accessToken;
+    const shoe = (await req(srv, 'GET', '/api/v1/products?category=mens-shoes&pageSize=1', { token: tok })).json?.items?.[0];
+    ok(shoe && shoe.finalPrice < shoe.price && shoe.appliedRules?.[0]?.id === 'mens-shoes-10',
+      'REST catalog prices through the rules (finalPrice, appliedRules)', shoe);
+    let cart = (await req(srv, 'POST', '/api/v1/cart/items', { token: tok, body: { sku: shoe.sku, qty: 2 } })).json;
+    const line = cart?.items?.find((l) => l.sku === shoe.sku);
+    ok(line && Math.abs(line.finalPrice - shoe.finalPrice) < 0.005 && line.appliedRules?.[0]?.id === 'mens-shoes-10' &&
+       Math.abs(cart.total - 2 * shoe.finalPrice) < 0.011, 'REST cart is priced like the chat', cart);
+    const veto = await req(srv, 'POST', '/api/v1/cart/items', { token: tok, body: { sku: shoe.sku, qty: 9 } });
+    ok(isProblem(veto, 409, 'rule-veto') && /at most 10/.test(veto.json.detail), 'REST cart change refused by a cart limit rule (409 rule-veto)', veto.json);
+    const ord = await req(srv, 'POST', '/api/v1/orders', { token: tok, headers: { 'Idempotency-Key': 'rest-priced-1' } });
+    ok(ord.status === 201 && Math.abs(ord.json.total - cart.total) < 0.005 &&
+       ord.json.lines.some((l) => l.appliedRules?.some((a) => a.id === 'mens-shoes-10')),
+       'REST order charges the priced total and keeps the rule ids', ord.json);
   } finally { await stopServer(srv); }
 }

@@ -81,7 +81,7 @@ export function CartLines({ cart, editable }: { cart: Cart; editable: boolean })
                 <p className="font-medium">{l.title}</p>
                 <p className="text-sm text-slate-600">
                   {money(unit)} each
-                  {unit < l.unitPrice - 0.004 && <span className="ml-1 text-slate-400 line-through">{money(l.unitPrice)}</span>}
+                  {unit < l.unitPrice - 0.004 && <span className="ml-1 text-slate-500 line-through">{money(l.unitPrice)}</span>}
                   {!editable && <> · qty {l.qty}</>}
                 </p>
                 {rules.length > 0 && (

@@ -43,6 +43,7 @@ export function Layout({ children }: { children: ReactNode }) {
 
 /* the inspector is for product teams: no cart, no account menu */
 function InspectorLayout({ children }: { children: ReactNode }) {
+  const { overlay, auth, signOut } = useApp()
   return (
     <div className="flex min-h-dvh flex-col">
       <a href="#main" className="sr-only-focusable absolute left-2 top-2 z-50 rounded bg-white px-3 py-2 shadow">Skip to content</a>
@@ -54,11 +55,17 @@ function InspectorLayout({ children }: { children: ReactNode }) {
           <nav aria-label="Main" className="ml-auto flex gap-3 text-sm">
             <Link href="/" className="text-slate-200 underline-offset-2 hover:underline">Chat page</Link>
             <a href="/docs" className="text-slate-200 underline-offset-2 hover:underline">API docs</a>
+            {auth.user && (
+              <button type="button" onClick={signOut} className="text-slate-200 underline-offset-2 hover:underline">
+                Sign out {auth.user.email}
+              </button>
+            )}
           </nav>
         </div>
       </header>
       <main id="main" tabIndex={-1} className="mx-auto w-full max-w-7xl flex-1">{children}</main>
       <Notices />
+      {(overlay === 'signin' || overlay === 'signup') && <AuthDialog mode={overlay} />}
     </div>
   )
 }

@@ -61,7 +61,7 @@ export function Rating({ value }: { value?: number }) {
   if (value === undefined) return null
   const r = Math.round(value * 10) / 10
   return (
-    <span className="inline-flex items-center gap-1 text-sm text-amber-700" aria-label={`Rated ${r} out of 5`}>
+    <span role="img" className="inline-flex items-center gap-1 text-sm text-amber-700" aria-label={`Rated ${r} out of 5`}>
       <span aria-hidden="true">★</span>
       <span aria-hidden="true">{r.toFixed(1)}</span>
     </span>

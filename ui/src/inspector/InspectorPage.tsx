@@ -61,10 +61,10 @@ export function TurnRow({ t, extra, open, onToggle }: { t: TraceSummary; extra?:
           {t.intent?.source && t.intent.source !== 'builtin' && <span className="ml-1 text-xs text-slate-500">({t.intent.source})</span>}
         </td>
         <td className="px-2 py-1.5" data-testid="turn-route">{t.route ?? '–'}</td>
-        <td className="px-2 py-1.5 text-xs">{fb.length ? <span className="text-amber-800">{fb.join('; ')}</span> : <span className="text-slate-400">none</span>}</td>
+        <td className="px-2 py-1.5 text-xs">{fb.length ? <span className="text-amber-800">{fb.join('; ')}</span> : <span className="text-slate-500">none</span>}</td>
         <td className="px-2 py-1.5 text-xs" data-testid="turn-rules">
-          {rules === undefined ? <span className="text-slate-400">…</span>
-            : rules.length === 0 ? <span className="text-slate-400">none</span>
+          {rules === undefined ? <span className="text-slate-500">…</span>
+            : rules.length === 0 ? <span className="text-slate-500">none</span>
               : rules.map((r) => <code key={r.id} title={r.reason} className="mr-1 rounded bg-rose-50 px-1 text-rose-800">{r.id}{r.version !== undefined ? `@${r.version}` : ''}</code>)}
         </td>
         <td className="whitespace-nowrap px-2 py-1.5 text-right text-xs">{ms(t.elapsedUs ?? (t.stages ?? []).reduce((n, s) => n + s.us, 0))}</td>
@@ -102,9 +102,10 @@ export function TurnRow({ t, extra, open, onToggle }: { t: TraceSummary; extra?:
 
 export function InspectorPage() {
   useTitle('Inspector')
-  const { api } = useApp()
+  const { api, auth, open } = useApp()
   const [info, setInfo] = useState<PipelineInfo | null>(null)
   const [error, setError] = useState('')
+  const [denied, setDenied] = useState(false)
   const [turns, setTurns] = useState<TraceSummary[]>([])
   const [extras, setExtras] = useState<Record<string, TurnExtra>>({})
   const [lastN, setLastN] = useState(20)
@@ -117,9 +118,17 @@ export function InspectorPage() {
   infoVersion.current = info?.version ?? info?.graph?.version
   const busy = useRef(false)
 
+  const fail = useCallback((e: unknown) => {
+    // outside --dev the inspector's endpoints need an admin account
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+      setDenied(true)
+      setError(e.status === 403 ? 'This account is not an admin: the inspector needs the admin role (auth.admin_emails).'
+        : 'The inspector needs an admin account on this server. Sign in as an admin.')
+    } else setError(e instanceof ApiError ? e.describe() : String(e))
+  }, [])
   const loadInfo = useCallback(() => {
-    api.pipelines().then((p) => (setInfo(p), setError(''))).catch((e) => setError(e instanceof ApiError ? e.describe() : String(e)))
-  }, [api])
+    api.pipelines().then((p) => (setInfo(p), setError(''), setDenied(false))).catch(fail)
+  }, [api, fail])
 
   // full contexts are fetched one at a time (they count against rate limits)
   const pump = useCallback(async () => {
@@ -148,8 +157,8 @@ export function InspectorPage() {
     api.traces(50).then((r) => {
       setTurns((t) => merge(t, r.items))
       want(r.items.slice(0, 10).map((t) => t.id))
-    }).catch((e) => setError(e instanceof ApiError ? e.describe() : String(e)))
-  }, [api, loadInfo, want])
+    }).catch(fail)
+  }, [api, loadInfo, want, fail, auth.user?.id])
 
   useEffect(() => {
     const s = new ChatSocket({
@@ -176,7 +185,7 @@ export function InspectorPage() {
       s.stop()
       clearInterval(poll)
     }
-  }, [api, want, loadInfo])
+  }, [api, want, loadInfo, auth.user?.id])
   const stats = useMemo(() => stageStats(turns, lastN), [turns, lastN])
   const lastRoute = useMemo(() => new Set((turns[0]?.stages ?? []).map((s) => s.stage)), [turns])
   const diags = info?.diagnostics ?? []
@@ -192,7 +201,14 @@ export function InspectorPage() {
           {feed === 'open' ? 'Live' : feed === 'connecting' ? 'Connecting…' : 'Feed offline, reconnecting'}
         </span>
       </div>
-      {error && <p role="alert" className="mb-3 rounded bg-rose-50 p-2 text-rose-800">{error}</p>}
+      {error && (
+        <div role="alert" className="mb-3 flex flex-wrap items-center gap-3 rounded bg-rose-50 p-2 text-rose-800">
+          <span>{error}</span>
+          {denied && !auth.user && (
+            <button type="button" onClick={() => open('signin')} className="rounded bg-brand-700 px-3 py-1 text-sm text-white">Sign in</button>
+          )}
+        </div>
+      )}
 
       <section aria-labelledby="graph-h" className="mb-6">
         <div className="mb-2 flex flex-wrap items-center gap-3">

@@ -77,7 +77,6 @@ export function CatalogPage() {
     return () => {
       live = false
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, key])
 
   const go = (patch: Record<string, string | undefined>) => {
