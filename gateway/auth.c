@@ -305,23 +305,33 @@ void gw__h_login(gw_req *r)
     json_object_put(b);
 }
 
-void gw__h_refresh(gw_req *r)
+/* Reads a refresh or logout body: oh gets the hash of its refreshToken,
+ * raw a fresh token to rotate to and nh that one's hash.  -1 when the
+ * body was bad and the reply has been sent. */
+static int rotation_tokens(gw_req *r, char oh[65], char raw[65], char nh[65])
 {
     json_object *b;
     if (gw__body_object(r, &b) < 0)
-        return;
+        return -1;
     const char *old = gw__jstr(b, "refreshToken");
     if (!gw__str_ok(old, 256)) {
         gw__problem(r, 422, "validation", "Invalid field", "refreshToken is required.");
         json_object_put(b);
-        return;
+        return -1;
     }
-    gw_server *s = r->srv;
-    char oh[65], raw[65], nh[65];
     hash_token(old, oh);
     json_object_put(b);
     gw__random_hex(raw, 32);
     hash_token(raw, nh);
+    return 0;
+}
+
+void gw__h_refresh(gw_req *r)
+{
+    gw_server *s = r->srv;
+    char oh[65], raw[65], nh[65];
+    if (rotation_tokens(r, oh, raw, nh) < 0)
+        return;
     store_token t = {0};
     store_err e = {0};
     int rc = store_token_rotate(s->st, oh, nh, store_now_ms(s->st) + (int64_t)s->cfg.refresh_ttl_s * 1000, &t, &e);
@@ -359,23 +369,12 @@ void gw__h_refresh(gw_req *r)
 
 void gw__h_logout(gw_req *r)
 {
-    json_object *b;
-    if (gw__body_object(r, &b) < 0)
-        return;
-    const char *old = gw__jstr(b, "refreshToken");
-    if (!gw__str_ok(old, 256)) {
-        gw__problem(r, 422, "validation", "Invalid field", "refreshToken is required.");
-        json_object_put(b);
-        return;
-    }
     gw_server *s = r->srv;
     char oh[65], raw[65], nh[65];
-    hash_token(old, oh);
-    json_object_put(b);
     /* the store finds a family only through a rotation: rotate to a
      * throwaway hash, then revoke the family it names */
-    gw__random_hex(raw, 32);
-    hash_token(raw, nh);
+    if (rotation_tokens(r, oh, raw, nh) < 0)
+        return;
     store_token t = {0};
     if (store_token_rotate(s->st, oh, nh, store_now_ms(s->st) + 1000, &t, NULL) == 0) {
         store_token_revoke_family(s->st, t.family, NULL);

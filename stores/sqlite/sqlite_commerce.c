@@ -7,30 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
-static int64_t now_ms(const sq *b)
-{
-    struct timeval tv;
-    if (b->cfg.clock)
-        return b->cfg.clock(b->cfg.clock_ud);
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static sqlite3_stmt *prep_bind(sq_conn *c, const char *sql, store_err *err)
-{
-    return sq__prep(c, sql, err);
-}
-
-static int run(sq_conn *c, sqlite3_stmt *st, store_err *err, const char *what)
-{
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : sq__err(c, r, err, what);
-}
-
-#define TXT(st, i, s) sqlite3_bind_text((st), (i), (s), -1, SQLITE_TRANSIENT)
 #define NEED_ST(st)                                                        \
     if (!(st)) {                                                           \
         rc = err ? err->code : STORE_EIO;                                  \
@@ -42,17 +19,16 @@ static int run(sq_conn *c, sqlite3_stmt *st, store_err *err, const char *what)
 static int load_cart(sq_conn *c, const char *cart, store_cart *out,
                      store_err *err)
 {
-    sqlite3_stmt *st = prep_bind(c, "SELECT c.sku, coalesce(p.title, ''),"
-                                    " c.qty, coalesce(p.price, 0) FROM carts c"
-                                    " LEFT JOIN products p ON p.sku = c.sku"
-                                    " WHERE c.cart_id = ? ORDER BY c.added_at,"
-                                    " c.rowid", err);
+    sqlite3_stmt *st = SQ_PREP(c, err, "SELECT c.sku, coalesce(p.title, ''),"
+                                       " c.qty, coalesce(p.price, 0) FROM carts c"
+                                       " LEFT JOIN products p ON p.sku = c.sku"
+                                       " WHERE c.cart_id = ? ORDER BY c.added_at,"
+                                       " c.rowid", SQ_T(cart));
     size_t cap = 0;
     int r;
     memset(out, 0, sizeof *out);
     if (!st)
         return err ? err->code : STORE_EIO;
-    TXT(st, 1, cart);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         store_cart_item *it;
         if (out->n_items == cap) {
@@ -102,16 +78,13 @@ int sq__cart_set_qty(void *vb, const char *cart, const char *sku, int64_t qty,
     if (rc)
         return rc;
     if (qty <= 0) {
-        st = prep_bind(c, "DELETE FROM carts WHERE cart_id = ? AND sku = ?", err);
-        NEED_ST(st);
-        TXT(st, 1, cart);
-        TXT(st, 2, sku);
-        rc = run(c, st, err, "cart remove");
+        rc = SQ_RUN(c, err, "cart remove",
+                    "DELETE FROM carts WHERE cart_id = ? AND sku = ?",
+                    SQ_T(cart), SQ_T(sku));
         goto out;
     }
-    st = prep_bind(c, "SELECT 1 FROM products WHERE sku = ?", err);
+    st = SQ_PREP(c, err, "SELECT 1 FROM products WHERE sku = ?", SQ_T(sku));
     NEED_ST(st);
-    TXT(st, 1, sku);
     r = sqlite3_step(st);
     sqlite3_reset(st);
     if (r != SQLITE_ROW) {
@@ -119,15 +92,11 @@ int sq__cart_set_qty(void *vb, const char *cart, const char *sku, int64_t qty,
                               : sq__err(c, r, err, "cart");
         goto out;
     }
-    st = prep_bind(c, "INSERT INTO carts(cart_id, sku, qty, added_at)"
-                      " VALUES(?, ?, ?, ?) ON CONFLICT(cart_id, sku) DO UPDATE"
-                      " SET qty = excluded.qty", err);
-    NEED_ST(st);
-    TXT(st, 1, cart);
-    TXT(st, 2, sku);
-    sqlite3_bind_int64(st, 3, qty);
-    sqlite3_bind_int64(st, 4, now_ms(b));
-    rc = run(c, st, err, "cart set");
+    rc = SQ_RUN(c, err, "cart set",
+                "INSERT INTO carts(cart_id, sku, qty, added_at)"
+                " VALUES(?, ?, ?, ?) ON CONFLICT(cart_id, sku) DO UPDATE"
+                " SET qty = excluded.qty",
+                SQ_T(cart), SQ_T(sku), SQ_I(qty), SQ_I(sq__now_ms(b)));
 out:
     sq__release(b, c);
     return rc;
@@ -137,15 +106,11 @@ int sq__cart_clear(void *vb, const char *cart, store_err *err)
 {
     sq *b = vb;
     sq_conn *c;
-    sqlite3_stmt *st;
     int rc = sq__acquire(b, &c, err);
     if (rc)
         return rc;
-    st = prep_bind(c, "DELETE FROM carts WHERE cart_id = ?", err);
-    NEED_ST(st);
-    TXT(st, 1, cart);
-    rc = run(c, st, err, "cart clear");
-out:
+    rc = SQ_RUN(c, err, "cart clear", "DELETE FROM carts WHERE cart_id = ?",
+                SQ_T(cart));
     sq__release(b, c);
     return rc;
 }
@@ -155,26 +120,19 @@ int sq__cart_merge(void *vb, const char *from, const char *into,
 {
     sq *b = vb;
     sq_conn *c;
-    sqlite3_stmt *st;
     int rc = sq__acquire(b, &c, err);
     if (rc)
         return rc;
-    if ((rc = sq__begin(c, err)) != 0)
-        goto out;
     /* "WHERE true" keeps the upsert's ON from parsing as a join clause */
-    st = prep_bind(c, "INSERT INTO carts(cart_id, sku, qty, added_at)"
-                      " SELECT ?2, sku, qty, added_at FROM carts WHERE"
-                      " cart_id = ?1 AND true ON CONFLICT(cart_id, sku) DO"
-                      " UPDATE SET qty = qty + excluded.qty", err);
-    NEED_ST(st);
-    TXT(st, 1, from);
-    TXT(st, 2, into);
-    if ((rc = run(c, st, err, "cart merge")) != 0)
-        goto out;
-    st = prep_bind(c, "DELETE FROM carts WHERE cart_id = ?", err);
-    NEED_ST(st);
-    TXT(st, 1, from);
-    if ((rc = run(c, st, err, "cart merge")) != 0)
+    if ((rc = sq__begin(c, err)) != 0 ||
+        (rc = SQ_RUN(c, err, "cart merge",
+                     "INSERT INTO carts(cart_id, sku, qty, added_at)"
+                     " SELECT ?2, sku, qty, added_at FROM carts WHERE"
+                     " cart_id = ?1 AND true ON CONFLICT(cart_id, sku) DO"
+                     " UPDATE SET qty = qty + excluded.qty",
+                     SQ_T(from), SQ_T(into))) != 0 ||
+        (rc = SQ_RUN(c, err, "cart merge", "DELETE FROM carts WHERE cart_id = ?",
+                     SQ_T(from))) != 0)
         goto out;
     rc = sq__commit(c, err);
 out:
@@ -187,15 +145,14 @@ out:
 
 static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
 {
-    sqlite3_stmt *st = prep_bind(c, "SELECT id, user_id, status, idem_key,"
-                                    " total, created_at, pricing FROM orders WHERE id = ?",
-                                 err);
+    sqlite3_stmt *st = SQ_PREP(c, err, "SELECT id, user_id, status, idem_key,"
+                                       " total, created_at, pricing FROM orders WHERE id = ?",
+                               SQ_I(id));
     size_t cap = 0;
     int r;
     memset(o, 0, sizeof *o);
     if (!st)
         return err ? err->code : STORE_EIO;
-    sqlite3_bind_int64(st, 1, id);
     r = sqlite3_step(st);
     if (r != SQLITE_ROW) {
         sqlite3_reset(st);
@@ -215,11 +172,10 @@ static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
         return store__fail(err, STORE_ENOMEM, "out of memory");
     }
     sqlite3_reset(st);
-    st = prep_bind(c, "SELECT sku, title, qty, unit_price FROM order_lines"
-                      " WHERE order_id = ? ORDER BY rowid", err);
+    st = SQ_PREP(c, err, "SELECT sku, title, qty, unit_price FROM order_lines"
+                         " WHERE order_id = ? ORDER BY rowid", SQ_I(id));
     if (!st)
         return err ? err->code : STORE_EIO;
-    sqlite3_bind_int64(st, 1, id);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         store_order_line *l;
         if (o->n_lines == cap) {
@@ -263,11 +219,9 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
     }
     if ((rc = sq__begin(c, err)) != 0)
         goto out;
-    st = prep_bind(c, "SELECT id FROM orders WHERE user_id = ? AND idem_key = ?",
-                   err);
+    st = SQ_PREP(c, err, "SELECT id FROM orders WHERE user_id = ? AND idem_key = ?",
+                 SQ_I(user), SQ_T(key));
     NEED_ST(st);
-    sqlite3_bind_int64(st, 1, user);
-    TXT(st, 2, key);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
@@ -290,12 +244,9 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
     if ((rc = store__pricing_check(&pr, items.subtotal, err)) != 0)
         goto out;
     for (size_t i = 0; i < items.n_items; i++) {
-        st = prep_bind(c, "UPDATE products SET stock = stock - ?1 WHERE"
-                          " sku = ?2 AND stock >= ?1", err);
-        NEED_ST(st);
-        sqlite3_bind_int64(st, 1, items.items[i].qty);
-        TXT(st, 2, items.items[i].sku);
-        if ((rc = run(c, st, err, "stock")) != 0)
+        if ((rc = SQ_RUN(c, err, "stock", "UPDATE products SET stock = stock - ?1"
+                         " WHERE sku = ?2 AND stock >= ?1",
+                         SQ_I(items.items[i].qty), SQ_T(items.items[i].sku))) != 0)
             goto out;
         if (sqlite3_changes(c->db) != 1) {
             rc = store__fail(err, STORE_ESTOCK, "not enough stock for %s (%s)",
@@ -303,36 +254,25 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
             goto out;
         }
     }
-    st = prep_bind(c, "INSERT INTO orders(user_id, status, idem_key, total,"
-                      " created_at, pricing) VALUES(?, 'placed', ?, ?, ?, ?)", err);
-    NEED_ST(st);
-    sqlite3_bind_int64(st, 1, user);
-    TXT(st, 2, key);
-    sqlite3_bind_double(st, 3, pr.total >= 0 ? pr.total : items.subtotal);
-    sqlite3_bind_int64(st, 4, now_ms(b));
-    if (pricing)
-        TXT(st, 5, pricing);
-    else
-        sqlite3_bind_null(st, 5);
-    if ((rc = run(c, st, err, "order insert")) != 0)
+    if ((rc = SQ_RUN(c, err, "order insert",
+                     "INSERT INTO orders(user_id, status, idem_key, total,"
+                     " created_at, pricing) VALUES(?, 'placed', ?, ?, ?, ?)",
+                     SQ_I(user), SQ_T(key),
+                     SQ_D(pr.total >= 0 ? pr.total : items.subtotal),
+                     SQ_I(sq__now_ms(b)), SQ_T(pricing))) != 0)
         goto out;
     id = sqlite3_last_insert_rowid(c->db);
     for (size_t i = 0; i < items.n_items; i++) {
-        st = prep_bind(c, "INSERT INTO order_lines(order_id, sku, title, qty,"
-                          " unit_price) VALUES(?, ?, ?, ?, ?)", err);
-        NEED_ST(st);
-        sqlite3_bind_int64(st, 1, id);
-        TXT(st, 2, items.items[i].sku);
-        TXT(st, 3, items.items[i].title);
-        sqlite3_bind_int64(st, 4, items.items[i].qty);
-        sqlite3_bind_double(st, 5, store__pricing_unit(&pr, items.items[i].sku, items.items[i].unit_price));
-        if ((rc = run(c, st, err, "order line")) != 0)
+        const store_cart_item *it = &items.items[i];
+        if ((rc = SQ_RUN(c, err, "order line",
+                         "INSERT INTO order_lines(order_id, sku, title, qty,"
+                         " unit_price) VALUES(?, ?, ?, ?, ?)",
+                         SQ_I(id), SQ_T(it->sku), SQ_T(it->title), SQ_I(it->qty),
+                         SQ_D(store__pricing_unit(&pr, it->sku, it->unit_price)))) != 0)
             goto out;
     }
-    st = prep_bind(c, "DELETE FROM carts WHERE cart_id = ?", err);
-    NEED_ST(st);
-    TXT(st, 1, cart);
-    if ((rc = run(c, st, err, "cart clear")) != 0 ||
+    if ((rc = SQ_RUN(c, err, "cart clear", "DELETE FROM carts WHERE cart_id = ?",
+                     SQ_T(cart))) != 0 ||
         (rc = sq__commit(c, err)) != 0)
         goto out;
     rc = load_order(c, id, out, err);
@@ -367,11 +307,9 @@ int sq__order_list(void *vb, int64_t user, int limit, store_order **outp,
     int rc = sq__acquire(b, &c, err), r;
     if (rc)
         return rc;
-    st = prep_bind(c, "SELECT id FROM orders WHERE user_id = ? ORDER BY id DESC"
-                      " LIMIT ?", err);
+    st = SQ_PREP(c, err, "SELECT id FROM orders WHERE user_id = ? ORDER BY id DESC"
+                         " LIMIT ?", SQ_I(user), SQ_I(limit));
     NEED_ST(st);
-    sqlite3_bind_int64(st, 1, user);
-    sqlite3_bind_int(st, 2, limit);
     if (!(ids = calloc((size_t)limit, sizeof *ids))) {
         rc = store__fail(err, STORE_ENOMEM, "out of memory");
         goto out;
@@ -401,7 +339,6 @@ int sq__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
 {
     sq *b = vb;
     sq_conn *c;
-    sqlite3_stmt *st;
     store_order o = {0};
     int rc = sq__acquire(b, &c, err);
     if (rc)
@@ -420,19 +357,14 @@ int sq__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
                          " be cancelled", (long long)id, o.status);
         goto out;
     }
-    for (size_t i = 0; i < o.n_lines; i++) {
-        st = prep_bind(c, "UPDATE products SET stock = stock + ? WHERE sku = ?",
-                       err);
-        NEED_ST(st);
-        sqlite3_bind_int64(st, 1, o.lines[i].qty);
-        TXT(st, 2, o.lines[i].sku);
-        if ((rc = run(c, st, err, "restock")) != 0)
+    for (size_t i = 0; i < o.n_lines; i++)
+        if ((rc = SQ_RUN(c, err, "restock",
+                         "UPDATE products SET stock = stock + ? WHERE sku = ?",
+                         SQ_I(o.lines[i].qty), SQ_T(o.lines[i].sku))) != 0)
             goto out;
-    }
-    st = prep_bind(c, "UPDATE orders SET status = 'cancelled' WHERE id = ?", err);
-    NEED_ST(st);
-    sqlite3_bind_int64(st, 1, id);
-    if ((rc = run(c, st, err, "cancel")) != 0)
+    if ((rc = SQ_RUN(c, err, "cancel",
+                     "UPDATE orders SET status = 'cancelled' WHERE id = ?",
+                     SQ_I(id))) != 0)
         goto out;
     rc = sq__commit(c, err);
 out:
@@ -447,7 +379,6 @@ int sq__order_set_status(void *vb, int64_t id, const char *status,
 {
     sq *b = vb;
     sq_conn *c;
-    sqlite3_stmt *st;
     int rc = sq__acquire(b, &c, err);
     if (rc)
         return rc;
@@ -455,12 +386,8 @@ int sq__order_set_status(void *vb, int64_t id, const char *status,
         rc = store__fail(err, STORE_EINVAL, "use store_order_cancel to cancel");
         goto out;
     }
-    st = prep_bind(c, "UPDATE orders SET status = ? WHERE id = ? AND"
-                      " status != 'cancelled'", err);
-    NEED_ST(st);
-    TXT(st, 1, status);
-    sqlite3_bind_int64(st, 2, id);
-    if ((rc = run(c, st, err, "order status")) != 0)
+    if ((rc = SQ_RUN(c, err, "order status", "UPDATE orders SET status = ? WHERE"
+                     " id = ? AND status != 'cancelled'", SQ_T(status), SQ_I(id))) != 0)
         goto out;
     if (sqlite3_changes(c->db) == 0) {
         store_order o;

@@ -10,16 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-
-static int64_t now_ms(const sq *b)
-{
-    struct timeval tv;
-    if (b->cfg.clock)
-        return b->cfg.clock(b->cfg.clock_ud);
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* Common shape of a call: borrow a connection, prepare, run, give back. */
 #define WITH_CONN(b, c, err)                                               \
@@ -28,25 +18,41 @@ static int64_t now_ms(const sq *b)
     if (rc_)                                                               \
         return rc_
 
-#define PREP(st, c, sql, err, out)                                         \
-    if (!((st) = sq__prep((c), (sql), (err)))) {                           \
+/* st = the cached statement for sql with the arguments bound; when it
+ * cannot be prepared, rc = the code and on to `out`. */
+#define PREP(st, c, err, sql, ...)                                         \
+    if (!((st) = SQ_PREP((c), (err), (sql), __VA_ARGS__))) {               \
         rc = (err) ? (err)->code : STORE_EIO;                              \
         goto out;                                                          \
     }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+/* The end of a call that builds JSON: on success o as compact text in
+ * *out; on failure (rc) o is dropped and rc returned. */
+static int json_out(int rc, json_object *o, char **out, store_err *err)
 {
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static int json_out(json_object *o, char **out, store_err *err)
-{
+    if (rc) {
+        json_object_put(o);
+        return rc;
+    }
     *out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return *out ? 0 : store__fail(err, STORE_ENOMEM, "out of memory");
+}
+
+/* The first column of a one-row SELECT as a malloc'd string in *out;
+ * STORE_ENOTFOUND, with no message yet, when there is no row. */
+static int row_text(sq_conn *c, sqlite3_stmt *st, char **out, store_err *err,
+                    const char *what)
+{
+    int r = sqlite3_step(st), rc;
+    if (r == SQLITE_ROW)
+        rc = (*out = sq__text_dup(st, 0)) ? 0 : store__fail(err, STORE_ENOMEM, "oom");
+    else if (r == SQLITE_DONE)
+        rc = STORE_ENOTFOUND;
+    else
+        rc = sq__err(c, r, err, what);
+    sqlite3_reset(st);
+    return rc;
 }
 
 /* JSON text stored as a value; parse back so lists hold real values. */
@@ -83,12 +89,9 @@ int sq__user_create(void *vb, const char *email, const char *hash,
     for (i = 0; email[i] && i + 1 < sizeof low; i++)
         low[i] = (char)tolower((unsigned char)email[i]);
     low[i] = '\0';
-    PREP(st, c, "INSERT INTO users(email, name, password_hash, created_at)"
-                " VALUES(?, ?, ?, ?)", err, out);
-    bind_text(st, 1, low);
-    bind_text(st, 2, name);
-    bind_text(st, 3, hash);
-    sqlite3_bind_int64(st, 4, now_ms(b));
+    PREP(st, c, err, "INSERT INTO users(email, name, password_hash, created_at)"
+                     " VALUES(?, ?, ?, ?)",
+         SQ_T(low), SQ_T(name), SQ_T(hash), SQ_I(sq__now_ms(b)));
     r = sqlite3_step(st);
     if (r == SQLITE_CONSTRAINT)
         rc = store__fail(err, STORE_EEXIST, "a user with e-mail %s exists", low);
@@ -110,13 +113,11 @@ int sq__user_get(void *vb, int64_t id, const char *email, store_user *u,
     int rc = 0, r;
     WITH_CONN(b, c, err);
     if (email) {
-        PREP(st, c, "SELECT id, email, name, password_hash, created_at FROM"
-                    " users WHERE email = lower(?)", err, out);
-        bind_text(st, 1, email);
+        PREP(st, c, err, "SELECT id, email, name, password_hash, created_at FROM"
+                         " users WHERE email = lower(?)", SQ_T(email));
     } else {
-        PREP(st, c, "SELECT id, email, name, password_hash, created_at FROM"
-                    " users WHERE id = ?", err, out);
-        sqlite3_bind_int64(st, 1, id);
+        PREP(st, c, err, "SELECT id, email, name, password_hash, created_at FROM"
+                         " users WHERE id = ?", SQ_I(id));
     }
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -144,24 +145,16 @@ int sq__memory_put(void *vb, int64_t user, const char *ns, const char *key,
                    const char *json, store_err *err)
 {
     sq *b = vb;
-    sqlite3_stmt *st;
-    int rc, r;
+    int rc;
     if ((rc = check_json(json, err)) != 0)
         return rc;
     WITH_CONN(b, c, err);
-    PREP(st, c, "INSERT INTO memory(user_id, ns, key, value, updated_at)"
+    rc = SQ_RUN(c, err, "memory put",
+                "INSERT INTO memory(user_id, ns, key, value, updated_at)"
                 " VALUES(?, ?, ?, ?, ?) ON CONFLICT(user_id, ns, key)"
                 " DO UPDATE SET value = excluded.value,"
-                " updated_at = excluded.updated_at", err, out);
-    sqlite3_bind_int64(st, 1, user);
-    bind_text(st, 2, ns);
-    bind_text(st, 3, key);
-    bind_text(st, 4, json);
-    sqlite3_bind_int64(st, 5, now_ms(b));
-    if ((r = sqlite3_step(st)) != SQLITE_DONE)
-        rc = sq__err(c, r, err, "memory put");
-    sqlite3_reset(st);
-out:
+                " updated_at = excluded.updated_at",
+                SQ_I(user), SQ_T(ns), SQ_T(key), SQ_T(json), SQ_I(sq__now_ms(b)));
     sq__release(b, c);
     return rc;
 }
@@ -171,21 +164,12 @@ int sq__memory_get(void *vb, int64_t user, const char *ns, const char *key,
 {
     sq *b = vb;
     sqlite3_stmt *st;
-    int rc = 0, r;
+    int rc = 0;
     WITH_CONN(b, c, err);
-    PREP(st, c, "SELECT value FROM memory WHERE user_id = ? AND ns = ?"
-                " AND key = ?", err, out);
-    sqlite3_bind_int64(st, 1, user);
-    bind_text(st, 2, ns);
-    bind_text(st, 3, key);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        rc = (*outp = sq__text_dup(st, 0)) ? 0 : store__fail(err, STORE_ENOMEM, "oom");
-    else if (r == SQLITE_DONE)
+    PREP(st, c, err, "SELECT value FROM memory WHERE user_id = ? AND ns = ?"
+                     " AND key = ?", SQ_I(user), SQ_T(ns), SQ_T(key));
+    if ((rc = row_text(c, st, outp, err, "memory get")) == STORE_ENOTFOUND)
         rc = store__fail(err, STORE_ENOTFOUND, "no memory %s/%s", ns, key);
-    else
-        rc = sq__err(c, r, err, "memory get");
-    sqlite3_reset(st);
 out:
     sq__release(b, c);
     return rc;
@@ -199,10 +183,9 @@ int sq__memory_list(void *vb, int64_t user, const char *ns, char **outp,
     json_object *o = json_object_new_object();
     int rc = 0, r;
     WITH_CONN(b, c, err);
-    PREP(st, c, "SELECT ns, key, value FROM memory WHERE user_id = ?1"
-                " AND (?2 IS NULL OR ns = ?2) ORDER BY ns, key", err, out);
-    sqlite3_bind_int64(st, 1, user);
-    bind_text(st, 2, ns);
+    PREP(st, c, err, "SELECT ns, key, value FROM memory WHERE user_id = ?1"
+                     " AND (?2 IS NULL OR ns = ?2) ORDER BY ns, key",
+         SQ_I(user), SQ_T(ns));
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *n = (const char *)sqlite3_column_text(st, 0);
         const char *k = (const char *)sqlite3_column_text(st, 1);
@@ -219,29 +202,18 @@ int sq__memory_list(void *vb, int64_t user, const char *ns, char **outp,
     sqlite3_reset(st);
 out:
     sq__release(b, c);
-    if (rc) {
-        json_object_put(o);
-        return rc;
-    }
-    return json_out(o, outp, err);
+    return json_out(rc, o, outp, err);
 }
 
 int sq__memory_delete(void *vb, int64_t user, const char *ns, const char *key,
                       store_err *err)
 {
     sq *b = vb;
-    sqlite3_stmt *st;
-    int rc = 0, r;
+    int rc;
     WITH_CONN(b, c, err);
-    PREP(st, c, "DELETE FROM memory WHERE user_id = ? AND ns = ? AND key = ?",
-         err, out);
-    sqlite3_bind_int64(st, 1, user);
-    bind_text(st, 2, ns);
-    bind_text(st, 3, key);
-    if ((r = sqlite3_step(st)) != SQLITE_DONE)
-        rc = sq__err(c, r, err, "memory delete");
-    sqlite3_reset(st);
-out:
+    rc = SQ_RUN(c, err, "memory delete",
+                "DELETE FROM memory WHERE user_id = ? AND ns = ? AND key = ?",
+                SQ_I(user), SQ_T(ns), SQ_T(key));
     sq__release(b, c);
     return rc;
 }
@@ -253,22 +225,14 @@ int sq__audit_append(void *vb, const char *actor, const char *action,
                      store_err *err)
 {
     sq *b = vb;
-    sqlite3_stmt *st;
-    int rc = 0, r;
+    int rc = 0;
     if (detail && (rc = check_json(detail, err)) != 0)
         return rc;
     WITH_CONN(b, c, err);
-    PREP(st, c, "INSERT INTO audit(at, actor, action, subject, detail)"
-                " VALUES(?, ?, ?, ?, ?)", err, out);
-    sqlite3_bind_int64(st, 1, now);
-    bind_text(st, 2, actor);
-    bind_text(st, 3, action);
-    bind_text(st, 4, subject);
-    bind_text(st, 5, detail);
-    if ((r = sqlite3_step(st)) != SQLITE_DONE)
-        rc = sq__err(c, r, err, "audit append");
-    sqlite3_reset(st);
-out:
+    rc = SQ_RUN(c, err, "audit append",
+                "INSERT INTO audit(at, actor, action, subject, detail)"
+                " VALUES(?, ?, ?, ?, ?)",
+                SQ_I(now), SQ_T(actor), SQ_T(action), SQ_T(subject), SQ_T(detail));
     sq__release(b, c);
     return rc;
 }
@@ -281,12 +245,10 @@ int sq__audit_list(void *vb, const char *actor, const char *subject, int limit,
     json_object *a = json_object_new_array();
     int rc = 0, r;
     WITH_CONN(b, c, err);
-    PREP(st, c, "SELECT id, at, actor, action, subject, detail FROM audit"
-                " WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR"
-                " subject = ?2) ORDER BY id DESC LIMIT ?3", err, out);
-    bind_text(st, 1, actor);
-    bind_text(st, 2, subject);
-    sqlite3_bind_int(st, 3, limit);
+    PREP(st, c, err, "SELECT id, at, actor, action, subject, detail FROM audit"
+                     " WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR"
+                     " subject = ?2) ORDER BY id DESC LIMIT ?3",
+         SQ_T(actor), SQ_T(subject), SQ_I(limit));
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         json_object *e = json_object_new_object();
         json_object_object_add(e, "id", json_object_new_int64(sqlite3_column_int64(st, 0)));
@@ -302,11 +264,7 @@ int sq__audit_list(void *vb, const char *actor, const char *subject, int limit,
     sqlite3_reset(st);
 out:
     sq__release(b, c);
-    if (rc) {
-        json_object_put(a);
-        return rc;
-    }
-    return json_out(a, outp, err);
+    return json_out(rc, a, outp, err);
 }
 
 /* ---------------- sessions, cache ---------------- */
@@ -315,30 +273,21 @@ int sq__kv_put(void *vb, int kind, const char *key, const char *val,
                int64_t expires_at, store_err *err)
 {
     sq *b = vb;
-    sqlite3_stmt *st;
-    int rc = 0, r;
+    int rc = 0;
     WITH_CONN(b, c, err);
     /* the write and its compaction share one commit */
     if ((rc = sq__begin(c, err)) != 0)
         goto out;
-    PREP(st, c, "INSERT INTO kv(kind, key, value, expires_at) VALUES(?,?,?,?)"
+    rc = SQ_RUN(c, err, "put",
+                "INSERT INTO kv(kind, key, value, expires_at) VALUES(?,?,?,?)"
                 " ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value,"
-                " expires_at = excluded.expires_at", err, out);
-    sqlite3_bind_int(st, 1, kind);
-    bind_text(st, 2, key);
-    bind_text(st, 3, val);
-    sqlite3_bind_int64(st, 4, expires_at);
-    if ((r = sqlite3_step(st)) != SQLITE_DONE)
-        rc = sq__err(c, r, err, "put");
-    sqlite3_reset(st);
-    /* compaction: a few expired rows go with every write, so the table
-     * stays bounded without a sweeper thread */
-    if (!rc && (st = sq__prep(c, "DELETE FROM kv WHERE rowid IN (SELECT rowid"
-                                 " FROM kv WHERE expires_at < ? LIMIT 16)", NULL))) {
-        sqlite3_bind_int64(st, 1, now_ms(b));
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
+                " expires_at = excluded.expires_at",
+                SQ_I(kind), SQ_T(key), SQ_T(val), SQ_I(expires_at));
+    /* compaction, best effort: a few expired rows go with every write, so
+     * the table stays bounded without a sweeper thread */
+    if (!rc)
+        (void)SQ_RUN(c, NULL, "compact", "DELETE FROM kv WHERE rowid IN (SELECT rowid"
+                     " FROM kv WHERE expires_at < ? LIMIT 16)", SQ_I(sq__now_ms(b)));
     if (!rc)
         rc = sq__commit(c, err);
 out:
@@ -352,21 +301,12 @@ int sq__kv_get(void *vb, int kind, const char *key, int64_t now, char **outp,
 {
     sq *b = vb;
     sqlite3_stmt *st;
-    int rc = 0, r;
+    int rc = 0;
     WITH_CONN(b, c, err);
-    PREP(st, c, "SELECT value FROM kv WHERE kind = ? AND key = ?"
-                " AND expires_at > ?", err, out);
-    sqlite3_bind_int(st, 1, kind);
-    bind_text(st, 2, key);
-    sqlite3_bind_int64(st, 3, now);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        rc = (*outp = sq__text_dup(st, 0)) ? 0 : store__fail(err, STORE_ENOMEM, "oom");
-    else if (r == SQLITE_DONE)
+    PREP(st, c, err, "SELECT value FROM kv WHERE kind = ? AND key = ?"
+                     " AND expires_at > ?", SQ_I(kind), SQ_T(key), SQ_I(now));
+    if ((rc = row_text(c, st, outp, err, "get")) == STORE_ENOTFOUND)
         rc = store__fail(err, STORE_ENOTFOUND, "no such key (or expired)");
-    else
-        rc = sq__err(c, r, err, "get");
-    sqlite3_reset(st);
 out:
     sq__release(b, c);
     return rc;
@@ -375,39 +315,22 @@ out:
 int sq__kv_delete(void *vb, int kind, const char *key, store_err *err)
 {
     sq *b = vb;
-    sqlite3_stmt *st;
-    int rc = 0, r;
+    int rc;
     WITH_CONN(b, c, err);
-    PREP(st, c, "DELETE FROM kv WHERE kind = ? AND key = ?", err, out);
-    sqlite3_bind_int(st, 1, kind);
-    bind_text(st, 2, key);
-    if ((r = sqlite3_step(st)) != SQLITE_DONE)
-        rc = sq__err(c, r, err, "delete");
-    sqlite3_reset(st);
-    if (!rc && kind == STORE__KV_SESSION &&
-        (st = sq__prep(c, "DELETE FROM history WHERE sid = ?", err))) {
-        bind_text(st, 1, key);
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
-out:
+    rc = SQ_RUN(c, err, "delete", "DELETE FROM kv WHERE kind = ? AND key = ?",
+                SQ_I(kind), SQ_T(key));
+    /* a session's history goes with it, best effort */
+    if (!rc && kind == STORE__KV_SESSION)
+        (void)SQ_RUN(c, NULL, "delete history", "DELETE FROM history WHERE sid = ?",
+                     SQ_T(key));
     sq__release(b, c);
     return rc;
-}
-
-static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *err,
-                     const char *what)
-{
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : sq__err(c, r, err, what);
 }
 
 int sq__history_append(void *vb, const char *sid, const char *turn, int window,
                        int64_t expires_at, store_err *err)
 {
     sq *b = vb;
-    sqlite3_stmt *st;
     int rc;
     if ((rc = check_json(turn, err)) != 0)
         return rc;
@@ -415,29 +338,23 @@ int sq__history_append(void *vb, const char *sid, const char *turn, int window,
     if ((rc = sq__begin(c, err)) != 0)
         goto out;
     /* an expired history starts over rather than resurrecting old turns */
-    PREP(st, c, "DELETE FROM history WHERE sid = ? AND expires_at <= ?", err, out);
-    bind_text(st, 1, sid);
-    sqlite3_bind_int64(st, 2, now_ms(b));
-    if ((rc = step_done(c, st, err, "history")) != 0)
+    if ((rc = SQ_RUN(c, err, "history",
+                     "DELETE FROM history WHERE sid = ? AND expires_at <= ?",
+                     SQ_T(sid), SQ_I(sq__now_ms(b)))) != 0)
         goto out;
-    PREP(st, c, "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?1,"
-                " (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE sid = ?1),"
-                " ?2, ?3)", err, out);
-    bind_text(st, 1, sid);
-    bind_text(st, 2, turn);
-    sqlite3_bind_int64(st, 3, expires_at);
-    if ((rc = step_done(c, st, err, "history append")) != 0)
+    if ((rc = SQ_RUN(c, err, "history append",
+                     "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?1,"
+                     " (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE sid = ?1),"
+                     " ?2, ?3)", SQ_T(sid), SQ_T(turn), SQ_I(expires_at))) != 0)
         goto out;
-    PREP(st, c, "DELETE FROM history WHERE sid = ?1 AND seq <= (SELECT"
-                " max(seq) FROM history WHERE sid = ?1) - ?2", err, out);
-    bind_text(st, 1, sid);
-    sqlite3_bind_int(st, 2, window);
-    if ((rc = step_done(c, st, err, "history window")) != 0)
+    if ((rc = SQ_RUN(c, err, "history window",
+                     "DELETE FROM history WHERE sid = ?1 AND seq <= (SELECT"
+                     " max(seq) FROM history WHERE sid = ?1) - ?2",
+                     SQ_T(sid), SQ_I(window))) != 0)
         goto out;
-    PREP(st, c, "UPDATE history SET expires_at = ?2 WHERE sid = ?1", err, out);
-    bind_text(st, 1, sid);
-    sqlite3_bind_int64(st, 2, expires_at);
-    if ((rc = step_done(c, st, err, "history ttl")) != 0)
+    if ((rc = SQ_RUN(c, err, "history ttl",
+                     "UPDATE history SET expires_at = ?2 WHERE sid = ?1",
+                     SQ_T(sid), SQ_I(expires_at))) != 0)
         goto out;
     rc = sq__commit(c, err);
 out:
@@ -454,10 +371,8 @@ int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,
     json_object *a = json_object_new_array();
     int rc = 0, r;
     WITH_CONN(b, c, err);
-    PREP(st, c, "SELECT turn FROM history WHERE sid = ? AND expires_at > ?"
-                " ORDER BY seq", err, out);
-    bind_text(st, 1, sid);
-    sqlite3_bind_int64(st, 2, now);
+    PREP(st, c, err, "SELECT turn FROM history WHERE sid = ? AND expires_at > ?"
+                     " ORDER BY seq", SQ_T(sid), SQ_I(now));
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
         json_object_array_add(a, parse_or_string((const char *)sqlite3_column_text(st, 0)));
     if (r != SQLITE_DONE)
@@ -465,11 +380,7 @@ int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,
     sqlite3_reset(st);
 out:
     sq__release(b, c);
-    if (rc) {
-        json_object_put(a);
-        return rc;
-    }
-    return json_out(a, outp, err);
+    return json_out(rc, a, outp, err);
 }
 
 /* ---------------- refresh tokens ---------------- */
@@ -481,12 +392,9 @@ int sq__token_put(void *vb, const char *hash, const char *family, int64_t user,
     sqlite3_stmt *st;
     int rc = 0, r;
     WITH_CONN(b, c, err);
-    PREP(st, c, "INSERT INTO tokens(hash, family, user_id, expires_at)"
-                " VALUES(?, ?, ?, ?)", err, out);
-    bind_text(st, 1, hash);
-    bind_text(st, 2, family);
-    sqlite3_bind_int64(st, 3, user);
-    sqlite3_bind_int64(st, 4, expires_at);
+    PREP(st, c, err, "INSERT INTO tokens(hash, family, user_id, expires_at)"
+                     " VALUES(?, ?, ?, ?)",
+         SQ_T(hash), SQ_T(family), SQ_I(user), SQ_I(expires_at));
     r = sqlite3_step(st);
     if (r == SQLITE_CONSTRAINT)
         rc = store__fail(err, STORE_EEXIST, "token hash already stored");
@@ -500,12 +408,8 @@ out:
 
 static int revoke(sq_conn *c, const char *family, store_err *err)
 {
-    sqlite3_stmt *st = sq__prep(c, "UPDATE tokens SET revoked = 1 WHERE"
-                                   " family = ?", err);
-    if (!st)
-        return err ? err->code : STORE_EIO;
-    bind_text(st, 1, family);
-    return step_done(c, st, err, "revoke");
+    return SQ_RUN(c, err, "revoke", "UPDATE tokens SET revoked = 1 WHERE family = ?",
+                  SQ_T(family));
 }
 
 int sq__token_rotate(void *vb, const char *old_hash, const char *new_hash,
@@ -519,9 +423,8 @@ int sq__token_rotate(void *vb, const char *old_hash, const char *new_hash,
     WITH_CONN(b, c, err);
     if ((rc = sq__begin(c, err)) != 0)
         goto out;
-    PREP(st, c, "SELECT family, user_id, expires_at, used, revoked FROM tokens"
-                " WHERE hash = ?", err, out);
-    bind_text(st, 1, old_hash);
+    PREP(st, c, err, "SELECT family, user_id, expires_at, used, revoked FROM tokens"
+                     " WHERE hash = ?", SQ_T(old_hash));
     r = sqlite3_step(st);
     if (r != SQLITE_ROW) {
         rc = r == SQLITE_DONE ? store__fail(err, STORE_ENOTFOUND, "unknown refresh token")
@@ -551,17 +454,13 @@ int sq__token_rotate(void *vb, const char *old_hash, const char *new_hash,
         rc = store__fail(err, STORE_EEXPIRED, "refresh token expired");
         goto out;
     }
-    PREP(st, c, "UPDATE tokens SET used = 1 WHERE hash = ?", err, out);
-    bind_text(st, 1, old_hash);
-    if ((rc = step_done(c, st, err, "rotate")) != 0)
-        goto out;
-    PREP(st, c, "INSERT INTO tokens(hash, family, user_id, expires_at)"
-                " VALUES(?, ?, ?, ?)", err, out);
-    bind_text(st, 1, new_hash);
-    bind_text(st, 2, t.family);
-    sqlite3_bind_int64(st, 3, t.user_id);
-    sqlite3_bind_int64(st, 4, new_expires);
-    if ((rc = step_done(c, st, err, "rotate insert")) != 0)
+    if ((rc = SQ_RUN(c, err, "rotate", "UPDATE tokens SET used = 1 WHERE hash = ?",
+                     SQ_T(old_hash))) != 0 ||
+        (rc = SQ_RUN(c, err, "rotate insert",
+                     "INSERT INTO tokens(hash, family, user_id, expires_at)"
+                     " VALUES(?, ?, ?, ?)",
+                     SQ_T(new_hash), SQ_T(t.family), SQ_I(t.user_id),
+                     SQ_I(new_expires))) != 0)
         goto out;
     if ((rc = sq__commit(c, err)) == 0 && tok) {
         t.expires_at = new_expires;
@@ -596,8 +495,7 @@ int sq__ratelimit_take(void *vb, const char *key, double rate, double burst,
     WITH_CONN(b, c, err);
     if ((rc = sq__begin(c, err)) != 0)
         goto out;
-    PREP(st, c, "SELECT tokens, updated_ms FROM buckets WHERE key = ?", err, out);
-    bind_text(st, 1, key);
+    PREP(st, c, err, "SELECT tokens, updated_ms FROM buckets WHERE key = ?", SQ_T(key));
     if ((r = sqlite3_step(st)) == SQLITE_ROW) {
         tokens = sqlite3_column_double(st, 0);
         last = sqlite3_column_int64(st, 1);
@@ -616,13 +514,11 @@ int sq__ratelimit_take(void *vb, const char *key, double rate, double burst,
             *retry_after = (1.0 - tokens) / rate;
         rc = STORE_ELIMITED;
     }
-    PREP(st, c, "INSERT INTO buckets(key, tokens, updated_ms) VALUES(?,?,?)"
-                " ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens,"
-                " updated_ms = excluded.updated_ms", err, out);
-    bind_text(st, 1, key);
-    sqlite3_bind_double(st, 2, tokens);
-    sqlite3_bind_int64(st, 3, now);
-    if ((r = step_done(c, st, err, "bucket")) != 0) {
+    if ((r = SQ_RUN(c, err, "bucket",
+                    "INSERT INTO buckets(key, tokens, updated_ms) VALUES(?,?,?)"
+                    " ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens,"
+                    " updated_ms = excluded.updated_ms",
+                    SQ_T(key), SQ_D(tokens), SQ_I(now))) != 0) {
         rc = r;
         goto out;
     }
@@ -644,11 +540,9 @@ int sq__counter_add(void *vb, const char *key, int64_t delta, int64_t *value,
     sqlite3_stmt *st;
     int rc = 0, r;
     WITH_CONN(b, c, err);
-    PREP(st, c, "INSERT INTO counters(key, value) VALUES(?1, ?2) ON"
-                " CONFLICT(key) DO UPDATE SET value = value + ?2"
-                " RETURNING value", err, out);
-    bind_text(st, 1, key);
-    sqlite3_bind_int64(st, 2, delta);
+    PREP(st, c, err, "INSERT INTO counters(key, value) VALUES(?1, ?2) ON"
+                     " CONFLICT(key) DO UPDATE SET value = value + ?2"
+                     " RETURNING value", SQ_T(key), SQ_I(delta));
     if ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (value)
             *value = sqlite3_column_int64(st, 0);

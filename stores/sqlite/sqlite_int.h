@@ -68,6 +68,42 @@ void sq__rollback(sq_conn *c);
  * terminated list). */
 int sq__exec(sq_conn *c, const char *sql, store_err *err);
 
+/* One bound parameter, built with SQ_T (text; NULL binds NULL), SQ_I (any
+ * integer, bound as 64-bit) or SQ_D (double); the macros convert, so the
+ * argument's own type does not matter. */
+typedef struct sq_arg {
+    char type;                              /* 't', 'i' or 'd' */
+    union { const char *t; int64_t i; double d; } v;
+} sq_arg;
+#define SQ_T(s) ((sq_arg){'t', {.t = (s)}})
+#define SQ_I(n) ((sq_arg){'i', {.i = (int64_t)(n)}})
+#define SQ_D(x) ((sq_arg){'d', {.d = (double)(x)}})
+
+/* sq__prep_args: sq__prep, then args[0..n-1] bound to ?1..?n.  NULL with
+ * err set when the statement cannot be prepared. */
+sqlite3_stmt *sq__prep_args(sq_conn *c, const char *sql, const sq_arg *args,
+                           size_t n, store_err *err);
+
+/* sq__run: a one-shot statement: prepare, bind, step once, reset.  0 when
+ * it ran (SQLITE_DONE, or SQLITE_ROW from a RETURNING clause, whose row is
+ * dropped); else the store code, with "what: why" in err (err may be NULL
+ * for a best-effort statement). */
+int sq__run(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
+            size_t n, store_err *err);
+
+/* The same with the arguments inline (at least one):
+ *   rc = SQ_RUN(c, err, "cart clear", "DELETE FROM carts WHERE cart_id = ?",
+ *               SQ_T(cart));
+ * sizeof does not evaluate the arguments, so each is evaluated once. */
+#define SQ_ARGS_(...) (const sq_arg[]){__VA_ARGS__}, \
+                      sizeof((const sq_arg[]){__VA_ARGS__}) / sizeof(sq_arg)
+#define SQ_PREP(c, err, sql, ...) sq__prep_args((c), (sql), SQ_ARGS_(__VA_ARGS__), (err))
+#define SQ_RUN(c, err, what, sql, ...) \
+    sq__run((c), (what), (sql), SQ_ARGS_(__VA_ARGS__), (err))
+
+/* sq__now_ms: the configured clock, or wall time, in milliseconds. */
+int64_t sq__now_ms(const sq *b);
+
 /* sq__text_dup: column text as a malloc'd string (NULL for NULL). */
 char *sq__text_dup(sqlite3_stmt *st, int col);
 

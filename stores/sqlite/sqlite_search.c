@@ -406,7 +406,7 @@ static int build_match(const analysis *a, store__buf *m, store__buf *spec)
  * next to each other are next to each other in the title.  These are
  * properties of English product text, not of one catalog. */
 
-#define RERANK_POOL 100
+#define RERANK_POOL 200
 #define RERANK_MAX 200          /* deeper pages keep the first-stage order */
 #define MAXT 96                 /* title tokens looked at */
 
@@ -415,8 +415,11 @@ static int build_match(const analysis *a, store__buf *m, store__buf *spec)
  * them beats one that repeats a rare one), the head word and adjacency
  * break ties.  Global constants, set on one half of the Home Depot dev
  * judgements and checked on the other; none is tuned to a query. */
+/* w_prec: the share of the title's own words that the query names, so
+ * that a title which is mostly the query beats a long one that merely
+ * contains it. (Weighting coverage by word rarity was tried and lost.) */
 static const double w_cover2 = 2.0, w_head_in = 0.1, w_head_eq = 0.1,
-                    w_adjacent = 0.1;
+                    w_adjacent = 0.1, w_prec = 0.4;
 
 /* Light English plural folding ("sheets" -> "sheet", "batteries" ->
  * "battery", "boxes" -> "box") so both sides compare on one form; the
@@ -604,7 +607,26 @@ static double rr_bonus(const analysis *a, const rr_query *rq, const title_view *
         }
         prev = g;
     }
-    return w_cover2 * (rq->n_info ? (double)covered / rq->n_info : 0) +
+    /* the share of the title's own content words the query names */
+    int tw = 0, tq = 0;
+    for (int j = 0; j < t->n; j++) {
+        if (!isalpha((unsigned char)t->w[j][0]) || store__is_stopword(t->w[j]))
+            continue;
+        tw++;
+        for (int i = 0; i < a->n; i++) {
+            const char *f = rq->fp[i], *hit = strstr(f, t->w[j]);
+            size_t l = strlen(t->w[j]);
+            while (hit && !((hit == f || hit[-1] == ' ') && (hit[l] == '\0' || hit[l] == ' ')))
+                hit = strstr(hit + 1, t->w[j]);
+            if (hit) {
+                tq++;
+                break;
+            }
+        }
+    }
+    double prec = tw ? (double)tq / tw : 0;
+    double share = rq->n_info ? (double)covered / rq->n_info : 0;
+    return w_cover2 * share + w_prec * prec +
            w_head_in * head_in + w_head_eq * head_eq +
            w_adjacent * (pairs ? (double)adj / pairs : 0);
 }

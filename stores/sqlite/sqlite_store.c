@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 /* Version 1: the first released layout.  Kept verbatim: migrations start
  * from it, and the tests build a v1 file from the same text. */
@@ -180,6 +181,45 @@ int sq__exec(sq_conn *c, const char *sql, store_err *err)
         return code;
     }
     return 0;
+}
+
+sqlite3_stmt *sq__prep_args(sq_conn *c, const char *sql, const sq_arg *args,
+                           size_t n, store_err *err)
+{
+    sqlite3_stmt *st = sq__prep(c, sql, err);
+    for (size_t i = 0; st && i < n; i++) {
+        int at = (int)i + 1;
+        if (args[i].type == 'd')
+            sqlite3_bind_double(st, at, args[i].v.d);
+        else if (args[i].type == 'i')
+            sqlite3_bind_int64(st, at, args[i].v.i);
+        else if (args[i].v.t)
+            sqlite3_bind_text(st, at, args[i].v.t, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, at);
+    }
+    return st;
+}
+
+int sq__run(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
+            size_t n, store_err *err)
+{
+    sqlite3_stmt *st = sq__prep_args(c, sql, args, n, err);
+    int r;
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : sq__err(c, r, err, what);
+}
+
+int64_t sq__now_ms(const sq *b)
+{
+    struct timeval tv;
+    if (b->cfg.clock)
+        return b->cfg.clock(b->cfg.clock_ud);
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 int sq__begin(sq_conn *c, store_err *err)

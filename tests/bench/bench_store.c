@@ -5,16 +5,12 @@
  * index; raw sqlite3 statements; redis-benchmark on the same server), so the
  * ratios mean something on a noisy shared machine.  Not a timed test. */
 #include "stores/store.h"
+#include "tests/redis_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,20 +378,6 @@ static void bench_sessions_sqlite(const char *dir)
     }
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 /* redis-benchmark's SET and GET requests per second, one client, no
  * pipelining: the same round trips aisle's synchronous calls make. */
 static int redis_ref(int port, int n, double *set_ops, double *get_ops)
@@ -419,9 +401,8 @@ static int redis_ref(int port, int n, double *set_ops, double *get_ops)
 
 static void bench_sessions_redis(const char *dir)
 {
-    char url[128], port_s[16], path[300];
-    int port = free_port();
-    pid_t pid;
+    char url[128], path[300];
+    redis_server srv;
     store *s = NULL;
     store_config cfg;
     store_err err = {0};
@@ -432,16 +413,12 @@ static void bench_sessions_redis(const char *dir)
         printf("\"sessionsRedis\": {\"skipped\": \"redis-server or redis-benchmark not installed\"}\n");
         return;
     }
-    snprintf(port_s, sizeof port_s, "%d", port);
-    fflush(NULL);      /* the child must not write our buffered JSON again */
-    if ((pid = fork()) == 0) {
-        FILE *f = freopen("/dev/null", "w", stdout);
-        (void)f;
-        execlp("redis-server", "redis-server", "--port", port_s, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
-        _exit(127);
+    if (redis_server_open(&srv, "aisle-bench-redis", 0) != 0) {
+        printf("\"sessionsRedis\": {\"skipped\": \"redis-server did not start: %s\"}\n", srv.why);
+        redis_server_close(&srv);
+        return;
     }
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", srv.port);
     snprintf(path, sizeof path, "%s/redis-docs.db", dir);
     store_config_init(&cfg);
     cfg.sqlite_path = path;
@@ -449,22 +426,18 @@ static void bench_sessions_redis(const char *dir)
     cfg.ephemeral = STORE_BACKEND_REDIS;
     cfg.redis_url = url;
     cfg.mongo_uri = NULL;
-    for (int i = 0; i < 100 && store_open(&cfg, &s, &err) != 0; i++)
-        usleep(50000);
-    if (!s) {
-        printf("\"sessionsRedis\": {\"skipped\": \"redis-server did not start: %s\"}\n", err.msg);
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
+    if (store_open(&cfg, &s, &err) != 0) {
+        printf("\"sessionsRedis\": {\"skipped\": \"store_open failed: %s\"}\n", err.msg);
+        redis_server_close(&srv);
         return;
     }
     for (int r = 0; r < RUNS; r++) {
         session_ops(s, n, &put[r], &get[r]);
-        if (redis_ref(port, n, &rset[r], &rget[r]) != 0)
+        if (redis_ref(srv.port, n, &rset[r], &rget[r]) != 0)
             rset[r] = rget[r] = 0;
     }
     store_close(s);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    redis_server_close(&srv);
     {
         double mp = median(put, RUNS), mg = median(get, RUNS);
         double rs = median(rset, RUNS), rg = median(rget, RUNS);

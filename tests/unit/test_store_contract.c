@@ -10,17 +10,13 @@
 #include <cmocka.h>
 
 #include "stores/store.h"
+#include "tests/redis_server.h"
 
-#include <arpa/inet.h>
 #include <mongoc/mongoc.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,105 +59,21 @@ static int sqlite_config(fixture *fx, store_config *cfg, char *why, size_t n)
 
 /* ---- Redis: one redis-server for the whole run, a fresh key prefix per
  * test so every test sees an empty store. ---- */
-static pid_t redis_pid;
-static int redis_port;
-static char redis_dir[128];
-static int redis_failed;
-static char redis_why[200];
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* PING over a raw socket: the test must not depend on the code under test
- * to learn that the server is up. */
-static int redis_pings(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    char buf[16] = "";
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok = 0;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        write(fd, "PING\r\n", 6) == 6 && read(fd, buf, sizeof buf - 1) > 0)
-        ok = !strncmp(buf, "+PONG", 5);
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-static int have_redis_server(void)
-{
-    return system("command -v redis-server >/dev/null 2>&1") == 0;
-}
-
-static void redis_stop(void)
-{
-    char cmd[200];
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGTERM);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = 0;
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", redis_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", redis_dir);
-    }
-}
-
-static int redis_start(void)
-{
-    char port[16], logf[200];
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    if (!have_redis_server()) {
-        snprintf(redis_why, sizeof redis_why,
-                 "Redis contract skipped: redis-server is not installed");
-        return -1;
-    }
-    snprintf(redis_dir, sizeof redis_dir, "/tmp/aisle-redis-XXXXXX");
-    if (!mkdtemp(redis_dir) || (redis_port = free_port()) <= 0)
-        return -1;
-    snprintf(port, sizeof port, "%d", redis_port);
-    snprintf(logf, sizeof logf, "%s/redis.log", redis_dir);
-    if ((redis_pid = fork()) == 0) {
-        FILE *f = freopen(logf, "w", stdout);
-        (void)f;
-        dup2(1, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", redis_dir, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 250 && !redis_pings(redis_port); i++)
-        nanosleep(&ts, NULL);
-    if (!redis_pings(redis_port)) {
-        snprintf(redis_why, sizeof redis_why, "redis-server did not answer PING"
-                 " on port %d (see %s)", redis_port, logf);
-        return -1;
-    }
-    return 0;
-}
+static redis_server redis;
 
 static int redis_config(fixture *fx, store_config *cfg, char *why, size_t n)
 {
-    static int started, serial;
+    static int started, failed, serial;
     if (!started) {
         started = 1;
-        redis_failed = redis_start() != 0;
+        failed = redis_server_open(&redis, "aisle-redis", 0) != 0;
     }
-    if (redis_failed) {
-        snprintf(why, n, "%s", redis_why);
+    if (failed) {
+        snprintf(why, n, "Redis contract skipped: %s", redis.why);
         return 1;
     }
     snprintf(fx->url, sizeof fx->url,
-             "redis://127.0.0.1:%d/0?prefix=contract%d.%d:", redis_port,
+             "redis://127.0.0.1:%d/0?prefix=contract%d.%d:", redis.port,
              (int)getpid(), ++serial);
     cfg->sqlite_path = fx->path;
     cfg->documents = STORE_BACKEND_SQLITE;
@@ -745,7 +657,8 @@ int main(void)
                                               NULL, NULL);
         }
     }
-    redis_stop();
+    if (redis_server_close(&redis) != 0)
+        fprintf(stderr, "could not remove the redis-server folder\n");
     mongoc_cleanup();
     return failed;
 }

@@ -9,25 +9,19 @@
 #include <cmocka.h>
 
 #include "stores/store.h"
+#include "tests/redis_server.h"
 
-#include <arpa/inet.h>
 #include <hiredis.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static pid_t srv_pid;
-static int srv_port;
-static char srv_dir[128], srv_sock[200], db_path[200];
-static const char *skip_why;
+static redis_server srv;
+static char db_path[200];
+static char skip_why[256];      /* "" while the server runs */
 
 static int64_t mono_ms(void)
 {
@@ -42,95 +36,21 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int pings(void)
-{
-    struct timeval tv = {0, 200000};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", srv_port, tv);
-    redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
-    int ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
-    if (r)
-        freeReplyObject(r);
-    if (c)
-        redisFree(c);
-    return ok;
-}
-
-/* Start (or restart, same port) the server; 0 when it answers PING. */
-static int server_start(void)
-{
-    char port[16], logf[256];
-    snprintf(port, sizeof port, "%d", srv_port);
-    snprintf(logf, sizeof logf, "%s/redis.log", srv_dir);
-    if ((srv_pid = fork()) == 0) {
-        FILE *f = freopen(logf, "a", stdout);
-        (void)f;
-        dup2(1, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", srv_dir,
-               "--unixsocket", srv_sock, "--unixsocketperm", "700", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 250; i++) {
-        if (pings())
-            return 0;
-        sleep_ms(20);
-    }
-    return -1;
-}
-
-static void server_kill(int sig)
-{
-    if (srv_pid > 0) {
-        kill(srv_pid, sig);
-        waitpid(srv_pid, NULL, 0);
-        srv_pid = 0;
-    }
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    if (system("command -v redis-server >/dev/null 2>&1") != 0) {
-        skip_why = "Redis tests skipped: redis-server is not installed";
+    if (redis_server_open(&srv, "aisle-redis-test", 1) != 0) {
+        snprintf(skip_why, sizeof skip_why, "Redis tests skipped: %s", srv.why);
         return 0;
     }
-    snprintf(srv_dir, sizeof srv_dir, "/tmp/aisle-redis-test-XXXXXX");
-    if (!mkdtemp(srv_dir) || (srv_port = free_port()) <= 0)
-        return -1;
-    snprintf(srv_sock, sizeof srv_sock, "%s/redis.sock", srv_dir);
-    snprintf(db_path, sizeof db_path, "%s/aisle.db", srv_dir);
-    if (server_start() != 0) {
-        skip_why = "Redis tests skipped: redis-server did not start";
-        return 0;
-    }
+    snprintf(db_path, sizeof db_path, "%s/aisle.db", srv.dir);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[200];
     (void)state;
-    server_kill(SIGTERM);
-    if (srv_dir[0]) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", srv_dir);
-        if (system(cmd) != 0)
-            return -1;
-    }
-    return 0;
+    return redis_server_close(&srv);
 }
 
 /* A store whose ephemeral family is on the test server, documents on a
@@ -141,11 +61,11 @@ static store *open_store(const char *url_tail, int *rc_out)
     store_err err = {0};
     store *s = NULL;
     char url[512];
-    if (skip_why) {
+    if (skip_why[0]) {
         print_message("%s\n", skip_why);
         skip();
     }
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d%s", srv_port, url_tail);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d%s", srv.port, url_tail);
     store_config_init(&cfg);
     cfg.sqlite_path = db_path;
     cfg.documents = STORE_BACKEND_SQLITE;
@@ -171,7 +91,7 @@ static void test_restart_mid_test(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(store_session_put(s, "s1", "{\"a\":1}", 60, &err), 0);
     assert_int_equal(store_ratelimit_take(s, "ip", 1, 5, 1000, &retry, &err), 0);
-    server_kill(SIGKILL);
+    redis_server_kill(&srv, SIGKILL);
     /* down: a clear error, quickly, for reads and for non-idempotent writes */
     t0 = mono_ms();
     assert_int_equal(store_session_get(s, "s1", &j, &err), STORE_EUNAVAIL);
@@ -179,7 +99,7 @@ static void test_restart_mid_test(void **state)
     assert_int_equal(store_counter_add(s, "n", 1, &v, &err), STORE_EUNAVAIL);
     assert_int_equal(store_ping(s, &err), STORE_EUNAVAIL);
     assert_true(mono_ms() - t0 < 1500);
-    assert_int_equal(server_start(), 0);
+    assert_int_equal(redis_server_start(&srv), 0);
     /* back on the same port (empty: no persistence): the pooled
      * connections reconnect, and the script cache is refilled by EVAL */
     assert_int_equal(store_session_get(s, "s1", &j, &err), STORE_ENOTFOUND);
@@ -201,9 +121,9 @@ static void test_open_while_down(void **state)
     char url[128];
     int64_t t0 = mono_ms();
     (void)state;
-    if (skip_why)
+    if (skip_why[0])
         skip();
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0?connect_timeout_ms=300", free_port());
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0?connect_timeout_ms=300", redis_free_port());
     store_config_init(&cfg);
     cfg.sqlite_path = db_path;
     cfg.documents = STORE_BACKEND_SQLITE;
@@ -231,7 +151,7 @@ static void test_real_ttl(void **state)
     assert_int_equal(store_session_get(s, "short", &j, &err), 0);
     free(j);
     /* Redis holds the TTL itself, so memory stays bounded */
-    c = redisConnect("127.0.0.1", srv_port);
+    c = redisConnect("127.0.0.1", srv.port);
     r = redisCommand(c, "PTTL %s", "ttl:s:short");
     assert_true(r->integer > 0 && r->integer <= 1000);
     freeReplyObject(r);
@@ -364,7 +284,7 @@ static void test_prefix_unix_and_urls(void **state)
     assert_int_equal(store_session_get(b, "same", &j, &err), STORE_ENOTFOUND);
     assert_string_equal(store_backend_name(a, 1), "redis");
     /* the same data through the unix socket, same prefix and db */
-    snprintf(url, sizeof url, "unix://%s?db=0&prefix=one:", srv_sock);
+    snprintf(url, sizeof url, "unix://%s?db=0&prefix=one:", srv.sock);
     store_config_init(&cfg);
     cfg.sqlite_path = db_path;
     cfg.documents = STORE_BACKEND_SQLITE;
