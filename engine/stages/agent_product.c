@@ -369,13 +369,15 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         if (hi >= 0)
             q.hi = hi;
     }
-    if (!refine && has_word(text, instock))
+    /* a "refinement" with nothing to refine is a fresh search */
+    bool fresh_search = !(refine && has_last);
+    if (fresh_search && has_word(text, instock))
         q.in_stock = 1;
-    if (!refine && has_word(text, cheaper))
+    if (fresh_search && has_word(text, cheaper))
         q.sort = STORE_SORT_PRICE_ASC;
-    else if (!refine && has_word(text, pricier))
+    else if (fresh_search && has_word(text, pricier))
         q.sort = STORE_SORT_PRICE_DESC;
-    if (!refine && has_word(text, rated))
+    if (fresh_search && has_word(text, rated))
         q.sort = STORE_SORT_RATING;
     if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");

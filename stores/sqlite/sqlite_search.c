@@ -449,6 +449,7 @@ static void fold(const char *w, char *out, size_t cap)
 typedef struct title_view {
     char w[MAXT][48];
     int n;
+    int n_title;        /* w[0..n_title) is the title; then "|", brand, "|", category */
     char head[48];
 } title_view;
 
@@ -495,19 +496,37 @@ static void title_head(const char *title, char *out, size_t cap)
     free(low);
 }
 
-static void title_load(const char *title, title_view *t)
+/* Words of one field, folded, appended to the view. */
+static void view_add(title_view *t, const char *text)
 {
     store__buf nb = {0};
     char *stor = NULL, *tok[MAXT];
     size_t k = 0;
-    t->n = 0;
-    if (!store__normalize(title ? title : "", 1, &nb) && nb.p)
+    if (!store__normalize(text ? text : "", 1, &nb) && nb.p)
         k = store__tokens(nb.p, &stor, tok, MAXT);
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = 0; i < k && t->n < MAXT; i++)
         fold(tok[i], t->w[t->n++], sizeof t->w[0]);
     free(stor);
     store__buf_free(&nb);
-    title_head(title ? title : "", t->head, sizeof t->head);
+}
+
+/* The title, then the brand and the category behind a "|" each (so no
+ * phrase spans two fields): many catalogs name the kind of product only
+ * in its category ("Nike Air Jordan 1" in mens-shoes). */
+static void title_load(const store_product *p, title_view *t)
+{
+    t->n = 0;
+    view_add(t, p->title);
+    t->n_title = t->n;
+    if (p->brand && t->n < MAXT) {
+        snprintf(t->w[t->n++], sizeof t->w[0], "|");
+        view_add(t, p->brand);
+    }
+    if (p->category && t->n < MAXT) {
+        snprintf(t->w[t->n++], sizeof t->w[0], "|");
+        view_add(t, p->category);
+    }
+    title_head(p->title ? p->title : "", t->head, sizeof t->head);
 }
 
 static int title_has(const title_view *t, const char *w)
@@ -609,7 +628,7 @@ static double rr_bonus(const analysis *a, const rr_query *rq, const title_view *
     }
     /* the share of the title's own content words the query names */
     int tw = 0, tq = 0;
-    for (int j = 0; j < t->n; j++) {
+    for (int j = 0; j < t->n_title; j++) {
         if (!isalpha((unsigned char)t->w[j][0]) || store__is_stopword(t->w[j]))
             continue;
         tw++;
@@ -666,7 +685,7 @@ static int rerank(const analysis *a, store_search_result *out, size_t offset,
         if (out->hits[i].score > top)
             top = out->hits[i].score;
     for (size_t i = 0; i < out->n_hits; i++) {
-        title_load(out->hits[i].product.title, t);
+        title_load(&out->hits[i].product, t);
         it[i].idx = i;
         it[i].score = out->hits[i].score + top * rr_bonus(a, rq, t);
     }
@@ -680,7 +699,8 @@ static int rerank(const analysis *a, store_search_result *out, size_t offset,
             store_product_clear(&h->product);
         }
     }
-    memcpy(out->hits, sorted, keep * sizeof *sorted);
+    if (keep)
+        memcpy(out->hits, sorted, keep * sizeof *sorted);
     out->n_hits = keep;
     free(rq);
     free(t);
