@@ -162,12 +162,24 @@ static size_t lex(char *t, item *it, size_t cap)
                     break;
                 }
             }
-            if (isdigit((unsigned char)w[0]))
+            if (isdigit((unsigned char)w[0])) {
                 k += lex_run(w, wn, it + k, cap - k);
-            else if (wn == 1 && w[0] == 'x')
+            } else if (w[0] == 'x' && wn > 1 && isdigit((unsigned char)w[1]) &&
+                       k + 1 < cap && k &&
+                       (it[k - 1].type == IT_NUM || it[k - 1].type == IT_INCH ||
+                        it[k - 1].type == IT_FOOT ||
+                        (it[k - 1].type == IT_WORD &&
+                         unit_canon(it[k - 1].w, it[k - 1].wn)))) {
+                /* "6 x6", "36 in. x18 ft.": the 'x' of a dimension typed
+                 * against its second number (after a quantity only, so
+                 * model names such as "X5" stay words) */
                 it[k++] = (item){IT_X, 0, w, 1};
-            else
+                k += lex_run(w + 1, wn - 1, it + k, cap - k);
+            } else if (wn == 1 && w[0] == 'x') {
+                it[k++] = (item){IT_X, 0, w, 1};
+            } else {
                 it[k++] = (item){IT_WORD, 0, w, wn};
+            }
             i = j;
             continue;
         }

@@ -141,12 +141,49 @@ static int fts_knows(sq_conn *c, const char *w)
     return r == SQLITE_ROW;
 }
 
-/* Best correction within edit distance 1 (2 for long words): the most
- * frequent of the closest candidates.  Returns a vocabulary word or NULL. */
-static const char *correct(const sq *b, const char *w)
+/* How many products hold `w` together with any of the context words,
+ * counted by FTS5 and capped, since only the order between candidates
+ * matters.  Every word is [a-z0-9] only (normalised), so quoting keeps it
+ * a word. */
+static int cooccur(sq_conn *c, const char *w, char **ctx, size_t nctx)
 {
-    size_t len = strlen(w);
-    int maxd = len >= 8 ? 2 : 1, bestd = maxd + 1, bestdf = 0;
+    sqlite3_stmt *st = sq__prep(c, "SELECT count(*) FROM (SELECT 1 FROM"
+                                   " products_fts WHERE products_fts MATCH ?"
+                                   " LIMIT 500)", NULL);
+    store__buf m = {0};
+    int n = 0, rc = 0;
+    if (!st)
+        return 0;
+    rc |= store__buf_adds(&m, "\"");
+    rc |= store__buf_adds(&m, w);
+    rc |= store__buf_adds(&m, "\" AND (");
+    for (size_t i = 0; i < nctx; i++) {
+        rc |= store__buf_adds(&m, i ? " OR \"" : "\"");
+        rc |= store__buf_adds(&m, ctx[i]);
+        rc |= store__buf_adds(&m, "\"");
+    }
+    rc |= store__buf_adds(&m, ")");
+    if (!rc) {
+        sqlite3_bind_text(st, 1, m.p, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+    }
+    sqlite3_reset(st);
+    store__buf_free(&m);
+    return n;
+}
+
+/* Best correction within edit distance 1 (2 for long words).  Among the
+ * closest candidates, the one the catalog most often sells beside the
+ * query's other words wins ("wecker furniture" -> wicker, not the more
+ * frequent decker); without context, or as a tie-break, the most
+ * frequent.  Returns a vocabulary word or NULL. */
+static const char *correct(const sq *b, sq_conn *c, const char *w,
+                           char **ctx, size_t nctx)
+{
+    const sq_word *cand[32];
+    size_t len = strlen(w), n = 0;
+    int maxd = len >= 8 ? 2 : 1, bestd = maxd + 1, bestco = -1, bestdf = 0;
     const char *best = NULL;
     for (size_t i = 0; i < b->n_vocab; i++) {
         const sq_word *v = &b->vocab[i];
@@ -154,10 +191,21 @@ static const char *correct(const sq *b, const char *w)
         if ((size_t)abs(v->len - (int)len) > (size_t)maxd || v->len < 3)
             continue;
         d = store__edit_distance(w, len, v->w, (size_t)v->len, maxd);
-        if (d <= maxd && (d < bestd || (d == bestd && v->df > bestdf))) {
+        if (d > maxd || d > bestd)
+            continue;
+        if (d < bestd) {
             bestd = d;
-            bestdf = v->df;
-            best = v->w;
+            n = 0;
+        }
+        if (n < sizeof cand / sizeof cand[0])
+            cand[n++] = v;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int co = nctx && n > 1 ? cooccur(c, cand[i]->w, ctx, nctx) : 0;
+        if (co > bestco || (co == bestco && cand[i]->df > bestdf)) {
+            bestco = co;
+            bestdf = cand[i]->df;
+            best = cand[i]->w;
         }
     }
     return best;
@@ -284,10 +332,47 @@ static int find_head(char **tok, size_t k)
     return head;
 }
 
+/* The bare number of each query token that carries a unit ("0p5in" ->
+ * "0p5"), so "1/2 in." also finds titles that write "1/2" alone.  The
+ * index form of the same text writes it right after the token, so walking
+ * both forms side by side finds it without a second unit table.  bare[i]
+ * points into *stor2 (the caller frees it) or is NULL. */
+static void bare_numbers(const char *text, char **tok, size_t k,
+                         char **stor2, const char **bare)
+{
+    store__buf ib = {0};
+    char *it[MAXG * 3];
+    size_t n, j = 0;
+    for (size_t i = 0; i < k; i++)
+        bare[i] = NULL;
+    *stor2 = NULL;
+    if (store__normalize(text, 1, &ib) || !ib.p) {
+        store__buf_free(&ib);
+        return;
+    }
+    n = store__tokens(ib.p, stor2, it, MAXG * 3);
+    store__buf_free(&ib);
+    for (size_t i = 0; i < k && j < n; i++) {
+        size_t tl = strlen(tok[i]), bl;
+        while (j < n && strcmp(it[j], tok[i]))
+            j++;
+        if (j++ >= n)
+            break;
+        /* "0p5in" then "0p5": a number, then letters that are its unit;
+         * not a dimension ("2x4" is followed by "4") */
+        if (j < n && isdigit((unsigned char)tok[i][0]) &&
+            (bl = strlen(it[j])) < tl && !strncmp(it[j], tok[i], bl) &&
+            strspn(it[j], "0123456789p") == bl &&
+            isalpha((unsigned char)tok[i][bl]) && !strchr(tok[i] + bl, 'x'))
+            bare[i] = it[j];
+    }
+}
+
 static int analyse(sq *b, sq_conn *c, const char *text, int flags, analysis *a)
 {
     store__buf nb = {0};
-    char *stor = NULL, *tok[MAXG];
+    char *stor = NULL, *stor2 = NULL, *tok[MAXG];
+    const char *bare[MAXG];
     size_t k;
     int all_stop = 1, head;
 
@@ -313,6 +398,7 @@ static int analyse(sq *b, sq_conn *c, const char *text, int flags, analysis *a)
         if (!store__is_stopword(tok[i]))
             all_stop = 0;
     head = find_head(tok, k);
+    bare_numbers(text, tok, k, &stor2, bare);
     pthread_mutex_lock(&b->vmu);
     if (!(flags & STORE_SEARCH_NO_SPELL)) {
         int64_t gen = generation(c);
@@ -330,11 +416,22 @@ static int analyse(sq *b, sq_conn *c, const char *text, int flags, analysis *a)
             if (!isalpha((unsigned char)w[j]))
                 alpha = 0;
         add_phrase(a, w, g, base);
+        if (bare[i])
+            add_phrase(a, bare[i], g, base | 2);
         /* spelling: only for plain words the catalog does not know */
         if (!(flags & STORE_SEARCH_NO_SPELL) && !stop && alpha && len >= 4 &&
             b->n_vocab && !vocab_find(b, w) && !fts_knows(c, w)) {
-            char split[160];
-            const char *fix = correct(b, w);
+            char split[160], *ctx[MAXG];
+            size_t nctx = 0;
+            const char *fix;
+            /* the query's other words the catalog knows: the context
+             * that picks between equally close corrections */
+            for (size_t j = 0; j < k; j++)
+                if (j != i && isalpha((unsigned char)tok[j][0]) &&
+                    strlen(tok[j]) >= 2 && !store__is_stopword(tok[j]) &&
+                    vocab_find(b, tok[j]))
+                    ctx[nctx++] = tok[j];
+            fix = correct(b, c, w, ctx, nctx);
             if (fix) {
                 add_phrase(a, fix, g, base | 2);
                 note(a, fix);
@@ -369,6 +466,7 @@ static int analyse(sq *b, sq_conn *c, const char *text, int flags, analysis *a)
     }
     pthread_mutex_unlock(&b->vmu);
     free(stor);
+    free(stor2);
     store__buf_free(&nb);
     return 0;
 }

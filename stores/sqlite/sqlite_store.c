@@ -107,6 +107,10 @@ static int migrate(sq_conn *c, store_err *err)
     }
     if (version < 3 && (rc = sq__exec(c, schema_v3, err)) != 0)
         goto fail_rc;
+    /* v4: the index reads dimensions ("6 x6") as the query side does now:
+     * rebuild it from the products, which are unchanged */
+    if (version >= 2 && version < 4 && (rc = sq__reindex_all(c, err)) != 0)
+        goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SQ_SCHEMA_VERSION);

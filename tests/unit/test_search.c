@@ -1,7 +1,8 @@
 /* tests/unit/test_search.c — catalog search quality on a small built-in
  * catalog: the second stage (title coverage, head word, joins of two query
- * words), pagination across the re-ranked pool, units, spelling and
- * shopper text that looks like FTS5 or SQL syntax. */
+ * words), pagination across the re-ranked pool, units, spelling (with
+ * the query's other words as context) and shopper text that looks like
+ * FTS5 or SQL syntax. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,14 @@ static const struct { const char *sku, *title; } items[] = {
     {"F1", "Moen Kitchen Faucet in Chrome"},
     {"F2", "Faucet Aerator for Kitchen"},
     {"F3", "Kitchen Sink Strainer"},
+    /* listed before their twins so that a tie would pick them */
+    {"V2", "Brass Ball Valve 3/4"},
+    {"V1", "Brass Ball Valve 1/2"},
+    {"X1", "Post 6 in. x 8 in. x 6 in."},
+    {"X2", "Pressure-Treated Pine 6 in. x 6 in. x 8 ft. Ground Contact Post"},
+    {"K1", "Black and Decker Hedge Trimmer"},
+    {"K2", "Black and Decker Leaf Blower"},
+    {"K3", "All-Weather Wicker Patio Chair Cushion"},
 };
 
 typedef struct fixture {
@@ -122,6 +131,37 @@ static void test_units(void **state)
     assert_string_equal(sku, "P1");
     top(f->s, "2x4 stud", sku, sizeof sku);
     assert_string_equal(sku, "W1");
+    /* a unit in the query still finds the number written without one */
+    top(f->s, "1/2 in. brass ball valve", sku, sizeof sku);
+    assert_string_equal(sku, "V1");
+    /* "x6" typed against its number is still the dimension 6x6 */
+    top(f->s, "6 x6 post", sku, sizeof sku);
+    assert_string_equal(sku, "X2");
+}
+
+static void test_spelling_context(void **state)
+{
+    fixture *f = *state;
+    store_search_query q;
+    store_search_result r;
+    store_err err = {0};
+    /* "wecker" is one edit from both "decker" (more frequent) and
+     * "wicker": the query's other words pick the one sold beside them */
+    store_search_query_init(&q);
+    q.text = "wecker chair cushion";
+    q.limit = 5;
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_non_null(r.corrected);
+    assert_string_equal(r.corrected, "wicker chair cushion");
+    assert_true(r.n_hits > 0);
+    assert_string_equal(r.hits[0].product.sku, "K3");
+    store_search_result_free(&r);
+    /* without context, the most frequent close word */
+    q.text = "wecker";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_non_null(r.corrected);
+    assert_string_equal(r.corrected, "decker");
+    store_search_result_free(&r);
 }
 
 static void test_pages_agree(void **state)
@@ -178,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_second_stage),
         cmocka_unit_test(test_units),
+        cmocka_unit_test(test_spelling_context),
         cmocka_unit_test(test_pages_agree),
         cmocka_unit_test(test_injection),
     };
