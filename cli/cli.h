@@ -37,9 +37,12 @@ typedef struct cli_conv {
 int cli_conv_open(cli_conv *c, const char *pipeline, const char *db, const char *seed);
 void cli_conv_close(cli_conv *c);
 
-/* cli_conv_turn: run one message with the session carried over. The
- * caller frees *out with eng_turn_free. 0 or 1 (message printed). */
-int cli_conv_turn(cli_conv *c, const char *text, const char *message_id, eng_turn **out);
+/* cli_conv_turn: one message through the engine's conversation driver
+ * (eng_converse), exactly as `aisle serve` runs it: a message id already
+ * answered in this session is replayed (r->replayed, r->turn NULL).
+ * r->reply is the reply object the server sends. The caller clears r
+ * with eng_converse_result_clear. 0, or 1 (message printed; r cleared). */
+int cli_conv_turn(cli_conv *c, const char *text, const char *message_id, eng_converse_result *r);
 
 /* cli_conv_login: log in as the user with this e-mail (created on first
  * use, as an operator tool would), merging the anonymous cart into the

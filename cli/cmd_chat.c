@@ -102,20 +102,20 @@ int cli_chat(int argc, char **argv)
             printf("(signed out)\n");
             continue;
         }
-        eng_turn *t = NULL;
-        if (cli_conv_turn(&c, line, NULL, &t) != 0)
+        eng_converse_result r;
+        if (cli_conv_turn(&c, line, NULL, &r) != 0)
             continue;
-        printf("%s\n", eng_turn_reply(t));
-        json_object *sugg = json_object_object_get(json_object_object_get(eng_turn_context(t), "reply"),
-                                                   "suggestions");
+        json_object *rep = json_object_object_get(r.reply, "reply");
+        printf("%s\n", json_object_get_string(json_object_object_get(rep, "text")));
+        json_object *sugg = json_object_object_get(rep, "suggestions");
         for (size_t i = 0; i < json_object_array_length(sugg); i++)
             printf("%s[%s]", i ? " " : "  ", json_object_get_string(json_object_array_get_idx(sugg, i)));
         if (json_object_array_length(sugg))
             printf("\n");
-        if (trace)
-            print_trace(eng_turn_context(t));
+        if (trace && r.turn)
+            print_trace(eng_turn_context(r.turn));
         fflush(stdout);
-        eng_turn_free(t);
+        eng_converse_result_clear(&r);
     }
     cli_conv_close(&c);
     return 0;

@@ -191,12 +191,19 @@ int cli_eval_search(int argc, char **argv)
         if (n <= (size_t)c_uid || n <= (size_t)c_q || n <= (size_t)c_rel)
             continue;
         if (nj == cap) {
-            cap = cap ? cap * 2 : 1024;
-            j = realloc(j, cap * sizeof *j);
-            if (!j) {
+            size_t ncap = cap ? cap * 2 : 1024;
+            void *nj_ = realloc(j, ncap * sizeof *j);
+            if (!nj_) {
+                fprintf(stderr, "aisle eval search: out of memory reading %s\n", jpath);
+                for (size_t i = 0; i < nj; i++) {
+                    free(j[i].query);
+                    free(j[i].sku);
+                }
+                free(j);
                 fclose(f);
                 return 1;
             }
+            j = nj_, cap = ncap;
         }
         j[nj].query = latin1(fl[c_q]);
         j[nj].sku = strdup(fl[c_uid]);

@@ -141,6 +141,16 @@ static char *to_utf8(const char *s)
     return r;
 }
 
+/* Doubles *buf's capacity; on failure *buf is left as it was. */
+static int grow(char **buf, size_t *cap)
+{
+    char *nb = realloc(*buf, *cap * 2);
+    if (!nb)
+        return -1;
+    *buf = nb, *cap *= 2;
+    return 0;
+}
+
 /* Read one record; returns the number of fields, 0 at EOF. */
 static size_t csv_record(FILE *f, char ***out, size_t *cap)
 {
@@ -171,8 +181,8 @@ static size_t csv_record(FILE *f, char ***out, size_t *cap)
                 }
             }
             if (inq) {
-                if (len + 2 > bcap && !(buf = realloc(buf, bcap *= 2)))
-                    return 0;
+                if (len + 2 > bcap && grow(&buf, &bcap) < 0)
+                    goto oom;
                 buf[len++] = (char)c;
                 continue;
             }
@@ -186,8 +196,11 @@ static size_t csv_record(FILE *f, char ***out, size_t *cap)
             if (len && buf[len - 1] == '\r')
                 buf[--len] = '\0';
             if (nf == *cap) {
-                *cap = *cap ? *cap * 2 : 16;
-                *out = realloc(*out, *cap * sizeof **out);
+                size_t ncap = *cap ? *cap * 2 : 16;
+                char **nout = realloc(*out, ncap * sizeof *nout);
+                if (!nout)
+                    goto oom;
+                *out = nout, *cap = ncap;
             }
             (*out)[nf++] = to_utf8(buf);
             len = 0;
@@ -195,12 +208,19 @@ static size_t csv_record(FILE *f, char ***out, size_t *cap)
                 break;
             continue;
         }
-        if (len + 2 > bcap && !(buf = realloc(buf, bcap *= 2)))
-            return 0;
+        if (len + 2 > bcap && grow(&buf, &bcap) < 0)
+            goto oom;
         buf[len++] = (char)c;
     }
     free(buf);
     return nf;
+oom:
+    /* out of memory: nothing of this record is kept (it reads as the end) */
+    fprintf(stderr, "aisle import: out of memory reading a record\n");
+    for (size_t i = 0; i < nf; i++)
+        free((*out)[i]);
+    free(buf);
+    return 0;
 }
 
 static void free_rec(char **r, size_t n)

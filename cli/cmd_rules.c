@@ -126,11 +126,12 @@ static void print_report(json_object *r)
             printf("  order.create cart %s ($%.2f)", js(a, "cartId"), jd(a, "total"));
         else
             printf("  %s %s x%s", js(a, "type"), js(a, "sku"), js(a, "qty"));
-        printf(": %s [%s]\n", js(e, "denied"), js(e, "ruleId"));
+        printf(": %s [%s]%s\n", js(e, "denied"), js(e, "ruleId"),
+               json_object_object_get(e, "ruleFailed") ? " (the rule failed: a failing veto denies)" : "");
     }
     json_object *errs = json_object_object_get(r, "ruleErrors");
     if (json_object_array_length(errs)) {
-        printf("\nrule errors (these rules would be skipped):\n");
+        printf("\nrule errors (a failing rule is skipped; a failing veto denies its action):\n");
         for (size_t i = 0; i < json_object_array_length(errs); i++) {
             json_object *e = json_object_array_get_idx(errs, i);
             printf("  %s: %s\n", js(e, "id")[0] ? js(e, "id") : js(e, "file"), js(e, "error"));

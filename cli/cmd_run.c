@@ -18,8 +18,8 @@ static const char help[] =
     "  --seed CATALOG      import this catalog first when the store's is empty\n"
     "  --session ID        session id (default: terminal)\n"
     "  --login EMAIL       run as this user (created on first use; needs --db)\n"
-    "  --message-id ID     the message's id: the same id twice is one message\n"
-    "                      (actions are not repeated)\n";
+    "  --message-id ID     the message's id: the same id twice in a session is\n"
+    "                      one message (answered again from its first reply)\n";
 
 int cli_run(int argc, char **argv)
 {
@@ -64,17 +64,19 @@ int cli_run(int argc, char **argv)
         cli_conv_close(&c);
         return 1;
     }
-    eng_turn *t = NULL;
-    if (cli_conv_turn(&c, msg, mid, &t) != 0) {
+    eng_converse_result r;
+    if (cli_conv_turn(&c, msg, mid, &r) != 0) {
         cli_conv_close(&c);
         return 1;
     }
+    int rc = r.store_error[0] ? 1 : 0;
+    /* a replayed message id has no context to show: its first reply */
     if (json)
-        puts(json_object_to_json_string_ext(eng_turn_context(t), JSON_C_TO_STRING_PRETTY |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+        puts(json_object_to_json_string_ext(r.turn ? eng_turn_context(r.turn) : r.reply,
+                                            JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     else
-        puts(eng_turn_reply(t));
-    eng_turn_free(t);
+        puts(json_object_get_string(json_object_object_get(json_object_object_get(r.reply, "reply"), "text")));
+    eng_converse_result_clear(&r);
     cli_conv_close(&c);
-    return 0;
+    return rc;
 }

@@ -1,7 +1,9 @@
 /* cli/cmd_test.c — `aisle test [PATH...]`: runs YAML conversation tests.
  * Each conversation gets a fresh temporary SQLite store seeded with the
- * file's catalog, and its turns go through the same calls as `aisle chat`
- * (cli_conv); the expectations are in cli/test_expect.c. Format and keys:
+ * file's catalog, and its turns go through the engine's conversation
+ * driver exactly as `aisle serve` runs them (cli_conv, eng_converse): the
+ * expectations (cli/test_expect.c) read the reply object the server
+ * sends. Format and keys:
  * docs/testing.md. */
 #include "cli.h"
 #include "test_expect.h"
@@ -246,14 +248,13 @@ static int seed_memory(cli_conv *c, json_object *mem, FILE *out)
     return 0;
 }
 
-static void print_turn(FILE *out, const eng_turn *t)
+static void print_turn(FILE *out, const eng_converse_result *r)
 {
-    json_object *ctx = eng_turn_context(t);
-    json_object *intent = json_object_object_get(ctx, "intent");
-    const char *reply = eng_turn_reply(t);
-    fprintf(out, "      intent %s (%.2f); reply: ", sget(intent, "name") ? sget(intent, "name") : "none",
-            json_object_get_double(json_object_object_get(intent, "confidence")));
-    for (const char *p = reply; *p; p++)
+    json_object *intent = json_object_object_get(r->reply, "intent");
+    const char *reply = json_object_get_string(json_object_object_get(json_object_object_get(r->reply, "reply"), "text"));
+    fprintf(out, "      intent %s (%.2f)%s; reply: ", sget(intent, "name") ? sget(intent, "name") : "none",
+            json_object_get_double(json_object_object_get(intent, "confidence")), r->replayed ? ", replayed" : "");
+    for (const char *p = reply ? reply : ""; *p; p++)
         fputs(*p == '\n' ? "\n        " : (char[2]){*p, 0}, out);
     fputc('\n', out);
 }
@@ -302,20 +303,26 @@ static int run_turns(cli_conv *c, json_object *conv, FILE *out, const run_opts *
             snprintf(mid, sizeof mid, "m%zu", i + 1);
         json_object *expect = json_object_object_get(turn, "expect");
         for (int r = 0; r < repeat; r++) {
-            eng_turn *t = NULL;
+            eng_converse_result t;
             if (cli_conv_turn(c, say, mid, &t) != 0) {
                 fprintf(out, "  turn %zu (line %d) \"%s\": the engine refused the message\n", i + 1, line, say);
                 return fails + 1;
             }
             if (ro->verbose) {
                 fprintf(out, "  %zu. > %s%s\n", i + 1, say, r ? " (again)" : "");
-                print_turn(out, t);
+                print_turn(out, &t);
+            }
+            if (t.store_error[0]) {
+                /* what `aisle serve` logs as session_save_failed */
+                fprintf(out, "  turn %zu (line %d) \"%s\": the store did not keep the turn: %s\n", i + 1, line,
+                        say, t.store_error);
+                fails++;
             }
             if (expect) {
                 char *buf = NULL;
                 size_t len = 0;
                 FILE *d = open_memstream(&buf, &len);
-                int n = d ? tx_check_turn(d, expect, t) : 1;
+                int n = d ? tx_check_turn(d, expect, t.turn ? eng_turn_context(t.turn) : NULL, t.reply) : 1;
                 if (d)
                     fclose(d);
                 if (n) {
@@ -324,12 +331,12 @@ static int run_turns(cli_conv *c, json_object *conv, FILE *out, const run_opts *
                         fprintf(out, " (run %d of %d)", r + 1, repeat);
                     fprintf(out, ":\n%s", buf ? buf : "");
                     if (!ro->verbose)
-                        print_turn(out, t);
+                        print_turn(out, &t);
                     fails += n;
                 }
                 free(buf);
             }
-            eng_turn_free(t);
+            eng_converse_result_clear(&t);
         }
     }
     return fails;

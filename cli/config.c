@@ -88,6 +88,12 @@ static int apply(cli_config *c, const setting *s, const char *v, char *err, size
         if (s->off == G(cors_origin) || s->off == G(trusted_proxy) || s->off == G(ui_dir))
             if (!*(const char **)p)
                 *(const char **)p = "";
+        /* a URL picks its backend for its family, whichever layer (file,
+         * environment, --set) gave it; an empty value goes back to SQLite */
+        if (s->off == S(redis_url))
+            c->store.ephemeral = *v ? STORE_BACKEND_REDIS : STORE_BACKEND_DEFAULT;
+        if (s->off == S(mongo_uri))
+            c->store.documents = *v ? STORE_BACKEND_MONGO : STORE_BACKEND_DEFAULT;
         return 0;
     case T_INT:
     case T_LONG: {

@@ -51,40 +51,26 @@ void cli_conv_close(cli_conv *c)
     memset(c, 0, sizeof *c);
 }
 
-int cli_conv_turn(cli_conv *c, const char *text, const char *message_id, eng_turn **out)
+int cli_conv_turn(cli_conv *c, const char *text, const char *message_id, eng_converse_result *r)
 {
     eng_deps deps = {.store = c->store, .llm = c->llm};
-    eng_turn_opts o = {.session_id = c->session_id, .message_id = message_id, .deps = &deps,
-                       .user_id = c->user_id[0] ? c->user_id : NULL};
+    eng_converse_opts o = {
+        .text = text, .session_id = c->session_id, .user_id = c->user_id[0] ? c->user_id : NULL,
+        .message_id = message_id, .deps = &deps, .session = c->session,
+    };
     eng_err err = {0};
-    json_object *sess = NULL;
-    if (c->store) {
-        if (eng_session_load(c->store, c->session_id, &sess, &err) < 0) {
-            fprintf(stderr, "aisle: %s\n", err.msg);
-            return 1;
-        }
-    } else {
-        if (!c->session)
-            c->session = json_object_new_object();
-        sess = json_object_get(c->session);
-    }
-    o.session = sess;
-    int rc = eng_run(c->pipeline, text, &o, out, &err);
-    json_object_put(sess);
-    if (rc < 0) {
+    if (eng_converse(c->pipeline, &o, r, &err) < 0) {
         fprintf(stderr, "aisle: %s\n", err.msg);
+        eng_converse_result_clear(r);
         return 1;
     }
-    json_object *ns = json_object_object_get(eng_turn_context(*out), "session");
-    if (c->store) {
-        if (eng_session_save(c->store, c->session_id, *out, 0, &err) < 0)
-            fprintf(stderr, "aisle: %s\n", err.msg);
-    } else if (ns) {
-        /* no store: keep the session in memory, counting turns */
-        json_object_object_add(ns, "turns",
-                               json_object_new_int64(json_object_get_int64(json_object_object_get(ns, "turns")) + 1));
+    /* the turn ran, but what it changed was not all kept */
+    if (r->store_error[0])
+        fprintf(stderr, "aisle: error: %s\n", r->store_error);
+    if (!c->store && r->session) {
+        /* no store: the session lives here, between turns */
         json_object_put(c->session);
-        c->session = json_object_get(ns);
+        c->session = json_object_get(r->session);
     }
     return 0;
 }

@@ -10,10 +10,12 @@
 #include <stdio.h>
 
 /* tx_check_turn: compare `expect` (a mapping from the test file) with the
- * turn. Each mismatch is one indented line on `out` ("    cart.count:
- * expected 2, got 1"). Returns the number of mismatches; an unknown key
- * counts as one, so a typo never passes silently. */
-int tx_check_turn(FILE *out, json_object *expect, const eng_turn *t);
+ * turn: `rep` is the reply object the server sends (eng_converse), `ctx`
+ * the turn context, NULL for a replayed message. Each mismatch is one
+ * indented line on `out` ("    cart.count: expected 2, got 1"). Returns
+ * the number of mismatches; an unknown key counts as one, so a typo never
+ * passes silently. */
+int tx_check_turn(FILE *out, json_object *expect, json_object *ctx, json_object *rep);
 
 /* tx_check_after: the `after:` mapping against the store: orders of the
  * users the conversation logged in as (uids[0..n)), stock, audit trail. */

@@ -3,6 +3,7 @@
  * actions whose idempotency keys come from the session and message id. */
 #include "commerce.h"
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,9 @@ void eng__cart_id(const eng_turn *t, char *buf, size_t n)
 
 static json_object *str_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
-static json_object *money(double v) { return json_object_new_double((double)(int64_t)(v * 100 + (v < 0 ? -0.5 : 0.5)) / 100); }
+/* money: rounded to cents; a price that is not a finite number shows as 0
+ * rather than as garbage (the rules and the store refuse such prices) */
+static json_object *money(double v) { return json_object_new_double(isfinite(v) ? round(v * 100) / 100 : 0); }
 
 json_object *eng__card(const store_product *p, bool with_detail)
 {
@@ -136,7 +139,7 @@ json_object *eng__action_add(eng_turn *t, const char *type, json_object *params)
     return a;
 }
 
-int eng__cart_refresh(eng_turn *t, const eng_rules *rules)
+int eng__cart_refresh(eng_turn *t)
 {
     store *s = eng__store(t);
     if (!s)
@@ -169,7 +172,7 @@ int eng__cart_refresh(eng_turn *t, const eng_rules *rules)
         count += c.items[i].qty;
     }
     store_cart_clear_struct(&c);
-    eng__rules_price(rules, t, items);
+    eng__shop_price(t, items);
     double subtotal = 0;
     for (size_t i = 0; i < json_object_array_length(items); i++) {
         json_object *l = json_object_array_get_idx(items, i);
@@ -186,7 +189,7 @@ int eng__cart_refresh(eng_turn *t, const eng_rules *rules)
     const char *code = eng__json_str(t->ctx, "session.promoCode", NULL);
     bool known = false;
     const char *denied = NULL;
-    json_object *ds = eng__rules_cart(rules, t, cart, code, &known, &denied);
+    json_object *ds = eng__shop_cart_rules(t, cart, code, &known, &denied);
     double off = 0;
     for (size_t i = 0; i < json_object_array_length(ds); i++)
         off += json_object_get_double(eng__json_path(json_object_array_get_idx(ds, i), "amount"));

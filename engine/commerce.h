@@ -23,11 +23,34 @@ void eng__cart_id(const eng_turn *t, char *buf, size_t n);
 json_object *eng__card(const store_product *p, bool with_detail);
 
 /* eng__cart_refresh: load the cart from the store, price each line
- * through the rules, apply cart rules and the session's promo code, and
- * set ctx.cart = {id, items:[{sku,title,qty,unitPrice,finalPrice,
- * lineTotal,appliedRules}], subtotal, discounts, total, count}.
- * Returns 0 or a negative code (note set). */
-int eng__cart_refresh(eng_turn *t, const eng_rules *rules);
+ * through every rules file of the pipeline (eng__shop_price), apply cart
+ * rules and the session's promo code, and set ctx.cart = {id, items:[{sku,
+ * title,qty,unitPrice,finalPrice,lineTotal,appliedRules}], subtotal,
+ * discounts, total, count}.  Returns 0 or a negative code (note set). */
+int eng__cart_refresh(eng_turn *t);
+
+/* ------------------------------------------------ the commerce core
+ * (engine/shop.c; the public face is eng_shop_* in eng.h) */
+
+/* eng__shop_price: price cards through the price() hooks of every rules
+ * file of the pipeline (top level, then each agent's): the one pricing
+ * path of cards, carts and orders. */
+int eng__shop_price(eng_turn *t, json_object *cards);
+/* eng__shop_veto: the first on(hook) of any rules file that denies
+ * `action`, with ctx.cart loaded first so the rule sees the cart; a new
+ * {deny, id, version, file} or NULL. */
+json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action);
+/* eng__shop_cart_rules: cart-level discounts of every rules file (see
+ * eng__rules_cart); a new array. */
+json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *code, bool *known,
+                                  const char **denied);
+/* eng__shop_do: carry out one action {type, sku?, qty?, key?, code?,
+ * orderId?} (types cart.add, cart.set, cart.remove, cart.clear,
+ * promo.apply, promo.remove, order.create, order.cancel) for the turn's
+ * shopper; fills *r (eng_shop_result_clear it). Always returns 0. */
+int eng__shop_do(eng_turn *t, json_object *action, eng_shop_result *r);
+/* eng__order_json: an order as every channel shows it (new object). */
+json_object *eng__order_json(const store_order *o);
 
 /* eng__action_add: append {type, key, status:"pending", ...params} to
  * ctx.actions; the key is derived from the session, the message id and

@@ -316,6 +316,97 @@ int eng_cart_priced(eng_pipeline *p, const eng_turn_opts *o, json_object **out, 
 int eng_rules_veto(eng_pipeline *p, const eng_turn_opts *o, const char *hook, json_object *action,
                    json_object **veto, eng_err *err);
 
+/* ---------------------------------------------------------------------
+ * The commerce core (engine/shop.c): the one implementation of every
+ * change to a cart, a promotion code or an order, for every channel --
+ * the chat's action stage, the REST handlers, the CLI, and any channel
+ * added later call only these.  Each call validates its input, prices
+ * through one path (the pipeline's rules and every agent's), runs the
+ * veto hooks with the cart and the action in view, writes its audit entry
+ * once (in the store's transaction), and fills a typed result with a
+ * reason a shopper can read.  All block on the store.
+ * ------------------------------------------------------------------ */
+typedef enum eng_shop_status {
+    ENG_SHOP_OK = 0,
+    ENG_SHOP_DENIED,          /* a rule vetoed it: reason, rule_id */
+    ENG_SHOP_NOT_FOUND,       /* no such product or order (or not yours) */
+    ENG_SHOP_NOT_IN_CART,     /* set/remove of a line the cart lacks */
+    ENG_SHOP_STOCK,           /* more than the stock (or the line cap) */
+    ENG_SHOP_EMPTY,           /* checkout of an empty cart */
+    ENG_SHOP_STATE,           /* order not in a state that allows it */
+    ENG_SHOP_INVALID,         /* bad argument: reason says which */
+    ENG_SHOP_CODE_INVALID,    /* no promotion knows that code (or it
+                                 refused this cart): the codes kept are
+                                 unchanged */
+    ENG_SHOP_LOGIN,           /* needs a signed-in shopper */
+    ENG_SHOP_UNAVAILABLE      /* the store failed: try again */
+} eng_shop_status;
+
+/* Who is shopping, and where. */
+typedef struct eng_shopper {
+    eng_pipeline *pipe;       /* its rules price and veto; may be NULL */
+    struct store *store;      /* required */
+    int64_t user_id;          /* 0: anonymous */
+    const char *session_id;   /* required when anonymous: the cart is
+                                 "anon:<sid>", else "user:<id>" */
+    json_object *session;     /* borrowed session state (promotion codes
+                                 live here: "promoCodes"); the promo calls
+                                 change it and the caller saves it; NULL:
+                                 none */
+    const char *via;          /* "chat", "rest", "cli", "mcp"... for the
+                                 audit trail */
+} eng_shopper;
+
+typedef struct eng_shop_result {
+    eng_shop_status status;
+    char reason[256];         /* for the shopper, "" when OK */
+    char rule_id[128];        /* the vetoing rule (DENIED) */
+    int replayed;             /* the idempotency key had been used: the
+                                 first outcome is returned, nothing ran */
+    int64_t qty;              /* the line's quantity after a cart change */
+    json_object *cart;        /* the priced cart after the call (owned) */
+    json_object *order;       /* the order (checkout, cancel, lookups) */
+    json_object *veto;        /* the veto {deny, id, version, file} */
+} eng_shop_result;
+
+/* eng_shop_result_clear: put the result's JSON and zero it. */
+void eng_shop_result_clear(eng_shop_result *r);
+/* eng_shop_status_name: "ok", "denied", "not-found"... (problem slugs) */
+const char *eng_shop_status_name(eng_shop_status s);
+
+/* Cart changes.  `key` (may be NULL) makes the change exactly once.
+ * Return 0 when the call ran (see r->status), ENG_EINVAL on NULL args. */
+int eng_shop_cart_add(const eng_shopper *w, const char *sku, int64_t qty, const char *key,
+                      eng_shop_result *r);
+int eng_shop_cart_set(const eng_shopper *w, const char *sku, int64_t qty, const char *key,
+                      eng_shop_result *r);
+int eng_shop_cart_remove(const eng_shopper *w, const char *sku, const char *key, eng_shop_result *r);
+int eng_shop_cart_clear(const eng_shopper *w, const char *key, eng_shop_result *r);
+/* eng_shop_price: for each object of the array `products` (with sku,
+ * price, and brand/category/... that rules may read) set finalPrice and
+ * appliedRules [{id, version, reason, before, after}] as the shopper's
+ * cart and orders will price it. 0 or ENG_EINVAL. */
+int eng_shop_price(const eng_shopper *w, json_object *products);
+/* eng_shop_cart: the priced cart, unchanged. */
+int eng_shop_cart(const eng_shopper *w, eng_shop_result *r);
+/* eng_shop_cart_merge: at login, move the anonymous cart of session_id
+ * into user_id's (quantities summed, within stock). */
+int eng_shop_cart_merge(const eng_shopper *w, const char *anon_session_id, eng_shop_result *r);
+/* Promotion codes: apply keeps every code already valid; an unknown or
+ * refused code is reported and changes nothing. */
+int eng_shop_promo_apply(const eng_shopper *w, const char *code, eng_shop_result *r);
+int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_result *r);
+/* eng_shop_checkout: the priced cart becomes an order, exactly once per
+ * key (required), stock taken in the same transaction; vetoes see the
+ * cart. */
+int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r);
+/* eng_shop_cancel: cancel a placed order of the shopper. */
+int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r);
+/* eng_shop_order: one order of the shopper into r->order; eng_shop_orders:
+ * the newest `limit` as r->order = {"items": [...]} */
+int eng_shop_order(const eng_shopper *w, int64_t order_id, eng_shop_result *r);
+int eng_shop_orders(const eng_shopper *w, int limit, eng_shop_result *r);
+
 /* eng_session_load: the session state saved for `sid` (a new object the
  * caller puts; {} when there is none or it expired), ready for
  * eng_turn_opts.session. Blocks on the store. Returns 0 or ENG_EIO. */
@@ -326,6 +417,87 @@ int eng_session_load(struct store *s, const char *sid, json_object **out, eng_er
  * turn (message, intent, reply text, route, time) to the session's
  * windowed history. Blocks on the store. Returns 0 or ENG_EIO. */
 int eng_session_save(struct store *s, const char *sid, const eng_turn *t, int ttl_s, eng_err *err);
+
+/* ---------------------------------------------------------------------
+ * The conversation driver (engine/session.c): one shopper message of a
+ * conversation, the same code for `aisle serve` (REST and WebSocket chat),
+ * `aisle chat`, `aisle run` and `aisle test`.  It validates the message;
+ * reserves a given message id atomically (store_once_begin) and answers a
+ * resent id from the first result -- a concurrent duplicate waits for it
+ * and never runs the turn again; loads the session; runs the turn;
+ * saves the session (counting turns) and appends the history; and builds
+ * the reply object every channel sends.  Channels keep their transport,
+ * metrics and events.
+ * ------------------------------------------------------------------ */
+typedef enum eng_converse_status {
+    ENG_CONV_OK = 0,          /* r->reply is the answer (maybe replayed) */
+    ENG_CONV_INVALID_UTF8,    /* the text is not UTF-8 */
+    ENG_CONV_EMPTY,           /* the text is empty or only white space */
+    ENG_CONV_TOO_LONG,        /* the text is over max_message_bytes */
+    ENG_CONV_BAD_ID,          /* the message id is not 1-64 printable ASCII */
+    ENG_CONV_REFUSED,         /* the engine refused the text (err says why) */
+    ENG_CONV_BUSY,            /* the same message id was still being
+                                 answered when the deadline came: retry */
+    ENG_CONV_FAILED           /* the store or the engine failed (err) */
+} eng_converse_status;
+
+typedef struct eng_converse_opts {
+    const char *text;           /* the shopper's message (required) */
+    const char *session_id;     /* required */
+    const char *user_id;        /* NULL: anonymous */
+    const char *message_id;     /* the client's message id: with a store,
+                                   the same id in the same session is
+                                   answered once (replayed after); NULL:
+                                   an id derived from session and text */
+    const char *trace_id;       /* NULL: a random one (32 hex digits) */
+    const eng_deps *deps;       /* deps->store NULL: no replay, no history,
+                                   the session lives in `session` */
+    json_object *session;       /* borrowed; used only without a store: the
+                                   state carried in memory (r->session is
+                                   the state after the turn) */
+    int64_t deadline_ms;        /* 0: the pipeline's; also how long a
+                                   duplicate waits for the first result */
+    size_t max_message_bytes;   /* 0: no limit here */
+    int session_ttl_s;          /* <= 0: the store's default */
+    int replay_ttl_s;           /* how long a result answers a resent id;
+                                   <= 0: 86400 */
+    eng_llm_delta_fn on_delta;  /* streamed reply text; NULL: none */
+    void *delta_ud;
+} eng_converse_opts;
+
+typedef struct eng_converse_result {
+    eng_converse_status status;
+    int replayed;               /* 1: answered from the first result; the
+                                   turn did not run (turn is NULL) */
+    eng_turn *turn;             /* the turn that ran (context for traces
+                                   and metrics); owned */
+    json_object *reply;         /* the reply object every channel sends:
+                                   {sessionId, intent {name, confidence},
+                                   reply {text, cards, suggestions}, cart,
+                                   actions, traceId}; owned */
+    json_object *session;       /* the session after the turn; owned; NULL
+                                   on a replay */
+    char trace_id[40];
+    int64_t elapsed_us;         /* time in eng_run */
+    char store_error[512];      /* "" or the store writes that failed after
+                                   the turn ran (session, history, replay
+                                   record): the reply stands, the caller
+                                   reports them */
+} eng_converse_result;
+
+/* eng_converse: one message through `p` (see above).  Returns 0 with
+ * r->status ENG_CONV_OK; else a negative eng_code with r->status saying
+ * which and err a message: ENG_EINVAL (INVALID_UTF8, EMPTY, TOO_LONG,
+ * BAD_ID, REFUSED), ENG_ETIMEDOUT (BUSY), ENG_EIO or ENG_ENOMEM (FAILED).
+ * Blocks on the store and for at most about the deadline.  Thread-safe.
+ * Release r with eng_converse_result_clear, whatever was returned. */
+int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_result *r, eng_err *err);
+void eng_converse_result_clear(eng_converse_result *r);
+
+/* eng_json_tidy_doubles: give every double in `o` (recursively) its
+ * shortest text that reads back to the same value (9.99, not
+ * 9.9900000000000002), per object -- never a process-wide format. */
+void eng_json_tidy_doubles(json_object *o);
 
 /* eng_csv_field: parse one RFC 4180 field at *p (before `end`): quotes
  * doubled inside quoted fields, which may hold commas and newlines. The
@@ -367,5 +539,33 @@ typedef struct eng_dry_run_opts {
  * not compile), ENG_EINVAL (bad carts JSON, in diags), ENG_ENOMEM. */
 int eng_rules_dry_run(const char *lua_file, struct store *s, const eng_dry_run_opts *o,
                       json_object **report, eng_diags *diags);
+
+/* ---------------------------------------------------------------------
+ * Rule errors: every time a merchandiser's rule fails while it runs (an
+ * error, a limit, the deadline) -- in a chat turn or outside one (REST
+ * pricing, vetoes, the dry-run) -- the engine tells one process-wide
+ * hook, so that the host can log and count it. The same failure also
+ * goes into the turn's ctx.vars.ruleErrors (for the trace and the
+ * inspector). A file that fails at load is a load diagnostic instead.
+ * ------------------------------------------------------------------ */
+typedef struct eng_rule_error {
+    const char *rule_id;  /* "cart_limits.lua:on:cart.add", an explicit id,
+                             or the file's name when no rule can be blamed */
+    const char *file;     /* the rules file as the pipeline names it */
+    int line;             /* line in that file; 0 unknown */
+    const char *hook;     /* "price", "boost:search", "on:cart.add", "cart",
+                             "promo:CODE" */
+    const char *message;  /* what went wrong, without the position */
+    const char *error;    /* the whole Lua message ("file:line: ...") */
+    int denied;           /* 1: a veto failed closed, its action was denied */
+} eng_rule_error;
+
+/* Called on the thread that ran the rule; every string is borrowed for
+ * the call only. Must not block for long, nor call back into rules. */
+typedef void (*eng_rule_error_fn)(void *ud, const eng_rule_error *e);
+
+/* eng_on_rule_error: make fn(ud, e) the hook (NULL: none). One hook per
+ * process; a later call replaces it. Thread-safe; never blocks for long. */
+void eng_on_rule_error(eng_rule_error_fn fn, void *ud);
 
 #endif

@@ -137,31 +137,46 @@ static void run_graph(eng_turn *t)
     const eng_pipeline *p = t->p;
     int i = 0;
     size_t steps = 0, max_steps = p->nstages * MAX_VISITS;
+    /* a stage that answers AGAIN is polled until it finishes: its polls
+     * are one step (the loop guard counts stage visits, not waiting) and
+     * one trace entry, timed from its first poll */
+    int64_t started = 0;
+    long polls = 0;
     while (i >= 0) {
         const eng_stage *st = &p->stages[i];
         int64_t now = eng_now_us();
         if (now >= t->deadline_us) {
-            trace_add(t, st, ENG_R_ERROR, 0, "deadline exceeded before this stage");
+            trace_add(t, st, ENG_R_ERROR, polls ? now - started : 0,
+                      polls ? "deadline exceeded while waiting on this stage" : "deadline exceeded before this stage");
             json_object_object_add(t->ctx, "timedOut", json_object_new_boolean(1));
             fail_turn(t, st->id, "timeout", "deadline exceeded", p->timeout_reply);
             return;
         }
-        if (++steps > max_steps) {
-            fail_turn(t, st->id, "loop", "too many stage steps", p->error_reply);
-            return;
+        if (!polls) {
+            started = now;
+            if (++steps > max_steps) {
+                fail_turn(t, st->id, "loop", "too many stage steps", p->error_reply);
+                return;
+            }
         }
         t->jump = -2;
         t->note[0] = t->errmsg[0] = '\0';
         eng_result r = st->type->run(st, t);
-        int64_t us = eng_now_us() - now;
         if (r == ENG_R_AGAIN) {
             /* the stage is waiting on I/O it started; poll it again soon */
-            trace_add(t, st, r, us, t->note);
+            polls++;
             struct timespec ts = {0, 500000};
             nanosleep(&ts, NULL);
             continue;
         }
+        int64_t us = eng_now_us() - started;
         trace_add(t, st, r, us, r == ENG_R_ERROR ? t->errmsg : t->note);
+        if (polls) {
+            json_object *tr = eng__json_path(t->ctx, "trace");
+            json_object *e = json_object_array_get_idx(tr, json_object_array_length(tr) - 1);
+            json_object_object_add(e, "polls", json_object_new_int64(polls));
+            polls = 0;
+        }
         switch (r) {
         case ENG_R_OK:
         case ENG_R_DECLINED:

@@ -794,9 +794,10 @@ int eng_pipeline_load_buffer(const char *name, const char *text, size_t len, con
     yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
     if (!yaml_parser_load(&ps, &doc)) {
         yaml_error(&b, &ps);
+        /* read the error kind before the parser is gone */
+        rc = ps.error == YAML_MEMORY_ERROR ? ENG_ENOMEM : ENG_ECONFIG;
         yaml_parser_delete(&ps);
         pipeline_destroy(p);
-        rc = ps.error == YAML_MEMORY_ERROR ? ENG_ENOMEM : ENG_ECONFIG;
         goto out;
     }
     /* a second document in the same file is almost always a mistake */

@@ -10,7 +10,7 @@ int eng_price_products(eng_pipeline *p, const eng_turn_opts *o, json_object *pro
     int rc = eng__turn_new(p, "", o, &t, err);
     if (rc < 0)
         return rc;
-    eng__rules_price(p->rules, t, products);
+    eng__shop_price(t, products);
     eng_turn_free(t);
     return 0;
 }
@@ -24,7 +24,7 @@ int eng_cart_priced(eng_pipeline *p, const eng_turn_opts *o, json_object **out, 
     int rc = eng__turn_new(p, "", o, &t, err);
     if (rc < 0)
         return rc;
-    rc = eng__cart_refresh(t, p->rules);
+    rc = eng__cart_refresh(t);
     if (rc == 0)
         *out = json_object_get(eng__json_path(t->ctx, "cart"));
     else
@@ -41,7 +41,7 @@ int eng_rules_veto(eng_pipeline *p, const eng_turn_opts *o, const char *hook, js
     int rc = eng__turn_new(p, "", o, &t, err);
     if (rc < 0)
         return rc;
-    *veto = eng__rules_veto(p->rules, t, hook, action);
+    *veto = eng__shop_veto(t, hook, action);
     eng_turn_free(t);
     return 0;
 }

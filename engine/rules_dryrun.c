@@ -195,6 +195,8 @@ static void veto(const eng_rules *r, eng_turn *t, json_object *action, json_obje
     if (v) {
         json_object_object_add(e, "denied", json_object_get(eng__json_path(v, "deny")));
         json_object_object_add(e, "ruleId", json_object_get(eng__json_path(v, "id")));
+        if (eng__json_path(v, "failed"))
+            json_object_object_add(e, "ruleFailed", json_object_new_boolean(1));
         json_object_put(v);
     }
     json_object_array_add(out, e);
@@ -219,6 +221,14 @@ static json_object *vetoes(const eng_rules *r, eng_turn *t, json_object *cards, 
 {
     json_object *out = json_object_new_array();
     json_object *seen = json_object_new_object();
+    /* ctx.cart, as the commerce core shows it to a veto: empty for the
+     * sample adds, the sample cart for its order */
+    json_object *empty = json_object_new_object();
+    json_object_object_add(empty, "items", json_object_new_array());
+    json_object_object_add(empty, "count", json_object_new_int(0));
+    json_object_object_add(empty, "subtotal", json_object_new_double(0));
+    json_object_object_add(empty, "total", json_object_new_double(0));
+    json_object_object_add(t->ctx, "cart", empty);
     for (size_t i = 0; i < json_object_array_length(cards); i++) {
         json_object *c = json_object_array_get_idx(cards, i);
         const char *cat = eng__json_str(c, "category", "");
@@ -234,6 +244,7 @@ static json_object *vetoes(const eng_rules *r, eng_turn *t, json_object *cards, 
     json_object_put(seen);
     for (size_t i = 0; i < json_object_array_length(carts); i++) {
         json_object *cart = json_object_array_get_idx(carts, i);
+        json_object_object_add(t->ctx, "cart", json_object_get(cart));
         json_object *a = json_object_new_object();
         json_object_object_add(a, "type", json_object_new_string("order.create"));
         static const char *const keep[] = {"id", "total", "subtotal", "discounts", "items", NULL};
@@ -242,6 +253,7 @@ static json_object *vetoes(const eng_rules *r, eng_turn *t, json_object *cards, 
                                    json_object_get(eng__json_path(cart, keep[k])));
         veto(r, t, a, out);
     }
+    json_object_object_del(t->ctx, "cart");
     return out;
 }
 

@@ -846,6 +846,22 @@ static int fail(eng_sandbox *sb, int st, eng_err *err)
     return rc;
 }
 
+/* __linedefined(f): the line a Lua function's definition starts on, so
+ * that the rules prelude can say where a rule is (only that number; the
+ * debug library stays out). A script's top level finds it in its
+ * environment; the rules prelude takes it and removes it. */
+static int sb_linedefined(lua_State *L)
+{
+    lua_Debug ar;
+    if (lua_type(L, 1) != LUA_TFUNCTION)
+        return 0;
+    lua_pushvalue(L, 1);
+    if (!lua_getinfo(L, ">S", &ar))
+        return 0;
+    lua_pushinteger(L, ar.linedefined > 0 ? ar.linedefined : 0);
+    return 1;
+}
+
 /* Protected: load chunk sb->cur and cache what the cache keeps for it
  * (the expression function, or the env its top level ran in). Args:
  * cache, expr env, script metatable. Returns that value. */
@@ -864,6 +880,8 @@ static int load_chunk(lua_State *L)
         lua_setmetatable(L, -2);
         lua_pushvalue(L, -1);
         lua_setfield(L, -2, "_G");
+        lua_pushcfunction(L, sb_linedefined);
+        lua_setfield(L, -2, "__linedefined");
         lua_pushvalue(L, -1);
         lua_setupvalue(L, -3, 1);
         lua_insert(L, -2);

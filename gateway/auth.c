@@ -178,22 +178,18 @@ static void login_reply(gw_req *r, const store_user *u, int status, const char *
     }
     gw_principal who = {.authenticated = 1, .user_id = u->id};
     snprintf(who.sid, sizeof who.sid, "%s", sid);
-    if (r->who.authenticated && !r->who.user_id) {
+    if (r->who.authenticated && !r->who.user_id && r->who.sid[0]) {
+        /* the anonymous cart joins the user's, through the commerce core */
         char from[128], into[128];
         gw__cart_id(&r->who, from, sizeof from);
         gw__cart_id(&who, into, sizeof into);
-        store_cart c = {0};
-        if (store_cart_get(s->st, from, &c, NULL) == 0 && c.n_items) {
-            if (store_cart_merge(s->st, from, into, &e) == 0) {
-                json_object *d = json_object_new_object();
-                json_object_object_add(d, "from", json_object_new_string(from));
-                json_object_object_add(d, "lines", json_object_new_int((int)c.n_items));
-                gw__audit(s, &who, "cart.merge", into, d);
-                gw__cart_changed(s, from);
-                gw__cart_changed(s, into);
-            }
+        gw_shop g;
+        gw__shop_open(s, &who, &g);
+        if (eng_shop_cart_merge(&g.w, r->who.sid, &g.r) == 0 && g.r.status == ENG_SHOP_OK) {
+            gw__cart_changed(s, from);
+            gw__cart_changed(s, into);
         }
-        store_cart_clear_struct(&c);
+        gw__shop_close(&g);
     }
     json_object *d = json_object_new_object();
     json_object_object_add(d, "ip", json_object_new_string(r->ip));

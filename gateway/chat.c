@@ -3,14 +3,24 @@
  * subscribe), frames out (session, delta, reply, cart, trace, error),
  * and the registry of open channels that cart and trace events fan out
  * to.  Events reach channels of this process only; across instances
- * they would go through Redis pub/sub (docs/operations.md). */
+ * they would go through Redis pub/sub (docs/operations.md).
+ *
+ * Locking: chan_mu guards the registry (the list, and each channel's
+ * cart id and trace flag) and nothing else; a publisher takes references
+ * to the channels it wants under it and prices carts and writes frames
+ * after letting go.  Each channel's own send_mu orders its writes against
+ * its close, so no frame goes to a transport that has closed. */
 #include "gw_int.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 struct gw_chan {
     gw_chan *next;
+    atomic_int refs;       /* the registry's (or the transport's) + publishers' */
+    pthread_mutex_t send_mu;
+    int closed;            /* under send_mu: the transport is gone */
     gw_server *s;
     const gw_transport_ops *ops;
     void *tctx;
@@ -21,11 +31,50 @@ struct gw_chan {
     const char *cur_cmid;  /* the message being answered (for deltas) */
 };
 
+static void chan_unref(gw_chan *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) == 1) {
+        pthread_mutex_destroy(&c->send_mu);
+        free(c);
+    }
+}
+
+/* one frame to one channel, unless its transport has closed */
+static void send_text(gw_chan *c, const char *s)
+{
+    pthread_mutex_lock(&c->send_mu);
+    if (!c->closed)
+        c->ops->send(c->tctx, s, strlen(s));
+    pthread_mutex_unlock(&c->send_mu);
+}
+
 static void send_obj(gw_chan *c, json_object *o)
 {
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    c->ops->send(c->tctx, s, strlen(s));
+    eng_json_tidy_doubles(o);
+    send_text(c, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
+}
+
+/* References to the registered channels that match (cart_id, or
+ * subscribed to traces when cart_id is NULL), taken under chan_mu.
+ * *out is malloc'd (free it after unref'ing each); returns the count. */
+static size_t chans_take(gw_server *s, const char *cart_id, int all, gw_chan ***out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&s->chan_mu);
+    size_t n = 0, k = 0;
+    for (gw_chan *c = s->chans; c; c = c->next)
+        n++;
+    gw_chan **v = n ? malloc(n * sizeof *v) : NULL;
+    for (gw_chan *c = s->chans; v && c; c = c->next) {
+        if (!all && (cart_id ? strcmp(c->cart_id, cart_id) != 0 : !c->traces))
+            continue;
+        atomic_fetch_add(&c->refs, 1);
+        v[k++] = c;
+    }
+    pthread_mutex_unlock(&s->chan_mu);
+    *out = v;
+    return k;
 }
 
 static void send_error(gw_chan *c, int status, const char *slug, const char *title, const char *detail,
@@ -58,6 +107,8 @@ gw_chan *gw__chan_open(gw_server *s, const gw_transport_ops *ops, void *tctx, co
         return NULL;
     }
     c->s = s, c->ops = ops, c->tctx = tctx;
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->send_mu, NULL);
     snprintf(c->ip, sizeof c->ip, "%s", ip);
     if (token && *token) {
         int rc = gw__token_principal(s, token, &c->who);
@@ -65,7 +116,7 @@ gw_chan *gw__chan_open(gw_server *s, const gw_transport_ops *ops, void *tctx, co
             send_error(c, 401, rc == GW_EEXPIRED ? "token-expired" : "invalid-token",
                        rc == GW_EEXPIRED ? "Token expired" : "Invalid token", NULL, NULL, 0);
             ops->close(tctx, 4401, "unauthorized");
-            free(c);
+            chan_unref(c);
             return NULL;
         }
     } else {
@@ -104,49 +155,76 @@ void gw__chan_closed(gw_chan *c)
             break;
         }
     pthread_mutex_unlock(&s->chan_mu);
+    /* waits for a publisher's write in progress; none starts after */
+    pthread_mutex_lock(&c->send_mu);
+    c->closed = 1;
+    pthread_mutex_unlock(&c->send_mu);
     gw__metrics_ws(s->metrics, -1);
-    free(c);
+    chan_unref(c);
 }
 
 void gw__chan_close_all(gw_server *s)
 {
-    pthread_mutex_lock(&s->chan_mu);
-    for (gw_chan *c = s->chans; c; c = c->next)
-        c->ops->close(c->tctx, 1001, "server shutting down");
-    pthread_mutex_unlock(&s->chan_mu);
+    gw_chan **v;
+    size_t n = chans_take(s, NULL, 1, &v);
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&v[i]->send_mu);
+        if (!v[i]->closed)
+            v[i]->ops->close(v[i]->tctx, 1001, "server shutting down");
+        pthread_mutex_unlock(&v[i]->send_mu);
+        chan_unref(v[i]);
+    }
+    free(v);
 }
 
 void gw__cart_changed(gw_server *s, const char *cart_id)
 {
-    pthread_mutex_lock(&s->chan_mu);
-    json_object *cart = NULL;
-    for (gw_chan *c = s->chans; c; c = c->next) {
-        if (strcmp(c->cart_id, cart_id) != 0)
-            continue;
-        /* priced as the chat prices it, with this channel's session */
-        if (!cart && !(cart = gw__cart_json(s, &c->who)))
-            break;
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "type", json_object_new_string("cart"));
-        json_object_object_add(o, "cart", json_object_get(cart));
-        send_obj(c, o);
+    gw_chan **v;
+    size_t n = chans_take(s, cart_id, 0, &v);
+    json_object *frame = NULL;
+    if (n) {
+        /* priced as the chat prices it, with the first channel's session
+         * (store I/O and Lua: never under chan_mu) */
+        json_object *cart = gw__cart_json(s, &v[0]->who);
+        if (cart) {
+            frame = json_object_new_object();
+            json_object_object_add(frame, "type", json_object_new_string("cart"));
+            json_object_object_add(frame, "cart", cart);
+            eng_json_tidy_doubles(frame);
+        }
     }
-    pthread_mutex_unlock(&s->chan_mu);
-    json_object_put(cart);
+    const char *text = frame ? json_object_to_json_string_ext(frame, JSON_C_TO_STRING_PLAIN |
+                                                                      JSON_C_TO_STRING_NOSLASHESCAPE)
+                             : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (text)
+            send_text(v[i], text);
+        chan_unref(v[i]);
+    }
+    free(v);
+    json_object_put(frame);
 }
 
 void gw__chan_publish_trace(gw_server *s, json_object *summary)
 {
-    pthread_mutex_lock(&s->chan_mu);
-    for (gw_chan *c = s->chans; c; c = c->next) {
-        if (!c->traces)
-            continue;
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "type", json_object_new_string("trace"));
-        json_object_object_add(o, "trace", json_object_get(summary));
-        send_obj(c, o);
+    gw_chan **v;
+    size_t n = chans_take(s, NULL, 0, &v);
+    if (!n) {
+        free(v);
+        return;
     }
-    pthread_mutex_unlock(&s->chan_mu);
+    json_object *frame = json_object_new_object();
+    json_object_object_add(frame, "type", json_object_new_string("trace"));
+    /* the summary is shared with the trace ring (read by other threads):
+     * turn.c tidied it before sharing it, nothing writes it here */
+    json_object_object_add(frame, "trace", json_object_get(summary));
+    const char *text = json_object_to_json_string_ext(frame, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    for (size_t i = 0; i < n; i++) {
+        send_text(v[i], text);
+        chan_unref(v[i]);
+    }
+    free(v);
+    json_object_put(frame);
 }
 
 static void on_delta(void *ud, const char *text, size_t len)

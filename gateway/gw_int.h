@@ -147,6 +147,8 @@ void gw__h_cart_add(gw_req *r);
 void gw__h_cart_patch(gw_req *r);
 void gw__h_cart_remove(gw_req *r);
 void gw__h_cart_clear(gw_req *r);
+void gw__h_promo_apply(gw_req *r);
+void gw__h_promo_remove(gw_req *r);
 void gw__h_orders_create(gw_req *r);
 void gw__h_orders(gw_req *r);
 void gw__h_order(gw_req *r);
@@ -171,16 +173,27 @@ void gw__h_static(gw_req *r);
  * object, NULL when the store is unavailable. */
 json_object *gw__cart_json(gw_server *s, const gw_principal *who);
 
-/* gw__shopper: turn options for calls into the engine's pricing and rules
- * as `who`: fills *o and *deps; *session (put it) and uid are storage the
- * options point into. */
-void gw__shopper(gw_server *s, const gw_principal *who, eng_turn_opts *o, eng_deps *deps, char uid[32],
-                 json_object **session);
 
-/* gw__veto: ask the rules about `action` (hook "cart.add", "order.create"
- * ...); when one refuses, answers 409 rule-veto with its message, audits
- * it and returns true. Takes no ownership of action. */
-bool gw__veto(gw_req *r, const char *hook, json_object *action);
+/* The commerce core as the caller of a request (h_cart.c): gw__shop_open
+ * takes the pipeline and the caller's session, fills g->w for the
+ * eng_shop_* calls (result in g->r); gw__shop_save stores the session
+ * back (promotion codes live there; failures are logged, -1);
+ * gw__shop_close releases all of it. */
+typedef struct gw_shop {
+    eng_shopper w;
+    eng_shop_result r;
+    eng_pipeline *pipe;
+    json_object *session;
+} gw_shop;
+void gw__shop_open(gw_server *s, const gw_principal *who, gw_shop *g);
+int gw__shop_save(gw_server *s, const gw_principal *who, gw_shop *g);
+void gw__shop_close(gw_shop *g);
+/* gw__shop_problem: the problem+json answer for a result that is not OK
+ * (404 with not_found_title for a missing product or order). */
+void gw__shop_problem(gw_req *r, const eng_shop_result *res, const char *not_found_title);
+/* gw__idempotency_key: the request's Idempotency-Key header, NULL when
+ * absent or invalid (*bad tells which). Borrowed from the connection. */
+const char *gw__idempotency_key(gw_req *r, bool *bad);
 /* gw__cart_changed: push {type:"cart"} to every channel of that cart. */
 void gw__cart_changed(gw_server *s, const char *cart_id);
 /* gw__audit: append an audit record; failures are logged, never fatal. */
@@ -191,11 +204,13 @@ void gw__audit(gw_server *s, const gw_principal *who, const char *action,
  * Turns (turn.c) and the chat channel (chat.c, ws.c)
  * ------------------------------------------------------------------ */
 typedef void (*gw_delta_fn)(void *ud, const char *text, size_t len);
-/* gw__turn: run one message for `who`.  *reply gets the reply object
- * (sessionId, intent, reply, cart, actions, traceId), owned by the
- * caller.  A resent client_msg_id returns the cached first answer with
- * *replayed = 1.  Returns 0, or an HTTP status (400, 503...) with
- * *reply = a problem object. */
+/* gw__turn: run one message for `who` through the engine's conversation
+ * driver (eng_converse).  *reply gets the reply object (sessionId,
+ * intent, reply, cart, actions, traceId), owned by the caller.  A resent
+ * client_msg_id -- even one sent concurrently -- is answered with the
+ * first answer and *replayed = 1.  Store writes that failed after the
+ * turn are logged (session_save_failed).  Returns 0, or an HTTP status
+ * (400, 413, 422, 503) with *reply = a problem object. */
 int gw__turn(gw_server *s, const gw_principal *who, const char *text,
              const char *client_msg_id, gw_delta_fn on_delta, void *ud,
              json_object **reply, int *replayed);
@@ -245,6 +260,10 @@ void gw__metrics_request(gw_metrics *m, const char *route, const char *method, i
 void gw__metrics_turn(gw_metrics *m, json_object *ctx, int64_t total_us);
 void gw__metrics_ratelimited(gw_metrics *m, const char *scope);
 void gw__metrics_ws(gw_metrics *m, int delta);
+/* gw__metrics_rule_error: the eng_on_rule_error hook (ud: the gw_metrics,
+ * or NULL to only log): one JSON log line "rule_error" and a count in
+ * aisle_rule_errors_total{rule}. Any thread. */
+void gw__metrics_rule_error(void *ud, const eng_rule_error *e);
 /* gw__metrics_text: Prometheus exposition text (malloc'd). */
 char *gw__metrics_text(gw_server *s);
 

@@ -1,7 +1,11 @@
-/* gateway/h_cart.c — the caller's own cart over REST (anonymous session
- * or user: the cart id comes from the token, never from the request, so
- * nobody can name another's cart), and the audit helper every handler
- * uses.  Every change is audited and pushed to the cart's WebSockets. */
+/* gateway/h_cart.c — the caller's own cart over REST, mapped onto the
+ * engine's commerce core (eng_shop_*): the cart id comes from the token,
+ * never from the request, so nobody can name another's cart.  Validation,
+ * prices, vetoes, stock, exactly-once and the audit trail are the core's;
+ * this file maps JSON bodies and headers in and results to HTTP out, and
+ * pushes changes to the cart's WebSockets.  Also the helpers every
+ * handler uses to reach the core as the caller (gw__shop_*), and the
+ * audit helper for non-commerce events. */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,142 +33,144 @@ void gw__audit(gw_server *s, const gw_principal *who, const char *action, const 
     json_object_put(detail);
 }
 
-void gw__shopper(gw_server *s, const gw_principal *who, eng_turn_opts *o, eng_deps *deps, char uid[32],
-                 json_object **session)
+void gw__shop_open(gw_server *s, const gw_principal *who, gw_shop *g)
 {
-    memset(o, 0, sizeof *o);
-    memset(deps, 0, sizeof *deps);
-    deps->store = s->st;
-    uid[0] = '\0';
-    if (who->user_id)
-        snprintf(uid, 32, "%" PRId64, who->user_id);
-    *session = NULL;
-    if (who->sid[0] && eng_session_load(s->st, who->sid, session, NULL) < 0)
-        *session = NULL;
-    o->session_id = who->sid[0] ? who->sid : NULL;
-    o->user_id = uid[0] ? uid : NULL;
-    o->session = *session;
-    o->deps = deps;
+    memset(g, 0, sizeof *g);
+    g->pipe = gw__pipeline(s);
+    if (who->sid[0] && eng_session_load(s->st, who->sid, &g->session, NULL) < 0)
+        g->session = NULL;
+    g->w.pipe = g->pipe;
+    g->w.store = s->st;
+    g->w.user_id = who->user_id;
+    g->w.session_id = who->sid[0] ? who->sid : NULL;
+    g->w.session = g->session;
+    g->w.via = "rest";
+}
+
+int gw__shop_save(gw_server *s, const gw_principal *who, gw_shop *g)
+{
+    store_err e = {0};
+    if (!g->session || !who->sid[0])
+        return 0;
+    if (store_session_put(s->st, who->sid, json_object_to_json_string_ext(g->session, JSON_C_TO_STRING_PLAIN), 0,
+                          &e) < 0) {
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "error", json_object_new_string(e.msg));
+        gw__log("error", "session_save_failed", f);
+        return -1;
+    }
+    return 0;
+}
+
+void gw__shop_close(gw_shop *g)
+{
+    eng_shop_result_clear(&g->r);
+    json_object_put(g->session);
+    eng_pipeline_release(g->pipe);
+    memset(g, 0, sizeof *g);
+}
+
+void gw__shop_problem(gw_req *r, const eng_shop_result *res, const char *not_found_title)
+{
+    const char *why = res->reason[0] ? res->reason : NULL;
+    switch (res->status) {
+    case ENG_SHOP_OK:
+        return;
+    case ENG_SHOP_DENIED:
+        gw__problem(r, 409, "rule-veto", "Refused by a rule", "%s", why ? why : "not allowed");
+        return;
+    case ENG_SHOP_NOT_FOUND:
+        gw__problem(r, 404, "not-found", not_found_title, NULL);
+        return;
+    case ENG_SHOP_NOT_IN_CART:
+        gw__problem(r, 404, "not-found", "Not in the cart", NULL);
+        return;
+    case ENG_SHOP_STOCK:
+        gw__problem(r, 409, "insufficient-stock", "Not enough stock", "%s", why ? why : "not enough stock");
+        return;
+    case ENG_SHOP_EMPTY:
+        gw__problem(r, 409, "cart-empty", "Cart is empty", "Add products to the cart before ordering.");
+        return;
+    case ENG_SHOP_STATE:
+        gw__problem(r, 409, "order-not-cancellable", "Order cannot be cancelled", "Only placed orders can be cancelled.");
+        return;
+    case ENG_SHOP_INVALID:
+        gw__problem(r, 422, "validation", "Invalid request", "%s", why ? why : "invalid request");
+        return;
+    case ENG_SHOP_CODE_INVALID:
+        gw__problem(r, 422, "promo-code-invalid", "Promotion code not accepted", "%s", why ? why : "unknown code");
+        return;
+    case ENG_SHOP_LOGIN:
+        gw__problem(r, 401, "unauthorized", "Sign in required", "%s", why ? why : "please sign in");
+        return;
+    case ENG_SHOP_UNAVAILABLE:
+    default:
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+        return;
+    }
 }
 
 json_object *gw__cart_json(gw_server *s, const gw_principal *who)
 {
-    eng_turn_opts o;
-    eng_deps deps;
-    char uid[32];
-    json_object *sess, *cart = NULL;
-    gw__shopper(s, who, &o, &deps, uid, &sess);
-    eng_pipeline *p = gw__pipeline(s);
-    eng_err err = {0};
-    if (eng_cart_priced(p, &o, &cart, &err) < 0)
-        cart = NULL;
-    eng_pipeline_release(p);
-    json_object_put(sess);
+    gw_shop g;
+    gw__shop_open(s, who, &g);
+    json_object *cart = NULL;
+    if (eng_shop_cart(&g.w, &g.r) == 0 && g.r.status == ENG_SHOP_OK)
+        cart = json_object_get(g.r.cart);
+    gw__shop_close(&g);
     return cart;
 }
 
-bool gw__veto(gw_req *r, const char *hook, json_object *action)
+/* An optional Idempotency-Key: NULL when absent; *bad set when present
+ * but not 1-99 printable ASCII characters. */
+const char *gw__idempotency_key(gw_req *r, bool *bad)
 {
-    eng_turn_opts o;
-    eng_deps deps;
-    char uid[32];
-    json_object *sess, *veto = NULL;
-    gw__shopper(r->srv, &r->who, &o, &deps, uid, &sess);
-    eng_pipeline *p = gw__pipeline(r->srv);
-    eng_rules_veto(p, &o, hook, action, &veto, NULL);
-    eng_pipeline_release(p);
-    json_object_put(sess);
-    if (!veto)
-        return false;
-    gw__problem(r, 409, "rule-veto", "Refused by a rule", "%s", gw__jstr(veto, "deny") ? gw__jstr(veto, "deny") : "not allowed");
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "hook", json_object_new_string(hook));
-    json_object_object_add(d, "ruleId", json_object_get(json_object_object_get(veto, "id")));
-    json_object_object_add(d, "ruleVersion", json_object_get(json_object_object_get(veto, "version")));
-    json_object_object_add(d, "message", json_object_get(json_object_object_get(veto, "deny")));
-    json_object_object_add(d, "via", json_object_new_string("rest"));
-    gw__audit(r->srv, &r->who, "rule.veto", hook, d);
-    json_object_put(veto);
-    return true;
+    const char *key = mg_get_header(r->conn, "Idempotency-Key");
+    *bad = false;
+    if (!key)
+        return NULL;
+    size_t kl = strlen(key);
+    bool ok = kl > 0 && kl < 100;
+    for (size_t i = 0; ok && i < kl; i++)
+        ok = key[i] > 32 && key[i] < 127;
+    *bad = !ok;
+    return ok ? key : NULL;
 }
 
-static void send_cart(gw_req *r, int status)
+static void bad_key(gw_req *r)
+{
+    gw__problem(r, 400, "idempotency-key-invalid", "Invalid Idempotency-Key",
+                "An Idempotency-Key is 1-99 printable ASCII characters.");
+}
+
+/* A cart change's outcome: the cart (200), or its problem. */
+static void answer(gw_req *r, gw_shop *g, int status_ok)
+{
+    if (g->r.status != ENG_SHOP_OK) {
+        gw__shop_problem(r, &g->r, "No such product");
+        return;
+    }
+    if (!g->r.replayed) {
+        char cid[128];
+        gw__cart_id(&r->who, cid, sizeof cid);
+        gw__cart_changed(r->srv, cid);
+    }
+    const char *hdr = g->r.replayed ? "Idempotent-Replayed: true\r\n" : NULL;
+    if (status_ok == 204) {
+        gw__reply(r, 204, "text/plain", "", 0, hdr);
+        return;
+    }
+    const char *txt = json_object_to_json_string_ext(g->r.cart, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    gw__reply(r, status_ok, "application/json", txt, strlen(txt), hdr);
+}
+
+void gw__h_cart(gw_req *r)
 {
     json_object *o = gw__cart_json(r->srv, &r->who);
     if (o)
-        gw__json(r, status, o);
+        gw__json(r, 200, o);
     else
-        gw__problem(r, 503, "store-unavailable", "Store unavailable", NULL);
-}
-
-void gw__h_cart(gw_req *r) { send_cart(r, 200); }
-
-/* the line's current quantity, 0 when absent, -1 on a store error */
-static int64_t line_qty(gw_server *s, const char *cid, const char *sku)
-{
-    store_cart c = {0};
-    if (store_cart_get(s->st, cid, &c, NULL) < 0)
-        return -1;
-    int64_t q = 0;
-    for (size_t i = 0; i < c.n_items; i++)
-        if (strcmp(c.items[i].sku, sku) == 0)
-            q = c.items[i].qty;
-    store_cart_clear_struct(&c);
-    return q;
-}
-
-/* set the line to qty after checking product and stock; sends the reply */
-static void set_line(gw_req *r, const char *sku, int64_t qty, const char *action)
-{
-    gw_server *s = r->srv;
-    char cid[128];
-    gw__cart_id(&r->who, cid, sizeof cid);
-    store_product p = {0};
-    store_err e = {0};
-    int rc = store_product_get(s->st, sku, &p, &e);
-    int64_t stock = p.stock;
-    if (rc < 0)
-        store_product_clear(&p);
-    if (rc == STORE_ENOTFOUND) {
-        gw__problem(r, 404, "not-found", "No such product", NULL);
-        return;
-    }
-    if (rc < 0) {
-        gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
-        return;
-    }
-    if (qty > stock) {
-        gw__problem(r, 409, "insufficient-stock", "Not enough stock", "Only %" PRId64 " in stock.", stock);
-        store_product_clear(&p);
-        return;
-    }
-    /* the same rules as in the chat: cart limits, vetoes */
-    json_object *act = json_object_new_object();
-    json_object_object_add(act, "type", json_object_new_string(action));
-    json_object_object_add(act, "sku", json_object_new_string(sku));
-    json_object_object_add(act, "title", json_object_new_string(p.title ? p.title : ""));
-    json_object_object_add(act, "price", json_object_new_double(p.price));
-    json_object_object_add(act, "category", p.category ? json_object_new_string(p.category) : NULL);
-    json_object_object_add(act, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
-    json_object_object_add(act, "stock", json_object_new_int64(stock));
-    json_object_object_add(act, "currentQty", json_object_new_int64(line_qty(s, cid, sku)));
-    json_object_object_add(act, "newQty", json_object_new_int64(qty));
-    store_product_clear(&p);
-    bool vetoed = gw__veto(r, action, act);
-    json_object_put(act);
-    if (vetoed)
-        return;
-    if (store_cart_set_qty(s->st, cid, sku, qty, &e) < 0) {
-        gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
-        return;
-    }
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "sku", json_object_new_string(sku));
-    json_object_object_add(d, "qty", json_object_new_int64(qty));
-    json_object_object_add(d, "via", json_object_new_string("rest"));
-    gw__audit(s, &r->who, action, cid, d);
-    gw__cart_changed(s, cid);
-    send_cart(r, 200);
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
 }
 
 static int qty_field(gw_req *r, json_object *b, int64_t def, int64_t lo, int64_t *out)
@@ -188,78 +194,122 @@ static int qty_field(gw_req *r, json_object *b, int64_t def, int64_t lo, int64_t
 
 void gw__h_cart_add(gw_req *r)
 {
+    bool bad;
+    const char *key = gw__idempotency_key(r, &bad);
+    if (bad)
+        return bad_key(r);
     json_object *b;
     if (gw__body_object(r, &b) < 0)
         return;
     const char *sku = gw__jstr(b, "sku");
     int64_t qty;
-    if (!gw__str_ok(sku, 127))
+    if (!gw__str_ok(sku, 127)) {
         gw__problem(r, 422, "validation", "Invalid field", "sku is required.");
-    else if (qty_field(r, b, 1, 1, &qty) == 0) {
-        char cid[128];
-        gw__cart_id(&r->who, cid, sizeof cid);
-        int64_t have = line_qty(r->srv, cid, sku);
-        if (have < 0)
-            gw__problem(r, 503, "store-unavailable", "Store unavailable", NULL);
-        else if (have + qty > 999)
-            gw__problem(r, 422, "validation", "Invalid field", "At most 999 of one product.");
-        else
-            set_line(r, sku, have + qty, "cart.add");
+    } else if (qty_field(r, b, 1, 1, &qty) == 0) {
+        gw_shop g;
+        gw__shop_open(r->srv, &r->who, &g);
+        eng_shop_cart_add(&g.w, sku, qty, key, &g.r);
+        answer(r, &g, 200);
+        gw__shop_close(&g);
     }
     json_object_put(b);
 }
 
 void gw__h_cart_patch(gw_req *r)
 {
+    bool bad;
+    const char *key = gw__idempotency_key(r, &bad);
+    if (bad)
+        return bad_key(r);
     json_object *b;
     if (gw__body_object(r, &b) < 0)
         return;
     int64_t qty;
-    char cid[128];
-    gw__cart_id(&r->who, cid, sizeof cid);
     if (qty_field(r, b, -1, 0, &qty) == 0) {
-        int64_t have = line_qty(r->srv, cid, r->params[0]);
-        if (have < 0)
-            gw__problem(r, 503, "store-unavailable", "Store unavailable", NULL);
-        else if (have == 0)
-            gw__problem(r, 404, "not-found", "Not in the cart", NULL);
-        else
-            set_line(r, r->params[0], qty, "cart.set");
+        gw_shop g;
+        gw__shop_open(r->srv, &r->who, &g);
+        eng_shop_cart_set(&g.w, r->params[0], qty, key, &g.r);
+        answer(r, &g, 200);
+        gw__shop_close(&g);
     }
     json_object_put(b);
 }
 
 void gw__h_cart_remove(gw_req *r)
 {
-    char cid[128];
-    gw__cart_id(&r->who, cid, sizeof cid);
-    int64_t have = line_qty(r->srv, cid, r->params[0]);
-    if (have < 0) {
-        gw__problem(r, 503, "store-unavailable", "Store unavailable", NULL);
-        return;
-    }
-    if (have == 0) {
-        gw__problem(r, 404, "not-found", "Not in the cart", NULL);
-        return;
-    }
-    store_cart_remove(r->srv->st, cid, r->params[0], NULL);
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "sku", json_object_new_string(r->params[0]));
-    gw__audit(r->srv, &r->who, "cart.remove", cid, d);
-    gw__cart_changed(r->srv, cid);
-    gw__reply(r, 204, "text/plain", "", 0, NULL);
+    bool bad;
+    const char *key = gw__idempotency_key(r, &bad);
+    if (bad)
+        return bad_key(r);
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    eng_shop_cart_remove(&g.w, r->params[0], key, &g.r);
+    answer(r, &g, 204);
+    gw__shop_close(&g);
 }
 
 void gw__h_cart_clear(gw_req *r)
 {
-    char cid[128];
-    gw__cart_id(&r->who, cid, sizeof cid);
-    store_err e = {0};
-    if (store_cart_clear(r->srv->st, cid, &e) < 0) {
-        gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
+    bool bad;
+    const char *key = gw__idempotency_key(r, &bad);
+    if (bad)
+        return bad_key(r);
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    eng_shop_cart_clear(&g.w, key, &g.r);
+    answer(r, &g, 204);
+    gw__shop_close(&g);
+}
+
+/* Promotion codes live in the caller's session; the core decides whether
+ * a code is valid for this cart and never drops a valid one for a bad. */
+static void promo_answer(gw_req *r, gw_shop *g)
+{
+    if (g->r.status != ENG_SHOP_OK) {
+        gw__shop_problem(r, &g->r, "That code is not applied");
         return;
     }
-    gw__audit(r->srv, &r->who, "cart.clear", cid, NULL);
+    if (gw__shop_save(r->srv, &r->who, g) < 0) {
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+        return;
+    }
+    char cid[128];
+    gw__cart_id(&r->who, cid, sizeof cid);
     gw__cart_changed(r->srv, cid);
-    gw__reply(r, 204, "text/plain", "", 0, NULL);
+    gw__json(r, 200, json_object_get(g->r.cart));
+}
+
+void gw__h_promo_apply(gw_req *r)
+{
+    json_object *b;
+    if (gw__body_object(r, &b) < 0)
+        return;
+    const char *code = gw__jstr(b, "code");
+    if (!gw__str_ok(code, 32)) {
+        gw__problem(r, 422, "validation", "Invalid field", "code is required (2 to 32 characters).");
+    } else {
+        gw_shop g;
+        gw__shop_open(r->srv, &r->who, &g);
+        if (!g.session) {
+            gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+        } else {
+            eng_shop_promo_apply(&g.w, code, &g.r);
+            promo_answer(r, &g);
+        }
+        gw__shop_close(&g);
+    }
+    json_object_put(b);
+}
+
+void gw__h_promo_remove(gw_req *r)
+{
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    if (!g.session) {
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+    } else {
+        eng_shop_promo_remove(&g.w, r->params[0], &g.r);
+        promo_answer(r, &g);
+    }
+    gw__shop_close(&g);
 }

@@ -21,15 +21,10 @@ static json_object *product_json(const store_product *p)
  * supplier's figure, not a promotion) */
 static void price(gw_req *r, json_object *products)
 {
-    eng_turn_opts o;
-    eng_deps deps;
-    char uid[32];
-    json_object *sess;
-    gw__shopper(r->srv, &r->who, &o, &deps, uid, &sess);
-    eng_pipeline *p = gw__pipeline(r->srv);
-    eng_price_products(p, &o, products, NULL);
-    eng_pipeline_release(p);
-    json_object_put(sess);
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    eng_shop_price(&g.w, products);
+    gw__shop_close(&g);
 }
 
 static void price_one(gw_req *r, json_object *product)

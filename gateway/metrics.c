@@ -1,7 +1,7 @@
 /* gateway/metrics.c — counters and histograms for /metrics in the
  * Prometheus text format: requests by route, method and status; turn
  * latency per stage (from each turn's trace); LLM calls and fallbacks;
- * rate-limit rejections; open WebSockets. */
+ * rate-limit rejections; open WebSockets; rule failures by rule id. */
 #include "gw_int.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 
 #define MAX_REQ 512
 #define MAX_STAGES 64
+#define MAX_RULES 256 /* distinct rule ids counted; the rest under "other" */
 static const double bounds_s[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define NB (sizeof bounds_s / sizeof *bounds_s)
 
@@ -33,6 +34,9 @@ struct gw_metrics {
      * count answers the LLM gave that were unusable */
     struct { char stage[64]; uint64_t n; } fb[MAX_STAGES];
     int nfb;
+    /* rule failures by rule id (eng_on_rule_error) */
+    struct { char rule[128]; uint64_t n; } rules[MAX_RULES];
+    int nrules;
 };
 
 gw_metrics *gw__metrics_new(void)
@@ -148,6 +152,42 @@ void gw__metrics_ws(gw_metrics *m, int delta)
     pthread_mutex_unlock(&m->mu);
 }
 
+void gw__metrics_rule_error(void *ud, const eng_rule_error *e)
+{
+    gw_metrics *m = ud;
+    const char *id = e->rule_id ? e->rule_id : "?";
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "rule", json_object_new_string(id));
+    json_object_object_add(f, "file", json_object_new_string(e->file ? e->file : "?"));
+    json_object_object_add(f, "line", json_object_new_int(e->line));
+    char where[600];
+    snprintf(where, sizeof where, "%s:%d", e->file ? e->file : "?", e->line);
+    json_object_object_add(f, "where", json_object_new_string(where));
+    json_object_object_add(f, "hook", json_object_new_string(e->hook ? e->hook : "?"));
+    json_object_object_add(f, "message", json_object_new_string(e->message ? e->message : "?"));
+    json_object_object_add(f, "denied", json_object_new_boolean(e->denied != 0));
+    gw__log("error", "rule_error", f);
+    if (!m)
+        return;
+    char key[sizeof m->rules[0].rule];
+    snprintf(key, sizeof key, "%s", id);
+    pthread_mutex_lock(&m->mu);
+    int k = 0;
+    while (k < m->nrules && strcmp(m->rules[k].rule, key) != 0)
+        k++;
+    /* ids come from the pipeline's rules files, but bound them anyway: the
+     * last slot counts every id that finds no room */
+    if (k == m->nrules && m->nrules >= MAX_RULES - 1) {
+        snprintf(key, sizeof key, "other");
+        for (k = 0; k < m->nrules && strcmp(m->rules[k].rule, key) != 0; k++)
+            ;
+    }
+    if (k == m->nrules && m->nrules < MAX_RULES)
+        snprintf(m->rules[m->nrules++].rule, sizeof m->rules[0].rule, "%s", key);
+    m->rules[k].n++;
+    pthread_mutex_unlock(&m->mu);
+}
+
 typedef struct sbuf { char *p; size_t n, cap; } sbuf;
 
 static void put(sbuf *b, const char *fmt, ...) ENG_PRINTF(2, 3);
@@ -240,6 +280,13 @@ char *gw__metrics_text(gw_server *s)
         char e[80];
         esc(e, sizeof e, m->fb[i].stage);
         put(&b, "aisle_stage_fallbacks_total{stage=\"%s\"} %llu\n", e, (unsigned long long)m->fb[i].n);
+    }
+    put(&b, "# HELP aisle_rule_errors_total Merchandiser rule failures (errors, limits), by rule id.\n"
+            "# TYPE aisle_rule_errors_total counter\n");
+    for (int i = 0; i < m->nrules; i++) {
+        char e[300];
+        esc(e, sizeof e, m->rules[i].rule);
+        put(&b, "aisle_rule_errors_total{rule=\"%s\"} %llu\n", e, (unsigned long long)m->rules[i].n);
     }
     put(&b, "# HELP aisle_websocket_sessions Open WebSocket chat sessions.\n# TYPE aisle_websocket_sessions gauge\n"
             "aisle_websocket_sessions %lld\n", (long long)m->ws);

@@ -28,6 +28,8 @@ const gw_route gw__routes[] = {
     {"POST", V1 "/cart/items", gw__h_cart_add, GW_AUTH_SESSION, 1},
     {"PATCH", V1 "/cart/items/{sku}", gw__h_cart_patch, GW_AUTH_SESSION, 1},
     {"DELETE", V1 "/cart/items/{sku}", gw__h_cart_remove, GW_AUTH_SESSION, 1},
+    {"POST", V1 "/cart/promotions", gw__h_promo_apply, GW_AUTH_SESSION, 1},
+    {"DELETE", V1 "/cart/promotions/{code}", gw__h_promo_remove, GW_AUTH_SESSION, 1},
     {"POST", V1 "/orders", gw__h_orders_create, GW_AUTH_USER, 1},
     {"GET", V1 "/orders", gw__h_orders, GW_AUTH_USER, 1},
     {"GET", V1 "/orders/{id}", gw__h_order, GW_AUTH_USER, 1},

@@ -116,6 +116,7 @@ static bool known_option(const char *name)
 
 static void server_free(gw_server *s)
 {
+    eng_on_rule_error(NULL, NULL); /* the hook's ud is our metrics */
     gw__traces_free(s->traces);
     gw__metrics_free(s->metrics);
     if (s->rl.pl)
@@ -146,8 +147,9 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     int rc = gw_config_check(c, err);
     if (rc < 0)
         return rc;
-    /* %.17g prints 9.99 as 9.9900000000000002; 15 digits round-trip prices */
-    json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
+    /* no process-wide json-c double format (it would also cut the digits
+     * of every double the engine stores): what goes out is tidied per
+     * object, eng_json_tidy_doubles */
     if (sodium_init() < 0)
         return set_err(err, GW_ENOMEM, "libsodium failed to initialise");
     gw_server *s = calloc(1, sizeof *s);
@@ -188,6 +190,9 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
         server_free(s);
         return set_err(err, GW_ENOMEM, "out of memory");
     }
+    /* rule failures, in turns and on REST paths alike: a log line and a
+     * counter (before the first load, whose rules may run) */
+    eng_on_rule_error(gw__metrics_rule_error, s->metrics);
     snprintf(s->rl.path, sizeof s->rl.path, "%s", c->pipeline_path);
     if (gw__reload(s, "startup", NULL) < 0) {
         char msg[1200];

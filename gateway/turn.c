@@ -1,7 +1,8 @@
-/* gateway/turn.c — one chat message through the engine, the same for the
- * REST and WebSocket channels: session state in and out of the store,
- * the reply object both channels send, the once-only answer to a resent
- * clientMsgId, and the ring of recent traces the inspector reads. */
+/* gateway/turn.c — one chat message through the engine's conversation
+ * driver (eng_converse: session, replay of a resent clientMsgId, history,
+ * the reply object), the same for the REST and WebSocket channels; here
+ * only what the server adds: draining, problem objects, metrics, the
+ * ring of recent traces the inspector reads, and cart/trace events. */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -112,44 +113,6 @@ static json_object *path_get(json_object *o, const char *k1, const char *k2)
     return v;
 }
 
-static json_object *copy_or(json_object *v, json_type want, json_object *def)
-{
-    if (v && json_object_is_type(v, want)) {
-        json_object_put(def);
-        return json_object_get(v);
-    }
-    return def;
-}
-
-/* the reply object both channels send, from the turn context */
-static json_object *reply_object(gw_server *s, const gw_principal *who, json_object *ctx, const char *trace_id)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "sessionId", json_object_new_string(who->sid));
-    json_object *in = json_object_new_object();
-    json_object *n = path_get(ctx, "intent", "name"), *c = path_get(ctx, "intent", "confidence");
-    json_object_object_add(in, "name", json_object_new_string(n ? json_object_get_string(n) : "unknown"));
-    json_object_object_add(in, "confidence", json_object_new_double(c ? json_object_get_double(c) : 0));
-    json_object_object_add(o, "intent", in);
-    json_object *rep = json_object_new_object();
-    json_object *t = path_get(ctx, "reply", "text");
-    json_object_object_add(rep, "text", json_object_new_string(t ? json_object_get_string(t) : ""));
-    json_object_object_add(rep, "cards", copy_or(path_get(ctx, "reply", "cards"), json_type_array, json_object_new_array()));
-    json_object_object_add(rep, "suggestions",
-                           copy_or(path_get(ctx, "reply", "suggestions"), json_type_array, json_object_new_array()));
-    json_object_object_add(o, "reply", rep);
-    json_object *cart = path_get(ctx, "cart", NULL);
-    if (cart && json_object_is_type(cart, json_type_object) && path_get(cart, "items", NULL))
-        json_object_object_add(o, "cart", json_object_get(cart));
-    else {
-        json_object *cj = gw__cart_json(s, who);
-        json_object_object_add(o, "cart", cj ? cj : json_object_new_null());
-    }
-    json_object_object_add(o, "actions", copy_or(path_get(ctx, "actions", NULL), json_type_array, json_object_new_array()));
-    json_object_object_add(o, "traceId", json_object_new_string(trace_id));
-    return o;
-}
-
 static json_object *trace_summary(json_object *ctx, const char *id, const gw_principal *who, const char *text)
 {
     json_object *o = json_object_new_object();
@@ -189,46 +152,46 @@ static void leave(gw_server *s)
     pthread_mutex_unlock(&s->turn_mu);
 }
 
+/* the problem each refusal of the conversation driver maps to */
+static int refusal(const eng_converse_result *cr, const eng_err *err, json_object **reply)
+{
+    switch (cr->status) {
+    case ENG_CONV_INVALID_UTF8:
+        *reply = problem_obj(400, "invalid-utf8", "Message is not valid UTF-8", NULL);
+        return 400;
+    case ENG_CONV_EMPTY:
+        *reply = problem_obj(422, "validation", "Empty message", "text must not be empty.");
+        return 422;
+    case ENG_CONV_TOO_LONG:
+        *reply = problem_obj(413, "message-too-long", "Message too long", "The message is over the size limit.");
+        return 413;
+    case ENG_CONV_BAD_ID:
+        *reply = problem_obj(422, "validation", "Invalid clientMsgId", "1-64 printable ASCII characters.");
+        return 422;
+    case ENG_CONV_REFUSED:
+        *reply = problem_obj(400, "invalid-message", "Message refused", err->msg);
+        return 400;
+    case ENG_CONV_BUSY:
+        /* a transient state: the client retries after Retry-After */
+        *reply = problem_obj(503, "unavailable", "Message still being answered", err->msg);
+        return 503;
+    case ENG_CONV_OK:
+    case ENG_CONV_FAILED:
+    default:
+        break;
+    }
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "error", json_object_new_string(err->msg));
+    gw__log("error", "turn_failed", f);
+    *reply = problem_obj(503, "turn-failed", "The assistant is unavailable", NULL);
+    return 503;
+}
+
 int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char *client_msg_id,
              gw_delta_fn on_delta, void *ud, json_object **reply, int *replayed)
 {
     *reply = NULL;
     *replayed = 0;
-    size_t tl = text ? strlen(text) : 0;
-    if (!text || !eng_utf8_valid(text, tl)) {
-        *reply = problem_obj(400, "invalid-utf8", "Message is not valid UTF-8", NULL);
-        return 400;
-    }
-    if (tl == 0 || strspn(text, " \t\r\n") == tl) {
-        *reply = problem_obj(422, "validation", "Empty message", "text must not be empty.");
-        return 422;
-    }
-    if ((long)tl > s->cfg.max_message_bytes) {
-        *reply = problem_obj(413, "message-too-long", "Message too long", "The message is over the size limit.");
-        return 413;
-    }
-    char key[200] = "";
-    if (client_msg_id) {
-        size_t cl = strlen(client_msg_id);
-        bool ok = cl > 0 && cl <= 64;
-        for (size_t i = 0; ok && i < cl; i++)
-            ok = client_msg_id[i] > 32 && client_msg_id[i] < 127;
-        if (!ok) {
-            *reply = problem_obj(422, "validation", "Invalid clientMsgId", "1-64 printable ASCII characters.");
-            return 422;
-        }
-        snprintf(key, sizeof key, "cmsg:%s:%s", who->sid, client_msg_id);
-        char *cached = NULL;
-        if (store_cache_get(s->st, key, &cached, NULL) == 0) {
-            json_object *o = json_tokener_parse(cached);
-            free(cached);
-            if (o) {
-                *reply = o;
-                *replayed = 1;
-                return 0;
-            }
-        }
-    }
     pthread_mutex_lock(&s->turn_mu);
     if (atomic_load(&s->draining)) {
         pthread_mutex_unlock(&s->turn_mu);
@@ -242,99 +205,69 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
         struct timespec ts = {s->test_delay_ms / 1000, (long)(s->test_delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
-    char *sess_js = NULL;
-    json_object *sess = NULL;
-    if (store_session_get(s->st, who->sid, &sess_js, NULL) == 0) {
-        sess = json_tokener_parse(sess_js);
-        free(sess_js);
-    }
-    char mid[80], tid[33], uid[32];
+    char uid[32] = "", tid[33];
     gw__random_hex(tid, 16);
-    if (client_msg_id)
-        snprintf(mid, sizeof mid, "%s", client_msg_id);
-    else
-        snprintf(mid, sizeof mid, "%s", tid);
-    snprintf(uid, sizeof uid, "%" PRId64, who->user_id);
+    if (who->user_id)
+        snprintf(uid, sizeof uid, "%" PRId64, who->user_id);
     eng_deps deps = {.store = s->st, .llm = s->llm};
-    eng_turn_opts o = {
-        .session_id = who->sid, .message_id = mid, .user_id = who->user_id ? uid : NULL,
-        .session = sess, .deadline_ms = s->cfg.turn_deadline_ms, .deps = &deps,
+    eng_converse_opts o = {
+        .text = text ? text : "", .session_id = who->sid, .user_id = uid[0] ? uid : NULL,
+        .message_id = client_msg_id, .trace_id = tid, .deps = &deps,
+        .deadline_ms = s->cfg.turn_deadline_ms,
+        .max_message_bytes = s->cfg.max_message_bytes > 0 ? (size_t)s->cfg.max_message_bytes : 0,
         .on_delta = on_delta, .delta_ud = ud,
     };
-    eng_pipeline *p = gw__pipeline(s);
-    eng_turn *t = NULL;
+    eng_converse_result cr = {.status = ENG_CONV_FAILED};
     eng_err err = {0};
-    int64_t t0 = eng_now_us();
-    int rc = p ? eng_run(p, text, &o, &t, &err) : ENG_ENOTFOUND;
-    int64_t us = eng_now_us() - t0;
-    if (p)
+    eng_pipeline *p = gw__pipeline(s);
+    int rc = ENG_ENOTFOUND;
+    if (p) {
+        rc = eng_converse(p, &o, &cr, &err);
         eng_pipeline_release(p);
-    json_object_put(sess);
+    } else
+        eng_err_set(&err, rc, "no pipeline loaded");
     if (rc < 0) {
+        int st = refusal(&cr, &err, reply);
+        eng_converse_result_clear(&cr);
         leave(s);
-        if (rc == ENG_EINVAL) {
-            *reply = problem_obj(400, "invalid-message", "Message refused", err.msg);
-            return 400;
-        }
-        json_object *f = json_object_new_object();
-        json_object_object_add(f, "error", json_object_new_string(err.msg));
-        gw__log("error", "turn_failed", f);
-        *reply = problem_obj(503, "turn-failed", "The assistant is unavailable", NULL);
-        return 503;
+        return st;
     }
-    json_object *ctx = eng_turn_context(t);
-    /* session state goes back before the reply leaves: the next message
-     * may land on another instance */
-    json_object *ns = path_get(ctx, "session", NULL);
-    if (ns && json_object_is_type(ns, json_type_object))
-        store_session_put(s->st, who->sid, json_object_to_json_string(ns), 0, NULL);
-    json_object *hist = json_object_new_object();
-    json_object_object_add(hist, "at", json_object_new_int64(store_now_ms(s->st)));
-    json_object_object_add(hist, "messageId", json_object_new_string(mid));
-    json_object_object_add(hist, "text", json_object_new_string(text));
-    json_object_object_add(hist, "reply", json_object_new_string(eng_turn_reply(t)));
-    json_object *iname = path_get(ctx, "intent", "name");
-    if (iname)
-        json_object_object_add(hist, "intent", json_object_get(iname));
-    json_object_object_add(hist, "traceId", json_object_new_string(tid));
-    store_session_append_turn(s->st, who->sid, json_object_to_json_string(hist), NULL);
-    json_object_put(hist);
-
-    json_object *out = reply_object(s, who, ctx, tid);
-    json_object *sum = trace_summary(ctx, tid, who, text);
+    if (cr.store_error[0]) {
+        /* the reply stands (the turn ran); the operator must hear of it */
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "sessionId", json_object_new_string(who->sid));
+        json_object_object_add(f, "traceId", json_object_new_string(cr.trace_id));
+        json_object_object_add(f, "error", json_object_new_string(cr.store_error));
+        gw__log("error", "session_save_failed", f);
+    }
+    if (cr.replayed) {
+        *replayed = 1;
+        *reply = json_object_get(cr.reply);
+        eng_converse_result_clear(&cr);
+        leave(s);
+        return 0;
+    }
+    json_object *ctx = eng_turn_context(cr.turn);
+    json_object *sum = trace_summary(ctx, cr.trace_id, who, o.text);
+    eng_json_tidy_doubles(sum);   /* before other threads can see it */
     const char *ctx_js = json_object_to_json_string_ext(ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    gw__traces_add(s->traces, tid, sum, ctx_js);
+    gw__traces_add(s->traces, cr.trace_id, sum, ctx_js);
     char tkey[64];
-    snprintf(tkey, sizeof tkey, "trace:%s", tid);
+    snprintf(tkey, sizeof tkey, "trace:%s", cr.trace_id);
     store_cache_put(s->st, tkey, ctx_js, s->cfg.trace_ttl_s, NULL);
     gw__chan_publish_trace(s, sum);
     json_object_put(sum);
-    gw__metrics_turn(s->metrics, ctx, us);
+    gw__metrics_turn(s->metrics, ctx, cr.elapsed_us);
+    /* the commerce core audited every change in its transaction; the
+     * channels of this cart only need to hear of it */
     json_object *acts = path_get(ctx, "actions", NULL);
     if (acts && json_object_is_type(acts, json_type_array) && json_object_array_length(acts) > 0) {
         char cid[128];
         gw__cart_id(who, cid, sizeof cid);
-        /* the engine audits orders and vetoes; chat cart changes are ours */
-        for (size_t i = 0; i < json_object_array_length(acts); i++) {
-            json_object *a = json_object_array_get_idx(acts, i);
-            const char *type = gw__jstr(a, "type"), *st = gw__jstr(a, "status");
-            if (type && st && strncmp(type, "cart.", 5) == 0 && strcmp(st, "done") == 0) {
-                json_object *d = json_object_new_object();
-                const char *sku = gw__jstr(a, "sku"), *k = gw__jstr(a, "key");
-                if (sku)
-                    json_object_object_add(d, "sku", json_object_new_string(sku));
-                if (k)
-                    json_object_object_add(d, "key", json_object_new_string(k));
-                json_object_object_add(d, "via", json_object_new_string("chat"));
-                gw__audit(s, who, type, cid, d);
-            }
-        }
         gw__cart_changed(s, cid);
     }
-    eng_turn_free(t);
-    if (*key)
-        store_cache_put(s->st, key, json_object_to_json_string(out), 86400, NULL);
+    *reply = json_object_get(cr.reply);
+    eng_converse_result_clear(&cr);
     leave(s);
-    *reply = out;
     return 0;
 }

@@ -1,6 +1,7 @@
 -- Cart limits and vetoes: a rule that returns deny("...") stops the
--- action, and the shopper sees the message.
-version = 2
+-- action, and the shopper sees the message. A veto that fails (an error,
+-- its budget) denies too; see docs/lua.md for fail_open.
+version = 3
 
 local MAX_PER_LINE = 10
 
@@ -8,24 +9,24 @@ on("cart.add", function(action, ctx)
   if action.newQty > MAX_PER_LINE then
     return deny("at most " .. MAX_PER_LINE .. " of the same item per order")
   end
-end)
+end, "max-10-per-line")
 
 on("cart.set", function(action, ctx)
   if action.newQty > MAX_PER_LINE then
     return deny("at most " .. MAX_PER_LINE .. " of the same item per order")
   end
-end)
+end, "max-10-per-line-set")
 
 -- Motorcycles are sold in the showroom only.
 on("cart.add", function(action, ctx)
   if action.category == "motorcycle" then
     return deny("motorcycles are sold in our showroom only")
   end
-end)
+end, "motorcycles-showroom-only")
 
 -- No orders over $20,000 through the chat.
 on("order.create", function(action, ctx)
   if action.total and action.total > 20000 then
     return deny("orders over $20,000 need a call with our sales team")
   end
-end)
+end, "orders-over-20000")

@@ -423,6 +423,82 @@ int store_order_cancel(store *s, int64_t user_id, int64_t order_id,
     DOC(order_cancel, user_id, order_id, err);
 }
 
+/* ---------------- exactly-once effects ---------------- */
+
+#define KEY_OK(k, max) (!(k) || (*(k) && strlen(k) < (max)))
+
+int store_cart_apply(store *s, const store_cart_change *c,
+                     store_cart_outcome *out, store_err *err)
+{
+    int rc;
+    NEED(c && out, "change/out is NULL");
+    memset(out, 0, sizeof *out);
+    NEED(c->cart_id && *c->cart_id, "cart id is required");
+    NEED(c->op == STORE_CART_CLEAR ||
+         (c->sku && *c->sku && strlen(c->sku) < 128), "sku (<128) is required");
+    NEED(c->op >= STORE_CART_ADD && c->op <= STORE_CART_CLEAR, "unknown cart op");
+    NEED(c->op != STORE_CART_ADD || (c->qty >= 1 && c->qty <= 1000000),
+         "quantity to add must be 1..1000000");
+    NEED(c->op != STORE_CART_SET || (c->qty >= 0 && c->qty <= 1000000),
+         "quantity must be 0..1000000");
+    NEED(KEY_OK(c->idempotency_key, 128), "idempotency key must be 1..127 bytes");
+    if ((rc = store__audit_check(c->audit, err)) != 0)
+        return rc;
+    DOC(cart_apply, c, store_now_ms(s), out, err);
+}
+
+int store_order_place(store *s, const store_order_req *req, store_order *out,
+                      store_err *err)
+{
+    int rc;
+    NEED(req && out, "request/out is NULL");
+    memset(out, 0, sizeof *out);
+    NEED(req->cart_id && req->idempotency_key && *req->idempotency_key &&
+         strlen(req->idempotency_key) < 128,
+         "cart id and idempotency key (<128) required");
+    if ((rc = store__audit_check(req->audit, err)) != 0)
+        return rc;
+    DOC(order_place, req, store_now_ms(s), out, err);
+}
+
+int store_order_cancel_audited(store *s, int64_t user_id, int64_t order_id,
+                               const store_audit_rec *audit, store_err *err)
+{
+    int rc;
+    if ((rc = store__audit_check(audit, err)) != 0)
+        return rc;
+    DOC(order_cancel_audited, user_id, order_id, audit, store_now_ms(s), err);
+}
+
+int store_once_begin(store *s, const char *key, int lease_ms,
+                     char **result_out, store_err *err)
+{
+    int64_t now;
+    NEED(result_out, "result out is NULL");
+    *result_out = NULL;
+    NEED(KEY_OK(key, 256) && key, "key must be 1..255 bytes");
+    NEED(lease_ms > 0, "lease must be > 0 ms");
+    if (!s)
+        return store__fail(err, STORE_EINVAL, "store is NULL");
+    now = store_now_ms(s);
+    EPH(once_begin, key, now, now + lease_ms, lease_ms, result_out, err);
+}
+
+int store_once_finish(store *s, const char *key, const char *result,
+                      int ttl_s, store_err *err)
+{
+    NEED(KEY_OK(key, 256) && key && result, "key (1..255 bytes) and result required");
+    if (!s)
+        return store__fail(err, STORE_EINVAL, "store is NULL");
+    EPH(once_finish, key, result, store_now_ms(s), expiry(s, ttl_s), err);
+}
+
+int store_once_abort(store *s, const char *key, store_err *err)
+{
+    NEED(KEY_OK(key, 256) && key, "key must be 1..255 bytes");
+    EPH(once_abort, key, err);
+}
+
 int store_order_set_status(store *s, int64_t order_id, const char *status,
                            store_err *err)
 {

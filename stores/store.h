@@ -327,6 +327,9 @@ typedef struct store_order {
     char *pricing_json;         /* the pricing agreed at checkout (rules,
                                    discounts), malloc'd; NULL when the
                                    order was placed at catalog prices */
+    int replayed;               /* set by store_order_place: 1 when the
+                                   idempotency key had already placed this
+                                   order (nothing was done this time) */
 } store_order;
 
 void store_order_clear(store_order *o);
@@ -366,6 +369,93 @@ int store_order_cancel(store *s, int64_t user_id, int64_t order_id,
  * the order is cancelled. */
 int store_order_set_status(store *s, int64_t order_id, const char *status,
                            store_err *err);
+
+/* ---------------------------------------------------------------------
+ * Exactly-once effects.  An effect (a cart change, an order, a
+ * cancellation) may carry an idempotency key and an audit record: the key
+ * is reserved and the audit row written in the same transaction as the
+ * effect (SQLite), or by one conditional write / transaction (MongoDB),
+ * so a repeat of the key -- concurrent or after a crash -- returns the
+ * first outcome and changes and audits nothing.
+ * ------------------------------------------------------------------ */
+typedef struct store_audit_rec {
+    const char *actor;          /* "user:7", "session:abc" */
+    const char *action;         /* "cart.add", "order.create", ... */
+    const char *subject;        /* "order:12", a cart id, a sku */
+    const char *detail_json;    /* may be NULL */
+} store_audit_rec;
+
+typedef enum store_cart_op {
+    STORE_CART_ADD = 1,         /* qty += n (the line is created) */
+    STORE_CART_SET = 2,         /* qty = n; 0 removes the line */
+    STORE_CART_REMOVE = 3,      /* remove the line */
+    STORE_CART_CLEAR = 4        /* empty the cart */
+} store_cart_op;
+
+typedef struct store_cart_change {
+    const char *cart_id;
+    store_cart_op op;
+    const char *sku;            /* NULL for CLEAR */
+    int64_t qty;                /* n for ADD (>= 1) and SET (>= 0) */
+    int64_t max_qty;            /* cap on the line after the change (besides
+                                   stock); <= 0: none */
+    const char *idempotency_key;/* NULL: no replay protection */
+    const store_audit_rec *audit;/* NULL: none */
+} store_cart_change;
+
+typedef struct store_cart_outcome {
+    int64_t qty;                /* the line's quantity after the change
+                                   (after the first change, on a replay) */
+    int64_t stock;              /* the product's stock when it was checked */
+    int replayed;               /* 1: the key had been used; nothing done */
+} store_cart_outcome;
+
+/* store_cart_apply: one atomic cart change.  ADD is an atomic increment
+ * (never read-modify-write by the caller); ADD and SET check, in the same
+ * transaction, that the product exists (STORE_ENOTFOUND) and that the new
+ * quantity is within stock and max_qty (STORE_ESTOCK, out->stock set).
+ * REMOVE of an absent line: STORE_ENOTFOUND.  With a key, the first
+ * outcome is kept with the cart; a repeat returns it with replayed = 1.
+ * Returns 0, STORE_ENOTFOUND, STORE_ESTOCK, STORE_EINVAL, STORE_EBUSY,
+ * STORE_EIO. */
+int store_cart_apply(store *s, const store_cart_change *c,
+                     store_cart_outcome *out, store_err *err);
+
+typedef struct store_order_req {
+    int64_t user_id;
+    const char *cart_id;
+    const char *idempotency_key;/* required; unique per user */
+    const char *pricing_json;   /* as store_order_create_priced; NULL:
+                                   catalog prices */
+    const store_audit_rec *audit;/* written with the order, not on replay;
+                                   its detail gets "orderId" added */
+} store_order_req;
+
+/* store_order_place: store_order_create(_priced) in one transaction with
+ * the audit record; out->replayed tells a replay of the key from a new
+ * order (never guessed from timestamps).  Returns as store_order_create. */
+int store_order_place(store *s, const store_order_req *req, store_order *out,
+                      store_err *err);
+
+/* store_order_cancel_audited: store_order_cancel with the audit record
+ * written in the same transaction (NULL: none). */
+int store_order_cancel_audited(store *s, int64_t user_id, int64_t order_id,
+                               const store_audit_rec *audit, store_err *err);
+
+/* Replays of whole requests (ephemeral family): a chat message resent with
+ * the same client message id, answered from its first result.
+ * store_once_begin: try to reserve `key` for lease_ms (a holder that
+ * crashes frees it when the lease runs out).  Returns 0: reserved, the
+ * caller does the work and then store_once_finish (or store_once_abort);
+ * STORE_EEXIST: finished before, *result_out (malloc'd) is its result;
+ * STORE_EBUSY: another caller holds it now -- wait and call again. */
+int store_once_begin(store *s, const char *key, int lease_ms,
+                     char **result_out, store_err *err);
+/* store_once_finish: keep `result` for key for ttl_s seconds. */
+int store_once_finish(store *s, const char *key, const char *result,
+                      int ttl_s, store_err *err);
+/* store_once_abort: release a reservation without a result. */
+int store_once_abort(store *s, const char *key, store_err *err);
 
 /* ---------------------------------------------------------------------
  * Long-term memory: per user, namespaced ("preferences", "sizes",

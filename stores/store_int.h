@@ -59,6 +59,16 @@ typedef struct store__ops {
     int (*audit_list)(void *b, const char *actor, const char *subject,
                       int limit, char **out, store_err *err);
 
+    /* exactly-once effects (document family); `now` is the store clock.
+     * The dispatcher has checked the arguments and zeroed *out. */
+    int (*cart_apply)(void *b, const store_cart_change *c, int64_t now,
+                      store_cart_outcome *out, store_err *err);
+    int (*order_place)(void *b, const store_order_req *req, int64_t now,
+                       store_order *out, store_err *err);
+    int (*order_cancel_audited)(void *b, int64_t user, int64_t id,
+                                const store_audit_rec *audit, int64_t now,
+                                store_err *err);
+
     /* ephemeral family; `now` is the store clock in ms */
     int (*kv_put)(void *b, int kind, const char *key, const char *val,
                   int64_t expires_at, store_err *err);
@@ -79,6 +89,15 @@ typedef struct store__ops {
                           int64_t now, double *retry_after, store_err *err);
     int (*counter_add)(void *b, const char *key, int64_t delta, int64_t *value,
                        store_err *err);
+    /* request replay keys: reserve (lease_expires_at, lease_ms for a
+     * backend with its own clock), keep a result until expires_at, or
+     * drop a reservation that has no result yet */
+    int (*once_begin)(void *b, const char *key, int64_t now,
+                      int64_t lease_expires_at, int lease_ms, char **result,
+                      store_err *err);
+    int (*once_finish)(void *b, const char *key, const char *result,
+                       int64_t now, int64_t expires_at, store_err *err);
+    int (*once_abort)(void *b, const char *key, store_err *err);
 } store__ops;
 
 /* kv kinds share one keyspace per kind */
@@ -149,5 +168,22 @@ double store__pricing_unit(const store__pricing *p, const char *sku, double dflt
 /* store__pricing_check: STORE_EINVAL when the total is above subtotal. */
 int store__pricing_check(const store__pricing *p, double subtotal, store_err *err);
 void store__pricing_free(store__pricing *p);
+
+/* Audit records written with an effect (stores/effects.c). */
+
+/* store__audit_check: STORE_EINVAL unless actor and action are set and
+ * detail (may be NULL) is valid JSON.  NULL a is fine. */
+int store__audit_check(const store_audit_rec *a, store_err *err);
+/* store__audit_detail_with: *out = detail (an object, or NULL for {})
+ * with "name": v set, malloc'd.  STORE_EINVAL when detail is not a JSON
+ * object: a field cannot be added to it. */
+int store__audit_detail_with(const char *detail, const char *name, int64_t v,
+                             char **out, store_err *err);
+/* store__cart_outcome_json / _parse: the kept outcome of a keyed cart
+ * change, {"qty": n, "stock": n}. */
+int store__cart_outcome_json(const store_cart_outcome *o, char **out,
+                             store_err *err);
+int store__cart_outcome_parse(const char *json, store_cart_outcome *o,
+                              store_err *err);
 
 #endif

@@ -4,8 +4,11 @@
  * reads the intent, entities and session, asks the stores, and writes
  * results, cards and actions; the `action` stage then carries actions
  * out exactly once. */
+#define _GNU_SOURCE /* strcasestr */
 #include "agent.h"
+#include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 static const eng_field fields[] = {
@@ -15,6 +18,8 @@ static const eng_field fields[] = {
     {"page_size", ENG_F_INT, false, offsetof(agent_opts, page_size), "5", 1, 50, "product cards per answer"},
     {"confirm_orders", ENG_F_BOOL, false, offsetof(agent_opts, confirm_orders), "true", 0, 0,
      "ask the shopper to confirm before placing an order"},
+    {"confirm_below", ENG_F_NUM, false, offsetof(agent_opts, confirm_below), "0", 0, 1,
+     "a cart change understood with less confidence than this is asked, not done"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
 
@@ -44,28 +49,502 @@ static int create(eng_stage *st, eng_build *b)
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     agent_fn fn = (agent_fn)st->data;
+    /* a question is answered by the very next message or not at all:
+     * anything else the shopper says drops it (asking to check out again
+     * keeps the order's own question) */
+    const char *intent = eng__agent_intent(t);
+    json_object *pend = eng__json_path(t->ctx, "session.pending");
+    if (pend && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
+        !((strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0) &&
+          strcmp(eng__json_str(pend, "type", ""), "order.create") == 0) &&
+        strcmp(eng__json_str(pend, "id", ""), eng__json_str(t->ctx, "message.id", "")) != 0) {
+        json_object_object_del(eng__session(t), "pending");
+        eng__set_var(t, "questionDropped", json_object_new_boolean(1));
+    }
     return fn(st, t, st->opts);
 }
 
 void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *cards)
 {
-    eng__rules_price(st->pipe->rules, t, cards);
-    if (o->rules)
-        eng__rules_price(o->rules, t, cards);
-}
-
-json_object *eng__agent_veto(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *hook,
-                             json_object *action)
-{
-    json_object *v = eng__rules_veto(st->pipe->rules, t, hook, action);
-    if (!v && o->rules)
-        v = eng__rules_veto(o->rules, t, hook, action);
-    return v;
+    eng__shop_price(t, cards);
 }
 
 const char *eng__agent_intent(eng_turn *t) { return eng__json_str(t->ctx, "intent.name", ""); }
 
-int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t) { return eng__cart_refresh(t, st->pipe->rules); }
+int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t) { return eng__cart_refresh(t); }
+
+/* ------------------------------------------------------------ targets
+ * What the shopper points at. Nothing here guesses: a name that fits
+ * several products, or nothing at all, comes back as such and the agent
+ * asks. */
+
+/* Words that never name a product in a cart or details request. */
+static const char *const filler[] = {
+    "a", "an", "the", "and", "or", "to", "of", "in", "into", "on", "from", "for", "with", "out", "off",
+    "at", "by", "my", "your", "our", "me", "i", "im", "ll", "ve", "d", "m", "s", "t", "re", "it", "its",
+    "that", "this", "these", "those", "them", "they", "one", "ones", "other", "another", "item", "items",
+    "product", "products", "thing", "things", "piece", "pieces", "pcs", "unit", "units", "pair", "pairs",
+    "add", "added", "adding", "put", "buy", "take", "get", "grab", "want", "wanna", "need", "have", "having",
+    "like", "would", "will", "could", "can", "should", "shall", "please", "pls", "plz", "thanks", "thank",
+    "remove", "removing", "delete", "drop", "rid", "discard", "dont", "don", "do", "does", "did", "not",
+    "no", "anymore", "any", "more", "less", "instead", "also", "too", "just", "only", "actually", "really",
+    "change", "set", "make", "update", "modify", "adjust", "increase", "decrease", "reduce", "bump",
+    "quantity", "qty", "amount", "number", "count", "cart", "basket", "trolley", "order", "ok",
+    "okay", "yes", "yeah", "sure", "hi", "hey", "hello", "is", "are", "was", "be", "am", "what", "whats",
+    "which", "how", "about", "tell", "show", "see", "give", "describe", "details", "detail", "info",
+    "information", "specs", "more", "much", "price", "cost", "costs", "rating", "rated", "review",
+    "reviews", "stock", "available", "good", "nice", "compare", "comparison", "versus", "vs", "between",
+    "difference", "better", "best", "cheaper", "cheapest", "first", "second", "third", "fourth", "fifth",
+    "last", "next", "previous", "there", "here", "now", "then", "so", "all", "both", "some", "again",
+    "let", "lets", "us", "we", "you", "he", "she", "him", "her", "same", "x", "times", "copies", "copy",
+    "up", "down", "either", "neither", "well", "oh", "um", "uh", "hmm", "anything", "something", "kindly",
+    "think", "guess", "maybe", "perhaps", "wait", "oops", "sorry", "mind", "keep", "leave", "lose",
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "single", "dozen", "couple",
+    NULL,
+};
+
+static bool is_filler(const char *w, size_t n)
+{
+    for (size_t i = 0; filler[i]; i++)
+        if (strlen(filler[i]) == n && strncasecmp(filler[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+void eng__agent_name_words(eng_turn *t, char *out, size_t n) { eng__agent_name_parts(t, out, n, false); }
+
+void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t len = strlen(text);
+    char buf[512];
+    if (len >= sizeof buf)
+        len = sizeof buf - 1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    /* quantities, references, prices and order numbers are not names */
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        static const char *const masked[] = {"quantity", "reference", "money", "order_number", "email", NULL};
+        const char *type = eng__json_str(e, "type", "");
+        bool m = false;
+        for (size_t k = 0; masked[k] && !m; k++)
+            m = strcmp(type, masked[k]) == 0;
+        int64_t s = json_object_get_int64(eng__json_path(e, "start"));
+        int64_t en = json_object_get_int64(eng__json_path(e, "end"));
+        if (m && s >= 0 && en > s && (size_t)en <= len)
+            memset(buf + s, ' ', (size_t)(en - s));
+    }
+    size_t o = 0;
+    const char *p = buf;
+    const char *prev = NULL;
+    size_t prevn = 0;
+    if (n)
+        out[0] = '\0';
+    while (*p) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        bool letter = false, digit = false;
+        while (*p && isalnum((unsigned char)*p)) {
+            letter |= isalpha((unsigned char)*p) != 0;
+            digit |= isdigit((unsigned char)*p) != 0;
+            p++;
+        }
+        size_t wn = (size_t)(p - w);
+        if (!wn)
+            continue;
+        /* "my bag" is the cart; "the leather bag" a product */
+        bool cartword = wn == 3 && strncasecmp(w, "bag", 3) == 0 && prev &&
+                        ((prevn == 2 && strncasecmp(prev, "my", 2) == 0) ||
+                         (prevn == 4 && strncasecmp(prev, "your", 4) == 0) ||
+                         (prevn == 3 && strncasecmp(prev, "the", 3) == 0 && !*p));
+        prev = w, prevn = wn;
+        static const char *const joins[] = {"and", "or", "vs", "versus", "with", "to", "than", NULL};
+        bool join = false;
+        for (size_t k = 0; split && joins[k] && !join; k++)
+            join = strlen(joins[k]) == wn && strncasecmp(joins[k], w, wn) == 0;
+        if (join && o && out[o - 1] != '|' && o + 2 < n) {
+            out[o++] = '|';
+            out[o] = '\0';
+            continue;
+        }
+        if (!letter || (wn == 1 && !digit) || cartword || is_filler(w, wn))
+            continue;
+        if (o + wn + 2 >= n)
+            break;
+        if (o && out[o - 1] != '|')
+            out[o++] = ' ';
+        for (size_t i = 0; i < wn; i++)
+            out[o++] = (char)tolower((unsigned char)w[i]);
+        out[o] = '\0';
+    }
+}
+
+/* a word without a plural ending: "lemons" -> "lemon", "glasses" -> "glass" */
+static size_t stem(const char *w, size_t n)
+{
+    if (n > 4 && (strncasecmp(w + n - 3, "ses", 3) == 0 || strncasecmp(w + n - 3, "xes", 3) == 0 ||
+                  strncasecmp(w + n - 3, "hes", 3) == 0))
+        return n - 2;
+    if (n > 3 && (w[n - 1] == 's' || w[n - 1] == 'S') && w[n - 2] != 's')
+        return n - 1;
+    return n;
+}
+
+/* Does the word w (n bytes) name something in `field`? Whole words, plural
+ * or not; a longer word of a title or category may start with it
+ * ("sunglass"), a category may contain it ("phone" in "smartphones"). */
+static bool word_fits(const char *w, size_t n, const char *field, bool category)
+{
+    size_t sn = stem(w, n);
+    for (const char *p = field; p && *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *f = p;
+        while (*p && isalnum((unsigned char)*p))
+            p++;
+        size_t fn = (size_t)(p - f);
+        if (!fn)
+            continue;
+        size_t fs = stem(f, fn);
+        if (fs == sn && strncasecmp(f, w, sn) == 0)
+            return true;
+        if (sn >= 4 && fn > sn && strncasecmp(f, w, sn) == 0)
+            return true;
+        if (category && sn >= 4 && fn > sn) {
+            for (size_t i = 1; i + sn <= fn; i++)
+                if (strncasecmp(f + i, w, sn) == 0)
+                    return true;
+        }
+    }
+    return false;
+}
+
+int eng__agent_name_score(const char *words, json_object *product)
+{
+    const char *title = eng__json_str(product, "title", "");
+    const char *brand = eng__json_str(product, "brand", "");
+    const char *cat = eng__json_str(product, "category", "");
+    json_object *tags = eng__json_path(product, "tags");
+    int score = 0;
+    for (const char *p = words; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            continue;
+        bool fit = word_fits(w, n, title, false) || word_fits(w, n, brand, false) || word_fits(w, n, cat, true);
+        for (size_t i = 0; !fit && tags && i < json_object_array_length(tags); i++)
+            fit = word_fits(w, n, json_object_get_string(json_object_array_get_idx(tags, i)), true);
+        score += fit;
+    }
+    return score;
+}
+
+static int count_words(const char *words)
+{
+    int n = 0;
+    for (const char *p = words; *p; p++)
+        n += *p != ' ' && (p == words || p[-1] == ' ');
+    return n;
+}
+
+/* How many words of the title the shopper did not say: among products
+ * that fit equally, "the rolex datejust" means the one called just that. */
+static int extra_words(const char *words, json_object *product)
+{
+    const char *title = eng__json_str(product, "title", "");
+    int n = 0;
+    for (const char *p = title; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (*p && isalnum((unsigned char)*p))
+            p++;
+        if (p > w)
+            n++;
+    }
+    return n - eng__agent_name_score(words, product);
+}
+
+/* The item of `list` the words name best: its index when one stands out,
+ * -2 when several tie, -1 when none names at least `need` of the words.
+ * `ties` collects the tied indexes (up to 8). */
+static int best_named(const char *words, json_object *list, int need, int *ties, int *nties)
+{
+    int best = 0, bi = -1;
+    *nties = 0;
+    for (size_t i = 0; list && i < json_object_array_length(list) && i < 64; i++) {
+        int sc = eng__agent_name_score(words, json_object_array_get_idx(list, i));
+        if (sc <= 0 || sc < need)
+            continue;
+        if (sc > best) {
+            best = sc, bi = (int)i, *nties = 0;
+            ties[(*nties)++] = (int)i;
+        } else if (sc == best && *nties < 8) {
+            ties[(*nties)++] = (int)i;
+        }
+    }
+    if (bi < 0)
+        return -1;
+    if (*nties == 1)
+        return bi;
+    int least = 1 << 20, li = -1, nl = 0;
+    for (int k = 0; k < *nties; k++) {
+        int x = extra_words(words, json_object_array_get_idx(list, (size_t)ties[k]));
+        if (x < least)
+            least = x, li = ties[k], nl = 1;
+        else if (x == least)
+            nl++;
+    }
+    return nl == 1 && least == 0 ? li : -2;
+}
+
+/* The cart's lines with what names need (brand, category, tags). */
+static json_object *cart_products(eng_turn *t)
+{
+    json_object *items = eng__json_path(t->ctx, "cart.items"), *out = json_object_new_array();
+    store *s = eng__store(t);
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        store_product p = {0};
+        const char *sku = eng__json_str(l, "sku", "");
+        if (s && store_product_get(s, sku, &p, NULL) == 0) {
+            json_object_array_add(out, eng__card(&p, true));
+            store_product_clear(&p);
+        } else {
+            json_object_array_add(out, json_object_get(l));
+        }
+    }
+    return out;
+}
+
+static void one(eng_turn *t, agent_target *o, agent_where where, json_object *item)
+{
+    o->found = AGENT_ONE;
+    o->where = where;
+    o->sku = eng__pool_strdup(t->pool, eng__json_str(item, "sku", ""));
+    o->title = eng__pool_strdup(t->pool, eng__json_str(item, "title", o->sku));
+}
+
+static json_object *pick(json_object *list, const int *ties, int n)
+{
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, json_object_get(json_object_array_get_idx(list, (size_t)ties[i])));
+    return a;
+}
+
+static bool named_in(eng_turn *t, agent_target *o, json_object *list, agent_where where, bool strict)
+{
+    int ties[8], nt = 0;
+    int want = count_words(o->name);
+    int i = best_named(o->name, list, strict ? want : (want + 1) / 2, ties, &nt);
+    if (i >= 0) {
+        one(t, o, where, json_object_array_get_idx(list, (size_t)i));
+        return true;
+    }
+    if (i == -2) {
+        o->found = AGENT_MANY;
+        o->where = where;
+        o->candidates = pick(list, ties, nt);
+        return true;
+    }
+    return false;
+}
+
+/* Names the catalog knows: the hits whose title, brand or category the
+ * words name; one clear winner or several candidates. */
+static bool named_in_catalog(eng_turn *t, agent_target *o, bool strict)
+{
+    store *s = eng__store(t);
+    if (!s)
+        return false;
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.text = o->name;
+    sq.limit = 24;
+    store_search_result res = {0};
+    if (store_search(s, &sq, &res, NULL) < 0) {
+        store_search_result_free(&res);
+        return false;
+    }
+    json_object *cards = json_object_new_array();
+    for (size_t i = 0; i < res.n_hits; i++)
+        json_object_array_add(cards, eng__card(&res.hits[i].product, true));
+    /* "scootr": the words as the catalog corrected them */
+    char words[160];
+    snprintf(words, sizeof words, "%s", o->name);
+    if (res.corrected) {
+        for (size_t i = 0; res.corrected[i] && i < sizeof words - 1; i++)
+            words[i] = (char)tolower((unsigned char)res.corrected[i]), words[i + 1] = '\0';
+    }
+    store_search_result_free(&res);
+    char keep[160];
+    snprintf(keep, sizeof keep, "%s", o->name);
+    snprintf(o->name, sizeof o->name, "%s", words);
+    bool ok = named_in(t, o, cards, AGENT_AT_CATALOG, strict);
+    snprintf(o->name, sizeof o->name, "%s", keep);
+    json_object_put(cards);
+    return ok;
+}
+
+/* Every word named, in the last results, the cart, the catalog; then
+ * the same with half the words (a name said loosely). */
+static bool named_everywhere(eng_turn *t, agent_target *o, json_object *shown, json_object *cart, bool cart_first)
+{
+    for (int strict = 1; strict >= 0; strict--) {
+        bool done = cart_first ? named_in(t, o, cart, AGENT_AT_CART, strict) ||
+                                     named_in(t, o, shown, AGENT_AT_SHOWN, strict)
+                               : named_in(t, o, shown, AGENT_AT_SHOWN, strict) ||
+                                     named_in(t, o, cart, AGENT_AT_CART, strict);
+        if (done || named_in_catalog(t, o, strict))
+            return true;
+    }
+    return false;
+}
+
+void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
+{
+    memset(o, 0, sizeof *o);
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    /* 1. a reference to what was shown */
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    bool bad_ref = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0)
+            continue;
+        const char *sku = eng__json_str(e, "sku", NULL);
+        const char *kind = eng__json_str(e, "kind", "");
+        if (sku) {
+            for (size_t k = 0; shown && k < json_object_array_length(shown); k++)
+                if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku) == 0) {
+                    one(t, o, AGENT_AT_SHOWN, json_object_array_get_idx(shown, k));
+                    return;
+                }
+            o->found = AGENT_ONE, o->where = AGENT_AT_SHOWN;
+            o->sku = o->title = eng__pool_strdup(t->pool, sku);
+            return;
+        }
+        if (strcmp(kind, "ordinal") == 0 || strcmp(kind, "comparative") == 0)
+            bad_ref = true;
+    }
+    /* 2. a product named: the last results, the cart, the catalog */
+    eng__agent_name_words(t, o->name, sizeof o->name);
+    if (o->name[0]) {
+        json_object *cart = cart_products(t);
+        bool done = named_everywhere(t, o, shown, cart, cart_first);
+        json_object_put(cart);
+        if (!done)
+            o->found = AGENT_NO_MATCH;
+        return;
+    }
+    if (bad_ref) {
+        o->found = AGENT_BAD_REF;
+        return;
+    }
+    /* 3. "it", "one more", "make it 3": the product in focus, the only line */
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    if (focus) {
+        store_product p = {0};
+        if (eng__store(t) && store_product_get(eng__store(t), focus, &p, NULL) == 0) {
+            o->found = AGENT_ONE, o->where = AGENT_AT_FOCUS;
+            o->sku = eng__pool_strdup(t->pool, p.sku);
+            o->title = eng__pool_strdup(t->pool, p.title);
+            store_product_clear(&p);
+            return;
+        }
+    }
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    if (cart_first && items && json_object_array_length(items) == 1) {
+        one(t, o, AGENT_AT_CART, json_object_array_get_idx(items, 0));
+        return;
+    }
+    if (cart_first && items && json_object_array_length(items) > 1) {
+        o->found = AGENT_MANY, o->where = AGENT_AT_CART;
+        return;
+    }
+    if (shown && json_object_array_length(shown) == 1) {
+        one(t, o, AGENT_AT_SHOWN, json_object_array_get_idx(shown, 0));
+        return;
+    }
+    if (shown && json_object_array_length(shown) > 1) {
+        o->found = AGENT_MANY, o->where = AGENT_AT_SHOWN;
+        return;
+    }
+    o->found = AGENT_NOTHING;
+}
+
+int eng__agent_named(eng_turn *t, const char *words, agent_target *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->name, sizeof o->name, "%s", words);
+    if (!o->name[0])
+        return 0;
+    json_object *cart = cart_products(t);
+    bool done = named_everywhere(t, o, eng__json_path(t->ctx, "session.shown"), cart, false);
+    json_object_put(cart);
+    if (!done)
+        o->found = AGENT_NO_MATCH;
+    return o->found == AGENT_ONE;
+}
+
+/* ---------------------------------------------------------- questions
+ * A change the shopper did not clearly ask for becomes a question kept in
+ * the session; only the next message may answer it. */
+
+json_object *eng__agent_pending_fresh(eng_turn *t)
+{
+    json_object *sess = eng__session(t);
+    json_object *p = eng__json_path(sess, "pending");
+    if (!p)
+        return NULL;
+    int64_t at = json_object_get_int64(eng__json_path(p, "turn"));
+    int64_t now = json_object_get_int64(eng__json_path(sess, "turns"));
+    const char *asked = eng__json_str(p, "id", "");
+    const char *mid = eng__json_str(t->ctx, "message.id", "");
+    /* the turn counter moves once per message; where a channel does not
+     * count (at == now) the asking message's id still tells them apart */
+    if ((now == at + 1 || now == at) && strcmp(asked, mid) != 0)
+        return p;
+    eng__turn_note(t, "a stale question (turn %lld, now %lld) dropped", (long long)at, (long long)now);
+    json_object_object_del(sess, "pending");
+    return NULL;
+}
+
+void eng__agent_ask(eng_turn *t, const char *type, const char *sku, const char *title, int64_t qty)
+{
+    json_object *sess = eng__session(t);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "type", json_object_new_string(type));
+    json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    json_object_object_add(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    if (sku)
+        json_object_object_add(p, "sku", json_object_new_string(sku));
+    if (title)
+        json_object_object_add(p, "title", json_object_new_string(title));
+    json_object_object_add(p, "qty", json_object_new_int64(qty));
+    json_object *ask = json_object_get(p);
+    json_object_object_add(sess, "pending", p);
+    json_object *v = NULL;
+    json_object_deep_copy(ask, &v, NULL);
+    json_object_put(ask);
+    if (v)
+        json_object_object_add(v, "several", json_object_new_boolean(qty > 1));
+    eng__set_var(t, "ask", v);
+    const char *flag = strcmp(type, "cart.add") == 0   ? "askAdd"
+                       : strcmp(type, "cart.set") == 0 ? "askSet"
+                       : strcmp(type, "cart.remove") == 0 ? "askRemove"
+                       : strcmp(type, "cart.clear") == 0 ? "askClear" : "askOther";
+    eng__set_var(t, flag, json_object_new_boolean(1));
+    eng__turn_note(t, "asked: %s %s x%lld", type, sku ? sku : "", (long long)qty);
+}
 
 const eng_stage_type eng__stage_agent = {
     .name = "agent",

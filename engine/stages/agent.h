@@ -11,6 +11,7 @@ typedef struct agent_opts {
     int rules_node;
     long page_size;
     bool confirm_orders;
+    double confirm_below;  /* a change read with less confidence is asked */
     eng_rules *rules;      /* the agent's own rules, after the pipeline's */
 } agent_opts;
 
@@ -21,13 +22,60 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
 eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *o);
 eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts *o);
 
-/* Rules helpers over the pipeline's rules then the agent's own. */
+/* eng__agent_price: cards priced as the cart and orders price them
+ * (every rules file of the pipeline: eng__shop_price). */
 void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *cards);
-json_object *eng__agent_veto(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *hook,
-                             json_object *action);
 /* eng__agent_intent: the turn's intent name ("" when none). */
 const char *eng__agent_intent(eng_turn *t);
 /* eng__agent_cart_refresh: the priced cart into ctx.cart. */
 int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t);
+
+/* What a message points at (agent.c). The order: a reference to what was
+ * shown ("the second one", "the cheaper one"), else product names in the
+ * message ("the scooter", "the oppo") matched against the last results,
+ * the cart and then the catalog, else the product in focus ("it", "one
+ * more"), else the only cart line (`cart_first`). With `cart_first`
+ * (removals, quantity changes) names match the cart before the results. */
+typedef enum agent_found {
+    AGENT_NOTHING = 0,  /* nothing points anywhere */
+    AGENT_ONE,          /* sku/title */
+    AGENT_MANY,         /* several fit: candidates (or the shown list) */
+    AGENT_NO_MATCH,     /* a name that nothing matched: name */
+    AGENT_BAD_REF       /* "the sixth one" of five, or of nothing shown */
+} agent_found;
+
+typedef enum agent_where { AGENT_AT_SHOWN = 1, AGENT_AT_CART, AGENT_AT_CATALOG, AGENT_AT_FOCUS } agent_where;
+
+typedef struct agent_target {
+    agent_found found;
+    agent_where where;
+    const char *sku, *title;   /* pool strings (AGENT_ONE) */
+    json_object *candidates;   /* AGENT_MANY from the cart or the catalog:
+                                  a new array of cards (caller puts it) */
+    char name[160];            /* the product words of the message */
+} agent_target;
+
+void eng__agent_target(eng_turn *t, bool cart_first, agent_target *out);
+/* eng__agent_name_words: the words of the message that may name a
+ * product (no verbs of the cart, references, quantities or filler). */
+void eng__agent_name_words(eng_turn *t, char *out, size_t n);
+/* eng__agent_name_parts: the same, with '|' between the products that
+ * "and", "or", "vs", "with" join when `split` ("the oppo or the realme"). */
+void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split);
+/* eng__agent_named: resolve `words` alone (shown, cart, catalog); 1 when
+ * one product fits (o->sku). */
+int eng__agent_named(eng_turn *t, const char *words, agent_target *o);
+/* eng__agent_name_score: how many of `words` (space separated) the
+ * product (title, brand, category, tags) names. */
+int eng__agent_name_score(const char *words, json_object *product);
+/* eng__agent_pending_fresh: the session's pending question, if it was
+ * asked by the turn just before this one; else NULL (and a stale one is
+ * dropped). Borrowed. */
+json_object *eng__agent_pending_fresh(eng_turn *t);
+/* eng__agent_ask: store {type, sku, title, qty} as the pending question
+ * and set vars.ask (and vars.ask<Type>) for the reply. */
+void eng__agent_ask(eng_turn *t, const char *type, const char *sku, const char *title, int64_t qty);
+/* eng__agent_cart_apply: carry out a confirmed cart question (agent_cart.c). */
+eng_result eng__agent_cart_apply(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *pending);
 
 #endif

@@ -9,42 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How many words of `title` (4+ letters) appear in `text`. */
-static int overlap(const char *text, const char *title)
-{
-    int n = 0;
-    const char *p = title;
-    while (*p) {
-        while (*p && !isalnum((unsigned char)*p))
-            p++;
-        const char *w = p;
-        while (*p && isalnum((unsigned char)*p))
-            p++;
-        size_t len = (size_t)(p - w);
-        if (len >= 4) {
-            char word[64];
-            snprintf(word, sizeof word, "%.*s", (int)(len < 63 ? len : 63), w);
-            if (strcasestr(text, word))
-                n++;
-        }
-    }
-    return n;
-}
-
-/* The index of the item of `list` whose title the message names best. */
-static int by_name(const char *text, json_object *list)
-{
-    int best = -1, bn = 0;
-    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-        int n = overlap(text, eng__json_str(json_object_array_get_idx(list, i), "title", ""));
-        if (n > bn) {
-            bn = n;
-            best = (int)i;
-        }
-    }
-    return best;
-}
-
 static int64_t quantity(eng_turn *t, int64_t dflt)
 {
     json_object *q = eng__slot(t, "quantity");
@@ -57,30 +21,6 @@ static int64_t quantity(eng_turn *t, int64_t dflt)
             return json_object_get_int64(eng__json_path(e, "value"));
     }
     return dflt;
-}
-
-/* What the message points at, among shown products or cart lines. */
-static const char *target_sku(eng_turn *t, bool in_cart)
-{
-    const char *text = eng__json_str(t->ctx, "message.text", "");
-    json_object *items = eng__json_path(t->ctx, "cart.items");
-    if (in_cart) {
-        int i = by_name(text, items);
-        if (i >= 0)
-            return eng__json_str(json_object_array_get_idx(items, (size_t)i), "sku", NULL);
-    }
-    const char *sku = eng__reference_sku(t);
-    if (sku)
-        return sku;
-    json_object *shown = eng__json_path(t->ctx, "session.shown");
-    int i = by_name(text, shown);
-    if (i >= 0)
-        return eng__json_str(json_object_array_get_idx(shown, (size_t)i), "sku", NULL);
-    if (shown && json_object_array_length(shown) == 1)
-        return eng__json_str(json_object_array_get_idx(shown, 0), "sku", NULL);
-    if (in_cart && items && json_object_array_length(items) == 1)
-        return eng__json_str(json_object_array_get_idx(items, 0), "sku", NULL);
-    return NULL;
 }
 
 static int64_t qty_in_cart(eng_turn *t, const char *sku)
@@ -120,8 +60,11 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
             return ENG_R_OK;
         }
         /* the product just named is what "those" and "it" mean next
-         * ("add one more of those") */
-        json_object_object_add(eng__session(t), "focus", json_object_new_string(sku));
+         * ("add one more of those"); one just removed means nothing */
+        if (strcmp(type, "cart.remove") == 0)
+            json_object_object_del(eng__session(t), "focus");
+        else
+            json_object_object_add(eng__session(t), "focus", json_object_new_string(sku));
         int64_t cur = qty_in_cart(t, sku);
         json_object_object_add(a, "currentQty", json_object_new_int64(cur));
         int64_t nq = strcmp(type, "cart.add") == 0 ? cur + qty : strcmp(type, "cart.set") == 0 ? qty : 0;
@@ -129,19 +72,9 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
         json_object_object_add(a, "newQty", json_object_new_int64(nq));
     }
     json_object_object_add(a, "type", json_object_new_string(type));
-    json_object *veto = eng__agent_veto(st, t, o, type, a);
-    json_object *act = eng__action_add(t, type, a);
-    if (veto) {
-        json_object_object_add(act, "status", json_object_new_string("denied"));
-        json_object_object_add(act, "message", json_object_get(eng__json_path(veto, "deny")));
-        json_object_object_add(act, "ruleId", json_object_get(eng__json_path(veto, "id")));
-        json_object_object_add(act, "ruleVersion", json_object_get(eng__json_path(veto, "version")));
-        eng__set_var(t, "denied", json_object_get(eng__json_path(veto, "deny")));
-        eng__audit(t, "rule.veto", sku ? sku : type, veto);
-        eng__turn_note(t, "%s vetoed by %s", type, eng__json_str(veto, "id", "a rule"));
-        json_object_put(veto);
-        return ENG_R_OK;
-    }
+    /* the commerce core vetoes, with the cart in view, when the action
+     * stage carries it out */
+    eng__action_add(t, type, a);
     eng__turn_note(t, "%s %s x%lld", type, sku ? sku : "", (long long)qty);
     return ENG_R_OK;
 }
@@ -189,6 +122,162 @@ static bool promo_code(const char *text, char *code, size_t n)
     return false;
 }
 
+/* Words that make a message a change of the cart. Without one, "the
+ * second one" or "compare the first two" is a question about products,
+ * whatever the classifier made of it. */
+static bool asks_change(const char *text)
+{
+    static const char *const verbs[] = {
+        "add", "put", "buy", "take", "get", "grab", "want", "need", "have", "order", "purchase", "cart",
+        "basket", "bag", "trolley", "remove", "delete", "drop", "rid", "change", "set", "make", "update",
+        "increase", "decrease", "reduce", "more", "another", "less", "fewer", "instead", "quantity", "qty",
+        "empty", "clear", "throw", "ditch", "toss", "include", "pick", "keep", "only", "just", "bump",
+        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x", NULL,
+    };
+    /* "tell me more about it" asks for more words, not more items */
+    bool more_info = strcasestr(text, "more about") || strcasestr(text, "tell me more") ||
+                     strcasestr(text, "more info") || strcasestr(text, "more detail");
+    for (size_t i = 0; verbs[i]; i++) {
+        size_t n = strlen(verbs[i]);
+        if (more_info && strcmp(verbs[i], "more") == 0)
+            continue;
+        for (const char *p = strcasestr(text, verbs[i]); p; p = strcasestr(p + 1, verbs[i])) {
+            bool left = p == text || !isalnum((unsigned char)p[-1]);
+            bool right = !isalnum((unsigned char)p[n]);
+            /* "3x", "x3" */
+            if (n == 1 && !((p > text && isdigit((unsigned char)p[-1])) || isdigit((unsigned char)p[1])))
+                continue;
+            if ((left && right) || n == 1)
+                return true;
+        }
+    }
+    return false;
+}
+
+static json_object *cart_line(eng_turn *t, const char *sku)
+{
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    for (size_t i = 0; sku && items && i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        if (strcmp(eng__json_str(l, "sku", ""), sku) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+/* The reply for a target that is not one product: which one, or none. */
+static eng_result unclear(eng_turn *t, agent_target *tg, bool in_cart)
+{
+    json_object *text = tg->name[0] ? json_object_new_string(tg->name) : NULL;
+    switch (tg->found) {
+    case AGENT_MANY:
+        eng__set_var(t, "whichOne", json_object_new_boolean(1));
+        eng__set_var(t, "named", text);
+        if (tg->candidates) {
+            /* the candidates become what "the second one" means next */
+            json_object *shown = json_object_new_array();
+            for (size_t i = 0; i < json_object_array_length(tg->candidates) && i < 5; i++) {
+                json_object *c = json_object_array_get_idx(tg->candidates, i), *s = json_object_new_object(), *v;
+                static const char *const keep[] = {"sku", "title", "brand", "category", "price", "finalPrice",
+                                                   "rating", NULL};
+                for (size_t k = 0; keep[k]; k++)
+                    if (json_object_object_get_ex(c, keep[k], &v))
+                        json_object_object_add(s, keep[k], json_object_get(v));
+                json_object_array_add(shown, s);
+            }
+            if (json_object_array_length(tg->candidates) > 5)
+                json_object_array_del_idx(tg->candidates, 5, json_object_array_length(tg->candidates) - 5);
+            if (tg->where != AGENT_AT_CART) {
+                json_object_object_add(eng__session(t), "shown", shown);
+                json_object_object_del(eng__session(t), "focus");
+            } else {
+                json_object_put(shown);
+            }
+            json_object_object_add(eng__json_path(t->ctx, "reply"), "cards", tg->candidates);
+            tg->candidates = NULL;
+        } else if (tg->where == AGENT_AT_CART) {
+            eng__set_var(t, "whichInCart", json_object_new_boolean(1));
+        }
+        eng__turn_note(t, "several products fit: asked which one");
+        return ENG_R_OK;
+    case AGENT_NO_MATCH:
+        eng__set_var(t, "noMatch", text);
+        eng__set_var(t, "needProduct", json_object_new_boolean(1));
+        eng__turn_note(t, "no product is called \"%s\"", tg->name);
+        return ENG_R_OK;
+    default:
+        json_object_put(text);
+        eng__set_var(t, in_cart && eng__json_path(t->ctx, "cart.items") &&
+                                json_object_array_length(eng__json_path(t->ctx, "cart.items")) == 0
+                            ? "cartEmpty"
+                            : "needProduct",
+                     json_object_new_boolean(1));
+        eng__turn_note(t, "which product?");
+        return ENG_R_OK;
+    }
+}
+
+/* A product named that the cart lacks: say so (and for a quantity, offer
+ * to add it). */
+static eng_result not_in_cart(eng_turn *t, agent_target *tg, int64_t qty, bool offer)
+{
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "sku", json_object_new_string(tg->sku));
+    json_object_object_add(v, "title", json_object_new_string(tg->title));
+    /* "remove the phone": the shopper's word, not a catalog guess */
+    if (!offer && tg->where == AGENT_AT_CATALOG && tg->name[0])
+        json_object_object_add(v, "named", json_object_new_string(tg->name));
+    eng__set_var(t, "notInCart", v);
+    if (offer)
+        eng__agent_ask(t, "cart.add", tg->sku, tg->title, qty);
+    eng__turn_note(t, "%s is not in the cart", tg->sku);
+    return ENG_R_OK;
+}
+
+static bool unsure(eng_turn *t, const agent_opts *o)
+{
+    double c = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
+    return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
+}
+
+eng_result eng__agent_cart_apply(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *pending)
+{
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__agent_cart_refresh(st, t);
+    const char *type = eng__pool_strdup(t->pool, eng__json_str(pending, "type", ""));
+    const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", NULL));
+    int64_t qty = json_object_get_int64(eng__json_path(pending, "qty"));
+    eng__set_var(t, "confirmedChange", json_object_new_boolean(1));
+    return propose(st, t, o, type, sku, qty);
+}
+
+/* Propose `type`, or ask first when the reading is unsure. */
+static eng_result change(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type, agent_target *tg,
+                         int64_t qty)
+{
+    if (unsure(t, o)) {
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, type, tg ? tg->sku : NULL, tg ? tg->title : NULL, qty);
+        return ENG_R_OK;
+    }
+    return propose(st, t, o, type, tg ? tg->sku : NULL, qty);
+}
+
+/* "the second one", "compare the first two": asked under a cart intent,
+ * still a question about products. */
+static eng_result about_products(const eng_stage *st, eng_turn *t, const agent_opts *o)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    bool cmp = strcasestr(text, "compar") || strcasestr(text, "differen") || strcasestr(text, " vs") ||
+               strcasestr(text, "versus") || strcasestr(text, "better");
+    json_object_object_add(eng__json_path(t->ctx, "intent"), "name",
+                           json_object_new_string(cmp ? "compare" : "product_details"));
+    json_object_object_add(eng__json_path(t->ctx, "intent"), "readAs",
+                           json_object_new_string(eng__json_str(t->ctx, "route", "cart")));
+    eng__turn_note(t, "no change was asked: read as %s", cmp ? "compare" : "product_details");
+    return eng__agent_product(st, t, o);
+}
+
 eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     if (!eng__store(t)) {
@@ -200,54 +289,63 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         eng__agent_cart_refresh(st, t);
     const char *intent = eng__agent_intent(t);
     const char *text = eng__json_str(t->ctx, "message.text", "");
+    bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
+                    strcmp(intent, "update_quantity") == 0;
+    if (mutating && !asks_change(text))
+        return about_products(st, t, o);
+    agent_target tg;
     if (strcmp(intent, "add_to_cart") == 0) {
-        const char *sku = target_sku(t, false);
-        if (!sku) {
-            eng__set_var(t, "needProduct", json_object_new_boolean(1));
-            eng__turn_note(t, "which product?");
-            return ENG_R_OK;
-        }
+        eng__agent_target(t, false, &tg);
+        if (tg.found != AGENT_ONE)
+            return unclear(t, &tg, false);
         int64_t q = quantity(t, 1);
         if (q < 1 || q > 1000000) {
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
         }
-        return propose(st, t, o, "cart.add", sku, q);
+        return change(st, t, o, "cart.add", &tg, q);
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
-        const char *sku = target_sku(t, true);
-        if (!sku) {
-            eng__set_var(t, "needProduct", json_object_new_boolean(1));
-            return ENG_R_OK;
-        }
-        return propose(st, t, o, "cart.remove", sku, 0);
+        eng__agent_target(t, true, &tg);
+        if (tg.found != AGENT_ONE)
+            return unclear(t, &tg, true);
+        if (!cart_line(t, tg.sku))
+            return not_in_cart(t, &tg, 0, false);
+        return change(st, t, o, "cart.remove", &tg, 0);
     }
     if (strcmp(intent, "update_quantity") == 0) {
-        const char *sku = target_sku(t, true);
+        eng__agent_target(t, true, &tg);
         int64_t q = quantity(t, -1);
-        if (!sku || q < 0 || q > 1000000) {
-            eng__set_var(t, sku ? "badQuantity" : "needProduct", json_object_new_boolean(1));
+        if (tg.found != AGENT_ONE)
+            return unclear(t, &tg, true);
+        if (q < 0 || q > 1000000) {
+            eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
         }
-        return propose(st, t, o, q == 0 ? "cart.remove" : "cart.set", sku, q);
+        if (!cart_line(t, tg.sku))
+            return q == 0 ? not_in_cart(t, &tg, 0, false) : not_in_cart(t, &tg, q, true);
+        return change(st, t, o, q == 0 ? "cart.remove" : "cart.set", &tg, q);
     }
-    if (strcmp(intent, "empty_cart") == 0)
-        return propose(st, t, o, "cart.clear", NULL, 0);
+    if (strcmp(intent, "empty_cart") == 0) {
+        if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) == 0) {
+            eng__set_var(t, "cartEmpty", json_object_new_boolean(1));
+            return ENG_R_OK;
+        }
+        return change(st, t, o, "cart.clear", NULL, 0);
+    }
     if (strcmp(intent, "apply_promo") == 0) {
         char code[64];
         if (!promo_code(text, code, sizeof code)) {
             eng__set_var(t, "needCode", json_object_new_boolean(1));
             return ENG_R_OK;
         }
-        json_object_object_add(eng__session(t), "promoCode", json_object_new_string(code));
-        eng__agent_cart_refresh(st, t);
-        bool valid = json_object_get_boolean(eng__json_path(t->ctx, "cart.promoValid"));
+        /* the commerce core applies it (and keeps the codes already
+         * valid when this one is not) */
+        json_object *a = json_object_new_object();
+        json_object_object_add(a, "code", json_object_new_string(code));
+        eng__action_add(t, "promo.apply", a);
         eng__set_var(t, "promoCode", json_object_new_string(code));
-        eng__set_var(t, "promoValid", json_object_new_boolean(valid));
-        if (!valid)
-            json_object_object_del(eng__session(t), "promoCode");
-        eng__audit(t, valid ? "promo.applied" : "promo.rejected", code, NULL);
-        eng__turn_note(t, "promo %s %s", code, valid ? "applied" : "not valid");
+        eng__turn_note(t, "promo %s asked for", code);
         return ENG_R_OK;
     }
     /* view_cart and anything else: the cart as it is */

@@ -10,28 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_object *order_json(const store_order *o)
-{
-    json_object *j = json_object_new_object();
-    json_object_object_add(j, "id", json_object_new_int64(o->id));
-    json_object_object_add(j, "status", json_object_new_string(o->status));
-    json_object_object_add(j, "total", json_object_new_double(o->total));
-    json_object_object_add(j, "createdAt", json_object_new_int64(o->created_at));
-    json_object *lines = json_object_new_array();
-    int64_t count = 0;
-    for (size_t i = 0; i < o->n_lines; i++) {
-        json_object *l = json_object_new_object();
-        json_object_object_add(l, "sku", json_object_new_string(o->lines[i].sku));
-        json_object_object_add(l, "title", json_object_new_string(o->lines[i].title));
-        json_object_object_add(l, "qty", json_object_new_int64(o->lines[i].qty));
-        json_object_object_add(l, "unitPrice", json_object_new_double(o->lines[i].unit_price));
-        json_object_array_add(lines, l);
-        count += o->lines[i].qty;
-    }
-    json_object_object_add(j, "lines", lines);
-    json_object_object_add(j, "count", json_object_new_int64(count));
-    return j;
-}
+/* orders look the same in the chat as over REST: the core's JSON */
+static json_object *order_json(const store_order *o) { return eng__order_json(o); }
 
 /* An order number in the message ("#1024", "order 1024"), or 0. */
 static int64_t order_number(eng_turn *t)
@@ -85,21 +65,44 @@ static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, c
     json_object_object_add(a, "discounts", json_object_get(eng__json_path(cart, "discounts")));
     json_object_object_add(a, "items", json_object_get(eng__json_path(cart, "items")));
     json_object_object_add(a, "type", json_object_new_string("order.create"));
-    json_object *veto = eng__agent_veto(st, t, o, "order.create", a);
+    /* the commerce core vetoes (with the cart in view) when the action
+     * stage places it */
     json_object *act = eng__action_add(t, "order.create", a);
     /* the key comes from the confirmation, so "yes" sent twice (or
      * replayed after a reconnect) places one order */
     char key[256];
     snprintf(key, sizeof key, "order:%s:%s", eng__json_str(t->ctx, "sessionId", "local"), pending_id);
     json_object_object_add(act, "key", json_object_new_string(key));
-    if (veto) {
-        json_object_object_add(act, "status", json_object_new_string("denied"));
-        json_object_object_add(act, "message", json_object_get(eng__json_path(veto, "deny")));
-        json_object_object_add(act, "ruleId", json_object_get(eng__json_path(veto, "id")));
-        eng__set_var(t, "denied", json_object_get(eng__json_path(veto, "deny")));
-        eng__audit(t, "rule.veto", "order.create", veto);
-        json_object_put(veto);
+    return ENG_R_OK;
+}
+
+/* "yes" / "no" to a question about the cart: no login needed. */
+static eng_result answer_cart(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *pending,
+                              bool yes)
+{
+    json_object *p = json_object_get(pending);
+    json_object_object_del(eng__session(t), "pending");
+    eng_result r = ENG_R_OK;
+    if (yes) {
+        r = eng__agent_cart_apply(st, t, o, p);
+    } else {
+        eng__set_var(t, "changeDropped", json_object_new_boolean(1));
+        eng__turn_note(t, "the shopper said no: the cart stays");
     }
+    json_object_put(p);
+    return r;
+}
+
+/* Nothing is waiting: say so, with where the newest order stands. */
+static eng_result nothing_to_confirm(eng_turn *t)
+{
+    eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
+    store_order ord = {0};
+    if (eng__user_id(t) && eng__json_path(eng__session(t), "lastConfirmed") && find_order(t, false, &ord)) {
+        json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
+        store_order_clear(&ord);
+    }
+    eng__turn_note(t, "nothing waits for a confirmation: nothing changes");
     return ENG_R_OK;
 }
 
@@ -109,6 +112,13 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
     if (!eng__store(t)) {
         eng__set_var(t, "noCatalog", json_object_new_boolean(1));
         return ENG_R_DECLINED;
+    }
+    bool yes = strcmp(intent, "confirm") == 0, no = strcmp(intent, "deny") == 0;
+    if (yes || no) {
+        /* only the question just asked can be answered */
+        json_object *fresh = eng__agent_pending_fresh(t);
+        if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
+            return answer_cart(st, t, o, fresh, yes);
     }
     if (!eng__user_id(t)) {
         eng__set_var(t, "needLogin", json_object_new_boolean(1));
@@ -129,11 +139,16 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         const char *pid = eng__json_str(pending, "id", NULL);
         double ptotal = json_object_get_double(eng__json_path(pending, "total"));
         double total = json_object_get_double(eng__json_path(t->ctx, "cart.total"));
-        if (!pid || ptotal != total) {
+        if (pid && ptotal == total) {
+            /* asked again: the same question, asked now */
+            json_object_object_add(pending, "turn",
+                                   json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+        } else {
             json_object *p = json_object_new_object();
             json_object_object_add(p, "type", json_object_new_string("order.create"));
             json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
             json_object_object_add(p, "total", json_object_new_double(total));
+            json_object_object_add(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
             json_object_object_add(sess, "pending", p);
             pid = eng__json_str(p, "id", "m");
         }
@@ -143,23 +158,20 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         eng__turn_note(t, "asked to confirm order of %.2f", total);
         return ENG_R_OK;
     }
-    if (strcmp(intent, "confirm") == 0) {
+    if (yes) {
         const char *pid = eng__json_str(pending, "id", NULL);
         if (!pid || strcmp(eng__json_str(pending, "type", ""), "order.create") != 0) {
-            /* "yes" with nothing to confirm: a replay of the confirmation
-             * (same message) or the shopper sending it twice in a row
-             * gets the first outcome again. Any later "yes" is not about
-             * that order: it may since have been cancelled, and must not
-             * be reported as placed. */
+            /* "yes" with nothing to confirm. Only a replay of the very
+             * message that confirmed (a retry, a reconnect) gets the first
+             * outcome again, through the same key; any other "yes" is not
+             * about that order (it may be cancelled by now) and changes
+             * nothing. */
             json_object *lc = eng__json_path(sess, "lastConfirmed");
             const char *done = eng__json_str(lc, "pending", NULL);
             const char *mid = eng__json_str(t->ctx, "message.id", "");
-            int64_t at = json_object_get_int64(eng__json_path(lc, "turn"));
-            int64_t now = json_object_get_int64(eng__json_path(sess, "turns"));
-            if (done && (strcmp(eng__json_str(lc, "message", ""), mid) == 0 || now - at <= 1))
-                return place(st, t, o, done);
-            eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
-            return ENG_R_OK;
+            if (done && strcmp(eng__json_str(lc, "message", ""), mid) == 0)
+                return place(st, t, o, eng__pool_strdup(t->pool, done));
+            return nothing_to_confirm(t);
         }
         char *id = eng__pool_strdup(t->pool, pid);
         json_object *lc = json_object_new_object();
@@ -170,7 +182,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object_object_del(sess, "pending");
         return place(st, t, o, id);
     }
-    if (strcmp(intent, "deny") == 0) {
+    if (no) {
         if (pending) {
             json_object_object_del(sess, "pending");
             eng__set_var(t, "pendingCancelled", json_object_new_boolean(1));
@@ -190,6 +202,9 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         return ENG_R_OK;
     }
     if (strcmp(intent, "cancel_order") == 0) {
+        /* after a cancel, a "yes" must find nothing to replay */
+        json_object_object_del(sess, "lastConfirmed");
+        json_object_object_del(sess, "pending");
         store_order ord = {0};
         if (!find_order(t, true, &ord)) {
             eng__set_var(t, "noOrder", json_object_new_boolean(1));
@@ -200,14 +215,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object_object_add(a, "type", json_object_new_string("order.cancel"));
         json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
         store_order_clear(&ord);
-        json_object *veto = eng__agent_veto(st, t, o, "order.cancel", a);
-        json_object *act = eng__action_add(t, "order.cancel", a);
-        if (veto) {
-            json_object_object_add(act, "status", json_object_new_string("denied"));
-            json_object_object_add(act, "message", json_object_get(eng__json_path(veto, "deny")));
-            eng__set_var(t, "denied", json_object_get(eng__json_path(veto, "deny")));
-            json_object_put(veto);
-        }
+        eng__action_add(t, "order.cancel", a);
         return ENG_R_OK;
     }
     /* track_order and the rest: the status of the order meant */

@@ -1,7 +1,8 @@
 /* engine/stages/agent_product.c — the product agent: search with the
  * message's entities as filters, follow-up refinements ("cheaper", "in
  * black", "only in stock", "more"), details of a shown product, and
- * recommendations from the catalog and the shopper's memory. Results are
+ * comparisons of shown or named products, recommendations from the
+ * catalog and the shopper's memory. Results are
  * re-ranked by the rules' boosts and priced by their price hooks. */
 #define _GNU_SOURCE /* strcasestr */
 #include "agent.h"
@@ -267,9 +268,12 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     }
     json_object_object_add(sess, "shown", shown_of(cards));
     json_object_object_add(sess, "lastQuery", query_json(q));
+    /* a new list replaces what "it" means: its only product, or none */
     if (json_object_array_length(cards) == 1)
         json_object_object_add(sess, "focus",
                                json_object_get(eng__json_path(json_object_array_get_idx(cards, 0), "sku")));
+    else
+        json_object_object_del(sess, "focus");
     set_cards(t, cards);
     if (res.total == 0)
         eng__set_var(t, "noResults", json_object_new_boolean(1));
@@ -343,8 +347,17 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "premium", "rated",
                                                    "reviewed", "next", "others", "page", "lower", "higher",
                                                    "end", "cheapest", "instead", "just", "show", NULL};
-        char *w = strtok(extra, " ");
-        while (w) {
+        /* a bounded split, not strtok: turns run on many threads */
+        for (char *p = extra; *p;) {
+            while (*p == ' ')
+                p++;
+            char *w = p;
+            while (*p && *p != ' ')
+                p++;
+            if (p == w)
+                continue;
+            if (*p)
+                *p++ = '\0';
             bool skip = false;
             for (size_t i = 0; refine_words[i] && !skip; i++)
                 skip = strcasecmp(w, refine_words[i]) == 0;
@@ -352,7 +365,6 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
                 size_t l = strlen(q.text);
                 snprintf(q.text + l, sizeof q.text - l, "%s%s", l ? " " : "", w);
             }
-            w = strtok(NULL, " ");
         }
     } else {
         snprintf(q.text, sizeof q.text, "%s", fresh);
@@ -399,15 +411,35 @@ static bool unresolved_ordinal(eng_turn *t)
     return false;
 }
 
+/* Several products fit what the shopper named: show them and ask. */
+static void which_one(eng_turn *t, agent_target *tg)
+{
+    eng__set_var(t, "whichOne", json_object_new_boolean(1));
+    if (tg->name[0])
+        eng__set_var(t, "named", json_object_new_string(tg->name));
+    if (!tg->candidates)
+        return;
+    if (json_object_array_length(tg->candidates) > 5)
+        json_object_array_del_idx(tg->candidates, 5, json_object_array_length(tg->candidates) - 5);
+    json_object_object_add(eng__session(t), "shown", shown_of(tg->candidates));
+    json_object_object_del(eng__session(t), "focus");
+    set_cards(t, tg->candidates);
+    tg->candidates = NULL;
+}
+
 static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     store *s = eng__store(t);
-    const char *sku = eng__reference_sku(t);
-    json_object *shown = eng__json_path(t->ctx, "session.shown");
-    if (!sku && shown && json_object_array_length(shown) == 1)
-        sku = eng__json_str(json_object_array_get_idx(shown, 0), "sku", NULL);
+    agent_target tg;
+    eng__agent_target(t, false, &tg);
+    const char *sku = tg.found == AGENT_ONE ? tg.sku : NULL;
     store_product p = {0};
-    if (!sku && unresolved_ordinal(t)) {
+    if (tg.found == AGENT_MANY) {
+        which_one(t, &tg);
+        eng__turn_note(t, "several products fit: asked which one");
+        return ENG_R_OK;
+    }
+    if (tg.found == AGENT_BAD_REF || (tg.found == AGENT_NOTHING && unresolved_ordinal(t))) {
         eng__set_var(t, "needProduct", json_object_new_boolean(1));
         eng__turn_note(t, "the reference points at nothing shown");
         return ENG_R_OK;
@@ -441,6 +473,127 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
     eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
+    return ENG_R_OK;
+}
+
+/* "the first two", "top 3", "last two": how many from which end; 0 when
+ * the message says no such thing. */
+static int first_n(eng_turn *t, const char *text, bool *from_end)
+{
+    static const char *const nums[] = {"two", "three", "four", "five", NULL};
+    static const char *const ends[] = {"first", "top", "last", NULL};
+    for (size_t e = 0; ends[e]; e++) {
+        const char *p = strcasestr(text, ends[e]);
+        if (!p)
+            continue;
+        p += strlen(ends[e]);
+        while (*p == ' ')
+            p++;
+        int n = 0;
+        if (isdigit((unsigned char)*p))
+            n = (int)strtol(p, NULL, 10);
+        for (size_t k = 0; nums[k] && !n; k++)
+            if (strncasecmp(p, nums[k], strlen(nums[k])) == 0)
+                n = (int)k + 2;
+        if (n >= 2 && n <= 5) {
+            *from_end = e == 2;
+            return n;
+        }
+    }
+    (void)t;
+    return 0;
+}
+
+static bool add_sku(json_object *skus, const char *sku)
+{
+    for (size_t i = 0; i < json_object_array_length(skus); i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(skus, i)), sku) == 0)
+            return false;
+    json_object_array_add(skus, json_object_new_string(sku));
+    return true;
+}
+
+/* "compare the first two", "the oppo or the realme?", "compare them":
+ * the products side by side; nothing in the session changes but focus. */
+static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
+{
+    store *s = eng__store(t);
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    size_t nshown = shown ? json_object_array_length(shown) : 0;
+    json_object *skus = json_object_new_array();
+    bool from_end = false;
+    int n = first_n(t, text, &from_end);
+    for (int i = 0; i < n && (size_t)i < nshown; i++) {
+        size_t k = from_end ? nshown - (size_t)n + (size_t)i : (size_t)i;
+        if (k < nshown)
+            add_sku(skus, eng__json_str(json_object_array_get_idx(shown, k), "sku", ""));
+    }
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; !n && ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *sku = eng__json_str(e, "sku", NULL);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 && sku)
+            add_sku(skus, sku);
+    }
+    /* named products, one per part: "the oppo and the realme" */
+    char parts[320];
+    eng__agent_name_parts(t, parts, sizeof parts, true);
+    for (char *p = parts; *p && json_object_array_length(skus) < 4;) {
+        char *w = p;
+        while (*p && *p != '|')
+            p++;
+        if (*p)
+            *p++ = '\0';
+        agent_target tg;
+        if (eng__agent_named(t, w, &tg))
+            add_sku(skus, tg.sku);
+        json_object_put(tg.candidates);
+    }
+    static const char *const all[] = {"them", "these", "those", "both", "all", "the two", NULL};
+    if (json_object_array_length(skus) < 2 && has_word(text, all))
+        for (size_t i = 0; i < nshown && i < 4; i++)
+            add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
+    /* "compare it with the realme": the product in focus joins */
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    if (json_object_array_length(skus) == 1 && focus)
+        add_sku(skus, focus);
+    if (json_object_array_length(skus) < 2) {
+        json_object_put(skus);
+        eng__set_var(t, "needTwo", json_object_new_boolean(1));
+        eng__turn_note(t, "compare: fewer than two products");
+        return ENG_R_OK;
+    }
+    json_object *cards = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(skus); i++) {
+        store_product p = {0};
+        if (store_product_get(s, json_object_get_string(json_object_array_get_idx(skus, i)), &p, NULL) == 0) {
+            json_object_array_add(cards, eng__card(&p, false));
+            store_product_clear(&p);
+        }
+    }
+    json_object_put(skus);
+    eng__agent_price(st, t, o, cards);
+    json_object *cheap = NULL, *best = NULL;
+    for (size_t i = 0; i < json_object_array_length(cards); i++) {
+        json_object *c = json_object_array_get_idx(cards, i);
+        if (!cheap || json_object_get_double(eng__json_path(c, "finalPrice")) <
+                          json_object_get_double(eng__json_path(cheap, "finalPrice")))
+            cheap = c;
+        if (!best || json_object_get_double(eng__json_path(c, "rating")) >
+                         json_object_get_double(eng__json_path(best, "rating")))
+            best = c;
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+    if (cheap)
+        json_object_object_add(r, "cheapest", json_object_new_string(eng__json_str(cheap, "title", "")));
+    if (best)
+        json_object_object_add(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
+    json_object_object_add(r, "same", json_object_new_boolean(cheap == best));
+    json_object_object_add(eng__json_path(t->ctx, "results"), "compare", r);
+    set_cards(t, cards);
+    eng__turn_note(t, "compared %zu products", json_object_array_length(cards));
     return ENG_R_OK;
 }
 
@@ -487,8 +640,16 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         return ENG_R_DECLINED;
     }
     const char *intent = eng__agent_intent(t);
+    static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
+    if (strcmp(intent, "product_details") == 0 &&
+        has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("compare"));
+        return compare(st, t, o);
+    }
     if (strcmp(intent, "product_details") == 0)
         return details(st, t, o);
+    if (strcmp(intent, "compare") == 0)
+        return compare(st, t, o);
     if (strcmp(intent, "recommend") == 0)
         return recommend(st, t, o);
     return search(st, t, o, strcmp(intent, "refine_search") == 0);

@@ -75,7 +75,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         }
         free(js);
     }
-    if (wants(o, "cart") && eng__cart_refresh(t, st->pipe->rules) == 0)
+    if (wants(o, "cart") && eng__cart_refresh(t) == 0)
         snprintf(note + nl, sizeof note - nl, "cart(%" PRId64 ")",
                  json_object_get_int64(eng__json_path(t->ctx, "cart.count")));
     eng__turn_note(t, "%s", note);

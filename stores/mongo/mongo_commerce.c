@@ -1,12 +1,18 @@
 /* stores/mongo/mongo_commerce.c — carts and orders on MongoDB.  Checkout
  * decrements stock with conditional updates ({stock: {$gte: qty}}, so two
  * buyers can never both take the last unit); on a replica set it runs in a
- * transaction, on a standalone server failed steps are compensated. */
+ * transaction, on a standalone server failed steps are compensated.
+ * Keyed cart changes reserve their key by inserting it as a document's
+ * unique _id (idem_keys) before the effect and mark it done after.
+ * UNVERIFIED: no MongoDB server exists where this was written; it compiles
+ * and follows the SQLite backend's contract, and the exactly-once suite
+ * (tests/unit/test_store_once.c) runs it when AISLE_TEST_MONGO_URI is set. */
 #include "stores/mongo/mongo_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct line { char sku[128]; int64_t qty; } line;
 
@@ -285,10 +291,50 @@ typedef struct checkout {
     const char *pricing_json;  /* as agreed at checkout, or NULL */
     const store__pricing *pricing;
     store_order *out;
+    const store_audit_rec *audit;   /* written with the order, or NULL */
     store_err *err;
     int rc;
     bson_t *fail_reply;        /* reply of a failed write, for its labels */
 } checkout;
+
+/* One audit document, as store_audit_append writes it; sess may be NULL. */
+static int audit_insert(mg_call *c, const store_audit_rec *a, const char *subject,
+                        const char *detail, int64_t now, const bson_t *sess,
+                        bson_t **fail_reply, store_err *err)
+{
+    mongoc_collection_t *col = mg__coll(c, "audit");
+    bson_t opts = BSON_INITIALIZER, reply;
+    bson_t *doc = BCON_NEW("time", BCON_INT64(now), "actor", BCON_UTF8(a->actor),
+                           "action", BCON_UTF8(a->action), "subject",
+                           BCON_UTF8(a->subject ? a->subject : subject ? subject : ""));
+    bson_error_t e;
+    int rc = 0;
+    detail = detail ? detail : a->detail_json;
+    if (detail)
+        BSON_APPEND_UTF8(doc, "detail", detail);
+    else
+        BSON_APPEND_NULL(doc, "detail");
+    if (sess)
+        bson_concat(&opts, sess);
+    if (!mongoc_collection_insert_one(col, doc, &opts, &reply, &e)) {
+        rc = mg__err(&e, err, "audit append");
+        if (fail_reply && !*fail_reply)
+            *fail_reply = bson_copy(&reply);
+    }
+    bson_destroy(&reply);
+    bson_destroy(&opts);
+    bson_destroy(doc);
+    mongoc_collection_destroy(col);
+    return rc;
+}
+
+static void delete_one(mg_call *c, const char *coll, bson_t *q)
+{
+    mongoc_collection_t *col = mg__coll(c, coll);
+    mongoc_collection_delete_one(col, q, NULL, NULL, NULL);
+    mongoc_collection_destroy(col);
+    bson_destroy(q);
+}
 
 static void restock(checkout *k, const line *l, size_t n, const bson_t *sess)
 {
@@ -374,6 +420,18 @@ static int place(checkout *k, const bson_t *sess)
         bson_destroy(&opts);
         mongoc_collection_destroy(col);
     }
+    if (!rc && k->audit) {
+        char subject[48], *detail = NULL;
+        snprintf(subject, sizeof subject, "order:%lld", (long long)k->id);
+        if ((rc = store__audit_detail_with(k->audit->detail_json, "orderId", k->id,
+                                           &detail, k->err)) == 0)
+            rc = audit_insert(k->c, k->audit, subject, detail, k->now, sess,
+                              &k->fail_reply, k->err);
+        free(detail);
+        /* standalone: the order is taken back with its stock */
+        if (rc && !sess)
+            delete_one(k->c, "orders", BCON_NEW("_id", BCON_INT64(k->id)));
+    }
     if (!rc)
         rc = update(k->c, "carts", BCON_NEW("_id", BCON_UTF8(k->cart)),
                     BCON_NEW("$set", "{", "items", "[", "]", "}"), 0, sess, NULL,
@@ -412,25 +470,32 @@ static bool txn_cb(mongoc_client_session_t *cs, void *ctx, bson_t **reply,
     return false;
 }
 
-int mg__order_create(void *vb, int64_t user, const char *cart, const char *key, const char *pricing,
-                     store_order *out, store_err *err)
+/* The replay of a key is told by which path answered: the lookup before
+ * anything is taken, or the unique index refusing our insert (a
+ * concurrent request with the key won) -- never by timestamps. */
+int mg__order_place(void *vb, const store_order_req *req, int64_t now,
+                    store_order *out, store_err *err)
 {
     mg *b = vb;
     mg_call c;
     checkout k = {0};
     store__pricing pr;
-    int rc = store__pricing_parse(pricing, &pr, err);
+    int64_t user = req->user_id;
+    const char *key = req->idempotency_key;
+    int rc = store__pricing_parse(req->pricing_json, &pr, err);
     if (rc)
         return rc;
     mg__begin(b, &c);
     /* a replay is answered before anything is taken */
     rc = find_order(&c, BCON_NEW("userId", BCON_INT64(user), "idempotencyKey", BCON_UTF8(key)),
                     NULL, out, err);
+    if (rc == 0)
+        out->replayed = 1;
     if (rc != STORE_ENOTFOUND)
         goto done;
-    k = (checkout){.c = &c, .user = user, .cart = cart, .key = key, .out = out,
-                   .err = err, .now = store_now_ms(b->owner), .pricing = &pr,
-                   .pricing_json = pricing};
+    k = (checkout){.c = &c, .user = user, .cart = req->cart_id, .key = key, .out = out,
+                   .err = err, .now = now, .pricing = &pr,
+                   .pricing_json = req->pricing_json, .audit = req->audit};
     /* outside any transaction: a shared counter inside one would make every
      * concurrent checkout conflict; a gap in order ids is harmless */
     if ((rc = mg__next_id(&c, "orders", &k.id, err)) != 0)
@@ -450,10 +515,12 @@ int mg__order_create(void *vb, int64_t user, const char *cart, const char *key, 
     } else {
         rc = place(&k, NULL);
     }
-    if (rc == STORE_EEXIST)        /* lost the race for this key: same order */
+    if (rc == STORE_EEXIST) {      /* lost the race for this key: same order */
         rc = find_order(&c, BCON_NEW("userId", BCON_INT64(user), "idempotencyKey",
                                      BCON_UTF8(key)), NULL, out, err);
-    else if (rc == 0)
+        if (rc == 0)
+            out->replayed = 1;
+    } else if (rc == 0)
         rc = find_order(&c, BCON_NEW("_id", BCON_INT64(k.id)), NULL, out, err);
 done:
     if (k.fail_reply)
@@ -461,6 +528,15 @@ done:
     mg__end(&c);
     store__pricing_free(&pr);
     return rc;
+}
+
+int mg__order_create(void *vb, int64_t user, const char *cart, const char *key,
+                     const char *pricing, store_order *out, store_err *err)
+{
+    mg *b = vb;
+    store_order_req req = {.user_id = user, .cart_id = cart, .idempotency_key = key,
+                           .pricing_json = pricing};
+    return mg__order_place(vb, &req, store_now_ms(b->owner), out, err);
 }
 
 int mg__order_get(void *vb, int64_t id, store_order *out, store_err *err)
@@ -509,6 +585,18 @@ int mg__order_list(void *vb, int64_t user, int limit, store_order **out,
 
 int mg__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
 {
+    mg *b = vb;
+    return mg__order_cancel_audited(vb, user, id, NULL, store_now_ms(b->owner), err);
+}
+
+/* Only the caller whose conditional status flip matched puts the stock
+ * back and writes the audit row, so each happens once.  Not one
+ * transaction: should the audit insert fail, the order stays cancelled
+ * and the call says so. */
+int mg__order_cancel_audited(void *vb, int64_t user, int64_t id,
+                             const store_audit_rec *audit, int64_t now,
+                             store_err *err)
+{
     mg_call c;
     store_order o;
     int64_t m = 0;
@@ -528,6 +616,15 @@ int mg__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
             update(&c, "products", BCON_NEW("_id", BCON_UTF8(o.lines[i].sku)),
                    BCON_NEW("$inc", "{", "stock", BCON_INT64(o.lines[i].qty), "}"), 0, NULL,
                    NULL, NULL, NULL);
+        if (!rc && audit) {
+            char subject[48], why[256];
+            snprintf(subject, sizeof subject, "order:%lld", (long long)id);
+            if ((rc = audit_insert(&c, audit, subject, NULL, now, NULL, NULL, err)) != 0) {
+                snprintf(why, sizeof why, "%s", err ? err->msg : "");
+                rc = store__fail(err, rc, "order %lld was cancelled, but its audit row"
+                                 " could not be written: %s", (long long)id, why);
+            }
+        }
     }
     store_order_clear(&o);
 out:
@@ -554,5 +651,309 @@ int mg__order_set_status(void *vb, int64_t id, const char *status,
         rc = store__fail(err, STORE_ESTATE, "order %lld is cancelled", (long long)id);
     }
     mg__end(&c);
+    return rc;
+}
+
+/* ---------------- keyed cart changes ---------------- */
+
+typedef struct cart_job {
+    mg_call *c;
+    const store_cart_change *ch;
+    const char *kid;           /* the key document's _id, or NULL */
+    int64_t now;
+    store_cart_outcome *out;
+    store_err *err;
+    int rc;
+    int reserved;              /* this call inserted the key document */
+    bson_t *fail_reply;
+} cart_job;
+
+/* The product's stock now; STORE_ENOTFOUND when there is no product. */
+static int product_stock(mg_call *c, const char *sku, const bson_t *sess,
+                         int64_t *stock, store_err *err)
+{
+    mongoc_collection_t *col = mg__coll(c, "products");
+    bson_t *q = BCON_NEW("_id", BCON_UTF8(sku));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, q, sess, NULL);
+    const bson_t *d;
+    bson_error_t e;
+    int rc;
+    if (mongoc_cursor_next(cur, &d)) {
+        *stock = (int64_t)mg__num(d, "stock");
+        rc = 0;
+    } else if (mongoc_cursor_error(cur, &e)) {
+        rc = mg__err(&e, err, "product");
+    } else {
+        rc = store__fail(err, STORE_ENOTFOUND, "no product %s", sku);
+    }
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(col);
+    bson_destroy(q);
+    return rc;
+}
+
+/* The quantity of one line (0 when absent). */
+static int line_qty(mg_call *c, const char *cart, const char *sku, const bson_t *sess,
+                    int64_t *qty, store_err *err)
+{
+    line *l;
+    size_t n;
+    int rc = read_cart(c, cart, sess, &l, &n, err);
+    *qty = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!strcmp(l[i].sku, sku))
+            *qty = l[i].qty;
+    free(l);
+    return rc;
+}
+
+/* ADD n within cap: the increment is conditional on the line staying
+ * within cap ({qty: {$lte: cap - n}}), so concurrent adds never read and
+ * write back a quantity; a new line is pushed only where none exists. */
+static int add_within(mg_call *c, const char *cart, const char *sku, int64_t n,
+                      int64_t cap, const bson_t *sess, bson_t **fail_reply,
+                      store_err *err)
+{
+    int64_t m = 0, have = 0;
+    int rc = 0;
+    if (n > cap)
+        return store__fail(err, STORE_ESTOCK, "only %lld of %s allowed", (long long)cap, sku);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        rc = update(c, "carts",
+                    BCON_NEW("_id", BCON_UTF8(cart), "items", "{", "$elemMatch", "{",
+                             "sku", BCON_UTF8(sku), "qty", "{", "$lte", BCON_INT64(cap - n),
+                             "}", "}", "}"),
+                    BCON_NEW("$inc", "{", "items.$.qty", BCON_INT64(n), "}"),
+                    0, sess, &m, fail_reply, err);
+        if (rc || m)
+            return rc;
+        rc = update(c, "carts", BCON_NEW("_id", BCON_UTF8(cart), "items.sku", "{", "$ne",
+                                         BCON_UTF8(sku), "}"),
+                    BCON_NEW("$push", "{", "items", "{", "sku", BCON_UTF8(sku), "qty",
+                             BCON_INT64(n), "}", "}"),
+                    1, sess, &m, fail_reply, err);
+        if (rc != STORE_EEXIST)
+            return rc;
+        /* the cart has the line (the upsert collided with it): over cap, or
+         * a concurrent change moved it; look and try again */
+        if ((rc = line_qty(c, cart, sku, sess, &have, err)) != 0)
+            return rc;
+        if (have > cap - n)
+            return store__fail(err, STORE_ESTOCK, "only %lld of %s allowed (the cart"
+                               " holds %lld)", (long long)cap, sku, (long long)have);
+    }
+    return store__fail(err, STORE_EBUSY, "cart %s changed under us; try again", cart);
+}
+
+static int cart_steps(cart_job *j, const bson_t *sess)
+{
+    const store_cart_change *ch = j->ch;
+    int64_t m = 0, cap;
+    int rc = 0;
+    if (j->kid) {
+        mongoc_collection_t *col = mg__coll(j->c, "idem_keys");
+        bson_t opts = BSON_INITIALIZER, reply;
+        bson_t *doc = BCON_NEW("_id", BCON_UTF8(j->kid), "state", BCON_UTF8("pending"),
+                               "at", BCON_INT64(j->now));
+        bson_error_t e;
+        if (sess)
+            bson_concat(&opts, sess);
+        /* the unique _id is the reservation: of two requests with one key,
+         * one insert fails with a duplicate key */
+        if (!mongoc_collection_insert_one(col, doc, &opts, &reply, &e)) {
+            rc = mg__err(&e, j->err, "cart key");
+            if (!j->fail_reply)
+                j->fail_reply = bson_copy(&reply);
+        }
+        bson_destroy(&reply);
+        bson_destroy(&opts);
+        bson_destroy(doc);
+        mongoc_collection_destroy(col);
+        if (rc)
+            return rc;
+        j->reserved = 1;
+    }
+    switch (ch->op) {
+    case STORE_CART_ADD:
+    case STORE_CART_SET:
+        if ((rc = product_stock(j->c, ch->sku, sess, &j->out->stock, j->err)) != 0)
+            break;
+        cap = j->out->stock;
+        if (ch->max_qty > 0 && ch->max_qty < cap)
+            cap = ch->max_qty;
+        if (ch->op == STORE_CART_SET && ch->qty == 0) {
+            rc = update(j->c, "carts", BCON_NEW("_id", BCON_UTF8(ch->cart_id)),
+                        BCON_NEW("$pull", "{", "items", "{", "sku", BCON_UTF8(ch->sku), "}", "}"),
+                        0, sess, NULL, &j->fail_reply, j->err);
+            break;
+        }
+        if (ch->op == STORE_CART_SET)
+            rc = ch->qty > cap
+                     ? store__fail(j->err, STORE_ESTOCK, "only %lld of %s allowed",
+                                   (long long)cap, ch->sku)
+                     : cart_line(j->c, ch->cart_id, ch->sku, ch->qty, 0, sess, j->err);
+        else
+            rc = add_within(j->c, ch->cart_id, ch->sku, ch->qty, cap, sess,
+                            &j->fail_reply, j->err);
+        if (!rc)
+            rc = line_qty(j->c, ch->cart_id, ch->sku, sess, &j->out->qty, j->err);
+        break;
+    case STORE_CART_REMOVE:
+        rc = update(j->c, "carts", BCON_NEW("_id", BCON_UTF8(ch->cart_id), "items.sku",
+                                            BCON_UTF8(ch->sku)),
+                    BCON_NEW("$pull", "{", "items", "{", "sku", BCON_UTF8(ch->sku), "}", "}"),
+                    0, sess, &m, &j->fail_reply, j->err);
+        if (!rc && m == 0)
+            rc = store__fail(j->err, STORE_ENOTFOUND, "%s is not in the cart", ch->sku);
+        break;
+    case STORE_CART_CLEAR:
+        rc = update(j->c, "carts", BCON_NEW("_id", BCON_UTF8(ch->cart_id)),
+                    BCON_NEW("$set", "{", "items", "[", "]", "}"), 0, sess, NULL,
+                    &j->fail_reply, j->err);
+        break;
+    }
+    if (!rc && j->kid)
+        rc = update(j->c, "idem_keys", BCON_NEW("_id", BCON_UTF8(j->kid)),
+                    BCON_NEW("$set", "{", "state", BCON_UTF8("done"), "qty",
+                             BCON_INT64(j->out->qty), "stock", BCON_INT64(j->out->stock), "}"),
+                    0, sess, NULL, &j->fail_reply, j->err);
+    if (!rc && ch->audit)
+        rc = audit_insert(j->c, ch->audit, ch->cart_id, NULL, j->now, sess,
+                          &j->fail_reply, j->err);
+    /* standalone: a failed change gives its key back so it may be retried
+     * (the effect itself is one conditional write, or none) */
+    if (rc && !sess && j->reserved)
+        delete_one(j->c, "idem_keys", BCON_NEW("_id", BCON_UTF8(j->kid), "state",
+                                               BCON_UTF8("pending")));
+    return rc;
+}
+
+static bool cart_txn_cb(mongoc_client_session_t *cs, void *ctx, bson_t **reply,
+                        bson_error_t *error)
+{
+    cart_job *j = ctx;
+    bson_t sess = BSON_INITIALIZER;
+    if (!mongoc_client_session_append(cs, &sess, error))
+        return false;
+    if (j->fail_reply) {
+        bson_destroy(j->fail_reply);
+        j->fail_reply = NULL;
+    }
+    j->out->qty = 0;
+    j->reserved = 0;
+    j->rc = cart_steps(j, &sess);
+    bson_destroy(&sess);
+    if (j->rc == 0)
+        return true;
+    if (j->fail_reply) {
+        *reply = j->fail_reply;
+        j->fail_reply = NULL;
+    }
+    bson_set_error(error, MONGOC_ERROR_TRANSACTION, MONGOC_ERROR_TRANSACTION_INVALID_STATE,
+                   "cart change failed");
+    return false;
+}
+
+/* A kept outcome: 0 with it in *out (replayed), STORE_EBUSY while its
+ * first request is still in flight, STORE_ENOTFOUND when there is none. */
+static int kept_outcome_once(mg_call *c, const char *kid, store_cart_outcome *out,
+                             store_err *err);
+
+/* The same, waiting up to about two seconds for a request in flight (on a
+ * standalone server its reservation is visible before its effect). */
+static int kept_outcome(mg_call *c, const char *kid, store_cart_outcome *out,
+                        store_err *err)
+{
+    int rc = STORE_EBUSY;
+    for (int i = 0; i < 400 && rc == STORE_EBUSY; i++) {
+        if (i)
+            usleep(5000);
+        rc = kept_outcome_once(c, kid, out, err);
+    }
+    return rc;
+}
+
+static int kept_outcome_once(mg_call *c, const char *kid, store_cart_outcome *out,
+                             store_err *err)
+{
+    mongoc_collection_t *col = mg__coll(c, "idem_keys");
+    bson_t *q = BCON_NEW("_id", BCON_UTF8(kid));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, q, NULL, NULL);
+    const bson_t *d;
+    bson_error_t e;
+    int rc = STORE_ENOTFOUND;
+    if (mongoc_cursor_next(cur, &d)) {
+        const char *st = mg__str(d, "state");
+        if (st && !strcmp(st, "done")) {
+            out->qty = (int64_t)mg__num(d, "qty");
+            out->stock = (int64_t)mg__num(d, "stock");
+            out->replayed = 1;
+            rc = 0;
+        } else {
+            rc = store__fail(err, STORE_EBUSY, "the first request with this key is"
+                             " still in flight; try again");
+        }
+    } else if (mongoc_cursor_error(cur, &e)) {
+        rc = mg__err(&e, err, "cart key");
+    }
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(col);
+    bson_destroy(q);
+    return rc;
+}
+
+int mg__cart_apply(void *vb, const store_cart_change *ch, int64_t now,
+                   store_cart_outcome *out, store_err *err)
+{
+    mg *b = vb;
+    mg_call c;
+    cart_job j = {.ch = ch, .now = now, .out = out, .err = err};
+    char *kid = NULL;
+    int rc;
+    if (ch->idempotency_key) {
+        size_t n = strlen(ch->cart_id) + strlen(ch->idempotency_key) + 8;
+        if (!(kid = malloc(n)))
+            return store__fail(err, STORE_ENOMEM, "out of memory");
+        /* \x1f cannot be confused with a character of either part's text */
+        snprintf(kid, n, "cart:%s\x1f%s", ch->cart_id, ch->idempotency_key);
+    }
+    mg__begin(b, &c);
+    j.c = &c;
+    j.kid = kid;
+    if (kid && (rc = kept_outcome(&c, kid, out, err)) != STORE_ENOTFOUND)
+        goto done;
+    if (b->txn) {
+        bson_error_t e;
+        mongoc_client_session_t *cs = mongoc_client_start_session(c.client, NULL, &e);
+        if (!cs) {
+            rc = mg__err(&e, err, "session");
+            goto done;
+        }
+        if (!mongoc_client_session_with_transaction(cs, cart_txn_cb, NULL, &j, NULL, &e) &&
+            j.rc == 0)
+            j.rc = mg__err(&e, err, "cart transaction");
+        mongoc_client_session_destroy(cs);
+        rc = j.rc;
+    } else {
+        rc = cart_steps(&j, NULL);
+    }
+    /* a concurrent request with the key reserved it first: its outcome */
+    if (rc == STORE_EEXIST && kid) {
+        memset(out, 0, sizeof *out);
+        rc = kept_outcome(&c, kid, out, err);
+        if (rc == STORE_ENOTFOUND)   /* it failed and gave the key back */
+            rc = store__fail(err, STORE_EBUSY, "a concurrent request with this key"
+                             " failed; try again");
+    }
+done:
+    if (rc && !out->replayed) {
+        int64_t stock = out->stock;
+        memset(out, 0, sizeof *out);
+        out->stock = stock;
+    }
+    if (j.fail_reply)
+        bson_destroy(j.fail_reply);
+    mg__end(&c);
+    free(kid);
     return rc;
 }

@@ -67,5 +67,12 @@ int mg__order_list(void *b, int64_t user, int limit, store_order **out,
 int mg__order_cancel(void *b, int64_t user, int64_t id, store_err *err);
 int mg__order_set_status(void *b, int64_t id, const char *status,
                          store_err *err);
+int mg__cart_apply(void *b, const store_cart_change *ch, int64_t now,
+                   store_cart_outcome *out, store_err *err);
+int mg__order_place(void *b, const store_order_req *req, int64_t now,
+                    store_order *out, store_err *err);
+int mg__order_cancel_audited(void *b, int64_t user, int64_t id,
+                             const store_audit_rec *audit, int64_t now,
+                             store_err *err);
 
 #endif

@@ -74,6 +74,31 @@ static const char *const scripts[RD_S_COUNT] = {
         "if ttl < 0 then ttl = 86400000 elseif ttl < 60000 then ttl = 60000 end\n"
         "redis.call('SET', KEYS[2], '1', 'PX', ttl)\n"
         "return 0\n",
+    /* request replay keys: a hash {s = 'p' (reserved) or 'd' (done),
+     * x = logical expiry, r = result}.  The check and the reservation are
+     * one script, so exactly one caller of many gets a key; Redis's own
+     * TTL (the lease) frees the key of a holder that crashed */
+    [RD_S_ONCE_BEGIN] =
+        "local v = redis.call('HMGET', KEYS[1], 's', 'x', 'r')\n"
+        "if v[1] and tonumber(v[2]) > tonumber(ARGV[1]) then\n"
+        "  if v[1] == 'd' then return {1, v[3]} end\n"
+        "  return {2}\n"
+        "end\n"
+        "redis.call('DEL', KEYS[1])\n"
+        "redis.call('HMSET', KEYS[1], 's', 'p', 'x', ARGV[2])\n"
+        "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+        "return {0}\n",
+    /* the first live result stays the answer */
+    [RD_S_ONCE_FINISH] =
+        "local v = redis.call('HMGET', KEYS[1], 's', 'x')\n"
+        "if v[1] == 'd' and tonumber(v[2]) > tonumber(ARGV[2]) then return 1 end\n"
+        "redis.call('DEL', KEYS[1])\n"
+        "redis.call('HMSET', KEYS[1], 's', 'd', 'x', ARGV[3], 'r', ARGV[1])\n"
+        "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+        "return 0\n",
+    [RD_S_ONCE_ABORT] =
+        "if redis.call('HGET', KEYS[1], 's') == 'p' then redis.call('DEL', KEYS[1]) end\n"
+        "return 0\n",
 };
 
 const char *rd__script_src(int id)
@@ -356,6 +381,72 @@ static int rd_counter_add(void *vb, const char *key, int64_t delta,
     return 0;
 }
 
+/* ---------------- request replay keys ---------------- */
+
+static int rd_once_begin(void *vb, const char *key, int64_t now,
+                         int64_t lease_until, int lease_ms, char **result,
+                         store_err *err)
+{
+    rd *b = vb;
+    char k[512], ns[24], xs[24], px[24];
+    redisReply *r;
+    int rc;
+    KEY(b, "o:", key, k, err);
+    snprintf(ns, sizeof ns, "%lld", (long long)now);
+    snprintf(xs, sizeof xs, "%lld", (long long)lease_until);
+    snprintf(px, sizeof px, "%d", lease_ms);
+    const char *argv[] = {k, ns, xs, px};
+    /* not retried: a retry after a lost reply would find our own
+     * reservation and answer "busy" until the lease ran out */
+    if ((rc = rd__script(b, RD_S_ONCE_BEGIN, 0, &r, err, 1, 4, argv, NULL)) != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        rc = store__fail(err, STORE_EIO, "unexpected reply from once script");
+    } else if (r->element[0]->integer == 0) {
+        rc = 0;
+    } else if (r->element[0]->integer == 2) {
+        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    } else if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING) {
+        rc = store__fail(err, STORE_EIO, "once key has no result");
+    } else if (!(*result = dupn(r->element[1]->str, r->element[1]->len))) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+    } else {
+        rc = store__fail(err, STORE_EEXIST, "already done: its result is kept");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_once_finish(void *vb, const char *key, const char *result,
+                          int64_t now, int64_t expires_at, store_err *err)
+{
+    rd *b = vb;
+    char k[512], ns[24], xs[24], px[24];
+    redisReply *r;
+    int rc;
+    KEY(b, "o:", key, k, err);
+    snprintf(ns, sizeof ns, "%lld", (long long)now);
+    snprintf(xs, sizeof xs, "%lld", (long long)expires_at);
+    snprintf(px, sizeof px, "%lld", (long long)ttl_ms(b, expires_at));
+    const char *argv[] = {k, result, ns, xs, px};
+    if ((rc = rd__script(b, RD_S_ONCE_FINISH, 0, &r, err, 1, 5, argv, NULL)) != 0)
+        return rc;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+        rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_once_abort(void *vb, const char *key, store_err *err)
+{
+    rd *b = vb;
+    char k[512];
+    KEY(b, "o:", key, k, err);
+    const char *argv[] = {k};
+    return rd__script(b, RD_S_ONCE_ABORT, RD_IDEMPOTENT, NULL, err, 1, 1, argv, NULL);
+}
+
 /* ---------------- lifetime ---------------- */
 
 static void rd_close(void *vb)
@@ -404,4 +495,7 @@ const store__ops store__redis_ops = {
     .token_revoke_family = rd_token_revoke_family,
     .ratelimit_take = rd_ratelimit_take,
     .counter_add = rd_counter_add,
+    .once_begin = rd_once_begin,
+    .once_finish = rd_once_finish,
+    .once_abort = rd_once_abort,
 };

@@ -141,6 +141,135 @@ out:
     return rc;
 }
 
+/* One keyed or unkeyed cart change in one BEGIN IMMEDIATE transaction:
+ * the key lookup, the product's stock, the increment itself (an upsert
+ * that adds in SQL: no caller ever reads a quantity and writes it back),
+ * the caps checked against the quantity the upsert returned (rolled back
+ * when over), the kept outcome and the audit row.  A failed change keeps
+ * nothing, so its key may be tried again. */
+int sq__cart_apply(void *vb, const store_cart_change *ch, int64_t now,
+                   store_cart_outcome *out, store_err *err)
+{
+    sq *b = vb;
+    sq_conn *c;
+    sqlite3_stmt *st;
+    char *kept = NULL;
+    int64_t qty = 0;
+    int rc = sq__acquire(b, &c, err), r;
+    if (rc)
+        return rc;
+    if ((rc = sq__begin(c, err)) != 0)
+        goto out;
+    if (ch->idempotency_key) {
+        st = SQ_PREP(c, err, "SELECT result FROM idem_keys WHERE scope = 'cart:' || ?"
+                             " AND key = ?", SQ_T(ch->cart_id), SQ_T(ch->idempotency_key));
+        NEED_ST(st);
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW && !(kept = sq__text_dup(st, 0)))
+            r = SQLITE_NOMEM;
+        sqlite3_reset(st);
+        if (r != SQLITE_ROW && r != SQLITE_DONE) {
+            rc = sq__err(c, r, err, "cart key lookup");
+            goto out;
+        }
+        if (kept) {     /* replay: the first outcome, nothing done */
+            if ((rc = store__cart_outcome_parse(kept, out, err)) == 0)
+                out->replayed = 1;
+            goto out;
+        }
+    }
+    switch (ch->op) {
+    case STORE_CART_ADD:
+    case STORE_CART_SET:
+        st = SQ_PREP(c, err, "SELECT stock FROM products WHERE sku = ?", SQ_T(ch->sku));
+        NEED_ST(st);
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            out->stock = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (r != SQLITE_ROW) {
+            rc = r == SQLITE_DONE ? store__fail(err, STORE_ENOTFOUND, "no product %s", ch->sku)
+                                  : sq__err(c, r, err, "cart product");
+            goto out;
+        }
+        if (ch->op == STORE_CART_SET && ch->qty == 0) {
+            rc = SQ_RUN(c, err, "cart remove", "DELETE FROM carts WHERE cart_id = ?"
+                        " AND sku = ?", SQ_T(ch->cart_id), SQ_T(ch->sku));
+            if (rc)
+                goto out;
+            break;
+        }
+        st = SQ_PREP(c, err, ch->op == STORE_CART_ADD
+                     ? "INSERT INTO carts(cart_id, sku, qty, added_at) VALUES(?, ?, ?, ?)"
+                       " ON CONFLICT(cart_id, sku) DO UPDATE SET qty = qty + excluded.qty"
+                       " RETURNING qty"
+                     : "INSERT INTO carts(cart_id, sku, qty, added_at) VALUES(?, ?, ?, ?)"
+                       " ON CONFLICT(cart_id, sku) DO UPDATE SET qty = excluded.qty"
+                       " RETURNING qty",
+                     SQ_T(ch->cart_id), SQ_T(ch->sku), SQ_I(ch->qty), SQ_I(now));
+        NEED_ST(st);
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            qty = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (r != SQLITE_ROW) {
+            rc = sq__err(c, r, err, "cart change");
+            goto out;
+        }
+        if (qty > out->stock) {
+            rc = store__fail(err, STORE_ESTOCK, "only %lld of %s in stock (the cart"
+                             " would hold %lld)", (long long)out->stock, ch->sku,
+                             (long long)qty);
+            goto out;
+        }
+        if (ch->max_qty > 0 && qty > ch->max_qty) {
+            rc = store__fail(err, STORE_ESTOCK, "at most %lld of %s per cart",
+                             (long long)ch->max_qty, ch->sku);
+            goto out;
+        }
+        break;
+    case STORE_CART_REMOVE:
+        if ((rc = SQ_RUN(c, err, "cart remove", "DELETE FROM carts WHERE cart_id = ?"
+                         " AND sku = ?", SQ_T(ch->cart_id), SQ_T(ch->sku))) != 0)
+            goto out;
+        if (sqlite3_changes(c->db) == 0) {
+            rc = store__fail(err, STORE_ENOTFOUND, "%s is not in the cart", ch->sku);
+            goto out;
+        }
+        break;
+    case STORE_CART_CLEAR:
+        if ((rc = SQ_RUN(c, err, "cart clear", "DELETE FROM carts WHERE cart_id = ?",
+                         SQ_T(ch->cart_id))) != 0)
+            goto out;
+        break;
+    }
+    out->qty = qty;
+    if (ch->idempotency_key &&
+        ((rc = store__cart_outcome_json(out, &kept, err)) != 0 ||
+         (rc = SQ_RUN(c, err, "cart key", "INSERT INTO idem_keys(scope, key, result,"
+                      " created_at) VALUES('cart:' || ?, ?, ?, ?)", SQ_T(ch->cart_id),
+                      SQ_T(ch->idempotency_key), SQ_T(kept), SQ_I(now))) != 0))
+        goto out;
+    if (ch->audit) {
+        store_audit_rec a = *ch->audit;
+        if (!a.subject)
+            a.subject = ch->cart_id;
+        if ((rc = sq__audit_write(c, &a, NULL, now, err)) != 0)
+            goto out;
+    }
+    rc = sq__commit(c, err);
+out:
+    if (rc) {
+        int64_t stock = out->stock;
+        memset(out, 0, sizeof *out);
+        out->stock = stock;
+    }
+    sq__rollback(c);
+    free(kept);
+    sq__release(b, c);
+    return rc;
+}
+
 /* ---------------- orders ---------------- */
 
 static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
@@ -201,8 +330,12 @@ static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
     return 0;
 }
 
-int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, const char *pricing,
-                     store_order *out, store_err *err)
+/* The checkout: one BEGIN IMMEDIATE transaction.  The key lookup runs
+ * under the write lock, so of any number of requests with one key exactly
+ * one finds nothing and places the order (its audit row in the same
+ * commit); every other one finds that order and reports replayed = 1. */
+int sq__order_place(void *vb, const store_order_req *req, int64_t now,
+                    store_order *out, store_err *err)
 {
     sq *b = vb;
     sq_conn *c;
@@ -210,7 +343,9 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
     store_cart items = {0};
     store__pricing pr;
     int64_t id = 0;
-    int rc = store__pricing_parse(pricing, &pr, err), r;
+    const char *cart = req->cart_id, *key = req->idempotency_key;
+    char *detail = NULL;
+    int rc = store__pricing_parse(req->pricing_json, &pr, err), r;
     if (rc)
         return rc;
     if ((rc = sq__acquire(b, &c, err)) != 0) {
@@ -220,7 +355,7 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
     if ((rc = sq__begin(c, err)) != 0)
         goto out;
     st = SQ_PREP(c, err, "SELECT id FROM orders WHERE user_id = ? AND idem_key = ?",
-                 SQ_I(user), SQ_T(key));
+                 SQ_I(req->user_id), SQ_T(key));
     NEED_ST(st);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
@@ -230,9 +365,10 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
         rc = sq__err(c, r, err, "order lookup");
         goto out;
     }
-    if (id) {   /* replay: the same order, no second decrement */
+    if (id) {   /* replay: the same order, no second decrement, no audit */
         sq__rollback(c);
-        rc = load_order(c, id, out, err);
+        if ((rc = load_order(c, id, out, err)) == 0)
+            out->replayed = 1;
         goto out;
     }
     if ((rc = load_cart(c, cart, &items, err)) != 0)
@@ -257,9 +393,9 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
     if ((rc = SQ_RUN(c, err, "order insert",
                      "INSERT INTO orders(user_id, status, idem_key, total,"
                      " created_at, pricing) VALUES(?, 'placed', ?, ?, ?, ?)",
-                     SQ_I(user), SQ_T(key),
+                     SQ_I(req->user_id), SQ_T(key),
                      SQ_D(pr.total >= 0 ? pr.total : items.subtotal),
-                     SQ_I(sq__now_ms(b)), SQ_T(pricing))) != 0)
+                     SQ_I(now), SQ_T(req->pricing_json))) != 0)
         goto out;
     id = sqlite3_last_insert_rowid(c->db);
     for (size_t i = 0; i < items.n_items; i++) {
@@ -272,16 +408,38 @@ int sq__order_create(void *vb, int64_t user, const char *cart, const char *key, 
             goto out;
     }
     if ((rc = SQ_RUN(c, err, "cart clear", "DELETE FROM carts WHERE cart_id = ?",
-                     SQ_T(cart))) != 0 ||
-        (rc = sq__commit(c, err)) != 0)
+                     SQ_T(cart))) != 0)
+        goto out;
+    if (req->audit) {
+        store_audit_rec a = *req->audit;
+        char subject[48];
+        if (!a.subject) {
+            snprintf(subject, sizeof subject, "order:%lld", (long long)id);
+            a.subject = subject;
+        }
+        if ((rc = store__audit_detail_with(a.detail_json, "orderId", id, &detail,
+                                           err)) != 0 ||
+            (rc = sq__audit_write(c, &a, detail, now, err)) != 0)
+            goto out;
+    }
+    if ((rc = sq__commit(c, err)) != 0)
         goto out;
     rc = load_order(c, id, out, err);
 out:
     sq__rollback(c);
+    free(detail);
     store_cart_clear_struct(&items);
     store__pricing_free(&pr);
     sq__release(b, c);
     return rc;
+}
+
+int sq__order_create(void *vb, int64_t user, const char *cart, const char *key,
+                     const char *pricing, store_order *out, store_err *err)
+{
+    store_order_req req = {.user_id = user, .cart_id = cart,
+                           .idempotency_key = key, .pricing_json = pricing};
+    return sq__order_place(vb, &req, sq__now_ms(vb), out, err);
 }
 
 int sq__order_get(void *vb, int64_t id, store_order *out, store_err *err)
@@ -335,7 +493,9 @@ out:
     return rc;
 }
 
-int sq__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
+int sq__order_cancel_audited(void *vb, int64_t user, int64_t id,
+                             const store_audit_rec *audit, int64_t now,
+                             store_err *err)
 {
     sq *b = vb;
     sq_conn *c;
@@ -366,12 +526,27 @@ int sq__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
                      "UPDATE orders SET status = 'cancelled' WHERE id = ?",
                      SQ_I(id))) != 0)
         goto out;
+    if (audit) {
+        store_audit_rec a = *audit;
+        char subject[48];
+        if (!a.subject) {
+            snprintf(subject, sizeof subject, "order:%lld", (long long)id);
+            a.subject = subject;
+        }
+        if ((rc = sq__audit_write(c, &a, NULL, now, err)) != 0)
+            goto out;
+    }
     rc = sq__commit(c, err);
 out:
     sq__rollback(c);
     store_order_clear(&o);
     sq__release(b, c);
     return rc;
+}
+
+int sq__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
+{
+    return sq__order_cancel_audited(vb, user, id, NULL, sq__now_ms(vb), err);
 }
 
 int sq__order_set_status(void *vb, int64_t id, const char *status,

@@ -237,6 +237,17 @@ int sq__audit_append(void *vb, const char *actor, const char *action,
     return rc;
 }
 
+int sq__audit_write(sq_conn *c, const store_audit_rec *a, const char *detail,
+                    int64_t now, store_err *err)
+{
+    return SQ_RUN(c, err, "audit append",
+                  "INSERT INTO audit(at, actor, action, subject, detail)"
+                  " VALUES(?, ?, ?, ?, ?)",
+                  SQ_I(now), SQ_T(a->actor), SQ_T(a->action),
+                  SQ_T(a->subject ? a->subject : ""),
+                  SQ_T(detail ? detail : a->detail_json));
+}
+
 int sq__audit_list(void *vb, const char *actor, const char *subject, int limit,
                    char **outp, store_err *err)
 {
@@ -323,6 +334,88 @@ int sq__kv_delete(void *vb, int kind, const char *key, store_err *err)
     if (!rc && kind == STORE__KV_SESSION)
         (void)SQ_RUN(c, NULL, "delete history", "DELETE FROM history WHERE sid = ?",
                      SQ_T(key));
+    sq__release(b, c);
+    return rc;
+}
+
+/* ---------------- request replay keys ---------------- */
+
+/* A reservation is a row in state 0 whose lease runs to expires_at; a
+ * result is a row in state 1 kept to expires_at.  An expired row of either
+ * kind counts as absent, so a crashed holder's key frees itself. */
+int sq__once_begin(void *vb, const char *key, int64_t now, int64_t lease_until,
+                   int lease_ms, char **result, store_err *err)
+{
+    sq *b = vb;
+    sqlite3_stmt *st;
+    int rc = 0, r;
+    (void)lease_ms;
+    WITH_CONN(b, c, err);
+    if ((rc = sq__begin(c, err)) != 0)
+        goto out;
+    /* take the key when absent or expired; one statement under the write
+     * lock, so exactly one of any number of callers gets it */
+    if ((rc = SQ_RUN(c, err, "once begin",
+                     "INSERT INTO once_keys(key, state, result, expires_at)"
+                     " VALUES(?1, 0, NULL, ?2) ON CONFLICT(key) DO UPDATE SET"
+                     " state = 0, result = NULL, expires_at = excluded.expires_at"
+                     " WHERE once_keys.expires_at <= ?3",
+                     SQ_T(key), SQ_I(lease_until), SQ_I(now))) != 0)
+        goto out;
+    if (sqlite3_changes(c->db) == 0) {
+        PREP(st, c, err, "SELECT state, result FROM once_keys WHERE key = ?",
+             SQ_T(key));
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1) {
+            rc = (*result = sq__text_dup(st, 1)) ? STORE_EEXIST
+                 : store__fail(err, STORE_ENOMEM, "out of memory");
+            if (rc == STORE_EEXIST)
+                store__fail(err, STORE_EEXIST, "already done: its result is kept");
+        } else if (r == SQLITE_ROW) {
+            rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+        } else {
+            rc = sq__err(c, r, err, "once begin");
+        }
+        sqlite3_reset(st);
+        goto out;
+    }
+    /* compaction, best effort, as for kv */
+    (void)SQ_RUN(c, NULL, "compact", "DELETE FROM once_keys WHERE rowid IN"
+                 " (SELECT rowid FROM once_keys WHERE expires_at < ? LIMIT 16)",
+                 SQ_I(now));
+    rc = sq__commit(c, err);
+out:
+    sq__rollback(c);
+    sq__release(b, c);
+    return rc;
+}
+
+int sq__once_finish(void *vb, const char *key, const char *result, int64_t now,
+                    int64_t expires_at, store_err *err)
+{
+    sq *b = vb;
+    int rc = 0;
+    WITH_CONN(b, c, err);
+    /* a live result is never overwritten: the first one stays the answer */
+    rc = SQ_RUN(c, err, "once finish",
+                "INSERT INTO once_keys(key, state, result, expires_at)"
+                " VALUES(?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET"
+                " state = 1, result = excluded.result, expires_at = excluded.expires_at"
+                " WHERE once_keys.state = 0 OR once_keys.expires_at <= ?4",
+                SQ_T(key), SQ_T(result), SQ_I(expires_at), SQ_I(now));
+    if (!rc && sqlite3_changes(c->db) == 0)
+        rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
+    sq__release(b, c);
+    return rc;
+}
+
+int sq__once_abort(void *vb, const char *key, store_err *err)
+{
+    sq *b = vb;
+    int rc;
+    WITH_CONN(b, c, err);
+    rc = SQ_RUN(c, err, "once abort", "DELETE FROM once_keys WHERE key = ? AND state = 0",
+                SQ_T(key));
     sq__release(b, c);
     return rc;
 }

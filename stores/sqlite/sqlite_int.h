@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
-#define SQ_SCHEMA_VERSION 4
+#define SQ_SCHEMA_VERSION 5
 
 typedef struct sq_conn {
     sqlite3 *db;
@@ -187,5 +187,22 @@ int sq__order_list(void *b, int64_t user, int limit, store_order **out,
 int sq__order_cancel(void *b, int64_t user, int64_t id, store_err *err);
 int sq__order_set_status(void *b, int64_t id, const char *status,
                          store_err *err);
+int sq__cart_apply(void *b, const store_cart_change *ch, int64_t now,
+                   store_cart_outcome *out, store_err *err);
+int sq__order_place(void *b, const store_order_req *req, int64_t now,
+                    store_order *out, store_err *err);
+int sq__order_cancel_audited(void *b, int64_t user, int64_t id,
+                             const store_audit_rec *audit, int64_t now,
+                             store_err *err);
+int sq__once_begin(void *b, const char *key, int64_t now, int64_t lease_until,
+                   int lease_ms, char **result, store_err *err);
+int sq__once_finish(void *b, const char *key, const char *result, int64_t now,
+                    int64_t expires_at, store_err *err);
+int sq__once_abort(void *b, const char *key, store_err *err);
+
+/* sq__audit_write: one audit row on c, inside the caller's transaction;
+ * detail (may be NULL) replaces a->detail_json when given. */
+int sq__audit_write(sq_conn *c, const store_audit_rec *a, const char *detail,
+                    int64_t now, store_err *err);
 
 #endif

@@ -80,6 +80,19 @@ static const char schema_v2[] =
 /* v3: orders keep the pricing agreed at checkout (promotions, rules) */
 static const char schema_v3[] = "ALTER TABLE orders ADD COLUMN pricing TEXT;";
 
+/* v5: exactly-once effects.  idem_keys keeps the first outcome of a keyed
+ * cart change (scope "cart:<id>"), written in the effect's transaction;
+ * once_keys holds request replay reservations (state 0, a lease) and
+ * their results (state 1) for the ephemeral family.  Orders keep using
+ * their own UNIQUE(user_id, idem_key). */
+static const char schema_v5[] =
+    "CREATE TABLE idem_keys(scope TEXT NOT NULL, key TEXT NOT NULL,"
+    " result TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(scope, key));"
+    "CREATE TABLE once_keys(key TEXT PRIMARY KEY, state INTEGER NOT NULL,"
+    " result TEXT, expires_at INTEGER NOT NULL);"
+    "CREATE INDEX once_keys_expires ON once_keys(expires_at);";
+
 static int migrate(sq_conn *c, store_err *err)
 {
     sqlite3_stmt *st;
@@ -110,6 +123,8 @@ static int migrate(sq_conn *c, store_err *err)
     /* v4: the index reads dimensions ("6 x6") as the query side does now:
      * rebuild it from the products, which are unchanged */
     if (version >= 2 && version < 4 && (rc = sq__reindex_all(c, err)) != 0)
+        goto fail_rc;
+    if (version < 5 && (rc = sq__exec(c, schema_v5, err)) != 0)
         goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];
@@ -447,6 +462,9 @@ const store__ops store__sqlite_ops = {
     .order_list = sq__order_list,
     .order_cancel = sq__order_cancel,
     .order_set_status = sq__order_set_status,
+    .cart_apply = sq__cart_apply,
+    .order_place = sq__order_place,
+    .order_cancel_audited = sq__order_cancel_audited,
     .memory_put = sq__memory_put,
     .memory_get = sq__memory_get,
     .memory_list = sq__memory_list,
@@ -463,4 +481,7 @@ const store__ops store__sqlite_ops = {
     .token_revoke_family = sq__token_revoke_family,
     .ratelimit_take = sq__ratelimit_take,
     .counter_add = sq__counter_add,
+    .once_begin = sq__once_begin,
+    .once_finish = sq__once_finish,
+    .once_abort = sq__once_abort,
 };

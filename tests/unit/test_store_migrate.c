@@ -1,5 +1,6 @@
 /* tests/unit/test_store_migrate.c — upgrading a file written with schema v1
- * keeps its users, products, carts and orders, and makes them searchable;
+ * keeps its users, products, carts and orders, makes them searchable and
+ * gives them the exactly-once tables;
  * and search ranking on the shipped DummyJSON sample catalog. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,6 +98,25 @@ static void test_upgrade_v1(void **state)
     store_search_result_free(&r);
     /* new stores work on the upgraded file */
     assert_int_equal(store_memory_put(s, 1, "sizes", "shoe", "\"9\"", &err), 0);
+    /* v5 (exactly-once effects) on the upgraded file: a v1 order's key
+     * replays it; keyed cart changes and replay keys have their tables */
+    {
+        store_order_req req = {.user_id = 1, .cart_id = "user:1", .idempotency_key = "k"};
+        store_cart_change ch = {.cart_id = "user:1", .op = STORE_CART_ADD, .sku = "OLD-1",
+                                .qty = 1, .idempotency_key = "add-1"};
+        store_cart_outcome co;
+        char *res = NULL;
+        assert_int_equal(store_order_place(s, &req, &o, &err), 0);
+        assert_int_equal(o.id, 1);
+        assert_int_equal(o.replayed, 1);
+        store_order_clear(&o);
+        assert_int_equal(store_cart_apply(s, &ch, &co, &err), 0);
+        assert_int_equal(co.qty, 2);
+        assert_int_equal(store_cart_apply(s, &ch, &co, &err), 0);
+        assert_int_equal(co.replayed, 1);
+        assert_int_equal(store_once_begin(s, "m1", 1000, &res, &err), 0);
+        assert_int_equal(store_once_finish(s, "m1", "{}", 60, &err), 0);
+    }
     store_close(s);
 
     /* reopening is a no-op migration; a newer file is refused */

@@ -5,6 +5,8 @@ import { restTests } from './rest.mjs';
 import { wsTests } from './ws.mjs';
 import { limitsTests, openapiTests, refusalTests, reloadTests, shutdownTests, commerceTests } from './ops.mjs';
 import { llmTests } from './llm.mjs';
+import { ruleTests, ruleTraceTests } from './rules.mjs';
+import { converseTests } from './converse.mjs';
 
 const groups = [];
 let main;
@@ -21,7 +23,8 @@ try {
   await stopServer(main);
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
-  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests]]) {
+  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
+  ['converse', converseTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;

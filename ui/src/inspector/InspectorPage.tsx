@@ -1,14 +1,14 @@
 // The inspector for product teams: the loaded pipeline as a graph coloured
 // by stage latency over the last N turns, a live list of turns (from the
 // traces feed on /ws), the current lint errors and the reload history, and
-// the rule ids that changed prices in a turn.
+// the rule ids that changed prices in a turn and the rules that failed in it.
 import { Fragment, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { ApiError, wsUrl } from '../api/client'
 import type { PipelineInfo, TraceSummary } from '../api/types'
 import { ChatSocket, type SocketStatus } from '../chat/socket'
 import { useTitle } from '../router'
 import { useApp } from '../state'
-import { BANDS, IDLE, band, fallbacks, ms, priceRules, stageStats, type RuleHit } from './metrics'
+import { BANDS, IDLE, band, fallbacks, ms, priceRules, ruleErrors, stageStats, type RuleError, type RuleHit } from './metrics'
 import { PipelineGraph } from './PipelineGraph'
 
 const KEEP = 200
@@ -16,6 +16,7 @@ const when = (t: number) => new Date(t).toLocaleTimeString()
 
 interface TurnExtra {
   rules?: RuleHit[]
+  ruleErrors?: RuleError[]
   fallbacks?: string[]
   error?: string
 }
@@ -46,6 +47,7 @@ function StageBars({ t }: { t: TraceSummary }) {
 export function TurnRow({ t, extra, open, onToggle }: { t: TraceSummary; extra?: TurnExtra; open: boolean; onToggle: () => void }) {
   const fb = extra?.fallbacks ?? fallbacks(t)
   const rules = extra?.rules
+  const errs = extra?.ruleErrors
   return (
     <Fragment>
       <tr className="border-t border-slate-200 align-top" data-testid="turn-row" data-trace={t.id}>
@@ -62,6 +64,14 @@ export function TurnRow({ t, extra, open, onToggle }: { t: TraceSummary; extra?:
         </td>
         <td className="px-2 py-1.5" data-testid="turn-route">{t.route ?? '–'}</td>
         <td className="px-2 py-1.5 text-xs">{fb.length ? <span className="text-amber-800">{fb.join('; ')}</span> : <span className="text-slate-500">none</span>}</td>
+        <td className="px-2 py-1.5 text-xs" data-testid="turn-rule-errors">
+          {errs === undefined ? <span className="text-slate-500">…</span>
+            : errs.length === 0 ? <span className="text-slate-500">none</span>
+              : errs.map((e, i) => (
+                <code key={i} title={`${e.where}: ${e.message}`} className="mr-1 rounded bg-rose-100 px-1 font-semibold text-rose-900">
+                  {e.id}{e.denied ? ' (denied)' : ''}
+                </code>))}
+        </td>
         <td className="px-2 py-1.5 text-xs" data-testid="turn-rules">
           {rules === undefined ? <span className="text-slate-500">…</span>
             : rules.length === 0 ? <span className="text-slate-500">none</span>
@@ -72,7 +82,7 @@ export function TurnRow({ t, extra, open, onToggle }: { t: TraceSummary; extra?:
       </tr>
       {open && (
         <tr className="bg-slate-50">
-          <td colSpan={8} className="px-3 py-2">
+          <td colSpan={9} className="px-3 py-2">
             <table className="w-full text-xs">
               <caption className="sr-only">Stages of this turn</caption>
               <thead><tr className="text-left text-slate-500"><th className="pr-3">stage</th><th className="pr-3">type</th><th className="pr-3">result</th><th className="pr-3 text-right">time</th><th>note</th></tr></thead>
@@ -87,6 +97,17 @@ export function TurnRow({ t, extra, open, onToggle }: { t: TraceSummary; extra?:
               <ul className="mt-2 text-xs">
                 {rules.map((r) => <li key={r.id}><code>{r.id}</code>{r.version !== undefined && ` v${r.version}`}: {r.reason} <span className="text-slate-500">({r.where})</span></li>)}
               </ul>
+            )}
+            {!!errs?.length && (
+              <div className="mt-2 rounded border border-rose-200 bg-rose-50 p-2 text-xs text-rose-900" role="group" aria-label="Rule errors">
+                <p className="font-semibold">Rule errors ({errs.length})</p>
+                <ul data-testid="rule-error-list">
+                  {errs.map((e, i) => (
+                    <li key={i}><code>{e.id}</code> at <code>{e.where}</code>{e.hook && ` (${e.hook})`}: {e.message}
+                      {e.denied && <span className="ml-1 font-semibold">: the veto failed, so the action was denied</span>}</li>
+                  ))}
+                </ul>
+              </div>
             )}
             {t.intent?.alternatives && (
               <p className="mt-2 text-xs text-slate-600">Alternatives: {t.intent.alternatives.map((a) => `${a.name} ${Math.round(a.confidence * 100)}%`).join(', ')}</p>
@@ -139,7 +160,7 @@ export function InspectorPage() {
       try {
         const ctx = await api.trace(id)
         const t = turnsRef.current.find((y) => y.id === id)
-        setExtras((x) => ({ ...x, [id]: { rules: priceRules(ctx), fallbacks: t ? fallbacks(t, ctx) : undefined } }))
+        setExtras((x) => ({ ...x, [id]: { rules: priceRules(ctx), ruleErrors: ruleErrors(ctx), fallbacks: t ? fallbacks(t, ctx) : undefined } }))
       } catch (e) {
         setExtras((x) => ({ ...x, [id]: { ...x[id], rules: x[id]?.rules ?? [], error: e instanceof ApiError ? e.describe() : String(e) } }))
         if (e instanceof ApiError && e.status === 429) await new Promise((r) => setTimeout(r, (e.retryAfter ?? 1) * 1000))
@@ -267,7 +288,7 @@ export function InspectorPage() {
             <table className="w-full text-sm" data-testid="turn-table">
               <thead className="bg-slate-50 text-left text-xs text-slate-600">
                 <tr><th className="px-2 py-1">time</th><th className="px-2 py-1">message</th><th className="px-2 py-1">intent</th><th className="px-2 py-1">route</th>
-                  <th className="px-2 py-1">fallbacks</th><th className="px-2 py-1">price rules</th><th className="px-2 py-1 text-right">total</th><th className="px-2 py-1">stages</th></tr>
+                  <th className="px-2 py-1">fallbacks</th><th className="px-2 py-1">rule errors</th><th className="px-2 py-1">price rules</th><th className="px-2 py-1 text-right">total</th><th className="px-2 py-1">stages</th></tr>
               </thead>
               <tbody aria-live="polite" aria-relevant="additions">
                 {turns.map((t) => (

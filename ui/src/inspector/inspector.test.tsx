@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { act, render, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
-import { band, fallbacks, priceRules, stageStats } from './metrics'
+import { band, fallbacks, priceRules, ruleErrors, stageStats } from './metrics'
 import { layout } from './PipelineGraph'
 import { InspectorPage, merge } from './InspectorPage'
 import { AppProvider } from '../state'
@@ -42,6 +42,22 @@ describe('inspector metrics', () => {
     const t = turn('x', 1, { nlu: 1 }, { intent: { name: 'out_of_scope', confidence: 0.2, fallback: 'below threshold' } })
     expect(fallbacks(t, { fallbacks: [{ stage: 'reply', reason: 'llm timeout' }] })).toEqual(['intent: below threshold', 'reply: llm timeout'])
   })
+  it('lists the rules that failed in a turn, with file:line and whether a veto denied', () => {
+    const ctx = {
+      vars: {
+        ruleErrors: [
+          { id: 'cart_limits.lua:on:cart.add', file: 'scripts/cart_limits.lua', line: 9, hook: 'on:cart.add', message: "attempt to index a nil value (field 'x')", denied: true },
+          { id: 'boost1', file: 'scripts/ranking.lua', error: 'ranking.lua: instruction budget exceeded' },
+        ],
+      },
+    }
+    expect(ruleErrors(ctx)).toEqual([
+      { id: 'cart_limits.lua:on:cart.add', where: 'scripts/cart_limits.lua:9', hook: 'on:cart.add', message: "attempt to index a nil value (field 'x')", denied: true },
+      { id: 'boost1', where: 'scripts/ranking.lua', hook: undefined, message: 'ranking.lua: instruction budget exceeded', denied: false },
+    ])
+    expect(ruleErrors({})).toEqual([])
+    expect(ruleErrors({ vars: { ruleErrors: 'nope' } })).toEqual([])
+  })
   it('keeps turns newest first without duplicates', () => {
     const m = merge([turn('a', 1, {})], [turn('b', 2, {}), turn('a', 1, {})])
     expect(m.map((t) => t.id)).toEqual(['b', 'a'])
@@ -70,6 +86,7 @@ describe('inspector page', () => {
       'GET /traces': { items: [turn('t1', 1000, { nlu: 40, product: 900 })] },
       'GET /traces/t1': { reply: { cards: [] } },
       'GET /traces/t2': { reply: { cards: [{ appliedRules: [{ id: 'fragrance-5-off', version: 3, reason: '$5 off' }] }] } },
+      'GET /traces/t3': { reply: { text: "Sorry, I can't do that" }, vars: { ruleErrors: [{ id: 'max-2-motorcycles', file: 'scripts/cart_limits.lua', line: 12, hook: 'on:order.create', message: "attempt to index a nil value (field 'cart')", denied: true }] } },
     })
   })
   afterEach(() => vi.unstubAllGlobals())
@@ -91,5 +108,22 @@ describe('inspector page', () => {
     await waitFor(() => expect(within(rows[0]).getByTestId('turn-rules')).toHaveTextContent('fragrance-5-off'))
     await userEvent.click(within(rows[0]).getByRole('button', { name: 'perfume please' }))
     expect(screen.getByText('Stages of this turn')).toBeInTheDocument()
+    expect(within(rows[0]).getByTestId('turn-rule-errors')).toHaveTextContent('none')
+  })
+
+  it('shows the rules that failed in a turn, not only in the trace JSON', async () => {
+    render(<AppProvider connect={false}><InspectorPage /></AppProvider>)
+    expect(await screen.findByText('msg t1')).toBeInTheDocument()
+    await waitFor(() => expect(FakeWebSocket.instances.length).toBeGreaterThan(0))
+    const ws = FakeWebSocket.last()
+    act(() => ws.hello())
+    act(() => ws.receive({ type: 'trace', trace: turn('t3', 3000, { nlu: 50, cart: 700 }, { text: 'place the order' }) }))
+    const row = screen.getAllByTestId('turn-row')[0]
+    await waitFor(() => expect(within(row).getByTestId('turn-rule-errors')).toHaveTextContent('max-2-motorcycles (denied)'))
+    await userEvent.click(within(row).getByRole('button', { name: 'place the order' }))
+    const list = screen.getByTestId('rule-error-list')
+    expect(list).toHaveTextContent('scripts/cart_limits.lua:12')
+    expect(list).toHaveTextContent("attempt to index a nil value (field 'cart')")
+    expect(list).toHaveTextContent('the veto failed, so the action was denied')
   })
 })

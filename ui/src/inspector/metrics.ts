@@ -1,6 +1,7 @@
 // What the inspector computes from turn traces: per-stage latency over
 // the last N turns, the colour for a latency, the fallbacks of a turn,
-// and the rule ids that changed prices in a turn's context.
+// the rule ids that changed prices in a turn's context, and the rules
+// that failed in it.
 import type { AppliedRule, TraceSummary } from '../api/types'
 
 export interface StageStat {
@@ -95,4 +96,30 @@ export function priceRules(ctx: Record<string, unknown>): RuleHit[] {
   for (const d of arr(cart.discounts)) add(d as unknown as AppliedRule, 'cart discount')
   for (const a of arr(ctx.actions)) for (const r of arr(a.appliedRules)) add(r as unknown as AppliedRule, 'action')
   return [...hits.values()]
+}
+
+export interface RuleError {
+  id: string
+  where: string      // file:line, or the file when the line is not known
+  hook?: string      // "price", "boost:search", "on:cart.add", "cart"...
+  message: string
+  denied: boolean    // a veto that failed and so denied its action
+}
+
+/* the rules that failed in a turn, from its full context
+ * (ctx.vars.ruleErrors: [{id, file, line, hook, message, error, denied}]) */
+export function ruleErrors(ctx: Record<string, unknown>): RuleError[] {
+  const vars = (ctx.vars ?? {}) as Record<string, unknown>
+  const list = Array.isArray(vars.ruleErrors) ? (vars.ruleErrors as Record<string, unknown>[]) : []
+  return list.filter((e) => e && typeof e === 'object').map((e) => {
+    const file = typeof e.file === 'string' ? e.file : '?'
+    const line = typeof e.line === 'number' && e.line > 0 ? e.line : 0
+    return {
+      id: typeof e.id === 'string' ? e.id : file,
+      where: line ? `${file}:${line}` : file,
+      hook: typeof e.hook === 'string' ? e.hook : undefined,
+      message: String(e.message ?? e.error ?? 'failed'),
+      denied: e.denied === true,
+    }
+  })
 }

@@ -1,0 +1,791 @@
+/* engine/shop.c — the commerce core: the one implementation of every
+ * change to a cart, a promotion code or an order.  The chat's action
+ * stage, the REST handlers and the CLI call it; none of them touches a
+ * cart or an order in the store itself.
+ *
+ * Each change: validates its input, reads the product, puts the priced
+ * cart in the turn context so that veto hooks see it, asks the vetoes of
+ * every rules file of the pipeline (top level and agents'), then makes
+ * the change in ONE store call that also reserves its idempotency key and
+ * writes its audit row (store_cart_apply / store_order_place /
+ * store_order_cancel_audited): a repeat of the key, concurrent or after a
+ * crash, returns the first outcome and changes and audits nothing.
+ * Prices go through one path (eng__shop_price / eng__cart_refresh), so a
+ * card, the cart and the order always agree.
+ *
+ * Outside a chat turn the public eng_shop_* calls build a turn frame
+ * (pool and context, never run) as the rules need one. */
+#include "commerce.h"
+#include "stages/agent.h"
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_LINE_QTY 999
+
+/* ------------------------------------------------------------ rules
+ * Every rules file of the pipeline: the top-level `rules:` first, then
+ * each agent's own, in stage order. */
+static void each_rules(const eng_pipeline *p, const eng_rules **out, size_t *n, size_t cap)
+{
+    *n = 0;
+    if (!p)
+        return;
+    if (p->rules && *n < cap)
+        out[(*n)++] = p->rules;
+    for (size_t i = 0; i < p->nstages && *n < cap; i++) {
+        const eng_stage *st = &p->stages[i];
+        if (st->type == &eng__stage_agent) {
+            const agent_opts *o = st->opts;
+            if (o && o->rules)
+                out[(*n)++] = o->rules;
+        }
+    }
+}
+
+#define RULESETS_MAX 64
+
+int eng__shop_price(eng_turn *t, json_object *cards)
+{
+    const eng_rules *rs[RULESETS_MAX];
+    size_t n;
+    each_rules(t->p, rs, &n, RULESETS_MAX);
+    if (n == 0) /* no rules: every card still gets finalPrice = price */
+        return eng__rules_price(NULL, t, cards);
+    for (size_t i = 0; i < n; i++)
+        eng__rules_price(rs[i], t, cards);
+    return 0;
+}
+
+json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action)
+{
+    const eng_rules *rs[RULESETS_MAX];
+    size_t n;
+    each_rules(t->p, rs, &n, RULESETS_MAX);
+    /* the vetoes decide with the cart in view */
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    json_object *v = NULL;
+    for (size_t i = 0; i < n && !v; i++)
+        v = eng__rules_veto(rs[i], t, hook, action);
+    return v;
+}
+
+json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *code, bool *known,
+                                  const char **denied)
+{
+    const eng_rules *rs[RULESETS_MAX];
+    size_t n;
+    each_rules(t->p, rs, &n, RULESETS_MAX);
+    json_object *all = json_object_new_array();
+    *known = false;
+    *denied = NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool k = false;
+        const char *d = NULL;
+        json_object *ds = eng__rules_cart(rs[i], t, cart, code, &k, &d);
+        for (size_t j = 0; ds && j < json_object_array_length(ds); j++)
+            json_object_array_add(all, json_object_get(json_object_array_get_idx(ds, j)));
+        json_object_put(ds);
+        *known |= k;
+        if (d && !*denied)
+            *denied = d;
+    }
+    return all;
+}
+
+/* ------------------------------------------------------------ results */
+void eng_shop_result_clear(eng_shop_result *r)
+{
+    if (!r)
+        return;
+    json_object_put(r->cart);
+    json_object_put(r->order);
+    json_object_put(r->veto);
+    memset(r, 0, sizeof *r);
+}
+
+const char *eng_shop_status_name(eng_shop_status s)
+{
+    static const char *const names[] = {
+        "ok", "rule-veto", "not-found", "not-in-cart", "insufficient-stock", "cart-empty",
+        "order-not-cancellable", "validation", "promo-code-invalid", "login-required", "store-unavailable",
+    };
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
+}
+
+static int set(eng_shop_result *r, eng_shop_status s, const char *fmt, ...) ENG_PRINTF(3, 4);
+static int set(eng_shop_result *r, eng_shop_status s, const char *fmt, ...)
+{
+    r->status = s;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+static int from_store(eng_shop_result *r, int rc, const store_err *e)
+{
+    switch (rc) {
+    case STORE_ENOTFOUND: return set(r, ENG_SHOP_NOT_FOUND, "not found");
+    case STORE_ESTOCK: return set(r, ENG_SHOP_STOCK, "not enough stock");
+    case STORE_EEMPTY: return set(r, ENG_SHOP_EMPTY, "your cart is empty");
+    case STORE_ESTATE: return set(r, ENG_SHOP_STATE, "that order can no longer be cancelled");
+    case STORE_EINVAL: return set(r, ENG_SHOP_INVALID, "%s", e && e->msg[0] ? e->msg : "invalid request");
+    default: return set(r, ENG_SHOP_UNAVAILABLE, "the shop can't do that right now; please try again");
+    }
+}
+
+/* ------------------------------------------------------------ helpers */
+static void actor(eng_turn *t, char *buf, size_t n)
+{
+    int64_t uid = eng__user_id(t);
+    if (uid)
+        snprintf(buf, n, "user:%" PRId64, uid);
+    else
+        snprintf(buf, n, "session:%s", eng__json_str(t->ctx, "sessionId", "local"));
+}
+
+static const char *via(eng_turn *t) { return eng__json_str(t->ctx, "via", "chat"); }
+
+static bool sku_ok(const char *sku)
+{
+    size_t n = sku ? strlen(sku) : 0;
+    if (n == 0 || n > 127)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)sku[i] < 32)
+            return false;
+    return true;
+}
+
+static int64_t line_qty(eng_turn *t, const char *sku)
+{
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        if (strcmp(eng__json_str(l, "sku", ""), sku) == 0)
+            return json_object_get_int64(eng__json_path(l, "qty"));
+    }
+    return 0;
+}
+
+/* Record a veto in the result and the audit trail. */
+static int denied(eng_turn *t, eng_shop_result *r, const char *hook, const char *subject, json_object *veto)
+{
+    set(r, ENG_SHOP_DENIED, "%s", eng__json_str(veto, "deny", "not allowed"));
+    snprintf(r->rule_id, sizeof r->rule_id, "%s", eng__json_str(veto, "id", ""));
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "hook", json_object_new_string(hook));
+    json_object_object_add(d, "ruleId", json_object_get(eng__json_path(veto, "id")));
+    json_object_object_add(d, "ruleVersion", json_object_get(eng__json_path(veto, "version")));
+    json_object_object_add(d, "message", json_object_get(eng__json_path(veto, "deny")));
+    json_object_object_add(d, "via", json_object_new_string(via(t)));
+    eng__audit(t, "rule.veto", subject, d);
+    json_object_put(d);
+    r->veto = veto;
+    return 0;
+}
+
+static void cart_after(eng_turn *t, eng_shop_result *r)
+{
+    json_object_object_del(t->ctx, "cart");
+    if (eng__cart_refresh(t) == 0)
+        r->cart = json_object_get(eng__json_path(t->ctx, "cart"));
+}
+
+/* ------------------------------------------------------------ cart */
+static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t qty, const char *key,
+                       eng_shop_result *r)
+{
+    static const char *const hooks[] = {NULL, "cart.add", "cart.set", "cart.remove", "cart.clear"};
+    const char *hook = hooks[op];
+    store *s = eng__store(t);
+    char cid[160], who[200];
+    eng__cart_id(t, cid, sizeof cid);
+    actor(t, who, sizeof who);
+    if (op != STORE_CART_CLEAR && !sku_ok(sku))
+        return set(r, ENG_SHOP_INVALID, "which product? (a sku is required)");
+    if (op == STORE_CART_ADD && (qty < 1 || qty > MAX_LINE_QTY))
+        return set(r, ENG_SHOP_INVALID, "the quantity must be from 1 to %d", MAX_LINE_QTY);
+    if (op == STORE_CART_SET && (qty < 0 || qty > MAX_LINE_QTY))
+        return set(r, ENG_SHOP_INVALID, "the quantity must be from 0 to %d", MAX_LINE_QTY);
+    if (op == STORE_CART_SET && qty == 0)
+        op = STORE_CART_REMOVE;
+    json_object_object_del(t->ctx, "cart");
+    if (eng__cart_refresh(t) < 0)
+        return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
+
+    json_object *act = json_object_new_object();
+    json_object_object_add(act, "type", json_object_new_string(hook));
+    if (op != STORE_CART_CLEAR) {
+        int64_t cur = line_qty(t, sku);
+        if ((op == STORE_CART_SET || op == STORE_CART_REMOVE) && cur == 0) {
+            json_object_put(act);
+            r->cart = json_object_get(eng__json_path(t->ctx, "cart"));
+            return set(r, ENG_SHOP_NOT_IN_CART, "that product is not in your cart");
+        }
+        store_product p = {0};
+        store_err e = {0};
+        int rc = store_product_get(s, sku, &p, &e);
+        if (rc < 0) {
+            json_object_put(act);
+            store_product_clear(&p);
+            if (rc == STORE_ENOTFOUND && op != STORE_CART_REMOVE)
+                return set(r, ENG_SHOP_NOT_FOUND, "there is no such product");
+            if (rc != STORE_ENOTFOUND)
+                return from_store(r, rc, &e);
+            act = json_object_new_object();
+            json_object_object_add(act, "type", json_object_new_string(hook));
+            json_object_object_add(act, "sku", json_object_new_string(sku));
+        } else {
+            int64_t nq = op == STORE_CART_ADD ? cur + qty : op == STORE_CART_SET ? qty : 0;
+            if (nq > MAX_LINE_QTY) {
+                json_object_put(act);
+                store_product_clear(&p);
+                return set(r, ENG_SHOP_INVALID, "at most %d of one product", MAX_LINE_QTY);
+            }
+            /* the action as the rules see it: what, how many, and the product */
+            json_object_object_add(act, "sku", json_object_new_string(p.sku));
+            json_object_object_add(act, "title", json_object_new_string(p.title));
+            json_object_object_add(act, "price", json_object_new_double(p.price));
+            json_object_object_add(act, "category", p.category ? json_object_new_string(p.category) : NULL);
+            json_object_object_add(act, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
+            json_object_object_add(act, "stock", json_object_new_int64(p.stock));
+            json_object_object_add(act, "qty", json_object_new_int64(op == STORE_CART_REMOVE ? cur : qty));
+            json_object_object_add(act, "currentQty", json_object_new_int64(cur));
+            json_object_object_add(act, "newQty", json_object_new_int64(nq));
+            store_product_clear(&p);
+        }
+    }
+    json_object *veto = eng__shop_veto(t, hook, act);
+    if (veto) {
+        json_object_put(act);
+        r->cart = json_object_get(eng__json_path(t->ctx, "cart"));
+        return denied(t, r, hook, sku ? sku : cid, veto);
+    }
+    json_object_object_add(act, "cartId", json_object_new_string(cid));
+    json_object_object_add(act, "via", json_object_new_string(via(t)));
+    if (key)
+        json_object_object_add(act, "key", json_object_new_string(key));
+    /* a key is the caller's within its own cart: another shopper's
+     * request can never replay (or block) this one */
+    char full[320];
+    if (key)
+        snprintf(full, sizeof full, "%s|%s", cid, key);
+    store_audit_rec au = {who, hook, cid, json_object_to_json_string_ext(act, JSON_C_TO_STRING_PLAIN)};
+    store_cart_change ch = {cid, op, sku, qty, MAX_LINE_QTY, key ? full : NULL, &au};
+    store_cart_outcome out = {0};
+    store_err e = {0};
+    int rc = store_cart_apply(s, &ch, &out, &e);
+    json_object_put(act);
+    if (rc == STORE_ESTOCK) {
+        cart_after(t, r);
+        return set(r, ENG_SHOP_STOCK, "only %" PRId64 " in stock", out.stock);
+    }
+    if (rc == STORE_ENOTFOUND) {
+        cart_after(t, r);
+        return set(r, op == STORE_CART_REMOVE ? ENG_SHOP_NOT_IN_CART : ENG_SHOP_NOT_FOUND,
+                   op == STORE_CART_REMOVE ? "that product is not in your cart" : "there is no such product");
+    }
+    if (rc < 0)
+        return from_store(r, rc, &e);
+    r->replayed = out.replayed;
+    r->qty = out.qty;
+    cart_after(t, r);
+    return set(r, ENG_SHOP_OK, NULL);
+}
+
+/* ------------------------------------------------------------ promo */
+static bool code_ok(const char *code)
+{
+    size_t n = code ? strlen(code) : 0;
+    if (n < 2 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)code[i]) && code[i] != '-' && code[i] != '_')
+            return false;
+    return true;
+}
+
+/* One code at a time (the shop's promotions do not stack): a valid new
+ * code replaces the one before; an unknown or refused code changes
+ * nothing. */
+static int promo_apply(eng_turn *t, const char *code_in, eng_shop_result *r)
+{
+    if (!code_ok(code_in))
+        return set(r, ENG_SHOP_INVALID, "a promotion code is 2 to 32 letters, digits, '-' or '_'");
+    char code[40];
+    size_t n = strlen(code_in);
+    for (size_t i = 0; i <= n; i++)
+        code[i] = (char)toupper((unsigned char)code_in[i]);
+    json_object *sess = eng__session(t);
+    json_object *prev = json_object_get(eng__json_path(sess, "promoCode"));
+    json_object_object_add(sess, "promoCode", json_object_new_string(code));
+    json_object_object_del(t->ctx, "cart");
+    if (eng__cart_refresh(t) < 0) {
+        json_object_object_add(sess, "promoCode", prev);
+        return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
+    }
+    bool valid = json_object_get_boolean(eng__json_path(t->ctx, "cart.promoValid"));
+    const char *why = eng__json_str(t->ctx, "cart.promoDenied", NULL);
+    char reason[256];
+    if (why)
+        snprintf(reason, sizeof reason, "%s", why);
+    else
+        snprintf(reason, sizeof reason, "no promotion has the code %s", code);
+    if (!valid) {
+        /* the code that was there stays */
+        if (prev)
+            json_object_object_add(sess, "promoCode", prev);
+        else
+            json_object_object_del(sess, "promoCode");
+        cart_after(t, r);
+        eng__audit(t, "promo.rejected", code, NULL);
+        return set(r, ENG_SHOP_CODE_INVALID, "%s", reason);
+    }
+    json_object_put(prev);
+    r->cart = json_object_get(eng__json_path(t->ctx, "cart"));
+    eng__audit(t, "promo.applied", code, NULL);
+    return set(r, ENG_SHOP_OK, NULL);
+}
+
+static int promo_remove(eng_turn *t, const char *code, eng_shop_result *r)
+{
+    json_object *sess = eng__session(t);
+    const char *have = eng__json_str(sess, "promoCode", NULL);
+    if (!have || (code && *code && strcasecmp(have, code) != 0)) {
+        cart_after(t, r);
+        return set(r, ENG_SHOP_NOT_FOUND, "that code is not applied");
+    }
+    eng__audit(t, "promo.removed", have, NULL);
+    json_object_object_del(sess, "promoCode");
+    cart_after(t, r);
+    return set(r, ENG_SHOP_OK, NULL);
+}
+
+/* ------------------------------------------------------------ orders */
+static json_object *money(double v)
+{
+    if (!isfinite(v))
+        v = 0;
+    return json_object_new_double(round(v * 100) / 100);
+}
+
+json_object *eng__order_json(const store_order *o)
+{
+    json_object *j = json_object_new_object(), *lines = json_object_new_array();
+    json_object_object_add(j, "id", json_object_new_int64(o->id));
+    json_object_object_add(j, "status", json_object_new_string(o->status));
+    json_object_object_add(j, "total", money(o->total));
+    json_object_object_add(j, "createdAt", json_object_new_int64(o->created_at));
+    json_object_object_add(j, "idempotencyKey", json_object_new_string(o->idempotency_key));
+    int64_t count = 0;
+    for (size_t i = 0; i < o->n_lines; i++) {
+        json_object *l = json_object_new_object();
+        json_object_object_add(l, "sku", json_object_new_string(o->lines[i].sku));
+        json_object_object_add(l, "title", json_object_new_string(o->lines[i].title));
+        json_object_object_add(l, "qty", json_object_new_int64(o->lines[i].qty));
+        json_object_object_add(l, "unitPrice", money(o->lines[i].unit_price));
+        json_object_array_add(lines, l);
+        count += o->lines[i].qty;
+    }
+    json_object_object_add(j, "lines", lines);
+    json_object_object_add(j, "count", json_object_new_int64(count));
+    /* what the shopper agreed to: line prices with their rule ids, discounts */
+    json_object *pr = o->pricing_json ? json_tokener_parse(o->pricing_json) : NULL;
+    if (pr) {
+        json_object_object_add(j, "subtotal", json_object_get(json_object_object_get(pr, "subtotal")));
+        json_object_object_add(j, "discounts", json_object_get(json_object_object_get(pr, "discounts")));
+        json_object *items = json_object_object_get(pr, "items");
+        for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+            json_object *it = json_object_array_get_idx(items, i);
+            const char *sku = json_object_get_string(json_object_object_get(it, "sku"));
+            for (size_t k = 0; sku && k < json_object_array_length(lines); k++) {
+                json_object *l = json_object_array_get_idx(lines, k);
+                if (strcmp(json_object_get_string(json_object_object_get(l, "sku")), sku) == 0)
+                    json_object_object_add(l, "appliedRules",
+                                           json_object_get(json_object_object_get(it, "appliedRules")));
+            }
+        }
+        json_object_put(pr);
+    }
+    return j;
+}
+
+static bool key_ok(const char *key)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n == 0 || n > 127)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] <= 32 || key[i] >= 127)
+            return false;
+    return true;
+}
+
+static int checkout(eng_turn *t, const char *key, eng_shop_result *r)
+{
+    store *s = eng__store(t);
+    int64_t uid = eng__user_id(t);
+    if (!uid)
+        return set(r, ENG_SHOP_LOGIN, "please sign in to place an order");
+    if (!key_ok(key))
+        return set(r, ENG_SHOP_INVALID, "an idempotency key (1-127 printable characters) is required");
+    char cid[160], who[200];
+    eng__cart_id(t, cid, sizeof cid);
+    actor(t, who, sizeof who);
+    json_object_object_del(t->ctx, "cart");
+    if (eng__cart_refresh(t) < 0)
+        return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
+    json_object *cart = eng__json_path(t->ctx, "cart");
+    json_object *pricing = NULL;
+    if (json_object_array_length(eng__json_path(cart, "items")) > 0) {
+        /* the prices the chat and the cart show, promotions and all, are
+         * what the order charges; the rules may refuse it */
+        pricing = json_object_new_object();
+        static const char *const keep[] = {"total", "subtotal", "discounts", "items", NULL};
+        for (size_t i = 0; keep[i]; i++)
+            json_object_object_add(pricing, keep[i], json_object_get(eng__json_path(cart, keep[i])));
+        json_object *act = json_object_get(pricing);
+        json_object_object_add(act, "type", json_object_new_string("order.create"));
+        json_object_object_add(act, "cartId", json_object_new_string(cid));
+        json_object_object_add(act, "count", json_object_get(eng__json_path(cart, "count")));
+        json_object *veto = eng__shop_veto(t, "order.create", act);
+        json_object_object_del(act, "type");
+        json_object_object_del(act, "cartId");
+        json_object_object_del(act, "count");
+        json_object_put(act);
+        if (veto) {
+            json_object_put(pricing);
+            r->cart = json_object_get(cart);
+            return denied(t, r, "order.create", "order.create", veto);
+        }
+    }
+    /* the audit detail: what was charged and which rules priced it */
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "total", json_object_get(eng__json_path(cart, "total")));
+    json_object_object_add(d, "discounts", json_object_get(eng__json_path(cart, "discounts")));
+    json_object *rules = json_object_new_array();
+    json_object *items = eng__json_path(cart, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *ap = eng__json_path(json_object_array_get_idx(items, i), "appliedRules");
+        for (size_t k = 0; ap && k < json_object_array_length(ap); k++)
+            json_object_array_add(rules, json_object_get(json_object_array_get_idx(ap, k)));
+    }
+    json_object_object_add(d, "appliedRules", rules);
+    json_object_object_add(d, "via", json_object_new_string(via(t)));
+    json_object_object_add(d, "key", json_object_new_string(key));
+    store_audit_rec au = {who, "order.create", NULL, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN)};
+    store_order_req req = {uid, cid, key,
+                           pricing ? json_object_to_json_string_ext(pricing, JSON_C_TO_STRING_PLAIN) : NULL, &au};
+    store_order o = {0};
+    store_err e = {0};
+    int rc = store_order_place(s, &req, &o, &e);
+    json_object_put(pricing);
+    json_object_put(d);
+    if (rc < 0) {
+        store_order_clear(&o);
+        r->cart = json_object_get(cart);
+        if (rc == STORE_ESTOCK)
+            return set(r, ENG_SHOP_STOCK, "%s", e.msg[0] ? e.msg : "not enough stock for an item in the cart");
+        return from_store(r, rc, &e);
+    }
+    r->replayed = o.replayed;
+    r->order = eng__order_json(&o);
+    store_order_clear(&o);
+    cart_after(t, r);
+    return set(r, ENG_SHOP_OK, NULL);
+}
+
+/* The shopper's own order; someone else's looks exactly like a missing one. */
+static int own_order(eng_turn *t, int64_t id, store_order *o, eng_shop_result *r)
+{
+    store_err e = {0};
+    int rc = id > 0 ? store_order_get(eng__store(t), id, o, &e) : STORE_ENOTFOUND;
+    if (rc == 0 && o->user_id != eng__user_id(t))
+        rc = STORE_ENOTFOUND;
+    if (rc < 0) {
+        store_order_clear(o);
+        if (rc == STORE_ENOTFOUND)
+            return set(r, ENG_SHOP_NOT_FOUND, "there is no such order"), -1;
+        return from_store(r, rc, &e), -1;
+    }
+    return 0;
+}
+
+static int cancel(eng_turn *t, int64_t id, eng_shop_result *r)
+{
+    int64_t uid = eng__user_id(t);
+    if (!uid)
+        return set(r, ENG_SHOP_LOGIN, "please sign in to manage your orders");
+    store_order o = {0};
+    if (own_order(t, id, &o, r) < 0)
+        return 0;
+    json_object *act = json_object_new_object();
+    json_object_object_add(act, "type", json_object_new_string("order.cancel"));
+    json_object_object_add(act, "orderId", json_object_new_int64(id));
+    json_object_object_add(act, "order", eng__order_json(&o));
+    store_order_clear(&o);
+    char subj[48], who[200];
+    snprintf(subj, sizeof subj, "order:%" PRId64, id);
+    json_object *veto = eng__shop_veto(t, "order.cancel", act);
+    json_object_put(act);
+    if (veto)
+        return denied(t, r, "order.cancel", subj, veto);
+    actor(t, who, sizeof who);
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "via", json_object_new_string(via(t)));
+    store_audit_rec au = {who, "order.cancel", subj, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN)};
+    store_err e = {0};
+    int rc = store_order_cancel_audited(eng__store(t), uid, id, &au, &e);
+    json_object_put(d);
+    if (rc == STORE_ENOTFOUND)
+        return set(r, ENG_SHOP_NOT_FOUND, "there is no such order");
+    if (rc < 0)
+        return from_store(r, rc, &e);
+    if (own_order(t, id, &o, r) == 0) {
+        r->order = eng__order_json(&o);
+        store_order_clear(&o);
+    }
+    return set(r, ENG_SHOP_OK, NULL);
+}
+
+/* ------------------------------------------------------------ dispatch */
+int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!eng__store(t))
+        return set(r, ENG_SHOP_UNAVAILABLE, "the shop has no store configured");
+    const char *type = eng__json_str(a, "type", "");
+    const char *sku = eng__json_str(a, "sku", NULL);
+    const char *key = eng__json_str(a, "key", NULL);
+    int64_t qty = json_object_get_int64(eng__json_path(a, "qty"));
+    if (strcmp(type, "cart.add") == 0)
+        return cart_change(t, STORE_CART_ADD, sku, qty, key, r);
+    if (strcmp(type, "cart.set") == 0)
+        return cart_change(t, STORE_CART_SET, sku, qty, key, r);
+    if (strcmp(type, "cart.remove") == 0)
+        return cart_change(t, STORE_CART_REMOVE, sku, 0, key, r);
+    if (strcmp(type, "cart.clear") == 0)
+        return cart_change(t, STORE_CART_CLEAR, NULL, 0, key, r);
+    if (strcmp(type, "promo.apply") == 0)
+        return promo_apply(t, eng__json_str(a, "code", NULL), r);
+    if (strcmp(type, "promo.remove") == 0)
+        return promo_remove(t, eng__json_str(a, "code", NULL), r);
+    if (strcmp(type, "order.create") == 0)
+        return checkout(t, key, r);
+    if (strcmp(type, "order.cancel") == 0)
+        return cancel(t, json_object_get_int64(eng__json_path(a, "orderId")), r);
+    return set(r, ENG_SHOP_INVALID, "unknown action %s", type);
+}
+
+/* ------------------------------------------------------------ public API
+ * A turn frame for the shopper: the rules need one to run. */
+typedef struct frame {
+    eng_turn_opts o;
+    eng_deps deps;
+    char uid[32];
+    eng_turn *t;
+} frame;
+
+static int frame_open_as(const eng_shopper *w, frame *f, eng_shop_result *r, bool need_shopper)
+{
+    memset(f, 0, sizeof *f);
+    memset(r, 0, sizeof *r);
+    if (!w || !w->store || !w->pipe || (need_shopper && !w->user_id && !w->session_id))
+        return ENG_EINVAL;
+    f->deps.store = w->store;
+    if (w->user_id)
+        snprintf(f->uid, sizeof f->uid, "%" PRId64, w->user_id);
+    f->o.session_id = w->session_id;
+    f->o.user_id = w->user_id ? f->uid : NULL;
+    f->o.session = w->session;
+    f->o.deps = &f->deps;
+    int rc = eng__turn_new(w->pipe, "", &f->o, &f->t, NULL);
+    if (rc < 0)
+        return rc;
+    json_object_object_add(f->t->ctx, "via", json_object_new_string(w->via ? w->via : "api"));
+    return 0;
+}
+
+/* A frame for a call that reads or changes the shopper's cart: it needs
+ * a user or a session to name the cart. */
+static int frame_open(const eng_shopper *w, frame *f, eng_shop_result *r) { return frame_open_as(w, f, r, true); }
+
+static int frame_do(const eng_shopper *w, json_object *a, eng_shop_result *r)
+{
+    frame f;
+    int rc = frame_open(w, &f, r);
+    if (rc < 0) {
+        json_object_put(a);
+        return rc;
+    }
+    eng__shop_do(f.t, a, r);
+    json_object_put(a);
+    eng_turn_free(f.t);
+    return 0;
+}
+
+static json_object *action(const char *type, const char *sku, int64_t qty, const char *key)
+{
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "type", json_object_new_string(type));
+    if (sku)
+        json_object_object_add(a, "sku", json_object_new_string(sku));
+    json_object_object_add(a, "qty", json_object_new_int64(qty));
+    if (key)
+        json_object_object_add(a, "key", json_object_new_string(key));
+    return a;
+}
+
+int eng_shop_cart_add(const eng_shopper *w, const char *sku, int64_t qty, const char *key, eng_shop_result *r)
+{
+    return frame_do(w, action("cart.add", sku, qty, key), r);
+}
+
+int eng_shop_cart_set(const eng_shopper *w, const char *sku, int64_t qty, const char *key, eng_shop_result *r)
+{
+    return frame_do(w, action("cart.set", sku, qty, key), r);
+}
+
+int eng_shop_cart_remove(const eng_shopper *w, const char *sku, const char *key, eng_shop_result *r)
+{
+    return frame_do(w, action("cart.remove", sku, 0, key), r);
+}
+
+int eng_shop_cart_clear(const eng_shopper *w, const char *key, eng_shop_result *r)
+{
+    return frame_do(w, action("cart.clear", NULL, 0, key), r);
+}
+
+int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r)
+{
+    return frame_do(w, action("order.create", NULL, 0, key), r);
+}
+
+int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r)
+{
+    json_object *a = action("order.cancel", NULL, 0, NULL);
+    json_object_object_add(a, "orderId", json_object_new_int64(order_id));
+    return frame_do(w, a, r);
+}
+
+int eng_shop_promo_apply(const eng_shopper *w, const char *code, eng_shop_result *r)
+{
+    json_object *a = action("promo.apply", NULL, 0, NULL);
+    json_object_object_add(a, "code", code ? json_object_new_string(code) : NULL);
+    return frame_do(w, a, r);
+}
+
+int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_result *r)
+{
+    json_object *a = action("promo.remove", NULL, 0, NULL);
+    json_object_object_add(a, "code", code ? json_object_new_string(code) : NULL);
+    return frame_do(w, a, r);
+}
+
+int eng_shop_price(const eng_shopper *w, json_object *products)
+{
+    frame f;
+    eng_shop_result r;
+    int rc = frame_open_as(w, &f, &r, false);
+    if (rc < 0)
+        return rc;
+    eng__shop_price(f.t, products);
+    eng_turn_free(f.t);
+    return 0;
+}
+
+int eng_shop_cart(const eng_shopper *w, eng_shop_result *r)
+{
+    frame f;
+    int rc = frame_open(w, &f, r);
+    if (rc < 0)
+        return rc;
+    if (eng__cart_refresh(f.t) == 0) {
+        r->cart = json_object_get(eng__json_path(f.t->ctx, "cart"));
+        set(r, ENG_SHOP_OK, NULL);
+    } else {
+        set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
+    }
+    eng_turn_free(f.t);
+    return 0;
+}
+
+int eng_shop_cart_merge(const eng_shopper *w, const char *anon_session_id, eng_shop_result *r)
+{
+    frame f;
+    int rc = frame_open(w, &f, r);
+    if (rc < 0)
+        return rc;
+    if (!w->user_id || !anon_session_id || !*anon_session_id) {
+        eng_turn_free(f.t);
+        return ENG_EINVAL;
+    }
+    char from[160], into[160];
+    snprintf(from, sizeof from, "anon:%s", anon_session_id);
+    eng__cart_id(f.t, into, sizeof into);
+    store_err e = {0};
+    rc = store_cart_merge(w->store, from, into, &e);
+    if (rc < 0) {
+        from_store(r, rc, &e);
+    } else {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "from", json_object_new_string(from));
+        json_object_object_add(d, "via", json_object_new_string(w->via ? w->via : "api"));
+        eng__audit(f.t, "cart.merge", into, d);
+        json_object_put(d);
+        cart_after(f.t, r);
+        set(r, ENG_SHOP_OK, NULL);
+    }
+    eng_turn_free(f.t);
+    return 0;
+}
+
+int eng_shop_order(const eng_shopper *w, int64_t order_id, eng_shop_result *r)
+{
+    frame f;
+    int rc = frame_open(w, &f, r);
+    if (rc < 0)
+        return rc;
+    store_order o = {0};
+    if (!w->user_id) {
+        set(r, ENG_SHOP_LOGIN, "please sign in to see your orders");
+    } else if (own_order(f.t, order_id, &o, r) == 0) {
+        r->order = eng__order_json(&o);
+        store_order_clear(&o);
+        set(r, ENG_SHOP_OK, NULL);
+    }
+    eng_turn_free(f.t);
+    return 0;
+}
+
+int eng_shop_orders(const eng_shopper *w, int limit, eng_shop_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!w || !w->store)
+        return ENG_EINVAL;
+    if (!w->user_id)
+        return set(r, ENG_SHOP_LOGIN, "please sign in to see your orders");
+    store_order *list = NULL;
+    size_t n = 0;
+    store_err e = {0};
+    int rc = store_order_list(w->store, w->user_id, limit > 0 ? limit : 50, &list, &n, &e);
+    if (rc < 0)
+        return from_store(r, rc, &e);
+    json_object *items = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(items, eng__order_json(&list[i]));
+    store_order_list_free(list, n);
+    r->order = json_object_new_object();
+    json_object_object_add(r->order, "items", items);
+    return set(r, ENG_SHOP_OK, NULL);
+}

@@ -1,0 +1,422 @@
+/* tests/unit/test_shop.c — the commerce core (engine/shop.c) on a real
+ * SQLite store with real rules files: one price for cards, carts and
+ * orders (top-level and agent rules alike), typed results with reasons,
+ * vetoes that see the cart, promotion codes that never drop a valid code
+ * for a bad one, and exactly-once changes under 50 concurrent callers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "stores/store.h"
+
+static char dir[64];
+static store *st;
+static eng_pipeline *pipe_;
+
+static const char rules_top[] =
+    "price('half-lamps', function(p, ctx)\n"
+    "  if p.category == 'lighting' then return {percent = 50, reason = 'half price lamps'} end\n"
+    "end)\n"
+    "promo('SAVE10', function(cart, ctx) return {percent = 10, reason = '10% off'} end)\n"
+    "promo('BIG', function(cart, ctx)\n"
+    "  if cart.subtotal < 1000 then return deny('only for orders over $1000') end\n"
+    "  return {amount = 100}\n"
+    "end)\n"
+    "on('order.create', function(action, ctx)\n"
+    "  local n = 0\n"
+    "  for _, l in ipairs(ctx.cart and ctx.cart.items or {}) do\n"
+    "    if l.category == 'motorcycle' then n = n + l.qty end\n"
+    "  end\n"
+    "  if n > 2 then return deny('at most 2 motorcycles per order') end\n"
+    "end)\n"
+    "on('cart.add', function(action, ctx)\n"
+    "  if action.newQty > 60 then return deny('at most 60 of one product') end\n"
+    "end)\n";
+
+/* an agent's own rules price the cart and the order too */
+static const char rules_agent[] =
+    "price('mug-promo', function(p, ctx)\n"
+    "  if p.category == 'kitchen' then return {amount = 1, reason = 'mug promo'} end\n"
+    "end)\n";
+
+static const char pipeline_yaml[] =
+    "pipeline: shop\n"
+    "rules: [top.lua]\n"
+    "intents:\n"
+    "  add_to_cart: [add it, add this to my cart]\n"
+    "  view_cart: [show my cart, what is in my cart]\n"
+    "stages:\n"
+    "  - { id: nlu, type: classifier }\n"
+    "  - { id: cart, type: agent, agent: cart, rules: [agent.lua] }\n"
+    "  - { id: reply, type: formatter, templates: { add_to_cart: 'ok', view_cart: 'ok' } }\n";
+
+static void write_file(const char *name, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void product(const char *sku, const char *cat, double price, int64_t stock)
+{
+    store_product p = {.sku = (char *)sku, .title = (char *)sku, .category = (char *)cat, .price = price,
+                       .stock = stock};
+    store_err e = {0};
+    assert_int_equal(store_product_upsert(st, &p, &e), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/aisle-shop-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/shop.db", dir);
+    store_config cfg;
+    store_config_init(&cfg);
+    cfg.sqlite_path = path;
+    cfg.redis_url = NULL, cfg.mongo_uri = NULL;
+    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
+    store_err err = {0};
+    assert_int_equal(store_open(&cfg, &st, &err), 0);
+    product("LAMP", "lighting", 40, 100);
+    product("MUG", "kitchen", 10, 1000);
+    product("MOTO", "motorcycle", 5000, 10);
+    product("LAST", "misc", 20, 1);
+    write_file("top.lua", rules_top);
+    write_file("agent.lua", rules_agent);
+    eng_diags d;
+    eng_diags_init(&d);
+    int rc = eng_pipeline_load_buffer("shop.yaml", pipeline_yaml, strlen(pipeline_yaml), dir, &pipe_, &d);
+    if (rc != 0)
+        eng_diags_print(&d, stderr);
+    eng_diags_free(&d);
+    assert_int_equal(rc, 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    eng_pipeline_release(pipe_);
+    store_close(st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static eng_shopper shopper(int64_t uid, const char *sid, json_object *session)
+{
+    return (eng_shopper){.pipe = pipe_, .store = st, .user_id = uid, .session_id = sid, .session = session,
+                         .via = "test"};
+}
+
+static double num(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : -1;
+}
+
+static int64_t stock_of(const char *sku)
+{
+    store_product p = {0};
+    assert_int_equal(store_product_get(st, sku, &p, NULL), 0);
+    int64_t n = p.stock;
+    store_product_clear(&p);
+    return n;
+}
+
+static void test_one_price(void **state)
+{
+    (void)state;
+    eng_shopper w = shopper(101, "s-price", NULL);
+    eng_shop_result r;
+    assert_int_equal(eng_shop_cart_add(&w, "LAMP", 1, NULL, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_cart_add(&w, "MUG", 2, NULL, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_int_equal(r.qty, 2);
+    /* 40 at half price + 2 x (10 - 1): the agent's rule prices the cart */
+    assert_true(num(r.cart, "total") == 38.0);
+    eng_shop_result_clear(&r);
+    /* a card shows the same price */
+    json_object *cards = json_tokener_parse("[{\"sku\":\"LAMP\",\"price\":40,\"category\":\"lighting\"},"
+                                            "{\"sku\":\"MUG\",\"price\":10,\"category\":\"kitchen\"}]");
+    assert_int_equal(eng_shop_price(&w, cards), 0);
+    assert_true(num(json_object_array_get_idx(cards, 0), "finalPrice") == 20.0);
+    assert_true(num(json_object_array_get_idx(cards, 1), "finalPrice") == 9.0);
+    json_object_put(cards);
+    /* a visitor without a session sees the same card prices */
+    eng_shopper anon = shopper(0, NULL, NULL);
+    cards = json_tokener_parse("[{\"sku\":\"LAMP\",\"price\":40,\"category\":\"lighting\"}]");
+    assert_int_equal(eng_shop_price(&anon, cards), 0);
+    assert_true(num(json_object_array_get_idx(cards, 0), "finalPrice") == 20.0);
+    json_object_put(cards);
+    /* and the order charges it */
+    assert_int_equal(eng_shop_checkout(&w, "price-1", &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_true(num(r.order, "total") == 38.0);
+    eng_shop_result_clear(&r);
+}
+
+static void test_typed_results(void **state)
+{
+    (void)state;
+    eng_shopper w = shopper(0, "s-typed", NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "NOPE", 1, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_NOT_FOUND);
+    assert_true(r.reason[0]);
+    eng_shop_result_clear(&r);
+    eng_shop_cart_set(&w, "MUG", 3, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_NOT_IN_CART);
+    eng_shop_result_clear(&r);
+    eng_shop_cart_remove(&w, "MUG", NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_NOT_IN_CART);
+    eng_shop_result_clear(&r);
+    eng_shop_cart_add(&w, "MUG", 0, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    eng_shop_result_clear(&r);
+    eng_shop_cart_add(&w, "LAST", 2, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_STOCK);
+    assert_non_null(strstr(r.reason, "1 in stock"));
+    eng_shop_result_clear(&r);
+    eng_shop_cart_add(&w, "MUG", 61, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_DENIED);
+    assert_string_equal(r.reason, "at most 60 of one product");
+    eng_shop_result_clear(&r);
+    /* a key makes a change once: the repeat changes nothing */
+    eng_shop_cart_add(&w, "MUG", 2, "k1", &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_int_equal(r.qty, 2);
+    assert_false(r.replayed);
+    eng_shop_result_clear(&r);
+    eng_shop_cart_add(&w, "MUG", 2, "k1", &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_true(r.replayed);
+    assert_int_equal(r.qty, 2);
+    assert_int_equal(json_object_get_int64(json_object_object_get(r.cart, "count")), 2);
+    eng_shop_result_clear(&r);
+    /* set, then remove */
+    eng_shop_cart_set(&w, "MUG", 5, NULL, &r);
+    assert_int_equal(r.qty, 5);
+    eng_shop_result_clear(&r);
+    eng_shop_cart_set(&w, "MUG", 0, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_int_equal(json_object_get_int64(json_object_object_get(r.cart, "count")), 0);
+    eng_shop_result_clear(&r);
+    /* orders need a user */
+    eng_shop_checkout(&w, "anon-1", &r);
+    assert_int_equal(r.status, ENG_SHOP_LOGIN);
+    eng_shop_result_clear(&r);
+}
+
+static void test_promo_codes(void **state)
+{
+    (void)state;
+    json_object *sess = json_object_new_object();
+    eng_shopper w = shopper(0, "s-promo", sess);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "MUG", 10, NULL, &r);
+    eng_shop_result_clear(&r);
+    eng_shop_promo_apply(&w, "save10", &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_true(num(r.cart, "discountTotal") == 9.0);
+    eng_shop_result_clear(&r);
+    /* an unknown code, then one a rule refuses: SAVE10 stays */
+    eng_shop_promo_apply(&w, "BOGUS99", &r);
+    assert_int_equal(r.status, ENG_SHOP_CODE_INVALID);
+    assert_non_null(strstr(r.reason, "BOGUS99"));
+    assert_true(num(r.cart, "discountTotal") == 9.0);
+    eng_shop_result_clear(&r);
+    eng_shop_promo_apply(&w, "BIG", &r);
+    assert_int_equal(r.status, ENG_SHOP_CODE_INVALID);
+    assert_string_equal(r.reason, "only for orders over $1000");
+    eng_shop_result_clear(&r);
+    assert_string_equal(json_object_get_string(json_object_object_get(sess, "promoCode")), "SAVE10");
+    eng_shop_promo_apply(&w, "bad code!", &r);
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    eng_shop_result_clear(&r);
+    eng_shop_promo_remove(&w, "SAVE10", &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_true(num(r.cart, "discountTotal") == 0.0);
+    eng_shop_result_clear(&r);
+    json_object_put(sess);
+}
+
+static void test_veto_sees_cart(void **state)
+{
+    (void)state;
+    eng_shopper w = shopper(102, "s-moto", NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "MOTO", 3, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    int64_t before = stock_of("MOTO");
+    eng_shop_checkout(&w, "moto-1", &r);
+    assert_int_equal(r.status, ENG_SHOP_DENIED);
+    assert_string_equal(r.reason, "at most 2 motorcycles per order");
+    assert_null(r.order);
+    eng_shop_result_clear(&r);
+    assert_int_equal(stock_of("MOTO"), before);
+    eng_shop_cart_set(&w, "MOTO", 2, NULL, &r);
+    eng_shop_result_clear(&r);
+    eng_shop_checkout(&w, "moto-2", &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    assert_int_equal(stock_of("MOTO"), before - 2);
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    eng_shopper w = shopper(103, "s-cancel", NULL), other = shopper(104, "s-other", NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "LAMP", 1, NULL, &r);
+    eng_shop_result_clear(&r);
+    eng_shop_checkout(&w, "c-1", &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    int64_t id = json_object_get_int64(json_object_object_get(r.order, "id"));
+    eng_shop_result_clear(&r);
+    eng_shop_cancel(&other, id, &r);
+    assert_int_equal(r.status, ENG_SHOP_NOT_FOUND);
+    eng_shop_result_clear(&r);
+    eng_shop_cancel(&w, id, &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_string_equal(json_object_get_string(json_object_object_get(r.order, "status")), "cancelled");
+    eng_shop_result_clear(&r);
+    eng_shop_cancel(&w, id, &r);
+    assert_int_equal(r.status, ENG_SHOP_STATE);
+    eng_shop_result_clear(&r);
+}
+
+/* ---------------------------------------------------------------- races */
+typedef struct race {
+    int kind;              /* 0: add 1 without a key; 1: checkout with one key; 2: add with one key */
+    int64_t uid;
+    const char *sid;
+    eng_shop_result r;
+} race;
+
+static void *racer(void *arg)
+{
+    race *x = arg;
+    eng_shopper w = shopper(x->uid, x->sid, NULL);
+    if (x->kind == 0)
+        eng_shop_cart_add(&w, "MUG", 1, NULL, &x->r);
+    else if (x->kind == 1)
+        eng_shop_checkout(&w, "race-key", &x->r);
+    else
+        eng_shop_cart_add(&w, "MUG", 1, "same-key", &x->r);
+    return NULL;
+}
+
+static void run_race(int kind, int64_t uid, const char *sid, race *xs, int n)
+{
+    pthread_t th[64];
+    for (int i = 0; i < n; i++) {
+        xs[i] = (race){.kind = kind, .uid = uid, .sid = sid};
+        assert_int_equal(pthread_create(&th[i], NULL, racer, &xs[i]), 0);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+}
+
+static int64_t line(int64_t uid, const char *sid, const char *sku)
+{
+    eng_shopper w = shopper(uid, sid, NULL);
+    eng_shop_result r;
+    eng_shop_cart(&w, &r);
+    int64_t q = 0;
+    json_object *items = json_object_object_get(r.cart, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        if (strcmp(json_object_get_string(json_object_object_get(l, "sku")), sku) == 0)
+            q = json_object_get_int64(json_object_object_get(l, "qty"));
+    }
+    eng_shop_result_clear(&r);
+    return q;
+}
+
+static void test_concurrent_adds(void **state)
+{
+    (void)state;
+    race xs[50];
+    run_race(0, 0, "s-race-add", xs, 50);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(xs[i].r.status, ENG_SHOP_OK);
+        eng_shop_result_clear(&xs[i].r);
+    }
+    assert_int_equal(line(0, "s-race-add", "MUG"), 50);
+    /* one key, 50 callers: one change */
+    run_race(2, 0, "s-race-key", xs, 50);
+    int fresh = 0;
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(xs[i].r.status, ENG_SHOP_OK);
+        fresh += !xs[i].r.replayed;
+        eng_shop_result_clear(&xs[i].r);
+    }
+    assert_int_equal(fresh, 1);
+    assert_int_equal(line(0, "s-race-key", "MUG"), 1);
+}
+
+static void test_concurrent_checkout(void **state)
+{
+    (void)state;
+    eng_shopper w = shopper(105, "s-race-order", NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "LAMP", 2, NULL, &r);
+    eng_shop_result_clear(&r);
+    int64_t before = stock_of("LAMP");
+    race xs[50];
+    run_race(1, 105, "s-race-order", xs, 50);
+    int fresh = 0;
+    int64_t id = 0;
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(xs[i].r.status, ENG_SHOP_OK);
+        int64_t oid = json_object_get_int64(json_object_object_get(xs[i].r.order, "id"));
+        if (!id)
+            id = oid;
+        assert_int_equal(oid, id);
+        fresh += !xs[i].r.replayed;
+        eng_shop_result_clear(&xs[i].r);
+    }
+    assert_int_equal(fresh, 1);
+    assert_int_equal(stock_of("LAMP"), before - 2);
+    eng_shop_orders(&w, 0, &r);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.order, "items")), 1);
+    eng_shop_result_clear(&r);
+    /* one audit entry for the order */
+    char *js = NULL;
+    assert_int_equal(store_audit_list(st, "user:105", NULL, 500, &js, NULL), 0);
+    json_object *a = json_tokener_parse(js);
+    free(js);
+    int orders = 0;
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        orders += strcmp(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, i), "action")),
+                         "order.create") == 0;
+    json_object_put(a);
+    assert_int_equal(orders, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_price),        cmocka_unit_test(test_typed_results),
+        cmocka_unit_test(test_promo_codes),      cmocka_unit_test(test_veto_sees_cart),
+        cmocka_unit_test(test_cancel),           cmocka_unit_test(test_concurrent_adds),
+        cmocka_unit_test(test_concurrent_checkout),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,626 @@
+/* tests/unit/test_store_once.c — exactly-once effects of stores/store.h
+ * under concurrency: atomic cart increments, keyed cart changes and
+ * checkouts raced by 50 threads (one effect, one audit row, 49 replays),
+ * and request replay keys (store_once_*) with leases.  Rows as in the
+ * contract suite: SQLite always; the replay keys also on a redis-server
+ * started here; the document family on MongoDB when AISLE_TEST_MONGO_URI
+ * is set. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "stores/store.h"
+#include "tests/redis_server.h"
+
+#include <mongoc/mongoc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NTHREADS 50
+
+static int64_t fake_now = 1700000000000;
+static int64_t fake_clock(void *ud)
+{
+    (void)ud;
+    return __atomic_load_n(&fake_now, __ATOMIC_SEQ_CST);
+}
+static void advance_ms(int64_t ms)
+{
+    __atomic_add_fetch(&fake_now, ms, __ATOMIC_SEQ_CST);
+}
+
+typedef struct fixture {
+    store *s;
+    char dir[256];
+    char path[300];
+    char url[512];
+    char mongo_db[64];
+} fixture;
+
+enum { FAM_DOC = 1, FAM_EPH = 2 };
+
+typedef struct backend {
+    const char *name;
+    int families;
+    int (*config)(fixture *fx, store_config *cfg, char *why, size_t n);
+} backend;
+
+static int sqlite_config(fixture *fx, store_config *cfg, char *why, size_t n)
+{
+    (void)why;
+    (void)n;
+    cfg->sqlite_path = fx->path;
+    cfg->documents = STORE_BACKEND_SQLITE;
+    cfg->ephemeral = STORE_BACKEND_SQLITE;
+    return 0;
+}
+
+static redis_server redis;
+
+static int redis_config(fixture *fx, store_config *cfg, char *why, size_t n)
+{
+    static int started, failed, serial;
+    if (!started) {
+        started = 1;
+        failed = redis_server_open(&redis, "aisle-redis-once", 0) != 0;
+    }
+    if (failed) {
+        snprintf(why, n, "Redis rows skipped: %s", redis.why);
+        return 1;
+    }
+    snprintf(fx->url, sizeof fx->url, "redis://127.0.0.1:%d/0?prefix=once%d.%d:",
+             redis.port, (int)getpid(), ++serial);
+    cfg->sqlite_path = fx->path;
+    cfg->documents = STORE_BACKEND_SQLITE;
+    cfg->ephemeral = STORE_BACKEND_REDIS;
+    cfg->redis_url = fx->url;
+    return 0;
+}
+
+static int mongo_config(fixture *fx, store_config *cfg, char *why, size_t n)
+{
+    static int serial;
+    const char *base = getenv("AISLE_TEST_MONGO_URI");
+    mongoc_uri_t *uri;
+    bson_error_t e;
+    if (!base || !*base) {
+        snprintf(why, n, "MongoDB rows skipped: AISLE_TEST_MONGO_URI not set"
+                 " (no MongoDB server on this machine)");
+        return 1;
+    }
+    if (!(uri = mongoc_uri_new_with_error(base, &e))) {
+        snprintf(why, n, "MongoDB rows skipped: bad AISLE_TEST_MONGO_URI: %s", e.message);
+        return 1;
+    }
+    snprintf(fx->mongo_db, sizeof fx->mongo_db, "aisle_once_%d_%d", (int)getpid(), ++serial);
+    mongoc_uri_set_database(uri, fx->mongo_db);
+    snprintf(fx->url, sizeof fx->url, "%s", mongoc_uri_get_string(uri));
+    mongoc_uri_destroy(uri);
+    cfg->sqlite_path = fx->path;
+    cfg->documents = STORE_BACKEND_MONGO;
+    cfg->ephemeral = STORE_BACKEND_SQLITE;
+    cfg->mongo_uri = fx->url;
+    return 0;
+}
+
+static void mongo_drop(const fixture *fx)
+{
+    mongoc_client_t *c;
+    mongoc_database_t *db;
+    if (!fx->mongo_db[0] || !(c = mongoc_client_new(fx->url)))
+        return;
+    db = mongoc_client_get_database(c, fx->mongo_db);
+    mongoc_database_drop(db, NULL);
+    mongoc_database_destroy(db);
+    mongoc_client_destroy(c);
+}
+
+static const backend backends[] = {
+    {"sqlite", FAM_DOC | FAM_EPH, sqlite_config},
+    {"redis", FAM_EPH, redis_config},
+    {"mongo", FAM_DOC, mongo_config},
+};
+static const backend *current = &backends[0];
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    store_config cfg;
+    store_err err = {0};
+    char why[256] = "";
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/aisle-once-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/aisle.db", fx->dir);
+    store_config_init(&cfg);
+    cfg.redis_url = NULL;
+    cfg.mongo_uri = NULL;
+    cfg.clock = fake_clock;
+    cfg.pool_size = 8;
+    if (current->config(fx, &cfg, why, sizeof why)) {
+        print_message("[  SKIP    ] %s: %s\n", current->name, why);
+        free(fx);
+        skip();
+    }
+    int rc = store_open(&cfg, &fx->s, &err);
+    if (rc != 0)
+        print_message("store_open (%s): %s\n", current->name, err.msg);
+    assert_int_equal(rc, 0);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char cmd[400];
+    if (!fx)
+        return 0;
+    store_close(fx->s);
+    mongo_drop(fx);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(fx);
+    return 0;
+}
+
+static void put_product(store *s, const char *sku, double price, int64_t stock)
+{
+    store_product p = {0};
+    store_err err = {0};
+    p.sku = (char *)sku;
+    p.title = (char *)sku;
+    p.price = price;
+    p.stock = stock;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+}
+
+static int64_t stock_of(store *s, const char *sku)
+{
+    store_product p;
+    store_err err = {0};
+    int64_t n;
+    assert_int_equal(store_product_get(s, sku, &p, &err), 0);
+    n = p.stock;
+    store_product_clear(&p);
+    return n;
+}
+
+static int64_t line_qty(store *s, const char *cart, const char *sku)
+{
+    store_cart c;
+    store_err err = {0};
+    int64_t q = 0;
+    assert_int_equal(store_cart_get(s, cart, &c, &err), 0);
+    for (size_t i = 0; i < c.n_items; i++)
+        if (!strcmp(c.items[i].sku, sku))
+            q = c.items[i].qty;
+    store_cart_clear_struct(&c);
+    return q;
+}
+
+/* how many audit events of `action` the actor has */
+static int audit_count(store *s, const char *actor, const char *action)
+{
+    char *j = NULL, needle[128];
+    store_err err = {0};
+    int n = 0;
+    assert_int_equal(store_audit_list(s, actor, NULL, 1000, &j, &err), 0);
+    snprintf(needle, sizeof needle, "\"action\":\"%s\"", action);
+    for (const char *p = j; (p = strstr(p, needle)); p++)
+        n++;
+    free(j);
+    return n;
+}
+
+/* ---------------- threads ---------------- */
+
+typedef struct worker {
+    store *s;
+    int i;
+    const char *key;           /* shared idempotency key, or NULL */
+    int rc;
+    store_cart_outcome co;
+    store_order o;
+    char *result;
+    store_err err;
+} worker;
+
+static pthread_barrier_t gate;
+
+static void *cart_add_worker(void *arg)
+{
+    worker *w = arg;
+    store_audit_rec a = {"user:1", "cart.add", NULL, "{\"qty\":1}"};
+    store_cart_change ch = {.cart_id = "user:1", .op = STORE_CART_ADD, .sku = "HOT",
+                            .qty = 1, .idempotency_key = w->key, .audit = &a};
+    pthread_barrier_wait(&gate);
+    w->rc = store_cart_apply(w->s, &ch, &w->co, &w->err);
+    return NULL;
+}
+
+static void *order_worker(void *arg)
+{
+    worker *w = arg;
+    store_audit_rec a = {"user:9", "order.create", NULL, "{\"channel\":\"chat\"}"};
+    store_order_req req = {.user_id = 9, .cart_id = "user:9",
+                           .idempotency_key = "checkout-1", .audit = &a};
+    pthread_barrier_wait(&gate);
+    w->rc = store_order_place(w->s, &req, &w->o, &w->err);
+    return NULL;
+}
+
+static void *once_worker(void *arg)
+{
+    worker *w = arg;
+    pthread_barrier_wait(&gate);
+    w->rc = store_once_begin(w->s, "msg:abc", 30000, &w->result, &w->err);
+    return NULL;
+}
+
+static void run_threads(worker *w, void *(*fn)(void *))
+{
+    pthread_t th[NTHREADS];
+    pthread_barrier_init(&gate, NULL, NTHREADS);
+    for (int i = 0; i < NTHREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, fn, &w[i]), 0);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&gate);
+}
+
+/* ---------------- document family ---------------- */
+
+/* 50 concurrent ADD 1 on one line end at exactly 50: the increment is one
+ * statement, not a read and a write that could interleave. */
+static void test_cart_add_race(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    worker w[NTHREADS];
+    put_product(s, "HOT", 5, 1000);
+    for (int i = 0; i < NTHREADS; i++)
+        w[i] = (worker){.s = s, .i = i, .rc = -99};
+    run_threads(w, cart_add_worker);
+    for (int i = 0; i < NTHREADS; i++) {
+        if (w[i].rc)
+            print_message("thread %d: %s\n", i, w[i].err.msg);
+        assert_int_equal(w[i].rc, 0);
+        assert_int_equal(w[i].co.replayed, 0);
+        assert_true(w[i].co.qty >= 1 && w[i].co.qty <= NTHREADS);
+    }
+    assert_int_equal(line_qty(s, "user:1", "HOT"), NTHREADS);
+    assert_int_equal(audit_count(s, "user:1", "cart.add"), NTHREADS);
+}
+
+/* 50 concurrent ADD 1 with one key: one increment, one audit row, 49
+ * replays that all report the first outcome. */
+static void test_cart_key_race(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    worker w[NTHREADS];
+    int fresh = 0;
+    put_product(s, "HOT", 5, 1000);
+    for (int i = 0; i < NTHREADS; i++)
+        w[i] = (worker){.s = s, .i = i, .key = "add-hot-1", .rc = -99};
+    run_threads(w, cart_add_worker);
+    for (int i = 0; i < NTHREADS; i++) {
+        if (w[i].rc)
+            print_message("thread %d: %s\n", i, w[i].err.msg);
+        assert_int_equal(w[i].rc, 0);
+        assert_int_equal(w[i].co.qty, 1);
+        assert_int_equal(w[i].co.stock, 1000);
+        fresh += !w[i].co.replayed;
+    }
+    assert_int_equal(fresh, 1);
+    assert_int_equal(line_qty(s, "user:1", "HOT"), 1);
+    assert_int_equal(audit_count(s, "user:1", "cart.add"), 1);
+}
+
+/* A replayed change changes nothing and returns the first quantity; the
+ * key is per cart; a failed change keeps no key. */
+static void test_cart_replay_and_caps(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_cart_outcome o;
+    store_audit_rec a = {"user:2", "cart.add", NULL, NULL};
+    store_cart_change ch = {.cart_id = "user:2", .op = STORE_CART_ADD, .sku = "A",
+                            .qty = 2, .idempotency_key = "k1", .audit = &a};
+    put_product(s, "A", 3, 5);
+
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(o.qty, 2);
+    assert_int_equal(o.replayed, 0);
+    ch.qty = 3;                         /* same key, other body: the first wins */
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(o.qty, 2);
+    assert_int_equal(o.replayed, 1);
+    assert_int_equal(line_qty(s, "user:2", "A"), 2);
+    assert_int_equal(audit_count(s, "user:2", "cart.add"), 1);
+
+    /* over stock: refused, nothing kept, the key can be tried again */
+    ch.idempotency_key = "k2";
+    ch.qty = 4;
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_ESTOCK);
+    assert_int_equal(o.stock, 5);
+    assert_int_equal(line_qty(s, "user:2", "A"), 2);
+    ch.qty = 3;
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(o.qty, 5);
+    assert_int_equal(o.replayed, 0);
+    assert_int_equal(audit_count(s, "user:2", "cart.add"), 2);
+
+    /* max_qty caps the line besides stock */
+    ch = (store_cart_change){.cart_id = "user:2", .op = STORE_CART_SET, .sku = "A",
+                             .qty = 4, .max_qty = 3};
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_ESTOCK);
+    assert_int_equal(line_qty(s, "user:2", "A"), 5);
+    ch.qty = 3;
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(o.qty, 3);
+    ch.qty = 6;
+    ch.max_qty = 0;
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_ESTOCK);
+
+    /* the same key on another cart is another change */
+    ch = (store_cart_change){.cart_id = "user:3", .op = STORE_CART_ADD, .sku = "A",
+                             .qty = 1, .idempotency_key = "k1"};
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(o.replayed, 0);
+    assert_int_equal(line_qty(s, "user:3", "A"), 1);
+
+    /* unknown product, bad arguments, remove, clear */
+    ch.sku = "NOPE";
+    ch.idempotency_key = NULL;
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_ENOTFOUND);
+    ch.sku = "A";
+    ch.qty = 0;
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_EINVAL);
+    ch = (store_cart_change){.cart_id = "user:2", .op = STORE_CART_REMOVE, .sku = "A",
+                             .idempotency_key = "rm1"};
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(o.qty, 0);
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);   /* replay */
+    assert_int_equal(o.replayed, 1);
+    ch.idempotency_key = NULL;
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_ENOTFOUND);
+    ch = (store_cart_change){.cart_id = "user:3", .op = STORE_CART_CLEAR};
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(line_qty(s, "user:3", "A"), 0);
+    /* a bad audit record is refused before anything happens */
+    store_audit_rec bad = {"user:3", "cart.add", NULL, "{nope"};
+    ch = (store_cart_change){.cart_id = "user:3", .op = STORE_CART_ADD, .sku = "A",
+                             .qty = 1, .audit = &bad};
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_EINVAL);
+    assert_int_equal(line_qty(s, "user:3", "A"), 0);
+}
+
+/* 50 concurrent checkouts with one key: one order, one stock decrement,
+ * one audit row (with orderId), 49 replays of the same order. */
+static void test_order_place_race(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    worker w[NTHREADS];
+    int fresh = 0;
+    int64_t id = 0;
+    store_order *list = NULL;
+    size_t n = 0;
+    char *j = NULL, needle[64];
+    put_product(s, "BOOT", 80, 10);
+    assert_int_equal(store_cart_set_qty(s, "user:9", "BOOT", 2, &err), 0);
+    for (int i = 0; i < NTHREADS; i++)
+        w[i] = (worker){.s = s, .i = i, .rc = -99};
+    run_threads(w, order_worker);
+    for (int i = 0; i < NTHREADS; i++) {
+        if (w[i].rc)
+            print_message("thread %d: %s\n", i, w[i].err.msg);
+        assert_int_equal(w[i].rc, 0);
+        if (!id)
+            id = w[i].o.id;
+        assert_int_equal(w[i].o.id, id);
+        assert_int_equal(w[i].o.n_lines, 1);
+        assert_int_equal(w[i].o.lines[0].qty, 2);
+        fresh += !w[i].o.replayed;
+        store_order_clear(&w[i].o);
+    }
+    assert_int_equal(fresh, 1);
+    assert_int_equal(stock_of(s, "BOOT"), 8);
+    assert_int_equal(store_order_list(s, 9, 0, &list, &n, &err), 0);
+    assert_int_equal(n, 1);
+    store_order_list_free(list, n);
+    assert_int_equal(audit_count(s, "user:9", "order.create"), 1);
+    assert_int_equal(store_audit_list(s, "user:9", NULL, 10, &j, &err), 0);
+    snprintf(needle, sizeof needle, "\"orderId\":%lld", (long long)id);
+    assert_non_null(strstr(j, needle));
+    assert_non_null(strstr(j, "\"channel\":\"chat\""));
+    snprintf(needle, sizeof needle, "\"subject\":\"order:%lld\"", (long long)id);
+    assert_non_null(strstr(j, needle));
+    free(j);
+}
+
+/* The old entry points keep working on top; cancel writes its audit row
+ * once, and a failed place writes none. */
+static void test_order_old_api_and_cancel(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_order o, o2;
+    store_audit_rec a = {"user:4", "order.cancel", NULL, "{\"reason\":\"changed mind\"}"};
+    store_audit_rec ap = {"user:4", "order.create", NULL, "[1]"};
+    store_order_req req = {.user_id = 4, .cart_id = "user:4", .idempotency_key = "p1",
+                           .audit = &ap};
+    put_product(s, "HAT", 10, 3);
+    assert_int_equal(store_cart_set_qty(s, "user:4", "HAT", 1, &err), 0);
+    /* detail that is not an object cannot take orderId: refused, no effect */
+    assert_int_equal(store_order_place(s, &req, &o, &err), STORE_EINVAL);
+    assert_int_equal(stock_of(s, "HAT"), 3);
+    assert_int_equal(audit_count(s, "user:4", "order.create"), 0);
+    assert_int_equal(store_order_create(s, 4, "user:4", "p1", &o, &err), 0);
+    assert_int_equal(o.replayed, 0);
+    assert_int_equal(store_order_create(s, 4, "user:4", "p1", &o2, &err), 0);
+    assert_int_equal(o2.replayed, 1);
+    assert_int_equal(o2.id, o.id);
+    store_order_clear(&o2);
+    assert_int_equal(stock_of(s, "HAT"), 2);
+    /* an empty cart with a new key: EEMPTY, no audit */
+    ap.detail_json = NULL;
+    req.idempotency_key = "p2";
+    assert_int_equal(store_order_place(s, &req, &o2, &err), STORE_EEMPTY);
+    assert_int_equal(audit_count(s, "user:4", "order.create"), 0);
+
+    assert_int_equal(store_order_cancel_audited(s, 5, o.id, &a, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_order_cancel_audited(s, 4, o.id, &a, &err), 0);
+    assert_int_equal(store_order_cancel_audited(s, 4, o.id, &a, &err), STORE_ESTATE);
+    assert_int_equal(audit_count(s, "user:4", "order.cancel"), 1);
+    assert_int_equal(stock_of(s, "HAT"), 3);
+    store_order_clear(&o);
+}
+
+/* ---------------- request replay keys ---------------- */
+
+/* 50 concurrent begins: exactly one reservation, 49 busy; after finish,
+ * every begin answers the first result. */
+static void test_once_race(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    worker w[NTHREADS];
+    int winners = 0, winner = -1;
+    for (int i = 0; i < NTHREADS; i++)
+        w[i] = (worker){.s = s, .i = i, .rc = -99};
+    run_threads(w, once_worker);
+    for (int i = 0; i < NTHREADS; i++) {
+        if (w[i].rc == 0) {
+            winners++;
+            winner = i;
+        } else {
+            if (w[i].rc != STORE_EBUSY)
+                print_message("thread %d: %d %s\n", i, w[i].rc, w[i].err.msg);
+            assert_int_equal(w[i].rc, STORE_EBUSY);
+        }
+        assert_null(w[i].result);
+    }
+    assert_int_equal(winners, 1);
+    assert_true(winner >= 0);
+    assert_int_equal(store_once_finish(s, "msg:abc", "{\"reply\":\"hi\"}", 60, &err), 0);
+    for (int i = 0; i < NTHREADS; i++)
+        w[i] = (worker){.s = s, .i = i, .rc = -99};
+    run_threads(w, once_worker);
+    for (int i = 0; i < NTHREADS; i++) {
+        assert_int_equal(w[i].rc, STORE_EEXIST);
+        assert_non_null(w[i].result);
+        assert_string_equal(w[i].result, "{\"reply\":\"hi\"}");
+        free(w[i].result);
+    }
+}
+
+/* A holder that never finishes frees the key when its lease runs out; an
+ * abort frees it at once; the first result is kept until its TTL. */
+static void test_once_lease(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    char *r = NULL;
+    assert_int_equal(store_once_begin(s, "k", 5000, &r, &err), 0);
+    assert_int_equal(store_once_begin(s, "k", 5000, &r, &err), STORE_EBUSY);
+    advance_ms(4000);
+    assert_int_equal(store_once_begin(s, "k", 5000, &r, &err), STORE_EBUSY);
+    advance_ms(1500);                   /* the holder "crashed" */
+    assert_int_equal(store_once_begin(s, "k", 5000, &r, &err), 0);
+    assert_int_equal(store_once_abort(s, "k", &err), 0);
+    assert_int_equal(store_once_begin(s, "k", 5000, &r, &err), 0);
+    assert_int_equal(store_once_finish(s, "k", "first", 60, &err), 0);
+    /* a second finish (a late holder) keeps the first result */
+    assert_int_equal(store_once_finish(s, "k", "second", 60, &err), STORE_EEXIST);
+    assert_int_equal(store_once_abort(s, "k", &err), 0);   /* no effect on a result */
+    assert_int_equal(store_once_begin(s, "k", 5000, &r, &err), STORE_EEXIST);
+    assert_string_equal(r, "first");
+    free(r);
+    r = NULL;
+    advance_ms(61000);                  /* the result's TTL is over */
+    assert_int_equal(store_once_begin(s, "k", 5000, &r, &err), 0);
+    assert_null(r);
+    /* keys are independent; bad arguments */
+    assert_int_equal(store_once_begin(s, "k2", 5000, &r, &err), 0);
+    assert_int_equal(store_once_begin(s, "", 5000, &r, &err), STORE_EINVAL);
+    assert_int_equal(store_once_begin(s, "k3", 0, &r, &err), STORE_EINVAL);
+    assert_int_equal(store_once_finish(s, "k3", NULL, 60, &err), STORE_EINVAL);
+}
+
+/* Redis only: a lease also runs out in real time (Redis's own TTL), so a
+ * crashed holder frees the key even when no clock is faked. */
+static void test_once_real_lease(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    char *r = NULL;
+    if (strcmp(current->name, "redis") != 0) {
+        print_message("real-time lease checked on Redis only (SQLite reads the store clock)\n");
+        skip();
+    }
+    assert_int_equal(store_once_begin(s, "short", 150, &r, &err), 0);
+    assert_int_equal(store_once_begin(s, "short", 150, &r, &err), STORE_EBUSY);
+    usleep(300 * 1000);
+    assert_int_equal(store_once_begin(s, "short", 150, &r, &err), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static char row_why[256];
+static void test_backend_unavailable(void **state)
+{
+    (void)state;
+    print_message("%s\n", row_why);
+    skip();
+}
+
+int main(void)
+{
+    const struct CMUnitTest eph_tests[] = {
+        T(test_once_race), T(test_once_lease), T(test_once_real_lease),
+    };
+    const struct CMUnitTest doc_tests[] = {
+        T(test_cart_add_race), T(test_cart_key_race), T(test_cart_replay_and_caps),
+        T(test_order_place_race), T(test_order_old_api_and_cancel),
+    };
+    const struct CMUnitTest unavailable[] = {
+        cmocka_unit_test(test_backend_unavailable),
+    };
+    int failed = 0;
+    mongoc_init();
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        char name[64];
+        fixture probe = {0};
+        store_config cfg;
+        current = &backends[i];
+        store_config_init(&cfg);
+        snprintf(probe.path, sizeof probe.path, "/nonexistent");
+        if (current->config(&probe, &cfg, row_why, sizeof row_why)) {
+            snprintf(name, sizeof name, "exactly once (%s)", current->name);
+            failed += _cmocka_run_group_tests(name, unavailable, 1, NULL, NULL);
+            continue;
+        }
+        if (current->families & FAM_EPH) {
+            snprintf(name, sizeof name, "exactly once, replay keys (%s)", current->name);
+            failed += _cmocka_run_group_tests(name, eph_tests,
+                                              sizeof eph_tests / sizeof eph_tests[0],
+                                              NULL, NULL);
+        }
+        if (current->families & FAM_DOC) {
+            snprintf(name, sizeof name, "exactly once, documents (%s)", current->name);
+            failed += _cmocka_run_group_tests(name, doc_tests,
+                                              sizeof doc_tests / sizeof doc_tests[0],
+                                              NULL, NULL);
+        }
+    }
+    if (redis_server_close(&redis) != 0)
+        fprintf(stderr, "could not remove the redis-server folder\n");
+    mongoc_cleanup();
+    return failed;
+}
