@@ -291,30 +291,13 @@ const char *eng_turn_reply(const eng_turn *t);
 /* eng_turn_free: release everything the turn allocated (NULL is fine). */
 void eng_turn_free(eng_turn *t);
 
-/* ---------------------------------------------------------------------
- * Prices and rules outside a chat turn: the REST channel shows and sells
- * at exactly the prices the chat does (engine/pricing.c). Each call runs
- * the pipeline's top-level `rules:` in the calling thread's sandbox, as
- * the shopper `o` (session, user, deps.store) would see them.
- * ------------------------------------------------------------------ */
-
-/* eng_price_products: for each object of the array `products` (with sku,
- * price, and brand/category/... that rules may read), set finalPrice and
- * appliedRules [{id, version, reason, before, after}]. 0 or ENG_ENOMEM. */
-int eng_price_products(eng_pipeline *p, const eng_turn_opts *o, json_object *products, eng_err *err);
-
-/* eng_cart_priced: the shopper's cart as the chat shows it: lines priced
- * by the rules, cart rules and the session's promo code applied; *out is
- * a new {id, items, count, subtotal, discounts, discountTotal, total,
+/* eng_cart_priced: the shopper's cart as the chat shows it (the same as
+ * eng_shop_cart, for callers holding turn options): lines priced by the
+ * rules, cart rules and the session's promo code applied; *out is a new
+ * {id, items, count, subtotal, discounts, discountTotal, total,
  * promoCode?} (caller puts it). Needs o->deps->store. Blocks on the
  * store. 0, ENG_EINVAL (no store), ENG_EIO. */
 int eng_cart_priced(eng_pipeline *p, const eng_turn_opts *o, json_object **out, eng_err *err);
-
-/* eng_rules_veto: ask the rules' on(hook, ...) handlers about `action`
- * (e.g. hook "cart.add" with {sku, qty, newQty, ...}); *veto is NULL when
- * allowed, else a new {deny, id, version, file} (caller puts it). */
-int eng_rules_veto(eng_pipeline *p, const eng_turn_opts *o, const char *hook, json_object *action,
-                   json_object **veto, eng_err *err);
 
 /* ---------------------------------------------------------------------
  * The commerce core (engine/shop.c): the one implementation of every

@@ -1,7 +1,10 @@
 /* engine/rules.h — merchandisers' Lua business rules as agents use them
- * (engine/rules.c). Internal to engine/. Every call makes one sandboxed
- * Lua call per rules file; a failing rule is skipped and recorded in the
- * context's vars.ruleErrors, never failing the turn. */
+ * (engine/rules.c). Internal to engine/. Loading runs each file's top
+ * level once, so a file that fails there is refused (ENG_ECONFIG). Every
+ * call makes at most one sandboxed Lua call per rules file (none when the
+ * file has no hook for it); a failing rule is skipped — a failing veto
+ * denies unless fail_open — and reported in the context's
+ * vars.ruleErrors and to eng_on_rule_error, never failing the turn. */
 #ifndef AISLE_RULES_H
 #define AISLE_RULES_H
 
@@ -10,7 +13,10 @@
 typedef struct eng_rules eng_rules;
 
 /* eng__rules_load: compile the Lua files named by YAML node `node` (a path
- * or a list of paths) into *out (pipeline pool). Diagnostics go to b. */
+ * or a list of paths) into *out (pipeline pool) and run each one's top
+ * level once in a scratch sandbox. Diagnostics (a syntax error, a runtime
+ * error or limit at the top level, a bad registration) go to b as
+ * FILE:LINE:COL. */
 int eng__rules_load(eng_build *b, int node, eng_rules **out);
 
 /* eng__rules_load_file: compile one rules file outside a pipeline (the
@@ -30,8 +36,10 @@ int eng__rules_price(const eng_rules *r, eng_turn *t, json_object *cards);
  * for items[i] (1 when nothing applies). mult has one slot per item. */
 int eng__rules_boost(const eng_rules *r, eng_turn *t, const char *hook, json_object *items, double *mult);
 
-/* eng__rules_veto: the first on(hook, ...) that denies `action`:
- * a new {deny, id, version, file} (caller puts it), or NULL. */
+/* eng__rules_veto: the first on(hook, ...) that denies `action`, or that
+ * fails without fail_open: a new {deny, id, version, file, failed?}
+ * (caller puts it), or NULL. The handlers get (action, ctx) with ctx.cart
+ * the turn context's "cart" (the commerce core refreshes it first). */
 json_object *eng__rules_veto(const eng_rules *r, eng_turn *t, const char *hook, json_object *action);
 
 /* eng__rules_cart: cart-level discounts [{id, version, reason, amount,

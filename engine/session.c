@@ -13,6 +13,7 @@
 #include "pipe_int.h"
 #include "stores/store.h"
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,23 +145,27 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
 /* ---------------------------------------------------------------------
  * Doubles as short as they can be and still read back exactly
  * ------------------------------------------------------------------ */
-static const char *const dbl_formats[] = {"%.15g", "%.16g", "%.17g"};
-
 void eng_json_tidy_doubles(json_object *o)
 {
     switch (json_object_get_type(o)) {
     case json_type_double: {
         double d = json_object_get_double(o);
-        size_t k = 0;
-        for (; k < 2; k++) {
-            char b[40];
-            snprintf(b, sizeof b, dbl_formats[k], d);
+        if (!isfinite(d))
+            break;   /* json-c's own NaN / Infinity */
+        char b[48];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(b, sizeof b, "%.*g", prec, d);
             if (strtod(b, NULL) == d)
                 break;
         }
-        /* the format is userdata json-c reads per object; static, so no
-         * free function */
-        json_object_set_serializer(o, json_object_double_to_json_string, (void *)dbl_formats[k], NULL);
+        size_t l = strlen(b);
+        if (!strpbrk(b, ".e"))
+            snprintf(b + l, sizeof b - l, ".0");   /* stays a double when read back, as json-c writes it */
+        /* the text as json_object_new_double_s keeps it: a copy json-c
+         * frees, and json_object_deep_copy knows how to copy */
+        char *text = strdup(b);
+        if (text)
+            json_object_set_serializer(o, json_object_userdata_to_json_string, text, json_object_free_userdata);
         break;
     }
     case json_type_object: {

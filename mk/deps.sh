@@ -10,8 +10,8 @@ PKGS="build-essential pkg-config libyaml-dev libuv1-dev libcivetweb-dev libjson-
 liblua5.4-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
 libsodium-dev libhiredis-dev libmongoc-dev"
 case "${1:-test}" in
-test) PKGS="$PKGS redis-server jq nginx-light wrk chromium" ;;
-bench) PKGS="$PKGS redis-server jq nginx-light wrk chromium fasttext python3-sklearn" ;;
+test) PKGS="$PKGS redis-server jq sqlite3 nginx-light wrk chromium" ;;
+bench) PKGS="$PKGS redis-server jq sqlite3 nginx-light wrk chromium fasttext python3-sklearn" ;;
 esac
 missing=""
 for p in $PKGS; do

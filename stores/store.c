@@ -434,14 +434,14 @@ int store_cart_apply(store *s, const store_cart_change *c,
     NEED(c && out, "change/out is NULL");
     memset(out, 0, sizeof *out);
     NEED(c->cart_id && *c->cart_id, "cart id is required");
+    NEED(c->op >= STORE_CART_ADD && c->op <= STORE_CART_CLEAR, "unknown cart op");
     NEED(c->op == STORE_CART_CLEAR ||
          (c->sku && *c->sku && strlen(c->sku) < 128), "sku (<128) is required");
-    NEED(c->op >= STORE_CART_ADD && c->op <= STORE_CART_CLEAR, "unknown cart op");
     NEED(c->op != STORE_CART_ADD || (c->qty >= 1 && c->qty <= 1000000),
          "quantity to add must be 1..1000000");
     NEED(c->op != STORE_CART_SET || (c->qty >= 0 && c->qty <= 1000000),
          "quantity must be 0..1000000");
-    NEED(KEY_OK(c->idempotency_key, 128), "idempotency key must be 1..127 bytes");
+    NEED(KEY_OK(c->idempotency_key, 512), "idempotency key must be 1..511 bytes");
     if ((rc = store__audit_check(c->audit, err)) != 0)
         return rc;
     DOC(cart_apply, c, store_now_ms(s), out, err);

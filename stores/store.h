@@ -414,10 +414,14 @@ typedef struct store_cart_outcome {
  * (never read-modify-write by the caller); ADD and SET check, in the same
  * transaction, that the product exists (STORE_ENOTFOUND) and that the new
  * quantity is within stock and max_qty (STORE_ESTOCK, out->stock set).
- * REMOVE of an absent line: STORE_ENOTFOUND.  With a key, the first
- * outcome is kept with the cart; a repeat returns it with replayed = 1.
- * Returns 0, STORE_ENOTFOUND, STORE_ESTOCK, STORE_EINVAL, STORE_EBUSY,
- * STORE_EIO. */
+ * REMOVE of an absent line: STORE_ENOTFOUND.  With a key (1..511 bytes,
+ * already scoped to the cart: another cart's equal key is another key), the first outcome is kept with the cart; a repeat
+ * returns it with replayed = 1 and changes and audits nothing.  Only a
+ * change that succeeded keeps its key: a refused one may be retried with
+ * the same key.  The audit row's subject defaults to the cart id.
+ * Returns 0, STORE_ENOTFOUND, STORE_ESTOCK, STORE_EINVAL (arguments, or
+ * an audit record without actor/action or with detail that is not JSON),
+ * STORE_EBUSY, STORE_EIO.  Blocks. */
 int store_cart_apply(store *s, const store_cart_change *c,
                      store_cart_outcome *out, store_err *err);
 
@@ -433,28 +437,38 @@ typedef struct store_order_req {
 
 /* store_order_place: store_order_create(_priced) in one transaction with
  * the audit record; out->replayed tells a replay of the key from a new
- * order (never guessed from timestamps).  Returns as store_order_create. */
+ * order (never guessed from timestamps).  The audit detail must be a JSON
+ * object or NULL (STORE_EINVAL otherwise, nothing done); its subject
+ * defaults to "order:<id>".  Returns as store_order_create.  Blocks. */
 int store_order_place(store *s, const store_order_req *req, store_order *out,
                       store_err *err);
 
 /* store_order_cancel_audited: store_order_cancel with the audit record
- * written in the same transaction (NULL: none). */
+ * written in the same transaction (NULL: none; subject defaults to
+ * "order:<id>"); a cancel that fails (STORE_ESTATE, ...) writes none. */
 int store_order_cancel_audited(store *s, int64_t user_id, int64_t order_id,
                                const store_audit_rec *audit, store_err *err);
 
 /* Replays of whole requests (ephemeral family): a chat message resent with
  * the same client message id, answered from its first result.
- * store_once_begin: try to reserve `key` for lease_ms (a holder that
- * crashes frees it when the lease runs out).  Returns 0: reserved, the
- * caller does the work and then store_once_finish (or store_once_abort);
- * STORE_EEXIST: finished before, *result_out (malloc'd) is its result;
- * STORE_EBUSY: another caller holds it now -- wait and call again. */
+ * store_once_begin: try to reserve `key` (1..255 bytes) for lease_ms > 0
+ * (a holder that crashes frees it when the lease runs out; leases follow
+ * the store clock).  Returns 0: reserved, the caller does the work and
+ * then store_once_finish (or store_once_abort); STORE_EEXIST: finished
+ * before, *result_out (malloc'd) is its result; STORE_EBUSY: another
+ * caller holds it now -- wait and call again.  *result_out is NULL on
+ * every other return.  There is no holder token: finish/abort by a holder
+ * whose lease ran out act on the key whoever holds it now, so choose a
+ * lease longer than the work. */
 int store_once_begin(store *s, const char *key, int lease_ms,
                      char **result_out, store_err *err);
-/* store_once_finish: keep `result` for key for ttl_s seconds. */
+/* store_once_finish: keep `result` for key for ttl_s seconds (<= 0: the
+ * session TTL).  STORE_EEXIST when the key already has a live result: the
+ * first one is kept. */
 int store_once_finish(store *s, const char *key, const char *result,
                       int ttl_s, store_err *err);
-/* store_once_abort: release a reservation without a result. */
+/* store_once_abort: release a reservation without a result; 0 also when
+ * there is none.  A finished key keeps its result. */
 int store_once_abort(store *s, const char *key, store_err *err);
 
 /* ---------------------------------------------------------------------

@@ -14,7 +14,7 @@
 static const eng_field fields[] = {
     {"agent", ENG_F_STR, true, offsetof(agent_opts, agent), NULL, 0, 0, "product, cart, order or support"},
     {"rules", ENG_F_NODE, false, offsetof(agent_opts, rules_node), NULL, 0, 0,
-     "Lua rules files for this agent, applied after the pipeline's"},
+     "Lua rules files: their price, promotion and veto hooks apply wherever the shop prices or changes a cart or order (after the pipeline's)"},
     {"page_size", ENG_F_INT, false, offsetof(agent_opts, page_size), "5", 1, 50, "product cards per answer"},
     {"confirm_orders", ENG_F_BOOL, false, offsetof(agent_opts, confirm_orders), "true", 0, 0,
      "ask the shopper to confirm before placing an order"},
@@ -358,6 +358,53 @@ static bool named_in(eng_turn *t, agent_target *o, json_object *list, agent_wher
     return false;
 }
 
+/* "the phone": the text search knows "phone", not "smartphones"; the
+ * products of a category the word names are candidates too. */
+static void add_by_category(store *s, const char *words, json_object *cards)
+{
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.text = "";
+    sq.limit = 1;
+    sq.flags = STORE_SEARCH_FACETS;
+    store_search_result facets = {0};
+    if (store_search(s, &sq, &facets, NULL) < 0) {
+        store_search_result_free(&facets);
+        return;
+    }
+    for (size_t c = 0; c < facets.n_categories && json_object_array_length(cards) < 64; c++) {
+        const char *cat = facets.categories[c].value;
+        bool named = false;
+        for (const char *p = words; *p && !named;) {
+            while (*p == ' ')
+                p++;
+            const char *w = p;
+            while (*p && *p != ' ')
+                p++;
+            named = p > w && word_fits(w, (size_t)(p - w), cat, true);
+        }
+        if (!named)
+            continue;
+        store_search_query cq;
+        store_search_query_init(&cq);
+        cq.text = "";
+        cq.category = cat;
+        cq.limit = 24;
+        store_search_result res = {0};
+        if (store_search(s, &cq, &res, NULL) == 0)
+            for (size_t i = 0; i < res.n_hits; i++) {
+                bool dup = false;
+                for (size_t k = 0; k < json_object_array_length(cards) && !dup; k++)
+                    dup = strcmp(eng__json_str(json_object_array_get_idx(cards, k), "sku", ""),
+                                 res.hits[i].product.sku) == 0;
+                if (!dup)
+                    json_object_array_add(cards, eng__card(&res.hits[i].product, true));
+            }
+        store_search_result_free(&res);
+    }
+    store_search_result_free(&facets);
+}
+
 /* Names the catalog knows: the hits whose title, brand or category the
  * words name; one clear winner or several candidates. */
 static bool named_in_catalog(eng_turn *t, agent_target *o, bool strict)
@@ -377,6 +424,7 @@ static bool named_in_catalog(eng_turn *t, agent_target *o, bool strict)
     json_object *cards = json_object_new_array();
     for (size_t i = 0; i < res.n_hits; i++)
         json_object_array_add(cards, eng__card(&res.hits[i].product, true));
+    add_by_category(s, o->name, cards);
     /* "scootr": the words as the catalog corrected them */
     char words[160];
     snprintf(words, sizeof words, "%s", o->name);

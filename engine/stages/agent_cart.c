@@ -307,6 +307,15 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
         eng__agent_target(t, true, &tg);
+        if (tg.name[0] && (tg.found == AGENT_NO_MATCH || (tg.found == AGENT_MANY && tg.where != AGENT_AT_CART))) {
+            /* "remove the phone" with no phone in the cart */
+            json_object_put(tg.candidates);
+            json_object *v = json_object_new_object();
+            json_object_object_add(v, "named", json_object_new_string(tg.name));
+            eng__set_var(t, "notInCart", v);
+            eng__turn_note(t, "nothing in the cart is called \"%s\"", tg.name);
+            return ENG_R_OK;
+        }
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, true);
         if (!cart_line(t, tg.sku))
@@ -316,6 +325,8 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     if (strcmp(intent, "update_quantity") == 0) {
         eng__agent_target(t, true, &tg);
         int64_t q = quantity(t, -1);
+        if (tg.found == AGENT_MANY && tg.where != AGENT_AT_CART && tg.name[0])
+            eng__set_var(t, "missingInCart", json_object_new_string(tg.name));
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, true);
         if (q < 0 || q > 1000000) {

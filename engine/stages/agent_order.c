@@ -119,6 +119,12 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object *fresh = eng__agent_pending_fresh(t);
         if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
             return answer_cart(st, t, o, fresh, yes);
+        /* a signed-out "yes" to nothing is not a reason to sign in */
+        if (!fresh && !eng__user_id(t)) {
+            if (yes)
+                return nothing_to_confirm(t);
+            return ENG_R_OK;
+        }
     }
     if (!eng__user_id(t)) {
         eng__set_var(t, "needLogin", json_object_new_boolean(1));

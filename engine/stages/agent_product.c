@@ -536,6 +536,25 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
         if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 && sku)
             add_sku(skus, sku);
     }
+    /* "the 1st and 2nd", "first or fourth": ordinal words the reference
+     * finder left alone (it wants "one" or a noun after them) */
+    if (!n && json_object_array_length(skus) < 2) {
+        static const char *const ord[] = {"first", "second", "third", "fourth", "fifth", "1st", "2nd", "3rd",
+                                          "4th", "5th", NULL};
+        for (const char *p = text; *p;) {
+            while (*p && !isalnum((unsigned char)*p))
+                p++;
+            const char *w = p;
+            while (*p && isalnum((unsigned char)*p))
+                p++;
+            size_t wn = (size_t)(p - w);
+            for (size_t k = 0; ord[k] && wn; k++)
+                if (strlen(ord[k]) == wn && strncasecmp(ord[k], w, wn) == 0 && k % 5 < nshown)
+                    add_sku(skus, eng__json_str(json_object_array_get_idx(shown, k % 5), "sku", ""));
+            if (wn == 4 && strncasecmp(w, "last", 4) == 0 && nshown)
+                add_sku(skus, eng__json_str(json_object_array_get_idx(shown, nshown - 1), "sku", ""));
+        }
+    }
     /* named products, one per part: "the oppo and the realme" */
     char parts[320];
     eng__agent_name_parts(t, parts, sizeof parts, true);

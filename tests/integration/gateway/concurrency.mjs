@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ok, req, startServer, stopServer, wsOpen, failed } from './lib.mjs';
 import { register } from './rest.mjs';
-import { sql, startRedis, tools, cleanEnv } from './stores.mjs';
+import { sql, startRedis, tools, cleanEnv, redisCommand } from './stores.mjs';
 
 const N = 50;
 const SKU = 'BEA-ESS-ESS-001'; // Essence Mascara: 99 in stock in the sample catalog, $9.99
@@ -215,6 +215,11 @@ async function run() {
           const eph = ready?.stores?.ephemeral;
           if (!ok(eph === backend, `${tag} ${name}: /readyz says the ephemeral store is ${backend}`, ready)) continue;
           await fn(srv, tag);
+          if (redis) {
+            // sessions and idempotency records went to Redis, not only /readyz's word for it
+            const n = Number((await redisCommand(redis.port, 'DBSIZE'))?.slice(1));
+            ok(n > 0, `${tag} ${name}: the server kept its ephemeral data in redis (DBSIZE ${n})`);
+          }
           ok(!srv.exited, `${tag} ${name}: the server survived`, srv.exited && srv.err.slice(-800));
         } catch (e) {
           ok(false, `${tag} ${name}: ran to the end`, e.stack);

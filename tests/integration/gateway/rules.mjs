@@ -21,7 +21,8 @@ stages:
   - { id: reply, type: formatter, templates: { default: "hello" } }
 `;
 
-// v1: a limit, and a veto that errors when asked about 2 units (line 8)
+// v1: a limit, a veto that errors when asked about 2 units (line 8), and
+// one that reads ctx.cart
 const RULES_V1 = `-- limits for the rules test
 version = 1
 on("cart.add", function(action, ctx)
@@ -32,6 +33,12 @@ on("cart.add", function(action, ctx)
     return action.no_such_field.x
   end
 end)
+-- vetoes see the priced cart before the action
+on("cart.add", function(action, ctx)
+  if ctx.cart.count + action.qty > 3 then
+    return deny("at most 3 items in the cart, you have " .. ctx.cart.count)
+  end
+end, "cart-max-3")
 `;
 
 // broken editions: the file's top level fails (line 4), or reaches for io (line 3)
@@ -90,6 +97,14 @@ export async function ruleTests() {
     const m = (await req(srv, 'GET', '/metrics')).text;
     ok(metric(m, 'aisle_rule_errors_total', 'rule="limits.lua:on:cart.add"') === 1 && /# TYPE aisle_rule_errors_total counter/.test(m),
        'GET /metrics counts it in aisle_rule_errors_total{rule}', m.split('\n').filter((l) => l.includes('rule_errors')).join('\n'));
+
+    // a veto reads ctx.cart (another shopper's cart)
+    const other = (await req(srv, 'POST', '/api/v1/auth/anonymous')).json.sessionToken;
+    const add2 = () => req(srv, 'POST', '/api/v1/cart/items', { token: other, body: { sku: SKU, qty: 1 } });
+    const three = [await add2(), await add2(), await add2()].map((x) => x.status);
+    r = await add2();
+    ok(three.join() === '200,200,200' && r.status === 409 && /at most 3 items in the cart, you have 3/.test(r.text),
+       'a veto sees the cart (ctx.cart.count)', { three, text: r.text });
 
     // hot reload: a top-level error is refused with FILE:LINE; v1 keeps serving
     const reloads = async (n) => {

@@ -82,6 +82,17 @@ function pings(port) {
   });
 }
 
+// one inline command to a redis-server; resolves its reply line ("+PONG", ":12")
+export function redisCommand(port, cmd) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    const t = setTimeout(() => { s.destroy(); resolve(null); }, 1000);
+    s.on('connect', () => s.write(cmd + '\r\n'));
+    s.on('data', (d) => { clearTimeout(t); s.destroy(); resolve(d.toString().split('\r\n')[0]); });
+    s.on('error', () => { clearTimeout(t); resolve(null); });
+  });
+}
+
 // a private redis-server; resolves {port, url, stop()} once it answers PING
 export async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'aisle-redis-'));
