@@ -15,6 +15,7 @@ int cli_search(int argc, char **argv);      /* aisle search --db FILE QUERY | --
 int cli_serve(int argc, char **argv);       /* aisle serve [--config aisle.yaml] */
 int cli_test(int argc, char **argv);        /* aisle test [PATH...] */
 int cli_rules(int argc, char **argv);       /* aisle rules dry-run FILE.lua */
+int cli_admin(int argc, char **argv);       /* aisle admin grant|revoke|show EMAIL [--db FILE] */
 
 /* A conversation from the command line (cli/conversation.c): a pipeline,
  * optionally a store (sessions, catalog, carts, orders), a session id and

@@ -20,6 +20,7 @@ static const command commands[] = {
     {"search", cli_search, "search a catalog from the command line"},
     {"test", cli_test, "run conversation tests (YAML) against a fresh store"},
     {"rules", cli_rules, "dry-run Lua business rules over the catalog and sample carts"},
+    {"admin", cli_admin, "grant or revoke an account's admin role"},
     {NULL, NULL, NULL},
 };
 

@@ -201,7 +201,9 @@ static size_t lex(char *t, item *it, size_t cap)
 static void fmt_num(double v, char *out, size_t cap)
 {
     char *p;
-    if (v == (double)(long long)v && v < 1e15) {
+    /* the range first: converting a double outside long long's range is
+     * undefined behaviour (issue #12, found by fuzzing) */
+    if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
         snprintf(out, cap, "%lld", (long long)v);
         return;
     }

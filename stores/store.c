@@ -234,6 +234,50 @@ int store_user_get_by_email(store *s, const char *email, store_user *out,
     DOC(user_get, 0, email, out, err);
 }
 
+/* roles live under owner -id, namespace "aisle.role": the memory calls
+ * take only ids >= 0, so neither /me/memory nor the turn context sees or
+ * changes them */
+#define ROLE_NS "aisle.role"
+
+int store_user_role_set(store *s, int64_t id, const char *role,
+                        store_err *err)
+{
+    NEED(id > 0, "user id must be positive");
+    NEED(role && (strcmp(role, "user") == 0 || strcmp(role, "admin") == 0),
+         "role must be \"user\" or \"admin\"");
+    store_user u;
+    int rc = store_user_get(s, id, &u, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(role, "user") == 0) {
+        DOC(memory_delete, -id, ROLE_NS, "role", err);
+    }
+    char js[32];
+    snprintf(js, sizeof js, "\"%s\"", role);
+    DOC(memory_put, -id, ROLE_NS, "role", js, err);
+}
+
+int store_user_role_get(store *s, int64_t id, char *role, size_t cap,
+                        store_err *err)
+{
+    NEED(id > 0 && role && cap >= 8, "user id and role buffer required");
+    snprintf(role, cap, "user");
+    if (!s)
+        return store__fail(err, STORE_EINVAL, "store is NULL");
+    if (!s->doc_ops->memory_get)
+        return 0;
+    char *js = NULL;
+    int rc = s->doc_ops->memory_get(s->doc, -id, ROLE_NS, "role", &js, err);
+    if (rc == STORE_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (js && strcmp(js, "\"admin\"") == 0)
+        snprintf(role, cap, "admin");
+    free(js);
+    return 0;
+}
+
 static int64_t expiry(const store *s, int ttl_s)
 {
     if (ttl_s <= 0)
@@ -537,6 +581,7 @@ void store_cart_clear_struct(store_cart *c)
 int store_memory_put(store *s, int64_t user_id, const char *ns,
                      const char *key, const char *json, store_err *err)
 {
+    NEED(user_id >= 0, "user id must not be negative");
     NEED(ns && *ns && key && *key && json, "namespace, key and json required");
     DOC(memory_put, user_id, ns, key, json, err);
 }
@@ -544,6 +589,7 @@ int store_memory_put(store *s, int64_t user_id, const char *ns,
 int store_memory_get(store *s, int64_t user_id, const char *ns,
                      const char *key, char **json_out, store_err *err)
 {
+    NEED(user_id >= 0, "user id must not be negative");
     NEED(ns && key && json_out, "namespace, key and out required");
     DOC(memory_get, user_id, ns, key, json_out, err);
 }
@@ -551,6 +597,7 @@ int store_memory_get(store *s, int64_t user_id, const char *ns,
 int store_memory_list(store *s, int64_t user_id, const char *ns,
                       char **json_out, store_err *err)
 {
+    NEED(user_id >= 0, "user id must not be negative");
     NEED(json_out, "out is NULL");
     DOC(memory_list, user_id, ns, json_out, err);
 }
@@ -558,6 +605,7 @@ int store_memory_list(store *s, int64_t user_id, const char *ns,
 int store_memory_delete(store *s, int64_t user_id, const char *ns,
                         const char *key, store_err *err)
 {
+    NEED(user_id >= 0, "user id must not be negative");
     NEED(ns && key, "namespace and key required");
     DOC(memory_delete, user_id, ns, key, err);
 }

@@ -132,6 +132,19 @@ int store_user_get(store *s, int64_t id, store_user *out, store_err *err);
 int store_user_get_by_email(store *s, const char *email, store_user *out,
                             store_err *err);
 
+/* store_user_role_set / store_user_role_get: the user's role, "user" or
+ * "admin".  Only an operator's command sets it (`aisle admin grant`);
+ * nothing a client sends does.  Kept in the document family beside the
+ * user's memory under a reserved owner that the memory calls refuse, so
+ * no backend schema changes and no memory endpoint reaches it.  set
+ * returns 0, STORE_EINVAL (id <= 0, role not "user"/"admin"),
+ * STORE_ENOTFOUND (no such user).  get fills `role` (cap >= 8) with
+ * "user" when none was granted; returns 0 or a backend error. */
+int store_user_role_set(store *s, int64_t id, const char *role,
+                        store_err *err);
+int store_user_role_get(store *s, int64_t id, char *role, size_t cap,
+                        store_err *err);
+
 /* ---------------------------------------------------------------------
  * Sessions (ephemeral family): one JSON document per session id with a TTL,
  * plus a conversation history windowed to cfg.history_window turns.

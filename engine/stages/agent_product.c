@@ -620,7 +620,8 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
 {
     query q = {.lo = -1, .hi = -1, .sort = STORE_SORT_RATING};
     store_product p = {0};
-    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    /* a copy: the list shown below replaces the session's focus */
+    const char *focus = eng__pool_strdup(t->pool, eng__json_str(t->ctx, "session.focus", NULL));
     if (focus && store_product_get(eng__store(t), focus, &p, NULL) == 0 && p.category) {
         q.category = eng__pool_strdup(t->pool, p.category);
     } else {

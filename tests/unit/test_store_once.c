@@ -374,6 +374,22 @@ static void test_cart_replay_and_caps(void **state)
     assert_int_equal(o.replayed, 0);
     assert_int_equal(line_qty(s, "user:3", "A"), 1);
 
+    /* long keys (a cart id and a message id joined) work; too long ones
+     * are refused before anything happens */
+    {
+        char longkey[600];
+        memset(longkey, 'x', sizeof longkey);
+        longkey[400] = '\0';
+        ch.idempotency_key = longkey;
+        assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+        assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+        assert_int_equal(o.replayed, 1);
+        longkey[400] = 'x';
+        longkey[599] = '\0';
+        assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_EINVAL);
+        assert_int_equal(line_qty(s, "user:3", "A"), 2);
+    }
+
     /* unknown product, bad arguments, remove, clear */
     ch.sku = "NOPE";
     ch.idempotency_key = NULL;
