@@ -214,6 +214,31 @@ static const char *forbidden_hint(const char *why)
     return "";
 }
 
+/* A hook no caller asks is almost always a typo ("cart.ad"): a warning,
+ * not an error, so that a file can be written ahead of a new hook. */
+static void warn_unknown_hook(const rule_meta *rm, const char *path, eng_diags *diags)
+{
+    static const char *const on[] = {"cart.add", "cart.set", "cart.remove", "cart.clear", "order.create",
+                                     "order.cancel", NULL};
+    static const char *const boost[] = {"search", "recommend", NULL};
+    const char *const *known = NULL, *name = NULL;
+    if (strncmp(rm->hook, "on:", 3) == 0)
+        known = on, name = rm->hook + 3;
+    else if (strncmp(rm->hook, "boost:", 6) == 0)
+        known = boost, name = rm->hook + 6;
+    if (!known)
+        return;
+    for (size_t i = 0; known[i]; i++)
+        if (strcmp(known[i], name) == 0)
+            return;
+    char list[160] = "";
+    for (size_t i = 0, o = 0; known[i] && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", known[i]);
+    eng_diags_add(diags, ENG_DIAG_WARNING, path, rm->line > 0 ? rm->line : 1, 1,
+                  "%.*s(\"%s\"): nothing calls this hook, so the rule never runs (known: %s)",
+                  (int)(strchr(rm->hook, ':') - rm->hook), rm->hook, name, list);
+}
+
 /* Run chunk r->chunks[r->n]'s top level once in a scratch sandbox, as
  * every worker's sandbox will, and keep what it registered. A failure is
  * the file's error: ENG_ECONFIG with FILE:LINE in diags. */
@@ -256,6 +281,7 @@ static int check_top(eng_pool *pool, eng_rules *r, const char *path, eng_diags *
             json_object_put(holder);
             return ENG_ENOMEM;
         }
+        warn_unknown_hook(rm, path, diags);
         m->n++;
     }
     json_object_put(holder);

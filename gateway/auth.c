@@ -31,7 +31,7 @@ int gw__token_principal(gw_server *s, const char *token, gw_principal *who)
     if (rc < 0)
         return rc;
     const char *typ = gw__jstr(c, "typ"), *sid = gw__jstr(c, "sid"), *sub = gw__jstr(c, "sub");
-    const char *iss = gw__jstr(c, "iss");
+    const char *iss = gw__jstr(c, "iss"), *fam = gw__jstr(c, "fam");
     rc = GW_EAUTH;
     if (!typ || !sid || !iss || strcmp(iss, "aisle") != 0 || strlen(sid) >= sizeof who->sid)
         goto out;
@@ -42,6 +42,9 @@ int gw__token_principal(gw_server *s, const char *token, gw_principal *who)
         char *end;
         long long id = strtoll(sub, &end, 10);
         if (*end || id <= 0)
+            goto out;
+        /* logged out (or its refresh token reused): refused before expiry */
+        if (fam && gw__family_revoked(s, fam))
             goto out;
         who->user_id = id;
         const char *role = gw__jstr(c, "role");
@@ -98,19 +101,13 @@ char *gw__session_token(gw_server *s, gw_principal *who)
     return sign(s, base_claims("session", who->sid, s->cfg.session_token_ttl_s));
 }
 
-static bool is_admin_email(gw_server *s, const char *email)
+/* the role the store keeps for `u` (set only by `aisle admin grant`);
+ * "user" when the store cannot tell: never admin by default */
+static const char *user_role(gw_server *s, const store_user *u, char role[16])
 {
-    const char *list = s->cfg.admin_emails;
-    size_t el = strlen(email);
-    while (list && *list) {
-        while (*list == ' ' || *list == ',')
-            list++;
-        size_t n = strcspn(list, ", ");
-        if (n && n == el && strncasecmp(list, email, n) == 0)
-            return true;
-        list += n;
-    }
-    return false;
+    if (store_user_role_get(s->st, u->id, role, 16, NULL) < 0)
+        snprintf(role, 16, "user");
+    return role;
 }
 
 static void hash_token(const char *tok, char out[65])
@@ -122,24 +119,28 @@ static void hash_token(const char *tok, char out[65])
 
 static json_object *user_json(gw_server *s, const store_user *u)
 {
+    char role[16];
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_int64(u->id));
     json_object_object_add(o, "email", json_object_new_string(u->email));
     json_object_object_add(o, "name", json_object_new_string(u->name));
-    json_object_object_add(o, "role", json_object_new_string(is_admin_email(s, u->email) ? "admin" : "user"));
+    json_object_object_add(o, "role", json_object_new_string(user_role(s, u, role)));
     json_object_object_add(o, "createdAt", json_object_new_int64(u->created_at));
     return o;
 }
 
-/* access + refresh tokens for `u` in session `sid`; family NULL starts a
- * new family, else the rotated token `refresh` is already stored */
-static json_object *token_answer(gw_server *s, const store_user *u, const char *sid, const char *refresh)
+/* access + refresh tokens for `u` in session `sid`; the refresh token
+ * `refresh` of family `fam` is already stored.  The access token names
+ * the family so that logging out revokes it too. */
+static json_object *token_answer(gw_server *s, const store_user *u, const char *sid, const char *fam,
+                                 const char *refresh)
 {
     json_object *c = base_claims("access", sid, s->cfg.access_ttl_s);
-    char sub[32];
+    char sub[32], role[16];
     snprintf(sub, sizeof sub, "%" PRId64, u->id);
     json_object_object_add(c, "sub", json_object_new_string(sub));
-    json_object_object_add(c, "role", json_object_new_string(is_admin_email(s, u->email) ? "admin" : "user"));
+    json_object_object_add(c, "fam", json_object_new_string(fam));
+    json_object_object_add(c, "role", json_object_new_string(user_role(s, u, role)));
     char *access = sign(s, c);
     if (!access)
         return NULL;
@@ -195,7 +196,7 @@ static void login_reply(gw_req *r, const store_user *u, int status, const char *
     json_object_object_add(d, "ip", json_object_new_string(r->ip));
     json_object_object_add(d, "how", json_object_new_string(how));
     gw__audit(s, &who, strcmp(how, "register") == 0 ? "auth.register" : "auth.login", u->email, d);
-    json_object *o = token_answer(s, u, sid, raw);
+    json_object *o = token_answer(s, u, sid, fam, raw);
     if (!o)
         gw__problem(r, 503, "unavailable", "Server busy", "Could not sign the token.");
     else
@@ -218,6 +219,22 @@ void gw__h_anonymous(gw_req *r)
     gw__json(r, 201, o);
 }
 
+/* a string member whole: NULL when absent, not a string, or holding a
+ * NUL (json-c keeps "\u0000"; C would silently cut the value there) */
+static const char *jstr_whole(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    const char *p = json_object_get_string(v);
+    return strlen(p) == (size_t)json_object_get_string_len(v) ? p : NULL;
+}
+
+static bool has_nul(json_object *o, const char *key)
+{
+    return gw__jstr(o, key) && !jstr_whole(o, key);
+}
+
 static bool email_ok(const char *e)
 {
     if (!gw__str_ok(e, 254))
@@ -231,8 +248,10 @@ void gw__h_register(gw_req *r)
     json_object *b;
     if (gw__body_object(r, &b) < 0)
         return;
-    const char *email = gw__jstr(b, "email"), *pw = gw__jstr(b, "password"), *name = gw__jstr(b, "name");
-    if (!email_ok(email)) {
+    const char *email = jstr_whole(b, "email"), *pw = jstr_whole(b, "password"), *name = jstr_whole(b, "name");
+    if (has_nul(b, "email") || has_nul(b, "password") || has_nul(b, "name")) {
+        gw__problem(r, 422, "validation", "Invalid field", "email, password and name must not contain NUL.");
+    } else if (!email_ok(email)) {
         gw__problem(r, 422, "validation", "Invalid field", "email: a valid e-mail address is required.");
     } else if (!pw || strlen(pw) < 8 || strlen(pw) > 1024) {
         gw__problem(r, 422, "validation", "Invalid field", "password: 8 to 1024 bytes.");
@@ -276,9 +295,25 @@ void gw__h_login(gw_req *r)
     json_object *b;
     if (gw__body_object(r, &b) < 0)
         return;
-    const char *email = gw__jstr(b, "email"), *pw = gw__jstr(b, "password");
+    const char *email = jstr_whole(b, "email"), *pw = jstr_whole(b, "password");
     if (!gw__str_ok(email, 254) || !pw || strlen(pw) > 1024) {
-        gw__problem(r, 422, "validation", "Invalid field", "email and password are required.");
+        gw__problem(r, 422, "validation", "Invalid field",
+                    has_nul(b, "email") || has_nul(b, "password") ? "email and password must not contain NUL."
+                                                                   : "email and password are required.");
+        json_object_put(b);
+        return;
+    }
+    /* throttled before any hash is computed: per account, whatever the
+     * source address, and per address, whatever the account */
+    int wait = gw__login_gate(r->srv, r->ip, email);
+    if (wait > 0) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "ip", json_object_new_string(r->ip));
+        json_object_object_add(d, "retryAfter", json_object_new_int(wait));
+        gw__log("warn", "login_throttled", d);
+        gw__problem_retry(r, 429, "login-throttled", "Too many login attempts", wait,
+                          "Too many failed logins for this account or from this address; "
+                          "try again after Retry-After seconds.");
         json_object_put(b);
         return;
     }
@@ -295,9 +330,12 @@ void gw__h_login(gw_req *r)
         json_object *d = json_object_new_object();
         json_object_object_add(d, "ip", json_object_new_string(r->ip));
         gw__audit(r->srv, &r->who, "auth.login_failed", email, d);
+        gw__login_result(r->srv, r->ip, email, false);
         gw__problem(r, 401, "invalid-credentials", "Wrong e-mail or password", NULL);
-    } else
+    } else {
+        gw__login_result(r->srv, r->ip, email, true);
         login_reply(r, &u, 200, "password");
+    }
     json_object_put(b);
 }
 
@@ -336,6 +374,7 @@ void gw__h_refresh(gw_req *r)
         json_object_object_add(d, "ip", json_object_new_string(r->ip));
         json_object_object_add(d, "family", json_object_new_string(t.family));
         gw_principal who = {.user_id = t.user_id};
+        gw__revoke_family(s, t.family);   /* its access tokens too */
         gw__log("warn", "refresh_reuse", json_object_get(d));
         gw__audit(s, &who, "auth.refresh_reuse", "refresh-token", d);   /* consumes d */
         gw__problem(r, 401, "refresh-token-reused",
@@ -356,7 +395,7 @@ void gw__h_refresh(gw_req *r)
     char sid[80];
     snprintf(sid, sizeof sid, "%s", t.family);
     sid[strcspn(sid, ".")] = 0;
-    json_object *o = token_answer(s, &u, sid, raw);
+    json_object *o = token_answer(s, &u, sid, t.family, raw);
     if (!o)
         gw__problem(r, 503, "unavailable", "Server busy", "Could not sign the token.");
     else
@@ -374,6 +413,7 @@ void gw__h_logout(gw_req *r)
     store_token t = {0};
     if (store_token_rotate(s->st, oh, nh, store_now_ms(s->st) + 1000, &t, NULL) == 0) {
         store_token_revoke_family(s->st, t.family, NULL);
+        gw__revoke_family(s, t.family);   /* and its access tokens, before they expire */
         gw_principal who = {.user_id = t.user_id};
         gw__audit(s, &who, "auth.logout", "refresh-token", NULL);
     }

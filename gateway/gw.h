@@ -47,7 +47,9 @@ typedef struct gw_config {
     int access_ttl_s;            /* 900: access JWT lifetime */
     int refresh_ttl_s;           /* 2592000 (30 days): refresh token lifetime */
     int session_token_ttl_s;     /* 604800 (7 days): anonymous session token */
-    const char *admin_emails;    /* comma-separated; these users get role admin */
+    const char *admin_emails;    /* ignored (it let anyone register into the
+                                    admin role): `aisle admin grant EMAIL`
+                                    gives the role; gw_start warns when set */
     const char *cors_origin;     /* "" = no CORS header; "*" or an origin */
     int num_threads;             /* 128: civetweb workers (one per connection,
                                     WebSockets included) */
@@ -60,6 +62,14 @@ typedef struct gw_config {
     int max_conns_per_ip;        /* 64: concurrent connections from one IP */
     double ip_rps, ip_burst;     /* 20/s, 60: token bucket per client IP */
     double user_rps, user_burst; /* 10/s, 30: token bucket per user or session */
+    int login_tries;             /* 5: wrong passwords for one account (from
+                                    any number of addresses) before logins
+                                    to it back off: 1 s, 2 s, 4 s ... */
+    int login_ip_tries;          /* 20: the same for one client address,
+                                    whatever accounts it tries */
+    int login_max_backoff_s;     /* 900: the longest wait; a streak of
+                                    failures is forgotten after an hour
+                                    without one, and a success ends it */
     int traces_keep;             /* 200: turn contexts kept for the inspector */
     int trace_ttl_s;             /* 3600: traces kept in the store cache */
     int watch;                   /* 1: reload the pipeline when files change */

@@ -112,6 +112,23 @@ char *gw__session_token(gw_server *s, gw_principal *who);
 /* gw__rate_take: take one token from the IP bucket and the principal's
  * bucket.  0 allowed; >0 the Retry-After seconds. */
 int gw__rate_take(gw_server *s, const char *ip, const gw_principal *who);
+/* gw__framing_ok (http.c): 0 when the request's framing is ambiguous
+ * (several Content-Length headers, or one with Transfer-Encoding). */
+int gw__framing_ok(const gw_req *r);
+/* gw__login_gate: before a password is checked for `account` (an e-mail)
+ * from `ip`: takes one attempt from each one's backoff bucket, atomically
+ * in the store (so parallel guesses and many instances share it).
+ * Returns 0 to go on, else the seconds to wait (429 Retry-After).  A
+ * store error lets the attempt through. */
+int gw__login_gate(gw_server *s, const char *ip, const char *account);
+/* gw__login_result: after the check: a failure lengthens both backoffs,
+ * a success ends the account's streak. */
+void gw__login_result(gw_server *s, const char *ip, const char *account, bool ok);
+/* gw__revoke_family / gw__family_revoked: access tokens carry their
+ * refresh family ("fam"); logout and refresh-token reuse mark the family
+ * revoked in the ephemeral store for as long as an access token lives. */
+void gw__revoke_family(gw_server *s, const char *family);
+bool gw__family_revoked(gw_server *s, const char *family);
 /* gw__conn_enter / gw__conn_leave: count a connection of `ip`; enter
  * returns 0, or -1 when the IP is at its cap (nothing counted). */
 int gw__conn_enter(gw_server *s, const char *ip);

@@ -160,6 +160,7 @@ static void answer(gw_req *r, gw_shop *g, int status_ok)
         gw__reply(r, 204, "text/plain", "", 0, hdr);
         return;
     }
+    eng_json_tidy_doubles(g->r.cart);
     const char *txt = json_object_to_json_string_ext(g->r.cart, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     gw__reply(r, status_ok, "application/json", txt, strlen(txt), hdr);
 }

@@ -37,6 +37,7 @@ void gw__h_orders_create(gw_req *r)
         gw__cart_id(&r->who, cid, sizeof cid);
         gw__cart_changed(r->srv, cid);
     }
+    eng_json_tidy_doubles(g.r.order);
     const char *txt = json_object_to_json_string_ext(g.r.order, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     gw__reply(r, g.r.replayed ? 200 : 201, "application/json", txt, strlen(txt), hdr);
     gw__shop_close(&g);

@@ -2,6 +2,7 @@
  * sort, pages and facets; product detail; admin writes (create, replace,
  * delete), each audited. */
 #include "gw_int.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,108 @@ void gw__h_product(gw_req *r)
     store_product_clear(&p);
 }
 
+/* ---- admin write validation ----
+ * The store takes what its importer takes (DummyJSON's loose shapes);
+ * the admin API is stricter: typed fields, ranges, a sku charset that
+ * can name no path, and money within what the order arithmetic holds. */
+
+#define GW_MAX_PRICE 1e9   /* no catalog sells one item for a billion */
+#define GW_MAX_STOCK 1000000000LL
+
+static bool sku_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* a number member in [lo, hi]; absent is fine unless required */
+static const char *num_field(json_object *b, const char *k, double lo, double hi, bool required, bool integer)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(b, k, &v) || json_object_is_type(v, json_type_null))
+        return required ? "is required" : NULL;
+    if (integer && !json_object_is_type(v, json_type_int))
+        return "must be an integer";
+    if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+        return "must be a number";
+    double d = json_object_get_double(v);
+    if (json_object_is_type(v, json_type_int))
+        d = (double)json_object_get_int64(v);
+    if (!isfinite(d) || d < lo || d > hi)
+        return "is out of range";
+    return NULL;
+}
+
+static const char *str_field(json_object *b, const char *k, size_t max)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(b, k, &v) || json_object_is_type(v, json_type_null))
+        return NULL;
+    if (!json_object_is_type(v, json_type_string))
+        return "must be a string";
+    const char *s = json_object_get_string(v);
+    if ((size_t)json_object_get_string_len(v) != strlen(s))
+        return "must not contain NUL";
+    return strlen(s) > max ? "is too long" : NULL;
+}
+
+static const char *str_array_field(json_object *b, const char *k)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(b, k, &v) || json_object_is_type(v, json_type_null))
+        return NULL;
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > 100)
+        return "must be an array of at most 100 strings";
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) > 2048 ||
+            (size_t)json_object_get_string_len(e) != strlen(json_object_get_string(e)))
+            return "must be an array of strings (at most 2048 bytes, no NUL)";
+    }
+    return NULL;
+}
+
+/* 0, or -1 with the 422 sent */
+static int validate_product(gw_req *r, json_object *b)
+{
+    static const struct {
+        const char *key;
+        size_t max;
+    } strs[] = {{"sku", 64}, {"title", 300}, {"brand", 120}, {"category", 120},
+                {"description", 10000}, {"thumbnail", 2048}};
+    const char *why = NULL, *key = NULL;
+    for (size_t i = 0; !why && i < sizeof strs / sizeof *strs; i++)
+        if ((why = str_field(b, strs[i].key, strs[i].max)))
+            key = strs[i].key;
+    const char *sku = why ? NULL : gw__jstr(b, "sku");
+    if (!why && (!sku || !sku_ok(sku)))
+        key = "sku", why = "must be 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -)";
+    if (!why && (why = num_field(b, "price", 0, GW_MAX_PRICE, true, false)))
+        key = "price";
+    if (!why && (why = num_field(b, "discountPercentage", 0, 100, false, false)))
+        key = "discountPercentage";
+    if (!why && (why = num_field(b, "rating", 0, 5, false, false)))
+        key = "rating";
+    if (!why && (why = num_field(b, "stock", 0, (double)GW_MAX_STOCK, false, true)))
+        key = "stock";
+    if (!why && (why = str_array_field(b, "images")))
+        key = "images";
+    if (!why && (why = str_array_field(b, "tags")))
+        key = "tags";
+    if (!why)
+        return 0;
+    gw__problem(r, 422, "validation", "Invalid product", "%s %s.", key, why);
+    return -1;
+}
+
 /* parse and store a product body; path_sku (may be NULL) must agree */
 static void write_product(gw_req *r, const char *path_sku, int create)
 {
@@ -181,8 +284,12 @@ static void write_product(gw_req *r, const char *path_sku, int create)
     json_object *b;
     if (gw__body_object(r, &b) < 0)
         return;
-    if (path_sku && !gw__jstr(b, "sku"))
+    if (path_sku && !json_object_object_get_ex(b, "sku", NULL))
         json_object_object_add(b, "sku", json_object_new_string(path_sku));
+    if (validate_product(r, b) < 0) {
+        json_object_put(b);
+        return;
+    }
     store_product p = {0};
     store_err e = {0};
     const char *js = json_object_to_json_string(b);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -97,6 +98,7 @@ void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_
 
 void gw__json(gw_req *r, int status, json_object *o)
 {
+    eng_json_tidy_doubles(o);   /* 9.99, not 9.9900000000000002 */
     const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     gw__reply(r, status, "application/json", s, strlen(s), NULL);
     json_object_put(o);
@@ -152,6 +154,26 @@ static void drain(gw_req *r)
     int k;
     while (total < (1u << 20) && (k = mg_read(r->conn, buf, sizeof buf)) > 0)
         total += (size_t)k;
+}
+
+int gw__framing_ok(const gw_req *r)
+{
+    /* more than one Content-Length (civetweb reads the first), or one
+     * beside Transfer-Encoding, is how requests get smuggled past a
+     * proxy that reads them another way: refuse, never guess */
+    const char *cl = NULL, *te = NULL;
+    for (int i = 0; i < r->ri->num_headers; i++) {
+        const char *n = r->ri->http_headers[i].name, *v = r->ri->http_headers[i].value;
+        if (!n || !v)
+            continue;
+        if (strcasecmp(n, "Content-Length") == 0) {
+            if (cl)
+                return 0;
+            cl = v;
+        } else if (strcasecmp(n, "Transfer-Encoding") == 0)
+            te = v;
+    }
+    return !(cl && te);
 }
 
 int gw__read_body(gw_req *r)

@@ -1,10 +1,12 @@
 /* gateway/limits.c — abuse limits: token buckets per client IP and per
  * user (or anonymous session) through store_ratelimit_take, so that with
- * Redis they hold across instances; and the cap on concurrent
- * connections per IP, counted in this process. */
+ * Redis they hold across instances; login backoff per account and per
+ * address (same store, same reason); revoked refresh families; and the
+ * cap on concurrent connections per IP, counted in this process. */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,7 @@ int gw__rate_take(gw_server *s, const char *ip, const gw_principal *who)
     char key[160];
     double retry = 0;
     int64_t now = store_now_ms(s->st);
-    if (s->cfg.ip_rps > 0) {
+    if (s->cfg.ip_rps > 0 && ip) {
         snprintf(key, sizeof key, "rl:ip:%s", ip);
         if (store_ratelimit_take(s->st, key, s->cfg.ip_rps, s->cfg.ip_burst, now, &retry, NULL) == STORE_ELIMITED) {
             gw__metrics_ratelimited(s->metrics, "ip");
@@ -60,6 +62,125 @@ int gw__rate_take(gw_server *s, const char *ip, const gw_principal *who)
     /* a store error lets the request through: limits protect the
      * service, they must not take it down with the store */
     return 0;
+}
+
+/* ---- login backoff ----
+ * Each account (by a hash of its lower-cased e-mail, known or not) and
+ * each client address has a failure streak (store_counter_add) and a
+ * token bucket whose refill slows as the streak grows: `tries` attempts
+ * at once, then one per 1 s, 2 s, 4 s ... up to login_max_backoff_s.
+ * Once a streak has begun the bucket is taken before the password is
+ * checked, atomically in the store, so parallel guesses from any number
+ * of addresses or instances share it.  (Before the first failure nothing
+ * is taken: guesses sent all at once to a clean account each see an
+ * empty streak, a one-off bounded by the server's worker threads.)  It is a backoff, not a lock: a success ends the streak, and
+ * a streak with no failure for an hour is forgotten. */
+
+#define LOGIN_STREAK_TTL_S 3600
+
+static void login_key(char *buf, size_t n, const char *kind, const char *ip, const char *account)
+{
+    if (ip) {
+        snprintf(buf, n, "login:%s:ip:%s", kind, ip);
+        return;
+    }
+    char low[256];
+    size_t i = 0;
+    for (; account[i] && i + 1 < sizeof low; i++)
+        low[i] = (char)((account[i] >= 'A' && account[i] <= 'Z') ? account[i] + 32 : account[i]);
+    low[i] = 0;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)low, i);
+    char hex[33];
+    sodium_bin2hex(hex, sizeof hex, h, 16);
+    snprintf(buf, n, "login:%s:acct:%s", kind, hex);
+}
+
+static double login_take(gw_server *s, const char *ip, const char *account, int tries)
+{
+    if (tries <= 0)
+        return 0;
+    char fk[160], bk[160];
+    login_key(fk, sizeof fk, "fails", ip, account);
+    login_key(bk, sizeof bk, "bucket", ip, account);
+    int64_t n = 0;
+    /* no failure in the streak: nothing to slow, and no bucket write on
+     * the path of every good login */
+    if (store_counter_add(s->st, fk, 0, &n, NULL) < 0 || n <= 0)
+        return 0;
+    double rate = 1.0;
+    if (n >= tries) {
+        int cap = s->cfg.login_max_backoff_s > 0 ? s->cfg.login_max_backoff_s : 900;
+        double d = n - tries >= 30 ? cap : fmin((double)(1LL << (n - tries)), cap);
+        rate = 1.0 / d;
+    }
+    double retry = 0;
+    if (store_ratelimit_take(s->st, bk, rate, tries, store_now_ms(s->st), &retry, NULL) == STORE_ELIMITED)
+        return retry < 1 ? 1 : retry;
+    return 0;
+}
+
+int gw__login_gate(gw_server *s, const char *ip, const char *account)
+{
+    double a = login_take(s, NULL, account, s->cfg.login_tries);
+    double b = a > 0 ? 0 : login_take(s, ip, NULL, s->cfg.login_ip_tries);
+    double w = fmax(a, b);
+    if (w > 0)
+        gw__metrics_ratelimited(s->metrics, "login");
+    return w > 0 ? (int)ceil(w) : 0;
+}
+
+static void login_streak(gw_server *s, const char *ip, const char *account, bool ok)
+{
+    char fk[160], seen[160];
+    login_key(fk, sizeof fk, "fails", ip, account);
+    login_key(seen, sizeof seen, "seen", ip, account);
+    int64_t n = 0;
+    if (ok) {
+        if (store_counter_add(s->st, fk, 0, &n, NULL) == 0 && n != 0)
+            store_counter_add(s->st, fk, -n, NULL, NULL);
+        return;
+    }
+    char *v = NULL;
+    bool recent = store_cache_get(s->st, seen, &v, NULL) == 0;
+    free(v);
+    if (store_counter_add(s->st, fk, 1, &n, NULL) == 0 && !recent && n > 1)
+        store_counter_add(s->st, fk, 1 - n, NULL, NULL);   /* an old streak: start again */
+    store_cache_put(s->st, seen, "1", LOGIN_STREAK_TTL_S, NULL);
+}
+
+void gw__login_result(gw_server *s, const char *ip, const char *account, bool ok)
+{
+    login_streak(s, NULL, account, ok);
+    /* an address's streak is not ended by one success: a guesser who
+     * owns one account must not reset its count against the others */
+    if (!ok)
+        login_streak(s, ip, NULL, ok);
+}
+
+/* ---- revoked refresh families (logout, refresh-token reuse) ---- */
+
+void gw__revoke_family(gw_server *s, const char *family)
+{
+    if (!family || !*family)
+        return;
+    char k[128];
+    snprintf(k, sizeof k, "revoked:fam:%.80s", family);
+    /* as long as an access token of the family may still live */
+    store_cache_put(s->st, k, "1", s->cfg.access_ttl_s + 60, NULL);
+}
+
+bool gw__family_revoked(gw_server *s, const char *family)
+{
+    if (!family || !*family)
+        return false;
+    char k[128], *v = NULL;
+    snprintf(k, sizeof k, "revoked:fam:%.80s", family);
+    /* a store error lets the token through: the store being down must
+     * not log everyone out; the exposure is one access-token lifetime */
+    int rc = store_cache_get(s->st, k, &v, NULL);
+    free(v);
+    return rc == 0;
 }
 
 int gw__conn_enter(gw_server *s, const char *ip)

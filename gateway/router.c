@@ -154,6 +154,13 @@ static void route(gw_req *r)
             gw__problem(r, 405, "method-not-allowed", "Method not allowed", NULL);
         return;
     }
+    /* the address's bucket first: a flood of bad tokens is limited too */
+    int retry = r->route->limited ? gw__rate_take(r->srv, r->ip, NULL) : 0;
+    if (retry > 0) {
+        gw__problem_retry(r, 429, "rate-limited", "Too many requests", retry,
+                          "Slow down; try again after Retry-After seconds.");
+        return;
+    }
     int rc = gw__authenticate(r);
     if (rc < 0) {
         gw__problem(r, 401, rc == GW_EEXPIRED ? "token-expired" : "invalid-token",
@@ -161,8 +168,8 @@ static void route(gw_req *r)
                     rc == GW_EEXPIRED ? "Refresh the access token (POST /api/v1/auth/refresh)." : NULL);
         return;
     }
-    if (r->route->limited) {
-        int retry = gw__rate_take(r->srv, r->ip, &r->who);
+    if (r->route->limited && r->who.authenticated) {
+        retry = gw__rate_take(r->srv, NULL, &r->who);
         if (retry > 0) {
             gw__problem_retry(r, 429, "rate-limited", "Too many requests", retry,
                               "Slow down; try again after Retry-After seconds.");
@@ -212,6 +219,9 @@ int gw__dispatch(struct mg_connection *conn, void *cbdata)
                           "This address has too many open connections.");
     else if (atomic_load(&s->draining))
         gw__problem_retry(&r, 503, "shutting-down", "Server shutting down", 1, "Retry on another instance.");
+    else if (!gw__framing_ok(&r) && (r.close = 1))
+        gw__problem(&r, 400, "bad-request", "Ambiguous request framing",
+                    "Send exactly one Content-Length, or Transfer-Encoding alone.");
     else if (!eng_utf8_valid(r.ri->local_uri, strlen(r.ri->local_uri)))
         gw__problem(&r, 400, "invalid-utf8", "Path is not valid UTF-8", NULL);
     else

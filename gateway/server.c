@@ -30,6 +30,9 @@ void gw_config_init(gw_config *c)
     c->max_conns_per_ip = 64;
     c->ip_rps = 20, c->ip_burst = 60;
     c->user_rps = 10, c->user_burst = 30;
+    c->login_tries = 5;
+    c->login_ip_tries = 20;
+    c->login_max_backoff_s = 900;
     c->traces_keep = 200;
     c->trace_ttl_s = 3600;
     c->watch = 1;
@@ -160,6 +163,14 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     s->cfg.pipeline_path = own(s, 1, c->pipeline_path);
     s->cfg.ui_dir = own(s, 2, c->ui_dir);
     s->cfg.admin_emails = own(s, 3, c->admin_emails);
+    if (s->cfg.admin_emails && *s->cfg.admin_emails) {
+        /* it once granted the role to whoever registered a listed address */
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "setting", json_object_new_string("auth.admin_emails"));
+        json_object_object_add(d, "detail", json_object_new_string(
+            "ignored: grant the admin role with `aisle admin grant EMAIL --db FILE`"));
+        gw__log("warn", "config_ignored", d);
+    }
     s->cfg.cors_origin = own(s, 4, c->cors_origin);
     s->cfg.trusted_proxy = own(s, 5, c->trusted_proxy);
     s->cfg.jwt_secret = NULL;   /* only the key bytes are kept */

@@ -270,10 +270,10 @@ static eng_result about_products(const eng_stage *st, eng_turn *t, const agent_o
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool cmp = strcasestr(text, "compar") || strcasestr(text, "differen") || strcasestr(text, " vs") ||
                strcasestr(text, "versus") || strcasestr(text, "better");
-    json_object_object_add(eng__json_path(t->ctx, "intent"), "name",
-                           json_object_new_string(cmp ? "compare" : "product_details"));
-    json_object_object_add(eng__json_path(t->ctx, "intent"), "readAs",
-                           json_object_new_string(eng__json_str(t->ctx, "route", "cart")));
+    json_object *intent = eng__json_path(t->ctx, "intent");
+    /* the classifier's reading stays visible to the trace and the tests */
+    json_object_object_add(intent, "classified", json_object_new_string(eng__agent_intent(t)));
+    json_object_object_add(intent, "name", json_object_new_string(cmp ? "compare" : "product_details"));
     eng__turn_note(t, "no change was asked: read as %s", cmp ? "compare" : "product_details");
     return eng__agent_product(st, t, o);
 }

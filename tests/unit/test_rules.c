@@ -168,6 +168,20 @@ static void test_good_file_loads(void **state)
     fx_free(&f);
 }
 
+/* A hook nothing calls is a warning at its line; the file still loads. */
+static void test_unknown_hook_warns(void **state)
+{
+    (void)state;
+    fx f;
+    fx_load(&f, "typo.lua", "version = 1\non('cart.ad', function(a) end)\nboost('search', function(p) end)\n");
+    assert_int_equal(f.rc, 0);
+    assert_int_equal(f.d.errors, 0);
+    assert_int_equal(f.d.warnings, 1);
+    assert_int_equal(f.d.items[0].line, 2);
+    assert_non_null(strstr(f.d.items[0].msg, "on(\"cart.ad\"): nothing calls this hook"));
+    fx_free(&f);
+}
+
 /* The shipped rules load as they are. */
 static void test_shipped_scripts_load(void **state)
 {
@@ -182,6 +196,7 @@ static void test_shipped_scripts_load(void **state)
         int rc = eng__rules_load_file(p, files[i], &r, &d);
         if (rc != 0)
             fail_msg("%s: %s", files[i], first_error(&d));
+        assert_int_equal(d.warnings, 0);
         eng_diags_free(&d);
         eng__pool_free(p);
     }
@@ -448,6 +463,7 @@ int main(void)
         cmocka_unit_test_setup(test_top_level_error_thrown, reset_hook),
         cmocka_unit_test_setup(test_bad_registration, reset_hook),
         cmocka_unit_test_setup(test_good_file_loads, reset_hook),
+        cmocka_unit_test_setup(test_unknown_hook_warns, reset_hook),
         cmocka_unit_test_setup(test_shipped_scripts_load, reset_hook),
         cmocka_unit_test_setup(test_erroring_veto_denies, reset_hook),
         cmocka_unit_test_setup(test_fail_open_veto_allows, reset_hook),

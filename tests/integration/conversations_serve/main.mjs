@@ -17,13 +17,13 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { parseDocument, LineCounter, isMap, isSeq } from 'yaml';
-import { startServer, stopServer, req, wsOpen } from '../gateway/lib.mjs';
+import { startServer, stopServer, req, wsOpen, makeAdmin } from '../gateway/lib.mjs';
 import { sql, sqlStr, auditEntries, cleanEnv } from '../gateway/stores.mjs';
 import { checkTurn, checkAfter } from './expect.mjs';
 
 const PASSWORD = 'conversation-test-password';
 const ADMIN = 'inspector@conversations.test';
-const CONFIG = `auth:\n  admin_emails: [${ADMIN}]\nlimits:\n  ip_rps: 10000\n  ip_burst: 10000\n  user_rps: 10000\n  user_burst: 10000\n`;
+const CONFIG = `limits:\n  ip_rps: 10000\n  ip_burst: 10000\n  user_rps: 10000\n  user_burst: 10000\n`;
 const TURN_MS = Number(process.env.AISLE_CONV_TURN_MS || 15000);
 const JOBS = Math.max(1, Number(process.env.AISLE_CONV_JOBS || Math.min(4, cpus().length)));
 
@@ -103,9 +103,7 @@ async function runConversation(t, conv, idx) {
     let admin;
     const traceCtx = async (id) => {
       if (!admin) {
-        const r = await req(srv, 'POST', '/api/v1/auth/register', { body: { email: ADMIN, password: PASSWORD } });
-        if (r.status !== 201) throw new Error(`cannot register the admin who reads traces: ${r.status} ${r.text}`);
-        admin = r.json.accessToken;
+        admin = (await makeAdmin(srv, ADMIN, PASSWORD)).accessToken;
       }
       const r = await req(srv, 'GET', `/api/v1/traces/${encodeURIComponent(id)}`, { token: admin });
       if (r.status !== 200 || !r.json) throw new Error(`GET /api/v1/traces/${id}: ${r.status} ${r.text.slice(0, 200)}`);

@@ -92,6 +92,19 @@ export async function req(srv, method, path, { body, token, headers = {} } = {})
   return { status: r.status, headers: r.headers, json, text };
 }
 
+// the admin role comes only from `aisle admin grant` on the server's
+// database: register `email` (unless it exists), grant, log in again;
+// resolves to the login answer (accessToken, user.role === 'admin')
+export async function makeAdmin(srv, email, password = 'correct horse battery') {
+  let r = await req(srv, 'POST', '/api/v1/auth/register', { body: { email, password, name: 'Admin' } });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`register ${email}: ${r.status} ${r.text}`);
+  const g = spawnSync(AISLE, ['admin', 'grant', email, '--db', join(srv.dir, 'aisle.db')], { encoding: 'utf8' });
+  if (g.status !== 0) throw new Error(`aisle admin grant ${email}: ${g.status} ${g.stderr}`);
+  r = await req(srv, 'POST', '/api/v1/auth/login', { body: { email, password } });
+  if (r.status !== 200) throw new Error(`login ${email}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
 export const isProblem = (r, status, slug) =>
   r.status === status && r.headers.get('content-type') === 'application/problem+json' &&
   r.json && r.json.type === `urn:aisle:problem:${slug}` && r.json.status === status;

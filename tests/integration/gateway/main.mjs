@@ -7,12 +7,13 @@ import { limitsTests, openapiTests, refusalTests, reloadTests, shutdownTests, co
 import { llmTests } from './llm.mjs';
 import { ruleTests, ruleTraceTests } from './rules.mjs';
 import { converseTests } from './converse.mjs';
+import { securityTests } from './security.mjs';
 
 const groups = [];
 let main;
 try {
   main = await startServer({
-    yaml: 'auth:\n  admin_emails: [admin@example.com]\nlimits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n',
+    yaml: 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n',
   });
   const users = await restTests(main);
   await wsTests(main, users);
@@ -24,7 +25,7 @@ try {
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
   ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
-  ['converse', converseTests]]) {
+  ['converse', converseTests], ['security', securityTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;

@@ -2,7 +2,7 @@
 // catalog, anonymous cart, accounts, cart merge on login, orders with
 // idempotency keys, ownership (404), forged tokens, refresh rotation,
 // admin writes, chat, traces, pipelines, malformed input, static files.
-import { ok, req, isProblem, jwt, jwtPayload, SECRET } from './lib.mjs';
+import { ok, req, isProblem, jwt, jwtPayload, SECRET, makeAdmin } from './lib.mjs';
 
 export async function register(srv, email, anonToken) {
   const r = await req(srv, 'POST', '/api/v1/auth/register', { body: { email, password: 'correct horse battery', name: 'T' }, token: anonToken });
@@ -157,8 +157,9 @@ export async function restTests(srv) {
   r = await req(srv, 'POST', '/api/v1/products', { token: anon, body: prod });
   ok(isProblem(r, 401, 'login-required'), 'product write anonymous is 401');
   r = await register(srv, 'admin@example.com');
-  const admin = r.json;
-  ok(admin.user && admin.user.role === 'admin', 'AISLE_ADMIN_EMAILS grants the admin role', r.text);
+  ok(r.status === 201 && r.json.user.role === 'user', 'registering an address never grants the admin role', r.text);
+  const admin = await makeAdmin(srv, 'admin@example.com');
+  ok(admin.user && admin.user.role === 'admin', '`aisle admin grant` gives the admin role at the next login', admin);
   r = await req(srv, 'POST', '/api/v1/products', { token: admin.accessToken, body: prod });
   ok(r.status === 201 && r.json.sku === 'TEST-1', 'admin creates a product', r.text);
   r = await req(srv, 'POST', '/api/v1/products', { token: admin.accessToken, body: prod });
