@@ -91,11 +91,16 @@ int cli_conv_login(cli_conv *c, const char *email)
         return 1;
     }
     snprintf(c->user_id, sizeof c->user_id, "%" PRId64, id);
-    char from[160], into[64];
-    snprintf(from, sizeof from, "anon:%s", c->session_id);
+    /* the anonymous cart joins the user's through the commerce core, as
+     * a login over the gateway does */
+    eng_shopper w = {.pipe = c->pipeline, .store = c->store, .user_id = id, .session_id = c->session_id,
+                     .session = c->session, .via = "cli"};
+    eng_shop_result r;
+    if (eng_shop_cart_merge(&w, c->session_id, &r) < 0 || r.status != ENG_SHOP_OK)
+        fprintf(stderr, "aisle: could not merge the cart: %s\n", r.reason[0] ? r.reason : "invalid session");
+    eng_shop_result_clear(&r);
+    char into[64];
     snprintf(into, sizeof into, "user:%" PRId64, id);
-    if (store_cart_merge(c->store, from, into, &err) < 0)
-        fprintf(stderr, "aisle: could not merge the cart: %s\n", err.msg);
     store_audit_append(c->store, into, "login", "terminal", NULL, NULL);
     return 0;
 }

@@ -69,12 +69,13 @@ int gw__rate_take(gw_server *s, const char *ip, const gw_principal *who)
  * each client address has a failure streak (store_counter_add) and a
  * token bucket whose refill slows as the streak grows: `tries` attempts
  * at once, then one per 1 s, 2 s, 4 s ... up to login_max_backoff_s.
- * Once a streak has begun the bucket is taken before the password is
- * checked, atomically in the store, so parallel guesses from any number
- * of addresses or instances share it.  (Before the first failure nothing
- * is taken: guesses sent all at once to a clean account each see an
- * empty streak, a one-off bounded by the server's worker threads.)  It is a backoff, not a lock: a success ends the streak, and
- * a streak with no failure for an hour is forgotten. */
+ * The account's bucket is taken before the password is checked,
+ * atomically in the store, so parallel guesses from any number of
+ * addresses or instances share it; an address's bucket only once that
+ * address has failed (parallel guesses at a clean address are bounded by
+ * the account buckets and the general per-IP limiter).  It is a backoff,
+ * not a lock: a success ends the account's streak, and a streak with no
+ * failure for an hour is forgotten. */
 
 #define LOGIN_STREAK_TTL_S 3600
 
@@ -104,18 +105,20 @@ static double login_take(gw_server *s, const char *ip, const char *account, int 
     login_key(fk, sizeof fk, "fails", ip, account);
     login_key(bk, sizeof bk, "bucket", ip, account);
     int64_t n = 0;
-    /* no failure in the streak: nothing to slow, and no bucket write on
-     * the path of every good login */
-    if (store_counter_add(s->st, fk, 0, &n, NULL) < 0 || n <= 0)
+    if (store_counter_add(s->st, fk, 0, &n, NULL) < 0)
+        n = 0;
+    /* an address with no failure takes nothing: many good logins share
+     * one address behind a NAT or a proxy */
+    if (ip && n <= 0)
         return 0;
-    double rate = 1.0;
+    double rate = 1.0, burst = tries;
     if (n >= tries) {
         int cap = s->cfg.login_max_backoff_s > 0 ? s->cfg.login_max_backoff_s : 900;
         double d = n - tries >= 30 ? cap : fmin((double)(1LL << (n - tries)), cap);
-        rate = 1.0 / d;
+        rate = 1.0 / d, burst = 1;
     }
     double retry = 0;
-    if (store_ratelimit_take(s->st, bk, rate, tries, store_now_ms(s->st), &retry, NULL) == STORE_ELIMITED)
+    if (store_ratelimit_take(s->st, bk, rate, burst, store_now_ms(s->st), &retry, NULL) == STORE_ELIMITED)
         return retry < 1 ? 1 : retry;
     return 0;
 }

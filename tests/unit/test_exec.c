@@ -165,7 +165,7 @@ static void test_deadline(void **state)
     (void)state;
     static const char y[] =
         "pipeline: slow\n"
-        "deadline_ms: 30\n"
+        "deadline_ms: 8\n"
         "timeout_reply: Too slow, sorry.\n"
         "stages:\n"
         "  - { id: rule, type: lua, script: rules.lua, function: spin }\n"
