@@ -64,6 +64,17 @@ json_object *eng__card(const store_product *p, bool with_detail)
     return c;
 }
 
+int64_t eng__cart_line_qty(eng_turn *t, const char *sku)
+{
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        if (strcmp(eng__json_str(l, "sku", ""), sku) == 0)
+            return json_object_get_int64(eng__json_path(l, "qty"));
+    }
+    return 0;
+}
+
 json_object *eng__session(eng_turn *t)
 {
     json_object *s = eng__json_path(t->ctx, "session");

@@ -29,6 +29,9 @@ json_object *eng__card(const store_product *p, bool with_detail);
  * discounts, total, count}.  Returns 0 or a negative code (note set). */
 int eng__cart_refresh(eng_turn *t);
 
+/* eng__cart_line_qty: the quantity of `sku` in ctx.cart (0 when absent). */
+int64_t eng__cart_line_qty(eng_turn *t, const char *sku);
+
 /* ------------------------------------------------ the commerce core
  * (engine/shop.c; the public face is eng_shop_* in eng.h) */
 

@@ -166,17 +166,6 @@ static bool sku_ok(const char *sku)
     return true;
 }
 
-static int64_t line_qty(eng_turn *t, const char *sku)
-{
-    json_object *items = eng__json_path(t->ctx, "cart.items");
-    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-        json_object *l = json_object_array_get_idx(items, i);
-        if (strcmp(eng__json_str(l, "sku", ""), sku) == 0)
-            return json_object_get_int64(eng__json_path(l, "qty"));
-    }
-    return 0;
-}
-
 /* Record a veto in the result and the audit trail. */
 static int denied(eng_turn *t, eng_shop_result *r, const char *hook, const char *subject, json_object *veto)
 {
@@ -226,7 +215,7 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
     json_object *act = json_object_new_object();
     json_object_object_add(act, "type", json_object_new_string(hook));
     if (op != STORE_CART_CLEAR) {
-        int64_t cur = line_qty(t, sku);
+        int64_t cur = eng__cart_line_qty(t, sku);
         if ((op == STORE_CART_SET || op == STORE_CART_REMOVE) && cur == 0) {
             json_object_put(act);
             r->cart = json_object_get(eng__json_path(t->ctx, "cart"));

@@ -23,17 +23,6 @@ static int64_t quantity(eng_turn *t, int64_t dflt)
     return dflt;
 }
 
-static int64_t qty_in_cart(eng_turn *t, const char *sku)
-{
-    json_object *items = eng__json_path(t->ctx, "cart.items");
-    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-        json_object *l = json_object_array_get_idx(items, i);
-        if (strcmp(eng__json_str(l, "sku", ""), sku) == 0)
-            return json_object_get_int64(eng__json_path(l, "qty"));
-    }
-    return 0;
-}
-
 /* Propose a cart change: the rules may veto it; else it becomes an action. */
 static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type,
                           const char *sku, int64_t qty)
@@ -65,7 +54,7 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
             json_object_object_del(eng__session(t), "focus");
         else
             json_object_object_add(eng__session(t), "focus", json_object_new_string(sku));
-        int64_t cur = qty_in_cart(t, sku);
+        int64_t cur = eng__cart_line_qty(t, sku);
         json_object_object_add(a, "currentQty", json_object_new_int64(cur));
         int64_t nq = strcmp(type, "cart.add") == 0 ? cur + qty : strcmp(type, "cart.set") == 0 ? qty : 0;
         json_object_object_add(a, "qty", json_object_new_int64(qty));
