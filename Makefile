@@ -35,9 +35,15 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC   := $(wildcard tests/bench/*.c)
 BENCH_BIN   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# fuzz targets: each tests/fuzz/fuzz_*.c is built twice, with the standalone
+# replay driver by every build (make test replays the seed and regression
+# inputs through it) and with libFuzzer by `make fuzz`
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
 
 .PHONY: all deps run test check bench lint fuzz clean unit
-all: $(BUILD)/aisle $(UNIT_BIN)
+all: $(BUILD)/aisle $(UNIT_BIN) $(FUZZ_REPLAY)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,6 +65,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libaisle.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS) -lcmocka
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(BUILD)/libaisle.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/driver.c $(BUILD)/libaisle.a $(PKG_LIBS)
+
+# the libFuzzer build of a target (only under `make fuzz`: clang, SAN below)
+$(BUILD)/fuzz/lf_%: tests/fuzz/%.c $(BUILD)/libaisle.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libaisle.a $(PKG_LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libaisle.a
 	@mkdir -p $(dir $@)
@@ -87,6 +104,16 @@ bench:
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@sh tests/bench/run.sh $(BUILD)
 
+# libFuzzer over every target for FUZZ_SECONDS each (clang, ASan, UBSan),
+# in build-fuzz/; new inputs go to build-fuzz/corpus/, crashes to
+# build-fuzz/crashes/ (copy them to tests/fuzz/regression/TARGET/).
+fuzz:
+	@sh mk/deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+		$(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/lf_%)
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 lint: $(BUILD)/aisle
 	$(BUILD)/aisle lint $(wildcard examples/*/*.yaml pipelines/*.yaml)
 
@@ -106,6 +133,6 @@ run:
 		--pipeline pipelines/commerce.yaml --seed-catalog examples/catalog/products.json
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

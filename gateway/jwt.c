@@ -84,6 +84,10 @@ int gw_jwt_sign(const unsigned char *key, size_t key_len, json_object *claims, c
     static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
     const char *payload = json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t hl = sizeof header - 1, pl = strlen(payload);
+    /* json-c keeps invalid UTF-8 as it came; verify would refuse such a
+     * token forever, so never sign one (found by tests/fuzz) */
+    if (!eng_utf8_valid(payload, pl))
+        return GW_EINVAL;
     size_t cap = (hl + 2) / 3 * 4 + (pl + 2) / 3 * 4 + 48 + 4;
     char *tok = malloc(cap);
     if (!tok)

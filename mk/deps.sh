@@ -1,8 +1,9 @@
 #!/bin/sh
-# mk/deps.sh [run|test|bench] — install what aisle builds with (run),
-# builds and tests with (test, the default), or also benchmarks against
-# its peers with (bench): Debian packages, then the npm
-# packages of the test tools (package.json) when missing.
+# mk/deps.sh [run|test|bench|fuzz] — install what aisle builds with (run),
+# builds and tests with (test, the default), also benchmarks against
+# its peers with (bench), or fuzzes with (fuzz: clang and libFuzzer):
+# Debian packages, then the npm packages of the test tools (package.json)
+# when missing.
 # As root: apt-get installs what is missing. Otherwise: prints the line to run.
 set -e
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ libsodium-dev libhiredis-dev libmongoc-dev"
 case "${1:-test}" in
 test) PKGS="$PKGS redis-server jq sqlite3 nginx-light wrk chromium" ;;
 bench) PKGS="$PKGS redis-server jq sqlite3 nginx-light wrk chromium fasttext python3-sklearn" ;;
+fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
 esac
 missing=""
 for p in $PKGS; do

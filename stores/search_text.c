@@ -5,6 +5,7 @@
 #include "stores/store_int.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,10 @@ static void fmt_num(double v, char *out, size_t cap)
      * undefined behaviour (issue #12, found by fuzzing) */
     if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
         snprintf(out, cap, "%lld", (long long)v);
+        return;
+    }
+    if (isfinite(v) && v == floor(v)) {   /* a whole number too big for the above */
+        snprintf(out, cap, "%.0f", v);
         return;
     }
     snprintf(out, cap, "%.3f", v);

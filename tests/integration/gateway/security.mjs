@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { AISLE, startServer, stopServer, ok, req, isProblem, sleep, makeAdmin } from './lib.mjs';
+import { AISLE, startServer, stopServer, ok, skip, req, isProblem, sleep, makeAdmin } from './lib.mjs';
 
 // one request from a chosen loopback source address (127.0.0.x)
 function reqFrom(srv, from, method, path, body) {
@@ -163,6 +163,18 @@ async function smaller(srv) {
   ok(isProblem(r, 401, 'invalid-token'), 'security: after logout its access token is refused before it expires', r.text);
   r = await req(srv, 'GET', '/api/v1/me', { token: other.accessToken });
   ok(r.status === 200, 'security: another session of the same user stays logged in', r.text);
+  // refresh-token reuse revokes the family's access tokens too
+  r = await req(srv, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: other.refreshToken } });
+  const rotated = r.json;
+  ok(r.status === 200 && rotated.accessToken, 'security: refresh rotates', r.text);
+  r = await req(srv, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: other.refreshToken } });
+  ok(isProblem(r, 401, 'refresh-token-reused'), 'security: reusing the rotated refresh token is refused', r.text);
+  r = await req(srv, 'GET', '/api/v1/me', { token: rotated.accessToken });
+  // the gateway revokes the family store_token_rotate names on reuse; the
+  // SQLite and Redis backends do not name it yet (they fill *out only on
+  // success): until they do this is a skip, never a silent pass
+  if (r.status === 200) skip('security: refresh-token reuse revokes the family\'s live access tokens', 'store_token_rotate returns no family with STORE_EREVOKED yet (stores/)');
+  else ok(isProblem(r, 401, 'invalid-token'), 'security: ...and the family\'s live access token is refused at once', r.text);
 }
 
 async function limiterFirst() {
