@@ -144,17 +144,23 @@ static int product_from_object(json_object *o, store_product *p,
         store_product_clear(p);
         return store__fail(err, STORE_EINVAL, "missing title");
     }
-#define NUM(key, field, cast)                                              \
-    if ((r = get_num(o, key, &d)) < 0 || (r && !isfinite(d))) {            \
-        store_product_clear(p);                                            \
-        return store__fail(err, STORE_EINVAL, "%s is not a number", key);  \
-    } else if (r) {                                                        \
-        p->field = (cast)d;                                                \
+    /* every number is range-checked before it is converted or stored: a
+     * price of 1e308 or a stock of 1e19 is refused, never wrapped */
+#define NUM(key, field, cast, lo, hi)                                        \
+    if ((r = get_num(o, key, &d)) < 0 || (r && !isfinite(d))) {              \
+        store_product_clear(p);                                              \
+        return store__fail(err, STORE_EINVAL, "%s is not a number", key);    \
+    } else if (r && (d < (lo) || d > (hi))) {                                \
+        store_product_clear(p);                                              \
+        return store__fail(err, STORE_EINVAL, "%s must be from %g to %g",    \
+                           key, (double)(lo), (double)(hi));                 \
+    } else if (r) {                                                          \
+        p->field = (cast)d;                                                  \
     }
-    NUM("price", price, double)
-    NUM("discountPercentage", discount_pct, double)
-    NUM("rating", rating, double)
-    NUM("stock", stock, int64_t)
+    NUM("price", price, double, 0, 1e9)
+    NUM("discountPercentage", discount_pct, double, 0, 100)
+    NUM("rating", rating, double, 0, 5)
+    NUM("stock", stock, int64_t, 0, 1e12)
 #undef NUM
     return 0;
 }

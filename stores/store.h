@@ -528,8 +528,9 @@ int store_token_put(store *s, const char *token_hash, const char *family,
                     int64_t user_id, int64_t expires_at, store_err *err);
 /* store_token_rotate: exchange old for new (same family), atomically.
  * *out gets the family and user.  A hash already rotated (reuse) revokes
- * the whole family and returns STORE_EREVOKED; STORE_EEXPIRED,
- * STORE_ENOTFOUND otherwise. */
+ * the whole family and returns STORE_EREVOKED (*out still gets the
+ * family and user, so the caller can end that family's access tokens);
+ * STORE_EEXPIRED, STORE_ENOTFOUND otherwise. */
 int store_token_rotate(store *s, const char *old_hash, const char *new_hash,
                        int64_t new_expires_at, store_token *out,
                        store_err *err);

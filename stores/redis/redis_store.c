@@ -296,26 +296,28 @@ static int rd_token_rotate(void *vb, const char *old_hash, const char *new_hash,
         return store__fail(err, STORE_EIO, "unexpected reply from rotate script");
     }
     code = r->element[0]->integer;
-    if (code == 0 && r->elements >= 3) {
-        if (out) {
-            memset(out, 0, sizeof *out);
-            snprintf(out->family, sizeof out->family, "%s", r->element[1]->str);
-            out->user_id = strtoll(r->element[2]->str, NULL, 10);
+    if ((code == 0 || code == -13) && out && r->elements >= 3 &&
+        r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING) {
+        /* a revoked or reused token still tells whose family it was, so
+         * the caller can end that family's access tokens too */
+        memset(out, 0, sizeof *out);
+        snprintf(out->family, sizeof out->family, "%s", r->element[1]->str);
+        out->user_id = strtoll(r->element[2]->str, NULL, 10);
+        if (code == 0)
             out->expires_at = new_expires;
-        }
-        rc = 0;
-    } else if (code == -1) {
-        rc = store__fail(err, STORE_ENOTFOUND, "unknown refresh token");
-    } else if (code == -2) {
-        rc = store__fail(err, STORE_EEXIST, "new token hash already stored");
-    } else if (code == -14) {
-        rc = store__fail(err, STORE_EEXPIRED, "refresh token expired");
-    } else if (r->elements >= 4 && r->element[3]->type == REDIS_REPLY_STRING &&
-               r->element[3]->str[0] == '1') {
-        rc = store__fail(err, STORE_EREVOKED, "refresh token reused; family revoked");
-    } else {
-        rc = store__fail(err, STORE_EREVOKED, "refresh token family revoked");
     }
+    if (code == 0 && r->elements >= 3)
+        rc = 0;
+    else if (code == -1)
+        rc = store__fail(err, STORE_ENOTFOUND, "unknown refresh token");
+    else if (code == -2)
+        rc = store__fail(err, STORE_EEXIST, "new token hash already stored");
+    else if (code == -14)
+        rc = store__fail(err, STORE_EEXPIRED, "refresh token expired");
+    else if (r->elements >= 4 && r->element[3]->type == REDIS_REPLY_STRING && r->element[3]->str[0] == '1')
+        rc = store__fail(err, STORE_EREVOKED, "refresh token reused; family revoked");
+    else
+        rc = store__fail(err, STORE_EREVOKED, "refresh token family revoked");
     freeReplyObject(r);
     return rc;
 }

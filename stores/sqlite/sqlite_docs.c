@@ -532,6 +532,10 @@ int sq__token_rotate(void *vb, const char *old_hash, const char *new_hash,
     used = sqlite3_column_int(st, 3);
     revoked = sqlite3_column_int(st, 4);
     sqlite3_reset(st);
+    /* a revoked or reused token still tells whose family it was, so the
+     * caller can end that family's access tokens too */
+    if ((revoked || used) && tok)
+        *tok = t;
     if (revoked) {
         rc = store__fail(err, STORE_EREVOKED, "refresh token family revoked");
         goto out;
