@@ -333,7 +333,7 @@ struct gw_server {
     pthread_mutex_t turn_mu;
     pthread_cond_t turn_cv;
     int inflight;
-    int busy;                 /* WebSocket frames being handled */
+    int busy;                 /* requests and WebSocket frames being handled */
     atomic_int draining;
     pthread_mutex_t chan_mu;
     gw_chan *chans;

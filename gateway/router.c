@@ -224,8 +224,18 @@ int gw__dispatch(struct mg_connection *conn, void *cbdata)
                     "Send exactly one Content-Length, or Transfer-Encoding alone.");
     else if (!eng_utf8_valid(r.ri->local_uri, strlen(r.ri->local_uri)))
         gw__problem(&r, 400, "invalid-utf8", "Path is not valid UTF-8", NULL);
-    else
+    else {
+        /* counted as busy until the answer is written: civetweb drops
+         * writes once mg_stop has begun, so shutdown waits for these */
+        pthread_mutex_lock(&s->turn_mu);
+        s->busy++;
+        pthread_mutex_unlock(&s->turn_mu);
         route(&r);
+        pthread_mutex_lock(&s->turn_mu);
+        s->busy--;
+        pthread_cond_broadcast(&s->turn_cv);
+        pthread_mutex_unlock(&s->turn_mu);
+    }
     gw__metrics_request(s->metrics, r.route ? r.route->path : (r.status == 404 ? "unmatched" : "static"),
                         r.ri->request_method, r.status);
     access_log(&r);
