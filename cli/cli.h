@@ -45,6 +45,10 @@ void cli_conv_close(cli_conv *c);
  * with eng_converse_result_clear. 0, or 1 (message printed; r cleared). */
 int cli_conv_turn(cli_conv *c, const char *text, const char *message_id, eng_converse_result *r);
 
+/* cli_print_reply: a reply object as a terminal shows it: the text, then
+ * each card ("  1. Title (Brand) $9.99"), then the suggestions. */
+void cli_print_reply(FILE *out, json_object *reply);
+
 /* cli_conv_login: log in as the user with this e-mail (created on first
  * use, as an operator tool would), merging the anonymous cart into the
  * user's. 0 or 1 (message printed). */

@@ -105,13 +105,7 @@ int cli_chat(int argc, char **argv)
         eng_converse_result r;
         if (cli_conv_turn(&c, line, NULL, &r) != 0)
             continue;
-        json_object *rep = json_object_object_get(r.reply, "reply");
-        printf("%s\n", json_object_get_string(json_object_object_get(rep, "text")));
-        json_object *sugg = json_object_object_get(rep, "suggestions");
-        for (size_t i = 0; i < json_object_array_length(sugg); i++)
-            printf("%s[%s]", i ? " " : "  ", json_object_get_string(json_object_array_get_idx(sugg, i)));
-        if (json_object_array_length(sugg))
-            printf("\n");
+        cli_print_reply(stdout, r.reply);
         if (trace && r.turn)
             print_trace(eng_turn_context(r.turn));
         fflush(stdout);

@@ -75,7 +75,7 @@ int cli_run(int argc, char **argv)
         puts(json_object_to_json_string_ext(r.turn ? eng_turn_context(r.turn) : r.reply,
                                             JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     else
-        puts(json_object_get_string(json_object_object_get(json_object_object_get(r.reply, "reply"), "text")));
+        cli_print_reply(stdout, r.reply);
     eng_converse_result_clear(&r);
     cli_conv_close(&c);
     return rc;

@@ -104,3 +104,22 @@ int cli_conv_login(cli_conv *c, const char *email)
     store_audit_append(c->store, into, "login", "terminal", NULL, NULL);
     return 0;
 }
+
+void cli_print_reply(FILE *out, json_object *reply)
+{
+    json_object *rep = json_object_object_get(reply, "reply");
+    fprintf(out, "%s\n", json_object_get_string(json_object_object_get(rep, "text")));
+    json_object *cards = json_object_object_get(rep, "cards");
+    for (size_t i = 0; i < json_object_array_length(cards); i++) {
+        json_object *c = json_object_array_get_idx(cards, i), *v;
+        const char *brand = json_object_object_get_ex(c, "brand", &v) && v ? json_object_get_string(v) : NULL;
+        double price = json_object_object_get_ex(c, "finalPrice", &v) ? json_object_get_double(v) : 0;
+        fprintf(out, "  %zu. %s%s%s%s $%.2f\n", i + 1, json_object_get_string(json_object_object_get(c, "title")),
+                brand ? " (" : "", brand ? brand : "", brand ? ")" : "", price);
+    }
+    json_object *sugg = json_object_object_get(rep, "suggestions");
+    for (size_t i = 0; i < json_object_array_length(sugg); i++)
+        fprintf(out, "%s[%s]", i ? " " : "  ", json_object_get_string(json_object_array_get_idx(sugg, i)));
+    if (json_object_array_length(sugg))
+        fprintf(out, "\n");
+}

@@ -5,6 +5,7 @@
  * checks (targets, reachability, cycles) are in link.c. */
 #include "pipe_int.h"
 #include "rules.h"
+#include "knowledge_int.h"
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
@@ -620,7 +621,7 @@ static int load_training(eng_build *b, int node)
 
 static const char *const top_keys[] = {"pipeline", "version", "description", "deadline_ms",
                                        "error_reply", "timeout_reply", "intents", "training",
-                                       "rules", "stages", NULL};
+                                       "rules", "knowledge", "stages", NULL};
 
 static int load_top(eng_build *b, int root)
 {
@@ -692,6 +693,14 @@ static int load_top(eng_build *b, int root)
     int rn = eng__ymap_get(d, root, "rules");
     if (rn) {
         int r = eng__rules_load(b, rn, &p->rules);
+        if (r == ENG_ENOMEM)
+            return r;
+        if (r < 0)
+            rc = ENG_ECONFIG;
+    }
+    int kn = eng__ymap_get(d, root, "knowledge");
+    if (kn) {
+        int r = eng__kb_load(b, kn, &p->knowledge);
         if (r == ENG_ENOMEM)
             return r;
         if (r < 0)

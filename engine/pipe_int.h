@@ -104,6 +104,7 @@ struct eng_pipeline {
     eng_stage *stages;
     size_t nstages;
     struct eng_rules *rules;   /* top-level `rules:` (engine/rules.h), or NULL */
+    struct eng_kb *knowledge;  /* top-level `knowledge:` (engine/knowledge_int.h), or NULL */
 };
 
 /* Build context: what create() sees while a file loads. */

@@ -26,11 +26,11 @@ enum path_kind {
     P_LAST,
 };
 
-enum filter_op { F_UPPER, F_LOWER, F_TITLE, F_MONEY, F_ROUND, F_COUNT, F_DEFAULT, F_JOIN };
+enum filter_op { F_UPPER, F_LOWER, F_TITLE, F_MONEY, F_ROUND, F_COUNT, F_DEFAULT, F_JOIN, F_PLURAL };
 
 typedef struct filter {
     enum filter_op op;
-    const char *arg; /* default/join: the unquoted argument */
+    const char *arg; /* default/join/plural: the unquoted argument */
     size_t arglen;
 } filter;
 
@@ -64,7 +64,7 @@ static const struct {
 } filter_table[] = {
     {"upper", F_UPPER, false}, {"lower", F_LOWER, false}, {"title", F_TITLE, false},
     {"money", F_MONEY, false}, {"round", F_ROUND, false}, {"count", F_COUNT, false},
-    {"default", F_DEFAULT, true}, {"join", F_JOIN, true},
+    {"default", F_DEFAULT, true}, {"join", F_JOIN, true}, {"plural", F_PLURAL, true},
 };
 
 typedef struct open_block {
@@ -301,7 +301,7 @@ static int parse_filters(parser *ps, const char *p, const char *end, node *n)
             if (q == end || (*q != '"' && *q != '\''))
                 return fail_at(ps, q, "the argument of \"%s\" must be a quoted string, as in %s:\"%s\"",
                                filter_table[i].name, filter_table[i].name,
-                               f->op == F_JOIN ? ", " : "text");
+                               f->op == F_JOIN ? ", " : f->op == F_PLURAL ? "item" : "text");
             int rc = parse_string(ps, &q, end, f);
             if (rc)
                 return rc;
@@ -309,7 +309,7 @@ static int parse_filters(parser *ps, const char *p, const char *end, node *n)
         } else if (filter_table[i].needs_arg) {
             return fail_at(ps, name, "filter \"%s\" needs an argument, as in %s:\"%s\"",
                            filter_table[i].name, filter_table[i].name,
-                           f->op == F_JOIN ? ", " : "text");
+                           f->op == F_JOIN ? ", " : f->op == F_PLURAL ? "item" : "text");
         }
     }
     n->filters = fs;
@@ -843,6 +843,35 @@ static void case_map(char *s, size_t n, enum filter_op op)
     }
 }
 
+/* add_plural: the singular, or the plural: "a,b" names both forms, else
+ * English's regular endings (box -> boxes, category -> categories). */
+static void add_plural(eng_buf *b, const char *w, size_t n, bool one)
+{
+    const char *bar = memchr(w, ',', n);
+    if (bar) {
+        if (one)
+            eng__buf_add(b, w, (size_t)(bar - w));
+        else
+            eng__buf_add(b, bar + 1, n - (size_t)(bar + 1 - w));
+        return;
+    }
+    if (one || !n) {
+        eng__buf_add(b, w, n);
+        return;
+    }
+    char last = (char)tolower((unsigned char)w[n - 1]), prev = n > 1 ? (char)tolower((unsigned char)w[n - 2]) : 0;
+    if (last == 'y' && prev && !strchr("aeiou", prev)) {
+        eng__buf_add(b, w, n - 1);
+        eng__buf_adds(b, "ies");
+    } else if (last == 's' || last == 'x' || last == 'z' || ((last == 'h') && (prev == 'c' || prev == 's'))) {
+        eng__buf_add(b, w, n);
+        eng__buf_adds(b, "es");
+    } else {
+        eng__buf_add(b, w, n);
+        eng__buf_addc(b, 's');
+    }
+}
+
 static void apply(val *v, const filter *f, eng_buf *b, size_t start)
 {
     double d;
@@ -911,6 +940,24 @@ static void apply(val *v, const filter *f, eng_buf *b, size_t start)
         if (v->k != V_ARR)
             return;
         add_join(b, v->j, f->arg, f->arglen);
+        v->k = V_OUT;
+        return;
+    case F_PLURAL:
+        /* n | plural:"item" -> "1 item", "2 items"; "person,people"
+         * names the plural; missing counts as 0 ("0 items") */
+        if (v->k == V_NONE) {
+            v->k = V_INT;
+            v->i = 0;
+        }
+        if (!as_number(v, b, start, &d))
+            return;
+        truncate_to(b, start);
+        if (v->k == V_INT)
+            add_int(b, v->i);
+        else
+            add_fixed(b, d, true);
+        eng__buf_addc(b, ' ');
+        add_plural(b, f->arg, f->arglen, d == 1.0 || d == -1.0);
         v->k = V_OUT;
         return;
     }

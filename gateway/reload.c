@@ -148,7 +148,8 @@ static void on_change(uv_fs_event_t *h, const char *fname, int events, int statu
     /* editors write temp files and swap; only files we could load matter */
     if (fname) {
         const char *dot = strrchr(fname, '.');
-        if (!dot || (strcmp(dot, ".yaml") != 0 && strcmp(dot, ".yml") != 0 && strcmp(dot, ".lua") != 0))
+        if (!dot || (strcmp(dot, ".yaml") != 0 && strcmp(dot, ".yml") != 0 && strcmp(dot, ".lua") != 0 &&
+                     strcmp(dot, ".md") != 0))  /* .md: the knowledge file */
             return;
     }
     uv_timer_start(&w->debounce, on_debounce, (uint64_t)w->s->cfg.reload_debounce_ms, 0);
@@ -208,14 +209,15 @@ int gw__watch_start(gw_server *s)
     snprintf(tmp, sizeof tmp, "%s", s->rl.path);
     snprintf(dir, sizeof dir, "%s", dirname(tmp));
     add_dir(w, dir);
-    static const char *subs[] = {"scripts", "templates"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *subs[] = {"scripts", "templates", "knowledge"};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
         add_dir(w, sub);
     }
     add_dir(w, "pipelines");
     add_dir(w, "scripts");
     add_dir(w, "pipelines/templates");
+    add_dir(w, "pipelines/knowledge");
     if (uv_thread_create(&w->thread, run, w) != 0) {
         on_stop(&w->stop);
         uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -9,7 +9,7 @@ set -e
 cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config libyaml-dev libuv1-dev libcivetweb-dev libjson-c-dev
 liblua5.4-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
-libsodium-dev libhiredis-dev libmongoc-dev"
+libsodium-dev libhiredis-dev libmongoc-dev wamerican"
 case "${1:-test}" in
 test) PKGS="$PKGS redis-server jq sqlite3 nginx-light wrk chromium" ;;
 bench) PKGS="$PKGS redis-server jq sqlite3 nginx-light wrk chromium fasttext python3-sklearn" ;;

@@ -733,6 +733,47 @@ static void find_vocab(X *x, int min_words)
     }
 }
 
+/* --- dimensions and model numbers */
+/* The word token i is w (ASCII, case-insensitive). */
+static bool word_is(const X *x, size_t i, const char *w)
+{
+    size_t n = strlen(w);
+    if (!free_tok(x, i) || x->t[i].kind != TK_WORD || x->t[i].e - x->t[i].s != n)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (lower(x->s[x->t[i].s + k]) != w[k])
+            return false;
+    return true;
+}
+
+static bool touching(const X *x, size_t a, size_t b) { return b < x->n && x->t[a].e == x->t[b].s; }
+
+/* "60 x 32 x 72", "2 by 4", "3-1/2", "1/2": sizes of the product, not
+ * prices or counts. Their tokens are claimed without an entity, so the
+ * numbers stay words of the search. */
+static void find_dims(X *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        if (!num(x, i))
+            continue;
+        size_t k = i + 1;
+        /* NUM x NUM [x NUM]... */
+        while ((word_is(x, k, "x") || word_is(x, k, "by") || sym(x, k, '*')) && num(x, k + 1))
+            k += 2;
+        /* NUM-NUM/NUM and NUM/NUM: a mixed number or a fraction */
+        if (k == i + 1 && sym(x, k, '-') && touching(x, i, k) && num(x, k + 1) && touching(x, k, k + 1) &&
+            sym(x, k + 2, '/') && touching(x, k + 1, k + 2) && num(x, k + 3) && touching(x, k + 2, k + 3))
+            k += 4;
+        else if (k == i + 1 && sym(x, k, '/') && touching(x, i, k) && num(x, k + 1) && touching(x, k, k + 1))
+            k += 2;
+        if (k == i + 1)
+            continue;
+        for (size_t m = i; m < k; m++)
+            x->t[m].used = 1;
+        i = k - 1;
+    }
+}
+
 int eng__ent_extract(const eng__ent_vocab *v, const char *text, size_t len, eng__ent *out, size_t max)
 {
     ent_tok stack[512];
@@ -748,6 +789,7 @@ int eng__ent_extract(const eng__ent_vocab *v, const char *text, size_t len, eng_
     /* most specific first: each claims its tokens before looser rules look */
     find_emails(&x);
     find_orders(&x);
+    find_dims(&x);
     find_money(&x);
     find_sizes(&x);
     find_refs(&x);

@@ -57,6 +57,7 @@ static const ent_cue lex[] = {
     {"send", L_VERB, 0}, {"seven", L_NUM, 7}, {"seventeen", L_NUM, 17}, {"seventh", L_ORD, 6},
     {"seventy", L_TENS, 70}, {"show", L_VERB, 0}, {"six", L_NUM, 6}, {"sixteen", L_NUM, 16},
     {"sixth", L_ORD, 5}, {"sixty", L_TENS, 60}, {"size", L_SIZE, 0}, {"sizes", L_SIZE, 0},
+    {"sort", L_CLAUSE, 0}, {"sorted", L_CLAUSE, 0},
     {"star", L_UNIT, 0}, {"stars", L_UNIT, 0}, {"starting", L_STARTING, 0}, {"sz", L_SIZE, 0},
     {"take", L_VERB, 0}, {"tb", L_UNIT, 0}, {"ten", L_NUM, 10}, {"tenth", L_ORD, 9},
     {"than", L_THAN, 0}, {"thanks", L_CLAUSE, 0}, {"that", L_THIS, 0}, {"the", L_THE, 0},

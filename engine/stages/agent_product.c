@@ -23,7 +23,10 @@ static const char *const stop[] = {
     "let", "see", "up", "at", "most", "least", "budget", "dollars", "dollar", "bucks", "usd", "eur",
     "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many",
     /* asking for details is not part of a product's name */
-    "tell", "details", "detail", "info", "information", "describe", "specs", NULL,
+    "tell", "details", "detail", "info", "information", "describe", "specs",
+    /* chat filler */
+    "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
+    "sort", "sorted", "by", "now", "lowest", "highest", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -158,6 +161,7 @@ typedef struct query {
     double lo, hi;
     int in_stock, offset;
     store_sort sort;
+    int flags;     /* STORE_SEARCH_* beside FACETS */
 } query;
 
 static json_object *query_json(const query *q)
@@ -192,7 +196,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     sq.sort = q->sort;
     sq.offset = q->offset;
     sq.limit = (int)o->page_size * 3;
-    sq.flags = STORE_SEARCH_FACETS;
+    sq.flags = STORE_SEARCH_FACETS | q->flags;
     store_search_result res = {0};
     store_err err = {0};
     if (store_search(s, &sq, &res, &err) < 0) {
@@ -297,11 +301,71 @@ static void query_from_session(eng_turn *t, query *q)
     q->offset = 0;
 }
 
+/* The cards of category `cat` first, in their order, then the others;
+ * what "the second one" means follows. */
+static void type_first(eng_turn *t, const char *cat)
+{
+    json_object *cards = eng__json_path(t->ctx, "reply.cards");
+    size_t n = cards ? json_object_array_length(cards) : 0;
+    if (n < 2)
+        return;
+    json_object *sorted = json_object_new_array();
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            json_object *c = json_object_array_get_idx(cards, i);
+            if ((strcmp(eng__json_str(c, "category", ""), cat) == 0) == (pass == 0))
+                json_object_array_add(sorted, json_object_get(c));
+        }
+    set_cards(t, sorted);
+    json_object_object_add(eng__session(t), "shown", shown_of(sorted));
+}
+
+/* A shopping need the catalog has nothing for ("something for my new
+ * flat"): ask what kind of product, with the shop's biggest categories
+ * as suggestions, instead of "nothing found". */
+static void clarify(eng_turn *t)
+{
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.limit = 1;
+    sq.flags = STORE_SEARCH_FACETS;
+    store_search_result res = {0};
+    json_object *sugg = json_object_new_array();
+    eng_buf b;
+    eng__buf_init(&b);
+    eng__buf_adds(&b, "I'd like to help you find the right thing. What kind of product are you looking for");
+    if (store_search(eng__store(t), &sq, &res, NULL) == 0 && res.n_categories) {
+        eng__buf_adds(&b, "? For example: ");
+        for (size_t i = 0; i < res.n_categories && i < 4; i++) {
+            char name[96], line[128];
+            snprintf(name, sizeof name, "%s", res.categories[i].value);
+            for (char *p = name; *p; p++)
+                if (*p == '-')
+                    *p = ' ';
+            eng__buf_printf(&b, "%s%s", i ? ", " : "", name);
+            snprintf(line, sizeof line, "Show me %s", name);
+            json_object_array_add(sugg, json_object_new_string(line));
+        }
+        eng__buf_adds(&b, ".");
+    } else
+        eng__buf_adds(&b, "?");
+    store_search_result_free(&res);
+    json_object *reply = eng__json_path(t->ctx, "reply");
+    json_object_object_add(reply, "text", json_object_new_string(b.data ? b.data : ""));
+    json_object_object_add(reply, "suggestions", sugg);
+    eng__buf_free(&b);
+    /* no template answers "clarify": the formatter keeps this reply */
+    json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("clarify"));
+    json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+    eng__set_var(t, "clarify", json_object_new_boolean(1));
+    eng__turn_note(t, "a need the catalog cannot place: asked what kind of product");
+}
+
 static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine)
 {
     query q = {.lo = -1, .hi = -1};
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", NULL};
+    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", "cheap", NULL};
     static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", "most expensive",
                                           "priciest", NULL};
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
@@ -310,6 +374,12 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL;
     char fresh[512];
     query_text(t, text, fresh, sizeof fresh, true);
+    /* "under 50", "what about under 1200": nothing to look for but a
+     * bound or an order narrows what was shown */
+    double blo, bhi;
+    if (!refine && has_last && !fresh[0] && !entity_value(t, "category") && !entity_value(t, "brand") &&
+        !eng__json_str(t->ctx, "understanding.category", NULL) && money_range(t, &blo, &bhi))
+        refine = true;
     if (refine && has_last) {
         query_from_session(t, &q);
         json_object *shown = eng__json_path(t->ctx, "session.shown");
@@ -346,7 +416,10 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         query_text(t, text, extra, sizeof extra, true);
         static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "premium", "rated",
                                                    "reviewed", "next", "others", "page", "lower", "higher",
-                                                   "end", "cheapest", "instead", "just", "show", NULL};
+                                                   "end", "cheapest", "instead", "just", "show", "sort",
+                                                   "sorted", "by", "high", "low", "highest", "lowest",
+                                                   "ascending", "descending", "order", "rating", "ratings",
+                                                   "first", NULL};
         /* a bounded split, not strtok: turns run on many threads */
         for (char *p = extra; *p;) {
             while (*p == ' ')
@@ -370,10 +443,27 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         snprintf(q.text, sizeof q.text, "%s", fresh);
     }
     const char *cat = entity_value(t, "category"), *brand = entity_value(t, "brand");
+    /* a product type the catalog knows ("phone" -> smartphones) filters
+     * first; the classifier stage put it in ctx.understanding */
+    const char *typed = cat ? NULL : eng__json_str(t->ctx, "understanding.category", NULL);
     if (cat)
         q.category = cat;
+    else if (typed)
+        q.category = typed;
+    /* a synonym searches as its head too: "earbuds" finds "earphones" */
+    char words[512];
+    snprintf(words, sizeof words, "%s", q.text);
+    const char *head = typed ? eng__json_str(t->ctx, "understanding.typeHead", NULL) : NULL;
+    if (head && !strcasestr(q.text, head) && strlen(q.text) + strlen(head) + 2 < sizeof q.text) {
+        size_t l = strlen(q.text);
+        snprintf(q.text + l, sizeof q.text - l, "%s%s", l ? " " : "", head);
+    }
     if (brand)
         q.brand = brand;
+    /* with an English word list the classifier corrected the spelling
+     * already: the store must not "correct" an English word again */
+    if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")))
+        q.flags |= STORE_SEARCH_NO_SPELL;
     double lo, hi;
     if (money_range(t, &lo, &hi)) {
         if (lo >= 0)
@@ -391,8 +481,50 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         q.sort = STORE_SORT_PRICE_DESC;
     if (fresh_search && has_word(text, rated))
         q.sort = STORE_SORT_RATING;
+    static const char *const desc[] = {"high to low", "highest to lowest", "highest first", "descending", "highest price",
+                                       "most expensive first", "priciest first", NULL};
+    static const char *const asc[] = {"low to high", "lowest to highest", "lowest first", "ascending", "lowest price",
+                                      "cheapest first", NULL};
+    static const char *const by_price[] = {"sort by price", "sorted by price", "order by price", "by price", NULL};
+    static const char *const by_rating[] = {"sort by rating", "sorted by rating", "by rating", "by ratings",
+                                            "by reviews", NULL};
+    if (has_word(text, desc))
+        q.sort = STORE_SORT_PRICE_DESC;
+    else if (has_word(text, asc) || (has_word(text, by_price) && q.sort != STORE_SORT_PRICE_DESC))
+        q.sort = STORE_SORT_PRICE_ASC;
+    else if (has_word(text, by_rating))
+        q.sort = STORE_SORT_RATING;
     if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
+    /* the type's category holds nothing for these words: the category
+     * alone, then the words alone */
+    for (int pass = 0; typed && pass < 2 && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0;
+         pass++) {
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+        if (pass == 0) {
+            if (!q.text[0])
+                continue;
+            q.text[0] = '\0';
+        } else {
+            snprintf(q.text, sizeof q.text, "%s", words);
+            q.category = NULL;
+        }
+        if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+            return eng__turn_fail(t, "the catalog is not available right now");
+    }
+    /* one product of the type: show it first, then what else the words
+     * find ("nail polish" is one product; its neighbours help) */
+    if (typed && q.category && q.text[0] && q.offset == 0 &&
+        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 1) {
+        q.category = NULL;
+        snprintf(q.text, sizeof q.text, "%s", words);
+        if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+            return eng__turn_fail(t, "the catalog is not available right now");
+        type_first(t, typed);
+    }
+    if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.vague")) &&
+        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0)
+        clarify(t);
     return ENG_R_OK;
 }
 
@@ -631,6 +763,8 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
     }
     store_product_clear(&p);
     const char *cat = entity_value(t, "category");
+    if (!cat)
+        cat = eng__json_str(t->ctx, "understanding.category", NULL);   /* "recommend a moisturiser" */
     if (cat)
         q.category = cat;
     if (run_search(st, t, o, &q, "recommend", false) < 0)

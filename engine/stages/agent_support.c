@@ -1,12 +1,46 @@
-/* engine/stages/agent_support.c — the support agent: FAQ topics (the
- * answers live in the formatter's templates), returns and refunds, and
+/* engine/stages/agent_support.c — the support agent: answers from the
+ * shop's knowledge file (engine/knowledge.c) when the pipeline has one,
+ * FAQ topics whose answers live in the formatter's templates, and
  * hand-off to a person, recorded as an event (an action and an audit
  * record) so the support team sees who asked and why. */
 #include "agent.h"
+#include "../knowledge_int.h"
+#include <stdbool.h>
 #include <string.h>
 
 /* Intents that mean "let me talk to a person". */
 static const char *const handoff[] = {"contact_human_agent", "complaint", NULL};
+
+/* A section must score at least this (BM25) to answer: about one word
+ * that only a few sections hold. Below it the reply says it doesn't
+ * know and offers a person. */
+#define KB_THRESHOLD 1.2
+
+static void knowledge(eng_turn *t, const char *intent)
+{
+    const eng_kb *kb = t->p->knowledge;
+    if (!kb)
+        return;
+    eng_kb_hit hit;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    /* a message the classifier could not place answers only when the
+     * section holds at least two of its words and half of them: "what
+     * is the capital of france" must not quote the shipping regions */
+    bool strict = strcmp(intent, "out_of_scope") == 0;
+    if (eng__kb_ask(kb, text, &hit) && hit.score >= KB_THRESHOLD && hit.matched > 0 &&
+        (!strict || (hit.matched >= 2 && hit.matched * 2 >= hit.words))) {
+        json_object *k = json_object_new_object();
+        json_object_object_add(k, "title", json_object_new_string(hit.title));
+        json_object_object_add(k, "text", json_object_new_string(hit.text));
+        json_object_object_add(k, "score", json_object_new_double((double)(int)(hit.score * 100) / 100));
+        eng__set_var(t, "knowledge", k);
+        eng__turn_note(t, "topic %s; knowledge \"%s\" (%.2f)", intent, hit.title, hit.score);
+        return;
+    }
+    if (!strict)
+        eng__set_var(t, "knowledgeMiss", json_object_new_boolean(1));
+    eng__turn_note(t, "topic %s; no knowledge section fits (best %.2f)", intent, hit.title ? hit.score : 0.0);
+}
 
 eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
@@ -27,5 +61,6 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
         return ENG_R_OK;
     }
     eng__turn_note(t, "topic %s", intent);
+    knowledge(t, intent);
     return ENG_R_OK;
 }

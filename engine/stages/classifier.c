@@ -1,8 +1,15 @@
 /* engine/stages/classifier.c — the `classifier` stage: names the
  * shopper's intent with the built-in model, trained when the pipeline
  * loads from the intents' examples. Below `threshold` the turn gets
- * `fallback_intent` instead (out-of-scope detection). */
+ * `fallback_intent` instead (out-of-scope detection). Before that, the
+ * message's misspellings are corrected from the catalog's vocabulary
+ * (engine/nlu/lexicon.c); after it, a message the model cannot place
+ * but that names what the shop sells (or asks for something to buy) is
+ * a `catalog_intent` (search) instead of out of scope. */
 #include "../llmstage.h"
+#include "../nlu/lexicon.h"
+#include "../../stores/store.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
@@ -13,12 +20,31 @@ typedef struct opts {
     const char *fallback_intent;
     long alternatives;
     long llm_timeout_ms;
+    const char *lexicon, *dictionary, *catalog_intent;
+    bool use_catalog;
 } opts;
+
+typedef struct lexref {
+    eng__lex *x;
+    long refs;              /* under data.mu */
+    size_t nprod;
+} lexref;
 
 typedef struct data {
     eng_clf *model;
     const char *prompt;     /* the LLM's instructions, listing the intents */
+    char *syn;              /* the lexicon file's text, or NULL */
+    lexref *base;           /* lexicon and word list only: turns without a store */
+    pthread_mutex_t mu;
+    bool mu_ok, loading;
+    lexref *cat;            /* base + the catalog; NULL until loaded */
+    const struct store *cat_store;
+    int64_t cat_at, retry_at;
 } data;
+
+#define LEX_REFRESH_US (300 * 1000000LL)   /* catalog vocabulary age before a reload */
+#define LEX_RETRY_US (30 * 1000000LL)      /* after a failed load */
+#define LEX_MAX_PRODUCTS 100000            /* products read into the vocabulary */
 
 static const eng_field fields[] = {
     {"model", ENG_F_STR, false, offsetof(opts, model), "builtin", 0, 0,
@@ -31,8 +57,24 @@ static const eng_field fields[] = {
      "how many runner-up intents to record"},
     {"llm_timeout_ms", ENG_F_INT, false, offsetof(opts, llm_timeout_ms), "1500", 50, 60000,
      "with model: llm, the longest the LLM may take before the built-in model answers"},
+    {"lexicon", ENG_F_STR, false, offsetof(opts, lexicon), NULL, 0, 0,
+     "a synonym file of \"HEAD: word, word\" lines (HEAD a category or catalog word) for catalog understanding"},
+    {"dictionary", ENG_F_STR, false, offsetof(opts, dictionary), "/usr/share/dict/words", 0, 0,
+     "an English word list: its words are never spelling-corrected (absent: only long words are corrected)"},
+    {"use_catalog", ENG_F_BOOL, false, offsetof(opts, use_catalog), "true", 0, 0,
+     "correct spelling and recognise products from the store's catalog"},
+    {"catalog_intent", ENG_F_STR, false, offsetof(opts, catalog_intent), "search_product", 0, 0,
+     "the intent of a message the model cannot place that names what the shop sells"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
+
+static void lexref_free(lexref *r)
+{
+    if (r) {
+        eng__lex_free(r->x);
+        eng__free(r);
+    }
+}
 
 static int create(eng_stage *st, eng_build *b)
 {
@@ -72,8 +114,24 @@ static int create(eng_stage *st, eng_build *b)
         eng_clf_free(m);
         return ENG_ENOMEM;
     }
+    memset(dt, 0, sizeof *dt);
     dt->model = m;
     st->data = dt;
+    if (o->lexicon) {
+        const char *path = eng__build_path(b, o->lexicon);
+        size_t len;
+        if (!path || !(dt->syn = eng__read_file(path, &len))) {
+            eng__build_error(b, eng__build_key_node(b, "lexicon"), "cannot read lexicon file \"%s\"", o->lexicon);
+            return ENG_ECONFIG;
+        }
+    }
+    if (!(dt->base = eng__calloc(1, sizeof *dt->base)) ||
+        eng__lex_new(dt->syn, o->dictionary && *o->dictionary ? o->dictionary : NULL, &dt->base->x) < 0 ||
+        eng__lex_finish(dt->base->x) < 0)
+        return ENG_ENOMEM;
+    dt->base->refs = 1;
+    if (!(dt->mu_ok = pthread_mutex_init(&dt->mu, NULL) == 0))
+        return ENG_ENOMEM;
     if (strcmp(o->model, "llm") == 0) {
         eng_buf pr;
         eng__buf_init(&pr);
@@ -168,19 +226,191 @@ static bool ask_llm(const eng_stage *st, eng_turn *t, const opts *o, const data 
     return true;
 }
 
+/* ------------------------------------------------------------ catalog vocabulary */
+/* Every product's title, brand, category and tags, read page by page. */
+static lexref *load_catalog(const opts *o, const data *dt, struct store *s, char *note, size_t cap)
+{
+    lexref *r = eng__calloc(1, sizeof *r);
+    if (!r || eng__lex_new(dt->syn, o->dictionary && *o->dictionary ? o->dictionary : NULL, &r->x) < 0) {
+        lexref_free(r);
+        return NULL;
+    }
+    for (int off = 0; off < LEX_MAX_PRODUCTS; off += 200) {
+        store_search_query q;
+        store_search_query_init(&q);
+        q.limit = 200;
+        q.offset = off;
+        store_search_result res;
+        store_err err = {0};
+        memset(&res, 0, sizeof res);
+        if (store_search(s, &q, &res, &err) < 0) {
+            snprintf(note, cap, "; catalog vocabulary unavailable: %.100s", err.msg);
+            lexref_free(r);
+            return NULL;
+        }
+        int rc = 0;
+        for (size_t i = 0; i < res.n_hits && !rc; i++) {
+            const store_product *p = &res.hits[i].product;
+            rc = eng__lex_add_product(r->x, p->title, p->brand, p->category, p->tags, p->n_tags);
+            r->nprod++;
+        }
+        size_t n = res.n_hits;
+        store_search_result_free(&res);
+        if (rc) {
+            lexref_free(r);
+            return NULL;
+        }
+        if (n < 200)
+            break;
+    }
+    if (eng__lex_finish(r->x) < 0) {
+        lexref_free(r);
+        return NULL;
+    }
+    snprintf(note, cap, "; catalog vocabulary: %zu products, %zu words", r->nprod, eng__lex_words(r->x));
+    return r;
+}
+
+static void lex_release(data *dt, lexref *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&dt->mu);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&dt->mu);
+    if (last)
+        lexref_free(r);
+}
+
+/* The vocabulary for store s, loading it when missing or old; one turn
+ * loads, the others go on with what there is meanwhile. */
+static lexref *lex_acquire(const opts *o, data *dt, struct store *s, char *note, size_t cap)
+{
+    int64_t now = eng_now_us();
+    lexref *r = NULL, *old = NULL;
+    pthread_mutex_lock(&dt->mu);
+    bool same = dt->cat_store == s;
+    bool stale = !same || (dt->cat ? now - dt->cat_at >= LEX_REFRESH_US : now >= dt->retry_at);
+    bool load = s && o->use_catalog && stale && !dt->loading;
+    if (load)
+        dt->loading = true;
+    if (dt->cat && same)
+        r = dt->cat;
+    else
+        r = dt->base;
+    r->refs++;
+    pthread_mutex_unlock(&dt->mu);
+    if (!load)
+        return r;
+    lexref *nv = load_catalog(o, dt, s, note, cap);
+    pthread_mutex_lock(&dt->mu);
+    dt->loading = false;
+    if (nv) {
+        old = dt->cat;
+        dt->cat = nv;
+        nv->refs = 2;   /* the cache's and this turn's */
+        dt->cat_store = s, dt->cat_at = now;
+    } else {
+        dt->retry_at = now + LEX_RETRY_US;
+        if (!same) {
+            old = dt->cat;   /* never answer with another store's words */
+            dt->cat = NULL, dt->cat_store = s;
+        }
+    }
+    pthread_mutex_unlock(&dt->mu);
+    if (nv) {
+        lex_release(dt, r);
+        r = nv;
+    }
+    lex_release(dt, old);
+    return r;
+}
+
+/* Spelling first: the model and the later stages read the corrected
+ * text; the shopper's own words stay in message.original. */
+static void correct(eng_turn *t, const eng__lex *x, char *note, size_t cap)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t len = strlen(text);
+    if (!len || len > 2000)
+        return;
+    char *out = eng__pool_alloc(t->pool, len * 2 + 64), fixes[200];
+    if (!out || eng__lex_correct(x, text, out, len * 2 + 64, fixes, sizeof fixes) <= 0)
+        return;
+    json_object *m = eng__json_path(t->ctx, "message");
+    json_object_object_add(m, "original", json_object_new_string(text));
+    json_object_object_add(m, "text", json_object_new_string(out));
+    snprintf(note, cap, "; corrected %s", fixes);
+}
+
+static bool has_intent(const eng_pipeline *p, const char *name)
+{
+    for (size_t i = 0; name && i < p->nintents; i++)
+        if (strcmp(p->intents[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* After the model: what the message names in the catalog, into
+ * ctx.understanding; a message the model left out of scope that names
+ * catalog things, or asks for something to buy, becomes a search. */
+static void understand(const eng_stage *st, eng_turn *t, const opts *o, const eng__lex *x, char *note, size_t cap)
+{
+    eng__lex_info in;
+    eng__lex_analyse(x, eng__json_str(t->ctx, "message.text", ""), &in);
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "content", json_object_new_int(in.content));
+    json_object_object_add(u, "known", json_object_new_int(in.known));
+    json_object_object_add(u, "cues", json_object_new_int(in.cues));
+    json_object_object_add(u, "dictionary", json_object_new_boolean(eng__lex_has_dict(x)));
+    if (in.category) {
+        json_object_object_add(u, "category", json_object_new_string(in.category));
+        json_object_object_add(u, "productType", json_object_new_string(in.type));
+        json_object_object_add(u, "typeLiteral", json_object_new_boolean(in.type_literal));
+        if (in.head[0])
+            json_object_object_add(u, "typeHead", json_object_new_string(in.head));
+    }
+    json_object_object_add(t->ctx, "understanding", u);
+    json_object *intent = eng__json_path(t->ctx, "intent");
+    const char *name = eng__json_str(intent, "name", "");
+    if (strcmp(name, o->fallback_intent) != 0 || !has_intent(st->pipe, o->catalog_intent) || !in.content)
+        return;
+    bool names = in.known > 0 && in.known * 2 >= in.content;
+    /* "a couch for the living room": a type named first is the request;
+     * "who won the football game" names one only in passing */
+    bool typed = in.category && (in.known * 2 >= in.content || in.cues || in.type_part == 0);
+    bool vague = !names && !typed && in.cues > 0;
+    if (!names && !typed && !vague)
+        return;
+    if (vague)
+        json_object_object_add(u, "vague", json_object_new_boolean(1));
+    json_object_object_add(intent, "name", json_object_new_string(o->catalog_intent));
+    json_object_object_add(intent, "source", json_object_new_string("catalog"));
+    snprintf(note, cap, "; %s by the catalog (%d of %d words known%s%s)", o->catalog_intent, in.known, in.content,
+             in.category ? ", a " : "", in.category ? in.category : "");
+}
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
-    const data *dt = st->data;
-    char why[300] = "";
-    if (dt->prompt && ask_llm(st, t, o, dt, why, sizeof why))
+    data *dt = st->data;
+    char why[300] = "", lnote[160] = "", cnote[120] = "", unote[160] = "";
+    struct store *s = t->opts && t->opts->deps ? t->opts->deps->store : NULL;
+    lexref *lx = lex_acquire(o, dt, s, lnote, sizeof lnote);
+    correct(t, lx->x, cnote, sizeof cnote);
+    if (dt->prompt && ask_llm(st, t, o, dt, why, sizeof why)) {
+        understand(st, t, o, lx->x, unote, sizeof unote);
+        lex_release(dt, lx);
         return ENG_R_OK;
+    }
     eng_clf_pred top[17];
     size_t k = (size_t)o->alternatives + 1;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     int n = eng_clf_predict(dt->model, text, top, k);
-    if (n < 1)
+    if (n < 1) {
+        lex_release(dt, lx);
         return eng__turn_fail(t, "intent model failed: %s", eng_strerror(n));
+    }
     json_object *intent = json_object_new_object();
     bool below = top[0].confidence < o->threshold;
     json_object_object_add(intent, "name", json_object_new_string(below ? o->fallback_intent : top[0].label));
@@ -195,24 +425,33 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     }
     json_object_object_add(intent, "alternatives", alts);
     json_object_object_add(t->ctx, "intent", intent);
+    understand(st, t, o, lx->x, unote, sizeof unote);
+    lex_release(dt, lx);
     if (why[0]) {
         /* the LLM was asked and failed: the built-in model answered */
         json_object_object_add(intent, "fallback", json_object_new_string(why));
         eng__fallback(t, st->id, why);
-        eng__turn_note(t, "llm fallback (%s): %s %.2f", why, below ? o->fallback_intent : top[0].label,
-                       top[0].confidence);
+        eng__turn_note(t, "llm fallback (%s): %s %.2f%s%s%s", why, below ? o->fallback_intent : top[0].label,
+                       top[0].confidence, cnote, unote, lnote);
     } else if (below)
-        eng__turn_note(t, "%s: best was %s at %.2f, below threshold %.2f", o->fallback_intent, top[0].label,
-                       top[0].confidence, o->threshold);
+        eng__turn_note(t, "%s: best was %s at %.2f, below threshold %.2f%s%s%s", o->fallback_intent, top[0].label,
+                       top[0].confidence, o->threshold, cnote, unote, lnote);
     else
-        eng__turn_note(t, "%s %.2f", top[0].label, top[0].confidence);
+        eng__turn_note(t, "%s %.2f%s%s%s", top[0].label, top[0].confidence, cnote, unote, lnote);
     return ENG_R_OK;
 }
 
 static void destroy(eng_stage *st)
 {
     data *dt = st->data;
+    if (!dt)
+        return;
     eng_clf_free(dt->model);
+    lexref_free(dt->base);
+    lexref_free(dt->cat);
+    eng__free(dt->syn);
+    if (dt->mu_ok)
+        pthread_mutex_destroy(&dt->mu);
 }
 
 const eng_stage_type eng__stage_classifier = {

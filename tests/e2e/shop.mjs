@@ -421,7 +421,7 @@ try {
     const dir = join(work, 'llm')
     mkdirSync(join(dir, 'pipelines'), { recursive: true })
     symlinkSync(join(root, 'scripts'), join(dir, 'scripts'))
-    for (const d of ['data', 'templates']) symlinkSync(join(root, 'pipelines', d), join(dir, 'pipelines', d))
+    for (const d of ['data', 'templates', 'knowledge']) symlinkSync(join(root, 'pipelines', d), join(dir, 'pipelines', d))
     const yaml = readFileSync(join(root, 'pipelines', 'commerce.yaml'), 'utf8')
     const phrased = yaml.replace(/^(\s*- \{ id: reply, type: formatter,[^}]*)\}/m, '$1, llm: true, llm_timeout_ms: 8000 }')
     if (phrased === yaml) throw new Error('could not find the reply formatter in pipelines/commerce.yaml')

@@ -104,6 +104,27 @@ static void test_variables(void **state)
     R("{{this.user.city}}", "Paris");
 }
 
+/* plural: the count and the word in the right number, so no reply reads
+ * "1 items"; "a,b" names an irregular plural. */
+static void test_plural(void **state)
+{
+    fixture *f = *state;
+    R("{{cart.items.1.qty | plural:\"item\"}}", "1 item");
+    R("{{cart.count | plural:\"item\"}}", "2 items");
+    R("{{zero | plural:\"product\"}}", "0 products");
+    R("{{none | plural:\"order\"}}|{{missing | plural:'order'}}", "0 orders|0 orders");
+    R("{{n | plural:\"category\"}} {{n | plural:\"box\"}} {{n | plural:\"match\"}} {{n | plural:\"day\"}}",
+      "42 categories 42 boxes 42 matches 42 days");
+    R("{{cart.items.1.qty | plural:\"person,people\"}} / {{n | plural:\"person,people\"}}", "1 person / 42 people");
+    R("{{half | plural:\"kg\"}} {{neg | plural:\"degree\"}}", "2.5 kgs -3 degrees");
+    R("{{price_s | plural:\"unit\"}}", "7.26 units");    /* a number in a string counts */
+    R("{{list | count | plural:\"tag\"}} {{tags | count | plural:\"tag\"}}", "0 tags 3 tags");
+    R("{{word | plural:\"item\"}}|{{t | plural:\"item\"}}", "caf\xc3\xa9s|true"); /* not a number: as it is */
+    R("{{#each cart.items}}{{qty | plural:\"piece\"}};{{/each}}", "2 pieces;1 piece;");
+    E("{{n | plural}}", 1, 7, "filter \"plural\" needs an argument, as in plural:\"item\"");
+    E("{{n | plural:item}}", 1, 14, "the argument of \"plural\" must be a quoted string, as in plural:\"item\"");
+}
+
 static void test_paths(void **state)
 {
     fixture *f = *state;
@@ -409,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_if_unless),
         cmocka_unit_test(test_each),
         cmocka_unit_test(test_whitespace_and_comments),
+        cmocka_unit_test(test_plural),
         cmocka_unit_test(test_compile_errors),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_error_without_err),

@@ -1,0 +1,606 @@
+/* engine/knowledge.c — the shop's knowledge file: "## Heading" sections
+ * of markdown that the product team writes (returns, shipping, payment,
+ * warranty, contact, hours), linted and indexed once at pipeline load
+ * into the pipeline's pool, and read by the support agent per turn.
+ *
+ * Retrieval is BM25 over sections (the heading counts three times), then
+ * the chosen section's sentences are ranked by the query words they hold
+ * and the best ones are quoted verbatim, so the reply is always the
+ * shop's own text. Words are lowercased ASCII with a light suffix
+ * stemmer and a few support synonyms on the query side; no network, no
+ * model. Limits: one file, MAX_SECTIONS sections, MAX_SENTENCES per
+ * section; anything past them is ignored with a warning. */
+#include "knowledge_int.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_SECTIONS 200
+#define MAX_SENTENCES 64
+#define MAX_TERMS 64     /* query terms considered */
+#define WORD_MAX 32
+#define TITLE_WEIGHT 3
+
+typedef struct kb_terms {
+    const char **w;   /* stemmed words, pool strings */
+    int *tf;
+    size_t n, cap;
+    int len;          /* total weight (BM25 document length) */
+} kb_terms;
+
+typedef struct kb_sentence {
+    const char *text; /* verbatim, NUL-terminated pool copy */
+    kb_terms t;
+} kb_sentence;
+
+typedef struct kb_section {
+    const char *title;
+    int line;
+    kb_terms t;
+    kb_sentence s[MAX_SENTENCES];
+    size_t ns;
+} kb_section;
+
+struct eng_kb {
+    const char *path;
+    kb_section *sec;
+    size_t n;
+    double avglen;
+};
+
+const char *eng__kb_path(const eng_kb *kb) { return kb->path; }
+
+/* ---------------------------------------------------------------- words */
+
+static const char *const stopwords[] = {
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could",
+    "do", "does", "did", "for", "from", "get", "had", "has", "have", "hello", "hi", "how", "i", "if", "in",
+    "into", "is", "it", "its", "just", "let", "like", "me", "much", "my", "need", "of", "on", "or", "our",
+    "please", "pls", "so", "tell", "than", "that", "the", "their", "them", "then", "there", "these", "this",
+    "to", "u", "us", "want", "was", "we", "what", "whats", "when", "where", "which", "who", "why", "will",
+    "with", "would", "you", "your", "youre", "yours", "ur", "know", "im", "ive", "id", "also", "until",
+    "after", "before", "now", "some", "something", "anything", "still", "ever", "really", "ok", "okay", "should",
+    "shall", "may", "might", "must", "there", "here", "thing", "things", "one", "ones", "got", "go", "going",
+    NULL,
+};
+
+static bool is_stop(const char *w)
+{
+    for (int i = 0; stopwords[i]; i++)
+        if (strcmp(w, stopwords[i]) == 0)
+            return true;
+    return false;
+}
+
+/* stem: a light English suffix stripper, the same on both sides, so that
+ * "returns", "returned", "returning" meet, as do "shipping" and "ship". */
+static void stem(char *w)
+{
+    size_t n = strlen(w);
+#define ENDS(s) (n > strlen(s) && strcmp(w + n - strlen(s), s) == 0)
+    if (n > 4 && ENDS("ies")) {
+        w[n - 3] = 'y';
+        w[n -= 2] = '\0';
+    } else if (n > 4 && (ENDS("ches") || ENDS("shes") || ENDS("sses") || ENDS("xes"))) {
+        w[n -= 2] = '\0';
+    } else if (n > 3 && w[n - 1] == 's' && !ENDS("ss") && !ENDS("us") && !ENDS("is")) {
+        w[--n] = '\0';
+    }
+    if (n > 5 && ENDS("ing")) {
+        w[n -= 3] = '\0';
+    } else if (n > 4 && ENDS("ed")) {
+        w[n -= 2] = '\0';
+    }
+    if (n > 3 && w[n - 1] == w[n - 2] && !strchr("lsz", w[n - 1]) && !isdigit((unsigned char)w[n - 1]))
+        w[--n] = '\0';
+    if (n > 5 && ENDS("ery"))
+        w[--n] = '\0';  /* delivery -> deliver */
+    if (n > 4 && w[n - 1] == 'e')
+        w[--n] = '\0';  /* close, closed -> clos */
+#undef ENDS
+}
+
+/* next_word: the next word of s (letters and digits; apostrophes are
+ * dropped inside words) lowercased and stemmed into w; NULL at the end. */
+static const char *next_word(const char *s, const char *end, char *w)
+{
+    while (s < end && !isalnum((unsigned char)*s))
+        s++;
+    if (s >= end)
+        return NULL;
+    size_t n = 0;
+    while (s < end && (isalnum((unsigned char)*s) || *s == '\'' || (unsigned char)*s >= 0x80)) {
+        if (isalnum((unsigned char)*s) && n < WORD_MAX - 1)
+            w[n++] = (char)tolower((unsigned char)*s);
+        s++;
+    }
+    w[n] = '\0';
+    stem(w);
+    return s;
+}
+
+static int terms_add(eng_pool *pool, kb_terms *t, const char *w, int weight)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->w[i], w) == 0) {
+            t->tf[i] += weight;
+            t->len += weight;
+            return 0;
+        }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        const char **nw = eng__pool_alloc(pool, cap * sizeof *nw);
+        int *ntf = eng__pool_alloc(pool, cap * sizeof *ntf);
+        if (!nw || !ntf)
+            return ENG_ENOMEM;
+        if (t->n) {
+            memcpy(nw, t->w, t->n * sizeof *nw);
+            memcpy(ntf, t->tf, t->n * sizeof *ntf);
+        }
+        t->w = nw;
+        t->tf = ntf;
+        t->cap = cap;
+    }
+    if (!(t->w[t->n] = eng__pool_strdup(pool, w)))
+        return ENG_ENOMEM;
+    t->tf[t->n++] = weight;
+    t->len += weight;
+    return 0;
+}
+
+static int terms_text(eng_pool *pool, kb_terms *t, const char *s, size_t len, int weight)
+{
+    char w[WORD_MAX];
+    const char *end = s + len;
+    while ((s = next_word(s, end, w)))
+        if (*w && !is_stop(w) && terms_add(pool, t, w, weight) < 0)
+            return ENG_ENOMEM;
+    return 0;
+}
+
+static int terms_tf(const kb_terms *t, const char *w)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->w[i], w) == 0)
+            return t->tf[i];
+    return 0;
+}
+
+/* -------------------------------------------------------------- loading */
+
+typedef struct kb_reader {
+    eng_build *b;
+    eng_kb *kb;
+    const char *path;
+    kb_section *cur;
+    bool warned;
+} kb_reader;
+
+static void kb_error(kb_reader *r, int line, int col, const char *fmt, ...) ENG_PRINTF(4, 5);
+
+static void kb_error(kb_reader *r, int line, int col, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    eng_diags_add(r->b->diags, ENG_DIAG_ERROR, r->path, line, col, "%s", msg);
+}
+
+/* An abbreviation's full stop does not end a sentence. */
+static bool abbrev_before(const char *start, const char *dot)
+{
+    static const char *const abbr[] = {"e.g", "i.e", "etc", "approx", "incl", "no", "vs", "Mr", "Mrs", "Dr", "St", NULL};
+    for (int i = 0; abbr[i]; i++) {
+        size_t n = strlen(abbr[i]);
+        if ((size_t)(dot - start) >= n && strncasecmp(dot - n, abbr[i], n) == 0 &&
+            (dot - n == start || !isalnum((unsigned char)dot[-(long)n - 1])))
+            return true;
+    }
+    return false;
+}
+
+static int add_sentence(kb_reader *r, const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s))
+        s++, n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    if (!n)
+        return 0;
+    kb_section *sec = r->cur;
+    if (sec->ns == MAX_SENTENCES) {
+        if (!r->warned)
+            eng_diags_add(r->b->diags, ENG_DIAG_WARNING, r->path, sec->line, 1,
+                          "section \"%s\" has more than %d sentences; the rest are not searched", sec->title,
+                          MAX_SENTENCES);
+        r->warned = true;
+        return 0;
+    }
+    kb_sentence *st = &sec->s[sec->ns];
+    if (!(st->text = eng__pool_strndup(r->b->p->pool, s, n)))
+        return ENG_ENOMEM;
+    sec->ns++;
+    if (terms_text(r->b->p->pool, &st->t, s, n, 1) < 0 || terms_text(r->b->p->pool, &sec->t, s, n, 1) < 0)
+        return ENG_ENOMEM;
+    return 0;
+}
+
+/* split: a paragraph or list item into sentences at ". ", "! ", "? "
+ * followed by a capital letter, a digit or a quote. */
+static int split(kb_reader *r, const char *s, size_t n)
+{
+    const char *start = s, *end = s + n;
+    for (const char *p = s; p < end; p++) {
+        if ((*p == '.' || *p == '!' || *p == '?') && p + 2 < end && p[1] == ' ' &&
+            (isupper((unsigned char)p[2]) || isdigit((unsigned char)p[2]) || p[2] == '"') &&
+            !(*p == '.' && abbrev_before(start, p))) {
+            int rc = add_sentence(r, start, (size_t)(p + 1 - start));
+            if (rc)
+                return rc;
+            start = p + 2;
+        }
+    }
+    return add_sentence(r, start, (size_t)(end - start));
+}
+
+/* A list item's marker ("- ", "* ", "+ ", "12. "): its length, else 0. */
+static size_t list_marker(const char *s, size_t n)
+{
+    if (n >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') && s[1] == ' ')
+        return 2;
+    size_t i = 0;
+    while (i < n && isdigit((unsigned char)s[i]))
+        i++;
+    if (i && i + 1 < n && (s[i] == '.' || s[i] == ')') && s[i + 1] == ' ')
+        return i + 2;
+    return 0;
+}
+
+static int flush(kb_reader *r, eng_buf *para)
+{
+    int rc = 0;
+    if (para->oom)
+        return ENG_ENOMEM;
+    if (para->len && r->cur)
+        rc = split(r, para->data, para->len);
+    eng__buf_reset(para);
+    return rc;
+}
+
+static int close_section(kb_reader *r)
+{
+    if (r->cur && r->cur->ns == 0) {
+        kb_error(r, r->cur->line, 1, "section \"%s\" is empty: write the shop's answer under the heading",
+                 r->cur->title);
+        return ENG_ECONFIG;
+    }
+    return 0;
+}
+
+static int parse(kb_reader *r, const char *text, size_t len)
+{
+    eng_pool *pool = r->b->p->pool;
+    eng_kb *kb = r->kb;
+    int rc = 0, line = 0;
+    bool fence = false;
+    eng_buf para;
+    eng__buf_init(&para);
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        line++;
+        const char *s = p;
+        size_t n = (size_t)(le - p);
+        p = nl ? nl + 1 : end;
+        if (n && s[n - 1] == '\r')
+            n--;
+        size_t ind = 0;
+        while (ind < n && (s[ind] == ' ' || s[ind] == '\t'))
+            ind++;
+        if (n - ind >= 3 && strncmp(s + ind, "```", 3) == 0) {
+            fence = !fence;
+            continue;
+        }
+        if (fence)
+            continue;
+        if (ind == n) { /* blank line ends a paragraph */
+            if ((rc = flush(r, &para)) == ENG_ENOMEM)
+                goto out;
+            continue;
+        }
+        size_t h = 0;
+        while (h < n && s[h] == '#')
+            h++;
+        if (h && (h == n || s[h] == ' ' || s[h] == '\t')) { /* "#tag" is text */
+            if ((rc = flush(r, &para)) == ENG_ENOMEM)
+                goto out;
+            if (h != 2) /* "# Title" and "### Sub" headings: words only */
+            {
+                if (h > 2 && r->cur && terms_text(pool, &r->cur->t, s + h, n - h, 1) < 0) {
+                    rc = ENG_ENOMEM;
+                    goto out;
+                }
+                continue;
+            }
+            const char *t = s + h;
+            size_t tn = n - h;
+            while (tn && isspace((unsigned char)*t))
+                t++, tn--;
+            while (tn && (isspace((unsigned char)t[tn - 1]) || t[tn - 1] == '#'))
+                tn--;
+            if (close_section(r) < 0)
+                rc = ENG_ECONFIG;
+            r->cur = NULL;
+            if (!tn) {
+                kb_error(r, line, 1, "a \"##\" heading needs a title (e.g. \"## Returns\")");
+                rc = ENG_ECONFIG;
+                continue;
+            }
+            for (size_t i = 0; i < kb->n; i++)
+                if (strlen(kb->sec[i].title) == tn && strncasecmp(kb->sec[i].title, t, tn) == 0) {
+                    kb_error(r, line, (int)(t - s) + 1, "duplicate section \"%.*s\" (first at line %d)", (int)tn, t,
+                             kb->sec[i].line);
+                    rc = ENG_ECONFIG;
+                    goto next_line;
+                }
+            if (kb->n == MAX_SECTIONS) {
+                kb_error(r, line, 1, "more than %d sections", MAX_SECTIONS);
+                rc = ENG_ECONFIG;
+                goto out;
+            }
+            r->cur = &kb->sec[kb->n++];
+            r->cur->line = line;
+            r->warned = false;
+            if (!(r->cur->title = eng__pool_strndup(pool, t, tn)) ||
+                terms_text(pool, &r->cur->t, t, tn, TITLE_WEIGHT) < 0) {
+                rc = ENG_ENOMEM;
+                goto out;
+            }
+            continue;
+        }
+        if (!r->cur)
+            continue; /* an introduction before the first section */
+        size_t m = list_marker(s + ind, n - ind);
+        if (m) { /* each list item stands alone */
+            if ((rc = flush(r, &para)) == ENG_ENOMEM)
+                goto out;
+            eng__buf_add(&para, s + ind + m, n - ind - m);
+            continue;
+        }
+        if (para.len)
+            eng__buf_addc(&para, ' ');
+        eng__buf_add(&para, s + ind, n - ind);
+    next_line:;
+    }
+    if (flush(r, &para) == ENG_ENOMEM) {
+        rc = ENG_ENOMEM;
+        goto out;
+    }
+    if (close_section(r) < 0)
+        rc = ENG_ECONFIG;
+    if (!kb->n && rc == 0) {
+        kb_error(r, 1, 1, "no sections: start each topic with a \"## \" heading (e.g. \"## Returns\")");
+        rc = ENG_ECONFIG;
+    }
+out:
+    eng__buf_free(&para);
+    return rc;
+}
+
+int eng__kb_load(eng_build *b, int node, eng_kb **out)
+{
+    const char *rel = eng__yscalar(b->doc, node);
+    if (!rel || !*rel) {
+        eng__build_error(b, node, "\"knowledge\" must name a markdown file (e.g. knowledge/shop.md)");
+        return ENG_ECONFIG;
+    }
+    const char *path = eng__build_path(b, rel);
+    if (!path)
+        return ENG_ENOMEM;
+    size_t len;
+    char *text = eng__read_file(path, &len);
+    if (!text) {
+        eng__build_error(b, node, "cannot read knowledge file \"%s\": %s", rel, strerror(errno));
+        return ENG_ECONFIG;
+    }
+    int rc = 0;
+    eng_kb *kb = eng__pool_alloc(b->p->pool, sizeof *kb);
+    if (!kb || !(kb->sec = eng__pool_alloc(b->p->pool, MAX_SECTIONS * sizeof *kb->sec))) {
+        rc = ENG_ENOMEM;
+        goto out;
+    }
+    kb->path = path;
+    if (!eng_utf8_valid(text, len)) {
+        eng_diags_add(b->diags, ENG_DIAG_ERROR, path, 1, 1, "file is not valid UTF-8");
+        rc = ENG_ECONFIG;
+        goto out;
+    }
+    kb_reader r = {.b = b, .kb = kb, .path = path};
+    rc = parse(&r, text, len);
+    if (rc == 0) {
+        double tot = 0;
+        for (size_t i = 0; i < kb->n; i++)
+            tot += kb->sec[i].t.len;
+        kb->avglen = kb->n ? tot / (double)kb->n : 1;
+        *out = kb;
+    }
+out:
+    eng__free(text);
+    return rc;
+}
+
+/* ------------------------------------------------------------ retrieval */
+
+/* Query-side synonyms: shoppers' words for the topics shops write about.
+ * Each pair adds the second (stemmed) word when the first is asked. */
+static const char *const synonyms[][2] = {
+    {"refund", "return"},   {"money", "refund"},      {"exchang", "return"},  {"send", "return"},     {"send", "ship"},
+    {"ship", "deliver"},    {"deliver", "ship"},      {"postag", "ship"},     {"post", "ship"},
+    {"arriv", "deliver"},   {"courier", "deliver"},   {"dispatch", "ship"},   {"parcel", "deliver"},
+    {"pay", "payment"},     {"paid", "payment"},      {"card", "payment"},    {"checkout", "payment"},
+    {"guarant", "warranty"}, {"broken", "warranty"},  {"faulty", "warranty"}, {"defect", "warranty"},
+    {"open", "hour"},       {"clos", "hour"},         {"time", "hour"},
+    {"phone", "contact"},   {"call", "contact"},      {"email", "contact"},   {"reach", "contact"},
+    {"talk", "contact"},    {"address", "contact"},   {"locat", "address"},   {"country", "region"},
+    {"abroad", "international"}, {"worldwid", "international"}, {"overseas", "international"},
+    {"cancel", "cancellation"}, {"privacy", "data"},  {"personal", "data"},  {"gift", "card"},
+};
+
+typedef struct qterm {
+    char w[WORD_MAX];
+    double weight;
+} qterm;
+
+static size_t query_terms(const char *q, qterm *out)
+{
+    size_t n = 0;
+    char w[WORD_MAX];
+    const char *end = q + strlen(q);
+    while ((q = next_word(q, end, w)) && n < MAX_TERMS) {
+        if (!*w || is_stop(w))
+            continue;
+        const char *add[1 + sizeof synonyms / sizeof synonyms[0]];
+        size_t na = 0;
+        add[na++] = w;
+        for (size_t i = 0; i < sizeof synonyms / sizeof synonyms[0]; i++)
+            if (strcmp(w, synonyms[i][0]) == 0)
+                add[na++] = synonyms[i][1];
+        for (size_t a = 0; a < na && n < MAX_TERMS; a++) {
+            bool dup = false;
+            for (size_t k = 0; k < n && !dup; k++)
+                dup = strcmp(out[k].w, add[a]) == 0;
+            if (dup)
+                continue;
+            snprintf(out[n].w, sizeof out[n].w, "%s", add[a]);
+            out[n++].weight = a ? 0.5 : 1.0; /* a synonym counts half */
+        }
+    }
+    return n;
+}
+
+static double idf(const eng_kb *kb, const char *w)
+{
+    int df = 0;
+    for (size_t i = 0; i < kb->n; i++)
+        df += terms_tf(&kb->sec[i].t, w) > 0;
+    if (!df)
+        return 0;
+    return log(1.0 + ((double)kb->n - df + 0.5) / (df + 0.5));
+}
+
+static bool in_title(const kb_section *s, const char *word)
+{
+    char w[WORD_MAX];
+    for (const char *p = s->title, *e = p + strlen(p); (p = next_word(p, e, w));)
+        if (strcmp(w, word) == 0)
+            return true;
+    return false;
+}
+
+int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
+{
+    memset(hit, 0, sizeof *hit);
+    if (!kb || !query)
+        return 0;
+    qterm q[MAX_TERMS];
+    double qidf[MAX_TERMS];
+    size_t nq = query_terms(query, q);
+    for (size_t k = 0; k < nq; k++)
+        qidf[k] = idf(kb, q[k].w);
+    size_t nprimary = 0;
+    for (size_t k = 0; k < nq; k++)
+        nprimary += q[k].weight >= 1.0;
+    const double k1 = 1.2, bb = 0.75;
+    double best = 0;
+    int bi = -1, bmatched = 0;
+    for (size_t i = 0; i < kb->n; i++) {
+        const kb_section *s = &kb->sec[i];
+        double sc = 0;
+        int matched = 0;
+        for (size_t k = 0; k < nq; k++) {
+            int tf = terms_tf(&s->t, q[k].w);
+            if (!tf)
+                continue;
+            matched += q[k].weight >= 1.0;
+            sc += q[k].weight * qidf[k] * (tf * (k1 + 1)) / (tf + k1 * (1 - bb + bb * s->t.len / kb->avglen));
+            /* a word of the heading names the topic: more than BM25's
+             * saturated term frequency says */
+            if (tf >= TITLE_WEIGHT && in_title(s, q[k].w))
+                sc += q[k].weight * qidf[k];
+        }
+        /* coordination (as Lucene's coord): a section that holds more of
+         * the shopper's own words beats one that repeats a single word */
+        sc *= (0.25 + matched) / (0.25 + (double)nprimary);
+        if (sc > best) {
+            best = sc;
+            bi = (int)i;
+            bmatched = matched;
+        }
+    }
+    if (bi < 0)
+        return 0;
+    const kb_section *s = &kb->sec[bi];
+    hit->title = s->title;
+    hit->line = s->line;
+    hit->score = best;
+    hit->matched = bmatched;
+    hit->words = (int)nprimary;
+    /* the section's sentences by the query words they hold, leaving out
+     * the words of the heading: "which payment methods" asks for the
+     * section's gist, not for the sentence that repeats "payment method" */
+    char w[WORD_MAX];
+    for (const char *p = s->title, *e = p + strlen(p); (p = next_word(p, e, w));) {
+        for (size_t k = 0; k < nq; k++)
+            if (strcmp(q[k].w, w) == 0)
+                qidf[k] = 0;
+    }
+    double ss[MAX_SENTENCES];
+    double top = 0;
+    for (size_t j = 0; j < s->ns; j++) {
+        ss[j] = 0;
+        for (size_t k = 0; k < nq; k++)
+            if (terms_tf(&s->s[j].t, q[k].w))
+                ss[j] += q[k].weight * qidf[k];
+        ss[j] *= j == 0 ? 1.2 : j == 1 ? 1.1 : 1.0; /* a section opens with its gist */
+        if (ss[j] > top)
+            top = ss[j];
+    }
+    bool pick[MAX_SENTENCES] = {false};
+    if (top <= 0) {
+        /* only the heading matched: the section's opening */
+        for (size_t j = 0; j < s->ns && j < 2; j++)
+            pick[j] = true;
+    } else {
+        /* the best sentence, and up to two more that score near it */
+        int taken = 0;
+        for (int round = 0; round < 3; round++) {
+            int bj = -1;
+            for (size_t j = 0; j < s->ns; j++)
+                if (!pick[j] && ss[j] > 0 && (bj < 0 || ss[j] > ss[bj]))
+                    bj = (int)j;
+            if (bj < 0 || (taken && ss[bj] < 0.5 * top))
+                break;
+            pick[bj] = true;
+            taken++;
+        }
+    }
+    size_t o = 0;
+    for (size_t j = 0; j < s->ns; j++) {
+        if (!pick[j])
+            continue;
+        size_t n = strlen(s->s[j].text);
+        if (o + n + 2 >= sizeof hit->text)
+            break;
+        if (o)
+            hit->text[o++] = ' ';
+        memcpy(hit->text + o, s->s[j].text, n);
+        o += n;
+    }
+    hit->text[o] = '\0';
+    return 1;
+}
