@@ -783,7 +783,7 @@ static bool as_number(const val *v, const eng_buf *b, size_t start, double *d)
     case V_INT: *d = (double)v->i; return true;
     case V_DBL: *d = v->d; return true;
     case V_STR: s = v->s; break;
-    case V_OUT: s = b->data + start; break;
+    case V_OUT: s = b->data ? b->data + start : ""; break;
     default: return false;
     }
     /* reject what strtod would take but is no price: hex, inf, nan */
@@ -887,7 +887,7 @@ static void apply(val *v, const filter *f, eng_buf *b, size_t start)
             emit(b, v);
             v->k = V_OUT;
         }
-        if (!b->oom)
+        if (!b->oom && b->data && b->len > start)
             case_map(b->data + start, b->len - start, f->op);
         return;
     case F_MONEY:
@@ -915,7 +915,7 @@ static void apply(val *v, const filter *f, eng_buf *b, size_t start)
         switch (v->k) {
         case V_NONE: c = 0; break;
         case V_STR: c = utf8_len(v->s, v->n); break;
-        case V_OUT: c = utf8_len(b->data + start, b->len - start); break;
+        case V_OUT: c = b->data ? utf8_len(b->data + start, b->len - start) : 0; break;
         case V_ARR: c = json_object_array_length(v->j); break;
         case V_OBJ: c = (size_t)json_object_object_length(v->j); break;
         default: return; /* a number or boolean has no length */

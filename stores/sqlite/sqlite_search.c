@@ -98,7 +98,8 @@ static int vocab_build(sq *b, sq_conn *c, int64_t gen)
         store__buf_free(&all);
     }
     sqlite3_finalize(st);
-    qsort(v, n, sizeof *v, word_cmp);
+    if (n)
+        qsort(v, n, sizeof *v, word_cmp);
     /* collapse duplicates into counts */
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
