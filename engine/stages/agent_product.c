@@ -330,7 +330,7 @@ static void clarify(eng_turn *t)
     sq.limit = 1;
     sq.flags = STORE_SEARCH_FACETS;
     store_search_result res = {0};
-    json_object *sugg = json_object_new_array();
+    json_object *sugg = json_object_new_array(), *cats = json_object_new_array();
     eng_buf b;
     eng__buf_init(&b);
     eng__buf_adds(&b, "I'd like to help you find the right thing. What kind of product are you looking for");
@@ -345,6 +345,7 @@ static void clarify(eng_turn *t)
             eng__buf_printf(&b, "%s%s", i ? ", " : "", name);
             snprintf(line, sizeof line, "Show me %s", name);
             json_object_array_add(sugg, json_object_new_string(line));
+            json_object_array_add(cats, json_object_new_string(name));
         }
         eng__buf_adds(&b, ".");
     } else
@@ -354,7 +355,9 @@ static void clarify(eng_turn *t)
     json_object_object_add(reply, "text", json_object_new_string(b.data ? b.data : ""));
     json_object_object_add(reply, "suggestions", sugg);
     eng__buf_free(&b);
-    /* no template answers "clarify": the formatter keeps this reply */
+    /* a `clarify` template words it (vars.clarifyCategories); without
+     * one the formatter keeps this reply */
+    eng__set_var(t, "clarifyCategories", cats);
     json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("clarify"));
     json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
     eng__set_var(t, "clarify", json_object_new_boolean(1));
