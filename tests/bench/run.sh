@@ -19,6 +19,19 @@ for b in "$BUILD"/bench/*; do
     *) run "$(basename "$b")" "$b" ;;
     esac
 done
+# optional: the chat on the Home Depot catalog (issue 11); needs the
+# internal evaluation data, never copied into this repository
+HD="${AISLE_DATA:-../shared/data}/home-depot-search-relevance"
+echo "== chat_eval"
+if [ ! -f "$HD/products.csv" ] || [ ! -f "$HD/judgments-dev.csv" ]; then
+    echo "chat_eval skipped: $HD is absent (internal evaluation data)"
+    echo '{"skipped": "home-depot-search-relevance data absent"}' > tests/bench/results/chat_eval.json
+elif ! command -v node >/dev/null 2>&1; then
+    echo "chat_eval skipped: node not found"
+    echo '{"skipped": "node not found"}' > tests/bench/results/chat_eval.json
+else
+    AISLE="$PWD/$BUILD/aisle" node tests/bench/chat_eval.mjs || { echo "chat_eval failed"; exit 1; }
+fi
 for s in tests/bench/*/run.sh; do
     [ -f "$s" ] || continue
     echo "== $s"
