@@ -291,14 +291,6 @@ const char *eng_turn_reply(const eng_turn *t);
 /* eng_turn_free: release everything the turn allocated (NULL is fine). */
 void eng_turn_free(eng_turn *t);
 
-/* eng_cart_priced: the shopper's cart as the chat shows it (the same as
- * eng_shop_cart, for callers holding turn options): lines priced by the
- * rules, cart rules and the session's promo code applied; *out is a new
- * {id, items, count, subtotal, discounts, discountTotal, total,
- * promoCode?} (caller puts it). Needs o->deps->store. Blocks on the
- * store. 0, ENG_EINVAL (no store), ENG_EIO. */
-int eng_cart_priced(eng_pipeline *p, const eng_turn_opts *o, json_object **out, eng_err *err);
-
 /* ---------------------------------------------------------------------
  * The commerce core (engine/shop.c): the one implementation of every
  * change to a cart, a promotion code or an order, for every channel --

@@ -128,10 +128,14 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
     } else {
         json_object *priced = NULL;
         if (o->deps && o->deps->store) {
-            eng_turn_opts to = {.session_id = o->session_id, .user_id = o->user_id, .session = session,
-                                .deps = o->deps};
-            if (eng_cart_priced(p, &to, &priced, NULL) < 0)
-                priced = NULL;
+            /* the commerce core's cart, as REST shows it */
+            eng_shopper w = {.pipe = p, .store = o->deps->store, .session_id = o->session_id,
+                             .session = session, .via = "chat",
+                             .user_id = o->user_id ? strtoll(o->user_id, NULL, 10) : 0};
+            eng_shop_result sr;
+            if (eng_shop_cart(&w, &sr) == 0 && sr.status == ENG_SHOP_OK)
+                priced = json_object_get(sr.cart);
+            eng_shop_result_clear(&sr);
         }
         json_object_object_add(out, "cart", priced);   /* null without a store */
     }
