@@ -12,6 +12,7 @@
 #ifndef AISLE_ENG_H
 #define AISLE_ENG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -249,6 +250,24 @@ json_object *eng_pipeline_graph(const eng_pipeline *p);
  * Turns.
  * ------------------------------------------------------------------ */
 struct store;   /* stores/store.h */
+
+/* eng_pipeline_warm: build now, in this thread, what the pipeline's
+ * stages derive from store `s`'s catalog (the spelling and product-type
+ * vocabulary, the brand and category names), so that no turn waits for
+ * it.  Call it after loading and before the pipeline serves (a reload
+ * warms the new version while the old one keeps serving).  Later catalog
+ * writes are noticed by the turns (store_catalog_generation, checked at
+ * most once a second) and rebuilt as eng_catalog_refresh_background says.
+ * 0, or -1 with `note` naming the stage that failed (turns then use the
+ * built-in vocabulary and retry later). */
+int eng_pipeline_warm(eng_pipeline *p, struct store *s, char *note, size_t cap);
+
+/* eng_catalog_refresh_background: when on, a turn that finds a catalog
+ * cache stale starts its rebuild on a thread of its own and goes on with
+ * the previous version (servers); when off (the default), that turn
+ * rebuilds it itself (the CLI and tests: deterministic).  Process-wide;
+ * set it before serving. */
+void eng_catalog_refresh_background(bool on);
 
 typedef struct eng_deps {
     struct store *store;   /* may be NULL: stages that need it decline */

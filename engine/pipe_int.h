@@ -61,6 +61,9 @@ typedef struct eng_stage_type {
     eng_result (*run)(const eng_stage *st, eng_turn *t);
     /* destroy: release what create made outside the pipeline pool. */
     void (*destroy)(eng_stage *st);
+    /* warm: build now what the stage derives from store s (its catalog
+     * caches, engine/catcache.h); may be NULL.  0 or -1 (note says why). */
+    int (*warm)(const eng_stage *st, struct store *s, char *note, size_t cap);
 } eng_stage_type;
 
 /* An edge a stage may jump along (router targets). */

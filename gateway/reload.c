@@ -54,6 +54,18 @@ int gw__reload(gw_server *s, const char *why, const char *actor)
     int64_t t0 = eng_now_us();
     int rc = eng_pipeline_load(s->rl.path, &np, &d);
     int64_t us = eng_now_us() - t0;
+    /* the new version learns the catalog's words before it serves (the
+     * old one keeps answering meanwhile); a failure here is not fatal:
+     * its turns use the built-in vocabulary and retry */
+    char wnote[240] = "";
+    int64_t wus = 0;
+    if (rc == 0) {
+        eng_catalog_refresh_background(true);
+        int64_t w0 = eng_now_us();
+        if (eng_pipeline_warm(np, s->st, wnote, sizeof wnote) < 0)
+            fprintf(stderr, "aisle serve: catalog vocabulary not ready: %s\n", wnote);
+        wus = eng_now_us() - w0;
+    }
     json_object *dj = diags_json(&d);
     json_object *ev = json_object_new_object();
     json_object_object_add(ev, "at", json_object_new_int64((int64_t)time(NULL) * 1000));
@@ -62,6 +74,8 @@ int gw__reload(gw_server *s, const char *why, const char *actor)
         json_object_object_add(ev, "actor", json_object_new_string(actor));
     json_object_object_add(ev, "ok", json_object_new_boolean(rc == 0));
     json_object_object_add(ev, "loadUs", json_object_new_int64(us));
+    if (rc == 0)
+        json_object_object_add(ev, "warmUs", json_object_new_int64(wus));
     json_object_object_add(ev, "errors", json_object_new_int(d.errors));
     json_object_object_add(ev, "warnings", json_object_new_int(d.warnings));
     if (rc == 0) {

@@ -367,6 +367,18 @@ int store_product_count(store *s, int64_t *n_out, store_err *err)
     DOC(product_count, n_out, err);
 }
 
+int store_product_each(store *s, store_product_fn fn, void *ud, store_err *err)
+{
+    NEED(fn, "fn is NULL");
+    DOC(product_each, fn, ud, err);
+}
+
+int store_catalog_generation(store *s, int64_t *gen_out, store_err *err)
+{
+    NEED(gen_out, "out is NULL");
+    DOC(catalog_generation, gen_out, err);
+}
+
 void store_search_query_init(store_search_query *q)
 {
     memset(q, 0, sizeof *q);

@@ -225,6 +225,17 @@ int store_product_get(store *s, const char *sku, store_product *out,
 int store_product_delete(store *s, const char *sku, store_err *err);
 /* store_product_count: number of products. */
 int store_product_count(store *s, int64_t *n_out, store_err *err);
+/* store_product_each: call fn for every product, in no particular order,
+ * streaming (nothing is held for the whole catalog); the product is
+ * borrowed for the call.  fn returns nonzero to stop early: that value is
+ * returned.  Writes during the walk may or may not be seen. */
+typedef int (*store_product_fn)(void *ud, const store_product *p);
+int store_product_each(store *s, store_product_fn fn, void *ud, store_err *err);
+/* store_catalog_generation: a number that changes on every catalog write
+ * (upsert, delete, import, from any process sharing the store), for
+ * caches built from the catalog.  STORE_ENOTSUP where the backend keeps
+ * none (the caller then refreshes by age). */
+int store_catalog_generation(store *s, int64_t *gen_out, store_err *err);
 
 typedef enum store_sort {
     STORE_SORT_RELEVANCE = 0,   /* empty text: by rating, then sku */

@@ -28,6 +28,8 @@ typedef struct store__ops {
                        store_err *err);
     int (*product_delete)(void *b, const char *sku, store_err *err);
     int (*product_count)(void *b, int64_t *n, store_err *err);
+    int (*product_each)(void *b, store_product_fn fn, void *ud, store_err *err);
+    int (*catalog_generation)(void *b, int64_t *gen, store_err *err);  /* may be NULL */
     int (*search)(void *b, const store_search_query *q,
                   store_search_result *out, store_err *err);
     int (*cart_get)(void *b, const char *cart, store_cart *out, store_err *err);

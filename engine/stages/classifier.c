@@ -7,6 +7,7 @@
  * but that names what the shop sells (or asks for something to buy) is
  * a `catalog_intent` (search) instead of out of scope. */
 #include "../llmstage.h"
+#include "../catcache.h"
 #include "../nlu/lexicon.h"
 #include "../../stores/store.h"
 #include <pthread.h>
@@ -24,27 +25,16 @@ typedef struct opts {
     bool use_catalog;
 } opts;
 
-typedef struct lexref {
-    eng__lex *x;
-    long refs;              /* under data.mu */
-    size_t nprod;
-} lexref;
-
 typedef struct data {
     eng_clf *model;
     const char *prompt;     /* the LLM's instructions, listing the intents */
     char *syn;              /* the lexicon file's text, or NULL */
-    lexref *base;           /* lexicon and word list only: turns without a store */
-    pthread_mutex_t mu;
-    bool mu_ok, loading;
-    lexref *cat;            /* base + the catalog; NULL until loaded */
-    const struct store *cat_store;
-    int64_t cat_at, retry_at;
+    const opts *o;
+    eng__lex *base;         /* lexicon and word list only: no catalog (yet) */
+    eng__catcache *cat;     /* base + the catalog's words (an eng__lex) */
 } data;
 
-#define LEX_REFRESH_US (300 * 1000000LL)   /* catalog vocabulary age before a reload */
-#define LEX_RETRY_US (30 * 1000000LL)      /* after a failed load */
-#define LEX_MAX_PRODUCTS 100000            /* products read into the vocabulary */
+#define LEX_MAX_PRODUCTS 1000000   /* products read into the vocabulary */
 
 static const eng_field fields[] = {
     {"model", ENG_F_STR, false, offsetof(opts, model), "builtin", 0, 0,
@@ -68,13 +58,8 @@ static const eng_field fields[] = {
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
 
-static void lexref_free(lexref *r)
-{
-    if (r) {
-        eng__lex_free(r->x);
-        eng__free(r);
-    }
-}
+static void *load_catalog(const void *ud, struct store *s, char *note, size_t cap);
+static void lex_free(void *v) { eng__lex_free(v); }
 
 static int create(eng_stage *st, eng_build *b)
 {
@@ -125,12 +110,11 @@ static int create(eng_stage *st, eng_build *b)
             return ENG_ECONFIG;
         }
     }
-    if (!(dt->base = eng__calloc(1, sizeof *dt->base)) ||
-        eng__lex_new(dt->syn, o->dictionary && *o->dictionary ? o->dictionary : NULL, &dt->base->x) < 0 ||
-        eng__lex_finish(dt->base->x) < 0)
+    dt->o = o;
+    if (eng__lex_new(dt->syn, o->dictionary && *o->dictionary ? o->dictionary : NULL, &dt->base) < 0 ||
+        eng__lex_finish(dt->base) < 0)
         return ENG_ENOMEM;
-    dt->base->refs = 1;
-    if (!(dt->mu_ok = pthread_mutex_init(&dt->mu, NULL) == 0))
+    if (o->use_catalog && !(dt->cat = eng__cc_new(load_catalog, lex_free, dt)))
         return ENG_ENOMEM;
     if (strcmp(o->model, "llm") == 0) {
         eng_buf pr;
@@ -227,103 +211,39 @@ static bool ask_llm(const eng_stage *st, eng_turn *t, const opts *o, const data 
 }
 
 /* ------------------------------------------------------------ catalog vocabulary */
-/* Every product's title, brand, category and tags, read page by page. */
-static lexref *load_catalog(const opts *o, const data *dt, struct store *s, char *note, size_t cap)
+typedef struct walk {
+    eng__lex *x;
+    size_t n;
+} walk;
+
+static int add_one(void *ud, const store_product *p)
 {
-    lexref *r = eng__calloc(1, sizeof *r);
-    if (!r || eng__lex_new(dt->syn, o->dictionary && *o->dictionary ? o->dictionary : NULL, &r->x) < 0) {
-        lexref_free(r);
-        return NULL;
-    }
-    for (int off = 0; off < LEX_MAX_PRODUCTS; off += 200) {
-        store_search_query q;
-        store_search_query_init(&q);
-        q.limit = 200;
-        q.offset = off;
-        store_search_result res;
-        store_err err = {0};
-        memset(&res, 0, sizeof res);
-        if (store_search(s, &q, &res, &err) < 0) {
-            snprintf(note, cap, "; catalog vocabulary unavailable: %.100s", err.msg);
-            lexref_free(r);
-            return NULL;
-        }
-        int rc = 0;
-        for (size_t i = 0; i < res.n_hits && !rc; i++) {
-            const store_product *p = &res.hits[i].product;
-            rc = eng__lex_add_product(r->x, p->title, p->brand, p->category, p->tags, p->n_tags);
-            r->nprod++;
-        }
-        size_t n = res.n_hits;
-        store_search_result_free(&res);
-        if (rc) {
-            lexref_free(r);
-            return NULL;
-        }
-        if (n < 200)
-            break;
-    }
-    if (eng__lex_finish(r->x) < 0) {
-        lexref_free(r);
-        return NULL;
-    }
-    snprintf(note, cap, "; catalog vocabulary: %zu products, %zu words", r->nprod, eng__lex_words(r->x));
-    return r;
+    walk *w = ud;
+    if (w->n >= LEX_MAX_PRODUCTS)
+        return 1;
+    w->n++;
+    return eng__lex_add_product(w->x, p->title, p->brand, p->category, p->tags, p->n_tags) ? -1 : 0;
 }
 
-static void lex_release(data *dt, lexref *r)
+/* Every product's title, brand, category and tags in one walk. */
+static void *load_catalog(const void *ud, struct store *s, char *note, size_t cap)
 {
-    if (!r)
-        return;
-    pthread_mutex_lock(&dt->mu);
-    bool last = --r->refs == 0;
-    pthread_mutex_unlock(&dt->mu);
-    if (last)
-        lexref_free(r);
-}
-
-/* The vocabulary for store s, loading it when missing or old; one turn
- * loads, the others go on with what there is meanwhile. */
-static lexref *lex_acquire(const opts *o, data *dt, struct store *s, char *note, size_t cap)
-{
-    int64_t now = eng_now_us();
-    lexref *r = NULL, *old = NULL;
-    pthread_mutex_lock(&dt->mu);
-    bool same = dt->cat_store == s;
-    bool stale = !same || (dt->cat ? now - dt->cat_at >= LEX_REFRESH_US : now >= dt->retry_at);
-    bool load = s && o->use_catalog && stale && !dt->loading;
-    if (load)
-        dt->loading = true;
-    if (dt->cat && same)
-        r = dt->cat;
-    else
-        r = dt->base;
-    r->refs++;
-    pthread_mutex_unlock(&dt->mu);
-    if (!load)
-        return r;
-    lexref *nv = load_catalog(o, dt, s, note, cap);
-    pthread_mutex_lock(&dt->mu);
-    dt->loading = false;
-    if (nv) {
-        old = dt->cat;
-        dt->cat = nv;
-        nv->refs = 2;   /* the cache's and this turn's */
-        dt->cat_store = s, dt->cat_at = now;
-    } else {
-        dt->retry_at = now + LEX_RETRY_US;
-        if (!same) {
-            old = dt->cat;   /* never answer with another store's words */
-            dt->cat = NULL, dt->cat_store = s;
-        }
+    const data *dt = ud;
+    const opts *o = dt->o;
+    walk w = {0};
+    int64_t t0 = eng_now_us();
+    if (eng__lex_new(dt->syn, o->dictionary && *o->dictionary ? o->dictionary : NULL, &w.x) < 0)
+        return NULL;
+    store_err err = {0};
+    int rc = store_product_each(s, add_one, &w, &err);
+    if (rc < 0 || eng__lex_finish(w.x) < 0) {
+        snprintf(note, cap, "; catalog vocabulary unavailable: %.100s", rc < 0 && err.msg[0] ? err.msg : "out of memory");
+        eng__lex_free(w.x);
+        return NULL;
     }
-    pthread_mutex_unlock(&dt->mu);
-    if (nv) {
-        lex_release(dt, r);
-        r = nv;
-    }
-    lex_release(dt, old);
-    return r;
+    snprintf(note, cap, "; catalog vocabulary: %zu products, %zu words in %.0f ms", w.n, eng__lex_words(w.x),
+             (double)(eng_now_us() - t0) / 1000.0);
+    return w.x;
 }
 
 /* Spelling first: the model and the later stages read the corrected
@@ -396,11 +316,12 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     data *dt = st->data;
     char why[300] = "", lnote[160] = "", cnote[120] = "", unote[160] = "";
     struct store *s = t->opts && t->opts->deps ? t->opts->deps->store : NULL;
-    lexref *lx = lex_acquire(o, dt, s, lnote, sizeof lnote);
-    correct(t, lx->x, cnote, sizeof cnote);
+    eng__ccref *lx = eng__cc_acquire(dt->cat, s, lnote, sizeof lnote);
+    const eng__lex *x = lx ? lx->v : dt->base;
+    correct(t, x, cnote, sizeof cnote);
     if (dt->prompt && ask_llm(st, t, o, dt, why, sizeof why)) {
-        understand(st, t, o, lx->x, unote, sizeof unote);
-        lex_release(dt, lx);
+        understand(st, t, o, x, unote, sizeof unote);
+        eng__cc_release(dt->cat, lx);
         return ENG_R_OK;
     }
     eng_clf_pred top[17];
@@ -408,7 +329,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     const char *text = eng__json_str(t->ctx, "message.text", "");
     int n = eng_clf_predict(dt->model, text, top, k);
     if (n < 1) {
-        lex_release(dt, lx);
+        eng__cc_release(dt->cat, lx);
         return eng__turn_fail(t, "intent model failed: %s", eng_strerror(n));
     }
     json_object *intent = json_object_new_object();
@@ -425,8 +346,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     }
     json_object_object_add(intent, "alternatives", alts);
     json_object_object_add(t->ctx, "intent", intent);
-    understand(st, t, o, lx->x, unote, sizeof unote);
-    lex_release(dt, lx);
+    understand(st, t, o, x, unote, sizeof unote);
+    eng__cc_release(dt->cat, lx);
     if (why[0]) {
         /* the LLM was asked and failed: the built-in model answered */
         json_object_object_add(intent, "fallback", json_object_new_string(why));
@@ -447,11 +368,15 @@ static void destroy(eng_stage *st)
     if (!dt)
         return;
     eng_clf_free(dt->model);
-    lexref_free(dt->base);
-    lexref_free(dt->cat);
+    eng__cc_free(dt->cat);
+    eng__lex_free(dt->base);
     eng__free(dt->syn);
-    if (dt->mu_ok)
-        pthread_mutex_destroy(&dt->mu);
+}
+
+static int warm(const eng_stage *st, struct store *s, char *note, size_t cap)
+{
+    const data *dt = st->data;
+    return dt ? eng__cc_warm(dt->cat, s, note, cap) : 0;
 }
 
 const eng_stage_type eng__stage_classifier = {
@@ -462,4 +387,5 @@ const eng_stage_type eng__stage_classifier = {
     .create = create,
     .run = run,
     .destroy = destroy,
+    .warm = warm,
 };

@@ -5,6 +5,7 @@
  * from the options, a vocabulary file and, when the turn has a store, the
  * catalog's facets (loaded on first use, refreshed every few minutes). */
 #include "../pipe_int.h"
+#include "../catcache.h"
 #include "../nlu/entities.h"
 #include "../../stores/store.h"
 #include <math.h>
@@ -37,14 +38,6 @@ static const eng_field fields[] = {
 };
 
 #define MAX_ENTS 256
-#define REFRESH_US (300 * 1000000LL)   /* catalog vocabulary age before a reload */
-#define RETRY_US (30 * 1000000LL)      /* after a failed load, so a down store is not hammered */
-
-typedef struct shared {
-    eng__ent_vocab *v;
-    long refs;             /* under data.mu */
-    size_t nbrands, ncats;
-} shared;
 
 typedef struct list {
     const char **items;
@@ -54,12 +47,11 @@ typedef struct list {
 typedef struct data {
     list colors, brands, cats, from, to;
     eng__ent_vocab *vocab;         /* options and file only */
-    pthread_mutex_t mu;
-    bool mu_ok, loading;
-    shared *cat;                   /* options + catalog; NULL until loaded */
-    const struct store *cat_store;
-    int64_t cat_at, retry_at;
+    eng__catcache *cat;            /* options + the catalog's names (an eng__ent_vocab) */
 } data;
+
+static void *load_catalog(const void *ud, struct store *s, char *note, size_t cap);
+static void vocab_free(void *v) { eng__ent_vocab_free(v); }
 
 static int push(eng_pool *pool, list *l, const char *s)
 {
@@ -216,9 +208,10 @@ static int create(eng_stage *st, eng_build *b)
             eng__build_warn(b, o->aliases ? o->aliases : eng__build_key_node(b, "vocabulary"),
                             "alias \"%s\" names \"%s\", which is not a known brand, category, colour or size",
                             d->from.items[i], d->to.items[i]);
-    d->mu_ok = pthread_mutex_init(&d->mu, NULL) == 0;
     st->data = d;
-    return d->mu_ok ? 0 : ENG_ENOMEM;
+    if (o->use_catalog && !(d->cat = eng__cc_new(load_catalog, vocab_free, d)))
+        return ENG_ENOMEM;
+    return 0;
 }
 
 static void destroy(eng_stage *st)
@@ -226,18 +219,21 @@ static void destroy(eng_stage *st)
     data *d = st->data;
     if (!d)
         return;
+    eng__cc_free(d->cat);
     eng__ent_vocab_free(d->vocab);
-    if (d->cat) {
-        eng__ent_vocab_free(d->cat->v);
-        eng__free(d->cat);
-    }
-    if (d->mu_ok)
-        pthread_mutex_destroy(&d->mu);
+}
+
+static int warm(const eng_stage *st, struct store *s, char *note, size_t cap)
+{
+    const data *d = st->data;
+    return d ? eng__cc_warm(d->cat, s, note, cap) : 0;
 }
 
 /* ------------------------------------------------------------- catalog */
-static shared *load_catalog(const data *d, struct store *s, char *note, size_t cap)
+/* The options' names plus the catalog's brands and categories (facets). */
+static void *load_catalog(const void *ud, struct store *s, char *note, size_t cap)
 {
+    const data *d = ud;
     store_search_query q;
     store_search_query_init(&q);
     q.limit = 1;
@@ -250,10 +246,10 @@ static shared *load_catalog(const data *d, struct store *s, char *note, size_t c
         return NULL;
     }
     list brands = {0}, cats = {0};
-    shared *sh = eng__calloc(1, sizeof *sh);
+    eng__ent_vocab *v = NULL;
     brands.items = eng__calloc(d->brands.n + r.n_brands + 1, sizeof(char *));
     cats.items = eng__calloc(d->cats.n + r.n_categories + 1, sizeof(char *));
-    if (sh && brands.items && cats.items) {
+    if (brands.items && cats.items) {
         if (d->brands.n)
             memcpy(brands.items, d->brands.items, d->brands.n * sizeof(char *));
         if (d->cats.n)
@@ -265,74 +261,14 @@ static shared *load_catalog(const data *d, struct store *s, char *note, size_t c
             cats.items[cats.n++] = r.categories[i].value;
         eng__ent_lists l;
         lists_of(d, &brands, &cats, &l, NULL);
-        if (eng__ent_vocab_new(&l, &sh->v) == 0) {
-            sh->nbrands = r.n_brands, sh->ncats = r.n_categories;
+        if (eng__ent_vocab_new(&l, &v) == 0)
             snprintf(note, cap, "; catalog vocabulary loaded: %zu brands, %zu categories", r.n_brands,
                      r.n_categories);
-        }
     }
     eng__free(brands.items);
     eng__free(cats.items);
     store_search_result_free(&r);
-    if (sh && !sh->v) {
-        eng__free(sh);
-        sh = NULL;
-    }
-    return sh;
-}
-
-static void release(data *d, shared *sh)
-{
-    if (!sh)
-        return;
-    pthread_mutex_lock(&d->mu);
-    bool last = --sh->refs == 0;
-    pthread_mutex_unlock(&d->mu);
-    if (last) {
-        eng__ent_vocab_free(sh->v);
-        eng__free(sh);
-    }
-}
-
-/* The catalog vocabulary for store s, loading it when missing or old.
- * One turn loads; the others go on with what there is meanwhile. */
-static shared *acquire(data *d, struct store *s, char *note, size_t cap)
-{
-    int64_t now = eng_now_us();
-    shared *sh = NULL, *old = NULL;
-    pthread_mutex_lock(&d->mu);
-    bool same = d->cat_store == s;
-    bool stale = !same || (d->cat ? now - d->cat_at >= REFRESH_US : now >= d->retry_at);
-    bool load = stale && !d->loading;
-    if (load)
-        d->loading = true;
-    if (d->cat && same)
-        (sh = d->cat)->refs++;
-    pthread_mutex_unlock(&d->mu);
-    if (!load)
-        return sh;
-    shared *nv = load_catalog(d, s, note, cap);
-    pthread_mutex_lock(&d->mu);
-    d->loading = false;
-    if (nv) {
-        old = d->cat;
-        d->cat = nv;
-        nv->refs = 2;   /* the cache's and this turn's */
-        d->cat_store = s, d->cat_at = now;
-    } else {
-        d->retry_at = now + RETRY_US;
-        if (!same) {
-            old = d->cat;   /* never answer with another store's names */
-            d->cat = NULL, d->cat_store = s;
-        }
-    }
-    pthread_mutex_unlock(&d->mu);
-    if (nv) {
-        release(d, sh);
-        sh = nv;
-    }
-    release(d, old);
-    return sh;
+    return v;
 }
 
 /* ----------------------------------------------------------- references */
@@ -509,13 +445,11 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     data *d = st->data;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     char cnote[160] = "";
-    shared *sh = NULL;
     struct store *s = t->opts && t->opts->deps ? t->opts->deps->store : NULL;
-    if (o->use_catalog && s)
-        sh = acquire(d, s, cnote, sizeof cnote);
+    eng__ccref *sh = eng__cc_acquire(d->cat, s, cnote, sizeof cnote);
     eng__ent ents[MAX_ENTS];
     int n = eng__ent_extract(sh ? sh->v : d->vocab, text, strlen(text), ents, MAX_ENTS);
-    release(d, sh);
+    eng__cc_release(d->cat, sh);
     if (n < 0)
         return eng__turn_fail(t, "entity extraction failed: %s", eng_strerror(n));
     if (n > o->max_entities)
@@ -544,4 +478,5 @@ const eng_stage_type eng__stage_entities = {
     .create = create,
     .run = run,
     .destroy = destroy,
+    .warm = warm,
 };

@@ -128,6 +128,35 @@ int mg__product_count(void *vb, int64_t *n, store_err *err)
     return rc;
 }
 
+/* A cursor over the whole collection; the driver fetches in batches. */
+int mg__product_each(void *vb, store_product_fn fn, void *ud, store_err *err)
+{
+    mg_call c;
+    mongoc_collection_t *col;
+    mongoc_cursor_t *cur;
+    const bson_t *d;
+    bson_error_t e;
+    bson_t *q = bson_new();
+    int rc = 0;
+    mg__begin(vb, &c);
+    col = mg__coll(&c, "products");
+    cur = mongoc_collection_find_with_opts(col, q, NULL, NULL);
+    while (!rc && mongoc_cursor_next(cur, &d)) {
+        store_product p;
+        memset(&p, 0, sizeof p);
+        mg__doc_to_product(d, &p);
+        rc = p.sku && p.title ? fn(ud, &p) : 0;
+        store_product_clear(&p);
+    }
+    if (!rc && mongoc_cursor_error(cur, &e))
+        rc = mg__err(&e, err, "product walk");
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    bson_destroy(q);
+    return rc;
+}
+
 /* ---------------- search ---------------- */
 
 /* The $match stage: $text over normalised tokens ([a-z0-9] only, so a

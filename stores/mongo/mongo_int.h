@@ -51,6 +51,7 @@ int mg__product_get(void *b, const char *sku, store_product *out,
                     store_err *err);
 int mg__product_delete(void *b, const char *sku, store_err *err);
 int mg__product_count(void *b, int64_t *n, store_err *err);
+int mg__product_each(void *b, store_product_fn fn, void *ud, store_err *err);
 int mg__search(void *b, const store_search_query *q, store_search_result *out,
                store_err *err);
 int mg__cart_get(void *b, const char *cart, store_cart *out, store_err *err);

@@ -657,6 +657,7 @@ const store__ops store__mongo_ops = {
     .product_get = mg__product_get,
     .product_delete = mg__product_delete,
     .product_count = mg__product_count,
+    .product_each = mg__product_each,
     .search = mg__search,
     .cart_get = mg__cart_get,
     .cart_set_qty = mg__cart_set_qty,

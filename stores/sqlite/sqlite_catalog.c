@@ -352,3 +352,56 @@ int sq__product_count(void *vb, int64_t *n, store_err *err)
     sq__release(b, c);
     return rc;
 }
+
+/* One read statement over the table in rowid order: WAL readers do not
+ * block writers, and nothing is held beyond the current row. */
+int sq__product_each(void *vb, store_product_fn fn, void *ud, store_err *err)
+{
+    sq *b = vb;
+    sq_conn *c;
+    sqlite3_stmt *st;
+    int rc = sq__acquire(b, &c, err), r;
+    if (rc)
+        return rc;
+    if (!(st = sq__prep(c, "SELECT sku, title, brand, category, description,"
+                           " thumbnail, images, tags, price, discount_pct,"
+                           " rating, stock FROM products ORDER BY id", err))) {
+        rc = err ? err->code : STORE_EIO;
+        goto out;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        store_product p;
+        memset(&p, 0, sizeof p);
+        sq__row_to_product(st, 0, &p);
+        rc = p.sku && p.title ? fn(ud, &p) : 0;
+        store_product_clear(&p);
+        if (rc)
+            break;
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = sq__err(c, r, err, "product walk");
+    sqlite3_reset(st);
+out:
+    sq__release(b, c);
+    return rc;
+}
+
+int sq__catalog_generation(void *vb, int64_t *gen, store_err *err)
+{
+    sq *b = vb;
+    sq_conn *c;
+    sqlite3_stmt *st;
+    int rc = sq__acquire(b, &c, err);
+    if (rc)
+        return rc;
+    if (!(st = sq__prep(c, "SELECT v FROM catalog_meta WHERE k = 'generation'", err)))
+        rc = err ? err->code : STORE_EIO;
+    else if (sqlite3_step(st) == SQLITE_ROW)
+        *gen = sqlite3_column_int64(st, 0);
+    else
+        rc = sq__err(c, SQLITE_ERROR, err, "catalog generation");
+    if (st)
+        sqlite3_reset(st);
+    sq__release(b, c);
+    return rc;
+}

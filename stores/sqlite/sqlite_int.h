@@ -170,6 +170,8 @@ int sq__product_get(void *b, const char *sku, store_product *out,
                     store_err *err);
 int sq__product_delete(void *b, const char *sku, store_err *err);
 int sq__product_count(void *b, int64_t *n, store_err *err);
+int sq__product_each(void *b, store_product_fn fn, void *ud, store_err *err);
+int sq__catalog_generation(void *b, int64_t *gen, store_err *err);
 int sq__search(void *b, const store_search_query *q, store_search_result *out,
                store_err *err);
 
