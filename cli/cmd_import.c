@@ -87,10 +87,14 @@ static int import_json(store *st, const char *path, stats *s)
         store_err err = {0};
         const char *txt = json_object_to_json_string_ext(
             json_object_array_get_idx(arr, i), JSON_C_TO_STRING_PLAIN);
+        json_object *doc = json_object_array_get_idx(arr, i);
         if (store_product_from_json(txt, &p[n], &err) != 0) {
             reject(s, (long)i + 1, err.msg);
             continue;
         }
+        /* a catalog that says nothing about stock does not say "none" */
+        if (!json_object_is_type(doc, json_type_object) || !json_object_object_get_ex(doc, "stock", NULL))
+            p[n].stock_untracked = 1;
         rows[n++] = (long)i + 1;
         if (n == BATCH)
             rc = flush(st, p, rows, &n, s);
@@ -311,6 +315,8 @@ static int import_csv(store *st, const char *path, const char *map, stats *s)
             q->rating = strtod(v[6], NULL);
         if (v[7] && *v[7])
             q->stock = strtoll(v[7], NULL, 10);
+        else
+            q->stock_untracked = 1;   /* no stock column, or an empty cell: not kept */
         if (v[10] && *v[10])
             q->discount_pct = strtod(v[10], NULL);
         if (v[9] && *v[9]) {

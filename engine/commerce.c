@@ -37,6 +37,11 @@ static json_object *str_or_null(const char *s) { return s ? json_object_new_stri
  * rather than as garbage (the rules and the store refuse such prices) */
 static json_object *money(double v) { return json_object_new_double(isfinite(v) ? round(v * 100) / 100 : 0); }
 
+json_object *eng__stock_json(const store_product *p)
+{
+    return p->stock_untracked ? NULL : json_object_new_int64(p->stock);
+}
+
 json_object *eng__card(const store_product *p, bool with_detail)
 {
     json_object *c = json_object_new_object();
@@ -47,7 +52,8 @@ json_object *eng__card(const store_product *p, bool with_detail)
     json_object_object_add(c, "price", money(p->price));
     json_object_object_add(c, "finalPrice", money(p->price));
     json_object_object_add(c, "rating", json_object_new_double(p->rating));
-    json_object_object_add(c, "stock", json_object_new_int64(p->stock));
+    json_object_object_add(c, "stock", eng__stock_json(p));
+    json_object_object_add(c, "inStock", json_object_new_boolean(p->stock_untracked || p->stock > 0));
     json_object_object_add(c, "thumbnail", str_or_null(p->thumbnail));
     json_object_object_add(c, "appliedRules", json_object_new_array());
     json_object *tags = json_object_new_array();

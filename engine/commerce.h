@@ -21,6 +21,9 @@ void eng__cart_id(const eng_turn *t, char *buf, size_t n);
  * finalPrice, rating, stock, thumbnail, appliedRules} (new object);
  * with_detail adds description, images and tags. */
 json_object *eng__card(const store_product *p, bool with_detail);
+/* eng__stock_json: a product's stock as rules, templates and clients see
+ * it: the count, or null when the catalog keeps none (always available). */
+json_object *eng__stock_json(const store_product *p);
 
 /* eng__cart_refresh: load the cart from the store, price each line
  * through every rules file of the pipeline (eng__shop_price), apply cart

@@ -247,7 +247,7 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
             json_object_object_add(act, "price", json_object_new_double(p.price));
             json_object_object_add(act, "category", p.category ? json_object_new_string(p.category) : NULL);
             json_object_object_add(act, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
-            json_object_object_add(act, "stock", json_object_new_int64(p.stock));
+            json_object_object_add(act, "stock", eng__stock_json(&p));
             json_object_object_add(act, "qty", json_object_new_int64(op == STORE_CART_REMOVE ? cur : qty));
             json_object_object_add(act, "currentQty", json_object_new_int64(cur));
             json_object_object_add(act, "newQty", json_object_new_int64(nq));

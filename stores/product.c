@@ -56,7 +56,8 @@ int store_product_to_json(const store_product *p, char **json_out,
     json_object_object_add(o, "discountPercentage",
                            json_object_new_double(p->discount_pct));
     json_object_object_add(o, "rating", json_object_new_double(p->rating));
-    json_object_object_add(o, "stock", json_object_new_int64(p->stock));
+    /* null: the catalog keeps no stock for it (always available) */
+    json_object_object_add(o, "stock", p->stock_untracked ? NULL : json_object_new_int64(p->stock));
     put_str(o, "description", p->description);
     put_str(o, "thumbnail", p->thumbnail);
     json_object_object_add(o, "images", str_array(p->images, p->n_images));
@@ -162,6 +163,9 @@ static int product_from_object(json_object *o, store_product *p,
     NUM("rating", rating, double, 0, 5)
     NUM("stock", stock, int64_t, 0, 1e12)
 #undef NUM
+    json_object *sv;
+    if (json_object_object_get_ex(o, "stock", &sv) && json_object_is_type(sv, json_type_null))
+        p->stock_untracked = 1;   /* "stock": null — not kept */
     return 0;
 }
 

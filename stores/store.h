@@ -194,6 +194,10 @@ typedef struct store_product {
     double discount_pct;        /* 0..100 */
     double rating;              /* 0..5 */
     int64_t stock;              /* >= 0 */
+    int stock_untracked;        /* 1: the catalog keeps no stock for it
+                                   (an import without a stock column):
+                                   always available, never decremented,
+                                   `stock` is 0 and means nothing */
 } store_product;
 
 /* store_product_clear: free every field of a product the store filled. */
@@ -430,7 +434,7 @@ typedef struct store_cart_change {
 typedef struct store_cart_outcome {
     int64_t qty;                /* the line's quantity after the change
                                    (after the first change, on a replay) */
-    int64_t stock;              /* the product's stock when it was checked */
+    int64_t stock;              /* the product's stock when it was checked; -1: not kept */
     int replayed;               /* 1: the key had been used; nothing done */
 } store_cart_outcome;
 

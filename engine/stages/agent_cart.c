@@ -40,7 +40,7 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
             json_object_object_add(a, "price", json_object_new_double(p.price));
             json_object_object_add(a, "category", p.category ? json_object_new_string(p.category) : NULL);
             json_object_object_add(a, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
-            json_object_object_add(a, "stock", json_object_new_int64(p.stock));
+            json_object_object_add(a, "stock", eng__stock_json(&p));
             store_product_clear(&p);
         } else {
             json_object_put(a);

@@ -206,10 +206,11 @@ static int build_match(const store_search_query *q, bson_t *m, int *no_words)
         bson_append_document_end(m, &r);
     }
     if (q->in_stock) {
-        bson_t r;
-        BSON_APPEND_DOCUMENT_BEGIN(m, "stock", &r);
-        BSON_APPEND_INT32(&r, "$gt", 0);
-        bson_append_document_end(m, &r);
+        /* not (stock <= 0 and tracked): untracked stock is always available */
+        bson_t *nor = BCON_NEW("$nor", "[", "{", "stock", "{", "$lte", BCON_INT32(0), "}", "stockTracked", "{",
+                               "$ne", BCON_BOOL(false), "}", "}", "]");
+        bson_concat(m, nor);
+        bson_destroy(nor);
     }
     return text;
 }

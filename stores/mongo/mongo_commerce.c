@@ -377,8 +377,9 @@ static int place(checkout *k, const bson_t *sess)
             break;
         }
         if ((rc = update(k->c, "products",
-                         BCON_NEW("_id", BCON_UTF8(l[i].sku), "stock", "{", "$gte",
-                                  BCON_INT64(l[i].qty), "}"),
+                         BCON_NEW("_id", BCON_UTF8(l[i].sku), "$nor", "[", "{", "stock", "{", "$lt",
+                                  BCON_INT64(l[i].qty), "}", "stockTracked", "{", "$ne", BCON_BOOL(false), "}",
+                                  "}", "]"),
                          BCON_NEW("$inc", "{", "stock", BCON_INT64(-l[i].qty), "}"),
                          0, sess, &m, &k->fail_reply, k->err)) != 0)
             break;
@@ -679,7 +680,10 @@ static int product_stock(mg_call *c, const char *sku, const bson_t *sess,
     bson_error_t e;
     int rc;
     if (mongoc_cursor_next(cur, &d)) {
-        *stock = (int64_t)mg__num(d, "stock");
+        bson_iter_t it;
+        bool untracked = bson_iter_init_find(&it, d, "stockTracked") && BSON_ITER_HOLDS_BOOL(&it) &&
+                         !bson_iter_bool(&it);
+        *stock = untracked ? -1 : (int64_t)mg__num(d, "stock");   /* -1: not kept */
         rc = 0;
     } else if (mongoc_cursor_error(cur, &e)) {
         rc = mg__err(&e, err, "product");
@@ -778,7 +782,7 @@ static int cart_steps(cart_job *j, const bson_t *sess)
     case STORE_CART_SET:
         if ((rc = product_stock(j->c, ch->sku, sess, &j->out->stock, j->err)) != 0)
             break;
-        cap = j->out->stock;
+        cap = j->out->stock < 0 ? INT64_MAX / 2 : j->out->stock;   /* not kept: no stock cap */
         if (ch->max_qty > 0 && ch->max_qty < cap)
             cap = ch->max_qty;
         if (ch->op == STORE_CART_SET && ch->qty == 0) {

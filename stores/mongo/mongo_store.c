@@ -156,7 +156,8 @@ int mg__product_doc(const store_product *p, bson_t *doc, store_err *err)
     BSON_APPEND_DOUBLE(doc, "price", p->price);
     BSON_APPEND_DOUBLE(doc, "discountPercentage", p->discount_pct);
     BSON_APPEND_DOUBLE(doc, "rating", p->rating);
-    BSON_APPEND_INT64(doc, "stock", p->stock);
+    BSON_APPEND_INT64(doc, "stock", p->stock_untracked ? 0 : p->stock);
+    BSON_APPEND_BOOL(doc, "stockTracked", !p->stock_untracked);
     bad |= append_norm(doc, "searchTitle", p->title) ||
            append_norm(doc, "searchBrand", p->brand) ||
            append_norm(doc, "searchCategory", p->category) ||
@@ -203,7 +204,10 @@ void mg__doc_to_product(const bson_t *doc, store_product *p)
     p->price = mg__num(doc, "price");
     p->discount_pct = mg__num(doc, "discountPercentage");
     p->rating = mg__num(doc, "rating");
-    p->stock = (int64_t)mg__num(doc, "stock");
+    bson_iter_t it;
+    p->stock_untracked = bson_iter_init_find(&it, doc, "stockTracked") && BSON_ITER_HOLDS_BOOL(&it) &&
+                         !bson_iter_bool(&it);
+    p->stock = p->stock_untracked ? 0 : (int64_t)mg__num(doc, "stock");
 }
 
 /* ---------------- open / close ---------------- */

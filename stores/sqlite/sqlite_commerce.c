@@ -181,11 +181,11 @@ int sq__cart_apply(void *vb, const store_cart_change *ch, int64_t now,
     switch (ch->op) {
     case STORE_CART_ADD:
     case STORE_CART_SET:
-        st = SQ_PREP(c, err, "SELECT stock FROM products WHERE sku = ?", SQ_T(ch->sku));
+        st = SQ_PREP(c, err, "SELECT stock, stock_tracked FROM products WHERE sku = ?", SQ_T(ch->sku));
         NEED_ST(st);
         r = sqlite3_step(st);
         if (r == SQLITE_ROW)
-            out->stock = sqlite3_column_int64(st, 0);
+            out->stock = sqlite3_column_int(st, 1) ? sqlite3_column_int64(st, 0) : -1;
         sqlite3_reset(st);
         if (r != SQLITE_ROW) {
             rc = r == SQLITE_DONE ? store__fail(err, STORE_ENOTFOUND, "no product %s", ch->sku)
@@ -216,7 +216,7 @@ int sq__cart_apply(void *vb, const store_cart_change *ch, int64_t now,
             rc = sq__err(c, r, err, "cart change");
             goto out;
         }
-        if (qty > out->stock) {
+        if (out->stock >= 0 && qty > out->stock) {
             rc = store__fail(err, STORE_ESTOCK, "only %lld of %s in stock (the cart"
                              " would hold %lld)", (long long)out->stock, ch->sku,
                              (long long)qty);
@@ -380,8 +380,8 @@ int sq__order_place(void *vb, const store_order_req *req, int64_t now,
     if ((rc = store__pricing_check(&pr, items.subtotal, err)) != 0)
         goto out;
     for (size_t i = 0; i < items.n_items; i++) {
-        if ((rc = SQ_RUN(c, err, "stock", "UPDATE products SET stock = stock - ?1"
-                         " WHERE sku = ?2 AND stock >= ?1",
+        if ((rc = SQ_RUN(c, err, "stock", "UPDATE products SET stock = stock - ?1 * stock_tracked"
+                         " WHERE sku = ?2 AND (stock >= ?1 OR stock_tracked = 0)",
                          SQ_I(items.items[i].qty), SQ_T(items.items[i].sku))) != 0)
             goto out;
         if (sqlite3_changes(c->db) != 1) {
@@ -519,7 +519,7 @@ int sq__order_cancel_audited(void *vb, int64_t user, int64_t id,
     }
     for (size_t i = 0; i < o.n_lines; i++)
         if ((rc = SQ_RUN(c, err, "restock",
-                         "UPDATE products SET stock = stock + ? WHERE sku = ?",
+                         "UPDATE products SET stock = stock + ? * stock_tracked WHERE sku = ?",
                          SQ_I(o.lines[i].qty), SQ_T(o.lines[i].sku))) != 0)
             goto out;
     if ((rc = SQ_RUN(c, err, "cancel",

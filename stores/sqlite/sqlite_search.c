@@ -821,7 +821,7 @@ static void add_filters(store__buf *sql, const store_search_query *q)
     if (q->price_max >= 0)
         store__buf_adds(sql, " AND p.price <= :pmax");
     if (q->in_stock)
-        store__buf_adds(sql, " AND p.stock > 0");
+        store__buf_adds(sql, " AND (p.stock > 0 OR p.stock_tracked = 0)");
     if (q->min_rating > 0)
         store__buf_adds(sql, " AND p.rating >= :rmin");
 }
@@ -925,7 +925,8 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
                 : "products p WHERE 1";
     store__buf_adds(&sql, "SELECT p.sku, p.title, p.brand, p.category,"
                           " p.description, p.thumbnail, p.images, p.tags,"
-                          " p.price, p.discount_pct, p.rating, p.stock, ");
+                          " p.price, p.discount_pct, p.rating, p.stock,"
+                          " p.stock_tracked, ");
     store__buf_adds(&sql, !text ? "0.0"
                           : (q->flags & STORE_SEARCH_PLAIN)
                               ? "-bm25(products_fts, 10.0, 5.0, 5.0, 1.0, 3.0)"
@@ -971,7 +972,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
             out->hits = nh;
         }
         sq__row_to_product(st, 0, &out->hits[out->n_hits].product);
-        out->hits[out->n_hits].score = sqlite3_column_double(st, 12);
+        out->hits[out->n_hits].score = sqlite3_column_double(st, 13);
         out->n_hits++;
     }
     sqlite3_reset(st);

@@ -93,6 +93,11 @@ static const char schema_v5[] =
     " result TEXT, expires_at INTEGER NOT NULL);"
     "CREATE INDEX once_keys_expires ON once_keys(expires_at);";
 
+/* v6: a product may have no stock kept (an import without a stock
+ * column): it is always available and never decremented. */
+static const char schema_v6[] =
+    "ALTER TABLE products ADD COLUMN stock_tracked INTEGER NOT NULL DEFAULT 1;";
+
 static int migrate(sq_conn *c, store_err *err)
 {
     sqlite3_stmt *st;
@@ -125,6 +130,8 @@ static int migrate(sq_conn *c, store_err *err)
     if (version >= 2 && version < 4 && (rc = sq__reindex_all(c, err)) != 0)
         goto fail_rc;
     if (version < 5 && (rc = sq__exec(c, schema_v5, err)) != 0)
+        goto fail_rc;
+    if (version < 6 && (rc = sq__exec(c, schema_v6, err)) != 0)
         goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];

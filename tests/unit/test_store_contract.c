@@ -605,6 +605,64 @@ static void test_units_and_spelling(void **state)
     store_search_result_free(&r);
 }
 
+/* A product whose stock the catalog does not keep (an import without a
+ * stock column): always available, never decremented, "stock": null. */
+static void test_untracked_stock(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_product p = {0}, got;
+    p.sku = "U1", p.title = "Untracked Hammer", p.category = "tools", p.price = 12;
+    p.stock_untracked = 1;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    put_product(s, "T0", "Tracked Hammer", NULL, "tools", 12, 4, 0);
+    assert_int_equal(store_product_get(s, "U1", &got, &err), 0);
+    assert_int_equal(got.stock_untracked, 1);
+    char *json = NULL;
+    assert_int_equal(store_product_to_json(&got, &json, &err), 0);
+    assert_non_null(strstr(json, "\"stock\":null"));
+    store_product back;
+    assert_int_equal(store_product_from_json(json, &back, &err), 0);
+    assert_int_equal(back.stock_untracked, 1);
+    store_product_clear(&back);
+    free(json);
+    store_product_clear(&got);
+    /* the in-stock filter keeps it and drops the tracked one at 0 */
+    store_search_query q;
+    store_search_query_init(&q);
+    q.text = "hammer";
+    q.in_stock = 1;
+    store_search_result r;
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_hits, 1);
+    assert_string_equal(r.hits[0].product.sku, "U1");
+    store_search_result_free(&r);
+    /* any quantity can be added and ordered; nothing is decremented */
+    store_cart_change ch = {.cart_id = "user:9", .op = STORE_CART_ADD, .sku = "U1", .qty = 40};
+    store_cart_outcome out;
+    assert_int_equal(store_cart_apply(s, &ch, &out, &err), 0);
+    assert_int_equal(out.qty, 40);
+    assert_int_equal(out.stock, -1);
+    ch.sku = "T0", ch.qty = 1;
+    assert_int_equal(store_cart_apply(s, &ch, &out, &err), STORE_ESTOCK);
+    store_order_req req = {.user_id = 9, .cart_id = "user:9", .idempotency_key = "u-1"};
+    store_order o;
+    assert_int_equal(store_order_place(s, &req, &o, &err), 0);
+    assert_true(o.total == 480);
+    assert_int_equal(store_order_cancel(s, 9, o.id, &err), 0);
+    store_order_clear(&o);
+    assert_int_equal(store_product_get(s, "U1", &got, &err), 0);
+    assert_int_equal(got.stock_untracked, 1);
+    assert_int_equal(got.stock, 0);
+    store_product_clear(&got);
+    /* a later write with a stock count tracks it again */
+    put_product(s, "U1", "Untracked Hammer", NULL, "tools", 12, 4, 3);
+    assert_int_equal(store_product_get(s, "U1", &got, &err), 0);
+    assert_int_equal(got.stock_untracked, 0);
+    assert_int_equal(got.stock, 3);
+    store_product_clear(&got);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* When a row cannot run at all, one skipped test says why, instead of a
@@ -625,7 +683,7 @@ int main(void)
     const struct CMUnitTest doc_tests[] = {
         T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_carts),
         T(test_orders), T(test_priced_order), T(test_last_unit_race), T(test_filters_facets_injection),
-        T(test_units_and_spelling),
+        T(test_units_and_spelling), T(test_untracked_stock),
     };
     const struct CMUnitTest unavailable[] = {
         cmocka_unit_test(test_backend_unavailable),

@@ -19,7 +19,7 @@ export interface Card {
   price: number
   finalPrice?: number
   rating?: number
-  stock?: number
+  stock?: number | null   // null: not kept (always available)
   thumbnail?: string
   appliedRules?: AppliedRule[]
 }
@@ -40,7 +40,7 @@ export interface CartLine {
   lineTotal: number
   appliedRules?: AppliedRule[]
   thumbnail?: string
-  stock?: number
+  stock?: number | null   // null: not kept (always available)
 }
 
 export interface CartDiscount {

@@ -68,8 +68,9 @@ export function Rating({ value }: { value?: number }) {
   )
 }
 
-export function StockBadge({ stock }: { stock?: number }) {
-  if (stock === undefined) return null
+// stock null: the catalog keeps no stock for the product (always available)
+export function StockBadge({ stock }: { stock?: number | null }) {
+  if (stock === undefined || stock === null) return null
   const [cls, label] =
     stock <= 0 ? ['bg-slate-200 text-slate-700', 'Out of stock']
       : stock < 10 ? ['bg-amber-100 text-amber-800', `Only ${stock} left`]
@@ -79,7 +80,7 @@ export function StockBadge({ stock }: { stock?: number }) {
 
 export function AddToCartButton({ p, onAdd, className = '' }: { p: Card; onAdd: (sku: string, title: string) => Promise<void> | void; className?: string }) {
   const [busy, setBusy] = useState(false)
-  const out = p.stock !== undefined && p.stock <= 0
+  const out = p.stock !== undefined && p.stock !== null && p.stock <= 0
   return (
     <button type="button" disabled={busy || out}
       onClick={async () => {
