@@ -502,6 +502,22 @@ static bool in_title(const kb_section *s, const char *word)
     return false;
 }
 
+/* Sections scoring below this share only common words with the query.
+ * BM25 over sections of a shop file: one rare word matched scores about
+ * 1.5-3, a stop-word-only overlap well under 1. */
+#define KB_THRESHOLD 1.2
+
+bool eng__kb_answers(const eng_kb *kb, const char *query, bool strict, eng_kb_hit *hit)
+{
+    hit->title = NULL;
+    hit->score = 0;
+    hit->matched = hit->words = 0;
+    if (!kb || !eng__kb_ask(kb, query, hit))
+        return false;
+    return hit->score >= KB_THRESHOLD && hit->matched > 0 &&
+           (!strict || (hit->matched >= 2 && hit->matched * 2 >= hit->words));
+}
+
 int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
 {
     memset(hit, 0, sizeof *hit);

@@ -41,4 +41,13 @@ typedef struct eng_kb_hit {
  * from many threads at once. */
 int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit);
 
+/* eng__kb_answers: whether the knowledge base answers `query` well
+ * enough to quote: the best section scores at least the answer threshold
+ * and holds a query word; `strict` (a message nobody could place) also
+ * wants at least two of its words and half of them, so "what is the
+ * capital of france" never quotes the shipping regions.  Fills *hit
+ * either way (hit->title NULL when no section shares a word).  The one
+ * test the support agent answers by and the classifier routes by. */
+bool eng__kb_answers(const eng_kb *kb, const char *query, bool strict, eng_kb_hit *hit);
+
 #endif

@@ -11,11 +11,6 @@
 /* Intents that mean "let me talk to a person". */
 static const char *const handoff[] = {"contact_human_agent", "complaint", NULL};
 
-/* A section must score at least this (BM25) to answer: about one word
- * that only a few sections hold. Below it the reply says it doesn't
- * know and offers a person. */
-#define KB_THRESHOLD 1.2
-
 static void knowledge(eng_turn *t, const char *intent)
 {
     const eng_kb *kb = t->p->knowledge;
@@ -23,12 +18,11 @@ static void knowledge(eng_turn *t, const char *intent)
         return;
     eng_kb_hit hit;
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    /* a message the classifier could not place answers only when the
-     * section holds at least two of its words and half of them: "what
-     * is the capital of france" must not quote the shipping regions */
+    /* below the threshold the reply says it doesn't know and offers a
+     * person; a message the classifier could not place answers only on
+     * a strict match (eng__kb_answers) */
     bool strict = strcmp(intent, "out_of_scope") == 0;
-    if (eng__kb_ask(kb, text, &hit) && hit.score >= KB_THRESHOLD && hit.matched > 0 &&
-        (!strict || (hit.matched >= 2 && hit.matched * 2 >= hit.words))) {
+    if (eng__kb_answers(kb, text, strict, &hit)) {
         json_object *k = json_object_new_object();
         json_object_object_add(k, "title", json_object_new_string(hit.title));
         json_object_object_add(k, "text", json_object_new_string(hit.text));

@@ -8,6 +8,7 @@
  * a `catalog_intent` (search) instead of out of scope. */
 #include "../llmstage.h"
 #include "../catcache.h"
+#include "../knowledge_int.h"
 #include "../nlu/lexicon.h"
 #include "../../stores/store.h"
 #include <pthread.h>
@@ -21,7 +22,7 @@ typedef struct opts {
     const char *fallback_intent;
     long alternatives;
     long llm_timeout_ms;
-    const char *lexicon, *dictionary, *catalog_intent;
+    const char *lexicon, *dictionary, *catalog_intent, *knowledge_intent, *answer_intents;
     bool use_catalog;
 } opts;
 
@@ -55,6 +56,12 @@ static const eng_field fields[] = {
      "correct spelling and recognise products from the store's catalog"},
     {"catalog_intent", ENG_F_STR, false, offsetof(opts, catalog_intent), "search_product", 0, 0,
      "the intent of a message the model cannot place that names what the shop sells"},
+    {"knowledge_intent", ENG_F_STR, false, offsetof(opts, knowledge_intent), "shop_question", 0, 0,
+     "questions the knowledge file answers: one it has no answer for that names what the shop sells "
+     "(\"do you have X\") is a catalog_intent instead"},
+    {"answer_intents", ENG_F_STR, false, offsetof(opts, answer_intents), "confirm deny", 0, 0,
+     "intents that answer a question (space-separated): with no question pending, one that names what the "
+     "shop sells (\"no dig fence\") is a catalog_intent instead"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
 
@@ -263,6 +270,21 @@ static void correct(eng_turn *t, const eng__lex *x, char *note, size_t cap)
     snprintf(note, cap, "; corrected %s", fixes);
 }
 
+/* Whether `name` is a word of the space- or comma-separated `list`. */
+static bool in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t k = strcspn(p, " ,");
+        if (k == n && k && strncmp(p, name, n) == 0)
+            return true;
+        p += k;
+    }
+    return false;
+}
+
 static bool has_intent(const eng_pipeline *p, const char *name)
 {
     for (size_t i = 0; name && i < p->nintents; i++)
@@ -293,7 +315,18 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     json_object_object_add(t->ctx, "understanding", u);
     json_object *intent = eng__json_path(t->ctx, "intent");
     const char *name = eng__json_str(intent, "name", "");
-    if (strcmp(name, o->fallback_intent) != 0 || !has_intent(st->pipe, o->catalog_intent) || !in.content)
+    /* "do you have oscillating multi tools" reads like "do you have
+     * physical stores": a question the shop's knowledge has no answer for
+     * that names catalog things is a search */
+    bool question = o->knowledge_intent && *o->knowledge_intent && strcmp(name, o->knowledge_intent) == 0 &&
+                    t->p->knowledge;
+    /* "no dig fence", "shop vac no wheels": a yes or no with nothing
+     * asked is a product named with "no" in it */
+    bool answer = in_list(o->answer_intents, name) && !eng__json_path(t->ctx, "session.pending");
+    if ((strcmp(name, o->fallback_intent) != 0 && !question && !answer) ||
+        !has_intent(st->pipe, o->catalog_intent) || !in.content)
+        return;
+    if (answer && in.known < 2)
         return;
     bool names = in.known > 0 && in.known * 2 >= in.content;
     /* "a couch for the living room": a type named first is the request;
@@ -301,6 +334,9 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     bool typed = in.category && (in.known * 2 >= in.content || in.cues || in.type_part == 0);
     bool vague = !names && !typed && in.cues > 0;
     if (!names && !typed && !vague)
+        return;
+    eng_kb_hit hit;
+    if (question && (vague || eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), false, &hit)))
         return;
     if (vague)
         json_object_object_add(u, "vague", json_object_new_boolean(1));
