@@ -132,7 +132,7 @@ if (se.status !== 0) { console.error('aisle search failed:', se.stderr); process
 const searchS = (Date.now() - t) / 1000;
 const searchLines = se.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 if (searchLines.length !== sample.length) { console.error(`aisle search answered ${searchLines.length} of ${sample.length}`); process.exit(1); }
-const searchRows = sample.map((q, i) => ({ q, ...score(q, (searchLines[i].results || []).map((r) => r.sku)) }));
+const searchRows = sample.map((q, i) => { const cards = (searchLines[i].results || []).map((r) => r.sku); return { q, cards, ...score(q, cards) }; });
 
 // --- the chat through a real server ---
 async function freePort() {
