@@ -95,6 +95,9 @@ static int import_json(store *st, const char *path, stats *s)
         /* a catalog that says nothing about stock does not say "none" */
         if (!json_object_is_type(doc, json_type_object) || !json_object_object_get_ex(doc, "stock", NULL))
             p[n].stock_untracked = 1;
+        /* nor one without a price that it is free */
+        if (!json_object_is_type(doc, json_type_object) || !json_object_object_get_ex(doc, "price", NULL))
+            p[n].price_missing = 1;
         rows[n++] = (long)i + 1;
         if (n == BATCH)
             rc = flush(st, p, rows, &n, s);
@@ -311,6 +314,8 @@ static int import_csv(store *st, const char *path, const char *map, stats *s)
             free_rec(rec, nr);
             continue;
         }
+        if (!v[5] || !*v[5])
+            q->price_missing = 1;   /* no price column, or an empty cell: not for sale */
         if (v[6] && *v[6])
             q->rating = strtod(v[6], NULL);
         if (v[7] && *v[7])

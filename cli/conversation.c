@@ -114,8 +114,13 @@ void cli_print_reply(FILE *out, json_object *reply)
         json_object *c = json_object_array_get_idx(cards, i), *v;
         const char *brand = json_object_object_get_ex(c, "brand", &v) && v ? json_object_get_string(v) : NULL;
         double price = json_object_object_get_ex(c, "finalPrice", &v) ? json_object_get_double(v) : 0;
-        fprintf(out, "  %zu. %s%s%s%s $%.2f\n", i + 1, json_object_get_string(json_object_object_get(c, "title")),
-                brand ? " (" : "", brand ? brand : "", brand ? ")" : "", price);
+        char pr[48];
+        if (json_object_get_boolean(json_object_object_get(c, "priceMissing")))
+            snprintf(pr, sizeof pr, "price on request");
+        else
+            snprintf(pr, sizeof pr, "$%.2f", price);
+        fprintf(out, "  %zu. %s%s%s%s %s\n", i + 1, json_object_get_string(json_object_object_get(c, "title")),
+                brand ? " (" : "", brand ? brand : "", brand ? ")" : "", pr);
     }
     json_object *sugg = json_object_object_get(rep, "suggestions");
     for (size_t i = 0; i < json_object_array_length(sugg); i++)

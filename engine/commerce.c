@@ -54,6 +54,8 @@ json_object *eng__card(const store_product *p, bool with_detail)
     json_object_object_add(c, "rating", json_object_new_double(p->rating));
     json_object_object_add(c, "stock", eng__stock_json(p));
     json_object_object_add(c, "inStock", json_object_new_boolean(p->stock_untracked || p->stock > 0));
+    if (p->price_missing)   /* shown without a price, and not sold */
+        json_object_object_add(c, "priceMissing", json_object_new_boolean(1));
     json_object_object_add(c, "thumbnail", str_or_null(p->thumbnail));
     json_object_object_add(c, "appliedRules", json_object_new_array());
     json_object *tags = json_object_new_array();

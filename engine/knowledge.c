@@ -64,6 +64,9 @@ static const char *const stopwords[] = {
     "with", "would", "you", "your", "youre", "yours", "ur", "know", "im", "ive", "id", "also", "until",
     "after", "before", "now", "some", "something", "anything", "still", "ever", "really", "ok", "okay", "should",
     "shall", "may", "might", "must", "there", "here", "thing", "things", "one", "ones", "got", "go", "going",
+    /* how shoppers ask for products: "do you sell gazebos" is not about
+     * the privacy section's "we never sell your data" */
+    "sell", "sells", "selling", "carry", "carries", "guys",
     NULL,
 };
 

@@ -236,6 +236,12 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
             json_object_object_add(act, "sku", json_object_new_string(sku));
         } else {
             int64_t nq = op == STORE_CART_ADD ? cur + qty : op == STORE_CART_SET ? qty : 0;
+            if (p.price_missing && nq > 0) {
+                json_object_put(act);
+                set(r, ENG_SHOP_INVALID, "%s has no price yet, so it can't be ordered; ask us for a quote", p.title);
+                store_product_clear(&p);
+                return 0;
+            }
             if (nq > MAX_LINE_QTY) {
                 json_object_put(act);
                 store_product_clear(&p);

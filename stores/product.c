@@ -52,7 +52,8 @@ int store_product_to_json(const store_product *p, char **json_out,
     put_str(o, "title", p->title);
     put_str(o, "brand", p->brand);
     put_str(o, "category", p->category);
-    json_object_object_add(o, "price", json_object_new_double(p->price));
+    /* null: the catalog gives no price (shown, not sold) */
+    json_object_object_add(o, "price", p->price_missing ? NULL : json_object_new_double(p->price));
     json_object_object_add(o, "discountPercentage",
                            json_object_new_double(p->discount_pct));
     json_object_object_add(o, "rating", json_object_new_double(p->rating));
@@ -166,6 +167,8 @@ static int product_from_object(json_object *o, store_product *p,
     json_object *sv;
     if (json_object_object_get_ex(o, "stock", &sv) && json_object_is_type(sv, json_type_null))
         p->stock_untracked = 1;   /* "stock": null — not kept */
+    if (json_object_object_get_ex(o, "price", &sv) && json_object_is_type(sv, json_type_null))
+        p->price_missing = 1;     /* "price": null — not given */
     return 0;
 }
 

@@ -194,6 +194,9 @@ typedef struct store_product {
     double discount_pct;        /* 0..100 */
     double rating;              /* 0..5 */
     int64_t stock;              /* >= 0 */
+    int price_missing;          /* 1: the catalog gives no price (an import
+                                   without a price column): shown, never
+                                   sold; `price` is 0 and means nothing */
     int stock_untracked;        /* 1: the catalog keeps no stock for it
                                    (an import without a stock column):
                                    always available, never decremented,

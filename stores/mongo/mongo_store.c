@@ -158,6 +158,7 @@ int mg__product_doc(const store_product *p, bson_t *doc, store_err *err)
     BSON_APPEND_DOUBLE(doc, "rating", p->rating);
     BSON_APPEND_INT64(doc, "stock", p->stock_untracked ? 0 : p->stock);
     BSON_APPEND_BOOL(doc, "stockTracked", !p->stock_untracked);
+    BSON_APPEND_BOOL(doc, "priceKnown", !p->price_missing);
     bad |= append_norm(doc, "searchTitle", p->title) ||
            append_norm(doc, "searchBrand", p->brand) ||
            append_norm(doc, "searchCategory", p->category) ||
@@ -208,6 +209,8 @@ void mg__doc_to_product(const bson_t *doc, store_product *p)
     p->stock_untracked = bson_iter_init_find(&it, doc, "stockTracked") && BSON_ITER_HOLDS_BOOL(&it) &&
                          !bson_iter_bool(&it);
     p->stock = p->stock_untracked ? 0 : (int64_t)mg__num(doc, "stock");
+    p->price_missing = bson_iter_init_find(&it, doc, "priceKnown") && BSON_ITER_HOLDS_BOOL(&it) &&
+                       !bson_iter_bool(&it);
 }
 
 /* ---------------- open / close ---------------- */

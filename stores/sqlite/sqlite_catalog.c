@@ -169,8 +169,8 @@ static int upsert_one(sq_conn *c, const store_product *p, int64_t now,
     }
     if (!(st = sq__prep(c, "INSERT INTO products(sku, title, brand, category,"
                            " description, thumbnail, images, tags, price,"
-                           " discount_pct, rating, stock, updated_at, stock_tracked)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                           " discount_pct, rating, stock, updated_at, stock_tracked, price_known)"
+                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                            " ON CONFLICT(sku) DO UPDATE SET title=excluded.title,"
                            " brand=excluded.brand, category=excluded.category,"
                            " description=excluded.description,"
@@ -179,6 +179,7 @@ static int upsert_one(sq_conn *c, const store_product *p, int64_t now,
                            " discount_pct=excluded.discount_pct,"
                            " rating=excluded.rating, stock=excluded.stock,"
                            " stock_tracked=excluded.stock_tracked,"
+                           " price_known=excluded.price_known,"
                            " updated_at=excluded.updated_at RETURNING id", err))) {
         rc = err ? err->code : STORE_EIO;
         goto out;
@@ -197,6 +198,7 @@ static int upsert_one(sq_conn *c, const store_product *p, int64_t now,
     sqlite3_bind_int64(st, 12, p->stock_untracked ? 0 : p->stock);
     sqlite3_bind_int64(st, 13, now);
     sqlite3_bind_int(st, 14, !p->stock_untracked);
+    sqlite3_bind_int(st, 15, !p->price_missing);
     if ((r = sqlite3_step(st)) == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
     else
@@ -264,6 +266,7 @@ void sq__row_to_product(sqlite3_stmt *st, int col0, store_product *p)
     p->rating = sqlite3_column_double(st, col0 + 10);
     p->stock = sqlite3_column_int64(st, col0 + 11);
     p->stock_untracked = sqlite3_column_int(st, col0 + 12) == 0;
+    p->price_missing = sqlite3_column_int(st, col0 + 13) == 0;
 }
 
 int sq__product_get(void *vb, const char *sku, store_product *out,
@@ -277,7 +280,7 @@ int sq__product_get(void *vb, const char *sku, store_product *out,
         return rc;
     if (!(st = sq__prep(c, "SELECT sku, title, brand, category, description,"
                            " thumbnail, images, tags, price, discount_pct,"
-                           " rating, stock, stock_tracked FROM products WHERE sku = ?", err))) {
+                           " rating, stock, stock_tracked, price_known FROM products WHERE sku = ?", err))) {
         rc = err ? err->code : STORE_EIO;
         goto out;
     }
@@ -368,7 +371,7 @@ int sq__product_each(void *vb, store_product_fn fn, void *ud, store_err *err)
         return rc;
     if (!(st = sq__prep(c, "SELECT sku, title, brand, category, description,"
                            " thumbnail, images, tags, price, discount_pct,"
-                           " rating, stock, stock_tracked FROM products ORDER BY id", err))) {
+                           " rating, stock, stock_tracked, price_known FROM products ORDER BY id", err))) {
         rc = err ? err->code : STORE_EIO;
         goto out;
     }

@@ -181,15 +181,23 @@ int sq__cart_apply(void *vb, const store_cart_change *ch, int64_t now,
     switch (ch->op) {
     case STORE_CART_ADD:
     case STORE_CART_SET:
-        st = SQ_PREP(c, err, "SELECT stock, stock_tracked FROM products WHERE sku = ?", SQ_T(ch->sku));
+        st = SQ_PREP(c, err, "SELECT stock, stock_tracked, price_known FROM products WHERE sku = ?",
+                     SQ_T(ch->sku));
         NEED_ST(st);
         r = sqlite3_step(st);
-        if (r == SQLITE_ROW)
+        int priced = 1;
+        if (r == SQLITE_ROW) {
             out->stock = sqlite3_column_int(st, 1) ? sqlite3_column_int64(st, 0) : -1;
+            priced = sqlite3_column_int(st, 2);
+        }
         sqlite3_reset(st);
         if (r != SQLITE_ROW) {
             rc = r == SQLITE_DONE ? store__fail(err, STORE_ENOTFOUND, "no product %s", ch->sku)
                                   : sq__err(c, r, err, "cart product");
+            goto out;
+        }
+        if (!priced && !(ch->op == STORE_CART_SET && ch->qty == 0)) {
+            rc = store__fail(err, STORE_EINVAL, "%s has no price yet and cannot be sold", ch->sku);
             goto out;
         }
         if (ch->op == STORE_CART_SET && ch->qty == 0) {
@@ -378,6 +386,19 @@ int sq__order_place(void *vb, const store_order_req *req, int64_t now,
         goto out;
     }
     if ((rc = store__pricing_check(&pr, items.subtotal, err)) != 0)
+        goto out;
+    /* a product whose price the catalog never gave is not sold at 0 */
+    st = SQ_PREP(c, err, "SELECT c.sku FROM carts c JOIN products p ON p.sku = c.sku"
+                 " WHERE c.cart_id = ? AND p.price_known = 0 LIMIT 1", SQ_T(cart));
+    if (!st) {
+        rc = err ? err->code : STORE_EIO;
+        goto out;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = store__fail(err, STORE_EINVAL, "%s has no price yet and cannot be ordered",
+                         (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc)
         goto out;
     for (size_t i = 0; i < items.n_items; i++) {
         if ((rc = SQ_RUN(c, err, "stock", "UPDATE products SET stock = stock - ?1 * stock_tracked"

@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
-#define SQ_SCHEMA_VERSION 6
+#define SQ_SCHEMA_VERSION 7
 
 typedef struct sq_conn {
     sqlite3 *db;

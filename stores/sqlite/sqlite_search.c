@@ -926,7 +926,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     store__buf_adds(&sql, "SELECT p.sku, p.title, p.brand, p.category,"
                           " p.description, p.thumbnail, p.images, p.tags,"
                           " p.price, p.discount_pct, p.rating, p.stock,"
-                          " p.stock_tracked, ");
+                          " p.stock_tracked, p.price_known, ");
     store__buf_adds(&sql, !text ? "0.0"
                           : (q->flags & STORE_SEARCH_PLAIN)
                               ? "-bm25(products_fts, 10.0, 5.0, 5.0, 1.0, 3.0)"
@@ -972,7 +972,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
             out->hits = nh;
         }
         sq__row_to_product(st, 0, &out->hits[out->n_hits].product);
-        out->hits[out->n_hits].score = sqlite3_column_double(st, 13);
+        out->hits[out->n_hits].score = sqlite3_column_double(st, 14);
         out->n_hits++;
     }
     sqlite3_reset(st);

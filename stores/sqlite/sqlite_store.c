@@ -98,6 +98,11 @@ static const char schema_v5[] =
 static const char schema_v6[] =
     "ALTER TABLE products ADD COLUMN stock_tracked INTEGER NOT NULL DEFAULT 1;";
 
+/* v7: a product may have no price (an import without a price column):
+ * it is shown but cannot be added to a cart or ordered. */
+static const char schema_v7[] =
+    "ALTER TABLE products ADD COLUMN price_known INTEGER NOT NULL DEFAULT 1;";
+
 static int migrate(sq_conn *c, store_err *err)
 {
     sqlite3_stmt *st;
@@ -132,6 +137,8 @@ static int migrate(sq_conn *c, store_err *err)
     if (version < 5 && (rc = sq__exec(c, schema_v5, err)) != 0)
         goto fail_rc;
     if (version < 6 && (rc = sq__exec(c, schema_v6, err)) != 0)
+        goto fail_rc;
+    if (version < 7 && (rc = sq__exec(c, schema_v7, err)) != 0)
         goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];

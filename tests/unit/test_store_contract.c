@@ -655,6 +655,23 @@ static void test_untracked_stock(void **state)
     assert_int_equal(got.stock_untracked, 1);
     assert_int_equal(got.stock, 0);
     store_product_clear(&got);
+    /* a product without a price is never sold at 0: not added, not ordered */
+    store_product np = {0};
+    np.sku = "NP", np.title = "Quote-only Shed", np.category = "tools", np.price_missing = 1, np.stock = 5;
+    assert_int_equal(store_product_upsert(s, &np, &err), 0);
+    ch.sku = "NP", ch.qty = 1, ch.cart_id = "user:10";
+    assert_int_equal(store_cart_apply(s, &ch, &out, &err), STORE_EINVAL);
+    np.price_missing = 0, np.price = 900;
+    assert_int_equal(store_product_upsert(s, &np, &err), 0);
+    assert_int_equal(store_cart_apply(s, &ch, &out, &err), 0);
+    np.price_missing = 1, np.price = 0;   /* the price is withdrawn after it went into a cart */
+    assert_int_equal(store_product_upsert(s, &np, &err), 0);
+    store_order_req nreq = {.user_id = 10, .cart_id = "user:10", .idempotency_key = "np-1"};
+    assert_int_equal(store_order_place(s, &nreq, &o, &err), STORE_EINVAL);
+    assert_int_equal(store_product_get(s, "NP", &got, &err), 0);
+    assert_int_equal(got.price_missing, 1);
+    assert_int_equal(got.stock, 5);   /* nothing taken */
+    store_product_clear(&got);
     /* a later write with a stock count tracks it again */
     put_product(s, "U1", "Untracked Hammer", NULL, "tools", 12, 4, 3);
     assert_int_equal(store_product_get(s, "U1", &got, &err), 0);
