@@ -119,8 +119,12 @@ function score(q, skus) {
 function summary(rows) {
   const n = rows.length || 1;
   const s = (k) => rows.reduce((a, r) => a + (typeof r[k] === 'boolean' ? (r[k] ? 1 : 0) : r[k]), 0);
+  // among answers whose first card has a judgement at all: the judgements
+  // cover only what Home Depot's own engine showed, so an unjudged first
+  // card is often a relevant product nobody rated
+  const judged = rows.filter((r) => r.answered && !r.unjudgedFirst).length;
   return { n: rows.length, answered: s('answered') / n, firstRelevant: s('first') / n, mrr5: s('rr') / n,
-    firstUnjudged: s('unjudgedFirst') / n };
+    firstUnjudged: s('unjudgedFirst') / n, firstRelevantJudged: judged ? s('first') / judged : 0 };
 }
 
 // --- reference: aisle search on the bare queries ---
@@ -223,10 +227,10 @@ writeFileSync(OUT, JSON.stringify(result, null, 1) + '\n');
 if (process.env.CHAT_EVAL_ROWS) writeFileSync(process.env.CHAT_EVAL_ROWS, JSON.stringify({ chatRows, searchRows }, null, 1));
 const pc = (x) => (100 * x).toFixed(1).padStart(5) + '%';
 console.log(`\nchat eval: ${sample.length} queries, ${imported.size} products, k=${K}, relevant >= ${REL}`);
-console.log('| run | answered with cards | first card relevant | MRR@5 | first card unjudged |');
-console.log('| --- | --- | --- | --- | --- |');
-console.log(`| chat (POST /api/v1/chat) | ${pc(chat.answered)} | ${pc(chat.firstRelevant)} | ${chat.mrr5.toFixed(4)} | ${pc(chat.firstUnjudged)} |`);
-console.log(`| aisle search (bare query) | ${pc(search.answered)} | ${pc(search.firstRelevant)} | ${search.mrr5.toFixed(4)} | ${pc(search.firstUnjudged)} |`);
-for (const b of byPhrasing) console.log(`|   chat "${b.phrasing}" (${b.n}) | ${pc(b.answered)} | ${pc(b.firstRelevant)} | ${b.mrr5.toFixed(4)} | ${pc(b.firstUnjudged)} |`);
+console.log('| run | answered with cards | first card relevant | MRR@5 | first card unjudged | first card relevant, judged first cards only |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+console.log(`| chat (POST /api/v1/chat) | ${pc(chat.answered)} | ${pc(chat.firstRelevant)} | ${chat.mrr5.toFixed(4)} | ${pc(chat.firstUnjudged)} | ${pc(chat.firstRelevantJudged)} |`);
+console.log(`| aisle search (bare query) | ${pc(search.answered)} | ${pc(search.firstRelevant)} | ${search.mrr5.toFixed(4)} | ${pc(search.firstUnjudged)} | ${pc(search.firstRelevantJudged)} |`);
+for (const b of byPhrasing) console.log(`|   chat "${b.phrasing}" (${b.n}) | ${pc(b.answered)} | ${pc(b.firstRelevant)} | ${b.mrr5.toFixed(4)} | ${pc(b.firstUnjudged)} | ${pc(b.firstRelevantJudged)} |`);
 console.log(`targets: answered >= 95%: ${result.met.answered ? 'met' : 'NOT met'}; first card relevant >= 45%: ${result.met.firstRelevant ? 'met' : 'NOT met'}`);
 console.log(`chat ${chatS.toFixed(1)} s (p50 ${result.chat.p50ms} ms), search ${searchS.toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s; ${OUT}`);
