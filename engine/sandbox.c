@@ -5,34 +5,43 @@
  * What a script can reach: base functions that cannot touch the outside
  * (no dofile, loadfile, require, collectgarbage; print is a no-op; load
  * takes source text only, at most LOAD_MAX bytes, and runs it in a fresh
- * sandboxed environment; pcall/xpcall cannot catch a limit error), and the
- * string, table, math and utf8 libraries behind read-only proxies (no
- * string.dump; getmetatable("") does not give the string table away).
- * Each script runs in its own environment, so it cannot change the
- * globals another script sees.
+ * sandboxed environment; pcall/xpcall cannot catch a limit error;
+ * setmetatable refuses a metatable with __gc), and the string, table,
+ * math and utf8 libraries behind read-only proxies (no string.dump;
+ * getmetatable("") does not give the string table away). Each script
+ * runs in its own environment, so it cannot change the globals another
+ * script sees.
  *
  * Limits, per call unless noted:
  *   - instructions: a count hook every HOOK_EVERY VM instructions charges
  *     the budget (default 10,000,000) and checks the deadline;
+ *   - pattern matching: string.find, match, gmatch and gsub are Lua's own
+ *     matcher with its steps counted (engine/luapat.c): every step is
+ *     charged to the same budget and every 1,024 steps the deadline is
+ *     checked, so a backtracking pattern stops like a loop does (the
+ *     count hook never fires inside a C function);
+ *   - finalizers: Lua runs __gc with hooks off, so nothing could stop one
+ *     that loops (not in a turn, not in lua_close when a worker exits);
+ *     setmetatable therefore refuses any metatable that has a __gc field;
  *   - memory: the allocator refuses growth past mem_bytes (default 32 MiB,
  *     for the whole state); after a refusal a full GC makes the state
  *     usable again;
- *   - C functions the hook cannot interrupt are guarded by size:
+ *   - other C functions the hook cannot interrupt are guarded by size:
  *     string.rep results at most REP_MAX (1 MiB); string.find, match,
  *     gmatch and gsub take subjects of at most SUBJECT_MAX (256 KiB) and
  *     patterns of at most PATTERN_MAX (1 KiB); table.sort at most SORT_MAX
  *     (100,000) elements; table.move at most MOVE_MAX (1 Mi) elements.
  *     A refused call stops the chunk with ENG_ELIMIT, like the limits above.
- * What remains: a C call still runs to its end once started, so a Lua
- * pattern with several `.-`/`*` items over a long subject can take long
- * inside one call, and a loop of cheap-looking calls doing O(n) work on
- * big strings or tables (s:upper(), table.insert(t, 1, x)) costs far more
- * time than its instruction count says. The deadline, checked by the same
- * hook between instructions, is the backstop for both: turns should
- * always pass one.
+ * What remains: other C calls still run to their end once started, so a
+ * loop of cheap-looking calls doing O(n) work on big strings or tables
+ * (s:upper(), table.insert(t, 1, x), table.concat) costs more time than
+ * its instruction count says: each call is bounded by the size guards
+ * and the memory cap, and the deadline, checked by the same hook between
+ * instructions, is the backstop. Turns should always pass one.
  */
 #include "eng_int.h"
 #include "luaconv.h"
+#include "luapat.h"
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -284,6 +293,26 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     luaL_error(L, "%s", abort_text(sb->abort));
 }
 
+/* Work done inside a C function the hook cannot reach (the pattern
+ * matcher of engine/luapat.c), charged like instructions. Raises the
+ * limit error, which pcall cannot catch, once the budget or the deadline
+ * is past. */
+void eng__sandbox_charge(lua_State *L, unsigned n)
+{
+    eng_sandbox *sb = get_sb(L);
+    if (sb->abort == AB_NONE) {
+        sb->used += n;
+        if (sb->used > sb->lim.instructions)
+            sb->abort = AB_BUDGET;
+        else if (sb->deadline && eng_now_us() > sb->deadline)
+            sb->abort = AB_DEADLINE;
+        else
+            return;
+        sb->abort_line = chunk_line(L, sb->cur);
+    }
+    luaL_error(L, "%s", abort_text(sb->abort));
+}
+
 /* Message handler: rewrite "NAME:LINE:" so LINE counts in the chunk's
  * file (plus line_base), or add the position when the error has none.
  * It never calls __tostring: no script code runs while handling. */
@@ -478,6 +507,24 @@ static int guard_pattern(lua_State *L)
     return call_original(L);
 }
 
+/* setmetatable that refuses a metatable with __gc. Lua runs finalizers
+ * with hooks off (lgc.c GCTM), so neither the budget nor the deadline
+ * could stop one that loops, in a turn or in lua_close at thread exit.
+ * Only the metatable given here marks a table for finalization: a __gc
+ * added to it later is never called. Upvalue 1: the original. */
+static int sb_setmetatable(lua_State *L)
+{
+    bool gc = false;
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        gc = lua_rawget(L, 2) != LUA_TNIL;
+        lua_pop(L, 1);
+    }
+    if (gc)
+        return luaL_error(L, "setmetatable: __gc finalizers are not allowed in the sandbox");
+    return call_original(L);
+}
+
 static int guard_sort(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -583,6 +630,7 @@ static int setup(lua_State *L)
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    eng__luapat_install(L); /* the matcher that charges its work */
     wrap(L, "rep", guard_rep);
     wrap(L, "find", guard_pattern);
     wrap(L, "match", guard_pattern);
@@ -607,6 +655,9 @@ static int setup(lua_State *L)
         lua_getglobal(L, *n);
         lua_setfield(L, gro, *n);
     }
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, sb_setmetatable, 1);
+    lua_setfield(L, gro, "setmetatable");
     static const char *const libnames[] = {LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME, NULL};
     for (const char *const *n = libnames; *n; n++) {
         lua_getglobal(L, *n);

@@ -481,6 +481,98 @@ static void test_deadline_in_loop(void **state)
     assert_true(eng_now_us() - t0 < 1000000);
 }
 
+/* Issue 12, item 8: work the count hook cannot see. Lua runs __gc with
+ * hooks off and the matcher inside one C call; both once ran past the
+ * budget, the deadline and SIGTERM. */
+static void test_finalizers_refused(void **state)
+{
+    fixture *f = *state;
+    eng_err err = {0};
+    int64_t t0 = eng_now_us();
+    const char *gc = "function run()\n for i = 1, 100 do\n"
+                     "  setmetatable({}, {__gc = function() while true do end end})\n end\nend";
+    assert_int_equal(call(f, gc, "run", 0, NULL, NULL, &err), ENG_ELUA);
+    assert_string_equal(err.msg, "scripts/rules.lua:3: setmetatable: __gc finalizers are not allowed in the sandbox");
+    /* caught by pcall, the table simply gets no finalizer */
+    memset(&err, 0, sizeof err);
+    json_object *ret = NULL;
+    const char *caught = "function run() local t = {} local ok = pcall(setmetatable, t, {__gc = print})"
+                         " return tostring(ok) .. tostring(getmetatable(t)) end";
+    assert_int_equal(call(f, caught, "run", 0, NULL, &ret, &err), 0);
+    assert_string_equal(json_object_get_string(ret), "falsenil");
+    json_object_put(ret);
+    /* a __gc added after setmetatable is never called (Lua marks objects
+     * for finalization only in setmetatable): garbage piles up, a full
+     * cycle passes, and the call still ends */
+    const char *late = "function run()\n local mt = {}\n for i = 1, 20000 do setmetatable({}, mt) end\n"
+                       " mt.__gc = function() while true do end end\n"
+                       " for i = 1, 20000 do local x = {i} end\n return 1\nend";
+    assert_int_equal(call(f, late, "run", 0, NULL, &ret, &err), 0);
+    json_object_put(ret);
+    /* in a condition, and through load */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(eval_err(f, "setmetatable({}, {__gc = function() end}) ~= nil", 0, &err), ENG_ELUA);
+    assert_contains(err.msg, "__gc finalizers are not allowed");
+    memset(&err, 0, sizeof err);
+    const char *viaload = "function run() return load('return setmetatable({}, {__gc = function() end})')() end";
+    assert_int_equal(call(f, viaload, "run", 0, NULL, NULL, &err), ENG_ELUA);
+    assert_contains(err.msg, "__gc finalizers are not allowed");
+    /* other metatables still work */
+    assert_true(eval_ok(f, "setmetatable({}, {__index = function() return 7 end}).x == 7"));
+    assert_true(eng_now_us() - t0 < 2000000);
+}
+
+static void test_pattern_budget(void **state)
+{
+    fixture *f = *state; /* setup_small: a 2M budget */
+    eng_err err = {0};
+    /* the attack run's pattern: exponential backtracking in one call */
+    int64_t t0 = eng_now_us();
+    const char *bomb = "function run()\n local s = ('a'):rep(5000)\n"
+                       " return string.find(s, ('a*'):rep(12) .. 'b')\nend";
+    assert_int_equal(call(f, bomb, "run", 0, NULL, NULL, &err), ENG_ELIMIT);
+    assert_string_equal(err.msg, "scripts/rules.lua:3: instruction budget exceeded (2000000 instructions)");
+    assert_true(eng_now_us() - t0 < 2000000);
+    /* every pattern function, and pcall cannot swallow it */
+    static const char *const bombs[] = {
+        "function run() local s = ('a'):rep(5000) return s:match(('a*'):rep(12) .. 'b') end",
+        "function run() local s = ('a'):rep(5000) for m in s:gmatch(('a-'):rep(8) .. 'b') do end end",
+        "function run() local s = ('a'):rep(5000) return (s:gsub(('a*'):rep(12) .. 'b', 'x')) end",
+        "function run() local s = ('a'):rep(5000) while true do pcall(s.find, s, ('.-'):rep(6) .. 'b') end end",
+        "function run() local s = ('a'):rep(200000) for i = 1, 1e6 do s:find(('a'):rep(900) .. 'b', 1, true) end end",
+        NULL,
+    };
+    for (int i = 0; bombs[i]; i++) {
+        memset(&err, 0, sizeof err);
+        t0 = eng_now_us();
+        assert_int_equal(call(f, bombs[i], "run", 0, NULL, NULL, &err), ENG_ELIMIT);
+        assert_contains(err.msg, "instruction budget exceeded");
+        assert_true(eng_now_us() - t0 < 2000000);
+    }
+    /* the deadline too, with a budget too big to come first */
+    eng_sandbox_limits lim = {.instructions = 100000000000ull};
+    eng_sandbox *big = eng__sandbox_new(&lim);
+    assert_non_null(big);
+    eng_chunk c = compile(f, "scripts/rules.lua", bomb, false);
+    memset(&err, 0, sizeof err);
+    t0 = eng_now_us();
+    assert_int_equal(eng__sandbox_call(big, &c, "run", f->ctx, t0 + 50000, NULL, NULL, NULL, &err), ENG_ELIMIT);
+    assert_string_equal(err.msg, "scripts/rules.lua:3: deadline exceeded");
+    assert_true(eng_now_us() - t0 < 1000000);
+    eng__sandbox_free(big);
+    /* ordinary patterns keep Lua's results */
+    json_object *ret = NULL;
+    const char *ok = "function run() local s = 'key = value; n=42 (a(b)c)'\n"
+                     " local k, v = s:match('^(%w+)%s*=%s*(%w+)')\n"
+                     " local t = {} for w in s:gmatch('%a+') do t[#t + 1] = w end\n"
+                     " local g, n = s:gsub('%s', '_')\n"
+                     " return table.concat({k, v, #t, g, n, s:find('%b()'), s:find('n=', 1, true),"
+                     " s:match('()=')}, '|') end";
+    assert_int_equal(call(f, ok, "run", 0, NULL, &ret, &err), 0);
+    assert_string_equal(json_object_get_string(ret), "key|value|6|key_=_value;_n=42_(a(b)c)|4|19|14|5");
+    json_object_put(ret);
+}
+
 /* ---------------------------------------------------------------- escapes */
 
 static void test_no_escape(void **state)
@@ -663,6 +755,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_size_guards, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_in_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finalizers_refused, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_pattern_budget, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_no_escape, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_load, setup_small, teardown),
         cmocka_unit_test(test_alloc_failures),
