@@ -14,7 +14,8 @@
 
 static const char help[] =
     "usage: aisle serve [--config aisle.yaml] [--listen HOST:PORT] [--pipeline FILE]\n"
-    "                   [--db FILE] [--dev] [--seed-catalog FILE] [--set KEY=VALUE]...\n"
+    "                   [--db FILE] [--dev] [--seed-catalog FILE] [--ws-listen HOST:PORT]\n"
+    "                   [--set KEY=VALUE]..."
     "                   [--check] [--routes] [--settings]\n\n"
     "Serves the chat page, the WebSocket chat (/ws) and the REST API (/api/v1).\n"
     "  --config FILE        settings file (also AISLE_CONFIG); the environment\n"
@@ -24,6 +25,8 @@ static const char help[] =
     "  --db FILE            SQLite file (AISLE_DB), default var/aisle.db\n"
     "  --dev                development mode (AISLE_DEV=1): no JWT secret needed\n"
     "  --seed-catalog FILE  import this catalog when the catalog is empty\n"
+    "  --ws-listen HOST:PORT  the chat WebSocket (/ws) on its own event-loop\n"
+    "                       listener (AISLE_WS_LISTEN); default: /ws on --listen\n"
     "  --set KEY=VALUE      any setting by its YAML key, e.g. limits.ip_rps=5\n"
     "  --check              validate the settings and the pipeline, then exit\n"
     "  --routes             print the route table as JSON and exit\n"
@@ -98,6 +101,8 @@ int cli_serve(int argc, char **argv)
             key = "store.db";
         else if (strcmp(a, "--seed-catalog") == 0 && v)
             key = "seed_catalog";
+        else if (strcmp(a, "--ws-listen") == 0 && v)
+            key = "ws.listen";
         else if (strcmp(a, "--dev") == 0) {
             cfg.gw.dev = 1;
             continue;
@@ -182,6 +187,9 @@ int cli_serve(int argc, char **argv)
     }
     fprintf(stderr, "aisle serve: listening on http://%s (pipeline %s)%s\n", cfg.gw.listen, cfg.gw.pipeline_path,
             cfg.gw.dev ? " [dev mode]" : "");
+    if (gw_ws_port(srv))
+        fprintf(stderr, "aisle serve: chat WebSocket on ws://%s/ws (port %d, event loop)\n", cfg.gw.ws_listen,
+                gw_ws_port(srv));
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "aisle serve: %s received, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");

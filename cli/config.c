@@ -54,7 +54,10 @@ static const setting table[] = {
     {"http.access_log", "AISLE_ACCESS_LOG", T_BOOL, G(access_log), "true", "one JSON line per request on stdout"},
     {"ws.max_frame_bytes", "AISLE_MAX_FRAME_BYTES", T_LONG, G(max_frame_bytes), "16384", "larger WebSocket messages: error frame 413, close 1009"},
     {"ws.max_message_bytes", "AISLE_MAX_MESSAGE_BYTES", T_LONG, G(max_message_bytes), "2000", "a chat message's text, REST or WebSocket (413)"},
-    {"ws.idle_timeout_ms", "AISLE_WS_IDLE_TIMEOUT_MS", T_INT, G(ws_idle_timeout_ms), "120000", "idle WebSockets are closed"},
+    {"ws.idle_timeout_ms", "AISLE_WS_IDLE_TIMEOUT_MS", T_INT, G(ws_idle_timeout_ms), "120000", "WebSockets without a message for this long are closed (event loop: pinged after a third of it, at most 30 s)"},
+    {"ws.listen", "AISLE_WS_LISTEN", T_STR, G(ws_listen), "none", "`host:port` of the event-loop WebSocket listener (/ws there; the page is told); none: /ws on `listen`, a civetweb thread per socket"},
+    {"ws.handshake_timeout_ms", "AISLE_WS_HANDSHAKE_TIMEOUT_MS", T_INT, G(ws_handshake_timeout_ms), "5000", "event-loop listener: time to send the whole upgrade request (8 KiB at most)"},
+    {"ws.max_queue_bytes", "AISLE_WS_MAX_QUEUE_BYTES", T_LONG, G(ws_max_queue_bytes), "1048576", "event-loop listener: frames queued for a client that does not read; past it the connection is dropped"},
     {"limits.ip_rps", "AISLE_RATE_IP_RPS", T_DBL, G(ip_rps), "20", "token bucket per client address: requests per second (0: off)"},
     {"limits.ip_burst", "AISLE_RATE_IP_BURST", T_DBL, G(ip_burst), "60", "bucket size per address"},
     {"limits.user_rps", "AISLE_RATE_USER_RPS", T_DBL, G(user_rps), "10", "token bucket per user or anonymous session (0: off)"},
@@ -88,7 +91,7 @@ static int apply(cli_config *c, const setting *s, const char *v, char *err, size
     case T_STR:
     case T_LIST:
         *(const char **)p = *v ? keep(c, v) : (s->ty == T_LIST ? "" : NULL);
-        if (s->off == G(cors_origin) || s->off == G(trusted_proxy) || s->off == G(ui_dir))
+        if (s->off == G(cors_origin) || s->off == G(trusted_proxy) || s->off == G(ui_dir) || s->off == G(ws_listen))
             if (!*(const char **)p)
                 *(const char **)p = "";
         /* a URL picks its backend for its family, whichever layer (file,

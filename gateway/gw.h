@@ -80,6 +80,14 @@ typedef struct gw_config {
     const char *trusted_proxy;   /* "" or the proxy's IP (e.g. 127.0.0.1):
                                     requests from it are attributed to the
                                     last X-Forwarded-For address */
+    const char *ws_listen;       /* "": the chat WebSocket is /ws on `listen`
+                                    (civetweb, a thread per socket);
+                                    "host:port": /ws on its own event-loop
+                                    listener (ws_uv.c, a worker pool) */
+    int ws_handshake_timeout_ms; /* 5000: time to complete the upgrade
+                                    request (event-loop transport) */
+    long ws_max_queue_bytes;     /* 1048576: frames queued for a client that
+                                    does not read; past it, it is dropped */
 } gw_config;
 
 /* gw_config_init: fill `c` with the defaults above (pipeline_path and
@@ -104,6 +112,10 @@ int gw_start(const gw_config *c, struct store *st, struct eng_llm *llm,
 
 /* gw_port: the TCP port the server listens on (useful with port 0). */
 int gw_port(const gw_server *s);
+
+/* gw_ws_port: the port of the event-loop WebSocket listener (ws_listen),
+ * 0 when the chat WebSocket is on the HTTP port. */
+int gw_ws_port(const gw_server *s);
 
 /* gw_stop: graceful shutdown: refuse new requests (503), wait up to
  * shutdown_grace_ms for turns in flight, close WebSockets (1001), stop

@@ -142,6 +142,9 @@ int gw__conn_admit(gw_server *s, const struct mg_connection *c, const char *ip);
 /* gw__conn_slot: a pointer the WebSocket transport may use per connection. */
 void **gw__conn_slot(const struct mg_connection *c);
 void gw__client_ip(gw_server *s, const struct mg_connection *c, char *buf, size_t n);
+/* gw__client_ip_from: the same from a peer address and the request's
+ * X-Forwarded-For (NULL when absent), for transports without civetweb. */
+void gw__client_ip_from(gw_server *s, const char *peer, const char *xff, char *buf, size_t n);
 
 /* ---------------------------------------------------------------------
  * Handlers, one file per resource
@@ -266,6 +269,14 @@ void gw__chan_close_all(gw_server *s);
 /* gw__chan_publish_trace: push {type:"trace"} to subscribed inspectors. */
 void gw__chan_publish_trace(gw_server *s, json_object *summary);
 int gw__ws_install(gw_server *s);
+/* gw__wsuv_start / gw__wsuv_stop: the event-loop WebSocket transport
+ * (ws_uv.c) on cfg.ws_listen: start binds and listens before it returns
+ * (0, GW_ECONFIG, GW_EIO, GW_ENOMEM; s->ws_port set); stop, after
+ * gw__chan_close_all, flushes the goodbyes, closes every socket, waits
+ * for work in flight and joins the loop thread. */
+struct gw_wsuv;
+int gw__wsuv_start(gw_server *s, gw_err *err);
+void gw__wsuv_stop(gw_server *s);
 
 /* ---------------------------------------------------------------------
  * Metrics (metrics.c)
@@ -341,6 +352,8 @@ struct gw_server {
     gw_metrics *metrics;
     int test_delay_ms;        /* AISLE_TEST_HOOKS=1 + AISLE_TEST_TURN_DELAY_MS */
     int64_t started_ms;
+    struct gw_wsuv *wsuv;     /* the event-loop WebSocket transport, or NULL */
+    int ws_port;              /* its port (0: /ws is on civetweb) */
 };
 
 /* gw__dispatch: civetweb's request handler for everything but /ws. */

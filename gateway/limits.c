@@ -14,12 +14,16 @@
 void gw__client_ip(gw_server *s, const struct mg_connection *c, char *buf, size_t n)
 {
     const struct mg_request_info *ri = mg_get_request_info(c);
-    snprintf(buf, n, "%s", ri ? ri->remote_addr : "?");
+    gw__client_ip_from(s, ri ? ri->remote_addr : "?", mg_get_header(c, "X-Forwarded-For"), buf, n);
+}
+
+void gw__client_ip_from(gw_server *s, const char *peer, const char *xff, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", peer);
     const char *tp = s->cfg.trusted_proxy;
     if (!tp || !*tp || strcmp(buf, tp) != 0)
         return;
     /* behind our own proxy the client is the last hop it appended */
-    const char *xff = mg_get_header(c, "X-Forwarded-For");
     if (!xff)
         return;
     const char *last = strrchr(xff, ',');

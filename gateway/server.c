@@ -40,6 +40,9 @@ void gw_config_init(gw_config *c)
     c->shutdown_grace_ms = 10000;
     c->access_log = 1;
     c->trusted_proxy = "";
+    c->ws_listen = "";
+    c->ws_handshake_timeout_ms = 5000;
+    c->ws_max_queue_bytes = 1048576;
 }
 
 /* secrets that appear in samples and tutorials: never valid in production */
@@ -66,8 +69,10 @@ int gw_config_check(const gw_config *c, gw_err *err)
         }
     }
     if (!why && (c->max_body_bytes < 1024 || c->max_frame_bytes < 256 || c->max_message_bytes < 1 ||
-                 c->num_threads < 4 || c->access_ttl_s < 1 || c->refresh_ttl_s < 1))
-        why = "a limit is out of range (max_body_bytes >= 1024, max_frame_bytes >= 256, num_threads >= 4, TTLs >= 1)";
+                 c->num_threads < 4 || c->access_ttl_s < 1 || c->refresh_ttl_s < 1 ||
+                 c->ws_handshake_timeout_ms < 100 || c->ws_max_queue_bytes < 4 * c->max_frame_bytes))
+        why = "a limit is out of range (max_body_bytes >= 1024, max_frame_bytes >= 256, num_threads >= 4, TTLs >= 1, "
+              "ws.handshake_timeout_ms >= 100, ws.max_queue_bytes >= 4 x max_frame_bytes)";
     if (why) {
         if (err) {
             err->code = GW_ECONFIG;
@@ -173,6 +178,7 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     }
     s->cfg.cors_origin = own(s, 4, c->cors_origin);
     s->cfg.trusted_proxy = own(s, 5, c->trusted_proxy);
+    s->cfg.ws_listen = own(s, 6, c->ws_listen);
     s->cfg.jwt_secret = NULL;   /* only the key bytes are kept */
     s->st = st, s->llm = llm;
     pthread_mutex_init(&s->rl.mu, NULL);
@@ -197,7 +203,7 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
         s->test_delay_ms = (int)strtol(td, NULL, 10);
     s->traces = gw__traces_new(c->traces_keep);
     s->metrics = gw__metrics_new();
-    if (!s->traces || !s->metrics || !s->owned[5]) {
+    if (!s->traces || !s->metrics || !s->owned[5] || !s->owned[6]) {
         server_free(s);
         return set_err(err, GW_ENOMEM, "out of memory");
     }
@@ -260,12 +266,24 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     int np = mg_get_server_ports(s->mg, 4, ports);
     s->port = np > 0 ? ports[0].port : 0;
     mg_set_request_handler(s->mg, "/", gw__dispatch, s);
-    gw__ws_install(s);
+    if (*s->cfg.ws_listen) {
+        /* /ws on its own event loop; civetweb keeps REST and files */
+        rc = gw__wsuv_start(s, err);
+        if (rc < 0) {
+            mg_stop(s->mg);
+            mg_exit_library();
+            server_free(s);
+            return rc;
+        }
+    } else
+        gw__ws_install(s);
     if (c->watch && gw__watch_start(s) < 0)
         gw__log("warn", "watch_unavailable", NULL);
     json_object *f = json_object_new_object();
     json_object_object_add(f, "listen", json_object_new_string(s->cfg.listen));
     json_object_object_add(f, "port", json_object_new_int(s->port));
+    if (s->ws_port)
+        json_object_object_add(f, "wsPort", json_object_new_int(s->ws_port));
     json_object_object_add(f, "pipeline", json_object_new_string(s->rl.path));
     json_object_object_add(f, "dev", json_object_new_boolean(c->dev));
     json_object_object_add(f, "documents", json_object_new_string(store_backend_name(st, 0)));
@@ -276,6 +294,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
 }
 
 int gw_port(const gw_server *s) { return s ? s->port : 0; }
+
+int gw_ws_port(const gw_server *s) { return s ? s->ws_port : 0; }
 
 void gw_stop(gw_server *s)
 {
@@ -301,6 +321,7 @@ void gw_stop(gw_server *s)
         gw__log("warn", "shutdown_grace_expired", f);
     }
     gw__chan_close_all(s);
+    gw__wsuv_stop(s);
     gw__watch_stop(s);
     mg_stop(s->mg);   /* waits for every worker: open requests finish */
     mg_exit_library();

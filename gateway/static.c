@@ -4,6 +4,7 @@
  * has not been built, a plain page says so instead of a bare 404. */
 #include "gw_int.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -21,6 +22,42 @@ static bool is_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* index.html telling the page the event-loop WebSocket port (ws.listen):
+ * <meta name="aisle-ws-port"> before </head>.  Not for requests through
+ * the trusted proxy, which maps /ws itself.  0 sent, -1 not done. */
+static int send_index_ws(gw_req *r, const char *path)
+{
+    const char *tp = r->srv->cfg.trusted_proxy;
+    if (tp && *tp && strcmp(r->ri->remote_addr, tp) == 0)
+        return -1;
+    /* on the heap: civetweb's worker stacks are small */
+    enum { MAX = 65536 };
+    FILE *f = fopen(path, "rb");
+    char *buf = f ? malloc(MAX) : NULL;
+    size_t n = buf ? fread(buf, 1, MAX - 1, f) : 0;
+    int big = f && !feof(f);
+    if (f)
+        fclose(f);
+    if (!buf)
+        return -1;
+    buf[n] = 0;
+    char meta[64], *head = big ? NULL : strstr(buf, "</head>");
+    char *out = head ? malloc(n + sizeof meta) : NULL;
+    if (!out) {
+        free(buf);
+        return -1;
+    }
+    int ml = snprintf(meta, sizeof meta, "<meta name=\"aisle-ws-port\" content=\"%d\">", r->srv->ws_port);
+    size_t pre = (size_t)(head - buf);
+    memcpy(out, buf, pre);
+    memcpy(out + pre, meta, (size_t)ml);
+    memcpy(out + pre + ml, head, n - pre);
+    gw__reply(r, 200, "text/html; charset=utf-8", out, n + (size_t)ml, "Cache-Control: no-cache\r\n");
+    free(out);
+    free(buf);
+    return 0;
+}
+
 void gw__h_static(gw_req *r)
 {
     const char *uri = r->ri->local_uri;
@@ -31,7 +68,7 @@ void gw__h_static(gw_req *r)
         return;
     }
     char path[2048];
-    if (dir && *dir && strcmp(uri, "/") != 0) {
+    if (dir && *dir && strcmp(uri, "/") != 0 && strcmp(uri, "/index.html") != 0) {
         snprintf(path, sizeof path, "%s%s", dir, uri);
         if (is_file(path)) {
             r->status = 200;
@@ -46,11 +83,13 @@ void gw__h_static(gw_req *r)
     }
     /* a path with an extension that is not there is a real 404 */
     const char *last = strrchr(uri, '/');
-    if (last && strchr(last, '.')) {
+    if (last && strchr(last, '.') && strcmp(uri, "/index.html") != 0) {
         gw__problem(r, 404, "not-found", "Not found", NULL);
         return;
     }
     snprintf(path, sizeof path, "%s/index.html", dir ? dir : "");
+    if (dir && *dir && is_file(path) && r->srv->ws_port && send_index_ws(r, path) == 0)
+        return;
     if (dir && *dir && is_file(path)) {
         r->status = 200;
         mg_send_mime_file2(r->conn, path, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n");

@@ -54,12 +54,16 @@ const expectText = async (loc, re) => {
 
 // --- the server -------------------------------------------------------
 const work = mkdtempSync(join(tmpdir(), 'aisle-e2e-'))
-const port = await new Promise((res) => {
+const freePort = () => new Promise((res) => {
   const srv = createServer().listen(0, '127.0.0.1', () => {
     const p = srv.address().port
     srv.close(() => res(p))
   })
 })
+const port = await freePort()
+// the chat WebSocket on its own event-loop port, as `make run` serves it
+// (ws.listen): the page learns the port from index.html
+const wsPort = await freePort()
 const BASE = `http://127.0.0.1:${port}`
 let server = null
 let fake = null
@@ -72,7 +76,8 @@ async function startServer(extra = [], opts = {}) {
   const fd = openSync(serverLog, 'w')
   server = spawn(AISLE, ['serve', '--dev', '--listen', `127.0.0.1:${port}`, '--db', join(work, 'e2e.db'),
     '--pipeline', opts.pipeline ?? 'pipelines/commerce.yaml', '--seed-catalog', join(root, 'examples/catalog/products.json'),
-    '--set', `ui_dir=${join(root, 'ui', 'dist')}`, '--set', 'reload.watch=false', ...extra],
+    '--set', `ui_dir=${join(root, 'ui', 'dist')}`, '--set', 'reload.watch=false',
+    '--ws-listen', `127.0.0.1:${wsPort}`, ...extra],
   { cwd: opts.cwd ?? root, stdio: ['ignore', fd, fd], env: { ...process.env, AISLE_JWT_SECRET: secret, ...opts.env } })
   const deadline = Date.now() + 10000
   while (Date.now() < deadline) {
@@ -134,6 +139,8 @@ await ctx.route((url) => !url.href.startsWith(BASE), (r) => r.abort())
 const page = ctx.pages()[0] ?? (await ctx.newPage())
 const consoleErrors = []
 page.on('pageerror', (e) => consoleErrors.push(String(e)))
+const sockets = []
+page.on('websocket', (ws) => sockets.push(ws.url()))
 
 const stamp = Date.now().toString(36)
 const email = `shopper-${stamp}@example.com`
@@ -145,6 +152,10 @@ try {
     await page.goto(BASE + '/', { timeout: T })
     await page.getByLabel('Message').waitFor({ timeout: T })
     await expectText(page.locator('h1'), /Chat/)
+    const onLoop = `ws://127.0.0.1:${wsPort}/ws?`
+    const t0 = Date.now()
+    while (!sockets.some((u) => u.startsWith(onLoop)) && Date.now() - t0 < T) await new Promise((r) => setTimeout(r, 50))
+    if (!sockets.some((u) => u.startsWith(onLoop))) throw new Error(`the chat did not connect to the event-loop port: ${JSON.stringify(sockets)}`)
     await shot(page, '01-chat-empty')
   })
 

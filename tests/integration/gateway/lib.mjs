@@ -39,18 +39,25 @@ export async function freePort() {
 export function tmp() { return mkdtempSync(join(tmpdir(), 'aisle-gw-')); }
 
 // start a server; `yaml` is the config file's text; resolves when /healthz answers
-export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true } = {}) {
+export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true, wsUv = false } = {}) {
   const dir = tmp();
   const port = await freePort();
   const cfg = join(dir, 'aisle.yaml');
   writeFileSync(cfg, yaml);
   const argv = ['serve', '--config', cfg, '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'aisle.db'), '--pipeline', pipeline, ...args];
+  // AISLE_TEST_WS_UV=1 runs every suite's WebSockets on the event-loop
+  // listener (ws.listen); a test may also ask for it with wsUv: true
+  let wsPort = 0;
+  if ((wsUv || process.env.AISLE_TEST_WS_UV === '1') && !args.includes('--ws-listen')) {
+    wsPort = await freePort();
+    argv.push('--ws-listen', `127.0.0.1:${wsPort}`);
+  }
   if (seed) argv.push('--seed-catalog', 'examples/catalog/products.json');
   const proc = spawn(AISLE, argv, {
     env: { ...process.env, AISLE_JWT_SECRET: SECRET, AISLE_LLM: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const srv = { proc, port, dir, base: `http://127.0.0.1:${port}`, out: '', err: '', exited: null };
+  const srv = { proc, port, wsPort, dir, base: `http://127.0.0.1:${port}`, out: '', err: '', exited: null };
   proc.stdout.on('data', (d) => { srv.out += d; if (srv.out.length > 4e6) srv.out = srv.out.slice(-2e6); });
   proc.stderr.on('data', (d) => { srv.err += d; });
   srv.exit = new Promise((r) => proc.on('exit', (code, sig) => { srv.exited = { code, sig }; r(srv.exited); }));
@@ -110,9 +117,9 @@ export const isProblem = (r, status, slug) =>
   r.json && r.json.type === `urn:aisle:problem:${slug}` && r.json.status === status;
 
 // a WebSocket with a frame queue: next(pred) waits for the first matching frame
-export async function wsOpen(srv, token) {
-  const url = `ws://127.0.0.1:${srv.port}/ws` + (token ? `?token=${encodeURIComponent(token)}` : '');
-  const ws = new WebSocket(url);
+export async function wsOpen(srv, token, opts = {}) {
+  const url = `ws://127.0.0.1:${srv.wsPort || srv.port}/ws` + (token ? `?token=${encodeURIComponent(token)}` : '');
+  const ws = new WebSocket(url, opts);
   const frames = [];
   const waiters = [];
   ws.closeInfo = null;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Api, ApiError, jwtExp } from './client'
+import { Api, ApiError, jwtExp, wsUrl } from './client'
 import { fakeJwt, mockFetch } from '../test/fakes'
 
 describe('Api', () => {
@@ -52,5 +52,21 @@ describe('Api', () => {
   it('reads a JWT exp', () => {
     expect(jwtExp(fakeJwt({}, 100))).toBeGreaterThan(Date.now() / 1000)
     expect(jwtExp('garbage')).toBe(0)
+  })
+})
+
+describe('wsUrl', () => {
+  afterEach(() => document.head.querySelectorAll('meta[name="aisle-ws-port"]').forEach((m) => m.remove()))
+
+  it('is /ws on the page host by default', () => {
+    expect(wsUrl('t k')).toBe(`ws://${location.host}/ws?token=t%20k`)
+  })
+
+  it('uses the event-loop port the server names in a meta tag', () => {
+    const m = document.createElement('meta')
+    m.name = 'aisle-ws-port'
+    m.content = '9123'
+    document.head.appendChild(m)
+    expect(wsUrl('t')).toBe(`ws://${location.hostname}:9123/ws?token=t`)
   })
 })

@@ -287,10 +287,17 @@ export function newId(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
 }
 
-/* the WebSocket URL of the page's own server */
+/* the WebSocket URL of the page's own server: /ws on the page's host, or,
+ * when the server runs the chat on its own event-loop port (ws.listen) and
+ * the page was not loaded through the proxy that maps /ws, that port (the
+ * server says which in <meta name="aisle-ws-port">) */
 export function wsUrl(token: string): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  return `${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`
+  const port = typeof document !== 'undefined'
+    ? document.querySelector('meta[name="aisle-ws-port"]')?.getAttribute('content') ?? ''
+    : ''
+  const host = /^[0-9]{1,5}$/.test(port) ? `${location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname}:${port}` : location.host
+  return `${proto}//${host}/ws?token=${encodeURIComponent(token)}`
 }
 
 export const money = (v: number | undefined) =>
