@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -295,6 +296,248 @@ static int reserve(struct store *s, const char *key, long wait_ms, long lease_ms
     }
 }
 
+/* ---------------------------------------------------------------------
+ * Several requests in one message
+ *
+ * "add the first one and show me my cart", "add it and checkout": the
+ * message is cut where a connective ("and", "then", ", ", "&") is
+ * followed by the verb of a request, and each part runs as a turn of its
+ * own, in order, with the state the part before left.  A cut is made only
+ * when every part, run alone without a store (so without effects), is a
+ * request the pipeline knows and not two searches ("show me black and
+ * white shoes" stays one), and a later part runs only when the one
+ * before it asked no question and changed nothing it was unsure of:
+ * "add it" that must ask which one stops there.
+ * ------------------------------------------------------------------ */
+#define MAX_PARTS 3
+
+static const char *const connectives[] = {
+    ", and then ", " and then ", ", then ", " then ", " and also ", ", and ", " and ", " & ", " + ", "; ", ", ",
+};
+
+/* Verbs (and question openings) that start a request of their own. */
+static const char *const request_starts[] = {
+    "show", "tell", "add", "put", "throw", "toss", "take", "remove", "delete", "drop", "empty", "clear",
+    "checkout", "check out", "buy", "order", "place", "apply", "use code", "use promo", "whats in", "what's in",
+    "what is in", "where is", "where's", "wheres", "how much", "how long", "how do", "how can", "give me",
+    "find", "search", "look for", "list", "compare", "sort", "go to", "proceed", "cancel", "track", "view",
+    "open my", "see my", "let me see", "get me", "pay", "do you", "can i", "can you", "what about", "whats your",
+    "what's your", "what is your",
+};
+
+static int word_at(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    if (strncasecmp(s, w, n) != 0)
+        return 0;
+    return s[n] == '\0' || s[n] == ' ' || s[n] == ',' || s[n] == '.' || s[n] == '!' || s[n] == '?';
+}
+
+static int starts_request(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    for (const char *skip[] = {"please ", "pls ", "plz ", "also ", "then ", "and ", "now ", "just ", NULL}, **k = skip;
+         *k; k++)
+        if (strncasecmp(s, *k, strlen(*k)) == 0) {
+            s += strlen(*k);
+            k = skip - 1;   /* "then please show" */
+        }
+    for (size_t i = 0; i < sizeof request_starts / sizeof *request_starts; i++)
+        if (word_at(s, request_starts[i]))
+            return 1;
+    return 0;
+}
+
+/* The intent `text` gets on its own, run without a store or an LLM (no
+ * effects, nothing saved); "" when it cannot tell. */
+static void preview_intent(eng_pipeline *p, const char *text, char *out, size_t n)
+{
+    out[0] = '\0';
+    eng_turn *t = NULL;
+    eng_err e = {0};
+    eng_deps none = {0};
+    eng_turn_opts to = {.session_id = "preview", .message_id = "preview", .deps = &none};
+    if (eng_run(p, text, &to, &t, &e) == 0 && t)
+        snprintf(out, n, "%s", eng__json_str(eng_turn_context(t), "intent.name", ""));
+    eng_turn_free(t);
+}
+
+static int is_search(const char *intent)
+{
+    return strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
+           strcmp(intent, "recommend") == 0;
+}
+
+/* Cuts `text` into parts (copies in parts[], freed by the caller);
+ * returns how many (1: not cut, parts[0] NULL). */
+static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
+{
+    parts[0] = NULL;
+    size_t tl = strlen(text);
+    if (tl > 300)
+        return 1;
+    size_t cuts[MAX_PARTS], clen[MAX_PARTS], nc = 0;
+    for (size_t i = 0; i < tl && nc < MAX_PARTS - 1; i++) {
+        for (size_t c = 0; c < sizeof connectives / sizeof *connectives; c++) {
+            size_t cl = strlen(connectives[c]);
+            if (strncasecmp(text + i, connectives[c], cl) == 0 && i > 0 && starts_request(text + i + cl)) {
+                cuts[nc] = i;
+                clen[nc++] = cl;
+                i += cl - 1;
+                break;
+            }
+        }
+    }
+    if (!nc)
+        return 1;
+    size_t n = 0, from = 0;
+    for (size_t k = 0; k <= nc; k++) {
+        size_t to = k < nc ? cuts[k] : tl;
+        const char *a = text + from;
+        size_t len = to - from;
+        while (len && (*a == ' ' || *a == ',')) {
+            a++;
+            len--;
+        }
+        while (len && (a[len - 1] == ' ' || a[len - 1] == ',' || a[len - 1] == '.'))
+            len--;
+        if (len)
+            parts[n++] = strndup(a, len);
+        if (k < nc)
+            from = cuts[k] + clen[k];
+    }
+    /* every part a request of its own, and not all searches */
+    char intents[MAX_PARTS][64];
+    int ok = n > 1, searches = 0;
+    for (size_t k = 0; ok && k < n; k++) {
+        if (!parts[k]) {
+            ok = 0;
+            break;
+        }
+        preview_intent(p, parts[k], intents[k], sizeof intents[k]);
+        if (!intents[k][0] || strcmp(intents[k], "out_of_scope") == 0 || strcmp(intents[k], "clarify") == 0 ||
+            strcmp(intents[k], "confirm") == 0 || strcmp(intents[k], "deny") == 0)
+            ok = 0;
+        searches += is_search(intents[k]);
+    }
+    if (ok && searches > 1)
+        ok = 0;
+    if (!ok) {
+        for (size_t k = 0; k < n; k++)
+            free(parts[k]);
+        parts[0] = NULL;
+        return 1;
+    }
+    return n;
+}
+
+/* A part that asked something or could not tell what was meant ends the
+ * message there: the shopper answers before anything else is done. */
+static int part_stops(json_object *ctx)
+{
+    static const char *const asks[] = {"vars.ask", "vars.whichOne", "vars.needProduct", "vars.noMatch",
+                                       "vars.clarify", "vars.badQuantity", "vars.denied", "vars.needLogin",
+                                       "vars.notInCart", "vars.cartEmpty", "vars.needTwo", "vars.confirmOrder",
+                                       "vars.whichInCart", "vars.unsure", "vars.needCode", "vars.noOrder",
+                                       "vars.missingInCart", "error", "timedOut", "session.pending"};
+    for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
+        json_object *v = eng__json_path(ctx, asks[i]);
+        if (v && !json_object_is_type(v, json_type_null) &&
+            !(json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
+            return 1;
+    }
+    json_object *la = eng__json_path(ctx, "vars.lastAction.message");
+    if (la && json_object_get_string_len(la))
+        return 1;
+    return 0;
+}
+
+/* Folds the reply of a later part into the one before: texts in order,
+ * the last cards that were shown, every action; the rest is the later
+ * part's (its intent, cart and suggestions). */
+static json_object *merge_replies(json_object *first, json_object *next)
+{
+    if (!first)
+        return next;
+    const char *t1 = eng__json_str(first, "reply.text", "");
+    const char *t2 = eng__json_str(next, "reply.text", "");
+    json_object *rep = eng__json_path(next, "reply");
+    if (rep) {
+        size_t n = strlen(t1) + strlen(t2) + 3;
+        char *both = malloc(n);
+        if (both) {
+            snprintf(both, n, "%s%s%s", t1, *t1 && *t2 ? "\n\n" : "", t2);
+            json_object_object_add(rep, "text", json_object_new_string(both));
+            free(both);
+        }
+        json_object *c2 = eng__json_path(rep, "cards");
+        json_object *c1 = eng__json_path(first, "reply.cards");
+        if ((!c2 || !json_object_array_length(c2)) && c1 && json_object_array_length(c1))
+            json_object_object_add(rep, "cards", json_object_get(c1));
+    }
+    json_object *a1 = eng__json_path(first, "actions"), *a2 = eng__json_path(next, "actions");
+    if (a1 && a2 && json_object_array_length(a1)) {
+        json_object *all = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(a1); i++)
+            json_object_array_add(all, json_object_get(json_object_array_get_idx(a1, i)));
+        for (size_t i = 0; i < json_object_array_length(a2); i++)
+            json_object_array_add(all, json_object_get(json_object_array_get_idx(a2, i)));
+        json_object_object_add(next, "actions", all);
+    }
+    json_object_put(first);
+    return next;
+}
+
+/* Runs one message (or one part of one) as a turn: session in, turn,
+ * session out.  `carry` is the session the part before left (no store). */
+static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *text, const char *mid,
+                    json_object *carry, eng_converse_result *r, eng_err *err)
+{
+    struct store *st = o->deps ? o->deps->store : NULL;
+    json_object *sess = NULL;
+    int rc;
+    if (st) {
+        rc = eng_session_load(st, o->session_id, &sess, err);
+        if (rc < 0) {
+            r->status = ENG_CONV_FAILED;
+            return rc;
+        }
+    } else {
+        json_object *from = carry ? carry : o->session;
+        sess = from ? json_object_get(from) : json_object_new_object();
+    }
+    eng_turn_opts to = {
+        .session_id = o->session_id, .message_id = mid, .user_id = o->user_id,
+        .session = sess, .deadline_ms = o->deadline_ms, .deps = o->deps,
+        .on_delta = o->on_delta, .delta_ud = o->delta_ud,
+    };
+    int64_t t0 = eng_now_us();
+    rc = eng_run(p, text, &to, &r->turn, err);
+    r->elapsed_us += eng_now_us() - t0;
+    json_object_put(sess);
+    if (rc < 0) {
+        r->status = rc == ENG_EINVAL ? ENG_CONV_REFUSED : ENG_CONV_FAILED;
+        return rc;
+    }
+    json_object *ctx = eng_turn_context(r->turn);
+    /* session state goes back before the reply leaves: the next message
+     * may land on another instance */
+    if (st) {
+        save_turn(st, o->session_id, r->turn, o->session_ttl_s, r->trace_id, r->store_error,
+                  sizeof r->store_error);
+    } else {
+        json_object *ns = eng__json_path(ctx, "session");
+        if (ns && json_object_is_type(ns, json_type_object))
+            json_object_object_add(ns, "turns",
+                                   json_object_new_int64(json_object_get_int64(eng__json_path(ns, "turns")) + 1));
+    }
+    json_object *ns = eng__json_path(ctx, "session");
+    json_object_put(r->session);
+    r->session = ns && json_object_is_type(ns, json_type_object) ? json_object_get(ns) : NULL;
+    return 0;
+}
+
 int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_result *r, eng_err *err)
 {
     memset(r, 0, sizeof *r);
@@ -320,49 +563,44 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
             return rc;
     }
 
-    json_object *sess = NULL;
-    if (st) {
-        rc = eng_session_load(st, o->session_id, &sess, err);
+    char *parts[MAX_PARTS] = {0};
+    size_t nparts = split_requests(p, o->text, parts);
+    json_object *merged = NULL;
+    for (size_t k = 0; k < nparts; k++) {
+        const char *text = nparts > 1 ? parts[k] : o->text;
+        /* each part has its own message id, so its actions have their
+         * own idempotency keys; the replay record is the whole message's */
+        char mid[96];
+        const char *id = o->message_id;
+        if (nparts > 1 && o->message_id) {
+            snprintf(mid, sizeof mid, "%s.%zu", o->message_id, k + 1);
+            id = mid;
+        }
+        if (k > 0) {
+            eng_turn_free(r->turn);
+            r->turn = NULL;
+        }
+        json_object *carry = r->session ? json_object_get(r->session) : NULL;
+        rc = run_part(p, o, text, id, carry, r, err);
+        json_object_put(carry);
         if (rc < 0) {
+            json_object_put(merged);
+            goto abort;
+        }
+        json_object *one = reply_object(p, o, eng_turn_context(r->turn), r->session, r->trace_id);
+        if (!one) {
+            json_object_put(merged);
+            rc = eng_err_set(err, ENG_ENOMEM, "out of memory");
             r->status = ENG_CONV_FAILED;
             goto abort;
         }
-    } else {
-        sess = o->session ? json_object_get(o->session) : json_object_new_object();
+        merged = merge_replies(merged, one);
+        if (part_stops(eng_turn_context(r->turn)))
+            break;
     }
-    eng_turn_opts to = {
-        .session_id = o->session_id, .message_id = o->message_id, .user_id = o->user_id,
-        .session = sess, .deadline_ms = o->deadline_ms, .deps = o->deps,
-        .on_delta = o->on_delta, .delta_ud = o->delta_ud,
-    };
-    int64_t t0 = eng_now_us();
-    rc = eng_run(p, o->text, &to, &r->turn, err);
-    r->elapsed_us = eng_now_us() - t0;
-    json_object_put(sess);
-    if (rc < 0) {
-        r->status = rc == ENG_EINVAL ? ENG_CONV_REFUSED : ENG_CONV_FAILED;
-        goto abort;
-    }
-    json_object *ctx = eng_turn_context(r->turn);
-    /* session state goes back before the reply leaves: the next message
-     * may land on another instance */
-    if (st) {
-        save_turn(st, o->session_id, r->turn, o->session_ttl_s, r->trace_id, r->store_error,
-                  sizeof r->store_error);
-    } else {
-        json_object *ns = eng__json_path(ctx, "session");
-        if (ns && json_object_is_type(ns, json_type_object))
-            json_object_object_add(ns, "turns",
-                                   json_object_new_int64(json_object_get_int64(eng__json_path(ns, "turns")) + 1));
-    }
-    json_object *ns = eng__json_path(ctx, "session");
-    r->session = ns && json_object_is_type(ns, json_type_object) ? json_object_get(ns) : NULL;
-    r->reply = reply_object(p, o, ctx, r->session, r->trace_id);
-    if (!r->reply) {
-        rc = eng_err_set(err, ENG_ENOMEM, "out of memory");
-        r->status = ENG_CONV_FAILED;
-        goto abort;
-    }
+    for (size_t k = 0; k < nparts; k++)
+        free(parts[k]);
+    r->reply = merged;
     if (key[0]) {
         store_err se = {0};
         const char *js = json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN);
@@ -373,6 +611,8 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
     return 0;
 
 abort:
+    for (size_t k = 0; k < nparts; k++)
+        free(parts[k]);
     if (key[0])
         store_once_abort(st, key, NULL);
     return rc;

@@ -217,7 +217,12 @@ static bool clause_end(const X *x, size_t j)
     const ent_tok *t = &x->t[j];
     if (t->kind == TK_SYM)
         return strchr(",.!?;:)\"", t->ch) != NULL;
-    return t->kind == TK_WORD && (t->lx == L_CLAUSE || t->lx == L_AND || t->lx == L_OR || t->lx == L_SIZE);
+    /* an order or a comparison starts a phrase of its own: "under 120
+     * cheapest first", "below 500 best rated" */
+    return t->kind == TK_WORD && (t->lx == L_CLAUSE || t->lx == L_AND || t->lx == L_OR || t->lx == L_SIZE ||
+                                  t->lx == L_CHEAPEST || t->lx == L_CHEAPER || t->lx == L_EXPENSIVE ||
+                                  t->lx == L_BEST || t->lx == L_MOST || t->lx == L_PRICIEST || t->lx == L_PRICIER ||
+                                  t->lx == L_RATED);
 }
 
 static eng__ent *emit(X *x, eng__ent_type type, size_t i, size_t k)
@@ -748,6 +753,20 @@ static bool word_is(const X *x, size_t i, const char *w)
 
 static bool touching(const X *x, size_t a, size_t b) { return b < x->n && x->t[a].e == x->t[b].s; }
 
+/* The word token i (ASCII, case-insensitive) is one of `ws`. */
+static bool word_in(const X *x, size_t i, const char *const *ws)
+{
+    for (; *ws; ws++)
+        if (i < x->n && x->t[i].kind == TK_WORD && x->t[i].e - x->t[i].s == strlen(*ws)) {
+            size_t k = 0;
+            while (k < x->t[i].e - x->t[i].s && lower(x->s[x->t[i].s + k]) == (*ws)[k])
+                k++;
+            if (k == x->t[i].e - x->t[i].s)
+                return true;
+        }
+    return false;
+}
+
 /* "60 x 32 x 72", "2 by 4", "3-1/2", "1/2": sizes of the product, not
  * prices or counts. Their tokens are claimed without an entity, so the
  * numbers stay words of the search. */
@@ -766,8 +785,55 @@ static void find_dims(X *x)
             k += 4;
         else if (k == i + 1 && sym(x, k, '/') && touching(x, i, k) && num(x, k + 1) && touching(x, k, k + 1))
             k += 2;
+        /* "a 12 in pan", "8 in knife": inches, when a product word
+         * follows ("put 2 in my cart" is a count) */
+        static const char *const not_product[] = {"my", "the", "your", "our", "stock", "it", "there", "cart",
+                                                  "basket", "bag", "total", "a", "an", "one", NULL};
+        if (k == i + 1 && plain_int(x, i) && (i == 0 || is(x, i - 1, L_A)) && word_is(x, k, "in") &&
+            k + 1 < x->n && x->t[k + 1].kind == TK_WORD && x->t[k + 1].lx == L_NONE && !word_in(x, k + 1, not_product))
+            k += 1;
         if (k == i + 1)
             continue;
+        for (size_t m = i; m < k; m++)
+            x->t[m].used = 1;
+        i = k - 1;
+    }
+}
+
+/* "iphone 6", "dell xps 13 9300", "vivo x21", "model 42-A": a number
+ * right after a product word (a word that is no cue: not "add", "under",
+ * "it", "of"...) names the model, not a count or a price. Its tokens are
+ * claimed without an entity, so they stay words of the search. Runs after
+ * prices and sizes ("phones 200-300", "size 10") have taken theirs. */
+static void find_models(X *x)
+{
+    static const char *const not_names[] = {"me", "i", "im", "us", "we", "you", "u", "just", "only", "like",
+                                            "have", "got", "those", "these", "them", "that", "ones", "another",
+                                            "qty", "x", "pls", "please", "plz", "and", "or", "with", "for",
+                                            "in", "on", "at", "all", "any", "some", NULL};
+    for (size_t i = 1; i < x->n; i++) {
+        const ent_tok *pv = &x->t[i - 1];
+        if (pv->kind != TK_WORD || pv->lx != L_NONE || word_in(x, i - 1, not_names))
+            continue;
+        bool model_num = plain_int(x, i);
+        /* "x21": a letter and two digits or more after a name */
+        bool model_word = false;
+        if (free_tok(x, i) && x->t[i].kind == TK_WORD && lower(x->s[x->t[i].s]) == 'x' &&
+            x->t[i].e - x->t[i].s >= 3) {
+            model_word = true;
+            for (size_t p = x->t[i].s + 1; p < x->t[i].e; p++)
+                model_word = model_word && is_digit(x->s[p]);
+        }
+        if (!model_num && !model_word)
+            continue;
+        if (model_num && (is(x, i + 1, L_UNIT) || is(x, i + 1, L_CUR) || is(x, i + 1, L_PCS) || is(x, i + 1, L_NOUNS) ||
+                          is(x, i + 1, L_OF)))
+            continue;   /* "apples 3 pcs", "shoes 50 dollars": counts and prices */
+        size_t k = i + 1;
+        /* "42-A": a dash and a letter or digits touching the number */
+        if (sym(x, k, '-') && touching(x, i, k) && k + 1 < x->n && touching(x, k, k + 1) && free_tok(x, k + 1) &&
+            x->t[k + 1].kind != TK_SYM)
+            k += 2;
         for (size_t m = i; m < k; m++)
             x->t[m].used = 1;
         i = k - 1;
@@ -793,6 +859,7 @@ int eng__ent_extract(const eng__ent_vocab *v, const char *text, size_t len, eng_
     find_money(&x);
     find_sizes(&x);
     find_refs(&x);
+    find_models(&x);
     find_vocab(&x, 2);   /* "Hoka One One" before "one" counts */
     find_quantities(&x);
     find_vocab(&x, 1);

@@ -170,7 +170,10 @@ void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split)
             out[o] = '\0';
             continue;
         }
-        if (!letter || (wn == 1 && !digit) || cartword || is_filler(w, wn))
+        /* a model number right after a name: "the iphone 6", "galaxy s8" */
+        bool model = !letter && digit && o && out[o - 1] != '|' && w > buf && w[-1] == ' ' && w - buf >= 2 &&
+                     isalpha((unsigned char)w[-2]);
+        if ((!letter && !model) || (wn == 1 && !digit) || cartword || is_filler(w, wn))
             continue;
         if (o + wn + 2 >= n)
             break;

@@ -78,7 +78,11 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
         bool digits = true;
         for (size_t i = 0; i < n; i++)
             digits &= isdigit((unsigned char)w[i]) || w[i] == '.';
-        if (digits || is_stop(w, n))
+        /* a model number right after a name stays ("iphone 13 pro",
+         * "xps 13 9300"): quantities and prices were masked above */
+        bool model = digits && w > mask && w[-1] == ' ' && o && out[o - 1] != ' ' && !isdigit((unsigned char)out[o - 1]) &&
+                     w - mask >= 2 && isalpha((unsigned char)w[-2]);
+        if ((digits && !model) || is_stop(w, n))
             continue;
         if (o + n + 2 >= outn)
             break;
@@ -364,6 +368,70 @@ static void clarify(eng_turn *t)
     eng__turn_note(t, "a need the catalog cannot place: asked what kind of product");
 }
 
+/* Words that only change how the last list is cut or ordered. */
+static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "premium", "rated", "reviewed", "next",
+                                           "others", "page", "lower", "higher", "end", "cheapest", "instead", "just",
+                                           "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
+                                           "ascending", "descending", "order", "rating", "ratings", "first", NULL};
+
+/* `text` (query words) holds nothing but refine words and fillers: "high
+ * to low pls", "now from most expensive", "in stock only". */
+static bool only_refine_words(const char *text)
+{
+    static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
+                                          "least", "price", "prices", "priced", "ones", "items", "products", "least",
+                                          "best", "top", "thanks", "ok", "okay", "then", NULL};
+    char w[64];
+    bool any = false;
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = 0;
+        while (p[n] && p[n] != ' ')
+            n++;
+        if (!n)
+            break;
+        if (n >= sizeof w)
+            return false;
+        memcpy(w, p, n);
+        w[n] = '\0';
+        p += n;
+        bool known = false;
+        for (size_t i = 0; refine_words[i] && !known; i++)
+            known = strcasecmp(w, refine_words[i]) == 0;
+        for (size_t i = 0; fillers[i] && !known; i++)
+            known = strcasecmp(w, fillers[i]) == 0;
+        if (!known)
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+/* How many of the words of `text` the title of the first card holds. */
+static int top_fit(eng_turn *t, const char *text)
+{
+    const char *title = eng__json_str(t->ctx, "reply.cards.0.title", NULL);
+    if (!title)
+        return -1;
+    int fit = 0;
+    char w[64];
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = 0;
+        while (p[n] && p[n] != ' ')
+            n++;
+        if (n && n < sizeof w) {
+            memcpy(w, p, n);
+            w[n] = '\0';
+            fit += strcasestr(title, w) != NULL;
+        }
+        p += n;
+    }
+    return fit;
+}
+
 static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine)
 {
     query q = {.lo = -1, .hi = -1};
@@ -374,7 +442,7 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
     static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed", NULL};
-    bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL;
+    bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL, added_words = false;
     char fresh[512];
     query_text(t, text, fresh, sizeof fresh, true);
     /* "under 50", "what about under 1200": nothing to look for but a
@@ -383,10 +451,19 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     if (!refine && has_last && !fresh[0] && !entity_value(t, "category") && !entity_value(t, "brand") &&
         !eng__json_str(t->ctx, "understanding.category", NULL) && money_range(t, &blo, &bhi))
         refine = true;
+    /* "high to low pls" read as a search: it orders what was shown */
+    if (!refine && has_last && only_refine_words(fresh) && !entity_value(t, "category") && !entity_value(t, "brand"))
+        refine = true;
     if (refine && has_last) {
         query_from_session(t, &q);
         json_object *shown = eng__json_path(t->ctx, "session.shown");
-        if (has_word(text, cheaper)) {
+        static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", NULL};
+        static const char *const highest[] = {"most expensive", "priciest", "highest price", NULL};
+        if (has_word(text, lowest)) {
+            q.sort = STORE_SORT_PRICE_ASC;   /* "cheapest first": an order, not a bound */
+        } else if (has_word(text, highest)) {
+            q.sort = STORE_SORT_PRICE_DESC;
+        } else if (has_word(text, cheaper)) {
             double min = -1;
             for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
                 double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
@@ -417,12 +494,6 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         /* new words ("in black", "leather") narrow the previous query */
         char extra[512];
         query_text(t, text, extra, sizeof extra, true);
-        static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "premium", "rated",
-                                                   "reviewed", "next", "others", "page", "lower", "higher",
-                                                   "end", "cheapest", "instead", "just", "show", "sort",
-                                                   "sorted", "by", "high", "low", "highest", "lowest",
-                                                   "ascending", "descending", "order", "rating", "ratings",
-                                                   "first", NULL};
         /* a bounded split, not strtok: turns run on many threads */
         for (char *p = extra; *p;) {
             while (*p == ' ')
@@ -438,6 +509,7 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             for (size_t i = 0; refine_words[i] && !skip; i++)
                 skip = strcasecmp(w, refine_words[i]) == 0;
             if (!skip && !strcasestr(q.text, w) && strlen(q.text) + strlen(w) + 2 < sizeof q.text) {
+                added_words = true;
                 size_t l = strlen(q.text);
                 snprintf(q.text + l, sizeof q.text - l, "%s%s", l ? " " : "", w);
             }
@@ -499,6 +571,13 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         q.sort = STORE_SORT_RATING;
     if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
+    /* "most expensive watch" after phones: a refinement whose new words
+     * the last search cannot hold is a search of its own */
+    if (refine && has_last && added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+        eng__turn_note(t, "the refinement's new words found nothing there: a new search");
+        return search(st, t, o, false);
+    }
     /* the type's category holds nothing for these words: the category
      * alone, then the words alone */
     for (int pass = 0; typed && pass < 2 && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0;
@@ -515,17 +594,49 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
             return eng__turn_fail(t, "the catalog is not available right now");
     }
+    /* a model the words name outside the guessed type wins: "iphone 13
+     * pro" is the phone, not a laptop because most "pro"s are laptops */
+    if (typed && q.category && strchr(words, ' ') && q.offset == 0) {
+        int fit = top_fit(t, words), all = 1;
+        for (const char *p = words; *p; p++)
+            all += *p == ' ';
+        if (fit < all) {
+            query wide = q;
+            wide.category = NULL;
+            snprintf(wide.text, sizeof wide.text, "%s", words);
+            if (run_search(st, t, o, &wide, "search", refine && has_last) < 0)
+                return eng__turn_fail(t, "the catalog is not available right now");
+            if (top_fit(t, words) == all) {   /* a title that holds every word */
+                q = wide;
+                typed = NULL;
+            } else {
+                json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+                if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+                    return eng__turn_fail(t, "the catalog is not available right now");
+            }
+        }
+    }
     /* one product of the type: show it first, then what else the words
-     * find ("nail polish" is one product; its neighbours help) */
+     * find ("nail polish" is one product; its neighbours help), but not
+     * what only shares its colour ("red nail polish" lists no red onions) */
     if (typed && q.category && q.text[0] && q.offset == 0 &&
         json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 1) {
-        q.category = NULL;
-        snprintf(q.text, sizeof q.text, "%s", words);
-        if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
-            return eng__turn_fail(t, "the catalog is not available right now");
-        type_first(t, typed);
+        char plain[512];
+        query_text(t, text, plain, sizeof plain, false);
+        if (plain[0] && !(refine && has_last)) {
+            q.category = NULL;
+            snprintf(q.text, sizeof q.text, "%s", plain);
+            if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+                return eng__turn_fail(t, "the catalog is not available right now");
+            type_first(t, typed);
+        }
     }
-    if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.vague")) &&
+    /* a need the catalog has nothing for, or a search none of whose
+     * words the catalog knows ("stuff for a camping trip"), gets a
+     * question, not "nothing found" */
+    json_object *known = eng__json_path(t->ctx, "understanding.known");
+    if ((json_object_get_boolean(eng__json_path(t->ctx, "understanding.vague")) ||
+         (!(refine && has_last) && known && json_object_get_int64(known) == 0 && !cat && !brand)) &&
         json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0)
         clarify(t);
     return ENG_R_OK;
@@ -789,6 +900,25 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
     return ENG_R_OK;
 }
 
+/* The message asks about a product's fields: price, stock, rating,
+ * maker ("how much is the ...", "is the ... in stock"). */
+static bool product_question(const char *text)
+{
+    static const char *const opens[] = {"how much is the ", "how much are the ", "how much does the ",
+                                        "how much for the ", "hw much is the ", "is the ", "are the ", "does the ",
+                                        "who makes the ", "who made the ", "whats the price of the ",
+                                        "what's the price of the ", "what is the price of the ",
+                                        "whats the rating of the ", "what's the rating of the ",
+                                        "what is the rating of the ", "whats the price on the ",
+                                        "how is the ", "price of the ", "rating of the ", NULL};
+    while (*text == ' ')
+        text++;
+    for (size_t i = 0; opens[i]; i++)
+        if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
+            return true;
+    return false;
+}
+
 eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     if (!eng__store(t)) {
@@ -805,9 +935,31 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
     }
     if (strcmp(intent, "product_details") == 0)
         return details(st, t, o);
+    /* "is the kawasaki z800 in stock", "who makes the airpods max": a
+     * question about one named product is answered from its fields; a
+     * name that fits nothing is searched as before */
+    if (strcmp(intent, "search_product") == 0 && product_question(eng__json_str(t->ctx, "message.text", ""))) {
+        json_object *in = eng__json_path(t->ctx, "intent");
+        json_object_object_add(in, "name", json_object_new_string("product_details"));
+        eng_result r = details(st, t, o);
+        json_object *vars = eng__json_path(t->ctx, "vars");
+        if (r != ENG_R_OK || !eng__json_path(t->ctx, "vars.needProduct"))
+            return r;
+        json_object_object_del(vars, "needProduct");
+        json_object_object_add(in, "name", json_object_new_string(intent));
+        eng__turn_note(t, "no one product named: searched instead");
+    }
     if (strcmp(intent, "compare") == 0)
         return compare(st, t, o);
     if (strcmp(intent, "recommend") == 0)
         return recommend(st, t, o);
+    if (strcmp(intent, "search_product") != 0 && strcmp(intent, "refine_search") != 0 &&
+        eng__json_path(t->ctx, "session.lastQuery")) {
+        /* routed here by a condition ("under 1500" the model could not
+         * place): it refines the last search, and its reply says so */
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("refine_search"));
+        eng__turn_note(t, "%s routed here: refines the last search", intent);
+        return search(st, t, o, true);
+    }
     return search(st, t, o, strcmp(intent, "refine_search") == 0);
 }

@@ -172,6 +172,40 @@ static void test_quantities(void **state)
     }
 }
 
+/* Model numbers and inches after a name are product words: no count, no
+ * price; counts and prices around them still are. */
+static void test_models(void **state)
+{
+    (void)state;
+    eng__ent e[64];
+    const char *none[] = {"iphone 13 pro", "add the iphone 6 to my cart", "dell xps 13 9300", "vivo x21",
+                          "model 42-A saw", "a 12 in pan", "galaxy s10"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        int n = ex(NULL, none[i], e);
+        for (int k = 0; k < n; k++)
+            if (e[k].type == ENG_ENT_QUANTITY || e[k].type == ENG_ENT_MONEY)
+                fail_msg("\"%s\" has a %s", none[i], eng__ent_type_name(e[k].type));
+    }
+    static const struct {
+        const char *text, *span;
+        double v;
+    } q[] = {
+        {"add 2 of the first one", "2", 2}, {"make it 12", "12", 12}, {"put 2 in my cart", "2", 2},
+        {"mascara x3", "x3", 3},            {"i want 3 of the iphone 6", "3", 3},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        int n = ex(NULL, q[i].text, e);
+        assert_true(find(e, n, q[i].text, ENG_ENT_QUANTITY, q[i].span)->num == q[i].v);
+    }
+    /* a bound followed by an order is still a price */
+    const char *t = "mens shoes under 120 cheapest first";
+    int n = ex(NULL, t, e);
+    assert_true(find(e, n, t, ENG_ENT_MONEY, "under 120")->max == 120);
+    t = "phones 200-300";
+    n = ex(NULL, t, e);
+    assert_true(find(e, n, t, ENG_ENT_MONEY, "200-300")->min == 200);
+}
+
 static void test_sizes_colors_brands(void **state)
 {
     (void)state;
@@ -534,6 +568,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_sorted),   cmocka_unit_test(test_design_examples),
         cmocka_unit_test(test_money),          cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_models),
         cmocka_unit_test(test_sizes_colors_brands), cmocka_unit_test(test_orders_emails),
         cmocka_unit_test(test_references),     cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_pipeline),       cmocka_unit_test(test_catalog),

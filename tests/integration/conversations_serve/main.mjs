@@ -13,6 +13,10 @@
 // SQLite file directly; the CLI's session id "test" (as in "anon:test") is
 // this session's id. Prints "ok FILE: NAME" / "not ok FILE: NAME" with
 // what differed under it; AISLE_CONV_JOBS servers run at once (4).
+// A development set, whose turns need not all pass (`--min-pass PCT`
+// FILE...; without paths, tests/integration/data/understanding_dev.yaml at
+// 90%), is one "ok"/"not ok" line with its turn pass rate; its
+// conversations are listed under it, indented.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { cpus } from 'node:os';
@@ -90,10 +94,14 @@ async function runConversation(t, conv, idx) {
   const lines = [];
   let fails = 0;
   const fail = (s) => { fails++; lines.push(s); };
+  // turns played and the ones that failed, for a pass rate
+  const said = Array.isArray(conv.turns) ? conv.turns.filter((x) => x && x.say !== undefined && x.say !== null).length : 0;
+  let turnsRun = 0;
+  const badTurns = new Set();
   let srv;
   let ws;
   try {
-    srv = await startServer({ yaml: CONFIG, pipeline: t.pipeline, seed: false, args: t.catalog ? ['--seed-catalog', t.catalog] : [] });
+    srv = await startServer({ yaml: CONFIG, pipeline: t.pipeline, seed: false, wsUv: true, args: t.catalog ? ['--seed-catalog', t.catalog] : [] });
     const db = join(srv.dir, 'aisle.db');
     const anon = await req(srv, 'POST', '/api/v1/auth/anonymous');
     if (anon.status !== 201) throw new Error(`POST /auth/anonymous: ${anon.status} ${anon.text}`);
@@ -153,6 +161,7 @@ async function runConversation(t, conv, idx) {
         break;
       }
       const say = String(turn.say);
+      turnsRun++;
       let repeat = turn.repeat !== undefined ? Number(turn.repeat) : 1;
       if (!(repeat >= 1 && repeat <= 10)) repeat = 1;
       const mid = turn.id !== undefined ? String(turn.id) : `m${i + 1}`;
@@ -163,6 +172,7 @@ async function runConversation(t, conv, idx) {
         // cart and delta frames are not checked: drop them
         ws.frames.splice(0, ws.frames.length, ...ws.frames.filter((x) => x.type === 'reply' || x.type === 'error'));
         if (!f || f.type !== 'reply') {
+          badTurns.add(i);
           fail(`  turn ${i + 1} (line ${line}) "${say}": ${f ? `the server answered ${JSON.stringify(f)}` : `no reply within ${TURN_MS} ms`}`);
           break turnLoop;
         }
@@ -171,6 +181,7 @@ async function runConversation(t, conv, idx) {
         const bad = await checkTurn(expect, view, f.replayed ? null : () => traceCtx(f.traceId));
         if (bad.length) {
           fails += bad.length;
+          badTurns.add(i);
           lines.push(`  turn ${i + 1} (line ${line}) "${say}"${repeat > 1 ? ` (run ${r + 1} of ${repeat})` : ''}:`);
           for (const b of bad) lines.push('    ' + b);
           lines.push(`      intent ${f.intent?.name ?? 'none'} (${Number(f.intent?.confidence ?? 0).toFixed(2)})${f.replayed ? ' [replayed]' : ''}; reply: ${oneLine(f.text)}`);
@@ -218,7 +229,9 @@ async function runConversation(t, conv, idx) {
   // stopping drains for a while: let it happen beside the next ones
   const stopped = srv ? stopServer(srv).catch(() => {}) : Promise.resolve();
   const head = `${fails ? 'not ok' : 'ok'} ${t.rel}: ${name}`;
-  return { text: [head, ...(fails ? lines : [])].join('\n'), failed: fails > 0, stopped };
+  // turns never played (the server failed) count as failed
+  const turnsFailed = badTurns.size + Math.max(0, said - turnsRun) + (fails && !badTurns.size && said === turnsRun ? 1 : 0);
+  return { text: [head, ...(fails ? lines : [])].join('\n'), failed: fails > 0, stopped, turns: said, turnsFailed };
 }
 
 // ---- main ----
@@ -228,13 +241,23 @@ cleanEnv();
 const args = process.argv.slice(2);
 const filterAt = args.indexOf('--filter');
 const filter = filterAt >= 0 ? args.splice(filterAt, 2)[1] : null;
-const paths = args.length ? args : ['pipelines/tests', 'scripts/tests'];
+const minAt = args.indexOf('--min-pass');
+const minPass = minAt >= 0 ? Number(args.splice(minAt, 2)[1]) : null;
+if (minPass !== null && !(minPass >= 0 && minPass <= 100)) {
+  console.log('not ok conversations over aisle serve: --min-pass takes a percentage (0-100)');
+  process.exit(0);
+}
+// [path, minimum pass rate of its turns in percent, or null: all must pass]
+const sets = args.length
+  ? args.map((p) => [p, minPass])
+  : [['pipelines/tests', null], ['scripts/tests', null], ['tests/integration/data/understanding_dev.yaml', 90]];
 const jobs = [];
 let failed = 0;
-for (const p of paths)
+for (const [p, min] of sets)
   for (const f of listFiles(p)) {
     const t = readTests(f);
     t.rel = relative(process.cwd(), resolve(f.file)) || f.file;
+    t.min = min;
     if (t.skip) continue;
     if (t.error) { console.log(`not ok ${t.rel}: the file does not load\n  ${t.error}`); failed++; continue; }
     t.convs.forEach((c, i) => { if (!filter || String(c.name ?? '').includes(filter)) jobs.push([t, c, i]); });
@@ -245,19 +268,43 @@ const results = new Array(jobs.length);
 const waiters = [];
 let next = 0;
 let printed = 0;
+// a file with a minimum pass rate prints one line when its last
+// conversation is done: the rate, then its conversations indented
+const rated = new Map(); // file -> {turns, failed, texts, left}
+for (const [t] of jobs) if (t.min !== null) {
+  const r = rated.get(t.rel) ?? { t, turns: 0, failed: 0, texts: [], left: 0 };
+  r.left++;
+  rated.set(t.rel, r);
+}
 const flush = () => {
-  while (printed < jobs.length && results[printed]) { console.log(results[printed].text); printed++; }
+  while (printed < jobs.length && results[printed]) {
+    const [t] = jobs[printed];
+    const res = results[printed];
+    printed++;
+    if (t.min === null) { console.log(res.text); continue; }
+    const r = rated.get(t.rel);
+    r.turns += res.turns;
+    r.failed += res.turnsFailed;
+    r.texts.push(res.text.replace(/^/gm, '  '));
+    if (--r.left) continue;
+    const rate = r.turns ? (100 * (r.turns - r.failed)) / r.turns : 0;
+    const ok = r.turns > 0 && rate >= t.min;
+    if (!ok) failed++;
+    console.log(`${ok ? 'ok' : 'not ok'} ${t.rel}: ${r.turns - r.failed} of ${r.turns} turns passed (${rate.toFixed(1)}%, at least ${t.min}% needed)`);
+    console.log(r.texts.join('\n'));
+  }
 };
 await Promise.all(Array.from({ length: Math.min(JOBS, jobs.length) }, async () => {
   while (next < jobs.length) {
     const k = next++;
     results[k] = await runConversation(...jobs[k]);
     waiters.push(results[k].stopped);
-    if (results[k].failed) failed++;
+    if (results[k].failed && jobs[k][0].min === null) failed++;
     flush();
   }
 }));
 flush();
 await Promise.all(waiters);
-console.log(`# ${jobs.length - failed} of ${jobs.length} conversations passed against aisle serve`);
+const checks = jobs.filter(([t]) => t.min === null).length + rated.size;
+console.log(`# ${checks - failed} of ${checks} conversations (a rated set counts once) passed against aisle serve`);
 process.exit(0);
