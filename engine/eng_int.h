@@ -102,9 +102,17 @@ int eng__chunk_compile(eng_pool *pool, const char *name, const char *src,
 eng_sandbox *eng__sandbox_new(const eng_sandbox_limits *lim);
 void eng__sandbox_free(eng_sandbox *sb);
 
-/* eng__sandbox_thread: the calling thread's sandbox, made on first use
- * and freed when the thread exits. NULL on OOM. */
-eng_sandbox *eng__sandbox_thread(void);
+/* eng__sandbox_acquire: a sandbox lent to the calling thread for one
+ * call (engine/sandbox.c's pool: taken from the idle ones, made when none
+ * is idle); a thread that already holds one gets the same one again.
+ * NULL on OOM. Give it back with eng__sandbox_release on the same thread. */
+eng_sandbox *eng__sandbox_acquire(void);
+/* eng__sandbox_release: return what eng__sandbox_acquire lent (NULL is a
+ * no-op); the last release of a thread puts it back among the idle ones,
+ * or frees it when enough are idle. */
+void eng__sandbox_release(eng_sandbox *sb);
+/* eng__sandbox_pool_idle: how many sandboxes wait idle in the pool. */
+int eng__sandbox_pool_idle(void);
 
 /* eng__sandbox_eval: evaluate a compiled expression chunk against the
  * turn context. Inside the expression, names resolve to: the safe globals;

@@ -465,10 +465,11 @@ static int dispatch(const eng_rules *r, size_t i, eng_turn *t, const char *want,
     const file_meta *m = &r->meta[i];
     if (!has_rules(m, want))
         return 0;
-    eng_sandbox *sb = eng__sandbox_thread();
+    eng_sandbox *sb = eng__sandbox_acquire();
     eng_err err = {0};
     int rc = sb ? eng__sandbox_call(sb, &r->chunks[i], "__dispatch", x, t->deadline_us, keys, holder, NULL, &err)
-                : eng_err_set(&err, ENG_ENOMEM, "%s: no Lua state for this thread (out of memory)", r->names[i]);
+                : eng_err_set(&err, ENG_ENOMEM, "%s: no Lua state (out of memory)", r->names[i]);
+    eng__sandbox_release(sb);
     if (rc < 0) {
         const rule_meta *rm = blame(m, want, err.line);
         bool denied = false;

@@ -1,6 +1,7 @@
 /* engine/sandbox.c — the sandboxed Lua runtime: compiles router
  * conditions and `lua` stage scripts once into bytecode, and runs them in
- * one capped, allow-listed Lua state per worker thread.
+ * capped, allow-listed Lua states, lent to a thread for one call from a
+ * small pool (eng__sandbox_acquire).
  *
  * What a script can reach: base functions that cannot touch the outside
  * (no dofile, loadfile, require, collectgarbage; print is a no-op; load
@@ -776,37 +777,62 @@ void eng__sandbox_free(eng_sandbox *sb)
     eng__free(sb);
 }
 
-/* ------------------------------------------------------- per-thread state */
+/* ------------------------------------------------------------ the pool */
 
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
-static bool tls_ok;
+/* Sandboxes are lent per call, not owned per thread: a server has many
+ * threads (128 civetweb workers, the event loop's pool) but only a few
+ * run Lua at any moment, and a sandbox with its compiled rules costs
+ * 0.4-0.55 MB. Owned per thread they grew RSS with every thread that
+ * ever ran a turn; lent from here their number follows the calls that run
+ * at once. Idle ones are kept up to POOL_KEEP (most recently used first,
+ * so their caches stay warm); beyond that a returned one is freed. A
+ * thread that already holds one (a call inside a call) gets the same. */
+#define POOL_KEEP 16
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static eng_sandbox *pool_idle[POOL_KEEP];
+static int pool_n;
 static _Thread_local eng_sandbox *tls_sb;
+static _Thread_local int tls_depth;
 
-static void tls_destroy(void *p)
+eng_sandbox *eng__sandbox_acquire(void)
 {
-    tls_sb = NULL;
-    eng__sandbox_free(p);
+    if (tls_depth > 0) {
+        tls_depth++;
+        return tls_sb;
+    }
+    eng_sandbox *sb = NULL;
+    pthread_mutex_lock(&pool_mu);
+    if (pool_n > 0)
+        sb = pool_idle[--pool_n];
+    pthread_mutex_unlock(&pool_mu);
+    if (!sb && !(sb = eng__sandbox_new(NULL)))
+        return NULL;
+    tls_sb = sb;
+    tls_depth = 1;
+    return sb;
 }
 
-static void tls_init(void) { tls_ok = pthread_key_create(&tls_key, tls_destroy) == 0; }
-
-eng_sandbox *eng__sandbox_thread(void)
+void eng__sandbox_release(eng_sandbox *sb)
 {
-    if (tls_sb)
-        return tls_sb;
-    pthread_once(&tls_once, tls_init);
-    if (!tls_ok)
-        return NULL;
-    eng_sandbox *sb = eng__sandbox_new(NULL);
-    if (!sb)
-        return NULL;
-    if (pthread_setspecific(tls_key, sb) != 0) {
-        eng__sandbox_free(sb);
-        return NULL;
+    if (!sb || sb != tls_sb || tls_depth <= 0 || --tls_depth > 0)
+        return;
+    tls_sb = NULL;
+    pthread_mutex_lock(&pool_mu);
+    if (pool_n < POOL_KEEP) {
+        pool_idle[pool_n++] = sb;
+        sb = NULL;
     }
-    tls_sb = sb;
-    return sb;
+    pthread_mutex_unlock(&pool_mu);
+    eng__sandbox_free(sb);
+}
+
+int eng__sandbox_pool_idle(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    int n = pool_n;
+    pthread_mutex_unlock(&pool_mu);
+    return n;
 }
 
 /* ------------------------------------------------------------------ calls */

@@ -96,13 +96,14 @@ static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
     const data *dt = st->data;
-    eng_sandbox *sb = eng__sandbox_thread();
+    eng_sandbox *sb = eng__sandbox_acquire();
     if (!sb)
         return eng__turn_fail(t, "out of memory creating the Lua sandbox");
     json_object *out = NULL, *ret = NULL;
     eng_err err = {0};
     int rc = eng__sandbox_call(sb, &dt->chunk, o->function, t->ctx, t->deadline_us, writable, &out, &ret,
                                &err);
+    eng__sandbox_release(sb);
     if (rc < 0) {
         json_object_put(out);
         json_object_put(ret);

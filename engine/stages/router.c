@@ -210,12 +210,14 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                     return take(st, t, r, i);
             break;
         case R_WHEN: {
-            eng_sandbox *sb = eng__sandbox_thread();
+            eng_sandbox *sb = eng__sandbox_acquire();
             bool yes = false;
             eng_err err = {0};
             if (!sb)
                 return eng__turn_fail(t, "out of memory creating the Lua sandbox");
-            if (eng__sandbox_eval(sb, &r->chunk, t->ctx, t->deadline_us, &yes, &err) < 0) {
+            int erc = eng__sandbox_eval(sb, &r->chunk, t->ctx, t->deadline_us, &yes, &err);
+            eng__sandbox_release(sb);
+            if (erc < 0) {
                 /* a broken condition is skipped, never fatal; the trace says why */
                 if (!failed[0])
                     snprintf(failed, sizeof failed, "route %zu skipped: %s", i + 1, err.msg);

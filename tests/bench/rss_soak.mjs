@@ -10,6 +10,8 @@
 // after warm-up, and RSS after 30 s idle. Writes
 // tests/bench/results/rss_soak.json. Not a timed test: `make bench`, or
 //   AISLE=build/aisle SOAK_SECONDS=120 node tests/bench/rss_soak.mjs
+// AISLE_TEST_WS_UV=1 puts the WebSockets on the event-loop listener, as
+// `make run` serves them.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { startServer, stopServer, req, wsOpen, sleep } from '../integration/gateway/lib.mjs';
 
@@ -98,7 +100,7 @@ const warm = samples.filter((x) => x.s >= SECS * 0.2);
 const base = warm.length ? warm[0].kb : samples[0].kb;
 const peak = Math.max(...warm.map((x) => x.kb));
 const out = {
-  bench: 'rss_soak', seconds: SECS, turns, reads, writes, wsSessions, errors,
+  bench: 'rss_soak', seconds: SECS, wsTransport: srv.wsPort ? 'event loop (ws.listen)' : 'civetweb', turns, reads, writes, wsSessions, errors,
   rssStartKb: samples[0].kb, rssAfterWarmupKb: base, rssPeakAfterWarmupKb: peak, rssEndKb: endKb, rssIdle30sKb: idleKb,
   driftAfterWarmupKb: endKb - base, maxDriftAfterWarmupKb: peak - base, samples,
 };

@@ -715,27 +715,59 @@ static void test_cache_bound(void **state)
 static void *thread_main(void *arg)
 {
     eng_sandbox **out = arg;
-    out[0] = eng__sandbox_thread();
-    out[1] = eng__sandbox_thread();
+    out[0] = eng__sandbox_acquire();
+    eng__sandbox_release(out[0]);
     return NULL;
 }
 
+/* holds a sandbox until every thread holds one */
+static void *hold_main(void *arg)
+{
+    eng_sandbox *sb = eng__sandbox_acquire();
+    pthread_barrier_wait(arg);
+    eng__sandbox_release(sb);
+    return sb;
+}
+
+/* Sandboxes are lent per call: nested calls on a thread share one; a
+ * released one is lent to the next caller, on any thread; many threads
+ * one after another need only one, and the idle ones are capped. */
 static void test_thread_sandbox(void **state)
 {
     fixture *f = *state;
-    eng_sandbox *a = eng__sandbox_thread();
+    eng_sandbox *a = eng__sandbox_acquire();
     assert_non_null(a);
-    assert_ptr_equal(a, eng__sandbox_thread());
-    eng_sandbox *other[2] = {NULL, NULL};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, thread_main, other), 0);
-    assert_int_equal(pthread_join(th, NULL), 0);
-    assert_non_null(other[0]);
-    assert_ptr_equal(other[0], other[1]);
+    assert_ptr_equal(a, eng__sandbox_acquire());   /* a call inside a call */
+    eng__sandbox_release(a);
     eng_chunk c = compile(f, "p.yaml", "intent == 'search_product'", true);
     bool yes = false;
     assert_int_equal(eng__sandbox_eval(a, &c, f->ctx, 0, &yes, NULL), 0);
     assert_true(yes);
+    int idle = eng__sandbox_pool_idle();
+    eng__sandbox_release(a);
+    assert_int_equal(eng__sandbox_pool_idle(), idle + 1);
+    for (int i = 0; i < 64; i++) {   /* 64 threads in turn: the same one each time */
+        eng_sandbox *other[1] = {NULL};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, thread_main, other), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_ptr_equal(other[0], a);
+    }
+    assert_int_equal(eng__sandbox_pool_idle(), idle + 1);
+    /* 40 held at once, on 40 threads: all lent, then at most 16 kept */
+    enum { N = 40 };
+    pthread_t ths[N];
+    pthread_barrier_t bar;
+    assert_int_equal(pthread_barrier_init(&bar, NULL, N), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&ths[i], NULL, hold_main, &bar), 0);
+    for (int i = 0; i < N; i++) {
+        void *got = NULL;
+        assert_int_equal(pthread_join(ths[i], &got), 0);
+        assert_non_null(got);
+    }
+    pthread_barrier_destroy(&bar);
+    assert_int_equal(eng__sandbox_pool_idle(), 16);
 }
 
 int main(void)
