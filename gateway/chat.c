@@ -177,7 +177,85 @@ void gw__chan_close_all(gw_server *s)
     free(v);
 }
 
+/* ---- events between instances ----
+ * With a shared Redis every instance subscribes to one channel, "gw"; a
+ * cart change or a turn's trace is fanned out here at once and published
+ * as "INSTANCE cart CART_ID" or "INSTANCE trace JSON"; each instance
+ * fans out what other instances published (its own messages come back
+ * too and are skipped by the instance id). */
+static void cart_local(gw_server *s, const char *cart_id);
+static void trace_local(gw_server *s, json_object *summary);
+
+static void publish(gw_server *s, const char *kind, const char *body)
+{
+    if (!s->ev_sub)
+        return;
+    size_t n = strlen(s->instance) + strlen(kind) + strlen(body) + 3;
+    char *m = malloc(n);
+    if (!m)
+        return;
+    snprintf(m, n, "%s %s %s", s->instance, kind, body);
+    store_err e = {0};
+    if (store_event_publish(s->st, "gw", m, strlen(m), &e) < 0) {
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "error", json_object_new_string(e.msg));
+        gw__log("warn", "event_publish_failed", f);
+    }
+    free(m);
+}
+
+static void on_event(void *ud, const char *msg, size_t len)
+{
+    gw_server *s = ud;
+    size_t il = strlen(s->instance);
+    if (len > il && memcmp(msg, s->instance, il) == 0 && msg[il] == ' ')
+        return;   /* ours: already delivered here */
+    const char *sp = memchr(msg, ' ', len);
+    if (!sp)
+        return;
+    const char *kind = sp + 1, *end = msg + len;
+    if (end - kind > 5 && memcmp(kind, "cart ", 5) == 0) {
+        char cid[256];
+        size_t cl = (size_t)(end - kind - 5);
+        if (cl == 0 || cl >= sizeof cid)
+            return;
+        memcpy(cid, kind + 5, cl);
+        cid[cl] = '\0';
+        cart_local(s, cid);
+    } else if (end - kind > 6 && memcmp(kind, "trace ", 6) == 0) {
+        json_tokener *tk = json_tokener_new();
+        json_object *o = tk ? json_tokener_parse_ex(tk, kind + 6, (int)(end - kind - 6)) : NULL;
+        if (tk)
+            json_tokener_free(tk);
+        if (o && json_object_is_type(o, json_type_object))
+            trace_local(s, o);
+        json_object_put(o);
+    }
+}
+
+int gw__events_start(gw_server *s)
+{
+    gw__random_hex(s->instance, 8);
+    store_err e = {0};
+    int rc = store_event_subscribe(s->st, "gw", on_event, s, &s->ev_sub, &e);
+    if (rc == STORE_ENOTSUP)
+        return 0;   /* one instance: nothing to share */
+    return rc < 0 ? rc : 0;
+}
+
+void gw__events_stop(gw_server *s)
+{
+    store_event_unsubscribe(s->st, s->ev_sub);
+    s->ev_sub = NULL;
+}
+
 void gw__cart_changed(gw_server *s, const char *cart_id)
+{
+    cart_local(s, cart_id);
+    publish(s, "cart", cart_id);
+}
+
+static void cart_local(gw_server *s, const char *cart_id)
 {
     gw_chan **v;
     size_t n = chans_take(s, cart_id, 0, &v);
@@ -206,6 +284,14 @@ void gw__cart_changed(gw_server *s, const char *cart_id)
 }
 
 void gw__chan_publish_trace(gw_server *s, json_object *summary)
+{
+    trace_local(s, summary);
+    if (s->ev_sub)
+        publish(s, "trace", json_object_to_json_string_ext(summary, JSON_C_TO_STRING_PLAIN |
+                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void trace_local(gw_server *s, json_object *summary)
 {
     gw_chan **v;
     size_t n = chans_take(s, NULL, 0, &v);

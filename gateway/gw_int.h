@@ -214,8 +214,14 @@ void gw__shop_problem(gw_req *r, const eng_shop_result *res, const char *not_fou
 /* gw__idempotency_key: the request's Idempotency-Key header, NULL when
  * absent or invalid (*bad tells which). Borrowed from the connection. */
 const char *gw__idempotency_key(gw_req *r, bool *bad);
-/* gw__cart_changed: push {type:"cart"} to every channel of that cart. */
+/* gw__cart_changed: push {type:"cart"} to every channel of that cart, on
+ * this instance and, with a shared Redis, on every other one. */
 void gw__cart_changed(gw_server *s, const char *cart_id);
+/* gw__events_start / gw__events_stop: the subscription to the other
+ * instances' cart and trace events (store_event_subscribe; nothing
+ * without a backend that has events). start: 0 or a store error. */
+int gw__events_start(gw_server *s);
+void gw__events_stop(gw_server *s);
 /* gw__audit: append an audit record; failures are logged, never fatal. */
 void gw__audit(gw_server *s, const gw_principal *who, const char *action,
                const char *subject, json_object *detail);
@@ -266,7 +272,8 @@ void gw__chan_error(gw_chan *c, int status, const char *slug, const char *detail
 void gw__chan_closed(gw_chan *c);
 /* gw__chan_close_all: say goodbye (1001) to every channel (shutdown). */
 void gw__chan_close_all(gw_server *s);
-/* gw__chan_publish_trace: push {type:"trace"} to subscribed inspectors. */
+/* gw__chan_publish_trace: push {type:"trace"} to subscribed inspectors,
+ * here and (shared Redis) on the other instances. */
 void gw__chan_publish_trace(gw_server *s, json_object *summary);
 int gw__ws_install(gw_server *s);
 /* gw__wsuv_start / gw__wsuv_stop: the event-loop WebSocket transport
@@ -352,6 +359,8 @@ struct gw_server {
     gw_metrics *metrics;
     int test_delay_ms;        /* AISLE_TEST_HOOKS=1 + AISLE_TEST_TURN_DELAY_MS */
     int64_t started_ms;
+    struct store_sub *ev_sub; /* other instances' events (shared Redis), or NULL */
+    char instance[17];        /* this process's id in those events */
     struct gw_wsuv *wsuv;     /* the event-loop WebSocket transport, or NULL */
     int ws_port;              /* its port (0: /ws is on civetweb) */
 };

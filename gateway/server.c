@@ -279,6 +279,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
         gw__ws_install(s);
     if (c->watch && gw__watch_start(s) < 0)
         gw__log("warn", "watch_unavailable", NULL);
+    if (gw__events_start(s) < 0)
+        gw__log("warn", "events_unavailable", NULL);   /* cart updates stay on this instance */
     json_object *f = json_object_new_object();
     json_object_object_add(f, "listen", json_object_new_string(s->cfg.listen));
     json_object_object_add(f, "port", json_object_new_int(s->port));
@@ -320,6 +322,7 @@ void gw_stop(gw_server *s)
         json_object_object_add(f, "turns", json_object_new_int(left));
         gw__log("warn", "shutdown_grace_expired", f);
     }
+    gw__events_stop(s);   /* no fan-out from other instances while closing */
     gw__chan_close_all(s);
     gw__wsuv_stop(s);
     gw__watch_stop(s);

@@ -670,6 +670,27 @@ int store_ratelimit_take(store *s, const char *key, double rate, double burst,
     EPH(ratelimit_take, key, rate, burst, now_ms, retry_after_s, err);
 }
 
+int store_event_publish(store *s, const char *channel, const char *msg,
+                        size_t len, store_err *err)
+{
+    NEED(channel && *channel && (msg || !len), "channel and message required");
+    EPH(event_publish, channel, msg, len, err);
+}
+
+int store_event_subscribe(store *s, const char *channel, store_event_fn fn,
+                          void *ud, store_sub **out, store_err *err)
+{
+    NEED(channel && *channel && fn && out, "channel, fn and out required");
+    *out = NULL;
+    EPH(event_subscribe, channel, fn, ud, out, err);
+}
+
+void store_event_unsubscribe(store *s, store_sub *sub)
+{
+    if (s && sub && s->eph_ops->event_unsubscribe)
+        s->eph_ops->event_unsubscribe(sub);
+}
+
 int store_counter_add(store *s, const char *key, int64_t delta,
                       int64_t *value_out, store_err *err)
 {

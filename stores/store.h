@@ -503,6 +503,32 @@ int store_once_finish(store *s, const char *key, const char *result,
 int store_once_abort(store *s, const char *key, store_err *err);
 
 /* ---------------------------------------------------------------------
+ * Events between instances (ephemeral family): what one `aisle serve`
+ * publishes reaches the subscribers of every instance that shares the
+ * backend, itself included: a cart changed through one instance updates
+ * the open chats on all of them. Redis: PUBLISH/SUBSCRIBE on channels
+ * under the key prefix; delivery is at most once and only to instances
+ * subscribed at that moment (a reconnecting subscriber misses what was
+ * published meanwhile). SQLite: STORE_ENOTSUP (one instance only).
+ * ------------------------------------------------------------------ */
+typedef void (*store_event_fn)(void *ud, const char *msg, size_t len);
+typedef struct store_sub store_sub;
+
+/* store_event_publish: send msg (len bytes, any content) on channel.
+ * 0, STORE_ENOTSUP, STORE_EUNAVAIL, STORE_EINVAL. */
+int store_event_publish(store *s, const char *channel, const char *msg,
+                        size_t len, store_err *err);
+/* store_event_subscribe: call fn(ud, msg, len) on a thread of the
+ * store's for every message on channel until store_event_unsubscribe;
+ * reconnects by itself after an outage (0.1 s, doubling up to 2 s).
+ * The backend need not be reachable now. 0, STORE_ENOTSUP, STORE_ENOMEM. */
+int store_event_subscribe(store *s, const char *channel, store_event_fn fn,
+                          void *ud, store_sub **out, store_err *err);
+/* store_event_unsubscribe: stop and join the subscriber; after it returns
+ * fn is never called again. NULL is a no-op. Call before store_close. */
+void store_event_unsubscribe(store *s, store_sub *sub);
+
+/* ---------------------------------------------------------------------
  * Long-term memory: per user, namespaced ("preferences", "sizes",
  * "brands", "purchases") key -> JSON value.
  * ------------------------------------------------------------------ */

@@ -100,6 +100,13 @@ typedef struct store__ops {
     int (*once_finish)(void *b, const char *key, const char *result,
                        int64_t now, int64_t expires_at, store_err *err);
     int (*once_abort)(void *b, const char *key, store_err *err);
+
+    /* events between instances (may be NULL: one instance only) */
+    int (*event_publish)(void *b, const char *channel, const char *msg,
+                         size_t len, store_err *err);
+    int (*event_subscribe)(void *b, const char *channel, store_event_fn fn,
+                           void *ud, store_sub **out, store_err *err);
+    void (*event_unsubscribe)(store_sub *sub);
 } store__ops;
 
 /* kv kinds share one keyspace per kind */

@@ -209,7 +209,7 @@ static int setup_conn(rd *b, redisContext *c, store_err *err)
     return 0;
 }
 
-static int connect_one(rd *b, redisContext **out, store_err *err)
+int rd__connect(rd *b, redisContext **out, store_err *err)
 {
     redisContext *c;
     int rc;
@@ -308,7 +308,7 @@ static int exec_on(rd *b, rd_conn *c, int flags, const char *cmd, size_t len,
     for (int attempt = 0; attempt < 2; attempt++) {
         if (c->ctx && looks_dead(c->ctx))
             drop(c);
-        if (!c->ctx && (rc = connect_one(b, &c->ctx, err)) != 0)
+        if (!c->ctx && (rc = rd__connect(b, &c->ctx, err)) != 0)
             return rc;
         if ((r = send_recv(c, cmd, len, &lost)) != NULL)
             break;

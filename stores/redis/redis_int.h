@@ -64,6 +64,19 @@ int rd__cmd(rd *b, int flags, redisReply **reply, store_err *err,
 int rd__script(rd *b, int id, int flags, redisReply **reply, store_err *err,
                int nkeys, int argc, const char **argv, const size_t *lens);
 
+/* rd__connect: a new connection of its own (not from the pool), with
+ * the command timeout set and AUTH/SELECT done.  0, STORE_EUNAVAIL,
+ * STORE_ECONFIG, STORE_ENOMEM. */
+int rd__connect(rd *b, redisContext **out, store_err *err);
+
+/* Events (redis_events.c): PUBLISH on a pooled connection; a subscriber
+ * thread with a connection of its own. */
+int rd__event_publish(void *vb, const char *channel, const char *msg,
+                      size_t len, store_err *err);
+int rd__event_subscribe(void *vb, const char *channel, store_event_fn fn,
+                        void *ud, store_sub **out, store_err *err);
+void rd__event_unsubscribe(store_sub *sub);
+
 /* Pool lifetime (redis_conn.c). */
 int rd__pool_open(rd *b, int size, store_err *err);
 void rd__pool_close(rd *b);

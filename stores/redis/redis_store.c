@@ -500,4 +500,7 @@ const store__ops store__redis_ops = {
     .once_begin = rd_once_begin,
     .once_finish = rd_once_finish,
     .once_abort = rd_once_abort,
+    .event_publish = rd__event_publish,
+    .event_subscribe = rd__event_subscribe,
+    .event_unsubscribe = rd__event_unsubscribe,
 };
