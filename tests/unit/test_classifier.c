@@ -411,6 +411,74 @@ static void test_bitext(void **state)
     rows_free(&b);
 }
 
+/* The shipped commerce pipeline trains on real shopper queries
+ * (pipelines/data/shopper-queries.csv) beside Bitext's support
+ * utterances: bare product phrases of catalogs it never saw must be
+ * searches, and support, cart and order messages must stay out of
+ * search, all from a model trained in well under a second. */
+static void test_commerce_training(void **state)
+{
+    (void)state;
+    eng_diags dg;
+    eng_diags_init(&dg);
+    eng_pipeline *p = NULL;
+    int rc = eng_pipeline_load("pipelines/commerce.yaml", &p, &dg);
+    if (rc < 0)
+        eng_diags_print(&dg, stderr);
+    eng_diags_free(&dg);
+    assert_int_equal(rc, 0);
+    const char **texts, **labels;
+    size_t n;
+    assert_int_equal(eng_pipeline_examples(p, &texts, &labels, &n), 0);
+    assert_true(n > 2100); /* Bitext's 1,680, our own and 60 shopper queries */
+    eng_clf *m = NULL;
+    eng_err err = {0};
+    int64_t t0 = eng_now_us();
+    assert_int_equal(eng_clf_train(texts, labels, n, NULL, &m, &err), 0);
+    double secs = (double)(eng_now_us() - t0) / 1e6;
+    print_message("commerce.yaml: %zu examples trained in %.3f s\n", n, secs);
+    assert_true(secs < 5.0); /* about 0.06 s; room for sanitizers and a loaded machine */
+    static const char *const search[] = {
+        "cordless drill 18v", "womens running shoes size 8", "oak bookshelf", "stainless steel water bottle",
+        "queen size memory foam mattress", "bluetooth speaker", "kids rain boots", "garden hose 50 ft",
+        "non stick frying pan", "vitamin c serum", "4k tv 55 inch", "patio umbrella", NULL,
+    };
+    int bad = 0;
+    for (size_t i = 0; search[i]; i++) {
+        double conf;
+        const char *l = top1(m, search[i], &conf);
+        if (strcmp(l, "search_product") != 0 || conf < 0.25) {
+            print_error("\"%s\": %s (%.2f), want search_product >= 0.25\n", search[i], l, conf);
+            bad++;
+        }
+    }
+    static const char *const kept[][2] = {
+        {"where is my order", "track_order"},       {"has my order shipped yet", "track_order"},
+        {"cancel my last order", "cancel_order"},   {"i want a refund for the broken mixer", NULL},
+        {"what's in my cart", "view_cart"},         {"remove the lamp from my cart", "remove_from_cart"},
+        {"add the drill to my basket", "add_to_cart"}, {"i want to pay now", "checkout"},
+        {"my card got declined", "payment_issue"},  {"do you take paypal", "check_payment_methods"},
+        {"i want to talk to a real person", NULL},   {"how do i reset my password", NULL},
+        {"empty the cart please", "empty_cart"},    {"thanks thats all", NULL},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; kept[i][0]; i++) {
+        double conf;
+        const char *l = top1(m, kept[i][0], &conf);
+        if (strcmp(l, "search_product") == 0 || strcmp(l, "refine_search") == 0 ||
+            (kept[i][1] && strcmp(l, kept[i][1]) != 0)) {
+            print_error("\"%s\": %s (%.2f), want %s\n", kept[i][0], l, conf,
+                        kept[i][1] ? kept[i][1] : "not a search");
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+    free(texts);
+    free(labels);
+    eng_clf_free(m);
+    eng_pipeline_release(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_invalid_args),  cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_many_classes),  cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bitext),
+        cmocka_unit_test(test_commerce_training),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
 # logistic regression from scikit-learn, on the same Bitext train/dev and
 # CLINC150 train+oos_train / val+oos_val splits. Writes
 # tests/bench/results/nlu.json and prints a Markdown table for
-# docs/benchmarks.md. Run by `make bench` (tests/bench/run.sh).
+# docs/benchmarks.md; then tests/bench/nlu/shopper.py, the shipped
+# pipeline's own model, into tests/bench/results/nlu-shopper.json. Run by
+# `make bench` (tests/bench/run.sh).
 #
 # Needs: Debian packages fasttext, python3-sklearn, nodejs/npm (a peer that
 # is missing is reported as skipped); the data in ../shared/data, or
@@ -71,3 +73,9 @@ done
 "$PY" $HERE/peers.py report "$TMP" "$PEERS" > "$OUT" || exit 1
 cat "$OUT"
 "$PY" $HERE/peers.py table "$OUT"
+
+# the shipped pipeline's own model on shopper queries, support and
+# off-topic messages (docs/benchmarks.md, "The shipped pipeline's own model")
+echo "== the commerce pipeline's model (shopper.py)" >&2
+AISLE="$AISLE" "$PY" $HERE/shopper.py "$DATA" > tests/bench/results/nlu-shopper.json || exit 1
+cat tests/bench/results/nlu-shopper.json
