@@ -32,6 +32,18 @@ elif ! command -v node >/dev/null 2>&1; then
 else
     AISLE="$PWD/$BUILD/aisle" node tests/bench/chat_eval.mjs || { echo "chat_eval failed"; exit 1; }
 fi
+# the WebSocket transports side by side, and memory under a long mixed
+# load as `make run` serves it (the chat WebSocket on the event loop)
+if command -v node >/dev/null 2>&1 && [ -d node_modules/ws ]; then
+    echo "== ws"
+    AISLE="$PWD/$BUILD/aisle" node tests/bench/http/ws.mjs >/dev/null || { echo "ws failed"; exit 1; }
+    cat tests/bench/results/ws.json
+    echo "== rss_soak (SOAK_SECONDS=${SOAK_SECONDS:-120})"
+    AISLE_TEST_WS_UV=1 SOAK_SECONDS=${SOAK_SECONDS:-120} AISLE="$PWD/$BUILD/aisle" node tests/bench/rss_soak.mjs ||
+        { echo "rss_soak failed"; exit 1; }
+else
+    echo "ws and rss_soak skipped: node or node_modules/ws missing (npm ci)"
+fi
 for s in tests/bench/*/run.sh; do
     [ -f "$s" ] || continue
     echo "== $s"

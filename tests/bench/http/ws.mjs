@@ -4,7 +4,8 @@
 // /healthz latency with N idle sockets open, and chat turns per second
 // with C sockets each sending messages one after the other (FAQ
 // pipeline).  Not a timed test; JSON to tests/bench/results/ws.json.
-// Env: AISLE (binary), IDLE (130), CONC (16), MSGS (20).
+// Env: AISLE (binary), IDLE (130), CONC (16), MSGS (20), ONLY (civetweb
+// or uv: one transport; civetweb holds at most http.num_threads sockets).
 // Run from the repository root: node tests/bench/http/ws.mjs
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { startServer, stopServer, wsOpen } from '../../integration/gateway/lib.mjs';
@@ -36,6 +37,12 @@ async function one(wsUv) {
     out.idleOpened = socks.length;
     out.rssPerIdleSocketKb = +((rssKb(srv) - r0) / Math.max(1, socks.length)).toFixed(1);
     out.healthzMsWithIdle = await healthz(srv);
+    {
+      const t = process.hrtime.bigint();
+      const r = await fetch(srv.base + '/api/v1/products?limit=1', { signal: AbortSignal.timeout(3000) }).catch(() => null);
+      out.productsMsWithIdle = r && r.ok ? Number(process.hrtime.bigint() - t) / 1e6 : null;
+      out.rssWithIdleKb = rssKb(srv);
+    }
     socks.forEach((w) => w.close());
     await new Promise((r) => setTimeout(r, 500));
     const chat = [];
@@ -49,6 +56,7 @@ async function one(wsUv) {
       }
     }));
     out.turnsPerSecond = +((CONC * MSGS) / ((Date.now() - t) / 1000)).toFixed(1);
+    out.rssAfterChatKb = rssKb(srv);
     chat.forEach((w) => w.close());
   } finally {
     await stopServer(srv);
@@ -56,7 +64,11 @@ async function one(wsUv) {
   return out;
 }
 
-const results = { idle: IDLE, conc: CONC, msgs: MSGS, at: new Date().toISOString(), runs: [await one(false), await one(true)] };
+const ONLY = process.env.ONLY || '';
+const runs = [];
+if (ONLY !== 'uv') runs.push(await one(false));
+if (ONLY !== 'civetweb') runs.push(await one(true));
+const results = { idle: IDLE, conc: CONC, msgs: MSGS, at: new Date().toISOString(), runs };
 console.log(JSON.stringify(results, null, 2));
 mkdirSync('tests/bench/results', { recursive: true });
 writeFileSync('tests/bench/results/ws.json', JSON.stringify(results, null, 2) + '\n');
