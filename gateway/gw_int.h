@@ -214,6 +214,32 @@ void gw__shop_problem(gw_req *r, const eng_shop_result *res, const char *not_fou
 /* gw__idempotency_key: the request's Idempotency-Key header, NULL when
  * absent or invalid (*bad tells which). Borrowed from the connection. */
 const char *gw__idempotency_key(gw_req *r, bool *bad);
+/* gw__cart_do: one change to the caller's cart or promotion codes through
+ * the commerce core, for every channel that maps requests onto it (REST,
+ * MCP): opens *g (the caller closes it with gw__shop_close, whatever the
+ * result), runs the change (arg: the sku, or the code for promotions; key
+ * may be NULL), saves the session after a promotion change and pushes the
+ * change to the cart's channels.  `via` names the channel in the audit
+ * trail (NULL: "rest").  Returns 0 when the core ran (see g->r.status),
+ * -1 when the session store failed (answer 503).  Blocks on the store. */
+enum gw_cart_op {
+    GW_CART_ADD, GW_CART_SET, GW_CART_REMOVE, GW_CART_CLEAR, GW_CART_PROMO_APPLY, GW_CART_PROMO_REMOVE
+};
+int gw__cart_do(gw_server *s, const gw_principal *who, const char *via, enum gw_cart_op op,
+                const char *arg, int64_t qty, const char *key, gw_shop *g);
+/* gw__checkout (h_orders.c): the caller's cart becomes an order exactly
+ * once per `key` (eng_shop_checkout) and the cart's channels hear of it;
+ * opens *g (close it with gw__shop_close); result in g->r. */
+void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const char *key, gw_shop *g);
+/* gw__product_search (h_products.c): run `q` and price its hits for
+ * `who` as the chat would; *items (new array) and *res (free with
+ * store_search_result_free) on 0, -1 with *e filled. */
+int gw__product_search(gw_server *s, const gw_principal *who, const store_search_query *q,
+                       store_search_result *res, json_object **items, store_err *e);
+/* gw__product_get: one product priced for `who` (new object); NULL with
+ * *rc < 0 (STORE_ENOTFOUND, store errors in *e), or NULL with *rc == 0
+ * when it would not convert. */
+json_object *gw__product_get(gw_server *s, const gw_principal *who, const char *sku, int *rc, store_err *e);
 /* gw__cart_changed: push {type:"cart"} to every channel of that cart, on
  * this instance and, with a shared Redis, on every other one. */
 void gw__cart_changed(gw_server *s, const char *cart_id);
@@ -284,6 +310,14 @@ int gw__ws_install(gw_server *s);
 struct gw_wsuv;
 int gw__wsuv_start(gw_server *s, gw_err *err);
 void gw__wsuv_stop(gw_server *s);
+
+/* ---------------------------------------------------------------------
+ * MCP (h_mcp.c): the Model Context Protocol endpoint for outside agents
+ * (Streamable HTTP, JSON responses only): POST /mcp carries one JSON-RPC
+ * message, DELETE /mcp ends a session; GET is answered 405 (no stream).
+ * ------------------------------------------------------------------ */
+void gw__h_mcp(gw_req *r);
+void gw__h_mcp_delete(gw_req *r);
 
 /* ---------------------------------------------------------------------
  * Metrics (metrics.c)

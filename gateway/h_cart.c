@@ -4,8 +4,9 @@
  * prices, vetoes, stock, exactly-once and the audit trail are the core's;
  * this file maps JSON bodies and headers in and results to HTTP out, and
  * pushes changes to the cart's WebSockets.  Also the helpers every
- * handler uses to reach the core as the caller (gw__shop_*), and the
- * audit helper for non-commerce events. */
+ * handler uses to reach the core as the caller (gw__shop_*), the one
+ * cart-change step REST and MCP share (gw__cart_do), and the audit helper
+ * for non-commerce events. */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -143,17 +144,46 @@ static void bad_key(gw_req *r)
                 "An Idempotency-Key is 1-99 printable ASCII characters.");
 }
 
-/* A cart change's outcome: the cart (200), or its problem. */
-static void answer(gw_req *r, gw_shop *g, int status_ok)
+int gw__cart_do(gw_server *s, const gw_principal *who, const char *via, enum gw_cart_op op,
+                const char *arg, int64_t qty, const char *key, gw_shop *g)
 {
+    gw__shop_open(s, who, g);
+    if (via)
+        g->w.via = via;
+    bool promo = op == GW_CART_PROMO_APPLY || op == GW_CART_PROMO_REMOVE;
+    if (promo && !g->session)
+        return -1;
+    switch (op) {
+    case GW_CART_ADD: eng_shop_cart_add(&g->w, arg, qty, key, &g->r); break;
+    case GW_CART_SET: eng_shop_cart_set(&g->w, arg, qty, key, &g->r); break;
+    case GW_CART_REMOVE: eng_shop_cart_remove(&g->w, arg, key, &g->r); break;
+    case GW_CART_CLEAR: eng_shop_cart_clear(&g->w, key, &g->r); break;
+    case GW_CART_PROMO_APPLY: eng_shop_promo_apply(&g->w, arg, &g->r); break;
+    case GW_CART_PROMO_REMOVE: eng_shop_promo_remove(&g->w, arg, &g->r); break;
+    }
+    if (g->r.status != ENG_SHOP_OK)
+        return 0;
+    /* promotion codes live in the caller's session */
+    if (promo && gw__shop_save(s, who, g) < 0)
+        return -1;
+    if (promo || !g->r.replayed) {
+        char cid[128];
+        gw__cart_id(who, cid, sizeof cid);
+        gw__cart_changed(s, cid);
+    }
+    return 0;
+}
+
+/* A cart change's outcome: the cart (200), or its problem. */
+static void answer(gw_req *r, gw_shop *g, int rc, int status_ok)
+{
+    if (rc < 0) {
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+        return;
+    }
     if (g->r.status != ENG_SHOP_OK) {
         gw__shop_problem(r, &g->r, "No such product");
         return;
-    }
-    if (!g->r.replayed) {
-        char cid[128];
-        gw__cart_id(&r->who, cid, sizeof cid);
-        gw__cart_changed(r->srv, cid);
     }
     const char *hdr = g->r.replayed ? "Idempotent-Replayed: true\r\n" : NULL;
     if (status_ok == 204) {
@@ -208,9 +238,8 @@ void gw__h_cart_add(gw_req *r)
         gw__problem(r, 422, "validation", "Invalid field", "sku is required.");
     } else if (qty_field(r, b, 1, 1, &qty) == 0) {
         gw_shop g;
-        gw__shop_open(r->srv, &r->who, &g);
-        eng_shop_cart_add(&g.w, sku, qty, key, &g.r);
-        answer(r, &g, 200);
+        int rc = gw__cart_do(r->srv, &r->who, NULL, GW_CART_ADD, sku, qty, key, &g);
+        answer(r, &g, rc, 200);
         gw__shop_close(&g);
     }
     json_object_put(b);
@@ -228,9 +257,8 @@ void gw__h_cart_patch(gw_req *r)
     int64_t qty;
     if (qty_field(r, b, -1, 0, &qty) == 0) {
         gw_shop g;
-        gw__shop_open(r->srv, &r->who, &g);
-        eng_shop_cart_set(&g.w, r->params[0], qty, key, &g.r);
-        answer(r, &g, 200);
+        int rc = gw__cart_do(r->srv, &r->who, NULL, GW_CART_SET, r->params[0], qty, key, &g);
+        answer(r, &g, rc, 200);
         gw__shop_close(&g);
     }
     json_object_put(b);
@@ -243,9 +271,8 @@ void gw__h_cart_remove(gw_req *r)
     if (bad)
         return bad_key(r);
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    eng_shop_cart_remove(&g.w, r->params[0], key, &g.r);
-    answer(r, &g, 204);
+    int rc = gw__cart_do(r->srv, &r->who, NULL, GW_CART_REMOVE, r->params[0], 0, key, &g);
+    answer(r, &g, rc, 204);
     gw__shop_close(&g);
 }
 
@@ -256,28 +283,21 @@ void gw__h_cart_clear(gw_req *r)
     if (bad)
         return bad_key(r);
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    eng_shop_cart_clear(&g.w, key, &g.r);
-    answer(r, &g, 204);
+    int rc = gw__cart_do(r->srv, &r->who, NULL, GW_CART_CLEAR, NULL, 0, key, &g);
+    answer(r, &g, rc, 204);
     gw__shop_close(&g);
 }
 
 /* Promotion codes live in the caller's session; the core decides whether
  * a code is valid for this cart and never drops a valid one for a bad. */
-static void promo_answer(gw_req *r, gw_shop *g)
+static void promo_answer(gw_req *r, gw_shop *g, int rc)
 {
-    if (g->r.status != ENG_SHOP_OK) {
+    if (rc == 0 && g->r.status != ENG_SHOP_OK)
         gw__shop_problem(r, &g->r, "That code is not applied");
-        return;
-    }
-    if (gw__shop_save(r->srv, &r->who, g) < 0) {
+    else if (rc < 0)
         gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
-        return;
-    }
-    char cid[128];
-    gw__cart_id(&r->who, cid, sizeof cid);
-    gw__cart_changed(r->srv, cid);
-    gw__json(r, 200, json_object_get(g->r.cart));
+    else
+        gw__json(r, 200, json_object_get(g->r.cart));
 }
 
 void gw__h_promo_apply(gw_req *r)
@@ -290,13 +310,8 @@ void gw__h_promo_apply(gw_req *r)
         gw__problem(r, 422, "validation", "Invalid field", "code is required (2 to 32 characters).");
     } else {
         gw_shop g;
-        gw__shop_open(r->srv, &r->who, &g);
-        if (!g.session) {
-            gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
-        } else {
-            eng_shop_promo_apply(&g.w, code, &g.r);
-            promo_answer(r, &g);
-        }
+        int rc = gw__cart_do(r->srv, &r->who, NULL, GW_CART_PROMO_APPLY, code, 0, NULL, &g);
+        promo_answer(r, &g, rc);
         gw__shop_close(&g);
     }
     json_object_put(b);
@@ -305,12 +320,7 @@ void gw__h_promo_apply(gw_req *r)
 void gw__h_promo_remove(gw_req *r)
 {
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    if (!g.session) {
-        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
-    } else {
-        eng_shop_promo_remove(&g.w, r->params[0], &g.r);
-        promo_answer(r, &g);
-    }
+    int rc = gw__cart_do(r->srv, &r->who, NULL, GW_CART_PROMO_REMOVE, r->params[0], 0, NULL, &g);
+    promo_answer(r, &g, rc);
     gw__shop_close(&g);
 }

@@ -2,13 +2,27 @@
  * the engine's commerce core: checkout of their cart under a required
  * Idempotency-Key (a replay, concurrent or later, returns the first order
  * with 200 and Idempotent-Replayed: true — the store says which, in the
- * same transaction as the order), list, detail and cancel.  Another
+ * same transaction as the order; gw__checkout is the step MCP's
+ * confirm_checkout shares), list, detail and cancel.  Another
  * user's order is answered 404, exactly like one that does not exist. */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const char *key, gw_shop *g)
+{
+    gw__shop_open(s, who, g);
+    if (via)
+        g->w.via = via;
+    eng_shop_checkout(&g->w, key, &g->r);
+    if (g->r.status == ENG_SHOP_OK && !g->r.replayed) {
+        char cid[128];
+        gw__cart_id(who, cid, sizeof cid);
+        gw__cart_changed(s, cid);
+    }
+}
 
 void gw__h_orders_create(gw_req *r)
 {
@@ -21,8 +35,7 @@ void gw__h_orders_create(gw_req *r)
         return;
     }
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    eng_shop_checkout(&g.w, key, &g.r);
+    gw__checkout(r->srv, &r->who, NULL, key, &g);
     if (g.r.status != ENG_SHOP_OK) {
         gw__shop_problem(r, &g.r, "No such order");
         gw__shop_close(&g);
@@ -32,11 +45,6 @@ void gw__h_orders_create(gw_req *r)
     char hdr[128];
     snprintf(hdr, sizeof hdr, "Location: /api/v1/orders/%" PRId64 "\r\n%s", id,
              g.r.replayed ? "Idempotent-Replayed: true\r\n" : "");
-    if (!g.r.replayed) {
-        char cid[128];
-        gw__cart_id(&r->who, cid, sizeof cid);
-        gw__cart_changed(r->srv, cid);
-    }
     eng_json_tidy_doubles(g.r.order);
     const char *txt = json_object_to_json_string_ext(g.r.order, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     gw__reply(r, g.r.replayed ? 200 : 201, "application/json", txt, strlen(txt), hdr);

@@ -1,6 +1,7 @@
 /* gateway/h_products.c — the catalog over REST: search with filters,
  * sort, pages and facets; product detail; admin writes (create, replace,
- * delete), each audited. */
+ * delete), each audited.  The priced search and detail are shared with
+ * the MCP tools (gw__product_search, gw__product_get). */
 #include "gw_int.h"
 #include <math.h>
 #include <stdio.h>
@@ -20,20 +21,47 @@ static json_object *product_json(const store_product *p)
 /* finalPrice and appliedRules as the chat shows them to this shopper:
  * the pipeline's price rules (the catalog's discountPercentage is the
  * supplier's figure, not a promotion) */
-static void price(gw_req *r, json_object *products)
+static void price(gw_server *s, const gw_principal *who, json_object *products)
 {
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
+    gw__shop_open(s, who, &g);
     eng_shop_price(&g.w, products);
     gw__shop_close(&g);
 }
 
-static void price_one(gw_req *r, json_object *product)
+int gw__product_search(gw_server *s, const gw_principal *who, const store_search_query *q,
+                       store_search_result *res, json_object **items, store_err *e)
 {
+    *items = NULL;
+    memset(res, 0, sizeof *res);
+    if (store_search(s->st, q, res, e) < 0)
+        return -1;
     json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_get(product));
-    price(r, a);
+    for (size_t i = 0; i < res->n_hits; i++) {
+        json_object *p = product_json(&res->hits[i].product);
+        if (p)
+            json_object_array_add(a, p);
+    }
+    price(s, who, a);
+    *items = a;
+    return 0;
+}
+
+json_object *gw__product_get(gw_server *s, const gw_principal *who, const char *sku, int *rc, store_err *e)
+{
+    store_product p = {0};
+    *rc = store_product_get(s->st, sku, &p, e);
+    json_object *o = *rc < 0 ? NULL : product_json(&p);
+    store_product_clear(&p);
+    if (*rc < 0)
+        return NULL;
+    if (!o)
+        return NULL;   /* *rc is 0: the product would not convert */
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_get(o));
+    price(s, who, a);
     json_object_put(a);
+    return o;
 }
 
 static json_object *facets_json(const store_facet *f, size_t n)
@@ -124,20 +152,14 @@ void gw__h_products(gw_req *r)
     sq.limit = (int)size;
     sq.offset = (int)((page - 1) * size);
     sq.flags = STORE_SEARCH_FACETS;
-    store_search_result res = {0};
+    store_search_result res;
     store_err e = {0};
-    if (store_search(r->srv->st, &sq, &res, &e) < 0) {
+    json_object *items;
+    if (gw__product_search(r->srv, &r->who, &sq, &res, &items, &e) < 0) {
         gw__problem(r, e.code == STORE_EINVAL ? 400 : 503, e.code == STORE_EINVAL ? "invalid-parameter" : "store-unavailable",
                     "Search failed", "%s", e.msg);
         return;
     }
-    json_object *items = json_object_new_array();
-    for (size_t i = 0; i < res.n_hits; i++) {
-        json_object *p = product_json(&res.hits[i].product);
-        if (p)
-            json_object_array_add(items, p);
-    }
-    price(r, items);
     json_object *o = json_object_new_object(), *f = json_object_new_object();
     json_object_object_add(o, "items", items);
     json_object_object_add(o, "total", json_object_new_int64(res.total));
@@ -155,23 +177,17 @@ void gw__h_products(gw_req *r)
 
 void gw__h_product(gw_req *r)
 {
-    store_product p = {0};
     store_err e = {0};
-    int rc = store_product_get(r->srv->st, r->params[0], &p, &e);
+    int rc;
+    json_object *o = gw__product_get(r->srv, &r->who, r->params[0], &rc, &e);
     if (rc == STORE_ENOTFOUND)
         gw__problem(r, 404, "not-found", "No such product", NULL);
     else if (rc < 0)
         gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
-    else {
-        json_object *o = product_json(&p);
-        if (o)
-            price_one(r, o);
-        if (o)
-            gw__json(r, 200, o);
-        else
-            gw__problem(r, 500, "internal", "Internal error", NULL);
-    }
-    store_product_clear(&p);
+    else if (!o)
+        gw__problem(r, 500, "internal", "Internal error", NULL);
+    else
+        gw__json(r, 200, o);
 }
 
 /* ---- admin write validation ----

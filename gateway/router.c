@@ -39,6 +39,8 @@ const gw_route gw__routes[] = {
     {"POST", V1 "/pipelines/reload", gw__h_reload, GW_AUTH_ADMIN, 1},
     {"GET", V1 "/traces", gw__h_traces, GW_AUTH_INSPECT, 1},
     {"GET", V1 "/traces/{id}", gw__h_trace, GW_AUTH_INSPECT, 1},
+    {"POST", "/mcp", gw__h_mcp, GW_AUTH_NONE, 1},
+    {"DELETE", "/mcp", gw__h_mcp_delete, GW_AUTH_NONE, 1},
     {"GET", "/healthz", gw__h_healthz, GW_AUTH_NONE, 0},
     {"GET", "/readyz", gw__h_readyz, GW_AUTH_NONE, 0},
     {"GET", "/metrics", gw__h_metrics, GW_AUTH_NONE, 0},

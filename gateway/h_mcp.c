@@ -1,0 +1,890 @@
+/* gateway/h_mcp.c — the Model Context Protocol endpoint, so that other
+ * people's AI agents can shop here: Streamable HTTP transport with plain
+ * JSON answers (no SSE stream: GET /mcp is 405), one JSON-RPC message per
+ * POST, sessions issued by initialize (Mcp-Session-Id, kept in the
+ * ephemeral store so any instance serves them).  Tools and resources map
+ * onto the same functions the REST handlers call (gw__cart_do,
+ * gw__checkout, gw__product_*, eng_shop_*): pricing, stock, vetoes,
+ * exactly-once and the audit trail are the commerce core's.  Bodies are
+ * read and parsed by the REST helpers (gw__body_object: same limits, same
+ * UTF-8 and JSON rules, 400/413 problem answers).
+ *
+ * What stays unprotected: a session id carries no authority (every call
+ * is authorised by its own bearer token, as REST), and between the
+ * confirmation check and the checkout a second channel can still change
+ * the cart (the order then charges the cart as it is; the core takes no
+ * expected cart).  The shop's knowledge file is not reachable from the
+ * gateway (engine/knowledge_int.h is internal), so there is no
+ * shop_policy tool and no shop://policies resource yet. */
+#include "gw_int.h"
+#include <inttypes.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* newest first; the first is answered to a client asking for one we lack */
+static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
+#define NVERSIONS (sizeof versions / sizeof *versions)
+#define SESSION_TTL_S 86400
+#define CONFIRM_TTL_S 900
+#define PAGE 50
+
+enum { JR_PARSE = -32700, JR_INVALID = -32600, JR_METHOD = -32601, JR_PARAMS = -32602, JR_INTERNAL = -32603,
+       JR_NO_RESOURCE = -32002 };
+
+static bool version_ok(const char *v)
+{
+    for (size_t i = 0; v && i < NVERSIONS; i++)
+        if (strcmp(v, versions[i]) == 0)
+            return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------------
+ * Answers
+ * ------------------------------------------------------------------ */
+static void send_rpc(gw_req *r, int status, json_object *o, const char *headers)
+{
+    eng_json_tidy_doubles(o);
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    gw__reply(r, status, "application/json", s, strlen(s), headers);
+    json_object_put(o);
+}
+
+static void rpc_result(gw_req *r, json_object *id, json_object *result, const char *headers)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(o, "id", json_object_get(id));
+    json_object_object_add(o, "result", result);
+    send_rpc(r, 200, o, headers);
+}
+
+static void rpc_error(gw_req *r, int http, json_object *id, int code, const char *fmt, ...) ENG_PRINTF(5, 6);
+static void rpc_error(gw_req *r, int http, json_object *id, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!eng_utf8_valid(msg, strlen(msg)))
+        snprintf(msg, sizeof msg, "invalid request");
+    json_object *o = json_object_new_object(), *e = json_object_new_object();
+    json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(o, "id", json_object_get(id));
+    json_object_object_add(e, "code", json_object_new_int(code));
+    json_object_object_add(e, "message", json_object_new_string(msg));
+    json_object_object_add(o, "error", e);
+    send_rpc(r, http, o, NULL);
+}
+
+/* a tool's answer: the object as structured content and as JSON text */
+static json_object *tool_ok(json_object *data)
+{
+    eng_json_tidy_doubles(data);
+    json_object *res = json_object_new_object(), *content = json_object_new_array(), *t = json_object_new_object();
+    json_object_object_add(t, "type", json_object_new_string("text"));
+    json_object_object_add(t, "text", json_object_new_string(
+        json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+    json_object_array_add(content, t);
+    json_object_object_add(res, "content", content);
+    json_object_object_add(res, "structuredContent", data);
+    json_object_object_add(res, "isError", json_object_new_boolean(0));
+    return res;
+}
+
+/* a refusal the agent can read and act on: isError, with a stable code */
+static json_object *tool_err(const char *code, const char *fmt, ...) ENG_PRINTF(2, 3);
+static json_object *tool_err(const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!eng_utf8_valid(msg, strlen(msg)))
+        snprintf(msg, sizeof msg, "refused (%s)", code);
+    json_object *res = json_object_new_object(), *content = json_object_new_array(), *t = json_object_new_object();
+    json_object *sc = json_object_new_object();
+    json_object_object_add(t, "type", json_object_new_string("text"));
+    json_object_object_add(t, "text", json_object_new_string(msg));
+    json_object_array_add(content, t);
+    json_object_object_add(sc, "error", json_object_new_string(code));
+    json_object_object_add(sc, "message", json_object_new_string(msg));
+    json_object_object_add(res, "content", content);
+    json_object_object_add(res, "structuredContent", sc);
+    json_object_object_add(res, "isError", json_object_new_boolean(1));
+    return res;
+}
+
+/* the commerce core's refusal, in the words REST uses */
+static json_object *shop_err(const eng_shop_result *res, const char *not_found)
+{
+    const char *why = res->reason[0] ? res->reason : NULL;
+    switch (res->status) {
+    case ENG_SHOP_NOT_FOUND:
+        return tool_err("not-found", "%s", not_found);
+    case ENG_SHOP_NOT_IN_CART:
+        return tool_err("not-in-cart", "That product is not in the cart.");
+    case ENG_SHOP_EMPTY:
+        return tool_err("cart-empty", "The cart is empty: add products before checking out.");
+    case ENG_SHOP_UNAVAILABLE:
+        return tool_err("store-unavailable", "The shop's store is unavailable right now; try again in a moment.");
+    default:
+        return tool_err(eng_shop_status_name(res->status), "%s", why ? why : eng_shop_status_name(res->status));
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Tools: one table gives tools/list its schemas and tools/call its checks
+ * ------------------------------------------------------------------ */
+enum arg_type { A_STR, A_INT, A_NUM };
+typedef struct mcp_arg {
+    const char *name;
+    enum arg_type type;
+    bool required;
+    double lo, hi;          /* string: length in characters; numbers: range */
+    bool printable;         /* string of printable ASCII only */
+    const char *desc;
+} mcp_arg;
+
+typedef json_object *(*tool_fn)(gw_req *r, json_object *args);
+
+typedef struct mcp_tool {
+    const char *name, *title, *desc;
+    int need;               /* GW_AUTH_NONE, _SESSION or _USER */
+    bool read_only, destructive, idempotent;
+    tool_fn fn;
+    mcp_arg args[6];        /* ends at name == NULL */
+} mcp_tool;
+
+static const char *arg_str(json_object *a, const char *k) { return gw__jstr(a, k); }
+
+static bool arg_num(json_object *a, const char *k, double *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(a, k, &v))
+        return false;
+    *out = json_object_is_type(v, json_type_int) ? (double)json_object_get_int64(v) : json_object_get_double(v);
+    return true;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* NULL when `args` fits the tool's schema, else what is wrong (in buf) */
+static const char *check_args(const mcp_tool *t, json_object *args, char *buf, size_t n)
+{
+    json_object_object_foreach(args, key, val) {
+        (void)val;
+        const mcp_arg *a = t->args;
+        while (a->name && strcmp(a->name, key) != 0)
+            a++;
+        if (!a->name) {
+            snprintf(buf, n, "unknown argument \"%.64s\" (%s takes only the arguments its inputSchema lists)", key,
+                     t->name);
+            return buf;
+        }
+    }
+    for (const mcp_arg *a = t->args; a->name; a++) {
+        json_object *v;
+        if (!json_object_object_get_ex(args, a->name, &v)) {
+            if (a->required) {
+                snprintf(buf, n, "%s is required", a->name);
+                return buf;
+            }
+            continue;
+        }
+        if (a->type == A_STR) {
+            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+            if (!s || (size_t)json_object_get_string_len(v) != strlen(s)) {
+                snprintf(buf, n, "%s must be a string", a->name);
+                return buf;
+            }
+            size_t len = utf8_chars(s);
+            bool ok = len >= (size_t)a->lo && len <= (size_t)a->hi;
+            for (const char *p = s; ok && a->printable && *p; p++)
+                ok = *p > 32 && *p < 127;
+            if (!ok) {
+                snprintf(buf, n, "%s must be %g to %g %scharacters", a->name, a->lo, a->hi,
+                         a->printable ? "printable ASCII " : "");
+                return buf;
+            }
+        } else {
+            double d;
+            bool isnum = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+            if (!isnum || !arg_num(args, a->name, &d) || !isfinite(d) || (a->type == A_INT && d != floor(d))) {
+                snprintf(buf, n, "%s must be %s", a->name, a->type == A_INT ? "an integer" : "a number");
+                return buf;
+            }
+            if (d < a->lo || d > a->hi) {
+                snprintf(buf, n, "%s must be from %g to %g", a->name, a->lo, a->hi);
+                return buf;
+            }
+        }
+    }
+    return NULL;
+}
+
+static json_object *schema_json(const mcp_tool *t)
+{
+    json_object *s = json_object_new_object(), *props = json_object_new_object(), *req = json_object_new_array();
+    json_object_object_add(s, "type", json_object_new_string("object"));
+    for (const mcp_arg *a = t->args; a->name; a++) {
+        json_object *p = json_object_new_object();
+        static const char *const tn[] = {"string", "integer", "number"};
+        json_object_object_add(p, "type", json_object_new_string(tn[a->type]));
+        json_object_object_add(p, "description", json_object_new_string(a->desc));
+        if (a->type == A_STR) {
+            json_object_object_add(p, "minLength", json_object_new_int((int)a->lo));
+            json_object_object_add(p, "maxLength", json_object_new_int((int)a->hi));
+            if (a->printable)
+                json_object_object_add(p, "pattern", json_object_new_string("^[!-~]+$"));
+        } else if (a->type == A_INT) {
+            json_object_object_add(p, "minimum", json_object_new_int64((int64_t)a->lo));
+            json_object_object_add(p, "maximum", json_object_new_int64((int64_t)a->hi));
+        } else {
+            json_object_object_add(p, "minimum", json_object_new_double(a->lo));
+            json_object_object_add(p, "maximum", json_object_new_double(a->hi));
+        }
+        json_object_object_add(props, a->name, p);
+        if (a->required)
+            json_object_array_add(req, json_object_new_string(a->name));
+    }
+    json_object_object_add(s, "properties", props);
+    json_object_object_add(s, "required", req);
+    json_object_object_add(s, "additionalProperties", json_object_new_boolean(0));
+    return s;
+}
+
+/* ---- catalog ---- */
+
+/* what a search hit shows an agent; get_product has the rest */
+static json_object *hit_json(json_object *p)
+{
+    static const char *const keep[] = {"sku", "title", "brand", "category", "price", "finalPrice",
+                                       "rating", "stock", "inStock", NULL};
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; keep[i]; i++) {
+        json_object *v;
+        if (json_object_object_get_ex(p, keep[i], &v))
+            json_object_object_add(o, keep[i], json_object_get(v));
+    }
+    return o;
+}
+
+static json_object *t_search(gw_req *r, json_object *a)
+{
+    store_search_query q;
+    store_search_query_init(&q);
+    double lim = 10, lo = -1, hi = -1;
+    arg_num(a, "limit", &lim);
+    arg_num(a, "minPrice", &lo);
+    arg_num(a, "maxPrice", &hi);
+    q.text = arg_str(a, "query");
+    q.category = arg_str(a, "category");
+    q.price_min = lo;
+    q.price_max = hi;
+    q.limit = (int)lim;
+    store_search_result res;
+    store_err e = {0};
+    json_object *items;
+    if (gw__product_search(r->srv, &r->who, &q, &res, &items, &e) < 0)
+        return e.code == STORE_EINVAL ? tool_err("validation", "%s", e.msg)
+                                      : tool_err("store-unavailable", "The catalog is unavailable right now; try again.");
+    json_object *out = json_object_new_object(), *hits = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(items); i++)
+        json_object_array_add(hits, hit_json(json_object_array_get_idx(items, i)));
+    json_object_put(items);
+    json_object_object_add(out, "items", hits);
+    json_object_object_add(out, "total", json_object_new_int64(res.total));
+    if (res.corrected)
+        json_object_object_add(out, "corrected", json_object_new_string(res.corrected));
+    store_search_result_free(&res);
+    return tool_ok(out);
+}
+
+static json_object *t_product(gw_req *r, json_object *a)
+{
+    const char *sku = arg_str(a, "sku");
+    int rc;
+    store_err e = {0};
+    json_object *p = gw__product_get(r->srv, &r->who, sku, &rc, &e);
+    if (rc == STORE_ENOTFOUND)
+        return tool_err("not-found", "There is no product with SKU \"%.127s\"; search_products finds real ones.", sku);
+    if (!p)
+        return tool_err("store-unavailable", "The catalog is unavailable right now; try again.");
+    return tool_ok(p);
+}
+
+/* ---- cart ---- */
+
+static json_object *t_cart(gw_req *r, json_object *a)
+{
+    (void)a;
+    json_object *c = gw__cart_json(r->srv, &r->who);
+    return c ? tool_ok(c) : tool_err("store-unavailable", "The cart is unavailable right now; try again.");
+}
+
+static json_object *cart_change(gw_req *r, enum gw_cart_op op, const char *arg, int64_t qty)
+{
+    gw_shop g;
+    json_object *out;
+    int rc = gw__cart_do(r->srv, &r->who, "mcp", op, arg, qty, NULL, &g);
+    if (rc < 0)
+        out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
+    else if (g.r.status != ENG_SHOP_OK)
+        out = op == GW_CART_PROMO_APPLY || op == GW_CART_PROMO_REMOVE
+                  ? shop_err(&g.r, "That code is not applied.")
+                  : shop_err(&g.r, "There is no product with that SKU; search_products finds real ones.");
+    else
+        out = tool_ok(json_object_get(g.r.cart));
+    gw__shop_close(&g);
+    return out;
+}
+
+static json_object *t_add(gw_req *r, json_object *a)
+{
+    double q = 1;
+    arg_num(a, "quantity", &q);
+    return cart_change(r, GW_CART_ADD, arg_str(a, "sku"), (int64_t)q);
+}
+
+static json_object *t_update(gw_req *r, json_object *a)
+{
+    double q = 0;
+    arg_num(a, "quantity", &q);
+    return cart_change(r, GW_CART_SET, arg_str(a, "sku"), (int64_t)q);
+}
+
+static json_object *t_remove(gw_req *r, json_object *a) { return cart_change(r, GW_CART_REMOVE, arg_str(a, "sku"), 0); }
+static json_object *t_promo(gw_req *r, json_object *a)
+{
+    return cart_change(r, GW_CART_PROMO_APPLY, arg_str(a, "code"), 0);
+}
+
+/* ---- checkout in two steps ----
+ * request_checkout prices the cart and answers a confirmation id that
+ * names that cart state: "<expiry, hex>.<HMAC of expiry, cart id, lines,
+ * total and code>" under the server's key, so it needs no storage and
+ * works on any instance.  confirm_checkout recomputes it from the cart as
+ * it is now: any change to a line, a price or a code refuses. */
+static int fingerprint(gw_server *s, json_object *cart, int64_t expiry, char *out, size_t n)
+{
+    crypto_auth_hmacsha256_state st;
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    char line[512];
+    crypto_auth_hmacsha256_init(&st, s->key, s->key_len);
+    int k = snprintf(line, sizeof line, "aisle-mcp-confirm|%" PRId64 "|%s|", expiry,
+                     gw__jstr(cart, "id") ? gw__jstr(cart, "id") : "");
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
+    json_object *items = json_object_object_get(cart, "items");
+    size_t ni = json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
+    for (size_t i = 0; i < ni; i++) {
+        json_object *it = json_object_array_get_idx(items, i);
+        k = snprintf(line, sizeof line, "%s\x1f%" PRId64 "\x1f%.2f\x1e", gw__jstr(it, "sku") ? gw__jstr(it, "sku") : "",
+                     json_object_get_int64(json_object_object_get(it, "qty")),
+                     json_object_get_double(json_object_object_get(it, "lineTotal")));
+        if (k > 0 && (size_t)k < sizeof line)
+            crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
+    }
+    const char *code = gw__jstr(cart, "promoCode");
+    k = snprintf(line, sizeof line, "|%.2f|%.2f|%.64s", json_object_get_double(json_object_object_get(cart, "total")),
+                 json_object_get_double(json_object_object_get(cart, "discountTotal")), code ? code : "");
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
+    crypto_auth_hmacsha256_final(&st, mac);
+    char hex[2 * 16 + 1];
+    sodium_bin2hex(hex, sizeof hex, mac, 16);
+    return snprintf(out, n, "%" PRIx64 ".%s", expiry, hex) < (int)n ? 0 : -1;
+}
+
+static json_object *t_request_checkout(gw_req *r, json_object *a)
+{
+    (void)a;
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    g.w.via = "mcp";
+    json_object *out;
+    if (eng_shop_cart(&g.w, &g.r) != 0 || g.r.status != ENG_SHOP_OK) {
+        out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
+    } else if (json_object_get_int64(json_object_object_get(g.r.cart, "count")) <= 0) {
+        out = tool_err("cart-empty", "The cart is empty: add products before checking out.");
+    } else {
+        int64_t exp = (int64_t)time(NULL) + CONFIRM_TTL_S;
+        char id[80];
+        fingerprint(r->srv, g.r.cart, exp, id, sizeof id);
+        out = json_object_new_object();
+        json_object_object_add(out, "confirmationId", json_object_new_string(id));
+        char ts[32];
+        time_t t = (time_t)exp;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_object_object_add(out, "expiresAt", json_object_new_string(ts));
+        json_object_object_add(out, "total", json_object_get(json_object_object_get(g.r.cart, "total")));
+        json_object_object_add(out, "cart", json_object_get(g.r.cart));
+        json_object_object_add(out, "next", json_object_new_string(
+            "Show this summary to the shopper. Only after they agree, call confirm_checkout with this "
+            "confirmationId; if the cart changes first, call request_checkout again."));
+        out = tool_ok(out);
+    }
+    gw__shop_close(&g);
+    return out;
+}
+
+/* an order of the caller placed under `key` (a confirmation retried after
+ * its answer was lost: the cart is empty by now), or NULL */
+static json_object *order_by_key(gw_server *s, const gw_principal *who, const char *key)
+{
+    gw_shop g;
+    gw__shop_open(s, who, &g);
+    json_object *found = NULL;
+    if (eng_shop_orders(&g.w, 100, &g.r) == 0 && g.r.status == ENG_SHOP_OK) {
+        json_object *items = json_object_object_get(g.r.order, "items");
+        for (size_t i = 0; !found && items && i < json_object_array_length(items); i++) {
+            const char *k = gw__jstr(json_object_array_get_idx(items, i), "idempotencyKey");
+            if (k && strcmp(k, key) == 0)
+                found = json_object_get(json_object_array_get_idx(items, i));
+        }
+    }
+    gw__shop_close(&g);
+    return found;
+}
+
+static json_object *placed(json_object *order, bool replayed)
+{
+    json_object *out = json_object_new_object();
+    json_object_object_add(out, "order", order);
+    json_object_object_add(out, "replayed", json_object_new_boolean(replayed));
+    return tool_ok(out);
+}
+
+static json_object *t_confirm_checkout(gw_req *r, json_object *a)
+{
+    const char *cid = arg_str(a, "confirmationId"), *ikey = arg_str(a, "idempotencyKey");
+    char key[128];
+    /* without a key of the agent's own, the confirmation is the key: the
+     * same confirmation places one order however often it is sent */
+    snprintf(key, sizeof key, "%s%s", ikey ? "" : "mcp-", ikey ? ikey : cid);
+    char *end;
+    unsigned long long exp = strtoull(cid, &end, 16);
+    if (end == cid || *end != '.' || strlen(end + 1) != 32)
+        return tool_err("confirmation-invalid",
+                        "That is not a confirmation id from request_checkout; call request_checkout first.");
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    g.w.via = "mcp";
+    json_object *out = NULL;
+    char now_id[80];
+    if (eng_shop_cart(&g.w, &g.r) != 0 || g.r.status != ENG_SHOP_OK) {
+        out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
+    } else if (fingerprint(r->srv, g.r.cart, (int64_t)exp, now_id, sizeof now_id) < 0 ||
+               strlen(now_id) != strlen(cid) || sodium_memcmp(now_id, cid, strlen(cid)) != 0) {
+        json_object *o = order_by_key(r->srv, &r->who, key);
+        out = o ? placed(o, true)
+                : tool_err("confirmation-stale",
+                           "The cart changed since request_checkout (or the confirmation id is not this cart's): "
+                           "nothing was ordered. Call request_checkout again and confirm the new summary.");
+    } else if ((int64_t)exp < (int64_t)time(NULL)) {
+        out = tool_err("confirmation-expired",
+                       "That confirmation expired: nothing was ordered. Call request_checkout again.");
+    }
+    gw__shop_close(&g);
+    if (out)
+        return out;
+    gw__checkout(r->srv, &r->who, "mcp", key, &g);
+    if (g.r.status != ENG_SHOP_OK)
+        out = shop_err(&g.r, "There is no such order.");
+    else
+        out = placed(json_object_get(g.r.order), g.r.replayed);
+    gw__shop_close(&g);
+    return out;
+}
+
+static json_object *t_order(gw_req *r, json_object *a)
+{
+    double id = 0;
+    arg_num(a, "orderId", &id);
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    eng_shop_order(&g.w, (int64_t)id, &g.r);
+    json_object *out = g.r.status == ENG_SHOP_OK ? tool_ok(json_object_get(g.r.order))
+                                                 : shop_err(&g.r, "You have no order with that id.");
+    gw__shop_close(&g);
+    return out;
+}
+
+#define SKU_ARG(d) {"sku", A_STR, true, 1, 127, false, d}
+static const mcp_tool tools[] = {
+    {"search_products", "Search products",
+     "Full-text search of the catalog with optional price and category filters. Prices are what this shopper "
+     "pays (finalPrice, after the shop's rules). Use get_product for details.",
+     GW_AUTH_NONE, true, false, true, t_search,
+     {{"query", A_STR, true, 1, 200, false, "What the shopper is looking for, in their words"},
+      {"minPrice", A_NUM, false, 0, 1e9, false, "Lowest price"},
+      {"maxPrice", A_NUM, false, 0, 1e9, false, "Highest price"},
+      {"category", A_STR, false, 1, 120, false, "Exact category name, e.g. \"smartphones\""},
+      {"limit", A_INT, false, 1, 50, false, "How many results (default 10)"}}},
+    {"get_product", "Product details", "One product by SKU: description, price, final price, stock, rating.",
+     GW_AUTH_NONE, true, false, true, t_product, {SKU_ARG("The product's SKU, from search_products")}},
+    {"view_cart", "View cart", "The shopper's cart, priced: lines, discounts, promotion code, total.",
+     GW_AUTH_SESSION, true, false, true, t_cart, {{0}}},
+    {"add_to_cart", "Add to cart", "Add a quantity of a product to the shopper's cart (stock and shop rules apply).",
+     GW_AUTH_SESSION, false, false, false, t_add,
+     {SKU_ARG("The product's SKU"), {"quantity", A_INT, true, 1, 999, false, "How many to add"}}},
+    {"update_cart_item", "Change quantity", "Set the quantity of a cart line; 0 removes it.",
+     GW_AUTH_SESSION, false, true, true, t_update,
+     {SKU_ARG("The SKU of a line in the cart"), {"quantity", A_INT, true, 0, 999, false, "The new quantity"}}},
+    {"remove_from_cart", "Remove from cart", "Remove a line from the cart.",
+     GW_AUTH_SESSION, false, true, true, t_remove, {SKU_ARG("The SKU of a line in the cart")}},
+    {"apply_promo_code", "Apply promotion code", "Apply a promotion code to the cart; a refused code changes nothing.",
+     GW_AUTH_SESSION, false, false, true, t_promo, {{"code", A_STR, true, 1, 32, false, "The promotion code"}}},
+    {"request_checkout", "Request checkout",
+     "Price the signed-in shopper's cart for checkout and return its summary and a confirmationId. Places no "
+     "order: show the summary to the shopper and call confirm_checkout only after they agree.",
+     GW_AUTH_USER, true, false, false, t_request_checkout, {{0}}},
+    {"confirm_checkout", "Confirm checkout",
+     "Place the order for the cart that request_checkout summarised (exactly once per confirmationId, or per "
+     "idempotencyKey when given). Refused when the cart changed since: request checkout again.",
+     GW_AUTH_USER, false, false, true, t_confirm_checkout,
+     {{"confirmationId", A_STR, true, 1, 80, true, "The confirmationId request_checkout returned"},
+      {"idempotencyKey", A_STR, false, 1, 99, true, "Your own key for retries: the same key places one order"}}},
+    {"order_status", "Order status", "One of the signed-in shopper's orders: status, lines, total.",
+     GW_AUTH_USER, true, false, true, t_order,
+     {{"orderId", A_INT, true, 1, 9007199254740991.0, false, "The order's id"}}},
+};
+#define NTOOLS (sizeof tools / sizeof *tools)
+
+static json_object *tools_list(void)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < NTOOLS; i++) {
+        const mcp_tool *t = &tools[i];
+        json_object *o = json_object_new_object(), *ann = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(t->name));
+        json_object_object_add(o, "title", json_object_new_string(t->title));
+        char d[600];
+        snprintf(d, sizeof d, "%s%s", t->desc,
+                 t->need == GW_AUTH_USER      ? " Needs a signed-in shopper's bearer token."
+                 : t->need == GW_AUTH_SESSION ? " Needs a shopper bearer token (anonymous session or signed in)."
+                                              : "");
+        json_object_object_add(o, "description", json_object_new_string(d));
+        json_object_object_add(o, "inputSchema", schema_json(t));
+        json_object_object_add(ann, "title", json_object_new_string(t->title));
+        json_object_object_add(ann, "readOnlyHint", json_object_new_boolean(t->read_only));
+        json_object_object_add(ann, "destructiveHint", json_object_new_boolean(t->destructive));
+        json_object_object_add(ann, "idempotentHint", json_object_new_boolean(t->idempotent));
+        json_object_object_add(ann, "openWorldHint", json_object_new_boolean(0));
+        json_object_object_add(o, "annotations", ann);
+        json_object_array_add(a, o);
+    }
+    json_object *res = json_object_new_object();
+    json_object_object_add(res, "tools", a);
+    return res;
+}
+
+static void tools_call(gw_req *r, json_object *id, json_object *params)
+{
+    const char *name = gw__jstr(params, "name");
+    json_object *args = NULL;
+    if (!name)
+        return rpc_error(r, 200, id, JR_PARAMS, "tools/call needs params.name (a string)");
+    const mcp_tool *t = NULL;
+    for (size_t i = 0; i < NTOOLS && !t; i++)
+        if (strcmp(tools[i].name, name) == 0)
+            t = &tools[i];
+    if (!t)
+        return rpc_error(r, 200, id, JR_PARAMS, "Unknown tool: %.64s (tools/list names them)", name);
+    if (json_object_object_get_ex(params, "arguments", &args) && !json_object_is_type(args, json_type_object) &&
+        !json_object_is_type(args, json_type_null))
+        return rpc_error(r, 200, id, JR_PARAMS, "params.arguments must be an object");
+    json_object *empty = NULL;
+    if (!args || json_object_is_type(args, json_type_null))
+        args = empty = json_object_new_object();
+    char why[256];
+    json_object *res;
+    if (check_args(t, args, why, sizeof why))
+        res = tool_err("invalid-arguments", "Invalid arguments for %s: %s.", t->name, why);
+    else if (t->need == GW_AUTH_SESSION && !r->who.authenticated)
+        res = tool_err("session-required",
+                       "%s needs a shopper token: send Authorization: Bearer <token> (POST /api/v1/auth/anonymous "
+                       "starts an anonymous session; POST /api/v1/auth/login signs in).", t->name);
+    else if (t->need == GW_AUTH_USER && !r->who.user_id)
+        res = tool_err("login-required",
+                       "%s needs a signed-in shopper: send Authorization: Bearer <accessToken> from "
+                       "POST /api/v1/auth/login.", t->name);
+    else
+        res = t->fn(r, args);
+    json_object_put(empty);
+    rpc_result(r, id, res, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Resources: product://{sku} for each product, 50 a page
+ * ------------------------------------------------------------------ */
+static void product_uri(const char *sku, char *buf, size_t n)
+{
+    char enc[400];
+    mg_url_encode(sku, enc, sizeof enc);
+    snprintf(buf, n, "product://%s", enc);
+}
+
+static void resources_list(gw_req *r, json_object *id, json_object *params)
+{
+    const char *cursor = gw__jstr(params, "cursor");
+    long off = 0;
+    if (cursor) {
+        char *end;
+        off = strtol(cursor, &end, 10);
+        if (!*cursor || *end || off < 0 || off > 100000000)
+            return rpc_error(r, 200, id, JR_PARAMS, "Invalid cursor: pass nextCursor back as it came");
+    }
+    store_search_query q;
+    store_search_query_init(&q);
+    q.limit = PAGE;
+    q.offset = (int)off;
+    store_search_result res;
+    store_err e = {0};
+    json_object *items;
+    if (gw__product_search(r->srv, &r->who, &q, &res, &items, &e) < 0)
+        return rpc_error(r, 200, id, JR_INTERNAL, "The catalog is unavailable right now; try again");
+    json_object *a = json_object_new_array();
+    size_t n = json_object_array_length(items);
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(items, i), *o = json_object_new_object();
+        const char *sku = gw__jstr(p, "sku"), *title = gw__jstr(p, "title");
+        char uri[512];
+        product_uri(sku ? sku : "", uri, sizeof uri);
+        json_object_object_add(o, "uri", json_object_new_string(uri));
+        json_object_object_add(o, "name", json_object_new_string(sku ? sku : ""));
+        json_object_object_add(o, "title", json_object_new_string(title ? title : ""));
+        json_object_object_add(o, "mimeType", json_object_new_string("application/json"));
+        json_object_array_add(a, o);
+    }
+    json_object_put(items);
+    json_object *out = json_object_new_object();
+    json_object_object_add(out, "resources", a);
+    if ((int64_t)off + (int64_t)n < res.total && n > 0) {
+        char next[32];
+        snprintf(next, sizeof next, "%ld", off + (long)n);
+        json_object_object_add(out, "nextCursor", json_object_new_string(next));
+    }
+    store_search_result_free(&res);
+    rpc_result(r, id, out, NULL);
+}
+
+static void resources_read(gw_req *r, json_object *id, json_object *params)
+{
+    const char *uri = gw__jstr(params, "uri");
+    if (!uri || strncmp(uri, "product://", 10) != 0 || strlen(uri) > 400)
+        return rpc_error(r, 200, id, JR_PARAMS, "params.uri must be a product://{sku} URI from resources/list");
+    char sku[400];
+    int k = mg_url_decode(uri + 10, (int)strlen(uri + 10), sku, sizeof sku, 0);
+    if (k <= 0 || !gw__str_ok(sku, 127))
+        return rpc_error(r, 200, id, JR_NO_RESOURCE, "Resource not found: %.400s", uri);
+    int rc;
+    store_err e = {0};
+    json_object *p = gw__product_get(r->srv, &r->who, sku, &rc, &e);
+    if (rc == STORE_ENOTFOUND)
+        return rpc_error(r, 200, id, JR_NO_RESOURCE, "Resource not found: %.400s", uri);
+    if (!p)
+        return rpc_error(r, 200, id, JR_INTERNAL, "The catalog is unavailable right now; try again");
+    eng_json_tidy_doubles(p);
+    json_object *c = json_object_new_object(), *a = json_object_new_array(), *out = json_object_new_object();
+    json_object_object_add(c, "uri", json_object_new_string(uri));
+    json_object_object_add(c, "mimeType", json_object_new_string("application/json"));
+    json_object_object_add(c, "text", json_object_new_string(
+        json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+    json_object_array_add(a, c);
+    json_object_object_add(out, "contents", a);
+    json_object_put(p);
+    rpc_result(r, id, out, NULL);
+}
+
+static json_object *resource_templates(void)
+{
+    json_object *t = json_object_new_object(), *a = json_object_new_array(), *out = json_object_new_object();
+    json_object_object_add(t, "uriTemplate", json_object_new_string("product://{sku}"));
+    json_object_object_add(t, "name", json_object_new_string("product"));
+    json_object_object_add(t, "title", json_object_new_string("A product of the catalog"));
+    json_object_object_add(t, "mimeType", json_object_new_string("application/json"));
+    json_object_array_add(a, t);
+    json_object_object_add(out, "resourceTemplates", a);
+    return out;
+}
+
+/* ---------------------------------------------------------------------
+ * Sessions and the transport
+ * ------------------------------------------------------------------ */
+static const char instructions[] =
+    "This is the aisle shop. Find products with search_products and get_product (or the product:// resources). "
+    "Cart tools act on the cart of the bearer token you connect with (an anonymous session token from "
+    "POST /api/v1/auth/anonymous, or a signed-in shopper's access token). Ordering takes two steps and a "
+    "signed-in shopper: request_checkout returns the priced summary and a confirmationId; show it to the shopper, "
+    "and only after they agree call confirm_checkout with that id. A changed cart needs a new request_checkout.";
+
+static void session_key(const char *sid, char *buf, size_t n) { snprintf(buf, n, "mcp-session:%s", sid); }
+
+static void initialize(gw_req *r, json_object *id, json_object *params)
+{
+    const char *asked = gw__jstr(params, "protocolVersion");
+    const char *v = version_ok(asked) ? asked : versions[0];
+    char sid[33], key[64];
+    gw__random_hex(sid, 16);
+    session_key(sid, key, sizeof key);
+    json_object *doc = json_object_new_object(), *ci = json_object_object_get(params, "clientInfo");
+    json_object_object_add(doc, "protocolVersion", json_object_new_string(v));
+    if (gw__jstr(ci, "name") && gw__str_ok(gw__jstr(ci, "name"), 200))
+        json_object_object_add(doc, "client", json_object_new_string(gw__jstr(ci, "name")));
+    store_err e = {0};
+    int rc = store_cache_put(r->srv->st, key, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN),
+                             SESSION_TTL_S, &e);
+    json_object_put(doc);
+    if (rc < 0) {
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+        return;
+    }
+    json_object *res = json_object_new_object(), *caps = json_object_new_object();
+    json_object *tc = json_object_new_object(), *rcaps = json_object_new_object(), *info = json_object_new_object();
+    json_object_object_add(res, "protocolVersion", json_object_new_string(v));
+    json_object_object_add(tc, "listChanged", json_object_new_boolean(0));
+    json_object_object_add(rcaps, "subscribe", json_object_new_boolean(0));
+    json_object_object_add(rcaps, "listChanged", json_object_new_boolean(0));
+    json_object_object_add(caps, "tools", tc);
+    json_object_object_add(caps, "resources", rcaps);
+    json_object_object_add(res, "capabilities", caps);
+    json_object_object_add(info, "name", json_object_new_string("aisle"));
+    json_object_object_add(info, "title", json_object_new_string("aisle shop"));
+    json_object_object_add(info, "version", json_object_new_string(AISLE_VERSION));
+    json_object_object_add(res, "serverInfo", info);
+    json_object_object_add(res, "instructions", json_object_new_string(instructions));
+    char hdr[96];
+    snprintf(hdr, sizeof hdr, "Mcp-Session-Id: %s\r\n", sid);
+    rpc_result(r, id, res, hdr);
+}
+
+/* the request's session: 0 known, else the problem was sent */
+static int session_check(gw_req *r)
+{
+    const char *sid = mg_get_header(r->conn, "Mcp-Session-Id");
+    if (!sid) {
+        gw__problem(r, 400, "mcp-session-required", "Mcp-Session-Id required",
+                    "Send initialize first, then the Mcp-Session-Id header it answered with on every request.");
+        return -1;
+    }
+    size_t n = strlen(sid);
+    bool ok = n == 32;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (sid[i] >= '0' && sid[i] <= '9') || (sid[i] >= 'a' && sid[i] <= 'f');
+    char key[64], *doc = NULL;
+    store_err e = {0};
+    int rc = STORE_ENOTFOUND;
+    if (ok) {
+        session_key(sid, key, sizeof key);
+        rc = store_cache_get(r->srv->st, key, &doc, &e);
+    }
+    bool live = rc == 0 && doc && strstr(doc, "protocolVersion");
+    free(doc);
+    if (rc < 0 && rc != STORE_ENOTFOUND) {
+        gw__problem_retry(r, 503, "store-unavailable", "Store unavailable", 1, NULL);
+        return -1;
+    }
+    if (!live) {
+        gw__problem(r, 404, "mcp-session-not-found", "No such MCP session",
+                    "The session ended or never existed: send initialize again.");
+        return -1;
+    }
+    return 0;
+}
+
+/* Origin: agents are not browsers and send none.  A browser page may only
+ * reach /mcp from the origin the server allows for CORS (cors_origin);
+ * without one, no browser origin at all (DNS rebinding). */
+static int origin_check(gw_req *r)
+{
+    const char *o = mg_get_header(r->conn, "Origin"), *allow = r->srv->cfg.cors_origin;
+    if (!o || (allow && (strcmp(allow, "*") == 0 || strcmp(allow, o) == 0)))
+        return 0;
+    gw__problem(r, 403, "origin-forbidden", "Origin not allowed",
+                "Browsers may call /mcp only from the origin set as the server's CORS origin.");
+    return -1;
+}
+
+static int version_check(gw_req *r)
+{
+    const char *v = mg_get_header(r->conn, "MCP-Protocol-Version");
+    if (!v || version_ok(v))
+        return 0;
+    gw__problem(r, 400, "mcp-protocol-version", "Unsupported MCP-Protocol-Version",
+                "This server speaks MCP 2025-11-25, 2025-06-18 and 2025-03-26.");
+    return -1;
+}
+
+void gw__h_mcp(gw_req *r)
+{
+    if (origin_check(r) < 0 || version_check(r) < 0)
+        return;
+    json_object *b;
+    if (gw__body_object(r, &b) < 0)
+        return;
+    json_object *id = NULL, *params = NULL;
+    bool has_id = json_object_object_get_ex(b, "id", &id);
+    const char *method = gw__jstr(b, "method"), *jr = gw__jstr(b, "jsonrpc");
+    json_object_object_get_ex(b, "params", &params);
+    bool is_response = !method && (json_object_object_get_ex(b, "result", NULL) ||
+                                   json_object_object_get_ex(b, "error", NULL));
+    if (has_id && !json_object_is_type(id, json_type_string) && !json_object_is_type(id, json_type_int))
+        id = NULL, has_id = false, jr = NULL;   /* ids are strings or integers (MCP: never null) */
+    if (!jr || strcmp(jr, "2.0") != 0 || (!method && !is_response) ||
+        (params && !json_object_is_type(params, json_type_object))) {
+        rpc_error(r, 400, id, JR_INVALID, "Invalid Request: one JSON-RPC 2.0 message (jsonrpc, method, "
+                                          "params as an object, id a string or an integer)");
+    } else if (method && strcmp(method, "initialize") == 0) {
+        if (!has_id)
+            rpc_error(r, 400, NULL, JR_INVALID, "initialize is a request: it needs an id");
+        else
+            initialize(r, id, params);
+    } else if (session_check(r) < 0) {
+        /* answered */
+    } else if (is_response || !has_id) {
+        /* notifications (initialized, cancelled...) and answers to requests
+         * we never send: accepted, nothing to say */
+        gw__reply(r, 202, "text/plain", "", 0, NULL);
+    } else if (strcmp(method, "ping") == 0) {
+        rpc_result(r, id, json_object_new_object(), NULL);
+    } else if (strcmp(method, "tools/list") == 0) {
+        rpc_result(r, id, tools_list(), NULL);
+    } else if (strcmp(method, "tools/call") == 0) {
+        tools_call(r, id, params);
+    } else if (strcmp(method, "resources/list") == 0) {
+        resources_list(r, id, params);
+    } else if (strcmp(method, "resources/templates/list") == 0) {
+        rpc_result(r, id, resource_templates(), NULL);
+    } else if (strcmp(method, "resources/read") == 0) {
+        resources_read(r, id, params);
+    } else {
+        rpc_error(r, 200, id, JR_METHOD, "Method not found: %.64s", method);
+    }
+    json_object_put(b);
+}
+
+void gw__h_mcp_delete(gw_req *r)
+{
+    if (origin_check(r) < 0 || session_check(r) < 0)
+        return;
+    char key[64];
+    session_key(mg_get_header(r->conn, "Mcp-Session-Id"), key, sizeof key);
+    /* the cache has no delete: a tombstone for a second, then nothing */
+    store_cache_put(r->srv->st, key, "{}", 1, NULL);
+    gw__reply(r, 204, "text/plain", "", 0, NULL);
+}

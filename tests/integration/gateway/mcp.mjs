@@ -1,0 +1,276 @@
+// tests/integration/gateway/mcp.mjs — the MCP endpoint as an outside
+// agent sees it: a real `aisle serve` with the shipped commerce pipeline,
+// driven by the official SDK client (Client + StreamableHTTPClientTransport,
+// the bearer token in requestInit): tools and their schemas, search,
+// product, cart, the two-step checkout as a signed-in shopper (the order
+// is then in REST GET /api/v1/orders), refusals (unknown tool, malformed
+// and missing arguments, invented SKU, confirmation missing, forged or
+// stale, cart tool without a token, order tool without a login), two
+// parallel confirmations with one key placing one order, resources with
+// pages; and the transport itself over plain HTTP (sessions, versions,
+// Origin, body limits, 405 for GET, rate limits). Run by
+// tests/integration/mcp.sh; prints ok / not ok lines.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { join } from 'node:path';
+import { ok, req, startServer, stopServer, failed } from './lib.mjs';
+import { sql } from './stores.mjs';
+
+const CONFIG = 'limits:\n  ip_rps: 1000\n  ip_burst: 1000\n  user_rps: 1000\n  user_burst: 1000\n';
+const SKU = 'BEA-ESS-ESS-001'; // Essence Mascara, $9.99, in stock in the sample catalog
+const TOOLS = ['search_products', 'get_product', 'view_cart', 'add_to_cart', 'update_cart_item', 'remove_from_cart',
+  'apply_promo_code', 'request_checkout', 'confirm_checkout', 'order_status'];
+
+async function connect(srv, token) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const transport = new StreamableHTTPClientTransport(new URL(srv.base + '/mcp'), { requestInit: { headers } });
+  const client = new Client({ name: 'aisle-mcp-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+async function call(client, name, args) {
+  try {
+    return await client.callTool({ name, arguments: args });
+  } catch (e) {
+    return { thrown: e };
+  }
+}
+const refused = (res, code) => res && res.isError === true && res.structuredContent?.error === code &&
+  typeof res.content?.[0]?.text === 'string' && res.content[0].text.length > 10;
+
+async function signIn(srv, email) {
+  const r = await req(srv, 'POST', '/api/v1/auth/register', { body: { email, password: 'correct horse battery', name: 'M' } });
+  if (r.status !== 201) throw new Error(`register ${email}: ${r.status} ${r.text}`);
+  return r.json.accessToken;
+}
+
+// a raw JSON-RPC POST; `sid` false: no session header
+async function raw(srv, body, { sid, headers = {}, token } = {}) {
+  const h = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers };
+  if (sid) h['Mcp-Session-Id'] = sid;
+  if (token) h.Authorization = `Bearer ${token}`;
+  const r = await fetch(srv.base + '/mcp', { method: 'POST', headers: h, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* empty or not JSON */ }
+  return { status: r.status, headers: r.headers, text, json };
+}
+const init = (v = LATEST_PROTOCOL_VERSION) => ({ jsonrpc: '2.0', id: 1, method: 'initialize',
+  params: { protocolVersion: v, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+
+async function agentTests(srv) {
+  // ---- discovery, as any agent, without a token ----
+  const { client: anon, transport: anonT } = await connect(srv);
+  ok(anonT.protocolVersion === LATEST_PROTOCOL_VERSION, `the SDK negotiates its latest protocol version (${LATEST_PROTOCOL_VERSION})`, anonT.protocolVersion);
+  ok(typeof anonT.sessionId === 'string' && /^[0-9a-f]{32}$/.test(anonT.sessionId), 'initialize issues an Mcp-Session-Id', anonT.sessionId);
+  const caps = anon.getServerCapabilities();
+  ok(caps?.tools && caps?.resources, 'capabilities: tools and resources', caps);
+  ok(anon.getServerVersion()?.name === 'aisle' && /request_checkout/.test(anon.getInstructions() || ''), 'serverInfo and instructions', anon.getServerVersion());
+  const { tools } = await anon.listTools();
+  const names = tools.map((t) => t.name);
+  ok(TOOLS.every((n) => names.includes(n)) && names.length === TOOLS.length, `tools/list: ${TOOLS.length} tools`, names);
+  const badSchemas = tools.filter((t) => t.inputSchema?.type !== 'object' || t.inputSchema.additionalProperties !== false || !t.description);
+  ok(badSchemas.length === 0, 'every tool has a description and a closed object inputSchema', badSchemas.map((t) => t.name));
+  const add = tools.find((t) => t.name === 'add_to_cart');
+  ok(JSON.stringify(add.inputSchema.required) === '["sku","quantity"]' && add.inputSchema.properties.quantity.type === 'integer' &&
+    add.inputSchema.properties.quantity.minimum === 1, 'add_to_cart schema: sku and quantity (integer, at least 1) required', add.inputSchema);
+  ok(tools.find((t) => t.name === 'request_checkout').annotations?.readOnlyHint === true &&
+    tools.find((t) => t.name === 'confirm_checkout').annotations?.readOnlyHint === false, 'annotations: request_checkout reads, confirm_checkout writes');
+  ok((await anon.ping()) !== undefined, 'ping');
+
+  let r = await call(anon, 'search_products', { query: 'mascara', maxPrice: 50, limit: 5 });
+  const hit = r.structuredContent?.items?.find((p) => p.sku === SKU);
+  ok(!r.isError && hit && typeof hit.finalPrice === 'number' && r.structuredContent.items.every((p) => p.finalPrice <= 50),
+    'search_products finds the mascara within maxPrice', r);
+  ok(JSON.parse(r.content[0].text).total === r.structuredContent.total, 'the text content is the same JSON as structuredContent');
+  r = await call(anon, 'get_product', { sku: SKU });
+  const rest = await req(srv, 'GET', `/api/v1/products/${SKU}`);
+  ok(!r.isError && r.structuredContent?.sku === SKU && r.structuredContent.finalPrice === rest.json.finalPrice &&
+    r.structuredContent.title === rest.json.title, 'get_product answers what REST GET /products/{sku} answers', r);
+
+  // ---- refusals a client sees ----
+  r = await call(anon, 'get_product', { sku: 'NO-SUCH-SKU-424242' });
+  ok(refused(r, 'not-found'), 'get_product of an invented SKU: isError not-found', r);
+  r = await call(anon, 'view_cart', {});
+  ok(refused(r, 'session-required') && /Bearer/.test(r.content[0].text), 'view_cart without a token: isError session-required, says how to get one', r);
+  r = await call(anon, 'add_to_cart', { sku: SKU, quantity: 1 });
+  ok(refused(r, 'session-required'), 'add_to_cart without a token: refused', r);
+  r = await call(anon, 'buy_everything', {});
+  ok(r.thrown && r.thrown.code === -32602 && /Unknown tool/.test(r.thrown.message), 'unknown tool: JSON-RPC error -32602', r.thrown?.message);
+  r = await call(anon, 'get_product', {});
+  ok(refused(r, 'invalid-arguments') && /sku is required/.test(r.content[0].text), 'missing required argument: isError invalid-arguments', r);
+  r = await call(anon, 'search_products', { query: 'mascara', limit: 'ten' });
+  ok(refused(r, 'invalid-arguments') && /limit must be an integer/.test(r.content[0].text), 'wrong argument type: isError invalid-arguments', r);
+  r = await call(anon, 'search_products', { query: 'mascara', colour: 'red' });
+  ok(refused(r, 'invalid-arguments') && /unknown argument/.test(r.content[0].text), 'unknown argument: isError invalid-arguments', r);
+
+  // ---- resources ----
+  const page1 = await anon.listResources();
+  ok(page1.resources.length === 50 && page1.nextCursor && page1.resources.every((x) => x.uri.startsWith('product://')),
+    'resources/list: 50 product:// items and a nextCursor', { n: page1.resources.length, next: page1.nextCursor });
+  const page2 = await anon.listResources({ cursor: page1.nextCursor });
+  const dup = page2.resources.filter((x) => page1.resources.some((y) => y.uri === x.uri));
+  ok(page2.resources.length > 0 && dup.length === 0, 'resources/list: the next page holds other products', { n: page2.resources.length, dup: dup.length });
+  let all = page1.resources.length + page2.resources.length, cur = page2.nextCursor;
+  while (cur) { const p = await anon.listResources({ cursor: cur }); all += p.resources.length; cur = p.nextCursor; }
+  const count = (await req(srv, 'GET', '/api/v1/products?pageSize=1')).json.total;
+  ok(all === count, `resources/list pages through the whole catalog (${count} products)`, { listed: all, count });
+  const rr = await anon.readResource({ uri: `product://${SKU}` });
+  const doc = JSON.parse(rr.contents?.[0]?.text || 'null');
+  ok(rr.contents[0].mimeType === 'application/json' && doc?.sku === SKU, 'resources/read product://{sku}: the product as JSON', rr);
+  r = await anon.readResource({ uri: 'product://NO-SUCH-SKU-424242' }).catch((e) => ({ thrown: e }));
+  ok(r.thrown?.code === -32002, 'resources/read of an invented SKU: -32002 resource not found', r.thrown?.message);
+  const tpl = await anon.listResourceTemplates();
+  ok(tpl.resourceTemplates?.[0]?.uriTemplate === 'product://{sku}', 'resources/templates/list: product://{sku}', tpl);
+  await anon.close();
+
+  // ---- an anonymous shopper: cart yes, orders no ----
+  const sessionToken = (await req(srv, 'POST', '/api/v1/auth/anonymous')).json.sessionToken;
+  const { client: guest } = await connect(srv, sessionToken);
+  r = await call(guest, 'add_to_cart', { sku: SKU, quantity: 1 });
+  ok(!r.isError && r.structuredContent?.items?.[0]?.sku === SKU, 'add_to_cart with an anonymous session token', r);
+  const restCart = await req(srv, 'GET', '/api/v1/cart', { token: sessionToken });
+  ok(restCart.json?.items?.[0]?.qty === 1, 'the same cart is in REST GET /api/v1/cart', restCart.json);
+  r = await call(guest, 'request_checkout', {});
+  ok(refused(r, 'login-required'), 'request_checkout with an anonymous token: isError login-required', r);
+  await guest.close();
+
+  // ---- a signed-in shopper: cart and the two-step checkout ----
+  const token = await signIn(srv, 'mcp-shopper@example.com');
+  const { client: me } = await connect(srv, token);
+  r = await call(me, 'add_to_cart', { sku: SKU, quantity: 2 });
+  ok(!r.isError && r.structuredContent?.items?.find((l) => l.sku === SKU)?.qty === 2, 'add_to_cart: the line has quantity 2', r);
+  r = await call(me, 'add_to_cart', { sku: 'NO-SUCH-SKU-424242', quantity: 1 });
+  ok(refused(r, 'not-found'), 'add_to_cart of an invented SKU: isError not-found', r);
+  r = await call(me, 'add_to_cart', { sku: SKU, quantity: 'two' });
+  ok(refused(r, 'invalid-arguments'), 'add_to_cart with quantity "two": isError invalid-arguments', r);
+  r = await call(me, 'add_to_cart', { sku: SKU, quantity: 0 });
+  ok(refused(r, 'invalid-arguments') && /from 1 to 999/.test(r.content[0].text), 'add_to_cart with quantity 0: out of range', r);
+  r = await call(me, 'view_cart', {});
+  const cart = r.structuredContent;
+  ok(!r.isError && cart?.count === 2 && cart.total > 0, 'view_cart: 2 items, a total', cart);
+  r = await call(me, 'apply_promo_code', { code: 'NOT-A-REAL-CODE' });
+  ok(r.isError === true && r.structuredContent?.error === 'promo-code-invalid', 'apply_promo_code of an unknown code: isError promo-code-invalid', r);
+
+  r = await call(me, 'confirm_checkout', {});
+  ok(refused(r, 'invalid-arguments') && /confirmationId is required/.test(r.content[0].text), 'confirm_checkout without a confirmation id: refused', r);
+  r = await call(me, 'confirm_checkout', { confirmationId: 'deadbeef.0123456789abcdef0123456789abcdef' });
+  ok(refused(r, 'confirmation-stale'), 'confirm_checkout with a forged confirmation id: refused', r);
+  r = await call(me, 'request_checkout', {});
+  const first = r.structuredContent;
+  ok(!r.isError && typeof first?.confirmationId === 'string' && first.total === cart.total && first.cart?.count === 2,
+    'request_checkout: the priced summary and a confirmation id', r);
+  r = await call(me, 'update_cart_item', { sku: SKU, quantity: 1 });
+  ok(!r.isError && r.structuredContent?.count === 1, 'update_cart_item: quantity 1', r);
+  r = await call(me, 'confirm_checkout', { confirmationId: first.confirmationId });
+  ok(refused(r, 'confirmation-stale') && /request_checkout again/.test(r.content[0].text), 'confirm_checkout after the cart changed: stale, asks to request again', r);
+  let orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  ok(orders.status === 200 && orders.json.items.length === 0, 'no order was placed by the refused confirmations', orders.json);
+
+  r = await call(me, 'request_checkout', {});
+  const second = r.structuredContent;
+  ok(!r.isError && second.confirmationId !== first.confirmationId && second.cart.count === 1, 'request_checkout again: a new confirmation id', r);
+  const key = 'agent-key-' + Date.now();
+  const both = await Promise.all([1, 2].map(() => call(me, 'confirm_checkout', { confirmationId: second.confirmationId, idempotencyKey: key })));
+  const ids = both.map((x) => x.structuredContent?.order?.id);
+  ok(both.every((x) => !x.isError) && ids[0] && ids[0] === ids[1], 'two parallel confirm_checkout with one key: both answer the same order', both);
+  ok(both.filter((x) => x.structuredContent?.replayed === false).length === 1, 'one of them placed it, the other was a replay', both.map((x) => x.structuredContent?.replayed));
+  orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  ok(orders.json.items.length === 1 && orders.json.items[0].id === ids[0], 'REST GET /api/v1/orders: exactly that one order', orders.json);
+  r = await call(me, 'confirm_checkout', { confirmationId: second.confirmationId, idempotencyKey: key });
+  ok(!r.isError && r.structuredContent?.order?.id === ids[0] && r.structuredContent.replayed === true, 'the same confirmation again (cart now empty): the first order, replayed', r);
+  r = await call(me, 'order_status', { orderId: ids[0] });
+  ok(!r.isError && r.structuredContent?.id === ids[0] && typeof r.structuredContent.status === 'string', 'order_status of the order', r);
+  r = await call(me, 'order_status', { orderId: ids[0] + 1000 });
+  ok(refused(r, 'not-found'), 'order_status of another id: isError not-found', r);
+  r = await call(me, 'view_cart', {});
+  ok(!r.isError && r.structuredContent?.count === 0, 'the cart is empty after the order', r.structuredContent);
+  r = await call(me, 'request_checkout', {});
+  ok(refused(r, 'cart-empty'), 'request_checkout of an empty cart: isError cart-empty', r);
+
+  // without a key of the agent's own, the confirmation id is the key
+  await call(me, 'add_to_cart', { sku: SKU, quantity: 1 });
+  const third = (await call(me, 'request_checkout', {})).structuredContent;
+  const pair = await Promise.all([1, 2].map(() => call(me, 'confirm_checkout', { confirmationId: third.confirmationId })));
+  ok(pair.every((x) => !x.isError) && pair[0].structuredContent.order.id === pair[1].structuredContent.order.id,
+    'two parallel confirm_checkout without a key: one order', pair);
+  orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  ok(orders.json.items.length === 2, 'REST: two orders in all', orders.json.items.map((o) => o.id));
+  await me.close();
+
+  // one order.create audit entry per order, recorded as coming from MCP
+  const audit = sql(join(srv.dir, 'aisle.db'), "SELECT detail FROM audit WHERE action = 'order.create'");
+  ok(audit.length === 2 && audit.every((a) => JSON.parse(a.detail).via === 'mcp'), 'audit: one order.create per order, via mcp', audit);
+  const adds = sql(join(srv.dir, 'aisle.db'), "SELECT detail FROM audit WHERE action = 'cart.add'");
+  ok(adds.length >= 3 && adds.every((a) => JSON.parse(a.detail || '{}').via === 'mcp'), 'audit: cart.add entries via mcp', adds);
+}
+
+async function transportTests(srv) {
+  let r = await fetch(srv.base + '/mcp', { headers: { Accept: 'text/event-stream' } });
+  ok(r.status === 405, 'GET /mcp: 405 (no server stream)', r.status);
+  r = await raw(srv, init('2025-06-18'));
+  ok(r.status === 200 && r.json?.result?.protocolVersion === '2025-06-18', 'initialize with 2025-06-18: that version is answered', r.json);
+  r = await raw(srv, init('1999-01-01'));
+  ok(r.status === 200 && r.json?.result?.protocolVersion === LATEST_PROTOCOL_VERSION, 'initialize with an unknown version: the latest is offered', r.json);
+  const sid = r.headers.get('mcp-session-id');
+  const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+  r = await raw(srv, list);
+  ok(r.status === 400 && r.json?.type === 'urn:aisle:problem:mcp-session-required', 'a request without Mcp-Session-Id: 400', r.text);
+  r = await raw(srv, list, { sid: '0'.repeat(32) });
+  ok(r.status === 404 && r.json?.type === 'urn:aisle:problem:mcp-session-not-found', 'an unknown Mcp-Session-Id: 404', r.text);
+  r = await raw(srv, list, { sid, headers: { 'MCP-Protocol-Version': '2099-01-01' } });
+  ok(r.status === 400 && r.json?.type === 'urn:aisle:problem:mcp-protocol-version', 'an unsupported MCP-Protocol-Version header: 400', r.text);
+  r = await raw(srv, list, { sid, headers: { 'MCP-Protocol-Version': '2025-06-18' } });
+  ok(r.status === 200 && r.headers.get('content-type') === 'application/json' && r.json?.result?.tools?.length === 10, 'tools/list over plain HTTP: one JSON answer', r.text.slice(0, 200));
+  r = await raw(srv, { jsonrpc: '2.0', method: 'notifications/initialized' }, { sid });
+  ok(r.status === 202 && r.text === '', 'a notification: 202 without a body', r);
+  r = await raw(srv, { jsonrpc: '2.0', id: 3, method: 'prompts/list' }, { sid });
+  ok(r.status === 200 && r.json?.error?.code === -32601, 'an unknown method: -32601', r.json);
+  r = await raw(srv, { jsonrpc: '1.0', id: 4, method: 'ping' }, { sid });
+  ok(r.status === 400 && r.json?.error?.code === -32600, 'not JSON-RPC 2.0: 400 with -32600', r.json);
+  r = await raw(srv, '{"jsonrpc":"2.0","id":5,"method":', { sid });
+  ok(r.status === 400 && r.json?.type === 'urn:aisle:problem:invalid-json', 'malformed JSON: 400 invalid-json, as REST', r.text);
+  r = await raw(srv, [{ jsonrpc: '2.0', id: 6, method: 'ping' }], { sid });
+  ok(r.status === 400, 'a batch (array): 400', r.text);
+  r = await raw(srv, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping', params: { pad: 'x'.repeat(70000) } }), { sid });
+  ok(r.status === 413 && r.json?.type === 'urn:aisle:problem:payload-too-large', 'a body over the limit: 413, as REST', r.status);
+  r = await raw(srv, { jsonrpc: '2.0', id: 8, method: 'ping' }, { sid, headers: { Origin: 'http://evil.example' } });
+  ok(r.status === 403 && r.json?.type === 'urn:aisle:problem:origin-forbidden', 'a browser Origin not allowed: 403', r.text);
+  r = await raw(srv, { jsonrpc: '2.0', id: 9, method: 'ping' }, { sid, token: 'not-a-token' });
+  ok(r.status === 401, 'an invalid bearer token: 401, as REST', r.status);
+  r = await raw(srv, { jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'get_product', arguments: 'sku' } }, { sid });
+  ok(r.json?.error?.code === -32602, 'arguments that are not an object: -32602', r.json);
+  r = await fetch(srv.base + '/mcp', { method: 'DELETE', headers: { 'Mcp-Session-Id': sid } });
+  ok(r.status === 204, 'DELETE /mcp ends the session', r.status);
+  await new Promise((res) => setTimeout(res, 1100));
+  r = await raw(srv, list, { sid });
+  ok(r.status === 404, 'the ended session is not found', r.status);
+}
+
+async function rateTests() {
+  const srv = await startServer({ pipeline: 'pipelines/commerce.yaml', seed: false,
+    yaml: 'limits:\n  ip_rps: 0.01\n  ip_burst: 3\n  user_rps: 1000\n  user_burst: 1000\n' });
+  try {
+    const st = [];
+    for (let i = 0; i < 5; i++) st.push((await raw(srv, init())).status);
+    const r = await raw(srv, init());
+    ok(st.slice(0, 3).every((s) => s === 200) && st.slice(3).every((s) => s === 429) && r.headers.get('retry-after'),
+      'the REST rate limits hold for /mcp: 429 with Retry-After past the burst', st);
+  } finally { await stopServer(srv); }
+}
+
+let srv;
+try {
+  srv = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: CONFIG });
+  for (const [name, fn] of [['agent', agentTests], ['transport', transportTests]]) {
+    try { await fn(srv); } catch (e) { ok(false, `mcp ${name} tests ran to the end`, e.stack || String(e)); }
+  }
+} catch (e) {
+  ok(false, 'mcp: server started', e.stack || String(e));
+} finally {
+  await stopServer(srv);
+}
+try { await rateTests(); } catch (e) { ok(false, 'mcp rate tests ran to the end', e.stack || String(e)); }
+process.exit(failed() ? 1 : 0);
