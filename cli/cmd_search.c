@@ -67,9 +67,16 @@ static int one(store *st, store_search_query *q, int json)
         printf("%lld matches\n", (long long)r.total);
         for (size_t i = 0; i < r.n_hits; i++) {
             const store_product *p = &r.hits[i].product;
-            printf("%3zu. %-16s %8.2f  %-60.60s %s%s\n", q->offset + i + 1,
-                   p->sku, p->price, p->title, p->brand ? p->brand : "",
-                   p->stock > 0 ? "" : " (out of stock)");
+            char price[32];
+            /* as the shop shows them: no price is "on request", stock
+             * that is not kept is never "out of stock" */
+            if (p->price_missing)
+                snprintf(price, sizeof price, "%s", "on request");
+            else
+                snprintf(price, sizeof price, "%.2f", p->price);
+            printf("%3zu. %-16s %10s  %-60.60s %s%s\n", q->offset + i + 1,
+                   p->sku, price, p->title, p->brand ? p->brand : "",
+                   p->stock_untracked || p->stock > 0 ? "" : " (out of stock)");
         }
         for (size_t i = 0; i < r.n_categories; i++)
             printf("%s category %s (%lld)", i ? "" : "facets:\n", r.categories[i].value,

@@ -401,6 +401,11 @@ static void find_money(X *x)
         int l = x->t[i].kind == TK_WORD ? x->t[i].lx : 0, bound = 0; /* 1 max, 2 min */
         size_t j = i + 1;
         bool weak = false;  /* a cue that often counts things, not money */
+        /* a cue glued to a word by a hyphen is part of a name: "Z-MAX 4
+         * in.", "hi-low", "x-over 2" */
+        if (l && i >= 2 && sym(x, i - 1, '-') && x->t[i - 1].e == x->t[i].s && x->t[i - 2].e == x->t[i - 1].s &&
+            x->t[i - 2].kind == TK_WORD)
+            continue;
         if (l == L_BETWEEN || l == L_FROM) {
             if (range(x, i, i + 1, true))
                 continue;

@@ -724,6 +724,26 @@ static void emit(corrctx *c, const char *s, size_t n)
     c->o += n;
 }
 
+/* "rainbird" -> "rain bird", "doorguard" -> "door guard": an unknown
+ * word that is two catalog words written as one, each at least 3
+ * letters; of several cuts the most even wins. */
+static bool split_compound(const eng__lex *x, const char *w, size_t n, char *out, size_t cap)
+{
+    size_t best = 0, best_min = 0;
+    for (size_t i = 3; i + 3 <= n; i++) {
+        const lw *a = lookup(x, w, i), *b = lookup(x, w + i, n - i);
+        if (!a || !b || !(a->flags & LW_CATALOG) || !(b->flags & LW_CATALOG))
+            continue;
+        size_t m = i < n - i ? i : n - i;
+        if (m > best_min)
+            best_min = m, best = i;
+    }
+    if (!best || n + 2 > cap)
+        return false;
+    snprintf(out, cap, "%.*s %.*s", (int)best, w, (int)(n - best), w + best);
+    return true;
+}
+
 static int fix_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
 {
     corrctx *c = ctx;
@@ -735,8 +755,12 @@ static int fix_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
         letters = lw_[i] >= 'a' && lw_[i] <= 'z';
     }
     const char *fix = NULL;
-    if (letters && !known(x, lw_, n))
+    char split[WMAX + 2];
+    if (letters && !known(x, lw_, n)) {
         fix = suggest(x, lw_, n);
+        if (!fix && n >= 7 && split_compound(x, lw_, n, split, sizeof split))
+            fix = split;
+    }
     if (!fix)
         return 0;
     emit(c, c->text + c->pos, s - c->pos);

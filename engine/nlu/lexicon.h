@@ -29,9 +29,10 @@ int eng__lex_finish(eng__lex *x);
 void eng__lex_free(eng__lex *x);
 
 /* eng__lex_correct: text with misspelt words replaced ("lipstik" ->
- * "lipstick") into out[0..cap), NUL-terminated. A word that is English,
- * a catalog or lexicon word, or shorter than 4 letters (6 without a word
- * list) is never changed. Returns how many words changed; `fixes` (may
+ * "lipstick") into out[0..cap), NUL-terminated; an unknown word that is
+ * two catalog words run together is split ("rainbird" -> "rain bird").
+ * A word that is English, a catalog or lexicon word, or shorter than 4
+ * letters (6 without a word list) is never changed. Returns how many words changed; `fixes` (may
  * be NULL) gets "from>to" pairs separated by spaces. Thread-safe. */
 int eng__lex_correct(const eng__lex *x, const char *text, char *out, size_t cap, char *fixes, size_t fcap);
 

@@ -53,7 +53,11 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
         json_object *e = json_object_array_get_idx(ents, i);
         const char *type = eng__json_str(e, "type", "");
         /* brands, categories and colours stay in the text: they rank */
-        static const char *const masked[] = {"money", "quantity", "reference", "order_number", "email", "size", NULL};
+        /* a quantity in a search is a word of it: "45 fire pit", "48 bath
+         * vanity", "35 frameless shower door" (a count of products to
+         * show means nothing to a search; the engine ranks numbers that
+         * no title has as it ranks any missing word) */
+        static const char *const masked[] = {"money", "reference", "order_number", "email", "size", NULL};
         bool m = !keep_colors && strcmp(type, "color") == 0;
         for (size_t k = 0; masked[k] && !m; k++)
             m = strcmp(type, masked[k]) == 0;
@@ -70,19 +74,22 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
         while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
             p++;
         const char *w = p;
-        while (*p && (isalnum((unsigned char)*p) || *p == '\'' || *p == '-' || (unsigned char)*p >= 0x80))
+        /* "3/8", "1-1/4", "2.5": a number's own slash and point stay in it */
+        while (*p && (isalnum((unsigned char)*p) || *p == '\'' || *p == '-' || (unsigned char)*p >= 0x80 ||
+                      ((*p == '/' || *p == '.') && p > w && isdigit((unsigned char)p[-1]) && isdigit((unsigned char)p[1]))))
             p++;
         size_t n = (size_t)(p - w);
         if (!n)
             continue;
-        bool digits = true;
-        for (size_t i = 0; i < n; i++)
-            digits &= isdigit((unsigned char)w[i]) || w[i] == '.';
-        /* a model number right after a name stays ("iphone 13 pro",
-         * "xps 13 9300"): quantities and prices were masked above */
-        bool model = digits && w > mask && w[-1] == ' ' && o && out[o - 1] != ' ' && !isdigit((unsigned char)out[o - 1]) &&
-                     w - mask >= 2 && isalpha((unsigned char)w[-2]);
-        if ((digits && !model) || is_stop(w, n))
+        /* numbers stay: sizes ("1 1/4 finish nails", "16 x 26"), model
+         * numbers ("xps 13 9300") and counts are words of the search;
+         * prices, sizes and references were masked above */
+        /* "can" after a product word is a can ("led can lighting", "trash
+         * can liner"), not "can you" */
+        bool can_noun = n == 3 && strncasecmp(w, "can", 3) == 0 && o && out[o - 1] != ' ' &&
+                        !(*p == ' ' && (strncasecmp(p + 1, "i ", 2) == 0 || strncasecmp(p + 1, "you", 3) == 0 ||
+                                        strncasecmp(p + 1, "u ", 2) == 0 || strncasecmp(p + 1, "we ", 3) == 0));
+        if (is_stop(w, n) && !can_noun)
             continue;
         if (o + n + 2 >= outn)
             break;
