@@ -491,6 +491,9 @@ static int checkout(eng_turn *t, const char *key, eng_shop_result *r)
         r->cart = json_object_get(cart);
         if (rc == STORE_ESTOCK)
             return set(r, ENG_SHOP_STOCK, "%s", e.msg[0] ? e.msg : "not enough stock for an item in the cart");
+        if (rc == STORE_ESTATE)   /* another request changed the cart while this one priced it */
+            return set(r, ENG_SHOP_STATE, "your cart changed while the order was being placed; nothing was "
+                                          "charged. Please check your cart and confirm again");
         return from_store(r, rc, &e);
     }
     r->replayed = o.replayed;

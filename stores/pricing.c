@@ -4,6 +4,7 @@
 #include "store_int.h"
 #include <json-c/json.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,15 @@ int store__pricing_parse(const char *json, store__pricing *p, store_err *err)
             return store__fail(err, STORE_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < n; i++) {
-            json_object *it = json_object_array_get_idx(items, i), *sku, *fp;
+            json_object *it = json_object_array_get_idx(items, i), *sku, *fp, *q;
             if (!json_object_object_get_ex(it, "sku", &sku) || !json_object_object_get_ex(it, "finalPrice", &fp))
                 continue;
             double u = json_object_get_double(fp);
             if (!isfinite(u) || u < 0)
                 continue;
             snprintf(p->lines[p->n].sku, sizeof p->lines[p->n].sku, "%s", json_object_get_string(sku));
+            p->lines[p->n].qty = json_object_object_get_ex(it, "qty", &q) && json_object_is_type(q, json_type_int)
+                                     ? json_object_get_int64(q) : 0;
             p->lines[p->n++].unit = u;
         }
     }
@@ -61,6 +64,25 @@ int store__pricing_check(const store__pricing *p, double subtotal, store_err *er
     if (p->total >= 0 && p->total > subtotal + 0.005)
         return store__fail(err, STORE_EINVAL, "pricing: total %.2f is above the catalog subtotal %.2f",
                            p->total, subtotal);
+    return 0;
+}
+
+int store__pricing_match(const store__pricing *p, const store_cart *c, store_err *err)
+{
+    bool qtys = false;
+    for (size_t i = 0; i < p->n; i++)
+        qtys |= p->lines[i].qty > 0;
+    if (p->total < 0 || !qtys)
+        return 0;
+    bool same = p->n == c->n_items;
+    for (size_t i = 0; same && i < c->n_items; i++) {
+        bool found = false;
+        for (size_t k = 0; k < p->n && !found; k++)
+            found = strcmp(p->lines[k].sku, c->items[i].sku) == 0 && p->lines[k].qty == c->items[i].qty;
+        same = found;
+    }
+    if (!same)
+        return store__fail(err, STORE_ESTATE, "the cart changed after it was priced: price it again");
     return 0;
 }
 

@@ -162,6 +162,7 @@ int store__is_stopword(const char *w);
 typedef struct store__pricing_line {
     char sku[128];
     double unit;
+    int64_t qty;     /* the quantity priced; 0 when the pricing gave none */
 } store__pricing_line;
 
 typedef struct store__pricing {
@@ -176,6 +177,13 @@ int store__pricing_parse(const char *json, store__pricing *p, store_err *err);
 double store__pricing_unit(const store__pricing *p, const char *sku, double dflt);
 /* store__pricing_check: STORE_EINVAL when the total is above subtotal. */
 int store__pricing_check(const store__pricing *p, double subtotal, store_err *err);
+/* store__pricing_match: the cart read inside the order's transaction is
+ * the one that was priced: the same SKUs in the same quantities.
+ * STORE_ESTATE when it changed in between (a line added, removed or its
+ * quantity changed by another request): the order is not placed, and the
+ * caller prices the cart again. 0 without a pricing, or one that gave no
+ * quantities. */
+int store__pricing_match(const store__pricing *p, const store_cart *c, store_err *err);
 void store__pricing_free(store__pricing *p);
 
 /* Audit records written with an effect (stores/effects.c). */

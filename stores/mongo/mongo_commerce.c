@@ -359,6 +359,21 @@ static int place(checkout *k, const bson_t *sess)
         rc = store__fail(k->err, STORE_EEMPTY, "cart %s is empty", k->cart);
         goto out;
     }
+    {   /* the cart read here is the one that was priced */
+        store_cart cc = {calloc(n, sizeof *cc.items), n, 0};
+        if (!cc.items) {
+            rc = store__fail(k->err, STORE_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+            snprintf(cc.items[i].sku, sizeof cc.items[i].sku, "%s", l[i].sku);
+            cc.items[i].qty = l[i].qty;
+        }
+        rc = store__pricing_match(k->pricing, &cc, k->err);
+        free(cc.items);
+        if (rc)
+            goto out;
+    }
     BSON_APPEND_INT64(&doc, "_id", k->id);
     BSON_APPEND_INT64(&doc, "userId", k->user);
     BSON_APPEND_UTF8(&doc, "status", "placed");

@@ -385,7 +385,8 @@ int sq__order_place(void *vb, const store_order_req *req, int64_t now,
         rc = store__fail(err, STORE_EEMPTY, "cart %s is empty", cart);
         goto out;
     }
-    if ((rc = store__pricing_check(&pr, items.subtotal, err)) != 0)
+    if ((rc = store__pricing_match(&pr, &items, err)) != 0 ||
+        (rc = store__pricing_check(&pr, items.subtotal, err)) != 0)
         goto out;
     /* a product whose price the catalog never gave is not sold at 0 */
     st = SQ_PREP(c, err, "SELECT c.sku FROM carts c JOIN products p ON p.sku = c.sku"

@@ -453,6 +453,44 @@ static void test_priced_order(void **state)
     store_order_clear(&o);
 }
 
+/* The cart the order takes is the cart that was priced: a line added or
+ * a quantity changed by another request between pricing and the order's
+ * transaction refuses the order (STORE_ESTATE), takes no stock and
+ * charges nothing; priced again, it goes through. */
+static void test_priced_cart_changed(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_order o;
+    put_product(s, "A", "Apple", NULL, "food", 2, 4, 5);
+    put_product(s, "B", "Bread", NULL, "food", 3, 4, 5);
+    assert_int_equal(store_cart_set_qty(s, "user:8", "A", 1, &err), 0);
+    const char *priced1 = "{\"total\": 2, \"items\": [{\"sku\": \"A\", \"qty\": 1, \"finalPrice\": 2}]}";
+    /* another tab raised the quantity after the pricing */
+    assert_int_equal(store_cart_set_qty(s, "user:8", "A", 3, &err), 0);
+    assert_int_equal(store_order_create_priced(s, 8, "user:8", "c1", priced1, &o, &err), STORE_ESTATE);
+    store_product p;
+    assert_int_equal(store_product_get(s, "A", &p, &err), 0);
+    assert_int_equal(p.stock, 5);   /* put_product's stock: nothing taken */
+    store_product_clear(&p);
+    /* or added a line */
+    assert_int_equal(store_cart_set_qty(s, "user:8", "A", 1, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "user:8", "B", 1, &err), 0);
+    assert_int_equal(store_order_create_priced(s, 8, "user:8", "c2", priced1, &o, &err), STORE_ESTATE);
+    store_order *list = NULL;
+    size_t n = 9;
+    assert_int_equal(store_order_list(s, 8, 10, &list, &n, &err), 0);
+    assert_int_equal(n, 0);
+    store_order_list_free(list, n);
+    /* priced again as it is now: placed, at that price */
+    const char *priced2 = "{\"total\": 5, \"items\": [{\"sku\": \"A\", \"qty\": 1, \"finalPrice\": 2},"
+                          " {\"sku\": \"B\", \"qty\": 1, \"finalPrice\": 3}]}";
+    assert_int_equal(store_order_create_priced(s, 8, "user:8", "c3", priced2, &o, &err), 0);
+    assert_int_equal(o.n_lines, 2);
+    assert_true(o.total > 4.99 && o.total < 5.01);
+    store_order_clear(&o);
+}
+
 typedef struct race {
     store *s;
     int id;
@@ -699,7 +737,8 @@ int main(void)
     };
     const struct CMUnitTest doc_tests[] = {
         T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_carts),
-        T(test_orders), T(test_priced_order), T(test_last_unit_race), T(test_filters_facets_injection),
+        T(test_orders), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
+        T(test_filters_facets_injection),
         T(test_units_and_spelling), T(test_untracked_stock),
     };
     const struct CMUnitTest unavailable[] = {
