@@ -394,6 +394,13 @@ int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_resul
  * key (required), stock taken in the same transaction; vetoes see the
  * cart. */
 int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r);
+/* eng_shop_checkout_confirmed: eng_shop_checkout, but only when the cart
+ * priced now is `confirmed` (a priced cart from eng_shop_cart that the
+ * shopper agreed to): the same lines, quantities, final prices and
+ * total; otherwise ENG_SHOP_STATE, the cart now in r->cart, nothing
+ * ordered. `confirmed` NULL: as eng_shop_checkout. */
+int eng_shop_checkout_confirmed(const eng_shopper *w, const char *key, json_object *confirmed,
+                                eng_shop_result *r);
 /* eng_shop_cancel: cancel a placed order of the shopper. */
 int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r);
 /* eng_shop_order: one order of the shopper into r->order; eng_shop_orders:

@@ -426,7 +426,34 @@ static bool key_ok(const char *key)
     return true;
 }
 
-static int checkout(eng_turn *t, const char *key, eng_shop_result *r)
+/* The cart priced now is the one the shopper confirmed: the same lines
+ * (SKU, quantity, final price to the cent) and the same total. */
+static bool same_priced_cart(json_object *now, json_object *confirmed)
+{
+    json_object *a = eng__json_path(now, "items"), *b = eng__json_path(confirmed, "items");
+    size_t n = a ? json_object_array_length(a) : 0;
+    if (!b || json_object_array_length(b) != n)
+        return false;
+    if (llround(json_object_get_double(eng__json_path(now, "total")) * 100) !=
+        llround(json_object_get_double(eng__json_path(confirmed, "total")) * 100))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        json_object *x = json_object_array_get_idx(a, i);
+        bool found = false;
+        for (size_t k = 0; k < n && !found; k++) {
+            json_object *y = json_object_array_get_idx(b, k);
+            found = strcmp(eng__json_str(x, "sku", ""), eng__json_str(y, "sku", "\1")) == 0 &&
+                    json_object_get_int64(eng__json_path(x, "qty")) == json_object_get_int64(eng__json_path(y, "qty")) &&
+                    llround(json_object_get_double(eng__json_path(x, "finalPrice")) * 100) ==
+                        llround(json_object_get_double(eng__json_path(y, "finalPrice")) * 100);
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_shop_result *r)
 {
     store *s = eng__store(t);
     int64_t uid = eng__user_id(t);
@@ -441,6 +468,11 @@ static int checkout(eng_turn *t, const char *key, eng_shop_result *r)
     if (eng__cart_refresh(t) < 0)
         return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
     json_object *cart = eng__json_path(t->ctx, "cart");
+    if (confirmed && !same_priced_cart(cart, confirmed)) {
+        r->cart = json_object_get(cart);
+        return set(r, ENG_SHOP_STATE, "the cart changed since it was confirmed; nothing was ordered. "
+                                      "Please review it and confirm again");
+    }
     json_object *pricing = NULL;
     if (json_object_array_length(eng__json_path(cart, "items")) > 0) {
         /* the prices the chat and the cart show, promotions and all, are
@@ -579,7 +611,7 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
     if (strcmp(type, "promo.remove") == 0)
         return promo_remove(t, eng__json_str(a, "code", NULL), r);
     if (strcmp(type, "order.create") == 0)
-        return checkout(t, key, r);
+        return checkout(t, key, eng__json_path(a, "confirmed"), r);
     if (strcmp(type, "order.cancel") == 0)
         return cancel(t, json_object_get_int64(eng__json_path(a, "orderId")), r);
     return set(r, ENG_SHOP_INVALID, "unknown action %s", type);
@@ -667,6 +699,15 @@ int eng_shop_cart_clear(const eng_shopper *w, const char *key, eng_shop_result *
 int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r)
 {
     return frame_do(w, action("order.create", NULL, 0, key), r);
+}
+
+int eng_shop_checkout_confirmed(const eng_shopper *w, const char *key, json_object *confirmed,
+                                eng_shop_result *r)
+{
+    json_object *a = action("order.create", NULL, 0, key);
+    if (confirmed)
+        json_object_object_add(a, "confirmed", json_object_get(confirmed));
+    return frame_do(w, a, r);
 }
 
 int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r)

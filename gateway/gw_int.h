@@ -228,9 +228,11 @@ enum gw_cart_op {
 int gw__cart_do(gw_server *s, const gw_principal *who, const char *via, enum gw_cart_op op,
                 const char *arg, int64_t qty, const char *key, gw_shop *g);
 /* gw__checkout (h_orders.c): the caller's cart becomes an order exactly
- * once per `key` (eng_shop_checkout) and the cart's channels hear of it;
- * opens *g (close it with gw__shop_close); result in g->r. */
-void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const char *key, gw_shop *g);
+ * once per `key` (eng_shop_checkout_confirmed: only when it is still the
+ * priced cart `confirmed`, when not NULL) and the cart's channels hear
+ * of it; opens *g (close it with gw__shop_close); result in g->r. */
+void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const char *key, json_object *confirmed,
+                  gw_shop *g);
 /* gw__product_search (h_products.c): run `q` and price its hits for
  * `who` as the chat would; *items (new array) and *res (free with
  * store_search_result_free) on 0, -1 with *e filled. */

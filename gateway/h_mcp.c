@@ -484,7 +484,7 @@ static json_object *t_confirm_checkout(gw_req *r, json_object *a)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     g.w.via = "mcp";
-    json_object *out = NULL;
+    json_object *out = NULL, *confirmed = NULL;
     char now_id[80];
     if (eng_shop_cart(&g.w, &g.r) != 0 || g.r.status != ENG_SHOP_OK) {
         out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
@@ -498,11 +498,17 @@ static json_object *t_confirm_checkout(gw_req *r, json_object *a)
     } else if ((int64_t)exp < (int64_t)time(NULL)) {
         out = tool_err("confirmation-expired",
                        "That confirmation expired: nothing was ordered. Call request_checkout again.");
+    } else {
+        /* the order must be this very cart: the engine compares it with
+         * the one it prices at checkout, the store with the one in the
+         * order's transaction */
+        confirmed = json_object_get(g.r.cart);
     }
     gw__shop_close(&g);
     if (out)
         return out;
-    gw__checkout(r->srv, &r->who, "mcp", key, &g);
+    gw__checkout(r->srv, &r->who, "mcp", key, confirmed, &g);
+    json_object_put(confirmed);
     if (g.r.status != ENG_SHOP_OK)
         out = shop_err(&g.r, "There is no such order.");
     else

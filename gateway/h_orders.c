@@ -11,12 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const char *key, gw_shop *g)
+void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const char *key, json_object *confirmed,
+                  gw_shop *g)
 {
     gw__shop_open(s, who, g);
     if (via)
         g->w.via = via;
-    eng_shop_checkout(&g->w, key, &g->r);
+    eng_shop_checkout_confirmed(&g->w, key, confirmed, &g->r);
     if (g->r.status == ENG_SHOP_OK && !g->r.replayed) {
         char cid[128];
         gw__cart_id(who, cid, sizeof cid);
@@ -35,7 +36,7 @@ void gw__h_orders_create(gw_req *r)
         return;
     }
     gw_shop g;
-    gw__checkout(r->srv, &r->who, NULL, key, &g);
+    gw__checkout(r->srv, &r->who, NULL, key, NULL, &g);
     if (g.r.status != ENG_SHOP_OK) {
         gw__shop_problem(r, &g.r, "No such order");
         gw__shop_close(&g);

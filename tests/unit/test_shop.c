@@ -278,6 +278,41 @@ static void test_veto_sees_cart(void **state)
     assert_int_equal(stock_of("MOTO"), before - 2);
 }
 
+/* A checkout the shopper confirmed on a summary orders that summary's
+ * cart or nothing: a cart changed since (another tab, an agent) is
+ * refused with the cart as it is now, and no stock is taken. */
+static void test_confirmed_checkout(void **state)
+{
+    (void)state;
+    eng_shopper w = shopper(150, "s-confirm", NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "LAMP", 1, NULL, &r);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_cart(&w, &r), 0);
+    json_object *summary = json_object_get(r.cart);
+    eng_shop_result_clear(&r);
+    eng_shop_cart_add(&w, "MUG", 1, NULL, &r);   /* after the summary was shown */
+    eng_shop_result_clear(&r);
+    int64_t lamps = stock_of("LAMP");
+    assert_int_equal(eng_shop_checkout_confirmed(&w, "conf-1", summary, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_STATE);
+    assert_null(r.order);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.cart, "items")), 2);
+    assert_int_equal(stock_of("LAMP"), lamps);
+    eng_shop_result_clear(&r);
+    /* confirmed on the cart as it is: ordered */
+    json_object_put(summary);
+    assert_int_equal(eng_shop_cart(&w, &r), 0);
+    summary = json_object_get(r.cart);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_checkout_confirmed(&w, "conf-2", summary, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_true(num(r.order, "total") == num(summary, "total"));
+    assert_int_equal(stock_of("LAMP"), lamps - 1);
+    eng_shop_result_clear(&r);
+    json_object_put(summary);
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
@@ -416,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_one_price),        cmocka_unit_test(test_typed_results),
         cmocka_unit_test(test_promo_codes),      cmocka_unit_test(test_veto_sees_cart),
         cmocka_unit_test(test_cancel),           cmocka_unit_test(test_concurrent_adds),
+        cmocka_unit_test(test_confirmed_checkout),
         cmocka_unit_test(test_concurrent_checkout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
