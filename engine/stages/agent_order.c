@@ -55,7 +55,28 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out)
     return found;
 }
 
-static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *pending_id)
+/* The priced cart as a confirmation question shows it: its lines (SKU,
+ * quantity, final price) and total. */
+static json_object *shown_cart(eng_turn *t)
+{
+    json_object *shown = json_object_new_object(), *lines = json_object_new_array();
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i), *l = json_object_new_object();
+        static const char *const keep[] = {"sku", "qty", "finalPrice", NULL};
+        for (size_t k = 0; keep[k]; k++)
+            json_object_object_add(l, keep[k], json_object_get(eng__json_path(it, keep[k])));
+        json_object_array_add(lines, l);
+    }
+    json_object_object_add(shown, "items", lines);
+    json_object_object_add(shown, "total", json_object_get(eng__json_path(t->ctx, "cart.total")));
+    return shown;
+}
+
+/* confirmed: the priced cart the shopper said yes to (NULL when no
+ * question was asked): the order is that cart or nothing */
+static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *pending_id,
+                        json_object *confirmed)
 {
     json_object *cart = eng__json_path(t->ctx, "cart");
     json_object *a = json_object_new_object();
@@ -65,6 +86,8 @@ static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, c
     json_object_object_add(a, "discounts", json_object_get(eng__json_path(cart, "discounts")));
     json_object_object_add(a, "items", json_object_get(eng__json_path(cart, "items")));
     json_object_object_add(a, "type", json_object_new_string("order.create"));
+    if (confirmed)
+        json_object_object_add(a, "confirmed", json_object_get(confirmed));
     /* the commerce core vetoes (with the cart in view) when the action
      * stage places it */
     json_object *act = eng__action_add(t, "order.create", a);
@@ -158,8 +181,10 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             json_object_object_add(sess, "pending", p);
             pid = eng__json_str(p, "id", "m");
         }
+        /* what the question shows: "yes" orders this cart or nothing */
+        json_object_object_add(eng__json_path(sess, "pending"), "cart", shown_cart(t));
         if (!o->confirm_orders)
-            return place(st, t, o, pid);
+            return place(st, t, o, pid, NULL);
         eng__set_var(t, "confirmOrder", json_object_new_boolean(1));
         eng__turn_note(t, "asked to confirm order of %.2f", total);
         return ENG_R_OK;
@@ -176,7 +201,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             const char *done = eng__json_str(lc, "pending", NULL);
             const char *mid = eng__json_str(t->ctx, "message.id", "");
             if (done && strcmp(eng__json_str(lc, "message", ""), mid) == 0)
-                return place(st, t, o, eng__pool_strdup(t->pool, done));
+                return place(st, t, o, eng__pool_strdup(t->pool, done), NULL);
             return nothing_to_confirm(t);
         }
         char *id = eng__pool_strdup(t->pool, pid);
@@ -185,8 +210,11 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object_object_add(lc, "message", json_object_new_string(eng__json_str(t->ctx, "message.id", "")));
         json_object_object_add(lc, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
         json_object_object_add(sess, "lastConfirmed", lc);
+        json_object *shown = json_object_get(eng__json_path(pending, "cart"));
         json_object_object_del(sess, "pending");
-        return place(st, t, o, id);
+        eng_result res = place(st, t, o, id, shown);
+        json_object_put(shown);
+        return res;
     }
     if (no) {
         if (pending) {

@@ -121,6 +121,28 @@ const tests = [
     for (const w of [first, ...all]) w.close();
   }],
 
+  ['a cart changed in another tab between "checkout" and "yes"', 'pipelines/commerce.yaml', async (srv, tag) => {
+    // "yes" confirms the cart the question showed, not whatever it is now
+    const tok = await buyer(srv, 'tab-buyer@example.com', 1);
+    const before = await stockOf(srv, SKU);
+    const [ws] = await sockets(srv, tok, 1);
+    const co = await say(ws, 'ready to pay', 'tab-1');
+    const add = await req(srv, 'POST', '/api/v1/cart/items', { token: tok, body: { sku: SKU, qty: 1 } });
+    const yes = await say(ws, 'yes please', 'tab-2');
+    const orders = await ordersOf(srv, tok);
+    ok(/place the order/i.test(co?.text ?? '') && add.status < 300 && orders?.length === 0 &&
+       /changed/i.test(yes?.text ?? '') && (await stockOf(srv, SKU)) === before,
+      `${tag} the changed cart is not ordered: the shopper is told it changed, no stock taken`,
+      { ask: co?.text, add: add.status, yes: yes?.text, orders: orders?.length });
+    const co2 = await say(ws, 'checkout', 'tab-3');
+    const yes2 = await say(ws, 'yes', 'tab-4');
+    const orders2 = await ordersOf(srv, tok);
+    ok(/place the order/i.test(co2?.text ?? '') && /Order #\d+ is placed/.test(yes2?.text ?? '') && orders2?.length === 1 &&
+       before - (await stockOf(srv, SKU)) === 2,
+      `${tag} asked again on the cart as it is, "yes" orders both units`, { ask: co2?.text, yes: yes2?.text });
+    ws.close();
+  }],
+
   ['50 concurrent chat "yes" with distinct clientMsgIds after one "checkout"', 'pipelines/commerce.yaml', async (srv, tag) => {
     // a "yes" answers only the question just asked: one confirmation, one order
     const tok = await buyer(srv, 'yes-buyer@example.com', 1);
