@@ -333,7 +333,9 @@ typedef enum eng_shop_status {
                                  refused this cart): the codes kept are
                                  unchanged */
     ENG_SHOP_LOGIN,           /* needs a signed-in shopper */
-    ENG_SHOP_UNAVAILABLE      /* the store failed: try again */
+    ENG_SHOP_UNAVAILABLE,     /* the store failed: try again */
+    ENG_SHOP_CHANGED          /* checkout: the cart changed after it was
+                                 priced or confirmed; nothing ordered */
 } eng_shop_status;
 
 /* Who is shopping, and where. */
@@ -397,7 +399,7 @@ int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r)
 /* eng_shop_checkout_confirmed: eng_shop_checkout, but only when the cart
  * priced now is `confirmed` (a priced cart from eng_shop_cart that the
  * shopper agreed to): the same lines, quantities, final prices and
- * total; otherwise ENG_SHOP_STATE, the cart now in r->cart, nothing
+ * total; otherwise ENG_SHOP_CHANGED, the cart now in r->cart, nothing
  * ordered. `confirmed` NULL: as eng_shop_checkout. */
 int eng_shop_checkout_confirmed(const eng_shopper *w, const char *key, json_object *confirmed,
                                 eng_shop_result *r);

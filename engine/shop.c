@@ -114,6 +114,7 @@ const char *eng_shop_status_name(eng_shop_status s)
     static const char *const names[] = {
         "ok", "rule-veto", "not-found", "not-in-cart", "insufficient-stock", "cart-empty",
         "order-not-cancellable", "validation", "promo-code-invalid", "login-required", "store-unavailable",
+        "cart-changed",
     };
     return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
 }
@@ -470,7 +471,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_sh
     json_object *cart = eng__json_path(t->ctx, "cart");
     if (confirmed && !same_priced_cart(cart, confirmed)) {
         r->cart = json_object_get(cart);
-        return set(r, ENG_SHOP_STATE, "the cart changed since it was confirmed; nothing was ordered. "
+        return set(r, ENG_SHOP_CHANGED, "the cart changed since it was confirmed; nothing was ordered. "
                                       "Please review it and confirm again");
     }
     json_object *pricing = NULL;
@@ -524,7 +525,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_sh
         if (rc == STORE_ESTOCK)
             return set(r, ENG_SHOP_STOCK, "%s", e.msg[0] ? e.msg : "not enough stock for an item in the cart");
         if (rc == STORE_ESTATE)   /* another request changed the cart while this one priced it */
-            return set(r, ENG_SHOP_STATE, "your cart changed while the order was being placed; nothing was "
+            return set(r, ENG_SHOP_CHANGED, "your cart changed while the order was being placed; nothing was "
                                           "charged. Please check your cart and confirm again");
         return from_store(r, rc, &e);
     }

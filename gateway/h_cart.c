@@ -95,6 +95,10 @@ void gw__shop_problem(gw_req *r, const eng_shop_result *res, const char *not_fou
     case ENG_SHOP_STATE:
         gw__problem(r, 409, "order-not-cancellable", "Order cannot be cancelled", "Only placed orders can be cancelled.");
         return;
+    case ENG_SHOP_CHANGED:
+        gw__problem(r, 409, "cart-changed", "Cart changed", "%s",
+                    why ? why : "The cart changed while the order was being placed; nothing was charged.");
+        return;
     case ENG_SHOP_INVALID:
         gw__problem(r, 422, "validation", "Invalid request", "%s", why ? why : "invalid request");
         return;

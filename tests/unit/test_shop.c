@@ -295,7 +295,7 @@ static void test_confirmed_checkout(void **state)
     eng_shop_result_clear(&r);
     int64_t lamps = stock_of("LAMP");
     assert_int_equal(eng_shop_checkout_confirmed(&w, "conf-1", summary, &r), 0);
-    assert_int_equal(r.status, ENG_SHOP_STATE);
+    assert_int_equal(r.status, ENG_SHOP_CHANGED);
     assert_null(r.order);
     assert_int_equal(json_object_array_length(json_object_object_get(r.cart, "items")), 2);
     assert_int_equal(stock_of("LAMP"), lamps);
