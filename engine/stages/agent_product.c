@@ -933,7 +933,10 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__set_var(t, "noCatalog", json_object_new_boolean(1));
         return ENG_R_DECLINED;
     }
-    const char *intent = eng__agent_intent(t);
+    /* a copy: the intent's name is replaced below, which frees the original */
+    const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
+    if (!intent)
+        return eng__turn_fail(t, "out of memory");
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
     if (strcmp(intent, "product_details") == 0 &&
         has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
