@@ -235,6 +235,16 @@ const char *eng_pipeline_name(const eng_pipeline *p);
 int eng_pipeline_version(const eng_pipeline *p);
 const char *eng_pipeline_file(const eng_pipeline *p);
 
+/* eng_pipeline_knowledge_ask: answer `question` from the pipeline's
+ * knowledge file (its `knowledge:` markdown) as the support agent does:
+ * the best section's title and its most relevant sentences, quoted in
+ * the file's own words. 1 with *title and *text (malloc'd) when the file
+ * answers well enough; 0 when it does not or the pipeline has no
+ * knowledge file; ENG_EINVAL on NULL arguments, ENG_ENOMEM. Thread-safe. */
+int eng_pipeline_knowledge_ask(const eng_pipeline *p, const char *question, char **title, char **text);
+/* eng_pipeline_knowledge_file: the knowledge file's path, or NULL. */
+const char *eng_pipeline_knowledge_file(const eng_pipeline *p);
+
 /* eng_pipeline_examples: the intents' training examples as parallel
  * arrays (*texts[i] is an example of intent *labels[i]); the arrays are
  * malloc'd (caller frees both with free()), the strings are owned by the

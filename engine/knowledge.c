@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -622,4 +623,28 @@ int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
     }
     hit->text[o] = '\0';
     return 1;
+}
+
+int eng_pipeline_knowledge_ask(const eng_pipeline *p, const char *question, char **title, char **text)
+{
+    if (!p || !question || !title || !text)
+        return ENG_EINVAL;
+    *title = *text = NULL;
+    eng_kb_hit hit;
+    if (!p->knowledge || !eng__kb_answers(p->knowledge, question, false, &hit) || !hit.title)
+        return 0;
+    *title = strdup(hit.title);
+    *text = strdup(hit.text);
+    if (!*title || !*text) {
+        free(*title);
+        free(*text);
+        *title = *text = NULL;
+        return ENG_ENOMEM;
+    }
+    return 1;
+}
+
+const char *eng_pipeline_knowledge_file(const eng_pipeline *p)
+{
+    return p && p->knowledge ? eng__kb_path(p->knowledge) : NULL;
 }

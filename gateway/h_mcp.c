@@ -9,13 +9,11 @@
  * read and parsed by the REST helpers (gw__body_object: same limits, same
  * UTF-8 and JSON rules, 400/413 problem answers).
  *
- * What stays unprotected: a session id carries no authority (every call
- * is authorised by its own bearer token, as REST), and between the
- * confirmation check and the checkout a second channel can still change
- * the cart (the order then charges the cart as it is; the core takes no
- * expected cart).  The shop's knowledge file is not reachable from the
- * gateway (engine/knowledge_int.h is internal), so there is no
- * shop_policy tool and no shop://policies resource yet. */
+ * A session id carries no authority (every call is authorised by its own
+ * bearer token, as REST). confirm_checkout orders the confirmed cart or
+ * nothing (eng_shop_checkout_confirmed). The shop_policy tool and the
+ * shop://policies resource answer from the pipeline's knowledge file
+ * (eng_pipeline_knowledge_ask). */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <math.h>
@@ -530,6 +528,33 @@ static json_object *t_order(gw_req *r, json_object *a)
     return out;
 }
 
+/* The shop's own answer to a policy question, quoted from its knowledge
+ * file (the same retrieval the chat's support agent answers by). */
+static json_object *t_policy(gw_req *r, json_object *a)
+{
+    const char *q = arg_str(a, "question");
+    eng_pipeline *p = gw__pipeline(r->srv);
+    char *title = NULL, *text = NULL;
+    int rc = p ? eng_pipeline_knowledge_ask(p, q, &title, &text) : 0;
+    if (p)
+        eng_pipeline_release(p);
+    json_object *out;
+    if (rc == 1) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "section", json_object_new_string(title));
+        json_object_object_add(o, "answer", json_object_new_string(text));
+        out = tool_ok(o);
+    } else if (rc < 0) {
+        out = tool_err("unavailable", "The shop's information is unavailable right now; try again.");
+    } else {
+        out = tool_err("no-answer", "The shop's policies do not answer that. Read shop://policies, or the shopper can "
+                                    "ask the shop's staff.");
+    }
+    free(title);
+    free(text);
+    return out;
+}
+
 #define SKU_ARG(d) {"sku", A_STR, true, 1, 127, false, d}
 static const mcp_tool tools[] = {
     {"search_products", "Search products",
@@ -568,6 +593,11 @@ static const mcp_tool tools[] = {
     {"order_status", "Order status", "One of the signed-in shopper's orders: status, lines, total.",
      GW_AUTH_USER, true, false, true, t_order,
      {{"orderId", A_INT, true, 1, 9007199254740991.0, false, "The order's id"}}},
+    {"shop_policy", "Shop policy",
+     "Answer a question about the shop (returns, refunds, shipping times and regions, payment methods, "
+     "warranty, contact, opening hours) with the shop's own text, quoted from its policies.",
+     GW_AUTH_NONE, true, false, true, t_policy,
+     {{"question", A_STR, true, 1, 500, false, "The shopper's question, in their words"}}},
 };
 #define NTOOLS (sizeof tools / sizeof *tools)
 
@@ -665,6 +695,18 @@ static void resources_list(gw_req *r, json_object *id, json_object *params)
     if (gw__product_search(r->srv, &r->who, &q, &res, &items, &e) < 0)
         return rpc_error(r, 200, id, JR_INTERNAL, "The catalog is unavailable right now; try again");
     json_object *a = json_object_new_array();
+    eng_pipeline *pl = off == 0 ? gw__pipeline(r->srv) : NULL;
+    if (pl && eng_pipeline_knowledge_file(pl)) {   /* the shop's policies first */
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "uri", json_object_new_string("shop://policies"));
+        json_object_object_add(o, "name", json_object_new_string("policies"));
+        json_object_object_add(o, "title", json_object_new_string("The shop's policies: returns, shipping, payment, "
+                                                                  "warranty, contact, hours"));
+        json_object_object_add(o, "mimeType", json_object_new_string("text/markdown"));
+        json_object_array_add(a, o);
+    }
+    if (pl)
+        eng_pipeline_release(pl);
     size_t n = json_object_array_length(items);
     for (size_t i = 0; i < n; i++) {
         json_object *p = json_object_array_get_idx(items, i), *o = json_object_new_object();
@@ -689,9 +731,44 @@ static void resources_list(gw_req *r, json_object *id, json_object *params)
     rpc_result(r, id, out, NULL);
 }
 
+/* shop://policies: the knowledge file as the product team wrote it */
+static void read_policies(gw_req *r, json_object *id, const char *uri)
+{
+    eng_pipeline *pl = gw__pipeline(r->srv);
+    const char *path = pl ? eng_pipeline_knowledge_file(pl) : NULL;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    enum { MAX = 1 << 20 };
+    char *buf = f ? malloc(MAX + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, MAX, f) : 0;
+    bool whole = f && feof(f);
+    if (f)
+        fclose(f);
+    if (pl)
+        eng_pipeline_release(pl);
+    if (!path) {
+        free(buf);
+        return rpc_error(r, 200, id, JR_NO_RESOURCE, "Resource not found: %.400s (this shop has no policies file)", uri);
+    }
+    if (!buf || !whole) {
+        free(buf);
+        return rpc_error(r, 200, id, JR_INTERNAL, "The shop's policies cannot be read right now");
+    }
+    buf[n] = 0;
+    json_object *c = json_object_new_object(), *a = json_object_new_array(), *out = json_object_new_object();
+    json_object_object_add(c, "uri", json_object_new_string(uri));
+    json_object_object_add(c, "mimeType", json_object_new_string("text/markdown"));
+    json_object_object_add(c, "text", json_object_new_string_len(buf, (int)n));
+    json_object_array_add(a, c);
+    json_object_object_add(out, "contents", a);
+    free(buf);
+    rpc_result(r, id, out, NULL);
+}
+
 static void resources_read(gw_req *r, json_object *id, json_object *params)
 {
     const char *uri = gw__jstr(params, "uri");
+    if (uri && strcmp(uri, "shop://policies") == 0)
+        return read_policies(r, id, uri);
     if (!uri || strncmp(uri, "product://", 10) != 0 || strlen(uri) > 400)
         return rpc_error(r, 200, id, JR_PARAMS, "params.uri must be a product://{sku} URI from resources/list");
     char sku[400];

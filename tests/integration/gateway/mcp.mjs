@@ -20,7 +20,7 @@ import { sql } from './stores.mjs';
 const CONFIG = 'limits:\n  ip_rps: 1000\n  ip_burst: 1000\n  user_rps: 1000\n  user_burst: 1000\n';
 const SKU = 'BEA-ESS-ESS-001'; // Essence Mascara, $9.99, in stock in the sample catalog
 const TOOLS = ['search_products', 'get_product', 'view_cart', 'add_to_cart', 'update_cart_item', 'remove_from_cart',
-  'apply_promo_code', 'request_checkout', 'confirm_checkout', 'order_status'];
+  'apply_promo_code', 'request_checkout', 'confirm_checkout', 'order_status', 'shop_policy'];
 
 async function connect(srv, token) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
@@ -108,8 +108,22 @@ async function agentTests(srv) {
 
   // ---- resources ----
   const page1 = await anon.listResources();
+  ok(page1.resources[0]?.uri === 'shop://policies' && page1.resources[0].mimeType === 'text/markdown',
+    'resources/list: the shop\'s policies first (shop://policies, markdown)', page1.resources[0]);
+  page1.resources = page1.resources.filter((x) => x.uri !== 'shop://policies');
   ok(page1.resources.length === 50 && page1.nextCursor && page1.resources.every((x) => x.uri.startsWith('product://')),
     'resources/list: 50 product:// items and a nextCursor', { n: page1.resources.length, next: page1.nextCursor });
+  const pol = await anon.readResource({ uri: 'shop://policies' });
+  ok(pol.contents?.[0]?.mimeType === 'text/markdown' && /## Returns/.test(pol.contents[0].text) && /## Payment methods/.test(pol.contents[0].text),
+    'resources/read shop://policies: the knowledge file as the shop wrote it', pol.contents?.[0]?.text?.slice(0, 120));
+  // the policy tool quotes the shop's own text; what the file does not answer is said so
+  r = await call(anon, 'shop_policy', { question: 'if the jacket does not fit can I send it back, and for how long?' });
+  ok(!r.isError && r.structuredContent?.section && /return/i.test(r.structuredContent.section + r.structuredContent.answer),
+    'shop_policy: a returns question gets the Returns section, quoted', r.structuredContent ?? r);
+  r = await call(anon, 'shop_policy', { question: 'which cards and wallets can I pay with' });
+  ok(!r.isError && /payment/i.test(r.structuredContent?.section ?? ''), 'shop_policy: a payment question gets the payment section', r.structuredContent ?? r);
+  r = await call(anon, 'shop_policy', { question: 'who won the football last night' });
+  ok(refused(r, 'no-answer'), 'shop_policy: a question the policies do not answer is refused as no-answer', r);
   const page2 = await anon.listResources({ cursor: page1.nextCursor });
   const dup = page2.resources.filter((x) => page1.resources.some((y) => y.uri === x.uri));
   ok(page2.resources.length > 0 && dup.length === 0, 'resources/list: the next page holds other products', { n: page2.resources.length, dup: dup.length });
@@ -223,7 +237,7 @@ async function transportTests(srv) {
   r = await raw(srv, list, { sid, headers: { 'MCP-Protocol-Version': '2099-01-01' } });
   ok(r.status === 400 && r.json?.type === 'urn:aisle:problem:mcp-protocol-version', 'an unsupported MCP-Protocol-Version header: 400', r.text);
   r = await raw(srv, list, { sid, headers: { 'MCP-Protocol-Version': '2025-06-18' } });
-  ok(r.status === 200 && r.headers.get('content-type') === 'application/json' && r.json?.result?.tools?.length === 10, 'tools/list over plain HTTP: one JSON answer', r.text.slice(0, 200));
+  ok(r.status === 200 && r.headers.get('content-type') === 'application/json' && r.json?.result?.tools?.length === TOOLS.length, 'tools/list over plain HTTP: one JSON answer', r.text.slice(0, 200));
   r = await raw(srv, { jsonrpc: '2.0', method: 'notifications/initialized' }, { sid });
   ok(r.status === 202 && r.text === '', 'a notification: 202 without a body', r);
   r = await raw(srv, { jsonrpc: '2.0', id: 3, method: 'prompts/list' }, { sid });
