@@ -277,27 +277,10 @@ static const char *abort_text(abort_reason r)
 
 /* Once a limit is hit the hook raises again every HOOK_EVERY
  * instructions, so that not even a __close or __gc handler keeps going. */
-static void count_hook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    eng_sandbox *sb = get_sb(L);
-    if (sb->abort == AB_NONE) {
-        sb->used += HOOK_EVERY;
-        if (sb->used > sb->lim.instructions)
-            sb->abort = AB_BUDGET;
-        else if (sb->deadline && eng_now_us() > sb->deadline)
-            sb->abort = AB_DEADLINE;
-        else
-            return;
-        sb->abort_line = chunk_line(L, sb->cur);
-    }
-    luaL_error(L, "%s", abort_text(sb->abort));
-}
-
 /* Work done inside a C function the hook cannot reach (the pattern
  * matcher of engine/luapat.c), charged like instructions. Raises the
  * limit error, which pcall cannot catch, once the budget or the deadline
- * is past. */
+ * is past. The count hook charges through it too. */
 void eng__sandbox_charge(lua_State *L, unsigned n)
 {
     eng_sandbox *sb = get_sb(L);
@@ -312,6 +295,12 @@ void eng__sandbox_charge(lua_State *L, unsigned n)
         sb->abort_line = chunk_line(L, sb->cur);
     }
     luaL_error(L, "%s", abort_text(sb->abort));
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    eng__sandbox_charge(L, HOOK_EVERY);
 }
 
 /* Message handler: rewrite "NAME:LINE:" so LINE counts in the chunk's
