@@ -507,7 +507,10 @@ static json_object *t_confirm_checkout(gw_req *r, json_object *a)
         return out;
     gw__checkout(r->srv, &r->who, "mcp", key, confirmed, &g);
     json_object_put(confirmed);
-    if (g.r.status != ENG_SHOP_OK)
+    json_object *first = NULL;
+    if (g.r.status == ENG_SHOP_CHANGED && (first = order_by_key(r->srv, &r->who, key)))
+        out = placed(first, true);   /* a parallel call with this key placed it and emptied the cart */
+    else if (g.r.status != ENG_SHOP_OK)
         out = shop_err(&g.r, "There is no such order.");
     else
         out = placed(json_object_get(g.r.order), g.r.replayed);
