@@ -191,6 +191,21 @@ int eng__cart_refresh(eng_turn *t)
         count += c.items[i].qty;
     }
     store_cart_clear_struct(&c);
+    const char *code = eng__json_str(t->ctx, "session.promoCode", NULL);
+    json_object *cart = json_object_new_object();
+    json_object_object_add(cart, "id", json_object_new_string(cid));
+    json_object_object_add(cart, "items", items);
+    json_object_object_add(cart, "count", json_object_new_int64(count));
+    if (json_object_array_length(items) == 0 && !code) {
+        /* nothing to price and no code to judge: the rules have nothing
+         * to say (most turns of a conversation start with an empty cart) */
+        json_object_object_add(cart, "subtotal", money(0));
+        json_object_object_add(cart, "discounts", json_object_new_array());
+        json_object_object_add(cart, "discountTotal", money(0));
+        json_object_object_add(cart, "total", money(0));
+        json_object_object_add(t->ctx, "cart", cart);
+        return 0;
+    }
     eng__shop_price(t, items);
     double subtotal = 0;
     for (size_t i = 0; i < json_object_array_length(items); i++) {
@@ -200,12 +215,7 @@ int eng__cart_refresh(eng_turn *t)
         json_object_object_add(l, "lineTotal", money(fp * (double)q));
         subtotal += fp * (double)q;
     }
-    json_object *cart = json_object_new_object();
-    json_object_object_add(cart, "id", json_object_new_string(cid));
-    json_object_object_add(cart, "items", items);
-    json_object_object_add(cart, "count", json_object_new_int64(count));
     json_object_object_add(cart, "subtotal", money(subtotal));
-    const char *code = eng__json_str(t->ctx, "session.promoCode", NULL);
     bool known = false;
     const char *denied = NULL;
     json_object *ds = eng__shop_cart_rules(t, cart, code, &known, &denied);
