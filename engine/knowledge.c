@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,6 +523,36 @@ bool eng__kb_answers(const eng_kb *kb, const char *query, bool strict, eng_kb_hi
            (!strict || (hit->matched >= 2 && hit->matched * 2 >= hit->words));
 }
 
+/* The idf of both words of every pair of consecutive query words (the
+ * shopper's own, synonyms left out) that some sentence of `s` holds next
+ * to each other, in that order. */
+static double phrase_bonus(const kb_section *s, const qterm *q, const double *qidf, size_t nq)
+{
+    double bonus = 0;
+    size_t prev = SIZE_MAX;
+    for (size_t k = 0; k < nq; k++) {
+        if (q[k].weight < 1.0)
+            continue;
+        if (prev != SIZE_MAX) {
+            bool found = false;
+            for (size_t j = 0; j < s->ns && !found; j++) {
+                char a[WORD_MAX], b[WORD_MAX];
+                const char *p = s->s[j].text, *e = p + strlen(p);
+                if (!(p = next_word(p, e, a)))
+                    continue;
+                while (!found && (p = next_word(p, e, b))) {
+                    found = strcmp(a, q[prev].w) == 0 && strcmp(b, q[k].w) == 0;
+                    memcpy(a, b, sizeof a);
+                }
+            }
+            if (found)
+                bonus += qidf[prev] + qidf[k];
+        }
+        prev = k;
+    }
+    return bonus;
+}
+
 int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
 {
     memset(hit, 0, sizeof *hit);
@@ -553,6 +584,11 @@ int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
             if (tf >= TITLE_WEIGHT && in_title(s, q[k].w))
                 sc += q[k].weight * qidf[k];
         }
+        /* two of the shopper's words side by side in a sentence, as they
+         * wrote them: "american express" is the payment network, not the
+         * express delivery */
+        if (matched >= 2)
+            sc += phrase_bonus(s, q, qidf, nq);
         /* coordination (as Lucene's coord): a section that holds more of
          * the shopper's own words beats one that repeats a single word */
         sc *= (0.25 + matched) / (0.25 + (double)nprimary);
