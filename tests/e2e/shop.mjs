@@ -63,7 +63,8 @@ const freePort = () => new Promise((res) => {
 const port = await freePort()
 // the chat WebSocket on its own event-loop port, as `make run` serves it
 // (ws.listen): the page learns the port from index.html
-const wsPort = await freePort()
+let wsPort = await freePort()
+while (wsPort === port) wsPort = await freePort()
 const BASE = `http://127.0.0.1:${port}`
 let server = null
 let fake = null

@@ -218,7 +218,9 @@ async function runConversation(t, conv, idx) {
     }
   } catch (e) {
     // a server that did not start says why in its last lines
-    const msg = e.message.length > 700 ? e.message.slice(0, 200) + ' ... ' + e.message.slice(-400) : e.message;
+    let msg = e.message.length > 700 ? e.message.slice(0, 200) + ' ... ' + e.message.slice(-400) : e.message;
+    // and one that stopped on the way says how (exit, the end of its stderr)
+    if (srv && srv.exited) msg += `\n(aisle serve exited ${JSON.stringify(srv.exited)}: ${srv.err.slice(-400)})`;
     fail(`  ${msg.replace(/\n/g, '\n    ')}`);
   } finally {
     if (ws) ws.close();

@@ -25,15 +25,25 @@ export const skip = (name, why) => console.log(`skip ${name}: ${why}`);
 export const failed = () => failures;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// a port nothing listens on now; never one this process handed out
+// before, so that servers started side by side (each with an HTTP and a
+// WebSocket port) cannot be given the same one before either binds it
+const handedOut = new Set();
 export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
+  for (;;) {
+    const p = await new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const port = s.address().port;
+        s.close(() => resolve(port));
+      });
+      s.on('error', reject);
     });
-    s.on('error', reject);
-  });
+    if (!handedOut.has(p)) {
+      handedOut.add(p);
+      return p;
+    }
+  }
 }
 
 export function tmp() { return mkdtempSync(join(tmpdir(), 'aisle-gw-')); }
