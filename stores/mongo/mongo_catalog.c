@@ -228,7 +228,8 @@ static void facet_group(bson_t *facets, const char *name, const char *field)
     bson_destroy(stages);
 }
 
-/* Price buckets as SQLite names them. */
+/* Price buckets as SQLite names them, cheapest first; products without a
+ * price (priceKnown false) are in none. */
 static void facet_prices(bson_t *facets)
 {
     static const struct { double lt; const char *name; } b[] = {
@@ -239,7 +240,12 @@ static void facet_prices(bson_t *facets)
     char k[16];
     const char *ik;
     BSON_APPEND_ARRAY_BEGIN(facets, "prices", &arr);
-    BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &st);
+    {
+        bson_t *m = BCON_NEW("$match", "{", "priceKnown", "{", "$ne", BCON_BOOL(false), "}", "}");
+        BSON_APPEND_DOCUMENT(&arr, "0", m);
+        bson_destroy(m);
+    }
+    BSON_APPEND_DOCUMENT_BEGIN(&arr, "1", &st);
     BSON_APPEND_DOCUMENT_BEGIN(&st, "$group", &grp);
     BSON_APPEND_DOCUMENT_BEGIN(&grp, "_id", &id);
     BSON_APPEND_DOCUMENT_BEGIN(&id, "$switch", &sw);
@@ -258,11 +264,17 @@ static void facet_prices(bson_t *facets)
     BSON_APPEND_DOCUMENT_BEGIN(&grp, "n", &def);
     BSON_APPEND_INT32(&def, "$sum", 1);
     bson_append_document_end(&grp, &def);
+    {
+        bson_t lo;
+        BSON_APPEND_DOCUMENT_BEGIN(&grp, "lo", &lo);
+        BSON_APPEND_UTF8(&lo, "$min", "$price");
+        bson_append_document_end(&grp, &lo);
+    }
     bson_append_document_end(&st, &grp);
     bson_append_document_end(&arr, &st);
     {
-        bson_t *s = BCON_NEW("$sort", "{", "n", BCON_INT32(-1), "_id", BCON_INT32(1), "}");
-        BSON_APPEND_DOCUMENT(&arr, "1", s);
+        bson_t *s = BCON_NEW("$sort", "{", "lo", BCON_INT32(1), "}");
+        BSON_APPEND_DOCUMENT(&arr, "2", s);
         bson_destroy(s);
     }
     bson_append_array_end(facets, &arr);

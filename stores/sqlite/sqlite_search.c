@@ -850,7 +850,8 @@ static void bind_all(sqlite3_stmt *st, const store_search_query *q,
         sqlite3_bind_int(st, i, q->offset);
 }
 
-static int facet(sq_conn *c, const char *from, const char *expr,
+/* order: the ORDER BY of the groups (NULL: most products first) */
+static int facet(sq_conn *c, const char *from, const char *expr, const char *order,
                  const store_search_query *q, const char *match,
                  store_facet **out, size_t *n, store_err *err)
 {
@@ -863,8 +864,9 @@ static int facet(sq_conn *c, const char *from, const char *expr,
     store__buf_adds(&sql, " AS v, count(*) FROM ");
     store__buf_adds(&sql, from);
     add_filters(&sql, q);
-    store__buf_adds(&sql, " GROUP BY v HAVING v IS NOT NULL AND v != ''"
-                          " ORDER BY 2 DESC, 1 LIMIT 50");
+    store__buf_adds(&sql, " GROUP BY v HAVING v IS NOT NULL AND v != ''");
+    store__buf_adds(&sql, order ? order : " ORDER BY 2 DESC, 1");
+    store__buf_adds(&sql, " LIMIT 50");
     if (!(st = sq__prep(c, sql.p, err))) {
         store__buf_free(&sql);
         return err ? err->code : STORE_EIO;
@@ -889,8 +891,11 @@ static int facet(sq_conn *c, const char *from, const char *expr,
     return rc;
 }
 
+/* Price ranges, shown cheapest first; a product without a price is in
+ * none of them. */
 static const char price_bucket[] =
-    "CASE WHEN p.price < 25 THEN '0-25' WHEN p.price < 50 THEN '25-50'"
+    "CASE WHEN p.price_known = 0 THEN NULL"
+    " WHEN p.price < 25 THEN '0-25' WHEN p.price < 50 THEN '25-50'"
     " WHEN p.price < 100 THEN '50-100' WHEN p.price < 250 THEN '100-250'"
     " WHEN p.price < 500 THEN '250-500' WHEN p.price < 1000 THEN '500-1000'"
     " ELSE '1000+' END";
@@ -1004,11 +1009,11 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         goto out;
     }
     if (q->flags & STORE_SEARCH_FACETS) {
-        if ((rc = facet(c, from, "p.category", q, match.p, &out->categories,
+        if ((rc = facet(c, from, "p.category", NULL, q, match.p, &out->categories,
                         &out->n_categories, err)) != 0 ||
-            (rc = facet(c, from, "p.brand", q, match.p, &out->brands,
+            (rc = facet(c, from, "p.brand", NULL, q, match.p, &out->brands,
                         &out->n_brands, err)) != 0 ||
-            (rc = facet(c, from, price_bucket, q, match.p, &out->prices,
+            (rc = facet(c, from, price_bucket, " ORDER BY min(p.price)", q, match.p, &out->prices,
                         &out->n_prices, err)) != 0)
             goto out;
     }

@@ -491,6 +491,30 @@ static void test_priced_cart_changed(void **state)
     store_order_clear(&o);
 }
 
+/* Price ranges come cheapest first, whatever their counts (a shopper
+ * reads them as a scale), on every backend. */
+static void test_price_facets_in_price_order(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_search_query q;
+    store_search_result r;
+    put_product(s, "SF1", "Velvet Sofa", "Lounge", "furniture", 1200, 4.0, 2);
+    put_product(s, "SF2", "Leather Sofa", "Lounge", "furniture", 1500, 4.0, 2);
+    put_product(s, "SF3", "Sofa Cushion", "Lounge", "furniture", 20, 4.0, 2);
+    put_product(s, "SF4", "Sofa Throw", "Lounge", "furniture", 60, 4.0, 2);
+    store_search_query_init(&q);
+    q.text = "sofa";
+    q.flags = STORE_SEARCH_FACETS;
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_prices, 3);
+    assert_string_equal(r.prices[0].value, "0-25");
+    assert_string_equal(r.prices[1].value, "50-100");
+    assert_string_equal(r.prices[2].value, "1000+");
+    assert_int_equal(r.prices[2].count, 2);
+    store_search_result_free(&r);
+}
+
 typedef struct race {
     store *s;
     int id;
@@ -738,6 +762,7 @@ int main(void)
     const struct CMUnitTest doc_tests[] = {
         T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_carts),
         T(test_orders), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
+        T(test_price_facets_in_price_order),
         T(test_filters_facets_injection),
         T(test_units_and_spelling), T(test_untracked_stock),
     };
