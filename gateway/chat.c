@@ -430,3 +430,14 @@ static void handle(gw_chan *c, const char *data, size_t len)
         send_error(c, 400, "unknown-frame", "Unknown frame type", "Frames are message, ping, subscribe.", NULL, 0);
     json_object_put(m);
 }
+
+size_t gw__ws_close_payload(char *b, int code, const char *reason)
+{
+    size_t rl = reason ? strlen(reason) : 0;
+    if (rl > 123)
+        rl = 123;
+    b[0] = (char)(code >> 8 & 0xff), b[1] = (char)(code & 0xff);
+    if (rl)
+        memcpy(b + 2, reason, rl);
+    return rl + 2;
+}

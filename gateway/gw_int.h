@@ -303,6 +303,10 @@ void gw__chan_close_all(gw_server *s);
 /* gw__chan_publish_trace: push {type:"trace"} to subscribed inspectors,
  * here and (shared Redis) on the other instances. */
 void gw__chan_publish_trace(gw_server *s, json_object *summary);
+/* gw__ws_close_payload: a close frame's payload (RFC 6455 5.5.1: the code,
+ * big-endian, then the reason cut to fit a control frame) into b, which
+ * holds at least 125 bytes; returns its length. Both transports send it. */
+size_t gw__ws_close_payload(char *b, int code, const char *reason);
 int gw__ws_install(gw_server *s);
 /* gw__wsuv_start / gw__wsuv_stop: the event-loop WebSocket transport
  * (ws_uv.c) on cfg.ws_listen: start binds and listens before it returns

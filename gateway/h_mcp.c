@@ -81,19 +81,26 @@ static void rpc_error(gw_req *r, int http, json_object *id, int code, const char
     send_rpc(r, http, o, NULL);
 }
 
+/* a CallToolResult: `text` as its one text content, `data` (owned) as
+ * structured content */
+static json_object *tool_result(const char *text, json_object *data, bool is_error)
+{
+    json_object *res = json_object_new_object(), *content = json_object_new_array(), *t = json_object_new_object();
+    json_object_object_add(t, "type", json_object_new_string("text"));
+    json_object_object_add(t, "text", json_object_new_string(text));
+    json_object_array_add(content, t);
+    json_object_object_add(res, "content", content);
+    json_object_object_add(res, "structuredContent", data);
+    json_object_object_add(res, "isError", json_object_new_boolean(is_error));
+    return res;
+}
+
 /* a tool's answer: the object as structured content and as JSON text */
 static json_object *tool_ok(json_object *data)
 {
     eng_json_tidy_doubles(data);
-    json_object *res = json_object_new_object(), *content = json_object_new_array(), *t = json_object_new_object();
-    json_object_object_add(t, "type", json_object_new_string("text"));
-    json_object_object_add(t, "text", json_object_new_string(
-        json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
-    json_object_array_add(content, t);
-    json_object_object_add(res, "content", content);
-    json_object_object_add(res, "structuredContent", data);
-    json_object_object_add(res, "isError", json_object_new_boolean(0));
-    return res;
+    return tool_result(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                       data, false);
 }
 
 /* a refusal the agent can read and act on: isError, with a stable code */
@@ -107,17 +114,10 @@ static json_object *tool_err(const char *code, const char *fmt, ...)
     va_end(ap);
     if (!eng_utf8_valid(msg, strlen(msg)))
         snprintf(msg, sizeof msg, "refused (%s)", code);
-    json_object *res = json_object_new_object(), *content = json_object_new_array(), *t = json_object_new_object();
     json_object *sc = json_object_new_object();
-    json_object_object_add(t, "type", json_object_new_string("text"));
-    json_object_object_add(t, "text", json_object_new_string(msg));
-    json_object_array_add(content, t);
     json_object_object_add(sc, "error", json_object_new_string(code));
     json_object_object_add(sc, "message", json_object_new_string(msg));
-    json_object_object_add(res, "content", content);
-    json_object_object_add(res, "structuredContent", sc);
-    json_object_object_add(res, "isError", json_object_new_boolean(1));
-    return res;
+    return tool_result(msg, sc, true);
 }
 
 /* the commerce core's refusal, in the words REST uses */

@@ -29,15 +29,11 @@ static int ws_send(void *tctx, const char *frame, size_t len)
 static void ws_close(void *tctx, int code, const char *reason)
 {
     ws_conn *w = tctx;
-    char b[128];
-    size_t rl = strlen(reason);
-    if (rl > sizeof b - 2)
-        rl = sizeof b - 2;
-    b[0] = (char)(code >> 8 & 0xff), b[1] = (char)(code & 0xff);
-    memcpy(b + 2, reason, rl);
+    char b[125];
+    size_t bl = gw__ws_close_payload(b, code, reason);
     mg_lock_connection(w->conn);
     if (!w->closing)
-        mg_websocket_write(w->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, b, rl + 2);
+        mg_websocket_write(w->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, b, bl);
     w->closing = 1;
     mg_unlock_connection(w->conn);
 }

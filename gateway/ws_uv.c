@@ -180,12 +180,7 @@ static int send_frame(wsu_conn *c, int op, const char *p, size_t len)
 static void send_close(wsu_conn *c, int code, const char *reason)
 {
     char b[125];
-    size_t rl = strlen(reason);
-    if (rl > sizeof b - 2)
-        rl = sizeof b - 2;
-    b[0] = (char)(code >> 8 & 0xff), b[1] = (char)(code & 0xff);
-    memcpy(b + 2, reason, rl);
-    send_frame(c, 8, b, rl + 2);
+    send_frame(c, 8, b, gw__ws_close_payload(b, code, reason));
 }
 
 /* the channel's ops: any thread */

@@ -381,6 +381,24 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
                                            "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
                                            "ascending", "descending", "order", "rating", "ratings", "first", NULL};
 
+/* The next space-separated word of *p into w (NUL-terminated when it
+ * fits in cap), *p moved past it; returns its length (>= cap: too long,
+ * w unset), 0 at the end. */
+static size_t space_word(const char **p, char *w, size_t cap)
+{
+    while (**p == ' ')
+        (*p)++;
+    size_t n = 0;
+    while ((*p)[n] && (*p)[n] != ' ')
+        n++;
+    if (n && n < cap) {
+        memcpy(w, *p, n);
+        w[n] = '\0';
+    }
+    *p += n;
+    return n;
+}
+
 /* `text` (query words) holds nothing but refine words and fillers: "high
  * to low pls", "now from most expensive", "in stock only". */
 static bool only_refine_words(const char *text)
@@ -390,19 +408,10 @@ static bool only_refine_words(const char *text)
                                           "best", "top", "thanks", "ok", "okay", "then", NULL};
     char w[64];
     bool any = false;
-    for (const char *p = text; *p;) {
-        while (*p == ' ')
-            p++;
-        size_t n = 0;
-        while (p[n] && p[n] != ' ')
-            n++;
-        if (!n)
-            break;
+    size_t n;
+    for (const char *p = text; (n = space_word(&p, w, sizeof w));) {
         if (n >= sizeof w)
             return false;
-        memcpy(w, p, n);
-        w[n] = '\0';
-        p += n;
         bool known = false;
         for (size_t i = 0; refine_words[i] && !known; i++)
             known = strcasecmp(w, refine_words[i]) == 0;
@@ -423,19 +432,10 @@ static int top_fit(eng_turn *t, const char *text)
         return -1;
     int fit = 0;
     char w[64];
-    for (const char *p = text; *p;) {
-        while (*p == ' ')
-            p++;
-        size_t n = 0;
-        while (p[n] && p[n] != ' ')
-            n++;
-        if (n && n < sizeof w) {
-            memcpy(w, p, n);
-            w[n] = '\0';
+    size_t n;
+    for (const char *p = text; (n = space_word(&p, w, sizeof w));)
+        if (n < sizeof w)
             fit += strcasestr(title, w) != NULL;
-        }
-        p += n;
-    }
     return fit;
 }
 

@@ -261,7 +261,7 @@ static void test_wal_bounded(void **state)
     for (int i = 0; i < 8000; i++) {
         int n = snprintf(doc, 8200, "{\"n\":%d,\"pad\":\"", i);
         memset(doc + n, 'a' + i % 26, 8000);
-        strcpy(doc + n + 8000, "\"}");
+        memcpy(doc + n + 8000, "\"}", 3);   /* with its NUL; doc has room */
         char sid[32];
         snprintf(sid, sizeof sid, "w-%d", i % 50);
         assert_int_equal(store_session_put(s, sid, doc, 0, &err), 0);

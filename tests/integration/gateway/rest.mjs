@@ -20,6 +20,11 @@ export async function restTests(srv) {
   ok(r.status === 200 && r.json.items.length > 0 && /mascara/i.test(r.json.items[0].title) && r.json.total > 0 &&
      Array.isArray(r.json.facets.categories) && Array.isArray(r.json.facets.brands), 'products search with facets', r.text);
   const sku = r.json.items[0].sku;
+  // the price ranges read as a scale, cheapest first, whatever their counts
+  r = await req(srv, 'GET', '/api/v1/products?pageSize=1');
+  const lows = (r.json?.facets?.prices || []).map((f) => Number(f.value.split(/[-+]/)[0]));
+  ok(lows.length >= 3 && lows.every((v, i) => i === 0 || v > lows[i - 1]), 'price facets cheapest first',
+     r.json?.facets?.prices);
   r = await req(srv, 'GET', '/api/v1/products?category=beauty&sort=price-asc&pageSize=5&page=1&inStock=true');
   const prices = (r.json?.items || []).map((p) => p.price);
   ok(r.status === 200 && prices.length > 1 && prices.every((p, i) => i === 0 || prices[i - 1] <= p) &&
