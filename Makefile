@@ -114,7 +114,10 @@ fuzz:
 		$(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/lf_%)
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
+# the C sources (mk/lint-c.sh: banned functions, DESIGN.md's include rules,
+# the public headers' prefixes), then the shipped pipelines through `aisle lint`
 lint: $(BUILD)/aisle
+	@sh mk/lint-c.sh
 	$(BUILD)/aisle lint $(wildcard examples/*/*.yaml pipelines/*.yaml)
 
 # Build, then serve the chat page and API on http://127.0.0.1:8080 with the

@@ -1,0 +1,56 @@
+#!/bin/sh
+# tests/integration/lint.sh — the C half of `make lint` (mk/lint-c.sh) is
+# itself tested: it passes on this tree, and on a copy with a planted
+# strtok(), a planted <sqlite3.h> in engine/, an internal header from
+# another folder and an unprefixed public name it fails naming FILE:LINE.
+# Prints ok/not ok lines.
+cd "$(dirname "$0")/../.." || exit 1
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+check() { if [ "$1" = 0 ]; then echo "ok $2"; else echo "not ok $2"; [ -n "$3" ] && printf '  %s\n' "$3"; fi; }
+
+sh mk/lint-c.sh >"$T/clean" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "no findings" "$T/clean"; check $? "lint-c passes on the tree" "$(head -20 "$T/clean")"
+
+# one copy a finding, so each is seen to fail on its own
+plant() {   # plant NAME: a fresh copy of the C folders in $T/NAME
+    rm -rf "$T/$1"; mkdir -p "$T/$1"
+    cp -R engine stores gateway cli "$T/$1/"
+}
+
+plant strtok
+f=$(ls engine/*.c | head -1)
+n=$(($(wc -l <"$f") + 1))
+printf 'static char *lint_planted(char *s) { return strtok(s, " "); }\n' >>"$T/strtok/$f"
+sh mk/lint-c.sh "$T/strtok" >"$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^$f:$n: error: strtok() is banned" "$T/out"
+check $? "lint-c fails on a planted strtok, naming $f:$n" "$(cat "$T/out")"
+
+plant comment   # the same words in a comment or a string are no call
+printf '/* strtok(s, " ") */\nstatic const char *lint_words = "sprintf(buf, x)";\n' >>"$T/comment/$f"
+sh mk/lint-c.sh "$T/comment" >"$T/out" 2>&1
+check $? "lint-c passes a banned name inside a comment or a string" "$(cat "$T/out")"
+
+plant sqlite
+printf '#include <stdio.h>\n#include <sqlite3.h>\n' >"$T/sqlite/engine/lint_planted.c"
+sh mk/lint-c.sh "$T/sqlite" >"$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^engine/lint_planted.c:2: error: <sqlite3.h> is sqlite's; engine/ may not include it" "$T/out"
+check $? "lint-c fails on a planted #include <sqlite3.h> in engine/, naming FILE:LINE" "$(cat "$T/out")"
+
+plant backend   # a backend's library belongs to its own folder only
+printf '#include <hiredis.h>\n' >"$T/backend/stores/sqlite/lint_planted.c"
+sh mk/lint-c.sh "$T/backend" >"$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^stores/sqlite/lint_planted.c:1: error: <hiredis.h> is hiredis's" "$T/out"
+check $? "lint-c fails on <hiredis.h> in stores/sqlite/" "$(cat "$T/out")"
+
+plant internal
+printf '#include "stores/sqlite/sqlite_int.h"\n' >"$T/internal/gateway/lint_planted.c"
+sh mk/lint-c.sh "$T/internal" >"$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^gateway/lint_planted.c:1: error: includes stores/sqlite/sqlite_int.h, the internals of stores/" "$T/out"
+check $? "lint-c fails on another folder's *_int.h" "$(cat "$T/out")"
+
+plant prefix
+n=$(($(wc -l <engine/eng.h) + 1))
+printf 'int planted_no_prefix(int x);\n' >>"$T/prefix/engine/eng.h"
+sh mk/lint-c.sh "$T/prefix" >"$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^engine/eng.h:$n: error: function \`planted_no_prefix\` in a public header lacks the prefix eng_" "$T/out"
+check $? "lint-c fails on an unprefixed name in engine/eng.h" "$(cat "$T/out")"
