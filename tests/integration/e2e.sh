@@ -14,9 +14,11 @@ AISLE=${AISLE:-$ROOT/build/aisle}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 skip() { echo "skip e2e: $*"; exit 0; }
+# a broken binary is what this suite is for: a failure, never a skip
+broken() { echo "not ok e2e: $*"; exit 1; }
 
-[ -x "$AISLE" ] || skip "no aisle binary at $AISLE (run make first)"
-"$AISLE" serve --help >/dev/null 2>&1 || skip "this aisle has no working 'serve' command yet"
+[ -x "$AISLE" ] || broken "no aisle binary at $AISLE (run make first)"
+"$AISLE" serve --help >/dev/null 2>&1 || broken "'$AISLE serve --help' fails: the server the browser tests need does not start"
 [ -x "$CHROMIUM" ] || skip "$CHROMIUM is missing (apt-get install chromium)"
 command -v node >/dev/null 2>&1 || skip "node is missing (Node.js 20+)"
 

@@ -232,8 +232,10 @@ static void expect_reply(eng_pipeline *p, const char *msg, const char *want)
 static void test_pipeline_warm(void **state)
 {
     (void)state;
-    if (access("/usr/share/dict/words", R_OK) != 0)
+    if (access("/usr/share/dict/words", R_OK) != 0) {
+        print_message("[  SKIP    ] /usr/share/dict/words is missing (apt-get install wamerican)\n");
         skip();
+    }
     eng_diags d;
     eng_diags_init(&d);
     eng_pipeline *p = NULL;

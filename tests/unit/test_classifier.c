@@ -389,7 +389,7 @@ static void test_bitext(void **state)
             tr[0] = '\0';
     }
     if (!tr[0]) {
-        print_message("Bitext data not found under ../shared/data: skipped\n");
+        print_message("[  SKIP    ] Bitext data not found under ../shared/data\n");
         skip();
     }
     rows a = {0}, b = {0};

@@ -335,5 +335,6 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         tests[n++] = fixed[i];
-    return _cmocka_run_group_tests("loader", tests, n, NULL, NULL);
+    /* the rest of tests[] stays zero: cmocka passes over unnamed entries */
+    return cmocka_run_group_tests_name("loader", tests, NULL, NULL);
 }

@@ -750,7 +750,7 @@ static char row_why[256];
 static void test_backend_unavailable(void **state)
 {
     (void)state;
-    print_message("%s\n", row_why);
+    print_message("[  SKIP    ] %s\n", row_why);
     skip();
 }
 
@@ -780,20 +780,16 @@ int main(void)
         snprintf(probe.path, sizeof probe.path, "/nonexistent");
         if (current->config(&probe, &cfg, row_why, sizeof row_why)) {
             snprintf(name, sizeof name, "store contract (%s)", current->name);
-            failed += _cmocka_run_group_tests(name, unavailable, 1, NULL, NULL);
+            failed += cmocka_run_group_tests_name(name, unavailable, NULL, NULL);
             continue;
         }
         if (current->families & FAM_EPH) {
             snprintf(name, sizeof name, "store contract, ephemeral (%s)", current->name);
-            failed += _cmocka_run_group_tests(name, eph_tests,
-                                              sizeof eph_tests / sizeof eph_tests[0],
-                                              NULL, NULL);
+            failed += cmocka_run_group_tests_name(name, eph_tests, NULL, NULL);
         }
         if (current->families & FAM_DOC) {
             snprintf(name, sizeof name, "store contract, documents (%s)", current->name);
-            failed += _cmocka_run_group_tests(name, doc_tests,
-                                              sizeof doc_tests / sizeof doc_tests[0],
-                                              NULL, NULL);
+            failed += cmocka_run_group_tests_name(name, doc_tests, NULL, NULL);
         }
     }
     if (redis_server_close(&redis) != 0)

@@ -62,7 +62,7 @@ static store *open_store(const char *url_tail, int *rc_out)
     store *s = NULL;
     char url[512];
     if (skip_why[0]) {
-        print_message("%s\n", skip_why);
+        print_message("[  SKIP    ] %s\n", skip_why);
         skip();
     }
     snprintf(url, sizeof url, "redis://127.0.0.1:%d%s", srv.port, url_tail);

@@ -142,7 +142,7 @@ async function noReplacedOrder(srv) {
 
 export async function converseTests() {
   if (!existsSync('pipelines/commerce.yaml')) {
-    skip('conversation driver over the server', 'pipelines/commerce.yaml does not exist');
+    ok(false, 'conversation driver over the server', 'pipelines/commerce.yaml is missing: the shipped pipeline is what this checks');
     return;
   }
   if (spawnSync('sqlite3', ['-version']).status !== 0) {
