@@ -15,7 +15,7 @@
 static const char help[] =
     "usage: aisle serve [--config aisle.yaml] [--listen HOST:PORT] [--pipeline FILE]\n"
     "                   [--db FILE] [--dev] [--seed-catalog FILE] [--ws-listen HOST:PORT]\n"
-    "                   [--set KEY=VALUE]..."
+    "                   [--set KEY=VALUE]...\n"
     "                   [--check] [--routes] [--settings]\n\n"
     "Serves the chat page, the WebSocket chat (/ws) and the REST API (/api/v1).\n"
     "  --config FILE        settings file (also AISLE_CONFIG); the environment\n"
@@ -139,8 +139,7 @@ int cli_serve(int argc, char **argv)
         eng_diags_init(&d);
         eng_pipeline *p = NULL;
         int lrc = eng_pipeline_load(cfg.gw.pipeline_path, &p, &d);
-        if (d.n)   /* eng_diags_print sorts with qsort(NULL, 0): UBSan objects */
-            eng_diags_print(&d, stderr);
+        eng_diags_print(&d, stderr);
         eng_diags_free(&d);
         if (p)
             eng_pipeline_release(p);

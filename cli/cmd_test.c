@@ -168,11 +168,22 @@ static void remove_db(const char *path)
     }
 }
 
+/* len, what snprintf returned for a path in a buffer of cap bytes: 0
+ * when it fit; a path cut short would name another file, so -1 (said). */
+static int path_fits(int len, size_t cap, const char *dir)
+{
+    if (len >= 0 && (size_t)len < cap)
+        return 0;
+    fprintf(stderr, "aisle test: a path under %s is too long\n", dir);
+    return -1;
+}
+
 /* The store every conversation of a file starts from: the catalog is
  * imported once, then each conversation gets a copy of the file. */
 static int make_template(const char *dir, const char *catalog, char *tpl, size_t n)
 {
-    snprintf(tpl, n, "%s/template.db", dir);
+    if (path_fits(snprintf(tpl, n, "%s/template.db", dir), n, dir) < 0)
+        return -1;
     store *s = NULL;
     if (open_store(tpl, &s) < 0)
         return -1;
@@ -190,10 +201,11 @@ static int make_template(const char *dir, const char *catalog, char *tpl, size_t
 
 static int fresh_store(const char *tpl, const char *dir, int k, store **out, char *db, size_t n)
 {
-    snprintf(db, n, "%s/conv-%d.db", dir, k);
     char a[PATH_MAX], b[PATH_MAX];
-    snprintf(a, sizeof a, "%s-wal", tpl);
-    snprintf(b, sizeof b, "%s-wal", db);
+    if (path_fits(snprintf(db, n, "%s/conv-%d.db", dir, k), n, dir) < 0 ||
+        path_fits(snprintf(a, sizeof a, "%s-wal", tpl), sizeof a, dir) < 0 ||
+        path_fits(snprintf(b, sizeof b, "%s-wal", db), sizeof b, dir) < 0)
+        return -1;
     if (copy_file(tpl, db) < 0 || copy_file(a, b) < 0) {
         fprintf(stderr, "aisle test: cannot copy the store to %s: %s\n", db, strerror(errno));
         return -1;

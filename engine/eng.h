@@ -88,13 +88,25 @@ void eng_diags_add(eng_diags *d, eng_severity sev, const char *file, int line,
 void eng_diags_print(eng_diags *d, FILE *out);
 
 /* ---------------------------------------------------------------------
- * Allocation.  Every allocation of the engine (and of its Lua states) goes
- * through one hook so that tests can fail the Nth allocation.
+ * Allocation.  Every allocation of the engine's own code (and of its Lua
+ * states) goes through one hook so that tests can fail the Nth
+ * allocation.  json-c's (the turn context) and libyaml's do not.
  * ------------------------------------------------------------------ */
 
-/* eng_alloc_fail_after: make the (n+1)th allocation from now on fail
- * (n = 0: the next one); n < 0 turns failure injection off. Tests only. */
+/* eng_alloc_fail_after: make the (n+1)th allocation from now on fail, and
+ * every one after it (n = 0: the next one); n < 0 turns failure
+ * injection off. Tests only. */
 void eng_alloc_fail_after(long n);
+
+/* eng_alloc_fail_once: make only the (n+1)th allocation from now on fail;
+ * the ones after it succeed again. Tests only. */
+void eng_alloc_fail_once(long n);
+
+/* eng_alloc_failed: how many allocations the injection failed since it
+ * was last armed (eng_alloc_fail_after or eng_alloc_fail_once with n >= 0;
+ * turning it off keeps the count). 0 after a run: the run never reached
+ * the (n+1)th allocation. Tests only. */
+long eng_alloc_failed(void);
 
 /* ---------------------------------------------------------------------
  * Built-in intent classifier (engine/nlu/).  A linear model over hashed

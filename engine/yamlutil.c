@@ -1,7 +1,8 @@
 /* engine/yamlutil.c — small helpers over libyaml's document API, the
- * build-context diagnostics the stage types report through, and the
- * typed option parser that maps a stage's YAML keys onto its options
- * struct (one table per stage type, defaults merged in one place). */
+ * build-context diagnostics, edges and paths the stage types report and
+ * resolve through, and reading a whole file.  The typed option parser
+ * that maps a stage's YAML keys onto its options struct is in load.c
+ * (set_field). */
 #include "pipe_int.h"
 #include <errno.h>
 #include <math.h>

@@ -278,8 +278,8 @@ void gw__traces_add(gw_traces *t, const char *id, json_object *summary, const ch
 char *gw__traces_get(gw_traces *t, const char *id);
 json_object *gw__traces_list(gw_traces *t, int limit);
 
-/* The chat transport interface: a transport (ws.c on civetweb today, an
- * event loop later) owns the socket and calls gw__chan_*; the channel
+/* The chat transport interface: a transport (ws.c on civetweb, ws_uv.c on
+ * libuv's event loop) owns the socket and calls gw__chan_*; the channel
  * answers through the ops it was given.  send/close may be called from
  * any thread (cart and trace events); the transport serialises writes. */
 typedef struct gw_transport_ops {

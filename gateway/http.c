@@ -19,9 +19,11 @@ void gw__log(const char *level, const char *event, json_object *fields)
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char t[40];
-    snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    char t[40], day[32];
+    /* strftime for the date (any year fits), then the milliseconds */
+    if (!strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm))
+        day[0] = '\0';
+    snprintf(t, sizeof t, "%s.%03uZ", day, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
     json_object_object_add(o, "ts", json_object_new_string(t));
     json_object_object_add(o, "level", json_object_new_string(level));
     json_object_object_add(o, "event", json_object_new_string(event));

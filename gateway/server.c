@@ -212,7 +212,7 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     eng_on_rule_error(gw__metrics_rule_error, s->metrics);
     snprintf(s->rl.path, sizeof s->rl.path, "%s", c->pipeline_path);
     if (gw__reload(s, "startup", NULL) < 0) {
-        char msg[1200];
+        char msg[sizeof (gw_err){0}.msg];   /* what set_err keeps */
         json_object *d = json_object_array_length(s->rl.diags) ? json_object_array_get_idx(s->rl.diags, 0) : NULL;
         snprintf(msg, sizeof msg, "pipeline %s did not load%s%s%s%s", c->pipeline_path, d ? ": " : "",
                  d ? gw__jstr(d, "where") : "", d ? ": " : "", d ? gw__jstr(d, "message") : "");

@@ -24,7 +24,7 @@ typedef struct redis_server {
     char dir[128];      /* private folder: redis.log, redis.sock */
     char sock[200];     /* unix socket path, "" for none */
     char log[200];
-    char why[200];      /* why it did not start, for a skip message */
+    char why[260];      /* why it did not start, for a skip message (log fits) */
 } redis_server;
 
 /* A loopback port nothing listens on right now. */

@@ -350,7 +350,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
     data *dt = st->data;
-    char why[300] = "", lnote[160] = "", cnote[120] = "", unote[160] = "";
+    /* why holds an LLM error message whole; cnote "; corrected " and fixes[200] */
+    char why[sizeof (eng_err){0}.msg] = "", lnote[160] = "", cnote[12 + 200] = "", unote[160] = "";
     struct store *s = t->opts && t->opts->deps ? t->opts->deps->store : NULL;
     eng__ccref *lx = eng__cc_acquire(dt->cat, s, lnote, sizeof lnote);
     const eng__lex *x = lx ? lx->v : dt->base;

@@ -263,7 +263,7 @@ static void phrase(const eng_stage *st, eng_turn *t, const opts *o, json_object 
 {
     eng_llm *llm = eng__turn_llm(t);
     const char *why = NULL;
-    char buf[300];
+    char buf[sizeof (eng_err){0}.msg];   /* an LLM error message, whole */
     if (!llm) {
         why = "no LLM configured";
     } else {

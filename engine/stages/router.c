@@ -198,7 +198,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const data *dt = st->data;
     const char *intent = eng__json_str(t->ctx, "intent.name", "");
-    char failed[200] = "";
+    char failed[40 + sizeof (eng_err){0}.msg] = "";   /* "route N skipped: " and the error */
     for (size_t i = 0; i < dt->n; i++) {
         const route *r = &dt->routes[i];
         switch (r->kind) {

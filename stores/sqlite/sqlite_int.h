@@ -64,8 +64,8 @@ int sq__begin(sq_conn *c, store_err *err);
 int sq__commit(sq_conn *c, store_err *err);
 void sq__rollback(sq_conn *c);
 
-/* sq__exec: run a statement without results (bound text params, NULL
- * terminated list). */
+/* sq__exec: run SQL without parameters or results (several statements
+ * allowed: the schema's migrations). */
 int sq__exec(sq_conn *c, const char *sql, store_err *err);
 
 /* One bound parameter, built with SQ_T (text; NULL binds NULL), SQ_I (any
@@ -122,7 +122,7 @@ void sq__row_to_product(sqlite3_stmt *st, int col0, store_product *p);
 /* Register the ranking function on a new connection. */
 int sq__register_rank(sqlite3 *db);
 
-/* Search-side helpers (sqlite_query.c). */
+/* Search-side helpers (sqlite_search.c). */
 int sq__load_synonyms(sq *b, const char *path, store_err *err);
 void sq__free_search_state(sq *b);
 
