@@ -62,4 +62,20 @@ int cli_import_catalog(store *st, const char *path, const char *map, long *loade
 /* cli_wants_help: 1 when argv has -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
+/* cli_read_file (cli/util.c): the whole file at `path`, NUL-terminated
+ * (malloc'd; the caller frees), its length in *len unless len is NULL.
+ * NULL after printing "CMD: cannot read PATH: why" on stderr. */
+char *cli_read_file(const char *cmd, const char *path, size_t *len);
+
+/* cli_store_config: the store settings from the environment
+ * (store_config_init), then a command's --db: when db is not NULL the
+ * documents (catalog, carts, orders, users) live in that SQLite file,
+ * whatever AISLE_MONGO_URI says. */
+void cli_store_config(store_config *cfg, const char *db);
+
+/* cli_store_open: store_open with cfg; 0, or 1 after printing "CMD:
+ * cannot open the store PATH: why" (*out NULL). Blocks on the backends'
+ * connections. */
+int cli_store_open(const char *cmd, const store_config *cfg, store **out);
+
 #endif

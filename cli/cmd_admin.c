@@ -50,11 +50,7 @@ int cli_admin(int argc, char **argv)
         return 2;
     }
     store_config cfg;
-    store_config_init(&cfg);
-    if (db) {
-        cfg.sqlite_path = db;
-        cfg.documents = STORE_BACKEND_SQLITE;
-    }
+    cli_store_config(&cfg, db);
     if (mongo) {
         cfg.mongo_uri = mongo;
         cfg.documents = STORE_BACKEND_MONGO;
@@ -63,12 +59,10 @@ int cli_admin(int argc, char **argv)
     cfg.ephemeral = STORE_BACKEND_SQLITE;
     cfg.pool_size = 1;
     store *st;
-    store_err err = {0};
-    if (store_open(&cfg, &st, &err) != 0) {
-        fprintf(stderr, "aisle admin: %s\n", err.msg);
+    if (cli_store_open("aisle admin", &cfg, &st))
         return 1;
-    }
     int rc = 1;
+    store_err err = {0};
     store_user u;
     char role[16];
     if (store_user_get_by_email(st, email, &u, &err) != 0) {

@@ -105,38 +105,6 @@ oom:
     return -1;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "aisle eval: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-        }
-        buf = nb;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        fprintf(stderr, "aisle eval: cannot read %s\n", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /* ------------------------------------------------------------------ CSV */
 
 static int col_index(char **names, int n, const char *want, const char *alt)
@@ -153,7 +121,7 @@ static int col_index(char **names, int n, const char *want, const char *alt)
 static int load_csv(const char *path, const eval_args *a, dataset *d)
 {
     size_t len;
-    char *buf = read_all(path, &len), *p, *end;
+    char *buf = cli_read_file("aisle eval", path, &len), *p, *end;
     if (!buf)
         return 1;
     p = buf;

@@ -25,40 +25,15 @@ typedef struct judgement {
     size_t order;
 } judgement;
 
-/* Minimal CSV field splitter for one line (quotes, doubled quotes). */
+/* The fields of one line of CSV (the engine's RFC 4180 reader), at most
+ * max, unquoted in place. */
 static size_t split_csv(char *line, char **f, size_t max)
 {
+    char *p = line, *end = line + strlen(line);
     size_t n = 0;
-    char *p = line, *o;
-    while (n < max) {
-        f[n++] = o = p;
-        if (*p == '"') {
-            p++;
-            for (;;) {
-                if (*p == '"' && p[1] == '"') {
-                    *o++ = '"';
-                    p += 2;
-                } else if (*p == '"' || !*p) {
-                    if (*p)
-                        p++;
-                    break;
-                } else {
-                    *o++ = *p++;
-                }
-            }
-            while (*p && *p != ',')
-                p++;
-        } else {
-            while (*p && *p != ',')
-                *o++ = *p++;
-        }
-        if (!*p) {
-            *o = '\0';
-            break;
-        }
-        *o = '\0';
-        p++;
-    }
+    int eor = 0;
+    while (n < max && !eor)
+        f[n++] = eng_csv_field(&p, end, &eor);
     return n;
 }
 
@@ -214,16 +189,10 @@ int cli_eval_search(int argc, char **argv)
     fclose(f);
     qsort(j, nj, sizeof *j, by_query);
 
-    store_config_init(&cfg);
-    if (db) {
-        cfg.sqlite_path = db;
-        cfg.documents = STORE_BACKEND_SQLITE;
-    }
+    cli_store_config(&cfg, db);
     cfg.synonyms_path = syn;
-    if (store_open(&cfg, &st, &err) != 0) {
-        fprintf(stderr, "aisle eval search: %s\n", err.msg);
+    if (cli_store_open("aisle eval search", &cfg, &st))
         return 1;
-    }
     elapsed = 0;
     for (size_t a = 0; a < nj;) {
         size_t b = a, n_rel = 0, hits = 0;

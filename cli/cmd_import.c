@@ -148,85 +148,35 @@ static char *to_utf8(const char *s)
     return r;
 }
 
-/* Doubles *buf's capacity; on failure *buf is left as it was. */
-static int grow(char **buf, size_t *cap)
+/* Read one record from the file's text at *p (before end) with the
+ * engine's RFC 4180 field reader; each field re-encoded as UTF-8
+ * (malloc'd) into *out. Returns the number of fields, 0 at the end. */
+static size_t csv_record(char **p, char *end, char ***out, size_t *cap)
 {
-    char *nb = realloc(*buf, *cap * 2);
-    if (!nb)
-        return -1;
-    *buf = nb, *cap *= 2;
-    return 0;
-}
-
-/* Read one record; returns the number of fields, 0 at EOF. */
-static size_t csv_record(FILE *f, char ***out, size_t *cap)
-{
-    size_t nf = 0, len = 0, bcap = 256;
-    char *buf = malloc(bcap);
-    int c, inq = 0, any = 0;
-    if (!buf)
+    size_t nf = 0;
+    int eor = 0;
+    if (*p >= end)
         return 0;
-    for (;;) {
-        c = fgetc(f);
-        if (c == EOF && !any) {
-            free(buf);
-            return 0;
+    while (!eor) {
+        char *f = eng_csv_field(p, end, &eor);
+        if (nf == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 16;
+            char **nout = realloc(*out, ncap * sizeof *nout);
+            if (!nout)
+                goto oom;
+            *out = nout, *cap = ncap;
         }
-        any = 1;
-        if (inq) {
-            if (c == EOF)
-                inq = 0;
-            else if (c == '"') {
-                int d = fgetc(f);
-                if (d == '"') {
-                    c = '"';
-                } else {
-                    inq = 0;
-                    if (d != EOF)
-                        ungetc(d, f);
-                    continue;
-                }
-            }
-            if (inq) {
-                if (len + 2 > bcap && grow(&buf, &bcap) < 0)
-                    goto oom;
-                buf[len++] = (char)c;
-                continue;
-            }
-        }
-        if (c == '"' && len == 0) {
-            inq = 1;
-            continue;
-        }
-        if (c == ',' || c == '\n' || c == EOF) {
-            buf[len] = '\0';
-            if (len && buf[len - 1] == '\r')
-                buf[--len] = '\0';
-            if (nf == *cap) {
-                size_t ncap = *cap ? *cap * 2 : 16;
-                char **nout = realloc(*out, ncap * sizeof *nout);
-                if (!nout)
-                    goto oom;
-                *out = nout, *cap = ncap;
-            }
-            (*out)[nf++] = to_utf8(buf);
-            len = 0;
-            if (c != ',')
-                break;
-            continue;
-        }
-        if (len + 2 > bcap && grow(&buf, &bcap) < 0)
+        if (!((*out)[nf] = to_utf8(f)))
             goto oom;
-        buf[len++] = (char)c;
+        nf++;
     }
-    free(buf);
     return nf;
 oom:
     /* out of memory: nothing of this record is kept (it reads as the end) */
     fprintf(stderr, "aisle import: out of memory reading a record\n");
     for (size_t i = 0; i < nf; i++)
         free((*out)[i]);
-    free(buf);
+    *p = end;
     return 0;
 }
 
@@ -238,7 +188,8 @@ static void free_rec(char **r, size_t n)
 
 static int import_csv(store *st, const char *path, const char *map, stats *s)
 {
-    FILE *f = fopen(path, "rb");
+    size_t len = 0;
+    char *text = cli_read_file("aisle import", path, &len), *at = text, *text_end = text + len;
     char **hdr = NULL, **rec = NULL;
     size_t hcap = 0, rcap = 0, nh, nr, n = 0;
     int col[NFIELDS], rc = 0;
@@ -246,15 +197,15 @@ static int import_csv(store *st, const char *path, const char *map, stats *s)
     store_product *p = calloc(BATCH, sizeof *p);
     long *rows = calloc(BATCH, sizeof *rows);
 
-    if (!f || !p || !rows) {
-        fprintf(stderr, "aisle import: cannot read %s\n", path);
-        if (f)
-            fclose(f);
+    if (!text || !p || !rows) {
+        if (text)
+            fprintf(stderr, "aisle import: out of memory reading %s\n", path);
+        free(text);
         free(p);
         free(rows);
         return 1;
     }
-    nh = csv_record(f, &hdr, &hcap);
+    nh = csv_record(&at, text_end, &hdr, &hcap);
     for (size_t i = 0; i < NFIELDS; i++) {
         const char *want = fields[i];
         char name[128];
@@ -290,7 +241,7 @@ static int import_csv(store *st, const char *path, const char *map, stats *s)
                         " --map sku=COLUMN,title=COLUMN)\n", path);
         rc = 2;
     }
-    while (!rc && (nr = csv_record(f, &rec, &rcap)) > 0) {
+    while (!rc && (nr = csv_record(&at, text_end, &rec, &rcap)) > 0) {
         store_product *q = &p[n];
         const char *v[NFIELDS];
         char *end;
@@ -349,7 +300,7 @@ static int import_csv(store *st, const char *path, const char *map, stats *s)
     free(rec);
     free(p);
     free(rows);
-    fclose(f);
+    free(text);
     return rc;
 }
 
@@ -377,7 +328,6 @@ int cli_import(int argc, char **argv)
 {
     const char *catalog = NULL, *db = NULL, *map = NULL, *dot;
     store_config cfg;
-    store_err err = {0};
     store *st;
     stats s = {0, 0};
     int rc;
@@ -403,16 +353,10 @@ int cli_import(int argc, char **argv)
         usage();
         return 2;
     }
-    store_config_init(&cfg);
-    if (db) {
-        cfg.sqlite_path = db;
-        cfg.documents = STORE_BACKEND_SQLITE;
-    }
+    cli_store_config(&cfg, db);
     cfg.pool_size = 1;
-    if ((rc = store_open(&cfg, &st, &err)) != 0) {
-        fprintf(stderr, "aisle import: %s\n", err.msg);
+    if (cli_store_open("aisle import", &cfg, &st))
         return 1;
-    }
     dot = strrchr(catalog, '.');
     if (dot && !strcasecmp(dot, ".csv"))
         rc = import_csv(st, catalog, map, &s);

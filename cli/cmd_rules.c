@@ -28,34 +28,6 @@ static const char help[] =
     "  --memory JSON    the shopper memory rules see, e.g. '{\"preferences\":{\"brand\":\"Nike\"}}'\n"
     "  --json           print the whole report as JSON\n";
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[65536];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
 static const char *js(json_object *o, const char *k)
 {
     json_object *v;
@@ -173,10 +145,8 @@ static int dry_run(int argc, char **argv)
     if (!carts && access("examples/catalog/carts.json", R_OK) == 0)
         carts = "examples/catalog/carts.json";
     char *carts_json = NULL;
-    if (carts && !(carts_json = slurp(carts))) {
-        fprintf(stderr, "aisle rules dry-run: cannot read %s: %s\n", carts, strerror(errno));
+    if (carts && !(carts_json = cli_read_file("aisle rules dry-run", carts, NULL)))
         return 1;
-    }
     /* a temporary store unless --db: the dry-run never writes to a live one */
     char tmpdir[PATH_MAX] = "", path[PATH_MAX];
     if (!db) {
@@ -191,20 +161,16 @@ static int dry_run(int argc, char **argv)
         db = path;
     }
     store_config cfg;
-    store_config_init(&cfg);
-    cfg.sqlite_path = db;
+    cli_store_config(&cfg, db);
     if (tmpdir[0]) {
         cfg.redis_url = NULL;
         cfg.mongo_uri = NULL;
-        cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
+        cfg.ephemeral = STORE_BACKEND_SQLITE;
     }
     store *s = NULL;
-    store_err se = {0};
     int rc = 1;
-    if (store_open(&cfg, &s, &se) < 0) {
-        fprintf(stderr, "aisle rules dry-run: cannot open the store %s: %s\n", db, se.msg);
+    if (cli_store_open("aisle rules dry-run", &cfg, &s))
         goto out;
-    }
     if (tmpdir[0]) {
         long loaded = 0, rejected = 0;
         if (cli_import_catalog(s, catalog, NULL, &loaded, &rejected) < 0 || loaded == 0) {

@@ -93,7 +93,6 @@ int cli_search(int argc, char **argv)
     const char *db = NULL, *queries = NULL, *text = NULL, *syn = NULL;
     store_search_query q;
     store_config cfg;
-    store_err err = {0};
     store *st;
     int json = 0, rc = 0;
 
@@ -138,16 +137,10 @@ int cli_search(int argc, char **argv)
         usage();
         return 2;
     }
-    store_config_init(&cfg);
-    if (db) {
-        cfg.sqlite_path = db;
-        cfg.documents = STORE_BACKEND_SQLITE;
-    }
+    cli_store_config(&cfg, db);
     cfg.synonyms_path = syn;
-    if (store_open(&cfg, &st, &err) != 0) {
-        fprintf(stderr, "aisle search: %s\n", err.msg);
+    if (cli_store_open("aisle search", &cfg, &st))
         return 1;
-    }
     if (queries) {
         FILE *f = fopen(queries, "r");
         char line[4096];

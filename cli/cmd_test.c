@@ -142,20 +142,13 @@ static int copy_file(const char *from, const char *to)
 static int open_store(const char *path, store **out)
 {
     store_config cfg;
-    store_config_init(&cfg);
+    cli_store_config(&cfg, path);
     /* a test's store is always a private SQLite file, whatever the
      * environment says about Redis or MongoDB */
-    cfg.sqlite_path = path;
     cfg.redis_url = NULL;
     cfg.mongo_uri = NULL;
-    cfg.documents = STORE_BACKEND_SQLITE;
     cfg.ephemeral = STORE_BACKEND_SQLITE;
-    store_err err = {0};
-    if (store_open(&cfg, out, &err) < 0) {
-        fprintf(stderr, "aisle test: cannot open a store at %s: %s\n", path, err.msg);
-        return -1;
-    }
-    return 0;
+    return cli_store_open("aisle test", &cfg, out) ? -1 : 0;
 }
 
 static void remove_db(const char *path)

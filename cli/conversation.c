@@ -18,13 +18,9 @@ int cli_conv_open(cli_conv *c, const char *pipeline, const char *db, const char 
         return 1;
     if (db) {
         store_config cfg;
-        store_config_init(&cfg);
-        cfg.sqlite_path = db;
-        store_err err = {0};
-        if (store_open(&cfg, &c->store, &err) < 0) {
-            fprintf(stderr, "aisle: cannot open the store %s: %s\n", db, err.msg);
+        cli_store_config(&cfg, db);
+        if (cli_store_open("aisle", &cfg, &c->store))
             return 1;
-        }
         int64_t n = 0;
         if (seed && store_product_count(c->store, &n, NULL) == 0 && n == 0) {
             long loaded = 0, rejected = 0;

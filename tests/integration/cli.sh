@@ -57,3 +57,15 @@ $A lint >/dev/null 2>&1; [ $? = 2 ]; check $? "lint without files exits 2"
 
 printf 'hello\nwhat payment methods do you accept\n\n' | $A chat $FAQ > "$T/chat"
 grep -q "opening hours" "$T/chat" && grep -q "PayPal" "$T/chat"; check $? "chat conversation" "$(cat "$T/chat")"
+
+# import a CSV catalog: RFC 4180 quoting (commas, doubled quotes and a
+# newline inside quotes), CRLF and LF rows, a blank row, Latin-1 text
+# re-encoded as UTF-8, an empty price (not for sale) and a bad one (the row
+# rejected, exit 1), a last row without a newline
+printf 'sku,title,brand,price,tags\r\nA1,"Lamp, brass","Caf\351 Co",12.5,"a|b"\r\n\r\nA2,"Two\nlines ""quoted""",Acme,,x\r\nA3,Plain,Acme,abc,\r\nA4,Last,Z,3' > "$T/cat.csv"
+$A import --catalog "$T/cat.csv" --db "$T/csv.db" >"$T/imp" 2>&1; rc=$?
+sqlite3 "$T/csv.db" "select sku, title, brand, price, tags from products order by sku" >"$T/rows" 2>&1
+printf 'A1|Lamp, brass|Caf\303\251 Co|12.5|["a","b"]\nA2|Two\nlines "quoted"|Acme|0.0|["x"]\nA4|Last|Z|3.0|[]\n' >"$T/want"
+[ $rc = 1 ] && grep -q "3 loaded, 1 rejected" "$T/imp" && grep -q "row 5 rejected: price is not a number" "$T/imp" \
+  && cmp -s "$T/rows" "$T/want"
+check $? "import reads a CSV catalog (quotes, CRLF, Latin-1, bad rows)" "$(cat "$T/imp" "$T/rows")"
