@@ -17,13 +17,19 @@ plant() {   # plant NAME: a fresh copy of the C folders in $T/NAME
     cp -R engine stores gateway cli "$T/$1/"
 }
 
+# fails NAME WANT TITLE: lint-c on the copy NAME exits 1 with a line
+# that starts with WANT (a grep pattern: FILE:LINE: error: ...)
+fails() {
+    sh mk/lint-c.sh "$T/$1" >"$T/out" 2>&1; rc=$?
+    [ $rc = 1 ] && grep -q "^$2" "$T/out"
+    check $? "$3" "$(cat "$T/out")"
+}
+
 plant strtok
 f=$(ls engine/*.c | head -1)
 n=$(($(wc -l <"$f") + 1))
 printf 'static char *lint_planted(char *s) { return strtok(s, " "); }\n' >>"$T/strtok/$f"
-sh mk/lint-c.sh "$T/strtok" >"$T/out" 2>&1; rc=$?
-[ $rc = 1 ] && grep -q "^$f:$n: error: strtok() is banned" "$T/out"
-check $? "lint-c fails on a planted strtok, naming $f:$n" "$(cat "$T/out")"
+fails strtok "$f:$n: error: strtok() is banned" "lint-c fails on a planted strtok, naming $f:$n"
 
 plant comment   # the same words in a comment or a string are no call
 printf '/* strtok(s, " ") */\nstatic const char *lint_words = "sprintf(buf, x)";\n' >>"$T/comment/$f"
@@ -32,25 +38,20 @@ check $? "lint-c passes a banned name inside a comment or a string" "$(cat "$T/o
 
 plant sqlite
 printf '#include <stdio.h>\n#include <sqlite3.h>\n' >"$T/sqlite/engine/lint_planted.c"
-sh mk/lint-c.sh "$T/sqlite" >"$T/out" 2>&1; rc=$?
-[ $rc = 1 ] && grep -q "^engine/lint_planted.c:2: error: <sqlite3.h> is sqlite's; engine/ may not include it" "$T/out"
-check $? "lint-c fails on a planted #include <sqlite3.h> in engine/, naming FILE:LINE" "$(cat "$T/out")"
+fails sqlite "engine/lint_planted.c:2: error: <sqlite3.h> is sqlite's; engine/ may not include it" \
+    "lint-c fails on a planted #include <sqlite3.h> in engine/, naming FILE:LINE"
 
 plant backend   # a backend's library belongs to its own folder only
 printf '#include <hiredis.h>\n' >"$T/backend/stores/sqlite/lint_planted.c"
-sh mk/lint-c.sh "$T/backend" >"$T/out" 2>&1; rc=$?
-[ $rc = 1 ] && grep -q "^stores/sqlite/lint_planted.c:1: error: <hiredis.h> is hiredis's" "$T/out"
-check $? "lint-c fails on <hiredis.h> in stores/sqlite/" "$(cat "$T/out")"
+fails backend "stores/sqlite/lint_planted.c:1: error: <hiredis.h> is hiredis's" "lint-c fails on <hiredis.h> in stores/sqlite/"
 
 plant internal
 printf '#include "stores/sqlite/sqlite_int.h"\n' >"$T/internal/gateway/lint_planted.c"
-sh mk/lint-c.sh "$T/internal" >"$T/out" 2>&1; rc=$?
-[ $rc = 1 ] && grep -q "^gateway/lint_planted.c:1: error: includes stores/sqlite/sqlite_int.h, the internals of stores/" "$T/out"
-check $? "lint-c fails on another folder's *_int.h" "$(cat "$T/out")"
+fails internal "gateway/lint_planted.c:1: error: includes stores/sqlite/sqlite_int.h, the internals of stores/" \
+    "lint-c fails on another folder's *_int.h"
 
 plant prefix
 n=$(($(wc -l <engine/eng.h) + 1))
 printf 'int planted_no_prefix(int x);\n' >>"$T/prefix/engine/eng.h"
-sh mk/lint-c.sh "$T/prefix" >"$T/out" 2>&1; rc=$?
-[ $rc = 1 ] && grep -q "^engine/eng.h:$n: error: function \`planted_no_prefix\` in a public header lacks the prefix eng_" "$T/out"
-check $? "lint-c fails on an unprefixed name in engine/eng.h" "$(cat "$T/out")"
+fails prefix "engine/eng.h:$n: error: function \`planted_no_prefix\` in a public header lacks the prefix eng_" \
+    "lint-c fails on an unprefixed name in engine/eng.h"

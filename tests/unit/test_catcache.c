@@ -15,6 +15,7 @@
 #include "engine/catcache.h"
 #include "engine/eng.h"
 #include "stores/store.h"
+#include "sqlite_store.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +29,7 @@ static store *open_at(const char *name)
 {
     char path[128];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    store_config cfg;
-    store_config_init(&cfg);
-    cfg.sqlite_path = path;
-    cfg.redis_url = NULL, cfg.mongo_uri = NULL;
-    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
-    store *s = NULL;
-    store_err err = {0};
-    assert_int_equal(store_open(&cfg, &s, &err), 0);
-    return s;
+    return test_sqlite_store(path);
 }
 
 static void product(store *s, const char *sku, const char *title, const char *cat)

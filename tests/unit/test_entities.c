@@ -10,6 +10,7 @@
 
 #include "engine/nlu/entities.h"
 #include "stores/store.h"
+#include "sqlite_store.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,14 +449,8 @@ static void test_catalog(void **state)
     char dir[] = "/tmp/aisle-ent-XXXXXX", path[64];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/t.db", dir);
-    store_config cfg;
-    store_config_init(&cfg);
-    cfg.sqlite_path = path;
-    cfg.redis_url = NULL, cfg.mongo_uri = NULL;
-    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
-    store *s = NULL;
+    store *s = test_sqlite_store(path);
     store_err err = {0};
-    assert_int_equal(store_open(&cfg, &s, &err), 0);
     store_product pr = {.sku = "K1", .title = "Trail shoe", .brand = "Salomon", .category = "mens-shoes", .price = 99};
     assert_int_equal(store_product_upsert(s, &pr, &err), 0);
     pr = (store_product){.sku = "K2", .title = "Parka", .brand = "Patagonia", .category = "womens-jackets", .price = 199};

@@ -8,6 +8,7 @@
 
 #include "engine/eng.h"
 #include "stores/store.h"
+#include "sqlite_store.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,24 +312,8 @@ static void commerce_oom(int once, long *sites)
     snprintf(dir, sizeof dir, "/tmp/aisle-oom-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/shop.db", dir);
-    store_config cfg;
-    store_config_init(&cfg);
-    cfg.sqlite_path = path;
-    cfg.redis_url = NULL, cfg.mongo_uri = NULL;
-    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
-    store *s = NULL;
-    store_err serr = {0};
-    assert_int_equal(store_open(&cfg, &s, &serr), 0);
-    json_object *arr = json_object_from_file("examples/catalog/products.json");
-    assert_non_null(arr);
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-        store_product sp;
-        const char *t = json_object_to_json_string(json_object_array_get_idx(arr, i));
-        assert_int_equal(store_product_from_json(t, &sp, &serr), 0);
-        assert_int_equal(store_product_upsert(s, &sp, &serr), 0);
-        store_product_clear(&sp);
-    }
-    json_object_put(arr);
+    store *s = test_sqlite_store(path);
+    test_import_catalog(s, "examples/catalog/products.json");
 
     eng_diags d;
     eng_diags_init(&d);

@@ -12,6 +12,7 @@
 #include "stores/store.h"
 
 #include <json-c/json.h>
+#include "sqlite_store.h"
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -141,9 +142,7 @@ static void test_sample_ranking(void **state)
 {
     const char *path = sample_catalog;
     char dir[64], db[128];
-    json_object *arr;
     store *s;
-    store_config cfg;
     store_err err = {0};
     store_search_query q;
     store_search_result r;
@@ -151,19 +150,8 @@ static void test_sample_ranking(void **state)
     if (access(path, R_OK) != 0)
         fail_msg("%s is missing: run the unit tests from the repository's root", path);
     tmpdb(dir, sizeof dir, db, sizeof db);
-    store_config_init(&cfg);
-    cfg.sqlite_path = db;
-    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
-    assert_int_equal(store_open(&cfg, &s, &err), 0);
-    assert_non_null(arr = json_object_from_file(path));
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-        store_product p;
-        const char *t = json_object_to_json_string(json_object_array_get_idx(arr, i));
-        assert_int_equal(store_product_from_json(t, &p, &err), 0);
-        assert_int_equal(store_product_upsert(s, &p, &err), 0);
-        store_product_clear(&p);
-    }
-    json_object_put(arr);
+    s = test_sqlite_store(db);
+    test_import_catalog(s, path);
     store_search_query_init(&q);
     q.text = "mascara";
     assert_int_equal(store_search(s, &q, &r, &err), 0);
