@@ -73,6 +73,10 @@ char *cli_read_file(const char *cmd, const char *path, size_t *len);
  * whatever AISLE_MONGO_URI says. */
 void cli_store_config(store_config *cfg, const char *db);
 
+/* cli_remove_sqlite: remove the SQLite file at path with its -wal, -shm
+ * and -journal files (those that are there). */
+void cli_remove_sqlite(const char *path);
+
 /* cli_store_open: store_open with cfg; 0, or 1 after printing "CMD:
  * cannot open the store PATH: why" (*out NULL). Blocks on the backends'
  * connections. */

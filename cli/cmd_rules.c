@@ -157,7 +157,12 @@ static int dry_run(int argc, char **argv)
             free(carts_json);
             return 1;
         }
-        snprintf(path, sizeof path, "%s/catalog.db", tmpdir);
+        if (snprintf(path, sizeof path, "%s/catalog.db", tmpdir) >= (int)sizeof path) {
+            fprintf(stderr, "aisle rules dry-run: the temporary folder's path is too long: %s\n", tmpdir);
+            rmdir(tmpdir);
+            free(carts_json);
+            return 1;
+        }
         db = path;
     }
     store_config cfg;
@@ -200,12 +205,7 @@ static int dry_run(int argc, char **argv)
 out:
     store_close(s);
     if (tmpdir[0]) {
-        static const char *const ext[] = {"", "-wal", "-shm", NULL};
-        for (size_t i = 0; ext[i]; i++) {
-            char p2[PATH_MAX + 8];
-            snprintf(p2, sizeof p2, "%s%s", path, ext[i]);
-            unlink(p2);
-        }
+        cli_remove_sqlite(path);
         rmdir(tmpdir);
     }
     free(carts_json);

@@ -151,16 +151,6 @@ static int open_store(const char *path, store **out)
     return cli_store_open("aisle test", &cfg, out) ? -1 : 0;
 }
 
-static void remove_db(const char *path)
-{
-    static const char *const ext[] = {"", "-wal", "-shm", "-journal", NULL};
-    char p[PATH_MAX];
-    for (size_t i = 0; ext[i]; i++) {
-        snprintf(p, sizeof p, "%s%s", path, ext[i]);
-        unlink(p);
-    }
-}
-
 /* len, what snprintf returned for a path in a buffer of cap bytes: 0
  * when it fit; a path cut short would name another file, so -1 (said). */
 static int path_fits(int len, size_t cap, const char *dir)
@@ -400,7 +390,7 @@ static void run_conversation(eng_pipeline *p, const char *tpl, const char *dir, 
             free(ab);
         }
         cli_conv_close(&c);
-        remove_db(db);
+        cli_remove_sqlite(db);
     }
     fclose(out);
     if (fails) {
@@ -478,7 +468,7 @@ static void run_file(const char *file, run_opts *ro, bool walked)
         for (size_t i = 0; i < json_object_array_length(convs); i++)
             run_conversation(p, tpl, dtemplate, (int)i, file, json_object_array_get_idx(convs, i), ro);
     }
-    remove_db(tpl);
+    cli_remove_sqlite(tpl);
     rmdir(dtemplate);
 done:
     eng_pipeline_release(p);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <unistd.h>
 
 char *cli_read_file(const char *cmd, const char *path, size_t *len)
 {
@@ -46,6 +48,15 @@ void cli_store_config(store_config *cfg, const char *db)
         cfg->sqlite_path = db;
         cfg->documents = STORE_BACKEND_SQLITE;
     }
+}
+
+void cli_remove_sqlite(const char *path)
+{
+    static const char *const ext[] = {"", "-wal", "-shm", "-journal", NULL};
+    char p[PATH_MAX + 16];
+    for (size_t i = 0; ext[i]; i++)
+        if (snprintf(p, sizeof p, "%s%s", path, ext[i]) < (int)sizeof p)
+            unlink(p);
 }
 
 int cli_store_open(const char *cmd, const store_config *cfg, store **out)

@@ -515,10 +515,12 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             bool skip = false;
             for (size_t i = 0; refine_words[i] && !skip; i++)
                 skip = strcasecmp(w, refine_words[i]) == 0;
-            if (!skip && !strcasestr(q.text, w) && strlen(q.text) + strlen(w) + 2 < sizeof q.text) {
-                added_words = true;
-                size_t l = strlen(q.text);
-                snprintf(q.text + l, sizeof q.text - l, "%s%s", l ? " " : "", w);
+            size_t l = strlen(q.text), wl = strlen(w);
+            if (!skip && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
+                added_words = true;   /* room for a space, the word and its NUL */
+                if (l)
+                    q.text[l++] = ' ';
+                memcpy(q.text + l, w, wl + 1);
             }
         }
     } else {
