@@ -9,7 +9,10 @@
 #     (*_int.h) or another folder's header from a folder that may not;
 #  3. a name declared in a module's public header without the module's
 #     prefix (eng_/ENG_, store_/STORE_, gw_/GW_, cli_/CLI_; macros may also
-#     take the project's AISLE_).
+#     take the project's AISLE_);
+#  4. a header in engine/, stores/, gateway/ or cli/ that is neither its
+#     module's public header nor named *_int.h (STYLE.md), but for the
+#     ones listed in `pending` below, which wait for their rename.
 # The exit status is 1 when anything was reported.
 
 BEGIN {
@@ -34,6 +37,14 @@ BEGIN {
     why["mktemp"] = "races with other processes; use mkstemp or mkdtemp"
     why["tmpnam"] = why["mktemp"]; why["tempnam"] = why["mktemp"]
     errors = 0
+    # internal headers named before the *_int.h rule, to be renamed (issue
+    # #16) when the branches working in those folders have merged; the
+    # list only shrinks
+    npending = split("engine/catcache.h engine/commerce.h engine/llmstage.h " \
+                     "engine/luaconv.h engine/luapat.h engine/rules.h " \
+                     "engine/nlu/entities.h engine/nlu/lexicon.h engine/stages/agent.h " \
+                     "cli/config.h cli/test_expect.h", pl, " ")
+    for (i = 1; i <= npending; i++) pending[pl[i]] = 1
 }
 
 function report(msg) {
@@ -239,6 +250,9 @@ FNR == 1 {
     if (!listed) { for (i = 1; i < ARGC; i++) { p = ARGV[i]; sub(/^\.\//, "", p); exists[p] = 1; exists[ARGV[i]] = 1 } listed = 1 }
     incomment = 0; depth = 0; decl = ""; enumbody = ""; inenum = 0; cont = 0
     pfx = public_prefix(FILENAME)
+    p = FILENAME; sub(/^\.\//, "", p)
+    if (p ~ /\.h$/ && p ~ /^(engine|stores|gateway|cli)\// && pfx == "" && p !~ /_int\.h$/ && !(p in pending))
+        report("an internal header is named *_int.h (STYLE.md); " p " is neither that nor its module's public header")
 }
 
 {

@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/integration/lint.sh — the C half of `make lint` (mk/lint-c.sh) is
 # itself tested: it passes on this tree, and on a copy with a planted
-# strtok(), a planted <sqlite3.h> in engine/, an internal header from
-# another folder and an unprefixed public name it fails naming FILE:LINE.
+# strtok(), a planted <sqlite3.h> in engine/, a backend's library in
+# another backend, an internal header from another folder, an unprefixed
+# public name and a new header not named *_int.h it fails naming FILE:LINE.
 # Prints ok/not ok lines.
 cd "$(dirname "$0")/../.." || exit 1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -55,3 +56,8 @@ n=$(($(wc -l <engine/eng.h) + 1))
 printf 'int planted_no_prefix(int x);\n' >>"$T/prefix/engine/eng.h"
 fails prefix "engine/eng.h:$n: error: function \`planted_no_prefix\` in a public header lacks the prefix eng_" \
     "lint-c fails on an unprefixed name in engine/eng.h"
+
+plant header    # a new internal header is named *_int.h
+printf '#pragma once\n' >"$T/header/engine/lint_planted.h"
+fails header "engine/lint_planted.h:1: error: an internal header is named \*_int.h" \
+    "lint-c fails on a new header that is neither public nor *_int.h"
