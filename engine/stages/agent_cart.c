@@ -309,6 +309,11 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
             return unclear(t, &tg, true);
         if (!cart_line(t, tg.sku))
             return not_in_cart(t, &tg, 0, false);
+        /* "take one out" of a line of three leaves two: a count below the
+         * line's quantity takes that many away, not the whole line */
+        int64_t q = quantity(t, 0), cur = eng__cart_line_qty(t, tg.sku);
+        if (q > 0 && q < cur)
+            return change(st, t, o, "cart.set", &tg, cur - q);
         return change(st, t, o, "cart.remove", &tg, 0);
     }
     if (strcmp(intent, "update_quantity") == 0) {
