@@ -223,9 +223,26 @@ static eng_result not_in_cart(eng_turn *t, agent_target *tg, int64_t qty, bool o
     return ENG_R_OK;
 }
 
+/* The shopper hedges ("i guess the first one", "maybe two of those"):
+ * however sure the reading, the change is asked, not done. */
+static bool hedged(const char *text)
+{
+    static const char *const hedges[] = {"i guess", "maybe", "perhaps", "not sure", "i think", "might",
+                                         "probably", "possibly", "dunno", "don't know", "dont know", NULL};
+    for (size_t i = 0; hedges[i]; i++) {
+        const char *p = strcasestr(text, hedges[i]);
+        size_t n = strlen(hedges[i]);
+        if (p && (p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+            return true;
+    }
+    return false;
+}
+
 static bool unsure(eng_turn *t, const agent_opts *o)
 {
     double c = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
+    if (o->confirm_below > 0 && hedged(eng__json_str(t->ctx, "message.text", "")))
+        return true;
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }
 

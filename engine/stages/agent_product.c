@@ -824,7 +824,7 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     }
     static const char *const all[] = {"them", "these", "those", "both", "all", "the two", NULL};
     if (json_object_array_length(skus) < 2 && has_word(text, all))
-        for (size_t i = 0; i < nshown && i < 4; i++)
+        for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
     /* "compare it with the realme": the product in focus joins */
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
@@ -863,6 +863,26 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     if (best)
         json_object_object_add(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
     json_object_object_add(r, "same", json_object_new_boolean(cheap == best));
+    /* "which of these is rated best?", "which one is cheapest?": the
+     * answer comes first, and it is what "it" means next ("add it") */
+    static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
+                                           "rated best", "rated highest", "most popular", NULL};
+    static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
+                                            "most affordable", "costs less", "costs least", NULL};
+    json_object *pick = NULL;
+    const char *asked = NULL;
+    for (size_t k = 0; !asked && rate_cue[k]; k++)
+        if (strcasestr(text, rate_cue[k]))
+            pick = best, asked = "rating";
+    for (size_t k = 0; !asked && price_cue[k]; k++)
+        if (strcasestr(text, price_cue[k]))
+            pick = cheap, asked = "price";
+    if (pick) {
+        json_object_object_add(r, strcmp(asked, "rating") == 0 ? "askedRating" : "askedPrice",
+                               json_object_new_boolean(1));
+        json_object_object_add(r, "answer", json_object_get(pick));
+        json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(pick, "sku", "")));
+    }
     json_object_object_add(eng__json_path(t->ctx, "results"), "compare", r);
     set_cards(t, cards);
     eng__turn_note(t, "compared %zu products", json_object_array_length(cards));
