@@ -238,6 +238,20 @@ static bool hedged(const char *text)
     return false;
 }
 
+/* A question about what there is ("any codes going?", "what promo codes
+ * do you have"), not a request to use one. */
+static bool asks_which(const char *text)
+{
+    static const char *const opens[] = {"are there", "is there", "any ", "what", "which", "do you", "got any",
+                                        "have you got", NULL};
+    while (*text == ' ')
+        text++;
+    for (size_t i = 0; opens[i]; i++)
+        if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
+            return true;
+    return false;
+}
+
 static bool unsure(eng_turn *t, const agent_opts *o)
 {
     double c = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
@@ -358,6 +372,13 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     if (strcmp(intent, "apply_promo") == 0) {
         char code[64];
         if (!promo_code(text, code, sizeof code)) {
+            /* "are there any discount codes?" asks which codes there are:
+             * the shop's knowledge says, when it does */
+            if (asks_which(text) && eng__agent_knowledge(t, "apply_promo", false)) {
+                json_object_object_add(eng__json_path(t->ctx, "intent"), "name",
+                                       json_object_new_string("shop_question"));
+                return ENG_R_OK;
+            }
             eng__set_var(t, "needCode", json_object_new_boolean(1));
             return ENG_R_OK;
         }

@@ -644,8 +644,16 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     json_object *known = eng__json_path(t->ctx, "understanding.known");
     if ((json_object_get_boolean(eng__json_path(t->ctx, "understanding.vague")) ||
          (!(refine && has_last) && known && json_object_get_int64(known) == 0 && !cat && !brand)) &&
-        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0)
+        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
+        /* "got any discount codes?": no product, but a question the
+         * shop's knowledge answers */
+        if (!(refine && has_last) && eng__agent_knowledge(t, "shop_question", true)) {
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("shop_question"));
+            json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+            return ENG_R_OK;
+        }
         clarify(t);
+    }
     return ENG_R_OK;
 }
 
