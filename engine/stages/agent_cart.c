@@ -257,6 +257,10 @@ static bool unsure(eng_turn *t, const agent_opts *o)
     double c = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
     if (o->confirm_below > 0 && hedged(eng__json_str(t->ctx, "message.text", "")))
         return true;
+    /* read as an add only because it goes on with the last one: asked
+     * whatever the stage's threshold (the product stage hands it over) */
+    if (json_object_get_boolean(eng__json_path(t->ctx, "vars.continued")))
+        return true;
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }
 
@@ -311,7 +315,8 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
                     strcmp(intent, "update_quantity") == 0;
-    if (mutating && !asks_change(text))
+    bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
+    if (mutating && !continued && !asks_change(text))
         return about_products(st, t, o);
     agent_target tg;
     if (strcmp(intent, "add_to_cart") == 0) {

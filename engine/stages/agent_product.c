@@ -954,6 +954,41 @@ static bool product_question(const char *text)
     return false;
 }
 
+/* The message goes on with the last turn's add: it opens with "and",
+ * "also" or "plus", or ends with "too" or "as well", right after an
+ * add_to_cart, and points at a product ("the first one", "those") or
+ * says a count. */
+static bool continues_add(eng_turn *t)
+{
+    if (strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "add_to_cart") != 0)
+        return false;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    while (*text == ' ')
+        text++;
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == ' ' || text[n - 1] == '.' || text[n - 1] == '!'))
+        n--;
+    static const char *const opens[] = {"and ", "also ", "plus ", "oh and ", "ok and ", NULL};
+    static const char *const ends[] = {" too", " as well", " also", NULL};
+    bool cont = false;
+    for (size_t i = 0; opens[i] && !cont; i++)
+        cont = strncasecmp(text, opens[i], strlen(opens[i])) == 0;
+    for (size_t i = 0; ends[i] && !cont; i++) {
+        size_t k = strlen(ends[i]);
+        cont = n > k && strncasecmp(text + n - k, ends[i], k) == 0;
+    }
+    if (!cont || strchr(text, '?'))
+        return false;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        if ((strcmp(type, "reference") == 0 && eng__json_str(e, "sku", NULL)) || strcmp(type, "quantity") == 0)
+            return true;
+    }
+    return false;
+}
+
 eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     if (!eng__store(t)) {
@@ -965,6 +1000,16 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
     const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
     if (!intent)
         return eng__turn_fail(t, "out of memory");
+    if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) && continues_add(t)) {
+        /* "and one of the first one too" right after an add: another add,
+         * asked first (a reading the classifier did not make) */
+        json_object *in = eng__json_path(t->ctx, "intent");
+        json_object_object_add(in, "classified", json_object_new_string(intent));
+        json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "goes on with the last turn's add: read as add_to_cart");
+        return eng__agent_cart(st, t, o);
+    }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
     if (strcmp(intent, "product_details") == 0 &&
         has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
