@@ -143,6 +143,22 @@ static bool asks_change(const char *text)
     return false;
 }
 
+/* The shopper says what not to do: "i don't want the first one", "don't
+ * add anything yet", "no need to change it". Never read as the change. */
+static bool negated(const char *text)
+{
+    static const char *const neg[] = {"don't", "dont", "do not", "didn't", "didnt", "did not", "doesn't",
+                                      "doesnt", "won't", "wont", "will not", "never", "no need", "not now",
+                                      "not yet", "no longer", "rather not", NULL};
+    for (size_t i = 0; neg[i]; i++) {
+        size_t n = strlen(neg[i]);
+        for (const char *p = strcasestr(text, neg[i]); p; p = strcasestr(p + 1, neg[i]))
+            if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+                return true;
+    }
+    return false;
+}
+
 static json_object *cart_line(eng_turn *t, const char *sku)
 {
     json_object *items = eng__json_path(t->ctx, "cart.items");
@@ -319,6 +335,29 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     if (mutating && !continued && !asks_change(text))
         return about_products(st, t, o);
     agent_target tg;
+    /* "i don't want the shoes anymore" asks to remove them; "don't
+     * remove the watch", "i don't want the first one" (not in the cart),
+     * "don't empty my cart" change nothing */
+    bool wanting = strcasestr(text, "want") || strcasestr(text, "need");
+    bool is_add = strcmp(intent, "add_to_cart") == 0, is_remove = strcmp(intent, "remove_from_cart") == 0;
+    if ((mutating || strcmp(intent, "empty_cart") == 0) && negated(text) && !(is_remove && wanting)) {
+        eng__agent_target(t, is_add, &tg);
+        if (is_add && wanting && tg.found == AGENT_ONE && cart_line(t, tg.sku)) {
+            /* on this reading a removal is asked, never done */
+            json_object_put(tg.candidates);
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("remove_from_cart"));
+            eng__set_var(t, "unsure", json_object_new_boolean(1));
+            eng__agent_ask(t, "cart.remove", tg.sku, tg.title, 0);
+            eng__turn_note(t, "not wanted, and in the cart: asked whether to remove %s", tg.sku);
+            return ENG_R_OK;
+        }
+        if (tg.found == AGENT_ONE)
+            eng__set_var(t, "notChangedTitle", json_object_new_string(tg.title));
+        json_object_put(tg.candidates);
+        eng__set_var(t, "notChanged", json_object_new_boolean(1));
+        eng__turn_note(t, "a change the shopper said not to make: nothing changed");
+        return ENG_R_OK;
+    }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);
         if (tg.found != AGENT_ONE)
