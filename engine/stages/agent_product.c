@@ -688,6 +688,28 @@ static void which_one(eng_turn *t, agent_target *tg)
     tg->candidates = NULL;
 }
 
+/* "how much would 3 of these cost": a count of two or more with a price
+ * question gets the sum at the product's price now (cart discounts come
+ * when it is in the cart): vars.quote {qty, total}. */
+static void quote(eng_turn *t, json_object *card)
+{
+    static const char *const asks[] = {"how much", "cost", "price", "come to", "total", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *q = eng__slot(t, "quantity");
+    int64_t n = q ? json_object_get_int64(q) : 0;
+    bool asked = false;
+    for (size_t i = 0; asks[i] && !asked; i++)
+        asked = strcasestr(text, asks[i]) != NULL;
+    json_object *fp = eng__json_path(card, "finalPrice");
+    if (!asked || n < 2 || n > 1000000 || !fp || json_object_get_boolean(eng__json_path(card, "priceMissing")))
+        return;
+    int64_t cents = (int64_t)llround(json_object_get_double(fp) * 100.0);
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "qty", json_object_new_int64(n));
+    json_object_object_add(v, "total", json_object_new_double((double)(cents * n) / 100.0));
+    eng__set_var(t, "quote", v);
+}
+
 static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     store *s = eng__store(t);
@@ -733,6 +755,7 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
     json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
+    quote(t, card);
     eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
     return ENG_R_OK;
 }
