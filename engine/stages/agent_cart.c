@@ -143,6 +143,22 @@ static bool asks_change(const char *text)
     return false;
 }
 
+/* "is the watch still in my cart", "do i have the lipstick in my basket",
+ * "did i add the shoes": a question about what the cart holds. */
+static bool asks_if_in_cart(const char *text)
+{
+    static const char *const opens[] = {"is ", "are ", "do i ", "did i ", "have i ", "was ", "were ", NULL};
+    static const char *const places[] = {"cart", "basket", "bag", "trolley", NULL};
+    while (*text == ' ')
+        text++;
+    bool q = false, place = false;
+    for (size_t i = 0; opens[i] && !q; i++)
+        q = strncasecmp(text, opens[i], strlen(opens[i])) == 0;
+    for (size_t i = 0; places[i] && !place; i++)
+        place = strcasestr(text, places[i]) != NULL;
+    return q && (place || strncasecmp(text, "did i add", 9) == 0);
+}
+
 /* The shopper says what not to do: "i don't want the first one", "don't
  * add anything yet", "no need to change it". Never read as the change. */
 static bool negated(const char *text)
@@ -331,6 +347,12 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
                     strcmp(intent, "update_quantity") == 0;
+    if (mutating && asks_if_in_cart(text)) {
+        /* "is the watch still in my cart?" asks, it changes nothing */
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("view_cart"));
+        eng__turn_note(t, "a question about the cart: shown");
+        return ENG_R_OK;
+    }
     bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
     if (mutating && !continued && !asks_change(text))
         return about_products(st, t, o);

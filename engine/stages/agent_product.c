@@ -977,6 +977,18 @@ static bool product_question(const char *text)
     return false;
 }
 
+/* "more like the second one", "anything similar to it", "alternatives
+ * to the first one". */
+static bool asks_similar(const char *text)
+{
+    static const char *const cues[] = {"more like", "similar", "others like", "alternative", "something like",
+                                       "anything like", "ones like", NULL};
+    for (size_t i = 0; cues[i]; i++)
+        if (strcasestr(text, cues[i]))
+            return true;
+    return false;
+}
+
 /* The message goes on with the last turn's add: it opens with "and",
  * "also" or "plus", or ends with "too" or "as well", right after an
  * add_to_cart, and points at a product ("the first one", "those") or
@@ -1038,6 +1050,19 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("compare"));
         return compare(st, t, o);
+    }
+    if (strcmp(intent, "product_details") == 0 && asks_similar(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "show me more like the second one": what it points at becomes
+         * the focus the recommendation starts from */
+        agent_target tg;
+        eng__agent_target(t, false, &tg);
+        json_object_put(tg.candidates);
+        if (tg.found == AGENT_ONE) {
+            json_object_object_add(eng__session(t), "focus", json_object_new_string(tg.sku));
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("recommend"));
+            eng__turn_note(t, "more like %s: read as recommend", tg.sku);
+            return recommend(st, t, o);
+        }
     }
     if (strcmp(intent, "product_details") == 0)
         return details(st, t, o);
