@@ -289,9 +289,11 @@ static bool unsure(eng_turn *t, const agent_opts *o)
     double c = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
     if (o->confirm_below > 0 && hedged(eng__json_str(t->ctx, "message.text", "")))
         return true;
-    /* read as an add only because it goes on with the last one: asked
-     * whatever the stage's threshold (the product stage hands it over) */
-    if (json_object_get_boolean(eng__json_path(t->ctx, "vars.continued")))
+    /* read as an add only because it goes on with the last one, or read
+     * again without its product words (classifier's reread_intents):
+     * asked whatever the stage's threshold */
+    if (json_object_get_boolean(eng__json_path(t->ctx, "vars.continued")) ||
+        strcmp(eng__json_str(t->ctx, "intent.source", ""), "reread") == 0)
         return true;
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }
