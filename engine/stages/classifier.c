@@ -298,6 +298,43 @@ static bool has_intent(const eng_pipeline *p, const char *name)
     return false;
 }
 
+/* `text` without the words that name catalog things (eng__lex_names:
+ * title words, brands, product types and their synonyms), into out[0..cap) (cap > strlen(text));
+ * *masked and *kept count the words left out and kept. */
+static void strip_catalog_words(const eng__lex *x, const char *text, char *out, size_t cap, int *masked, int *kept)
+{
+    char w[64];
+    size_t n = 0;
+    *masked = *kept = 0;
+    for (const char *p = text; *p && n + 1 < cap;) {
+        if (!isalnum((unsigned char)*p) && *p != '\'') {
+            out[n++] = *p++;
+            continue;
+        }
+        const char *b = p;
+        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
+            p++;
+        size_t k = (size_t)(p - b);
+        bool product = false;
+        if (k < sizeof w) {
+            for (size_t i = 0; i < k; i++)
+                w[i] = (char)tolower((unsigned char)b[i]);
+            w[k] = 0;
+            product = !isdigit((unsigned char)w[0]) && eng__lex_names(x, w);
+        }
+        if (product) {
+            (*masked)++;
+            continue;
+        }
+        if (n + k + 1 > cap)
+            break;
+        memcpy(out + n, b, k);
+        n += k;
+        (*kept)++;
+    }
+    out[n] = 0;
+}
+
 /* After the model: what the message names in the catalog, into
  * ctx.understanding; a message the model left out of scope that names
  * catalog things, or asks for something to buy, becomes a search. */
@@ -341,8 +378,22 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     if (!names && !typed && !vague)
         return;
     eng_kb_hit hit;
-    if (question && (vague || eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), false, &hit)))
+    if (question && vague)
         return;
+    if (question) {
+        /* the knowledge must answer the words around the products: "can
+         * i get a watch" is no warranty question because the warranty
+         * section names watches */
+        const char *text = eng__json_str(t->ctx, "message.text", "");
+        char rest[512];
+        int masked = 0, kept = 0;
+        if (strlen(text) < sizeof rest)
+            strip_catalog_words(x, text, rest, sizeof rest, &masked, &kept);
+        else
+            snprintf(rest, sizeof rest, "%s", text);
+        if (eng__kb_answers(t->p->knowledge, rest, false, &hit))
+            return;
+    }
     if (vague)
         json_object_object_add(u, "vague", json_object_new_boolean(1));
     json_object_object_add(intent, "name", json_object_new_string(o->catalog_intent));
@@ -372,38 +423,9 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
     size_t len = strlen(text);
     if (!len || len > 500)
         return;
-    char out[512], w[64];
-    size_t n = 0;
+    char out[512];
     int masked = 0, kept = 0;
-    for (const char *p = text; *p;) {
-        if (!isalnum((unsigned char)*p) && *p != '\'') {
-            out[n++] = *p++;
-            continue;
-        }
-        const char *b = p;
-        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
-            p++;
-        size_t k = (size_t)(p - b);
-        bool product = false;
-        if (k < sizeof w) {
-            for (size_t i = 0; i < k; i++)
-                w[i] = (char)tolower((unsigned char)b[i]);
-            w[k] = 0;
-            product = !isdigit((unsigned char)w[0]) && eng__lex_category_of(x, w) != NULL;
-            if (!product && k > 3 && w[k - 1] == 's') {
-                w[k - 1] = 0;
-                product = eng__lex_category_of(x, w) != NULL;
-            }
-        }
-        if (product) {
-            masked++;
-            continue;
-        }
-        memcpy(out + n, b, k);
-        n += k;
-        kept++;
-    }
-    out[n] = 0;
+    strip_catalog_words(x, text, out, sizeof out, &masked, &kept);
     if (!masked || !kept)
         return;
     eng_clf_pred top[1];
