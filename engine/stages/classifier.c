@@ -426,7 +426,8 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
     char out[512];
     int masked = 0, kept = 0;
     strip_catalog_words(x, text, out, sizeof out, &masked, &kept);
-    if (!masked || !kept)
+    /* one word left ("only nike") says too little to act on */
+    if (!masked || kept < 2)
         return;
     eng_clf_pred top[1];
     if (eng_clf_predict(dt->model, out, top, 1) < 1 || top[0].confidence < REREAD_AT_LEAST ||
