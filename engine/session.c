@@ -52,6 +52,17 @@ static void store_failed(char *buf, size_t n, const char *what, const char *msg)
         snprintf(buf + l, n - l, "%s%s: %s", l ? "; " : "", what, msg && *msg ? msg : "failed");
 }
 
+/* The intent the turn was read as, for the next turn ("and one of the
+ * first one too" goes on with an add). */
+static void remember_intent(json_object *ctx, json_object *sess)
+{
+    json_object *in = eng__json_path(ctx, "intent.name");
+    if (in && json_object_is_type(in, json_type_string))
+        json_object_object_add(sess, "lastIntent", json_object_get(in));
+    else
+        json_object_object_del(sess, "lastIntent");
+}
+
 /* Saves the turn's session (counting the turn) and appends its summary to
  * the history.  Failures go to `failed` (both writes are tried). */
 static void save_turn(struct store *s, const char *sid, const eng_turn *t, int ttl_s, const char *trace_id,
@@ -65,6 +76,7 @@ static void save_turn(struct store *s, const char *sid, const eng_turn *t, int t
          * derived message ids differ between turns */
         json_object_object_add(sess, "turns",
                                json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns")) + 1));
+        remember_intent(ctx, sess);
         if (store_session_put(s, sid, json_object_to_json_string_ext(sess, JSON_C_TO_STRING_PLAIN), ttl_s, &se) < 0)
             store_failed(failed, nfailed, "session not saved", se.msg);
     }
@@ -528,9 +540,11 @@ static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *tex
                   sizeof r->store_error);
     } else {
         json_object *ns = eng__json_path(ctx, "session");
-        if (ns && json_object_is_type(ns, json_type_object))
+        if (ns && json_object_is_type(ns, json_type_object)) {
             json_object_object_add(ns, "turns",
                                    json_object_new_int64(json_object_get_int64(eng__json_path(ns, "turns")) + 1));
+            remember_intent(ctx, ns);
+        }
     }
     json_object *ns = eng__json_path(ctx, "session");
     json_object_put(r->session);

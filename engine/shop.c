@@ -284,6 +284,8 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
     json_object_put(act);
     if (rc == STORE_ESTOCK) {
         cart_after(t, r);
+        if (out.stock <= 0)
+            return set(r, ENG_SHOP_STOCK, "it is out of stock");
         return set(r, ENG_SHOP_STOCK, "only %" PRId64 " in stock", out.stock);
     }
     if (rc == STORE_ENOTFOUND) {

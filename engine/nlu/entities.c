@@ -815,7 +815,8 @@ static void find_models(X *x)
     static const char *const not_names[] = {"me", "i", "im", "us", "we", "you", "u", "just", "only", "like",
                                             "have", "got", "those", "these", "them", "that", "ones", "another",
                                             "qty", "x", "pls", "please", "plz", "and", "or", "with", "for",
-                                            "in", "on", "at", "all", "any", "some", NULL};
+                                            "in", "on", "at", "all", "any", "some", "out", "off", "up",
+                                            "down", "away", "back", NULL};
     for (size_t i = 1; i < x->n; i++) {
         const ent_tok *pv = &x->t[i - 1];
         if (pv->kind != TK_WORD || pv->lx != L_NONE || word_in(x, i - 1, not_names))

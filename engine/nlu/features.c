@@ -30,6 +30,22 @@ static inline int is_word_byte(unsigned char c)
            c >= 0x80 || c == '\'';
 }
 
+/* The length of the count word ("two" .. "twelve", "twenty") that s
+ * starts with and that ends there, or 0. */
+static size_t number_word(const unsigned char *s)
+{
+    static const char *const words[] = {"two",  "three", "four",   "five",   "six",    "seven",
+                                        "eight", "nine", "ten", "eleven", "twelve", "twenty", NULL};
+    for (size_t i = 0; words[i]; i++) {
+        size_t k = 0;
+        while (words[i][k] && (s[k] | 0x20) == (unsigned char)words[i][k])
+            k++;
+        if (!words[i][k] && !is_word_byte(s[k]))
+            return k;
+    }
+    return 0;
+}
+
 size_t eng__clf_normalise(const char *text, char *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)(text ? text : "");
@@ -53,6 +69,16 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
         }
         if (c == '\'')
             continue;
+        size_t nw;
+        if (!in_word && (nw = number_word(s)) > 0) {
+            /* "make it two" reads like "make it 2": a count in words is
+             * the same digit run ("one" stays a word: "this one") */
+            out[n++] = '0';
+            in_word = 1;
+            in_digits = 0;
+            s += nw - 1;
+            continue;
+        }
         if (c >= '0' && c <= '9') {
             /* order numbers, amounts and times say nothing about intent:
              * every digit run becomes one '0' */

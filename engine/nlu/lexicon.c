@@ -618,6 +618,15 @@ const char *eng__lex_category_of(const eng__lex *x, const char *word)
     return e->cat >= 0 ? x->cats[e->cat] : NULL;
 }
 
+bool eng__lex_names(const eng__lex *x, const char *word)
+{
+    const lw *e = x ? lookup(x, word, strlen(word)) : NULL;
+    if (!e || (e->flags & (LW_STOP | LW_CUE | LW_BOUND)))
+        return false;
+    int32_t cat = e->syn >= 0 && x->w[e->syn].cat >= 0 ? x->w[e->syn].cat : e->cat;
+    return (e->flags & (LW_CATALOG | LW_HEAD)) || cat >= 0;
+}
+
 size_t eng__lex_words(const eng__lex *x) { return x ? x->nw : 0; }
 bool eng__lex_has_dict(const eng__lex *x) { return x && x->dict; }
 

@@ -53,6 +53,10 @@ void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out);
 /* eng__lex_words / eng__lex_has_dict: sizes, for notes and tests. */
 size_t eng__lex_words(const eng__lex *x);
 bool eng__lex_has_dict(const eng__lex *x);
+/* eng__lex_names: whether `word` (lower case) names something of the
+ * catalog: a word of its titles, brands or categories, a lexicon head or
+ * synonym (not a stop word or a cue such as "cheap"). Thread-safe. */
+bool eng__lex_names(const eng__lex *x, const char *word);
 /* eng__lex_category_of: the category one word resolves to, or NULL. */
 const char *eng__lex_category_of(const eng__lex *x, const char *word);
 

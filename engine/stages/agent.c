@@ -90,7 +90,7 @@ static const char *const filler[] = {
     "no", "anymore", "any", "more", "less", "instead", "also", "too", "just", "only", "actually", "really",
     "change", "set", "make", "update", "modify", "adjust", "increase", "decrease", "reduce", "bump",
     "quantity", "qty", "amount", "number", "count", "cart", "basket", "trolley", "order", "ok",
-    "okay", "yes", "yeah", "sure", "hi", "hey", "hello", "is", "are", "was", "be", "am", "what", "whats",
+    "okay", "alright", "allright", "right", "cool", "great", "fine", "perfect", "yes", "yeah", "yep", "sure", "hi", "hey", "hello", "is", "are", "was", "be", "am", "what", "whats",
     "which", "how", "about", "tell", "show", "see", "give", "describe", "details", "detail", "info",
     "information", "specs", "more", "much", "price", "cost", "costs", "rating", "rated", "review",
     "reviews", "stock", "available", "good", "nice", "compare", "comparison", "versus", "vs", "between",

@@ -21,6 +21,11 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
 eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o);
 eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *o);
 eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts *o);
+/* eng__agent_knowledge: answer the message from the shop's knowledge
+ * file, when the pipeline has one and a section fits (only a close fit
+ * when `strict`): sets vars.knowledge and notes the topic in the trace.
+ * Returns whether it answered. */
+bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict);
 
 /* eng__agent_price: cards priced as the cart and orders price them
  * (every rules file of the pipeline: eng__shop_price). */

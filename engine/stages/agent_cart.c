@@ -143,6 +143,38 @@ static bool asks_change(const char *text)
     return false;
 }
 
+/* "is the watch still in my cart", "do i have the lipstick in my basket",
+ * "did i add the shoes": a question about what the cart holds. */
+static bool asks_if_in_cart(const char *text)
+{
+    static const char *const opens[] = {"is ", "are ", "do i ", "did i ", "have i ", "was ", "were ", NULL};
+    static const char *const places[] = {"cart", "basket", "bag", "trolley", NULL};
+    while (*text == ' ')
+        text++;
+    bool q = false, place = false;
+    for (size_t i = 0; opens[i] && !q; i++)
+        q = strncasecmp(text, opens[i], strlen(opens[i])) == 0;
+    for (size_t i = 0; places[i] && !place; i++)
+        place = strcasestr(text, places[i]) != NULL;
+    return q && (place || strncasecmp(text, "did i add", 9) == 0);
+}
+
+/* The shopper says what not to do: "i don't want the first one", "don't
+ * add anything yet", "no need to change it". Never read as the change. */
+static bool negated(const char *text)
+{
+    static const char *const neg[] = {"don't", "dont", "do not", "didn't", "didnt", "did not", "doesn't",
+                                      "doesnt", "won't", "wont", "will not", "never", "no need", "not now",
+                                      "not yet", "no longer", "rather not", NULL};
+    for (size_t i = 0; neg[i]; i++) {
+        size_t n = strlen(neg[i]);
+        for (const char *p = strcasestr(text, neg[i]); p; p = strcasestr(p + 1, neg[i]))
+            if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+                return true;
+    }
+    return false;
+}
+
 static json_object *cart_line(eng_turn *t, const char *sku)
 {
     json_object *items = eng__json_path(t->ctx, "cart.items");
@@ -223,9 +255,46 @@ static eng_result not_in_cart(eng_turn *t, agent_target *tg, int64_t qty, bool o
     return ENG_R_OK;
 }
 
+/* The shopper hedges ("i guess the first one", "maybe two of those"):
+ * however sure the reading, the change is asked, not done. */
+static bool hedged(const char *text)
+{
+    static const char *const hedges[] = {"i guess", "maybe", "perhaps", "not sure", "i think", "might",
+                                         "probably", "possibly", "dunno", "don't know", "dont know", NULL};
+    for (size_t i = 0; hedges[i]; i++) {
+        const char *p = strcasestr(text, hedges[i]);
+        size_t n = strlen(hedges[i]);
+        if (p && (p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+            return true;
+    }
+    return false;
+}
+
+/* A question about what there is ("any codes going?", "what promo codes
+ * do you have"), not a request to use one. */
+static bool asks_which(const char *text)
+{
+    static const char *const opens[] = {"are there", "is there", "any ", "what", "which", "do you", "got any",
+                                        "have you got", NULL};
+    while (*text == ' ')
+        text++;
+    for (size_t i = 0; opens[i]; i++)
+        if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
+            return true;
+    return false;
+}
+
 static bool unsure(eng_turn *t, const agent_opts *o)
 {
     double c = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
+    if (o->confirm_below > 0 && hedged(eng__json_str(t->ctx, "message.text", "")))
+        return true;
+    /* read as an add only because it goes on with the last one, or read
+     * again without its product words (classifier's reread_intents):
+     * asked whatever the stage's threshold */
+    if (json_object_get_boolean(eng__json_path(t->ctx, "vars.continued")) ||
+        strcmp(eng__json_str(t->ctx, "intent.source", ""), "reread") == 0)
+        return true;
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }
 
@@ -280,9 +349,39 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
                     strcmp(intent, "update_quantity") == 0;
-    if (mutating && !asks_change(text))
+    if (mutating && asks_if_in_cart(text)) {
+        /* "is the watch still in my cart?" asks, it changes nothing */
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("view_cart"));
+        eng__turn_note(t, "a question about the cart: shown");
+        return ENG_R_OK;
+    }
+    bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
+    if (mutating && !continued && !asks_change(text))
         return about_products(st, t, o);
     agent_target tg;
+    /* "i don't want the shoes anymore" asks to remove them; "don't
+     * remove the watch", "i don't want the first one" (not in the cart),
+     * "don't empty my cart" change nothing */
+    bool wanting = strcasestr(text, "want") || strcasestr(text, "need");
+    bool is_add = strcmp(intent, "add_to_cart") == 0, is_remove = strcmp(intent, "remove_from_cart") == 0;
+    if ((mutating || strcmp(intent, "empty_cart") == 0) && negated(text) && !(is_remove && wanting)) {
+        eng__agent_target(t, is_add, &tg);
+        if (is_add && wanting && tg.found == AGENT_ONE && cart_line(t, tg.sku)) {
+            /* on this reading a removal is asked, never done */
+            json_object_put(tg.candidates);
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("remove_from_cart"));
+            eng__set_var(t, "unsure", json_object_new_boolean(1));
+            eng__agent_ask(t, "cart.remove", tg.sku, tg.title, 0);
+            eng__turn_note(t, "not wanted, and in the cart: asked whether to remove %s", tg.sku);
+            return ENG_R_OK;
+        }
+        if (tg.found == AGENT_ONE)
+            eng__set_var(t, "notChangedTitle", json_object_new_string(tg.title));
+        json_object_put(tg.candidates);
+        eng__set_var(t, "notChanged", json_object_new_boolean(1));
+        eng__turn_note(t, "a change the shopper said not to make: nothing changed");
+        return ENG_R_OK;
+    }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);
         if (tg.found != AGENT_ONE)
@@ -309,6 +408,11 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
             return unclear(t, &tg, true);
         if (!cart_line(t, tg.sku))
             return not_in_cart(t, &tg, 0, false);
+        /* "take one out" of a line of three leaves two: a count below the
+         * line's quantity takes that many away, not the whole line */
+        int64_t q = quantity(t, 0), cur = eng__cart_line_qty(t, tg.sku);
+        if (q > 0 && q < cur)
+            return change(st, t, o, "cart.set", &tg, cur - q);
         return change(st, t, o, "cart.remove", &tg, 0);
     }
     if (strcmp(intent, "update_quantity") == 0) {
@@ -336,6 +440,13 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     if (strcmp(intent, "apply_promo") == 0) {
         char code[64];
         if (!promo_code(text, code, sizeof code)) {
+            /* "are there any discount codes?" asks which codes there are:
+             * the shop's knowledge says, when it does */
+            if (asks_which(text) && eng__agent_knowledge(t, "apply_promo", false)) {
+                json_object_object_add(eng__json_path(t->ctx, "intent"), "name",
+                                       json_object_new_string("shop_question"));
+                return ENG_R_OK;
+            }
             eng__set_var(t, "needCode", json_object_new_boolean(1));
             return ENG_R_OK;
         }

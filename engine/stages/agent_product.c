@@ -646,8 +646,16 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     json_object *known = eng__json_path(t->ctx, "understanding.known");
     if ((json_object_get_boolean(eng__json_path(t->ctx, "understanding.vague")) ||
          (!(refine && has_last) && known && json_object_get_int64(known) == 0 && !cat && !brand)) &&
-        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0)
+        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
+        /* "got any discount codes?": no product, but a question the
+         * shop's knowledge answers */
+        if (!(refine && has_last) && eng__agent_knowledge(t, "shop_question", true)) {
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("shop_question"));
+            json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+            return ENG_R_OK;
+        }
         clarify(t);
+    }
     return ENG_R_OK;
 }
 
@@ -680,6 +688,28 @@ static void which_one(eng_turn *t, agent_target *tg)
     json_object_object_del(eng__session(t), "focus");
     set_cards(t, tg->candidates);
     tg->candidates = NULL;
+}
+
+/* "how much would 3 of these cost": a count of two or more with a price
+ * question gets the sum at the product's price now (cart discounts come
+ * when it is in the cart): vars.quote {qty, total}. */
+static void quote(eng_turn *t, json_object *card)
+{
+    static const char *const asks[] = {"how much", "cost", "price", "come to", "total", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *q = eng__slot(t, "quantity");
+    int64_t n = q ? json_object_get_int64(q) : 0;
+    bool asked = false;
+    for (size_t i = 0; asks[i] && !asked; i++)
+        asked = strcasestr(text, asks[i]) != NULL;
+    json_object *fp = eng__json_path(card, "finalPrice");
+    if (!asked || n < 2 || n > 1000000 || !fp || json_object_get_boolean(eng__json_path(card, "priceMissing")))
+        return;
+    int64_t cents = (int64_t)llround(json_object_get_double(fp) * 100.0);
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "qty", json_object_new_int64(n));
+    json_object_object_add(v, "total", json_object_new_double((double)(cents * n) / 100.0));
+    eng__set_var(t, "quote", v);
 }
 
 static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
@@ -727,6 +757,7 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
     json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
+    quote(t, card);
     eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
     return ENG_R_OK;
 }
@@ -826,7 +857,7 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     }
     static const char *const all[] = {"them", "these", "those", "both", "all", "the two", NULL};
     if (json_object_array_length(skus) < 2 && has_word(text, all))
-        for (size_t i = 0; i < nshown && i < 4; i++)
+        for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
     /* "compare it with the realme": the product in focus joins */
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
@@ -865,6 +896,26 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     if (best)
         json_object_object_add(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
     json_object_object_add(r, "same", json_object_new_boolean(cheap == best));
+    /* "which of these is rated best?", "which one is cheapest?": the
+     * answer comes first, and it is what "it" means next ("add it") */
+    static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
+                                           "rated best", "rated highest", "most popular", NULL};
+    static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
+                                            "most affordable", "costs less", "costs least", NULL};
+    json_object *pick = NULL;
+    const char *asked = NULL;
+    for (size_t k = 0; !asked && rate_cue[k]; k++)
+        if (strcasestr(text, rate_cue[k]))
+            pick = best, asked = "rating";
+    for (size_t k = 0; !asked && price_cue[k]; k++)
+        if (strcasestr(text, price_cue[k]))
+            pick = cheap, asked = "price";
+    if (pick) {
+        json_object_object_add(r, strcmp(asked, "rating") == 0 ? "askedRating" : "askedPrice",
+                               json_object_new_boolean(1));
+        json_object_object_add(r, "answer", json_object_get(pick));
+        json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(pick, "sku", "")));
+    }
     json_object_object_add(eng__json_path(t->ctx, "results"), "compare", r);
     set_cards(t, cards);
     eng__turn_note(t, "compared %zu products", json_object_array_length(cards));
@@ -928,6 +979,53 @@ static bool product_question(const char *text)
     return false;
 }
 
+/* "more like the second one", "anything similar to it", "alternatives
+ * to the first one". */
+static bool asks_similar(const char *text)
+{
+    static const char *const cues[] = {"more like", "similar", "others like", "alternative", "something like",
+                                       "anything like", "ones like", NULL};
+    for (size_t i = 0; cues[i]; i++)
+        if (strcasestr(text, cues[i]))
+            return true;
+    return false;
+}
+
+/* The message goes on with the last turn's add: it opens with "and",
+ * "also" or "plus", or ends with "too" or "as well", right after an
+ * add_to_cart, and points at a product ("the first one", "those") or
+ * says a count. */
+static bool continues_add(eng_turn *t)
+{
+    if (strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "add_to_cart") != 0)
+        return false;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    while (*text == ' ')
+        text++;
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == ' ' || text[n - 1] == '.' || text[n - 1] == '!'))
+        n--;
+    static const char *const opens[] = {"and ", "also ", "plus ", "oh and ", "ok and ", NULL};
+    static const char *const ends[] = {" too", " as well", " also", NULL};
+    bool cont = false;
+    for (size_t i = 0; opens[i] && !cont; i++)
+        cont = strncasecmp(text, opens[i], strlen(opens[i])) == 0;
+    for (size_t i = 0; ends[i] && !cont; i++) {
+        size_t k = strlen(ends[i]);
+        cont = n > k && strncasecmp(text + n - k, ends[i], k) == 0;
+    }
+    if (!cont || strchr(text, '?'))
+        return false;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        if ((strcmp(type, "reference") == 0 && eng__json_str(e, "sku", NULL)) || strcmp(type, "quantity") == 0)
+            return true;
+    }
+    return false;
+}
+
 eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     if (!eng__store(t)) {
@@ -939,11 +1037,34 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
     const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
     if (!intent)
         return eng__turn_fail(t, "out of memory");
+    if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) && continues_add(t)) {
+        /* "and one of the first one too" right after an add: another add,
+         * asked first (a reading the classifier did not make) */
+        json_object *in = eng__json_path(t->ctx, "intent");
+        json_object_object_add(in, "classified", json_object_new_string(intent));
+        json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "goes on with the last turn's add: read as add_to_cart");
+        return eng__agent_cart(st, t, o);
+    }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
     if (strcmp(intent, "product_details") == 0 &&
         has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("compare"));
         return compare(st, t, o);
+    }
+    if (strcmp(intent, "product_details") == 0 && asks_similar(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "show me more like the second one": what it points at becomes
+         * the focus the recommendation starts from */
+        agent_target tg;
+        eng__agent_target(t, false, &tg);
+        json_object_put(tg.candidates);
+        if (tg.found == AGENT_ONE) {
+            json_object_object_add(eng__session(t), "focus", json_object_new_string(tg.sku));
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("recommend"));
+            eng__turn_note(t, "more like %s: read as recommend", tg.sku);
+            return recommend(st, t, o);
+        }
     }
     if (strcmp(intent, "product_details") == 0)
         return details(st, t, o);

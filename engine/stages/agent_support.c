@@ -11,29 +11,34 @@
 /* Intents that mean "let me talk to a person". */
 static const char *const handoff[] = {"contact_human_agent", "complaint", NULL};
 
-static void knowledge(eng_turn *t, const char *intent)
+bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict)
 {
     const eng_kb *kb = t->p->knowledge;
     if (!kb)
-        return;
+        return false;
     eng_kb_hit hit;
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    /* below the threshold the reply says it doesn't know and offers a
-     * person; a message the classifier could not place answers only on
-     * a strict match (eng__kb_answers) */
-    bool strict = strcmp(intent, "out_of_scope") == 0;
     if (eng__kb_answers(kb, text, strict, &hit)) {
         json_object *k = json_object_new_object();
         json_object_object_add(k, "title", json_object_new_string(hit.title));
         json_object_object_add(k, "text", json_object_new_string(hit.text));
         json_object_object_add(k, "score", json_object_new_double((double)(int)(hit.score * 100) / 100));
         eng__set_var(t, "knowledge", k);
-        eng__turn_note(t, "topic %s; knowledge \"%s\" (%.2f)", intent, hit.title, hit.score);
-        return;
+        eng__turn_note(t, "topic %s; knowledge \"%s\" (%.2f)", topic, hit.title, hit.score);
+        return true;
     }
-    if (!strict)
+    eng__turn_note(t, "topic %s; no knowledge section fits (best %.2f)", topic, hit.title ? hit.score : 0.0);
+    return false;
+}
+
+static void knowledge(eng_turn *t, const char *intent)
+{
+    /* below the threshold the reply says it doesn't know and offers a
+     * person; a message the classifier could not place answers only on
+     * a strict match (eng__kb_answers) */
+    bool strict = strcmp(intent, "out_of_scope") == 0;
+    if (!eng__agent_knowledge(t, intent, strict) && !strict && t->p->knowledge)
         eng__set_var(t, "knowledgeMiss", json_object_new_boolean(1));
-    eng__turn_note(t, "topic %s; no knowledge section fits (best %.2f)", intent, hit.title ? hit.score : 0.0);
 }
 
 eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts *o)

@@ -11,6 +11,7 @@
 #include "../knowledge_int.h"
 #include "../nlu/lexicon.h"
 #include "../../stores/store.h"
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stddef.h>
@@ -22,7 +23,7 @@ typedef struct opts {
     const char *fallback_intent;
     long alternatives;
     long llm_timeout_ms;
-    const char *lexicon, *dictionary, *catalog_intent, *knowledge_intent, *answer_intents;
+    const char *lexicon, *dictionary, *catalog_intent, *knowledge_intent, *answer_intents, *reread_intents;
     bool use_catalog;
 } opts;
 
@@ -62,6 +63,10 @@ static const eng_field fields[] = {
     {"answer_intents", ENG_F_STR, false, offsetof(opts, answer_intents), "confirm deny", 0, 0,
      "intents that answer a question (space-separated): with no question pending, one that names what the "
      "shop sells (\"no dig fence\") is a catalog_intent instead"},
+    {"reread_intents", ENG_F_STR, false, offsetof(opts, reread_intents), "", 0, 0,
+     "intents (space-separated) that a message is read again for without its catalog words, when the model "
+     "made it a weak catalog_intent (\"delete the perfume\"); a reading found so has intent.source \"reread\" "
+     "and the agents ask before acting on it"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
 
@@ -293,6 +298,43 @@ static bool has_intent(const eng_pipeline *p, const char *name)
     return false;
 }
 
+/* `text` without the words that name catalog things (eng__lex_names:
+ * title words, brands, product types and their synonyms), into out[0..cap) (cap > strlen(text));
+ * *masked and *kept count the words left out and kept. */
+static void strip_catalog_words(const eng__lex *x, const char *text, char *out, size_t cap, int *masked, int *kept)
+{
+    char w[64];
+    size_t n = 0;
+    *masked = *kept = 0;
+    for (const char *p = text; *p && n + 1 < cap;) {
+        if (!isalnum((unsigned char)*p) && *p != '\'') {
+            out[n++] = *p++;
+            continue;
+        }
+        const char *b = p;
+        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
+            p++;
+        size_t k = (size_t)(p - b);
+        bool product = false;
+        if (k < sizeof w) {
+            for (size_t i = 0; i < k; i++)
+                w[i] = (char)tolower((unsigned char)b[i]);
+            w[k] = 0;
+            product = !isdigit((unsigned char)w[0]) && eng__lex_names(x, w);
+        }
+        if (product) {
+            (*masked)++;
+            continue;
+        }
+        if (n + k + 1 > cap)
+            break;
+        memcpy(out + n, b, k);
+        n += k;
+        (*kept)++;
+    }
+    out[n] = 0;
+}
+
 /* After the model: what the message names in the catalog, into
  * ctx.understanding; a message the model left out of scope that names
  * catalog things, or asks for something to buy, becomes a search. */
@@ -336,14 +378,66 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     if (!names && !typed && !vague)
         return;
     eng_kb_hit hit;
-    if (question && (vague || eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), false, &hit)))
+    if (question && vague)
         return;
+    if (question) {
+        /* the knowledge must answer the words around the products: "can
+         * i get a watch" is no warranty question because the warranty
+         * section names watches */
+        const char *text = eng__json_str(t->ctx, "message.text", "");
+        char rest[512];
+        int masked = 0, kept = 0;
+        if (strlen(text) < sizeof rest)
+            strip_catalog_words(x, text, rest, sizeof rest, &masked, &kept);
+        else
+            snprintf(rest, sizeof rest, "%s", text);
+        if (eng__kb_answers(t->p->knowledge, rest, false, &hit))
+            return;
+    }
     if (vague)
         json_object_object_add(u, "vague", json_object_new_boolean(1));
     json_object_object_add(intent, "name", json_object_new_string(o->catalog_intent));
     json_object_object_add(intent, "source", json_object_new_string("catalog"));
     snprintf(note, cap, "; %s by the catalog (%d of %d words known%s%s)", o->catalog_intent, in.known, in.content,
              in.category ? ", a " : "", in.category ? in.category : "");
+}
+
+/* A weak catalog reading read again without the catalog's words: a
+ * command about products ("delete the perfume", "add a lipstick") looks
+ * like a search to a model that met product words mostly in searches.
+ * When the words around them clearly ask for one of `reread_intents`,
+ * that becomes the intent, marked source "reread" (a guess the agents
+ * confirm with the shopper before changing anything). */
+#define REREAD_BELOW 0.6    /* a catalog reading this sure stays */
+#define REREAD_AT_LEAST 0.6 /* the reading without catalog words must be this sure */
+static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *dt, const eng__lex *x, char *note,
+                   size_t cap)
+{
+    json_object *intent = eng__json_path(t->ctx, "intent");
+    const char *name = eng__json_str(intent, "name", "");
+    if (!o->reread_intents || !*o->reread_intents || !x ||
+        (strcmp(name, o->catalog_intent) != 0 && strcmp(name, o->fallback_intent) != 0) ||
+        json_object_get_double(eng__json_path(intent, "confidence")) >= REREAD_BELOW)
+        return;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t len = strlen(text);
+    if (!len || len > 500)
+        return;
+    char out[512];
+    int masked = 0, kept = 0;
+    strip_catalog_words(x, text, out, sizeof out, &masked, &kept);
+    /* one word left ("only nike") says too little to act on */
+    if (!masked || kept < 2)
+        return;
+    eng_clf_pred top[1];
+    if (eng_clf_predict(dt->model, out, top, 1) < 1 || top[0].confidence < REREAD_AT_LEAST ||
+        !in_list(o->reread_intents, top[0].label) || !has_intent(st->pipe, top[0].label))
+        return;
+    json_object_object_add(intent, "classified", json_object_new_string(name));
+    json_object_object_add(intent, "name", json_object_new_string(top[0].label));
+    json_object_object_add(intent, "source", json_object_new_string("reread"));
+    snprintf(note, cap, "; read again without %d catalog word%s: %s %.2f", masked, masked == 1 ? "" : "s",
+             top[0].label, top[0].confidence);
 }
 
 static eng_result run(const eng_stage *st, eng_turn *t)
@@ -384,7 +478,11 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     json_object_object_add(intent, "alternatives", alts);
     json_object_object_add(t->ctx, "intent", intent);
     understand(st, t, o, x, unote, sizeof unote);
+    char rnote[120] = "";
+    reread(st, t, o, dt, lx ? x : NULL, rnote, sizeof rnote);
     eng__cc_release(dt->cat, lx);
+    if (rnote[0])
+        snprintf(unote + strlen(unote), sizeof unote - strlen(unote), "%s", rnote);
     if (why[0]) {
         /* the LLM was asked and failed: the built-in model answered */
         json_object_object_add(intent, "fallback", json_object_new_string(why));

@@ -106,6 +106,28 @@ static void test_categories(void **state)
     eng__lex_free(x);
 }
 
+/* what names catalog things: title words, brands, synonyms; never the
+ * words around them */
+static void test_names(void **state)
+{
+    (void)state;
+    eng__lex *x = build(NULL, true);
+    const char *yes[] = {"watches", "watch", "rolex", "perfume", "cologne", "lipstick", "onions", "fork", NULL};
+    const char *no[] = {"delete", "warranty", "please", "the", "my", "gizmo", NULL};
+    for (size_t i = 0; yes[i]; i++)
+        if (!eng__lex_names(x, yes[i]))
+            fail_msg("\"%s\": expected a catalog word", yes[i]);
+    for (size_t i = 0; no[i]; i++)
+        if (eng__lex_names(x, no[i]))
+            fail_msg("\"%s\": expected no catalog word", no[i]);
+    eng__lex_free(x);
+    /* without a catalog only the lexicon's heads that the catalog has
+     * would name anything: none */
+    x = build(NULL, false);
+    assert_false(eng__lex_names(x, "rolex"));
+    eng__lex_free(x);
+}
+
 static void fixes(const eng__lex *x, const char *in, const char *want)
 {
     char out[256], fx[128];
@@ -287,7 +309,7 @@ static void test_dimensions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_categories), cmocka_unit_test(test_spelling), cmocka_unit_test(test_analyse),
+        cmocka_unit_test(test_categories), cmocka_unit_test(test_names), cmocka_unit_test(test_spelling), cmocka_unit_test(test_analyse),
         cmocka_unit_test(test_speed),      cmocka_unit_test(test_dimensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
