@@ -389,8 +389,10 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
         int masked = 0, kept = 0;
         if (strlen(text) < sizeof rest)
             strip_catalog_words(x, text, rest, sizeof rest, &masked, &kept);
-        else
-            snprintf(rest, sizeof rest, "%s", text);
+        else {   /* a long message: its first bytes are enough to judge */
+            memcpy(rest, text, sizeof rest - 1);
+            rest[sizeof rest - 1] = '\0';
+        }
         if (eng__kb_answers(t->p->knowledge, rest, false, &hit))
             return;
     }
