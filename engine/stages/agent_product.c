@@ -175,6 +175,50 @@ typedef struct query {
     int flags;     /* STORE_SEARCH_* beside FACETS */
 } query;
 
+/* What a reply can say that the cards do not: results.search.noun, the
+ * kind of product found in the shopper's own word when the search kept
+ * to that kind ("16 phones", "1 lipstick"; else "products"), and
+ * results.search.order ("cheapest first"). */
+static void describe(eng_turn *t, const query *q, int64_t total, json_object *r)
+{
+    const char *type = eng__json_str(t->ctx, "understanding.productType", NULL);
+    const char *cat = eng__json_str(t->ctx, "understanding.category", NULL);
+    eng_buf b;
+    eng__buf_init(&b);
+    /* "kitchen" of kitchen-accessories, "skin" of skin-care name a
+     * department, not the thing: "25 kitchens" would be wrong */
+    size_t tl = type ? strlen(type) : 0;
+    bool department = false;
+    for (const char *p = cat; p && tl && *p && !department;) {
+        size_t k = strcspn(p, "-");
+        bool last = p[k] == '\0';
+        static const char *const kinds[] = {"care", "accessories", "decoration", "supplies", "goods", NULL};
+        bool kind = false;
+        for (size_t i = 0; kinds[i] && !kind; i++)
+            kind = strlen(kinds[i]) == k && strncasecmp(p, kinds[i], k) == 0;
+        if (k == tl && strncasecmp(p, type, tl) == 0 && (!last || kind))
+            department = true;
+        p += k + !last;
+        if (last)
+            break;
+    }
+    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department) {
+        eng_buf one;
+        eng__buf_init(&one);
+        eng__singular(&one, type, strlen(type));
+        if (one.data)
+            eng__plural(&b, one.data, one.len, total == 1);
+        eng__buf_free(&one);
+    } else
+        eng__plural(&b, "product", 7, total == 1);
+    if (b.data)
+        json_object_object_add(r, "noun", json_object_new_string(b.data));
+    eng__buf_free(&b);
+    static const char *const order[] = {NULL, "cheapest first", "most expensive first", "best rated first"};
+    if ((size_t)q->sort < sizeof order / sizeof *order && order[q->sort])
+        json_object_object_add(r, "order", json_object_new_string(order[q->sort]));
+}
+
 static json_object *query_json(const query *q)
 {
     json_object *o = json_object_new_object();
@@ -266,12 +310,14 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     json_object_object_add(r, "query", query_json(q));
     json_object_object_add(r, "total", json_object_new_int64(res.total));
     json_object_object_add(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+    json_object_object_add(r, "more", json_object_new_boolean(res.total > q->offset + (int64_t)json_object_array_length(cards)));
     if (res.corrected)
         json_object_object_add(r, "corrected", json_object_new_string(res.corrected));
     json_object *cats = json_object_new_array();
     for (size_t i = 0; i < res.n_categories && i < 5; i++)
         json_object_array_add(cats, json_object_new_string(res.categories[i].value));
     json_object_object_add(r, "categories", cats);
+    describe(t, q, res.total, r);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
     if (res.total == 0 && keep_on_empty) {
