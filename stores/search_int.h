@@ -88,8 +88,8 @@ int store__lex_load_synonyms(store__lexicon *l, const char *path,
 /* store__lex_gen: the generation of the vocabulary held. */
 int64_t store__lex_gen(store__lexicon *l);
 
-/* Building a vocabulary: add each product's short fields (any may be
- * NULL), then store__lex_set_vocab swaps it in and frees the builder's
+/* Building a vocabulary: add each product's short fields as its index
+ * holds them (store__normalize(..., 1, ...) text; any may be NULL), then store__lex_set_vocab swaps it in and frees the builder's
  * state.  Out of memory drops words, never fails the search. */
 typedef struct store__vocab_builder {
     store__word *v;

@@ -28,8 +28,12 @@
 /* w_prec: the share of the title's own words that the query names, so
  * that a title which is mostly the query beats a long one that merely
  * contains it. (Weighting coverage by word rarity was tried and lost.) */
+/* w_conflict: the share of the query's content words that are a
+ * measurement the title contradicts (same unit, another number), taken
+ * off: a title that states another size than the one asked for is less
+ * likely the product than one that states none. */
 static const double w_cover2 = 2.0, w_head_in = 0.1, w_head_eq = 0.1,
-                    w_adjacent = 0.1, w_prec = 0.4;
+                    w_adjacent = 0.1, w_prec = 0.4, w_conflict = 1.0;
 
 /* Light English plural folding ("sheets" -> "sheet", "batteries" ->
  * "battery", "boxes" -> "box") so both sides compare on one form; the
@@ -196,6 +200,20 @@ static void rr_prepare(const store__analysis *a, rr_query *rq)
     }
 }
 
+/* The unit of a normalized measurement ("0p5in" -> "in", "3ft" -> "ft"),
+ * or NULL for a word, a bare number or a dimension ("2x4"). */
+static const char *unit_of(const char *w)
+{
+    const char *u = w;
+    if (!isdigit((unsigned char)*w))
+        return NULL;
+    while (*u && (isdigit((unsigned char)*u) || *u == 'p'))
+        u++;
+    if (!*u || !isalpha((unsigned char)*u) || strchr(u, 'x') || strlen(u) > 6)
+        return NULL;
+    return u;
+}
+
 /* The bonus of one candidate, as a fraction of the best first-stage
  * score (so it scales with whatever BM25 gives on this catalog). */
 static double rr_bonus(const store__analysis *a, const rr_query *rq, const title_view *t)
@@ -255,9 +273,28 @@ static double rr_bonus(const store__analysis *a, const rr_query *rq, const title
     }
     double prec = tw ? (double)tq / tw : 0;
     double share = rq->n_info ? (double)covered / rq->n_info : 0;
+    /* a measurement the query asks for that the title contradicts: the
+     * same unit with another number ("42in" asked, "46in" shown) */
+    int conflict = 0, seen[MAXG] = {0};
+    for (int i = 0; i < a->n; i++) {
+        int g = a->p[i].group;
+        const char *u;
+        if (g >= MAXG || gfirst[g] >= 0 || seen[g] || (a->p[i].flags & STORE__PH_STOP) ||
+            strchr(rq->fp[i], ' ') || !(u = unit_of(rq->fp[i])))
+            continue;
+        seen[g] = 1;
+        for (int j = 0; j < t->n_title; j++) {
+            const char *tu = unit_of(t->w[j]);
+            if (tu && !strcmp(tu, u)) {
+                conflict++;
+                break;
+            }
+        }
+    }
     return w_cover2 * share + w_prec * prec +
            w_head_in * head_in + w_head_eq * head_eq +
-           w_adjacent * (pairs ? (double)adj / pairs : 0);
+           w_adjacent * (pairs ? (double)adj / pairs : 0) -
+           w_conflict * (rq->n_info ? (double)conflict / rq->n_info : 0);
 }
 
 typedef struct rr_item {
