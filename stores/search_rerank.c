@@ -33,7 +33,7 @@
  * off: a title that states another size than the one asked for is less
  * likely the product than one that states none. */
 static const double w_cover2 = 2.0, w_head_in = 0.1, w_head_eq = 0.1,
-                    w_adjacent = 0.1, w_prec = 0.4, w_conflict = 1.0;
+                    w_adjacent = 0.1, w_prec = 0.4, w_conflict = 0.25;
 
 /* Light English plural folding ("sheets" -> "sheet", "batteries" ->
  * "battery", "boxes" -> "box") so both sides compare on one form; the

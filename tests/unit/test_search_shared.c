@@ -162,89 +162,77 @@ static void test_split_join_synonyms(void **state)
     free(q);
 }
 
-/* First-stage hits with these titles and scores, best first. */
-static void hits(store_search_result *r, const char *const *titles,
-                 const double *scores, size_t n)
+/* Re-rank first-stage hits (titles t with scores s, best first, sku
+ * "H<i>") for query text and keep [offset, offset+limit); returns the
+ * first kept sku in out and the number kept. */
+static size_t rerank(store__lexicon *l, const char *text, const char *const *t,
+                     const double *s, size_t n, size_t offset, size_t limit,
+                     char *out, size_t cap)
 {
-    memset(r, 0, sizeof *r);
-    r->hits = calloc(n, sizeof *r->hits);
-    for (size_t i = 0; i < n; i++) {
-        char sku[16];
-        snprintf(sku, sizeof sku, "H%zu", i);
-        r->hits[i].product.sku = strdup(sku);
-        r->hits[i].product.title = strdup(titles[i]);
-        r->hits[i].score = scores[i];
-    }
-    r->n_hits = r->total = (int64_t)n;
-}
-
-static void analyse(store__lexicon *l, const char *text, store__query *q)
-{
+    store__query *q = calloc(1, sizeof *q);
+    store_search_result r;
+    size_t kept;
+    assert_non_null(q);
     assert_int_equal(store__query_parse(l, text, 0, q), 0);
     assert_int_equal(store__query_suggest(l, q), 0);
     assert_int_equal(store__query_finish(l, q), 0);
+    memset(&r, 0, sizeof r);
+    r.hits = calloc(n, sizeof *r.hits);
+    for (size_t i = 0; i < n; i++) {
+        char sku[16];
+        snprintf(sku, sizeof sku, "H%zu", i);
+        r.hits[i].product.sku = strdup(sku);
+        r.hits[i].product.title = strdup(t[i]);
+        r.hits[i].score = s[i];
+    }
+    r.n_hits = n;
+    r.total = (int64_t)n;
+    assert_int_equal(store__rerank(&q->a, &r, offset, limit), 0);
+    snprintf(out, cap, "%s", r.n_hits ? r.hits[0].product.sku : "");
+    kept = r.n_hits;
+    store_search_result_free(&r);
+    store__query_free(q);
+    free(q);
+    return kept;
 }
 
 static void test_rerank(void **state)
 {
     store__lexicon l;
-    store__query *q = calloc(1, sizeof *q);
-    store_search_result r;
+    char sku[16];
     (void)state;
     lexicon(&l);
-
     /* covering every query word beats a higher first-stage score */
     {
-        static const char *const t[] = {"Hose Hose Hose Hanger",
-                                        "Brass Hose Nozzle"};
+        static const char *const t[] = {"Hose Hose Hose Hanger", "Brass Hose Nozzle"};
         static const double s[] = {10, 6};
-        analyse(&l, "brass hose nozzle", q);
-        hits(&r, t, s, 2);
-        assert_int_equal(store__rerank(&q->a, &r, 0, 10), 0);
-        assert_string_equal(r.hits[0].product.sku, "H1");
-        store_search_result_free(&r);
-        store__query_free(q);
+        rerank(&l, "brass hose nozzle", t, s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, "H1");
     }
     /* a title that states another length than the one asked loses to
-     * one that states none */
+     * one that states none... */
     {
-        static const char *const t[] = {"Garden Hose 100 ft.",
-                                        "Garden Hose with Nozzle"};
+        static const char *const t[] = {"Garden Hose 100 ft.", "Garden Hose with Nozzle"};
         static const double s[] = {10, 9.9};
-        analyse(&l, "hose 25 ft", q);
-        hits(&r, t, s, 2);
-        assert_int_equal(store__rerank(&q->a, &r, 0, 10), 0);
-        assert_string_equal(r.hits[0].product.sku, "H1");
-        store_search_result_free(&r);
-        store__query_free(q);
+        rerank(&l, "hose 25 ft", t, s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, "H1");
     }
     /* ...but the length asked for still wins */
     {
-        static const char *const t[] = {"Garden Hose with Nozzle",
-                                        "Garden Hose 25 ft."};
+        static const char *const t[] = {"Garden Hose with Nozzle", "Garden Hose 25 ft."};
         static const double s[] = {10, 9.9};
-        analyse(&l, "hose 25 ft", q);
-        hits(&r, t, s, 2);
-        assert_int_equal(store__rerank(&q->a, &r, 0, 10), 0);
-        assert_string_equal(r.hits[0].product.sku, "H1");
-        store_search_result_free(&r);
-        store__query_free(q);
+        rerank(&l, "hose 25 ft", t, s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, "H1");
     }
     /* the page is cut after sorting; the rest is freed */
     {
         static const char *const t[] = {"Vinyl Gutter Guard", "Gutter Guard Screen",
                                         "Galvanized Gutter Downspout"};
         static const double s[] = {5, 5, 9};
-        analyse(&l, "gutter guard", q);
-        hits(&r, t, s, 3);
-        assert_int_equal(store__rerank(&q->a, &r, 1, 1), 0);
-        assert_int_equal(r.n_hits, 1);
-        assert_string_equal(r.hits[0].product.sku, "H1");
-        store_search_result_free(&r);
-        store__query_free(q);
+        assert_int_equal(rerank(&l, "gutter guard", t, s, 3, 1, 1, sku, sizeof sku), 1);
+        assert_string_equal(sku, "H1");
     }
     store__lex_free(&l);
-    free(q);
 }
 
 int main(void)
