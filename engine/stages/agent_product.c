@@ -26,7 +26,8 @@ static const char *const stop[] = {
     "tell", "details", "detail", "info", "information", "describe", "specs",
     /* chat filler */
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
-    "sort", "sorted", "by", "now", "lowest", "highest", NULL,
+    "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
+    "actually", "instead", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -230,6 +231,8 @@ static json_object *query_json(const query *q)
     json_object_object_add(o, "inStock", json_object_new_boolean(q->in_stock));
     json_object_object_add(o, "sort", json_object_new_int(q->sort));
     json_object_object_add(o, "offset", json_object_new_int(q->offset));
+    if (q->flags & STORE_SEARCH_ALL_WORDS)
+        json_object_object_add(o, "allWords", json_object_new_boolean(1));
     return o;
 }
 
@@ -320,7 +323,9 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     describe(t, q, res.total, r);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
-    if (res.total == 0 && keep_on_empty) {
+    /* nothing found: what was shown before is still what "the first
+     * one" and "cheaper ones" mean */
+    if (res.total == 0 && (keep_on_empty || eng__json_path(sess, "lastQuery"))) {
         set_cards(t, cards);
         eng__set_var(t, "noResults", json_object_new_boolean(1));
         eng__turn_note(t, "\"%s\": nothing found; the last list stays", q->text);
@@ -356,6 +361,10 @@ static void query_from_session(eng_turn *t, query *q)
     q->in_stock = json_object_get_boolean(eng__json_path(lq, "inStock"));
     q->sort = (store_sort)json_object_get_int(eng__json_path(lq, "sort"));
     q->offset = 0;
+    /* a list narrowed by added words stays narrowed ("cheaper ones" of
+     * the red shoes) */
+    if (json_object_get_boolean(eng__json_path(lq, "allWords")))
+        q->flags |= STORE_SEARCH_ALL_WORDS;
 }
 
 /* The cards of category `cat` first, in their order, then the others;
@@ -425,7 +434,8 @@ static void clarify(eng_turn *t)
 static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "premium", "rated", "reviewed", "next",
                                            "others", "page", "lower", "higher", "end", "cheapest", "instead", "just",
                                            "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
-                                           "ascending", "descending", "order", "rating", "ratings", "first", NULL};
+                                           "ascending", "descending", "order", "rating", "ratings", "first", "from",
+                                           "to", "top", "bottom", "reverse", "again", "what", "about", "how", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -447,7 +457,7 @@ static size_t space_word(const char **p, char *w, size_t cap)
 
 /* `text` (query words) holds nothing but refine words and fillers: "high
  * to low pls", "now from most expensive", "in stock only". */
-static bool only_refine_words(const char *text)
+static bool only_refine_words(const char *text, bool stops_too)
 {
     static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
                                           "least", "price", "prices", "priced", "ones", "items", "products", "least",
@@ -458,14 +468,16 @@ static bool only_refine_words(const char *text)
     for (const char *p = text; (n = space_word(&p, w, sizeof w));) {
         if (n >= sizeof w)
             return false;
-        bool known = false;
+        bool known = false, refines = false;
         for (size_t i = 0; refine_words[i] && !known; i++)
-            known = strcasecmp(w, refine_words[i]) == 0;
+            known = refines = strcasecmp(w, refine_words[i]) == 0;
         for (size_t i = 0; fillers[i] && !known; i++)
             known = strcasecmp(w, fillers[i]) == 0;
+        if (!known && stops_too)
+            known = is_stop(w, n);
         if (!known)
             return false;
-        any = true;
+        any |= stops_too ? refines : true;
     }
     return any;
 }
@@ -505,7 +517,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         !eng__json_str(t->ctx, "understanding.category", NULL) && money_range(t, &blo, &bhi))
         refine = true;
     /* "high to low pls" read as a search: it orders what was shown */
-    if (!refine && has_last && only_refine_words(fresh) && !entity_value(t, "category") && !entity_value(t, "brand"))
+    if (!refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
+        !entity_value(t, "category") && !entity_value(t, "brand"))
         refine = true;
     if (refine && has_last) {
         query_from_session(t, &q);
@@ -544,9 +557,24 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         if (has_word(text, more) && !has_word(text, cheaper) && !has_word(text, pricier)) {
             q.offset = json_object_get_int(eng__json_path(t->ctx, "session.lastQuery.offset")) + (int)o->page_size;
         }
-        /* new words ("in black", "leather") narrow the previous query */
+        /* new words ("in black", "leather") narrow the previous query;
+         * so does "the red ones", a reference to the shown by colour */
         char extra[512];
         query_text(t, text, extra, sizeof extra, true);
+        json_object *ents = eng__json_path(t->ctx, "entities");
+        for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+            json_object *e = json_object_array_get_idx(ents, i), *attr = eng__json_path(e, "attribute");
+            if (strcmp(eng__json_str(e, "kind", ""), "attribute") != 0 || !json_object_get_boolean(eng__json_path(e, "plural")) ||
+                !json_object_is_type(attr, json_type_object))
+                continue;
+            json_object_object_foreach(attr, k, v) {
+                (void)k;
+                const char *val = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+                size_t l = strlen(extra);
+                if (val && !strcasestr(extra, val) && l + strlen(val) + 2 < sizeof extra)
+                    snprintf(extra + l, sizeof extra - l, "%s%s", l ? " " : "", val);
+            }
+        }
         /* a bounded split, not strtok: turns run on many threads */
         for (char *p = extra; *p;) {
             while (*p == ' ')
@@ -563,6 +591,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
                 skip = strcasecmp(w, refine_words[i]) == 0;
             if (!skip && !strcasestr(q.text, w) && strlen(q.text) + strlen(w) + 2 < sizeof q.text) {
                 added_words = true;
+                /* "shoes", then "in red": red shoes, not red things */
+                q.flags |= STORE_SEARCH_ALL_WORDS;
                 size_t l = strlen(q.text);
                 snprintf(q.text + l, sizeof q.text - l, "%s%s", l ? " " : "", w);
             }

@@ -147,7 +147,8 @@ static int analyse(mg *b, const store_search_query *sq, store__query *q)
 
 /* The $match stage: $text over the analysis' words (normalised, [a-z0-9]
  * only, so a shopper's quotes or '-' never become $text syntax; each word
- * and its alternatives OR'ed as $text does) plus filters.  Returns 1 when
+ * and its alternatives OR'ed as $text does, or required with
+ * STORE_SEARCH_ALL_WORDS) plus filters.  Returns 1 when
  * the query has text. */
 static int build_match(const store_search_query *q, const store__analysis *a,
                        bson_t *m, int *no_words)
@@ -157,8 +158,21 @@ static int build_match(const store_search_query *q, const store__analysis *a,
     *no_words = 0;
     if (q->text && *q->text) {
         for (int i = 0; i < a->n; i++) {
+            /* STORE_SEARCH_ALL_WORDS: a word with no alternative is a
+             * quoted $text phrase, which every match must hold; a group
+             * with spellings or synonyms stays OR'ed (unverified: no
+             * MongoDB server where this was written) */
+            int alone = 1;
+            for (int j = 0; j < a->n; j++)
+                if (j != i && a->p[j].group == a->p[i].group)
+                    alone = 0;
+            int quote = (q->flags & STORE_SEARCH_ALL_WORDS) && alone;
             store__buf_adds(&words, words.len ? " " : "");
+            if (quote)
+                store__buf_adds(&words, "\"");
             store__buf_adds(&words, a->p[i].text);
+            if (quote)
+                store__buf_adds(&words, "\"");
         }
         if (words.p && words.len && strspn(words.p, " ") < words.len) {
             bson_t t;

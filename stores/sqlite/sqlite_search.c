@@ -124,25 +124,57 @@ static int analyse(sq *b, sq_conn *c, const char *text, int flags,
     return store__query_finish(&b->lex, q);
 }
 
-/* The MATCH expression: each phrase a double-quoted FTS5 string (inner
- * quotes doubled), joined by OR.  Nothing else from the shopper's text
- * reaches FTS5, so operators and '*' are only ever words. */
-static int build_match(const store__analysis *a, store__buf *m, store__buf *spec)
+/* One phrase of the MATCH expression, a double-quoted FTS5 string (inner
+ * quotes doubled), and its "group:flags" in the ranker's spec. */
+static int add_phrase(const store__phrase *p, int first, store__buf *m, store__buf *spec)
 {
     char num[32];
-    for (int i = 0; i < a->n; i++) {
-        if (i && store__buf_adds(m, " OR "))
+    store__buf_add(m, "\"", 1);
+    for (const char *c = p->text; *c; c++)
+        if (store__buf_add(m, c, 1) || (*c == '"' && store__buf_add(m, c, 1)))
             return STORE_ENOMEM;
-        store__buf_add(m, "\"", 1);
-        for (const char *p = a->p[i].text; *p; p++)
-            if (store__buf_add(m, p, 1) || (*p == '"' && store__buf_add(m, p, 1)))
+    store__buf_add(m, "\"", 1);
+    snprintf(num, sizeof num, "%s%d:%d", first ? "" : " ", p->group, p->flags);
+    return store__buf_adds(spec, num) ? STORE_ENOMEM : 0;
+}
+
+/* The MATCH expression: the phrases joined by OR; with `all`
+ * (STORE_SEARCH_ALL_WORDS) each group (a word and its spellings and
+ * synonyms) OR'ed inside parentheses and the groups AND'ed.  Nothing else
+ * from the shopper's text reaches FTS5, so operators and '*' are only
+ * ever words. */
+static int build_match(const store__analysis *a, int all, store__buf *m, store__buf *spec)
+{
+    int emitted = 0;
+    if (!all) {
+        for (int i = 0; i < a->n; i++) {
+            if ((i && store__buf_adds(m, " OR ")) || add_phrase(&a->p[i], i == 0, m, spec))
                 return STORE_ENOMEM;
-        store__buf_add(m, "\"", 1);
-        snprintf(num, sizeof num, "%s%d:%d", i ? " " : "", a->p[i].group,
-                 a->p[i].flags);
-        if (store__buf_adds(spec, num))
-            return STORE_ENOMEM;
+        }
+        return 0;
     }
+    for (int g = 0; g < a->n_groups || (g == 0 && a->n); g++) {
+        int in = 0;
+        for (int i = 0; i < a->n; i++) {
+            if (a->p[i].group != g)
+                continue;
+            if (store__buf_adds(m, in ? " OR " : emitted ? " AND (" : "(") ||
+                add_phrase(&a->p[i], emitted == 0 && in == 0, m, spec))
+                return STORE_ENOMEM;
+            in++;
+        }
+        if (in) {
+            if (store__buf_adds(m, ")"))
+                return STORE_ENOMEM;
+            emitted++;
+        }
+    }
+    /* phrases of no group (none expected): OR'ed onto the last group */
+    for (int i = 0; i < a->n; i++)
+        if (a->p[i].group < 0 || a->p[i].group >= (a->n_groups ? a->n_groups : 1)) {
+            if (store__buf_adds(m, " OR ") || add_phrase(&a->p[i], 0, m, spec))
+                return STORE_ENOMEM;
+        }
     return 0;
 }
 
@@ -259,7 +291,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         return rc;
     }
     if ((rc = analyse(b, c, q->text ? q->text : "", q->flags, qa)) != 0 ||
-        (rc = build_match(&qa->a, &match, &spec)) != 0) {
+        (rc = build_match(&qa->a, (q->flags & STORE_SEARCH_ALL_WORDS) != 0, &match, &spec)) != 0) {
         rc = store__fail(err, STORE_ENOMEM, "out of memory");
         goto out;
     }

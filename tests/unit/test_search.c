@@ -188,6 +188,40 @@ static void test_pages_agree(void **state)
     store_search_result_free(&all);
 }
 
+/* STORE_SEARCH_ALL_WORDS: "black decker" and then "trimmer" finds the
+ * trimmer only; a word no product holds finds nothing; a misspelt word
+ * still counts by its correction; without the flag the words OR */
+static void test_all_words(void **state)
+{
+    fixture *f = *state;
+    store_search_query q;
+    store_search_result r;
+    store_err err = {0};
+    store_search_query_init(&q);
+    q.text = "black decker trimmer";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_true(r.total >= 2);   /* OR: the blower shares two words */
+    store_search_result_free(&r);
+    q.flags = STORE_SEARCH_ALL_WORDS;
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_int_equal(r.total, 1);
+    assert_string_equal(r.hits[0].product.sku, "K1");
+    store_search_result_free(&r);
+    q.text = "kitchen faucet chrome";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_int_equal(r.total, 1);
+    assert_string_equal(r.hits[0].product.sku, "F1");
+    store_search_result_free(&r);
+    q.text = "kitchen zebra";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_int_equal(r.total, 0);
+    store_search_result_free(&r);
+    q.text = "kitchen faucett";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_true(r.total >= 1 && r.total <= 2);   /* F1 and F2, by the correction */
+    store_search_result_free(&r);
+}
+
 static void test_injection(void **state)
 {
     fixture *f = *state;
@@ -220,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_spelling_context),
         cmocka_unit_test(test_pages_agree),
+        cmocka_unit_test(test_all_words),
         cmocka_unit_test(test_injection),
     };
     return cmocka_run_group_tests_name("catalog search", tests, setup, teardown);
