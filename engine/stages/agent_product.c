@@ -254,7 +254,9 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     sq.sort = q->sort;
     sq.offset = q->offset;
     sq.limit = (int)o->page_size * 3;
-    sq.flags = STORE_SEARCH_FACETS | q->flags;
+    /* the reply names the top categories; brands and prices are the
+     * catalog page's (REST), not worth two more queries a turn */
+    sq.flags = STORE_SEARCH_CATEGORY_FACET | q->flags;
     store_search_result res = {0};
     store_err err = {0};
     if (store_search(s, &sq, &res, &err) < 0) {
@@ -394,7 +396,7 @@ static void clarify(eng_turn *t)
     store_search_query sq;
     store_search_query_init(&sq);
     sq.limit = 1;
-    sq.flags = STORE_SEARCH_FACETS;
+    sq.flags = STORE_SEARCH_CATEGORY_FACET;
     store_search_result res = {0};
     json_object *sugg = json_object_new_array(), *cats = json_object_new_array();
     eng_buf b;

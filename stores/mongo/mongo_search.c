@@ -434,8 +434,9 @@ int mg__search(void *vb, const store_search_query *q, store_search_result *out,
         BSON_APPEND_ARRAY(&facets, "total", cnt);
         bson_destroy(cnt);
     }
-    if (q->flags & STORE_SEARCH_FACETS) {
+    if (q->flags & (STORE_SEARCH_FACETS | STORE_SEARCH_CATEGORY_FACET))
         facet_group(&facets, "categories", "$category");
+    if (q->flags & STORE_SEARCH_FACETS) {
         facet_group(&facets, "brands", "$brand");
         facet_prices(&facets);
     }

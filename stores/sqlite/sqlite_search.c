@@ -383,10 +383,13 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         rc = store__fail(err, rc, "out of memory");
         goto out;
     }
-    if (q->flags & STORE_SEARCH_FACETS) {
+    if (q->flags & (STORE_SEARCH_FACETS | STORE_SEARCH_CATEGORY_FACET)) {
         if ((rc = facet(c, from, "p.category", NULL, q, match.p, &out->categories,
-                        &out->n_categories, err)) != 0 ||
-            (rc = facet(c, from, "p.brand", NULL, q, match.p, &out->brands,
+                        &out->n_categories, err)) != 0)
+            goto out;
+    }
+    if (q->flags & STORE_SEARCH_FACETS) {
+        if ((rc = facet(c, from, "p.brand", NULL, q, match.p, &out->brands,
                         &out->n_brands, err)) != 0 ||
             (rc = facet(c, from, price_bucket, " ORDER BY min(p.price)", q, match.p, &out->prices,
                         &out->n_prices, err)) != 0)
