@@ -135,8 +135,7 @@ run:
 	@# and carts survive a restart of `make run`
 	@[ -s var/dev-jwt-secret ] || (umask 077; head -c 48 /dev/urandom | base64 > var/dev-jwt-secret)
 	AISLE_JWT_SECRET="$$(cat var/dev-jwt-secret)" $(BUILD)/aisle serve --dev --db var/aisle.db \
-		--pipeline pipelines/commerce.yaml --seed-catalog examples/catalog/products.json \
-		--ws-listen 127.0.0.1:8081
+		--pipeline pipelines/commerce.yaml --seed-catalog examples/catalog/products.json
 
 clean:
 	rm -rf build build-san build-fuzz

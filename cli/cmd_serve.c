@@ -26,7 +26,8 @@ static const char help[] =
     "  --dev                development mode (AISLE_DEV=1): no JWT secret needed\n"
     "  --seed-catalog FILE  import this catalog when the catalog is empty\n"
     "  --ws-listen HOST:PORT  the chat WebSocket (/ws) on its own event-loop\n"
-    "                       listener (AISLE_WS_LISTEN); default: /ws on --listen\n"
+    "                       listener (AISLE_WS_LISTEN); default auto: the host of\n"
+    "                       --listen, its port + 1; none: /ws on --listen (civetweb)\n"
     "  --set KEY=VALUE      any setting by its YAML key, e.g. limits.ip_rps=5\n"
     "  --check              validate the settings and the pipeline, then exit\n"
     "  --routes             print the route table as JSON and exit\n"
@@ -187,7 +188,7 @@ int cli_serve(int argc, char **argv)
     fprintf(stderr, "aisle serve: listening on http://%s (pipeline %s)%s\n", cfg.gw.listen, cfg.gw.pipeline_path,
             cfg.gw.dev ? " [dev mode]" : "");
     if (gw_ws_port(srv))
-        fprintf(stderr, "aisle serve: chat WebSocket on ws://%s/ws (port %d, event loop)\n", cfg.gw.ws_listen,
+        fprintf(stderr, "aisle serve: chat WebSocket on ws://%s/ws (port %d, event loop)\n", gw_ws_address(srv),
                 gw_ws_port(srv));
     int sig = 0;
     sigwait(&set, &sig);

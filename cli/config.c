@@ -55,7 +55,7 @@ static const setting table[] = {
     {"ws.max_frame_bytes", "AISLE_MAX_FRAME_BYTES", T_LONG, G(max_frame_bytes), "16384", "larger WebSocket messages: error frame 413, close 1009"},
     {"ws.max_message_bytes", "AISLE_MAX_MESSAGE_BYTES", T_LONG, G(max_message_bytes), "2000", "a chat message's text, REST or WebSocket (413)"},
     {"ws.idle_timeout_ms", "AISLE_WS_IDLE_TIMEOUT_MS", T_INT, G(ws_idle_timeout_ms), "120000", "WebSockets without a message for this long are closed (event loop: pinged after a third of it, at most 30 s)"},
-    {"ws.listen", "AISLE_WS_LISTEN", T_STR, G(ws_listen), "none", "`host:port` of the event-loop WebSocket listener (/ws there; the page is told); none: /ws on `listen`, a civetweb thread per socket"},
+    {"ws.listen", "AISLE_WS_LISTEN", T_STR, G(ws_listen), "auto", "`host:port` of the event-loop WebSocket listener (/ws there; the page is told); auto: the host of `listen`, its port + 1; none: /ws on `listen`, a civetweb thread per socket"},
     {"ws.handshake_timeout_ms", "AISLE_WS_HANDSHAKE_TIMEOUT_MS", T_INT, G(ws_handshake_timeout_ms), "5000", "event-loop listener: time to send the whole upgrade request (8 KiB at most)"},
     {"ws.max_queue_bytes", "AISLE_WS_MAX_QUEUE_BYTES", T_LONG, G(ws_max_queue_bytes), "1048576", "event-loop listener: frames queued for a client that does not read; past it the connection is dropped"},
     {"limits.ip_rps", "AISLE_RATE_IP_RPS", T_DBL, G(ip_rps), "20", "token bucket per client address: requests per second (0: off)"},

@@ -162,5 +162,12 @@ int eng__tmpl_compile(eng_pool *pool, const char *src, int line, int col,
 
 /* eng__tmpl_render: append the rendering to `out`. 0, or ENG_ENOMEM. */
 int eng__tmpl_render(const eng_tmpl *t, json_object *ctx, eng_buf *out);
+/* eng__plural: append the word w[0..n) as one (`one`) or several: "a,b"
+ * names both forms, else English's regular endings (box -> boxes,
+ * category -> categories); the template filter `plural` uses it. */
+void eng__plural(eng_buf *b, const char *w, size_t n, bool one);
+/* eng__singular: append the singular of the English plural w[0..n)
+ * (phones -> phone, boxes -> box, categories -> category, glass -> glass). */
+void eng__singular(eng_buf *b, const char *w, size_t n);
 
 #endif

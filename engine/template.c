@@ -843,9 +843,7 @@ static void case_map(char *s, size_t n, enum filter_op op)
     }
 }
 
-/* add_plural: the singular, or the plural: "a,b" names both forms, else
- * English's regular endings (box -> boxes, category -> categories). */
-static void add_plural(eng_buf *b, const char *w, size_t n, bool one)
+void eng__plural(eng_buf *b, const char *w, size_t n, bool one)
 {
     const char *bar = memchr(w, ',', n);
     if (bar) {
@@ -870,6 +868,21 @@ static void add_plural(eng_buf *b, const char *w, size_t n, bool one)
         eng__buf_add(b, w, n);
         eng__buf_addc(b, 's');
     }
+}
+
+void eng__singular(eng_buf *b, const char *w, size_t n)
+{
+    char l1 = n > 0 ? (char)tolower((unsigned char)w[n - 1]) : 0, l2 = n > 1 ? (char)tolower((unsigned char)w[n - 2]) : 0,
+         l3 = n > 2 ? (char)tolower((unsigned char)w[n - 3]) : 0, l4 = n > 3 ? (char)tolower((unsigned char)w[n - 4]) : 0;
+    if (n > 3 && l1 == 's' && l2 == 'e' && l3 == 'i')
+        eng__buf_add(b, w, n - 3), eng__buf_addc(b, 'y');   /* categories */
+    else if (n > 3 && l1 == 's' && l2 == 'e' && (l3 == 'x' || l3 == 'z' || (l3 == 's' && l4 == 's') ||
+                                                  (l3 == 'h' && (l4 == 'c' || l4 == 's'))))
+        eng__buf_add(b, w, n - 2);                          /* boxes, glasses, watches */
+    else if (n > 2 && l1 == 's' && l2 != 's' && l2 != 'u' && l2 != 'i')
+        eng__buf_add(b, w, n - 1);                          /* phones; not glass, bus, iris */
+    else
+        eng__buf_add(b, w, n);
 }
 
 static void apply(val *v, const filter *f, eng_buf *b, size_t start)
@@ -957,7 +970,7 @@ static void apply(val *v, const filter *f, eng_buf *b, size_t start)
         else
             add_fixed(b, d, true);
         eng__buf_addc(b, ' ');
-        add_plural(b, f->arg, f->arglen, d == 1.0 || d == -1.0);
+        eng__plural(b, f->arg, f->arglen, d == 1.0 || d == -1.0);
         v->k = V_OUT;
         return;
     }

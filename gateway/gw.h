@@ -80,10 +80,12 @@ typedef struct gw_config {
     const char *trusted_proxy;   /* "" or the proxy's IP (e.g. 127.0.0.1):
                                     requests from it are attributed to the
                                     last X-Forwarded-For address */
-    const char *ws_listen;       /* "": the chat WebSocket is /ws on `listen`
-                                    (civetweb, a thread per socket);
-                                    "host:port": /ws on its own event-loop
-                                    listener (ws_uv.c, a worker pool) */
+    const char *ws_listen;       /* "auto" (default): /ws on its own
+                                    event-loop listener (ws_uv.c, a worker
+                                    pool) on the host of `listen`, its
+                                    port + 1; "host:port": there; "" or
+                                    "none": /ws on `listen` (civetweb, a
+                                    thread per socket) */
     int ws_handshake_timeout_ms; /* 5000: time to complete the upgrade
                                     request (event-loop transport) */
     long ws_max_queue_bytes;     /* 1048576: frames queued for a client that
@@ -116,6 +118,11 @@ int gw_port(const gw_server *s);
 /* gw_ws_port: the port of the event-loop WebSocket listener (ws_listen),
  * 0 when the chat WebSocket is on the HTTP port. */
 int gw_ws_port(const gw_server *s);
+
+/* gw_ws_address: the event-loop WebSocket listener's address as
+ * configured and resolved ("127.0.0.1:8081" for ws_listen "auto" beside
+ * 127.0.0.1:8080), "" when the chat WebSocket is on the HTTP port. */
+const char *gw_ws_address(const gw_server *s);
 
 /* gw_stop: graceful shutdown: refuse new requests (503), wait up to
  * shutdown_grace_ms for turns in flight, close WebSockets (1001), stop

@@ -403,6 +403,8 @@ struct gw_server {
     char instance[17];        /* this process's id in those events */
     struct gw_wsuv *wsuv;     /* the event-loop WebSocket transport, or NULL */
     int ws_port;              /* its port (0: /ws is on civetweb) */
+    char ws_auto[300];        /* ws_listen "auto" resolved (else ""):
+                                 the HTTP host, port + 1 */
 };
 
 /* gw__dispatch: civetweb's request handler for everything but /ws. */

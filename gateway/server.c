@@ -40,7 +40,7 @@ void gw_config_init(gw_config *c)
     c->shutdown_grace_ms = 10000;
     c->access_log = 1;
     c->trusted_proxy = "";
-    c->ws_listen = "";
+    c->ws_listen = "auto";
     c->ws_handshake_timeout_ms = 5000;
     c->ws_max_queue_bytes = 1048576;
 }
@@ -147,6 +147,26 @@ static void server_free(gw_server *s)
     free(s);
 }
 
+/* The event-loop listener's address for ws_listen: "" (the chat on
+ * civetweb) for "" or "none"; for "auto", the HTTP listener's host and
+ * port + 1 ("127.0.0.1:8080" -> "127.0.0.1:8081", "8080" -> "8081", an
+ * ephemeral port 0 -> 0); else as given. */
+static const char *ws_address(const char *listen, const char *ws, char *buf, size_t n)
+{
+    if (!ws || !*ws || strcmp(ws, "none") == 0)
+        return "";
+    if (strcmp(ws, "auto") != 0)
+        return ws;
+    const char *colon = listen ? strrchr(listen, ':') : NULL;
+    const char *port = colon ? colon + 1 : listen ? listen : "";
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (!*port || *end || p < 0 || p > 65534)
+        return ws;   /* not host:port: refused by the event loop's parser */
+    snprintf(buf, n, "%.*s%ld", colon ? (int)(colon - listen + 1) : 0, colon ? listen : "", p ? p + 1 : 0);
+    return buf;
+}
+
 int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_err *err)
 {
     *out = NULL;
@@ -178,7 +198,7 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     }
     s->cfg.cors_origin = own(s, 4, c->cors_origin);
     s->cfg.trusted_proxy = own(s, 5, c->trusted_proxy);
-    s->cfg.ws_listen = own(s, 6, c->ws_listen);
+    s->cfg.ws_listen = own(s, 6, ws_address(c->listen, c->ws_listen, s->ws_auto, sizeof s->ws_auto));
     s->cfg.jwt_secret = NULL;   /* only the key bytes are kept */
     s->st = st, s->llm = llm;
     pthread_mutex_init(&s->rl.mu, NULL);
@@ -298,6 +318,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
 int gw_port(const gw_server *s) { return s ? s->port : 0; }
 
 int gw_ws_port(const gw_server *s) { return s ? s->ws_port : 0; }
+
+const char *gw_ws_address(const gw_server *s) { return s && s->ws_port ? s->cfg.ws_listen : ""; }
 
 void gw_stop(gw_server *s)
 {

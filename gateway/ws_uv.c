@@ -941,8 +941,9 @@ int gw__wsuv_start(gw_server *s, gw_err *err)
     if (rc != 0) {
         if (err) {
             err->code = GW_EIO;
-            snprintf(err->msg, sizeof err->msg, "cannot listen on %s (ws.listen): %s", s->cfg.ws_listen,
-                     uv_strerror(rc));
+            snprintf(err->msg, sizeof err->msg, "cannot listen on %s (ws.listen%s): %s%s", s->cfg.ws_listen,
+                     s->ws_auto[0] ? " auto: the HTTP port + 1" : "", uv_strerror(rc),
+                     s->ws_auto[0] ? "; set ws.listen to a free host:port, or none for /ws on the HTTP port" : "");
         }
         uv_close((uv_handle_t *)&L->listener, NULL);
         uv_run(&L->loop, UV_RUN_DEFAULT);

@@ -256,6 +256,13 @@ typedef enum store_sort {
 #define STORE_SEARCH_PLAIN    0x2   /* baseline: words OR'ed, plain BM25, no
                                        correction/synonyms/units/proximity */
 #define STORE_SEARCH_NO_SPELL 0x4   /* no spelling correction */
+#define STORE_SEARCH_CATEGORY_FACET 0x10 /* the category facet alone (what
+                                       a chat reply uses): no brand or
+                                       price queries */
+#define STORE_SEARCH_ALL_WORDS 0x8  /* every word of the text (or one of its
+                                       spellings or synonyms) must match:
+                                       a refinement ("shoes" then "red")
+                                       narrows instead of widening */
 
 typedef struct store_search_query {
     const char *text;           /* shopper text, any bytes; NULL/"" = browse */

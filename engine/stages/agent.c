@@ -369,7 +369,7 @@ static void add_by_category(store *s, const char *words, json_object *cards)
     store_search_query_init(&sq);
     sq.text = "";
     sq.limit = 1;
-    sq.flags = STORE_SEARCH_FACETS;
+    sq.flags = STORE_SEARCH_CATEGORY_FACET;
     store_search_result facets = {0};
     if (store_search(s, &sq, &facets, NULL) < 0) {
         store_search_result_free(&facets);

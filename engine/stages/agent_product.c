@@ -26,7 +26,8 @@ static const char *const stop[] = {
     "tell", "details", "detail", "info", "information", "describe", "specs",
     /* chat filler */
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
-    "sort", "sorted", "by", "now", "lowest", "highest", NULL,
+    "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
+    "actually", "instead", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -175,6 +176,50 @@ typedef struct query {
     int flags;     /* STORE_SEARCH_* beside FACETS */
 } query;
 
+/* What a reply can say that the cards do not: results.search.noun, the
+ * kind of product found in the shopper's own word when the search kept
+ * to that kind ("16 phones", "1 lipstick"; else "products"), and
+ * results.search.order ("cheapest first"). */
+static void describe(eng_turn *t, const query *q, int64_t total, json_object *r)
+{
+    const char *type = eng__json_str(t->ctx, "understanding.productType", NULL);
+    const char *cat = eng__json_str(t->ctx, "understanding.category", NULL);
+    eng_buf b;
+    eng__buf_init(&b);
+    /* "kitchen" of kitchen-accessories, "skin" of skin-care name a
+     * department, not the thing: "25 kitchens" would be wrong */
+    size_t tl = type ? strlen(type) : 0;
+    bool department = false;
+    for (const char *p = cat; p && tl && *p && !department;) {
+        size_t k = strcspn(p, "-");
+        bool last = p[k] == '\0';
+        static const char *const kinds[] = {"care", "accessories", "decoration", "supplies", "goods", NULL};
+        bool kind = false;
+        for (size_t i = 0; kinds[i] && !kind; i++)
+            kind = strlen(kinds[i]) == k && strncasecmp(p, kinds[i], k) == 0;
+        if (k == tl && strncasecmp(p, type, tl) == 0 && (!last || kind))
+            department = true;
+        p += k + !last;
+        if (last)
+            break;
+    }
+    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department) {
+        eng_buf one;
+        eng__buf_init(&one);
+        eng__singular(&one, type, strlen(type));
+        if (one.data)
+            eng__plural(&b, one.data, one.len, total == 1);
+        eng__buf_free(&one);
+    } else
+        eng__plural(&b, "product", 7, total == 1);
+    if (b.data)
+        json_object_object_add(r, "noun", json_object_new_string(b.data));
+    eng__buf_free(&b);
+    static const char *const order[] = {NULL, "cheapest first", "most expensive first", "best rated first"};
+    if ((size_t)q->sort < sizeof order / sizeof *order && order[q->sort])
+        json_object_object_add(r, "order", json_object_new_string(order[q->sort]));
+}
+
 static json_object *query_json(const query *q)
 {
     json_object *o = json_object_new_object();
@@ -186,6 +231,8 @@ static json_object *query_json(const query *q)
     json_object_object_add(o, "inStock", json_object_new_boolean(q->in_stock));
     json_object_object_add(o, "sort", json_object_new_int(q->sort));
     json_object_object_add(o, "offset", json_object_new_int(q->offset));
+    if (q->flags & STORE_SEARCH_ALL_WORDS)
+        json_object_object_add(o, "allWords", json_object_new_boolean(1));
     return o;
 }
 
@@ -207,7 +254,9 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     sq.sort = q->sort;
     sq.offset = q->offset;
     sq.limit = (int)o->page_size * 3;
-    sq.flags = STORE_SEARCH_FACETS | q->flags;
+    /* the reply names the top categories; brands and prices are the
+     * catalog page's (REST), not worth two more queries a turn */
+    sq.flags = STORE_SEARCH_CATEGORY_FACET | q->flags;
     store_search_result res = {0};
     store_err err = {0};
     if (store_search(s, &sq, &res, &err) < 0) {
@@ -266,15 +315,19 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     json_object_object_add(r, "query", query_json(q));
     json_object_object_add(r, "total", json_object_new_int64(res.total));
     json_object_object_add(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+    json_object_object_add(r, "more", json_object_new_boolean(res.total > q->offset + (int64_t)json_object_array_length(cards)));
     if (res.corrected)
         json_object_object_add(r, "corrected", json_object_new_string(res.corrected));
     json_object *cats = json_object_new_array();
     for (size_t i = 0; i < res.n_categories && i < 5; i++)
         json_object_array_add(cats, json_object_new_string(res.categories[i].value));
     json_object_object_add(r, "categories", cats);
+    describe(t, q, res.total, r);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
-    if (res.total == 0 && keep_on_empty) {
+    /* nothing found: what was shown before is still what "the first
+     * one" and "cheaper ones" mean */
+    if (res.total == 0 && (keep_on_empty || eng__json_path(sess, "lastQuery"))) {
         set_cards(t, cards);
         eng__set_var(t, "noResults", json_object_new_boolean(1));
         eng__turn_note(t, "\"%s\": nothing found; the last list stays", q->text);
@@ -310,6 +363,10 @@ static void query_from_session(eng_turn *t, query *q)
     q->in_stock = json_object_get_boolean(eng__json_path(lq, "inStock"));
     q->sort = (store_sort)json_object_get_int(eng__json_path(lq, "sort"));
     q->offset = 0;
+    /* a list narrowed by added words stays narrowed ("cheaper ones" of
+     * the red shoes) */
+    if (json_object_get_boolean(eng__json_path(lq, "allWords")))
+        q->flags |= STORE_SEARCH_ALL_WORDS;
 }
 
 /* The cards of category `cat` first, in their order, then the others;
@@ -339,7 +396,7 @@ static void clarify(eng_turn *t)
     store_search_query sq;
     store_search_query_init(&sq);
     sq.limit = 1;
-    sq.flags = STORE_SEARCH_FACETS;
+    sq.flags = STORE_SEARCH_CATEGORY_FACET;
     store_search_result res = {0};
     json_object *sugg = json_object_new_array(), *cats = json_object_new_array();
     eng_buf b;
@@ -379,7 +436,8 @@ static void clarify(eng_turn *t)
 static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "premium", "rated", "reviewed", "next",
                                            "others", "page", "lower", "higher", "end", "cheapest", "instead", "just",
                                            "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
-                                           "ascending", "descending", "order", "rating", "ratings", "first", NULL};
+                                           "ascending", "descending", "order", "rating", "ratings", "first", "from",
+                                           "to", "top", "bottom", "reverse", "again", "what", "about", "how", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -401,7 +459,7 @@ static size_t space_word(const char **p, char *w, size_t cap)
 
 /* `text` (query words) holds nothing but refine words and fillers: "high
  * to low pls", "now from most expensive", "in stock only". */
-static bool only_refine_words(const char *text)
+static bool only_refine_words(const char *text, bool stops_too)
 {
     static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
                                           "least", "price", "prices", "priced", "ones", "items", "products", "least",
@@ -412,14 +470,16 @@ static bool only_refine_words(const char *text)
     for (const char *p = text; (n = space_word(&p, w, sizeof w));) {
         if (n >= sizeof w)
             return false;
-        bool known = false;
+        bool known = false, refines = false;
         for (size_t i = 0; refine_words[i] && !known; i++)
-            known = strcasecmp(w, refine_words[i]) == 0;
+            known = refines = strcasecmp(w, refine_words[i]) == 0;
         for (size_t i = 0; fillers[i] && !known; i++)
             known = strcasecmp(w, fillers[i]) == 0;
+        if (!known && stops_too)
+            known = is_stop(w, n);
         if (!known)
             return false;
-        any = true;
+        any |= stops_too ? refines : true;
     }
     return any;
 }
@@ -459,7 +519,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         !eng__json_str(t->ctx, "understanding.category", NULL) && money_range(t, &blo, &bhi))
         refine = true;
     /* "high to low pls" read as a search: it orders what was shown */
-    if (!refine && has_last && only_refine_words(fresh) && !entity_value(t, "category") && !entity_value(t, "brand"))
+    if (!refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
+        !entity_value(t, "category") && !entity_value(t, "brand"))
         refine = true;
     if (refine && has_last) {
         query_from_session(t, &q);
@@ -498,9 +559,24 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         if (has_word(text, more) && !has_word(text, cheaper) && !has_word(text, pricier)) {
             q.offset = json_object_get_int(eng__json_path(t->ctx, "session.lastQuery.offset")) + (int)o->page_size;
         }
-        /* new words ("in black", "leather") narrow the previous query */
+        /* new words ("in black", "leather") narrow the previous query;
+         * so does "the red ones", a reference to the shown by colour */
         char extra[512];
         query_text(t, text, extra, sizeof extra, true);
+        json_object *ents = eng__json_path(t->ctx, "entities");
+        for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+            json_object *e = json_object_array_get_idx(ents, i), *attr = eng__json_path(e, "attribute");
+            if (strcmp(eng__json_str(e, "kind", ""), "attribute") != 0 || !json_object_get_boolean(eng__json_path(e, "plural")) ||
+                !json_object_is_type(attr, json_type_object))
+                continue;
+            json_object_object_foreach(attr, k, v) {
+                (void)k;
+                const char *val = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+                size_t l = strlen(extra);
+                if (val && !strcasestr(extra, val) && l + strlen(val) + 2 < sizeof extra)
+                    snprintf(extra + l, sizeof extra - l, "%s%s", l ? " " : "", val);
+            }
+        }
         /* a bounded split, not strtok: turns run on many threads */
         for (char *p = extra; *p;) {
             while (*p == ' ')
@@ -518,6 +594,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             size_t l = strlen(q.text), wl = strlen(w);
             if (!skip && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
                 added_words = true;   /* room for a space, the word and its NUL */
+                /* "shoes", then "in red": red shoes, not red things */
+                q.flags |= STORE_SEARCH_ALL_WORDS;
                 if (l)
                     q.text[l++] = ' ';
                 memcpy(q.text + l, w, wl + 1);

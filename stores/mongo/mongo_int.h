@@ -5,6 +5,7 @@
 #define AISLE_MONGO_INT_H
 
 #include "stores/store_int.h"
+#include "stores/search_int.h"
 
 #include <mongoc/mongoc.h>
 
@@ -14,7 +15,19 @@ typedef struct mg {
     char db[64];               /* database from the URI path, default "aisle" */
     int txn;                   /* server takes multi-document transactions */
     const store *owner;        /* for the store clock */
+    /* search: vocabulary and synonyms (stores/search_query.c); vmu is held
+     * while the vocabulary is rebuilt; writes counts this process's
+     * catalog writes, so the vocabulary knows when to rebuild */
+    pthread_mutex_t vmu;
+    store__lexicon lex;
+    int64_t writes;
 } mg;
+
+/* mg__catalog_written: note a catalog write (the vocabulary is stale). */
+static inline void mg__catalog_written(void *vb)
+{
+    __atomic_add_fetch(&((mg *)vb)->writes, 1, __ATOMIC_RELAXED);
+}
 
 /* One borrowed client and the collections a call needs. */
 typedef struct mg_call {

@@ -288,6 +288,8 @@ static void mg_close(void *vb)
         mongoc_client_pool_destroy(b->pool);
     if (b->uri)
         mongoc_uri_destroy(b->uri);
+    store__lex_free(&b->lex);
+    pthread_mutex_destroy(&b->vmu);
     free(b);
 }
 
@@ -307,6 +309,8 @@ static int mg_open(const store_config *cfg, const store *owner, void **out,
                            " e.g. mongodb://127.0.0.1:27017/aisle)");
     if (!(b = calloc(1, sizeof *b)))
         return store__fail(err, STORE_ENOMEM, "out of memory");
+    pthread_mutex_init(&b->vmu, NULL);
+    store__lex_init(&b->lex);
     b->owner = owner;
     if (!(b->uri = mongoc_uri_new_with_error(cfg->mongo_uri, &e))) {
         mg_close(b);
@@ -337,6 +341,8 @@ static int mg_open(const store_config *cfg, const store *owner, void **out,
     bson_destroy(&reply);
     bson_destroy(cmd);
     mg__end(&c);
+    if (rc == 0 && cfg->synonyms_path)
+        rc = store__lex_load_synonyms(&b->lex, cfg->synonyms_path, err);
     if (rc) {
         mg_close(b);
         return rc;

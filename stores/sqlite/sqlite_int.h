@@ -1,10 +1,11 @@
 /* stores/sqlite/sqlite_int.h — what the SQLite backend's files share: the
  * connection pool with its statement cache, error mapping and the search
- * state (vocabulary, synonyms).  Private to stores/sqlite/. */
+ * lexicon it feeds from the catalog.  Private to stores/sqlite/. */
 #ifndef AISLE_SQLITE_INT_H
 #define AISLE_SQLITE_INT_H
 
 #include "stores/store_int.h"
+#include "stores/search_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -19,19 +20,6 @@ typedef struct sq_conn {
     int in_use;
 } sq_conn;
 
-/* Spelling vocabulary: words of the catalog's titles, brands, categories
- * and tags with their document frequency, sorted by word. */
-typedef struct sq_word {
-    char *w;
-    int len;
-    int df;
-} sq_word;
-
-typedef struct sq_syn {
-    char **members;          /* normalized; multi-word members hold spaces */
-    size_t n;
-} sq_syn;
-
 typedef struct sq {
     store_config cfg;        /* strings owned by the store handle */
     char *path;
@@ -39,13 +27,10 @@ typedef struct sq {
     pthread_cond_t cv;
     sq_conn *conns;
     int n_conns;
-    /* search state, guarded by vmu */
+    /* search: vocabulary and synonyms; vmu is held while the vocabulary
+     * is rebuilt so a turn that arrives meanwhile waits for it */
     pthread_mutex_t vmu;
-    sq_word *vocab;
-    size_t n_vocab;
-    int64_t vocab_gen;       /* catalog generation the vocabulary reflects */
-    sq_syn *syn;
-    size_t n_syn;
+    store__lexicon lex;
 } sq;
 
 /* Borrow a connection (blocks while all are in use) and give it back. */
@@ -122,9 +107,6 @@ void sq__row_to_product(sqlite3_stmt *st, int col0, store_product *p);
 /* Register the ranking function on a new connection. */
 int sq__register_rank(sqlite3 *db);
 
-/* Search-side helpers (sqlite_search.c). */
-int sq__load_synonyms(sq *b, const char *path, store_err *err);
-void sq__free_search_state(sq *b);
 
 /* The backend ops implemented in each file. */
 int sq__user_create(void *b, const char *email, const char *hash,

@@ -7,7 +7,7 @@
  * Call: aisle_rank(products_fts, spec), spec = one "group:flags" per
  * phrase of the MATCH expression, in order (flags: 1 stopword, 2 an
  * alternative spelling, 8 the query's head word, read by the second
- * stage in sqlite_search.c, 16 the catalog's one-word spelling of this
+ * stage in stores/search_rerank.c, 16 the catalog's one-word spelling of this
  * query word and the next).  Higher is better. */
 #include "stores/sqlite/sqlite_int.h"
 

@@ -392,7 +392,7 @@ static void sq_close(void *vb)
         if (b->conns[i].db)
             conn_close(&b->conns[i]);
     free(b->conns);
-    sq__free_search_state(b);
+    store__lex_free(&b->lex);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->vmu);
@@ -434,7 +434,7 @@ static int sq_open(const store_config *cfg, const store *owner, void **out,
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     pthread_mutex_init(&b->vmu, NULL);
-    b->vocab_gen = -1;
+    store__lex_init(&b->lex);
     if (!b->path || !b->conns) {
         sq_close(b);
         return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -453,7 +453,7 @@ static int sq_open(const store_config *cfg, const store *owner, void **out,
     rc = migrate(c, err);
     sq__release(b, c);
     if (rc == 0 && cfg->synonyms_path)
-        rc = sq__load_synonyms(b, cfg->synonyms_path, err);
+        rc = store__lex_load_synonyms(&b->lex, cfg->synonyms_path, err);
     if (rc) {
         sq_close(b);
         return rc;

@@ -150,7 +150,7 @@ const port = await freePort();
 const cfg = join(tmp, 'aisle.yaml'); writeFileSync(cfg, '');
 srv = { out: '', err: '', exited: null, base: `http://127.0.0.1:${port}` };
 srv.proc = spawn(AISLE, ['serve', '--dev', '--config', cfg, '--listen', `127.0.0.1:${port}`, '--db', db,
-  '--pipeline', 'pipelines/commerce.yaml', '--set', 'limits.ip_rps=0', '--set', 'limits.user_rps=0'],
+  '--pipeline', 'pipelines/commerce.yaml', '--ws-listen', 'none', '--set', 'limits.ip_rps=0', '--set', 'limits.user_rps=0'],
 { env: { ...process.env, AISLE_LLM: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] });
 srv.proc.stdout.on('data', (d) => { srv.out = (srv.out + d).slice(-100000); });
 srv.proc.stderr.on('data', (d) => { srv.err = (srv.err + d).slice(-100000); });

@@ -188,6 +188,85 @@ static void test_pages_agree(void **state)
     store_search_result_free(&all);
 }
 
+/* STORE_SEARCH_ALL_WORDS: "black decker" and then "trimmer" finds the
+ * trimmer only; a word no product holds finds nothing; a misspelt word
+ * still counts by its correction; without the flag the words OR */
+static void test_all_words(void **state)
+{
+    fixture *f = *state;
+    store_search_query q;
+    store_search_result r;
+    store_err err = {0};
+    store_search_query_init(&q);
+    q.text = "black decker trimmer";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_true(r.total >= 2);   /* OR: the blower shares two words */
+    store_search_result_free(&r);
+    q.flags = STORE_SEARCH_ALL_WORDS;
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_int_equal(r.total, 1);
+    assert_string_equal(r.hits[0].product.sku, "K1");
+    store_search_result_free(&r);
+    q.text = "kitchen faucet chrome";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_int_equal(r.total, 1);
+    assert_string_equal(r.hits[0].product.sku, "F1");
+    store_search_result_free(&r);
+    q.text = "kitchen zebra";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_int_equal(r.total, 0);
+    store_search_result_free(&r);
+    q.text = "kitchen faucett";
+    assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+    assert_true(r.total >= 1 && r.total <= 2);   /* F1 and F2, by the correction */
+    store_search_result_free(&r);
+}
+
+/* STORE_SEARCH_CATEGORY_FACET: the categories alone, as the full facets
+ * give them; no brand or price buckets */
+static void test_category_facet(void **state)
+{
+    fixture *f = *state;
+    store_search_query q;
+    store_search_result all, cats;
+    store_err err = {0};
+    static const struct { const char *sku, *title, *cat, *brand; } knives[] = {
+        {"C1", "Chef Knife", "kitchen-tools", "Wusthof"},
+        {"C2", "Paring Knife", "kitchen-tools", "Victorinox"},
+        {"C3", "Knife Sharpener", "garage", "Work Sharp"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        store_product p;
+        memset(&p, 0, sizeof p);
+        p.sku = (char *)knives[i].sku;
+        p.title = (char *)knives[i].title;
+        p.category = (char *)knives[i].cat;
+        p.brand = (char *)knives[i].brand;
+        p.price = 10 + 30 * (double)i;
+        p.stock = 5;
+        assert_int_equal(store_product_upsert(f->s, &p, &err), 0);
+    }
+    store_search_query_init(&q);
+    q.text = "knife";
+    q.flags = STORE_SEARCH_FACETS;
+    assert_int_equal(store_search(f->s, &q, &all, &err), 0);
+    q.flags = STORE_SEARCH_CATEGORY_FACET;
+    assert_int_equal(store_search(f->s, &q, &cats, &err), 0);
+    assert_int_equal(cats.n_categories, all.n_categories);
+    for (size_t i = 0; i < cats.n_categories; i++) {
+        assert_string_equal(cats.categories[i].value, all.categories[i].value);
+        assert_int_equal(cats.categories[i].count, all.categories[i].count);
+    }
+    assert_int_equal(cats.n_categories, 2);
+    assert_string_equal(cats.categories[0].value, "kitchen-tools");
+    assert_int_equal(cats.categories[0].count, 2);
+    assert_true(all.n_prices > 0 && all.n_brands == 3);
+    assert_int_equal(cats.n_brands, 0);
+    assert_int_equal(cats.n_prices, 0);
+    store_search_result_free(&all);
+    store_search_result_free(&cats);
+}
+
 static void test_injection(void **state)
 {
     fixture *f = *state;
@@ -220,6 +299,8 @@ int main(void)
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_spelling_context),
         cmocka_unit_test(test_pages_agree),
+        cmocka_unit_test(test_all_words),
+        cmocka_unit_test(test_category_facet),
         cmocka_unit_test(test_injection),
     };
     return cmocka_run_group_tests_name("catalog search", tests, setup, teardown);

@@ -421,10 +421,43 @@ static void test_render_speed(void **state)
         assert_true(ns < 20000);
 }
 
+/* singular and plural of the nouns replies name ("16 phones") */
+static void number_is(const char *w, bool one, const char *want, bool singular)
+{
+    eng_buf b;
+    eng__buf_init(&b);
+    if (singular)
+        eng__singular(&b, w, strlen(w));
+    else
+        eng__plural(&b, w, strlen(w), one);
+    if (!b.data || strcmp(b.data, want) != 0)
+        fail_msg("%s of \"%s\": expected \"%s\", got \"%s\"", singular ? "singular" : "plural", w, want,
+                 b.data ? b.data : "(null)");
+    eng__buf_free(&b);
+}
+
+static void test_nouns(void **state)
+{
+    (void)state;
+    number_is("phones", false, "phone", true);
+    number_is("categories", false, "category", true);
+    number_is("watches", false, "watch", true);
+    number_is("boxes", false, "box", true);
+    number_is("glasses", false, "glass", true);
+    number_is("glass", false, "glass", true);
+    number_is("lipstick", false, "lipstick", true);
+    number_is("phone", false, "phones", false);
+    number_is("phone", true, "phone", false);
+    number_is("category", false, "categories", false);
+    number_is("watch", false, "watches", false);
+    number_is("person,people", false, "people", false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variables),
+        cmocka_unit_test(test_nouns),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_if_unless),

@@ -41,7 +41,7 @@ NGX
 "$NGINX" -c "$T/nginx.conf" -e "$T/nginx.err"
 
 AISLE_JWT_SECRET=bench-secret-bench-secret-bench-secret-42 "$A" serve --listen 127.0.0.1:$AP --db "$T/a.db" \
-    --pipeline examples/faq/faq.yaml --seed-catalog examples/catalog/products.json \
+    --pipeline examples/faq/faq.yaml --seed-catalog examples/catalog/products.json --ws-listen none \
     --set limits.ip_rps=0 --set limits.user_rps=0 --set http.max_conns_per_ip=0 \
     --set http.access_log=false --set reload.watch=false \
     >"$T/aisle.out" 2>"$T/aisle.err" &

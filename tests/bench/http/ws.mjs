@@ -23,7 +23,7 @@ async function healthz(srv) {
 }
 
 async function one(wsUv) {
-  const srv = await startServer({ yaml, wsUv });
+  const srv = await startServer({ yaml, civetweb: !wsUv });
   const out = { transport: wsUv ? 'event loop (ws.listen)' : 'civetweb' };
   try {
     const r0 = rssKb(srv);

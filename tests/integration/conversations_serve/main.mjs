@@ -101,7 +101,7 @@ async function runConversation(t, conv, idx) {
   let srv;
   let ws;
   try {
-    srv = await startServer({ yaml: CONFIG, pipeline: t.pipeline, seed: false, wsUv: true, args: t.catalog ? ['--seed-catalog', t.catalog] : [] });
+    srv = await startServer({ yaml: CONFIG, pipeline: t.pipeline, seed: false, args: t.catalog ? ['--seed-catalog', t.catalog] : [] });
     const db = join(srv.dir, 'aisle.db');
     const anon = await req(srv, 'POST', '/api/v1/auth/anonymous');
     if (anon.status !== 201) throw new Error(`POST /auth/anonymous: ${anon.status} ${anon.text}`);

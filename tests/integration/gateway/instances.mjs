@@ -70,9 +70,9 @@ const env = { AISLE_REDIS_URL: redis.url };
 const yaml = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 3\n  user_burst: 6\nhttp:\n  trusted_proxy: 127.0.0.1\n';
 let a, b, ngx;
 try {
-  a = await startServer({ yaml, env, pipeline: 'pipelines/commerce.yaml', wsUv: true });
+  a = await startServer({ yaml, env, pipeline: 'pipelines/commerce.yaml' });
   const db = join(a.dir, 'aisle.db');
-  b = await startServer({ yaml, env, pipeline: 'pipelines/commerce.yaml', wsUv: true, seed: false, args: ['--db', db] });
+  b = await startServer({ yaml, env, pipeline: 'pipelines/commerce.yaml', seed: false, args: ['--db', db] });
 
   const ra = (await req(a, 'GET', '/readyz')).json, rb = (await req(b, 'GET', '/readyz')).json;
   ok(ra?.stores?.ephemeral === 'redis' && rb?.stores?.ephemeral === 'redis' && ra.sharedEvents === true &&

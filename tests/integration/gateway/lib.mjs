@@ -49,16 +49,23 @@ export async function freePort() {
 export function tmp() { return mkdtempSync(join(tmpdir(), 'aisle-gw-')); }
 
 // start a server; `yaml` is the config file's text; resolves when /healthz answers
-export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true, wsUv = false } = {}) {
+// The chat WebSocket is on its own event-loop listener, as `aisle serve`
+// ships (ws.listen auto); the port is picked here so that servers side by
+// side never race for "port + 1". civetweb: true keeps /ws on the HTTP
+// port (ws.listen none), the other transport; shipped: true passes no
+// --ws-listen at all (the default, "auto": the HTTP port + 1).
+export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true, civetweb = false, shipped = false } = {}) {
   const dir = tmp();
   const port = await freePort();
   const cfg = join(dir, 'aisle.yaml');
   writeFileSync(cfg, yaml);
   const argv = ['serve', '--config', cfg, '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'aisle.db'), '--pipeline', pipeline, ...args];
-  // AISLE_TEST_WS_UV=1 runs every suite's WebSockets on the event-loop
-  // listener (ws.listen); a test may also ask for it with wsUv: true
   let wsPort = 0;
-  if ((wsUv || process.env.AISLE_TEST_WS_UV === '1') && !args.includes('--ws-listen')) {
+  if (civetweb) {
+    argv.push('--ws-listen', 'none');
+  } else if (shipped) {
+    wsPort = port + 1;   // no --ws-listen: what `aisle serve` does by default
+  } else if (!args.includes('--ws-listen')) {
     wsPort = await freePort();
     argv.push('--ws-listen', `127.0.0.1:${wsPort}`);
   }

@@ -2,7 +2,7 @@
 // against real `aisle serve` processes and prints ok / not ok lines.
 import { startServer, stopServer, ok } from './lib.mjs';
 import { restTests } from './rest.mjs';
-import { wsTests } from './ws.mjs';
+import { wsTests, civetwebTests } from './ws.mjs';
 import { limitsTests, openapiTests, refusalTests, reloadTests, shutdownTests, commerceTests } from './ops.mjs';
 import { llmTests } from './llm.mjs';
 import { ruleTests, ruleTraceTests } from './rules.mjs';
@@ -26,7 +26,7 @@ try {
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
   ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
-  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests]]) {
+  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;

@@ -2,7 +2,7 @@
 // frames, reply shape, once-only answers to a resent clientMsgId, ping,
 // cart events from REST, the inspector's trace feed, malformed, invalid
 // UTF-8 and oversized frames, bad tokens; and /metrics moving with it.
-import { ok, req, wsOpen, metric, sleep } from './lib.mjs';
+import { ok, req, wsOpen, metric, sleep, startServer, stopServer } from './lib.mjs';
 
 export async function wsTests(srv, users) {
   let m0 = (await req(srv, 'GET', '/metrics')).text;
@@ -100,4 +100,48 @@ export async function wsTests(srv, users) {
   const m3 = (await req(srv, 'GET', '/metrics')).text;
   ok(/aisle_http_requests_total\{route="\/api\/v1\/cart\/items",method="POST",status="200"\} [1-9]/.test(m3),
      'metrics: requests by route, method and status');
+}
+
+// The other transport: /ws on the HTTP port, a civetweb thread per socket
+// (ws.listen none); and what `aisle serve` does with no ws.listen at all.
+export async function civetwebTests() {
+  const yaml = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n';
+  let srv = await startServer({ yaml, civetweb: true });
+  try {
+    ok(srv.wsPort === 0 && !/event loop/.test(srv.err), 'ws.listen none: no event-loop listener', srv.err.slice(-300));
+    const page = await req(srv, 'GET', '/');
+    ok(!/aisle-ws-port/.test(page.text), 'ws.listen none: the page is not sent to another port');
+    const ws = await wsOpen(srv);
+    const sess = await ws.next((f) => f.type === 'session');
+    ok(sess && sess.sessionToken, 'civetweb /ws: a new anonymous session', sess);
+    ws.sendJson({ type: 'message', text: 'what is your return policy', clientMsgId: 'cw-1' });
+    const rep = await ws.next((f) => f.type === 'reply' || f.type === 'error');
+    ok(rep && rep.type === 'reply' && rep.clientMsgId === 'cw-1' && rep.text.length > 0, 'civetweb /ws: a message gets its reply', rep);
+    ws.sendJson({ type: 'ping', id: 3 });
+    const pong = await ws.next((f) => f.type === 'pong');
+    ok(pong && pong.id === 3, 'civetweb /ws: ping/pong');
+    ws.send('x'.repeat(20000));
+    const closed = await ws.closed();
+    ok(closed && closed.code === 1009, 'civetweb /ws: a message over ws.max_frame_bytes closes 1009', closed);
+  } finally {
+    await stopServer(srv);
+  }
+  // no ws.listen: the chat is on the event loop at the HTTP port + 1, and
+  // the page says so
+  srv = await startServer({ yaml, shipped: true });
+  try {
+    ok(new RegExp(`chat WebSocket on ws://127\\.0\\.0\\.1:${srv.port + 1}/ws \\(port ${srv.port + 1}, event loop\\)`).test(srv.err),
+       'aisle serve without ws.listen: /ws on the event loop at the HTTP port + 1', srv.err.slice(-300));
+    const page = await req(srv, 'GET', '/');
+    ok(page.status !== 200 || new RegExp(`aisle-ws-port" content="${srv.port + 1}"`).test(page.text),
+       'the page is told the event-loop port', page.text.slice(0, 300));
+    const ws = await wsOpen(srv);
+    const sess = await ws.next((f) => f.type === 'session');
+    ok(sess && sess.sessionToken, 'the default listener answers /ws', sess);
+    ws.close();
+    const onHttp = await wsOpen({ ...srv, wsPort: 0 }).then(() => 'open', (e) => e.message);
+    ok(onHttp !== 'open', '/ws on the HTTP port is not a WebSocket when the event loop serves it', onHttp);
+  } finally {
+    await stopServer(srv);
+  }
 }

@@ -70,8 +70,8 @@ async function timed(fn) { const t = process.hrtime.bigint(); const r = await fn
 export async function wsUvTests() {
   const yaml = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n' +
     'ws:\n  handshake_timeout_ms: 1000\n  idle_timeout_ms: 6000\n  max_queue_bytes: 65536\n';
-  const srv = await startServer({ yaml, wsUv: true, env: { AISLE_TEST_HOOKS: '1', AISLE_TEST_TURN_DELAY_MS: '800' } });
-  const ref = await startServer({ yaml });   // the civetweb transport, for the same reply
+  const srv = await startServer({ yaml, env: { AISLE_TEST_HOOKS: '1', AISLE_TEST_TURN_DELAY_MS: '800' } });
+  const ref = await startServer({ yaml, civetweb: true });   // the civetweb transport, for the same reply
   try {
     ok(srv.wsPort > 0 && /event loop/.test(srv.err), 'ws.listen: /ws on its own event-loop listener', srv.err.slice(-300));
 
@@ -174,7 +174,7 @@ export async function wsUvTests() {
     // flat. Its own server with a long idle timeout: on a loaded machine
     // filling the kernel's buffers can take longer than `srv`'s 6 s, and
     // an idle close is not what this checks.
-    const bp = await startServer({ yaml: yaml.replace('idle_timeout_ms: 6000', 'idle_timeout_ms: 120000'), wsUv: true });
+    const bp = await startServer({ yaml: yaml.replace('idle_timeout_ms: 6000', 'idle_timeout_ms: 120000') });
     const raw3 = await rawOpen(bp, '127.0.0.3');
     raw3.pause();
     const q0 = rssKb(bp);

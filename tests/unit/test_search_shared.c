@@ -1,0 +1,247 @@
+/* tests/unit/test_search_shared.c — the search understanding and the
+ * second stage that every backend shares (stores/search_query.c,
+ * stores/search_rerank.c), driven without any backend: the test builds
+ * the lexicon from its own rows, answers the index's two questions
+ * itself, and re-ranks first-stage results it makes up.  What a backend
+ * does with the phrases is tested per backend (test_search.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "stores/search_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const rows[][2] = {
+    {"Flexzilla Garden Hose 50 ft.", "Watering"},
+    {"Flexzilla Garden Hose 75 ft.", "Watering"},
+    {"Suncast Hose Reel Cart", "Watering"},
+    {"Orbit Lawn Sprinkler", "Watering"},
+    {"Rain Bird Sprinkler Head", "Watering"},
+    {"Brass Hose Nozzle", "Watering"},
+    {"Galvanized Gutter Downspout", "Roofing"},
+    {"Vinyl Gutter Guard", "Roofing"},
+    {"Gutter Guard Screen", "Roofing"},
+    {"Snowblower Cover", "Outdoor Power"},
+    {"Snowblower Cover Deluxe", "Outdoor Power"},
+    {"Gutter Rail Bracket", "Roofing"},
+    {"Deck Rail Bracket", "Decking"},
+};
+
+static void lexicon(store__lexicon *l)
+{
+    store__vocab_builder vb = {0};
+    store__lex_init(l);
+    /* the vocabulary is read from what an index holds: normalized text */
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        store__buf t = {0}, c = {0};
+        assert_int_equal(store__normalize(rows[i][0], 1, &t), 0);
+        assert_int_equal(store__normalize(rows[i][1], 1, &c), 0);
+        store__vocab_add(&vb, t.p, NULL, c.p, NULL);
+        store__buf_free(&t);
+        store__buf_free(&c);
+    }
+    store__lex_set_vocab(l, &vb, 1);
+}
+
+/* The phrase of group g with text t, or NULL. */
+static const store__phrase *phrase(const store__analysis *a, int g, const char *t)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->p[i].group == g && !strcmp(a->p[i].text, t))
+            return &a->p[i];
+    return NULL;
+}
+
+static void test_spelling_steps(void **state)
+{
+    store__lexicon l;
+    store__query *q = calloc(1, sizeof *q);
+    (void)state;
+    lexicon(&l);
+    assert_int_equal(l.gen, 1);
+    /* "gardn" is not in the vocabulary; "hoses" is not either, but the
+     * backend's stemmer knows it, so it is no misspelling */
+    assert_int_equal(store__query_parse(&l, "gardn hoses", 0, q), 0);
+    assert_int_equal(q->k, 2);
+    assert_true(q->spell[0].check);
+    assert_true(q->spell[1].check);
+    q->spell[1].check = 0;
+    assert_int_equal(store__query_suggest(&l, q), 0);
+    assert_int_equal(q->spell[0].n_cand, 1);
+    assert_string_equal(q->spell[0].cand[0], "garden");
+    assert_int_equal(store__query_finish(&l, q), 0);
+    assert_non_null(phrase(&q->a, 0, "garden"));
+    assert_true(phrase(&q->a, 0, "garden")->flags & STORE__PH_ALT);
+    assert_null(phrase(&q->a, 1, "hose"));
+    /* the last word is what is bought */
+    assert_true(phrase(&q->a, 1, "hoses")->flags & STORE__PH_HEAD);
+    assert_int_equal(q->a.changed, 1);
+    assert_string_equal(q->a.understood, "garden hoses");
+    store__query_free(q);
+    store__lex_free(&l);
+    free(q);
+}
+
+static void test_context_picks(void **state)
+{
+    store__lexicon l;
+    store__query *q = calloc(1, sizeof *q);
+    (void)state;
+    lexicon(&l);
+    /* "reil" is one edit from "rail" (two products) and "reel" (one) */
+    assert_int_equal(store__query_parse(&l, "reil", 0, q), 0);
+    assert_int_equal(store__query_suggest(&l, q), 0);
+    assert_int_equal(q->spell[0].n_cand, 2);
+    assert_int_equal(q->spell[0].nctx, 0);
+    assert_int_equal(store__query_finish(&l, q), 0);
+    assert_string_equal(q->a.understood, "rail");   /* more products */
+    store__query_free(q);
+    /* beside "hose", the backend counts which candidate it sells with
+     * it: that answer outweighs the document frequency */
+    assert_int_equal(store__query_parse(&l, "hose reil cart", 0, q), 0);
+    assert_int_equal(store__query_suggest(&l, q), 0);
+    assert_int_equal(q->spell[1].n_cand, 2);
+    assert_int_equal(q->spell[1].nctx, 2);          /* hose, cart */
+    for (size_t j = 0; j < q->spell[1].n_cand; j++)
+        q->spell[1].co[j] = !strcmp(q->spell[1].cand[j], "reel") ? 1 : 0;
+    assert_int_equal(store__query_finish(&l, q), 0);
+    assert_string_equal(q->a.understood, "hose reel cart");
+    store__query_free(q);
+    store__lex_free(&l);
+    free(q);
+}
+
+static void test_split_join_synonyms(void **state)
+{
+    store__lexicon l;
+    store__query *q = calloc(1, sizeof *q);
+    char path[] = "/tmp/aisle-syn-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f;
+    (void)state;
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs("# test\nnozzle, spray gun\n", f);
+    fclose(f);
+    lexicon(&l);
+    assert_int_equal(store__lex_load_synonyms(&l, path, NULL), 0);
+    unlink(path);
+    /* two words the catalog writes as one */
+    assert_int_equal(store__query_parse(&l, "snow blower cover", 0, q), 0);
+    assert_int_equal(store__query_suggest(&l, q), 0);
+    assert_int_equal(store__query_finish(&l, q), 0);
+    assert_non_null(phrase(&q->a, 0, "snowblower"));
+    assert_true(phrase(&q->a, 0, "snowblower")->flags & STORE__PH_JOIN);
+    store__query_free(q);
+    /* one word the catalog writes as two */
+    assert_int_equal(store__query_parse(&l, "gutterguard", 0, q), 0);
+    assert_int_equal(store__query_suggest(&l, q), 0);
+    assert_int_equal(store__query_finish(&l, q), 0);
+    assert_non_null(phrase(&q->a, 0, "gutter guard"));
+    store__query_free(q);
+    /* a synonym group adds its other members to the word's group */
+    assert_int_equal(store__query_parse(&l, "brass nozzle", 0, q), 0);
+    assert_int_equal(store__query_suggest(&l, q), 0);
+    assert_int_equal(store__query_finish(&l, q), 0);
+    assert_non_null(phrase(&q->a, 1, "spray gun"));
+    assert_int_equal(q->a.changed, 0);
+    store__query_free(q);
+    /* a unit keeps its bare number as an alternative */
+    assert_int_equal(store__query_parse(&l, "hose 50 ft", 0, q), 0);
+    assert_int_equal(store__query_finish(&l, q), 0);
+    assert_non_null(phrase(&q->a, 1, "50ft"));
+    assert_non_null(phrase(&q->a, 1, "50"));
+    store__query_free(q);
+    store__lex_free(&l);
+    free(q);
+}
+
+/* Re-rank first-stage hits (titles t with scores s, best first, sku
+ * "H<i>") for query text and keep [offset, offset+limit); returns the
+ * first kept sku in out and the number kept. */
+static size_t rerank(store__lexicon *l, const char *text, const char *const *t,
+                     const double *s, size_t n, size_t offset, size_t limit,
+                     char *out, size_t cap)
+{
+    store__query *q = calloc(1, sizeof *q);
+    store_search_result r;
+    size_t kept;
+    assert_non_null(q);
+    assert_int_equal(store__query_parse(l, text, 0, q), 0);
+    assert_int_equal(store__query_suggest(l, q), 0);
+    assert_int_equal(store__query_finish(l, q), 0);
+    memset(&r, 0, sizeof r);
+    r.hits = calloc(n, sizeof *r.hits);
+    for (size_t i = 0; i < n; i++) {
+        char sku[16];
+        snprintf(sku, sizeof sku, "H%zu", i);
+        r.hits[i].product.sku = strdup(sku);
+        r.hits[i].product.title = strdup(t[i]);
+        r.hits[i].score = s[i];
+    }
+    r.n_hits = n;
+    r.total = (int64_t)n;
+    assert_int_equal(store__rerank(&q->a, &r, offset, limit), 0);
+    snprintf(out, cap, "%s", r.n_hits ? r.hits[0].product.sku : "");
+    kept = r.n_hits;
+    store_search_result_free(&r);
+    store__query_free(q);
+    free(q);
+    return kept;
+}
+
+static void test_rerank(void **state)
+{
+    store__lexicon l;
+    char sku[16];
+    (void)state;
+    lexicon(&l);
+    /* covering every query word beats a higher first-stage score */
+    {
+        static const char *const t[] = {"Hose Hose Hose Hanger", "Brass Hose Nozzle"};
+        static const double s[] = {10, 6};
+        rerank(&l, "brass hose nozzle", t, s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, "H1");
+    }
+    /* a title that states another length than the one asked loses to
+     * one that states none... */
+    {
+        static const char *const t[] = {"Garden Hose 100 ft.", "Garden Hose with Nozzle"};
+        static const double s[] = {10, 9.9};
+        rerank(&l, "hose 25 ft", t, s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, "H1");
+    }
+    /* ...but the length asked for still wins */
+    {
+        static const char *const t[] = {"Garden Hose with Nozzle", "Garden Hose 25 ft."};
+        static const double s[] = {10, 9.9};
+        rerank(&l, "hose 25 ft", t, s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, "H1");
+    }
+    /* the page is cut after sorting; the rest is freed */
+    {
+        static const char *const t[] = {"Vinyl Gutter Guard", "Gutter Guard Screen",
+                                        "Galvanized Gutter Downspout"};
+        static const double s[] = {5, 5, 9};
+        assert_int_equal(rerank(&l, "gutter guard", t, s, 3, 1, 1, sku, sizeof sku), 1);
+        assert_string_equal(sku, "H1");
+    }
+    store__lex_free(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spelling_steps),
+        cmocka_unit_test(test_context_picks),
+        cmocka_unit_test(test_split_join_synonyms),
+        cmocka_unit_test(test_rerank),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
