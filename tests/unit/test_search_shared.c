@@ -179,7 +179,7 @@ static size_t rerank(store__lexicon *l, const char *text, const char *const *t,
     memset(&r, 0, sizeof r);
     r.hits = calloc(n, sizeof *r.hits);
     for (size_t i = 0; i < n; i++) {
-        char sku[16];
+        char sku[24];   /* "H" and any size_t */
         snprintf(sku, sizeof sku, "H%zu", i);
         r.hits[i].product.sku = strdup(sku);
         r.hits[i].product.title = strdup(t[i]);
