@@ -92,9 +92,10 @@ static int64_t text_count(mg_call *c, const char *search, const char *also)
                                         "searchCategory", "searchTags"};
         snprintf(re, sizeof re, "(^| )%s( |$)", also);
         BSON_APPEND_ARRAY_BEGIN(q, "$or", &or);
-        for (int i = 0; i < 4; i++) {
-            char k[4];
-            snprintf(k, sizeof k, "%d", i);
+        for (uint32_t i = 0; i < 4; i++) {
+            char buf[16];
+            const char *k;   /* an array's keys: "0", "1", ... (libbson's own) */
+            bson_uint32_to_string(i, &k, buf, sizeof buf);
             BSON_APPEND_DOCUMENT_BEGIN(&or, k, &one);
             BSON_APPEND_REGEX(&one, f[i], re, "");
             bson_append_document_end(&or, &one);
