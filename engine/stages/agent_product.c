@@ -254,9 +254,9 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     sq.sort = q->sort;
     sq.offset = q->offset;
     sq.limit = (int)o->page_size * 3;
-    /* the reply names the top categories; brands and prices are the
-     * catalog page's (REST), not worth two more queries a turn */
-    sq.flags = STORE_SEARCH_CATEGORY_FACET | q->flags;
+    /* no facets: no reply reads them (the catalog page asks for its own
+     * over REST); each was a query over every match */
+    sq.flags = q->flags;
     store_search_result res = {0};
     store_err err = {0};
     if (store_search(s, &sq, &res, &err) < 0) {
@@ -318,10 +318,6 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     json_object_object_add(r, "more", json_object_new_boolean(res.total > q->offset + (int64_t)json_object_array_length(cards)));
     if (res.corrected)
         json_object_object_add(r, "corrected", json_object_new_string(res.corrected));
-    json_object *cats = json_object_new_array();
-    for (size_t i = 0; i < res.n_categories && i < 5; i++)
-        json_object_array_add(cats, json_object_new_string(res.categories[i].value));
-    json_object_object_add(r, "categories", cats);
     describe(t, q, res.total, r);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
