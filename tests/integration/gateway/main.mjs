@@ -9,6 +9,7 @@ import { ruleTests, ruleTraceTests } from './rules.mjs';
 import { converseTests } from './converse.mjs';
 import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
+import { checkoutTests } from './checkout.mjs';
 
 const groups = [];
 let main;
@@ -25,7 +26,7 @@ try {
   await stopServer(main);
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
-  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
+  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['checkout', checkoutTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
   ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
