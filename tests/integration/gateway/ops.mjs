@@ -53,7 +53,7 @@ export async function openapiTests() {
   const slugs = new Set();
   for (const f of readdirSync('gateway').filter((f) => f.endsWith('.c'))) {
     const src = readFileSync(join('gateway', f), 'utf8');
-    for (const m of src.matchAll(/(?:gw__problem(?:_retry)?\(r, \d+|problem_obj\(\d+|send_error\(c, \d+|gw__chan_error\([a-z>\-]+, \d+), "([a-z0-9-]+)"/g)) slugs.add(m[1]);
+    for (const m of src.matchAll(/(?:gw__problem(?:_retry|_field)?\(r, \d+|problem_obj\(\d+|send_error\(c, \d+|gw__chan_error\([a-z>\-]+, \d+), "([a-z0-9-]+)"/g)) slugs.add(m[1]);
   }
   const text = JSON.stringify(doc);
   const undocumented = [...slugs].filter((s) => !text.includes(`urn:aisle:problem:${s}`));
