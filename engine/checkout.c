@@ -27,7 +27,7 @@ static const char default_email[] =
     "{{#each discounts}}{{this.reason}}: -{{this.amount | money}} {{currency}}\n{{/each}}"
     "{{#if delivery}}{{delivery.name}} ({{delivery.days}}): {{delivery.price | money}} {{currency}}\n{{/if}}"
     "Total: {{total | money}} {{currency}}\n"
-    "{{#if payment.last4}}Paid with {{payment.brand}} ending in {{payment.last4}}.\n{{/if}}"
+    "{{#if payment.last4}}Paid with {{payment.brand | title}} ending in {{payment.last4}}.\n{{/if}}"
     "{{#if address}}\nDelivery to:\n{{address.name}}\n{{address.line1}}\n"
     "{{#if address.line2}}{{address.line2}}\n{{/if}}"
     "{{address.postalCode}} {{address.city}}{{#if address.region}}, {{address.region}}{{/if}}\n"

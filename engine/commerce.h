@@ -55,6 +55,10 @@ json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *co
  * promo.apply, promo.remove, order.create, order.cancel) for the turn's
  * shopper; fills *r (eng_shop_result_clear it). Always returns 0. */
 int eng__shop_do(eng_turn *t, json_object *action, eng_shop_result *r);
+/* eng__checkout_quote: what a checkout without facts (the chat, MCP)
+ * charges for ctx.cart: {delivery (the first option, priced), address
+ * (the saved one, when there is one), goodsTotal, total} (new object). */
+json_object *eng__checkout_quote(eng_turn *t);
 /* eng__order_json: an order as every channel shows it (new object). */
 json_object *eng__order_json(const store_order *o);
 

@@ -541,6 +541,22 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, facts *f, eng_shop
 
 static json_object *cents_json(int64_t c) { return json_object_new_double((double)c / 100.0); }
 
+json_object *eng__checkout_quote(eng_turn *t)
+{
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    int64_t goods = llround(json_object_get_double(eng__json_path(t->ctx, "cart.total")) * 100);
+    const eng_delivery_opt *opt = eng__delivery_find(cfg, NULL);
+    json_object *q = json_object_new_object();
+    if (opt)
+        json_object_object_add(q, "delivery", eng__delivery_json(cfg, opt, goods));
+    json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
+    if (a)
+        json_object_object_add(q, "address", a);
+    json_object_object_add(q, "goodsTotal", cents_json(goods));
+    json_object_object_add(q, "total", cents_json(goods + (opt ? eng__delivery_price(opt, goods) : 0)));
+    return q;
+}
+
 /* The reference of the charge an order was paid with ("" when none). */
 static void order_payment_ref(const store_order *o, char *buf, size_t n)
 {

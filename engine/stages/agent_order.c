@@ -185,6 +185,8 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object_object_add(eng__json_path(sess, "pending"), "cart", shown_cart(t));
         if (!o->confirm_orders)
             return place(st, t, o, pid, NULL);
+        /* the question shows what "yes" charges: delivery and address too */
+        eng__set_var(t, "checkout", eng__checkout_quote(t));
         eng__set_var(t, "confirmOrder", json_object_new_boolean(1));
         eng__turn_note(t, "asked to confirm order of %.2f", total);
         return ENG_R_OK;

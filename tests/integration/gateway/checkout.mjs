@@ -91,7 +91,7 @@ export async function checkoutTests() {
        /^test_ch_/.test(order.payment.reference), 'checkout: the order keeps the saved address, card brand, last 4, reference', order);
     ok(typeof order.emailText === 'string' && order.emailText.includes('beauty: buy 2, get 1 free') &&
        order.emailText.includes('Express delivery') && order.emailText.includes('Total: $29.88') &&
-       order.emailText.includes('visa ending in 4242'), 'checkout: the confirmation e-mail text is kept with the order', order.emailText);
+       order.emailText.includes('Visa ending in 4242'), 'checkout: the confirmation e-mail text is kept with the order', order.emailText);
     ok(!JSON.stringify(order).includes('4242424242424242') && !JSON.stringify(order).includes('4242 4242'), 'checkout: no card number in the order');
     ok((await stockOf(srv, SKU)) === stock0 - 3, 'checkout: stock taken once');
 

@@ -23,12 +23,12 @@ function Field({ label, name, value, onChange, error, optional, ...rest }: {
 } & Omit<React.InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value' | 'name'>) {
   const id = useId()
   return (
-    <label className="block text-sm" htmlFor={id}>
-      {label}{optional && <span className="text-slate-600"> (optional)</span>}
+    <div className="text-sm">
+      <label htmlFor={id}>{label}{optional && <span className="text-slate-600"> (optional)</span>}</label>
       <input id={id} name={name} value={value} onChange={(e) => onChange(e.target.value)} className={input}
         aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined} {...rest} />
-      {error && <span id={`${id}-err`} className="text-xs text-rose-800">{error}</span>}
-    </label>
+      {error && <p id={`${id}-err`} className="text-xs text-rose-800">{error}</p>}
+    </div>
   )
 }
 
@@ -167,7 +167,7 @@ export function Checkout() {
               </div>
             </fieldset>
           </div>
-          <div className="space-y-3">
+          <div className="space-y-3 md:sticky md:top-0 md:self-start">
             <h3 className="font-semibold">Order summary</h3>
             <OrderSummary summary={summaryOfCart(cart!, chosen)} />
             <p role="alert" className="text-sm text-rose-800">{error}</p>
