@@ -106,16 +106,25 @@ void gw__h_orders_create(gw_req *r)
     gw__shop_close(&g);
 }
 
+/* Answer a commerce-core result: 200 with `body` (the result's order or
+ * info) when OK, else its problem; then close the call. */
+static void answer(gw_req *r, gw_shop *g, json_object *body, const char *not_found)
+{
+    if (g->r.status == ENG_SHOP_OK) {
+        eng_json_tidy_doubles(body);
+        gw__json(r, 200, json_object_get(body));
+    } else {
+        gw__shop_problem(r, &g->r, not_found);
+    }
+    gw__shop_close(g);
+}
+
 void gw__h_address_get(gw_req *r)
 {
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_address_get(&g.w, &g.r);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.info));
-    else
-        gw__shop_problem(r, &g.r, "No saved address");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.info, "No saved address");
 }
 
 void gw__h_address_put(gw_req *r)
@@ -127,11 +136,7 @@ void gw__h_address_put(gw_req *r)
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_address_set(&g.w, body, &g.r);
     json_object_put(body);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.info));
-    else
-        gw__shop_problem(r, &g.r, "No saved address");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.info, "No saved address");
 }
 
 void gw__h_delivery_options(gw_req *r)
@@ -139,13 +144,7 @@ void gw__h_delivery_options(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_delivery_options(&g.w, &g.r);
-    if (g.r.status == ENG_SHOP_OK) {
-        eng_json_tidy_doubles(g.r.info);
-        gw__json(r, 200, json_object_get(g.r.info));
-    } else {
-        gw__shop_problem(r, &g.r, "No cart");
-    }
-    gw__shop_close(&g);
+    answer(r, &g, g.r.info, "No cart");
 }
 
 void gw__h_orders(gw_req *r)
@@ -153,11 +152,7 @@ void gw__h_orders(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_orders(&g.w, 100, &g.r);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.order));
-    else
-        gw__shop_problem(r, &g.r, "No such order");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.order, "No such order");
 }
 
 /* the path's order id; 0 when it is not a positive integer */
@@ -173,11 +168,7 @@ void gw__h_order(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_order(&g.w, order_id(r), &g.r);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.order));
-    else
-        gw__shop_problem(r, &g.r, "No such order");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.order, "No such order");
 }
 
 void gw__h_order_cancel(gw_req *r)
@@ -185,9 +176,5 @@ void gw__h_order_cancel(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_cancel(&g.w, order_id(r), &g.r);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.order));
-    else
-        gw__shop_problem(r, &g.r, "No such order");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.order, "No such order");
 }

@@ -21,9 +21,8 @@
 
 #include "engine/eng.h"
 #include "stores/store.h"
+#include "shop_fixture.h"
 
-static char dir[64];
-static store *st;
 static eng_pipeline *pipe_;
 
 /* ------------------------------------------------ a counting provider */
@@ -81,24 +80,6 @@ static const char checkout_yaml[] =
     "  confirmation_email: \"{{#each discounts}}{{this.reason}}; {{/each}}{{delivery.name}} {{delivery.price | money}}; "
     "total {{total | money}}; card {{payment.last4}}\"\n";
 
-static void write_file(const char *name, const char *text)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void product(const char *sku, const char *cat, double price, int64_t stock)
-{
-    store_product p = {.sku = (char *)sku, .title = (char *)sku, .category = (char *)cat, .price = price,
-                       .stock = stock};
-    store_err e = {0};
-    assert_int_equal(store_product_upsert(st, &p, &e), 0);
-}
-
 /* load `head` + `tail`; returns the rc, the diagnostics in msgs */
 static int load(const char *tail, eng_pipeline **out, char *msgs, size_t n)
 {
@@ -121,17 +102,7 @@ static int load(const char *tail, eng_pipeline **out, char *msgs, size_t n)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/aisle-checkout-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/shop.db", dir);
-    store_config cfg;
-    store_config_init(&cfg);
-    cfg.sqlite_path = path;
-    cfg.redis_url = NULL, cfg.mongo_uri = NULL;
-    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
-    store_err err = {0};
-    assert_int_equal(store_open(&cfg, &st, &err), 0);
+    fixture_open("checkout");
     product("LAMP", "lighting", 40, 100);
     product("MUG", "kitchen", 10, 1000);
     product("LAST", "misc", 20, 1);
@@ -149,10 +120,7 @@ static int teardown(void **state)
 {
     (void)state;
     eng_pipeline_release(pipe_);
-    store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_close();
 }
 
 /* a signed-in shopper (users are created on first use) */
@@ -188,15 +156,6 @@ static void add(eng_shopper *w, const char *sku, int64_t qty)
     assert_int_equal(eng_shop_cart_add(w, sku, qty, NULL, &r), 0);
     assert_int_equal(r.status, ENG_SHOP_OK);
     eng_shop_result_clear(&r);
-}
-
-static int64_t stock_of(const char *sku)
-{
-    store_product p = {0};
-    assert_int_equal(store_product_get(st, sku, &p, NULL), 0);
-    int64_t n = p.stock;
-    store_product_clear(&p);
-    return n;
 }
 
 static size_t orders_of(eng_shopper *w)
