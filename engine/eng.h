@@ -413,7 +413,9 @@ int eng_shop_promo_apply(const eng_shopper *w, const char *code, eng_shop_result
 int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_result *r);
 /* eng_shop_checkout: the priced cart becomes an order, exactly once per
  * key (required), stock taken in the same transaction; vetoes see the
- * cart. */
+ * cart.  Without checkout facts: eng_shop_checkout_with(co NULL) -- the
+ * saved address when there is one, the first delivery option (its price
+ * added to the total), no payment step. */
 int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r);
 /* eng_shop_checkout_confirmed: eng_shop_checkout, but only when the cart
  * priced now is `confirmed` (a priced cart from eng_shop_cart that the

@@ -507,7 +507,7 @@ typedef struct facts {
     eng_card card;
 } facts;
 
-static int resolve_facts(eng_turn *t, const eng_checkout *co, facts *f, eng_shop_result *r)
+static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delivery, facts *f, eng_shop_result *r)
 {
     const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
     memset(f, 0, sizeof *f);
@@ -522,14 +522,16 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, facts *f, eng_shop
         snprintf(r->field, sizeof r->field, "address");
         return set(r, ENG_SHOP_INVALID, "a delivery address is needed (name, line1, city, postalCode, country)"), -1;
     }
-    f->opt = eng__delivery_find(cfg, co ? co->delivery : NULL);
-    if (co && co->delivery && !f->opt) {
+    if (co)
+        delivery = co->delivery;
+    f->opt = eng__delivery_find(cfg, delivery);
+    if (delivery && !f->opt) {
         char list[160] = "";
         size_t used = 0;
         for (size_t i = 0; i < cfg->nopts && used < sizeof list; i++)
             used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cfg->opts[i].id);
         snprintf(r->field, sizeof r->field, "delivery");
-        return set(r, ENG_SHOP_INVALID, "there is no delivery option \"%.40s\"%s%s", co->delivery,
+        return set(r, ENG_SHOP_INVALID, "there is no delivery option \"%.40s\"%s%s", delivery,
                    cfg->nopts ? "; choose one of: " : "", list), -1;
     }
     f->pay = co && (co->payment || co->require_payment);
@@ -541,11 +543,28 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, facts *f, eng_shop
 
 static json_object *cents_json(int64_t c) { return json_object_new_double((double)c / 100.0); }
 
-json_object *eng__checkout_quote(eng_turn *t)
+const char *eng__delivery_named(eng_turn *t, const char *text)
+{
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    for (size_t i = 0; text && i < cfg->nopts; i++) {
+        const char *id = cfg->opts[i].id;
+        size_t n = strlen(id);
+        for (const char *p = text; *p; p++) {
+            bool starts = p == text || !isalnum((unsigned char)p[-1]);
+            if (starts && strncasecmp(p, id, n) == 0 && !isalnum((unsigned char)p[n]))
+                return id;
+        }
+    }
+    return NULL;
+}
+
+json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
 {
     const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
     int64_t goods = llround(json_object_get_double(eng__json_path(t->ctx, "cart.total")) * 100);
-    const eng_delivery_opt *opt = eng__delivery_find(cfg, NULL);
+    const eng_delivery_opt *opt = eng__delivery_find(cfg, delivery);
+    if (!opt)
+        opt = eng__delivery_find(cfg, NULL);
     json_object *q = json_object_new_object();
     if (opt)
         json_object_object_add(q, "delivery", eng__delivery_json(cfg, opt, goods));
@@ -554,6 +573,12 @@ json_object *eng__checkout_quote(eng_turn *t)
         json_object_object_add(q, "address", a);
     json_object_object_add(q, "goodsTotal", cents_json(goods));
     json_object_object_add(q, "total", cents_json(goods + (opt ? eng__delivery_price(opt, goods) : 0)));
+    /* the other options, so the question can say how to choose one */
+    json_object *others = json_object_new_array();
+    for (size_t i = 0; i < cfg->nopts; i++)
+        if (&cfg->opts[i] != opt)
+            json_object_array_add(others, eng__delivery_json(cfg, &cfg->opts[i], goods));
+    json_object_object_add(q, "otherDelivery", others);
     return q;
 }
 
@@ -566,8 +591,10 @@ static void order_payment_ref(const store_order *o, char *buf, size_t n)
     json_object_put(pr);
 }
 
+/* co NULL: the chat's and MCP's checkout, with `delivery` (an option id
+ * the shopper named, or NULL for the first) */
 static int checkout(eng_turn *t, const char *key, json_object *confirmed, const eng_checkout *co,
-                    eng_shop_result *r)
+                    const char *delivery, eng_shop_result *r)
 {
     store *s = eng__store(t);
     int64_t uid = eng__user_id(t);
@@ -588,7 +615,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
                                       "Please review it and confirm again");
     }
     facts f;
-    if (resolve_facts(t, co, &f, r) < 0) {
+    if (resolve_facts(t, co, delivery, &f, r) < 0) {
         r->cart = json_object_get(cart);
         return 0;
     }
@@ -830,7 +857,7 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
     if (strcmp(type, "promo.remove") == 0)
         return promo_remove(t, eng__json_str(a, "code", NULL), r);
     if (strcmp(type, "order.create") == 0)
-        return checkout(t, key, eng__json_path(a, "confirmed"), NULL, r);
+        return checkout(t, key, eng__json_path(a, "confirmed"), NULL, eng__json_str(a, "delivery", NULL), r);
     if (strcmp(type, "order.cancel") == 0)
         return cancel(t, json_object_get_int64(eng__json_path(a, "orderId")), r);
     return set(r, ENG_SHOP_INVALID, "unknown action %s", type);
@@ -939,7 +966,7 @@ int eng_shop_checkout_with(const eng_shopper *w, const char *key, json_object *c
     if (!eng__store(f.t))
         set(r, ENG_SHOP_UNAVAILABLE, "the shop has no store configured");
     else
-        checkout(f.t, key, confirmed, co, r);
+        checkout(f.t, key, confirmed, co, NULL, r);
     eng_turn_free(f.t);
     return 0;
 }
