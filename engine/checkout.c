@@ -34,13 +34,23 @@ static const char default_email[] =
     "{{address.country}}\n{{/if}}";
 
 /* compiled once, into a pool that lives as long as the process */
+static eng_pool *builtin_pool;   /* kept: it holds the template */
 static eng_tmpl *builtin_tmpl;
 static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 
+static void builtin_free(void)
+{
+    eng__pool_free(builtin_pool);
+    builtin_pool = NULL;
+    builtin_tmpl = NULL;
+}
+
 static void builtin_init(void)
 {
-    eng_pool *pool = eng__pool_new(4096);
-    if (pool && eng__tmpl_compile(pool, default_email, 1, 1, &builtin_tmpl, NULL) < 0)
+    builtin_pool = eng__pool_new(4096);
+    if (builtin_pool)
+        atexit(builtin_free);
+    if (builtin_pool && eng__tmpl_compile(builtin_pool, default_email, 1, 1, &builtin_tmpl, NULL) < 0)
         builtin_tmpl = NULL;
 }
 

@@ -531,14 +531,21 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delive
         for (size_t i = 0; i < cfg->nopts && used < sizeof list; i++)
             used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cfg->opts[i].id);
         snprintf(r->field, sizeof r->field, "delivery");
-        return set(r, ENG_SHOP_INVALID, "there is no delivery option \"%.40s\"%s%s", delivery,
-                   cfg->nopts ? "; choose one of: " : "", list), -1;
+        set(r, ENG_SHOP_INVALID, "there is no delivery option \"%.40s\"%s%s", delivery,
+            cfg->nopts ? "; choose one of: " : "", list);
+        goto bad;
     }
     f->pay = co && (co->payment || co->require_payment);
     if (f->pay && eng__card_check(co->payment, (int64_t)time(NULL), &f->card, r->field, sizeof r->field,
-                                  r->reason, sizeof r->reason) < 0)
-        return set(r, ENG_SHOP_INVALID, NULL), -1;
+                                  r->reason, sizeof r->reason) < 0) {
+        set(r, ENG_SHOP_INVALID, NULL);
+        goto bad;
+    }
     return 0;
+bad:
+    json_object_put(f->address);
+    f->address = NULL;
+    return -1;
 }
 
 static json_object *cents_json(int64_t c) { return json_object_new_double((double)c / 100.0); }
