@@ -481,7 +481,7 @@ static int need_user(const eng_shopper *w, eng_shop_result *r)
         return ENG_EINVAL;
     if (!w->user_id) {
         r->status = ENG_SHOP_LOGIN;
-        snprintf(r->reason, sizeof r->reason, "please sign in to keep a delivery address");
+        snprintf(r->reason, sizeof r->reason, "please sign in to keep an address or a card");
         return 1;
     }
     return 0;
@@ -534,6 +534,115 @@ int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_re
     }
     r->info = a;
     r->status = ENG_SHOP_OK;
+    return 0;
+}
+
+/* ------------------------------------------------------------ saved card */
+int eng__payment_keep(store *s, int64_t uid, const eng_checkout_cfg *c, const eng_card *card,
+                      eng_pay_result *out)
+{
+    memset(out, 0, sizeof *out);
+    const eng_pay_provider *p = eng_pay_find(c->payment);
+    if (!p || !p->save)
+        return ENG_EINVAL;
+    eng_pay_req q = {NULL, 0, c->currency, card->number, card->exp_month, card->exp_year, card->cvc, NULL};
+    int rc = p->save(p, &q, out);
+    if (rc < 0 || !out->approved)
+        return rc;
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "provider", json_object_new_string(c->payment));
+    json_object_object_add(j, "brand", json_object_new_string(card->brand));
+    json_object_object_add(j, "last4", json_object_new_string(card->last4));
+    json_object_object_add(j, "token", json_object_new_string(out->token));
+    store_err e = {0};
+    rc = store_account_put(s, uid, "payment", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), &e);
+    json_object_put(j);
+    return rc < 0 ? ENG_EIO : 0;
+}
+
+json_object *eng__payment_saved(store *s, int64_t uid)
+{
+    char *js = NULL;
+    store_err e = {0};
+    if (!uid || store_account_get(s, uid, "payment", &js, &e) < 0)
+        return NULL;
+    json_object *j = js ? json_tokener_parse(js) : NULL;
+    free(js);
+    if (!j || !json_object_is_type(j, json_type_object) || !json_object_object_get(j, "token")) {
+        json_object_put(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* the saved card as the shopper sees it: no token */
+static json_object *card_shown(json_object *saved)
+{
+    json_object *o = json_object_new_object();
+    static const char *const keep[] = {"provider", "brand", "last4", NULL};
+    for (size_t i = 0; keep[i]; i++)
+        json_object_object_add(o, keep[i], json_object_get(json_object_object_get(saved, keep[i])));
+    return o;
+}
+
+int eng_shop_payment_get(const eng_shopper *w, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    json_object *saved = eng__payment_saved(w->store, w->user_id);
+    if (!saved) {
+        r->status = ENG_SHOP_NOT_FOUND;
+        snprintf(r->reason, sizeof r->reason, "no card is saved");
+        return 0;
+    }
+    r->info = card_shown(saved);
+    json_object_put(saved);
+    r->status = ENG_SHOP_OK;
+    return 0;
+}
+
+int eng_shop_payment_save(const eng_shopper *w, json_object *card, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    eng_card c;
+    if (eng__card_check(card, (int64_t)time(NULL), &c, r->field, sizeof r->field, r->reason, sizeof r->reason) < 0) {
+        r->status = ENG_SHOP_INVALID;
+        return 0;
+    }
+    eng_pay_result out;
+    rc = eng__payment_keep(w->store, w->user_id, eng__checkout_cfg(w->pipe), &c, &out);
+    if (rc < 0) {
+        r->status = ENG_SHOP_UNAVAILABLE;
+        snprintf(r->reason, sizeof r->reason, "the card could not be saved right now; please try again");
+        return 0;
+    }
+    if (!out.approved) {
+        r->status = ENG_SHOP_PAYMENT;
+        snprintf(r->field, sizeof r->field, "payment");
+        snprintf(r->reason, sizeof r->reason, "the card was not accepted: %s", out.reason);
+        return 0;
+    }
+    r->info = json_object_new_object();
+    json_object_object_add(r->info, "provider", json_object_new_string(eng__checkout_cfg(w->pipe)->payment));
+    json_object_object_add(r->info, "brand", json_object_new_string(c.brand));
+    json_object_object_add(r->info, "last4", json_object_new_string(c.last4));
+    r->status = ENG_SHOP_OK;
+    return 0;
+}
+
+int eng_shop_payment_forget(const eng_shopper *w, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    store_err e = {0};
+    rc = store_account_put(w->store, w->user_id, "payment", "null", &e);
+    r->status = rc < 0 ? ENG_SHOP_UNAVAILABLE : ENG_SHOP_OK;
+    if (rc < 0)
+        snprintf(r->reason, sizeof r->reason, "the card could not be removed right now; please try again");
     return 0;
 }
 

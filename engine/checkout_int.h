@@ -57,6 +57,15 @@ typedef struct eng_card {
 int eng__card_check(json_object *payment, int64_t now_s, eng_card *c, char *field, size_t fn,
                     char *why, size_t wn);
 
+/* eng__payment_keep: keep card `c` with the shop's provider (its save
+ * op) and as the account's saved card {provider, brand, last4, token}.
+ * 0 with out->approved set (out->reason when refused), or a negative
+ * code (the provider keeps no cards, or failed; the store failed). */
+int eng__payment_keep(struct store *s, int64_t uid, const eng_checkout_cfg *cfg, const eng_card *c,
+                      eng_pay_result *out);
+/* eng__payment_saved: the account's saved card (new object) or NULL. */
+json_object *eng__payment_saved(struct store *s, int64_t uid);
+
 /* eng__checkout_email: render the confirmation e-mail for the order
  * document `doc` (the pricing kept with the order). New string
  * (eng__free) or NULL. */

@@ -414,8 +414,8 @@ int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_resul
 /* eng_shop_checkout: the priced cart becomes an order, exactly once per
  * key (required), stock taken in the same transaction; vetoes see the
  * cart.  Without checkout facts: eng_shop_checkout_with(co NULL) -- the
- * saved address when there is one, the first delivery option (its price
- * added to the total), no payment step. */
+ * saved address and card when there are, the first delivery option
+ * (its price added to the total). */
 int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r);
 /* eng_shop_checkout_confirmed: eng_shop_checkout, but only when the cart
  * priced now is `confirmed` (a priced cart from eng_shop_cart that the
@@ -436,14 +436,21 @@ typedef struct eng_checkout {
     bool save_address;        /* keep `address` as the account's saved one
                                  once the order is placed */
     const char *delivery;     /* a delivery option id; NULL: the first */
-    json_object *payment;     /* {cardNumber, expiry "MM/YY", cvc}; NULL: no
-                                 payment step (required when `require_payment`) */
+    json_object *payment;     /* {cardNumber, expiry "MM/YY", cvc}, or
+                                 {"saved": true} for the account's saved
+                                 card; NULL: no payment step (required
+                                 when `require_payment`) */
+    bool save_payment;        /* keep the card with the provider as the
+                                 account's saved card once the order is
+                                 placed (brand, last 4 and the provider's
+                                 token are kept; never the number) */
     bool require_payment;     /* refuse (INVALID, field "payment") without one */
 } eng_checkout;
 
 /* eng_shop_checkout_with: eng_shop_checkout_confirmed with the checkout's
- * facts.  `co` NULL: the saved address when there is one, the first
- * delivery option, no payment step (the chat and MCP paths).  In order:
+ * facts.  `co` NULL (the chat and MCP paths): the saved address and the
+ * saved card when there are, the first delivery option (or the action's
+ * `delivery`), no payment step without a saved card.  In order:
  * validates the facts (INVALID, r->field names the fact: nothing charged),
  * prices the cart plus delivery (free from the option's threshold), asks
  * the vetoes, reserves the key (store_once_begin: a concurrent duplicate
@@ -465,6 +472,16 @@ int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r);
  * INVALID with r->field and a reason naming the field and its bound) and
  * save it; the cleaned address into r->info. */
 int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_result *r);
+/* eng_shop_payment_get: the account's saved card into r->info as
+ * {provider, brand, last4} (NOT_FOUND when none; LOGIN when anonymous).
+ * eng_shop_payment_save: check `card` ({cardNumber, expiry, cvc}:
+ * INVALID with r->field) and keep it with the shop's provider (PAYMENT
+ * when it refuses the card); the card as r->info.  The chat's checkout
+ * pays with the saved card.  eng_shop_payment_forget: drop it.  Block
+ * on the store and the provider. */
+int eng_shop_payment_get(const eng_shopper *w, eng_shop_result *r);
+int eng_shop_payment_save(const eng_shopper *w, json_object *card, eng_shop_result *r);
+int eng_shop_payment_forget(const eng_shopper *w, eng_shop_result *r);
 /* eng_shop_delivery_options: the shop's delivery options priced for the
  * shopper's cart now: r->info = {"currency", "items": [{id, name, days,
  * price, basePrice, freeOver?}]}, r->cart the priced cart. */
@@ -483,15 +500,17 @@ typedef struct eng_pay_req {
     const char *idempotency_key; /* the provider charges once per key */
     int64_t amount_cents;
     const char *currency;        /* "USD" */
-    const char *card_number;     /* digits only */
+    const char *card_number;     /* digits only; NULL when paying with `token` */
     int exp_month, exp_year;     /* 1-12, four digits */
     const char *cvc;
+    const char *token;           /* a saved card (from save), or NULL */
 } eng_pay_req;
 
 typedef struct eng_pay_result {
-    int approved;                /* 1: charged; 0: declined (reason) */
+    int approved;                /* 1: charged (or saved); 0: declined (reason) */
     char reference[64];          /* the provider's id of the charge */
     char reason[128];            /* for the shopper when declined */
+    char token[64];              /* save: the provider's reusable token */
 } eng_pay_result;
 
 typedef struct eng_pay_provider {
@@ -502,6 +521,10 @@ typedef struct eng_pay_provider {
     int (*charge)(const struct eng_pay_provider *p, const eng_pay_req *req, eng_pay_result *out);
     /* refund: give a charge back in full; 0 or a negative code. */
     int (*refund)(const struct eng_pay_provider *p, const char *reference, int64_t amount_cents);
+    /* save: keep the card with the provider for later charges (no money
+     * moves): out->token when approved; 0 or a negative code. NULL: this
+     * provider keeps no cards. */
+    int (*save)(const struct eng_pay_provider *p, const eng_pay_req *req, eng_pay_result *out);
     void *ud;
 } eng_pay_provider;
 

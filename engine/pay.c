@@ -60,24 +60,56 @@ static uint64_t fnv(const char *s, uint64_t h)
     return h;
 }
 
+/* the test cards that decline; a reason for the shopper, else NULL */
+static const char *test_declines(const char *number)
+{
+    if (strcmp(number, "4000000000000002") == 0)
+        return "the card was declined";
+    if (strcmp(number, "4000000000009995") == 0)
+        return "the card has insufficient funds";
+    return NULL;
+}
+
 static int test_charge(const eng_pay_provider *p, const eng_pay_req *req, eng_pay_result *out)
 {
     (void)p;
     memset(out, 0, sizeof *out);
-    if (!req || !req->card_number || req->amount_cents < 0)
+    if (!req || (!req->card_number && !req->token) || req->amount_cents < 0)
         return ENG_EINVAL;
     char amt[32];
     snprintf(amt, sizeof amt, "%lld", (long long)req->amount_cents);
     uint64_t h = fnv(amt, fnv(req->idempotency_key, 1469598103934665603ULL));
     snprintf(out->reference, sizeof out->reference, "test_ch_%016llx", (unsigned long long)h);
-    if (strcmp(req->card_number, "4000000000000002") == 0) {
-        snprintf(out->reason, sizeof out->reason, "the card was declined");
+    if (req->token) {   /* a saved card: only tokens this provider made */
+        out->approved = strncmp(req->token, "test_tok_", 9) == 0;
+        if (!out->approved)
+            snprintf(out->reason, sizeof out->reason, "the saved card is not known: please enter it again");
         return 0;
     }
-    if (strcmp(req->card_number, "4000000000009995") == 0) {
-        snprintf(out->reason, sizeof out->reason, "the card has insufficient funds");
+    const char *no = test_declines(req->card_number);
+    if (no) {
+        snprintf(out->reason, sizeof out->reason, "%s", no);
         return 0;
     }
+    out->approved = 1;
+    return 0;
+}
+
+static int test_save(const eng_pay_provider *p, const eng_pay_req *req, eng_pay_result *out)
+{
+    (void)p;
+    memset(out, 0, sizeof *out);
+    if (!req || !req->card_number)
+        return ENG_EINVAL;
+    const char *no = test_declines(req->card_number);
+    if (no) {
+        snprintf(out->reason, sizeof out->reason, "%s", no);
+        return 0;
+    }
+    /* random: nothing of the number but what the shop shows anyway */
+    char rnd[33];
+    eng__random_hex(rnd, 16);
+    snprintf(out->token, sizeof out->token, "test_tok_%s", rnd);
     out->approved = 1;
     return 0;
 }
@@ -89,7 +121,7 @@ static int test_refund(const eng_pay_provider *p, const char *reference, int64_t
     return reference && strncmp(reference, "test_ch_", 8) == 0 ? 0 : ENG_EINVAL;
 }
 
-static const eng_pay_provider test_provider = {"test", test_charge, test_refund, NULL};
+static const eng_pay_provider test_provider = {"test", test_charge, test_refund, test_save, NULL};
 
 int eng_pay_register(const eng_pay_provider *p)
 {

@@ -504,8 +504,24 @@ typedef struct facts {
     json_object *address;           /* owned; NULL: none */
     const eng_delivery_opt *opt;    /* NULL: the shop has no options */
     bool pay;
-    eng_card card;
+    bool saved;                     /* pay with the saved card's token */
+    char token[64];
+    eng_card card;                  /* brand, last4 (and the number when typed) */
 } facts;
+
+/* the saved card into f (false when there is none) */
+static bool use_saved_card(eng_turn *t, facts *f)
+{
+    json_object *sv = eng__payment_saved(eng__store(t), eng__user_id(t));
+    if (!sv)
+        return false;
+    f->pay = f->saved = true;
+    snprintf(f->token, sizeof f->token, "%s", eng__json_str(sv, "token", ""));
+    snprintf(f->card.brand, sizeof f->card.brand, "%s", eng__json_str(sv, "brand", "card"));
+    snprintf(f->card.last4, sizeof f->card.last4, "%s", eng__json_str(sv, "last4", ""));
+    json_object_put(sv);
+    return true;
+}
 
 static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delivery, facts *f, eng_shop_result *r)
 {
@@ -536,8 +552,17 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delive
         goto bad;
     }
     f->pay = co && (co->payment || co->require_payment);
-    if (f->pay && eng__card_check(co->payment, (int64_t)time(NULL), &f->card, r->field, sizeof r->field,
-                                  r->reason, sizeof r->reason) < 0) {
+    bool want_saved = co && json_object_get_boolean(json_object_object_get(co->payment, "saved"));
+    if (!co) {
+        use_saved_card(t, f);   /* the chat and MCP pay with the saved card, when there is one */
+    } else if (want_saved) {
+        if (!use_saved_card(t, f)) {
+            snprintf(r->field, sizeof r->field, "payment");
+            set(r, ENG_SHOP_INVALID, "no card is saved: please enter one");
+            goto bad;
+        }
+    } else if (f->pay && eng__card_check(co->payment, (int64_t)time(NULL), &f->card, r->field, sizeof r->field,
+                                         r->reason, sizeof r->reason) < 0) {
         set(r, ENG_SHOP_INVALID, NULL);
         goto bad;
     }
@@ -578,6 +603,14 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
     json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
     if (a)
         json_object_object_add(q, "address", a);
+    json_object *card = eng__store(t) ? eng__payment_saved(eng__store(t), eng__user_id(t)) : NULL;
+    if (card) {
+        json_object *shown = json_object_new_object();
+        json_object_object_add(shown, "brand", json_object_get(json_object_object_get(card, "brand")));
+        json_object_object_add(shown, "last4", json_object_get(json_object_object_get(card, "last4")));
+        json_object_object_add(q, "payment", shown);
+        json_object_put(card);
+    }
     json_object_object_add(q, "goodsTotal", cents_json(goods));
     json_object_object_add(q, "total", cents_json(goods + (opt ? eng__delivery_price(opt, goods) : 0)));
     /* the other options, so the question can say how to choose one */
@@ -685,8 +718,8 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
         }
         if (reserved) {
             prov = eng_pay_find(cfg->payment);
-            eng_pay_req pq = {okey, total_cents, cfg->currency, f.card.number, f.card.exp_month,
-                              f.card.exp_year, f.card.cvc};
+            eng_pay_req pq = {okey, total_cents, cfg->currency, f.saved ? NULL : f.card.number, f.card.exp_month,
+                              f.card.exp_year, f.card.cvc, f.saved ? f.token : NULL};
             int prc = prov ? prov->charge(prov, &pq, &paid) : ENG_EINVAL;
             if (prc < 0 || !paid.approved) {
                 store_err e = {0};
@@ -710,6 +743,8 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
         json_object_object_add(pj, "reference", json_object_new_string(paid.reference));
         json_object_object_add(pj, "amount", cents_json(total_cents));
         json_object_object_add(pj, "status", json_object_new_string("paid"));
+        if (f.saved)
+            json_object_object_add(pj, "saved", json_object_new_boolean(1));
         json_object_object_add(pricing, "payment", pj);
     }
     if (pricing) {
@@ -775,6 +810,11 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
         store_err fe = {0};
         snprintf(res, sizeof res, "%" PRId64, o.id);
         store_once_finish(s, okey, res, 7 * 24 * 3600, &fe);
+    }
+    if (co && co->save_payment && charged && !f.saved && !o.replayed) {
+        /* the shopper asked to keep the card: with the provider, never here */
+        eng_pay_result kept;
+        eng__payment_keep(s, uid, cfg, &f.card, &kept);
     }
     if (co && co->save_address && co->address && f.address && !o.replayed) {
         store_err ae = {0};

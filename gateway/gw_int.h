@@ -243,6 +243,11 @@ void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const 
  * priced for the caller's cart (GET /cart/delivery-options). */
 void gw__h_address_get(gw_req *r);
 void gw__h_address_put(gw_req *r);
+/* the saved card (GET/PUT/DELETE /me/payment-method): kept by the
+ * payment provider; the shop keeps brand, last 4 and the token */
+void gw__h_payment_get(gw_req *r);
+void gw__h_payment_put(gw_req *r);
+void gw__h_payment_delete(gw_req *r);
 void gw__h_delivery_options(gw_req *r);
 /* gw__product_search (h_products.c): run `q` and price its hits for
  * `who` as the chat would; *items (new array) and *res (free with

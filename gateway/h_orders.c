@@ -32,7 +32,7 @@ void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const 
  * only its shape is checked here, the facts in the commerce core */
 static int checkout_body(gw_req *r, json_object *body, eng_checkout *co)
 {
-    static const char *const known[] = {"address", "saveAddress", "deliveryOption", "payment", NULL};
+    static const char *const known[] = {"address", "saveAddress", "deliveryOption", "payment", "savePayment", NULL};
     json_object_object_foreach(body, k, v) {
         (void)v;
         bool ok = false;
@@ -40,12 +40,18 @@ static int checkout_body(gw_req *r, json_object *body, eng_checkout *co)
             ok |= strcmp(known[i], k) == 0;
         if (!ok) {
             gw__problem_field(r, 422, "validation", "Invalid request", NULL,
-                              "unknown member of the checkout (address, saveAddress, deliveryOption, payment)");
+                              "unknown member of the checkout (address, saveAddress, deliveryOption, payment, "
+                              "savePayment)");
             return -1;
         }
     }
     json_object *a = json_object_object_get(body, "address"), *sa = json_object_object_get(body, "saveAddress");
     json_object *d = json_object_object_get(body, "deliveryOption"), *p = json_object_object_get(body, "payment");
+    json_object *sp = json_object_object_get(body, "savePayment");
+    if (sp && !json_object_is_type(sp, json_type_boolean)) {
+        gw__problem_field(r, 422, "validation", "Invalid request", "savePayment", "savePayment is true or false");
+        return -1;
+    }
     if ((a && !json_object_is_type(a, json_type_object)) || (sa && !json_object_is_type(sa, json_type_boolean)) ||
         (d && !json_object_is_type(d, json_type_string)) || (p && !json_object_is_type(p, json_type_object))) {
         const char *f = a && !json_object_is_type(a, json_type_object) ? "address"
@@ -60,6 +66,7 @@ static int checkout_body(gw_req *r, json_object *body, eng_checkout *co)
     co->save_address = sa && json_object_get_boolean(sa);
     co->delivery = d ? json_object_get_string(d) : NULL;
     co->payment = p;
+    co->save_payment = sp && json_object_get_boolean(sp);
     co->require_payment = true;
     return 0;
 }
@@ -119,33 +126,49 @@ static void answer(gw_req *r, gw_shop *g, json_object *body, const char *not_fou
     gw__shop_close(g);
 }
 
-void gw__h_address_get(gw_req *r)
+/* An account resource: GET reads it, PUT saves the body through the core. */
+typedef int (*shop_get_fn)(const eng_shopper *w, eng_shop_result *r);
+typedef int (*shop_put_fn)(const eng_shopper *w, json_object *body, eng_shop_result *r);
+
+static void shop_get(gw_req *r, shop_get_fn fn, const char *not_found)
 {
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
-    eng_shop_address_get(&g.w, &g.r);
-    answer(r, &g, g.r.info, "No saved address");
+    fn(&g.w, &g.r);
+    answer(r, &g, g.r.info, not_found);
 }
 
-void gw__h_address_put(gw_req *r)
+static void shop_put(gw_req *r, shop_put_fn fn, const char *not_found)
 {
     json_object *body;
     if (gw__body_object(r, &body) < 0)
         return;
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
-    eng_shop_address_set(&g.w, body, &g.r);
+    fn(&g.w, body, &g.r);
     json_object_put(body);
-    answer(r, &g, g.r.info, "No saved address");
+    answer(r, &g, g.r.info, not_found);
 }
 
-void gw__h_delivery_options(gw_req *r)
+void gw__h_address_get(gw_req *r) { shop_get(r, eng_shop_address_get, "No saved address"); }
+void gw__h_address_put(gw_req *r) { shop_put(r, eng_shop_address_set, "No saved address"); }
+void gw__h_payment_get(gw_req *r) { shop_get(r, eng_shop_payment_get, "No saved card"); }
+void gw__h_payment_put(gw_req *r) { shop_put(r, eng_shop_payment_save, "No saved card"); }
+
+void gw__h_payment_delete(gw_req *r)
 {
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
-    eng_shop_delivery_options(&g.w, &g.r);
-    answer(r, &g, g.r.info, "No cart");
+    eng_shop_payment_forget(&g.w, &g.r);
+    if (g.r.status == ENG_SHOP_OK) {
+        gw__reply(r, 204, "text/plain", "", 0, NULL);
+        gw__shop_close(&g);
+        return;
+    }
+    answer(r, &g, NULL, "No saved card");
 }
+
+void gw__h_delivery_options(gw_req *r) { shop_get(r, eng_shop_delivery_options, "No cart"); }
 
 void gw__h_orders(gw_req *r)
 {

@@ -299,6 +299,7 @@ try {
     await expectText(page.getByTestId('cart-count'), /^[1-9]/)
     await shot(page, '07b-checkout-declined')
     await co.getByLabel('Card number').fill('4242 4242 4242 4242')
+    await co.getByLabel('Save this card for orders in the chat').check()
     const expected = (await co.getByTestId('summary-total').innerText()).trim()
     await co.getByRole('button', { name: /Pay and place order/ }).click()
     await expectText(co.locator('h2'), /Order placed/)
@@ -338,6 +339,20 @@ try {
     await row.waitFor({ timeout: T })
     await shot(page, '09b-order-history')
     await axe(page, 'orders')
+  })
+
+  await step('the chat checkout reuses the saved address and card, and asks first', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' }).click()
+    await page.getByLabel('Message').fill('add the first one to my cart')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('cart-count'), /^1$/)
+    await page.getByLabel('Message').fill('checkout')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('msg-assistant').last(), /delivered to Test Shopper, 1 Main Street, Springfield, paid with your Visa ending in 4242[\s\S]*Shall I place the order/)
+    await shot(page, '09c-chat-checkout')
+    await page.getByLabel('Message').fill('no')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('msg-assistant').last(), /won't place the order/)
   })
 
   await step('catalog search with facets and product detail', async () => {

@@ -54,7 +54,7 @@ static int count_refund(const eng_pay_provider *p, const char *ref, int64_t amou
     return 0;
 }
 
-static const eng_pay_provider counting = {"counting", count_charge, count_refund, NULL};
+static const eng_pay_provider counting = {"counting", count_charge, count_refund, NULL, NULL};
 
 static const char rules_lua[] =
     "price('half-lamps', function(p, ctx)\n"
@@ -195,7 +195,7 @@ static void test_cards(void **state)
     /* the test provider: approved, declined, and the same key gives the same charge */
     const eng_pay_provider *t = eng_pay_find("test");
     assert_non_null(t);
-    eng_pay_req q = {"k1", 1000, "USD", "4242424242424242", 12, 2040, "123"};
+    eng_pay_req q = {"k1", 1000, "USD", "4242424242424242", 12, 2040, "123", NULL};
     eng_pay_result a, b;
     assert_int_equal(t->charge(t, &q, &a), 0);
     assert_true(a.approved);

@@ -142,6 +142,10 @@ async function runConversation(t, conv, idx) {
       const r = await req(srv, 'PUT', '/api/v1/me/address', { body: user.address, token });
       if (r.status !== 200) throw new Error(`user.address: ${r.status} ${r.text}`);
     }
+    if (user?.card) {
+      const r = await req(srv, 'PUT', '/api/v1/me/payment-method', { body: user.card, token });
+      if (r.status !== 200) throw new Error(`user.card: ${r.status} ${r.text}`);
+    }
     if (conv.memory) {
       const u = email ? users.get(email)?.user : null;
       if (!u) throw new Error('memory: needs a user (user: {email: ...}); memory is per user');

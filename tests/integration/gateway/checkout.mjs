@@ -124,6 +124,30 @@ export async function checkoutTests() {
     const big = many.find((x) => x.status === 201)?.json;
     ok(big && cents(big.delivery.price) === 0 && big.discounts.length > 0, 'checkout: standard delivery is free from $50 (after discounts)', big);
 
+    // the saved card: kept by the provider, shown as brand and last 4
+    r = await req(srv, 'GET', '/api/v1/me/payment-method', { token: tok });
+    ok(isProblem(r, 404, 'not-found'), 'checkout: no saved card yet is 404', r.text);
+    r = await req(srv, 'PUT', '/api/v1/me/payment-method', { token: tok, body: { ...TEST_CARD, cvc: 'abc' } });
+    ok(isProblem(r, 422, 'validation') && r.json.field === 'payment.cvc', 'checkout: a bad card is not saved (422)', r.text);
+    r = await req(srv, 'PUT', '/api/v1/me/payment-method', { token: tok, body: { ...TEST_CARD, cardNumber: '4000 0000 0000 0002' } });
+    ok(isProblem(r, 402, 'payment-declined'), 'checkout: a card the provider refuses is not saved (402)', r.text);
+    await req(srv, 'POST', '/api/v1/cart/items', { token: tok, body: { sku: SKU, qty: 1 } });
+    r = await post('saved-1', { payment: { saved: true } });
+    ok(isProblem(r, 422, 'validation') && r.json.field === 'payment', 'checkout: paying with a saved card when none is saved is 422', r.text);
+    r = await post('save-1', { payment: TEST_CARD, savePayment: true });
+    ok(r.status === 201 && r.json.payment?.last4 === '4242' && !r.json.payment.saved, 'checkout: an order may save its card', r.text);
+    r = await req(srv, 'GET', '/api/v1/me/payment-method', { token: tok });
+    ok(r.status === 200 && r.json.brand === 'visa' && r.json.last4 === '4242' && !('token' in r.json) && !r.text.includes('4242424242424242'),
+      'checkout: the saved card shows brand and last 4 only', r.text);
+    await req(srv, 'POST', '/api/v1/cart/items', { token: tok, body: { sku: SKU, qty: 1 } });
+    r = await post('saved-2', { payment: { saved: true } });
+    ok(r.status === 201 && r.json.payment?.saved === true && r.json.payment.last4 === '4242' && r.json.payment.status === 'paid',
+      'checkout: an order paid with the saved card', r.text);
+    r = await req(srv, 'DELETE', '/api/v1/me/payment-method', { token: tok });
+    ok(r.status === 204, 'checkout: the saved card is forgotten (204)', r.text);
+    r = await req(srv, 'GET', '/api/v1/me/payment-method', { token: tok });
+    ok(isProblem(r, 404, 'not-found'), 'checkout: no saved card after forgetting it', r.text);
+
     // nothing that is kept holds a card number
     const db = join(srv.dir, 'aisle.db');
     const kept = [db, db + '-wal'].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('');

@@ -2,7 +2,7 @@
 // user's access + refresh tokens) in localStorage, refreshes the access
 // token before it expires and once on a 401, and turns problem+json
 // answers into ApiError (429 carries Retry-After).
-import type { Address, Cart, CheckoutInput, DeliveryOption, Order, PipelineInfo, Product, SearchResult, TokenAnswer, TraceSummary, User } from './types'
+import type { Address, Cart, CheckoutInput, DeliveryOption, Order, PipelineInfo, SavedCard, Product, SearchResult, TokenAnswer, TraceSummary, User } from './types'
 
 export class ApiError extends Error {
   status: number
@@ -265,14 +265,22 @@ export class Api {
   placeOrder(idempotencyKey: string, checkout: CheckoutInput): Promise<Order> {
     return this.request('POST', '/orders', { headers: { 'Idempotency-Key': idempotencyKey }, body: checkout })
   }
-  /* the saved delivery address; null when none is saved yet */
-  async address(): Promise<Address | null> {
+  /* a resource that may not exist yet: null for a 404 */
+  private async orNull<T>(path: string): Promise<T | null> {
     try {
-      return await this.request('GET', '/me/address')
+      return await this.request<T>('GET', path)
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return null
       throw e
     }
+  }
+  /* the saved delivery address; null when none is saved yet */
+  address(): Promise<Address | null> {
+    return this.orNull('/me/address')
+  }
+  /* the saved card (brand and last 4); null when none is saved */
+  savedCard(): Promise<SavedCard | null> {
+    return this.orNull('/me/payment-method')
   }
   saveAddress(a: Address): Promise<Address> {
     return this.request('PUT', '/me/address', { body: a })

@@ -124,11 +124,19 @@ export interface PaymentCard {
   cvc: string
 }
 
+export interface SavedCard {
+  provider: string
+  brand: string
+  last4: string
+}
+
 export interface CheckoutInput {
   address?: Address
   saveAddress?: boolean
   deliveryOption?: string
-  payment: PaymentCard
+  /* a card, or the account's saved one */
+  payment: PaymentCard | { saved: true }
+  savePayment?: boolean
 }
 
 export interface OrderPayment {
@@ -138,6 +146,7 @@ export interface OrderPayment {
   reference: string
   amount: number
   status: string
+  saved?: boolean
 }
 
 export interface Order {

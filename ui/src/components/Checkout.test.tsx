@@ -25,6 +25,7 @@ describe('sign-up and checkout', () => {
       'GET /cart': () => ({ body: orderTries > 1 ? { ...cart, items: [], count: 0, subtotal: 0, total: 0 } : cart }),
       'POST /auth/register': () => ({ status: 201, body: tokens }),
       'GET /me/address': { status: 404, body: { type: 'urn:aisle:problem:not-found', title: 'No saved address' } },
+      'GET /me/payment-method': { status: 404, body: { type: 'urn:aisle:problem:not-found', title: 'No saved card' } },
       'GET /cart/delivery-options': { currency: 'USD', items: [
         { id: 'standard', name: 'Standard delivery', days: '3-5 business days', price: 0, basePrice: 4.9, freeOver: 50 },
         { id: 'express', name: 'Express delivery', days: '1-2 business days', price: 9.9, basePrice: 9.9 }] },
@@ -93,7 +94,7 @@ describe('sign-up and checkout', () => {
     expect(posts[2].body).toEqual({
       address: { name: 'Ann Example', line1: '1 Main St', city: 'Springfield', postalCode: '62701', country: 'US' },
       saveAddress: true, deliveryOption: 'express',
-      payment: { cardNumber: '4242 4242 4242 4242', expiry: '12/34', cvc: '123' },
+      payment: { cardNumber: '4242 4242 4242 4242', expiry: '12/34', cvc: '123' }, savePayment: false,
     })
     // order history
     await userEvent.click(screen.getByRole('link', { name: 'See order status' }))

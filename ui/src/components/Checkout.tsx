@@ -6,11 +6,11 @@
 // card after a decline never places or charges twice.
 import { useEffect, useId, useState } from 'react'
 import { ApiError, money, newId } from '../api/client'
-import type { Address, DeliveryOption, Order } from '../api/types'
+import type { Address, DeliveryOption, Order, SavedCard } from '../api/types'
 import { Link } from '../router'
 import { useApp } from '../state'
 import { Modal } from './Modal'
-import { AddressBlock, OrderSummary, PaymentLine, summaryOfCart, summaryOfOrder } from './OrderSummary'
+import { AddressBlock, brandName, OrderSummary, PaymentLine, summaryOfCart, summaryOfOrder } from './OrderSummary'
 
 const EMPTY: Address = { name: '', line1: '', line2: '', city: '', region: '', postalCode: '', country: 'US' }
 const COUNTRIES: [string, string][] = [['US', 'United States'], ['CA', 'Canada'], ['GB', 'United Kingdom'], ['DE', 'Germany'],
@@ -44,11 +44,15 @@ export function Checkout() {
   const [options, setOptions] = useState<DeliveryOption[]>([])
   const [choice, setChoice] = useState('')
   const [card, setCard] = useState({ cardNumber: '', expiry: '', cvc: '' })
+  const [saved, setSaved] = useState<SavedCard | null>(null)
+  const [useSaved, setUseSaved] = useState(false)
+  const [keepCard, setKeepCard] = useState(false)
   const close = () => open(null)
 
   useEffect(() => {
     let live = true
     api.address().then((a) => { if (live && a) setAddr({ ...EMPTY, ...a }) }).catch(() => {})
+    api.savedCard().then((c) => { if (live && c) { setSaved(c); setUseSaved(true) } }).catch(() => {})
     return () => { live = false }
   }, [api])
   // the options' prices depend on the cart (free from a threshold)
@@ -75,7 +79,10 @@ export function Checkout() {
     try {
       const a: Address = { ...addr }
       for (const k of ['line2', 'region', 'phone'] as const) if (!a[k]) delete a[k]
-      setOrder(await api.placeOrder(key, { address: a, saveAddress: save, deliveryOption: choice || undefined, payment: card }))
+      setOrder(await api.placeOrder(key, {
+        address: a, saveAddress: save, deliveryOption: choice || undefined,
+        ...(useSaved && saved ? { payment: { saved: true } } : { payment: card, savePayment: keepCard }),
+      }))
       await refreshCart()
     } catch (x) {
       if (x instanceof ApiError && x.status === 401) {
@@ -157,14 +164,32 @@ export function Checkout() {
               <p className="rounded bg-amber-50 p-2 text-xs text-amber-950">
                 Test payments only, no money moves: 4242 4242 4242 4242 is accepted, 4000 0000 0000 0002 is declined. Any future expiry, any 3-digit CVC.
               </p>
-              <Field label="Card number" name="cardNumber" value={card.cardNumber} inputMode="numeric" autoComplete="cc-number" maxLength={23}
-                onChange={(v) => setCard((c) => ({ ...c, cardNumber: v }))} error={err('payment.cardNumber') ?? err('payment')} />
-              <div className="grid grid-cols-2 gap-2">
-                <Field label="Expiry (MM/YY)" name="expiry" value={card.expiry} autoComplete="cc-exp" maxLength={7} placeholder="MM/YY"
-                  onChange={(v) => setCard((c) => ({ ...c, expiry: v }))} error={err('payment.expiry')} />
-                <Field label="CVC" name="cvc" value={card.cvc} inputMode="numeric" autoComplete="cc-csc" maxLength={4}
-                  onChange={(v) => setCard((c) => ({ ...c, cvc: v }))} error={err('payment.cvc')} />
-              </div>
+              {saved && (
+                <div className="space-y-1 text-sm">
+                  <label className="flex items-center gap-2">
+                    <input type="radio" name="card" checked={useSaved} onChange={() => setUseSaved(true)} />
+                    Saved {brandName(saved.brand)} ending in {saved.last4}
+                  </label>
+                  <label className="flex items-center gap-2">
+                    <input type="radio" name="card" checked={!useSaved} onChange={() => setUseSaved(false)} /> Another card
+                  </label>
+                </div>
+              )}
+              {(!saved || !useSaved) && (
+                <>
+                  <Field label="Card number" name="cardNumber" value={card.cardNumber} inputMode="numeric" autoComplete="cc-number" maxLength={23}
+                    onChange={(v) => setCard((c) => ({ ...c, cardNumber: v }))} error={err('payment.cardNumber') ?? err('payment')} />
+                  <div className="grid grid-cols-2 gap-2">
+                    <Field label="Expiry (MM/YY)" name="expiry" value={card.expiry} autoComplete="cc-exp" maxLength={7} placeholder="MM/YY"
+                      onChange={(v) => setCard((c) => ({ ...c, expiry: v }))} error={err('payment.expiry')} />
+                    <Field label="CVC" name="cvc" value={card.cvc} inputMode="numeric" autoComplete="cc-csc" maxLength={4}
+                      onChange={(v) => setCard((c) => ({ ...c, cvc: v }))} error={err('payment.cvc')} />
+                  </div>
+                  <label className="flex items-center gap-2 text-sm">
+                    <input type="checkbox" checked={keepCard} onChange={(e) => setKeepCard(e.target.checked)} /> Save this card for orders in the chat
+                  </label>
+                </>
+              )}
             </fieldset>
           </div>
           <div className="space-y-3 md:sticky md:top-0 md:self-start">

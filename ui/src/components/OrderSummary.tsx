@@ -92,7 +92,9 @@ export function AddressBlock({ a }: { a: Address }) {
   )
 }
 
+export const brandName = (b: string) =>
+  b === 'visa' ? 'Visa' : b === 'mastercard' ? 'Mastercard' : b === 'amex' ? 'American Express' : b === 'discover' ? 'Discover' : 'Card'
+
 export function PaymentLine({ p }: { p: OrderPayment }) {
-  const brand = p.brand === 'visa' ? 'Visa' : p.brand === 'mastercard' ? 'Mastercard' : p.brand === 'amex' ? 'American Express' : p.brand
-  return <p className="text-sm" data-testid="summary-payment">Paid with {brand} ending in {p.last4}</p>
+  return <p className="text-sm" data-testid="summary-payment">Paid with {brandName(p.brand)} ending in {p.last4}{p.saved ? ' (saved card)' : ''}</p>
 }
