@@ -489,6 +489,78 @@ static void test_totals(void **state)
     json_object_put(addr), json_object_put(c);
 }
 
+/* the saved card with the built-in test provider: kept by the provider,
+ * shown as brand and last 4, paid with by a typed checkout and by the
+ * chat's (no facts), forgotten */
+static void test_saved_card(void **state)
+{
+    (void)state;
+    eng_pipeline *p = NULL;
+    char msgs[2048];
+    assert_int_equal(load("checkout:\n  payment: test\n  delivery:\n    - { id: std, name: Std, price: 2 }\n", &p,
+                          msgs, sizeof msgs), 0);
+    eng_shopper w = shopper("saved@example.com");
+    w.pipe = p;
+    eng_shop_result r;
+    assert_int_equal(eng_shop_payment_get(&w, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_NOT_FOUND);
+    eng_shop_result_clear(&r);
+    json_object *bad = card("4242 4242 4242 4241"), *declined = card("4000 0000 0000 0002"), *good = card("4242424242424242");
+    assert_int_equal(eng_shop_payment_save(&w, bad, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    assert_string_equal(r.field, "payment.cardNumber");
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_payment_save(&w, declined, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_PAYMENT);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_payment_save(&w, good, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_payment_get(&w, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_string_equal(json_object_get_string(json_object_object_get(r.info, "last4")), "4242");
+    assert_null(json_object_object_get(r.info, "token"));
+    eng_shop_result_clear(&r);
+    char *kept = NULL;
+    assert_int_equal(store_account_get(st, w.user_id, "payment", &kept, NULL), 0);
+    assert_null(strstr(kept, "4242424242424242"));
+    free(kept);
+    /* a typed checkout with {"saved": true} */
+    add(&w, "MUG", 1);
+    json_object *addr = address(), *use_saved = json_tokener_parse("{\"saved\": true}");
+    eng_checkout co = {.address = addr, .save_address = true, .payment = use_saved, .require_payment = true};
+    assert_int_equal(eng_shop_checkout_with(&w, "k-saved-1", NULL, &co, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    json_object *pay = json_object_object_get(r.order, "payment");
+    assert_true(json_object_get_boolean(json_object_object_get(pay, "saved")));
+    assert_int_equal(cents(r.order, "total"), 1000 + 200);
+    eng_shop_result_clear(&r);
+    /* the chat's checkout (no facts): the saved address and card */
+    add(&w, "MUG", 1);
+    assert_int_equal(eng_shop_checkout(&w, "k-saved-2", &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    pay = json_object_object_get(r.order, "payment");
+    assert_string_equal(json_object_get_string(json_object_object_get(pay, "status")), "paid");
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(r.order, "address"),
+                                                                      "name")), "Ann");
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_payment_forget(&w, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_payment_get(&w, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_NOT_FOUND);
+    eng_shop_result_clear(&r);
+    /* without a saved card the chat's order has no payment step */
+    add(&w, "MUG", 1);
+    assert_int_equal(eng_shop_checkout(&w, "k-saved-3", &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_null(json_object_object_get(r.order, "payment"));
+    eng_shop_result_clear(&r);
+    json_object_put(bad), json_object_put(declined), json_object_put(good), json_object_put(addr);
+    json_object_put(use_saved);
+    eng_pipeline_release(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_address),         cmocka_unit_test(test_decline_then_retry),
         cmocka_unit_test(test_one_key_at_once), cmocka_unit_test(test_one_cart_two_keys),
         cmocka_unit_test(test_stock_refunds),   cmocka_unit_test(test_totals),
+        cmocka_unit_test(test_saved_card),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
