@@ -26,8 +26,10 @@ try {
   await stopServer(main);
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
-  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['checkout', checkoutTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
+  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
   ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;
+// the real checkout: address, delivery, payment (its own server, pipelines/commerce.yaml)
+try { await checkoutTests(); } catch (e) { ok(false, 'checkout tests ran to the end', e.stack); }
