@@ -278,7 +278,9 @@ try {
     await co.waitFor({ timeout: T })
     await expectText(co.locator('h2'), /Checkout/)
     await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
-    // the anonymous cart came along, priced with its rules
+    // the anonymous cart came along, priced with its rules (the merged
+    // cart arrives after the sign-up answer: wait for it)
+    await co.getByTestId('summary-line').first().waitFor({ timeout: T }).catch(() => {})
     const lines = await co.getByTestId('summary-line').count()
     if (lines < 1) throw new Error('cart is empty after sign-up')
     await expectText(co.getByTestId('order-summary'), /10% off men's shoes/)
