@@ -205,7 +205,7 @@ void eng_json_tidy_doubles(json_object *o)
 /* ---------------------------------------------------------------------
  * The driver
  * ------------------------------------------------------------------ */
-static void random_hex(char *out, size_t nbytes)
+void eng__random_hex(char *out, size_t nbytes)
 {
     unsigned char b[32];
     if (nbytes > sizeof b)
@@ -565,7 +565,7 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
     if (o->trace_id)
         snprintf(r->trace_id, sizeof r->trace_id, "%s", o->trace_id);
     else
-        random_hex(r->trace_id, 16);
+        eng__random_hex(r->trace_id, 16);
 
     char key[256] = "";
     if (st && o->message_id) {
