@@ -60,6 +60,8 @@ void eng__llm_try_init(llm_try *t)
 
 void eng__llm_try_free(llm_try *t)
 {
+    json_object_put(t->json);
+    t->json = NULL;
     eng__buf_free(&t->answer);
     eng__buf_free(&t->msg);
 }
@@ -197,6 +199,10 @@ static void parse_answer(xfer *x)
     if (x->raw.len)
         root = json_tokener_parse(x->raw.data);
     const char *why = "malformed JSON in the answer";
+    if (t->want_json && root && json_object_is_type(root, json_type_object)) {
+        t->json = root;   /* the caller reads the tool calls out of it */
+        return;
+    }
     if (root && json_object_is_type(root, json_type_object) &&
         x->l->wire->answer(root, &t->answer, &why)) {
         if (t->answer.len > LLM_MAX_ANSWER)

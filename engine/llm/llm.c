@@ -314,21 +314,22 @@ static void breaker_leave(eng_llm *l, bool trial, int outcome)
 
 /* ---------------------------------------------------------------- chat */
 
-int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t n,
-                 int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
-                 eng_err *err)
-{
-    if (out)
-        *out = NULL;
-    if (!l || !out || (n && !msgs))
-        return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: client, messages and out are required");
-    if (l->provider == ENG_LLM_OFF)
-        return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
-    for (size_t i = 0; i < n; i++)
-        if (!msgs[i].role || !msgs[i].content)
-            return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: message %zu lacks role or content", i);
-    atomic_fetch_add(&l->calls, 1);
+/* How a call's request body is made: eng_llm_chat's text messages or
+ * eng_llm_tool_chat's neutral conversation with tools. */
+typedef struct body_req {
+    const char *system;
+    const eng_llm_msg *msgs;     /* text chat */
+    size_t n;
+    json_object *conv, *tools;   /* tool chat (conv != NULL) */
+    bool no_tools;
+} body_req;
 
+/* One call: breaker, request, attempts with retries inside the deadline.
+ * want_json keeps the answer's JSON root in *json instead of its text. */
+static int call(eng_llm *l, const body_req *q, int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud,
+                char **out, json_object **json, eng_err *err)
+{
+    atomic_fetch_add(&l->calls, 1);
     const char *name = l->wire->name;
     if (deadline_us - eng_now_us() < 1000) {
         atomic_fetch_add(&l->timeouts, 1);
@@ -352,7 +353,9 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
     if (h && on_delta)
         h = curl_slist_append(h, "Accept: text/event-stream");
     struct curl_slist *all = h ? l->wire->headers(l, h) : NULL;
-    if (!all || !l->wire->body(l, system, msgs, n, on_delta != NULL, &body)) {
+    bool built = all && (q->conv ? l->wire->tool_body(l, q->system, q->conv, q->tools, q->no_tools, &body)
+                                 : l->wire->body(l, q->system, q->msgs, q->n, on_delta != NULL, &body));
+    if (!built) {
         curl_slist_free_all(all ? all : h);
         eng__buf_free(&body);
         breaker_leave(l, trial, 0);
@@ -366,6 +369,7 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
     llm_try t;
     for (;;) {
         eng__llm_try_init(&t);
+        t.want_json = json != NULL;
         eng__llm_attempt(l, body.data, body.len, all, deadline_us, on_delta, ud, &t);
         attempt++;
         if (t.code == 0)
@@ -391,6 +395,12 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
 
     int rc = t.code;
     breaker_leave(l, trial, rc == 0 ? 1 : t.counts ? -1 : 0);
+    if (rc == 0 && json) {
+        *json = t.json;
+        t.json = NULL;
+        eng__llm_try_free(&t);
+        return 0;
+    }
     if (rc == 0) {
         /* hand the eng__malloc'd text over: eng__free is free() */
         *out = t.answer.data ? t.answer.data : eng__strdup("");
@@ -412,4 +422,49 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
     eng__llm_try_free(&t);
     llm_log(l, 2, "call failed: %s", clean);
     return eng_err_set(err, rc, "%s", clean);
+}
+
+int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t n,
+                 int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
+                 eng_err *err)
+{
+    if (out)
+        *out = NULL;
+    if (!l || !out || (n && !msgs))
+        return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: client, messages and out are required");
+    if (l->provider == ENG_LLM_OFF)
+        return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
+    for (size_t i = 0; i < n; i++)
+        if (!msgs[i].role || !msgs[i].content)
+            return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: message %zu lacks role or content", i);
+    body_req q = {.system = system, .msgs = msgs, .n = n};
+    return call(l, &q, deadline_us, on_delta, ud, out, NULL, err);
+}
+
+int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
+                      int64_t deadline_us, json_object **out, eng_err *err)
+{
+    if (out)
+        *out = NULL;
+    if (!l || !out || !json_object_is_type(msgs, json_type_array) || json_object_array_length(msgs) == 0 ||
+        (tools && !json_object_is_type(tools, json_type_array)))
+        return eng_err_set(err, ENG_EINVAL, "eng_llm_tool_chat: client, messages (an array) and out are required");
+    if (l->provider == ENG_LLM_OFF)
+        return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
+    body_req q = {.system = system, .conv = msgs, .tools = tools, .no_tools = no_tools};
+    json_object *root = NULL;
+    int rc = call(l, &q, deadline_us, NULL, NULL, NULL, &root, err);
+    if (rc < 0)
+        return rc;
+    const char *why = "unexpected shape";
+    json_object *norm = json_object_new_object();
+    if (!norm || !l->wire->tool_answer(root, norm, &why)) {
+        json_object_put(root);
+        json_object_put(norm);
+        atomic_fetch_add(&l->failures, 1);
+        return eng_err_set(err, norm ? ENG_EIO : ENG_ENOMEM, "%s: HTTP 200 but %s", l->wire->name, why);
+    }
+    json_object_put(root);
+    *out = norm;
+    return 0;
 }

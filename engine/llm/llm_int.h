@@ -66,6 +66,13 @@ typedef struct llm_wire {
     bool (*answer)(json_object *root, eng_buf *text, const char **why);
     /* one streamed event: append a delta or an error message to `text` */
     llm_ev (*event)(const char *event, const char *data, size_t len, eng_buf *text);
+    /* the request body of one tool-loop step from the neutral
+     * conversation (eng_llm_tool_chat in eng.h); false on OOM */
+    bool (*tool_body)(const eng_llm *l, const char *system, json_object *conv, json_object *tools,
+                      bool no_tools, eng_buf *out);
+    /* a tool-loop answer into the neutral {text, calls, usage, stop}
+     * object `out`; false with a reason (static string) in *why */
+    bool (*tool_answer)(json_object *root, json_object *out, const char **why);
 } llm_wire;
 
 extern const llm_wire eng__llm_openai;
@@ -114,6 +121,8 @@ typedef struct llm_try {
     bool delivered;           /* deltas already went to on_delta: never retry */
     int64_t retry_after_ms;   /* from Retry-After / retry-after-ms; -1 = none */
     eng_buf answer;           /* the text when code == 0 */
+    bool want_json;           /* keep the JSON answer (json) instead of its text */
+    json_object *json;        /* the answer's root when want_json and code == 0 */
     eng_buf msg;              /* what went wrong when code != 0 */
 } llm_try;
 

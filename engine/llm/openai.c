@@ -100,6 +100,126 @@ static llm_ev oa_event(const char *event, const char *data, size_t len, eng_buf 
     return ev;
 }
 
+
+/* ------------------------------------------------------------ tool loop
+ * The neutral conversation (eng.h, eng_llm_tool_chat) as Chat Completions
+ * messages: assistant tool_calls with their arguments as a JSON string,
+ * one {"role":"tool"} message per result. */
+static json_object *oa_message(json_object *m)
+{
+    const char *role = eng__json_str(m, "role", "user");
+    json_object *o = json_object_new_object(), *calls;
+    if (strcmp(role, "tool") == 0) {
+        json_object_object_add(o, "role", json_object_new_string("tool"));
+        json_object_object_add(o, "tool_call_id", json_object_new_string(eng__json_str(m, "id", "")));
+        json_object_object_add(o, "content", json_object_new_string(eng__json_str(m, "content", "")));
+        return o;
+    }
+    json_object_object_add(o, "role", json_object_new_string(role));
+    const char *text = eng__json_str(m, "content", "");
+    bool has_calls = json_object_object_get_ex(m, "calls", &calls) && json_object_array_length(calls) > 0;
+    /* an assistant message that only calls tools has null content */
+    json_object_object_add(o, "content", has_calls && !*text ? NULL : json_object_new_string(text));
+    if (!has_calls)
+        return o;
+    json_object *tc = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(calls); i++) {
+        json_object *c = json_object_array_get_idx(calls, i), *f = json_object_new_object(), *e = json_object_new_object();
+        json_object *args;
+        json_object_object_add(f, "name", json_object_new_string(eng__json_str(c, "name", "")));
+        json_object_object_add(f, "arguments",
+                               json_object_new_string(json_object_object_get_ex(c, "arguments", &args)
+                                                          ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN)
+                                                          : eng__json_str(c, "raw", "{}")));
+        json_object_object_add(e, "id", json_object_new_string(eng__json_str(c, "id", "")));
+        json_object_object_add(e, "type", json_object_new_string("function"));
+        json_object_object_add(e, "function", f);
+        json_object_array_add(tc, e);
+    }
+    json_object_object_add(o, "tool_calls", tc);
+    return o;
+}
+
+static bool oa_tool_body(const eng_llm *l, const char *system, json_object *conv, json_object *tools, bool no_tools,
+                         eng_buf *out)
+{
+    json_object *root = json_object_new_object(), *msgs = json_object_new_array();
+    if (!root || !msgs) {
+        json_object_put(root);
+        json_object_put(msgs);
+        return false;
+    }
+    if (system) {
+        json_object *sm = json_object_new_object();
+        json_object_object_add(sm, "role", json_object_new_string("system"));
+        json_object_object_add(sm, "content", json_object_new_string(system));
+        json_object_array_add(msgs, sm);
+    }
+    for (size_t i = 0; i < json_object_array_length(conv); i++)
+        json_object_array_add(msgs, oa_message(json_object_array_get_idx(conv, i)));
+    json_object_object_add(root, "model", json_object_new_string(l->model));
+    json_object_object_add(root, "messages", msgs);
+    if (tools && json_object_array_length(tools)) {
+        json_object *ts = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(tools); i++) {
+            json_object *t = json_object_array_get_idx(tools, i), *f = json_object_new_object(), *e = json_object_new_object();
+            json_object_object_add(f, "name", json_object_get(json_object_object_get(t, "name")));
+            json_object_object_add(f, "description", json_object_get(json_object_object_get(t, "description")));
+            json_object_object_add(f, "parameters", json_object_get(json_object_object_get(t, "parameters")));
+            json_object_object_add(e, "type", json_object_new_string("function"));
+            json_object_object_add(e, "function", f);
+            json_object_array_add(ts, e);
+        }
+        json_object_object_add(root, "tools", ts);
+        json_object_object_add(root, "tool_choice", json_object_new_string(no_tools ? "none" : "auto"));
+    }
+    json_object_object_add(root, "temperature", json_object_new_double(l->temperature));
+    json_object_object_add(root, "max_tokens", json_object_new_int(l->max_tokens));
+    json_object_object_add(root, "stream", json_object_new_boolean(0));
+    eng__buf_adds(out, json_object_to_json_string_ext(
+                           root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    return !out->oom;
+}
+
+static bool oa_tool_answer(json_object *root, json_object *out, const char **why)
+{
+    json_object *c = first_choice(root), *msg, *v, *calls = json_object_new_array();
+    if (!c || !json_object_object_get_ex(c, "message", &msg) || !json_object_is_type(msg, json_type_object)) {
+        json_object_put(calls);
+        *why = "no choices[0].message in the answer";
+        return false;
+    }
+    json_object_object_add(out, "text", json_object_new_string(eng__json_str(msg, "content", "")));
+    if (json_object_object_get_ex(msg, "tool_calls", &v) && json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            json_object *tc = json_object_array_get_idx(v, i), *f, *n = json_object_new_object();
+            json_object_object_get_ex(tc, "function", &f);
+            json_object_object_add(n, "id", json_object_new_string(eng__json_str(tc, "id", "")));
+            json_object_object_add(n, "name", json_object_new_string(eng__json_str(f, "name", "")));
+            const char *raw = eng__json_str(f, "arguments", "");
+            /* the arguments are the model's text: they may not be JSON */
+            json_object *args = *raw ? json_tokener_parse(raw) : json_object_new_object();
+            if (args && json_object_is_type(args, json_type_object)) {
+                json_object_object_add(n, "arguments", args);
+            } else {
+                json_object_put(args);
+                json_object_object_add(n, "raw", json_object_new_string(raw));
+            }
+            json_object_array_add(calls, n);
+        }
+    }
+    json_object_object_add(out, "calls", calls);
+    json_object *u = json_object_new_object(), *usage = NULL;
+    json_object_object_get_ex(root, "usage", &usage);
+    json_object_object_add(u, "input", json_object_new_int64(json_object_get_int64(json_object_object_get(usage, "prompt_tokens"))));
+    json_object_object_add(u, "output",
+                           json_object_new_int64(json_object_get_int64(json_object_object_get(usage, "completion_tokens"))));
+    json_object_object_add(out, "usage", u);
+    json_object_object_add(out, "stop", json_object_new_string(eng__json_str(c, "finish_reason", "")));
+    return true;
+}
+
 const llm_wire eng__llm_openai = {
     .name = "openai",
     .path = "/chat/completions",
@@ -109,4 +229,6 @@ const llm_wire eng__llm_openai = {
     .body = oa_body,
     .answer = oa_answer,
     .event = oa_event,
+    .tool_body = oa_tool_body,
+    .tool_answer = oa_tool_answer,
 };
