@@ -104,10 +104,20 @@ static int create(eng_stage *st, eng_build *b)
 {
     opts *o = st->opts;
     int tn = eng__build_key_node(b, "tools");
+    yaml_node_t *seq = tn ? eng__ynode(b->doc, tn) : NULL;
     for (size_t i = 0; i < o->tools.n; i++) {
         const eng_tool *t = eng_tool_find(o->tools.items[i]);
-        if (!t || !t->agent) {
-            eng__build_error(b, tn, "unknown tool \"%s\" for the model (use %s)", o->tools.items[i],
+        /* point at the item itself when the list is a YAML sequence */
+        int at = seq && seq->type == YAML_SEQUENCE_NODE &&
+                         seq->data.sequence.items.start + i < seq->data.sequence.items.top
+                     ? seq->data.sequence.items.start[i] : tn;
+        if (t && !t->agent) {
+            eng__build_error(b, at, "%s is never offered to the model: only the shopper's own \"yes\" to the "
+                             "shop's question places an order", t->name);
+            return ENG_ECONFIG;
+        }
+        if (!t) {
+            eng__build_error(b, at, "unknown tool \"%s\" for the model (use %s)", o->tools.items[i],
                              "search_products, get_product, view_cart, add_to_cart, update_cart_item, "
                              "remove_from_cart, apply_promo_code, request_checkout, order_status, shop_policy");
             return ENG_ECONFIG;
