@@ -213,7 +213,8 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
  * caller puts it) is {"text": STRING (maybe ""), "calls": [{"id", "name",
  * "arguments": OBJECT} or, when the model's arguments were not a JSON
  * object, {"id","name","raw": STRING}], "usage": {"input": N, "output":
- * N}, "stop": the provider's stop reason}.  Deadline, retries, circuit
+ * N}, "stop": the provider's stop reason, "clientUs": microseconds this
+ * side spent building the request and reading the answer}.  Deadline, retries, circuit
  * breaker, counters and errors exactly as eng_llm_chat.  Blocks. */
 int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
                       int64_t deadline_us, json_object **out, eng_err *err);

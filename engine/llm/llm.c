@@ -327,7 +327,7 @@ typedef struct body_req {
 /* One call: breaker, request, attempts with retries inside the deadline.
  * want_json keeps the answer's JSON root in *json instead of its text. */
 static int call(eng_llm *l, const body_req *q, int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud,
-                char **out, json_object **json, eng_err *err)
+                char **out, json_object **json, int64_t *build_us, eng_err *err)
 {
     atomic_fetch_add(&l->calls, 1);
     const char *name = l->wire->name;
@@ -352,9 +352,12 @@ static int call(eng_llm *l, const body_req *q, int64_t deadline_us, eng_llm_delt
         h = curl_slist_append(h, "Expect:");
     if (h && on_delta)
         h = curl_slist_append(h, "Accept: text/event-stream");
+    int64_t b0 = eng_now_us();
     struct curl_slist *all = h ? l->wire->headers(l, h) : NULL;
     bool built = all && (q->conv ? l->wire->tool_body(l, q->system, q->conv, q->tools, q->no_tools, &body)
                                  : l->wire->body(l, q->system, q->msgs, q->n, on_delta != NULL, &body));
+    if (build_us)
+        *build_us = eng_now_us() - b0;
     if (!built) {
         curl_slist_free_all(all ? all : h);
         eng__buf_free(&body);
@@ -438,7 +441,7 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
         if (!msgs[i].role || !msgs[i].content)
             return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: message %zu lacks role or content", i);
     body_req q = {.system = system, .msgs = msgs, .n = n};
-    return call(l, &q, deadline_us, on_delta, ud, out, NULL, err);
+    return call(l, &q, deadline_us, on_delta, ud, out, NULL, NULL, err);
 }
 
 int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
@@ -453,9 +456,11 @@ int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_ob
         return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
     body_req q = {.system = system, .conv = msgs, .tools = tools, .no_tools = no_tools};
     json_object *root = NULL;
-    int rc = call(l, &q, deadline_us, NULL, NULL, NULL, &root, err);
+    int64_t build_us = 0;
+    int rc = call(l, &q, deadline_us, NULL, NULL, NULL, &root, &build_us, err);
     if (rc < 0)
         return rc;
+    int64_t p0 = eng_now_us();
     const char *why = "unexpected shape";
     json_object *norm = json_object_new_object();
     if (!norm || !l->wire->tool_answer(root, norm, &why)) {
@@ -465,6 +470,7 @@ int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_ob
         return eng_err_set(err, norm ? ENG_EIO : ENG_ENOMEM, "%s: HTTP 200 but %s", l->wire->name, why);
     }
     json_object_put(root);
+    json_object_object_add(norm, "clientUs", json_object_new_int64(build_us + eng_now_us() - p0));
     *out = norm;
     return 0;
 }

@@ -228,6 +228,7 @@ typedef struct tally {
     json_object *agent, *calls;
     int steps, ncalls, refused;
     int64_t in, out;
+    int64_t model_us;   /* waiting on the provider (not our encoding and parsing) */
     const char *stop;
 } tally;
 
@@ -241,6 +242,7 @@ static void tally_close(eng_turn *t, tally *y, const char *mode)
     json_object_object_add(tok, "input", json_object_new_int64(y->in));
     json_object_object_add(tok, "output", json_object_new_int64(y->out));
     json_object_object_add(y->agent, "tokens", tok);
+    json_object_object_add(y->agent, "modelUs", json_object_new_int64(y->model_us));
     json_object_object_add(y->agent, "stop", json_object_new_string(y->stop));
     json_object_object_add(y->agent, "calls", y->calls);
     json_object_object_add(t->ctx, "agent", y->agent);
@@ -346,7 +348,9 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         bool limit = y.ncalls >= o->max_tool_calls;
         json_object *ans = NULL;
         eng_err err = {0};
+        int64_t c0 = eng_now_us();
         int rc = eng_llm_tool_chat(llm, sys, conv, d->decl, limit, dl, &ans, &err);
+        y.model_us += eng_now_us() - c0 - (rc < 0 ? 0 : json_object_get_int64(json_object_object_get(ans, "clientUs")));
         if (rc < 0) {
             if (!y.ncalls) {   /* nothing done yet: the built-in pipeline answers */
                 json_object_put(conv);
