@@ -371,6 +371,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         size_t nc = json_object_array_length(calls);
         json_object_put(last);
         last = ans;
+        if (nc == 0 && !y.ncalls && !*eng__json_str(ans, "text", "")) {
+            /* nothing said and nothing done: the built-in answer is better */
+            json_object_put(conv);
+            json_object_put(last);
+            eng__buf_free(&w.done);
+            return builtin(st, t, &y, "empty-answer", "the model answered with no text and no tool call");
+        }
         if (nc == 0 || limit) {
             answer = eng__json_str(ans, "text", "");
             if (limit)

@@ -127,11 +127,17 @@ static json_object *change(agent_work *w, const char *type, json_object *args)
     if (json_object_object_get_ex(args, "code", NULL))
         json_object_object_add(p, "code", json_object_new_string(eng__json_str(args, "code", "")));
     json_object_object_add(p, "type", json_object_new_string(type));
-    json_object_object_add(p, "via", json_object_new_string("llm_agent"));
     json_object *act = eng__action_add(w->t, type, p);
     eng_shop_result r;
     bool changed = false;
+    /* the audit trail says the change came through the assistant's model */
+    json_object *ctx = w->t->ctx, *was = json_object_get(json_object_object_get(ctx, "via"));
+    json_object_object_add(ctx, "via", json_object_new_string("llm_agent"));
     eng__shop_do(w->t, act, &r);
+    if (was)
+        json_object_object_add(ctx, "via", was);
+    else
+        json_object_object_del(ctx, "via");
     eng__action_record(w->t, act, &r, &changed);
     json_object *out;
     if (r.status == ENG_SHOP_OK) {
