@@ -39,6 +39,16 @@ json_object *eng__llm_json_messages(const char *system, const eng_llm_msg *m, si
     return a;
 }
 
+bool eng__llm_body_finish(const eng_llm *l, json_object *root, bool stream, eng_buf *out)
+{
+    json_object_object_add(root, "temperature", json_object_new_double(l->temperature));
+    json_object_object_add(root, "max_tokens", json_object_new_int(l->max_tokens));
+    json_object_object_add(root, "stream", json_object_new_boolean(stream));
+    eng__buf_adds(out, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    return !out->oom;
+}
+
 bool eng__llm_error_text(const char *body, size_t len, eng_buf *out)
 {
     if (!body || !len)

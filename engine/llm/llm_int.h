@@ -82,6 +82,11 @@ extern const llm_wire eng__llm_anthropic;
  * share, led by {"role":"system"} when `system` is not NULL. NULL on OOM. */
 json_object *eng__llm_json_messages(const char *system, const eng_llm_msg *m, size_t n);
 
+/* eng__llm_body_finish: add what both formats send alike (temperature,
+ * max_tokens, stream) to the request `root`, write it to `out` and put
+ * root. false on OOM. */
+bool eng__llm_body_finish(const eng_llm *l, json_object *root, bool stream, eng_buf *out);
+
 /* eng__llm_error_text: the provider's own error message from an error
  * body ({"error":{"message":..., "type":...}} in both formats), appended
  * to `out`; false when the body has none. */

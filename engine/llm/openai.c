@@ -30,13 +30,7 @@ static bool oa_body(const eng_llm *l, const char *system, const eng_llm_msg *m, 
     }
     json_object_object_add(root, "model", json_object_new_string(l->model));
     json_object_object_add(root, "messages", msgs);
-    json_object_object_add(root, "temperature", json_object_new_double(l->temperature));
-    json_object_object_add(root, "max_tokens", json_object_new_int(l->max_tokens));
-    json_object_object_add(root, "stream", json_object_new_boolean(stream));
-    eng__buf_adds(out, json_object_to_json_string_ext(
-                           root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(root);
-    return !out->oom;
+    return eng__llm_body_finish(l, root, stream, out);
 }
 
 /* choices[0] of an answer or a chunk, NULL when absent */
@@ -173,13 +167,7 @@ static bool oa_tool_body(const eng_llm *l, const char *system, json_object *conv
         json_object_object_add(root, "tools", ts);
         json_object_object_add(root, "tool_choice", json_object_new_string(no_tools ? "none" : "auto"));
     }
-    json_object_object_add(root, "temperature", json_object_new_double(l->temperature));
-    json_object_object_add(root, "max_tokens", json_object_new_int(l->max_tokens));
-    json_object_object_add(root, "stream", json_object_new_boolean(0));
-    eng__buf_adds(out, json_object_to_json_string_ext(
-                           root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(root);
-    return !out->oom;
+    return eng__llm_body_finish(l, root, false, out);
 }
 
 static bool oa_tool_answer(json_object *root, json_object *out, const char **why)

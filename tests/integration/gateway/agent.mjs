@@ -6,10 +6,9 @@
 // The pipeline is the shipped commerce pipeline with one line added: the
 // llm_agent stage after `ctx` (written to a temporary folder that links
 // the shipped data, templates, knowledge and rules).
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed } from './lib.mjs';
+import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake } from './lib.mjs';
 
 const STAGE = '  - { id: assistant, type: llm_agent, checkout: order, max_tool_calls: 8, session_tokens: 3000, ' +
   'history_tokens: 200, timeout_ms: 2000, reserve_ms: 500 }';
@@ -26,20 +25,6 @@ function agenticPipeline() {
   const out = join(dir, 'pipelines', 'agentic.yaml');
   writeFileSync(out, src.replace(line, line + STAGE + '\n'));
   return out;
-}
-
-function startFake() {
-  return new Promise((res, rej) => {
-    const p = spawn('node', ['tests/fake_llm/server.js'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let buf = '';
-    p.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/PORT (\d+)/);
-      if (m) res({ proc: p, port: Number(m[1]) });
-    });
-    p.on('error', rej);
-    setTimeout(() => rej(new Error('fake LLM did not start')), 10000);
-  });
 }
 
 async function anon(srv) {
