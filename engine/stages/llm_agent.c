@@ -333,6 +333,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
 
     agent_work w = {.t = t};
     eng__buf_init(&w.done);
+    /* the request holds references to the declarations, and json-c's
+     * reference counts are not atomic: each turn works on its own copy */
+    json_object *decl = NULL;
+    if (json_object_deep_copy(d->decl, &decl, NULL) != 0) {
+        eng__buf_free(&w.done);
+        return builtin(st, t, &y, "provider-error", "out of memory copying the tool declarations");
+    }
     json_object *conv = conversation(t, o);
     char sys[4096];
     snprintf(sys, sizeof sys, "%s%s%s", base_prompt, o->system ? "\n\n" : "", o->system ? o->system : "");
@@ -349,11 +356,12 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         json_object *ans = NULL;
         eng_err err = {0};
         int64_t c0 = eng_now_us();
-        int rc = eng_llm_tool_chat(llm, sys, conv, d->decl, limit, dl, &ans, &err);
+        int rc = eng_llm_tool_chat(llm, sys, conv, decl, limit, dl, &ans, &err);
         y.model_us += eng_now_us() - c0 - (rc < 0 ? 0 : json_object_get_int64(json_object_object_get(ans, "clientUs")));
         if (rc < 0) {
             if (!y.ncalls) {   /* nothing done yet: the built-in pipeline answers */
                 json_object_put(conv);
+                json_object_put(decl);
                 eng__buf_free(&w.done);
                 json_object_put(w.cards);
                 return builtin(st, t, &y, rc == ENG_ETIMEDOUT ? "timeout" : rc == ENG_ELIMIT ? "circuit-open"
@@ -374,6 +382,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         if (nc == 0 && !y.ncalls && !*eng__json_str(ans, "text", "")) {
             /* nothing said and nothing done: the built-in answer is better */
             json_object_put(conv);
+            json_object_put(decl);
             json_object_put(last);
             eng__buf_free(&w.done);
             return builtin(st, t, &y, "empty-answer", "the model answered with no text and no tool call");
@@ -401,6 +410,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         }
     }
     json_object_put(conv);
+    json_object_put(decl);
 
     /* the model's words, or what the tools did when it had none */
     char *reply;
@@ -417,7 +427,9 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__buf_free(&b);
     }
     json_object_put(last);
-    remember(t, o, reply, (long)(y.in + y.out));
+    /* what the shopper saw: on a checkout request, the shop's question */
+    remember(t, o, w.checkout && st->nedges ? "(The shop showed the order summary and asked to confirm it.)" : reply,
+             (long)(y.in + y.out));
     tally_close(t, &y, "llm");
     if (w.cart_changes)
         eng__set_var(t, "cartChanged", json_object_new_boolean(1));

@@ -91,6 +91,13 @@ async function suite(kind, fake, pipe) {
     ok(!(last.tools || []).some((t) => (t.name || t.function?.name) === 'confirm_checkout'),
        `${P} confirm_checkout is never offered to the model`, last.tools);
 
+    // turns in parallel (the tool declarations are shared by every thread)
+    const toks = await Promise.all(Array.from({ length: 8 }, () => anon(srv)));
+    const rs = await Promise.all(toks.map((tk) => chat(srv, tk, 'find me mascara and add it [agent:multistep]')));
+    const carts = await Promise.all(toks.map((tk) => req(srv, 'GET', '/api/v1/cart', { token: tk })));
+    ok(rs.every((x) => /added BEA-/.test(x.json?.reply?.text || '')) && carts.every((c) => c.json?.items?.length === 1),
+       `${P} 8 agent turns at once each changed only their own cart`, rs.map((x) => x.json?.reply?.text));
+
     // parallel calls in one step
     r = await chat(srv, await anon(srv), 'compare mascara and lipstick [agent:parallel]');
     ok(/Mascara: \d+ results; lipstick: \d+ results/.test(r.json?.reply?.text || ''), `${P} parallel tool calls both answered`, r.text);
