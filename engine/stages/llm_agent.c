@@ -349,6 +349,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     for (;;) {
         int64_t dl = eng__llm_deadline(t, o->timeout_ms, o->reserve_ms);
         if (dl - eng_now_us() < 50000) {   /* under 50 ms: no call fits */
+            if (!y.ncalls) {
+                json_object_put(conv);
+                json_object_put(decl);
+                json_object_put(last);
+                eng__buf_free(&w.done);
+                return builtin(st, t, &y, "timeout", "no time left for a model call before the deadline");
+            }
             y.stop = "deadline";
             break;
         }
