@@ -199,7 +199,10 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
                  int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
                  eng_err *err);
 
-/* eng_llm_tool_chat: one step of a tool loop, not streamed.  `msgs` is
+/* eng_llm_tool_chat: one step of a tool loop.  With on_delta the request
+ * streams (SSE): on_delta gets the model's text as it comes, the tool
+ * calls are gathered from their streamed pieces, and *out is the same as
+ * without (no retry once text reached on_delta).  `msgs` is
  * the conversation in a provider-neutral form, a JSON array of
  *   {"role":"user","content":TEXT}
  *   {"role":"assistant","content":TEXT?,"calls":[{"id","name","arguments":OBJECT}]}
@@ -217,7 +220,7 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
  * side spent building the request and reading the answer}.  Deadline, retries, circuit
  * breaker, counters and errors exactly as eng_llm_chat.  Blocks. */
 int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
-                      int64_t deadline_us, json_object **out, eng_err *err);
+                      int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, json_object **out, eng_err *err);
 
 /* eng_llm_stats: counters since start (thread-safe reads). */
 typedef struct eng_llm_stats {

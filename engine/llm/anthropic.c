@@ -102,7 +102,7 @@ static llm_ev an_event(const char *event, const char *data, size_t len, eng_buf 
  * assistant content blocks (text, tool_use with its input object) and the
  * results of one step's calls as one user message of tool_result blocks. */
 static bool an_tool_body(const eng_llm *l, const char *system, json_object *conv, json_object *tools, bool no_tools,
-                         eng_buf *out)
+                         bool stream, eng_buf *out)
 {
     json_object *root = json_object_new_object(), *msgs = json_object_new_array(), *results = NULL;
     if (!root || !msgs) {
@@ -173,7 +173,7 @@ static bool an_tool_body(const eng_llm *l, const char *system, json_object *conv
         json_object_object_add(choice, "type", json_object_new_string(no_tools ? "none" : "auto"));
         json_object_object_add(root, "tool_choice", choice);
     }
-    return eng__llm_body_finish(l, root, false, out);
+    return eng__llm_body_finish(l, root, stream, out);
 }
 
 static bool an_tool_answer(json_object *root, json_object *out, const char **why)
@@ -214,6 +214,75 @@ static bool an_tool_answer(json_object *root, json_object *out, const char **why
     return true;
 }
 
+/* A streamed step: text_delta blocks are text; a tool_use block opens
+ * with its id and name (content_block_start) and its input comes as
+ * input_json_delta pieces; usage in message_start and message_delta. */
+static llm_ev an_tool_event(const char *event, const char *data, size_t len, json_object *acc, eng_buf *text)
+{
+    json_object *root = json_tokener_parse(data), *v;
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return LLM_EV_BAD;
+    }
+    const char *type = eng__json_str(root, "type", event);
+    llm_ev ev = LLM_EV_NONE;
+    json_object *usage = json_object_object_get(acc, "usage");
+    if (!usage) {
+        usage = json_object_new_object();
+        json_object_object_add(acc, "usage", usage);
+    }
+    int64_t block = json_object_get_int64(json_object_object_get(root, "index"));
+    char bkey[32];
+    snprintf(bkey, sizeof bkey, "block%lld", (long long)block);
+    json_object *blocks = json_object_object_get(acc, "blocks");
+    if (!blocks) {
+        blocks = json_object_new_object();
+        json_object_object_add(acc, "blocks", blocks);
+    }
+    if (strcmp(type, "message_start") == 0) {
+        json_object *u = eng__json_path(root, "message.usage");
+        json_object_object_add(usage, "input", json_object_get(json_object_object_get(u, "input_tokens")));
+    } else if (strcmp(type, "content_block_start") == 0) {
+        json_object *cb = json_object_object_get(root, "content_block");
+        if (strcmp(eng__json_str(cb, "type", ""), "tool_use") == 0) {
+            size_t n = json_object_array_length(json_object_object_get(acc, "calls"));
+            json_object *call = eng__llm_stream_call(acc, n);
+            if (call) {
+                json_object_object_add(call, "id", json_object_new_string(eng__json_str(cb, "id", "")));
+                json_object_object_add(call, "name", json_object_new_string(eng__json_str(cb, "name", "")));
+                json_object_object_add(blocks, bkey, json_object_new_int64((int64_t)n));
+            }
+        }
+    } else if (strcmp(type, "content_block_delta") == 0) {
+        json_object *d = json_object_object_get(root, "delta");
+        const char *dt = eng__json_str(d, "type", "");
+        if (strcmp(dt, "text_delta") == 0 && *eng__json_str(d, "text", "")) {
+            eng__buf_adds(text, eng__json_str(d, "text", ""));
+            ev = LLM_EV_DELTA;
+        } else if (strcmp(dt, "input_json_delta") == 0 && json_object_object_get_ex(blocks, bkey, &v)) {
+            json_object *call = eng__llm_stream_call(acc, (size_t)json_object_get_int64(v));
+            if (call)
+                eng__llm_append(call, "partial", eng__json_str(d, "partial_json", ""));
+        } else if (!d) {
+            ev = LLM_EV_BAD;
+        }
+    } else if (strcmp(type, "message_delta") == 0) {
+        json_object *u = json_object_object_get(root, "usage");
+        if (u)
+            json_object_object_add(usage, "output", json_object_get(json_object_object_get(u, "output_tokens")));
+        if (*eng__json_str(root, "delta.stop_reason", ""))
+            json_object_object_add(acc, "stop", json_object_new_string(eng__json_str(root, "delta.stop_reason", "")));
+    } else if (strcmp(type, "message_stop") == 0) {
+        ev = LLM_EV_DONE;
+    } else if (strcmp(type, "error") == 0) {
+        if (!eng__llm_error_text(data, len, text))
+            eng__buf_adds(text, "error event without a message");
+        ev = LLM_EV_ERROR;
+    }
+    json_object_put(root);
+    return ev;
+}
+
 const llm_wire eng__llm_anthropic = {
     .name = "anthropic",
     .path = "/messages",
@@ -225,4 +294,5 @@ const llm_wire eng__llm_anthropic = {
     .event = an_event,
     .tool_body = an_tool_body,
     .tool_answer = an_tool_answer,
+    .tool_event = an_tool_event,
 };

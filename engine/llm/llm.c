@@ -39,6 +39,63 @@ json_object *eng__llm_json_messages(const char *system, const eng_llm_msg *m, si
     return a;
 }
 
+void eng__llm_call_args(json_object *call, const char *raw)
+{
+    json_object *args = *raw ? json_tokener_parse(raw) : json_object_new_object();
+    if (args && json_object_is_type(args, json_type_object)) {
+        json_object_object_add(call, "arguments", args);
+    } else {
+        json_object_put(args);
+        json_object_object_add(call, "raw", json_object_new_string(raw));
+    }
+}
+
+json_object *eng__llm_stream_call(json_object *acc, size_t i)
+{
+    json_object *calls = json_object_object_get(acc, "calls");
+    while (calls && json_object_array_length(calls) <= i && i < 128) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "id", json_object_new_string(""));
+        json_object_object_add(c, "name", json_object_new_string(""));
+        json_object_object_add(c, "partial", json_object_new_string(""));
+        json_object_array_add(calls, c);
+    }
+    return calls ? json_object_array_get_idx(calls, i) : NULL;
+}
+
+void eng__llm_append(json_object *o, const char *key, const char *s)
+{
+    eng_buf b;
+    eng__buf_init(&b);
+    eng__buf_adds(&b, eng__json_str(o, key, ""));
+    eng__buf_adds(&b, s);
+    json_object_object_add(o, key, json_object_new_string(b.data ? b.data : ""));
+    eng__buf_free(&b);
+}
+
+/* A streamed tool step, gathered by the wire's tool_event, made into the
+ * normalised answer: arguments parsed, usage and stop in place. */
+static json_object *tool_finish(json_object *acc, const char *text)
+{
+    json_object *out = json_object_new_object(), *calls = json_object_new_array();
+    json_object_object_add(out, "text", json_object_new_string(text ? text : ""));
+    json_object *in = json_object_object_get(acc, "calls");
+    for (size_t i = 0; i < json_object_array_length(in); i++) {
+        json_object *c = json_object_array_get_idx(in, i), *n = json_object_new_object();
+        json_object_object_add(n, "id", json_object_new_string(eng__json_str(c, "id", "")));
+        json_object_object_add(n, "name", json_object_new_string(eng__json_str(c, "name", "")));
+        eng__llm_call_args(n, eng__json_str(c, "partial", ""));
+        json_object_array_add(calls, n);
+    }
+    json_object_object_add(out, "calls", calls);
+    json_object *u = json_object_new_object(), *usage = json_object_object_get(acc, "usage");
+    json_object_object_add(u, "input", json_object_new_int64(json_object_get_int64(json_object_object_get(usage, "input"))));
+    json_object_object_add(u, "output", json_object_new_int64(json_object_get_int64(json_object_object_get(usage, "output"))));
+    json_object_object_add(out, "usage", u);
+    json_object_object_add(out, "stop", json_object_new_string(eng__json_str(acc, "stop", "")));
+    return out;
+}
+
 bool eng__llm_body_finish(const eng_llm *l, json_object *root, bool stream, eng_buf *out)
 {
     json_object_object_add(root, "temperature", json_object_new_double(l->temperature));
@@ -331,7 +388,7 @@ typedef struct body_req {
     const eng_llm_msg *msgs;     /* text chat */
     size_t n;
     json_object *conv, *tools;   /* tool chat (conv != NULL) */
-    bool no_tools;
+    bool no_tools, stream;
 } body_req;
 
 /* One call: breaker, request, attempts with retries inside the deadline.
@@ -364,7 +421,7 @@ static int call(eng_llm *l, const body_req *q, int64_t deadline_us, eng_llm_delt
         h = curl_slist_append(h, "Accept: text/event-stream");
     int64_t b0 = eng_now_us();
     struct curl_slist *all = h ? l->wire->headers(l, h) : NULL;
-    bool built = all && (q->conv ? l->wire->tool_body(l, q->system, q->conv, q->tools, q->no_tools, &body)
+    bool built = all && (q->conv ? l->wire->tool_body(l, q->system, q->conv, q->tools, q->no_tools, q->stream, &body)
                                  : l->wire->body(l, q->system, q->msgs, q->n, on_delta != NULL, &body));
     if (build_us)
         *build_us = eng_now_us() - b0;
@@ -411,6 +468,9 @@ static int call(eng_llm *l, const body_req *q, int64_t deadline_us, eng_llm_delt
     if (rc == 0 && json) {
         *json = t.json;
         t.json = NULL;
+        if (json_object_get_boolean(json_object_object_get(*json, "streamed")))
+            json_object_object_add(*json, "streamedText",
+                                   json_object_new_string(t.answer.data ? t.answer.data : ""));
         eng__llm_try_free(&t);
         return 0;
     }
@@ -455,7 +515,7 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
 }
 
 int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
-                      int64_t deadline_us, json_object **out, eng_err *err)
+                      int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, json_object **out, eng_err *err)
 {
     if (out)
         *out = NULL;
@@ -464,16 +524,18 @@ int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_ob
         return eng_err_set(err, ENG_EINVAL, "eng_llm_tool_chat: client, messages (an array) and out are required");
     if (l->provider == ENG_LLM_OFF)
         return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
-    body_req q = {.system = system, .conv = msgs, .tools = tools, .no_tools = no_tools};
+    body_req q = {.system = system, .conv = msgs, .tools = tools, .no_tools = no_tools, .stream = on_delta != NULL};
     json_object *root = NULL;
     int64_t build_us = 0;
-    int rc = call(l, &q, deadline_us, NULL, NULL, NULL, &root, &build_us, err);
+    int rc = call(l, &q, deadline_us, on_delta, ud, NULL, &root, &build_us, err);
     if (rc < 0)
         return rc;
     int64_t p0 = eng_now_us();
     const char *why = "unexpected shape";
-    json_object *norm = json_object_new_object();
-    if (!norm || !l->wire->tool_answer(root, norm, &why)) {
+    bool streamed = json_object_get_boolean(json_object_object_get(root, "streamed"));
+    json_object *norm = streamed ? tool_finish(root, eng__json_str(root, "streamedText", ""))
+                                 : json_object_new_object();
+    if (!norm || (!streamed && !l->wire->tool_answer(root, norm, &why))) {
         json_object_put(root);
         json_object_put(norm);
         atomic_fetch_add(&l->failures, 1);

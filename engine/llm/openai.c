@@ -135,7 +135,7 @@ static json_object *oa_message(json_object *m)
 }
 
 static bool oa_tool_body(const eng_llm *l, const char *system, json_object *conv, json_object *tools, bool no_tools,
-                         eng_buf *out)
+                         bool stream, eng_buf *out)
 {
     json_object *root = json_object_new_object(), *msgs = json_object_new_array();
     if (!root || !msgs) {
@@ -167,7 +167,12 @@ static bool oa_tool_body(const eng_llm *l, const char *system, json_object *conv
         json_object_object_add(root, "tools", ts);
         json_object_object_add(root, "tool_choice", json_object_new_string(no_tools ? "none" : "auto"));
     }
-    return eng__llm_body_finish(l, root, false, out);
+    if (stream) {   /* the token counts come in a last chunk only when asked for */
+        json_object *so = json_object_new_object();
+        json_object_object_add(so, "include_usage", json_object_new_boolean(1));
+        json_object_object_add(root, "stream_options", so);
+    }
+    return eng__llm_body_finish(l, root, stream, out);
 }
 
 static bool oa_tool_answer(json_object *root, json_object *out, const char **why)
@@ -185,15 +190,8 @@ static bool oa_tool_answer(json_object *root, json_object *out, const char **why
             json_object_object_get_ex(tc, "function", &f);
             json_object_object_add(n, "id", json_object_new_string(eng__json_str(tc, "id", "")));
             json_object_object_add(n, "name", json_object_new_string(eng__json_str(f, "name", "")));
-            const char *raw = eng__json_str(f, "arguments", "");
             /* the arguments are the model's text: they may not be JSON */
-            json_object *args = *raw ? json_tokener_parse(raw) : json_object_new_object();
-            if (args && json_object_is_type(args, json_type_object)) {
-                json_object_object_add(n, "arguments", args);
-            } else {
-                json_object_put(args);
-                json_object_object_add(n, "raw", json_object_new_string(raw));
-            }
+            eng__llm_call_args(n, eng__json_str(f, "arguments", ""));
             json_object_array_add(calls, n);
         }
     }
@@ -208,6 +206,64 @@ static bool oa_tool_answer(json_object *root, json_object *out, const char **why
     return true;
 }
 
+/* A streamed step: content deltas are text; tool_calls deltas carry an
+ * index, the id and name once, and the arguments' JSON text in pieces. */
+static llm_ev oa_tool_event(const char *event, const char *data, size_t len, json_object *acc, eng_buf *text)
+{
+    (void)event;
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
+        return LLM_EV_DONE;
+    json_object *root = json_tokener_parse(data), *v;
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return LLM_EV_BAD;
+    }
+    llm_ev ev = LLM_EV_NONE;
+    json_object *c = first_choice(root), *delta = NULL;
+    if (json_object_object_get_ex(root, "error", NULL)) {
+        if (!eng__llm_error_text(data, len, text))
+            eng__buf_adds(text, "error event without a message");
+        json_object_put(root);
+        return LLM_EV_ERROR;
+    }
+    if (json_object_object_get_ex(root, "usage", &v) && json_object_is_type(v, json_type_object)) {
+        json_object *u = json_object_new_object();
+        json_object_object_add(u, "input", json_object_get(json_object_object_get(v, "prompt_tokens")));
+        json_object_object_add(u, "output", json_object_get(json_object_object_get(v, "completion_tokens")));
+        json_object_object_add(acc, "usage", u);
+    }
+    if (c && json_object_object_get_ex(c, "finish_reason", &v) && json_object_is_type(v, json_type_string))
+        json_object_object_add(acc, "stop", json_object_get(v));
+    if (c && json_object_object_get_ex(c, "delta", &delta)) {
+        const char *content = eng__json_str(delta, "content", "");
+        if (*content) {
+            eng__buf_adds(text, content);
+            ev = LLM_EV_DELTA;
+        }
+        json_object *tcs;
+        if (json_object_object_get_ex(delta, "tool_calls", &tcs) && json_object_is_type(tcs, json_type_array)) {
+            for (size_t i = 0; i < json_object_array_length(tcs); i++) {
+                json_object *tc = json_object_array_get_idx(tcs, i), *f = NULL;
+                int64_t idx = json_object_get_int64(json_object_object_get(tc, "index"));
+                json_object *call = idx >= 0 ? eng__llm_stream_call(acc, (size_t)idx) : NULL;
+                if (!call)
+                    continue;
+                if (*eng__json_str(tc, "id", ""))
+                    json_object_object_add(call, "id", json_object_new_string(eng__json_str(tc, "id", "")));
+                json_object_object_get_ex(tc, "function", &f);
+                if (*eng__json_str(f, "name", ""))
+                    json_object_object_add(call, "name", json_object_new_string(eng__json_str(f, "name", "")));
+                if (*eng__json_str(f, "arguments", ""))
+                    eng__llm_append(call, "partial", eng__json_str(f, "arguments", ""));
+            }
+        }
+    } else if (!c && !json_object_object_get_ex(root, "choices", NULL)) {
+        ev = LLM_EV_BAD;
+    }
+    json_object_put(root);
+    return ev;
+}
+
 const llm_wire eng__llm_openai = {
     .name = "openai",
     .path = "/chat/completions",
@@ -219,4 +275,5 @@ const llm_wire eng__llm_openai = {
     .event = oa_event,
     .tool_body = oa_tool_body,
     .tool_answer = oa_tool_answer,
+    .tool_event = oa_tool_event,
 };

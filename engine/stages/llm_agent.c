@@ -20,7 +20,9 @@
  * answers; ctx.agent and ctx.fallbacks say why.  Once a tool has run,
  * the turn is the agent's: it answers with what it has (never runs the
  * built-in pipeline on top, which could repeat a cart change).
- * Requests are not streamed: a step's tool calls are only usable whole. */
+ * With a delta callback (the WebSocket chat) each step streams: the
+ * model's words reach the shopper as they come, the tool calls are
+ * gathered from their pieces and run once the step ends. */
 #include "llm_agent.h"
 #include "../llmstage.h"
 #include <inttypes.h>
@@ -259,6 +261,30 @@ static eng_result builtin(const eng_stage *st, eng_turn *t, tally *y, const char
     return ENG_R_DECLINED;
 }
 
+/* The model's words stream to the shopper as they come (the turn's
+ * on_delta), across steps: a step's text after an earlier step's is
+ * parted from it by a blank line, so the deltas add up to the reply. */
+typedef struct stream {
+    eng_llm_delta_fn fn;
+    void *ud;
+    eng_buf said;          /* every text delta so far */
+    bool new_step;
+} stream;
+
+static void on_text(void *ud, const char *text, size_t len)
+{
+    stream *s = ud;
+    if (s->new_step && s->said.len) {
+        eng__buf_adds(&s->said, "\n\n");
+        if (s->fn)
+            s->fn(s->ud, "\n\n", 2);
+    }
+    s->new_step = false;
+    eng__buf_add(&s->said, text, len);
+    if (s->fn)
+        s->fn(s->ud, text, len);
+}
+
 /* One call of the model: run it, check and run each tool it asked for,
  * and add both to the conversation. */
 static void run_call(const data *d, agent_work *w, tally *y, json_object *conv, json_object *call, long max_calls)
@@ -341,6 +367,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         return builtin(st, t, &y, "provider-error", "out of memory copying the tool declarations");
     }
     json_object *conv = conversation(t, o);
+    stream sm = {.fn = t->opts ? t->opts->on_delta : NULL, .ud = t->opts ? t->opts->delta_ud : NULL};
+    eng__buf_init(&sm.said);
     char sys[4096];
     snprintf(sys, sizeof sys, "%s%s%s", base_prompt, o->system ? "\n\n" : "", o->system ? o->system : "");
     const char *answer = NULL;
@@ -354,6 +382,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                 json_object_put(decl);
                 json_object_put(last);
                 eng__buf_free(&w.done);
+                eng__buf_free(&sm.said);
                 return builtin(st, t, &y, "timeout", "no time left for a model call before the deadline");
             }
             y.stop = "deadline";
@@ -363,13 +392,15 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         json_object *ans = NULL;
         eng_err err = {0};
         int64_t c0 = eng_now_us();
-        int rc = eng_llm_tool_chat(llm, sys, conv, decl, limit, dl, &ans, &err);
+        sm.new_step = true;
+        int rc = eng_llm_tool_chat(llm, sys, conv, decl, limit, dl, sm.fn ? on_text : NULL, &sm, &ans, &err);
         y.model_us += eng_now_us() - c0 - (rc < 0 ? 0 : json_object_get_int64(json_object_object_get(ans, "clientUs")));
         if (rc < 0) {
             if (!y.ncalls) {   /* nothing done yet: the built-in pipeline answers */
                 json_object_put(conv);
                 json_object_put(decl);
                 eng__buf_free(&w.done);
+                eng__buf_free(&sm.said);
                 json_object_put(w.cards);
                 return builtin(st, t, &y, rc == ENG_ETIMEDOUT ? "timeout" : rc == ENG_ELIMIT ? "circuit-open"
                                                                                             : "provider-error",
@@ -392,6 +423,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
             json_object_put(decl);
             json_object_put(last);
             eng__buf_free(&w.done);
+            eng__buf_free(&sm.said);
             return builtin(st, t, &y, "empty-answer", "the model answered with no text and no tool call");
         }
         if (nc == 0 || limit) {
@@ -421,7 +453,9 @@ static eng_result run(const eng_stage *st, eng_turn *t)
 
     /* the model's words, or what the tools did when it had none */
     char *reply;
-    if (answer && *answer) {
+    if (sm.said.len && answer && *answer) {
+        reply = eng__pool_strdup(t->pool, sm.said.data);   /* what streamed is the reply */
+    } else if (answer && *answer) {
         reply = eng__pool_strdup(t->pool, answer);
     } else {
         eng_buf b;
@@ -430,9 +464,16 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         if (strcmp(y.stop, "answer") != 0 && strcmp(y.stop, "checkout") != 0)
             eng__buf_adds(&b, strcmp(y.stop, "deadline") == 0 ? " (I ran out of time there: ask me to go on.)"
                                                                : " (I stopped there: ask me to go on.)");
-        reply = eng__pool_strdup(t->pool, b.data ? b.data : "");
+        if (sm.said.len && !w.checkout) {   /* after what already streamed */
+            sm.new_step = true;
+            on_text(&sm, b.data ? b.data : "", b.len);
+            reply = eng__pool_strdup(t->pool, sm.said.data);
+        } else {
+            reply = eng__pool_strdup(t->pool, b.data ? b.data : "");
+        }
         eng__buf_free(&b);
     }
+    eng__buf_free(&sm.said);
     json_object_put(last);
     /* what the shopper saw: on a checkout request, the shop's question */
     remember(t, o, w.checkout && st->nedges ? "(The shop showed the order summary and asked to confirm it.)" : reply,

@@ -24,7 +24,8 @@
 // steps answer with tool calls in the request's own wire format (OpenAI
 // `tool_calls` with JSON-string arguments, Anthropic `tool_use` blocks),
 // reading the tool results already in the conversation; without a plan
-// the model answers in words. [step-delay:MS] delays each answer.
+// the model answers in words; with stream: true the answer streams in the
+// provider's own events. [step-delay:MS] delays each answer.
 // GET /_requests?n=N returns the last N requests (method, path, headers,
 // body); POST /_reset forgets them and the [fail] counters.
 'use strict';
@@ -293,6 +294,52 @@ function agentAnswer(kind, body, t) {
     stop_reason: a.calls ? 'tool_use' : 'end_turn', usage: { input_tokens: usage.in, output_tokens: usage.out } };
 }
 
+// A tool-loop answer (already in the request's wire format) as the
+// provider streams it: text in token deltas, each call's arguments in
+// pieces (OpenAI tool_calls deltas with an index; Anthropic tool_use
+// blocks with input_json_delta), usage at the end.
+async function streamAgent(kind, res, out, t, includeUsage) {
+  const nl = t.crlf ? '\r\n' : '\n';
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const send = (event, data) => {
+    if (res.destroyed) return;
+    res.write((event ? `event: ${event}${nl}` : '') + `data: ${typeof data === 'string' ? data : JSON.stringify(data)}${nl}${nl}`);
+  };
+  const pieces = (s) => s.length < 4 ? [s] : [s.slice(0, 3), s.slice(3, Math.ceil(s.length / 2)), s.slice(Math.ceil(s.length / 2))];
+  res.writeHead(200, {'content-type': 'text/event-stream', 'cache-control': 'no-cache'});
+  if (kind === 'openai') {
+    const msg = out.choices[0].message;
+    const chunk = (delta, fin) => ({id: out.id, object: 'chat.completion.chunk', created: 0, model: out.model,
+                                    choices: [{index: 0, delta, finish_reason: fin || null}]});
+    send(null, chunk({role: 'assistant', content: ''}));
+    for (const tok of tokens(msg.content || '')) { if (tok) { await sleep(2); send(null, chunk({content: tok})); } }
+    for (const [i, c] of (msg.tool_calls || []).entries()) {
+      send(null, chunk({tool_calls: [{index: i, id: c.id, type: 'function', function: {name: c.function.name, arguments: ''}}]}));
+      for (const p of pieces(c.function.arguments)) send(null, chunk({tool_calls: [{index: i, function: {arguments: p}}]}));
+    }
+    send(null, chunk({}, out.choices[0].finish_reason));
+    if (includeUsage) send(null, {id: out.id, object: 'chat.completion.chunk', created: 0, model: out.model, choices: [], usage: out.usage});
+    send(null, '[DONE]');
+  } else {
+    send('message_start', {type: 'message_start', message: {id: out.id, type: 'message', role: 'assistant', content: [],
+         model: out.model, stop_reason: null, usage: {input_tokens: out.usage.input_tokens, output_tokens: 1}}});
+    for (const [i, b] of out.content.entries()) {
+      if (b.type === 'text') {
+        send('content_block_start', {type: 'content_block_start', index: i, content_block: {type: 'text', text: ''}});
+        for (const tok of tokens(b.text)) { await sleep(2); send('content_block_delta', {type: 'content_block_delta', index: i, delta: {type: 'text_delta', text: tok}}); }
+      } else {
+        send('content_block_start', {type: 'content_block_start', index: i, content_block: {type: 'tool_use', id: b.id, name: b.name, input: {}}});
+        for (const p of pieces(JSON.stringify(b.input)))
+          send('content_block_delta', {type: 'content_block_delta', index: i, delta: {type: 'input_json_delta', partial_json: p}});
+      }
+      send('content_block_stop', {type: 'content_block_stop', index: i});
+    }
+    send('message_delta', {type: 'message_delta', delta: {stop_reason: out.stop_reason}, usage: {output_tokens: out.usage.output_tokens}});
+    send('message_stop', {type: 'message_stop'});
+  }
+  res.end();
+}
+
 function handle(kind, req, res, raw) {
   let body = null;
   try { body = JSON.parse(raw); } catch (e) { body = null; }
@@ -328,7 +375,12 @@ function handle(kind, req, res, raw) {
   if (Array.isArray(body.tools) && body.tools.length) {
     const out = agentAnswer(kind, body, t);
     const ms = t['step-delay'] ? Number(t['step-delay'][0]) : 0;
-    return void setTimeout(() => { if (!res.destroyed) sendJson(res, 200, out); }, ms);
+    const includeUsage = !!(body.stream_options && body.stream_options.include_usage);
+    return void setTimeout(() => {
+      if (res.destroyed) return;
+      if (body.stream) streamAgent(kind, res, out, t, includeUsage);
+      else sendJson(res, 200, out);
+    }, ms);
   }
   const answer = answerText(system, text, t);
   if (body.stream) return void stream(kind, res, answer, t, body.model);

@@ -625,7 +625,7 @@ static void test_tool_chat(void **state)
         eng_err err = {0};
         json_object *conv = json_object_new_array(), *out = NULL;
         json_object_array_add(conv, user_msg("find mascara [agent:multistep]"));
-        int rc = eng_llm_tool_chat(l, "sys", conv, tools, false, eng_now_us() + 3000000, &out, &err);
+        int rc = eng_llm_tool_chat(l, "sys", conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err);
         assert_int_equal(rc, 0);
         json_object *c0 = json_object_array_get_idx(json_object_object_get(out, "calls"), 0);
         assert_string_equal(json_object_get_string(json_object_object_get(c0, "name")), "search_products");
@@ -645,7 +645,7 @@ static void test_tool_chat(void **state)
         json_object_array_add(conv, tm);
         json_object_put(out);
         out = NULL;
-        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, &out, &err), 0);
+        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err), 0);
         c0 = json_object_array_get_idx(json_object_object_get(out, "calls"), 0);
         assert_string_equal(json_object_get_string(json_object_object_get(c0, "name")), "get_product");
         assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(c0, "arguments"), "sku")),
@@ -653,7 +653,7 @@ static void test_tool_chat(void **state)
         json_object_put(out);
         out = NULL;
         /* tool_choice none: words, no calls */
-        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, true, eng_now_us() + 3000000, &out, &err), 0);
+        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, true, eng_now_us() + 3000000, NULL, NULL, &out, &err), 0);
         assert_int_equal(json_object_array_length(json_object_object_get(out, "calls")), 0);
         assert_string_equal(json_object_get_string(json_object_object_get(out, "text")), "Stopped after 1 steps.");
         json_object_put(out);
@@ -662,7 +662,7 @@ static void test_tool_chat(void **state)
         /* arguments that are not JSON (OpenAI sends them as a string) */
         conv = json_object_new_array();
         json_object_array_add(conv, user_msg("add [agent:malformed]"));
-        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, &out, &err), 0);
+        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err), 0);
         c0 = json_object_array_get_idx(json_object_object_get(out, "calls"), 0);
         if (p == ENG_LLM_OPENAI) {
             assert_null(json_object_object_get(c0, "arguments"));
@@ -678,9 +678,50 @@ static void test_tool_chat(void **state)
         /* provider errors are errors, as for eng_llm_chat */
         conv = json_object_new_array();
         json_object_array_add(conv, user_msg("hi [500]"));
-        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, &out, &err), ENG_EIO);
+        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err), ENG_EIO);
         assert_null(out);
         assert_non_null(strstr(err.msg, "HTTP 500"));
+        json_object_put(conv);
+        eng_llm_free(l);
+    }
+    json_object_put(tools);
+}
+
+/* streamed steps: the same calls, gathered from their pieces; the words
+ * reach on_delta as they come */
+static void test_tool_chat_stream(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    json_object *tools = tool_decls();
+    for (int p = ENG_LLM_OPENAI; p <= ENG_LLM_ANTHROPIC; p++) {
+        eng_llm *l = client((eng_llm_provider)p, 0, 100, 1000);
+        eng_err err = {0};
+        deltas d = {0};
+        json_object *conv = json_object_new_array(), *out = NULL;
+        json_object_array_add(conv, user_msg("compare [agent:parallel]"));
+        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, on_delta, &d, &out,
+                                           &err), 0);
+        json_object *calls = json_object_object_get(out, "calls");
+        assert_int_equal(json_object_array_length(calls), 2);
+        json_object *c1 = json_object_array_get_idx(calls, 1);
+        assert_string_equal(json_object_get_string(json_object_object_get(c1, "name")), "search_products");
+        assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(c1, "arguments"),
+                                                                          "query")), "lipstick");
+        assert_int_equal(json_object_get_int(json_object_object_get(json_object_object_get(c1, "arguments"), "limit")), 3);
+        assert_true(strlen(json_object_get_string(json_object_object_get(c1, "id"))) > 0);
+        assert_int_equal(json_object_get_int(json_object_object_get(json_object_object_get(out, "usage"), "input")), 100);
+        assert_int_equal(d.n, 0);   /* calls only: no words */
+        json_object_put(out);
+        out = NULL;
+        /* words stream, and are the answer's text */
+        assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, true, eng_now_us() + 3000000, on_delta, &d, &out,
+                                           &err), 0);
+        assert_true(d.n > 1);
+        assert_string_equal(d.text, "Stopped after 0 steps.");
+        assert_string_equal(json_object_get_string(json_object_object_get(out, "text")), d.text);
+        assert_int_equal(json_object_array_length(json_object_object_get(out, "calls")), 0);
+        json_object_put(out);
         json_object_put(conv);
         eng_llm_free(l);
     }
@@ -732,7 +773,8 @@ int main(void)
         cmocka_unit_test(test_stream_breaks), cmocka_unit_test(test_stall),
         cmocka_unit_test(test_down),         cmocka_unit_test(test_breaker),
         cmocka_unit_test(test_key_hygiene),  cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_tool_chat),    cmocka_unit_test(test_tool_args),
+        cmocka_unit_test(test_tool_chat),    cmocka_unit_test(test_tool_chat_stream),
+        cmocka_unit_test(test_tool_args),
     };
     setenv("AISLE_LLM_LOG", "off", 1);   /* breaker warnings would clutter the output */
     return cmocka_run_group_tests_name("llm", tests, start_fake, stop_fake);

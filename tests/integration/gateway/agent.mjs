@@ -8,7 +8,7 @@
 // the shipped data, templates, knowledge and rules).
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake } from './lib.mjs';
+import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen } from './lib.mjs';
 
 const STAGE = '  - { id: assistant, type: llm_agent, checkout: order, max_tool_calls: 8, session_tokens: 3000, ' +
   'history_tokens: 200, timeout_ms: 2000, reserve_ms: 500 }';
@@ -90,6 +90,26 @@ async function suite(kind, fake, pipe) {
     }
     ok(!(last.tools || []).some((t) => (t.name || t.function?.name) === 'confirm_checkout'),
        `${P} confirm_checkout is never offered to the model`, last.tools);
+
+    // over the WebSocket the steps stream: the words arrive as delta frames
+    tok = await anon(srv);
+    const ws = await wsOpen(srv, tok);
+    ws.sendJson({ type: 'message', text: 'mascara please, and add it [agent:multistep]', clientMsgId: `agent-ws-${kind}` });
+    const deltas = [];
+    let final = null;
+    for (let i = 0; i < 400 && !final; i++) {
+      const f = await ws.next((x) => x.type === 'delta' || x.type === 'reply', 5000);
+      if (!f) break;
+      if (f.type === 'delta') deltas.push(f.text ?? f.delta ?? ''); else final = f;
+    }
+    ws.close();
+    ok(deltas.length > 1 && final && deltas.join('') === final.text && /added BEA-/.test(final.text),
+       `${P} streamed: the model's words arrive as deltas that add up to the reply`, { deltas, final: final?.text });
+    cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
+    ok(cart?.items?.length === 1, `${P} streamed: the tool calls gathered from their pieces ran (one cart line)`, cart);
+    const sent = (await fakeRequests(fake.port, 1))[0]?.body || {};
+    ok(sent.stream === true && JSON.stringify(sent.messages).includes('mascara please, and add it'),
+       `${P} a compound request reaches the model whole (no splitting in agent mode), streamed`, sent.messages);
 
     // turns in parallel (the tool declarations are shared by every thread)
     const toks = await Promise.all(Array.from({ length: 8 }, () => anon(srv)));
