@@ -256,15 +256,13 @@ static llm_ev an_tool_event(const char *event, const char *data, size_t len, jso
     } else if (strcmp(type, "content_block_delta") == 0) {
         json_object *d = json_object_object_get(root, "delta");
         const char *dt = eng__json_str(d, "type", "");
-        if (strcmp(dt, "text_delta") == 0 && *eng__json_str(d, "text", "")) {
-            eng__buf_adds(text, eng__json_str(d, "text", ""));
-            ev = LLM_EV_DELTA;
-        } else if (strcmp(dt, "input_json_delta") == 0 && json_object_object_get_ex(blocks, bkey, &v)) {
+        if (strcmp(dt, "input_json_delta") == 0 && json_object_object_get_ex(blocks, bkey, &v)) {
             json_object *call = eng__llm_stream_call(acc, (size_t)json_object_get_int64(v));
             if (call)
                 eng__llm_append(call, "partial", eng__json_str(d, "partial_json", ""));
-        } else if (!d) {
-            ev = LLM_EV_BAD;
+        } else {   /* text (or a malformed delta): as for a text answer */
+            json_object_put(root);
+            return an_event(event, data, len, text);
         }
     } else if (strcmp(type, "message_delta") == 0) {
         json_object *u = json_object_object_get(root, "usage");
@@ -272,12 +270,10 @@ static llm_ev an_tool_event(const char *event, const char *data, size_t len, jso
             json_object_object_add(usage, "output", json_object_get(json_object_object_get(u, "output_tokens")));
         if (*eng__json_str(root, "delta.stop_reason", ""))
             json_object_object_add(acc, "stop", json_object_new_string(eng__json_str(root, "delta.stop_reason", "")));
-    } else if (strcmp(type, "message_stop") == 0) {
-        ev = LLM_EV_DONE;
-    } else if (strcmp(type, "error") == 0) {
-        if (!eng__llm_error_text(data, len, text))
-            eng__buf_adds(text, "error event without a message");
-        ev = LLM_EV_ERROR;
+    } else {
+        /* message_stop, error, ping: as for a text answer */
+        json_object_put(root);
+        return an_event(event, data, len, text);
     }
     json_object_put(root);
     return ev;

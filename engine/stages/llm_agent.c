@@ -330,6 +330,18 @@ static void run_call(const data *d, agent_work *w, tally *y, json_object *conv, 
     json_object_put(res);
 }
 
+/* what a turn of the loop holds, released on every way out */
+static void loop_free(json_object *conv, json_object *decl, json_object *last, agent_work *w, stream *sm)
+{
+    json_object_put(conv);
+    json_object_put(decl);
+    json_object_put(last);
+    json_object_put(w->cards);
+    w->cards = NULL;
+    eng__buf_free(&w->done);
+    eng__buf_free(&sm->said);
+}
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
@@ -378,11 +390,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         int64_t dl = eng__llm_deadline(t, o->timeout_ms, o->reserve_ms);
         if (dl - eng_now_us() < 50000) {   /* under 50 ms: no call fits */
             if (!y.ncalls) {
-                json_object_put(conv);
-                json_object_put(decl);
-                json_object_put(last);
-                eng__buf_free(&w.done);
-                eng__buf_free(&sm.said);
+                loop_free(conv, decl, last, &w, &sm);
                 return builtin(st, t, &y, "timeout", "no time left for a model call before the deadline");
             }
             y.stop = "deadline";
@@ -397,11 +405,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         y.model_us += eng_now_us() - c0 - (rc < 0 ? 0 : json_object_get_int64(json_object_object_get(ans, "clientUs")));
         if (rc < 0) {
             if (!y.ncalls) {   /* nothing done yet: the built-in pipeline answers */
-                json_object_put(conv);
-                json_object_put(decl);
-                eng__buf_free(&w.done);
-                eng__buf_free(&sm.said);
-                json_object_put(w.cards);
+                loop_free(conv, decl, last, &w, &sm);
                 return builtin(st, t, &y, rc == ENG_ETIMEDOUT ? "timeout" : rc == ENG_ELIMIT ? "circuit-open"
                                                                                             : "provider-error",
                                err.msg);
@@ -419,11 +423,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         last = ans;
         if (nc == 0 && !y.ncalls && !*eng__json_str(ans, "text", "")) {
             /* nothing said and nothing done: the built-in answer is better */
-            json_object_put(conv);
-            json_object_put(decl);
-            json_object_put(last);
-            eng__buf_free(&w.done);
-            eng__buf_free(&sm.said);
+            loop_free(conv, decl, last, &w, &sm);
             return builtin(st, t, &y, "empty-answer", "the model answered with no text and no tool call");
         }
         if (nc == 0 || limit) {
