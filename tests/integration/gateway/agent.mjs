@@ -215,6 +215,14 @@ async function suite(kind, fake, pipe) {
     }
     ok(modes.includes('token-budget'), `${P} the session's token budget hands the turn to the built-in pipeline`, modes);
 
+    // repeated provider failures open the circuit: the model is not even
+    // called, the built-in pipeline answers at once
+    for (let i = 0; i < 5; i++) await chat(srv, await anon(srv), `show me mascara [500] ${i}`);
+    r = await chat(srv, await anon(srv), 'show me mascara');
+    tr = await trace(srv, admin, r.json?.traceId);
+    ok(tr.agent?.mode === 'builtin' && tr.agent?.stop === 'circuit-open' && (r.json?.reply?.cards || []).length > 0 &&
+       r.ms < 1000, `${P} circuit open: the built-in answer at once (${r.ms} ms)`, tr.agent);
+
     // /metrics
     const m = (await req(srv, 'GET', '/metrics')).text;
     ok(metric(m, 'aisle_agent_tool_calls_total') > 10 && metric(m, 'aisle_agent_tokens_total', 'kind="input"') > 0 &&
