@@ -192,6 +192,30 @@ static json_object *conversation(eng_turn *t, const opts *o)
     return conv;
 }
 
+/* What the shopper's words point at, as the entities stage resolved them
+ * against the products on their screen ("the second one" = a SKU): the
+ * model gets SKUs only, never product text, outside tool results. */
+static void references(eng_turn *t, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 || !eng__json_str(e, "sku", NULL))
+            continue;
+        int k = snprintf(out + len, n - len, "%s\"%.60s\" = SKU %.127s", len ? "; " : "\n\nIn the shopper's message: ",
+                         eng__json_str(e, "text", "it"), eng__json_str(e, "sku", ""));
+        if (k < 0 || (size_t)k >= n - len) {
+            out[len] = '\0';
+            break;
+        }
+        len += (size_t)k;
+    }
+    if (len && len + 2 < n)
+        snprintf(out + len, n - len, ".");
+}
+
 /* the session keeps this exchange, trimmed to twice what is sent */
 static void remember(eng_turn *t, const opts *o, const char *reply, long tokens)
 {
@@ -379,10 +403,12 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         return builtin(st, t, &y, "provider-error", "out of memory copying the tool declarations");
     }
     json_object *conv = conversation(t, o);
+    char refs[1024];
+    references(t, refs, sizeof refs);
     stream sm = {.fn = t->opts ? t->opts->on_delta : NULL, .ud = t->opts ? t->opts->delta_ud : NULL};
     eng__buf_init(&sm.said);
     char sys[4096];
-    snprintf(sys, sizeof sys, "%s%s%s", base_prompt, o->system ? "\n\n" : "", o->system ? o->system : "");
+    snprintf(sys, sizeof sys, "%s%s%s%s", base_prompt, refs, o->system ? "\n\n" : "", o->system ? o->system : "");
     const char *answer = NULL;
     json_object *last = NULL;
     eng_result result = ENG_R_DONE;
@@ -494,8 +520,17 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         json_object *r = eng__json_path(t->ctx, "reply");
         json_object_object_add(r, "text", json_object_new_string(reply));
         json_object_object_add(r, "source", json_object_new_string("llm_agent"));
-        if (w.cards)
+        if (w.cards) {
             json_object_object_add(r, "cards", json_object_get(w.cards));
+            /* "the second one" in the next message means what is shown now */
+            json_object *sess = eng__session(t);
+            json_object_object_add(sess, "shown", eng__agent_shown_of(w.cards));
+            if (json_object_array_length(w.cards) == 1)
+                json_object_object_add(sess, "focus", json_object_new_string(
+                                                          eng__json_str(json_object_array_get_idx(w.cards, 0), "sku", "")));
+            else
+                json_object_object_del(sess, "focus");
+        }
         if (!w.cart_changes && !eng__json_path(t->ctx, "cart.items"))
             eng__cart_refresh(t);
     }

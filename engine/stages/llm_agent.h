@@ -4,7 +4,7 @@
 #ifndef AISLE_LLM_AGENT_H
 #define AISLE_LLM_AGENT_H
 
-#include "../commerce.h"
+#include "agent.h"
 
 /* What the tools did in one turn: the stage reads it to answer, to cut
  * an answer short, and for the trace. */

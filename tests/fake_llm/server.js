@@ -263,6 +263,14 @@ const AGENT_PLANS = {
   loop: (st) => ({ calls: [call('search_products', { query: `mascara ${st.steps.length}` })] }),
   checkout: (st) => st.steps.length === 0 ? { calls: [call('request_checkout', {})] }
     : say(`Checkout: ${JSON.stringify(st.steps[0].results[0])}`),
+  search: (st) => st.steps.length === 0 ? { calls: [call('search_products', { query: 'iphone', limit: 5 })] }
+    : say(`Here are ${(st.steps[0].results[0] || {}).total} products.`),
+  // adds what the shop said the shopper's words point at ("= SKU X" in the system prompt)
+  ordinal: (st, tools, kind, system) => {
+    const m = /= SKU ([!-~]+?)\.?(?:;|$)/m.exec(system || '');
+    if (st.steps.length === 0) return m ? { calls: [call('add_to_cart', { sku: m[1], quantity: 1 })] } : say('No reference.');
+    return say(`Added ${m && m[1]}.`);
+  },
   policy: (st) => st.steps.length === 0 ? { calls: [call('shop_policy', { question: 'how do returns work' })] }
     : say(`Policy: ${(st.steps[0].results[0] || {}).section}`),
 };
@@ -275,7 +283,9 @@ function agentAnswer(kind, body, t) {
   const plan = t.agent ? AGENT_PLANS[t.agent[0]] : null;
   let a = noTools || !plan ? say(plan ? `Stopped after ${st.steps.length} steps.`
                                       : `Happy to help! ${st.text.replace(/\[[^\]]*\]/g, '').trim()}`)
-                           : plan(st, tools, kind);
+                           : plan(st, tools, kind, kind === 'openai'
+                               ? body.messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
+                               : body.system);
   const id = (i) => `call_${st.steps.length}_${i}`;
   const usage = { in: 100 + 10 * st.steps.length, out: 20 };
   if (kind === 'openai') {

@@ -118,6 +118,16 @@ async function suite(kind, fake, pipe) {
     ok(rs.every((x) => /added BEA-/.test(x.json?.reply?.text || '')) && carts.every((c) => c.json?.items?.length === 1),
        `${P} 8 agent turns at once each changed only their own cart`, rs.map((x) => x.json?.reply?.text));
 
+    // "the second one" after the model's search: the cards it showed are
+    // the session's, and the shop tells the model which SKU is meant
+    tok = await anon(srv);
+    r = await chat(srv, tok, 'show me iphones [agent:search]');
+    const shown = r.json?.reply?.cards || [];
+    r = await chat(srv, tok, 'add the second one [agent:ordinal]');
+    cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
+    ok(shown.length >= 2 && cart?.items?.length === 1 && cart.items[0].sku === shown[1].sku,
+       `${P} "the second one" means the second card the model's search showed`, { shown: shown.map((c) => c.sku), cart: cart?.items, reply: r.json?.reply?.text });
+
     // parallel calls in one step
     r = await chat(srv, await anon(srv), 'compare mascara and lipstick [agent:parallel]');
     ok(/Mascara: \d+ results; lipstick: \d+ results/.test(r.json?.reply?.text || ''), `${P} parallel tool calls both answered`, r.text);
