@@ -114,6 +114,18 @@ static json_object *cart(agent_work *w)
     return json_object_get(eng__json_path(w->t->ctx, "cart"));
 }
 
+/* the title of the cart's line for sku (the SKU itself when absent) */
+static const char *line_title(json_object *cart, const char *sku)
+{
+    json_object *items = json_object_object_get(cart, "items");
+    for (size_t i = 0; sku && i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i);
+        if (strcmp(eng__json_str(it, "sku", ""), sku) == 0)
+            return eng__json_str(it, "title", sku);
+    }
+    return sku ? sku : "";
+}
+
 /* A cart or promotion change the shopper asked for, as the chat's own
  * agents make it: an action on the turn, carried out by the core now. */
 static json_object *change(agent_work *w, const char *type, json_object *args)
@@ -148,8 +160,8 @@ static json_object *change(agent_work *w, const char *type, json_object *args)
             json_object_object_add(out, "replayed", json_object_new_boolean(1));
         json_object_object_add(out, "cart", json_object_get(r.cart ? r.cart : eng__json_path(w->t->ctx, "cart")));
         if (strcmp(type, "cart.add") == 0)
-            done(w, "I added %" PRId64 " of %.127s to your cart (now %" PRId64 ").",
-                 (int64_t)num(args, "quantity", 0), sku, r.qty);
+            done(w, "I added %" PRId64 " of the %.127s to your cart (now %" PRId64 ").",
+                 (int64_t)num(args, "quantity", 0), line_title(r.cart, sku), r.qty);
         else if (strcmp(type, "promo.apply") == 0)
             done(w, "I applied the code %.32s.", eng__json_str(args, "code", ""));
         else

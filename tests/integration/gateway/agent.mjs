@@ -9,6 +9,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen } from './lib.mjs';
+import { sql } from './stores.mjs';
 
 const STAGE = '  - { id: assistant, type: llm_agent, checkout: order, max_tool_calls: 8, session_tokens: 3000, ' +
   'history_tokens: 200, timeout_ms: 2000, reserve_ms: 500 }';
@@ -70,6 +71,9 @@ async function suite(kind, fake, pipe) {
     let cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
     ok(cart && cart.items?.length === 1 && cart.items[0].qty === 1, `${P} search -> details -> add put one line in the cart`, cart);
     ok(r.json?.cart?.items?.length === 1, `${P} the chat reply carries the changed cart`, r.json?.cart);
+    const adds = sql(join(srv.dir, 'aisle.db'), "SELECT detail FROM audit WHERE action = 'cart.add'");
+    ok(adds.length === 1 && JSON.parse(adds[0].detail || '{}').via === 'llm_agent',
+       `${P} the model's cart change has one audit entry, via llm_agent`, adds);
     let tr = await trace(srv, admin, r.json?.traceId);
     ok(tr.agent?.mode === 'llm' && tr.agent.steps === 4 && tr.agent.toolCalls === 3 && tr.agent.tokens.input > 0 &&
        tr.agent.tokens.output > 0, `${P} the trace has steps, tool calls and tokens`, tr.agent);
