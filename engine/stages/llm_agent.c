@@ -129,6 +129,11 @@ static int create(eng_stage *st, eng_build *b)
             return ENG_ECONFIG;
         }
     }
+    if (o->system && strlen(o->system) > 2000) {
+        eng__build_error(b, eng__build_key_node(b, "system"), "\"system\" is %zu bytes: keep it under 2000 (it is sent "
+                         "with every model call)", strlen(o->system));
+        return ENG_ECONFIG;
+    }
     if (o->checkout && eng__build_edge(b, o->checkout, eng__build_key_node(b, "checkout")) < 0)
         return ENG_ENOMEM;
     size_t n;
