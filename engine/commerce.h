@@ -73,6 +73,12 @@ json_object *eng__order_json(const store_order *o);
  * (borrowed). */
 json_object *eng__action_add(eng_turn *t, const char *type, json_object *params);
 
+/* eng__action_record: the core's result `r` onto action `a` (status done,
+ * denied or failed, with the reason the reply and templates read), the
+ * turn's vars (denied, promoCode...) and ctx.cart; *cart_changed is set
+ * when the cart changed.  The action stage and the llm_agent's tools. */
+void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, bool *cart_changed);
+
 /* eng__session: ctx.session (created when absent). Borrowed. */
 json_object *eng__session(eng_turn *t);
 

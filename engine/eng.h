@@ -199,11 +199,79 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
                  int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
                  eng_err *err);
 
+/* eng_llm_tool_chat: one step of a tool loop.  With on_delta the request
+ * streams (SSE): on_delta gets the model's text as it comes, the tool
+ * calls are gathered from their streamed pieces, and *out is the same as
+ * without (no retry once text reached on_delta).  `msgs` is
+ * the conversation in a provider-neutral form, a JSON array of
+ *   {"role":"user","content":TEXT}
+ *   {"role":"assistant","content":TEXT?,"calls":[{"id","name","arguments":OBJECT}]}
+ *   {"role":"tool","id":CALL_ID,"name":NAME,"content":TEXT,"error":BOOL}
+ * (consecutive tool messages answer the calls of the assistant message
+ * before them); `tools` an array of {"name","description","parameters":
+ * JSON Schema}, or NULL; `no_tools` asks for an answer in words (the
+ * tools are still declared, tool_choice none).  Both borrowed.  The
+ * client turns them into OpenAI's `tools`/`tool_calls`/`role: tool` or
+ * Anthropic's `tools`/`tool_use`/`tool_result` blocks.  On 0, *out (the
+ * caller puts it) is {"text": STRING (maybe ""), "calls": [{"id", "name",
+ * "arguments": OBJECT} or, when the model's arguments were not a JSON
+ * object, {"id","name","raw": STRING}], "usage": {"input": N, "output":
+ * N}, "stop": the provider's stop reason, "clientUs": microseconds this
+ * side spent building the request and reading the answer}.  Deadline, retries, circuit
+ * breaker, counters and errors exactly as eng_llm_chat.  Blocks. */
+int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
+                      int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, json_object **out, eng_err *err);
+
 /* eng_llm_stats: counters since start (thread-safe reads). */
 typedef struct eng_llm_stats {
     uint64_t calls, failures, retries, timeouts, breaker_rejections;
 } eng_llm_stats;
 void eng_llm_stats_get(const eng_llm *l, eng_llm_stats *out);
+
+/* ---------------------------------------------------------------------
+ * The shop's tools (engine/tools.c), declared once for every agent that
+ * shops here: outside agents over MCP (gateway/h_mcp.c) and the
+ * assistant's own model (the llm_agent stage).  Each has a name, a
+ * description, a JSON Schema of its arguments, who may call it and MCP's
+ * hints.  The table is static and immutable: thread-safe.
+ * ------------------------------------------------------------------ */
+typedef enum eng_tool_type { ENG_TOOL_STR, ENG_TOOL_INT, ENG_TOOL_NUM } eng_tool_type;
+typedef enum eng_tool_auth {
+    ENG_TOOL_ANYONE = 0,      /* browsing: no shopper needed */
+    ENG_TOOL_SESSION,         /* a shopper's session (anonymous or signed in) */
+    ENG_TOOL_USER,            /* a signed-in shopper */
+} eng_tool_auth;
+
+typedef struct eng_tool_arg {
+    const char *name;
+    eng_tool_type type;
+    bool required;
+    double lo, hi;            /* strings: length in characters; numbers: range */
+    bool printable;           /* strings of printable ASCII only */
+    const char *desc;
+} eng_tool_arg;
+
+typedef struct eng_tool {
+    const char *name, *title, *desc;
+    eng_tool_auth auth;
+    bool read_only, destructive, idempotent;   /* MCP annotations */
+    bool agent;               /* offered to the assistant's own model;
+                                 confirm_checkout is not: only the
+                                 shopper's own "yes" places an order */
+    eng_tool_arg args[6];     /* ends at name == NULL */
+} eng_tool;
+
+/* eng_tools: the table (n set to its length). Never NULL. */
+const eng_tool *eng_tools(size_t *n);
+/* eng_tool_find: the tool called `name`, or NULL. */
+const eng_tool *eng_tool_find(const char *name);
+/* eng_tool_check_args: NULL when `args` (borrowed) fits the tool's
+ * schema (types, ranges, lengths, required fields, no unknown fields);
+ * otherwise what is wrong, written into buf (n bytes) and returned. */
+const char *eng_tool_check_args(const eng_tool *t, json_object *args, char *buf, size_t n);
+/* eng_tool_schema: a new JSON Schema object of the tool's arguments
+ * (caller puts it); NULL on OOM. */
+json_object *eng_tool_schema(const eng_tool *t);
 
 /* ---------------------------------------------------------------------
  * Pipelines.

@@ -180,5 +180,6 @@ extern const eng_stage_type eng__stage_entities;
 extern const eng_stage_type eng__stage_context;
 extern const eng_stage_type eng__stage_agent;
 extern const eng_stage_type eng__stage_action;
+extern const eng_stage_type eng__stage_llm_agent;
 
 #endif

@@ -381,6 +381,18 @@ static int is_search(const char *intent)
            strcmp(intent, "recommend") == 0;
 }
 
+/* Is a model planning this pipeline's turns (an llm_agent stage and a
+ * configured LLM)? */
+static bool agent_mode(const eng_pipeline *p, const eng_converse_opts *o)
+{
+    if (!o->deps || !o->deps->llm)
+        return false;
+    for (size_t i = 0; i < p->nstages; i++)
+        if (p->stages[i].type == &eng__stage_llm_agent)
+            return true;
+    return false;
+}
+
 /* Cuts `text` into parts (copies in parts[], freed by the caller);
  * returns how many (1: not cut, parts[0] NULL). */
 static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
@@ -578,7 +590,9 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
     }
 
     char *parts[MAX_PARTS] = {0};
-    size_t nparts = split_requests(p, o->text, parts);
+    /* with agent mode on, the model plans a compound request itself
+     * ("find running shoes under 100 and add the best rated one") */
+    size_t nparts = agent_mode(p, o) ? 1 : split_requests(p, o->text, parts);
     json_object *merged = NULL;
     for (size_t k = 0; k < nparts; k++) {
         const char *text = nparts > 1 ? parts[k] : o->text;

@@ -30,6 +30,10 @@ bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict);
 /* eng__agent_price: cards priced as the cart and orders price them
  * (every rules file of the pipeline: eng__shop_price). */
 void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *cards);
+/* eng__agent_shown_of: what the session keeps of the cards a reply shows
+ * (sku, title, brand, category, prices, rating), for "the second one" in
+ * a later message (a new array). */
+json_object *eng__agent_shown_of(json_object *cards);
 /* eng__agent_intent: the turn's intent name ("" when none). */
 const char *eng__agent_intent(eng_turn *t);
 /* eng__agent_cart_refresh: the priced cart into ctx.cart. */

@@ -148,7 +148,7 @@ static bool has_word(const char *text, const char *const *words)
 }
 
 /* shown products, kept small: what references and refinements need */
-static json_object *shown_of(json_object *cards)
+json_object *eng__agent_shown_of(json_object *cards)
 {
     json_object *a = json_object_new_array();
     static const char *const keep[] = {"sku", "title", "brand", "category", "price", "finalPrice", "rating", NULL};
@@ -330,7 +330,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
         store_search_result_free(&res);
         return 0;
     }
-    json_object_object_add(sess, "shown", shown_of(cards));
+    json_object_object_add(sess, "shown", eng__agent_shown_of(cards));
     json_object_object_add(sess, "lastQuery", query_json(q));
     /* a new list replaces what "it" means: its only product, or none */
     if (json_object_array_length(cards) == 1)
@@ -381,7 +381,7 @@ static void type_first(eng_turn *t, const char *cat)
                 json_object_array_add(sorted, json_object_get(c));
         }
     set_cards(t, sorted);
-    json_object_object_add(eng__session(t), "shown", shown_of(sorted));
+    json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(sorted));
 }
 
 /* A shopping need the catalog has nothing for ("something for my new
@@ -756,7 +756,7 @@ static void which_one(eng_turn *t, agent_target *tg)
         return;
     if (json_object_array_length(tg->candidates) > 5)
         json_object_array_del_idx(tg->candidates, 5, json_object_array_length(tg->candidates) - 5);
-    json_object_object_add(eng__session(t), "shown", shown_of(tg->candidates));
+    json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(tg->candidates));
     json_object_object_del(eng__session(t), "focus");
     set_cards(t, tg->candidates);
     tg->candidates = NULL;
@@ -1025,7 +1025,7 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
             json_object_object_add(found, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
             int64_t total = json_object_get_int64(eng__json_path(found, "total"));
             json_object_object_add(found, "total", json_object_new_int64(total > 0 ? total - 1 : 0));
-            json_object_object_add(eng__session(t), "shown", shown_of(cards));
+            json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(cards));
             break;
         }
     eng__set_var(t, "recommended", json_object_new_boolean(1));

@@ -196,3 +196,19 @@ export function jwt(header, payload, key) {
   return data + '.' + createHmac('sha256', key).update(data).digest('base64url');
 }
 export function jwtPayload(tok) { return JSON.parse(Buffer.from(tok.split('.')[1], 'base64url').toString()); }
+
+// the loopback fake LLM provider (tests/fake_llm/server.js): resolves to
+// {proc, port}; it exits when proc.stdin ends
+export function startFake() {
+  return new Promise((resolve, reject) => {
+    const p = spawn('node', ['tests/fake_llm/server.js'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let buf = '';
+    p.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/PORT (\d+)/);
+      if (m) resolve({ proc: p, port: Number(m[1]) });
+    });
+    p.on('error', reject);
+    setTimeout(() => reject(new Error('fake LLM did not start')), 10000);
+  });
+}
