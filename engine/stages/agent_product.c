@@ -830,6 +830,7 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
     quote(t, card);
+    eng__agent_keep_pending(t);
     eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
     return ENG_R_OK;
 }
