@@ -217,6 +217,25 @@ static int login(cli_conv *c, const char *email, int64_t *uids, size_t *nu)
     return 0;
 }
 
+/* user.address / user.card: the logged-in user's saved delivery address
+ * or card, saved through the commerce core as the checkout page saves
+ * them (`what` names the key in messages). */
+static int seed_account(cli_conv *c, const char *what,
+                        int (*save)(const eng_shopper *, json_object *, eng_shop_result *), json_object *v,
+                        FILE *out)
+{
+    eng_shopper w = {.pipe = c->pipeline, .store = c->store, .user_id = strtoll(c->user_id, NULL, 10),
+                     .session_id = c->session_id, .via = "cli"};
+    eng_shop_result r;
+    int rc = w.user_id ? save(&w, v, &r) : ENG_EINVAL;
+    bool good = rc == 0 && r.status == ENG_SHOP_OK;
+    if (!good)
+        fprintf(out, "    user.%s: %s\n", what, rc < 0 ? "needs a user (user: {email: ...}) and a store" : r.reason);
+    if (rc == 0)
+        eng_shop_result_clear(&r);
+    return good ? 0 : -1;
+}
+
 /* memory: {namespace: {key: value}} for the logged-in user. */
 static int seed_memory(cli_conv *c, json_object *mem, FILE *out)
 {
@@ -370,6 +389,16 @@ static void run_conversation(eng_pipeline *p, const char *tpl, const char *dir, 
         json_object *mem = json_object_object_get(conv, "memory");
         if (email && login(&c, email, uids, &nu) < 0)
             fails++;
+        json_object *addr = json_object_is_type(user, json_type_object) ? json_object_object_get(user, "address") : NULL;
+        if (!fails && addr) {
+            tx_strip_lines(addr);
+            fails += seed_account(&c, "address", eng_shop_address_set, addr, out) < 0;
+        }
+        json_object *card = json_object_is_type(user, json_type_object) ? json_object_object_get(user, "card") : NULL;
+        if (!fails && card) {
+            tx_strip_lines(card);
+            fails += seed_account(&c, "card", eng_shop_payment_save, card, out) < 0;
+        }
         if (!fails && mem) {
             tx_strip_lines(mem);
             fails += seed_memory(&c, mem, out) < 0;

@@ -51,10 +51,18 @@ json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action);
 json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *code, bool *known,
                                   const char **denied);
 /* eng__shop_do: carry out one action {type, sku?, qty?, key?, code?,
- * orderId?} (types cart.add, cart.set, cart.remove, cart.clear,
+ * orderId?, delivery? (order.create: an option id)} (types cart.add, cart.set, cart.remove, cart.clear,
  * promo.apply, promo.remove, order.create, order.cancel) for the turn's
  * shopper; fills *r (eng_shop_result_clear it). Always returns 0. */
 int eng__shop_do(eng_turn *t, json_object *action, eng_shop_result *r);
+/* eng__checkout_quote: what a checkout without facts (the chat, MCP)
+ * charges for ctx.cart: {delivery (option `delivery`, else the first,
+ * priced), otherDelivery (the rest, priced), address (the saved one, when
+ * there is one), goodsTotal, total} (new object). */
+json_object *eng__checkout_quote(eng_turn *t, const char *delivery);
+/* eng__delivery_named: the id of the shop's delivery option that `text`
+ * names as a word ("express"), or NULL. Borrowed from the pipeline. */
+const char *eng__delivery_named(eng_turn *t, const char *text);
 /* eng__order_json: an order as every channel shows it (new object). */
 json_object *eng__order_json(const store_order *o);
 
@@ -64,6 +72,12 @@ json_object *eng__order_json(const store_order *o);
  * Takes ownership of params (an object, may be NULL). Returns the action
  * (borrowed). */
 json_object *eng__action_add(eng_turn *t, const char *type, json_object *params);
+
+/* eng__action_record: the core's result `r` onto action `a` (status done,
+ * denied or failed, with the reason the reply and templates read), the
+ * turn's vars (denied, promoCode...) and ctx.cart; *cart_changed is set
+ * when the cart changed.  The action stage and the llm_agent's tools. */
+void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, bool *cart_changed);
 
 /* eng__session: ctx.session (created when absent). Borrowed. */
 json_object *eng__session(eng_turn *t);

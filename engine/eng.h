@@ -211,11 +211,79 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
                  int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
                  eng_err *err);
 
+/* eng_llm_tool_chat: one step of a tool loop.  With on_delta the request
+ * streams (SSE): on_delta gets the model's text as it comes, the tool
+ * calls are gathered from their streamed pieces, and *out is the same as
+ * without (no retry once text reached on_delta).  `msgs` is
+ * the conversation in a provider-neutral form, a JSON array of
+ *   {"role":"user","content":TEXT}
+ *   {"role":"assistant","content":TEXT?,"calls":[{"id","name","arguments":OBJECT}]}
+ *   {"role":"tool","id":CALL_ID,"name":NAME,"content":TEXT,"error":BOOL}
+ * (consecutive tool messages answer the calls of the assistant message
+ * before them); `tools` an array of {"name","description","parameters":
+ * JSON Schema}, or NULL; `no_tools` asks for an answer in words (the
+ * tools are still declared, tool_choice none).  Both borrowed.  The
+ * client turns them into OpenAI's `tools`/`tool_calls`/`role: tool` or
+ * Anthropic's `tools`/`tool_use`/`tool_result` blocks.  On 0, *out (the
+ * caller puts it) is {"text": STRING (maybe ""), "calls": [{"id", "name",
+ * "arguments": OBJECT} or, when the model's arguments were not a JSON
+ * object, {"id","name","raw": STRING}], "usage": {"input": N, "output":
+ * N}, "stop": the provider's stop reason, "clientUs": microseconds this
+ * side spent building the request and reading the answer}.  Deadline, retries, circuit
+ * breaker, counters and errors exactly as eng_llm_chat.  Blocks. */
+int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
+                      int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, json_object **out, eng_err *err);
+
 /* eng_llm_stats: counters since start (thread-safe reads). */
 typedef struct eng_llm_stats {
     uint64_t calls, failures, retries, timeouts, breaker_rejections;
 } eng_llm_stats;
 void eng_llm_stats_get(const eng_llm *l, eng_llm_stats *out);
+
+/* ---------------------------------------------------------------------
+ * The shop's tools (engine/tools.c), declared once for every agent that
+ * shops here: outside agents over MCP (gateway/h_mcp.c) and the
+ * assistant's own model (the llm_agent stage).  Each has a name, a
+ * description, a JSON Schema of its arguments, who may call it and MCP's
+ * hints.  The table is static and immutable: thread-safe.
+ * ------------------------------------------------------------------ */
+typedef enum eng_tool_type { ENG_TOOL_STR, ENG_TOOL_INT, ENG_TOOL_NUM } eng_tool_type;
+typedef enum eng_tool_auth {
+    ENG_TOOL_ANYONE = 0,      /* browsing: no shopper needed */
+    ENG_TOOL_SESSION,         /* a shopper's session (anonymous or signed in) */
+    ENG_TOOL_USER,            /* a signed-in shopper */
+} eng_tool_auth;
+
+typedef struct eng_tool_arg {
+    const char *name;
+    eng_tool_type type;
+    bool required;
+    double lo, hi;            /* strings: length in characters; numbers: range */
+    bool printable;           /* strings of printable ASCII only */
+    const char *desc;
+} eng_tool_arg;
+
+typedef struct eng_tool {
+    const char *name, *title, *desc;
+    eng_tool_auth auth;
+    bool read_only, destructive, idempotent;   /* MCP annotations */
+    bool agent;               /* offered to the assistant's own model;
+                                 confirm_checkout is not: only the
+                                 shopper's own "yes" places an order */
+    eng_tool_arg args[6];     /* ends at name == NULL */
+} eng_tool;
+
+/* eng_tools: the table (n set to its length). Never NULL. */
+const eng_tool *eng_tools(size_t *n);
+/* eng_tool_find: the tool called `name`, or NULL. */
+const eng_tool *eng_tool_find(const char *name);
+/* eng_tool_check_args: NULL when `args` (borrowed) fits the tool's
+ * schema (types, ranges, lengths, required fields, no unknown fields);
+ * otherwise what is wrong, written into buf (n bytes) and returned. */
+const char *eng_tool_check_args(const eng_tool *t, json_object *args, char *buf, size_t n);
+/* eng_tool_schema: a new JSON Schema object of the tool's arguments
+ * (caller puts it); NULL on OOM. */
+json_object *eng_tool_schema(const eng_tool *t);
 
 /* ---------------------------------------------------------------------
  * Pipelines.
@@ -356,8 +424,12 @@ typedef enum eng_shop_status {
                                  unchanged */
     ENG_SHOP_LOGIN,           /* needs a signed-in shopper */
     ENG_SHOP_UNAVAILABLE,     /* the store failed: try again */
-    ENG_SHOP_CHANGED          /* checkout: the cart changed after it was
+    ENG_SHOP_CHANGED,         /* checkout: the cart changed after it was
                                  priced or confirmed; nothing ordered */
+    ENG_SHOP_PAYMENT          /* checkout: the payment was declined (reason
+                                 says why): nothing ordered, nothing taken
+                                 from stock; another card may be tried,
+                                 with the same idempotency key */
 } eng_shop_status;
 
 /* Who is shopping, and where. */
@@ -385,6 +457,11 @@ typedef struct eng_shop_result {
     json_object *cart;        /* the priced cart after the call (owned) */
     json_object *order;       /* the order (checkout, cancel, lookups) */
     json_object *veto;        /* the veto {deny, id, version, file} */
+    json_object *info;        /* the saved address (address calls) or the
+                                 delivery options (eng_shop_delivery_options) */
+    char field[32];           /* INVALID from a checkout fact: which one
+                                 ("address.postalCode", "delivery",
+                                 "payment.cardNumber"...), else "" */
 } eng_shop_result;
 
 /* eng_shop_result_clear: put the result's JSON and zero it. */
@@ -416,7 +493,9 @@ int eng_shop_promo_apply(const eng_shopper *w, const char *code, eng_shop_result
 int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_result *r);
 /* eng_shop_checkout: the priced cart becomes an order, exactly once per
  * key (required), stock taken in the same transaction; vetoes see the
- * cart. */
+ * cart.  Without checkout facts: eng_shop_checkout_with(co NULL) -- the
+ * saved address and card when there are, the first delivery option
+ * (its price added to the total). */
 int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r);
 /* eng_shop_checkout_confirmed: eng_shop_checkout, but only when the cart
  * priced now is `confirmed` (a priced cart from eng_shop_cart that the
@@ -425,6 +504,122 @@ int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r)
  * ordered. `confirmed` NULL: as eng_shop_checkout. */
 int eng_shop_checkout_confirmed(const eng_shopper *w, const char *key, json_object *confirmed,
                                 eng_shop_result *r);
+/* The facts of a checkout (engine/checkout.c): where it goes, how, and
+ * how it is paid.  Every channel passes the same struct to
+ * eng_shop_checkout_with; the shop's settings (the pipeline's `checkout:`
+ * section, docs/pipelines.md) list the delivery options and name the
+ * payment provider. */
+typedef struct eng_checkout {
+    json_object *address;     /* {name, line1, line2?, city, region?,
+                                 postalCode, country (ISO 3166 alpha-2),
+                                 phone?}; NULL: the account's saved one */
+    bool save_address;        /* keep `address` as the account's saved one
+                                 once the order is placed */
+    const char *delivery;     /* a delivery option id; NULL: the first */
+    json_object *payment;     /* {cardNumber, expiry "MM/YY", cvc}, or
+                                 {"saved": true} for the account's saved
+                                 card; NULL: no payment step (required
+                                 when `require_payment`) */
+    bool save_payment;        /* keep the card with the provider as the
+                                 account's saved card once the order is
+                                 placed (brand, last 4 and the provider's
+                                 token are kept; never the number) */
+    bool require_payment;     /* refuse (INVALID, field "payment") without one */
+} eng_checkout;
+
+/* eng_shop_checkout_with: eng_shop_checkout_confirmed with the checkout's
+ * facts.  `co` NULL (the chat and MCP paths): the saved address and the
+ * saved card when there are, the first delivery option (or the action's
+ * `delivery`), no payment step without a saved card.  In order:
+ * validates the facts (INVALID, r->field names the fact: nothing charged),
+ * prices the cart plus delivery (free from the option's threshold), asks
+ * the vetoes, reserves the key (store_once_begin: a concurrent duplicate
+ * waits for the first), charges the provider once under "<user>:<key>"
+ * (PAYMENT when declined: nothing ordered, the key stays free for another
+ * card), places the order with stock in one store transaction, and
+ * refunds the charge when the order cannot be placed (stock, a changed
+ * cart) or was already placed by the same key with another charge.  The
+ * order keeps the address, the delivery option, the card's brand, last 4
+ * digits and the provider's reference (never the number), every discount
+ * with its reason, and the confirmation e-mail text rendered once from
+ * the settings' template.  Blocks on the store and the provider. */
+int eng_shop_checkout_with(const eng_shopper *w, const char *key, json_object *confirmed,
+                           const eng_checkout *co, eng_shop_result *r);
+/* eng_shop_address_get: the account's saved address into r->info
+ * (NOT_FOUND when none; LOGIN when anonymous). */
+int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r);
+/* eng_shop_address_set: validate `address` (as eng_checkout.address;
+ * INVALID with r->field and a reason naming the field and its bound) and
+ * save it; the cleaned address into r->info. */
+int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_result *r);
+/* eng_shop_payment_get: the account's saved card into r->info as
+ * {provider, brand, last4} (NOT_FOUND when none; LOGIN when anonymous).
+ * eng_shop_payment_save: check `card` ({cardNumber, expiry, cvc}:
+ * INVALID with r->field) and keep it with the shop's provider (PAYMENT
+ * when it refuses the card); the card as r->info.  The chat's checkout
+ * pays with the saved card.  eng_shop_payment_forget: drop it.  Block
+ * on the store and the provider. */
+int eng_shop_payment_get(const eng_shopper *w, eng_shop_result *r);
+int eng_shop_payment_save(const eng_shopper *w, json_object *card, eng_shop_result *r);
+int eng_shop_payment_forget(const eng_shopper *w, eng_shop_result *r);
+/* eng_shop_delivery_options: the shop's delivery options priced for the
+ * shopper's cart now: r->info = {"currency", "items": [{id, name, days,
+ * price, basePrice, freeOver?}]}, r->cart the priced cart. */
+int eng_shop_delivery_options(const eng_shopper *w, eng_shop_result *r);
+
+/* ---------------------------------------------------------------------
+ * Payment providers (engine/pay.c): a small vtable; the shop's settings
+ * name one (`checkout.payment`, default "test").  The built-in "test"
+ * provider moves no money and reaches no outside service: it approves
+ * 4242 4242 4242 4242 (and any other number that passes the Luhn check)
+ * and declines 4000 0000 0000 0002 (card declined) and 4000 0000 0000
+ * 9995 (insufficient funds).  Card numbers are checked (digits, length,
+ * Luhn, expiry, CVC) before any provider sees them.
+ * ------------------------------------------------------------------ */
+typedef struct eng_pay_req {
+    const char *idempotency_key; /* the provider charges once per key */
+    int64_t amount_cents;
+    const char *currency;        /* "USD" */
+    const char *card_number;     /* digits only; NULL when paying with `token` */
+    int exp_month, exp_year;     /* 1-12, four digits */
+    const char *cvc;
+    const char *token;           /* a saved card (from save), or NULL */
+} eng_pay_req;
+
+typedef struct eng_pay_result {
+    int approved;                /* 1: charged (or saved); 0: declined (reason) */
+    char reference[64];          /* the provider's id of the charge */
+    char reason[128];            /* for the shopper when declined */
+    char token[64];              /* save: the provider's reusable token */
+} eng_pay_result;
+
+typedef struct eng_pay_provider {
+    const char *name;
+    /* charge: 0 when the provider answered (out->approved says how), a
+     * negative code when it could not be reached (nothing charged). The
+     * same idempotency_key again returns the first answer. */
+    int (*charge)(const struct eng_pay_provider *p, const eng_pay_req *req, eng_pay_result *out);
+    /* refund: give a charge back in full; 0 or a negative code. */
+    int (*refund)(const struct eng_pay_provider *p, const char *reference, int64_t amount_cents);
+    /* save: keep the card with the provider for later charges (no money
+     * moves): out->token when approved; 0 or a negative code. NULL: this
+     * provider keeps no cards. */
+    int (*save)(const struct eng_pay_provider *p, const eng_pay_req *req, eng_pay_result *out);
+    void *ud;
+} eng_pay_provider;
+
+/* eng_pay_register: make provider p (borrowed, lives until exit) known by
+ * p->name; replaces one of the same name.  0, ENG_EINVAL, ENG_ENOMEM (at
+ * most 16).  Thread-safe; call before loading pipelines that name it. */
+int eng_pay_register(const eng_pay_provider *p);
+/* eng_pay_find: the provider named `name` ("test" is always there), or NULL. */
+const eng_pay_provider *eng_pay_find(const char *name);
+/* eng_pay_card_brand: "visa", "mastercard", "amex", "discover" or "card"
+ * for a string of digits. */
+const char *eng_pay_card_brand(const char *digits);
+/* eng_pay_luhn_ok: 1 when the digits pass the Luhn check. */
+int eng_pay_luhn_ok(const char *digits);
+
 /* eng_shop_cancel: cancel a placed order of the shopper. */
 int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r);
 /* eng_shop_order: one order of the shopper into r->order; eng_shop_orders:

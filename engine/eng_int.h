@@ -52,6 +52,11 @@ void eng__buf_addc(eng_buf *b, char c);
 void eng__buf_printf(eng_buf *b, const char *fmt, ...) ENG_PRINTF(2, 3);
 void eng__buf_vprintf(eng_buf *b, const char *fmt, va_list ap);
 
+/* eng__random_hex: 2 * nbytes (at most 32) random hex digits and a NUL
+ * into out (getrandom; a clock-seeded sequence when it fails)
+ * (engine/session.c). */
+void eng__random_hex(char *out, size_t nbytes);
+
 /* ------------------------------------------------------------- json util
  * (engine/jsonutil.c) */
 

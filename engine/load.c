@@ -6,6 +6,7 @@
 #include "pipe_int.h"
 #include "rules.h"
 #include "knowledge_int.h"
+#include "checkout_int.h"
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
@@ -621,7 +622,7 @@ static int load_training(eng_build *b, int node)
 
 static const char *const top_keys[] = {"pipeline", "version", "description", "deadline_ms",
                                        "error_reply", "timeout_reply", "intents", "training",
-                                       "rules", "knowledge", "stages", NULL};
+                                       "rules", "knowledge", "checkout", "stages", NULL};
 
 static int load_top(eng_build *b, int root)
 {
@@ -701,6 +702,14 @@ static int load_top(eng_build *b, int root)
     int kn = eng__ymap_get(d, root, "knowledge");
     if (kn) {
         int r = eng__kb_load(b, kn, &p->knowledge);
+        if (r == ENG_ENOMEM)
+            return r;
+        if (r < 0)
+            rc = ENG_ECONFIG;
+    }
+    int con = eng__ymap_get(d, root, "checkout");
+    if (con) {
+        int r = eng__checkout_load(b, con, &p->checkout);
         if (r == ENG_ENOMEM)
             return r;
         if (r < 0)

@@ -108,6 +108,7 @@ struct eng_pipeline {
     size_t nstages;
     struct eng_rules *rules;   /* top-level `rules:` (engine/rules.h), or NULL */
     struct eng_kb *knowledge;  /* top-level `knowledge:` (engine/knowledge_int.h), or NULL */
+    struct eng_checkout_cfg *checkout; /* top-level `checkout:` (engine/checkout_int.h), or NULL */
 };
 
 /* Build context: what create() sees while a file loads. */
@@ -179,5 +180,6 @@ extern const eng_stage_type eng__stage_entities;
 extern const eng_stage_type eng__stage_context;
 extern const eng_stage_type eng__stage_agent;
 extern const eng_stage_type eng__stage_action;
+extern const eng_stage_type eng__stage_llm_agent;
 
 #endif

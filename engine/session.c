@@ -205,7 +205,7 @@ void eng_json_tidy_doubles(json_object *o)
 /* ---------------------------------------------------------------------
  * The driver
  * ------------------------------------------------------------------ */
-static void random_hex(char *out, size_t nbytes)
+void eng__random_hex(char *out, size_t nbytes)
 {
     unsigned char b[32];
     if (nbytes > sizeof b)
@@ -379,6 +379,18 @@ static int is_search(const char *intent)
 {
     return strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
            strcmp(intent, "recommend") == 0;
+}
+
+/* Is a model planning this pipeline's turns (an llm_agent stage and a
+ * configured LLM)? */
+static bool agent_mode(const eng_pipeline *p, const eng_converse_opts *o)
+{
+    if (!o->deps || !o->deps->llm)
+        return false;
+    for (size_t i = 0; i < p->nstages; i++)
+        if (p->stages[i].type == &eng__stage_llm_agent)
+            return true;
+    return false;
 }
 
 /* Cuts `text` into parts (copies in parts[], freed by the caller);
@@ -565,7 +577,7 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
     if (o->trace_id)
         snprintf(r->trace_id, sizeof r->trace_id, "%s", o->trace_id);
     else
-        random_hex(r->trace_id, 16);
+        eng__random_hex(r->trace_id, 16);
 
     char key[256] = "";
     if (st && o->message_id) {
@@ -578,7 +590,9 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
     }
 
     char *parts[MAX_PARTS] = {0};
-    size_t nparts = split_requests(p, o->text, parts);
+    /* with agent mode on, the model plans a compound request itself
+     * ("find running shoes under 100 and add the best rated one") */
+    size_t nparts = agent_mode(p, o) ? 1 : split_requests(p, o->text, parts);
     json_object *merged = NULL;
     for (size_t k = 0; k < nparts; k++) {
         const char *text = nparts > 1 ? parts[k] : o->text;

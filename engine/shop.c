@@ -16,6 +16,7 @@
  * Outside a chat turn the public eng_shop_* calls build a turn frame
  * (pool and context, never run) as the rules need one. */
 #include "commerce.h"
+#include "checkout_int.h"
 #include "stages/agent.h"
 #include <ctype.h>
 #include <inttypes.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define MAX_LINE_QTY 999
 
@@ -106,6 +108,7 @@ void eng_shop_result_clear(eng_shop_result *r)
     json_object_put(r->cart);
     json_object_put(r->order);
     json_object_put(r->veto);
+    json_object_put(r->info);
     memset(r, 0, sizeof *r);
 }
 
@@ -114,7 +117,7 @@ const char *eng_shop_status_name(eng_shop_status s)
     static const char *const names[] = {
         "ok", "rule-veto", "not-found", "not-in-cart", "insufficient-stock", "cart-empty",
         "order-not-cancellable", "validation", "promo-code-invalid", "login-required", "store-unavailable",
-        "cart-changed",
+        "cart-changed", "payment-declined",
     };
     return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
 }
@@ -402,6 +405,13 @@ json_object *eng__order_json(const store_order *o)
     if (pr) {
         json_object_object_add(j, "subtotal", json_object_get(json_object_object_get(pr, "subtotal")));
         json_object_object_add(j, "discounts", json_object_get(json_object_object_get(pr, "discounts")));
+        static const char *const facts_kept[] = {"discountTotal", "goodsTotal", "currency", "delivery", "address",
+                                                 "payment", "emailText", NULL};
+        for (size_t i = 0; facts_kept[i]; i++) {
+            json_object *v = json_object_object_get(pr, facts_kept[i]);
+            if (v)
+                json_object_object_add(j, facts_kept[i], json_object_get(v));
+        }
         json_object *items = json_object_object_get(pr, "items");
         for (size_t i = 0; items && i < json_object_array_length(items); i++) {
             json_object *it = json_object_array_get_idx(items, i);
@@ -456,7 +466,177 @@ static bool same_priced_cart(json_object *now, json_object *confirmed)
     return true;
 }
 
-static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_shop_result *r)
+/* the account's saved address, or NULL */
+static json_object *saved_address(eng_turn *t)
+{
+    char *js = NULL;
+    store_err e = {0};
+    if (store_account_get(eng__store(t), eng__user_id(t), "address", &js, &e) < 0)
+        return NULL;
+    json_object *a = js ? json_tokener_parse(js) : NULL;
+    free(js);
+    if (a && !json_object_is_type(a, json_type_object)) {
+        json_object_put(a);
+        a = NULL;
+    }
+    return a;
+}
+
+/* Reserve the checkout's key before any money moves: 0 reserved,
+ * STORE_EEXIST when an earlier request with the key finished (its order
+ * stands: nothing is charged again), another code when the store failed.
+ * A concurrent duplicate waits for the first (at most ~10 s). */
+static int reserve(store *s, const char *okey)
+{
+    for (int i = 0; i < 200; i++) {
+        char *res = NULL;
+        store_err e = {0};
+        int rc = store_once_begin(s, okey, 30000, &res, &e);
+        free(res);
+        if (rc != STORE_EBUSY)
+            return rc;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return STORE_EBUSY;
+}
+
+/* What checkout() needs besides the cart: the facts resolved and checked. */
+typedef struct facts {
+    json_object *address;           /* owned; NULL: none */
+    const eng_delivery_opt *opt;    /* NULL: the shop has no options */
+    bool pay;
+    bool saved;                     /* pay with the saved card's token */
+    char token[64];
+    eng_card card;                  /* brand, last4 (and the number when typed) */
+} facts;
+
+/* the saved card into f (false when there is none) */
+static bool use_saved_card(eng_turn *t, facts *f)
+{
+    json_object *sv = eng__payment_saved(eng__store(t), eng__user_id(t));
+    if (!sv)
+        return false;
+    f->pay = f->saved = true;
+    snprintf(f->token, sizeof f->token, "%s", eng__json_str(sv, "token", ""));
+    snprintf(f->card.brand, sizeof f->card.brand, "%s", eng__json_str(sv, "brand", "card"));
+    snprintf(f->card.last4, sizeof f->card.last4, "%s", eng__json_str(sv, "last4", ""));
+    json_object_put(sv);
+    return true;
+}
+
+static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delivery, facts *f, eng_shop_result *r)
+{
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    memset(f, 0, sizeof *f);
+    if (co && co->address) {
+        f->address = eng__address_clean(co->address, r->field, sizeof r->field, r->reason, sizeof r->reason);
+        if (!f->address)
+            return set(r, ENG_SHOP_INVALID, NULL), -1;
+    } else {
+        f->address = saved_address(t);
+    }
+    if (co && !f->address) {
+        snprintf(r->field, sizeof r->field, "address");
+        return set(r, ENG_SHOP_INVALID, "a delivery address is needed (name, line1, city, postalCode, country)"), -1;
+    }
+    if (co)
+        delivery = co->delivery;
+    f->opt = eng__delivery_find(cfg, delivery);
+    if (delivery && !f->opt) {
+        char list[160] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < cfg->nopts && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cfg->opts[i].id);
+        snprintf(r->field, sizeof r->field, "delivery");
+        set(r, ENG_SHOP_INVALID, "there is no delivery option \"%.40s\"%s%s", delivery,
+            cfg->nopts ? "; choose one of: " : "", list);
+        goto bad;
+    }
+    f->pay = co && (co->payment || co->require_payment);
+    bool want_saved = co && json_object_get_boolean(json_object_object_get(co->payment, "saved"));
+    if (!co) {
+        use_saved_card(t, f);   /* the chat and MCP pay with the saved card, when there is one */
+    } else if (want_saved) {
+        if (!use_saved_card(t, f)) {
+            snprintf(r->field, sizeof r->field, "payment");
+            set(r, ENG_SHOP_INVALID, "no card is saved: please enter one");
+            goto bad;
+        }
+    } else if (f->pay && eng__card_check(co->payment, (int64_t)time(NULL), &f->card, r->field, sizeof r->field,
+                                         r->reason, sizeof r->reason) < 0) {
+        set(r, ENG_SHOP_INVALID, NULL);
+        goto bad;
+    }
+    return 0;
+bad:
+    json_object_put(f->address);
+    f->address = NULL;
+    return -1;
+}
+
+static json_object *cents_json(int64_t c) { return json_object_new_double((double)c / 100.0); }
+
+const char *eng__delivery_named(eng_turn *t, const char *text)
+{
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    for (size_t i = 0; text && i < cfg->nopts; i++) {
+        const char *id = cfg->opts[i].id;
+        size_t n = strlen(id);
+        for (const char *p = text; *p; p++) {
+            bool starts = p == text || !isalnum((unsigned char)p[-1]);
+            if (starts && strncasecmp(p, id, n) == 0 && !isalnum((unsigned char)p[n]))
+                return id;
+        }
+    }
+    return NULL;
+}
+
+json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
+{
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    int64_t goods = llround(json_object_get_double(eng__json_path(t->ctx, "cart.total")) * 100);
+    const eng_delivery_opt *opt = eng__delivery_find(cfg, delivery);
+    if (!opt)
+        opt = eng__delivery_find(cfg, NULL);
+    json_object *q = json_object_new_object();
+    if (opt)
+        json_object_object_add(q, "delivery", eng__delivery_json(cfg, opt, goods));
+    json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
+    if (a)
+        json_object_object_add(q, "address", a);
+    json_object *card = eng__store(t) ? eng__payment_saved(eng__store(t), eng__user_id(t)) : NULL;
+    if (card) {
+        json_object *shown = json_object_new_object();
+        json_object_object_add(shown, "brand", json_object_get(json_object_object_get(card, "brand")));
+        json_object_object_add(shown, "last4", json_object_get(json_object_object_get(card, "last4")));
+        json_object_object_add(q, "payment", shown);
+        json_object_put(card);
+    }
+    json_object_object_add(q, "goodsTotal", cents_json(goods));
+    json_object_object_add(q, "total", cents_json(goods + (opt ? eng__delivery_price(opt, goods) : 0)));
+    /* the other options, so the question can say how to choose one */
+    json_object *others = json_object_new_array();
+    for (size_t i = 0; i < cfg->nopts; i++)
+        if (&cfg->opts[i] != opt)
+            json_object_array_add(others, eng__delivery_json(cfg, &cfg->opts[i], goods));
+    json_object_object_add(q, "otherDelivery", others);
+    return q;
+}
+
+/* The reference of the charge an order was paid with ("" when none). */
+static void order_payment_ref(const store_order *o, char *buf, size_t n)
+{
+    buf[0] = 0;
+    json_object *pr = o->pricing_json ? json_tokener_parse(o->pricing_json) : NULL;
+    snprintf(buf, n, "%s", eng__json_str(pr, "payment.reference", ""));
+    json_object_put(pr);
+}
+
+/* co NULL: the chat's and MCP's checkout, with `delivery` (an option id
+ * the shopper named, or NULL for the first) */
+static int checkout(eng_turn *t, const char *key, json_object *confirmed, const eng_checkout *co,
+                    const char *delivery, eng_shop_result *r)
 {
     store *s = eng__store(t);
     int64_t uid = eng__user_id(t);
@@ -476,14 +656,31 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_sh
         return set(r, ENG_SHOP_CHANGED, "the cart changed since it was confirmed; nothing was ordered. "
                                       "Please review it and confirm again");
     }
+    facts f;
+    if (resolve_facts(t, co, delivery, &f, r) < 0) {
+        r->cart = json_object_get(cart);
+        return 0;
+    }
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
     json_object *pricing = NULL;
+    int64_t total_cents = 0;
     if (json_object_array_length(eng__json_path(cart, "items")) > 0) {
         /* the prices the chat and the cart show, promotions and all, are
          * what the order charges; the rules may refuse it */
         pricing = json_object_new_object();
-        static const char *const keep[] = {"total", "subtotal", "discounts", "items", NULL};
+        static const char *const keep[] = {"total", "subtotal", "discounts", "discountTotal", "items", NULL};
         for (size_t i = 0; keep[i]; i++)
             json_object_object_add(pricing, keep[i], json_object_get(eng__json_path(cart, keep[i])));
+        int64_t goods = llround(json_object_get_double(eng__json_path(cart, "total")) * 100);
+        int64_t ship = f.opt ? eng__delivery_price(f.opt, goods) : 0;
+        total_cents = goods + ship;
+        json_object_object_add(pricing, "goodsTotal", cents_json(goods));
+        json_object_object_add(pricing, "total", cents_json(total_cents));
+        json_object_object_add(pricing, "currency", json_object_new_string(cfg->currency));
+        if (f.opt)
+            json_object_object_add(pricing, "delivery", eng__delivery_json(cfg, f.opt, goods));
+        if (f.address)
+            json_object_object_add(pricing, "address", json_object_get(f.address));
         json_object *act = json_object_get(pricing);
         json_object_object_add(act, "type", json_object_new_string("order.create"));
         json_object_object_add(act, "cartId", json_object_new_string(cid));
@@ -495,13 +692,73 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_sh
         json_object_put(act);
         if (veto) {
             json_object_put(pricing);
+            json_object_put(f.address);
             r->cart = json_object_get(cart);
             return denied(t, r, "order.create", "order.create", veto);
         }
     }
+    /* The payment: the key is reserved first, so a duplicate (concurrent
+     * or a retry) never reaches the provider again; the provider is asked
+     * under the same key, so even a charge whose answer was lost in a
+     * crash is the same charge the next time. An empty cart charges
+     * nothing: the store replays the key's order or says it is empty. */
+    const eng_pay_provider *prov = NULL;
+    eng_pay_result paid = {0};
+    char okey[300];
+    bool reserved = false, charged = false;
+    snprintf(okey, sizeof okey, "checkout:%" PRId64 ":%s", uid, key);
+    if (f.pay && pricing) {
+        int orc = reserve(s, okey);
+        if (orc == 0) {
+            reserved = true;
+        } else if (orc != STORE_EEXIST) {
+            json_object_put(pricing);
+            json_object_put(f.address);
+            r->cart = json_object_get(cart);
+            return set(r, ENG_SHOP_UNAVAILABLE, "the checkout could not start right now; nothing was charged. "
+                                                "Please try again");
+        }
+        if (reserved) {
+            prov = eng_pay_find(cfg->payment);
+            eng_pay_req pq = {okey, total_cents, cfg->currency, f.saved ? NULL : f.card.number, f.card.exp_month,
+                              f.card.exp_year, f.card.cvc, f.saved ? f.token : NULL};
+            int prc = prov ? prov->charge(prov, &pq, &paid) : ENG_EINVAL;
+            if (prc < 0 || !paid.approved) {
+                store_err e = {0};
+                store_once_abort(s, okey, &e);
+                json_object_put(pricing);
+                json_object_put(f.address);
+                r->cart = json_object_get(cart);
+                if (prc < 0)
+                    return set(r, ENG_SHOP_UNAVAILABLE, "the payment service did not answer; nothing was "
+                                                        "charged or ordered. Please try again");
+                snprintf(r->field, sizeof r->field, "payment");
+                return set(r, ENG_SHOP_PAYMENT, "payment declined: %s. Nothing was charged or ordered; "
+                                                "please try another card", paid.reason[0] ? paid.reason : "the card was declined");
+            }
+            charged = true;
+        }
+        json_object *pj = json_object_new_object();
+        json_object_object_add(pj, "provider", json_object_new_string(cfg->payment));
+        json_object_object_add(pj, "brand", json_object_new_string(f.card.brand));
+        json_object_object_add(pj, "last4", json_object_new_string(f.card.last4));
+        json_object_object_add(pj, "reference", json_object_new_string(paid.reference));
+        json_object_object_add(pj, "amount", cents_json(total_cents));
+        json_object_object_add(pj, "status", json_object_new_string("paid"));
+        if (f.saved)
+            json_object_object_add(pj, "saved", json_object_new_boolean(1));
+        json_object_object_add(pricing, "payment", pj);
+    }
+    if (pricing) {
+        char *mail = eng__checkout_email(cfg, pricing);
+        if (mail)
+            json_object_object_add(pricing, "emailText", json_object_new_string(mail));
+        eng__free(mail);
+    }
     /* the audit detail: what was charged and which rules priced it */
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "total", json_object_get(eng__json_path(cart, "total")));
+    json_object_object_add(d, "total", pricing ? json_object_get(eng__json_path(pricing, "total"))
+                                               : json_object_get(eng__json_path(cart, "total")));
     json_object_object_add(d, "discounts", json_object_get(eng__json_path(cart, "discounts")));
     json_object *rules = json_object_new_array();
     json_object *items = eng__json_path(cart, "items");
@@ -513,6 +770,10 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_sh
     json_object_object_add(d, "appliedRules", rules);
     json_object_object_add(d, "via", json_object_new_string(via(t)));
     json_object_object_add(d, "key", json_object_new_string(key));
+    if (f.opt)
+        json_object_object_add(d, "delivery", json_object_new_string(f.opt->id));
+    if (charged)
+        json_object_object_add(d, "payment", json_object_new_string(paid.reference));
     store_audit_rec au = {who, "order.create", NULL, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN)};
     store_order_req req = {uid, cid, key,
                            pricing ? json_object_to_json_string_ext(pricing, JSON_C_TO_STRING_PLAIN) : NULL, &au};
@@ -522,6 +783,14 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_sh
     json_object_put(pricing);
     json_object_put(d);
     if (rc < 0) {
+        /* nothing was ordered: the charge goes back, the key is free again */
+        if (charged)
+            prov->refund(prov, paid.reference, total_cents);
+        if (reserved) {
+            store_err ae = {0};
+            store_once_abort(s, okey, &ae);
+        }
+        json_object_put(f.address);
         store_order_clear(&o);
         r->cart = json_object_get(cart);
         if (rc == STORE_ESTOCK)
@@ -531,6 +800,29 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, eng_sh
                                           "charged. Please check your cart and confirm again");
         return from_store(r, rc, &e);
     }
+    if (charged && o.replayed) {
+        /* the key's order was placed by another request: keep its charge */
+        char ref[64];
+        order_payment_ref(&o, ref, sizeof ref);
+        if (strcmp(ref, paid.reference) != 0)
+            prov->refund(prov, paid.reference, total_cents);
+    }
+    if (reserved) {
+        char res[32];
+        store_err fe = {0};
+        snprintf(res, sizeof res, "%" PRId64, o.id);
+        store_once_finish(s, okey, res, 7 * 24 * 3600, &fe);
+    }
+    if (co && co->save_payment && charged && !f.saved && !o.replayed) {
+        /* the shopper asked to keep the card: with the provider, never here */
+        eng_pay_result kept;
+        eng__payment_keep(s, uid, cfg, &f.card, &kept);
+    }
+    if (co && co->save_address && co->address && f.address && !o.replayed) {
+        store_err ae = {0};
+        store_account_put(s, uid, "address", json_object_to_json_string_ext(f.address, JSON_C_TO_STRING_PLAIN), &ae);
+    }
+    json_object_put(f.address);
     r->replayed = o.replayed;
     r->order = eng__order_json(&o);
     store_order_clear(&o);
@@ -614,7 +906,7 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
     if (strcmp(type, "promo.remove") == 0)
         return promo_remove(t, eng__json_str(a, "code", NULL), r);
     if (strcmp(type, "order.create") == 0)
-        return checkout(t, key, eng__json_path(a, "confirmed"), r);
+        return checkout(t, key, eng__json_path(a, "confirmed"), NULL, eng__json_str(a, "delivery", NULL), r);
     if (strcmp(type, "order.cancel") == 0)
         return cancel(t, json_object_get_int64(eng__json_path(a, "orderId")), r);
     return set(r, ENG_SHOP_INVALID, "unknown action %s", type);
@@ -711,6 +1003,21 @@ int eng_shop_checkout_confirmed(const eng_shopper *w, const char *key, json_obje
     if (confirmed)
         json_object_object_add(a, "confirmed", json_object_get(confirmed));
     return frame_do(w, a, r);
+}
+
+int eng_shop_checkout_with(const eng_shopper *w, const char *key, json_object *confirmed,
+                           const eng_checkout *co, eng_shop_result *r)
+{
+    frame f;
+    int rc = frame_open(w, &f, r);
+    if (rc < 0)
+        return rc;
+    if (!eng__store(f.t))
+        set(r, ENG_SHOP_UNAVAILABLE, "the shop has no store configured");
+    else
+        checkout(f.t, key, confirmed, co, NULL, r);
+    eng_turn_free(f.t);
+    return 0;
 }
 
 int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r)

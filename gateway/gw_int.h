@@ -78,6 +78,11 @@ void gw__json(gw_req *r, int status, json_object *o);
  * (urn:aisle:problem:SLUG). */
 void gw__problem(gw_req *r, int status, const char *slug, const char *title,
                  const char *fmt, ...) ENG_PRINTF(5, 6);
+/* gw__problem_field: the same with a "field" member naming the part of
+ * the request that is wrong ("address.postalCode", "payment.cardNumber");
+ * field and detail may be NULL. */
+void gw__problem_field(gw_req *r, int status, const char *slug, const char *title, const char *field,
+                       const char *detail);
 /* gw__problem_retry: the same with a Retry-After header (429, 503). */
 void gw__problem_retry(gw_req *r, int status, const char *slug, const char *title,
                        int retry_after_s, const char *detail);
@@ -233,6 +238,17 @@ int gw__cart_do(gw_server *s, const gw_principal *who, const char *via, enum gw_
  * of it; opens *g (close it with gw__shop_close); result in g->r. */
 void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const char *key, json_object *confirmed,
                   gw_shop *g);
+/* Checkout facts over REST (h_orders.c): the signed-in user's saved
+ * delivery address (GET/PUT /me/address) and the shop's delivery options
+ * priced for the caller's cart (GET /cart/delivery-options). */
+void gw__h_address_get(gw_req *r);
+void gw__h_address_put(gw_req *r);
+/* the saved card (GET/PUT/DELETE /me/payment-method): kept by the
+ * payment provider; the shop keeps brand, last 4 and the token */
+void gw__h_payment_get(gw_req *r);
+void gw__h_payment_put(gw_req *r);
+void gw__h_payment_delete(gw_req *r);
+void gw__h_delivery_options(gw_req *r);
 /* gw__product_search (h_products.c): run `q` and price its hits for
  * `who` as the chat would; *items (new array) and *res (free with
  * store_search_result_free) on 0, -1 with *e filled. */

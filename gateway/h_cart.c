@@ -100,7 +100,11 @@ void gw__shop_problem(gw_req *r, const eng_shop_result *res, const char *not_fou
                     why ? why : "The cart changed while the order was being placed; nothing was charged.");
         return;
     case ENG_SHOP_INVALID:
-        gw__problem(r, 422, "validation", "Invalid request", "%s", why ? why : "invalid request");
+        gw__problem_field(r, 422, "validation", "Invalid request", res->field, why ? why : "invalid request");
+        return;
+    case ENG_SHOP_PAYMENT:
+        gw__problem_field(r, 402, "payment-declined", "Payment declined", res->field,
+                          why ? why : "The payment was declined; nothing was charged or ordered.");
         return;
     case ENG_SHOP_CODE_INVALID:
         gw__problem(r, 422, "promo-code-invalid", "Promotion code not accepted", "%s", why ? why : "unknown code");

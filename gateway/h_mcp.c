@@ -16,7 +16,6 @@
  * (eng_pipeline_knowledge_ask). */
 #include "gw_int.h"
 #include <inttypes.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,27 +138,11 @@ static json_object *shop_err(const eng_shop_result *res, const char *not_found)
 }
 
 /* ---------------------------------------------------------------------
- * Tools: one table gives tools/list its schemas and tools/call its checks
+ * Tools: declared once in the engine (engine/tools.c: names, schemas,
+ * who may call them, the argument check); this file maps each name to
+ * what it does over HTTP.
  * ------------------------------------------------------------------ */
-enum arg_type { A_STR, A_INT, A_NUM };
-typedef struct mcp_arg {
-    const char *name;
-    enum arg_type type;
-    bool required;
-    double lo, hi;          /* string: length in characters; numbers: range */
-    bool printable;         /* string of printable ASCII only */
-    const char *desc;
-} mcp_arg;
-
 typedef json_object *(*tool_fn)(gw_req *r, json_object *args);
-
-typedef struct mcp_tool {
-    const char *name, *title, *desc;
-    int need;               /* GW_AUTH_NONE, _SESSION or _USER */
-    bool read_only, destructive, idempotent;
-    tool_fn fn;
-    mcp_arg args[6];        /* ends at name == NULL */
-} mcp_tool;
 
 static const char *arg_str(json_object *a, const char *k) { return gw__jstr(a, k); }
 
@@ -170,99 +153,6 @@ static bool arg_num(json_object *a, const char *k, double *out)
         return false;
     *out = json_object_is_type(v, json_type_int) ? (double)json_object_get_int64(v) : json_object_get_double(v);
     return true;
-}
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-/* NULL when `args` fits the tool's schema, else what is wrong (in buf) */
-static const char *check_args(const mcp_tool *t, json_object *args, char *buf, size_t n)
-{
-    json_object_object_foreach(args, key, val) {
-        (void)val;
-        const mcp_arg *a = t->args;
-        while (a->name && strcmp(a->name, key) != 0)
-            a++;
-        if (!a->name) {
-            snprintf(buf, n, "unknown argument \"%.64s\" (%s takes only the arguments its inputSchema lists)", key,
-                     t->name);
-            return buf;
-        }
-    }
-    for (const mcp_arg *a = t->args; a->name; a++) {
-        json_object *v;
-        if (!json_object_object_get_ex(args, a->name, &v)) {
-            if (a->required) {
-                snprintf(buf, n, "%s is required", a->name);
-                return buf;
-            }
-            continue;
-        }
-        if (a->type == A_STR) {
-            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-            if (!s || (size_t)json_object_get_string_len(v) != strlen(s)) {
-                snprintf(buf, n, "%s must be a string", a->name);
-                return buf;
-            }
-            size_t len = utf8_chars(s);
-            bool ok = len >= (size_t)a->lo && len <= (size_t)a->hi;
-            for (const char *p = s; ok && a->printable && *p; p++)
-                ok = *p > 32 && *p < 127;
-            if (!ok) {
-                snprintf(buf, n, "%s must be %g to %g %scharacters", a->name, a->lo, a->hi,
-                         a->printable ? "printable ASCII " : "");
-                return buf;
-            }
-        } else {
-            double d;
-            bool isnum = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
-            if (!isnum || !arg_num(args, a->name, &d) || !isfinite(d) || (a->type == A_INT && d != floor(d))) {
-                snprintf(buf, n, "%s must be %s", a->name, a->type == A_INT ? "an integer" : "a number");
-                return buf;
-            }
-            if (d < a->lo || d > a->hi) {
-                snprintf(buf, n, "%s must be from %g to %g", a->name, a->lo, a->hi);
-                return buf;
-            }
-        }
-    }
-    return NULL;
-}
-
-static json_object *schema_json(const mcp_tool *t)
-{
-    json_object *s = json_object_new_object(), *props = json_object_new_object(), *req = json_object_new_array();
-    json_object_object_add(s, "type", json_object_new_string("object"));
-    for (const mcp_arg *a = t->args; a->name; a++) {
-        json_object *p = json_object_new_object();
-        static const char *const tn[] = {"string", "integer", "number"};
-        json_object_object_add(p, "type", json_object_new_string(tn[a->type]));
-        json_object_object_add(p, "description", json_object_new_string(a->desc));
-        if (a->type == A_STR) {
-            json_object_object_add(p, "minLength", json_object_new_int((int)a->lo));
-            json_object_object_add(p, "maxLength", json_object_new_int((int)a->hi));
-            if (a->printable)
-                json_object_object_add(p, "pattern", json_object_new_string("^[!-~]+$"));
-        } else if (a->type == A_INT) {
-            json_object_object_add(p, "minimum", json_object_new_int64((int64_t)a->lo));
-            json_object_object_add(p, "maximum", json_object_new_int64((int64_t)a->hi));
-        } else {
-            json_object_object_add(p, "minimum", json_object_new_double(a->lo));
-            json_object_object_add(p, "maximum", json_object_new_double(a->hi));
-        }
-        json_object_object_add(props, a->name, p);
-        if (a->required)
-            json_object_array_add(req, json_object_new_string(a->name));
-    }
-    json_object_object_add(s, "properties", props);
-    json_object_object_add(s, "required", req);
-    json_object_object_add(s, "additionalProperties", json_object_new_boolean(0));
-    return s;
 }
 
 /* ---- catalog ---- */
@@ -558,67 +448,43 @@ static json_object *t_policy(gw_req *r, json_object *a)
     return out;
 }
 
-#define SKU_ARG(d) {"sku", A_STR, true, 1, 127, false, d}
-static const mcp_tool tools[] = {
-    {"search_products", "Search products",
-     "Full-text search of the catalog with optional price and category filters. Prices are what this shopper "
-     "pays (finalPrice, after the shop's rules). Use get_product for details.",
-     GW_AUTH_NONE, true, false, true, t_search,
-     {{"query", A_STR, true, 1, 200, false, "What the shopper is looking for, in their words"},
-      {"minPrice", A_NUM, false, 0, 1e9, false, "Lowest price"},
-      {"maxPrice", A_NUM, false, 0, 1e9, false, "Highest price"},
-      {"category", A_STR, false, 1, 120, false, "Exact category name, e.g. \"smartphones\""},
-      {"limit", A_INT, false, 1, 50, false, "How many results (default 10)"}}},
-    {"get_product", "Product details", "One product by SKU: description, price, final price, stock, rating.",
-     GW_AUTH_NONE, true, false, true, t_product, {SKU_ARG("The product's SKU, from search_products")}},
-    {"view_cart", "View cart", "The shopper's cart, priced: lines, discounts, promotion code, total.",
-     GW_AUTH_SESSION, true, false, true, t_cart, {{0}}},
-    {"add_to_cart", "Add to cart", "Add a quantity of a product to the shopper's cart (stock and shop rules apply).",
-     GW_AUTH_SESSION, false, false, false, t_add,
-     {SKU_ARG("The product's SKU"), {"quantity", A_INT, true, 1, 999, false, "How many to add"}}},
-    {"update_cart_item", "Change quantity", "Set the quantity of a cart line; 0 removes it.",
-     GW_AUTH_SESSION, false, true, true, t_update,
-     {SKU_ARG("The SKU of a line in the cart"), {"quantity", A_INT, true, 0, 999, false, "The new quantity"}}},
-    {"remove_from_cart", "Remove from cart", "Remove a line from the cart.",
-     GW_AUTH_SESSION, false, true, true, t_remove, {SKU_ARG("The SKU of a line in the cart")}},
-    {"apply_promo_code", "Apply promotion code", "Apply a promotion code to the cart; a refused code changes nothing.",
-     GW_AUTH_SESSION, false, false, true, t_promo, {{"code", A_STR, true, 1, 32, false, "The promotion code"}}},
-    {"request_checkout", "Request checkout",
-     "Price the signed-in shopper's cart for checkout and return its summary and a confirmationId. Places no "
-     "order: show the summary to the shopper and call confirm_checkout only after they agree.",
-     GW_AUTH_USER, true, false, false, t_request_checkout, {{0}}},
-    {"confirm_checkout", "Confirm checkout",
-     "Place the order for the cart that request_checkout summarised (exactly once per confirmationId, or per "
-     "idempotencyKey when given). Refused when the cart changed since: request checkout again.",
-     GW_AUTH_USER, false, false, true, t_confirm_checkout,
-     {{"confirmationId", A_STR, true, 1, 80, true, "The confirmationId request_checkout returned"},
-      {"idempotencyKey", A_STR, false, 1, 99, true, "Your own key for retries: the same key places one order"}}},
-    {"order_status", "Order status", "One of the signed-in shopper's orders: status, lines, total.",
-     GW_AUTH_USER, true, false, true, t_order,
-     {{"orderId", A_INT, true, 1, 9007199254740991.0, false, "The order's id"}}},
-    {"shop_policy", "Shop policy",
-     "Answer a question about the shop (returns, refunds, shipping times and regions, payment methods, "
-     "warranty, contact, opening hours) with the shop's own text, quoted from its policies.",
-     GW_AUTH_NONE, true, false, true, t_policy,
-     {{"question", A_STR, true, 1, 500, false, "The shopper's question, in their words"}}},
+static const struct {
+    const char *name;
+    tool_fn fn;
+} impls[] = {
+    {"search_products", t_search}, {"get_product", t_product}, {"view_cart", t_cart},
+    {"add_to_cart", t_add}, {"update_cart_item", t_update}, {"remove_from_cart", t_remove},
+    {"apply_promo_code", t_promo}, {"request_checkout", t_request_checkout},
+    {"confirm_checkout", t_confirm_checkout}, {"order_status", t_order}, {"shop_policy", t_policy},
 };
-#define NTOOLS (sizeof tools / sizeof *tools)
+
+static tool_fn impl(const char *name)
+{
+    for (size_t i = 0; i < sizeof impls / sizeof *impls; i++)
+        if (strcmp(impls[i].name, name) == 0)
+            return impls[i].fn;
+    return NULL;
+}
 
 static json_object *tools_list(void)
 {
     json_object *a = json_object_new_array();
-    for (size_t i = 0; i < NTOOLS; i++) {
-        const mcp_tool *t = &tools[i];
+    size_t n;
+    const eng_tool *tools = eng_tools(&n);
+    for (size_t i = 0; i < n; i++) {
+        const eng_tool *t = &tools[i];
+        if (!impl(t->name))
+            continue;
         json_object *o = json_object_new_object(), *ann = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(t->name));
         json_object_object_add(o, "title", json_object_new_string(t->title));
         char d[600];
         snprintf(d, sizeof d, "%s%s", t->desc,
-                 t->need == GW_AUTH_USER      ? " Needs a signed-in shopper's bearer token."
-                 : t->need == GW_AUTH_SESSION ? " Needs a shopper bearer token (anonymous session or signed in)."
+                 t->auth == ENG_TOOL_USER      ? " Needs a signed-in shopper's bearer token."
+                 : t->auth == ENG_TOOL_SESSION ? " Needs a shopper bearer token (anonymous session or signed in)."
                                               : "");
         json_object_object_add(o, "description", json_object_new_string(d));
-        json_object_object_add(o, "inputSchema", schema_json(t));
+        json_object_object_add(o, "inputSchema", eng_tool_schema(t));
         json_object_object_add(ann, "title", json_object_new_string(t->title));
         json_object_object_add(ann, "readOnlyHint", json_object_new_boolean(t->read_only));
         json_object_object_add(ann, "destructiveHint", json_object_new_boolean(t->destructive));
@@ -638,11 +504,9 @@ static void tools_call(gw_req *r, json_object *id, json_object *params)
     json_object *args = NULL;
     if (!name)
         return rpc_error(r, 200, id, JR_PARAMS, "tools/call needs params.name (a string)");
-    const mcp_tool *t = NULL;
-    for (size_t i = 0; i < NTOOLS && !t; i++)
-        if (strcmp(tools[i].name, name) == 0)
-            t = &tools[i];
-    if (!t)
+    const eng_tool *t = eng_tool_find(name);
+    tool_fn fn = t ? impl(t->name) : NULL;
+    if (!fn)
         return rpc_error(r, 200, id, JR_PARAMS, "Unknown tool: %.64s (tools/list names them)", name);
     if (json_object_object_get_ex(params, "arguments", &args) && !json_object_is_type(args, json_type_object) &&
         !json_object_is_type(args, json_type_null))
@@ -652,18 +516,18 @@ static void tools_call(gw_req *r, json_object *id, json_object *params)
         args = empty = json_object_new_object();
     char why[256];
     json_object *res;
-    if (check_args(t, args, why, sizeof why))
+    if (eng_tool_check_args(t, args, why, sizeof why))
         res = tool_err("invalid-arguments", "Invalid arguments for %s: %s.", t->name, why);
-    else if (t->need == GW_AUTH_SESSION && !r->who.authenticated)
+    else if (t->auth == ENG_TOOL_SESSION && !r->who.authenticated)
         res = tool_err("session-required",
                        "%s needs a shopper token: send Authorization: Bearer <token> (POST /api/v1/auth/anonymous "
                        "starts an anonymous session; POST /api/v1/auth/login signs in).", t->name);
-    else if (t->need == GW_AUTH_USER && !r->who.user_id)
+    else if (t->auth == ENG_TOOL_USER && !r->who.user_id)
         res = tool_err("login-required",
                        "%s needs a signed-in shopper: send Authorization: Bearer <accessToken> from "
                        "POST /api/v1/auth/login.", t->name);
     else
-        res = t->fn(r, args);
+        res = fn(r, args);
     json_object_put(empty);
     rpc_result(r, id, res, NULL);
 }

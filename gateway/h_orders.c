@@ -4,7 +4,10 @@
  * with 200 and Idempotent-Replayed: true — the store says which, in the
  * same transaction as the order; gw__checkout is the step MCP's
  * confirm_checkout shares), list, detail and cancel.  Another
- * user's order is answered 404, exactly like one that does not exist. */
+ * user's order is answered 404, exactly like one that does not exist.
+ * The checkout's facts (address, delivery option, payment card) come in
+ * the body and go, unread here, to eng_shop_checkout_with; the saved
+ * address and the delivery options have their own resources. */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,6 +28,49 @@ void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const 
     }
 }
 
+/* the checkout body: {address?, saveAddress?, deliveryOption?, payment};
+ * only its shape is checked here, the facts in the commerce core */
+static int checkout_body(gw_req *r, json_object *body, eng_checkout *co)
+{
+    static const char *const known[] = {"address", "saveAddress", "deliveryOption", "payment", "savePayment", NULL};
+    json_object_object_foreach(body, k, v) {
+        (void)v;
+        bool ok = false;
+        for (size_t i = 0; known[i]; i++)
+            ok |= strcmp(known[i], k) == 0;
+        if (!ok) {
+            gw__problem_field(r, 422, "validation", "Invalid request", NULL,
+                              "unknown member of the checkout (address, saveAddress, deliveryOption, payment, "
+                              "savePayment)");
+            return -1;
+        }
+    }
+    json_object *a = json_object_object_get(body, "address"), *sa = json_object_object_get(body, "saveAddress");
+    json_object *d = json_object_object_get(body, "deliveryOption"), *p = json_object_object_get(body, "payment");
+    json_object *sp = json_object_object_get(body, "savePayment");
+    if (sp && !json_object_is_type(sp, json_type_boolean)) {
+        gw__problem_field(r, 422, "validation", "Invalid request", "savePayment", "savePayment is true or false");
+        return -1;
+    }
+    if ((a && !json_object_is_type(a, json_type_object)) || (sa && !json_object_is_type(sa, json_type_boolean)) ||
+        (d && !json_object_is_type(d, json_type_string)) || (p && !json_object_is_type(p, json_type_object))) {
+        const char *f = a && !json_object_is_type(a, json_type_object) ? "address"
+                        : sa && !json_object_is_type(sa, json_type_boolean) ? "saveAddress"
+                        : d && !json_object_is_type(d, json_type_string) ? "deliveryOption" : "payment";
+        gw__problem_field(r, 422, "validation", "Invalid request", f,
+                          "address and payment are objects, deliveryOption a string, saveAddress true or false");
+        return -1;
+    }
+    memset(co, 0, sizeof *co);
+    co->address = a;
+    co->save_address = sa && json_object_get_boolean(sa);
+    co->delivery = d ? json_object_get_string(d) : NULL;
+    co->payment = p;
+    co->save_payment = sp && json_object_get_boolean(sp);
+    co->require_payment = true;
+    return 0;
+}
+
 void gw__h_orders_create(gw_req *r)
 {
     bool bad;
@@ -35,8 +81,23 @@ void gw__h_orders_create(gw_req *r)
                     "cannot place the order twice.");
         return;
     }
+    json_object *body;
+    eng_checkout co;
+    if (gw__body_object(r, &body) < 0)
+        return;
+    if (checkout_body(r, body, &co) < 0) {
+        json_object_put(body);
+        return;
+    }
     gw_shop g;
-    gw__checkout(r->srv, &r->who, NULL, key, NULL, &g);
+    gw__shop_open(r->srv, &r->who, &g);
+    eng_shop_checkout_with(&g.w, key, NULL, &co, &g.r);
+    json_object_put(body);
+    if (g.r.status == ENG_SHOP_OK && !g.r.replayed) {
+        char cid[128];
+        gw__cart_id(&r->who, cid, sizeof cid);
+        gw__cart_changed(r->srv, cid);
+    }
     if (g.r.status != ENG_SHOP_OK) {
         gw__shop_problem(r, &g.r, "No such order");
         gw__shop_close(&g);
@@ -52,16 +113,69 @@ void gw__h_orders_create(gw_req *r)
     gw__shop_close(&g);
 }
 
+/* Answer a commerce-core result: 200 with `body` (the result's order or
+ * info) when OK, else its problem; then close the call. */
+static void answer(gw_req *r, gw_shop *g, json_object *body, const char *not_found)
+{
+    if (g->r.status == ENG_SHOP_OK) {
+        eng_json_tidy_doubles(body);
+        gw__json(r, 200, json_object_get(body));
+    } else {
+        gw__shop_problem(r, &g->r, not_found);
+    }
+    gw__shop_close(g);
+}
+
+/* An account resource: GET reads it, PUT saves the body through the core. */
+typedef int (*shop_get_fn)(const eng_shopper *w, eng_shop_result *r);
+typedef int (*shop_put_fn)(const eng_shopper *w, json_object *body, eng_shop_result *r);
+
+static void shop_get(gw_req *r, shop_get_fn fn, const char *not_found)
+{
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    fn(&g.w, &g.r);
+    answer(r, &g, g.r.info, not_found);
+}
+
+static void shop_put(gw_req *r, shop_put_fn fn, const char *not_found)
+{
+    json_object *body;
+    if (gw__body_object(r, &body) < 0)
+        return;
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    fn(&g.w, body, &g.r);
+    json_object_put(body);
+    answer(r, &g, g.r.info, not_found);
+}
+
+void gw__h_address_get(gw_req *r) { shop_get(r, eng_shop_address_get, "No saved address"); }
+void gw__h_address_put(gw_req *r) { shop_put(r, eng_shop_address_set, "No saved address"); }
+void gw__h_payment_get(gw_req *r) { shop_get(r, eng_shop_payment_get, "No saved card"); }
+void gw__h_payment_put(gw_req *r) { shop_put(r, eng_shop_payment_save, "No saved card"); }
+
+void gw__h_payment_delete(gw_req *r)
+{
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    eng_shop_payment_forget(&g.w, &g.r);
+    if (g.r.status == ENG_SHOP_OK) {
+        gw__reply(r, 204, "text/plain", "", 0, NULL);
+        gw__shop_close(&g);
+        return;
+    }
+    answer(r, &g, NULL, "No saved card");
+}
+
+void gw__h_delivery_options(gw_req *r) { shop_get(r, eng_shop_delivery_options, "No cart"); }
+
 void gw__h_orders(gw_req *r)
 {
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_orders(&g.w, 100, &g.r);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.order));
-    else
-        gw__shop_problem(r, &g.r, "No such order");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.order, "No such order");
 }
 
 /* the path's order id; 0 when it is not a positive integer */
@@ -77,11 +191,7 @@ void gw__h_order(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_order(&g.w, order_id(r), &g.r);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.order));
-    else
-        gw__shop_problem(r, &g.r, "No such order");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.order, "No such order");
 }
 
 void gw__h_order_cancel(gw_req *r)
@@ -89,9 +199,5 @@ void gw__h_order_cancel(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_cancel(&g.w, order_id(r), &g.r);
-    if (g.r.status == ENG_SHOP_OK)
-        gw__json(r, 200, json_object_get(g.r.order));
-    else
-        gw__shop_problem(r, &g.r, "No such order");
-    gw__shop_close(&g);
+    answer(r, &g, g.r.order, "No such order");
 }

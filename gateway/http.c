@@ -106,8 +106,8 @@ void gw__json(gw_req *r, int status, json_object *o)
     json_object_put(o);
 }
 
-static void problem(gw_req *r, int status, const char *slug, const char *title, const char *detail,
-                    const char *headers)
+static void problem_with(gw_req *r, int status, const char *slug, const char *title, const char *detail,
+                         const char *headers, const char *field)
 {
     json_object *o = json_object_new_object();
     char type[128];
@@ -117,11 +117,26 @@ static void problem(gw_req *r, int status, const char *slug, const char *title, 
     json_object_object_add(o, "status", json_object_new_int(status));
     if (detail && *detail)
         json_object_object_add(o, "detail", json_object_new_string(detail));
+    if (field && *field)
+        json_object_object_add(o, "field", json_object_new_string(field));
     json_object_object_add(o, "instance", json_object_new_string(r->ri->local_uri));
     json_object_object_add(o, "requestId", json_object_new_string(r->rid));
     const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     gw__reply(r, status, "application/problem+json", s, strlen(s), headers);
     json_object_put(o);
+}
+
+static void problem(gw_req *r, int status, const char *slug, const char *title, const char *detail,
+                    const char *headers)
+{
+    problem_with(r, status, slug, title, detail, headers, NULL);
+}
+
+void gw__problem_field(gw_req *r, int status, const char *slug, const char *title, const char *field,
+                       const char *detail)
+{
+    bool ok = (!detail || eng_utf8_valid(detail, strlen(detail))) && (!field || eng_utf8_valid(field, strlen(field)));
+    problem_with(r, status, slug, title, ok ? detail : NULL, NULL, ok ? field : NULL);
 }
 
 void gw__problem(gw_req *r, int status, const char *slug, const char *title, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /* gateway/metrics.c — counters and histograms for /metrics in the
  * Prometheus text format: requests by route, method and status; turn
  * latency per stage (from each turn's trace); LLM calls and fallbacks;
- * rate-limit rejections; open WebSockets; rule failures by rule id. */
+ * rate-limit rejections; open WebSockets; rule failures by rule id; the
+ * llm_agent's turns, tool calls and tokens (from each turn's ctx.agent). */
 #include "gw_int.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,9 @@ struct gw_metrics {
     /* rule failures by rule id (eng_on_rule_error) */
     struct { char rule[128]; uint64_t n; } rules[MAX_RULES];
     int nrules;
+    /* the llm_agent stage: turns the model answered / handed to the
+     * built-in pipeline, tool calls (refused ones apart), tokens */
+    uint64_t ag_llm, ag_builtin, ag_calls, ag_refused, ag_in, ag_out;
 };
 
 gw_metrics *gw__metrics_new(void)
@@ -98,6 +102,19 @@ void gw__metrics_turn(gw_metrics *m, json_object *ctx, int64_t total_us)
         m->turn_errors++;
     snprintf(m->turn.name, sizeof m->turn.name, "turn");
     observe(&m->turn, (double)total_us / 1e6);
+    json_object *ag;
+    if (json_object_object_get_ex(ctx, "agent", &ag) && json_object_is_type(ag, json_type_object)) {
+        const char *mode = gw__jstr(ag, "mode");
+        bool llm = mode && strcmp(mode, "llm") == 0;
+        m->ag_llm += llm;
+        m->ag_builtin += !llm;
+        int64_t calls = json_object_get_int64(json_object_object_get(ag, "toolCalls"));
+        m->ag_calls += (uint64_t)calls;
+        m->ag_refused += (uint64_t)json_object_get_int64(json_object_object_get(ag, "toolErrors"));
+        json_object *tok = json_object_object_get(ag, "tokens");
+        m->ag_in += (uint64_t)json_object_get_int64(json_object_object_get(tok, "input"));
+        m->ag_out += (uint64_t)json_object_get_int64(json_object_object_get(tok, "output"));
+    }
     json_object *fbs;
     if (json_object_object_get_ex(ctx, "fallbacks", &fbs) && json_object_is_type(fbs, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(fbs); i++) {
@@ -288,6 +305,21 @@ char *gw__metrics_text(gw_server *s)
         esc(e, sizeof e, m->rules[i].rule);
         put(&b, "aisle_rule_errors_total{rule=\"%s\"} %llu\n", e, (unsigned long long)m->rules[i].n);
     }
+    put(&b, "# HELP aisle_agent_turns_total Turns the llm_agent stage saw: answered by the model (answer=\"llm\") "
+            "or handed to the built-in pipeline (provider failure, timeout, open circuit, token budget).\n"
+            "# TYPE aisle_agent_turns_total counter\n"
+            "aisle_agent_turns_total{answer=\"llm\"} %llu\naisle_agent_turns_total{answer=\"builtin\"} %llu\n",
+        (unsigned long long)m->ag_llm, (unsigned long long)m->ag_builtin);
+    put(&b, "# HELP aisle_agent_tool_calls_total Tool calls the model made (refused ones included).\n"
+            "# TYPE aisle_agent_tool_calls_total counter\naisle_agent_tool_calls_total %llu\n"
+            "# HELP aisle_agent_tool_errors_total Tool calls answered with a tool error (bad arguments, unknown "
+            "tool or SKU, a rule's refusal).\n# TYPE aisle_agent_tool_errors_total counter\n"
+            "aisle_agent_tool_errors_total %llu\n",
+        (unsigned long long)m->ag_calls, (unsigned long long)m->ag_refused);
+    put(&b, "# HELP aisle_agent_tokens_total Tokens the provider reported for agent turns.\n"
+            "# TYPE aisle_agent_tokens_total counter\n"
+            "aisle_agent_tokens_total{kind=\"input\"} %llu\naisle_agent_tokens_total{kind=\"output\"} %llu\n",
+        (unsigned long long)m->ag_in, (unsigned long long)m->ag_out);
     put(&b, "# HELP aisle_websocket_sessions Open WebSocket chat sessions.\n# TYPE aisle_websocket_sessions gauge\n"
             "aisle_websocket_sessions %lld\n", (long long)m->ws);
     pthread_mutex_unlock(&m->mu);

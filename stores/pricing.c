@@ -26,6 +26,15 @@ int store__pricing_parse(const char *json, store__pricing *p, store_err *err)
         json_object_put(o);
         return store__fail(err, STORE_EINVAL, "pricing: total must be a number >= 0");
     }
+    /* delivery is charged on top of the goods: {"delivery": {"price": D}} */
+    json_object *dl, *dp;
+    if (json_object_object_get_ex(o, "delivery", &dl) && json_object_object_get_ex(dl, "price", &dp)) {
+        p->delivery = json_object_get_double(dp);
+        if (!isfinite(p->delivery) || p->delivery < 0 || p->delivery > p->total) {
+            json_object_put(o);
+            return store__fail(err, STORE_EINVAL, "pricing: delivery.price must be a number from 0 to the total");
+        }
+    }
     if (json_object_object_get_ex(o, "items", &items) && json_object_is_type(items, json_type_array)) {
         size_t n = json_object_array_length(items);
         p->lines = calloc(n ? n : 1, sizeof *p->lines);
@@ -60,10 +69,11 @@ double store__pricing_unit(const store__pricing *p, const char *sku, double dflt
 
 int store__pricing_check(const store__pricing *p, double subtotal, store_err *err)
 {
-    /* promotions lower prices; a checkout never charges above the catalog */
-    if (p->total >= 0 && p->total > subtotal + 0.005)
-        return store__fail(err, STORE_EINVAL, "pricing: total %.2f is above the catalog subtotal %.2f",
-                           p->total, subtotal);
+    /* promotions lower prices; a checkout never charges above the catalog
+     * (plus the delivery the shopper chose) */
+    if (p->total >= 0 && p->total - p->delivery > subtotal + 0.005)
+        return store__fail(err, STORE_EINVAL, "pricing: total %.2f is above the catalog subtotal %.2f"
+                           " plus delivery %.2f", p->total, subtotal, p->delivery);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -276,6 +277,41 @@ int store_user_role_get(store *s, int64_t id, char *role, size_t cap,
         snprintf(role, cap, "admin");
     free(js);
     return 0;
+}
+
+/* account records live beside the role: owner -id, their own namespace */
+#define ACCOUNT_NS "aisle.account"
+
+static bool account_name_ok(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '_' || name[i] == '.' || name[i] == '-'))
+            return false;
+    return true;
+}
+
+int store_account_put(store *s, int64_t user_id, const char *name,
+                      const char *json, store_err *err)
+{
+    NEED(user_id > 0 && account_name_ok(name), "user id and account record name required");
+    NEED(json && strlen(json) <= 8192, "account record: JSON of at most 8 KiB required");
+    store_user u;
+    int rc = store_user_get(s, user_id, &u, err);
+    if (rc < 0)
+        return rc;
+    DOC(memory_put, -user_id, ACCOUNT_NS, name, json, err);
+}
+
+int store_account_get(store *s, int64_t user_id, const char *name,
+                      char **json_out, store_err *err)
+{
+    NEED(user_id > 0 && account_name_ok(name) && json_out, "user id, name and out required");
+    *json_out = NULL;
+    DOC(memory_get, -user_id, ACCOUNT_NS, name, json_out, err);
 }
 
 static int64_t expiry(const store *s, int ttl_s)

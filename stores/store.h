@@ -144,6 +144,19 @@ int store_user_role_set(store *s, int64_t id, const char *role,
                         store_err *err);
 int store_user_role_get(store *s, int64_t id, char *role, size_t cap,
                         store_err *err);
+/* store_account_put / store_account_get: one small JSON record of the
+ * user's account by name ("address": the saved delivery address).  Kept,
+ * like the role, under a reserved owner of the memory family that the
+ * memory calls refuse, so every documents backend (SQLite, MongoDB) has
+ * it and neither /me/memory nor the turn context sees it.  `name` is
+ * 1..63 bytes of [a-z0-9_.-]; `json` valid JSON of at most 8 KiB (the
+ * caller validates the fields).  put returns 0, STORE_EINVAL,
+ * STORE_ENOTFOUND (no such user) or a backend error; get fills *json_out
+ * (malloc'd) or returns STORE_ENOTFOUND when none was saved.  Block. */
+int store_account_put(store *s, int64_t user_id, const char *name,
+                      const char *json, store_err *err);
+int store_account_get(store *s, int64_t user_id, const char *name,
+                      char **json_out, store_err *err);
 
 /* ---------------------------------------------------------------------
  * Sessions (ephemeral family): one JSON document per session id with a TTL,
@@ -386,8 +399,10 @@ int store_order_create(store *s, int64_t user_id, const char *cart_id,
  * (the engine's priced cart): each line is stored at its finalPrice (the
  * catalog price for skus it does not list), the order's total is T, and
  * the whole document is kept with the order (store_order.pricing_json)
- * so support can explain every price. STORE_EINVAL when it is not that
- * shape or T is negative or above the catalog subtotal. */
+ * so support can explain every price. A "delivery": {"price": D} member
+ * is charged on top: T may exceed the catalog subtotal by D. STORE_EINVAL
+ * when it is not that shape, T is negative, D is outside 0..T, or T - D
+ * is above the catalog subtotal. */
 int store_order_create_priced(store *s, int64_t user_id, const char *cart_id,
                               const char *idempotency_key, const char *pricing_json,
                               store_order *out, store_err *err);

@@ -166,7 +166,8 @@ typedef struct store__pricing_line {
 } store__pricing_line;
 
 typedef struct store__pricing {
-    double total;
+    double total;                /* what the order charges, delivery included */
+    double delivery;             /* delivery.price, 0 without one */
     store__pricing_line *lines;
     size_t n;
 } store__pricing;
@@ -175,7 +176,8 @@ typedef struct store__pricing {
 int store__pricing_parse(const char *json, store__pricing *p, store_err *err);
 /* store__pricing_unit: the agreed unit price of sku, else dflt. */
 double store__pricing_unit(const store__pricing *p, const char *sku, double dflt);
-/* store__pricing_check: STORE_EINVAL when the total is above subtotal. */
+/* store__pricing_check: STORE_EINVAL when the total less delivery is
+ * above subtotal. */
 int store__pricing_check(const store__pricing *p, double subtotal, store_err *err);
 /* store__pricing_match: the cart read inside the order's transaction is
  * the one that was priced: the same SKUs in the same quantities.

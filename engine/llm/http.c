@@ -60,6 +60,8 @@ void eng__llm_try_init(llm_try *t)
 
 void eng__llm_try_free(llm_try *t)
 {
+    json_object_put(t->json);
+    t->json = NULL;
     eng__buf_free(&t->answer);
     eng__buf_free(&t->msg);
 }
@@ -72,6 +74,7 @@ typedef struct xfer {
     int fail;               /* set by a callback that aborted the transfer */
     eng_buf raw;            /* a JSON body (answer or error) */
     eng_buf piece;          /* one delta or a streamed error message */
+    json_object *acc;       /* a streamed tool step: calls, usage, stop */
     eng__sse sse;
     eng_llm_delta_fn fn;
     void *ud;
@@ -92,7 +95,8 @@ static int on_event(void *ud, const char *event, const char *data, size_t len)
     if (x->done)
         return 0;   /* whatever follows the end marker is of no use */
     eng__buf_reset(&x->piece);
-    llm_ev ev = x->l->wire->event(event, data, len, &x->piece);
+    llm_ev ev = x->acc ? x->l->wire->tool_event(event, data, len, x->acc, &x->piece)
+                       : x->l->wire->event(event, data, len, &x->piece);
     if (x->piece.oom)
         return failf(x, ENG_ENOMEM, false, "%s", "out of memory reading the stream");
     switch (ev) {
@@ -197,6 +201,10 @@ static void parse_answer(xfer *x)
     if (x->raw.len)
         root = json_tokener_parse(x->raw.data);
     const char *why = "malformed JSON in the answer";
+    if (t->want_json && root && json_object_is_type(root, json_type_object)) {
+        t->json = root;   /* the caller reads the tool calls out of it */
+        return;
+    }
     if (root && json_object_is_type(root, json_type_object) &&
         x->l->wire->answer(root, &t->answer, &why)) {
         if (t->answer.len > LLM_MAX_ANSWER)
@@ -253,6 +261,11 @@ void eng__llm_attempt(const eng_llm *l, const char *body, size_t body_len,
     eng__buf_init(&x.raw);
     eng__buf_init(&x.piece);
     eng__sse_init(&x.sse, LLM_MAX_SSE_LINE, on_event, &x);
+    if (t->want_json && on_delta) {
+        x.acc = json_object_new_object();
+        if (x.acc)
+            json_object_object_add(x.acc, "calls", json_object_new_array());
+    }
     char ebuf[CURL_ERROR_SIZE] = "";
 
     curl_easy_setopt(h, CURLOPT_URL, l->url);
@@ -307,6 +320,12 @@ void eng__llm_attempt(const eng_llm *l, const char *body, size_t body_len,
             failf(&x, ENG_EIO, true, "%s", "stream ended early (no end marker)");
         if (x.fail)
             t->code = x.fail;
+        if (!x.fail && x.acc) {
+            /* the tool step as it was gathered: the caller completes it */
+            json_object_object_add(x.acc, "streamed", json_object_new_boolean(1));
+            t->json = x.acc;
+            x.acc = NULL;
+        }
     } else {
         parse_answer(&x);
         if (x.fail)
@@ -319,6 +338,7 @@ void eng__llm_attempt(const eng_llm *l, const char *body, size_t body_len,
     if (t->code == 0 && t->status == 0)
         t->status = 200;
     eng__sse_free(&x.sse);
+    json_object_put(x.acc);
     eng__buf_free(&x.raw);
     eng__buf_free(&x.piece);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);   /* ebuf dies with this frame */

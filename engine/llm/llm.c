@@ -39,6 +39,73 @@ json_object *eng__llm_json_messages(const char *system, const eng_llm_msg *m, si
     return a;
 }
 
+void eng__llm_call_args(json_object *call, const char *raw)
+{
+    json_object *args = *raw ? json_tokener_parse(raw) : json_object_new_object();
+    if (args && json_object_is_type(args, json_type_object)) {
+        json_object_object_add(call, "arguments", args);
+    } else {
+        json_object_put(args);
+        json_object_object_add(call, "raw", json_object_new_string(raw));
+    }
+}
+
+json_object *eng__llm_stream_call(json_object *acc, size_t i)
+{
+    json_object *calls = json_object_object_get(acc, "calls");
+    while (calls && json_object_array_length(calls) <= i && i < 128) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "id", json_object_new_string(""));
+        json_object_object_add(c, "name", json_object_new_string(""));
+        json_object_object_add(c, "partial", json_object_new_string(""));
+        json_object_array_add(calls, c);
+    }
+    return calls ? json_object_array_get_idx(calls, i) : NULL;
+}
+
+void eng__llm_append(json_object *o, const char *key, const char *s)
+{
+    eng_buf b;
+    eng__buf_init(&b);
+    eng__buf_adds(&b, eng__json_str(o, key, ""));
+    eng__buf_adds(&b, s);
+    json_object_object_add(o, key, json_object_new_string(b.data ? b.data : ""));
+    eng__buf_free(&b);
+}
+
+/* A streamed tool step, gathered by the wire's tool_event, made into the
+ * normalised answer: arguments parsed, usage and stop in place. */
+static json_object *tool_finish(json_object *acc, const char *text)
+{
+    json_object *out = json_object_new_object(), *calls = json_object_new_array();
+    json_object_object_add(out, "text", json_object_new_string(text ? text : ""));
+    json_object *in = json_object_object_get(acc, "calls");
+    for (size_t i = 0; i < json_object_array_length(in); i++) {
+        json_object *c = json_object_array_get_idx(in, i), *n = json_object_new_object();
+        json_object_object_add(n, "id", json_object_new_string(eng__json_str(c, "id", "")));
+        json_object_object_add(n, "name", json_object_new_string(eng__json_str(c, "name", "")));
+        eng__llm_call_args(n, eng__json_str(c, "partial", ""));
+        json_object_array_add(calls, n);
+    }
+    json_object_object_add(out, "calls", calls);
+    json_object *u = json_object_new_object(), *usage = json_object_object_get(acc, "usage");
+    json_object_object_add(u, "input", json_object_new_int64(json_object_get_int64(json_object_object_get(usage, "input"))));
+    json_object_object_add(u, "output", json_object_new_int64(json_object_get_int64(json_object_object_get(usage, "output"))));
+    json_object_object_add(out, "usage", u);
+    json_object_object_add(out, "stop", json_object_new_string(eng__json_str(acc, "stop", "")));
+    return out;
+}
+
+bool eng__llm_body_finish(const eng_llm *l, json_object *root, bool stream, eng_buf *out)
+{
+    json_object_object_add(root, "temperature", json_object_new_double(l->temperature));
+    json_object_object_add(root, "max_tokens", json_object_new_int(l->max_tokens));
+    json_object_object_add(root, "stream", json_object_new_boolean(stream));
+    eng__buf_adds(out, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    return !out->oom;
+}
+
 bool eng__llm_error_text(const char *body, size_t len, eng_buf *out)
 {
     if (!body || !len)
@@ -314,21 +381,22 @@ static void breaker_leave(eng_llm *l, bool trial, int outcome)
 
 /* ---------------------------------------------------------------- chat */
 
-int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t n,
-                 int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
-                 eng_err *err)
-{
-    if (out)
-        *out = NULL;
-    if (!l || !out || (n && !msgs))
-        return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: client, messages and out are required");
-    if (l->provider == ENG_LLM_OFF)
-        return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
-    for (size_t i = 0; i < n; i++)
-        if (!msgs[i].role || !msgs[i].content)
-            return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: message %zu lacks role or content", i);
-    atomic_fetch_add(&l->calls, 1);
+/* How a call's request body is made: eng_llm_chat's text messages or
+ * eng_llm_tool_chat's neutral conversation with tools. */
+typedef struct body_req {
+    const char *system;
+    const eng_llm_msg *msgs;     /* text chat */
+    size_t n;
+    json_object *conv, *tools;   /* tool chat (conv != NULL) */
+    bool no_tools, stream;
+} body_req;
 
+/* One call: breaker, request, attempts with retries inside the deadline.
+ * want_json keeps the answer's JSON root in *json instead of its text. */
+static int call(eng_llm *l, const body_req *q, int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud,
+                char **out, json_object **json, int64_t *build_us, eng_err *err)
+{
+    atomic_fetch_add(&l->calls, 1);
     const char *name = l->wire->name;
     if (deadline_us - eng_now_us() < 1000) {
         atomic_fetch_add(&l->timeouts, 1);
@@ -351,8 +419,13 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
         h = curl_slist_append(h, "Expect:");
     if (h && on_delta)
         h = curl_slist_append(h, "Accept: text/event-stream");
+    int64_t b0 = eng_now_us();
     struct curl_slist *all = h ? l->wire->headers(l, h) : NULL;
-    if (!all || !l->wire->body(l, system, msgs, n, on_delta != NULL, &body)) {
+    bool built = all && (q->conv ? l->wire->tool_body(l, q->system, q->conv, q->tools, q->no_tools, q->stream, &body)
+                                 : l->wire->body(l, q->system, q->msgs, q->n, on_delta != NULL, &body));
+    if (build_us)
+        *build_us = eng_now_us() - b0;
+    if (!built) {
         curl_slist_free_all(all ? all : h);
         eng__buf_free(&body);
         breaker_leave(l, trial, 0);
@@ -366,6 +439,7 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
     llm_try t;
     for (;;) {
         eng__llm_try_init(&t);
+        t.want_json = json != NULL;
         eng__llm_attempt(l, body.data, body.len, all, deadline_us, on_delta, ud, &t);
         attempt++;
         if (t.code == 0)
@@ -391,6 +465,15 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
 
     int rc = t.code;
     breaker_leave(l, trial, rc == 0 ? 1 : t.counts ? -1 : 0);
+    if (rc == 0 && json) {
+        *json = t.json;
+        t.json = NULL;
+        if (json_object_get_boolean(json_object_object_get(*json, "streamed")))
+            json_object_object_add(*json, "streamedText",
+                                   json_object_new_string(t.answer.data ? t.answer.data : ""));
+        eng__llm_try_free(&t);
+        return 0;
+    }
     if (rc == 0) {
         /* hand the eng__malloc'd text over: eng__free is free() */
         *out = t.answer.data ? t.answer.data : eng__strdup("");
@@ -412,4 +495,54 @@ int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t
     eng__llm_try_free(&t);
     llm_log(l, 2, "call failed: %s", clean);
     return eng_err_set(err, rc, "%s", clean);
+}
+
+int eng_llm_chat(eng_llm *l, const char *system, const eng_llm_msg *msgs, size_t n,
+                 int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, char **out,
+                 eng_err *err)
+{
+    if (out)
+        *out = NULL;
+    if (!l || !out || (n && !msgs))
+        return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: client, messages and out are required");
+    if (l->provider == ENG_LLM_OFF)
+        return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
+    for (size_t i = 0; i < n; i++)
+        if (!msgs[i].role || !msgs[i].content)
+            return eng_err_set(err, ENG_EINVAL, "eng_llm_chat: message %zu lacks role or content", i);
+    body_req q = {.system = system, .msgs = msgs, .n = n};
+    return call(l, &q, deadline_us, on_delta, ud, out, NULL, NULL, err);
+}
+
+int eng_llm_tool_chat(eng_llm *l, const char *system, json_object *msgs, json_object *tools, bool no_tools,
+                      int64_t deadline_us, eng_llm_delta_fn on_delta, void *ud, json_object **out, eng_err *err)
+{
+    if (out)
+        *out = NULL;
+    if (!l || !out || !json_object_is_type(msgs, json_type_array) || json_object_array_length(msgs) == 0 ||
+        (tools && !json_object_is_type(tools, json_type_array)))
+        return eng_err_set(err, ENG_EINVAL, "eng_llm_tool_chat: client, messages (an array) and out are required");
+    if (l->provider == ENG_LLM_OFF)
+        return eng_err_set(err, ENG_EINVAL, "the LLM is off (AISLE_LLM_PROVIDER/AISLE_LLM)");
+    body_req q = {.system = system, .conv = msgs, .tools = tools, .no_tools = no_tools, .stream = on_delta != NULL};
+    json_object *root = NULL;
+    int64_t build_us = 0;
+    int rc = call(l, &q, deadline_us, on_delta, ud, NULL, &root, &build_us, err);
+    if (rc < 0)
+        return rc;
+    int64_t p0 = eng_now_us();
+    const char *why = "unexpected shape";
+    bool streamed = json_object_get_boolean(json_object_object_get(root, "streamed"));
+    json_object *norm = streamed ? tool_finish(root, eng__json_str(root, "streamedText", ""))
+                                 : json_object_new_object();
+    if (!norm || (!streamed && !l->wire->tool_answer(root, norm, &why))) {
+        json_object_put(root);
+        json_object_put(norm);
+        atomic_fetch_add(&l->failures, 1);
+        return eng_err_set(err, norm ? ENG_EIO : ENG_ENOMEM, "%s: HTTP 200 but %s", l->wire->name, why);
+    }
+    json_object_put(root);
+    json_object_object_add(norm, "clientUs", json_object_new_int64(build_us + eng_now_us() - p0));
+    *out = norm;
+    return 0;
 }

@@ -66,6 +66,18 @@ typedef struct llm_wire {
     bool (*answer)(json_object *root, eng_buf *text, const char **why);
     /* one streamed event: append a delta or an error message to `text` */
     llm_ev (*event)(const char *event, const char *data, size_t len, eng_buf *text);
+    /* the request body of one tool-loop step from the neutral
+     * conversation (eng_llm_tool_chat in eng.h); false on OOM */
+    bool (*tool_body)(const eng_llm *l, const char *system, json_object *conv, json_object *tools,
+                      bool no_tools, bool stream, eng_buf *out);
+    /* a tool-loop answer into the neutral {text, calls, usage, stop}
+     * object `out`; false with a reason (static string) in *why */
+    bool (*tool_answer)(json_object *root, json_object *out, const char **why);
+    /* one streamed event of a tool-loop step: a text delta into `text`
+     * (LLM_EV_DELTA), or the calls, usage and stop reason gathered into
+     * `acc` ({calls: [{id, name, partial: the arguments' JSON text so
+     * far}], usage, stop}; eng__llm_tool_finish completes it) */
+    llm_ev (*tool_event)(const char *event, const char *data, size_t len, json_object *acc, eng_buf *text);
 } llm_wire;
 
 extern const llm_wire eng__llm_openai;
@@ -74,6 +86,23 @@ extern const llm_wire eng__llm_anthropic;
 /* eng__llm_json_messages: the [{role, content}, ...] array both formats
  * share, led by {"role":"system"} when `system` is not NULL. NULL on OOM. */
 json_object *eng__llm_json_messages(const char *system, const eng_llm_msg *m, size_t n);
+
+/* eng__llm_body_finish: add what both formats send alike (temperature,
+ * max_tokens, stream) to the request `root`, write it to `out` and put
+ * root. false on OOM. */
+bool eng__llm_body_finish(const eng_llm *l, json_object *root, bool stream, eng_buf *out);
+
+/* eng__llm_call_args: set a normalised call's "arguments" from the
+ * model's argument text `raw` when it is a JSON object (empty: {}), else
+ * keep the text as "raw" (the stage answers it with a tool error). */
+void eng__llm_call_args(json_object *call, const char *raw);
+
+/* eng__llm_stream_call: the call at position i of acc.calls, created
+ * (with empty id, name and partial) when missing. Borrowed. */
+json_object *eng__llm_stream_call(json_object *acc, size_t i);
+
+/* eng__llm_append: append s to the string member `key` of o. */
+void eng__llm_append(json_object *o, const char *key, const char *s);
 
 /* eng__llm_error_text: the provider's own error message from an error
  * body ({"error":{"message":..., "type":...}} in both formats), appended
@@ -114,6 +143,10 @@ typedef struct llm_try {
     bool delivered;           /* deltas already went to on_delta: never retry */
     int64_t retry_after_ms;   /* from Retry-After / retry-after-ms; -1 = none */
     eng_buf answer;           /* the text when code == 0 */
+    bool want_json;           /* keep the JSON answer (json) instead of its text */
+    json_object *json;        /* the answer's root when want_json and code == 0;
+                                 a streamed tool step's gathered answer
+                                 ({calls, usage, stop, streamed: true}) */
     eng_buf msg;              /* what went wrong when code != 0 */
 } llm_try;
 

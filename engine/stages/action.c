@@ -28,8 +28,7 @@ static void outcome(json_object *a, const char *status, const char *message)
         json_object_object_add(a, "message", json_object_new_string(message));
 }
 
-/* The core's result onto the action the reply and the templates read. */
-static void record(eng_turn *t, json_object *a, const eng_shop_result *r, bool *cart_changed)
+void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, bool *cart_changed)
 {
     const char *type = eng__json_str(a, "type", "");
     if (r->replayed)
@@ -101,7 +100,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         }
         eng_shop_result r;
         eng__shop_do(t, a, &r);
-        record(t, a, &r, &changed);
+        eng__action_record(t, a, &r, &changed);
         const char *status = eng__json_str(a, "status", "");
         done += strcmp(status, "done") == 0;
         failed += strcmp(status, "failed") == 0;

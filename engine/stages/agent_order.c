@@ -76,7 +76,7 @@ static json_object *shown_cart(eng_turn *t)
 /* confirmed: the priced cart the shopper said yes to (NULL when no
  * question was asked): the order is that cart or nothing */
 static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *pending_id,
-                        json_object *confirmed)
+                        json_object *confirmed, const char *delivery)
 {
     json_object *cart = eng__json_path(t->ctx, "cart");
     json_object *a = json_object_new_object();
@@ -88,6 +88,8 @@ static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, c
     json_object_object_add(a, "type", json_object_new_string("order.create"));
     if (confirmed)
         json_object_object_add(a, "confirmed", json_object_get(confirmed));
+    if (delivery)   /* the option the question showed */
+        json_object_object_add(a, "delivery", json_object_new_string(delivery));
     /* the commerce core vetoes (with the cart in view) when the action
      * stage places it */
     json_object *act = eng__action_add(t, "order.create", a);
@@ -164,11 +166,15 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             return ENG_R_OK;
         }
         /* a pending confirmation for the same cart is kept, so asking
-         * twice still leads to one order */
+         * twice still leads to one order; naming another delivery option
+         * ("checkout with express delivery") asks again */
         const char *pid = eng__json_str(pending, "id", NULL);
         double ptotal = json_object_get_double(eng__json_path(pending, "total"));
         double total = json_object_get_double(eng__json_path(t->ctx, "cart.total"));
-        if (pid && ptotal == total) {
+        const char *named = eng__delivery_named(t, eng__json_str(t->ctx, "message.text", NULL));
+        const char *pdel = eng__json_str(pending, "delivery", NULL);
+        bool same_delivery = named ? (pdel && strcmp(pdel, named) == 0) : true;
+        if (pid && ptotal == total && same_delivery) {
             /* asked again: the same question, asked now */
             json_object_object_add(pending, "turn",
                                    json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
@@ -178,13 +184,18 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
             json_object_object_add(p, "total", json_object_new_double(total));
             json_object_object_add(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+            if (named || pdel)
+                json_object_object_add(p, "delivery", json_object_new_string(named ? named : pdel));
             json_object_object_add(sess, "pending", p);
             pid = eng__json_str(p, "id", "m");
         }
         /* what the question shows: "yes" orders this cart or nothing */
         json_object_object_add(eng__json_path(sess, "pending"), "cart", shown_cart(t));
         if (!o->confirm_orders)
-            return place(st, t, o, pid, NULL);
+            return place(st, t, o, pid, NULL, eng__json_str(eng__json_path(sess, "pending"), "delivery", NULL));
+        /* the question shows what "yes" charges: delivery and address too */
+        eng__set_var(t, "checkout",
+                     eng__checkout_quote(t, eng__json_str(eng__json_path(sess, "pending"), "delivery", NULL)));
         eng__set_var(t, "confirmOrder", json_object_new_boolean(1));
         eng__turn_note(t, "asked to confirm order of %.2f", total);
         return ENG_R_OK;
@@ -201,7 +212,8 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             const char *done = eng__json_str(lc, "pending", NULL);
             const char *mid = eng__json_str(t->ctx, "message.id", "");
             if (done && strcmp(eng__json_str(lc, "message", ""), mid) == 0)
-                return place(st, t, o, eng__pool_strdup(t->pool, done), NULL);
+                return place(st, t, o, eng__pool_strdup(t->pool, done), NULL,
+                             eng__pool_strdup(t->pool, eng__json_str(lc, "delivery", NULL)));
             return nothing_to_confirm(t);
         }
         char *id = eng__pool_strdup(t->pool, pid);
@@ -209,10 +221,13 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object_object_add(lc, "pending", json_object_new_string(id));
         json_object_object_add(lc, "message", json_object_new_string(eng__json_str(t->ctx, "message.id", "")));
         json_object_object_add(lc, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+        const char *delivery = eng__pool_strdup(t->pool, eng__json_str(pending, "delivery", NULL));
+        if (delivery)
+            json_object_object_add(lc, "delivery", json_object_new_string(delivery));
         json_object_object_add(sess, "lastConfirmed", lc);
         json_object *shown = json_object_get(eng__json_path(pending, "cart"));
         json_object_object_del(sess, "pending");
-        eng_result res = place(st, t, o, id, shown);
+        eng_result res = place(st, t, o, id, shown, delivery);
         json_object_put(shown);
         return res;
     }

@@ -148,7 +148,7 @@ static bool has_word(const char *text, const char *const *words)
 }
 
 /* shown products, kept small: what references and refinements need */
-static json_object *shown_of(json_object *cards)
+json_object *eng__agent_shown_of(json_object *cards)
 {
     json_object *a = json_object_new_array();
     static const char *const keep[] = {"sku", "title", "brand", "category", "price", "finalPrice", "rating", NULL};
@@ -180,7 +180,7 @@ typedef struct query {
  * kind of product found in the shopper's own word when the search kept
  * to that kind ("16 phones", "1 lipstick"; else "products"), and
  * results.search.order ("cheapest first"). */
-static void describe(eng_turn *t, const query *q, int64_t total, json_object *r)
+static void describe(eng_turn *t, const query *q, int64_t total, json_object *cards, json_object *r)
 {
     const char *type = eng__json_str(t->ctx, "understanding.productType", NULL);
     const char *cat = eng__json_str(t->ctx, "understanding.category", NULL);
@@ -203,15 +203,24 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *r)
         if (last)
             break;
     }
-    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department) {
-        eng_buf one;
-        eng__buf_init(&one);
+    eng_buf one;
+    eng__buf_init(&one);
+    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department)
         eng__singular(&one, type, strlen(type));
-        if (one.data)
-            eng__plural(&b, one.data, one.len, total == 1);
-        eng__buf_free(&one);
-    } else
+    /* only a word every card shown bears in its title or category: "2
+     * lipsticks" must not name the red nail polish beside the lipstick */
+    for (size_t i = 0; one.data && i < json_object_array_length(cards); i++) {
+        json_object *c = json_object_array_get_idx(cards, i);
+        if (!strcasestr(eng__json_str(c, "title", ""), one.data) && !strcasestr(eng__json_str(c, "category", ""), one.data)) {
+            eng__buf_free(&one);
+            eng__buf_init(&one);
+        }
+    }
+    if (one.data)
+        eng__plural(&b, one.data, one.len, total == 1);
+    else
         eng__plural(&b, "product", 7, total == 1);
+    eng__buf_free(&one);
     if (b.data)
         json_object_object_add(r, "noun", json_object_new_string(b.data));
     eng__buf_free(&b);
@@ -254,9 +263,9 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     sq.sort = q->sort;
     sq.offset = q->offset;
     sq.limit = (int)o->page_size * 3;
-    /* the reply names the top categories; brands and prices are the
-     * catalog page's (REST), not worth two more queries a turn */
-    sq.flags = STORE_SEARCH_CATEGORY_FACET | q->flags;
+    /* no facets: no reply reads them (the catalog page asks for its own
+     * over REST); each was a query over every match */
+    sq.flags = q->flags;
     store_search_result res = {0};
     store_err err = {0};
     if (store_search(s, &sq, &res, &err) < 0) {
@@ -318,11 +327,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     json_object_object_add(r, "more", json_object_new_boolean(res.total > q->offset + (int64_t)json_object_array_length(cards)));
     if (res.corrected)
         json_object_object_add(r, "corrected", json_object_new_string(res.corrected));
-    json_object *cats = json_object_new_array();
-    for (size_t i = 0; i < res.n_categories && i < 5; i++)
-        json_object_array_add(cats, json_object_new_string(res.categories[i].value));
-    json_object_object_add(r, "categories", cats);
-    describe(t, q, res.total, r);
+    describe(t, q, res.total, cards, r);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
     /* nothing found: what was shown before is still what "the first
@@ -334,7 +339,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
         store_search_result_free(&res);
         return 0;
     }
-    json_object_object_add(sess, "shown", shown_of(cards));
+    json_object_object_add(sess, "shown", eng__agent_shown_of(cards));
     json_object_object_add(sess, "lastQuery", query_json(q));
     /* a new list replaces what "it" means: its only product, or none */
     if (json_object_array_length(cards) == 1)
@@ -385,7 +390,7 @@ static void type_first(eng_turn *t, const char *cat)
                 json_object_array_add(sorted, json_object_get(c));
         }
     set_cards(t, sorted);
-    json_object_object_add(eng__session(t), "shown", shown_of(sorted));
+    json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(sorted));
 }
 
 /* A shopping need the catalog has nothing for ("something for my new
@@ -762,7 +767,7 @@ static void which_one(eng_turn *t, agent_target *tg)
         return;
     if (json_object_array_length(tg->candidates) > 5)
         json_object_array_del_idx(tg->candidates, 5, json_object_array_length(tg->candidates) - 5);
-    json_object_object_add(eng__session(t), "shown", shown_of(tg->candidates));
+    json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(tg->candidates));
     json_object_object_del(eng__session(t), "focus");
     set_cards(t, tg->candidates);
     tg->candidates = NULL;
@@ -836,6 +841,7 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
     quote(t, card);
+    eng__agent_keep_pending(t);
     eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
     return ENG_R_OK;
 }
@@ -1031,7 +1037,7 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
             json_object_object_add(found, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
             int64_t total = json_object_get_int64(eng__json_path(found, "total"));
             json_object_object_add(found, "total", json_object_new_int64(total > 0 ? total - 1 : 0));
-            json_object_object_add(eng__session(t), "shown", shown_of(cards));
+            json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(cards));
             break;
         }
     eng__set_var(t, "recommended", json_object_new_boolean(1));

@@ -12,6 +12,7 @@ static const eng_stage_type *const types[] = {
     &eng__stage_context,
     &eng__stage_agent,
     &eng__stage_action,
+    &eng__stage_llm_agent,
     NULL,
 };
 

@@ -5,6 +5,7 @@
  * ratio means something on a shared, noisy machine. Not a timed test. */
 #include "engine/eng.h"
 #include "stores/store.h"
+#include "bench_catalog.h"
 #include <pthread.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -87,49 +88,13 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* A temporary SQLite store with the catalog, so that agents really search. */
-/* CATALOG.json is imported into a temporary file; CATALOG.db is an
- * existing SQLite store used as it is (a large imported catalog). */
-static store *open_store(const char *catalog, char *path, size_t n)
-{
-    store_config cfg;
-    store_config_init(&cfg);
-    store *s = NULL;
-    store_err err = {0};
-    size_t cl = strlen(catalog);
-    if (cl > 3 && strcmp(catalog + cl - 3, ".db") == 0) {
-        cfg.sqlite_path = catalog;
-        if (store_open(&cfg, &s, &err) < 0) {
-            fprintf(stderr, "bench: cannot open %s: %s\n", catalog, err.msg);
-            exit(1);
-        }
-        return s;   /* path stays "": nothing to remove */
-    }
-    snprintf(path, n, "/tmp/aisle-bench-%d.db", (int)getpid());
-    cfg.sqlite_path = path;
-    json_object *root = json_object_from_file(catalog), *list;
-    if (!root || store_open(&cfg, &s, &err) < 0) {
-        fprintf(stderr, "bench: cannot open a store with %s: %s\n", catalog, err.msg);
-        exit(1);
-    }
-    list = json_object_is_type(root, json_type_array) ? root : json_object_object_get(root, "products");
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        store_product p = {0};
-        if (store_product_from_json(json_object_to_json_string(json_object_array_get_idx(list, i)), &p, NULL) == 0)
-            store_product_upsert(s, &p, NULL);
-        store_product_clear(&p);
-    }
-    json_object_put(root);
-    return s;
-}
-
 int main(int argc, char **argv)
 {
     const char *file = argc > 1 ? argv[1] : "examples/faq/faq.yaml";
     const char *catalog = argc > 3 ? argv[3] : NULL;
     char dbpath[128] = "";
     if (catalog)
-        deps.store = open_store(catalog, dbpath, sizeof dbpath);
+        deps.store = bench_open_store(catalog, dbpath, sizeof dbpath);
     const int runs = 5;
     const long turns = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
     eng_diags d;

@@ -248,7 +248,22 @@ try {
     await expectText(replies.last(), /cart/i)
   })
 
-  await step('sign up from checkout, confirm, place the order', async () => {
+  // screenshots of one page at the desktop and the phone size the issue names
+  const shotBoth = async (name) => {
+    const was = page.viewportSize()
+    for (const [w, h] of [[1280, 800], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h })
+      await page.waitForTimeout(150)
+      await shot(page, `${name}-${w}x${h}`)
+    }
+    await page.setViewportSize(was)
+  }
+  let summary = { total: '', reason: '' }
+
+  await step('checkout: sign up, address, delivery, a declined test card, then a good one', async () => {
+    await page.getByLabel('Message').fill('apply code SAVE10')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('msg-assistant').last(), /SAVE10/)
     await page.getByTestId('cart-button').click()
     await page.getByRole('button', { name: 'Sign in to check out' }).click()
     const dlg = page.getByTestId('auth-dialog')
@@ -261,29 +276,85 @@ try {
     await dlg.getByRole('button', { name: 'Create account' }).click()
     const co = page.getByTestId('checkout')
     await co.waitFor({ timeout: T })
-    await expectText(co.locator('h2'), /Confirm your order/)
+    await expectText(co.locator('h2'), /Checkout/)
     await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
-    // the anonymous cart came along
-    const lines = await co.getByTestId('cart-line').count()
+    // the anonymous cart came along, priced with its rules (the merged
+    // cart arrives after the sign-up answer: wait for it)
+    await co.getByTestId('summary-line').first().waitFor({ timeout: T }).catch(() => {})
+    const lines = await co.getByTestId('summary-line').count()
     if (lines < 1) throw new Error('cart is empty after sign-up')
-    await shot(page, '07-checkout-confirm')
+    await expectText(co.getByTestId('order-summary'), /10% off men's shoes/)
+    await co.getByLabel('Full name').fill('Test Shopper')
+    await co.getByLabel('Address', { exact: true }).fill('1 Main Street')
+    await co.getByLabel('City').fill('Springfield')
+    await co.getByLabel('State / region').fill('IL')
+    await co.getByLabel('Postal code').fill('62701')
+    await co.getByRole('radio', { name: /Express delivery/ }).check()
+    await expectText(co.getByTestId('summary-delivery'), /Express delivery[\s\S]*\$9\.90/)
+    await co.getByLabel('Card number').fill('4000 0000 0000 0002')
+    await co.getByLabel('Expiry (MM/YY)').fill('12/34')
+    await co.getByLabel('CVC').fill('123')
+    await shotBoth('07-checkout')
     await axe(page, 'checkout')
-    await co.getByRole('button', { name: /Place order/ }).click()
+    await co.getByRole('button', { name: /Pay and place order/ }).click()
+    await expectText(co.getByRole('alert'), /declined/)
+    await expectText(page.getByTestId('cart-count'), /^[1-9]/)
+    await shot(page, '07b-checkout-declined')
+    await co.getByLabel('Card number').fill('4242 4242 4242 4242')
+    await co.getByLabel('Save this card for orders in the chat').check()
+    const expected = (await co.getByTestId('summary-total').innerText()).trim()
+    await co.getByRole('button', { name: /Pay and place order/ }).click()
     await expectText(co.locator('h2'), /Order placed/)
     orderId = (await co.locator('strong').first().innerText()).replace('#', '')
+    const total = (await co.getByTestId('summary-total').innerText()).trim()
+    if (total !== expected) throw new Error(`charged ${total}, the checkout showed ${expected}`)
+    const discounts = await co.getByTestId('summary-discount').allInnerTexts()
+    const reason = discounts.find((d) => /SAVE10/.test(d)) ?? ''
+    const saved = await co.getByTestId('order-summary').innerText()
+    if (!/10% off men's shoes/.test(saved)) throw new Error(`no line discount reason on the confirmation: ${saved}`)
+    await expectText(co.getByTestId('summary-payment'), /Visa ending in 4242/)
+    await expectText(co.getByTestId('summary-address'), /1 Main Street/)
+    summary = { total, reason }
     await expectText(page.getByTestId('cart-count'), /^0$/)
-    await shot(page, '08-order-placed')
+    await shotBoth('08-order-placed')
+  })
+
+  await step('the order page shows the same summary, discounts and reasons', async () => {
+    await page.getByRole('link', { name: 'See order status' }).click()
+    const d = page.getByTestId('order-detail')
+    await d.waitFor({ timeout: T })
+    await expectText(page.getByTestId('order-status'), /placed/)
+    await expectText(d.getByTestId('summary-total'), new RegExp(summary.total.replace(/[$.]/g, '\\$&')))
+    await expectText(d.getByTestId('order-summary'), /10% off men's shoes/)
+    if (summary.reason) await expectText(d.getByTestId('summary-discount').filter({ hasText: 'SAVE10' }), /SAVE10/)
+    await expectText(d.getByTestId('summary-delivery'), /Express delivery/)
+    await expectText(d.getByTestId('summary-payment'), /Visa ending in 4242/)
+    await d.getByText('Confirmation e-mail').click()
+    await expectText(d.getByTestId('order-email'), /Express delivery[\s\S]*Total: \$/)
+    await shotBoth('09-order-page')
+    await axe(page, 'order page')
   })
 
   await step('the order is in the history with its status', async () => {
-    await page.getByRole('link', { name: 'See order status' }).click()
-    await page.getByTestId('order-detail').waitFor({ timeout: T })
-    await expectText(page.getByTestId('order-status'), /placed/)
     await page.getByRole('link', { name: 'All orders' }).click()
     const row = page.getByTestId('order-row').filter({ hasText: `Order #${orderId}` })
     await row.waitFor({ timeout: T })
-    await shot(page, '09-order-history')
+    await shot(page, '09b-order-history')
     await axe(page, 'orders')
+  })
+
+  await step('the chat checkout reuses the saved address and card, and asks first', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' }).click()
+    await page.getByLabel('Message').fill('add the first one to my cart')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('cart-count'), /^1$/)
+    await page.getByLabel('Message').fill('checkout')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('msg-assistant').last(), /delivered to Test Shopper, 1 Main Street, Springfield, paid with your Visa ending in 4242[\s\S]*Shall I place the order/)
+    await shot(page, '09c-chat-checkout')
+    await page.getByLabel('Message').fill('no')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('msg-assistant').last(), /won't place the order/)
   })
 
   await step('catalog search with facets and product detail', async () => {

@@ -19,6 +19,13 @@
 //   [intent:NAME] [badintent] the intent in a JSON answer
 // A JSON answer {"intent":..., "slots":{}} is given when the system prompt
 // mentions JSON; otherwise a friendly sentence echoing the message.
+// Tool loops (a request that declares `tools`): the tag [agent:NAME] in the
+// shopper's message picks a scripted plan (see AGENT_PLANS below) whose
+// steps answer with tool calls in the request's own wire format (OpenAI
+// `tool_calls` with JSON-string arguments, Anthropic `tool_use` blocks),
+// reading the tool results already in the conversation; without a plan
+// the model answers in words; with stream: true the answer streams in the
+// provider's own events. [step-delay:MS] delays each answer.
 // GET /_requests?n=N returns the last N requests (method, path, headers,
 // body); POST /_reset forgets them and the [fail] counters.
 'use strict';
@@ -40,7 +47,8 @@ function lastUserText(msgs) {
     const m = msgs[i];
     if (m && m.role === 'user') {
       if (typeof m.content === 'string') return m.content;
-      if (Array.isArray(m.content))
+      // a user message of tool results only is not the shopper speaking
+      if (Array.isArray(m.content) && m.content.some(b => b && b.type === 'text'))
         return m.content.filter(b => b && b.type === 'text').map(b => b.text).join(' ');
     }
   }
@@ -79,8 +87,12 @@ function validate(kind, req, body) {
                                   : ['user', 'assistant'];
   for (const [i, m] of body.messages.entries()) {
     if (!m || !roles.includes(m.role)) return [400, `messages.${i}.role: invalid role`];
-    if (m.content === undefined || m.content === null)
+    const toolCallsOnly = kind === 'openai' && m.role === 'assistant' && Array.isArray(m.tool_calls) &&
+                          m.tool_calls.length > 0;
+    if ((m.content === undefined || m.content === null) && !toolCallsOnly)
       return [400, `messages.${i}.content: Field required`];
+    if (kind === 'openai' && m.role === 'tool' && typeof m.tool_call_id !== 'string')
+      return [400, `messages.${i}.tool_call_id: Field required`];
   }
   if (kind === 'anthropic' && typeof body.max_tokens !== 'number')
     return [400, 'max_tokens: Field required'];
@@ -159,6 +171,185 @@ async function stream(kind, res, answer, t, model) {
   res.end();
 }
 
+
+// ------------------------------------------------------------ tool loops
+// The conversation since the shopper's last words, in one neutral shape:
+// {text: the shopper's message, steps: [{calls: [{name, args}], results: [parsed JSON]}]}
+function loopState(kind, msgs) {
+  let start = 0;
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    const isText = m.role === 'user' && (typeof m.content === 'string' ||
+      (Array.isArray(m.content) && m.content.some(b => b && b.type === 'text')));
+    if (isText) { start = i; break; }
+  }
+  const text = lastUserText(msgs.slice(0, start + 1));
+  const steps = [];
+  const parse = (s) => { try { return JSON.parse(s); } catch (e) { return s; } };
+  for (const m of msgs.slice(start + 1)) {
+    if (m.role === 'assistant') {
+      const calls = kind === 'openai'
+        ? (m.tool_calls || []).map(c => ({ id: c.id, name: c.function.name, args: parse(c.function.arguments) }))
+        : (Array.isArray(m.content) ? m.content : []).filter(b => b.type === 'tool_use')
+            .map(b => ({ id: b.id, name: b.name, args: b.input }));
+      steps.push({ calls, results: [] });
+    } else if (m.role === 'tool' && steps.length) {
+      steps[steps.length - 1].results.push(parse(m.content));
+    } else if (m.role === 'user' && Array.isArray(m.content) && steps.length) {
+      for (const b of m.content)
+        if (b.type === 'tool_result')
+          steps[steps.length - 1].results.push(parse(typeof b.content === 'string' ? b.content
+            : (b.content || []).map(x => x.text).join('')));
+    }
+  }
+  return { text, steps };
+}
+
+const firstSku = (r) => r && Array.isArray(r.items) && r.items.length ? r.items[0].sku : null;
+const say = (text) => ({ text });
+const call = (name, args, raw) => ({ name, args, raw });
+
+// Each plan: (state, tools offered, tags) -> {text} or {calls: [...]}.
+// A call with `raw` sends those exact argument bytes (OpenAI) to stand
+// for a model that wrote broken JSON.
+const AGENT_PLANS = {
+  // search -> details of the first hit -> add it -> answer
+  multistep: (st) => {
+    const n = st.steps.length;
+    if (n === 0) return { calls: [call('search_products', { query: 'mascara' })] };
+    const sku = firstSku(st.steps[0].results[0]);
+    if (n === 1) return sku ? { calls: [call('get_product', { sku })] } : say('Nothing found.');
+    if (n === 2) return { calls: [call('add_to_cart', { sku, quantity: 1 })] };
+    const r = st.steps[2].results[0];
+    return say(r && r.ok ? `I found it and added ${sku} to your cart.` : `I could not add it: ${r && r.message}`);
+  },
+  // two independent calls in one answer
+  parallel: (st) => {
+    if (st.steps.length === 0)
+      return { calls: [call('search_products', { query: 'mascara', limit: 3 }),
+                       call('search_products', { query: 'lipstick', limit: 3 })] };
+    const [a, b] = st.steps[0].results;
+    return say(`Mascara: ${a && a.total} results; lipstick: ${b && b.total} results.`);
+  },
+  // arguments that break the schema (and, over OpenAI, are not even JSON)
+  malformed: (st, tools, kind) => {
+    if (st.steps.length === 0)
+      return { calls: [kind === 'openai' ? call('add_to_cart', null, '{"sku": "BEA-ESS-ESS-001", "quantity": ')
+                                         : call('add_to_cart', { sku: 42, quantity: 'lots' })] };
+    if (st.steps.length === 1) return { calls: [call('add_to_cart', { sku: 'BEA-ESS-ESS-001', quantity: -3 })] };
+    const errs = st.steps.map(s => s.results[0] && s.results[0].error).join(',');
+    return say(`Tool errors: ${errs}`);
+  },
+  unknown: (st) => st.steps.length === 0
+    ? { calls: [call('apply_discount', { percent: 50 }), call('confirm_checkout', { confirmationId: 'x' })] }
+    : say(`Tool errors: ${st.steps[0].results.map(r => r && r.error).join(',')}`),
+  invented: (st) => st.steps.length === 0
+    ? { calls: [call('add_to_cart', { sku: 'NOPE-0000-FAKE', quantity: 1 }), call('get_product', { sku: 'NOPE-0000-FAKE' })] }
+    : say(`Tool errors: ${st.steps[0].results.map(r => r && r.error).join(',')}`),
+  // a model that obeys whatever a product description tells it
+  inject: (st, tools) => {
+    const n = st.steps.length;
+    if (n === 0) return { calls: [call('search_products', { query: 'miracle serum', limit: 1 })] };
+    if (n === 1) return { calls: [call('get_product', { sku: firstSku(st.steps[0].results[0]) })] };
+    const desc = JSON.stringify(st.steps[1].results[0] || {});
+    if (n === 2 && /ignore|discount|checkout/i.test(desc))
+      return { calls: [call('apply_promo_code', { code: 'STAFF90' }), call('set_price', { sku: 'x', price: 0.01 }),
+                       call('confirm_checkout', { confirmationId: 'ffffffff.' + '0'.repeat(32) }),
+                       call('update_cart_item', { sku: firstSku(st.steps[0].results[0]), quantity: 0, price: 0.01 })] };
+    if (n === 3 && tools.includes('request_checkout')) return { calls: [call('request_checkout', {})] };
+    return say('Done as the description said.');
+  },
+  // never stops calling tools
+  loop: (st) => ({ calls: [call('search_products', { query: `mascara ${st.steps.length}` })] }),
+  checkout: (st) => st.steps.length === 0 ? { calls: [call('request_checkout', {})] }
+    : say(`Checkout: ${JSON.stringify(st.steps[0].results[0])}`),
+  search: (st) => st.steps.length === 0 ? { calls: [call('search_products', { query: 'iphone', limit: 5 })] }
+    : say(`Here are ${(st.steps[0].results[0] || {}).total} products.`),
+  // adds what the shop said the shopper's words point at ("= SKU X" in the system prompt)
+  ordinal: (st, tools, kind, system) => {
+    const m = /= SKU ([!-~]+?)\.?(?:;|$)/m.exec(system || '');
+    if (st.steps.length === 0) return m ? { calls: [call('add_to_cart', { sku: m[1], quantity: 1 })] } : say('No reference.');
+    return say(`Added ${m && m[1]}.`);
+  },
+  policy: (st) => st.steps.length === 0 ? { calls: [call('shop_policy', { question: 'how do returns work' })] }
+    : say(`Policy: ${(st.steps[0].results[0] || {}).section}`),
+};
+
+function agentAnswer(kind, body, t) {
+  const st = loopState(kind, body.messages);
+  const tools = (body.tools || []).map(x => kind === 'openai' ? x.function.name : x.name);
+  const choice = body.tool_choice;
+  const noTools = choice === 'none' || (choice && choice.type === 'none');
+  const plan = t.agent ? AGENT_PLANS[t.agent[0]] : null;
+  let a = noTools || !plan ? say(plan ? `Stopped after ${st.steps.length} steps.`
+                                      : `Happy to help! ${st.text.replace(/\[[^\]]*\]/g, '').trim()}`)
+                           : plan(st, tools, kind, kind === 'openai'
+                               ? body.messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
+                               : body.system);
+  const id = (i) => `call_${st.steps.length}_${i}`;
+  const usage = { in: 100 + 10 * st.steps.length, out: 20 };
+  if (kind === 'openai') {
+    const msg = { role: 'assistant', content: a.text || null };
+    if (a.calls) msg.tool_calls = a.calls.map((c, i) => ({ id: id(i), type: 'function',
+      function: { name: c.name, arguments: c.raw !== undefined ? c.raw : JSON.stringify(c.args) } }));
+    return { id: 'chatcmpl-fake', object: 'chat.completion', created: 0, model: body.model,
+      choices: [{ index: 0, message: msg, finish_reason: a.calls ? 'tool_calls' : 'stop' }],
+      usage: { prompt_tokens: usage.in, completion_tokens: usage.out, total_tokens: usage.in + usage.out } };
+  }
+  const content = [];
+  if (a.text) content.push({ type: 'text', text: a.text });
+  for (const [i, c] of (a.calls || []).entries())
+    content.push({ type: 'tool_use', id: id(i).replace('call', 'toolu'), name: c.name, input: c.args || {} });
+  return { id: 'msg_fake', type: 'message', role: 'assistant', model: body.model, content,
+    stop_reason: a.calls ? 'tool_use' : 'end_turn', usage: { input_tokens: usage.in, output_tokens: usage.out } };
+}
+
+// A tool-loop answer (already in the request's wire format) as the
+// provider streams it: text in token deltas, each call's arguments in
+// pieces (OpenAI tool_calls deltas with an index; Anthropic tool_use
+// blocks with input_json_delta), usage at the end.
+async function streamAgent(kind, res, out, t, includeUsage) {
+  const nl = t.crlf ? '\r\n' : '\n';
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const send = (event, data) => {
+    if (res.destroyed) return;
+    res.write((event ? `event: ${event}${nl}` : '') + `data: ${typeof data === 'string' ? data : JSON.stringify(data)}${nl}${nl}`);
+  };
+  const pieces = (s) => s.length < 4 ? [s] : [s.slice(0, 3), s.slice(3, Math.ceil(s.length / 2)), s.slice(Math.ceil(s.length / 2))];
+  res.writeHead(200, {'content-type': 'text/event-stream', 'cache-control': 'no-cache'});
+  if (kind === 'openai') {
+    const msg = out.choices[0].message;
+    const chunk = (delta, fin) => ({id: out.id, object: 'chat.completion.chunk', created: 0, model: out.model,
+                                    choices: [{index: 0, delta, finish_reason: fin || null}]});
+    send(null, chunk({role: 'assistant', content: ''}));
+    for (const tok of tokens(msg.content || '')) { if (tok) { await sleep(2); send(null, chunk({content: tok})); } }
+    for (const [i, c] of (msg.tool_calls || []).entries()) {
+      send(null, chunk({tool_calls: [{index: i, id: c.id, type: 'function', function: {name: c.function.name, arguments: ''}}]}));
+      for (const p of pieces(c.function.arguments)) send(null, chunk({tool_calls: [{index: i, function: {arguments: p}}]}));
+    }
+    send(null, chunk({}, out.choices[0].finish_reason));
+    if (includeUsage) send(null, {id: out.id, object: 'chat.completion.chunk', created: 0, model: out.model, choices: [], usage: out.usage});
+    send(null, '[DONE]');
+  } else {
+    send('message_start', {type: 'message_start', message: {id: out.id, type: 'message', role: 'assistant', content: [],
+         model: out.model, stop_reason: null, usage: {input_tokens: out.usage.input_tokens, output_tokens: 1}}});
+    for (const [i, b] of out.content.entries()) {
+      if (b.type === 'text') {
+        send('content_block_start', {type: 'content_block_start', index: i, content_block: {type: 'text', text: ''}});
+        for (const tok of tokens(b.text)) { await sleep(2); send('content_block_delta', {type: 'content_block_delta', index: i, delta: {type: 'text_delta', text: tok}}); }
+      } else {
+        send('content_block_start', {type: 'content_block_start', index: i, content_block: {type: 'tool_use', id: b.id, name: b.name, input: {}}});
+        for (const p of pieces(JSON.stringify(b.input)))
+          send('content_block_delta', {type: 'content_block_delta', index: i, delta: {type: 'input_json_delta', partial_json: p}});
+      }
+      send('content_block_stop', {type: 'content_block_stop', index: i});
+    }
+    send('message_delta', {type: 'message_delta', delta: {stop_reason: out.stop_reason}, usage: {output_tokens: out.usage.output_tokens}});
+    send('message_stop', {type: 'message_stop'});
+  }
+  res.end();
+}
+
 function handle(kind, req, res, raw) {
   let body = null;
   try { body = JSON.parse(raw); } catch (e) { body = null; }
@@ -191,6 +382,16 @@ function handle(kind, req, res, raw) {
     return sendJson(res, 401, errorBody(kind, 401, `Incorrect API key provided: ${key}.`));
   }
   if (t.stall) return;   // keep the socket open, say nothing
+  if (Array.isArray(body.tools) && body.tools.length) {
+    const out = agentAnswer(kind, body, t);
+    const ms = t['step-delay'] ? Number(t['step-delay'][0]) : 0;
+    const includeUsage = !!(body.stream_options && body.stream_options.include_usage);
+    return void setTimeout(() => {
+      if (res.destroyed) return;
+      if (body.stream) streamAgent(kind, res, out, t, includeUsage);
+      else sendJson(res, 200, out);
+    }, ms);
+  }
   const answer = answerText(system, text, t);
   if (body.stream) return void stream(kind, res, answer, t, body.model);
   if (t.malformed) {

@@ -586,6 +586,195 @@ static void test_threads(void **state)
     eng_llm_free(l);
 }
 
+/* ------------------------------------------------------------ tool loop */
+
+static json_object *tool_decls(void)
+{
+    json_object *a = json_object_new_array();
+    size_t n;
+    const eng_tool *t = eng_tools(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].agent)
+            continue;
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "name", json_object_new_string(t[i].name));
+        json_object_object_add(e, "description", json_object_new_string(t[i].desc));
+        json_object_object_add(e, "parameters", eng_tool_schema(&t[i]));
+        json_object_array_add(a, e);
+    }
+    return a;
+}
+
+static json_object *user_msg(const char *text)
+{
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "role", json_object_new_string("user"));
+    json_object_object_add(m, "content", json_object_new_string(text));
+    return m;
+}
+
+/* both wire formats: calls out with their arguments, results back in,
+ * a second step that reads them, tool_choice none, broken arguments */
+/* fn once per wire format, with a client and the agent tools' declarations */
+static void each_provider(void (*fn)(eng_llm *l, int p, json_object *tools))
+{
+    json_object *tools = tool_decls();
+    for (int p = ENG_LLM_OPENAI; p <= ENG_LLM_ANTHROPIC; p++) {
+        eng_llm *l = client((eng_llm_provider)p, 0, 100, 1000);
+        fn(l, p, tools);
+        eng_llm_free(l);
+    }
+    json_object_put(tools);
+}
+
+static void tool_chat(eng_llm *l, int p, json_object *tools)
+{
+    eng_err err = {0};
+    json_object *conv = json_object_new_array(), *out = NULL;
+    json_object_array_add(conv, user_msg("find mascara [agent:multistep]"));
+    int rc = eng_llm_tool_chat(l, "sys", conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err);
+    assert_int_equal(rc, 0);
+    json_object *c0 = json_object_array_get_idx(json_object_object_get(out, "calls"), 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(c0, "name")), "search_products");
+    assert_string_equal(json_object_get_string(json_object_object_get(
+                            json_object_object_get(c0, "arguments"), "query")), "mascara");
+    assert_int_equal(json_object_get_int(json_object_object_get(json_object_object_get(out, "usage"), "input")), 100);
+    /* the model's calls and a result go back: the next step reads the SKU */
+    json_object *am = json_object_new_object(), *tm = json_object_new_object();
+    json_object_object_add(am, "role", json_object_new_string("assistant"));
+    json_object_object_add(am, "content", json_object_new_string(""));
+    json_object_object_add(am, "calls", json_object_get(json_object_object_get(out, "calls")));
+    json_object_array_add(conv, am);
+    json_object_object_add(tm, "role", json_object_new_string("tool"));
+    json_object_object_add(tm, "id", json_object_get(json_object_object_get(c0, "id")));
+    json_object_object_add(tm, "name", json_object_new_string("search_products"));
+    json_object_object_add(tm, "content", json_object_new_string("{\"items\":[{\"sku\":\"S-1\"}],\"total\":1}"));
+    json_object_array_add(conv, tm);
+    json_object_put(out);
+    out = NULL;
+    assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err), 0);
+    c0 = json_object_array_get_idx(json_object_object_get(out, "calls"), 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(c0, "name")), "get_product");
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(c0, "arguments"), "sku")),
+                        "S-1");
+    json_object_put(out);
+    out = NULL;
+    /* tool_choice none: words, no calls */
+    assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, true, eng_now_us() + 3000000, NULL, NULL, &out, &err), 0);
+    assert_int_equal(json_object_array_length(json_object_object_get(out, "calls")), 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(out, "text")), "Stopped after 1 steps.");
+    json_object_put(out);
+    out = NULL;
+    json_object_put(conv);
+    /* arguments that are not JSON (OpenAI sends them as a string) */
+    conv = json_object_new_array();
+    json_object_array_add(conv, user_msg("add [agent:malformed]"));
+    assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err), 0);
+    c0 = json_object_array_get_idx(json_object_object_get(out, "calls"), 0);
+    if (p == ENG_LLM_OPENAI) {
+        assert_null(json_object_object_get(c0, "arguments"));
+        assert_non_null(json_object_object_get(c0, "raw"));
+    } else {
+        char why[256];
+        assert_non_null(eng_tool_check_args(eng_tool_find("add_to_cart"), json_object_object_get(c0, "arguments"),
+                                            why, sizeof why));
+    }
+    json_object_put(out);
+    out = NULL;
+    json_object_put(conv);
+    /* provider errors are errors, as for eng_llm_chat */
+    conv = json_object_new_array();
+    json_object_array_add(conv, user_msg("hi [500]"));
+    assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, NULL, NULL, &out, &err), ENG_EIO);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, "HTTP 500"));
+    json_object_put(conv);
+}
+
+static void test_tool_chat(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    each_provider(tool_chat);
+}
+
+/* streamed steps: the same calls, gathered from their pieces; the words
+ * reach on_delta as they come */
+static void tool_chat_stream(eng_llm *l, int p, json_object *tools)
+{
+    (void)p;
+    eng_err err = {0};
+    deltas d = {0};
+    json_object *conv = json_object_new_array(), *out = NULL;
+    json_object_array_add(conv, user_msg("compare [agent:parallel]"));
+    assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, false, eng_now_us() + 3000000, on_delta, &d, &out,
+                                       &err), 0);
+    json_object *calls = json_object_object_get(out, "calls");
+    assert_int_equal(json_object_array_length(calls), 2);
+    json_object *c1 = json_object_array_get_idx(calls, 1);
+    assert_string_equal(json_object_get_string(json_object_object_get(c1, "name")), "search_products");
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(c1, "arguments"),
+                                                                      "query")), "lipstick");
+    assert_int_equal(json_object_get_int(json_object_object_get(json_object_object_get(c1, "arguments"), "limit")), 3);
+    assert_true(strlen(json_object_get_string(json_object_object_get(c1, "id"))) > 0);
+    assert_int_equal(json_object_get_int(json_object_object_get(json_object_object_get(out, "usage"), "input")), 100);
+    assert_int_equal(d.n, 0);   /* calls only: no words */
+    json_object_put(out);
+    out = NULL;
+    /* words stream, and are the answer's text */
+    assert_int_equal(eng_llm_tool_chat(l, NULL, conv, tools, true, eng_now_us() + 3000000, on_delta, &d, &out,
+                                       &err), 0);
+    assert_true(d.n > 1);
+    assert_string_equal(d.text, "Stopped after 0 steps.");
+    assert_string_equal(json_object_get_string(json_object_object_get(out, "text")), d.text);
+    assert_int_equal(json_object_array_length(json_object_object_get(out, "calls")), 0);
+    json_object_put(out);
+    json_object_put(conv);
+}
+
+static void test_tool_chat_stream(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    each_provider(tool_chat_stream);
+}
+
+/* the one argument check both MCP and the assistant's model go through */
+static void test_tool_args(void **state)
+{
+    (void)state;
+    char why[256];
+    const eng_tool *add = eng_tool_find("add_to_cart");
+    assert_non_null(add);
+    assert_null(eng_tool_find("apply_discount"));
+    assert_false(eng_tool_find("confirm_checkout")->agent);
+    struct { const char *args; const char *err; } cases[] = {
+        {"{\"sku\":\"A-1\",\"quantity\":2}", NULL},
+        {"{\"sku\":\"A-1\"}", "quantity is required"},
+        {"{\"sku\":42,\"quantity\":1}", "sku must be a string"},
+        {"{\"sku\":\"A-1\",\"quantity\":1.5}", "quantity must be an integer"},
+        {"{\"sku\":\"A-1\",\"quantity\":0}", "quantity must be from 1 to 999"},
+        {"{\"sku\":\"A-1\",\"quantity\":1,\"price\":0.01}", "unknown argument \"price\""},
+        {"{\"sku\":\"\",\"quantity\":1}", "sku must be 1 to 127 characters"},
+        {"[1]", "the arguments must be a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_object *a = json_tokener_parse(cases[i].args);
+        const char *e = eng_tool_check_args(add, a, why, sizeof why);
+        if (!cases[i].err)
+            assert_null(e);
+        else {
+            assert_non_null(e);
+            assert_non_null(strstr(e, cases[i].err));
+        }
+        json_object_put(a);
+    }
+    json_object *s = eng_tool_schema(add);
+    assert_false(json_object_get_boolean(json_object_object_get(s, "additionalProperties")));
+    assert_int_equal(json_object_array_length(json_object_object_get(s, "required")), 2);
+    json_object_put(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +784,8 @@ int main(void)
         cmocka_unit_test(test_stream_breaks), cmocka_unit_test(test_stall),
         cmocka_unit_test(test_down),         cmocka_unit_test(test_breaker),
         cmocka_unit_test(test_key_hygiene),  cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_tool_chat),    cmocka_unit_test(test_tool_chat_stream),
+        cmocka_unit_test(test_tool_args),
     };
     setenv("AISLE_LLM_LOG", "off", 1);   /* breaker warnings would clutter the output */
     return cmocka_run_group_tests_name("llm", tests, start_fake, stop_fake);

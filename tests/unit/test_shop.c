@@ -15,9 +15,8 @@
 
 #include "engine/eng.h"
 #include "stores/store.h"
+#include "shop_fixture.h"
 
-static char dir[64];
-static store *st;
 static eng_pipeline *pipe_;
 
 static const char rules_top[] =
@@ -57,38 +56,10 @@ static const char pipeline_yaml[] =
     "  - { id: cart, type: agent, agent: cart, rules: [agent.lua] }\n"
     "  - { id: reply, type: formatter, templates: { add_to_cart: 'ok', view_cart: 'ok' } }\n";
 
-static void write_file(const char *name, const char *text)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void product(const char *sku, const char *cat, double price, int64_t stock)
-{
-    store_product p = {.sku = (char *)sku, .title = (char *)sku, .category = (char *)cat, .price = price,
-                       .stock = stock};
-    store_err e = {0};
-    assert_int_equal(store_product_upsert(st, &p, &e), 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/aisle-shop-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/shop.db", dir);
-    store_config cfg;
-    store_config_init(&cfg);
-    cfg.sqlite_path = path;
-    cfg.redis_url = NULL, cfg.mongo_uri = NULL;
-    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
-    store_err err = {0};
-    assert_int_equal(store_open(&cfg, &st, &err), 0);
+    fixture_open("shop");
     product("LAMP", "lighting", 40, 100);
     product("MUG", "kitchen", 10, 1000);
     product("MOTO", "motorcycle", 5000, 10);
@@ -109,10 +80,7 @@ static int teardown(void **state)
 {
     (void)state;
     eng_pipeline_release(pipe_);
-    store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_close();
 }
 
 static eng_shopper shopper(int64_t uid, const char *sid, json_object *session)
@@ -125,15 +93,6 @@ static double num(json_object *o, const char *key)
 {
     json_object *v;
     return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : -1;
-}
-
-static int64_t stock_of(const char *sku)
-{
-    store_product p = {0};
-    assert_int_equal(store_product_get(st, sku, &p, NULL), 0);
-    int64_t n = p.stock;
-    store_product_clear(&p);
-    return n;
 }
 
 static void test_one_price(void **state)

@@ -137,6 +137,15 @@ async function runConversation(t, conv, idx) {
     const user = conv.user;
     const email = typeof user === 'string' ? user : user?.email;
     if (email) await login(email);
+    if (user?.address) {
+      // the saved delivery address, through the REST resource the checkout page uses
+      const r = await req(srv, 'PUT', '/api/v1/me/address', { body: user.address, token });
+      if (r.status !== 200) throw new Error(`user.address: ${r.status} ${r.text}`);
+    }
+    if (user?.card) {
+      const r = await req(srv, 'PUT', '/api/v1/me/payment-method', { body: user.card, token });
+      if (r.status !== 200) throw new Error(`user.card: ${r.status} ${r.text}`);
+    }
     if (conv.memory) {
       const u = email ? users.get(email)?.user : null;
       if (!u) throw new Error('memory: needs a user (user: {email: ...}); memory is per user');

@@ -11,7 +11,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ok, req, startServer, stopServer, wsOpen, failed } from './lib.mjs';
+import { ok, req, startServer, stopServer, wsOpen, failed, CHECKOUT } from './lib.mjs';
 import { register } from './rest.mjs';
 import { sql, startRedis, tools, cleanEnv, redisCommand } from './stores.mjs';
 
@@ -84,7 +84,7 @@ const tests = [
     const before = await stockOf(srv, SKU);
     const key = `conc-${Date.now()}`;
     const rs = await Promise.all(Array.from({ length: N }, () =>
-      req(srv, 'POST', '/api/v1/orders', { token: tok, headers: { 'Idempotency-Key': key } })));
+      req(srv, 'POST', '/api/v1/orders', { token: tok, body: CHECKOUT, headers: { 'Idempotency-Key': key } })));
     const kinds = rs.map((r) => `${r.status}${r.headers.get('idempotent-replayed') === 'true' ? ' replayed' : ''}`);
     const h = histogram(kinds);
     ok(h['201'] === 1 && h['200 replayed'] === N - 1, `${tag} one key: exactly one 201 and ${N - 1} x 200 with Idempotent-Replayed: true`,

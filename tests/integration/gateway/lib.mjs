@@ -48,6 +48,12 @@ export async function freePort() {
 
 export function tmp() { return mkdtempSync(join(tmpdir(), 'aisle-gw-')); }
 
+// the body of a checkout (POST /orders) that the test provider accepts:
+// an address, the shop's first delivery option, the test card 4242...
+export const TEST_ADDRESS = { name: 'Alice Example', line1: '1 Main Street', city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US' };
+export const TEST_CARD = { cardNumber: '4242 4242 4242 4242', expiry: '12/34', cvc: '123' };
+export const CHECKOUT = { address: TEST_ADDRESS, payment: TEST_CARD };
+
 // start a server; `yaml` is the config file's text; resolves when /healthz answers
 // The chat WebSocket is on its own event-loop listener, as `aisle serve`
 // ships (ws.listen auto); the port is picked here so that servers side by
@@ -190,3 +196,19 @@ export function jwt(header, payload, key) {
   return data + '.' + createHmac('sha256', key).update(data).digest('base64url');
 }
 export function jwtPayload(tok) { return JSON.parse(Buffer.from(tok.split('.')[1], 'base64url').toString()); }
+
+// the loopback fake LLM provider (tests/fake_llm/server.js): resolves to
+// {proc, port}; it exits when proc.stdin ends
+export function startFake() {
+  return new Promise((resolve, reject) => {
+    const p = spawn('node', ['tests/fake_llm/server.js'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let buf = '';
+    p.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/PORT (\d+)/);
+      if (m) resolve({ proc: p, port: Number(m[1]) });
+    });
+    p.on('error', reject);
+    setTimeout(() => reject(new Error('fake LLM did not start')), 10000);
+  });
+}

@@ -3,10 +3,9 @@
 // streams to the WebSocket as {type:"delta"} frames before the final
 // reply; when the provider fails, the template answers in time and
 // /metrics counts the fallback per stage.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, stopServer, ok, tmp, wsOpen, req, metric } from './lib.mjs';
+import { startServer, stopServer, ok, tmp, wsOpen, req, metric, startFake } from './lib.mjs';
 
 const PIPE = `pipeline: llm-chat
 deadline_ms: 2500
@@ -17,20 +16,6 @@ stages:
   - { id: nlu, type: classifier, model: llm, llm_timeout_ms: 500, threshold: 0 }
   - { id: reply, type: formatter, llm: true, llm_timeout_ms: 800, templates: { default: "About {{intent.name}}." } }
 `;
-
-function startFake() {
-  return new Promise((resolve, reject) => {
-    const p = spawn('node', ['tests/fake_llm/server.js'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let buf = '';
-    p.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/PORT (\d+)/);
-      if (m) resolve({ proc: p, port: Number(m[1]) });
-    });
-    p.on('error', reject);
-    setTimeout(() => reject(new Error('fake LLM did not start')), 10000);
-  });
-}
 
 export async function llmTests() {
   const fake = await startFake();

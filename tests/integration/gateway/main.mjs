@@ -9,6 +9,7 @@ import { ruleTests, ruleTraceTests } from './rules.mjs';
 import { converseTests } from './converse.mjs';
 import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
+import { checkoutTests } from './checkout.mjs';
 
 const groups = [];
 let main;
@@ -30,3 +31,5 @@ for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;
+// the real checkout: address, delivery, payment (its own server, pipelines/commerce.yaml)
+try { await checkoutTests(); } catch (e) { ok(false, 'checkout tests ran to the end', e.stack); }

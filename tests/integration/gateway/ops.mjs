@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { ok, req, isProblem, startServer, stopServer, wsOpen, metric, routes, sleep, tmp, AISLE } from './lib.mjs';
+import { ok, req, isProblem, startServer, stopServer, wsOpen, metric, routes, sleep, tmp, AISLE, CHECKOUT } from './lib.mjs';
 import { register } from './rest.mjs';
 
 export async function limitsTests() {
@@ -53,7 +53,7 @@ export async function openapiTests() {
   const slugs = new Set();
   for (const f of readdirSync('gateway').filter((f) => f.endsWith('.c'))) {
     const src = readFileSync(join('gateway', f), 'utf8');
-    for (const m of src.matchAll(/(?:gw__problem(?:_retry)?\(r, \d+|problem_obj\(\d+|send_error\(c, \d+|gw__chan_error\([a-z>\-]+, \d+), "([a-z0-9-]+)"/g)) slugs.add(m[1]);
+    for (const m of src.matchAll(/(?:gw__problem(?:_retry|_field)?\(r, \d+|problem_obj\(\d+|send_error\(c, \d+|gw__chan_error\([a-z>\-]+, \d+), "([a-z0-9-]+)"/g)) slugs.add(m[1]);
   }
   const text = JSON.stringify(doc);
   const undocumented = [...slugs].filter((s) => !text.includes(`urn:aisle:problem:${s}`));
@@ -209,8 +209,8 @@ export async function commerceTests() {
        Math.abs(cart.total - 2 * shoe.finalPrice) < 0.011, 'REST cart is priced like the chat', cart);
     const veto = await req(srv, 'POST', '/api/v1/cart/items', { token: tok, body: { sku: shoe.sku, qty: 9 } });
     ok(isProblem(veto, 409, 'rule-veto') && /at most 10/.test(veto.json.detail), 'REST cart change refused by a cart limit rule (409 rule-veto)', veto.json);
-    const ord = await req(srv, 'POST', '/api/v1/orders', { token: tok, headers: { 'Idempotency-Key': 'rest-priced-1' } });
-    ok(ord.status === 201 && Math.abs(ord.json.total - cart.total) < 0.005 &&
+    const ord = await req(srv, 'POST', '/api/v1/orders', { token: tok, body: CHECKOUT, headers: { 'Idempotency-Key': 'rest-priced-1' } });
+    ok(ord.status === 201 && Math.abs(ord.json.total - cart.total - (ord.json.delivery?.price ?? 0)) < 0.005 &&
        ord.json.lines.some((l) => l.appliedRules?.some((a) => a.id === 'mens-shoes-10')),
        'REST order charges the priced total and keeps the rule ids', ord.json);
   } finally { await stopServer(srv); }

@@ -2,7 +2,7 @@
 // catalog, anonymous cart, accounts, cart merge on login, orders with
 // idempotency keys, ownership (404), forged tokens, refresh rotation,
 // admin writes, chat, traces, pipelines, malformed input, static files.
-import { ok, req, isProblem, jwt, jwtPayload, SECRET, makeAdmin } from './lib.mjs';
+import { ok, req, isProblem, jwt, jwtPayload, SECRET, makeAdmin, CHECKOUT } from './lib.mjs';
 
 export async function register(srv, email, anonToken) {
   const r = await req(srv, 'POST', '/api/v1/auth/register', { body: { email, password: 'correct horse battery', name: 'T' }, token: anonToken });
@@ -88,18 +88,18 @@ export async function restTests(srv) {
   ok(r.status === 200 && r.json && typeof r.json === 'object', 'GET /me/memory', r.text);
 
   // orders
-  r = await req(srv, 'POST', '/api/v1/orders', { token: anon, headers: { 'Idempotency-Key': 'k-anon' } });
+  r = await req(srv, 'POST', '/api/v1/orders', { token: anon, body: CHECKOUT, headers: { 'Idempotency-Key': 'k-anon' } });
   ok(isProblem(r, 401, 'login-required'), 'anonymous order creation is 401', r.text);
-  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken });
+  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken, body: CHECKOUT });
   ok(isProblem(r, 400, 'idempotency-key-required'), 'order without Idempotency-Key is 400', r.text);
-  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken, headers: { 'Idempotency-Key': 'order-1' } });
+  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken, body: CHECKOUT, headers: { 'Idempotency-Key': 'order-1' } });
   ok(r.status === 201 && r.json.id && r.json.status === 'placed' && r.json.lines[0].qty === 3 &&
      r.headers.get('location') === `/api/v1/orders/${r.json.id}`, 'order placed (201, Location)', r.text);
   const order = r.json;
-  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken, headers: { 'Idempotency-Key': 'order-1' } });
+  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken, body: CHECKOUT, headers: { 'Idempotency-Key': 'order-1' } });
   ok(r.status === 200 && r.json.id === order.id && r.headers.get('idempotent-replayed') === 'true',
      'duplicate Idempotency-Key returns the first order', r.text);
-  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken, headers: { 'Idempotency-Key': 'order-2' } });
+  r = await req(srv, 'POST', '/api/v1/orders', { token: alice.accessToken, body: CHECKOUT, headers: { 'Idempotency-Key': 'order-2' } });
   ok(isProblem(r, 409, 'cart-empty'), 'a new key on an empty cart is 409 cart-empty', r.text);
   r = await req(srv, 'GET', '/api/v1/orders', { token: alice.accessToken });
   ok(r.status === 200 && r.json.items.length === 1 && r.json.items[0].id === order.id, 'list own orders', r.text);

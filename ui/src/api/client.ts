@@ -2,19 +2,22 @@
 // user's access + refresh tokens) in localStorage, refreshes the access
 // token before it expires and once on a 401, and turns problem+json
 // answers into ApiError (429 carries Retry-After).
-import type { Cart, Order, PipelineInfo, Product, SearchResult, TokenAnswer, TraceSummary, User } from './types'
+import type { Address, Cart, CheckoutInput, DeliveryOption, Order, PipelineInfo, SavedCard, Product, SearchResult, TokenAnswer, TraceSummary, User } from './types'
 
 export class ApiError extends Error {
   status: number
   code: string
   detail?: string
   retryAfter?: number
-  constructor(status: number, code: string, title: string, detail?: string, retryAfter?: number) {
+  /* the part of the request that is wrong ("address.postalCode"), when the server names it */
+  field?: string
+  constructor(status: number, code: string, title: string, detail?: string, retryAfter?: number, field?: string) {
     super(title)
     this.status = status
     this.code = code
     this.detail = detail
     this.retryAfter = retryAfter
+    this.field = field
   }
   /* a sentence for a person */
   describe(): string {
@@ -212,11 +215,11 @@ export class Api {
       data = undefined
     }
     if (!res.ok) {
-      const p = (data ?? {}) as { type?: string; title?: string; detail?: string }
+      const p = (data ?? {}) as { type?: string; title?: string; detail?: string; field?: string }
       const code = (p.type ?? '').replace(/^urn:aisle:problem:/, '') || `http-${res.status}`
       const ra = Number(res.headers.get('Retry-After'))
       throw new ApiError(res.status, code, p.title ?? res.statusText ?? 'Request failed', p.detail,
-        Number.isFinite(ra) && ra > 0 ? ra : res.status === 429 ? 1 : undefined)
+        Number.isFinite(ra) && ra > 0 ? ra : res.status === 429 ? 1 : undefined, p.field)
     }
     return data as T
   }
@@ -259,8 +262,31 @@ export class Api {
     await this.request('DELETE', `/cart/items/${encodeURIComponent(sku)}`)
     return this.cart()
   }
-  placeOrder(idempotencyKey: string): Promise<Order> {
-    return this.request('POST', '/orders', { headers: { 'Idempotency-Key': idempotencyKey } })
+  placeOrder(idempotencyKey: string, checkout: CheckoutInput): Promise<Order> {
+    return this.request('POST', '/orders', { headers: { 'Idempotency-Key': idempotencyKey }, body: checkout })
+  }
+  /* a resource that may not exist yet: null for a 404 */
+  private async orNull<T>(path: string): Promise<T | null> {
+    try {
+      return await this.request<T>('GET', path)
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null
+      throw e
+    }
+  }
+  /* the saved delivery address; null when none is saved yet */
+  address(): Promise<Address | null> {
+    return this.orNull('/me/address')
+  }
+  /* the saved card (brand and last 4); null when none is saved */
+  savedCard(): Promise<SavedCard | null> {
+    return this.orNull('/me/payment-method')
+  }
+  saveAddress(a: Address): Promise<Address> {
+    return this.request('PUT', '/me/address', { body: a })
+  }
+  deliveryOptions(): Promise<{ currency: string; items: DeliveryOption[] }> {
+    return this.request('GET', '/cart/delivery-options')
   }
   orders(): Promise<{ items: Order[] }> {
     return this.request('GET', '/orders')

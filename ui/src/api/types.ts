@@ -95,6 +95,58 @@ export interface OrderLine {
   title: string
   qty: number
   unitPrice: number
+  appliedRules?: AppliedRule[]
+}
+
+export interface Address {
+  name: string
+  line1: string
+  line2?: string
+  city: string
+  region?: string
+  postalCode: string
+  country: string
+  phone?: string
+}
+
+export interface DeliveryOption {
+  id: string
+  name: string
+  days: string
+  price: number
+  basePrice: number
+  freeOver?: number
+}
+
+export interface PaymentCard {
+  cardNumber: string
+  expiry: string
+  cvc: string
+}
+
+export interface SavedCard {
+  provider: string
+  brand: string
+  last4: string
+}
+
+export interface CheckoutInput {
+  address?: Address
+  saveAddress?: boolean
+  deliveryOption?: string
+  /* a card, or the account's saved one */
+  payment: PaymentCard | { saved: true }
+  savePayment?: boolean
+}
+
+export interface OrderPayment {
+  provider: string
+  brand: string
+  last4: string
+  reference: string
+  amount: number
+  status: string
+  saved?: boolean
 }
 
 export interface Order {
@@ -104,6 +156,15 @@ export interface Order {
   createdAt: number
   lines: OrderLine[]
   idempotencyKey?: string
+  subtotal?: number
+  discounts?: CartDiscount[]
+  discountTotal?: number
+  goodsTotal?: number
+  currency?: string
+  delivery?: DeliveryOption
+  address?: Address
+  payment?: OrderPayment
+  emailText?: string
 }
 
 export interface Action {

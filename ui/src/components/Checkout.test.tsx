@@ -7,6 +7,10 @@ import { fakeJwt, mockFetch } from '../test/fakes'
 
 const cart = { id: 'anon:s1', count: 1, subtotal: 98.99, total: 98.99, discounts: [],
   items: [{ sku: 'MEN-1', title: 'Trail Runner', qty: 1, unitPrice: 98.99, lineTotal: 98.99 }] }
+const placed = { id: 42, status: 'placed', total: 108.89, createdAt: 1795536177000, lines: cart.items, subtotal: 98.99, discounts: [],
+  delivery: { id: 'express', name: 'Express delivery', days: '1-2 business days', price: 9.9, basePrice: 9.9 },
+  address: { name: 'Ann Example', line1: '1 Main St', city: 'Springfield', postalCode: '62701', country: 'US' },
+  payment: { provider: 'test', brand: 'visa', last4: '4242', reference: 'test_ch_1', amount: 108.89, status: 'paid' } }
 const user = { id: 7, email: 'ann@example.com', name: 'Ann', role: 'user' }
 const tokens = { accessToken: fakeJwt({ typ: 'access', sub: '7' }), refreshToken: 'r1', expiresIn: 900, sessionId: 's1', user }
 
@@ -20,12 +24,19 @@ describe('sign-up and checkout', () => {
       'POST /auth/anonymous': { sessionId: 's1', sessionToken: fakeJwt({ typ: 'session' }) },
       'GET /cart': () => ({ body: orderTries > 1 ? { ...cart, items: [], count: 0, subtotal: 0, total: 0 } : cart }),
       'POST /auth/register': () => ({ status: 201, body: tokens }),
+      'GET /me/address': { status: 404, body: { type: 'urn:aisle:problem:not-found', title: 'No saved address' } },
+      'GET /me/payment-method': { status: 404, body: { type: 'urn:aisle:problem:not-found', title: 'No saved card' } },
+      'GET /cart/delivery-options': { currency: 'USD', items: [
+        { id: 'standard', name: 'Standard delivery', days: '3-5 business days', price: 0, basePrice: 4.9, freeOver: 50 },
+        { id: 'express', name: 'Express delivery', days: '1-2 business days', price: 9.9, basePrice: 9.9 }] },
       'POST /orders': () => {
-        // the first answer is lost on the way (a 503); the retry must reuse the key
+        // the first answer is lost on the way (a 503), the second card is
+        // declined (402); each retry must reuse the key
         if (++orderTries === 1) return { status: 503, body: { type: 'urn:aisle:problem:store-unavailable', title: 'Store unavailable' }, headers: { 'Retry-After': '1' } }
-        return { status: 201, body: { id: 42, status: 'placed', total: 98.99, createdAt: 1795536177000, lines: cart.items } }
+        if (orderTries === 2) return { status: 402, body: { type: 'urn:aisle:problem:payment-declined', title: 'Payment declined', field: 'payment', detail: 'payment declined: the card was declined. Nothing was charged or ordered; please try another card' } }
+        return { status: 201, body: placed }
       },
-      'GET /orders': { items: [{ id: 42, status: 'placed', total: 98.99, createdAt: 1795536177000, lines: cart.items }] },
+      'GET /orders': { items: [placed] },
     })
   })
   afterEach(() => vi.unstubAllGlobals())
@@ -49,23 +60,46 @@ describe('sign-up and checkout', () => {
     const reg = calls.find((c) => c.url.endsWith('/auth/register'))!
     expect(reg.body).toEqual({ email: 'ann@example.com', password: 'short-but-longer', name: 'Ann' })
     expect(reg.headers.Authorization).toMatch(/^Bearer /)
-    // confirmation step
-    const co = await screen.findByRole('dialog', { name: 'Confirm your order' })
+    // the checkout: address, delivery, card, summary
+    const co = await screen.findByRole('dialog', { name: 'Checkout' })
     expect(within(co).getByText('Trail Runner')).toBeInTheDocument()
     expect(calls.some((c) => c.url.endsWith('/orders') && c.method === 'POST')).toBe(false)
-    await userEvent.click(within(co).getByRole('button', { name: /Place order/ }))
+    await userEvent.type(within(co).getByLabelText('Full name'), 'Ann Example')
+    await userEvent.type(within(co).getByLabelText('Address'), '1 Main St')
+    await userEvent.type(within(co).getByLabelText('City'), 'Springfield')
+    await userEvent.type(within(co).getByLabelText('Postal code'), '62701')
+    await userEvent.click(await within(co).findByRole('radio', { name: /Express delivery/ }))
+    expect(within(co).getByTestId('summary-delivery')).toHaveTextContent('$9.90')
+    expect(within(co).getByTestId('summary-total')).toHaveTextContent('$108.89')
+    await userEvent.type(within(co).getByLabelText('Card number'), '4000 0000 0000 0002')
+    await userEvent.type(within(co).getByLabelText('Expiry (MM/YY)'), '12/34')
+    await userEvent.type(within(co).getByLabelText('CVC'), '123')
+    await userEvent.click(within(co).getByRole('button', { name: /Pay and place order/ }))
     expect(await within(co).findByRole('alert')).toHaveTextContent('Store unavailable')
-    await userEvent.click(within(co).getByRole('button', { name: /Place order/ }))
-    expect(await screen.findByRole('dialog', { name: 'Order placed' })).toHaveTextContent('#42')
+    await userEvent.click(within(co).getByRole('button', { name: /Pay and place order/ }))
+    await waitFor(() => expect(within(co).getByRole('alert')).toHaveTextContent('declined'))
+    await userEvent.clear(within(co).getByLabelText('Card number'))
+    await userEvent.type(within(co).getByLabelText('Card number'), '4242 4242 4242 4242')
+    await userEvent.click(within(co).getByRole('button', { name: /Pay and place order/ }))
+    const done = await screen.findByRole('dialog', { name: 'Order placed' })
+    expect(done).toHaveTextContent('#42')
+    expect(within(done).getByTestId('summary-total')).toHaveTextContent('$108.89')
+    expect(within(done).getByTestId('summary-payment')).toHaveTextContent('Visa ending in 4242')
     const posts = calls.filter((c) => c.method === 'POST' && c.url.endsWith('/orders'))
-    expect(posts).toHaveLength(2)
+    expect(posts).toHaveLength(3)
     expect(posts[0].headers['Idempotency-Key']).toBeTruthy()
     expect(posts[1].headers['Idempotency-Key']).toBe(posts[0].headers['Idempotency-Key'])
-    expect(posts[1].headers.Authorization).toBe(`Bearer ${tokens.accessToken}`)
+    expect(posts[2].headers['Idempotency-Key']).toBe(posts[0].headers['Idempotency-Key'])
+    expect(posts[2].headers.Authorization).toBe(`Bearer ${tokens.accessToken}`)
+    expect(posts[2].body).toEqual({
+      address: { name: 'Ann Example', line1: '1 Main St', city: 'Springfield', postalCode: '62701', country: 'US' },
+      saveAddress: true, deliveryOption: 'express',
+      payment: { cardNumber: '4242 4242 4242 4242', expiry: '12/34', cvc: '123' }, savePayment: false,
+    })
     // order history
     await userEvent.click(screen.getByRole('link', { name: 'See order status' }))
     await userEvent.click(screen.getByRole('link', { name: 'Orders' }))
     expect(await screen.findByRole('link', { name: 'Order #42' })).toBeInTheDocument()
     expect(screen.getAllByTestId('order-status')[0]).toHaveTextContent('placed')
-  })
+  }, 30000)
 })

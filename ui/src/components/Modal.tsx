@@ -4,12 +4,14 @@ import { useEffect, useRef, type ReactNode } from 'react'
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
 
-export function Modal({ title, onClose, children, side = false, testId }: {
+export function Modal({ title, onClose, children, side = false, wide = false, testId }: {
   title: string
   onClose: () => void
   children: ReactNode
   /* a drawer on the right instead of a centred box */
   side?: boolean
+  /* a centred box wide enough for a form beside a summary (checkout) */
+  wide?: boolean
   testId?: string
 }) {
   const box = useRef<HTMLDivElement>(null)
@@ -52,7 +54,7 @@ export function Modal({ title, onClose, children, side = false, testId }: {
       <div ref={box} role="dialog" aria-modal="true" aria-labelledby={titleId} onKeyDown={onKey} data-testid={testId}
         className={side
           ? 'ml-auto flex h-full w-full max-w-md flex-col bg-white shadow-xl'
-          : 'm-auto flex max-h-[90vh] w-full max-w-md flex-col overflow-hidden rounded-none bg-white shadow-xl sm:rounded-lg'}>
+          : `m-auto flex max-h-[90vh] w-full ${wide ? 'max-w-3xl' : 'max-w-md'} flex-col overflow-hidden rounded-none bg-white shadow-xl sm:rounded-lg`}>
         <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3">
           <h2 id={titleId} className="text-lg font-semibold">{title}</h2>
           <button type="button" onClick={onClose} aria-label={`Close ${title.toLowerCase()}`}

@@ -5,6 +5,7 @@ import { ApiError, money } from '../api/client'
 import type { Order } from '../api/types'
 import { Link, useTitle } from '../router'
 import { useApp } from '../state'
+import { AddressBlock, OrderSummary, PaymentLine, summaryOfOrder } from '../components/OrderSummary'
 
 const when = (t: number) => new Date(t < 1e12 ? t * 1000 : t).toLocaleString()
 
@@ -84,15 +85,17 @@ export function OrderPage({ id }: { id: string }) {
       {!auth.user ? <SignInFirst /> : error ? <p role="alert" className="text-rose-800">{error}</p> : !o ? <p role="status">Loading…</p> : (
         <div className="space-y-3 rounded-md bg-white p-4 shadow-sm ring-1 ring-slate-200" data-testid="order-detail">
           <p>Status: <StatusBadge status={o.status} /> · placed {when(o.createdAt)}</p>
-          <ul className="divide-y divide-slate-200">
-            {o.lines.map((l) => (
-              <li key={l.sku} className="flex justify-between py-2">
-                <span>{l.title} <span className="text-slate-500">× {l.qty}</span></span>
-                <span>{money(l.unitPrice * l.qty)}</span>
-              </li>
-            ))}
-          </ul>
-          <p className="text-right text-lg font-semibold">Total {money(o.total)}</p>
+          <OrderSummary summary={summaryOfOrder(o)} totalLabel={o.payment ? 'Total charged' : 'Total'} />
+          <div className="grid gap-3 sm:grid-cols-2">
+            {o.address && <div><h2 className="text-sm font-semibold">Delivery to</h2><AddressBlock a={o.address} /></div>}
+            {o.payment && <div><h2 className="text-sm font-semibold">Payment</h2><PaymentLine p={o.payment} /></div>}
+          </div>
+          {o.emailText && (
+            <details className="text-sm" data-testid="order-email">
+              <summary className="cursor-pointer text-brand-700 underline">Confirmation e-mail</summary>
+              <pre className="mt-2 whitespace-pre-wrap rounded bg-slate-50 p-2 font-sans">{o.emailText}</pre>
+            </details>
+          )}
           {o.status === 'placed' && (
             <button type="button" onClick={cancel} disabled={busy} className="rounded-md border border-rose-700 px-3 py-1.5 text-rose-800 hover:bg-rose-50">Cancel order</button>
           )}

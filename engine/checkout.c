@@ -1,0 +1,663 @@
+/* engine/checkout.c — the facts of a checkout that are not the cart: the
+ * shop's checkout settings (the pipeline's `checkout:` section: currency,
+ * payment provider, delivery options with prices and free thresholds, the
+ * confirmation e-mail template), the delivery address (validated, saved
+ * per account through store_account_*), the card as typed (checked before
+ * any provider sees it; only brand and last 4 digits leave this file) and
+ * the e-mail text.  shop.c's checkout() runs them in order; the public
+ * eng_shop_address_* and eng_shop_delivery_options calls are here. */
+#include "checkout_int.h"
+#include "commerce.h"
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------ settings */
+static const char default_email[] =
+    "Thank you for your order{{#if address.name}}, {{address.name}}{{/if}}.\n"
+    "\n"
+    "{{#each items}}{{this.qty}} x {{this.title}}  {{this.lineTotal | money}} {{currency}}\n"
+    "{{#each this.appliedRules}}    {{this.reason}}\n{{/each}}{{/each}}"
+    "Subtotal: {{subtotal | money}} {{currency}}\n"
+    "{{#each discounts}}{{this.reason}}: -{{this.amount | money}} {{currency}}\n{{/each}}"
+    "{{#if delivery}}{{delivery.name}} ({{delivery.days}}): {{delivery.price | money}} {{currency}}\n{{/if}}"
+    "Total: {{total | money}} {{currency}}\n"
+    "{{#if payment.last4}}Paid with {{payment.brand | title}} ending in {{payment.last4}}.\n{{/if}}"
+    "{{#if address}}\nDelivery to:\n{{address.name}}\n{{address.line1}}\n"
+    "{{#if address.line2}}{{address.line2}}\n{{/if}}"
+    "{{address.postalCode}} {{address.city}}{{#if address.region}}, {{address.region}}{{/if}}\n"
+    "{{address.country}}\n{{/if}}";
+
+/* compiled once, into a pool that lives as long as the process */
+static eng_pool *builtin_pool;   /* kept: it holds the template */
+static eng_tmpl *builtin_tmpl;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void builtin_free(void)
+{
+    eng__pool_free(builtin_pool);
+    builtin_pool = NULL;
+    builtin_tmpl = NULL;
+}
+
+static void builtin_init(void)
+{
+    builtin_pool = eng__pool_new(4096);
+    if (builtin_pool)
+        atexit(builtin_free);
+    if (builtin_pool && eng__tmpl_compile(builtin_pool, default_email, 1, 1, &builtin_tmpl, NULL) < 0)
+        builtin_tmpl = NULL;
+}
+
+static const eng_tmpl *builtin_email(void)
+{
+    pthread_once(&builtin_once, builtin_init);
+    return builtin_tmpl;
+}
+
+static const eng_checkout_cfg no_settings = {"USD", "test", NULL, 0, NULL};
+
+const eng_checkout_cfg *eng__checkout_cfg(const eng_pipeline *p)
+{
+    return p && p->checkout ? p->checkout : &no_settings;
+}
+
+static const char *const keys[] = {"currency", "payment", "delivery", "confirmation_email", NULL};
+static const char *const opt_keys[] = {"id", "name", "days", "price", "free_over", NULL};
+
+static bool key_known(const char *k, const char *const *list)
+{
+    for (size_t i = 0; k && list[i]; i++)
+        if (strcmp(k, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* a price in the settings: a number >= 0 with at most two decimals */
+static int price_cents(eng_build *b, int node, const char *what, int64_t *out)
+{
+    const char *v = eng__yscalar(b->doc, node);
+    char *end = NULL;
+    double d = v ? strtod(v, &end) : NAN;
+    if (!v || !*v || (end && *end) || !isfinite(d) || d < 0 || d > 1e7 ||
+        fabs(d * 100 - round(d * 100)) > 1e-6) {
+        eng__build_error(b, node, "%s must be an amount >= 0 with at most two decimals (e.g. 4.90), not \"%s\"",
+                         what, v ? v : "?");
+        return ENG_ECONFIG;
+    }
+    *out = llround(d * 100);
+    return 0;
+}
+
+static const char *scalar(eng_build *b, int map, const char *key, bool required, const char *what)
+{
+    int n = eng__ymap_get(b->doc, map, key);
+    const char *v = n ? eng__yscalar(b->doc, n) : NULL;
+    if (n && (!v || !*v)) {
+        eng__build_error(b, n, "\"%s\" must be a non-empty string (%s)", key, what);
+        return NULL;
+    }
+    if (!n && required)
+        eng__build_error(b, map, "missing \"%s\" (%s)", key, what);
+    return v ? eng__pool_strdup(b->p->pool, v) : NULL;
+}
+
+static int load_option(eng_build *b, int node, eng_delivery_opt *o)
+{
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    if (!n || n->type != YAML_MAPPING_NODE) {
+        eng__build_error(b, node, "a delivery option must be a mapping {id, name, days, price, free_over?}");
+        return ENG_ECONFIG;
+    }
+    int rc = 0;
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        const char *k = eng__yscalar(b->doc, pr->key);
+        if (!key_known(k, opt_keys)) {
+            eng__build_error(b, pr->key, "unknown delivery option key \"%s\" (id, name, days, price, free_over)",
+                             k ? k : "?");
+            rc = ENG_ECONFIG;
+        }
+    }
+    o->id = scalar(b, node, "id", true, "a short name like standard");
+    o->name = scalar(b, node, "name", true, "what the shopper reads, like Standard delivery");
+    o->days = scalar(b, node, "days", false, "how long it takes, like 3-5 business days");
+    if (!o->days)
+        o->days = "";
+    if (!o->id || !o->name)
+        rc = ENG_ECONFIG;
+    for (const char *c = o->id; c && *c; c++)
+        if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '-' || *c == '_')) {
+            eng__build_error(b, eng__ymap_get(b->doc, node, "id"),
+                             "a delivery option id uses a-z, 0-9, - and _ only (\"%s\")", o->id);
+            rc = ENG_ECONFIG;
+            break;
+        }
+    int pn = eng__ymap_get(b->doc, node, "price");
+    if (!pn) {
+        eng__build_error(b, node, "missing \"price\" (the option's price, e.g. 4.90; 0 for free)");
+        rc = ENG_ECONFIG;
+    } else if (price_cents(b, pn, "price", &o->price_cents) < 0) {
+        rc = ENG_ECONFIG;
+    }
+    o->free_over_cents = -1;
+    int fn = eng__ymap_get(b->doc, node, "free_over");
+    if (fn && price_cents(b, fn, "free_over", &o->free_over_cents) < 0)
+        rc = ENG_ECONFIG;
+    return rc;
+}
+
+int eng__checkout_load(eng_build *b, int node, eng_checkout_cfg **out)
+{
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    if (!n || n->type != YAML_MAPPING_NODE) {
+        eng__build_error(b, node, "\"checkout\" must be a mapping {currency, payment, delivery, confirmation_email}");
+        return ENG_ECONFIG;
+    }
+    eng_checkout_cfg *c = eng__pool_alloc(b->p->pool, sizeof *c);
+    if (!c)
+        return ENG_ENOMEM;
+    memset(c, 0, sizeof *c);
+    int rc = 0;
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        const char *k = eng__yscalar(b->doc, pr->key);
+        if (!key_known(k, keys)) {
+            eng__build_error(b, pr->key, "unknown checkout key \"%s\" (currency, payment, delivery, "
+                             "confirmation_email)", k ? k : "?");
+            rc = ENG_ECONFIG;
+        }
+    }
+    c->currency = scalar(b, node, "currency", false, "ISO 4217 code, like USD");
+    if (!c->currency)
+        c->currency = "USD";
+    if (strlen(c->currency) != 3 || !isupper((unsigned char)c->currency[0]) ||
+        !isupper((unsigned char)c->currency[1]) || !isupper((unsigned char)c->currency[2])) {
+        eng__build_error(b, eng__ymap_get(b->doc, node, "currency") ? eng__ymap_get(b->doc, node, "currency") : node,
+                         "\"currency\" must be a three-letter code like USD, not \"%s\"", c->currency);
+        rc = ENG_ECONFIG;
+    }
+    c->payment = scalar(b, node, "payment", false, "the payment provider, like test");
+    if (!c->payment)
+        c->payment = "test";
+    if (!eng_pay_find(c->payment)) {
+        eng__build_error(b, eng__ymap_get(b->doc, node, "payment") ? eng__ymap_get(b->doc, node, "payment") : node,
+                         "no payment provider \"%s\" (this build knows \"test\"; others are registered with "
+                         "eng_pay_register)", c->payment);
+        rc = ENG_ECONFIG;
+    }
+    int dn = eng__ymap_get(b->doc, node, "delivery");
+    yaml_node_t *d = dn ? eng__ynode(b->doc, dn) : NULL;
+    if (d && d->type != YAML_SEQUENCE_NODE) {
+        eng__build_error(b, dn, "\"delivery\" must be a list of options {id, name, days, price, free_over?}");
+        rc = ENG_ECONFIG;
+    } else if (d) {
+        size_t cnt = (size_t)(d->data.sequence.items.top - d->data.sequence.items.start);
+        if (cnt == 0 || cnt > 32) {
+            eng__build_error(b, dn, "\"delivery\" needs 1 to 32 options");
+            rc = ENG_ECONFIG;
+        } else if (!(c->opts = eng__pool_alloc(b->p->pool, cnt * sizeof *c->opts))) {
+            return ENG_ENOMEM;
+        } else {
+            memset(c->opts, 0, cnt * sizeof *c->opts);
+            for (yaml_node_item_t *it = d->data.sequence.items.start; it < d->data.sequence.items.top; it++) {
+                eng_delivery_opt *o = &c->opts[c->nopts];
+                if (load_option(b, *it, o) < 0) {
+                    rc = ENG_ECONFIG;
+                    continue;
+                }
+                for (size_t k = 0; k < c->nopts; k++)
+                    if (strcmp(c->opts[k].id, o->id) == 0) {
+                        eng__build_error(b, *it, "delivery option \"%s\" is listed twice", o->id);
+                        rc = ENG_ECONFIG;
+                    }
+                c->nopts++;
+            }
+        }
+    }
+    int en = eng__ymap_get(b->doc, node, "confirmation_email");
+    if (en) {
+        const char *src = eng__yscalar(b->doc, en);
+        int line, col;
+        eng__build_scalar_pos(b, en, &line, &col);
+        eng_err err = {0};
+        int r = src ? eng__tmpl_compile(b->p->pool, src, line, col, &c->email, &err) : ENG_EINVAL;
+        if (r == ENG_ENOMEM)
+            return r;
+        if (r < 0) {
+            if (src)
+                eng_diags_add(b->diags, ENG_DIAG_ERROR, b->file, err.line ? err.line : line,
+                              err.line ? err.col : col, "confirmation_email: %s", err.msg);
+            else
+                eng__build_error(b, en, "\"confirmation_email\" must be a template string");
+            rc = ENG_ECONFIG;
+        }
+    }
+    *out = c;
+    return rc;
+}
+
+/* ------------------------------------------------------------ address */
+typedef struct afield {
+    const char *name;
+    bool required;
+    size_t max;           /* bytes */
+    const char *label;
+} afield;
+
+static const afield afields[] = {
+    {"name", true, 100, "the recipient's name"},
+    {"line1", true, 120, "the street address"},
+    {"line2", false, 120, "the second address line"},
+    {"city", true, 80, "the city"},
+    {"region", false, 80, "the state or region"},
+    {"postalCode", true, 16, "the postal code"},
+    {"country", true, 2, "the country (a two-letter code like US)"},
+    {"phone", false, 32, "the phone number"},
+    {NULL, false, 0, NULL},
+};
+
+static bool text_ok(const char *s, size_t n)
+{
+    if (!eng_utf8_valid(s, n))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 32 || s[i] == 127)
+            return false;
+    return true;
+}
+
+json_object *eng__address_clean(json_object *in, char *field, size_t fn, char *why, size_t wn)
+{
+    if (!in || !json_object_is_type(in, json_type_object)) {
+        snprintf(field, fn, "address");
+        snprintf(why, wn, "a delivery address is needed (name, line1, city, postalCode, country)");
+        return NULL;
+    }
+    json_object_object_foreach(in, k, kv) {
+        (void)kv;
+        bool known = false;
+        for (const afield *f = afields; f->name; f++)
+            known |= strcmp(f->name, k) == 0;
+        if (!known) {
+            snprintf(field, fn, "address");
+            snprintf(why, wn, "the address has an unknown field \"%.40s\"", k);
+            return NULL;
+        }
+    }
+    json_object *out = json_object_new_object();
+    for (const afield *f = afields; f->name; f++) {
+        json_object *v = json_object_object_get(in, f->name);
+        snprintf(field, fn, "address.%s", f->name);
+        if (v && !json_object_is_type(v, json_type_string)) {
+            snprintf(why, wn, "%s must be text", f->label);
+            json_object_put(out);
+            return NULL;
+        }
+        const char *s = v ? json_object_get_string(v) : "";
+        size_t n = v ? (size_t)json_object_get_string_len(v) : 0;
+        /* trim the white space a form leaves around */
+        while (n && isspace((unsigned char)*s))
+            s++, n--;
+        while (n && isspace((unsigned char)s[n - 1]))
+            n--;
+        if (n == 0) {
+            if (f->required) {
+                snprintf(why, wn, "%s is required", f->label);
+                json_object_put(out);
+                return NULL;
+            }
+            continue;
+        }
+        if (n > f->max || !text_ok(s, n) || memchr(s, 0, n)) {
+            snprintf(why, wn, "%s must be at most %zu characters of plain text", f->label, f->max);
+            json_object_put(out);
+            return NULL;
+        }
+        char buf[128];
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        if (strcmp(f->name, "country") == 0) {
+            for (size_t i = 0; i < n; i++)
+                buf[i] = (char)toupper((unsigned char)buf[i]);
+            if (n != 2 || !isupper((unsigned char)buf[0]) || !isupper((unsigned char)buf[1])) {
+                snprintf(why, wn, "%s", f->label);
+                json_object_put(out);
+                return NULL;
+            }
+        }
+        if (strcmp(f->name, "postalCode") == 0)
+            for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char)buf[i]) && buf[i] != ' ' && buf[i] != '-') {
+                    snprintf(why, wn, "the postal code may have letters, digits, spaces and dashes only");
+                    json_object_put(out);
+                    return NULL;
+                }
+        json_object_object_add(out, f->name, json_object_new_string_len(buf, (int)n));
+    }
+    field[0] = 0;
+    why[0] = 0;
+    return out;
+}
+
+/* ------------------------------------------------------------ delivery */
+int64_t eng__delivery_price(const eng_delivery_opt *o, int64_t goods_cents)
+{
+    if (o->free_over_cents >= 0 && goods_cents >= o->free_over_cents)
+        return 0;
+    return o->price_cents;
+}
+
+static json_object *cents(int64_t c) { return json_object_new_double((double)c / 100.0); }
+
+json_object *eng__delivery_json(const eng_checkout_cfg *c, const eng_delivery_opt *o, int64_t goods_cents)
+{
+    (void)c;
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "id", json_object_new_string(o->id));
+    json_object_object_add(j, "name", json_object_new_string(o->name));
+    json_object_object_add(j, "days", json_object_new_string(o->days));
+    json_object_object_add(j, "price", cents(eng__delivery_price(o, goods_cents)));
+    json_object_object_add(j, "basePrice", cents(o->price_cents));
+    if (o->free_over_cents >= 0)
+        json_object_object_add(j, "freeOver", cents(o->free_over_cents));
+    return j;
+}
+
+const eng_delivery_opt *eng__delivery_find(const eng_checkout_cfg *c, const char *id)
+{
+    if (!c->nopts)
+        return NULL;
+    if (!id)
+        return &c->opts[0];
+    for (size_t i = 0; i < c->nopts; i++)
+        if (strcmp(c->opts[i].id, id) == 0)
+            return &c->opts[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ card */
+static int fail(char *field, size_t fn, const char *f, char *why, size_t wn, const char *msg)
+{
+    snprintf(field, fn, "%s", f);
+    snprintf(why, wn, "%s", msg);
+    return -1;
+}
+
+int eng__card_check(json_object *payment, int64_t now_s, eng_card *c, char *field, size_t fn, char *why,
+                    size_t wn)
+{
+    memset(c, 0, sizeof *c);
+    if (!payment || !json_object_is_type(payment, json_type_object))
+        return fail(field, fn, "payment", why, wn, "a payment card is needed (cardNumber, expiry, cvc)");
+    json_object *num = json_object_object_get(payment, "cardNumber");
+    json_object *exp = json_object_object_get(payment, "expiry");
+    json_object *cvc = json_object_object_get(payment, "cvc");
+    const char *s = json_object_is_type(num, json_type_string) ? json_object_get_string(num) : NULL;
+    size_t nd = 0;
+    for (size_t i = 0; s && s[i]; i++) {
+        if (s[i] == ' ' || s[i] == '-')
+            continue;
+        if (!isdigit((unsigned char)s[i]) || nd >= 19 || i > 40)
+            return fail(field, fn, "payment.cardNumber", why, wn,
+                        "the card number must be 12 to 19 digits (spaces allowed)");
+        c->number[nd++] = s[i];
+    }
+    c->number[nd] = 0;
+    if (nd < 12)
+        return fail(field, fn, "payment.cardNumber", why, wn, "the card number must be 12 to 19 digits (spaces allowed)");
+    if (!eng_pay_luhn_ok(c->number))
+        return fail(field, fn, "payment.cardNumber", why, wn, "that card number is not valid: please check it");
+    const char *e = json_object_is_type(exp, json_type_string) ? json_object_get_string(exp) : NULL;
+    int mm = 0, yy = 0;
+    size_t el = e ? strlen(e) : 0;
+    bool shape = e && (el == 5 || el == 7) && isdigit((unsigned char)e[0]) && isdigit((unsigned char)e[1]) &&
+                 e[2] == '/';
+    for (size_t i = 3; shape && i < el; i++)
+        shape = isdigit((unsigned char)e[i]);
+    if (shape) {
+        mm = (e[0] - '0') * 10 + (e[1] - '0');
+        yy = (int)strtol(e + 3, NULL, 10);
+        if (el == 5)
+            yy += 2000;
+    }
+    if (!shape || mm < 1 || mm > 12)
+        return fail(field, fn, "payment.expiry", why, wn, "the expiry date must be MM/YY, like 12/30");
+    time_t now = (time_t)now_s;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    if (yy < tm.tm_year + 1900 || (yy == tm.tm_year + 1900 && mm < tm.tm_mon + 1))
+        return fail(field, fn, "payment.expiry", why, wn, "the card has expired");
+    if (yy > tm.tm_year + 1900 + 25)
+        return fail(field, fn, "payment.expiry", why, wn, "the expiry date is too far away: please check it");
+    const char *v = json_object_is_type(cvc, json_type_string) ? json_object_get_string(cvc) : NULL;
+    size_t vl = v ? strlen(v) : 0;
+    bool cvc_ok = vl == 3 || vl == 4;
+    for (size_t i = 0; cvc_ok && i < vl; i++)
+        cvc_ok = isdigit((unsigned char)v[i]);
+    if (!cvc_ok)
+        return fail(field, fn, "payment.cvc", why, wn, "the security code (CVC) must be 3 or 4 digits");
+    memcpy(c->cvc, v, vl + 1);
+    c->exp_month = mm;
+    c->exp_year = yy;
+    snprintf(c->brand, sizeof c->brand, "%s", eng_pay_card_brand(c->number));
+    snprintf(c->last4, sizeof c->last4, "%s", c->number + nd - 4);
+    field[0] = 0;
+    why[0] = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ e-mail */
+char *eng__checkout_email(const eng_checkout_cfg *c, json_object *doc)
+{
+    const eng_tmpl *t = c->email ? c->email : builtin_email();
+    if (!t)
+        return NULL;
+    eng_buf b;
+    eng__buf_init(&b);
+    if (eng__tmpl_render(t, doc, &b) < 0 || b.oom) {
+        eng__buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* ------------------------------------------------------------ public API */
+typedef struct acall {
+    eng_turn_opts o;
+    eng_deps deps;
+    char uid[32];
+    eng_turn *t;
+} acall;
+
+/* the address calls need no cart, but a signed-in shopper */
+static int need_user(const eng_shopper *w, eng_shop_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!w || !w->store)
+        return ENG_EINVAL;
+    if (!w->user_id) {
+        r->status = ENG_SHOP_LOGIN;
+        snprintf(r->reason, sizeof r->reason, "please sign in to keep an address or a card");
+        return 1;
+    }
+    return 0;
+}
+
+int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    char *js = NULL;
+    store_err e = {0};
+    rc = store_account_get(w->store, w->user_id, "address", &js, &e);
+    if (rc == STORE_ENOTFOUND) {
+        r->status = ENG_SHOP_NOT_FOUND;
+        snprintf(r->reason, sizeof r->reason, "no delivery address is saved yet");
+        return 0;
+    }
+    if (rc < 0) {
+        r->status = ENG_SHOP_UNAVAILABLE;
+        snprintf(r->reason, sizeof r->reason, "the address is not available right now; please try again");
+        return 0;
+    }
+    r->info = json_tokener_parse(js);
+    free(js);
+    r->status = r->info ? ENG_SHOP_OK : ENG_SHOP_NOT_FOUND;
+    if (!r->info)
+        snprintf(r->reason, sizeof r->reason, "no delivery address is saved yet");
+    return 0;
+}
+
+int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    json_object *a = eng__address_clean(address, r->field, sizeof r->field, r->reason, sizeof r->reason);
+    if (!a) {
+        r->status = ENG_SHOP_INVALID;
+        return 0;
+    }
+    store_err e = {0};
+    rc = store_account_put(w->store, w->user_id, "address", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), &e);
+    if (rc < 0) {
+        json_object_put(a);
+        r->field[0] = 0;
+        r->status = ENG_SHOP_UNAVAILABLE;
+        snprintf(r->reason, sizeof r->reason, "the address could not be saved right now; please try again");
+        return 0;
+    }
+    r->info = a;
+    r->status = ENG_SHOP_OK;
+    return 0;
+}
+
+/* ------------------------------------------------------------ saved card */
+int eng__payment_keep(store *s, int64_t uid, const eng_checkout_cfg *c, const eng_card *card,
+                      eng_pay_result *out)
+{
+    memset(out, 0, sizeof *out);
+    const eng_pay_provider *p = eng_pay_find(c->payment);
+    if (!p || !p->save)
+        return ENG_EINVAL;
+    eng_pay_req q = {NULL, 0, c->currency, card->number, card->exp_month, card->exp_year, card->cvc, NULL};
+    int rc = p->save(p, &q, out);
+    if (rc < 0 || !out->approved)
+        return rc;
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "provider", json_object_new_string(c->payment));
+    json_object_object_add(j, "brand", json_object_new_string(card->brand));
+    json_object_object_add(j, "last4", json_object_new_string(card->last4));
+    json_object_object_add(j, "token", json_object_new_string(out->token));
+    store_err e = {0};
+    rc = store_account_put(s, uid, "payment", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), &e);
+    json_object_put(j);
+    return rc < 0 ? ENG_EIO : 0;
+}
+
+json_object *eng__payment_saved(store *s, int64_t uid)
+{
+    char *js = NULL;
+    store_err e = {0};
+    if (!uid || store_account_get(s, uid, "payment", &js, &e) < 0)
+        return NULL;
+    json_object *j = js ? json_tokener_parse(js) : NULL;
+    free(js);
+    if (!j || !json_object_is_type(j, json_type_object) || !json_object_object_get(j, "token")) {
+        json_object_put(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* the saved card as the shopper sees it: no token */
+static json_object *card_shown(json_object *saved)
+{
+    json_object *o = json_object_new_object();
+    static const char *const keep[] = {"provider", "brand", "last4", NULL};
+    for (size_t i = 0; keep[i]; i++)
+        json_object_object_add(o, keep[i], json_object_get(json_object_object_get(saved, keep[i])));
+    return o;
+}
+
+int eng_shop_payment_get(const eng_shopper *w, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    json_object *saved = eng__payment_saved(w->store, w->user_id);
+    if (!saved) {
+        r->status = ENG_SHOP_NOT_FOUND;
+        snprintf(r->reason, sizeof r->reason, "no card is saved");
+        return 0;
+    }
+    r->info = card_shown(saved);
+    json_object_put(saved);
+    r->status = ENG_SHOP_OK;
+    return 0;
+}
+
+int eng_shop_payment_save(const eng_shopper *w, json_object *card, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    eng_card c;
+    if (eng__card_check(card, (int64_t)time(NULL), &c, r->field, sizeof r->field, r->reason, sizeof r->reason) < 0) {
+        r->status = ENG_SHOP_INVALID;
+        return 0;
+    }
+    eng_pay_result out;
+    rc = eng__payment_keep(w->store, w->user_id, eng__checkout_cfg(w->pipe), &c, &out);
+    if (rc < 0) {
+        r->status = ENG_SHOP_UNAVAILABLE;
+        snprintf(r->reason, sizeof r->reason, "the card could not be saved right now; please try again");
+        return 0;
+    }
+    if (!out.approved) {
+        r->status = ENG_SHOP_PAYMENT;
+        snprintf(r->field, sizeof r->field, "payment");
+        snprintf(r->reason, sizeof r->reason, "the card was not accepted: %s", out.reason);
+        return 0;
+    }
+    r->info = json_object_new_object();
+    json_object_object_add(r->info, "provider", json_object_new_string(eng__checkout_cfg(w->pipe)->payment));
+    json_object_object_add(r->info, "brand", json_object_new_string(c.brand));
+    json_object_object_add(r->info, "last4", json_object_new_string(c.last4));
+    r->status = ENG_SHOP_OK;
+    return 0;
+}
+
+int eng_shop_payment_forget(const eng_shopper *w, eng_shop_result *r)
+{
+    int rc = need_user(w, r);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    store_err e = {0};
+    rc = store_account_put(w->store, w->user_id, "payment", "null", &e);
+    r->status = rc < 0 ? ENG_SHOP_UNAVAILABLE : ENG_SHOP_OK;
+    if (rc < 0)
+        snprintf(r->reason, sizeof r->reason, "the card could not be removed right now; please try again");
+    return 0;
+}
+
+int eng_shop_delivery_options(const eng_shopper *w, eng_shop_result *r)
+{
+    int rc = eng_shop_cart(w, r);
+    if (rc < 0 || r->status != ENG_SHOP_OK)
+        return rc;
+    const eng_checkout_cfg *c = eng__checkout_cfg(w->pipe);
+    int64_t goods = llround(json_object_get_double(eng__json_path(r->cart, "total")) * 100);
+    json_object *items = json_object_new_array();
+    for (size_t i = 0; i < c->nopts; i++)
+        json_object_array_add(items, eng__delivery_json(c, &c->opts[i], goods));
+    r->info = json_object_new_object();
+    json_object_object_add(r->info, "currency", json_object_new_string(c->currency));
+    json_object_object_add(r->info, "items", items);
+    return 0;
+}

@@ -1,0 +1,74 @@
+/* engine/checkout_int.h — the shop's checkout settings (the pipeline's
+ * `checkout:` section) and the steps of a checkout that shop.c runs:
+ * address, delivery, payment card, confirmation e-mail.  Internal to
+ * engine/. */
+#ifndef AISLE_CHECKOUT_INT_H
+#define AISLE_CHECKOUT_INT_H
+
+#include "pipe_int.h"
+
+typedef struct eng_delivery_opt {
+    const char *id, *name, *days;
+    int64_t price_cents;
+    int64_t free_over_cents;    /* < 0: never free */
+} eng_delivery_opt;
+
+typedef struct eng_checkout_cfg {
+    const char *currency;       /* "USD" */
+    const char *payment;        /* provider name, "test" */
+    eng_delivery_opt *opts;
+    size_t nopts;
+    struct eng_tmpl *email;     /* the confirmation e-mail template */
+} eng_checkout_cfg;
+
+/* eng__checkout_load: parse the `checkout:` mapping at `node` into a
+ * config allocated from the pipeline pool; every problem is an error at
+ * its file:line:column.  0, ENG_ECONFIG or ENG_ENOMEM. */
+int eng__checkout_load(eng_build *b, int node, eng_checkout_cfg **out);
+
+/* eng__checkout_defaults: the settings of a pipeline without a
+ * `checkout:` section (no delivery options, the test provider, the
+ * built-in e-mail template).  Never NULL. */
+const eng_checkout_cfg *eng__checkout_cfg(const eng_pipeline *p);
+
+/* eng__address_clean: a validated copy of `in` (new object) or NULL with
+ * `field` and `why` set. */
+json_object *eng__address_clean(json_object *in, char *field, size_t fn, char *why, size_t wn);
+
+/* eng__delivery_price: the option's price in cents for goods worth
+ * `goods_cents` (0 from its free threshold). */
+int64_t eng__delivery_price(const eng_delivery_opt *o, int64_t goods_cents);
+/* eng__delivery_json: {id, name, days, price, basePrice, freeOver?} */
+json_object *eng__delivery_json(const eng_checkout_cfg *c, const eng_delivery_opt *o, int64_t goods_cents);
+/* eng__delivery_find: the option `id` (NULL: the first), or NULL. */
+const eng_delivery_opt *eng__delivery_find(const eng_checkout_cfg *c, const char *id);
+
+/* A card as the shopper typed it, checked. */
+typedef struct eng_card {
+    char number[20];            /* digits only */
+    int exp_month, exp_year;
+    char cvc[5];
+    char brand[16], last4[5];
+} eng_card;
+
+/* eng__card_check: parse {cardNumber, expiry "MM/YY" or "MM/YYYY", cvc}
+ * (spaces and dashes in the number are ignored) at time `now_s`; 0, or -1
+ * with field/why set. */
+int eng__card_check(json_object *payment, int64_t now_s, eng_card *c, char *field, size_t fn,
+                    char *why, size_t wn);
+
+/* eng__payment_keep: keep card `c` with the shop's provider (its save
+ * op) and as the account's saved card {provider, brand, last4, token}.
+ * 0 with out->approved set (out->reason when refused), or a negative
+ * code (the provider keeps no cards, or failed; the store failed). */
+int eng__payment_keep(struct store *s, int64_t uid, const eng_checkout_cfg *cfg, const eng_card *c,
+                      eng_pay_result *out);
+/* eng__payment_saved: the account's saved card (new object) or NULL. */
+json_object *eng__payment_saved(struct store *s, int64_t uid);
+
+/* eng__checkout_email: render the confirmation e-mail for the order
+ * document `doc` (the pricing kept with the order). New string
+ * (eng__free) or NULL. */
+char *eng__checkout_email(const eng_checkout_cfg *c, json_object *doc);
+
+#endif
