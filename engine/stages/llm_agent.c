@@ -23,7 +23,7 @@
  * With a delta callback (the WebSocket chat) each step streams: the
  * model's words reach the shopper as they come, the tool calls are
  * gathered from their pieces and run once the step ends. */
-#include "llm_agent.h"
+#include "llm_agent_int.h"
 #include "../llmstage.h"
 #include <inttypes.h>
 #include <stddef.h>

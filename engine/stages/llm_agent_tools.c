@@ -6,7 +6,7 @@
  * eng__action_record.  Product, review and policy text only ever leaves
  * here as data inside a tool result.  Nothing here can place an order:
  * request_checkout only marks that the core should ask the shopper. */
-#include "llm_agent.h"
+#include "llm_agent_int.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
-/* engine/stages/llm_agent.h — the llm_agent stage's tools as the turn
+/* engine/stages/llm_agent_int.h — the llm_agent stage's tools as the turn
  * runs them (llm_agent_tools.c), shared with the stage (llm_agent.c).
  * Internal to engine/stages/. */
-#ifndef AISLE_LLM_AGENT_H
-#define AISLE_LLM_AGENT_H
+#ifndef AISLE_LLM_AGENT_INT_H
+#define AISLE_LLM_AGENT_INT_H
 
 #include "agent.h"
 
