@@ -373,6 +373,9 @@ void gw__acp_get(gw_req *r, gw_acp_op op);
 /* gw__acp_out_err: make o an ACP error (replaces any body) */
 void gw__acp_out_err(gw_acp_out *o, int status, const char *type, const char *code, const char *param,
                      const char *fmt, ...) ENG_PRINTF(6, 7);
+/* gw__acp_refuse: answer an ACP error now (invalid_request below 500,
+ * service_unavailable from it); for the gateway's shared checks */
+void gw__acp_refuse(gw_req *r, int status, const char *code, const char *message);
 /* gw__acp_token_ok: 1..max printable ASCII characters, no spaces */
 bool gw__acp_token_ok(const char *s, size_t max);
 /* gw__acp_str: the string member k of o (valid UTF-8, 1..max bytes), NULL

@@ -77,6 +77,17 @@ static void send_err(gw_req *r, int status, const char *type, const char *code, 
     send_out(r, &o, NULL, false, retry);
 }
 
+void gw__acp_refuse(gw_req *r, int status, const char *code, const char *message)
+{
+    char c[64];   /* the gateway's slugs in ACP's snake_case */
+    size_t i = 0;
+    for (; code[i] && i < sizeof c - 1; i++)
+        c[i] = code[i] == '-' ? '_' : code[i];
+    c[i] = 0;
+    send_err(r, status, status >= 500 ? "service_unavailable" : "invalid_request", c, NULL, status == 503 ? 1 : 0,
+             message);
+}
+
 bool gw__acp_token_ok(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
@@ -282,10 +293,15 @@ void gw__acp_post(gw_req *r, gw_acp_op op, bool body_optional)
     if (r->body_len == 0 && body_optional) {
         body = json_object_new_object();
     } else {
-        enum json_tokener_error jerr = json_tokener_success;
-        if (eng_utf8_valid(r->body, r->body_len))
-            body = json_tokener_parse_verbose(r->body, &jerr);
-        if (!body || !json_object_is_type(body, json_type_object)) {
+        /* one object, the parser's depth limit, nothing after it */
+        json_tokener *tok = json_tokener_new_ex(32);
+        body = tok ? json_tokener_parse_ex(tok, r->body, (int)r->body_len) : NULL;
+        bool whole = tok && json_tokener_get_error(tok) == json_tokener_success;
+        for (size_t i = whole ? json_tokener_get_parse_end(tok) : 0; whole && i < r->body_len; i++)
+            whole = strchr(" \t\r\n", r->body[i]) != NULL;
+        if (tok)
+            json_tokener_free(tok);
+        if (!whole || !body || !json_object_is_type(body, json_type_object)) {
             json_object_put(body);
             send_err(r, 400, "invalid_request", "invalid_json", "$", 0, "The body must be a JSON object (UTF-8).");
             return;
