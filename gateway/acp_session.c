@@ -221,8 +221,9 @@ static json_object *message(const char *type, const char *code, const char *para
     json_object_object_add(m, "type", json_object_new_string(type));
     if (code)
         json_object_object_add(m, "code", json_object_new_string(code));
-    if (strcmp(type, "error") == 0)
-        json_object_object_add(m, "resolution", json_object_new_string("recoverable"));
+    if (strcmp(type, "error") == 0)   /* only the buyer can sign up; the agent can fix the rest */
+        json_object_object_add(m, "resolution", json_object_new_string(code && strcmp(code, "requires_sign_in") == 0
+                                                                           ? "requires_buyer_input" : "recoverable"));
     if (param)
         json_object_object_add(m, "param", json_object_new_string(param));
     json_object_object_add(m, "content_type", json_object_new_string("plain"));
