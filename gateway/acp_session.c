@@ -97,6 +97,25 @@ static int lock(gw_req *r, const char *id, char *lk, size_t n)
 
 static void unlock(gw_req *r, const char *lk) { store_once_abort(r->srv->st, lk, NULL); }
 
+/* the session of the path, locked for a change (unlock(lk) after); NULL
+ * with o set and nothing held */
+static json_object *load(gw_req *r, gw_acp_out *o);
+static json_object *change_begin(gw_req *r, gw_acp_out *o, char *lk, size_t n)
+{
+    if (!id_ok(r->params[0])) {
+        ERR(o, 404, "not_found", "$.checkout_session_id", "No such checkout session.");
+        return NULL;
+    }
+    if (lock(r, r->params[0], lk, n) < 0) {
+        gw__acp_out_err(o, 503, "service_unavailable", "busy", NULL, "The session is busy; retry.");
+        return NULL;
+    }
+    json_object *st = load(r, o);
+    if (!st)
+        unlock(r, lk);
+    return st;
+}
+
 /* ------------------------------------------------------------ the shopper */
 
 typedef struct sess_shop {
@@ -590,25 +609,31 @@ static int set_items(gw_req *r, json_object *st, json_object *items, bool allow_
     return 0;
 }
 
+/* member k of the body, checked, into the record (null: removed; absent:
+ * unchanged, as the spec's null-versus-absent rule says); 0 or -1 */
+static int keep(json_object *st, json_object *body, const char *k, bool (*ok)(json_object *, gw_acp_out *),
+                gw_acp_out *o)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(body, k, &v))
+        return 0;
+    if (!v) {
+        json_object_object_del(st, k);
+        return 0;
+    }
+    if (!ok(v, o))
+        return -1;
+    json_object_object_add(st, k, json_object_get(v));
+    return 0;
+}
+
 /* buyer, fulfillment_details, selected option: checked, then kept */
 static int set_facts(gw_req *r, json_object *st, json_object *body, gw_acp_out *o)
 {
     (void)r;
-    json_object *b, *f, *sel;
-    if (json_object_object_get_ex(body, "buyer", &b)) {
-        if (b && !buyer_ok(b, o))
-            return -1;
-        json_object_object_add(st, "buyer", json_object_get(b));
-        if (!b)
-            json_object_object_del(st, "buyer");
-    }
-    if (json_object_object_get_ex(body, "fulfillment_details", &f)) {
-        if (f && !fulfillment_ok(f, o))
-            return -1;
-        json_object_object_add(st, "fulfillment_details", json_object_get(f));
-        if (!f)
-            json_object_object_del(st, "fulfillment_details");
-    }
+    json_object *sel;
+    if (keep(st, body, "buyer", buyer_ok, o) < 0 || keep(st, body, "fulfillment_details", fulfillment_ok, o) < 0)
+        return -1;
     if (json_object_object_get_ex(body, "selected_fulfillment_options", &sel)) {
         if (!sel) {
             json_object_object_del(st, "delivery");
@@ -710,17 +735,9 @@ static void update(gw_req *r, json_object *body, gw_acp_out *o)
     if (!only_known(body, known, o))
         return;
     char lk[64];
-    if (!id_ok(r->params[0])) {
-        ERR(o, 404, "not_found", "$.checkout_session_id", "No such checkout session.");
-        return;
-    }
-    if (lock(r, r->params[0], lk, sizeof lk) < 0) {
-        gw__acp_out_err(o, 503, "service_unavailable", "busy", NULL, "The session is busy; retry.");
-        return;
-    }
-    json_object *st = load(r, o), *view = NULL;
+    json_object *st = change_begin(r, o, lk, sizeof lk), *view = NULL;
     if (!st)
-        goto out;
+        return;
     if (closed(st)) {
         ERR(o, 400, "session_closed", NULL, "This checkout session is %s: it can no longer change.",
             gw__jstr(st, "status"));
@@ -813,17 +830,9 @@ static json_object *vault(gw_req *r, json_object *body, gw_acp_out *o)
 static void complete(gw_req *r, json_object *body, gw_acp_out *o)
 {
     char lk[64];
-    json_object *vt = NULL, *st = NULL, *view = NULL, *cart = NULL;
-    if (!id_ok(r->params[0])) {
-        ERR(o, 404, "not_found", "$.checkout_session_id", "No such checkout session.");
+    json_object *vt = NULL, *st = change_begin(r, o, lk, sizeof lk), *view = NULL, *cart = NULL;
+    if (!st)
         return;
-    }
-    if (lock(r, r->params[0], lk, sizeof lk) < 0) {
-        gw__acp_out_err(o, 503, "service_unavailable", "busy", NULL, "The session is busy; retry.");
-        return;
-    }
-    if (!(st = load(r, o)))
-        goto out;
     if (strcmp(gw__jstr(st, "status"), "completed") == 0) {
         /* completed before (a retry under another key): the same order */
         o->status = 200;
@@ -973,17 +982,9 @@ static void cancel(gw_req *r, json_object *body, gw_acp_out *o)
         return;
     }
     char lk[64];
-    if (!id_ok(r->params[0])) {
-        ERR(o, 404, "not_found", "$.checkout_session_id", "No such checkout session.");
-        return;
-    }
-    if (lock(r, r->params[0], lk, sizeof lk) < 0) {
-        gw__acp_out_err(o, 503, "service_unavailable", "busy", NULL, "The session is busy; retry.");
-        return;
-    }
-    json_object *st = load(r, o), *view = NULL;
+    json_object *st = change_begin(r, o, lk, sizeof lk), *view = NULL;
     if (!st)
-        goto out;
+        return;
     if (closed(st)) {
         ERR(o, 405, "session_closed", NULL, "This checkout session is already %s.", gw__jstr(st, "status"));
         goto out;
