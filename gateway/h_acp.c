@@ -217,7 +217,8 @@ static void canon(sbuf *b, json_object *v)
             (void)val;
             keys[i++] = k;
         }
-        qsort(keys, n, sizeof *keys, cmp_str);
+        if (n > 1)
+            qsort(keys, n, sizeof *keys, cmp_str);
         put(b, "{", 1);
         for (i = 0; i < n; i++) {
             json_object *ks = json_object_new_string(keys[i]);

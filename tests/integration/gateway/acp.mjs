@@ -379,4 +379,8 @@ async function main() {
   process.exit(failed() ? 1 : 0);
 }
 
-main().catch((e) => { console.log(`not ok acp: ${e.stack || e}`); process.exit(1); });
+main().catch((e) => {
+  console.log(`not ok acp: ${e.stack || e}`);
+  if (srv) console.log('  server stderr: ' + srv.err.split('\n').filter((l) => !l.includes('"access"')).slice(-40).join('\n  '));
+  process.exit(1);
+});
