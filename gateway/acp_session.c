@@ -28,6 +28,9 @@
 #define ERR(o, st, code, param, ...) gw__acp_out_err(o, st, "invalid_request", code, param, __VA_ARGS__)
 #define UNAVAILABLE(o) gw__acp_out_err(o, 503, "service_unavailable", "unavailable", NULL, "The store is not available; retry.")
 
+/* an array's length; 0 for anything else (json-c asserts on a non-array) */
+static size_t alen(json_object *a) { return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0; }
+
 static int64_t cents(json_object *v) { return v ? llround(json_object_get_double(v) * 100) : 0; }
 
 /* ------------------------------------------------------------ the record */
@@ -143,6 +146,14 @@ static void shop_open(gw_req *r, json_object *st, sess_shop *ss)
     ss->g.w.cart_id = ss->cid;
     ss->g.w.user_id = buyer_account(r, st);
     ss->g.w.via = "acp";
+    /* the core keeps the promotion code in the shopper's session state:
+     * here, a member of the record (saved with it) */
+    json_object *core = json_object_object_get(st, "shop");
+    if (!core) {
+        core = json_object_new_object();
+        json_object_object_add(st, "shop", core);
+    }
+    ss->g.w.session = core;
 }
 
 /* ------------------------------------------------------------ request shapes */
@@ -330,6 +341,14 @@ static json_object *capabilities(const char *psp)
     json_object_array_add(hs, h);
     json_object_object_add(pay, "handlers", hs);
     json_object_object_add(c, "payment", pay);
+    json_object *ext = json_object_new_array(), *dx = json_object_new_object(), *ex = json_object_new_array();
+    json_object_object_add(dx, "name", json_object_new_string("discount"));
+    json_object_array_add(ex, json_object_new_string("$.CheckoutSession.discounts"));
+    json_object_array_add(ex, json_object_new_string("$.CheckoutSessionCreateRequest.discounts"));
+    json_object_array_add(ex, json_object_new_string("$.CheckoutSessionUpdateRequest.discounts"));
+    json_object_object_add(dx, "extends", ex);
+    json_object_array_add(ext, dx);
+    json_object_object_add(c, "extensions", ext);
     return c;
 }
 
@@ -364,7 +383,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
     /* lines: the catalog's price, the rules' price, each rule's reason */
     json_object *lines = json_object_new_array(), *items = json_object_object_get(cart, "items"), *ids = json_object_new_array();
     int64_t base = 0, after = 0;
-    for (size_t i = 0; i < json_object_array_length(items); i++) {
+    for (size_t i = 0; i < alen(items); i++) {
         json_object *it = json_object_array_get_idx(items, i), *li = json_object_new_object(), *ref = json_object_new_object();
         const char *sku = gw__jstr(it, "sku");
         int64_t qty = json_object_get_int64(json_object_object_get(it, "qty"));
@@ -381,7 +400,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
         json_object_object_add(li, "unit_amount", json_object_new_int64(unit));
         json_object_object_add(li, "sku", json_object_new_string(sku ? sku : ""));
         json_object *dd = json_object_new_array(), *rules = json_object_object_get(it, "appliedRules");
-        for (size_t k = 0; k < json_object_array_length(rules); k++) {
+        for (size_t k = 0; k < alen(rules); k++) {
             json_object *ru = json_object_array_get_idx(rules, k);
             int64_t off = (cents(json_object_object_get(ru, "before")) - cents(json_object_object_get(ru, "after"))) * qty;
             if (off <= 0)
@@ -394,7 +413,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
             json_object_object_add(d, "source", json_object_new_string("automatic"));
             json_object_array_add(dd, d);
         }
-        if (json_object_array_length(dd) > 0)
+        if (alen(dd) > 0)
             json_object_object_add(li, "discount_details", dd);
         else
             json_object_put(dd);
@@ -416,7 +435,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
     const char *sel = gw__jstr(st, "delivery");
     json_object *fo = json_object_new_array(), *chosen = NULL;
     time_t now = time(NULL);
-    for (size_t i = 0; i < json_object_array_length(opts); i++) {
+    for (size_t i = 0; i < alen(opts); i++) {
         json_object *op = json_object_array_get_idx(opts, i), *f = json_object_new_object(), *ft = json_object_new_array();
         const char *id = gw__jstr(op, "id"), *name = gw__jstr(op, "name"), *days = gw__jstr(op, "days");
         json_object_object_add(f, "type", json_object_new_string("shipping"));
@@ -467,10 +486,32 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
     json_object_array_add(tt, total("fulfillment", "Delivery", ship));
     json_object_array_add(tt, total("total", "Total", goods + ship));
     json_object_object_add(v, "totals", tt);
-    json_object *disc = json_object_object_get(cart, "discounts");
-    if (json_object_array_length(disc) > 0) {
-        json_object *dr = json_object_new_object(), *ap = json_object_new_array();
-        for (size_t i = 0; i < json_object_array_length(disc); i++) {
+    json_object *disc = json_object_object_get(cart, "discounts"), *codes = json_object_object_get(st, "codes");
+    const char *active = gw__jstr(json_object_object_get(st, "shop"), "promoCode");
+    if (alen(disc) > 0 || codes) {
+        json_object *dr = json_object_new_object(), *ap = json_object_new_array(), *rj = json_object_new_array();
+        if (codes)
+            json_object_object_add(dr, "codes", json_object_get(codes));
+        json_object *kept = json_object_object_get(st, "rejected");
+        for (size_t i = 0; i < alen(kept); i++)
+            json_object_array_add(rj, json_object_get(json_object_array_get_idx(kept, i)));
+        if (active && json_object_object_get(cart, "promoValid") && !json_object_get_boolean(json_object_object_get(cart, "promoValid"))) {
+            /* applied once, refused by the cart as it is now */
+            json_object *x = json_object_new_object();
+            const char *why = gw__jstr(cart, "promoDenied");
+            json_object_object_add(x, "code", json_object_new_string(active));
+            json_object_object_add(x, "reason", json_object_new_string("discount_code_minimum_not_met"));
+            json_object_object_add(x, "message", json_object_new_string(why ? why : "the code does not apply to this cart"));
+            json_object_array_add(rj, x);
+        }
+        for (size_t i = 0; i < alen(rj); i++) {
+            json_object *x = json_object_array_get_idx(rj, i);
+            json_object_array_add(msgs, message("warning", gw__jstr(x, "reason"), "$.discounts.codes",
+                                                "The code %.64s was not applied: %s.", gw__jstr(x, "code"),
+                                                gw__jstr(x, "message") ? gw__jstr(x, "message") : "refused"));
+        }
+        json_object_object_add(dr, "rejected", rj);
+        for (size_t i = 0; i < alen(disc); i++) {
             json_object *d = json_object_array_get_idx(disc, i), *a = json_object_new_object(), *c = json_object_new_object();
             const char *rid = gw__jstr(d, "id"), *why = gw__jstr(d, "reason");
             json_object_object_add(a, "id", json_object_new_string(rid ? rid : "rule"));
@@ -479,7 +520,10 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
             json_object_object_add(a, "coupon", c);
             int64_t amt = cents(json_object_object_get(d, "amount"));
             json_object_object_add(a, "amount", json_object_new_int64(amt < 0 ? -amt : amt));
-            json_object_object_add(a, "automatic", json_object_new_boolean(1));
+            bool by_code = active && rid && strstr(rid, active);   /* the core upper-cases codes */
+            if (by_code)
+                json_object_object_add(a, "code", json_object_new_string(active));
+            json_object_object_add(a, "automatic", json_object_new_boolean(!by_code));
             json_object_array_add(ap, a);
         }
         json_object_object_add(dr, "applied", ap);
@@ -488,9 +532,9 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
 
     /* what stands between the buyer and the order */
     json_object *probs = json_object_object_get(st, "problems");
-    for (size_t i = 0; i < json_object_array_length(probs); i++)
+    for (size_t i = 0; i < alen(probs); i++)
         json_object_array_add(msgs, json_object_get(json_object_array_get_idx(probs, i)));
-    if (json_object_array_length(items) == 0)
+    if (alen(items) == 0)
         json_object_array_add(msgs, message("error", "missing", "$.line_items", "The checkout has no items yet."));
     json_object *addr = core_address(st);
     if (!addr) {
@@ -516,7 +560,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
                                             "This shop has no account for that e-mail: the buyer signs up at the "
                                             "shop first, then the order is placed in that account."));
     bool ok = true;
-    for (size_t i = 0; i < json_object_array_length(msgs); i++)
+    for (size_t i = 0; i < alen(msgs); i++)
         ok &= strcmp(gw__jstr(json_object_array_get_idx(msgs, i), "type"), "error") != 0;
     json_object_object_add(v, "status", json_object_new_string(ok ? "ready_for_payment" : "not_ready_for_payment"));
     json_object_object_add(v, "messages", msgs);
@@ -538,7 +582,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
  * adds up); what the core refuses becomes a message; 0, or -1 with o set */
 static int set_items(gw_req *r, json_object *st, json_object *items, bool allow_empty, gw_acp_out *o)
 {
-    size_t n = json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
+    size_t n = json_object_is_type(items, json_type_array) ? alen(items) : 0;
     if (!json_object_is_type(items, json_type_array) || n > MAX_LINES || (n == 0 && !allow_empty)) {
         ERR(o, 400, "invalid", "$.line_items", "line_items is a list of 1 to %d items.", MAX_LINES);
         return -1;
@@ -609,6 +653,70 @@ static int set_items(gw_req *r, json_object *st, json_object *items, bool allow_
     return 0;
 }
 
+/* discounts.codes (the discount extension): the shop's promotions do not
+ * stack, so the first code is applied through the core and any other is
+ * rejected; [] removes the code. 0, or -1 with o set */
+static int set_codes(gw_req *r, json_object *st, json_object *body, gw_acp_out *o)
+{
+    json_object *d;
+    if (!json_object_object_get_ex(body, "discounts", &d))
+        return 0;
+    static const char *const known[] = {"codes", NULL};
+    json_object *codes = json_object_object_get(d, "codes");
+    size_t n = json_object_is_type(codes, json_type_array) ? alen(codes) : 0;
+    if (d && (!json_object_is_type(d, json_type_object) || !only_known(d, known, o) ||
+              !json_object_is_type(codes, json_type_array) || n > 10)) {
+        if (!o->body)
+            ERR(o, 400, "invalid", "$.discounts.codes", "discounts.codes is a list of at most 10 codes.");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(codes, i);
+        if (!json_object_is_type(c, json_type_string) || !gw__acp_token_ok(json_object_get_string(c), 64)) {
+            char p[64];
+            snprintf(p, sizeof p, "$.discounts.codes[%zu]", i);
+            ERR(o, 400, "invalid", p, "A discount code is 1-64 printable characters.");
+            return -1;
+        }
+    }
+    sess_shop ss;
+    shop_open(r, st, &ss);
+    json_object *rejected = json_object_new_array();
+    if (gw__jstr(ss.g.w.session, "promoCode"))
+        eng_shop_promo_remove(&ss.g.w, NULL, &ss.g.r);
+    for (size_t i = 0; i < n; i++) {
+        const char *code = json_object_get_string(json_object_array_get_idx(codes, i));
+        json_object *rj = json_object_new_object();
+        json_object_object_add(rj, "code", json_object_new_string(code));
+        if (i > 0) {
+            json_object_object_add(rj, "reason", json_object_new_string("discount_code_combination_disallowed"));
+            json_object_object_add(rj, "message", json_object_new_string("this shop applies one code per order"));
+            json_object_array_add(rejected, rj);
+            continue;
+        }
+        eng_shop_result_clear(&ss.g.r);
+        eng_shop_promo_apply(&ss.g.w, code, &ss.g.r);
+        if (ss.g.r.status == ENG_SHOP_OK) {
+            json_object_put(rj);
+            continue;
+        }
+        if (ss.g.r.status == ENG_SHOP_UNAVAILABLE) {
+            json_object_put(rj);
+            json_object_put(rejected);
+            gw__shop_close(&ss.g);
+            UNAVAILABLE(o);
+            return -1;
+        }
+        json_object_object_add(rj, "reason", json_object_new_string("discount_code_invalid"));
+        json_object_object_add(rj, "message", json_object_new_string(ss.g.r.reason));
+        json_object_array_add(rejected, rj);
+    }
+    gw__shop_close(&ss.g);
+    json_object_object_add(st, "codes", d ? json_object_get(codes) : json_object_new_array());
+    json_object_object_add(st, "rejected", rejected);
+    return 0;
+}
+
 /* member k of the body, checked, into the record (null: removed; absent:
  * unchanged, as the spec's null-versus-absent rule says); 0 or -1 */
 static int keep(json_object *st, json_object *body, const char *k, bool (*ok)(json_object *, gw_acp_out *),
@@ -639,7 +747,7 @@ static int set_facts(gw_req *r, json_object *st, json_object *body, gw_acp_out *
             json_object_object_del(st, "delivery");
             return 0;
         }
-        json_object *first = json_object_is_type(sel, json_type_array) && json_object_array_length(sel) == 1
+        json_object *first = json_object_is_type(sel, json_type_array) && alen(sel) == 1
                                  ? json_object_array_get_idx(sel, 0) : NULL;
         bool bad = false;
         const char *id = first ? gw__acp_str(first, "option_id", 64, &bad) : NULL;
@@ -660,7 +768,7 @@ static bool delivery_known(json_object *view, json_object *st, gw_acp_out *o)
     if (!sel)
         return true;
     json_object *fo = json_object_object_get(view, "fulfillment_options");
-    for (size_t i = 0; i < json_object_array_length(fo); i++)
+    for (size_t i = 0; i < alen(fo); i++)
         if (strcmp(gw__jstr(json_object_array_get_idx(fo, i), "id"), sel) == 0)
             return true;
     ERR(o, 400, "invalid", "$.selected_fulfillment_options[0].option_id",
@@ -684,7 +792,7 @@ static void create(gw_req *r, json_object *body, gw_acp_out *o)
 {
     static const char *const known[] = {"buyer", "line_items", "currency", "fulfillment_details", "capabilities",
                                         "fulfillment_groups", "affiliate_attribution", "locale", "timezone",
-                                        "metadata", "order_notes", "quote_id", NULL};
+                                        "metadata", "order_notes", "quote_id", "discounts", NULL};
     if (!only_known(body, known, o))
         return;
     json_object *cur = json_object_object_get(body, "currency");
@@ -712,7 +820,7 @@ static void create(gw_req *r, json_object *body, gw_acp_out *o)
     json_object_object_add(st, "created_at", json_object_new_string(t));
     json_object *view = NULL;
     if (set_facts(r, st, body, o) == 0 && set_items(r, st, json_object_object_get(body, "line_items"), false, o) == 0 &&
-        (view = build(r, st, NULL, NULL, o)) != NULL) {
+        set_codes(r, st, body, o) == 0 && (view = build(r, st, NULL, NULL, o)) != NULL) {
         if (save(r, st) < 0) {
             UNAVAILABLE(o);
         } else {
@@ -731,7 +839,7 @@ static bool closed(json_object *st) { return json_object_object_get(st, "view") 
 static void update(gw_req *r, json_object *body, gw_acp_out *o)
 {
     static const char *const known[] = {"buyer", "line_items", "fulfillment_details", "fulfillment_groups",
-                                        "selected_fulfillment_options", "order_notes", NULL};
+                                        "selected_fulfillment_options", "order_notes", "discounts", NULL};
     if (!only_known(body, known, o))
         return;
     char lk[64];
@@ -744,7 +852,8 @@ static void update(gw_req *r, json_object *body, gw_acp_out *o)
         goto out;
     }
     json_object *items = json_object_object_get(body, "line_items");
-    if (set_facts(r, st, body, o) < 0 || (items && set_items(r, st, items, true, o) < 0))
+    if (set_facts(r, st, body, o) < 0 || (items && set_items(r, st, items, true, o) < 0) ||
+        set_codes(r, st, body, o) < 0)
         goto out;
     if (!(view = build(r, st, NULL, NULL, o)) || !delivery_known(view, st, o))
         goto out;
@@ -856,7 +965,7 @@ static void complete(gw_req *r, json_object *body, gw_acp_out *o)
         goto out;
     if (!ready) {
         json_object *m = json_object_array_get_idx(json_object_object_get(view, "messages"), 0);
-        for (size_t i = 0; i < json_object_array_length(json_object_object_get(view, "messages")); i++) {
+        for (size_t i = 0; i < alen(json_object_object_get(view, "messages")); i++) {
             m = json_object_array_get_idx(json_object_object_get(view, "messages"), i);
             if (strcmp(gw__jstr(m, "type"), "error") == 0)
                 break;
@@ -866,7 +975,7 @@ static void complete(gw_req *r, json_object *body, gw_acp_out *o)
         goto out;
     }
     json_object *tt = json_object_object_get(view, "totals");
-    int64_t due = json_object_get_int64(json_object_object_get(json_object_array_get_idx(tt, json_object_array_length(tt) - 1), "amount"));
+    int64_t due = json_object_get_int64(json_object_object_get(json_object_array_get_idx(tt, alen(tt) - 1), "amount"));
     if (due > json_object_get_int64(json_object_object_get(vt, "maxAmount"))) {
         json_object_array_add(json_object_object_get(view, "messages"),
                               message("error", "payment_declined", "$.payment_data",

@@ -23,6 +23,9 @@
 #define IDEM_TTL_S 86400      /* spec: keys answer for at least 24 hours */
 #define IDEM_LEASE_MS 60000
 
+/* an array's length; 0 for anything else (json-c asserts on a non-array) */
+static size_t alen(json_object *a) { return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0; }
+
 /* ------------------------------------------------------------ errors */
 
 void gw__acp_out_err(gw_acp_out *o, int status, const char *type, const char *code, const char *param,
@@ -235,7 +238,7 @@ static void canon(sbuf *b, json_object *v)
     }
     case json_type_array:
         put(b, "[", 1);
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
+        for (size_t i = 0; i < alen(v); i++) {
             put(b, i ? "," : "", i ? 1 : 0);
             canon(b, json_object_array_get_idx(v, i));
         }
@@ -544,10 +547,12 @@ static void delegate(gw_req *r, json_object *body, gw_acp_out *o)
         BAD("$.allowance", "allowance (an object) is required");
     if (md && !json_object_is_type(md, json_type_object))
         BAD("$.metadata", "metadata is an object of strings");
-    json_object_object_foreach(md, mk, mv) {
-        (void)mk;
-        if (!json_object_is_type(mv, json_type_string) || json_object_get_string_len(mv) > 500)
-            BAD("$.metadata", "metadata values are strings of at most 500 bytes");
+    if (md) {   /* json-c's foreach needs an object */
+        json_object_object_foreach(md, mk, mv) {
+            (void)mk;
+            if (!json_object_is_type(mv, json_type_string) || json_object_get_string_len(mv) > 500)
+                BAD("$.metadata", "metadata values are strings of at most 500 bytes");
+        }
     }
     bool bad = false;
     const char *type = gw__acp_str(pm, "type", 16, &bad), *num = gw__acp_str(pm, "number", 19, &bad);
@@ -732,7 +737,7 @@ static void feed_products(gw_req *r, json_object *body, gw_acp_out *o)
     char base[300], url[700];
     gw__acp_base(r, base, sizeof base);
     json_object *out = json_object_new_array();
-    for (size_t i = 0; i < json_object_array_length(w.items); i++) {
+    for (size_t i = 0; i < alen(w.items); i++) {
         json_object *p = json_object_array_get_idx(w.items, i), *pr = json_object_new_object();
         json_object *va = json_object_new_object(), *vs = json_object_new_array();
         const char *sku = gw__jstr(p, "sku"), *title = gw__jstr(p, "title"), *desc = gw__jstr(p, "description");
@@ -750,7 +755,7 @@ static void feed_products(gw_req *r, json_object *body, gw_acp_out *o)
             json_object_object_add(pr, "description", d);
         }
         json_object *media = json_object_new_array(), *imgs = json_object_object_get(p, "images");
-        for (size_t k = 0; k < json_object_array_length(imgs); k++) {
+        for (size_t k = 0; k < alen(imgs); k++) {
             const char *u = json_object_get_string(json_object_array_get_idx(imgs, k));
             if (u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0)) {
                 json_object *m = json_object_new_object();
@@ -792,10 +797,10 @@ static void feed_products(gw_req *r, json_object *body, gw_acp_out *o)
             json_object_array_add(vo, b);
             json_object_object_add(va, "variant_options", vo);
         }
-        if (json_object_array_length(media) > 0)
+        if (alen(media) > 0)
             json_object_object_add(va, "media", json_object_get(media));
         json_object_array_add(vs, va);
-        if (json_object_array_length(media) > 0)
+        if (alen(media) > 0)
             json_object_object_add(pr, "media", media);
         else
             json_object_put(media);

@@ -247,6 +247,17 @@ async function wholeSession(token) {
   // the payment: a test card delegated for this session, then complete
   r = await delegate(s.id, 20000, '4242424242424241');
   ok(r.status === 400 && r.json?.code === 'invalid_card', 'delegate payment: a number failing the Luhn check is refused', r.text);
+  for (const [what, change] of [['no metadata', (b) => { delete b.metadata; }], ['metadata not an object', (b) => { b.metadata = 'x'; }],
+    ['no allowance', (b) => { delete b.allowance; }], ['a null payment_method', (b) => { b.payment_method = null; }],
+    ['an expired allowance', (b) => { b.allowance.expires_at = '2020-01-01T00:00:00Z'; }], ['an expiry that is not a time', (b) => { b.allowance.expires_at = 'soon'; }],
+    ['a declined test card', (b) => { b.payment_method.number = '4000000000000002'; }], ['exp_month 13', (b) => { b.payment_method.exp_month = '13'; }]]) {
+    const b = { payment_method: { type: 'card', card_number_type: 'fpan', number: '4242424242424242', exp_month: '11', exp_year: '2035', display_card_funding_type: 'credit', metadata: {} },
+      allowance: { reason: 'one_time', max_amount: 100, currency: 'usd', checkout_session_id: s.id, merchant_id: 'm', expires_at: '2031-01-01T00:00:00Z' }, risk_signals: [], metadata: {} };
+    change(b);
+    const x = await acp('POST', '/acp/agentic_commerce/delegate_payment', { body: b, schema: ['delegate', 'DelegatePaymentResponse'] });
+    const want = what === 'no metadata' ? 201 : 400;
+    ok(x.status === want, `delegate payment, ${what}: ${want}`, x.text);
+  }
   r = await delegate(s.id);
   ok(r.status === 201 && /^vt_/.test(r.json?.id) && r.json.metadata?.agent === 'acp-test', 'delegate payment: 201 with a vault token', r.text);
   const vt = r.json.id;
@@ -332,6 +343,35 @@ async function signInNeeded() {
     'an allowance below the total: payment_declined message, no order', d.text.slice(0, 300));
 }
 
+async function discountCodes(token) {
+  // the discount extension: the shop's promotions, one code per order
+  const body = { currency: 'usd', capabilities: {}, line_items: [{ id: SHOE }], discounts: { codes: ['welcome5', 'SAVE10'] },
+    buyer: { email: BUYER }, fulfillment_details: { name: 'Robin Quill', address: addrOf('97201') } };
+  valid(body, 'checkout', 'CheckoutSessionCreateRequest', 'a create request with discount codes');
+  let r = await acp('POST', '/acp/checkout_sessions', { body, schema: SESSION });
+  const s = r.json;
+  const applied = s?.discounts?.applied?.find((a) => a.code === 'WELCOME5');
+  ok(r.status === 201 && applied?.coupon?.name === 'WELCOME5: $5 off' && applied.amount === 500 && applied.automatic === false &&
+    amount(s, 'discount') === 500 && amount(s, 'total') === 8099 - 500, 'codes: WELCOME5 applied through the core with its reason', s?.discounts);
+  ok(s.discounts.rejected?.some((x) => x.code === 'SAVE10' && x.reason === 'discount_code_combination_disallowed') &&
+    s.messages.some((m) => m.type === 'warning' && m.code === 'discount_code_combination_disallowed') && s.status === 'ready_for_payment',
+    'codes: a second code is rejected (promotions do not stack), a warning, still ready', s.discounts);
+  const path = `/acp/checkout_sessions/${s.id}`;
+  r = await acp('POST', path, { body: { discounts: { codes: ['FREESTUFF'] } }, schema: SESSION });
+  ok(r.status === 200 && r.json.discounts.rejected.some((x) => x.code === 'FREESTUFF' && x.reason === 'discount_code_invalid') &&
+    amount(r.json, 'discount') === 0, 'codes: an unknown code is rejected and replaces the list (WELCOME5 gone)', r.json?.discounts);
+  r = await acp('POST', path, { body: { discounts: { codes: ['WELCOME5'] } }, schema: SESSION });
+  ok(r.status === 200 && amount(r.json, 'discount') === 500, 'codes: WELCOME5 again');
+  r = await acp('POST', path, { body: { discounts: { codes: 'WELCOME5' } } });
+  ok(isErr(r, 400, 'invalid'), 'codes: not a list: 400', r.text);
+  const vt = (await delegate(s.id)).json.id;
+  r = await acp('POST', `${path}/complete`, { body: payWith(vt), schema: WITH_ORDER });
+  const list = await req(srv, 'GET', '/api/v1/orders', { token });
+  const o = list.json?.items?.find((x) => String(x.id) === r.json?.order?.id);
+  ok(r.status === 200 && o && Math.round(o.total * 100) === 8099 - 500 && o.discounts?.some((d) => d.reason === 'WELCOME5: $5 off'),
+    'codes: the order charges the discounted total and keeps the reason', o || r.text.slice(0, 300));
+}
+
 async function feed() {
   let r = await acp('GET', '/acp/feeds/catalog', { schema: ['feed', 'FeedMetadata'] });
   ok(r.status === 200 && r.json.id === 'catalog', 'feed: metadata of the catalog feed');
@@ -370,6 +410,7 @@ async function main() {
     await cancelOther();
     await exactlyOnce(token);
     await signInNeeded();
+    await discountCodes(token);
     await feed();
     const audit = await req(srv, 'GET', '/healthz');
     ok(audit.status === 200, 'the server is up at the end');
