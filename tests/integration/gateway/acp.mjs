@@ -415,6 +415,8 @@ async function main() {
     const audit = await req(srv, 'GET', '/healthz');
     ok(audit.status === 200, 'the server is up at the end');
   } finally { await stopServer(srv); }
+  // under the sanitizer build (make check) a report lands on stderr
+  ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.err), 'no sanitizer report from the server', srv.err.slice(-2000));
   await noKeyConfigured();
   if (validators) ok(validated > 40, `${validated} ACP answers and requests were validated against the schemas`);
   process.exit(failed() ? 1 : 0);
