@@ -130,9 +130,14 @@ typedef struct sess_shop {
 static int64_t buyer_account(gw_req *r, json_object *st)
 {
     const char *email = gw__jstr(json_object_object_get(st, "buyer"), "email");
+    char low[257];
+    size_t i = 0;
+    for (; email && email[i] && i < sizeof low - 1; i++)   /* accounts keep e-mails lower-cased */
+        low[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+    low[i] = 0;
     store_user u;
     store_err e = {0};
-    return email && store_user_get_by_email(r->srv->st, email, &u, &e) == 0 ? u.id : 0;
+    return email && store_user_get_by_email(r->srv->st, low, &u, &e) == 0 ? u.id : 0;
 }
 
 static void shop_open(gw_req *r, json_object *st, sess_shop *ss)

@@ -12,7 +12,9 @@
 // ../shared/specs/acp-2026-04-17/ is beside the repository; without it a
 // `skip` line says so. Run by tests/integration/acp.sh.
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ok, skip, req, startServer, stopServer, failed } from './lib.mjs';
+import { auditEntries } from './stores.mjs';
 
 const SPEC = '../shared/specs/acp-2026-04-17';
 const KEY = 'acp-partner-key-for-tests-7f3a9c21';
@@ -318,6 +320,11 @@ async function exactlyOnce(token) {
     '10 parallel completes of one session (10 keys): all completed with the same order', rs.map((r) => `${r.status} ${r.json?.order?.id}`));
   const after = (await req(srv, 'GET', '/api/v1/orders', { token })).json.items;
   ok(after.length === before + 1 && after.filter((x) => x.idempotencyKey === `acp-${s.id}`).length === 1, '…and exactly one order was placed', after.length - before);
+  const audit = auditEntries(join(srv.dir, 'aisle.db'));
+  const placed = audit.filter((e) => e.action === 'order.create' && e.subject === `order:${[...ids][0]}`);
+  const done = audit.filter((e) => e.action === 'acp.session.complete' && e.subject === `acp:${s.id}`);
+  ok(placed.length === 1 && placed[0].detail?.via === 'acp' && done.length === 1 && done[0].actor === 'session:acp-partner',
+    '…audited once by the core (via acp) and once by the channel', { placed, done });
 
   // the same key sent twice at once: one runs, the other waits its turn or replays
   const s2 = await readySession([{ id: MASCARA }]);
@@ -346,7 +353,7 @@ async function signInNeeded() {
 async function discountCodes(token) {
   // the discount extension: the shop's promotions, one code per order
   const body = { currency: 'usd', capabilities: {}, line_items: [{ id: SHOE }], discounts: { codes: ['welcome5', 'SAVE10'] },
-    buyer: { email: BUYER }, fulfillment_details: { name: 'Robin Quill', address: addrOf('97201') } };
+    buyer: { email: BUYER.toUpperCase() }, fulfillment_details: { name: 'Robin Quill', address: addrOf('97201') } };
   valid(body, 'checkout', 'CheckoutSessionCreateRequest', 'a create request with discount codes');
   let r = await acp('POST', '/acp/checkout_sessions', { body, schema: SESSION });
   const s = r.json;
