@@ -396,13 +396,20 @@ async function feed() {
 }
 
 async function noKeyConfigured() {
-  const bare = await startServer({ yaml: CONFIG, pipeline: 'pipelines/commerce.yaml', seed: false });
+  const bare = await startServer({ yaml: 'limits:\n  ip_rps: 1\n  ip_burst: 4\n', pipeline: 'pipelines/commerce.yaml', seed: false });
   try {
     const res = await fetch(bare.base + '/acp/checkout_sessions', { method: 'POST', headers: { Authorization: 'Bearer anything-at-all', 'API-Version': VERSION, 'Idempotency-Key': 'k1', 'Content-Type': 'application/json' }, body: '{}' });
     const j = await res.json();
     ok(res.status === 503 && j.code === 'acp_not_configured' && /acp\.api_key/.test(j.message), 'without acp.api_key (not dev): every ACP call is refused, 503 naming the setting', j);
     valid(j, 'checkout', 'Error', 'acp_not_configured');
     ok(/acp_key_missing/.test(bare.err), 'without acp.api_key: a warning at start');
+    // the address's bucket (4, then 1 a second) holds for ACP too, in ACP's form
+    const rs = [];
+    for (let i = 0; i < 8; i++) rs.push(await fetch(bare.base + '/acp/checkout_sessions/cs_0123456789abcdef0123456789abcdef', { headers: { Authorization: 'Bearer x', 'API-Version': VERSION } }));
+    const limited = rs.find((x) => x.status === 429);
+    const lj = limited ? await limited.json() : null;
+    ok(limited && lj.code === 'rate_limit_exceeded' && Number(limited.headers.get('retry-after')) >= 1, 'rate limits apply to ACP calls: 429 rate_limit_exceeded with Retry-After', rs.map((x) => x.status));
+    if (lj) valid(lj, 'checkout', 'Error', 'rate limited');
   } finally { await stopServer(bare); }
 }
 
