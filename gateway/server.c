@@ -206,7 +206,7 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     s->cfg.ws_listen = own(s, 6, ws_address(c->listen, c->ws_listen, s->ws_auto, sizeof s->ws_auto));
     s->cfg.acp_api_key = own(s, 7, c->acp_api_key);
     s->cfg.public_url = own(s, 8, c->public_url);
-    if (!s->cfg.acp_api_key[0]) {
+    if (s->cfg.acp_api_key && !s->cfg.acp_api_key[0]) {
         /* ACP is for agent partners the merchant chose: no key, no calls */
         json_object *d = json_object_new_object();
         json_object_object_add(d, "setting", json_object_new_string("acp.api_key (AISLE_ACP_API_KEY)"));

@@ -13,7 +13,8 @@
 // `skip` line says so. Run by tests/integration/acp.sh.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, skip, req, startServer, stopServer, failed } from './lib.mjs';
+import { spawnSync } from 'node:child_process';
+import { ok, skip, req, startServer, stopServer, failed, tmp, AISLE, SECRET } from './lib.mjs';
 import { auditEntries } from './stores.mjs';
 
 const SPEC = '../shared/specs/acp-2026-04-17';
@@ -413,7 +414,17 @@ async function noKeyConfigured() {
   } finally { await stopServer(bare); }
 }
 
+function weakKeyRefused() {
+  const run = (env) => spawnSync(AISLE, ['serve', '--listen', '127.0.0.1:1', '--db', join(tmp(), 'a.db'), '--pipeline', 'examples/faq/faq.yaml'],
+    { env: { ...process.env, AISLE_JWT_SECRET: SECRET, AISLE_DEV: '', ...env }, encoding: 'utf8', timeout: 5000 });
+  let r = run({ AISLE_ACP_API_KEY: 'too-short-a-key' });
+  ok(r.status === 1 && /AISLE_ACP_API_KEY is shorter than 24 bytes/.test(r.stderr), 'a partner key under 24 bytes: the server refuses to start', r.stderr);
+  r = run({ AISLE_PUBLIC_URL: 'shop.example.com' });
+  ok(r.status === 1 && /public_url must start with http/.test(r.stderr), 'a public_url without a scheme: refused', r.stderr);
+}
+
 async function main() {
+  weakKeyRefused();
   await loadSchemas();
   srv = await startServer({ yaml: CONFIG, pipeline: 'pipelines/commerce.yaml', env: { AISLE_ACP_API_KEY: KEY } });
   try {
