@@ -1069,9 +1069,14 @@ static void complete(gw_req *r, json_object *body, gw_acp_out *o)
     }
     }
     gw__shop_close(&ss.g);
-    /* the session stays open: the agent may fix it and complete again */
+    /* the session stays open: the agent may fix it and complete again
+     * (with the buyer this call named) */
     json_object_object_add(view, "status", json_object_new_string(stt == ENG_SHOP_PAYMENT || stt == ENG_SHOP_CHANGED
                                                                       ? "ready_for_payment" : "not_ready_for_payment"));
+    if (b && save(r, st) < 0) {
+        UNAVAILABLE(o);
+        goto out;
+    }
     o->status = 200;
     o->body = view;
     view = NULL;
