@@ -214,6 +214,13 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
             c->dev ? "dev mode: the ACP endpoints take any Bearer token"
                    : "not set: the ACP checkout endpoints answer 503 until it is"));
         gw__log("warn", "acp_key_missing", d);
+    } else if (s->cfg.acp_api_key && s->cfg.public_url && !s->cfg.public_url[0]) {
+        /* discovery (publicly cacheable) would name whatever Host a client sent */
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "setting", json_object_new_string("public_url (AISLE_PUBLIC_URL)"));
+        json_object_object_add(d, "detail", json_object_new_string(
+            "not set: /.well-known/acp.json and ACP order links name the request's Host"));
+        gw__log("warn", "public_url_missing", d);
     }
     s->cfg.jwt_secret = NULL;   /* only the key bytes are kept */
     s->st = st, s->llm = llm;
