@@ -86,7 +86,12 @@ async function acp(method, path, { body, raw, key = KEY, version = VERSION, idem
   try { json = JSON.parse(text); } catch { /* not JSON */ }
   const r = { status: res.status, headers: res.headers, json, text };
   const bundle = schema ? schema[0] : path.includes('delegate_payment') ? 'delegate' : path.includes('/feeds') ? 'feed' : 'checkout';
-  if (r.status >= 200 && r.status < 300 && schema) valid(json, schema[0], schema[1], `${method} ${path} ${r.status}`);
+  // every answer is checked: a 2xx without a named schema gets the one its path implies
+  const implied = path.includes('delegate_payment') ? ['delegate', 'DelegatePaymentResponse']
+    : path.endsWith('/products') ? ['feed', 'ProductsResponse'] : path.includes('/feeds/') ? ['feed', 'FeedMetadata']
+      : json?.status === 'completed' ? ['checkout', 'CheckoutSessionWithOrder'] : ['checkout', 'CheckoutSession'];
+  const sch = schema || implied;
+  if (r.status >= 200 && r.status < 300) valid(json, sch[0], sch[1], `${method} ${path} ${r.status}`);
   else if (r.status >= 400) valid(json, bundle, 'Error', `${method} ${path} ${r.status}`);
   return r;
 }
