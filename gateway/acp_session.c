@@ -53,7 +53,7 @@ static json_object *load(gw_req *r, gw_acp_out *o)
         ERR(o, 404, "not_found", "$.checkout_session_id", "No such checkout session.");
         return NULL;
     }
-    char key[64], *js = NULL;
+    char key[sizeof "acp:cs:" + sizeof r->params[0]], *js = NULL;   /* any parameter fits */
     snprintf(key, sizeof key, "acp:cs:%s", id);
     store_err e = {0};
     int rc = store_cache_get(r->srv->st, key, &js, &e);
