@@ -54,9 +54,14 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * keeps the order's own question) */
     const char *intent = eng__agent_intent(t);
     json_object *pend = eng__json_path(t->ctx, "session.pending");
+    const char *ptype = eng__json_str(pend, "type", "");
+    bool to_checkout = strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0;
+    /* the delivery address the chat checkout asked for: its parts
+     * (slots.address) or asking to check out again keep the question */
+    bool address_kept = strcmp(ptype, "checkout.address") == 0 &&
+                        (to_checkout || eng__json_path(t->ctx, "slots.address"));
     if (pend && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
-        !((strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0) &&
-          strcmp(eng__json_str(pend, "type", ""), "order.create") == 0) &&
+        !(to_checkout && strcmp(ptype, "order.create") == 0) && !address_kept &&
         strcmp(eng__json_str(pend, "id", ""), eng__json_str(t->ctx, "message.id", "")) != 0) {
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
