@@ -461,7 +461,9 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
         words += *c != ' ' && (c == text || c[-1] == ' ');
     bool bare = words <= 4 && conf < 0.6 && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
                 strcmp(intent, "checkout") != 0;
-    json_object *a = eng__address_parse(text, bare ? eng__json_str(p, "wanted", NULL) : NULL);
+    /* the shopper's own words: a name is not a typo to correct */
+    const char *own = eng__json_str(t->ctx, "message.original", text);
+    json_object *a = eng__address_parse(own, bare ? eng__json_str(p, "wanted", NULL) : NULL);
     if (json_object_object_length(a) > 0)
         json_object_object_add(slots, "address", a);
     else
