@@ -128,8 +128,10 @@ static void reply_ui(json_object *ctx, json_object *session, json_object *rep)
     json_object *conf = NULL;
     const char *mid = eng__json_str(ctx, "message.id", NULL);
     /* asked by this very message: a new question ("id"), or the same
-     * one asked again ("asked") */
-    if (p && mid && strcmp(eng__json_str(p, "asked", eng__json_str(p, "id", "")), mid) == 0) {
+     * one asked again ("asked"); one that waits for a missing fact
+     * ("wanted": the address's city ...) is not a yes/no question */
+    if (p && mid && !eng__json_path(p, "wanted") &&
+        strcmp(eng__json_str(p, "asked", eng__json_str(p, "id", "")), mid) == 0) {
         conf = json_object_new_object();
         json_object_object_add(conf, "kind", json_object_new_string(eng__json_str(p, "type", "")));
         json_object_object_add(conf, "question", json_object_new_string(eng__json_str(ctx, "reply.text", "")));

@@ -248,6 +248,22 @@ try {
     await expectText(replies.last(), /cart/i)
   })
 
+  await step('the sign-in offer follows the reply\'s needsLogin flag, not the words "sign in"', async () => {
+    // this answer says "sign in" but needs no login: no offer
+    await page.getByLabel('Message').fill('how do I make an account here?')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('msg-assistant').last(), /Sign up[\s\S]*sign in/)
+    if ((await page.getByTestId('login-offer').count()) !== 0) throw new Error('a sign-in offer under a reply that needs no login')
+    // a checkout needs one: the reply's flag brings the offer
+    await page.getByLabel('Message').fill("I'm ready to check out now")
+    await page.keyboard.press('Enter')
+    const offer = page.getByTestId('msg-assistant').last().getByTestId('login-offer')
+    await offer.waitFor({ timeout: T })
+    await offer.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: T })
+    await shot(page, '05b-chat-login-offer')
+    await axe(page, 'chat login offer')
+  })
+
   // screenshots of one page at the desktop and the phone size the issue names
   const shotBoth = async (name) => {
     const was = page.viewportSize()
@@ -352,9 +368,48 @@ try {
     await page.keyboard.press('Enter')
     await expectText(page.getByTestId('msg-assistant').last(), /delivered to Test Shopper, 1 Main Street, Springfield, paid with your Visa ending in 4242[\s\S]*Shall I place the order/)
     await shot(page, '09c-chat-checkout')
-    await page.getByLabel('Message').fill('no')
-    await page.keyboard.press('Enter')
+    // the reply's confirmation flag brings Yes / No: answer with the button
+    await page.getByTestId('msg-assistant').last().getByTestId('answer').filter({ hasText: 'No' }).click()
     await expectText(page.getByTestId('msg-assistant').last(), /won't place the order/)
+  })
+
+  await step('without a saved card the chat hands over to the checkout page, which places the order', async () => {
+    // the card is forgotten (as the account page would): the chat must not take one
+    const auth = JSON.parse(await page.evaluate(() => localStorage.getItem('aisle.auth')))
+    const del = await fetch(`${BASE}/api/v1/me/payment-method`, { method: 'DELETE', headers: { Authorization: `Bearer ${auth.accessToken}` } })
+    if (del.status !== 204) throw new Error(`DELETE payment-method: ${del.status}`)
+    const ordersBefore = (await (await fetch(`${BASE}/api/v1/orders`, { headers: { Authorization: `Bearer ${auth.accessToken}` } })).json()).items.length
+    await page.getByLabel('Message').fill("I'd like to pay now, express delivery")
+    await page.keyboard.press('Enter')
+    const last = page.getByTestId('msg-assistant').last()
+    await expectText(last, /card details are never taken in the chat/)
+    const go = last.getByTestId('open-checkout')
+    await go.waitFor({ timeout: T })
+    // nothing waits for a yes: no Yes / No under the hand-over
+    if ((await last.getByTestId('answer').count()) !== 0) throw new Error('Yes / No offered with no question open')
+    await shot(page, '09d-chat-hand-over')
+    await axe(page, 'chat hand-over')
+    const ordersNow = (await (await fetch(`${BASE}/api/v1/orders`, { headers: { Authorization: `Bearer ${auth.accessToken}` } })).json()).items.length
+    if (ordersNow !== ordersBefore) throw new Error('the chat placed an order without a card')
+    await go.click()
+    const co = page.getByTestId('checkout')
+    await co.waitFor({ timeout: T })
+    // the chat's choices came along: the saved address and express delivery
+    const street = co.getByLabel('Address', { exact: true })
+    for (const t0 = Date.now(); (await street.inputValue()) !== '1 Main Street';) {
+      if (Date.now() - t0 > T) throw new Error(`the address did not come along: ${JSON.stringify(await street.inputValue())}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    if (!(await co.getByRole('radio', { name: /Express delivery/ }).isChecked())) throw new Error('express delivery is not chosen')
+    await co.getByLabel('Card number').fill('4242 4242 4242 4242')
+    await co.getByLabel('Expiry (MM/YY)').fill('10/33')
+    await co.getByLabel('CVC').fill('321')
+    await co.getByRole('button', { name: /Pay and place order/ }).click()
+    await expectText(co.locator('h2'), /Order placed/)
+    await expectText(co.getByTestId('summary-delivery'), /Express delivery/)
+    await shot(page, '09e-checkout-from-chat')
+    await page.keyboard.press('Escape')
+    await co.waitFor({ state: 'detached', timeout: T })
   })
 
   await step('catalog search with facets and product detail', async () => {

@@ -86,9 +86,14 @@ function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; on
             className="rounded-md border border-brand-700 px-3 py-1.5 text-sm font-medium text-brand-800 hover:bg-brand-50">Create an account</button>
         </div>
       )}
-      {last && !!m.suggestions?.length && (
+      {last && (!!m.suggestions?.length || !!m.confirmation) && (
         <div className="flex flex-wrap gap-2" role="group" aria-label="Suggestions">
-          {m.suggestions.map((s) => (
+          {/* a yes/no question the reply's flag says is open */}
+          {m.confirmation && ['Yes', 'No'].filter((s) => !m.suggestions?.includes(s)).map((s) => (
+            <button key={s} type="button" onClick={() => onSuggest(s.toLowerCase())} data-testid="answer"
+              className="rounded-full border border-brand-700 bg-brand-50 px-3 py-1 text-sm font-medium text-brand-800 hover:bg-brand-100">{s}</button>
+          ))}
+          {(m.suggestions ?? []).map((s) => (
             <button key={s} type="button" onClick={() => onSuggest(s)} data-testid="suggestion"
               className="rounded-full border border-brand-700 bg-white px-3 py-1 text-sm text-brand-800 hover:bg-brand-50">{s}</button>
           ))}
