@@ -258,10 +258,41 @@ static void postal_part(json_object *o, const char *part, size_t at, size_t len,
         put(o, "city", city);
 }
 
+/* a card number somewhere in `s`: 12 or more digits in a run that only
+ * spaces and dashes break ("4242 4242 4242 4242") */
+static bool card_like(const char *s)
+{
+    size_t run = 0;
+    for (; *s; s++) {
+        if (isdigit((unsigned char)*s)) {
+            if (++run >= 12)
+                return true;
+        } else if (!((*s == ' ' || *s == '-') && run && isdigit((unsigned char)s[1]))) {
+            run = 0;
+        }
+    }
+    return false;
+}
+
+/* "Gartenstrasse 12", "Kalverstraat 5a": words, then a house number */
+static bool number_last(const char *s)
+{
+    const char *sp = strrchr(s, ' ');
+    if (!sp || sp == s || !isalpha((unsigned char)s[0]))
+        return false;
+    const char *n = sp + 1;
+    size_t d = 0;
+    while (isdigit((unsigned char)n[d]))
+        d++;
+    return d >= 1 && d <= 4 && (n[d] == 0 || (isalpha((unsigned char)n[d]) && n[d + 1] == 0)) && digits_in(s) == d;
+}
+
 json_object *eng__address_parse(const char *text, const char *wanted)
 {
     json_object *o = json_object_new_object();
-    if (!text)
+    /* a message with a card number in it is not read at all: nothing of
+     * it is shown back or kept */
+    if (!text || card_like(text))
         return o;
     char buf[512];
     snprintf(buf, sizeof buf, "%s", text);
@@ -337,7 +368,7 @@ json_object *eng__address_parse(const char *text, const char *wanted)
             continue;
         size_t at, len;
         bool postal_only = find_postal(parts[i], &at, &len) && len >= strlen(parts[i]) - 1;
-        if (has_word(parts[i], street_words) ||
+        if (has_word(parts[i], street_words) || number_last(parts[i]) ||
             (isdigit((unsigned char)parts[i][0]) && digits_in(parts[i]) < 6 && !postal_only &&
              strchr(parts[i], ' ') && isalpha((unsigned char)parts[i][strlen(parts[i]) - 1]) &&
              !find_postal(parts[i], &at, &len))) {
