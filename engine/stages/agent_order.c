@@ -216,18 +216,28 @@ static json_object *ui_action(eng_turn *t, const char *type, const char *label)
     return a;
 }
 
-/* No saved card: the checkout page takes it, with the cart, the address
- * (saved, or the one collected here) and the delivery option chosen. */
-static eng_result hand_over(eng_turn *t)
+/* The checkout page offered, with the delivery option chosen here and the
+ * address collected here (when it is not on the account). */
+static void offer_checkout(eng_turn *t, const char *label)
 {
     json_object *d = draft(t);
-    json_object *a = ui_action(t, "open_checkout", "Pay on the checkout page");
+    json_object *a = ui_action(t, "open_checkout", label);
     const char *del = eng__json_str(d, "delivery", NULL);
     if (del)
         json_object_object_add(a, "delivery", json_object_new_string(del));
     json_object *addr = eng__json_path(d, "address");
     if (addr && json_object_object_length(addr) > 0)
         json_object_object_add(a, "address", json_object_get(addr));
+}
+
+/* No saved card: the checkout page takes it, with the cart, the address
+ * and the delivery option chosen. */
+static eng_result hand_over(eng_turn *t)
+{
+    /* the account's address stands: an older draft must not cover it */
+    json_object_object_del(draft(t), "address");
+    offer_checkout(t, "Pay on the checkout page");
+    const char *del = eng__json_str(draft(t), "delivery", NULL);
     eng__set_var(t, "checkout", eng__checkout_quote(t, del));
     eng__set_var(t, "needCard", json_object_new_boolean(1));
     eng__turn_note(t, "no saved card: handed over to the checkout page");
@@ -271,12 +281,7 @@ static eng_result answer_address(eng_turn *t, bool yes)
         ask_address(t);
         json_object_object_del(eng__json_path(t->ctx, "vars"), "confirmAddress");
         eng__set_var(t, "addressNotSaved", json_object_new_boolean(1));
-        json_object *act = ui_action(t, "open_checkout", "Finish on the checkout page");
-        if (a && json_object_object_length(a) > 0)
-            json_object_object_add(act, "address", json_object_get(a));
-        const char *del = eng__json_str(draft(t), "delivery", NULL);
-        if (del)
-            json_object_object_add(act, "delivery", json_object_new_string(del));
+        offer_checkout(t, "Finish on the checkout page");
         return ENG_R_OK;
     }
     if (!a || eng__address_missing(a))
