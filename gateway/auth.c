@@ -174,7 +174,8 @@ static bool cookie_token(gw_req *r, char out[65])
 /* the body asked for the cookie ("refreshCookie": true) */
 static bool wants_cookie(gw_req *r)
 {
-    json_object *b = r->body ? json_tokener_parse(r->body) : NULL;
+    /* the handlers have read the body by now */
+    json_object *b = r->body && r->body_len ? json_tokener_parse(r->body) : NULL;
     bool yes = json_object_get_boolean(json_object_object_get(b, "refreshCookie"));
     json_object_put(b);
     return yes;
@@ -403,7 +404,9 @@ static int rotation_tokens(gw_req *r, char oh[65], char raw[65], char nh[65], bo
 {
     json_object *b;
     *by_cookie = false;
-    if (r->body_len == 0 || !r->body || !*r->body) {
+    if (!r->body && gw__read_body(r) < 0)
+        return -1;
+    if (r->body_len == 0) {
         b = json_object_new_object();   /* a cookie needs no body */
     } else if (gw__body_object(r, &b) < 0) {
         return -1;
@@ -500,7 +503,9 @@ void gw__h_logout(gw_req *r)
      * endpoint gets: it logs out with its access token, whose family is
      * revoked */
     char fam[64];
-    if ((!r->body || !*r->body) && access_family(r, fam, sizeof fam)) {
+    if (!r->body && gw__read_body(r) < 0)
+        return;
+    if (r->body_len == 0 && access_family(r, fam, sizeof fam)) {
         store_token_revoke_family(s->st, fam, NULL);
         gw__revoke_family(s, fam);
         gw__audit(s, &r->who, "auth.logout", "access-token", NULL);

@@ -359,6 +359,33 @@ try {
     await axe(page, 'orders')
   })
 
+  await step('the refresh token lives in an HttpOnly cookie for the refresh endpoint, and a reload refreshes through it', async () => {
+    const stored = await page.evaluate(() => localStorage.getItem('aisle.auth'))
+    if (/refresh/i.test(stored)) throw new Error(`a refresh token in localStorage: ${stored}`)
+    const cookies = await ctx.cookies(BASE + '/api/v1/auth/refresh')
+    const c = cookies.find((x) => x.name === 'aisle_refresh')
+    if (!c || !c.httpOnly || !c.secure || c.sameSite !== 'Strict' || c.path !== '/api/v1/auth/refresh')
+      throw new Error(`refresh cookie: ${JSON.stringify(c)}`)
+    if ((await ctx.cookies(BASE + '/api/v1/cart')).some((x) => x.name === 'aisle_refresh')) throw new Error('the cookie goes beyond the refresh endpoint')
+    if (await page.evaluate(() => document.cookie.includes('aisle_refresh'))) throw new Error('a script can read the refresh cookie')
+    // an access token past its expiry: the page refreshes through the cookie
+    const before = JSON.parse(stored)
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const expired = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ exp: 1, sub: '1' })}.x`
+    await page.evaluate((a) => localStorage.setItem('aisle.auth', a), JSON.stringify({ ...before, accessToken: expired }))
+    await page.reload()
+    await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
+    const deadline = Date.now() + T
+    let after = null
+    while (Date.now() < deadline) {
+      after = JSON.parse(await page.evaluate(() => localStorage.getItem('aisle.auth')))
+      if (after.accessToken && after.accessToken !== expired) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const me = await fetch(`${BASE}/api/v1/me`, { headers: { Authorization: `Bearer ${after?.accessToken}` } })
+    if (me.status !== 200) throw new Error(`the refreshed access token is refused: ${me.status}`)
+  })
+
   await step('the chat checkout reuses the saved address and card, and asks first', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' }).click()
     await page.getByLabel('Message').fill('add the first one to my cart')
@@ -477,6 +504,9 @@ try {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.getByTestId('signed-in-as').waitFor({ state: 'detached', timeout: T })
     await page.getByText('Hi! What are you shopping for?').waitFor({ timeout: T })
+    // signing out revoked the family and cleared the refresh cookie
+    if ((await ctx.cookies(BASE + '/api/v1/auth/refresh')).some((x) => x.name === 'aisle_refresh' && x.value))
+      throw new Error('the refresh cookie outlived the sign-out')
     await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     const dlg = page.getByTestId('auth-dialog')
     await dlg.getByLabel('E-mail').fill(email)

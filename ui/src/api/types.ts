@@ -84,7 +84,7 @@ export interface User {
 
 export interface TokenAnswer {
   accessToken: string
-  refreshToken: string
+  refreshToken?: string   /* absent when asked for the cookie (browsers) */
   expiresIn: number
   sessionId: string
   user: User
