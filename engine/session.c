@@ -533,6 +533,26 @@ static json_object *merge_replies(json_object *first, json_object *next)
         json_object *c1 = eng__json_path(first, "reply.cards");
         if ((!c2 || !json_object_array_length(c2)) && c1 && json_object_array_length(c1))
             json_object_object_add(rep, "cards", json_object_get(c1));
+        /* the page's flags: either part's login need and offers; the
+         * question open is the last part's */
+        if (json_object_get_boolean(eng__json_path(first, "reply.needsLogin")))
+            json_object_object_add(rep, "needsLogin", json_object_new_boolean(1));
+        json_object *u1 = eng__json_path(first, "reply.uiActions"), *u2 = eng__json_path(rep, "uiActions");
+        if (u1 && u2 && json_object_array_length(u1)) {
+            json_object *all = json_object_new_array();
+            json_object *lists[2] = {u1, u2};
+            for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; i < json_object_array_length(lists[k]); i++) {
+                    json_object *a = json_object_array_get_idx(lists[k], i);
+                    bool seen = false;   /* one offer of a kind: the later part's */
+                    for (size_t j = 0; k == 0 && j < json_object_array_length(u2) && !seen; j++)
+                        seen = strcmp(eng__json_str(json_object_array_get_idx(u2, j), "type", ""),
+                                      eng__json_str(a, "type", "")) == 0;
+                    if (!seen)
+                        json_object_array_add(all, json_object_get(a));
+                }
+            json_object_object_add(rep, "uiActions", all);
+        }
     }
     json_object *a1 = eng__json_path(first, "actions"), *a2 = eng__json_path(next, "actions");
     if (a1 && a2 && json_object_array_length(a1)) {

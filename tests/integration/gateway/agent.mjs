@@ -60,6 +60,9 @@ async function suite(kind, fake, pipe) {
   const P = `${kind}:`;
   const srv = await startServer({
     pipeline: pipe,
+    // a burst the whole script fits in: its requests come faster than the
+    // default per-address bucket refills (rate limits are gateway.sh's)
+    args: ['--set', 'limits.ip_burst=1000'],
     env: { AISLE_LLM: 'on', AISLE_LLM_PROVIDER: kind, AISLE_LLM_BASE_URL: `http://127.0.0.1:${fake.port}/v1`,
            AISLE_LLM_API_KEY: 'sk-test-agent', AISLE_LLM_MODEL: 'test-model', AISLE_LLM_LOG: 'off' },
   });
