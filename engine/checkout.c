@@ -513,6 +513,17 @@ int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r)
     return 0;
 }
 
+const char *eng_pipeline_currency(const eng_pipeline *p) { return eng__checkout_cfg(p)->currency; }
+const char *eng_pipeline_payment(const eng_pipeline *p) { return eng__checkout_cfg(p)->payment; }
+
+int eng_shop_address_check(json_object *address, eng_shop_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->info = eng__address_clean(address, r->field, sizeof r->field, r->reason, sizeof r->reason);
+    r->status = r->info ? ENG_SHOP_OK : ENG_SHOP_INVALID;
+    return 0;
+}
+
 int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_result *r)
 {
     int rc = need_user(w, r);

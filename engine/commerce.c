@@ -25,7 +25,10 @@ int64_t eng__user_id(const eng_turn *t)
 void eng__cart_id(const eng_turn *t, char *buf, size_t n)
 {
     int64_t uid = eng__user_id(t);
-    if (uid)
+    const char *own = eng__json_str(t->ctx, "cartOverride", NULL);
+    if (own)
+        snprintf(buf, n, "%s", own);
+    else if (uid)
         snprintf(buf, n, "user:%" PRId64, uid);
     else
         snprintf(buf, n, "anon:%s", eng__json_str(t->ctx, "sessionId", "local"));

@@ -433,6 +433,11 @@ typedef struct eng_shopper {
                                  none */
     const char *via;          /* "chat", "rest", "cli", "mcp"... for the
                                  audit trail */
+    const char *cart_id;      /* NULL: the shopper's own cart ("user:<id>"
+                                 or "anon:<sid>"); else this cart, one the
+                                 channel keeps apart from the shopper's
+                                 (an ACP checkout session's), priced and
+                                 ordered as user_id's when there is one */
 } eng_shopper;
 
 typedef struct eng_shop_result {
@@ -506,8 +511,11 @@ typedef struct eng_checkout {
     const char *delivery;     /* a delivery option id; NULL: the first */
     json_object *payment;     /* {cardNumber, expiry "MM/YY", cvc}, or
                                  {"saved": true} for the account's saved
-                                 card; NULL: no payment step (required
-                                 when `require_payment`) */
+                                 card, or {"token", "brand"?, "last4"?}: a
+                                 reusable token the shop's provider made
+                                 (its `save`) for a card an outside agent
+                                 delegated (ACP); NULL: no payment step
+                                 (required when `require_payment`) */
     bool save_payment;        /* keep the card with the provider as the
                                  account's saved card once the order is
                                  placed (brand, last 4 and the provider's
@@ -541,6 +549,16 @@ int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r);
  * INVALID with r->field and a reason naming the field and its bound) and
  * save it; the cleaned address into r->info. */
 int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_result *r);
+/* eng_pipeline_currency / eng_pipeline_payment: the shop's currency
+ * ("USD") and its payment provider's name ("test") from the pipeline's
+ * `checkout:` settings (their defaults without). Owned by the pipeline. */
+const char *eng_pipeline_currency(const eng_pipeline *p);
+const char *eng_pipeline_payment(const eng_pipeline *p);
+/* eng_shop_address_check: validate `address` exactly as a checkout will
+ * (nothing saved): OK with the cleaned address in r->info, or INVALID
+ * with r->field and a reason.  For channels that collect the address
+ * before the order (ACP checkout sessions).  Never blocks. */
+int eng_shop_address_check(json_object *address, eng_shop_result *r);
 /* eng_shop_payment_get: the account's saved card into r->info as
  * {provider, brand, last4} (NOT_FOUND when none; LOGIN when anonymous).
  * eng_shop_payment_save: check `card` ({cardNumber, expiry, cvc}:

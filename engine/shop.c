@@ -555,7 +555,21 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delive
     }
     f->pay = co && (co->payment || co->require_payment);
     bool want_saved = co && json_object_get_boolean(json_object_object_get(co->payment, "saved"));
-    if (!co) {
+    json_object *tok = co ? json_object_object_get(co->payment, "token") : NULL;
+    if (tok) {
+        /* a token the provider made for a delegated card: the provider
+         * knows whether it is good; brand and last 4 are for the order */
+        const char *ts = json_object_is_type(tok, json_type_string) ? json_object_get_string(tok) : "";
+        if (!*ts || strlen(ts) >= sizeof f->token) {
+            snprintf(r->field, sizeof r->field, "payment.token");
+            set(r, ENG_SHOP_INVALID, "the payment token is not valid");
+            goto bad;
+        }
+        f->pay = f->saved = true;
+        snprintf(f->token, sizeof f->token, "%s", ts);
+        snprintf(f->card.brand, sizeof f->card.brand, "%s", eng__json_str(co->payment, "brand", "card"));
+        snprintf(f->card.last4, sizeof f->card.last4, "%s", eng__json_str(co->payment, "last4", ""));
+    } else if (!co) {
         use_saved_card(t, f);   /* the chat and MCP pay with the saved card, when there is one */
     } else if (want_saved) {
         if (!use_saved_card(t, f)) {
@@ -948,6 +962,8 @@ static int frame_open_as(const eng_shopper *w, frame *f, eng_shop_result *r, boo
     if (rc < 0)
         return rc;
     json_object_object_add(f->t->ctx, "via", json_object_new_string(w->via ? w->via : "api"));
+    if (w->cart_id)
+        json_object_object_add(f->t->ctx, "cartOverride", json_object_new_string(w->cart_id));
     return 0;
 }
 

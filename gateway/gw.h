@@ -90,6 +90,14 @@ typedef struct gw_config {
                                     request (event-loop transport) */
     long ws_max_queue_bytes;     /* 1048576: frames queued for a client that
                                     does not read; past it, it is dropped */
+    const char *acp_api_key;     /* the Bearer key the merchant gives its ACP
+                                    agent partners (>= 24 bytes outside dev
+                                    mode); NULL/"": the ACP endpoints refuse
+                                    every call (503) outside dev mode, and
+                                    take any Bearer token in dev mode */
+    const char *public_url;      /* "https://shop.example.com": what ACP's
+                                    discovery document and order links
+                                    name; NULL/"": http://<Host header> */
 } gw_config;
 
 /* gw_config_init: fill `c` with the defaults above (pipeline_path and

@@ -37,6 +37,9 @@ enum gw_auth {
     GW_AUTH_USER,        /* a logged-in user */
     GW_AUTH_ADMIN,       /* a user with role admin */
     GW_AUTH_INSPECT,     /* admin, or anyone in dev mode */
+    GW_AUTH_ACP,         /* an ACP agent partner: the configured Bearer
+                            API key (h_acp.c answers refusals in ACP's
+                            error format); never a shopper's token */
 };
 
 typedef struct gw_route {
@@ -344,6 +347,57 @@ void gw__h_mcp(gw_req *r);
 void gw__h_mcp_delete(gw_req *r);
 
 /* ---------------------------------------------------------------------
+ * ACP (h_acp.c, acp_session.c): the Agentic Commerce Protocol for outside
+ * agents, under /acp (checkout sessions, delegate payment, product feed)
+ * and /.well-known/acp.json.  Routes of auth level GW_AUTH_ACP go through
+ * gw__acp_serve (limits, partner key, API-Version) instead of the usual
+ * checks; every refusal is an ACP error object {type, code, message,
+ * param?}.
+ * ------------------------------------------------------------------ */
+#define GW_ACP_VERSION "2026-04-17"
+/* An ACP answer being built: status and body (owned). */
+typedef struct gw_acp_out {
+    int status;
+    json_object *body;
+} gw_acp_out;
+/* an operation: body is the request's JSON object (NULL for GET) */
+typedef void (*gw_acp_op)(gw_req *r, json_object *body, gw_acp_out *o);
+void gw__acp_serve(gw_req *r);
+/* gw__acp_unrouted: the 404/405 of an unknown /acp path or method */
+void gw__acp_unrouted(gw_req *r, bool path_known);
+/* gw__acp_post: a POST under the spec's idempotency rules (a required
+ * Idempotency-Key, scoped to the partner and the path; the same body
+ * replays the first answer with Idempotent-Replayed: true, another body
+ * is 422 idempotency_conflict, one still running 409 idempotency_in_flight;
+ * 5xx answers are not kept), then op. */
+void gw__acp_post(gw_req *r, gw_acp_op op, bool body_optional);
+void gw__acp_get(gw_req *r, gw_acp_op op);
+/* gw__acp_out_err: make o an ACP error (replaces any body) */
+void gw__acp_out_err(gw_acp_out *o, int status, const char *type, const char *code, const char *param,
+                     const char *fmt, ...) ENG_PRINTF(6, 7);
+/* gw__acp_refuse: answer an ACP error now (invalid_request below 500,
+ * service_unavailable from it); for the gateway's shared checks */
+void gw__acp_refuse(gw_req *r, int status, const char *code, const char *message);
+/* gw__acp_token_ok: 1..max printable ASCII characters, no spaces */
+bool gw__acp_token_ok(const char *s, size_t max);
+/* gw__acp_str: the string member k of o (valid UTF-8, 1..max bytes), NULL
+ * when absent; *bad set when present but not such a string */
+const char *gw__acp_str(json_object *o, const char *k, size_t max, bool *bad);
+/* gw__acp_base: the shop's public base URL (public_url, else http://Host) */
+void gw__acp_base(gw_req *r, char *buf, size_t n);
+/* gw__acp_time: epoch seconds as RFC 3339 (UTC) */
+void gw__acp_time(int64_t epoch_s, char *buf, size_t n);
+void gw__h_acp_discovery(gw_req *r);
+void gw__h_acp_delegate(gw_req *r);
+void gw__h_acp_feed(gw_req *r);
+void gw__h_acp_feed_products(gw_req *r);
+void gw__h_acp_create(gw_req *r);
+void gw__h_acp_update(gw_req *r);
+void gw__h_acp_retrieve(gw_req *r);
+void gw__h_acp_complete(gw_req *r);
+void gw__h_acp_cancel(gw_req *r);
+
+/* ---------------------------------------------------------------------
  * Metrics (metrics.c)
  * ------------------------------------------------------------------ */
 typedef struct gw_metrics gw_metrics;
@@ -395,7 +449,7 @@ struct gw_watch;
 
 struct gw_server {
     gw_config cfg;
-    char *owned[8];           /* copies of the config strings */
+    char *owned[10];          /* copies of the config strings */
     store *st;
     struct eng_llm *llm;
     struct mg_context *mg;

@@ -193,6 +193,23 @@ int gw__framing_ok(const gw_req *r)
     return !(cl && te);
 }
 
+/* a refused body in the format of the endpoint: ACP's error objects
+ * under /acp/, problem+json elsewhere */
+static void refuse_body(gw_req *r, int status, const char *slug, const char *title, const char *fmt, ...)
+    ENG_PRINTF(5, 6);
+static void refuse_body(gw_req *r, int status, const char *slug, const char *title, const char *fmt, ...)
+{
+    char detail[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (strncmp(r->ri->local_uri, "/acp/", 5) == 0)
+        gw__acp_refuse(r, status, slug, detail);
+    else
+        gw__problem(r, status, slug, title, "%s", detail);
+}
+
 int gw__read_body(gw_req *r)
 {
     long max = r->srv->cfg.max_body_bytes;
@@ -200,14 +217,14 @@ int gw__read_body(gw_req *r)
     if (cl > max) {
         if (cl <= (1 << 20))
             drain(r);
-        gw__problem(r, 413, "payload-too-large", "Request body too large",
+        refuse_body(r, 413, "payload-too-large", "Request body too large",
                     "The body has %lld bytes; the limit is %ld.", cl, max);
         return -1;
     }
     size_t cap = cl >= 0 ? (size_t)cl + 1 : 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
-        gw__problem(r, 503, "unavailable", "Server busy", "Out of memory.");
+        refuse_body(r, 503, "unavailable", "Server busy", "Out of memory.");
         return -1;
     }
     for (;;) {
@@ -215,7 +232,7 @@ int gw__read_body(gw_req *r)
             if ((long)cap > max + 1) {
                 free(buf);
                 drain(r);
-                gw__problem(r, 413, "payload-too-large", "Request body too large",
+                refuse_body(r, 413, "payload-too-large", "Request body too large",
                             "The limit is %ld bytes.", max);
                 return -1;
             }
@@ -223,7 +240,7 @@ int gw__read_body(gw_req *r)
             char *nb = realloc(buf, nc);
             if (!nb) {
                 free(buf);
-                gw__problem(r, 503, "unavailable", "Server busy", "Out of memory.");
+                refuse_body(r, 503, "unavailable", "Server busy", "Out of memory.");
                 return -1;
             }
             buf = nb, cap = nc;
@@ -235,14 +252,14 @@ int gw__read_body(gw_req *r)
         if ((long)n > max) {
             free(buf);
             drain(r);
-            gw__problem(r, 413, "payload-too-large", "Request body too large", "The limit is %ld bytes.", max);
+            refuse_body(r, 413, "payload-too-large", "Request body too large", "The limit is %ld bytes.", max);
             return -1;
         }
     }
     buf[n] = 0;
     if (!eng_utf8_valid(buf, n) || memchr(buf, 0, n)) {
         free(buf);
-        gw__problem(r, 400, "invalid-utf8", "Body is not valid UTF-8",
+        refuse_body(r, 400, "invalid-utf8", "Body is not valid UTF-8",
                     "Every request body must be UTF-8 text without NUL bytes.");
         return -1;
     }

@@ -47,6 +47,15 @@ const gw_route gw__routes[] = {
     {"GET", V1 "/traces/{id}", gw__h_trace, GW_AUTH_INSPECT, 1},
     {"POST", "/mcp", gw__h_mcp, GW_AUTH_NONE, 1},
     {"DELETE", "/mcp", gw__h_mcp_delete, GW_AUTH_NONE, 1},
+    {"POST", "/acp/checkout_sessions", gw__h_acp_create, GW_AUTH_ACP, 1},
+    {"POST", "/acp/checkout_sessions/{checkout_session_id}", gw__h_acp_update, GW_AUTH_ACP, 1},
+    {"GET", "/acp/checkout_sessions/{checkout_session_id}", gw__h_acp_retrieve, GW_AUTH_ACP, 1},
+    {"POST", "/acp/checkout_sessions/{checkout_session_id}/complete", gw__h_acp_complete, GW_AUTH_ACP, 1},
+    {"POST", "/acp/checkout_sessions/{checkout_session_id}/cancel", gw__h_acp_cancel, GW_AUTH_ACP, 1},
+    {"POST", "/acp/agentic_commerce/delegate_payment", gw__h_acp_delegate, GW_AUTH_ACP, 1},
+    {"GET", "/acp/feeds/{id}", gw__h_acp_feed, GW_AUTH_ACP, 1},
+    {"GET", "/acp/feeds/{id}/products", gw__h_acp_feed_products, GW_AUTH_ACP, 1},
+    {"GET", "/.well-known/acp.json", gw__h_acp_discovery, GW_AUTH_NONE, 1},
     {"GET", "/healthz", gw__h_healthz, GW_AUTH_NONE, 0},
     {"GET", "/readyz", gw__h_readyz, GW_AUTH_NONE, 0},
     {"GET", "/metrics", gw__h_metrics, GW_AUTH_NONE, 0},
@@ -57,8 +66,8 @@ const size_t gw__nroutes = sizeof gw__routes / sizeof *gw__routes;
 
 static const char *auth_name(int a)
 {
-    static const char *n[] = {"none", "session", "user", "admin", "inspect"};
-    return a >= 0 && a <= GW_AUTH_INSPECT ? n[a] : "?";
+    static const char *n[] = {"none", "session", "user", "admin", "inspect", "acp-key"};
+    return a >= 0 && a <= GW_AUTH_ACP ? n[a] : "?";
 }
 
 json_object *gw_routes_json(void)
@@ -152,6 +161,8 @@ static void route(gw_req *r)
     if (!r->route) {
         if (path_known && strcmp(method, "OPTIONS") == 0)
             preflight(r);
+        else if (strncmp(path, "/acp/", 5) == 0)
+            gw__acp_unrouted(r, path_known);
         else if (path_known)
             gw__problem(r, 405, "method-not-allowed", "Method not allowed", "%s is not served on this path.", method);
         else if (strncmp(path, "/api/", 5) == 0)
@@ -160,6 +171,12 @@ static void route(gw_req *r)
             gw__h_static(r);
         else
             gw__problem(r, 405, "method-not-allowed", "Method not allowed", NULL);
+        return;
+    }
+    if (r->route->auth == GW_AUTH_ACP) {
+        gw__acp_serve(r);   /* the partner's key, not a shopper's token */
+        if (!r->status)
+            gw__problem(r, 500, "internal", "Internal error", "The handler sent no answer.");
         return;
     }
     /* the address's bucket first: a flood of bad tokens is limited too */

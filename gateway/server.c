@@ -68,6 +68,11 @@ int gw_config_check(const gw_config *c, gw_err *err)
                 why = "AISLE_JWT_SECRET is shorter than 32 bytes; generate one with `openssl rand -hex 32`";
         }
     }
+    if (!why && !c->dev && c->acp_api_key && *c->acp_api_key && strlen(c->acp_api_key) < 24)
+        why = "AISLE_ACP_API_KEY is shorter than 24 bytes; generate one with `openssl rand -hex 24`";
+    if (!why && c->public_url && *c->public_url && strncmp(c->public_url, "http://", 7) != 0 &&
+        strncmp(c->public_url, "https://", 8) != 0)
+        why = "public_url must start with http:// or https:// (e.g. https://shop.example.com)";
     if (!why && (c->max_body_bytes < 1024 || c->max_frame_bytes < 256 || c->max_message_bytes < 1 ||
                  c->num_threads < 4 || c->access_ttl_s < 1 || c->refresh_ttl_s < 1 ||
                  c->ws_handshake_timeout_ms < 100 || c->ws_max_queue_bytes < 4 * c->max_frame_bytes))
@@ -199,6 +204,24 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     s->cfg.cors_origin = own(s, 4, c->cors_origin);
     s->cfg.trusted_proxy = own(s, 5, c->trusted_proxy);
     s->cfg.ws_listen = own(s, 6, ws_address(c->listen, c->ws_listen, s->ws_auto, sizeof s->ws_auto));
+    s->cfg.acp_api_key = own(s, 7, c->acp_api_key);
+    s->cfg.public_url = own(s, 8, c->public_url);
+    if (s->cfg.acp_api_key && !s->cfg.acp_api_key[0]) {
+        /* ACP is for agent partners the merchant chose: no key, no calls */
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "setting", json_object_new_string("acp.api_key (AISLE_ACP_API_KEY)"));
+        json_object_object_add(d, "detail", json_object_new_string(
+            c->dev ? "dev mode: the ACP endpoints take any Bearer token"
+                   : "not set: the ACP checkout endpoints answer 503 until it is"));
+        gw__log("warn", "acp_key_missing", d);
+    } else if (s->cfg.acp_api_key && s->cfg.public_url && !s->cfg.public_url[0]) {
+        /* discovery (publicly cacheable) would name whatever Host a client sent */
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "setting", json_object_new_string("public_url (AISLE_PUBLIC_URL)"));
+        json_object_object_add(d, "detail", json_object_new_string(
+            "not set: /.well-known/acp.json and ACP order links name the request's Host"));
+        gw__log("warn", "public_url_missing", d);
+    }
     s->cfg.jwt_secret = NULL;   /* only the key bytes are kept */
     s->st = st, s->llm = llm;
     pthread_mutex_init(&s->rl.mu, NULL);
@@ -223,7 +246,7 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
         s->test_delay_ms = (int)strtol(td, NULL, 10);
     s->traces = gw__traces_new(c->traces_keep);
     s->metrics = gw__metrics_new();
-    if (!s->traces || !s->metrics || !s->owned[5] || !s->owned[6]) {
+    if (!s->traces || !s->metrics || !s->owned[5] || !s->owned[6] || !s->owned[7] || !s->owned[8]) {
         server_free(s);
         return set_err(err, GW_ENOMEM, "out of memory");
     }

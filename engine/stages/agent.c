@@ -52,21 +52,34 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     /* a question is answered by the very next message or not at all:
      * anything else the shopper says drops it (asking to check out again
      * keeps the order's own question) */
-    const char *intent = eng__agent_intent(t);
+    const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
     json_object *pend = eng__json_path(t->ctx, "session.pending");
     const char *ptype = eng__json_str(pend, "type", "");
-    bool to_checkout = strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0;
+    bool to_checkout = intent && (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0);
     /* the delivery address the chat checkout asked for: its parts
      * (slots.address) or asking to check out again keep the question */
     bool address_kept = strcmp(ptype, "checkout.address") == 0 &&
                         (to_checkout || eng__json_path(t->ctx, "slots.address"));
-    if (pend && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
-        !(to_checkout && strcmp(ptype, "order.create") == 0) && !address_kept &&
-        strcmp(eng__json_str(pend, "id", ""), eng__json_str(t->ctx, "message.id", "")) != 0) {
+    bool drop = intent && pend && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
+                !(to_checkout && strcmp(ptype, "order.create") == 0) && !address_kept &&
+                strcmp(eng__json_str(pend, "id", ""), eng__json_str(t->ctx, "message.id", "")) != 0;
+    /* ...except an answer of the agent's own that keeps it
+     * (eng__agent_keep_pending: "what does delivery cost?" first) */
+    bool may_keep = fn == eng__agent_support || (intent && strcmp(intent, "product_details") == 0) ||
+                    /* "sure, add it" answers "shall I add the dior?" */
+                    (intent && strcmp(intent, "add_to_cart") == 0 && strcmp(ptype, "cart.add") == 0) ||
+                    (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0);
+    if (drop && !may_keep) {
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
-    return fn(st, t, st->opts);
+    eng_result r = fn(st, t, st->opts);
+    if (drop && may_keep && !eng__json_path(t->ctx, "vars.stillPending") &&
+        eng__json_path(t->ctx, "session.pending") == pend) {
+        json_object_object_del(eng__session(t), "pending");
+        eng__set_var(t, "questionDropped", json_object_new_boolean(1));
+    }
+    return r;
 }
 
 void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *cards)
@@ -572,6 +585,32 @@ json_object *eng__agent_pending_fresh(eng_turn *t)
     eng__turn_note(t, "a stale question (turn %lld, now %lld) dropped", (long long)at, (long long)now);
     json_object_object_del(sess, "pending");
     return NULL;
+}
+
+void eng__agent_keep_pending(eng_turn *t)
+{
+    json_object *sess = eng__session(t);
+    json_object *p = eng__json_path(sess, "pending");
+    if (!p)
+        return;
+    int64_t at = json_object_get_int64(eng__json_path(p, "turn"));
+    int64_t now = json_object_get_int64(eng__json_path(sess, "turns"));
+    int64_t kept = json_object_get_int64(eng__json_path(p, "kept"));
+    /* fresh, and not kept past two answers already: a question asked
+     * long ago is not a question any more */
+    if (now != at + 1 || kept >= 2 || strcmp(eng__json_str(p, "id", ""), eng__json_str(t->ctx, "message.id", "")) == 0)
+        return;
+    json_object_object_add(p, "turn", json_object_new_int64(now));
+    json_object_object_add(p, "kept", json_object_new_int64(kept + 1));
+    json_object *v = NULL;
+    json_object_deep_copy(p, &v, NULL);
+    static const char *const kinds[][2] = {{"order.create", "order"}, {"cart.add", "add"}, {"cart.set", "set"},
+                                           {"cart.remove", "remove"}, {"cart.clear", "clear"}};
+    for (size_t i = 0; v && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(eng__json_str(p, "type", ""), kinds[i][0]) == 0)
+            json_object_object_add(v, kinds[i][1], json_object_new_boolean(1));
+    eng__set_var(t, "stillPending", v);
+    eng__turn_note(t, "a question still waits (%s): kept and asked again", eng__json_str(p, "type", "?"));
 }
 
 void eng__agent_ask(eng_turn *t, const char *type, const char *sku, const char *title, int64_t qty)

@@ -81,6 +81,12 @@ int eng__agent_name_score(const char *words, json_object *product);
  * asked by the turn just before this one; else NULL (and a stale one is
  * dropped). Borrowed. */
 json_object *eng__agent_pending_fresh(eng_turn *t);
+/* eng__agent_keep_pending: a turn that answers a question of its own
+ * (a policy, a product's details) while the session's question waits
+ * keeps that question for the next message (at most twice) and sets
+ * vars.stillPending (with `order`, `add`, `set`, `remove` or `clear` by
+ * the question's kind) so the reply asks it again (the formatter's pending_reminder template). */
+void eng__agent_keep_pending(eng_turn *t);
 /* eng__agent_ask: store {type, sku, title, qty} as the pending question
  * and set vars.ask (and vars.ask<Type>) for the reply. */
 void eng__agent_ask(eng_turn *t, const char *type, const char *sku, const char *title, int64_t qty);

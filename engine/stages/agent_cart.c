@@ -143,6 +143,14 @@ static bool asks_change(const char *text)
     return false;
 }
 
+/* "sure, add it" right after "shall I add the dior?": the question's own
+ * change, when the message names no other product. */
+static bool answers_question(eng_turn *t, const char *type)
+{
+    json_object *p = eng__agent_pending_fresh(t);
+    return p && strcmp(eng__json_str(p, "type", ""), type) == 0 && eng__json_str(p, "sku", NULL);
+}
+
 /* "is the watch still in my cart", "do i have the lipstick in my basket",
  * "did i add the shoes": a question about what the cart holds. */
 static bool asks_if_in_cart(const char *text)
@@ -384,6 +392,10 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);
+        if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.add")) {
+            json_object_put(tg.candidates);
+            return eng__agent_cart_apply(st, t, o, eng__json_path(t->ctx, "session.pending"));
+        }
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, false);
         int64_t q = quantity(t, 1);
@@ -395,6 +407,10 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
         eng__agent_target(t, true, &tg);
+        if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.remove")) {
+            json_object_put(tg.candidates);
+            return eng__agent_cart_apply(st, t, o, eng__json_path(t->ctx, "session.pending"));
+        }
         if (tg.name[0] && (tg.found == AGENT_NO_MATCH || (tg.found == AGENT_MANY && tg.where != AGENT_AT_CART))) {
             /* "remove the phone" with no phone in the cart */
             json_object_put(tg.candidates);

@@ -180,7 +180,7 @@ typedef struct query {
  * kind of product found in the shopper's own word when the search kept
  * to that kind ("16 phones", "1 lipstick"; else "products"), and
  * results.search.order ("cheapest first"). */
-static void describe(eng_turn *t, const query *q, int64_t total, json_object *r)
+static void describe(eng_turn *t, const query *q, int64_t total, json_object *cards, json_object *r)
 {
     const char *type = eng__json_str(t->ctx, "understanding.productType", NULL);
     const char *cat = eng__json_str(t->ctx, "understanding.category", NULL);
@@ -203,15 +203,24 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *r)
         if (last)
             break;
     }
-    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department) {
-        eng_buf one;
-        eng__buf_init(&one);
+    eng_buf one;
+    eng__buf_init(&one);
+    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department)
         eng__singular(&one, type, strlen(type));
-        if (one.data)
-            eng__plural(&b, one.data, one.len, total == 1);
-        eng__buf_free(&one);
-    } else
+    /* only a word every card shown bears in its title or category: "2
+     * lipsticks" must not name the red nail polish beside the lipstick */
+    for (size_t i = 0; one.data && i < json_object_array_length(cards); i++) {
+        json_object *c = json_object_array_get_idx(cards, i);
+        if (!strcasestr(eng__json_str(c, "title", ""), one.data) && !strcasestr(eng__json_str(c, "category", ""), one.data)) {
+            eng__buf_free(&one);
+            eng__buf_init(&one);
+        }
+    }
+    if (one.data)
+        eng__plural(&b, one.data, one.len, total == 1);
+    else
         eng__plural(&b, "product", 7, total == 1);
+    eng__buf_free(&one);
     if (b.data)
         json_object_object_add(r, "noun", json_object_new_string(b.data));
     eng__buf_free(&b);
@@ -318,7 +327,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     json_object_object_add(r, "more", json_object_new_boolean(res.total > q->offset + (int64_t)json_object_array_length(cards)));
     if (res.corrected)
         json_object_object_add(r, "corrected", json_object_new_string(res.corrected));
-    describe(t, q, res.total, r);
+    describe(t, q, res.total, cards, r);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
     /* nothing found: what was shown before is still what "the first
@@ -830,6 +839,7 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
     quote(t, card);
+    eng__agent_keep_pending(t);
     eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
     return ENG_R_OK;
 }

@@ -61,5 +61,9 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
     }
     eng__turn_note(t, "topic %s", intent);
     knowledge(t, intent);
+    /* "what does delivery cost?" between the order question and the
+     * answer to it: the question is still open */
+    if (strcmp(intent, "out_of_scope") != 0)
+        eng__agent_keep_pending(t);
     return ENG_R_OK;
 }

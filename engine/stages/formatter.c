@@ -28,6 +28,8 @@ typedef struct data {
     entry *entries;
     size_t n;
     const entry *dflt;
+    const entry *reminder;   /* "pending_reminder": appended while a
+                                question waits (vars.stillPending) */
 } data;
 
 static const eng_field fields[] = {
@@ -183,6 +185,8 @@ static int compile_map(eng_build *b, int node, data *dt)
         }
         if (strcmp(k, "default") == 0)
             dt->dflt = e;
+        if (strcmp(k, "pending_reminder") == 0)
+            dt->reminder = e;
         dt->n++;
     }
     return rc;
@@ -323,6 +327,18 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     if (eng__tmpl_render(e->variants[v], t->ctx, &out) < 0) {
         eng__buf_free(&out);
         return eng__turn_fail(t, "out of memory rendering the reply");
+    }
+    /* a question still waits for its answer (the shopper asked something
+     * else first): the answer ends by asking it again */
+    if (dt->reminder && e != dt->reminder && eng__json_path(t->ctx, "vars.stillPending")) {
+        size_t before = out.len;
+        eng__buf_adds(&out, "\n");
+        if (eng__tmpl_render(dt->reminder->variants[0], t->ctx, &out) < 0) {
+            eng__buf_free(&out);
+            return eng__turn_fail(t, "out of memory rendering the reply");
+        }
+        if (out.len == before + 1)
+            out.data[out.len = before] = '\0';   /* the reminder said nothing */
     }
     json_object *reply = eng__json_path(t->ctx, "reply");
     json_object_object_add(reply, "text", json_object_new_string(out.data ? out.data : ""));

@@ -561,6 +561,90 @@ static void test_saved_card(void **state)
     eng_pipeline_release(p);
 }
 
+/* A channel's own cart (ACP's checkout sessions): filled, priced and
+ * ordered as the user's without touching the user's cart, paid with a
+ * token the provider made for a delegated card; the address checked
+ * before any order. */
+static void test_channel_cart_and_token(void **state)
+{
+    (void)state;
+    eng_pipeline *p = NULL;
+    char msgs[2048];
+    assert_int_equal(load("checkout:\n  payment: test\n  delivery:\n    - { id: std, name: Std, price: 3 }\n", &p,
+                          msgs, sizeof msgs), 0);
+    eng_shopper own = shopper("channel@example.com");
+    own.pipe = p;
+    add(&own, "LAMP", 1);
+    eng_shopper w = own;
+    w.cart_id = "anon:acp_session1";
+    w.via = "acp";
+    add(&w, "MUG", 3);
+    eng_shop_result r;
+    assert_int_equal(eng_shop_cart(&w, &r), 0);
+    /* the kitchen rule sees this cart: 3 mugs for the price of 2 */
+    assert_int_equal(cents(r.cart, "total"), 2000);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.cart, "items")), 1);
+    eng_shop_result_clear(&r);
+    size_t before = orders_of(&own);
+    json_object *addr = address(), *forged = json_tokener_parse("{\"token\": \"tok_not_from_the_provider\"}");
+    json_object *typed = json_tokener_parse("{\"token\": 42}");
+    eng_checkout co = {.address = addr, .payment = typed, .require_payment = true};
+    assert_int_equal(eng_shop_checkout_with(&w, "acp-s1", NULL, &co, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    assert_string_equal(r.field, "payment.token");
+    eng_shop_result_clear(&r);
+    co.payment = forged;
+    assert_int_equal(eng_shop_checkout_with(&w, "acp-s1", NULL, &co, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_PAYMENT);
+    eng_shop_result_clear(&r);
+    /* a token the provider made (its save), as the delegate handler keeps it */
+    const eng_pay_provider *prov = eng_pay_find("test");
+    eng_pay_req pr = {.idempotency_key = "s1", .currency = "USD", .card_number = "4242424242424242",
+                      .exp_month = 12, .exp_year = 2040, .cvc = "123"};
+    eng_pay_result saved = {0};
+    assert_int_equal(prov->save(prov, &pr, &saved), 0);
+    assert_true(saved.approved);
+    json_object *tok = json_object_new_object();
+    json_object_object_add(tok, "token", json_object_new_string(saved.token));
+    json_object_object_add(tok, "brand", json_object_new_string("visa"));
+    json_object_object_add(tok, "last4", json_object_new_string("4242"));
+    co.payment = tok;
+    assert_int_equal(eng_shop_checkout_with(&w, "acp-s1", NULL, &co, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_int_equal(cents(r.order, "total"), 2000 + 300);
+    json_object *pay = json_object_object_get(r.order, "payment");
+    assert_string_equal(json_object_get_string(json_object_object_get(pay, "last4")), "4242");
+    eng_shop_result_clear(&r);
+    /* the order is the user's; the user's own cart still holds its lamp */
+    assert_int_equal(orders_of(&own), before + 1);
+    assert_int_equal(eng_shop_cart(&own, &r), 0);
+    json_object *items = json_object_object_get(r.cart, "items");
+    assert_int_equal(json_object_array_length(items), 1);
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(items, 0), "sku")), "LAMP");
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_cart(&w, &r), 0);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.cart, "items")), 0);
+    eng_shop_result_clear(&r);
+    /* the address, checked as a checkout checks it, nothing saved */
+    assert_int_equal(eng_shop_address_check(addr, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_string_equal(json_object_get_string(json_object_object_get(r.info, "postalCode")), "62701");
+    eng_shop_result_clear(&r);
+    json_object_object_add(addr, "country", json_object_new_string("USA"));
+    assert_int_equal(eng_shop_address_check(addr, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    assert_string_equal(r.field, "address.country");
+    assert_true(strlen(r.reason) > 5);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_address_get(&own, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_NOT_FOUND);
+    eng_shop_result_clear(&r);
+    assert_string_equal(eng_pipeline_currency(p), "USD");
+    assert_string_equal(eng_pipeline_payment(p), "test");
+    json_object_put(addr), json_object_put(forged), json_object_put(typed), json_object_put(tok);
+    eng_pipeline_release(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,7 +652,7 @@ int main(void)
         cmocka_unit_test(test_address),         cmocka_unit_test(test_decline_then_retry),
         cmocka_unit_test(test_one_key_at_once), cmocka_unit_test(test_one_cart_two_keys),
         cmocka_unit_test(test_stock_refunds),   cmocka_unit_test(test_totals),
-        cmocka_unit_test(test_saved_card),
+        cmocka_unit_test(test_saved_card),      cmocka_unit_test(test_channel_cart_and_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
