@@ -526,6 +526,48 @@ try {
     await page.getByLabel('Message').waitFor({ timeout: T })
   })
 
+  await step('a new shopper gives the address in the chat; declined there, it comes along to the checkout page unsaved', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByTestId('signed-in-as').waitFor({ state: 'detached', timeout: T })
+    await page.getByRole('button', { name: 'Sign up', exact: true }).click()
+    const dlg = page.getByTestId('auth-dialog')
+    await dlg.getByLabel('Name').fill('Second Shopper')
+    await dlg.getByLabel('E-mail').fill(`second-${stamp}@example.com`)
+    await dlg.getByLabel('Password').fill('correct horse battery')
+    await dlg.getByRole('button', { name: 'Create account' }).click()
+    await expectText(page.getByTestId('signed-in-as'), /Second Shopper/)
+    const say = async (text, re) => {
+      const n = await page.getByTestId('msg-assistant').count()
+      await page.getByLabel('Message').fill(text)
+      await page.keyboard.press('Enter')
+      const deadline = Date.now() + T
+      while ((await page.getByTestId('msg-assistant').count()) <= n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      return expectText(page.getByTestId('msg-assistant').last(), re)
+    }
+    await say('search for mascara', /mascara/i)
+    await say('put it in my cart', /cart has 1 item/)
+    await say('time to check out', /Where should the order go\?/)
+    await say('Rosa Quintero, 8 Orchard Lane, Eugene, OR 97401, USA', /I'll deliver to: Rosa Quintero, 8 Orchard Lane, 97401, Eugene, OR, US\. Is that right\?/)
+    await shot(page, '14c-chat-address')
+    // the confirmation flag offers Yes / No; No keeps it off the account
+    await page.getByTestId('msg-assistant').last().getByTestId('answer').filter({ hasText: 'No' }).click()
+    await expectText(page.getByTestId('msg-assistant').last(), /haven't saved that address/)
+    const auth = JSON.parse(await page.evaluate(() => localStorage.getItem('aisle.auth')))
+    const saved = await fetch(`${BASE}/api/v1/me/address`, { headers: { Authorization: `Bearer ${auth.accessToken}` } })
+    if (saved.status !== 404) throw new Error(`the declined address was saved: ${saved.status}`)
+    await page.getByTestId('msg-assistant').last().getByTestId('open-checkout').click()
+    const co = page.getByTestId('checkout')
+    await co.waitFor({ timeout: T })
+    const want = { 'Full name': 'Rosa Quintero', 'Address': '8 Orchard Lane', 'City': 'Eugene', 'Postal code': '97401' }
+    for (const [label, v] of Object.entries(want)) {
+      const got = await co.getByLabel(label, { exact: true }).inputValue()
+      if (got !== v) throw new Error(`${label}: ${JSON.stringify(got)}, the chat collected ${JSON.stringify(v)}`)
+    }
+    await shot(page, '14d-checkout-with-chat-address')
+    await page.keyboard.press('Escape')
+    await co.waitFor({ state: 'detached', timeout: T })
+  })
+
   await step('a dropped connection is announced; a message written offline is sent once when the server is back', async () => {
     await page.bringToFront()
     await stopServer()
