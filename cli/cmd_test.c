@@ -285,12 +285,23 @@ static int run_turns(cli_conv *c, json_object *conv, FILE *out, const run_opts *
     for (size_t i = 0; i < json_object_array_length(turns); i++) {
         json_object *turn = json_object_array_get_idx(turns, i);
         int line = tx_line(turn);
-        const char *email = sget(turn, "login");
+        /* login: EMAIL, or {email, address?, card?} as `user:` seeds them */
+        json_object *lv = json_object_object_get(turn, "login");
+        const char *email = json_object_is_type(lv, json_type_object) ? sget(lv, "email") : sget(turn, "login");
         if (email) {
             if (login(c, email, uids, nu) < 0) {
                 fprintf(out, "  turn %zu (line %d): cannot log in as %s\n", i + 1, line, email);
                 return fails + 1;
             }
+            json_object *addr = json_object_is_type(lv, json_type_object) ? json_object_object_get(lv, "address") : NULL;
+            json_object *card = json_object_is_type(lv, json_type_object) ? json_object_object_get(lv, "card") : NULL;
+            if (addr)
+                tx_strip_lines(addr);
+            if (card)
+                tx_strip_lines(card);
+            if ((addr && seed_account(c, "address", eng_shop_address_set, addr, out) < 0) ||
+                (card && seed_account(c, "card", eng_shop_payment_save, card, out) < 0))
+                return fails + 1;
             if (ro->verbose)
                 fprintf(out, "  %zu. (logged in as %s)\n", i + 1, email);
             continue;

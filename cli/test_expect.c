@@ -529,6 +529,27 @@ int tx_check_turn(FILE *out, json_object *expect, json_object *ctx, json_object 
                 if (!ok)
                     bad(&c, "suggestions: expected one containing \"%s\", got %s", s, show(sg));
             }
+        } else if (strcmp(key, "needs_login") == 0) {
+            bool got = json_object_get_boolean(path(rep, "reply.needsLogin"));
+            if (got != json_object_get_boolean(want))
+                bad(&c, "needs_login: expected %s, got %s", json_object_get_boolean(want) ? "true" : "false",
+                    got ? "true" : "false");
+        } else if (strcmp(key, "confirmation") == 0) {
+            /* the kind of question the reply leaves open; null: none */
+            json_object *cf = path(rep, "reply.confirmation");
+            const char *kind = cf ? str_of(cf, "kind") : NULL;
+            const char *w = json_object_is_type(want, json_type_string) ? json_object_get_string(want) : NULL;
+            if (w ? !kind || strcmp(kind, w) != 0 : kind != NULL)
+                bad(&c, "confirmation: expected %s, got %s", w ? w : "none", kind ? kind : "none");
+        } else if (strcmp(key, "ui_actions") == 0) {
+            /* the page's actions by type, in order: [open_checkout] */
+            json_object *ua = path(rep, "reply.uiActions");
+            size_t n = ua ? json_object_array_length(ua) : 0;
+            bool ok = n == nitems(want);
+            for (size_t i = 0; ok && i < n; i++)
+                ok = strcmp(str0(json_object_array_get_idx(ua, i), "type"), json_object_get_string(item(want, i))) == 0;
+            if (!ok)
+                bad(&c, "ui_actions: expected %s, got %s", show(want), show(ua));
         } else {
             bad(&c, "unknown expectation \"%s\" (see docs/testing.md)", key);
         }

@@ -35,6 +35,18 @@ const eng_checkout_cfg *eng__checkout_cfg(const eng_pipeline *p);
  * `field` and `why` set. */
 json_object *eng__address_clean(json_object *in, char *field, size_t fn, char *why, size_t wn);
 
+/* eng__address_parse: the address parts a chat message states, as a
+ * new object with any of name, line1, line2, city, region, postalCode,
+ * country (a two-letter code; common names are mapped), phone; empty
+ * when none.  `wanted`: the one field just asked for, so that a bare
+ * answer ("Leeds") fills it; NULL when none.  Digit runs of 12 or more
+ * (a card number) are never read.  Proposes only: nothing is checked
+ * here beyond the shape, eng__address_clean checks the rest. */
+json_object *eng__address_parse(const char *text, const char *wanted);
+/* eng__address_missing: the first required field `a` lacks (name,
+ * line1, city, postalCode, country), NULL when complete. */
+const char *eng__address_missing(json_object *a);
+
 /* eng__delivery_price: the option's price in cents for goods worth
  * `goods_cents` (0 from its free threshold). */
 int64_t eng__delivery_price(const eng_delivery_opt *o, int64_t goods_cents);

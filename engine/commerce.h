@@ -51,7 +51,10 @@ json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action);
 json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *code, bool *known,
                                   const char **denied);
 /* eng__shop_do: carry out one action {type, sku?, qty?, key?, code?,
- * orderId?, delivery? (order.create: an option id)} (types cart.add, cart.set, cart.remove, cart.clear,
+ * orderId?, delivery? (order.create: an option id), savedFacts?
+ * (order.create: true requires the account's saved address and saved
+ * card, INVALID with r->field "address" or "payment" otherwise; the
+ * chat's orders set it)} (types cart.add, cart.set, cart.remove, cart.clear,
  * promo.apply, promo.remove, order.create, order.cancel) for the turn's
  * shopper; fills *r (eng_shop_result_clear it). Always returns 0. */
 int eng__shop_do(eng_turn *t, json_object *action, eng_shop_result *r);

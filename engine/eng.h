@@ -536,9 +536,10 @@ typedef struct eng_checkout {
 } eng_checkout;
 
 /* eng_shop_checkout_with: eng_shop_checkout_confirmed with the checkout's
- * facts.  `co` NULL (the chat and MCP paths): the saved address and the
- * saved card when there are, the first delivery option (or the action's
- * `delivery`), no payment step without a saved card.  In order:
+ * facts.  `co` NULL (the MCP path): the saved address and the saved
+ * card when there are, the first delivery option (or the action's
+ * `delivery`), no payment step without a saved card.  The chat's orders
+ * are `{payment: {"saved": true}}` with the saved address: both required.  In order:
  * validates the facts (INVALID, r->field names the fact: nothing charged),
  * prices the cart plus delivery (free from the option's threshold), asks
  * the vetoes, reserves the key (store_once_begin: a concurrent duplicate
@@ -575,7 +576,8 @@ int eng_shop_address_check(json_object *address, eng_shop_result *r);
  * eng_shop_payment_save: check `card` ({cardNumber, expiry, cvc}:
  * INVALID with r->field) and keep it with the shop's provider (PAYMENT
  * when it refuses the card); the card as r->info.  The chat's checkout
- * pays with the saved card.  eng_shop_payment_forget: drop it.  Block
+ * pays with the saved card only (without one it hands over to the
+ * checkout page: card digits are never taken in the chat).  eng_shop_payment_forget: drop it.  Block
  * on the store and the provider. */
 int eng_shop_payment_get(const eng_shopper *w, eng_shop_result *r);
 int eng_shop_payment_save(const eng_shopper *w, json_object *card, eng_shop_result *r);

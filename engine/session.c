@@ -114,6 +114,39 @@ static json_object *copy_or(json_object *v, json_type want, json_object *def)
     return def;
 }
 
+/* What the page may do beside the text, so that no channel reads it out
+ * of the words: needsLogin (the turn needs a signed-in shopper),
+ * confirmation {kind, question} (a question this turn asked, answered by
+ * yes or no next turn: kind is the pending action's type), uiActions
+ * [{type, label, ...}] (open_checkout with delivery? and address?,
+ * sign_in, show_cart). */
+static void reply_ui(json_object *ctx, json_object *session, json_object *rep)
+{
+    bool login = json_object_get_boolean(eng__json_path(ctx, "vars.needLogin"));
+    json_object_object_add(rep, "needsLogin", json_object_new_boolean(login));
+    json_object *p = eng__json_path(session, "pending");
+    json_object *conf = NULL;
+    const char *mid = eng__json_str(ctx, "message.id", NULL);
+    /* asked by this very message: a new question ("id"), or the same
+     * one asked again ("asked"); one that waits for a missing fact
+     * ("wanted": the address's city ...) is not a yes/no question */
+    if (p && mid && !eng__json_path(p, "wanted") &&
+        strcmp(eng__json_str(p, "asked", eng__json_str(p, "id", "")), mid) == 0) {
+        conf = json_object_new_object();
+        json_object_object_add(conf, "kind", json_object_new_string(eng__json_str(p, "type", "")));
+        json_object_object_add(conf, "question", json_object_new_string(eng__json_str(ctx, "reply.text", "")));
+    }
+    json_object_object_add(rep, "confirmation", conf);
+    json_object *acts = copy_or(eng__json_path(ctx, "ui.actions"), json_type_array, json_object_new_array());
+    if (login) {
+        json_object *a = json_object_new_object();
+        json_object_object_add(a, "type", json_object_new_string("sign_in"));
+        json_object_object_add(a, "label", json_object_new_string("Sign in"));
+        json_object_array_add(acts, a);
+    }
+    json_object_object_add(rep, "uiActions", acts);
+}
+
 /* What every channel sends, from the turn context; the cart is the
  * turn's when it carries one, else the shopper's cart priced as the chat
  * prices it (with the session after the turn). */
@@ -134,6 +167,7 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
                            copy_or(eng__json_path(ctx, "reply.cards"), json_type_array, json_object_new_array()));
     json_object_object_add(rep, "suggestions",
                            copy_or(eng__json_path(ctx, "reply.suggestions"), json_type_array, json_object_new_array()));
+    reply_ui(ctx, session, rep);
     json_object_object_add(out, "reply", rep);
     json_object *cart = eng__json_path(ctx, "cart");
     if (cart && json_object_is_type(cart, json_type_object) && eng__json_path(cart, "items")) {
@@ -499,6 +533,26 @@ static json_object *merge_replies(json_object *first, json_object *next)
         json_object *c1 = eng__json_path(first, "reply.cards");
         if ((!c2 || !json_object_array_length(c2)) && c1 && json_object_array_length(c1))
             json_object_object_add(rep, "cards", json_object_get(c1));
+        /* the page's flags: either part's login need and offers; the
+         * question open is the last part's */
+        if (json_object_get_boolean(eng__json_path(first, "reply.needsLogin")))
+            json_object_object_add(rep, "needsLogin", json_object_new_boolean(1));
+        json_object *u1 = eng__json_path(first, "reply.uiActions"), *u2 = eng__json_path(rep, "uiActions");
+        if (u1 && u2 && json_object_array_length(u1)) {
+            json_object *all = json_object_new_array();
+            json_object *lists[2] = {u1, u2};
+            for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; i < json_object_array_length(lists[k]); i++) {
+                    json_object *a = json_object_array_get_idx(lists[k], i);
+                    bool seen = false;   /* one offer of a kind: the later part's */
+                    for (size_t j = 0; k == 0 && j < json_object_array_length(u2) && !seen; j++)
+                        seen = strcmp(eng__json_str(json_object_array_get_idx(u2, j), "type", ""),
+                                      eng__json_str(a, "type", "")) == 0;
+                    if (!seen)
+                        json_object_array_add(all, json_object_get(a));
+                }
+            json_object_object_add(rep, "uiActions", all);
+        }
     }
     json_object *a1 = eng__json_path(first, "actions"), *a2 = eng__json_path(next, "actions");
     if (a1 && a2 && json_object_array_length(a1)) {

@@ -919,6 +919,16 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
         return promo_apply(t, eng__json_str(a, "code", NULL), r);
     if (strcmp(type, "promo.remove") == 0)
         return promo_remove(t, eng__json_str(a, "code", NULL), r);
+    if (strcmp(type, "order.create") == 0 && json_object_get_boolean(eng__json_path(a, "savedFacts"))) {
+        /* the chat's order: the account's saved address and saved card,
+         * both required, exactly as the checkout page's "use saved" */
+        json_object *saved = json_object_new_object();
+        json_object_object_add(saved, "saved", json_object_new_boolean(1));
+        eng_checkout co = {.delivery = eng__json_str(a, "delivery", NULL), .payment = saved};
+        int rc = checkout(t, key, eng__json_path(a, "confirmed"), &co, NULL, r);
+        json_object_put(saved);
+        return rc;
+    }
     if (strcmp(type, "order.create") == 0)
         return checkout(t, key, eng__json_path(a, "confirmed"), NULL, eng__json_str(a, "delivery", NULL), r);
     if (strcmp(type, "order.cancel") == 0)

@@ -3,6 +3,7 @@
  * refresh tokens rotated through the store (reuse revokes the family),
  * plus the /me endpoints. */
 #include "gw_int.h"
+#include <ctype.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -129,11 +130,62 @@ static json_object *user_json(gw_server *s, const store_user *u)
     return o;
 }
 
+/* ------------------------------------------------------------------
+ * The refresh token as a cookie (browsers): HttpOnly, so no script of the
+ * page can read it; Secure and SameSite=Strict; sent only to the refresh
+ * endpoint.  A client asks for it with "refreshCookie": true (login,
+ * register); the answer then carries no refreshToken.  A refresh that
+ * came by cookie is answered by cookie. */
+#define REFRESH_COOKIE "aisle_refresh"
+#define REFRESH_PATH "/api/v1/auth/refresh"
+
+/* the Set-Cookie line for `raw` (NULL: clear it) */
+static void refresh_cookie(gw_server *s, const char *raw, char *buf, size_t n)
+{
+    snprintf(buf, n, "Set-Cookie: " REFRESH_COOKIE "=%s; Path=" REFRESH_PATH "; Max-Age=%d; HttpOnly; Secure; "
+             "SameSite=Strict\r\nCache-Control: no-store\r\n", raw ? raw : "", raw ? s->cfg.refresh_ttl_s : 0);
+}
+
+/* the refresh token of the request's Cookie header into out (false when
+ * none, or not one of ours in shape: 64 hex digits) */
+static bool cookie_token(gw_req *r, char out[65])
+{
+    const char *h = mg_get_header(r->conn, "Cookie");
+    size_t nl = strlen(REFRESH_COOKIE);
+    for (const char *p = h; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        if (strncmp(p, REFRESH_COOKIE, nl) == 0 && p[nl] == '=') {
+            const char *v = p + nl + 1;
+            size_t k = 0;
+            while (k < 64 && isxdigit((unsigned char)v[k]))
+                k++;
+            if (k != 64 || (v[k] && v[k] != ';' && v[k] != ' '))
+                return false;
+            memcpy(out, v, 64);
+            out[64] = 0;
+            return true;
+        }
+        p = strchr(p, ';');
+    }
+    return false;
+}
+
+/* the body asked for the cookie ("refreshCookie": true) */
+static bool wants_cookie(gw_req *r)
+{
+    /* the handlers have read the body by now */
+    json_object *b = r->body && r->body_len ? json_tokener_parse(r->body) : NULL;
+    bool yes = json_object_get_boolean(json_object_object_get(b, "refreshCookie"));
+    json_object_put(b);
+    return yes;
+}
+
 /* access + refresh tokens for `u` in session `sid`; the refresh token
  * `refresh` of family `fam` is already stored.  The access token names
  * the family so that logging out revokes it too. */
 static json_object *token_answer(gw_server *s, const store_user *u, const char *sid, const char *fam,
-                                 const char *refresh)
+                                 const char *refresh, bool cookie)
 {
     json_object *c = base_claims("access", sid, s->cfg.access_ttl_s);
     char sub[32], role[16];
@@ -148,7 +200,8 @@ static json_object *token_answer(gw_server *s, const store_user *u, const char *
     json_object_object_add(o, "accessToken", json_object_new_string(access));
     json_object_object_add(o, "tokenType", json_object_new_string("Bearer"));
     json_object_object_add(o, "expiresIn", json_object_new_int(s->cfg.access_ttl_s));
-    json_object_object_add(o, "refreshToken", json_object_new_string(refresh));
+    if (!cookie)
+        json_object_object_add(o, "refreshToken", json_object_new_string(refresh));
     json_object_object_add(o, "refreshExpiresIn", json_object_new_int(s->cfg.refresh_ttl_s));
     json_object_object_add(o, "sessionId", json_object_new_string(sid));
     json_object_object_add(o, "user", user_json(s, u));
@@ -196,11 +249,15 @@ static void login_reply(gw_req *r, const store_user *u, int status, const char *
     json_object_object_add(d, "ip", json_object_new_string(r->ip));
     json_object_object_add(d, "how", json_object_new_string(how));
     gw__audit(s, &who, strcmp(how, "register") == 0 ? "auth.register" : "auth.login", u->email, d);
-    json_object *o = token_answer(s, u, sid, fam, raw);
+    bool cookie = wants_cookie(r);
+    json_object *o = token_answer(s, u, sid, fam, raw, cookie);
+    char set[256] = "";
+    if (cookie)
+        refresh_cookie(s, raw, set, sizeof set);
     if (!o)
         gw__problem(r, 503, "unavailable", "Server busy", "Could not sign the token.");
     else
-        gw__json(r, status, o);
+        gw__json_h(r, status, o, set);
 }
 
 void gw__h_anonymous(gw_req *r)
@@ -339,15 +396,27 @@ void gw__h_login(gw_req *r)
     json_object_put(b);
 }
 
-/* Reads a refresh or logout body: oh gets the hash of its refreshToken,
- * raw a fresh token to rotate to and nh that one's hash.  -1 when the
- * body was bad and the reply has been sent. */
-static int rotation_tokens(gw_req *r, char oh[65], char raw[65], char nh[65])
+/* Reads a refresh or logout body: oh gets the hash of its refreshToken
+ * (else of the refresh cookie's, *by_cookie set), raw a fresh token to
+ * rotate to and nh that one's hash.  -1 when the body was bad and the
+ * reply has been sent. */
+static int rotation_tokens(gw_req *r, char oh[65], char raw[65], char nh[65], bool *by_cookie)
 {
     json_object *b;
-    if (gw__body_object(r, &b) < 0)
+    *by_cookie = false;
+    if (!r->body && gw__read_body(r) < 0)
         return -1;
+    if (r->body_len == 0) {
+        b = json_object_new_object();   /* a cookie needs no body */
+    } else if (gw__body_object(r, &b) < 0) {
+        return -1;
+    }
     const char *old = gw__jstr(b, "refreshToken");
+    char from_cookie[65];
+    if (!old && cookie_token(r, from_cookie)) {
+        old = from_cookie;
+        *by_cookie = true;
+    }
     if (!gw__str_ok(old, 256)) {
         gw__problem(r, 422, "validation", "Invalid field", "refreshToken is required.");
         json_object_put(b);
@@ -364,7 +433,8 @@ void gw__h_refresh(gw_req *r)
 {
     gw_server *s = r->srv;
     char oh[65], raw[65], nh[65];
-    if (rotation_tokens(r, oh, raw, nh) < 0)
+    bool cookie;
+    if (rotation_tokens(r, oh, raw, nh, &cookie) < 0)
         return;
     store_token t = {0};
     store_err e = {0};
@@ -387,6 +457,7 @@ void gw__h_refresh(gw_req *r)
                     rc == STORE_EEXPIRED ? "Refresh token expired" : "Unknown refresh token", "Log in again.");
         return;
     }
+    cookie = cookie || wants_cookie(r);
     store_user u = {0};
     if (rc < 0 || store_user_get(s->st, t.user_id, &u, &e) < 0) {
         gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
@@ -395,20 +466,56 @@ void gw__h_refresh(gw_req *r)
     char sid[80];
     snprintf(sid, sizeof sid, "%s", t.family);
     sid[strcspn(sid, ".")] = 0;
-    json_object *o = token_answer(s, &u, sid, t.family, raw);
+    json_object *o = token_answer(s, &u, sid, t.family, raw, cookie);
+    char set[256] = "";
+    if (cookie)
+        refresh_cookie(s, raw, set, sizeof set);
     if (!o)
         gw__problem(r, 503, "unavailable", "Server busy", "Could not sign the token.");
     else
-        gw__json(r, 200, o);
+        gw__json_h(r, 200, o, set);
+}
+
+/* the refresh family an access token names (false when the request has
+ * none, or an invalid one) */
+static bool access_family(gw_req *r, char *fam, size_t n)
+{
+    const char *h = mg_get_header(r->conn, "Authorization");
+    json_object *c = NULL;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 ||
+        gw_jwt_verify(r->srv->key, r->srv->key_len, h + 7, now_s(), &c) < 0)
+        return false;
+    const char *f = gw__jstr(c, "fam"), *typ = gw__jstr(c, "typ");
+    bool ok = f && typ && strcmp(typ, "access") == 0 && strlen(f) < n;
+    if (ok)
+        snprintf(fam, n, "%s", f);
+    json_object_put(c);
+    return ok;
 }
 
 void gw__h_logout(gw_req *r)
 {
     gw_server *s = r->srv;
     char oh[65], raw[65], nh[65];
+    char set[256];
+    refresh_cookie(s, NULL, set, sizeof set);   /* a browser's cookie goes too */
+    /* a browser keeps its refresh token in a cookie only the refresh
+     * endpoint gets: it logs out with its access token, whose family is
+     * revoked */
+    char fam[64];
+    if (!r->body && gw__read_body(r) < 0)
+        return;
+    if (r->body_len == 0 && access_family(r, fam, sizeof fam)) {
+        store_token_revoke_family(s->st, fam, NULL);
+        gw__revoke_family(s, fam);
+        gw__audit(s, &r->who, "auth.logout", "access-token", NULL);
+        gw__reply(r, 204, "text/plain", "", 0, set);
+        return;
+    }
     /* the store finds a family only through a rotation: rotate to a
      * throwaway hash, then revoke the family it names */
-    if (rotation_tokens(r, oh, raw, nh) < 0)
+    bool by_cookie;
+    if (rotation_tokens(r, oh, raw, nh, &by_cookie) < 0)
         return;
     store_token t = {0};
     if (store_token_rotate(s->st, oh, nh, store_now_ms(s->st) + 1000, &t, NULL) == 0) {
@@ -417,7 +524,7 @@ void gw__h_logout(gw_req *r)
         gw_principal who = {.user_id = t.user_id};
         gw__audit(s, &who, "auth.logout", "refresh-token", NULL);
     }
-    gw__reply(r, 204, "text/plain", "", 0, NULL);
+    gw__reply(r, 204, "text/plain", "", 0, set);
 }
 
 void gw__h_me(gw_req *r)

@@ -355,8 +355,8 @@ static void on_message(gw_chan *c, json_object *m)
     if (cmid)
         json_object_object_add(f, "clientMsgId", json_object_new_string(cmid));
     json_object *rep = json_object_object_get_ex(out, "reply", &v) ? v : NULL;
-    static const char *rk[] = {"text", "cards", "suggestions"};
-    for (size_t i = 0; i < 3; i++)
+    static const char *rk[] = {"text", "cards", "suggestions", "needsLogin", "confirmation", "uiActions"};
+    for (size_t i = 0; i < sizeof rk / sizeof rk[0]; i++)
         if (rep && json_object_object_get_ex(rep, rk[i], &v))
             json_object_object_add(f, rk[i], json_object_get(v));
     static const char *ok[] = {"actions", "cart", "traceId", "intent", "sessionId"};

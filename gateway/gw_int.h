@@ -77,6 +77,8 @@ void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_
                const char *extra_headers);
 /* gw__json: send `o` (consumed) as application/json. */
 void gw__json(gw_req *r, int status, json_object *o);
+/* gw__json_h: gw__json with extra header lines ("Name: value\r\n"...). */
+void gw__json_h(gw_req *r, int status, json_object *o, const char *extra_headers);
 /* gw__problem: RFC 9457 problem+json; `slug` names the stable type
  * (urn:aisle:problem:SLUG). */
 void gw__problem(gw_req *r, int status, const char *slug, const char *title,

@@ -98,13 +98,15 @@ void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_
     r->bytes_out = len;
 }
 
-void gw__json(gw_req *r, int status, json_object *o)
+void gw__json_h(gw_req *r, int status, json_object *o, const char *extra_headers)
 {
     eng_json_tidy_doubles(o);   /* 9.99, not 9.9900000000000002 */
     const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    gw__reply(r, status, "application/json", s, strlen(s), NULL);
+    gw__reply(r, status, "application/json", s, strlen(s), extra_headers);
     json_object_put(o);
 }
+
+void gw__json(gw_req *r, int status, json_object *o) { gw__json_h(r, status, o, NULL); }
 
 static void problem_with(gw_req *r, int status, const char *slug, const char *title, const char *detail,
                          const char *headers, const char *field)

@@ -54,13 +54,17 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * keeps the order's own question) */
     const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
     json_object *pend = eng__json_path(t->ctx, "session.pending");
+    const char *ptype = eng__json_str(pend, "type", "");
+    bool to_checkout = intent && (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0);
+    /* the delivery address the chat checkout asked for: its parts
+     * (slots.address) or asking to check out again keep the question */
+    bool address_kept = strcmp(ptype, "checkout.address") == 0 &&
+                        (to_checkout || eng__json_path(t->ctx, "slots.address"));
     bool drop = intent && pend && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
-                !((strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0) &&
-                  strcmp(eng__json_str(pend, "type", ""), "order.create") == 0) &&
+                !(to_checkout && strcmp(ptype, "order.create") == 0) && !address_kept &&
                 strcmp(eng__json_str(pend, "id", ""), eng__json_str(t->ctx, "message.id", "")) != 0;
     /* ...except an answer of the agent's own that keeps it
      * (eng__agent_keep_pending: "what does delivery cost?" first) */
-    const char *ptype = eng__json_str(pend, "type", "");
     bool may_keep = fn == eng__agent_support || (intent && strcmp(intent, "product_details") == 0) ||
                     /* "sure, add it" answers "shall I add the dior?" */
                     (intent && strcmp(intent, "add_to_cart") == 0 && strcmp(ptype, "cart.add") == 0) ||

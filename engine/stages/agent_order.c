@@ -5,6 +5,7 @@
  * idempotency key tied to the confirmation, so a confirmation sent twice
  * places one order. */
 #include "agent.h"
+#include "../checkout_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -86,6 +87,8 @@ static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, c
     json_object_object_add(a, "discounts", json_object_get(eng__json_path(cart, "discounts")));
     json_object_object_add(a, "items", json_object_get(eng__json_path(cart, "items")));
     json_object_object_add(a, "type", json_object_new_string("order.create"));
+    /* the saved address and card or no order (checked again in the core) */
+    json_object_object_add(a, "savedFacts", json_object_new_boolean(1));
     if (confirmed)
         json_object_object_add(a, "confirmed", json_object_get(confirmed));
     if (delivery)   /* the option the question showed */
@@ -98,6 +101,210 @@ static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, c
     char key[256];
     snprintf(key, sizeof key, "order:%s:%s", eng__json_str(t->ctx, "sessionId", "local"), pending_id);
     json_object_object_add(act, "key", json_object_new_string(key));
+    return ENG_R_OK;
+}
+
+
+/* ------------------------------------------------------------ the facts
+ * The chat asks "shall I place the order?" only with a saved delivery
+ * address and a saved card.  The address it collects in conversation
+ * (session.checkoutDraft.address), shows back, and saves through
+ * eng_shop_address_set, the call the checkout page's form makes, once the
+ * shopper says yes.  A card it never takes: card digits typed here would
+ * stay in the history and the traces, so without a saved card the reply
+ * hands over to the checkout page (ui.actions open_checkout). */
+
+/* the draft kept between the turns of a chat checkout (created) */
+static json_object *draft(eng_turn *t)
+{
+    json_object *sess = eng__session(t), *d = eng__json_path(sess, "checkoutDraft");
+    if (!d || !json_object_is_type(d, json_type_object)) {
+        d = json_object_new_object();
+        json_object_object_add(sess, "checkoutDraft", d);
+    }
+    return d;
+}
+
+static eng_shopper shopper_of(eng_turn *t)
+{
+    /* the address and card calls need no pipeline */
+    eng_shopper w = {.store = eng__store(t), .user_id = eng__user_id(t),
+                     .session_id = eng__json_str(t->ctx, "sessionId", NULL), .via = "chat"};
+    return w;
+}
+
+static bool has_saved(eng_turn *t, bool card)
+{
+    eng_shopper w = shopper_of(t);
+    eng_shop_result r;
+    if ((card ? eng_shop_payment_get(&w, &r) : eng_shop_address_get(&w, &r)) < 0)
+        return false;
+    bool ok = r.status == ENG_SHOP_OK;
+    eng_shop_result_clear(&r);
+    return ok;
+}
+
+/* the question about the address: what is missing, or "is this right?" */
+static eng_result ask_address(eng_turn *t)
+{
+    json_object *sess = eng__session(t), *d = draft(t);
+    json_object *a = eng__json_path(d, "address");
+    if (!a) {
+        a = json_object_new_object();
+        json_object_object_add(d, "address", a);
+    }
+    const char *missing = eng__address_missing(a);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "type", json_object_new_string("checkout.address"));
+    json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    json_object_object_add(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    if (missing)
+        json_object_object_add(p, "wanted", json_object_new_string(missing));
+    json_object_object_add(sess, "pending", p);
+    json_object *shown = NULL;
+    json_object_deep_copy(a, &shown, NULL);
+    eng__set_var(t, "address", shown);
+    /* the parts understood, in the order an envelope shows them */
+    static const char *const order[] = {"name", "line1", "line2", "postalCode", "city", "region", "country", "phone",
+                                        NULL};
+    char text[600] = "";
+    size_t used = 0;
+    for (size_t i = 0; order[i] && used < sizeof text; i++) {
+        const char *v = json_object_get_string(json_object_object_get(a, order[i]));
+        if (v && *v)
+            used += (size_t)snprintf(text + used, sizeof text - used, "%s%s", used ? ", " : "", v);
+    }
+    eng__set_var(t, "addressText", json_object_new_string(text));
+    if (missing) {
+        eng__set_var(t, "needAddress", json_object_new_boolean(1));
+        eng__set_var(t, "addressStarted", json_object_new_boolean(json_object_object_length(a) > 0));
+        static const char *const said[][2] = {{"name", "the recipient's name"}, {"line1", "the street and number"},
+                                              {"city", "the city"}, {"postalCode", "the postal code"},
+                                              {"country", "the country"}};
+        char want[160] = "";
+        size_t wl = 0;
+        for (size_t i = 0; i < sizeof said / sizeof said[0] && wl < sizeof want; i++)
+            if (!json_object_object_get(a, said[i][0]))
+                wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%s", wl ? ", " : "", said[i][1]);
+        eng__set_var(t, "addressMissing", json_object_new_string(want));
+        eng__turn_note(t, "asked for the delivery address (%s missing)", missing);
+    } else {
+        eng__set_var(t, "confirmAddress", json_object_new_boolean(1));
+        eng__turn_note(t, "asked to confirm the delivery address");
+    }
+    return ENG_R_OK;
+}
+
+/* ui.actions: what the page may offer beside the text (gateway: the
+ * reply's uiActions) */
+static json_object *ui_action(eng_turn *t, const char *type, const char *label)
+{
+    json_object *ui = eng__json_path(t->ctx, "ui");
+    if (!ui) {
+        ui = json_object_new_object();
+        json_object_object_add(t->ctx, "ui", ui);
+    }
+    json_object *acts = eng__json_path(ui, "actions");
+    if (!acts) {
+        acts = json_object_new_array();
+        json_object_object_add(ui, "actions", acts);
+    }
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "type", json_object_new_string(type));
+    json_object_object_add(a, "label", json_object_new_string(label));
+    json_object_array_add(acts, a);
+    return a;
+}
+
+/* The checkout page offered, with the delivery option chosen here and the
+ * address collected here (when it is not on the account). */
+static void offer_checkout(eng_turn *t, const char *label)
+{
+    json_object *d = draft(t);
+    json_object *a = ui_action(t, "open_checkout", label);
+    const char *del = eng__json_str(d, "delivery", NULL);
+    if (del)
+        json_object_object_add(a, "delivery", json_object_new_string(del));
+    json_object *addr = eng__json_path(d, "address");
+    if (addr && json_object_object_length(addr) > 0)
+        json_object_object_add(a, "address", json_object_get(addr));
+}
+
+/* No saved card: the checkout page takes it, with the cart, the address
+ * and the delivery option chosen. */
+static eng_result hand_over(eng_turn *t)
+{
+    /* the account's address stands: an older draft must not cover it */
+    json_object_object_del(draft(t), "address");
+    offer_checkout(t, "Pay on the checkout page");
+    const char *del = eng__json_str(draft(t), "delivery", NULL);
+    eng__set_var(t, "checkout", eng__checkout_quote(t, del));
+    eng__set_var(t, "needCard", json_object_new_boolean(1));
+    eng__turn_note(t, "no saved card: handed over to the checkout page");
+    return ENG_R_OK;
+}
+
+/* The parts of the address the message gave (slots.address), over the
+ * draft's. */
+static void address_merge(eng_turn *t, json_object *given)
+{
+    json_object *d = draft(t);
+    json_object *a = eng__json_path(d, "address");
+    if (!a) {
+        a = json_object_new_object();
+        json_object_object_add(d, "address", a);
+    }
+    json_object_object_foreach(given, k, v) json_object_object_add(a, k, json_object_get(v));
+}
+
+/* A turn that answers the checkout's address question is a checkout
+ * turn, whatever the classifier read (kept as intent.read): the reply
+ * is the checkout's. */
+static void checkout_turn(eng_turn *t)
+{
+    json_object *in = eng__json_path(t->ctx, "intent");
+    if (!in || strcmp(eng__json_str(in, "name", ""), "checkout") == 0)
+        return;
+    json_object_object_add(in, "read", json_object_get(json_object_object_get(in, "name")));
+    json_object_object_add(in, "name", json_object_new_string("checkout"));
+    json_object_object_add(in, "source", json_object_new_string("context"));
+}
+
+/* "yes" to the address shown: save it to the account, as the checkout
+ * page does; "no": keep nothing on the account and say how to go on. */
+static eng_result answer_address(eng_turn *t, bool yes)
+{
+    json_object *a = eng__json_path(draft(t), "address");
+    if (!yes) {
+        /* nothing saved; corrections are still heard next turn, and the
+         * checkout page can take the address as it stands */
+        ask_address(t);
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "confirmAddress");
+        eng__set_var(t, "addressNotSaved", json_object_new_boolean(1));
+        offer_checkout(t, "Finish on the checkout page");
+        return ENG_R_OK;
+    }
+    if (!a || eng__address_missing(a))
+        return ask_address(t);
+    eng_shopper w = shopper_of(t);
+    eng_shop_result r;
+    if (eng_shop_address_set(&w, a, &r) < 0 || r.status != ENG_SHOP_OK) {
+        json_object *why = json_object_new_object();
+        json_object_object_add(why, "field", json_object_new_string(r.field));
+        json_object_object_add(why, "reason", json_object_new_string(r.reason));
+        eng__set_var(t, "addressProblem", why);
+        /* the field named is asked again */
+        const char *f = strncmp(r.field, "address.", 8) == 0 ? r.field + 8 : NULL;
+        if (f && r.status == ENG_SHOP_INVALID)
+            json_object_object_del(a, f);
+        eng_shop_result_clear(&r);
+        return ask_address(t);
+    }
+    eng_shop_result_clear(&r);
+    json_object_object_del(eng__session(t), "pending");
+    json_object_object_del(draft(t), "address");
+    eng__set_var(t, "addressSaved", json_object_new_boolean(1));
+    eng__turn_note(t, "the delivery address is saved to the account");
     return ENG_R_OK;
 }
 
@@ -144,6 +351,16 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object *fresh = eng__agent_pending_fresh(t);
         if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
             return answer_cart(st, t, o, fresh, yes);
+        if (fresh && strcmp(eng__json_str(fresh, "type", ""), "checkout.address") == 0 && eng__user_id(t)) {
+            if (!eng__json_path(t->ctx, "cart.items"))
+                eng__agent_cart_refresh(st, t);
+            checkout_turn(t);
+            eng_result r = answer_address(t, yes);
+            if (!yes || !json_object_get_boolean(eng__json_path(t->ctx, "vars.addressSaved")))
+                return r;
+            /* saved: on to the payment, as if asked to check out again */
+            intent = "checkout";
+        }
         /* a signed-out "yes" to nothing is not a reason to sign in */
         if (!fresh && !eng__user_id(t)) {
             if (yes)
@@ -160,24 +377,50 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         eng__agent_cart_refresh(st, t);
     json_object *sess = eng__session(t);
     json_object *pending = eng__json_path(sess, "pending");
+    json_object *given = eng__json_path(t->ctx, "slots.address");
+    bool address_turn = given && strcmp(eng__json_str(pending, "type", ""), "checkout.address") == 0;
+    if (address_turn) {
+        checkout_turn(t);   /* the parts of the address asked for */
+        intent = "checkout";
+    }
     if (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0) {
         if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) == 0) {
             eng__set_var(t, "cartEmpty", json_object_new_boolean(1));
             return ENG_R_OK;
         }
+        eng__set_var(t, "checkoutTurn", json_object_new_boolean(1));
+        const char *chosen = eng__delivery_named(t, eng__json_str(t->ctx, "message.text", NULL));
+        if (chosen)
+            json_object_object_add(draft(t), "delivery", json_object_new_string(chosen));
+        if (address_turn) {
+            address_merge(t, given);
+            return ask_address(t);
+        }
+        /* no order without a delivery address and a card on the account */
+        if (!has_saved(t, false))
+            return ask_address(t);
+        if (!has_saved(t, true)) {
+            if (strcmp(eng__json_str(pending, "type", ""), "order.create") == 0)
+                json_object_object_del(sess, "pending");
+            return hand_over(t);
+        }
+        pending = eng__json_path(sess, "pending");
+        if (strcmp(eng__json_str(pending, "type", ""), "order.create") != 0)
+            pending = NULL;
         /* a pending confirmation for the same cart is kept, so asking
          * twice still leads to one order; naming another delivery option
          * ("checkout with express delivery") asks again */
         const char *pid = eng__json_str(pending, "id", NULL);
         double ptotal = json_object_get_double(eng__json_path(pending, "total"));
         double total = json_object_get_double(eng__json_path(t->ctx, "cart.total"));
-        const char *named = eng__delivery_named(t, eng__json_str(t->ctx, "message.text", NULL));
+        const char *named = chosen ? chosen : eng__json_str(draft(t), "delivery", NULL);
         const char *pdel = eng__json_str(pending, "delivery", NULL);
         bool same_delivery = named ? (pdel && strcmp(pdel, named) == 0) : true;
         if (pid && ptotal == total && same_delivery) {
             /* asked again: the same question, asked now */
             json_object_object_add(pending, "turn",
                                    json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+            json_object_object_add(pending, "asked", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
         } else {
             json_object *p = json_object_new_object();
             json_object_object_add(p, "type", json_object_new_string("order.create"));
@@ -227,6 +470,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object_object_add(sess, "lastConfirmed", lc);
         json_object *shown = json_object_get(eng__json_path(pending, "cart"));
         json_object_object_del(sess, "pending");
+        json_object_object_del(sess, "checkoutDraft");
         eng_result res = place(st, t, o, id, shown, delivery);
         json_object_put(shown);
         return res;

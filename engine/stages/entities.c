@@ -6,6 +6,7 @@
  * catalog's facets (loaded on first use, refreshed every few minutes). */
 #include "../pipe_int.h"
 #include "../catcache.h"
+#include "../checkout_int.h"
 #include "../nlu/entities.h"
 #include "../../stores/store.h"
 #include <math.h>
@@ -439,6 +440,36 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
     return o;
 }
 
+/* While the chat checkout waits for a delivery address (the order agent
+ * asked last turn: session.pending.type "checkout.address"), the parts the
+ * message states go to slots.address, so a router can send them to the
+ * order agent.  A bare word answers the one field asked only when the
+ * classifier placed the message nowhere else with confidence. */
+static void address_slot(eng_turn *t, const char *text, json_object *slots)
+{
+    json_object *p = eng__json_path(t->ctx, "session.pending");
+    if (strcmp(eng__json_str(p, "type", ""), "checkout.address") != 0)
+        return;
+    int64_t at = json_object_get_int64(eng__json_path(p, "turn"));
+    int64_t now = json_object_get_int64(eng__json_path(t->ctx, "session.turns"));
+    if (now != at + 1 && now != at)
+        return;
+    const char *intent = eng__json_str(t->ctx, "intent.name", "");
+    double conf = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
+    size_t words = 0;
+    for (const char *c = text; *c; c++)
+        words += *c != ' ' && (c == text || c[-1] == ' ');
+    bool bare = words <= 4 && conf < 0.6 && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
+                strcmp(intent, "checkout") != 0;
+    /* the shopper's own words: a name is not a typo to correct */
+    const char *own = eng__json_str(t->ctx, "message.original", text);
+    json_object *a = eng__address_parse(own, bare ? eng__json_str(p, "wanted", NULL) : NULL);
+    if (json_object_object_length(a) > 0)
+        json_object_object_add(slots, "address", a);
+    else
+        json_object_put(a);
+}
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
@@ -466,6 +497,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     }
     json_object_object_add(t->ctx, "entities", arr);
     json_object_object_add(t->ctx, "slots", slots);
+    address_slot(t, text, slots);
     eng__turn_note(t, "%d entit%s%s%s", n, n == 1 ? "y" : "ies", kinds, cnote);
     return ENG_R_OK;
 }

@@ -248,6 +248,22 @@ try {
     await expectText(replies.last(), /cart/i)
   })
 
+  await step('the sign-in offer follows the reply\'s needsLogin flag, not the words "sign in"', async () => {
+    // this answer says "sign in" but needs no login: no offer
+    await page.getByLabel('Message').fill('how do I make an account here?')
+    await page.keyboard.press('Enter')
+    await expectText(page.getByTestId('msg-assistant').last(), /Sign up[\s\S]*sign in/)
+    if ((await page.getByTestId('login-offer').count()) !== 0) throw new Error('a sign-in offer under a reply that needs no login')
+    // a checkout needs one: the reply's flag brings the offer
+    await page.getByLabel('Message').fill("I'm ready to check out now")
+    await page.keyboard.press('Enter')
+    const offer = page.getByTestId('msg-assistant').last().getByTestId('login-offer')
+    await offer.waitFor({ timeout: T })
+    await offer.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: T })
+    await shot(page, '05b-chat-login-offer')
+    await axe(page, 'chat login offer')
+  })
+
   // screenshots of one page at the desktop and the phone size the issue names
   const shotBoth = async (name) => {
     const was = page.viewportSize()
@@ -343,6 +359,33 @@ try {
     await axe(page, 'orders')
   })
 
+  await step('the refresh token lives in an HttpOnly cookie for the refresh endpoint, and a reload refreshes through it', async () => {
+    const stored = await page.evaluate(() => localStorage.getItem('aisle.auth'))
+    if (/refresh/i.test(stored)) throw new Error(`a refresh token in localStorage: ${stored}`)
+    const cookies = await ctx.cookies(BASE + '/api/v1/auth/refresh')
+    const c = cookies.find((x) => x.name === 'aisle_refresh')
+    if (!c || !c.httpOnly || !c.secure || c.sameSite !== 'Strict' || c.path !== '/api/v1/auth/refresh')
+      throw new Error(`refresh cookie: ${JSON.stringify(c)}`)
+    if ((await ctx.cookies(BASE + '/api/v1/cart')).some((x) => x.name === 'aisle_refresh')) throw new Error('the cookie goes beyond the refresh endpoint')
+    if (await page.evaluate(() => document.cookie.includes('aisle_refresh'))) throw new Error('a script can read the refresh cookie')
+    // an access token past its expiry: the page refreshes through the cookie
+    const before = JSON.parse(stored)
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const expired = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ exp: 1, sub: '1' })}.x`
+    await page.evaluate((a) => localStorage.setItem('aisle.auth', a), JSON.stringify({ ...before, accessToken: expired }))
+    await page.reload()
+    await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
+    const deadline = Date.now() + T
+    let after = null
+    while (Date.now() < deadline) {
+      after = JSON.parse(await page.evaluate(() => localStorage.getItem('aisle.auth')))
+      if (after.accessToken && after.accessToken !== expired) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const me = await fetch(`${BASE}/api/v1/me`, { headers: { Authorization: `Bearer ${after?.accessToken}` } })
+    if (me.status !== 200) throw new Error(`the refreshed access token is refused: ${me.status}`)
+  })
+
   await step('the chat checkout reuses the saved address and card, and asks first', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' }).click()
     await page.getByLabel('Message').fill('add the first one to my cart')
@@ -352,9 +395,48 @@ try {
     await page.keyboard.press('Enter')
     await expectText(page.getByTestId('msg-assistant').last(), /delivered to Test Shopper, 1 Main Street, Springfield, paid with your Visa ending in 4242[\s\S]*Shall I place the order/)
     await shot(page, '09c-chat-checkout')
-    await page.getByLabel('Message').fill('no')
-    await page.keyboard.press('Enter')
+    // the reply's confirmation flag brings Yes / No: answer with the button
+    await page.getByTestId('msg-assistant').last().getByTestId('answer').filter({ hasText: 'No' }).click()
     await expectText(page.getByTestId('msg-assistant').last(), /won't place the order/)
+  })
+
+  await step('without a saved card the chat hands over to the checkout page, which places the order', async () => {
+    // the card is forgotten (as the account page would): the chat must not take one
+    const auth = JSON.parse(await page.evaluate(() => localStorage.getItem('aisle.auth')))
+    const del = await fetch(`${BASE}/api/v1/me/payment-method`, { method: 'DELETE', headers: { Authorization: `Bearer ${auth.accessToken}` } })
+    if (del.status !== 204) throw new Error(`DELETE payment-method: ${del.status}`)
+    const ordersBefore = (await (await fetch(`${BASE}/api/v1/orders`, { headers: { Authorization: `Bearer ${auth.accessToken}` } })).json()).items.length
+    await page.getByLabel('Message').fill("I'd like to pay now, express delivery")
+    await page.keyboard.press('Enter')
+    const last = page.getByTestId('msg-assistant').last()
+    await expectText(last, /card details are never taken in the chat/)
+    const go = last.getByTestId('open-checkout')
+    await go.waitFor({ timeout: T })
+    // nothing waits for a yes: no Yes / No under the hand-over
+    if ((await last.getByTestId('answer').count()) !== 0) throw new Error('Yes / No offered with no question open')
+    await shot(page, '09d-chat-hand-over')
+    await axe(page, 'chat hand-over')
+    const ordersNow = (await (await fetch(`${BASE}/api/v1/orders`, { headers: { Authorization: `Bearer ${auth.accessToken}` } })).json()).items.length
+    if (ordersNow !== ordersBefore) throw new Error('the chat placed an order without a card')
+    await go.click()
+    const co = page.getByTestId('checkout')
+    await co.waitFor({ timeout: T })
+    // the chat's choices came along: the saved address and express delivery
+    const street = co.getByLabel('Address', { exact: true })
+    for (const t0 = Date.now(); (await street.inputValue()) !== '1 Main Street';) {
+      if (Date.now() - t0 > T) throw new Error(`the address did not come along: ${JSON.stringify(await street.inputValue())}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    if (!(await co.getByRole('radio', { name: /Express delivery/ }).isChecked())) throw new Error('express delivery is not chosen')
+    await co.getByLabel('Card number').fill('4242 4242 4242 4242')
+    await co.getByLabel('Expiry (MM/YY)').fill('10/33')
+    await co.getByLabel('CVC').fill('321')
+    await co.getByRole('button', { name: /Pay and place order/ }).click()
+    await expectText(co.locator('h2'), /Order placed/)
+    await expectText(co.getByTestId('summary-delivery'), /Express delivery/)
+    await shot(page, '09e-checkout-from-chat')
+    await page.keyboard.press('Escape')
+    await co.waitFor({ state: 'detached', timeout: T })
   })
 
   await step('catalog search with facets and product detail', async () => {
@@ -422,6 +504,9 @@ try {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.getByTestId('signed-in-as').waitFor({ state: 'detached', timeout: T })
     await page.getByText('Hi! What are you shopping for?').waitFor({ timeout: T })
+    // signing out revoked the family and cleared the refresh cookie
+    if ((await ctx.cookies(BASE + '/api/v1/auth/refresh')).some((x) => x.name === 'aisle_refresh' && x.value))
+      throw new Error('the refresh cookie outlived the sign-out')
     await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     const dlg = page.getByTestId('auth-dialog')
     await dlg.getByLabel('E-mail').fill(email)
@@ -439,6 +524,48 @@ try {
     await shot(page, '14b-order-cancelled')
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' }).click()
     await page.getByLabel('Message').waitFor({ timeout: T })
+  })
+
+  await step('a new shopper gives the address in the chat; declined there, it comes along to the checkout page unsaved', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByTestId('signed-in-as').waitFor({ state: 'detached', timeout: T })
+    await page.getByRole('button', { name: 'Sign up', exact: true }).click()
+    const dlg = page.getByTestId('auth-dialog')
+    await dlg.getByLabel('Name').fill('Second Shopper')
+    await dlg.getByLabel('E-mail').fill(`second-${stamp}@example.com`)
+    await dlg.getByLabel('Password').fill('correct horse battery')
+    await dlg.getByRole('button', { name: 'Create account' }).click()
+    await expectText(page.getByTestId('signed-in-as'), /Second Shopper/)
+    const say = async (text, re) => {
+      const n = await page.getByTestId('msg-assistant').count()
+      await page.getByLabel('Message').fill(text)
+      await page.keyboard.press('Enter')
+      const deadline = Date.now() + T
+      while ((await page.getByTestId('msg-assistant').count()) <= n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      return expectText(page.getByTestId('msg-assistant').last(), re)
+    }
+    await say('search for mascara', /mascara/i)
+    await say('put it in my cart', /cart has 1 item/)
+    await say('time to check out', /Where should the order go\?/)
+    await say('Rosa Quintero, 8 Orchard Lane, Eugene, OR 97401, USA', /I'll deliver to: Rosa Quintero, 8 Orchard Lane, 97401, Eugene, OR, US\. Is that right\?/)
+    await shot(page, '14c-chat-address')
+    // the confirmation flag offers Yes / No; No keeps it off the account
+    await page.getByTestId('msg-assistant').last().getByTestId('answer').filter({ hasText: 'No' }).click()
+    await expectText(page.getByTestId('msg-assistant').last(), /haven't saved that address/)
+    const auth = JSON.parse(await page.evaluate(() => localStorage.getItem('aisle.auth')))
+    const saved = await fetch(`${BASE}/api/v1/me/address`, { headers: { Authorization: `Bearer ${auth.accessToken}` } })
+    if (saved.status !== 404) throw new Error(`the declined address was saved: ${saved.status}`)
+    await page.getByTestId('msg-assistant').last().getByTestId('open-checkout').click()
+    const co = page.getByTestId('checkout')
+    await co.waitFor({ timeout: T })
+    const want = { 'Full name': 'Rosa Quintero', 'Address': '8 Orchard Lane', 'City': 'Eugene', 'Postal code': '97401' }
+    for (const [label, v] of Object.entries(want)) {
+      const got = await co.getByLabel(label, { exact: true }).inputValue()
+      if (got !== v) throw new Error(`${label}: ${JSON.stringify(got)}, the chat collected ${JSON.stringify(v)}`)
+    }
+    await shot(page, '14d-checkout-with-chat-address')
+    await page.keyboard.press('Escape')
+    await co.waitFor({ state: 'detached', timeout: T })
   })
 
   await step('a dropped connection is announced; a message written offline is sent once when the server is back', async () => {

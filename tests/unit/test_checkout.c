@@ -535,7 +535,7 @@ static void test_saved_card(void **state)
     assert_true(json_object_get_boolean(json_object_object_get(pay, "saved")));
     assert_int_equal(cents(r.order, "total"), 1000 + 200);
     eng_shop_result_clear(&r);
-    /* the chat's checkout (no facts): the saved address and card */
+    /* a checkout without facts (MCP; the chat now requires both, savedFacts): the saved address and card */
     add(&w, "MUG", 1);
     assert_int_equal(eng_shop_checkout(&w, "k-saved-2", &r), 0);
     assert_int_equal(r.status, ENG_SHOP_OK);
@@ -550,7 +550,7 @@ static void test_saved_card(void **state)
     assert_int_equal(eng_shop_payment_get(&w, &r), 0);
     assert_int_equal(r.status, ENG_SHOP_NOT_FOUND);
     eng_shop_result_clear(&r);
-    /* without a saved card the chat's order has no payment step */
+    /* without a saved card an order without facts (MCP) has no payment step */
     add(&w, "MUG", 1);
     assert_int_equal(eng_shop_checkout(&w, "k-saved-3", &r), 0);
     assert_int_equal(r.status, ENG_SHOP_OK);

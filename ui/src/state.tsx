@@ -4,7 +4,7 @@
 // which overlay is open.  One ChatSocket per page.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
 import { Api, ApiError, newId, wsUrl, type AuthState } from './api/client'
-import type { Cart, ServerFrame } from './api/types'
+import type { Address, Cart, ServerFrame } from './api/types'
 import { ChatSocket, type SocketStatus } from './chat/socket'
 import {
   addUserMessage, applyDelta, applyError, applyReply, loadConversation, markSent, saveConversation, unanswered,
@@ -19,6 +19,13 @@ export interface Notice {
 
 export type Overlay = null | 'cart' | 'signin' | 'signup' | 'checkout'
 
+/* what the chat hands the checkout page (a reply's open_checkout action):
+ * the address it collected and the delivery option chosen */
+export interface CheckoutPrefill {
+  address?: Partial<Address>
+  delivery?: string
+}
+
 export interface AppState {
   api: Api
   auth: AuthState
@@ -29,6 +36,9 @@ export interface AppState {
   overlay: Overlay
   /* what to open after a successful sign-in (e.g. checkout) */
   afterAuth: Overlay
+  /* the chat's hand-over to the checkout (null: none) */
+  prefill: CheckoutPrefill | null
+  openCheckout: (p: CheckoutPrefill | null) => void
   send: (text: string) => void
   setCart: (c: Cart) => void
   refreshCart: () => Promise<void>
@@ -67,6 +77,7 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
   const [notices, setNotices] = useState<Notice[]>([])
   const [overlay, setOverlay] = useState<Overlay>(null)
   const [afterAuth, setAfterAuth] = useState<Overlay>(null)
+  const [prefill, setPrefill] = useState<CheckoutPrefill | null>(null)
   const socket = useRef<ChatSocket | null>(null)
   const noticeId = useRef(0)
 
@@ -176,6 +187,12 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
     setAfterAuth(after)
   }, [])
 
+  const openCheckout = useCallback((p: CheckoutPrefill | null) => {
+    setPrefill(p)
+    setOverlay('checkout')
+    setAfterAuth(null)
+  }, [])
+
   const signedIn = useCallback(() => {
     setOverlay(afterAuth)
     setAfterAuth(null)
@@ -193,7 +210,7 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
 
   const value: AppState = {
     api, auth, messages, cart, conn, notices, overlay, afterAuth, send, setCart, refreshCart, addToCart, notify,
-    dismiss, reportError, open, signedIn, signOut, clearConversation,
+    dismiss, reportError, open, signedIn, signOut, clearConversation, prefill, openCheckout,
   }
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>
 }

@@ -149,7 +149,8 @@ function checkActions(bad, want, acts) {
 // The keys that need the turn's whole context, which only the trace has.
 export const CTX_KEYS = ['vars', 'ctx', 'route', 'rule_errors'];
 
-// view: {text, cards, intent, actions, cart, suggestions} from the reply
+// view: {text, cards, intent, actions, cart, suggestions, needsLogin,
+// confirmation, uiActions} from the reply
 // frame; getCtx(): the turn context from the trace (async, may throw),
 // null for a replayed answer. Returns the mismatch lines.
 export async function checkTurn(expect, view, getCtx) {
@@ -222,6 +223,16 @@ export async function checkTurn(expect, view, getCtx) {
       checkCart(bad, want, view.cart);
     } else if (key === 'actions') {
       checkActions(bad, want, view.actions);
+    } else if (key === 'needs_login') {
+      if (Boolean(view.needsLogin) !== Boolean(want)) bad(`needs_login: expected ${Boolean(want)}, got ${Boolean(view.needsLogin)}`);
+    } else if (key === 'confirmation') {
+      // the kind of question the reply frame leaves open; null: none
+      const kind = view.confirmation?.kind ?? null;
+      if ((want ?? null) !== kind) bad(`confirmation: expected ${want ?? 'none'}, got ${kind ?? 'none'}`);
+    } else if (key === 'ui_actions') {
+      const got = (Array.isArray(view.uiActions) ? view.uiActions : []).map((a) => a?.type);
+      const w = items(want).map(String);
+      if (got.length !== w.length || got.some((t, i) => t !== w[i])) bad(`ui_actions: expected ${show(w)}, got ${show(got)}`);
     } else if (key === 'suggestions_contain') {
       const sg = Array.isArray(view.suggestions) ? view.suggestions : [];
       for (const s of items(want))

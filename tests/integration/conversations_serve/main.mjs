@@ -137,15 +137,18 @@ async function runConversation(t, conv, idx) {
     const user = conv.user;
     const email = typeof user === 'string' ? user : user?.email;
     if (email) await login(email);
-    if (user?.address) {
-      // the saved delivery address, through the REST resource the checkout page uses
-      const r = await req(srv, 'PUT', '/api/v1/me/address', { body: user.address, token });
-      if (r.status !== 200) throw new Error(`user.address: ${r.status} ${r.text}`);
-    }
-    if (user?.card) {
-      const r = await req(srv, 'PUT', '/api/v1/me/payment-method', { body: user.card, token });
-      if (r.status !== 200) throw new Error(`user.card: ${r.status} ${r.text}`);
-    }
+    // the saved delivery address and card, through the REST resources the checkout page uses
+    const seed = async (u) => {
+      if (u?.address) {
+        const r = await req(srv, 'PUT', '/api/v1/me/address', { body: u.address, token });
+        if (r.status !== 200) throw new Error(`user.address: ${r.status} ${r.text}`);
+      }
+      if (u?.card) {
+        const r = await req(srv, 'PUT', '/api/v1/me/payment-method', { body: u.card, token });
+        if (r.status !== 200) throw new Error(`user.card: ${r.status} ${r.text}`);
+      }
+    };
+    await seed(user);
     if (conv.memory) {
       const u = email ? users.get(email)?.user : null;
       if (!u) throw new Error('memory: needs a user (user: {email: ...}); memory is per user');
@@ -163,7 +166,11 @@ async function runConversation(t, conv, idx) {
     for (let i = 0; i < turns.length; i++) {
       const turn = turns[i] ?? {};
       const line = conv.__turnLines[i] ?? 0;
-      if (turn.login !== undefined) { await login(String(turn.login)); await connect(); continue; }
+      if (turn.login !== undefined) {
+        // login: EMAIL, or {email, address?, card?} seeded as `user:` is
+        const who = typeof turn.login === 'object' && turn.login ? turn.login : { email: turn.login };
+        await login(String(who.email)); await seed(who); await connect(); continue;
+      }
       if ('logout' in turn) { token = sessionToken; await connect(); continue; }
       if (turn.say === undefined || turn.say === null) {
         fail(`  turn ${i + 1} (line ${line}): a turn has \`say:\`, \`login:\` or \`logout:\``);
@@ -186,7 +193,8 @@ async function runConversation(t, conv, idx) {
           break turnLoop;
         }
         if (!expect) continue;
-        const view = { text: f.text, cards: f.cards, intent: f.intent?.name, actions: f.actions, cart: f.cart, suggestions: f.suggestions };
+        const view = { text: f.text, cards: f.cards, intent: f.intent?.name, actions: f.actions, cart: f.cart, suggestions: f.suggestions,
+          needsLogin: f.needsLogin, confirmation: f.confirmation, uiActions: f.uiActions };
         const bad = await checkTurn(expect, view, f.replayed ? null : () => traceCtx(f.traceId));
         if (bad.length) {
           fails += bad.length;

@@ -8,7 +8,7 @@
 // the shipped data, templates, knowledge and rules).
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen } from './lib.mjs';
+import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen, saveCheckoutFacts } from './lib.mjs';
 import { sql } from './stores.mjs';
 
 const STAGE = '  - { id: assistant, type: llm_agent, checkout: order, max_tool_calls: 8, session_tokens: 3000, ' +
@@ -35,6 +35,8 @@ async function anon(srv) {
 
 async function shopper(srv, email) {
   let r = await req(srv, 'POST', '/api/v1/auth/register', { body: { email, password: 'correct horse battery', name: 'S' } });
+  // the chat orders only with a saved address and card
+  await saveCheckoutFacts(srv, r.json.accessToken);
   return r.json.accessToken;
 }
 
@@ -58,6 +60,9 @@ async function suite(kind, fake, pipe) {
   const P = `${kind}:`;
   const srv = await startServer({
     pipeline: pipe,
+    // a burst the whole script fits in: its requests come faster than the
+    // default per-address bucket refills (rate limits are gateway.sh's)
+    args: ['--set', 'limits.ip_burst=1000'],
     env: { AISLE_LLM: 'on', AISLE_LLM_PROVIDER: kind, AISLE_LLM_BASE_URL: `http://127.0.0.1:${fake.port}/v1`,
            AISLE_LLM_API_KEY: 'sk-test-agent', AISLE_LLM_MODEL: 'test-model', AISLE_LLM_LOG: 'off' },
   });

@@ -11,7 +11,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ok, req, startServer, stopServer, wsOpen, failed, CHECKOUT } from './lib.mjs';
+import { ok, req, startServer, stopServer, wsOpen, failed, CHECKOUT, saveCheckoutFacts } from './lib.mjs';
 import { register } from './rest.mjs';
 import { sql, startRedis, tools, cleanEnv, redisCommand } from './stores.mjs';
 
@@ -68,6 +68,7 @@ async function buyer(srv, email, qty) {
   const r = await register(srv, email);
   if (r.status !== 201) throw new Error(`register ${email}: ${r.status} ${r.text}`);
   const tok = r.json.accessToken;
+  await saveCheckoutFacts(srv, tok);   // the chat orders only with both
   const c = await req(srv, 'POST', '/api/v1/cart/items', { token: tok, body: { sku: SKU, qty } });
   if (c.status !== 200) throw new Error(`cart add: ${c.status} ${c.text}`);
   return tok;

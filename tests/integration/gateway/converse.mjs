@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, skip, req, wsOpen, metric, startServer, stopServer } from './lib.mjs';
+import { ok, skip, req, wsOpen, metric, startServer, stopServer, saveCheckoutFacts } from './lib.mjs';
 import { register } from './rest.mjs';
 
 const N = 50;
@@ -115,6 +115,7 @@ async function restDuplicates(srv) {
 
 async function noReplacedOrder(srv) {
   const u = (await register(srv, 'erin@example.com')).json;
+  await saveCheckoutFacts(srv, u?.accessToken);
   const ws = await wsOpen(srv, u?.accessToken);
   await ws.next((f) => f.type === 'hello');
   const texts = [];

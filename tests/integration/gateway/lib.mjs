@@ -53,6 +53,13 @@ export function tmp() { return mkdtempSync(join(tmpdir(), 'aisle-gw-')); }
 export const TEST_ADDRESS = { name: 'Alice Example', line1: '1 Main Street', city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US' };
 export const TEST_CARD = { cardNumber: '4242 4242 4242 4242', expiry: '12/34', cvc: '123' };
 export const CHECKOUT = { address: TEST_ADDRESS, payment: TEST_CARD };
+/* the saved address and card a chat checkout needs (the chat never takes
+ * a card), through the REST resources the checkout page uses */
+export async function saveCheckoutFacts(srv, token) {
+  const a = await req(srv, 'PUT', '/api/v1/me/address', { token, body: TEST_ADDRESS });
+  const c = await req(srv, 'PUT', '/api/v1/me/payment-method', { token, body: TEST_CARD });
+  if (a.status !== 200 || c.status !== 200) throw new Error(`saving the checkout facts: ${a.status} ${c.status} ${a.text} ${c.text}`);
+}
 
 // start a server; `yaml` is the config file's text; resolves when /healthz answers
 // The chat WebSocket is on its own event-loop listener, as `aisle serve`

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { ok, req, isProblem, startServer, stopServer, wsOpen, metric, routes, sleep, tmp, AISLE, CHECKOUT } from './lib.mjs';
+import { ok, req, isProblem, startServer, stopServer, wsOpen, metric, routes, sleep, tmp, AISLE, CHECKOUT, saveCheckoutFacts } from './lib.mjs';
 import { register } from './rest.mjs';
 
 export async function limitsTests() {
@@ -182,6 +182,7 @@ export async function commerceTests() {
     const c = await say('checkout', 's3');
     ok(c && /log ?in|sign ?in|account/i.test(c.text), 'checkout while anonymous asks to log in', c?.text);
     const u = (await register(srv, 'dave@example.com', sess.sessionToken)).json;
+    await saveCheckoutFacts(srv, u.accessToken);
     ws.close();
     const ws2 = await wsOpen(srv, u.accessToken);
     await ws2.next((f) => f.type === 'hello');

@@ -155,6 +155,31 @@ export async function restTests(srv) {
   r = await req(srv, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: login.refreshToken } });
   ok(r.status === 401, 'refresh after logout is 401', r.text);
 
+  // a browser's refresh token: an HttpOnly, Secure, SameSite=Strict cookie
+  // for the refresh endpoint only, never in the body
+  const cookieOf = (res) => /aisle_refresh=([0-9a-f]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  r = await req(srv, 'POST', '/api/v1/auth/login', { body: { email: 'alice@example.com', password: 'correct horse battery', refreshCookie: true } });
+  const sc = r.headers.get('set-cookie') ?? '';
+  ok(r.status === 200 && r.json.accessToken && !('refreshToken' in r.json) && /HttpOnly/.test(sc) && /Secure/.test(sc) &&
+     /SameSite=Strict/.test(sc) && /Path=\/api\/v1\/auth\/refresh(;|$)/.test(sc) && cookieOf(r)?.length === 64,
+     'login with refreshCookie: the token comes as an HttpOnly cookie for the refresh endpoint, not in the body', { sc, body: r.json });
+  const c1 = cookieOf(r);
+  r = await req(srv, 'POST', '/api/v1/auth/refresh', { headers: { Cookie: `aisle_refresh=${c1}` } });
+  const c2 = cookieOf(r);
+  ok(r.status === 200 && r.json.accessToken && !('refreshToken' in r.json) && c2 && c2 !== c1,
+     'a refresh by cookie rotates the cookie', r.text);
+  r = await req(srv, 'POST', '/api/v1/auth/refresh', { headers: { Cookie: `aisle_refresh=${c1}` } });
+  ok(isProblem(r, 401, 'refresh-token-reused'), 'a rotated cookie sent again is reuse: 401', r.text);
+  r = await req(srv, 'POST', '/api/v1/auth/login', { body: { email: 'alice@example.com', password: 'correct horse battery', refreshCookie: true } });
+  const c3 = cookieOf(r), at3 = r.json.accessToken;
+  r = await req(srv, 'POST', '/api/v1/auth/logout', { token: at3 });
+  ok(r.status === 204 && /aisle_refresh=;/.test(r.headers.get('set-cookie') ?? '') && /Max-Age=0/.test(r.headers.get('set-cookie') ?? ''),
+     'logout with the access token clears the cookie', r.headers.get('set-cookie'));
+  r = await req(srv, 'POST', '/api/v1/auth/refresh', { headers: { Cookie: `aisle_refresh=${c3}` } });
+  ok(r.status === 401, 'the cookie\'s family is revoked by that logout', r.text);
+  r = await req(srv, 'GET', '/api/v1/me', { token: at3 });
+  ok(r.status === 401, 'and so is its access token', r.text);
+
   // admin writes
   const prod = { sku: 'TEST-1', title: 'Test Lamp', brand: 'Acme', category: 'lighting', price: 12.5, stock: 4 };
   r = await req(srv, 'POST', '/api/v1/products', { token: bob.accessToken, body: prod });

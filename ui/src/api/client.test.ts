@@ -20,16 +20,36 @@ describe('Api', () => {
     const fresh = fakeJwt({ sub: '1' })
     let n = 0
     const calls = mockFetch({
-      'POST /auth/refresh': () => ({ body: { accessToken: fresh, refreshToken: 'r2', expiresIn: 900, sessionId: 's', user: { id: 1, email: 'a@b.c' } } }),
+      'POST /auth/refresh': () => ({ body: { accessToken: fresh, expiresIn: 900, sessionId: 's', user: { id: 1, email: 'a@b.c' } } }),
       'GET /orders': (r) => (r.headers.Authorization === `Bearer ${fresh}` ? { body: { items: [] } }
         : (n++, { status: 401, body: { type: 'urn:aisle:problem:token-expired', title: 'Token expired' } })),
     })
+    // a refresh token an older page stored is dropped, never sent
     localStorage.setItem('aisle.auth', JSON.stringify({ accessToken: fakeJwt({}, 600), refreshToken: 'r1', user: { id: 1 } }))
     const api = new Api()
+    expect(localStorage.getItem('aisle.auth')).not.toContain('r1')
     expect(await api.orders()).toEqual({ items: [] })
     expect(n).toBe(1)
-    expect(calls.find((c) => c.url.endsWith('/auth/refresh'))?.body).toEqual({ refreshToken: 'r1' })
-    expect(api.auth.refreshToken).toBe('r2')
+    // the refresh token is the HttpOnly cookie: the request carries none
+    const refresh = calls.find((c) => c.url.endsWith('/auth/refresh'))
+    expect(refresh?.body).toBeUndefined()
+    expect(refresh?.headers.Authorization).toBeUndefined()
+    expect(localStorage.getItem('aisle.auth')).not.toMatch(/refresh/i)
+  })
+
+  it('asks for the refresh cookie at login and logs out with the access token', async () => {
+    const at = fakeJwt({ sub: '1' })
+    const calls = mockFetch({
+      'POST /auth/anonymous': { sessionId: 's', sessionToken: fakeJwt({ typ: 'session' }) },
+      'POST /auth/login': { accessToken: at, expiresIn: 900, sessionId: 's', user: { id: 1, email: 'a@b.c' } },
+      'POST /auth/logout': { status: 204 },
+    })
+    const api = new Api()
+    await api.login('a@b.c', 'pw')
+    expect(calls.find((c) => c.url.endsWith('/auth/login'))?.body).toMatchObject({ refreshCookie: true })
+    expect(localStorage.getItem('aisle.auth')).not.toMatch(/refresh/i)
+    await api.logout()
+    expect(calls.find((c) => c.url.endsWith('/auth/logout'))?.headers.Authorization).toBe(`Bearer ${at}`)
   })
 
   it('drops the login when the refresh token is refused', async () => {

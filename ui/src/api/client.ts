@@ -32,7 +32,6 @@ export interface AuthState {
   sessionToken?: string
   sessionId?: string
   accessToken?: string
-  refreshToken?: string
   user?: User
 }
 
@@ -51,10 +50,19 @@ export function jwtExp(token: string | undefined): number {
   }
 }
 
+/* The refresh token is never here: the server keeps it in an HttpOnly
+ * cookie only /auth/refresh receives (one a page's script could read
+ * would be one an injected script could steal).  A refresh token an
+ * older page left in storage is dropped. */
 function loadAuth(): AuthState {
   try {
     const v = JSON.parse(localStorage.getItem(AUTH_KEY) ?? '{}')
-    return v && typeof v === 'object' ? v : {}
+    if (!v || typeof v !== 'object') return {}
+    if ('refreshToken' in v) {
+      delete v.refreshToken
+      localStorage.setItem(AUTH_KEY, JSON.stringify(v))
+    }
+    return v
   } catch {
     return {}
   }
@@ -130,17 +138,15 @@ export class Api {
   }
 
   async refresh(): Promise<void> {
-    if (!this.state.refreshToken) {
+    if (!this.state.accessToken) {
       this.dropUser()
       return
     }
     if (!this.refreshing) {
       this.refreshing = (async () => {
         try {
-          const t = await this.raw<TokenAnswer>('POST', '/auth/refresh', {
-            auth: false,
-            body: { refreshToken: this.state.refreshToken },
-          })
+          // the refresh token travels as the HttpOnly cookie, by itself
+          const t = await this.raw<TokenAnswer>('POST', '/auth/refresh', { auth: false })
           this.acceptTokens(t)
         } catch (e) {
           // a refresh the server refuses (expired, reused) ends the login;
@@ -165,7 +171,6 @@ export class Api {
       sessionToken: this.state.sessionToken,
       sessionId: t.sessionId,
       accessToken: t.accessToken,
-      refreshToken: t.refreshToken,
       user: t.user,
     })
   }
@@ -173,21 +178,23 @@ export class Api {
   async login(email: string, password: string): Promise<User> {
     // sent with the anonymous session's token: the server keeps the
     // conversation and merges the anonymous cart into the user's
-    const t = await this.request<TokenAnswer>('POST', '/auth/login', { body: { email, password } })
+    const t = await this.request<TokenAnswer>('POST', '/auth/login', { body: { email, password, refreshCookie: true } })
     this.acceptTokens(t)
     return t.user
   }
 
   async register(email: string, password: string, name: string): Promise<User> {
-    const t = await this.request<TokenAnswer>('POST', '/auth/register', { body: { email, password, name } })
+    const t = await this.request<TokenAnswer>('POST', '/auth/register', { body: { email, password, name, refreshCookie: true } })
     this.acceptTokens(t)
     return t.user
   }
 
   async logout(): Promise<void> {
-    const rt = this.state.refreshToken
+    // the access token names the refresh family the server revokes; the
+    // answer clears the cookie
+    const at = this.state.accessToken
     this.setAuth({})
-    if (rt) await this.raw('POST', '/auth/logout', { auth: false, body: { refreshToken: rt } }).catch(() => {})
+    if (at) await this.raw('POST', '/auth/logout', { token: at }).catch(() => {})
     await this.startSession().catch(() => {})
   }
 

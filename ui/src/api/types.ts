@@ -84,7 +84,7 @@ export interface User {
 
 export interface TokenAnswer {
   accessToken: string
-  refreshToken: string
+  refreshToken?: string   /* absent when asked for the cookie (browsers) */
   expiresIn: number
   sessionId: string
   user: User
@@ -176,6 +176,23 @@ export interface Action {
   [k: string]: unknown
 }
 
+/* What the page may offer beside a reply's text (gateway/openapi.json,
+ * ChatReply.uiActions): open_checkout carries the delivery option and the
+ * address the chat collected (when it was not saved to the account). */
+export interface UiAction {
+  type: 'open_checkout' | 'sign_in' | 'show_cart' | string
+  label: string
+  delivery?: string
+  address?: Partial<Address>
+}
+
+/* a question the reply leaves open: kind is the pending action's type
+ * (order.create, cart.add, checkout.address ...) */
+export interface Confirmation {
+  kind: string
+  question: string
+}
+
 /* frames the server sends on /ws */
 export type ServerFrame =
   | { type: 'session'; sessionId: string; sessionToken: string }
@@ -192,6 +209,10 @@ export type ServerFrame =
       traceId?: string
       intent?: { name: string; confidence: number }
       replayed?: boolean
+      /* server-driven page state: no page reads these out of the text */
+      needsLogin?: boolean
+      confirmation?: Confirmation | null
+      uiActions?: UiAction[]
     })
   | { type: 'cart'; cart: Cart }
   | { type: 'trace'; trace: TraceSummary }

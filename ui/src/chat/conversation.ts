@@ -1,6 +1,6 @@
 // The conversation as the page shows it, and how server frames change it.
 // Pure functions, so that the same rules run in tests and in the page.
-import type { Action, Card, ErrorFrame, ReplyFrame } from '../api/types'
+import type { Action, Card, Confirmation, ErrorFrame, ReplyFrame, UiAction } from '../api/types'
 
 export interface ChatMessage {
   id: string
@@ -16,6 +16,11 @@ export interface ChatMessage {
   actions?: Action[]
   traceId?: string
   intent?: string
+  /* the reply's flags (server-driven): sign in offered, a question open,
+   * what the page may do (open the checkout ...) */
+  needsLogin?: boolean
+  confirmation?: Confirmation | null
+  uiActions?: UiAction[]
 }
 
 export const CHAT_KEY = 'aisle.chat.v1'
@@ -76,6 +81,9 @@ export function applyReply(msgs: ChatMessage[], f: ReplyFrame): ChatMessage[] {
     actions: f.actions ?? [],
     traceId: f.traceId,
     intent: f.intent?.name,
+    needsLogin: f.needsLogin ?? false,
+    confirmation: f.confirmation ?? null,
+    uiActions: f.uiActions ?? [],
   }
   let next = msgs.map((m) => (m.role === 'user' && m.clientMsgId === key ? { ...m, status: 'answered' as const } : m))
   const i = next.findIndex((m) => m.role === 'assistant' && m.clientMsgId === key)

@@ -58,7 +58,7 @@ describe('sign-up and checkout', () => {
     await userEvent.click(within(dlg).getByRole('button', { name: 'Create account' }))
     // registered with the anonymous session's token, so the cart comes along
     const reg = calls.find((c) => c.url.endsWith('/auth/register'))!
-    expect(reg.body).toEqual({ email: 'ann@example.com', password: 'short-but-longer', name: 'Ann' })
+    expect(reg.body).toEqual({ email: 'ann@example.com', password: 'short-but-longer', name: 'Ann', refreshCookie: true })
     expect(reg.headers.Authorization).toMatch(/^Bearer /)
     // the checkout: address, delivery, card, summary
     const co = await screen.findByRole('dialog', { name: 'Checkout' })

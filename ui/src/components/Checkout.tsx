@@ -33,14 +33,16 @@ function Field({ label, name, value, onChange, error, optional, ...rest }: {
 }
 
 export function Checkout() {
-  const { api, cart, open, refreshCart, auth } = useApp()
+  const { api, cart, open, refreshCart, auth, prefill } = useApp()
   const [key] = useState(newId)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [order, setOrder] = useState<Order | null>(null)
-  const [addr, setAddr] = useState<Address>(EMPTY)
-  const [save, setSave] = useState(true)
+  // the chat's hand-over: the address it collected (the shopper chose not
+  // to save it there, so it is not saved here unless ticked) and the option
+  const [addr, setAddr] = useState<Address>(() => ({ ...EMPTY, ...prefill?.address }))
+  const [save, setSave] = useState(!prefill?.address)
   const [options, setOptions] = useState<DeliveryOption[]>([])
   const [choice, setChoice] = useState('')
   const [card, setCard] = useState({ cardNumber: '', expiry: '', cvc: '' })
@@ -51,10 +53,10 @@ export function Checkout() {
 
   useEffect(() => {
     let live = true
-    api.address().then((a) => { if (live && a) setAddr({ ...EMPTY, ...a }) }).catch(() => {})
+    if (!prefill?.address) api.address().then((a) => { if (live && a) setAddr({ ...EMPTY, ...a }) }).catch(() => {})
     api.savedCard().then((c) => { if (live && c) { setSaved(c); setUseSaved(true) } }).catch(() => {})
     return () => { live = false }
-  }, [api])
+  }, [api, prefill])
   // the options' prices depend on the cart (free from a threshold)
   const cartTotal = cart?.total
   useEffect(() => {
@@ -62,10 +64,12 @@ export function Checkout() {
     api.deliveryOptions().then((d) => {
       if (!live) return
       setOptions(d.items)
-      setChoice((c) => (c && d.items.some((o) => o.id === c) ? c : d.items[0]?.id ?? ''))
+      const want = prefill?.delivery
+      setChoice((c) => (c && d.items.some((o) => o.id === c) ? c
+        : want && d.items.some((o) => o.id === want) ? want : d.items[0]?.id ?? ''))
     }).catch(() => {})
     return () => { live = false }
-  }, [api, cartTotal])
+  }, [api, cartTotal, prefill])
 
   const setA = (k: keyof Address) => (v: string) => setAddr((a) => ({ ...a, [k]: v }))
   const err = (f: string) => errors[f]

@@ -57,6 +57,21 @@ describe('chat page', () => {
     expect(ws.messages()[1]).toMatchObject({ text: 'Show me cheaper ones' })
   })
 
+  it('offers to sign in from the reply\'s needsLogin flag, not from the words of the text', async () => {
+    renderApp()
+    const ws = await connected()
+    await userEvent.type(screen.getByLabelText('Message'), 'how do I log in{Enter}')
+    act(() => ws.receive({ type: 'reply', clientMsgId: ws.messages()[0].clientMsgId,
+      text: 'Use Sign in at the top of the page to log in.', needsLogin: false, uiActions: [] }))
+    expect(screen.queryByTestId('login-offer')).toBeNull()
+    await userEvent.type(screen.getByLabelText('Message'), 'pay now{Enter}')
+    act(() => ws.receive({ type: 'reply', clientMsgId: ws.messages()[1].clientMsgId,
+      text: 'Your cart is kept for you.', needsLogin: true, uiActions: [{ type: 'sign_in', label: 'Sign in' }] }))
+    const offer = screen.getByTestId('login-offer')
+    await userEvent.click(within(offer).getByRole('button', { name: 'Sign in' }))
+    expect(screen.getByRole('dialog')).toBeInTheDocument()
+  })
+
   it('adds a product from a card through the REST cart, and the cart drawer follows cart events', async () => {
     renderApp()
     const ws = await connected()

@@ -34,9 +34,12 @@ export function ConnectionBanner() {
 }
 
 function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; onSuggest: (s: string) => void }) {
-  const { addToCart, auth, open } = useApp()
-  // the assistant asks a guest to sign in (checkout, orders): offer it here
-  const wantsLogin = m.role === 'assistant' && last && !auth.user && /\bsign in\b|\blog in\b/i.test(m.text)
+  const { addToCart, auth, open, openCheckout } = useApp()
+  // the reply's own flag says the turn needs a signed-in shopper (never
+  // the words of the text)
+  const wantsLogin = m.role === 'assistant' && last && !auth.user && !!m.needsLogin
+  const handOver = m.role === 'assistant' && last ? m.uiActions?.find((a) => a.type === 'open_checkout') : undefined
+  const showCart = m.role === 'assistant' && last ? m.uiActions?.find((a) => a.type === 'show_cart') : undefined
   if (m.role === 'user')
     return (
       <li className="flex flex-col items-end" data-testid="msg-user">
@@ -66,17 +69,31 @@ function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; on
           ))}
         </div>
       )}
+      {handOver && (
+        <button type="button" data-testid="open-checkout"
+          onClick={() => openCheckout({ address: handOver.address, delivery: handOver.delivery })}
+          className="rounded-md bg-brand-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-800">{handOver.label || 'Go to checkout'}</button>
+      )}
+      {showCart && (
+        <button type="button" onClick={() => open('cart')}
+          className="rounded-md border border-brand-700 px-3 py-1.5 text-sm font-medium text-brand-800 hover:bg-brand-50">{showCart.label || 'Show cart'}</button>
+      )}
       {wantsLogin && (
-        <div className="flex gap-2">
+        <div className="flex gap-2" data-testid="login-offer">
           <button type="button" onClick={() => open('signin', m.intent === 'checkout' ? 'checkout' : null)}
             className="rounded-md bg-brand-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-800">Sign in</button>
           <button type="button" onClick={() => open('signup', m.intent === 'checkout' ? 'checkout' : null)}
             className="rounded-md border border-brand-700 px-3 py-1.5 text-sm font-medium text-brand-800 hover:bg-brand-50">Create an account</button>
         </div>
       )}
-      {last && !!m.suggestions?.length && (
+      {last && (!!m.suggestions?.length || !!m.confirmation) && (
         <div className="flex flex-wrap gap-2" role="group" aria-label="Suggestions">
-          {m.suggestions.map((s) => (
+          {/* a yes/no question the reply's flag says is open */}
+          {m.confirmation && ['Yes', 'No'].filter((s) => !m.suggestions?.includes(s)).map((s) => (
+            <button key={s} type="button" onClick={() => onSuggest(s.toLowerCase())} data-testid="answer"
+              className="rounded-full border border-brand-700 bg-brand-50 px-3 py-1 text-sm font-medium text-brand-800 hover:bg-brand-100">{s}</button>
+          ))}
+          {(m.suggestions ?? []).map((s) => (
             <button key={s} type="button" onClick={() => onSuggest(s)} data-testid="suggestion"
               className="rounded-full border border-brand-700 bg-white px-3 py-1 text-sm text-brand-800 hover:bg-brand-50">{s}</button>
           ))}

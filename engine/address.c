@@ -1,0 +1,433 @@
+/* engine/address.c — a delivery address read from what a shopper types in
+ * the chat ("Sam Lee, 4 Bay Road, Leeds LS1 4AP, UK", or one part per
+ * message: "the city is Leeds").  It only proposes: the order agent shows
+ * what was understood, the shopper corrects or agrees, and the address is
+ * saved through eng_shop_address_set like the checkout page's.  Never
+ * reads card numbers: a run of 12 or more digits is not a postal code. */
+#include "checkout_int.h"
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct country {
+    const char *code;
+    const char *names;   /* '|'-separated, lower case */
+} country;
+
+static const country countries[] = {
+    {"US", "us|usa|u.s.|u.s.a.|united states|united states of america|america"},
+    {"GB", "gb|uk|u.k.|united kingdom|great britain|england|scotland|wales|britain"},
+    {"CA", "canada"},
+    {"DE", "de|germany|deutschland"},
+    {"FR", "fr|france"},
+    {"NL", "nl|netherlands|the netherlands|holland"},
+    {"BE", "belgium"},
+    {"ES", "es|spain"},
+    {"IT", "italy"},
+    {"IE", "ie|ireland"},
+    {"AT", "austria"},
+    {"CH", "ch|switzerland"},
+    {"SE", "se|sweden"},
+    {"DK", "dk|denmark"},
+    {"NO", "norway"},
+    {"PL", "pl|poland"},
+    {"PT", "pt|portugal"},
+    {"AU", "au|australia"},
+    {"NZ", "nz|new zealand"},
+    {"JP", "jp|japan"},
+    {NULL, NULL},
+};
+
+static const char *const street_words[] = {
+    "street", "st", "st.", "road", "rd", "rd.", "avenue", "ave", "ave.", "lane", "ln", "drive", "dr", "dr.",
+    "way", "boulevard", "blvd", "court", "ct", "place", "pl", "square", "sq", "terrace", "close", "crescent",
+    "highway", "hwy", "parkway", "alley", "row", "strasse", "straße", "str.", "weg", "gasse", "platz", "rue",
+    "via", "calle", "laan", "straat", "gracht", "apt", "suite", NULL};
+
+/* the part's words, lower case, compared one by one */
+static bool has_word(const char *s, const char *const *words)
+{
+    char w[48];
+    while (*s) {
+        while (*s && (isspace((unsigned char)*s) || *s == ','))
+            s++;
+        size_t n = 0;
+        while (*s && !isspace((unsigned char)*s) && *s != ',' && n < sizeof w - 1)
+            w[n++] = (char)tolower((unsigned char)*s++);
+        while (*s && !isspace((unsigned char)*s) && *s != ',')
+            s++;
+        w[n] = 0;
+        for (size_t i = 0; n && words[i]; i++)
+            if (strcmp(w, words[i]) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* the country code a whole part names, or NULL */
+static const char *country_of(const char *s)
+{
+    char low[64];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof low)
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)s[i]);
+    for (const country *c = countries; c->code; c++) {
+        const char *p = c->names;
+        while (*p) {
+            const char *e = strchr(p, '|');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            if (len == n && memcmp(p, low, n) == 0)
+                return c->code;
+            p += len + (e ? 1 : 0);
+        }
+    }
+    return NULL;
+}
+
+static size_t digits_in(const char *s)
+{
+    size_t d = 0;
+    for (; *s; s++)
+        d += isdigit((unsigned char)*s) != 0;
+    return d;
+}
+
+/* A postal code inside `s` (US 12345 or 12345-6789, UK "LS1 4AP",
+ * Canada "K1A 0B1", 4-6 digits elsewhere): its span, else false. */
+static bool find_postal(const char *s, size_t *at, size_t *len)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        if (i && isalnum((unsigned char)s[i - 1]))
+            continue;
+        /* digits: 4 to 6, or 5-4 */
+        size_t k = i;
+        while (k < n && isdigit((unsigned char)s[k]))
+            k++;
+        size_t nd = k - i;
+        if (nd >= 4 && nd <= 6 && (k == n || !isalnum((unsigned char)s[k]))) {
+            if (nd == 5 && k + 5 <= n && s[k] == '-' && isdigit((unsigned char)s[k + 1]) &&
+                isdigit((unsigned char)s[k + 4]) && (k + 5 == n || !isalnum((unsigned char)s[k + 5])))
+                k += 5;
+            *at = i;
+            *len = k - i;
+            return true;
+        }
+        /* letters and digits: an outward code with a digit, a space, an
+         * inward code of digit + two letters (UK) or letter digit (CA) */
+        k = i;
+        size_t letters = 0, digs = 0;
+        while (k < n && isalnum((unsigned char)s[k]) && k - i < 4) {
+            letters += isalpha((unsigned char)s[k]) != 0;
+            digs += isdigit((unsigned char)s[k]) != 0;
+            k++;
+        }
+        if (k - i >= 2 && letters && digs && isalpha((unsigned char)s[i]) && k + 4 <= n && s[k] == ' ' &&
+            isalnum((unsigned char)s[k + 1]) && isalnum((unsigned char)s[k + 2]) && isalnum((unsigned char)s[k + 3]) &&
+            (k + 4 == n || !isalnum((unsigned char)s[k + 4])) &&
+            (isdigit((unsigned char)s[k + 1]) || isdigit((unsigned char)s[k + 2]))) {
+            *at = i;
+            *len = k + 4 - i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s), b = 0;
+    while (b < n && (isspace((unsigned char)s[b]) || s[b] == ',' || s[b] == '.' || s[b] == ':'))
+        b++;
+    while (n > b && (isspace((unsigned char)s[n - 1]) || s[n - 1] == ',' || s[n - 1] == '.' || s[n - 1] == '!'))
+        n--;
+    memmove(s, s + b, n - b);
+    s[n - b] = 0;
+}
+
+/* case-insensitive prefix: the rest of s after it, or NULL */
+static const char *after(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+static void put(json_object *o, const char *k, const char *v)
+{
+    char b[128];
+    snprintf(b, sizeof b, "%s", v);
+    trim(b);
+    if (*b)
+        json_object_object_add(o, k, json_object_new_string(b));
+}
+
+/* labels a shopper may put before a part ("city: Leeds", "the zip is ...") */
+typedef struct label {
+    const char *word;
+    const char *field;
+} label;
+
+static const label labels[] = {
+    {"my name is", "name"}, {"name is", "name"}, {"name", "name"}, {"recipient", "name"}, {"street is", "line1"}, {"street", "line1"}, {"address line 1", "line1"}, {"line 1", "line1"},
+    {"line1", "line1"}, {"address line 2", "line2"}, {"line 2", "line2"}, {"line2", "line2"},
+    {"city is", "city"}, {"city", "city"}, {"town is", "city"}, {"town", "city"},
+    {"state is", "region"}, {"state", "region"}, {"region", "region"}, {"county", "region"},
+    {"postal code is", "postalCode"}, {"postal code", "postalCode"}, {"postcode is", "postalCode"},
+    {"postcode", "postalCode"}, {"post code", "postalCode"}, {"zip code is", "postalCode"},
+    {"zip code", "postalCode"}, {"zip is", "postalCode"}, {"zip", "postalCode"},
+    {"country is", "country"}, {"country", "country"},
+    {"phone number is", "phone"}, {"phone is", "phone"}, {"phone", "phone"},
+    {NULL, NULL},
+};
+
+/* "the city is Leeds", "zip: 97201": the field and where its value starts */
+static const char *labelled(const char *part, const char **value)
+{
+    const char *s = part;
+    const char *r;
+    if ((r = after(s, "the ")) != NULL)
+        s = r;
+    else if ((r = after(s, "and the ")) != NULL)
+        s = r;
+    else if ((r = after(s, "my ")) != NULL && strncasecmp(part, "my name", 7) != 0)
+        s = r;
+    for (const label *l = labels; l->word; l++) {
+        const char *v = after(s, l->word);
+        if (!v || isalnum((unsigned char)*v))
+            continue;
+        while (*v == ' ' || *v == ':' || *v == '=' || *v == '-')
+            v++;
+        if ((r = after(v, "is ")) != NULL)
+            v = r;
+        if ((r = after(v, "should be ")) != NULL)
+            v = r;
+        if (*v) {
+            *value = v;
+            return l->field;
+        }
+    }
+    return NULL;
+}
+
+static void set_country(json_object *o, const char *v)
+{
+    char b[64];
+    snprintf(b, sizeof b, "%s", v);
+    trim(b);
+    const char *c = country_of(b);
+    if (c)
+        json_object_object_add(o, "country", json_object_new_string(c));
+    else if (strlen(b) == 2 && isalpha((unsigned char)b[0]) && isalpha((unsigned char)b[1]))
+        put(o, "country", b);
+}
+
+/* A part with a postal code: the code, and around it a city and maybe a
+ * region ("Portland, OR 97201", "97201 Portland", "Leeds LS1 4AP"). */
+static void postal_part(json_object *o, const char *part, size_t at, size_t len, bool have_city)
+{
+    char code[32], before[128], rest[128];
+    snprintf(code, sizeof code, "%.*s", (int)len, part + at);
+    for (char *c = code; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    put(o, "postalCode", code);
+    snprintf(before, sizeof before, "%.*s", (int)at, part);
+    snprintf(rest, sizeof rest, "%s", part + at + len);
+    trim(before);
+    trim(rest);
+    /* a two-letter region in front of a US ZIP: "OR 97201" */
+    if (strlen(before) == 2 && isupper((unsigned char)before[0]) && isupper((unsigned char)before[1])) {
+        put(o, "region", before);
+        before[0] = 0;
+    } else {
+        char *sp = strrchr(before, ' ');
+        if (sp && strlen(sp + 1) == 2 && isupper((unsigned char)sp[1]) && isupper((unsigned char)sp[2]) &&
+            !country_of(sp + 1)) {
+            put(o, "region", sp + 1);
+            *sp = 0;
+        }
+    }
+    if (*rest && country_of(rest)) {
+        set_country(o, rest);
+        rest[0] = 0;
+    }
+    const char *city = *before ? before : rest;
+    if (*city && !have_city && digits_in(city) == 0)
+        put(o, "city", city);
+}
+
+/* a card number somewhere in `s`: 12 or more digits in a run that only
+ * spaces and dashes break ("4242 4242 4242 4242") */
+static bool card_like(const char *s)
+{
+    size_t run = 0;
+    for (; *s; s++) {
+        if (isdigit((unsigned char)*s)) {
+            if (++run >= 12)
+                return true;
+        } else if (!((*s == ' ' || *s == '-') && run && isdigit((unsigned char)s[1]))) {
+            run = 0;
+        }
+    }
+    return false;
+}
+
+/* "Gartenstrasse 12", "Kalverstraat 5a": words, then a house number */
+static bool number_last(const char *s)
+{
+    const char *sp = strrchr(s, ' ');
+    if (!sp || sp == s || !isalpha((unsigned char)s[0]))
+        return false;
+    const char *n = sp + 1;
+    size_t d = 0;
+    while (isdigit((unsigned char)n[d]))
+        d++;
+    return d >= 1 && d <= 4 && (n[d] == 0 || (isalpha((unsigned char)n[d]) && n[d + 1] == 0)) && digits_in(s) == d;
+}
+
+json_object *eng__address_parse(const char *text, const char *wanted)
+{
+    json_object *o = json_object_new_object();
+    /* a message with a card number in it is not read at all: nothing of
+     * it is shown back or kept */
+    if (!text || card_like(text))
+        return o;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", text);
+    /* lead-ins that are not part of the address */
+    static const char *const leads[] = {"my address is", "the address is", "address is", "address:", "address",
+                                        "deliver it to", "deliver to", "send it to", "ship it to", "ship to",
+                                        "please deliver to", "it's", "it is", "sure,", "ok,", "okay,", NULL};
+    char *s = buf;
+    while (isspace((unsigned char)*s))
+        s++;
+    for (size_t i = 0; leads[i]; i++) {
+        const char *r = after(s, leads[i]);
+        if (r && !isalnum((unsigned char)*r)) {
+            s = (char *)r;
+            while (isspace((unsigned char)*s) || *s == ':')
+                s++;
+            break;
+        }
+    }
+    /* parts: commas, semicolons, new lines */
+    char *parts[12];
+    size_t np = 0;
+    for (char *tok = s; tok && np < 12;) {
+        char *e = tok + strcspn(tok, ",;\n");
+        char sep = *e;
+        *e = 0;
+        trim(tok);
+        if (*tok)
+            parts[np++] = tok;
+        tok = sep ? e + 1 : NULL;
+    }
+    bool used[12] = {0};
+    /* labelled parts first, and runs of 12+ digits never count */
+    for (size_t i = 0; i < np; i++) {
+        if (digits_in(parts[i]) >= 12) {
+            used[i] = true;
+            continue;
+        }
+        const char *v = NULL;
+        const char *f = labelled(parts[i], &v);
+        if (!f)
+            continue;
+        if (strcmp(f, "country") == 0)
+            set_country(o, v);
+        else if (strcmp(f, "postalCode") == 0) {
+            char code[32];
+            snprintf(code, sizeof code, "%s", v);
+            trim(code);
+            for (char *c = code; *c; c++)
+                *c = (char)toupper((unsigned char)*c);
+            put(o, f, code);
+        } else
+            put(o, f, v);
+        used[i] = true;
+    }
+    /* the country: a part that is one (the last one, usually) */
+    for (size_t i = np; i-- > 0;)
+        if (!used[i] && country_of(parts[i]) && !json_object_object_get(o, "country")) {
+            /* "CA" alone after a city is California, not Canada, when a
+             * ZIP follows elsewhere: a two-letter part before the last
+             * one is a region */
+            if (strlen(parts[i]) == 2 && i + 1 < np) {
+                put(o, "region", parts[i]);
+            } else {
+                set_country(o, parts[i]);
+            }
+            used[i] = true;
+        }
+    /* the street: a number and a street word, or a number then words */
+    int street = -1;
+    for (size_t i = 0; i < np && street < 0; i++) {
+        if (used[i])
+            continue;
+        size_t at, len;
+        bool postal_only = find_postal(parts[i], &at, &len) && len >= strlen(parts[i]) - 1;
+        if (has_word(parts[i], street_words) || number_last(parts[i]) ||
+            (isdigit((unsigned char)parts[i][0]) && digits_in(parts[i]) < 6 && !postal_only &&
+             strchr(parts[i], ' ') && isalpha((unsigned char)parts[i][strlen(parts[i]) - 1]) &&
+             !find_postal(parts[i], &at, &len))) {
+            street = (int)i;
+            put(o, "line1", parts[i]);
+            used[i] = true;
+        }
+    }
+    /* the postal code, with the city around it */
+    for (size_t i = 0; i < np; i++) {
+        size_t at, len;
+        if (used[i] || json_object_object_get(o, "postalCode") || !find_postal(parts[i], &at, &len))
+            continue;
+        postal_part(o, parts[i], at, len, json_object_object_get(o, "city") != NULL);
+        used[i] = true;
+    }
+    /* what is left: a name before the street, a city after it */
+    for (size_t i = 0; i < np; i++) {
+        if (used[i] || digits_in(parts[i]) > 0)
+            continue;
+        if (street >= 0 && (int)i < street && !json_object_object_get(o, "name")) {
+            put(o, "name", parts[i]);
+            used[i] = true;
+        } else if ((street >= 0 || json_object_object_get(o, "postalCode")) && (int)i > street &&
+                   !json_object_object_get(o, "city")) {
+            put(o, "city", parts[i]);
+            used[i] = true;
+        } else if (street < 0 && np > 1 && i == 0 && !json_object_object_get(o, "name")) {
+            put(o, "name", parts[i]);
+            used[i] = true;
+        }
+    }
+    /* one bare answer to the one thing asked: "Leeds" after "which city?" */
+    if (np == 1 && !used[0] && wanted && json_object_object_length(o) == 0 && digits_in(parts[0]) < 12 &&
+        strlen(parts[0]) <= 100) {
+        if (strcmp(wanted, "country") == 0)
+            set_country(o, parts[0]);
+        else if (strcmp(wanted, "postalCode") == 0) {
+            size_t at, len;
+            if (find_postal(parts[0], &at, &len))
+                postal_part(o, parts[0], at, len, true);
+        } else if (strcmp(wanted, "name") == 0 || strcmp(wanted, "city") == 0) {
+            if (digits_in(parts[0]) == 0)
+                put(o, wanted, parts[0]);
+        } else {
+            put(o, wanted, parts[0]);
+        }
+    }
+    return o;
+}
+
+static const char *const required[] = {"name", "line1", "city", "postalCode", "country", NULL};
+
+const char *eng__address_missing(json_object *a)
+{
+    for (size_t i = 0; required[i]; i++) {
+        const char *v = json_object_get_string(json_object_object_get(a, required[i]));
+        if (!v || !*v)
+            return required[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,107 @@
+/* tests/unit/test_address.c — the delivery address read from chat text
+ * (engine/address.c): one message in the shapes shoppers type (US, UK,
+ * Canada, continental Europe; labelled or not), one part per message
+ * with the field asked, corrections by label, and what must never be
+ * read: card numbers, words that are not an address, a bare word nobody
+ * asked for. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "engine/checkout_int.h"
+
+/* `want` is "field=value|field=value"; every field the text yields must
+ * be listed, and no other */
+static void check(const char *text, const char *wanted, const char *want)
+{
+    json_object *a = eng__address_parse(text, wanted);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", want);
+    size_t n = 0;
+    for (char *kv = buf; *kv;) {
+        char *bar = strchr(kv, '|');
+        if (bar)
+            *bar = 0;
+        char *eq = strchr(kv, '=');
+        assert_non_null(eq);
+        *eq = 0;
+        json_object *v = json_object_object_get(a, kv);
+        if (!v || strcmp(json_object_get_string(v), eq + 1) != 0)
+            fail_msg("\"%s\": %s: expected \"%s\", got %s", text, kv, eq + 1, v ? json_object_get_string(v) : "nothing");
+        n++;
+        kv = bar ? bar + 1 : kv + strlen(kv);
+    }
+    if ((size_t)json_object_object_length(a) != n)
+        fail_msg("\"%s\": expected %zu fields, got %s", text, n, json_object_to_json_string(a));
+    json_object_put(a);
+}
+
+static void test_one_message(void **state)
+{
+    (void)state;
+    check("Maya Reed, 220 Birch Avenue, Portland, OR 97205, USA", NULL,
+          "name=Maya Reed|line1=220 Birch Avenue|city=Portland|region=OR|postalCode=97205|country=US");
+    check("deliver to Omar Haddad, 9 Kings Road, Leeds LS1 4AP, United Kingdom", NULL,
+          "name=Omar Haddad|line1=9 Kings Road|city=Leeds|postalCode=LS1 4AP|country=GB");
+    check("Lena Vogel; Gartenstrasse 12; 10115 Berlin; Germany", NULL,
+          "name=Lena Vogel|line1=Gartenstrasse 12|city=Berlin|postalCode=10115|country=DE");
+    check("my address is Ana Costa, 31 Harbour Drive, Halifax, B3H 1A1, Canada", NULL,
+          "name=Ana Costa|line1=31 Harbour Drive|city=Halifax|postalCode=B3H 1A1|country=CA");
+    check("Tom Beck\n4 Ash Lane\nDenver\n80202-1234\nUS", NULL,
+          "name=Tom Beck|line1=4 Ash Lane|city=Denver|postalCode=80202-1234|country=US");
+}
+
+static void test_labels_and_parts(void **state)
+{
+    (void)state;
+    check("the city is Salem", NULL, "city=Salem");
+    check("zip: 97301", NULL, "postalCode=97301");
+    check("postcode is ls2 7ew", NULL, "postalCode=LS2 7EW");
+    check("the street is 14 Elm Street", NULL, "line1=14 Elm Street");
+    check("country: france", NULL, "country=FR");
+    check("my name is Ruth Ngata", NULL, "name=Ruth Ngata");
+    /* a bare answer fills the one field asked, and only that */
+    check("Wellington", "city", "city=Wellington");
+    check("New Zealand", "country", "country=NZ");
+    check("Galway", NULL, "");
+    check("Leeds LS1 4AP", "city", "city=Leeds|postalCode=LS1 4AP");
+}
+
+static void test_never_read(void **state)
+{
+    (void)state;
+    /* a card number is never part of an address, even when asked */
+    check("4242 4242 4242 4242", "postalCode", "");
+    check("4242424242424242", "name", "");
+    check("Ann Lee, 4242 4242 4242 4242, 12/30, 123", NULL, "");
+    /* "no" is an answer, not Norway; a search is not an address */
+    check("no", NULL, "");
+    check("show me sunglasses", NULL, "");
+    check("yes", NULL, "");
+}
+
+static void test_missing(void **state)
+{
+    (void)state;
+    json_object *a = eng__address_parse("Maya Reed, 220 Birch Avenue", NULL);
+    assert_string_equal(eng__address_missing(a), "city");
+    json_object_object_add(a, "city", json_object_new_string("Portland"));
+    json_object_object_add(a, "postalCode", json_object_new_string("97205"));
+    assert_string_equal(eng__address_missing(a), "country");
+    json_object_object_add(a, "country", json_object_new_string("US"));
+    assert_null(eng__address_missing(a));
+    json_object_put(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_message),
+        cmocka_unit_test(test_labels_and_parts),
+        cmocka_unit_test(test_never_read),
+        cmocka_unit_test(test_missing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
