@@ -87,6 +87,7 @@ typedef struct wsu_conn {
     int sent_close, overflow, dead;
     int dirty;                   /* under L->mu */
     struct wsu_conn *dirty_next;
+    struct wsu_conn *flush_next;   /* on_wake's own walk (loop thread only) */
 } wsu_conn;
 
 struct gw_wsuv {
@@ -353,12 +354,18 @@ static void on_wake(uv_async_t *a)
     pthread_mutex_lock(&L->mu);
     wsu_conn *list = L->dirty;
     L->dirty = NULL;
-    for (wsu_conn *c = list; c; c = c->dirty_next)
+    /* the walk below follows flush_next, set here under the lock: once
+     * dirty is 0 a worker may mark the connection again and rewrite its
+     * dirty_next, which would send the walk down the new list and leave
+     * the rest of this one unflushed (a reply that never went out) */
+    for (wsu_conn *c = list; c; c = c->dirty_next) {
         c->dirty = 0;
+        c->flush_next = c->dirty_next;
+    }
     int stop = L->stop;
     pthread_mutex_unlock(&L->mu);
     while (list) {
-        wsu_conn *n = list->dirty_next;
+        wsu_conn *n = list->flush_next;
         flush(list);
         list = n;
     }
