@@ -89,6 +89,17 @@ void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, jso
 
 const char *eng__agent_intent(eng_turn *t) { return eng__json_str(t->ctx, "intent.name", ""); }
 
+bool eng__agent_has_word(const char *text, const char *const *words)
+{
+    for (size_t i = 0; words[i]; i++) {
+        size_t n = strlen(words[i]);
+        for (const char *p = strcasestr(text, words[i]); p; p = strcasestr(p + 1, words[i]))
+            if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+                return true;
+    }
+    return false;
+}
+
 int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t) { return eng__cart_refresh(t); }
 
 /* ------------------------------------------------------------ targets

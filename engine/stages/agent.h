@@ -21,6 +21,9 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
 eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o);
 eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *o);
 eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts *o);
+/* eng__agent_has_word: whether `text` holds one of the NULL-ended
+ * `words` (or phrases) as whole words, case-insensitive. */
+bool eng__agent_has_word(const char *text, const char *const *words);
 /* eng__agent_knowledge: answer the message from the shop's knowledge
  * file, when the pipeline has one and a section fits (only a close fit
  * when `strict`): sets vars.knowledge and notes the topic in the trace.

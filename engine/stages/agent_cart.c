@@ -174,13 +174,7 @@ static bool negated(const char *text)
     static const char *const neg[] = {"don't", "dont", "do not", "didn't", "didnt", "did not", "doesn't",
                                       "doesnt", "won't", "wont", "will not", "never", "no need", "not now",
                                       "not yet", "no longer", "rather not", NULL};
-    for (size_t i = 0; neg[i]; i++) {
-        size_t n = strlen(neg[i]);
-        for (const char *p = strcasestr(text, neg[i]); p; p = strcasestr(p + 1, neg[i]))
-            if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
-                return true;
-    }
-    return false;
+    return eng__agent_has_word(text, neg);
 }
 
 static json_object *cart_line(eng_turn *t, const char *sku)
@@ -269,13 +263,7 @@ static bool hedged(const char *text)
 {
     static const char *const hedges[] = {"i guess", "maybe", "perhaps", "not sure", "i think", "might",
                                          "probably", "possibly", "dunno", "don't know", "dont know", NULL};
-    for (size_t i = 0; hedges[i]; i++) {
-        const char *p = strcasestr(text, hedges[i]);
-        size_t n = strlen(hedges[i]);
-        if (p && (p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
-            return true;
-    }
-    return false;
+    return eng__agent_has_word(text, hedges);
 }
 
 /* A question about what there is ("any codes going?", "what promo codes

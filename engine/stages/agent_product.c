@@ -131,22 +131,6 @@ static bool money_range(eng_turn *t, double *lo, double *hi)
     return false;
 }
 
-static bool has_word(const char *text, const char *const *words)
-{
-    for (size_t i = 0; words[i]; i++) {
-        const char *p = strcasestr(text, words[i]);
-        size_t n = strlen(words[i]);
-        while (p) {
-            bool left = p == text || !isalnum((unsigned char)p[-1]);
-            bool right = !isalnum((unsigned char)p[n]);
-            if (left && right)
-                return true;
-            p = strcasestr(p + 1, words[i]);
-        }
-    }
-    return false;
-}
-
 /* shown products, kept small: what references and refinements need */
 json_object *eng__agent_shown_of(json_object *cards)
 {
@@ -209,14 +193,12 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
         eng__singular(&one, type, strlen(type));
     /* only a word every card shown bears in its title or category: "2
      * lipsticks" must not name the red nail polish beside the lipstick */
-    for (size_t i = 0; one.data && i < json_object_array_length(cards); i++) {
+    bool every = one.data != NULL;
+    for (size_t i = 0; every && i < json_object_array_length(cards); i++) {
         json_object *c = json_object_array_get_idx(cards, i);
-        if (!strcasestr(eng__json_str(c, "title", ""), one.data) && !strcasestr(eng__json_str(c, "category", ""), one.data)) {
-            eng__buf_free(&one);
-            eng__buf_init(&one);
-        }
+        every = strcasestr(eng__json_str(c, "title", ""), one.data) || strcasestr(eng__json_str(c, "category", ""), one.data);
     }
-    if (one.data)
+    if (every)
         eng__plural(&b, one.data, one.len, total == 1);
     else
         eng__plural(&b, "product", 7, total == 1);
@@ -532,11 +514,11 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         json_object *shown = eng__json_path(t->ctx, "session.shown");
         static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", NULL};
         static const char *const highest[] = {"most expensive", "priciest", "highest price", NULL};
-        if (has_word(text, lowest)) {
+        if (eng__agent_has_word(text, lowest)) {
             q.sort = STORE_SORT_PRICE_ASC;   /* "cheapest first": an order, not a bound */
-        } else if (has_word(text, highest)) {
+        } else if (eng__agent_has_word(text, highest)) {
             q.sort = STORE_SORT_PRICE_DESC;
-        } else if (has_word(text, cheaper)) {
+        } else if (eng__agent_has_word(text, cheaper)) {
             double min = -1;
             for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
                 double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
@@ -546,7 +528,7 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             if (min > 0)
                 q.hi = min - 0.01;
             q.sort = STORE_SORT_PRICE_ASC;
-        } else if (has_word(text, pricier)) {
+        } else if (eng__agent_has_word(text, pricier)) {
             double max = -1;
             for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
                 double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
@@ -557,11 +539,11 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
                 q.lo = max + 0.01;
             q.sort = STORE_SORT_PRICE_DESC;
         }
-        if (has_word(text, instock))
+        if (eng__agent_has_word(text, instock))
             q.in_stock = 1;
-        if (has_word(text, rated))
+        if (eng__agent_has_word(text, rated))
             q.sort = STORE_SORT_RATING;
-        if (has_word(text, more) && !has_word(text, cheaper) && !has_word(text, pricier)) {
+        if (eng__agent_has_word(text, more) && !eng__agent_has_word(text, cheaper) && !eng__agent_has_word(text, pricier)) {
             q.offset = json_object_get_int(eng__json_path(t->ctx, "session.lastQuery.offset")) + (int)o->page_size;
         }
         /* new words ("in black", "leather") narrow the previous query;
@@ -640,13 +622,13 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     }
     /* a "refinement" with nothing to refine is a fresh search */
     bool fresh_search = !(refine && has_last);
-    if (fresh_search && has_word(text, instock))
+    if (fresh_search && eng__agent_has_word(text, instock))
         q.in_stock = 1;
-    if (fresh_search && has_word(text, cheaper))
+    if (fresh_search && eng__agent_has_word(text, cheaper))
         q.sort = STORE_SORT_PRICE_ASC;
-    else if (fresh_search && has_word(text, pricier))
+    else if (fresh_search && eng__agent_has_word(text, pricier))
         q.sort = STORE_SORT_PRICE_DESC;
-    if (fresh_search && has_word(text, rated))
+    if (fresh_search && eng__agent_has_word(text, rated))
         q.sort = STORE_SORT_RATING;
     static const char *const desc[] = {"high to low", "highest to lowest", "highest first", "descending", "highest price",
                                        "most expensive first", "priciest first", NULL};
@@ -655,11 +637,11 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     static const char *const by_price[] = {"sort by price", "sorted by price", "order by price", "by price", NULL};
     static const char *const by_rating[] = {"sort by rating", "sorted by rating", "by rating", "by ratings",
                                             "by reviews", NULL};
-    if (has_word(text, desc))
+    if (eng__agent_has_word(text, desc))
         q.sort = STORE_SORT_PRICE_DESC;
-    else if (has_word(text, asc) || (has_word(text, by_price) && q.sort != STORE_SORT_PRICE_DESC))
+    else if (eng__agent_has_word(text, asc) || (eng__agent_has_word(text, by_price) && q.sort != STORE_SORT_PRICE_DESC))
         q.sort = STORE_SORT_PRICE_ASC;
-    else if (has_word(text, by_rating))
+    else if (eng__agent_has_word(text, by_rating))
         q.sort = STORE_SORT_RATING;
     if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
@@ -940,7 +922,7 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
         json_object_put(tg.candidates);
     }
     static const char *const all[] = {"them", "these", "those", "both", "all", "the two", NULL};
-    if (json_object_array_length(skus) < 2 && has_word(text, all))
+    if (json_object_array_length(skus) < 2 && eng__agent_has_word(text, all))
         for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
     /* "compare it with the realme": the product in focus joins */
@@ -1133,7 +1115,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
     }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
     if (strcmp(intent, "product_details") == 0 &&
-        has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("compare"));
         return compare(st, t, o);
     }

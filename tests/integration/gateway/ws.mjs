@@ -2,7 +2,9 @@
 // frames, reply shape, once-only answers to a resent clientMsgId, ping,
 // cart events from REST, the inspector's trace feed, malformed, invalid
 // UTF-8 and oversized frames, bad tokens; and /metrics moving with it.
-import { ok, req, wsOpen, metric, sleep, startServer, stopServer } from './lib.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ok, req, wsOpen, metric, sleep, startServer, stopServer, tmp } from './lib.mjs';
 
 export async function wsTests(srv, users) {
   let m0 = (await req(srv, 'GET', '/metrics')).text;
@@ -105,12 +107,17 @@ export async function wsTests(srv, users) {
 // The other transport: /ws on the HTTP port, a civetweb thread per socket
 // (ws.listen none); and what `aisle serve` does with no ws.listen at all.
 export async function civetwebTests() {
-  const yaml = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n';
+  // a page of our own, so the checks hold whether or not ui/dist is built
+  const ui = tmp();
+  writeFileSync(join(ui, 'index.html'), '<!doctype html><html><head><title>shop</title></head><body></body></html>');
+  const yaml = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n' +
+    `ui_dir: ${ui}\n`;
   let srv = await startServer({ yaml, civetweb: true });
   try {
     ok(srv.wsPort === 0 && !/event loop/.test(srv.err), 'ws.listen none: no event-loop listener', srv.err.slice(-300));
     const page = await req(srv, 'GET', '/');
-    ok(!/aisle-ws-port/.test(page.text), 'ws.listen none: the page is not sent to another port');
+    ok(page.status === 200 && /<title>shop<\/title>/.test(page.text) && !/aisle-ws-port/.test(page.text),
+       'ws.listen none: the page is not sent to another port', page.text.slice(0, 300));
     const ws = await wsOpen(srv);
     const sess = await ws.next((f) => f.type === 'session');
     ok(sess && sess.sessionToken, 'civetweb /ws: a new anonymous session', sess);
@@ -133,10 +140,7 @@ export async function civetwebTests() {
     ok(new RegExp(`chat WebSocket on ws://127\\.0\\.0\\.1:${srv.port + 1}/ws \\(port ${srv.port + 1}, event loop\\)`).test(srv.err),
        'aisle serve without ws.listen: /ws on the event loop at the HTTP port + 1', srv.err.slice(-300));
     const page = await req(srv, 'GET', '/');
-    // a clone whose UI is not built serves a notice instead of the page
-    const built = !/web UI is not built/i.test(page.text);
-    ok(!built || new RegExp(`aisle-ws-port" content="${srv.port + 1}"`).test(page.text),
-       built ? 'the page is told the event-loop port' : 'the page is told the event-loop port (UI not built: nothing to tell)',
+    ok(new RegExp(`aisle-ws-port" content="${srv.port + 1}"`).test(page.text), 'the page is told the event-loop port',
        page.text.slice(0, 300));
     const ws = await wsOpen(srv);
     const sess = await ws.next((f) => f.type === 'session');
