@@ -289,7 +289,8 @@ static bool unsure(eng_turn *t, const agent_opts *o)
      * again without its product words (classifier's reread_intents):
      * asked whatever the stage's threshold */
     if (json_object_get_boolean(eng__json_path(t->ctx, "vars.continued")) ||
-        strcmp(eng__json_str(t->ctx, "intent.source", ""), "reread") == 0)
+        strcmp(eng__json_str(t->ctx, "intent.source", ""), "reread") == 0 ||
+        strcmp(eng__json_str(t->ctx, "intent.source", ""), "unsure") == 0)
         return true;
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }

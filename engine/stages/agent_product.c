@@ -27,7 +27,7 @@ static const char *const stop[] = {
     /* chat filler */
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
     "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
-    "actually", "instead", NULL,
+    "actually", "instead", "i'd", "i'll", "we'd", "gimme", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -1111,6 +1111,19 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
         eng__set_var(t, "continued", json_object_new_boolean(1));
         eng__turn_note(t, "goes on with the last turn's add: read as add_to_cart");
+        return eng__agent_cart(st, t, o);
+    }
+    /* "i really don't want the first one" is about the cart, whichever
+     * product reading the model made: the cart agent never makes the
+     * change it was told not to make, and asks when the cart holds it */
+    static const char *const unwanted[] = {"don't want", "dont want", "do not want", "no longer want",
+                                           "don't need", "dont need", "do not need", NULL};
+    if (strcmp(intent, "product_details") == 0 &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), unwanted)) {
+        json_object *in = eng__json_path(t->ctx, "intent");
+        json_object_object_add(in, "classified", json_object_new_string(intent));
+        json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
+        eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(st, t, o);
     }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
