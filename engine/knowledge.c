@@ -455,6 +455,8 @@ static const char *const synonyms[][2] = {
     {"talk", "contact"},    {"address", "contact"},   {"locat", "address"},   {"country", "region"},
     {"abroad", "international"}, {"worldwid", "international"}, {"overseas", "international"},
     {"cancel", "cancellation"}, {"privacy", "data"},  {"personal", "data"},  {"gift", "card"},
+    {"choic", "option"},    {"method", "option"},     {"way", "option"},      {"kind", "option"},
+    {"fast", "express"},    {"quick", "express"},     {"rush", "express"},    {"overnight", "express"},
 };
 
 typedef struct qterm {

@@ -132,6 +132,8 @@ static const char *const filler[] = {
     /* the verbs shoppers put things in a cart with */
     "chuck", "pop", "stick", "throw", "toss", "stuff", "shove", "bung", "slap", "whack", "include", "purchase",
     "gimme", "lemme", "snag", "nab", "pick", "wanna", "gonna", "ill", "id", "as",
+    /* chat around the request */
+    "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
     NULL,
 };
 

@@ -121,7 +121,10 @@ static bool asks_change(const char *text)
         "basket", "bag", "trolley", "remove", "delete", "drop", "rid", "change", "set", "make", "update",
         "increase", "decrease", "reduce", "more", "another", "less", "fewer", "instead", "quantity", "qty",
         "empty", "clear", "throw", "ditch", "toss", "include", "pick", "keep", "only", "just", "bump",
-        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x", NULL,
+        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x",
+        /* what shoppers put things in a cart with (the classifier reads
+         * them as "put": engine/nlu/features.c) */
+        "pop", "chuck", "bung", "whack", "shove", "stick", "stuff", "slap", "plonk", "slip", "dump", NULL,
     };
     /* "tell me more about it" asks for more words, not more items */
     bool more_info = strcasestr(text, "more about") || strcasestr(text, "tell me more") ||
