@@ -77,8 +77,9 @@ static size_t fold(const char *s, size_t n, char *out)
     } else if (n > 4 && (memcmp(out + n - 4, "ches", 4) == 0 || memcmp(out + n - 4, "shes", 4) == 0 ||
                          memcmp(out + n - 4, "sses", 4) == 0 || memcmp(out + n - 3, "xes", 3) == 0)) {
         n -= 2;   /* "watches" = "watch", "glasses" = "glass", "boxes" = "box" */
-    } else if (n > 3 && out[n - 1] == 's' && out[n - 2] != 's' && out[n - 2] != 'u' && out[n - 2] != 'i')
-        n--;
+    } else if (n > 3 && out[n - 1] == 's' && out[n - 2] != 's' && out[n - 2] != 'u' &&
+               (out[n - 2] != 'i' || n > 4))
+        n--;   /* "kiwis" = "kiwi"; "this" and "iris" stay whole */
     out[n] = 0;
     return n;
 }

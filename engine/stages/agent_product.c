@@ -164,6 +164,35 @@ typedef struct query {
  * kind of product found in the shopper's own word when the search kept
  * to that kind ("16 phones", "1 lipstick"; else "products"), and
  * results.search.order ("cheapest first"). */
+/* Whether `type` is a word of `text` followed by another word that names
+ * something ("tennis rackets", "phone case"): then it says what kind of
+ * thing, not which thing, and "2 tennises" would be wrong. */
+static bool type_modifies(const char *text, const char *type)
+{
+    static const char *const after[] = {"under", "below", "over", "above", "between", "for", "with", "from",
+                                        "in", "on", "by", "that", "which", "please", "pls", "plz", "and", "or",
+                                        "sorted", "sort", "less", "more", "than", "at", "to", "around", "up",
+                                        "cheapest", "cheaper", "the", "a", "an", "of", "only", "too", NULL};
+    size_t tl = strlen(type);
+    for (const char *p = strcasestr(text, type); p && tl; p = strcasestr(p + 1, type)) {
+        if ((p > text && isalnum((unsigned char)p[-1])) || isalpha((unsigned char)p[tl]))
+            continue;
+        const char *n = p + tl;
+        while (*n && !isalnum((unsigned char)*n))
+            n++;
+        if (!isalpha((unsigned char)*n))
+            return false;
+        size_t k = 0;
+        while (isalpha((unsigned char)n[k]))
+            k++;
+        for (size_t i = 0; after[i]; i++)
+            if (strlen(after[i]) == k && strncasecmp(after[i], n, k) == 0)
+                return false;
+        return true;
+    }
+    return false;
+}
+
 static void describe(eng_turn *t, const query *q, int64_t total, json_object *cards, json_object *r)
 {
     const char *type = eng__json_str(t->ctx, "understanding.productType", NULL);
@@ -189,7 +218,8 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
     }
     eng_buf one;
     eng__buf_init(&one);
-    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department)
+    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department &&
+        !type_modifies(eng__json_str(t->ctx, "message.text", ""), type))
         eng__singular(&one, type, strlen(type));
     /* only a word every card shown bears in its title or category: "2
      * lipsticks" must not name the red nail polish beside the lipstick */
