@@ -539,8 +539,17 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     if (!refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
         !entity_value(t, "category") && !entity_value(t, "brand"))
         refine = true;
+    /* "and for my girlfriend?": the last list for the other wearer (the
+     * classifier stage found the catalog's category for them) */
+    const char *wearer = has_last && !entity_value(t, "category")
+                             ? eng__json_str(t->ctx, "understanding.otherWearer", NULL) : NULL;
+    bool swap = wearer != NULL;
+    if (swap)
+        refine = true;
     if (refine && has_last) {
         query_from_session(t, &q);
+        if (swap)
+            q.category = wearer;
         json_object *shown = eng__json_path(t->ctx, "session.shown");
         static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", NULL};
         static const char *const highest[] = {"most expensive", "priciest", "highest price", NULL};
@@ -609,7 +618,7 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             for (size_t i = 0; refine_words[i] && !skip; i++)
                 skip = strcasecmp(w, refine_words[i]) == 0;
             size_t l = strlen(q.text), wl = strlen(w);
-            if (!skip && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
+            if (!skip && !swap && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
                 added_words = true;   /* room for a space, the word and its NUL */
                 /* "shoes", then "in red": red shoes, not red things */
                 q.flags |= STORE_SEARCH_ALL_WORDS;
@@ -951,15 +960,29 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
             add_sku(skus, tg.sku);
         json_object_put(tg.candidates);
     }
+    /* "which of these is rated best?", "which one is cheapest?": a
+     * question about the list shown, named or not */
+    static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
+                                           "rated best", "rated highest", "most popular", NULL};
+    static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
+                                            "most affordable", "costs less", "costs least", NULL};
+    const char *asked = NULL;
+    for (size_t k = 0; !asked && rate_cue[k]; k++)
+        if (strcasestr(text, rate_cue[k]))
+            asked = "rating";
+    for (size_t k = 0; !asked && price_cue[k]; k++)
+        if (strcasestr(text, price_cue[k]))
+            asked = "price";
     static const char *const all[] = {"them", "these", "those", "both", "all", "the two", NULL};
-    if (json_object_array_length(skus) < 2 && eng__agent_has_word(text, all))
+    if (json_object_array_length(skus) < 2 && (asked || eng__agent_has_word(text, all)))
         for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
     /* "compare it with the realme": the product in focus joins */
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
     if (json_object_array_length(skus) == 1 && focus)
         add_sku(skus, focus);
-    if (json_object_array_length(skus) < 2) {
+    /* one product shown, and which is best asked: that one, said so */
+    if (json_object_array_length(skus) < 2 && !(asked && json_object_array_length(skus) == 1)) {
         json_object_put(skus);
         eng__set_var(t, "needTwo", json_object_new_boolean(1));
         eng__turn_note(t, "compare: fewer than two products");
@@ -992,20 +1015,10 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     if (best)
         json_object_object_add(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
     json_object_object_add(r, "same", json_object_new_boolean(cheap == best));
-    /* "which of these is rated best?", "which one is cheapest?": the
-     * answer comes first, and it is what "it" means next ("add it") */
-    static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
-                                           "rated best", "rated highest", "most popular", NULL};
-    static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
-                                            "most affordable", "costs less", "costs least", NULL};
-    json_object *pick = NULL;
-    const char *asked = NULL;
-    for (size_t k = 0; !asked && rate_cue[k]; k++)
-        if (strcasestr(text, rate_cue[k]))
-            pick = best, asked = "rating";
-    for (size_t k = 0; !asked && price_cue[k]; k++)
-        if (strcasestr(text, price_cue[k]))
-            pick = cheap, asked = "price";
+    /* the answer comes first, and it is what "it" means next ("add it") */
+    json_object *pick = !asked ? NULL : strcmp(asked, "rating") == 0 ? best : cheap;
+    if (json_object_array_length(cards) == 1)
+        json_object_object_add(r, "only", json_object_new_boolean(1));
     if (pick) {
         json_object_object_add(r, strcmp(asked, "rating") == 0 ? "askedRating" : "askedPrice",
                                json_object_new_boolean(1));

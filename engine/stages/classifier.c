@@ -363,6 +363,24 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
         if (in.head[0])
             json_object_object_add(u, "typeHead", json_object_new_string(in.head));
     }
+    if (in.for_whom) {
+        json_object_object_add(u, "forWhom", json_object_new_string(in.for_whom == 1 ? "men" : "women"));
+        /* "and for my girlfriend?" after "watches for a guy": the last
+         * list's category for the other wearer, when the catalog has it */
+        const char *last = eng__json_str(t->ctx, "session.lastQuery.category", NULL);
+        const char *rest = NULL;
+        if (!in.category && last && in.for_whom == 1 && strncmp(last, "womens-", 7) == 0)
+            rest = last + 7;
+        else if (!in.category && last && in.for_whom == 2 && strncmp(last, "mens-", 5) == 0)
+            rest = last + 5;
+        char other[96];
+        const char *cat = NULL;
+        if (rest && snprintf(other, sizeof other, "%s%s", in.for_whom == 1 ? "mens-" : "womens-", rest) <
+                        (int)sizeof other)
+            cat = eng__lex_category(x, other);
+        if (cat)
+            json_object_object_add(u, "otherWearer", json_object_new_string(cat));
+    }
     json_object_object_add(t->ctx, "understanding", u);
     json_object *intent = eng__json_path(t->ctx, "intent");
     const char *name = eng__json_str(intent, "name", "");
