@@ -1132,7 +1132,11 @@ static bool continues_add(eng_turn *t)
         if ((strcmp(type, "reference") == 0 && eng__json_str(e, "sku", NULL)) || strcmp(type, "quantity") == 0)
             return true;
     }
-    return false;
+    /* "and the mascara too": one product named, asked as another add */
+    agent_target tg;
+    eng__agent_target(t, false, &tg);
+    json_object_put(tg.candidates);
+    return tg.found == AGENT_ONE;
 }
 
 eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
