@@ -72,8 +72,8 @@ static const eng_field fields[] = {
     {"unsure_intents", ENG_F_STR, false, offsetof(opts, unsure_intents), "", 0, 0,
      "intents (space-separated) kept below the threshold when the model's best reading is one of them, at "
      "least unsure_floor and clearly ahead of the next (\"ok chuck it in the basket\"), and nothing in the "
-     "catalog explains the message; such a reading has intent.source \"unsure\" and the agents ask before "
-     "acting on it, instead of answering out of scope"},
+     "catalog explains the message; such a reading has intent.source \"unsure\": the cart agent asks before "
+     "any change, agents that only read answer as usual, instead of answering out of scope"},
     {"unsure_floor", ENG_F_NUM, false, offsetof(opts, unsure_floor), "0.15", 0, 1,
      "with unsure_intents: the least confidence a reading below the threshold is kept at"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
@@ -528,10 +528,10 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     }
     json_object_object_add(intent, "alternatives", alts);
     json_object_object_add(t->ctx, "intent", intent);
-    understand(st, t, o, x, unote, sizeof unote);
     char rnote[120] = "";
     if (below)
         keep_unsure(st, t, o, top, n, rnote, sizeof rnote);
+    understand(st, t, o, x, unote, sizeof unote);
     reread(st, t, o, dt, lx ? x : NULL, rnote, sizeof rnote);
     eng__cc_release(dt->cat, lx);
     if (rnote[0])
