@@ -64,22 +64,16 @@ static void remember_intent(json_object *ctx, json_object *sess)
 }
 
 /* Saves the turn's session (counting the turn) and appends its summary to
- * the history.  Failures go to `failed` (both writes are tried). */
+ * the history, as one store write (store_session_save: on SQLite one group
+ * commit, shared with other turns' writes).  Returns only when both are
+ * written: the next message may land on another instance.  A failure goes
+ * to `failed`. */
 static void save_turn(struct store *s, const char *sid, const eng_turn *t, int ttl_s, const char *trace_id,
                       char *failed, size_t nfailed)
 {
     json_object *ctx = eng_turn_context(t);
     json_object *sess = eng__json_path(ctx, "session");
     store_err se = {0};
-    if (sess && json_object_is_type(sess, json_type_object)) {
-        /* count turns: the order agent's confirmation guard reads it, and
-         * derived message ids differ between turns */
-        json_object_object_add(sess, "turns",
-                               json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns")) + 1));
-        remember_intent(ctx, sess);
-        if (store_session_put(s, sid, json_object_to_json_string_ext(sess, JSON_C_TO_STRING_PLAIN), ttl_s, &se) < 0)
-            store_failed(failed, nfailed, "session not saved", se.msg);
-    }
     json_object *turn = json_object_new_object();
     json_object_object_add(turn, "at", json_object_new_int64(store_now_ms(s)));
     json_object_object_add(turn, "messageId", json_object_get(eng__json_path(ctx, "message.id")));
@@ -89,8 +83,17 @@ static void save_turn(struct store *s, const char *sid, const eng_turn *t, int t
     json_object_object_add(turn, "reply", json_object_get(eng__json_path(ctx, "reply.text")));
     if (trace_id)
         json_object_object_add(turn, "traceId", json_object_new_string(trace_id));
-    se.msg[0] = '\0';
-    if (store_session_append_turn(s, sid, json_object_to_json_string_ext(turn, JSON_C_TO_STRING_PLAIN), &se) < 0)
+    const char *turn_js = json_object_to_json_string_ext(turn, JSON_C_TO_STRING_PLAIN);
+    if (sess && json_object_is_type(sess, json_type_object)) {
+        /* count turns: the order agent's confirmation guard reads it, and
+         * derived message ids differ between turns */
+        json_object_object_add(sess, "turns",
+                               json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns")) + 1));
+        remember_intent(ctx, sess);
+        if (store_session_save(s, sid, json_object_to_json_string_ext(sess, JSON_C_TO_STRING_PLAIN), ttl_s, turn_js,
+                               &se) < 0)
+            store_failed(failed, nfailed, "session and history not saved", se.msg);
+    } else if (store_session_append_turn(s, sid, turn_js, &se) < 0)
         store_failed(failed, nfailed, "history not appended", se.msg);
     json_object_put(turn);
 }

@@ -70,8 +70,16 @@ typedef struct gw_config {
     int login_max_backoff_s;     /* 900: the longest wait; a streak of
                                     failures is forgotten after an hour
                                     without one, and a success ends it */
-    int traces_keep;             /* 200: turn contexts kept for the inspector */
-    int trace_ttl_s;             /* 3600: traces kept in the store cache */
+    int traces_keep;             /* 200: turn contexts kept in memory for the
+                                    inspector (the ring) */
+    long traces_max_bytes;       /* 33554432: the ring's bytes at most */
+    int traces_max_age_s;        /* 3600: the ring's oldest trace */
+    double trace_store_rate;     /* 20: traces a second at most copied to
+                                    the store cache (failed turns always),
+                                    by a writer thread off the reply path */
+    int trace_queue;             /* 256: traces waiting for that writer; when
+                                    full the oldest is dropped (counted) */
+    int trace_ttl_s;             /* 900: traces kept in the store cache */
     int watch;                   /* 1: reload the pipeline when files change */
     int reload_debounce_ms;      /* 150 */
     int turn_deadline_ms;        /* 0: the pipeline's deadline_ms */

@@ -290,14 +290,33 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text,
              const char *client_msg_id, gw_delta_fn on_delta, void *ud,
              json_object **reply, int *replayed);
 
-/* trace ring */
+/* The turn traces (traces.c): a ring bounded by count, bytes and age,
+ * and a writer thread that copies some to the store cache off the reply
+ * path.  gw__traces_new starts the writer when st is given;
+ * gw__traces_stop asks it to flush what is queued (GW_TRACE_FLUSH_MS at
+ * most, the rest dropped and counted) and returns at once; gw__traces_free
+ * waits for it and frees all. */
 typedef struct gw_traces gw_traces;
-gw_traces *gw__traces_new(int keep);
+typedef struct gw_trace_stats {
+    uint64_t written, failed;    /* store writes */
+    uint64_t dropped;            /* queued for the store, never written */
+    uint64_t sampled_out;        /* over turns.trace_store_rate */
+    uint64_t queued;             /* waiting for the writer now */
+    uint64_t ring, ring_bytes;   /* in memory now */
+} gw_trace_stats;
+gw_traces *gw__traces_new(const gw_config *c, store *st);
+void gw__traces_stop(gw_traces *t);
 void gw__traces_free(gw_traces *t);
-void gw__traces_add(gw_traces *t, const char *id, json_object *summary, const char *ctx_json);
+/* gw__traces_add: into the ring (a copy of summary and of the len bytes
+ * of ctx_json), and to the writer's queue when the store is to have it
+ * (failed: always); never blocks on the store. */
+void gw__traces_add(gw_traces *t, const char *id, json_object *summary, const char *ctx_json, size_t len,
+                    int failed);
 /* gw__traces_get: the turn context JSON (malloc'd) or NULL. */
 char *gw__traces_get(gw_traces *t, const char *id);
+/* gw__traces_list: the newest `limit` summaries (copies), newest first. */
 json_object *gw__traces_list(gw_traces *t, int limit);
+void gw__traces_stats(gw_traces *t, gw_trace_stats *out);
 
 /* The chat transport interface: a transport (ws.c on civetweb, ws_uv.c on
  * libuv's event loop) owns the socket and calls gw__chan_*; the channel
@@ -474,6 +493,7 @@ struct gw_server {
     struct store_sub *ev_sub; /* other instances' events (shared Redis), or NULL */
     char instance[17];        /* this process's id in those events */
     struct gw_wsuv *wsuv;     /* the event-loop WebSocket transport, or NULL */
+    struct gw_mgthreads *mgt; /* civetweb's threads, for a fast stop */
     int ws_port;              /* its port (0: /ws is on civetweb) */
     char ws_auto[300];        /* ws_listen "auto" resolved (else ""):
                                  the HTTP host, port + 1 */

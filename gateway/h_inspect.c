@@ -1,6 +1,8 @@
 /* gateway/h_inspect.c — what the inspector reads: the loaded pipeline's
  * graph with its diagnostics and reload history, manual reload (admin),
- * and recent turn traces (from the ring, then the store cache). */
+ * and recent turn traces: from the ring in memory first (every turn's,
+ * there the moment its reply is out), then the store cache (the copies
+ * the trace writer made: a sample, and every failed turn; traces.c). */
 #include "gw_int.h"
 #include <stdio.h>
 #include <stdlib.h>

@@ -341,5 +341,24 @@ char *gw__metrics_text(gw_server *s)
     pthread_mutex_unlock(&s->turn_mu);
     put(&b, "# HELP aisle_turns_in_flight Turns running now.\n# TYPE aisle_turns_in_flight gauge\n"
             "aisle_turns_in_flight %d\n", inflight);
+    gw_trace_stats ts;
+    gw__traces_stats(s->traces, &ts);
+    put(&b, "# HELP aisle_traces_written_total Turn traces the writer thread copied to the store cache.\n"
+            "# TYPE aisle_traces_written_total counter\naisle_traces_written_total %llu\n"
+            "# HELP aisle_traces_write_errors_total Turn traces the store refused.\n"
+            "# TYPE aisle_traces_write_errors_total counter\naisle_traces_write_errors_total %llu\n"
+            "# HELP aisle_traces_dropped_total Turn traces queued for the store and dropped: the queue was full "
+            "(the oldest goes) or the stop's flush time ran out.\n"
+            "# TYPE aisle_traces_dropped_total counter\naisle_traces_dropped_total %llu\n"
+            "# HELP aisle_traces_sampled_out_total Turn traces kept in memory only (over turns.trace_store_rate).\n"
+            "# TYPE aisle_traces_sampled_out_total counter\naisle_traces_sampled_out_total %llu\n"
+            "# HELP aisle_trace_queue Turn traces waiting for the writer thread.\n"
+            "# TYPE aisle_trace_queue gauge\naisle_trace_queue %llu\n"
+            "# HELP aisle_trace_ring Turn traces in memory for the inspector, and their bytes.\n"
+            "# TYPE aisle_trace_ring gauge\naisle_trace_ring %llu\n"
+            "# TYPE aisle_trace_ring_bytes gauge\naisle_trace_ring_bytes %llu\n",
+        (unsigned long long)ts.written, (unsigned long long)ts.failed, (unsigned long long)ts.dropped,
+        (unsigned long long)ts.sampled_out, (unsigned long long)ts.queued, (unsigned long long)ts.ring,
+        (unsigned long long)ts.ring_bytes);
     return b.p;
 }

@@ -4,6 +4,7 @@
  * graceful stop that lets turns in flight finish. */
 #include "gw_int.h"
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,11 @@ void gw_config_init(gw_config *c)
     c->login_ip_tries = 20;
     c->login_max_backoff_s = 900;
     c->traces_keep = 200;
-    c->trace_ttl_s = 3600;
+    c->traces_max_bytes = 32L << 20;
+    c->traces_max_age_s = 3600;
+    c->trace_store_rate = 20;
+    c->trace_queue = 256;
+    c->trace_ttl_s = 900;
     c->watch = 1;
     c->reload_debounce_ms = 150;
     c->shutdown_grace_ms = 10000;
@@ -113,6 +118,118 @@ static int log_message(const struct mg_connection *conn, const char *msg)
     return 1;
 }
 
+/* ---------------------------------------------------------------------
+ * A fast stop.  civetweb 1.15 waits in poll() in quanta of two seconds
+ * (SOCKET_TIMEOUT_QUANTUM) and reads its stop flag only between them:
+ * its master thread waiting for connections, and each worker waiting for
+ * the next request on a keep-alive connection, so mg_stop took up to two
+ * seconds even when idle.  While mg_stop runs, a kicker thread signals
+ * every civetweb thread that is not inside one of our handlers (a no-op
+ * handler, no SA_RESTART): poll returns EINTR, the thread sees the flag
+ * and ends.  A thread is signalled only while registered (init_thread to
+ * exit_thread, under the lock), so never after it is gone.
+ * ------------------------------------------------------------------ */
+struct gw_mgthread {
+    pthread_t tid;
+    int live;
+    atomic_int in_handler;
+};
+
+struct gw_mgthreads {
+    pthread_mutex_t mu;
+    int n, cap;
+    struct gw_mgthread *t;
+    atomic_int done;
+};
+
+static __thread struct gw_mgthread *tl_mgthread;
+
+static void *thread_begin(const struct mg_context *ctx, int type)
+{
+    gw_server *s = mg_get_user_data(ctx);
+    struct gw_mgthreads *m = s ? s->mgt : NULL;
+    struct gw_mgthread *slot = NULL;
+    if (!m || type > 2)
+        return NULL;
+    pthread_mutex_lock(&m->mu);
+    if (m->n < m->cap) {
+        slot = &m->t[m->n++];
+        slot->tid = pthread_self();
+        slot->live = 1;
+    }
+    pthread_mutex_unlock(&m->mu);
+    tl_mgthread = slot;
+    return slot;
+}
+
+static void thread_end(const struct mg_context *ctx, int type, void *ud)
+{
+    gw_server *s = mg_get_user_data(ctx);
+    struct gw_mgthread *slot = ud;
+    if (!s || !s->mgt || !slot)
+        return;
+    pthread_mutex_lock(&s->mgt->mu);
+    slot->live = 0;
+    pthread_mutex_unlock(&s->mgt->mu);
+}
+
+static int dispatch(struct mg_connection *conn, void *ud)
+{
+    struct gw_mgthread *me = tl_mgthread;
+    if (me)
+        atomic_store(&me->in_handler, 1);
+    int rc = gw__dispatch(conn, ud);
+    if (me)
+        atomic_store(&me->in_handler, 0);
+    return rc;
+}
+
+static void on_kick(int sig) { (void)sig; }
+
+static void *kicker(void *arg)
+{
+    struct gw_mgthreads *m = arg;
+    struct timespec nap = {0, 2 * 1000000L};
+    while (!atomic_load(&m->done)) {
+        pthread_mutex_lock(&m->mu);
+        for (int i = 0; i < m->n; i++)
+            if (m->t[i].live && !atomic_load(&m->t[i].in_handler))
+                pthread_kill(m->t[i].tid, SIGURG);
+        pthread_mutex_unlock(&m->mu);
+        nanosleep(&nap, NULL);
+    }
+    return NULL;
+}
+
+/* mg_stop, with the kicker running meanwhile */
+static void mg_stop_fast(gw_server *s)
+{
+    struct gw_mgthreads *m = s->mgt;
+    pthread_t kt;
+    int kicking = 0;
+    if (m) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_kick;   /* no SA_RESTART: poll() returns EINTR */
+        sigemptyset(&sa.sa_mask);
+        kicking = sigaction(SIGURG, &sa, NULL) == 0 && pthread_create(&kt, NULL, kicker, m) == 0;
+    }
+    mg_stop(s->mg);   /* waits for every worker: open requests finish */
+    if (kicking) {
+        atomic_store(&m->done, 1);
+        pthread_join(kt, NULL);
+    }
+}
+
+static void mgthreads_free(struct gw_mgthreads *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->mu);
+    free(m->t);
+    free(m);
+}
+
 static void conn_close(const struct mg_connection *c)
 {
     gw__conn_close(mg_get_user_data(mg_get_context(c)), c);
@@ -132,6 +249,7 @@ static void server_free(gw_server *s)
     eng_on_rule_error(NULL, NULL); /* the hook's ud is our metrics */
     gw__traces_free(s->traces);
     gw__metrics_free(s->metrics);
+    mgthreads_free(s->mgt);
     if (s->rl.pl)
         eng_pipeline_release(s->rl.pl);
     json_object_put(s->rl.history);
@@ -244,9 +362,19 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     const char *th = getenv("AISLE_TEST_HOOKS"), *td = getenv("AISLE_TEST_TURN_DELAY_MS");
     if (th && strcmp(th, "1") == 0 && td)
         s->test_delay_ms = (int)strtol(td, NULL, 10);
-    s->traces = gw__traces_new(c->traces_keep);
+    s->traces = gw__traces_new(c, st);
     s->metrics = gw__metrics_new();
-    if (!s->traces || !s->metrics || !s->owned[5] || !s->owned[6] || !s->owned[7] || !s->owned[8]) {
+    s->mgt = calloc(1, sizeof *s->mgt);
+    if (s->mgt) {
+        s->mgt->cap = c->num_threads + 8;   /* workers, master, timer */
+        s->mgt->t = calloc((size_t)s->mgt->cap, sizeof *s->mgt->t);
+        pthread_mutex_init(&s->mgt->mu, NULL);
+        if (!s->mgt->t) {
+            mgthreads_free(s->mgt);
+            s->mgt = NULL;
+        }
+    }
+    if (!s->traces || !s->metrics || !s->mgt || !s->owned[5] || !s->owned[6] || !s->owned[7] || !s->owned[8]) {
         server_free(s);
         return set_err(err, GW_ENOMEM, "out of memory");
     }
@@ -292,6 +420,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     cb.init_connection = gw__conn_init;
     cb.connection_close = conn_close;
     cb.log_message = log_message;
+    cb.init_thread = thread_begin;
+    cb.exit_thread = thread_end;
     struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = opts};
     struct mg_error_data ed = {0};
     char ebuf[256] = "";
@@ -308,7 +438,7 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     struct mg_server_port ports[4];
     int np = mg_get_server_ports(s->mg, 4, ports);
     s->port = np > 0 ? ports[0].port : 0;
-    mg_set_request_handler(s->mg, "/", gw__dispatch, s);
+    mg_set_request_handler(s->mg, "/", dispatch, s);
     if (*s->cfg.ws_listen) {
         /* /ws on its own event loop; civetweb keeps REST and files */
         rc = gw__wsuv_start(s, err);
@@ -362,6 +492,8 @@ void gw_stop(gw_server *s)
             break;
     int left = s->inflight;
     pthread_mutex_unlock(&s->turn_mu);
+    /* the trace writer flushes its queue while the rest closes */
+    gw__traces_stop(s->traces);
     if (left) {
         json_object *f = json_object_new_object();
         json_object_object_add(f, "turns", json_object_new_int(left));
@@ -371,7 +503,7 @@ void gw_stop(gw_server *s)
     gw__chan_close_all(s);
     gw__wsuv_stop(s);
     gw__watch_stop(s);
-    mg_stop(s->mg);   /* waits for every worker: open requests finish */
+    mg_stop_fast(s);
     mg_exit_library();
     gw__log("info", "stopped", NULL);
     server_free(s);

@@ -2,90 +2,15 @@
  * driver (eng_converse: session, replay of a resent clientMsgId, history,
  * the reply object), the same for the REST and WebSocket channels; here
  * only what the server adds: draining, problem objects, metrics, the
- * ring of recent traces the inspector reads, and cart/trace events. */
+ * turn's trace (into the ring the inspector reads, traces.c: the store
+ * copy is written by a thread of its own, never on the reply path), and
+ * cart/trace events. */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ---------------------------------------------------------------------
- * The trace ring: the last N turn contexts, newest last.
- * ------------------------------------------------------------------ */
-struct gw_traces {
-    pthread_mutex_t mu;
-    int keep, next, n;
-    struct slot { char id[40]; json_object *summary; char *ctx; } *slots;
-};
-
-gw_traces *gw__traces_new(int keep)
-{
-    gw_traces *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->keep = keep > 0 ? keep : 1;
-    t->slots = calloc((size_t)t->keep, sizeof *t->slots);
-    if (!t->slots) {
-        free(t);
-        return NULL;
-    }
-    pthread_mutex_init(&t->mu, NULL);
-    return t;
-}
-
-void gw__traces_free(gw_traces *t)
-{
-    if (!t)
-        return;
-    for (int i = 0; i < t->keep; i++) {
-        json_object_put(t->slots[i].summary);
-        free(t->slots[i].ctx);
-    }
-    free(t->slots);
-    pthread_mutex_destroy(&t->mu);
-    free(t);
-}
-
-void gw__traces_add(gw_traces *t, const char *id, json_object *summary, const char *ctx_json)
-{
-    char *copy = strdup(ctx_json);
-    pthread_mutex_lock(&t->mu);
-    struct slot *s = &t->slots[t->next];
-    json_object_put(s->summary);
-    free(s->ctx);
-    snprintf(s->id, sizeof s->id, "%s", id);
-    s->summary = json_object_get(summary);
-    s->ctx = copy;
-    t->next = (t->next + 1) % t->keep;
-    if (t->n < t->keep)
-        t->n++;
-    pthread_mutex_unlock(&t->mu);
-}
-
-char *gw__traces_get(gw_traces *t, const char *id)
-{
-    char *out = NULL;
-    pthread_mutex_lock(&t->mu);
-    for (int i = 0; i < t->keep && !out; i++)
-        if (t->slots[i].ctx && strcmp(t->slots[i].id, id) == 0)
-            out = strdup(t->slots[i].ctx);
-    pthread_mutex_unlock(&t->mu);
-    return out;
-}
-
-json_object *gw__traces_list(gw_traces *t, int limit)
-{
-    json_object *a = json_object_new_array();
-    pthread_mutex_lock(&t->mu);
-    /* newest first */
-    for (int k = 0; k < t->n && k < limit; k++) {
-        int i = ((t->next - 1 - k) % t->keep + t->keep) % t->keep;
-        json_object_array_add(a, json_object_get(t->slots[i].summary));
-    }
-    pthread_mutex_unlock(&t->mu);
-    return a;
-}
 
 /* ---------------------------------------------------------------------
  * Turns
@@ -261,11 +186,10 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
     json_object *ctx = eng_turn_context(cr.turn);
     json_object *sum = trace_summary(ctx, cr.trace_id, who, o.text);
     eng_json_tidy_doubles(sum);   /* before other threads can see it */
-    const char *ctx_js = json_object_to_json_string_ext(ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    gw__traces_add(s->traces, cr.trace_id, sum, ctx_js);
-    char tkey[64];
-    snprintf(tkey, sizeof tkey, "trace:%s", cr.trace_id);
-    store_cache_put(s->st, tkey, ctx_js, s->cfg.trace_ttl_s, NULL);
+    size_t ctx_len = 0;
+    const char *ctx_js = json_object_to_json_string_length(ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                           &ctx_len);
+    gw__traces_add(s->traces, cr.trace_id, sum, ctx_js, ctx_len, path_get(ctx, "error", NULL) != NULL);
     gw__chan_publish_trace(s, sum);
     json_object_put(sum);
     gw__metrics_turn(s->metrics, ctx, cr.elapsed_us);

@@ -348,6 +348,8 @@ static void flush(wsu_conn *c)
     }
 }
 
+static void on_sweep(uv_timer_t *t);
+
 static void on_wake(uv_async_t *a)
 {
     struct gw_wsuv *L = a->data;
@@ -373,6 +375,10 @@ static void on_wake(uv_async_t *a)
         L->stopping = 1;
         L->stop_at = now_ms(L) + 300;   /* let the 1001 frames go out */
         uv_close((uv_handle_t *)&L->listener, NULL);
+        /* look every few milliseconds: a connection goes as soon as its
+         * goodbye is out, the loop as soon as none is left (not on the
+         * next 250 ms sweep after the 300 ms: half a second idle) */
+        uv_timer_start(&L->sweep, on_sweep, 0, 5);
     }
 }
 
@@ -846,6 +852,17 @@ static void on_accept(uv_stream_t *ls, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+/* stopping: nothing more of this connection to write or wait for */
+static int settled(wsu_conn *c)
+{
+    if (c->busy)
+        return 0;
+    pthread_mutex_lock(&c->omu);
+    int empty = !c->out_head && c->wq == 0, closed = c->sent_close;
+    pthread_mutex_unlock(&c->omu);
+    return empty && (closed || !c->opened);
+}
+
 static void on_sweep(uv_timer_t *t)
 {
     struct gw_wsuv *L = t->data;
@@ -855,7 +872,7 @@ static void on_sweep(uv_timer_t *t)
     int64_t ping = idle / 3 < 30000 ? idle / 3 : 30000;
     for (wsu_conn *c = L->conns, *n; c; c = n) {
         n = c->next;
-        if (L->stopping && now >= L->stop_at)
+        if (L->stopping && (now >= L->stop_at || settled(c)))
             conn_drop(c);
         else if (c->state == S_HANDSHAKE && now - c->t_accept > hs)
             conn_drop(c);   /* slowloris: no complete upgrade in time */
@@ -872,7 +889,7 @@ static void on_sweep(uv_timer_t *t)
             }
         }
     }
-    if (L->stopping && now >= L->stop_at) {
+    if (L->stopping && (now >= L->stop_at || !L->conns)) {
         uv_timer_stop(&L->sweep);
         uv_close((uv_handle_t *)&L->sweep, NULL);
         pthread_mutex_lock(&L->mu);

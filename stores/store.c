@@ -350,6 +350,22 @@ int store_session_append_turn(store *s, const char *sid, const char *turn_json,
         expiry(s, 0), err);
 }
 
+int store_session_save(store *s, const char *sid, const char *json, int ttl_s,
+                       const char *turn_json, store_err *err)
+{
+    NEED(s && sid && *sid && json, "session id and json are required");
+    NEED(json[strspn(json, " \t\r\n")] == '{', "session must be a JSON object");
+    if (!turn_json)
+        return store_session_put(s, sid, json, ttl_s, err);
+    NEED(*turn_json, "turn is empty");
+    if (!s->eph_ops->session_save) {
+        int rc = store_session_put(s, sid, json, ttl_s, err);
+        return rc < 0 ? rc : store_session_append_turn(s, sid, turn_json, err);
+    }
+    return s->eph_ops->session_save(s->eph, sid, json, expiry(s, ttl_s), turn_json,
+                                    s->cfg.history_window, expiry(s, 0), err);
+}
+
 int store_session_history(store *s, const char *sid, char **json_out,
                           store_err *err)
 {

@@ -177,6 +177,12 @@ int store_session_delete(store *s, const char *sid, store_err *err);
  * history, dropping the oldest beyond the window, and refresh the TTL. */
 int store_session_append_turn(store *s, const char *sid, const char *turn_json,
                               store_err *err);
+/* store_session_save: store_session_put and store_session_append_turn as
+ * one write (turn_json NULL: the put alone): on SQLite one group commit
+ * (both or neither), elsewhere the two calls in that order.  Returns
+ * when both are written; 0 or the first failure's code. */
+int store_session_save(store *s, const char *sid, const char *json, int ttl_s,
+                       const char *turn_json, store_err *err);
 /* store_session_history: *json_out = JSON array of the kept turns, oldest
  * first ("[]" when none or expired). */
 int store_session_history(store *s, const char *sid, char **json_out,

@@ -81,6 +81,10 @@ typedef struct store__ops {
                           int window, int64_t expires_at, store_err *err);
     int (*history_get)(void *b, const char *sid, int64_t now, char **out,
                        store_err *err);
+    /* optional: kv_put of the session and history_append as one write */
+    int (*session_save)(void *b, const char *sid, const char *json,
+                        int64_t expires_at, const char *turn, int window,
+                        int64_t history_expires_at, store_err *err);
     int (*token_put)(void *b, const char *hash, const char *family,
                      int64_t user, int64_t expires_at, store_err *err);
     int (*token_rotate)(void *b, const char *old_hash, const char *new_hash,

@@ -280,31 +280,158 @@ out:
 
 /* ---------------- sessions, cache ---------------- */
 
+/* ---------------- group commit ----------------
+ *
+ * Session, history and cache writes are many, small and independent, and
+ * each used to be a transaction of its own: BEGIN IMMEDIATE, a few pages
+ * written to the WAL, COMMIT, and every other writer waiting on the lock
+ * (in SQLite's busy handler, which sleeps) meanwhile.  Here they queue; the
+ * first caller that finds no commit running becomes the leader, takes
+ * every write queued so far and commits them in one transaction, each in
+ * a savepoint of its own (one write's failure is that write's alone),
+ * while the writes that arrive meanwhile form the next batch.  Every
+ * caller still returns only after its write committed: the guarantees
+ * are those of a transaction of its own (durable on return as far as
+ * synchronous=NORMAL makes any commit durable: a process crash loses
+ * nothing committed, a power failure may lose the last commits), and the
+ * next read, on any connection or process, sees it.  Carts, orders and
+ * replay keys keep their own transactions (exactly once is theirs). */
+
+static int kv_put_on(sq_conn *c, int kind, const char *key, const char *val,
+                     int64_t expires_at, store_err *err)
+{
+    return SQ_RUN(c, err, "put",
+                  "INSERT INTO kv(kind, key, value, expires_at) VALUES(?,?,?,?)"
+                  " ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value,"
+                  " expires_at = excluded.expires_at",
+                  SQ_I(kind), SQ_T(key), SQ_T(val), SQ_I(expires_at));
+}
+
+static int history_on(sq *b, sq_conn *c, const char *sid, const char *turn,
+                      int window, int64_t expires_at, store_err *err)
+{
+    int rc;
+    /* an expired history starts over rather than resurrecting old turns */
+    if ((rc = SQ_RUN(c, err, "history",
+                     "DELETE FROM history WHERE sid = ? AND expires_at <= ?",
+                     SQ_T(sid), SQ_I(sq__now_ms(b)))) != 0)
+        return rc;
+    if ((rc = SQ_RUN(c, err, "history append",
+                     "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?1,"
+                     " (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE sid = ?1),"
+                     " ?2, ?3)", SQ_T(sid), SQ_T(turn), SQ_I(expires_at))) != 0)
+        return rc;
+    if ((rc = SQ_RUN(c, err, "history window",
+                     "DELETE FROM history WHERE sid = ?1 AND seq <= (SELECT"
+                     " max(seq) FROM history WHERE sid = ?1) - ?2",
+                     SQ_T(sid), SQ_I(window))) != 0)
+        return rc;
+    return SQ_RUN(c, err, "history ttl",
+                  "UPDATE history SET expires_at = ?2 WHERE sid = ?1",
+                  SQ_T(sid), SQ_I(expires_at));
+}
+
+static int stmt_run(sq_conn *c, const char *sql)
+{
+    sqlite3_stmt *st = sq__prep(c, sql, NULL);
+    if (!st)
+        return STORE_EIO;
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE ? 0 : STORE_EIO;
+}
+
+/* The leader's part: one transaction for the batch; rc and err of each
+ * write filled in. */
+static void commit_batch(sq *b, sq_gop *batch)
+{
+    sq_conn *c = NULL;
+    store_err e = {0};
+    int rc = sq__acquire(b, &c, &e), nkv = 0;
+    if (!rc) {
+        if ((rc = sq__begin(c, &e)) == 0) {
+            for (sq_gop *o = batch; o; o = o->next) {
+                if (stmt_run(c, "SAVEPOINT w") != 0) {
+                    o->rc = sq__err(c, sqlite3_errcode(c->db), &o->err, "savepoint");
+                    continue;
+                }
+                if (o->type == SQ_G_HISTORY)
+                    o->rc = history_on(b, c, o->key, o->val, o->window, o->expires_at, &o->err);
+                else {
+                    o->rc = kv_put_on(c, o->kind, o->key, o->val, o->expires_at, &o->err);
+                    nkv++;
+                }
+                if (!o->rc && o->type == SQ_G_SESSION)
+                    o->rc = history_on(b, c, o->key, o->turn, o->window, o->turn_expires_at, &o->err);
+                if (o->rc)
+                    (void)stmt_run(c, "ROLLBACK TO w");
+                (void)stmt_run(c, "RELEASE w");
+            }
+            /* compaction, best effort: a few expired rows go with every
+             * write, so the table stays bounded without a sweeper thread */
+            if (nkv)
+                (void)SQ_RUN(c, NULL, "compact", "DELETE FROM kv WHERE rowid IN (SELECT rowid"
+                             " FROM kv WHERE expires_at < ? LIMIT ?)", SQ_I(sq__now_ms(b)), SQ_I(16 * nkv));
+            rc = sq__commit(c, &e);
+        }
+        sq__release(b, c);   /* rolls back what did not commit */
+    }
+    for (sq_gop *o = batch; o; o = o->next)
+        if (rc && !o->rc) {
+            /* the transaction failed: none of the batch is written */
+            o->rc = rc;
+            o->err = e;
+        }
+}
+
+/* Queue one write and return when it has committed (as leader or not).
+ * Each waiter sleeps on its own condition: the leader wakes the writers
+ * it committed, then the first of the next batch to lead it. */
+static int group_write(sq *b, sq_gop *op, store_err *err)
+{
+    pthread_cond_init(&op->cv, NULL);
+    pthread_mutex_lock(&b->gmu);
+    if (b->gtail)
+        b->gtail->next = op;
+    else
+        b->ghead = op;
+    b->gtail = op;
+    while (!op->done) {
+        if (b->gleader) {
+            pthread_cond_wait(&op->cv, &b->gmu);
+            continue;
+        }
+        b->gleader = 1;
+        sq_gop *batch = b->ghead;
+        b->ghead = b->gtail = NULL;
+        pthread_mutex_unlock(&b->gmu);
+        commit_batch(b, batch);
+        pthread_mutex_lock(&b->gmu);
+        b->gcommits++;
+        for (sq_gop *o = batch, *n; o; o = n) {
+            n = o->next;   /* o may be gone once done is seen */
+            b->gwrites++;
+            o->done = 1;
+            if (o != op)
+                pthread_cond_signal(&o->cv);
+        }
+        b->gleader = 0;
+        if (b->ghead)
+            pthread_cond_signal(&b->ghead->cv);
+    }
+    pthread_mutex_unlock(&b->gmu);
+    pthread_cond_destroy(&op->cv);
+    if (op->rc && err)
+        *err = op->err;
+    return op->rc;
+}
+
 int sq__kv_put(void *vb, int kind, const char *key, const char *val,
                int64_t expires_at, store_err *err)
 {
-    sq *b = vb;
-    int rc = 0;
-    WITH_CONN(b, c, err);
-    /* the write and its compaction share one commit */
-    if ((rc = sq__begin(c, err)) != 0)
-        goto out;
-    rc = SQ_RUN(c, err, "put",
-                "INSERT INTO kv(kind, key, value, expires_at) VALUES(?,?,?,?)"
-                " ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value,"
-                " expires_at = excluded.expires_at",
-                SQ_I(kind), SQ_T(key), SQ_T(val), SQ_I(expires_at));
-    /* compaction, best effort: a few expired rows go with every write, so
-     * the table stays bounded without a sweeper thread */
-    if (!rc)
-        (void)SQ_RUN(c, NULL, "compact", "DELETE FROM kv WHERE rowid IN (SELECT rowid"
-                     " FROM kv WHERE expires_at < ? LIMIT 16)", SQ_I(sq__now_ms(b)));
-    if (!rc)
-        rc = sq__commit(c, err);
-out:
-    sq__rollback(c); /* a no-op after the commit; undoes a half-done put */
-    sq__release(b, c);
-    return rc;
+    sq_gop op = {.type = SQ_G_KV, .kind = kind, .key = key, .val = val,
+                 .expires_at = expires_at};
+    return group_write(vb, &op, err);
 }
 
 int sq__kv_get(void *vb, int kind, const char *key, int64_t now, char **outp,
@@ -423,37 +550,25 @@ int sq__once_abort(void *vb, const char *key, store_err *err)
 int sq__history_append(void *vb, const char *sid, const char *turn, int window,
                        int64_t expires_at, store_err *err)
 {
-    sq *b = vb;
     int rc;
     if ((rc = check_json(turn, err)) != 0)
         return rc;
-    WITH_CONN(b, c, err);
-    if ((rc = sq__begin(c, err)) != 0)
-        goto out;
-    /* an expired history starts over rather than resurrecting old turns */
-    if ((rc = SQ_RUN(c, err, "history",
-                     "DELETE FROM history WHERE sid = ? AND expires_at <= ?",
-                     SQ_T(sid), SQ_I(sq__now_ms(b)))) != 0)
-        goto out;
-    if ((rc = SQ_RUN(c, err, "history append",
-                     "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?1,"
-                     " (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE sid = ?1),"
-                     " ?2, ?3)", SQ_T(sid), SQ_T(turn), SQ_I(expires_at))) != 0)
-        goto out;
-    if ((rc = SQ_RUN(c, err, "history window",
-                     "DELETE FROM history WHERE sid = ?1 AND seq <= (SELECT"
-                     " max(seq) FROM history WHERE sid = ?1) - ?2",
-                     SQ_T(sid), SQ_I(window))) != 0)
-        goto out;
-    if ((rc = SQ_RUN(c, err, "history ttl",
-                     "UPDATE history SET expires_at = ?2 WHERE sid = ?1",
-                     SQ_T(sid), SQ_I(expires_at))) != 0)
-        goto out;
-    rc = sq__commit(c, err);
-out:
-    sq__rollback(c);
-    sq__release(b, c);
-    return rc;
+    sq_gop op = {.type = SQ_G_HISTORY, .key = sid, .val = turn, .window = window,
+                 .expires_at = expires_at};
+    return group_write(vb, &op, err);
+}
+
+int sq__session_save(void *vb, const char *sid, const char *json,
+                     int64_t expires_at, const char *turn, int window,
+                     int64_t history_expires_at, store_err *err)
+{
+    int rc;
+    if ((rc = check_json(turn, err)) != 0)
+        return rc;
+    sq_gop op = {.type = SQ_G_SESSION, .kind = STORE__KV_SESSION, .key = sid, .val = json,
+                 .expires_at = expires_at, .turn = turn, .window = window,
+                 .turn_expires_at = history_expires_at};
+    return group_write(vb, &op, err);
 }
 
 int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,

@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
-#define SQ_SCHEMA_VERSION 7
+#define SQ_SCHEMA_VERSION 8
 
 typedef struct sq_conn {
     sqlite3 *db;
@@ -19,6 +19,20 @@ typedef struct sq_conn {
     int next_evict;
     int in_use;
 } sq_conn;
+
+/* One write waiting for a group commit (sq__group): the caller's own
+ * arguments, valid while it waits; the leader fills rc and err. */
+typedef struct sq_gop {
+    struct sq_gop *next;
+    int type;                /* SQ_G_KV, SQ_G_HISTORY or SQ_G_SESSION */
+    int kind, window;
+    const char *key, *val, *turn;
+    int64_t expires_at, turn_expires_at;
+    int rc, done;
+    pthread_cond_t cv;       /* signalled when done, or to lead */
+    store_err err;
+} sq_gop;
+enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION };
 
 typedef struct sq {
     store_config cfg;        /* strings owned by the store handle */
@@ -31,6 +45,13 @@ typedef struct sq {
      * is rebuilt so a turn that arrives meanwhile waits for it */
     pthread_mutex_t vmu;
     store__lexicon lex;
+    /* group commit of session, history and cache writes: the queue, and
+     * whether a leader is committing a batch now (under gmu) */
+    pthread_mutex_t gmu;
+    pthread_cond_t gcv;
+    sq_gop *ghead, *gtail;
+    int gleader;
+    uint64_t gcommits, gwrites;  /* transactions and the writes in them */
 } sq;
 
 /* Borrow a connection (blocks while all are in use) and give it back. */
@@ -135,6 +156,9 @@ int sq__history_append(void *b, const char *sid, const char *turn, int window,
                        int64_t expires_at, store_err *err);
 int sq__history_get(void *b, const char *sid, int64_t now, char **out,
                     store_err *err);
+int sq__session_save(void *b, const char *sid, const char *json,
+                     int64_t expires_at, const char *turn, int window,
+                     int64_t history_expires_at, store_err *err);
 int sq__token_put(void *b, const char *hash, const char *family, int64_t user,
                   int64_t expires_at, store_err *err);
 int sq__token_rotate(void *b, const char *old_hash, const char *new_hash,

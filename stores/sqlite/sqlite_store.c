@@ -103,6 +103,18 @@ static const char schema_v6[] =
 static const char schema_v7[] =
     "ALTER TABLE products ADD COLUMN price_known INTEGER NOT NULL DEFAULT 1;";
 
+/* v8: the history is kept in (sid, seq) order (WITHOUT ROWID), so one
+ * conversation's turns share a page: an append, its window and its TTL
+ * touch one or two pages instead of one per turn kept (rows used to lie
+ * in insertion order, among every other conversation's). */
+static const char schema_v8[] =
+    "CREATE TABLE history_v8(sid TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " turn TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+    " PRIMARY KEY(sid, seq)) WITHOUT ROWID;"
+    "INSERT INTO history_v8 SELECT sid, seq, turn, expires_at FROM history;"
+    "DROP TABLE history;"
+    "ALTER TABLE history_v8 RENAME TO history;";
+
 static int migrate(sq_conn *c, store_err *err)
 {
     sqlite3_stmt *st;
@@ -139,6 +151,8 @@ static int migrate(sq_conn *c, store_err *err)
     if (version < 6 && (rc = sq__exec(c, schema_v6, err)) != 0)
         goto fail_rc;
     if (version < 7 && (rc = sq__exec(c, schema_v7, err)) != 0)
+        goto fail_rc;
+    if (version < 8 && (rc = sq__exec(c, schema_v8, err)) != 0)
         goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];
@@ -396,6 +410,8 @@ static void sq_close(void *vb)
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->vmu);
+    pthread_mutex_destroy(&b->gmu);
+    pthread_cond_destroy(&b->gcv);
     free(b->path);
     free(b);
 }
@@ -434,6 +450,8 @@ static int sq_open(const store_config *cfg, const store *owner, void **out,
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     pthread_mutex_init(&b->vmu, NULL);
+    pthread_mutex_init(&b->gmu, NULL);
+    pthread_cond_init(&b->gcv, NULL);
     store__lex_init(&b->lex);
     if (!b->path || !b->conns) {
         sq_close(b);
@@ -517,6 +535,7 @@ const store__ops store__sqlite_ops = {
     .kv_delete = sq__kv_delete,
     .history_append = sq__history_append,
     .history_get = sq__history_get,
+    .session_save = sq__session_save,
     .token_put = sq__token_put,
     .token_rotate = sq__token_rotate,
     .token_revoke_family = sq__token_revoke_family,

@@ -263,6 +263,32 @@ static void *once_worker(void *arg)
     return NULL;
 }
 
+/* each thread saves its own conversation 10 times and the shared one 10
+ * times, with a cache put and a replay key between, all at once */
+static void *save_worker(void *arg)
+{
+    worker *w = arg;
+    char sid[32], js[64], turn[64], key[48];
+    pthread_barrier_wait(&gate);
+    for (int k = 0; k < 10 && !w->rc; k++) {
+        snprintf(sid, sizeof sid, "conv-%d", w->i);
+        snprintf(js, sizeof js, "{\"n\":%d}", k);
+        snprintf(turn, sizeof turn, "{\"t\":%d,\"k\":%d}", w->i, k);
+        if ((w->rc = store_session_save(w->s, sid, js, 0, turn, &w->err)) != 0 ||
+            (w->rc = store_session_save(w->s, "conv-shared", js, 0, turn, &w->err)) != 0)
+            break;
+        snprintf(key, sizeof key, "c:%d:%d", w->i, k);
+        if ((w->rc = store_cache_put(w->s, key, turn, 60, &w->err)) != 0)
+            break;
+        snprintf(key, sizeof key, "msg:%d:%d", w->i, k);
+        char *first = NULL;
+        if ((w->rc = store_once_begin(w->s, key, 30000, &first, &w->err)) != 0)
+            break;
+        w->rc = store_once_finish(w->s, key, "{}", 60, &w->err);
+    }
+    return NULL;
+}
+
 static void run_threads(worker *w, void *(*fn)(void *))
 {
     pthread_t th[NTHREADS];
@@ -536,6 +562,57 @@ static void test_once_race(void **state)
     }
 }
 
+/* Session, history and cache writes from 50 threads at once (on SQLite
+ * they share group commits): every write is there afterwards, each
+ * conversation's history in its own order, the shared one with one
+ * sequence of the window's size, and replay keys beside them unaffected. */
+static void test_session_save_race(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    worker w[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        w[i] = (worker){.s = s, .i = i};
+    run_threads(w, save_worker);
+    for (int i = 0; i < NTHREADS; i++) {
+        if (w[i].rc)
+            print_message("thread %d: %d %s\n", i, w[i].rc, w[i].err.msg);
+        assert_int_equal(w[i].rc, 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        char sid[32], want[64], key[48], *js = NULL;
+        snprintf(sid, sizeof sid, "conv-%d", i);
+        assert_int_equal(store_session_get(s, sid, &js, &err), 0);
+        assert_string_equal(js, "{\"n\":9}");
+        free(js);
+        assert_int_equal(store_session_history(s, sid, &js, &err), 0);
+        /* the newest 20 of 10: all, in order */
+        char *p = js;
+        for (int k = 0; k < 10; k++) {
+            snprintf(want, sizeof want, "{\"t\":%d,\"k\":%d}", i, k);
+            char *at = strstr(p, want);
+            if (!at)
+                print_message("%s: %s missing after offset %ld in %s\n", sid, want, (long)(p - js), js);
+            assert_non_null(at);
+            p = at + strlen(want);
+        }
+        free(js);
+        snprintf(key, sizeof key, "c:%d:9", i);
+        assert_int_equal(store_cache_get(s, key, &js, &err), 0);
+        free(js);
+        snprintf(key, sizeof key, "msg:%d:9", i);
+        assert_int_equal(store_once_begin(s, key, 30000, &js, &err), STORE_EEXIST);
+        free(js);
+    }
+    char *h = NULL;
+    assert_int_equal(store_session_history(s, "conv-shared", &h, &err), 0);
+    int n = 0;
+    for (char *p = h; (p = strstr(p, "\"t\":")); p++)
+        n++;
+    assert_int_equal(n, 20);   /* history_window */
+    free(h);
+}
+
 /* A holder that never finishes frees the key when its lease runs out; an
  * abort frees it at once; the first result is kept until its TTL. */
 static void test_once_lease(void **state)
@@ -596,7 +673,7 @@ static void test_backend_unavailable(void **state)
 int main(void)
 {
     const struct CMUnitTest eph_tests[] = {
-        T(test_once_race), T(test_once_lease),
+        T(test_once_race), T(test_once_lease), T(test_session_save_race),
     };
     const struct CMUnitTest redis_tests[] = {
         T(test_once_real_lease),

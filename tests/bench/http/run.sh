@@ -92,3 +92,7 @@ jq -n --argjson n1 "$N1" --argjson p "$P" --argjson c "$C" --argjson n2 "$N2" \
      ratios:{productVsNginx:(($p.rps/$n1.rps*1000|round)/1000), chatVsNginx:(($c.rps/$n1.rps*1000|round)/1000)}}' \
    > tests/bench/results/http.json
 cat tests/bench/results/http.json
+# the chat with the shipped commerce pipeline, a realistic mix, paired with
+# nginx (its own servers: these go first)
+cleanup; trap - EXIT INT TERM
+AISLE=$A sh tests/bench/http/chat_mix.sh
