@@ -420,7 +420,11 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
             memcpy(rest, text, sizeof rest - 1);
             rest[sizeof rest - 1] = '\0';
         }
-        if (eng__kb_answers(t->p->knowledge, rest, NULL, false, &hit))
+        /* and the whole message must be answered too, as the support
+         * agent will read it: "do you have shop stool" is no question
+         * about the shop because "shop" alone finds a section */
+        if (eng__kb_answers(t->p->knowledge, rest, NULL, false, &hit) &&
+            eng__kb_answers(t->p->knowledge, text, NULL, false, &hit))
             return;
     }
     if (vague)
