@@ -738,11 +738,34 @@ static void find_quantities(X *x)
     }
 }
 
+/* A one-word brand matched through the plural fold: "apples" found the
+ * brand "Apple" itself (not an alias such as "hokas", not "levis" for
+ * "Levi's", whose words are written so). */
+static bool plural_of_brand(const X *x, size_t j, const ent_phrase *e)
+{
+    if (e->ntok != 1 || !e->canon)
+        return false;
+    char a[ENT_STEM_MAX], c[ENT_STEM_MAX], cs[ENT_STEM_MAX];
+    const ent_tok *t = &x->t[j];
+    size_t an = fold(x->s + t->s, t->e - t->s, a, false);
+    size_t cl = strlen(e->canon);
+    size_t cn = fold((const unsigned char *)e->canon, cl, c, false);
+    size_t csn = fold((const unsigned char *)e->canon, cl, cs, true);
+    /* an alias: the phrase is not the brand's own name */
+    if (strlen(e->norm) != csn || memcmp(e->norm, cs, csn) != 0)
+        return false;
+    return an != cn || memcmp(a, c, an) != 0;
+}
+
 static void find_vocab(X *x, int min_words)
 {
     for (size_t i = 0; i < x->n; i++) {
         size_t k;
         const ent_phrase *e = vmatch(x, i, &k);
+        /* a brand is a name, not a thing there are several of: "apples"
+         * are fruit, not the Apple brand */
+        if (e && e->type == ENG_ENT_BRAND && plural_of_brand(x, k - 1, e))
+            e = NULL;
         if (e && e->ntok >= min_words) {
             emit(x, e->type, i, k)->str = e->canon;
             i = k - 1;

@@ -235,6 +235,13 @@ static void test_sizes_colors_brands(void **state)
     assert_string_equal(find(e, n, t, ENG_ENT_BRAND, "levis")->str, "Levi's");
     assert_string_equal(find(e, n, t, ENG_ENT_CATEGORY, "men's shoes")->str, "mens-shoes");
     assert_string_equal(find(e, n, t, ENG_ENT_CATEGORY, "sneakers")->str, "mens-shoes");   /* alias */
+    /* a brand is a name: "nikes" is no Nike filter (the words still
+     * search), while the brand itself is */
+    t = "a Nike cap and two nikes";
+    n = ex(v, t, e);
+    assert_string_equal(find(e, n, t, ENG_ENT_BRAND, "Nike")->str, "Nike");
+    for (int i = 0; i < n; i++)
+        assert_false(e[i].type == ENG_ENT_BRAND && e[i].start == 19);
     /* word boundaries: no "red" in "bored", no "Nike" in "Nikes2" */
     t = "I am bored of tanned Nikes2";
     n = ex(v, t, e);
