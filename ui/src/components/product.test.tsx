@@ -47,6 +47,16 @@ describe('ProductCard', () => {
     render(<ProductCard p={{ ...shoe, stock: 0 }} onAdd={() => {}} />)
     expect(screen.getByRole('button', { name: /Add Trail Runner/ })).toBeDisabled()
   })
+
+  it('shows a product the catalog gives no price for as not for sale (the catalog sends price: null, a card priceMissing)', () => {
+    const { unmount } = render(<ProductCard p={{ ...shoe, price: null, finalPrice: null, appliedRules: [] }} onAdd={() => {}} />)
+    expect(screen.getByTestId('final-price')).toHaveTextContent('Price not available')
+    expect(screen.getByRole('button', { name: /Add Trail Runner/ })).toBeDisabled()
+    unmount()
+    render(<ProductCard p={{ ...shoe, price: 0, finalPrice: 0, priceMissing: true, appliedRules: [] }} onAdd={() => {}} />)
+    expect(screen.getByTestId('final-price')).toHaveTextContent('Price not available')
+    expect(screen.getByRole('button', { name: /Add Trail Runner/ })).toHaveTextContent('Not for sale')
+  })
 })
 
 describe('StockBadge', () => {
