@@ -210,9 +210,14 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
     }
   }, [api, connect, signedInAs, onFrame, WebSocketImpl])
 
+  // a new identity has its own cart
   useEffect(() => {
-    refreshCart()
-  }, [identity, refreshCart])
+    let live = true
+    api.cart().then((c) => live && setCartState(c), (e) => live && reportError(e))
+    return () => {
+      live = false
+    }
+  }, [api, identity, reportError])
 
   const send = useCallback((text: string) => {
     const t = text.trim()

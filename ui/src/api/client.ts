@@ -216,11 +216,11 @@ export class Api {
     }
     if (res.status === 204) return undefined as T
     const text = await res.text()
-    let data: unknown = undefined
+    let data: unknown
     try {
       data = text ? JSON.parse(text) : undefined
     } catch {
-      data = undefined
+      /* not JSON: no body to read */
     }
     if (!res.ok) {
       const p = (data ?? {}) as { type?: string; title?: string; detail?: string; field?: string }

@@ -13,9 +13,7 @@ export function ConnectionBanner() {
   const conn = useConn()
   const [slow, setSlow] = useState(false)
   const [wasOpen, setWasOpen] = useState(false)
-  useEffect(() => {
-    if (conn.status === 'open') setWasOpen(true)
-  }, [conn.status])
+  if (conn.status === 'open' && !wasOpen) setWasOpen(true)
   // the first connect of a page usually takes a moment: say nothing for 1.5 s
   useEffect(() => {
     const t = setTimeout(() => setSlow(true), 1500)
