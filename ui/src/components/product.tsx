@@ -89,6 +89,7 @@ export function StockBadge({ stock }: { stock?: number | null }) {
 export function AddToCartButton({ p, onAdd, className = '' }: { p: Shown; onAdd: (sku: string, title: string) => Promise<void> | void; className?: string }) {
   const [busy, setBusy] = useState(false)
   const out = (p.stock !== undefined && p.stock !== null && p.stock <= 0) || unpriced(p)
+  const label = busy ? 'Adding…' : unpriced(p) ? 'Not for sale' : out ? 'Sold out' : 'Add to cart'
   return (
     <button type="button" disabled={busy || out}
       onClick={async () => {
@@ -99,9 +100,10 @@ export function AddToCartButton({ p, onAdd, className = '' }: { p: Shown; onAdd:
           setBusy(false)
         }
       }}
-      aria-label={`Add ${p.title} to cart`}
+      // the name says which product, after the visible words (WCAG 2.5.3)
+      aria-label={`${label}: ${p.title}`}
       className={`rounded-md bg-brand-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-800 disabled:cursor-not-allowed disabled:bg-slate-300 ${className}`}>
-      {busy ? 'Adding…' : unpriced(p) ? 'Not for sale' : out ? 'Sold out' : 'Add to cart'}
+      {label}
     </button>
   )
 }

@@ -113,7 +113,7 @@ describe('chat page', () => {
     const ws = await connected()
     await userEvent.type(screen.getByLabelText('Message'), 'shoes{Enter}')
     act(() => ws.receive({ type: 'reply', clientMsgId: ws.messages()[0].clientMsgId, text: 'One.', cards: [card] }))
-    await userEvent.click(screen.getByRole('button', { name: 'Add Trail Runner to cart' }))
+    await userEvent.click(screen.getByRole('button', { name: 'Add to cart: Trail Runner' }))
     expect(calls.find((c) => c.method === 'POST' && c.url.endsWith('/cart/items'))?.body).toEqual({ sku: 'MEN-1', qty: 1 })
     await waitFor(() => expect(screen.getByTestId('cart-count')).toHaveTextContent('1'))
     await userEvent.click(screen.getByTestId('cart-button'))

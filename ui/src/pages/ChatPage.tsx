@@ -131,7 +131,11 @@ export function ChatPage() {
   const [text, setText] = useState('')
   const end = useRef<HTMLDivElement>(null)
   const input = useRef<HTMLTextAreaElement>(null)
-  const toEnd = useCallback(() => end.current?.scrollIntoView?.({ block: 'end' }), [])
+  // (in braces: scrollIntoView returns a promise in newer browsers, and an
+  // effect may return nothing but its cleanup)
+  const toEnd = useCallback(() => {
+    end.current?.scrollIntoView?.({ block: 'end' })
+  }, [])
   useEffect(toEnd, [messages, toEnd])
 
   const submit = (e?: FormEvent) => {
