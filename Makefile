@@ -93,13 +93,13 @@ test: deps
 	@sh tests/run.sh $(BUILD)
 
 # Unit and integration suites (a real `aisle serve`, real clients) under
-# AddressSanitizer and UndefinedBehaviorSanitizer; the browser suite runs
-# in make test.
+# AddressSanitizer and UndefinedBehaviorSanitizer; the browser suite and
+# the UI's lint (no C in either) run in make test.
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		SKIP_SUITES="e2e" sh tests/run.sh build-san
+		SKIP_SUITES="e2e ui_lint" sh tests/run.sh build-san
 
 bench:
 	@sh mk/deps.sh bench
@@ -117,9 +117,12 @@ fuzz:
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 # the C sources (mk/lint-c.sh: banned functions, DESIGN.md's include rules,
-# the public headers' prefixes), then the shipped pipelines through `aisle lint`
+# the public headers' prefixes), the UI (mk/lint-ui.sh: API types from
+# gateway/openapi.json, tsc, ESLint with React's hooks rules), then the
+# shipped pipelines through `aisle lint`
 lint: $(BUILD)/aisle
 	@sh mk/lint-c.sh
+	@sh mk/lint-ui.sh
 	$(BUILD)/aisle lint $(wildcard examples/*/*.yaml pipelines/*.yaml)
 
 # Build, then serve the chat page and API on http://127.0.0.1:8080 with the

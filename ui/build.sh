@@ -1,7 +1,8 @@
 #!/bin/sh
 # ui/build.sh — build the chat page and inspector into ui/dist when their
 # sources are newer than the build: `npm ci` when node_modules is missing or
-# older than package-lock.json, then `npm run build` (tsc + vite build).
+# older than package-lock.json, then `npm run build` (the API types from
+# gateway/openapi.json, tsc, vite build).
 # Quick and silent when everything is up to date; `make run` calls it.
 #   ui/build.sh          build if needed
 #   ui/build.sh --force  build anyway
@@ -15,8 +16,8 @@ fi
 
 stamp=dist/index.html
 if [ "$1" != "--force" ] && [ -f "$stamp" ] && [ -d node_modules ] &&
-   [ -z "$(find src index.html vite.config.ts tsconfig.json package.json package-lock.json \
-           -newer "$stamp" -print 2>/dev/null | head -n 1)" ]; then
+   [ -z "$(find src scripts index.html vite.config.ts tsconfig.json package.json package-lock.json \
+           ../gateway/openapi.json -newer "$stamp" -print 2>/dev/null | head -n 1)" ]; then
     exit 0
 fi
 

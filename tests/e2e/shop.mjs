@@ -116,16 +116,25 @@ try {
 }
 
 // accessibility: axe-core (from ui/node_modules) on each page state we
-// reach; serious and critical WCAG 2 A/AA violations are collected and
-// reported by one step at the end, so they do not stop the journey
+// reach (every page, dialog and drawer, at the desktop and the phone size
+// where the layout differs); serious and critical violations of WCAG 2.0,
+// 2.1 and 2.2 A/AA and of axe's best practices (landmarks, regions) are
+// collected and reported by one step at the end, so they do not stop the
+// journey. A step plants a violation first, to see that one is caught.
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']
 const a11y = []
+const a11yPages = new Set()
+/* the serious and critical violations on the page now, as lines */
+async function axeFindings(pg, where) {
+  if (!(await pg.evaluate(() => !!window.axe))) await pg.addScriptTag({ content: axeSource })
+  const res = await pg.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), AXE_TAGS)
+  return res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${where}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)
+}
 async function axe(pg, where) {
-  await pg.addScriptTag({ content: axeSource })
-  const res = await pg.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } }))
-  for (const v of res.violations)
-    if (v.impact === 'serious' || v.impact === 'critical')
-      a11y.push(`${where}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)
+  a11yPages.add(where)
+  a11y.push(...(await axeFindings(pg, where)))
 }
 
 const profile = join(work, 'profile')
@@ -158,6 +167,20 @@ try {
     while (!sockets.some((u) => u.startsWith(onLoop)) && Date.now() - t0 < T) await new Promise((r) => setTimeout(r, 50))
     if (!sockets.some((u) => u.startsWith(onLoop))) throw new Error(`the chat did not connect to the event-loop port: ${JSON.stringify(sockets)}`)
     await shot(page, '01-chat-empty')
+    await axe(page, 'chat (empty)')
+  })
+
+  await step('the accessibility check catches a planted serious violation (a button without a name)', async () => {
+    await page.evaluate(() => {
+      const b = document.createElement('button')
+      b.id = 'a11y-planted'
+      b.innerHTML = '<svg aria-hidden="true" width="8" height="8"></svg>'
+      document.querySelector('main').append(b)
+    })
+    const found = await axeFindings(page, 'planted')
+    await page.evaluate(() => document.getElementById('a11y-planted').remove())
+    if (!found.some((f) => /button-name \((serious|critical)\).*#a11y-planted/.test(f)))
+      throw new Error(`axe did not report the planted button: ${JSON.stringify(found)}`)
   })
 
   await step('search by chat shows product cards with promotions', async () => {
@@ -176,7 +199,7 @@ try {
   })
 
   await step('add to cart from a card updates the cart', async () => {
-    await page.getByTestId('product-card').first().getByRole('button', { name: /Add .* to cart/ }).click()
+    await page.getByTestId('product-card').first().getByRole('button', { name: /^Add to cart: / }).click()
     await expectText(page.getByTestId('cart-count'), /^1$/)
     await page.getByTestId('cart-button').click()
     const drawer = page.getByTestId('cart-drawer')
@@ -265,12 +288,14 @@ try {
   })
 
   // screenshots of one page at the desktop and the phone size the issue names
-  const shotBoth = async (name) => {
+  // (and, given `where`, the accessibility check at each size)
+  const shotBoth = async (name, where) => {
     const was = page.viewportSize()
     for (const [w, h] of [[1280, 800], [390, 844]]) {
       await page.setViewportSize({ width: w, height: h })
       await page.waitForTimeout(150)
       await shot(page, `${name}-${w}x${h}`)
+      if (where) await axe(page, `${where} at ${w}x${h}`)
     }
     await page.setViewportSize(was)
   }
@@ -310,12 +335,12 @@ try {
     await co.getByLabel('Card number').fill('4000 0000 0000 0002')
     await co.getByLabel('Expiry (MM/YY)').fill('12/34')
     await co.getByLabel('CVC').fill('123')
-    await shotBoth('07-checkout')
-    await axe(page, 'checkout')
+    await shotBoth('07-checkout', 'checkout')
     await co.getByRole('button', { name: /Pay and place order/ }).click()
     await expectText(co.getByRole('alert'), /declined/)
     await expectText(page.getByTestId('cart-count'), /^[1-9]/)
     await shot(page, '07b-checkout-declined')
+    await axe(page, 'checkout, card declined')
     await co.getByLabel('Card number').fill('4242 4242 4242 4242')
     await co.getByLabel('Save this card for orders in the chat').check()
     const expected = (await co.getByTestId('summary-total').innerText()).trim()
@@ -332,7 +357,7 @@ try {
     await expectText(co.getByTestId('summary-address'), /1 Main Street/)
     summary = { total, reason }
     await expectText(page.getByTestId('cart-count'), /^0$/)
-    await shotBoth('08-order-placed')
+    await shotBoth('08-order-placed', 'order placed')
   })
 
   await step('the order page shows the same summary, discounts and reasons', async () => {
@@ -347,8 +372,7 @@ try {
     await expectText(d.getByTestId('summary-payment'), /Visa ending in 4242/)
     await d.getByText('Confirmation e-mail').click()
     await expectText(d.getByTestId('order-email'), /Express delivery[\s\S]*Total: \$/)
-    await shotBoth('09-order-page')
-    await axe(page, 'order page')
+    await shotBoth('09-order-page', 'order page')
   })
 
   await step('the order is in the history with its status', async () => {
@@ -458,6 +482,11 @@ try {
     await page.getByTestId('product-detail').waitFor({ timeout: T })
     await shot(page, '11-product')
     await axe(page, 'product')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goBack()
+    await page.getByTestId('product-card').first().waitFor({ timeout: T })
+    await axe(page, 'catalog at 390x844')
+    await page.setViewportSize({ width: 1280, height: 860 })
   })
 
   await step('phone-sized chat is usable', async () => {
@@ -496,6 +525,10 @@ try {
     await detail.getByText('classifier').waitFor({ timeout: T })
     await detail.evaluate((el) => el.scrollIntoView({ block: 'end' }))
     await shot(ins, '14-inspector-turn')
+    await axe(ins, 'inspector, a turn opened')
+    await ins.setViewportSize({ width: 390, height: 844 })
+    await ins.waitForTimeout(150)
+    await axe(ins, 'inspector at 390x844')
     await ins.close()
   })
 
@@ -513,6 +546,8 @@ try {
     await dlg.getByLabel('Password').fill('wrong password')
     await dlg.getByRole('button', { name: 'Sign in', exact: true }).click()
     await expectText(dlg.getByRole('alert'), /Wrong e-mail or password/)
+    await shot(page, '14a-sign-in')
+    await axe(page, 'sign-in dialog')
     await dlg.getByLabel('Password').fill('correct horse battery')
     await dlg.getByRole('button', { name: 'Sign in', exact: true }).click()
     await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
@@ -668,8 +703,22 @@ try {
     await shot(page, '19-streamed-reply')
   })
 
-  await step('accessibility: no serious or critical axe-core violations (WCAG 2 A/AA)', async () => {
-    if (a11y.length) throw new Error([...new Set(a11y)].join('\n'))
+  await step('accessibility: no serious or critical axe-core violations (WCAG 2.0-2.2 A/AA, best practices) on any page', async () => {
+    const want = ['chat (empty)', 'chat with cards', 'cart drawer', 'sign-up dialog', 'sign-in dialog', 'checkout at 390x844',
+      'order placed at 1280x800', 'order page at 390x844', 'orders', 'catalog', 'catalog at 390x844', 'product', 'inspector',
+      'inspector, a turn opened']
+    const missed = want.filter((w) => !a11yPages.has(w))
+    if (missed.length) throw new Error(`not checked: ${missed.join(', ')}`)
+    if (a11y.length) {
+      // each finding once, with the pages it was seen on
+      const seen = new Map()
+      for (const f of a11y) {
+        const [where, what] = [f.slice(0, f.indexOf(': ')), f.slice(f.indexOf(': ') + 2)]
+        seen.set(what, [...(seen.get(what) ?? []), where])
+      }
+      for (const [what, where] of seen) console.log(`    ${what}\n      on: ${[...new Set(where)].join('; ')}`)
+      throw new Error(`${seen.size} serious or critical findings (above)`)
+    }
   })
 
   await step('no script errors in the page', async () => {

@@ -2,10 +2,18 @@
 // in localStorage), the cart (always from the server: REST answers, chat
 // replies and {type:"cart"} events), the connection status, notices, and
 // which overlay is open.  One ChatSocket per page.
+//
+// Each slice is its own context, so that a component re-renders only when
+// a slice it reads changes: the actions (api and the functions below) never
+// change; auth, cart, connection, notices and overlay each change alone;
+// the conversation list changes when a message is added or answered; and
+// the reply being written lives in a StreamStore that only its own row
+// subscribes to, so a streamed delta re-renders that row and nothing else.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
 import { Api, ApiError, newId, wsUrl, type AuthState } from './api/client'
 import type { Address, Cart, ServerFrame } from './api/types'
 import { ChatSocket, type SocketStatus } from './chat/socket'
+import { StreamStore } from './chat/stream'
 import {
   addUserMessage, applyDelta, applyError, applyReply, loadConversation, markSent, saveConversation, unanswered,
   CHAT_KEY, type ChatMessage,
@@ -26,18 +34,14 @@ export interface CheckoutPrefill {
   delivery?: string
 }
 
-export interface AppState {
+export interface Conn {
+  status: SocketStatus
+  retryInMs?: number
+}
+
+/* the functions and the client: made once per provider, never changed */
+export interface Actions {
   api: Api
-  auth: AuthState
-  messages: ChatMessage[]
-  cart: Cart | null
-  conn: { status: SocketStatus; retryInMs?: number }
-  notices: Notice[]
-  overlay: Overlay
-  /* what to open after a successful sign-in (e.g. checkout) */
-  afterAuth: Overlay
-  /* the chat's hand-over to the checkout (null: none) */
-  prefill: CheckoutPrefill | null
   openCheckout: (p: CheckoutPrefill | null) => void
   send: (text: string) => void
   setCart: (c: Cart) => void
@@ -52,12 +56,54 @@ export interface AppState {
   clearConversation: () => void
 }
 
-const Ctx = createContext<AppState | null>(null)
+export interface OverlayState {
+  overlay: Overlay
+  /* what to open after a successful sign-in (e.g. checkout) */
+  afterAuth: Overlay
+  /* the chat's hand-over to the checkout (null: none) */
+  prefill: CheckoutPrefill | null
+}
 
-export function useApp(): AppState {
-  const v = useContext(Ctx)
-  if (!v) throw new Error('useApp outside AppProvider')
+/* everything but the conversation (useMessages, useStreamingText) */
+export interface AppState extends Actions, OverlayState {
+  auth: AuthState
+  cart: Cart | null
+  conn: Conn
+  notices: Notice[]
+}
+
+const ActionsCtx = createContext<Actions | null>(null)
+const AuthCtx = createContext<AuthState>({})
+const CartCtx = createContext<Cart | null>(null)
+const ConnCtx = createContext<Conn>({ status: 'connecting' })
+const NoticesCtx = createContext<Notice[]>([])
+const OverlayCtx = createContext<OverlayState>({ overlay: null, afterAuth: null, prefill: null })
+const MessagesCtx = createContext<ChatMessage[]>([])
+const StreamCtx = createContext<StreamStore | null>(null)
+
+export function useActions(): Actions {
+  const v = useContext(ActionsCtx)
+  if (!v) throw new Error('useActions outside AppProvider')
   return v
+}
+export const useAuth = () => useContext(AuthCtx)
+export const useCart = () => useContext(CartCtx)
+export const useConn = () => useContext(ConnCtx)
+export const useNotices = () => useContext(NoticesCtx)
+export const useOverlay = () => useContext(OverlayCtx)
+/* the conversation: changes when a message is added, answered or fails */
+export const useMessages = () => useContext(MessagesCtx)
+export function useStream(): StreamStore {
+  const v = useContext(StreamCtx)
+  if (!v) throw new Error('useStream outside AppProvider')
+  return v
+}
+
+/* All the slices but the conversation in one object: re-renders with any
+ * of them (a sign-in, a cart change, a notice), never with a chat delta.
+ * Components that need less read the slice hooks above. */
+export function useApp(): AppState {
+  return { ...useActions(), ...useOverlay(), auth: useAuth(), cart: useCart(), conn: useConn(), notices: useNotices() }
 }
 
 export interface AppProviderProps {
@@ -72,12 +118,11 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
   const api = useMemo(() => given ?? new Api(), [given])
   const [auth, setAuth] = useState<AuthState>(api.auth)
   const [messages, setMessages] = useState<ChatMessage[]>(loadConversation)
+  const [stream] = useState(() => new StreamStore())
   const [cart, setCartState] = useState<Cart | null>(null)
-  const [conn, setConn] = useState<{ status: SocketStatus; retryInMs?: number }>({ status: 'connecting' })
+  const [conn, setConn] = useState<Conn>({ status: 'connecting' })
   const [notices, setNotices] = useState<Notice[]>([])
-  const [overlay, setOverlay] = useState<Overlay>(null)
-  const [afterAuth, setAfterAuth] = useState<Overlay>(null)
-  const [prefill, setPrefill] = useState<CheckoutPrefill | null>(null)
+  const [overlay, setOverlay] = useState<OverlayState>({ overlay: null, afterAuth: null, prefill: null })
   const socket = useRef<ChatSocket | null>(null)
   const noticeId = useRef(0)
 
@@ -109,10 +154,14 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
       case 'session':
         api.adoptSession(f.sessionId, f.sessionToken)
         break
-      case 'delta':
-        setMessages((m) => applyDelta(m, f.text, f.clientMsgId))
+      case 'delta': {
+        // the first piece adds the reply's row; the rest go to the store
+        const key = f.clientMsgId ?? '_'
+        if (stream.append(key, f.text) === 'started') setMessages((m) => applyDelta(m, '', key))
         break
+      }
       case 'reply':
+        stream.close(f.clientMsgId ?? '_')
         setMessages((m) => applyReply(m, f))
         if (f.cart && Array.isArray(f.cart.items)) setCartState(f.cart)
         break
@@ -129,10 +178,11 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
         setMessages((m) => applyError(m, f))
         break
     }
-  }, [api, notify])
+  }, [api, notify, stream])
 
   // the socket follows the identity: a login or logout reconnects it
-  const identity = auth.accessToken ? `user:${auth.user?.id}` : `anon:${auth.sessionId ?? ''}`
+  const signedInAs = auth.accessToken ? auth.user?.id ?? 0 : null
+  const identity = signedInAs !== null ? `user:${signedInAs}` : `anon:${auth.sessionId ?? ''}`
   useEffect(() => {
     if (!connect) return
     const s = new ChatSocket({
@@ -158,11 +208,16 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
       s.stop()
       socket.current = null
     }
-  }, [api, connect, identity.split(':')[0], auth.user?.id, WebSocketImpl])
+  }, [api, connect, signedInAs, onFrame, WebSocketImpl])
 
+  // a new identity has its own cart
   useEffect(() => {
-    refreshCart()
-  }, [identity, refreshCart])
+    let live = true
+    api.cart().then((c) => live && setCartState(c), (e) => live && reportError(e))
+    return () => {
+      live = false
+    }
+  }, [api, identity, reportError])
 
   const send = useCallback((text: string) => {
     const t = text.trim()
@@ -183,34 +238,51 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
   }, [api, notify, reportError])
 
   const open = useCallback((o: Overlay, after: Overlay = null) => {
-    setOverlay(o)
-    setAfterAuth(after)
+    setOverlay((s) => ({ ...s, overlay: o, afterAuth: after }))
   }, [])
 
   const openCheckout = useCallback((p: CheckoutPrefill | null) => {
-    setPrefill(p)
-    setOverlay('checkout')
-    setAfterAuth(null)
+    setOverlay({ overlay: 'checkout', afterAuth: null, prefill: p })
   }, [])
 
   const signedIn = useCallback(() => {
-    setOverlay(afterAuth)
-    setAfterAuth(null)
-  }, [afterAuth])
+    setOverlay((s) => ({ ...s, overlay: s.afterAuth, afterAuth: null }))
+  }, [])
+
+  const clearConversation = useCallback(() => {
+    setMessages([])
+    stream.clear()
+  }, [stream])
 
   const signOut = useCallback(async () => {
     await api.logout()
-    setMessages([])
+    clearConversation()
     localStorage.removeItem(CHAT_KEY)
-    setOverlay(null)
+    setOverlay((s) => ({ ...s, overlay: null }))
     notify('info', 'You are signed out.')
-  }, [api, notify])
+  }, [api, notify, clearConversation])
 
-  const clearConversation = useCallback(() => setMessages([]), [])
+  const actions = useMemo<Actions>(() => ({
+    api, send, setCart, refreshCart, addToCart, notify, dismiss, reportError, open, signedIn, signOut,
+    clearConversation, openCheckout,
+  }), [api, send, setCart, refreshCart, addToCart, notify, dismiss, reportError, open, signedIn, signOut,
+    clearConversation, openCheckout])
 
-  const value: AppState = {
-    api, auth, messages, cart, conn, notices, overlay, afterAuth, send, setCart, refreshCart, addToCart, notify,
-    dismiss, reportError, open, signedIn, signOut, clearConversation, prefill, openCheckout,
-  }
-  return <Ctx.Provider value={value}>{children}</Ctx.Provider>
+  return (
+    <ActionsCtx.Provider value={actions}>
+      <AuthCtx.Provider value={auth}>
+        <CartCtx.Provider value={cart}>
+          <ConnCtx.Provider value={conn}>
+            <NoticesCtx.Provider value={notices}>
+              <OverlayCtx.Provider value={overlay}>
+                <StreamCtx.Provider value={stream}>
+                  <MessagesCtx.Provider value={messages}>{children}</MessagesCtx.Provider>
+                </StreamCtx.Provider>
+              </OverlayCtx.Provider>
+            </NoticesCtx.Provider>
+          </ConnCtx.Provider>
+        </CartCtx.Provider>
+      </AuthCtx.Provider>
+    </ActionsCtx.Provider>
+  )
 }

@@ -10,6 +10,7 @@ import { converseTests } from './converse.mjs';
 import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
 import { checkoutTests } from './checkout.mjs';
+import { conformTests } from './conform.mjs';
 
 const groups = [];
 let main;
@@ -25,7 +26,7 @@ try {
 } finally {
   await stopServer(main);
 }
-for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
+for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['conformance to openapi.json', conformTests], ['refusal', refusalTests],
   ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
   ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }

@@ -1,8 +1,9 @@
 // REST client for /api/v1: keeps the tokens (anonymous session token, or a
 // user's access + refresh tokens) in localStorage, refreshes the access
 // token before it expires and once on a 401, and turns problem+json
-// answers into ApiError (429 carries Retry-After).
-import type { Address, Cart, CheckoutInput, DeliveryOption, Order, PipelineInfo, SavedCard, Product, SearchResult, TokenAnswer, TraceSummary, User } from './types'
+// answers into ApiError (429 carries Retry-After).  Each endpoint's answer
+// is typed as gateway/openapi.json declares it for that path (Ok<>).
+import type { Address, CheckoutInput, Ok, User } from './types'
 
 export class ApiError extends Error {
   status: number
@@ -123,7 +124,7 @@ export class Api {
   async startSession(): Promise<void> {
     if (!this.starting) {
       this.starting = (async () => {
-        const r = await this.raw<{ sessionId: string; sessionToken: string }>('POST', '/auth/anonymous', { auth: false })
+        const r = await this.raw<Ok<'/api/v1/auth/anonymous', 'post'>>('POST', '/auth/anonymous', { auth: false })
         this.setAuth({ sessionToken: r.sessionToken, sessionId: r.sessionId })
       })().finally(() => {
         this.starting = null
@@ -146,7 +147,7 @@ export class Api {
       this.refreshing = (async () => {
         try {
           // the refresh token travels as the HttpOnly cookie, by itself
-          const t = await this.raw<TokenAnswer>('POST', '/auth/refresh', { auth: false })
+          const t = await this.raw<Ok<'/api/v1/auth/refresh', 'post'>>('POST', '/auth/refresh', { auth: false })
           this.acceptTokens(t)
         } catch (e) {
           // a refresh the server refuses (expired, reused) ends the login;
@@ -166,7 +167,7 @@ export class Api {
     this.setAuth({ sessionToken, sessionId })
   }
 
-  private acceptTokens(t: TokenAnswer) {
+  private acceptTokens(t: Ok<'/api/v1/auth/login', 'post'>) {
     this.setAuth({
       sessionToken: this.state.sessionToken,
       sessionId: t.sessionId,
@@ -178,13 +179,13 @@ export class Api {
   async login(email: string, password: string): Promise<User> {
     // sent with the anonymous session's token: the server keeps the
     // conversation and merges the anonymous cart into the user's
-    const t = await this.request<TokenAnswer>('POST', '/auth/login', { body: { email, password, refreshCookie: true } })
+    const t = await this.request<Ok<'/api/v1/auth/login', 'post'>>('POST', '/auth/login', { body: { email, password, refreshCookie: true } })
     this.acceptTokens(t)
     return t.user
   }
 
   async register(email: string, password: string, name: string): Promise<User> {
-    const t = await this.request<TokenAnswer>('POST', '/auth/register', { body: { email, password, name, refreshCookie: true } })
+    const t = await this.request<Ok<'/api/v1/auth/register', 'post'>>('POST', '/auth/register', { body: { email, password, name, refreshCookie: true } })
     this.acceptTokens(t)
     return t.user
   }
@@ -215,11 +216,11 @@ export class Api {
     }
     if (res.status === 204) return undefined as T
     const text = await res.text()
-    let data: unknown = undefined
+    let data: unknown
     try {
       data = text ? JSON.parse(text) : undefined
     } catch {
-      data = undefined
+      /* not JSON: no body to read */
     }
     if (!res.ok) {
       const p = (data ?? {}) as { type?: string; title?: string; detail?: string; field?: string }
@@ -248,28 +249,28 @@ export class Api {
 
   // --- endpoints -----------------------------------------------------
 
-  search(params: Record<string, string | number | boolean | undefined>): Promise<SearchResult> {
+  search(params: Record<string, string | number | boolean | undefined>): Promise<Ok<'/api/v1/products', 'get'>> {
     const q = new URLSearchParams()
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '' && v !== false) q.set(k, String(v))
     return this.raw('GET', `/products?${q}`)
   }
-  product(sku: string): Promise<Product> {
+  product(sku: string): Promise<Ok<'/api/v1/products/{sku}', 'get'>> {
     return this.raw('GET', `/products/${encodeURIComponent(sku)}`)
   }
-  cart(): Promise<Cart> {
+  cart(): Promise<Ok<'/api/v1/cart', 'get'>> {
     return this.request('GET', '/cart')
   }
-  addToCart(sku: string, qty = 1): Promise<Cart> {
+  addToCart(sku: string, qty = 1): Promise<Ok<'/api/v1/cart/items', 'post'>> {
     return this.request('POST', '/cart/items', { body: { sku, qty } })
   }
-  setQty(sku: string, qty: number): Promise<Cart> {
+  setQty(sku: string, qty: number): Promise<Ok<'/api/v1/cart/items/{sku}', 'patch'>> {
     return this.request('PATCH', `/cart/items/${encodeURIComponent(sku)}`, { body: { qty } })
   }
-  async removeLine(sku: string): Promise<Cart> {
+  async removeLine(sku: string): Promise<Ok<'/api/v1/cart', 'get'>> {
     await this.request('DELETE', `/cart/items/${encodeURIComponent(sku)}`)
     return this.cart()
   }
-  placeOrder(idempotencyKey: string, checkout: CheckoutInput): Promise<Order> {
+  placeOrder(idempotencyKey: string, checkout: CheckoutInput): Promise<Ok<'/api/v1/orders', 'post'>> {
     return this.request('POST', '/orders', { headers: { 'Idempotency-Key': idempotencyKey }, body: checkout })
   }
   /* a resource that may not exist yet: null for a 404 */
@@ -282,32 +283,32 @@ export class Api {
     }
   }
   /* the saved delivery address; null when none is saved yet */
-  address(): Promise<Address | null> {
+  address(): Promise<Ok<'/api/v1/me/address', 'get'> | null> {
     return this.orNull('/me/address')
   }
   /* the saved card (brand and last 4); null when none is saved */
-  savedCard(): Promise<SavedCard | null> {
+  savedCard(): Promise<Ok<'/api/v1/me/payment-method', 'get'> | null> {
     return this.orNull('/me/payment-method')
   }
-  saveAddress(a: Address): Promise<Address> {
+  saveAddress(a: Address): Promise<Ok<'/api/v1/me/address', 'put'>> {
     return this.request('PUT', '/me/address', { body: a })
   }
-  deliveryOptions(): Promise<{ currency: string; items: DeliveryOption[] }> {
+  deliveryOptions(): Promise<Ok<'/api/v1/cart/delivery-options', 'get'>> {
     return this.request('GET', '/cart/delivery-options')
   }
-  orders(): Promise<{ items: Order[] }> {
+  orders(): Promise<Ok<'/api/v1/orders', 'get'>> {
     return this.request('GET', '/orders')
   }
-  order(id: number | string): Promise<Order> {
+  order(id: number | string): Promise<Ok<'/api/v1/orders/{id}', 'get'>> {
     return this.request('GET', `/orders/${encodeURIComponent(String(id))}`)
   }
-  cancelOrder(id: number): Promise<Order> {
+  cancelOrder(id: number): Promise<Ok<'/api/v1/orders/{id}/cancel', 'post'>> {
     return this.request('POST', `/orders/${id}/cancel`)
   }
-  pipelines(): Promise<PipelineInfo> {
+  pipelines(): Promise<Ok<'/api/v1/pipelines', 'get'>> {
     return this.request('GET', '/pipelines')
   }
-  traces(limit = 50): Promise<{ items: TraceSummary[] }> {
+  traces(limit = 50): Promise<Ok<'/api/v1/traces', 'get'>> {
     return this.request('GET', `/traces?limit=${limit}`)
   }
   trace(id: string): Promise<Record<string, unknown>> {
@@ -333,5 +334,5 @@ export function wsUrl(token: string): string {
   return `${proto}//${host}/ws?token=${encodeURIComponent(token)}`
 }
 
-export const money = (v: number | undefined) =>
-  v === undefined || Number.isNaN(v) ? '' : `$${v.toFixed(2)}`
+export const money = (v: number | null | undefined) =>
+  v === undefined || v === null || Number.isNaN(v) ? '' : `$${v.toFixed(2)}`

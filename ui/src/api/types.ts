@@ -1,313 +1,60 @@
-// Shapes of what the gateway sends (docs/api.md, gateway/openapi.json).
-// Fields the gateway does not always send are optional here, and the UI
-// copes without them.
+// The names the page uses for what the gateway sends, each one a schema of
+// gateway/openapi.json: the types themselves are generated from the
+// document at build time (ui/scripts/gen-api.mjs -> openapi.gen.ts), so
+// a field the UI reads and the document lacks fails the typecheck.  Only
+// names here; a shape that is not in the document belongs in the document.
+import type { components, paths } from './openapi.gen'
 
-export interface AppliedRule {
-  id: string
-  version?: number | string
-  reason?: string
-  before?: number
-  after?: number
-  amount?: number
-}
+type S = components['schemas']
 
-export interface Card {
-  sku: string
-  title: string
-  brand?: string
-  category?: string
-  price: number
-  finalPrice?: number
-  rating?: number
-  stock?: number | null   // null: not kept (always available)
-  thumbnail?: string
-  appliedRules?: AppliedRule[]
-}
-
-export interface Product extends Card {
-  description?: string
-  images?: string[]
-  tags?: string[]
-  discountPercentage?: number
-}
-
-export interface CartLine {
-  sku: string
-  title: string
-  qty: number
-  unitPrice: number
-  finalPrice?: number
-  lineTotal: number
-  appliedRules?: AppliedRule[]
-  thumbnail?: string
-  stock?: number | null   // null: not kept (always available)
-}
-
-export interface CartDiscount {
-  id: string
-  version?: number | string
-  reason?: string
-  amount: number
-}
-
-export interface Cart {
-  id?: string
-  items: CartLine[]
-  count: number
-  subtotal: number
-  discounts?: CartDiscount[]
-  discountTotal?: number
-  total: number
-  promoCode?: string
-}
-
-export interface Facet {
-  value: string
-  count: number
-}
-
-export interface SearchResult {
-  items: Product[]
-  total: number
-  page: number
-  pageSize: number
-  facets: { categories: Facet[]; brands: Facet[]; prices: Facet[] }
-  corrected?: string
-}
-
-export interface User {
-  id: number
-  email: string
-  name?: string
-  role?: string
-}
-
-export interface TokenAnswer {
-  accessToken: string
-  refreshToken?: string   /* absent when asked for the cookie (browsers) */
-  expiresIn: number
-  sessionId: string
-  user: User
-}
-
-export interface OrderLine {
-  sku: string
-  title: string
-  qty: number
-  unitPrice: number
-  appliedRules?: AppliedRule[]
-}
-
-export interface Address {
-  name: string
-  line1: string
-  line2?: string
-  city: string
-  region?: string
-  postalCode: string
-  country: string
-  phone?: string
-}
-
-export interface DeliveryOption {
-  id: string
-  name: string
-  days: string
-  price: number
-  basePrice: number
-  freeOver?: number
-}
-
-export interface PaymentCard {
-  cardNumber: string
-  expiry: string
-  cvc: string
-}
-
-export interface SavedCard {
-  provider: string
-  brand: string
-  last4: string
-}
-
-export interface CheckoutInput {
-  address?: Address
-  saveAddress?: boolean
-  deliveryOption?: string
-  /* a card, or the account's saved one */
-  payment: PaymentCard | { saved: true }
-  savePayment?: boolean
-}
-
-export interface OrderPayment {
-  provider: string
-  brand: string
-  last4: string
-  reference: string
-  amount: number
-  status: string
-  saved?: boolean
-}
-
-export interface Order {
-  id: number
-  status: string
-  total: number
-  createdAt: number
-  lines: OrderLine[]
-  idempotencyKey?: string
-  subtotal?: number
-  discounts?: CartDiscount[]
-  discountTotal?: number
-  goodsTotal?: number
-  currency?: string
-  delivery?: DeliveryOption
-  address?: Address
-  payment?: OrderPayment
-  emailText?: string
-}
-
-export interface Action {
-  type: string
-  sku?: string
-  title?: string
-  qty?: number
-  status?: string
-  [k: string]: unknown
-}
-
-/* What the page may offer beside a reply's text (gateway/openapi.json,
- * ChatReply.uiActions): open_checkout carries the delivery option and the
- * address the chat collected (when it was not saved to the account). */
-export interface UiAction {
-  type: 'open_checkout' | 'sign_in' | 'show_cart' | string
-  label: string
-  delivery?: string
-  address?: Partial<Address>
-}
-
-/* a question the reply leaves open: kind is the pending action's type
- * (order.create, cart.add, checkout.address ...) */
-export interface Confirmation {
-  kind: string
-  question: string
-}
+export type AppliedRule = S['AppliedRule']
+export type Card = S['Card']
+export type Product = S['Product']
+export type CartLine = S['CartLine']
+export type CartDiscount = S['Discount']
+export type Cart = S['Cart']
+export type Facet = S['Facet']
+export type SearchResult = S['ProductPage']
+export type User = S['User']
+export type TokenAnswer = S['Tokens']
+export type Session = S['Session']
+export type OrderLine = S['OrderLine']
+export type Address = S['Address']
+export type DeliveryOption = S['DeliveryOption']
+export type DeliveryOptions = S['DeliveryOptions']
+export type PaymentCard = S['PaymentCard']
+export type SavedCard = S['SavedCard']
+export type CheckoutInput = S['CheckoutInput']
+export type OrderPayment = S['OrderPayment']
+export type Order = S['Order']
+export type OrderList = S['OrderList']
+export type Action = S['Action']
+export type UiAction = S['UiAction']
+export type Confirmation = S['Confirmation']
 
 /* frames the server sends on /ws */
-export type ServerFrame =
-  | { type: 'session'; sessionId: string; sessionToken: string }
-  | { type: 'hello'; sessionId: string; userId?: number | null }
-  | { type: 'delta'; text: string; clientMsgId?: string }
-  | ({
-      type: 'reply'
-      clientMsgId?: string
-      text: string
-      cards?: Card[]
-      suggestions?: string[]
-      actions?: Action[]
-      cart?: Cart | null
-      traceId?: string
-      intent?: { name: string; confidence: number }
-      replayed?: boolean
-      /* server-driven page state: no page reads these out of the text */
-      needsLogin?: boolean
-      confirmation?: Confirmation | null
-      uiActions?: UiAction[]
-    })
-  | { type: 'cart'; cart: Cart }
-  | { type: 'trace'; trace: TraceSummary }
-  | { type: 'subscribed' | 'unsubscribed'; topic: string }
-  | { type: 'pong'; id?: unknown }
-  | {
-      type: 'error'
-      status: number
-      code: string
-      title?: string
-      detail?: string
-      clientMsgId?: string
-      retryAfter?: number
-    }
+export type ServerFrame = S['WsServerFrame']
+export type ClientFrame = S['WsClientFrame']
+export type ReplyFrame = S['WsReply']
+export type ErrorFrame = S['WsError']
 
-export type ReplyFrame = Extract<ServerFrame, { type: 'reply' }>
-export type ErrorFrame = Extract<ServerFrame, { type: 'error' }>
+export type StageTiming = S['StageTiming']
+export type TraceSummary = S['TraceSummary']
+export type TraceList = S['TraceList']
+export type Diagnostic = S['Diagnostic']
+export type ReloadEvent = S['ReloadEvent']
+export type PipelineGraph = S['PipelineGraph']
+export type GraphStage = PipelineGraph['stages'][number]
+export type GraphEdge = PipelineGraph['edges'][number]
+export type PipelineInfo = S['Pipelines']
 
-export interface StageTiming {
-  stage: string
-  type?: string
-  us: number
-  result?: string
-  note?: string
-}
-
-export interface TraceSummary {
-  id: string
-  at: number
-  sessionId?: string
-  userId?: number
-  text?: string
-  intent?: {
-    name: string
-    confidence: number
-    source?: string
-    fallback?: string
-    alternatives?: { name: string; confidence: number }[]
-  }
-  route?: string
-  pipeline?: { name: string; version: number }
-  elapsedUs?: number
-  stages?: StageTiming[]
-  error?: unknown
-}
-
-export interface Diagnostic {
-  severity: string
-  file: string
-  line: number
-  col: number
-  message: string
-  where?: string
-}
-
-export interface ReloadEvent {
-  at: number
-  trigger: string
-  actor?: string
-  ok: boolean
-  loadUs?: number
-  errors?: number
-  warnings?: number
-  pipeline?: string
-  version?: number
-  file?: string
-  diagnostics?: Diagnostic[]
-}
-
-export interface GraphStage {
-  id: string
-  type: string
-  line?: number
-}
-
-export interface GraphEdge {
-  from: string
-  to: string
-  kind: string
-}
-
-export interface PipelineInfo {
-  graph?: {
-    name: string
-    version: number
-    file?: string
-    deadlineMs?: number
-    intents?: { name: string; examples: number }[]
-    stages: GraphStage[]
-    edges: GraphEdge[]
-  }
-  name?: string
-  version?: number
-  file?: string
-  diagnostics: Diagnostic[]
-  reloads: ReloadEvent[]
-  watching?: boolean
-}
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
+/* the JSON body the document declares for PATH and METHOD answering with
+ * its success status (200 or 201): client.ts types each call with it, so
+ * the endpoint and the shape it returns cannot drift apart */
+export type Ok<P extends keyof paths, M extends Method> =
+  paths[P][M] extends { responses: infer R }
+    ? R extends { 200: { content: { 'application/json': infer B } } } ? B
+      : R extends { 201: { content: { 'application/json': infer B } } } ? B
+        : { noJsonAnswerIn: P }   /* not never: that would fit anything */
+    : { noOperation: [P, M] }

@@ -17,22 +17,22 @@ describe('conversation', () => {
 
   it('a replayed answer to a message already answered adds nothing', () => {
     let m = addUserMessage([], 'hi', 'c1', true)
-    m = applyReply(m, { type: 'reply', clientMsgId: 'c1', text: 'Hello' })
-    const again = applyReply(m, { type: 'reply', clientMsgId: 'c1', text: 'Hello', replayed: true })
+    m = applyReply(m, { type: 'reply', clientMsgId: 'c1', text: 'Hello', cards: [], suggestions: [] })
+    const again = applyReply(m, { type: 'reply', clientMsgId: 'c1', text: 'Hello', cards: [], suggestions: [], replayed: true })
     expect(again.filter((x) => x.role === 'assistant')).toHaveLength(1)
   })
 
   it('puts an answer right after its question', () => {
     let m = addUserMessage([], 'one', 'c1', true)
     m = addUserMessage(m, 'two', 'c2', true)
-    m = applyReply(m, { type: 'reply', clientMsgId: 'c1', text: 'ONE' })
+    m = applyReply(m, { type: 'reply', clientMsgId: 'c1', text: 'ONE', cards: [], suggestions: [] })
     expect(m.map((x) => x.text)).toEqual(['one', 'ONE', 'two'])
   })
 
   it('keeps unanswered messages for a resend and survives a reload', () => {
     let m = addUserMessage([], 'queued', 'q1', false)
     m = addUserMessage(m, 'done', 'd1', true)
-    m = applyReply(m, { type: 'reply', clientMsgId: 'd1', text: 'ok' })
+    m = applyReply(m, { type: 'reply', clientMsgId: 'd1', text: 'ok', cards: [], suggestions: [] })
     saveConversation(m)
     const back = loadConversation()
     expect(back).toEqual(m)
@@ -43,7 +43,7 @@ describe('conversation', () => {
 
   it('an error for a message marks it failed and says why; a 429 does not', () => {
     let m = addUserMessage([], 'x', 'c1', true)
-    expect(applyError(m, { type: 'error', status: 429, code: 'rate-limited', clientMsgId: 'c1' })).toBe(m)
+    expect(applyError(m, { type: 'error', status: 429, code: 'rate-limited', title: 'Too many requests', clientMsgId: 'c1' })).toBe(m)
     m = applyError(m, { type: 'error', status: 413, code: 'message-too-long', title: 'Message too long', clientMsgId: 'c1' })
     expect(m[0].status).toBe('failed')
     expect(m[1]).toMatchObject({ role: 'system', text: 'Message too long' })

@@ -1,6 +1,6 @@
 // The cart drawer: lines with editable quantities, discounts with their
 // rule ids, totals; kept live by the server's cart events.
-import { useEffect, useState } from 'react'
+import { useState } from 'react'
 import { money } from '../api/client'
 import type { Cart, CartLine } from '../api/types'
 import { useApp } from '../state'
@@ -10,7 +10,12 @@ function QtyEditor({ line }: { line: CartLine }) {
   const { api, setCart, reportError } = useApp()
   const [busy, setBusy] = useState(false)
   const [typed, setTyped] = useState(String(line.qty))
-  useEffect(() => setTyped(String(line.qty)), [line.qty])
+  // the server changed the quantity (a cart event): show the new one
+  const [shown, setShown] = useState(line.qty)
+  if (shown !== line.qty) {
+    setShown(line.qty)
+    setTyped(String(line.qty))
+  }
   const commit = () => {
     const q = parseInt(typed, 10)
     if (q !== line.qty) change(q)

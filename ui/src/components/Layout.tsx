@@ -106,10 +106,10 @@ function ShopLayout({ children }: { children: ReactNode }) {
               </>
             )}
             <button type="button" onClick={() => open('cart')} data-testid="cart-button"
-              aria-label={`Cart, ${count} ${count === 1 ? 'item' : 'items'}`}
+              aria-label={`Cart ${count} ${count === 1 ? 'item' : 'items'}`}
               className="relative shrink-0 rounded-md bg-brand-700 px-2.5 py-1.5 text-sm font-medium text-white hover:bg-brand-800 sm:px-3">
-              Cart
-              <span className="ml-1.5 rounded-full bg-white px-1.5 text-xs font-bold text-brand-800" data-testid="cart-count">{count}</span>
+              Cart{' '}
+              <span className="ml-1 rounded-full bg-white px-1.5 text-xs font-bold text-brand-800" data-testid="cart-count">{count}</span>
             </button>
           </div>
         </div>

@@ -23,7 +23,9 @@ export function Modal({ title, onClose, children, side = false, wide = false, te
   }, [])
   // Escape closes even when focus has left the box (e.g. to <body>)
   const closeRef = useRef(onClose)
-  closeRef.current = onClose
+  useEffect(() => {
+    closeRef.current = onClose
+  })
   useEffect(() => {
     const esc = (e: KeyboardEvent) => {
       if (e.key === 'Escape' && !box.current?.contains(document.activeElement)) closeRef.current()

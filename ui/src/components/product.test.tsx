@@ -37,7 +37,7 @@ describe('ProductCard', () => {
   it('adds to the cart from the keyboard', async () => {
     const onAdd = vi.fn()
     render(<ProductCard p={shoe} onAdd={onAdd} />)
-    const btn = screen.getByRole('button', { name: 'Add Trail Runner to cart' })
+    const btn = screen.getByRole('button', { name: 'Add to cart: Trail Runner' })
     btn.focus()
     await userEvent.keyboard('{Enter}')
     expect(onAdd).toHaveBeenCalledWith('MEN-1', 'Trail Runner')
@@ -45,7 +45,17 @@ describe('ProductCard', () => {
 
   it('cannot add a product that is out of stock', () => {
     render(<ProductCard p={{ ...shoe, stock: 0 }} onAdd={() => {}} />)
-    expect(screen.getByRole('button', { name: /Add Trail Runner/ })).toBeDisabled()
+    expect(screen.getByRole('button', { name: /: Trail Runner$/ })).toBeDisabled()
+  })
+
+  it('shows a product the catalog gives no price for as not for sale (the catalog sends price: null, a card priceMissing)', () => {
+    const { unmount } = render(<ProductCard p={{ ...shoe, price: null, finalPrice: null, appliedRules: [] }} onAdd={() => {}} />)
+    expect(screen.getByTestId('final-price')).toHaveTextContent('Price not available')
+    expect(screen.getByRole('button', { name: /: Trail Runner$/ })).toBeDisabled()
+    unmount()
+    render(<ProductCard p={{ ...shoe, price: 0, finalPrice: 0, priceMissing: true, appliedRules: [] }} onAdd={() => {}} />)
+    expect(screen.getByTestId('final-price')).toHaveTextContent('Price not available')
+    expect(screen.getByRole('button', { name: /: Trail Runner$/ })).toHaveTextContent('Not for sale')
   })
 })
 

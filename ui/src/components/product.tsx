@@ -3,10 +3,15 @@
 // reason, rating, stock badge, add-to-cart button.
 import { useState } from 'react'
 import { money } from '../api/client'
-import type { AppliedRule, Card } from '../api/types'
+import type { AppliedRule, Card, Product } from '../api/types'
 import { Link } from '../router'
 
-export function ProductImage({ src, alt, className = '' }: { src?: string; alt: string; className?: string }) {
+/* a product as a card or the catalog sends it: the catalog's price is
+ * null when it gives none (an import without prices: shown, not sold) */
+export type Shown = Card | Product
+const unpriced = (p: Shown) => p.price === null || ('priceMissing' in p && p.priceMissing === true)
+
+export function ProductImage({ src, alt, className = '' }: { src?: string | null; alt: string; className?: string }) {
   const [failed, setFailed] = useState(false)
   if (!src || failed)
     return (
@@ -24,18 +29,21 @@ export function ProductImage({ src, alt, className = '' }: { src?: string; alt: 
 }
 
 /* the rules that changed this price: the product's own, or a catalog discount */
-export function priceReasons(p: { price: number; finalPrice?: number; appliedRules?: AppliedRule[]; discountPercentage?: number }): string[] {
+export function priceReasons(p: { price: number; finalPrice?: number | null; appliedRules?: AppliedRule[]; discountPercentage?: number }): string[] {
   const rules = (p.appliedRules ?? []).map((r) => r.reason || r.id)
   if (rules.length) return rules
-  if (p.finalPrice !== undefined && p.finalPrice < p.price && p.discountPercentage)
+  if (p.finalPrice != null && p.finalPrice < p.price && p.discountPercentage)
     return [`${Math.round(p.discountPercentage)}% off`]
   return []
 }
 
-export function Price({ p, size = 'base' }: { p: Card & { discountPercentage?: number }; size?: 'base' | 'lg' }) {
+export function Price({ p, size = 'base' }: { p: Shown; size?: 'base' | 'lg' }) {
+  if (p.price === null || unpriced(p))
+    return <span className="text-sm text-slate-600" data-testid="final-price">Price not available</span>
+  const priced = { ...p, price: p.price }
   const final = p.finalPrice ?? p.price
   const reduced = final < p.price - 0.004
-  const reasons = priceReasons(p)
+  const reasons = priceReasons(priced)
   return (
     <div className="flex flex-col">
       <div className="flex items-baseline gap-2">
@@ -78,9 +86,10 @@ export function StockBadge({ stock }: { stock?: number | null }) {
   return <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${cls}`}>{label}</span>
 }
 
-export function AddToCartButton({ p, onAdd, className = '' }: { p: Card; onAdd: (sku: string, title: string) => Promise<void> | void; className?: string }) {
+export function AddToCartButton({ p, onAdd, className = '' }: { p: Shown; onAdd: (sku: string, title: string) => Promise<void> | void; className?: string }) {
   const [busy, setBusy] = useState(false)
-  const out = p.stock !== undefined && p.stock !== null && p.stock <= 0
+  const out = (p.stock !== undefined && p.stock !== null && p.stock <= 0) || unpriced(p)
+  const label = busy ? 'Adding…' : unpriced(p) ? 'Not for sale' : out ? 'Sold out' : 'Add to cart'
   return (
     <button type="button" disabled={busy || out}
       onClick={async () => {
@@ -91,15 +100,16 @@ export function AddToCartButton({ p, onAdd, className = '' }: { p: Card; onAdd: 
           setBusy(false)
         }
       }}
-      aria-label={`Add ${p.title} to cart`}
+      // the name says which product, after the visible words (WCAG 2.5.3)
+      aria-label={`${label}: ${p.title}`}
       className={`rounded-md bg-brand-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-800 disabled:cursor-not-allowed disabled:bg-slate-300 ${className}`}>
-      {busy ? 'Adding…' : out ? 'Sold out' : 'Add to cart'}
+      {label}
     </button>
   )
 }
 
 export function ProductCard({ p, onAdd, index, className = 'w-full' }: {
-  p: Card
+  p: Shown
   onAdd: (sku: string, title: string) => Promise<void> | void
   index?: number
   className?: string

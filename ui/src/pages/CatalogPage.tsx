@@ -43,20 +43,21 @@ export function CatalogPage() {
   const { query } = useLocation()
   const params: Record<string, string | undefined> = {}
   for (const k of KEYS) params[k] = query.get(k) ?? undefined
-  const key = KEYS.map((k) => params[k] ?? '').join('|')
+  const key = JSON.stringify(params)
   const [res, setRes] = useState<SearchResult | null>(null)
   const [error, setError] = useState('')
-  const [loading, setLoading] = useState(true)
+  // the search shown is the one for `key` once its answer (or error) is in
+  const [doneKey, setDoneKey] = useState<string | null>(null)
+  const loading = doneKey !== key
   const [q, setQ] = useState(params.q ?? '')
   const [filtersOpen, setFiltersOpen] = useState(false)
 
   useEffect(() => {
     let live = true
-    setLoading(true)
-    api.search({ ...params, pageSize: 24 })
+    api.search({ ...JSON.parse(key), pageSize: 24 })
       .then((r) => live && (setRes(r), setError('')))
       .catch((e) => live && setError(e instanceof ApiError ? e.describe() : String(e)))
-      .finally(() => live && setLoading(false))
+      .finally(() => live && setDoneKey(key))
     return () => {
       live = false
     }

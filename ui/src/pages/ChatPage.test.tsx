@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event'
 import { AppProvider } from '../state'
 import { App } from '../App'
 import { FakeWebSocket, asWS, emptyCart, fakeJwt, mockFetch } from '../test/fakes'
+import { rowRenders } from './ChatPage'
 
 const card = { sku: 'MEN-1', title: 'Trail Runner', brand: 'Nike', price: 109.99, finalPrice: 98.99, rating: 4.7, stock: 5,
   appliedRules: [{ id: 'mens-shoes-10', version: 3, reason: "10% off men's shoes" }] }
@@ -57,6 +58,41 @@ describe('chat page', () => {
     expect(ws.messages()[1]).toMatchObject({ text: 'Show me cheaper ones' })
   })
 
+  it('a streamed delta re-renders only the row being written: a finished row stays at its first render', async () => {
+    rowRenders.clear()
+    renderApp()
+    const ws = await connected()
+    await userEvent.type(screen.getByLabelText('Message'), 'shoes{Enter}')
+    const first = ws.messages()[0].clientMsgId
+    act(() => ws.receive({ type: 'reply', clientMsgId: first, text: 'One pair.', cards: [card], suggestions: ['Cheaper'], cart: emptyCart }))
+    const done = `a-${first}`
+    const initial = rowRenders.get(done)
+    expect(initial).toBeGreaterThan(0)
+    await userEvent.type(screen.getByLabelText('Message'), 'and boots?{Enter}')
+    const second = ws.messages()[1].clientMsgId
+    act(() => ws.receive({ type: 'delta', text: 'Here', clientMsgId: second }))
+    const asked = rowRenders.get(`u-${second}`)
+    const writing = rowRenders.get(`a-${second}`)
+    for (const piece of [' are', ' two', ' pairs', ' of', ' boots.'])
+      act(() => ws.receive({ type: 'delta', text: piece, clientMsgId: second }))
+    const rows = screen.getAllByTestId('msg-assistant')
+    expect(rows[1]).toHaveTextContent('Here are two pairs of boots.')
+    expect(rows[1]).toHaveAttribute('data-status', 'streaming')
+    // the finished reply, the question and even the streaming row's frame
+    // did not render again: only the streaming text did
+    expect(rowRenders.get(done)).toBe(initial)
+    expect(rowRenders.get(`u-${second}`)).toBe(asked)
+    expect(rowRenders.get(`a-${second}`)).toBe(writing)
+    // the whole reply replaces the pieces and takes over the suggestions
+    act(() => ws.receive({ type: 'reply', clientMsgId: second, text: 'Here are two pairs of boots.', cards: [], suggestions: ['Show more'] }))
+    expect(screen.getAllByTestId('msg-assistant')[1]).toHaveAttribute('data-status', 'done')
+    expect(screen.getByRole('button', { name: 'Show more' })).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Cheaper' })).toBeNull()
+    // a late delta changes nothing
+    act(() => ws.receive({ type: 'delta', text: ' again', clientMsgId: second }))
+    expect(screen.getAllByTestId('msg-assistant')[1]).not.toHaveTextContent('again')
+  })
+
   it('offers to sign in from the reply\'s needsLogin flag, not from the words of the text', async () => {
     renderApp()
     const ws = await connected()
@@ -77,7 +113,7 @@ describe('chat page', () => {
     const ws = await connected()
     await userEvent.type(screen.getByLabelText('Message'), 'shoes{Enter}')
     act(() => ws.receive({ type: 'reply', clientMsgId: ws.messages()[0].clientMsgId, text: 'One.', cards: [card] }))
-    await userEvent.click(screen.getByRole('button', { name: 'Add Trail Runner to cart' }))
+    await userEvent.click(screen.getByRole('button', { name: 'Add to cart: Trail Runner' }))
     expect(calls.find((c) => c.method === 'POST' && c.url.endsWith('/cart/items'))?.body).toEqual({ sku: 'MEN-1', qty: 1 })
     await waitFor(() => expect(screen.getByTestId('cart-count')).toHaveTextContent('1'))
     await userEvent.click(screen.getByTestId('cart-button'))

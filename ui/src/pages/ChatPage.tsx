@@ -1,8 +1,8 @@
 // The chat page: the conversation (a log that screen readers announce),
 // streaming replies, product cards, suggestion chips, the connection
 // status, and the message box.
-import { useEffect, useRef, useState, type FormEvent } from 'react'
-import { useApp } from '../state'
+import { memo, useCallback, useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react'
+import { useActions, useAuth, useConn, useMessages, useStream } from '../state'
 import { useTitle } from '../router'
 import { ProductCard } from '../components/product'
 import type { ChatMessage } from '../chat/conversation'
@@ -10,12 +10,10 @@ import type { ChatMessage } from '../chat/conversation'
 const STARTERS = ['Show me men\'s shoes', 'Laptops under $1500', 'What is in my cart?', 'Where is my order?']
 
 export function ConnectionBanner() {
-  const { conn } = useApp()
+  const conn = useConn()
   const [slow, setSlow] = useState(false)
   const [wasOpen, setWasOpen] = useState(false)
-  useEffect(() => {
-    if (conn.status === 'open') setWasOpen(true)
-  }, [conn.status])
+  if (conn.status === 'open' && !wasOpen) setWasOpen(true)
   // the first connect of a page usually takes a moment: say nothing for 1.5 s
   useEffect(() => {
     const t = setTimeout(() => setSlow(true), 1500)
@@ -33,8 +31,29 @@ export function ConnectionBanner() {
   )
 }
 
-function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; onSuggest: (s: string) => void }) {
-  const { addToCart, auth, open, openCheckout } = useApp()
+/* how often each message row rendered, by message id (tests only: the
+ * build drops it) */
+export const rowRenders = new Map<string, number>()
+
+/* the text of a reply being written, from the stream store: this row
+ * re-renders on each delta, its neighbours do not */
+function StreamingText({ id, fallback, onGrow }: { id: string; fallback: string; onGrow: () => void }) {
+  const stream = useStream()
+  const subscribe = useCallback((fn: () => void) => stream.subscribe(id, fn), [stream, id])
+  const text = useSyncExternalStore(subscribe, () => stream.text(id))
+  useEffect(onGrow, [text, onGrow])
+  return <>{text || fallback}</>
+}
+
+const MessageView = memo(function MessageView({ m, last, onSuggest, onGrow }: {
+  m: ChatMessage
+  last: boolean
+  onSuggest: (s: string) => void
+  onGrow: () => void
+}) {
+  if (import.meta.env.MODE === 'test') rowRenders.set(m.id, (rowRenders.get(m.id) ?? 0) + 1)
+  const { addToCart, open, openCheckout } = useActions()
+  const auth = useAuth()
   // the reply's own flag says the turn needs a signed-in shopper (never
   // the words of the text)
   const wantsLogin = m.role === 'assistant' && last && !auth.user && !!m.needsLogin
@@ -59,7 +78,8 @@ function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; on
   return (
     <li className="flex flex-col items-start gap-2" data-testid="msg-assistant" data-status={m.status}>
       <p className="max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-bl-sm bg-white px-3 py-2 shadow-sm ring-1 ring-slate-200">
-        <span className="sr-only">Assistant: </span>{m.text}
+        <span className="sr-only">Assistant: </span>
+        {m.status === 'streaming' ? <StreamingText id={m.clientMsgId ?? '_'} fallback={m.text} onGrow={onGrow} /> : m.text}
         {m.status === 'streaming' && <span aria-hidden="true" className="ml-0.5 inline-block h-4 w-1.5 animate-pulse bg-slate-400 align-middle" />}
       </p>
       {!!m.cards?.length && (
@@ -101,17 +121,22 @@ function MessageView({ m, last, onSuggest }: { m: ChatMessage; last: boolean; on
       )}
     </li>
   )
-}
+})
 
 export function ChatPage() {
   useTitle('Chat')
-  const { messages, send, conn, clearConversation } = useApp()
+  const messages = useMessages()
+  const conn = useConn()
+  const { send, clearConversation } = useActions()
   const [text, setText] = useState('')
   const end = useRef<HTMLDivElement>(null)
   const input = useRef<HTMLTextAreaElement>(null)
-  useEffect(() => {
+  // (in braces: scrollIntoView returns a promise in newer browsers, and an
+  // effect may return nothing but its cleanup)
+  const toEnd = useCallback(() => {
     end.current?.scrollIntoView?.({ block: 'end' })
-  }, [messages])
+  }, [])
+  useEffect(toEnd, [messages, toEnd])
 
   const submit = (e?: FormEvent) => {
     e?.preventDefault()
@@ -120,9 +145,11 @@ export function ChatPage() {
     setText('')
     input.current?.focus()
   }
-  const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant')
+  // the newest finished reply carries the offers (suggestions, sign in,
+  // checkout): a reply being written takes them over when it is done
+  const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant' && m.status !== 'streaming')
   const waiting = messages.some((m) => m.role === 'user' && m.status === 'sent')
-  const latest = lastAssistant?.status === 'done' ? lastAssistant.text : ''
+  const latest = lastAssistant?.text ?? ''
 
   return (
     <div className="flex min-h-0 flex-1 flex-col">
@@ -143,7 +170,7 @@ export function ChatPage() {
           </div>
         ) : (
           <ol className="flex flex-col gap-4" aria-label="Conversation" data-testid="conversation">
-            {messages.map((m) => <MessageView key={m.id} m={m} last={m === lastAssistant} onSuggest={send} />)}
+            {messages.map((m) => <MessageView key={m.id} m={m} last={m === lastAssistant} onSuggest={send} onGrow={toEnd} />)}
           </ol>
         )}
         {waiting && conn.status === 'open' && !messages.some((m) => m.status === 'streaming') && (

@@ -8,16 +8,16 @@ import { useApp } from '../state'
 
 export function ProductPage({ sku }: { sku: string }) {
   const { api, addToCart } = useApp()
-  const [p, setP] = useState<Product | null>(null)
-  const [error, setError] = useState('')
+  // the answer for one sku: another sku shows "Loading…" until its own is in
+  const [got, setGot] = useState<{ sku: string; p: Product | null; error: string } | null>(null)
+  const p = got?.sku === sku ? got.p : null
+  const error = got?.sku === sku ? got.error : ''
   useTitle(p?.title ?? 'Product')
   useEffect(() => {
     let live = true
-    setP(null)
-    setError('')
     api.product(sku)
-      .then((r) => live && setP(r))
-      .catch((e) => live && setError(e instanceof ApiError && e.status === 404 ? 'This product does not exist (any more).' : e instanceof ApiError ? e.describe() : String(e)))
+      .then((r) => live && setGot({ sku, p: r, error: '' }))
+      .catch((e) => live && setGot({ sku, p: null, error: e instanceof ApiError && e.status === 404 ? 'This product does not exist (any more).' : e instanceof ApiError ? e.describe() : String(e) }))
     return () => {
       live = false
     }
