@@ -27,6 +27,8 @@ export interface Card {
 export interface Product extends Card {
   description?: string
   images?: string[]
+  originalThumbnail?: string   // the catalog's URL when thumbnail is the shop's copy
+  originalImages?: string[]
   tags?: string[]
   discountPercentage?: number
 }
@@ -40,6 +42,7 @@ export interface CartLine {
   lineTotal: number
   appliedRules?: AppliedRule[]
   thumbnail?: string
+  category?: string | null
   stock?: number | null   // null: not kept (always available)
 }
 
@@ -96,6 +99,8 @@ export interface OrderLine {
   qty: number
   unitPrice: number
   appliedRules?: AppliedRule[]
+  thumbnail?: string   // the product's picture now (the shop's copy when kept)
+  category?: string
 }
 
 export interface Address {
