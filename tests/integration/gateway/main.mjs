@@ -10,6 +10,7 @@ import { converseTests } from './converse.mjs';
 import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
 import { checkoutTests } from './checkout.mjs';
+import { mediaTests } from './media.mjs';
 
 const groups = [];
 let main;
@@ -27,7 +28,7 @@ try {
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['refusal', refusalTests],
   ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
-  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests]]) {
+  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests], ['media', mediaTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;
