@@ -7,7 +7,9 @@
 # server, and restarts it to drop the connection).  Builds the UI first
 # when its sources are newer than ui/dist.  Prints "ok NAME" / "not ok
 # NAME" / "skip NAME: why".  Screenshots of each browser step land in
-# tests/e2e/screenshots/ (git-ignored).  About 30 s.
+# tests/e2e/screenshots/ (git-ignored).  Then tests/e2e/images.mjs: the
+# shop's own copies of product images after `aisle import --fetch-images`
+# (a loopback image server, python3).  About 45 s.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 AISLE=${AISLE:-$ROOT/build/aisle}
@@ -63,3 +65,8 @@ elif [ "$vrc" -ne 0 ]; then
 fi
 
 AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 150 node tests/e2e/shop.mjs
+src=$?
+# the shop's own copies of product images (aisle import --fetch-images)
+AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 90 node tests/e2e/images.mjs
+irc=$?
+[ "$src" -eq 0 ] && [ "$irc" -eq 0 ]

@@ -50,7 +50,7 @@ export function ProductImage({ src, alt, category, compact = false, className = 
           </svg>
         )}
         <span aria-hidden="true" className={compact
-          ? 'line-clamp-2 break-words px-0.5 text-[10px] font-semibold leading-tight'
+          ? 'line-clamp-3 px-0.5 text-[9px] font-semibold leading-[1.15] [overflow-wrap:anywhere]'
           : 'px-2 text-xs font-semibold uppercase tracking-wide'}>
           {label || 'No image'}
         </span>
