@@ -3,7 +3,7 @@
 // server (tests/integration/media_server.py) stands for the CDN, `aisle
 // import --fetch-images` keeps the shop's copies, then `aisle serve --dev`
 // serves a catalog in which the browser may reach nothing but the shop.
-// The catalog, cart, checkout and order pages must show the copies
+// The chat cards, catalog, cart, checkout and order pages must show the copies
 // (requests on the shop's origin, images decoded), and a product without a
 // picture the placeholder that names its category.  Screenshots of the
 // cart, checkout and order pages at 1280x800 and 390x844 go to
@@ -75,7 +75,7 @@ const mport = await new Promise((res, rej) => {
 const M = `http://127.0.0.1:${mport}`
 const catalog = {
   products: [
-    { sku: 'img-lamp', title: 'Red Desk Lamp', brand: 'Lumen', category: 'lighting', price: 39, stock: 20, rating: 4.5, description: 'A red lamp.', thumbnail: `${M}/red.png`, images: [`${M}/red.png`, `${M}/green.png`] },
+    { sku: 'img-lamp', title: 'Red Desk Lamp', brand: 'Lumen', category: 'home-decoration', price: 39, stock: 20, rating: 4.5, description: 'A red lamp.', thumbnail: `${M}/red.png`, images: [`${M}/red.png`, `${M}/green.png`] },
     { sku: 'img-mug', title: 'Green Mug', brand: 'Acme', category: 'kitchen-accessories', price: 12, stock: 20, rating: 4.1, description: 'A green mug.', thumbnail: `${M}/green.png`, images: [`${M}/green.png`] },
     { sku: 'img-ball', title: 'Blue Ball', brand: 'Kick', category: 'sports-accessories', price: 18, stock: 20, rating: 4.8, description: 'A blue ball.', thumbnail: `${M}/moved.png`, images: [`${M}/moved.png`] },
     { sku: 'img-spoon', title: 'Plain Spoon', brand: 'Acme', category: 'kitchen-accessories', price: 3, stock: 20, rating: 3.9, description: 'No picture at all.' },
@@ -177,6 +177,17 @@ try {
     // placeholder names its category rather than a broken image
     await placeholder(page.locator('[data-testid="product-card"][data-sku="img-vase"]'), 'Home decoration')
     await page.screenshot({ path: join(SHOTS, 'img-catalog-1280x800.png') })
+  })
+
+  await step('images: the chat\'s product cards show the copies', async () => {
+    await page.goto(BASE + '/', { timeout: T })
+    await page.getByLabel('Message').fill('show me lamps')
+    await page.keyboard.press('Enter')
+    const card = page.locator('[data-testid="product-card"][data-sku="img-lamp"]')
+    await card.first().waitFor({ timeout: T })
+    await shopImages(card.first(), 1)
+    await page.goto(BASE + '/catalog', { timeout: T })
+    await page.getByTestId('product-card').first().waitFor({ timeout: T })
   })
 
   await step('images: the product page shows the copy', async () => {
