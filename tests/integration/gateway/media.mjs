@@ -148,4 +148,5 @@ export async function mediaTests() {
     await stopServer(srv);
     media.proc.kill('SIGTERM');
   }
+  ok(srv && !/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.err), 'media: no sanitizer report from the server', srv?.err.slice(-2000));
 }
