@@ -32,8 +32,20 @@ typedef struct prod {
     size_t n;
 } prod;
 
+/* a host that could not be reached this many times in a row is not tried
+ * again in this run: offline, a catalog of one CDN fails in seconds, not
+ * in (URLs / parallel) x the connect timeout */
+#define HOST_GIVE_UP 3
+
+typedef struct host {
+    char name[256];
+    int fails;               /* connection failures in a row */
+} host;
+
 typedef struct run {
     const cli_fetch_opts *o;
+    host *hosts;
+    size_t nhosts, hcap;
     store *st;
     job *jobs;
     size_t njobs, jcap;
@@ -211,6 +223,40 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* the host[:port] of an http(s) URL (store_media_url_valid), lower-cased */
+static host *host_of(run *r, const char *url)
+{
+    char name[256];
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memchr(h, '@', n);   /* user:pass@ is not the host */
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    if (n >= sizeof name)
+        n = sizeof name - 1;
+    for (size_t i = 0; i < n; i++)
+        name[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+    name[n] = 0;
+    for (size_t i = 0; i < r->nhosts; i++)
+        if (!strcmp(r->hosts[i].name, name))
+            return &r->hosts[i];
+    if (r->nhosts == r->hcap) {
+        size_t nc = r->hcap ? r->hcap * 2 : 16;
+        host *nh = realloc(r->hosts, nc * sizeof *nh);
+        if (!nh)
+            return NULL;
+        r->hosts = nh;
+        r->hcap = nc;
+    }
+    host *e = &r->hosts[r->nhosts++];
+    memcpy(e->name, name, n + 1);
+    e->fails = 0;
+    return e;
+}
+
 static CURL *easy_for(run *r, xfer *x, size_t j, struct curl_slist *hdrs)
 {
     const cli_fetch_opts *o = r->o;
@@ -251,6 +297,16 @@ static void finish(run *r, xfer *x, CURLcode rc)
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
     j->state = J_FAILED;
+    /* could the host be reached at all?  (a timeout before any connection
+     * counts; one after it, a slow server, does not) */
+    host *h = host_of(r, j->url);
+    curl_off_t connected = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    if (h)
+        h->fails = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_COULDNT_CONNECT ||
+                           (rc == CURLE_OPERATION_TIMEDOUT && connected == 0 && status == 0)
+                       ? h->fails + 1
+                       : 0;
     if (rc == CURLE_WRITE_ERROR && x->refused[0]) {
         snprintf(j->why, sizeof j->why, "%s", x->refused);
     } else if (rc == CURLE_FILESIZE_EXCEEDED) {
@@ -273,11 +329,11 @@ static void finish(run *r, xfer *x, CURLcode rc)
         snprintf(j->why, sizeof j->why, "not an image: the content is not JPEG, PNG, WebP, GIF or AVIF "
                                         "(Content-Type said %.60s)", ct);
     } else {
-        unsigned char h[crypto_hash_sha256_BYTES];
+        unsigned char digest[crypto_hash_sha256_BYTES];
         char hex[2 * crypto_hash_sha256_BYTES + 1];
         store_err e = {0};
-        crypto_hash_sha256(h, x->buf, x->len);
-        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        crypto_hash_sha256(digest, x->buf, x->len);
+        sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
         if (store_media_put(r->st, j->url, x->buf, x->len, hex, NULL, &e) == 0)
             j->state = J_FETCHED;
         else
@@ -305,6 +361,16 @@ static void transfer_all(run *r, size_t *todo, size_t ntodo)
         for (int s = 0; s < par && next < ntodo; s++) {
             if (busy[s])
                 continue;
+            host *h = host_of(r, r->jobs[todo[next]].url);
+            if (h && h->fails >= HOST_GIVE_UP) {
+                job *j = &r->jobs[todo[next]];
+                j->state = J_FAILED;
+                snprintf(j->why, sizeof j->why, "not tried: %.120s could not be reached (%d tries in a row failed)",
+                         h->name, h->fails);
+                next++;
+                s--;   /* the slot is still free */
+                continue;
+            }
             CURL *e = easy_for(r, &xs[s], todo[next], hdrs);
             if (!e || curl_multi_add_handle(m, e) != CURLM_OK) {
                 job *j = &r->jobs[todo[next]];
@@ -336,7 +402,7 @@ static void transfer_all(run *r, size_t *todo, size_t ntodo)
             active--;
         }
         if (active)
-            curl_multi_poll(m, NULL, 0, 500, NULL);
+            curl_multi_poll(m, NULL, 0, 100, NULL);
     }
 out:
     curl_slist_free_all(hdrs);
@@ -422,6 +488,7 @@ out:
         free(r.prods[i].jobs);
     }
     free(r.jobs);
+    free(r.hosts);
     free(r.slots);
     free(r.prods);
     curl_global_cleanup();

@@ -128,6 +128,19 @@ J
     grep -q "^images: .* left for the next run; in $T/m2$" "$T/fi3" && ! grep -q " 0 left for" "$T/fi3" \
       && [ "$(grep -c . "$T/m2/index.tsv")" -le 2 ]
     check $? "import --fetch-max bounds the images fetched in one run" "$(cat "$T/fi3")"
+    # a host that cannot be reached is given up after 3 tries in a row
+    # (offline, a catalog on one CDN fails in seconds)
+    printf '{"products":[' >"$T/down.json"
+    for i in 1 2 3 4 5 6; do
+        [ $i = 1 ] || printf ',' >>"$T/down.json"
+        printf '{"sku":"d%s","title":"Down %s","price":1,"stock":1,"thumbnail":"http://127.0.0.1:1/%s.png"}' $i $i $i >>"$T/down.json"
+    done
+    printf ']}' >>"$T/down.json"
+    $A import --catalog "$T/down.json" --db "$T/down.db" --fetch-images --fetch-parallel 1 >"$T/fi5" 2>&1; rc=$?
+    [ $rc = 1 ] && [ "$(grep -c "Couldn't connect\|Failed to connect" "$T/fi5")" = 3 ] \
+      && [ "$(grep -c 'not tried: 127.0.0.1:1 could not be reached (3 tries in a row failed)' "$T/fi5")" = 3 ] \
+      && grep -q "^images: 0 fetched, 0 already stored, 6 failed (6 products)" "$T/fi5"
+    check $? "import --fetch-images gives up a host after 3 failed connections in a row" "$(cat "$T/fi5")"
     $A import --db "$T/img.db" --fetch-images --fetch-parallel 0 >"$T/fi4" 2>&1; rc=$?
     [ $rc = 2 ] && grep -q "fetch-parallel must be a whole number from 1 to 16" "$T/fi4"
     check $? "import --fetch-parallel out of range is a usage error" "$(cat "$T/fi4")"
