@@ -5,9 +5,12 @@
  * outside the media directory is ever read.  A copy never changes, so it
  * is cacheable forever and its hash is its ETag. */
 #include "gw_int.h"
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MEDIA_CACHE "public, max-age=31536000, immutable"
 
@@ -32,11 +35,11 @@ void gw__h_media(gw_req *r)
         mg_response_header_send(r->conn);
         return;
     }
-    char *bytes = NULL;
+    int fd = -1;
     size_t len = 0;
     const char *type = NULL;
     store_err e = {0};
-    int rc = store_media_read(r->srv->st, name, &bytes, &len, &type, &e);
+    int rc = store_media_open(r->srv->st, name, &fd, &len, &type, &e);
     if (rc == STORE_ENOTFOUND || rc == STORE_EINVAL) {
         gw__problem(r, 404, "not-found", "No such image", "The shop keeps no copy named %s.", name);
         return;
@@ -45,9 +48,38 @@ void gw__h_media(gw_req *r)
         gw__problem(r, 503, "store-unavailable", "Store unavailable", "%s", e.msg);
         return;
     }
-    char hdr[256];
-    snprintf(hdr, sizeof hdr,
-             "ETag: %s\r\nCache-Control: " MEDIA_CACHE "\r\nContent-Security-Policy: default-src 'none'\r\n", etag);
-    gw__reply(r, 200, type, bytes, len, hdr);
-    free(bytes);
+    /* streamed in pieces: a request holds 64 KiB, never a whole copy */
+    struct mg_connection *c = r->conn;
+    char n[32];
+    r->status = 200;
+    mg_response_header_start(c, 200);
+    mg_response_header_add(c, "Content-Type", type, -1);
+    snprintf(n, sizeof n, "%zu", len);
+    mg_response_header_add(c, "Content-Length", n, -1);
+    mg_response_header_add(c, "X-Request-Id", r->rid, -1);
+    mg_response_header_add(c, "X-Content-Type-Options", "nosniff", -1);
+    mg_response_header_add(c, "ETag", etag, -1);
+    mg_response_header_add(c, "Cache-Control", MEDIA_CACHE, -1);
+    mg_response_header_add(c, "Content-Security-Policy", "default-src 'none'", -1);
+    const char *origin = r->srv->cfg.cors_origin;
+    if (origin && *origin) {
+        mg_response_header_add(c, "Access-Control-Allow-Origin", origin, -1);
+        mg_response_header_add(c, "Vary", "Origin", -1);
+    }
+    if (r->close || atomic_load(&r->srv->draining))
+        mg_response_header_add(c, "Connection", "close", -1);
+    mg_response_header_send(c);
+    char *buf = strcmp(r->ri->request_method, "HEAD") != 0 ? malloc(64 * 1024) : NULL;
+    size_t sent = 0;
+    while (buf && sent < len) {
+        ssize_t got = read(fd, buf, 64 * 1024);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || mg_write(c, buf, (size_t)got) <= 0)
+            break;   /* the file is not what it was, or the client left */
+        sent += (size_t)got;
+    }
+    free(buf);
+    close(fd);
+    r->bytes_out = sent;
 }

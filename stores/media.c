@@ -390,12 +390,12 @@ int store__media_put(store__media *m, const char *url, const void *bytes, size_t
     return 0;
 }
 
-int store__media_read(store__media *m, const char *name, char **bytes, size_t *len, const char **type,
+int store__media_open(store__media *m, const char *name, int *fd_out, size_t *len, const char **type,
                       store_err *err)
 {
     char path[4200];
     struct stat st;
-    *bytes = NULL;
+    *fd_out = -1;
     *len = 0;
     if (!store_media_name_valid(name))
         return store__fail(err, STORE_EINVAL, "not a media name (<sha256>.jpg|png|webp|gif|avif)");
@@ -408,10 +408,27 @@ int store__media_read(store__media *m, const char *name, char **bytes, size_t *l
         close(fd);
         return store__fail(err, STORE_ENOTFOUND, "%s: not a stored image", name);
     }
-    char *b = malloc((size_t)st.st_size);
+    *fd_out = fd;
+    *len = (size_t)st.st_size;
+    if (type)
+        *type = name_type(name);
+    return 0;
+}
+
+int store__media_read(store__media *m, const char *name, char **bytes, size_t *len, const char **type,
+                      store_err *err)
+{
+    int fd;
+    size_t want;
+    *bytes = NULL;
+    *len = 0;
+    int rc = store__media_open(m, name, &fd, &want, type, err);
+    if (rc)
+        return rc;
+    char *b = malloc(want);
     size_t got = 0;
-    while (b && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
+    while (b && got < want) {
+        ssize_t r = read(fd, b + got, want - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -421,13 +438,11 @@ int store__media_read(store__media *m, const char *name, char **bytes, size_t *l
     close(fd);
     if (!b)
         return store__fail(err, STORE_ENOMEM, "out of memory");
-    if (got != (size_t)st.st_size) {
+    if (got != want) {
         free(b);
         return store__fail(err, STORE_EIO, "%s: short read", name);
     }
     *bytes = b;
     *len = got;
-    if (type)
-        *type = name_type(name);
     return 0;
 }

@@ -452,6 +452,13 @@ int store_media_read(store *s, const char *name, char **bytes, size_t *len,
     return store__media_read(s->media, name, bytes, len, content_type, err);
 }
 
+int store_media_open(store *s, const char *name, int *fd, size_t *len,
+                     const char **content_type, store_err *err)
+{
+    NEED(s && name && fd && len, "store/name/out is NULL");
+    return store__media_open(s->media, name, fd, len, content_type, err);
+}
+
 int store_product_delete(store *s, const char *sku, store_err *err)
 {
     NEED(sku, "sku is NULL");

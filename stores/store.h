@@ -387,6 +387,12 @@ int store_media_lookup(store *s, const char *url, char *name, store_err *err);
  * store_media_name_valid, STORE_ENOTFOUND, STORE_EIO, STORE_ENOMEM. */
 int store_media_read(store *s, const char *name, char **bytes, size_t *len,
                      const char **content_type, store_err *err);
+/* store_media_open: the same copy opened for streaming: *fd (read-only,
+ * close-on-exec; the caller closes it), *len its size, *content_type.
+ * Returns as store_media_read, without reading the bytes: a server sends
+ * a large copy in pieces instead of holding it whole per request. */
+int store_media_open(store *s, const char *name, int *fd, size_t *len,
+                     const char **content_type, store_err *err);
 
 /* ---------------------------------------------------------------------
  * Carts, keyed by a caller-chosen cart id ("anon:<sid>", "user:<id>").

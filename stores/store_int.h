@@ -200,6 +200,8 @@ int store__media_put(store__media *m, const char *url, const void *bytes, size_t
 int store__media_lookup(store__media *m, const char *url, char *name, store_err *err);
 int store__media_read(store__media *m, const char *name, char **bytes, size_t *len,
                       const char **type, store_err *err);
+int store__media_open(store__media *m, const char *name, int *fd, size_t *len,
+                      const char **type, store_err *err);
 
 /* Audit records written with an effect (stores/effects.c). */
 

@@ -144,7 +144,7 @@ J
     $A import --db "$T/img.db" --fetch-images --fetch-parallel 0 >"$T/fi4" 2>&1; rc=$?
     [ $rc = 2 ] && grep -q "fetch-parallel must be a whole number from 1 to 16" "$T/fi4"
     check $? "import --fetch-parallel out of range is a usage error" "$(cat "$T/fi4")"
-    kill "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/null
+    kill "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/null || true
 else
     echo "skip import --fetch-images: python3 is not installed (the loopback image server)"
 fi

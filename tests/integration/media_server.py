@@ -9,6 +9,7 @@ port on the first line of stdout, then serves until killed.
   /photo.jpg                     JPEG magic bytes, as image/jpeg
   /same-as-red.png               the bytes of /red.png under another URL
   /moved.png                     302 to /blue.png (a redirect that ends well)
+  /large.png                     3 MiB of PNG magic and varied bytes (under the limit)
   /huge.png                      6 MiB (a PNG header and padding), Content-Length declared
   /huge-stream.png               the same with no Content-Length (read to the close)
   /lying.png                     an HTML page served as image/png
@@ -41,6 +42,8 @@ GIF = (b'GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xcc\x00\x00\x00\x00!\xf9\x04\x01
        b',\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;')
 JPEG = b'\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00' + b'\x00' * 64 + b'\xff\xd9'
 HUGE = b'\x89PNG\r\n\x1a\n' + b'\x00' * (6 * 1024 * 1024)
+# 3 MiB under the limit, every 64 KiB piece different: served back in pieces
+LARGE = b'\x89PNG\r\n\x1a\n' + b''.join(struct.pack('>I', i) * 16 for i in range(3 * 1024 * 1024 // 64))
 FILES = {
     '/red.png': ('image/png', png((0xc0, 0x39, 0x2b))),
     '/green.png': ('image/png', png((0x27, 0xae, 0x60))),
@@ -50,6 +53,7 @@ FILES = {
     '/photo.jpg': ('image/jpeg; charset=binary', JPEG),
     '/lying.png': ('image/png', b'<!doctype html><html><body><script>alert(1)</script></body></html>'),
     '/wrong-type.png': ('text/html', png((1, 2, 3))),
+    '/large.png': ('image/png', LARGE),
 }
 REDIRECTS = {'/moved.png': '/blue.png', '/loop-a': '/loop-b', '/loop-b': '/loop-a'}
 hits = {}

@@ -35,6 +35,7 @@ export function imageCatalog(M) {
       { sku: 'img-dot', title: 'Yellow Dot', category: 'toys', price: 3, stock: 9, thumbnail: `${M}/dot.gif`, images: [`${M}/missing.png`] },
       { sku: 'img-liar', title: 'Liar Vase', category: 'home-decoration', price: 20, stock: 9, thumbnail: `${M}/lying.png`, images: [] },
       { sku: 'img-none', title: 'Plain Spoon', category: 'kitchen-accessories', price: 2, stock: 9 },
+      { sku: 'img-large', title: 'Large Poster', category: 'home-decoration', price: 9, stock: 9, thumbnail: `${M}/large.png` },
     ],
   };
 }
@@ -71,12 +72,12 @@ export async function mediaTests() {
 
     // into the running server's database: it sees the copies without a restart
     imp = spawnSync(AISLE, ['import', '--db', join(srv.dir, 'aisle.db'), '--fetch-images', '--fetch-timeout', '3'], { encoding: 'utf8' });
-    ok(imp.status === 1 && /images: 3 fetched, 0 already stored, 2 failed \(2 products\)/.test(imp.stdout)
+    ok(imp.status === 1 && /images: 4 fetched, 0 already stored, 2 failed \(2 products\)/.test(imp.stdout)
       && /product img-liar \(Liar Vase\): .*lying\.png: not an image/.test(imp.stderr)
       && /product img-dot \(Yellow Dot\): .*missing\.png: HTTP 404/.test(imp.stderr),
-    'media: aisle import --fetch-images stores 3, reports the 2 failures with their products', imp.stdout + imp.stderr);
+    'media: aisle import --fetch-images stores 4, reports the 2 failures with their products', imp.stdout + imp.stderr);
     const files = readdirSync(join(srv.dir, 'media')).filter((f) => /^[0-9a-f]{64}\.(png|gif)$/.test(f));
-    ok(files.length === 3, 'media: the copies are files beside the database (media/)', files);
+    ok(files.length === 4, 'media: the copies are files beside the database (media/)', files);
 
     const red = Buffer.from(await (await fetch(`${M}/red.png`)).arrayBuffer());
     const redName = createHash('sha256').update(red).digest('hex') + '.png';
@@ -111,6 +112,13 @@ export async function mediaTests() {
     [got.status, [...got.headers], body.length]);
     const gif = await fetch(srv.base + (await req(srv, 'GET', '/api/v1/products/img-dot')).json.thumbnail);
     ok(gif.status === 200 && gif.headers.get('content-type') === 'image/gif', 'media: a GIF is served as image/gif');
+    // a copy of 3 MiB comes back whole, sent in pieces
+    const large = Buffer.from(await (await fetch(`${M}/large.png`)).arrayBuffer());
+    const lp = (await req(srv, 'GET', '/api/v1/products/img-large')).json?.thumbnail;
+    const lg = await fetch(srv.base + lp);
+    const lb = Buffer.from(await lg.arrayBuffer());
+    ok(lg.status === 200 && lb.length === large.length && lb.equals(large) && Number(lg.headers.get('content-length')) === large.length,
+      'media: a 3 MiB copy is served whole (streamed in pieces)', [lp, lg.status, lb.length, large.length]);
     const again = await fetch(srv.base + `/media/${redName}`, { headers: { 'If-None-Match': got.headers.get('etag') } });
     ok(again.status === 304 && (await again.arrayBuffer()).byteLength === 0, 'media: If-None-Match with the ETag answers 304', again.status);
     // no other name reaches the disk
