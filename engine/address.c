@@ -287,6 +287,75 @@ static bool number_last(const char *s)
     return d >= 1 && d <= 4 && (n[d] == 0 || (isalpha((unsigned char)n[d]) && n[d + 1] == 0)) && digits_in(s) == d;
 }
 
+/* A recipient's name: one to six words of letters (and - ' .), none of
+ * them a word of chat ("standard is fine", "yes that's right" answer
+ * something else). */
+static bool name_like(const char *s)
+{
+    static const char *const chat[] = {
+        "is", "are", "am", "was", "be", "fine", "ok", "okay", "yes", "yeah", "yep", "no", "nope", "thanks",
+        "thank", "please", "pls", "standard", "express", "delivery", "shipping", "the", "a", "an", "it", "its",
+        "it's", "that", "thats", "that's", "this", "i", "im", "i'm", "me", "my", "you", "your", "what", "how",
+        "why", "when", "where", "which", "who", "do", "does", "did", "can", "could", "would", "will", "should",
+        "right", "correct", "good", "great", "sure", "and", "or", "but", "not", "don't", "dont", "want", "need",
+        "cart", "order", "checkout", "pay", "card", "address", "cancel", "stop", "wait", "hi", "hello", "hey",
+        "same", "as", "before", "usual", "one", "option", "cheapest", "fastest", "free", NULL};
+    int words = 0;
+    for (const char *p = s; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        char w[32];
+        size_t n = 0;
+        while (*p && *p != ' ') {
+            unsigned char c = (unsigned char)*p;
+            if (!isalpha(c) && c != '-' && c != '\'' && c != '.' && c < 0x80)
+                return false;
+            if (n < sizeof w - 1)
+                w[n++] = (char)tolower(c);
+            p++;
+        }
+        w[n] = 0;
+        for (size_t i = 0; chat[i]; i++)
+            if (strcmp(w, chat[i]) == 0)
+                return false;
+        words++;
+    }
+    return words >= 1 && words <= 6;
+}
+
+/* US states (and DC): a two-letter region before a ZIP names the country */
+static bool us_state(const char *r)
+{
+    static const char states[] = "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO "
+                                 "MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY ";
+    if (!r || strlen(r) != 2)
+        return false;
+    for (const char *p = states; *p; p += 3)
+        if (p[0] == toupper((unsigned char)r[0]) && p[1] == toupper((unsigned char)r[1]))
+            return true;
+    return false;
+}
+
+/* "Springfield, IL 62704" says the country: a US state and a ZIP code
+ * (five digits, or ZIP+4), when no country was given */
+static void infer_country(json_object *o)
+{
+    if (json_object_object_get(o, "country"))
+        return;
+    const char *region = json_object_get_string(json_object_object_get(o, "region"));
+    const char *zip = json_object_get_string(json_object_object_get(o, "postalCode"));
+    if (!us_state(region) || !zip)
+        return;
+    size_t d = 0;
+    while (isdigit((unsigned char)zip[d]))
+        d++;
+    bool plus4 = zip[d] == '-' && strlen(zip + d + 1) == 4 && strspn(zip + d + 1, "0123456789") == 4;
+    if (d == 5 && (zip[d] == 0 || plus4))
+        json_object_object_add(o, "country", json_object_new_string("US"));
+}
+
 json_object *eng__address_parse(const char *text, const char *wanted)
 {
     json_object *o = json_object_new_object();
@@ -410,13 +479,17 @@ json_object *eng__address_parse(const char *text, const char *wanted)
             size_t at, len;
             if (find_postal(parts[0], &at, &len))
                 postal_part(o, parts[0], at, len, true);
-        } else if (strcmp(wanted, "name") == 0 || strcmp(wanted, "city") == 0) {
+        } else if (strcmp(wanted, "name") == 0) {
+            if (name_like(parts[0]))
+                put(o, wanted, parts[0]);
+        } else if (strcmp(wanted, "city") == 0) {
             if (digits_in(parts[0]) == 0)
                 put(o, wanted, parts[0]);
         } else {
             put(o, wanted, parts[0]);
         }
     }
+    infer_country(o);
     return o;
 }
 

@@ -227,8 +227,27 @@ int eng__cart_refresh(eng_turn *t)
     double off = 0;
     for (size_t i = 0; i < json_object_array_length(ds); i++)
         off += json_object_get_double(eng__json_path(json_object_array_get_idx(ds, i), "amount"));
-    if (off > subtotal)
+    if (off > subtotal) {
+        /* discounts never take more than the goods cost, and the lines
+         * say what each one really took: the later lines give way ($5 off
+         * a $3 cart is -$3.00; on an empty cart a code takes nothing yet) */
+        double left = subtotal;
+        json_object *kept = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(ds); i++) {
+            json_object *d = json_object_array_get_idx(ds, i);
+            double a = json_object_get_double(eng__json_path(d, "amount"));
+            if (a > left)
+                a = left;
+            if (a <= 0)
+                continue;
+            left -= a;
+            json_object_object_add(d, "amount", money(a));
+            json_object_array_add(kept, json_object_get(d));
+        }
+        json_object_put(ds);
+        ds = kept;
         off = subtotal;
+    }
     json_object_object_add(cart, "discounts", ds);
     json_object_object_add(cart, "discountTotal", money(off));
     json_object_object_add(cart, "total", money(subtotal - off));

@@ -161,7 +161,9 @@ static void run_graph(eng_turn *t)
         }
         t->jump = -2;
         t->note[0] = t->errmsg[0] = '\0';
+        t->stage = st->id;
         eng_result r = st->type->run(st, t);
+        t->stage = NULL;
         if (r == ENG_R_AGAIN) {
             /* the stage is waiting on I/O it started; poll it again soon */
             polls++;
@@ -218,6 +220,7 @@ int eng__turn_new(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng
     t->pool = pool;
     t->p = p;
     t->opts = o;
+    t->stage = NULL;
     long dl = o->deadline_ms > 0 ? (long)o->deadline_ms : p->deadline_ms;
     t->deadline_us = eng_now_us() + (int64_t)dl * 1000;
     t->ctx = new_context(t, text, o);

@@ -25,6 +25,7 @@
 #define MAX_TERMS 64     /* query terms considered */
 #define WORD_MAX 32
 #define TITLE_WEIGHT 3
+#define TOPIC_WEIGHT 0.5 /* a word of the intent's name, beside the shopper's own */
 
 typedef struct kb_terms {
     const char **w;   /* stemmed words, pool strings */
@@ -454,6 +455,8 @@ static const char *const synonyms[][2] = {
     {"talk", "contact"},    {"address", "contact"},   {"locat", "address"},   {"country", "region"},
     {"abroad", "international"}, {"worldwid", "international"}, {"overseas", "international"},
     {"cancel", "cancellation"}, {"privacy", "data"},  {"personal", "data"},  {"gift", "card"},
+    {"choic", "option"},    {"method", "option"},     {"way", "option"},      {"kind", "option"},
+    {"fast", "express"},    {"quick", "express"},     {"rush", "express"},    {"overnight", "express"},
 };
 
 typedef struct qterm {
@@ -461,9 +464,10 @@ typedef struct qterm {
     double weight;
 } qterm;
 
-static size_t query_terms(const char *q, qterm *out)
+/* The terms of `q` appended to out[n..MAX_TERMS); each word weighs
+ * `weight`, each of its synonyms half that. Returns the new count. */
+static size_t query_terms(const char *q, qterm *out, size_t n, double weight)
 {
-    size_t n = 0;
     char w[WORD_MAX];
     const char *end = q + strlen(q);
     while ((q = next_word(q, end, w)) && n < MAX_TERMS) {
@@ -482,10 +486,37 @@ static size_t query_terms(const char *q, qterm *out)
             if (dup)
                 continue;
             snprintf(out[n].w, sizeof out[n].w, "%s", add[a]);
-            out[n++].weight = a ? 0.5 : 1.0; /* a synonym counts half */
+            out[n++].weight = a ? weight / 2 : weight; /* a synonym counts half */
         }
     }
     return n;
+}
+
+/* The words of an intent's name ("check_payment_methods" -> "payment
+ * methods"), into out[0..cap): what the shopper asked about, beside the
+ * words they used. Verbs that every support intent starts with say
+ * nothing about the topic. */
+static void topic_words(const char *topic, char *out, size_t cap)
+{
+    static const char *const generic[] = {"check", "get", "know", "ask", "see", "view", "set", "place", "track",
+                                          "about", "contact", "make", NULL};
+    size_t o = 0;
+    out[0] = '\0';
+    for (const char *p = topic ? topic : ""; *p;) {
+        while (*p == '_' || *p == ' ')
+            p++;
+        size_t k = strcspn(p, "_ ");
+        bool skip = k == 0;
+        for (size_t i = 0; generic[i] && !skip; i++)
+            skip = strlen(generic[i]) == k && strncmp(generic[i], p, k) == 0;
+        if (!skip && o + k + 2 < cap) {
+            memcpy(out + o, p, k);
+            o += k;
+            out[o++] = ' ';
+            out[o] = '\0';
+        }
+        p += k;
+    }
 }
 
 static double idf(const eng_kb *kb, const char *w)
@@ -512,12 +543,12 @@ static bool in_title(const kb_section *s, const char *word)
  * 1.5-3, a stop-word-only overlap well under 1. */
 #define KB_THRESHOLD 1.2
 
-bool eng__kb_answers(const eng_kb *kb, const char *query, bool strict, eng_kb_hit *hit)
+bool eng__kb_answers(const eng_kb *kb, const char *query, const char *topic, bool strict, eng_kb_hit *hit)
 {
     hit->title = NULL;
     hit->score = 0;
     hit->matched = hit->words = 0;
-    if (!kb || !eng__kb_ask(kb, query, hit))
+    if (!kb || !eng__kb_ask(kb, query, topic, hit))
         return false;
     return hit->score >= KB_THRESHOLD && hit->matched > 0 &&
            (!strict || (hit->matched >= 2 && hit->matched * 2 >= hit->words));
@@ -553,14 +584,23 @@ static double phrase_bonus(const kb_section *s, const qterm *q, const double *qi
     return bonus;
 }
 
-int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
+int eng__kb_ask(const eng_kb *kb, const char *query, const char *topic, eng_kb_hit *hit)
 {
     memset(hit, 0, sizeof *hit);
     if (!kb || !query)
         return 0;
     qterm q[MAX_TERMS];
     double qidf[MAX_TERMS];
-    size_t nq = query_terms(query, q);
+    size_t nq = query_terms(query, q, 0, 1.0), ntopic = nq;
+    if (topic && *topic) {
+        /* the topic's words weigh less than the shopper's own and never
+         * count as matched words: they break ties ("what payment options
+         * do you have" is about payment, not shipping options) */
+        char tw[128];
+        topic_words(topic, tw, sizeof tw);
+        ntopic = nq < MAX_TERMS - 4 ? nq : MAX_TERMS - 4;
+        nq = query_terms(tw, q, ntopic, TOPIC_WEIGHT);
+    }
     for (size_t k = 0; k < nq; k++)
         qidf[k] = idf(kb, q[k].w);
     size_t nprimary = 0;
@@ -592,7 +632,9 @@ int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
         /* coordination (as Lucene's coord): a section that holds more of
          * the shopper's own words beats one that repeats a single word */
         sc *= (0.25 + matched) / (0.25 + (double)nprimary);
-        if (sc > best) {
+        /* a section that holds a word of the shopper's beats one that
+         * holds only words of the topic */
+        if ((matched > 0) > (bmatched > 0) || ((matched > 0) == (bmatched > 0) && sc > best)) {
             best = sc;
             bi = (int)i;
             bmatched = matched;
@@ -606,6 +648,9 @@ int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit)
     hit->score = best;
     hit->matched = bmatched;
     hit->words = (int)nprimary;
+    /* the topic's words chose the section, not its sentences */
+    for (size_t k = ntopic; k < nq; k++)
+        qidf[k] = 0;
     /* the section's sentences by the query words they hold, leaving out
      * the words of the heading: "which payment methods" asks for the
      * section's gist, not for the sentence that repeats "payment method" */
@@ -667,7 +712,7 @@ int eng_pipeline_knowledge_ask(const eng_pipeline *p, const char *question, char
         return ENG_EINVAL;
     *title = *text = NULL;
     eng_kb_hit hit;
-    if (!p->knowledge || !eng__kb_answers(p->knowledge, question, false, &hit) || !hit.title)
+    if (!p->knowledge || !eng__kb_answers(p->knowledge, question, NULL, false, &hit) || !hit.title)
         return 0;
     *title = strdup(hit.title);
     *text = strdup(hit.text);

@@ -37,9 +37,11 @@ typedef struct eng_kb_hit {
 
 /* eng__kb_ask: answer `query` from the knowledge base. Returns 1 and
  * fills *hit when some section shares a word with the query (the caller
- * compares hit->score with its threshold), 0 when none does. Pure: safe
- * from many threads at once. */
-int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit);
+ * compares hit->score with its threshold), 0 when none does. `topic`
+ * (an intent name such as "check_payment_methods", or NULL) adds its
+ * words at a lower weight: they break ties between sections, never make
+ * a match on their own. Pure: safe from many threads at once. */
+int eng__kb_ask(const eng_kb *kb, const char *query, const char *topic, eng_kb_hit *hit);
 
 /* eng__kb_answers: whether the knowledge base answers `query` well
  * enough to quote: the best section scores at least the answer threshold
@@ -48,6 +50,6 @@ int eng__kb_ask(const eng_kb *kb, const char *query, eng_kb_hit *hit);
  * capital of france" never quotes the shipping regions.  Fills *hit
  * either way (hit->title NULL when no section shares a word).  The one
  * test the support agent answers by and the classifier routes by. */
-bool eng__kb_answers(const eng_kb *kb, const char *query, bool strict, eng_kb_hit *hit);
+bool eng__kb_answers(const eng_kb *kb, const char *query, const char *topic, bool strict, eng_kb_hit *hit);
 
 #endif

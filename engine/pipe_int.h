@@ -155,6 +155,7 @@ struct eng_turn {
     const eng_turn_opts *opts;
     int64_t deadline_us;
     int jump;               /* set by a stage to jump to a stage index */
+    const char *stage;      /* the id of the stage running now (NULL outside run_graph) */
     char note[256];         /* a stage's note for its trace entry */
     char errmsg[512];       /* a stage's error, when it returns ENG_R_ERROR */
 };

@@ -439,6 +439,8 @@ static void report(const eng_rules *r, size_t i, eng_turn *t, const eng_rule_err
         json_object_object_add(o, "file", json_object_new_string(r->names[i]));
         json_object_object_add(o, "line", json_object_new_int(e->line));
         json_object_object_add(o, "hook", json_object_new_string(e->hook));
+        if (t->stage)
+            json_object_object_add(o, "stage", json_object_new_string(t->stage));
         json_object_object_add(o, "error", json_object_new_string(e->error));
         json_object_object_add(o, "message", json_object_new_string(e->message));
         if (e->denied)

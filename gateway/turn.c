@@ -141,6 +141,17 @@ static json_object *trace_summary(json_object *ctx, const char *id, const gw_pri
         json_object_object_add(o, "stages", json_object_get(v));
     if ((v = path_get(ctx, "error", NULL)))
         json_object_object_add(o, "error", json_object_get(v));
+    /* what went wrong without failing the turn, so the inspector's list
+     * shows it without fetching each context: the rules that failed and
+     * were skipped (or denied, for a veto) and the LLM fallbacks taken */
+    if ((v = path_get(ctx, "vars", "ruleErrors")) && json_object_is_type(v, json_type_array) &&
+        json_object_array_length(v) > 0)
+        json_object_object_add(o, "ruleErrors", json_object_get(v));
+    if ((v = path_get(ctx, "fallbacks", NULL)) && json_object_is_type(v, json_type_array) &&
+        json_object_array_length(v) > 0)
+        json_object_object_add(o, "fallbacks", json_object_get(v));
+    if ((v = path_get(ctx, "timedOut", NULL)) && json_object_get_boolean(v))
+        json_object_object_add(o, "timedOut", json_object_new_boolean(1));
     return o;
 }
 

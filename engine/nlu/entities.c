@@ -300,7 +300,10 @@ static void find_orders(X *x)
         const ent_tok *t = &x->t[i];
         if (sym(x, i, '#') && t->e < x->len && is_alnum(x->s[t->e])) {
             size_t e = id_end(x, t->e, &d);
-            if (d && e - t->e >= 3) {
+            /* the shop's own numbers start at #1: "order #7" is one,
+             * a bare "#7" only from three characters on */
+            bool after_order = (i >= 1 && is(x, i - 1, L_ORDER)) || (i >= 2 && is(x, i - 2, L_ORDER));
+            if (d && (e - t->e >= 3 || (after_order && d == e - t->e))) {
                 eng__ent *en = emit_bytes(x, ENG_ENT_ORDER, t->s, e);
                 if (en)
                     en->vs = t->e;
@@ -317,7 +320,11 @@ static void find_orders(X *x)
                 if (u->kind == TK_SYM)
                     continue;
                 size_t e = id_end(x, u->s, &d);
-                if (d >= 3 && e - u->s >= 4) {
+                /* "order number 7", "order no. 12": said to be a number */
+                bool said = j >= 2 && (x->t[j - 1].lx == L_NUMBER || x->t[j - 1].lx == L_NO ||
+                                       (x->t[j - 1].kind == TK_SYM && j >= 3 &&
+                                        (x->t[j - 2].lx == L_NUMBER || x->t[j - 2].lx == L_NO)));
+                if ((d >= 3 && e - u->s >= 4) || (said && d && d == e - u->s)) {
                     emit_bytes(x, ENG_ENT_ORDER, u->s, e);
                     break;
                 }

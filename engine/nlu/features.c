@@ -46,6 +46,40 @@ static size_t number_word(const unsigned char *s)
     return 0;
 }
 
+/* The length of the colloquial verb of putting something in a cart that
+ * s starts with ("pop", "chuck", "bung" ...), when the next word points
+ * at what is put ("pop it in", "chuck the first one in", "whack two in"),
+ * or 0. "throw pillow" and "selfie stick" keep their words. */
+static size_t placing_verb(const unsigned char *s)
+{
+    static const char *const verbs[] = {"pop", "chuck", "bung", "whack", "shove", "toss", "throw", "stick",
+                                        "stuff", "slap", "plonk", "dump", "slip", NULL};
+    static const char *const objects[] = {"it", "that", "this", "them", "those", "these", "the", "a", "an",
+                                          "another", "one", "in", "both", "all", "some", "em", "two", "three",
+                                          "four", "five", "six", "seven", "eight", "nine", "ten", "a", NULL};
+    for (size_t i = 0; verbs[i]; i++) {
+        size_t k = 0;
+        while (verbs[i][k] && (s[k] | 0x20) == (unsigned char)verbs[i][k])
+            k++;
+        if (verbs[i][k] || is_word_byte(s[k]))
+            continue;
+        const unsigned char *w = s + k;
+        while (*w == ' ')
+            w++;
+        if (*w >= '0' && *w <= '9')
+            return k;
+        for (size_t j = 0; objects[j]; j++) {
+            size_t m = 0;
+            while (objects[j][m] && (w[m] | 0x20) == (unsigned char)objects[j][m])
+                m++;
+            if (!objects[j][m] && !is_word_byte(w[m]))
+                return k;
+        }
+        return 0;
+    }
+    return 0;
+}
+
 size_t eng__clf_normalise(const char *text, char *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)(text ? text : "");
@@ -70,6 +104,16 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
         if (c == '\'')
             continue;
         size_t nw;
+        if (!in_word && (nw = placing_verb(s)) > 0 && n + 4 < cap) {
+            /* "pop it in", "bung two in the trolley" read like "put it
+             * in": a shopper's word for putting in a cart is one word */
+            memcpy(out + n, "put", 3);
+            n += 3;
+            in_word = 1;
+            in_digits = 0;
+            s += nw - 1;
+            continue;
+        }
         if (!in_word && (nw = number_word(s)) > 0) {
             /* "make it two" reads like "make it 2": a count in words is
              * the same digit run ("one" stays a word: "this one") */

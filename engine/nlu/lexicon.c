@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LW_CATALOG 1u   /* in a product's title, brand, category or tags */
 #define LW_TAG 2u       /* in a tag or a category name: names a product type */
@@ -77,8 +78,9 @@ static size_t fold(const char *s, size_t n, char *out)
     } else if (n > 4 && (memcmp(out + n - 4, "ches", 4) == 0 || memcmp(out + n - 4, "shes", 4) == 0 ||
                          memcmp(out + n - 4, "sses", 4) == 0 || memcmp(out + n - 3, "xes", 3) == 0)) {
         n -= 2;   /* "watches" = "watch", "glasses" = "glass", "boxes" = "box" */
-    } else if (n > 3 && out[n - 1] == 's' && out[n - 2] != 's' && out[n - 2] != 'u' && out[n - 2] != 'i')
-        n--;
+    } else if (n > 3 && out[n - 1] == 's' && out[n - 2] != 's' && out[n - 2] != 'u' &&
+               (out[n - 2] != 'i' || n > 4))
+        n--;   /* "kiwis" = "kiwi"; "this" and "iris" stay whole */
     out[n] = 0;
     return n;
 }
@@ -627,6 +629,14 @@ bool eng__lex_names(const eng__lex *x, const char *word)
     return (e->flags & (LW_CATALOG | LW_HEAD)) || cat >= 0;
 }
 
+const char *eng__lex_category(const eng__lex *x, const char *name)
+{
+    for (size_t i = 0; x && name && i < x->ncats; i++)
+        if (strcmp(x->cats[i], name) == 0)
+            return x->cats[i];
+    return NULL;
+}
+
 size_t eng__lex_words(const eng__lex *x) { return x ? x->nw : 0; }
 bool eng__lex_has_dict(const eng__lex *x) { return x && x->dict; }
 
@@ -850,6 +860,80 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
     return 0;
 }
 
+/* ------------------------------------------------------------ who it is for
+ * "watches for men", "a watch for my husband", "shoes for ladies": a
+ * catalog that splits a kind of product by who wears it ("mens-watches",
+ * "womens-shoes") gets the category the two words name together. */
+#define GENDER_WORDS 32
+typedef struct genctx {
+    int who;                      /* 1 men, 2 women, 3 both */
+    size_t n;
+    char w[GENDER_WORDS][WMAX + 1]; /* the message's words, folded */
+} genctx;
+
+static int gender_of(const char *k)
+{
+    static const char *const men[] = {"men", "man", "mens", "male", "guy", "gentlemen", "gentleman", "husband",
+                                      "boyfriend", "dad", "father", "son", "brother", "him", "his", "boy",
+                                      "grandpa", "grandfather", "uncle", "hubby", NULL};
+    static const char *const women[] = {"women", "woman", "womens", "lady", "ladie", "female", "girl", "wife",
+                                        "girlfriend", "mum", "mom", "mother", "daughter", "sister", "her",
+                                        "grandma", "grandmother", "aunt", "auntie", NULL};
+    for (size_t i = 0; men[i]; i++)
+        if (strcmp(k, men[i]) == 0)
+            return 1;
+    for (size_t i = 0; women[i]; i++)
+        if (strcmp(k, women[i]) == 0)
+            return 2;
+    return 0;
+}
+
+static int gen_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
+{
+    genctx *g = ctx;
+    (void)s, (void)e;
+    char k[WMAX + 1];
+    fold(w, n, k);
+    /* "men's" is "men" */
+    size_t kl = strlen(k);
+    if (kl > 2 && k[kl - 1] == 's' && k[kl - 2] == '\'')
+        k[kl - 2] = 0;
+    g->who |= gender_of(k);
+    if (g->n < GENDER_WORDS)
+        snprintf(g->w[g->n++], sizeof g->w[0], "%s", k);
+    return 0;
+}
+
+static void for_whom(const eng__lex *x, const char *text, eng__lex_info *in)
+{
+    genctx g = {0};
+    words(text, strlen(text), gen_word, &g);
+    if (g.who != 1 && g.who != 2)
+        return;
+    in->for_whom = g.who;
+    static const char *const pre[3][4] = {{NULL}, {"mens-", "men-", "man-", NULL},
+                                          {"womens-", "women-", "woman-", "ladies-"}};
+    for (size_t c = 0; c < x->ncats; c++) {
+        const char *cn = x->cats[c], *rest = NULL;
+        for (size_t p = 0; p < 4 && pre[g.who][p] && !rest; p++)
+            if (strncasecmp(cn, pre[g.who][p], strlen(pre[g.who][p])) == 0)
+                rest = cn + strlen(pre[g.who][p]);
+        if (!rest || !*rest || strchr(rest, '-'))
+            continue;
+        char rk[WMAX + 1];
+        fold(rest, strlen(rest) > WMAX ? WMAX : strlen(rest), rk);
+        for (size_t i = 0; i < g.n; i++)
+            if (strcmp(g.w[i], rk) == 0) {
+                in->category = cn;
+                snprintf(in->type, sizeof in->type, "%s", rest);
+                in->type_literal = true;
+                in->type_part = 0;
+                in->head[0] = 0;
+                return;
+            }
+    }
+}
+
 void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -857,4 +941,5 @@ void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out)
         return;
     anctx a = {x, out, 0, -1};
     words(text, strlen(text), see, &a);
+    for_whom(x, text, out);
 }

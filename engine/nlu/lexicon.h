@@ -45,10 +45,15 @@ typedef struct eng__lex_info {
     bool type_literal;     /* that word itself occurs in the catalog's text */
     int type_part;         /* 0: the type came before any "for", "with", "who"... */
     char head[48];         /* a synonym's head ("earbuds" -> "earphones"), else "" */
+    int for_whom;          /* 1: men ("for my husband"), 2: women ("for her"), 0: neither or both */
 } eng__lex_info;
 
 /* eng__lex_analyse: what the message names. Thread-safe. */
 void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out);
+
+/* eng__lex_category: the catalog's category named `name` exactly (owned
+ * by x), or NULL. Thread-safe. */
+const char *eng__lex_category(const eng__lex *x, const char *name);
 
 /* eng__lex_words / eng__lex_has_dict: sizes, for notes and tests. */
 size_t eng__lex_words(const eng__lex *x);

@@ -129,6 +129,11 @@ static const char *const filler[] = {
     "up", "down", "either", "neither", "well", "oh", "um", "uh", "hmm", "anything", "something", "kindly",
     "think", "guess", "maybe", "perhaps", "wait", "oops", "sorry", "mind", "keep", "leave", "lose",
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "single", "dozen", "couple",
+    /* the verbs shoppers put things in a cart with */
+    "chuck", "pop", "stick", "throw", "toss", "stuff", "shove", "bung", "slap", "whack", "include", "purchase",
+    "gimme", "lemme", "snag", "nab", "pick", "wanna", "gonna", "ill", "id", "as",
+    /* chat around the request */
+    "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
     NULL,
 };
 

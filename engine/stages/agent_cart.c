@@ -121,7 +121,10 @@ static bool asks_change(const char *text)
         "basket", "bag", "trolley", "remove", "delete", "drop", "rid", "change", "set", "make", "update",
         "increase", "decrease", "reduce", "more", "another", "less", "fewer", "instead", "quantity", "qty",
         "empty", "clear", "throw", "ditch", "toss", "include", "pick", "keep", "only", "just", "bump",
-        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x", NULL,
+        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x",
+        /* what shoppers put things in a cart with (the classifier reads
+         * them as "put": engine/nlu/features.c) */
+        "pop", "chuck", "bung", "whack", "shove", "stick", "stuff", "slap", "plonk", "slip", "dump", NULL,
     };
     /* "tell me more about it" asks for more words, not more items */
     bool more_info = strcasestr(text, "more about") || strcasestr(text, "tell me more") ||
@@ -289,7 +292,8 @@ static bool unsure(eng_turn *t, const agent_opts *o)
      * again without its product words (classifier's reread_intents):
      * asked whatever the stage's threshold */
     if (json_object_get_boolean(eng__json_path(t->ctx, "vars.continued")) ||
-        strcmp(eng__json_str(t->ctx, "intent.source", ""), "reread") == 0)
+        strcmp(eng__json_str(t->ctx, "intent.source", ""), "reread") == 0 ||
+        strcmp(eng__json_str(t->ctx, "intent.source", ""), "unsure") == 0)
         return true;
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }
@@ -305,11 +309,25 @@ eng_result eng__agent_cart_apply(const eng_stage *st, eng_turn *t, const agent_o
     return propose(st, t, o, type, sku, qty);
 }
 
+/* The message holds a word that asks the opposite of `type` ("take one
+ * of them out" read as an add): however sure the model, asked first. */
+static bool contradicts(const char *type, const char *text)
+{
+    static const char *const less[] = {"out", "remove", "delete", "off", "less", "fewer", "minus", "drop",
+                                       "rid", "cancel", "reduce", "decrease", NULL};
+    static const char *const more[] = {"add", "more", "another", "extra", "plus", "increase", NULL};
+    if (strcmp(type, "cart.add") == 0)
+        return eng__agent_has_word(text, less);
+    if (strcmp(type, "cart.remove") == 0)
+        return eng__agent_has_word(text, more);
+    return false;
+}
+
 /* Propose `type`, or ask first when the reading is unsure. */
 static eng_result change(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type, agent_target *tg,
                          int64_t qty)
 {
-    if (unsure(t, o)) {
+    if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", ""))) {
         eng__set_var(t, "unsure", json_object_new_boolean(1));
         eng__agent_ask(t, type, tg ? tg->sku : NULL, tg ? tg->title : NULL, qty);
         return ENG_R_OK;

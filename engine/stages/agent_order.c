@@ -56,6 +56,20 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out)
     return found;
 }
 
+/* No order number asked about, and the account has no order at all:
+ * "where's my stuff" gets "you have no orders yet", not "that order". */
+static bool no_orders_yet(eng_turn *t)
+{
+    if (order_number(t))
+        return false;
+    store_order *list = NULL;
+    size_t n = 0;
+    if (store_order_list(eng__store(t), eng__user_id(t), 1, &list, &n, NULL) < 0)
+        return false;
+    store_order_list_free(list, n);
+    return n == 0;
+}
+
 /* The priced cart as a confirmation question shows it: its lines (SKU,
  * quantity, final price) and total. */
 static json_object *shown_cart(eng_turn *t)
@@ -345,6 +359,20 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         eng__set_var(t, "noCatalog", json_object_new_boolean(1));
         return ENG_R_DECLINED;
     }
+    /* routed here for the order number it names ("what's happening with
+     * order #1") under a reading that is no order intent: its status */
+    static const char *const own[] = {"confirm", "deny", "checkout", "place_order", "order_history",
+                                      "track_order", "cancel_order", NULL};
+    bool known = false;
+    for (size_t i = 0; own[i] && !known; i++)
+        known = strcmp(intent, own[i]) == 0;
+    if (!known && order_number(t)) {
+        json_object *in = eng__json_path(t->ctx, "intent");
+        json_object_object_add(in, "classified", json_object_new_string(intent));
+        json_object_object_add(in, "name", json_object_new_string("track_order"));
+        intent = eng__agent_intent(t);
+        eng__turn_note(t, "an order number: read as track_order");
+    }
     bool yes = strcmp(intent, "confirm") == 0, no = strcmp(intent, "deny") == 0;
     if (yes || no) {
         /* only the question just asked can be answered */
@@ -500,7 +528,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object_object_del(sess, "pending");
         store_order ord = {0};
         if (!find_order(t, true, &ord)) {
-            eng__set_var(t, "noOrder", json_object_new_boolean(1));
+            eng__set_var(t, no_orders_yet(t) ? "noOrders" : "noOrder", json_object_new_boolean(1));
             return ENG_R_OK;
         }
         json_object *a = json_object_new_object();
@@ -514,7 +542,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
     /* track_order and the rest: the status of the order meant */
     store_order ord = {0};
     if (!find_order(t, false, &ord)) {
-        eng__set_var(t, "noOrder", json_object_new_boolean(1));
+        eng__set_var(t, no_orders_yet(t) ? "noOrders" : "noOrder", json_object_new_boolean(1));
         return ENG_R_OK;
     }
     json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));

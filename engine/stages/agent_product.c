@@ -27,7 +27,7 @@ static const char *const stop[] = {
     /* chat filler */
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
     "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
-    "actually", "instead", NULL,
+    "actually", "instead", "i'd", "i'll", "we'd", "gimme", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -164,6 +164,35 @@ typedef struct query {
  * kind of product found in the shopper's own word when the search kept
  * to that kind ("16 phones", "1 lipstick"; else "products"), and
  * results.search.order ("cheapest first"). */
+/* Whether `type` is a word of `text` followed by another word that names
+ * something ("tennis rackets", "phone case"): then it says what kind of
+ * thing, not which thing, and "2 tennises" would be wrong. */
+static bool type_modifies(const char *text, const char *type)
+{
+    static const char *const after[] = {"under", "below", "over", "above", "between", "for", "with", "from",
+                                        "in", "on", "by", "that", "which", "please", "pls", "plz", "and", "or",
+                                        "sorted", "sort", "less", "more", "than", "at", "to", "around", "up",
+                                        "cheapest", "cheaper", "the", "a", "an", "of", "only", "too", NULL};
+    size_t tl = strlen(type);
+    for (const char *p = strcasestr(text, type); p && tl; p = strcasestr(p + 1, type)) {
+        if ((p > text && isalnum((unsigned char)p[-1])) || isalpha((unsigned char)p[tl]))
+            continue;
+        const char *n = p + tl;
+        while (*n && !isalnum((unsigned char)*n))
+            n++;
+        if (!isalpha((unsigned char)*n))
+            return false;
+        size_t k = 0;
+        while (isalpha((unsigned char)n[k]))
+            k++;
+        for (size_t i = 0; after[i]; i++)
+            if (strlen(after[i]) == k && strncasecmp(after[i], n, k) == 0)
+                return false;
+        return true;
+    }
+    return false;
+}
+
 static void describe(eng_turn *t, const query *q, int64_t total, json_object *cards, json_object *r)
 {
     const char *type = eng__json_str(t->ctx, "understanding.productType", NULL);
@@ -189,7 +218,8 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
     }
     eng_buf one;
     eng__buf_init(&one);
-    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department)
+    if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department &&
+        !type_modifies(eng__json_str(t->ctx, "message.text", ""), type))
         eng__singular(&one, type, strlen(type));
     /* only a word every card shown bears in its title or category: "2
      * lipsticks" must not name the red nail polish beside the lipstick */
@@ -509,8 +539,17 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     if (!refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
         !entity_value(t, "category") && !entity_value(t, "brand"))
         refine = true;
+    /* "and for my girlfriend?": the last list for the other wearer (the
+     * classifier stage found the catalog's category for them) */
+    const char *wearer = has_last && !entity_value(t, "category")
+                             ? eng__json_str(t->ctx, "understanding.otherWearer", NULL) : NULL;
+    bool swap = wearer != NULL;
+    if (swap)
+        refine = true;
     if (refine && has_last) {
         query_from_session(t, &q);
+        if (swap)
+            q.category = wearer;
         json_object *shown = eng__json_path(t->ctx, "session.shown");
         static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", NULL};
         static const char *const highest[] = {"most expensive", "priciest", "highest price", NULL};
@@ -579,7 +618,7 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             for (size_t i = 0; refine_words[i] && !skip; i++)
                 skip = strcasecmp(w, refine_words[i]) == 0;
             size_t l = strlen(q.text), wl = strlen(w);
-            if (!skip && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
+            if (!skip && !swap && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
                 added_words = true;   /* room for a space, the word and its NUL */
                 /* "shoes", then "in red": red shoes, not red things */
                 q.flags |= STORE_SEARCH_ALL_WORDS;
@@ -921,15 +960,29 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
             add_sku(skus, tg.sku);
         json_object_put(tg.candidates);
     }
+    /* "which of these is rated best?", "which one is cheapest?": a
+     * question about the list shown, named or not */
+    static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
+                                           "rated best", "rated highest", "most popular", NULL};
+    static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
+                                            "most affordable", "costs less", "costs least", NULL};
+    const char *asked = NULL;
+    for (size_t k = 0; !asked && rate_cue[k]; k++)
+        if (strcasestr(text, rate_cue[k]))
+            asked = "rating";
+    for (size_t k = 0; !asked && price_cue[k]; k++)
+        if (strcasestr(text, price_cue[k]))
+            asked = "price";
     static const char *const all[] = {"them", "these", "those", "both", "all", "the two", NULL};
-    if (json_object_array_length(skus) < 2 && eng__agent_has_word(text, all))
+    if (json_object_array_length(skus) < 2 && (asked || eng__agent_has_word(text, all)))
         for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
     /* "compare it with the realme": the product in focus joins */
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
     if (json_object_array_length(skus) == 1 && focus)
         add_sku(skus, focus);
-    if (json_object_array_length(skus) < 2) {
+    /* one product shown, and which is best asked: that one, said so */
+    if (json_object_array_length(skus) < 2 && !(asked && json_object_array_length(skus) == 1)) {
         json_object_put(skus);
         eng__set_var(t, "needTwo", json_object_new_boolean(1));
         eng__turn_note(t, "compare: fewer than two products");
@@ -962,20 +1015,10 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     if (best)
         json_object_object_add(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
     json_object_object_add(r, "same", json_object_new_boolean(cheap == best));
-    /* "which of these is rated best?", "which one is cheapest?": the
-     * answer comes first, and it is what "it" means next ("add it") */
-    static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
-                                           "rated best", "rated highest", "most popular", NULL};
-    static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
-                                            "most affordable", "costs less", "costs least", NULL};
-    json_object *pick = NULL;
-    const char *asked = NULL;
-    for (size_t k = 0; !asked && rate_cue[k]; k++)
-        if (strcasestr(text, rate_cue[k]))
-            pick = best, asked = "rating";
-    for (size_t k = 0; !asked && price_cue[k]; k++)
-        if (strcasestr(text, price_cue[k]))
-            pick = cheap, asked = "price";
+    /* the answer comes first, and it is what "it" means next ("add it") */
+    json_object *pick = !asked ? NULL : strcmp(asked, "rating") == 0 ? best : cheap;
+    if (json_object_array_length(cards) == 1)
+        json_object_object_add(r, "only", json_object_new_boolean(1));
     if (pick) {
         json_object_object_add(r, strcmp(asked, "rating") == 0 ? "askedRating" : "askedPrice",
                                json_object_new_boolean(1));
@@ -1111,6 +1154,19 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
         eng__set_var(t, "continued", json_object_new_boolean(1));
         eng__turn_note(t, "goes on with the last turn's add: read as add_to_cart");
+        return eng__agent_cart(st, t, o);
+    }
+    /* "i really don't want the first one" is about the cart, whichever
+     * product reading the model made: the cart agent never makes the
+     * change it was told not to make, and asks when the cart holds it */
+    static const char *const unwanted[] = {"don't want", "dont want", "do not want", "no longer want",
+                                           "don't need", "dont need", "do not need", NULL};
+    if (strcmp(intent, "product_details") == 0 &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), unwanted)) {
+        json_object *in = eng__json_path(t->ctx, "intent");
+        json_object_object_add(in, "classified", json_object_new_string(intent));
+        json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
+        eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(st, t, o);
     }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};

@@ -18,7 +18,10 @@ bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict)
         return false;
     eng_kb_hit hit;
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    if (eng__kb_answers(kb, text, strict, &hit)) {
+    /* the intent names what was asked ("check_payment_methods"); the
+     * catch-alls name nothing */
+    bool named = strcmp(topic, "shop_question") != 0 && strcmp(topic, "out_of_scope") != 0;
+    if (eng__kb_answers(kb, text, named ? topic : NULL, strict, &hit)) {
         json_object *k = json_object_new_object();
         json_object_object_add(k, "title", json_object_new_string(hit.title));
         json_object_object_add(k, "text", json_object_new_string(hit.text));

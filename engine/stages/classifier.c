@@ -24,6 +24,8 @@ typedef struct opts {
     long alternatives;
     long llm_timeout_ms;
     const char *lexicon, *dictionary, *catalog_intent, *knowledge_intent, *answer_intents, *reread_intents;
+    const char *unsure_intents;
+    double unsure_floor;
     bool use_catalog;
 } opts;
 
@@ -67,6 +69,13 @@ static const eng_field fields[] = {
      "intents (space-separated) that a message is read again for without its catalog words, when the model "
      "made it a weak catalog_intent (\"delete the perfume\"); a reading found so has intent.source \"reread\" "
      "and the agents ask before acting on it"},
+    {"unsure_intents", ENG_F_STR, false, offsetof(opts, unsure_intents), "", 0, 0,
+     "intents (space-separated) kept below the threshold when the model's best reading is one of them, at "
+     "least unsure_floor and clearly ahead of the next (\"ok chuck it in the basket\"), and nothing in the "
+     "catalog explains the message; such a reading has intent.source \"unsure\" and the agents ask before "
+     "acting on it, instead of answering out of scope"},
+    {"unsure_floor", ENG_F_NUM, false, offsetof(opts, unsure_floor), "0.15", 0, 1,
+     "with unsure_intents: the least confidence a reading below the threshold is kept at"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
 
@@ -354,6 +363,24 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
         if (in.head[0])
             json_object_object_add(u, "typeHead", json_object_new_string(in.head));
     }
+    if (in.for_whom) {
+        json_object_object_add(u, "forWhom", json_object_new_string(in.for_whom == 1 ? "men" : "women"));
+        /* "and for my girlfriend?" after "watches for a guy": the last
+         * list's category for the other wearer, when the catalog has it */
+        const char *last = eng__json_str(t->ctx, "session.lastQuery.category", NULL);
+        const char *rest = NULL;
+        if (!in.category && last && in.for_whom == 1 && strncmp(last, "womens-", 7) == 0)
+            rest = last + 7;
+        else if (!in.category && last && in.for_whom == 2 && strncmp(last, "mens-", 5) == 0)
+            rest = last + 5;
+        char other[96];
+        const char *cat = NULL;
+        if (rest && snprintf(other, sizeof other, "%s%s", in.for_whom == 1 ? "mens-" : "womens-", rest) <
+                        (int)sizeof other)
+            cat = eng__lex_category(x, other);
+        if (cat)
+            json_object_object_add(u, "otherWearer", json_object_new_string(cat));
+    }
     json_object_object_add(t->ctx, "understanding", u);
     json_object *intent = eng__json_path(t->ctx, "intent");
     const char *name = eng__json_str(intent, "name", "");
@@ -393,7 +420,7 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
             memcpy(rest, text, sizeof rest - 1);
             rest[sizeof rest - 1] = '\0';
         }
-        if (eng__kb_answers(t->p->knowledge, rest, false, &hit))
+        if (eng__kb_answers(t->p->knowledge, rest, NULL, false, &hit))
             return;
     }
     if (vague)
@@ -442,6 +469,28 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
              top[0].label, top[0].confidence);
 }
 
+/* Below the threshold, a best reading that is one of `unsure_intents`,
+ * clearly ahead of the next, is kept as a guess (source "unsure") rather
+ * than answered out of scope: "ok chuck it in the basket" is asked
+ * ("Do you want me to add ...?"), never done, and never refused. */
+#define UNSURE_LEAD 0.05 /* how far ahead of the runner-up the guess must be */
+static void keep_unsure(const eng_stage *st, eng_turn *t, const opts *o, const eng_clf_pred *top, int n,
+                        char *note, size_t cap)
+{
+    json_object *intent = eng__json_path(t->ctx, "intent");
+    if (!o->unsure_intents || !*o->unsure_intents || n < 1 ||
+        strcmp(eng__json_str(intent, "name", ""), o->fallback_intent) != 0 ||
+        eng__json_path(intent, "source") == NULL ||
+        strcmp(eng__json_str(intent, "source", ""), "builtin") != 0 || top[0].confidence < o->unsure_floor ||
+        (n > 1 && top[0].confidence - top[1].confidence < UNSURE_LEAD) ||
+        !in_list(o->unsure_intents, top[0].label) || !has_intent(st->pipe, top[0].label))
+        return;
+    json_object_object_add(intent, "classified", json_object_new_string(o->fallback_intent));
+    json_object_object_add(intent, "name", json_object_new_string(top[0].label));
+    json_object_object_add(intent, "source", json_object_new_string("unsure"));
+    snprintf(note, cap, "; kept as an unsure %s (%.2f, below the threshold)", top[0].label, top[0].confidence);
+}
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
@@ -481,6 +530,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     json_object_object_add(t->ctx, "intent", intent);
     understand(st, t, o, x, unote, sizeof unote);
     char rnote[120] = "";
+    if (below)
+        keep_unsure(st, t, o, top, n, rnote, sizeof rnote);
     reread(st, t, o, dt, lx ? x : NULL, rnote, sizeof rnote);
     eng__cc_release(dt->cat, lx);
     if (rnote[0])

@@ -4,7 +4,9 @@
 # playwright-core (from ui/node_modules) against a real `aisle serve --dev`
 # on a free loopback port with a temporary SQLite database, the sample
 # catalog and the shipped commerce pipeline (tests/e2e/shop.mjs starts the
-# server, and restarts it to drop the connection).  Builds the UI first
+# server, and restarts it to drop the connection; tests/e2e/pages.mjs
+# starts its own, with a rule planted to fail, for the phone catalog and
+# the inspector's failure views).  Builds the UI first
 # when its sources are newer than ui/dist.  Prints "ok NAME" / "not ok
 # NAME" / "skip NAME: why".  Screenshots of each browser step land in
 # tests/e2e/screenshots/ (git-ignored).  Then tests/e2e/images.mjs: the
@@ -66,7 +68,10 @@ fi
 
 AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 150 node tests/e2e/shop.mjs
 src=$?
+# the phone catalog and the inspector's failure views (a rule planted to fail)
+AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 90 node tests/e2e/pages.mjs
+prc=$?
 # the shop's own copies of product images (aisle import --fetch-images)
 AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 90 node tests/e2e/images.mjs
 irc=$?
-[ "$src" -eq 0 ] && [ "$irc" -eq 0 ]
+[ "$src" -eq 0 ] && [ "$prc" -eq 0 ] && [ "$irc" -eq 0 ]

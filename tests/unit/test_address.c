@@ -69,6 +69,24 @@ static void test_labels_and_parts(void **state)
     check("Leeds LS1 4AP", "city", "city=Leeds|postalCode=LS1 4AP");
 }
 
+static void test_inferred_and_names(void **state)
+{
+    (void)state;
+    /* a US state and a ZIP name the country */
+    check("12 Oak Street, Springfield, IL 62704", NULL,
+          "line1=12 Oak Street|city=Springfield|region=IL|postalCode=62704|country=US");
+    check("Priya Nair, 77 Lake Shore Drive, Chicago, IL 60611-2034", NULL,
+          "name=Priya Nair|line1=77 Lake Shore Drive|city=Chicago|region=IL|postalCode=60611-2034|country=US");
+    /* a region that is no US state, or no ZIP, names none */
+    check("5 Quay Street, Auckland, ZZ 1010", NULL, "line1=5 Quay Street|city=Auckland|region=ZZ|postalCode=1010");
+    /* asked for a name, chat is no name */
+    check("standard is fine", "name", "");
+    check("yes that's the one", "name", "");
+    check("same as before", "name", "");
+    check("Jo Marsh", "name", "name=Jo Marsh");
+    check("Siobhan O'Neill-Brady", "name", "name=Siobhan O'Neill-Brady");
+}
+
 static void test_never_read(void **state)
 {
     (void)state;
@@ -100,6 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_message),
         cmocka_unit_test(test_labels_and_parts),
+        cmocka_unit_test(test_inferred_and_names),
         cmocka_unit_test(test_never_read),
         cmocka_unit_test(test_missing),
     };

@@ -255,6 +255,21 @@ static void test_orders_emails(void **state)
     n = ex(NULL, t, e);
     assert_int_equal(n, 1);
     find(e, n, t, ENG_ENT_ORDER, "AB-7781");
+    /* the shop's own numbers start at #1: after "order" any length */
+    t = "what's happening with order #1";
+    n = ex(NULL, t, e);
+    find(e, n, t, ENG_ENT_ORDER, "#1");
+    t = "status of order number 7 please";
+    n = ex(NULL, t, e);
+    find(e, n, t, ENG_ENT_ORDER, "7");
+    /* a count is no order number; a bare short "#1" is none either */
+    static const char *const none[] = {"order 2 of those", "the #1 best seller", "i want to order 3", NULL};
+    for (size_t i = 0; none[i]; i++) {
+        n = ex(NULL, none[i], e);
+        for (int k = 0; k < n; k++)
+            if (e[k].type == ENG_ENT_ORDER)
+                fail_msg("\"%s\": read an order number", none[i]);
+    }
 }
 
 static void test_references(void **state)

@@ -24,6 +24,7 @@ static const char rules_top[] =
     "  if p.category == 'lighting' then return {percent = 50, reason = 'half price lamps'} end\n"
     "end)\n"
     "promo('SAVE10', function(cart, ctx) return {percent = 10, reason = '10% off'} end)\n"
+    "promo('FIFTY', function(cart, ctx) return {amount = 50, reason = '$50 off'} end)\n"
     "promo('BIG', function(cart, ctx)\n"
     "  if cart.subtotal < 1000 then return deny('only for orders over $1000') end\n"
     "  return {amount = 100}\n"
@@ -210,6 +211,46 @@ static void test_promo_codes(void **state)
     eng_shop_promo_remove(&w, "SAVE10", &r);
     assert_int_equal(r.status, ENG_SHOP_OK);
     assert_true(num(r.cart, "discountTotal") == 0.0);
+    eng_shop_result_clear(&r);
+    json_object_put(sess);
+}
+
+/* A discount never takes more than the goods cost, and its line says
+ * what it really took: the lines add up to discountTotal. */
+static double lines_off(json_object *cart)
+{
+    json_object *ds = json_object_object_get(cart, "discounts");
+    double off = 0;
+    for (size_t i = 0; ds && i < json_object_array_length(ds); i++)
+        off += num(json_object_array_get_idx(ds, i), "amount");
+    return off;
+}
+
+static void test_discount_capped(void **state)
+{
+    (void)state;
+    json_object *sess = json_object_new_object();
+    eng_shopper w = shopper(0, "s-capped", sess);
+    eng_shop_result r;
+    /* on an empty cart the code is kept and takes nothing yet */
+    eng_shop_promo_apply(&w, "FIFTY", &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_true(num(r.cart, "discountTotal") == 0.0);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.cart, "discounts")), 0);
+    eng_shop_result_clear(&r);
+    /* $50 off a $9 cart: -$9.00, total 0, and the line says 9 */
+    eng_shop_cart_add(&w, "MUG", 1, NULL, &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_true(num(r.cart, "subtotal") == 9.0);
+    assert_true(num(r.cart, "discountTotal") == 9.0);
+    assert_true(num(r.cart, "total") == 0.0);
+    assert_true(lines_off(r.cart) == 9.0);
+    eng_shop_result_clear(&r);
+    /* more goods than the code: the whole $50 */
+    eng_shop_cart_add(&w, "MUG", 9, NULL, &r);
+    assert_true(num(r.cart, "discountTotal") == 50.0);
+    assert_true(lines_off(r.cart) == 50.0);
+    assert_true(num(r.cart, "total") == 40.0);
     eng_shop_result_clear(&r);
     json_object_put(sess);
 }
@@ -409,6 +450,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_price),        cmocka_unit_test(test_typed_results),
         cmocka_unit_test(test_promo_codes),      cmocka_unit_test(test_veto_sees_cart),
+        cmocka_unit_test(test_discount_capped),
         cmocka_unit_test(test_cancel),           cmocka_unit_test(test_concurrent_adds),
         cmocka_unit_test(test_confirmed_checkout),
         cmocka_unit_test(test_concurrent_checkout),

@@ -5,7 +5,7 @@
 // /metrics counts the fallback per stage.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, stopServer, ok, tmp, wsOpen, req, metric, startFake } from './lib.mjs';
+import { startServer, stopServer, ok, tmp, wsOpen, req, metric, startFake, makeAdmin } from './lib.mjs';
 
 const PIPE = `pipeline: llm-chat
 deadline_ms: 2500
@@ -55,6 +55,16 @@ export async function llmTests() {
     ok(metric(after.text, 'aisle_stage_fallbacks_total', 'stage="reply"') === n0 + 1 &&
        metric(after.text, 'aisle_stage_fallbacks_total', 'stage="nlu"') >= 1,
        'metrics: fallbacks are counted per stage', after.text.split('\n').filter((l) => /fallback/.test(l)));
+    // the inspector's list shows the fallbacks of each turn: the summary
+    // (GET /traces, the traces feed) carries them
+    const admin = await makeAdmin(srv, 'llm-admin@example.com');
+    const tl = await req(srv, 'GET', '/api/v1/traces?limit=5', { token: admin.accessToken });
+    const t2 = (tl.json?.items ?? []).find((t) => t.id === r2?.traceId);
+    const fb = t2?.fallbacks ?? [];
+    ok(fb.some((f) => f.stage === 'reply' && f.kind === 'llm' && f.reason) && fb.some((f) => f.stage === 'nlu' && f.kind === 'llm'),
+       'the trace summary lists the turn\'s LLM fallbacks by stage, with the reason', t2);
+    const t1 = (tl.json?.items ?? []).find((t) => t.id === reply?.traceId);
+    ok(t1 && !('fallbacks' in t1) && !('ruleErrors' in t1), 'a turn the LLM answered has no fallbacks in its summary', t1);
     ok(!/sk-test-gateway/.test(srv.out + srv.err), 'logs: the API key never appears');
     ws.close();
   } finally {

@@ -164,6 +164,19 @@ export async function ruleTraceTests() {
     ok(price && price.line === 6 && /broken_rule\.lua$/.test(price.file) && price.hook === 'price' && /attempt to index/.test(price.message) &&
        boost && boost.line === 10 && /ranking service unavailable/.test(boost.message),
        "the turn's trace lists its rule errors with id, file:line and message (the inspector's entry)", errs);
+    ok(price?.stage === 'product' && boost?.stage === 'product', 'each rule error names the stage that called the rule', errs);
+    // the inspector's list (GET /traces and the traces feed) carries them
+    // too, so a skipped rule shows without fetching each turn's context
+    const list = await req(srv, 'GET', '/api/v1/traces?limit=5');
+    const item = (list.json?.items ?? []).find((t) => t.id === r.json?.traceId);
+    const sum = item?.ruleErrors ?? [];
+    const sp = sum.find((e) => e.id === 'broken-price');
+    ok(sp && sp.line === 6 && /broken_rule\.lua$/.test(sp.file) && sp.stage === 'product' && /attempt to index/.test(sp.message) &&
+       sum.some((e) => e.id === 'broken_rule.lua:boost:search') && !('fallbacks' in item),
+       'the trace summary lists the turn\'s rule errors (id, file, line, stage, message), no fallbacks when none were taken', item);
+    const clean = await req(srv, 'POST', '/api/v1/chat', { token: anon, body: { text: 'tell me a joke' } });
+    const cl = (await req(srv, 'GET', '/api/v1/traces?limit=5')).json?.items?.find((t) => t.id === clean.json?.traceId);
+    ok(cl && !('ruleErrors' in cl), 'a turn whose rules did not run or fail has no ruleErrors in its summary', cl);
     const m = (await req(srv, 'GET', '/metrics')).text;
     ok(metric(m, 'aisle_rule_errors_total', 'rule="broken-price"') >= 1 && metric(m, 'aisle_rule_errors_total', 'rule="broken_rule.lua:boost:search"') >= 1,
        'chat-turn rule errors are counted too', m.split('\n').filter((l) => l.includes('rule_errors')).join('\n'));

@@ -1,15 +1,17 @@
 // The loaded pipeline as a graph: dagre lays it out, React Flow draws it;
-// each stage is coloured by its average latency over the last N turns.
+// each stage is coloured by its average latency over the last N turns and
+// outlined in red where rules failed or fallbacks were taken in them.
 import { useMemo } from 'react'
 import { Background, Controls, ReactFlow, MarkerType, type Edge, type Node } from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import dagre from '@dagrejs/dagre'
 import type { PipelineInfo } from '../api/types'
-import { band, ms, type StageStat } from './metrics'
+import { band, ms, type StageProblems, type StageStat } from './metrics'
 
 const W = 170, H = 58
 
-export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<string, StageStat>, lastRoute?: Set<string>) {
+export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<string, StageStat>, lastRoute?: Set<string>,
+  problems?: Map<string, StageProblems>) {
   const g = new dagre.graphlib.Graph()
   g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 44 })
   g.setDefaultEdgeLabel(() => ({}))
@@ -24,12 +26,15 @@ export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<str
     const p = g.node(s.id)
     const st = stats.get(s.id)
     const b = band(st?.avgUs)
+    const pr = problems?.get(s.id)
+    const trouble = pr ? [pr.ruleErrors && `${pr.ruleErrors} rule ${pr.ruleErrors === 1 ? 'error' : 'errors'}`,
+      pr.fallbacks && `${pr.fallbacks} ${pr.fallbacks === 1 ? 'fallback' : 'fallbacks'}`, pr.slow && `${pr.slow} slow`].filter(Boolean).join(', ') : ''
     return {
       id: s.id,
       position: { x: p.x - W / 2, y: p.y - H / 2 },
       data: {
         label: (
-          <div className="text-left leading-tight" data-testid={`stage-${s.id}`} data-band={b.label}>
+          <div className="text-left leading-tight" data-testid={`stage-${s.id}`} data-band={b.label} data-problems={trouble || undefined} title={trouble || undefined}>
             <div className="font-semibold">{s.id} <span className="font-normal opacity-70">{s.type}</span></div>
             <div className="text-[11px]">{st ? `avg ${ms(st.avgUs)} · p95 ${ms(st.p95Us)} · ${st.count}×` : 'not run yet'}</div>
           </div>
@@ -37,9 +42,9 @@ export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<str
       },
       style: {
         width: W, height: H, background: b.fill, color: b.text, fontSize: 12, padding: 6, borderRadius: 8,
-        border: lastRoute?.has(s.id) ? '2px solid #0f766e' : '1px solid #94a3b8',
+        border: trouble ? '3px solid #be123c' : lastRoute?.has(s.id) ? '2px solid #0f766e' : '1px solid #94a3b8',
       },
-      ariaLabel: `Stage ${s.id} (${s.type}): ${st ? `average ${ms(st.avgUs)} over ${st.count} turns` : 'not run yet'}`,
+      ariaLabel: `Stage ${s.id} (${s.type}): ${st ? `average ${ms(st.avgUs)} over ${st.count} turns` : 'not run yet'}${trouble ? `; ${trouble}` : ''}`,
       draggable: false,
       connectable: false,
     }
@@ -65,10 +70,12 @@ export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<str
   return { nodes, edges }
 }
 
-export function PipelineGraph({ info, stats, lastRoute }: { info: PipelineInfo; stats: Map<string, StageStat>; lastRoute?: Set<string> }) {
+export function PipelineGraph({ info, stats, lastRoute, problems }: {
+  info: PipelineInfo; stats: Map<string, StageStat>; lastRoute?: Set<string>; problems?: Map<string, StageProblems>
+}) {
   const { nodes, edges } = useMemo(
-    () => (info.graph ? layout(info.graph, stats, lastRoute) : { nodes: [], edges: [] }),
-    [info.graph, stats, lastRoute],
+    () => (info.graph ? layout(info.graph, stats, lastRoute, problems) : { nodes: [], edges: [] }),
+    [info.graph, stats, lastRoute, problems],
   )
   if (!info.graph) return <p className="p-4">No pipeline is loaded.</p>
   return (

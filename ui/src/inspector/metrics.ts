@@ -1,8 +1,38 @@
 // What the inspector computes from turn traces: per-stage latency over
-// the last N turns, the colour for a latency, the fallbacks of a turn,
-// the rule ids that changed prices in a turn's context, and the rules
-// that failed in it.
+// the last N turns, the colour for a latency, the rule ids that changed
+// prices in a turn's context, and what went wrong in a turn without
+// failing it (rules that failed, fallbacks taken, slow stages), per turn
+// and over the recent turns.
 import type { AppliedRule, TraceSummary } from '../api/types'
+
+/* a rule failure as the engine records it (ctx.vars.ruleErrors, and the
+ * trace summary's ruleErrors) */
+export interface RawRuleError {
+  id?: string
+  file?: string
+  line?: number
+  hook?: string
+  stage?: string
+  message?: string
+  error?: string
+  denied?: boolean
+}
+
+/* an LLM fallback as the engine records it (ctx.fallbacks, and the trace
+ * summary's fallbacks) */
+export interface RawFallback {
+  stage?: string
+  kind?: string
+  reason?: string
+}
+
+/* a turn as GET /traces and the traces feed give it: the summary plus
+ * what went wrong without failing the turn */
+export type Turn = TraceSummary & {
+  ruleErrors?: RawRuleError[]
+  fallbacks?: RawFallback[]
+  timedOut?: boolean
+}
 
 export interface StageStat {
   count: number
@@ -54,24 +84,6 @@ export function ms(us: number | undefined): string {
   return `${Math.round(us / 1000)} ms`
 }
 
-/* why a turn did not take its first choice: classifier or formatter
- * fallbacks, and stages that did not end "ok" */
-export function fallbacks(t: TraceSummary, ctx?: Record<string, unknown>): string[] {
-  const out: string[] = []
-  if (t.intent?.fallback) out.push(`intent: ${t.intent.fallback}`)
-  for (const s of t.stages ?? [])
-    if (s.result && !['ok', 'declined', 'done'].includes(s.result)) out.push(`${s.stage}: ${s.result}${s.note ? ` (${s.note})` : ''}`)
-  const fb = ctx?.fallbacks
-  if (Array.isArray(fb))
-    for (const f of fb) {
-      const o = f as Record<string, unknown>
-      out.push(`${o.stage ?? 'llm'}: ${o.reason ?? o.why ?? JSON.stringify(o)}`)
-    }
-  const reply = ctx?.reply as Record<string, unknown> | undefined
-  if (reply && typeof reply.fallback === 'string') out.push(`reply: ${reply.fallback}`)
-  return [...new Set(out)]
-}
-
 export interface RuleHit {
   id: string
   version?: number | string
@@ -102,24 +114,188 @@ export interface RuleError {
   id: string
   where: string      // file:line, or the file when the line is not known
   hook?: string      // "price", "boost:search", "on:cart.add", "cart"...
+  stage?: string     // the stage that called the rule
   message: string
   denied: boolean    // a veto that failed and so denied its action
+  count: number      // times reported in the turn (once per call)
 }
 
-/* the rules that failed in a turn, from its full context
- * (ctx.vars.ruleErrors: [{id, file, line, hook, message, error, denied}]) */
-export function ruleErrors(ctx: Record<string, unknown>): RuleError[] {
-  const vars = (ctx.vars ?? {}) as Record<string, unknown>
-  const list = Array.isArray(vars.ruleErrors) ? (vars.ruleErrors as Record<string, unknown>[]) : []
-  return list.filter((e) => e && typeof e === 'object').map((e) => {
+function parseRuleErrors(list: unknown): RuleError[] {
+  if (!Array.isArray(list)) return []
+  const out = new Map<string, RuleError>()
+  for (const x of list) {
+    if (!x || typeof x !== 'object') continue
+    const e = x as RawRuleError
     const file = typeof e.file === 'string' ? e.file : '?'
     const line = typeof e.line === 'number' && e.line > 0 ? e.line : 0
-    return {
+    const r: RuleError = {
       id: typeof e.id === 'string' ? e.id : file,
       where: line ? `${file}:${line}` : file,
       hook: typeof e.hook === 'string' ? e.hook : undefined,
+      stage: typeof e.stage === 'string' ? e.stage : undefined,
       message: String(e.message ?? e.error ?? 'failed'),
       denied: e.denied === true,
+      count: 1,
     }
-  })
+    const key = [r.id, r.where, r.stage, r.message, r.denied].join('\u0000')
+    const had = out.get(key)
+    if (had) had.count++
+    else out.set(key, r)
+  }
+  return [...out.values()]
+}
+
+/* the rules that failed in a turn, from its full context
+ * (ctx.vars.ruleErrors: [{id, file, line, hook, stage, message, error, denied}]) */
+export function ruleErrors(ctx: Record<string, unknown>): RuleError[] {
+  const vars = (ctx.vars ?? {}) as Record<string, unknown>
+  return parseRuleErrors(vars.ruleErrors)
+}
+
+/* the rules that failed in a turn: from its summary (the server puts them
+ * there) or, for a summary without them, from its full context */
+export function turnRuleErrors(t: Turn, ctx?: Record<string, unknown>): RuleError[] {
+  if (Array.isArray(t.ruleErrors)) return parseRuleErrors(t.ruleErrors)
+  return ctx ? ruleErrors(ctx) : []
+}
+
+export type FallbackKind = 'llm' | 'rule' | 'veto' | 'stage' | 'timeout'
+
+export interface Fallback {
+  kind: FallbackKind
+  stage?: string
+  text: string       // what happened, for a person
+  group: string      // what it counts under in the summary
+}
+
+/* what a turn did instead of its first choice: LLM fallbacks (the
+ * built-in model or the template answered), rules that failed and were
+ * skipped, vetoes that failed and so denied, stages that ended in an
+ * error, and a turn that ran past its deadline */
+export function fallbacks(t: Turn, ctx?: Record<string, unknown>): Fallback[] {
+  const out: Fallback[] = []
+  const raw = Array.isArray(t.fallbacks) ? t.fallbacks : Array.isArray(ctx?.fallbacks) ? (ctx.fallbacks as RawFallback[]) : []
+  for (const f of raw) {
+    if (!f || typeof f !== 'object') continue
+    const stage = typeof f.stage === 'string' ? f.stage : undefined
+    const kind = f.kind && f.kind !== 'llm' ? f.kind : 'LLM'
+    out.push({
+      kind: 'llm', stage, group: `${stage ?? '?'}: ${kind} fallback`,
+      text: `${stage ?? '?'}: ${kind} fallback${f.reason ? ` (${f.reason})` : ''}`,
+    })
+  }
+  // the classifier's LLM fallback is in the list above; an older summary
+  // may carry it on the intent alone
+  if (t.intent?.fallback && !raw.length) {
+    const stage = (t.stages ?? []).find((s) => s.type === 'classifier')?.stage ?? 'intent'
+    out.push({ kind: 'llm', stage, group: `${stage}: LLM fallback`, text: `${stage}: LLM fallback (${t.intent.fallback})` })
+  }
+  for (const e of turnRuleErrors(t, ctx)) {
+    const at = e.stage ? `${e.stage}: ` : ''
+    out.push(e.denied
+      ? { kind: 'veto', stage: e.stage, group: `failed veto ${e.id}`, text: `${at}veto ${e.id} failed (${e.where}), so its action was denied` }
+      : { kind: 'rule', stage: e.stage, group: `skipped rule ${e.id}`, text: `${at}skipped rule ${e.id} (${e.where})` })
+  }
+  for (const s of t.stages ?? [])
+    if (s.result && !['ok', 'declined', 'done'].includes(s.result))
+      out.push({ kind: 'stage', stage: s.stage, group: `${s.stage}: ${s.result}`, text: `${s.stage}: ${s.result}${s.note ? ` (${s.note})` : ''}` })
+  if (t.timedOut) out.push({ kind: 'timeout', group: 'deadline exceeded', text: 'the turn ran past its deadline' })
+  const seen = new Set<string>()
+  return out.filter((f) => !seen.has(f.text) && !!seen.add(f.text))
+}
+
+/* a stage this slow is worth a look: the legend's top band */
+export const SLOW_US = 100_000
+
+export interface SlowStage {
+  stage: string
+  us: number
+}
+
+export function slowStages(t: TraceSummary, thresholdUs = SLOW_US): SlowStage[] {
+  return (t.stages ?? []).filter((s) => s.us >= thresholdUs).map((s) => ({ stage: s.stage, us: s.us }))
+}
+
+/* everything that went wrong in one turn without failing it */
+export interface TurnProblems {
+  ruleErrors: RuleError[]
+  fallbacks: Fallback[]
+  slow: SlowStage[]
+}
+
+export function turnProblems(t: Turn, ctx?: Record<string, unknown>): TurnProblems {
+  return { ruleErrors: turnRuleErrors(t, ctx), fallbacks: fallbacks(t, ctx), slow: slowStages(t) }
+}
+
+export const hasProblems = (p: TurnProblems) => p.ruleErrors.length + p.fallbacks.length + p.slow.length > 0
+
+export interface StageProblems {
+  ruleErrors: number
+  fallbacks: number
+  slow: number
+}
+
+export interface ProblemSummary {
+  turns: number                 // turns looked at
+  ruleErrors: { count: number; turns: number; byRule: (RuleError & { turns: number })[] }
+  fallbacks: { count: number; turns: number; byGroup: { group: string; kind: FallbackKind; count: number }[] }
+  slow: { count: number; turns: number; byStage: { stage: string; count: number; maxUs: number }[] }
+  perStage: Map<string, StageProblems>
+}
+
+/* rule errors, fallbacks and slow stages over the newest lastN turns:
+ * how many, in how many turns, and which rules, kinds and stages */
+export function problemSummary(problems: TurnProblems[], lastN: number): ProblemSummary {
+  const list = problems.slice(0, lastN)
+  const rules = new Map<string, RuleError & { turns: number }>()
+  const groups = new Map<string, { group: string; kind: FallbackKind; count: number }>()
+  const slow = new Map<string, { stage: string; count: number; maxUs: number }>()
+  const perStage = new Map<string, StageProblems>()
+  const at = (stage: string | undefined) => {
+    if (!stage) return undefined
+    let s = perStage.get(stage)
+    if (!s) perStage.set(stage, (s = { ruleErrors: 0, fallbacks: 0, slow: 0 }))
+    return s
+  }
+  const sum: ProblemSummary = {
+    turns: list.length,
+    ruleErrors: { count: 0, turns: 0, byRule: [] },
+    fallbacks: { count: 0, turns: 0, byGroup: [] },
+    slow: { count: 0, turns: 0, byStage: [] },
+    perStage,
+  }
+  for (const p of list) {
+    if (p.ruleErrors.length) sum.ruleErrors.turns++
+    for (const e of p.ruleErrors) {
+      sum.ruleErrors.count++
+      const key = `${e.id}\u0000${e.where}`
+      const had = rules.get(key)
+      if (had) had.turns++
+      else rules.set(key, { ...e, turns: 1 })
+      const s = at(e.stage)
+      if (s) s.ruleErrors++
+    }
+    if (p.fallbacks.length) sum.fallbacks.turns++
+    for (const f of p.fallbacks) {
+      sum.fallbacks.count++
+      const g = groups.get(f.group) ?? { group: f.group, kind: f.kind, count: 0 }
+      g.count++
+      groups.set(f.group, g)
+      const s = at(f.stage)
+      if (s) s.fallbacks++
+    }
+    if (p.slow.length) sum.slow.turns++
+    for (const x of p.slow) {
+      sum.slow.count++
+      const g = slow.get(x.stage) ?? { stage: x.stage, count: 0, maxUs: 0 }
+      g.count++
+      g.maxUs = Math.max(g.maxUs, x.us)
+      slow.set(x.stage, g)
+      at(x.stage)!.slow++
+    }
+  }
+  sum.ruleErrors.byRule = [...rules.values()].sort((a, b) => b.turns - a.turns || a.id.localeCompare(b.id))
+  sum.fallbacks.byGroup = [...groups.values()].sort((a, b) => b.count - a.count || a.group.localeCompare(b.group))
+  sum.slow.byStage = [...slow.values()].sort((a, b) => b.count - a.count || b.maxUs - a.maxUs)
+  return sum
 }

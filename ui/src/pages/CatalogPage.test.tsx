@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event'
 import { AppProvider } from '../state'
 import { App } from '../App'
 import { mockFetch } from '../test/fakes'
-import { priceBounds, priceLabel } from './CatalogPage'
+import { byPrice, priceBounds, priceLabel } from './CatalogPage'
 
 const result = (brand?: string) => ({
   items: [{ sku: 'L1', title: 'Zen Book', brand: brand ?? 'Asus', category: 'laptops', price: 999, finalPrice: 999, rating: 4, stock: 3 }],
@@ -27,7 +27,7 @@ describe('catalog', () => {
     render(<AppProvider connect={false}><App /></AppProvider>)
     await userEvent.type(screen.getByLabelText('Search products'), 'laptop{Enter}')
     await waitFor(() => expect(calls.at(-1)!.url).toContain('q=laptop'))
-    expect(await screen.findByText('1 products for “laptop”')).toBeInTheDocument()
+    expect(await screen.findByText('1 product for “laptop”')).toBeInTheDocument()
     await userEvent.click(screen.getByRole('button', { name: /Dell/ }))
     await waitFor(() => expect(calls.at(-1)!.url).toMatch(/brand=Dell/))
     expect(location.search).toContain('brand=Dell')
@@ -36,6 +36,33 @@ describe('catalog', () => {
     await userEvent.click(await screen.findByRole('link', { name: /Zen Book/ }))
     expect(await screen.findByRole('heading', { name: 'Zen Book' })).toBeInTheDocument()
     expect(screen.getByText('A thin laptop')).toBeInTheDocument()
+  })
+
+  it('folds the filters behind a button (shown from md up by CSS), shows active filters as chips that remove them', async () => {
+    history.replaceState(null, '', '/catalog?brand=Dell&minPrice=500&maxPrice=1000')
+    render(<AppProvider connect={false}><App /></AppProvider>)
+    const button = screen.getByRole('button', { name: /^Filters/ })
+    const panel = screen.getByTestId('filters')
+    expect(button).toHaveAttribute('aria-expanded', 'false')
+    expect(button).toHaveAttribute('aria-controls', panel.id)
+    expect(panel.className).toMatch(/(^|\s)hidden(\s|$)/)
+    expect(panel.className).toContain('md:block')
+    expect(button).toHaveTextContent('Filters (2)')
+    await userEvent.click(button)
+    expect(button).toHaveAttribute('aria-expanded', 'true')
+    expect(panel.className).not.toMatch(/(^|\s)hidden(\s|$)/)
+    // the panel's own button closes it and shows the products
+    await userEvent.click(await screen.findByRole('button', { name: 'Show 1 product' }))
+    expect(button).toHaveAttribute('aria-expanded', 'false')
+    const chips = screen.getAllByTestId('filter-chip')
+    expect(chips.map((c) => c.textContent)).toEqual(['Brand: Dell × (remove this filter)', 'Price: $500 – $1000 × (remove this filter)'])
+    await userEvent.click(chips[0])
+    await waitFor(() => expect(location.search).toBe('?minPrice=500&maxPrice=1000'))
+  })
+
+  it('orders price ranges cheapest first whatever order they come in', () => {
+    const f = ['1000+', '50-100', '0-25', '500-1000', '25-50'].map((value) => ({ value, count: 1 }))
+    expect(byPrice(f).map((x) => x.value)).toEqual(['0-25', '25-50', '50-100', '500-1000', '1000+'])
   })
 
   it('reads price facets', () => {

@@ -1,43 +1,18 @@
 // Catalog search backed by GET /api/v1/products: text, category, brand,
 // price range, in-stock, sort, pages; the facets come with each answer.
 // The filters live in the URL, so a search can be shared and reloaded.
+// On a narrow screen the filters fold behind a "Filters" button, so the
+// first products show on the first screen; the active filters show as
+// chips that remove them.
 import { useEffect, useState, type FormEvent } from 'react'
 import { ApiError } from '../api/client'
 import type { Facet, SearchResult } from '../api/types'
+import { FacetList } from '../components/FacetList'
 import { ProductCard } from '../components/product'
 import { navigate, useLocation, useTitle } from '../router'
 import { useApp } from '../state'
 
 const KEYS = ['q', 'category', 'brand', 'minPrice', 'maxPrice', 'inStock', 'sort', 'page'] as const
-
-function FacetList({ title, facets, selected, onPick, label = (v: string) => v }: {
-  title: string
-  facets: Facet[]
-  selected?: string
-  onPick: (v: string | undefined) => void
-  label?: (v: string) => string
-}) {
-  if (!facets.length && !selected) return null
-  return (
-    <fieldset className="mb-4">
-      <legend className="mb-1 text-sm font-semibold">{title}</legend>
-      <ul className="space-y-0.5">
-        {selected && (
-          <li><button type="button" onClick={() => onPick(undefined)} className="text-sm text-brand-700 underline">Any {title.toLowerCase()}</button></li>
-        )}
-        {facets.map((f) => (
-          <li key={f.value}>
-            <button type="button" onClick={() => onPick(f.value === selected ? undefined : f.value)}
-              aria-pressed={f.value === selected}
-              className={`flex w-full justify-between rounded px-1 py-0.5 text-left text-sm hover:bg-slate-100 ${f.value === selected ? 'font-semibold text-brand-800' : ''}`}>
-              <span>{label(f.value)}</span><span className="text-slate-500">{f.count}</span>
-            </button>
-          </li>
-        ))}
-      </ul>
-    </fieldset>
-  )
-}
 
 /* a price facet ("25-50", "1000+", "1000-") as minPrice and maxPrice */
 export function priceBounds(v: string | undefined): [string | undefined, string | undefined] {
@@ -53,6 +28,13 @@ export function priceLabel(v: string): string {
   return v
 }
 
+/* price ranges cheapest first, whatever order they come in */
+export function byPrice(facets: Facet[]): Facet[] {
+  const lo = (f: Facet) => Number(priceBounds(f.value)[0] ?? 0)
+  const hi = (f: Facet) => Number(priceBounds(f.value)[1] ?? Infinity)
+  return [...facets].sort((a, b) => lo(a) - lo(b) || hi(a) - hi(b))
+}
+
 const pretty = (v: string) => v.replace(/-/g, ' ').replace(/^\w/, (c) => c.toUpperCase())
 
 export function CatalogPage() {
@@ -66,6 +48,7 @@ export function CatalogPage() {
   const [error, setError] = useState('')
   const [loading, setLoading] = useState(true)
   const [q, setQ] = useState(params.q ?? '')
+  const [filtersOpen, setFiltersOpen] = useState(false)
 
   useEffect(() => {
     let live = true
@@ -93,67 +76,97 @@ export function CatalogPage() {
     const [lo, hi] = priceBounds(f.value)
     return (params.minPrice || params.maxPrice) && lo === params.minPrice && hi === params.maxPrice
   })?.value
+  const chips: { label: string; clear: Record<string, undefined> }[] = []
+  if (params.category) chips.push({ label: `Category: ${pretty(params.category)}`, clear: { category: undefined } })
+  if (params.brand) chips.push({ label: `Brand: ${params.brand}`, clear: { brand: undefined } })
+  if (params.minPrice || params.maxPrice) {
+    const v = `${params.minPrice ?? ''}${params.maxPrice ? `-${params.maxPrice}` : '+'}`
+    chips.push({ label: `Price: ${priceLabel(v)}`, clear: { minPrice: undefined, maxPrice: undefined } })
+  }
+  if (params.inStock === 'true') chips.push({ label: 'In stock', clear: { inStock: undefined } })
   const page = Number(params.page ?? 1)
   const pages = res ? Math.max(1, Math.ceil(res.total / res.pageSize)) : 1
 
+  const count = `${res?.total ?? 0} ${res?.total === 1 ? 'product' : 'products'}`
   return (
-    <div className="px-3 py-4">
-      <h1 className="mb-3 text-2xl font-semibold">Catalog</h1>
-      <form role="search" onSubmit={onSearch} className="mb-4 flex flex-wrap gap-2">
-        <label htmlFor="catalog-q" className="sr-only">Search products</label>
-        <input id="catalog-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Search products"
-          className="min-w-0 flex-1 rounded-md border border-slate-300 px-3 py-2" />
-        <button type="submit" className="rounded-md bg-brand-700 px-4 py-2 font-medium text-white hover:bg-brand-800">Search</button>
-        <label className="flex items-center gap-2 text-sm">Sort
-          <select value={params.sort ?? ''} onChange={(e) => go({ sort: e.target.value || undefined })}
-            className="rounded-md border border-slate-300 px-2 py-2">
-            <option value="">Relevance</option>
-            <option value="price-asc">Price: low to high</option>
-            <option value="price-desc">Price: high to low</option>
-            <option value="rating">Rating</option>
-          </select>
-        </label>
-      </form>
+    <div className="px-3 py-3 md:py-4">
+      <h1 className="mb-2 text-2xl font-semibold md:mb-3">Catalog</h1>
+      <div className="mb-3 flex flex-col gap-2 md:flex-row md:items-center md:gap-3">
+        <form role="search" onSubmit={onSearch} className="flex min-w-0 flex-1 gap-2">
+          <label htmlFor="catalog-q" className="sr-only">Search products</label>
+          <input id="catalog-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Search products"
+            className="min-w-0 flex-1 rounded-md border border-slate-300 px-3 py-2" />
+          <button type="submit" className="shrink-0 rounded-md bg-brand-700 px-4 py-2 font-medium text-white hover:bg-brand-800">Search</button>
+        </form>
+        <div className="flex flex-wrap items-center gap-2">
+          <button type="button" onClick={() => setFiltersOpen(!filtersOpen)} aria-expanded={filtersOpen} aria-controls="catalog-filters"
+            data-testid="filters-button"
+            className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 md:hidden">
+            Filters{chips.length ? ` (${chips.length})` : ''}
+          </button>
+          {chips.map((c) => (
+            <button key={c.label} type="button" onClick={() => go(c.clear)} data-testid="filter-chip"
+              className="rounded-full bg-brand-50 px-2.5 py-1 text-xs text-brand-800 ring-1 ring-brand-100 hover:bg-brand-100">
+              {c.label} <span aria-hidden="true">×</span><span className="sr-only"> (remove this filter)</span>
+            </button>
+          ))}
+          <label className="ml-auto flex items-center gap-2 text-sm">Sort
+            <select value={params.sort ?? ''} onChange={(e) => go({ sort: e.target.value || undefined })}
+              className="rounded-md border border-slate-300 bg-white px-2 py-1.5">
+              <option value="">Relevance</option>
+              <option value="price-asc">Price: low to high</option>
+              <option value="price-desc">Price: high to low</option>
+              <option value="rating">Rating</option>
+            </select>
+          </label>
+        </div>
+      </div>
       <div className="flex flex-col gap-4 md:flex-row">
-        <aside aria-label="Filters" className="md:w-56 md:shrink-0">
-          <details className="rounded-md border border-slate-200 bg-white p-3 md:open:block" open>
-            <summary className="cursor-pointer text-sm font-semibold md:hidden">Filters</summary>
-            <div className="mt-2 md:mt-0">
-              <label className="mb-4 flex items-center gap-2 text-sm">
-                <input type="checkbox" checked={params.inStock === 'true'} onChange={(e) => go({ inStock: e.target.checked ? 'true' : undefined })} />
-                In stock only
-              </label>
-              <fieldset className="mb-4">
-                <legend className="mb-1 text-sm font-semibold">Price</legend>
-                <div className="flex items-center gap-1">
-                  <label className="sr-only" htmlFor="minPrice">Minimum price</label>
-                  <input id="minPrice" type="number" min={0} placeholder="min" defaultValue={params.minPrice}
-                    onBlur={(e) => e.target.value !== (params.minPrice ?? '') && go({ minPrice: e.target.value || undefined })}
-                    onKeyDown={(e) => e.key === 'Enter' && go({ minPrice: (e.target as HTMLInputElement).value || undefined })}
-                    className="w-20 rounded border border-slate-300 px-2 py-1 text-sm" />
-                  <span aria-hidden="true">–</span>
-                  <label className="sr-only" htmlFor="maxPrice">Maximum price</label>
-                  <input id="maxPrice" type="number" min={0} placeholder="max" defaultValue={params.maxPrice}
-                    onBlur={(e) => e.target.value !== (params.maxPrice ?? '') && go({ maxPrice: e.target.value || undefined })}
-                    onKeyDown={(e) => e.key === 'Enter' && go({ maxPrice: (e.target as HTMLInputElement).value || undefined })}
-                    className="w-20 rounded border border-slate-300 px-2 py-1 text-sm" />
-                </div>
-              </fieldset>
-              <FacetList title="Price range" facets={res?.facets.prices ?? []} selected={priceRange}
-                label={priceLabel}
-                onPick={(v) => {
-                  const [lo, hi] = priceBounds(v)
-                  go({ minPrice: lo, maxPrice: hi })
-                }} />
-              <FacetList title="Category" facets={res?.facets.categories ?? []} selected={params.category} label={pretty}
-                onPick={(v) => go({ category: v })} />
-              <FacetList title="Brand" facets={res?.facets.brands ?? []} selected={params.brand} onPick={(v) => go({ brand: v })} />
-            </div>
-          </details>
+        {/* folded on narrow screens (the Filters button), always open from md up */}
+        <aside id="catalog-filters" aria-label="Filters" data-testid="filters"
+          className={`${filtersOpen ? '' : 'hidden'} md:block md:w-56 md:shrink-0`}>
+          <div className="rounded-md border border-slate-200 bg-white p-3">
+            <label className="mb-4 flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={params.inStock === 'true'} onChange={(e) => go({ inStock: e.target.checked ? 'true' : undefined })} />
+              In stock only
+            </label>
+            <fieldset className="mb-4">
+              <legend className="mb-1 text-sm font-semibold">Price</legend>
+              <div className="flex items-center gap-1">
+                <label className="sr-only" htmlFor="minPrice">Minimum price</label>
+                <input id="minPrice" key={`min-${params.minPrice ?? ''}`} type="number" min={0} placeholder="min" defaultValue={params.minPrice}
+                  onBlur={(e) => e.target.value !== (params.minPrice ?? '') && go({ minPrice: e.target.value || undefined })}
+                  onKeyDown={(e) => e.key === 'Enter' && go({ minPrice: (e.target as HTMLInputElement).value || undefined })}
+                  className="w-20 rounded border border-slate-300 px-2 py-1 text-sm" />
+                <span aria-hidden="true">–</span>
+                <label className="sr-only" htmlFor="maxPrice">Maximum price</label>
+                <input id="maxPrice" key={`max-${params.maxPrice ?? ''}`} type="number" min={0} placeholder="max" defaultValue={params.maxPrice}
+                  onBlur={(e) => e.target.value !== (params.maxPrice ?? '') && go({ maxPrice: e.target.value || undefined })}
+                  onKeyDown={(e) => e.key === 'Enter' && go({ maxPrice: (e.target as HTMLInputElement).value || undefined })}
+                  className="w-20 rounded border border-slate-300 px-2 py-1 text-sm" />
+              </div>
+            </fieldset>
+            <FacetList title="Price range" facets={byPrice(res?.facets.prices ?? [])} selected={priceRange}
+              label={priceLabel} limit={12} searchable={false} noun={['price range', 'price ranges']}
+              onPick={(v) => {
+                const [lo, hi] = priceBounds(v)
+                go({ minPrice: lo, maxPrice: hi })
+              }} />
+            <FacetList title="Category" facets={res?.facets.categories ?? []} selected={params.category} label={pretty}
+              limit={8} noun={['category', 'categories']} onPick={(v) => go({ category: v })} />
+            <FacetList title="Brand" facets={res?.facets.brands ?? []} selected={params.brand} limit={8} searchable
+              noun={['brand', 'brands']} onPick={(v) => go({ brand: v })} />
+            <button type="button" onClick={() => {
+              setFiltersOpen(false)
+              document.getElementById('results-h')?.scrollIntoView({ block: 'start' })
+            }} className="w-full rounded-md bg-brand-700 px-3 py-2 text-sm font-medium text-white hover:bg-brand-800 md:hidden">
+              {loading && !res ? 'Show products' : `Show ${count}`}
+            </button>
+          </div>
         </aside>
-        <section className="flex-1" aria-labelledby="results-h" aria-busy={loading}>
+        <section className="min-w-0 flex-1" aria-labelledby="results-h" aria-busy={loading}>
           <h2 id="results-h" className="mb-2 text-sm text-slate-600" aria-live="polite">
-            {error ? '' : loading && !res ? 'Searching…' : `${res?.total ?? 0} products${params.q ? ` for “${params.q}”` : ''}`}
+            {error ? '' : loading && !res ? 'Searching…' : `${count}${params.q ? ` for “${params.q}”` : ''}`}
             {res?.corrected && <> (showing results for “{res.corrected}”)</>}
           </h2>
           {error && <p role="alert" className="rounded bg-rose-50 p-3 text-rose-800">{error}</p>}
