@@ -176,7 +176,7 @@ try {
     // the vase's copy was refused: its catalog URL is unreachable, so the
     // placeholder names its category rather than a broken image
     await placeholder(page.locator('[data-testid="product-card"][data-sku="img-vase"]'), 'Home decoration')
-    await page.screenshot({ path: join(SHOTS, 'img-catalog-1280x800.png') })
+    await shotBoth('img-catalog', page.locator('[data-testid="product-card"][data-sku="img-spoon"]'))
   })
 
   await step('images: the chat\'s product cards show the copies', async () => {

@@ -38,7 +38,8 @@ describe('ProductCard', () => {
 
   it('shows the category placeholder when there is no image at all, and the picture when there is', () => {
     const { rerender } = render(<ProductImage alt="" category="home-decoration" compact />)
-    expect(screen.getByTestId('image-placeholder')).toHaveTextContent('Home decoration')
+    // a long word may break in its middle (a soft hyphen) in a small box
+    expect(screen.getByTestId('image-placeholder').textContent?.replace(/\u00AD/g, '')).toBe('Home decoration')
     expect(screen.getByTestId('image-placeholder')).toHaveAccessibleName('Home decoration (no image)')
     rerender(<ProductImage src="/media/abc.png" alt="Vase" category="home-decoration" />)
     expect(screen.queryByTestId('image-placeholder')).toBeNull()

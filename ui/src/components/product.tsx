@@ -25,6 +25,11 @@ function tint(key: string): string {
   return TINTS[h % TINTS.length]
 }
 
+// a long word may break in its middle, with a hyphen, in a small box
+// ("acces-sories") rather than anywhere or out of sight
+const breakable = (label: string) =>
+  label.split(' ').map((w) => (w.length > 8 ? w.slice(0, Math.ceil(w.length / 2)) + '\u00AD' + w.slice(Math.ceil(w.length / 2)) : w)).join(' ')
+
 // The product's picture (the shop's own copy when `aisle import
 // --fetch-images` kept one).  Where there is none, or it fails to load, a
 // placeholder that names the category; `compact` for the small
@@ -50,9 +55,9 @@ export function ProductImage({ src, alt, category, compact = false, className = 
           </svg>
         )}
         <span aria-hidden="true" className={compact
-          ? 'line-clamp-3 px-0.5 text-[9px] font-semibold leading-[1.15] [overflow-wrap:anywhere]'
+          ? 'line-clamp-3 px-0.5 text-[9px] font-semibold leading-[1.15] hyphens-manual'
           : 'px-2 text-xs font-semibold uppercase tracking-wide'}>
-          {label || 'No image'}
+          {compact ? breakable(label || 'No image') : label || 'No image'}
         </span>
       </div>
     )
