@@ -59,6 +59,34 @@ int cli_conv_login(cli_conv *c, const char *email);
  * are reported on stderr. Returns 0 or a store code. */
 int cli_import_catalog(store *st, const char *path, const char *map, long *loaded, long *rejected);
 
+/* aisle import --fetch-images (cli/fetch_images.c): the shop's own copy
+ * of every product image in the store, each source URL fetched once. */
+typedef struct cli_fetch_opts {
+    int parallel;            /* transfers at once, 1..16 (4) */
+    int connect_timeout_s;   /* (5) */
+    int timeout_s;           /* a whole transfer, redirects included (20) */
+    int max_redirects;       /* (3) */
+    long max_bytes;          /* largest image (STORE_MEDIA_MAX_BYTES) */
+    int max_images;          /* fetched in one run; the rest next run (10000) */
+} cli_fetch_opts;
+
+typedef struct cli_fetch_stats {
+    long products;           /* products with at least one image URL */
+    long fetched, stored, failed, left;  /* distinct URLs: fetched now, stored
+                                            before, failed, over max_images */
+    long failed_products;    /* products with a failed URL */
+} cli_fetch_stats;
+
+void cli_fetch_opts_init(cli_fetch_opts *o);
+/* cli_fetch_images: fetch every image URL of the store's products that
+ * the media index lacks (store_media_*), at most o->max_images of them,
+ * and keep each that passes the checks (http/https, at most o->max_bytes,
+ * an image Content-Type and image bytes).  Each failure is printed on
+ * stderr with its product ("  product SKU (Title): URL: why") and never
+ * stops the run.  Blocks on the network.  0, or 1 when the catalog could
+ * not be read (a failed image is not an error of the run). */
+int cli_fetch_images(store *st, const cli_fetch_opts *o, cli_fetch_stats *stats);
+
 /* cli_wants_help: 1 when argv has -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

@@ -1,7 +1,10 @@
-/* cli/cmd_import.c — `aisle import --catalog FILE [--db FILE] [--map a=b,..]`:
- * loads a product catalog from JSON (DummyJSON shape: an array or
- * {"products": [...]}) or CSV (header row, optional column mapping), and
- * reports rows loaded and rejected with reasons.  Re-import updates by sku. */
+/* cli/cmd_import.c — `aisle import --catalog FILE [--db FILE] [--map a=b,..]
+ * [--fetch-images ...]`: loads a product catalog from JSON (DummyJSON
+ * shape: an array or {"products": [...]}) or CSV (header row, optional
+ * column mapping), and reports rows loaded and rejected with reasons.
+ * Re-import updates by sku.  --fetch-images then keeps the shop's own copy
+ * of every product image (cli/fetch_images.c); it also runs without
+ * --catalog, over the catalog already in the store. */
 #include "cli.h"
 #include "stores/store.h"
 
@@ -308,8 +311,28 @@ static void usage(void)
 {
     fprintf(stderr, "usage: aisle import --catalog FILE.json|FILE.csv [--db FILE]"
                     " [--map field=column,...]\n"
+                    "       aisle import [--catalog FILE] [--db FILE] --fetch-images [--media-dir DIR]\n"
+                    "                    [--fetch-parallel N] [--fetch-timeout S] [--fetch-max N]\n"
                     "  fields: sku title brand category description price rating"
-                    " stock thumbnail tags discountPercentage\n");
+                    " stock thumbnail tags discountPercentage\n"
+                    "  --fetch-images: keep the shop's own copy of each product image (once per URL;\n"
+                    "    at most 5 MB, JPEG/PNG/WebP/GIF/AVIF, http/https) under --media-dir\n"
+                    "    (default: AISLE_MEDIA_DIR, else media/ beside the database); the shop\n"
+                    "    serves them at /media/<sha256>.<ext>.  --fetch-parallel transfers at once\n"
+                    "    (1-16, 4), --fetch-timeout seconds per image (1-300, 20), --fetch-max\n"
+                    "    images fetched in this run (10000; run again for the rest)\n");
+}
+
+/* a whole number from lo to hi for a flag; -1 after printing why */
+static long flag_num(const char *flag, const char *v, long lo, long hi)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi) {
+        fprintf(stderr, "aisle import: %s must be a whole number from %ld to %ld, not \"%s\"\n", flag, lo, hi, v);
+        return -1;
+    }
+    return x;
 }
 
 int cli_import_catalog(store *st, const char *path, const char *map, long *loaded, long *rejected)
@@ -326,11 +349,15 @@ int cli_import_catalog(store *st, const char *path, const char *map, long *loade
 
 int cli_import(int argc, char **argv)
 {
-    const char *catalog = NULL, *db = NULL, *map = NULL, *dot;
+    const char *catalog = NULL, *db = NULL, *map = NULL, *dot, *media_dir = NULL;
     store_config cfg;
     store *st;
     stats s = {0, 0};
-    int rc;
+    int rc = 0, fetch = 0;
+    cli_fetch_opts fo;
+    long v;
+
+    cli_fetch_opts_init(&fo);
 
     if (cli_wants_help(argc, argv)) {
         usage();
@@ -343,27 +370,65 @@ int cli_import(int argc, char **argv)
             db = argv[++i];
         else if (!strcmp(argv[i], "--map") && i + 1 < argc)
             map = argv[++i];
-        else {
+        else if (!strcmp(argv[i], "--fetch-images"))
+            fetch = 1;
+        else if (!strcmp(argv[i], "--media-dir") && i + 1 < argc)
+            media_dir = argv[++i];
+        else if (!strcmp(argv[i], "--fetch-parallel") && i + 1 < argc) {
+            if ((v = flag_num(argv[i], argv[i + 1], 1, 16)) < 0)
+                return 2;
+            fo.parallel = (int)v;
+            i++;
+        } else if (!strcmp(argv[i], "--fetch-timeout") && i + 1 < argc) {
+            if ((v = flag_num(argv[i], argv[i + 1], 1, 300)) < 0)
+                return 2;
+            fo.timeout_s = (int)v;
+            if (fo.connect_timeout_s > fo.timeout_s)
+                fo.connect_timeout_s = fo.timeout_s;
+            i++;
+        } else if (!strcmp(argv[i], "--fetch-max") && i + 1 < argc) {
+            if ((v = flag_num(argv[i], argv[i + 1], 0, 10000000)) < 0)
+                return 2;
+            fo.max_images = (int)v;
+            i++;
+        } else {
             fprintf(stderr, "aisle import: unexpected argument %s\n", argv[i]);
             usage();
             return 2;
         }
     }
-    if (!catalog) {
+    if (!catalog && !fetch) {
         usage();
         return 2;
     }
     cli_store_config(&cfg, db);
     cfg.pool_size = 1;
+    if (media_dir)
+        cfg.media_dir = media_dir;
     if (cli_store_open("aisle import", &cfg, &st))
         return 1;
-    dot = strrchr(catalog, '.');
-    if (dot && !strcasecmp(dot, ".csv"))
-        rc = import_csv(st, catalog, map, &s);
-    else
-        rc = import_json(st, catalog, &s);
+    if (catalog) {
+        dot = strrchr(catalog, '.');
+        if (dot && !strcasecmp(dot, ".csv"))
+            rc = import_csv(st, catalog, map, &s);
+        else
+            rc = import_json(st, catalog, &s);
+        printf("%s: %ld loaded, %ld rejected\n", catalog, s.loaded, s.rejected);
+        fflush(stdout);
+    }
+    if (fetch && !rc) {
+        /* a failed image is reported with its product and never stops
+         * the import: the products are in already */
+        cli_fetch_stats fs;
+        if (cli_fetch_images(st, &fo, &fs) != 0)
+            rc = 1;
+        printf("images: %ld fetched, %ld already stored, %ld failed (%ld products), %ld left for the next run;"
+               " in %s\n",
+               fs.fetched, fs.stored, fs.failed, fs.failed_products, fs.left, store_media_dir(st));
+        if (fs.failed)
+            s.rejected++;   /* the exit status says some work failed */
+    }
     store_close(st);
-    printf("%s: %ld loaded, %ld rejected\n", catalog, s.loaded, s.rejected);
     if (rc)
         return rc;
     return s.rejected ? 1 : 0;

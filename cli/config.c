@@ -39,6 +39,7 @@ static const setting table[] = {
     {"store.pool_size", "AISLE_STORE_POOL", T_INT, S(pool_size), "8", "connections per backend"},
     {"store.busy_timeout_ms", "AISLE_BUSY_TIMEOUT_MS", T_INT, S(busy_timeout_ms), "5000", "SQLite lock wait"},
     {"store.synonyms", "AISLE_SYNONYMS", T_STR, S(synonyms_path), "none", "search synonyms file"},
+    {"store.media_dir", "AISLE_MEDIA_DIR", T_STR, S(media_dir), "media/ beside store.db (var/media)", "the shop's copies of product images (`aisle import --fetch-images`), served at /media/"},
     {"auth.jwt_secret", "AISLE_JWT_SECRET", T_STR, G(jwt_secret), "none (required outside dev)", "HS256 key, at least 32 bytes; prefer the environment to the file"},
     {"acp.api_key", "AISLE_ACP_API_KEY", T_STR, G(acp_api_key), "none (ACP refused outside dev)", "Bearer key of the merchant's ACP agent partners, at least 24 bytes; prefer the environment to the file"},
     {"public_url", "AISLE_PUBLIC_URL", T_STR, G(public_url), "none (http://<Host>)", "the shop's public base URL (https://shop.example.com), named in /.well-known/acp.json and ACP order links"},

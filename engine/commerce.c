@@ -59,7 +59,8 @@ json_object *eng__card(const store_product *p, bool with_detail)
     json_object_object_add(c, "inStock", json_object_new_boolean(p->stock_untracked || p->stock > 0));
     if (p->price_missing)   /* shown without a price, and not sold */
         json_object_object_add(c, "priceMissing", json_object_new_boolean(1));
-    json_object_object_add(c, "thumbnail", str_or_null(p->thumbnail));
+    /* the shop's own copy when it has one (aisle import --fetch-images) */
+    json_object_object_add(c, "thumbnail", str_or_null(p->thumbnail_media ? p->thumbnail_media : p->thumbnail));
     json_object_object_add(c, "appliedRules", json_object_new_array());
     json_object *tags = json_object_new_array();
     for (size_t i = 0; i < p->n_tags; i++)
@@ -69,7 +70,8 @@ json_object *eng__card(const store_product *p, bool with_detail)
         json_object_object_add(c, "description", str_or_null(p->description));
         json_object *img = json_object_new_array();
         for (size_t i = 0; i < p->n_images; i++)
-            json_object_array_add(img, json_object_new_string(p->images[i]));
+            json_object_array_add(img, json_object_new_string(p->images_media && p->images_media[i] ? p->images_media[i]
+                                                                                                : p->images[i]));
         json_object_object_add(c, "images", img);
     }
     return c;

@@ -193,6 +193,8 @@ void gw__h_readyz(gw_req *r);
 void gw__h_metrics(gw_req *r);
 void gw__h_openapi(gw_req *r);
 void gw__h_docs(gw_req *r);
+/* h_media.c: GET /media/{name}, the shop's copies of product images */
+void gw__h_media(gw_req *r);
 /* static.c: the UI (ui_dir) with SPA fallback; not in the route table */
 void gw__h_static(gw_req *r);
 

@@ -71,6 +71,35 @@ static int checkout_body(gw_req *r, json_object *body, eng_checkout *co)
     return 0;
 }
 
+/* Each order line's picture for the order pages: the product's thumbnail
+ * as the catalog has it now (the shop's own copy when it keeps one) and
+ * its category (the placeholder's word when there is no picture).  A line
+ * whose product is gone keeps neither.  `o` is an order ({lines}) or a
+ * list of them ({items}). */
+static void line_pictures(gw_server *s, json_object *o)
+{
+    json_object *items = json_object_object_get(o, "items");
+    if (items && json_object_is_type(items, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(items); i++)
+            line_pictures(s, json_object_array_get_idx(items, i));
+        return;
+    }
+    json_object *lines = json_object_object_get(o, "lines");
+    for (size_t i = 0; lines && i < json_object_array_length(lines); i++) {
+        json_object *l = json_object_array_get_idx(lines, i);
+        const char *sku = gw__jstr(l, "sku");
+        store_product p = {0};
+        if (!sku || json_object_object_get(l, "thumbnail") || store_product_get(s->st, sku, &p, NULL) != 0)
+            continue;
+        const char *thumb = p.thumbnail_media ? p.thumbnail_media : p.thumbnail;
+        if (thumb)
+            json_object_object_add(l, "thumbnail", json_object_new_string(thumb));
+        if (p.category)
+            json_object_object_add(l, "category", json_object_new_string(p.category));
+        store_product_clear(&p);
+    }
+}
+
 void gw__h_orders_create(gw_req *r)
 {
     bool bad;
@@ -107,6 +136,7 @@ void gw__h_orders_create(gw_req *r)
     char hdr[128];
     snprintf(hdr, sizeof hdr, "Location: /api/v1/orders/%" PRId64 "\r\n%s", id,
              g.r.replayed ? "Idempotent-Replayed: true\r\n" : "");
+    line_pictures(r->srv, g.r.order);
     eng_json_tidy_doubles(g.r.order);
     const char *txt = json_object_to_json_string_ext(g.r.order, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     gw__reply(r, g.r.replayed ? 200 : 201, "application/json", txt, strlen(txt), hdr);
@@ -175,6 +205,8 @@ void gw__h_orders(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_orders(&g.w, 100, &g.r);
+    if (g.r.status == ENG_SHOP_OK && g.r.order)
+        line_pictures(r->srv, g.r.order);
     answer(r, &g, g.r.order, "No such order");
 }
 
@@ -191,6 +223,8 @@ void gw__h_order(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_order(&g.w, order_id(r), &g.r);
+    if (g.r.status == ENG_SHOP_OK && g.r.order)
+        line_pictures(r->srv, g.r.order);
     answer(r, &g, g.r.order, "No such order");
 }
 
@@ -199,5 +233,7 @@ void gw__h_order_cancel(gw_req *r)
     gw_shop g;
     gw__shop_open(r->srv, &r->who, &g);
     eng_shop_cancel(&g.w, order_id(r), &g.r);
+    if (g.r.status == ENG_SHOP_OK && g.r.order)
+        line_pictures(r->srv, g.r.order);
     answer(r, &g, g.r.order, "No such order");
 }

@@ -266,7 +266,7 @@ static int validate_product(gw_req *r, json_object *b)
         const char *key;
         size_t max;
     } strs[] = {{"sku", 64}, {"title", 300}, {"brand", 120}, {"category", 120},
-                {"description", 10000}, {"thumbnail", 2048}};
+                {"description", 10000}, {"thumbnail", 2048}, {"originalThumbnail", 2048}};
     const char *why = NULL, *key = NULL;
     for (size_t i = 0; !why && i < sizeof strs / sizeof *strs; i++)
         if ((why = str_field(b, strs[i].key, strs[i].max)))
@@ -286,6 +286,10 @@ static int validate_product(gw_req *r, json_object *b)
         key = "images";
     if (!why && (why = str_array_field(b, "tags")))
         key = "tags";
+    /* a product read back names the shop's image copies and keeps the
+     * sources here: written back, the sources are what is kept */
+    if (!why && (why = str_array_field(b, "originalImages")))
+        key = "originalImages";
     if (!why)
         return 0;
     gw__problem(r, 422, "validation", "Invalid product", "%s %s.", key, why);

@@ -61,6 +61,7 @@ const gw_route gw__routes[] = {
     {"GET", "/metrics", gw__h_metrics, GW_AUTH_NONE, 0},
     {"GET", "/openapi.json", gw__h_openapi, GW_AUTH_NONE, 0},
     {"GET", "/docs", gw__h_docs, GW_AUTH_NONE, 0},
+    {"GET", "/media/{name}", gw__h_media, GW_AUTH_NONE, 0},
 };
 const size_t gw__nroutes = sizeof gw__routes / sizeof *gw__routes;
 

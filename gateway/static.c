@@ -62,8 +62,9 @@ void gw__h_static(gw_req *r)
 {
     const char *uri = r->ri->local_uri;
     const char *dir = r->srv->cfg.ui_dir;
-    /* no dot segments or hidden files: nothing outside ui_dir, ever */
-    if (strstr(uri, "/.") || strstr(uri, "\\") || uri[0] != '/') {
+    /* no dot segments or hidden files: nothing outside ui_dir, ever; and
+     * /media/ is the shop's images (h_media.c), never a page */
+    if (strstr(uri, "/.") || strstr(uri, "\\") || uri[0] != '/' || strncmp(uri, "/media/", 7) == 0) {
         gw__problem(r, 404, "not-found", "Not found", NULL);
         return;
     }

@@ -24,6 +24,10 @@ void store_product_clear(store_product *p)
     for (size_t i = 0; i < p->n_tags; i++)
         free(p->tags[i]);
     free(p->tags);
+    free(p->thumbnail_media);
+    for (size_t i = 0; p->images_media && i < p->n_images; i++)
+        free(p->images_media[i]);
+    free(p->images_media);
     memset(p, 0, sizeof *p);
 }
 
@@ -60,8 +64,22 @@ int store_product_to_json(const store_product *p, char **json_out,
     /* null: the catalog keeps no stock for it (always available) */
     json_object_object_add(o, "stock", p->stock_untracked ? NULL : json_object_new_int64(p->stock));
     put_str(o, "description", p->description);
-    put_str(o, "thumbnail", p->thumbnail);
-    json_object_object_add(o, "images", str_array(p->images, p->n_images));
+    /* the shop's own copies where it has them, the sources beside */
+    put_str(o, "thumbnail", p->thumbnail_media ? p->thumbnail_media : p->thumbnail);
+    if (p->images_media) {
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < p->n_images; i++) {
+            const char *u = p->images_media[i] ? p->images_media[i] : p->images[i];
+            json_object_array_add(a, json_object_new_string(u ? u : ""));
+        }
+        json_object_object_add(o, "images", a);
+    } else {
+        json_object_object_add(o, "images", str_array(p->images, p->n_images));
+    }
+    if (p->thumbnail_media)
+        put_str(o, "originalThumbnail", p->thumbnail);
+    if (p->images_media)
+        json_object_object_add(o, "originalImages", str_array(p->images, p->n_images));
     json_object_object_add(o, "tags", str_array(p->tags, p->n_tags));
     *json_out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
@@ -135,8 +153,15 @@ static int product_from_object(json_object *o, store_product *p,
     p->brand = get_str(o, "brand");
     p->category = get_str(o, "category");
     p->description = get_str(o, "description");
-    p->thumbnail = get_str(o, "thumbnail");
-    p->images = get_str_array(o, "images", &p->n_images);
+    /* a document this module wrote with the shop's copies: the sources
+     * are what the product keeps */
+    p->thumbnail = get_str(o, "originalThumbnail");
+    if (!p->thumbnail)
+        p->thumbnail = get_str(o, "thumbnail");
+    json_object *oi;
+    p->images = get_str_array(o, json_object_object_get_ex(o, "originalImages", &oi) &&
+                                     json_object_is_type(oi, json_type_array) ? "originalImages" : "images",
+                              &p->n_images);
     p->tags = get_str_array(o, "tags", &p->n_tags);
     if (!p->sku || !*p->sku) {
         store_product_clear(p);

@@ -14,6 +14,7 @@ struct store {
     char *sqlite_path, *redis_url, *mongo_uri, *synonyms_path;
     const store__ops *doc_ops, *eph_ops;
     void *doc, *eph;            /* eph == doc when one backend serves both */
+    store__media *media;        /* the copies of product images */
 };
 
 int store__fail(store_err *err, int code, const char *fmt, ...)
@@ -67,6 +68,26 @@ void store_config_init(store_config *cfg)
         cfg->mongo_uri = e;
         cfg->documents = STORE_BACKEND_MONGO;
     }
+    if ((e = getenv("AISLE_MEDIA_DIR")) && *e)
+        cfg->media_dir = e;
+}
+
+/* the media directory: the configured one, else "media" beside the
+ * SQLite file (var/aisle.db: var/media) */
+static store__media *media_open(const store_config *c)
+{
+    char dir[4096];
+    if (c->media_dir && *c->media_dir) {
+        snprintf(dir, sizeof dir, "%s", c->media_dir);
+    } else {
+        const char *db = c->sqlite_path ? c->sqlite_path : "var/aisle.db";
+        const char *slash = strrchr(db, '/');
+        if (slash)
+            snprintf(dir, sizeof dir, "%.*s/media", (int)(slash - db), db);
+        else
+            snprintf(dir, sizeof dir, "media");
+    }
+    return store__media_new(dir);
 }
 
 /* Strong references: a weak one would not pull the backends' objects out
@@ -123,6 +144,11 @@ int store_open(const store_config *cfg_in, store **out, store_err *err)
         s->cfg.pool_size = 8;
     if (s->cfg.busy_timeout_ms <= 0)
         s->cfg.busy_timeout_ms = 5000;
+    if (!(s->media = media_open(&s->cfg))) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+        goto fail;
+    }
+    s->cfg.media_dir = store__media_dir(s->media);
 
     if (!(s->doc_ops = pick_ops(s->cfg.documents, err)) ||
         !(s->eph_ops = pick_ops(s->cfg.ephemeral, err))) {
@@ -155,6 +181,7 @@ void store_close(store *s)
     free(s->redis_url);
     free(s->mongo_uri);
     free(s->synonyms_path);
+    store__media_free(s->media);
     free(s);
 }
 
@@ -400,11 +427,52 @@ int store_product_upsert_many(store *s, const store_product *p, size_t n,
     DOC(product_upsert_many, p, n, failed_index, err);
 }
 
+static int product_get_raw(store *s, const char *sku, store_product *out,
+                           store_err *err)
+{
+    DOC(product_get, sku, out, err);
+}
+
 int store_product_get(store *s, const char *sku, store_product *out,
                       store_err *err)
 {
     NEED(sku && out, "sku/out is NULL");
-    DOC(product_get, sku, out, err);
+    int rc = product_get_raw(s, sku, out, err);
+    if (rc == 0)
+        store__media_fill(s->media, out);
+    return rc;
+}
+
+const char *store_media_dir(const store *s)
+{
+    return s ? store__media_dir(s->media) : NULL;
+}
+
+int store_media_put(store *s, const char *url, const void *bytes, size_t len,
+                    const char *sha256_hex, char *name_out, store_err *err)
+{
+    NEED(s, "store is NULL");
+    return store__media_put(s->media, url, bytes, len, sha256_hex, name_out, err);
+}
+
+int store_media_lookup(store *s, const char *url, char *name, store_err *err)
+{
+    NEED(s && url && name, "store/url/name is NULL");
+    return store__media_lookup(s->media, url, name, err);
+}
+
+int store_media_read(store *s, const char *name, char **bytes, size_t *len,
+                     const char **content_type, store_err *err)
+{
+    NEED(s && name && bytes && len, "store/name/out is NULL");
+    return store__media_read(s->media, name, bytes, len, content_type, err);
+}
+
+int store_media_open(store *s, const char *name, int *fd, size_t *len,
+                     const char **content_type, store_err *err)
+{
+    NEED(s && name && fd && len, "store/name/out is NULL");
+    return store__media_open(s->media, name, fd, len, content_type, err);
 }
 
 int store_product_delete(store *s, const char *sku, store_err *err)
@@ -439,6 +507,12 @@ void store_search_query_init(store_search_query *q)
     q->limit = 20;
 }
 
+static int search_raw(store *s, const store_search_query *q,
+                      store_search_result *out, store_err *err)
+{
+    DOC(search, q, out, err);
+}
+
 int store_search(store *s, const store_search_query *q,
                  store_search_result *out, store_err *err)
 {
@@ -446,7 +520,10 @@ int store_search(store *s, const store_search_query *q,
     memset(out, 0, sizeof *out);
     NEED(q->offset >= 0 && q->limit >= 0 && q->limit <= 200,
          "limit must be 1..200 and offset >= 0");
-    DOC(search, q, out, err);
+    int rc = search_raw(s, q, out, err);
+    for (size_t i = 0; rc == 0 && i < out->n_hits; i++)
+        store__media_fill(s->media, &out->hits[i].product);
+    return rc;
 }
 
 int store_cart_get(store *s, const char *cart_id, store_cart *out,

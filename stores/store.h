@@ -79,6 +79,9 @@ typedef struct store_config {
     int pool_size;              /* connections per backend (8) */
     int busy_timeout_ms;        /* SQLite lock wait (5000) */
     const char *synonyms_path;  /* optional synonyms file for search */
+    const char *media_dir;      /* the shop's copies of product images
+                                   (store_media_*): default $AISLE_MEDIA_DIR,
+                                   else "media" beside sqlite_path */
     store_clock_fn clock;       /* NULL: wall clock */
     void *clock_ud;
 } store_config;
@@ -220,13 +223,27 @@ typedef struct store_product {
                                    (an import without a stock column):
                                    always available, never decremented,
                                    `stock` is 0 and means nothing */
+    char *thumbnail_media;      /* the shop's own copy of `thumbnail` as the
+                                   gateway serves it ("/media/<sha256>.jpg"),
+                                   filled by store_product_get and
+                                   store_search when one is stored (aisle
+                                   import --fetch-images); NULL otherwise.
+                                   `thumbnail` keeps the source URL. Never
+                                   written by an upsert. */
+    char **images_media;        /* NULL, or n_images entries: the shop's
+                                   copy of each image, or NULL for one not
+                                   stored (as thumbnail_media) */
 } store_product;
 
 /* store_product_clear: free every field of a product the store filled. */
 void store_product_clear(store_product *p);
 /* store_product_to_json: *json_out = malloc'd camelCase document
  * (sku, title, brand, category, price, discountPercentage, rating, stock,
- * description, thumbnail, images, tags). */
+ * description, thumbnail, images, tags).  Where the shop has its own copy
+ * of an image (thumbnail_media, images_media) `thumbnail` and `images`
+ * name the copy and "originalThumbnail" / "originalImages" keep the
+ * source URLs; store_product_from_json reads those back as the sources,
+ * so a document read and written back keeps them. */
 int store_product_to_json(const store_product *p, char **json_out,
                           store_err *err);
 /* store_product_from_json: parse one product document (the camelCase keys
@@ -327,6 +344,61 @@ typedef struct store_search_result {
 int store_search(store *s, const store_search_query *q,
                  store_search_result *out, store_err *err);
 void store_search_result_free(store_search_result *r);
+
+/* ---------------------------------------------------------------------
+ * Media: the shop's own copies of product images, so that its pages do
+ * not depend on a third-party CDN.  `aisle import --fetch-images` fetches
+ * them; the gateway serves them at STORE_MEDIA_PATH<name>.  Kept as files
+ * under store_config.media_dir whatever backend holds the documents: one
+ * file per distinct content, named <sha256 hex>.<ext> by its sniffed
+ * type, written once and never changed, and an index from source URL to
+ * file (media_dir/index.tsv, appended under flock).  Instances that serve
+ * one catalog share the directory.  Every call blocks on the disk.
+ * ------------------------------------------------------------------ */
+#define STORE_MEDIA_MAX_BYTES (5 * 1024 * 1024)   /* largest copy kept */
+#define STORE_MEDIA_NAME_MAX 72                   /* "<64 hex>.avif" + NUL */
+#define STORE_MEDIA_URL_MAX 2048                  /* longest source URL */
+#define STORE_MEDIA_PATH "/media/"                /* where the gateway serves them */
+
+/* store_media_sniff: the image type of `bytes` by its magic numbers, never
+ * by what a server declared: "image/jpeg", "image/png", "image/webp",
+ * "image/gif" or "image/avif", with *ext (may be NULL) "jpg", "png",
+ * "webp", "gif", "avif"; NULL (and *ext NULL) for anything else. */
+const char *store_media_sniff(const void *bytes, size_t len, const char **ext);
+/* store_media_name_valid: 1 when name is one store_media_put writes
+ * (64 lower-case hex digits, '.', a known extension): no path, no dots
+ * to climb out of the directory.  0 otherwise. */
+int store_media_name_valid(const char *name);
+/* store_media_url_valid: 1 for an http:// or https:// URL of at most
+ * STORE_MEDIA_URL_MAX bytes without control characters. */
+int store_media_url_valid(const char *url);
+/* store_media_dir: the directory in use (borrowed; lives as the store). */
+const char *store_media_dir(const store *s);
+/* store_media_put: keep `bytes` (1..STORE_MEDIA_MAX_BYTES, a sniffed
+ * image) as the copy of `url` (store_media_url_valid).  sha256_hex is the
+ * content's SHA-256 as 64 lower-case hex digits: the caller hashes
+ * (stores/ links no crypto library).  The file is written through a
+ * temporary and a rename, and only when absent, so equal content from two
+ * URLs is one file; name_out (may be NULL, STORE_MEDIA_NAME_MAX bytes)
+ * gets its name.  Returns 0, STORE_EINVAL (the message says which
+ * check), STORE_EIO. */
+int store_media_put(store *s, const char *url, const void *bytes, size_t len,
+                    const char *sha256_hex, char *name_out, store_err *err);
+/* store_media_lookup: the stored copy of `url` into name
+ * (STORE_MEDIA_NAME_MAX bytes).  0 or STORE_ENOTFOUND.  Re-reads the
+ * index only when the file changed (one stat per call). */
+int store_media_lookup(store *s, const char *url, char *name, store_err *err);
+/* store_media_read: the bytes of a stored copy (malloc'd, *len bytes)
+ * and its content type (static).  STORE_EINVAL when name is not
+ * store_media_name_valid, STORE_ENOTFOUND, STORE_EIO, STORE_ENOMEM. */
+int store_media_read(store *s, const char *name, char **bytes, size_t *len,
+                     const char **content_type, store_err *err);
+/* store_media_open: the same copy opened for streaming: *fd (read-only,
+ * close-on-exec; the caller closes it), *len its size, *content_type.
+ * Returns as store_media_read, without reading the bytes: a server sends
+ * a large copy in pieces instead of holding it whole per request. */
+int store_media_open(store *s, const char *name, int *fd, size_t *len,
+                     const char **content_type, store_err *err);
 
 /* ---------------------------------------------------------------------
  * Carts, keyed by a caller-chosen cart id ("anon:<sid>", "user:<id>").

@@ -192,6 +192,21 @@ int store__pricing_check(const store__pricing *p, double subtotal, store_err *er
 int store__pricing_match(const store__pricing *p, const store_cart *c, store_err *err);
 void store__pricing_free(store__pricing *p);
 
+/* Media copies (stores/media.c), one per store handle. */
+typedef struct store__media store__media;
+store__media *store__media_new(const char *dir);
+void store__media_free(store__media *m);
+const char *store__media_dir(const store__media *m);
+/* store__media_fill: set p->thumbnail_media / images_media from the index */
+void store__media_fill(store__media *m, store_product *p);
+int store__media_put(store__media *m, const char *url, const void *bytes, size_t len,
+                     const char *sha256_hex, char *name_out, store_err *err);
+int store__media_lookup(store__media *m, const char *url, char *name, store_err *err);
+int store__media_read(store__media *m, const char *name, char **bytes, size_t *len,
+                      const char **type, store_err *err);
+int store__media_open(store__media *m, const char *name, int *fd, size_t *len,
+                      const char **type, store_err *err);
+
 /* Audit records written with an effect (stores/effects.c). */
 
 /* store__audit_check: STORE_EINVAL unless actor and action are set and

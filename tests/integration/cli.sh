@@ -69,3 +69,82 @@ printf 'A1|Lamp, brass|Caf\303\251 Co|12.5|["a","b"]\nA2|Two\nlines "quoted"|Acm
 [ $rc = 1 ] && grep -q "3 loaded, 1 rejected" "$T/imp" && grep -q "row 5 rejected: price is not a number" "$T/imp" \
   && cmp -s "$T/rows" "$T/want"
 check $? "import reads a CSV catalog (quotes, CRLF, Latin-1, bad rows)" "$(cat "$T/imp" "$T/rows")"
+
+# import --fetch-images against a loopback image server (no outside
+# network): good images stored once by content, every bad one reported
+# with its product, and the import is not stopped by them
+if command -v python3 >/dev/null 2>&1; then
+    python3 tests/integration/media_server.py >"$T/mport" 2>"$T/merr" &
+    MPID=$!
+    i=0; while [ ! -s "$T/mport" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    M="http://127.0.0.1:$(head -1 "$T/mport")"
+    cat >"$T/img.json" <<J
+{"products":[
+ {"sku":"good-1","title":"Red Lamp","category":"lighting","price":10,"stock":5,"thumbnail":"$M/red.png","images":["$M/red.png","$M/green.png","$M/moved.png"]},
+ {"sku":"good-2","title":"Dot","category":"toys","price":3,"stock":5,"thumbnail":"$M/dot.gif","images":["$M/photo.jpg","$M/same-as-red.png"]},
+ {"sku":"huge","title":"Huge","category":"furniture","price":10,"stock":5,"thumbnail":"$M/huge.png","images":["$M/huge-stream.png"]},
+ {"sku":"liar","title":"Liar","category":"beauty","price":10,"stock":5,"thumbnail":"$M/lying.png","images":["$M/wrong-type.png"]},
+ {"sku":"slow","title":"Slow","category":"groceries","price":10,"stock":5,"thumbnail":"$M/slow.png"},
+ {"sku":"gone","title":"Gone","category":"sports","price":10,"stock":5,"thumbnail":"$M/missing.png","images":["$M/loop-a","file:///etc/passwd"]},
+ {"sku":"plain","title":"No Image","category":"kitchen","price":10,"stock":5}
+]}
+J
+    t0=$(date +%s)
+    $A import --catalog "$T/img.json" --db "$T/img.db" --fetch-images --fetch-timeout 2 >"$T/fi" 2>&1; rc=$?
+    t1=$(date +%s)
+    [ $rc = 1 ] && grep -q "7 loaded, 0 rejected" "$T/fi" \
+      && grep -q "^images: 6 fetched, 0 already stored, 8 failed (4 products), 0 left for the next run; in $T/media$" "$T/fi"
+    check $? "import --fetch-images: 6 URLs stored, 8 failed, the products all loaded (exit 1)" "$(cat "$T/fi")"
+    # the slow image costs its timeout once, the others run beside it
+    [ $((t1 - t0)) -le 6 ]; check $? "import --fetch-images: transfers in parallel, the slow one cut at its timeout ($((t1 - t0)) s)"
+    grep -q "product huge (Huge): $M/huge.png: too large: the server declares more than 5242880 bytes" "$T/fi" \
+      && grep -q "product huge (Huge): $M/huge-stream.png: too large: more than 5242880 bytes arrived (cut off)" "$T/fi" \
+      && grep -q "product liar (Liar): $M/lying.png: not an image: the content is not JPEG, PNG, WebP, GIF or AVIF (Content-Type said image/png)" "$T/fi" \
+      && grep -q "product liar (Liar): $M/wrong-type.png: not an image: Content-Type text/html" "$T/fi" \
+      && grep -q "product slow (Slow): $M/slow.png: timed out" "$T/fi" \
+      && grep -q "product gone (Gone): $M/missing.png: HTTP 404" "$T/fi" \
+      && grep -q "product gone (Gone): $M/loop-a: more than 3 redirects" "$T/fi" \
+      && grep -q "product gone (Gone): file:///etc/passwd: not fetched: only http:// and https:// URLs" "$T/fi" \
+      && ! grep -q "product good-\|product plain" "$T/fi"
+    check $? "import --fetch-images: each failure named with its product and why" "$(cat "$T/fi")"
+    # stored by content: red.png and same-as-red.png are one file; the
+    # redirect's target is stored under the URL the catalog names
+    n=$(ls "$T/media" | grep -c '^[0-9a-f]\{64\}\.\(png\|gif\|jpg\)$')
+    red=$(grep "	$M/red.png\$" "$T/media/index.tsv" | cut -f1)
+    same=$(grep "	$M/same-as-red.png\$" "$T/media/index.tsv" | cut -f1)
+    moved=$(grep "	$M/moved.png\$" "$T/media/index.tsv" | cut -f1)
+    want=$(curl -s "$M/red.png" | sha256sum | cut -c1-64).png
+    [ "$n" = 5 ] && [ "$red" = "$want" ] && [ "$same" = "$red" ] && cmp -s "$T/media/$red" "$T/media/$same" \
+      && [ "$(curl -s "$M/blue.png" | sha256sum | cut -c1-64).png" = "$moved" ] \
+      && [ "$(grep -c . "$T/media/index.tsv")" = 6 ] && ! ls "$T/media" | grep -q 'tmp'
+    check $? "import --fetch-images: files named by SHA-256, one per content, index of 6 URLs" "$(ls "$T/media"; cat "$T/media/index.tsv")"
+    # run again, catalog already in: nothing stored is fetched again
+    $A import --db "$T/img.db" --fetch-images --fetch-timeout 1 >"$T/fi2" 2>&1; rc=$?
+    hits=$(curl -s "$M/hits?path=/red.png" | sed 's/.*"hits": \([0-9]*\).*/\1/')
+    [ $rc = 1 ] && grep -q "^images: 0 fetched, 6 already stored, 8 failed (4 products)" "$T/fi2" && [ "$hits" = 2 ]
+    check $? "import --fetch-images again: stored URLs are not fetched again (red.png asked for once by the import)" "$(cat "$T/fi2") hits=$hits"
+    # --fetch-max bounds one run; the rest waits for the next
+    $A import --catalog "$T/img.json" --db "$T/img2.db" --media-dir "$T/m2" --fetch-images --fetch-max 2 --fetch-parallel 1 >"$T/fi3" 2>&1
+    grep -q "^images: .* left for the next run; in $T/m2$" "$T/fi3" && ! grep -q " 0 left for" "$T/fi3" \
+      && [ "$(grep -c . "$T/m2/index.tsv")" -le 2 ]
+    check $? "import --fetch-max bounds the images fetched in one run" "$(cat "$T/fi3")"
+    # a host that cannot be reached is given up after 3 tries in a row
+    # (offline, a catalog on one CDN fails in seconds)
+    printf '{"products":[' >"$T/down.json"
+    for i in 1 2 3 4 5 6; do
+        [ $i = 1 ] || printf ',' >>"$T/down.json"
+        printf '{"sku":"d%s","title":"Down %s","price":1,"stock":1,"thumbnail":"http://127.0.0.1:1/%s.png"}' $i $i $i >>"$T/down.json"
+    done
+    printf ']}' >>"$T/down.json"
+    $A import --catalog "$T/down.json" --db "$T/down.db" --fetch-images --fetch-parallel 1 >"$T/fi5" 2>&1; rc=$?
+    [ $rc = 1 ] && [ "$(grep -c "Couldn't connect\|Failed to connect" "$T/fi5")" = 3 ] \
+      && [ "$(grep -c 'not tried: 127.0.0.1:1 could not be reached (3 tries in a row failed)' "$T/fi5")" = 3 ] \
+      && grep -q "^images: 0 fetched, 0 already stored, 6 failed (6 products)" "$T/fi5"
+    check $? "import --fetch-images gives up a host after 3 failed connections in a row" "$(cat "$T/fi5")"
+    $A import --db "$T/img.db" --fetch-images --fetch-parallel 0 >"$T/fi4" 2>&1; rc=$?
+    [ $rc = 2 ] && grep -q "fetch-parallel must be a whole number from 1 to 16" "$T/fi4"
+    check $? "import --fetch-parallel out of range is a usage error" "$(cat "$T/fi4")"
+    kill "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/null || true
+else
+    echo "skip import --fetch-images: python3 is not installed (the loopback image server)"
+fi

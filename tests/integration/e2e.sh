@@ -9,7 +9,9 @@
 # the inspector's failure views).  Builds the UI first
 # when its sources are newer than ui/dist.  Prints "ok NAME" / "not ok
 # NAME" / "skip NAME: why".  Screenshots of each browser step land in
-# tests/e2e/screenshots/ (git-ignored).  About 30 s.
+# tests/e2e/screenshots/ (git-ignored).  Then tests/e2e/images.mjs: the
+# shop's own copies of product images after `aisle import --fetch-images`
+# (a loopback image server, python3).  About 45 s.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 AISLE=${AISLE:-$ROOT/build/aisle}
@@ -69,4 +71,7 @@ src=$?
 # the phone catalog and the inspector's failure views (a rule planted to fail)
 AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 90 node tests/e2e/pages.mjs
 prc=$?
-[ "$src" -eq 0 ] && [ "$prc" -eq 0 ]
+# the shop's own copies of product images (aisle import --fetch-images)
+AISLE="$AISLE" CHROMIUM="$CHROMIUM" timeout 90 node tests/e2e/images.mjs
+irc=$?
+[ "$src" -eq 0 ] && [ "$prc" -eq 0 ] && [ "$irc" -eq 0 ]

@@ -742,6 +742,130 @@ static void test_untracked_stock(void **state)
     store_product_clear(&got);
 }
 
+/* the shop's own copies of product images: files beside the database
+ * whatever backend holds the documents; product reads name the copies and
+ * keep the sources */
+static void test_media(void **state)
+{
+    fixture *fx = *state;
+    store *s = fx->s;
+    store_err err = {0};
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    static const char webp[] = "RIFF\x10\0\0\0WEBPVP8 ";
+    static const char avif[] = "\0\0\0\x1c" "ftypmif1\0\0\0\0mif1avifmiaf";
+    const char *ext = NULL;
+    const char *t = "https://cdn.example/a.png", *u = "https://cdn.example/b.png";
+    const char *hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    char name[STORE_MEDIA_NAME_MAX], name2[STORE_MEDIA_NAME_MAX], *bytes = NULL, *json = NULL;
+    const char *type = NULL;
+    size_t len = 0;
+
+    /* the type comes from the bytes, never from a name or a header */
+    assert_string_equal(store_media_sniff(png, sizeof png, &ext), "image/png");
+    assert_string_equal(ext, "png");
+    assert_string_equal(store_media_sniff("\xff\xd8\xff\xe0", 4, &ext), "image/jpeg");
+    assert_string_equal(store_media_sniff("GIF89a\1\0", 8, NULL), "image/gif");
+    assert_string_equal(store_media_sniff(webp, sizeof webp - 1, NULL), "image/webp");
+    assert_string_equal(store_media_sniff(avif, sizeof avif - 1, &ext), "image/avif");
+    assert_string_equal(ext, "avif");
+    assert_null(store_media_sniff("<!doctype html><p>", 18, &ext));
+    assert_null(ext);
+    assert_null(store_media_sniff(png, 4, NULL));   /* a prefix is not enough */
+    /* names: a hash and a known type, nothing that could climb out */
+    assert_true(store_media_name_valid("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.png"));
+    assert_false(store_media_name_valid("0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.png"));
+    assert_false(store_media_name_valid("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.svg"));
+    assert_false(store_media_name_valid("../../../../etc/passwd"));
+    assert_false(store_media_name_valid("index.tsv"));
+    assert_false(store_media_url_valid("file:///etc/passwd"));
+    assert_false(store_media_url_valid("https://x/\n.png"));
+    assert_true(store_media_url_valid(t));
+
+    put_product(s, "M1", "Blue Vase", "Acme", "home-decoration", 20, 4, 3);
+    store_product p = {0};
+    assert_int_equal(store_product_get(s, "M1", &p, &err), 0);
+    p.thumbnail = strdup(t);
+    p.images = calloc(2, sizeof *p.images);
+    p.images[0] = strdup(t);
+    p.images[1] = strdup(u);
+    p.n_images = 2;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    store_product_clear(&p);
+    /* nothing stored yet: the product names the sources only */
+    assert_int_equal(store_media_lookup(s, t, name, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_product_get(s, "M1", &p, &err), 0);
+    assert_null(p.thumbnail_media);
+    assert_null(p.images_media);
+    store_product_clear(&p);
+
+    /* refused: not an image, too large, not http(s), a bad hash */
+    assert_int_equal(store_media_put(s, t, "<html>", 6, hash, NULL, &err), STORE_EINVAL);
+    assert_int_equal(store_media_put(s, t, png, (size_t)STORE_MEDIA_MAX_BYTES + 1, hash, NULL, &err), STORE_EINVAL);
+    assert_int_equal(store_media_put(s, "ftp://x/a.png", png, sizeof png, hash, NULL, &err), STORE_EINVAL);
+    assert_int_equal(store_media_put(s, t, png, sizeof png, "../x", NULL, &err), STORE_EINVAL);
+
+    assert_int_equal(store_media_put(s, t, png, sizeof png, hash, name, &err), 0);
+    assert_string_equal(name, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.png");
+    assert_int_equal(store_media_lookup(s, t, name2, &err), 0);
+    assert_string_equal(name2, name);
+    assert_int_equal(store_media_read(s, name, &bytes, &len, &type, &err), 0);
+    assert_int_equal(len, sizeof png);
+    assert_memory_equal(bytes, png, sizeof png);
+    assert_string_equal(type, "image/png");
+    free(bytes);
+    assert_int_equal(store_media_read(s, "../aisle.db", &bytes, &len, &type, &err), STORE_EINVAL);
+    assert_null(bytes);
+    assert_int_equal(store_media_read(s, "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.png", &bytes,
+                                      &len, &type, &err), STORE_ENOTFOUND);
+
+    /* reads name the copy and keep the source */
+    assert_int_equal(store_product_get(s, "M1", &p, &err), 0);
+    assert_string_equal(p.thumbnail, t);
+    assert_non_null(p.thumbnail_media);
+    assert_string_equal(p.thumbnail_media, "/media/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.png");
+    assert_non_null(p.images_media);
+    assert_string_equal(p.images_media[0], p.thumbnail_media);
+    assert_null(p.images_media[1]);
+    assert_int_equal(store_product_to_json(&p, &json, &err), 0);
+    assert_non_null(strstr(json, "\"thumbnail\":\"\\/media\\/0123456789abcdef"));
+    assert_non_null(strstr(json, "\"originalThumbnail\":\"https:\\/\\/cdn.example\\/a.png\""));
+    assert_non_null(strstr(json, "\"originalImages\":[\"https:\\/\\/cdn.example\\/a.png\",\"https:\\/\\/cdn.example\\/b.png\"]"));
+    store_product_clear(&p);
+    /* a document read and written back keeps its sources */
+    assert_int_equal(store_product_from_json(json, &p, &err), 0);
+    assert_string_equal(p.thumbnail, t);
+    assert_int_equal(p.n_images, 2);
+    assert_string_equal(p.images[0], t);
+    assert_string_equal(p.images[1], u);
+    store_product_clear(&p);
+    free(json);
+
+    store_search_query q;
+    store_search_result res;
+    store_search_query_init(&q);
+    q.text = "vase";
+    assert_int_equal(store_search(s, &q, &res, &err), 0);
+    assert_int_equal(res.n_hits, 1);
+    assert_non_null(res.hits[0].product.thumbnail_media);
+    store_search_result_free(&res);
+
+    /* equal bytes under another URL: one file; another instance sharing the
+     * directory sees the new link */
+    store_config cfg;
+    store *other = NULL;
+    store_config_init(&cfg);
+    cfg.sqlite_path = fx->path;
+    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
+    cfg.media_dir = store_media_dir(s);
+    assert_int_equal(store_open(&cfg, &other, &err), 0);
+    assert_int_equal(store_media_lookup(other, u, name2, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_media_put(s, u, png, sizeof png, hash, name2, &err), 0);
+    assert_string_equal(name2, name);
+    assert_int_equal(store_media_lookup(other, u, name2, &err), 0);
+    assert_string_equal(name2, name);
+    store_close(other);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* When a row cannot run at all, one skipped test says why, instead of a
@@ -764,7 +888,7 @@ int main(void)
         T(test_orders), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
         T(test_price_facets_in_price_order),
         T(test_filters_facets_injection),
-        T(test_units_and_spelling), T(test_untracked_stock),
+        T(test_units_and_spelling), T(test_untracked_stock), T(test_media),
     };
     const struct CMUnitTest unavailable[] = {
         cmocka_unit_test(test_backend_unavailable),

@@ -11,6 +11,7 @@ import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
 import { checkoutTests } from './checkout.mjs';
 import { conformTests } from './conform.mjs';
+import { mediaTests } from './media.mjs';
 
 const groups = [];
 let main;
@@ -28,7 +29,7 @@ try {
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['conformance to openapi.json', conformTests], ['refusal', refusalTests],
   ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
-  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests]]) {
+  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests], ['media', mediaTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;

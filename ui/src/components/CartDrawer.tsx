@@ -5,6 +5,7 @@ import { money } from '../api/client'
 import type { Cart, CartLine } from '../api/types'
 import { useApp } from '../state'
 import { Modal } from './Modal'
+import { ProductImage } from './product'
 
 function QtyEditor({ line }: { line: CartLine }) {
   const { api, setCart, reportError } = useApp()
@@ -81,8 +82,10 @@ export function CartLines({ cart, editable }: { cart: Cart; editable: boolean })
         const rules = l.appliedRules ?? []
         return (
           <li key={l.sku} className="py-3" data-testid="cart-line" data-sku={l.sku}>
-            <div className="flex justify-between gap-2">
-              <div>
+            <div className="flex justify-between gap-3">
+              <ProductImage src={l.thumbnail} alt="" category={l.category} compact
+                className="h-14 w-14 shrink-0 rounded-md" />
+              <div className="min-w-0 flex-1">
                 <p className="font-medium">{l.title}</p>
                 <p className="text-sm text-slate-600">
                   {money(unit)} each
@@ -95,7 +98,7 @@ export function CartLines({ cart, editable }: { cart: Cart; editable: boolean })
               </div>
               <p className="font-medium">{money(l.lineTotal)}</p>
             </div>
-            {editable && <div className="mt-2"><QtyEditor line={l} /></div>}
+            {editable && <div className="mt-2 pl-[4.25rem]"><QtyEditor line={l} /></div>}
           </li>
         )
       })}

@@ -4,9 +4,13 @@
 // delivery chosen; the order page shows what the order kept.
 import { money } from '../api/client'
 import type { Address, Cart, CartDiscount, DeliveryOption, Order, OrderPayment } from '../api/types'
+import { ProductImage } from './product'
 
 export interface Summary {
-  lines: { sku: string; title: string; qty: number; unit: number; listUnit?: number; lineTotal: number; reasons: string[] }[]
+  lines: {
+    sku: string; title: string; qty: number; unit: number; listUnit?: number; lineTotal: number; reasons: string[]
+    thumbnail?: string | null; category?: string | null
+  }[]
   subtotal: number
   discounts: CartDiscount[]
   delivery?: DeliveryOption
@@ -20,6 +24,7 @@ export function summaryOfCart(cart: Cart, delivery?: DeliveryOption): Summary {
     lines: cart.items.map((l) => ({
       sku: l.sku, title: l.title, qty: l.qty, unit: l.finalPrice ?? l.unitPrice, listUnit: l.unitPrice, lineTotal: l.lineTotal,
       reasons: (l.appliedRules ?? []).map((r) => r.reason || r.id),
+      thumbnail: l.thumbnail, category: l.category,
     })),
     subtotal: cart.subtotal,
     discounts: cart.discounts ?? [],
@@ -32,6 +37,7 @@ export function summaryOfOrder(o: Order): Summary {
   const lines = o.lines.map((l) => ({
     sku: l.sku, title: l.title, qty: l.qty, unit: l.unitPrice, lineTotal: cents(l.unitPrice * l.qty),
     reasons: (l.appliedRules ?? []).map((r) => r.reason || r.id),
+    thumbnail: l.thumbnail, category: l.category,
   }))
   return {
     lines,
@@ -48,8 +54,9 @@ export function OrderSummary({ summary, totalLabel = 'Total' }: { summary: Summa
     <div data-testid="order-summary">
       <ul className="divide-y divide-slate-200" aria-label="Order lines">
         {lines.map((l) => (
-          <li key={l.sku} className="flex justify-between gap-2 py-2" data-testid="summary-line">
-            <div>
+          <li key={l.sku} className="flex justify-between gap-3 py-2" data-testid="summary-line">
+            <ProductImage src={l.thumbnail} alt="" category={l.category} compact className="h-12 w-12 shrink-0 rounded-md" />
+            <div className="min-w-0 flex-1">
               <p className="font-medium">{l.title}</p>
               <p className="text-sm text-slate-600">
                 {l.qty} × {money(l.unit)}

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { fireEvent, render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
-import { ProductCard, StockBadge } from './product'
+import { ProductCard, ProductImage, StockBadge } from './product'
 
 const shoe = {
   sku: 'MEN-1', title: 'Trail Runner', brand: 'Nike', category: 'mens-shoes', price: 109.99, finalPrice: 98.99,
@@ -27,11 +27,23 @@ describe('ProductCard', () => {
     expect(screen.getByTestId('final-price')).toHaveTextContent('$109.99')
   })
 
-  it('replaces an image that fails to load with a neutral placeholder', () => {
+  it('replaces an image that fails to load with a placeholder that names the category', () => {
     render(<ProductCard p={shoe} onAdd={() => {}} />)
     const img = screen.getByRole('img', { name: 'Trail Runner' })
     fireEvent.error(img)
-    expect(screen.getByTestId('image-placeholder')).toHaveAccessibleName('Trail Runner (no image)')
+    const ph = screen.getByTestId('image-placeholder')
+    expect(ph).toHaveAccessibleName('Trail Runner (no image; Mens shoes)')
+    expect(ph).toHaveTextContent('Mens shoes')
+  })
+
+  it('shows the category placeholder when there is no image at all, and the picture when there is', () => {
+    const { rerender } = render(<ProductImage alt="" category="home-decoration" compact />)
+    // a long word may break in its middle (a soft hyphen) in a small box
+    expect(screen.getByTestId('image-placeholder').textContent?.replace(/\u00AD/g, '')).toBe('Home decoration')
+    expect(screen.getByTestId('image-placeholder')).toHaveAccessibleName('Home decoration (no image)')
+    rerender(<ProductImage src="/media/abc.png" alt="Vase" category="home-decoration" />)
+    expect(screen.queryByTestId('image-placeholder')).toBeNull()
+    expect(screen.getByRole('img', { name: 'Vase' })).toHaveAttribute('src', '/media/abc.png')
   })
 
   it('adds to the cart from the keyboard', async () => {

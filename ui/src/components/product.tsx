@@ -1,5 +1,5 @@
 // Product pieces shared by chat cards, the catalog and the product page:
-// image with a neutral placeholder, price with any promotion and its
+// image with a placeholder that names the category, price with any promotion and its
 // reason, rating, stock badge, add-to-cart button.
 import { useState } from 'react'
 import { money } from '../api/client'
@@ -11,21 +11,63 @@ import { Link } from '../router'
 export type Shown = Card | Product
 const unpriced = (p: Shown) => p.price === null || ('priceMissing' in p && p.priceMissing === true)
 
-export function ProductImage({ src, alt, className = '' }: { src?: string | null; alt: string; className?: string }) {
-  const [failed, setFailed] = useState(false)
-  if (!src || failed)
+// a product's category as words ("mens-shirts" -> "Mens shirts")
+export function categoryLabel(category?: string | null): string {
+  const c = (category ?? '').replace(/[-_]+/g, ' ').trim()
+  return c ? c[0].toUpperCase() + c.slice(1) : ''
+}
+
+// one soft tint per category, so the placeholders of a page tell apart
+const TINTS = [
+  'bg-sky-50 text-sky-800 ring-sky-100', 'bg-amber-50 text-amber-900 ring-amber-100',
+  'bg-emerald-50 text-emerald-800 ring-emerald-100', 'bg-rose-50 text-rose-800 ring-rose-100',
+  'bg-violet-50 text-violet-800 ring-violet-100', 'bg-teal-50 text-teal-800 ring-teal-100',
+  'bg-orange-50 text-orange-900 ring-orange-100', 'bg-indigo-50 text-indigo-800 ring-indigo-100',
+]
+function tint(key: string): string {
+  let h = 0
+  for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) >>> 0
+  return TINTS[h % TINTS.length]
+}
+
+// a long word may break in its middle, with a hyphen, in a small box
+// ("acces-sories") rather than anywhere or out of sight
+const breakable = (label: string) =>
+  label.split(' ').map((w) => (w.length > 8 ? w.slice(0, Math.ceil(w.length / 2)) + '\u00AD' + w.slice(Math.ceil(w.length / 2)) : w)).join(' ')
+
+// The product's picture (the shop's own copy when `aisle import
+// --fetch-images` kept one).  Where there is none, or it fails to load, a
+// placeholder that names the category; `compact` for the small
+// thumbnails of the cart, checkout and order lines.
+export function ProductImage({ src, alt, category, compact = false, className = '' }: {
+  src?: string | null
+  alt: string
+  category?: string | null
+  compact?: boolean
+  className?: string
+}) {
+  const [failed, setFailed] = useState<string | null>(null)
+  if (!src || failed === src) {
+    const label = categoryLabel(category)
+    const name = alt ? `${alt} (no image${label ? `; ${label}` : ''})` : label ? `${label} (no image)` : 'No image'
     return (
-      <div role="img" aria-label={alt ? `${alt} (no image)` : 'No image'} data-testid="image-placeholder"
-        className={`flex items-center justify-center bg-slate-100 text-slate-400 ${className}`}>
-        <svg viewBox="0 0 24 24" className="h-1/2 max-h-10 w-1/2 max-w-10" fill="none" stroke="currentColor"
-          strokeWidth="1.5" aria-hidden="true">
-          <rect x="3" y="4" width="18" height="16" rx="2" />
-          <circle cx="9" cy="10" r="2" />
-          <path d="M21 17l-5-5-8 8" />
-        </svg>
+      <div role="img" aria-label={name} data-testid="image-placeholder" data-category={category ?? ''}
+        className={`flex flex-col items-center justify-center gap-1 overflow-hidden text-center ring-1 ring-inset ${tint(label || alt)} ${className}`}>
+        {!compact && (
+          <svg viewBox="0 0 24 24" className="h-8 w-8 opacity-70" fill="none" stroke="currentColor" strokeWidth="1.5" aria-hidden="true">
+            <path d="M3 12V4a1 1 0 0 1 1-1h8l9 9-9 9-9-9z" />
+            <circle cx="7.5" cy="7.5" r="1.5" />
+          </svg>
+        )}
+        <span aria-hidden="true" className={compact
+          ? 'line-clamp-3 px-0.5 text-[9px] font-semibold leading-[1.15] hyphens-manual'
+          : 'px-2 text-xs font-semibold uppercase tracking-wide'}>
+          {compact ? breakable(label || 'No image') : label || 'No image'}
+        </span>
       </div>
     )
-  return <img src={src} alt={alt} loading="lazy" onError={() => setFailed(true)} className={`object-cover bg-slate-100 ${className}`} />
+  }
+  return <img src={src} alt={alt} loading="lazy" onError={() => setFailed(src)} className={`object-cover bg-slate-100 ${className}`} />
 }
 
 /* the rules that changed this price: the product's own, or a catalog discount */
@@ -118,7 +160,7 @@ export function ProductCard({ p, onAdd, index, className = 'w-full' }: {
   return (
     <article aria-labelledby={titleId} data-testid="product-card" data-sku={p.sku}
       className={`relative flex flex-col overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm ${className}`}>
-      <ProductImage src={p.thumbnail} alt={p.title} className="h-32 w-full" />
+      <ProductImage src={p.thumbnail} alt={p.title} category={p.category} className="h-32 w-full" />
       <div className="flex flex-1 flex-col gap-1 p-3">
         <h3 id={titleId} className="text-sm font-semibold leading-tight">
           <Link href={`/product/${encodeURIComponent(p.sku)}`} className="hover:underline">

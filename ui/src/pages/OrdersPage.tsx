@@ -6,6 +6,7 @@ import type { Order } from '../api/types'
 import { Link, useTitle } from '../router'
 import { useApp } from '../state'
 import { AddressBlock, OrderSummary, PaymentLine, summaryOfOrder } from '../components/OrderSummary'
+import { ProductImage } from '../components/product'
 
 const when = (t: number) => new Date(t < 1e12 ? t * 1000 : t).toLocaleString()
 
@@ -48,6 +49,12 @@ export function OrdersPage() {
                   <StatusBadge status={o.status} />
                   <span className="text-sm text-slate-600">{when(o.createdAt)}</span>
                   <span className="text-sm text-slate-600">{o.lines.reduce((n, l) => n + l.qty, 0)} items</span>
+                  <span className="flex gap-1" data-testid="order-thumbnails">
+                    {o.lines.slice(0, 4).map((l) => (
+                      <ProductImage key={l.sku} src={l.thumbnail} alt={l.title} category={l.category} compact
+                        className="h-10 w-10 rounded" />
+                    ))}
+                  </span>
                   <span className="ml-auto font-medium">{money(o.total)}</span>
                 </li>
               ))}

@@ -30,7 +30,7 @@ export function ProductPage({ sku }: { sku: string }) {
       {!p && !error && <p role="status">Loading…</p>}
       {p && (
         <article className="grid gap-6 md:grid-cols-2" data-testid="product-detail">
-          <ProductImage src={p.images?.[0] ?? p.thumbnail} alt={p.title} className="aspect-square w-full max-w-md rounded-lg" />
+          <ProductImage src={p.images?.[0] ?? p.thumbnail} alt={p.title} category={p.category} className="aspect-square w-full max-w-md rounded-lg" />
           <div className="flex flex-col gap-3">
             <div>
               <h1 className="text-2xl font-semibold">{p.title}</h1>
