@@ -511,6 +511,7 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
             for (size_t k = 0; shown && k < json_object_array_length(shown); k++)
                 if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku) == 0) {
                     one(t, o, AGENT_AT_SHOWN, json_object_array_get_idx(shown, k));
+                    o->comparative = strcmp(kind, "comparative") == 0;
                     return;
                 }
             o->found = AGENT_ONE, o->where = AGENT_AT_SHOWN;

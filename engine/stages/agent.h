@@ -65,6 +65,7 @@ typedef struct agent_target {
     json_object *candidates;   /* AGENT_MANY from the cart or the catalog:
                                   a new array of cards (caller puts it) */
     char name[160];            /* the product words of the message */
+    bool comparative;          /* found by "the cheaper one", "the better one" */
 } agent_target;
 
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *out);

@@ -323,11 +323,28 @@ static bool contradicts(const char *type, const char *text)
     return false;
 }
 
+/* "the cheaper one" means the cheaper of the products just compared;
+ * said after a list of many, or after a comparison that did not happen,
+ * it is a guess at which one: asked. */
+static bool loose_comparative(eng_turn *t, const agent_target *tg)
+{
+    /* "the cheapest" of a list is well defined; "the cheaper" is not */
+    static const char *const between[] = {"cheaper", "pricier", "dearer", "costlier", "better", "more expensive",
+                                          "less expensive", NULL};
+    if (!tg || !tg->comparative || !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), between))
+        return false;
+    json_object *cmp = eng__json_path(t->ctx, "session.compared");
+    for (size_t i = 0; cmp && i < json_object_array_length(cmp); i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(cmp, i)), tg->sku) == 0)
+            return false;
+    return true;
+}
+
 /* Propose `type`, or ask first when the reading is unsure. */
 static eng_result change(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type, agent_target *tg,
                          int64_t qty)
 {
-    if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", ""))) {
+    if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", "")) || loose_comparative(t, tg)) {
         eng__set_var(t, "unsure", json_object_new_boolean(1));
         eng__agent_ask(t, type, tg ? tg->sku : NULL, tg ? tg->title : NULL, qty);
         return ENG_R_OK;

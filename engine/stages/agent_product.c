@@ -352,6 +352,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
         return 0;
     }
     json_object_object_add(sess, "shown", eng__agent_shown_of(cards));
+    json_object_object_del(sess, "compared");   /* a new list: nothing compared in it */
     json_object_object_add(sess, "lastQuery", query_json(q));
     /* a new list replaces what "it" means: its only product, or none */
     if (json_object_array_length(cards) == 1)
@@ -1026,6 +1027,12 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
         json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(pick, "sku", "")));
     }
     json_object_object_add(eng__json_path(t->ctx, "results"), "compare", r);
+    /* what "the cheaper one" may mean next (the cart agent asks otherwise) */
+    json_object *compared = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(cards); i++)
+        json_object_array_add(compared,
+                              json_object_new_string(eng__json_str(json_object_array_get_idx(cards, i), "sku", "")));
+    json_object_object_add(eng__session(t), "compared", compared);
     set_cards(t, cards);
     eng__turn_note(t, "compared %zu products", json_object_array_length(cards));
     return ENG_R_OK;

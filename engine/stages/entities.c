@@ -487,14 +487,31 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         n = (int)o->max_entities;
     json_object *arr = json_object_new_array(), *slots = json_object_new_object();
     json_object *shown = eng__json_path(t->ctx, "session.shown");
+    /* right after a comparison, "the cheaper one" is the cheaper of the
+     * products compared, not of the whole list shown before */
+    json_object *compared = NULL, *cmp = eng__json_path(t->ctx, "session.compared");
+    if (cmp && shown && strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "compare") == 0) {
+        compared = json_object_new_array();
+        for (size_t k = 0; k < json_object_array_length(shown); k++) {
+            json_object *p = json_object_array_get_idx(shown, k);
+            const char *sku = json_object_is_type(p, json_type_string) ? json_object_get_string(p)
+                                                                        : eng__json_str(p, "sku", "");
+            for (size_t c = 0; c < json_object_array_length(cmp); c++)
+                if (strcmp(json_object_get_string(json_object_array_get_idx(cmp, c)), sku) == 0)
+                    json_object_array_add(compared, json_object_get(p));
+        }
+    }
     char kinds[120] = "";
     size_t kl = 0;
     for (int i = 0; i < n; i++) {
-        json_object_array_add(arr, entity(&ents[i], text, shown, slots));
+        bool among = compared && ents[i].type == ENG_ENT_REFERENCE && ents[i].ref == ENG_REF_COMPARATIVE &&
+                     json_object_array_length(compared) > 0;
+        json_object_array_add(arr, entity(&ents[i], text, among ? compared : shown, slots));
         if (kl < sizeof kinds - 1)
             kl += (size_t)snprintf(kinds + kl, sizeof kinds - kl, "%s%s", i ? ", " : ": ",
                                    eng__ent_type_name(ents[i].type));
     }
+    json_object_put(compared);
     json_object_object_add(t->ctx, "entities", arr);
     json_object_object_add(t->ctx, "slots", slots);
     address_slot(t, text, slots);
