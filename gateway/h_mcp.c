@@ -10,8 +10,9 @@
  * UTF-8 and JSON rules, 400/413 problem answers).
  *
  * A session id carries no authority (every call is authorised by its own
- * bearer token, as REST). confirm_checkout orders the confirmed cart or
- * nothing (eng_shop_checkout_confirmed). The shop_policy tool and the
+ * bearer token, as REST). confirm_checkout orders the confirmed quote or
+ * nothing, on the account's saved address and card or not at all
+ * (eng_shop_checkout_confirmed, the chat's own checkout). The shop_policy tool and the
  * shop://policies resource answer from the pipeline's knowledge file
  * (eng_pipeline_knowledge_ask). */
 #include "gw_int.h"
@@ -262,18 +263,34 @@ static json_object *t_promo(gw_req *r, json_object *a)
 }
 
 /* ---- checkout in two steps ----
- * request_checkout prices the cart and answers a confirmation id that
- * names that cart state: "<expiry, hex>.<HMAC of expiry, cart id, lines,
- * total and code>" under the server's key, so it needs no storage and
- * works on any instance.  confirm_checkout recomputes it from the cart as
- * it is now: any change to a line, a price or a code refuses. */
-static int fingerprint(gw_server *s, json_object *cart, int64_t expiry, char *out, size_t n)
+ * request_checkout asks the commerce core for the quote a checkout on the
+ * account's saved facts would order (eng_shop_checkout_quote: the cart,
+ * the delivery option and its price, the saved address and card, the
+ * total charged, and what is missing).  Without a saved address and a
+ * saved card there is nothing to confirm: the answer says what is
+ * missing and where the shopper adds it (the chat hands over to the
+ * checkout page the same way).  Otherwise it answers a confirmation id
+ * that names that quote: "<expiry, hex>.<HMAC of expiry, cart id, lines,
+ * totals, code, delivery, address and card>" under the server's key, so
+ * it needs no storage and works on any instance.  confirm_checkout
+ * recomputes it from the quote as it is now: any change refuses, and
+ * the order is placed by the same core call as the chat's "yes"
+ * (eng_shop_checkout_confirmed: the saved facts or no order, the saved
+ * card charged once under the key). */
+static void mac_str(crypto_auth_hmacsha256_state *st, const char *tag, json_object *v)
+{
+    const char *s = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "-";
+    crypto_auth_hmacsha256_update(st, (const unsigned char *)tag, strlen(tag) + 1);
+    crypto_auth_hmacsha256_update(st, (const unsigned char *)s, strlen(s) + 1);
+}
+
+static int fingerprint(gw_server *s, json_object *cart, json_object *quote, int64_t expiry, char *out, size_t n)
 {
     crypto_auth_hmacsha256_state st;
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     char line[512];
     crypto_auth_hmacsha256_init(&st, s->key, s->key_len);
-    int k = snprintf(line, sizeof line, "aisle-mcp-confirm|%" PRId64 "|%s|", expiry,
+    int k = snprintf(line, sizeof line, "aisle-mcp-confirm-2|%" PRId64 "|%s|", expiry,
                      gw__jstr(cart, "id") ? gw__jstr(cart, "id") : "");
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
     json_object *items = json_object_object_get(cart, "items");
@@ -287,30 +304,87 @@ static int fingerprint(gw_server *s, json_object *cart, int64_t expiry, char *ou
             crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
     }
     const char *code = gw__jstr(cart, "promoCode");
-    k = snprintf(line, sizeof line, "|%.2f|%.2f|%.64s", json_object_get_double(json_object_object_get(cart, "total")),
-                 json_object_get_double(json_object_object_get(cart, "discountTotal")), code ? code : "");
+    k = snprintf(line, sizeof line, "|%.2f|%.2f|%.64s|%.2f", json_object_get_double(json_object_object_get(cart, "total")),
+                 json_object_get_double(json_object_object_get(cart, "discountTotal")), code ? code : "",
+                 json_object_get_double(json_object_object_get(quote, "total")));
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
+    json_object *del = json_object_object_get(quote, "delivery");
+    mac_str(&st, "delivery", json_object_object_get(del, "id"));
+    mac_str(&st, "address", json_object_object_get(quote, "address"));
+    mac_str(&st, "payment", json_object_object_get(quote, "payment"));
     crypto_auth_hmacsha256_final(&st, mac);
     char hex[2 * 16 + 1];
     sodium_bin2hex(hex, sizeof hex, mac, 16);
     return snprintf(out, n, "%" PRIx64 ".%s", expiry, hex) < (int)n ? 0 : -1;
 }
 
+/* the quote of a checkout on the saved facts, for the caller; the result
+ * in g (close it) */
+static void quote_open(gw_req *r, gw_shop *g)
+{
+    gw__shop_open(r->srv, &r->who, g);
+    g->w.via = "mcp";
+    eng_shop_checkout_quote(&g->w, NULL, &g->r);
+}
+
+/* No saved address, or no saved card: nothing can be confirmed.  What is
+ * missing, and where the shopper adds it: the shop's page (sign in, cart,
+ * Checkout), as the chat hands over.  `quote` may be NULL. */
+static json_object *incomplete(gw_req *r, json_object *missing, json_object *cart, json_object *quote)
+{
+    bool addr = false, pay = false;
+    for (size_t i = 0; missing && i < json_object_array_length(missing); i++) {
+        const char *m = json_object_get_string(json_object_array_get_idx(missing, i));
+        addr |= strcmp(m, "address") == 0;
+        pay |= strcmp(m, "payment") == 0;
+    }
+    char base[300], url[320], msg[700];
+    gw__acp_base(r, base, sizeof base);
+    snprintf(url, sizeof url, "%s/", base);
+    snprintf(msg, sizeof msg,
+             "Nothing was ordered or charged: this shopper has no %s on their account yet. The shopper adds %s "
+             "on the shop's checkout page: %s (signed in, open the cart and choose Checkout; card details are "
+             "entered there, never through an agent), or finishes the order there. Then call request_checkout "
+             "again and confirm the new summary.",
+             addr && pay ? "delivery address and no payment card" : addr ? "delivery address" : "payment card",
+             addr && pay ? "them" : "it", url);
+    json_object *sc = json_object_new_object();
+    json_object_object_add(sc, "error", json_object_new_string("checkout-incomplete"));
+    json_object_object_add(sc, "message", json_object_new_string(msg));
+    json_object_object_add(sc, "missing", json_object_get(missing));
+    json_object_object_add(sc, "checkoutUrl", json_object_new_string(url));
+    if (quote) {
+        json_object_object_add(sc, "total", json_object_get(json_object_object_get(quote, "total")));
+        json_object_object_add(sc, "delivery", json_object_get(json_object_object_get(quote, "delivery")));
+    }
+    if (cart)
+        json_object_object_add(sc, "cart", json_object_get(cart));
+    eng_json_tidy_doubles(sc);
+    return tool_result(msg, sc, true);
+}
+
+static json_object *quote_missing(json_object *quote)
+{
+    json_object *m = json_object_object_get(quote, "missing");
+    return json_object_is_type(m, json_type_array) && json_object_array_length(m) > 0 ? m : NULL;
+}
+
 static json_object *t_request_checkout(gw_req *r, json_object *a)
 {
     (void)a;
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    g.w.via = "mcp";
-    json_object *out;
-    if (eng_shop_cart(&g.w, &g.r) != 0 || g.r.status != ENG_SHOP_OK) {
-        out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
-    } else if (json_object_get_int64(json_object_object_get(g.r.cart, "count")) <= 0) {
+    quote_open(r, &g);
+    json_object *out, *q = g.r.info;
+    if (g.r.status == ENG_SHOP_EMPTY) {
         out = tool_err("cart-empty", "The cart is empty: add products before checking out.");
+    } else if (g.r.status != ENG_SHOP_OK) {
+        out = shop_err(&g.r, "There is no such order.");
+    } else if (quote_missing(q)) {
+        out = incomplete(r, quote_missing(q), g.r.cart, q);
     } else {
         int64_t exp = (int64_t)time(NULL) + CONFIRM_TTL_S;
         char id[80];
-        fingerprint(r->srv, g.r.cart, exp, id, sizeof id);
+        fingerprint(r->srv, g.r.cart, q, exp, id, sizeof id);
         out = json_object_new_object();
         json_object_object_add(out, "confirmationId", json_object_new_string(id));
         char ts[32];
@@ -319,11 +393,14 @@ static json_object *t_request_checkout(gw_req *r, json_object *a)
         gmtime_r(&t, &tm);
         strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
         json_object_object_add(out, "expiresAt", json_object_new_string(ts));
-        json_object_object_add(out, "total", json_object_get(json_object_object_get(g.r.cart, "total")));
+        static const char *const keep[] = {"total", "goodsTotal", "currency", "delivery", "address", "payment", NULL};
+        for (size_t i = 0; keep[i]; i++)
+            json_object_object_add(out, keep[i], json_object_get(json_object_object_get(q, keep[i])));
         json_object_object_add(out, "cart", json_object_get(g.r.cart));
         json_object_object_add(out, "next", json_object_new_string(
-            "Show this summary to the shopper. Only after they agree, call confirm_checkout with this "
-            "confirmationId; if the cart changes first, call request_checkout again."));
+            "Show this summary to the shopper: the items, the delivery, the address, the card and the total "
+            "that will be charged. Only after they agree, call confirm_checkout with this confirmationId; if "
+            "anything changes first, call request_checkout again."));
         out = tool_ok(out);
     }
     gw__shop_close(&g);
@@ -370,19 +447,25 @@ static json_object *t_confirm_checkout(gw_req *r, json_object *a)
         return tool_err("confirmation-invalid",
                         "That is not a confirmation id from request_checkout; call request_checkout first.");
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    g.w.via = "mcp";
-    json_object *out = NULL, *confirmed = NULL;
+    quote_open(r, &g);
+    json_object *out = NULL, *confirmed = NULL, *o;
     char now_id[80];
-    if (eng_shop_cart(&g.w, &g.r) != 0 || g.r.status != ENG_SHOP_OK) {
-        out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
-    } else if (fingerprint(r->srv, g.r.cart, (int64_t)exp, now_id, sizeof now_id) < 0 ||
+    if (g.r.status != ENG_SHOP_OK && g.r.status != ENG_SHOP_EMPTY) {
+        out = shop_err(&g.r, "There is no such order.");
+    } else if (g.r.status == ENG_SHOP_EMPTY ||
+               fingerprint(r->srv, g.r.cart, g.r.info, (int64_t)exp, now_id, sizeof now_id) < 0 ||
                strlen(now_id) != strlen(cid) || sodium_memcmp(now_id, cid, strlen(cid)) != 0) {
-        json_object *o = order_by_key(r->srv, &r->who, key);
-        out = o ? placed(o, true)
-                : tool_err("confirmation-stale",
-                           "The cart changed since request_checkout (or the confirmation id is not this cart's): "
-                           "nothing was ordered. Call request_checkout again and confirm the new summary.");
+        /* not this quote: a retry of a placed order, facts gone, or a
+         * changed cart (or a forged id) */
+        if ((o = order_by_key(r->srv, &r->who, key)))
+            out = placed(o, true);
+        else if (g.r.status == ENG_SHOP_OK && quote_missing(g.r.info))
+            out = incomplete(r, quote_missing(g.r.info), g.r.cart, g.r.info);
+        else
+            out = tool_err("confirmation-stale",
+                           "The cart, the delivery, the address or the card changed since request_checkout (or the "
+                           "confirmation id is not this cart's): nothing was ordered. Call request_checkout again "
+                           "and confirm the new summary.");
     } else if ((int64_t)exp < (int64_t)time(NULL)) {
         out = tool_err("confirmation-expired",
                        "That confirmation expired: nothing was ordered. Call request_checkout again.");
@@ -397,9 +480,12 @@ static json_object *t_confirm_checkout(gw_req *r, json_object *a)
         return out;
     gw__checkout(r->srv, &r->who, "mcp", key, confirmed, &g);
     json_object_put(confirmed);
-    json_object *first = NULL;
-    if (g.r.status == ENG_SHOP_CHANGED && (first = order_by_key(r->srv, &r->who, key)))
+    json_object *first = NULL, *missing = g.r.info ? json_object_object_get(g.r.info, "missing") : NULL;
+    if ((g.r.status == ENG_SHOP_CHANGED || g.r.status == ENG_SHOP_INVALID) &&
+        (first = order_by_key(r->srv, &r->who, key)))
         out = placed(first, true);   /* a parallel call with this key placed it and emptied the cart */
+    else if (g.r.status == ENG_SHOP_INVALID && missing)
+        out = incomplete(r, missing, g.r.cart, NULL);   /* the card went between the two calls */
     else if (g.r.status != ENG_SHOP_OK)
         out = shop_err(&g.r, "There is no such order.");
     else
@@ -680,8 +766,11 @@ static const char instructions[] =
     "This is the aisle shop. Find products with search_products and get_product (or the product:// resources). "
     "Cart tools act on the cart of the bearer token you connect with (an anonymous session token from "
     "POST /api/v1/auth/anonymous, or a signed-in shopper's access token). Ordering takes two steps and a "
-    "signed-in shopper: request_checkout returns the priced summary and a confirmationId; show it to the shopper, "
-    "and only after they agree call confirm_checkout with that id. A changed cart needs a new request_checkout.";
+    "signed-in shopper with a delivery address and a card saved on their account: request_checkout returns the "
+    "priced summary (items, delivery, address, card, total) and a confirmationId; show it to the shopper, and only "
+    "after they agree call confirm_checkout with that id. A changed cart needs a new request_checkout. Without a "
+    "saved address or card nothing can be ordered here: request_checkout says what is missing and gives the shop's "
+    "checkout page, where the shopper adds it (card details never pass through an agent).";
 
 static void session_key(const char *sid, char *buf, size_t n) { snprintf(buf, n, "mcp-session:%s", sid); }
 

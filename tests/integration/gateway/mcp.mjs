@@ -2,8 +2,10 @@
 // agent sees it: a real `aisle serve` with the shipped commerce pipeline,
 // driven by the official SDK client (Client + StreamableHTTPClientTransport,
 // the bearer token in requestInit): tools and their schemas, search,
-// product, cart, the two-step checkout as a signed-in shopper (the order
-// is then in REST GET /api/v1/orders), refusals (unknown tool, malformed
+// product, cart, the two-step checkout as a signed-in shopper (no order,
+// no stock taken, no charge without a saved address and card: the answer
+// says what is missing and gives the checkout page; with them the order is
+// paid with the saved card, once, and is in REST GET /api/v1/orders), refusals (unknown tool, malformed
 // and missing arguments, invented SKU, confirmation missing, forged or
 // stale, cart tool without a token, order tool without a login), two
 // parallel confirmations with one key placing one order, resources with
@@ -14,7 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
-import { ok, req, startServer, stopServer, failed } from './lib.mjs';
+import { ok, req, startServer, stopServer, failed, metric, TEST_ADDRESS, TEST_CARD } from './lib.mjs';
 import { sql } from './stores.mjs';
 
 const CONFIG = 'limits:\n  ip_rps: 1000\n  ip_burst: 1000\n  user_rps: 1000\n  user_burst: 1000\n';
@@ -170,17 +172,63 @@ async function agentTests(srv) {
 
   r = await call(me, 'confirm_checkout', {});
   ok(refused(r, 'invalid-arguments') && /confirmationId is required/.test(r.content[0].text), 'confirm_checkout without a confirmation id: refused', r);
+
+  // ---- no order without a delivery address and a payment (the chat's and REST's rule) ----
+  const stockOf = async () => (await req(srv, 'GET', `/api/v1/products/${SKU}`)).json.stock;
+  const charges = async () => {
+    const t = (await req(srv, 'GET', '/metrics')).text;
+    return { approved: metric(t, 'aisle_payment_charges_total', 'result="approved"'),
+      all: ['approved', 'declined', 'error'].reduce((n, k) => n + metric(t, 'aisle_payment_charges_total', `result="${k}"`), 0),
+      refunds: metric(t, 'aisle_payment_refunds_total') };
+  };
+  const stock0 = await stockOf(), charges0 = await charges();
+  r = await call(me, 'confirm_checkout', { confirmationId: 'deadbeef.0123456789abcdef0123456789abcdef' });
+  ok(refused(r, 'checkout-incomplete'), 'confirm_checkout with a forged id and no saved facts: checkout-incomplete, nothing ordered', r);
+  r = await call(me, 'request_checkout', {});
+  const sc = r.structuredContent;
+  ok(refused(r, 'checkout-incomplete') && JSON.stringify(sc.missing) === '["address","payment"]' && !sc.confirmationId,
+    'request_checkout with no saved address or card: checkout-incomplete, missing address and payment, no confirmation id', r);
+  ok(sc?.checkoutUrl === srv.base + '/' && r.content[0].text.includes(srv.base + '/') && /delivery address/.test(r.content[0].text) &&
+    /payment card/.test(r.content[0].text) && /never through an agent/.test(r.content[0].text),
+    'checkout-incomplete says what is missing and where the shopper adds it (the checkout page URL)', r.content[0].text);
+  let put = await req(srv, 'PUT', '/api/v1/me/address', { token, body: TEST_ADDRESS });
+  ok(put.status === 200, 'the shopper saves a delivery address (PUT /api/v1/me/address, as the checkout page does)', put.text);
+  r = await call(me, 'request_checkout', {});
+  ok(refused(r, 'checkout-incomplete') && JSON.stringify(r.structuredContent.missing) === '["payment"]' && /payment card/.test(r.content[0].text),
+    'request_checkout with an address and no card: checkout-incomplete, missing payment', r);
+  let orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  const noRows = sql(join(srv.dir, 'aisle.db'), 'SELECT id FROM orders');
+  ok(orders.json.items.length === 0 && noRows.length === 0, 'no order row for the shopper without a card', { api: orders.json, rows: noRows });
+  ok(await stockOf() === stock0, 'no stock taken', { before: stock0, after: await stockOf() });
+  ok((await charges()).all === charges0.all, 'the payment provider was not asked', await charges());
+  put = await req(srv, 'PUT', '/api/v1/me/payment-method', { token, body: TEST_CARD });
+  ok(put.status === 200 && put.json.last4 === '4242', 'the shopper saves a card on the checkout page (PUT /api/v1/me/payment-method)', put.text);
+
   r = await call(me, 'confirm_checkout', { confirmationId: 'deadbeef.0123456789abcdef0123456789abcdef' });
   ok(refused(r, 'confirmation-stale'), 'confirm_checkout with a forged confirmation id: refused', r);
   r = await call(me, 'request_checkout', {});
   const first = r.structuredContent;
-  ok(!r.isError && typeof first?.confirmationId === 'string' && first.total === cart.total && first.cart?.count === 2,
-    'request_checkout: the priced summary and a confirmation id', r);
+  const ship = first?.delivery?.price;
+  ok(!r.isError && typeof first?.confirmationId === 'string' && first.goodsTotal === cart.total && first.cart?.count === 2 &&
+    first.delivery?.id === 'standard' && Math.round((cart.total + ship) * 100) === Math.round(first.total * 100),
+    'request_checkout: the priced summary (goods, the first delivery option, the total charged) and a confirmation id', r);
+  ok(first?.address?.name === TEST_ADDRESS.name && first?.payment?.last4 === '4242' && first.currency === 'USD' && !JSON.stringify(first).includes('test_tok_'),
+    'the summary names the saved address and card (brand and last 4 only)', first);
+
+  // the card removed after the summary: the confirmation orders nothing
+  await req(srv, 'DELETE', '/api/v1/me/payment-method', { token });
+  r = await call(me, 'confirm_checkout', { confirmationId: first.confirmationId });
+  ok(refused(r, 'checkout-incomplete') && JSON.stringify(r.structuredContent.missing) === '["payment"]',
+    'confirm_checkout after the card was removed: checkout-incomplete, nothing ordered', r);
+  orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  ok(orders.json.items.length === 0 && await stockOf() === stock0 && (await charges()).all === charges0.all,
+    'no order, no stock taken, no charge', { orders: orders.json.items.length, stock: await stockOf() });
+  await req(srv, 'PUT', '/api/v1/me/payment-method', { token, body: TEST_CARD });
   r = await call(me, 'update_cart_item', { sku: SKU, quantity: 1 });
   ok(!r.isError && r.structuredContent?.count === 1, 'update_cart_item: quantity 1', r);
   r = await call(me, 'confirm_checkout', { confirmationId: first.confirmationId });
   ok(refused(r, 'confirmation-stale') && /request_checkout again/.test(r.content[0].text), 'confirm_checkout after the cart changed: stale, asks to request again', r);
-  let orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  orders = await req(srv, 'GET', '/api/v1/orders', { token });
   ok(orders.status === 200 && orders.json.items.length === 0, 'no order was placed by the refused confirmations', orders.json);
 
   r = await call(me, 'request_checkout', {});
@@ -193,6 +241,14 @@ async function agentTests(srv) {
   ok(both.filter((x) => x.structuredContent?.replayed === false).length === 1, 'one of them placed it, the other was a replay', both.map((x) => x.structuredContent?.replayed));
   orders = await req(srv, 'GET', '/api/v1/orders', { token });
   ok(orders.json.items.length === 1 && orders.json.items[0].id === ids[0], 'REST GET /api/v1/orders: exactly that one order', orders.json);
+  const order1 = both[0].structuredContent.order, charges1 = await charges();
+  ok(order1.payment?.status === 'paid' && order1.payment.provider === 'test' && order1.payment.last4 === '4242' &&
+    order1.payment.saved === true && Math.round(order1.payment.amount * 100) === Math.round(second.total * 100) &&
+    Math.round(order1.total * 100) === Math.round(second.total * 100),
+    'the order is paid with the saved card, for the total the summary showed (delivery included)', order1);
+  ok(charges1.approved - charges0.approved === 1 && charges1.all - charges0.all === 1 && charges1.refunds === charges0.refunds,
+    'the payment provider charged exactly once for the two parallel confirmations (nothing refunded)', { charges0, charges1 });
+  ok(order1.address?.name === TEST_ADDRESS.name && order1.delivery?.id === 'standard', 'the order keeps the saved address and the delivery option', order1);
   r = await call(me, 'confirm_checkout', { confirmationId: second.confirmationId, idempotencyKey: key });
   ok(!r.isError && r.structuredContent?.order?.id === ids[0] && r.structuredContent.replayed === true, 'the same confirmation again (cart now empty): the first order, replayed', r);
   r = await call(me, 'order_status', { orderId: ids[0] });
@@ -210,6 +266,7 @@ async function agentTests(srv) {
   const pair = await Promise.all([1, 2].map(() => call(me, 'confirm_checkout', { confirmationId: third.confirmationId })));
   ok(pair.every((x) => !x.isError) && pair[0].structuredContent.order.id === pair[1].structuredContent.order.id,
     'two parallel confirm_checkout without a key: one order', pair);
+  ok((await charges()).approved - charges1.approved === 1, 'and one charge', await charges());
   orders = await req(srv, 'GET', '/api/v1/orders', { token });
   ok(orders.json.items.length === 2, 'REST: two orders in all', orders.json.items.map((o) => o.id));
   await me.close();
