@@ -647,6 +647,12 @@ typedef struct eng_pay_provider {
 int eng_pay_register(const eng_pay_provider *p);
 /* eng_pay_find: the provider named `name` ("test" is always there), or NULL. */
 const eng_pay_provider *eng_pay_find(const char *name);
+/* eng_http_post: POST `body` to `url` (http or https, no redirects) with
+ * `headers` ("Name: value", NULL-terminated; may be NULL), within
+ * timeout_ms.  *status: the answer's HTTP status, -1 when none came.
+ * 0, ENG_EIO (no answer), ENG_EINVAL, ENG_ENOMEM.  Blocks; thread-safe. */
+int eng_http_post(const char *url, const char *const *headers, const char *body, int timeout_ms, long *status);
+
 /* eng_pay_stats_get: what the checkouts of this process asked of payment
  * providers: charges by their answer, and refunds (for /metrics, and
  * the tests that count charges). */

@@ -7,10 +7,14 @@
  * sessions themselves are in acp_session.c.  Mapping only: prices, stock,
  * vetoes, orders and payments are the commerce core's.
  *
- * Limits: request signatures (Signature/Timestamp) are not checked; one
- * API key stands for every partner; a body read past max_body_bytes
+ * Partners: each has its own key (acp_partner.c), rate bucket,
+ * idempotency keys and checkout sessions; a `Timestamp` must be within the
+ * shop's window.  Limits: the `Signature` header is not verified (the
+ * 2026-04-17 specification leaves its algorithm and signed bytes to an
+ * out-of-band agreement: docs/agents.md); a body read past max_body_bytes
  * without a Content-Length is refused in the gateway's problem format. */
 #include "gw_int.h"
+#include <inttypes.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -113,13 +117,37 @@ void gw__acp_unrouted(gw_req *r, bool path_known)
         send_err(r, 404, "invalid_request", "not_found", NULL, 0, "No such ACP endpoint.");
 }
 
-/* the partner's key: constant time, whatever its length */
-static bool key_matches(const char *want, const char *got)
+const char *gw__acp_partner_id(const gw_req *r)
 {
-    unsigned char a[crypto_hash_sha256_BYTES], b[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(a, (const unsigned char *)want, strlen(want));
-    crypto_hash_sha256(b, (const unsigned char *)got, strlen(got));
-    return sodium_memcmp(a, b, sizeof a) == 0;
+    return strncmp(r->who.sid, "acp:", 4) == 0 ? r->who.sid + 4 : "";
+}
+
+/* The request's Timestamp (RFC 3339), when sent or required: within the
+ * shop's tolerance of now (a bounded clock-skew window, as the spec asks).
+ * 0, or -1 when refused (answered). */
+static int timestamp_check(gw_req *r, const gw_acp_partner *p)
+{
+    const char *ts = mg_get_header(r->conn, "Timestamp");
+    if (!ts) {
+        if (!p || !p->require_timestamp)
+            return 0;
+        send_err(r, 401, "invalid_request", "invalid_signature", NULL, 0,
+                 "Send the Timestamp header (RFC 3339): this shop requires it from you.");
+        return -1;
+    }
+    int64_t t, now = (int64_t)time(NULL), tol = r->srv->acp_ts_tolerance_s;
+    if (gw__acp_parse_time(ts, &t) < 0) {
+        send_err(r, 401, "invalid_request", "invalid_signature", NULL, 0,
+                 "Timestamp must be an RFC 3339 date-time, e.g. 2026-04-17T10:30:00Z.");
+        return -1;
+    }
+    if (t < now - tol || t > now + tol) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Timestamp outside the allowed window (%" PRId64 " seconds of the shop's clock).", tol);
+        send_err(r, 401, "invalid_request", "invalid_signature", NULL, 0, msg);
+        return -1;
+    }
+    return 0;
 }
 
 void gw__acp_serve(gw_req *r)
@@ -131,10 +159,10 @@ void gw__acp_serve(gw_req *r)
                  "Too many requests from this address; retry after Retry-After seconds.");
         return;
     }
-    const char *key = s->cfg.acp_api_key;
-    if (!s->cfg.dev && (!key || !*key)) {
+    if (!s->cfg.dev && s->n_acp_partners == 0) {
         send_err(r, 503, "service_unavailable", "acp_not_configured", NULL, 0,
-                 "ACP is not enabled on this shop: its operator sets acp.api_key (AISLE_ACP_API_KEY).");
+                 "ACP is not enabled on this shop: its operator sets acp.api_key (AISLE_ACP_API_KEY) or "
+                 "acp.partners_file.");
         return;
     }
     const char *auth = mg_get_header(r->conn, "Authorization");
@@ -144,18 +172,23 @@ void gw__acp_serve(gw_req *r)
                  "Send the API key this shop gave you as Authorization: Bearer <key>.");
         return;
     }
-    if (key && *key && !key_matches(key, tok)) {
+    /* each partner its own key; in dev mode without any, every token is
+     * partner "dev" */
+    const gw_acp_partner *p = gw__acp_partner_by_key(s, tok);
+    if (!p && s->n_acp_partners > 0) {
         send_err(r, 401, "invalid_request", "invalid_api_key", NULL, 0, "That API key is not valid here.");
         return;
     }
-    /* the partners share one bucket, like one user */
+    if (timestamp_check(r, p) < 0)
+        return;
+    /* each partner its own rate bucket, idempotency keys and sessions */
     gw_principal partner = {.authenticated = 1};
-    snprintf(partner.sid, sizeof partner.sid, "acp-partner");
+    snprintf(partner.sid, sizeof partner.sid, "acp:%s", p ? p->id : "dev");
     r->who = partner;
     retry = r->route->limited ? gw__rate_take(s, NULL, &partner) : 0;
     if (retry > 0) {
         send_err(r, 429, "invalid_request", "rate_limit_exceeded", NULL, retry,
-                 "Too many requests from agent partners; retry after Retry-After seconds.");
+                 "Too many requests from this partner; retry after Retry-After seconds.");
         return;
     }
     /* the feed API has no version header; checkout and delegation do */

@@ -331,6 +331,14 @@ char *gw__metrics_text(gw_server *s)
             "aisle_payment_refunds_total %llu\n",
         (unsigned long long)ps.approved, (unsigned long long)ps.declined, (unsigned long long)ps.errors,
         (unsigned long long)ps.refunds);
+    uint64_t wok, wfail, wdead;
+    gw__acp_webhook_stats(&wok, &wfail, &wdead);
+    put(&b, "# HELP aisle_acp_webhook_events_total ACP order events: delivered (a 2xx answer), failed attempts "
+            "(retried with backoff), given up after the last try.\n# TYPE aisle_acp_webhook_events_total counter\n"
+            "aisle_acp_webhook_events_total{result=\"delivered\"} %llu\n"
+            "aisle_acp_webhook_events_total{result=\"failed_attempt\"} %llu\n"
+            "aisle_acp_webhook_events_total{result=\"given_up\"} %llu\n",
+        (unsigned long long)wok, (unsigned long long)wfail, (unsigned long long)wdead);
     put(&b, "# HELP aisle_websocket_sessions Open WebSocket chat sessions.\n# TYPE aisle_websocket_sessions gauge\n"
             "aisle_websocket_sessions %lld\n", (long long)m->ws);
     pthread_mutex_unlock(&m->mu);
