@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_PARTNERS 64
 #define MAX_FILE (256 * 1024)
@@ -263,4 +264,17 @@ int gw__acp_parse_time(const char *t, int64_t *out)
     int64_t days = (int64_t)era * 146097 + doe - 719468;
     *out = days * 86400 + h * 3600 + m * 60 + sec - off;
     return 0;
+}
+
+bool gw__acp_mcp_partner(gw_req *r)
+{
+    const char *auth = mg_get_header(r->conn, "Authorization");
+    const char *tok = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
+    const gw_acp_partner *p = tok && *tok ? gw__acp_partner_by_key(r->srv, tok) : NULL;
+    if (!p)
+        return false;
+    gw_principal partner = {.authenticated = 1};
+    snprintf(partner.sid, sizeof partner.sid, "acp:%s", p->id);
+    r->who = partner;
+    return true;
 }

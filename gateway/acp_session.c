@@ -1062,6 +1062,8 @@ static void complete(gw_req *r, json_object *body, gw_acp_out *o)
         view = NULL;
         goto out;
     }
+    if (stt != ENG_SHOP_UNAVAILABLE)
+        gw__acp_event_abandon(r->srv, gw__jstr(st, "id"));   /* nothing was ordered */
     switch (stt) {
     case ENG_SHOP_PAYMENT:
         json_object_array_add(msgs, message("error", "payment_declined", "$.payment_data", "The payment was declined: %s.",
@@ -1161,3 +1163,26 @@ void gw__h_acp_update(gw_req *r) { gw__acp_post(r, update, false); }
 void gw__h_acp_retrieve(gw_req *r) { gw__acp_get(r, retrieve); }
 void gw__h_acp_complete(gw_req *r) { gw__acp_post(r, complete, false); }
 void gw__h_acp_cancel(gw_req *r) { gw__acp_post(r, cancel, true); }
+
+gw_acp_op gw__acp_session_op(const char *tool, bool *needs_id, int *payload, const char **suffix)
+{
+    static const struct {
+        const char *name;
+        gw_acp_op op;
+        bool id;
+        int payload;
+        const char *suffix;
+    } ops[] = {
+        {"create_checkout_session", create, false, 2, ""},
+        {"get_checkout_session", retrieve, true, 0, ""},
+        {"update_checkout_session", update, true, 2, ""},
+        {"complete_checkout_session", complete, true, 2, "/complete"},
+        {"cancel_checkout_session", cancel, true, 1, "/cancel"},
+    };
+    for (size_t i = 0; tool && i < sizeof ops / sizeof *ops; i++)
+        if (strcmp(ops[i].name, tool) == 0) {
+            *needs_id = ops[i].id, *payload = ops[i].payload, *suffix = ops[i].suffix;
+            return ops[i].op;
+        }
+    return NULL;
+}

@@ -233,6 +233,20 @@ void gw__acp_event_placed(gw_server *s, const char *session_id, int64_t order_id
     json_object_put(e);
 }
 
+void gw__acp_event_abandon(gw_server *s, const char *session_id)
+{
+    char key[96], *js = NULL;
+    snprintf(key, sizeof key, "order_create:%s", session_id);
+    store_err err = {0};
+    if (store_memory_get(s->st, 0, NS, key, &js, &err) < 0)
+        return;
+    json_object *e = json_tokener_parse(js);
+    free(js);
+    if (e && strcmp(gw__jstr(e, "state") ? gw__jstr(e, "state") : "", "intent") == 0)
+        drop(s, key);
+    json_object_put(e);
+}
+
 /* ------------------------------------------------------------ delivery */
 
 /* POST body to the partner, signed: the HTTP status, or -1 when none came */
@@ -372,7 +386,7 @@ static void sweep(gw_server *s, bool watches)
         if (strcmp(kind, "watch") == 0) {
             if (watches)
                 check_watch(s, key, e, now);
-        } else if (state && strcmp(state, "intent") == 0) {
+        } else if (state && strcmp(state, "intent") == 0 && watches) {
             int64_t at = json_object_get_int64(json_object_object_get(e, "at"));
             if (now - at < INTENT_GRACE_MS)
                 continue;

@@ -15,6 +15,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, req, startServer, stopServer, failed, metric, TEST_ADDRESS, TEST_CARD } from './lib.mjs';
 import { sql } from './stores.mjs';
@@ -278,6 +279,100 @@ async function agentTests(srv) {
   ok(adds.length >= 3 && adds.every((a) => JSON.parse(a.detail || '{}').via === 'mcp'), 'audit: cart.add entries via mcp', adds);
 }
 
+// ---- ACP's MCP binding (mcp-binding.md): an agent partner connected with its ACP key
+const ACP_KEY = 'acp-partner-key-for-mcp-tests-5c1e';
+const SPEC = '../shared/specs/acp-2026-04-17';
+const ACP_TOOLS = ['create_checkout_session', 'get_checkout_session', 'update_checkout_session', 'complete_checkout_session', 'cancel_checkout_session'];
+
+async function acpSchemas() {
+  if (!existsSync(SPEC)) { console.log(`skip mcp acp schema validation: ${SPEC} is not present`); return null; }
+  const Ajv2020 = (await import('ajv/dist/2020.js')).default;
+  const addFormats = (await import('ajv-formats')).default;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const sch = JSON.parse(readFileSync(`${SPEC}/schema.agentic_checkout.json`, 'utf8'));
+  ajv.addSchema(sch);
+  return (def, v) => { const f = ajv.getSchema(`${sch.$id}#/$defs/${def}`); const good = f(v); return good || f.errors; };
+}
+
+async function acpBindingTests(srv) {
+  const check = await acpSchemas();
+  const validAs = (def, v, what) => { if (!check) return; const res = check(def, v); ok(res === true, `${what}: matches the ACP schema's ${def}`, res); };
+  const meta = (extra = {}) => ({ api_version: '2026-04-17', ...extra });
+  const { client: agent } = await connect(srv, ACP_KEY);
+  const { tools } = await agent.listTools();
+  const names = tools.map((t) => t.name);
+  ok(ACP_TOOLS.every((n) => names.includes(n)) && !names.includes('add_to_cart') && names.includes('search_products'),
+    'acp binding: a partner key lists the five checkout-session tools (and browsing), no shopper cart tools', names);
+  const createTool = tools.find((t) => t.name === 'create_checkout_session');
+  ok(createTool.inputSchema.required.join() === 'meta,payload' && createTool.inputSchema.properties.meta.required[0] === 'api_version' &&
+    tools.find((t) => t.name === 'get_checkout_session').inputSchema.required.join() === 'meta,id',
+    'acp binding: arguments {meta, id, payload} as the binding defines them', createTool.inputSchema);
+  const buyer = 'mcp-acp-buyer@example.com';
+  await signIn(srv, buyer);
+  const payload = { currency: 'usd', line_items: [{ id: SKU }], buyer: { email: buyer },
+    fulfillment_details: { name: 'Robin Quill', address: { name: 'Robin Quill', line_one: '77 Harbour Lane', city: 'Portland', state: 'OR', country: 'US', postal_code: '97205' } } };
+  let r = await call(agent, 'create_checkout_session', { meta: meta({ idempotency_key: 'mcp-create-1', timestamp: new Date().toISOString() }), payload });
+  const session = r;
+  ok(!r.thrown && /^cs_/.test(r.id) && r.status === 'ready_for_payment' && r.line_items?.[0]?.item?.id === SKU,
+    'acp binding: create_checkout_session answers the CheckoutSession as the result', r.thrown?.message || r);
+  const { content, ...bare } = r;
+  validAs('CheckoutSession', bare, 'acp binding: create result');
+  ok(Array.isArray(content) && JSON.parse(content[0].text).id === r.id, 'acp binding: ... with the same JSON as a text content for generic clients');
+  r = await call(agent, 'create_checkout_session', { meta: meta({ idempotency_key: 'mcp-create-1' }), payload });
+  ok(r.id === session.id, 'acp binding: meta.idempotency_key replays the first answer (same session)', r.id);
+  r = await call(agent, 'create_checkout_session', { meta: meta({ idempotency_key: 'mcp-create-1' }), payload: { ...payload, line_items: [{ id: SKU, quantity: 2 }] } });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'idempotency_conflict', 'acp binding: the key with another payload: -32000, data.code idempotency_conflict', r.thrown?.data);
+  r = await call(agent, 'get_checkout_session', { meta: meta(), id: session.id });
+  ok(r.id === session.id && r.status === 'ready_for_payment', 'acp binding: get_checkout_session', r.thrown?.message || r.status);
+  r = await call(agent, 'update_checkout_session', { meta: meta(), id: session.id,
+    payload: { selected_fulfillment_options: [{ type: 'shipping', option_id: 'express', item_ids: [SKU] }] } });
+  const express = (r.fulfillment_options || []).find((f) => f.id === 'express');
+  ok(!r.thrown && r.selected_fulfillment_options?.[0]?.option_id === 'express' && express, 'acp binding: update_checkout_session selects express delivery', r.thrown?.data || r.selected_fulfillment_options);
+  // the delegated token comes from the delegate-payment API (REST; the binding leaves it to a later SEP)
+  const dres = await fetch(srv.base + '/acp/agentic_commerce/delegate_payment', { method: 'POST', headers: { Authorization: `Bearer ${ACP_KEY}`, 'API-Version': '2026-04-17', 'Idempotency-Key': 'mcp-dp-1', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ payment_method: { type: 'card', card_number_type: 'fpan', number: '4242424242424242', exp_month: '11', exp_year: '2035', cvc: '321', display_card_funding_type: 'credit', metadata: {} },
+      allowance: { reason: 'one_time', max_amount: 100000, currency: 'usd', checkout_session_id: session.id, merchant_id: 'aisle', expires_at: new Date(Date.now() + 3600e3).toISOString() }, risk_signals: [], metadata: {} }) });
+  const vt = (await dres.json()).id;
+  const pay = { payment_data: { handler_id: 'card_tokenized', instrument: { type: 'card', credential: { type: 'spt', token: vt } } } };
+  const both = await Promise.all([1, 2].map(() => call(agent, 'complete_checkout_session', { meta: meta({ idempotency_key: 'mcp-complete-1' }), id: session.id, payload: pay })));
+  r = both[0];
+  ok(both.every((x) => x.status === 'completed') && r.order?.id && both[1].order?.id === r.order.id,
+    'acp binding: complete_checkout_session (twice at once, one key) places one order', both.map((x) => x.thrown?.data || x.order));
+  const { content: c2, ...done } = r;
+  validAs('CheckoutSessionWithOrder', done, 'acp binding: complete result');
+  const buyerToken = (await req(srv, 'POST', '/api/v1/auth/login', { body: { email: buyer, password: 'correct horse battery' } })).json.accessToken;
+  const orders = (await req(srv, 'GET', '/api/v1/orders', { token: buyerToken })).json.items;
+  ok(orders.length === 1 && String(orders[0].id) === r.order.id && orders[0].payment?.status === 'paid', "acp binding: the order is in the buyer's REST orders, paid", orders);
+  r = await call(agent, 'create_checkout_session', { meta: meta(), payload: { line_items: [{ id: SKU }] } });
+  const other = r.id;
+  r = await call(agent, 'cancel_checkout_session', { meta: meta(), id: other });
+  ok(r.status === 'canceled', 'acp binding: cancel_checkout_session without a payload', r.thrown?.data || r.status);
+  // errors: ACP's Error in data, -32000; malformed envelopes -32602
+  r = await call(agent, 'get_checkout_session', { meta: meta(), id: 'cs_0123456789abcdef0123456789abcdef' });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.type === 'invalid_request' && r.thrown.data.code === 'not_found', 'acp binding: an unknown session: -32000, data {type, code: not_found}', r.thrown?.data);
+  if (r.thrown?.data) validAs('Error', r.thrown.data, 'acp binding: error data');
+  r = await call(agent, 'get_checkout_session', { meta: { api_version: '2025-01-01' }, id: session.id });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'unsupported_api_version' && r.thrown.data.supported_versions?.[0] === '2026-04-17',
+    'acp binding: another api_version: unsupported_api_version with supported_versions', r.thrown?.data);
+  r = await call(agent, 'get_checkout_session', { id: session.id });
+  ok(r.thrown?.code === -32602, 'acp binding: no meta: -32602 invalid params', r.thrown?.message);
+  r = await call(agent, 'create_checkout_session', { meta: meta() });
+  ok(r.thrown?.code === -32602, 'acp binding: create without payload: -32602', r.thrown?.message);
+  r = await call(agent, 'get_checkout_session', { meta: meta({ timestamp: new Date(Date.now() - 3600e3).toISOString() }), id: session.id });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'invalid_signature', 'acp binding: meta.timestamp outside the window: refused as over REST', r.thrown?.data);
+  r = await call(agent, 'add_to_cart', { sku: SKU, quantity: 1 });
+  ok(refused(r, 'session-required'), 'acp binding: shopper cart tools are not the partner\'s', r);
+  await agent.close();
+  const shopper = await signIn(srv, 'mcp-not-a-partner@example.com');
+  const { client: me } = await connect(srv, shopper);
+  r = await call(me, 'get_checkout_session', { meta: meta(), id: session.id });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'unauthorized', "acp binding: a shopper's token cannot use the ACP tools", r.thrown?.data);
+  await me.close();
+  const disc = await (await fetch(srv.base + '/.well-known/acp.json')).json();
+  ok(disc.transports?.includes('mcp'), 'acp binding: discovery lists the mcp transport', disc.transports);
+}
+
 async function transportTests(srv) {
   let r = await fetch(srv.base + '/mcp', { headers: { Accept: 'text/event-stream' } });
   ok(r.status === 405, 'GET /mcp: 405 (no server stream)', r.status);
@@ -334,8 +429,8 @@ async function rateTests() {
 
 let srv;
 try {
-  srv = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: CONFIG });
-  for (const [name, fn] of [['agent', agentTests], ['transport', transportTests]]) {
+  srv = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: CONFIG, env: { AISLE_ACP_API_KEY: ACP_KEY } });
+  for (const [name, fn] of [['agent', agentTests], ['acp binding', acpBindingTests], ['transport', transportTests]]) {
     try { await fn(srv); } catch (e) { ok(false, `mcp ${name} tests ran to the end`, e.stack || String(e)); }
   }
 } catch (e) {
