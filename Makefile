@@ -43,7 +43,13 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps run test check bench lint fuzz clean unit
-all: $(BUILD)/aisle $(UNIT_BIN) $(FUZZ_REPLAY)
+all: $(BUILD)/aisle $(UNIT_BIN) $(FUZZ_REPLAY) pipelines/commerce-agent.yaml
+
+# the agent-mode pipeline is the commerce pipeline with one stage more:
+# written from it, so an edit of commerce.yaml reaches it at the next build
+# (commit the result; tests/integration/agent.sh fails while they differ)
+pipelines/commerce-agent.yaml: pipelines/commerce.yaml mk/agent-pipeline.sh
+	@sh mk/agent-pipeline.sh >$@.tmp && mv $@.tmp $@ && echo "  GEN     $@"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -42,6 +42,7 @@ static const setting table[] = {
     {"store.media_dir", "AISLE_MEDIA_DIR", T_STR, S(media_dir), "media/ beside store.db (var/media)", "the shop's copies of product images (`aisle import --fetch-images`), served at /media/"},
     {"auth.jwt_secret", "AISLE_JWT_SECRET", T_STR, G(jwt_secret), "none (required outside dev)", "HS256 key, at least 32 bytes; prefer the environment to the file"},
     {"acp.api_key", "AISLE_ACP_API_KEY", T_STR, G(acp_api_key), "none (ACP refused outside dev)", "Bearer key of the merchant's ACP agent partners, at least 24 bytes; prefer the environment to the file"},
+    {"acp.partners_file", "AISLE_ACP_PARTNERS_FILE", T_STR, G(acp_partners_file), "none", "JSON file of the ACP agent partners: each its own id, API key (or the variable holding it), webhook_url and webhook secret for order events, require_timestamp (docs/agents.md)"},
     {"public_url", "AISLE_PUBLIC_URL", T_STR, G(public_url), "none (http://<Host>)", "the shop's public base URL (https://shop.example.com), named in /.well-known/acp.json and ACP order links"},
     {"auth.access_ttl_s", "AISLE_ACCESS_TTL_S", T_INT, G(access_ttl_s), "900", "access token lifetime"},
     {"auth.refresh_ttl_s", "AISLE_REFRESH_TTL_S", T_INT, G(refresh_ttl_s), "2592000", "refresh token lifetime"},

@@ -83,4 +83,10 @@ json_object *eng__payment_saved(struct store *s, int64_t uid);
  * (eng__free) or NULL. */
 char *eng__checkout_email(const eng_checkout_cfg *c, json_object *doc);
 
+/* eng__pay_count: one provider charge and how it answered;
+ * eng__pay_refund: prov->refund, counted.  Read by eng_pay_stats_get. */
+enum { ENG__PAY_APPROVED, ENG__PAY_DECLINED, ENG__PAY_ERROR };
+void eng__pay_count(int outcome);
+int eng__pay_refund(const eng_pay_provider *p, const char *reference, int64_t amount_cents);
+
 #endif

@@ -499,8 +499,10 @@ int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_resul
 /* eng_shop_checkout: the priced cart becomes an order, exactly once per
  * key (required), stock taken in the same transaction; vetoes see the
  * cart.  Without checkout facts: eng_shop_checkout_with(co NULL) -- the
- * saved address and card when there are, the first delivery option
- * (its price added to the total). */
+ * account's saved address and saved card, both required (INVALID with
+ * r->field "address" or "payment" and r->info {"missing": [...]}:
+ * nothing ordered, charged or taken from stock), the first delivery
+ * option (its price added to the total). */
 int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r);
 /* eng_shop_checkout_confirmed: eng_shop_checkout, but only when the cart
  * priced now is `confirmed` (a priced cart from eng_shop_cart that the
@@ -536,10 +538,11 @@ typedef struct eng_checkout {
 } eng_checkout;
 
 /* eng_shop_checkout_with: eng_shop_checkout_confirmed with the checkout's
- * facts.  `co` NULL (the MCP path): the saved address and the saved
- * card when there are, the first delivery option (or the action's
- * `delivery`), no payment step without a saved card.  The chat's orders
- * are `{payment: {"saved": true}}` with the saved address: both required.  In order:
+ * facts.  `co` NULL (the chat's "yes", MCP's confirm_checkout): the
+ * saved address and the saved card, both required -- every channel's
+ * rule: no order without an address and a payment (INVALID, r->info
+ * {"missing": ["address"?, "payment"?]} when either is not on the
+ * account; the channel sends the shopper to the checkout page).  In order:
  * validates the facts (INVALID, r->field names the fact: nothing charged),
  * prices the cart plus delivery (free from the option's threshold), asks
  * the vetoes, reserves the key (store_once_begin: a concurrent duplicate
@@ -554,6 +557,16 @@ typedef struct eng_checkout {
  * the settings' template.  Blocks on the store and the provider. */
 int eng_shop_checkout_with(const eng_shopper *w, const char *key, json_object *confirmed,
                            const eng_checkout *co, eng_shop_result *r);
+/* eng_shop_checkout_quote: what a checkout on the saved facts would order
+ * now (signed-in shopper): r->cart the priced cart, r->info = {delivery
+ * {id, name, days, price, ...}, address?, payment? {brand, last4},
+ * goodsTotal, total (goods + delivery: what would be charged),
+ * otherDelivery [...], currency, missing: ["address"?, "payment"?]}.
+ * `delivery`: an option id (NULL: the first; INVALID field "delivery"
+ * when the shop has none of that id).  EMPTY for an empty cart, LOGIN
+ * when anonymous.  The same quote the chat's confirmation question
+ * shows; `missing` is the same check the checkout makes. */
+int eng_shop_checkout_quote(const eng_shopper *w, const char *delivery, eng_shop_result *r);
 /* eng_shop_address_get: the account's saved address into r->info
  * (NOT_FOUND when none; LOGIN when anonymous). */
 int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r);
@@ -634,6 +647,19 @@ typedef struct eng_pay_provider {
 int eng_pay_register(const eng_pay_provider *p);
 /* eng_pay_find: the provider named `name` ("test" is always there), or NULL. */
 const eng_pay_provider *eng_pay_find(const char *name);
+/* eng_http_post: POST `body` to `url` (http or https, no redirects) with
+ * `headers` ("Name: value", NULL-terminated; may be NULL), within
+ * timeout_ms.  *status: the answer's HTTP status, -1 when none came.
+ * 0, ENG_EIO (no answer), ENG_EINVAL, ENG_ENOMEM.  Blocks; thread-safe. */
+int eng_http_post(const char *url, const char *const *headers, const char *body, int timeout_ms, long *status);
+
+/* eng_pay_stats_get: what the checkouts of this process asked of payment
+ * providers: charges by their answer, and refunds (for /metrics, and
+ * the tests that count charges). */
+typedef struct eng_pay_stats {
+    uint64_t approved, declined, errors, refunds;
+} eng_pay_stats;
+void eng_pay_stats_get(eng_pay_stats *out);
 /* eng_pay_card_brand: "visa", "mastercard", "amex", "discover" or "card"
  * for a string of digits. */
 const char *eng_pay_card_brand(const char *digits);

@@ -6,6 +6,7 @@
  * duplicate, a restart).  A real provider keeps that promise server-side
  * with the same key.  The registry is a small fixed table under a lock. */
 #include "eng_int.h"
+#include "checkout_int.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,6 +123,35 @@ static int test_refund(const eng_pay_provider *p, const char *reference, int64_t
 }
 
 static const eng_pay_provider test_provider = {"test", test_charge, test_refund, test_save, NULL};
+
+static eng_pay_stats stats;   /* under mu */
+
+void eng__pay_count(int outcome)
+{
+    pthread_mutex_lock(&mu);
+    if (outcome == ENG__PAY_APPROVED)
+        stats.approved++;
+    else if (outcome == ENG__PAY_DECLINED)
+        stats.declined++;
+    else
+        stats.errors++;
+    pthread_mutex_unlock(&mu);
+}
+
+int eng__pay_refund(const eng_pay_provider *p, const char *reference, int64_t amount_cents)
+{
+    pthread_mutex_lock(&mu);
+    stats.refunds++;
+    pthread_mutex_unlock(&mu);
+    return p->refund(p, reference, amount_cents);
+}
+
+void eng_pay_stats_get(eng_pay_stats *out)
+{
+    pthread_mutex_lock(&mu);
+    *out = stats;
+    pthread_mutex_unlock(&mu);
+}
 
 int eng_pay_register(const eng_pay_provider *p)
 {

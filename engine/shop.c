@@ -525,23 +525,74 @@ static bool use_saved_card(eng_turn *t, facts *f)
     return true;
 }
 
-static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delivery, facts *f, eng_shop_result *r)
+/* The facts a checkout on the account's saved ones still lacks: a new
+ * array of "address" and "payment" (empty when it can order). */
+static json_object *saved_missing(eng_turn *t)
+{
+    json_object *miss = json_object_new_array();
+    json_object *a = saved_address(t), *card = eng__payment_saved(eng__store(t), eng__user_id(t));
+    if (!a || eng__address_missing(a))
+        json_object_array_add(miss, json_object_new_string("address"));
+    if (!card)
+        json_object_array_add(miss, json_object_new_string("payment"));
+    json_object_put(a);
+    json_object_put(card);
+    return miss;
+}
+
+/* the reason a checkout on saved facts is refused, naming what is missing */
+static void missing_reason(json_object *miss, eng_shop_result *r)
+{
+    size_t n = json_object_array_length(miss);
+    bool addr = false, pay = false;
+    for (size_t i = 0; i < n; i++) {
+        const char *m = json_object_get_string(json_object_array_get_idx(miss, i));
+        addr |= strcmp(m, "address") == 0;
+        pay |= strcmp(m, "payment") == 0;
+    }
+    snprintf(r->field, sizeof r->field, "%s", addr ? "address" : "payment");
+    set(r, ENG_SHOP_INVALID, "%s: nothing was ordered or charged. Add %s on the checkout page, then check out again",
+        addr && pay ? "a delivery address and a payment card are needed"
+        : addr      ? "a delivery address is needed"
+                    : "a payment card is needed",
+        addr && pay ? "them" : "it");
+    json_object_put(r->info);
+    r->info = json_object_new_object();
+    json_object_object_add(r->info, "missing", json_object_get(miss));
+}
+
+static bool saved_facts(const eng_checkout *co)
+{
+    return !co->address && co->payment && json_object_get_boolean(json_object_object_get(co->payment, "saved"));
+}
+
+static int resolve_facts(eng_turn *t, const eng_checkout *co, facts *f, eng_shop_result *r)
 {
     const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
     memset(f, 0, sizeof *f);
-    if (co && co->address) {
+    if (saved_facts(co)) {
+        /* the chat's and MCP's checkout: both facts on the account, or no
+         * order -- every missing one named, before anything is charged */
+        json_object *miss = saved_missing(t);
+        bool ok = json_object_array_length(miss) == 0;
+        if (!ok)
+            missing_reason(miss, r);
+        json_object_put(miss);
+        if (!ok)
+            return -1;
+    }
+    if (co->address) {
         f->address = eng__address_clean(co->address, r->field, sizeof r->field, r->reason, sizeof r->reason);
         if (!f->address)
             return set(r, ENG_SHOP_INVALID, NULL), -1;
     } else {
         f->address = saved_address(t);
     }
-    if (co && !f->address) {
+    if (!f->address) {
         snprintf(r->field, sizeof r->field, "address");
         return set(r, ENG_SHOP_INVALID, "a delivery address is needed (name, line1, city, postalCode, country)"), -1;
     }
-    if (co)
-        delivery = co->delivery;
+    const char *delivery = co->delivery;
     f->opt = eng__delivery_find(cfg, delivery);
     if (delivery && !f->opt) {
         char list[160] = "";
@@ -553,9 +604,9 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delive
             cfg->nopts ? "; choose one of: " : "", list);
         goto bad;
     }
-    f->pay = co && (co->payment || co->require_payment);
-    bool want_saved = co && json_object_get_boolean(json_object_object_get(co->payment, "saved"));
-    json_object *tok = co ? json_object_object_get(co->payment, "token") : NULL;
+    f->pay = co->payment || co->require_payment;
+    bool want_saved = json_object_get_boolean(json_object_object_get(co->payment, "saved"));
+    json_object *tok = json_object_object_get(co->payment, "token");
     if (tok) {
         /* a token the provider made for a delegated card: the provider
          * knows whether it is good; brand and last 4 are for the order */
@@ -569,8 +620,6 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, const char *delive
         snprintf(f->token, sizeof f->token, "%s", ts);
         snprintf(f->card.brand, sizeof f->card.brand, "%s", eng__json_str(co->payment, "brand", "card"));
         snprintf(f->card.last4, sizeof f->card.last4, "%s", eng__json_str(co->payment, "last4", ""));
-    } else if (!co) {
-        use_saved_card(t, f);   /* the chat and MCP pay with the saved card, when there is one */
     } else if (want_saved) {
         if (!use_saved_card(t, f)) {
             snprintf(r->field, sizeof r->field, "payment");
@@ -647,10 +696,10 @@ static void order_payment_ref(const store_order *o, char *buf, size_t n)
     json_object_put(pr);
 }
 
-/* co NULL: the chat's and MCP's checkout, with `delivery` (an option id
- * the shopper named, or NULL for the first) */
+/* co: the facts (never NULL: a checkout on the saved facts passes
+ * {payment: {saved: true}}, see saved_checkout) */
 static int checkout(eng_turn *t, const char *key, json_object *confirmed, const eng_checkout *co,
-                    const char *delivery, eng_shop_result *r)
+                    eng_shop_result *r)
 {
     store *s = eng__store(t);
     int64_t uid = eng__user_id(t);
@@ -671,7 +720,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
                                       "Please review it and confirm again");
     }
     facts f;
-    if (resolve_facts(t, co, delivery, &f, r) < 0) {
+    if (resolve_facts(t, co, &f, r) < 0) {
         r->cart = json_object_get(cart);
         return 0;
     }
@@ -737,6 +786,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
             eng_pay_req pq = {okey, total_cents, cfg->currency, f.saved ? NULL : f.card.number, f.card.exp_month,
                               f.card.exp_year, f.card.cvc, f.saved ? f.token : NULL};
             int prc = prov ? prov->charge(prov, &pq, &paid) : ENG_EINVAL;
+            eng__pay_count(prc < 0 ? ENG__PAY_ERROR : paid.approved ? ENG__PAY_APPROVED : ENG__PAY_DECLINED);
             if (prc < 0 || !paid.approved) {
                 store_err e = {0};
                 store_once_abort(s, okey, &e);
@@ -799,7 +849,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
     if (rc < 0) {
         /* nothing was ordered: the charge goes back, the key is free again */
         if (charged)
-            prov->refund(prov, paid.reference, total_cents);
+            eng__pay_refund(prov, paid.reference, total_cents);
         if (reserved) {
             store_err ae = {0};
             store_once_abort(s, okey, &ae);
@@ -819,7 +869,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
         char ref[64];
         order_payment_ref(&o, ref, sizeof ref);
         if (strcmp(ref, paid.reference) != 0)
-            prov->refund(prov, paid.reference, total_cents);
+            eng__pay_refund(prov, paid.reference, total_cents);
     }
     if (reserved) {
         char res[32];
@@ -897,6 +947,22 @@ static int cancel(eng_turn *t, int64_t id, eng_shop_result *r)
     return set(r, ENG_SHOP_OK, NULL);
 }
 
+/* The checkout without facts in the request -- the chat's "yes", MCP's
+ * confirm_checkout, eng_shop_checkout: the account's saved address and
+ * saved card, both required (INVALID, r->info.missing, nothing charged
+ * or ordered otherwise), exactly as the checkout page's "use saved".
+ * `delivery`: an option id, NULL for the first. */
+static int saved_checkout(eng_turn *t, const char *key, json_object *confirmed, const char *delivery,
+                          eng_shop_result *r)
+{
+    json_object *saved = json_object_new_object();
+    json_object_object_add(saved, "saved", json_object_new_boolean(1));
+    eng_checkout co = {.delivery = delivery, .payment = saved, .require_payment = true};
+    int rc = checkout(t, key, confirmed, &co, r);
+    json_object_put(saved);
+    return rc;
+}
+
 /* ------------------------------------------------------------ dispatch */
 int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
 {
@@ -919,18 +985,8 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
         return promo_apply(t, eng__json_str(a, "code", NULL), r);
     if (strcmp(type, "promo.remove") == 0)
         return promo_remove(t, eng__json_str(a, "code", NULL), r);
-    if (strcmp(type, "order.create") == 0 && json_object_get_boolean(eng__json_path(a, "savedFacts"))) {
-        /* the chat's order: the account's saved address and saved card,
-         * both required, exactly as the checkout page's "use saved" */
-        json_object *saved = json_object_new_object();
-        json_object_object_add(saved, "saved", json_object_new_boolean(1));
-        eng_checkout co = {.delivery = eng__json_str(a, "delivery", NULL), .payment = saved};
-        int rc = checkout(t, key, eng__json_path(a, "confirmed"), &co, NULL, r);
-        json_object_put(saved);
-        return rc;
-    }
-    if (strcmp(type, "order.create") == 0)
-        return checkout(t, key, eng__json_path(a, "confirmed"), NULL, eng__json_str(a, "delivery", NULL), r);
+    if (strcmp(type, "order.create") == 0)   /* the chat's order ("savedFacts": always so now) */
+        return saved_checkout(t, key, eng__json_path(a, "confirmed"), eng__json_str(a, "delivery", NULL), r);
     if (strcmp(type, "order.cancel") == 0)
         return cancel(t, json_object_get_int64(eng__json_path(a, "orderId")), r);
     return set(r, ENG_SHOP_INVALID, "unknown action %s", type);
@@ -1040,8 +1096,42 @@ int eng_shop_checkout_with(const eng_shopper *w, const char *key, json_object *c
         return rc;
     if (!eng__store(f.t))
         set(r, ENG_SHOP_UNAVAILABLE, "the shop has no store configured");
+    else if (co)
+        checkout(f.t, key, confirmed, co, r);
     else
-        checkout(f.t, key, confirmed, co, NULL, r);
+        saved_checkout(f.t, key, confirmed, NULL, r);
+    eng_turn_free(f.t);
+    return 0;
+}
+
+int eng_shop_checkout_quote(const eng_shopper *w, const char *delivery, eng_shop_result *r)
+{
+    frame f;
+    int rc = frame_open(w, &f, r);
+    if (rc < 0)
+        return rc;
+    if (!eng__store(f.t)) {
+        set(r, ENG_SHOP_UNAVAILABLE, "the shop has no store configured");
+    } else if (!eng__user_id(f.t)) {
+        set(r, ENG_SHOP_LOGIN, "please sign in to place an order");
+    } else if (eng__cart_refresh(f.t) < 0) {
+        set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
+    } else {
+        json_object *cart = eng__json_path(f.t->ctx, "cart");
+        r->cart = json_object_get(cart);
+        const eng_checkout_cfg *cfg = eng__checkout_cfg(f.t->p);
+        if (delivery && !eng__delivery_find(cfg, delivery)) {
+            snprintf(r->field, sizeof r->field, "delivery");
+            set(r, ENG_SHOP_INVALID, "there is no delivery option \"%.40s\"", delivery);
+        } else if (json_object_get_int64(eng__json_path(cart, "count")) <= 0) {
+            set(r, ENG_SHOP_EMPTY, "the cart is empty");
+        } else {
+            r->info = eng__checkout_quote(f.t, delivery);
+            json_object_object_add(r->info, "currency", json_object_new_string(cfg->currency));
+            json_object_object_add(r->info, "missing", saved_missing(f.t));
+            set(r, ENG_SHOP_OK, NULL);
+        }
+    }
     eng_turn_free(f.t);
     return 0;
 }

@@ -38,14 +38,17 @@ static const eng_tool tools[] = {
     {"apply_promo_code", "Apply promotion code", "Apply a promotion code to the cart; a refused code changes nothing.",
      ENG_TOOL_SESSION, false, false, true, true, {{"code", ENG_TOOL_STR, true, 1, 32, false, "The promotion code"}}},
     {"request_checkout", "Request checkout",
-     "Price the signed-in shopper's cart for checkout and return its summary and a confirmationId. Places no "
-     "order: show the summary to the shopper and call confirm_checkout only after they agree.",
+     "Price the signed-in shopper's cart for checkout and return its summary (items, delivery, the saved "
+     "address and card, the total charged) and a confirmationId. Places no order: show the summary to the "
+     "shopper and call confirm_checkout only after they agree. Without a delivery address and a card saved on "
+     "the account it returns checkout-incomplete: what is missing and the checkout page where the shopper adds it.",
      ENG_TOOL_USER, true, false, false, true, {{0}}},
     /* the assistant's own model never confirms: the shopper's "yes" to
      * the question the core asks does (money rule) */
     {"confirm_checkout", "Confirm checkout",
-     "Place the order for the cart that request_checkout summarised (exactly once per confirmationId, or per "
-     "idempotencyKey when given). Refused when the cart changed since: request checkout again.",
+     "Place the order that request_checkout summarised, paid with the shopper's saved card (exactly once per "
+     "confirmationId, or per idempotencyKey when given). Refused when anything changed since: request checkout "
+     "again. Never orders without a saved delivery address and card (checkout-incomplete).",
      ENG_TOOL_USER, false, false, true, false,
      {{"confirmationId", ENG_TOOL_STR, true, 1, 80, true, "The confirmationId request_checkout returned"},
       {"idempotencyKey", ENG_TOOL_STR, false, 1, 99, true, "Your own key for retries: the same key places one order"}}},

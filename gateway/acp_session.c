@@ -63,8 +63,17 @@ static json_object *load(gw_req *r, gw_acp_out *o)
     }
     json_object *st = rc == 0 ? json_tokener_parse(js) : NULL;
     free(js);
-    if (!st)
+    if (!st) {
         UNAVAILABLE(o);
+        return NULL;
+    }
+    /* a session is its partner's: another partner's looks like none */
+    const char *owner = gw__jstr(st, "partner");
+    if (owner && strcmp(owner, gw__acp_partner_id(r)) != 0) {
+        json_object_put(st);
+        ERR(o, 404, "not_found", "$.checkout_session_id", "No such checkout session.");
+        return NULL;
+    }
     return st;
 }
 
@@ -821,6 +830,7 @@ static void create(gw_req *r, json_object *body, gw_acp_out *o)
     snprintf(id, sizeof id, "cs_%s", hex);
     gw__acp_time((int64_t)time(NULL), t, sizeof t);
     json_object_object_add(st, "id", json_object_new_string(id));
+    json_object_object_add(st, "partner", json_object_new_string(gw__acp_partner_id(r)));
     json_object_object_add(st, "status", json_object_new_string("open"));
     json_object_object_add(st, "created_at", json_object_new_string(t));
     json_object *view = NULL;
@@ -995,6 +1005,15 @@ static void complete(gw_req *r, json_object *body, gw_acp_out *o)
     /* the order: the core's checkout, exactly once per session */
     sess_shop ss;
     shop_open(r, st, &ss);
+    /* the order_create webhook's intent first: a crash after the order
+     * cannot lose its event (acp_webhook.c) */
+    char base[300];
+    gw__acp_base(r, base, sizeof base);
+    if (gw__acp_event_intent(r->srv, gw__acp_partner_id(r), gw__jstr(st, "id"), ss.g.w.user_id, base) < 0) {
+        gw__shop_close(&ss.g);
+        UNAVAILABLE(o);
+        goto out;
+    }
     eng_checkout co = {0};
     json_object *addr = core_address(st), *pay = json_object_new_object();
     json_object_object_add(pay, "token", json_object_get(json_object_object_get(vt, "token")));
@@ -1013,8 +1032,8 @@ static void complete(gw_req *r, json_object *body, gw_acp_out *o)
     json_object *msgs = json_object_object_get(view, "messages");
     if (stt == ENG_SHOP_OK) {
         int64_t oid = json_object_get_int64(json_object_object_get(ss.g.r.order, "id"));
-        char base[300], url[400], ids[32];
-        gw__acp_base(r, base, sizeof base);
+        char url[400], ids[32];
+        gw__acp_event_placed(r->srv, gw__jstr(st, "id"), oid);
         snprintf(ids, sizeof ids, "%" PRId64, oid);
         snprintf(url, sizeof url, "%s/api/v1/orders/%" PRId64, base, oid);
         json_object *ord = json_object_new_object();
@@ -1043,6 +1062,8 @@ static void complete(gw_req *r, json_object *body, gw_acp_out *o)
         view = NULL;
         goto out;
     }
+    if (stt != ENG_SHOP_UNAVAILABLE)
+        gw__acp_event_abandon(r->srv, gw__jstr(st, "id"));   /* nothing was ordered */
     switch (stt) {
     case ENG_SHOP_PAYMENT:
         json_object_array_add(msgs, message("error", "payment_declined", "$.payment_data", "The payment was declined: %s.",
@@ -1142,3 +1163,26 @@ void gw__h_acp_update(gw_req *r) { gw__acp_post(r, update, false); }
 void gw__h_acp_retrieve(gw_req *r) { gw__acp_get(r, retrieve); }
 void gw__h_acp_complete(gw_req *r) { gw__acp_post(r, complete, false); }
 void gw__h_acp_cancel(gw_req *r) { gw__acp_post(r, cancel, true); }
+
+gw_acp_op gw__acp_session_op(const char *tool, bool *needs_id, int *payload, const char **suffix)
+{
+    static const struct {
+        const char *name;
+        gw_acp_op op;
+        bool id;
+        int payload;
+        const char *suffix;
+    } ops[] = {
+        {"create_checkout_session", create, false, 2, ""},
+        {"get_checkout_session", retrieve, true, 0, ""},
+        {"update_checkout_session", update, true, 2, ""},
+        {"complete_checkout_session", complete, true, 2, "/complete"},
+        {"cancel_checkout_session", cancel, true, 1, "/cancel"},
+    };
+    for (size_t i = 0; tool && i < sizeof ops / sizeof *ops; i++)
+        if (strcmp(ops[i].name, tool) == 0) {
+            *needs_id = ops[i].id, *payload = ops[i].payload, *suffix = ops[i].suffix;
+            return ops[i].op;
+        }
+    return NULL;
+}

@@ -103,6 +103,10 @@ typedef struct gw_config {
                                     mode); NULL/"": the ACP endpoints refuse
                                     every call (503) outside dev mode, and
                                     take any Bearer token in dev mode */
+    const char *acp_partners_file; /* JSON: one entry per ACP agent partner
+                                    (id, its own key, webhook_url and secret,
+                                    require_timestamp; docs/agents.md);
+                                    NULL/"": acp_api_key alone */
     const char *public_url;      /* "https://shop.example.com": what ACP's
                                     discovery document and order links
                                     name; NULL/"": http://<Host header> */

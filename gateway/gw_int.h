@@ -392,6 +392,13 @@ void gw__acp_unrouted(gw_req *r, bool path_known);
  * is 422 idempotency_conflict, one still running 409 idempotency_in_flight;
  * 5xx answers are not kept), then op. */
 void gw__acp_post(gw_req *r, gw_acp_op op, bool body_optional);
+/* gw__acp_idempotent: run op on body under Idempotency-Key `key` (NULL:
+ * no replay protection) scoped to the caller's partner and `path` (the
+ * REST path, so the REST and MCP bindings share keys); the answer in out
+ * (*replayed when it is the first one again; *retry seconds for a
+ * Retry-After).  Blocks on the store. */
+void gw__acp_idempotent(gw_req *r, const char *path, const char *key, json_object *body, gw_acp_op op,
+                        gw_acp_out *out, bool *replayed, int *retry);
 void gw__acp_get(gw_req *r, gw_acp_op op);
 /* gw__acp_out_err: make o an ACP error (replaces any body) */
 void gw__acp_out_err(gw_acp_out *o, int status, const char *type, const char *code, const char *param,
@@ -408,6 +415,61 @@ const char *gw__acp_str(json_object *o, const char *k, size_t max, bool *bad);
 void gw__acp_base(gw_req *r, char *buf, size_t n);
 /* gw__acp_time: epoch seconds as RFC 3339 (UTC) */
 void gw__acp_time(int64_t epoch_s, char *buf, size_t n);
+
+/* ACP partners (acp_partner.c): one set of credentials per agent partner
+ * (acp.partners_file, plus acp.api_key as partner "default"). */
+typedef struct gw_acp_partner {
+    char id[41];
+    char *key;                /* its Bearer API key */
+    char *webhook_url;        /* where its order events go; NULL: none */
+    char *webhook_secret;     /* the HMAC key of Merchant-Signature */
+    bool require_timestamp;   /* a request without Timestamp is refused */
+} gw_acp_partner;
+/* gw__acp_partners_load: read c->acp_partners_file (JSON, see the file's
+ * comment) and c->acp_api_key into s; 0, or -1 with the reason in why
+ * (the start is refused).  gw__acp_partners_free releases them. */
+int gw__acp_partners_load(gw_server *s, const gw_config *c, char *why, size_t n);
+void gw__acp_partners_free(gw_server *s);
+/* gw__acp_partner_by_key: the partner whose key is `token` (every key
+ * compared in constant time), or NULL; gw__acp_partner: by id. */
+const gw_acp_partner *gw__acp_partner_by_key(const gw_server *s, const char *token);
+const gw_acp_partner *gw__acp_partner(const gw_server *s, const char *id);
+/* gw__acp_parse_time: RFC 3339 date-time -> epoch seconds; 0 or -1. */
+int gw__acp_parse_time(const char *t, int64_t *out);
+/* gw__acp_timestamp_ok: a request's Timestamp (NULL: none sent) against
+ * the window and partner p's require_timestamp; 0, or -1 with why. */
+int gw__acp_timestamp_ok(const gw_server *s, const gw_acp_partner *p, const char *ts, char *why, size_t n);
+/* gw__acp_mcp_partner: /mcp with an ACP partner's key as its Bearer
+ * token: r->who becomes that partner (as gw__acp_serve makes it); true
+ * when it was one. */
+bool gw__acp_mcp_partner(gw_req *r);
+/* gw__acp_session_op: the operation behind an ACP MCP binding tool
+ * ("create_checkout_session" ...): its op, whether it names a session
+ * (`id`), whether a payload is required (2), optional (1) or absent (0),
+ * and the REST path suffix after /acp/checkout_sessions[/id] ("",
+ * "/complete", "/cancel"); NULL for another name. */
+gw_acp_op gw__acp_session_op(const char *tool, bool *needs_id, int *payload, const char **suffix);
+/* gw__acp_partner_id: the calling partner's id (r->who), "" when none */
+const char *gw__acp_partner_id(const gw_req *r);
+
+/* ACP order webhooks (acp_webhook.c): a durable outbox in the store and a
+ * sender thread.  gw__acp_event_intent: before a session's order is
+ * placed, the intent of its order_create event (partners with a
+ * webhook_url only); 0, or -1 when the store failed (place no order
+ * then).  gw__acp_event_placed: after it, the event with the order, and
+ * the order watched for order_update events.  Both block on the store. */
+int gw__acp_event_intent(gw_server *s, const char *partner, const char *session_id, int64_t user_id,
+                         const char *base);
+void gw__acp_event_placed(gw_server *s, const char *session_id, int64_t order_id);
+/* gw__acp_event_abandon: the core refused the order (declined, no stock,
+ * changed): the session's intent goes (an event already made stays) */
+void gw__acp_event_abandon(gw_server *s, const char *session_id);
+/* start / stop the sender (nothing starts when no partner has a
+ * webhook_url); start: 0 or -1 */
+int gw__acp_webhooks_start(gw_server *s);
+void gw__acp_webhooks_stop(gw_server *s);
+/* gw__acp_webhook_stats: events delivered, failed attempts, given up */
+void gw__acp_webhook_stats(uint64_t *ok, uint64_t *failures, uint64_t *given_up);
 void gw__h_acp_discovery(gw_req *r);
 void gw__h_acp_delegate(gw_req *r);
 void gw__h_acp_feed(gw_req *r);
@@ -499,6 +561,10 @@ struct gw_server {
     int ws_port;              /* its port (0: /ws is on civetweb) */
     char ws_auto[300];        /* ws_listen "auto" resolved (else ""):
                                  the HTTP host, port + 1 */
+    gw_acp_partner *acp_partners; /* ACP agent partners (acp_partner.c) */
+    size_t n_acp_partners;
+    int acp_ts_tolerance_s;   /* how far a request's Timestamp may be from now */
+    struct gw_acp_hooks *acp_hooks; /* the webhook sender, or NULL */
 };
 
 /* gw__dispatch: civetweb's request handler for everything but /ws. */

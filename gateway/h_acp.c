@@ -7,10 +7,14 @@
  * sessions themselves are in acp_session.c.  Mapping only: prices, stock,
  * vetoes, orders and payments are the commerce core's.
  *
- * Limits: request signatures (Signature/Timestamp) are not checked; one
- * API key stands for every partner; a body read past max_body_bytes
+ * Partners: each has its own key (acp_partner.c), rate bucket,
+ * idempotency keys and checkout sessions; a `Timestamp` must be within the
+ * shop's window.  Limits: the `Signature` header is not verified (the
+ * 2026-04-17 specification leaves its algorithm and signed bytes to an
+ * out-of-band agreement: docs/agents.md); a body read past max_body_bytes
  * without a Content-Length is refused in the gateway's problem format. */
 #include "gw_int.h"
+#include <inttypes.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -113,13 +117,39 @@ void gw__acp_unrouted(gw_req *r, bool path_known)
         send_err(r, 404, "invalid_request", "not_found", NULL, 0, "No such ACP endpoint.");
 }
 
-/* the partner's key: constant time, whatever its length */
-static bool key_matches(const char *want, const char *got)
+const char *gw__acp_partner_id(const gw_req *r)
 {
-    unsigned char a[crypto_hash_sha256_BYTES], b[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(a, (const unsigned char *)want, strlen(want));
-    crypto_hash_sha256(b, (const unsigned char *)got, strlen(got));
-    return sodium_memcmp(a, b, sizeof a) == 0;
+    return strncmp(r->who.sid, "acp:", 4) == 0 ? r->who.sid + 4 : "";
+}
+
+int gw__acp_timestamp_ok(const gw_server *s, const gw_acp_partner *p, const char *ts, char *why, size_t n)
+{
+    if (!ts) {
+        if (!p || !p->require_timestamp)
+            return 0;
+        snprintf(why, n, "Send the Timestamp header (RFC 3339): this shop requires it from you.");
+        return -1;
+    }
+    int64_t t, now = (int64_t)time(NULL), tol = s->acp_ts_tolerance_s;
+    if (gw__acp_parse_time(ts, &t) < 0) {
+        snprintf(why, n, "Timestamp must be an RFC 3339 date-time, e.g. 2026-04-17T10:30:00Z.");
+        return -1;
+    }
+    if (t < now - tol || t > now + tol) {
+        snprintf(why, n, "Timestamp outside the allowed window (%" PRId64 " seconds of the shop's clock).", tol);
+        return -1;
+    }
+    return 0;
+}
+
+/* The request's Timestamp: 0, or -1 when refused (answered 401) */
+static int timestamp_check(gw_req *r, const gw_acp_partner *p)
+{
+    char why[200];
+    if (gw__acp_timestamp_ok(r->srv, p, mg_get_header(r->conn, "Timestamp"), why, sizeof why) == 0)
+        return 0;
+    send_err(r, 401, "invalid_request", "invalid_signature", NULL, 0, why);
+    return -1;
 }
 
 void gw__acp_serve(gw_req *r)
@@ -131,10 +161,10 @@ void gw__acp_serve(gw_req *r)
                  "Too many requests from this address; retry after Retry-After seconds.");
         return;
     }
-    const char *key = s->cfg.acp_api_key;
-    if (!s->cfg.dev && (!key || !*key)) {
+    if (!s->cfg.dev && s->n_acp_partners == 0) {
         send_err(r, 503, "service_unavailable", "acp_not_configured", NULL, 0,
-                 "ACP is not enabled on this shop: its operator sets acp.api_key (AISLE_ACP_API_KEY).");
+                 "ACP is not enabled on this shop: its operator sets acp.api_key (AISLE_ACP_API_KEY) or "
+                 "acp.partners_file.");
         return;
     }
     const char *auth = mg_get_header(r->conn, "Authorization");
@@ -144,18 +174,23 @@ void gw__acp_serve(gw_req *r)
                  "Send the API key this shop gave you as Authorization: Bearer <key>.");
         return;
     }
-    if (key && *key && !key_matches(key, tok)) {
+    /* each partner its own key; in dev mode without any, every token is
+     * partner "dev" */
+    const gw_acp_partner *p = gw__acp_partner_by_key(s, tok);
+    if (!p && s->n_acp_partners > 0) {
         send_err(r, 401, "invalid_request", "invalid_api_key", NULL, 0, "That API key is not valid here.");
         return;
     }
-    /* the partners share one bucket, like one user */
+    if (timestamp_check(r, p) < 0)
+        return;
+    /* each partner its own rate bucket, idempotency keys and sessions */
     gw_principal partner = {.authenticated = 1};
-    snprintf(partner.sid, sizeof partner.sid, "acp-partner");
+    snprintf(partner.sid, sizeof partner.sid, "acp:%s", p ? p->id : "dev");
     r->who = partner;
     retry = r->route->limited ? gw__rate_take(s, NULL, &partner) : 0;
     if (retry > 0) {
         send_err(r, 429, "invalid_request", "rate_limit_exceeded", NULL, retry,
-                 "Too many requests from agent partners; retry after Retry-After seconds.");
+                 "Too many requests from this partner; retry after Retry-After seconds.");
         return;
     }
     /* the feed API has no version header; checkout and delegation do */
@@ -311,17 +346,38 @@ void gw__acp_post(gw_req *r, gw_acp_op op, bool body_optional)
             return;
         }
     }
+    gw_acp_out o = {0};
+    bool replayed = false;
+    int retry = 0;
+    gw__acp_idempotent(r, r->ri->local_uri, key, body, op, &o, &replayed, &retry);
+    json_object_put(body);
+    send_out(r, &o, key, replayed, retry);
+}
+
+void gw__acp_idempotent(gw_req *r, const char *path, const char *key, json_object *body, gw_acp_op op,
+                        gw_acp_out *out, bool *replayed, int *retry)
+{
+    gw_server *s = r->srv;
+    *replayed = false;
+    *retry = 0;
+    memset(out, 0, sizeof *out);
+    if (!key) {   /* no key (the MCP binding's is optional): no replay protection */
+        op(r, body, out);
+        if (!out->body)
+            gw__acp_out_err(out, 500, "processing_error", "internal", NULL, "The request produced no answer.");
+        return;
+    }
     /* the key belongs to the partner and the endpoint (its path) */
     char scope[600], idem[80], fp[65];
-    snprintf(scope, sizeof scope, "%s\n%s\n%s", r->who.sid, r->ri->local_uri, key);
+    snprintf(scope, sizeof scope, "%s\n%s\n%s", r->who.sid, path, key);
     sha_hex(scope, strlen(scope), fp);
     snprintf(idem, sizeof idem, "acp:idem:%s", fp);
     sbuf cb = {0};
     canon(&cb, body);
     if (cb.oom) {
         free(cb.p);
-        json_object_put(body);
-        send_err(r, 503, "service_unavailable", "unavailable", NULL, 1, "Out of memory; retry.");
+        gw__acp_out_err(out, 503, "service_unavailable", "unavailable", NULL, "Out of memory; retry.");
+        *retry = 1;
         return;
     }
     sha_hex(cb.p ? cb.p : "", cb.n, fp);
@@ -331,53 +387,48 @@ void gw__acp_post(gw_req *r, gw_acp_op op, bool body_optional)
     store_err e = {0};
     int rc = store_once_begin(s->st, idem, IDEM_LEASE_MS, &prev, &e);
     if (rc == STORE_EEXIST) {
-        json_object_put(body);
         json_object *rec = prev ? json_tokener_parse(prev) : NULL;
         free(prev);
         const char *pfp = gw__jstr(rec, "fp");
-        gw_acp_out o = {0};
         if (pfp && strcmp(pfp, fp) == 0) {
-            o.status = json_object_get_int(json_object_object_get(rec, "status"));
-            o.body = json_object_get(json_object_object_get(rec, "body"));
+            out->status = json_object_get_int(json_object_object_get(rec, "status"));
+            out->body = json_object_get(json_object_object_get(rec, "body"));
             json_object_put(rec);
-            if (o.body && o.status >= 200 && o.status < 500) {
-                send_out(r, &o, key, true, 0);
+            if (out->body && out->status >= 200 && out->status < 500) {
+                *replayed = true;
                 return;
             }
-            json_object_put(o.body);
-            send_err(r, 500, "processing_error", "replay_unreadable", NULL, 0, "The first answer could not be read.");
+            gw__acp_out_err(out, 500, "processing_error", "replay_unreadable", NULL, "The first answer could not be read.");
             return;
         }
         json_object_put(rec);
-        send_err(r, 422, "invalid_request", "idempotency_conflict", NULL, 0,
-                 "Idempotency-Key has already been used with a different request body.");
+        gw__acp_out_err(out, 422, "invalid_request", "idempotency_conflict", NULL,
+                        "Idempotency-Key has already been used with a different request body.");
         return;
     }
     free(prev);
     if (rc == STORE_EBUSY) {
-        json_object_put(body);
-        send_err(r, 409, "invalid_request", "idempotency_in_flight", NULL, 1,
-                 "A request with this Idempotency-Key is currently being processed.");
+        gw__acp_out_err(out, 409, "invalid_request", "idempotency_in_flight", NULL,
+                        "A request with this Idempotency-Key is currently being processed.");
+        *retry = 1;
         return;
     }
     if (rc < 0) {
-        json_object_put(body);
-        send_err(r, 503, "service_unavailable", "store_unavailable", NULL, 1, "The store is not available; retry.");
+        gw__acp_out_err(out, 503, "service_unavailable", "store_unavailable", NULL, "The store is not available; retry.");
+        *retry = 1;
         return;
     }
-    gw_acp_out o = {0};
-    op(r, body, &o);
-    json_object_put(body);
-    if (!o.body)
-        gw__acp_out_err(&o, 500, "processing_error", "internal", NULL, "The request produced no answer.");
-    if (o.status >= 500) {
+    op(r, body, out);
+    if (!out->body)
+        gw__acp_out_err(out, 500, "processing_error", "internal", NULL, "The request produced no answer.");
+    if (out->status >= 500) {
         /* a server error is never kept against the key (spec 6.5) */
         store_once_abort(s->st, idem, NULL);
     } else {
         json_object *rec = json_object_new_object();
         json_object_object_add(rec, "fp", json_object_new_string(fp));
-        json_object_object_add(rec, "status", json_object_new_int(o.status));
-        json_object_object_add(rec, "body", json_object_get(o.body));
+        json_object_object_add(rec, "status", json_object_new_int(out->status));
+        json_object_object_add(rec, "body", json_object_get(out->body));
         eng_json_tidy_doubles(rec);
         if (store_once_finish(s->st, idem, json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN), IDEM_TTL_S,
                               &e) < 0 &&
@@ -388,7 +439,6 @@ void gw__acp_post(gw_req *r, gw_acp_op op, bool body_optional)
         }
         json_object_put(rec);
     }
-    send_out(r, &o, key, false, 0);
 }
 
 void gw__acp_get(gw_req *r, gw_acp_op op)
@@ -483,6 +533,7 @@ void gw__h_acp_discovery(gw_req *r)
     /* /mcp speaks the shop's own tools, not ACP's MCP binding: REST only */
     json_object *t = json_object_new_array();
     json_object_array_add(t, json_object_new_string("rest"));
+    json_object_array_add(t, json_object_new_string("mcp"));   /* POST /mcp: the MCP binding's five tools */
     json_object_object_add(d, "transports", t);
     json_object *caps = json_object_new_object(), *sv = json_object_new_array(), *cu = json_object_new_array();
     json_object_array_add(sv, json_object_new_string("checkout"));

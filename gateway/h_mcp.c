@@ -10,10 +10,13 @@
  * UTF-8 and JSON rules, 400/413 problem answers).
  *
  * A session id carries no authority (every call is authorised by its own
- * bearer token, as REST). confirm_checkout orders the confirmed cart or
- * nothing (eng_shop_checkout_confirmed). The shop_policy tool and the
+ * bearer token, as REST). confirm_checkout orders the confirmed quote or
+ * nothing, on the account's saved address and card or not at all
+ * (eng_shop_checkout_confirmed, the chat's own checkout). The shop_policy tool and the
  * shop://policies resource answer from the pipeline's knowledge file
- * (eng_pipeline_knowledge_ask). */
+ * (eng_pipeline_knowledge_ask).  An ACP agent partner connecting with
+ * its ACP key gets ACP's MCP binding instead: the five checkout-session
+ * tools over the same operations as /acp (acp_session.c). */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <sodium.h>
@@ -262,18 +265,34 @@ static json_object *t_promo(gw_req *r, json_object *a)
 }
 
 /* ---- checkout in two steps ----
- * request_checkout prices the cart and answers a confirmation id that
- * names that cart state: "<expiry, hex>.<HMAC of expiry, cart id, lines,
- * total and code>" under the server's key, so it needs no storage and
- * works on any instance.  confirm_checkout recomputes it from the cart as
- * it is now: any change to a line, a price or a code refuses. */
-static int fingerprint(gw_server *s, json_object *cart, int64_t expiry, char *out, size_t n)
+ * request_checkout asks the commerce core for the quote a checkout on the
+ * account's saved facts would order (eng_shop_checkout_quote: the cart,
+ * the delivery option and its price, the saved address and card, the
+ * total charged, and what is missing).  Without a saved address and a
+ * saved card there is nothing to confirm: the answer says what is
+ * missing and where the shopper adds it (the chat hands over to the
+ * checkout page the same way).  Otherwise it answers a confirmation id
+ * that names that quote: "<expiry, hex>.<HMAC of expiry, cart id, lines,
+ * totals, code, delivery, address and card>" under the server's key, so
+ * it needs no storage and works on any instance.  confirm_checkout
+ * recomputes it from the quote as it is now: any change refuses, and
+ * the order is placed by the same core call as the chat's "yes"
+ * (eng_shop_checkout_confirmed: the saved facts or no order, the saved
+ * card charged once under the key). */
+static void mac_str(crypto_auth_hmacsha256_state *st, const char *tag, json_object *v)
+{
+    const char *s = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "-";
+    crypto_auth_hmacsha256_update(st, (const unsigned char *)tag, strlen(tag) + 1);
+    crypto_auth_hmacsha256_update(st, (const unsigned char *)s, strlen(s) + 1);
+}
+
+static int fingerprint(gw_server *s, json_object *cart, json_object *quote, int64_t expiry, char *out, size_t n)
 {
     crypto_auth_hmacsha256_state st;
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     char line[512];
     crypto_auth_hmacsha256_init(&st, s->key, s->key_len);
-    int k = snprintf(line, sizeof line, "aisle-mcp-confirm|%" PRId64 "|%s|", expiry,
+    int k = snprintf(line, sizeof line, "aisle-mcp-confirm-2|%" PRId64 "|%s|", expiry,
                      gw__jstr(cart, "id") ? gw__jstr(cart, "id") : "");
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
     json_object *items = json_object_object_get(cart, "items");
@@ -287,30 +306,87 @@ static int fingerprint(gw_server *s, json_object *cart, int64_t expiry, char *ou
             crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
     }
     const char *code = gw__jstr(cart, "promoCode");
-    k = snprintf(line, sizeof line, "|%.2f|%.2f|%.64s", json_object_get_double(json_object_object_get(cart, "total")),
-                 json_object_get_double(json_object_object_get(cart, "discountTotal")), code ? code : "");
+    k = snprintf(line, sizeof line, "|%.2f|%.2f|%.64s|%.2f", json_object_get_double(json_object_object_get(cart, "total")),
+                 json_object_get_double(json_object_object_get(cart, "discountTotal")), code ? code : "",
+                 json_object_get_double(json_object_object_get(quote, "total")));
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)line, (size_t)k);
+    json_object *del = json_object_object_get(quote, "delivery");
+    mac_str(&st, "delivery", json_object_object_get(del, "id"));
+    mac_str(&st, "address", json_object_object_get(quote, "address"));
+    mac_str(&st, "payment", json_object_object_get(quote, "payment"));
     crypto_auth_hmacsha256_final(&st, mac);
     char hex[2 * 16 + 1];
     sodium_bin2hex(hex, sizeof hex, mac, 16);
     return snprintf(out, n, "%" PRIx64 ".%s", expiry, hex) < (int)n ? 0 : -1;
 }
 
+/* the quote of a checkout on the saved facts, for the caller; the result
+ * in g (close it) */
+static void quote_open(gw_req *r, gw_shop *g)
+{
+    gw__shop_open(r->srv, &r->who, g);
+    g->w.via = "mcp";
+    eng_shop_checkout_quote(&g->w, NULL, &g->r);
+}
+
+/* No saved address, or no saved card: nothing can be confirmed.  What is
+ * missing, and where the shopper adds it: the shop's page (sign in, cart,
+ * Checkout), as the chat hands over.  `quote` may be NULL. */
+static json_object *incomplete(gw_req *r, json_object *missing, json_object *cart, json_object *quote)
+{
+    bool addr = false, pay = false;
+    for (size_t i = 0; missing && i < json_object_array_length(missing); i++) {
+        const char *m = json_object_get_string(json_object_array_get_idx(missing, i));
+        addr |= strcmp(m, "address") == 0;
+        pay |= strcmp(m, "payment") == 0;
+    }
+    char base[300], url[320], msg[700];
+    gw__acp_base(r, base, sizeof base);
+    snprintf(url, sizeof url, "%s/", base);
+    snprintf(msg, sizeof msg,
+             "Nothing was ordered or charged: this shopper has no %s on their account yet. The shopper adds %s "
+             "on the shop's checkout page: %s (signed in, open the cart and choose Checkout; card details are "
+             "entered there, never through an agent), or finishes the order there. Then call request_checkout "
+             "again and confirm the new summary.",
+             addr && pay ? "delivery address and no payment card" : addr ? "delivery address" : "payment card",
+             addr && pay ? "them" : "it", url);
+    json_object *sc = json_object_new_object();
+    json_object_object_add(sc, "error", json_object_new_string("checkout-incomplete"));
+    json_object_object_add(sc, "message", json_object_new_string(msg));
+    json_object_object_add(sc, "missing", json_object_get(missing));
+    json_object_object_add(sc, "checkoutUrl", json_object_new_string(url));
+    if (quote) {
+        json_object_object_add(sc, "total", json_object_get(json_object_object_get(quote, "total")));
+        json_object_object_add(sc, "delivery", json_object_get(json_object_object_get(quote, "delivery")));
+    }
+    if (cart)
+        json_object_object_add(sc, "cart", json_object_get(cart));
+    eng_json_tidy_doubles(sc);
+    return tool_result(msg, sc, true);
+}
+
+static json_object *quote_missing(json_object *quote)
+{
+    json_object *m = json_object_object_get(quote, "missing");
+    return json_object_is_type(m, json_type_array) && json_object_array_length(m) > 0 ? m : NULL;
+}
+
 static json_object *t_request_checkout(gw_req *r, json_object *a)
 {
     (void)a;
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    g.w.via = "mcp";
-    json_object *out;
-    if (eng_shop_cart(&g.w, &g.r) != 0 || g.r.status != ENG_SHOP_OK) {
-        out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
-    } else if (json_object_get_int64(json_object_object_get(g.r.cart, "count")) <= 0) {
+    quote_open(r, &g);
+    json_object *out, *q = g.r.info;
+    if (g.r.status == ENG_SHOP_EMPTY) {
         out = tool_err("cart-empty", "The cart is empty: add products before checking out.");
+    } else if (g.r.status != ENG_SHOP_OK) {
+        out = shop_err(&g.r, "There is no such order.");
+    } else if (quote_missing(q)) {
+        out = incomplete(r, quote_missing(q), g.r.cart, q);
     } else {
         int64_t exp = (int64_t)time(NULL) + CONFIRM_TTL_S;
         char id[80];
-        fingerprint(r->srv, g.r.cart, exp, id, sizeof id);
+        fingerprint(r->srv, g.r.cart, q, exp, id, sizeof id);
         out = json_object_new_object();
         json_object_object_add(out, "confirmationId", json_object_new_string(id));
         char ts[32];
@@ -319,11 +395,14 @@ static json_object *t_request_checkout(gw_req *r, json_object *a)
         gmtime_r(&t, &tm);
         strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
         json_object_object_add(out, "expiresAt", json_object_new_string(ts));
-        json_object_object_add(out, "total", json_object_get(json_object_object_get(g.r.cart, "total")));
+        static const char *const keep[] = {"total", "goodsTotal", "currency", "delivery", "address", "payment", NULL};
+        for (size_t i = 0; keep[i]; i++)
+            json_object_object_add(out, keep[i], json_object_get(json_object_object_get(q, keep[i])));
         json_object_object_add(out, "cart", json_object_get(g.r.cart));
         json_object_object_add(out, "next", json_object_new_string(
-            "Show this summary to the shopper. Only after they agree, call confirm_checkout with this "
-            "confirmationId; if the cart changes first, call request_checkout again."));
+            "Show this summary to the shopper: the items, the delivery, the address, the card and the total "
+            "that will be charged. Only after they agree, call confirm_checkout with this confirmationId; if "
+            "anything changes first, call request_checkout again."));
         out = tool_ok(out);
     }
     gw__shop_close(&g);
@@ -370,19 +449,25 @@ static json_object *t_confirm_checkout(gw_req *r, json_object *a)
         return tool_err("confirmation-invalid",
                         "That is not a confirmation id from request_checkout; call request_checkout first.");
     gw_shop g;
-    gw__shop_open(r->srv, &r->who, &g);
-    g.w.via = "mcp";
-    json_object *out = NULL, *confirmed = NULL;
+    quote_open(r, &g);
+    json_object *out = NULL, *confirmed = NULL, *o;
     char now_id[80];
-    if (eng_shop_cart(&g.w, &g.r) != 0 || g.r.status != ENG_SHOP_OK) {
-        out = tool_err("store-unavailable", "The cart is unavailable right now; try again.");
-    } else if (fingerprint(r->srv, g.r.cart, (int64_t)exp, now_id, sizeof now_id) < 0 ||
+    if (g.r.status != ENG_SHOP_OK && g.r.status != ENG_SHOP_EMPTY) {
+        out = shop_err(&g.r, "There is no such order.");
+    } else if (g.r.status == ENG_SHOP_EMPTY ||
+               fingerprint(r->srv, g.r.cart, g.r.info, (int64_t)exp, now_id, sizeof now_id) < 0 ||
                strlen(now_id) != strlen(cid) || sodium_memcmp(now_id, cid, strlen(cid)) != 0) {
-        json_object *o = order_by_key(r->srv, &r->who, key);
-        out = o ? placed(o, true)
-                : tool_err("confirmation-stale",
-                           "The cart changed since request_checkout (or the confirmation id is not this cart's): "
-                           "nothing was ordered. Call request_checkout again and confirm the new summary.");
+        /* not this quote: a retry of a placed order, facts gone, or a
+         * changed cart (or a forged id) */
+        if ((o = order_by_key(r->srv, &r->who, key)))
+            out = placed(o, true);
+        else if (g.r.status == ENG_SHOP_OK && quote_missing(g.r.info))
+            out = incomplete(r, quote_missing(g.r.info), g.r.cart, g.r.info);
+        else
+            out = tool_err("confirmation-stale",
+                           "The cart, the delivery, the address or the card changed since request_checkout (or the "
+                           "confirmation id is not this cart's): nothing was ordered. Call request_checkout again "
+                           "and confirm the new summary.");
     } else if ((int64_t)exp < (int64_t)time(NULL)) {
         out = tool_err("confirmation-expired",
                        "That confirmation expired: nothing was ordered. Call request_checkout again.");
@@ -397,9 +482,12 @@ static json_object *t_confirm_checkout(gw_req *r, json_object *a)
         return out;
     gw__checkout(r->srv, &r->who, "mcp", key, confirmed, &g);
     json_object_put(confirmed);
-    json_object *first = NULL;
-    if (g.r.status == ENG_SHOP_CHANGED && (first = order_by_key(r->srv, &r->who, key)))
+    json_object *first = NULL, *missing = g.r.info ? json_object_object_get(g.r.info, "missing") : NULL;
+    if ((g.r.status == ENG_SHOP_CHANGED || g.r.status == ENG_SHOP_INVALID) &&
+        (first = order_by_key(r->srv, &r->who, key)))
         out = placed(first, true);   /* a parallel call with this key placed it and emptied the cart */
+    else if (g.r.status == ENG_SHOP_INVALID && missing)
+        out = incomplete(r, missing, g.r.cart, NULL);   /* the card went between the two calls */
     else if (g.r.status != ENG_SHOP_OK)
         out = shop_err(&g.r, "There is no such order.");
     else
@@ -466,14 +554,225 @@ static tool_fn impl(const char *name)
     return NULL;
 }
 
-static json_object *tools_list(void)
+/* ---------------------------------------------------------------------
+ * ACP's MCP binding (the spec's mcp-binding.md, API version 2026-04-17):
+ * the five checkout-session tools, for an agent partner connected with
+ * its ACP key.  Arguments {meta, id?, payload?}: meta carries what REST
+ * sends as headers (api_version required, idempotency_key, timestamp,
+ * ...), payload is the REST body; both run through the same operations
+ * (acp_session.c) and idempotency keys (gw__acp_idempotent, scoped to the
+ * REST path) as /acp.  A 2xx answer is the JSON-RPC result as-is (the
+ * CheckoutSession, with a text content beside it for generic MCP
+ * clients); an ACP error is JSON-RPC error -32000 with the Error in data.
+ * ------------------------------------------------------------------ */
+static const struct {
+    const char *name, *title, *desc;
+} acp_tools[] = {
+    {"create_checkout_session", "Create checkout session",
+     "ACP: create a checkout session (POST /checkout_sessions). payload: CheckoutSessionCreateRequest."},
+    {"get_checkout_session", "Get checkout session",
+     "ACP: the current state of a checkout session (GET /checkout_sessions/{id}). id: the session's id."},
+    {"update_checkout_session", "Update checkout session",
+     "ACP: change items, buyer, fulfillment details or the selected option (POST /checkout_sessions/{id}). "
+     "payload: CheckoutSessionUpdateRequest."},
+    {"complete_checkout_session", "Complete checkout session",
+     "ACP: pay with a delegated payment token and place the order (POST /checkout_sessions/{id}/complete). "
+     "payload: CheckoutSessionCompleteRequest."},
+    {"cancel_checkout_session", "Cancel checkout session",
+     "ACP: cancel a session that is not completed (POST /checkout_sessions/{id}/cancel). payload (optional): "
+     "CancelSessionRequest."},
+};
+#define NACP (sizeof acp_tools / sizeof *acp_tools)
+
+static bool is_partner(const gw_req *r) { return strncmp(r->who.sid, "acp:", 4) == 0; }
+
+static json_object *acp_schema(bool needs_id, int payload)
+{
+    json_object *s = json_object_new_object(), *props = json_object_new_object(), *req = json_object_new_array();
+    json_object *meta = json_object_new_object(), *mp = json_object_new_object(), *mreq = json_object_new_array();
+    json_object_object_add(s, "type", json_object_new_string("object"));
+    json_object_object_add(meta, "type", json_object_new_string("object"));
+    json_object_object_add(meta, "description", json_object_new_string(
+        "Protocol metadata, the REST binding's headers: api_version (required), idempotency_key, request_id, "
+        "user_agent, accept_language, signature, timestamp (RFC 3339)"));
+    static const char *const mk[] = {"api_version", "idempotency_key", "request_id", "user_agent", "accept_language",
+                                     "signature", "timestamp", NULL};
+    for (size_t i = 0; mk[i]; i++) {
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "type", json_object_new_string("string"));
+        if (i == 0)
+            json_object_object_add(f, "const", json_object_new_string(GW_ACP_VERSION));
+        json_object_object_add(mp, mk[i], f);
+    }
+    json_object_array_add(mreq, json_object_new_string("api_version"));
+    json_object_object_add(meta, "properties", mp);
+    json_object_object_add(meta, "required", mreq);
+    json_object_object_add(meta, "additionalProperties", json_object_new_boolean(1));
+    json_object_object_add(props, "meta", meta);
+    json_object_array_add(req, json_object_new_string("meta"));
+    if (needs_id) {
+        json_object *id = json_object_new_object();
+        json_object_object_add(id, "type", json_object_new_string("string"));
+        json_object_object_add(id, "description", json_object_new_string("The checkout session's id"));
+        json_object_object_add(props, "id", id);
+        json_object_array_add(req, json_object_new_string("id"));
+    }
+    if (payload) {
+        json_object *pl = json_object_new_object();
+        json_object_object_add(pl, "type", json_object_new_string("object"));
+        json_object_object_add(pl, "description", json_object_new_string(
+            "The REST request body, as ACP's JSON Schemas define it; checked as the REST endpoint checks it"));
+        json_object_object_add(props, "payload", pl);
+        if (payload == 2)
+            json_object_array_add(req, json_object_new_string("payload"));
+    }
+    json_object_object_add(s, "properties", props);
+    json_object_object_add(s, "required", req);
+    json_object_object_add(s, "additionalProperties", json_object_new_boolean(0));
+    return s;
+}
+
+static void acp_tools_add(json_object *a)
+{
+    for (size_t i = 0; i < NACP; i++) {
+        bool needs_id;
+        int payload;
+        const char *suffix;
+        gw__acp_session_op(acp_tools[i].name, &needs_id, &payload, &suffix);
+        json_object *o = json_object_new_object(), *ann = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(acp_tools[i].name));
+        json_object_object_add(o, "title", json_object_new_string(acp_tools[i].title));
+        json_object_object_add(o, "description", json_object_new_string(acp_tools[i].desc));
+        json_object_object_add(o, "inputSchema", acp_schema(needs_id, payload));
+        bool ro = strcmp(acp_tools[i].name, "get_checkout_session") == 0;
+        json_object_object_add(ann, "readOnlyHint", json_object_new_boolean(ro));
+        json_object_object_add(ann, "destructiveHint", json_object_new_boolean(strcmp(acp_tools[i].name,
+                                                                                       "cancel_checkout_session") == 0));
+        json_object_object_add(ann, "idempotentHint", json_object_new_boolean(ro));
+        json_object_object_add(ann, "openWorldHint", json_object_new_boolean(0));
+        json_object_object_add(o, "annotations", ann);
+        json_object_array_add(a, o);
+    }
+}
+
+/* an ACP error as the binding carries it: -32000, the Error in data */
+static void acp_rpc_error(gw_req *r, json_object *id, json_object *err)
+{
+    json_object *o = json_object_new_object(), *e = json_object_new_object();
+    json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(o, "id", json_object_get(id));
+    json_object_object_add(e, "code", json_object_new_int(-32000));
+    const char *m = gw__jstr(err, "message");
+    json_object_object_add(e, "message", json_object_new_string(m ? m : "ACP error"));
+    json_object_object_add(e, "data", err);
+    json_object_object_add(o, "error", e);
+    send_rpc(r, 200, o, NULL);
+}
+
+static void acp_refuse(gw_req *r, json_object *id, const char *code, const char *fmt, ...) ENG_PRINTF(4, 5);
+static void acp_refuse(gw_req *r, json_object *id, const char *code, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    gw_acp_out o = {0};
+    gw__acp_out_err(&o, 400, "invalid_request", code, NULL, "%s", msg);
+    if (strcmp(code, "unsupported_api_version") == 0) {
+        json_object *v = json_object_new_array();
+        json_object_array_add(v, json_object_new_string(GW_ACP_VERSION));
+        json_object_object_add(o.body, "supported_versions", v);
+    }
+    acp_rpc_error(r, id, o.body);
+}
+
+static void acp_call(gw_req *r, json_object *id, const char *name, json_object *args)
+{
+    bool needs_id;
+    int payload_kind;
+    const char *suffix;
+    gw_acp_op op = gw__acp_session_op(name, &needs_id, &payload_kind, &suffix);
+    if (!is_partner(r))
+        return acp_refuse(r, id, "unauthorized",
+                          "%s is ACP's: connect to /mcp with the API key this shop gave you as Authorization: Bearer "
+                          "<key>.", name);
+    json_object *meta = json_object_object_get(args, "meta"), *payload = json_object_object_get(args, "payload");
+    json_object *sid = json_object_object_get(args, "id");
+    json_object_object_foreach(args, k, v) {
+        (void)v;
+        if (strcmp(k, "meta") != 0 && strcmp(k, "id") != 0 && strcmp(k, "payload") != 0)
+            return rpc_error(r, 200, id, JR_PARAMS, "Invalid params: unknown argument \"%.40s\" (meta, id, payload)", k);
+    }
+    if (!json_object_is_type(meta, json_type_object) || !gw__jstr(meta, "api_version"))
+        return rpc_error(r, 200, id, JR_PARAMS, "Invalid params: meta.api_version is required (\"" GW_ACP_VERSION "\")");
+    if (needs_id && (!json_object_is_type(sid, json_type_string) || json_object_get_string_len(sid) < 1 ||
+                     json_object_get_string_len(sid) > 200))
+        return rpc_error(r, 200, id, JR_PARAMS, "Invalid params: id (the checkout session's id) is required");
+    if (!needs_id && sid)
+        return rpc_error(r, 200, id, JR_PARAMS, "Invalid params: %s takes no id", name);
+    if (payload && !json_object_is_type(payload, json_type_object))
+        return rpc_error(r, 200, id, JR_PARAMS, "Invalid params: payload must be an object");
+    if ((payload_kind == 2 && !payload) || (payload_kind == 0 && payload))
+        return rpc_error(r, 200, id, JR_PARAMS, "Invalid params: %s %s a payload", name,
+                         payload_kind ? "needs" : "takes no");
+    if (strcmp(gw__jstr(meta, "api_version"), GW_ACP_VERSION) != 0)
+        return acp_refuse(r, id, "unsupported_api_version", "This shop speaks ACP API version " GW_ACP_VERSION " only.");
+    json_object *mts = json_object_object_get(meta, "timestamp"), *mkey = json_object_object_get(meta, "idempotency_key");
+    char why[200];
+    if (gw__acp_timestamp_ok(r->srv, gw__acp_partner(r->srv, gw__acp_partner_id(r)),
+                             json_object_is_type(mts, json_type_string) ? json_object_get_string(mts) : NULL, why,
+                             sizeof why) < 0 ||
+        (mts && !json_object_is_type(mts, json_type_string)))
+        return acp_refuse(r, id, "invalid_signature", "%s", mts && !json_object_is_type(mts, json_type_string)
+                                                                 ? "meta.timestamp must be an RFC 3339 string" : why);
+    const char *key = json_object_is_type(mkey, json_type_string) ? json_object_get_string(mkey) : NULL;
+    if ((mkey && !key) || (key && !gw__acp_token_ok(key, 255)))
+        return acp_refuse(r, id, "invalid", "meta.idempotency_key is 1-255 printable ASCII characters without spaces.");
+    /* the path parameter, as the REST route would capture it */
+    snprintf(r->params[0], sizeof r->params[0], "%s", needs_id ? json_object_get_string(sid) : "");
+    char path[400];
+    snprintf(path, sizeof path, "/acp/checkout_sessions%s%s%s", needs_id ? "/" : "", r->params[0], suffix);
+    gw_acp_out o = {0};
+    bool replayed = false;
+    int retry = 0;
+    if (payload_kind == 0) {
+        op(r, NULL, &o);
+        if (!o.body)
+            gw__acp_out_err(&o, 500, "processing_error", "internal", NULL, "The request produced no answer.");
+    } else {
+        json_object *body = payload ? json_object_get(payload) : json_object_new_object();
+        gw__acp_idempotent(r, path, key, body, op, &o, &replayed, &retry);
+        json_object_put(body);
+    }
+    eng_json_tidy_doubles(o.body);
+    if (o.status >= 200 && o.status < 300) {
+        /* the CheckoutSession as the result, as the binding says; a text
+         * content beside it for MCP clients that read only content */
+        json_object *res = json_object_get(o.body), *content = json_object_new_array(), *t = json_object_new_object();
+        json_object_object_add(t, "type", json_object_new_string("text"));
+        json_object_object_add(t, "text", json_object_new_string(
+            json_object_to_json_string_ext(o.body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+        json_object_array_add(content, t);
+        json_object_object_add(res, "content", content);
+        json_object_put(o.body);
+        rpc_result(r, id, res, NULL);
+    } else {
+        acp_rpc_error(r, id, o.body);
+    }
+}
+
+static json_object *tools_list(const gw_req *r)
 {
     json_object *a = json_object_new_array();
     size_t n;
     const eng_tool *tools = eng_tools(&n);
+    bool partner = is_partner(r);
+    if (partner)
+        acp_tools_add(a);
     for (size_t i = 0; i < n; i++) {
         const eng_tool *t = &tools[i];
-        if (!impl(t->name))
+        if (!impl(t->name) || (partner && t->auth != ENG_TOOL_ANYONE))
             continue;
         json_object *o = json_object_new_object(), *ann = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(t->name));
@@ -506,11 +805,24 @@ static void tools_call(gw_req *r, json_object *id, json_object *params)
         return rpc_error(r, 200, id, JR_PARAMS, "tools/call needs params.name (a string)");
     const eng_tool *t = eng_tool_find(name);
     tool_fn fn = t ? impl(t->name) : NULL;
-    if (!fn)
+    bool nid;
+    int pk;
+    const char *sfx;
+    bool acp = !fn && gw__acp_session_op(name, &nid, &pk, &sfx) != NULL;
+    if (!fn && !acp)
         return rpc_error(r, 200, id, JR_PARAMS, "Unknown tool: %.64s (tools/list names them)", name);
     if (json_object_object_get_ex(params, "arguments", &args) && !json_object_is_type(args, json_type_object) &&
         !json_object_is_type(args, json_type_null))
         return rpc_error(r, 200, id, JR_PARAMS, "params.arguments must be an object");
+    if (acp) {
+        json_object *none = json_object_new_object();
+        acp_call(r, id, name, args && json_object_is_type(args, json_type_object) ? args : none);
+        json_object_put(none);
+        return;
+    }
+    if (is_partner(r) && t->auth != ENG_TOOL_ANYONE)
+        return rpc_result(r, id, tool_err("session-required", "%s acts for a shopper: an ACP partner's key checks "
+                                          "buyers out with the checkout-session tools instead.", t->name), NULL);
     json_object *empty = NULL;
     if (!args || json_object_is_type(args, json_type_null))
         args = empty = json_object_new_object();
@@ -680,8 +992,11 @@ static const char instructions[] =
     "This is the aisle shop. Find products with search_products and get_product (or the product:// resources). "
     "Cart tools act on the cart of the bearer token you connect with (an anonymous session token from "
     "POST /api/v1/auth/anonymous, or a signed-in shopper's access token). Ordering takes two steps and a "
-    "signed-in shopper: request_checkout returns the priced summary and a confirmationId; show it to the shopper, "
-    "and only after they agree call confirm_checkout with that id. A changed cart needs a new request_checkout.";
+    "signed-in shopper with a delivery address and a card saved on their account: request_checkout returns the "
+    "priced summary (items, delivery, address, card, total) and a confirmationId; show it to the shopper, and only "
+    "after they agree call confirm_checkout with that id. A changed cart needs a new request_checkout. Without a "
+    "saved address or card nothing can be ordered here: request_checkout says what is missing and gives the shop's "
+    "checkout page, where the shopper adds it (card details never pass through an agent).";
 
 static void session_key(const char *sid, char *buf, size_t n) { snprintf(buf, n, "mcp-session:%s", sid); }
 
@@ -813,7 +1128,7 @@ void gw__h_mcp(gw_req *r)
     } else if (strcmp(method, "ping") == 0) {
         rpc_result(r, id, json_object_new_object(), NULL);
     } else if (strcmp(method, "tools/list") == 0) {
-        rpc_result(r, id, tools_list(), NULL);
+        rpc_result(r, id, tools_list(r), NULL);
     } else if (strcmp(method, "tools/call") == 0) {
         tools_call(r, id, params);
     } else if (strcmp(method, "resources/list") == 0) {

@@ -320,6 +320,25 @@ char *gw__metrics_text(gw_server *s)
             "# TYPE aisle_agent_tokens_total counter\n"
             "aisle_agent_tokens_total{kind=\"input\"} %llu\naisle_agent_tokens_total{kind=\"output\"} %llu\n",
         (unsigned long long)m->ag_in, (unsigned long long)m->ag_out);
+    eng_pay_stats ps;
+    eng_pay_stats_get(&ps);
+    put(&b, "# HELP aisle_payment_charges_total Charges the checkouts asked of the payment provider, by its answer.\n"
+            "# TYPE aisle_payment_charges_total counter\n"
+            "aisle_payment_charges_total{result=\"approved\"} %llu\naisle_payment_charges_total{result=\"declined\"} %llu\n"
+            "aisle_payment_charges_total{result=\"error\"} %llu\n"
+            "# HELP aisle_payment_refunds_total Charges given back (the order could not be placed, or another "
+            "request with the same key placed it).\n# TYPE aisle_payment_refunds_total counter\n"
+            "aisle_payment_refunds_total %llu\n",
+        (unsigned long long)ps.approved, (unsigned long long)ps.declined, (unsigned long long)ps.errors,
+        (unsigned long long)ps.refunds);
+    uint64_t wok, wfail, wdead;
+    gw__acp_webhook_stats(&wok, &wfail, &wdead);
+    put(&b, "# HELP aisle_acp_webhook_events_total ACP order events: delivered (a 2xx answer), failed attempts "
+            "(retried with backoff), given up after the last try.\n# TYPE aisle_acp_webhook_events_total counter\n"
+            "aisle_acp_webhook_events_total{result=\"delivered\"} %llu\n"
+            "aisle_acp_webhook_events_total{result=\"failed_attempt\"} %llu\n"
+            "aisle_acp_webhook_events_total{result=\"given_up\"} %llu\n",
+        (unsigned long long)wok, (unsigned long long)wfail, (unsigned long long)wdead);
     put(&b, "# HELP aisle_websocket_sessions Open WebSocket chat sessions.\n# TYPE aisle_websocket_sessions gauge\n"
             "aisle_websocket_sessions %lld\n", (long long)m->ws);
     pthread_mutex_unlock(&m->mu);

@@ -187,7 +187,10 @@ static void route(gw_req *r)
                           "Slow down; try again after Retry-After seconds.");
         return;
     }
-    int rc = gw__authenticate(r);
+    /* /mcp also serves ACP's MCP binding: an agent partner's ACP key is
+     * its Bearer token there, as on /acp */
+    bool partner = strcmp(r->route->path, "/mcp") == 0 && gw__acp_mcp_partner(r);
+    int rc = partner ? 0 : gw__authenticate(r);
     if (rc < 0) {
         gw__problem(r, 401, rc == GW_EEXPIRED ? "token-expired" : "invalid-token",
                     rc == GW_EEXPIRED ? "Token expired" : "Invalid token",

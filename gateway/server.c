@@ -246,6 +246,7 @@ static bool known_option(const char *name)
 
 static void server_free(gw_server *s)
 {
+    gw__acp_partners_free(s);
     eng_on_rule_error(NULL, NULL); /* the hook's ud is our metrics */
     gw__traces_free(s->traces);
     gw__metrics_free(s->metrics);
@@ -324,7 +325,13 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     s->cfg.ws_listen = own(s, 6, ws_address(c->listen, c->ws_listen, s->ws_auto, sizeof s->ws_auto));
     s->cfg.acp_api_key = own(s, 7, c->acp_api_key);
     s->cfg.public_url = own(s, 8, c->public_url);
-    if (s->cfg.acp_api_key && !s->cfg.acp_api_key[0]) {
+    s->cfg.acp_partners_file = own(s, 9, c->acp_partners_file);
+    char pwhy[300];
+    if (gw__acp_partners_load(s, c, pwhy, sizeof pwhy) < 0) {
+        server_free(s);
+        return set_err(err, GW_ECONFIG, pwhy);
+    }
+    if (s->cfg.acp_api_key && !s->cfg.acp_api_key[0] && s->n_acp_partners == 0) {
         /* ACP is for agent partners the merchant chose: no key, no calls */
         json_object *d = json_object_new_object();
         json_object_object_add(d, "setting", json_object_new_string("acp.api_key (AISLE_ACP_API_KEY)"));
@@ -454,6 +461,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
         gw__log("warn", "watch_unavailable", NULL);
     if (gw__events_start(s) < 0)
         gw__log("warn", "events_unavailable", NULL);   /* cart updates stay on this instance */
+    if (gw__acp_webhooks_start(s) < 0)
+        gw__log("warn", "acp_webhooks_unavailable", NULL);   /* the outbox keeps the events for a restart */
     json_object *f = json_object_new_object();
     json_object_object_add(f, "listen", json_object_new_string(s->cfg.listen));
     json_object_object_add(f, "port", json_object_new_int(s->port));
@@ -500,6 +509,7 @@ void gw_stop(gw_server *s)
         gw__log("warn", "shutdown_grace_expired", f);
     }
     gw__events_stop(s);   /* no fan-out from other instances while closing */
+    gw__acp_webhooks_stop(s);
     gw__chan_close_all(s);
     gw__wsuv_stop(s);
     gw__watch_stop(s);

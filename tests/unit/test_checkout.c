@@ -535,7 +535,7 @@ static void test_saved_card(void **state)
     assert_true(json_object_get_boolean(json_object_object_get(pay, "saved")));
     assert_int_equal(cents(r.order, "total"), 1000 + 200);
     eng_shop_result_clear(&r);
-    /* a checkout without facts (MCP; the chat now requires both, savedFacts): the saved address and card */
+    /* a checkout without facts (the chat's "yes", MCP): the saved address and card */
     add(&w, "MUG", 1);
     assert_int_equal(eng_shop_checkout(&w, "k-saved-2", &r), 0);
     assert_int_equal(r.status, ENG_SHOP_OK);
@@ -550,12 +550,18 @@ static void test_saved_card(void **state)
     assert_int_equal(eng_shop_payment_get(&w, &r), 0);
     assert_int_equal(r.status, ENG_SHOP_NOT_FOUND);
     eng_shop_result_clear(&r);
-    /* without a saved card an order without facts (MCP) has no payment step */
+    /* without a saved card an order without facts is refused: nothing
+     * ordered, nothing taken from stock (no order ever goes unpaid) */
     add(&w, "MUG", 1);
+    size_t before = orders_of(&w);
+    int64_t mugs = stock_of("MUG");
     assert_int_equal(eng_shop_checkout(&w, "k-saved-3", &r), 0);
-    assert_int_equal(r.status, ENG_SHOP_OK);
-    assert_null(json_object_object_get(r.order, "payment"));
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    assert_string_equal(r.field, "payment");
+    assert_null(r.order);
     eng_shop_result_clear(&r);
+    assert_int_equal(orders_of(&w), before);
+    assert_int_equal(stock_of("MUG"), mugs);
     json_object_put(bad), json_object_put(declined), json_object_put(good), json_object_put(addr);
     json_object_put(use_saved);
     eng_pipeline_release(p);

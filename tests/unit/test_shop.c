@@ -2,7 +2,8 @@
  * SQLite store with real rules files: one price for cards, carts and
  * orders (top-level and agent rules alike), typed results with reasons,
  * vetoes that see the cart, promotion codes that never drop a valid code
- * for a bad one, and exactly-once changes under 50 concurrent callers. */
+ * for a bad one, no order without a saved address and card, and
+ * exactly-once changes under 50 concurrent callers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +91,29 @@ static eng_shopper shopper(int64_t uid, const char *sid, json_object *session)
                          .via = "test"};
 }
 
+/* A signed-in buyer with a delivery address and a card saved on the
+ * account: a checkout without facts in the request (eng_shop_checkout)
+ * orders on those, and refuses without them. */
+static int64_t buyer(const char *email)
+{
+    int64_t id = 0;
+    assert_int_equal(store_user_create(st, email, "x", NULL, &id, NULL), 0);
+    eng_shopper w = {.pipe = pipe_, .store = st, .user_id = id, .session_id = email, .via = "test"};
+    eng_shop_result r;
+    json_object *a = json_tokener_parse("{\"name\":\"Ann\",\"line1\":\"1 Main St\",\"city\":\"Springfield\","
+                                        "\"postalCode\":\"62701\",\"country\":\"US\"}");
+    json_object *c = json_tokener_parse("{\"cardNumber\":\"4242424242424242\",\"expiry\":\"12/40\",\"cvc\":\"123\"}");
+    assert_int_equal(eng_shop_address_set(&w, a, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_payment_save(&w, c, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    json_object_put(a);
+    json_object_put(c);
+    return id;
+}
+
 static double num(json_object *o, const char *key)
 {
     json_object *v;
@@ -99,7 +123,7 @@ static double num(json_object *o, const char *key)
 static void test_one_price(void **state)
 {
     (void)state;
-    eng_shopper w = shopper(101, "s-price", NULL);
+    eng_shopper w = shopper(buyer("price@example.com"), "s-price", NULL);
     eng_shop_result r;
     assert_int_equal(eng_shop_cart_add(&w, "LAMP", 1, NULL, &r), 0);
     assert_int_equal(r.status, ENG_SHOP_OK);
@@ -258,7 +282,7 @@ static void test_discount_capped(void **state)
 static void test_veto_sees_cart(void **state)
 {
     (void)state;
-    eng_shopper w = shopper(102, "s-moto", NULL);
+    eng_shopper w = shopper(buyer("moto@example.com"), "s-moto", NULL);
     eng_shop_result r;
     eng_shop_cart_add(&w, "MOTO", 3, NULL, &r);
     assert_int_equal(r.status, ENG_SHOP_OK);
@@ -284,7 +308,7 @@ static void test_veto_sees_cart(void **state)
 static void test_confirmed_checkout(void **state)
 {
     (void)state;
-    eng_shopper w = shopper(150, "s-confirm", NULL);
+    eng_shopper w = shopper(buyer("confirm@example.com"), "s-confirm", NULL);
     eng_shop_result r;
     eng_shop_cart_add(&w, "LAMP", 1, NULL, &r);
     eng_shop_result_clear(&r);
@@ -313,10 +337,76 @@ static void test_confirmed_checkout(void **state)
     json_object_put(summary);
 }
 
+/* No checkout without an address and a payment: a signed-in shopper
+ * with neither saved, then with the address only, gets INVALID naming
+ * what is missing; no order, no stock taken.  The quote says the same. */
+static void test_no_facts_no_order(void **state)
+{
+    (void)state;
+    int64_t id = 0;
+    assert_int_equal(store_user_create(st, "nofacts@example.com", "x", NULL, &id, NULL), 0);
+    eng_shopper w = shopper(id, "s-nofacts", NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "LAMP", 1, NULL, &r);
+    eng_shop_result_clear(&r);
+    int64_t lamps = stock_of("LAMP");
+    assert_int_equal(eng_shop_checkout_quote(&w, NULL, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_string_equal(json_object_to_json_string(json_object_object_get(r.info, "missing")),
+                        "[ \"address\", \"payment\" ]");
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_checkout(&w, "nofacts-1", &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    assert_string_equal(r.field, "address");
+    assert_non_null(strstr(r.reason, "address and a payment card"));
+    assert_int_equal(json_object_array_length(json_object_object_get(r.info, "missing")), 2);
+    assert_null(r.order);
+    eng_shop_result_clear(&r);
+    json_object *a = json_tokener_parse("{\"name\":\"Bo\",\"line1\":\"2 Main St\",\"city\":\"Springfield\","
+                                        "\"postalCode\":\"62701\",\"country\":\"US\"}");
+    assert_int_equal(eng_shop_address_set(&w, a, &r), 0);
+    eng_shop_result_clear(&r);
+    json_object_put(a);
+    assert_int_equal(eng_shop_cart(&w, &r), 0);
+    json_object *summary = json_object_get(r.cart);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_checkout_confirmed(&w, "nofacts-2", summary, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_INVALID);
+    assert_string_equal(r.field, "payment");
+    assert_string_equal(json_object_to_json_string(json_object_object_get(r.info, "missing")), "[ \"payment\" ]");
+    eng_shop_result_clear(&r);
+    json_object_put(summary);
+    eng_shop_orders(&w, 0, &r);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.order, "items")), 0);
+    eng_shop_result_clear(&r);
+    assert_int_equal(stock_of("LAMP"), lamps);
+    /* with a card: the quote is complete, and the order is paid */
+    json_object *c = json_tokener_parse("{\"cardNumber\":\"4242424242424242\",\"expiry\":\"12/40\",\"cvc\":\"123\"}");
+    assert_int_equal(eng_shop_payment_save(&w, c, &r), 0);
+    eng_shop_result_clear(&r);
+    json_object_put(c);
+    assert_int_equal(eng_shop_checkout_quote(&w, NULL, &r), 0);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.info, "missing")), 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(r.info, "payment"),
+                                                                      "last4")), "4242");
+    eng_shop_result_clear(&r);
+    eng_pay_stats before, after;
+    eng_pay_stats_get(&before);
+    assert_int_equal(eng_shop_checkout(&w, "nofacts-3", &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    json_object *pay = json_object_object_get(r.order, "payment");
+    assert_string_equal(json_object_get_string(json_object_object_get(pay, "status")), "paid");
+    eng_shop_result_clear(&r);
+    eng_pay_stats_get(&after);
+    assert_int_equal(after.approved - before.approved, 1);
+    assert_int_equal(stock_of("LAMP"), lamps - 1);
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
-    eng_shopper w = shopper(103, "s-cancel", NULL), other = shopper(104, "s-other", NULL);
+    eng_shopper w = shopper(buyer("cancel@example.com"), "s-cancel", NULL),
+                other = shopper(buyer("other@example.com"), "s-other", NULL);
     eng_shop_result r;
     eng_shop_cart_add(&w, "LAMP", 1, NULL, &r);
     eng_shop_result_clear(&r);
@@ -409,13 +499,14 @@ static void test_concurrent_adds(void **state)
 static void test_concurrent_checkout(void **state)
 {
     (void)state;
-    eng_shopper w = shopper(105, "s-race-order", NULL);
+    int64_t uid = buyer("race@example.com");
+    eng_shopper w = shopper(uid, "s-race-order", NULL);
     eng_shop_result r;
     eng_shop_cart_add(&w, "LAMP", 2, NULL, &r);
     eng_shop_result_clear(&r);
     int64_t before = stock_of("LAMP");
     race xs[50];
-    run_race(1, 105, "s-race-order", xs, 50);
+    run_race(1, uid, "s-race-order", xs, 50);
     int fresh = 0;
     int64_t id = 0;
     for (int i = 0; i < 50; i++) {
@@ -433,8 +524,9 @@ static void test_concurrent_checkout(void **state)
     assert_int_equal(json_object_array_length(json_object_object_get(r.order, "items")), 1);
     eng_shop_result_clear(&r);
     /* one audit entry for the order */
-    char *js = NULL;
-    assert_int_equal(store_audit_list(st, "user:105", NULL, 500, &js, NULL), 0);
+    char *js = NULL, actor[32];
+    snprintf(actor, sizeof actor, "user:%lld", (long long)uid);
+    assert_int_equal(store_audit_list(st, actor, NULL, 500, &js, NULL), 0);
     json_object *a = json_tokener_parse(js);
     free(js);
     int orders = 0;
@@ -452,7 +544,7 @@ int main(void)
         cmocka_unit_test(test_promo_codes),      cmocka_unit_test(test_veto_sees_cart),
         cmocka_unit_test(test_discount_capped),
         cmocka_unit_test(test_cancel),           cmocka_unit_test(test_concurrent_adds),
-        cmocka_unit_test(test_confirmed_checkout),
+        cmocka_unit_test(test_confirmed_checkout), cmocka_unit_test(test_no_facts_no_order),
         cmocka_unit_test(test_concurrent_checkout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

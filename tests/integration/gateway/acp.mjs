@@ -11,10 +11,12 @@
 // the specification's JSON Schemas (ajv, draft 2020-12) when
 // ../shared/specs/acp-2026-04-17/ is beside the repository; without it a
 // `skip` line says so. Run by tests/integration/acp.sh.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ok, skip, req, startServer, stopServer, failed, tmp, AISLE, SECRET } from './lib.mjs';
+import { ok, skip, req, startServer, stopServer, failed, tmp, AISLE, SECRET, sleep, metric } from './lib.mjs';
 import { auditEntries } from './stores.mjs';
 
 const SPEC = '../shared/specs/acp-2026-04-17';
@@ -329,7 +331,7 @@ async function exactlyOnce(token) {
   const audit = auditEntries(join(srv.dir, 'aisle.db'));
   const placed = audit.filter((e) => e.action === 'order.create' && e.subject === `order:${[...ids][0]}`);
   const done = audit.filter((e) => e.action === 'acp.session.complete' && e.subject === `acp:${s.id}`);
-  ok(placed.length === 1 && placed[0].detail?.via === 'acp' && done.length === 1 && done[0].actor === 'session:acp-partner',
+  ok(placed.length === 1 && placed[0].detail?.via === 'acp' && done.length === 1 && done[0].actor === 'session:acp:default',
     '…audited once by the core (via acp) and once by the channel', { placed, done });
 
   // the same key sent twice at once: one runs, the other waits its turn or replays
@@ -428,6 +430,208 @@ function weakKeyRefused() {
   ok(r.status === 1 && /public_url must start with http/.test(r.stderr), 'a public_url without a scheme: refused', r.stderr);
 }
 
+// ---------------------------------------------------------------- partners and webhooks
+// A loopback webhook receiver: records every POST with its raw body and
+// whether its Merchant-Signature verifies (HMAC-SHA256 of t + "." + body,
+// t within 300 s), answering 500 while `down` or for the next `fail` calls.
+async function receiver(secret) {
+  const rx = { events: [], down: false, fail: 0 };
+  const server = createServer((q, res) => {
+    let raw = '';
+    q.on('data', (d) => { raw += d; });
+    q.on('end', () => {
+      const sig = q.headers['merchant-signature'] || '';
+      const m = /^t=(\d+),v1=([a-f0-9]{64})$/.exec(sig);
+      const want = m ? createHmac('sha256', secret).update(`${m[1]}.${raw}`).digest('hex') : null;
+      const fresh = m && Math.abs(Date.now() / 1000 - Number(m[1])) <= 300;
+      let json = null;
+      try { json = JSON.parse(raw); } catch { /* recorded as is */ }
+      const refuse = rx.down || rx.fail > 0;
+      if (rx.fail > 0) rx.fail--;
+      rx.events.push({ at: Date.now(), id: q.headers['request-id'], path: q.url, signed: !!(m && fresh && want === m[2]), json, raw,
+        contentType: q.headers['content-type'], answered: refuse ? 500 : 200 });
+      res.writeHead(refuse ? 500 : 200, { 'Content-Type': 'application/json' });
+      res.end(refuse ? '{"type":"processing_error","code":"down","message":"down"}' : '{"received":true}');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  rx.port = server.address().port;
+  rx.close = () => new Promise((r) => server.close(r));
+  return rx;
+}
+
+async function until(fn, ms = 15000) {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(100)) if (fn()) return true;
+  return fn();
+}
+
+// a whole session of partner `key` for `email`: the completed answer
+async function buy(key, email, sku = MASCARA) {
+  const headers = { Timestamp: new Date().toISOString() };
+  let r = await acp('POST', '/acp/checkout_sessions', { key, headers, body: { currency: 'usd', line_items: [{ id: sku }], buyer: { email },
+    fulfillment_details: { name: 'Robin Quill', address: addrOf('97205') } } });
+  const id = r.json?.id;
+  const body = {
+    payment_method: { type: 'card', card_number_type: 'fpan', number: '4242424242424242', exp_month: '11', exp_year: '2035', cvc: '321', display_card_funding_type: 'credit', metadata: {} },
+    allowance: { reason: 'one_time', max_amount: 500000, currency: 'usd', checkout_session_id: id, merchant_id: 'aisle-test', expires_at: new Date(Date.now() + 3600e3).toISOString() },
+    risk_signals: [], metadata: {},
+  };
+  const vt = (await acp('POST', '/acp/agentic_commerce/delegate_payment', { key, headers, body, schema: ['delegate', 'DelegatePaymentResponse'] })).json?.id;
+  r = await acp('POST', `/acp/checkout_sessions/${id}/complete`, { key, headers, body: payWith(vt), schema: WITH_ORDER });
+  return { id, r };
+}
+
+function checkEvent(ev, type, what) {
+  const keys = Object.keys(ev.json || {}).sort().join();
+  // the WebhookEvent envelope (openapi.agentic_checkout_webhook.yaml: type and data, nothing else);
+  // data is the checkout spec's Order
+  ok(ev.signed && ev.contentType === 'application/json' && keys === 'data,type' && ev.json.type === type && ev.json.data?.type === 'order',
+    `${what}: a ${type} event, {type, data} only, Merchant-Signature t=…,v1=HMAC-SHA256(t.body) verifies`, { id: ev.id, signed: ev.signed, keys });
+  valid(ev.json?.data, 'checkout', 'Order', `${what}: data`);
+}
+
+async function partnerTests() {
+  const KA = 'partner-a-key-0123456789abcdef', KB = 'partner-b-key-0123456789abcdef', SA = 'whsec_partner_a_0123456789';
+  const rx = await receiver(SA);
+  const dir = tmp(), file = join(dir, 'partners.json');
+  writeFileSync(file, JSON.stringify({ timestamp_tolerance_s: 300, partners: [
+    { id: 'agent-a', api_key: KA, webhook_url: `http://127.0.0.1:${rx.port}/agentic_checkout/webhooks/order_events`, webhook_secret_env: 'TEST_ACP_HOOK_SECRET' },
+    { id: 'agent-b', api_key_env: 'TEST_ACP_KEY_B', require_timestamp: true },
+  ] }));
+  const opts = { yaml: CONFIG + `acp:\n  partners_file: ${file}\n`, pipeline: 'pipelines/commerce.yaml',
+    env: { TEST_ACP_HOOK_SECRET: SA, TEST_ACP_KEY_B: KB, AISLE_TEST_HOOKS: '1', AISLE_TEST_WEBHOOK_BACKOFF_MS: '500' } };
+  const saved = srv;
+  srv = await startServer(opts);
+  const now = () => new Date().toISOString();
+  try {
+    // ---- one key per partner, each partner's own sessions
+    let r = await acp('POST', '/acp/checkout_sessions', { key: KA, body: { line_items: [{ id: MASCARA }] } });
+    const sa = r.json?.id;
+    ok(r.status === 201 && sa, 'partners: partner A creates a session with its own key', r.text.slice(0, 200));
+    r = await acp('GET', `/acp/checkout_sessions/${sa}`, { key: KB, headers: { Timestamp: now() } });
+    ok(isErr(r, 404, 'not_found'), "partners: partner B cannot read partner A's session (404, as a missing one)", r.json);
+    r = await acp('GET', `/acp/checkout_sessions/${sa}`, { key: KA });
+    ok(r.status === 200 && r.json.id === sa, 'partners: partner A reads its session', r.status);
+    r = await acp('GET', `/acp/checkout_sessions/${sa}`, { key: KEY });
+    ok(isErr(r, 401, 'invalid_api_key'), 'partners: a key no partner has: 401 invalid_api_key', r.json);
+    // ---- Timestamp: a bounded window; required of partner B
+    r = await acp('POST', '/acp/checkout_sessions', { key: KB, body: { line_items: [{ id: MASCARA }] } });
+    ok(isErr(r, 401, 'invalid_signature') && /Timestamp/.test(r.json.message), 'timestamp: partner B (require_timestamp) without Timestamp: 401', r.json);
+    r = await acp('POST', '/acp/checkout_sessions', { key: KB, body: { line_items: [{ id: MASCARA }] }, headers: { Timestamp: now() } });
+    ok(r.status === 201, 'timestamp: partner B with a fresh Timestamp: 201', r.text.slice(0, 200));
+    r = await acp('GET', `/acp/checkout_sessions/${sa}`, { key: KA, headers: { Timestamp: new Date(Date.now() - 600e3).toISOString() } });
+    ok(isErr(r, 401, 'invalid_signature') && /window/.test(r.json.message), 'timestamp: 10 minutes old: 401, outside the window', r.json);
+    r = await acp('GET', `/acp/checkout_sessions/${sa}`, { key: KA, headers: { Timestamp: new Date(Date.now() + 600e3).toISOString() } });
+    ok(isErr(r, 401, 'invalid_signature'), 'timestamp: 10 minutes ahead: 401', r.json);
+    r = await acp('GET', `/acp/checkout_sessions/${sa}`, { key: KA, headers: { Timestamp: 'yesterday' } });
+    ok(isErr(r, 401, 'invalid_signature') && /RFC 3339/.test(r.json.message), 'timestamp: not RFC 3339: 401', r.json);
+    r = await acp('GET', `/acp/checkout_sessions/${sa}`, { key: KA, headers: { Timestamp: new Date(Date.now() - 60e3).toISOString().replace('Z', '+00:00') } });
+    ok(r.status === 200, 'timestamp: a minute old, with an offset: accepted', r.status);
+
+    // ---- order_create: signed, retried with backoff, one event id
+    const email = 'acp-hooks@example.test';
+    await signUp(email);
+    rx.fail = 2;
+    const a1 = await buy(KA, email);
+    ok(a1.r.status === 200 && a1.r.json?.status === 'completed', 'webhooks: partner A completes a session', a1.r.text.slice(0, 200));
+    const orderId = a1.r.json?.order?.id;
+    await until(() => rx.events.some((e) => e.answered === 200 && e.json?.type === 'order_create'));
+    const creates = rx.events.filter((e) => e.json?.type === 'order_create');
+    ok(creates.length === 3 && creates.every((e) => e.id === `order_create:${a1.id}`) && creates[2].answered === 200,
+      'webhooks: refused twice (500), then delivered: three tries, all with the same event id (Request-Id)', creates.map((e) => [e.id, e.answered]));
+    if (creates.length) checkEvent(creates[creates.length - 1], 'order_create', 'webhooks: order_create');
+    const gaps = creates.slice(1).map((e, i) => e.at - creates[i].at);
+    ok(gaps.length === 2 && gaps[0] >= 450 && gaps[1] >= 950 && gaps[1] > gaps[0],
+      'webhooks: the retries back off (0.5 s, then 1 s: doubling)', gaps);
+    const d = creates[creates.length - 1]?.json?.data || {};
+    ok(d.id === orderId && d.checkout_session_id === a1.id && d.status === 'created' && d.permalink_url?.endsWith(`/api/v1/orders/${orderId}`) &&
+      d.totals?.[0]?.type === 'total' && d.line_items?.[0]?.id === MASCARA && creates.every((e) => e.raw === creates[0].raw),
+      'webhooks: the event is the order (id, session, status, lines, total), the same bytes on every try', d);
+    let m = (await req(srv, 'GET', '/metrics')).text;
+    ok(metric(m, 'aisle_acp_webhook_events_total', 'result="delivered"') === 1 && metric(m, 'aisle_acp_webhook_events_total', 'result="failed_attempt"') === 2,
+      '/metrics counts delivered events and failed attempts', m.split('\n').filter((l) => l.includes('webhook')));
+
+    // ---- order_update: the buyer cancels on the shop's page (REST)
+    const login = await req(srv, 'POST', '/api/v1/auth/login', { body: { email, password: 'correct horse battery' } });
+    r = await req(srv, 'POST', `/api/v1/orders/${orderId}/cancel`, { token: login.json?.accessToken });
+    ok(r.status === 200, 'webhooks: the buyer cancels the order over REST', r.text.slice(0, 200));
+    await until(() => rx.events.some((e) => e.json?.type === 'order_update'));
+    const upd = rx.events.filter((e) => e.json?.type === 'order_update');
+    ok(upd.length === 1 && upd[0].id === `order_update:${orderId}:1` && upd[0].json.data.status === 'canceled' && upd[0].json.data.id === orderId,
+      'webhooks: an order_update with status canceled, its own event id', upd.map((e) => [e.id, e.json?.data?.status]));
+    if (upd.length) checkEvent(upd[0], 'order_update', 'webhooks: order_update');
+
+    // ---- partner B has no webhook_url: nothing is sent for its orders
+    const before = rx.events.length;
+    const b1 = await buy(KB, email);
+    await sleep(1200);
+    ok(b1.r.status === 200 && b1.r.json?.status === 'completed' && rx.events.length === before,
+      'webhooks: partner B (no webhook_url) completes an order, and no event is sent for it', { status: b1.r.status, sent: rx.events.length - before });
+
+    // ---- a crash: the receiver is down, the server is killed; the next one delivers the event once
+    rx.down = true;
+    const a2 = await buy(KA, email);
+    await until(() => rx.events.filter((e) => e.id === `order_create:${a2.id}`).length >= 1);
+    srv.proc.kill('SIGKILL');
+    await srv.exit;
+    rx.down = false;
+    srv = await startServer({ ...opts, dir: srv.dir, seed: false });
+    await until(() => rx.events.some((e) => e.id === `order_create:${a2.id}` && e.answered === 200));
+    const after = rx.events.filter((e) => e.id === `order_create:${a2.id}`);
+    ok(after.filter((e) => e.answered === 200).length === 1 && after.every((e) => e.raw === after[0].raw),
+      'webhooks: after a kill -9 while the receiver was down, the restarted server delivers the event, same id and bytes', after.map((e) => e.answered));
+    // a crash between the order and its event: the intent written before
+    // the order lets the next server find the order and send the event
+    await stopServer({ ...srv, dir: '/nonexistent-keep' });
+    srv = await startServer({ ...opts, env: { ...opts.env, AISLE_TEST_ACP_DROP_EVENT: '1' }, dir: srv.dir, seed: false });
+    const a3 = await buy(KA, email);
+    srv.proc.kill('SIGKILL');
+    await srv.exit;
+    ok(a3.r.json?.status === 'completed' && !rx.events.some((e) => e.id === `order_create:${a3.id}`),
+      'webhooks: an order whose event was never written (the process killed right after the order)', a3.r.status);
+    srv = await startServer({ ...opts, dir: srv.dir, seed: false });
+    await until(() => rx.events.some((e) => e.id === `order_create:${a3.id}` && e.answered === 200), 20000);
+    const rec = rx.events.filter((e) => e.id === `order_create:${a3.id}`);
+    ok(rec.length === 1 && rec[0].signed && rec[0].json?.data?.id === a3.r.json?.order?.id,
+      'webhooks: ... the restarted server finds the order from its intent and sends its order_create once', rec.map((e) => e.answered));
+    const ids = new Set(rx.events.filter((e) => e.json?.type === 'order_create').map((e) => e.id));
+    ok(ids.size === 3, 'webhooks: three orders of partner A, three order_create event ids in all (no event lost, none made twice)', [...ids]);
+    // once delivered, a restart sends nothing again
+    const n = rx.events.length;
+    await stopServer({ ...srv, dir: '/nonexistent-keep' }).catch(() => {});
+    srv = await startServer({ ...opts, dir: srv.dir, seed: false });
+    await sleep(1500);
+    ok(rx.events.length === n, 'webhooks: a restart after delivery sends nothing again', rx.events.length - n);
+    ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.err), 'no sanitizer report from the partner server', srv.err.slice(-2000));
+  } finally {
+    await stopServer(srv);
+    srv = saved;
+    await rx.close();
+  }
+}
+
+function partnersFileRefused() {
+  const dir = tmp();
+  const run = (doc) => {
+    const f = join(dir, 'p.json');
+    writeFileSync(f, typeof doc === 'string' ? doc : JSON.stringify(doc));
+    return spawnSync(AISLE, ['serve', '--listen', '127.0.0.1:1', '--db', join(dir, 'a.db'), '--pipeline', 'examples/faq/faq.yaml'],
+      { env: { ...process.env, AISLE_JWT_SECRET: SECRET, AISLE_DEV: '', AISLE_ACP_PARTNERS_FILE: f }, encoding: 'utf8', timeout: 5000 });
+  };
+  let r = run('{"partners": [');
+  ok(r.status === 1 && /not a JSON object/.test(r.stderr), 'partners file: malformed JSON refuses the start', r.stderr);
+  r = run({ partners: [{ id: 'x', api_key: 'short' }] });
+  ok(r.status === 1 && /at least 24 bytes/.test(r.stderr), 'partners file: a short key refuses the start', r.stderr);
+  r = run({ partners: [{ id: 'x', api_key: 'k'.repeat(30), webhook_url: 'http://127.0.0.1:9/h' }] });
+  ok(r.status === 1 && /webhook_secret/.test(r.stderr), 'partners file: a webhook_url without a secret refuses the start', r.stderr);
+  r = run({ partners: [{ id: 'x', api_key_env: 'NO_SUCH_VARIABLE_SET' }] });
+  ok(r.status === 1 && /NO_SUCH_VARIABLE_SET, which is not set/.test(r.stderr), 'partners file: a key variable that is not set refuses the start', r.stderr);
+  r = run({ partners: [{ id: 'x', api_key: 'k'.repeat(30) }, { id: 'x', api_key: 'j'.repeat(30) }] });
+  ok(r.status === 1 && /two ACP partners are named x/.test(r.stderr), 'partners file: two partners with one id refuse the start', r.stderr);
+  r = run({ partners: [{ id: 'x', api_key: 'k'.repeat(30), colour: 'red' }] });
+  ok(r.status === 1 && /unknown member "colour"/.test(r.stderr), 'partners file: an unknown member refuses the start', r.stderr);
+}
+
 async function main() {
   weakKeyRefused();
   await loadSchemas();
@@ -448,6 +652,8 @@ async function main() {
   // under the sanitizer build (make check) a report lands on stderr
   ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.err), 'no sanitizer report from the server', srv.err.slice(-2000));
   await noKeyConfigured();
+  partnersFileRefused();
+  await partnerTests();
   if (validators) ok(validated > 40, `${validated} ACP answers and requests were validated against the schemas`);
   process.exit(failed() ? 1 : 0);
 }

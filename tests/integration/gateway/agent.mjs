@@ -3,28 +3,50 @@
 // and POST /api/v1/chat, against the loopback fake provider scripted
 // to call tools (tests/fake_llm/server.js, [agent:PLAN] tags), once per
 // wire format (OpenAI Chat Completions, Anthropic Messages).
-// The pipeline is the shipped commerce pipeline with one line added: the
-// llm_agent stage after `ctx` (written to a temporary folder that links
-// the shipped data, templates, knowledge and rules).
+// The pipeline is the shipped agent-mode pipeline, pipelines/commerce-agent.yaml
+// (the commerce pipeline with an llm_agent stage after `ctx`, written by
+// mk/agent-pipeline.sh): first served as shipped, then with the stage's
+// budgets made small and the commerce deadline (3 s) so that the limits
+// can be reached (a copy in a temporary folder that links the shipped
+// data, templates, knowledge and rules).
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen, saveCheckoutFacts } from './lib.mjs';
+import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen, saveCheckoutFacts, AISLE } from './lib.mjs';
 import { sql } from './stores.mjs';
 
+const SHIPPED = 'pipelines/commerce-agent.yaml';
 const STAGE = '  - { id: assistant, type: llm_agent, checkout: order, max_tool_calls: 8, session_tokens: 3000, ' +
   'history_tokens: 200, timeout_ms: 2000, reserve_ms: 500 }';
 
+// the shipped file: generated from commerce.yaml, linted clean
+function shippedChecks() {
+  const made = execFileSync('sh', ['mk/agent-pipeline.sh'], { encoding: 'utf8' });
+  const src = readFileSync(SHIPPED, 'utf8');
+  ok(made === src, `${SHIPPED} is pipelines/commerce.yaml with agent mode on (sh mk/agent-pipeline.sh >${SHIPPED} after editing commerce.yaml)`,
+    made === src ? '' : 'it differs from what mk/agent-pipeline.sh writes');
+  ok(/^  - \{ id: assistant, type: llm_agent, checkout: order[,} ]/m.test(src) &&
+     src.indexOf('type: llm_agent') > src.indexOf('id: ctx, type: context') && src.indexOf('type: llm_agent') < src.indexOf('type: router'),
+    `${SHIPPED}: the llm_agent stage sits after context and before the router`);
+  const lint = spawnSync(AISLE, ['lint', SHIPPED], { encoding: 'utf8' });
+  ok(lint.status === 0 && lint.stdout.includes(`${SHIPPED}: ok`), `aisle lint ${SHIPPED}: ok`, lint.stdout + lint.stderr);
+}
+
+// the shipped pipeline with test budgets: the same file, two lines changed
 function agenticPipeline() {
   const dir = tmp();
   const root = resolve('.');
   mkdirSync(join(dir, 'pipelines'));
   for (const d of ['data', 'templates', 'knowledge']) symlinkSync(join(root, 'pipelines', d), join(dir, 'pipelines', d));
   symlinkSync(join(root, 'scripts'), join(dir, 'scripts'));
-  const src = readFileSync('pipelines/commerce.yaml', 'utf8');
-  const line = '  - { id: ctx, type: context }\n';
-  if (!src.includes(line)) throw new Error('commerce.yaml has no ctx stage line');
+  const lines = readFileSync(SHIPPED, 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.startsWith('  - { id: assistant, type: llm_agent'));
+  const dl = lines.findIndex((l) => l.startsWith('deadline_ms:'));
+  if (at < 0 || dl < 0) throw new Error(`${SHIPPED} has no llm_agent stage line or no deadline_ms`);
+  lines[at] = STAGE;
+  lines[dl] = 'deadline_ms: 3000';
   const out = join(dir, 'pipelines', 'agentic.yaml');
-  writeFileSync(out, src.replace(line, line + STAGE + '\n'));
+  writeFileSync(out, lines.join('\n'));
   return out;
 }
 
@@ -252,8 +274,52 @@ async function suite(kind, fake, pipe) {
   }
 }
 
+// pipelines/commerce-agent.yaml served as shipped: the model plans, a
+// checkout it requests is asked by the shop and ordered on the shopper's
+// "yes", and without the provider the built-in pipeline answers
+async function shippedSuite(fake) {
+  const P = 'shipped:';
+  const srv = await startServer({
+    pipeline: SHIPPED, args: ['--set', 'limits.ip_burst=1000'],
+    env: { AISLE_LLM: 'on', AISLE_LLM_PROVIDER: 'openai', AISLE_LLM_BASE_URL: `http://127.0.0.1:${fake.port}/v1`,
+           AISLE_LLM_API_KEY: 'sk-test-agent', AISLE_LLM_MODEL: 'test-model', AISLE_LLM_LOG: 'off' },
+  });
+  try {
+    const admin = (await makeAdmin(srv, 'admin-shipped@example.com')).accessToken;
+    const tok = await shopper(srv, 'shipped@example.com');
+    let r = await chat(srv, tok, 'find me mascara and add the first one [agent:multistep]');
+    let tr = await trace(srv, admin, r.json?.traceId);
+    const cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
+    ok(r.status === 200 && tr.agent?.mode === 'llm' && tr.agent.toolCalls === 3 && cart?.items?.length === 1,
+      `${P} ${SHIPPED} runs the model's tool loop (search -> details -> add)`, { agent: tr.agent, reply: r.json?.reply?.text });
+    r = await chat(srv, tok, 'I want to buy it [agent:checkout]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    ok(tr.agent?.stop === 'checkout' && /confirm|yes/i.test(r.json?.reply?.text || ''), `${P} request_checkout: the shop asks the shopper`, r.json?.reply);
+    r = await chat(srv, tok, 'yes');
+    const orders = (await req(srv, 'GET', '/api/v1/orders', { token: tok })).json;
+    ok(orders.items?.length === 1 && orders.items[0].payment?.status === 'paid', `${P} the shopper's "yes" places one paid order`, orders);
+    r = await chat(srv, await anon(srv), 'show me mascara [500]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    ok(r.status === 200 && tr.agent?.mode === 'builtin' && (r.json?.reply?.cards || []).length > 0,
+      `${P} provider error: the built-in commerce pipeline answers`, tr.agent);
+  } finally {
+    await stopServer(srv);
+  }
+  // no provider at all: the stage passes and the shop works as commerce.yaml
+  const plain = await startServer({ pipeline: SHIPPED, env: { AISLE_LLM: 'off' } });
+  try {
+    const r = await chat(plain, await anon(plain), 'show me mascara');
+    ok(r.status === 200 && (r.json?.reply?.cards || []).length > 0, `${P} without an LLM the built-in pipeline answers`, r.json?.reply?.text);
+  } finally {
+    await stopServer(plain);
+  }
+}
+
 const fake = await startFake();
 try {
+  shippedChecks();
+  try { await shippedSuite(fake); } catch (e) { ok(false, 'the shipped agent pipeline suite ran to the end', e.stack || String(e)); }
+  await fetch(`http://127.0.0.1:${fake.port}/_reset`, { method: 'POST' });
   const pipe = agenticPipeline();
   for (const kind of ['openai', 'anthropic']) {
     await fetch(`http://127.0.0.1:${fake.port}/_reset`, { method: 'POST' });

@@ -67,8 +67,9 @@ export async function saveCheckoutFacts(srv, token) {
 // side never race for "port + 1". civetweb: true keeps /ws on the HTTP
 // port (ws.listen none), the other transport; shipped: true passes no
 // --ws-listen at all (the default, "auto": the HTTP port + 1).
-export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true, civetweb = false, shipped = false } = {}) {
-  const dir = tmp();
+// dir: a folder of an earlier server (its database: a restart after a crash)
+export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true, civetweb = false, shipped = false, dir: reuse } = {}) {
+  const dir = reuse || tmp();
   const port = await freePort();
   const cfg = join(dir, 'aisle.yaml');
   writeFileSync(cfg, yaml);

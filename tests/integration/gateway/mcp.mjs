@@ -2,8 +2,10 @@
 // agent sees it: a real `aisle serve` with the shipped commerce pipeline,
 // driven by the official SDK client (Client + StreamableHTTPClientTransport,
 // the bearer token in requestInit): tools and their schemas, search,
-// product, cart, the two-step checkout as a signed-in shopper (the order
-// is then in REST GET /api/v1/orders), refusals (unknown tool, malformed
+// product, cart, the two-step checkout as a signed-in shopper (no order,
+// no stock taken, no charge without a saved address and card: the answer
+// says what is missing and gives the checkout page; with them the order is
+// paid with the saved card, once, and is in REST GET /api/v1/orders), refusals (unknown tool, malformed
 // and missing arguments, invented SKU, confirmation missing, forged or
 // stale, cart tool without a token, order tool without a login), two
 // parallel confirmations with one key placing one order, resources with
@@ -13,8 +15,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, req, startServer, stopServer, failed } from './lib.mjs';
+import { ok, req, startServer, stopServer, failed, metric, TEST_ADDRESS, TEST_CARD } from './lib.mjs';
 import { sql } from './stores.mjs';
 
 const CONFIG = 'limits:\n  ip_rps: 1000\n  ip_burst: 1000\n  user_rps: 1000\n  user_burst: 1000\n';
@@ -170,17 +173,63 @@ async function agentTests(srv) {
 
   r = await call(me, 'confirm_checkout', {});
   ok(refused(r, 'invalid-arguments') && /confirmationId is required/.test(r.content[0].text), 'confirm_checkout without a confirmation id: refused', r);
+
+  // ---- no order without a delivery address and a payment (the chat's and REST's rule) ----
+  const stockOf = async () => (await req(srv, 'GET', `/api/v1/products/${SKU}`)).json.stock;
+  const charges = async () => {
+    const t = (await req(srv, 'GET', '/metrics')).text;
+    return { approved: metric(t, 'aisle_payment_charges_total', 'result="approved"'),
+      all: ['approved', 'declined', 'error'].reduce((n, k) => n + metric(t, 'aisle_payment_charges_total', `result="${k}"`), 0),
+      refunds: metric(t, 'aisle_payment_refunds_total') };
+  };
+  const stock0 = await stockOf(), charges0 = await charges();
+  r = await call(me, 'confirm_checkout', { confirmationId: 'deadbeef.0123456789abcdef0123456789abcdef' });
+  ok(refused(r, 'checkout-incomplete'), 'confirm_checkout with a forged id and no saved facts: checkout-incomplete, nothing ordered', r);
+  r = await call(me, 'request_checkout', {});
+  const sc = r.structuredContent;
+  ok(refused(r, 'checkout-incomplete') && JSON.stringify(sc.missing) === '["address","payment"]' && !sc.confirmationId,
+    'request_checkout with no saved address or card: checkout-incomplete, missing address and payment, no confirmation id', r);
+  ok(sc?.checkoutUrl === srv.base + '/' && r.content[0].text.includes(srv.base + '/') && /delivery address/.test(r.content[0].text) &&
+    /payment card/.test(r.content[0].text) && /never through an agent/.test(r.content[0].text),
+    'checkout-incomplete says what is missing and where the shopper adds it (the checkout page URL)', r.content[0].text);
+  let put = await req(srv, 'PUT', '/api/v1/me/address', { token, body: TEST_ADDRESS });
+  ok(put.status === 200, 'the shopper saves a delivery address (PUT /api/v1/me/address, as the checkout page does)', put.text);
+  r = await call(me, 'request_checkout', {});
+  ok(refused(r, 'checkout-incomplete') && JSON.stringify(r.structuredContent.missing) === '["payment"]' && /payment card/.test(r.content[0].text),
+    'request_checkout with an address and no card: checkout-incomplete, missing payment', r);
+  let orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  const noRows = sql(join(srv.dir, 'aisle.db'), 'SELECT id FROM orders');
+  ok(orders.json.items.length === 0 && noRows.length === 0, 'no order row for the shopper without a card', { api: orders.json, rows: noRows });
+  ok(await stockOf() === stock0, 'no stock taken', { before: stock0, after: await stockOf() });
+  ok((await charges()).all === charges0.all, 'the payment provider was not asked', await charges());
+  put = await req(srv, 'PUT', '/api/v1/me/payment-method', { token, body: TEST_CARD });
+  ok(put.status === 200 && put.json.last4 === '4242', 'the shopper saves a card on the checkout page (PUT /api/v1/me/payment-method)', put.text);
+
   r = await call(me, 'confirm_checkout', { confirmationId: 'deadbeef.0123456789abcdef0123456789abcdef' });
   ok(refused(r, 'confirmation-stale'), 'confirm_checkout with a forged confirmation id: refused', r);
   r = await call(me, 'request_checkout', {});
   const first = r.structuredContent;
-  ok(!r.isError && typeof first?.confirmationId === 'string' && first.total === cart.total && first.cart?.count === 2,
-    'request_checkout: the priced summary and a confirmation id', r);
+  const ship = first?.delivery?.price;
+  ok(!r.isError && typeof first?.confirmationId === 'string' && first.goodsTotal === cart.total && first.cart?.count === 2 &&
+    first.delivery?.id === 'standard' && Math.round((cart.total + ship) * 100) === Math.round(first.total * 100),
+    'request_checkout: the priced summary (goods, the first delivery option, the total charged) and a confirmation id', r);
+  ok(first?.address?.name === TEST_ADDRESS.name && first?.payment?.last4 === '4242' && first.currency === 'USD' && !JSON.stringify(first).includes('test_tok_'),
+    'the summary names the saved address and card (brand and last 4 only)', first);
+
+  // the card removed after the summary: the confirmation orders nothing
+  await req(srv, 'DELETE', '/api/v1/me/payment-method', { token });
+  r = await call(me, 'confirm_checkout', { confirmationId: first.confirmationId });
+  ok(refused(r, 'checkout-incomplete') && JSON.stringify(r.structuredContent.missing) === '["payment"]',
+    'confirm_checkout after the card was removed: checkout-incomplete, nothing ordered', r);
+  orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  ok(orders.json.items.length === 0 && await stockOf() === stock0 && (await charges()).all === charges0.all,
+    'no order, no stock taken, no charge', { orders: orders.json.items.length, stock: await stockOf() });
+  await req(srv, 'PUT', '/api/v1/me/payment-method', { token, body: TEST_CARD });
   r = await call(me, 'update_cart_item', { sku: SKU, quantity: 1 });
   ok(!r.isError && r.structuredContent?.count === 1, 'update_cart_item: quantity 1', r);
   r = await call(me, 'confirm_checkout', { confirmationId: first.confirmationId });
   ok(refused(r, 'confirmation-stale') && /request_checkout again/.test(r.content[0].text), 'confirm_checkout after the cart changed: stale, asks to request again', r);
-  let orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  orders = await req(srv, 'GET', '/api/v1/orders', { token });
   ok(orders.status === 200 && orders.json.items.length === 0, 'no order was placed by the refused confirmations', orders.json);
 
   r = await call(me, 'request_checkout', {});
@@ -193,6 +242,14 @@ async function agentTests(srv) {
   ok(both.filter((x) => x.structuredContent?.replayed === false).length === 1, 'one of them placed it, the other was a replay', both.map((x) => x.structuredContent?.replayed));
   orders = await req(srv, 'GET', '/api/v1/orders', { token });
   ok(orders.json.items.length === 1 && orders.json.items[0].id === ids[0], 'REST GET /api/v1/orders: exactly that one order', orders.json);
+  const order1 = both[0].structuredContent.order, charges1 = await charges();
+  ok(order1.payment?.status === 'paid' && order1.payment.provider === 'test' && order1.payment.last4 === '4242' &&
+    order1.payment.saved === true && Math.round(order1.payment.amount * 100) === Math.round(second.total * 100) &&
+    Math.round(order1.total * 100) === Math.round(second.total * 100),
+    'the order is paid with the saved card, for the total the summary showed (delivery included)', order1);
+  ok(charges1.approved - charges0.approved === 1 && charges1.all - charges0.all === 1 && charges1.refunds === charges0.refunds,
+    'the payment provider charged exactly once for the two parallel confirmations (nothing refunded)', { charges0, charges1 });
+  ok(order1.address?.name === TEST_ADDRESS.name && order1.delivery?.id === 'standard', 'the order keeps the saved address and the delivery option', order1);
   r = await call(me, 'confirm_checkout', { confirmationId: second.confirmationId, idempotencyKey: key });
   ok(!r.isError && r.structuredContent?.order?.id === ids[0] && r.structuredContent.replayed === true, 'the same confirmation again (cart now empty): the first order, replayed', r);
   r = await call(me, 'order_status', { orderId: ids[0] });
@@ -210,6 +267,7 @@ async function agentTests(srv) {
   const pair = await Promise.all([1, 2].map(() => call(me, 'confirm_checkout', { confirmationId: third.confirmationId })));
   ok(pair.every((x) => !x.isError) && pair[0].structuredContent.order.id === pair[1].structuredContent.order.id,
     'two parallel confirm_checkout without a key: one order', pair);
+  ok((await charges()).approved - charges1.approved === 1, 'and one charge', await charges());
   orders = await req(srv, 'GET', '/api/v1/orders', { token });
   ok(orders.json.items.length === 2, 'REST: two orders in all', orders.json.items.map((o) => o.id));
   await me.close();
@@ -219,6 +277,105 @@ async function agentTests(srv) {
   ok(audit.length === 2 && audit.every((a) => JSON.parse(a.detail).via === 'mcp'), 'audit: one order.create per order, via mcp', audit);
   const adds = sql(join(srv.dir, 'aisle.db'), "SELECT detail FROM audit WHERE action = 'cart.add'");
   ok(adds.length >= 3 && adds.every((a) => JSON.parse(a.detail || '{}').via === 'mcp'), 'audit: cart.add entries via mcp', adds);
+}
+
+// ---- ACP's MCP binding (mcp-binding.md): an agent partner connected with its ACP key
+const ACP_KEY = 'acp-partner-key-for-mcp-tests-5c1e';
+const SPEC = '../shared/specs/acp-2026-04-17';
+const ACP_TOOLS = ['create_checkout_session', 'get_checkout_session', 'update_checkout_session', 'complete_checkout_session', 'cancel_checkout_session'];
+
+async function acpSchemas() {
+  if (!existsSync(SPEC)) { console.log(`skip mcp acp schema validation: ${SPEC} is not present`); return null; }
+  const Ajv2020 = (await import('ajv/dist/2020.js')).default;
+  const addFormats = (await import('ajv-formats')).default;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const sch = JSON.parse(readFileSync(`${SPEC}/schema.agentic_checkout.json`, 'utf8'));
+  ajv.addSchema(sch);
+  return (def, v) => { const f = ajv.getSchema(`${sch.$id}#/$defs/${def}`); const good = f(v); return good || f.errors; };
+}
+
+async function acpBindingTests(srv) {
+  const check = await acpSchemas();
+  const validAs = (def, v, what) => { if (!check) return; const res = check(def, v); ok(res === true, `${what}: matches the ACP schema's ${def}`, res); };
+  const meta = (extra = {}) => ({ api_version: '2026-04-17', ...extra });
+  const { client: agent } = await connect(srv, ACP_KEY);
+  const { tools } = await agent.listTools();
+  const names = tools.map((t) => t.name);
+  ok(ACP_TOOLS.every((n) => names.includes(n)) && !names.includes('add_to_cart') && names.includes('search_products'),
+    'acp binding: a partner key lists the five checkout-session tools (and browsing), no shopper cart tools', names);
+  const createTool = tools.find((t) => t.name === 'create_checkout_session');
+  ok(createTool.inputSchema.required.join() === 'meta,payload' && createTool.inputSchema.properties.meta.required[0] === 'api_version' &&
+    tools.find((t) => t.name === 'get_checkout_session').inputSchema.required.join() === 'meta,id',
+    'acp binding: arguments {meta, id, payload} as the binding defines them', createTool.inputSchema);
+  const buyer = 'mcp-acp-buyer@example.com';
+  await signIn(srv, buyer);
+  const payload = { currency: 'usd', line_items: [{ id: SKU }], buyer: { email: buyer },
+    fulfillment_details: { name: 'Robin Quill', address: { name: 'Robin Quill', line_one: '77 Harbour Lane', city: 'Portland', state: 'OR', country: 'US', postal_code: '97205' } } };
+  let r = await call(agent, 'create_checkout_session', { meta: meta({ idempotency_key: 'mcp-create-1', timestamp: new Date().toISOString() }), payload });
+  const session = r;
+  ok(!r.thrown && /^cs_/.test(r.id) && r.status === 'ready_for_payment' && r.line_items?.[0]?.item?.id === SKU,
+    'acp binding: create_checkout_session answers the CheckoutSession as the result', r.thrown?.message || r);
+  const { content, ...bare } = r;
+  validAs('CheckoutSession', bare, 'acp binding: create result');
+  ok(Array.isArray(content) && JSON.parse(content[0].text).id === r.id, 'acp binding: ... with the same JSON as a text content for generic clients');
+  r = await call(agent, 'create_checkout_session', { meta: meta({ idempotency_key: 'mcp-create-1' }), payload });
+  ok(r.id === session.id, 'acp binding: meta.idempotency_key replays the first answer (same session)', r.id);
+  r = await call(agent, 'create_checkout_session', { meta: meta({ idempotency_key: 'mcp-create-1' }), payload: { ...payload, line_items: [{ id: SKU, quantity: 2 }] } });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'idempotency_conflict', 'acp binding: the key with another payload: -32000, data.code idempotency_conflict', r.thrown?.data);
+  r = await call(agent, 'get_checkout_session', { meta: meta(), id: session.id });
+  ok(r.id === session.id && r.status === 'ready_for_payment', 'acp binding: get_checkout_session', r.thrown?.message || r.status);
+  r = await call(agent, 'update_checkout_session', { meta: meta(), id: session.id,
+    payload: { selected_fulfillment_options: [{ type: 'shipping', option_id: 'express', item_ids: [SKU] }] } });
+  const express = (r.fulfillment_options || []).find((f) => f.id === 'express');
+  ok(!r.thrown && r.selected_fulfillment_options?.[0]?.option_id === 'express' && express, 'acp binding: update_checkout_session selects express delivery', r.thrown?.data || r.selected_fulfillment_options);
+  // the delegated token comes from the delegate-payment API (REST; the binding leaves it to a later SEP)
+  const dres = await fetch(srv.base + '/acp/agentic_commerce/delegate_payment', { method: 'POST', headers: { Authorization: `Bearer ${ACP_KEY}`, 'API-Version': '2026-04-17', 'Idempotency-Key': 'mcp-dp-1', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ payment_method: { type: 'card', card_number_type: 'fpan', number: '4242424242424242', exp_month: '11', exp_year: '2035', cvc: '321', display_card_funding_type: 'credit', metadata: {} },
+      allowance: { reason: 'one_time', max_amount: 100000, currency: 'usd', checkout_session_id: session.id, merchant_id: 'aisle', expires_at: new Date(Date.now() + 3600e3).toISOString() }, risk_signals: [], metadata: {} }) });
+  const vt = (await dres.json()).id;
+  const pay = { payment_data: { handler_id: 'card_tokenized', instrument: { type: 'card', credential: { type: 'spt', token: vt } } } };
+  const completeArgs = { meta: meta({ idempotency_key: 'mcp-complete-1' }), id: session.id, payload: pay };
+  const both = await Promise.all([1, 2].map(() => call(agent, 'complete_checkout_session', completeArgs)));
+  // the one that arrives while the other runs is told so (idempotency_in_flight, as over REST); retried, it replays
+  const inFlight = both.filter((x) => x.thrown?.data?.code === 'idempotency_in_flight').length;
+  for (let i = 0; i < both.length; i++) if (both[i].thrown?.data?.code === 'idempotency_in_flight') both[i] = await call(agent, 'complete_checkout_session', completeArgs);
+  r = both.find((x) => x.order) || both[0];
+  ok(both.every((x) => x.status === 'completed') && r.order?.id && both.every((x) => x.order?.id === r.order.id) && inFlight <= 1,
+    'acp binding: complete_checkout_session twice at once with one key: one order (a call in flight is told so and replays on retry)',
+    both.map((x) => x.thrown?.data || x.order));
+  const { content: c2, ...done } = r;
+  validAs('CheckoutSessionWithOrder', done, 'acp binding: complete result');
+  const buyerToken = (await req(srv, 'POST', '/api/v1/auth/login', { body: { email: buyer, password: 'correct horse battery' } })).json.accessToken;
+  const orders = (await req(srv, 'GET', '/api/v1/orders', { token: buyerToken })).json.items;
+  ok(orders.length === 1 && String(orders[0].id) === r.order.id && orders[0].payment?.status === 'paid', "acp binding: the order is in the buyer's REST orders, paid", orders);
+  r = await call(agent, 'create_checkout_session', { meta: meta(), payload: { line_items: [{ id: SKU }] } });
+  const other = r.id;
+  r = await call(agent, 'cancel_checkout_session', { meta: meta(), id: other });
+  ok(r.status === 'canceled', 'acp binding: cancel_checkout_session without a payload', r.thrown?.data || r.status);
+  // errors: ACP's Error in data, -32000; malformed envelopes -32602
+  r = await call(agent, 'get_checkout_session', { meta: meta(), id: 'cs_0123456789abcdef0123456789abcdef' });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.type === 'invalid_request' && r.thrown.data.code === 'not_found', 'acp binding: an unknown session: -32000, data {type, code: not_found}', r.thrown?.data);
+  if (r.thrown?.data) validAs('Error', r.thrown.data, 'acp binding: error data');
+  r = await call(agent, 'get_checkout_session', { meta: { api_version: '2025-01-01' }, id: session.id });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'unsupported_api_version' && r.thrown.data.supported_versions?.[0] === '2026-04-17',
+    'acp binding: another api_version: unsupported_api_version with supported_versions', r.thrown?.data);
+  r = await call(agent, 'get_checkout_session', { id: session.id });
+  ok(r.thrown?.code === -32602, 'acp binding: no meta: -32602 invalid params', r.thrown?.message);
+  r = await call(agent, 'create_checkout_session', { meta: meta() });
+  ok(r.thrown?.code === -32602, 'acp binding: create without payload: -32602', r.thrown?.message);
+  r = await call(agent, 'get_checkout_session', { meta: meta({ timestamp: new Date(Date.now() - 3600e3).toISOString() }), id: session.id });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'invalid_signature', 'acp binding: meta.timestamp outside the window: refused as over REST', r.thrown?.data);
+  r = await call(agent, 'add_to_cart', { sku: SKU, quantity: 1 });
+  ok(refused(r, 'session-required'), 'acp binding: shopper cart tools are not the partner\'s', r);
+  await agent.close();
+  const shopper = await signIn(srv, 'mcp-not-a-partner@example.com');
+  const { client: me } = await connect(srv, shopper);
+  r = await call(me, 'get_checkout_session', { meta: meta(), id: session.id });
+  ok(r.thrown?.code === -32000 && r.thrown.data?.code === 'unauthorized', "acp binding: a shopper's token cannot use the ACP tools", r.thrown?.data);
+  await me.close();
+  const disc = await (await fetch(srv.base + '/.well-known/acp.json')).json();
+  ok(disc.transports?.includes('mcp'), 'acp binding: discovery lists the mcp transport', disc.transports);
 }
 
 async function transportTests(srv) {
@@ -277,8 +434,8 @@ async function rateTests() {
 
 let srv;
 try {
-  srv = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: CONFIG });
-  for (const [name, fn] of [['agent', agentTests], ['transport', transportTests]]) {
+  srv = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: CONFIG, env: { AISLE_ACP_API_KEY: ACP_KEY } });
+  for (const [name, fn] of [['agent', agentTests], ['acp binding', acpBindingTests], ['transport', transportTests]]) {
     try { await fn(srv); } catch (e) { ok(false, `mcp ${name} tests ran to the end`, e.stack || String(e)); }
   }
 } catch (e) {
@@ -286,5 +443,7 @@ try {
 } finally {
   await stopServer(srv);
 }
+// under the sanitizer build (make check) a report lands on stderr
+if (srv) ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.err), 'no sanitizer report from the server', srv.err.slice(-2000));
 try { await rateTests(); } catch (e) { ok(false, 'mcp rate tests ran to the end', e.stack || String(e)); }
 process.exit(failed() ? 1 : 0);

@@ -137,6 +137,9 @@ export async function civetwebTests() {
   // the page says so
   srv = await startServer({ yaml, shipped: true });
   try {
+    // the line is printed once gw_start returns, which can be just after
+    // /healthz first answers: wait for it (at most 3 s)
+    for (let i = 0; i < 60 && !/chat WebSocket on /.test(srv.err); i++) await sleep(50);
     ok(new RegExp(`chat WebSocket on ws://127\\.0\\.0\\.1:${srv.port + 1}/ws \\(port ${srv.port + 1}, event loop\\)`).test(srv.err),
        'aisle serve without ws.listen: /ws on the event loop at the HTTP port + 1', srv.err.slice(-300));
     const page = await req(srv, 'GET', '/');
