@@ -200,8 +200,8 @@ try {
     await page.goto(BASE + '/catalog', { timeout: T })
     for (const sku of ['img-lamp', 'img-ball', 'img-spoon']) {
       const card = page.locator(`[data-testid="product-card"][data-sku="${sku}"]`)
-      await card.getByRole('button', { name: /Add .* to cart/ }).click()
-      await card.getByRole('button', { name: /Add .* to cart/ }).waitFor({ timeout: T })
+      await card.getByRole('button', { name: /^Add to cart/ }).click()
+      await card.getByRole('button', { name: /^Add to cart/ }).waitFor({ timeout: T })
     }
     await expectText(page.getByTestId('cart-count'), /^3$/)
     await page.getByTestId('cart-button').click()

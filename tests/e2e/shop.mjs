@@ -505,7 +505,8 @@ try {
     const ins = await ctx.newPage()
     await ins.goto(BASE + '/inspector')
     await ins.getByTestId('pipeline-graph').waitFor({ timeout: T })
-    await ins.getByTestId('stage-nlu').waitFor({ timeout: T })
+    // React Flow shows a node once measured: slower on a loaded machine
+    await ins.getByTestId('stage-nlu').waitFor({ timeout: 3 * T })
     const row = ins.getByTestId('turn-row').filter({ hasText: "show me men's shoes" }).first()
     await row.waitFor({ timeout: T })
     await expectText(row.getByTestId('turn-intent'), /search_product/)
