@@ -112,10 +112,18 @@ static void build_now(eng__catcache *c, struct store *s, char *note, size_t cap)
             c->cur = NULL, c->cur_store = s;
         }
     }
+    /* the old value's reference is dropped under the lock: once building
+     * is false, eng__cc_free may free c (a background build must not
+     * touch it after the broadcast) */
+    bool last = old && --old->refs == 0;
+    eng__cc_free_fn free_fn = c->free_fn;
     c->building = false;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
-    unref(c, old);
+    if (last) {
+        free_fn(old->v);
+        eng__free(old);
+    }
 }
 
 typedef struct job {
