@@ -680,6 +680,10 @@ static json_object *own_new(const char *event, const char *hook)
 #define BOOST_SLOTS 4096
 #define CACHE_WAYS 4
 #define CACHE_LOCKS 16
+/* a longer key (a product's whole description, or a rule that reads
+ * ctx.session, which changes every turn) is not kept: it bounds what an
+ * entry holds */
+#define KEY_MAX 4096
 
 typedef struct centry {
     uint64_t h;
@@ -842,7 +846,7 @@ static void key_prefix(eng_buf *b, const eng_rules *const *sets, size_t nsets, c
 static void key_done(eng_buf *b, ckey *k, bool ok)
 {
     k->n = b->len - k->off;
-    k->ok = ok && !b->oom;
+    k->ok = ok && !b->oom && k->n <= KEY_MAX;
     k->h = k->ok ? key_hash(b->data + k->off, k->n) : 0;
 }
 
@@ -1023,7 +1027,7 @@ static void cc_begin(cached_call *cc, int kind, bool cache, const eng_rules *con
         return;
     cc->keys = eng__pool_alloc(t->pool, (n ? n : 1) * sizeof *cc->keys);
     key_prefix(&cc->pb, sets, nsets, extra, t, cc->deps);
-    cc->use = cc->keys && !cc->pb.oom;
+    cc->use = cc->keys && !cc->pb.oom && cc->pb.len <= KEY_MAX;
 }
 
 /* Whether the cache knows input v: *e then holds what it keeps;

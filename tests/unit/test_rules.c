@@ -616,6 +616,19 @@ static void test_price_cache(void **state)
     assert_true(price_once(g.r, &g.t, lamp) == 99.0);
     assert_true(price_once(g.r, &g.t, lamp) == 98.0);
     fx_free(&g);
+    /* a card too long for a key (a whole description) is priced every time */
+    fx_load(&g, "big.lua", counting);
+    for (int i = 1; i <= 2; i++) {
+        json_object *big = json_tokener_parse(lamp);
+        char desc[5001];
+        memset(desc, 'x', sizeof desc - 1);
+        desc[sizeof desc - 1] = '\0';
+        json_object_object_add(json_object_array_get_idx(big, 0), "description", json_object_new_string(desc));
+        eng__rules_price_sets((const eng_rules *const *)&g.r, 1, &g.t, big, true);
+        assert_true(final_price(big, 0) == 100.0 - i);
+        json_object_put(big);
+    }
+    fx_free(&g);
     /* a call with a failure is not kept: the next reports (or prices) again */
     fx_load(&g, "flaky.lua", "local n = 0\nprice('flaky', function(p) n = n + 1 if n == 1 then error('first') end return {amount = n} end)\n");
     assert_true(price_once(g.r, &g.t, lamp) == 100.0);
