@@ -1,7 +1,11 @@
 /* engine/sandbox.c — the sandboxed Lua runtime: compiles router
  * conditions and `lua` stage scripts once into bytecode, and runs them in
  * capped, allow-listed Lua states, lent to a thread for one call from a
- * small pool (eng__sandbox_acquire).
+ * small pool (eng__sandbox_acquire). One call may run a function of
+ * several scripts in turn (eng__sandbox_call_each: the rules files of a
+ * hook), each inside a protected call of its own with its own budget, so
+ * that a limit stops that script alone, and their arguments converted
+ * once.
  *
  * What a script can reach: base functions that cannot touch the outside
  * (no dofile, loadfile, require, collectgarbage; print is a no-op; load
@@ -15,7 +19,8 @@
  *
  * Limits, per call unless noted:
  *   - instructions: a count hook every HOOK_EVERY VM instructions charges
- *     the budget (default 10,000,000) and checks the deadline;
+ *     the budget (default 10,000,000; per script in a call_each) and
+ *     checks the deadline;
  *   - pattern matching: string.find, match, gmatch and gsub are Lua's own
  *     matcher with its steps counted (engine/luapat.c): every step is
  *     charged to the same budget and every 1,024 steps the deadline is
