@@ -145,6 +145,38 @@ int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
                       json_object *ctx, int64_t deadline_us, const char *const *keys,
                       json_object **ctx_out, json_object **ret, eng_err *err);
 
+/* eng__sandbox_call_each: ONE protected Lua call that runs function `fn`
+ * (a global each script defines) of every script chunk chunks[0..n), in
+ * order, as n eng__sandbox_call would, but with the arguments converted
+ * once for all of them: every fn gets (ctx, own), `own` the JSON object
+ * `e->own` converted up front and `ctx` one table shared by all, filled
+ * lazily from `e->ctx` on first read of a member (a member `e->ctx` lacks
+ * reads `own`'s). Each chunk is still on its own: its instruction budget
+ * starts afresh, and a limit, an error or a missing function that stops
+ * it is that chunk's failure (rc[i] < 0, errs[i] as eng__sandbox_call
+ * would give), after which the next chunk runs. rets[i] gets fn's first
+ * result as JSON (caller puts; NULL for nil or on failure). After each
+ * chunk, e->after (when set) sees its outcome and may end the loop (true):
+ * the chunks left have rc[i] = 1 (not run). *reads (may be NULL) says
+ * what the results may depend on besides `own`: bit i when some fn read
+ * member e->track[i] of ctx (at most 31 names, NULL-terminated; a read of
+ * a member not named there is not reported), ENG_SANDBOX_RANDOM when one
+ * drew a random number. Returns how many chunks ran. */
+#define ENG_SANDBOX_RANDOM (1u << 31)
+typedef struct eng_sandbox_each {
+    const eng_chunk *const *chunks;
+    size_t n;
+    const char *fn;
+    json_object *ctx; /* may be NULL */
+    json_object *own; /* may be NULL */
+    const char *const *track; /* may be NULL */
+    int64_t deadline_us;
+    bool (*after)(void *ud, size_t i, int rc, const eng_err *err, json_object *ret);
+    void *ud;
+} eng_sandbox_each;
+size_t eng__sandbox_call_each(eng_sandbox *sb, const eng_sandbox_each *e, int *rc, eng_err *errs,
+                              json_object **rets, uint32_t *reads);
+
 /* ------------------------------------------------------------ templates
  * Reply templates (engine/template.c). Syntax:
  *   {{ path }}                 value at a dotted path of the context

@@ -5,9 +5,13 @@
  * one dispatcher, and its top level is run once at load in a scratch
  * sandbox: a file that fails there (a runtime error, a forbidden global
  * such as io, a limit) is refused like a syntax error, so a broken file
- * never replaces a working one. The engine calls the dispatcher with a
- * batch (all the products of a search, a whole cart) so a turn makes one
- * Lua call per file and hook, not one per product.
+ * never replaces a working one. For a hook, ONE Lua call runs the
+ * dispatcher of every file (of every rules set: the pipeline's and the
+ * agents') that has a rule for it, with a batch (all the products of a
+ * search, a whole cart) converted once (eng__sandbox_call_each), so a
+ * turn makes one Lua call per hook, not one per file or product, and none
+ * for a hook without rules. Prices, boosts and cart discounts are kept
+ * per rules version and input ("caches" below).
  *
  * A rule that fails is skipped, except a veto (on): a failing veto denies
  * its action unless it was registered fail_open. Every failure goes to
@@ -15,6 +19,7 @@
  * hook (the gateway's log line and metric). */
 #include "rules.h"
 #include <errno.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -76,37 +81,46 @@ static const char prelude[] =
     "for _,r in ipairs(__r[k]) do l[#l+1]={id=r.id,hook=r.hook,line=r.line,failOpen=r.open} end end "
     "for _,r in pairs(__r.promo) do l[#l+1]={id=r.id,hook=r.hook,line=r.line} end "
     "x.out={version=version,rules=l} end "
-    "function __dispatch(x) local errs={} local seen={} local out={} local ev=x.event "
+    /* __dispatch(x, o): x is the ctx the rules see (shared by every file
+     * of the call), o what the call is about (event, hook, items, action,
+     * cart, promoCode), read here and never through x, so that x tells
+     * whether a rule looked at the turn. After its price rules a file
+     * leaves each product's finalPrice and appliedRules as the next file
+     * must find them. */
+    "function __dispatch(x,o) local errs={} local seen={} local out={} local ev=o.event "
     "local function note(r,res) local e=seen[r] if e then return e end "
     "local m=type(res)=='string' and res or ('(error object is a '..type(res)..' value)') "
     "local ln,rest=string.match(m,'^.-:(%d+): (.*)$') "
     "e={id=r.id,error=m,message=rest or m,line=tonumber(ln) or r.line,hook=r.hook} "
     "seen[r]=e errs[#errs+1]=e return e end "
     "local function try(r,...) local ok,res=pcall(r.f,...) if not ok then note(r,res) return false end return true,res end "
-    "if ev=='price' then for i,p in ipairs(x.items) do local cur=p.finalPrice or p.price local ap={} "
+    "if ev=='price' then local items=o.items for i,p in ipairs(items) do local cur=p.finalPrice or p.price local ap={} "
     "for _,r in ipairs(__r.price) do local ok,res=try(r,p,x) if ok then local ok2,nw=pcall(apply,cur,res) "
     "if not ok2 then note(r,nw) elseif nw~=cur then "
     "ap[#ap+1]={id=r.id,version=version,reason=res.reason,before=cur,after=nw} cur=nw end end end "
     "out[i]={finalPrice=cur,applied=ap} end "
-    "elseif ev=='boost' then for i,p in ipairs(x.items) do local m=1 "
-    "for _,r in ipairs(__r.boost) do if r.ev==x.hook then local ok,res=try(r,p,x) "
+    "for i,p in ipairs(items) do local f,a=out[i].finalPrice,p.appliedRules "
+    "if math.type(f) and f==f and f~=math.huge and f~=-math.huge then p.finalPrice=f+0.0 end "
+    "if type(a)=='table' then for _,e in ipairs(out[i].applied) do a[#a+1]=e end end end "
+    "elseif ev=='boost' then for i,p in ipairs(o.items) do local m=1 "
+    "for _,r in ipairs(__r.boost) do if r.ev==o.hook then local ok,res=try(r,p,x) "
     "if ok and type(res)=='number' and res>0 then m=m*res end end end out[i]=m end "
-    "elseif ev=='on' then for _,r in ipairs(__r.on) do if r.ev==x.hook then local ok,res=try(r,x.action,x) "
+    "elseif ev=='on' then for _,r in ipairs(__r.on) do if r.ev==o.hook then local ok,res=try(r,o.action,x) "
     "if not ok then if not r.open then note(r).denied=true "
     "out={deny=\"" VETO_FAILED "\",id=r.id,version=version,failed=true} break end "
     "elseif type(res)=='table' and res.deny then "
     "out={deny=type(res.deny)=='string' and res.deny or 'not allowed',id=r.id,version=version} break end end end "
-    "elseif ev=='cart' then local ds={} for _,r in ipairs(__r.cart) do local ok,res=try(r,x.cart,x) "
+    "elseif ev=='cart' then local ds={} for _,r in ipairs(__r.cart) do local ok,res=try(r,o.cart,x) "
     "if ok and type(res)=='table' and type(res.amount)=='number' and res.amount>0 then "
     "ds[#ds+1]={id=r.id,version=version,reason=res.reason,amount=r2(res.amount)} end end "
-    "local code=type(x.promoCode)=='string' and string.upper(x.promoCode) local pr=code and __r.promo[code] "
-    "if pr then local ok,res=try(pr,x.cart,x) if ok and type(res)=='table' then "
+    "local code=type(o.promoCode)=='string' and string.upper(o.promoCode) local pr=code and __r.promo[code] "
+    "if pr then local ok,res=try(pr,o.cart,x) if ok and type(res)=='table' then "
     "local amt=type(res.amount)=='number' and res.amount or 0 "
-    "if type(res.percent)=='number' then amt=x.cart.subtotal*res.percent/100 end if amt>0 then "
+    "if type(res.percent)=='number' then amt=o.cart.subtotal*res.percent/100 end if amt>0 then "
     "ds[#ds+1]={id=pr.id,version=version,reason=res.reason or code,amount=r2(amt),code=code} end "
     "if res.deny then out.promoDenied=tostring(res.deny) end end "
     "out.promoKnown=true end out.discounts=ds "
-    "end x.out={result=out,errors=errs} end ";
+    "end return {result=out,errors=errs} end ";
 
 /* What __hooks said a file registered: enough to skip a file that has
  * nothing for a call, and to blame a rule when a whole call fails. */
@@ -121,12 +135,20 @@ typedef struct file_meta {
     size_t n;
 } file_meta;
 
+/* The kinds of call whose results are cached (the caches below). */
+enum { RC_PRICE, RC_CART, RC_BOOST, RC_KINDS };
+
 struct eng_rules {
     eng_chunk *chunks;
     const char **names;
     file_meta *meta;
     size_t n;
+    uint64_t id;                     /* unique per load: the rules' version in cache keys */
+    atomic_uint deps[RC_KINDS];      /* what calls of that kind were seen to read of
+                                        the turn (DEP_*, bits of `tracked`) */
 };
+
+static _Atomic uint64_t next_rules_id = 1;
 
 /* ------------------------------------------------------ rule error hook */
 
@@ -336,6 +358,9 @@ static eng_rules *rules_new(eng_pool *pool, size_t cnt)
         !(r->names = eng__pool_alloc(pool, cnt * sizeof *r->names)) ||
         !(r->meta = eng__pool_alloc(pool, cnt * sizeof *r->meta)))
         return NULL;
+    r->id = atomic_fetch_add(&next_rules_id, 1);
+    for (int k = 0; k < RC_KINDS; k++)
+        atomic_init(&r->deps[k], 0);
     return r;
 }
 
@@ -425,7 +450,7 @@ static const rule_meta *blame(const file_meta *m, const char *want, int line)
 
 /* One rule failure: into vars.ruleErrors (when the context has vars),
  * the trace note and the process-wide hook. */
-static void report(const eng_rules *r, size_t i, eng_turn *t, const eng_rule_error *e)
+static void report(const char *file, eng_turn *t, const eng_rule_error *e)
 {
     json_object *vars = eng__json_path(t->ctx, "vars");
     json_object *list = eng__json_path(vars, "ruleErrors");
@@ -436,7 +461,7 @@ static void report(const eng_rules *r, size_t i, eng_turn *t, const eng_rule_err
     if (list) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string(e->rule_id));
-        json_object_object_add(o, "file", json_object_new_string(r->names[i]));
+        json_object_object_add(o, "file", json_object_new_string(file));
         json_object_object_add(o, "line", json_object_new_int(e->line));
         json_object_object_add(o, "hook", json_object_new_string(e->hook));
         if (t->stage)
@@ -451,82 +476,626 @@ static void report(const eng_rules *r, size_t i, eng_turn *t, const eng_rule_err
     emit(e);
 }
 
-/* Run one file's dispatcher for `want` (see relevant()); *result is
- * borrowed from *holder (put it). Failures of single rules come back from
- * Lua and are reported here; so is a failure of the whole call (a limit,
- * say), blamed on a rule where it can be. is_veto: a failed call denies
- * unless the rule it is blamed on is fail_open (or, unblamed, every rule
- * of the hook is); *deny_id then names the rule (pool string). */
-static int dispatch(const eng_rules *r, size_t i, eng_turn *t, const char *want, bool is_veto, json_object *x,
-                    json_object **holder, json_object **result, const char **deny_id)
+/* The parts of the turn a rule sees in its ctx (the first N_SHARED), and
+ * what the call is about that it may read there too ("items": the whole
+ * batch). Reads of these are tracked, for the caches. */
+static const char *const tracked[] = {"memory", "user", "session", "intent", "entities", "slots", "sessionId",
+                                      "items", NULL};
+#define N_SHARED 7
+#define DEP_SHARED ((1u << N_SHARED) - 1)
+#define DEP_ITEMS (1u << N_SHARED)
+#define DEP_NEVER (1u << 31) /* read the batch, or drew a random number */
+
+/* One call of a hook: the files of the rules sets given that have a rule
+ * for it, in order (sets first to last, each set's files in order), all
+ * run by ONE Lua call (eng__sandbox_call_each, each file's __dispatch in
+ * turn, the arguments converted once), and what each file gave back. A
+ * file that fails (an error outside its rules, a limit) is that file's
+ * failure alone, as when each file had a call of its own. */
+typedef struct hcall {
+    eng_turn *t;
+    const char *want; /* "price", "boost:search", "on:cart.add", "cart" */
+    bool is_veto;
+    size_t n;
+    const eng_rules **set; /* per file: its set and its index there */
+    size_t *idx;
+    const eng_chunk **chunks;
+    int *rc;              /* 0; < 0 failed; 1 not run (a veto denied before it) */
+    eng_err *err;
+    json_object **ret;    /* {result, errors} */
+    const char **deny_id; /* veto: the rule a failed file denies for; NULL allows */
+    uint32_t reads;       /* what a rule read of its ctx (bits of `tracked`), or
+                             ENG_SANDBOX_RANDOM */
+    size_t failures;      /* files and rules that failed */
+} hcall;
+
+/* 0 with hc->n files (0: nothing to run, nothing allocated) or ENG_ENOMEM. */
+static int hcall_init(hcall *hc, const eng_rules *const *sets, size_t nsets, eng_turn *t, const char *want,
+                      bool is_veto)
 {
-    static const char *const keys[] = {"out", NULL};
-    *holder = *result = NULL;
-    if (deny_id)
-        *deny_id = NULL;
-    const file_meta *m = &r->meta[i];
-    if (!has_rules(m, want))
+    memset(hc, 0, sizeof *hc);
+    hc->t = t;
+    hc->want = want;
+    hc->is_veto = is_veto;
+    size_t n = 0;
+    for (size_t s = 0; s < nsets; s++)
+        for (size_t k = 0; sets[s] && k < sets[s]->n; k++)
+            n += has_rules(&sets[s]->meta[k], want);
+    if (!n)
         return 0;
-    eng_sandbox *sb = eng__sandbox_acquire();
-    eng_err err = {0};
-    int rc = sb ? eng__sandbox_call(sb, &r->chunks[i], "__dispatch", x, t->deadline_us, keys, holder, NULL, &err)
-                : eng_err_set(&err, ENG_ENOMEM, "%s: no Lua state (out of memory)", r->names[i]);
-    eng__sandbox_release(sb);
-    if (rc < 0) {
-        const rule_meta *rm = blame(m, want, err.line);
-        bool denied = false;
-        const char *id = rm ? rm->id : NULL;
-        if (is_veto && rm) {
-            denied = !rm->fail_open;
-        } else if (is_veto) {
-            for (size_t k = 0; k < m->n && !denied; k++)
-                if (relevant(m->rules[k].hook, want) && !m->rules[k].fail_open)
-                    denied = true, id = m->rules[k].id;
-        }
-        eng_rule_error e = {.rule_id = id ? id : base_name(r->names[i]), .file = r->names[i], .line = err.line,
-                            .hook = want, .message = strip_pos(err.msg, r->chunks[i].name), .error = err.msg,
-                            .denied = denied};
-        report(r, i, t, &e);
-        if (denied && deny_id)
-            *deny_id = e.rule_id;
-        return rc;
-    }
-    json_object *out = eng__json_path(*holder, "out");
-    *result = eng__json_path(out, "result");
-    json_object *errs = eng__json_path(out, "errors");
-    /* an empty Lua table comes back as {} */
-    for (size_t k = 0; json_object_is_type(errs, json_type_array) && k < json_object_array_length(errs); k++) {
-        json_object *o = json_object_array_get_idx(errs, k);
-        eng_rule_error e = {.rule_id = eng__json_str(o, "id", "?"), .file = r->names[i],
-                            .line = json_object_get_int(eng__json_path(o, "line")),
-                            .hook = eng__json_str(o, "hook", want), .message = eng__json_str(o, "message", "?"),
-                            .error = eng__json_str(o, "error", "?"),
-                            .denied = json_object_get_boolean(eng__json_path(o, "denied"))};
-        report(r, i, t, &e);
-    }
+    if (!(hc->set = eng__pool_alloc(t->pool, n * sizeof *hc->set)) ||
+        !(hc->idx = eng__pool_alloc(t->pool, n * sizeof *hc->idx)) ||
+        !(hc->chunks = eng__pool_alloc(t->pool, n * sizeof *hc->chunks)) ||
+        !(hc->rc = eng__pool_alloc(t->pool, n * sizeof *hc->rc)) ||
+        !(hc->err = eng__pool_alloc(t->pool, n * sizeof *hc->err)) ||
+        !(hc->ret = eng__pool_alloc(t->pool, n * sizeof *hc->ret)) ||
+        !(hc->deny_id = eng__pool_alloc(t->pool, n * sizeof *hc->deny_id)))
+        return ENG_ENOMEM;
+    for (size_t s = 0; s < nsets; s++)
+        for (size_t k = 0; sets[s] && k < sets[s]->n; k++)
+            if (has_rules(&sets[s]->meta[k], want)) {
+                hc->set[hc->n] = sets[s];
+                hc->idx[hc->n] = k;
+                hc->chunks[hc->n] = &sets[s]->chunks[k];
+                hc->n++;
+            }
     return 0;
 }
 
-/* The payload a rule sees as its `ctx`: the event and its items, and the
- * parts of the turn a rule may reason about (borrowed references). */
-static json_object *payload(eng_turn *t, const char *event, const char *hook)
+/* The rule error of file i, which failed as a whole: blamed on a rule
+ * where it can be. A veto denies unless that rule is fail_open (or,
+ * unblamed, every rule of the hook is); *deny then names the rule. */
+static void failed_file(const hcall *hc, size_t i, eng_rule_error *e, const char **deny)
+{
+    const eng_rules *r = hc->set[i];
+    size_t k = hc->idx[i];
+    const file_meta *m = &r->meta[k];
+    const eng_err *err = &hc->err[i];
+    const rule_meta *rm = blame(m, hc->want, err->line);
+    bool denied = false;
+    const char *id = rm ? rm->id : NULL;
+    if (hc->is_veto && rm) {
+        denied = !rm->fail_open;
+    } else if (hc->is_veto) {
+        for (size_t j = 0; j < m->n && !denied; j++)
+            if (relevant(m->rules[j].hook, hc->want) && !m->rules[j].fail_open)
+                denied = true, id = m->rules[j].id;
+    }
+    *e = (eng_rule_error){.rule_id = id ? id : base_name(r->names[k]), .file = r->names[k], .line = err->line,
+                          .hook = hc->want, .message = strip_pos(err->msg, r->chunks[k].name),
+                          .error = err->msg, .denied = denied};
+    *deny = denied ? e->rule_id : NULL;
+}
+
+/* After each file of a veto call: stop at the first that denies. */
+static bool veto_after(void *ud, size_t i, int rc, const eng_err *err, json_object *ret)
+{
+    (void)err;
+    hcall *hc = ud;
+    if (rc < 0) {
+        eng_rule_error e;
+        const char *deny;
+        failed_file(hc, i, &e, &deny);
+        return deny != NULL;
+    }
+    return eng__json_str(eng__json_path(ret, "result"), "deny", NULL) != NULL;
+}
+
+/* The one Lua call: ctx is what the rules see as their ctx (converted as
+ * they read it), own what the call is about (converted up front). Then
+ * every failure is reported, file by file. */
+static void hcall_run(hcall *hc, json_object *ctx, json_object *own)
+{
+    eng_sandbox *sb = eng__sandbox_acquire();
+    if (sb) {
+        eng_sandbox_each e = {.chunks = hc->chunks, .n = hc->n, .fn = "__dispatch", .ctx = ctx, .own = own,
+                              .track = tracked, .deadline_us = hc->t->deadline_us,
+                              .after = hc->is_veto ? veto_after : NULL, .ud = hc};
+        eng__sandbox_call_each(sb, &e, hc->rc, hc->err, hc->ret, &hc->reads);
+    } else {
+        for (size_t i = 0; i < hc->n; i++) {
+            hc->ret[i] = NULL;
+            hc->rc[i] = eng_err_set(&hc->err[i], ENG_ENOMEM, "%s: no Lua state (out of memory)",
+                                    hc->set[i]->names[hc->idx[i]]);
+        }
+    }
+    eng__sandbox_release(sb);
+    for (size_t i = 0; i < hc->n; i++) {
+        const char *file = hc->set[i]->names[hc->idx[i]];
+        if (hc->rc[i] < 0) {
+            eng_rule_error e;
+            failed_file(hc, i, &e, &hc->deny_id[i]);
+            report(file, hc->t, &e);
+            hc->failures++;
+            continue;
+        }
+        json_object *errs = eng__json_path(hc->ret[i], "errors");
+        /* an empty Lua table comes back as {} */
+        for (size_t k = 0; json_object_is_type(errs, json_type_array) && k < json_object_array_length(errs); k++) {
+            json_object *o = json_object_array_get_idx(errs, k);
+            eng_rule_error e = {.rule_id = eng__json_str(o, "id", "?"), .file = file,
+                                .line = json_object_get_int(eng__json_path(o, "line")),
+                                .hook = eng__json_str(o, "hook", hc->want), .message = eng__json_str(o, "message", "?"),
+                                .error = eng__json_str(o, "error", "?"),
+                                .denied = json_object_get_boolean(eng__json_path(o, "denied"))};
+            report(file, hc->t, &e);
+            hc->failures++;
+        }
+    }
+}
+
+/* What file i's dispatcher returned (borrowed), NULL when it did not run
+ * or failed. */
+static json_object *hcall_result(const hcall *hc, size_t i)
+{
+    return hc->rc[i] == 0 ? eng__json_path(hc->ret[i], "result") : NULL;
+}
+
+static void hcall_free(hcall *hc)
+{
+    for (size_t i = 0; i < hc->n; i++)
+        json_object_put(hc->ret[i]);
+}
+
+/* The ctx a rule sees: the parts of the turn it may reason about
+ * (borrowed references). What the call is about comes apart (own_new) and
+ * reads through ctx too. */
+static json_object *shared_ctx(eng_turn *t)
 {
     json_object *x = json_object_new_object();
-    json_object_object_add(x, "event", json_object_new_string(event));
-    if (hook)
-        json_object_object_add(x, "hook", json_object_new_string(hook));
-    static const char *const share[] = {"memory", "user", "session", "intent", "entities", "slots", "sessionId", NULL};
-    for (size_t i = 0; share[i]; i++) {
+    for (size_t i = 0; i < N_SHARED; i++) {
         json_object *v;
-        if (json_object_object_get_ex(t->ctx, share[i], &v))
-            json_object_object_add(x, share[i], json_object_get(v));
+        if (json_object_object_get_ex(t->ctx, tracked[i], &v))
+            json_object_object_add(x, tracked[i], json_object_get(v));
     }
     return x;
 }
 
-int eng__rules_price(const eng_rules *r, eng_turn *t, json_object *cards)
+static json_object *own_new(const char *event, const char *hook)
 {
-    for (size_t k = 0; k < json_object_array_length(cards); k++) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "event", json_object_new_string(event));
+    if (hook)
+        json_object_object_add(o, "hook", json_object_new_string(hook));
+    return o;
+}
+
+/* ------------------------------------------------------------- caches
+ * What a price call gave each product, a boost call each product and a
+ * cart call the cart, kept per rules version and input. The key holds the
+ * ids of the rules sets (a new id at every load, so a reload never meets
+ * an old entry), the whole input as the rules see it (the product card,
+ * or the priced cart with the promotion code), so a product written in
+ * any way (PUT, import, another process, stock after an order) is another
+ * key, and the value of every part of the turn (ctx.user, ctx.memory...)
+ * that calls of that kind were ever seen to read, so a rule that prices
+ * by the shopper is kept per shopper. Rules are taken for what the docs
+ * ask them to be, functions of what they are given: what a call gives
+ * depends on nothing else. Not kept: a call with a failure (the next one
+ * reports it again), and nothing for those rules once a call of that kind
+ * read the whole batch (ctx.items) or drew a random number.
+ * Four ways a set, the least recently used replaced; a lock per stripe
+ * of sets. */
+
+#define PRICE_SLOTS 4096
+#define CART_SLOTS 1024
+#define BOOST_SLOTS 4096
+#define CACHE_WAYS 4
+#define CACHE_LOCKS 16
+/* a longer key (a product's whole description, or a rule that reads
+ * ctx.session, which changes every turn) is not kept: it bounds what an
+ * entry holds */
+#define KEY_MAX 4096
+
+typedef struct centry {
+    uint64_t h;
+    uint64_t used; /* when last found or kept: the least recent goes */
+    char *key;     /* NULL: empty */
+    size_t klen;
+    double fp;        /* price: the finalPrice the rules left, when fp_set;
+                         boost: the product of the boosts */
+    bool fp_set;
+    bool known;       /* cart: a file knows the promotion code */
+    json_object *val; /* price: what the rules appended to appliedRules; cart:
+                         the discounts; the cache's own copy; NULL: none */
+    char *denied;     /* cart: why the code was refused */
+} centry;
+
+typedef struct rcache {
+    centry *slots;
+    size_t n; /* slots: n / CACHE_WAYS sets */
+    _Atomic uint64_t clock;
+    pthread_mutex_t mu[CACHE_LOCKS];
+} rcache;
+
+static rcache caches[RC_KINDS];
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+
+static void caches_init(void)
+{
+    for (int k = 0; k < RC_KINDS; k++) {
+        rcache *c = &caches[k];
+        for (int i = 0; i < CACHE_LOCKS; i++)
+            pthread_mutex_init(&c->mu[i], NULL);
+        c->n = k == RC_PRICE ? PRICE_SLOTS : k == RC_BOOST ? BOOST_SLOTS : CART_SLOTS;
+        atomic_init(&c->clock, 1);
+        c->slots = eng__calloc(c->n, sizeof *c->slots);
+    }
+}
+
+static void centry_free(centry *e)
+{
+    eng__free(e->key);
+    json_object_put(e->val);
+    eng__free(e->denied);
+}
+
+/* A cache key: the rules' version, `extra`, the parts of the turn the
+ * rules read and the value they are given, written as tagged binary (a
+ * double's bits, not its text: this is on every card of every search),
+ * at off..off+n of a buffer. */
+typedef struct ckey {
+    size_t off, n;
+    uint64_t h;
+    bool ok;
+} ckey;
+
+static void key_u32(eng_buf *b, size_t n)
+{
+    uint32_t v = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    eng__buf_add(b, (const char *)&v, sizeof v);
+}
+
+static bool key_value(eng_buf *b, json_object *v, int depth)
+{
+    if (depth > 32)
+        return false;
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        eng__buf_addc(b, 'n');
+        break;
+    case json_type_boolean:
+        eng__buf_addc(b, json_object_get_boolean(v) ? 't' : 'f');
+        break;
+    case json_type_int: {
+        int64_t i = json_object_get_int64(v);
+        eng__buf_addc(b, 'i');
+        eng__buf_add(b, (const char *)&i, sizeof i);
+        break;
+    }
+    case json_type_double: {
+        double d = json_object_get_double(v);
+        eng__buf_addc(b, 'd');
+        eng__buf_add(b, (const char *)&d, sizeof d);
+        break;
+    }
+    case json_type_string: {
+        size_t n = (size_t)json_object_get_string_len(v);
+        eng__buf_addc(b, 's');
+        key_u32(b, n);
+        eng__buf_add(b, json_object_get_string(v), n);
+        break;
+    }
+    case json_type_array: {
+        size_t n = json_object_array_length(v);
+        eng__buf_addc(b, '[');
+        key_u32(b, n);
+        for (size_t i = 0; i < n; i++)
+            if (!key_value(b, json_object_array_get_idx(v, i), depth + 1))
+                return false;
+        break;
+    }
+    case json_type_object: {
+        eng__buf_addc(b, '{');
+        key_u32(b, (size_t)json_object_object_length(v));
+        json_object_object_foreach(v, k, val) {
+            size_t kl = strlen(k);
+            key_u32(b, kl);
+            eng__buf_add(b, k, kl);
+            if (!key_value(b, val, depth + 1))
+                return false;
+        }
+        break;
+    }
+    }
+    return !b->oom;
+}
+
+static uint64_t key_hash(const char *s, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 32);
+}
+
+/* What every key of one call starts with, into b: the rules' version,
+ * `extra` and the value of each part of the turn in `deps`. */
+static void key_prefix(eng_buf *b, const eng_rules *const *sets, size_t nsets, const char *extra, eng_turn *t,
+                       uint32_t deps)
+{
+    for (size_t s = 0; s < nsets; s++)
+        if (sets[s])
+            eng__buf_printf(b, "%llu.", (unsigned long long)sets[s]->id);
+    eng__buf_addc(b, '\n');
+    if (extra)
+        eng__buf_adds(b, extra);
+    eng__buf_addc(b, '\n');
+    for (size_t i = 0; i < N_SHARED; i++) {
+        json_object *v;
+        if (!(deps & (1u << i)))
+            continue;
+        eng__buf_addc(b, (char)('A' + i));
+        if (json_object_object_get_ex(t->ctx, tracked[i], &v)) {
+            if (!key_value(b, v, 0))
+                b->oom = true; /* too deep: no key */
+        } else {
+            eng__buf_addc(b, 'x');
+        }
+    }
+    eng__buf_addc(b, '\n');
+}
+
+static void key_done(eng_buf *b, ckey *k, bool ok)
+{
+    k->n = b->len - k->off;
+    k->ok = ok && !b->oom && k->n <= KEY_MAX;
+    k->h = k->ok ? key_hash(b->data + k->off, k->n) : 0;
+}
+
+/* The key of input v: the prefix pb, then v, appended to b. */
+static void make_key(eng_buf *b, const eng_buf *pb, json_object *v, ckey *k)
+{
+    k->off = b->len;
+    eng__buf_add(b, pb->data, pb->len);
+    key_done(b, k, !pb->oom && key_value(b, v, 0));
+}
+
+/* The keys of a call again, under a new prefix (the rules read more of
+ * the turn than was known): each key's input part, after the old prefix
+ * of oplen bytes in ob, now after the prefix pb, in b. */
+static void rekey(eng_buf *b, const eng_buf *ob, size_t oplen, const eng_buf *pb, ckey *keys, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!keys[k].ok)
+            continue;
+        size_t off = b->len;
+        eng__buf_add(b, pb->data, pb->len);
+        eng__buf_add(b, ob->data + keys[k].off + oplen, keys[k].n - oplen);
+        keys[k].off = off;
+        key_done(b, &keys[k], !pb->oom);
+    }
+}
+
+static uint32_t sets_deps(const eng_rules *const *sets, size_t nsets, int kind)
+{
+    uint32_t d = 0;
+    for (size_t s = 0; s < nsets; s++)
+        if (sets[s])
+            d |= atomic_load_explicit(&sets[s]->deps[kind], memory_order_relaxed);
+    return d;
+}
+
+/* What a call of `kind` read (hc->reads) joins what those rules sets are
+ * known to read; returns the new whole. */
+static uint32_t sets_add_deps(const eng_rules *const *sets, size_t nsets, int kind, uint32_t reads)
+{
+    uint32_t d = reads & DEP_SHARED;
+    if (reads & (DEP_ITEMS | ENG_SANDBOX_RANDOM))
+        d |= DEP_NEVER;
+    for (size_t s = 0; d && s < nsets; s++)
+        if (sets[s])
+            atomic_fetch_or_explicit(&((eng_rules *)sets[s])->deps[kind], d, memory_order_relaxed);
+    return sets_deps(sets, nsets, kind) | d;
+}
+
+/* The set of key k: its first slot; *mu its lock. */
+static centry *set_of(rcache *c, const ckey *k, pthread_mutex_t **mu)
+{
+    size_t set = (size_t)(k->h % (c->n / CACHE_WAYS));
+    *mu = &c->mu[set % CACHE_LOCKS];
+    return &c->slots[set * CACHE_WAYS];
+}
+
+static bool same_key(const centry *e, const ckey *k, const char *kp)
+{
+    return e->key && e->h == k->h && e->klen == k->n && memcmp(e->key, kp, k->n) == 0;
+}
+
+/* A copy of the entry for key k (bytes at kp): val a deep copy the
+ * caller puts, denied in `pool`; or false. */
+static bool cache_get(int kind, const ckey *k, const char *kp, eng_pool *pool, centry *out)
+{
+    pthread_once(&caches_once, caches_init);
+    rcache *c = &caches[kind];
+    memset(out, 0, sizeof *out);
+    if (!c->slots || !k->ok)
+        return false;
+    pthread_mutex_t *mu;
+    centry *set = set_of(c, k, &mu);
+    bool hit = false;
+    pthread_mutex_lock(mu);
+    for (int w = 0; w < CACHE_WAYS && !hit; w++) {
+        centry *e = &set[w];
+        if (!same_key(e, k, kp))
+            continue;
+        e->used = atomic_fetch_add_explicit(&c->clock, 1, memory_order_relaxed);
+        *out = *e;
+        out->key = NULL;
+        out->val = NULL;
+        out->denied = e->denied ? eng__pool_strdup(pool, e->denied) : NULL;
+        /* the cache's tree is never changed once in: reading it to copy
+         * is safe beside other readers */
+        hit = (!e->val || json_object_deep_copy(e->val, &out->val, NULL) == 0) && (!e->denied || out->denied);
+    }
+    pthread_mutex_unlock(mu);
+    if (!hit) {
+        json_object_put(out->val);
+        out->val = NULL;
+    }
+    return hit;
+}
+
+/* Keep v for key k (bytes at kp): its val deep-copied, denied copied;
+ * nothing when out of memory. */
+static void cache_put(int kind, const ckey *k, const char *kp, const centry *v)
+{
+    pthread_once(&caches_once, caches_init);
+    rcache *c = &caches[kind];
+    if (!c->slots || !k->ok)
+        return;
+    centry nv = *v;
+    nv.h = k->h;
+    nv.klen = k->n;
+    nv.key = eng__strndup(kp, k->n);
+    nv.val = NULL;
+    nv.denied = v->denied ? eng__strdup(v->denied) : NULL;
+    if (!nv.key || (v->val && json_object_deep_copy(v->val, &nv.val, NULL) != 0) || (v->denied && !nv.denied)) {
+        centry_free(&nv);
+        return;
+    }
+    pthread_mutex_t *mu;
+    centry *set = set_of(c, k, &mu);
+    pthread_mutex_lock(mu);
+    nv.used = atomic_fetch_add_explicit(&c->clock, 1, memory_order_relaxed);
+    /* the same key again (another thread priced it too), else an empty
+     * way, else the least recently used */
+    centry *slot = NULL;
+    for (int w = 0; w < CACHE_WAYS && !slot; w++)
+        if (same_key(&set[w], k, kp))
+            slot = &set[w];
+    for (int w = 0; w < CACHE_WAYS && !slot; w++)
+        if (!set[w].key)
+            slot = &set[w];
+    if (!slot) {
+        slot = &set[0];
+        for (int w = 1; w < CACHE_WAYS; w++)
+            if (set[w].used < slot->used)
+                slot = &set[w];
+    }
+    centry old = *slot;
+    *slot = nv;
+    pthread_mutex_unlock(mu);
+    centry_free(&old);
+}
+
+void eng__rules_cache_clear(void)
+{
+    pthread_once(&caches_once, caches_init);
+    for (int kind = 0; kind < RC_KINDS; kind++) {
+        rcache *c = &caches[kind];
+        for (size_t s = 0; c->slots && s < c->n; s++) {
+            pthread_mutex_t *mu = &c->mu[(s / CACHE_WAYS) % CACHE_LOCKS];
+            pthread_mutex_lock(mu);
+            centry old = c->slots[s];
+            memset(&c->slots[s], 0, sizeof c->slots[s]);
+            pthread_mutex_unlock(mu);
+            centry_free(&old);
+        }
+    }
+}
+
+/* ------------------------------------------------------------- the hooks */
+
+/* The cache side of one call over a batch (cards to price or boost, or
+ * one cart): which inputs the cache knew, the keys of the others, and
+ * what the rules were known to read when they were made. */
+typedef struct cached_call {
+    bool use;
+    int kind;
+    uint32_t deps;
+    eng_buf pb, kb; /* the keys' prefix; the keys */
+    ckey *keys;     /* per input left to run */
+} cached_call;
+
+static void cc_begin(cached_call *cc, int kind, bool cache, const eng_rules *const *sets, size_t nsets,
+                     const char *extra, eng_turn *t, size_t n)
+{
+    memset(cc, 0, sizeof *cc);
+    cc->kind = kind;
+    eng__buf_init(&cc->pb);
+    eng__buf_init(&cc->kb);
+    cc->deps = cache ? sets_deps(sets, nsets, kind) : DEP_NEVER;
+    if (cc->deps & DEP_NEVER)
+        return;
+    cc->keys = eng__pool_alloc(t->pool, (n ? n : 1) * sizeof *cc->keys);
+    key_prefix(&cc->pb, sets, nsets, extra, t, cc->deps);
+    cc->use = cc->keys && !cc->pb.oom && cc->pb.len <= KEY_MAX;
+}
+
+/* Whether the cache knows input v: *e then holds what it keeps;
+ * otherwise v's key goes in slot `at`. */
+static bool cc_lookup(cached_call *cc, json_object *v, size_t at, eng_turn *t, centry *e)
+{
+    make_key(&cc->kb, &cc->pb, v, &cc->keys[at]);
+    if (!cache_get(cc->kind, &cc->keys[at], cc->kb.data + cc->keys[at].off, t->pool, e))
+        return false;
+    cc->kb.len = cc->keys[at].off; /* not needed again */
+    return true;
+}
+
+/* After the call: whether what it gave the m inputs left may be kept
+ * (the keys fixed up when the rules read more of the turn than was
+ * known). */
+static bool cc_keep(cached_call *cc, const hcall *hc, const eng_rules *const *sets, size_t nsets,
+                    const char *extra, size_t m)
+{
+    if (cc->deps & DEP_NEVER)
+        return false;
+    uint32_t now = sets_add_deps(sets, nsets, cc->kind, hc->reads);
+    if (!cc->use || (now & DEP_NEVER) || hc->failures || cc->kb.oom)
+        return false;
+    if (now != cc->deps) {
+        eng_buf pb, kb;
+        eng__buf_init(&pb);
+        eng__buf_init(&kb);
+        key_prefix(&pb, sets, nsets, extra, hc->t, now);
+        rekey(&kb, &cc->kb, cc->pb.len, &pb, cc->keys, m);
+        eng__buf_free(&cc->pb);
+        eng__buf_free(&cc->kb);
+        cc->pb = pb;
+        cc->kb = kb;
+        cc->deps = now;
+    }
+    return !cc->kb.oom;
+}
+
+static void cc_put(cached_call *cc, size_t at, const centry *e)
+{
+    cache_put(cc->kind, &cc->keys[at], cc->kb.data + cc->keys[at].off, e);
+}
+
+static void cc_end(cached_call *cc)
+{
+    eng__buf_free(&cc->pb);
+    eng__buf_free(&cc->kb);
+}
+
+/* A cached price onto card c: the finalPrice and the appliedRules the
+ * rules gave the same card (e->val is the caller's copy: taken). */
+static void price_from_cache(json_object *c, const centry *e)
+{
+    if (e->fp_set)
+        json_object_object_add(c, "finalPrice", json_object_new_double(e->fp));
+    json_object *dst = eng__json_path(c, "appliedRules");
+    for (size_t j = 0; dst && json_object_is_type(e->val, json_type_array) && j < json_object_array_length(e->val); j++)
+        json_object_array_add(dst, json_object_get(json_object_array_get_idx(e->val, j)));
+    json_object_put(e->val);
+}
+
+int eng__rules_price_sets(const eng_rules *const *sets, size_t nsets, eng_turn *t, json_object *cards, bool cache)
+{
+    size_t n = json_object_array_length(cards);
+    for (size_t k = 0; k < n; k++) {
         json_object *c = json_object_array_get_idx(cards, k);
         json_object *fp;
         if (!json_object_object_get_ex(c, "finalPrice", &fp))
@@ -534,107 +1103,289 @@ int eng__rules_price(const eng_rules *r, eng_turn *t, json_object *cards)
         if (!json_object_object_get_ex(c, "appliedRules", &fp))
             json_object_object_add(c, "appliedRules", json_object_new_array());
     }
-    for (size_t i = 0; r && i < r->n; i++) {
-        json_object *x = payload(t, "price", NULL), *holder, *res;
-        json_object_object_add(x, "items", json_object_get(cards));
-        if (dispatch(r, i, t, "price", false, x, &holder, &res, NULL) == 0 && json_object_is_type(res, json_type_array)) {
-            for (size_t k = 0; k < json_object_array_length(cards) && k < json_object_array_length(res); k++) {
-                json_object *c = json_object_array_get_idx(cards, k), *o = json_object_array_get_idx(res, k);
-                json_object *fp = eng__json_path(o, "finalPrice"), *ap = eng__json_path(o, "applied");
-                if (fp && (json_object_is_type(fp, json_type_double) || json_object_is_type(fp, json_type_int)))
-                    json_object_object_add(c, "finalPrice", json_object_new_double(json_object_get_double(fp)));
-                json_object *dst = eng__json_path(c, "appliedRules");
-                if (ap && !json_object_is_type(ap, json_type_array))
-                    ap = NULL;
-                for (size_t j = 0; ap && j < json_object_array_length(ap); j++)
-                    json_object_array_add(dst, json_object_get(json_object_array_get_idx(ap, j)));
+    hcall hc;
+    int rc = hcall_init(&hc, sets, nsets, t, "price", false);
+    if (rc < 0 || hc.n == 0 || n == 0)
+        return rc < 0 ? rc : 0;
+    /* the cards to run the rules on: those the cache does not know */
+    cached_call cc;
+    cc_begin(&cc, RC_PRICE, cache, sets, nsets, NULL, t, n);
+    json_object *todo = cards;
+    size_t *before = NULL;
+    if (cc.use) {
+        before = eng__pool_alloc(t->pool, n * sizeof *before);
+        todo = before ? json_object_new_array_ext((int)n) : NULL;
+        cc.use = todo != NULL;
+        for (size_t k = 0; cc.use && k < n; k++) {
+            json_object *c = json_object_array_get_idx(cards, k);
+            size_t at = json_object_array_length(todo);
+            centry e;
+            if (cc_lookup(&cc, c, at, t, &e)) {
+                price_from_cache(c, &e);
+                continue;
             }
+            before[at] = json_object_array_length(eng__json_path(c, "appliedRules"));
+            json_object_array_add(todo, json_object_get(c));
         }
-        json_object_put(holder);
-        json_object_put(x);
+        if (!todo) {
+            todo = cards;
+        } else if (json_object_array_length(todo) == 0) {
+            json_object_put(todo);
+            cc_end(&cc);
+            return 0;
+        }
     }
+    size_t m = json_object_array_length(todo);
+    json_object *ctx = shared_ctx(t), *own = own_new("price", NULL);
+    /* some came from the cache: a rule that looks at ctx.items still sees
+     * every product of the call */
+    if (m < n)
+        json_object_object_add(ctx, "items", json_object_get(cards));
+    json_object_object_add(own, "items", json_object_get(todo));
+    hcall_run(&hc, ctx, own);
+    bool *fp_set = eng__pool_alloc(t->pool, (m + 1) * sizeof *fp_set);
+    for (size_t i = 0; i < hc.n; i++) {
+        json_object *res = hcall_result(&hc, i);
+        if (!json_object_is_type(res, json_type_array))
+            continue;
+        for (size_t k = 0; k < m && k < json_object_array_length(res); k++) {
+            json_object *c = json_object_array_get_idx(todo, k), *o = json_object_array_get_idx(res, k);
+            json_object *fp = eng__json_path(o, "finalPrice"), *ap = eng__json_path(o, "applied");
+            if (fp && (json_object_is_type(fp, json_type_double) || json_object_is_type(fp, json_type_int))) {
+                json_object_object_add(c, "finalPrice", json_object_new_double(json_object_get_double(fp)));
+                if (fp_set)
+                    fp_set[k] = true;
+            }
+            json_object *dst = eng__json_path(c, "appliedRules");
+            if (ap && !json_object_is_type(ap, json_type_array))
+                ap = NULL;
+            for (size_t j = 0; ap && j < json_object_array_length(ap); j++)
+                json_object_array_add(dst, json_object_get(json_object_array_get_idx(ap, j)));
+        }
+    }
+    if (cc_keep(&cc, &hc, sets, nsets, NULL, m) && fp_set) {
+        for (size_t k = 0; k < m; k++) {
+            json_object *c = json_object_array_get_idx(todo, k), *dst = eng__json_path(c, "appliedRules");
+            centry e = {.fp_set = fp_set[k], .fp = json_object_get_double(eng__json_path(c, "finalPrice"))};
+            size_t len = json_object_array_length(dst);
+            json_object *added = len > before[k] ? json_object_new_array_ext((int)(len - before[k])) : NULL;
+            for (size_t j = before[k]; added && j < len; j++)
+                json_object_array_add(added, json_object_get(json_object_array_get_idx(dst, j)));
+            e.val = added;
+            if (added || len <= before[k])
+                cc_put(&cc, k, &e);
+            json_object_put(added);
+        }
+    }
+    cc_end(&cc);
+    hcall_free(&hc);
+    json_object_put(ctx);
+    json_object_put(own);
+    if (todo != cards)
+        json_object_put(todo);
     return 0;
 }
 
-int eng__rules_boost(const eng_rules *r, eng_turn *t, const char *hook, json_object *items, double *mult)
+int eng__rules_boost_sets(const eng_rules *const *sets, size_t nsets, eng_turn *t, const char *hook,
+                          json_object *items, double *mult, bool cache)
 {
     size_t n = json_object_array_length(items);
     for (size_t k = 0; k < n; k++)
         mult[k] = 1.0;
     char want[80];
     snprintf(want, sizeof want, "boost:%s", hook ? hook : "");
-    for (size_t i = 0; r && i < r->n; i++) {
-        json_object *x = payload(t, "boost", hook), *holder, *res;
-        json_object_object_add(x, "items", json_object_get(items));
-        if (dispatch(r, i, t, want, false, x, &holder, &res, NULL) == 0 && json_object_is_type(res, json_type_array))
-            for (size_t k = 0; k < n && k < json_object_array_length(res); k++) {
-                double m = json_object_get_double(json_object_array_get_idx(res, k));
-                if (isfinite(m) && m > 0)
-                    mult[k] *= m;
+    hcall hc;
+    int rc = hcall_init(&hc, sets, nsets, t, want, false);
+    if (rc < 0 || hc.n == 0 || n == 0)
+        return rc < 0 ? rc : 0;
+    cached_call cc;
+    cc_begin(&cc, RC_BOOST, cache, sets, nsets, want, t, n);
+    json_object *todo = items;
+    size_t *idx = NULL; /* todo's k-th is items' idx[k]-th */
+    if (cc.use) {
+        idx = eng__pool_alloc(t->pool, n * sizeof *idx);
+        todo = idx ? json_object_new_array_ext((int)n) : NULL;
+        cc.use = todo != NULL;
+        for (size_t k = 0; cc.use && k < n; k++) {
+            json_object *c = json_object_array_get_idx(items, k);
+            size_t at = json_object_array_length(todo);
+            centry e;
+            if (cc_lookup(&cc, c, at, t, &e)) {
+                mult[k] = e.fp;
+                continue;
             }
-        json_object_put(holder);
-        json_object_put(x);
+            idx[at] = k;
+            json_object_array_add(todo, json_object_get(c));
+        }
+        if (!todo) {
+            todo = items;
+            idx = NULL;
+        } else if (json_object_array_length(todo) == 0) {
+            json_object_put(todo);
+            cc_end(&cc);
+            return 0;
+        }
     }
+    size_t m = json_object_array_length(todo);
+    json_object *ctx = shared_ctx(t), *own = own_new("boost", hook);
+    if (m < n)
+        json_object_object_add(ctx, "items", json_object_get(items));
+    json_object_object_add(own, "items", json_object_get(todo));
+    hcall_run(&hc, ctx, own);
+    for (size_t i = 0; i < hc.n; i++) {
+        json_object *res = hcall_result(&hc, i);
+        if (!json_object_is_type(res, json_type_array))
+            continue;
+        for (size_t k = 0; k < m && k < json_object_array_length(res); k++) {
+            double v = json_object_get_double(json_object_array_get_idx(res, k));
+            if (isfinite(v) && v > 0)
+                mult[idx ? idx[k] : k] *= v;
+        }
+    }
+    if (cc_keep(&cc, &hc, sets, nsets, want, m))
+        for (size_t k = 0; k < m; k++) {
+            centry e = {.fp = mult[idx ? idx[k] : k]};
+            cc_put(&cc, k, &e);
+        }
+    cc_end(&cc);
+    hcall_free(&hc);
+    json_object_put(ctx);
+    json_object_put(own);
+    if (todo != items)
+        json_object_put(todo);
     return 0;
 }
 
-json_object *eng__rules_veto(const eng_rules *r, eng_turn *t, const char *hook, json_object *action)
+json_object *eng__rules_veto_sets(const eng_rules *const *sets, size_t nsets, eng_turn *t, const char *hook,
+                                  json_object *action)
 {
     char want[80];
     snprintf(want, sizeof want, "on:%s", hook ? hook : "");
-    for (size_t i = 0; r && i < r->n; i++) {
-        json_object *x = payload(t, "on", hook), *holder, *res, *veto = NULL, *cart;
-        json_object_object_add(x, "action", json_object_get(action));
-        /* the priced cart the commerce core refreshed before asking */
-        if (json_object_object_get_ex(t->ctx, "cart", &cart))
-            json_object_object_add(x, "cart", json_object_get(cart));
-        const char *deny_id = NULL;
-        int rc = dispatch(r, i, t, want, true, x, &holder, &res, &deny_id);
-        if (rc == 0 && eng__json_str(res, "deny", NULL)) {
+    hcall hc;
+    json_object *veto = NULL;
+    if (hcall_init(&hc, sets, nsets, t, want, true) < 0) {
+        /* out of memory: the vetoes could not run, so they deny */
+        veto = json_object_new_object();
+        json_object_object_add(veto, "deny", json_object_new_string(VETO_FAILED));
+        json_object_object_add(veto, "id", json_object_new_string(want));
+        json_object_object_add(veto, "failed", json_object_new_boolean(1));
+        return veto;
+    }
+    if (hc.n == 0)
+        return NULL;
+    json_object *ctx = shared_ctx(t), *own = own_new("on", hook), *cart;
+    json_object_object_add(own, "action", json_object_get(action));
+    /* the priced cart the commerce core refreshed before asking */
+    if (json_object_object_get_ex(t->ctx, "cart", &cart))
+        json_object_object_add(own, "cart", json_object_get(cart));
+    hcall_run(&hc, ctx, own);
+    for (size_t i = 0; i < hc.n && !veto; i++) {
+        const char *file = hc.set[i]->names[hc.idx[i]];
+        json_object *res = hcall_result(&hc, i);
+        if (eng__json_str(res, "deny", NULL)) {
             veto = json_object_get(res);
-            json_object_object_add(veto, "file", json_object_new_string(r->names[i]));
-        } else if (rc < 0 && deny_id) {
+            json_object_object_add(veto, "file", json_object_new_string(file));
+        } else if (hc.rc[i] < 0 && hc.deny_id[i]) {
             veto = json_object_new_object();
             json_object_object_add(veto, "deny", json_object_new_string(VETO_FAILED));
-            json_object_object_add(veto, "id", json_object_new_string(deny_id));
+            json_object_object_add(veto, "id", json_object_new_string(hc.deny_id[i]));
             json_object_object_add(veto, "failed", json_object_new_boolean(1));
-            json_object_object_add(veto, "file", json_object_new_string(r->names[i]));
+            json_object_object_add(veto, "file", json_object_new_string(file));
         }
-        json_object_put(holder);
-        json_object_put(x);
-        if (veto)
-            return veto;
     }
-    return NULL;
+    hcall_free(&hc);
+    json_object_put(ctx);
+    json_object_put(own);
+    return veto;
 }
 
-json_object *eng__rules_cart(const eng_rules *r, eng_turn *t, json_object *cart, const char *promo_code,
-                             bool *promo_known, const char **promo_denied)
+json_object *eng__rules_cart_sets(const eng_rules *const *sets, size_t nsets, eng_turn *t, json_object *cart,
+                                  const char *promo_code, bool *promo_known, const char **promo_denied, bool cache)
 {
     json_object *all = json_object_new_array();
     *promo_known = false;
     if (promo_denied)
         *promo_denied = NULL;
-    for (size_t i = 0; r && i < r->n; i++) {
-        json_object *x = payload(t, "cart", NULL), *holder, *res;
-        json_object_object_add(x, "cart", json_object_get(cart));
-        if (promo_code)
-            json_object_object_add(x, "promoCode", json_object_new_string(promo_code));
-        if (dispatch(r, i, t, "cart", false, x, &holder, &res, NULL) == 0 && res) {
-            json_object *ds = eng__json_path(res, "discounts");
-            if (ds && !json_object_is_type(ds, json_type_array))
-                ds = NULL;
-            for (size_t k = 0; ds && k < json_object_array_length(ds); k++)
-                json_object_array_add(all, json_object_get(json_object_array_get_idx(ds, k)));
-            json_object *pk = eng__json_path(res, "promoKnown");
-            if (pk && json_object_get_boolean(pk))
-                *promo_known = true;
-            const char *dn = eng__json_str(res, "promoDenied", NULL);
-            if (dn && promo_denied)
-                *promo_denied = eng__pool_strdup(t->pool, dn);
-        }
-        json_object_put(holder);
-        json_object_put(x);
+    hcall hc;
+    if (hcall_init(&hc, sets, nsets, t, "cart", false) < 0 || hc.n == 0)
+        return all;
+    const char *code = promo_code ? promo_code : "";
+    cached_call cc;
+    cc_begin(&cc, RC_CART, cache, sets, nsets, code, t, 1);
+    centry e;
+    if (cc.use && cc_lookup(&cc, cart, 0, t, &e)) {
+        for (size_t k = 0; json_object_is_type(e.val, json_type_array) && k < json_object_array_length(e.val); k++)
+            json_object_array_add(all, json_object_get(json_object_array_get_idx(e.val, k)));
+        json_object_put(e.val);
+        *promo_known = e.known;
+        if (promo_denied)
+            *promo_denied = e.denied;
+        cc_end(&cc);
+        return all;
     }
+    json_object *ctx = shared_ctx(t), *own = own_new("cart", NULL);
+    json_object_object_add(own, "cart", json_object_get(cart));
+    if (promo_code)
+        json_object_object_add(own, "promoCode", json_object_new_string(promo_code));
+    hcall_run(&hc, ctx, own);
+    /* a refusal: the last file's of a set, the first set's that has one */
+    const eng_rules *cur = NULL;
+    const char *set_denied = NULL, *denied = NULL;
+    for (size_t i = 0; i < hc.n; i++) {
+        if (hc.set[i] != cur) {
+            if (set_denied && !denied)
+                denied = set_denied;
+            cur = hc.set[i];
+            set_denied = NULL;
+        }
+        json_object *res = hcall_result(&hc, i);
+        if (!res)
+            continue;
+        json_object *ds = eng__json_path(res, "discounts");
+        if (ds && !json_object_is_type(ds, json_type_array))
+            ds = NULL;
+        for (size_t k = 0; ds && k < json_object_array_length(ds); k++)
+            json_object_array_add(all, json_object_get(json_object_array_get_idx(ds, k)));
+        json_object *pk = eng__json_path(res, "promoKnown");
+        if (pk && json_object_get_boolean(pk))
+            *promo_known = true;
+        const char *dn = eng__json_str(res, "promoDenied", NULL);
+        if (dn)
+            set_denied = eng__pool_strdup(t->pool, dn);
+    }
+    if (set_denied && !denied)
+        denied = set_denied;
+    if (promo_denied)
+        *promo_denied = denied;
+    if (cc_keep(&cc, &hc, sets, nsets, code, 1)) {
+        centry v = {.known = *promo_known, .denied = (char *)denied, .val = json_object_array_length(all) ? all : NULL};
+        cc_put(&cc, 0, &v);
+    }
+    cc_end(&cc);
+    hcall_free(&hc);
+    json_object_put(ctx);
+    json_object_put(own);
     return all;
+}
+
+/* One rules set, uncached: the dry-run and the tests. */
+int eng__rules_price(const eng_rules *r, eng_turn *t, json_object *cards)
+{
+    return eng__rules_price_sets(&r, r ? 1 : 0, t, cards, false);
+}
+
+int eng__rules_boost(const eng_rules *r, eng_turn *t, const char *hook, json_object *items, double *mult)
+{
+    return eng__rules_boost_sets(&r, r ? 1 : 0, t, hook, items, mult, false);
+}
+
+json_object *eng__rules_veto(const eng_rules *r, eng_turn *t, const char *hook, json_object *action)
+{
+    return eng__rules_veto_sets(&r, r ? 1 : 0, t, hook, action);
+}
+
+json_object *eng__rules_cart(const eng_rules *r, eng_turn *t, json_object *cart, const char *promo_code,
+                             bool *promo_known, const char **promo_denied)
+{
+    return eng__rules_cart_sets(&r, r ? 1 : 0, t, cart, promo_code, promo_known, promo_denied, false);
 }

@@ -1,7 +1,11 @@
 /* engine/sandbox.c — the sandboxed Lua runtime: compiles router
  * conditions and `lua` stage scripts once into bytecode, and runs them in
  * capped, allow-listed Lua states, lent to a thread for one call from a
- * small pool (eng__sandbox_acquire).
+ * small pool (eng__sandbox_acquire). One call may run a function of
+ * several scripts in turn (eng__sandbox_call_each: the rules files of a
+ * hook), each inside a protected call of its own with its own budget, so
+ * that a limit stops that script alone, and their arguments converted
+ * once.
  *
  * What a script can reach: base functions that cannot touch the outside
  * (no dofile, loadfile, require, collectgarbage; print is a no-op; load
@@ -15,7 +19,8 @@
  *
  * Limits, per call unless noted:
  *   - instructions: a count hook every HOOK_EVERY VM instructions charges
- *     the budget (default 10,000,000) and checks the deadline;
+ *     the budget (default 10,000,000; per script in a call_each) and
+ *     checks the deadline;
  *   - pattern matching: string.find, match, gmatch and gsub are Lua's own
  *     matcher with its steps counted (engine/luapat.c): every step is
  *     charged to the same budget and every 1,024 steps the deadline is
@@ -91,6 +96,9 @@ struct eng_sandbox {
     const eng_chunk *cur;  /* the chunk this call runs */
     json_object *ctx;      /* context an expression resolves names in */
     unsigned cached;       /* entries in the chunk cache */
+    bool each_live;        /* an eng__sandbox_call_each is running */
+    const char *const *track; /* its ctx members to report reads of */
+    uint32_t reads;        /* what it read of them; ENG_SANDBOX_RANDOM */
 };
 
 static _Atomic uint64_t next_chunk_id = 1;
@@ -531,6 +539,14 @@ static int guard_move(lua_State *L)
     return call_original(L);
 }
 
+/* math.random: a call that draws one cannot be cached by what it was
+ * given (eng__sandbox_call_each's *reads). */
+static int guard_random(lua_State *L)
+{
+    get_sb(L)->reads |= ENG_SANDBOX_RANDOM;
+    return call_original(L);
+}
+
 /* Replace lib[name] (lib at the top of the stack) by fn closed over the
  * original and the name. */
 static void wrap(lua_State *L, const char *name, lua_CFunction fn)
@@ -630,6 +646,9 @@ static int setup(lua_State *L)
     lua_getglobal(L, LUA_TABLIBNAME);
     wrap(L, "sort", guard_sort);
     wrap(L, "move", guard_move);
+    lua_pop(L, 1);
+    lua_getglobal(L, LUA_MATHLIBNAME);
+    wrap(L, "random", guard_random);
     lua_pop(L, 1);
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
@@ -863,9 +882,9 @@ static int begin(eng_sandbox *sb, const eng_chunk *c, bool want_expr, int64_t de
 }
 
 /* Turn a failed lua_pcall (error value on top) into an eng_code and
- * message; leaves the stack at NSLOT and the state ready for the next
+ * message; leaves the stack at `top` and the state ready for the next
  * call. */
-static int fail(eng_sandbox *sb, int st, eng_err *err)
+static int fail_to(eng_sandbox *sb, int st, eng_err *err, int top)
 {
     lua_State *L = sb->L;
     const eng_chunk *c = sb->cur;
@@ -906,11 +925,13 @@ static int fail(eng_sandbox *sb, int st, eng_err *err)
         err->line = line;
         snprintf(err->file, sizeof err->file, "%s", c->name);
     }
-    lua_settop(L, NSLOT);
+    lua_settop(L, top);
     if (st == LUA_ERRMEM || sb->mem_hit)
         lua_gc(L, LUA_GCCOLLECT); /* give back what the failed call held */
     return rc;
 }
+
+static int fail(eng_sandbox *sb, int st, eng_err *err) { return fail_to(sb, st, err, NSLOT); }
 
 /* __linedefined(f): the line a Lua function's definition starts on, so
  * that the rules prelude can say where a rule is (only that number; the
@@ -1154,4 +1175,188 @@ int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
         return eng_err_set(err, ENG_ELUA, "%s: %s: %s", c->name, fn, msg);
     }
     return 0;
+}
+
+/* ------------------------------------------------- many chunks, one call */
+
+/* What one eng__sandbox_call_each is doing, for do_each. */
+typedef struct each_run {
+    eng_sandbox *sb;
+    const eng_sandbox_each *e;
+    int *rc;
+    eng_err *errs;
+    json_object **rets;
+    size_t ran; /* chunks whose outcome is set */
+} each_run;
+
+/* __index of the ctx table every chunk of an eng__sandbox_call_each
+ * shares: the member of sb->ctx converted on first read, else own's; kept
+ * in the table so that it is converted once for all the chunks. A read of
+ * a tracked member is noted (sb->reads), present or not. Upvalues: the
+ * arrays weak set, own. */
+static int each_index(lua_State *L)
+{
+    eng_sandbox *sb = get_sb(L);
+    json_object *v;
+    if (!sb->each_live || lua_type(L, 2) != LUA_TSTRING)
+        return 0;
+    const char *k = lua_tostring(L, 2);
+    for (int i = 0; sb->track && sb->track[i] && i < 31; i++)
+        if (strcmp(sb->track[i], k) == 0) {
+            sb->reads |= 1u << i;
+            break;
+        }
+    if (sb->ctx && json_object_object_get_ex(sb->ctx, k, &v)) {
+        eng__lua_push_json(L, v, lua_upvalueindex(1));
+    } else {
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, lua_upvalueindex(2)) == LUA_TNIL)
+            return 1;
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+/* Protected. Args: copies of the NSLOT permanent slots (so that fetch and
+ * fail_to find them at the same indices), then the each_run. Converts own,
+ * makes the shared ctx table, then runs each chunk's function in a
+ * lua_pcall of its own: what stops one chunk (a limit too) stops only it. */
+static int do_each(lua_State *L)
+{
+    each_run *er = lua_touserdata(L, NSLOT + 1);
+    eng_sandbox *sb = er->sb;
+    const eng_sandbox_each *e = er->e;
+    lua_settop(L, NSLOT);
+    if (e->own)
+        eng__lua_push_json(L, e->own, SLOT_ARRAYS);
+    else
+        lua_pushnil(L);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    int own = NSLOT + 1;
+    lua_newtable(L);
+    int x = NSLOT + 2;
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, SLOT_ARRAYS);
+    lua_pushvalue(L, own);
+    lua_pushcclosure(L, each_index, 2);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, x);
+    int base = lua_gettop(L);
+    bool stop = false;
+    for (size_t i = 0; i < e->n && !stop; i++) {
+        const eng_chunk *c = e->chunks[i];
+        eng_err *err = &er->errs[i];
+        json_object *ret = NULL;
+        int rc = 0;
+        sb->cur = c;
+        sb->used = 0;
+        sb->abort = AB_NONE;
+        sb->abort_line = 0;
+        sb->err_line = 0;
+        sb->mem_hit = false;
+        if (!c || !c->bytecode || !c->name || c->is_expr) {
+            sb->cur = e->chunks[0];
+            rc = eng_err_set(err, ENG_EINVAL, "%s: not a compiled script", c && c->name ? c->name : "chunk");
+        } else if (e->deadline_us && eng_now_us() >= e->deadline_us) {
+            rc = eng_err_set(err, ENG_ELIMIT, "%s: deadline exceeded before the chunk started", c->name);
+            snprintf(err->file, sizeof err->file, "%s", c->name);
+        } else {
+            /* resetting the hook also restarts its countdown */
+            lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+            int st = fetch(sb);
+            if (st == LUA_OK) {
+                lua_pushstring(L, e->fn);
+                if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+                    rc = eng_err_set(err, ENG_ENOTFOUND, "%s: the script defines no function '%s'", c->name, e->fn);
+                } else {
+                    lua_pushvalue(L, x);
+                    lua_pushvalue(L, own);
+                    st = lua_pcall(L, 2, 1, SLOT_MSGH);
+                }
+            }
+            if (st != LUA_OK) {
+                rc = fail_to(sb, st, err, base);
+            } else if (rc == 0) {
+                char msg[200];
+                int cr = eng__lua_to_json(L, lua_gettop(L), SLOT_ARRAYS, &ret, msg, sizeof msg);
+                if (cr == ENG_ENOMEM)
+                    rc = eng_err_set(err, ENG_ENOMEM, "%s: %s", c->name, msg);
+                else if (cr < 0)
+                    rc = eng_err_set(err, ENG_ELUA, "%s: %s: %s", c->name, e->fn, msg);
+            }
+            lua_settop(L, base);
+        }
+        er->rc[i] = rc;
+        er->rets[i] = ret;
+        er->ran = i + 1;
+        if (e->after && e->after(e->ud, i, rc, err, ret))
+            stop = true;
+    }
+    /* a chunk may have kept the table: it must not reach the turn's
+     * context after this call */
+    lua_pushnil(L);
+    lua_setmetatable(L, x);
+    return 0;
+}
+
+size_t eng__sandbox_call_each(eng_sandbox *sb, const eng_sandbox_each *e, int *rc, eng_err *errs,
+                              json_object **rets, uint32_t *reads)
+{
+    if (reads)
+        *reads = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        rc[i] = 1;
+        rets[i] = NULL;
+        memset(&errs[i], 0, sizeof errs[i]);
+    }
+    if (!e->n)
+        return 0;
+    if (!sb || !e->fn) {
+        for (size_t i = 0; i < e->n; i++)
+            rc[i] = eng_err_set(&errs[i], ENG_EINVAL, "no sandbox or no function name given");
+        return e->n;
+    }
+    lua_State *L = sb->L;
+    lua_settop(L, NSLOT);
+    each_run er = {.sb = sb, .e = e, .rc = rc, .errs = errs, .rets = rets};
+    sb->cur = e->chunks[0];
+    sb->reads = 0;
+    sb->track = e->track;
+    sb->ctx = e->ctx;
+    sb->each_live = true;
+    sb->used = 0;
+    sb->abort = AB_NONE;
+    sb->mem_hit = false;
+    sb->deadline = e->deadline_us;
+    /* only pushes that allocate nothing: a failure here would be
+     * outside protected mode */
+    lua_pushcfunction(L, do_each);
+    for (int i = 1; i <= NSLOT; i++)
+        lua_pushvalue(L, i);
+    lua_pushlightuserdata(L, &er);
+    int st = lua_pcall(L, NSLOT + 1, 0, SLOT_MSGH);
+    sb->each_live = false;
+    sb->track = NULL;
+    sb->ctx = NULL;
+    size_t ran = er.ran;
+    if (st != LUA_OK) {
+        /* outside every chunk's own call (converting the arguments, say):
+         * the chunk it was at and those after it fail alike */
+        eng_err oe = {0};
+        int orc = fail(sb, st, &oe);
+        for (size_t i = ran; i < e->n; i++) {
+            rc[i] = orc;
+            errs[i] = oe;
+        }
+        ran = e->n;
+    }
+    lua_settop(L, NSLOT);
+    if (reads)
+        *reads = sb->reads;
+    return ran;
 }

@@ -56,11 +56,7 @@ int eng__shop_price(eng_turn *t, json_object *cards)
     const eng_rules *rs[RULESETS_MAX];
     size_t n;
     each_rules(t->p, rs, &n, RULESETS_MAX);
-    if (n == 0) /* no rules: every card still gets finalPrice = price */
-        return eng__rules_price(NULL, t, cards);
-    for (size_t i = 0; i < n; i++)
-        eng__rules_price(rs[i], t, cards);
-    return 0;
+    return eng__rules_price_sets(rs, n, t, cards, true);
 }
 
 json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action)
@@ -71,10 +67,7 @@ json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action)
     /* the vetoes decide with the cart in view */
     if (!eng__json_path(t->ctx, "cart.items"))
         eng__cart_refresh(t);
-    json_object *v = NULL;
-    for (size_t i = 0; i < n && !v; i++)
-        v = eng__rules_veto(rs[i], t, hook, action);
-    return v;
+    return eng__rules_veto_sets(rs, n, t, hook, action);
 }
 
 json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *code, bool *known,
@@ -83,21 +76,7 @@ json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *co
     const eng_rules *rs[RULESETS_MAX];
     size_t n;
     each_rules(t->p, rs, &n, RULESETS_MAX);
-    json_object *all = json_object_new_array();
-    *known = false;
-    *denied = NULL;
-    for (size_t i = 0; i < n; i++) {
-        bool k = false;
-        const char *d = NULL;
-        json_object *ds = eng__rules_cart(rs[i], t, cart, code, &k, &d);
-        for (size_t j = 0; ds && j < json_object_array_length(ds); j++)
-            json_object_array_add(all, json_object_get(json_object_array_get_idx(ds, j)));
-        json_object_put(ds);
-        *known |= k;
-        if (d && !*denied)
-            *denied = d;
-    }
-    return all;
+    return eng__rules_cart_sets(rs, n, t, cart, code, known, denied, true);
 }
 
 /* ------------------------------------------------------------ results */

@@ -296,13 +296,8 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     /* rules' boosts re-rank within what the catalog found */
     double *mult = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *mult);
     if (mult && score && res.n_hits > 1 && (st->pipe->rules || o->rules)) {
-        eng__rules_boost(st->pipe->rules, t, hook, cards, mult);
-        double *m2 = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *m2);
-        if (o->rules && m2) {
-            eng__rules_boost(o->rules, t, hook, cards, m2);
-            for (size_t i = 0; i < res.n_hits; i++)
-                mult[i] *= m2[i];
-        }
+        const eng_rules *sets[2] = {st->pipe->rules, o->rules};
+        eng__rules_boost_sets(sets, 2, t, hook, cards, mult, true);
         /* scores are "higher is better"; for price/rating sorts the order
          * is the shopper's choice and boosts do not override it */
         if (q->sort == STORE_SORT_RELEVANCE || by_rating) {

@@ -2,7 +2,10 @@
  * (default: the FAQ example) on 1 and 2 threads, as JSON. Each figure is
  * the median of several runs, beside a reference measured in the same
  * run (json-c parsing and printing the turn's own context), so that the
- * ratio means something on a shared, noisy machine. Not a timed test. */
+ * ratio means something on a shared, noisy machine. Not a timed test.
+ * BENCH_CART=N (with a catalog) first puts N products of it in the cart
+ * the bench's turns share, so that every turn's context stage prices a
+ * cart (by default it is empty, as at the start of most conversations). */
 #include "engine/eng.h"
 #include "stores/store.h"
 #include "bench_catalog.h"
@@ -11,6 +14,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct pick {
+    char sku[8][128];
+    int n, want;
+} pick;
+
+static int pick_one(void *ud, const store_product *p)
+{
+    pick *k = ud;
+    if (p->price > 0 && !p->price_missing && (p->stock_untracked || p->stock > 10) &&
+        (!p->category || strcmp(p->category, "motorcycle") != 0))
+        snprintf(k->sku[k->n++], sizeof k->sku[0], "%s", p->sku);
+    return k->n >= k->want;
+}
+
+/* N products of the catalog into the cart of session "local" (the
+ * bench's turns name no session); returns how many went in */
+static int fill_cart(eng_pipeline *p, store *s, int n)
+{
+    pick k = {.want = n > 8 ? 8 : n};
+    if (k.want <= 0 || store_product_each(s, pick_one, &k, NULL) < 0)
+        return 0;
+    eng_shopper w = {.pipe = p, .store = s, .session_id = "local", .via = "bench"};
+    int in = 0;
+    for (int i = 0; i < k.n; i++) {
+        eng_shop_result r;
+        if (eng_shop_cart_add(&w, k.sku[i], 1, NULL, &r) == 0 && r.status == ENG_SHOP_OK)
+            in++;
+        eng_shop_result_clear(&r);
+    }
+    return in;
+}
 
 static const char *const messages[] = {
     "how long does shipping take?", "can I pay with paypal", "hello", "what time do you open",
@@ -108,6 +143,8 @@ int main(int argc, char **argv)
     char wnote[240];
     if (deps.store && eng_pipeline_warm(p, deps.store, wnote, sizeof wnote) < 0)
         fprintf(stderr, "bench: catalog vocabulary: %s\n", wnote);
+    const char *cart_env = getenv("BENCH_CART");
+    int in_cart = deps.store && cart_env ? fill_cart(p, deps.store, (int)strtol(cart_env, NULL, 10)) : 0;
     eng_turn *t = NULL;
     eng_turn_opts o0 = {.deps = &deps};
     eng_run(p, messages[0], &o0, &t, NULL);
@@ -121,11 +158,11 @@ int main(int argc, char **argv)
         two[r] = run_threads(p, 2, turns);
     }
     double m1 = median(one, runs), m2 = median(two, runs), mr = median(ref, runs);
-    printf("{\"bench\":\"turns\",\"catalog\":\"%s\",\"store\":%s,\"pipeline\":\"%s\",\"runs\":%d,\"turnsPerRun\":%ld,"
+    printf("{\"bench\":\"turns\",\"catalog\":\"%s\",\"store\":%s,\"pipeline\":\"%s\",\"cartLines\":%d,\"runs\":%d,\"turnsPerRun\":%ld,"
            "\"turnsPerSec1Thread\":%.0f,\"turnsPerSec2Threads\":%.0f,\"usPerTurn1Thread\":%.2f,"
            "\"reference\":\"json-c parse+print of the turn context (%zu bytes)\",\"referencePerSec\":%.0f,"
            "\"turnCostInReferenceUnits\":%.2f,\"scaling2Threads\":%.2f}\n",
-           catalog ? catalog : "", catalog ? "\"sqlite\"" : "null", file, runs, turns, m1, m2, 1e6 / m1, strlen(ctx), mr, mr / m1, m2 / m1);
+           catalog ? catalog : "", catalog ? "\"sqlite\"" : "null", file, in_cart, runs, turns, m1, m2, 1e6 / m1, strlen(ctx), mr, mr / m1, m2 / m1);
     free(ctx);
     eng_pipeline_release(p);
     if (deps.store) {

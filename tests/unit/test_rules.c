@@ -2,7 +2,9 @@
  * whose top level fails is refused at load with FILE:LINE; a failing veto
  * denies unless fail_open; every failure reaches vars.ruleErrors and the
  * eng_on_rule_error hook; default ids do not move when another rule goes;
- * vetoes see ctx.cart; buy_x_get_y's max is per promotion. */
+ * vetoes see ctx.cart; buy_x_get_y's max is per promotion; the files of
+ * one call fail one by one; prices and cart discounts are cached only
+ * where nothing but their input decides them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -442,6 +444,292 @@ static void test_buy_x_get_y_max_per_promotion(void **state)
     fx_free(&g);
 }
 
+/* ------------------------------------------- one call, several files */
+
+static double final_price(json_object *cards, size_t k)
+{
+    return json_object_get_double(eng__json_path(json_object_array_get_idx(cards, k), "finalPrice"));
+}
+
+static const char *applied_id(json_object *cards, size_t k, size_t j)
+{
+    json_object *ap = eng__json_path(json_object_array_get_idx(cards, k), "appliedRules");
+    return eng__json_str(json_object_array_get_idx(ap, j), "id", "");
+}
+
+/* One rule of several fails in the same hook, across the files of one
+ * call: the rule is skipped and reported with its id and file:line, a
+ * file that runs out of budget fails alone (blamed on its rule), and the
+ * files after both still price, each from the price the one before left. */
+static void test_several_files_one_fails(void **state)
+{
+    (void)state;
+    fx a, b, c, d;
+    fx_load(&a, "one/a.lua", "price('a10', function(p) return {percent = 10, reason = 'a'} end)\n");
+    fx_load(&b, "two/b.lua",
+            "price('b-ok', function(p) return {amount = 1, reason = 'b'} end)\n"
+            "price('b-bad', function(p)\n"
+            "  return {amount = p.nope.x}\n"
+            "end)\n");
+    fx_load(&c, "three/c.lua",
+            "price('c-spin', function(p)\n"
+            "  while true do end\n"
+            "end)\n");
+    fx_load(&d, "four/d.lua",
+            "price('d2', function(p, ctx)\n"
+            "  assert(p.finalPrice == p.price * 0.9 - 1, 'd sees what a and b left')\n"
+            "  return {amount = 2, reason = 'd'}\n"
+            "end)\n");
+    assert_int_equal(a.rc + b.rc + c.rc + d.rc, 0);
+    const eng_rules *sets[] = {a.r, b.r, c.r, d.r};
+    json_object *cards = json_tokener_parse("[{\"sku\": \"A\", \"price\": 100}, {\"sku\": \"B\", \"price\": 50}]");
+    assert_int_equal(eng__rules_price_sets(sets, 4, &a.t, cards, false), 0);
+    assert_true(final_price(cards, 0) == 87.0);
+    assert_true(final_price(cards, 1) == 42.0);
+    assert_string_equal(applied_id(cards, 0, 0), "a10");
+    assert_string_equal(applied_id(cards, 0, 1), "b-ok");
+    assert_string_equal(applied_id(cards, 0, 2), "d2");
+    assert_int_equal(json_object_array_length(eng__json_path(json_object_array_get_idx(cards, 1), "appliedRules")), 3);
+    json_object *errs = eng__json_path(a.t.ctx, "vars.ruleErrors");
+    assert_int_equal(json_object_array_length(errs), 2);
+    json_object *e0 = json_object_array_get_idx(errs, 0), *e1 = json_object_array_get_idx(errs, 1);
+    assert_string_equal(eng__json_str(e0, "id", ""), "b-bad");
+    assert_string_equal(eng__json_str(e0, "file", ""), "b.lua");
+    assert_int_equal(json_object_get_int(eng__json_path(e0, "line")), 3);
+    assert_non_null(strstr(eng__json_str(e0, "message", ""), "attempt to index a nil value"));
+    assert_string_equal(eng__json_str(e1, "id", ""), "c-spin");
+    assert_string_equal(eng__json_str(e1, "file", ""), "c.lua");
+    assert_int_equal(json_object_get_int(eng__json_path(e1, "line")), 2);
+    assert_non_null(strstr(eng__json_str(e1, "message", ""), "instruction budget exceeded"));
+    assert_int_equal(seen.n, 2);
+    json_object_put(cards);
+    fx_free(&a);
+    fx_free(&b);
+    fx_free(&c);
+    fx_free(&d);
+}
+
+/* Vetoes of several files in one call: a fail_open rule that errors
+ * allows, the first file that denies decides, and the files after it do
+ * not run (their failing rule is never reported). */
+static void test_veto_across_files(void **state)
+{
+    (void)state;
+    fx a, b, c;
+    fx_load(&a, "va.lua", "on('cart.add', function(x) error('stock service down') end, {id = 'stock', fail_open = true})\n");
+    fx_load(&b, "vb.lua", "on('cart.add', function(x) if x.qty > 5 then return deny('at most 5') end end, 'max-5')\n");
+    fx_load(&c, "vc.lua", "on('cart.add', function(x) if x.qty > 5 then error('must not run') end end, 'after')\n");
+    const eng_rules *sets[] = {a.r, b.r, c.r};
+    json_object *six = action("X", 6), *one = action("X", 1);
+    json_object *v = eng__rules_veto_sets(sets, 3, &a.t, "cart.add", six);
+    assert_non_null(v);
+    assert_string_equal(eng__json_str(v, "id", ""), "max-5");
+    assert_string_equal(eng__json_str(v, "file", ""), "vb.lua");
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.id, "stock");
+    json_object_put(v);
+    assert_null(eng__rules_veto_sets(sets, 3, &a.t, "cart.add", one));
+    assert_int_equal(seen.n, 2);
+    json_object_put(six);
+    json_object_put(one);
+    fx_free(&a);
+    fx_free(&b);
+    fx_free(&c);
+}
+
+/* Boosts multiply across files; one that errors counts as 1. */
+static void test_boost_across_files(void **state)
+{
+    (void)state;
+    fx a, b;
+    fx_load(&a, "ba.lua", "boost('search', function(p) error('ranking service unavailable') end)\n");
+    fx_load(&b, "bb.lua", "boost('search', function(p) return p.sku == 'S' and 2 or 3 end)\n"
+                          "boost('search', function(p) return 1.5 end)\n");
+    const eng_rules *sets[] = {a.r, NULL, b.r};
+    json_object *items = json_tokener_parse("[{\"sku\": \"S\", \"price\": 10}, {\"sku\": \"T\", \"price\": 10}]");
+    double m[2];
+    eng__rules_boost_sets(sets, 3, &a.t, "search", items, m, false);
+    assert_true(m[0] == 3.0);
+    assert_true(m[1] == 4.5);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.id, "ba.lua:boost:search");
+    json_object_put(items);
+    fx_free(&a);
+    fx_free(&b);
+}
+
+/* ------------------------------------------------------------- caches */
+
+static double price_once(const eng_rules *r, eng_turn *t, const char *cards_json)
+{
+    json_object *cards = json_tokener_parse(cards_json);
+    assert_int_equal(eng__rules_price_sets(&r, 1, t, cards, true), 0);
+    double fp = final_price(cards, 0);
+    json_object_put(cards);
+    return fp;
+}
+
+/* A price the same rules gave the same card is kept: the rule (which
+ * counts its calls, something rules must not do) is not called again.
+ * Another card content, another rules version or another value of a part
+ * of the turn the rule reads (ctx.user) is another entry; a rule that
+ * draws a random number and a call that failed are not kept. */
+static void test_price_cache(void **state)
+{
+    (void)state;
+    eng__rules_cache_clear();
+    static const char *const lamp = "[{\"sku\": \"L\", \"price\": 100, \"category\": \"lighting\"}]";
+    static const char *const lamp2 = "[{\"sku\": \"L\", \"price\": 200, \"category\": \"lighting\"}]";
+    static const char counting[] = "local n = 0\nprice('n', function(p) n = n + 1 return {amount = n, reason = 'n'} end)\n";
+    fx f;
+    fx_load(&f, "count.lua", counting);
+    assert_true(price_once(f.r, &f.t, lamp) == 99.0);
+    assert_true(price_once(f.r, &f.t, lamp) == 99.0);  /* cached */
+    assert_true(price_once(f.r, &f.t, lamp2) == 198.0); /* the product changed */
+    assert_true(price_once(f.r, &f.t, lamp) == 99.0);
+    /* the cached card gets its appliedRules too */
+    json_object *cards = json_tokener_parse(lamp);
+    eng__rules_price_sets((const eng_rules *const *)&f.r, 1, &f.t, cards, true);
+    assert_string_equal(applied_id(cards, 0, 0), "n");
+    assert_true(json_object_get_double(eng__json_path(json_object_array_get_idx(cards, 0), "appliedRules.0.after")) == 99.0);
+    json_object_put(cards);
+    /* the same text loaded again is a new version: priced afresh */
+    fx g;
+    fx_load(&g, "count.lua", "local n = 10\nprice('n', function(p) n = n + 1 return {amount = n, reason = 'n'} end)\n");
+    assert_true(price_once(g.r, &g.t, lamp) == 89.0);
+    assert_true(price_once(g.r, &g.t, lamp) == 89.0);
+    fx_free(&g);
+    /* a rule that reads ctx.user: kept per shopper */
+    fx_load(&g, "member.lua",
+            "local n = 0\nprice('member', function(p, ctx) n = n + 1 if ctx.user then return {amount = n} end end)\n");
+    assert_true(price_once(g.r, &g.t, lamp) == 100.0);
+    json_object_object_add(g.t.ctx, "user", json_tokener_parse("{\"id\": \"7\"}"));
+    assert_true(price_once(g.r, &g.t, lamp) == 98.0);
+    assert_true(price_once(g.r, &g.t, lamp) == 98.0); /* the same shopper: cached */
+    json_object_object_add(g.t.ctx, "user", json_tokener_parse("{\"id\": \"8\"}"));
+    assert_true(price_once(g.r, &g.t, lamp) == 97.0);
+    json_object_object_del(g.t.ctx, "user");
+    assert_true(price_once(g.r, &g.t, lamp) == 100.0);
+    fx_free(&g);
+    /* a random number: never cached */
+    fx_load(&g, "rnd.lua", "local n = 0\nprice(function(p) n = n + 1 if math.random() < 2 then return {amount = n} end end)\n");
+    assert_true(price_once(g.r, &g.t, lamp) == 99.0);
+    assert_true(price_once(g.r, &g.t, lamp) == 98.0);
+    fx_free(&g);
+    /* a card too long for a key (a whole description) is priced every time */
+    fx_load(&g, "big.lua", counting);
+    for (int i = 1; i <= 2; i++) {
+        json_object *big = json_tokener_parse(lamp);
+        char desc[5001];
+        memset(desc, 'x', sizeof desc - 1);
+        desc[sizeof desc - 1] = '\0';
+        json_object_object_add(json_object_array_get_idx(big, 0), "description", json_object_new_string(desc));
+        eng__rules_price_sets((const eng_rules *const *)&g.r, 1, &g.t, big, true);
+        assert_true(final_price(big, 0) == 100.0 - i);
+        json_object_put(big);
+    }
+    fx_free(&g);
+    /* a call with a failure is not kept: the next reports (or prices) again */
+    fx_load(&g, "flaky.lua", "local n = 0\nprice('flaky', function(p) n = n + 1 if n == 1 then error('first') end return {amount = n} end)\n");
+    assert_true(price_once(g.r, &g.t, lamp) == 100.0);
+    assert_int_equal(seen.n, 1);
+    assert_true(price_once(g.r, &g.t, lamp) == 98.0);
+    fx_free(&g);
+    fx_free(&f);
+}
+
+/* Some cards of a call cached, some not: the rules run on those it does
+ * not know, and a rule that reads ctx.items still sees every card. */
+static void test_price_cache_partial(void **state)
+{
+    (void)state;
+    eng__rules_cache_clear();
+    fx f;
+    fx_load(&f, "part.lua", "price('ten', function(p) return {percent = 10, reason = 'ten'} end)\n");
+    assert_true(price_once(f.r, &f.t, "[{\"sku\": \"A\", \"price\": 100}]") == 90.0);
+    json_object *cards = json_tokener_parse("[{\"sku\": \"A\", \"price\": 100}, {\"sku\": \"B\", \"price\": 50}]");
+    eng__rules_price_sets((const eng_rules *const *)&f.r, 1, &f.t, cards, true);
+    assert_true(final_price(cards, 0) == 90.0);
+    assert_true(final_price(cards, 1) == 45.0);
+    assert_string_equal(applied_id(cards, 0, 0), "ten");
+    assert_string_equal(applied_id(cards, 1, 0), "ten");
+    json_object_put(cards);
+    fx_free(&f);
+    fx g;
+    fx_load(&g, "many.lua", "price('many', function(p, ctx) if p.sku == 'B' then return {amount = #ctx.items} end end)\n");
+    assert_true(price_once(g.r, &g.t, "[{\"sku\": \"A\", \"price\": 100}]") == 100.0);
+    cards = json_tokener_parse("[{\"sku\": \"A\", \"price\": 100}, {\"sku\": \"B\", \"price\": 50}]");
+    eng__rules_price_sets((const eng_rules *const *)&g.r, 1, &g.t, cards, true);
+    assert_true(final_price(cards, 1) == 48.0);
+    json_object_put(cards);
+    fx_free(&g);
+}
+
+/* Boosts: kept per card and per the parts of the turn the rules read
+ * (ctx.memory, absent or not). */
+static void test_boost_cache(void **state)
+{
+    (void)state;
+    eng__rules_cache_clear();
+    fx f;
+    fx_load(&f, "rank.lua",
+            "local n = 0\n"
+            "boost('search', function(p, ctx)\n"
+            "  n = n + 1\n"
+            "  local fav = ctx.memory and ctx.memory.brand\n"
+            "  if fav == p.brand then return 2 * n end\n"
+            "  return n\n"
+            "end)\n");
+    json_object *items = json_tokener_parse("[{\"sku\": \"S\", \"brand\": \"Acme\"}, {\"sku\": \"T\", \"brand\": \"Zeta\"}]");
+    double m[2];
+    eng__rules_boost_sets((const eng_rules *const *)&f.r, 1, &f.t, "search", items, m, true);
+    assert_true(m[0] == 1.0 && m[1] == 2.0);
+    eng__rules_boost_sets((const eng_rules *const *)&f.r, 1, &f.t, "search", items, m, true);
+    assert_true(m[0] == 1.0 && m[1] == 2.0); /* cached */
+    eng__rules_boost_sets((const eng_rules *const *)&f.r, 1, &f.t, "recommend", items, m, true);
+    assert_true(m[0] == 1.0 && m[1] == 1.0); /* another hook: no rule */
+    json_object_object_add(f.t.ctx, "memory", json_tokener_parse("{\"brand\": \"Acme\"}"));
+    eng__rules_boost_sets((const eng_rules *const *)&f.r, 1, &f.t, "search", items, m, true);
+    assert_true(m[0] == 6.0 && m[1] == 4.0); /* another memory */
+    json_object_put(items);
+    fx_free(&f);
+}
+
+/* The cart's discounts: kept per cart content and promotion code. */
+static void test_cart_cache(void **state)
+{
+    (void)state;
+    eng__rules_cache_clear();
+    fx f;
+    fx_load(&f, "cartc.lua",
+            "local n = 0\n"
+            "cart_rule('n', function(cart) n = n + 1 return {amount = n, reason = 'n'} end)\n"
+            "promo('CODE', function(cart) return {amount = 10} end)\n");
+    json_object *cart = json_tokener_parse("{\"id\": \"c1\", \"items\": [{\"sku\": \"A\", \"qty\": 1, \"finalPrice\": 20}],"
+                                           " \"subtotal\": 20}");
+    bool known = true;
+    const char *denied = "x";
+    json_object *ds = eng__rules_cart_sets((const eng_rules *const *)&f.r, 1, &f.t, cart, NULL, &known, &denied, true);
+    assert_true(json_object_get_double(eng__json_path(ds, "0.amount")) == 1.0);
+    assert_false(known);
+    assert_null(denied);
+    json_object_put(ds);
+    ds = eng__rules_cart_sets((const eng_rules *const *)&f.r, 1, &f.t, cart, NULL, &known, &denied, true);
+    assert_true(json_object_get_double(eng__json_path(ds, "0.amount")) == 1.0); /* cached */
+    json_object_put(ds);
+    ds = eng__rules_cart_sets((const eng_rules *const *)&f.r, 1, &f.t, cart, "CODE", &known, &denied, true);
+    assert_int_equal(json_object_array_length(ds), 2);
+    assert_true(json_object_get_double(eng__json_path(ds, "0.amount")) == 2.0); /* another code */
+    assert_true(known);
+    json_object_put(ds);
+    json_object_object_add(cart, "subtotal", json_object_new_double(40));
+    ds = eng__rules_cart_sets((const eng_rules *const *)&f.r, 1, &f.t, cart, NULL, &known, &denied, true);
+    assert_true(json_object_get_double(eng__json_path(ds, "0.amount")) == 3.0); /* another cart */
+    json_object_put(ds);
+    json_object_put(cart);
+    fx_free(&f);
+}
+
 static void rm_tree(void)
 {
     char cmd[600];
@@ -472,6 +760,13 @@ int main(void)
         cmocka_unit_test_setup(test_default_ids_stable, reset_hook),
         cmocka_unit_test_setup(test_price_error_skipped, reset_hook),
         cmocka_unit_test_setup(test_buy_x_get_y_max_per_promotion, reset_hook),
+        cmocka_unit_test_setup(test_several_files_one_fails, reset_hook),
+        cmocka_unit_test_setup(test_veto_across_files, reset_hook),
+        cmocka_unit_test_setup(test_boost_across_files, reset_hook),
+        cmocka_unit_test_setup(test_price_cache, reset_hook),
+        cmocka_unit_test_setup(test_price_cache_partial, reset_hook),
+        cmocka_unit_test_setup(test_boost_cache, reset_hook),
+        cmocka_unit_test_setup(test_cart_cache, reset_hook),
     };
     int rc = cmocka_run_group_tests_name("rules", tests, NULL, NULL);
     eng_on_rule_error(NULL, NULL);

@@ -1,7 +1,7 @@
 /* tests/unit/test_sandbox.c — the Lua sandbox (engine/sandbox.c) and the
  * JSON <-> Lua conversion (engine/luaconv.c): compiling, conditions
- * against a context, script calls, every limit and escape route, and
- * failures of the Nth allocation. */
+ * against a context, script calls (one script, or several in one call),
+ * every limit and escape route, and failures of the Nth allocation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -770,6 +770,64 @@ static void test_thread_sandbox(void **state)
     assert_int_equal(eng__sandbox_pool_idle(), 16);
 }
 
+/* One call, several scripts: the arguments converted once and shared
+ * (ctx members read lazily, own's reachable through ctx too), each script
+ * on its own budget (one that loops stops alone, the next runs), a
+ * missing function that script's failure alone, the reads of tracked
+ * members and of math.random reported; `after` may end the loop. */
+static bool stop_first(void *ud, size_t i, int rc, const eng_err *err, json_object *ret)
+{
+    (void)ud, (void)rc, (void)err, (void)ret;
+    return i == 0;
+}
+
+static void test_call_each(void **state)
+{
+    fixture *f = *state;
+    eng_chunk a = compile(f, "a.lua",
+                          "function f(ctx, own)\n"
+                          "  own.items[1] = 10\n"
+                          "  return {n = #own.items, same = ctx.items == own.items, u = ctx.user and ctx.user.id}\n"
+                          "end\n", false);
+    eng_chunk b = compile(f, "b.lua", "function f(ctx, own)\n  while true do end\nend\n", false);
+    eng_chunk c = compile(f, "c.lua", "function g() end\n", false);
+    eng_chunk d = compile(f, "d.lua", "function f(ctx, own) return {first = own.items[1], r = math.random() < 2} end\n", false);
+    const eng_chunk *chunks[] = {&a, &b, &c, &d};
+    json_object *ctx = json_tokener_parse("{\"user\": {\"id\": \"7\"}, \"memory\": {}}");
+    json_object *own = json_tokener_parse("{\"items\": [1, 2, 3]}");
+    static const char *const track[] = {"memory", "user", "items", NULL};
+    eng_sandbox_each e = {.chunks = chunks, .n = 4, .fn = "f", .ctx = ctx, .own = own, .track = track,
+                          .deadline_us = eng_now_us() + 10000000};
+    int rc[4];
+    eng_err errs[4];
+    json_object *rets[4];
+    uint32_t reads = 0;
+    assert_int_equal(eng__sandbox_call_each(f->sb, &e, rc, errs, rets, &reads), 4);
+    assert_int_equal(rc[0], 0);
+    assert_int_equal(json_object_get_int(eng__json_path(rets[0], "n")), 3);
+    assert_true(json_object_get_boolean(eng__json_path(rets[0], "same")));
+    assert_string_equal(eng__json_str(rets[0], "u", ""), "7");
+    assert_int_equal(rc[1], ENG_ELIMIT);
+    assert_contains(errs[1].msg, "b.lua:2: instruction budget exceeded");
+    assert_int_equal(rc[2], ENG_ENOTFOUND);
+    assert_int_equal(rc[3], 0);
+    assert_int_equal(json_object_get_int(eng__json_path(rets[3], "first")), 10); /* the same batch */
+    assert_true(json_object_get_boolean(eng__json_path(rets[3], "r")));
+    assert_int_equal(reads, (1u << 1) | (1u << 2) | ENG_SANDBOX_RANDOM); /* user and items, not memory */
+    for (int i = 0; i < 4; i++)
+        json_object_put(rets[i]);
+    /* stopped after the first: the others did not run */
+    e.after = stop_first;
+    assert_int_equal(eng__sandbox_call_each(f->sb, &e, rc, errs, rets, &reads), 1);
+    assert_int_equal(rc[0], 0);
+    assert_int_equal(rc[1], 1);
+    assert_int_equal(rc[3], 1);
+    assert_null(rets[3]);
+    json_object_put(rets[0]);
+    json_object_put(ctx);
+    json_object_put(own);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -794,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test_setup_teardown(test_cache_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_sandbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_each, setup_small, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -537,6 +537,97 @@ static void test_concurrent_checkout(void **state)
     assert_int_equal(orders, 1);
 }
 
+/* The price a shopper sees and pays follows the product and the rules at
+ * once, whatever the engine keeps between calls: after a product write,
+ * an order that takes stock (a write the catalog generation does not
+ * count) and a rules reload, the next cart read and the next chat turn
+ * show the new price. */
+static const char fresh_yaml[] =
+    "pipeline: fresh\n"
+    "rules: [prices.lua]\n"
+    "intents:\n"
+    "  view_cart: [show my cart, what is in my cart, my cart please]\n"
+    "  greeting: [hi, hello, good morning]\n"
+    "stages:\n"
+    "  - { id: nlu, type: classifier }\n"
+    "  - { id: ctx, type: context }\n"
+    "  - { id: reply, type: formatter, templates: { default: 'ok' } }\n";
+
+static eng_pipeline *load_fresh(void)
+{
+    eng_pipeline *p = NULL;
+    eng_diags d;
+    eng_diags_init(&d);
+    int rc = eng_pipeline_load_buffer("fresh.yaml", fresh_yaml, strlen(fresh_yaml), dir, &p, &d);
+    if (rc != 0)
+        eng_diags_print(&d, stderr);
+    eng_diags_free(&d);
+    assert_int_equal(rc, 0);
+    return p;
+}
+
+/* the cart total a REST read (eng_shop_cart) gives, and the one a chat
+ * turn's context stage puts in ctx.cart */
+static double cart_total(eng_pipeline *p, const char *sid)
+{
+    eng_shopper w = {.pipe = p, .store = st, .session_id = sid, .via = "test"};
+    eng_shop_result r;
+    assert_int_equal(eng_shop_cart(&w, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    double rest = num(r.cart, "total");
+    eng_shop_result_clear(&r);
+    eng_deps deps = {.store = st};
+    eng_turn_opts o = {.session_id = sid, .deps = &deps};
+    eng_turn *t = NULL;
+    assert_int_equal(eng_run(p, "what is in my cart", &o, &t, NULL), 0);
+    json_object *cart;
+    assert_true(json_object_object_get_ex(eng_turn_context(t), "cart", &cart));
+    double turn = num(cart, "total");
+    eng_turn_free(t);
+    assert_true(rest == turn);
+    return rest;
+}
+
+static void test_price_follows_product_and_rules(void **state)
+{
+    (void)state;
+    product("HOSE", "garden", 30, 50);
+    write_file("prices.lua",
+               "price('garden-10', function(p) if p.category == 'garden' then return {percent = 10, reason = 'v1'} end end)\n"
+               "price('scarce', function(p) if p.stock and p.stock < 45 then return {amount = 1, reason = 'scarce'} end end)\n");
+    eng_pipeline *p1 = load_fresh();
+    eng_shopper w = {.pipe = p1, .store = st, .session_id = "s-fresh", .via = "test"};
+    eng_shop_result r;
+    assert_int_equal(eng_shop_cart_add(&w, "HOSE", 2, NULL, &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    assert_true(cart_total(p1, "s-fresh") == 54.0);
+    assert_true(cart_total(p1, "s-fresh") == 54.0);
+    /* an admin PUT (or an import) writes the product */
+    product("HOSE", "garden", 40, 50);
+    assert_true(cart_total(p1, "s-fresh") == 72.0);
+    /* another shopper's order takes 10 from stock: 40 left, scarce */
+    eng_shopper b = {.pipe = p1, .store = st, .user_id = 102, .via = "test"};
+    assert_int_equal(eng_shop_cart_add(&b, "HOSE", 10, NULL, &r), 0);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_checkout(&b, "fresh-1", &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    eng_shop_result_clear(&r);
+    assert_int_equal(stock_of("HOSE"), 40);
+    assert_true(cart_total(p1, "s-fresh") == 70.0);
+    /* the rules file changes and the pipeline is loaded again (what a
+     * hot reload does): the new pipeline prices with the new rules */
+    write_file("prices.lua",
+               "price('garden-50', function(p) if p.category == 'garden' then return {percent = 50, reason = 'v2'} end end)\n");
+    eng_pipeline *p2 = load_fresh();
+    assert_true(cart_total(p2, "s-fresh") == 40.0);
+    assert_true(cart_total(p2, "s-fresh") == 40.0);
+    product("HOSE", "garden", 20, 40);
+    assert_true(cart_total(p2, "s-fresh") == 20.0);
+    eng_pipeline_release(p1);
+    eng_pipeline_release(p2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_cancel),           cmocka_unit_test(test_concurrent_adds),
         cmocka_unit_test(test_confirmed_checkout), cmocka_unit_test(test_no_facts_no_order),
         cmocka_unit_test(test_concurrent_checkout),
+        cmocka_unit_test(test_price_follows_product_and_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

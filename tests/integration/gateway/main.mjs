@@ -5,7 +5,7 @@ import { restTests } from './rest.mjs';
 import { wsTests, civetwebTests } from './ws.mjs';
 import { limitsTests, openapiTests, refusalTests, reloadTests, shutdownTests, commerceTests } from './ops.mjs';
 import { llmTests } from './llm.mjs';
-import { ruleTests, ruleTraceTests } from './rules.mjs';
+import { ruleTests, ruleTraceTests, priceFreshnessTests } from './rules.mjs';
 import { converseTests } from './converse.mjs';
 import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
@@ -28,7 +28,7 @@ try {
   await stopServer(main);
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['conformance to openapi.json', conformTests], ['refusal', refusalTests],
-  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests],
+  ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests], ['price freshness', priceFreshnessTests],
   ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests], ['media', mediaTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }

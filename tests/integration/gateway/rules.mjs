@@ -5,10 +5,14 @@
 // (or a forbidden global) is refused at hot reload with FILE:LINE and the
 // previous rules keep serving; a fixed file loads again. In a chat turn,
 // a failing rule is in the turn's trace (ctx.vars.ruleErrors, what the
-// inspector shows) as well as in the log and the counter.
+// inspector shows) as well as in the log and the counter. Prices follow
+// the product and the rules at once, whatever the engine caches: after an
+// admin PUT, an `aisle import` and a rules reload, the next REST cart read
+// and the next chat turn show the new price.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, stopServer, req, ok, sleep, tmp, metric } from './lib.mjs';
+import { spawnSync } from 'node:child_process';
+import { startServer, stopServer, req, ok, sleep, tmp, metric, makeAdmin, AISLE } from './lib.mjs';
 
 const PIPELINE = `pipeline: rules-test
 version: 1
@@ -181,6 +185,75 @@ export async function ruleTraceTests() {
     ok(metric(m, 'aisle_rule_errors_total', 'rule="broken-price"') >= 1 && metric(m, 'aisle_rule_errors_total', 'rule="broken_rule.lua:boost:search"') >= 1,
        'chat-turn rule errors are counted too', m.split('\n').filter((l) => l.includes('rule_errors')).join('\n'));
     ok(/"event":"rule_error".*"rule":"broken-price"/.test(srv.err), 'chat-turn rule errors are logged too', srv.err.slice(-1500));
+  } finally {
+    await stopServer(srv);
+  }
+}
+
+const PRICE_PIPELINE = `pipeline: prices-test
+version: 1
+rules: [prices.lua]
+intents:
+  view_cart: [show my cart, what is in my cart, my cart please, what's in my basket]
+  greeting: [hi, hello, good morning, hey there]
+stages:
+  - { id: nlu, type: classifier, threshold: 0.1 }
+  - { id: ctx, type: context }
+  - { id: reply, type: formatter, templates: { default: "total {{cart.total | money}}" } }
+`;
+const PRICES_V1 = `version = 1
+price("lamps-10", function(p, ctx)
+  if p.category == "lighting" then return { percent = 10, reason = "10% off lamps" } end
+end)
+`;
+const PRICES_V2 = `version = 2
+price("lamps-50", function(p, ctx)
+  if p.category == "lighting" then return { percent = 50, reason = "half price lamps" } end
+end)
+`;
+
+export async function priceFreshnessTests() {
+  const dir = tmp();
+  const file = join(dir, 'p.yaml');
+  const rules = join(dir, 'prices.lua');
+  writeFileSync(file, PRICE_PIPELINE);
+  writeFileSync(rules, PRICES_V1);
+  const srv = await startServer({ pipeline: file });
+  try {
+    const admin = await makeAdmin(srv, 'admin@example.com');
+    const lamp = { sku: 'LAMP-FRESH', title: 'Fresh Lamp', brand: 'Acme', category: 'lighting', price: 20, stock: 50 };
+    let r = await req(srv, 'POST', '/api/v1/products', { token: admin.accessToken, body: lamp });
+    ok(r.status === 201, 'prices: the admin creates a lamp', r.text);
+    const anon = (await req(srv, 'POST', '/api/v1/auth/anonymous')).json.sessionToken;
+    r = await req(srv, 'POST', '/api/v1/cart/items', { token: anon, body: { sku: lamp.sku, qty: 2 } });
+    ok(r.status === 200, 'prices: two lamps in the cart', r.text);
+    // what the shopper sees: the REST cart read, then a chat turn
+    const seen = async () => {
+      const cart = (await req(srv, 'GET', '/api/v1/cart', { token: anon })).json;
+      const chat = (await req(srv, 'POST', '/api/v1/chat', { token: anon, body: { text: 'what is in my cart' } })).json;
+      return { total: cart?.total, line: cart?.items?.[0]?.finalPrice, chat: chat?.reply?.text };
+    };
+    let s = await seen();
+    ok(s.total === 36 && s.line === 18 && s.chat === 'total 36.00', 'prices: cart and chat show the rule price', s);
+    s = await seen();
+    ok(s.total === 36 && s.chat === 'total 36.00', 'prices: the same again', s);
+    r = await req(srv, 'PUT', `/api/v1/products/${lamp.sku}`, { token: admin.accessToken, body: { ...lamp, price: 30 } });
+    ok(r.status === 200, 'prices: the admin changes the price', r.text);
+    s = await seen();
+    ok(s.total === 54 && s.line === 27 && s.chat === 'total 54.00', 'prices: the next cart read and chat turn show the new product price', s);
+    const cat = join(dir, 'import.json');
+    writeFileSync(cat, JSON.stringify([{ ...lamp, price: 40 }]));
+    const imp = spawnSync(AISLE, ['import', '--catalog', cat, '--db', join(srv.dir, 'aisle.db')], { encoding: 'utf8' });
+    ok(imp.status === 0, 'prices: `aisle import` updates the lamp', imp.stderr);
+    s = await seen();
+    ok(s.total === 72 && s.line === 36 && s.chat === 'total 72.00', 'prices: an import by another process shows at once', s);
+    writeFileSync(rules, PRICES_V2);
+    const t0 = Date.now();
+    do {
+      await sleep(50);
+      s = await seen();
+    } while (s.total !== 40 && Date.now() - t0 < 5000);
+    ok(s.total === 40 && s.line === 20 && s.chat === 'total 40.00', 'prices: after a rules reload cart and chat price with the new rules', s);
   } finally {
     await stopServer(srv);
   }
