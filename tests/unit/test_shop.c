@@ -607,7 +607,7 @@ static void test_price_follows_product_and_rules(void **state)
     product("HOSE", "garden", 40, 50);
     assert_true(cart_total(p1, "s-fresh") == 72.0);
     /* another shopper's order takes 10 from stock: 40 left, scarce */
-    eng_shopper b = {.pipe = p1, .store = st, .user_id = 102, .via = "test"};
+    eng_shopper b = {.pipe = p1, .store = st, .user_id = buyer("fresh-b@example.com"), .via = "test"};
     assert_int_equal(eng_shop_cart_add(&b, "HOSE", 10, NULL, &r), 0);
     eng_shop_result_clear(&r);
     assert_int_equal(eng_shop_checkout(&b, "fresh-1", &r), 0);
