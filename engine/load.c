@@ -742,16 +742,6 @@ static int load_top(eng_build *b, int root)
     return rc;
 }
 
-static void pipeline_destroy(eng_pipeline *p)
-{
-    for (size_t i = 0; i < p->nstages; i++) {
-        eng_stage *st = &p->stages[i];
-        if (st->type && st->type->destroy && st->data)
-            st->type->destroy(st);
-    }
-    eng__pool_free(p->pool);
-}
-
 static void yaml_error(eng_build *b, yaml_parser_t *ps)
 {
     int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
@@ -805,7 +795,7 @@ int eng_pipeline_load_buffer(const char *name, const char *text, size_t len, con
     yaml_parser_t ps;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&ps)) {
-        pipeline_destroy(p);
+        eng__pipeline_destroy(p);
         rc = ENG_ENOMEM;
         goto out;
     }
@@ -815,7 +805,7 @@ int eng_pipeline_load_buffer(const char *name, const char *text, size_t len, con
         /* read the error kind before the parser is gone */
         rc = ps.error == YAML_MEMORY_ERROR ? ENG_ENOMEM : ENG_ECONFIG;
         yaml_parser_delete(&ps);
-        pipeline_destroy(p);
+        eng__pipeline_destroy(p);
         goto out;
     }
     /* a second document in the same file is almost always a mistake */
@@ -843,7 +833,7 @@ int eng_pipeline_load_buffer(const char *name, const char *text, size_t len, con
     if (rc == 0 && diags->errors > errors_before)
         rc = ENG_ECONFIG;
     if (rc < 0) {
-        pipeline_destroy(p);
+        eng__pipeline_destroy(p);
         goto out;
     }
     *out = p;
@@ -871,39 +861,4 @@ int eng_pipeline_load(const char *path, eng_pipeline **out, eng_diags *diags)
     eng__free(dcopy);
     eng__free(text);
     return rc;
-}
-
-void eng_pipeline_retain(eng_pipeline *p) { atomic_fetch_add(&p->refs, 1); }
-
-void eng_pipeline_release(eng_pipeline *p)
-{
-    if (p && atomic_fetch_sub(&p->refs, 1) == 1)
-        pipeline_destroy(p);
-}
-
-const char *eng_pipeline_name(const eng_pipeline *p) { return p->name; }
-int eng_pipeline_version(const eng_pipeline *p) { return (int)p->version; }
-const char *eng_pipeline_file(const eng_pipeline *p) { return p->file; }
-
-int eng_pipeline_examples(const eng_pipeline *p, const char ***texts, const char ***labels, size_t *n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < p->nintents; i++)
-        k += p->intents[i].examples.n;
-    const char **t = malloc((k ? k : 1) * sizeof *t), **l = malloc((k ? k : 1) * sizeof *l);
-    if (!t || !l) {
-        free(t);
-        free(l);
-        return ENG_ENOMEM;
-    }
-    k = 0;
-    for (size_t i = 0; i < p->nintents; i++)
-        for (size_t j = 0; j < p->intents[i].examples.n; j++) {
-            t[k] = p->intents[i].examples.items[j];
-            l[k++] = p->intents[i].name;
-        }
-    *texts = t;
-    *labels = l;
-    *n = k;
-    return 0;
 }

@@ -1,6 +1,7 @@
 /* engine/pipe_int.h — the loaded pipeline model and the stage-type
- * contract shared by the loader (load.c, link.c), the executor (exec.c)
- * and the stage types (engine/stages/). Internal to engine/. */
+ * contract shared by the loader (load.c, link.c), the pipeline's lifetime
+ * (pipeline.c), the turn (turn.c), the executor (exec.c) and the stage
+ * types (engine/stages/). Internal to engine/. */
 #ifndef AISLE_PIPE_INT_H
 #define AISLE_PIPE_INT_H
 
@@ -17,6 +18,7 @@ typedef enum eng_result {
     ENG_R_ERROR,      /* failed; the turn answers with the error reply */
 } eng_result;
 
+/* eng__result_name: "ok", "declined", ... for traces (engine/turn.c). */
 const char *eng__result_name(eng_result r);
 
 /* Option kinds a stage type declares for its YAML keys. */
@@ -111,6 +113,11 @@ struct eng_pipeline {
     struct eng_checkout_cfg *checkout; /* top-level `checkout:` (engine/checkout_int.h), or NULL */
 };
 
+/* eng__pipeline_destroy: run every stage's destroy and free the pipeline's
+ * pool, whatever its reference count (engine/pipeline.c; the loader calls
+ * it on a failed load, eng_pipeline_release on the last release). */
+void eng__pipeline_destroy(eng_pipeline *p);
+
 /* Build context: what create() sees while a file loads. */
 struct eng_build {
     eng_pipeline *p;
@@ -160,7 +167,9 @@ struct eng_turn {
     char errmsg[512];       /* a stage's error, when it returns ENG_R_ERROR */
 };
 
-/* eng__turn_new: a turn with its pool and context, not yet run (eng_run
+/* The turn helpers below live in engine/turn.c, apart from the executor
+ * (exec.c), so that the stage files depend on them and not on exec.c.
+ * eng__turn_new: a turn with its pool and context, not yet run (eng_run
  * runs it; the pricing API uses it as the frame for rule calls). */
 int eng__turn_new(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn **out, eng_err *err);
 
