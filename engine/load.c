@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int eng__link(eng_build *b);
-
 /* A document may not be larger than this; keeps lint fast and the
  * loader safe from giant inputs. */
 #define MAX_FILE_BYTES (8u << 20)

@@ -145,6 +145,12 @@ const char *eng__build_path(eng_build *b, const char *rel);
 /* eng__read_file: whole file into a new NUL-terminated buffer (eng__free). */
 char *eng__read_file(const char *path, size_t *len);
 
+/* eng__link: the graph checks after the stages loaded (engine/link.c):
+ * resolve `next:` and router targets to stage indexes, compute each
+ * stage's next, report unknown targets, unreachable stages and cycles as
+ * diagnostics. 0, or ENG_ECONFIG when it reported an error. */
+int eng__link(eng_build *b);
+
 /* eng__build_scalar_pos: where the text of scalar `node` starts
  * (inside quotes; on the first content line of a | or > block). */
 void eng__build_scalar_pos(eng_build *b, int node, int *line, int *col);

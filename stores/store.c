@@ -69,11 +69,9 @@ void store_config_init(store_config *cfg)
     }
 }
 
-/* Strong references: a weak one would not pull the backends' objects out
- * of libaisle.a, and every build links hiredis and libmongoc anyway. */
-extern const store__ops store__redis_ops;
-extern const store__ops store__mongo_ops;
-
+/* Strong references (store__redis_ops, store__mongo_ops in store_int.h):
+ * a weak one would not pull the backends' objects out of libaisle.a, and
+ * every build links hiredis and libmongoc anyway. */
 static const store__ops *pick_ops(store_backend b, store_err *err)
 {
     switch (b) {

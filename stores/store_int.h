@@ -112,7 +112,10 @@ typedef struct store__ops {
 /* kv kinds share one keyspace per kind */
 enum { STORE__KV_SESSION = 1, STORE__KV_CACHE = 2 };
 
+/* the backends' vtables (stores/sqlite/, stores/redis/, stores/mongo/) */
 extern const store__ops store__sqlite_ops;
+extern const store__ops store__redis_ops;
+extern const store__ops store__mongo_ops;
 
 /* store__fail: fill err (may be NULL) and return code. */
 int store__fail(store_err *err, int code, const char *fmt, ...)
