@@ -108,8 +108,7 @@ void gw__json_h(gw_req *r, int status, json_object *o, const char *extra_headers
 
 void gw__json(gw_req *r, int status, json_object *o) { gw__json_h(r, status, o, NULL); }
 
-static void problem_with(gw_req *r, int status, const char *slug, const char *title, const char *detail,
-                         const char *headers, const char *field)
+json_object *gw__problem_obj(int status, const char *slug, const char *title, const char *detail)
 {
     json_object *o = json_object_new_object();
     char type[128];
@@ -117,8 +116,15 @@ static void problem_with(gw_req *r, int status, const char *slug, const char *ti
     json_object_object_add(o, "type", json_object_new_string(type));
     json_object_object_add(o, "title", json_object_new_string(title));
     json_object_object_add(o, "status", json_object_new_int(status));
-    if (detail && *detail)
+    if (detail)
         json_object_object_add(o, "detail", json_object_new_string(detail));
+    return o;
+}
+
+static void problem_with(gw_req *r, int status, const char *slug, const char *title, const char *detail,
+                         const char *headers, const char *field)
+{
+    json_object *o = gw__problem_obj(status, slug, title, detail && *detail ? detail : NULL);
     if (field && *field)
         json_object_object_add(o, "field", json_object_new_string(field));
     json_object_object_add(o, "instance", json_object_new_string(r->ri->local_uri));
