@@ -3,6 +3,7 @@
  * so callers never learn which backend answers. */
 #include "stores/store_int.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -31,6 +32,25 @@ int store__fail(store_err *err, int code, const char *fmt, ...)
 char *store__strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+int store__check_json(const char *json, const char *what, store_err *err)
+{
+    json_object *v;
+    if (!strcmp(json, "null"))
+        return 0;
+    if (!(v = json_tokener_parse(json)))
+        return store__fail(err, STORE_EINVAL, "%s is not valid JSON", what);
+    json_object_put(v);
+    return 0;
+}
+
+json_object *store__json_or_string(const char *t)
+{
+    json_object *v = t ? json_tokener_parse(t) : NULL;
+    if (!v && t && strcmp(t, "null") != 0)
+        v = json_object_new_string(t);
+    return v;
 }
 
 const char *store_strerror(int code)

@@ -124,6 +124,16 @@ int store__fail(store_err *err, int code, const char *fmt, ...)
 /* store__strdup: NULL-safe strdup. */
 char *store__strdup(const char *s);
 
+/* store__check_json: 0 when `json` is "null" or parses as JSON, else
+ * STORE_EINVAL with "WHAT is not valid JSON" in err (may be NULL). The
+ * one check every backend runs on a JSON value it is asked to store. */
+int store__check_json(const char *json, const char *what, store_err *err);
+
+/* store__json_or_string: a stored JSON text parsed back (caller owns), so
+ * that lists hold real values; text that does not parse comes back as a
+ * JSON string, NULL and "null" as NULL. */
+struct json_object *store__json_or_string(const char *text);
+
 /* ------------------------------------------------------------------
  * Query understanding (stores/search_text.c), shared by every backend so
  * that the same words match whichever engine indexes them.
