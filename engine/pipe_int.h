@@ -134,6 +134,18 @@ struct eng_build {
  * (node 0 = the stage's own mapping) of the file being loaded. */
 void eng__build_error(eng_build *b, int node, const char *fmt, ...) ENG_PRINTF(3, 4);
 void eng__build_warn(eng_build *b, int node, const char *fmt, ...) ENG_PRINTF(3, 4);
+/* eng__build_check_keys: report each key of the mapping `node` that is
+ * not in `keys` (NULL-terminated) as `unknown WHAT "KEY"WHERE` (WHERE
+ * formatted from where_fmt), followed when `suggest` by eng__suggest's
+ * hint; a key that is not a string as "keys must be strings". The one
+ * unknown-key check of the loader and the stage types. 0, or ENG_ECONFIG
+ * when it reported any (a node that is not a mapping is not checked). */
+int eng__build_check_keys(eng_build *b, int node, const char *const *keys, bool suggest,
+                          const char *what, const char *where_fmt, ...) ENG_PRINTF(6, 7);
+/* eng__suggest: " (did you mean "x"?)" in buf when one of `names` is
+ * close to `word` (one or two edits away, or word a prefix of it:
+ * "deadline" for "deadline_ms"), else "" (engine/yamlutil.c). */
+const char *eng__suggest(char *buf, size_t n, const char *word, const char *const *names);
 /* eng__build_key_node: the value node of `key` in the stage mapping (0 if absent). */
 int eng__build_key_node(eng_build *b, const char *key);
 /* eng__build_edge: record that the stage may jump to `to_id` (position
