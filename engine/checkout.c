@@ -70,14 +70,6 @@ const eng_checkout_cfg *eng__checkout_cfg(const eng_pipeline *p)
 static const char *const keys[] = {"currency", "payment", "delivery", "confirmation_email", NULL};
 static const char *const opt_keys[] = {"id", "name", "days", "price", "free_over", NULL};
 
-static bool key_known(const char *k, const char *const *list)
-{
-    for (size_t i = 0; k && list[i]; i++)
-        if (strcmp(k, list[i]) == 0)
-            return true;
-    return false;
-}
-
 /* a price in the settings: a number >= 0 with at most two decimals */
 static int price_cents(eng_build *b, int node, const char *what, int64_t *out)
 {
@@ -114,15 +106,8 @@ static int load_option(eng_build *b, int node, eng_delivery_opt *o)
         eng__build_error(b, node, "a delivery option must be a mapping {id, name, days, price, free_over?}");
         return ENG_ECONFIG;
     }
-    int rc = 0;
-    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-        const char *k = eng__yscalar(b->doc, pr->key);
-        if (!key_known(k, opt_keys)) {
-            eng__build_error(b, pr->key, "unknown delivery option key \"%s\" (id, name, days, price, free_over)",
-                             k ? k : "?");
-            rc = ENG_ECONFIG;
-        }
-    }
+    int rc = eng__build_check_keys(b, node, opt_keys, false, "delivery option key",
+                                   " (id, name, days, price, free_over)");
     o->id = scalar(b, node, "id", true, "a short name like standard");
     o->name = scalar(b, node, "name", true, "what the shopper reads, like Standard delivery");
     o->days = scalar(b, node, "days", false, "how long it takes, like 3-5 business days");
@@ -162,15 +147,8 @@ int eng__checkout_load(eng_build *b, int node, eng_checkout_cfg **out)
     if (!c)
         return ENG_ENOMEM;
     memset(c, 0, sizeof *c);
-    int rc = 0;
-    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-        const char *k = eng__yscalar(b->doc, pr->key);
-        if (!key_known(k, keys)) {
-            eng__build_error(b, pr->key, "unknown checkout key \"%s\" (currency, payment, delivery, "
-                             "confirmation_email)", k ? k : "?");
-            rc = ENG_ECONFIG;
-        }
-    }
+    int rc = eng__build_check_keys(b, node, keys, false, "checkout key",
+                                   " (currency, payment, delivery, confirmation_email)");
     c->currency = scalar(b, node, "currency", false, "ISO 4217 code, like USD");
     if (!c->currency)
         c->currency = "USD";

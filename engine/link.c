@@ -71,7 +71,6 @@ static int dfs(eng_build *b, int i, char *colour, int *from)
     return 0;
 }
 
-int eng__link(eng_build *b);
 int eng__link(eng_build *b)
 {
     eng_pipeline *p = b->p;

@@ -13,57 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int eng__link(eng_build *b);
-
 /* A document may not be larger than this; keeps lint fast and the
  * loader safe from giant inputs. */
 #define MAX_FILE_BYTES (8u << 20)
 #define MAX_NODES 200000
-
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32)
-        return 99;
-    int d[33][33];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
-}
-
-/* " (did you mean "x"?)" when one of `names` is close to `word`: one or
- * two edits away, or one is a prefix of the other ("deadline"). */
-static const char *suggest(char *buf, size_t n, const char *word, const char *const *names)
-{
-    const char *best = NULL;
-    size_t wl = strlen(word);
-    int bd = wl <= 4 ? 2 : 3;
-    for (size_t i = 0; names[i]; i++) {
-        size_t nl = strlen(names[i]);
-        int dd = edit_distance(word, names[i]);
-        if (wl >= 4 && nl > wl && strncmp(word, names[i], wl) == 0)
-            dd = 1;
-        if (dd < bd) {
-            bd = dd;
-            best = names[i];
-        }
-    }
-    if (!best)
-        return "";
-    snprintf(buf, n, " (did you mean \"%s\"?)", best);
-    return buf;
-}
 
 static int node_line(yaml_document_t *d, int i)
 {
@@ -243,14 +196,6 @@ static int set_field(eng_build *b, const eng_field *f, void *opts, int node, con
 
 static const char *const common_stage_keys[] = {"id", "type", "next", "description", NULL};
 
-static bool is_common_key(const char *k)
-{
-    for (int i = 0; common_stage_keys[i]; i++)
-        if (strcmp(k, common_stage_keys[i]) == 0)
-            return true;
-    return false;
-}
-
 /* Parse one stage mapping: common keys, then the type's fields. */
 static int load_stage(eng_build *b, int node, eng_stage *st)
 {
@@ -298,7 +243,7 @@ static int load_stage(eng_build *b, int node, eng_stage *st)
             names[k] = all[k]->name;
         names[k] = NULL;
         char sb[96];
-        eng__build_error(b, typen, "unknown stage type \"%s\"%s", type, suggest(sb, sizeof sb, type, names));
+        eng__build_error(b, typen, "unknown stage type \"%s\"%s", type, eng__suggest(sb, sizeof sb, type, names));
         return ENG_ECONFIG;
     }
     b->stage = st;
@@ -316,32 +261,21 @@ static int load_stage(eng_build *b, int node, eng_stage *st)
         }
     }
     /* unknown keys, with a suggestion from the type's own fields */
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        const char *k = eng__yscalar(d, p->key);
-        if (!k) {
-            eng__build_error(b, p->key, "keys must be strings");
-            rc = ENG_ECONFIG;
-            continue;
-        }
-        if (is_common_key(k))
-            continue;
-        const eng_field *f = st->type->fields;
-        while (f && f->name && strcmp(f->name, k) != 0)
-            f++;
-        if (f && f->name)
-            continue;
-        const char *names[48];
-        size_t m = 0;
-        for (const eng_field *g = st->type->fields; g && g->name && m < 40; g++)
-            names[m++] = g->name;
-        for (int i = 0; common_stage_keys[i]; i++)
-            names[m++] = common_stage_keys[i];
-        names[m] = NULL;
-        char sb[96];
-        eng__build_error(b, p->key, "unknown key \"%s\" in %s stage \"%s\"%s", k, st->type->name, st->id,
-                         suggest(sb, sizeof sb, k, names));
+    size_t nf = 0;
+    for (const eng_field *g = st->type->fields; g && g->name; g++)
+        nf++;
+    const char **names = eng__malloc((nf + sizeof common_stage_keys / sizeof *common_stage_keys) * sizeof *names);
+    if (!names)
+        return ENG_ENOMEM;
+    size_t m = 0;
+    for (const eng_field *g = st->type->fields; g && g->name; g++)
+        names[m++] = g->name;
+    for (int i = 0; common_stage_keys[i]; i++)
+        names[m++] = common_stage_keys[i];
+    names[m] = NULL;
+    if (eng__build_check_keys(b, node, names, true, "key", " in %s stage \"%s\"", st->type->name, st->id) < 0)
         rc = ENG_ECONFIG;
-    }
+    eng__free(names);
     /* typed fields: value from YAML or the default, in one place */
     for (const eng_field *f = st->type->fields; f && f->name; f++) {
         int vn = eng__ymap_get(d, node, f->name);
@@ -392,20 +326,12 @@ static int load_intents(eng_build *b, int node)
         yaml_node_t *v = eng__ynode(d, pr->value);
         int ex = pr->value;
         if (v->type == YAML_MAPPING_NODE) {
-            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
-                const char *k = eng__yscalar(d, q->key);
-                if (k && strcmp(k, "examples") == 0)
-                    continue;
-                if (k && strcmp(k, "description") == 0) {
-                    in->description = eng__pool_strdup(p->pool, eng__yscalar(d, q->value));
-                    continue;
-                }
-                static const char *const keys[] = {"examples", "description", NULL};
-                char sb[96];
-                eng__build_error(b, q->key, "unknown key \"%s\" in intent \"%s\"%s", k ? k : "?", name,
-                                 suggest(sb, sizeof sb, k ? k : "", keys));
+            static const char *const keys[] = {"examples", "description", NULL};
+            if (eng__build_check_keys(b, pr->value, keys, true, "key", " in intent \"%s\"", name) < 0)
                 rc = ENG_ECONFIG;
-            }
+            int dn = eng__ymap_get(d, pr->value, "description");
+            if (dn)
+                in->description = eng__pool_strdup(p->pool, eng__yscalar(d, dn));
             ex = eng__ymap_get(d, pr->value, "examples");
             if (!ex) {
                 eng__build_error(b, pr->value, "intent \"%s\" has no \"examples\"", name);
@@ -489,18 +415,8 @@ static int load_training_file(eng_build *b, int node, size_t *cap)
         return ENG_ECONFIG;
     }
     int rc = 0;
-    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-        const char *k = eng__yscalar(d, pr->key);
-        bool ok = false;
-        for (int i = 0; k && keys[i]; i++)
-            ok |= strcmp(k, keys[i]) == 0;
-        if (!ok) {
-            char sb[96];
-            eng__build_error(b, pr->key, "unknown key \"%s\" in training entry%s", k ? k : "?",
-                             suggest(sb, sizeof sb, k ? k : "", keys));
-            rc = ENG_ECONFIG;
-        }
-    }
+    if (eng__build_check_keys(b, node, keys, true, "key", " in training entry") < 0)
+        rc = ENG_ECONFIG;
     int fn = eng__ymap_get(d, node, "file");
     const char *rel = eng__yscalar(d, fn);
     if (!rel) {
@@ -640,18 +556,8 @@ static int load_top(eng_build *b, int root)
     }
     b->node = root;
     int rc = 0;
-    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-        const char *k = eng__yscalar(d, pr->key);
-        bool known = false;
-        for (int i = 0; k && top_keys[i]; i++)
-            known |= strcmp(k, top_keys[i]) == 0;
-        if (!known) {
-            char sb[96];
-            eng__build_error(b, pr->key, "unknown top-level key \"%s\"%s", k ? k : "?",
-                             suggest(sb, sizeof sb, k ? k : "", top_keys));
-            rc = ENG_ECONFIG;
-        }
-    }
+    if (eng__build_check_keys(b, root, top_keys, true, "top-level key", "%s", "") < 0)
+        rc = ENG_ECONFIG;
     static const eng_field fields[] = {
         {"pipeline", ENG_F_STR, true, offsetof(eng_pipeline, name), NULL, 0, 0, "the pipeline's name"},
         {"version", ENG_F_INT, false, offsetof(eng_pipeline, version), "1", 1, 1e9, "version number"},
@@ -742,16 +648,6 @@ static int load_top(eng_build *b, int root)
     return rc;
 }
 
-static void pipeline_destroy(eng_pipeline *p)
-{
-    for (size_t i = 0; i < p->nstages; i++) {
-        eng_stage *st = &p->stages[i];
-        if (st->type && st->type->destroy && st->data)
-            st->type->destroy(st);
-    }
-    eng__pool_free(p->pool);
-}
-
 static void yaml_error(eng_build *b, yaml_parser_t *ps)
 {
     int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
@@ -805,7 +701,7 @@ int eng_pipeline_load_buffer(const char *name, const char *text, size_t len, con
     yaml_parser_t ps;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&ps)) {
-        pipeline_destroy(p);
+        eng__pipeline_destroy(p);
         rc = ENG_ENOMEM;
         goto out;
     }
@@ -815,7 +711,7 @@ int eng_pipeline_load_buffer(const char *name, const char *text, size_t len, con
         /* read the error kind before the parser is gone */
         rc = ps.error == YAML_MEMORY_ERROR ? ENG_ENOMEM : ENG_ECONFIG;
         yaml_parser_delete(&ps);
-        pipeline_destroy(p);
+        eng__pipeline_destroy(p);
         goto out;
     }
     /* a second document in the same file is almost always a mistake */
@@ -843,7 +739,7 @@ int eng_pipeline_load_buffer(const char *name, const char *text, size_t len, con
     if (rc == 0 && diags->errors > errors_before)
         rc = ENG_ECONFIG;
     if (rc < 0) {
-        pipeline_destroy(p);
+        eng__pipeline_destroy(p);
         goto out;
     }
     *out = p;
@@ -871,39 +767,4 @@ int eng_pipeline_load(const char *path, eng_pipeline **out, eng_diags *diags)
     eng__free(dcopy);
     eng__free(text);
     return rc;
-}
-
-void eng_pipeline_retain(eng_pipeline *p) { atomic_fetch_add(&p->refs, 1); }
-
-void eng_pipeline_release(eng_pipeline *p)
-{
-    if (p && atomic_fetch_sub(&p->refs, 1) == 1)
-        pipeline_destroy(p);
-}
-
-const char *eng_pipeline_name(const eng_pipeline *p) { return p->name; }
-int eng_pipeline_version(const eng_pipeline *p) { return (int)p->version; }
-const char *eng_pipeline_file(const eng_pipeline *p) { return p->file; }
-
-int eng_pipeline_examples(const eng_pipeline *p, const char ***texts, const char ***labels, size_t *n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < p->nintents; i++)
-        k += p->intents[i].examples.n;
-    const char **t = malloc((k ? k : 1) * sizeof *t), **l = malloc((k ? k : 1) * sizeof *l);
-    if (!t || !l) {
-        free(t);
-        free(l);
-        return ENG_ENOMEM;
-    }
-    k = 0;
-    for (size_t i = 0; i < p->nintents; i++)
-        for (size_t j = 0; j < p->intents[i].examples.n; j++) {
-            t[k] = p->intents[i].examples.items[j];
-            l[k++] = p->intents[i].name;
-        }
-    *texts = t;
-    *labels = l;
-    *n = k;
-    return 0;
 }

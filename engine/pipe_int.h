@@ -1,6 +1,7 @@
 /* engine/pipe_int.h — the loaded pipeline model and the stage-type
- * contract shared by the loader (load.c, link.c), the executor (exec.c)
- * and the stage types (engine/stages/). Internal to engine/. */
+ * contract shared by the loader (load.c, link.c), the pipeline's lifetime
+ * (pipeline.c), the turn (turn.c), the executor (exec.c) and the stage
+ * types (engine/stages/). Internal to engine/. */
 #ifndef AISLE_PIPE_INT_H
 #define AISLE_PIPE_INT_H
 
@@ -17,6 +18,7 @@ typedef enum eng_result {
     ENG_R_ERROR,      /* failed; the turn answers with the error reply */
 } eng_result;
 
+/* eng__result_name: "ok", "declined", ... for traces (engine/turn.c). */
 const char *eng__result_name(eng_result r);
 
 /* Option kinds a stage type declares for its YAML keys. */
@@ -111,6 +113,11 @@ struct eng_pipeline {
     struct eng_checkout_cfg *checkout; /* top-level `checkout:` (engine/checkout_int.h), or NULL */
 };
 
+/* eng__pipeline_destroy: run every stage's destroy and free the pipeline's
+ * pool, whatever its reference count (engine/pipeline.c; the loader calls
+ * it on a failed load, eng_pipeline_release on the last release). */
+void eng__pipeline_destroy(eng_pipeline *p);
+
 /* Build context: what create() sees while a file loads. */
 struct eng_build {
     eng_pipeline *p;
@@ -127,6 +134,18 @@ struct eng_build {
  * (node 0 = the stage's own mapping) of the file being loaded. */
 void eng__build_error(eng_build *b, int node, const char *fmt, ...) ENG_PRINTF(3, 4);
 void eng__build_warn(eng_build *b, int node, const char *fmt, ...) ENG_PRINTF(3, 4);
+/* eng__build_check_keys: report each key of the mapping `node` that is
+ * not in `keys` (NULL-terminated) as `unknown WHAT "KEY"WHERE` (WHERE
+ * formatted from where_fmt), followed when `suggest` by eng__suggest's
+ * hint; a key that is not a string as "keys must be strings". The one
+ * unknown-key check of the loader and the stage types. 0, or ENG_ECONFIG
+ * when it reported any (a node that is not a mapping is not checked). */
+int eng__build_check_keys(eng_build *b, int node, const char *const *keys, bool suggest,
+                          const char *what, const char *where_fmt, ...) ENG_PRINTF(6, 7);
+/* eng__suggest: " (did you mean "x"?)" in buf when one of `names` is
+ * close to `word` (one or two edits away, or word a prefix of it:
+ * "deadline" for "deadline_ms"), else "" (engine/yamlutil.c). */
+const char *eng__suggest(char *buf, size_t n, const char *word, const char *const *names);
 /* eng__build_key_node: the value node of `key` in the stage mapping (0 if absent). */
 int eng__build_key_node(eng_build *b, const char *key);
 /* eng__build_edge: record that the stage may jump to `to_id` (position
@@ -137,6 +156,12 @@ int eng__build_edge(eng_build *b, const char *to_id, int node);
 const char *eng__build_path(eng_build *b, const char *rel);
 /* eng__read_file: whole file into a new NUL-terminated buffer (eng__free). */
 char *eng__read_file(const char *path, size_t *len);
+
+/* eng__link: the graph checks after the stages loaded (engine/link.c):
+ * resolve `next:` and router targets to stage indexes, compute each
+ * stage's next, report unknown targets, unreachable stages and cycles as
+ * diagnostics. 0, or ENG_ECONFIG when it reported an error. */
+int eng__link(eng_build *b);
 
 /* eng__build_scalar_pos: where the text of scalar `node` starts
  * (inside quotes; on the first content line of a | or > block). */
@@ -160,7 +185,9 @@ struct eng_turn {
     char errmsg[512];       /* a stage's error, when it returns ENG_R_ERROR */
 };
 
-/* eng__turn_new: a turn with its pool and context, not yet run (eng_run
+/* The turn helpers below live in engine/turn.c, apart from the executor
+ * (exec.c), so that the stage files depend on them and not on exec.c.
+ * eng__turn_new: a turn with its pool and context, not yet run (eng_run
  * runs it; the pricing API uses it as the frame for rule calls). */
 int eng__turn_new(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn **out, eng_err *err);
 

@@ -60,6 +60,81 @@ void eng__build_warn(eng_build *b, int node, const char *fmt, ...)
     va_end(ap);
 }
 
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 32 || lb > 32)
+        return 99;
+    int d[33][33];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+const char *eng__suggest(char *buf, size_t n, const char *word, const char *const *names)
+{
+    const char *best = NULL;
+    size_t wl = strlen(word);
+    int bd = wl <= 4 ? 2 : 3;
+    for (size_t i = 0; names[i]; i++) {
+        size_t nl = strlen(names[i]);
+        int dd = edit_distance(word, names[i]);
+        if (wl >= 4 && nl > wl && strncmp(word, names[i], wl) == 0)
+            dd = 1;
+        if (dd < bd) {
+            bd = dd;
+            best = names[i];
+        }
+    }
+    if (!best)
+        return "";
+    snprintf(buf, n, " (did you mean \"%s\"?)", best);
+    return buf;
+}
+
+int eng__build_check_keys(eng_build *b, int node, const char *const *keys, bool suggest,
+                          const char *what, const char *where_fmt, ...)
+{
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return 0;
+    char where[512];
+    va_list ap;
+    va_start(ap, where_fmt);
+    vsnprintf(where, sizeof where, where_fmt, ap);
+    va_end(ap);
+    int rc = 0;
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        const char *k = eng__yscalar(b->doc, pr->key);
+        if (!k) {
+            eng__build_error(b, pr->key, "keys must be strings");
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        bool known = false;
+        for (size_t i = 0; keys[i] && !known; i++)
+            known = strcmp(k, keys[i]) == 0;
+        if (known)
+            continue;
+        char sb[96];
+        eng__build_error(b, pr->key, "unknown %s \"%s\"%s%s", what, k, where,
+                         suggest ? eng__suggest(sb, sizeof sb, k, keys) : "");
+        rc = ENG_ECONFIG;
+    }
+    return rc;
+}
+
 int eng__build_key_node(eng_build *b, const char *key) { return eng__ymap_get(b->doc, b->node, key); }
 
 int eng__build_edge(eng_build *b, const char *to_id, int node)

@@ -343,9 +343,7 @@ static void on_message(gw_chan *c, json_object *m)
     int st = gw__turn(s, &c->who, text, cmid, on_delta, c, &out, &replayed);
     c->cur_cmid = NULL;
     if (st != 0) {
-        const char *slug = gw__jstr(out, "type");
-        slug = slug && strncmp(slug, "urn:aisle:problem:", 18) == 0 ? slug + 18 : "internal";
-        send_error(c, st, slug, gw__jstr(out, "title"), gw__jstr(out, "detail"), cmid, st == 503 ? 1 : 0);
+        send_error(c, st, gw__problem_slug(out), gw__jstr(out, "title"), gw__jstr(out, "detail"), cmid, st == 503 ? 1 : 0);
         json_object_put(out);
         return;
     }

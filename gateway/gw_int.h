@@ -79,6 +79,15 @@ void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_
 void gw__json(gw_req *r, int status, json_object *o);
 /* gw__json_h: gw__json with extra header lines ("Name: value\r\n"...). */
 void gw__json_h(gw_req *r, int status, json_object *o, const char *extra_headers);
+/* gw__problem_obj: the one builder of RFC 9457 problem objects: a new
+ * object (caller owns) with type "urn:aisle:problem:SLUG", title, status
+ * and, when detail is not NULL, detail. The replies below add field,
+ * instance and requestId to it; turns (gateway/turn.c) hand it to the
+ * chat transports as it is. */
+json_object *gw__problem_obj(int status, const char *slug, const char *title, const char *detail);
+/* gw__problem_slug: the SLUG of a problem object's type
+ * "urn:aisle:problem:SLUG" (borrowed from it); "internal" when it has none. */
+const char *gw__problem_slug(json_object *problem);
 /* gw__problem: RFC 9457 problem+json; `slug` names the stable type
  * (urn:aisle:problem:SLUG). */
 void gw__problem(gw_req *r, int status, const char *slug, const char *title,

@@ -25,8 +25,7 @@ void gw__h_chat(gw_req *r)
         if (st == 0) {
             gw__json(r, 200, out);
         } else {
-            const char *slug = gw__jstr(out, "type"), *title = gw__jstr(out, "title"), *d = gw__jstr(out, "detail");
-            slug = slug && strncmp(slug, "urn:aisle:problem:", 18) == 0 ? slug + 18 : "internal";
+            const char *slug = gw__problem_slug(out), *title = gw__jstr(out, "title"), *d = gw__jstr(out, "detail");
             if (st == 503)
                 gw__problem_retry(r, st, slug, title ? title : "Unavailable", 1, d);
             else

@@ -108,17 +108,31 @@ void gw__json_h(gw_req *r, int status, json_object *o, const char *extra_headers
 
 void gw__json(gw_req *r, int status, json_object *o) { gw__json_h(r, status, o, NULL); }
 
-static void problem_with(gw_req *r, int status, const char *slug, const char *title, const char *detail,
-                         const char *headers, const char *field)
+#define PROBLEM_URN "urn:aisle:problem:"
+
+json_object *gw__problem_obj(int status, const char *slug, const char *title, const char *detail)
 {
     json_object *o = json_object_new_object();
     char type[128];
-    snprintf(type, sizeof type, "urn:aisle:problem:%s", slug);
+    snprintf(type, sizeof type, PROBLEM_URN "%s", slug);
     json_object_object_add(o, "type", json_object_new_string(type));
     json_object_object_add(o, "title", json_object_new_string(title));
     json_object_object_add(o, "status", json_object_new_int(status));
-    if (detail && *detail)
+    if (detail)
         json_object_object_add(o, "detail", json_object_new_string(detail));
+    return o;
+}
+
+const char *gw__problem_slug(json_object *problem)
+{
+    const char *t = gw__jstr(problem, "type");
+    return t && strncmp(t, PROBLEM_URN, sizeof PROBLEM_URN - 1) == 0 ? t + sizeof PROBLEM_URN - 1 : "internal";
+}
+
+static void problem_with(gw_req *r, int status, const char *slug, const char *title, const char *detail,
+                         const char *headers, const char *field)
+{
+    json_object *o = gw__problem_obj(status, slug, title, detail && *detail ? detail : NULL);
     if (field && *field)
         json_object_object_add(o, "field", json_object_new_string(field));
     json_object_object_add(o, "instance", json_object_new_string(r->ri->local_uri));

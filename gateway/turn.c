@@ -15,19 +15,6 @@
 /* ---------------------------------------------------------------------
  * Turns
  * ------------------------------------------------------------------ */
-static json_object *problem_obj(int status, const char *slug, const char *title, const char *detail)
-{
-    json_object *o = json_object_new_object();
-    char type[96];
-    snprintf(type, sizeof type, "urn:aisle:problem:%s", slug);
-    json_object_object_add(o, "type", json_object_new_string(type));
-    json_object_object_add(o, "title", json_object_new_string(title));
-    json_object_object_add(o, "status", json_object_new_int(status));
-    if (detail)
-        json_object_object_add(o, "detail", json_object_new_string(detail));
-    return o;
-}
-
 static json_object *path_get(json_object *o, const char *k1, const char *k2)
 {
     json_object *v = NULL;
@@ -93,23 +80,23 @@ static int refusal(const eng_converse_result *cr, const eng_err *err, json_objec
 {
     switch (cr->status) {
     case ENG_CONV_INVALID_UTF8:
-        *reply = problem_obj(400, "invalid-utf8", "Message is not valid UTF-8", NULL);
+        *reply = gw__problem_obj(400, "invalid-utf8", "Message is not valid UTF-8", NULL);
         return 400;
     case ENG_CONV_EMPTY:
-        *reply = problem_obj(422, "validation", "Empty message", "text must not be empty.");
+        *reply = gw__problem_obj(422, "validation", "Empty message", "text must not be empty.");
         return 422;
     case ENG_CONV_TOO_LONG:
-        *reply = problem_obj(413, "message-too-long", "Message too long", "The message is over the size limit.");
+        *reply = gw__problem_obj(413, "message-too-long", "Message too long", "The message is over the size limit.");
         return 413;
     case ENG_CONV_BAD_ID:
-        *reply = problem_obj(422, "validation", "Invalid clientMsgId", "1-64 printable ASCII characters.");
+        *reply = gw__problem_obj(422, "validation", "Invalid clientMsgId", "1-64 printable ASCII characters.");
         return 422;
     case ENG_CONV_REFUSED:
-        *reply = problem_obj(400, "invalid-message", "Message refused", err->msg);
+        *reply = gw__problem_obj(400, "invalid-message", "Message refused", err->msg);
         return 400;
     case ENG_CONV_BUSY:
         /* a transient state: the client retries after Retry-After */
-        *reply = problem_obj(503, "unavailable", "Message still being answered", err->msg);
+        *reply = gw__problem_obj(503, "unavailable", "Message still being answered", err->msg);
         return 503;
     case ENG_CONV_OK:
     case ENG_CONV_FAILED:
@@ -119,7 +106,7 @@ static int refusal(const eng_converse_result *cr, const eng_err *err, json_objec
     json_object *f = json_object_new_object();
     json_object_object_add(f, "error", json_object_new_string(err->msg));
     gw__log("error", "turn_failed", f);
-    *reply = problem_obj(503, "turn-failed", "The assistant is unavailable", NULL);
+    *reply = gw__problem_obj(503, "turn-failed", "The assistant is unavailable", NULL);
     return 503;
 }
 
@@ -131,7 +118,7 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
     pthread_mutex_lock(&s->turn_mu);
     if (atomic_load(&s->draining)) {
         pthread_mutex_unlock(&s->turn_mu);
-        *reply = problem_obj(503, "shutting-down", "Server shutting down", "Retry on another instance.");
+        *reply = gw__problem_obj(503, "shutting-down", "Server shutting down", "Retry on another instance.");
         return 503;
     }
     s->inflight++;

@@ -3,6 +3,7 @@
  * so callers never learn which backend answers. */
 #include "stores/store_int.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -32,6 +33,25 @@ int store__fail(store_err *err, int code, const char *fmt, ...)
 char *store__strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+int store__check_json(const char *json, const char *what, store_err *err)
+{
+    json_object *v;
+    if (!strcmp(json, "null"))
+        return 0;
+    if (!(v = json_tokener_parse(json)))
+        return store__fail(err, STORE_EINVAL, "%s is not valid JSON", what);
+    json_object_put(v);
+    return 0;
+}
+
+json_object *store__json_or_string(const char *t)
+{
+    json_object *v = t ? json_tokener_parse(t) : NULL;
+    if (!v && t && strcmp(t, "null") != 0)
+        v = json_object_new_string(t);
+    return v;
 }
 
 const char *store_strerror(int code)
@@ -90,11 +110,9 @@ static store__media *media_open(const store_config *c)
     return store__media_new(dir);
 }
 
-/* Strong references: a weak one would not pull the backends' objects out
- * of libaisle.a, and every build links hiredis and libmongoc anyway. */
-extern const store__ops store__redis_ops;
-extern const store__ops store__mongo_ops;
-
+/* Strong references (store__redis_ops, store__mongo_ops in store_int.h):
+ * a weak one would not pull the backends' objects out of libaisle.a, and
+ * every build links hiredis and libmongoc anyway. */
 static const store__ops *pick_ops(store_backend b, store_err *err)
 {
     switch (b) {

@@ -116,7 +116,10 @@ typedef struct store__ops {
 /* kv kinds share one keyspace per kind */
 enum { STORE__KV_SESSION = 1, STORE__KV_CACHE = 2 };
 
+/* the backends' vtables (stores/sqlite/, stores/redis/, stores/mongo/) */
 extern const store__ops store__sqlite_ops;
+extern const store__ops store__redis_ops;
+extern const store__ops store__mongo_ops;
 
 /* store__fail: fill err (may be NULL) and return code. */
 int store__fail(store_err *err, int code, const char *fmt, ...)
@@ -124,6 +127,16 @@ int store__fail(store_err *err, int code, const char *fmt, ...)
 
 /* store__strdup: NULL-safe strdup. */
 char *store__strdup(const char *s);
+
+/* store__check_json: 0 when `json` is "null" or parses as JSON, else
+ * STORE_EINVAL with "WHAT is not valid JSON" in err (may be NULL). The
+ * one check every backend runs on a JSON value it is asked to store. */
+int store__check_json(const char *json, const char *what, store_err *err);
+
+/* store__json_or_string: a stored JSON text parsed back (caller owns), so
+ * that lists hold real values; text that does not parse comes back as a
+ * JSON string, NULL and "null" as NULL. */
+struct json_object *store__json_or_string(const char *text);
 
 /* ------------------------------------------------------------------
  * Query understanding (stores/search_text.c), shared by every backend so

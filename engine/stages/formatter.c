@@ -116,15 +116,8 @@ static int compile_entry(eng_build *b, const char *name, int node, entry *e)
     yaml_node_t *n = eng__ynode(d, node);
     if (n->type != YAML_MAPPING_NODE)
         return compile_variants(b, node, e);
-    int rc = 0;
-    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-        const char *k = eng__yscalar(d, pr->key);
-        if (!k || (strcmp(k, "text") && strcmp(k, "suggestions"))) {
-            eng__build_error(b, pr->key, "unknown key \"%s\" in template \"%s\" (use text, suggestions)",
-                             k ? k : "?", name);
-            rc = ENG_ECONFIG;
-        }
-    }
+    static const char *const keys[] = {"text", "suggestions", NULL};
+    int rc = eng__build_check_keys(b, node, keys, false, "key", " in template \"%s\" (use text, suggestions)", name);
     int text = eng__ymap_get(d, node, "text"), sugg = eng__ymap_get(d, node, "suggestions");
     if (!text) {
         eng__build_error(b, node, "template \"%s\" needs \"text\"", name);

@@ -42,17 +42,7 @@ static int parse_route(eng_build *b, int node, route *r, bool *seen_default)
         eng__build_error(b, node, "a route must be a mapping like {when: \"...\", to: stage} or {default: stage}");
         return ENG_ECONFIG;
     }
-    int rc = 0;
-    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-        const char *k = eng__yscalar(d, pr->key);
-        bool ok = false;
-        for (int i = 0; k && route_keys[i]; i++)
-            ok |= strcmp(k, route_keys[i]) == 0;
-        if (!ok) {
-            eng__build_error(b, pr->key, "unknown key \"%s\" in route (use when, intent, to or default)", k ? k : "?");
-            rc = ENG_ECONFIG;
-        }
-    }
+    int rc = eng__build_check_keys(b, node, route_keys, false, "key", " in route (use when, intent, to or default)");
     int when = eng__ymap_get(d, node, "when"), intent = eng__ymap_get(d, node, "intent");
     int to = eng__ymap_get(d, node, "to"), dflt = eng__ymap_get(d, node, "default");
     if (dflt) {

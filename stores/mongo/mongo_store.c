@@ -447,17 +447,6 @@ static int mg_user_get(void *vb, int64_t id, const char *email, store_user *out,
 
 /* ---------------- memory ---------------- */
 
-static int check_json(const char *json, store_err *err)
-{
-    json_object *v;
-    if (!strcmp(json, "null"))
-        return 0;
-    if (!(v = json_tokener_parse(json)))
-        return store__fail(err, STORE_EINVAL, "value is not valid JSON");
-    json_object_put(v);
-    return 0;
-}
-
 /* Run one write on a collection: op 'u' update_one (upsert when up), 'd'
  * delete_one/many.  *n gets matched/deleted count when not NULL. */
 static int write_one(mg *b, const char *coll, char op, bson_t *q, bson_t *u,
@@ -491,7 +480,7 @@ static int write_one(mg *b, const char *coll, char op, bson_t *q, bson_t *u,
 static int mg_memory_put(void *vb, int64_t user, const char *ns, const char *key,
                          const char *json, store_err *err)
 {
-    int rc = check_json(json, err);
+    int rc = store__check_json(json, "value", err);
     if (rc)
         return rc;
     return write_one(vb, "memory", 'u',
@@ -509,14 +498,6 @@ static int mg_memory_delete(void *vb, int64_t user, const char *ns,
                      BCON_NEW("userId", BCON_INT64(user), "ns", BCON_UTF8(ns),
                               "key", BCON_UTF8(key)),
                      NULL, 0, NULL, err, "memory delete");
-}
-
-static json_object *parse_or_string(const char *t)
-{
-    json_object *v = t ? json_tokener_parse(t) : NULL;
-    if (!v && t && strcmp(t, "null") != 0)
-        v = json_object_new_string(t);
-    return v;
 }
 
 /* Shared by memory get (one key) and list (a namespace or all). */
@@ -549,14 +530,14 @@ static int memory_find(mg *b, int64_t user, const char *ns, const char *key,
             break;
         }
         if (ns) {
-            json_object_object_add(all, dk ? dk : "", parse_or_string(v));
+            json_object_object_add(all, dk ? dk : "", store__json_or_string(v));
             continue;
         }
         if (!json_object_object_get_ex(all, dns ? dns : "", &nso)) {
             nso = json_object_new_object();
             json_object_object_add(all, dns ? dns : "", nso);
         }
-        json_object_object_add(nso, dk ? dk : "", parse_or_string(v));
+        json_object_object_add(nso, dk ? dk : "", store__json_or_string(v));
     }
     if (mongoc_cursor_error(cur, &e))
         rc = mg__err(&e, err, "memory");
@@ -643,7 +624,7 @@ static int mg_audit_list(void *vb, const char *actor, const char *subject,
         json_object_object_add(ev, "actor", json_object_new_string(mg__str(d, "actor") ? mg__str(d, "actor") : ""));
         json_object_object_add(ev, "action", json_object_new_string(mg__str(d, "action") ? mg__str(d, "action") : ""));
         json_object_object_add(ev, "subject", json_object_new_string(mg__str(d, "subject") ? mg__str(d, "subject") : ""));
-        json_object_object_add(ev, "detail", parse_or_string(mg__str(d, "detail")));
+        json_object_object_add(ev, "detail", store__json_or_string(mg__str(d, "detail")));
         json_object_array_add(a, ev);
     }
     if (mongoc_cursor_error(cur, &e))

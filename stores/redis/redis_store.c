@@ -202,11 +202,9 @@ static int rd_history_append(void *vb, const char *sid, const char *turn,
 {
     rd *b = vb;
     char h[512], hx[512], win[24], ttl[24], now[24], exp[24];
-    json_object *v;
-    if (strcmp(turn, "null") && !(v = json_tokener_parse(turn)))
-        return store__fail(err, STORE_EINVAL, "turn is not valid JSON");
-    else if (strcmp(turn, "null"))
-        json_object_put(v);
+    int rc = store__check_json(turn, "turn", err);
+    if (rc != 0)
+        return rc;
     {
         KEY(b, "h:", sid, h, err);
         KEY(b, "hx:", sid, hx, err);

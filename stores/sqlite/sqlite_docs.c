@@ -55,26 +55,6 @@ static int row_text(sq_conn *c, sqlite3_stmt *st, char **out, store_err *err,
     return rc;
 }
 
-/* JSON text stored as a value; parse back so lists hold real values. */
-static json_object *parse_or_string(const char *t)
-{
-    json_object *v = t ? json_tokener_parse(t) : NULL;
-    if (!v && t && strcmp(t, "null") != 0)
-        v = json_object_new_string(t);
-    return v;
-}
-
-static int check_json(const char *json, store_err *err)
-{
-    json_object *v;
-    if (!strcmp(json, "null"))
-        return 0;
-    if (!(v = json_tokener_parse(json)))
-        return store__fail(err, STORE_EINVAL, "value is not valid JSON");
-    json_object_put(v);
-    return 0;
-}
-
 /* ---------------- users ---------------- */
 
 int sq__user_create(void *vb, const char *email, const char *hash,
@@ -146,7 +126,7 @@ int sq__memory_put(void *vb, int64_t user, const char *ns, const char *key,
 {
     sq *b = vb;
     int rc;
-    if ((rc = check_json(json, err)) != 0)
+    if ((rc = store__check_json(json, "value", err)) != 0)
         return rc;
     WITH_CONN(b, c, err);
     rc = SQ_RUN(c, err, "memory put",
@@ -189,7 +169,7 @@ int sq__memory_list(void *vb, int64_t user, const char *ns, char **outp,
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *n = (const char *)sqlite3_column_text(st, 0);
         const char *k = (const char *)sqlite3_column_text(st, 1);
-        json_object *v = parse_or_string((const char *)sqlite3_column_text(st, 2));
+        json_object *v = store__json_or_string((const char *)sqlite3_column_text(st, 2));
         json_object *dst = o;
         if (!ns && !json_object_object_get_ex(o, n, &dst)) {
             dst = json_object_new_object();
@@ -226,7 +206,7 @@ int sq__audit_append(void *vb, const char *actor, const char *action,
 {
     sq *b = vb;
     int rc = 0;
-    if (detail && (rc = check_json(detail, err)) != 0)
+    if (detail && (rc = store__check_json(detail, "value", err)) != 0)
         return rc;
     WITH_CONN(b, c, err);
     rc = SQ_RUN(c, err, "audit append",
@@ -267,7 +247,7 @@ int sq__audit_list(void *vb, const char *actor, const char *subject, int limit,
         json_object_object_add(e, "actor", json_object_new_string((const char *)sqlite3_column_text(st, 2)));
         json_object_object_add(e, "action", json_object_new_string((const char *)sqlite3_column_text(st, 3)));
         json_object_object_add(e, "subject", json_object_new_string((const char *)sqlite3_column_text(st, 4)));
-        json_object_object_add(e, "detail", parse_or_string((const char *)sqlite3_column_text(st, 5)));
+        json_object_object_add(e, "detail", store__json_or_string((const char *)sqlite3_column_text(st, 5)));
         json_object_array_add(a, e);
     }
     if (r != SQLITE_DONE)
@@ -551,7 +531,7 @@ int sq__history_append(void *vb, const char *sid, const char *turn, int window,
                        int64_t expires_at, store_err *err)
 {
     int rc;
-    if ((rc = check_json(turn, err)) != 0)
+    if ((rc = store__check_json(turn, "value", err)) != 0)
         return rc;
     sq_gop op = {.type = SQ_G_HISTORY, .key = sid, .val = turn, .window = window,
                  .expires_at = expires_at};
@@ -582,7 +562,7 @@ int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,
     PREP(st, c, err, "SELECT turn FROM history WHERE sid = ? AND expires_at > ?"
                      " ORDER BY seq", SQ_T(sid), SQ_I(now));
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        json_object_array_add(a, parse_or_string((const char *)sqlite3_column_text(st, 0)));
+        json_object_array_add(a, store__json_or_string((const char *)sqlite3_column_text(st, 0)));
     if (r != SQLITE_DONE)
         rc = sq__err(c, r, err, "history");
     sqlite3_reset(st);

@@ -5,14 +5,13 @@
  * per input (directories are read in name order).  A crash or sanitizer
  * report ends the process: tests/integration/fuzz_replay.sh turns that
  * into "not ok" naming the input announced last on stderr. */
+#include "fuzz_int.h"
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *target;
 static long runs;

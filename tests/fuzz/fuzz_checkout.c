@@ -5,12 +5,11 @@
  * engine/checkout.c runs them before anything is charged.  Whatever
  * passes must hold what the checks promise. */
 #include "engine/checkout_int.h"
+#include "fuzz_int.h"
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "gateway/gw.h"
 #include "stores/store.h"
+#include "fuzz_int.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -32,8 +33,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static gw_server *srv;
 static store *st;

@@ -4,13 +4,12 @@
  * (store_product_from_json, and back with store_product_to_json). */
 #include "engine/eng.h"
 #include "stores/store.h"
+#include "fuzz_int.h"
 #include <json-c/json.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

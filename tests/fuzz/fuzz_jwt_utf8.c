@@ -6,12 +6,11 @@
  * sequences (Table 3-7). */
 #include "engine/eng.h"
 #include "gateway/gw.h"
+#include "fuzz_int.h"
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned char key[] = "fuzz-key-0123456789abcdef0123456789abcdef";
 

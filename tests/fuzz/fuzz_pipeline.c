@@ -4,11 +4,10 @@
  * shipped templates and rules load too.  Inputs naming device or proc
  * files are skipped: reading /dev/zero is not a parser bug. */
 #include "engine/eng.h"
+#include "fuzz_int.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,11 +3,10 @@
  * box, normalised for the query and for the index, then split into
  * tokens and compared by edit distance as spelling correction does. */
 #include "stores/store_int.h"
+#include "fuzz_int.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,11 +3,10 @@
  * context with every kind of value the formatter meets. */
 #include "engine/eng.h"
 #include "engine/eng_int.h"
+#include "fuzz_int.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *ctx_json =
     "{\"user\": {\"name\": \"ada\", \"vip\": true}, \"cart\": {\"total\": 19.5, \"count\": 2,"
