@@ -543,7 +543,7 @@ int sq__session_save(void *vb, const char *sid, const char *json,
                      int64_t history_expires_at, store_err *err)
 {
     int rc;
-    if ((rc = check_json(turn, err)) != 0)
+    if ((rc = store__check_json(turn, "value", err)) != 0)
         return rc;
     sq_gop op = {.type = SQ_G_SESSION, .kind = STORE__KV_SESSION, .key = sid, .val = json,
                  .expires_at = expires_at, .turn = turn, .window = window,
