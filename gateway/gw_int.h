@@ -75,6 +75,13 @@ extern const size_t gw__nroutes;
 /* http.c: replies.  Each sends exactly one response. */
 void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_t len,
                const char *extra_headers);
+/* gw__reply_start: the status line and headers of a reply whose `len`
+ * bytes of body the caller then writes itself (a file streamed in
+ * pieces): the headers every reply carries (request id, nosniff, CORS,
+ * no-store under /api/, Connection: close when draining) and the extra
+ * lines ("Name: value\r\n"...). False when the request was answered
+ * already. */
+bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const char *extra_headers);
 /* gw__json: send `o` (consumed) as application/json. */
 void gw__json(gw_req *r, int status, json_object *o);
 /* gw__json_h: gw__json with extra header lines ("Name: value\r\n"...). */

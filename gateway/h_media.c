@@ -50,25 +50,13 @@ void gw__h_media(gw_req *r)
     }
     /* streamed in pieces: a request holds 64 KiB, never a whole copy */
     struct mg_connection *c = r->conn;
-    char n[32];
-    r->status = 200;
-    mg_response_header_start(c, 200);
-    mg_response_header_add(c, "Content-Type", type, -1);
-    snprintf(n, sizeof n, "%zu", len);
-    mg_response_header_add(c, "Content-Length", n, -1);
-    mg_response_header_add(c, "X-Request-Id", r->rid, -1);
-    mg_response_header_add(c, "X-Content-Type-Options", "nosniff", -1);
-    mg_response_header_add(c, "ETag", etag, -1);
-    mg_response_header_add(c, "Cache-Control", MEDIA_CACHE, -1);
-    mg_response_header_add(c, "Content-Security-Policy", "default-src 'none'", -1);
-    const char *origin = r->srv->cfg.cors_origin;
-    if (origin && *origin) {
-        mg_response_header_add(c, "Access-Control-Allow-Origin", origin, -1);
-        mg_response_header_add(c, "Vary", "Origin", -1);
+    char extra[256];
+    snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: %s\r\nContent-Security-Policy: default-src 'none'\r\n",
+             etag, MEDIA_CACHE);
+    if (!gw__reply_start(r, 200, type, len, extra)) {
+        close(fd);
+        return;
     }
-    if (r->close || atomic_load(&r->srv->draining))
-        mg_response_header_add(c, "Connection", "close", -1);
-    mg_response_header_send(c);
     char *buf = strcmp(r->ri->request_method, "HEAD") != 0 ? malloc(64 * 1024) : NULL;
     size_t sent = 0;
     while (buf && sent < len) {

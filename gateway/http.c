@@ -67,11 +67,10 @@ const char *gw__jstr(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_t len,
-               const char *extra_headers)
+bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const char *extra_headers)
 {
     if (r->status)
-        return;   /* one response per request */
+        return false;   /* one response per request */
     r->status = status;
     struct mg_connection *c = r->conn;
     mg_response_header_start(c, status);
@@ -93,8 +92,16 @@ void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_
     if (extra_headers && *extra_headers)
         mg_response_header_add_lines(c, extra_headers);
     mg_response_header_send(c);
+    return true;
+}
+
+void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_t len,
+               const char *extra_headers)
+{
+    if (!gw__reply_start(r, status, ctype, len, extra_headers))
+        return;
     if (len && strcmp(r->ri->request_method, "HEAD") != 0)
-        mg_write(c, body, len);
+        mg_write(r->conn, body, len);
     r->bytes_out = len;
 }
 

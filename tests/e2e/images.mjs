@@ -10,11 +10,11 @@
 // tests/e2e/screenshots/img-*.png.  Run by tests/integration/e2e.sh.
 import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { T, expectText, freePort } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -23,7 +23,6 @@ const { chromium } = require('playwright-core')
 const AISLE = process.env.AISLE ?? join(root, 'build', 'aisle')
 const SHOTS = process.env.SHOTS ?? join(here, 'screenshots')
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const T = 10000
 mkdirSync(SHOTS, { recursive: true })
 
 if (spawnSync('python3', ['--version']).status !== 0) {
@@ -44,22 +43,6 @@ async function step(name, fn) {
     throw e
   }
 }
-const expectText = async (loc, re) => {
-  await loc.first().waitFor({ timeout: T })
-  const deadline = Date.now() + T
-  for (;;) {
-    const t = await loc.first().innerText()
-    if (re.test(t)) return t
-    if (Date.now() > deadline) throw new Error(`expected ${re} in ${JSON.stringify(t)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-const freePort = () => new Promise((res) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port
-    s.close(() => res(p))
-  })
-})
 
 // --- the image server, the import, the shop ------------------------------
 const work = mkdtempSync(join(tmpdir(), 'aisle-e2e-img-'))

@@ -8,11 +8,11 @@
 // (20-… to 25-…) go to tests/e2e/screenshots/ (or $SHOTS).
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { T, freePort } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -23,7 +23,6 @@ const { chromium } = require('playwright-core')
 const AISLE = resolve(process.env.AISLE ?? join(root, 'build', 'aisle'))
 const SHOTS = process.env.SHOTS ?? join(here, 'screenshots')
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const T = 10000 // the longest any single step may wait
 mkdirSync(SHOTS, { recursive: true })
 
 let failed = 0
@@ -79,12 +78,6 @@ const RULE_LINE = before.split('\n').length - 1 + planted.split('\n').findIndex(
 const RULE_WHERE = `scripts/promotions.lua:${RULE_LINE}`
 
 // --- the server -------------------------------------------------------
-const freePort = () => new Promise((res) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => {
-    const p = srv.address().port
-    srv.close(() => res(p))
-  })
-})
 const port = await freePort()
 let wsPort = await freePort()
 while (wsPort === port) wsPort = await freePort()

@@ -7,11 +7,11 @@
 // every step go to tests/e2e/screenshots/ (or $SHOTS).
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { T, expectText, freePort } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -21,7 +21,6 @@ const { chromium } = require('playwright-core')
 const AISLE = process.env.AISLE ?? join(root, 'build', 'aisle')
 const SHOTS = process.env.SHOTS ?? join(here, 'screenshots')
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const T = 10000 // the longest any single step may wait
 mkdirSync(SHOTS, { recursive: true })
 
 let failed = 0
@@ -41,25 +40,9 @@ async function step(name, fn) {
   }
 }
 const shot = (page, name, fullPage = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage })
-const expectText = async (loc, re) => {
-  await loc.first().waitFor({ timeout: T })
-  const deadline = Date.now() + T
-  for (;;) {
-    const t = await loc.first().innerText()
-    if (re.test(t)) return t
-    if (Date.now() > deadline) throw new Error(`expected ${re} in ${JSON.stringify(t)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 // --- the server -------------------------------------------------------
 const work = mkdtempSync(join(tmpdir(), 'aisle-e2e-'))
-const freePort = () => new Promise((res) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => {
-    const p = srv.address().port
-    srv.close(() => res(p))
-  })
-})
 const port = await freePort()
 // the chat WebSocket on its own event-loop port, as `make run` serves it
 // (ws.listen): the page learns the port from index.html
