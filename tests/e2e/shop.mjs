@@ -479,6 +479,16 @@ try {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     if (overflow > 2) throw new Error(`page is ${overflow}px wider than the phone screen`)
     await page.getByTestId('product-card').first().scrollIntoViewIfNeeded()
+    // cards that do not fit say so: a "more" button, and once scrolled a "back" one
+    const strip = page.getByTestId('card-strip').filter({ has: page.getByTestId('product-card') }).first()
+    const fits = await strip.evaluate((el) => {
+      const row = el.querySelector('[role="group"]')
+      return row.scrollWidth <= row.clientWidth + 4
+    })
+    if (fits) throw new Error('at 390 px the cards of a search should not all fit')
+    if ((await strip.getByTestId('cards-prev').count()) !== 0) throw new Error('a "back" button before any scrolling')
+    await strip.getByTestId('cards-next').click()
+    await strip.getByTestId('cards-prev').waitFor({ timeout: T })
     await shot(page, '12-phone')
     await axe(page, 'phone chat')
     await page.setViewportSize({ width: 1280, height: 860 })

@@ -9,6 +9,49 @@ import type { ChatMessage } from '../chat/conversation'
 
 const STARTERS = ['Show me men\'s shoes', 'Laptops under $1500', 'What is in my cart?', 'Where is my order?']
 
+// A row of product cards that scrolls sideways, and says so: a faded
+// edge and a button on each side where more cards are out of sight.
+export function CardStrip({ label, children }: { label: string; children: React.ReactNode }) {
+  const strip = useRef<HTMLDivElement>(null)
+  const [more, setMore] = useState({ left: false, right: false })
+  const measure = useCallback(() => {
+    const el = strip.current
+    if (!el) return
+    const left = el.scrollLeft > 4
+    const right = el.scrollLeft + el.clientWidth < el.scrollWidth - 4
+    setMore((m) => (m.left === left && m.right === right ? m : { left, right }))
+  }, [])
+  useEffect(() => {
+    measure()
+    const el = strip.current
+    if (!el || typeof ResizeObserver === 'undefined') return
+    const ro = new ResizeObserver(measure)
+    ro.observe(el)
+    return () => ro.disconnect()
+  }, [measure])
+  const page = (dir: 1 | -1) => strip.current?.scrollBy({ left: dir * strip.current.clientWidth * 0.8, behavior: 'smooth' })
+  const btn = 'absolute top-1/2 z-10 -translate-y-1/2 rounded-full bg-white/95 p-2 text-lg leading-none text-slate-800 shadow ring-1 ring-slate-300 hover:bg-slate-50'
+  return (
+    <div className="relative w-full" data-testid="card-strip" data-more-left={more.left || undefined} data-more-right={more.right || undefined}>
+      <div ref={strip} onScroll={measure} className="-mx-1 flex w-full snap-x gap-3 overflow-x-auto px-1 pb-2" role="group" aria-label={label}>
+        {children}
+      </div>
+      {more.left && (
+        <>
+          <div aria-hidden="true" className="pointer-events-none absolute inset-y-0 left-0 w-8 bg-gradient-to-r from-slate-50 to-transparent" />
+          <button type="button" className={`${btn} left-0`} onClick={() => page(-1)} aria-label="Earlier products" data-testid="cards-prev">‹</button>
+        </>
+      )}
+      {more.right && (
+        <>
+          <div aria-hidden="true" className="pointer-events-none absolute inset-y-0 right-0 w-8 bg-gradient-to-l from-slate-50 to-transparent" />
+          <button type="button" className={`${btn} right-0`} onClick={() => page(1)} aria-label="More products" data-testid="cards-next">›</button>
+        </>
+      )}
+    </div>
+  )
+}
+
 export function ConnectionBanner() {
   const conn = useConn()
   const [slow, setSlow] = useState(false)
@@ -83,11 +126,11 @@ const MessageView = memo(function MessageView({ m, last, onSuggest, onGrow }: {
         {m.status === 'streaming' && <span aria-hidden="true" className="ml-0.5 inline-block h-4 w-1.5 animate-pulse bg-slate-400 align-middle" />}
       </p>
       {!!m.cards?.length && (
-        <div className="-mx-1 flex w-full snap-x gap-3 overflow-x-auto px-1 pb-2" role="group" aria-label={`${m.cards.length} products`}>
+        <CardStrip label={`${m.cards.length} ${m.cards.length === 1 ? 'product' : 'products'}`}>
           {m.cards.map((c, i) => (
             <ProductCard key={`${c.sku}-${i}`} p={c} index={i} onAdd={addToCart} className="w-[68vw] max-w-56 shrink-0 snap-start" />
           ))}
-        </div>
+        </CardStrip>
       )}
       {handOver && (
         <button type="button" data-testid="open-checkout"
