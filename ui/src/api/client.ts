@@ -1,6 +1,7 @@
 // REST client for /api/v1: keeps the tokens (anonymous session token, or a
-// user's access + refresh tokens) in localStorage, refreshes the access
-// token before it expires and once on a 401, and turns problem+json
+// user's access token) in localStorage -- the refresh token lives only in
+// the server's HttpOnly cookie -- refreshes the access token before it
+// expires and once on a 401, and turns problem+json
 // answers into ApiError (429 carries Retry-After).  Each endpoint's answer
 // is typed as gateway/openapi.json declares it for that path (Ok<>).
 import type { Address, CheckoutInput, Ok, User } from './types'
