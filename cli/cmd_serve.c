@@ -2,7 +2,7 @@
  * → stores → LLM client → gateway, then wait for SIGTERM/SIGINT and shut
  * down gracefully (turns in flight finish, sockets close, stores close). */
 #include "cli.h"
-#include "config.h"
+#include "config_int.h"
 #include "engine/eng.h"
 #include "gateway/gw.h"
 #include "stores/store.h"

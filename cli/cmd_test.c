@@ -6,7 +6,7 @@
  * sends. Format and keys:
  * docs/testing.md. */
 #include "cli.h"
-#include "test_expect.h"
+#include "test_expect_int.h"
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -2,7 +2,7 @@
  * environment: one row per setting (YAML key, variable, type, where it
  * lands, meaning), so the file parser, the environment and the docs can
  * never disagree. */
-#include "config.h"
+#include "config_int.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * cards, cart, actions, rule ids, vars) and the store after a conversation
  * (orders, stock, audit trail) with a test file's expectations, writing
  * one readable "expected X, got Y" line per mismatch. */
-#include "test_expect.h"
+#include "test_expect_int.h"
 #include <ctype.h>
 #include <math.h>
 #include <regex.h>

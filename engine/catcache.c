@@ -1,6 +1,6 @@
 /* engine/catcache.c — values built from the catalog, shared by turns and
- * rebuilt when the catalog changes (see catcache.h). */
-#include "catcache.h"
+ * rebuilt when the catalog changes (see catcache_int.h). */
+#include "catcache_int.h"
 #include "eng_int.h"
 #include "pipe_int.h"
 #include "../stores/store.h"

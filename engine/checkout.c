@@ -7,7 +7,7 @@
  * the e-mail text.  shop.c's checkout() runs them in order; the public
  * eng_shop_address_* and eng_shop_delivery_options calls are here. */
 #include "checkout_int.h"
-#include "commerce.h"
+#include "commerce_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* engine/commerce.c — helpers the commerce agents share: the turn's
  * store, cart ids, product cards, the cart priced through the rules, and
  * actions whose idempotency keys come from the session and message id. */
-#include "commerce.h"
+#include "commerce_int.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * an LLM call may take inside the turn's deadline, recording a fallback
  * in the context and the trace, and pulling a JSON object out of a
  * model's answer (which may wrap it in prose or code fences). */
-#include "llmstage.h"
+#include "llmstage_int.h"
 #include <string.h>
 
 int64_t eng__llm_deadline(const eng_turn *t, long timeout_ms, long reserve_ms)

@@ -4,7 +4,7 @@
  * on after an error so that one run reports as many as it can. The graph
  * checks (targets, reachability, cycles) are in link.c. */
 #include "pipe_int.h"
-#include "rules.h"
+#include "rules_int.h"
 #include "knowledge_int.h"
 #include "checkout_int.h"
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* engine/luaconv.c — converts the turn context between json-c and Lua
  * values for the sandbox. The mapping and its edge cases (null, empty
- * tables, key order, depth) are described in engine/luaconv.h. */
-#include "luaconv.h"
+ * tables, key order, depth) are described in engine/luaconv_int.h. */
+#include "luaconv_int.h"
 #include <lauxlib.h>
 #include <limits.h>
 #include <math.h>

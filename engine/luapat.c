@@ -25,7 +25,7 @@
  * AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
  * CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
  * SOFTWARE. */
-#include "luapat.h"
+#include "luapat_int.h"
 #include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>

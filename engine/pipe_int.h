@@ -64,7 +64,7 @@ typedef struct eng_stage_type {
     /* destroy: release what create made outside the pipeline pool. */
     void (*destroy)(eng_stage *st);
     /* warm: build now what the stage derives from store s (its catalog
-     * caches, engine/catcache.h); may be NULL.  0 or -1 (note says why). */
+     * caches, engine/catcache_int.h); may be NULL.  0 or -1 (note says why). */
     int (*warm)(const eng_stage *st, struct store *s, char *note, size_t cap);
 } eng_stage_type;
 
@@ -108,7 +108,7 @@ struct eng_pipeline {
     size_t nintents;
     eng_stage *stages;
     size_t nstages;
-    struct eng_rules *rules;   /* top-level `rules:` (engine/rules.h), or NULL */
+    struct eng_rules *rules;   /* top-level `rules:` (engine/rules_int.h), or NULL */
     struct eng_kb *knowledge;  /* top-level `knowledge:` (engine/knowledge_int.h), or NULL */
     struct eng_checkout_cfg *checkout; /* top-level `checkout:` (engine/checkout_int.h), or NULL */
 };

@@ -17,7 +17,7 @@
  * its action unless it was registered fail_open. Every failure goes to
  * vars.ruleErrors, the trace note and the process-wide eng_on_rule_error
  * hook (the gateway's log line and metric). */
-#include "rules.h"
+#include "rules_int.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <math.h>

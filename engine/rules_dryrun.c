@@ -3,7 +3,7 @@
  * queries, discounts on sample carts and vetoes on sample actions. It runs
  * the rules through the same calls the agents make (engine/rules.c), in a
  * turn of its own that touches nothing in the store. */
-#include "commerce.h"
+#include "commerce_int.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

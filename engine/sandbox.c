@@ -46,8 +46,8 @@
  * instructions, is the backstop. Turns should always pass one.
  */
 #include "eng_int.h"
-#include "luaconv.h"
-#include "luapat.h"
+#include "luaconv_int.h"
+#include "luapat_int.h"
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>

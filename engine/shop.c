@@ -15,9 +15,9 @@
  *
  * Outside a chat turn the public eng_shop_* calls build a turn frame
  * (pool and context, never run) as the rules need one. */
-#include "commerce.h"
+#include "commerce_int.h"
 #include "checkout_int.h"
-#include "stages/agent.h"
+#include "stages/agent_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>

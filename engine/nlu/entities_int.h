@@ -5,7 +5,7 @@
 #ifndef AISLE_NLU_ENTITIES_INT_H
 #define AISLE_NLU_ENTITIES_INT_H
 
-#include "entities.h"
+#include "ent_int.h"
 #include <stdint.h>
 
 /* ------------------------------------------------------------ cue words */

@@ -5,7 +5,7 @@
  * one). Everything is precomputed in eng__lex_finish; a turn hashes its
  * few words, and a misspelt word looks up its single-deletion variants
  * (SymSpell, distance 1 on both sides), never the whole vocabulary. */
-#include "lexicon.h"
+#include "lexicon_int.h"
 #include "entities_int.h"
 #include <pthread.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * results, cards and actions; the `action` stage then carries actions
  * out exactly once. */
 #define _GNU_SOURCE /* strcasestr */
-#include "agent.h"
+#include "agent_int.h"
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>

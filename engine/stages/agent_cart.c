@@ -4,7 +4,7 @@
  * decides: each change becomes an action (with its idempotency key) that
  * the rules may veto and the `action` stage carries out. */
 #define _GNU_SOURCE /* strcasestr */
-#include "agent.h"
+#include "agent_int.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * otherwise. The order itself is placed by the `action` stage, with an
  * idempotency key tied to the confirmation, so a confirmation sent twice
  * places one order. */
-#include "agent.h"
+#include "agent_int.h"
 #include "../checkout_int.h"
 #include <ctype.h>
 #include <inttypes.h>

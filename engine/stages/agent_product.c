@@ -5,7 +5,7 @@
  * catalog and the shopper's memory. Results are
  * re-ranked by the rules' boosts and priced by their price hooks. */
 #define _GNU_SOURCE /* strcasestr */
-#include "agent.h"
+#include "agent_int.h"
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * FAQ topics whose answers live in the formatter's templates, and
  * hand-off to a person, recorded as an event (an action and an audit
  * record) so the support team sees who asked and why. */
-#include "agent.h"
+#include "agent_int.h"
 #include "../knowledge_int.h"
 #include <stdbool.h>
 #include <string.h>

@@ -6,10 +6,10 @@
  * (engine/nlu/lexicon.c); after it, a message the model cannot place
  * but that names what the shop sells (or asks for something to buy) is
  * a `catalog_intent` (search) instead of out of scope. */
-#include "../llmstage.h"
-#include "../catcache.h"
+#include "../llmstage_int.h"
+#include "../catcache_int.h"
 #include "../knowledge_int.h"
-#include "../nlu/lexicon.h"
+#include "../nlu/lexicon_int.h"
 #include "../../stores/store.h"
 #include <ctype.h>
 #include <pthread.h>

@@ -5,9 +5,9 @@
  * from the options, a vocabulary file and, when the turn has a store, the
  * catalog's facets (loaded on first use, refreshed every few minutes). */
 #include "../pipe_int.h"
-#include "../catcache.h"
+#include "../catcache_int.h"
 #include "../checkout_int.h"
-#include "../nlu/entities.h"
+#include "../nlu/ent_int.h"
 #include "../../stores/store.h"
 #include <math.h>
 #include <pthread.h>

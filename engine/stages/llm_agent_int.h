@@ -4,7 +4,7 @@
 #ifndef AISLE_LLM_AGENT_INT_H
 #define AISLE_LLM_AGENT_INT_H
 
-#include "agent.h"
+#include "agent_int.h"
 
 /* What the tools did in one turn: the stage reads it to answer, to cut
  * an answer short, and for the trace. */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/catcache.h"
+#include "engine/catcache_int.h"
 #include "engine/eng.h"
 #include "stores/store.h"
 #include "sqlite_store.h"

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/nlu/entities.h"
+#include "engine/nlu/ent_int.h"
 #include "stores/store.h"
 #include "sqlite_store.h"
 #include <math.h>

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "engine/eng.h"
-#include "engine/rules.h"
+#include "engine/rules_int.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/nlu/entities.h"
-#include "engine/nlu/lexicon.h"
+#include "engine/nlu/ent_int.h"
+#include "engine/nlu/lexicon_int.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* engine/luaconv.h — JSON <-> Lua value conversion for the sandbox
+/* engine/luaconv_int.h — JSON <-> Lua value conversion for the sandbox
  * (engine/sandbox.c). Private to engine/: no other folder includes it.
  *
  * Mapping:

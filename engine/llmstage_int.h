@@ -1,4 +1,4 @@
-/* engine/llmstage.h — helpers for stage options that call an LLM and fall
+/* engine/llmstage_int.h — helpers for stage options that call an LLM and fall
  * back to the built-in behaviour (engine/llmstage.c). Internal. */
 #ifndef AISLE_LLMSTAGE_H
 #define AISLE_LLMSTAGE_H

@@ -1,4 +1,4 @@
-/* cli/test_expect.h — the expectations of `aisle test` (cli/test_expect.c):
+/* cli/test_expect_int.h — the expectations of `aisle test` (cli/test_expect.c):
  * one turn's context or the store after a conversation against what a
  * conversation test file says. Internal to cli/; docs/testing.md is the
  * reference for every key. */

@@ -1,4 +1,4 @@
-/* engine/nlu/entities.h — the entity extractor behind the `entities`
+/* engine/nlu/ent_int.h — the entity extractor behind the `entities`
  * stage: a pure function from message text and compiled vocabularies to
  * typed spans. Private to engine/ (the stage and its unit test). */
 #ifndef AISLE_NLU_ENTITIES_H

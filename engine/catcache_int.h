@@ -1,4 +1,4 @@
-/* engine/catcache.h — a value a stage builds from the store's catalog
+/* engine/catcache_int.h — a value a stage builds from the store's catalog
  * (the classifier's vocabulary, the entity extractor's brands and
  * categories), shared by every turn of that stage and rebuilt when the
  * catalog's generation changes (store_catalog_generation; where the store

@@ -1,4 +1,4 @@
-/* cli/config.h — `aisle serve`'s settings: one table maps each setting to
+/* cli/config_int.h — `aisle serve`'s settings: one table maps each setting to
  * its YAML key (aisle.yaml), its environment variable and its default.
  * Precedence, lowest first: defaults, the config file, the environment,
  * command-line flags. */

@@ -1,4 +1,4 @@
-/* engine/nlu/lexicon.h — catalog understanding without an LLM: the live
+/* engine/nlu/lexicon_int.h — catalog understanding without an LLM: the live
  * catalog's words (titles, brands, categories, tags) with the category
  * each one mostly names, a shipped synonym lexicon ("phone" ->
  * smartphones), and an English word list. Built once per catalog load;

@@ -1,11 +1,11 @@
-/* engine/commerce.h — what the commerce agents share (engine/commerce.c):
+/* engine/commerce_int.h — what the commerce agents share (engine/commerce.c):
  * the store of the turn, cart ids, product cards, the priced cart, and
  * actions with idempotency keys. Internal to engine/. */
 #ifndef AISLE_COMMERCE_H
 #define AISLE_COMMERCE_H
 
 #include "pipe_int.h"
-#include "rules.h"
+#include "rules_int.h"
 #include "stores/store.h"
 
 /* eng__store: the turn's store, or NULL when the caller gave none. */

@@ -1,4 +1,4 @@
-/* engine/rules.h — merchandisers' Lua business rules as agents use them
+/* engine/rules_int.h — merchandisers' Lua business rules as agents use them
  * (engine/rules.c). Internal to engine/. Loading runs each file's top
  * level once, so a file that fails there is refused (ENG_ECONFIG). Every
  * call of a hook makes ONE sandboxed Lua call for all the files of all

@@ -1,10 +1,10 @@
-/* engine/stages/agent.h — the `agent` stage's options and the four
+/* engine/stages/agent_int.h — the `agent` stage's options and the four
  * agents it dispatches to (agent_product.c, agent_cart.c, agent_order.c,
  * agent_support.c). Internal to engine/stages/. */
 #ifndef AISLE_AGENT_H
 #define AISLE_AGENT_H
 
-#include "../commerce.h"
+#include "../commerce_int.h"
 
 typedef struct agent_opts {
     const char *agent;

@@ -1,4 +1,4 @@
-/* engine/luapat.h — Lua's pattern functions with their work charged to
+/* engine/luapat_int.h — Lua's pattern functions with their work charged to
  * the sandbox (engine/luapat.c); internal to the engine. */
 #ifndef ENG_LUAPAT_H
 #define ENG_LUAPAT_H
