@@ -10,50 +10,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-struct store {
-    store_config cfg;
-    char *sqlite_path, *redis_url, *mongo_uri, *synonyms_path;
-    const store__ops *doc_ops, *eph_ops;
-    void *doc, *eph;            /* eph == doc when one backend serves both */
-    store__media *media;        /* the copies of product images */
-};
-
-int store__fail(store_err *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-char *store__strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-int store__check_json(const char *json, const char *what, store_err *err)
-{
-    json_object *v;
-    if (!strcmp(json, "null"))
-        return 0;
-    if (!(v = json_tokener_parse(json)))
-        return store__fail(err, STORE_EINVAL, "%s is not valid JSON", what);
-    json_object_put(v);
-    return 0;
-}
-
-json_object *store__json_or_string(const char *t)
-{
-    json_object *v = t ? json_tokener_parse(t) : NULL;
-    if (!v && t && strcmp(t, "null") != 0)
-        v = json_object_new_string(t);
-    return v;
-}
-
 const char *store_strerror(int code)
 {
     static const char *const names[] = {
@@ -208,15 +164,6 @@ const char *store_backend_name(const store *s, int ephemeral)
     if (!s)
         return "none";
     return ephemeral ? s->eph_ops->name : s->doc_ops->name;
-}
-
-int64_t store_now_ms(const store *s)
-{
-    struct timeval tv;
-    if (s && s->cfg.clock)
-        return s->cfg.clock(s->cfg.clock_ud);
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 int store_ping(store *s, store_err *err)
@@ -709,32 +656,6 @@ int store_order_set_status(store *s, int64_t order_id, const char *status,
                     !strcmp(status, "delivered") || !strcmp(status, "cancelled")),
          "status must be placed, shipped, delivered or cancelled");
     DOC(order_set_status, order_id, status, err);
-}
-
-void store_order_clear(store_order *o)
-{
-    if (o) {
-        free(o->lines);
-        free(o->pricing_json);
-        o->lines = NULL;
-        o->pricing_json = NULL;
-        o->n_lines = 0;
-    }
-}
-
-void store_order_list_free(store_order *orders, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        store_order_clear(&orders[i]);
-    free(orders);
-}
-
-void store_cart_clear_struct(store_cart *c)
-{
-    if (c) {
-        free(c->items);
-        memset(c, 0, sizeof *c);
-    }
 }
 
 int store_memory_put(store *s, int64_t user_id, const char *ns,

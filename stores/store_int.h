@@ -207,6 +207,17 @@ void store__pricing_free(store__pricing *p);
 
 /* Media copies (stores/media.c), one per store handle. */
 typedef struct store__media store__media;
+
+/* The store the API hands out (store.c opens it). Here so that
+ * store_util.c can read its clock; the backends keep only their own state
+ * and a pointer to this one (their `owner`). */
+struct store {
+    store_config cfg;
+    char *sqlite_path, *redis_url, *mongo_uri, *synonyms_path;
+    const store__ops *doc_ops, *eph_ops;
+    void *doc, *eph;            /* eph == doc when one backend serves both */
+    store__media *media;        /* the copies of product images */
+};
 store__media *store__media_new(const char *dir);
 void store__media_free(store__media *m);
 const char *store__media_dir(const store__media *m);

@@ -51,6 +51,9 @@ int mg__next_id(mg_call *c, const char *name, int64_t *id, store_err *err);
 /* Integer of a reply field ("matchedCount"); 0 when absent. */
 int64_t mg__reply_int(const bson_t *reply, const char *field);
 
+/* mg__append_opt: append `key` to doc as a string, or as null when v is
+ * NULL. */
+void mg__append_opt(bson_t *doc, const char *key, const char *v);
 /* Product documents. */
 int mg__product_doc(const store_product *p, bson_t *doc, store_err *err);
 void mg__doc_to_product(const bson_t *doc, store_product *p);

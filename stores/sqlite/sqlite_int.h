@@ -55,6 +55,9 @@ typedef struct sq {
 } sq;
 
 /* Borrow a connection (blocks while all are in use) and give it back. */
+/* sq__conn_close: finalize a connection's cached statements and close it. */
+void sq__conn_close(sq_conn *c);
+
 int sq__acquire(sq *b, sq_conn **out, store_err *err);
 void sq__release(sq *b, sq_conn *c);
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/integration/callgraph.sh — the file-level call graph of engine/
+# tests/integration/callgraph.sh — the file-level call graph of engine/ and stores/
 # (mk/callgraph.sh over the objects of the build that made $AISLE) has no
 # circle through the executor (exec.c) or the loader (load.c): the stages
 # call the turn helpers (turn.c) and the pipeline's lifetime (pipeline.c)
@@ -35,3 +35,12 @@ ${CC:-cc} -c -o "$T/b/engine/jsonutil.o" "$T/plant.c"
 sh mk/callgraph.sh "$T/b" engine >"$T/planted" 2>&1
 grep '^circle ' "$T/planted" | grep 'engine/exec\.c' | grep -q 'engine/jsonutil\.c'
 check $? "a planted circle through exec.c is found" "$(grep '^circle ' "$T/planted")"
+
+# stores/: the entry point (store.c) opens the backends, and no backend
+# file calls back into the file that calls it (shared helpers live in
+# store_util.c and each backend's *_conn.c)
+sh mk/callgraph.sh "$B" stores >"$T/stores" 2>&1
+grep -q '^# circles' "$T/stores" && ! grep -q '^circle ' "$T/stores"
+check $? "no circle in the call graph of stores/" "$(grep '^circle ' "$T/stores")"
+! grep -q -- '^stores/.* -> stores/store\.c' "$T/stores"
+check $? "no file of stores/ calls the entry point back" "$(grep -- '-> stores/store\.c' "$T/stores" | head -3)"
