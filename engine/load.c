@@ -18,30 +18,8 @@
 #define MAX_FILE_BYTES (8u << 20)
 #define MAX_NODES 200000
 
-static int node_line(yaml_document_t *d, int i)
-{
-    yaml_node_t *n = eng__ynode(d, i);
-    return n ? (int)n->start_mark.line + 1 : 0;
-}
 
-static int node_col(yaml_document_t *d, int i)
-{
-    yaml_node_t *n = eng__ynode(d, i);
-    return n ? (int)n->start_mark.column + 1 : 0;
-}
 
-static const char *node_kind(yaml_document_t *d, int i)
-{
-    yaml_node_t *n = eng__ynode(d, i);
-    if (!n)
-        return "nothing";
-    switch (n->type) {
-    case YAML_SCALAR_NODE: return "a scalar";
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_MAPPING_NODE: return "a mapping";
-    default: return "nothing";
-    }
-}
 
 /* Duplicate keys are legal to libyaml but almost always a mistake: the
  * second silently wins in most loaders. Walk every mapping once. */
@@ -59,7 +37,7 @@ static void check_duplicate_keys(eng_build *b)
                 const char *k2 = eng__yscalar(d, q->key);
                 if (k2 && strcmp(k, k2) == 0) {
                     eng__build_error(b, p->key, "duplicate key \"%s\" (first at line %d)", k,
-                                     node_line(d, q->key));
+                                     eng__ynode_line(d, q->key));
                     break;
                 }
             }
@@ -67,16 +45,6 @@ static void check_duplicate_keys(eng_build *b)
     }
 }
 
-static int parse_long(const char *s, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int parse_double(const char *s, double *out)
 {
@@ -101,41 +69,6 @@ static int parse_bool(const char *s, bool *out)
     return -1;
 }
 
-/* Parse a list of scalars (or a single scalar) into an eng_strlist. */
-static int parse_strlist(eng_build *b, int node, eng_strlist *out, const char *what)
-{
-    yaml_document_t *d = b->doc;
-    yaml_node_t *n = eng__ynode(d, node);
-    if (n->type == YAML_SCALAR_NODE) {
-        out->items = eng__pool_alloc(b->p->pool, sizeof *out->items);
-        if (!out->items)
-            return ENG_ENOMEM;
-        out->items[0] = eng__pool_strdup(b->p->pool, (const char *)n->data.scalar.value);
-        out->n = 1;
-        return 0;
-    }
-    if (n->type != YAML_SEQUENCE_NODE) {
-        eng__build_error(b, node, "%s must be a list of strings, not %s", what, node_kind(d, node));
-        return ENG_ECONFIG;
-    }
-    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    out->items = eng__pool_alloc(b->p->pool, (cnt ? cnt : 1) * sizeof *out->items);
-    if (!out->items)
-        return ENG_ENOMEM;
-    out->n = 0;
-    int rc = 0;
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        const char *s = eng__yscalar(d, *it);
-        if (!s) {
-            eng__build_error(b, *it, "%s must be a list of strings; this item is %s", what,
-                             node_kind(d, *it));
-            rc = ENG_ECONFIG;
-            continue;
-        }
-        out->items[out->n++] = eng__pool_strdup(b->p->pool, s);
-    }
-    return rc;
-}
 
 /* Set one typed option from YAML text or a node. */
 static int set_field(eng_build *b, const eng_field *f, void *opts, int node, const char *text)
@@ -145,14 +78,14 @@ static int set_field(eng_build *b, const eng_field *f, void *opts, int node, con
     switch (f->kind) {
     case ENG_F_STR:
         if (!text) {
-            eng__build_error(b, node, "\"%s\" must be a string, not %s", f->name, node_kind(b->doc, node));
+            eng__build_error(b, node, "\"%s\" must be a string, not %s", f->name, eng__ynode_kind(b->doc, node));
             return ENG_ECONFIG;
         }
         *(const char **)slot = eng__pool_strdup(b->p->pool, text);
         return 0;
     case ENG_F_INT: {
         long v;
-        if (!text || parse_long(text, &v) < 0) {
+        if (!text || eng__parse_long(text, &v) < 0) {
             eng__build_error(b, node, "\"%s\" must be a whole number", f->name);
             return ENG_ECONFIG;
         }
@@ -185,7 +118,7 @@ static int set_field(eng_build *b, const eng_field *f, void *opts, int node, con
         }
         return 0;
     case ENG_F_STRLIST:
-        return parse_strlist(b, node, (eng_strlist *)slot, f->name);
+        return eng__yaml_strlist(b, node, (eng_strlist *)slot, f->name);
     case ENG_F_NODE:
         *(int *)slot = node;
         return 0;
@@ -201,15 +134,15 @@ static int load_stage(eng_build *b, int node, eng_stage *st)
 {
     yaml_document_t *d = b->doc;
     yaml_node_t *n = eng__ynode(d, node);
-    st->line = node_line(d, node);
-    st->col = node_col(d, node);
+    st->line = eng__ynode_line(d, node);
+    st->col = eng__ynode_col(d, node);
     st->next = -1;
     st->pipe = b->p;
     b->node = node;
     b->stage = NULL;
     if (n->type != YAML_MAPPING_NODE) {
         eng__build_error(b, node, "a stage must be a mapping with \"id\" and \"type\", not %s",
-                         node_kind(d, node));
+                         eng__ynode_kind(d, node));
         return ENG_ECONFIG;
     }
     int idn = eng__ymap_get(d, node, "id"), typen = eng__ymap_get(d, node, "type");
@@ -253,8 +186,8 @@ static int load_stage(eng_build *b, int node, eng_stage *st)
     int nextn = eng__ymap_get(d, node, "next");
     if (nextn) {
         st->next_id = eng__pool_strdup(b->p->pool, eng__yscalar(d, nextn));
-        st->next_line = node_line(d, nextn);
-        st->next_col = node_col(d, nextn);
+        st->next_line = eng__ynode_line(d, nextn);
+        st->next_col = eng__ynode_col(d, nextn);
         if (!st->next_id) {
             eng__build_error(b, nextn, "\"next\" must be a stage id or \"end\"");
             rc = ENG_ECONFIG;
@@ -304,7 +237,7 @@ static int load_intents(eng_build *b, int node)
     yaml_node_t *n = eng__ynode(d, node);
     eng_pipeline *p = b->p;
     if (n->type != YAML_MAPPING_NODE) {
-        eng__build_error(b, node, "\"intents\" must be a mapping of intent names, not %s", node_kind(d, node));
+        eng__build_error(b, node, "\"intents\" must be a mapping of intent names, not %s", eng__ynode_kind(d, node));
         return ENG_ECONFIG;
     }
     size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
@@ -321,8 +254,8 @@ static int load_intents(eng_build *b, int node)
         }
         eng_intent *in = &p->intents[p->nintents];
         in->name = eng__pool_strdup(p->pool, name);
-        in->line = node_line(d, pr->key);
-        in->col = node_col(d, pr->key);
+        in->line = eng__ynode_line(d, pr->key);
+        in->col = eng__ynode_col(d, pr->key);
         yaml_node_t *v = eng__ynode(d, pr->value);
         int ex = pr->value;
         if (v->type == YAML_MAPPING_NODE) {
@@ -340,7 +273,7 @@ static int load_intents(eng_build *b, int node)
                 continue;
             }
         }
-        int r = parse_strlist(b, ex, &in->examples, "\"examples\"");
+        int r = eng__yaml_strlist(b, ex, &in->examples, "\"examples\"");
         if (r < 0) {
             rc = r;
         } else if (in->examples.n == 0) {
@@ -352,189 +285,6 @@ static int load_intents(eng_build *b, int node)
     return rc;
 }
 
-/* ------------------------------------------------------------ training
- * `training:` a list of CSV files whose rows become intent examples:
- *   - { file: data/x.csv, text: utterance, label: intent,
- *       intents: [track_order, ...], max_per_intent: 60 }
- * Labels become intents (created when the YAML does not declare them). */
-
-static eng_intent *find_or_add_intent(eng_build *b, const char *name, size_t *cap)
-{
-    eng_pipeline *p = b->p;
-    for (size_t i = 0; i < p->nintents; i++)
-        if (strcmp(p->intents[i].name, name) == 0)
-            return &p->intents[i];
-    if (p->nintents == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        eng_intent *in = eng__pool_alloc(p->pool, nc * sizeof *in);
-        if (!in)
-            return NULL;
-        if (p->nintents)
-            memcpy(in, p->intents, p->nintents * sizeof *in);
-        p->intents = in;
-        *cap = nc;
-    }
-    eng_intent *in = &p->intents[p->nintents++];
-    memset(in, 0, sizeof *in);
-    in->name = eng__pool_strdup(p->pool, name);
-    return in->name ? in : NULL;
-}
-
-static int add_example(eng_build *b, eng_intent *in, const char *text)
-{
-    /* grow by doubling; pool memory is not freed until the pipeline goes */
-    size_t n = in->examples.n;
-    if ((n & (n - 1)) == 0) {
-        size_t nc = n ? n * 2 : 8;
-        const char **it = eng__pool_alloc(b->p->pool, nc * sizeof *it);
-        if (!it)
-            return ENG_ENOMEM;
-        if (n)
-            memcpy(it, in->examples.items, n * sizeof *it);
-        in->examples.items = it;
-    }
-    in->examples.items[in->examples.n++] = eng__pool_strdup(b->p->pool, text);
-    return 0;
-}
-
-static int col_of(char **names, int n, const char *want, const char *alt)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], want) == 0 || (alt && strcmp(names[i], alt) == 0))
-            return i;
-    return -1;
-}
-
-static int load_training_file(eng_build *b, int node, size_t *cap)
-{
-    yaml_document_t *d = b->doc;
-    static const char *const keys[] = {"file", "text", "label", "intents", "max_per_intent", NULL};
-    yaml_node_t *n = eng__ynode(d, node);
-    if (n->type != YAML_MAPPING_NODE) {
-        eng__build_error(b, node, "a training entry is a mapping like {file: data/x.csv, text: utterance, label: intent}");
-        return ENG_ECONFIG;
-    }
-    int rc = 0;
-    if (eng__build_check_keys(b, node, keys, true, "key", " in training entry") < 0)
-        rc = ENG_ECONFIG;
-    int fn = eng__ymap_get(d, node, "file");
-    const char *rel = eng__yscalar(d, fn);
-    if (!rel) {
-        eng__build_error(b, fn ? fn : node, "training entry needs \"file: PATH\" (a CSV file)");
-        return ENG_ECONFIG;
-    }
-    const char *tcol = eng__yscalar(d, eng__ymap_get(d, node, "text"));
-    const char *lcol = eng__yscalar(d, eng__ymap_get(d, node, "label"));
-    long maxper = 0;
-    int mn = eng__ymap_get(d, node, "max_per_intent");
-    if (mn && (!eng__yscalar(d, mn) || parse_long(eng__yscalar(d, mn), &maxper) < 0 || maxper < 0)) {
-        eng__build_error(b, mn, "\"max_per_intent\" must be a whole number >= 0");
-        rc = ENG_ECONFIG;
-    }
-    eng_strlist only = {0};
-    int on = eng__ymap_get(d, node, "intents");
-    if (on && parse_strlist(b, on, &only, "\"intents\"") < 0)
-        rc = ENG_ECONFIG;
-    if (rc < 0)
-        return rc;
-    const char *path = eng__build_path(b, rel);
-    size_t len;
-    char *buf = eng__read_file(path, &len);
-    if (!buf) {
-        eng__build_error(b, fn, "cannot read training file \"%s\": %s", rel, strerror(errno));
-        return ENG_ECONFIG;
-    }
-    if (!eng_utf8_valid(buf, len)) {
-        eng_diags_add(b->diags, ENG_DIAG_ERROR, path, 0, 0, "file is not valid UTF-8");
-        eng__free(buf);
-        return ENG_ECONFIG;
-    }
-    char *p = buf, *end = buf + len, *names[64];
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        p += 3;
-    int ncol = 0, eor = 0;
-    while (!eor && p < end && ncol < 64)
-        names[ncol++] = eng_csv_field(&p, end, &eor);
-    int tc = col_of(names, ncol, tcol ? tcol : "utterance", tcol ? NULL : "text");
-    int lc = col_of(names, ncol, lcol ? lcol : "intent", lcol ? NULL : "label");
-    if (tc < 0 || lc < 0) {
-        eng_diags_add(b->diags, ENG_DIAG_ERROR, path, 1, 1, "no %s column \"%s\" in the header",
-                      tc < 0 ? "text" : "label", tc < 0 ? (tcol ? tcol : "utterance") : (lcol ? lcol : "intent"));
-        eng__free(buf);
-        return ENG_ECONFIG;
-    }
-    int line = 2;
-    while (p < end && rc == 0) {
-        const char *t = NULL, *l = NULL;
-        int col = 0;
-        eor = 0;
-        while (!eor) {
-            char *f = eng_csv_field(&p, end, &eor);
-            if (col == tc)
-                t = f;
-            if (col == lc)
-                l = f;
-            col++;
-        }
-        line++;
-        if (!t || !l || !*t || !*l)
-            continue;
-        bool want = only.n == 0;
-        for (size_t i = 0; !want && i < only.n; i++)
-            want = strcmp(only.items[i], l) == 0;
-        if (!want)
-            continue;
-        eng_intent *in = find_or_add_intent(b, l, cap);
-        if (!in) {
-            rc = ENG_ENOMEM;
-            break;
-        }
-        if (maxper && in->examples.n >= (size_t)maxper)
-            continue;
-        if (!in->line) {
-            in->line = node_line(d, fn);
-            in->col = node_col(d, fn);
-        }
-        rc = add_example(b, in, t);
-    }
-    eng__free(buf);
-    return rc;
-}
-
-static int load_training(eng_build *b, int node)
-{
-    yaml_document_t *d = b->doc;
-    yaml_node_t *n = eng__ynode(d, node);
-    if (n->type != YAML_SEQUENCE_NODE) {
-        eng__build_error(b, node, "\"training\" must be a list of {file, text, label} entries");
-        return ENG_ECONFIG;
-    }
-    /* the intents array may be shared with YAML-declared ones: copy it so
-     * it can grow, and copy each example list so it can grow too */
-    eng_pipeline *p = b->p;
-    size_t cap = p->nintents;
-    for (size_t i = 0; i < p->nintents; i++) {
-        eng_intent *in = &p->intents[i];
-        size_t n2 = 8;
-        while (n2 < in->examples.n)
-            n2 *= 2;
-        const char **it = eng__pool_alloc(p->pool, n2 * sizeof *it);
-        if (!it)
-            return ENG_ENOMEM;
-        if (in->examples.n)
-            memcpy(it, in->examples.items, in->examples.n * sizeof *it);
-        in->examples.items = it;
-    }
-    int rc = 0;
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        int r = load_training_file(b, *it, &cap);
-        if (r == ENG_ENOMEM)
-            return r;
-        if (r < 0)
-            rc = r;
-    }
-    return rc;
-}
 
 static const char *const top_keys[] = {"pipeline", "version", "description", "deadline_ms",
                                        "error_reply", "timeout_reply", "intents", "training",
@@ -551,7 +301,7 @@ static int load_top(eng_build *b, int root)
         return ENG_ECONFIG;
     }
     if (n->type != YAML_MAPPING_NODE) {
-        eng__build_error(b, root, "a pipeline file must be a mapping, not %s", node_kind(d, root));
+        eng__build_error(b, root, "a pipeline file must be a mapping, not %s", eng__ynode_kind(d, root));
         return ENG_ECONFIG;
     }
     b->node = root;
@@ -591,7 +341,7 @@ static int load_top(eng_build *b, int root)
         rc = ENG_ECONFIG;
     int tn = eng__ymap_get(d, root, "training");
     if (tn) {
-        int r = load_training(b, tn);
+        int r = eng__load_training(b, tn);
         if (r == ENG_ENOMEM)
             return r;
         if (r < 0)

@@ -130,6 +130,12 @@ struct eng_build {
     eng_stage *stage;
 };
 
+/* eng__load_training: the `training:` list at `node` (CSV files whose
+ * rows become intent examples; labels not declared become intents).
+ * 0, or a negative ENG_E* after reporting through eng__build_error
+ * (engine/training.c). */
+int eng__load_training(eng_build *b, int node);
+
 /* eng__build_error / eng__build_warn: a diagnostic at a YAML node
  * (node 0 = the stage's own mapping) of the file being loaded. */
 void eng__build_error(eng_build *b, int node, const char *fmt, ...) ENG_PRINTF(3, 4);
@@ -171,6 +177,15 @@ void eng__build_scalar_pos(eng_build *b, int node, int *line, int *col);
 yaml_node_t *eng__ynode(yaml_document_t *d, int i);
 const char *eng__yscalar(yaml_document_t *d, int i);   /* NULL if not a scalar */
 int eng__ymap_get(yaml_document_t *d, int map, const char *key);
+int eng__ynode_line(yaml_document_t *d, int i);        /* 1-based; 0 when no node */
+int eng__ynode_col(yaml_document_t *d, int i);         /* 1-based; 0 when no node */
+const char *eng__ynode_kind(yaml_document_t *d, int i); /* "a scalar", "a list", "a mapping" */
+/* eng__parse_long: a whole decimal integer; 0, or -1 when s is not one. */
+int eng__parse_long(const char *s, long *out);
+/* eng__yaml_strlist: a list of scalars (or one scalar) at `node` into
+ * *out (pool strings); reports a wrong shape as "`what` must be a list
+ * of strings". 0, ENG_ECONFIG or ENG_ENOMEM. */
+int eng__yaml_strlist(eng_build *b, int node, eng_strlist *out, const char *what);
 
 /* The turn being run. */
 struct eng_turn {

@@ -230,3 +230,75 @@ void eng__build_scalar_pos(eng_build *b, int node, int *line, int *col)
         *col = ind;
     }
 }
+
+int eng__ynode_line(yaml_document_t *d, int i)
+{
+    yaml_node_t *n = eng__ynode(d, i);
+    return n ? (int)n->start_mark.line + 1 : 0;
+}
+
+int eng__ynode_col(yaml_document_t *d, int i)
+{
+    yaml_node_t *n = eng__ynode(d, i);
+    return n ? (int)n->start_mark.column + 1 : 0;
+}
+
+const char *eng__ynode_kind(yaml_document_t *d, int i)
+{
+    yaml_node_t *n = eng__ynode(d, i);
+    if (!n)
+        return "nothing";
+    switch (n->type) {
+    case YAML_SCALAR_NODE: return "a scalar";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_MAPPING_NODE: return "a mapping";
+    default: return "nothing";
+    }
+}
+
+int eng__parse_long(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parse a list of scalars (or a single scalar) into an eng_strlist. */
+int eng__yaml_strlist(eng_build *b, int node, eng_strlist *out, const char *what)
+{
+    yaml_document_t *d = b->doc;
+    yaml_node_t *n = eng__ynode(d, node);
+    if (n->type == YAML_SCALAR_NODE) {
+        out->items = eng__pool_alloc(b->p->pool, sizeof *out->items);
+        if (!out->items)
+            return ENG_ENOMEM;
+        out->items[0] = eng__pool_strdup(b->p->pool, (const char *)n->data.scalar.value);
+        out->n = 1;
+        return 0;
+    }
+    if (n->type != YAML_SEQUENCE_NODE) {
+        eng__build_error(b, node, "%s must be a list of strings, not %s", what, eng__ynode_kind(d, node));
+        return ENG_ECONFIG;
+    }
+    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    out->items = eng__pool_alloc(b->p->pool, (cnt ? cnt : 1) * sizeof *out->items);
+    if (!out->items)
+        return ENG_ENOMEM;
+    out->n = 0;
+    int rc = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        const char *s = eng__yscalar(d, *it);
+        if (!s) {
+            eng__build_error(b, *it, "%s must be a list of strings; this item is %s", what,
+                             eng__ynode_kind(d, *it));
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        out->items[out->n++] = eng__pool_strdup(b->p->pool, s);
+    }
+    return rc;
+}
