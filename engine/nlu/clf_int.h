@@ -116,6 +116,10 @@ size_t eng__clf_weigh(const eng_clf *m, clf_feat *f, size_t n);
  * the sum of x's rows scaled by their values, times `s`, into out (room
  * for the stride). */
 void eng__clf_score(const eng_clf *m, const clf_x *x, size_t k, float s, float *out);
+/* eng__clf_score_q: scores from the quantised (int8) rows of a trained
+ * model: bias + the sum of x's rows scaled by their values, into out
+ * (room for the stride). */
+void eng__clf_score_q(const eng_clf *m, const clf_x *x, size_t k, float *out);
 /* eng__clf_softmax: softmax over the first c scores, in place; p has room
  * for c rounded up to 8 and what lies past c is clobbered. */
 void eng__clf_softmax(float *p, size_t c);
