@@ -84,7 +84,16 @@ static bool promo_code(const char *text, char *code, size_t n)
         while (*p && (isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
             p++;
         size_t len = (size_t)(p - w);
-        if (len >= 3 && len < n && strncasecmp(w, "code", 4) != 0) {
+        /* "drop my coupon please": the word after the keyword is chat,
+         * not a code */
+        static const char *const chat[] = {"please", "pls", "plz", "now", "off", "out", "thanks", "thank", "for",
+                                           "that", "this", "from", "again", "too", "and", "then", "back", "here",
+                                           "there", "you", "was", "were", "isnt", "doesnt", "didnt", "dont",
+                                           "anymore", "instead", "as", "well", NULL};
+        bool is_chat = false;
+        for (size_t c = 0; chat[c] && !is_chat; c++)
+            is_chat = strlen(chat[c]) == len && strncasecmp(w, chat[c], len) == 0;
+        if (len >= 3 && len < n && strncasecmp(w, "code", 4) != 0 && !is_chat) {
             for (size_t i = 0; i < len; i++)
                 code[i] = (char)toupper((unsigned char)w[i]);
             code[len] = '\0';
@@ -269,6 +278,15 @@ static bool hedged(const char *text)
     return eng__agent_has_word(text, hedges);
 }
 
+/* The message is about a promotion code ("remove the code", "drop my
+ * coupon", "take the voucher off"), not a product. */
+static bool names_code(const char *text)
+{
+    static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
+                                        "promo code", "discount code", NULL};
+    return eng__agent_has_word(text, words);
+}
+
 /* A question about what there is ("any codes going?", "what promo codes
  * do you have"), not a request to use one. */
 static bool asks_which(const char *text)
@@ -427,6 +445,28 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
             return ENG_R_OK;
         }
         return change(st, t, o, "cart.add", &tg, q);
+    }
+    static const char *const off[] = {"remove", "drop", "delete", "take off", "take it off", "cancel",
+                                      "get rid", "without", "undo", NULL};
+    if ((strcmp(intent, "remove_from_cart") == 0 ||
+         (strcmp(intent, "apply_promo") == 0 && eng__agent_has_word(text, off))) &&
+        names_code(text)) {
+        /* "remove the code", "drop my coupon": the promotion code, not a
+         * product; the commerce core takes it off and prices again */
+        const char *have = eng__json_str(t->ctx, "session.promoCode", NULL);
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "classified", json_object_new_string(intent));
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("apply_promo"));
+        if (!have || !*have) {
+            eng__set_var(t, "noCode", json_object_new_boolean(1));
+            eng__turn_note(t, "no code on the cart to remove");
+            return ENG_R_OK;
+        }
+        json_object *a = json_object_new_object();
+        json_object_object_add(a, "code", json_object_new_string(have));
+        eng__action_add(t, "promo.remove", a);
+        eng__set_var(t, "promoRemoved", json_object_new_string(have));
+        eng__turn_note(t, "promo %s to be removed", have);
+        return ENG_R_OK;
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
         eng__agent_target(t, true, &tg);
