@@ -148,7 +148,7 @@ int eng__sandbox_call(eng_sandbox *sb, const eng_chunk *c, const char *fn,
 /* eng__sandbox_call_each: ONE protected Lua call that runs function `fn`
  * (a global each script defines) of every script chunk chunks[0..n), in
  * order, as n eng__sandbox_call would, but with the arguments converted
- * once for all of them: every fn gets (ctx, own), `own` the JSON object
+ * once for all of them: each fn is called with (ctx, own), `own` the JSON object
  * `e->own` converted up front and `ctx` one table shared by all, filled
  * lazily from `e->ctx` on first read of a member (a member `e->ctx` lacks
  * reads `own`'s). Each chunk is still on its own: its instruction budget

@@ -89,6 +89,18 @@ void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, jso
 
 const char *eng__agent_intent(eng_turn *t) { return eng__json_str(t->ctx, "intent.name", ""); }
 
+const char *eng__agent_read_as(eng_turn *t, const char *name)
+{
+    json_object *in = eng__json_path(t->ctx, "intent");
+    if (!in)
+        return "";
+    /* copied before the name it may point at is replaced */
+    if (!eng__json_path(in, "classified"))
+        json_object_object_add(in, "classified", json_object_new_string(eng__agent_intent(t)));
+    json_object_object_add(in, "name", json_object_new_string(name));
+    return eng__agent_intent(t);
+}
+
 bool eng__agent_has_word(const char *text, const char *const *words)
 {
     for (size_t i = 0; words[i]; i++) {
@@ -622,7 +634,8 @@ void eng__agent_keep_pending(eng_turn *t)
     json_object *v = NULL;
     json_object_deep_copy(p, &v, NULL);
     static const char *const kinds[][2] = {{"order.create", "order"}, {"cart.add", "add"}, {"cart.set", "set"},
-                                           {"cart.remove", "remove"}, {"cart.clear", "clear"}};
+                                           {"cart.remove", "remove"}, {"cart.clear", "clear"},
+                                           {"checkout.address", "address"}};
     for (size_t i = 0; v && i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(eng__json_str(p, "type", ""), kinds[i][0]) == 0)
             json_object_object_add(v, kinds[i][1], json_object_new_boolean(1));

@@ -278,6 +278,18 @@ static bool hedged(const char *text)
     return eng__agent_has_word(text, hedges);
 }
 
+/* A promotion code applied or taken off by the commerce core (the action
+ * stage runs `type`); vars[var] names the code for the reply. */
+static eng_result promo_action(eng_turn *t, const char *type, const char *code, const char *var)
+{
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "code", json_object_new_string(code));
+    eng__set_var(t, var, json_object_new_string(code));
+    eng__action_add(t, type, a);
+    eng__turn_note(t, "%s %s asked for", type, code);
+    return ENG_R_OK;
+}
+
 /* The message is about a promotion code ("remove the code", "drop my
  * coupon", "take the voucher off"), not a product. */
 static bool names_code(const char *text)
@@ -377,10 +389,7 @@ static eng_result about_products(const eng_stage *st, eng_turn *t, const agent_o
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool cmp = strcasestr(text, "compar") || strcasestr(text, "differen") || strcasestr(text, " vs") ||
                strcasestr(text, "versus") || strcasestr(text, "better");
-    json_object *intent = eng__json_path(t->ctx, "intent");
-    /* the classifier's reading stays visible to the trace and the tests */
-    json_object_object_add(intent, "classified", json_object_new_string(eng__agent_intent(t)));
-    json_object_object_add(intent, "name", json_object_new_string(cmp ? "compare" : "product_details"));
+    eng__agent_read_as(t, cmp ? "compare" : "product_details");
     eng__turn_note(t, "no change was asked: read as %s", cmp ? "compare" : "product_details");
     return eng__agent_product(st, t, o);
 }
@@ -454,19 +463,13 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         /* "remove the code", "drop my coupon": the promotion code, not a
          * product; the commerce core takes it off and prices again */
         const char *have = eng__json_str(t->ctx, "session.promoCode", NULL);
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "classified", json_object_new_string(intent));
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("apply_promo"));
+        eng__agent_read_as(t, "apply_promo");
         if (!have || !*have) {
             eng__set_var(t, "noCode", json_object_new_boolean(1));
             eng__turn_note(t, "no code on the cart to remove");
             return ENG_R_OK;
         }
-        json_object *a = json_object_new_object();
-        json_object_object_add(a, "code", json_object_new_string(have));
-        eng__action_add(t, "promo.remove", a);
-        eng__set_var(t, "promoRemoved", json_object_new_string(have));
-        eng__turn_note(t, "promo %s to be removed", have);
-        return ENG_R_OK;
+        return promo_action(t, "promo.remove", have, "promoRemoved");
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
         eng__agent_target(t, true, &tg);
@@ -531,12 +534,7 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         /* the commerce core applies it (and keeps the codes already
          * valid when this one is not) */
-        json_object *a = json_object_new_object();
-        json_object_object_add(a, "code", json_object_new_string(code));
-        eng__action_add(t, "promo.apply", a);
-        eng__set_var(t, "promoCode", json_object_new_string(code));
-        eng__turn_note(t, "promo %s asked for", code);
-        return ENG_R_OK;
+        return promo_action(t, "promo.apply", code, "promoCode");
     }
     /* view_cart and anything else: the cart as it is */
     eng__turn_note(t, "cart shown");

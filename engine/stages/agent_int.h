@@ -39,6 +39,11 @@ void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, jso
 json_object *eng__agent_shown_of(json_object *cards);
 /* eng__agent_intent: the turn's intent name ("" when none). */
 const char *eng__agent_intent(eng_turn *t);
+/* eng__agent_read_as: the turn is read as intent `name` from here on;
+ * the classifier's own reading stays in intent.classified (the first one
+ * kept when the turn is read again) for the trace and the tests. Returns
+ * the new name (owned by the context). */
+const char *eng__agent_read_as(eng_turn *t, const char *name);
 /* eng__agent_cart_refresh: the priced cart into ctx.cart. */
 int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t);
 

@@ -1155,9 +1155,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
     if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) && continues_add(t)) {
         /* "and one of the first one too" right after an add: another add,
          * asked first (a reading the classifier did not make) */
-        json_object *in = eng__json_path(t->ctx, "intent");
-        json_object_object_add(in, "classified", json_object_new_string(intent));
-        json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
+        eng__agent_read_as(t, "add_to_cart");
         eng__set_var(t, "continued", json_object_new_boolean(1));
         eng__turn_note(t, "goes on with the last turn's add: read as add_to_cart");
         return eng__agent_cart(st, t, o);
@@ -1169,9 +1167,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
                                            "don't need", "dont need", "do not need", NULL};
     if (strcmp(intent, "product_details") == 0 &&
         eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), unwanted)) {
-        json_object *in = eng__json_path(t->ctx, "intent");
-        json_object_object_add(in, "classified", json_object_new_string(intent));
-        json_object_object_add(in, "name", json_object_new_string("add_to_cart"));
+        eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(st, t, o);
     }
