@@ -201,6 +201,7 @@ static eng_result ask_address(eng_turn *t)
             if (!json_object_object_get(a, said[i][0]))
                 wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%s", wl ? ", " : "", said[i][1]);
         eng__set_var(t, "addressMissing", json_object_new_string(want));
+        json_object_object_add(p, "missing", json_object_new_string(want));   /* for a reminder */
         eng__turn_note(t, "asked for the delivery address (%s missing)", missing);
     } else {
         eng__set_var(t, "confirmAddress", json_object_new_boolean(1));
@@ -367,10 +368,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
     for (size_t i = 0; own[i] && !known; i++)
         known = strcmp(intent, own[i]) == 0;
     if (!known && order_number(t)) {
-        json_object *in = eng__json_path(t->ctx, "intent");
-        json_object_object_add(in, "classified", json_object_new_string(intent));
-        json_object_object_add(in, "name", json_object_new_string("track_order"));
-        intent = eng__agent_intent(t);
+        intent = eng__agent_read_as(t, "track_order");
         eng__turn_note(t, "an order number: read as track_order");
     }
     bool yes = strcmp(intent, "confirm") == 0, no = strcmp(intent, "deny") == 0;

@@ -66,7 +66,10 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
     knowledge(t, intent);
     /* "what does delivery cost?" between the order question and the
      * answer to it: the question is still open */
-    if (strcmp(intent, "out_of_scope") != 0)
+    /* the delivery address the checkout asked for stays asked across a
+     * message nobody could place ("regular delivery is fine") */
+    if (strcmp(intent, "out_of_scope") != 0 ||
+        strcmp(eng__json_str(t->ctx, "session.pending.type", ""), "checkout.address") == 0)
         eng__agent_keep_pending(t);
     return ENG_R_OK;
 }
