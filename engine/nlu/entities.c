@@ -633,6 +633,72 @@ static eng__ent *ref(X *x, eng__ref_kind kind, size_t i, size_t k, bool plural)
     return e;
 }
 
+static bool numword(const X *x, size_t i, double *v, size_t *k)
+{
+    size_t j = i;
+    double n = 0;
+    if (is(x, j, L_TENS)) {
+        n = x->t[j++].val;
+        size_t u = j + sym(x, j, '-');
+        if ((is(x, u, L_NUM) || is(x, u, L_ONE)) && x->t[u].val < 10)
+            n += x->t[u].val, j = u + 1;
+    } else if (is(x, j, L_NUM) || is(x, j, L_ONE)) {
+        n = x->t[j++].val;
+    } else {
+        return false;
+    }
+    if (is(x, j, L_HUNDRED))
+        n *= 100, j++;
+    *v = n, *k = j;
+    return true;
+}
+
+/* After an ordinal reference ends at `p`: the ordinals a list adds to
+ * it ("the first and third", "the 1st, 3rd and 5th ones"), each a
+ * reference of its own; returns where the list ends. */
+static size_t more_ordinals(X *x, size_t p)
+{
+    for (;;) {
+        size_t q = p;
+        if (!(is(x, q, L_AND) || sym(x, q, ',') || sym(x, q, '&')))
+            return p;
+        q++;
+        q += is(x, q, L_AND);
+        q += is(x, q, L_THE);
+        int idx;
+        size_t k;
+        bool pl;
+        if (!ordinal(x, q, &idx, &k))
+            return p;
+        bool noun = nounish(x, k, &pl);
+        if (!noun && !clause_end(x, k) && !is(x, k, L_TO))
+            return p;
+        ref(x, ENG_REF_ORDINAL, q, k + noun, false)->index = idx;
+        p = k + noun;
+    }
+}
+
+/* "the first two", "the first 3 ones": one ordinal reference a product,
+ * all on the same words; returns the end, or 0 when it is no range. */
+static size_t first_n(X *x, size_t i, size_t j)
+{
+    double n;
+    size_t k;
+    if (!is(x, j, L_ORD) || x->t[j].val != 0)
+        return 0;
+    if (plain_int(x, j + 1))
+        n = x->t[j + 1].num, k = j + 2;
+    else if (!numword(x, j + 1, &n, &k))
+        return 0;
+    bool pl;
+    bool noun = nounish(x, k, &pl);
+    if (n < 2 || n > 10 || n != floor(n) || (!noun && !clause_end(x, k) && !is(x, k, L_TO)))
+        return 0;
+    for (int m = 0; m < (int)n; m++)
+        ref(x, ENG_REF_ORDINAL, i, k + noun, true)->index = m;
+    return k + noun;
+}
+
 static void find_refs(X *x)
 {
     for (size_t i = 0; i < x->n; i++) {
@@ -644,13 +710,15 @@ static void find_refs(X *x)
         bool verb = prev == L_VERB || prev == L_ORDER;
         eng__ref_cmp c = ENG_CMP_CHEAPEST;
         const ent_phrase *ve;
-        if (ordinal(x, j, &idx, &k) || comparative(x, j, &c, &k)) {
+        if ((k = first_n(x, i, j)) != 0) {
+            i = k - 1;
+        } else if (ordinal(x, j, &idx, &k) || comparative(x, j, &c, &k)) {
             bool ord = ordinal(x, j, &idx, &k);
             bool noun = nounish(x, k, &pl);
             if (noun || (the && clause_end(x, k))) {
                 eng__ent *e = ref(x, ord ? ENG_REF_ORDINAL : ENG_REF_COMPARATIVE, i, k + noun, pl);
                 e->index = ord ? idx : 0, e->cmp = ord ? 0 : c;
-                i = k + noun - 1;
+                i = (ord ? more_ordinals(x, k + noun) : k + noun) - 1;
             }
         } else if (((is(x, j, L_NUMBER) || is(x, j, L_NOUN) || sym(x, j, '#')) && plain_int(x, j + 1) &&
                     x->t[j + 1].num >= 1 && x->t[j + 1].num <= 50)) {
@@ -674,25 +742,6 @@ static void find_refs(X *x)
 }
 
 /* --- quantities */
-static bool numword(const X *x, size_t i, double *v, size_t *k)
-{
-    size_t j = i;
-    double n = 0;
-    if (is(x, j, L_TENS)) {
-        n = x->t[j++].val;
-        size_t u = j + sym(x, j, '-');
-        if ((is(x, u, L_NUM) || is(x, u, L_ONE)) && x->t[u].val < 10)
-            n += x->t[u].val, j = u + 1;
-    } else if (is(x, j, L_NUM) || is(x, j, L_ONE)) {
-        n = x->t[j++].val;
-    } else {
-        return false;
-    }
-    if (is(x, j, L_HUNDRED))
-        n *= 100, j++;
-    *v = n, *k = j;
-    return true;
-}
 
 static void find_quantities(X *x)
 {

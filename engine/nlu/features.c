@@ -80,6 +80,29 @@ static size_t placing_verb(const unsigned char *s)
     return 0;
 }
 
+/* The length of a spelled-out negation s starts with ("do not", "can
+ * not", "cannot"), its contracted form ("dont", "cant") in *to; or 0.
+ * Shoppers write both; the model should see one. */
+static size_t negation(const unsigned char *s, const char **to)
+{
+    static const char *const pairs[][2] = {
+        {"do not", "dont"},     {"does not", "doesnt"}, {"did not", "didnt"},   {"is not", "isnt"},
+        {"are not", "arent"},   {"was not", "wasnt"},   {"can not", "cant"},    {"cannot", "cant"},
+        {"will not", "wont"},   {"would not", "wouldnt"}, {"should not", "shouldnt"}, {"have not", "havent"},
+        {"has not", "hasnt"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        size_t k = 0;
+        while (pairs[i][0][k] && (s[k] | 0x20) == (unsigned char)pairs[i][0][k])
+            k++;
+        if (!pairs[i][0][k] && !is_word_byte(s[k])) {
+            *to = pairs[i][1];
+            return k;
+        }
+    }
+    return 0;
+}
+
 size_t eng__clf_normalise(const char *text, char *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)(text ? text : "");
@@ -104,6 +127,15 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
         if (c == '\'')
             continue;
         size_t nw;
+        const char *neg;
+        if (!in_word && (nw = negation(s, &neg)) > 0 && n + strlen(neg) + 1 < cap) {
+            memcpy(out + n, neg, strlen(neg));
+            n += strlen(neg);
+            in_word = 1;
+            in_digits = 0;
+            s += nw - 1;
+            continue;
+        }
         if (!in_word && (nw = placing_verb(s)) > 0 && n + 4 < cap) {
             /* "pop it in", "bung two in the trolley" read like "put it
              * in": a shopper's word for putting in a cart is one word */

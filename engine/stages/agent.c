@@ -579,6 +579,42 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
     o->found = AGENT_NOTHING;
 }
 
+int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max)
+{
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    int n = 0;
+    bool bad = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 ||
+            strcmp(eng__json_str(e, "kind", ""), "ordinal") != 0)
+            continue;
+        const char *sku = eng__json_str(e, "sku", NULL);
+        if (!sku) {
+            bad = true;   /* "the first and the ninth" of five */
+            continue;
+        }
+        bool seen = false;
+        for (int k = 0; k < n && !seen; k++)
+            seen = strcmp(skus[k], sku) == 0;
+        if (seen)
+            continue;
+        if (n == max)
+            return 0;
+        json_object *item = NULL;
+        for (size_t k = 0; shown && k < json_object_array_length(shown) && !item; k++)
+            if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku) == 0)
+                item = json_object_array_get_idx(shown, k);
+        skus[n] = eng__pool_strdup(t->pool, sku);
+        titles[n] = eng__pool_strdup(t->pool, item ? eng__json_str(item, "title", sku) : sku);
+        if (!skus[n] || !titles[n])
+            return 0;
+        n++;
+    }
+    return bad && n > 0 ? -1 : n;
+}
+
 int eng__agent_named(eng_turn *t, const char *words, agent_target *o)
 {
     memset(o, 0, sizeof *o);

@@ -80,6 +80,14 @@ void eng__agent_name_words(eng_turn *t, char *out, size_t n);
 /* eng__agent_name_parts: the same, with '|' between the products that
  * "and", "or", "vs", "with" join when `split` ("the oppo or the realme"). */
 void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split);
+/* eng__agent_refs: the products the message's ordinal references point
+ * at ("the first and the third", "the first two"), each once, in the
+ * order said: their SKUs and titles (pool strings) in skus[] and
+ * titles[]. Returns how many (0 when there is none, or more than `max`),
+ * or -1 when some point at products and another at nothing shown ("the
+ * first and the ninth" of five). */
+#define AGENT_MAX_REFS 10
+int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max);
 /* eng__agent_named: resolve `words` alone (shown, cart, catalog); 1 when
  * one product fits (o->sku). */
 int eng__agent_named(eng_turn *t, const char *words, agent_target *o);

@@ -10,6 +10,7 @@
 #include "../catcache_int.h"
 #include "../knowledge_int.h"
 #include "../nlu/lexicon_int.h"
+#include "../nlu/ent_int.h"
 #include "../../stores/store.h"
 #include <ctype.h>
 #include <pthread.h>
@@ -473,6 +474,53 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
              top[0].label, top[0].confidence);
 }
 
+/* A reading as a question about products only because the message
+ * points at products ("remove the first and the second", "i'd like the
+ * third one" read as product_details), or no reading at all: read again
+ * with the references left out. When the rest clearly asks for one of `reread_intents`, that
+ * becomes the intent, source "reread" (asked before anything changes). */
+#define REREAD_REFS_BELOW 0.8 /* a reading this sure stays */
+static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const data *dt, char *note, size_t cap)
+{
+    json_object *intent = eng__json_path(t->ctx, "intent");
+    const char *name = eng__json_str(intent, "name", "");
+    const char *source = eng__json_str(intent, "source", "");
+    bool catalog = strcmp(source, "catalog") == 0;   /* a search or a question only the catalog found */
+    if (!o->reread_intents || !*o->reread_intents ||
+        (!catalog && strcmp(name, "product_details") != 0 && strcmp(name, "compare") != 0 &&
+         strcmp(name, o->fallback_intent) != 0) ||
+        (!catalog && strcmp(source, "builtin") != 0) ||
+        json_object_get_double(eng__json_path(intent, "confidence")) >= REREAD_REFS_BELOW)
+        return;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t len = strlen(text);
+    char out[512];
+    if (!len || len >= sizeof out)
+        return;
+    eng__ent ents[16];
+    int n = eng__ent_extract(NULL, text, len, ents, 16), refs = 0;
+    memcpy(out, text, len + 1);
+    for (int i = 0; i < n; i++)
+        if (ents[i].type == ENG_ENT_REFERENCE && (ents[i].ref == ENG_REF_ORDINAL || ents[i].ref == ENG_REF_COMPARATIVE)) {
+            memset(out + ents[i].start, ' ', ents[i].end - ents[i].start);
+            refs++;
+        }
+    int words = 0;
+    for (const char *p = out; *p; p++)
+        words += isalpha((unsigned char)*p) && (p == out || !isalpha((unsigned char)p[-1]));
+    if (!refs || !words)
+        return;
+    eng_clf_pred top[1];
+    if (eng_clf_predict(dt->model, out, top, 1) < 1 || top[0].confidence < REREAD_AT_LEAST ||
+        !in_list(o->reread_intents, top[0].label) || !has_intent(st->pipe, top[0].label))
+        return;
+    json_object_object_add(intent, "classified", json_object_new_string(name));
+    json_object_object_add(intent, "name", json_object_new_string(top[0].label));
+    json_object_object_add(intent, "source", json_object_new_string("reread"));
+    snprintf(note, cap, "; read again without its reference%s: %s %.2f", refs == 1 ? "" : "s", top[0].label,
+             top[0].confidence);
+}
+
 /* Below the threshold, a best reading that is one of `unsure_intents`,
  * clearly ahead of the next, is kept as a guess (source "unsure") rather
  * than answered out of scope: "ok chuck it in the basket" is asked
@@ -537,6 +585,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         keep_unsure(st, t, o, top, n, rnote, sizeof rnote);
     understand(st, t, o, x, unote, sizeof unote);
     reread(st, t, o, dt, lx ? x : NULL, rnote, sizeof rnote);
+    reread_refs(st, t, o, dt, rnote, sizeof rnote);
     eng__cc_release(dt->cat, lx);
     if (rnote[0])
         snprintf(unote + strlen(unote), sizeof unote - strlen(unote), "%s", rnote);

@@ -309,6 +309,32 @@ static void test_references(void **state)
         if (c[i].kind == ENG_REF_ORDINAL)
             assert_int_equal(r->index, c[i].index);
     }
+    /* several at once: each its own reference, in the order said */
+    static const struct {
+        const char *text;
+        int n, index[4];
+    } many[] = {
+        {"add the first and third to my cart", 2, {0, 2}},
+        {"the 1st, 3rd and 4th", 3, {0, 2, 3}},
+        {"the second and the fourth ones", 2, {1, 3}},
+        {"add the first two", 2, {0, 1}},
+        {"the first 3 please", 3, {0, 1, 2}},
+        {"the first one and then something else", 1, {0}},
+        {"the first time and the second", 1, {1}},
+    };
+    for (size_t i = 0; i < sizeof many / sizeof many[0]; i++) {
+        int n = ex(v, many[i].text, e), refs = 0;
+        for (int k = 0; k < n; k++) {
+            if (e[k].type != ENG_ENT_REFERENCE)
+                continue;
+            if (refs >= many[i].n || e[k].ref != ENG_REF_ORDINAL || e[k].index != many[i].index[refs])
+                fail_msg("\"%s\": reference %d is not ordinal %d", many[i].text, refs,
+                         refs < many[i].n ? many[i].index[refs] : -99);
+            refs++;
+        }
+        if (refs != many[i].n)
+            fail_msg("\"%s\": %d references, %d expected", many[i].text, refs, many[i].n);
+    }
     /* a search, not a reference; a figure of speech, not an ordinal */
     const char *no[] = {"cheapest hiking boots", "the first time", "it is raining"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
