@@ -450,7 +450,16 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
                                            "others", "page", "lower", "higher", "end", "cheapest", "instead", "just",
                                            "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
                                            "ascending", "descending", "order", "rating", "ratings", "first", "from",
-                                           "to", "top", "bottom", "reverse", "again", "what", "about", "how", NULL};
+                                           "to", "top", "bottom", "reverse", "again", "what", "about", "how",
+                                           "pricey", "alternatives", "alternative", "options", "less", "affordable",
+                                           "costly", "than", "that", NULL};
+
+/* Words around refine words that say nothing of their own ("high to
+ * low pls", "hmm got anything a bit cheaper"). */
+static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
+                                      "least", "price", "prices", "priced", "ones", "items", "products", "least",
+                                      "best", "top", "thanks", "ok", "okay", "then", "hmm", "hm", "got", "bit",
+                                      "little", "slightly", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -474,9 +483,6 @@ static size_t space_word(const char **p, char *w, size_t cap)
  * to low pls", "now from most expensive", "in stock only". */
 static bool only_refine_words(const char *text, bool stops_too)
 {
-    static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
-                                          "least", "price", "prices", "priced", "ones", "items", "products", "least",
-                                          "best", "top", "thanks", "ok", "okay", "then", NULL};
     char w[64];
     bool any = false;
     size_t n;
@@ -512,32 +518,56 @@ static int top_fit(eng_turn *t, const char *text)
     return fit;
 }
 
-static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine)
+/* The price of the product whose details the last turn showed (what
+ * "cheaper than that" is measured against), as shown; -1 when the last
+ * turn showed a list or nothing. */
+static double focus_price(eng_turn *t)
+{
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    if (!focus || strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "product_details") != 0)
+        return -1;
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+        json_object *it = json_object_array_get_idx(shown, i);
+        if (strcmp(eng__json_str(it, "sku", ""), focus) == 0)
+            return json_object_get_double(eng__json_path(it, "finalPrice"));
+    }
+    return -1;
+}
+
+/* A search or, with `refine`, a change of the last one. `again` is the
+ * search of its own that a refinement finding nothing becomes: it is
+ * never made a refinement again. */
+static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine, bool again)
 {
     query q = {.lo = -1, .hi = -1};
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", "cheap", NULL};
+    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", "cheap",
+                                          "less pricey", "less costly", "lower priced", "more affordable",
+                                          "affordable", NULL};
     static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", "most expensive",
-                                          "priciest", NULL};
+                                          "priciest", "pricey", "more costly", NULL};
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
     static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed", NULL};
     bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL, added_words = false;
+    int beyond = 0;   /* "cheaper" (-1) or "pricier" (1) than what was shown */
+    double beyond_price = 0;
     char fresh[512];
     query_text(t, text, fresh, sizeof fresh, true);
     /* "under 50", "what about under 1200": nothing to look for but a
      * bound or an order narrows what was shown */
     double blo, bhi;
-    if (!refine && has_last && !fresh[0] && !entity_value(t, "category") && !entity_value(t, "brand") &&
+    if (!again && !refine && has_last && !fresh[0] && !entity_value(t, "category") && !entity_value(t, "brand") &&
         !eng__json_str(t->ctx, "understanding.category", NULL) && money_range(t, &blo, &bhi))
         refine = true;
     /* "high to low pls" read as a search: it orders what was shown */
-    if (!refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
+    if (!again && !refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
         !entity_value(t, "category") && !entity_value(t, "brand"))
         refine = true;
     /* "and for my girlfriend?": the last list for the other wearer (the
      * classifier stage found the catalog's category for them) */
-    const char *wearer = has_last && !entity_value(t, "category")
+    const char *wearer = !again && has_last && !entity_value(t, "category")
                              ? eng__json_str(t->ctx, "understanding.otherWearer", NULL) : NULL;
     bool swap = wearer != NULL;
     if (swap)
@@ -554,24 +584,26 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         } else if (eng__agent_has_word(text, highest)) {
             q.sort = STORE_SORT_PRICE_DESC;
         } else if (eng__agent_has_word(text, cheaper)) {
-            double min = -1;
-            for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+            /* cheaper than the product just looked at ("got anything
+             * cheaper than that?" after its details), else than all shown */
+            double anchor = focus_price(t), min = anchor;
+            for (size_t i = 0; anchor < 0 && shown && i < json_object_array_length(shown); i++) {
                 double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
                 if (min < 0 || p < min)
                     min = p;
             }
             if (min > 0)
-                q.hi = min - 0.01;
+                q.hi = min - 0.01, beyond = -1, beyond_price = min;
             q.sort = STORE_SORT_PRICE_ASC;
         } else if (eng__agent_has_word(text, pricier)) {
-            double max = -1;
-            for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+            double anchor = focus_price(t), max = anchor;
+            for (size_t i = 0; anchor < 0 && shown && i < json_object_array_length(shown); i++) {
                 double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
                 if (p > max)
                     max = p;
             }
             if (max > 0)
-                q.lo = max + 0.01;
+                q.lo = max + 0.01, beyond = 1, beyond_price = max;
             q.sort = STORE_SORT_PRICE_DESC;
         }
         if (eng__agent_has_word(text, instock))
@@ -613,6 +645,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             bool skip = false;
             for (size_t i = 0; refine_words[i] && !skip; i++)
                 skip = strcasecmp(w, refine_words[i]) == 0;
+            for (size_t i = 0; fillers[i] && !skip; i++)
+                skip = strcasecmp(w, fillers[i]) == 0;
             size_t l = strlen(q.text), wl = strlen(w);
             if (!skip && !swap && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
                 added_words = true;   /* room for a space, the word and its NUL */
@@ -680,12 +714,19 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         q.sort = STORE_SORT_RATING;
     if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
+    if (beyond && !added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
+        /* "cheaper ones" of the cheapest there are: say so */
+        json_object *b = json_object_new_object();
+        json_object_object_add(b, beyond < 0 ? "cheaper" : "pricier", json_object_new_boolean(1));
+        json_object_object_add(b, "price", json_object_new_double(beyond_price));
+        eng__set_var(t, "beyondShown", b);
+    }
     /* "most expensive watch" after phones: a refinement whose new words
      * the last search cannot hold is a search of its own */
     if (refine && has_last && added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
         eng__turn_note(t, "the refinement's new words found nothing there: a new search");
-        return search(st, t, o, false);
+        return search_as(st, t, o, false, true);
     }
     /* the type's category holds nothing for these words: the category
      * alone, then the words alone */
@@ -1216,7 +1257,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
          * place): it refines the last search, and its reply says so */
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("refine_search"));
         eng__turn_note(t, "%s routed here: refines the last search", intent);
-        return search(st, t, o, true);
+        return search_as(st, t, o, true, false);
     }
-    return search(st, t, o, strcmp(intent, "refine_search") == 0);
+    return search_as(st, t, o, strcmp(intent, "refine_search") == 0, false);
 }
