@@ -46,17 +46,15 @@ static size_t number_word(const unsigned char *s)
     return 0;
 }
 
-/* The length of the colloquial verb of putting something in a cart that
- * s starts with ("pop", "chuck", "bung" ...), when the next word points
- * at what is put ("pop it in", "chuck the first one in", "whack two in"),
- * or 0. "throw pillow" and "selfie stick" keep their words. */
-static size_t placing_verb(const unsigned char *s)
+/* The length of the verb s starts with, one of `verbs`, when the next
+ * word points at what is moved ("pop it in", "chuck the first one in",
+ * "whack two in", "bin the second one"), or 0. "throw pillow" and
+ * "selfie stick" keep their words. */
+static size_t verb_with_object(const unsigned char *s, const char *const *verbs)
 {
-    static const char *const verbs[] = {"pop", "chuck", "bung", "whack", "shove", "toss", "throw", "stick",
-                                        "stuff", "slap", "plonk", "dump", "slip", NULL};
     static const char *const objects[] = {"it", "that", "this", "them", "those", "these", "the", "a", "an",
                                           "another", "one", "in", "both", "all", "some", "em", "two", "three",
-                                          "four", "five", "six", "seven", "eight", "nine", "ten", "a", NULL};
+                                          "four", "five", "six", "seven", "eight", "nine", "ten", NULL};
     for (size_t i = 0; verbs[i]; i++) {
         size_t k = 0;
         while (verbs[i][k] && (s[k] | 0x20) == (unsigned char)verbs[i][k])
@@ -79,6 +77,12 @@ static size_t placing_verb(const unsigned char *s)
     }
     return 0;
 }
+
+/* Shoppers' words for putting in a cart read as "put"; for taking out,
+ * as "remove". */
+static const char *const placing[] = {"pop", "chuck", "bung", "whack", "shove", "toss", "throw", "stick",
+                                      "stuff", "slap", "plonk", "dump", "slip", NULL};
+static const char *const removing[] = {"bin", "ditch", "scrap", "nix", "axe", "lose", NULL};
 
 /* The length of a spelled-out negation s starts with ("do not", "can
  * not", "cannot"), its contracted form ("dont", "cant") in *to; or 0.
@@ -136,11 +140,20 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
             s += nw - 1;
             continue;
         }
-        if (!in_word && (nw = placing_verb(s)) > 0 && n + 4 < cap) {
+        if (!in_word && (nw = verb_with_object(s, placing)) > 0 && n + 4 < cap) {
             /* "pop it in", "bung two in the trolley" read like "put it
              * in": a shopper's word for putting in a cart is one word */
             memcpy(out + n, "put", 3);
             n += 3;
+            in_word = 1;
+            in_digits = 0;
+            s += nw - 1;
+            continue;
+        }
+        if (!in_word && (nw = verb_with_object(s, removing)) > 0 && n + 7 < cap) {
+            /* "bin the second one", "ditch it" read like "remove ..." */
+            memcpy(out + n, "remove", 6);
+            n += 6;
             in_word = 1;
             in_digits = 0;
             s += nw - 1;

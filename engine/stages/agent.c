@@ -146,6 +146,8 @@ static const char *const filler[] = {
     "gimme", "lemme", "snag", "nab", "pick", "wanna", "gonna", "ill", "id", "as",
     /* chat around the request */
     "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
+    /* and take them out with */
+    "back", "away", "bin", "ditch", "scrap", "nix", "axe",
     NULL,
 };
 

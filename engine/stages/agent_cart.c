@@ -155,7 +155,7 @@ static bool asks_change(const char *text)
         "add", "put", "buy", "take", "get", "grab", "want", "need", "have", "order", "purchase", "cart",
         "basket", "bag", "trolley", "remove", "delete", "drop", "rid", "change", "set", "make", "update",
         "increase", "decrease", "reduce", "more", "another", "less", "fewer", "instead", "quantity", "qty",
-        "empty", "clear", "throw", "ditch", "toss", "lose", "include", "pick", "keep", "only", "just", "bump",
+        "empty", "clear", "throw", "ditch", "toss", "lose", "bin", "scrap", "nix", "axe", "include", "pick", "keep", "only", "just", "bump",
         "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x",
         /* what shoppers put things in a cart with (the classifier reads
          * them as "put": engine/nlu/features.c) */
@@ -605,6 +605,12 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         if (!cart_line(t, tg.sku))
             return q == 0 ? not_in_cart(t, &tg, 0, false) : not_in_cart(t, &tg, q, true);
+        /* "take one of them out", "one less": a count taken away, not
+         * the count to keep */
+        static const char *const taking[] = {"out", "less", "fewer", "minus", "remove", NULL};
+        int64_t cur = eng__cart_line_qty(t, tg.sku);
+        if (q > 0 && eng__agent_has_word(text, taking))
+            return q < cur ? change(st, t, o, "cart.set", &tg, cur - q) : change(st, t, o, "cart.remove", &tg, 0);
         return change(st, t, o, q == 0 ? "cart.remove" : "cart.set", &tg, q);
     }
     if (strcmp(intent, "empty_cart") == 0) {

@@ -158,6 +158,12 @@ static void test_normalise(void **state)
     assert_string_equal(out, "i dont need it it doesnt fit and i cant wait");
     eng__clf_normalise("a donut is nothing", out, sizeof out);
     assert_string_equal(out, "a donut is nothing");
+    /* a shopper's verb for taking out of the cart reads as "remove", for
+     * putting in as "put"; a verb without what it moves keeps its word */
+    eng__clf_normalise("bin the second one, then chuck it in", out, sizeof out);
+    assert_string_equal(out, "remove the second one then put it in");
+    eng__clf_normalise("a pedal bin", out, sizeof out);
+    assert_string_equal(out, "a pedal bin");
 }
 
 static void test_invalid_args(void **state)
