@@ -583,6 +583,13 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, true);
+        if (!cart_line(t, tg.sku) && negated(text) && wanting) {
+            /* "i don't want the first one" of a list: nothing to take out */
+            eng__set_var(t, "notChangedTitle", json_object_new_string(tg.title));
+            eng__set_var(t, "notChanged", json_object_new_boolean(1));
+            eng__turn_note(t, "not wanted, and not in the cart: nothing changed");
+            return ENG_R_OK;
+        }
         if (!cart_line(t, tg.sku))
             return not_in_cart(t, &tg, 0, false);
         /* "take one out" of a line of three leaves two: a count below the

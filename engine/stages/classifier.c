@@ -11,6 +11,7 @@
 #include "../knowledge_int.h"
 #include "../nlu/lexicon_int.h"
 #include "../nlu/ent_int.h"
+#include "../nlu/clf_int.h"
 #include "../../stores/store.h"
 #include <ctype.h>
 #include <pthread.h>
@@ -480,6 +481,26 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
  * with the references left out. When the rest clearly asks for one of `reread_intents`, that
  * becomes the intent, source "reread" (asked before anything changes). */
 #define REREAD_REFS_BELOW 0.8 /* a reading this sure stays */
+
+/* "i don't want", "no longer need": the shopper does not want what the
+ * message points at (read on the model's normalised text, so "do not"
+ * and "don't" are one). */
+static bool unwanted(const char *text)
+{
+    char n[512];
+    if (strlen(text) >= sizeof n)
+        return false;
+    eng__clf_normalise(text, n, sizeof n);
+    static const char *const neg[] = {"dont want", "dont need", "no longer want", "no longer need", "didnt want",
+                                      "wont need", "do without", NULL};
+    for (size_t i = 0; neg[i]; i++) {
+        size_t k = strlen(neg[i]);
+        for (const char *p = strstr(n, neg[i]); p; p = strstr(p + 1, neg[i]))
+            if ((p == n || p[-1] == ' ') && (p[k] == ' ' || p[k] == '\0'))
+                return true;
+    }
+    return false;
+}
 static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const data *dt, char *note, size_t cap)
 {
     json_object *intent = eng__json_path(t->ctx, "intent");
@@ -511,14 +532,19 @@ static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const d
     if (!refs || !words)
         return;
     eng_clf_pred top[1];
-    if (eng_clf_predict(dt->model, out, top, 1) < 1 || top[0].confidence < REREAD_AT_LEAST ||
-        !in_list(o->reread_intents, top[0].label) || !has_intent(st->pipe, top[0].label))
+    const char *label = NULL;
+    if (eng_clf_predict(dt->model, out, top, 1) == 1 && top[0].confidence >= REREAD_AT_LEAST &&
+        in_list(o->reread_intents, top[0].label) && has_intent(st->pipe, top[0].label))
+        label = top[0].label;
+    else if (unwanted(text) && in_list(o->reread_intents, "remove_from_cart") &&
+             has_intent(st->pipe, "remove_from_cart"))
+        label = "remove_from_cart";   /* "i don't want the third one after all": the cart agent asks */
+    if (!label)
         return;
     json_object_object_add(intent, "classified", json_object_new_string(name));
-    json_object_object_add(intent, "name", json_object_new_string(top[0].label));
+    json_object_object_add(intent, "name", json_object_new_string(label));
     json_object_object_add(intent, "source", json_object_new_string("reread"));
-    snprintf(note, cap, "; read again without its reference%s: %s %.2f", refs == 1 ? "" : "s", top[0].label,
-             top[0].confidence);
+    snprintf(note, cap, "; read again without its reference%s: %s", refs == 1 ? "" : "s", label);
 }
 
 /* Below the threshold, a best reading that is one of `unsure_intents`,
