@@ -114,6 +114,13 @@ bool eng__agent_has_word(const char *text, const char *const *words)
 
 int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t) { return eng__cart_refresh(t); }
 
+bool eng__agent_names_code(const char *text)
+{
+    static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
+                                        "promo code", "discount code", NULL};
+    return eng__agent_has_word(text, words);
+}
+
 /* ------------------------------------------------------------ targets
  * What the shopper points at. Nothing here guesses: a name that fits
  * several products, or nothing at all, comes back as such and the agent

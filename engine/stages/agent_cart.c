@@ -318,13 +318,52 @@ static eng_result promo_action(eng_turn *t, const char *type, const char *code, 
     return ENG_R_OK;
 }
 
-/* The message is about a promotion code ("remove the code", "drop my
- * coupon", "take the voucher off"), not a product. */
-static bool names_code(const char *text)
+
+/* "remove the code", "drop my coupon", "could you take my voucher off":
+ * taking a code off, not using one ("the 10% off code" uses one). */
+static bool takes_off(const char *text)
 {
-    static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
-                                        "promo code", "discount code", NULL};
-    return eng__agent_has_word(text, words);
+    static const char *const off[] = {"remove", "drop", "delete", "take off", "take it off", "cancel",
+                                      "get rid", "without", "undo", NULL};
+    if (eng__agent_has_word(text, off))
+        return true;
+    /* "... off", "... off please": the last word but courtesy */
+    static const char *const tail[] = {"please", "pls", "plz", "thanks", "thank you", "now", NULL};
+    size_t n = strlen(text);
+    for (;;) {
+        while (n > 0 && !isalnum((unsigned char)text[n - 1]))
+            n--;
+        size_t b = n;
+        while (b > 0 && isalnum((unsigned char)text[b - 1]))
+            b--;
+        if (n - b == 3 && strncasecmp(text + b, "off", 3) == 0) {
+            /* "a voucher for 10% off", "$5 off": what a code takes, not
+             * taking it off */
+            size_t e = b;
+            while (e > 0 && text[e - 1] == ' ')
+                e--;
+            size_t w = e;
+            while (w > 0 && (isalnum((unsigned char)text[w - 1]) || strchr("%$.", text[w - 1])))
+                w--;
+            bool amount = e > w && (isdigit((unsigned char)text[w]) || text[w] == '$' || text[e - 1] == '%' ||
+                                    (e - w == 7 && strncasecmp(text + w, "percent", 7) == 0) ||
+                                    (e - w == 5 && strncasecmp(text + w, "bucks", 5) == 0) ||
+                                    (e - w == 7 && strncasecmp(text + w, "dollars", 7) == 0));
+            return !amount;
+        }
+        bool courtesy = false;
+        for (size_t i = 0; tail[i] && !courtesy; i++)
+            courtesy = strlen(tail[i]) == n - b && strncasecmp(text + b, tail[i], n - b) == 0;
+        if (!courtesy || b == 0)
+            return false;
+        n = b;
+    }
+}
+
+bool eng__agent_code_request(const char *text)
+{
+    char code[64];
+    return eng__agent_names_code(text) && (takes_off(text) || promo_code(text, code, sizeof code));
 }
 
 /* A question about what there is ("any codes going?", "what promo codes
@@ -550,11 +589,8 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         return change(st, t, o, "cart.add", &tg, q);
     }
-    static const char *const off[] = {"remove", "drop", "delete", "take off", "take it off", "cancel",
-                                      "get rid", "without", "undo", NULL};
-    if ((strcmp(intent, "remove_from_cart") == 0 ||
-         (strcmp(intent, "apply_promo") == 0 && eng__agent_has_word(text, off))) &&
-        names_code(text)) {
+    if ((strcmp(intent, "remove_from_cart") == 0 || (strcmp(intent, "apply_promo") == 0 && takes_off(text))) &&
+        eng__agent_names_code(text)) {
         /* "remove the code", "drop my coupon": the promotion code, not a
          * product; the commerce core takes it off and prices again */
         const char *have = eng__json_str(t->ctx, "session.promoCode", NULL);

@@ -24,6 +24,13 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);
+/* eng__agent_names_code: whether `text` speaks of a promotion code
+ * ("code", "coupon", "voucher", "promo"), not of a product. */
+bool eng__agent_names_code(const char *text);
+/* eng__agent_code_request: whether `text` asks to use a promotion code it
+ * holds ("my voucher is WELCOME5") or to take the code off ("could you
+ * take my voucher off"): the cart agent's, whatever the model read. */
+bool eng__agent_code_request(const char *text);
 /* eng__agent_knowledge: answer the message from the shop's knowledge
  * file, when the pipeline has one and a section fits (only a close fit
  * when `strict`): sets vars.knowledge and notes the topic in the trace.

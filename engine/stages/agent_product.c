@@ -1247,6 +1247,23 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         json_object_object_add(in, "name", json_object_new_string(intent));
         eng__turn_note(t, "no one product named: searched instead");
     }
+    /* "could you take my voucher off" read as a search: a code to use
+     * or take off, not a product */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+        eng__agent_code_request(eng__json_str(t->ctx, "message.text", "")) && !entity_value(t, "category") &&
+        !entity_value(t, "brand")) {
+        eng__agent_read_as(t, "apply_promo");
+        eng__turn_note(t, "a promotion code named, no product: for the cart agent");
+        return eng__agent_cart(st, t, o);
+    }
+    /* "got a voucher for 10% off?": a question about codes the shop's
+     * knowledge answers, not a search for "off" */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+        eng__agent_names_code(eng__json_str(t->ctx, "message.text", "")) && !entity_value(t, "category") &&
+        !entity_value(t, "brand") && eng__agent_knowledge(t, "apply_promo", false)) {
+        eng__agent_read_as(t, "shop_question");
+        return ENG_R_OK;
+    }
     if (strcmp(intent, "compare") == 0)
         return compare(st, t, o);
     if (strcmp(intent, "recommend") == 0)
