@@ -351,7 +351,9 @@ int gw__conn_admit(gw_server *s, const struct mg_connection *c, const char *ip)
     if (!g)
         return 0;
     if (g->counted == 0) {
+        pthread_mutex_lock(&s->conn_mu);   /* gw__conn_ws_admit reads it */
         snprintf(g->ip, sizeof g->ip, "%s", ip);
+        pthread_mutex_unlock(&s->conn_mu);
         g->counted = gw__conn_enter(s, ip) == 0 ? 1 : -1;
     }
     return g->counted == 1 ? 0 : -1;
