@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ok, req, wsOpen, sleep, startServer, stopServer } from './lib.mjs';
+import { ok, req, wsOpen, sleep, startServer, stopServer, metric } from './lib.mjs';
 
 const rssKb = (srv) => Number(readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
 async function timed(fn) { const t = process.hrtime.bigint(); const r = await fn(); return [r, Number(process.hrtime.bigint() - t) / 1e6]; }
@@ -104,6 +104,9 @@ export async function budgetTests() {
        { h, hms, p, pms, closedEarly: st.closed });
     console.log(`# 160 half-open requests (5 addresses): /healthz ${h0ms.toFixed(1)} ms as they arrive, then ${hms.toFixed(1)} ms, product ${pms.toFixed(1)} ms; ${st.closed} closed by the budget`);
     ok(st.closed >= 160 - (128 - 16), 'half-open requests past num_threads - http.thread_reserve are closed after the 500 ms grace', st.closed);
+    const m = (await req(srv, 'GET', '/metrics')).text;
+    ok(metric(m, 'aisle_http_waits_closed_total') >= 48 && metric(m, 'aisle_http_waiting_connections') <= 128 - 16,
+       '/metrics counts the waits closed and those held', { closed: metric(m, 'aisle_http_waits_closed_total'), waiting: metric(m, 'aisle_http_waiting_connections') });
     // a normal client keeps working while they stay open
     const statuses = await Promise.all(Array.from({ length: 20 }, () => quick(srv, '/healthz')));
     ok(statuses.every((s) => s === 200), '20 parallel requests beside the half-open ones are all answered', statuses);
