@@ -28,6 +28,7 @@
  * http.request_timeout_ms as before. */
 #include "gw_int.h"
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -60,19 +61,17 @@ static int64_t mono_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static int addr_str(const struct sockaddr_storage *a, char *buf, size_t n, int *port)
+/* an address as civetweb writes it (getnameinfo, NI_NUMERICHOST: an IPv6
+ * scope included), and its port */
+static int addr_str(const struct sockaddr_storage *a, socklen_t al, char *buf, size_t n, int *port)
 {
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *v4 = (const void *)a;
-        *port = ntohs(v4->sin_port);
-        return inet_ntop(AF_INET, &v4->sin_addr, buf, (socklen_t)n) ? 0 : -1;
-    }
-    if (a->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *v6 = (const void *)a;
-        *port = ntohs(v6->sin6_port);
-        return inet_ntop(AF_INET6, &v6->sin6_addr, buf, (socklen_t)n) ? 0 : -1;
-    }
-    return -1;
+    if (a->ss_family == AF_INET)
+        *port = ntohs(((const struct sockaddr_in *)(const void *)a)->sin_port);
+    else if (a->ss_family == AF_INET6)
+        *port = ntohs(((const struct sockaddr_in6 *)(const void *)a)->sin6_port);
+    else
+        return -1;
+    return getnameinfo((const struct sockaddr *)a, al, buf, (socklen_t)n, NULL, 0, NI_NUMERICHOST) == 0 ? 0 : -1;
 }
 
 /* The descriptor of the accepted socket whose peer is ri's remote address
@@ -90,12 +89,17 @@ static int find_fd(const struct mg_request_info *ri)
             continue;
         }
         gap = 0;
-        char host[64];
+        char host[NI_MAXHOST];
         int port = -1, lport = -1;
-        if (addr_str(&a, host, sizeof host, &port) < 0 || port != ri->remote_port || strcmp(host, ri->remote_addr) != 0)
+        if (a.ss_family != AF_INET && a.ss_family != AF_INET6)
+            continue;
+        port = ntohs(a.ss_family == AF_INET ? ((struct sockaddr_in *)(void *)&a)->sin_port
+                                            : ((struct sockaddr_in6 *)(void *)&a)->sin6_port);
+        if (port != ri->remote_port || addr_str(&a, al, host, sizeof host, &port) < 0 ||
+            strcmp(host, ri->remote_addr) != 0)
             continue;
         al = sizeof a;
-        if (getsockname(fd, (struct sockaddr *)&a, &al) == 0 && addr_str(&a, host, sizeof host, &lport) == 0 &&
+        if (getsockname(fd, (struct sockaddr *)&a, &al) == 0 && addr_str(&a, al, host, sizeof host, &lport) == 0 &&
             lport == ri->server_port)
             return fd;
     }

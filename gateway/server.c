@@ -444,7 +444,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
         json_object *d = json_object_new_object();
         json_object_object_add(d, "civetweb", json_object_new_string(mg_version()));
         json_object_object_add(d, "detail", json_object_new_string(
-            "http.max_idle_per_ip and http.thread_reserve do not apply to half-open requests"));
+            "http.max_idle_per_ip and http.thread_reserve do not apply to half-open requests, and with "
+            "ws.listen none every /ws upgrade gets 503"));
         gw__log("warn", "conn_budget_unavailable", d);
     }
     struct mg_callbacks cb = {0};

@@ -64,8 +64,10 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
     if (gw__rate_take(s, ip, NULL) > 0)
         return 1;
     /* each socket holds a worker for as long as it is open: a reserve of
-     * workers stays for REST and /healthz (conns.c) */
-    int st = gw__conn_ws_admit(s, conn);
+     * workers stays for REST and /healthz (conns.c); and without its
+     * socket (not found: another civetweb version) frames could only be
+     * read by civetweb's loop, which buffers what a header declares */
+    int st = gw__conn_fd(conn) < 0 ? 503 : gw__conn_ws_admit(s, conn);
     if (st) {
         /* civetweb passes its connection const here, yet it is the one
          * being upgraded: answering on it is what the handler is for
