@@ -46,13 +46,17 @@ typedef struct gw_conn {
     char peer[48];   /* the socket's peer address */
     char ip[64];     /* the client it was counted under (gw__conn_admit) */
     int counted;     /* 1: counted in s->ips; -1: refused (over the cap) */
-    int fd;          /* the socket, -1 when not found */
+    int rport, lport;   /* the peer's port and ours: how its socket is found */
+    int fd;          /* the socket: FD_UNKNOWN until needed, FD_NONE when not found */
     int state;       /* C_WAIT, C_BUSY, C_WS */
     int evicted;     /* shut down by the budget: no longer counted */
     int served;      /* a request of it has been answered (keep-alive) */
     int64_t since;   /* when its current wait began (ms, monotonic) */
     void *ws;        /* the WebSocket transport's state (ws.c) */
 } gw_conn;
+
+#define FD_UNKNOWN -1   /* not looked for yet: only evictions and civetweb /ws need it */
+#define FD_NONE -2
 
 static int64_t mono_ms(void)
 {
@@ -74,11 +78,13 @@ static int addr_str(const struct sockaddr_storage *a, socklen_t al, char *buf, s
     return getnameinfo((const struct sockaddr *)a, al, buf, (socklen_t)n, NULL, 0, NI_NUMERICHOST) == 0 ? 0 : -1;
 }
 
-/* The descriptor of the accepted socket whose peer is ri's remote address
- * and port and whose local port is ri's server port; -1 if none.  accept
- * hands out the lowest free number, so the scan is about as long as the
- * number of open descriptors; it stops after a long run of unused ones. */
-static int find_fd(const struct mg_request_info *ri)
+/* The descriptor of the accepted socket whose peer is `peer`:`rport` and
+ * whose local port is `lport`; -1 if none.  accept hands out the lowest
+ * free number, so the scan is about as long as the number of open
+ * descriptors (the event loop's sockets too): it runs only when a
+ * connection must be closed or carries civetweb's /ws, never per
+ * request; it stops after a long run of unused numbers. */
+static int find_fd(const char *peer, int rport, int lport)
 {
     int gap = 0;
     for (int fd = 0; fd < 1 << 20 && gap < 1024; fd++) {
@@ -90,17 +96,17 @@ static int find_fd(const struct mg_request_info *ri)
         }
         gap = 0;
         char host[NI_MAXHOST];
-        int port = -1, lport = -1;
+        int port = -1;
         if (a.ss_family != AF_INET && a.ss_family != AF_INET6)
             continue;
         port = ntohs(a.ss_family == AF_INET ? ((struct sockaddr_in *)(void *)&a)->sin_port
                                             : ((struct sockaddr_in6 *)(void *)&a)->sin6_port);
-        if (port != ri->remote_port || addr_str(&a, al, host, sizeof host, &port) < 0 ||
-            strcmp(host, ri->remote_addr) != 0)
+        if (port != rport || addr_str(&a, al, host, sizeof host, &port) < 0 || strcmp(host, peer) != 0)
             continue;
         al = sizeof a;
-        if (getsockname(fd, (struct sockaddr *)&a, &al) == 0 && addr_str(&a, al, host, sizeof host, &lport) == 0 &&
-            lport == ri->server_port)
+        int here = -1;
+        if (getsockname(fd, (struct sockaddr *)&a, &al) == 0 && addr_str(&a, al, host, sizeof host, &here) == 0 &&
+            here == lport)
             return fd;
     }
     return -1;
@@ -139,15 +145,29 @@ static void set_state(gw_conn *g, int state)
 
 /* Close the oldest wait older than the grace (of `peer` and not yet
  * served, or anywhere when NULL): true if one was closed.  Under conn_mu. */
+/* g's socket, looked for the first time it is needed; -1 if not found.
+ * Under conn_mu (the close callback takes it before civetweb closes). */
+static int conn_fd(gw_conn *g)
+{
+    if (g->fd == FD_UNKNOWN) {
+        int fd = g->peer[0] ? find_fd(g->peer, g->rport, g->lport) : -1;
+        g->fd = fd >= 0 ? fd : FD_NONE;
+    }
+    return g->fd >= 0 ? g->fd : -1;
+}
+
 static bool evict_oldest(gw_server *s, const char *peer, int64_t now)
 {
-    gw_conn *old = NULL;
-    for (gw_conn *g = s->conns; g; g = g->next)
-        if (g->state == C_WAIT && !g->evicted && g->fd >= 0 && now - g->since >= WAIT_GRACE_MS &&
-            (!peer || (!g->served && strcmp(g->peer, peer) == 0)) && (!old || g->since < old->since))
-            old = g;
-    if (!old)
-        return false;
+    gw_conn *old;
+    do {
+        old = NULL;
+        for (gw_conn *g = s->conns; g; g = g->next)
+            if (g->state == C_WAIT && !g->evicted && g->fd != FD_NONE && now - g->since >= WAIT_GRACE_MS &&
+                (!peer || (!g->served && strcmp(g->peer, peer) == 0)) && (!old || g->since < old->since))
+                old = g;
+        if (!old)
+            return false;
+    } while (conn_fd(old) < 0);
     shutdown(old->fd, SHUT_RDWR);
     old->evicted = 1;
     s->n_wait--;
@@ -251,10 +271,10 @@ int gw__conn_init(const struct mg_connection *c, void **data)
         return 0;
     g->s = s;
     g->state = C_BUSY;
-    g->fd = -1;
+    g->fd = FD_UNKNOWN;
     if (ri) {
         snprintf(g->peer, sizeof g->peer, "%s", ri->remote_addr);
-        g->fd = find_fd(ri);
+        g->rport = ri->remote_port, g->lport = ri->server_port;
     }
     pthread_mutex_lock(&s->conn_mu);
     g->next = s->conns;
@@ -339,7 +359,12 @@ int gw__conn_ws_admit(gw_server *s, const struct mg_connection *c)
 int gw__conn_fd(const struct mg_connection *c)
 {
     gw_conn *g = mg_get_user_connection_data(c);
-    return g ? g->fd : -1;
+    if (!g || !g->s)
+        return -1;
+    pthread_mutex_lock(&g->s->conn_mu);
+    int fd = conn_fd(g);
+    pthread_mutex_unlock(&g->s->conn_mu);
+    return fd;
 }
 
 void gw__conn_counts(gw_server *s, int *waiting, int *ws, long *evicted)
