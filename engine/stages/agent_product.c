@@ -27,7 +27,7 @@ static const char *const stop[] = {
     /* chat filler */
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
     "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
-    "actually", "instead", "i'd", "i'll", "we'd", "gimme", NULL,
+    "actually", "instead", "i'd", "i'll", "we'd", "gimme", "but", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -59,7 +59,8 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
          * show means nothing to a search; the engine ranks numbers that
          * no title has as it ranks any missing word) */
         static const char *const masked[] = {"money", "reference", "order_number", "email", "size", NULL};
-        bool m = !keep_colors && strcmp(type, "color") == 0;
+        /* "not from apple": no word of what is not wanted is searched */
+        bool m = (!keep_colors && strcmp(type, "color") == 0) || json_object_get_boolean(eng__json_path(e, "negated"));
         for (size_t k = 0; masked[k] && !m; k++)
             m = strcmp(type, masked[k]) == 0;
         if (!m)
@@ -102,18 +103,29 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
     out[o] = '\0';
 }
 
-static const char *entity_value(eng_turn *t, const char *type)
+/* The value of the first entity of `type` that the message asks for
+ * (`negated` false) or says it does not want (`negated` true). */
+static const char *entity_of(eng_turn *t, const char *type, bool negated)
 {
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), type) == 0) {
+        if (strcmp(eng__json_str(e, "type", ""), type) == 0 &&
+            json_object_get_boolean(eng__json_path(e, "negated")) == negated) {
             json_object *v = eng__json_path(e, "value");
             if (v && json_object_is_type(v, json_type_string))
                 return json_object_get_string(v);
         }
     }
     return NULL;
+}
+
+/* What the message asks for of `type`, unless it also says it does not
+ * want just that ("laptops from apple? no, not from apple"). */
+static const char *entity_value(eng_turn *t, const char *type)
+{
+    const char *yes = entity_of(t, type, false), *no = yes ? entity_of(t, type, true) : NULL;
+    return yes && no && strcasecmp(yes, no) == 0 ? NULL : yes;
 }
 
 static bool money_range(eng_turn *t, double *lo, double *hi)
@@ -154,6 +166,7 @@ static void set_cards(eng_turn *t, json_object *cards)
 typedef struct query {
     char text[512];
     const char *category, *brand;
+    const char *not_brand;   /* "laptops not from apple": left out */
     double lo, hi;
     int in_stock, offset;
     store_sort sort;
@@ -247,6 +260,8 @@ static json_object *query_json(const query *q)
     json_object_object_add(o, "text", json_object_new_string(q->text));
     json_object_object_add(o, "category", q->category ? json_object_new_string(q->category) : NULL);
     json_object_object_add(o, "brand", q->brand ? json_object_new_string(q->brand) : NULL);
+    if (q->not_brand)
+        json_object_object_add(o, "notBrand", json_object_new_string(q->not_brand));
     json_object_object_add(o, "priceMin", q->lo >= 0 ? json_object_new_double(q->lo) : NULL);
     json_object_object_add(o, "priceMax", q->hi >= 0 ? json_object_new_double(q->hi) : NULL);
     json_object_object_add(o, "inStock", json_object_new_boolean(q->in_stock));
@@ -269,6 +284,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     sq.text = q->text;
     sq.category = q->category;
     sq.brand = q->brand;
+    sq.not_brand = q->not_brand;
     sq.price_min = q->lo;
     sq.price_max = q->hi;
     sq.in_stock = q->in_stock;
@@ -370,6 +386,7 @@ static void query_from_session(eng_turn *t, query *q)
     snprintf(q->text, sizeof q->text, "%s", eng__json_str(lq, "text", ""));
     q->category = eng__json_str(lq, "category", NULL);
     q->brand = eng__json_str(lq, "brand", NULL);
+    q->not_brand = eng__json_str(lq, "notBrand", NULL);
     json_object *v;
     q->lo = (v = eng__json_path(lq, "priceMin")) ? json_object_get_double(v) : -1;
     q->hi = (v = eng__json_path(lq, "priceMax")) ? json_object_get_double(v) : -1;
@@ -678,6 +695,8 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
     }
     if (brand)
         q.brand = brand;
+    if (entity_of(t, "brand", true))
+        q.not_brand = entity_of(t, "brand", true);
     /* with an English word list the classifier corrected the spelling
      * already: the store must not "correct" an English word again */
     if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")))

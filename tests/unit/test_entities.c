@@ -335,6 +335,28 @@ static void test_references(void **state)
         if (refs != many[i].n)
             fail_msg("\"%s\": %d references, %d expected", many[i].text, refs, many[i].n);
     }
+    eng__ent_vocab_free(v);
+    v = vocab();
+    /* a brand, colour or type not wanted: marked, its span from the cue */
+    static const struct {
+        const char *text, *span;
+        eng__ent_type type;
+        bool negated;
+    } neg[] = {
+        {"laptops not from nike", "not from nike", ENG_ENT_BRAND, true},
+        {"shoes except nike", "except nike", ENG_ENT_BRAND, true},
+        {"anything but red", "anything but red", ENG_ENT_COLOR, true},
+        {"boots other than the north face", "other than the north face", ENG_ENT_BRAND, true},
+        {"no nike please", "no nike", ENG_ENT_BRAND, true},
+        {"nike shoes", "nike", ENG_ENT_BRAND, false},
+        {"red but not too bright", "red", ENG_ENT_COLOR, false},
+    };
+    for (size_t i = 0; i < sizeof neg / sizeof neg[0]; i++) {
+        int n = ex(v, neg[i].text, e);
+        const eng__ent *r = find(e, n, neg[i].text, neg[i].type, neg[i].span);
+        if (r->negated != neg[i].negated)
+            fail_msg("\"%s\": negated %d", neg[i].text, r->negated);
+    }
     /* a search, not a reference; a figure of speech, not an ordinal */
     const char *no[] = {"cheapest hiking boots", "the first time", "it is raining"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
