@@ -566,7 +566,9 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
                                           "priciest", "pricey", "more costly", NULL};
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
-    static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed", NULL};
+    static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed",
+                                        "good reviews", "great reviews", "good ratings", "highly rated",
+                                        "well rated", "well reviewed", "best reviews", NULL};
     bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL, added_words = false;
     int beyond = 0;   /* "cheaper" (-1) or "pricier" (1) than what was shown */
     double beyond_price = 0;
