@@ -154,7 +154,8 @@ static const char *const filler[] = {
     /* chat around the request */
     "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
     /* and take them out with */
-    "back", "away", "bin", "ditch", "scrap", "nix", "axe",
+    "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
+    "nah", "nope", "naw", "whoops",
     NULL,
 };
 

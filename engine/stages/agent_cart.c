@@ -121,6 +121,31 @@ static bool promo_code(const char *text, char *code, size_t n)
     return false;
 }
 
+/* "put one back", "put it back on the shelf": "put" and "back" within
+ * three words, and not "back in" ("put it back in my cart" adds). */
+static bool puts_back(const char *text)
+{
+    for (const char *p = strcasestr(text, "put"); p; p = strcasestr(p + 1, "put")) {
+        if ((p > text && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[3]))
+            continue;
+        const char *w = p + 3;
+        for (int k = 0; k < 4 && *w; k++) {
+            while (*w == ' ')
+                w++;
+            if (strncasecmp(w, "back", 4) == 0 && !isalnum((unsigned char)w[4])) {
+                const char *n = w + 4;
+                while (*n == ' ')
+                    n++;
+                return !((strncasecmp(n, "in", 2) == 0 && !isalpha((unsigned char)n[2])) ||
+                         strncasecmp(n, "into", 4) == 0);
+            }
+            while (*w && *w != ' ')
+                w++;
+        }
+    }
+    return false;
+}
+
 /* "3 of those", "two of them please": a count of what was shown asks
  * for that many. */
 static bool counts_of(const char *text)
@@ -156,7 +181,7 @@ static bool asks_change(const char *text)
         "basket", "bag", "trolley", "remove", "delete", "drop", "rid", "change", "set", "make", "update",
         "increase", "decrease", "reduce", "more", "another", "less", "fewer", "instead", "quantity", "qty",
         "empty", "clear", "throw", "ditch", "toss", "lose", "bin", "scrap", "nix", "axe", "include", "pick", "keep", "only", "just", "bump",
-        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x",
+        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x", "cancel", "undo",
         /* what shoppers put things in a cart with (the classifier reads
          * them as "put": engine/nlu/features.c) */
         "pop", "chuck", "bung", "whack", "shove", "stick", "stuff", "slap", "plonk", "slip", "dump", NULL,
@@ -574,6 +599,13 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     if (nref >= 2)
         return several(st, t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
                        is_add ? quantity(t, 1) : 0);
+    if (strcmp(intent, "add_to_cart") == 0 && puts_back(text)) {
+        /* "put one back": back on the shelf, a removal, asked */
+        eng__agent_read_as(t, "remove_from_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "put back: read as a removal");
+        return eng__agent_cart(st, t, o);
+    }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);
         if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.add")) {
