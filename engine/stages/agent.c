@@ -114,6 +114,18 @@ bool eng__agent_has_word(const char *text, const char *const *words)
 
 int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t) { return eng__cart_refresh(t); }
 
+bool eng__agent_points_at_shown(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+            strcmp(eng__json_str(e, "kind", ""), "ordinal") == 0 && json_object_get_boolean(eng__json_path(e, "resolved")))
+            return true;
+    }
+    return false;
+}
+
 bool eng__agent_names_code(const char *text)
 {
     static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",

@@ -27,6 +27,9 @@ bool eng__agent_has_word(const char *text, const char *const *words);
 /* eng__agent_names_code: whether `text` speaks of a promotion code
  * ("code", "coupon", "voucher", "promo"), not of a product. */
 bool eng__agent_names_code(const char *text);
+/* eng__agent_points_at_shown: whether the message points at a product
+ * shown by its place in the list ("the 3rd pair") and that resolved. */
+bool eng__agent_points_at_shown(eng_turn *t);
 /* eng__agent_code_request: whether `text` asks to use a promotion code it
  * holds ("my voucher is WELCOME5") or to take the code off ("could you
  * take my voucher off"): the cart agent's, whatever the model read. */

@@ -1203,6 +1203,8 @@ static bool continues_add(eng_turn *t)
     return tg.found == AGENT_ONE;
 }
 
+#define WEAK_SEARCH 0.6 /* a search reading below this that points at a product shown is about it */
+
 eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     if (!eng__store(t)) {
@@ -1232,6 +1234,15 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(st, t, o);
+    }
+    /* "ooh the 3rd pair looks cool" read weakly as a search: it points at
+     * a product shown, so it is about that one */
+    if (strcmp(intent, "search_product") == 0 && eng__agent_points_at_shown(t) && !entity_value(t, "category") &&
+        !entity_value(t, "brand") && !asks_similar(eng__json_str(t->ctx, "message.text", "")) &&
+        json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < WEAK_SEARCH) {
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "a weak search that points at a product shown: its details");
+        intent = "product_details";
     }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
     if (strcmp(intent, "product_details") == 0 &&

@@ -67,6 +67,12 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
         eng__turn_note(t, "a promotion code to use or take off: for the cart agent");
         return eng__agent_cart(st, t, o);
     }
+    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_points_at_shown(t)) {
+        /* "the second ones look nice": about a product shown, not off topic */
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "points at a product shown: its details");
+        return eng__agent_product(st, t, o);
+    }
     eng__turn_note(t, "topic %s", intent);
     knowledge(t, intent);
     /* "what does delivery cost?" between the order question and the
