@@ -126,6 +126,25 @@ bool eng__agent_points_at_shown(eng_turn *t)
     return false;
 }
 
+bool eng__agent_bare_count(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    bool count = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        const char *type = eng__json_str(json_object_array_get_idx(ents, i), "type", "");
+        if (strcmp(type, "quantity") != 0)
+            return false;
+        count = true;
+    }
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    bool any_shown = json_object_is_type(shown, json_type_array) && json_object_array_length(shown) > 0;
+    if (!count || (!eng__json_path(t->ctx, "session.focus") && !any_shown))
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    return words[0] == '\0';
+}
+
 bool eng__agent_names_code(const char *text)
 {
     static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",

@@ -30,6 +30,10 @@ bool eng__agent_names_code(const char *text);
 /* eng__agent_points_at_shown: whether the message points at a product
  * shown by its place in the list ("the 3rd pair") and that resolved. */
 bool eng__agent_points_at_shown(eng_turn *t);
+/* eng__agent_bare_count: the message is a count and nothing else ("a
+ * dozen please", "3 pls") while products are in view (the focus, or
+ * the last list): how many of which, an add to ask (or "which one?"). */
+bool eng__agent_bare_count(eng_turn *t);
 /* eng__agent_code_request: whether `text` asks to use a promotion code it
  * holds ("my voucher is WELCOME5") or to take the code off ("could you
  * take my voucher off"): the cart agent's, whatever the model read. */

@@ -1235,6 +1235,15 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(st, t, o);
     }
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+        eng__agent_bare_count(t)) {
+        /* "a dozen please" with the lemons in view: that many, asked */
+        eng__agent_read_as(t, "add_to_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
+        eng__turn_note(t, "a count alone with one product in view: an add, asked");
+        return eng__agent_cart(st, t, o);
+    }
     /* "ooh the 3rd pair looks cool" read weakly as a search: it points at
      * a product shown, so it is about that one */
     if (strcmp(intent, "search_product") == 0 && eng__agent_points_at_shown(t) && !entity_value(t, "category") &&

@@ -67,6 +67,13 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
         eng__turn_note(t, "a promotion code to use or take off: for the cart agent");
         return eng__agent_cart(st, t, o);
     }
+    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_bare_count(t)) {
+        eng__agent_read_as(t, "add_to_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
+        eng__turn_note(t, "a count alone with one product in view: an add, asked");
+        return eng__agent_cart(st, t, o);
+    }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_points_at_shown(t)) {
         /* "the second ones look nice": about a product shown, not off topic */
         eng__agent_read_as(t, "product_details");
