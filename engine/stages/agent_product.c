@@ -535,6 +535,11 @@ static int top_fit(eng_turn *t, const char *text)
     return fit;
 }
 
+/* Words that keep the last search's price bounds for a new one. */
+static const char *const same_budget[] = {"that range", "same range", "that price range", "same price range",
+                                          "same budget", "that budget", "same price", "similar price",
+                                          "that price", NULL};
+
 /* The price of the product whose details the last turn showed (what
  * "cheaper than that" is measured against), as shown; -1 when the last
  * turn showed a list or nothing. */
@@ -572,8 +577,19 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
     bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL, added_words = false;
     int beyond = 0;   /* "cheaper" (-1) or "pricier" (1) than what was shown */
     double beyond_price = 0;
+    /* the words that only carry the last bounds over are no search words;
+     * blanked in place, so entity offsets still fit */
+    char *qtext = eng__pool_strdup(t->pool, text);
+    if (!qtext)
+        return eng__turn_fail(t, "out of memory");
+    for (size_t i = 0; same_budget[i]; i++) {
+        size_t n = strlen(same_budget[i]);
+        for (char *p = strcasestr(qtext, same_budget[i]); p; p = strcasestr(p + n, same_budget[i]))
+            if ((p == qtext || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+                memset(p, ' ', n);
+    }
     char fresh[512];
-    query_text(t, text, fresh, sizeof fresh, true);
+    query_text(t, qtext, fresh, sizeof fresh, true);
     /* "under 50", "what about under 1200": nothing to look for but a
      * bound or an order narrows what was shown */
     double blo, bhi;
@@ -635,7 +651,7 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
         /* new words ("in black", "leather") narrow the previous query;
          * so does "the red ones", a reference to the shown by colour */
         char extra[512];
-        query_text(t, text, extra, sizeof extra, true);
+        query_text(t, qtext, extra, sizeof extra, true);
         json_object *ents = eng__json_path(t->ctx, "entities");
         for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
             json_object *e = json_object_array_get_idx(ents, i), *attr = eng__json_path(e, "attribute");
@@ -709,6 +725,14 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
             q.lo = lo;
         if (hi >= 0)
             q.hi = hi;
+    } else if (has_last && eng__agent_has_word(text, same_budget)) {
+        /* "what about laptops in that range": the last search's bounds */
+        json_object *lq = eng__json_path(t->ctx, "session.lastQuery");
+        json_object *pmin = eng__json_path(lq, "priceMin"), *pmax = eng__json_path(lq, "priceMax");
+        if (pmin && !json_object_is_type(pmin, json_type_null))
+            q.lo = json_object_get_double(pmin);
+        if (pmax && !json_object_is_type(pmax, json_type_null))
+            q.hi = json_object_get_double(pmax);
     }
     /* a "refinement" with nothing to refine is a fresh search */
     bool fresh_search = !(refine && has_last);
@@ -793,7 +817,7 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
     if (typed && q.category && q.text[0] && q.offset == 0 &&
         json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 1) {
         char plain[512];
-        query_text(t, text, plain, sizeof plain, false);
+        query_text(t, qtext, plain, sizeof plain, false);
         if (plain[0] && !(refine && has_last)) {
             q.category = NULL;
             snprintf(q.text, sizeof q.text, "%s", plain);
