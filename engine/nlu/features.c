@@ -38,7 +38,7 @@ static size_t number_word(const unsigned char *s)
                                         "eight", "nine", "ten", "eleven", "twelve", "twenty", NULL};
     for (size_t i = 0; words[i]; i++) {
         size_t k = 0;
-        while (words[i][k] && (s[k] | 0x20) == (unsigned char)words[i][k])
+        while (words[i][k] && s[k] && (s[k] | 0x20) == (unsigned char)words[i][k])
             k++;
         if (!words[i][k] && !is_word_byte(s[k]))
             return k;
@@ -57,7 +57,7 @@ static size_t verb_with_object(const unsigned char *s, const char *const *verbs)
                                           "four", "five", "six", "seven", "eight", "nine", "ten", NULL};
     for (size_t i = 0; verbs[i]; i++) {
         size_t k = 0;
-        while (verbs[i][k] && (s[k] | 0x20) == (unsigned char)verbs[i][k])
+        while (verbs[i][k] && s[k] && (s[k] | 0x20) == (unsigned char)verbs[i][k])
             k++;
         if (verbs[i][k] || is_word_byte(s[k]))
             continue;
@@ -68,7 +68,7 @@ static size_t verb_with_object(const unsigned char *s, const char *const *verbs)
             return k;
         for (size_t j = 0; objects[j]; j++) {
             size_t m = 0;
-            while (objects[j][m] && (w[m] | 0x20) == (unsigned char)objects[j][m])
+            while (objects[j][m] && w[m] && (w[m] | 0x20) == (unsigned char)objects[j][m])
                 m++;
             if (!objects[j][m] && !is_word_byte(w[m]))
                 return k;
@@ -97,7 +97,7 @@ static size_t negation(const unsigned char *s, const char **to)
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         size_t k = 0;
-        while (pairs[i][0][k] && (s[k] | 0x20) == (unsigned char)pairs[i][0][k])
+        while (pairs[i][0][k] && s[k] && (s[k] | 0x20) == (unsigned char)pairs[i][0][k])
             k++;
         if (!pairs[i][0][k] && !is_word_byte(s[k])) {
             *to = pairs[i][1];
