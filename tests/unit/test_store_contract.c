@@ -344,6 +344,49 @@ static void test_catalog_crud(void **state)
     assert_int_equal(store_product_delete(s, "A1", &err), STORE_ENOTFOUND);
 }
 
+/* Tags and images come back as they went in, whatever their characters:
+ * quotes, backslashes, slashes, control characters (which a JSON writer
+ * escapes, some as \u00XX: that list is read by json-c, the others
+ * without it), UTF-8, commas and brackets inside a string, an empty
+ * string; and an empty list is no list. */
+static void test_lists_round_trip(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    static const char *const tags[] = {
+        "plain", "with \"quotes\"", "back\\slash", "http://x/y/z.png", "tab\there\nnew line\r\b\f",
+        "caf\xc3\xa9 \xe2\x82\xac", "[a, b]", "", "\\\"", "trailing \\",
+    };
+    static const char *const images[] = {"http://x/y/z.png", "\x01" "control"};
+    const size_t nt = sizeof tags / sizeof *tags;
+    store_product p = {0}, q = {0};
+    p.sku = "LIST1";
+    p.title = "Lists";
+    p.price = 1;
+    p.stock = 1;
+    p.tags = (char **)tags;
+    p.n_tags = nt;
+    p.images = (char **)images;
+    p.n_images = 2;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    assert_int_equal(store_product_get(s, "LIST1", &q, &err), 0);
+    assert_int_equal(q.n_tags, nt);
+    for (size_t i = 0; i < nt; i++)
+        assert_string_equal(q.tags[i], tags[i]);
+    assert_int_equal(q.n_images, 2);
+    assert_string_equal(q.images[0], images[0]);
+    assert_string_equal(q.images[1], images[1]);
+    store_product_clear(&q);
+    p.tags = NULL;
+    p.n_tags = 0;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    assert_int_equal(store_product_get(s, "LIST1", &q, &err), 0);
+    assert_int_equal(q.n_tags, 0);
+    assert_null(q.tags);
+    store_product_clear(&q);
+    assert_int_equal(store_product_delete(s, "LIST1", &err), 0);
+}
+
 static void test_carts(void **state)
 {
     store *s = ((fixture *)*state)->s;
@@ -884,7 +927,7 @@ int main(void)
         T(test_sessions_ttl_window), T(test_tokens), T(test_counters),
     };
     const struct CMUnitTest doc_tests[] = {
-        T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_carts),
+        T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_lists_round_trip), T(test_carts),
         T(test_orders), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
         T(test_price_facets_in_price_order),
         T(test_filters_facets_injection),
