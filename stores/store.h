@@ -246,6 +246,12 @@ void store_product_clear(store_product *p);
  * so a document read and written back keeps them. */
 int store_product_to_json(const store_product *p, char **json_out,
                           store_err *err);
+/* store_product_to_object: the same document as a json-c object (a new
+ * reference, json_object_put it), for a caller that goes on to change or
+ * nest it rather than print it: no printing and parsing back.  NULL when
+ * p is NULL or memory runs out.  Declared with the struct's tag so that
+ * this header needs no json-c; json-c's json_object is that struct. */
+struct json_object *store_product_to_object(const store_product *p);
 /* store_product_from_json: parse one product document (the camelCase keys
  * above; DummyJSON's shape is accepted as is).  Fills *out (clear it
  * after).  Returns 0 or STORE_EINVAL with the reason in err. */
