@@ -40,8 +40,10 @@ static int str_arr_fast(const char *t, char ***out, size_t *n)
         return 0;
     while (*t == ' ')
         t++;
-    if (*t == ']')
+    if (*t == ']') {
+        t++;
         goto end;
+    }
     for (;;) {
         const char *e;
         size_t len = 0;
