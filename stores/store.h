@@ -79,6 +79,9 @@ typedef struct store_config {
     int pool_size;              /* connections per backend (8) */
     int busy_timeout_ms;        /* SQLite lock wait (5000) */
     const char *synonyms_path;  /* optional synonyms file for search */
+    int search_cache;           /* search results kept for the same query
+                                   until the catalog changes (SQLite
+                                   catalog; 256; 0: none kept) */
     const char *media_dir;      /* the shop's copies of product images
                                    (store_media_*): default $AISLE_MEDIA_DIR,
                                    else "media" beside sqlite_path */

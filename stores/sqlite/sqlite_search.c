@@ -644,6 +644,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     store__buf match = {0}, spec = {0}, sql = {0};
     sqlite3_stmt *st;
     const char *from, *order, *score;
+    int64_t gen;
     int text, rc, r, two;
     size_t cap = 0, want;
 
@@ -652,6 +653,12 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     if ((rc = sq__acquire(b, &c, err)) != 0) {
         free(qa);
         return rc;
+    }
+    gen = generation(c);
+    if (sq__scache_get(b, c, gen, q, out)) {
+        sq__release(b, c);
+        free(qa);
+        return 0;
     }
     if ((rc = analyse(b, c, q->text ? q->text : "", q->flags, qa)) != 0 ||
         (rc = build_match(&qa->a, (q->flags & STORE_SEARCH_ALL_WORDS) != 0, &match, &spec)) != 0) {
@@ -764,6 +771,8 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
 out:
     if (rc)
         store_search_result_free(out);
+    else
+        sq__scache_put(b, gen, q, out);
     store__buf_free(&match);
     store__buf_free(&spec);
     store__buf_free(&sql);
