@@ -47,6 +47,8 @@ void store_config_init(store_config *cfg)
     }
     if ((e = getenv("AISLE_MEDIA_DIR")) && *e)
         cfg->media_dir = e;
+    if ((e = getenv("AISLE_SEARCH_CACHE")) && *e)
+        cfg->search_cache = (int)strtol(e, NULL, 10);
 }
 
 /* the media directory: the configured one, else "media" beside the

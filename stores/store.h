@@ -90,7 +90,8 @@ typedef struct store_config {
 } store_config;
 
 /* store_config_init: fill `cfg` with defaults, then apply the environment
- * (AISLE_DB, AISLE_REDIS_URL, AISLE_MONGO_URI).  Strings point into the
+ * (AISLE_DB, AISLE_REDIS_URL, AISLE_MONGO_URI, AISLE_MEDIA_DIR,
+ * AISLE_SEARCH_CACHE: a number of results, 0 for none).  Strings point into the
  * environment or static storage: copy them if the environment may change.
  * A Redis URL makes Redis the ephemeral backend, a Mongo URI makes MongoDB
  * the document backend, unless the caller then sets the fields itself. */

@@ -654,7 +654,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         free(qa);
         return rc;
     }
-    gen = generation(c);
+    gen = b->cfg.search_cache > 0 ? generation(c) : 0;
     if (sq__scache_get(b, c, gen, q, out)) {
         sq__release(b, c);
         free(qa);
