@@ -72,7 +72,8 @@ sqlite3_stmt *sq__prep(sq_conn *c, const char *sql, store_err *err);
 /* sq__scache_get: a kept result for `q` at catalog generation `gen`, with
  * its hits' stock read afresh on `c`, into *out (1); 0 when none is kept
  * (or keeping is off, or q filters on stock).  sq__scache_put keeps a
- * copy of `r` (at most 200 hits), the least recently used out.
+ * copy of `r` (at most 200 hits and about 64 KB: so at most
+ * search_cache × 64 KB), the least recently used out.
  * sq__scache_free drops them all (at close). */
 int sq__scache_get(sq *b, sq_conn *c, int64_t gen, const store_search_query *q,
                    store_search_result *out);

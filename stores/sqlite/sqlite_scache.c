@@ -1,7 +1,8 @@
 /* stores/sqlite/sqlite_scache.c — search results kept for the next shopper
  * who asks the same: a few hundred results, each under the whole query
  * (text, filters, sort, page, flags) and the catalog's generation, least
- * recently used out.  Every product write bumps the generation in the
+ * recently used out; a result of more than SQ_SCACHE_MAX_BYTES is not
+ * kept, which bounds their memory.  Every product write bumps the generation in the
  * database (sq__bump_generation), in this process or another sharing the
  * file, so a kept result is never older than the catalog's words, prices
  * and categories.  Stock is the exception: an order takes it without a
@@ -12,6 +13,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#define SQ_SCACHE_MAX_BYTES (64 * 1024)
 
 struct sq_scache {
     char *key;
@@ -127,6 +130,26 @@ static void fresh_stock(sq_conn *c, store_search_result *r)
     }
 }
 
+/* About how many bytes a kept copy of r holds. */
+static size_t result_bytes(const store_search_result *r)
+{
+    size_t n = sizeof *r + r->n_hits * sizeof *r->hits;
+    for (size_t i = 0; i < r->n_hits; i++) {
+        const store_product *p = &r->hits[i].product;
+        const char *f[] = {p->sku, p->title, p->brand, p->category, p->description,
+                           p->thumbnail, p->thumbnail_media};
+        for (size_t k = 0; k < sizeof f / sizeof *f; k++)
+            n += f[k] ? strlen(f[k]) + 1 : 0;
+        for (size_t k = 0; k < p->n_images; k++)
+            n += (p->images[k] ? strlen(p->images[k]) : 0) +
+                 (p->images_media && p->images_media[k] ? strlen(p->images_media[k]) : 0) + 16;
+        for (size_t k = 0; k < p->n_tags; k++)
+            n += strlen(p->tags[k]) + 9;
+    }
+    n += (r->n_categories + r->n_brands + r->n_prices) * (sizeof(store_facet) + 24);
+    return n;
+}
+
 static int cacheable(const sq *b, const store_search_query *q)
 {
     return b->cfg.search_cache > 0 && !q->in_stock;
@@ -166,7 +189,10 @@ void sq__scache_put(sq *b, int64_t gen, const store_search_query *q,
     store__buf k = {0};
     struct sq_scache *slot = NULL;
     store_search_result copy;
-    if (!cacheable(b, q) || r->n_hits > 200 || make_key(q, &k)) {
+    /* a result of more than SQ_SCACHE_MAX_BYTES (long descriptions, a
+     * page of 100) is not kept: at most search_cache of those in memory */
+    if (!cacheable(b, q) || r->n_hits > 200 || result_bytes(r) > SQ_SCACHE_MAX_BYTES ||
+        make_key(q, &k)) {
         store__buf_free(&k);
         return;
     }
