@@ -56,6 +56,8 @@ static const setting table[] = {
     {"http.request_timeout_ms", "AISLE_REQUEST_TIMEOUT_MS", T_INT, G(request_timeout_ms), "10000", "slow clients: time to send a request"},
     {"http.keep_alive_timeout_ms", "AISLE_KEEP_ALIVE_TIMEOUT_MS", T_INT, G(keep_alive_timeout_ms), "5000", "idle keep-alive connections are closed after this"},
     {"http.max_conns_per_ip", "AISLE_MAX_CONNS_PER_IP", T_INT, G(max_conns_per_ip), "64", "concurrent connections from one address (0: no cap)"},
+    {"http.max_idle_per_ip", "AISLE_MAX_IDLE_PER_IP", T_INT, G(max_idle_per_ip), "32", "half-open requests (no request answered yet) per peer address, counted from accept: past it, the oldest over 500 ms is closed; also the civetweb WebSockets per client (429) (0: no cap)"},
+    {"http.thread_reserve", "AISLE_THREAD_RESERVE", T_INT, G(thread_reserve), "16", "civetweb workers that waits (half-open requests, keep-alive) and civetweb WebSockets never hold, kept for requests being answered: past num_threads - reserve the oldest wait over 500 ms is closed; WebSocket upgrades past num_threads - 2 x reserve get 503 (at most num_threads / 4 is used)"},
     {"http.trusted_proxy", "AISLE_TRUSTED_PROXY", T_STR, G(trusted_proxy), "none", "the proxy's address; its X-Forwarded-For names the client for limits and logs"},
     {"http.access_log", "AISLE_ACCESS_LOG", T_BOOL, G(access_log), "true", "one JSON line per request on stdout"},
     {"ws.max_frame_bytes", "AISLE_MAX_FRAME_BYTES", T_LONG, G(max_frame_bytes), "16384", "larger WebSocket messages: error frame 413, close 1009"},

@@ -470,6 +470,16 @@ int tx_check_turn(FILE *out, json_object *expect, json_object *ctx, json_object 
                 if (!ok)
                     bad(&c, "cards: expected a title containing \"%s\"", s);
             }
+        } else if (strcmp(key, "card_titles_not_contain") == 0) {
+            for (size_t i = 0; i < nitems(want); i++) {
+                const char *s = json_object_get_string(item(want, i));
+                for (size_t k = 0; k < ncards; k++)
+                    if (strstr(str0(json_object_array_get_idx(cards, k), "title"), s)) {
+                        bad(&c, "cards: expected no title containing \"%s\", got \"%s\"", s,
+                            str0(json_object_array_get_idx(cards, k), "title"));
+                        break;
+                    }
+            }
         } else if (strcmp(key, "card") == 0) {
             for (size_t i = 0; i < nitems(want); i++)
                 check_card(&c, cards, item(want, i));

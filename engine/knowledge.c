@@ -25,6 +25,9 @@
 #define MAX_TERMS 64     /* query terms considered */
 #define WORD_MAX 32
 #define TITLE_WEIGHT 3
+/* a word of a "### " line: the section's own words for its topic, more
+ * than a word of its text says */
+#define KEYWORD_WEIGHT 2
 #define TOPIC_WEIGHT 0.5 /* a word of the intent's name, beside the shopper's own */
 
 typedef struct kb_terms {
@@ -70,6 +73,8 @@ static const char *const stopwords[] = {
     /* how shoppers ask for products: "do you sell gazebos" is not about
      * the privacy section's "we never sell your data" */
     "sell", "sells", "selling", "carry", "carries", "guys",
+    /* when: "any deals on at the moment" asks about the deals */
+    "moment", "currently", "presently",
     NULL,
 };
 
@@ -327,7 +332,7 @@ static int parse(kb_reader *r, const char *text, size_t len)
                 goto out;
             if (h != 2) /* "# Title" and "### Sub" headings: words only */
             {
-                if (h > 2 && r->cur && terms_text(pool, &r->cur->t, s + h, n - h, 1) < 0) {
+                if (h > 2 && r->cur && terms_text(pool, &r->cur->t, s + h, n - h, KEYWORD_WEIGHT) < 0) {
                     rc = ENG_ENOMEM;
                     goto out;
                 }

@@ -570,6 +570,31 @@ static json_object *merge_replies(json_object *first, json_object *next)
     return next;
 }
 
+/* A message cut into requests that stopped at a question or a failure
+ * says which requests it has not carried out ("remove the phone and add
+ * the charger": the charger is not added while the phone is unclear),
+ * so nothing asked for is dropped without a word. */
+static void say_not_done(json_object *reply, char *const *rest, size_t n)
+{
+    json_object *rep = eng__json_path(reply, "reply");
+    if (!rep)
+        return;
+    const char *t = eng__json_str(rep, "text", "");
+    size_t len = strlen(t) + 96;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(rest[i]) + 8;
+    char *b = malloc(len);
+    if (!b)
+        return;
+    size_t w = (size_t)snprintf(b, len, "%s%sI haven't done the rest yet: ", t, *t ? "\n\n" : "");
+    for (size_t i = 0; i < n && w < len; i++)
+        w += (size_t)snprintf(b + w, len - w, "%s\"%s\"", i == 0 ? "" : i + 1 == n ? " and " : ", ", rest[i]);
+    if (w < len)
+        snprintf(b + w, len - w, ". Ask again once this is settled.");
+    ENG_JADD(rep, "text", json_object_new_string(b));
+    free(b);
+}
+
 /* Runs one message (or one part of one) as a turn: session in, turn,
  * session out.  `carry` is the session the part before left (no store). */
 static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *text, const char *mid,
@@ -680,8 +705,11 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
             goto abort;
         }
         merged = merge_replies(merged, one);
-        if (part_stops(eng_turn_context(r->turn)))
+        if (part_stops(eng_turn_context(r->turn))) {
+            if (k + 1 < nparts)
+                say_not_done(merged, parts + k + 1, nparts - k - 1);
             break;
+        }
     }
     for (size_t k = 0; k < nparts; k++)
         free(parts[k]);

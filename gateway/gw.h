@@ -60,6 +60,19 @@ typedef struct gw_config {
     int keep_alive_timeout_ms;   /* 5000: idle keep-alive connections */
     int ws_idle_timeout_ms;      /* 120000: idle WebSockets are closed */
     int max_conns_per_ip;        /* 64: concurrent connections from one IP */
+    int max_idle_per_ip;         /* 32: half-open requests (no request
+                                    answered yet) per peer address, counted
+                                    from accept: past it the address's
+                                    oldest (over 500 ms) is closed; also the
+                                    civetweb WebSockets per client, past it
+                                    429 (0: no cap) */
+    int thread_reserve;          /* 16: civetweb workers that waits (half-
+                                    open requests, keep-alive) and civetweb
+                                    WebSockets never hold: past num_threads
+                                    - reserve the oldest wait (over 500 ms)
+                                    is closed; civetweb WebSockets stop at
+                                    num_threads - 2 x reserve (503); at
+                                    most num_threads / 4 is used */
     double ip_rps, ip_burst;     /* 20/s, 60: token bucket per client IP */
     double user_rps, user_burst; /* 10/s, 30: token bucket per user or session */
     int login_tries;             /* 5: wrong passwords for one account (from

@@ -160,11 +160,31 @@ bool gw__family_revoked(gw_server *s, const char *family);
 int gw__conn_enter(gw_server *s, const char *ip);
 void gw__conn_leave(gw_server *s, const char *ip);
 /* gw__conn_init / gw__conn_close: civetweb's init_connection and
- * connection_close callbacks; gw__conn_admit counts the connection under
- * `ip` on its first request: 0, or -1 when that IP is over its cap. */
+ * connection_close callbacks (conns.c): a connection is a wait from
+ * accept until its request's headers are in, and again after each answer
+ * (keep-alive); waits are kept to http.max_idle_per_ip per peer address
+ * and, with civetweb WebSockets, to num_threads - http.thread_reserve in
+ * all, by closing the oldest wait.  gw__conn_begin / gw__conn_end: the
+ * begin_request and end_request callbacks.  gw__conn_admit counts the
+ * connection under `ip` on its first request: 0, or -1 when that IP is
+ * over its cap. */
 int gw__conn_init(const struct mg_connection *c, void **data);
 void gw__conn_close(gw_server *s, const struct mg_connection *c);
+int gw__conn_begin(struct mg_connection *c);
+void gw__conn_end(const struct mg_connection *c);
 int gw__conn_admit(gw_server *s, const struct mg_connection *c, const char *ip);
+/* gw__conn_ws_admit: a civetweb WebSocket upgrade (after gw__conn_admit):
+ * 0 (it now counts as a WebSocket), 503 when civetweb WebSockets are at
+ * num_threads - 2 x reserve, 429 when its client has max_idle_per_ip. */
+int gw__conn_ws_admit(gw_server *s, const struct mg_connection *c);
+/* gw__conns_start / gw__conns_stop: the sweeper thread that applies the
+ * budgets every 100 ms (start: 0 or -1; stop waits for it). */
+int gw__conns_start(gw_server *s);
+void gw__conns_stop(gw_server *s);
+/* gw__conn_fd: the connection's socket (-1: not found); not to be closed. */
+int gw__conn_fd(const struct mg_connection *c);
+/* gw__conn_counts: waits and civetweb WebSockets now, waits closed so far. */
+void gw__conn_counts(gw_server *s, int *waiting, int *ws, long *evicted);
 /* gw__conn_slot: a pointer the WebSocket transport may use per connection. */
 void **gw__conn_slot(const struct mg_connection *c);
 void gw__client_ip(gw_server *s, const struct mg_connection *c, char *buf, size_t n);
@@ -559,6 +579,14 @@ struct gw_server {
     struct gw_watch *watch;
     pthread_mutex_t ip_mu;
     gw_ipcount *ips;
+    pthread_mutex_t conn_mu;  /* civetweb's connections (conns.c) */
+    struct gw_conn *conns;
+    int n_wait, n_ws;         /* waits counted, civetweb WebSockets */
+    long n_evicted;           /* waits closed by the budget */
+    int civet_peek;           /* civetweb 1.15: the peer is read in init_connection */
+    pthread_t sweep_tid;      /* closes waits past the budgets (conns.c) */
+    pthread_cond_t sweep_cv;
+    int sweeping, sweep_stop;
     pthread_mutex_t turn_mu;
     pthread_cond_t turn_cv;
     int inflight;

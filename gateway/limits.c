@@ -2,7 +2,8 @@
  * user (or anonymous session) through store_ratelimit_take, so that with
  * Redis they hold across instances; login backoff per account and per
  * address (same store, same reason); revoked refresh families; and the
- * cap on concurrent connections per IP, counted in this process. */
+ * cap on concurrent connections per IP, counted in this process (the
+ * connections themselves and the worker budget are in conns.c). */
 #include "gw_int.h"
 #include <inttypes.h>
 #include <math.h>
@@ -224,48 +225,4 @@ void gw__conn_leave(gw_server *s, const char *ip)
         }
     }
     pthread_mutex_unlock(&s->ip_mu);
-}
-
-/* Per-connection state civetweb keeps for us (init_connection): the IP
- * the connection was counted under, so connection_close can uncount it. */
-typedef struct gw_conn {
-    char ip[64];
-    int counted;   /* 1: counted in s->ips; -1: refused (over the cap) */
-    void *ws;      /* the WebSocket transport's state (ws.c) */
-} gw_conn;
-
-void **gw__conn_slot(const struct mg_connection *c)
-{
-    gw_conn *g = mg_get_user_connection_data(c);
-    return g ? &g->ws : NULL;
-}
-
-int gw__conn_init(const struct mg_connection *c, void **data)
-{
-    (void)c;
-    *data = calloc(1, sizeof(gw_conn));
-    return 0;
-}
-
-void gw__conn_close(gw_server *s, const struct mg_connection *c)
-{
-    gw_conn *g = mg_get_user_connection_data(c);
-    if (!g)
-        return;
-    if (g->counted == 1)
-        gw__conn_leave(s, g->ip);
-    mg_set_user_connection_data(c, NULL);
-    free(g);
-}
-
-int gw__conn_admit(gw_server *s, const struct mg_connection *c, const char *ip)
-{
-    gw_conn *g = mg_get_user_connection_data(c);
-    if (!g)
-        return 0;
-    if (g->counted == 0) {
-        snprintf(g->ip, sizeof g->ip, "%s", ip);
-        g->counted = gw__conn_enter(s, ip) == 0 ? 1 : -1;
-    }
-    return g->counted == 1 ? 0 : -1;
 }

@@ -360,6 +360,17 @@ char *gw__metrics_text(gw_server *s)
     pthread_mutex_unlock(&s->turn_mu);
     put(&b, "# HELP aisle_turns_in_flight Turns running now.\n# TYPE aisle_turns_in_flight gauge\n"
             "aisle_turns_in_flight %d\n", inflight);
+    int waiting = 0, cws = 0;
+    long evicted = 0;
+    gw__conn_counts(s, &waiting, &cws, &evicted);
+    put(&b, "# HELP aisle_http_waiting_connections civetweb connections holding a worker while they wait for a "
+            "request (half-open or keep-alive).\n# TYPE aisle_http_waiting_connections gauge\n"
+            "aisle_http_waiting_connections %d\n"
+            "# HELP aisle_http_civetweb_websockets WebSockets carried by civetweb workers (ws.listen: none).\n"
+            "# TYPE aisle_http_civetweb_websockets gauge\naisle_http_civetweb_websockets %d\n"
+            "# HELP aisle_http_waits_closed_total Waiting connections closed by the worker budget "
+            "(http.max_idle_per_ip, http.thread_reserve).\n# TYPE aisle_http_waits_closed_total counter\n"
+            "aisle_http_waits_closed_total %ld\n", waiting, cws, evicted);
     gw_trace_stats ts;
     gw__traces_stats(s->traces, &ts);
     put(&b, "# HELP aisle_traces_written_total Turn traces the writer thread copied to the store cache.\n"

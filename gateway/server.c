@@ -29,6 +29,8 @@ void gw_config_init(gw_config *c)
     c->keep_alive_timeout_ms = 5000;
     c->ws_idle_timeout_ms = 120000;
     c->max_conns_per_ip = 64;
+    c->max_idle_per_ip = 32;
+    c->thread_reserve = 16;
     c->ip_rps = 20, c->ip_burst = 60;
     c->user_rps = 10, c->user_burst = 30;
     c->login_tries = 5;
@@ -79,9 +81,11 @@ int gw_config_check(const gw_config *c, gw_err *err)
         strncmp(c->public_url, "https://", 8) != 0)
         why = "public_url must start with http:// or https:// (e.g. https://shop.example.com)";
     if (!why && (c->max_body_bytes < 1024 || c->max_frame_bytes < 256 || c->max_message_bytes < 1 ||
-                 c->num_threads < 4 || c->access_ttl_s < 1 || c->refresh_ttl_s < 1 ||
+                 c->num_threads < 4 || c->thread_reserve < 1 ||
+                 c->max_idle_per_ip < 0 || c->access_ttl_s < 1 || c->refresh_ttl_s < 1 ||
                  c->ws_handshake_timeout_ms < 100 || c->ws_max_queue_bytes < 4 * c->max_frame_bytes))
-        why = "a limit is out of range (max_body_bytes >= 1024, max_frame_bytes >= 256, num_threads >= 4, TTLs >= 1, "
+        why = "a limit is out of range (max_body_bytes >= 1024, max_frame_bytes >= 256, num_threads >= 4, "
+              "http.thread_reserve >= 1, TTLs >= 1, "
               "ws.handshake_timeout_ms >= 100, ws.max_queue_bytes >= 4 x max_frame_bytes)";
     if (why) {
         if (err) {
@@ -235,6 +239,12 @@ static void conn_close(const struct mg_connection *c)
     gw__conn_close(mg_get_user_data(mg_get_context(c)), c);
 }
 
+static void conn_end(const struct mg_connection *c, int status)
+{
+    (void)status;
+    gw__conn_end(c);
+}
+
 /* only options this libcivetweb knows: an unknown one fails mg_start */
 static bool known_option(const char *name)
 {
@@ -264,6 +274,8 @@ static void server_free(gw_server *s)
         free(s->owned[i]);
     pthread_mutex_destroy(&s->rl.mu);
     pthread_mutex_destroy(&s->ip_mu);
+    pthread_mutex_destroy(&s->conn_mu);
+    pthread_cond_destroy(&s->sweep_cv);
     pthread_mutex_destroy(&s->turn_mu);
     pthread_cond_destroy(&s->turn_cv);
     pthread_mutex_destroy(&s->chan_mu);
@@ -351,6 +363,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     s->st = st, s->llm = llm;
     pthread_mutex_init(&s->rl.mu, NULL);
     pthread_mutex_init(&s->ip_mu, NULL);
+    pthread_mutex_init(&s->conn_mu, NULL);
+    pthread_cond_init(&s->sweep_cv, NULL);
     pthread_mutex_init(&s->turn_mu, NULL);
     pthread_cond_init(&s->turn_cv, NULL);
     pthread_mutex_init(&s->chan_mu, NULL);
@@ -423,9 +437,22 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
             opts[n++] = want[i][0], opts[n++] = want[i][1];
     opts[n] = NULL;
     mg_init_library(MG_FEATURES_WEBSOCKET);
+    /* conns.c reads a new connection's peer the way civetweb 1.15 allows;
+     * another version gets no budget for waits until that is checked */
+    s->civet_peek = strcmp(mg_version(), "1.15") == 0;
+    if (!s->civet_peek) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "civetweb", json_object_new_string(mg_version()));
+        json_object_object_add(d, "detail", json_object_new_string(
+            "http.max_idle_per_ip and http.thread_reserve do not apply to half-open requests, and with "
+            "ws.listen none every /ws upgrade gets 503"));
+        gw__log("warn", "conn_budget_unavailable", d);
+    }
     struct mg_callbacks cb = {0};
     cb.init_connection = gw__conn_init;
     cb.connection_close = conn_close;
+    cb.begin_request = gw__conn_begin;
+    cb.end_request = conn_end;
     cb.log_message = log_message;
     cb.init_thread = thread_begin;
     cb.exit_thread = thread_end;
@@ -446,10 +473,13 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
     int np = mg_get_server_ports(s->mg, 4, ports);
     s->port = np > 0 ? ports[0].port : 0;
     mg_set_request_handler(s->mg, "/", dispatch, s);
+    if (s->civet_peek && gw__conns_start(s) < 0)
+        gw__log("warn", "conn_sweeper_unavailable", NULL);   /* budgets apply on each new connection only */
     if (*s->cfg.ws_listen) {
         /* /ws on its own event loop; civetweb keeps REST and files */
         rc = gw__wsuv_start(s, err);
         if (rc < 0) {
+            gw__conns_stop(s);
             mg_stop(s->mg);
             mg_exit_library();
             server_free(s);
@@ -513,6 +543,7 @@ void gw_stop(gw_server *s)
     gw__chan_close_all(s);
     gw__wsuv_stop(s);
     gw__watch_stop(s);
+    gw__conns_stop(s);
     mg_stop_fast(s);
     mg_exit_library();
     gw__log("info", "stopped", NULL);

@@ -314,6 +314,7 @@ typedef struct store_search_query {
     const char *text;           /* shopper text, any bytes; NULL/"" = browse */
     const char *category;       /* exact filter or NULL */
     const char *brand;          /* exact filter (case-insensitive) or NULL */
+    const char *not_brand;      /* leaves this brand out (case-insensitive), or NULL */
     double price_min;           /* < 0: none */
     double price_max;           /* < 0: none */
     double min_rating;          /* <= 0: none */

@@ -633,6 +633,72 @@ static eng__ent *ref(X *x, eng__ref_kind kind, size_t i, size_t k, bool plural)
     return e;
 }
 
+static bool numword(const X *x, size_t i, double *v, size_t *k)
+{
+    size_t j = i;
+    double n = 0;
+    if (is(x, j, L_TENS)) {
+        n = x->t[j++].val;
+        size_t u = j + sym(x, j, '-');
+        if ((is(x, u, L_NUM) || is(x, u, L_ONE)) && x->t[u].val < 10)
+            n += x->t[u].val, j = u + 1;
+    } else if (is(x, j, L_NUM) || is(x, j, L_ONE)) {
+        n = x->t[j++].val;
+    } else {
+        return false;
+    }
+    if (is(x, j, L_HUNDRED))
+        n *= 100, j++;
+    *v = n, *k = j;
+    return true;
+}
+
+/* After an ordinal reference ends at `p`: the ordinals a list adds to
+ * it ("the first and third", "the 1st, 3rd and 5th ones"), each a
+ * reference of its own; returns where the list ends. */
+static size_t more_ordinals(X *x, size_t p)
+{
+    for (;;) {
+        size_t q = p;
+        if (!(is(x, q, L_AND) || sym(x, q, ',') || sym(x, q, '&')))
+            return p;
+        q++;
+        q += is(x, q, L_AND);
+        q += is(x, q, L_THE);
+        int idx;
+        size_t k;
+        bool pl;
+        if (!ordinal(x, q, &idx, &k))
+            return p;
+        bool noun = nounish(x, k, &pl);
+        if (!noun && !clause_end(x, k) && !is(x, k, L_TO))
+            return p;
+        ref(x, ENG_REF_ORDINAL, q, k + noun, false)->index = idx;
+        p = k + noun;
+    }
+}
+
+/* "the first two", "the first 3 ones": one ordinal reference a product,
+ * all on the same words; returns the end, or 0 when it is no range. */
+static size_t first_n(X *x, size_t i, size_t j)
+{
+    double n;
+    size_t k;
+    if (!is(x, j, L_ORD) || x->t[j].val != 0)
+        return 0;
+    if (plain_int(x, j + 1))
+        n = x->t[j + 1].num, k = j + 2;
+    else if (!numword(x, j + 1, &n, &k))
+        return 0;
+    bool pl;
+    bool noun = nounish(x, k, &pl);
+    if (n < 2 || n > 10 || n != floor(n) || (!noun && !clause_end(x, k) && !is(x, k, L_TO)))
+        return 0;
+    for (int m = 0; m < (int)n; m++)
+        ref(x, ENG_REF_ORDINAL, i, k + noun, true)->index = m;
+    return k + noun;
+}
+
 static void find_refs(X *x)
 {
     for (size_t i = 0; i < x->n; i++) {
@@ -644,13 +710,15 @@ static void find_refs(X *x)
         bool verb = prev == L_VERB || prev == L_ORDER;
         eng__ref_cmp c = ENG_CMP_CHEAPEST;
         const ent_phrase *ve;
-        if (ordinal(x, j, &idx, &k) || comparative(x, j, &c, &k)) {
+        if ((k = first_n(x, i, j)) != 0) {
+            i = k - 1;
+        } else if (ordinal(x, j, &idx, &k) || comparative(x, j, &c, &k)) {
             bool ord = ordinal(x, j, &idx, &k);
             bool noun = nounish(x, k, &pl);
             if (noun || (the && clause_end(x, k))) {
                 eng__ent *e = ref(x, ord ? ENG_REF_ORDINAL : ENG_REF_COMPARATIVE, i, k + noun, pl);
                 e->index = ord ? idx : 0, e->cmp = ord ? 0 : c;
-                i = k + noun - 1;
+                i = (ord ? more_ordinals(x, k + noun) : k + noun) - 1;
             }
         } else if (((is(x, j, L_NUMBER) || is(x, j, L_NOUN) || sym(x, j, '#')) && plain_int(x, j + 1) &&
                     x->t[j + 1].num >= 1 && x->t[j + 1].num <= 50)) {
@@ -674,25 +742,6 @@ static void find_refs(X *x)
 }
 
 /* --- quantities */
-static bool numword(const X *x, size_t i, double *v, size_t *k)
-{
-    size_t j = i;
-    double n = 0;
-    if (is(x, j, L_TENS)) {
-        n = x->t[j++].val;
-        size_t u = j + sym(x, j, '-');
-        if ((is(x, u, L_NUM) || is(x, u, L_ONE)) && x->t[u].val < 10)
-            n += x->t[u].val, j = u + 1;
-    } else if (is(x, j, L_NUM) || is(x, j, L_ONE)) {
-        n = x->t[j++].val;
-    } else {
-        return false;
-    }
-    if (is(x, j, L_HUNDRED))
-        n *= 100, j++;
-    *v = n, *k = j;
-    return true;
-}
 
 static void find_quantities(X *x)
 {
@@ -738,42 +787,6 @@ static void find_quantities(X *x)
     }
 }
 
-/* A one-word brand matched through the plural fold: "apples" found the
- * brand "Apple" itself (not an alias such as "hokas", not "levis" for
- * "Levi's", whose words are written so). */
-static bool plural_of_brand(const X *x, size_t j, const ent_phrase *e)
-{
-    if (e->ntok != 1 || !e->canon)
-        return false;
-    char a[ENT_STEM_MAX], c[ENT_STEM_MAX], cs[ENT_STEM_MAX];
-    const ent_tok *t = &x->t[j];
-    size_t an = fold(x->s + t->s, t->e - t->s, a, false);
-    size_t cl = strlen(e->canon);
-    size_t cn = fold((const unsigned char *)e->canon, cl, c, false);
-    size_t csn = fold((const unsigned char *)e->canon, cl, cs, true);
-    /* an alias: the phrase is not the brand's own name */
-    if (strlen(e->norm) != csn || memcmp(e->norm, cs, csn) != 0)
-        return false;
-    return an != cn || memcmp(a, c, an) != 0;
-}
-
-static void find_vocab(X *x, int min_words)
-{
-    for (size_t i = 0; i < x->n; i++) {
-        size_t k;
-        const ent_phrase *e = vmatch(x, i, &k);
-        /* a brand is a name, not a thing there are several of: "apples"
-         * are fruit, not the Apple brand */
-        if (e && e->type == ENG_ENT_BRAND && plural_of_brand(x, k - 1, e))
-            e = NULL;
-        if (e && e->ntok >= min_words) {
-            emit(x, e->type, i, k)->str = e->canon;
-            i = k - 1;
-        }
-    }
-}
-
-/* --- dimensions and model numbers */
 /* The word token i is w (ASCII, case-insensitive). */
 static bool word_is(const X *x, size_t i, const char *w)
 {
@@ -802,6 +815,76 @@ static bool word_in(const X *x, size_t i, const char *const *ws)
     return false;
 }
 
+/* A one-word brand matched through the plural fold: "apples" found the
+ * brand "Apple" itself (not an alias such as "hokas", not "levis" for
+ * "Levi's", whose words are written so). */
+static bool plural_of_brand(const X *x, size_t j, const ent_phrase *e)
+{
+    if (e->ntok != 1 || !e->canon)
+        return false;
+    char a[ENT_STEM_MAX], c[ENT_STEM_MAX], cs[ENT_STEM_MAX];
+    const ent_tok *t = &x->t[j];
+    size_t an = fold(x->s + t->s, t->e - t->s, a, false);
+    size_t cl = strlen(e->canon);
+    size_t cn = fold((const unsigned char *)e->canon, cl, c, false);
+    size_t csn = fold((const unsigned char *)e->canon, cl, cs, true);
+    /* an alias: the phrase is not the brand's own name */
+    if (strlen(e->norm) != csn || memcmp(e->norm, cs, csn) != 0)
+        return false;
+    return an != cn || memcmp(a, c, an) != 0;
+}
+
+/* The token where a negation before token i starts ("not", "no",
+ * "except", "excluding", "without", "non", "other than", "anything but",
+ * "but not"), over "from", "by", "the", "any", "made": "laptops not from
+ * apple", "phones except samsung", "anything but red"; i when none. */
+static size_t negation_before(const X *x, size_t i)
+{
+    static const char *const over[] = {"from", "by", "the", "any", "made", "a", "an", NULL};
+    static const char *const cue[] = {"not", "no", "except", "excluding", "without", "non", "nothing", NULL};
+    size_t j = i;
+    while (j > 0 && i - j < 3 && word_in(x, j - 1, over))
+        j--;
+    if (j == 0)
+        return i;
+    if (word_in(x, j - 1, cue))
+        return j - 1;
+    /* "that aren't made by apple", "isnt from nike" */
+    static const char *const nt[] = {"arent", "isnt", "aint", "wasnt", "werent", "aren't", "isn't", "ain't",
+                                     "wasn't", "weren't", NULL};
+    if (word_in(x, j - 1, nt))
+        return j - 1;
+    if (j >= 2 && word_is(x, j - 1, "than") && (word_is(x, j - 2, "other") || word_is(x, j - 2, "rather")))
+        return j - 2;
+    static const char *const all[] = {"anything", "everything", "all", NULL};
+    if (j >= 2 && word_is(x, j - 1, "but") && word_in(x, j - 2, all))
+        return j - 2;
+    return i;
+}
+
+static void find_vocab(X *x, int min_words)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        size_t k;
+        const ent_phrase *e = vmatch(x, i, &k);
+        /* a brand is a name, not a thing there are several of: "apples"
+         * are fruit, not the Apple brand */
+        if (e && e->type == ENG_ENT_BRAND && plural_of_brand(x, k - 1, e))
+            e = NULL;
+        if (e && e->ntok >= min_words) {
+            size_t cue = negation_before(x, i);
+            eng__ent *ent = emit(x, e->type, i, k);
+            ent->str = e->canon;
+            if (cue < i && (e->type == ENG_ENT_BRAND || e->type == ENG_ENT_COLOR || e->type == ENG_ENT_CATEGORY)) {
+                ent->negated = true;
+                ent->start = x->t[cue].s;
+            }
+            i = k - 1;
+        }
+    }
+}
+
+/* --- dimensions and model numbers */
 /* "60 x 32 x 72", "2 by 4", "3-1/2", "1/2": sizes of the product, not
  * prices or counts. Their tokens are claimed without an entity, so the
  * numbers stay words of the search. */

@@ -46,17 +46,15 @@ static size_t number_word(const unsigned char *s)
     return 0;
 }
 
-/* The length of the colloquial verb of putting something in a cart that
- * s starts with ("pop", "chuck", "bung" ...), when the next word points
- * at what is put ("pop it in", "chuck the first one in", "whack two in"),
- * or 0. "throw pillow" and "selfie stick" keep their words. */
-static size_t placing_verb(const unsigned char *s)
+/* The length of the verb s starts with, one of `verbs`, when the next
+ * word points at what is moved ("pop it in", "chuck the first one in",
+ * "whack two in", "bin the second one"), or 0. "throw pillow" and
+ * "selfie stick" keep their words. */
+static size_t verb_with_object(const unsigned char *s, const char *const *verbs)
 {
-    static const char *const verbs[] = {"pop", "chuck", "bung", "whack", "shove", "toss", "throw", "stick",
-                                        "stuff", "slap", "plonk", "dump", "slip", NULL};
     static const char *const objects[] = {"it", "that", "this", "them", "those", "these", "the", "a", "an",
                                           "another", "one", "in", "both", "all", "some", "em", "two", "three",
-                                          "four", "five", "six", "seven", "eight", "nine", "ten", "a", NULL};
+                                          "four", "five", "six", "seven", "eight", "nine", "ten", NULL};
     for (size_t i = 0; verbs[i]; i++) {
         size_t k = 0;
         while (verbs[i][k] && (s[k] | 0x20) == (unsigned char)verbs[i][k])
@@ -76,6 +74,35 @@ static size_t placing_verb(const unsigned char *s)
                 return k;
         }
         return 0;
+    }
+    return 0;
+}
+
+/* Shoppers' words for putting in a cart read as "put"; for taking out,
+ * as "remove". */
+static const char *const placing[] = {"pop", "chuck", "bung", "whack", "shove", "toss", "throw", "stick",
+                                      "stuff", "slap", "plonk", "dump", "slip", NULL};
+static const char *const removing[] = {"bin", "ditch", "scrap", "nix", "axe", "lose", NULL};
+
+/* The length of a spelled-out negation s starts with ("do not", "can
+ * not", "cannot"), its contracted form ("dont", "cant") in *to; or 0.
+ * Shoppers write both; the model should see one. */
+static size_t negation(const unsigned char *s, const char **to)
+{
+    static const char *const pairs[][2] = {
+        {"do not", "dont"},     {"does not", "doesnt"}, {"did not", "didnt"},   {"is not", "isnt"},
+        {"are not", "arent"},   {"was not", "wasnt"},   {"can not", "cant"},    {"cannot", "cant"},
+        {"will not", "wont"},   {"would not", "wouldnt"}, {"should not", "shouldnt"}, {"have not", "havent"},
+        {"has not", "hasnt"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        size_t k = 0;
+        while (pairs[i][0][k] && (s[k] | 0x20) == (unsigned char)pairs[i][0][k])
+            k++;
+        if (!pairs[i][0][k] && !is_word_byte(s[k])) {
+            *to = pairs[i][1];
+            return k;
+        }
     }
     return 0;
 }
@@ -104,11 +131,29 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
         if (c == '\'')
             continue;
         size_t nw;
-        if (!in_word && (nw = placing_verb(s)) > 0 && n + 4 < cap) {
+        const char *neg;
+        if (!in_word && (nw = negation(s, &neg)) > 0 && n + strlen(neg) + 1 < cap) {
+            memcpy(out + n, neg, strlen(neg));
+            n += strlen(neg);
+            in_word = 1;
+            in_digits = 0;
+            s += nw - 1;
+            continue;
+        }
+        if (!in_word && (nw = verb_with_object(s, placing)) > 0 && n + 4 < cap) {
             /* "pop it in", "bung two in the trolley" read like "put it
              * in": a shopper's word for putting in a cart is one word */
             memcpy(out + n, "put", 3);
             n += 3;
+            in_word = 1;
+            in_digits = 0;
+            s += nw - 1;
+            continue;
+        }
+        if (!in_word && (nw = verb_with_object(s, removing)) > 0 && n + 7 < cap) {
+            /* "bin the second one", "ditch it" read like "remove ..." */
+            memcpy(out + n, "remove", 6);
+            n += 6;
             in_word = 1;
             in_digits = 0;
             s += nw - 1;

@@ -114,6 +114,44 @@ bool eng__agent_has_word(const char *text, const char *const *words)
 
 int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t) { return eng__cart_refresh(t); }
 
+bool eng__agent_points_at_shown(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+            strcmp(eng__json_str(e, "kind", ""), "ordinal") == 0 && json_object_get_boolean(eng__json_path(e, "resolved")))
+            return true;
+    }
+    return false;
+}
+
+bool eng__agent_bare_count(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    bool count = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        const char *type = eng__json_str(json_object_array_get_idx(ents, i), "type", "");
+        if (strcmp(type, "quantity") != 0)
+            return false;
+        count = true;
+    }
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    bool any_shown = json_object_is_type(shown, json_type_array) && json_object_array_length(shown) > 0;
+    if (!count || (!eng__json_path(t->ctx, "session.focus") && !any_shown))
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    return words[0] == '\0';
+}
+
+bool eng__agent_names_code(const char *text)
+{
+    static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
+                                        "promo code", "discount code", NULL};
+    return eng__agent_has_word(text, words);
+}
+
 /* ------------------------------------------------------------ targets
  * What the shopper points at. Nothing here guesses: a name that fits
  * several products, or nothing at all, comes back as such and the agent
@@ -146,6 +184,9 @@ static const char *const filler[] = {
     "gimme", "lemme", "snag", "nab", "pick", "wanna", "gonna", "ill", "id", "as",
     /* chat around the request */
     "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
+    /* and take them out with */
+    "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
+    "nah", "nope", "naw", "whoops",
     NULL,
 };
 
@@ -577,6 +618,42 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
         return;
     }
     o->found = AGENT_NOTHING;
+}
+
+int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max)
+{
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    int n = 0;
+    bool bad = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 ||
+            strcmp(eng__json_str(e, "kind", ""), "ordinal") != 0)
+            continue;
+        const char *sku = eng__json_str(e, "sku", NULL);
+        if (!sku) {
+            bad = true;   /* "the first and the ninth" of five */
+            continue;
+        }
+        bool seen = false;
+        for (int k = 0; k < n && !seen; k++)
+            seen = strcmp(skus[k], sku) == 0;
+        if (seen)
+            continue;
+        if (n == max)
+            return 0;
+        json_object *item = NULL;
+        for (size_t k = 0; shown && k < json_object_array_length(shown) && !item; k++)
+            if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku) == 0)
+                item = json_object_array_get_idx(shown, k);
+        skus[n] = eng__pool_strdup(t->pool, sku);
+        titles[n] = eng__pool_strdup(t->pool, item ? eng__json_str(item, "title", sku) : sku);
+        if (!skus[n] || !titles[n])
+            return 0;
+        n++;
+    }
+    return bad && n > 0 ? -1 : n;
 }
 
 int eng__agent_named(eng_turn *t, const char *words, agent_target *o)

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int64_t quantity(eng_turn *t, int64_t dflt)
 {
@@ -120,6 +121,56 @@ static bool promo_code(const char *text, char *code, size_t n)
     return false;
 }
 
+/* "put one back", "put it back on the shelf": "put" and "back" within
+ * three words, and not "back in" ("put it back in my cart" adds). */
+static bool puts_back(const char *text)
+{
+    for (const char *p = strcasestr(text, "put"); p; p = strcasestr(p + 1, "put")) {
+        if ((p > text && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[3]))
+            continue;
+        const char *w = p + 3;
+        for (int k = 0; k < 4 && *w; k++) {
+            while (*w == ' ')
+                w++;
+            if (strncasecmp(w, "back", 4) == 0 && !isalnum((unsigned char)w[4])) {
+                const char *n = w + 4;
+                while (*n == ' ')
+                    n++;
+                return !((strncasecmp(n, "in", 2) == 0 && !isalpha((unsigned char)n[2])) ||
+                         strncasecmp(n, "into", 4) == 0);
+            }
+            while (*w && *w != ' ')
+                w++;
+        }
+    }
+    return false;
+}
+
+/* "3 of those", "two of them please": a count of what was shown asks
+ * for that many. */
+static bool counts_of(const char *text)
+{
+    static const char *const nums[] = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                       "ten", "couple", "dozen", NULL};
+    static const char *const ofs[] = {" of those", " of them", " of these", " of em", NULL};
+    for (size_t i = 0; ofs[i]; i++)
+        for (const char *p = strcasestr(text, ofs[i]); p; p = strcasestr(p + 1, ofs[i])) {
+            if (isalnum((unsigned char)p[strlen(ofs[i])]))
+                continue;
+            const char *w = p;
+            while (w > text && isalnum((unsigned char)w[-1]))
+                w--;
+            if (w == p)
+                continue;
+            if (isdigit((unsigned char)*w))
+                return true;
+            for (size_t k = 0; nums[k]; k++)
+                if ((size_t)(p - w) == strlen(nums[k]) && strncasecmp(w, nums[k], (size_t)(p - w)) == 0)
+                    return true;
+        }
+    return false;
+}
+
 /* Words that make a message a change of the cart. Without one, "the
  * second one" or "compare the first two" is a question about products,
  * whatever the classifier made of it. */
@@ -129,8 +180,8 @@ static bool asks_change(const char *text)
         "add", "put", "buy", "take", "get", "grab", "want", "need", "have", "order", "purchase", "cart",
         "basket", "bag", "trolley", "remove", "delete", "drop", "rid", "change", "set", "make", "update",
         "increase", "decrease", "reduce", "more", "another", "less", "fewer", "instead", "quantity", "qty",
-        "empty", "clear", "throw", "ditch", "toss", "include", "pick", "keep", "only", "just", "bump",
-        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x",
+        "empty", "clear", "throw", "ditch", "toss", "lose", "bin", "scrap", "nix", "axe", "include", "pick", "keep", "only", "just", "bump",
+        "double", "go with", "i'll", "ill", "i'd like", "give me", "id like", "x", "cancel", "undo",
         /* what shoppers put things in a cart with (the classifier reads
          * them as "put": engine/nlu/features.c) */
         "pop", "chuck", "bung", "whack", "shove", "stick", "stuff", "slap", "plonk", "slip", "dump", NULL,
@@ -138,6 +189,8 @@ static bool asks_change(const char *text)
     /* "tell me more about it" asks for more words, not more items */
     bool more_info = strcasestr(text, "more about") || strcasestr(text, "tell me more") ||
                      strcasestr(text, "more info") || strcasestr(text, "more detail");
+    if (counts_of(text))
+        return true;
     for (size_t i = 0; verbs[i]; i++) {
         size_t n = strlen(verbs[i]);
         if (more_info && strcmp(verbs[i], "more") == 0)
@@ -290,13 +343,52 @@ static eng_result promo_action(eng_turn *t, const char *type, const char *code, 
     return ENG_R_OK;
 }
 
-/* The message is about a promotion code ("remove the code", "drop my
- * coupon", "take the voucher off"), not a product. */
-static bool names_code(const char *text)
+
+/* "remove the code", "drop my coupon", "could you take my voucher off":
+ * taking a code off, not using one ("the 10% off code" uses one). */
+static bool takes_off(const char *text)
 {
-    static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
-                                        "promo code", "discount code", NULL};
-    return eng__agent_has_word(text, words);
+    static const char *const off[] = {"remove", "drop", "delete", "take off", "take it off", "cancel",
+                                      "get rid", "without", "undo", NULL};
+    if (eng__agent_has_word(text, off))
+        return true;
+    /* "... off", "... off please": the last word but courtesy */
+    static const char *const tail[] = {"please", "pls", "plz", "thanks", "thank you", "now", NULL};
+    size_t n = strlen(text);
+    for (;;) {
+        while (n > 0 && !isalnum((unsigned char)text[n - 1]))
+            n--;
+        size_t b = n;
+        while (b > 0 && isalnum((unsigned char)text[b - 1]))
+            b--;
+        if (n - b == 3 && strncasecmp(text + b, "off", 3) == 0) {
+            /* "a voucher for 10% off", "$5 off": what a code takes, not
+             * taking it off */
+            size_t e = b;
+            while (e > 0 && text[e - 1] == ' ')
+                e--;
+            size_t w = e;
+            while (w > 0 && (isalnum((unsigned char)text[w - 1]) || strchr("%$.", text[w - 1])))
+                w--;
+            bool amount = e > w && (isdigit((unsigned char)text[w]) || text[w] == '$' || text[e - 1] == '%' ||
+                                    (e - w == 7 && strncasecmp(text + w, "percent", 7) == 0) ||
+                                    (e - w == 5 && strncasecmp(text + w, "bucks", 5) == 0) ||
+                                    (e - w == 7 && strncasecmp(text + w, "dollars", 7) == 0));
+            return !amount;
+        }
+        bool courtesy = false;
+        for (size_t i = 0; tail[i] && !courtesy; i++)
+            courtesy = strlen(tail[i]) == n - b && strncasecmp(text + b, tail[i], n - b) == 0;
+        if (!courtesy || b == 0)
+            return false;
+        n = b;
+    }
+}
+
+bool eng__agent_code_request(const char *text)
+{
+    char code[64];
+    return eng__agent_names_code(text) && (takes_off(text) || promo_code(text, code, sizeof code));
 }
 
 /* A question about what there is ("any codes going?", "what promo codes
@@ -335,8 +427,19 @@ eng_result eng__agent_cart_apply(const eng_stage *st, eng_turn *t, const agent_o
     const char *type = eng__pool_strdup(t->pool, eng__json_str(pending, "type", ""));
     const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", NULL));
     int64_t qty = json_object_get_int64(eng__json_path(pending, "qty"));
+    /* a question about several products ("add the first and the
+     * third?") names the others in `more` */
+    json_object *more = eng__json_path(pending, "more");
+    const char *others[AGENT_MAX_REFS];
+    size_t n = 0;
+    for (size_t i = 0; more && i < json_object_array_length(more) && n < AGENT_MAX_REFS; i++)
+        if ((others[n] = eng__pool_strdup(t->pool, json_object_get_string(json_object_array_get_idx(more, i)))))
+            n++;
     eng__set_var(t, "confirmedChange", json_object_new_boolean(1));
-    return propose(st, t, o, type, sku, qty);
+    eng_result r = propose(st, t, o, type, sku, qty);
+    for (size_t i = 0; i < n && r == ENG_R_OK; i++)
+        r = propose(st, t, o, type, others[i], qty);
+    return r;
 }
 
 /* The message holds a word that asks the opposite of `type` ("take one
@@ -380,6 +483,53 @@ static eng_result change(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         return ENG_R_OK;
     }
     return propose(st, t, o, type, tg ? tg->sku : NULL, qty);
+}
+
+/* "add the first and the third", "remove the first two": one change per
+ * product, all asked together when the reading is unsure. `type` is
+ * cart.add or cart.remove; a removal leaves out what is not in the cart
+ * and says so when none is. */
+static eng_result several(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type,
+                          const char **skus, const char **titles, size_t n, int64_t qty)
+{
+    bool removing = strcmp(type, "cart.remove") == 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!removing || cart_line(t, skus[i]))
+            skus[m] = skus[i], titles[m] = titles[i], m++;
+    if (m == 0) {
+        agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
+        return not_in_cart(t, &tg, 0, false);
+    }
+    if (m == 1) {
+        agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
+        return change(st, t, o, type, &tg, qty);
+    }
+    if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", "")) || qty > 1) {
+        /* one question for all of them: "the Kiwi, the Apple and the Lemon" */
+        char names[480];
+        size_t w = 0;
+        for (size_t i = 0; i < m && w < sizeof names; i++) {
+            int k = snprintf(names + w, sizeof names - w, "%s%s", i == 0 ? "" : i + 1 == m ? " and the " : ", the ",
+                             titles[i]);
+            if (k < 0)
+                break;
+            w += (size_t)k;
+        }
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, type, skus[0], names, qty);
+        json_object *more = json_object_new_array();
+        for (size_t i = 1; i < m; i++)
+            json_object_array_add(more, json_object_new_string(skus[i]));
+        json_object_object_add(eng__json_path(t->ctx, "session.pending"), "more", more);
+        return ENG_R_OK;
+    }
+    for (size_t i = 0; i < m; i++) {
+        eng_result r = propose(st, t, o, type, skus[i], qty);
+        if (r != ENG_R_OK)
+            return r;
+    }
+    return ENG_R_OK;
 }
 
 /* "the second one", "compare the first two": asked under a cart intent,
@@ -440,6 +590,22 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         eng__turn_note(t, "a change the shopper said not to make: nothing changed");
         return ENG_R_OK;
     }
+    const char *skus[AGENT_MAX_REFS], *titles[AGENT_MAX_REFS];
+    int nref = is_add || is_remove ? eng__agent_refs(t, skus, titles, AGENT_MAX_REFS) : 0;
+    if (nref < 0) {
+        agent_target bad = {.found = AGENT_BAD_REF};
+        return unclear(t, &bad, is_remove);
+    }
+    if (nref >= 2)
+        return several(st, t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
+                       is_add ? quantity(t, 1) : 0);
+    if (strcmp(intent, "add_to_cart") == 0 && puts_back(text)) {
+        /* "put one back": back on the shelf, a removal, asked */
+        eng__agent_read_as(t, "remove_from_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "put back: read as a removal");
+        return eng__agent_cart(st, t, o);
+    }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);
         if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.add")) {
@@ -455,11 +621,8 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         return change(st, t, o, "cart.add", &tg, q);
     }
-    static const char *const off[] = {"remove", "drop", "delete", "take off", "take it off", "cancel",
-                                      "get rid", "without", "undo", NULL};
-    if ((strcmp(intent, "remove_from_cart") == 0 ||
-         (strcmp(intent, "apply_promo") == 0 && eng__agent_has_word(text, off))) &&
-        names_code(text)) {
+    if ((strcmp(intent, "remove_from_cart") == 0 || (strcmp(intent, "apply_promo") == 0 && takes_off(text))) &&
+        eng__agent_names_code(text)) {
         /* "remove the code", "drop my coupon": the promotion code, not a
          * product; the commerce core takes it off and prices again */
         const char *have = eng__json_str(t->ctx, "session.promoCode", NULL);
@@ -488,6 +651,13 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, true);
+        if (!cart_line(t, tg.sku) && negated(text) && wanting) {
+            /* "i don't want the first one" of a list: nothing to take out */
+            eng__set_var(t, "notChangedTitle", json_object_new_string(tg.title));
+            eng__set_var(t, "notChanged", json_object_new_boolean(1));
+            eng__turn_note(t, "not wanted, and not in the cart: nothing changed");
+            return ENG_R_OK;
+        }
         if (!cart_line(t, tg.sku))
             return not_in_cart(t, &tg, 0, false);
         /* "take one out" of a line of three leaves two: a count below the
@@ -510,9 +680,24 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         if (!cart_line(t, tg.sku))
             return q == 0 ? not_in_cart(t, &tg, 0, false) : not_in_cart(t, &tg, q, true);
+        /* "take one of them out", "one less": a count taken away, not
+         * the count to keep */
+        static const char *const taking[] = {"out", "less", "fewer", "minus", "remove", NULL};
+        int64_t cur = eng__cart_line_qty(t, tg.sku);
+        if (q > 0 && eng__agent_has_word(text, taking))
+            return q < cur ? change(st, t, o, "cart.set", &tg, cur - q) : change(st, t, o, "cart.remove", &tg, 0);
         return change(st, t, o, q == 0 ? "cart.remove" : "cart.set", &tg, q);
     }
     if (strcmp(intent, "empty_cart") == 0) {
+        /* emptying takes a word that clears: "cart" or "the basket"
+         * alone asks to see it, however the model read it */
+        static const char *const clearing[] = {"empty", "clear", "wipe", "everything", "all", "whole", "reset",
+                                               "over", "scrap", "nothing", "cancel", "emptied", "fresh", NULL};
+        if (!eng__agent_has_word(text, clearing)) {
+            eng__agent_read_as(t, "view_cart");
+            eng__turn_note(t, "no word that clears: the cart shown");
+            return ENG_R_OK;
+        }
         if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) == 0) {
             eng__set_var(t, "cartEmpty", json_object_new_boolean(1));
             return ENG_R_OK;

@@ -24,6 +24,20 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);
+/* eng__agent_names_code: whether `text` speaks of a promotion code
+ * ("code", "coupon", "voucher", "promo"), not of a product. */
+bool eng__agent_names_code(const char *text);
+/* eng__agent_points_at_shown: whether the message points at a product
+ * shown by its place in the list ("the 3rd pair") and that resolved. */
+bool eng__agent_points_at_shown(eng_turn *t);
+/* eng__agent_bare_count: the message is a count and nothing else ("a
+ * dozen please", "3 pls") while products are in view (the focus, or
+ * the last list): how many of which, an add to ask (or "which one?"). */
+bool eng__agent_bare_count(eng_turn *t);
+/* eng__agent_code_request: whether `text` asks to use a promotion code it
+ * holds ("my voucher is WELCOME5") or to take the code off ("could you
+ * take my voucher off"): the cart agent's, whatever the model read. */
+bool eng__agent_code_request(const char *text);
 /* eng__agent_knowledge: answer the message from the shop's knowledge
  * file, when the pipeline has one and a section fits (only a close fit
  * when `strict`): sets vars.knowledge and notes the topic in the trace.
@@ -80,6 +94,14 @@ void eng__agent_name_words(eng_turn *t, char *out, size_t n);
 /* eng__agent_name_parts: the same, with '|' between the products that
  * "and", "or", "vs", "with" join when `split` ("the oppo or the realme"). */
 void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split);
+/* eng__agent_refs: the products the message's ordinal references point
+ * at ("the first and the third", "the first two"), each once, in the
+ * order said: their SKUs and titles (pool strings) in skus[] and
+ * titles[]. Returns how many (0 when there is none, or more than `max`),
+ * or -1 when some point at products and another at nothing shown ("the
+ * first and the ninth" of five). */
+#define AGENT_MAX_REFS 10
+int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max);
 /* eng__agent_named: resolve `words` alone (shown, cart, catalog); 1 when
  * one product fits (o->sku). */
 int eng__agent_named(eng_turn *t, const char *words, agent_target *o);

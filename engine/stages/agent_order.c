@@ -340,9 +340,29 @@ static eng_result answer_cart(const eng_stage *st, eng_turn *t, const agent_opts
     return r;
 }
 
-/* Nothing is waiting: say so, with where the newest order stands. */
-static eng_result nothing_to_confirm(eng_turn *t)
+/* A "no" that takes back the add the turn before made ("actually no,
+ * cancel that", "undo that", "scratch that") with no question waiting. */
+static bool takes_back_add(eng_turn *t)
 {
+    static const char *const undo[] = {"cancel", "undo", "take that back", "take it back", "scratch that",
+                                       "remove", "take it out", "take that out", "didn't mean", "didnt mean",
+                                       NULL};
+    return strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "add_to_cart") == 0 &&
+           eng__json_str(t->ctx, "session.focus", NULL) &&
+           eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), undo);
+}
+
+/* Nothing is waiting: say so, with where the newest order stands. A
+ * "yes" that itself asks to put something in the cart ("yes please add
+ * it") is that request, for the cart agent. */
+static eng_result nothing_to_confirm(const eng_stage *st, eng_turn *t, const agent_opts *o)
+{
+    static const char *const adding[] = {"add", "put", "grab", "include", "throw", "toss", "chuck", "pop", NULL};
+    if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), adding)) {
+        eng__agent_read_as(t, "add_to_cart");
+        eng__turn_note(t, "nothing to confirm, and an add is asked: read as add_to_cart");
+        return eng__agent_cart(st, t, o);
+    }
     eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
     store_order ord = {0};
     if (eng__user_id(t) && eng__json_path(eng__session(t), "lastConfirmed") && find_order(t, false, &ord)) {
@@ -375,6 +395,14 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
     if (yes || no) {
         /* only the question just asked can be answered */
         json_object *fresh = eng__agent_pending_fresh(t);
+        if (no && !fresh && takes_back_add(t)) {
+            /* "actually no, cancel that" right after an add: taking it
+             * out is asked, never done on a "no" */
+            eng__agent_read_as(t, "remove_from_cart");
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+            eng__turn_note(t, "no question waiting, an add just made: asked whether to take it out");
+            return eng__agent_cart(st, t, o);
+        }
         if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
             return answer_cart(st, t, o, fresh, yes);
         if (fresh && strcmp(eng__json_str(fresh, "type", ""), "checkout.address") == 0 && eng__user_id(t)) {
@@ -390,7 +418,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         /* a signed-out "yes" to nothing is not a reason to sign in */
         if (!fresh && !eng__user_id(t)) {
             if (yes)
-                return nothing_to_confirm(t);
+                return nothing_to_confirm(st, t, o);
             return ENG_R_OK;
         }
     }
@@ -483,7 +511,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             if (done && strcmp(eng__json_str(lc, "message", ""), mid) == 0)
                 return place(st, t, o, eng__pool_strdup(t->pool, done), NULL,
                              eng__pool_strdup(t->pool, eng__json_str(lc, "delivery", NULL)));
-            return nothing_to_confirm(t);
+            return nothing_to_confirm(st, t, o);
         }
         char *id = eng__pool_strdup(t->pool, pid);
         json_object *lc = json_object_new_object();

@@ -27,7 +27,7 @@ static const char *const stop[] = {
     /* chat filler */
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
     "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
-    "actually", "instead", "i'd", "i'll", "we'd", "gimme", NULL,
+    "actually", "instead", "i'd", "i'll", "we'd", "gimme", "but", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -59,7 +59,8 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
          * show means nothing to a search; the engine ranks numbers that
          * no title has as it ranks any missing word) */
         static const char *const masked[] = {"money", "reference", "order_number", "email", "size", NULL};
-        bool m = !keep_colors && strcmp(type, "color") == 0;
+        /* "not from apple": no word of what is not wanted is searched */
+        bool m = (!keep_colors && strcmp(type, "color") == 0) || json_object_get_boolean(eng__json_path(e, "negated"));
         for (size_t k = 0; masked[k] && !m; k++)
             m = strcmp(type, masked[k]) == 0;
         if (!m)
@@ -102,18 +103,29 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
     out[o] = '\0';
 }
 
-static const char *entity_value(eng_turn *t, const char *type)
+/* The value of the first entity of `type` that the message asks for
+ * (`negated` false) or says it does not want (`negated` true). */
+static const char *entity_of(eng_turn *t, const char *type, bool negated)
 {
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), type) == 0) {
+        if (strcmp(eng__json_str(e, "type", ""), type) == 0 &&
+            json_object_get_boolean(eng__json_path(e, "negated")) == negated) {
             json_object *v = eng__json_path(e, "value");
             if (v && json_object_is_type(v, json_type_string))
                 return json_object_get_string(v);
         }
     }
     return NULL;
+}
+
+/* What the message asks for of `type`, unless it also says it does not
+ * want just that ("laptops from apple? no, not from apple"). */
+static const char *entity_value(eng_turn *t, const char *type)
+{
+    const char *yes = entity_of(t, type, false), *no = yes ? entity_of(t, type, true) : NULL;
+    return yes && no && strcasecmp(yes, no) == 0 ? NULL : yes;
 }
 
 static bool money_range(eng_turn *t, double *lo, double *hi)
@@ -154,6 +166,7 @@ static void set_cards(eng_turn *t, json_object *cards)
 typedef struct query {
     char text[512];
     const char *category, *brand;
+    const char *not_brand;   /* "laptops not from apple": left out */
     double lo, hi;
     int in_stock, offset;
     store_sort sort;
@@ -247,6 +260,8 @@ static json_object *query_json(const query *q)
     ENG_JADD(o, "text", json_object_new_string(q->text));
     ENG_JADD(o, "category", q->category ? json_object_new_string(q->category) : NULL);
     ENG_JADD(o, "brand", q->brand ? json_object_new_string(q->brand) : NULL);
+    if (q->not_brand)
+        ENG_JADD(o, "notBrand", json_object_new_string(q->not_brand));
     ENG_JADD(o, "priceMin", q->lo >= 0 ? json_object_new_double(q->lo) : NULL);
     ENG_JADD(o, "priceMax", q->hi >= 0 ? json_object_new_double(q->hi) : NULL);
     ENG_JADD(o, "inStock", json_object_new_boolean(q->in_stock));
@@ -269,6 +284,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     sq.text = q->text;
     sq.category = q->category;
     sq.brand = q->brand;
+    sq.not_brand = q->not_brand;
     sq.price_min = q->lo;
     sq.price_max = q->hi;
     sq.in_stock = q->in_stock;
@@ -370,6 +386,7 @@ static void query_from_session(eng_turn *t, query *q)
     snprintf(q->text, sizeof q->text, "%s", eng__json_str(lq, "text", ""));
     q->category = eng__json_str(lq, "category", NULL);
     q->brand = eng__json_str(lq, "brand", NULL);
+    q->not_brand = eng__json_str(lq, "notBrand", NULL);
     json_object *v;
     q->lo = (v = eng__json_path(lq, "priceMin")) ? json_object_get_double(v) : -1;
     q->hi = (v = eng__json_path(lq, "priceMax")) ? json_object_get_double(v) : -1;
@@ -450,7 +467,16 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
                                            "others", "page", "lower", "higher", "end", "cheapest", "instead", "just",
                                            "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
                                            "ascending", "descending", "order", "rating", "ratings", "first", "from",
-                                           "to", "top", "bottom", "reverse", "again", "what", "about", "how", NULL};
+                                           "to", "top", "bottom", "reverse", "again", "what", "about", "how",
+                                           "pricey", "alternatives", "alternative", "options", "less", "affordable",
+                                           "costly", "than", "that", NULL};
+
+/* Words around refine words that say nothing of their own ("high to
+ * low pls", "hmm got anything a bit cheaper"). */
+static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
+                                      "least", "price", "prices", "priced", "ones", "items", "products", "least",
+                                      "best", "top", "thanks", "ok", "okay", "then", "hmm", "hm", "got", "bit",
+                                      "little", "slightly", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -474,9 +500,6 @@ static size_t space_word(const char **p, char *w, size_t cap)
  * to low pls", "now from most expensive", "in stock only". */
 static bool only_refine_words(const char *text, bool stops_too)
 {
-    static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
-                                          "least", "price", "prices", "priced", "ones", "items", "products", "least",
-                                          "best", "top", "thanks", "ok", "okay", "then", NULL};
     char w[64];
     bool any = false;
     size_t n;
@@ -512,32 +535,74 @@ static int top_fit(eng_turn *t, const char *text)
     return fit;
 }
 
-static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine)
+/* Words that keep the last search's price bounds for a new one. */
+static const char *const same_budget[] = {"that range", "same range", "that price range", "same price range",
+                                          "same budget", "that budget", "same price", "similar price",
+                                          "that price", NULL};
+
+/* The price of the product whose details the last turn showed (what
+ * "cheaper than that" is measured against), as shown; -1 when the last
+ * turn showed a list or nothing. */
+static double focus_price(eng_turn *t)
+{
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    if (!focus || strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "product_details") != 0)
+        return -1;
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+        json_object *it = json_object_array_get_idx(shown, i);
+        if (strcmp(eng__json_str(it, "sku", ""), focus) == 0)
+            return json_object_get_double(eng__json_path(it, "finalPrice"));
+    }
+    return -1;
+}
+
+/* A search or, with `refine`, a change of the last one. `again` is the
+ * search of its own that a refinement finding nothing becomes: it is
+ * never made a refinement again. */
+static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine, bool again)
 {
     query q = {.lo = -1, .hi = -1};
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", "cheap", NULL};
+    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", "cheap",
+                                          "less pricey", "less costly", "lower priced", "more affordable",
+                                          "affordable", NULL};
     static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", "most expensive",
-                                          "priciest", NULL};
+                                          "priciest", "pricey", "more costly", NULL};
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
-    static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed", NULL};
+    static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed",
+                                        "good reviews", "great reviews", "good ratings", "highly rated",
+                                        "well rated", "well reviewed", "best reviews", NULL};
     bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL, added_words = false;
+    int beyond = 0;   /* "cheaper" (-1) or "pricier" (1) than what was shown */
+    double beyond_price = 0;
+    /* the words that only carry the last bounds over are no search words;
+     * blanked in place, so entity offsets still fit */
+    char *qtext = eng__pool_strdup(t->pool, text);
+    if (!qtext)
+        return eng__turn_fail(t, "out of memory");
+    for (size_t i = 0; same_budget[i]; i++) {
+        size_t n = strlen(same_budget[i]);
+        for (char *p = strcasestr(qtext, same_budget[i]); p; p = strcasestr(p + n, same_budget[i]))
+            if ((p == qtext || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+                memset(p, ' ', n);
+    }
     char fresh[512];
-    query_text(t, text, fresh, sizeof fresh, true);
+    query_text(t, qtext, fresh, sizeof fresh, true);
     /* "under 50", "what about under 1200": nothing to look for but a
      * bound or an order narrows what was shown */
     double blo, bhi;
-    if (!refine && has_last && !fresh[0] && !entity_value(t, "category") && !entity_value(t, "brand") &&
+    if (!again && !refine && has_last && !fresh[0] && !entity_value(t, "category") && !entity_value(t, "brand") &&
         !eng__json_str(t->ctx, "understanding.category", NULL) && money_range(t, &blo, &bhi))
         refine = true;
     /* "high to low pls" read as a search: it orders what was shown */
-    if (!refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
+    if (!again && !refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
         !entity_value(t, "category") && !entity_value(t, "brand"))
         refine = true;
     /* "and for my girlfriend?": the last list for the other wearer (the
      * classifier stage found the catalog's category for them) */
-    const char *wearer = has_last && !entity_value(t, "category")
+    const char *wearer = !again && has_last && !entity_value(t, "category")
                              ? eng__json_str(t->ctx, "understanding.otherWearer", NULL) : NULL;
     bool swap = wearer != NULL;
     if (swap)
@@ -554,24 +619,26 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         } else if (eng__agent_has_word(text, highest)) {
             q.sort = STORE_SORT_PRICE_DESC;
         } else if (eng__agent_has_word(text, cheaper)) {
-            double min = -1;
-            for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+            /* cheaper than the product just looked at ("got anything
+             * cheaper than that?" after its details), else than all shown */
+            double anchor = focus_price(t), min = anchor;
+            for (size_t i = 0; anchor < 0 && shown && i < json_object_array_length(shown); i++) {
                 double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
                 if (min < 0 || p < min)
                     min = p;
             }
             if (min > 0)
-                q.hi = min - 0.01;
+                q.hi = min - 0.01, beyond = -1, beyond_price = min;
             q.sort = STORE_SORT_PRICE_ASC;
         } else if (eng__agent_has_word(text, pricier)) {
-            double max = -1;
-            for (size_t i = 0; shown && i < json_object_array_length(shown); i++) {
+            double anchor = focus_price(t), max = anchor;
+            for (size_t i = 0; anchor < 0 && shown && i < json_object_array_length(shown); i++) {
                 double p = json_object_get_double(eng__json_path(json_object_array_get_idx(shown, i), "finalPrice"));
                 if (p > max)
                     max = p;
             }
             if (max > 0)
-                q.lo = max + 0.01;
+                q.lo = max + 0.01, beyond = 1, beyond_price = max;
             q.sort = STORE_SORT_PRICE_DESC;
         }
         if (eng__agent_has_word(text, instock))
@@ -584,7 +651,7 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         /* new words ("in black", "leather") narrow the previous query;
          * so does "the red ones", a reference to the shown by colour */
         char extra[512];
-        query_text(t, text, extra, sizeof extra, true);
+        query_text(t, qtext, extra, sizeof extra, true);
         json_object *ents = eng__json_path(t->ctx, "entities");
         for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
             json_object *e = json_object_array_get_idx(ents, i), *attr = eng__json_path(e, "attribute");
@@ -613,6 +680,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             bool skip = false;
             for (size_t i = 0; refine_words[i] && !skip; i++)
                 skip = strcasecmp(w, refine_words[i]) == 0;
+            for (size_t i = 0; fillers[i] && !skip; i++)
+                skip = strcasecmp(w, fillers[i]) == 0;
             size_t l = strlen(q.text), wl = strlen(w);
             if (!skip && !swap && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
                 added_words = true;   /* room for a space, the word and its NUL */
@@ -644,6 +713,8 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     }
     if (brand)
         q.brand = brand;
+    if (entity_of(t, "brand", true))
+        q.not_brand = entity_of(t, "brand", true);
     /* with an English word list the classifier corrected the spelling
      * already: the store must not "correct" an English word again */
     if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")))
@@ -654,6 +725,14 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
             q.lo = lo;
         if (hi >= 0)
             q.hi = hi;
+    } else if (has_last && eng__agent_has_word(text, same_budget)) {
+        /* "what about laptops in that range": the last search's bounds */
+        json_object *lq = eng__json_path(t->ctx, "session.lastQuery");
+        json_object *pmin = eng__json_path(lq, "priceMin"), *pmax = eng__json_path(lq, "priceMax");
+        if (pmin && !json_object_is_type(pmin, json_type_null))
+            q.lo = json_object_get_double(pmin);
+        if (pmax && !json_object_is_type(pmax, json_type_null))
+            q.hi = json_object_get_double(pmax);
     }
     /* a "refinement" with nothing to refine is a fresh search */
     bool fresh_search = !(refine && has_last);
@@ -680,12 +759,19 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
         q.sort = STORE_SORT_RATING;
     if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
+    if (beyond && !added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
+        /* "cheaper ones" of the cheapest there are: say so */
+        json_object *b = json_object_new_object();
+        json_object_object_add(b, beyond < 0 ? "cheaper" : "pricier", json_object_new_boolean(1));
+        ENG_JADD(b, "price", json_object_new_double(beyond_price));
+        eng__set_var(t, "beyondShown", b);
+    }
     /* "most expensive watch" after phones: a refinement whose new words
      * the last search cannot hold is a search of its own */
     if (refine && has_last && added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
         eng__turn_note(t, "the refinement's new words found nothing there: a new search");
-        return search(st, t, o, false);
+        return search_as(st, t, o, false, true);
     }
     /* the type's category holds nothing for these words: the category
      * alone, then the words alone */
@@ -731,7 +817,7 @@ static eng_result search(const eng_stage *st, eng_turn *t, const agent_opts *o, 
     if (typed && q.category && q.text[0] && q.offset == 0 &&
         json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 1) {
         char plain[512];
-        query_text(t, text, plain, sizeof plain, false);
+        query_text(t, qtext, plain, sizeof plain, false);
         if (plain[0] && !(refine && has_last)) {
             q.category = NULL;
             snprintf(q.text, sizeof q.text, "%s", plain);
@@ -1141,6 +1227,8 @@ static bool continues_add(eng_turn *t)
     return tg.found == AGENT_ONE;
 }
 
+#define WEAK_SEARCH 0.6 /* a search reading below this that points at a product shown is about it */
+
 eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     if (!eng__store(t)) {
@@ -1170,6 +1258,24 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(st, t, o);
+    }
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+        eng__agent_bare_count(t)) {
+        /* "a dozen please" with the lemons in view: that many, asked */
+        eng__agent_read_as(t, "add_to_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
+        eng__turn_note(t, "a count alone with one product in view: an add, asked");
+        return eng__agent_cart(st, t, o);
+    }
+    /* "ooh the 3rd pair looks cool" read weakly as a search: it points at
+     * a product shown, so it is about that one */
+    if (strcmp(intent, "search_product") == 0 && eng__agent_points_at_shown(t) && !entity_value(t, "category") &&
+        !entity_value(t, "brand") && !asks_similar(eng__json_str(t->ctx, "message.text", "")) &&
+        json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < WEAK_SEARCH) {
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "a weak search that points at a product shown: its details");
+        intent = "product_details";
     }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
     if (strcmp(intent, "product_details") == 0 &&
@@ -1206,6 +1312,23 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         ENG_JADD(in, "name", json_object_new_string(intent));
         eng__turn_note(t, "no one product named: searched instead");
     }
+    /* "could you take my voucher off" read as a search: a code to use
+     * or take off, not a product */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+        eng__agent_code_request(eng__json_str(t->ctx, "message.text", "")) && !entity_value(t, "category") &&
+        !entity_value(t, "brand")) {
+        eng__agent_read_as(t, "apply_promo");
+        eng__turn_note(t, "a promotion code named, no product: for the cart agent");
+        return eng__agent_cart(st, t, o);
+    }
+    /* "got a voucher for 10% off?": a question about codes the shop's
+     * knowledge answers, not a search for "off" */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+        eng__agent_names_code(eng__json_str(t->ctx, "message.text", "")) && !entity_value(t, "category") &&
+        !entity_value(t, "brand") && eng__agent_knowledge(t, "apply_promo", false)) {
+        eng__agent_read_as(t, "shop_question");
+        return ENG_R_OK;
+    }
     if (strcmp(intent, "compare") == 0)
         return compare(st, t, o);
     if (strcmp(intent, "recommend") == 0)
@@ -1216,7 +1339,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
          * place): it refines the last search, and its reply says so */
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("refine_search"));
         eng__turn_note(t, "%s routed here: refines the last search", intent);
-        return search(st, t, o, true);
+        return search_as(st, t, o, true, false);
     }
-    return search(st, t, o, strcmp(intent, "refine_search") == 0);
+    return search_as(st, t, o, strcmp(intent, "refine_search") == 0, false);
 }

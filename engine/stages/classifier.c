@@ -10,6 +10,8 @@
 #include "../catcache_int.h"
 #include "../knowledge_int.h"
 #include "../nlu/lexicon_int.h"
+#include "../nlu/ent_int.h"
+#include "../nlu/clf_int.h"
 #include "../../stores/store.h"
 #include <ctype.h>
 #include <pthread.h>
@@ -473,6 +475,78 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
              top[0].label, top[0].confidence);
 }
 
+/* A reading as a question about products only because the message
+ * points at products ("remove the first and the second", "i'd like the
+ * third one" read as product_details), or no reading at all: read again
+ * with the references left out. When the rest clearly asks for one of `reread_intents`, that
+ * becomes the intent, source "reread" (asked before anything changes). */
+#define REREAD_REFS_BELOW 0.8 /* a reading this sure stays */
+
+/* "i don't want", "no longer need": the shopper does not want what the
+ * message points at (read on the model's normalised text, so "do not"
+ * and "don't" are one). */
+static bool unwanted(const char *text)
+{
+    char n[512];
+    if (strlen(text) >= sizeof n)
+        return false;
+    eng__clf_normalise(text, n, sizeof n);
+    static const char *const neg[] = {"dont want", "dont need", "no longer want", "no longer need", "didnt want",
+                                      "wont need", "do without", NULL};
+    for (size_t i = 0; neg[i]; i++) {
+        size_t k = strlen(neg[i]);
+        for (const char *p = strstr(n, neg[i]); p; p = strstr(p + 1, neg[i]))
+            if ((p == n || p[-1] == ' ') && (p[k] == ' ' || p[k] == '\0'))
+                return true;
+    }
+    return false;
+}
+static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const data *dt, char *note, size_t cap)
+{
+    json_object *intent = eng__json_path(t->ctx, "intent");
+    const char *name = eng__json_str(intent, "name", "");
+    const char *source = eng__json_str(intent, "source", "");
+    bool catalog = strcmp(source, "catalog") == 0;   /* a search or a question only the catalog found */
+    if (!o->reread_intents || !*o->reread_intents ||
+        (!catalog && strcmp(name, "product_details") != 0 && strcmp(name, "compare") != 0 &&
+         strcmp(name, o->fallback_intent) != 0) ||
+        (!catalog && strcmp(source, "builtin") != 0) ||
+        json_object_get_double(eng__json_path(intent, "confidence")) >= REREAD_REFS_BELOW)
+        return;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t len = strlen(text);
+    char out[512];
+    if (!len || len >= sizeof out)
+        return;
+    eng__ent ents[16];
+    int n = eng__ent_extract(NULL, text, len, ents, 16), refs = 0;
+    memcpy(out, text, len + 1);
+    for (int i = 0; i < n; i++)
+        if (ents[i].type == ENG_ENT_REFERENCE && (ents[i].ref == ENG_REF_ORDINAL || ents[i].ref == ENG_REF_COMPARATIVE)) {
+            memset(out + ents[i].start, ' ', ents[i].end - ents[i].start);
+            refs++;
+        }
+    int words = 0;
+    for (const char *p = out; *p; p++)
+        words += isalpha((unsigned char)*p) && (p == out || !isalpha((unsigned char)p[-1]));
+    if (!refs || !words)
+        return;
+    eng_clf_pred top[1];
+    const char *label = NULL;
+    if (eng_clf_predict(dt->model, out, top, 1) == 1 && top[0].confidence >= REREAD_AT_LEAST &&
+        in_list(o->reread_intents, top[0].label) && has_intent(st->pipe, top[0].label))
+        label = top[0].label;
+    else if (unwanted(text) && in_list(o->reread_intents, "remove_from_cart") &&
+             has_intent(st->pipe, "remove_from_cart"))
+        label = "remove_from_cart";   /* "i don't want the third one after all": the cart agent asks */
+    if (!label)
+        return;
+    ENG_JADD(intent, "classified", json_object_new_string(name));
+    ENG_JADD(intent, "name", json_object_new_string(label));
+    ENG_JADD(intent, "source", json_object_new_string("reread"));
+    snprintf(note, cap, "; read again without its reference%s: %s", refs == 1 ? "" : "s", label);
+}
+
 /* Below the threshold, a best reading that is one of `unsure_intents`,
  * clearly ahead of the next, is kept as a guess (source "unsure") rather
  * than answered out of scope: "ok chuck it in the basket" is asked
@@ -537,6 +611,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         keep_unsure(st, t, o, top, n, rnote, sizeof rnote);
     understand(st, t, o, x, unote, sizeof unote);
     reread(st, t, o, dt, lx ? x : NULL, rnote, sizeof rnote);
+    reread_refs(st, t, o, dt, rnote, sizeof rnote);
     eng__cc_release(dt->cat, lx);
     if (rnote[0])
         snprintf(unote + strlen(unote), sizeof unote - strlen(unote), "%s", rnote);

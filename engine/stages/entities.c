@@ -398,6 +398,12 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         break;
     case ENG_ENT_COLOR: case ENG_ENT_BRAND: case ENG_ENT_CATEGORY:
         v = json_object_new_string(e->str);
+        if (e->negated) {
+            /* "not from apple": a filter that leaves it out, never the
+             * slot that asks for it */
+            ENG_JADD(o, "negated", json_object_new_boolean(1));
+            break;
+        }
         slot(slots, eng__ent_type_name(e->type), json_object_get(v));
         break;
     case ENG_ENT_ORDER: case ENG_ENT_EMAIL:

@@ -196,6 +196,17 @@ static int build_match(const store_search_query *q, const store__analysis *a,
                 *c = (char)(*c - 'A' + 'a');
         BSON_APPEND_UTF8(m, "brandLower", low);
     }
+    if (q->not_brand && *q->not_brand) {
+        char low[256];
+        snprintf(low, sizeof low, "%s", q->not_brand);
+        for (char *c = low; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        bson_t ne;
+        BSON_APPEND_DOCUMENT_BEGIN(m, "brandLower", &ne);
+        BSON_APPEND_UTF8(&ne, "$ne", low);
+        bson_append_document_end(m, &ne);
+    }
     if (q->price_min >= 0 || q->price_max >= 0) {
         bson_t r;
         BSON_APPEND_DOCUMENT_BEGIN(m, "price", &r);

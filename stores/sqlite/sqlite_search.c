@@ -187,6 +187,8 @@ static void add_filters(store__buf *sql, const store_search_query *q)
         store__buf_adds(sql, " AND p.category = :cat");
     if (q->brand && *q->brand)
         store__buf_adds(sql, " AND p.brand = :brand COLLATE NOCASE");
+    if (q->not_brand && *q->not_brand)
+        store__buf_adds(sql, " AND (p.brand IS NULL OR p.brand <> :nbrand COLLATE NOCASE)");
     if (q->price_min >= 0)
         store__buf_adds(sql, " AND p.price >= :pmin");
     if (q->price_max >= 0)
@@ -209,6 +211,8 @@ static void bind_all(sqlite3_stmt *st, const store_search_query *q,
         sqlite3_bind_text(st, i, q->category, -1, SQLITE_TRANSIENT);
     if ((i = sqlite3_bind_parameter_index(st, ":brand")))
         sqlite3_bind_text(st, i, q->brand, -1, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":nbrand")))
+        sqlite3_bind_text(st, i, q->not_brand, -1, SQLITE_TRANSIENT);
     if ((i = sqlite3_bind_parameter_index(st, ":pmin")))
         sqlite3_bind_double(st, i, q->price_min);
     if ((i = sqlite3_bind_parameter_index(st, ":pmax")))

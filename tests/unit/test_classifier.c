@@ -152,6 +152,18 @@ static void test_normalise(void **state)
     eng__clf_normalise("  \xc3\x89T\xc3\x89  at 5pm ", out, sizeof out);
     assert_string_equal(out, "\xc3\xa9t\xc3\xa9 at 0pm");
     assert_int_equal(eng__clf_normalise("", out, sizeof out), 0);
+    /* spelled-out negations read as their contractions; words that only
+     * start like one keep their letters */
+    eng__clf_normalise("I do not need it, it does NOT fit and I cannot wait", out, sizeof out);
+    assert_string_equal(out, "i dont need it it doesnt fit and i cant wait");
+    eng__clf_normalise("a donut is nothing", out, sizeof out);
+    assert_string_equal(out, "a donut is nothing");
+    /* a shopper's verb for taking out of the cart reads as "remove", for
+     * putting in as "put"; a verb without what it moves keeps its word */
+    eng__clf_normalise("bin the second one, then chuck it in", out, sizeof out);
+    assert_string_equal(out, "remove the second one then put it in");
+    eng__clf_normalise("a pedal bin", out, sizeof out);
+    assert_string_equal(out, "a pedal bin");
 }
 
 static void test_invalid_args(void **state)

@@ -309,6 +309,54 @@ static void test_references(void **state)
         if (c[i].kind == ENG_REF_ORDINAL)
             assert_int_equal(r->index, c[i].index);
     }
+    /* several at once: each its own reference, in the order said */
+    static const struct {
+        const char *text;
+        int n, index[4];
+    } many[] = {
+        {"add the first and third to my cart", 2, {0, 2}},
+        {"the 1st, 3rd and 4th", 3, {0, 2, 3}},
+        {"the second and the fourth ones", 2, {1, 3}},
+        {"add the first two", 2, {0, 1}},
+        {"the first 3 please", 3, {0, 1, 2}},
+        {"the first one and then something else", 1, {0}},
+        {"the first time and the second", 1, {1}},
+    };
+    for (size_t i = 0; i < sizeof many / sizeof many[0]; i++) {
+        int n = ex(v, many[i].text, e), refs = 0;
+        for (int k = 0; k < n; k++) {
+            if (e[k].type != ENG_ENT_REFERENCE)
+                continue;
+            if (refs >= many[i].n || e[k].ref != ENG_REF_ORDINAL || e[k].index != many[i].index[refs])
+                fail_msg("\"%s\": reference %d is not ordinal %d", many[i].text, refs,
+                         refs < many[i].n ? many[i].index[refs] : -99);
+            refs++;
+        }
+        if (refs != many[i].n)
+            fail_msg("\"%s\": %d references, %d expected", many[i].text, refs, many[i].n);
+    }
+    eng__ent_vocab_free(v);
+    v = vocab();
+    /* a brand, colour or type not wanted: marked, its span from the cue */
+    static const struct {
+        const char *text, *span;
+        eng__ent_type type;
+        bool negated;
+    } neg[] = {
+        {"laptops not from nike", "not from nike", ENG_ENT_BRAND, true},
+        {"shoes except nike", "except nike", ENG_ENT_BRAND, true},
+        {"anything but red", "anything but red", ENG_ENT_COLOR, true},
+        {"boots other than the north face", "other than the north face", ENG_ENT_BRAND, true},
+        {"no nike please", "no nike", ENG_ENT_BRAND, true},
+        {"nike shoes", "nike", ENG_ENT_BRAND, false},
+        {"red but not too bright", "red", ENG_ENT_COLOR, false},
+    };
+    for (size_t i = 0; i < sizeof neg / sizeof neg[0]; i++) {
+        int n = ex(v, neg[i].text, e);
+        const eng__ent *r = find(e, n, neg[i].text, neg[i].type, neg[i].span);
+        if (r->negated != neg[i].negated)
+            fail_msg("\"%s\": negated %d", neg[i].text, r->negated);
+    }
     /* a search, not a reference; a figure of speech, not an ordinal */
     const char *no[] = {"cheapest hiking boots", "the first time", "it is raining"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {

@@ -727,6 +727,17 @@ static void test_filters_facets_injection(void **state)
     assert_int_equal(r.n_hits, 1);
     assert_string_equal(r.hits[0].product.sku, "M3");
     store_search_result_free(&r);
+    /* a brand left out ("mugs not from acme"), whatever its case; the
+     * total counts only what is left */
+    store_search_query_init(&q);
+    q.text = "red";
+    q.not_brand = "ACME";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_hits, 2);
+    assert_int_equal(r.total, 2);
+    for (size_t i = 0; i < r.n_hits; i++)
+        assert_string_not_equal(r.hits[i].product.brand, "Acme");
+    store_search_result_free(&r);
     store_search_query_init(&q);
     q.limit = 1;
     q.offset = 1;

@@ -5,14 +5,15 @@
 // with C sockets each sending messages one after the other (FAQ
 // pipeline).  Not a timed test; JSON to tests/bench/results/ws.json.
 // Env: AISLE (binary), IDLE (130), CONC (16), MSGS (20), ONLY (civetweb
-// or uv: one transport; civetweb holds at most http.num_threads sockets).
+// or uv: one transport; civetweb holds at most http.num_threads - 2 x
+// http.thread_reserve sockets, 96 with the defaults).
 // Run from the repository root: node tests/bench/http/ws.mjs
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { startServer, stopServer, wsOpen } from '../../integration/gateway/lib.mjs';
 
 const IDLE = Number(process.env.IDLE || 130), CONC = Number(process.env.CONC || 16), MSGS = Number(process.env.MSGS || 20);
 const rssKb = (srv) => Number(readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
-const yaml = 'limits:\n  ip_rps: 0\n  user_rps: 0\nhttp:\n  max_conns_per_ip: 0\n';
+const yaml = 'limits:\n  ip_rps: 0\n  user_rps: 0\nhttp:\n  max_conns_per_ip: 0\n  max_idle_per_ip: 0\n';
 
 async function healthz(srv) {
   const t = process.hrtime.bigint();

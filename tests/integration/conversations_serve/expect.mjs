@@ -212,6 +212,11 @@ export async function checkTurn(expect, view, getCtx) {
     } else if (key === 'card_titles_contain') {
       for (const s of items(want))
         if (!cards.some((c) => str0(c, 'title').includes(String(s)))) bad(`cards: expected a title containing "${s}"`);
+    } else if (key === 'card_titles_not_contain') {
+      for (const s of items(want)) {
+        const c = cards.find((c) => str0(c, 'title').includes(String(s)));
+        if (c) bad(`cards: expected no title containing "${s}", got "${str0(c, 'title')}"`);
+      }
     } else if (key === 'card') {
       for (const w of items(want)) checkCard(bad, cards, w);
     } else if (key === 'applied_rules' || key === 'not_applied_rules') {

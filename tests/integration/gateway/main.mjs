@@ -9,6 +9,7 @@ import { ruleTests, ruleTraceTests, priceFreshnessTests } from './rules.mjs';
 import { converseTests } from './converse.mjs';
 import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
+import { budgetTests } from './budget.mjs';
 import { checkoutTests } from './checkout.mjs';
 import { conformTests } from './conform.mjs';
 import { mediaTests } from './media.mjs';
@@ -29,7 +30,7 @@ try {
 }
 for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['conformance to openapi.json', conformTests], ['refusal', refusalTests],
   ['reload', reloadTests], ['shutdown', shutdownTests], ['commerce', commerceTests], ['llm', llmTests], ['rules', ruleTests], ['rule traces', ruleTraceTests], ['price freshness', priceFreshnessTests],
-  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests], ['media', mediaTests]]) {
+  ['converse', converseTests], ['security', securityTests], ['ws event loop', wsUvTests], ['ws civetweb and default', civetwebTests], ['worker budget', budgetTests], ['media', mediaTests]]) {
   try { await fn(); } catch (e) { ok(false, `${name} tests ran to the end`, e.stack); }
 }
 groups.length = 0;
