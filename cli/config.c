@@ -39,6 +39,8 @@ static const setting table[] = {
     {"store.pool_size", "AISLE_STORE_POOL", T_INT, S(pool_size), "8", "connections per backend"},
     {"store.busy_timeout_ms", "AISLE_BUSY_TIMEOUT_MS", T_INT, S(busy_timeout_ms), "5000", "SQLite lock wait"},
     {"store.synonyms", "AISLE_SYNONYMS", T_STR, S(synonyms_path), "none", "search synonyms file"},
+    {"store.search_cache", "AISLE_SEARCH_CACHE", T_INT, S(search_cache), "256",
+     "search results kept until the catalog changes (0: none)"},
     {"store.media_dir", "AISLE_MEDIA_DIR", T_STR, S(media_dir), "media/ beside store.db (var/media)", "the shop's copies of product images (`aisle import --fetch-images`), served at /media/"},
     {"auth.jwt_secret", "AISLE_JWT_SECRET", T_STR, G(jwt_secret), "none (required outside dev)", "HS256 key, at least 32 bytes; prefer the environment to the file"},
     {"acp.api_key", "AISLE_ACP_API_KEY", T_STR, G(acp_api_key), "none (ACP refused outside dev)", "Bearer key of the merchant's ACP agent partners, at least 24 bytes; prefer the environment to the file"},
@@ -173,6 +175,7 @@ void cli_config_init(cli_config *c)
     c->store.session_ttl_s = 86400;
     c->store.pool_size = 8;
     c->store.busy_timeout_ms = 5000;
+    c->store.search_cache = 256;
     c->gw.pipeline_path = exists("pipelines/commerce.yaml") ? "pipelines/commerce.yaml" : "examples/faq/faq.yaml";
 }
 

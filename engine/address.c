@@ -219,7 +219,7 @@ static void set_country(json_object *o, const char *v)
     trim(b);
     const char *c = country_of(b);
     if (c)
-        json_object_object_add(o, "country", json_object_new_string(c));
+        ENG_JADD(o, "country", json_object_new_string(c));
     else if (strlen(b) == 2 && isalpha((unsigned char)b[0]) && isalpha((unsigned char)b[1]))
         put(o, "country", b);
 }
@@ -353,7 +353,7 @@ static void infer_country(json_object *o)
         d++;
     bool plus4 = zip[d] == '-' && strlen(zip + d + 1) == 4 && strspn(zip + d + 1, "0123456789") == 4;
     if (d == 5 && (zip[d] == 0 || plus4))
-        json_object_object_add(o, "country", json_object_new_string("US"));
+        ENG_JADD(o, "country", json_object_new_string("US"));
 }
 
 json_object *eng__address_parse(const char *text, const char *wanted)

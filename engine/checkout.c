@@ -335,13 +335,13 @@ json_object *eng__delivery_json(const eng_checkout_cfg *c, const eng_delivery_op
 {
     (void)c;
     json_object *j = json_object_new_object();
-    json_object_object_add(j, "id", json_object_new_string(o->id));
-    json_object_object_add(j, "name", json_object_new_string(o->name));
-    json_object_object_add(j, "days", json_object_new_string(o->days));
-    json_object_object_add(j, "price", cents(eng__delivery_price(o, goods_cents)));
-    json_object_object_add(j, "basePrice", cents(o->price_cents));
+    ENG_JADD(j, "id", json_object_new_string(o->id));
+    ENG_JADD(j, "name", json_object_new_string(o->name));
+    ENG_JADD(j, "days", json_object_new_string(o->days));
+    ENG_JADD(j, "price", cents(eng__delivery_price(o, goods_cents)));
+    ENG_JADD(j, "basePrice", cents(o->price_cents));
     if (o->free_over_cents >= 0)
-        json_object_object_add(j, "freeOver", cents(o->free_over_cents));
+        ENG_JADD(j, "freeOver", cents(o->free_over_cents));
     return j;
 }
 
@@ -539,10 +539,10 @@ int eng__payment_keep(store *s, int64_t uid, const eng_checkout_cfg *c, const en
     if (rc < 0 || !out->approved)
         return rc;
     json_object *j = json_object_new_object();
-    json_object_object_add(j, "provider", json_object_new_string(c->payment));
-    json_object_object_add(j, "brand", json_object_new_string(card->brand));
-    json_object_object_add(j, "last4", json_object_new_string(card->last4));
-    json_object_object_add(j, "token", json_object_new_string(out->token));
+    ENG_JADD(j, "provider", json_object_new_string(c->payment));
+    ENG_JADD(j, "brand", json_object_new_string(card->brand));
+    ENG_JADD(j, "last4", json_object_new_string(card->last4));
+    ENG_JADD(j, "token", json_object_new_string(out->token));
     store_err e = {0};
     rc = store_account_put(s, uid, "payment", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), &e);
     json_object_put(j);
@@ -615,9 +615,9 @@ int eng_shop_payment_save(const eng_shopper *w, json_object *card, eng_shop_resu
         return 0;
     }
     r->info = json_object_new_object();
-    json_object_object_add(r->info, "provider", json_object_new_string(eng__checkout_cfg(w->pipe)->payment));
-    json_object_object_add(r->info, "brand", json_object_new_string(c.brand));
-    json_object_object_add(r->info, "last4", json_object_new_string(c.last4));
+    ENG_JADD(r->info, "provider", json_object_new_string(eng__checkout_cfg(w->pipe)->payment));
+    ENG_JADD(r->info, "brand", json_object_new_string(c.brand));
+    ENG_JADD(r->info, "last4", json_object_new_string(c.last4));
     r->status = ENG_SHOP_OK;
     return 0;
 }
@@ -646,7 +646,7 @@ int eng_shop_delivery_options(const eng_shopper *w, eng_shop_result *r)
     for (size_t i = 0; i < c->nopts; i++)
         json_object_array_add(items, eng__delivery_json(c, &c->opts[i], goods));
     r->info = json_object_new_object();
-    json_object_object_add(r->info, "currency", json_object_new_string(c->currency));
-    json_object_object_add(r->info, "items", items);
+    ENG_JADD(r->info, "currency", json_object_new_string(c->currency));
+    ENG_JADD(r->info, "items", items);
     return 0;
 }

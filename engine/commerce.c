@@ -48,31 +48,31 @@ json_object *eng__stock_json(const store_product *p)
 json_object *eng__card(const store_product *p, bool with_detail)
 {
     json_object *c = json_object_new_object();
-    json_object_object_add(c, "sku", json_object_new_string(p->sku));
-    json_object_object_add(c, "title", json_object_new_string(p->title));
-    json_object_object_add(c, "brand", str_or_null(p->brand));
-    json_object_object_add(c, "category", str_or_null(p->category));
-    json_object_object_add(c, "price", money(p->price));
-    json_object_object_add(c, "finalPrice", money(p->price));
-    json_object_object_add(c, "rating", json_object_new_double(p->rating));
-    json_object_object_add(c, "stock", eng__stock_json(p));
-    json_object_object_add(c, "inStock", json_object_new_boolean(p->stock_untracked || p->stock > 0));
+    ENG_JADD(c, "sku", json_object_new_string(p->sku));
+    ENG_JADD(c, "title", json_object_new_string(p->title));
+    ENG_JADD(c, "brand", str_or_null(p->brand));
+    ENG_JADD(c, "category", str_or_null(p->category));
+    ENG_JADD(c, "price", money(p->price));
+    ENG_JADD(c, "finalPrice", money(p->price));
+    ENG_JADD(c, "rating", json_object_new_double(p->rating));
+    ENG_JADD(c, "stock", eng__stock_json(p));
+    ENG_JADD(c, "inStock", json_object_new_boolean(p->stock_untracked || p->stock > 0));
     if (p->price_missing)   /* shown without a price, and not sold */
-        json_object_object_add(c, "priceMissing", json_object_new_boolean(1));
+        ENG_JADD(c, "priceMissing", json_object_new_boolean(1));
     /* the shop's own copy when it has one (aisle import --fetch-images) */
-    json_object_object_add(c, "thumbnail", str_or_null(p->thumbnail_media ? p->thumbnail_media : p->thumbnail));
-    json_object_object_add(c, "appliedRules", json_object_new_array());
+    ENG_JADD(c, "thumbnail", str_or_null(p->thumbnail_media ? p->thumbnail_media : p->thumbnail));
+    ENG_JADD(c, "appliedRules", json_object_new_array());
     json_object *tags = json_object_new_array();
     for (size_t i = 0; i < p->n_tags; i++)
         json_object_array_add(tags, json_object_new_string(p->tags[i]));
-    json_object_object_add(c, "tags", tags);
+    ENG_JADD(c, "tags", tags);
     if (with_detail) {
-        json_object_object_add(c, "description", str_or_null(p->description));
+        ENG_JADD(c, "description", str_or_null(p->description));
         json_object *img = json_object_new_array();
         for (size_t i = 0; i < p->n_images; i++)
             json_object_array_add(img, json_object_new_string(p->images_media && p->images_media[i] ? p->images_media[i]
                                                                                                 : p->images[i]));
-        json_object_object_add(c, "images", img);
+        ENG_JADD(c, "images", img);
     }
     return c;
 }
@@ -93,7 +93,7 @@ json_object *eng__session(eng_turn *t)
     json_object *s = eng__json_path(t->ctx, "session");
     if (!s || !json_object_is_type(s, json_type_object)) {
         s = json_object_new_object();
-        json_object_object_add(t->ctx, "session", s);
+        ENG_JADD(t->ctx, "session", s);
     }
     return s;
 }
@@ -126,7 +126,7 @@ void eng__set_var(eng_turn *t, const char *name, json_object *v)
     json_object *vars = eng__json_path(t->ctx, "vars");
     if (!vars) {
         vars = json_object_new_object();
-        json_object_object_add(t->ctx, "vars", vars);
+        ENG_JADD(t->ctx, "vars", vars);
     }
     json_object_object_add(vars, name, v);
 }
@@ -150,15 +150,15 @@ json_object *eng__action_add(eng_turn *t, const char *type, json_object *params)
     json_object *acts = eng__json_path(t->ctx, "actions");
     if (!acts) {
         acts = json_object_new_array();
-        json_object_object_add(t->ctx, "actions", acts);
+        ENG_JADD(t->ctx, "actions", acts);
     }
     json_object *a = params ? params : json_object_new_object();
     char key[256];
     snprintf(key, sizeof key, "%s:%s:%zu", eng__json_str(t->ctx, "sessionId", "local"),
              eng__json_str(t->ctx, "message.id", "m"), json_object_array_length(acts));
-    json_object_object_add(a, "type", json_object_new_string(type));
-    json_object_object_add(a, "key", json_object_new_string(key));
-    json_object_object_add(a, "status", json_object_new_string("pending"));
+    ENG_JADD(a, "type", json_object_new_string(type));
+    ENG_JADD(a, "key", json_object_new_string(key));
+    ENG_JADD(a, "status", json_object_new_string("pending"));
     json_object_array_add(acts, a);
     return a;
 }
@@ -186,29 +186,29 @@ int eng__cart_refresh(eng_turn *t)
             store_product_clear(&p);
         } else {
             line = json_object_new_object();
-            json_object_object_add(line, "sku", json_object_new_string(c.items[i].sku));
-            json_object_object_add(line, "title", json_object_new_string(c.items[i].title));
-            json_object_object_add(line, "price", money(c.items[i].unit_price));
+            ENG_JADD(line, "sku", json_object_new_string(c.items[i].sku));
+            ENG_JADD(line, "title", json_object_new_string(c.items[i].title));
+            ENG_JADD(line, "price", money(c.items[i].unit_price));
         }
-        json_object_object_add(line, "qty", json_object_new_int64(c.items[i].qty));
-        json_object_object_add(line, "unitPrice", money(c.items[i].unit_price));
+        ENG_JADD(line, "qty", json_object_new_int64(c.items[i].qty));
+        ENG_JADD(line, "unitPrice", money(c.items[i].unit_price));
         json_object_array_add(items, line);
         count += c.items[i].qty;
     }
     store_cart_clear_struct(&c);
     const char *code = eng__json_str(t->ctx, "session.promoCode", NULL);
     json_object *cart = json_object_new_object();
-    json_object_object_add(cart, "id", json_object_new_string(cid));
-    json_object_object_add(cart, "items", items);
-    json_object_object_add(cart, "count", json_object_new_int64(count));
+    ENG_JADD(cart, "id", json_object_new_string(cid));
+    ENG_JADD(cart, "items", items);
+    ENG_JADD(cart, "count", json_object_new_int64(count));
     if (json_object_array_length(items) == 0 && !code) {
         /* nothing to price and no code to judge: the rules have nothing
          * to say (most turns of a conversation start with an empty cart) */
-        json_object_object_add(cart, "subtotal", money(0));
-        json_object_object_add(cart, "discounts", json_object_new_array());
-        json_object_object_add(cart, "discountTotal", money(0));
-        json_object_object_add(cart, "total", money(0));
-        json_object_object_add(t->ctx, "cart", cart);
+        ENG_JADD(cart, "subtotal", money(0));
+        ENG_JADD(cart, "discounts", json_object_new_array());
+        ENG_JADD(cart, "discountTotal", money(0));
+        ENG_JADD(cart, "total", money(0));
+        ENG_JADD(t->ctx, "cart", cart);
         return 0;
     }
     eng__shop_price(t, items);
@@ -217,10 +217,10 @@ int eng__cart_refresh(eng_turn *t)
         json_object *l = json_object_array_get_idx(items, i);
         double fp = json_object_get_double(eng__json_path(l, "finalPrice"));
         int64_t q = json_object_get_int64(eng__json_path(l, "qty"));
-        json_object_object_add(l, "lineTotal", money(fp * (double)q));
+        ENG_JADD(l, "lineTotal", money(fp * (double)q));
         subtotal += fp * (double)q;
     }
-    json_object_object_add(cart, "subtotal", money(subtotal));
+    ENG_JADD(cart, "subtotal", money(subtotal));
     bool known = false;
     const char *denied = NULL;
     json_object *ds = eng__shop_cart_rules(t, cart, code, &known, &denied);
@@ -241,22 +241,22 @@ int eng__cart_refresh(eng_turn *t)
             if (a <= 0)
                 continue;
             left -= a;
-            json_object_object_add(d, "amount", money(a));
+            ENG_JADD(d, "amount", money(a));
             json_object_array_add(kept, json_object_get(d));
         }
         json_object_put(ds);
         ds = kept;
         off = subtotal;
     }
-    json_object_object_add(cart, "discounts", ds);
-    json_object_object_add(cart, "discountTotal", money(off));
-    json_object_object_add(cart, "total", money(subtotal - off));
+    ENG_JADD(cart, "discounts", ds);
+    ENG_JADD(cart, "discountTotal", money(off));
+    ENG_JADD(cart, "total", money(subtotal - off));
     if (code) {
-        json_object_object_add(cart, "promoCode", json_object_new_string(code));
-        json_object_object_add(cart, "promoValid", json_object_new_boolean(known && !denied));
+        ENG_JADD(cart, "promoCode", json_object_new_string(code));
+        ENG_JADD(cart, "promoValid", json_object_new_boolean(known && !denied));
         if (denied)
-            json_object_object_add(cart, "promoDenied", json_object_new_string(denied));
+            ENG_JADD(cart, "promoDenied", json_object_new_string(denied));
     }
-    json_object_object_add(t->ctx, "cart", cart);
+    ENG_JADD(t->ctx, "cart", cart);
     return 0;
 }

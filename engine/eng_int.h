@@ -67,6 +67,13 @@ json_object *eng__json_path(json_object *root, const char *path);
 const char *eng__json_str(json_object *root, const char *path, const char *dflt);
 /* eng__json_set: set root[key] = val (takes ownership of val). */
 void eng__json_set(json_object *root, const char *key, json_object *val);
+/* ENG_JADD: json_object_object_add for a key written as a string literal
+ * (takes ownership of v; returns 0 or -1 as json-c does).  json-c keeps
+ * the literal's address instead of a malloc'd copy of the key: one
+ * allocation and one free less per member, and a turn's context, cards
+ * and trace add hundreds of members.  Only a literal compiles ("" k ""),
+ * so no key that could be freed before the object is ever kept. */
+#define ENG_JADD(o, k, v) json_object_object_add_ex((o), "" k "", (v), JSON_C_OBJECT_ADD_CONSTANT_KEY)
 
 /* ----------------------------------------------------------- Lua chunks
  * A chunk is Lua source compiled once at pipeline load into bytecode that

@@ -9,29 +9,29 @@ static void set_reply_text(eng_turn *t, const char *text)
 {
     json_object *reply = eng__json_path(t->ctx, "reply");
     if (reply)
-        json_object_object_add(reply, "text", json_object_new_string(text));
+        ENG_JADD(reply, "text", json_object_new_string(text));
 }
 
 static void trace_add(eng_turn *t, const eng_stage *st, eng_result r, int64_t us, const char *note)
 {
     json_object *tr = eng__json_path(t->ctx, "trace");
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "stage", json_object_new_string(st ? st->id : "engine"));
-    json_object_object_add(e, "type", json_object_new_string(st ? st->type->name : "engine"));
-    json_object_object_add(e, "us", json_object_new_int64(us));
-    json_object_object_add(e, "result", json_object_new_string(eng__result_name(r)));
+    ENG_JADD(e, "stage", json_object_new_string(st ? st->id : "engine"));
+    ENG_JADD(e, "type", json_object_new_string(st ? st->type->name : "engine"));
+    ENG_JADD(e, "us", json_object_new_int64(us));
+    ENG_JADD(e, "result", json_object_new_string(eng__result_name(r)));
     if (note && *note)
-        json_object_object_add(e, "note", json_object_new_string(note));
+        ENG_JADD(e, "note", json_object_new_string(note));
     json_object_array_add(tr, e);
 }
 
 static void fail_turn(eng_turn *t, const char *stage, const char *kind, const char *msg, const char *reply)
 {
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "stage", stage ? json_object_new_string(stage) : NULL);
-    json_object_object_add(e, "kind", json_object_new_string(kind));
-    json_object_object_add(e, "message", json_object_new_string(msg));
-    json_object_object_add(t->ctx, "error", e);
+    ENG_JADD(e, "stage", stage ? json_object_new_string(stage) : NULL);
+    ENG_JADD(e, "kind", json_object_new_string(kind));
+    ENG_JADD(e, "message", json_object_new_string(msg));
+    ENG_JADD(t->ctx, "error", e);
     set_reply_text(t, reply);
 }
 
@@ -55,7 +55,7 @@ static void run_graph(eng_turn *t)
         if (now >= t->deadline_us) {
             trace_add(t, st, ENG_R_ERROR, polls ? now - started : 0,
                       polls ? "deadline exceeded while waiting on this stage" : "deadline exceeded before this stage");
-            json_object_object_add(t->ctx, "timedOut", json_object_new_boolean(1));
+            ENG_JADD(t->ctx, "timedOut", json_object_new_boolean(1));
             fail_turn(t, st->id, "timeout", "deadline exceeded", p->timeout_reply);
             return;
         }
@@ -83,7 +83,7 @@ static void run_graph(eng_turn *t)
         if (polls) {
             json_object *tr = eng__json_path(t->ctx, "trace");
             json_object *e = json_object_array_get_idx(tr, json_object_array_length(tr) - 1);
-            json_object_object_add(e, "polls", json_object_new_int64(polls));
+            ENG_JADD(e, "polls", json_object_new_int64(polls));
             polls = 0;
         }
         switch (r) {
@@ -103,7 +103,7 @@ static void run_graph(eng_turn *t)
     }
     if (eng_now_us() > t->deadline_us) {
         /* the last stage ran past the deadline: the reply stands, say so */
-        json_object_object_add(t->ctx, "timedOut", json_object_new_boolean(1));
+        ENG_JADD(t->ctx, "timedOut", json_object_new_boolean(1));
     }
 }
 
@@ -116,7 +116,7 @@ int eng_run(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng_turn 
     eng_turn *t = *out;
     eng_pipeline_retain(p);
     run_graph(t);
-    json_object_object_add(t->ctx, "elapsedUs", json_object_new_int64(eng_now_us() - start));
+    ENG_JADD(t->ctx, "elapsedUs", json_object_new_int64(eng_now_us() - start));
     eng_pipeline_release(p);
     return 0;
 }

@@ -23,12 +23,12 @@ void eng__fallback(eng_turn *t, const char *stage, const char *reason)
     json_object *fb = eng__json_path(t->ctx, "fallbacks");
     if (!fb) {
         fb = json_object_new_array();
-        json_object_object_add(t->ctx, "fallbacks", fb);
+        ENG_JADD(t->ctx, "fallbacks", fb);
     }
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "stage", json_object_new_string(stage));
-    json_object_object_add(e, "kind", json_object_new_string("llm"));
-    json_object_object_add(e, "reason", json_object_new_string(reason));
+    ENG_JADD(e, "stage", json_object_new_string(stage));
+    ENG_JADD(e, "kind", json_object_new_string("llm"));
+    ENG_JADD(e, "reason", json_object_new_string(reason));
     json_object_array_add(fb, e);
 }
 

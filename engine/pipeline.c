@@ -54,42 +54,42 @@ int eng_pipeline_examples(const eng_pipeline *p, const char ***texts, const char
 json_object *eng_pipeline_graph(const eng_pipeline *p)
 {
     json_object *g = json_object_new_object();
-    json_object_object_add(g, "name", json_object_new_string(p->name));
-    json_object_object_add(g, "version", json_object_new_int64(p->version));
-    json_object_object_add(g, "file", json_object_new_string(p->file));
-    json_object_object_add(g, "deadlineMs", json_object_new_int64(p->deadline_ms));
+    ENG_JADD(g, "name", json_object_new_string(p->name));
+    ENG_JADD(g, "version", json_object_new_int64(p->version));
+    ENG_JADD(g, "file", json_object_new_string(p->file));
+    ENG_JADD(g, "deadlineMs", json_object_new_int64(p->deadline_ms));
     json_object *in = json_object_new_array();
     for (size_t i = 0; i < p->nintents; i++) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "name", json_object_new_string(p->intents[i].name));
-        json_object_object_add(o, "examples", json_object_new_int64((int64_t)p->intents[i].examples.n));
+        ENG_JADD(o, "name", json_object_new_string(p->intents[i].name));
+        ENG_JADD(o, "examples", json_object_new_int64((int64_t)p->intents[i].examples.n));
         json_object_array_add(in, o);
     }
-    json_object_object_add(g, "intents", in);
+    ENG_JADD(g, "intents", in);
     json_object *stages = json_object_new_array(), *edges = json_object_new_array();
     for (size_t i = 0; i < p->nstages; i++) {
         const eng_stage *st = &p->stages[i];
         json_object *s = json_object_new_object();
-        json_object_object_add(s, "id", json_object_new_string(st->id));
-        json_object_object_add(s, "type", json_object_new_string(st->type->name));
-        json_object_object_add(s, "line", json_object_new_int(st->line));
+        ENG_JADD(s, "id", json_object_new_string(st->id));
+        ENG_JADD(s, "type", json_object_new_string(st->type->name));
+        ENG_JADD(s, "line", json_object_new_int(st->line));
         json_object_array_add(stages, s);
         const char *to = st->next >= 0 ? p->stages[st->next].id : "end";
         json_object *e = json_object_new_object();
-        json_object_object_add(e, "from", json_object_new_string(st->id));
-        json_object_object_add(e, "to", json_object_new_string(to));
-        json_object_object_add(e, "kind", json_object_new_string("next"));
+        ENG_JADD(e, "from", json_object_new_string(st->id));
+        ENG_JADD(e, "to", json_object_new_string(to));
+        ENG_JADD(e, "kind", json_object_new_string("next"));
         json_object_array_add(edges, e);
         for (size_t k = 0; k < st->nedges; k++) {
             e = json_object_new_object();
-            json_object_object_add(e, "from", json_object_new_string(st->id));
-            json_object_object_add(e, "to", json_object_new_string(st->edges[k].to >= 0
+            ENG_JADD(e, "from", json_object_new_string(st->id));
+            ENG_JADD(e, "to", json_object_new_string(st->edges[k].to >= 0
                                        ? p->stages[st->edges[k].to].id : "end"));
-            json_object_object_add(e, "kind", json_object_new_string("route"));
+            ENG_JADD(e, "kind", json_object_new_string("route"));
             json_object_array_add(edges, e);
         }
     }
-    json_object_object_add(g, "stages", stages);
-    json_object_object_add(g, "edges", edges);
+    ENG_JADD(g, "stages", stages);
+    ENG_JADD(g, "edges", edges);
     return g;
 }

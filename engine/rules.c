@@ -456,20 +456,20 @@ static void report(const char *file, eng_turn *t, const eng_rule_error *e)
     json_object *list = eng__json_path(vars, "ruleErrors");
     if (vars && !list) {
         list = json_object_new_array();
-        json_object_object_add(vars, "ruleErrors", list);
+        ENG_JADD(vars, "ruleErrors", list);
     }
     if (list) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_string(e->rule_id));
-        json_object_object_add(o, "file", json_object_new_string(file));
-        json_object_object_add(o, "line", json_object_new_int(e->line));
-        json_object_object_add(o, "hook", json_object_new_string(e->hook));
+        ENG_JADD(o, "id", json_object_new_string(e->rule_id));
+        ENG_JADD(o, "file", json_object_new_string(file));
+        ENG_JADD(o, "line", json_object_new_int(e->line));
+        ENG_JADD(o, "hook", json_object_new_string(e->hook));
         if (t->stage)
-            json_object_object_add(o, "stage", json_object_new_string(t->stage));
-        json_object_object_add(o, "error", json_object_new_string(e->error));
-        json_object_object_add(o, "message", json_object_new_string(e->message));
+            ENG_JADD(o, "stage", json_object_new_string(t->stage));
+        ENG_JADD(o, "error", json_object_new_string(e->error));
+        ENG_JADD(o, "message", json_object_new_string(e->message));
         if (e->denied)
-            json_object_object_add(o, "denied", json_object_new_boolean(1));
+            ENG_JADD(o, "denied", json_object_new_boolean(1));
         json_object_array_add(list, o);
     }
     eng__turn_note(t, "rule %s failed%s: %s", e->rule_id, e->denied ? " (action denied)" : "", e->error);
@@ -654,9 +654,9 @@ static json_object *shared_ctx(eng_turn *t)
 static json_object *own_new(const char *event, const char *hook)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "event", json_object_new_string(event));
+    ENG_JADD(o, "event", json_object_new_string(event));
     if (hook)
-        json_object_object_add(o, "hook", json_object_new_string(hook));
+        ENG_JADD(o, "hook", json_object_new_string(hook));
     return o;
 }
 
@@ -1085,7 +1085,7 @@ static void cc_end(cached_call *cc)
 static void price_from_cache(json_object *c, const centry *e)
 {
     if (e->fp_set)
-        json_object_object_add(c, "finalPrice", json_object_new_double(e->fp));
+        ENG_JADD(c, "finalPrice", json_object_new_double(e->fp));
     json_object *dst = eng__json_path(c, "appliedRules");
     for (size_t j = 0; dst && json_object_is_type(e->val, json_type_array) && j < json_object_array_length(e->val); j++)
         json_object_array_add(dst, json_object_get(json_object_array_get_idx(e->val, j)));
@@ -1099,9 +1099,9 @@ int eng__rules_price_sets(const eng_rules *const *sets, size_t nsets, eng_turn *
         json_object *c = json_object_array_get_idx(cards, k);
         json_object *fp;
         if (!json_object_object_get_ex(c, "finalPrice", &fp))
-            json_object_object_add(c, "finalPrice", json_object_get(json_object_object_get(c, "price")));
+            ENG_JADD(c, "finalPrice", json_object_get(json_object_object_get(c, "price")));
         if (!json_object_object_get_ex(c, "appliedRules", &fp))
-            json_object_object_add(c, "appliedRules", json_object_new_array());
+            ENG_JADD(c, "appliedRules", json_object_new_array());
     }
     hcall hc;
     int rc = hcall_init(&hc, sets, nsets, t, "price", false);
@@ -1140,8 +1140,8 @@ int eng__rules_price_sets(const eng_rules *const *sets, size_t nsets, eng_turn *
     /* some came from the cache: a rule that looks at ctx.items still sees
      * every product of the call */
     if (m < n)
-        json_object_object_add(ctx, "items", json_object_get(cards));
-    json_object_object_add(own, "items", json_object_get(todo));
+        ENG_JADD(ctx, "items", json_object_get(cards));
+    ENG_JADD(own, "items", json_object_get(todo));
     hcall_run(&hc, ctx, own);
     bool *fp_set = eng__pool_alloc(t->pool, (m + 1) * sizeof *fp_set);
     for (size_t i = 0; i < hc.n; i++) {
@@ -1152,7 +1152,7 @@ int eng__rules_price_sets(const eng_rules *const *sets, size_t nsets, eng_turn *
             json_object *c = json_object_array_get_idx(todo, k), *o = json_object_array_get_idx(res, k);
             json_object *fp = eng__json_path(o, "finalPrice"), *ap = eng__json_path(o, "applied");
             if (fp && (json_object_is_type(fp, json_type_double) || json_object_is_type(fp, json_type_int))) {
-                json_object_object_add(c, "finalPrice", json_object_new_double(json_object_get_double(fp)));
+                ENG_JADD(c, "finalPrice", json_object_new_double(json_object_get_double(fp)));
                 if (fp_set)
                     fp_set[k] = true;
             }
@@ -1229,8 +1229,8 @@ int eng__rules_boost_sets(const eng_rules *const *sets, size_t nsets, eng_turn *
     size_t m = json_object_array_length(todo);
     json_object *ctx = shared_ctx(t), *own = own_new("boost", hook);
     if (m < n)
-        json_object_object_add(ctx, "items", json_object_get(items));
-    json_object_object_add(own, "items", json_object_get(todo));
+        ENG_JADD(ctx, "items", json_object_get(items));
+    ENG_JADD(own, "items", json_object_get(todo));
     hcall_run(&hc, ctx, own);
     for (size_t i = 0; i < hc.n; i++) {
         json_object *res = hcall_result(&hc, i);
@@ -1266,31 +1266,31 @@ json_object *eng__rules_veto_sets(const eng_rules *const *sets, size_t nsets, en
     if (hcall_init(&hc, sets, nsets, t, want, true) < 0) {
         /* out of memory: the vetoes could not run, so they deny */
         veto = json_object_new_object();
-        json_object_object_add(veto, "deny", json_object_new_string(VETO_FAILED));
-        json_object_object_add(veto, "id", json_object_new_string(want));
-        json_object_object_add(veto, "failed", json_object_new_boolean(1));
+        ENG_JADD(veto, "deny", json_object_new_string(VETO_FAILED));
+        ENG_JADD(veto, "id", json_object_new_string(want));
+        ENG_JADD(veto, "failed", json_object_new_boolean(1));
         return veto;
     }
     if (hc.n == 0)
         return NULL;
     json_object *ctx = shared_ctx(t), *own = own_new("on", hook), *cart;
-    json_object_object_add(own, "action", json_object_get(action));
+    ENG_JADD(own, "action", json_object_get(action));
     /* the priced cart the commerce core refreshed before asking */
     if (json_object_object_get_ex(t->ctx, "cart", &cart))
-        json_object_object_add(own, "cart", json_object_get(cart));
+        ENG_JADD(own, "cart", json_object_get(cart));
     hcall_run(&hc, ctx, own);
     for (size_t i = 0; i < hc.n && !veto; i++) {
         const char *file = hc.set[i]->names[hc.idx[i]];
         json_object *res = hcall_result(&hc, i);
         if (eng__json_str(res, "deny", NULL)) {
             veto = json_object_get(res);
-            json_object_object_add(veto, "file", json_object_new_string(file));
+            ENG_JADD(veto, "file", json_object_new_string(file));
         } else if (hc.rc[i] < 0 && hc.deny_id[i]) {
             veto = json_object_new_object();
-            json_object_object_add(veto, "deny", json_object_new_string(VETO_FAILED));
-            json_object_object_add(veto, "id", json_object_new_string(hc.deny_id[i]));
-            json_object_object_add(veto, "failed", json_object_new_boolean(1));
-            json_object_object_add(veto, "file", json_object_new_string(file));
+            ENG_JADD(veto, "deny", json_object_new_string(VETO_FAILED));
+            ENG_JADD(veto, "id", json_object_new_string(hc.deny_id[i]));
+            ENG_JADD(veto, "failed", json_object_new_boolean(1));
+            ENG_JADD(veto, "file", json_object_new_string(file));
         }
     }
     hcall_free(&hc);
@@ -1324,9 +1324,9 @@ json_object *eng__rules_cart_sets(const eng_rules *const *sets, size_t nsets, en
         return all;
     }
     json_object *ctx = shared_ctx(t), *own = own_new("cart", NULL);
-    json_object_object_add(own, "cart", json_object_get(cart));
+    ENG_JADD(own, "cart", json_object_get(cart));
     if (promo_code)
-        json_object_object_add(own, "promoCode", json_object_new_string(promo_code));
+        ENG_JADD(own, "promoCode", json_object_new_string(promo_code));
     hcall_run(&hc, ctx, own);
     /* a refusal: the last file's of a set, the first set's that has one */
     const eng_rules *cur = NULL;

@@ -44,11 +44,11 @@ static json_object *prices(const eng_rules *r, eng_turn *t, json_object *cards)
         if (!ap || !json_object_array_length(ap))
             continue;
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "sku", json_object_get(eng__json_path(c, "sku")));
-        json_object_object_add(o, "title", json_object_get(eng__json_path(c, "title")));
-        json_object_object_add(o, "before", json_object_get(eng__json_path(c, "price")));
-        json_object_object_add(o, "after", json_object_get(eng__json_path(c, "finalPrice")));
-        json_object_object_add(o, "rules", json_object_get(ap));
+        ENG_JADD(o, "sku", json_object_get(eng__json_path(c, "sku")));
+        ENG_JADD(o, "title", json_object_get(eng__json_path(c, "title")));
+        ENG_JADD(o, "before", json_object_get(eng__json_path(c, "price")));
+        ENG_JADD(o, "after", json_object_get(eng__json_path(c, "finalPrice")));
+        ENG_JADD(o, "rules", json_object_get(ap));
         json_object_array_add(out, o);
     }
     return out;
@@ -92,9 +92,9 @@ static json_object *ranking(const eng_rules *r, eng_turn *t, store *s, const cha
         }
         eng__rules_boost(r, t, hook, cards, mult);
         o = json_object_new_object();
-        json_object_object_add(o, "query", json_object_new_string(query));
-        json_object_object_add(o, "hook", json_object_new_string(hook));
-        json_object_object_add(o, "before", skus(cards, order, n < 10 ? n : 10));
+        ENG_JADD(o, "query", json_object_new_string(query));
+        ENG_JADD(o, "hook", json_object_new_string(hook));
+        ENG_JADD(o, "before", skus(cards, order, n < 10 ? n : 10));
         /* stable insertion sort by boosted score, as the product agent does */
         for (size_t i = 1; i < n; i++)
             for (size_t j = i; j > 0 && score[order[j]] * mult[order[j]] > score[order[j - 1]] * mult[order[j - 1]]; j--) {
@@ -102,16 +102,16 @@ static json_object *ranking(const eng_rules *r, eng_turn *t, store *s, const cha
                 order[j] = order[j - 1];
                 order[j - 1] = x;
             }
-        json_object_object_add(o, "after", skus(cards, order, n < 10 ? n : 10));
+        ENG_JADD(o, "after", skus(cards, order, n < 10 ? n : 10));
         json_object *boosts = json_object_new_array();
         for (size_t i = 0; i < n; i++)
             if (fabs(mult[i] - 1.0) > 1e-9) {
                 json_object *b = json_object_new_object();
-                json_object_object_add(b, "sku", json_object_get(eng__json_path(json_object_array_get_idx(cards, i), "sku")));
-                json_object_object_add(b, "multiplier", json_object_new_double(mult[i]));
+                ENG_JADD(b, "sku", json_object_get(eng__json_path(json_object_array_get_idx(cards, i), "sku")));
+                ENG_JADD(b, "multiplier", json_object_new_double(mult[i]));
                 json_object_array_add(boosts, b);
             }
-        json_object_object_add(o, "boosts", boosts);
+        ENG_JADD(o, "boosts", boosts);
     }
     free(score);
     free(mult);
@@ -142,8 +142,8 @@ static json_object *cart_of(const eng_rules *r, eng_turn *t, store *s, json_obje
         if (qty < 1)
             qty = 1;
         json_object *line = eng__card(&p, false);
-        json_object_object_add(line, "qty", json_object_new_int64(qty));
-        json_object_object_add(line, "unitPrice", json_object_new_double(money2(p.price)));
+        ENG_JADD(line, "qty", json_object_new_int64(qty));
+        ENG_JADD(line, "unitPrice", json_object_new_double(money2(p.price)));
         before += money2(p.price) * (double)qty;
         count += qty;
         store_product_clear(&p);
@@ -155,17 +155,17 @@ static json_object *cart_of(const eng_rules *r, eng_turn *t, store *s, json_obje
         json_object *l = json_object_array_get_idx(items, i);
         double lt = json_object_get_double(eng__json_path(l, "finalPrice")) *
                     (double)json_object_get_int64(eng__json_path(l, "qty"));
-        json_object_object_add(l, "lineTotal", json_object_new_double(money2(lt)));
+        ENG_JADD(l, "lineTotal", json_object_new_double(money2(lt)));
         subtotal += lt;
     }
     json_object *cart = json_object_new_object();
     char id[32];
     snprintf(id, sizeof id, "sample:%zu", k + 1);
     json_object *sid = eng__json_path(sample, "id");
-    json_object_object_add(cart, "id", sid ? json_object_new_string(json_object_get_string(sid)) : json_object_new_string(id));
-    json_object_object_add(cart, "items", items);
-    json_object_object_add(cart, "count", json_object_new_int64(count));
-    json_object_object_add(cart, "subtotal", json_object_new_double(money2(subtotal)));
+    ENG_JADD(cart, "id", sid ? json_object_new_string(json_object_get_string(sid)) : json_object_new_string(id));
+    ENG_JADD(cart, "items", items);
+    ENG_JADD(cart, "count", json_object_new_int64(count));
+    ENG_JADD(cart, "subtotal", json_object_new_double(money2(subtotal)));
     bool known = false;
     const char *denied = NULL;
     const char *code = eng__json_str(sample, "promoCode", NULL);
@@ -175,13 +175,13 @@ static json_object *cart_of(const eng_rules *r, eng_turn *t, store *s, json_obje
         off += json_object_get_double(eng__json_path(json_object_array_get_idx(ds, i), "amount"));
     if (off > subtotal)
         off = subtotal;
-    json_object_object_add(cart, "before", json_object_new_double(money2(before)));
-    json_object_object_add(cart, "discounts", ds);
-    json_object_object_add(cart, "total", json_object_new_double(money2(subtotal - off)));
+    ENG_JADD(cart, "before", json_object_new_double(money2(before)));
+    ENG_JADD(cart, "discounts", ds);
+    ENG_JADD(cart, "total", json_object_new_double(money2(subtotal - off)));
     if (code)
-        json_object_object_add(cart, "promoValid", json_object_new_boolean(known && !denied));
+        ENG_JADD(cart, "promoValid", json_object_new_boolean(known && !denied));
     if (denied)
-        json_object_object_add(cart, "promoDenied", json_object_new_string(denied));
+        ENG_JADD(cart, "promoDenied", json_object_new_string(denied));
     return cart;
 }
 
@@ -191,12 +191,12 @@ static void veto(const eng_rules *r, eng_turn *t, json_object *action, json_obje
     const char *hook = eng__json_str(action, "type", "");
     json_object *v = eng__rules_veto(r, t, hook, action);
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "action", action);
+    ENG_JADD(e, "action", action);
     if (v) {
-        json_object_object_add(e, "denied", json_object_get(eng__json_path(v, "deny")));
-        json_object_object_add(e, "ruleId", json_object_get(eng__json_path(v, "id")));
+        ENG_JADD(e, "denied", json_object_get(eng__json_path(v, "deny")));
+        ENG_JADD(e, "ruleId", json_object_get(eng__json_path(v, "id")));
         if (eng__json_path(v, "failed"))
-            json_object_object_add(e, "ruleFailed", json_object_new_boolean(1));
+            ENG_JADD(e, "ruleFailed", json_object_new_boolean(1));
         json_object_put(v);
     }
     json_object_array_add(out, e);
@@ -205,13 +205,13 @@ static void veto(const eng_rules *r, eng_turn *t, json_object *action, json_obje
 static json_object *cart_action(const char *type, json_object *card, int64_t qty)
 {
     json_object *a = json_object_new_object();
-    json_object_object_add(a, "type", json_object_new_string(type));
+    ENG_JADD(a, "type", json_object_new_string(type));
     static const char *const keep[] = {"sku", "title", "price", "category", "brand", "stock", NULL};
     for (size_t i = 0; keep[i]; i++)
         json_object_object_add(a, keep[i], json_object_get(eng__json_path(card, keep[i])));
-    json_object_object_add(a, "qty", json_object_new_int64(qty));
-    json_object_object_add(a, "currentQty", json_object_new_int64(0));
-    json_object_object_add(a, "newQty", json_object_new_int64(qty));
+    ENG_JADD(a, "qty", json_object_new_int64(qty));
+    ENG_JADD(a, "currentQty", json_object_new_int64(0));
+    ENG_JADD(a, "newQty", json_object_new_int64(qty));
     return a;
 }
 
@@ -224,11 +224,11 @@ static json_object *vetoes(const eng_rules *r, eng_turn *t, json_object *cards, 
     /* ctx.cart, as the commerce core shows it to a veto: empty for the
      * sample adds, the sample cart for its order */
     json_object *empty = json_object_new_object();
-    json_object_object_add(empty, "items", json_object_new_array());
-    json_object_object_add(empty, "count", json_object_new_int(0));
-    json_object_object_add(empty, "subtotal", json_object_new_double(0));
-    json_object_object_add(empty, "total", json_object_new_double(0));
-    json_object_object_add(t->ctx, "cart", empty);
+    ENG_JADD(empty, "items", json_object_new_array());
+    ENG_JADD(empty, "count", json_object_new_int(0));
+    ENG_JADD(empty, "subtotal", json_object_new_double(0));
+    ENG_JADD(empty, "total", json_object_new_double(0));
+    ENG_JADD(t->ctx, "cart", empty);
     for (size_t i = 0; i < json_object_array_length(cards); i++) {
         json_object *c = json_object_array_get_idx(cards, i);
         const char *cat = eng__json_str(c, "category", "");
@@ -244,9 +244,9 @@ static json_object *vetoes(const eng_rules *r, eng_turn *t, json_object *cards, 
     json_object_put(seen);
     for (size_t i = 0; i < json_object_array_length(carts); i++) {
         json_object *cart = json_object_array_get_idx(carts, i);
-        json_object_object_add(t->ctx, "cart", json_object_get(cart));
+        ENG_JADD(t->ctx, "cart", json_object_get(cart));
         json_object *a = json_object_new_object();
-        json_object_object_add(a, "type", json_object_new_string("order.create"));
+        ENG_JADD(a, "type", json_object_new_string("order.create"));
         static const char *const keep[] = {"id", "total", "subtotal", "discounts", "items", NULL};
         for (size_t k = 0; keep[k]; k++)
             json_object_object_add(a, strcmp(keep[k], "id") == 0 ? "cartId" : keep[k],
@@ -294,18 +294,18 @@ int eng_rules_dry_run(const char *lua_file, struct store *s, const eng_dry_run_o
     }
     /* the context a rule sees: what the shopper's turn would carry */
     t.ctx = json_object_new_object();
-    json_object_object_add(t.ctx, "sessionId", json_object_new_string("dry-run"));
-    json_object_object_add(t.ctx, "vars", json_object_new_object());
+    ENG_JADD(t.ctx, "sessionId", json_object_new_string("dry-run"));
+    ENG_JADD(t.ctx, "vars", json_object_new_object());
     json_object *mem = o->memory_json ? json_tokener_parse(o->memory_json) : NULL;
-    json_object_object_add(t.ctx, "memory", mem ? mem : json_object_new_object());
+    ENG_JADD(t.ctx, "memory", mem ? mem : json_object_new_object());
     /* generous: the whole catalog goes through in one call per hook */
     t.deadline_us = eng_now_us() + 30 * 1000000LL;
 
     json_object *rep = json_object_new_object();
-    json_object_object_add(rep, "file", json_object_new_string(lua_file));
+    ENG_JADD(rep, "file", json_object_new_string(lua_file));
     json_object *cards = all_cards(s);
-    json_object_object_add(rep, "products", json_object_new_int64((int64_t)json_object_array_length(cards)));
-    json_object_object_add(rep, "prices", prices(r, &t, cards));
+    ENG_JADD(rep, "products", json_object_new_int64((int64_t)json_object_array_length(cards)));
+    ENG_JADD(rep, "prices", prices(r, &t, cards));
     json_object *rank = json_object_new_array();
     const char *const *qs = o->queries && o->n_queries ? o->queries : default_queries;
     size_t nq = o->queries && o->n_queries ? o->n_queries : sizeof default_queries / sizeof *default_queries - 1;
@@ -317,14 +317,14 @@ int eng_rules_dry_run(const char *lua_file, struct store *s, const eng_dry_run_o
     json_object *x = ranking(r, &t, s, "", "recommend");
     if (x)
         json_object_array_add(rank, x);
-    json_object_object_add(rep, "ranking", rank);
+    ENG_JADD(rep, "ranking", rank);
     json_object *carts = json_object_new_array();
     for (size_t i = 0; carts_in && i < json_object_array_length(carts_in); i++)
         json_object_array_add(carts, cart_of(r, &t, s, json_object_array_get_idx(carts_in, i), i));
-    json_object_object_add(rep, "carts", carts);
-    json_object_object_add(rep, "vetoes", vetoes(r, &t, cards, carts));
+    ENG_JADD(rep, "carts", carts);
+    ENG_JADD(rep, "vetoes", vetoes(r, &t, cards, carts));
     json_object *errs = eng__json_path(t.ctx, "vars.ruleErrors");
-    json_object_object_add(rep, "ruleErrors", errs ? json_object_get(errs) : json_object_new_array());
+    ENG_JADD(rep, "ruleErrors", errs ? json_object_get(errs) : json_object_new_array());
     json_object_put(cards);
     json_object_put(carts_in);
     json_object_put(t.ctx);

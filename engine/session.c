@@ -58,7 +58,7 @@ static void remember_intent(json_object *ctx, json_object *sess)
 {
     json_object *in = eng__json_path(ctx, "intent.name");
     if (in && json_object_is_type(in, json_type_string))
-        json_object_object_add(sess, "lastIntent", json_object_get(in));
+        ENG_JADD(sess, "lastIntent", json_object_get(in));
     else
         json_object_object_del(sess, "lastIntent");
 }
@@ -75,19 +75,19 @@ static void save_turn(struct store *s, const char *sid, const eng_turn *t, int t
     json_object *sess = eng__json_path(ctx, "session");
     store_err se = {0};
     json_object *turn = json_object_new_object();
-    json_object_object_add(turn, "at", json_object_new_int64(store_now_ms(s)));
-    json_object_object_add(turn, "messageId", json_object_get(eng__json_path(ctx, "message.id")));
-    json_object_object_add(turn, "text", json_object_get(eng__json_path(ctx, "message.text")));
-    json_object_object_add(turn, "intent", json_object_get(eng__json_path(ctx, "intent.name")));
-    json_object_object_add(turn, "route", json_object_get(eng__json_path(ctx, "route")));
-    json_object_object_add(turn, "reply", json_object_get(eng__json_path(ctx, "reply.text")));
+    ENG_JADD(turn, "at", json_object_new_int64(store_now_ms(s)));
+    ENG_JADD(turn, "messageId", json_object_get(eng__json_path(ctx, "message.id")));
+    ENG_JADD(turn, "text", json_object_get(eng__json_path(ctx, "message.text")));
+    ENG_JADD(turn, "intent", json_object_get(eng__json_path(ctx, "intent.name")));
+    ENG_JADD(turn, "route", json_object_get(eng__json_path(ctx, "route")));
+    ENG_JADD(turn, "reply", json_object_get(eng__json_path(ctx, "reply.text")));
     if (trace_id)
-        json_object_object_add(turn, "traceId", json_object_new_string(trace_id));
+        ENG_JADD(turn, "traceId", json_object_new_string(trace_id));
     const char *turn_js = json_object_to_json_string_ext(turn, JSON_C_TO_STRING_PLAIN);
     if (sess && json_object_is_type(sess, json_type_object)) {
         /* count turns: the order agent's confirmation guard reads it, and
          * derived message ids differ between turns */
-        json_object_object_add(sess, "turns",
+        ENG_JADD(sess, "turns",
                                json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns")) + 1));
         remember_intent(ctx, sess);
         if (store_session_save(s, sid, json_object_to_json_string_ext(sess, JSON_C_TO_STRING_PLAIN), ttl_s, turn_js,
@@ -126,7 +126,7 @@ static json_object *copy_or(json_object *v, json_type want, json_object *def)
 static void reply_ui(json_object *ctx, json_object *session, json_object *rep)
 {
     bool login = json_object_get_boolean(eng__json_path(ctx, "vars.needLogin"));
-    json_object_object_add(rep, "needsLogin", json_object_new_boolean(login));
+    ENG_JADD(rep, "needsLogin", json_object_new_boolean(login));
     json_object *p = eng__json_path(session, "pending");
     json_object *conf = NULL;
     const char *mid = eng__json_str(ctx, "message.id", NULL);
@@ -136,18 +136,18 @@ static void reply_ui(json_object *ctx, json_object *session, json_object *rep)
     if (p && mid && !eng__json_path(p, "wanted") &&
         strcmp(eng__json_str(p, "asked", eng__json_str(p, "id", "")), mid) == 0) {
         conf = json_object_new_object();
-        json_object_object_add(conf, "kind", json_object_new_string(eng__json_str(p, "type", "")));
-        json_object_object_add(conf, "question", json_object_new_string(eng__json_str(ctx, "reply.text", "")));
+        ENG_JADD(conf, "kind", json_object_new_string(eng__json_str(p, "type", "")));
+        ENG_JADD(conf, "question", json_object_new_string(eng__json_str(ctx, "reply.text", "")));
     }
-    json_object_object_add(rep, "confirmation", conf);
+    ENG_JADD(rep, "confirmation", conf);
     json_object *acts = copy_or(eng__json_path(ctx, "ui.actions"), json_type_array, json_object_new_array());
     if (login) {
         json_object *a = json_object_new_object();
-        json_object_object_add(a, "type", json_object_new_string("sign_in"));
-        json_object_object_add(a, "label", json_object_new_string("Sign in"));
+        ENG_JADD(a, "type", json_object_new_string("sign_in"));
+        ENG_JADD(a, "label", json_object_new_string("Sign in"));
         json_object_array_add(acts, a);
     }
-    json_object_object_add(rep, "uiActions", acts);
+    ENG_JADD(rep, "uiActions", acts);
 }
 
 /* What every channel sends, from the turn context; the cart is the
@@ -157,24 +157,24 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
                                  json_object *session, const char *trace_id)
 {
     json_object *out = json_object_new_object();
-    json_object_object_add(out, "sessionId", json_object_new_string(o->session_id));
+    ENG_JADD(out, "sessionId", json_object_new_string(o->session_id));
     json_object *in = json_object_new_object();
     const char *iname = eng__json_str(ctx, "intent.name", NULL);
-    json_object_object_add(in, "name", json_object_new_string(iname ? iname : "unknown"));
-    json_object_object_add(in, "confidence",
+    ENG_JADD(in, "name", json_object_new_string(iname ? iname : "unknown"));
+    ENG_JADD(in, "confidence",
                            json_object_new_double(json_object_get_double(eng__json_path(ctx, "intent.confidence"))));
-    json_object_object_add(out, "intent", in);
+    ENG_JADD(out, "intent", in);
     json_object *rep = json_object_new_object();
-    json_object_object_add(rep, "text", json_object_new_string(eng__json_str(ctx, "reply.text", "")));
-    json_object_object_add(rep, "cards",
+    ENG_JADD(rep, "text", json_object_new_string(eng__json_str(ctx, "reply.text", "")));
+    ENG_JADD(rep, "cards",
                            copy_or(eng__json_path(ctx, "reply.cards"), json_type_array, json_object_new_array()));
-    json_object_object_add(rep, "suggestions",
+    ENG_JADD(rep, "suggestions",
                            copy_or(eng__json_path(ctx, "reply.suggestions"), json_type_array, json_object_new_array()));
     reply_ui(ctx, session, rep);
-    json_object_object_add(out, "reply", rep);
+    ENG_JADD(out, "reply", rep);
     json_object *cart = eng__json_path(ctx, "cart");
     if (cart && json_object_is_type(cart, json_type_object) && eng__json_path(cart, "items")) {
-        json_object_object_add(out, "cart", json_object_get(cart));
+        ENG_JADD(out, "cart", json_object_get(cart));
     } else {
         json_object *priced = NULL;
         if (o->deps && o->deps->store) {
@@ -187,11 +187,11 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
                 priced = json_object_get(sr.cart);
             eng_shop_result_clear(&sr);
         }
-        json_object_object_add(out, "cart", priced);   /* null without a store */
+        ENG_JADD(out, "cart", priced);   /* null without a store */
     }
-    json_object_object_add(out, "actions",
+    ENG_JADD(out, "actions",
                            copy_or(eng__json_path(ctx, "actions"), json_type_array, json_object_new_array()));
-    json_object_object_add(out, "traceId", json_object_new_string(trace_id));
+    ENG_JADD(out, "traceId", json_object_new_string(trace_id));
     eng_json_tidy_doubles(out);
     return out;
 }
@@ -529,17 +529,17 @@ static json_object *merge_replies(json_object *first, json_object *next)
         char *both = malloc(n);
         if (both) {
             snprintf(both, n, "%s%s%s", t1, *t1 && *t2 ? "\n\n" : "", t2);
-            json_object_object_add(rep, "text", json_object_new_string(both));
+            ENG_JADD(rep, "text", json_object_new_string(both));
             free(both);
         }
         json_object *c2 = eng__json_path(rep, "cards");
         json_object *c1 = eng__json_path(first, "reply.cards");
         if ((!c2 || !json_object_array_length(c2)) && c1 && json_object_array_length(c1))
-            json_object_object_add(rep, "cards", json_object_get(c1));
+            ENG_JADD(rep, "cards", json_object_get(c1));
         /* the page's flags: either part's login need and offers; the
          * question open is the last part's */
         if (json_object_get_boolean(eng__json_path(first, "reply.needsLogin")))
-            json_object_object_add(rep, "needsLogin", json_object_new_boolean(1));
+            ENG_JADD(rep, "needsLogin", json_object_new_boolean(1));
         json_object *u1 = eng__json_path(first, "reply.uiActions"), *u2 = eng__json_path(rep, "uiActions");
         if (u1 && u2 && json_object_array_length(u1)) {
             json_object *all = json_object_new_array();
@@ -554,7 +554,7 @@ static json_object *merge_replies(json_object *first, json_object *next)
                     if (!seen)
                         json_object_array_add(all, json_object_get(a));
                 }
-            json_object_object_add(rep, "uiActions", all);
+            ENG_JADD(rep, "uiActions", all);
         }
     }
     json_object *a1 = eng__json_path(first, "actions"), *a2 = eng__json_path(next, "actions");
@@ -564,7 +564,7 @@ static json_object *merge_replies(json_object *first, json_object *next)
             json_object_array_add(all, json_object_get(json_object_array_get_idx(a1, i)));
         for (size_t i = 0; i < json_object_array_length(a2); i++)
             json_object_array_add(all, json_object_get(json_object_array_get_idx(a2, i)));
-        json_object_object_add(next, "actions", all);
+        ENG_JADD(next, "actions", all);
     }
     json_object_put(first);
     return next;
@@ -591,7 +591,7 @@ static void say_not_done(json_object *reply, char *const *rest, size_t n)
         w += (size_t)snprintf(b + w, len - w, "%s\"%s\"", i == 0 ? "" : i + 1 == n ? " and " : ", ", rest[i]);
     if (w < len)
         snprintf(b + w, len - w, ". Ask again once this is settled.");
-    json_object_object_add(rep, "text", json_object_new_string(b));
+    ENG_JADD(rep, "text", json_object_new_string(b));
     free(b);
 }
 
@@ -635,7 +635,7 @@ static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *tex
     } else {
         json_object *ns = eng__json_path(ctx, "session");
         if (ns && json_object_is_type(ns, json_type_object)) {
-            json_object_object_add(ns, "turns",
+            ENG_JADD(ns, "turns",
                                    json_object_new_int64(json_object_get_int64(eng__json_path(ns, "turns")) + 1));
             remember_intent(ctx, ns);
         }

@@ -155,11 +155,11 @@ static int denied(eng_turn *t, eng_shop_result *r, const char *hook, const char 
     set(r, ENG_SHOP_DENIED, "%s", eng__json_str(veto, "deny", "not allowed"));
     snprintf(r->rule_id, sizeof r->rule_id, "%s", eng__json_str(veto, "id", ""));
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "hook", json_object_new_string(hook));
-    json_object_object_add(d, "ruleId", json_object_get(eng__json_path(veto, "id")));
-    json_object_object_add(d, "ruleVersion", json_object_get(eng__json_path(veto, "version")));
-    json_object_object_add(d, "message", json_object_get(eng__json_path(veto, "deny")));
-    json_object_object_add(d, "via", json_object_new_string(via(t)));
+    ENG_JADD(d, "hook", json_object_new_string(hook));
+    ENG_JADD(d, "ruleId", json_object_get(eng__json_path(veto, "id")));
+    ENG_JADD(d, "ruleVersion", json_object_get(eng__json_path(veto, "version")));
+    ENG_JADD(d, "message", json_object_get(eng__json_path(veto, "deny")));
+    ENG_JADD(d, "via", json_object_new_string(via(t)));
     eng__audit(t, "rule.veto", subject, d);
     json_object_put(d);
     r->veto = veto;
@@ -196,7 +196,7 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
         return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
 
     json_object *act = json_object_new_object();
-    json_object_object_add(act, "type", json_object_new_string(hook));
+    ENG_JADD(act, "type", json_object_new_string(hook));
     if (op != STORE_CART_CLEAR) {
         int64_t cur = eng__cart_line_qty(t, sku);
         if ((op == STORE_CART_SET || op == STORE_CART_REMOVE) && cur == 0) {
@@ -215,8 +215,8 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
             if (rc != STORE_ENOTFOUND)
                 return from_store(r, rc, &e);
             act = json_object_new_object();
-            json_object_object_add(act, "type", json_object_new_string(hook));
-            json_object_object_add(act, "sku", json_object_new_string(sku));
+            ENG_JADD(act, "type", json_object_new_string(hook));
+            ENG_JADD(act, "sku", json_object_new_string(sku));
         } else {
             int64_t nq = op == STORE_CART_ADD ? cur + qty : op == STORE_CART_SET ? qty : 0;
             if (p.price_missing && nq > 0) {
@@ -231,15 +231,15 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
                 return set(r, ENG_SHOP_INVALID, "at most %d of one product", MAX_LINE_QTY);
             }
             /* the action as the rules see it: what, how many, and the product */
-            json_object_object_add(act, "sku", json_object_new_string(p.sku));
-            json_object_object_add(act, "title", json_object_new_string(p.title));
-            json_object_object_add(act, "price", json_object_new_double(p.price));
-            json_object_object_add(act, "category", p.category ? json_object_new_string(p.category) : NULL);
-            json_object_object_add(act, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
-            json_object_object_add(act, "stock", eng__stock_json(&p));
-            json_object_object_add(act, "qty", json_object_new_int64(op == STORE_CART_REMOVE ? cur : qty));
-            json_object_object_add(act, "currentQty", json_object_new_int64(cur));
-            json_object_object_add(act, "newQty", json_object_new_int64(nq));
+            ENG_JADD(act, "sku", json_object_new_string(p.sku));
+            ENG_JADD(act, "title", json_object_new_string(p.title));
+            ENG_JADD(act, "price", json_object_new_double(p.price));
+            ENG_JADD(act, "category", p.category ? json_object_new_string(p.category) : NULL);
+            ENG_JADD(act, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
+            ENG_JADD(act, "stock", eng__stock_json(&p));
+            ENG_JADD(act, "qty", json_object_new_int64(op == STORE_CART_REMOVE ? cur : qty));
+            ENG_JADD(act, "currentQty", json_object_new_int64(cur));
+            ENG_JADD(act, "newQty", json_object_new_int64(nq));
             store_product_clear(&p);
         }
     }
@@ -249,10 +249,10 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
         r->cart = json_object_get(eng__json_path(t->ctx, "cart"));
         return denied(t, r, hook, sku ? sku : cid, veto);
     }
-    json_object_object_add(act, "cartId", json_object_new_string(cid));
-    json_object_object_add(act, "via", json_object_new_string(via(t)));
+    ENG_JADD(act, "cartId", json_object_new_string(cid));
+    ENG_JADD(act, "via", json_object_new_string(via(t)));
     if (key)
-        json_object_object_add(act, "key", json_object_new_string(key));
+        ENG_JADD(act, "key", json_object_new_string(key));
     /* a key is the caller's within its own cart: another shopper's
      * request can never replay (or block) this one */
     char full[320];
@@ -308,10 +308,10 @@ static int promo_apply(eng_turn *t, const char *code_in, eng_shop_result *r)
         code[i] = (char)toupper((unsigned char)code_in[i]);
     json_object *sess = eng__session(t);
     json_object *prev = json_object_get(eng__json_path(sess, "promoCode"));
-    json_object_object_add(sess, "promoCode", json_object_new_string(code));
+    ENG_JADD(sess, "promoCode", json_object_new_string(code));
     json_object_object_del(t->ctx, "cart");
     if (eng__cart_refresh(t) < 0) {
-        json_object_object_add(sess, "promoCode", prev);
+        ENG_JADD(sess, "promoCode", prev);
         return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
     }
     bool valid = json_object_get_boolean(eng__json_path(t->ctx, "cart.promoValid"));
@@ -324,7 +324,7 @@ static int promo_apply(eng_turn *t, const char *code_in, eng_shop_result *r)
     if (!valid) {
         /* the code that was there stays */
         if (prev)
-            json_object_object_add(sess, "promoCode", prev);
+            ENG_JADD(sess, "promoCode", prev);
         else
             json_object_object_del(sess, "promoCode");
         cart_after(t, r);
@@ -362,28 +362,28 @@ static json_object *money(double v)
 json_object *eng__order_json(const store_order *o)
 {
     json_object *j = json_object_new_object(), *lines = json_object_new_array();
-    json_object_object_add(j, "id", json_object_new_int64(o->id));
-    json_object_object_add(j, "status", json_object_new_string(o->status));
-    json_object_object_add(j, "total", money(o->total));
-    json_object_object_add(j, "createdAt", json_object_new_int64(o->created_at));
-    json_object_object_add(j, "idempotencyKey", json_object_new_string(o->idempotency_key));
+    ENG_JADD(j, "id", json_object_new_int64(o->id));
+    ENG_JADD(j, "status", json_object_new_string(o->status));
+    ENG_JADD(j, "total", money(o->total));
+    ENG_JADD(j, "createdAt", json_object_new_int64(o->created_at));
+    ENG_JADD(j, "idempotencyKey", json_object_new_string(o->idempotency_key));
     int64_t count = 0;
     for (size_t i = 0; i < o->n_lines; i++) {
         json_object *l = json_object_new_object();
-        json_object_object_add(l, "sku", json_object_new_string(o->lines[i].sku));
-        json_object_object_add(l, "title", json_object_new_string(o->lines[i].title));
-        json_object_object_add(l, "qty", json_object_new_int64(o->lines[i].qty));
-        json_object_object_add(l, "unitPrice", money(o->lines[i].unit_price));
+        ENG_JADD(l, "sku", json_object_new_string(o->lines[i].sku));
+        ENG_JADD(l, "title", json_object_new_string(o->lines[i].title));
+        ENG_JADD(l, "qty", json_object_new_int64(o->lines[i].qty));
+        ENG_JADD(l, "unitPrice", money(o->lines[i].unit_price));
         json_object_array_add(lines, l);
         count += o->lines[i].qty;
     }
-    json_object_object_add(j, "lines", lines);
-    json_object_object_add(j, "count", json_object_new_int64(count));
+    ENG_JADD(j, "lines", lines);
+    ENG_JADD(j, "count", json_object_new_int64(count));
     /* what the shopper agreed to: line prices with their rule ids, discounts */
     json_object *pr = o->pricing_json ? json_tokener_parse(o->pricing_json) : NULL;
     if (pr) {
-        json_object_object_add(j, "subtotal", json_object_get(json_object_object_get(pr, "subtotal")));
-        json_object_object_add(j, "discounts", json_object_get(json_object_object_get(pr, "discounts")));
+        ENG_JADD(j, "subtotal", json_object_get(json_object_object_get(pr, "subtotal")));
+        ENG_JADD(j, "discounts", json_object_get(json_object_object_get(pr, "discounts")));
         static const char *const facts_kept[] = {"discountTotal", "goodsTotal", "currency", "delivery", "address",
                                                  "payment", "emailText", NULL};
         for (size_t i = 0; facts_kept[i]; i++) {
@@ -398,7 +398,7 @@ json_object *eng__order_json(const store_order *o)
             for (size_t k = 0; sku && k < json_object_array_length(lines); k++) {
                 json_object *l = json_object_array_get_idx(lines, k);
                 if (strcmp(json_object_get_string(json_object_object_get(l, "sku")), sku) == 0)
-                    json_object_object_add(l, "appliedRules",
+                    ENG_JADD(l, "appliedRules",
                                            json_object_get(json_object_object_get(it, "appliedRules")));
             }
         }
@@ -537,7 +537,7 @@ static void missing_reason(json_object *miss, eng_shop_result *r)
         addr && pay ? "them" : "it");
     json_object_put(r->info);
     r->info = json_object_new_object();
-    json_object_object_add(r->info, "missing", json_object_get(miss));
+    ENG_JADD(r->info, "missing", json_object_get(miss));
 }
 
 static bool saved_facts(const eng_checkout *co)
@@ -643,26 +643,26 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
         opt = eng__delivery_find(cfg, NULL);
     json_object *q = json_object_new_object();
     if (opt)
-        json_object_object_add(q, "delivery", eng__delivery_json(cfg, opt, goods));
+        ENG_JADD(q, "delivery", eng__delivery_json(cfg, opt, goods));
     json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
     if (a)
-        json_object_object_add(q, "address", a);
+        ENG_JADD(q, "address", a);
     json_object *card = eng__store(t) ? eng__payment_saved(eng__store(t), eng__user_id(t)) : NULL;
     if (card) {
         json_object *shown = json_object_new_object();
-        json_object_object_add(shown, "brand", json_object_get(json_object_object_get(card, "brand")));
-        json_object_object_add(shown, "last4", json_object_get(json_object_object_get(card, "last4")));
-        json_object_object_add(q, "payment", shown);
+        ENG_JADD(shown, "brand", json_object_get(json_object_object_get(card, "brand")));
+        ENG_JADD(shown, "last4", json_object_get(json_object_object_get(card, "last4")));
+        ENG_JADD(q, "payment", shown);
         json_object_put(card);
     }
-    json_object_object_add(q, "goodsTotal", cents_json(goods));
-    json_object_object_add(q, "total", cents_json(goods + (opt ? eng__delivery_price(opt, goods) : 0)));
+    ENG_JADD(q, "goodsTotal", cents_json(goods));
+    ENG_JADD(q, "total", cents_json(goods + (opt ? eng__delivery_price(opt, goods) : 0)));
     /* the other options, so the question can say how to choose one */
     json_object *others = json_object_new_array();
     for (size_t i = 0; i < cfg->nopts; i++)
         if (&cfg->opts[i] != opt)
             json_object_array_add(others, eng__delivery_json(cfg, &cfg->opts[i], goods));
-    json_object_object_add(q, "otherDelivery", others);
+    ENG_JADD(q, "otherDelivery", others);
     return q;
 }
 
@@ -716,17 +716,17 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
         int64_t goods = llround(json_object_get_double(eng__json_path(cart, "total")) * 100);
         int64_t ship = f.opt ? eng__delivery_price(f.opt, goods) : 0;
         total_cents = goods + ship;
-        json_object_object_add(pricing, "goodsTotal", cents_json(goods));
-        json_object_object_add(pricing, "total", cents_json(total_cents));
-        json_object_object_add(pricing, "currency", json_object_new_string(cfg->currency));
+        ENG_JADD(pricing, "goodsTotal", cents_json(goods));
+        ENG_JADD(pricing, "total", cents_json(total_cents));
+        ENG_JADD(pricing, "currency", json_object_new_string(cfg->currency));
         if (f.opt)
-            json_object_object_add(pricing, "delivery", eng__delivery_json(cfg, f.opt, goods));
+            ENG_JADD(pricing, "delivery", eng__delivery_json(cfg, f.opt, goods));
         if (f.address)
-            json_object_object_add(pricing, "address", json_object_get(f.address));
+            ENG_JADD(pricing, "address", json_object_get(f.address));
         json_object *act = json_object_get(pricing);
-        json_object_object_add(act, "type", json_object_new_string("order.create"));
-        json_object_object_add(act, "cartId", json_object_new_string(cid));
-        json_object_object_add(act, "count", json_object_get(eng__json_path(cart, "count")));
+        ENG_JADD(act, "type", json_object_new_string("order.create"));
+        ENG_JADD(act, "cartId", json_object_new_string(cid));
+        ENG_JADD(act, "count", json_object_get(eng__json_path(cart, "count")));
         json_object *veto = eng__shop_veto(t, "order.create", act);
         json_object_object_del(act, "type");
         json_object_object_del(act, "cartId");
@@ -782,27 +782,27 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
             charged = true;
         }
         json_object *pj = json_object_new_object();
-        json_object_object_add(pj, "provider", json_object_new_string(cfg->payment));
-        json_object_object_add(pj, "brand", json_object_new_string(f.card.brand));
-        json_object_object_add(pj, "last4", json_object_new_string(f.card.last4));
-        json_object_object_add(pj, "reference", json_object_new_string(paid.reference));
-        json_object_object_add(pj, "amount", cents_json(total_cents));
-        json_object_object_add(pj, "status", json_object_new_string("paid"));
+        ENG_JADD(pj, "provider", json_object_new_string(cfg->payment));
+        ENG_JADD(pj, "brand", json_object_new_string(f.card.brand));
+        ENG_JADD(pj, "last4", json_object_new_string(f.card.last4));
+        ENG_JADD(pj, "reference", json_object_new_string(paid.reference));
+        ENG_JADD(pj, "amount", cents_json(total_cents));
+        ENG_JADD(pj, "status", json_object_new_string("paid"));
         if (f.saved)
-            json_object_object_add(pj, "saved", json_object_new_boolean(1));
-        json_object_object_add(pricing, "payment", pj);
+            ENG_JADD(pj, "saved", json_object_new_boolean(1));
+        ENG_JADD(pricing, "payment", pj);
     }
     if (pricing) {
         char *mail = eng__checkout_email(cfg, pricing);
         if (mail)
-            json_object_object_add(pricing, "emailText", json_object_new_string(mail));
+            ENG_JADD(pricing, "emailText", json_object_new_string(mail));
         eng__free(mail);
     }
     /* the audit detail: what was charged and which rules priced it */
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "total", pricing ? json_object_get(eng__json_path(pricing, "total"))
+    ENG_JADD(d, "total", pricing ? json_object_get(eng__json_path(pricing, "total"))
                                                : json_object_get(eng__json_path(cart, "total")));
-    json_object_object_add(d, "discounts", json_object_get(eng__json_path(cart, "discounts")));
+    ENG_JADD(d, "discounts", json_object_get(eng__json_path(cart, "discounts")));
     json_object *rules = json_object_new_array();
     json_object *items = eng__json_path(cart, "items");
     for (size_t i = 0; items && i < json_object_array_length(items); i++) {
@@ -810,13 +810,13 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
         for (size_t k = 0; ap && k < json_object_array_length(ap); k++)
             json_object_array_add(rules, json_object_get(json_object_array_get_idx(ap, k)));
     }
-    json_object_object_add(d, "appliedRules", rules);
-    json_object_object_add(d, "via", json_object_new_string(via(t)));
-    json_object_object_add(d, "key", json_object_new_string(key));
+    ENG_JADD(d, "appliedRules", rules);
+    ENG_JADD(d, "via", json_object_new_string(via(t)));
+    ENG_JADD(d, "key", json_object_new_string(key));
     if (f.opt)
-        json_object_object_add(d, "delivery", json_object_new_string(f.opt->id));
+        ENG_JADD(d, "delivery", json_object_new_string(f.opt->id));
     if (charged)
-        json_object_object_add(d, "payment", json_object_new_string(paid.reference));
+        ENG_JADD(d, "payment", json_object_new_string(paid.reference));
     store_audit_rec au = {who, "order.create", NULL, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN)};
     store_order_req req = {uid, cid, key,
                            pricing ? json_object_to_json_string_ext(pricing, JSON_C_TO_STRING_PLAIN) : NULL, &au};
@@ -898,9 +898,9 @@ static int cancel(eng_turn *t, int64_t id, eng_shop_result *r)
     if (own_order(t, id, &o, r) < 0)
         return 0;
     json_object *act = json_object_new_object();
-    json_object_object_add(act, "type", json_object_new_string("order.cancel"));
-    json_object_object_add(act, "orderId", json_object_new_int64(id));
-    json_object_object_add(act, "order", eng__order_json(&o));
+    ENG_JADD(act, "type", json_object_new_string("order.cancel"));
+    ENG_JADD(act, "orderId", json_object_new_int64(id));
+    ENG_JADD(act, "order", eng__order_json(&o));
     store_order_clear(&o);
     char subj[48], who[200];
     snprintf(subj, sizeof subj, "order:%" PRId64, id);
@@ -910,7 +910,7 @@ static int cancel(eng_turn *t, int64_t id, eng_shop_result *r)
         return denied(t, r, "order.cancel", subj, veto);
     actor(t, who, sizeof who);
     json_object *d = json_object_new_object();
-    json_object_object_add(d, "via", json_object_new_string(via(t)));
+    ENG_JADD(d, "via", json_object_new_string(via(t)));
     store_audit_rec au = {who, "order.cancel", subj, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN)};
     store_err e = {0};
     int rc = store_order_cancel_audited(eng__store(t), uid, id, &au, &e);
@@ -935,7 +935,7 @@ static int saved_checkout(eng_turn *t, const char *key, json_object *confirmed, 
                           eng_shop_result *r)
 {
     json_object *saved = json_object_new_object();
-    json_object_object_add(saved, "saved", json_object_new_boolean(1));
+    ENG_JADD(saved, "saved", json_object_new_boolean(1));
     eng_checkout co = {.delivery = delivery, .payment = saved, .require_payment = true};
     int rc = checkout(t, key, confirmed, &co, r);
     json_object_put(saved);
@@ -996,9 +996,9 @@ static int frame_open_as(const eng_shopper *w, frame *f, eng_shop_result *r, boo
     int rc = eng__turn_new(w->pipe, "", &f->o, &f->t, NULL);
     if (rc < 0)
         return rc;
-    json_object_object_add(f->t->ctx, "via", json_object_new_string(w->via ? w->via : "api"));
+    ENG_JADD(f->t->ctx, "via", json_object_new_string(w->via ? w->via : "api"));
     if (w->cart_id)
-        json_object_object_add(f->t->ctx, "cartOverride", json_object_new_string(w->cart_id));
+        ENG_JADD(f->t->ctx, "cartOverride", json_object_new_string(w->cart_id));
     return 0;
 }
 
@@ -1023,12 +1023,12 @@ static int frame_do(const eng_shopper *w, json_object *a, eng_shop_result *r)
 static json_object *action(const char *type, const char *sku, int64_t qty, const char *key)
 {
     json_object *a = json_object_new_object();
-    json_object_object_add(a, "type", json_object_new_string(type));
+    ENG_JADD(a, "type", json_object_new_string(type));
     if (sku)
-        json_object_object_add(a, "sku", json_object_new_string(sku));
-    json_object_object_add(a, "qty", json_object_new_int64(qty));
+        ENG_JADD(a, "sku", json_object_new_string(sku));
+    ENG_JADD(a, "qty", json_object_new_int64(qty));
     if (key)
-        json_object_object_add(a, "key", json_object_new_string(key));
+        ENG_JADD(a, "key", json_object_new_string(key));
     return a;
 }
 
@@ -1062,7 +1062,7 @@ int eng_shop_checkout_confirmed(const eng_shopper *w, const char *key, json_obje
 {
     json_object *a = action("order.create", NULL, 0, key);
     if (confirmed)
-        json_object_object_add(a, "confirmed", json_object_get(confirmed));
+        ENG_JADD(a, "confirmed", json_object_get(confirmed));
     return frame_do(w, a, r);
 }
 
@@ -1106,8 +1106,8 @@ int eng_shop_checkout_quote(const eng_shopper *w, const char *delivery, eng_shop
             set(r, ENG_SHOP_EMPTY, "the cart is empty");
         } else {
             r->info = eng__checkout_quote(f.t, delivery);
-            json_object_object_add(r->info, "currency", json_object_new_string(cfg->currency));
-            json_object_object_add(r->info, "missing", saved_missing(f.t));
+            ENG_JADD(r->info, "currency", json_object_new_string(cfg->currency));
+            ENG_JADD(r->info, "missing", saved_missing(f.t));
             set(r, ENG_SHOP_OK, NULL);
         }
     }
@@ -1118,21 +1118,21 @@ int eng_shop_checkout_quote(const eng_shopper *w, const char *delivery, eng_shop
 int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r)
 {
     json_object *a = action("order.cancel", NULL, 0, NULL);
-    json_object_object_add(a, "orderId", json_object_new_int64(order_id));
+    ENG_JADD(a, "orderId", json_object_new_int64(order_id));
     return frame_do(w, a, r);
 }
 
 int eng_shop_promo_apply(const eng_shopper *w, const char *code, eng_shop_result *r)
 {
     json_object *a = action("promo.apply", NULL, 0, NULL);
-    json_object_object_add(a, "code", code ? json_object_new_string(code) : NULL);
+    ENG_JADD(a, "code", code ? json_object_new_string(code) : NULL);
     return frame_do(w, a, r);
 }
 
 int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_result *r)
 {
     json_object *a = action("promo.remove", NULL, 0, NULL);
-    json_object_object_add(a, "code", code ? json_object_new_string(code) : NULL);
+    ENG_JADD(a, "code", code ? json_object_new_string(code) : NULL);
     return frame_do(w, a, r);
 }
 
@@ -1183,8 +1183,8 @@ int eng_shop_cart_merge(const eng_shopper *w, const char *anon_session_id, eng_s
         from_store(r, rc, &e);
     } else {
         json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_string(from));
-        json_object_object_add(d, "via", json_object_new_string(w->via ? w->via : "api"));
+        ENG_JADD(d, "from", json_object_new_string(from));
+        ENG_JADD(d, "via", json_object_new_string(w->via ? w->via : "api"));
         eng__audit(f.t, "cart.merge", into, d);
         json_object_put(d);
         cart_after(f.t, r);
@@ -1230,6 +1230,6 @@ int eng_shop_orders(const eng_shopper *w, int limit, eng_shop_result *r)
         json_object_array_add(items, eng__order_json(&list[i]));
     store_order_list_free(list, n);
     r->order = json_object_new_object();
-    json_object_object_add(r->order, "items", items);
+    ENG_JADD(r->order, "items", items);
     return set(r, ENG_SHOP_OK, NULL);
 }

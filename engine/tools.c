@@ -155,30 +155,30 @@ json_object *eng_tool_schema(const eng_tool *t)
         json_object_put(req);
         return NULL;
     }
-    json_object_object_add(s, "type", json_object_new_string("object"));
+    ENG_JADD(s, "type", json_object_new_string("object"));
     for (const eng_tool_arg *a = t->args; a->name; a++) {
         json_object *p = json_object_new_object();
         static const char *const tn[] = {"string", "integer", "number"};
-        json_object_object_add(p, "type", json_object_new_string(tn[a->type]));
-        json_object_object_add(p, "description", json_object_new_string(a->desc));
+        ENG_JADD(p, "type", json_object_new_string(tn[a->type]));
+        ENG_JADD(p, "description", json_object_new_string(a->desc));
         if (a->type == ENG_TOOL_STR) {
-            json_object_object_add(p, "minLength", json_object_new_int((int)a->lo));
-            json_object_object_add(p, "maxLength", json_object_new_int((int)a->hi));
+            ENG_JADD(p, "minLength", json_object_new_int((int)a->lo));
+            ENG_JADD(p, "maxLength", json_object_new_int((int)a->hi));
             if (a->printable)
-                json_object_object_add(p, "pattern", json_object_new_string("^[!-~]+$"));
+                ENG_JADD(p, "pattern", json_object_new_string("^[!-~]+$"));
         } else if (a->type == ENG_TOOL_INT) {
-            json_object_object_add(p, "minimum", json_object_new_int64((int64_t)a->lo));
-            json_object_object_add(p, "maximum", json_object_new_int64((int64_t)a->hi));
+            ENG_JADD(p, "minimum", json_object_new_int64((int64_t)a->lo));
+            ENG_JADD(p, "maximum", json_object_new_int64((int64_t)a->hi));
         } else {
-            json_object_object_add(p, "minimum", json_object_new_double(a->lo));
-            json_object_object_add(p, "maximum", json_object_new_double(a->hi));
+            ENG_JADD(p, "minimum", json_object_new_double(a->lo));
+            ENG_JADD(p, "maximum", json_object_new_double(a->hi));
         }
         json_object_object_add(props, a->name, p);
         if (a->required)
             json_object_array_add(req, json_object_new_string(a->name));
     }
-    json_object_object_add(s, "properties", props);
-    json_object_object_add(s, "required", req);
-    json_object_object_add(s, "additionalProperties", json_object_new_boolean(0));
+    ENG_JADD(s, "properties", props);
+    ENG_JADD(s, "required", req);
+    ENG_JADD(s, "additionalProperties", json_object_new_boolean(0));
     return s;
 }

@@ -62,39 +62,39 @@ static json_object *new_context(eng_turn *t, const char *text, const eng_turn_op
         snprintf(mid, sizeof mid, "m-%016llx", (unsigned long long)h);
     }
     json_object *msg = json_object_new_object();
-    json_object_object_add(msg, "id", json_object_new_string(mid));
-    json_object_object_add(msg, "text", json_object_new_string(text));
-    json_object_object_add(ctx, "message", msg);
-    json_object_object_add(ctx, "sessionId", json_object_new_string(sid));
-    json_object_object_add(ctx, "session", o->session ? json_object_get(o->session) : json_object_new_object());
+    ENG_JADD(msg, "id", json_object_new_string(mid));
+    ENG_JADD(msg, "text", json_object_new_string(text));
+    ENG_JADD(ctx, "message", msg);
+    ENG_JADD(ctx, "sessionId", json_object_new_string(sid));
+    ENG_JADD(ctx, "session", o->session ? json_object_get(o->session) : json_object_new_object());
     json_object *user = NULL;
     if (o->user_id) {
         user = json_object_new_object();
-        json_object_object_add(user, "id", json_object_new_string(o->user_id));
+        ENG_JADD(user, "id", json_object_new_string(o->user_id));
     }
-    json_object_object_add(ctx, "user", user);
-    json_object_object_add(ctx, "memory", json_object_new_object());
-    json_object_object_add(ctx, "cart", NULL);
+    ENG_JADD(ctx, "user", user);
+    ENG_JADD(ctx, "memory", json_object_new_object());
+    ENG_JADD(ctx, "cart", NULL);
     json_object *intent = json_object_new_object();
-    json_object_object_add(intent, "name", NULL);
-    json_object_object_add(intent, "confidence", json_object_new_double(0));
-    json_object_object_add(intent, "source", NULL);
-    json_object_object_add(ctx, "intent", intent);
-    json_object_object_add(ctx, "entities", json_object_new_array());
-    json_object_object_add(ctx, "route", NULL);
-    json_object_object_add(ctx, "actions", json_object_new_array());
-    json_object_object_add(ctx, "results", json_object_new_object());
-    json_object_object_add(ctx, "vars", json_object_new_object());
+    ENG_JADD(intent, "name", NULL);
+    ENG_JADD(intent, "confidence", json_object_new_double(0));
+    ENG_JADD(intent, "source", NULL);
+    ENG_JADD(ctx, "intent", intent);
+    ENG_JADD(ctx, "entities", json_object_new_array());
+    ENG_JADD(ctx, "route", NULL);
+    ENG_JADD(ctx, "actions", json_object_new_array());
+    ENG_JADD(ctx, "results", json_object_new_object());
+    ENG_JADD(ctx, "vars", json_object_new_object());
     json_object *reply = json_object_new_object();
-    json_object_object_add(reply, "text", json_object_new_string(""));
-    json_object_object_add(reply, "cards", json_object_new_array());
-    json_object_object_add(reply, "suggestions", json_object_new_array());
-    json_object_object_add(ctx, "reply", reply);
-    json_object_object_add(ctx, "trace", json_object_new_array());
+    ENG_JADD(reply, "text", json_object_new_string(""));
+    ENG_JADD(reply, "cards", json_object_new_array());
+    ENG_JADD(reply, "suggestions", json_object_new_array());
+    ENG_JADD(ctx, "reply", reply);
+    ENG_JADD(ctx, "trace", json_object_new_array());
     json_object *pl = json_object_new_object();
-    json_object_object_add(pl, "name", json_object_new_string(t->p->name));
-    json_object_object_add(pl, "version", json_object_new_int64(t->p->version));
-    json_object_object_add(ctx, "pipeline", pl);
+    ENG_JADD(pl, "name", json_object_new_string(t->p->name));
+    ENG_JADD(pl, "version", json_object_new_int64(t->p->version));
+    ENG_JADD(ctx, "pipeline", pl);
     return ctx;
 }
 

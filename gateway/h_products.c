@@ -10,12 +10,7 @@
 
 static json_object *product_json(const store_product *p)
 {
-    char *js = NULL;
-    if (store_product_to_json(p, &js, NULL) < 0)
-        return NULL;
-    json_object *o = json_tokener_parse(js);
-    free(js);
-    return o;
+    return store_product_to_object(p);
 }
 
 /* finalPrice and appliedRules as the chat shows them to this shopper:

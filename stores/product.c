@@ -45,13 +45,11 @@ static json_object *str_array(char **v, size_t n)
     return a;
 }
 
-int store_product_to_json(const store_product *p, char **json_out,
-                          store_err *err)
+struct json_object *store_product_to_object(const store_product *p)
 {
     json_object *o;
-    if (!p || !json_out)
-        return store__fail(err, STORE_EINVAL, "product/out is NULL");
-    o = json_object_new_object();
+    if (!p || !(o = json_object_new_object()))
+        return NULL;
     put_str(o, "sku", p->sku);
     put_str(o, "title", p->title);
     put_str(o, "brand", p->brand);
@@ -81,6 +79,17 @@ int store_product_to_json(const store_product *p, char **json_out,
     if (p->images_media)
         json_object_object_add(o, "originalImages", str_array(p->images, p->n_images));
     json_object_object_add(o, "tags", str_array(p->tags, p->n_tags));
+    return o;
+}
+
+int store_product_to_json(const store_product *p, char **json_out,
+                          store_err *err)
+{
+    json_object *o;
+    if (!p || !json_out)
+        return store__fail(err, STORE_EINVAL, "product/out is NULL");
+    if (!(o = store_product_to_object(p)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
     *json_out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return *json_out ? 0 : store__fail(err, STORE_ENOMEM, "out of memory");

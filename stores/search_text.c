@@ -390,8 +390,10 @@ int store__is_stopword(const char *w)
         "without", "w", "me", "my", "i", "show", "find", "need", "want",
         "some", "any", "looking",
     };
+    /* called for every word of every candidate the re-ranker reads: the
+     * first letter rules out most of the list before any strcmp */
     for (size_t i = 0; i < sizeof sw / sizeof sw[0]; i++)
-        if (!strcmp(sw[i], w))
+        if (sw[i][0] == w[0] && !strcmp(sw[i], w))
             return 1;
     return 0;
 }

@@ -34,6 +34,7 @@ void store_config_init(store_config *cfg)
     cfg->session_ttl_s = 86400;
     cfg->pool_size = 8;
     cfg->busy_timeout_ms = 5000;
+    cfg->search_cache = 256;
     if ((e = getenv("AISLE_DB")) && *e)
         cfg->sqlite_path = e;
     if ((e = getenv("AISLE_REDIS_URL")) && *e) {
@@ -46,6 +47,8 @@ void store_config_init(store_config *cfg)
     }
     if ((e = getenv("AISLE_MEDIA_DIR")) && *e)
         cfg->media_dir = e;
+    if ((e = getenv("AISLE_SEARCH_CACHE")) && *e)
+        cfg->search_cache = (int)strtol(e, NULL, 10);
 }
 
 /* the media directory: the configured one, else "media" beside the

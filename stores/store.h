@@ -79,6 +79,9 @@ typedef struct store_config {
     int pool_size;              /* connections per backend (8) */
     int busy_timeout_ms;        /* SQLite lock wait (5000) */
     const char *synonyms_path;  /* optional synonyms file for search */
+    int search_cache;           /* search results kept for the same query
+                                   until the catalog changes (SQLite
+                                   catalog; 256; 0: none kept) */
     const char *media_dir;      /* the shop's copies of product images
                                    (store_media_*): default $AISLE_MEDIA_DIR,
                                    else "media" beside sqlite_path */
@@ -87,7 +90,8 @@ typedef struct store_config {
 } store_config;
 
 /* store_config_init: fill `cfg` with defaults, then apply the environment
- * (AISLE_DB, AISLE_REDIS_URL, AISLE_MONGO_URI).  Strings point into the
+ * (AISLE_DB, AISLE_REDIS_URL, AISLE_MONGO_URI, AISLE_MEDIA_DIR,
+ * AISLE_SEARCH_CACHE: a number of results, 0 for none).  Strings point into the
  * environment or static storage: copy them if the environment may change.
  * A Redis URL makes Redis the ephemeral backend, a Mongo URI makes MongoDB
  * the document backend, unless the caller then sets the fields itself. */
@@ -246,6 +250,12 @@ void store_product_clear(store_product *p);
  * so a document read and written back keeps them. */
 int store_product_to_json(const store_product *p, char **json_out,
                           store_err *err);
+/* store_product_to_object: the same document as a json-c object (a new
+ * reference, json_object_put it), for a caller that goes on to change or
+ * nest it rather than print it: no printing and parsing back.  NULL when
+ * p is NULL or memory runs out.  Declared with the struct's tag so that
+ * this header needs no json-c; json-c's json_object is that struct. */
+struct json_object *store_product_to_object(const store_product *p);
 /* store_product_from_json: parse one product document (the camelCase keys
  * above; DummyJSON's shape is accepted as is).  Fills *out (clear it
  * after).  Returns 0 or STORE_EINVAL with the reason in err. */

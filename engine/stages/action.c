@@ -23,46 +23,46 @@ static const eng_field fields[] = {
 
 static void outcome(json_object *a, const char *status, const char *message)
 {
-    json_object_object_add(a, "status", json_object_new_string(status));
+    ENG_JADD(a, "status", json_object_new_string(status));
     if (message && *message)
-        json_object_object_add(a, "message", json_object_new_string(message));
+        ENG_JADD(a, "message", json_object_new_string(message));
 }
 
 void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, bool *cart_changed)
 {
     const char *type = eng__json_str(a, "type", "");
     if (r->replayed)
-        json_object_object_add(a, "replayed", json_object_new_boolean(1));
+        ENG_JADD(a, "replayed", json_object_new_boolean(1));
     switch (r->status) {
     case ENG_SHOP_OK:
         outcome(a, "done", NULL);
         if (strncmp(type, "cart.", 5) == 0) {
-            json_object_object_add(a, "newQty", json_object_new_int64(r->qty));
+            ENG_JADD(a, "newQty", json_object_new_int64(r->qty));
             *cart_changed = true;
         } else if (strcmp(type, "order.create") == 0 && r->order) {
             json_object *res = json_object_new_object();
-            json_object_object_add(res, "orderId", json_object_get(eng__json_path(r->order, "id")));
-            json_object_object_add(res, "status", json_object_get(eng__json_path(r->order, "status")));
-            json_object_object_add(res, "total", json_object_get(eng__json_path(r->order, "total")));
-            json_object_object_add(res, "discounts", json_object_get(eng__json_path(r->order, "discounts")));
-            json_object_object_add(a, "result", res);
+            ENG_JADD(res, "orderId", json_object_get(eng__json_path(r->order, "id")));
+            ENG_JADD(res, "status", json_object_get(eng__json_path(r->order, "status")));
+            ENG_JADD(res, "total", json_object_get(eng__json_path(r->order, "total")));
+            ENG_JADD(res, "discounts", json_object_get(eng__json_path(r->order, "discounts")));
+            ENG_JADD(a, "result", res);
             *cart_changed = true;
         } else if (strcmp(type, "order.cancel") == 0 && r->order) {
-            json_object_object_add(a, "result", json_object_get(r->order));
+            ENG_JADD(a, "result", json_object_get(r->order));
         } else if (strncmp(type, "promo.", 6) == 0) {
             *cart_changed = true;
         }
         break;
     case ENG_SHOP_DENIED:
         outcome(a, "denied", r->reason);
-        json_object_object_add(a, "ruleId", json_object_new_string(r->rule_id));
-        json_object_object_add(a, "ruleVersion", json_object_get(eng__json_path(r->veto, "version")));
+        ENG_JADD(a, "ruleId", json_object_new_string(r->rule_id));
+        ENG_JADD(a, "ruleVersion", json_object_get(eng__json_path(r->veto, "version")));
         eng__set_var(t, "denied", json_object_new_string(r->reason));
         eng__turn_note(t, "%s vetoed by %s", type, r->rule_id);
         break;
     default:
         outcome(a, "failed", r->reason);
-        json_object_object_add(a, "reason", json_object_new_string(eng_shop_status_name(r->status)));
+        ENG_JADD(a, "reason", json_object_new_string(eng_shop_status_name(r->status)));
         break;
     }
     if (strcmp(type, "promo.apply") == 0) {
@@ -72,7 +72,7 @@ void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, b
             eng__set_var(t, "promoReason", json_object_new_string(r->reason));
     }
     if (r->cart)
-        json_object_object_add(t->ctx, "cart", json_object_get(r->cart));
+        ENG_JADD(t->ctx, "cart", json_object_get(r->cart));
 }
 
 static eng_result run(const eng_stage *st, eng_turn *t)

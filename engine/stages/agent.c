@@ -96,8 +96,8 @@ const char *eng__agent_read_as(eng_turn *t, const char *name)
         return "";
     /* copied before the name it may point at is replaced */
     if (!eng__json_path(in, "classified"))
-        json_object_object_add(in, "classified", json_object_new_string(eng__agent_intent(t)));
-    json_object_object_add(in, "name", json_object_new_string(name));
+        ENG_JADD(in, "classified", json_object_new_string(eng__agent_intent(t)));
+    ENG_JADD(in, "name", json_object_new_string(name));
     return eng__agent_intent(t);
 }
 
@@ -706,8 +706,8 @@ void eng__agent_keep_pending(eng_turn *t)
      * long ago is not a question any more */
     if (now != at + 1 || kept >= 2 || strcmp(eng__json_str(p, "id", ""), eng__json_str(t->ctx, "message.id", "")) == 0)
         return;
-    json_object_object_add(p, "turn", json_object_new_int64(now));
-    json_object_object_add(p, "kept", json_object_new_int64(kept + 1));
+    ENG_JADD(p, "turn", json_object_new_int64(now));
+    ENG_JADD(p, "kept", json_object_new_int64(kept + 1));
     json_object *v = NULL;
     json_object_deep_copy(p, &v, NULL);
     static const char *const kinds[][2] = {{"order.create", "order"}, {"cart.add", "add"}, {"cart.set", "set"},
@@ -724,21 +724,21 @@ void eng__agent_ask(eng_turn *t, const char *type, const char *sku, const char *
 {
     json_object *sess = eng__session(t);
     json_object *p = json_object_new_object();
-    json_object_object_add(p, "type", json_object_new_string(type));
-    json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
-    json_object_object_add(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    ENG_JADD(p, "type", json_object_new_string(type));
+    ENG_JADD(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    ENG_JADD(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
     if (sku)
-        json_object_object_add(p, "sku", json_object_new_string(sku));
+        ENG_JADD(p, "sku", json_object_new_string(sku));
     if (title)
-        json_object_object_add(p, "title", json_object_new_string(title));
-    json_object_object_add(p, "qty", json_object_new_int64(qty));
+        ENG_JADD(p, "title", json_object_new_string(title));
+    ENG_JADD(p, "qty", json_object_new_int64(qty));
     json_object *ask = json_object_get(p);
-    json_object_object_add(sess, "pending", p);
+    ENG_JADD(sess, "pending", p);
     json_object *v = NULL;
     json_object_deep_copy(ask, &v, NULL);
     json_object_put(ask);
     if (v)
-        json_object_object_add(v, "several", json_object_new_boolean(qty > 1));
+        ENG_JADD(v, "several", json_object_new_boolean(qty > 1));
     eng__set_var(t, "ask", v);
     const char *flag = strcmp(type, "cart.add") == 0   ? "askAdd"
                        : strcmp(type, "cart.set") == 0 ? "askSet"

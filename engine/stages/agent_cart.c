@@ -34,14 +34,14 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
         return eng__turn_fail(t, "out of memory");
     json_object *a = json_object_new_object();
     if (sku) {
-        json_object_object_add(a, "sku", json_object_new_string(sku));
+        ENG_JADD(a, "sku", json_object_new_string(sku));
         store_product p = {0};
         if (store_product_get(eng__store(t), sku, &p, NULL) == 0) {
-            json_object_object_add(a, "title", json_object_new_string(p.title));
-            json_object_object_add(a, "price", json_object_new_double(p.price));
-            json_object_object_add(a, "category", p.category ? json_object_new_string(p.category) : NULL);
-            json_object_object_add(a, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
-            json_object_object_add(a, "stock", eng__stock_json(&p));
+            ENG_JADD(a, "title", json_object_new_string(p.title));
+            ENG_JADD(a, "price", json_object_new_double(p.price));
+            ENG_JADD(a, "category", p.category ? json_object_new_string(p.category) : NULL);
+            ENG_JADD(a, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
+            ENG_JADD(a, "stock", eng__stock_json(&p));
             store_product_clear(&p);
         } else {
             json_object_put(a);
@@ -54,14 +54,14 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
         if (strcmp(type, "cart.remove") == 0)
             json_object_object_del(eng__session(t), "focus");
         else
-            json_object_object_add(eng__session(t), "focus", json_object_new_string(sku));
+            ENG_JADD(eng__session(t), "focus", json_object_new_string(sku));
         int64_t cur = eng__cart_line_qty(t, sku);
-        json_object_object_add(a, "currentQty", json_object_new_int64(cur));
+        ENG_JADD(a, "currentQty", json_object_new_int64(cur));
         int64_t nq = strcmp(type, "cart.add") == 0 ? cur + qty : strcmp(type, "cart.set") == 0 ? qty : 0;
-        json_object_object_add(a, "qty", json_object_new_int64(qty));
-        json_object_object_add(a, "newQty", json_object_new_int64(nq));
+        ENG_JADD(a, "qty", json_object_new_int64(qty));
+        ENG_JADD(a, "newQty", json_object_new_int64(nq));
     }
-    json_object_object_add(a, "type", json_object_new_string(type));
+    ENG_JADD(a, "type", json_object_new_string(type));
     /* the commerce core vetoes, with the cart in view, when the action
      * stage carries it out */
     eng__action_add(t, type, a);
@@ -276,7 +276,7 @@ static eng_result unclear(eng_turn *t, agent_target *tg, bool in_cart)
             if (json_object_array_length(tg->candidates) > 5)
                 json_object_array_del_idx(tg->candidates, 5, json_object_array_length(tg->candidates) - 5);
             if (tg->where != AGENT_AT_CART) {
-                json_object_object_add(eng__session(t), "shown", shown);
+                ENG_JADD(eng__session(t), "shown", shown);
                 json_object_object_del(eng__session(t), "focus");
             } else {
                 json_object_put(shown);
@@ -310,11 +310,11 @@ static eng_result unclear(eng_turn *t, agent_target *tg, bool in_cart)
 static eng_result not_in_cart(eng_turn *t, agent_target *tg, int64_t qty, bool offer)
 {
     json_object *v = json_object_new_object();
-    json_object_object_add(v, "sku", json_object_new_string(tg->sku));
-    json_object_object_add(v, "title", json_object_new_string(tg->title));
+    ENG_JADD(v, "sku", json_object_new_string(tg->sku));
+    ENG_JADD(v, "title", json_object_new_string(tg->title));
     /* "remove the phone": the shopper's word, not a catalog guess */
     if (!offer && tg->where == AGENT_AT_CATALOG && tg->name[0])
-        json_object_object_add(v, "named", json_object_new_string(tg->name));
+        ENG_JADD(v, "named", json_object_new_string(tg->name));
     eng__set_var(t, "notInCart", v);
     if (offer)
         eng__agent_ask(t, "cart.add", tg->sku, tg->title, qty);
@@ -336,7 +336,7 @@ static bool hedged(const char *text)
 static eng_result promo_action(eng_turn *t, const char *type, const char *code, const char *var)
 {
     json_object *a = json_object_new_object();
-    json_object_object_add(a, "code", json_object_new_string(code));
+    ENG_JADD(a, "code", json_object_new_string(code));
     eng__set_var(t, var, json_object_new_string(code));
     eng__action_add(t, type, a);
     eng__turn_note(t, "%s %s asked for", type, code);
@@ -644,7 +644,7 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
             /* "remove the phone" with no phone in the cart */
             json_object_put(tg.candidates);
             json_object *v = json_object_new_object();
-            json_object_object_add(v, "named", json_object_new_string(tg.name));
+            ENG_JADD(v, "named", json_object_new_string(tg.name));
             eng__set_var(t, "notInCart", v);
             eng__turn_note(t, "nothing in the cart is called \"%s\"", tg.name);
             return ENG_R_OK;

@@ -83,8 +83,8 @@ static json_object *shown_cart(eng_turn *t)
             json_object_object_add(l, keep[k], json_object_get(eng__json_path(it, keep[k])));
         json_object_array_add(lines, l);
     }
-    json_object_object_add(shown, "items", lines);
-    json_object_object_add(shown, "total", json_object_get(eng__json_path(t->ctx, "cart.total")));
+    ENG_JADD(shown, "items", lines);
+    ENG_JADD(shown, "total", json_object_get(eng__json_path(t->ctx, "cart.total")));
     return shown;
 }
 
@@ -95,18 +95,18 @@ static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, c
 {
     json_object *cart = eng__json_path(t->ctx, "cart");
     json_object *a = json_object_new_object();
-    json_object_object_add(a, "cartId", json_object_get(eng__json_path(cart, "id")));
-    json_object_object_add(a, "total", json_object_get(eng__json_path(cart, "total")));
-    json_object_object_add(a, "subtotal", json_object_get(eng__json_path(cart, "subtotal")));
-    json_object_object_add(a, "discounts", json_object_get(eng__json_path(cart, "discounts")));
-    json_object_object_add(a, "items", json_object_get(eng__json_path(cart, "items")));
-    json_object_object_add(a, "type", json_object_new_string("order.create"));
+    ENG_JADD(a, "cartId", json_object_get(eng__json_path(cart, "id")));
+    ENG_JADD(a, "total", json_object_get(eng__json_path(cart, "total")));
+    ENG_JADD(a, "subtotal", json_object_get(eng__json_path(cart, "subtotal")));
+    ENG_JADD(a, "discounts", json_object_get(eng__json_path(cart, "discounts")));
+    ENG_JADD(a, "items", json_object_get(eng__json_path(cart, "items")));
+    ENG_JADD(a, "type", json_object_new_string("order.create"));
     /* the saved address and card or no order (checked again in the core) */
-    json_object_object_add(a, "savedFacts", json_object_new_boolean(1));
+    ENG_JADD(a, "savedFacts", json_object_new_boolean(1));
     if (confirmed)
-        json_object_object_add(a, "confirmed", json_object_get(confirmed));
+        ENG_JADD(a, "confirmed", json_object_get(confirmed));
     if (delivery)   /* the option the question showed */
-        json_object_object_add(a, "delivery", json_object_new_string(delivery));
+        ENG_JADD(a, "delivery", json_object_new_string(delivery));
     /* the commerce core vetoes (with the cart in view) when the action
      * stage places it */
     json_object *act = eng__action_add(t, "order.create", a);
@@ -114,7 +114,7 @@ static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, c
      * replayed after a reconnect) places one order */
     char key[256];
     snprintf(key, sizeof key, "order:%s:%s", eng__json_str(t->ctx, "sessionId", "local"), pending_id);
-    json_object_object_add(act, "key", json_object_new_string(key));
+    ENG_JADD(act, "key", json_object_new_string(key));
     return ENG_R_OK;
 }
 
@@ -134,7 +134,7 @@ static json_object *draft(eng_turn *t)
     json_object *sess = eng__session(t), *d = eng__json_path(sess, "checkoutDraft");
     if (!d || !json_object_is_type(d, json_type_object)) {
         d = json_object_new_object();
-        json_object_object_add(sess, "checkoutDraft", d);
+        ENG_JADD(sess, "checkoutDraft", d);
     }
     return d;
 }
@@ -165,16 +165,16 @@ static eng_result ask_address(eng_turn *t)
     json_object *a = eng__json_path(d, "address");
     if (!a) {
         a = json_object_new_object();
-        json_object_object_add(d, "address", a);
+        ENG_JADD(d, "address", a);
     }
     const char *missing = eng__address_missing(a);
     json_object *p = json_object_new_object();
-    json_object_object_add(p, "type", json_object_new_string("checkout.address"));
-    json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
-    json_object_object_add(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    ENG_JADD(p, "type", json_object_new_string("checkout.address"));
+    ENG_JADD(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    ENG_JADD(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
     if (missing)
-        json_object_object_add(p, "wanted", json_object_new_string(missing));
-    json_object_object_add(sess, "pending", p);
+        ENG_JADD(p, "wanted", json_object_new_string(missing));
+    ENG_JADD(sess, "pending", p);
     json_object *shown = NULL;
     json_object_deep_copy(a, &shown, NULL);
     eng__set_var(t, "address", shown);
@@ -201,7 +201,7 @@ static eng_result ask_address(eng_turn *t)
             if (!json_object_object_get(a, said[i][0]))
                 wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%s", wl ? ", " : "", said[i][1]);
         eng__set_var(t, "addressMissing", json_object_new_string(want));
-        json_object_object_add(p, "missing", json_object_new_string(want));   /* for a reminder */
+        ENG_JADD(p, "missing", json_object_new_string(want));   /* for a reminder */
         eng__turn_note(t, "asked for the delivery address (%s missing)", missing);
     } else {
         eng__set_var(t, "confirmAddress", json_object_new_boolean(1));
@@ -217,16 +217,16 @@ static json_object *ui_action(eng_turn *t, const char *type, const char *label)
     json_object *ui = eng__json_path(t->ctx, "ui");
     if (!ui) {
         ui = json_object_new_object();
-        json_object_object_add(t->ctx, "ui", ui);
+        ENG_JADD(t->ctx, "ui", ui);
     }
     json_object *acts = eng__json_path(ui, "actions");
     if (!acts) {
         acts = json_object_new_array();
-        json_object_object_add(ui, "actions", acts);
+        ENG_JADD(ui, "actions", acts);
     }
     json_object *a = json_object_new_object();
-    json_object_object_add(a, "type", json_object_new_string(type));
-    json_object_object_add(a, "label", json_object_new_string(label));
+    ENG_JADD(a, "type", json_object_new_string(type));
+    ENG_JADD(a, "label", json_object_new_string(label));
     json_object_array_add(acts, a);
     return a;
 }
@@ -239,10 +239,10 @@ static void offer_checkout(eng_turn *t, const char *label)
     json_object *a = ui_action(t, "open_checkout", label);
     const char *del = eng__json_str(d, "delivery", NULL);
     if (del)
-        json_object_object_add(a, "delivery", json_object_new_string(del));
+        ENG_JADD(a, "delivery", json_object_new_string(del));
     json_object *addr = eng__json_path(d, "address");
     if (addr && json_object_object_length(addr) > 0)
-        json_object_object_add(a, "address", json_object_get(addr));
+        ENG_JADD(a, "address", json_object_get(addr));
 }
 
 /* No saved card: the checkout page takes it, with the cart, the address
@@ -267,7 +267,7 @@ static void address_merge(eng_turn *t, json_object *given)
     json_object *a = eng__json_path(d, "address");
     if (!a) {
         a = json_object_new_object();
-        json_object_object_add(d, "address", a);
+        ENG_JADD(d, "address", a);
     }
     json_object_object_foreach(given, k, v) json_object_object_add(a, k, json_object_get(v));
 }
@@ -280,9 +280,9 @@ static void checkout_turn(eng_turn *t)
     json_object *in = eng__json_path(t->ctx, "intent");
     if (!in || strcmp(eng__json_str(in, "name", ""), "checkout") == 0)
         return;
-    json_object_object_add(in, "read", json_object_get(json_object_object_get(in, "name")));
-    json_object_object_add(in, "name", json_object_new_string("checkout"));
-    json_object_object_add(in, "source", json_object_new_string("context"));
+    ENG_JADD(in, "read", json_object_get(json_object_object_get(in, "name")));
+    ENG_JADD(in, "name", json_object_new_string("checkout"));
+    ENG_JADD(in, "source", json_object_new_string("context"));
 }
 
 /* "yes" to the address shown: save it to the account, as the checkout
@@ -305,8 +305,8 @@ static eng_result answer_address(eng_turn *t, bool yes)
     eng_shop_result r;
     if (eng_shop_address_set(&w, a, &r) < 0 || r.status != ENG_SHOP_OK) {
         json_object *why = json_object_new_object();
-        json_object_object_add(why, "field", json_object_new_string(r.field));
-        json_object_object_add(why, "reason", json_object_new_string(r.reason));
+        ENG_JADD(why, "field", json_object_new_string(r.field));
+        ENG_JADD(why, "reason", json_object_new_string(r.reason));
         eng__set_var(t, "addressProblem", why);
         /* the field named is asked again */
         const char *f = strncmp(r.field, "address.", 8) == 0 ? r.field + 8 : NULL;
@@ -445,7 +445,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         eng__set_var(t, "checkoutTurn", json_object_new_boolean(1));
         const char *chosen = eng__delivery_named(t, eng__json_str(t->ctx, "message.text", NULL));
         if (chosen)
-            json_object_object_add(draft(t), "delivery", json_object_new_string(chosen));
+            ENG_JADD(draft(t), "delivery", json_object_new_string(chosen));
         if (address_turn) {
             address_merge(t, given);
             return ask_address(t);
@@ -472,18 +472,18 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         bool same_delivery = named ? (pdel && strcmp(pdel, named) == 0) : true;
         if (pid && ptotal == total && same_delivery) {
             /* asked again: the same question, asked now */
-            json_object_object_add(pending, "turn",
+            ENG_JADD(pending, "turn",
                                    json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
-            json_object_object_add(pending, "asked", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+            ENG_JADD(pending, "asked", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
         } else {
             json_object *p = json_object_new_object();
-            json_object_object_add(p, "type", json_object_new_string("order.create"));
-            json_object_object_add(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
-            json_object_object_add(p, "total", json_object_new_double(total));
-            json_object_object_add(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+            ENG_JADD(p, "type", json_object_new_string("order.create"));
+            ENG_JADD(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+            ENG_JADD(p, "total", json_object_new_double(total));
+            ENG_JADD(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
             if (named || pdel)
-                json_object_object_add(p, "delivery", json_object_new_string(named ? named : pdel));
-            json_object_object_add(sess, "pending", p);
+                ENG_JADD(p, "delivery", json_object_new_string(named ? named : pdel));
+            ENG_JADD(sess, "pending", p);
             pid = eng__json_str(p, "id", "m");
         }
         /* what the question shows: "yes" orders this cart or nothing */
@@ -515,13 +515,13 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         }
         char *id = eng__pool_strdup(t->pool, pid);
         json_object *lc = json_object_new_object();
-        json_object_object_add(lc, "pending", json_object_new_string(id));
-        json_object_object_add(lc, "message", json_object_new_string(eng__json_str(t->ctx, "message.id", "")));
-        json_object_object_add(lc, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+        ENG_JADD(lc, "pending", json_object_new_string(id));
+        ENG_JADD(lc, "message", json_object_new_string(eng__json_str(t->ctx, "message.id", "")));
+        ENG_JADD(lc, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
         const char *delivery = eng__pool_strdup(t->pool, eng__json_str(pending, "delivery", NULL));
         if (delivery)
-            json_object_object_add(lc, "delivery", json_object_new_string(delivery));
-        json_object_object_add(sess, "lastConfirmed", lc);
+            ENG_JADD(lc, "delivery", json_object_new_string(delivery));
+        ENG_JADD(sess, "lastConfirmed", lc);
         json_object *shown = json_object_get(eng__json_path(pending, "cart"));
         json_object_object_del(sess, "pending");
         json_object_object_del(sess, "checkoutDraft");
@@ -558,8 +558,8 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             return ENG_R_OK;
         }
         json_object *a = json_object_new_object();
-        json_object_object_add(a, "orderId", json_object_new_int64(ord.id));
-        json_object_object_add(a, "type", json_object_new_string("order.cancel"));
+        ENG_JADD(a, "orderId", json_object_new_int64(ord.id));
+        ENG_JADD(a, "type", json_object_new_string("order.cancel"));
         json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
         store_order_clear(&ord);
         eng__action_add(t, "order.cancel", a);

@@ -247,28 +247,28 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
         eng__plural(&b, "product", 7, total == 1);
     eng__buf_free(&one);
     if (b.data)
-        json_object_object_add(r, "noun", json_object_new_string(b.data));
+        ENG_JADD(r, "noun", json_object_new_string(b.data));
     eng__buf_free(&b);
     static const char *const order[] = {NULL, "cheapest first", "most expensive first", "best rated first"};
     if ((size_t)q->sort < sizeof order / sizeof *order && order[q->sort])
-        json_object_object_add(r, "order", json_object_new_string(order[q->sort]));
+        ENG_JADD(r, "order", json_object_new_string(order[q->sort]));
 }
 
 static json_object *query_json(const query *q)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "text", json_object_new_string(q->text));
-    json_object_object_add(o, "category", q->category ? json_object_new_string(q->category) : NULL);
-    json_object_object_add(o, "brand", q->brand ? json_object_new_string(q->brand) : NULL);
+    ENG_JADD(o, "text", json_object_new_string(q->text));
+    ENG_JADD(o, "category", q->category ? json_object_new_string(q->category) : NULL);
+    ENG_JADD(o, "brand", q->brand ? json_object_new_string(q->brand) : NULL);
     if (q->not_brand)
-        json_object_object_add(o, "notBrand", json_object_new_string(q->not_brand));
-    json_object_object_add(o, "priceMin", q->lo >= 0 ? json_object_new_double(q->lo) : NULL);
-    json_object_object_add(o, "priceMax", q->hi >= 0 ? json_object_new_double(q->hi) : NULL);
-    json_object_object_add(o, "inStock", json_object_new_boolean(q->in_stock));
-    json_object_object_add(o, "sort", json_object_new_int(q->sort));
-    json_object_object_add(o, "offset", json_object_new_int(q->offset));
+        ENG_JADD(o, "notBrand", json_object_new_string(q->not_brand));
+    ENG_JADD(o, "priceMin", q->lo >= 0 ? json_object_new_double(q->lo) : NULL);
+    ENG_JADD(o, "priceMax", q->hi >= 0 ? json_object_new_double(q->hi) : NULL);
+    ENG_JADD(o, "inStock", json_object_new_boolean(q->in_stock));
+    ENG_JADD(o, "sort", json_object_new_int(q->sort));
+    ENG_JADD(o, "offset", json_object_new_int(q->offset));
     if (q->flags & STORE_SEARCH_ALL_WORDS)
-        json_object_object_add(o, "allWords", json_object_new_boolean(1));
+        ENG_JADD(o, "allWords", json_object_new_boolean(1));
     return o;
 }
 
@@ -344,12 +344,12 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
         json_object_array_del_idx(cards, (size_t)o->page_size, json_object_array_length(cards) - (size_t)o->page_size);
     eng__agent_price(st, t, o, cards);
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "query", query_json(q));
-    json_object_object_add(r, "total", json_object_new_int64(res.total));
-    json_object_object_add(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
-    json_object_object_add(r, "more", json_object_new_boolean(res.total > q->offset + (int64_t)json_object_array_length(cards)));
+    ENG_JADD(r, "query", query_json(q));
+    ENG_JADD(r, "total", json_object_new_int64(res.total));
+    ENG_JADD(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+    ENG_JADD(r, "more", json_object_new_boolean(res.total > q->offset + (int64_t)json_object_array_length(cards)));
     if (res.corrected)
-        json_object_object_add(r, "corrected", json_object_new_string(res.corrected));
+        ENG_JADD(r, "corrected", json_object_new_string(res.corrected));
     describe(t, q, res.total, cards, r);
     json_object_object_add(eng__json_path(t->ctx, "results"), "search", r);
     json_object *sess = eng__session(t);
@@ -362,12 +362,12 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
         store_search_result_free(&res);
         return 0;
     }
-    json_object_object_add(sess, "shown", eng__agent_shown_of(cards));
+    ENG_JADD(sess, "shown", eng__agent_shown_of(cards));
     json_object_object_del(sess, "compared");   /* a new list: nothing compared in it */
-    json_object_object_add(sess, "lastQuery", query_json(q));
+    ENG_JADD(sess, "lastQuery", query_json(q));
     /* a new list replaces what "it" means: its only product, or none */
     if (json_object_array_length(cards) == 1)
-        json_object_object_add(sess, "focus",
+        ENG_JADD(sess, "focus",
                                json_object_get(eng__json_path(json_object_array_get_idx(cards, 0), "sku")));
     else
         json_object_object_del(sess, "focus");
@@ -415,7 +415,7 @@ static void type_first(eng_turn *t, const char *cat)
                 json_object_array_add(sorted, json_object_get(c));
         }
     set_cards(t, sorted);
-    json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(sorted));
+    ENG_JADD(eng__session(t), "shown", eng__agent_shown_of(sorted));
 }
 
 /* A shopping need the catalog has nothing for ("something for my new
@@ -450,8 +450,8 @@ static void clarify(eng_turn *t)
         eng__buf_adds(&b, "?");
     store_search_result_free(&res);
     json_object *reply = eng__json_path(t->ctx, "reply");
-    json_object_object_add(reply, "text", json_object_new_string(b.data ? b.data : ""));
-    json_object_object_add(reply, "suggestions", sugg);
+    ENG_JADD(reply, "text", json_object_new_string(b.data ? b.data : ""));
+    ENG_JADD(reply, "suggestions", sugg);
     eng__buf_free(&b);
     /* a `clarify` template words it (vars.clarifyCategories); without
      * one the formatter keeps this reply */
@@ -763,7 +763,7 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
         /* "cheaper ones" of the cheapest there are: say so */
         json_object *b = json_object_new_object();
         json_object_object_add(b, beyond < 0 ? "cheaper" : "pricier", json_object_new_boolean(1));
-        json_object_object_add(b, "price", json_object_new_double(beyond_price));
+        ENG_JADD(b, "price", json_object_new_double(beyond_price));
         eng__set_var(t, "beyondShown", b);
     }
     /* "most expensive watch" after phones: a refinement whose new words
@@ -870,7 +870,7 @@ static void which_one(eng_turn *t, agent_target *tg)
         return;
     if (json_object_array_length(tg->candidates) > 5)
         json_object_array_del_idx(tg->candidates, 5, json_object_array_length(tg->candidates) - 5);
-    json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(tg->candidates));
+    ENG_JADD(eng__session(t), "shown", eng__agent_shown_of(tg->candidates));
     json_object_object_del(eng__session(t), "focus");
     set_cards(t, tg->candidates);
     tg->candidates = NULL;
@@ -893,8 +893,8 @@ static void quote(eng_turn *t, json_object *card)
         return;
     int64_t cents = (int64_t)llround(json_object_get_double(fp) * 100.0);
     json_object *v = json_object_new_object();
-    json_object_object_add(v, "qty", json_object_new_int64(n));
-    json_object_object_add(v, "total", json_object_new_double((double)(cents * n) / 100.0));
+    ENG_JADD(v, "qty", json_object_new_int64(n));
+    ENG_JADD(v, "total", json_object_new_double((double)(cents * n) / 100.0));
     eng__set_var(t, "quote", v);
 }
 
@@ -941,7 +941,7 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
     json_object_array_add(cards, card);
     eng__agent_price(st, t, o, cards);
     json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
-    json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
+    ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
     quote(t, card);
     eng__agent_keep_pending(t);
@@ -1091,21 +1091,21 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
             best = c;
     }
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+    ENG_JADD(r, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
     if (cheap)
-        json_object_object_add(r, "cheapest", json_object_new_string(eng__json_str(cheap, "title", "")));
+        ENG_JADD(r, "cheapest", json_object_new_string(eng__json_str(cheap, "title", "")));
     if (best)
-        json_object_object_add(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
-    json_object_object_add(r, "same", json_object_new_boolean(cheap == best));
+        ENG_JADD(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
+    ENG_JADD(r, "same", json_object_new_boolean(cheap == best));
     /* the answer comes first, and it is what "it" means next ("add it") */
     json_object *pick = !asked ? NULL : strcmp(asked, "rating") == 0 ? best : cheap;
     if (json_object_array_length(cards) == 1)
-        json_object_object_add(r, "only", json_object_new_boolean(1));
+        ENG_JADD(r, "only", json_object_new_boolean(1));
     if (pick) {
         json_object_object_add(r, strcmp(asked, "rating") == 0 ? "askedRating" : "askedPrice",
                                json_object_new_boolean(1));
-        json_object_object_add(r, "answer", json_object_get(pick));
-        json_object_object_add(eng__session(t), "focus", json_object_new_string(eng__json_str(pick, "sku", "")));
+        ENG_JADD(r, "answer", json_object_get(pick));
+        ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(pick, "sku", "")));
     }
     json_object_object_add(eng__json_path(t->ctx, "results"), "compare", r);
     /* what "the cheaper one" may mean next (the cart agent asks otherwise) */
@@ -1113,7 +1113,7 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     for (size_t i = 0; i < json_object_array_length(cards); i++)
         json_object_array_add(compared,
                               json_object_new_string(eng__json_str(json_object_array_get_idx(cards, i), "sku", "")));
-    json_object_object_add(eng__session(t), "compared", compared);
+    ENG_JADD(eng__session(t), "compared", compared);
     set_cards(t, cards);
     eng__turn_note(t, "compared %zu products", json_object_array_length(cards));
     return ENG_R_OK;
@@ -1147,10 +1147,10 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
     for (size_t i = 0; focus && cards && i < json_object_array_length(cards); i++)
         if (strcmp(eng__json_str(json_object_array_get_idx(cards, i), "sku", ""), focus) == 0) {
             json_object_array_del_idx(cards, i, 1);
-            json_object_object_add(found, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
+            ENG_JADD(found, "count", json_object_new_int64((int64_t)json_object_array_length(cards)));
             int64_t total = json_object_get_int64(eng__json_path(found, "total"));
-            json_object_object_add(found, "total", json_object_new_int64(total > 0 ? total - 1 : 0));
-            json_object_object_add(eng__session(t), "shown", eng__agent_shown_of(cards));
+            ENG_JADD(found, "total", json_object_new_int64(total > 0 ? total - 1 : 0));
+            ENG_JADD(eng__session(t), "shown", eng__agent_shown_of(cards));
             break;
         }
     eng__set_var(t, "recommended", json_object_new_boolean(1));
@@ -1290,7 +1290,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__agent_target(t, false, &tg);
         json_object_put(tg.candidates);
         if (tg.found == AGENT_ONE) {
-            json_object_object_add(eng__session(t), "focus", json_object_new_string(tg.sku));
+            ENG_JADD(eng__session(t), "focus", json_object_new_string(tg.sku));
             json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("recommend"));
             eng__turn_note(t, "more like %s: read as recommend", tg.sku);
             return recommend(st, t, o);
@@ -1303,13 +1303,13 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
      * name that fits nothing is searched as before */
     if (strcmp(intent, "search_product") == 0 && product_question(eng__json_str(t->ctx, "message.text", ""))) {
         json_object *in = eng__json_path(t->ctx, "intent");
-        json_object_object_add(in, "name", json_object_new_string("product_details"));
+        ENG_JADD(in, "name", json_object_new_string("product_details"));
         eng_result r = details(st, t, o);
         json_object *vars = eng__json_path(t->ctx, "vars");
         if (r != ENG_R_OK || !eng__json_path(t->ctx, "vars.needProduct"))
             return r;
         json_object_object_del(vars, "needProduct");
-        json_object_object_add(in, "name", json_object_new_string(intent));
+        ENG_JADD(in, "name", json_object_new_string(intent));
         eng__turn_note(t, "no one product named: searched instead");
     }
     /* "could you take my voucher off" read as a search: a code to use

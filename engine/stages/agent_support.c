@@ -23,9 +23,9 @@ bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict)
     bool named = strcmp(topic, "shop_question") != 0 && strcmp(topic, "out_of_scope") != 0;
     if (eng__kb_answers(kb, text, named ? topic : NULL, strict, &hit)) {
         json_object *k = json_object_new_object();
-        json_object_object_add(k, "title", json_object_new_string(hit.title));
-        json_object_object_add(k, "text", json_object_new_string(hit.text));
-        json_object_object_add(k, "score", json_object_new_double((double)(int)(hit.score * 100) / 100));
+        ENG_JADD(k, "title", json_object_new_string(hit.title));
+        ENG_JADD(k, "text", json_object_new_string(hit.text));
+        ENG_JADD(k, "score", json_object_new_double((double)(int)(hit.score * 100) / 100));
         eng__set_var(t, "knowledge", k);
         eng__turn_note(t, "topic %s; knowledge \"%s\" (%.2f)", topic, hit.title, hit.score);
         return true;
@@ -52,8 +52,8 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
         if (strcmp(intent, handoff[i]) != 0)
             continue;
         json_object *a = json_object_new_object();
-        json_object_object_add(a, "reason", json_object_new_string(intent));
-        json_object_object_add(a, "text", json_object_new_string(eng__json_str(t->ctx, "message.text", "")));
+        ENG_JADD(a, "reason", json_object_new_string(intent));
+        ENG_JADD(a, "text", json_object_new_string(eng__json_str(t->ctx, "message.text", "")));
         json_object *act = eng__action_add(t, "support.handoff", a);
         eng__set_var(t, "handoff", json_object_new_boolean(1));
         eng__set_var(t, "ticket", json_object_get(eng__json_path(act, "key")));

@@ -211,17 +211,17 @@ static bool ask_llm(const eng_stage *st, eng_turn *t, const opts *o, const data 
     if (!(conf >= 0 && conf <= 1))
         conf = 0.9;
     json_object *intent = json_object_new_object();
-    json_object_object_add(intent, "name", json_object_new_string(name));
-    json_object_object_add(intent, "confidence", json_object_new_double(conf));
-    json_object_object_add(intent, "source", json_object_new_string("llm"));
-    json_object_object_add(intent, "alternatives", json_object_new_array());
-    json_object_object_add(t->ctx, "intent", intent);
+    ENG_JADD(intent, "name", json_object_new_string(name));
+    ENG_JADD(intent, "confidence", json_object_new_double(conf));
+    ENG_JADD(intent, "source", json_object_new_string("llm"));
+    ENG_JADD(intent, "alternatives", json_object_new_array());
+    ENG_JADD(t->ctx, "intent", intent);
     json_object *slots = eng__json_path(j, "slots");
     if (slots && json_object_is_type(slots, json_type_object)) {
         json_object *dst = eng__json_path(t->ctx, "slots");
         if (!dst) {
             dst = json_object_new_object();
-            json_object_object_add(t->ctx, "slots", dst);
+            ENG_JADD(t->ctx, "slots", dst);
         }
         json_object_object_foreach(slots, k, v) {
             if (!json_object_object_get_ex(dst, k, NULL))
@@ -281,8 +281,8 @@ static void correct(eng_turn *t, const eng__lex *x, char *note, size_t cap)
     if (!out || eng__lex_correct(x, text, out, len * 2 + 64, fixes, sizeof fixes) <= 0)
         return;
     json_object *m = eng__json_path(t->ctx, "message");
-    json_object_object_add(m, "original", json_object_new_string(text));
-    json_object_object_add(m, "text", json_object_new_string(out));
+    ENG_JADD(m, "original", json_object_new_string(text));
+    ENG_JADD(m, "text", json_object_new_string(out));
     snprintf(note, cap, "; corrected %s", fixes);
 }
 
@@ -354,19 +354,19 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     eng__lex_info in;
     eng__lex_analyse(x, eng__json_str(t->ctx, "message.text", ""), &in);
     json_object *u = json_object_new_object();
-    json_object_object_add(u, "content", json_object_new_int(in.content));
-    json_object_object_add(u, "known", json_object_new_int(in.known));
-    json_object_object_add(u, "cues", json_object_new_int(in.cues));
-    json_object_object_add(u, "dictionary", json_object_new_boolean(eng__lex_has_dict(x)));
+    ENG_JADD(u, "content", json_object_new_int(in.content));
+    ENG_JADD(u, "known", json_object_new_int(in.known));
+    ENG_JADD(u, "cues", json_object_new_int(in.cues));
+    ENG_JADD(u, "dictionary", json_object_new_boolean(eng__lex_has_dict(x)));
     if (in.category) {
-        json_object_object_add(u, "category", json_object_new_string(in.category));
-        json_object_object_add(u, "productType", json_object_new_string(in.type));
-        json_object_object_add(u, "typeLiteral", json_object_new_boolean(in.type_literal));
+        ENG_JADD(u, "category", json_object_new_string(in.category));
+        ENG_JADD(u, "productType", json_object_new_string(in.type));
+        ENG_JADD(u, "typeLiteral", json_object_new_boolean(in.type_literal));
         if (in.head[0])
-            json_object_object_add(u, "typeHead", json_object_new_string(in.head));
+            ENG_JADD(u, "typeHead", json_object_new_string(in.head));
     }
     if (in.for_whom) {
-        json_object_object_add(u, "forWhom", json_object_new_string(in.for_whom == 1 ? "men" : "women"));
+        ENG_JADD(u, "forWhom", json_object_new_string(in.for_whom == 1 ? "men" : "women"));
         /* "and for my girlfriend?" after "watches for a guy": the last
          * list's category for the other wearer, when the catalog has it */
         const char *last = eng__json_str(t->ctx, "session.lastQuery.category", NULL);
@@ -381,9 +381,9 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
                         (int)sizeof other)
             cat = eng__lex_category(x, other);
         if (cat)
-            json_object_object_add(u, "otherWearer", json_object_new_string(cat));
+            ENG_JADD(u, "otherWearer", json_object_new_string(cat));
     }
-    json_object_object_add(t->ctx, "understanding", u);
+    ENG_JADD(t->ctx, "understanding", u);
     json_object *intent = eng__json_path(t->ctx, "intent");
     const char *name = eng__json_str(intent, "name", "");
     /* "do you have oscillating multi tools" reads like "do you have
@@ -430,9 +430,9 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
             return;
     }
     if (vague)
-        json_object_object_add(u, "vague", json_object_new_boolean(1));
-    json_object_object_add(intent, "name", json_object_new_string(o->catalog_intent));
-    json_object_object_add(intent, "source", json_object_new_string("catalog"));
+        ENG_JADD(u, "vague", json_object_new_boolean(1));
+    ENG_JADD(intent, "name", json_object_new_string(o->catalog_intent));
+    ENG_JADD(intent, "source", json_object_new_string("catalog"));
     snprintf(note, cap, "; %s by the catalog (%d of %d words known%s%s)", o->catalog_intent, in.known, in.content,
              in.category ? ", a " : "", in.category ? in.category : "");
 }
@@ -468,9 +468,9 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
     if (eng_clf_predict(dt->model, out, top, 1) < 1 || top[0].confidence < REREAD_AT_LEAST ||
         !in_list(o->reread_intents, top[0].label) || !has_intent(st->pipe, top[0].label))
         return;
-    json_object_object_add(intent, "classified", json_object_new_string(name));
-    json_object_object_add(intent, "name", json_object_new_string(top[0].label));
-    json_object_object_add(intent, "source", json_object_new_string("reread"));
+    ENG_JADD(intent, "classified", json_object_new_string(name));
+    ENG_JADD(intent, "name", json_object_new_string(top[0].label));
+    ENG_JADD(intent, "source", json_object_new_string("reread"));
     snprintf(note, cap, "; read again without %d catalog word%s: %s %.2f", masked, masked == 1 ? "" : "s",
              top[0].label, top[0].confidence);
 }
@@ -541,9 +541,9 @@ static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const d
         label = "remove_from_cart";   /* "i don't want the third one after all": the cart agent asks */
     if (!label)
         return;
-    json_object_object_add(intent, "classified", json_object_new_string(name));
-    json_object_object_add(intent, "name", json_object_new_string(label));
-    json_object_object_add(intent, "source", json_object_new_string("reread"));
+    ENG_JADD(intent, "classified", json_object_new_string(name));
+    ENG_JADD(intent, "name", json_object_new_string(label));
+    ENG_JADD(intent, "source", json_object_new_string("reread"));
     snprintf(note, cap, "; read again without its reference%s: %s", refs == 1 ? "" : "s", label);
 }
 
@@ -563,9 +563,9 @@ static void keep_unsure(const eng_stage *st, eng_turn *t, const opts *o, const e
         (n > 1 && top[0].confidence - top[1].confidence < UNSURE_LEAD) ||
         !in_list(o->unsure_intents, top[0].label) || !has_intent(st->pipe, top[0].label))
         return;
-    json_object_object_add(intent, "classified", json_object_new_string(o->fallback_intent));
-    json_object_object_add(intent, "name", json_object_new_string(top[0].label));
-    json_object_object_add(intent, "source", json_object_new_string("unsure"));
+    ENG_JADD(intent, "classified", json_object_new_string(o->fallback_intent));
+    ENG_JADD(intent, "name", json_object_new_string(top[0].label));
+    ENG_JADD(intent, "source", json_object_new_string("unsure"));
     snprintf(note, cap, "; kept as an unsure %s (%.2f, below the threshold)", top[0].label, top[0].confidence);
 }
 
@@ -594,18 +594,18 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     }
     json_object *intent = json_object_new_object();
     bool below = top[0].confidence < o->threshold;
-    json_object_object_add(intent, "name", json_object_new_string(below ? o->fallback_intent : top[0].label));
-    json_object_object_add(intent, "confidence", json_object_new_double(top[0].confidence));
-    json_object_object_add(intent, "source", json_object_new_string("builtin"));
+    ENG_JADD(intent, "name", json_object_new_string(below ? o->fallback_intent : top[0].label));
+    ENG_JADD(intent, "confidence", json_object_new_double(top[0].confidence));
+    ENG_JADD(intent, "source", json_object_new_string("builtin"));
     json_object *alts = json_object_new_array();
     for (int i = below ? 0 : 1; i < n; i++) {
         json_object *a = json_object_new_object();
-        json_object_object_add(a, "name", json_object_new_string(top[i].label));
-        json_object_object_add(a, "confidence", json_object_new_double(top[i].confidence));
+        ENG_JADD(a, "name", json_object_new_string(top[i].label));
+        ENG_JADD(a, "confidence", json_object_new_double(top[i].confidence));
         json_object_array_add(alts, a);
     }
-    json_object_object_add(intent, "alternatives", alts);
-    json_object_object_add(t->ctx, "intent", intent);
+    ENG_JADD(intent, "alternatives", alts);
+    ENG_JADD(t->ctx, "intent", intent);
     char rnote[120] = "";
     if (below)
         keep_unsure(st, t, o, top, n, rnote, sizeof rnote);
@@ -617,7 +617,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         snprintf(unote + strlen(unote), sizeof unote - strlen(unote), "%s", rnote);
     if (why[0]) {
         /* the LLM was asked and failed: the built-in model answered */
-        json_object_object_add(intent, "fallback", json_object_new_string(why));
+        ENG_JADD(intent, "fallback", json_object_new_string(why));
         eng__fallback(t, st->id, why);
         eng__turn_note(t, "llm fallback (%s): %s %.2f%s%s%s", why, below ? o->fallback_intent : top[0].label,
                        top[0].confidence, cnote, unote, lnote);

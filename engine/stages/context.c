@@ -59,9 +59,9 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         store_user u = {0};
         if (store_user_get(s, uid, &u, NULL) == 0) {
             json_object *user = eng__json_path(t->ctx, "user");
-            json_object_object_add(user, "email", json_object_new_string(u.email));
+            ENG_JADD(user, "email", json_object_new_string(u.email));
             if (u.name[0])
-                json_object_object_add(user, "name", json_object_new_string(u.name));
+                ENG_JADD(user, "name", json_object_new_string(u.name));
             nl += (size_t)snprintf(note + nl, sizeof note - nl, "user ");
         }
     }
@@ -70,7 +70,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         if (store_memory_list(s, uid, NULL, &js, NULL) == 0 && js) {
             json_object *m = json_tokener_parse(js);
             if (m)
-                json_object_object_add(t->ctx, "memory", m);
+                ENG_JADD(t->ctx, "memory", m);
             nl += (size_t)snprintf(note + nl, sizeof note - nl, "memory ");
         }
         free(js);

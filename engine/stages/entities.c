@@ -371,7 +371,7 @@ static void slot(json_object *slots, const char *key, json_object *v)
 static json_object *entity(const eng__ent *e, const char *text, json_object *shown, json_object *slots)
 {
     json_object *o = json_object_new_object(), *v = NULL;
-    json_object_object_add(o, "type", json_object_new_string(eng__ent_type_name(e->type)));
+    ENG_JADD(o, "type", json_object_new_string(eng__ent_type_name(e->type)));
     switch (e->type) {
     case ENG_ENT_QUANTITY:
         v = jnum(e->num);
@@ -379,10 +379,10 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         break;
     case ENG_ENT_MONEY:
         v = json_object_new_object();
-        json_object_object_add(v, "amount", jnum(e->num));
-        json_object_object_add(v, "min", jnum(e->min));
-        json_object_object_add(v, "max", jnum(e->max));
-        json_object_object_add(v, "currency", e->currency ? json_object_new_string(e->currency) : NULL);
+        ENG_JADD(v, "amount", jnum(e->num));
+        ENG_JADD(v, "min", jnum(e->min));
+        ENG_JADD(v, "max", jnum(e->max));
+        ENG_JADD(v, "currency", e->currency ? json_object_new_string(e->currency) : NULL);
         slot(slots, "price", jnum(e->num));
         slot(slots, "minPrice", jnum(e->min));
         slot(slots, "maxPrice", jnum(e->max));
@@ -392,7 +392,7 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         v = e->str ? json_object_new_string(e->str) : jspan(text, e->vs, e->ve, false);
         slot(slots, "size", json_object_get(v));
         if (e->system) {
-            json_object_object_add(o, "system", json_object_new_string(e->system));
+            ENG_JADD(o, "system", json_object_new_string(e->system));
             slot(slots, "sizeSystem", json_object_new_string(e->system));
         }
         break;
@@ -401,7 +401,7 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         if (e->negated) {
             /* "not from apple": a filter that leaves it out, never the
              * slot that asks for it */
-            json_object_object_add(o, "negated", json_object_new_boolean(1));
+            ENG_JADD(o, "negated", json_object_new_boolean(1));
             break;
         }
         slot(slots, eng__ent_type_name(e->type), json_object_get(v));
@@ -415,23 +415,23 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         json_object *p = i >= 0 ? json_object_array_get_idx(shown, i) : NULL;
         json_object *sku = json_object_is_type(p, json_type_string) ? p : json_object_object_get(p, "sku");
         v = sku ? json_object_get(sku) : NULL;
-        json_object_object_add(o, "kind", json_object_new_string(ref_kinds[e->ref]));
-        json_object_object_add(o, "index", i >= 0 ? json_object_new_int(i)
+        ENG_JADD(o, "kind", json_object_new_string(ref_kinds[e->ref]));
+        ENG_JADD(o, "index", i >= 0 ? json_object_new_int(i)
                                            : e->ref == ENG_REF_ORDINAL ? json_object_new_int(e->index) : NULL);
-        json_object_object_add(o, "resolved", json_object_new_boolean(i >= 0));
+        ENG_JADD(o, "resolved", json_object_new_boolean(i >= 0));
         if (sku)
-            json_object_object_add(o, "sku", json_object_get(sku));
+            ENG_JADD(o, "sku", json_object_get(sku));
         if (e->plural)
-            json_object_object_add(o, "plural", json_object_new_boolean(1));
+            ENG_JADD(o, "plural", json_object_new_boolean(1));
         if (e->ref == ENG_REF_COMPARATIVE)
-            json_object_object_add(o, "which", json_object_new_string(cmp_names[e->cmp]));
+            ENG_JADD(o, "which", json_object_new_string(cmp_names[e->cmp]));
         if (e->ref == ENG_REF_ATTRIBUTE) {
             json_object *a = json_object_new_object();
             json_object_object_add(a, eng__ent_type_name(e->attr_type), json_object_new_string(e->str));
-            json_object_object_add(o, "attribute", a);
+            ENG_JADD(o, "attribute", a);
         }
         if (p && !json_object_is_type(p, json_type_string))
-            json_object_object_add(o, "product", json_object_get(p));
+            ENG_JADD(o, "product", json_object_get(p));
         slot(slots, "reference", json_object_get(o));
         slot(slots, "sku", sku ? json_object_get(sku) : NULL);
         break;
@@ -439,10 +439,10 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
     default:
         break;
     }
-    json_object_object_add(o, "value", v);
-    json_object_object_add(o, "text", jspan(text, e->start, e->end, false));
-    json_object_object_add(o, "start", json_object_new_int64(e->start));
-    json_object_object_add(o, "end", json_object_new_int64(e->end));
+    ENG_JADD(o, "value", v);
+    ENG_JADD(o, "text", jspan(text, e->start, e->end, false));
+    ENG_JADD(o, "start", json_object_new_int64(e->start));
+    ENG_JADD(o, "end", json_object_new_int64(e->end));
     return o;
 }
 
@@ -471,7 +471,7 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
     const char *own = eng__json_str(t->ctx, "message.original", text);
     json_object *a = eng__address_parse(own, bare ? eng__json_str(p, "wanted", NULL) : NULL);
     if (json_object_object_length(a) > 0)
-        json_object_object_add(slots, "address", a);
+        ENG_JADD(slots, "address", a);
     else
         json_object_put(a);
 }
@@ -518,8 +518,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                                    eng__ent_type_name(ents[i].type));
     }
     json_object_put(compared);
-    json_object_object_add(t->ctx, "entities", arr);
-    json_object_object_add(t->ctx, "slots", slots);
+    ENG_JADD(t->ctx, "entities", arr);
+    ENG_JADD(t->ctx, "slots", slots);
     address_slot(t, text, slots);
     eng__turn_note(t, "%d entit%s%s%s", n, n == 1 ? "y" : "ies", kinds, cnote);
     return ENG_R_OK;

@@ -280,9 +280,9 @@ static void phrase(const eng_stage *st, eng_turn *t, const opts *o, json_object 
                                   &answer, &err);
             free(user);
             if (rc == 0 && answer && *answer && eng_utf8_valid(answer, strlen(answer))) {
-                json_object_object_add(reply, "draft", json_object_new_string(draft));
-                json_object_object_add(reply, "text", json_object_new_string(answer));
-                json_object_object_add(reply, "source", json_object_new_string("llm"));
+                ENG_JADD(reply, "draft", json_object_new_string(draft));
+                ENG_JADD(reply, "text", json_object_new_string(answer));
+                ENG_JADD(reply, "source", json_object_new_string("llm"));
                 free(answer);
                 return;
             }
@@ -291,8 +291,8 @@ static void phrase(const eng_stage *st, eng_turn *t, const opts *o, json_object 
             why = buf;
         }
     }
-    json_object_object_add(reply, "source", json_object_new_string("template"));
-    json_object_object_add(reply, "fallback", json_object_new_string(why));
+    ENG_JADD(reply, "source", json_object_new_string("template"));
+    ENG_JADD(reply, "fallback", json_object_new_string(why));
     eng__fallback(t, st->id, why);
 }
 
@@ -334,15 +334,15 @@ static eng_result run(const eng_stage *st, eng_turn *t)
             out.data[out.len = before] = '\0';   /* the reminder said nothing */
     }
     json_object *reply = eng__json_path(t->ctx, "reply");
-    json_object_object_add(reply, "text", json_object_new_string(out.data ? out.data : ""));
+    ENG_JADD(reply, "text", json_object_new_string(out.data ? out.data : ""));
     eng__buf_free(&out);
     if (e->suggestions.n) {
         json_object *s = json_object_new_array();
         for (size_t i = 0; i < e->suggestions.n; i++)
             json_object_array_add(s, json_object_new_string(e->suggestions.items[i]));
-        json_object_object_add(reply, "suggestions", s);
+        ENG_JADD(reply, "suggestions", s);
     }
-    json_object_object_add(reply, "template", json_object_new_string(e->name));
+    ENG_JADD(reply, "template", json_object_new_string(e->name));
     if (o->llm) {
         phrase(st, t, o, reply, eng__json_str(reply, "text", ""));
         const char *fb = eng__json_str(reply, "fallback", NULL);

@@ -151,9 +151,9 @@ static int create(eng_stage *st, eng_build *b)
             continue;
         d->tools[d->ntools++] = &all[i];
         json_object *e = json_object_new_object();
-        json_object_object_add(e, "name", json_object_new_string(all[i].name));
-        json_object_object_add(e, "description", json_object_new_string(all[i].desc));
-        json_object_object_add(e, "parameters", eng_tool_schema(&all[i]));
+        ENG_JADD(e, "name", json_object_new_string(all[i].name));
+        ENG_JADD(e, "description", json_object_new_string(all[i].desc));
+        ENG_JADD(e, "parameters", eng_tool_schema(&all[i]));
         json_object_array_add(d->decl, e);
     }
     return 0;
@@ -191,8 +191,8 @@ static json_object *conversation(eng_turn *t, const opts *o)
     for (size_t i = first; i < n; i++)
         json_object_array_add(conv, json_object_get(json_object_array_get_idx(hist, i)));
     json_object *m = json_object_new_object();
-    json_object_object_add(m, "role", json_object_new_string("user"));
-    json_object_object_add(m, "content", json_object_new_string(eng__json_str(t->ctx, "message.text", "")));
+    ENG_JADD(m, "role", json_object_new_string("user"));
+    ENG_JADD(m, "content", json_object_new_string(eng__json_str(t->ctx, "message.text", "")));
     json_object_array_add(conv, m);
     return conv;
 }
@@ -227,19 +227,19 @@ static void remember(eng_turn *t, const opts *o, const char *reply, long tokens)
     json_object *sess = eng__session(t), *ag = eng__json_path(sess, "agent"), *hist;
     if (!json_object_is_type(ag, json_type_object)) {
         ag = json_object_new_object();
-        json_object_object_add(sess, "agent", ag);
+        ENG_JADD(sess, "agent", ag);
     }
-    json_object_object_add(ag, "tokens",
+    ENG_JADD(ag, "tokens",
                            json_object_new_int64(json_object_get_int64(json_object_object_get(ag, "tokens")) + tokens));
     if (!json_object_object_get_ex(ag, "history", &hist) || !json_object_is_type(hist, json_type_array)) {
         hist = json_object_new_array();
-        json_object_object_add(ag, "history", hist);
+        ENG_JADD(ag, "history", hist);
     }
     const char *pair[2][2] = {{"user", eng__json_str(t->ctx, "message.text", "")}, {"assistant", reply}};
     for (int i = 0; i < 2; i++) {
         json_object *m = json_object_new_object();
-        json_object_object_add(m, "role", json_object_new_string(pair[i][0]));
-        json_object_object_add(m, "content", json_object_new_string(pair[i][1]));
+        ENG_JADD(m, "role", json_object_new_string(pair[i][0]));
+        ENG_JADD(m, "content", json_object_new_string(pair[i][1]));
         json_object_array_add(hist, m);
     }
     long total = 0;
@@ -265,25 +265,25 @@ typedef struct tally {
 
 static void tally_close(eng_turn *t, tally *y, const char *mode)
 {
-    json_object_object_add(y->agent, "mode", json_object_new_string(mode));
-    json_object_object_add(y->agent, "steps", json_object_new_int(y->steps));
-    json_object_object_add(y->agent, "toolCalls", json_object_new_int(y->ncalls));
-    json_object_object_add(y->agent, "toolErrors", json_object_new_int(y->refused));
+    ENG_JADD(y->agent, "mode", json_object_new_string(mode));
+    ENG_JADD(y->agent, "steps", json_object_new_int(y->steps));
+    ENG_JADD(y->agent, "toolCalls", json_object_new_int(y->ncalls));
+    ENG_JADD(y->agent, "toolErrors", json_object_new_int(y->refused));
     json_object *tok = json_object_new_object();
-    json_object_object_add(tok, "input", json_object_new_int64(y->in));
-    json_object_object_add(tok, "output", json_object_new_int64(y->out));
-    json_object_object_add(y->agent, "tokens", tok);
-    json_object_object_add(y->agent, "modelUs", json_object_new_int64(y->model_us));
-    json_object_object_add(y->agent, "stop", json_object_new_string(y->stop));
-    json_object_object_add(y->agent, "calls", y->calls);
-    json_object_object_add(t->ctx, "agent", y->agent);
+    ENG_JADD(tok, "input", json_object_new_int64(y->in));
+    ENG_JADD(tok, "output", json_object_new_int64(y->out));
+    ENG_JADD(y->agent, "tokens", tok);
+    ENG_JADD(y->agent, "modelUs", json_object_new_int64(y->model_us));
+    ENG_JADD(y->agent, "stop", json_object_new_string(y->stop));
+    ENG_JADD(y->agent, "calls", y->calls);
+    ENG_JADD(t->ctx, "agent", y->agent);
 }
 
 /* no model for this turn: the built-in pipeline answers */
 static eng_result builtin(const eng_stage *st, eng_turn *t, tally *y, const char *stop, const char *why)
 {
     y->stop = stop;
-    json_object_object_add(y->agent, "reason", json_object_new_string(why));
+    ENG_JADD(y->agent, "reason", json_object_new_string(why));
     tally_close(t, y, "builtin");
     eng__fallback(t, st->id, why);
     eng__turn_note(t, "the built-in pipeline answers: %s", why);
@@ -341,20 +341,20 @@ static void run_call(const data *d, agent_work *w, tally *y, json_object *conv, 
     y->ncalls += !over;
     y->refused += err;
     json_object *rec = json_object_new_object();
-    json_object_object_add(rec, "name", json_object_new_string(name));
-    json_object_object_add(rec, "ok", json_object_new_boolean(!err));
+    ENG_JADD(rec, "name", json_object_new_string(name));
+    ENG_JADD(rec, "ok", json_object_new_boolean(!err));
     if (err)
-        json_object_object_add(rec, "error", json_object_new_string(eng__json_str(res, "error", "")));
-    json_object_object_add(rec, "us", json_object_new_int64(eng_now_us() - t0));
+        ENG_JADD(rec, "error", json_object_new_string(eng__json_str(res, "error", "")));
+    ENG_JADD(rec, "us", json_object_new_int64(eng_now_us() - t0));
     json_object_array_add(y->calls, rec);
     eng_json_tidy_doubles(res);
     json_object *m = json_object_new_object();
-    json_object_object_add(m, "role", json_object_new_string("tool"));
-    json_object_object_add(m, "id", json_object_new_string(id));
-    json_object_object_add(m, "name", json_object_new_string(name));
-    json_object_object_add(m, "content", json_object_new_string(
+    ENG_JADD(m, "role", json_object_new_string("tool"));
+    ENG_JADD(m, "id", json_object_new_string(id));
+    ENG_JADD(m, "name", json_object_new_string(name));
+    ENG_JADD(m, "content", json_object_new_string(
         json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
-    json_object_object_add(m, "error", json_object_new_boolean(err));
+    ENG_JADD(m, "error", json_object_new_boolean(err));
     json_object_array_add(conv, m);
     json_object_put(res);
 }
@@ -442,7 +442,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                                err.msg);
             }
             y.stop = rc == ENG_ETIMEDOUT ? "deadline" : "provider-error";
-            json_object_object_add(y.agent, "reason", json_object_new_string(err.msg));
+            ENG_JADD(y.agent, "reason", json_object_new_string(err.msg));
             break;
         }
         y.steps++;
@@ -464,9 +464,9 @@ static eng_result run(const eng_stage *st, eng_turn *t)
             break;
         }
         json_object *m = json_object_new_object();
-        json_object_object_add(m, "role", json_object_new_string("assistant"));
-        json_object_object_add(m, "content", json_object_new_string(eng__json_str(ans, "text", "")));
-        json_object_object_add(m, "calls", json_object_get(calls));
+        ENG_JADD(m, "role", json_object_new_string("assistant"));
+        ENG_JADD(m, "content", json_object_new_string(eng__json_str(ans, "text", "")));
+        ENG_JADD(m, "calls", json_object_get(calls));
         json_object_array_add(conv, m);
         for (size_t i = 0; i < nc; i++)
             run_call(d, &w, &y, conv, json_object_array_get_idx(calls, i), o->max_tool_calls);
@@ -517,21 +517,21 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     if (w.checkout && st->nedges) {
         /* the core asks the shopper: the order agent, as for "checkout" */
         json_object *in = eng__json_path(t->ctx, "intent");
-        json_object_object_add(in, "name", json_object_new_string("checkout"));
-        json_object_object_add(in, "source", json_object_new_string("llm_agent"));
+        ENG_JADD(in, "name", json_object_new_string("checkout"));
+        ENG_JADD(in, "source", json_object_new_string("llm_agent"));
         t->jump = st->edges[0].to;
         result = ENG_R_OK;
     } else {
         json_object *r = eng__json_path(t->ctx, "reply");
-        json_object_object_add(r, "text", json_object_new_string(reply));
-        json_object_object_add(r, "source", json_object_new_string("llm_agent"));
+        ENG_JADD(r, "text", json_object_new_string(reply));
+        ENG_JADD(r, "source", json_object_new_string("llm_agent"));
         if (w.cards) {
-            json_object_object_add(r, "cards", json_object_get(w.cards));
+            ENG_JADD(r, "cards", json_object_get(w.cards));
             /* "the second one" in the next message means what is shown now */
             json_object *sess = eng__session(t);
-            json_object_object_add(sess, "shown", eng__agent_shown_of(w.cards));
+            ENG_JADD(sess, "shown", eng__agent_shown_of(w.cards));
             if (json_object_array_length(w.cards) == 1)
-                json_object_object_add(sess, "focus", json_object_new_string(
+                ENG_JADD(sess, "focus", json_object_new_string(
                                                           eng__json_str(json_object_array_get_idx(w.cards, 0), "sku", "")));
             else
                 json_object_object_del(sess, "focus");

@@ -21,8 +21,8 @@ json_object *eng__agent_tool_error(const char *code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "error", json_object_new_string(code));
-    json_object_object_add(o, "message", json_object_new_string(eng_utf8_valid(msg, strlen(msg)) ? msg : code));
+    ENG_JADD(o, "error", json_object_new_string(code));
+    ENG_JADD(o, "message", json_object_new_string(eng_utf8_valid(msg, strlen(msg)) ? msg : code));
     return o;
 }
 
@@ -78,10 +78,10 @@ static json_object *search(agent_work *w, json_object *a)
     json_object_put(w->cards);
     w->cards = cards;
     json_object *out = json_object_new_object();
-    json_object_object_add(out, "items", items);
-    json_object_object_add(out, "total", json_object_new_int64(res.total));
+    ENG_JADD(out, "items", items);
+    ENG_JADD(out, "total", json_object_new_int64(res.total));
     if (res.corrected)
-        json_object_object_add(out, "corrected", json_object_new_string(res.corrected));
+        ENG_JADD(out, "corrected", json_object_new_string(res.corrected));
     done(w, "I found %" PRId64 " product%s for \"%.80s\".", res.total, res.total == 1 ? "" : "s", q.text);
     store_search_result_free(&res);
     return out;
@@ -133,21 +133,21 @@ static json_object *change(agent_work *w, const char *type, json_object *args)
     const char *sku = eng__json_str(args, "sku", NULL);
     json_object *p = json_object_new_object();
     if (sku)
-        json_object_object_add(p, "sku", json_object_new_string(sku));
+        ENG_JADD(p, "sku", json_object_new_string(sku));
     if (json_object_object_get_ex(args, "quantity", NULL))
-        json_object_object_add(p, "qty", json_object_new_int64((int64_t)num(args, "quantity", 0)));
+        ENG_JADD(p, "qty", json_object_new_int64((int64_t)num(args, "quantity", 0)));
     if (json_object_object_get_ex(args, "code", NULL))
-        json_object_object_add(p, "code", json_object_new_string(eng__json_str(args, "code", "")));
-    json_object_object_add(p, "type", json_object_new_string(type));
+        ENG_JADD(p, "code", json_object_new_string(eng__json_str(args, "code", "")));
+    ENG_JADD(p, "type", json_object_new_string(type));
     json_object *act = eng__action_add(w->t, type, p);
     eng_shop_result r;
     bool changed = false;
     /* the audit trail says the change came through the assistant's model */
     json_object *ctx = w->t->ctx, *was = json_object_get(json_object_object_get(ctx, "via"));
-    json_object_object_add(ctx, "via", json_object_new_string("llm_agent"));
+    ENG_JADD(ctx, "via", json_object_new_string("llm_agent"));
     eng__shop_do(w->t, act, &r);
     if (was)
-        json_object_object_add(ctx, "via", was);
+        ENG_JADD(ctx, "via", was);
     else
         json_object_object_del(ctx, "via");
     eng__action_record(w->t, act, &r, &changed);
@@ -155,10 +155,10 @@ static json_object *change(agent_work *w, const char *type, json_object *args)
     if (r.status == ENG_SHOP_OK) {
         w->cart_changes++;
         out = json_object_new_object();
-        json_object_object_add(out, "ok", json_object_new_boolean(1));
+        ENG_JADD(out, "ok", json_object_new_boolean(1));
         if (r.replayed)
-            json_object_object_add(out, "replayed", json_object_new_boolean(1));
-        json_object_object_add(out, "cart", json_object_get(r.cart ? r.cart : eng__json_path(w->t->ctx, "cart")));
+            ENG_JADD(out, "replayed", json_object_new_boolean(1));
+        ENG_JADD(out, "cart", json_object_get(r.cart ? r.cart : eng__json_path(w->t->ctx, "cart")));
         if (strcmp(type, "cart.add") == 0)
             done(w, "I added %" PRId64 " of the %.127s to your cart (now %" PRId64 ").",
                  (int64_t)num(args, "quantity", 0), line_title(r.cart, sku), r.qty);
@@ -200,8 +200,8 @@ static json_object *policy(agent_work *w, json_object *a)
     json_object *out;
     if (rc == 1) {
         out = json_object_new_object();
-        json_object_object_add(out, "section", json_object_new_string(title));
-        json_object_object_add(out, "answer", json_object_new_string(text));
+        ENG_JADD(out, "section", json_object_new_string(title));
+        ENG_JADD(out, "answer", json_object_new_string(text));
     } else {
         out = eng__agent_tool_error("no-answer", "The shop's policies do not answer that; the shopper can ask the staff.");
     }
@@ -241,8 +241,8 @@ json_object *eng__agent_tool_run(agent_work *w, const eng_tool *tool, json_objec
         /* the core asks the shopper; only their own "yes" orders */
         w->checkout = true;
         out = json_object_new_object();
-        json_object_object_add(out, "requested", json_object_new_boolean(1));
-        json_object_object_add(out, "next", json_object_new_string(
+        ENG_JADD(out, "requested", json_object_new_boolean(1));
+        ENG_JADD(out, "next", json_object_new_string(
             "The shop now shows the shopper the order summary and asks them to confirm. No order is placed "
             "until the shopper answers yes. Do not call more tools."));
     } else

@@ -178,7 +178,7 @@ static eng_result take(const eng_stage *st, eng_turn *t, const route *r, size_t 
 {
     const eng_edge *e = &st->edges[r->edge];
     t->jump = e->to;
-    json_object_object_add(t->ctx, "route", json_object_new_string(e->to_id));
+    ENG_JADD(t->ctx, "route", json_object_new_string(e->to_id));
     eng__turn_note(t, "-> %s (route %zu%s%s)", e->to_id, i + 1, r->kind == R_DEFAULT ? ", default" : ": ",
                    r->kind == R_DEFAULT ? "" : r->src);
     return ENG_R_OK;

@@ -23,12 +23,105 @@ static char *arr_json(char **v, size_t n)
     return s;
 }
 
+/* The list arr_json wrote (strings only, escaped by json-c), read
+ * without a parser: sets *out (NULL when empty) and *n and returns 1, or
+ * returns 0 when the text holds anything else (a \u escape, a number,
+ * nesting, a syntax error), which json-c then reads as it always did.
+ * Every product a search or a lookup returns reads two of these. */
+static int str_arr_fast(const char *t, char ***out, size_t *n)
+{
+    char **v = NULL;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    while (*t == ' ')
+        t++;
+    if (*t++ != '[')
+        return 0;
+    while (*t == ' ')
+        t++;
+    if (*t == ']') {
+        t++;
+        goto end;
+    }
+    for (;;) {
+        const char *e;
+        size_t len = 0;
+        char *d, *w;
+        if (*t++ != '"')
+            goto fail;
+        for (e = t; *e && *e != '"'; e++, len++)
+            if (*e == '\\') {
+                if (!e[1] || !strchr("\"\\/bfnrt", e[1]))
+                    goto fail;
+                e++;
+            }
+        if (*e != '"')
+            goto fail;
+        if (*n == cap) {
+            char **nv = realloc(v, (cap = cap ? 2 * cap : 4) * sizeof *nv);
+            if (!nv)
+                goto fail;
+            v = nv;
+        }
+        if (!(w = d = malloc(len + 1)))
+            goto fail;
+        for (; t < e; t++) {
+            if (*t != '\\') {
+                *w++ = *t;
+                continue;
+            }
+            switch (*++t) {
+            case 'b': *w++ = '\b'; break;
+            case 'f': *w++ = '\f'; break;
+            case 'n': *w++ = '\n'; break;
+            case 'r': *w++ = '\r'; break;
+            case 't': *w++ = '\t'; break;
+            default: *w++ = *t;   /* " \ / */
+            }
+        }
+        *w = '\0';
+        v[(*n)++] = d;
+        t = e + 1;
+        while (*t == ' ')
+            t++;
+        if (*t == ',') {
+            t++;
+            while (*t == ' ')
+                t++;
+            continue;
+        }
+        if (*t++ != ']')
+            goto fail;
+        break;
+    }
+end:
+    while (*t == ' ')
+        t++;
+    if (*t)
+        goto fail;
+    *out = v;
+    return 1;
+fail:
+    for (size_t i = 0; i < *n; i++)
+        free(v[i]);
+    free(v);
+    *out = NULL;
+    *n = 0;
+    return 0;
+}
+
 static char **json_arr(const char *t, size_t *n)
 {
-    json_object *a = t ? json_tokener_parse(t) : NULL;
+    json_object *a;
     char **v = NULL;
     size_t len;
     *n = 0;
+    if (!t)
+        return NULL;
+    if (str_arr_fast(t, &v, n))
+        return v;
+    a = json_tokener_parse(t);
     if (a && json_object_is_type(a, json_type_array) &&
         (len = json_object_array_length(a)) && (v = calloc(len, sizeof *v)))
         for (size_t i = 0; i < len; i++) {

@@ -52,6 +52,11 @@ typedef struct sq {
     sq_gop *ghead, *gtail;
     int gleader;
     uint64_t gcommits, gwrites;  /* transactions and the writes in them */
+    /* search results kept (sqlite_scache.c): cfg.search_cache slots,
+     * made on first use, under smu; stick counts hand-outs (recency) */
+    pthread_mutex_t smu;
+    struct sq_scache *scache;
+    uint64_t stick;
 } sq;
 
 /* Borrow a connection (blocks while all are in use) and give it back. */
@@ -63,6 +68,18 @@ void sq__release(sq *b, sq_conn *c);
 
 /* sq__prep: a cached, reset, unbound prepared statement for `sql`. */
 sqlite3_stmt *sq__prep(sq_conn *c, const char *sql, store_err *err);
+
+/* sq__scache_get: a kept result for `q` at catalog generation `gen`, with
+ * its hits' stock read afresh on `c`, into *out (1); 0 when none is kept
+ * (or keeping is off, or q filters on stock).  sq__scache_put keeps a
+ * copy of `r` (at most 200 hits and about 64 KB: so at most
+ * search_cache × 64 KB), the least recently used out.
+ * sq__scache_free drops them all (at close). */
+int sq__scache_get(sq *b, sq_conn *c, int64_t gen, const store_search_query *q,
+                   store_search_result *out);
+void sq__scache_put(sq *b, int64_t gen, const store_search_query *q,
+                    const store_search_result *r);
+void sq__scache_free(sq *b);
 
 /* sq__err: map an SQLite failure to a store code with its message. */
 int sq__err(sq_conn *c, int rc, store_err *err, const char *what);

@@ -275,6 +275,370 @@ static const char price_bucket[] =
     " WHEN p.price < 500 THEN '250-500' WHEN p.price < 1000 THEN '500-1000'"
     " ELSE '1000+' END";
 
+/* ---------------- a text search in one pass ----------------
+ *
+ * A text search reads its matches once: one statement, without ORDER BY
+ * or LIMIT, yields each match's id, score, sort key and (when asked) its
+ * category, brand and price; here they are counted (the total), tallied
+ * (the facets) and the best `want` kept in a bounded heap; then only the
+ * kept rows are read whole, by id.  It used to be five passes over every
+ * match (the ranked page, whose sorter held every matching row in full,
+ * the count and three GROUP BY facets), each re-running the MATCH.  The
+ * numbers are the same: the total is exact, the facets are counted over
+ * the same filtered matches, ordered as the GROUP BYs ordered them. */
+
+typedef struct cand {
+    int64_t id;
+    double score, key;      /* key: price or rating when the sort names one */
+} cand;
+
+/* Does a rank before b in `sort`'s order?  The ORDER BYs of the SQL
+ * path: the sort key, then score descending, then id. */
+static int before(const cand *a, const cand *b, store_sort sort)
+{
+    if (sort == STORE_SORT_PRICE_ASC && a->key != b->key)
+        return a->key < b->key;
+    if ((sort == STORE_SORT_PRICE_DESC || sort == STORE_SORT_RATING) && a->key != b->key)
+        return a->key > b->key;
+    if (a->score != b->score)
+        return a->score > b->score;
+    return a->id < b->id;
+}
+
+/* The heap keeps the worst kept candidate at its root. */
+static void sift_down(cand *h, size_t n, size_t i, store_sort sort)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && before(&h[w], &h[l], sort))
+            w = l;
+        if (r < n && before(&h[w], &h[r], sort))
+            w = r;
+        if (w == i)
+            return;
+        cand t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static void sift_up(cand *h, size_t i, store_sort sort)
+{
+    while (i) {
+        size_t up = (i - 1) / 2;
+        if (!before(&h[up], &h[i], sort))
+            return;
+        cand t = h[i];
+        h[i] = h[up];
+        h[up] = t;
+        i = up;
+    }
+}
+
+/* One facet's tally: distinct values (bytes kept in `text`) and counts,
+ * in an open-addressed table. */
+typedef struct tally_slot {
+    uint64_t hash;
+    size_t off, len;
+    int64_t count;          /* 0: empty slot */
+    const char *v;          /* text.p + off, once the tally is done */
+} tally_slot;
+
+typedef struct tally {
+    tally_slot *slot;
+    size_t cap, n;
+    store__buf text;
+} tally;
+
+static uint64_t fnv1a(const unsigned char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+static int tally_add(tally *t, const unsigned char *v, size_t len)
+{
+    uint64_t h = fnv1a(v, len);
+    size_t i;
+    if (2 * (t->n + 1) > t->cap) {
+        size_t ncap = t->cap ? 2 * t->cap : 64;
+        tally_slot *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return STORE_ENOMEM;
+        for (size_t k = 0; k < t->cap; k++)
+            if (t->slot[k].count) {
+                for (i = t->slot[k].hash & (ncap - 1); ns[i].count; i = (i + 1) & (ncap - 1))
+                    ;
+                ns[i] = t->slot[k];
+            }
+        free(t->slot);
+        t->slot = ns;
+        t->cap = ncap;
+    }
+    for (i = h & (t->cap - 1); t->slot[i].count; i = (i + 1) & (t->cap - 1)) {
+        tally_slot *s = &t->slot[i];
+        if (s->hash == h && s->len == len && memcmp(t->text.p + s->off, v, len) == 0) {
+            s->count++;
+            return 0;
+        }
+    }
+    t->slot[i] = (tally_slot){h, t->text.len, len, 1, NULL};
+    t->n++;
+    return store__buf_add(&t->text, (const char *)v, len) ? STORE_ENOMEM : 0;
+}
+
+/* most products first, then the value's bytes (SQLite's BINARY) */
+static int tally_cmp(const void *pa, const void *pb)
+{
+    const tally_slot *a = pa, *b = pb;
+    int c;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    c = memcmp(a->v, b->v, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The tally as facets, as the GROUP BY gave them: most products first,
+ * then by value; at most 50. */
+static int tally_out(tally *t, store_facet **out, size_t *n)
+{
+    size_t k = 0, keep;
+    if (!t->n)
+        return 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slot[i].count) {
+            t->slot[k] = t->slot[i];
+            t->slot[k++].v = t->text.p + t->slot[i].off;
+        }
+    qsort(t->slot, k, sizeof *t->slot, tally_cmp);
+    keep = k < 50 ? k : 50;
+    if (!(*out = calloc(keep, sizeof **out)))
+        return STORE_ENOMEM;
+    for (*n = 0; *n < keep; (*n)++) {
+        tally_slot *s = &t->slot[*n];
+        if (!((*out)[*n].value = strndup(t->text.p + s->off, s->len)))
+            return STORE_ENOMEM;
+        (*out)[*n].count = s->count;
+    }
+    return 0;
+}
+
+static void tally_free(tally *t)
+{
+    free(t->slot);
+    store__buf_free(&t->text);
+}
+
+/* The price ranges of price_bucket below, cheapest first. */
+static const char *const bucket_name[] = {"0-25", "25-50", "50-100", "100-250",
+                                          "250-500", "500-1000", "1000+"};
+static const double bucket_top[] = {25, 50, 100, 250, 500, 1000};
+
+static int bucket_of(double price)
+{
+    int i = 0;
+    while (i < 6 && !(price < bucket_top[i]))
+        i++;
+    return i;
+}
+
+/* by id, for read_kept's search of a row's rank */
+static int by_id(const void *pa, const void *pb)
+{
+    const cand *a = pa, *b = pb;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* The kept candidates k[0..n-1], best first, read whole into out->hits in
+ * that order: one statement for them all (a statement per row cost more
+ * in its reset than in its lookup).  A row deleted since is left out. */
+static int read_kept(sq_conn *c, const cand *k, size_t n, store_search_result *out,
+                     store_err *err)
+{
+    store__buf ids = {0};
+    cand *sorted = malloc(n * sizeof *sorted);
+    char num[32];
+    sqlite3_stmt *st = NULL;
+    size_t at = 0;
+    int r, rc = 0;
+    if (!sorted || !(out->hits = calloc(n, sizeof *out->hits))) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* sorted[i].key: the rank of the candidate with that id */
+    for (size_t i = 0; i < n; i++) {
+        sorted[i] = k[i];
+        sorted[i].key = (double)i;
+        snprintf(num, sizeof num, "%s%lld", i ? "," : "[", (long long)k[i].id);
+        rc |= store__buf_adds(&ids, num);
+    }
+    rc |= store__buf_add(&ids, "]", 2);
+    if (rc) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+        goto out;
+    }
+    qsort(sorted, n, sizeof *sorted, by_id);
+    if (!(st = sq__prep(c, "SELECT sku, title, brand, category, description,"
+                           " thumbnail, images, tags, price, discount_pct,"
+                           " rating, stock, stock_tracked, price_known, id"
+                           " FROM products WHERE id IN (SELECT value FROM json_each(?))", err))) {
+        rc = err ? err->code : STORE_EIO;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, ids.p, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        cand key = {.id = sqlite3_column_int64(st, 14)};
+        const cand *f = bsearch(&key, sorted, n, sizeof *sorted, by_id);
+        store_search_hit *hit;
+        if (!f)
+            continue;
+        hit = &out->hits[(size_t)f->key];
+        if (hit->product.sku)
+            continue;
+        sq__row_to_product(st, 0, &hit->product);
+        hit->score = f->score;
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        rc = sq__err(c, r, err, "search");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)      /* rank order, holes closed */
+        if (out->hits[i].product.sku)
+            out->hits[at++] = out->hits[i];
+    out->n_hits = at;
+out:
+    free(sorted);
+    store__buf_free(&ids);
+    return rc;
+}
+
+/* Count, tally and keep the best `want` (from the first) of the text
+ * search's matches; then read the kept rows `from` onwards into out. */
+static int one_pass(sq_conn *c, const char *from, const char *score,
+                    const store_search_query *q, const char *match,
+                    const char *spec, size_t want, size_t from_rank,
+                    store_search_result *out, store_err *err)
+{
+    store__buf sql = {0};
+    sqlite3_stmt *st;
+    cand *h = NULL;
+    size_t n = 0, cap = 0;
+    int64_t total = 0, prices[7] = {0};
+    tally cats = {0}, brands = {0};
+    int cat = (q->flags & (STORE_SEARCH_FACETS | STORE_SEARCH_CATEGORY_FACET)) != 0;
+    int all = (q->flags & STORE_SEARCH_FACETS) != 0;
+    int r, rc = 0;
+    store_sort sort = q->sort;
+
+    store__buf_adds(&sql, "SELECT p.id, ");
+    store__buf_adds(&sql, score);
+    store__buf_adds(&sql, ", p.price, p.rating, p.price_known");
+    if (cat)
+        store__buf_adds(&sql, ", p.category");
+    if (all)
+        store__buf_adds(&sql, ", p.brand");
+    store__buf_adds(&sql, " FROM ");
+    store__buf_adds(&sql, from);
+    add_filters(&sql, q);
+    if (store__buf_add(&sql, "", 0)) {
+        store__buf_free(&sql);
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    }
+    st = sq__prep(c, sql.p, err);
+    store__buf_free(&sql);
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    bind_all(st, q, match, spec);
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        cand x = {sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1), 0};
+        if (sort == STORE_SORT_PRICE_ASC || sort == STORE_SORT_PRICE_DESC)
+            x.key = sqlite3_column_double(st, 2);
+        else if (sort == STORE_SORT_RATING)
+            x.key = sqlite3_column_double(st, 3);
+        total++;
+        if (all && sqlite3_column_int(st, 4) != 0)
+            prices[bucket_of(sqlite3_column_double(st, 2))]++;
+        if (cat && sqlite3_column_type(st, 5) != SQLITE_NULL) {
+            const unsigned char *v = sqlite3_column_text(st, 5);
+            int len = sqlite3_column_bytes(st, 5);
+            if (v && len > 0)
+                rc = tally_add(&cats, v, (size_t)len);
+        }
+        if (!rc && all && sqlite3_column_type(st, 6) != SQLITE_NULL) {
+            const unsigned char *v = sqlite3_column_text(st, 6);
+            int len = sqlite3_column_bytes(st, 6);
+            if (v && len > 0)
+                rc = tally_add(&brands, v, (size_t)len);
+        }
+        if (rc || !want)
+            continue;
+        if (n < want) {
+            if (n == cap) {
+                cand *nh;
+                cap = cap ? 2 * cap : 64;
+                if (cap > want)
+                    cap = want;
+                if (!(nh = realloc(h, cap * sizeof *nh))) {
+                    rc = STORE_ENOMEM;
+                    continue;
+                }
+                h = nh;
+            }
+            h[n] = x;
+            sift_up(h, n++, sort);
+        } else if (before(&x, &h[0], sort)) {
+            h[0] = x;
+            sift_down(h, n, 0, sort);
+        }
+    }
+    sqlite3_reset(st);
+    if (rc) {
+        rc = store__fail(err, rc, "out of memory");
+        goto out;
+    }
+    if (r != SQLITE_DONE) {
+        rc = sq__err(c, r, err, "search");
+        goto out;
+    }
+    out->total = total;
+    /* the heap in order, best first (heapsort: the worst goes last) */
+    for (size_t k = n; k > 1; k--) {
+        cand t = h[0];
+        h[0] = h[k - 1];
+        h[k - 1] = t;
+        sift_down(h, k - 1, 0, sort);
+    }
+    if (n > from_rank && (rc = read_kept(c, h + from_rank, n - from_rank, out, err)) != 0)
+        goto out;
+    if ((rc = tally_out(&cats, &out->categories, &out->n_categories)) != 0 ||
+        (rc = tally_out(&brands, &out->brands, &out->n_brands)) != 0) {
+        rc = store__fail(err, rc, "out of memory");
+        goto out;
+    }
+    for (int i = 0; all && i < 7; i++) {
+        if (!prices[i])
+            continue;
+        if (!out->prices && !(out->prices = calloc(7, sizeof *out->prices))) {
+            rc = store__fail(err, STORE_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (!(out->prices[out->n_prices].value = strdup(bucket_name[i]))) {
+            rc = store__fail(err, STORE_ENOMEM, "out of memory");
+            goto out;
+        }
+        out->prices[out->n_prices++].count = prices[i];
+    }
+out:
+    free(h);
+    tally_free(&cats);
+    tally_free(&brands);
+    return rc;
+}
+
 int sq__search(void *vb, const store_search_query *q, store_search_result *out,
                store_err *err)
 {
@@ -283,16 +647,22 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     store__query *qa = calloc(1, sizeof *qa);
     store__buf match = {0}, spec = {0}, sql = {0};
     sqlite3_stmt *st;
-    const char *from, *order;
+    const char *from, *order, *score;
+    int64_t gen;
     int text, rc, r, two;
     size_t cap = 0, want;
-    store_search_query pq;
 
     if (!qa)
         return store__fail(err, STORE_ENOMEM, "out of memory");
     if ((rc = sq__acquire(b, &c, err)) != 0) {
         free(qa);
         return rc;
+    }
+    gen = b->cfg.search_cache > 0 ? generation(c) : 0;
+    if (sq__scache_get(b, c, gen, q, out)) {
+        sq__release(b, c);
+        free(qa);
+        return 0;
     }
     if ((rc = analyse(b, c, q->text ? q->text : "", q->flags, qa)) != 0 ||
         (rc = build_match(&qa->a, (q->flags & STORE_SEARCH_ALL_WORDS) != 0, &match, &spec)) != 0) {
@@ -304,17 +674,37 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     text = qa->a.n > 0;
     if (text && qa->a.changed)
         out->corrected = strdup(qa->a.understood);
-    from = text ? "products_fts JOIN products p ON p.id = products_fts.rowid"
+    /* CROSS JOIN: the matches first, each product found by its id.  Left
+     * to itself, with a filter on an indexed column (category, brand,
+     * price) and no ORDER BY, the planner walks that index and runs the
+     * MATCH once per product, and aisle_rank's statistics with it */
+    from = text ? "products_fts CROSS JOIN products p ON p.id = products_fts.rowid"
                   " WHERE products_fts MATCH :match"
                 : "products p WHERE 1";
+    score = !text ? "0.0"
+            : (q->flags & STORE_SEARCH_PLAIN) ? "-bm25(products_fts, 10.0, 5.0, 5.0, 1.0, 3.0)"
+                                              : "aisle_rank(products_fts, :spec)";
+    /* relevance order over text: a pool from the first match, and the
+     * second stage picks the page */
+    want = (size_t)q->offset + (size_t)(q->limit ? q->limit : 20);
+    two = text && !(q->flags & STORE_SEARCH_PLAIN) &&
+          q->sort == STORE_SORT_RELEVANCE && want <= STORE__RERANK_MAX;
+    if (text) {
+        if ((rc = one_pass(c, from, score, q, match.p, spec.p,
+                           two && want < STORE__RERANK_POOL ? STORE__RERANK_POOL : want,
+                           two ? 0 : (size_t)q->offset, out, err)) != 0)
+            goto out;
+        if (two && (rc = store__rerank(&qa->a, out, (size_t)q->offset,
+                                       (size_t)(q->limit ? q->limit : 20))) != 0)
+            rc = store__fail(err, rc, "out of memory");
+        goto out;
+    }
+    /* no text: the catalog in rating order, a page of it by SQL */
     store__buf_adds(&sql, "SELECT p.sku, p.title, p.brand, p.category,"
                           " p.description, p.thumbnail, p.images, p.tags,"
                           " p.price, p.discount_pct, p.rating, p.stock,"
                           " p.stock_tracked, p.price_known, ");
-    store__buf_adds(&sql, !text ? "0.0"
-                          : (q->flags & STORE_SEARCH_PLAIN)
-                              ? "-bm25(products_fts, 10.0, 5.0, 5.0, 1.0, 3.0)"
-                              : "aisle_rank(products_fts, :spec)");
+    store__buf_adds(&sql, score);
     store__buf_adds(&sql, " AS score FROM ");
     store__buf_adds(&sql, from);
     add_filters(&sql, q);
@@ -322,8 +712,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     case STORE_SORT_PRICE_ASC: order = " ORDER BY p.price ASC, score DESC, p.id"; break;
     case STORE_SORT_PRICE_DESC: order = " ORDER BY p.price DESC, score DESC, p.id"; break;
     case STORE_SORT_RATING: order = " ORDER BY p.rating DESC, score DESC, p.id"; break;
-    default:
-        order = text ? " ORDER BY score DESC, p.id" : " ORDER BY p.rating DESC, p.sku";
+    default: order = " ORDER BY p.rating DESC, p.sku";
     }
     store__buf_adds(&sql, order);
     if (store__buf_adds(&sql, " LIMIT :lim OFFSET :off")) {
@@ -334,17 +723,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         rc = err ? err->code : STORE_EIO;
         goto out;
     }
-    /* relevance order over text: fetch a pool from offset 0 and let the
-     * second stage pick the page */
-    want = (size_t)q->offset + (size_t)(q->limit ? q->limit : 20);
-    two = text && !(q->flags & STORE_SEARCH_PLAIN) &&
-          q->sort == STORE_SORT_RELEVANCE && want <= STORE__RERANK_MAX;
-    pq = *q;
-    if (two) {
-        pq.offset = 0;
-        pq.limit = (int)(want > STORE__RERANK_POOL ? want : STORE__RERANK_POOL);
-    }
-    bind_all(st, &pq, match.p, spec.p);
+    bind_all(st, q, match.p, spec.p);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (out->n_hits == cap) {
             store_search_hit *nh;
@@ -365,11 +744,10 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         goto out;
     }
     /* a short page tells the total without counting; a full one (or an
-     * empty page past the end) needs the count.  (A window count in the
-     * main statement would stop FTS5 from running aisle_rank.) */
-    out->total = (int64_t)pq.offset + (int64_t)out->n_hits;
-    if (out->n_hits == (size_t)(pq.limit ? pq.limit : 20) ||
-        (out->n_hits == 0 && pq.offset > 0)) {
+     * empty page past the end) needs the count */
+    out->total = (int64_t)q->offset + (int64_t)out->n_hits;
+    if (out->n_hits == (size_t)(q->limit ? q->limit : 20) ||
+        (out->n_hits == 0 && q->offset > 0)) {
         store__buf cnt = {0};
         store__buf_adds(&cnt, "SELECT count(*) FROM ");
         store__buf_adds(&cnt, from);
@@ -381,11 +759,6 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
             sqlite3_reset(st);
         }
         store__buf_free(&cnt);
-    }
-    if (two && (rc = store__rerank(&qa->a, out, (size_t)q->offset,
-                            (size_t)(q->limit ? q->limit : 20))) != 0) {
-        rc = store__fail(err, rc, "out of memory");
-        goto out;
     }
     if (q->flags & (STORE_SEARCH_FACETS | STORE_SEARCH_CATEGORY_FACET)) {
         if ((rc = facet(c, from, "p.category", NULL, q, match.p, &out->categories,
@@ -402,6 +775,8 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
 out:
     if (rc)
         store_search_result_free(out);
+    else
+        sq__scache_put(b, gen, q, out);
     store__buf_free(&match);
     store__buf_free(&spec);
     store__buf_free(&sql);

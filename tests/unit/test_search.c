@@ -11,6 +11,8 @@
 
 #include "stores/store.h"
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +294,103 @@ static void test_injection(void **state)
     }
 }
 
+/* The total and the facets of a text search are those of SQL's count(*)
+ * and GROUP BY over the same matches (most products first, ties by value,
+ * at most 50; price ranges cheapest first, a product without a price in
+ * none), and each sort's pages are its ORDER BY's: read here from the
+ * database file itself, beside the store.  More than 50 brands, with
+ * ties, and scores that tie (titles of the same shape), so that the
+ * order between equals and the cap are what is checked. */
+static void test_counts_as_sql(void **state)
+{
+    fixture *f = *state;
+    store_err err = {0};
+    char db[128], sku[16], title[32], brand[16];
+    sqlite3 *d;
+    sqlite3_stmt *st;
+    for (int i = 0; i < 130; i++) {
+        store_product p;
+        memset(&p, 0, sizeof p);
+        snprintf(sku, sizeof sku, "L%03d", (i * 37) % 130);   /* ids and skus in different orders */
+        const char *cat = i % 3 ? "lighting" : i % 2 ? "decor" : "";
+        /* four words in all, whatever is missing: the scores tie */
+        snprintf(title, sizeof title, "Lamp Q%03d%s%s", i, i % 9 ? "" : " shade", *cat ? "" : " base");
+        snprintf(brand, sizeof brand, "B%02d", (i * 7) % 61);
+        p.sku = sku;
+        p.title = title;
+        p.brand = i % 9 ? brand : NULL;
+        p.category = (char *)cat;
+        p.price = (double)((i * 173) % 1700) / 1.3;
+        p.price_missing = i % 11 == 0;
+        p.rating = (double)(i % 5);
+        p.stock = 5;
+        assert_int_equal(store_product_upsert(f->s, &p, &err), 0);
+    }
+    snprintf(db, sizeof db, "%s/t.db", f->dir);
+    assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    static const char *const facet_sql[] = {
+        "SELECT p.category AS v, count(*) FROM products_fts JOIN products p ON p.id = products_fts.rowid"
+        " WHERE products_fts MATCH 'lamp' GROUP BY v HAVING v IS NOT NULL AND v != ''"
+        " ORDER BY 2 DESC, 1 LIMIT 50",
+        "SELECT p.brand AS v, count(*) FROM products_fts JOIN products p ON p.id = products_fts.rowid"
+        " WHERE products_fts MATCH 'lamp' GROUP BY v HAVING v IS NOT NULL AND v != ''"
+        " ORDER BY 2 DESC, 1 LIMIT 50",
+        "SELECT CASE WHEN p.price_known = 0 THEN NULL WHEN p.price < 25 THEN '0-25'"
+        " WHEN p.price < 50 THEN '25-50' WHEN p.price < 100 THEN '50-100' WHEN p.price < 250 THEN '100-250'"
+        " WHEN p.price < 500 THEN '250-500' WHEN p.price < 1000 THEN '500-1000' ELSE '1000+' END AS v,"
+        " count(*) FROM products_fts JOIN products p ON p.id = products_fts.rowid"
+        " WHERE products_fts MATCH 'lamp' GROUP BY v HAVING v IS NOT NULL AND v != ''"
+        " ORDER BY min(p.price) LIMIT 50",
+    };
+    static const struct { store_sort sort; const char *order; } sorts[] = {
+        {STORE_SORT_PRICE_ASC, "p.price ASC, p.id"},
+        {STORE_SORT_PRICE_DESC, "p.price DESC, p.id"},
+        {STORE_SORT_RATING, "p.rating DESC, p.id"},
+    };
+    for (size_t s = 0; s < 3; s++) {
+        for (int off = 0; off < 140; off += 45) {
+            store_search_query q;
+            store_search_result r;
+            char sql[256];
+            size_t k = 0;
+            store_search_query_init(&q);
+            q.text = "lamp";
+            q.flags = STORE_SEARCH_FACETS;
+            q.sort = sorts[s].sort;
+            q.offset = off;
+            q.limit = 40;
+            assert_int_equal(store_search(f->s, &q, &r, &err), 0);
+            assert_int_equal(r.total, 130);
+            store_facet *fs[3] = {r.categories, r.brands, r.prices};
+            size_t nf[3] = {r.n_categories, r.n_brands, r.n_prices};
+            for (int t = 0; t < 3; t++) {
+                size_t i = 0;
+                assert_int_equal(sqlite3_prepare_v2(d, facet_sql[t], -1, &st, NULL), SQLITE_OK);
+                for (; sqlite3_step(st) == SQLITE_ROW; i++) {
+                    assert_true(i < nf[t]);
+                    assert_string_equal(fs[t][i].value, (const char *)sqlite3_column_text(st, 0));
+                    assert_int_equal(fs[t][i].count, sqlite3_column_int64(st, 1));
+                }
+                assert_int_equal(i, nf[t]);
+                sqlite3_finalize(st);
+            }
+            assert_int_equal(r.n_brands, 50);
+            snprintf(sql, sizeof sql, "SELECT p.sku FROM products_fts JOIN products p ON"
+                     " p.id = products_fts.rowid WHERE products_fts MATCH 'lamp'"
+                     " ORDER BY %s LIMIT 40 OFFSET %d", sorts[s].order, off);
+            assert_int_equal(sqlite3_prepare_v2(d, sql, -1, &st, NULL), SQLITE_OK);
+            for (; sqlite3_step(st) == SQLITE_ROW; k++) {
+                assert_true(k < r.n_hits);
+                assert_string_equal(r.hits[k].product.sku, (const char *)sqlite3_column_text(st, 0));
+            }
+            assert_int_equal(k, r.n_hits);
+            sqlite3_finalize(st);
+            store_search_result_free(&r);
+        }
+    }
+    sqlite3_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_all_words),
         cmocka_unit_test(test_category_facet),
         cmocka_unit_test(test_injection),
+        cmocka_unit_test(test_counts_as_sql),
     };
     return cmocka_run_group_tests_name("catalog search", tests, setup, teardown);
 }

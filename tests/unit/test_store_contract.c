@@ -344,6 +344,49 @@ static void test_catalog_crud(void **state)
     assert_int_equal(store_product_delete(s, "A1", &err), STORE_ENOTFOUND);
 }
 
+/* Tags and images come back as they went in, whatever their characters:
+ * quotes, backslashes, slashes, control characters (which a JSON writer
+ * escapes, some as \u00XX: that list is read by json-c, the others
+ * without it), UTF-8, commas and brackets inside a string, an empty
+ * string; and an empty list is no list. */
+static void test_lists_round_trip(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    static const char *const tags[] = {
+        "plain", "with \"quotes\"", "back\\slash", "http://x/y/z.png", "tab\there\nnew line\r\b\f",
+        "caf\xc3\xa9 \xe2\x82\xac", "[a, b]", "", "\\\"", "trailing \\",
+    };
+    static const char *const images[] = {"http://x/y/z.png", "\x01" "control"};
+    const size_t nt = sizeof tags / sizeof *tags;
+    store_product p = {0}, q = {0};
+    p.sku = "LIST1";
+    p.title = "Lists";
+    p.price = 1;
+    p.stock = 1;
+    p.tags = (char **)tags;
+    p.n_tags = nt;
+    p.images = (char **)images;
+    p.n_images = 2;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    assert_int_equal(store_product_get(s, "LIST1", &q, &err), 0);
+    assert_int_equal(q.n_tags, nt);
+    for (size_t i = 0; i < nt; i++)
+        assert_string_equal(q.tags[i], tags[i]);
+    assert_int_equal(q.n_images, 2);
+    assert_string_equal(q.images[0], images[0]);
+    assert_string_equal(q.images[1], images[1]);
+    store_product_clear(&q);
+    p.tags = NULL;
+    p.n_tags = 0;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    assert_int_equal(store_product_get(s, "LIST1", &q, &err), 0);
+    assert_int_equal(q.n_tags, 0);
+    assert_null(q.tags);
+    store_product_clear(&q);
+    assert_int_equal(store_product_delete(s, "LIST1", &err), 0);
+}
+
 static void test_carts(void **state)
 {
     store *s = ((fixture *)*state)->s;
@@ -513,6 +556,78 @@ static void test_price_facets_in_price_order(void **state)
     assert_string_equal(r.prices[2].value, "1000+");
     assert_int_equal(r.prices[2].count, 2);
     store_search_result_free(&r);
+}
+
+/* A search asked again answers as the catalog is now: the same result
+ * while nothing changed (facets, total, correction and all); a product
+ * written since (price, title) and stock taken since by an order show;
+ * a search for what is in stock leaves out what an order emptied.  (The
+ * SQLite catalog keeps results for the same query: this is what keeping
+ * them must not change.) */
+static void test_search_again_sees_changes(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_search_query q;
+    store_search_result a, b;
+    store_order o;
+    put_product(s, "KT1", "Kettle Steel", "Boil", "kitchen", 30, 4.0, 1);
+    put_product(s, "KT2", "Kettle Glass", "Boil", "kitchen", 40, 4.5, 5);
+    store_search_query_init(&q);
+    q.text = "kettel";   /* corrected to kettle */
+    q.flags = STORE_SEARCH_FACETS;
+    assert_int_equal(store_search(s, &q, &a, &err), 0);
+    assert_int_equal(store_search(s, &q, &b, &err), 0);
+    assert_int_equal(a.total, 2);
+    assert_int_equal(b.total, a.total);
+    assert_int_equal(b.n_hits, a.n_hits);
+    for (size_t i = 0; i < a.n_hits; i++) {
+        assert_string_equal(b.hits[i].product.sku, a.hits[i].product.sku);
+        assert_true(b.hits[i].score == a.hits[i].score);
+    }
+    assert_int_equal(b.n_categories, a.n_categories);
+    assert_int_equal(b.n_brands, a.n_brands);
+    assert_int_equal(b.n_prices, a.n_prices);
+    assert_string_equal(b.brands[0].value, a.brands[0].value);
+    assert_int_equal(b.brands[0].count, 2);
+    if (a.corrected) {
+        assert_non_null(b.corrected);
+        assert_string_equal(b.corrected, a.corrected);
+    }
+    store_search_result_free(&a);
+    store_search_result_free(&b);
+    /* a write: the new price and title */
+    put_product(s, "KT1", "Kettle Steel Whistling", "Boil", "kitchen", 35, 4.0, 1);
+    assert_int_equal(store_search(s, &q, &a, &err), 0);
+    assert_int_equal(a.total, 2);
+    for (size_t i = 0; i < a.n_hits; i++)
+        if (strcmp(a.hits[i].product.sku, "KT1") == 0) {
+            assert_true(a.hits[i].product.price == 35);
+            assert_string_equal(a.hits[i].product.title, "Kettle Steel Whistling");
+        }
+    store_search_result_free(&a);
+    /* an order takes the last steel kettle */
+    assert_int_equal(store_search(s, &q, &a, &err), 0);   /* asked once more before the order */
+    store_search_result_free(&a);
+    q.in_stock = 1;
+    assert_int_equal(store_search(s, &q, &a, &err), 0);
+    assert_int_equal(a.total, 2);
+    store_search_result_free(&a);
+    q.in_stock = 0;
+    assert_int_equal(store_cart_set_qty(s, "user:77", "KT1", 1, &err), 0);
+    assert_int_equal(store_order_create(s, 77, "user:77", "kettle-1", &o, &err), 0);
+    store_order_clear(&o);
+    assert_int_equal(store_search(s, &q, &a, &err), 0);
+    assert_int_equal(a.total, 2);
+    for (size_t i = 0; i < a.n_hits; i++)
+        if (strcmp(a.hits[i].product.sku, "KT1") == 0)
+            assert_int_equal(a.hits[i].product.stock, 0);
+    store_search_result_free(&a);
+    q.in_stock = 1;
+    assert_int_equal(store_search(s, &q, &a, &err), 0);
+    assert_int_equal(a.total, 1);
+    assert_string_equal(a.hits[0].product.sku, "KT2");
+    store_search_result_free(&a);
 }
 
 typedef struct race {
@@ -895,10 +1010,10 @@ int main(void)
         T(test_sessions_ttl_window), T(test_tokens), T(test_counters),
     };
     const struct CMUnitTest doc_tests[] = {
-        T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_carts),
+        T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_lists_round_trip), T(test_carts),
         T(test_orders), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
         T(test_price_facets_in_price_order),
-        T(test_filters_facets_injection),
+        T(test_filters_facets_injection), T(test_search_again_sees_changes),
         T(test_units_and_spelling), T(test_untracked_stock), T(test_media),
     };
     const struct CMUnitTest unavailable[] = {

@@ -96,3 +96,6 @@ cat tests/bench/results/http.json
 # nginx (its own servers: these go first)
 cleanup; trap - EXIT INT TERM
 AISLE=$A sh tests/bench/http/chat_mix.sh
+# the catalog at 20k products: search and product detail (skipped without
+# ../shared/data/flipkart-products-20k)
+AISLE=$A sh tests/bench/http/search.sh
