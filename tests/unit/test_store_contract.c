@@ -731,6 +731,11 @@ static void test_filters_facets_injection(void **state)
      * total counts only what is left */
     store_search_query_init(&q);
     q.text = "red";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);   /* the same search with the brand: kept apart */
+    assert_int_equal(r.total, 3);
+    store_search_result_free(&r);
+    store_search_query_init(&q);
+    q.text = "red";
     q.not_brand = "ACME";
     assert_int_equal(store_search(s, &q, &r, &err), 0);
     assert_int_equal(r.n_hits, 2);
