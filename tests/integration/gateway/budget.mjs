@@ -9,10 +9,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ok, req, wsOpen, sleep, startServer, stopServer, metric } from './lib.mjs';
+import { ok, req, wsOpen, sleep, startServer, stopServer, metric, rawWsOpen, wsFrames, timed } from './lib.mjs';
 
 const rssKb = (srv) => Number(readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
-async function timed(fn) { const t = process.hrtime.bigint(); const r = await fn(); return [r, Number(process.hrtime.bigint() - t) / 1e6]; }
 // a request on a new connection (a kept-alive one would hold a worker of
 // its own already) that gives up after 3 s: without the budget it waits
 // for a worker until http.request_timeout_ms (10 s)
@@ -40,42 +39,10 @@ function halfOpen(srv, n, addrs, state) {
   return socks;
 }
 
-// a raw socket that completed the upgrade on civetweb's port; s.data
-// collects what follows
-function rawOpen(srv, localAddress) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port: srv.port, host: '127.0.0.1', localAddress });
-    let head = Buffer.alloc(0);
-    s.data = Buffer.alloc(0);
-    s.closedP = new Promise((r) => s.on('close', r));
-    s.on('error', () => {});
-    s.once('connect', () => s.write(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
-    const onData = (d) => {
-      head = Buffer.concat([head, d]);
-      const e = head.indexOf('\r\n\r\n');
-      if (e < 0) return;
-      s.off('data', onData);
-      if (!head.subarray(0, 12).toString().includes('101')) return reject(new Error(head.toString()));
-      s.data = head.subarray(e + 4);
-      s.on('data', (x) => { s.data = Buffer.concat([s.data, x]); });
-      resolve(s);
-    };
-    s.on('data', onData);
-  });
-}
-// the close code of the server's close frame in buf (unmasked frames), or null
+// the close code of the server's close frame in buf, or null
 function closeCode(buf) {
-  let i = 0;
-  while (buf.length - i >= 2) {
-    let len = buf[i + 1] & 0x7f, at = i + 2;
-    if (len === 126) { if (buf.length - i < 4) break; len = buf.readUInt16BE(i + 2); at = i + 4; }
-    else if (len === 127) { if (buf.length - i < 10) break; len = Number(buf.readBigUInt64BE(i + 2)); at = i + 10; }
-    if (buf.length < at + len) break;
-    if ((buf[i] & 0x0f) === 8 && len >= 2) return buf.readUInt16BE(at);
-    i = at + len;
-  }
-  return null;
+  const c = wsFrames(buf).find((f) => f.op === 8 && f.payload.length >= 2);
+  return c ? c.payload.readUInt16BE(0) : null;
 }
 
 const LIMITS = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n';
@@ -168,7 +135,7 @@ export async function budgetTests() {
     await sleep(300);
 
     // a frame declaring 128 MiB: close 1009 before its payload is read
-    const raw = await rawOpen(srv, '127.0.3.20');
+    const raw = await rawWsOpen(srv.port, '127.0.3.20');
     const r0 = rssKb(srv);
     const hdr = Buffer.alloc(14);
     hdr[0] = 0x81; hdr[1] = 0x80 | 127; hdr.writeBigUInt64BE(128n * 1024n * 1024n, 2); randomBytes(4).copy(hdr, 10);

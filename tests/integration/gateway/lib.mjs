@@ -196,7 +196,7 @@ export function routes() {
 }
 
 // a JWT signed with `key` (HS256) or unsigned (alg none)
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 export function jwt(header, payload, key) {
   const b = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const data = b(header) + '.' + b(payload);
@@ -220,3 +220,47 @@ export function startFake() {
     setTimeout(() => reject(new Error('fake LLM did not start')), 10000);
   });
 }
+
+// a raw socket that completed a WebSocket upgrade on `port` from
+// `localAddress`; s.data collects what follows, s.closedP settles on close
+export function rawWsOpen(port, localAddress = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress });
+    let head = Buffer.alloc(0);
+    s.data = Buffer.alloc(0);
+    s.closedP = new Promise((r) => s.on('close', r));
+    s.on('error', () => {});
+    s.once('connect', () => s.write(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
+    const onData = (d) => {
+      head = Buffer.concat([head, d]);
+      const e = head.indexOf('\r\n\r\n');
+      if (e < 0) return;
+      s.off('data', onData);
+      if (!head.subarray(0, 12).toString().includes('101')) return reject(new Error(head.toString()));
+      s.data = head.subarray(e + 4);
+      s.on('data', (x) => { s.data = Buffer.concat([s.data, x]); });
+      resolve(s);
+    };
+    s.on('data', onData);
+    setTimeout(() => reject(new Error('no 101')), 5000);
+  });
+}
+
+// the whole server frames (unmasked) in buf: [{op, payload}]
+export function wsFrames(buf) {
+  const out = [];
+  let i = 0;
+  while (buf.length - i >= 2) {
+    let len = buf[i + 1] & 0x7f, at = i + 2;
+    if (len === 126) { if (buf.length - i < 4) break; len = buf.readUInt16BE(i + 2); at = i + 4; }
+    else if (len === 127) { if (buf.length - i < 10) break; len = Number(buf.readBigUInt64BE(i + 2)); at = i + 10; }
+    if (buf.length < at + len) break;
+    out.push({ op: buf[i] & 0x0f, payload: buf.subarray(at, at + len) });
+    i = at + len;
+  }
+  return out;
+}
+
+// [fn's result, milliseconds it took]
+export async function timed(fn) { const t = process.hrtime.bigint(); const r = await fn(); return [r, Number(process.hrtime.bigint() - t) / 1e6]; }

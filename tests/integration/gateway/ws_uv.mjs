@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ok, req, wsOpen, sleep, startServer, stopServer } from './lib.mjs';
+import { ok, req, wsOpen, sleep, startServer, stopServer, rawWsOpen, wsFrames, timed } from './lib.mjs';
 
 const rssKb = (srv) => Number(readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
 
@@ -26,46 +26,7 @@ function frame(op, payload, fin = true) {
 }
 
 // server frames (unmasked) out of a buffer
-function parse(buf) {
-  const out = [];
-  let i = 0;
-  while (buf.length - i >= 2) {
-    let len = buf[i + 1] & 0x7f, at = i + 2;
-    if (len === 126) { if (buf.length - i < 4) break; len = buf.readUInt16BE(i + 2); at = i + 4; }
-    else if (len === 127) { if (buf.length - i < 10) break; len = Number(buf.readBigUInt64BE(i + 2)); at = i + 10; }
-    if (buf.length < at + len) break;
-    out.push({ op: buf[i] & 0x0f, payload: buf.subarray(at, at + len) });
-    i = at + len;
-  }
-  return out;
-}
-
-// a raw socket that completed the upgrade; s.data collects what follows
-function rawOpen(srv, localAddress = '127.0.0.1') {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port: srv.wsPort, host: '127.0.0.1', localAddress });
-    let head = Buffer.alloc(0);
-    s.data = Buffer.alloc(0);
-    s.closedP = new Promise((r) => s.on('close', r));
-    s.on('error', () => {});
-    s.once('connect', () => s.write(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
-    const onData = (d) => {
-      head = Buffer.concat([head, d]);
-      const e = head.indexOf('\r\n\r\n');
-      if (e < 0) return;
-      s.off('data', onData);
-      if (!head.subarray(0, 12).toString().includes('101')) return reject(new Error(head.toString()));
-      s.data = head.subarray(e + 4);
-      s.on('data', (x) => { s.data = Buffer.concat([s.data, x]); });
-      resolve(s);
-    };
-    s.on('data', onData);
-    setTimeout(() => reject(new Error('no 101')), 5000);
-  });
-}
-
-async function timed(fn) { const t = process.hrtime.bigint(); const r = await fn(); return [r, Number(process.hrtime.bigint() - t) / 1e6]; }
+const parse = wsFrames;
 
 export async function wsUvTests() {
   const yaml = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n' +
@@ -107,13 +68,13 @@ export async function wsUvTests() {
     const fp = await a.next((f) => f.type === 'pong');
     ok(fp?.id === 42 && (await pongP) === 'mid', 'fragmented message reassembled; a ping between fragments gets its pong', fp);
     // a continuation with no message in progress: close 1002
-    const raw0 = await rawOpen(srv, '127.0.0.7');
+    const raw0 = await rawWsOpen(srv.wsPort, '127.0.0.7');
     raw0.write(frame(0, 'x'));
     await Promise.race([raw0.closedP, sleep(3000)]);
     const c0 = parse(raw0.data).find((f) => f.op === 8);
     ok(c0 && c0.payload.readUInt16BE(0) === 1002, 'continuation without a message: close 1002', c0 && c0.payload.readUInt16BE(0));
     // an unmasked frame from a client: close 1002
-    const raw1 = await rawOpen(srv, '127.0.0.7');
+    const raw1 = await rawWsOpen(srv.wsPort, '127.0.0.7');
     raw1.write(Buffer.from([0x81, 0x02, 0x7b, 0x7d]));
     await Promise.race([raw1.closedP, sleep(3000)]);
     const c1 = parse(raw1.data).find((f) => f.op === 8);
@@ -136,7 +97,7 @@ export async function wsUvTests() {
     socks.forEach((w) => w.close());
 
     // a frame declaring 128 MiB: close 1009, nothing allocated for it
-    const raw2 = await rawOpen(srv, '127.0.0.6');
+    const raw2 = await rawWsOpen(srv.wsPort, '127.0.0.6');
     const r0 = rssKb(srv);
     const hdr = Buffer.alloc(14);
     hdr[0] = 0x81; hdr[1] = 0x80 | 127; hdr.writeBigUInt64BE(128n * 1024n * 1024n, 2); randomBytes(4).copy(hdr, 10);
@@ -175,7 +136,7 @@ export async function wsUvTests() {
     // filling the kernel's buffers can take longer than `srv`'s 6 s, and
     // an idle close is not what this checks.
     const bp = await startServer({ yaml: yaml.replace('idle_timeout_ms: 6000', 'idle_timeout_ms: 120000') });
-    const raw3 = await rawOpen(bp, '127.0.0.3');
+    const raw3 = await rawWsOpen(bp.wsPort, '127.0.0.3');
     raw3.pause();
     const q0 = rssKb(bp);
     const ping = frame(9, 'p'.repeat(125));
