@@ -71,6 +71,33 @@ static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o,
 
 /* "use code SAVE10", "apply coupon welcome5": the token after the
  * keyword, or an upper-case token with a digit. */
+/* "use welcome5", "redeem save10": a code typed in lower case right
+ * after the verb that uses one (letters and at least one digit), upper
+ * cased into code[0..n). */
+static bool verb_code(const char *text, char *code, size_t n)
+{
+    static const char *const verbs[] = {"use ", "apply ", "redeem ", "enter ", NULL};
+    for (size_t k = 0; verbs[k]; k++)
+        for (const char *p = strcasestr(text, verbs[k]); p; p = strcasestr(p + 1, verbs[k])) {
+            if (p > text && isalnum((unsigned char)p[-1]))
+                continue;
+            const char *w = p + strlen(verbs[k]), *e = w;
+            int letters = 0, digits = 0;
+            for (; isalnum((unsigned char)*e); e++) {
+                letters += isalpha((unsigned char)*e) != 0;
+                digits += isdigit((unsigned char)*e) != 0;
+            }
+            size_t len = (size_t)(e - w);
+            if (len >= 5 && len < n && letters >= 2 && digits >= 1 && isalpha((unsigned char)w[0])) {
+                for (size_t i = 0; i < len; i++)
+                    code[i] = (char)toupper((unsigned char)w[i]);
+                code[len] = '\0';
+                return true;
+            }
+        }
+    return false;
+}
+
 static bool promo_code(const char *text, char *code, size_t n)
 {
     static const char *const kw[] = {"code", "coupon", "promo", "voucher", NULL};
@@ -101,6 +128,8 @@ static bool promo_code(const char *text, char *code, size_t n)
             return true;
         }
     }
+    if (verb_code(text, code, n))
+        return true;
     for (const char *p = text; *p;) {
         while (*p && !isalnum((unsigned char)*p))
             p++;
@@ -388,7 +417,8 @@ static bool takes_off(const char *text)
 bool eng__agent_code_request(const char *text)
 {
     char code[64];
-    return eng__agent_names_code(text) && (takes_off(text) || promo_code(text, code, sizeof code));
+    return (eng__agent_names_code(text) && (takes_off(text) || promo_code(text, code, sizeof code))) ||
+           verb_code(text, code, sizeof code);
 }
 
 /* A question about what there is ("any codes going?", "what promo codes
@@ -530,6 +560,108 @@ static eng_result several(const eng_stage *st, eng_turn *t, const agent_opts *o,
             return r;
     }
     return ENG_R_OK;
+}
+
+/* "everything but the perfume", "all except the apples": the words after
+ * the cue, or NULL. */
+static const char *except_words(const char *text)
+{
+    static const char *const cues[] = {" but the ", " but my ", " except the ", " except for the ", " except ",
+                                       " apart from the ", " apart from ", " other than the ", " other than ",
+                                       " besides the ", " but ", NULL};
+    for (size_t i = 0; cues[i]; i++) {
+        const char *p = strcasestr(text, cues[i]);
+        if (p && p[strlen(cues[i])])
+            return p + strlen(cues[i]);
+    }
+    return NULL;
+}
+
+/* "empty everything but the perfume": every line the words do not name
+ * comes out, asked; when the named one is all there is, nothing does. */
+static eng_result all_but(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *words)
+{
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    const char *skus[AGENT_MAX_REFS], *titles[AGENT_MAX_REFS], *keep = NULL;
+    size_t m = 0, n = items ? json_object_array_length(items) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *line = json_object_array_get_idx(items, i);
+        if (eng__agent_name_score(words, line) > 0) {
+            keep = eng__json_str(line, "title", "");
+            continue;
+        }
+        if (m == AGENT_MAX_REFS)
+            return unclear(t, &(agent_target){.found = AGENT_MANY, .where = AGENT_AT_CART}, true);
+        skus[m] = eng__json_str(line, "sku", "");
+        titles[m] = eng__json_str(line, "title", skus[m]);
+        m++;
+    }
+    eng__agent_read_as(t, "remove_from_cart");
+    if (!keep) {
+        /* the words name nothing in the cart: which one is meant is unclear */
+        json_object *v = json_object_new_object();
+        json_object_object_add(v, "named", json_object_new_string(words));
+        eng__set_var(t, "notInCart", v);
+        eng__turn_note(t, "\"everything but %s\": nothing in the cart is called that", words);
+        return ENG_R_OK;
+    }
+    if (m == 0) {
+        eng__set_var(t, "onlyKept", json_object_new_string(keep));
+        eng__turn_note(t, "everything but the one line there is: nothing to take out");
+        return ENG_R_OK;
+    }
+    /* a change made of what is left over is asked, however sure */
+    json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+    return several(st, t, o, "cart.remove", skus, titles, m, 0);
+}
+
+/* "empty the lot apart from the kiwi": a word that clears, a cue of
+ * exception, and a cart line the words after it name. */
+static bool keeps_only(eng_turn *t, const char *text)
+{
+    static const char *const clearing[] = {"all", "everything", "lot", "rest", "whole", "empty", "clear", NULL};
+    const char *kept = except_words(text);
+    if (!kept || !eng__agent_has_word(text, clearing))
+        return false;
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++)
+        if (eng__agent_name_score(kept, json_object_array_get_idx(items, i)) > 0)
+            return true;
+    return false;
+}
+
+bool eng__agent_cart_claims(const eng_stage *st, eng_turn *t, const agent_opts *o, eng_result *r)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    bool names_product = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents) && !names_product; i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        names_product = (strcmp(type, "brand") == 0 || strcmp(type, "category") == 0) &&
+                        !json_object_get_boolean(eng__json_path(e, "negated"));
+    }
+    const char *as = NULL, *why = NULL;
+    if (!names_product && eng__agent_code_request(text)) {
+        as = "apply_promo", why = "a promotion code to use or take off";
+    } else {
+        if (eng__store(t) && !eng__json_path(t->ctx, "cart.items"))
+            eng__agent_cart_refresh(st, t);
+        if (keeps_only(t, text))
+            as = "empty_cart", why = "everything but a product in the cart";
+        else if (eng__agent_bare_count(t))
+            as = "add_to_cart", why = "a count alone with products in view: an add, asked";
+    }
+    if (!as)
+        return false;
+    eng__agent_read_as(t, as);
+    if (strcmp(as, "add_to_cart") == 0) {
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
+    }
+    eng__turn_note(t, "%s: for the cart agent", why);
+    *r = eng__agent_cart(st, t, o);
+    return true;
 }
 
 /* "the second one", "compare the first two": asked under a cart intent,
@@ -702,6 +834,9 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
             eng__set_var(t, "cartEmpty", json_object_new_boolean(1));
             return ENG_R_OK;
         }
+        const char *kept = except_words(text);
+        if (kept)
+            return all_but(st, t, o, kept);
         return change(st, t, o, "cart.clear", NULL, 0);
     }
     if (strcmp(intent, "apply_promo") == 0) {

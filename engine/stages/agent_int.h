@@ -38,6 +38,13 @@ bool eng__agent_bare_count(eng_turn *t);
  * holds ("my voucher is WELCOME5") or to take the code off ("could you
  * take my voucher off"): the cart agent's, whatever the model read. */
 bool eng__agent_code_request(const char *text);
+/* eng__agent_cart_claims: a message another agent got that is the cart's
+ * whatever the model read: a promotion code to use or take off ("here's
+ * my voucher, WELCOME5", "redeem welcome5"), everything but a product in
+ * the cart ("empty the lot apart from the kiwi"), a count alone with
+ * products in view ("half a dozen please", asked). Runs the cart agent
+ * on it (*r its result) and returns true; false when none of these. */
+bool eng__agent_cart_claims(const eng_stage *st, eng_turn *t, const agent_opts *o, eng_result *r);
 /* eng__agent_knowledge: answer the message from the shop's knowledge
  * file, when the pipeline has one and a section fits (only a close fit
  * when `strict`): sets vars.knowledge and notes the topic in the trace.

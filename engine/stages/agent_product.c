@@ -1259,15 +1259,10 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(st, t, o);
     }
+    eng_result claimed;
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
-        eng__agent_bare_count(t)) {
-        /* "a dozen please" with the lemons in view: that many, asked */
-        eng__agent_read_as(t, "add_to_cart");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
-        eng__turn_note(t, "a count alone with one product in view: an add, asked");
-        return eng__agent_cart(st, t, o);
-    }
+        eng__agent_cart_claims(st, t, o, &claimed))
+        return claimed;   /* "a dozen please", "redeem welcome5", "all but the kiwi" */
     /* "ooh the 3rd pair looks cool" read weakly as a search: it points at
      * a product shown, so it is about that one */
     if (strcmp(intent, "search_product") == 0 && eng__agent_points_at_shown(t) && !entity_value(t, "category") &&
@@ -1311,15 +1306,6 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         json_object_object_del(vars, "needProduct");
         ENG_JADD(in, "name", json_object_new_string(intent));
         eng__turn_note(t, "no one product named: searched instead");
-    }
-    /* "could you take my voucher off" read as a search: a code to use
-     * or take off, not a product */
-    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
-        eng__agent_code_request(eng__json_str(t->ctx, "message.text", "")) && !entity_value(t, "category") &&
-        !entity_value(t, "brand")) {
-        eng__agent_read_as(t, "apply_promo");
-        eng__turn_note(t, "a promotion code named, no product: for the cart agent");
-        return eng__agent_cart(st, t, o);
     }
     /* "got a voucher for 10% off?": a question about codes the shop's
      * knowledge answers, not a search for "off" */

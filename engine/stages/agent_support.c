@@ -60,20 +60,10 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
         eng__turn_note(t, "hand-off to a person (%s)", intent);
         return ENG_R_OK;
     }
+    eng_result claimed;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
-        eng__agent_code_request(eng__json_str(t->ctx, "message.text", ""))) {
-        /* "here's my voucher: WELCOME5", "can you take the coupon off" */
-        eng__agent_read_as(t, "apply_promo");
-        eng__turn_note(t, "a promotion code to use or take off: for the cart agent");
-        return eng__agent_cart(st, t, o);
-    }
-    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_bare_count(t)) {
-        eng__agent_read_as(t, "add_to_cart");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
-        eng__turn_note(t, "a count alone with one product in view: an add, asked");
-        return eng__agent_cart(st, t, o);
-    }
+        eng__agent_cart_claims(st, t, o, &claimed))
+        return claimed;   /* "here's my voucher: WELCOME5", "a dozen please" */
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_points_at_shown(t)) {
         /* "the second ones look nice": about a product shown, not off topic */
         eng__agent_read_as(t, "product_details");
