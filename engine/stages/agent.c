@@ -145,6 +145,22 @@ bool eng__agent_bare_count(eng_turn *t)
     return words[0] == '\0';
 }
 
+bool eng__agent_asks_variant(eng_turn *t)
+{
+    static const char *const cues[] = {"come in", "comes in", "available in", "have it in", "get it in",
+                                       "have this in", "have that in", NULL};
+    if (!eng__json_str(t->ctx, "session.focus", NULL) ||
+        !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), cues))
+        return false;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        const char *type = eng__json_str(json_object_array_get_idx(ents, i), "type", "");
+        if (strcmp(type, "color") == 0 || strcmp(type, "size") == 0)
+            return true;
+    }
+    return false;
+}
+
 bool eng__agent_names_code(const char *text)
 {
     static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",

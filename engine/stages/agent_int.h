@@ -30,6 +30,9 @@ bool eng__agent_names_code(const char *text);
 /* eng__agent_points_at_shown: whether the message points at a product
  * shown by its place in the list ("the 3rd pair") and that resolved. */
 bool eng__agent_points_at_shown(eng_turn *t);
+/* eng__agent_asks_variant: "does it come in grey?", "is it available in
+ * XL": a colour or size asked of the product in focus. */
+bool eng__agent_asks_variant(eng_turn *t);
 /* eng__agent_bare_count: the message is a count and nothing else ("a
  * dozen please", "3 pls") while products are in view (the focus, or
  * the last list): how many of which, an add to ask (or "which one?"). */

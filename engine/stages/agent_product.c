@@ -898,6 +898,23 @@ static void quote(eng_turn *t, json_object *card)
     eng__set_var(t, "quote", v);
 }
 
+/* The details of product p (cleared here): its priced card, the focus. */
+static eng_result show_details(const eng_stage *st, eng_turn *t, const agent_opts *o, store_product *p)
+{
+    json_object *card = eng__card(p, true);
+    store_product_clear(p);
+    json_object *cards = json_object_new_array();
+    json_object_array_add(cards, card);
+    eng__agent_price(st, t, o, cards);
+    json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
+    ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
+    set_cards(t, cards);
+    quote(t, card);
+    eng__agent_keep_pending(t);
+    eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
+    return ENG_R_OK;
+}
+
 static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
 {
     store *s = eng__store(t);
@@ -935,18 +952,47 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
         if (store_product_get(s, sku, &p, NULL) < 0)
             return eng__turn_fail(t, "product %s vanished", sku);
     }
-    json_object *card = eng__card(&p, true);
-    store_product_clear(&p);
-    json_object *cards = json_object_new_array();
-    json_object_array_add(cards, card);
-    eng__agent_price(st, t, o, cards);
-    json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
-    ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
-    set_cards(t, cards);
-    quote(t, card);
-    eng__agent_keep_pending(t);
-    eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
-    return ENG_R_OK;
+    return show_details(st, t, o, &p);
+}
+
+/* "does it come in grey?", "is it available in XL" with a product in
+ * focus: that product, and whether its listing names the colour or size
+ * (vars.variant {value, listed}); false when the message is no such
+ * question. */
+static bool variant_question(const eng_stage *st, eng_turn *t, const agent_opts *o, eng_result *r)
+{
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    if (!eng__agent_asks_variant(t))
+        return false;
+    const char *value = NULL, *said = NULL;   /* canonical ("gray") and as typed ("grey") */
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents) && !value; i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        if (strcmp(type, "color") != 0 && strcmp(type, "size") != 0)
+            continue;
+        said = eng__json_str(e, "text", NULL);
+        value = json_object_is_type(eng__json_path(e, "value"), json_type_string)
+                    ? json_object_get_string(eng__json_path(e, "value")) : said;
+    }
+    store_product p = {0};
+    if (!value || !said || store_product_get(eng__store(t), focus, &p, NULL) < 0)
+        return false;
+    bool listed = false;
+    const char *words[2] = {value, said};
+    for (size_t w = 0; w < 2 && !listed; w++) {
+        listed = (p.title && strcasestr(p.title, words[w])) || (p.description && strcasestr(p.description, words[w]));
+        for (size_t i = 0; !listed && i < p.n_tags; i++)
+            listed = strcasestr(p.tags[i], words[w]) != NULL;
+    }
+    value = said;
+    json_object *v = json_object_new_object();
+    ENG_JADD(v, "value", json_object_new_string(value));
+    ENG_JADD(v, "listed", json_object_new_boolean(listed));
+    eng__set_var(t, "variant", v);
+    eng__agent_read_as(t, "product_details");
+    *r = show_details(st, t, o, &p);
+    return true;
 }
 
 /* "the first two", "top 3", "last two": how many from which end; 0 when
@@ -1263,6 +1309,9 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
         eng__agent_cart_claims(st, t, o, &claimed))
         return claimed;   /* "a dozen please", "redeem welcome5", "all but the kiwi" */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
+         strcmp(intent, "product_details") == 0) && variant_question(st, t, o, &claimed))
+        return claimed;   /* "does it come in grey?" about the product in focus */
     /* "ooh the 3rd pair looks cool" read weakly as a search: it points at
      * a product shown, so it is about that one */
     if (strcmp(intent, "search_product") == 0 && eng__agent_points_at_shown(t) && !entity_value(t, "category") &&

@@ -64,6 +64,12 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_cart_claims(st, t, o, &claimed))
         return claimed;   /* "here's my voucher: WELCOME5", "a dozen please" */
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_asks_variant(t)) {
+        /* "is it available in red": the product in focus, not the gift cards */
+        eng__agent_read_as(t, "product_details");
+        return eng__agent_product(st, t, o);
+    }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_points_at_shown(t)) {
         /* "the second ones look nice": about a product shown, not off topic */
         eng__agent_read_as(t, "product_details");
