@@ -75,6 +75,8 @@ static const char *const stopwords[] = {
     "sell", "sells", "selling", "carry", "carries", "guys",
     /* when: "any deals on at the moment" asks about the deals */
     "moment", "currently", "presently",
+    /* verbs of the shop's own sentences ("run your account") that name no topic */
+    "run", "runs", "running",
     NULL,
 };
 
