@@ -242,6 +242,10 @@ async function runConversation(t, conv, idx) {
   } finally {
     if (ws) ws.close();
   }
+  // a conversation that failed may have lost its server on the way: give
+  // the exit and the end of its stderr a moment to arrive, so a crash is
+  // reported as one and not as "connection refused"
+  if (fails && srv && !srv.exited) await Promise.race([srv.exit, new Promise((r) => setTimeout(r, 2000))]);
   if (srv?.exited) fail(`  aisle serve exited ${JSON.stringify(srv.exited)}: ${srv.err.slice(-600)}`);
   const crash = srv?.err.match(/(AddressSanitizer|runtime error|LeakSanitizer)[^\n]*/);
   if (crash) fail(`  sanitizer report: ${crash[0]}`);
