@@ -593,7 +593,6 @@ static int run_eval(const dataset *tr, const dataset *te, const eval_args *a)
      * this thread's CPU time, for about a second; the fastest round is
      * reported. CPU time and the best round leave out what other
      * processes on a shared machine do to the figure. */
-    volatile double sink = 0;
     double best = 0, total = 0;
     for (int round = 0; round < 20 && total < 1.0; round++) {
         size_t done = 0;
@@ -602,7 +601,6 @@ static int run_eval(const dataset *tr, const dataset *te, const eval_args *a)
             for (size_t i = 0; i < te->n; i++) {
                 eng_clf_pred p;
                 eng_clf_predict(m, te->text[i], &p, 1);
-                sink += p.confidence;
             }
             done += te->n;
         } while ((el = thread_cpu_s() - t1) < 0.1);
