@@ -17,7 +17,7 @@
  * (pool and context, never run) as the rules need one. */
 #include "commerce_int.h"
 #include "checkout_int.h"
-#include "stages/agent_int.h"
+#include "engine/stages/agent_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>

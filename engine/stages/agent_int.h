@@ -4,7 +4,7 @@
 #ifndef AISLE_AGENT_H
 #define AISLE_AGENT_H
 
-#include "../commerce_int.h"
+#include "engine/commerce_int.h"
 
 typedef struct agent_opts {
     const char *agent;

@@ -5,7 +5,7 @@
  * idempotency key tied to the confirmation, so a confirmation sent twice
  * places one order. */
 #include "agent_int.h"
-#include "../checkout_int.h"
+#include "engine/checkout_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * hand-off to a person, recorded as an event (an action and an audit
  * record) so the support team sees who asked and why. */
 #include "agent_int.h"
-#include "../knowledge_int.h"
+#include "engine/knowledge_int.h"
 #include <stdbool.h>
 #include <string.h>
 

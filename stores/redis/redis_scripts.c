@@ -2,7 +2,7 @@
  * (EVALSHA, loaded again after a NOSCRIPT): one place for their text, read
  * by the connection code (redis_conn.c) that loads and runs them and named
  * by id (RD_S_*) by the callers in redis_store.c. */
-#include "stores/redis/redis_int.h"
+#include "redis_int.h"
 
 static const char *const scripts[RD_S_COUNT] = {
     [RD_S_HIST_APPEND] =
