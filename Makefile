@@ -9,7 +9,7 @@ PKGS    := yaml-0.1 libuv json-c lua5.4 sqlite3 libcurl libsodium hiredis \
 # pkg-config flags live in their own variables so `make CFLAGS=...` keeps them
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcivetweb -lm -lpthread
-WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes
 ifeq ($(CI),true)
 WARN    += -Werror
 endif

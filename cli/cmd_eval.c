@@ -143,28 +143,20 @@ static int load_csv(const char *path, const eval_args *a, dataset *d)
                          (a->label_col ? a->label_col : "intent"));
         goto out;
     }
+    const int cols[2] = {tc, lc};
     size_t row = 1;
     while (p < end) {
-        const char *t = NULL, *l = NULL;
-        int col = 0;
-        eor = 0;
+        const char *got[2];
+        int nf = eng_csv_row(&p, end, cols, got, 2);
         row++;
-        while (!eor) {
-            char *f = eng_csv_field(&p, end, &eor);
-            if (col == tc)
-                t = f;
-            if (col == lc)
-                l = f;
-            col++;
-        }
-        if (col == 1 && !*t && !l)
+        if (nf == 0)
             continue; /* blank line */
-        if (!t || !l) {
+        if (!got[0] || !got[1]) {
             fprintf(stderr, "aisle eval: %s: record %zu has %d fields, fewer than the header\n",
-                    path, row, col);
+                    path, row, nf);
             goto out;
         }
-        if (ds_add(d, strdup(t), strdup(l)) < 0)
+        if (ds_add(d, strdup(got[0]), strdup(got[1])) < 0)
             goto out;
     }
     rc = 0;
@@ -593,7 +585,6 @@ static int run_eval(const dataset *tr, const dataset *te, const eval_args *a)
      * this thread's CPU time, for about a second; the fastest round is
      * reported. CPU time and the best round leave out what other
      * processes on a shared machine do to the figure. */
-    volatile double sink = 0;
     double best = 0, total = 0;
     for (int round = 0; round < 20 && total < 1.0; round++) {
         size_t done = 0;
@@ -602,7 +593,6 @@ static int run_eval(const dataset *tr, const dataset *te, const eval_args *a)
             for (size_t i = 0; i < te->n; i++) {
                 eng_clf_pred p;
                 eng_clf_predict(m, te->text[i], &p, 1);
-                sink += p.confidence;
             }
             done += te->n;
         } while ((el = thread_cpu_s() - t1) < 0.1);

@@ -3,7 +3,7 @@
 #include "catcache_int.h"
 #include "eng_int.h"
 #include "pipe_int.h"
-#include "../stores/store.h"
+#include "stores/store.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -331,9 +331,8 @@ int64_t eng__delivery_price(const eng_delivery_opt *o, int64_t goods_cents)
 
 static json_object *cents(int64_t c) { return json_object_new_double((double)c / 100.0); }
 
-json_object *eng__delivery_json(const eng_checkout_cfg *c, const eng_delivery_opt *o, int64_t goods_cents)
+json_object *eng__delivery_json(const eng_delivery_opt *o, int64_t goods_cents)
 {
-    (void)c;
     json_object *j = json_object_new_object();
     ENG_JADD(j, "id", json_object_new_string(o->id));
     ENG_JADD(j, "name", json_object_new_string(o->name));
@@ -644,7 +643,7 @@ int eng_shop_delivery_options(const eng_shopper *w, eng_shop_result *r)
     int64_t goods = llround(json_object_get_double(eng__json_path(r->cart, "total")) * 100);
     json_object *items = json_object_new_array();
     for (size_t i = 0; i < c->nopts; i++)
-        json_object_array_add(items, eng__delivery_json(c, &c->opts[i], goods));
+        json_object_array_add(items, eng__delivery_json(&c->opts[i], goods));
     r->info = json_object_new_object();
     ENG_JADD(r->info, "currency", json_object_new_string(c->currency));
     ENG_JADD(r->info, "items", items);

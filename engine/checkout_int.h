@@ -51,7 +51,7 @@ const char *eng__address_missing(json_object *a);
  * `goods_cents` (0 from its free threshold). */
 int64_t eng__delivery_price(const eng_delivery_opt *o, int64_t goods_cents);
 /* eng__delivery_json: {id, name, days, price, basePrice, freeOver?} */
-json_object *eng__delivery_json(const eng_checkout_cfg *c, const eng_delivery_opt *o, int64_t goods_cents);
+json_object *eng__delivery_json(const eng_delivery_opt *o, int64_t goods_cents);
 /* eng__delivery_find: the option `id` (NULL: the first), or NULL. */
 const eng_delivery_opt *eng__delivery_find(const eng_checkout_cfg *c, const char *id);
 

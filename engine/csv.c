@@ -1,5 +1,6 @@
 /* engine/csv.c — a small RFC 4180 reader for training files: quoted
- * fields with doubled quotes, embedded commas and newlines, CRLF. */
+ * fields with doubled quotes, embedded commas and newlines, CRLF; a field
+ * at a time, or the fields a caller picks out of a record. */
 #include "eng_int.h"
 #include <string.h>
 
@@ -41,4 +42,22 @@ char *eng_csv_field(char **p, char *end, int *end_of_row)
     *out = '\0'; /* out <= the delimiter, so this never clobbers unread input */
     *p = s;
     return start;
+}
+
+int eng_csv_row(char **p, char *end, const int *cols, const char **got, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        got[i] = NULL;
+    int col = 0, eor = 0;
+    const char *first = "";
+    while (!eor) {
+        char *f = eng_csv_field(p, end, &eor);
+        if (col == 0)
+            first = f;
+        for (size_t i = 0; i < n; i++)
+            if (cols[i] == col)
+                got[i] = f;
+        col++;
+    }
+    return col == 1 && !*first ? 0 : col;
 }

@@ -771,6 +771,14 @@ void eng_json_tidy_doubles(json_object *o);
  * its delimiter; *end_of_row is set when the field ended its record. */
 char *eng_csv_field(char **p, char *end, int *end_of_row);
 
+/* eng_csv_row: read the record at *p (before `end`) with eng_csv_field
+ * and pick `n` of its fields: got[i] is field number cols[i] (0-based;
+ * unquoted in place, NUL-terminated, pointing into the buffer), or NULL
+ * when the record has fewer fields. *p moves past the record. Returns how
+ * many fields the record had, or 0 for a blank line (one empty field).
+ * Allocates nothing; never fails. */
+int eng_csv_row(char **p, char *end, const int *cols, const char **got, size_t n);
+
 /* eng_utf8_valid: 1 when buf[0..len) is well-formed UTF-8, else 0. */
 int eng_utf8_valid(const char *buf, size_t len);
 

@@ -74,7 +74,6 @@ static int parse_bool(const char *s, bool *out)
 static int set_field(eng_build *b, const eng_field *f, void *opts, int node, const char *text)
 {
     char *slot = (char *)opts + f->offset;
-    const char *tname = b->stage ? b->stage->type->name : "pipeline";
     switch (f->kind) {
     case ENG_F_STR:
         if (!text) {
@@ -123,7 +122,6 @@ static int set_field(eng_build *b, const eng_field *f, void *opts, int node, con
         *(int *)slot = node;
         return 0;
     }
-    (void)tname;
     return 0;
 }
 

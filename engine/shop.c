@@ -17,7 +17,7 @@
  * (pool and context, never run) as the rules need one. */
 #include "commerce_int.h"
 #include "checkout_int.h"
-#include "stages/agent_int.h"
+#include "engine/stages/agent_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -643,7 +643,7 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
         opt = eng__delivery_find(cfg, NULL);
     json_object *q = json_object_new_object();
     if (opt)
-        ENG_JADD(q, "delivery", eng__delivery_json(cfg, opt, goods));
+        ENG_JADD(q, "delivery", eng__delivery_json(opt, goods));
     json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
     if (a)
         ENG_JADD(q, "address", a);
@@ -661,7 +661,7 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
     json_object *others = json_object_new_array();
     for (size_t i = 0; i < cfg->nopts; i++)
         if (&cfg->opts[i] != opt)
-            json_object_array_add(others, eng__delivery_json(cfg, &cfg->opts[i], goods));
+            json_object_array_add(others, eng__delivery_json(&cfg->opts[i], goods));
     ENG_JADD(q, "otherDelivery", others);
     return q;
 }
@@ -720,7 +720,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
         ENG_JADD(pricing, "total", cents_json(total_cents));
         ENG_JADD(pricing, "currency", json_object_new_string(cfg->currency));
         if (f.opt)
-            ENG_JADD(pricing, "delivery", eng__delivery_json(cfg, f.opt, goods));
+            ENG_JADD(pricing, "delivery", eng__delivery_json(f.opt, goods));
         if (f.address)
             ENG_JADD(pricing, "address", json_object_get(f.address));
         json_object *act = json_object_get(pricing);

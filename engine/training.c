@@ -117,20 +117,11 @@ static int load_training_file(eng_build *b, int node, size_t *cap)
         eng__free(buf);
         return ENG_ECONFIG;
     }
-    int line = 2;
+    const int cols[2] = {tc, lc};
     while (p < end && rc == 0) {
-        const char *t = NULL, *l = NULL;
-        int col = 0;
-        eor = 0;
-        while (!eor) {
-            char *f = eng_csv_field(&p, end, &eor);
-            if (col == tc)
-                t = f;
-            if (col == lc)
-                l = f;
-            col++;
-        }
-        line++;
+        const char *got[2];
+        eng_csv_row(&p, end, cols, got, 2);
+        const char *t = got[0], *l = got[1];
         if (!t || !l || !*t || !*l)
             continue;
         bool want = only.n == 0;

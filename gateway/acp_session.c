@@ -750,9 +750,8 @@ static int keep(json_object *st, json_object *body, const char *k, bool (*ok)(js
 }
 
 /* buyer, fulfillment_details, selected option: checked, then kept */
-static int set_facts(gw_req *r, json_object *st, json_object *body, gw_acp_out *o)
+static int set_facts(json_object *st, json_object *body, gw_acp_out *o)
 {
-    (void)r;
     json_object *sel;
     if (keep(st, body, "buyer", buyer_ok, o) < 0 || keep(st, body, "fulfillment_details", fulfillment_ok, o) < 0)
         return -1;
@@ -834,7 +833,7 @@ static void create(gw_req *r, json_object *body, gw_acp_out *o)
     json_object_object_add(st, "status", json_object_new_string("open"));
     json_object_object_add(st, "created_at", json_object_new_string(t));
     json_object *view = NULL;
-    if (set_facts(r, st, body, o) == 0 && set_items(r, st, json_object_object_get(body, "line_items"), false, o) == 0 &&
+    if (set_facts(st, body, o) == 0 && set_items(r, st, json_object_object_get(body, "line_items"), false, o) == 0 &&
         set_codes(r, st, body, o) == 0 && (view = build(r, st, NULL, NULL, o)) != NULL) {
         if (save(r, st) < 0) {
             UNAVAILABLE(o);
@@ -867,7 +866,7 @@ static void update(gw_req *r, json_object *body, gw_acp_out *o)
         goto out;
     }
     json_object *items = json_object_object_get(body, "line_items");
-    if (set_facts(r, st, body, o) < 0 || (items && set_items(r, st, items, true, o) < 0) ||
+    if (set_facts(st, body, o) < 0 || (items && set_items(r, st, items, true, o) < 0) ||
         set_codes(r, st, body, o) < 0)
         goto out;
     if (!(view = build(r, st, NULL, NULL, o)) || !delivery_known(view, st, o))

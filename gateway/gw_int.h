@@ -4,7 +4,7 @@
 #ifndef AISLE_GW_INT_H
 #define AISLE_GW_INT_H
 
-#include "gateway/gw.h"
+#include "gw.h"
 #include "engine/eng.h"
 #include "stores/store.h"
 #include <civetweb.h>

@@ -168,6 +168,7 @@ static void *thread_begin(const struct mg_context *ctx, int type)
 
 static void thread_end(const struct mg_context *ctx, int type, void *ud)
 {
+    (void)type;   /* civetweb's signature: `ud` is NULL for the types thread_begin skips */
     gw_server *s = mg_get_user_data(ctx);
     struct gw_mgthread *slot = ud;
     if (!s || !s->mgt || !slot)

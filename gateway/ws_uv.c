@@ -282,6 +282,7 @@ static void fail(wsu_conn *c, int code, const char *reason)
 
 static void on_shutdown(uv_shutdown_t *r, int status)
 {
+    (void)status;   /* libuv's signature: the request is freed whether or not the half-close went out */
     free(r);
 }
 
@@ -411,6 +412,7 @@ static void work_next(wsu_conn *c);
 
 static void work_done(uv_work_t *w, int status)
 {
+    (void)status;   /* libuv's signature: UV_ECANCELED comes only after uv_cancel, never called here */
     wsu_conn *c = w->data;
     c->busy = 0;
     if (c->work_kind == W_OPEN) {
@@ -768,6 +770,7 @@ static void feed(wsu_conn *c, const unsigned char *p, size_t n)
 
 static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
 {
+    (void)sz;   /* libuv's signature: its suggested size; the loop's one read buffer is used */
     wsu_conn *c = (wsu_conn *)h;
     *b = uv_buf_init(c->L->rbuf, sizeof c->L->rbuf);
 }

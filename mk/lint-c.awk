@@ -13,6 +13,10 @@
 #  4. a header in engine/, stores/, gateway/ or cli/ that is neither its
 #     module's public header nor named *_int.h (STYLE.md), but for the
 #     ones listed in `pending` below, which wait for their rename.
+#  5. a project header not named the one way (docs/architecture.md):
+#     one in the file's own folder by its name ("pipe_int.h"), any other
+#     by its path from the repository root ("engine/nlu/ent_int.h"),
+#     never through "../".
 # The exit status is 1 when anything was reported.
 
 BEGIN {
@@ -149,6 +153,20 @@ function project_include(f, h,    ht) {
     return ""
 }
 
+# the one include style: "" when `h` (as written in FILENAME) follows it
+function include_style(h,    d, here) {
+    if (h ~ /^\.\.?\//)
+        return "#include \"" h "\" goes through " substr(h, 1, index(h, "/")) "; name the header from the repository root (docs/architecture.md)"
+    if (h !~ /\//) return ""
+    if (h !~ /^(engine|stores|gateway|cli|tests)\//)
+        return "#include \"" h "\" is a path from this file's folder; name the header from the repository root (docs/architecture.md)"
+    here = dirname(FILENAME); sub(/^\.\//, "", here)
+    d = dirname(h)
+    if (d == here)
+        return "#include \"" h "\" is in this file's own folder; include it by its name, \"" substr(h, length(d) + 2) "\" (docs/architecture.md)"
+    return ""
+}
+
 function check_include(line, code,    h, quoted, lib, f, p, msg) {
     h = line
     sub(/^[ \t]*#[ \t]*include[ \t]*/, "", h)
@@ -161,6 +179,8 @@ function check_include(line, code,    h, quoted, lib, f, p, msg) {
             report("<" h "> is " lib "'s; " f "/ may not include it (DESIGN.md, Layout)")
         return
     }
+    msg = include_style(h)
+    if (msg != "") report(msg)
     # "x.h" resolves beside the file first, then from the root (-I.)
     p = normalize(dirname(FILENAME) "/" h)
     sub(/^\.\//, "", p)

@@ -2,7 +2,7 @@
  * checking an audit record before a transaction starts, adding the order
  * id to its detail, and the small JSON document in which a keyed cart
  * change keeps its first outcome.  Every backend stores the same shapes. */
-#include "stores/store_int.h"
+#include "store_int.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>

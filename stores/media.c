@@ -11,7 +11,7 @@
  * share the directory (a shared volume) share the copies.  Writers append
  * to the index under flock(2); readers keep the parsed index in memory and
  * parse it again only when its size, inode or mtime changed. */
-#include "stores/store_int.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* stores/product.c — the product document at the boundary: camelCase JSON
  * (DummyJSON's shape) mapped field by field to the snake_case struct, the
  * one place that knows both spellings. */
-#include "stores/store_int.h"
+#include "store_int.h"
 
 #include <json-c/json.h>
 #include <math.h>

@@ -13,7 +13,7 @@
 #ifndef AISLE_SEARCH_INT_H
 #define AISLE_SEARCH_INT_H
 
-#include "stores/store_int.h"
+#include "store_int.h"
 
 #include <pthread.h>
 

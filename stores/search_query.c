@@ -6,7 +6,7 @@
  * backend turns into its own query and what the re-ranker reads.  It
  * never touches an index: the two answers only an index has come in
  * between the steps (see stores/search_int.h). */
-#include "stores/search_int.h"
+#include "search_int.h"
 
 #include <ctype.h>
 #include <stdio.h>

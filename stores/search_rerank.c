@@ -9,7 +9,7 @@
  * own head, and whether query words that are next to each other are next
  * to each other in the title.  These are properties of English product
  * text, not of one catalog. */
-#include "stores/search_int.h"
+#include "search_int.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * text normalisation (case, measurements and dimensions made canonical),
  * tokenising, edit distance for spelling correction and a stopword list.
  * Index and query pass through the same code so both sides agree. */
-#include "stores/store_int.h"
+#include "store_int.h"
 
 #include <ctype.h>
 #include <math.h>

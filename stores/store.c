@@ -1,7 +1,7 @@
 /* stores/store.c — the one entry point: reads the configuration, opens the
  * backend for each store family and forwards every call through its vtable,
  * so callers never learn which backend answers. */
-#include "stores/store_int.h"
+#include "store_int.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

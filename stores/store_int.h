@@ -5,7 +5,7 @@
 #ifndef AISLE_STORE_INT_H
 #define AISLE_STORE_INT_H
 
-#include "stores/store.h"
+#include "store.h"
 #include <stdarg.h>
 
 /* A backend instance.  Every op takes the instance first; an op that a

@@ -3,7 +3,7 @@
  * clock, and freeing the structs the API hands out. The backends call
  * these, never store.c, so the entry point and the backends it opens do
  * not call each other. */
-#include "stores/store_int.h"
+#include "store_int.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

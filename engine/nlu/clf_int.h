@@ -5,7 +5,7 @@
 #ifndef AISLE_CLF_INT_H
 #define AISLE_CLF_INT_H
 
-#include "../eng_int.h"
+#include "engine/eng_int.h"
 #include <math.h>
 #include <stdint.h>
 

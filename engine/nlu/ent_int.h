@@ -4,7 +4,7 @@
 #ifndef AISLE_NLU_ENTITIES_H
 #define AISLE_NLU_ENTITIES_H
 
-#include "../eng_int.h"
+#include "engine/eng_int.h"
 
 typedef enum eng__ent_type {
     ENG_ENT_QUANTITY = 0,

@@ -7,7 +7,7 @@
 #ifndef AISLE_NLU_LEXICON_H
 #define AISLE_NLU_LEXICON_H
 
-#include "../eng_int.h"
+#include "engine/eng_int.h"
 #include <stdbool.h>
 #include <stdint.h>
 

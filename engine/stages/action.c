@@ -5,7 +5,7 @@
  * a message run again (a retry, a reconnect, a concurrent duplicate) gets
  * the first outcome back instead of a second change.  Support hand-offs
  * are recorded here: they touch no cart or order. */
-#include "../commerce_int.h"
+#include "engine/commerce_int.h"
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>

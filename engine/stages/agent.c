@@ -73,18 +73,14 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
-    eng_result r = fn(st, t, st->opts);
+    const agent_call call = {t, st->opts};
+    eng_result r = fn(&call);
     if (drop && may_keep && !eng__json_path(t->ctx, "vars.stillPending") &&
         eng__json_path(t->ctx, "session.pending") == pend) {
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
     return r;
-}
-
-void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *cards)
-{
-    eng__shop_price(t, cards);
 }
 
 const char *eng__agent_intent(eng_turn *t) { return eng__json_str(t->ctx, "intent.name", ""); }
@@ -111,8 +107,6 @@ bool eng__agent_has_word(const char *text, const char *const *words)
     }
     return false;
 }
-
-int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t) { return eng__cart_refresh(t); }
 
 bool eng__agent_points_at_shown(eng_turn *t)
 {

@@ -25,8 +25,7 @@ static int64_t quantity(eng_turn *t, int64_t dflt)
 }
 
 /* Propose a cart change: the rules may veto it; else it becomes an action. */
-static eng_result propose(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type,
-                          const char *sku, int64_t qty)
+static eng_result propose(eng_turn *t, const char *type, const char *sku, int64_t qty)
 {
     /* sku may point into the context (session.focus), which this function
      * replaces: keep a copy for the turn */
@@ -450,10 +449,10 @@ static bool unsure(eng_turn *t, const agent_opts *o)
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }
 
-eng_result eng__agent_cart_apply(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *pending)
+eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending)
 {
     if (!eng__json_path(t->ctx, "cart.items"))
-        eng__agent_cart_refresh(st, t);
+        eng__cart_refresh(t);
     const char *type = eng__pool_strdup(t->pool, eng__json_str(pending, "type", ""));
     const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", NULL));
     int64_t qty = json_object_get_int64(eng__json_path(pending, "qty"));
@@ -466,9 +465,9 @@ eng_result eng__agent_cart_apply(const eng_stage *st, eng_turn *t, const agent_o
         if ((others[n] = eng__pool_strdup(t->pool, json_object_get_string(json_object_array_get_idx(more, i)))))
             n++;
     eng__set_var(t, "confirmedChange", json_object_new_boolean(1));
-    eng_result r = propose(st, t, o, type, sku, qty);
+    eng_result r = propose(t, type, sku, qty);
     for (size_t i = 0; i < n && r == ENG_R_OK; i++)
-        r = propose(st, t, o, type, others[i], qty);
+        r = propose(t, type, others[i], qty);
     return r;
 }
 
@@ -504,22 +503,21 @@ static bool loose_comparative(eng_turn *t, const agent_target *tg)
 }
 
 /* Propose `type`, or ask first when the reading is unsure. */
-static eng_result change(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type, agent_target *tg,
-                         int64_t qty)
+static eng_result change(eng_turn *t, const agent_opts *o, const char *type, agent_target *tg, int64_t qty)
 {
     if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", "")) || loose_comparative(t, tg)) {
         eng__set_var(t, "unsure", json_object_new_boolean(1));
         eng__agent_ask(t, type, tg ? tg->sku : NULL, tg ? tg->title : NULL, qty);
         return ENG_R_OK;
     }
-    return propose(st, t, o, type, tg ? tg->sku : NULL, qty);
+    return propose(t, type, tg ? tg->sku : NULL, qty);
 }
 
 /* "add the first and the third", "remove the first two": one change per
  * product, all asked together when the reading is unsure. `type` is
  * cart.add or cart.remove; a removal leaves out what is not in the cart
  * and says so when none is. */
-static eng_result several(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *type,
+static eng_result several(eng_turn *t, const agent_opts *o, const char *type,
                           const char **skus, const char **titles, size_t n, int64_t qty)
 {
     bool removing = strcmp(type, "cart.remove") == 0;
@@ -533,7 +531,7 @@ static eng_result several(const eng_stage *st, eng_turn *t, const agent_opts *o,
     }
     if (m == 1) {
         agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
-        return change(st, t, o, type, &tg, qty);
+        return change(t, o, type, &tg, qty);
     }
     if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", "")) || qty > 1) {
         /* one question for all of them: "the Kiwi, the Apple and the Lemon" */
@@ -555,7 +553,7 @@ static eng_result several(const eng_stage *st, eng_turn *t, const agent_opts *o,
         return ENG_R_OK;
     }
     for (size_t i = 0; i < m; i++) {
-        eng_result r = propose(st, t, o, type, skus[i], qty);
+        eng_result r = propose(t, type, skus[i], qty);
         if (r != ENG_R_OK)
             return r;
     }
@@ -579,7 +577,7 @@ static const char *except_words(const char *text)
 
 /* "empty everything but the perfume": every line the words do not name
  * comes out, asked; when the named one is all there is, nothing does. */
-static eng_result all_but(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *words)
+static eng_result all_but(eng_turn *t, const agent_opts *o, const char *words)
 {
     json_object *items = eng__json_path(t->ctx, "cart.items");
     const char *skus[AGENT_MAX_REFS], *titles[AGENT_MAX_REFS], *keep = NULL;
@@ -612,7 +610,7 @@ static eng_result all_but(const eng_stage *st, eng_turn *t, const agent_opts *o,
     }
     /* a change made of what is left over is asked, however sure */
     json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-    return several(st, t, o, "cart.remove", skus, titles, m, 0);
+    return several(t, o, "cart.remove", skus, titles, m, 0);
 }
 
 /* "empty the lot apart from the kiwi": a word that clears, a cue of
@@ -630,8 +628,9 @@ static bool keeps_only(eng_turn *t, const char *text)
     return false;
 }
 
-bool eng__agent_cart_claims(const eng_stage *st, eng_turn *t, const agent_opts *o, eng_result *r)
+bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
 {
+    eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     json_object *ents = eng__json_path(t->ctx, "entities");
     bool names_product = false;
@@ -646,7 +645,7 @@ bool eng__agent_cart_claims(const eng_stage *st, eng_turn *t, const agent_opts *
         as = "apply_promo", why = "a promotion code to use or take off";
     } else {
         if (eng__store(t) && !eng__json_path(t->ctx, "cart.items"))
-            eng__agent_cart_refresh(st, t);
+            eng__cart_refresh(t);
         if (keeps_only(t, text))
             as = "empty_cart", why = "everything but a product in the cart";
         else if (eng__agent_bare_count(t))
@@ -660,31 +659,34 @@ bool eng__agent_cart_claims(const eng_stage *st, eng_turn *t, const agent_opts *
         eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
     }
     eng__turn_note(t, "%s: for the cart agent", why);
-    *r = eng__agent_cart(st, t, o);
+    *r = eng__agent_cart(c);
     return true;
 }
 
 /* "the second one", "compare the first two": asked under a cart intent,
  * still a question about products. */
-static eng_result about_products(const eng_stage *st, eng_turn *t, const agent_opts *o)
+static eng_result about_products(const agent_call *c)
 {
+    eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool cmp = strcasestr(text, "compar") || strcasestr(text, "differen") || strcasestr(text, " vs") ||
                strcasestr(text, "versus") || strcasestr(text, "better");
     eng__agent_read_as(t, cmp ? "compare" : "product_details");
     eng__turn_note(t, "no change was asked: read as %s", cmp ? "compare" : "product_details");
-    return eng__agent_product(st, t, o);
+    return eng__agent_product(c);
 }
 
-eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o)
+eng_result eng__agent_cart(const agent_call *c)
 {
+    eng_turn *t = c->t;
+    const agent_opts *o = c->o;
     if (!eng__store(t)) {
         eng__set_var(t, "noCatalog", json_object_new_boolean(1));
         eng__turn_note(t, "no store: the cart agent needs one");
         return ENG_R_DECLINED;
     }
     if (!eng__json_path(t->ctx, "cart.items"))
-        eng__agent_cart_refresh(st, t);
+        eng__cart_refresh(t);
     const char *intent = eng__agent_intent(t);
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
@@ -697,7 +699,7 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
     }
     bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
     if (mutating && !continued && !asks_change(text))
-        return about_products(st, t, o);
+        return about_products(c);
     agent_target tg;
     /* "i don't want the shoes anymore" asks to remove them; "don't
      * remove the watch", "i don't want the first one" (not in the cart),
@@ -729,20 +731,20 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         return unclear(t, &bad, is_remove);
     }
     if (nref >= 2)
-        return several(st, t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
+        return several(t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
                        is_add ? quantity(t, 1) : 0);
     if (strcmp(intent, "add_to_cart") == 0 && puts_back(text)) {
         /* "put one back": back on the shelf, a removal, asked */
         eng__agent_read_as(t, "remove_from_cart");
         json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
         eng__turn_note(t, "put back: read as a removal");
-        return eng__agent_cart(st, t, o);
+        return eng__agent_cart(c);
     }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);
         if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.add")) {
             json_object_put(tg.candidates);
-            return eng__agent_cart_apply(st, t, o, eng__json_path(t->ctx, "session.pending"));
+            return eng__agent_cart_apply(t, eng__json_path(t->ctx, "session.pending"));
         }
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, false);
@@ -751,7 +753,7 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
         }
-        return change(st, t, o, "cart.add", &tg, q);
+        return change(t, o, "cart.add", &tg, q);
     }
     if ((strcmp(intent, "remove_from_cart") == 0 || (strcmp(intent, "apply_promo") == 0 && takes_off(text))) &&
         eng__agent_names_code(text)) {
@@ -770,7 +772,7 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         eng__agent_target(t, true, &tg);
         if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.remove")) {
             json_object_put(tg.candidates);
-            return eng__agent_cart_apply(st, t, o, eng__json_path(t->ctx, "session.pending"));
+            return eng__agent_cart_apply(t, eng__json_path(t->ctx, "session.pending"));
         }
         if (tg.name[0] && (tg.found == AGENT_NO_MATCH || (tg.found == AGENT_MANY && tg.where != AGENT_AT_CART))) {
             /* "remove the phone" with no phone in the cart */
@@ -796,8 +798,8 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
          * line's quantity takes that many away, not the whole line */
         int64_t q = quantity(t, 0), cur = eng__cart_line_qty(t, tg.sku);
         if (q > 0 && q < cur)
-            return change(st, t, o, "cart.set", &tg, cur - q);
-        return change(st, t, o, "cart.remove", &tg, 0);
+            return change(t, o, "cart.set", &tg, cur - q);
+        return change(t, o, "cart.remove", &tg, 0);
     }
     if (strcmp(intent, "update_quantity") == 0) {
         eng__agent_target(t, true, &tg);
@@ -817,8 +819,8 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         static const char *const taking[] = {"out", "less", "fewer", "minus", "remove", NULL};
         int64_t cur = eng__cart_line_qty(t, tg.sku);
         if (q > 0 && eng__agent_has_word(text, taking))
-            return q < cur ? change(st, t, o, "cart.set", &tg, cur - q) : change(st, t, o, "cart.remove", &tg, 0);
-        return change(st, t, o, q == 0 ? "cart.remove" : "cart.set", &tg, q);
+            return q < cur ? change(t, o, "cart.set", &tg, cur - q) : change(t, o, "cart.remove", &tg, 0);
+        return change(t, o, q == 0 ? "cart.remove" : "cart.set", &tg, q);
     }
     if (strcmp(intent, "empty_cart") == 0) {
         /* emptying takes a word that clears: "cart" or "the basket"
@@ -836,8 +838,8 @@ eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o
         }
         const char *kept = except_words(text);
         if (kept)
-            return all_but(st, t, o, kept);
-        return change(st, t, o, "cart.clear", NULL, 0);
+            return all_but(t, o, kept);
+        return change(t, o, "cart.clear", NULL, 0);
     }
     if (strcmp(intent, "apply_promo") == 0) {
         char code[64];

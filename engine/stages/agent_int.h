@@ -4,7 +4,7 @@
 #ifndef AISLE_AGENT_H
 #define AISLE_AGENT_H
 
-#include "../commerce_int.h"
+#include "engine/commerce_int.h"
 
 typedef struct agent_opts {
     const char *agent;
@@ -15,12 +15,22 @@ typedef struct agent_opts {
     eng_rules *rules;      /* the agent's own rules, after the pipeline's */
 } agent_opts;
 
-typedef eng_result (*agent_fn)(const eng_stage *st, eng_turn *t, const agent_opts *o);
+/* One call of an agent: the turn it answers and the stage's options.
+ * The four agents share this one signature (the stage dispatches through
+ * a table, agent.c); each takes from it what it needs. */
+typedef struct agent_call {
+    eng_turn *t;
+    const agent_opts *o;
+} agent_call;
 
-eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o);
-eng_result eng__agent_cart(const eng_stage *st, eng_turn *t, const agent_opts *o);
-eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *o);
-eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts *o);
+typedef eng_result (*agent_fn)(const agent_call *c);
+
+/* The four agents: each answers the turn (vars, actions, the trace) and
+ * returns the stage's result. */
+eng_result eng__agent_product(const agent_call *c);
+eng_result eng__agent_cart(const agent_call *c);
+eng_result eng__agent_order(const agent_call *c);
+eng_result eng__agent_support(const agent_call *c);
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);
@@ -47,16 +57,13 @@ bool eng__agent_code_request(const char *text);
  * the cart ("empty the lot apart from the kiwi"), a count alone with
  * products in view ("half a dozen please", asked). Runs the cart agent
  * on it (*r its result) and returns true; false when none of these. */
-bool eng__agent_cart_claims(const eng_stage *st, eng_turn *t, const agent_opts *o, eng_result *r);
+bool eng__agent_cart_claims(const agent_call *c, eng_result *r);
 /* eng__agent_knowledge: answer the message from the shop's knowledge
  * file, when the pipeline has one and a section fits (only a close fit
  * when `strict`): sets vars.knowledge and notes the topic in the trace.
  * Returns whether it answered. */
 bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict);
 
-/* eng__agent_price: cards priced as the cart and orders price them
- * (every rules file of the pipeline: eng__shop_price). */
-void eng__agent_price(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *cards);
 /* eng__agent_shown_of: what the session keeps of the cards a reply shows
  * (sku, title, brand, category, prices, rating), for "the second one" in
  * a later message (a new array). */
@@ -68,8 +75,6 @@ const char *eng__agent_intent(eng_turn *t);
  * kept when the turn is read again) for the trace and the tests. Returns
  * the new name (owned by the context). */
 const char *eng__agent_read_as(eng_turn *t, const char *name);
-/* eng__agent_cart_refresh: the priced cart into ctx.cart. */
-int eng__agent_cart_refresh(const eng_stage *st, eng_turn *t);
 
 /* What a message points at (agent.c). The order: a reference to what was
  * shown ("the second one", "the cheaper one"), else product names in the
@@ -132,6 +137,6 @@ void eng__agent_keep_pending(eng_turn *t);
  * and set vars.ask (and vars.ask<Type>) for the reply. */
 void eng__agent_ask(eng_turn *t, const char *type, const char *sku, const char *title, int64_t qty);
 /* eng__agent_cart_apply: carry out a confirmed cart question (agent_cart.c). */
-eng_result eng__agent_cart_apply(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *pending);
+eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending);
 
 #endif

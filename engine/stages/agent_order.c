@@ -5,7 +5,7 @@
  * idempotency key tied to the confirmation, so a confirmation sent twice
  * places one order. */
 #include "agent_int.h"
-#include "../checkout_int.h"
+#include "engine/checkout_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -90,8 +90,7 @@ static json_object *shown_cart(eng_turn *t)
 
 /* confirmed: the priced cart the shopper said yes to (NULL when no
  * question was asked): the order is that cart or nothing */
-static eng_result place(const eng_stage *st, eng_turn *t, const agent_opts *o, const char *pending_id,
-                        json_object *confirmed, const char *delivery)
+static eng_result place(eng_turn *t, const char *pending_id, json_object *confirmed, const char *delivery)
 {
     json_object *cart = eng__json_path(t->ctx, "cart");
     json_object *a = json_object_new_object();
@@ -324,14 +323,13 @@ static eng_result answer_address(eng_turn *t, bool yes)
 }
 
 /* "yes" / "no" to a question about the cart: no login needed. */
-static eng_result answer_cart(const eng_stage *st, eng_turn *t, const agent_opts *o, json_object *pending,
-                              bool yes)
+static eng_result answer_cart(eng_turn *t, json_object *pending, bool yes)
 {
     json_object *p = json_object_get(pending);
     json_object_object_del(eng__session(t), "pending");
     eng_result r = ENG_R_OK;
     if (yes) {
-        r = eng__agent_cart_apply(st, t, o, p);
+        r = eng__agent_cart_apply(t, p);
     } else {
         eng__set_var(t, "changeDropped", json_object_new_boolean(1));
         eng__turn_note(t, "the shopper said no: the cart stays");
@@ -355,13 +353,14 @@ static bool takes_back_add(eng_turn *t)
 /* Nothing is waiting: say so, with where the newest order stands. A
  * "yes" that itself asks to put something in the cart ("yes please add
  * it") is that request, for the cart agent. */
-static eng_result nothing_to_confirm(const eng_stage *st, eng_turn *t, const agent_opts *o)
+static eng_result nothing_to_confirm(const agent_call *c)
 {
+    eng_turn *t = c->t;
     static const char *const adding[] = {"add", "put", "grab", "include", "throw", "toss", "chuck", "pop", NULL};
     if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), adding)) {
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "nothing to confirm, and an add is asked: read as add_to_cart");
-        return eng__agent_cart(st, t, o);
+        return eng__agent_cart(c);
     }
     eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
     store_order ord = {0};
@@ -373,8 +372,10 @@ static eng_result nothing_to_confirm(const eng_stage *st, eng_turn *t, const age
     return ENG_R_OK;
 }
 
-eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *o)
+eng_result eng__agent_order(const agent_call *c)
 {
+    eng_turn *t = c->t;
+    const agent_opts *o = c->o;
     const char *intent = eng__agent_intent(t);
     if (!eng__store(t)) {
         eng__set_var(t, "noCatalog", json_object_new_boolean(1));
@@ -401,13 +402,13 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             eng__agent_read_as(t, "remove_from_cart");
             json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
             eng__turn_note(t, "no question waiting, an add just made: asked whether to take it out");
-            return eng__agent_cart(st, t, o);
+            return eng__agent_cart(c);
         }
         if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
-            return answer_cart(st, t, o, fresh, yes);
+            return answer_cart(t, fresh, yes);
         if (fresh && strcmp(eng__json_str(fresh, "type", ""), "checkout.address") == 0 && eng__user_id(t)) {
             if (!eng__json_path(t->ctx, "cart.items"))
-                eng__agent_cart_refresh(st, t);
+                eng__cart_refresh(t);
             checkout_turn(t);
             eng_result r = answer_address(t, yes);
             if (!yes || !json_object_get_boolean(eng__json_path(t->ctx, "vars.addressSaved")))
@@ -418,7 +419,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         /* a signed-out "yes" to nothing is not a reason to sign in */
         if (!fresh && !eng__user_id(t)) {
             if (yes)
-                return nothing_to_confirm(st, t, o);
+                return nothing_to_confirm(c);
             return ENG_R_OK;
         }
     }
@@ -428,7 +429,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         return ENG_R_OK;
     }
     if (!eng__json_path(t->ctx, "cart.items"))
-        eng__agent_cart_refresh(st, t);
+        eng__cart_refresh(t);
     json_object *sess = eng__session(t);
     json_object *pending = eng__json_path(sess, "pending");
     json_object *given = eng__json_path(t->ctx, "slots.address");
@@ -489,7 +490,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         /* what the question shows: "yes" orders this cart or nothing */
         json_object_object_add(eng__json_path(sess, "pending"), "cart", shown_cart(t));
         if (!o->confirm_orders)
-            return place(st, t, o, pid, NULL, eng__json_str(eng__json_path(sess, "pending"), "delivery", NULL));
+            return place(t, pid, NULL, eng__json_str(eng__json_path(sess, "pending"), "delivery", NULL));
         /* the question shows what "yes" charges: delivery and address too */
         eng__set_var(t, "checkout",
                      eng__checkout_quote(t, eng__json_str(eng__json_path(sess, "pending"), "delivery", NULL)));
@@ -509,9 +510,9 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
             const char *done = eng__json_str(lc, "pending", NULL);
             const char *mid = eng__json_str(t->ctx, "message.id", "");
             if (done && strcmp(eng__json_str(lc, "message", ""), mid) == 0)
-                return place(st, t, o, eng__pool_strdup(t->pool, done), NULL,
+                return place(t, eng__pool_strdup(t->pool, done), NULL,
                              eng__pool_strdup(t->pool, eng__json_str(lc, "delivery", NULL)));
-            return nothing_to_confirm(st, t, o);
+            return nothing_to_confirm(c);
         }
         char *id = eng__pool_strdup(t->pool, pid);
         json_object *lc = json_object_new_object();
@@ -525,7 +526,7 @@ eng_result eng__agent_order(const eng_stage *st, eng_turn *t, const agent_opts *
         json_object *shown = json_object_get(eng__json_path(pending, "cart"));
         json_object_object_del(sess, "pending");
         json_object_object_del(sess, "checkoutDraft");
-        eng_result res = place(st, t, o, id, shown, delivery);
+        eng_result res = place(t, id, shown, delivery);
         json_object_put(shown);
         return res;
     }

@@ -275,8 +275,7 @@ static json_object *query_json(const query *q)
 /* keep_on_empty: a refinement that finds nothing leaves what the shopper
  * saw (and the query it came from) in the session, so that "the second
  * one" or the next refinement still mean the last list shown. */
-static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, query *q, const char *hook,
-                      bool keep_on_empty)
+static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *hook, bool keep_on_empty)
 {
     store *s = eng__store(t);
     store_search_query sq;
@@ -311,8 +310,8 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     }
     /* rules' boosts re-rank within what the catalog found */
     double *mult = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *mult);
-    if (mult && score && res.n_hits > 1 && (st->pipe->rules || o->rules)) {
-        const eng_rules *sets[2] = {st->pipe->rules, o->rules};
+    if (mult && score && res.n_hits > 1 && (t->p->rules || o->rules)) {
+        const eng_rules *sets[2] = {t->p->rules, o->rules};
         eng__rules_boost_sets(sets, 2, t, hook, cards, mult, true);
         /* scores are "higher is better"; for price/rating sorts the order
          * is the shopper's choice and boosts do not override it */
@@ -342,7 +341,7 @@ static int run_search(const eng_stage *st, eng_turn *t, const agent_opts *o, que
     }
     if (json_object_array_length(cards) > (size_t)o->page_size)
         json_object_array_del_idx(cards, (size_t)o->page_size, json_object_array_length(cards) - (size_t)o->page_size);
-    eng__agent_price(st, t, o, cards);
+    eng__shop_price(t, cards);
     json_object *r = json_object_new_object();
     ENG_JADD(r, "query", query_json(q));
     ENG_JADD(r, "total", json_object_new_int64(res.total));
@@ -560,7 +559,7 @@ static double focus_price(eng_turn *t)
 /* A search or, with `refine`, a change of the last one. `again` is the
  * search of its own that a refinement finding nothing becomes: it is
  * never made a refinement again. */
-static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *o, bool refine, bool again)
+static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool again)
 {
     query q = {.lo = -1, .hi = -1};
     const char *text = eng__json_str(t->ctx, "message.text", "");
@@ -757,7 +756,7 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
         q.sort = STORE_SORT_PRICE_ASC;
     else if (eng__agent_has_word(text, by_rating))
         q.sort = STORE_SORT_RATING;
-    if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+    if (run_search(t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     if (beyond && !added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         /* "cheaper ones" of the cheapest there are: say so */
@@ -771,7 +770,7 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
     if (refine && has_last && added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
         eng__turn_note(t, "the refinement's new words found nothing there: a new search");
-        return search_as(st, t, o, false, true);
+        return search_as(t, o, false, true);
     }
     /* the type's category holds nothing for these words: the category
      * alone, then the words alone */
@@ -786,7 +785,7 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
             snprintf(q.text, sizeof q.text, "%s", words);
             q.category = NULL;
         }
-        if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+        if (run_search(t, o, &q, "search", refine && has_last) < 0)
             return eng__turn_fail(t, "the catalog is not available right now");
     }
     /* a model the words name outside the guessed type wins: "iphone 13
@@ -799,14 +798,14 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
             query wide = q;
             wide.category = NULL;
             snprintf(wide.text, sizeof wide.text, "%s", words);
-            if (run_search(st, t, o, &wide, "search", refine && has_last) < 0)
+            if (run_search(t, o, &wide, "search", refine && has_last) < 0)
                 return eng__turn_fail(t, "the catalog is not available right now");
             if (top_fit(t, words) == all) {   /* a title that holds every word */
                 q = wide;
                 typed = NULL;
             } else {
                 json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
-                if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+                if (run_search(t, o, &q, "search", refine && has_last) < 0)
                     return eng__turn_fail(t, "the catalog is not available right now");
             }
         }
@@ -821,7 +820,7 @@ static eng_result search_as(const eng_stage *st, eng_turn *t, const agent_opts *
         if (plain[0] && !(refine && has_last)) {
             q.category = NULL;
             snprintf(q.text, sizeof q.text, "%s", plain);
-            if (run_search(st, t, o, &q, "search", refine && has_last) < 0)
+            if (run_search(t, o, &q, "search", refine && has_last) < 0)
                 return eng__turn_fail(t, "the catalog is not available right now");
             type_first(t, typed);
         }
@@ -899,13 +898,13 @@ static void quote(eng_turn *t, json_object *card)
 }
 
 /* The details of product p (cleared here): its priced card, the focus. */
-static eng_result show_details(const eng_stage *st, eng_turn *t, const agent_opts *o, store_product *p)
+static eng_result show_details(eng_turn *t, store_product *p)
 {
     json_object *card = eng__card(p, true);
     store_product_clear(p);
     json_object *cards = json_object_new_array();
     json_object_array_add(cards, card);
-    eng__agent_price(st, t, o, cards);
+    eng__shop_price(t, cards);
     json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
     ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
@@ -915,7 +914,7 @@ static eng_result show_details(const eng_stage *st, eng_turn *t, const agent_opt
     return ENG_R_OK;
 }
 
-static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
+static eng_result details(eng_turn *t)
 {
     store *s = eng__store(t);
     agent_target tg;
@@ -952,14 +951,14 @@ static eng_result details(const eng_stage *st, eng_turn *t, const agent_opts *o)
         if (store_product_get(s, sku, &p, NULL) < 0)
             return eng__turn_fail(t, "product %s vanished", sku);
     }
-    return show_details(st, t, o, &p);
+    return show_details(t, &p);
 }
 
 /* "does it come in grey?", "is it available in XL" with a product in
  * focus: that product, and whether its listing names the colour or size
  * (vars.variant {value, listed}); false when the message is no such
  * question. */
-static bool variant_question(const eng_stage *st, eng_turn *t, const agent_opts *o, eng_result *r)
+static bool variant_question(eng_turn *t, eng_result *r)
 {
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
     if (!eng__agent_asks_variant(t))
@@ -991,13 +990,13 @@ static bool variant_question(const eng_stage *st, eng_turn *t, const agent_opts 
     ENG_JADD(v, "listed", json_object_new_boolean(listed));
     eng__set_var(t, "variant", v);
     eng__agent_read_as(t, "product_details");
-    *r = show_details(st, t, o, &p);
+    *r = show_details(t, &p);
     return true;
 }
 
 /* "the first two", "top 3", "last two": how many from which end; 0 when
  * the message says no such thing. */
-static int first_n(eng_turn *t, const char *text, bool *from_end)
+static int first_n(const char *text, bool *from_end)
 {
     static const char *const nums[] = {"two", "three", "four", "five", NULL};
     static const char *const ends[] = {"first", "top", "last", NULL};
@@ -1019,7 +1018,6 @@ static int first_n(eng_turn *t, const char *text, bool *from_end)
             return n;
         }
     }
-    (void)t;
     return 0;
 }
 
@@ -1034,7 +1032,7 @@ static bool add_sku(json_object *skus, const char *sku)
 
 /* "compare the first two", "the oppo or the realme?", "compare them":
  * the products side by side; nothing in the session changes but focus. */
-static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
+static eng_result compare(eng_turn *t)
 {
     store *s = eng__store(t);
     const char *text = eng__json_str(t->ctx, "message.text", "");
@@ -1042,7 +1040,7 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     size_t nshown = shown ? json_object_array_length(shown) : 0;
     json_object *skus = json_object_new_array();
     bool from_end = false;
-    int n = first_n(t, text, &from_end);
+    int n = first_n(text, &from_end);
     for (int i = 0; i < n && (size_t)i < nshown; i++) {
         size_t k = from_end ? nshown - (size_t)n + (size_t)i : (size_t)i;
         if (k < nshown)
@@ -1125,7 +1123,7 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
         }
     }
     json_object_put(skus);
-    eng__agent_price(st, t, o, cards);
+    eng__shop_price(t, cards);
     json_object *cheap = NULL, *best = NULL;
     for (size_t i = 0; i < json_object_array_length(cards); i++) {
         json_object *c = json_object_array_get_idx(cards, i);
@@ -1165,7 +1163,7 @@ static eng_result compare(const eng_stage *st, eng_turn *t, const agent_opts *o)
     return ENG_R_OK;
 }
 
-static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *o)
+static eng_result recommend(eng_turn *t, const agent_opts *o)
 {
     query q = {.lo = -1, .hi = -1, .sort = STORE_SORT_RATING};
     store_product p = {0};
@@ -1184,7 +1182,7 @@ static eng_result recommend(const eng_stage *st, eng_turn *t, const agent_opts *
         cat = eng__json_str(t->ctx, "understanding.category", NULL);   /* "recommend a moisturiser" */
     if (cat)
         q.category = cat;
-    if (run_search(st, t, o, &q, "recommend", false) < 0)
+    if (run_search(t, o, &q, "recommend", false) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     /* never recommend the product the shopper is looking at; the counts
      * the reply shows must not include it either */
@@ -1275,8 +1273,10 @@ static bool continues_add(eng_turn *t)
 
 #define WEAK_SEARCH 0.6 /* a search reading below this that points at a product shown is about it */
 
-eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts *o)
+eng_result eng__agent_product(const agent_call *c)
 {
+    eng_turn *t = c->t;
+    const agent_opts *o = c->o;
     if (!eng__store(t)) {
         eng__turn_note(t, "no store: the product agent needs a catalog");
         eng__set_var(t, "noCatalog", json_object_new_boolean(1));
@@ -1292,7 +1292,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__agent_read_as(t, "add_to_cart");
         eng__set_var(t, "continued", json_object_new_boolean(1));
         eng__turn_note(t, "goes on with the last turn's add: read as add_to_cart");
-        return eng__agent_cart(st, t, o);
+        return eng__agent_cart(c);
     }
     /* "i really don't want the first one" is about the cart, whichever
      * product reading the model made: the cart agent never makes the
@@ -1303,14 +1303,14 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), unwanted)) {
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "not wanted: read by the cart agent");
-        return eng__agent_cart(st, t, o);
+        return eng__agent_cart(c);
     }
     eng_result claimed;
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
-        eng__agent_cart_claims(st, t, o, &claimed))
+        eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "a dozen please", "redeem welcome5", "all but the kiwi" */
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
-         strcmp(intent, "product_details") == 0) && variant_question(st, t, o, &claimed))
+         strcmp(intent, "product_details") == 0) && variant_question(t, &claimed))
         return claimed;   /* "does it come in grey?" about the product in focus */
     /* "ooh the 3rd pair looks cool" read weakly as a search: it points at
      * a product shown, so it is about that one */
@@ -1325,7 +1325,7 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
     if (strcmp(intent, "product_details") == 0 &&
         eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("compare"));
-        return compare(st, t, o);
+        return compare(t);
     }
     if (strcmp(intent, "product_details") == 0 && asks_similar(eng__json_str(t->ctx, "message.text", ""))) {
         /* "show me more like the second one": what it points at becomes
@@ -1337,18 +1337,18 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
             ENG_JADD(eng__session(t), "focus", json_object_new_string(tg.sku));
             json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("recommend"));
             eng__turn_note(t, "more like %s: read as recommend", tg.sku);
-            return recommend(st, t, o);
+            return recommend(t, o);
         }
     }
     if (strcmp(intent, "product_details") == 0)
-        return details(st, t, o);
+        return details(t);
     /* "is the kawasaki z800 in stock", "who makes the airpods max": a
      * question about one named product is answered from its fields; a
      * name that fits nothing is searched as before */
     if (strcmp(intent, "search_product") == 0 && product_question(eng__json_str(t->ctx, "message.text", ""))) {
         json_object *in = eng__json_path(t->ctx, "intent");
         ENG_JADD(in, "name", json_object_new_string("product_details"));
-        eng_result r = details(st, t, o);
+        eng_result r = details(t);
         json_object *vars = eng__json_path(t->ctx, "vars");
         if (r != ENG_R_OK || !eng__json_path(t->ctx, "vars.needProduct"))
             return r;
@@ -1365,16 +1365,16 @@ eng_result eng__agent_product(const eng_stage *st, eng_turn *t, const agent_opts
         return ENG_R_OK;
     }
     if (strcmp(intent, "compare") == 0)
-        return compare(st, t, o);
+        return compare(t);
     if (strcmp(intent, "recommend") == 0)
-        return recommend(st, t, o);
+        return recommend(t, o);
     if (strcmp(intent, "search_product") != 0 && strcmp(intent, "refine_search") != 0 &&
         eng__json_path(t->ctx, "session.lastQuery")) {
         /* routed here by a condition ("under 1500" the model could not
          * place): it refines the last search, and its reply says so */
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("refine_search"));
         eng__turn_note(t, "%s routed here: refines the last search", intent);
-        return search_as(st, t, o, true, false);
+        return search_as(t, o, true, false);
     }
-    return search_as(st, t, o, strcmp(intent, "refine_search") == 0, false);
+    return search_as(t, o, strcmp(intent, "refine_search") == 0, false);
 }

@@ -4,7 +4,7 @@
  * hand-off to a person, recorded as an event (an action and an audit
  * record) so the support team sees who asked and why. */
 #include "agent_int.h"
-#include "../knowledge_int.h"
+#include "engine/knowledge_int.h"
 #include <stdbool.h>
 #include <string.h>
 
@@ -44,8 +44,9 @@ static void knowledge(eng_turn *t, const char *intent)
         eng__set_var(t, "knowledgeMiss", json_object_new_boolean(1));
 }
 
-eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts *o)
+eng_result eng__agent_support(const agent_call *c)
 {
+    eng_turn *t = c->t;
     const char *intent = eng__agent_intent(t);
     eng__set_var(t, "topic", json_object_new_string(intent));
     for (size_t i = 0; handoff[i]; i++) {
@@ -62,19 +63,19 @@ eng_result eng__agent_support(const eng_stage *st, eng_turn *t, const agent_opts
     }
     eng_result claimed;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
-        eng__agent_cart_claims(st, t, o, &claimed))
+        eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "here's my voucher: WELCOME5", "a dozen please" */
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_asks_variant(t)) {
         /* "is it available in red": the product in focus, not the gift cards */
         eng__agent_read_as(t, "product_details");
-        return eng__agent_product(st, t, o);
+        return eng__agent_product(c);
     }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_points_at_shown(t)) {
         /* "the second ones look nice": about a product shown, not off topic */
         eng__agent_read_as(t, "product_details");
         eng__turn_note(t, "points at a product shown: its details");
-        return eng__agent_product(st, t, o);
+        return eng__agent_product(c);
     }
     eng__turn_note(t, "topic %s", intent);
     knowledge(t, intent);

@@ -6,13 +6,13 @@
  * (engine/nlu/lexicon.c); after it, a message the model cannot place
  * but that names what the shop sells (or asks for something to buy) is
  * a `catalog_intent` (search) instead of out of scope. */
-#include "../llmstage_int.h"
-#include "../catcache_int.h"
-#include "../knowledge_int.h"
-#include "../nlu/lexicon_int.h"
-#include "../nlu/ent_int.h"
-#include "../nlu/clf_int.h"
-#include "../../stores/store.h"
+#include "engine/llmstage_int.h"
+#include "engine/catcache_int.h"
+#include "engine/knowledge_int.h"
+#include "engine/nlu/lexicon_int.h"
+#include "engine/nlu/ent_int.h"
+#include "engine/nlu/clf_int.h"
+#include "stores/store.h"
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * needs to know about the shopper from the stores — the user, long-term
  * memory and the priced cart (the session itself comes with the turn).
  * Without a store it declines and the turn goes on without them. */
-#include "../commerce_int.h"
+#include "engine/commerce_int.h"
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>

@@ -4,11 +4,11 @@
  * products shown last turn (`session.shown`). Brands and categories come
  * from the options, a vocabulary file and, when the turn has a store, the
  * catalog's facets (loaded on first use, refreshed every few minutes). */
-#include "../pipe_int.h"
-#include "../catcache_int.h"
-#include "../checkout_int.h"
-#include "../nlu/ent_int.h"
-#include "../../stores/store.h"
+#include "engine/pipe_int.h"
+#include "engine/catcache_int.h"
+#include "engine/checkout_int.h"
+#include "engine/nlu/ent_int.h"
+#include "stores/store.h"
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>

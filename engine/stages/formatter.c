@@ -2,7 +2,7 @@
  * from templates chosen by intent (then `default`), inline or from a
  * YAML file. An entry is a template, a list of variants (one is picked
  * per message, stably), or {text, suggestions}. */
-#include "../llmstage_int.h"
+#include "engine/llmstage_int.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <libgen.h>

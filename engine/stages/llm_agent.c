@@ -24,7 +24,7 @@
  * model's words reach the shopper as they come, the tool calls are
  * gathered from their pieces and run once the step ends. */
 #include "llm_agent_int.h"
-#include "../llmstage_int.h"
+#include "engine/llmstage_int.h"
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>

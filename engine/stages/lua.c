@@ -3,7 +3,7 @@
  * its functions with the context. What the function may change is copied
  * back field by field; a rule that fails or runs over budget is skipped
  * (on_error: skip) and the trace says why — it never breaks the turn. */
-#include "../pipe_int.h"
+#include "engine/pipe_int.h"
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* engine/stages/registry.c — the table of stage types a pipeline may
  * name in `type:`. Adding a stage type is one file and one line here. */
-#include "../pipe_int.h"
+#include "engine/pipe_int.h"
 #include <string.h>
 
 static const eng_stage_type *const types[] = {

@@ -2,7 +2,7 @@
  * whose condition holds decides which stage runs next. A condition is an
  * intent list (a string compare) or a Lua expression over the turn
  * context, compiled once when the pipeline loads. */
-#include "../pipe_int.h"
+#include "engine/pipe_int.h"
 #include <stddef.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* stores/mongo/mongo_catalog.c — the catalog on MongoDB: upserts by sku,
  * reads, counts and walks (search is in mongo_search.c). */
-#include "stores/mongo/mongo_int.h"
+#include "mongo_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * UNVERIFIED: no MongoDB server exists where this was written; it compiles
  * and follows the SQLite backend's contract, and the exactly-once suite
  * (tests/unit/test_store_once.c) runs it when AISLE_TEST_MONGO_URI is set. */
-#include "stores/mongo/mongo_int.h"
+#include "mongo_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

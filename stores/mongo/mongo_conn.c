@@ -3,7 +3,7 @@
  * reply, counters for ids, and a product as a document and back. It calls
  * nothing of the files that use it: mongo_store.c opens the backend and
  * holds its vtable. */
-#include "stores/mongo/mongo_int.h"
+#include "mongo_int.h"
 
 #include <stdlib.h>
 #include <string.h>

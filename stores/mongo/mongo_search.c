@@ -11,7 +11,7 @@
  * product count or this process's own catalog writes change, so another
  * instance's in-place edits reach it only on the next count change or
  * restart. */
-#include "stores/mongo/mongo_int.h"
+#include "mongo_int.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * client pool and creating indexes, users, long-term memory and the audit
  * trail, and the helpers the catalog and commerce files share.  Persisted
  * documents are camelCase; every field is mapped by hand, never by name. */
-#include "stores/mongo/mongo_int.h"
+#include "mongo_int.h"
 
 #include <json-c/json.h>
 #include <pthread.h>

@@ -1,7 +1,7 @@
 /* stores/redis/redis_conn.c — the Redis backend's plumbing: URL parsing, a
  * small thread-safe pool of hiredis connections, and command execution that
  * survives a Redis restart (reconnect once, retry only what is idempotent). */
-#include "stores/redis/redis_int.h"
+#include "redis_int.h"
 
 #include <poll.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * published while it was away is not replayed (pub/sub keeps nothing).
  * Stopping shuts the socket down under the lock, which wakes the blocked
  * read, then joins the thread. */
-#include "stores/redis/redis_int.h"
+#include "redis_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * (EVALSHA, loaded again after a NOSCRIPT): one place for their text, read
  * by the connection code (redis_conn.c) that loads and runs them and named
  * by id (RD_S_*) by the callers in redis_store.c. */
-#include "stores/redis/redis_int.h"
+#include "redis_int.h"
 
 static const char *const scripts[RD_S_COUNT] = {
     [RD_S_HIST_APPEND] =
@@ -89,9 +89,10 @@ static const char *const scripts[RD_S_COUNT] = {
         "redis.call('HMSET', KEYS[1], 's', 'd', 'x', ARGV[3], 'r', ARGV[1])\n"
         "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
         "return 0\n",
+    /* two literals, one script (parenthesized: no missing comma) */
     [RD_S_ONCE_ABORT] =
-        "if redis.call('HGET', KEYS[1], 's') == 'p' then redis.call('DEL', KEYS[1]) end\n"
-        "return 0\n",
+        ("if redis.call('HGET', KEYS[1], 's') == 'p' then redis.call('DEL', KEYS[1]) end\n"
+         "return 0\n"),
 };
 
 const char *rd__script_src(int id)

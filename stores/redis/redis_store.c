@@ -2,7 +2,7 @@
  * cache (SET PX), windowed history, token buckets, refresh tokens and
  * counters.  Every read-modify-write is one Lua script, so limits and
  * token rotation hold across any number of aisle instances. */
-#include "stores/redis/redis_int.h"
+#include "redis_int.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* stores/sqlite/sqlite_catalog.c — products on SQLite: upsert by sku with
  * the full-text row rewritten from normalised text in the same
  * transaction, lookups, deletes and the full reindex used by migrations. */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #include <json-c/json.h>
 #include <math.h>

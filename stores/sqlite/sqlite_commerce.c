@@ -2,7 +2,7 @@
  * is one BEGIN IMMEDIATE transaction: idempotency lookup, conditional
  * stock decrement (stock >= qty), order insert, cart clear.  The write
  * lock taken up front is what makes overselling impossible. */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * connection), transactions, the clock, and the pool that lends one
  * connection per calling thread. It calls nothing of the files that use
  * it: sqlite_store.c opens the backend and holds its vtable. */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * audit trail, sessions and cache (kv), conversation history, refresh
  * tokens, rate-limit buckets and counters.  Every write that reads first
  * runs in one BEGIN IMMEDIATE transaction so concurrent callers serialise. */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #include <ctype.h>
 #include <json-c/json.h>

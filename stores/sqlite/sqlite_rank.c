@@ -9,7 +9,7 @@
  * alternative spelling, 8 the query's head word, read by the second
  * stage in stores/search_rerank.c, 16 the catalog's one-word spelling of this
  * query word and the next).  Higher is better. */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #include <math.h>
 #include <stdlib.h>

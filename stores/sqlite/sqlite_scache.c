@@ -9,7 +9,7 @@
  * new generation.  So a kept result's stock is read afresh for its hits
  * when it is handed out, and a search filtered on stock is never kept
  * (which products it holds depends on stock). */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * string, so FTS5 and SQL syntax in the text are just words), runs one
  * statement with filters, sort and pagination, hands the candidates to the
  * shared re-ranker (stores/search_rerank.c), and counts facets. */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 #include "stores/search_int.h"
 
 #include <ctype.h>

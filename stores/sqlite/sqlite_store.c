@@ -2,7 +2,7 @@
  * database file (WAL, busy timeout), runs schema migrations keyed by
  * PRAGMA user_version, and lends connections from a small pool, one per
  * calling thread at a time, each with its own prepared-statement cache. */
-#include "stores/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #include <errno.h>
 #include <stdio.h>

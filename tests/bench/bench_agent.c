@@ -8,7 +8,7 @@
  * tool call's own time (schema check, then the commerce core and the
  * SQLite store).  p50 and p99 as JSON.  Not a timed test. */
 #include "bench_catalog.h"
-#include "../unit/fake_llm.h"
+#include "tests/unit/fake_llm.h"
 
 static int cmp(const void *a, const void *b)
 {

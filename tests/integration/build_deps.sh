@@ -22,9 +22,12 @@ check $? "make knows $B/tests/test_store_redis depends on tests/redis_server.h" 
 echo "$db" | grep "^$B/tests/test_exec:" | grep -q "tests/redis_server.h"
 [ $? != 0 ]; check $? "and that $B/tests/test_exec, which does not include it, does not"
 
+# the warnings are fixed in the code, never switched off (issue #16):
+# no -Wno-* at all, -Wunused-parameter and -Wformat-truncation included
 w=$(echo "$db" | sed -n 's/^WARN *:= //p' | head -1)
 case "$w" in
-    *-Wno-format-truncation*|'') false ;;
-    *) true ;;
+    *-Wno-*|'') false ;;
+    *-Wextra*) true ;;
+    *) false ;;
 esac
-check $? "no -Wno-format-truncation in the warnings (WARN: $w)"
+check $? "the warnings are -Wall -Wextra and more, none switched off with -Wno-* (WARN: $w)"

@@ -148,3 +148,14 @@ J
 else
     echo "skip import --fetch-images: python3 is not installed (the loopback image server)"
 fi
+
+# aisle eval over CSV: the text column need not be the first, a blank
+# line is passed over, and a record short of the label is an error
+printf 'intent,text\ngreet,hello there\ngreet,hi friend\n\nbye,goodbye now\nbye,see you later\n' >"$T/ev.csv"
+out=$($A eval --train "$T/ev.csv" --data "$T/ev.csv" 2>&1); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "^evaluated 4 examples"
+check $? "eval reads a CSV whose text column is second, a blank line in it" "$out"
+printf 'intent,text\ngreet,hello there\nbye\n' >"$T/ev_short.csv"
+out=$($A eval --train "$T/ev.csv" --data "$T/ev_short.csv" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "ev_short.csv: record 3 has 1 fields, fewer than the header"
+check $? "eval names a CSV record short of the header" "$out"

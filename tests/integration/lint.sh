@@ -3,7 +3,9 @@
 # itself tested: it passes on this tree, and on a copy with a planted
 # strtok(), a planted <sqlite3.h> in engine/, a backend's library in
 # another backend, an internal header from another folder, an unprefixed
-# public name and a new header not named *_int.h it fails naming FILE:LINE.
+# public name, a new header not named *_int.h and an include written
+# another way than the one style (../, a path from the file's folder, a
+# rooted path into the file's own folder) it fails naming FILE:LINE.
 # Prints ok/not ok lines.
 cd "$(dirname "$0")/../.." || exit 1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -61,3 +63,20 @@ plant header    # a new internal header is named *_int.h
 printf '#pragma once\n' >"$T/header/engine/lint_planted.h"
 fails header "engine/lint_planted.h:1: error: an internal header is named \*_int.h" \
     "lint-c fails on a new header that is neither public nor *_int.h"
+
+# one include style: a header of the file's own folder by its name, any
+# other from the repository root, never through ../
+plant relative
+printf '#include "../pipe_int.h"\n' >"$T/relative/engine/stages/lint_planted.c"
+fails relative "engine/stages/lint_planted.c:1: error: #include \"../pipe_int.h\" goes through ../" \
+    "lint-c fails on a planted #include \"../pipe_int.h\", naming FILE:LINE"
+
+plant below     # a path from the file's folder down is not rooted either
+printf '#include <stdio.h>\n#include "stages/agent_int.h"\n' >"$T/below/engine/lint_planted.c"
+fails below "engine/lint_planted.c:2: error: #include \"stages/agent_int.h\" is a path from this file's folder" \
+    "lint-c fails on #include \"stages/agent_int.h\" in engine/"
+
+plant ownfolder # the file's own folder: by the header's name alone
+printf '#include "engine/pipe_int.h"\n' >"$T/ownfolder/engine/lint_planted.c"
+fails ownfolder "engine/lint_planted.c:1: error: #include \"engine/pipe_int.h\" is in this file's own folder; include it by its name, \"pipe_int.h\"" \
+    "lint-c fails on a rooted path to a header of the file's own folder"

@@ -19,6 +19,7 @@ static int fake_port;
 
 static int start_fake(void **state)
 {
+    (void)state;
     int in[2], out[2];
     signal(SIGPIPE, SIG_IGN);
     if (pipe(in) || pipe(out))
@@ -55,6 +56,7 @@ static int start_fake(void **state)
 
 static int stop_fake(void **state)
 {
+    (void)state;
     if (fake_stdin >= 0)
         close(fake_stdin);   /* the fake exits when its stdin closes */
     if (fake_pid > 0) {

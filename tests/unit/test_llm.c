@@ -141,6 +141,7 @@ static const char *pname(eng_llm_provider p) { return p == ENG_LLM_OPENAI ? "ope
 
 static void test_answer(void **state)
 {
+    (void)state;
     NEED_FAKE();
     for (size_t i = 0; i < 2; i++) {
         eng_llm *l = client(providers[i], 2, 5, 1000);
@@ -188,6 +189,7 @@ static void test_answer(void **state)
 
 static void test_stream(void **state)
 {
+    (void)state;
     NEED_FAKE();
     for (size_t i = 0; i < 2; i++) {
         eng_llm *l = client(providers[i], 2, 5, 1000);
@@ -214,6 +216,7 @@ static void test_stream(void **state)
 
 static void test_429(void **state)
 {
+    (void)state;
     NEED_FAKE();
     for (size_t i = 0; i < 2; i++) {
         eng_llm *l = client(providers[i], 2, 5, 1000);
@@ -248,6 +251,7 @@ static void test_429(void **state)
 
 static void test_500_and_malformed(void **state)
 {
+    (void)state;
     NEED_FAKE();
     for (size_t i = 0; i < 2; i++) {
         eng_llm *l = client(providers[i], 2, 50, 1000);
@@ -279,6 +283,7 @@ static void test_500_and_malformed(void **state)
 
 static void test_stream_breaks(void **state)
 {
+    (void)state;
     NEED_FAKE();
     for (size_t i = 0; i < 2; i++) {
         eng_llm *l = client(providers[i], 2, 50, 1000);
@@ -304,6 +309,7 @@ static void test_stream_breaks(void **state)
 
 static void test_stall(void **state)
 {
+    (void)state;
     NEED_FAKE();
     for (size_t i = 0; i < 2; i++) {
         eng_llm *l = client(providers[i], 2, 50, 1000);
@@ -336,6 +342,7 @@ static int closed_port(void)
 
 static void test_down(void **state)
 {
+    (void)state;
     for (size_t i = 0; i < 2; i++) {
         char base[64];
         snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", closed_port());
@@ -355,6 +362,7 @@ static void test_down(void **state)
 
 static void test_breaker(void **state)
 {
+    (void)state;
     NEED_FAKE();
     for (size_t i = 0; i < 2; i++) {
         eng_llm *l = client(providers[i], 0, 3, 300);
@@ -404,6 +412,7 @@ static void test_breaker(void **state)
 
 static void test_key_hygiene(void **state)
 {
+    (void)state;
     NEED_FAKE();
     char path[] = "/tmp/aisle-llm-log-XXXXXX";
     int fd = mkstemp(path), saved = dup(2);
@@ -439,6 +448,7 @@ static void test_key_hygiene(void **state)
 
 static void test_env(void **state)
 {
+    (void)state;
     static const char *vars[] = {"AISLE_LLM", "AISLE_LLM_PROVIDER", "AISLE_LLM_BASE_URL",
                                  "AISLE_LLM_API_KEY", "AISLE_LLM_MODEL"};
     for (size_t i = 0; i < 5; i++)
@@ -512,6 +522,7 @@ static int log_event(void *ud, const char *event, const char *data, size_t len)
 
 static void test_sse(void **state)
 {
+    (void)state;
     static const char stream[] =
         ": keepalive\r\n\r\n"
         "event: content_block_delta\r\ndata: {\"t\":\"caf\xc3\xa9 \xe2\x98\x95\"}\r\n\r\n"
@@ -569,6 +580,7 @@ static void *worker(void *arg)
 
 static void test_threads(void **state)
 {
+    (void)state;
     NEED_FAKE();
     eng_llm *l = client(ENG_LLM_ANTHROPIC, 2, 5, 1000);
     pthread_t th[4];

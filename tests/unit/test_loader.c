@@ -290,6 +290,30 @@ static void test_missing_file(void **state)
     eng_diags_free(&d);
 }
 
+/* eng_csv_row, the record reader of training files (and aisle eval):
+ * picked fields in any order, quotes, a blank line, a short record and a
+ * last record without its newline */
+static void test_csv_row(void **state)
+{
+    (void)state;
+    char text[] = "a,\"b,\"\"c\"\"\",d\r\n\nx\n\"\"\nlast,one";
+    char *p = text, *end = text + strlen(text);
+    const int cols[2] = {2, 1};
+    const char *got[2];
+    assert_int_equal(eng_csv_row(&p, end, cols, got, 2), 3);
+    assert_string_equal(got[0], "d");
+    assert_string_equal(got[1], "b,\"c\"");
+    assert_int_equal(eng_csv_row(&p, end, cols, got, 2), 0);
+    assert_int_equal(eng_csv_row(&p, end, cols, got, 2), 1);
+    assert_null(got[0]);
+    assert_null(got[1]);
+    assert_int_equal(eng_csv_row(&p, end, cols, got, 2), 0);   /* "" alone is blank too */
+    const int first[1] = {0};
+    assert_int_equal(eng_csv_row(&p, end, first, got, 1), 2);
+    assert_string_equal(got[0], "last");
+    assert_ptr_equal(p, end);
+}
+
 int main(void)
 {
     FILE *f = fopen(DIR_ "/expected.txt", "r");
@@ -332,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_load_oom),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_csv_row),
     };
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         tests[n++] = fixed[i];
