@@ -70,18 +70,22 @@ export async function saveCheckoutFacts(srv, token) {
 // dir: a folder of an earlier server (its database: a restart after a crash)
 export async function startServer({ yaml = '', args = [], env = {}, pipeline = 'examples/faq/faq.yaml', seed = true, civetweb = false, shipped = false, dir: reuse } = {}) {
   const dir = reuse || tmp();
-  const port = await freePort();
+  // the server binds port 0 and says which port it got ("listening"):
+  // a port chosen here first could be taken by then (other servers of
+  // parallel conversations, the kernel's own ephemeral ports). `shipped`
+  // serves the WebSocket on the HTTP port + 1, so it needs a known port.
+  let port = shipped ? await freePort() : 0;
   const cfg = join(dir, 'aisle.yaml');
   writeFileSync(cfg, yaml);
   const argv = ['serve', '--config', cfg, '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'aisle.db'), '--pipeline', pipeline, ...args];
   let wsPort = 0;
+  const explicitWs = args.includes('--ws-listen');
   if (civetweb) {
     argv.push('--ws-listen', 'none');
   } else if (shipped) {
     wsPort = port + 1;   // no --ws-listen: what `aisle serve` does by default
-  } else if (!args.includes('--ws-listen')) {
-    wsPort = await freePort();
-    argv.push('--ws-listen', `127.0.0.1:${wsPort}`);
+  } else if (!explicitWs) {
+    argv.push('--ws-listen', '127.0.0.1:0');
   }
   if (seed) argv.push('--seed-catalog', 'examples/catalog/products.json');
   const proc = spawn(AISLE, argv, {
@@ -92,6 +96,19 @@ export async function startServer({ yaml = '', args = [], env = {}, pipeline = '
   proc.stdout.on('data', (d) => { srv.out += d; if (srv.out.length > 4e6) srv.out = srv.out.slice(-2e6); });
   proc.stderr.on('data', (d) => { srv.err += d; });
   srv.exit = new Promise((r) => proc.on('exit', (code, sig) => { srv.exited = { code, sig }; r(srv.exited); }));
+  for (let i = 0; i < 400 && !srv.port; i++) {
+    if (srv.exited) throw new Error(`aisle serve exited ${JSON.stringify(srv.exited)}: ${srv.err}`);
+    const m = (srv.out + srv.err).match(/\{[^\n]*"event":"listening"[^\n]*\}/);
+    if (m) {
+      const l = JSON.parse(m[0]);
+      srv.port = l.port;
+      if (!civetweb && !shipped && !explicitWs) srv.wsPort = l.wsPort;
+      srv.base = `http://127.0.0.1:${srv.port}`;
+      break;
+    }
+    await sleep(25);
+  }
+  if (!srv.port) throw new Error('aisle serve did not say which port it listens on: ' + srv.err);
   for (let i = 0; i < 200; i++) {
     if (srv.exited) throw new Error(`aisle serve exited ${JSON.stringify(srv.exited)}: ${srv.err}`);
     try {
