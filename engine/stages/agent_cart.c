@@ -858,6 +858,17 @@ eng_result eng__agent_cart(const agent_call *c)
          * valid when this one is not) */
         return promo_action(t, "promo.apply", code, "promoCode");
     }
+    /* "how much is shipping for that": a delivery question that only
+     * sounded like the cart's total; "my total with delivery" stays one */
+    static const char *const shipping[] = {"shipping", "delivery", "postage", "ship", "deliver", NULL};
+    static const char *const cart_words[] = {"cart", "basket", "bag", "trolley", "total", "altogether", "all together",
+                                             "owe", NULL};
+    if (strcmp(intent, "view_cart") == 0 && eng__agent_has_word(text, shipping) &&
+        !eng__agent_has_word(text, cart_words)) {
+        eng__agent_read_as(t, "shop_question");
+        eng__turn_note(t, "a delivery question, not the cart: for the support agent");
+        return eng__agent_support(c);
+    }
     /* view_cart and anything else: the cart as it is */
     eng__turn_note(t, "cart shown");
     return ENG_R_OK;
