@@ -130,30 +130,21 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
         }
         if (c == '\'')
             continue;
-        size_t nw;
-        const char *neg;
-        if (!in_word && (nw = negation(s, &neg)) > 0 && n + strlen(neg) + 1 < cap) {
-            memcpy(out + n, neg, strlen(neg));
-            n += strlen(neg);
-            in_word = 1;
-            in_digits = 0;
-            s += nw - 1;
-            continue;
+        /* words read as one other word: "do not" as "dont"; "pop it in",
+         * "bung two in the trolley" as "put it in" (a shopper's word for
+         * putting in a cart); "bin the second one", "ditch it" as
+         * "remove ..." */
+        size_t nw = 0;
+        const char *as = NULL;
+        if (!in_word && !(nw = negation(s, &as))) {
+            if ((nw = verb_with_object(s, placing)) > 0)
+                as = "put";
+            else if ((nw = verb_with_object(s, removing)) > 0)
+                as = "remove";
         }
-        if (!in_word && (nw = verb_with_object(s, placing)) > 0 && n + 4 < cap) {
-            /* "pop it in", "bung two in the trolley" read like "put it
-             * in": a shopper's word for putting in a cart is one word */
-            memcpy(out + n, "put", 3);
-            n += 3;
-            in_word = 1;
-            in_digits = 0;
-            s += nw - 1;
-            continue;
-        }
-        if (!in_word && (nw = verb_with_object(s, removing)) > 0 && n + 7 < cap) {
-            /* "bin the second one", "ditch it" read like "remove ..." */
-            memcpy(out + n, "remove", 6);
-            n += 6;
+        if (nw && n + strlen(as) + 1 < cap) {
+            memcpy(out + n, as, strlen(as));
+            n += strlen(as);
             in_word = 1;
             in_digits = 0;
             s += nw - 1;

@@ -712,8 +712,9 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     }
     if (brand)
         q.brand = brand;
-    if (entity_of(t, "brand", true))
-        q.not_brand = entity_of(t, "brand", true);
+    const char *refused = entity_of(t, "brand", true);
+    if (refused)
+        q.not_brand = refused;
     /* with an English word list the classifier corrected the spelling
      * already: the store must not "correct" an English word again */
     if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")))

@@ -475,11 +475,6 @@ static void reread(const eng_stage *st, eng_turn *t, const opts *o, const data *
              top[0].label, top[0].confidence);
 }
 
-/* A reading as a question about products only because the message
- * points at products ("remove the first and the second", "i'd like the
- * third one" read as product_details), or no reading at all: read again
- * with the references left out. When the rest clearly asks for one of `reread_intents`, that
- * becomes the intent, source "reread" (asked before anything changes). */
 #define REREAD_REFS_BELOW 0.8 /* a reading this sure stays */
 
 /* "i don't want", "no longer need": the shopper does not want what the
@@ -501,6 +496,13 @@ static bool unwanted(const char *text)
     }
     return false;
 }
+/* A reading as a question about products only because the message
+ * points at products ("remove the first and the second", "i'd like the
+ * third one" read as product_details), or no reading at all: read again
+ * with the references left out. When the rest clearly asks for one of
+ * `reread_intents`, that becomes the intent, source "reread" (asked
+ * before anything changes); a message that does not want what it points
+ * at becomes remove_from_cart, asked too. */
 static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const data *dt, char *note, size_t cap)
 {
     json_object *intent = eng__json_path(t->ctx, "intent");

@@ -16,10 +16,8 @@ PIPE=${PIPELINE:-pipelines/commerce.yaml}
 for t in wrk nginx curl jq; do
     command -v $t >/dev/null 2>&1 || [ -x /usr/sbin/$t ] || { echo "skip chat_mix bench: $t not installed"; exit 0; }
 done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 T=$(mktemp -d)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
-              node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+. tests/bench/http/lib.sh
 AP=$(free_port); NP=$(free_port)
 APID=
 cleanup() {
@@ -29,21 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-mkdir -p "$T/www" "$T/ngx"; chmod 755 "$T" "$T/www"
-head -c 200 /dev/zero | tr '\0' 'x' | sed 's/^/{"a":"/;s/$/"}/' > "$T/www/small.json"
-cat > "$T/nginx.conf" <<NGX
-worker_processes auto;
-pid $T/nginx.pid;
-error_log $T/nginx.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
-    uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
-    server { listen 127.0.0.1:$NP; root $T/www; keepalive_requests 100000; }
-}
-NGX
-"$NGINX" -c "$T/nginx.conf" -e "$T/nginx.err"
+nginx_ref "$T" "$NP"
 
 start_aisle() {
     # shellcheck disable=SC2086

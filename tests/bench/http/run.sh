@@ -11,10 +11,8 @@ RUNS=${RUNS:-3}; DUR=${DURATION:-5s}; CONNS=${CONNS:-64}; THREADS=${THREADS:-4}
 for t in wrk nginx curl jq; do
     command -v $t >/dev/null 2>&1 || [ -x /usr/sbin/$t ] || { echo "skip http bench: $t not installed"; exit 0; }
 done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 T=$(mktemp -d)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
-              node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+. tests/bench/http/lib.sh
 AP=$(free_port); NP=$(free_port)
 cleanup() {
     [ -n "$APID" ] && kill "$APID" 2>/dev/null; [ -n "$APID" ] && wait "$APID" 2>/dev/null
@@ -23,22 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# nginx: its own config, a 200-byte JSON file, no logs
-mkdir -p "$T/www" "$T/ngx"; chmod 755 "$T" "$T/www"   # nginx workers run as nobody when started by root
-head -c 200 /dev/zero | tr '\0' 'x' | sed 's/^/{"a":"/;s/$/"}/' > "$T/www/small.json"
-cat > "$T/nginx.conf" <<NGX
-worker_processes auto;
-pid $T/nginx.pid;
-error_log $T/nginx.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
-    uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
-    server { listen 127.0.0.1:$NP; root $T/www; keepalive_requests 100000; }
-}
-NGX
-"$NGINX" -c "$T/nginx.conf" -e "$T/nginx.err"
+nginx_ref "$T" "$NP"
 
 AISLE_JWT_SECRET=bench-secret-bench-secret-bench-secret-42 "$A" serve --listen 127.0.0.1:$AP --db "$T/a.db" \
     --pipeline examples/faq/faq.yaml --seed-catalog examples/catalog/products.json --ws-listen none \

@@ -21,9 +21,8 @@ for t in wrk nginx curl jq python3; do
     command -v $t >/dev/null 2>&1 || [ -x /usr/sbin/$t ] || { echo "skip search bench: $t not installed"; exit 0; }
 done
 [ -r "$DATA/sonalkulk/flipkart_com-ecommerce_sample.csv" ] || { echo "skip search bench: $DATA not found"; exit 0; }
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 T=$(mktemp -d)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. tests/bench/http/lib.sh
 NP=$(free_port)
 PIDS=
 cleanup() {
@@ -58,21 +57,7 @@ json.dump({"products": out}, sys.stdout)
 PY
 "$A" import --catalog "$T/catalog.json" --db "$T/catalog.db" >/dev/null
 
-mkdir -p "$T/www" "$T/ngx"; chmod 755 "$T" "$T/www"
-head -c 200 /dev/zero | tr '\0' 'x' | sed 's/^/{"a":"/;s/$/"}/' > "$T/www/small.json"
-cat > "$T/nginx.conf" <<NGX
-worker_processes auto;
-pid $T/nginx.pid;
-error_log $T/nginx.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
-    uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
-    server { listen 127.0.0.1:$NP; root $T/www; keepalive_requests 100000; }
-}
-NGX
-"$NGINX" -c "$T/nginx.conf" -e "$T/nginx.err"
+nginx_ref "$T" "$NP"
 
 # start NAME BINARY -> port in $T/NAME.port
 start() {
