@@ -32,6 +32,11 @@ export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<str
     return {
       id: s.id,
       position: { x: p.x - W / 2, y: p.y - H / 2 },
+      // the size given, so React Flow draws the node at once: nodes are
+      // new objects whenever a turn changes the stats, and a node left to
+      // be measured again stayed hidden on a busy shop
+      width: W,
+      height: H,
       data: {
         label: (
           <div className="text-left leading-tight" data-testid={`stage-${s.id}`} data-band={b.label} data-problems={trouble || undefined} title={trouble || undefined}>
@@ -52,7 +57,7 @@ export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<str
   if (hasEnd) {
     const p = g.node('end')
     nodes.push({
-      id: 'end', position: { x: p.x - 40, y: p.y - 18 }, data: { label: 'end' }, draggable: false,
+      id: 'end', position: { x: p.x - 40, y: p.y - 18 }, width: 80, height: 36, data: { label: 'end' }, draggable: false,
       style: { width: 80, height: 36, fontSize: 12, borderRadius: 18, background: '#e2e8f0', border: '1px solid #94a3b8', padding: 6 },
     })
   }
