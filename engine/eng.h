@@ -142,8 +142,10 @@ int eng_clf_train(const char *const *texts, const char *const *labels, size_t n,
 
 /* eng_clf_predict: classify `text`; fills up to k predictions sorted by
  * confidence (highest first) and returns how many it filled (>= 1 when
- * k >= 1), or a negative eng_code. Thread-safe on a shared model;
- * allocates nothing on the heap. */
+ * k >= 1), or a negative eng_code. A text that repeats a training example
+ * word for word (after normalisation) gets that example's label at no
+ * less than 0.9, unless examples of that text disagree. Thread-safe on a
+ * shared model; allocates nothing on the heap. */
 int eng_clf_predict(const eng_clf *m, const char *text, eng_clf_pred *top, size_t k);
 
 /* eng_clf_nlabels / eng_clf_label: the model's classes. */

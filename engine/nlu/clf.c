@@ -45,7 +45,63 @@ void eng_clf_free(eng_clf *m)
     eng__free(m->idf);
     eng__free(m->w_raw);
     eng__free(m->q_raw);
+    eng__free(m->mem_key);
+    eng__free(m->mem_label);
     eng__free(m);
+}
+
+/* ------------------------------------------------------ example memory */
+
+uint64_t eng__clf_text_key(const char *text)
+{
+    char norm[CLF_MAX_TEXT + 2];
+    size_t len = eng__clf_normalise(text, norm, sizeof norm);
+    if (len == 0 || len >= CLF_MAX_TEXT)
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)norm[i]) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+int eng__clf_remember(eng_clf *m, const char *const *texts, const uint16_t *y, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap <<= 1;
+    m->mem_key = eng__calloc(cap, sizeof *m->mem_key);
+    m->mem_label = eng__calloc(cap, sizeof *m->mem_label);
+    if (!m->mem_key || !m->mem_label)
+        return ENG_ENOMEM;
+    m->mem_mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = eng__clf_text_key(texts[i]);
+        if (!k)
+            continue;
+        size_t s = (size_t)k & m->mem_mask;
+        while (m->mem_key[s] && m->mem_key[s] != k)
+            s = (s + 1) & m->mem_mask;
+        if (!m->mem_key[s]) {
+            m->mem_key[s] = k;
+            m->mem_label[s] = y[i];
+        } else if (m->mem_label[s] != y[i]) {
+            m->mem_label[s] = CLF_MEM_MIXED;
+        }
+    }
+    return 0;
+}
+
+int eng__clf_recall(const eng_clf *m, const char *text)
+{
+    if (!m->mem_key)
+        return -1;
+    uint64_t k = eng__clf_text_key(text);
+    if (!k)
+        return -1;
+    for (size_t s = (size_t)k & m->mem_mask; m->mem_key[s]; s = (s + 1) & m->mem_mask)
+        if (m->mem_key[s] == k)
+            return m->mem_label[s] >= 0 ? m->mem_label[s] : -1;
+    return -1;
 }
 
 /* ---------------------------------------------------------- prediction */
@@ -65,6 +121,16 @@ int eng_clf_predict(const eng_clf *m, const char *text, eng_clf_pred *top, size_
     eng__clf_score_q(m, (const clf_x *)f, nx, p);
     size_t c = m->nlabels;
     eng__clf_softmax(p, c);
+    /* a message that repeats a training example word for word is that
+     * example: the model, which generalises over thousands of lines,
+     * can still place a short one elsewhere ("hiya" among the shopper
+     * queries); the others keep their proportions */
+    int r = eng__clf_recall(m, text);
+    if (r >= 0 && p[r] < CLF_MEM_CONFIDENCE) {
+        float rest = 1.0f - p[r], scale = rest > 0 ? (1.0f - CLF_MEM_CONFIDENCE) / rest : 0;
+        for (size_t j = 0; j < c; j++)
+            p[j] = (int)j == r ? CLF_MEM_CONFIDENCE : p[j] * scale;
+    }
 
     /* top-k by insertion: k is small in practice (1..5) */
     size_t filled = 0, want = k < c ? k : c;

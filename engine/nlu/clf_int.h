@@ -89,7 +89,29 @@ struct eng_clf {
     float *bias;       /* stride floats, in the same allocation as q */
     void *q_raw;
     size_t qbytes;
+    /* The examples themselves: the normalised text's hash of each
+     * training example -> its label, or CLF_MEM_MIXED when examples of that
+     * text carry different labels. A message that is an example word for
+     * word gets that example's label (eng__clf_recall). */
+    uint64_t *mem_key;  /* 0 = empty slot */
+    int32_t *mem_label;
+    size_t mem_mask;    /* slots - 1 */
 };
+
+#define CLF_MEM_MIXED (-1)
+/* the least confidence a message gets for the label of the training
+ * example it repeats word for word */
+#define CLF_MEM_CONFIDENCE 0.9f
+
+/* eng__clf_text_key: a 64-bit hash of text's normalised form (never 0),
+ * or 0 for a text that normalises to nothing or past CLF_MAX_TEXT. */
+uint64_t eng__clf_text_key(const char *text);
+/* eng__clf_remember: build m's example memory from texts[i] -> y[i].
+ * Returns 0 or ENG_ENOMEM. */
+int eng__clf_remember(eng_clf *m, const char *const *texts, const uint16_t *y, size_t n);
+/* eng__clf_recall: the label index of the training example that `text`
+ * repeats (after normalisation), or -1: none, or examples disagree. */
+int eng__clf_recall(const eng_clf *m, const char *text);
 
 static inline uint32_t eng__clf_slot_of(const eng_clf *m, uint32_t bucket)
 {

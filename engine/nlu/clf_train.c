@@ -320,6 +320,8 @@ int eng_clf_train(const char *const *texts, const char *const *labels, size_t n,
         goto oom;
     if ((rc = quantise(m)) < 0)
         goto oom;
+    if (eng__clf_remember(m, texts, t.y, n) < 0)
+        goto oom;
     tmp_free(&t);
     *out = m;
     return 0;

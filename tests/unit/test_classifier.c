@@ -498,6 +498,47 @@ static void test_commerce_training(void **state)
     eng_pipeline_release(p);
 }
 
+/* A message that repeats a training example word for word gets that
+ * example's label, even where the model alone places it elsewhere: in
+ * the shipped pipeline "hiya", a greeting example, read as a search among
+ * hundreds of short shopper queries. Texts whose examples disagree keep
+ * the model's reading. */
+static void test_example_memory(void **state)
+{
+    (void)state;
+    static const char *t[] = {"wool socks", "blue wool socks", "warm wool socks", "socks for hiking", "hiya",
+                              "hey there", "hello", "thick wool socks", "wool hiking socks", "socks please",
+                              "the cat", "the cat"};
+    static const char *l[] = {"search", "search", "search", "search", "greet", "greet", "greet",
+                              "search", "search", "search", "a", "b"};
+    eng_clf *m = NULL;
+    eng_err err = {0};
+    assert_int_equal(eng_clf_train(t, l, 12, NULL, &m, &err), 0);
+    eng_clf_pred top[3];
+    /* the same words however typed: case, punctuation, a phone's apostrophe */
+    const char *same[] = {"hiya", "Hiya!", "  HIYA  ", "hiya."};
+    for (size_t i = 0; i < 4; i++) {
+        assert_true(eng_clf_predict(m, same[i], top, 3) >= 1);
+        assert_string_equal(top[0].label, "greet");
+        assert_true(top[0].confidence >= 0.89);
+        eng_clf_pred all[8];
+        int k = eng_clf_predict(m, same[i], all, 8);
+        double sum = 0;
+        for (int q = 0; q < k; q++)
+            sum += all[q].confidence;
+        assert_true(sum > 0.99 && sum < 1.01); /* still a distribution */
+    }
+    /* not an example: the model alone */
+    assert_true(eng_clf_predict(m, "hiya there friend", top, 3) >= 1);
+    assert_true(top[0].confidence < 0.9 || strcmp(top[0].label, "greet") == 0);
+    /* examples that disagree: no label is forced */
+    assert_int_equal(eng__clf_recall(m, "the cat"), -1);
+    assert_true(eng__clf_recall(m, "wool socks") >= 0);
+    assert_string_equal(eng_clf_label(m, (size_t)eng__clf_recall(m, "WOOL socks!")), "search");
+    assert_int_equal(eng__clf_recall(m, ""), -1);
+    eng_clf_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_many_classes),  cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bitext),
         cmocka_unit_test(test_commerce_training),
+        cmocka_unit_test(test_example_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
