@@ -73,6 +73,8 @@ static const char *const stopwords[] = {
     /* how shoppers ask for products: "do you sell gazebos" is not about
      * the privacy section's "we never sell your data" */
     "sell", "sells", "selling", "carry", "carries", "guys",
+    /* "any chance it'd get here by friday": filler around the question */
+    "chance", "chanc", "itd", "itll", "thatll", "possibl",
     /* when: "any deals on at the moment" asks about the deals */
     "moment", "currently", "presently",
     /* verbs of the shop's own sentences ("run your account") that name no topic */
@@ -477,7 +479,22 @@ static size_t query_terms(const char *q, qterm *out, size_t n, double weight)
 {
     char w[WORD_MAX];
     const char *end = q + strlen(q);
+    /* "can I get it by friday", "before christmas": a day after "by" or
+     * "before" asks when a delivery comes (not when the shop opens), and
+     * is read as that word */
+    static const char *const days[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                       "sunday", "weekend", "tomorrow", "christma", "birthday", "holiday",
+                                       "next", NULL};
+    bool after_by = false;
     while ((q = next_word(q, end, w)) && n < MAX_TERMS) {
+        bool by = strcmp(w, "by") == 0 || strcmp(w, "befor") == 0 || strcmp(w, "before") == 0;
+        bool deadline = false;
+        for (size_t i = 0; after_by && days[i] && !deadline; i++)
+            deadline = strcmp(w, days[i]) == 0;
+        after_by = by || (after_by && !deadline && (strcmp(w, "the") == 0 || strcmp(w, "thi") == 0 ||
+                                                     strcmp(w, "this") == 0 || strcmp(w, "next") == 0));
+        if (deadline)
+            snprintf(w, sizeof w, "deliver");
         if (!*w || is_stop(w))
             continue;
         const char *add[1 + sizeof synonyms / sizeof synonyms[0]];

@@ -84,22 +84,42 @@ static const char *const placing[] = {"pop", "chuck", "bung", "whack", "shove", 
                                       "stuff", "slap", "plonk", "dump", "slip", NULL};
 static const char *const removing[] = {"bin", "ditch", "scrap", "nix", "axe", "lose", NULL};
 
-/* The length of a spelled-out negation s starts with ("do not", "can
- * not", "cannot"), its contracted form ("dont", "cant") in *to; or 0.
- * Shoppers write both; the model should see one. */
-static size_t negation(const unsigned char *s, const char **to)
+/* The length of s's start that spells `pat` (case aside; an apostrophe
+ * of pat matches ', a phone's U+2019 or nothing), or 0. */
+static size_t spells(const unsigned char *s, const char *pat)
+{
+    size_t k = 0;
+    for (const char *p = pat; *p; p++) {
+        if (*p == '\'') {
+            if (s[k] == '\'')
+                k++;
+            else if (s[k] == 0xE2 && s[k + 1] == 0x80 && s[k + 2] == 0x99)
+                k += 3;
+            continue;
+        }
+        if (!s[k] || (s[k] | 0x20) != (unsigned char)*p)
+            return 0;
+        k++;
+    }
+    return is_word_byte(s[k]) ? 0 : k;
+}
+
+/* The length of a phrase s starts with that the model should read as
+ * other words, those in *to; or 0. Spelled-out negations ("do not",
+ * "cannot") as their contracted forms ("dont", "cant"): shoppers write
+ * both. "I'm after a kettle" (British for "I want") as "i want". */
+static size_t phrase(const unsigned char *s, const char **to)
 {
     static const char *const pairs[][2] = {
         {"do not", "dont"},     {"does not", "doesnt"}, {"did not", "didnt"},   {"is not", "isnt"},
         {"are not", "arent"},   {"was not", "wasnt"},   {"can not", "cant"},    {"cannot", "cant"},
         {"will not", "wont"},   {"would not", "wouldnt"}, {"should not", "shouldnt"}, {"have not", "havent"},
-        {"has not", "hasnt"},
+        {"has not", "hasnt"},   {"i'm after", "i want"}, {"i am after", "i want"}, {"we're after", "we want"},
+        {"we are after", "we want"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-        size_t k = 0;
-        while (pairs[i][0][k] && s[k] && (s[k] | 0x20) == (unsigned char)pairs[i][0][k])
-            k++;
-        if (!pairs[i][0][k] && !is_word_byte(s[k])) {
+        size_t k = spells(s, pairs[i][0]);
+        if (k) {
             *to = pairs[i][1];
             return k;
         }
@@ -136,7 +156,7 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
          * "remove ..." */
         size_t nw = 0;
         const char *as = NULL;
-        if (!in_word && !(nw = negation(s, &as))) {
+        if (!in_word && !(nw = phrase(s, &as))) {
             if ((nw = verb_with_object(s, placing)) > 0)
                 as = "put";
             else if ((nw = verb_with_object(s, removing)) > 0)

@@ -244,6 +244,27 @@ static bool answers_question(eng_turn *t, const char *type)
     return p && strcmp(eng__json_str(p, "type", ""), type) == 0 && eng__json_str(p, "sku", NULL);
 }
 
+/* The message repeats the change we asked about: "sure, add it" to
+ * "shall I add the X?" pointing at nothing of its own; or "yes remove
+ * it", a yes that points at the very product asked about, with no word
+ * that asks the opposite. It is the answer. */
+static bool repeats_question(eng_turn *t, const char *type, const agent_target *tg)
+{
+    if (!answers_question(t, type))
+        return false;
+    if (tg->found != AGENT_ONE)
+        return !tg->name[0];
+    static const char *const yes[] = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "please", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    char first[16] = "";
+    sscanf(text, " %15[A-Za-z]", first);
+    bool affirms = false;
+    for (size_t i = 0; yes[i] && !affirms; i++)
+        affirms = strcasecmp(first, yes[i]) == 0;
+    const char *asked = eng__json_str(eng__json_path(t->ctx, "session.pending"), "sku", "");
+    return affirms && !eng__agent_contradicts(type, text) && tg->sku && strcmp(tg->sku, asked) == 0;
+}
+
 /* "is the watch still in my cart", "do i have the lipstick in my basket",
  * "did i add the shoes": a question about what the cart holds. */
 static bool asks_if_in_cart(const char *text)
@@ -471,9 +492,7 @@ eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending)
     return r;
 }
 
-/* The message holds a word that asks the opposite of `type` ("take one
- * of them out" read as an add): however sure the model, asked first. */
-static bool contradicts(const char *type, const char *text)
+bool eng__agent_contradicts(const char *type, const char *text)
 {
     static const char *const less[] = {"out", "remove", "delete", "off", "less", "fewer", "minus", "drop",
                                        "rid", "cancel", "reduce", "decrease", NULL};
@@ -505,7 +524,7 @@ static bool loose_comparative(eng_turn *t, const agent_target *tg)
 /* Propose `type`, or ask first when the reading is unsure. */
 static eng_result change(eng_turn *t, const agent_opts *o, const char *type, agent_target *tg, int64_t qty)
 {
-    if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", "")) || loose_comparative(t, tg)) {
+    if (unsure(t, o) || eng__agent_contradicts(type, eng__json_str(t->ctx, "message.text", "")) || loose_comparative(t, tg)) {
         eng__set_var(t, "unsure", json_object_new_boolean(1));
         eng__agent_ask(t, type, tg ? tg->sku : NULL, tg ? tg->title : NULL, qty);
         return ENG_R_OK;
@@ -533,7 +552,7 @@ static eng_result several(eng_turn *t, const agent_opts *o, const char *type,
         agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
         return change(t, o, type, &tg, qty);
     }
-    if (unsure(t, o) || contradicts(type, eng__json_str(t->ctx, "message.text", "")) || qty > 1) {
+    if (unsure(t, o) || eng__agent_contradicts(type, eng__json_str(t->ctx, "message.text", "")) || qty > 1) {
         /* one question for all of them: "the Kiwi, the Apple and the Lemon" */
         char names[480];
         size_t w = 0;
@@ -742,7 +761,7 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);
-        if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.add")) {
+        if (repeats_question(t, "cart.add", &tg)) {
             json_object_put(tg.candidates);
             return eng__agent_cart_apply(t, eng__json_path(t->ctx, "session.pending"));
         }
@@ -770,7 +789,7 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
         eng__agent_target(t, true, &tg);
-        if (tg.found != AGENT_ONE && !tg.name[0] && answers_question(t, "cart.remove")) {
+        if (repeats_question(t, "cart.remove", &tg)) {
             json_object_put(tg.candidates);
             return eng__agent_cart_apply(t, eng__json_path(t->ctx, "session.pending"));
         }

@@ -127,6 +127,12 @@ int eng__agent_name_score(const char *words, json_object *product);
  * asked by the turn just before this one; else NULL (and a stale one is
  * dropped). Borrowed. */
 json_object *eng__agent_pending_fresh(eng_turn *t);
+/* eng__agent_contradicts: whether `text` holds a word that asks the
+ * opposite of the cart change `type` ("cart.add" or "cart.remove"): "take
+ * one of them out" read as an add, "yes, take it out" to "shall I add
+ * it?". Such a reading is asked, never done. */
+bool eng__agent_contradicts(const char *type, const char *text);
+
 /* eng__agent_keep_pending: a turn that answers a question of its own
  * (a policy, a product's details) while the session's question waits
  * keeps that question for the next message (at most twice) and sets

@@ -325,6 +325,14 @@ static eng_result answer_address(eng_turn *t, bool yes)
 /* "yes" / "no" to a question about the cart: no login needed. */
 static eng_result answer_cart(eng_turn *t, json_object *pending, bool yes)
 {
+    if (yes && eng__agent_contradicts(eng__json_str(pending, "type", ""), eng__json_str(t->ctx, "message.text", ""))) {
+        /* "yes, take it out" to "shall I add it?": no answer either way;
+         * nothing changes and the question is asked again */
+        eng__set_var(t, "mixedAnswer", json_object_new_boolean(1));
+        eng__agent_keep_pending(t);
+        eng__turn_note(t, "a yes with words of the opposite change: nothing changed, asked again");
+        return ENG_R_OK;
+    }
     json_object *p = json_object_get(pending);
     json_object_object_del(eng__session(t), "pending");
     eng_result r = ENG_R_OK;

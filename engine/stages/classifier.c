@@ -409,6 +409,20 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     eng_kb_hit hit;
     if (question && vague)
         return;
+    if (vague && !question && o->knowledge_intent && *o->knowledge_intent && t->p->knowledge) {
+        /* "any chance it'd get here by tuesday": no product named, the
+         * model's best (if unsure) guess a question of the shop's, and the
+         * shop's knowledge answers it: a question, not a vague need */
+        json_object *alts = eng__json_path(intent, "alternatives");
+        json_object *a0 = alts && json_object_array_length(alts) ? json_object_array_get_idx(alts, 0) : NULL;
+        if (a0 && strcmp(eng__json_str(a0, "name", ""), o->knowledge_intent) == 0 &&
+            eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, false, &hit)) {
+            ENG_JADD(intent, "name", json_object_new_string(o->knowledge_intent));
+            ENG_JADD(intent, "source", json_object_new_string("knowledge"));
+            snprintf(note, cap, "; %s: the shop's knowledge answers it (\"%s\")", o->knowledge_intent, hit.title);
+            return;
+        }
+    }
     if (question) {
         /* the knowledge must answer the words around the products: "can
          * i get a watch" is no warranty question because the warranty
