@@ -715,6 +715,10 @@ static void find_refs(X *x)
         } else if (ordinal(x, j, &idx, &k) || comparative(x, j, &c, &k)) {
             bool ord = ordinal(x, j, &idx, &k);
             bool noun = nounish(x, k, &pl);
+            /* "the cheapest of those", "the second of them": the list
+             * named after "of" is the one shown */
+            if (!noun && the && is(x, k, L_OF) && (is(x, k + 1, L_THESE) || is(x, k + 1, L_THEM)))
+                k += 2;
             if (noun || (the && clause_end(x, k))) {
                 eng__ent *e = ref(x, ord ? ENG_REF_ORDINAL : ENG_REF_COMPARATIVE, i, k + noun, pl);
                 e->index = ord ? idx : 0, e->cmp = ord ? 0 : c;

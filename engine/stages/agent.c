@@ -155,6 +155,18 @@ bool eng__agent_asks_variant(eng_turn *t)
     return false;
 }
 
+bool eng__agent_asks_opinion(eng_turn *t)
+{
+    static const char *const cues[] = {"any good", "worth it", "worth the money", "worth buying", "reviews",
+                                       "review", "rating", "ratings", "rated", "decent", "good quality",
+                                       "reliable", "people think", "people say", "people like", NULL};
+    static const char *const points[] = {"it", "its", "it's", "that", "this", "they", "them", "those", "these",
+                                         "one", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    return eng__json_str(t->ctx, "session.focus", NULL) && eng__agent_has_word(text, cues) &&
+           eng__agent_has_word(text, points);
+}
+
 bool eng__agent_names_code(const char *text)
 {
     static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
@@ -197,6 +209,8 @@ static const char *const filler[] = {
     /* and take them out with */
     "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
     "nah", "nope", "naw", "whoops",
+    /* what a product is worth: "is it worth the money", "any good?" */
+    "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",
     NULL,
 };
 

@@ -43,6 +43,11 @@ bool eng__agent_points_at_shown(eng_turn *t);
 /* eng__agent_asks_variant: "does it come in grey?", "is it available in
  * XL": a colour or size asked of the product in focus. */
 bool eng__agent_asks_variant(eng_turn *t);
+/* eng__agent_asks_opinion: a product is in focus and the message asks
+ * what it is worth, pointing at it ("is it any good", "what are the
+ * reviews like for that one"): its details (rating, stock), not the
+ * shop's policies. */
+bool eng__agent_asks_opinion(eng_turn *t);
 /* eng__agent_bare_count: the message is a count and nothing else ("a
  * dozen please", "3 pls") while products are in view (the focus, or
  * the last list): how many of which, an add to ask (or "which one?"). */

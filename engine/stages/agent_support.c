@@ -66,6 +66,13 @@ eng_result eng__agent_support(const agent_call *c)
         eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "here's my voucher: WELCOME5", "a dozen please" */
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_asks_opinion(t)) {
+        /* "is it any good": the product in focus, rated, not out of scope */
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "asks what the product in focus is worth: its details");
+        return eng__agent_product(c);
+    }
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_asks_variant(t)) {
         /* "is it available in red": the product in focus, not the gift cards */
         eng__agent_read_as(t, "product_details");

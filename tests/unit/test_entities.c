@@ -298,6 +298,10 @@ static void test_references(void **state)
         {"the cheaper one", "the cheaper one", ENG_REF_COMPARATIVE, 0},
         {"the cheapest", "the cheapest", ENG_REF_COMPARATIVE, 0},
         {"the most expensive one", "the most expensive one", ENG_REF_COMPARATIVE, 0},
+        /* the list after "of" is the one shown: one reference, not two */
+        {"the cheapest of those", "the cheapest of those", ENG_REF_COMPARATIVE, 0},
+        {"tell me about the priciest of them", "the priciest of them", ENG_REF_COMPARATIVE, 0},
+        {"the third of these please", "the third of these", ENG_REF_ORDINAL, 2},
         {"the red one", "the red one", ENG_REF_ATTRIBUTE, 0},
         {"the Nike ones", "the Nike ones", ENG_REF_ATTRIBUTE, 0},
     };
