@@ -468,7 +468,11 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
         if (k < nc)
             from = cuts[k] + clen[k];
     }
-    /* every part a request of its own, and not all searches */
+    /* every part a request of its own, and not all searches; "right,
+     * drop the third" is one request after a word of chat */
+    static const char *const chat[] = {"right", "ok", "okay", "alright", "all right", "well", "so", "hmm", "um",
+                                       "uh", "oh", "actually", "wait", "sorry", "oops", "cool", "great", "fine",
+                                       "perfect", "nice", "hey", "hi", "hello", "please", "thanks", "cheers", NULL};
     char intents[MAX_PARTS][64];
     int ok = n > 1, searches = 0;
     for (size_t k = 0; ok && k < n; k++) {
@@ -476,6 +480,11 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
             ok = 0;
             break;
         }
+        for (size_t c = 0; chat[c] && ok; c++)
+            if (strcasecmp(parts[k], chat[c]) == 0)
+                ok = 0;
+        if (!ok)
+            break;
         preview_intent(p, parts[k], intents[k], sizeof intents[k]);
         if (!intents[k][0] || strcmp(intents[k], "out_of_scope") == 0 || strcmp(intents[k], "clarify") == 0 ||
             strcmp(intents[k], "confirm") == 0 || strcmp(intents[k], "deny") == 0)

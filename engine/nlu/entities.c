@@ -719,6 +719,11 @@ static void find_refs(X *x)
              * named after "of" is the one shown */
             if (!noun && the && is(x, k, L_OF) && (is(x, k + 1, L_THESE) || is(x, k + 1, L_THEM)))
                 k += 2;
+            /* "the cheaper of the two": the two just compared, never a
+             * quantity of two */
+            else if (!noun && the && is(x, k, L_OF) && is(x, k + 1, L_THE) && is(x, k + 2, L_NUM) &&
+                     clause_end(x, k + 3))
+                k += 3;
             if (noun || (the && clause_end(x, k))) {
                 eng__ent *e = ref(x, ord ? ENG_REF_ORDINAL : ENG_REF_COMPARATIVE, i, k + noun, pl);
                 e->index = ord ? idx : 0, e->cmp = ord ? 0 : c;

@@ -139,6 +139,22 @@ bool eng__agent_bare_count(eng_turn *t)
     return words[0] == '\0';
 }
 
+/* Whether the entities hold a colour or a size and no product words
+ * (category, brand, product type). */
+static bool only_variant_named(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    bool variant = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        const char *type = eng__json_str(json_object_array_get_idx(ents, i), "type", "");
+        if (strcmp(type, "color") == 0 || strcmp(type, "size") == 0)
+            variant = true;
+        else if (strcmp(type, "category") == 0 || strcmp(type, "brand") == 0 || strcmp(type, "product") == 0)
+            return false;
+    }
+    return variant;
+}
+
 bool eng__agent_asks_variant(eng_turn *t)
 {
     static const char *const cues[] = {"come in", "comes in", "available in", "have it in", "get it in",
@@ -146,13 +162,17 @@ bool eng__agent_asks_variant(eng_turn *t)
     if (!eng__json_str(t->ctx, "session.focus", NULL) ||
         !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), cues))
         return false;
-    json_object *ents = eng__json_path(t->ctx, "entities");
-    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
-        const char *type = eng__json_str(json_object_array_get_idx(ents, i), "type", "");
-        if (strcmp(type, "color") == 0 || strcmp(type, "size") == 0)
-            return true;
-    }
-    return false;
+    return only_variant_named(t);
+}
+
+bool eng__agent_asks_list_variant(eng_turn *t)
+{
+    static const char *const cues[] = {"come in", "comes in", "available in", "any in", "have them in",
+                                       "got them in", "have those in", "have these in", "get them in",
+                                       "any of them in", "any of those in", "any of these in", "ones in", NULL};
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    return eng__json_path(t->ctx, "session.lastQuery") && shown && json_object_array_length(shown) > 0 &&
+           eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), cues) && only_variant_named(t);
 }
 
 bool eng__agent_asks_opinion(eng_turn *t)
@@ -211,6 +231,8 @@ static const char *const filler[] = {
     "nah", "nope", "naw", "whoops",
     /* what a product is worth: "is it worth the money", "any good?" */
     "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",
+    /* "on second thought scrap it", "changed my mind" */
+    "thought", "thoughts", "changed", "reflection",
     NULL,
 };
 

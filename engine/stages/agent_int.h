@@ -43,6 +43,12 @@ bool eng__agent_points_at_shown(eng_turn *t);
 /* eng__agent_asks_variant: "does it come in grey?", "is it available in
  * XL": a colour or size asked of the product in focus. */
 bool eng__agent_asks_variant(eng_turn *t);
+/* eng__agent_asks_list_variant: a list was shown and the message asks
+ * whether its products come in a colour or size, naming no product
+ * ("do they come in size 10", "any in black?"): the last search refined
+ * by it, not a new search for everything black, nor the shop's gift
+ * cards because "10" appears there. */
+bool eng__agent_asks_list_variant(eng_turn *t);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

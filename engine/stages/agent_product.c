@@ -587,8 +587,43 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             if ((p == qtext || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
                 memset(p, ' ', n);
     }
+    /* "do they come in size 10" of a list: only the colour or size is
+     * searched within it, never "they come" (vars.listVariant) */
+    bool list_variant = refine && has_last && json_object_get_boolean(eng__json_path(t->ctx, "vars.listVariant"));
+    if (list_variant) {
+        json_object *ents = eng__json_path(t->ctx, "entities");
+        char *keep = eng__pool_alloc(t->pool, strlen(text) + 1);
+        if (!keep)
+            return eng__turn_fail(t, "out of memory");
+        memset(keep, ' ', strlen(text));
+        keep[strlen(text)] = '\0';
+        for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+            json_object *e = json_object_array_get_idx(ents, i);
+            const char *type = eng__json_str(e, "type", "");
+            int64_t s0 = json_object_get_int64(eng__json_path(e, "start")), e0 = json_object_get_int64(eng__json_path(e, "end"));
+            if ((strcmp(type, "color") == 0 || strcmp(type, "size") == 0) && s0 >= 0 && e0 > s0 &&
+                (size_t)e0 <= strlen(text))
+                memcpy(keep + s0, text + s0, (size_t)(e0 - s0));
+        }
+        qtext = keep;
+    }
     char fresh[512];
     query_text(t, qtext, fresh, sizeof fresh, true);
+    if (list_variant && !fresh[0]) {
+        /* a size the catalog's text cannot hold: said, not pretended */
+        json_object *ents = eng__json_path(t->ctx, "entities");
+        for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+            json_object *e = json_object_array_get_idx(ents, i);
+            const char *type = eng__json_str(e, "type", "");
+            if (strcmp(type, "color") != 0 && strcmp(type, "size") != 0)
+                continue;
+            json_object *v = json_object_new_object();
+            ENG_JADD(v, "kind", json_object_new_string(type));
+            ENG_JADD(v, "value", json_object_new_string(eng__json_str(e, "text", "")));
+            eng__set_var(t, "variantUnlisted", v);
+            break;
+        }
+    }
     /* "under 50", "what about under 1200": nothing to look for but a
      * bound or an order narrows what was shown */
     double blo, bhi;
@@ -768,7 +803,8 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     }
     /* "most expensive watch" after phones: a refinement whose new words
      * the last search cannot hold is a search of its own */
-    if (refine && has_last && added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
+    if (refine && has_last && added_words && !list_variant &&
+        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
         eng__turn_note(t, "the refinement's new words found nothing there: a new search");
         return search_as(t, o, false, true);
@@ -1313,6 +1349,14 @@ eng_result eng__agent_product(const agent_call *c)
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
          strcmp(intent, "product_details") == 0) && variant_question(t, &claimed))
         return claimed;   /* "does it come in grey?" about the product in focus */
+    if (strcmp(intent, "search_product") == 0 && !eng__json_str(t->ctx, "session.focus", NULL) &&
+        eng__agent_asks_list_variant(t)) {
+        /* "any in size 10?" after a list of shoes: those shoes, refined */
+        eng__agent_read_as(t, "refine_search");
+        eng__set_var(t, "listVariant", json_object_new_boolean(1));
+        eng__turn_note(t, "asks for a colour or size of the list shown: refines it");
+        intent = "refine_search";
+    }
     /* "ooh the 3rd pair looks cool" read weakly as a search: it points at
      * a product shown, so it is about that one */
     if (strcmp(intent, "search_product") == 0 && eng__agent_points_at_shown(t) && !entity_value(t, "category") &&

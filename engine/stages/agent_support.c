@@ -78,6 +78,14 @@ eng_result eng__agent_support(const agent_call *c)
         eng__agent_read_as(t, "product_details");
         return eng__agent_product(c);
     }
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        !eng__agent_asks_variant(t) && eng__agent_asks_list_variant(t)) {
+        /* "do they come in size 10" after a list: that list, refined */
+        eng__agent_read_as(t, "refine_search");
+        eng__set_var(t, "listVariant", json_object_new_boolean(1));
+        eng__turn_note(t, "asks for a colour or size of the list shown: refines it");
+        return eng__agent_product(c);
+    }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_points_at_shown(t)) {
         /* "the second ones look nice": about a product shown, not off topic */
         eng__agent_read_as(t, "product_details");

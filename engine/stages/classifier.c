@@ -510,6 +510,42 @@ static bool unwanted(const char *text)
     }
     return false;
 }
+/* The cart change the words left around a reference ask for, by their
+ * verb ("drop", "get me", "i'll have"), or NULL. On normalised text:
+ * "pop it in", "bin it" arrive as "put", "remove". */
+static const char *cart_verb(const char *rest)
+{
+    static const char *const adds[] = {"add", "put", "buy", "grab", "get me", "ill take", "ill have", "i will take",
+                                       "i will have", "gimme", "give me", NULL};
+    static const char *const removes[] = {"remove", "drop", "delete", "take out", "take off", "get rid",
+                                          "lose", NULL};
+    char n[512];
+    if (strlen(rest) >= sizeof n)
+        return NULL;
+    eng__clf_normalise(rest, n, sizeof n);
+    const char *p = n;
+    /* "actually", "ok", "then" before the verb */
+    static const char *const lead[] = {"actually ", "ok ", "okay ", "then ", "and ", "so ", "right ", "please ",
+                                       "just ", "um ", "hmm ", NULL};
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t i = 0; lead[i]; i++)
+            if (strncmp(p, lead[i], strlen(lead[i])) == 0) {
+                p += strlen(lead[i]);
+                again = true;
+            }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *v = pass ? removes : adds;
+        for (size_t i = 0; v[i]; i++) {
+            size_t k = strlen(v[i]);
+            if (strncmp(p, v[i], k) == 0 && (p[k] == ' ' || p[k] == '\0'))
+                return pass ? "remove_from_cart" : "add_to_cart";
+        }
+    }
+    return NULL;
+}
+
 /* A reading as a question about products only because the message
  * points at products ("remove the first and the second", "i'd like the
  * third one" read as product_details), or no reading at all: read again
@@ -555,6 +591,8 @@ static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const d
     else if (unwanted(text) && in_list(o->reread_intents, "remove_from_cart") &&
              has_intent(st->pipe, "remove_from_cart"))
         label = "remove_from_cart";   /* "i don't want the third one after all": the cart agent asks */
+    else if ((label = cart_verb(out)) && (!in_list(o->reread_intents, label) || !has_intent(st->pipe, label)))
+        label = NULL;   /* "actually drop the third", "get me the cheaper of the two": asked */
     if (!label)
         return;
     ENG_JADD(intent, "classified", json_object_new_string(name));

@@ -302,6 +302,7 @@ static void test_references(void **state)
         {"the cheapest of those", "the cheapest of those", ENG_REF_COMPARATIVE, 0},
         {"tell me about the priciest of them", "the priciest of them", ENG_REF_COMPARATIVE, 0},
         {"the third of these please", "the third of these", ENG_REF_ORDINAL, 2},
+        {"get me the cheaper of the two", "the cheaper of the two", ENG_REF_COMPARATIVE, 0},
         {"the red one", "the red one", ENG_REF_ATTRIBUTE, 0},
         {"the Nike ones", "the Nike ones", ENG_REF_ATTRIBUTE, 0},
     };
