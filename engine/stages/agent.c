@@ -187,6 +187,18 @@ bool eng__agent_asks_opinion(eng_turn *t)
            eng__agent_has_word(text, points);
 }
 
+bool eng__agent_picks_delivery(eng_turn *t)
+{
+    const char *last = eng__json_str(t->ctx, "session.lastIntent", "");
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    if (strcmp(last, "checkout") != 0 && strcmp(last, "place_order") != 0)
+        return false;
+    int words = 0;
+    for (const char *p = text; *p; p++)
+        words += isalpha((unsigned char)*p) && (p == text || !isalpha((unsigned char)p[-1]));
+    return words <= 5 && eng__delivery_named(t, text) != NULL;
+}
+
 bool eng__agent_names_code(const char *text)
 {
     static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",

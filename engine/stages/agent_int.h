@@ -49,6 +49,11 @@ bool eng__agent_asks_variant(eng_turn *t);
  * by it, not a new search for everything black, nor the shop's gift
  * cards because "10" appears there. */
 bool eng__agent_asks_list_variant(eng_turn *t);
+/* eng__agent_picks_delivery: right after a checkout turn, a short
+ * message that names one of the shop's delivery options ("express
+ * please", "standard is fine"): the checkout with that option, not a
+ * search for "express". */
+bool eng__agent_picks_delivery(eng_turn *t);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

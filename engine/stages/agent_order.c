@@ -370,6 +370,15 @@ static eng_result nothing_to_confirm(const agent_call *c)
         eng__turn_note(t, "nothing to confirm, and an add is asked: read as add_to_cart");
         return eng__agent_cart(c);
     }
+    /* "ok lets pay", "yep checkout time": the checkout, which asks what
+     * it needs before any order */
+    static const char *const paying[] = {"pay", "checkout", "check out", "place the order", "place my order",
+                                         "order it", "buy it", "buy them", NULL};
+    if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), paying)) {
+        eng__agent_read_as(t, "checkout");
+        eng__turn_note(t, "nothing to confirm, and the checkout is asked: read as checkout");
+        return eng__agent_order(c);
+    }
     eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
     store_order ord = {0};
     if (eng__user_id(t) && eng__json_path(eng__session(t), "lastConfirmed") && find_order(t, false, &ord)) {

@@ -1323,6 +1323,13 @@ eng_result eng__agent_product(const agent_call *c)
     const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
     if (!intent)
         return eng__turn_fail(t, "out of memory");
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+        eng__agent_picks_delivery(t)) {
+        /* "express please" answering the checkout's summary */
+        eng__agent_read_as(t, "checkout");
+        eng__turn_note(t, "names a delivery option right after the checkout: read as checkout");
+        return eng__agent_order(c);
+    }
     if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) && continues_add(t)) {
         /* "and one of the first one too" right after an add: another add,
          * asked first (a reading the classifier did not make) */

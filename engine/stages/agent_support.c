@@ -61,6 +61,15 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "hand-off to a person (%s)", intent);
         return ENG_R_OK;
     }
+    if (strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
+        strcmp(intent, "delivery_options") == 0) {
+        if (eng__agent_picks_delivery(t)) {
+            /* "standard is fine" answering the checkout's summary */
+            eng__agent_read_as(t, "checkout");
+            eng__turn_note(t, "names a delivery option right after the checkout: read as checkout");
+            return eng__agent_order(c);
+        }
+    }
     eng_result claimed;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_cart_claims(c, &claimed))
