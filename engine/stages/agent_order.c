@@ -370,11 +370,14 @@ static eng_result nothing_to_confirm(const agent_call *c)
         eng__turn_note(t, "nothing to confirm, and an add is asked: read as add_to_cart");
         return eng__agent_cart(c);
     }
-    /* "ok lets pay", "yep checkout time": the checkout, which asks what
-     * it needs before any order */
+    /* "ok lets pay", "yep checkout time" with goods in the cart: the
+     * checkout, which asks what it needs before any order ("yes place
+     * the order" again after it was placed is still nothing to confirm) */
     static const char *const paying[] = {"pay", "checkout", "check out", "place the order", "place my order",
                                          "order it", "buy it", "buy them", NULL};
-    if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), paying)) {
+    if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), paying) && eng__store(t) &&
+        (eng__json_path(t->ctx, "cart.items") || eng__cart_refresh(t) == 0) &&
+        json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
         eng__agent_read_as(t, "checkout");
         eng__turn_note(t, "nothing to confirm, and the checkout is asked: read as checkout");
         return eng__agent_order(c);
