@@ -54,6 +54,10 @@ bool eng__agent_asks_list_variant(eng_turn *t);
  * please", "standard is fine"): the checkout with that option, not a
  * search for "express". */
 bool eng__agent_picks_delivery(eng_turn *t);
+/* eng__agent_only_refines: a search was shown and the message only
+ * orders or cuts it ("and the most expensive?", "cheapest first pls"):
+ * a refinement, whatever the model read. */
+bool eng__agent_only_refines(eng_turn *t);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

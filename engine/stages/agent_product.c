@@ -467,7 +467,7 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
                                            "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
                                            "ascending", "descending", "order", "rating", "ratings", "first", "from",
                                            "to", "top", "bottom", "reverse", "again", "what", "about", "how",
-                                           "pricey", "alternatives", "alternative", "options", "less", "affordable",
+                                           "pricey", "priciest", "dearest", "dearer", "costliest", "alternatives", "alternative", "options", "less", "affordable",
                                            "costly", "than", "that", NULL};
 
 /* Words around refine words that say nothing of their own ("high to
@@ -517,6 +517,64 @@ static bool only_refine_words(const char *text, bool stops_too)
         any |= stops_too ? refines : true;
     }
     return any;
+}
+
+bool eng__agent_only_refines(eng_turn *t)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    char plain[256];
+    if (!eng__json_path(t->ctx, "session.lastQuery") || strlen(text) >= sizeof plain)
+        return false;
+    /* words only: "and the priciest?" */
+    size_t i = 0;
+    for (; text[i]; i++)
+        plain[i] = isalnum((unsigned char)text[i]) || text[i] == '\'' ? text[i] : ' ';
+    plain[i] = '\0';
+    return only_refine_words(plain, true);
+}
+
+/* Whether an entity points at a product shown ("an apple one" when one
+ * Apple laptop is shown): that product, not another kind. */
+static bool resolved_reference(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
+        if (eng__json_str(json_object_array_get_idx(ents, i), "sku", NULL))
+            return true;
+    return false;
+}
+
+/* "how about a gaming one", "what about an electric one": another kind
+ * of what was shown, named by its words before "one"; those words, or
+ * NULL. */
+static bool indefinite_one(const char *text, char *words, size_t cap)
+{
+    char w[64], got[160] = "";
+    size_t n, nw = 0;
+    bool after_a = false;
+    for (const char *p = text; (n = space_word(&p, w, sizeof w));) {
+        if (n >= sizeof w)
+            return false;
+        if (strcasecmp(w, "a") == 0 || strcasecmp(w, "an") == 0 || strcasecmp(w, "some") == 0) {
+            after_a = true, nw = 0, got[0] = '\0';
+            continue;
+        }
+        if (after_a && (strcasecmp(w, "one") == 0 || strcasecmp(w, "ones") == 0)) {
+            /* the words must end the message: "a gaming one?" */
+            while (*p == ' ' || *p == '?' || *p == '!' || *p == '.')
+                p++;
+            if (*p || !nw || nw > 2)
+                return false;
+            snprintf(words, cap, "%s", got);
+            return true;
+        }
+        if (after_a) {
+            size_t l = strlen(got);
+            snprintf(got + l, sizeof got - l, "%s%s", l ? " " : "", w);
+            nw++;
+        }
+    }
+    return false;
 }
 
 /* How many of the words of `text` the title of the first card holds. */
@@ -803,7 +861,7 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     }
     /* "most expensive watch" after phones: a refinement whose new words
      * the last search cannot hold is a search of its own */
-    if (refine && has_last && added_words && !list_variant &&
+    if (refine && has_last && added_words && !list_variant && !eng__json_path(t->ctx, "vars.kindOf") &&
         json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
         eng__turn_note(t, "the refinement's new words found nothing there: a new search");
@@ -1391,6 +1449,16 @@ eng_result eng__agent_product(const agent_call *c)
             eng__turn_note(t, "more like %s: read as recommend", tg.sku);
             return recommend(t, o);
         }
+    }
+    char kind[160];
+    if (strcmp(intent, "product_details") == 0 && eng__json_path(t->ctx, "session.lastQuery") &&
+        !resolved_reference(t) && indefinite_one(eng__json_str(t->ctx, "message.text", ""), kind, sizeof kind)) {
+        /* "how about a gaming one" after laptops: gaming laptops, not the
+         * product whose description mentions games */
+        eng__agent_read_as(t, "refine_search");
+        eng__set_var(t, "kindOf", json_object_new_string(kind));
+        eng__turn_note(t, "another kind of what was shown (\"%s\"): refines the last search", kind);
+        return search_as(t, o, true, false);
     }
     if (strcmp(intent, "product_details") == 0)
         return details(t);

@@ -95,6 +95,12 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "asks for a colour or size of the list shown: refines it");
         return eng__agent_product(c);
     }
+    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_only_refines(t)) {
+        /* "and the most expensive?" after a list: that list, reordered */
+        eng__agent_read_as(t, "refine_search");
+        eng__turn_note(t, "only orders or cuts the last list: refines it");
+        return eng__agent_product(c);
+    }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_points_at_shown(t)) {
         /* "the second ones look nice": about a product shown, not off topic */
         eng__agent_read_as(t, "product_details");
