@@ -300,6 +300,19 @@ void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split)
         size_t wn = (size_t)(p - w);
         if (!wn)
             continue;
+        /* "one for my brother", "for her mum": who it is for, not what */
+        static const char *const owners[] = {"my", "his", "her", "our", "their", "your", NULL};
+        bool owner = false;
+        for (size_t k = 0; owners[k] && !owner; k++)
+            owner = strlen(owners[k]) == wn && strncasecmp(owners[k], w, wn) == 0;
+        if (owner && prev && prevn == 3 && strncasecmp(prev, "for", 3) == 0) {
+            prev = w, prevn = wn;
+            while (*p && !isalnum((unsigned char)*p))
+                p++;
+            while (*p && isalnum((unsigned char)*p))
+                p++;   /* the person: "brother", "mum" */
+            continue;
+        }
         /* "my bag" is the cart; "the leather bag" a product */
         bool cartword = wn == 3 && strncasecmp(w, "bag", 3) == 0 && prev &&
                         ((prevn == 2 && strncasecmp(prev, "my", 2) == 0) ||

@@ -467,7 +467,7 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
                                            "show", "sort", "sorted", "by", "high", "low", "highest", "lowest",
                                            "ascending", "descending", "order", "rating", "ratings", "first", "from",
                                            "to", "top", "bottom", "reverse", "again", "what", "about", "how",
-                                           "pricey", "priciest", "dearest", "dearer", "costliest", "alternatives", "alternative", "options", "less", "affordable",
+                                           "pricey", "priciest", "dearest", "dearer", "costliest", "nothing", "too", "not", "alternatives", "alternative", "options", "less", "affordable",
                                            "costly", "than", "that", NULL};
 
 /* Words around refine words that say nothing of their own ("high to
@@ -475,7 +475,7 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
 static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
                                       "least", "price", "prices", "priced", "ones", "items", "products", "least",
                                       "best", "top", "thanks", "ok", "okay", "then", "hmm", "hm", "got", "bit",
-                                      "little", "slightly", NULL};
+                                      "little", "slightly", "though", "tho", "ideally", "maybe", "really", "actually", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -621,9 +621,13 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
 {
     query q = {.lo = -1, .hi = -1};
     const char *text = eng__json_str(t->ctx, "message.text", "");
+    /* "nothing too pricey" is a cheaper list: read before the word
+     * "pricey" can make it a pricier one */
     static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", "cheap",
                                           "less pricey", "less costly", "lower priced", "more affordable",
-                                          "affordable", NULL};
+                                          "affordable", "nothing too pricey", "nothing too expensive",
+                                          "not too pricey", "not too expensive", "nothing expensive",
+                                          "not expensive", "nothing pricey", "not so expensive", NULL};
     static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", "most expensive",
                                           "priciest", "pricey", "more costly", NULL};
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
@@ -704,7 +708,10 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         if (swap)
             q.category = wearer;
         json_object *shown = eng__json_path(t->ctx, "session.shown");
-        static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", NULL};
+        static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", "nothing too pricey",
+                                             "nothing too expensive", "not too pricey", "not too expensive",
+                                             "nothing expensive", "not expensive", "nothing pricey",
+                                             "not so expensive", NULL};
         static const char *const highest[] = {"most expensive", "priciest", "highest price", NULL};
         if (eng__agent_has_word(text, lowest)) {
             q.sort = STORE_SORT_PRICE_ASC;   /* "cheapest first": an order, not a bound */
@@ -1184,7 +1191,8 @@ static eng_result compare(eng_turn *t)
     /* "which of these is rated best?", "which one is cheapest?": a
      * question about the list shown, named or not */
     static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
-                                           "rated best", "rated highest", "most popular", NULL};
+                                           "rated best", "rated highest", "most popular", "best one", "the best",
+                                           "is best", "better one", "is better", NULL};
     static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
                                             "most affordable", "costs less", "costs least", NULL};
     const char *asked = NULL;
