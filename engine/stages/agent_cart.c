@@ -647,6 +647,56 @@ static bool keeps_only(eng_turn *t, const char *text)
     return false;
 }
 
+/* "how many items have i got", "how many are in my basket": what the
+ * cart holds, not a search or a stock question. */
+static bool asks_count_held(const char *text)
+{
+    static const char *const held[] = {"have i got", "i have got", "ive got", "i've got", "i got", "do i have",
+                                       "have i", "in my cart", "in my basket", "in my bag", "in my trolley",
+                                       "in there", "in the cart", "in the basket", NULL};
+    while (*text == ' ')
+        text++;
+    return strncasecmp(text, "how many", 8) == 0 && eng__agent_has_word(text + 8, held);
+}
+
+/* "i want 2 more of the lipstick", "another one of the watch": more of
+ * a product the cart holds, named; an add, asked (the model often
+ * reads it as a search). */
+static bool more_of_held(eng_turn *t, const char *text)
+{
+    static const char *const more[] = {"more of", "another of", "another one of", "extra of", NULL};
+    if (!eng__agent_has_word(text, more) || json_object_get_int64(eng__json_path(t->ctx, "cart.count")) < 1)
+        return false;
+    const char *p = NULL;
+    for (size_t i = 0; more[i] && !p; i++)
+        p = strcasestr(text, more[i]);
+    if (!p)
+        return false;
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        const char *title = eng__json_str(json_object_array_get_idx(items, i), "title", "");
+        /* a word after "more of" that the line's title holds ("watches"
+         * for "Rolex Watch": its plural ending aside) */
+        char words[160];
+        snprintf(words, sizeof words, "%s", p);
+        for (char *q = words; *q;) {
+            while (*q && !isalnum((unsigned char)*q))
+                q++;
+            char *w = q;
+            while (*q && isalnum((unsigned char)*q))
+                q++;
+            if (*q)
+                *q++ = '\0';
+            size_t n = strlen(w);
+            if (n > 5 && w[n - 1] == 's')
+                w[n - (w[n - 2] == 'e' ? 2 : 1)] = '\0';
+            if (strlen(w) >= 4 && strcasestr(title, w))
+                return true;
+        }
+    }
+    return false;
+}
+
 bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -662,6 +712,8 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
     const char *as = NULL, *why = NULL;
     if (!names_product && eng__agent_code_request(text)) {
         as = "apply_promo", why = "a promotion code to use or take off";
+    } else if (asks_count_held(text)) {
+        as = "view_cart", why = "how many the cart holds";
     } else {
         if (eng__store(t) && !eng__json_path(t->ctx, "cart.items"))
             eng__cart_refresh(t);
@@ -669,6 +721,8 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
             as = "empty_cart", why = "everything but a product in the cart";
         else if (eng__agent_bare_count(t))
             as = "add_to_cart", why = "a count alone with products in view: an add, asked";
+        else if (more_of_held(t, text))
+            as = "add_to_cart", why = "more of a product in the cart: an add, asked";
     }
     if (!as)
         return false;
