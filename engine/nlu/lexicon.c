@@ -7,6 +7,7 @@
  * (SymSpell, distance 1 on both sides), never the whole vocabulary. */
 #include "lexicon_int.h"
 #include "entities_int.h"
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -763,6 +764,28 @@ static bool split_compound(const eng__lex *x, const char *w, size_t n, char *out
     return true;
 }
 
+/* "looking 4 a hoodie", "something 4 my mum": the digit 4 written for
+ * "for" after a word that asks for something and before a word, never a
+ * count or a model number ("series 4", "4 pack", "size 4"). */
+static bool text_speak_for(const char *text, size_t s, size_t e)
+{
+    static const char *const before[] = {"looking", "shopping", "searching", "something", "anything", "smth",
+                                          "sth", "gift", "gifts", "present", "presents", "ideas", "stuff", NULL};
+    size_t b = s;
+    while (b > 0 && text[b - 1] == ' ')
+        b--;
+    size_t a = b;
+    while (a > 0 && isalpha((unsigned char)text[a - 1]))
+        a--;
+    bool asks = false;
+    for (size_t i = 0; before[i] && !asks; i++)
+        asks = strlen(before[i]) == b - a && strncasecmp(text + a, before[i], b - a) == 0;
+    size_t f = e;
+    while (text[f] == ' ')
+        f++;
+    return asks && f > e && isalpha((unsigned char)text[f]);
+}
+
 static int fix_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
 {
     corrctx *c = ctx;
@@ -775,7 +798,9 @@ static int fix_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
     }
     const char *fix = NULL;
     char split[WMAX + 2];
-    if (letters && !known(x, lw_, n)) {
+    if (n == 1 && w[0] == '4' && text_speak_for(c->text, s, e))
+        fix = "for";   /* "looking 4 a hoodie" */
+    if (!fix && letters && !known(x, lw_, n)) {
         fix = suggest(x, lw_, n);
         if (!fix && n >= 7 && split_compound(x, lw_, n, split, sizeof split))
             fix = split;

@@ -153,6 +153,14 @@ static void test_spelling(void **state)
     /* short words, numbers and model names are left alone */
     fixes(x, "realme c35 or s10", "realme c35 or s10");
     fixes(x, "dell xps", "dell xps");
+    /* "4" for "for" after a word that asks, before a word; never a count
+     * or a model number */
+    fixes(x, "looking 4 a hoodie", "looking for a hoodie");
+    fixes(x, "gift 4 my dad", "gift for my dad");
+    fixes(x, "apple watch series 4", "apple watch series 4");
+    fixes(x, "looking 4", "looking 4");
+    fixes(x, "looking 4 5 pens", "looking 4 5 pens");
+    fixes(x, "a 4 pack of socks", "a 4 pack of socks");
     if (have_words()) {
         /* English words are never "corrected" into catalog words */
         fixes(x, "need a new bag for work", "need a new bag for work");
