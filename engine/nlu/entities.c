@@ -105,6 +105,11 @@ static void classify(const unsigned char *s, ent_tok *t)
     char buf[ENT_STEM_MAX];
     size_t n = fold(s + t->s, t->e - t->s, buf, false);
     const ent_cue *w = eng__ent_cue(buf, n);
+    /* "budget's about 800": the word before its "'s" */
+    if (!w && t->e - t->s > 2 && s[t->e - 1] == 's' && s[t->e - 2] == '\'' && n > 1) {
+        buf[n - 1] = '\0';   /* eng__ent_cue reads a NUL-terminated word */
+        w = eng__ent_cue(buf, n - 1);
+    }
     if (w)
         t->lx = w->id, t->val = w->val;
     n = fold(s + t->s, t->e - t->s, buf, true);
@@ -400,6 +405,8 @@ static size_t range(X *x, size_t i, size_t j, bool cue)
     return m;
 }
 
+static bool word_in(const X *x, size_t i, const char *const *ws);
+
 static void find_money(X *x)
 {
     for (size_t i = 0; i < x->n; i++) {
@@ -420,6 +427,12 @@ static void find_money(X *x)
         } else if (l == L_UNDER || l == L_WITHIN || l == L_MAX || l == L_BUDGET) {
             bound = 1;
             j += is(x, j, L_OF) || is(x, j, L_VERB);
+            /* "budget's about 800", "budget is around 800", "a budget of
+             * roughly 800": the budget is still the most to spend */
+            static const char *const approx[] = {"s", "around", "roughly", "approximately", "about", "is", "of",
+                                                 "max", "maximum", "say", NULL};
+            while (l == L_BUDGET && j < x->n && (sym(x, j, '\'') || word_in(x, j, approx) || is(x, j, L_VERB)))
+                j++;
         } else if ((l == L_LESS || l == L_CHEAPER) && is(x, i + 1, L_THAN)) {
             bound = 1, j = i + 2;
         } else if (l == L_AT && (is(x, i + 1, L_MOST) || is(x, i + 1, L_LEAST))) {

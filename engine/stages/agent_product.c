@@ -27,7 +27,8 @@ static const char *const stop[] = {
     /* chat filler */
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
     "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
-    "actually", "instead", "i'd", "i'll", "we'd", "gimme", "but", NULL,
+    "actually", "instead", "i'd", "i'll", "we'd", "gimme", "but", "shopping", "budget's", "her", "his", "him",
+    "she", "he", "their", "mine", NULL,
 };
 
 static bool is_stop(const char *w, size_t n)
@@ -92,6 +93,13 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
                         !(*p == ' ' && (strncasecmp(p + 1, "i ", 2) == 0 || strncasecmp(p + 1, "you", 3) == 0 ||
                                         strncasecmp(p + 1, "u ", 2) == 0 || strncasecmp(p + 1, "we ", 3) == 0));
         if (is_stop(w, n) && !can_noun)
+            continue;
+        /* "for my son's first laptop": whose it is, not what */
+        bool owner = n > 2 && w[n - 2] == '\'' && (w[n - 1] == 's' || w[n - 1] == 'S') && w - mask >= 3 &&
+                     (strncasecmp(w - 3, "my ", 3) == 0 || (w - mask >= 4 && (strncasecmp(w - 4, "his ", 4) == 0 ||
+                                                                                strncasecmp(w - 4, "her ", 4) == 0 ||
+                                                                                strncasecmp(w - 4, "our ", 4) == 0)));
+        if (owner)
             continue;
         if (o + n + 2 >= outn)
             break;
@@ -825,6 +833,7 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             q.lo = lo;
         if (hi >= 0)
             q.hi = hi;
+        beyond = 0;   /* "a budget of 800" is that bound, not "cheaper than shown" */
     } else if (has_last && eng__agent_has_word(text, same_budget)) {
         /* "what about laptops in that range": the last search's bounds */
         json_object *lq = eng__json_path(t->ctx, "session.lastQuery");

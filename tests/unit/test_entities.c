@@ -123,6 +123,10 @@ static void test_money(void **state)
         {"$1.5k budget", "$1.5k", 1500, NAN, NAN, "USD"},
         {"$100+ headphones", "$100+", NAN, 100, NAN, "USD"},
         {"USD 50 or less", "USD 50 or less", NAN, NAN, 50, "USD"},
+        /* a budget is the most to spend, however it is said */
+        {"my budget is around 800", "budget is around 800", NAN, NAN, 800, NULL},
+        {"budget's about 800", "budget's about 800", NAN, NAN, 800, NULL},
+        {"a budget of roughly 300 dollars", "budget of roughly 300 dollars", NAN, NAN, 300, "USD"},
     };
     eng__ent e[64];
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
