@@ -243,6 +243,8 @@ static const char *const filler[] = {
     "nah", "nope", "naw", "whoops",
     /* what a product is worth: "is it worth the money", "any good?" */
     "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",
+    /* "add it anyway" */
+    "anyway", "anyways", "regardless",
     /* "on second thought scrap it", "changed my mind" */
     "thought", "thoughts", "changed", "reflection",
     NULL,

@@ -58,6 +58,9 @@ bool eng__agent_picks_delivery(eng_turn *t);
  * orders or cuts it ("and the most expensive?", "cheapest first pls"):
  * a refinement, whatever the model read. */
 bool eng__agent_only_refines(eng_turn *t);
+/* eng__agent_asks_similar: "more like the second one", "anything similar
+ * but in stock": products like one shown or in focus. */
+bool eng__agent_asks_similar(const char *text);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

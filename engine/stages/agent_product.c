@@ -6,6 +6,7 @@
  * re-ranked by the rules' boosts and priced by their price hooks. */
 #define _GNU_SOURCE /* strcasestr */
 #include "agent_int.h"
+#include "engine/knowledge_int.h"
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -1294,6 +1295,10 @@ static eng_result recommend(eng_turn *t, const agent_opts *o)
         cat = eng__json_str(t->ctx, "understanding.category", NULL);   /* "recommend a moisturiser" */
     if (cat)
         q.category = cat;
+    /* "something similar but in stock" */
+    static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
+    if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), instock))
+        q.in_stock = 1;
     if (run_search(t, o, &q, "recommend", false) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     /* never recommend the product the shopper is looking at; the counts
@@ -1331,6 +1336,9 @@ static bool product_question(const char *text)
             return true;
     return false;
 }
+
+static bool asks_similar(const char *text);
+bool eng__agent_asks_similar(const char *text) { return asks_similar(text); }
 
 /* "more like the second one", "anything similar to it", "alternatives
  * to the first one". */
@@ -1385,6 +1393,20 @@ static bool continues_add(eng_turn *t)
 
 #define WEAK_SEARCH 0.6 /* a search reading below this that points at a product shown is about it */
 
+/* A search reading below WEAK_SEARCH, of the model's own, naming no
+ * catalog word, brand, category or product type, that the shop's
+ * knowledge answers strictly (most of its words matched). */
+static bool weak_question(eng_turn *t)
+{
+    if (!t->p->knowledge || strcmp(eng__json_str(t->ctx, "intent.source", ""), "builtin") != 0 ||
+        json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) >= WEAK_SEARCH ||
+        json_object_get_int(eng__json_path(t->ctx, "understanding.known")) > 0 ||
+        eng__json_path(t->ctx, "understanding.category") || entity_value(t, "category") || entity_value(t, "brand"))
+        return false;
+    eng_kb_hit hit;
+    return eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, true, &hit);
+}
+
 eng_result eng__agent_product(const agent_call *c)
 {
     eng_turn *t = c->t;
@@ -1423,6 +1445,13 @@ eng_result eng__agent_product(const agent_call *c)
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(c);
+    }
+    if (strcmp(intent, "search_product") == 0 && weak_question(t)) {
+        /* "any idea when it'll be back in stock?": no product named, read
+         * weakly as a search, and the shop's own text answers it */
+        eng__agent_read_as(t, "shop_question");
+        eng__turn_note(t, "a weak search that names nothing the shop sells and its knowledge answers: a question");
+        return eng__agent_support(c);
     }
     eng_result claimed;
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&

@@ -95,6 +95,13 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "asks for a colour or size of the list shown: refines it");
         return eng__agent_product(c);
     }
+    if (strcmp(intent, "out_of_scope") == 0 && eng__json_str(t->ctx, "session.focus", NULL) &&
+        eng__agent_asks_similar(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "what else is similar but in stock" about the product in focus */
+        eng__agent_read_as(t, "recommend");
+        eng__turn_note(t, "asks for products like the one in focus: recommend");
+        return eng__agent_product(c);
+    }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_only_refines(t)) {
         /* "and the most expensive?" after a list: that list, reordered */
         eng__agent_read_as(t, "refine_search");
