@@ -199,6 +199,46 @@ bool eng__agent_picks_delivery(eng_turn *t)
     return words <= 5 && eng__delivery_named(t, text) != NULL;
 }
 
+static bool is_filler(const char *w, size_t n);
+
+bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
+{
+    static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "could", NULL};
+    static const char *const points[] = {"it", "this", "that", "they", "them", "these", "those", "one", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    if (!eng__json_str(t->ctx, "session.focus", NULL))
+        return false;
+    char w[32];
+    int k = 0, pointed = 0;
+    size_t o = 0;
+    words[0] = '\0';
+    for (const char *p = text; *p && k < 24;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        size_t n = 0;
+        while (p[n] && (isalnum((unsigned char)p[n]) || p[n] == '\''))
+            n++;
+        if (!n)
+            break;
+        snprintf(w, sizeof w, "%.*s", (int)(n < sizeof w ? n : sizeof w - 1), p);
+        bool open = false, point = false;
+        for (size_t i = 0; opens[i] && !open; i++)
+            open = strcasecmp(w, opens[i]) == 0;
+        for (size_t i = 0; points[i] && !point; i++)
+            point = strcasecmp(w, points[i]) == 0;
+        if (k == 0 && !open)
+            return false;
+        if (point && k <= 2)
+            pointed = 1;
+        else if (k > 0 && !open && !point && !is_filler(w, strlen(w)) && o + n + 2 < cap) {
+            o += (size_t)snprintf(words + o, cap - o, "%s%s", o ? " " : "", w);
+        }
+        p += n;
+        k++;
+    }
+    return pointed && o > 0;
+}
+
 bool eng__agent_names_code(const char *text)
 {
     static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
@@ -245,6 +285,8 @@ static const char *const filler[] = {
     "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",
     /* "add it anyway" */
     "anyway", "anyways", "regardless",
+    /* "what sizes does it come in" */
+    "size", "sizes", "sizing", "come", "comes",
     /* "on second thought scrap it", "changed my mind" */
     "thought", "thoughts", "changed", "reflection",
     NULL,

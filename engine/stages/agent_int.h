@@ -61,6 +61,15 @@ bool eng__agent_only_refines(eng_turn *t);
 /* eng__agent_asks_similar: "more like the second one", "anything similar
  * but in stock": products like one shown or in focus. */
 bool eng__agent_asks_similar(const char *text);
+/* eng__agent_asks_about_focus: a product is in focus and the message is
+ * a yes/no question about it ("is it machine washable", "does this one
+ * fold flat"): true, with the words asked about in words[0..cap). */
+bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap);
+/* eng__agent_sizes_question: "what sizes do they come in", "any other
+ * sizes for it": the catalog keeps no sizes, so the reply says so about
+ * the product in focus or the list shown, in *r; false when the message
+ * asks no such thing (or it was answered already this turn). */
+bool eng__agent_sizes_question(const agent_call *c, eng_result *r);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

@@ -1010,6 +1010,53 @@ static void quote(eng_turn *t, json_object *card)
 }
 
 /* The details of product p (cleared here): its priced card, the focus. */
+/* "is it machine washable" about the product in focus (vars.askedAbout,
+ * set by the support agent): the listing's sentence that holds the words
+ * asked about, or that it has none (vars.askedAbout.sentence unset). */
+static void from_listing(eng_turn *t, json_object *card)
+{
+    json_object *asked = eng__json_path(t->ctx, "vars.askedAbout");
+    const char *words = eng__json_str(asked, "words", NULL);
+    const char *desc = eng__json_str(card, "description", NULL);
+    if (!asked || !words || !desc)
+        return;
+    const char *best = NULL;
+    size_t best_len = 0;
+    int best_hits = 0;
+    for (const char *s = desc; *s;) {
+        const char *e = s;
+        while (*e && !(*e == '.' && (e[1] == ' ' || e[1] == '\0')))
+            e++;
+        int hits = 0;
+        char w[64];
+        for (const char *p = words; *p;) {
+            size_t n = strcspn(p, " ");
+            if (n >= 4 && n < sizeof w) {
+                memcpy(w, p, n);
+                w[n] = '\0';
+                /* the word's stem within the sentence: "washable" in "wash" */
+                if (n > 6)
+                    w[n - 2] = '\0';
+                for (const char *q = s; q < e; q++)
+                    if (strncasecmp(q, w, strlen(w)) == 0) {
+                        hits++;
+                        break;
+                    }
+            }
+            p += n;
+            while (*p == ' ')
+                p++;
+        }
+        if (hits > best_hits)
+            best = s, best_len = (size_t)(e - s) + (*e ? 1 : 0), best_hits = hits;
+        s = *e ? e + 1 : e;
+        while (*s == ' ')
+            s++;
+    }
+    if (best)
+        ENG_JADD(asked, "sentence", json_object_new_string_len(best, (int)best_len));
+}
+
 static eng_result show_details(eng_turn *t, store_product *p)
 {
     json_object *card = eng__card(p, true);
@@ -1021,6 +1068,7 @@ static eng_result show_details(eng_turn *t, store_product *p)
     ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
     set_cards(t, cards);
     quote(t, card);
+    from_listing(t, card);
     eng__agent_keep_pending(t);
     eng__turn_note(t, "details of %s", eng__json_str(card, "sku", ""));
     return ENG_R_OK;
@@ -1030,7 +1078,16 @@ static eng_result details(eng_turn *t)
 {
     store *s = eng__store(t);
     agent_target tg;
-    eng__agent_target(t, false, &tg);
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    if (focus && eng__json_path(t->ctx, "vars.askedAbout")) {
+        /* "is it machine washable": the product in focus, whatever its
+         * words might name ("machine") */
+        memset(&tg, 0, sizeof tg);
+        tg.found = AGENT_ONE, tg.where = AGENT_AT_FOCUS;
+        tg.sku = eng__pool_strdup(t->pool, focus);
+    } else {
+        eng__agent_target(t, false, &tg);
+    }
     const char *sku = tg.found == AGENT_ONE ? tg.sku : NULL;
     store_product p = {0};
     if (tg.found == AGENT_MANY) {
@@ -1407,6 +1464,36 @@ static bool weak_question(eng_turn *t)
     return eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, true, &hit);
 }
 
+bool eng__agent_sizes_question(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    static const char *const sizes[] = {"what size", "what sizes", "which size", "which sizes", "sizes available",
+                                        "available sizes", "size options", "size range", "sizing", "other sizes",
+                                        "any sizes", NULL};
+    if (eng__json_path(t->ctx, "vars.variant") || eng__json_path(t->ctx, "vars.variantUnlisted") ||
+        !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), sizes) ||
+        !(eng__json_str(t->ctx, "session.focus", NULL) || eng__json_path(t->ctx, "session.lastQuery")))
+        return false;
+    /* "what sizes do they come in": the catalog lists none; said so
+     * about the product in focus, or the list shown */
+    json_object *v = json_object_new_object();
+    if (eng__json_str(t->ctx, "session.focus", NULL)) {
+        ENG_JADD(v, "value", json_object_new_string("other sizes"));
+        ENG_JADD(v, "listed", json_object_new_boolean(0));
+        eng__set_var(t, "variant", v);
+        eng__agent_read_as(t, "product_details");
+    } else {
+        ENG_JADD(v, "kind", json_object_new_string("size"));
+        ENG_JADD(v, "value", json_object_new_string("a size"));
+        eng__set_var(t, "variantUnlisted", v);
+        eng__set_var(t, "listVariant", json_object_new_boolean(1));
+        eng__agent_read_as(t, "refine_search");
+    }
+    eng__turn_note(t, "asks which sizes: the catalog lists none");
+    *r = eng__agent_product(c);
+    return true;
+}
+
 eng_result eng__agent_product(const agent_call *c)
 {
     eng_turn *t = c->t;
@@ -1454,6 +1541,10 @@ eng_result eng__agent_product(const agent_call *c)
         return eng__agent_support(c);
     }
     eng_result claimed;
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
+         strcmp(intent, "compare") == 0 || strcmp(intent, "product_details") == 0) &&
+        eng__agent_sizes_question(c, &claimed))
+        return claimed;   /* "which sizes do these come in" */
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
         eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "a dozen please", "redeem welcome5", "all but the kiwi" */

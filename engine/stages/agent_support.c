@@ -102,6 +102,24 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "asks for products like the one in focus: recommend");
         return eng__agent_product(c);
     }
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_sizes_question(c, &claimed))
+        return claimed;   /* "what sizes do they come in" */
+    char about[160];
+    eng_kb_hit kh;
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_asks_about_focus(t, about, sizeof about) &&
+        !eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL,
+                         strcmp(intent, "out_of_scope") == 0, &kh)) {
+        /* "is it machine washable": the focus product's listing answers,
+         * or the reply says it does not */
+        json_object *a = json_object_new_object();
+        ENG_JADD(a, "words", json_object_new_string(about));
+        eng__set_var(t, "askedAbout", a);
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "a question about the product in focus: its listing");
+        return eng__agent_product(c);
+    }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_only_refines(t)) {
         /* "and the most expensive?" after a list: that list, reordered */
         eng__agent_read_as(t, "refine_search");
