@@ -19,7 +19,12 @@
 static const char *const fields[] = {"sku", "title", "brand", "category",
                                      "description", "price", "rating",
                                      "stock", "thumbnail", "tags",
-                                     "discountPercentage"};
+                                     "discountPercentage",
+                                     /* the other facts (store_product.facts) */
+                                     "warranty", "shipping", "returns",
+                                     "weight", "width", "height", "depth",
+                                     "minOrder"};
+enum { F_FACTS = 11 };   /* fields[F_FACTS..] are the facts' columns */
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
 typedef struct stats {
@@ -114,6 +119,72 @@ static int import_json(store *st, const char *path, stats *s)
 }
 
 /* ---- CSV (RFC 4180 quoting; Latin-1 re-encoded as UTF-8) ---- */
+
+/* A number cell: the whole cell a finite number, else not one. */
+static json_object *csv_num(const char *v)
+{
+    char *end;
+    double d;
+    if (!v || !*v)
+        return NULL;
+    d = strtod(v, &end);
+    while (*end == ' ')
+        end++;
+    if (end == v || *end || d != d || d > 1e300 || d < -1e300)
+        return NULL;
+    /* as the catalog gives it: 2 stays 2, not 2.0 */
+    if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+        return json_object_new_int64((int64_t)d);
+    char txt[32];   /* written as JSON spells it (".5" is not JSON), shortest first */
+    snprintf(txt, sizeof txt, "%.15g", d);
+    return json_object_new_double_s(d, txt);
+}
+
+/* The facts of one CSV row (v[F_FACTS..]: warranty, shipping, returns,
+ * weight, width, height, depth, minOrder) as store_product.facts, or
+ * NULL when it has none.  The cells are handed to the store's own reader
+ * of product documents, so a CSV's facts are bounded and typed exactly as
+ * a JSON catalog's (long text cut, bad numbers skipped). */
+static char *csv_facts(const char *const *v)
+{
+    static const char *const dims[] = {"width", "height", "depth"};
+    json_object *doc = json_object_new_object(), *f = json_object_new_object(), *d = json_object_new_object(), *x;
+    store_product q;
+    store_err err = {0};
+    char *out = NULL;
+    if (!doc || !f || !d)
+        goto out;
+    for (int i = 0; i < 3; i++)
+        if (v[F_FACTS + i] && *v[F_FACTS + i])
+            json_object_object_add(f, fields[F_FACTS + i], json_object_new_string(v[F_FACTS + i]));
+    if ((x = csv_num(v[F_FACTS + 3])))
+        json_object_object_add(f, "weight", x);
+    for (int i = 0; i < 3; i++)
+        if ((x = csv_num(v[F_FACTS + 4 + i])))
+            json_object_object_add(d, dims[i], x);
+    if ((x = csv_num(v[F_FACTS + 7])))
+        json_object_object_add(f, "minOrder", x);
+    if (json_object_object_length(d)) {
+        json_object_object_add(f, "dimensions", d);
+        d = NULL;
+    }
+    if (!json_object_object_length(f))
+        goto out;
+    json_object_object_add(doc, "sku", json_object_new_string("csv"));
+    json_object_object_add(doc, "title", json_object_new_string("csv"));
+    json_object_object_add(doc, "facts", f);
+    f = NULL;
+    if (store_product_from_json(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), &q, &err) == 0) {
+        out = q.facts;
+        q.facts = NULL;
+        store_product_clear(&q);
+    }
+out:
+    json_object_put(doc);
+    json_object_put(f);
+    json_object_put(d);
+    return out;
+}
 
 static int valid_utf8(const unsigned char *s, size_t n)
 {
@@ -278,6 +349,7 @@ static int import_csv(store *st, const char *path, const char *map, stats *s)
             q->stock_untracked = 1;   /* no stock column, or an empty cell: not kept */
         if (v[10] && *v[10])
             q->discount_pct = strtod(v[10], NULL);
+        q->facts = csv_facts(v);
         if (v[9] && *v[9]) {
             char *t = strdup(v[9]), *save = NULL, *w;
             for (w = strtok_r(t, "|;,", &save); w; w = strtok_r(NULL, "|;,", &save)) {
@@ -315,6 +387,10 @@ static void usage(void)
                     "                    [--fetch-parallel N] [--fetch-timeout S] [--fetch-max N]\n"
                     "  fields: sku title brand category description price rating"
                     " stock thumbnail tags discountPercentage\n"
+                    "          warranty shipping returns weight width height depth minOrder\n"
+                    "    (the product's other facts; JSON catalogs give them as DummyJSON does:\n"
+                    "    warrantyInformation, shippingInformation, returnPolicy, weight, dimensions,\n"
+                    "    minimumOrderQuantity)\n"
                     "  --fetch-images: keep the shop's own copy of each product image (once per URL;\n"
                     "    at most 5 MB, JPEG/PNG/WebP/GIF/AVIF, http/https) under --media-dir\n"
                     "    (default: AISLE_MEDIA_DIR, else media/ beside the database); the shop\n"

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ void store_product_clear(store_product *p)
     for (size_t i = 0; p->images_media && i < p->n_images; i++)
         free(p->images_media[i]);
     free(p->images_media);
+    free(p->facts);
     memset(p, 0, sizeof *p);
 }
 
@@ -79,7 +81,137 @@ struct json_object *store_product_to_object(const store_product *p)
     if (p->images_media)
         json_object_object_add(o, "originalImages", str_array(p->images, p->n_images));
     json_object_object_add(o, "tags", str_array(p->tags, p->n_tags));
+    /* the other facts, as an object (never a string); text that is not
+     * one (a damaged row) is left out rather than shown */
+    if (p->facts) {
+        json_object *f = json_tokener_parse(p->facts);
+        if (f && json_object_is_type(f, json_type_object))
+            json_object_object_add(o, "facts", f);
+        else
+            json_object_put(f);
+    }
     return o;
+}
+
+int store__facts_check(const store_product *p, store_err *err)
+{
+    json_object *f;
+    int ok;
+    if (!p->facts)
+        return 0;
+    if (strlen(p->facts) > STORE_PRODUCT_FACTS_MAX)
+        return store__fail(err, STORE_EINVAL, "product %s: facts longer than %d bytes",
+                           p->sku ? p->sku : "?", STORE_PRODUCT_FACTS_MAX);
+    f = json_tokener_parse(p->facts);
+    ok = f && json_object_is_type(f, json_type_object);
+    json_object_put(f);
+    return ok ? 0 : store__fail(err, STORE_EINVAL, "product %s: facts is not a JSON object",
+                                p->sku ? p->sku : "?");
+}
+
+/* ---- facts: the keys a catalog may spell two ways, bounded ---- */
+
+enum { F_WARRANTY, F_SHIPPING, F_RETURNS, F_WEIGHT, F_DIMENSIONS, F_MINORDER, F_N };
+static const char *const facts_keys[F_N] = {"warranty", "shipping", "returns",
+                                            "weight", "dimensions", "minOrder"};
+static const char *const dummyjson_keys[F_N] = {"warrantyInformation", "shippingInformation",
+                                                "returnPolicy", "weight", "dimensions",
+                                                "minimumOrderQuantity"};
+#define FACT_NUM_MAX 1e9
+
+/* a finite number from 0 to FACT_NUM_MAX (a JSON number, not a string) */
+static json_object *fact_num(json_object *v)
+{
+    double d;
+    if (!v || !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+        return NULL;
+    d = json_object_get_double(v);
+    if (!isfinite(d) || d < 0 || d > FACT_NUM_MAX)
+        return NULL;
+    /* the catalog's own spelling of the number is kept (json-c remembers
+     * it), unless it is long ("1.000...0"): then the shortest one */
+    if (strlen(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)) > 24) {
+        char txt[32];
+        snprintf(txt, sizeof txt, "%.15g", d);
+        return json_object_new_double_s(d, txt);
+    }
+    return json_object_get(v);
+}
+
+/* a string cut to at most `cut` bytes, never inside a UTF-8 sequence;
+ * NULL when empty or not a string */
+static json_object *fact_str(json_object *v, size_t cut)
+{
+    const char *t;
+    size_t n;
+    if (!v || !json_object_is_type(v, json_type_string))
+        return NULL;
+    t = json_object_get_string(v);
+    n = strlen(t);   /* an embedded NUL ends it */
+    if (n > cut) {
+        n = cut;
+        while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80)
+            n--;
+    }
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\n' || t[n - 1] == '\r'))
+        n--;
+    while (n > 0 && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r'))
+        t++, n--;
+    return n ? json_object_new_string_len(t, (int)n) : NULL;
+}
+
+/* The facts of `src` read under `keys` (facts_keys or dummyjson_keys) as
+ * a malloc'd JSON object text in facts_keys, or NULL when it has none.
+ * Wrong types are skipped; strings are cut to `cut` bytes. */
+static char *facts_build_cut(json_object *src, const char *const keys[F_N], size_t cut)
+{
+    json_object *f = json_object_new_object(), *v, *x;
+    char *out = NULL;
+    if (!f)
+        return NULL;
+    for (int i = F_WARRANTY; i <= F_RETURNS; i++)
+        if (json_object_object_get_ex(src, keys[i], &v) && (x = fact_str(v, cut)))
+            json_object_object_add(f, facts_keys[i], x);
+    if (json_object_object_get_ex(src, keys[F_WEIGHT], &v) && (x = fact_num(v)))
+        json_object_object_add(f, facts_keys[F_WEIGHT], x);
+    if (json_object_object_get_ex(src, keys[F_DIMENSIONS], &v) &&
+        json_object_is_type(v, json_type_object)) {
+        static const char *const dims[] = {"width", "height", "depth"};
+        json_object *d = json_object_new_object(), *dv;
+        for (size_t i = 0; d && i < 3; i++)
+            if (json_object_object_get_ex(v, dims[i], &dv) && (x = fact_num(dv)))
+                json_object_object_add(d, dims[i], x);
+        if (d && json_object_object_length(d) > 0)
+            json_object_object_add(f, facts_keys[F_DIMENSIONS], d);
+        else
+            json_object_put(d);
+    }
+    if (json_object_object_get_ex(src, keys[F_MINORDER], &v) && (x = fact_num(v))) {
+        double d = json_object_get_double(x);
+        json_object_put(x);
+        if (d == floor(d))
+            json_object_object_add(f, facts_keys[F_MINORDER], json_object_new_int64((int64_t)d));
+    }
+    if (json_object_object_length(f) > 0)
+        out = strdup(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
+    json_object_put(f);
+    return out;
+}
+
+/* facts_build_cut within STORE_PRODUCT_FACTS_MAX: strings escape to at
+ * most six bytes a byte, so three of 128 bytes always fit */
+static char *facts_build(json_object *src, const char *const keys[F_N])
+{
+    char *out = facts_build_cut(src, keys, 512);
+    if (out && strlen(out) > STORE_PRODUCT_FACTS_MAX) {
+        free(out);
+        out = facts_build_cut(src, keys, 128);
+    }
+    if (out && strlen(out) > STORE_PRODUCT_FACTS_MAX) {   /* cannot happen: never refused */
+        free(out);
+        out = NULL;
+    }
+    return out;
 }
 
 int store_product_to_json(const store_product *p, char **json_out,
@@ -172,6 +304,13 @@ static int product_from_object(json_object *o, store_product *p,
                                      json_object_is_type(oi, json_type_array) ? "originalImages" : "images",
                               &p->n_images);
     p->tags = get_str_array(o, "tags", &p->n_tags);
+    /* the product's other facts: a document this module wrote has them as
+     * "facts"; DummyJSON's keys are read otherwise */
+    json_object *fo;
+    if (json_object_object_get_ex(o, "facts", &fo) && json_object_is_type(fo, json_type_object))
+        p->facts = facts_build(fo, facts_keys);
+    else
+        p->facts = facts_build(o, dummyjson_keys);
     if (!p->sku || !*p->sku) {
         store_product_clear(p);
         return store__fail(err, STORE_EINVAL, "missing sku (and id)");

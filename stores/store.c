@@ -385,6 +385,9 @@ int store_cache_get(store *s, const char *key, char **value_out,
 int store_product_upsert(store *s, const store_product *p, store_err *err)
 {
     NEED(p, "product is NULL");
+    int rc = store__facts_check(p, err);
+    if (rc)
+        return rc;
     DOC(product_upsert_many, p, 1, NULL, err);
 }
 
@@ -392,6 +395,15 @@ int store_product_upsert_many(store *s, const store_product *p, size_t n,
                               size_t *failed_index, store_err *err)
 {
     NEED(p || n == 0, "products are NULL");
+    /* as the backends do: an invalid product writes nothing */
+    for (size_t i = 0; i < n; i++) {
+        int rc = store__facts_check(&p[i], err);
+        if (rc) {
+            if (failed_index)
+                *failed_index = i;
+            return rc;
+        }
+    }
     DOC(product_upsert_many, p, n, failed_index, err);
 }
 

@@ -237,13 +237,30 @@ typedef struct store_product {
     char **images_media;        /* NULL, or n_images entries: the shop's
                                    copy of each image, or NULL for one not
                                    stored (as thumbnail_media) */
+    char *facts;                /* may be NULL: the product's other facts as
+                                   a JSON object text, with these keys when
+                                   the catalog has them: "warranty",
+                                   "shipping", "returns" (strings), "weight"
+                                   (number, as the catalog gives it),
+                                   "dimensions" (object {width,height,depth}
+                                   numbers), "minOrder" (integer). Written
+                                   by upsert, read by store_product_get (not
+                                   needed by search hits). At most 4 KiB; a
+                                   larger value is refused by upsert with
+                                   STORE_EINVAL (as is text that is not a
+                                   JSON object). An upsert without facts
+                                   stores none (as description, brand). */
 } store_product;
+
+/* The most bytes of store_product.facts an upsert accepts. */
+#define STORE_PRODUCT_FACTS_MAX 4096
 
 /* store_product_clear: free every field of a product the store filled. */
 void store_product_clear(store_product *p);
 /* store_product_to_json: *json_out = malloc'd camelCase document
  * (sku, title, brand, category, price, discountPercentage, rating, stock,
- * description, thumbnail, images, tags).  Where the shop has its own copy
+ * description, thumbnail, images, tags, and "facts" as a JSON object when
+ * the product has them).  Where the shop has its own copy
  * of an image (thumbnail_media, images_media) `thumbnail` and `images`
  * name the copy and "originalThumbnail" / "originalImages" keep the
  * source URLs; store_product_from_json reads those back as the sources,
@@ -257,7 +274,12 @@ int store_product_to_json(const store_product *p, char **json_out,
  * this header needs no json-c; json-c's json_object is that struct. */
 struct json_object *store_product_to_object(const store_product *p);
 /* store_product_from_json: parse one product document (the camelCase keys
- * above; DummyJSON's shape is accepted as is).  Fills *out (clear it
+ * above; DummyJSON's shape is accepted as is: without a "facts" object,
+ * warrantyInformation, shippingInformation, returnPolicy, weight,
+ * dimensions and minimumOrderQuantity become the facts).  Facts keep
+ * only the keys listed at store_product.facts, of the right types,
+ * strings cut to 512 bytes; anything else in them is dropped, never
+ * refused.  Fills *out (clear it
  * after).  Returns 0 or STORE_EINVAL with the reason in err. */
 int store_product_from_json(const char *json, store_product *out,
                             store_err *err);

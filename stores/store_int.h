@@ -125,6 +125,11 @@ extern const store__ops store__mongo_ops;
 int store__fail(store_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* store__facts_check: 0 when p->facts is NULL or a JSON object of at
+ * most STORE_PRODUCT_FACTS_MAX bytes, else STORE_EINVAL (every backend's
+ * upsert checks it before writing anything). */
+int store__facts_check(const store_product *p, store_err *err);
+
 /* store__strdup: NULL-safe strdup. */
 char *store__strdup(const char *s);
 

@@ -155,6 +155,20 @@ int mg__product_doc(const store_product *p, bson_t *doc, store_err *err)
     BSON_APPEND_INT64(doc, "stock", p->stock_untracked ? 0 : p->stock);
     BSON_APPEND_BOOL(doc, "stockTracked", !p->stock_untracked);
     BSON_APPEND_BOOL(doc, "priceKnown", !p->price_missing);
+    /* the other facts as an embedded document (null: none), so MongoDB
+     * queries can reach them; the store checked they are a JSON object */
+    if (p->facts) {
+        bson_t facts;
+        bson_error_t je;
+        if (!bson_init_from_json(&facts, p->facts, -1, &je)) {
+            store__buf_free(&tags);
+            return store__fail(err, STORE_EINVAL, "product %s: facts: %s", p->sku, je.message);
+        }
+        BSON_APPEND_DOCUMENT(doc, "facts", &facts);
+        bson_destroy(&facts);
+    } else {
+        BSON_APPEND_NULL(doc, "facts");
+    }
     bad |= append_norm(doc, "searchTitle", p->title) ||
            append_norm(doc, "searchBrand", p->brand) ||
            append_norm(doc, "searchCategory", p->category) ||
@@ -207,6 +221,18 @@ void mg__doc_to_product(const bson_t *doc, store_product *p)
     p->stock = p->stock_untracked ? 0 : (int64_t)mg__num(doc, "stock");
     p->price_missing = bson_iter_init_find(&it, doc, "priceKnown") && BSON_ITER_HOLDS_BOOL(&it) &&
                        !bson_iter_bool(&it);
+    /* back to JSON text: relaxed extended JSON writes numbers as numbers */
+    if (bson_iter_init_find(&it, doc, "facts") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        const uint8_t *data;
+        uint32_t len;
+        bson_t facts;
+        bson_iter_document(&it, &len, &data);
+        if (bson_init_static(&facts, data, len)) {
+            char *j = bson_as_relaxed_extended_json(&facts, NULL);
+            p->facts = store__strdup(j);
+            bson_free(j);
+        }
+    }
 }
 
 /* ---------------- open / close ---------------- */

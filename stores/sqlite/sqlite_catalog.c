@@ -262,8 +262,8 @@ static int upsert_one(sq_conn *c, const store_product *p, int64_t now,
     }
     if (!(st = sq__prep(c, "INSERT INTO products(sku, title, brand, category,"
                            " description, thumbnail, images, tags, price,"
-                           " discount_pct, rating, stock, updated_at, stock_tracked, price_known)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                           " discount_pct, rating, stock, updated_at, stock_tracked, price_known,"
+                           " facts) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                            " ON CONFLICT(sku) DO UPDATE SET title=excluded.title,"
                            " brand=excluded.brand, category=excluded.category,"
                            " description=excluded.description,"
@@ -272,7 +272,7 @@ static int upsert_one(sq_conn *c, const store_product *p, int64_t now,
                            " discount_pct=excluded.discount_pct,"
                            " rating=excluded.rating, stock=excluded.stock,"
                            " stock_tracked=excluded.stock_tracked,"
-                           " price_known=excluded.price_known,"
+                           " price_known=excluded.price_known, facts=excluded.facts,"
                            " updated_at=excluded.updated_at RETURNING id", err))) {
         rc = err ? err->code : STORE_EIO;
         goto out;
@@ -292,6 +292,7 @@ static int upsert_one(sq_conn *c, const store_product *p, int64_t now,
     sqlite3_bind_int64(st, 13, now);
     sqlite3_bind_int(st, 14, !p->stock_untracked);
     sqlite3_bind_int(st, 15, !p->price_missing);
+    TXT(st, 16, p->facts);   /* NULL: none, as the other optional fields */
     if ((r = sqlite3_step(st)) == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
     else
@@ -373,15 +374,17 @@ int sq__product_get(void *vb, const char *sku, store_product *out,
         return rc;
     if (!(st = sq__prep(c, "SELECT sku, title, brand, category, description,"
                            " thumbnail, images, tags, price, discount_pct,"
-                           " rating, stock, stock_tracked, price_known FROM products WHERE sku = ?", err))) {
+                           " rating, stock, stock_tracked, price_known, facts"
+                           " FROM products WHERE sku = ?", err))) {
         rc = err ? err->code : STORE_EIO;
         goto out;
     }
     TXT(st, 1, sku);
     r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
+    if (r == SQLITE_ROW) {
         sq__row_to_product(st, 0, out);
-    else if (r == SQLITE_DONE)
+        out->facts = sq__text_dup(st, 14);
+    } else if (r == SQLITE_DONE)
         rc = store__fail(err, STORE_ENOTFOUND, "no product with sku %s", sku);
     else
         rc = sq__err(c, r, err, "product");

@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
-#define SQ_SCHEMA_VERSION 8
+#define SQ_SCHEMA_VERSION 9
 
 typedef struct sq_conn {
     sqlite3 *db;

@@ -115,6 +115,11 @@ static const char schema_v8[] =
     "DROP TABLE history;"
     "ALTER TABLE history_v8 RENAME TO history;";
 
+/* v9: a product keeps its other facts (warranty, shipping, returns,
+ * weight, dimensions, minimum order) as one JSON object text; NULL in
+ * the rows an older aisle wrote. */
+static const char schema_v9[] = "ALTER TABLE products ADD COLUMN facts TEXT;";
+
 static int migrate(sq_conn *c, store_err *err)
 {
     sqlite3_stmt *st;
@@ -153,6 +158,8 @@ static int migrate(sq_conn *c, store_err *err)
     if (version < 7 && (rc = sq__exec(c, schema_v7, err)) != 0)
         goto fail_rc;
     if (version < 8 && (rc = sq__exec(c, schema_v8, err)) != 0)
+        goto fail_rc;
+    if (version < 9 && (rc = sq__exec(c, schema_v9, err)) != 0)
         goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];

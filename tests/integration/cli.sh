@@ -70,6 +70,24 @@ printf 'A1|Lamp, brass|Caf\303\251 Co|12.5|["a","b"]\nA2|Two\nlines "quoted"|Acm
   && cmp -s "$T/rows" "$T/want"
 check $? "import reads a CSV catalog (quotes, CRLF, Latin-1, bad rows)" "$(cat "$T/imp" "$T/rows")"
 
+# the sample catalog's other facts come in under the store's names
+# (warrantyInformation -> warranty, ..., minimumOrderQuantity -> minOrder)
+$A import --catalog examples/catalog/products.json --db "$T/sample.db" >"$T/imp" 2>&1; rc=$?
+sqlite3 "$T/sample.db" "select facts from products where sku = 'BEA-ESS-ESS-001'" >"$T/facts" 2>&1
+[ $rc = 0 ] && grep -q '"warranty":"1 week warranty"' "$T/facts" && grep -q '"minOrder":48' "$T/facts" \
+  && grep -q '"dimensions":{"width":' "$T/facts" && grep -q '"weight":4' "$T/facts" \
+  && [ "$(sqlite3 "$T/sample.db" "select count(*) from products where facts is null")" = 0 ]
+check $? "import keeps the sample catalog's facts (warranty, shipping, returns, weight, dimensions, minOrder)" "$(cat "$T/imp" "$T/facts")"
+
+# a CSV's facts columns: text as given, numbers read, a bad number and a
+# row without facts left without them, never rejected
+printf 'sku,title,price,warranty,shipping,returns,weight,width,height,depth\nF1,Kettle,20,2 year warranty,Ships in 2 days,30 days return policy,1.5,10,20,abc\nF2,Mug,5,,,,heavy,,,\n' >"$T/facts.csv"
+$A import --catalog "$T/facts.csv" --db "$T/facts.db" >"$T/imp" 2>&1; rc=$?
+sqlite3 "$T/facts.db" "select sku, facts from products order by sku" >"$T/rows" 2>&1
+printf 'F1|{"warranty":"2 year warranty","shipping":"Ships in 2 days","returns":"30 days return policy","weight":1.5,"dimensions":{"width":10,"height":20}}\nF2|\n' >"$T/want"
+[ $rc = 0 ] && grep -q "2 loaded, 0 rejected" "$T/imp" && cmp -s "$T/rows" "$T/want"
+check $? "import reads a CSV's facts columns (warranty, shipping, returns, weight, width/height/depth)" "$(cat "$T/imp" "$T/rows")"
+
 # import --fetch-images against a loopback image server (no outside
 # network): good images stored once by content, every bad one reported
 # with its product, and the import is not stopped by them

@@ -12,6 +12,7 @@
 #include "stores/store.h"
 #include "tests/redis_server.h"
 
+#include <json-c/json.h>
 #include <mongoc/mongoc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -997,6 +998,160 @@ static void test_media(void **state)
     store_close(other);
 }
 
+/* a member of the facts text `facts` (parsed), as JSON text ("" when absent) */
+static void fact(const char *facts, const char *key, char *out, size_t n)
+{
+    json_object *o = json_tokener_parse(facts), *v;
+    assert_non_null(o);
+    assert_true(json_object_is_type(o, json_type_object));
+    snprintf(out, n, "%s", json_object_object_get_ex(o, key, &v) ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "");
+    json_object_put(o);
+}
+
+/* A product's other facts (warranty, shipping, returns, weight,
+ * dimensions, minimum order): written by upsert, read by get, shown by
+ * the product document as an object; none stays none; an upsert without
+ * them stores none (as description); more than 4 KiB, or text that is not
+ * a JSON object, is refused and nothing of the batch written; a
+ * DummyJSON document gives them under its own names, bad types left out. */
+static void test_product_facts(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_product p = {0}, got;
+    char v[256], *json = NULL;
+    size_t bad = 99;
+
+    p = (store_product){.sku = "F1", .title = "Essence Mascara", .price = 9.99, .stock = 5,
+                        .facts = "{\"warranty\":\"1 week warranty\",\"shipping\":\"Ships in 1 month\","
+                                 "\"returns\":\"30 days return policy\",\"weight\":4,"
+                                 "\"dimensions\":{\"width\":15.14,\"height\":13.08,\"depth\":22.99},"
+                                 "\"minOrder\":48}"};
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    put_product(s, "F2", "Plain Mug", "Acme", "kitchen", 5, 4, 3);
+    assert_int_equal(store_product_get(s, "F1", &got, &err), 0);
+    assert_non_null(got.facts);
+    fact(got.facts, "warranty", v, sizeof v);
+    assert_string_equal(v, "\"1 week warranty\"");
+    fact(got.facts, "returns", v, sizeof v);
+    assert_string_equal(v, "\"30 days return policy\"");
+    fact(got.facts, "weight", v, sizeof v);
+    assert_string_equal(v, "4");
+    fact(got.facts, "minOrder", v, sizeof v);
+    assert_string_equal(v, "48");
+    fact(got.facts, "dimensions", v, sizeof v);
+    assert_non_null(strstr(v, "\"depth\":22.99"));
+    /* the document shows them as an object, and reads them back */
+    assert_int_equal(store_product_to_json(&got, &json, &err), 0);
+    assert_non_null(strstr(json, "\"facts\":{"));
+    store_product_clear(&got);
+    assert_int_equal(store_product_from_json(json, &got, &err), 0);
+    free(json);
+    assert_non_null(got.facts);
+    fact(got.facts, "warranty", v, sizeof v);
+    assert_string_equal(v, "\"1 week warranty\"");
+    store_product_clear(&got);
+
+    /* none stays none, and the document has no "facts" */
+    assert_int_equal(store_product_get(s, "F2", &got, &err), 0);
+    assert_null(got.facts);
+    assert_int_equal(store_product_to_json(&got, &json, &err), 0);
+    assert_null(strstr(json, "\"facts\""));
+    free(json);
+    store_product_clear(&got);
+
+    /* an upsert without facts stores none, as it does a description */
+    p.facts = NULL;
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    assert_int_equal(store_product_get(s, "F1", &got, &err), 0);
+    assert_null(got.facts);
+    store_product_clear(&got);
+
+    /* more than 4 KiB: refused, and nothing of the batch is written */
+    {
+        char *big = malloc(STORE_PRODUCT_FACTS_MAX + 64);
+        store_product two[2] = {{.sku = "F3", .title = "Three", .price = 1},
+                                {.sku = "F4", .title = "Four", .price = 1}};
+        assert_non_null(big);
+        int n = snprintf(big, 32, "{\"warranty\":\"");
+        memset(big + n, 'w', STORE_PRODUCT_FACTS_MAX);
+        memcpy(big + n + STORE_PRODUCT_FACTS_MAX, "\"}", 3);
+        two[1].facts = big;
+        assert_int_equal(store_product_upsert_many(s, two, 2, &bad, &err), STORE_EINVAL);
+        assert_int_equal(bad, 1);
+        assert_non_null(strstr(err.msg, "facts"));
+        assert_int_equal(store_product_get(s, "F3", &got, &err), STORE_ENOTFOUND);
+        assert_int_equal(store_product_upsert(s, &two[1], &err), STORE_EINVAL);
+        assert_int_equal(store_product_get(s, "F4", &got, &err), STORE_ENOTFOUND);
+        /* exactly the limit is taken */
+        big[STORE_PRODUCT_FACTS_MAX - 2] = '"';
+        big[STORE_PRODUCT_FACTS_MAX - 1] = '}';
+        big[STORE_PRODUCT_FACTS_MAX] = '\0';
+        assert_int_equal(store_product_upsert(s, &two[1], &err), 0);
+        assert_int_equal(store_product_get(s, "F4", &got, &err), 0);
+        assert_int_equal(strlen(got.facts) >= STORE_PRODUCT_FACTS_MAX - 16, 1);
+        store_product_clear(&got);
+        free(big);
+        /* text that is not a JSON object */
+        two[0].facts = "[1,2]";
+        assert_int_equal(store_product_upsert(s, &two[0], &err), STORE_EINVAL);
+        two[0].facts = "{\"warranty\":";
+        assert_int_equal(store_product_upsert(s, &two[0], &err), STORE_EINVAL);
+        assert_int_equal(store_product_get(s, "F3", &got, &err), STORE_ENOTFOUND);
+    }
+
+    /* DummyJSON's names; a wrong type is left out, never refused; long
+     * text is cut (at a character) */
+    {
+        char doc[2048], lng[700];
+        memset(lng, 'x', sizeof lng - 1);
+        lng[sizeof lng - 1] = '\0';
+        lng[510] = '\xc3';   /* a two-byte character across the cut */
+        lng[511] = '\xa9';
+        lng[512] = '\xc3';
+        lng[513] = '\xa9';
+        snprintf(doc, sizeof doc,
+                 "{\"id\":7,\"sku\":\"F5\",\"title\":\"Five\",\"price\":3,"
+                 "\"warrantyInformation\":\"1 week warranty\",\"shippingInformation\":\"%s\","
+                 "\"returnPolicy\":5,\"weight\":\"heavy\",\"dimensions\":{\"width\":2.5,\"height\":\"x\","
+                 "\"depth\":-1},\"minimumOrderQuantity\":48}", lng);
+        assert_int_equal(store_product_from_json(doc, &got, &err), 0);
+        assert_non_null(got.facts);
+        fact(got.facts, "warranty", v, sizeof v);
+        assert_string_equal(v, "\"1 week warranty\"");
+        fact(got.facts, "returns", v, sizeof v);
+        assert_string_equal(v, "");
+        fact(got.facts, "weight", v, sizeof v);
+        assert_string_equal(v, "");
+        fact(got.facts, "dimensions", v, sizeof v);
+        assert_string_equal(v, "{\"width\":2.5}");
+        fact(got.facts, "minOrder", v, sizeof v);
+        assert_string_equal(v, "48");
+        {
+            json_object *o = json_tokener_parse(got.facts), *sh;
+            assert_true(json_object_object_get_ex(o, "shipping", &sh));
+            assert_int_equal(json_object_get_string_len(sh), 512);   /* 510 x and one é */
+            json_object_put(o);
+        }
+        assert_int_equal(store_product_upsert(s, &got, &err), 0);
+        store_product_clear(&got);
+        /* a number spelt at length is written short */
+        char longnum[700] = "{\"sku\":\"F7\",\"title\":\"Seven\",\"weight\":1.";
+        size_t l = strlen(longnum);
+        memset(longnum + l, '0', 600);
+        memcpy(longnum + l + 600, "1}", 3);
+        assert_int_equal(store_product_from_json(longnum, &got, &err), 0);
+        assert_non_null(got.facts);
+        assert_string_equal(got.facts, "{\"weight\":1}");
+        store_product_clear(&got);
+        /* a document with nothing of the kind has no facts */
+        assert_int_equal(store_product_from_json("{\"sku\":\"F6\",\"title\":\"Six\",\"weight\":null,"
+                                                 "\"dimensions\":[1,2]}", &got, &err), 0);
+        assert_null(got.facts);
+        store_product_clear(&got);
+    }
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* When a row cannot run at all, one skipped test says why, instead of a
@@ -1019,7 +1174,7 @@ int main(void)
         T(test_orders), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
         T(test_price_facets_in_price_order),
         T(test_filters_facets_injection), T(test_search_again_sees_changes),
-        T(test_units_and_spelling), T(test_untracked_stock), T(test_media),
+        T(test_units_and_spelling), T(test_untracked_stock), T(test_media), T(test_product_facts),
     };
     const struct CMUnitTest unavailable[] = {
         cmocka_unit_test(test_backend_unavailable),

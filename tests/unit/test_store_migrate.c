@@ -1,6 +1,7 @@
 /* tests/unit/test_store_migrate.c — upgrading a file written with schema v1
  * keeps its users, products, carts and orders, makes them searchable and
- * gives them the exactly-once tables; search ranking on the shipped
+ * gives them the exactly-once tables; a v8 file (before products' facts)
+ * opens and its products read with none; search ranking on the shipped
  * DummyJSON sample catalog; and the WAL stays bounded while readers never
  * stop (the SQLite file layer under a serving load). */
 #include <setjmp.h>
@@ -100,6 +101,14 @@ static void test_upgrade_v1(void **state)
     assert_int_equal(r.n_hits, 1);
     assert_string_equal(r.hits[0].product.sku, "OLD-1");
     store_search_result_free(&r);
+    /* a product an older aisle wrote has no other facts */
+    {
+        store_product p;
+        assert_int_equal(store_product_get(s, "OLD-1", &p, &err), 0);
+        assert_string_equal(p.description, "A lamp");
+        assert_null(p.facts);
+        store_product_clear(&p);
+    }
     /* new stores work on the upgraded file */
     assert_int_equal(store_memory_put(s, 1, "sizes", "shoe", "\"9\"", &err), 0);
     /* v5 (exactly-once effects) on the upgraded file: a v1 order's key
@@ -134,6 +143,75 @@ static void test_upgrade_v1(void **state)
     rmdir_all(dir);
 }
 
+/* The version before this one (v8: no facts column) opens: its products
+ * are read, with no facts, and searched; a product then gets its facts
+ * on the upgraded file.  The v8 file is what this aisle writes less the
+ * v9 column (v9 only adds it), so the test follows no copy of v2..v8. */
+static void test_upgrade_v8(void **state)
+{
+    char dir[64], path[128];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    store *s;
+    store_config cfg;
+    store_err err = {0};
+    store_product p = {.sku = "OLD-8", .title = "Travel Kettle", .brand = "Acme",
+                       .category = "kitchen", .description = "A small kettle", .price = 25, .stock = 3};
+    store_search_query q;
+    store_search_result r;
+    (void)state;
+    tmpdb(dir, sizeof dir, path, sizeof path);
+    store_config_init(&cfg);
+    cfg.sqlite_path = path;
+    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
+    assert_int_equal(store_open(&cfg, &s, &err), 0);
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    store_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE products DROP COLUMN facts;"
+                                      "PRAGMA user_version = 8;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(store_open(&cfg, &s, &err), 0);
+    {
+        store_product got;
+        char *json = NULL;
+        assert_int_equal(store_product_get(s, "OLD-8", &got, &err), 0);
+        assert_string_equal(got.title, "Travel Kettle");
+        assert_string_equal(got.description, "A small kettle");
+        assert_int_equal(got.stock, 3);
+        assert_null(got.facts);
+        assert_int_equal(store_product_to_json(&got, &json, &err), 0);
+        assert_null(strstr(json, "\"facts\""));
+        free(json);
+        store_product_clear(&got);
+    }
+    store_search_query_init(&q);
+    q.text = "kettle";
+    assert_int_equal(store_search(s, &q, &r, &err), 0);
+    assert_int_equal(r.n_hits, 1);
+    assert_string_equal(r.hits[0].product.sku, "OLD-8");
+    store_search_result_free(&r);
+    p.facts = "{\"warranty\":\"2 year warranty\",\"weight\":1.2}";
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    {
+        store_product got;
+        assert_int_equal(store_product_get(s, "OLD-8", &got, &err), 0);
+        assert_non_null(got.facts);
+        assert_non_null(strstr(got.facts, "2 year warranty"));
+        store_product_clear(&got);
+    }
+    store_close(s);
+    /* the file is v9 now */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 9);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    rmdir_all(dir);
+}
+
 /* the sample catalog shipped in the repository; tests run from its root
  * (tests/run.sh), so the path is relative and nothing outside is read */
 static const char sample_catalog[] = "examples/catalog/products.json";
@@ -152,6 +230,17 @@ static void test_sample_ranking(void **state)
     tmpdb(dir, sizeof dir, db, sizeof db);
     s = test_sqlite_store(db);
     test_import_catalog(s, path);
+    /* the sample's other facts come in under the store's names */
+    {
+        store_product p;
+        assert_int_equal(store_product_get(s, "BEA-ESS-ESS-001", &p, &err), 0);
+        assert_non_null(p.facts);
+        assert_non_null(strstr(p.facts, "\"warranty\":\"1 week warranty\""));
+        assert_non_null(strstr(p.facts, "\"minOrder\":48"));
+        assert_non_null(strstr(p.facts, "\"dimensions\":{\"width\":"));
+        assert_null(strstr(p.facts, "warrantyInformation"));
+        store_product_clear(&p);
+    }
     store_search_query_init(&q);
     q.text = "mascara";
     assert_int_equal(store_search(s, &q, &r, &err), 0);
@@ -268,6 +357,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upgrade_v1),
+        cmocka_unit_test(test_upgrade_v8),
         cmocka_unit_test(test_sample_ranking),
         cmocka_unit_test(test_wal_bounded),
     };

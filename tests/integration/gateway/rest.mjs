@@ -44,6 +44,15 @@ export async function restTests(srv) {
   ok(isProblem(r, 400, 'invalid-parameter'), 'unknown sort is a 400 problem');
   r = await req(srv, 'GET', `/api/v1/products/${sku}`);
   ok(r.status === 200 && r.json.sku === sku && typeof r.json.finalPrice === 'number', 'product detail', r.text);
+  // the product's other facts, from the sample catalog's DummyJSON keys
+  r = await req(srv, 'GET', '/api/v1/products/BEA-ESS-ESS-001');
+  const f = r.json?.facts || {};
+  ok(r.status === 200 && f.warranty === '1 week warranty' && typeof f.shipping === 'string' &&
+     typeof f.returns === 'string' && f.weight === 4 && f.minOrder === 48 &&
+     typeof f.dimensions?.width === 'number' && r.json.warrantyInformation === undefined,
+     'product detail has its facts (warranty, shipping, returns, weight, dimensions, minOrder)', r.text);
+  r = await req(srv, 'GET', '/api/v1/products?q=mascara&pageSize=3');
+  ok(r.status === 200 && r.json.items.length > 0, 'search still answers with facts in the catalog', r.text);
   r = await req(srv, 'GET', '/api/v1/products/NO-SUCH-SKU');
   ok(isProblem(r, 404, 'not-found') && r.json.requestId && r.headers.get('x-request-id') === r.json.requestId,
      'unknown product: 404 problem+json with request id', r.text);
@@ -203,6 +212,13 @@ export async function restTests(srv) {
   ok(isProblem(r, 409, 'conflict'), 'creating it again is 409');
   r = await req(srv, 'PUT', '/api/v1/products/TEST-1', { token: admin.accessToken, body: { ...prod, price: 15 } });
   ok(r.status === 200 && r.json.price === 15, 'admin replaces a product', r.text);
+  r = await req(srv, 'PUT', '/api/v1/products/TEST-1', { token: admin.accessToken,
+    body: { ...prod, facts: { warranty: '2 year warranty', weight: 1.5, minOrder: 'two', colour: 'red' } } });
+  ok(r.status === 200 && r.json.facts?.warranty === '2 year warranty' && r.json.facts.weight === 1.5 &&
+     r.json.facts.minOrder === undefined && r.json.facts.colour === undefined,
+     'admin writes facts: known keys of the right type kept, the rest dropped', r.text);
+  r = await req(srv, 'GET', '/api/v1/products/TEST-1');
+  ok(r.status === 200 && r.json.facts?.warranty === '2 year warranty', 'written facts read back', r.text);
   r = await req(srv, 'PUT', '/api/v1/products/TEST-1', { token: admin.accessToken, body: { ...prod, price: -1 } });
   ok(isProblem(r, 422, 'validation'), 'negative price is 422', r.text);
   r = await req(srv, 'DELETE', '/api/v1/products/TEST-1', { token: admin.accessToken });
