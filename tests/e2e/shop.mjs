@@ -120,6 +120,33 @@ async function axe(pg, where) {
   a11y.push(...(await axeFindings(pg, where)))
 }
 
+/* The notices on screen while a dialog or the drawer is open: each must
+ * sit inside the dialog (an aria-modal dialog hides the rest of the page
+ * from a screen reader, and Tab stays in it) and cover none of its
+ * headings, controls, cart lines or summary lines. */
+async function expectNoticesClear(pg, where) {
+  const r = await pg.evaluate(() => {
+    const notes = [...document.querySelectorAll('[data-testid^="notice-"]')]
+    const targets = [...document.querySelectorAll(
+      '[role=dialog] h2, [role=dialog] h3, [role=dialog] button, [role=dialog] input, [role=dialog] select, [role=dialog] a, ' +
+      '[role=dialog] label, [data-testid=cart-line], [data-testid=summary-line]')]
+      .filter((t) => !t.closest('[data-testid^="notice-"]'))
+    const over = []
+    for (const n of notes) {
+      const a = n.getBoundingClientRect()
+      for (const t of targets) {
+        const b = t.getBoundingClientRect()
+        if (b.width && b.height && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+          over.push(`"${n.innerText.trim()}" covers ${t.tagName.toLowerCase()} "${(t.innerText || t.getAttribute('aria-label') || '').trim().slice(0, 40)}"`)
+      }
+    }
+    return { n: notes.length, outside: notes.filter((n) => !n.closest('[role=dialog]')).map((n) => n.innerText.trim()), over }
+  })
+  if (!r.n) throw new Error(`${where}: expected a notice on screen`)
+  if (r.outside.length) throw new Error(`${where}: notices outside the open dialog: ${JSON.stringify(r.outside)}`)
+  if (r.over.length) throw new Error(`${where}: ${r.over.join('; ')}`)
+}
+
 const profile = join(work, 'profile')
 const ctx = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
@@ -188,6 +215,11 @@ try {
     const drawer = page.getByTestId('cart-drawer')
     await drawer.waitFor({ timeout: T })
     await drawer.locator(`[data-testid="cart-line"][data-sku="${firstSku}"]`).waitFor({ timeout: T })
+    // "… added to your cart" shows in the drawer, over none of its lines
+    await expectNoticesClear(page, 'cart drawer at 1280x860')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await expectNoticesClear(page, 'cart drawer at 390x844')
+    await page.setViewportSize({ width: 1280, height: 860 })
     await shot(page, '03-cart-drawer')
     await axe(page, 'cart drawer')
   })
@@ -302,6 +334,11 @@ try {
     await co.waitFor({ timeout: T })
     await expectText(co.locator('h2'), /Checkout/)
     await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
+    // "Welcome …" shows inside the checkout, not over its close button or fields
+    await expectNoticesClear(page, 'checkout at 1280x860')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await expectNoticesClear(page, 'checkout at 390x844')
+    await page.setViewportSize({ width: 1280, height: 860 })
     // the anonymous cart came along, priced with its rules (the merged
     // cart arrives after the sign-up answer: wait for it)
     await co.getByTestId('summary-line').first().waitFor({ timeout: T }).catch(() => {})
