@@ -214,10 +214,18 @@ try {
     const counts = api.map((f) => f.count)
     if (counts.every((c, i) => i === 0 || c <= counts[i - 1])) throw new Error('the counts fall with the price: this catalog cannot tell the orders apart')
     const labels = await prices.locator('span:first-child').allInnerTexts()
-    if (labels[0] !== '$0 – $25' || labels[labels.length - 1] !== '$1000 and up') throw new Error(`labels ${labels}`)
+    if (labels[0] !== '$0 – $25' || labels[labels.length - 1] !== '$1,000 and up') throw new Error(`labels ${labels}`)
     if (!(await page.locator('#catalog-filters').isVisible())) throw new Error('the filters are folded on a wide screen')
     await shot(page, '20-catalog-1280x800')
     await axe(page, 'wide catalog')
+  })
+
+  await step('prices of $1,000 and more group their thousands (catalog card and product page)', async () => {
+    await page.goto(`${BASE}/catalog?sort=price-desc`)
+    const first = page.getByTestId('product-card').first()
+    const price = await expectText(first.getByTestId('final-price'), /^\$\d{1,3}(,\d{3})+\.\d\d$/)
+    await first.getByRole('link').first().click()
+    await expectText(page.getByTestId('final-price'), new RegExp(`^${price.replace(/[$.]/g, '\\$&')}$`))
   })
 
   // a turn in which the planted rule fails (the product agent prices the cards)

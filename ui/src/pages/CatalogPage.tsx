@@ -5,7 +5,7 @@
 // first products show on the first screen; the active filters show as
 // chips that remove them.
 import { useEffect, useState, type FormEvent } from 'react'
-import { ApiError } from '../api/client'
+import { ApiError, wholeDollars } from '../api/client'
 import type { Facet, SearchResult } from '../api/types'
 import { FacetList } from '../components/FacetList'
 import { ProductCard } from '../components/product'
@@ -22,9 +22,9 @@ export function priceBounds(v: string | undefined): [string | undefined, string 
 
 export function priceLabel(v: string): string {
   const [lo, hi] = priceBounds(v)
-  if (lo && hi) return `$${lo} – $${hi}`
-  if (lo) return `$${lo} and up`
-  if (hi) return `up to $${hi}`
+  if (lo && hi) return `${wholeDollars(lo)} – ${wholeDollars(hi)}`
+  if (lo) return `${wholeDollars(lo)} and up`
+  if (hi) return `up to ${wholeDollars(hi)}`
   return v
 }
 
