@@ -502,6 +502,10 @@ try {
     await expectText(card, new RegExp(brandName))
     await card.getByRole('link').click()
     await page.getByTestId('product-detail').waitFor({ timeout: T })
+    // the category in words, as the catalog's facet names it, and a way back to its products
+    const byline = await expectText(page.getByTestId('product-byline'), new RegExp(`^${brandName} · [A-Z][a-z]*( [a-z]+)*$`))
+    const catLink = page.getByTestId('product-byline').getByRole('link', { name: byline.split(' · ')[1] })
+    if (!/\/catalog\?category=[a-z-]+$/.test(await catLink.getAttribute('href'))) throw new Error(`category link: ${await catLink.getAttribute('href')}`)
     await shot(page, '11-product')
     await axe(page, 'product')
     await page.setViewportSize({ width: 390, height: 844 })
