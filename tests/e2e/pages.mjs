@@ -213,6 +213,8 @@ try {
     if (JSON.stringify(api.map((f) => f.value)) !== JSON.stringify(shown)) throw new Error(`the page shows ${shown}, the API ${api.map((f) => f.value)}`)
     const counts = api.map((f) => f.count)
     if (counts.every((c, i) => i === 0 || c <= counts[i - 1])) throw new Error('the counts fall with the price: this catalog cannot tell the orders apart')
+    const cats = await page.getByRole('group', { name: 'Category' }).getByTestId('facet-option').locator('span:first-child').allInnerTexts()
+    if (!cats.includes("Men's watches") || cats.some((c) => /\bmens\b|-/i.test(c))) throw new Error(`category names: ${cats}`)
     const labels = await prices.locator('span:first-child').allInnerTexts()
     if (labels[0] !== '$0 – $25' || labels[labels.length - 1] !== '$1,000 and up') throw new Error(`labels ${labels}`)
     if (!(await page.locator('#catalog-filters').isVisible())) throw new Error('the filters are folded on a wide screen')

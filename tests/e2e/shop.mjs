@@ -202,6 +202,8 @@ try {
     if (n < 2) throw new Error(`expected several cards, got ${n}`)
     await expectText(cards.first().getByTestId('promo-reason'), /men's shoes/)
     await page.getByTestId('image-placeholder').first().waitFor({ timeout: T })
+    // the placeholder names the category as a shopper writes it
+    await expectText(cards.first().getByTestId('image-placeholder'), /^men's shoes$/i)
     if ((await page.getByTestId('suggestion').count()) === 0) throw new Error('no suggestion chips')
     firstSku = await cards.first().getAttribute('data-sku')
     await shot(page, '02-search-results')
