@@ -610,6 +610,11 @@ try {
     await dlg.getByLabel('Password').fill('correct horse battery')
     await dlg.getByRole('button', { name: 'Create account' }).click()
     await expectText(page.getByTestId('signed-in-as'), /Second Shopper/)
+    // one notice about the account, the newest: not "Signed in as <the first shopper>" and
+    // "You are signed out" beside "Welcome"
+    const notices = await page.locator('[data-testid^="notice-"]').allInnerTexts()
+    if (notices.filter((t) => /Signed in as|signed out|Welcome/.test(t)).length !== 1 || !notices.some((t) => /Welcome, Second Shopper/.test(t)))
+      throw new Error(`account notices: ${JSON.stringify(notices)}`)
     const say = async (text, re) => {
       const n = await page.getByTestId('msg-assistant').count()
       await page.getByLabel('Message').fill(text)
