@@ -647,6 +647,23 @@ try {
     await co.waitFor({ state: 'detached', timeout: T })
   })
 
+  await step('a search reply says what the cards do not, in the sentence\'s own case ("Laptops under $1500": "I found 3 laptops under …")', async () => {
+    const n = await page.getByTestId('msg-assistant').count()
+    await page.getByLabel('Message').fill('Laptops under $1500')
+    await page.keyboard.press('Enter')
+    const deadline = Date.now() + T
+    while ((await page.getByTestId('msg-assistant').count()) <= n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    const reply = page.getByTestId('msg-assistant').last()
+    const text = await expectText(reply.locator('p').first(), /I found \d+ \w+ under \$1,?500/)
+    const cards = await reply.getByTestId('product-card').count()
+    const m = /I found (\d+) (\w+) under/.exec(text)
+    if (m[2] !== (m[1] === '1' ? 'laptop' : 'laptops')) throw new Error(`the reply names the kind as "${m[2]}": ${text}`)
+    if (!cards) throw new Error(`no cards under: ${text}`)
+    // the reply does not list the cards again
+    const titles = await reply.getByTestId('product-card').locator('h3, a').allInnerTexts()
+    if (titles.some((t) => t.trim() && text.includes(t.trim()))) throw new Error(`the text repeats the cards: ${text}`)
+  })
+
   await step('a dropped connection is announced; a message written offline is sent once when the server is back', async () => {
     await page.bringToFront()
     await stopServer()
