@@ -252,6 +252,9 @@ try {
     if (/none/.test(await row.getByTestId('turn-fallbacks').innerText())) throw new Error('the turn says "Fallbacks: none"')
     // the graph marks the stage that called the rule
     await until('the product stage to be marked', async () => /rule error/.test((await page.getByTestId('stage-product').getAttribute('data-problems')) ?? ''))
+    // the stage's name for a screen reader counts its one turn as one
+    const named = await page.locator('[aria-label^="Stage product (agent)"]').first().getAttribute('aria-label')
+    if (!/over 1 turn;/.test(named)) throw new Error(`the product stage is named ${JSON.stringify(named)}`)
     await shot(page, '22-inspector-1280x800')
     await axe(page, 'wide inspector')
     await row.getByRole('button', { name: "show me men's shoes" }).click()

@@ -217,6 +217,9 @@ try {
     const drawer = page.getByTestId('cart-drawer')
     await drawer.waitFor({ timeout: T })
     await drawer.locator(`[data-testid="cart-line"][data-sku="${firstSku}"]`).waitFor({ timeout: T })
+    // what a screen reader hears: "1 item", not "1 items"
+    const heard = (await drawer.locator('[aria-live="polite"]').first().textContent()).trim()
+    if (!/^1 item, total \$\d/.test(heard)) throw new Error(`the drawer announces ${JSON.stringify(heard)}`)
     // "… added to your cart" shows in the drawer, over none of its lines
     await expectNoticesClear(page, 'cart drawer at 1280x860')
     await page.setViewportSize({ width: 390, height: 844 })
