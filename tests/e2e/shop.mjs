@@ -665,6 +665,17 @@ try {
     // the reply does not list the cards again
     const titles = await reply.getByTestId('product-card').locator('h3, a').allInnerTexts()
     if (titles.some((t) => t.trim() && text.includes(t.trim()))) throw new Error(`the text repeats the cards: ${text}`)
+    if ((await reply.getByTestId('suggestion').count()) === 0) throw new Error('no suggestions beside the cards')
+    // nothing found: no "Tell me more about the first one" under it
+    const before = await page.getByTestId('msg-assistant').count()
+    await page.getByLabel('Message').fill('laptops under $100')
+    await page.keyboard.press('Enter')
+    const until2 = Date.now() + T
+    while ((await page.getByTestId('msg-assistant').count()) <= before && Date.now() < until2) await new Promise((r) => setTimeout(r, 50))
+    const none = page.getByTestId('msg-assistant').last()
+    await expectText(none.locator('p').first(), /couldn't find anything/)
+    const offered = await none.getByTestId('suggestion').allInnerTexts()
+    if (offered.some((o) => /first one|cheaper/.test(o))) throw new Error(`suggestions about products that are not there: ${offered}`)
   })
 
   await step('a dropped connection is announced; a message written offline is sent once when the server is back', async () => {
