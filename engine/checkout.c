@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* ------------------------------------------------------------ settings */
@@ -30,8 +31,8 @@ static const char default_email[] =
     "{{#if payment.last4}}Paid with {{payment.brand | title}} ending in {{payment.last4}}.\n{{/if}}"
     "{{#if address}}\nDelivery to:\n{{address.name}}\n{{address.line1}}\n"
     "{{#if address.line2}}{{address.line2}}\n{{/if}}"
-    "{{address.postalCode}} {{address.city}}{{#if address.region}}, {{address.region}}{{/if}}\n"
-    "{{address.country}}\n{{/if}}";
+    "{{address.locality}}\n"
+    "{{address.countryName}}\n{{/if}}";
 
 /* compiled once, into a pool that lives as long as the process */
 static eng_pool *builtin_pool;   /* kept: it holds the template */
@@ -428,6 +429,52 @@ int eng__card_check(json_object *payment, int64_t now_s, eng_card *c, char *fiel
 }
 
 /* ------------------------------------------------------------ e-mail */
+/* The envelope's city line as the address's country writes it: "Springfield,
+ * IL 62701" in the US, Canada and Australia, "Leeds LS1 4AP" in the UK and
+ * Ireland, "10115 Berlin" on the continent; and the country's name.  Given
+ * to the e-mail template as address.locality and address.countryName (the
+ * page's AddressBlock writes the same), never stored with the order. */
+static const struct {
+    const char *code, *name;
+    char style; /* 'a': city, region postal; 'b': city postal; else postal city, region */
+} countries[] = {
+    {"US", "United States", 'a'}, {"CA", "Canada", 'a'},      {"AU", "Australia", 'a'},
+    {"GB", "United Kingdom", 'b'}, {"IE", "Ireland", 'b'},    {"DE", "Germany", 0},
+    {"FR", "France", 0},           {"IT", "Italy", 0},        {"ES", "Spain", 0},
+    {"NL", "Netherlands", 0},
+};
+
+static void address_view(json_object *a, bool add)
+{
+    if (!json_object_is_type(a, json_type_object))
+        return;
+    if (!add) {
+        json_object_object_del(a, "locality");
+        json_object_object_del(a, "countryName");
+        return;
+    }
+    const char *city = eng__json_str(a, "city", ""), *region = eng__json_str(a, "region", "");
+    const char *zip = eng__json_str(a, "postalCode", ""), *cc = eng__json_str(a, "country", "");
+    const char *name = cc;
+    char style = 0;
+    for (size_t i = 0; i < sizeof countries / sizeof *countries; i++)
+        if (strcasecmp(cc, countries[i].code) == 0) {
+            name = countries[i].name;
+            style = countries[i].style;
+        }
+    eng_buf b;
+    eng__buf_init(&b);
+    if (style == 'a')
+        eng__buf_printf(&b, "%s%s%s%s%s", city, *region ? ", " : "", region, *zip ? " " : "", zip);
+    else if (style == 'b')
+        eng__buf_printf(&b, "%s%s%s", city, *zip ? " " : "", zip);
+    else
+        eng__buf_printf(&b, "%s%s%s%s%s", zip, *zip ? " " : "", city, *region ? ", " : "", region);
+    ENG_JADD(a, "locality", json_object_new_string(b.data ? b.data : ""));
+    ENG_JADD(a, "countryName", json_object_new_string(name));
+    eng__buf_free(&b);
+}
+
 char *eng__checkout_email(const eng_checkout_cfg *c, json_object *doc)
 {
     const eng_tmpl *t = c->email ? c->email : builtin_email();
@@ -435,7 +482,11 @@ char *eng__checkout_email(const eng_checkout_cfg *c, json_object *doc)
         return NULL;
     eng_buf b;
     eng__buf_init(&b);
-    if (eng__tmpl_render(t, doc, &b) < 0 || b.oom) {
+    json_object *a = eng__json_path(doc, "address");
+    address_view(a, true);
+    int rc = eng__tmpl_render(t, doc, &b);
+    address_view(a, false);
+    if (rc < 0 || b.oom) {
         eng__buf_free(&b);
         return NULL;
     }

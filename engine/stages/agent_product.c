@@ -243,6 +243,16 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
     if (type && cat && q->category && strcmp(cat, q->category) == 0 && tl < 40 && !department &&
         !type_modifies(eng__json_str(t->ctx, "message.text", ""), type))
         eng__singular(&one, type, strlen(type));
+    /* "Laptops under $1500" starts a sentence: the reply's "I found 3
+     * laptops" does not; a word with a capital inside ("iPhone", "TV")
+     * keeps its letters */
+    if (one.data && isupper((unsigned char)one.data[0])) {
+        bool inner = false;
+        for (size_t i = 1; i < one.len && !inner; i++)
+            inner = isupper((unsigned char)one.data[i]);
+        if (!inner)
+            one.data[0] = (char)tolower((unsigned char)one.data[0]);
+    }
     /* only a word every card shown bears in its title or category: "2
      * lipsticks" must not name the red nail polish beside the lipstick */
     bool every = one.data != NULL;

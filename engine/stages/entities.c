@@ -450,7 +450,8 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
  * asked last turn: session.pending.type "checkout.address"), the parts the
  * message states go to slots.address, so a router can send them to the
  * order agent.  A bare word answers the one field asked only when the
- * classifier placed the message nowhere else with confidence. */
+ * classifier placed the message nowhere else with confidence; a message
+ * with a price is a search, never an address. */
 static void address_slot(eng_turn *t, const char *text, json_object *slots)
 {
     json_object *p = eng__json_path(t->ctx, "session.pending");
@@ -467,6 +468,12 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
         words += *c != ' ' && (c == text || c[-1] == ' ');
     bool bare = words <= 4 && conf < 0.6 && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
                 strcmp(intent, "checkout") != 0;
+    /* a price ("laptops under $1500", "below 200") asks for products: an
+     * address has none, and its number is no postal code, nor its words a
+     * city */
+    if (json_object_object_get(slots, "price") || json_object_object_get(slots, "minPrice") ||
+        json_object_object_get(slots, "maxPrice"))
+        return;
     /* the shopper's own words: a name is not a typo to correct */
     const char *own = eng__json_str(t->ctx, "message.original", text);
     json_object *a = eng__address_parse(own, bare ? eng__json_str(p, "wanted", NULL) : NULL);

@@ -3,6 +3,7 @@
  * YAML file. An entry is a template, a list of variants (one is picked
  * per message, stably), or {text, suggestions}. */
 #include "engine/llmstage_int.h"
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <libgen.h>
@@ -22,6 +23,10 @@ typedef struct entry {
     eng_tmpl **variants;
     size_t nvariants;
     eng_strlist suggestions;
+    /* each suggestion compiled when it holds "{{" (NULL: plain text):
+     * "{{#if reply.cards}}Show me cheaper ones{{/if}}" is offered only
+     * beside cards; one that renders empty is left out */
+    eng_tmpl **sugg_tmpl;
 } entry;
 
 typedef struct data {
@@ -134,13 +139,28 @@ static int compile_entry(eng_build *b, const char *name, int node, entry *e)
         }
         size_t cnt = (size_t)(s->data.sequence.items.top - s->data.sequence.items.start);
         e->suggestions.items = eng__pool_alloc(b->p->pool, (cnt ? cnt : 1) * sizeof(char *));
-        if (!e->suggestions.items)
+        e->sugg_tmpl = eng__pool_alloc(b->p->pool, (cnt ? cnt : 1) * sizeof *e->sugg_tmpl);
+        if (!e->suggestions.items || !e->sugg_tmpl)
             return ENG_ENOMEM;
         for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top; it++) {
             const char *v = eng__yscalar(d, *it);
             if (!v) {
                 eng__build_error(b, *it, "\"suggestions\" must be a list of strings");
                 return ENG_ECONFIG;
+            }
+            e->sugg_tmpl[e->suggestions.n] = NULL;
+            if (strstr(v, "{{")) {
+                int line, col;
+                eng__build_scalar_pos(b, *it, &line, &col);
+                eng_err err = {0};
+                int tr = eng__tmpl_compile(b->p->pool, v, line, col, &e->sugg_tmpl[e->suggestions.n], &err);
+                if (tr == ENG_ENOMEM)
+                    return tr;
+                if (tr < 0) {
+                    eng_diags_add(b->diags, ENG_DIAG_ERROR, b->file, err.line ? err.line : line,
+                                  err.line ? err.col : col, "suggestion of template \"%s\": %s", name, err.msg);
+                    rc = ENG_ECONFIG;
+                }
             }
             e->suggestions.items[e->suggestions.n++] = eng__pool_strdup(b->p->pool, v);
         }
@@ -338,9 +358,32 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     eng__buf_free(&out);
     if (e->suggestions.n) {
         json_object *s = json_object_new_array();
-        for (size_t i = 0; i < e->suggestions.n; i++)
-            json_object_array_add(s, json_object_new_string(e->suggestions.items[i]));
-        ENG_JADD(reply, "suggestions", s);
+        for (size_t i = 0; i < e->suggestions.n; i++) {
+            if (!e->sugg_tmpl || !e->sugg_tmpl[i]) {
+                json_object_array_add(s, json_object_new_string(e->suggestions.items[i]));
+                continue;
+            }
+            eng_buf sb;
+            eng__buf_init(&sb);
+            if (eng__tmpl_render(e->sugg_tmpl[i], t->ctx, &sb) < 0 || sb.oom) {
+                eng__buf_free(&sb);
+                json_object_put(s);
+                return eng__turn_fail(t, "out of memory rendering the suggestions");
+            }
+            const char *sv = sb.data ? sb.data : "";
+            size_t a = 0, z = strlen(sv);
+            while (a < z && isspace((unsigned char)sv[a]))
+                a++;
+            while (z > a && isspace((unsigned char)sv[z - 1]))
+                z--;
+            if (z > a)
+                json_object_array_add(s, json_object_new_string_len(sv + a, (int)(z - a)));
+            eng__buf_free(&sb);
+        }
+        if (json_object_array_length(s))
+            ENG_JADD(reply, "suggestions", s);
+        else
+            json_object_put(s);
     }
     ENG_JADD(reply, "template", json_object_new_string(e->name));
     if (o->llm) {

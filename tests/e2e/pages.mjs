@@ -213,11 +213,21 @@ try {
     if (JSON.stringify(api.map((f) => f.value)) !== JSON.stringify(shown)) throw new Error(`the page shows ${shown}, the API ${api.map((f) => f.value)}`)
     const counts = api.map((f) => f.count)
     if (counts.every((c, i) => i === 0 || c <= counts[i - 1])) throw new Error('the counts fall with the price: this catalog cannot tell the orders apart')
+    const cats = await page.getByRole('group', { name: 'Category' }).getByTestId('facet-option').locator('span:first-child').allInnerTexts()
+    if (!cats.includes("Men's watches") || cats.some((c) => /\bmens\b|-/i.test(c))) throw new Error(`category names: ${cats}`)
     const labels = await prices.locator('span:first-child').allInnerTexts()
-    if (labels[0] !== '$0 – $25' || labels[labels.length - 1] !== '$1000 and up') throw new Error(`labels ${labels}`)
+    if (labels[0] !== '$0 – $25' || labels[labels.length - 1] !== '$1,000 and up') throw new Error(`labels ${labels}`)
     if (!(await page.locator('#catalog-filters').isVisible())) throw new Error('the filters are folded on a wide screen')
     await shot(page, '20-catalog-1280x800')
     await axe(page, 'wide catalog')
+  })
+
+  await step('prices of $1,000 and more group their thousands (catalog card and product page)', async () => {
+    await page.goto(`${BASE}/catalog?sort=price-desc`)
+    const first = page.getByTestId('product-card').first()
+    const price = await expectText(first.getByTestId('final-price'), /^\$\d{1,3}(,\d{3})+\.\d\d$/)
+    await first.getByRole('link').first().click()
+    await expectText(page.getByTestId('final-price'), new RegExp(`^${price.replace(/[$.]/g, '\\$&')}$`))
   })
 
   // a turn in which the planted rule fails (the product agent prices the cards)
@@ -242,6 +252,9 @@ try {
     if (/none/.test(await row.getByTestId('turn-fallbacks').innerText())) throw new Error('the turn says "Fallbacks: none"')
     // the graph marks the stage that called the rule
     await until('the product stage to be marked', async () => /rule error/.test((await page.getByTestId('stage-product').getAttribute('data-problems')) ?? ''))
+    // the stage's name for a screen reader counts its one turn as one
+    const named = await page.locator('[aria-label^="Stage product (agent)"]').first().getAttribute('aria-label')
+    if (!/over 1 turn;/.test(named)) throw new Error(`the product stage is named ${JSON.stringify(named)}`)
     await shot(page, '22-inspector-1280x800')
     await axe(page, 'wide inspector')
     await row.getByRole('button', { name: "show me men's shoes" }).click()

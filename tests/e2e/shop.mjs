@@ -120,6 +120,33 @@ async function axe(pg, where) {
   a11y.push(...(await axeFindings(pg, where)))
 }
 
+/* The notices on screen while a dialog or the drawer is open: each must
+ * sit inside the dialog (an aria-modal dialog hides the rest of the page
+ * from a screen reader, and Tab stays in it) and cover none of its
+ * headings, controls, cart lines or summary lines. */
+async function expectNoticesClear(pg, where) {
+  const r = await pg.evaluate(() => {
+    const notes = [...document.querySelectorAll('[data-testid^="notice-"]')]
+    const targets = [...document.querySelectorAll(
+      '[role=dialog] h2, [role=dialog] h3, [role=dialog] button, [role=dialog] input, [role=dialog] select, [role=dialog] a, ' +
+      '[role=dialog] label, [data-testid=cart-line], [data-testid=summary-line]')]
+      .filter((t) => !t.closest('[data-testid^="notice-"]'))
+    const over = []
+    for (const n of notes) {
+      const a = n.getBoundingClientRect()
+      for (const t of targets) {
+        const b = t.getBoundingClientRect()
+        if (b.width && b.height && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+          over.push(`"${n.innerText.trim()}" covers ${t.tagName.toLowerCase()} "${(t.innerText || t.getAttribute('aria-label') || '').trim().slice(0, 40)}"`)
+      }
+    }
+    return { n: notes.length, outside: notes.filter((n) => !n.closest('[role=dialog]')).map((n) => n.innerText.trim()), over }
+  })
+  if (!r.n) throw new Error(`${where}: expected a notice on screen`)
+  if (r.outside.length) throw new Error(`${where}: notices outside the open dialog: ${JSON.stringify(r.outside)}`)
+  if (r.over.length) throw new Error(`${where}: ${r.over.join('; ')}`)
+}
+
 const profile = join(work, 'profile')
 const ctx = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
@@ -175,6 +202,8 @@ try {
     if (n < 2) throw new Error(`expected several cards, got ${n}`)
     await expectText(cards.first().getByTestId('promo-reason'), /men's shoes/)
     await page.getByTestId('image-placeholder').first().waitFor({ timeout: T })
+    // the placeholder names the category as a shopper writes it
+    await expectText(cards.first().getByTestId('image-placeholder'), /^men's shoes$/i)
     if ((await page.getByTestId('suggestion').count()) === 0) throw new Error('no suggestion chips')
     firstSku = await cards.first().getAttribute('data-sku')
     await shot(page, '02-search-results')
@@ -188,6 +217,14 @@ try {
     const drawer = page.getByTestId('cart-drawer')
     await drawer.waitFor({ timeout: T })
     await drawer.locator(`[data-testid="cart-line"][data-sku="${firstSku}"]`).waitFor({ timeout: T })
+    // what a screen reader hears: "1 item", not "1 items"
+    const heard = (await drawer.locator('[aria-live="polite"]').first().textContent()).trim()
+    if (!/^1 item, total \$\d/.test(heard)) throw new Error(`the drawer announces ${JSON.stringify(heard)}`)
+    // "… added to your cart" shows in the drawer, over none of its lines
+    await expectNoticesClear(page, 'cart drawer at 1280x860')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await expectNoticesClear(page, 'cart drawer at 390x844')
+    await page.setViewportSize({ width: 1280, height: 860 })
     await shot(page, '03-cart-drawer')
     await axe(page, 'cart drawer')
   })
@@ -302,6 +339,11 @@ try {
     await co.waitFor({ timeout: T })
     await expectText(co.locator('h2'), /Checkout/)
     await expectText(page.getByTestId('signed-in-as'), /Test Shopper/)
+    // "Welcome …" shows inside the checkout, not over its close button or fields
+    await expectNoticesClear(page, 'checkout at 1280x860')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await expectNoticesClear(page, 'checkout at 390x844')
+    await page.setViewportSize({ width: 1280, height: 860 })
     // the anonymous cart came along, priced with its rules (the merged
     // cart arrives after the sign-up answer: wait for it)
     await co.getByTestId('summary-line').first().waitFor({ timeout: T }).catch(() => {})
@@ -337,7 +379,8 @@ try {
     const saved = await co.getByTestId('order-summary').innerText()
     if (!/10% off men's shoes/.test(saved)) throw new Error(`no line discount reason on the confirmation: ${saved}`)
     await expectText(co.getByTestId('summary-payment'), /Visa ending in 4242/)
-    await expectText(co.getByTestId('summary-address'), /1 Main Street/)
+    // a US address as an envelope in the US writes it, with the country's name
+    await expectText(co.getByTestId('summary-address'), /1 Main Street\s+Springfield, IL 62701\s+United States/)
     summary = { total, reason }
     await expectText(page.getByTestId('cart-count'), /^0$/)
     await shotBoth('08-order-placed', 'order placed')
@@ -354,7 +397,8 @@ try {
     await expectText(d.getByTestId('summary-delivery'), /Express delivery/)
     await expectText(d.getByTestId('summary-payment'), /Visa ending in 4242/)
     await d.getByText('Confirmation e-mail').click()
-    await expectText(d.getByTestId('order-email'), /Express delivery[\s\S]*Total: \$/)
+    await expectText(d.getByTestId('summary-address'), /1 Main Street\s+Springfield, IL 62701\s+United States/)
+    await expectText(d.getByTestId('order-email'), /Express delivery[\s\S]*Total: \$[\s\S]*1 Main Street\nSpringfield, IL 62701\nUnited States/)
     await shotBoth('09-order-page', 'order page')
   })
 
@@ -463,6 +507,10 @@ try {
     await expectText(card, new RegExp(brandName))
     await card.getByRole('link').click()
     await page.getByTestId('product-detail').waitFor({ timeout: T })
+    // the category in words, as the catalog's facet names it, and a way back to its products
+    const byline = await expectText(page.getByTestId('product-byline'), new RegExp(`^${brandName} · [A-Z][a-z]*( [a-z]+)*$`))
+    const catLink = page.getByTestId('product-byline').getByRole('link', { name: byline.split(' · ')[1] })
+    if (!/\/catalog\?category=[a-z-]+$/.test(await catLink.getAttribute('href'))) throw new Error(`category link: ${await catLink.getAttribute('href')}`)
     await shot(page, '11-product')
     await axe(page, 'product')
     await page.setViewportSize({ width: 390, height: 844 })
@@ -565,6 +613,11 @@ try {
     await dlg.getByLabel('Password').fill('correct horse battery')
     await dlg.getByRole('button', { name: 'Create account' }).click()
     await expectText(page.getByTestId('signed-in-as'), /Second Shopper/)
+    // one notice about the account, the newest: not "Signed in as <the first shopper>" and
+    // "You are signed out" beside "Welcome"
+    const notices = await page.locator('[data-testid^="notice-"]').allInnerTexts()
+    if (notices.filter((t) => /Signed in as|signed out|Welcome/.test(t)).length !== 1 || !notices.some((t) => /Welcome, Second Shopper/.test(t)))
+      throw new Error(`account notices: ${JSON.stringify(notices)}`)
     const say = async (text, re) => {
       const n = await page.getByTestId('msg-assistant').count()
       await page.getByLabel('Message').fill(text)
@@ -595,6 +648,34 @@ try {
     await shot(page, '14d-checkout-with-chat-address')
     await page.keyboard.press('Escape')
     await co.waitFor({ state: 'detached', timeout: T })
+  })
+
+  await step('a search reply says what the cards do not, in the sentence\'s own case ("Laptops under $1500": "I found 3 laptops under …")', async () => {
+    const n = await page.getByTestId('msg-assistant').count()
+    await page.getByLabel('Message').fill('Laptops under $1500')
+    await page.keyboard.press('Enter')
+    const deadline = Date.now() + T
+    while ((await page.getByTestId('msg-assistant').count()) <= n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    const reply = page.getByTestId('msg-assistant').last()
+    const text = await expectText(reply.locator('p').first(), /I found \d+ \w+ under \$1,?500/)
+    const cards = await reply.getByTestId('product-card').count()
+    const m = /I found (\d+) (\w+) under/.exec(text)
+    if (m[2] !== (m[1] === '1' ? 'laptop' : 'laptops')) throw new Error(`the reply names the kind as "${m[2]}": ${text}`)
+    if (!cards) throw new Error(`no cards under: ${text}`)
+    // the reply does not list the cards again
+    const titles = await reply.getByTestId('product-card').locator('h3, a').allInnerTexts()
+    if (titles.some((t) => t.trim() && text.includes(t.trim()))) throw new Error(`the text repeats the cards: ${text}`)
+    if ((await reply.getByTestId('suggestion').count()) === 0) throw new Error('no suggestions beside the cards')
+    // nothing found: no "Tell me more about the first one" under it
+    const before = await page.getByTestId('msg-assistant').count()
+    await page.getByLabel('Message').fill('laptops under $100')
+    await page.keyboard.press('Enter')
+    const until2 = Date.now() + T
+    while ((await page.getByTestId('msg-assistant').count()) <= before && Date.now() < until2) await new Promise((r) => setTimeout(r, 50))
+    const none = page.getByTestId('msg-assistant').last()
+    await expectText(none.locator('p').first(), /couldn't find anything/)
+    const offered = await none.getByTestId('suggestion').allInnerTexts()
+    if (offered.some((o) => /first one|cheaper/.test(o))) throw new Error(`suggestions about products that are not there: ${offered}`)
   })
 
   await step('a dropped connection is announced; a message written offline is sent once when the server is back', async () => {

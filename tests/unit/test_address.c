@@ -113,6 +113,44 @@ static void test_missing(void **state)
     json_object_put(a);
 }
 
+/* the confirmation e-mail's address as each country writes it (the
+ * built-in template: eng__checkout_cfg(NULL)), and the order document
+ * left as it was */
+static void email_address(const char *addr, const char *lines)
+{
+    char doc[512];
+    snprintf(doc, sizeof doc, "{\"items\":[],\"subtotal\":1,\"total\":1,\"address\":%s}", addr);
+    json_object *d = json_tokener_parse(doc);
+    assert_non_null(d);
+    char *mail = eng__checkout_email(eng__checkout_cfg(NULL), d);
+    assert_non_null(mail);
+    if (!strstr(mail, lines))
+        fail_msg("e-mail\n%s\nlacks\n%s", mail, lines);
+    json_object *a = json_object_object_get(d, "address");
+    assert_null(json_object_object_get(a, "locality"));
+    assert_null(json_object_object_get(a, "countryName"));
+    eng__free(mail);
+    json_object_put(d);
+}
+
+static void test_email_address(void **state)
+{
+    (void)state;
+    email_address("{\"name\":\"Ann\",\"line1\":\"1 Main Street\",\"city\":\"Springfield\",\"region\":\"IL\","
+                  "\"postalCode\":\"62701\",\"country\":\"US\"}",
+                  "Ann\n1 Main Street\nSpringfield, IL 62701\nUnited States\n");
+    email_address("{\"name\":\"Sam Lee\",\"line1\":\"4 Bay Road\",\"city\":\"Leeds\",\"postalCode\":\"LS1 4AP\","
+                  "\"country\":\"GB\"}",
+                  "Sam Lee\n4 Bay Road\nLeeds LS1 4AP\nUnited Kingdom\n");
+    email_address("{\"name\":\"Eva\",\"line1\":\"Hauptstr. 5\",\"line2\":\"2. OG\",\"city\":\"Berlin\","
+                  "\"postalCode\":\"10115\",\"country\":\"DE\"}",
+                  "Eva\nHauptstr. 5\n2. OG\n10115 Berlin\nGermany\n");
+    /* a country without a rule: postal code first, the code as its name */
+    email_address("{\"name\":\"Jo\",\"line1\":\"Rua 1\",\"city\":\"Lisboa\",\"postalCode\":\"1000-001\","
+                  "\"country\":\"PT\"}",
+                  "Jo\nRua 1\n1000-001 Lisboa\nPT\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_inferred_and_names),
         cmocka_unit_test(test_never_read),
         cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_email_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,7 +78,7 @@ static const char checkout_yaml[] =
     "    - { id: standard, name: Standard, days: 3-5 days, price: 4.90, free_over: 50 }\n"
     "    - { id: express, name: Express, days: 1 day, price: 9.90 }\n"
     "  confirmation_email: \"{{#each discounts}}{{this.reason}}; {{/each}}{{delivery.name}} {{delivery.price | money}}; "
-    "total {{total | money}}; card {{payment.last4}}\"\n";
+    "total {{total | money}}; card {{payment.last4}}; to {{address.locality}}, {{address.countryName}}\"\n";
 
 /* load `head` + `tail`; returns the rc, the diagnostics in msgs */
 static int load(const char *tail, eng_pipeline **out, char *msgs, size_t n)
@@ -473,7 +473,9 @@ static void test_totals(void **state)
     assert_string_equal(json_object_get_string(json_object_object_get(d, "reason")), "mugs: 3 for 2");
     const char *mail = json_object_get_string(json_object_object_get(r.order, "emailText"));
     assert_non_null(mail);
-    assert_string_equal(mail, "mugs: 3 for 2; Standard 4.90; total 24.90; card 4242");
+    assert_string_equal(mail, "mugs: 3 for 2; Standard 4.90; total 24.90; card 4242; to Springfield 62701, United States");
+    /* the e-mail's address lines are not kept in the order's address */
+    assert_null(json_object_object_get(json_object_object_get(r.order, "address"), "locality"));
     assert_null(strstr(json_object_to_json_string(r.order), "4242424242424242"));
     eng_shop_result_clear(&r);
     /* saveAddress kept it; the next checkout uses it, and is free from 50 */

@@ -23,6 +23,9 @@ export interface Notice {
   id: number
   kind: 'info' | 'error' | 'rate'
   text: string
+  /* a newer notice on the same topic replaces it ("You are signed out"
+   * after "Signed in as …" is the news; both at once contradict) */
+  topic?: string
 }
 
 export type Overlay = null | 'cart' | 'signin' | 'signup' | 'checkout'
@@ -47,7 +50,7 @@ export interface Actions {
   setCart: (c: Cart) => void
   refreshCart: () => Promise<void>
   addToCart: (sku: string, title?: string) => Promise<void>
-  notify: (kind: Notice['kind'], text: string) => void
+  notify: (kind: Notice['kind'], text: string, topic?: string) => void
   dismiss: (id: number) => void
   reportError: (e: unknown) => void
   open: (o: Overlay, after?: Overlay) => void
@@ -129,9 +132,9 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
   useEffect(() => api.onAuth(setAuth), [api])
   useEffect(() => saveConversation(messages), [messages])
 
-  const notify = useCallback((kind: Notice['kind'], text: string) => {
+  const notify = useCallback((kind: Notice['kind'], text: string, topic?: string) => {
     const id = ++noticeId.current
-    setNotices((n) => [...n.filter((x) => x.text !== text), { id, kind, text }].slice(-3))
+    setNotices((n) => [...n.filter((x) => x.text !== text && (!topic || x.topic !== topic)), { id, kind, text, topic }].slice(-3))
     setTimeout(() => setNotices((n) => n.filter((x) => x.id !== id)), kind === 'info' ? 4000 : 8000)
   }, [])
   const dismiss = useCallback((id: number) => setNotices((n) => n.filter((x) => x.id !== id)), [])
@@ -259,7 +262,7 @@ export function AppProvider({ children, api: given, connect = true, WebSocketImp
     clearConversation()
     localStorage.removeItem(CHAT_KEY)
     setOverlay((s) => ({ ...s, overlay: null }))
-    notify('info', 'You are signed out.')
+    notify('info', 'You are signed out.', 'account')
   }, [api, notify, clearConversation])
 
   const actions = useMemo<Actions>(() => ({

@@ -335,5 +335,11 @@ export function wsUrl(token: string): string {
   return `${proto}//${host}/ws?token=${encodeURIComponent(token)}`
 }
 
+/* "$1,399.99": dollars with thousands grouped and cents; a minus before
+ * the sign ("-$5.00"), none on an amount that rounds to zero */
+const dollars = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
 export const money = (v: number | null | undefined) =>
-  v === undefined || v === null || Number.isNaN(v) ? '' : `$${v.toFixed(2)}`
+  v === undefined || v === null || Number.isNaN(v) ? '' : `${Math.round(v * 100) < 0 ? '-' : ''}$${dollars.format(Math.abs(v))}`
+/* a bound of a price range, cents only when it has them: "$1,000", "$12.5" */
+export const wholeDollars = (v: string | number) =>
+  Number.isFinite(Number(v)) ? `$${Number(v).toLocaleString('en-US', { maximumFractionDigits: 2 })}` : `$${v}`

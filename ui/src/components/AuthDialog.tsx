@@ -24,7 +24,7 @@ export function AuthDialog({ mode }: { mode: 'signin' | 'signup' }) {
     setBusy(true)
     try {
       const u = signup ? await api.register(email.trim(), password, name.trim()) : await api.login(email.trim(), password)
-      notify('info', signup ? `Welcome, ${u.name || u.email}! Your account is ready.` : `Signed in as ${u.email}.`)
+      notify('info', signup ? `Welcome, ${u.name || u.email}! Your account is ready.` : `Signed in as ${u.email}.`, 'account')
       signedIn()
     } catch (err) {
       if (err instanceof ApiError && err.code === 'invalid-credentials') setError('Wrong e-mail or password.')

@@ -5,6 +5,7 @@ import { money } from '../api/client'
 import type { Cart, CartLine } from '../api/types'
 import { useApp } from '../state'
 import { Modal } from './Modal'
+import { plural } from '../words'
 import { ProductImage } from './product'
 
 function QtyEditor({ line }: { line: CartLine }) {
@@ -113,7 +114,7 @@ export function CartDrawer() {
   return (
     <Modal title="Your cart" onClose={close} side testId="cart-drawer">
       <div className="flex h-full flex-col p-4">
-        <p className="sr-only" aria-live="polite">{cart ? `${cart.count} items, total ${money(cart.total)}` : ''}</p>
+        <p className="sr-only" aria-live="polite">{cart ? `${plural(cart.count, 'item')}, total ${money(cart.total)}` : ''}</p>
         {empty ? (
           <p className="text-slate-600">Your cart is empty. Ask the assistant for something, or browse the catalog.</p>
         ) : (

@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event'
 import { AppProvider } from '../state'
 import { App } from '../App'
 import { fakeJwt, mockFetch } from '../test/fakes'
+import { countryName, localityLine } from './OrderSummary'
 
 const cart = { id: 'anon:s1', count: 1, subtotal: 98.99, total: 98.99, discounts: [],
   items: [{ sku: 'MEN-1', title: 'Trail Runner', qty: 1, unitPrice: 98.99, lineTotal: 98.99 }] }
@@ -102,4 +103,15 @@ describe('sign-up and checkout', () => {
     expect(await screen.findByRole('link', { name: 'Order #42' })).toBeInTheDocument()
     expect(screen.getAllByTestId('order-status')[0]).toHaveTextContent('placed')
   }, 30000)
+})
+
+describe('the address as its country writes it', () => {
+  it('puts the city line in the order of the US, the UK and the continent, with the country named', () => {
+    expect(localityLine({ city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US' })).toBe('Springfield, IL 62701')
+    expect(localityLine({ city: 'Toronto', region: 'ON', postalCode: 'M5V 2T6', country: 'CA' })).toBe('Toronto, ON M5V 2T6')
+    expect(localityLine({ city: 'Leeds', region: '', postalCode: 'LS1 4AP', country: 'GB' })).toBe('Leeds LS1 4AP')
+    expect(localityLine({ city: 'Berlin', postalCode: '10115', country: 'DE' })).toBe('10115 Berlin')
+    expect(countryName('US')).toBe('United States')
+    expect(countryName('PT')).toBe('PT')
+  })
 })

@@ -10,11 +10,9 @@ import type { Address, DeliveryOption, Order, SavedCard } from '../api/types'
 import { Link } from '../router'
 import { useApp } from '../state'
 import { Modal } from './Modal'
-import { AddressBlock, brandName, OrderSummary, PaymentLine, summaryOfCart, summaryOfOrder } from './OrderSummary'
+import { AddressBlock, brandName, COUNTRIES, OrderSummary, PaymentLine, summaryOfCart, summaryOfOrder } from './OrderSummary'
 
 const EMPTY: Address = { name: '', line1: '', line2: '', city: '', region: '', postalCode: '', country: 'US' }
-const COUNTRIES: [string, string][] = [['US', 'United States'], ['CA', 'Canada'], ['GB', 'United Kingdom'], ['DE', 'Germany'],
-  ['FR', 'France'], ['IT', 'Italy'], ['ES', 'Spain'], ['NL', 'Netherlands'], ['IE', 'Ireland']]
 
 const input = 'mt-1 w-full rounded-md border border-slate-400 px-2 py-1.5 aria-[invalid=true]:border-rose-700'
 

@@ -1,5 +1,5 @@
 // The page frame: skip link, header (navigation, account, cart button),
-// notices (aria-live), and the open overlay. The header is one row down to
+// notices (components/Notices.tsx), and the open overlay. The header is one row down to
 // a 360 px screen: below the sm breakpoint "Sign up" waits in the sign-in
 // dialog and, signed in (one more link), the logo shows its mark only; a
 // signed-in name or e-mail is cut with an ellipsis rather than widening
@@ -11,6 +11,7 @@ import { AuthDialog } from './AuthDialog'
 import { CartDrawer } from './CartDrawer'
 import { Checkout } from './Checkout'
 import { ConnectionBanner } from '../pages/ChatPage'
+import { Notices } from './Notices'
 
 function NavLink({ href, children }: { href: string; children: ReactNode }) {
   const { path } = useLocation()
@@ -20,22 +21,6 @@ function NavLink({ href, children }: { href: string; children: ReactNode }) {
       className={`shrink-0 rounded px-1.5 py-1 text-sm font-medium sm:px-2 ${active ? 'bg-brand-100 text-brand-800' : 'text-slate-700 hover:bg-slate-100'}`}>
       {children}
     </Link>
-  )
-}
-
-export function Notices() {
-  const { notices, dismiss } = useApp()
-  return (
-    <div className="pointer-events-none fixed inset-x-0 top-24 z-50 flex flex-col items-center gap-2 px-2 sm:inset-x-auto sm:right-4 sm:top-16 sm:items-end" aria-live="assertive" role="status">
-      {notices.map((n) => (
-        <div key={n.id} data-testid={`notice-${n.kind}`}
-          className={`pointer-events-auto flex max-w-md items-start gap-2 rounded-md px-3 py-2 text-sm shadow-lg ${
-            n.kind === 'info' ? 'bg-slate-800 text-white' : n.kind === 'rate' ? 'bg-amber-100 text-amber-900 ring-1 ring-amber-300' : 'bg-rose-100 text-rose-900 ring-1 ring-rose-300'}`}>
-          <span className="flex-1">{n.text}</span>
-          <button type="button" onClick={() => dismiss(n.id)} aria-label="Dismiss" className="opacity-70 hover:opacity-100">×</button>
-        </div>
-      ))}
-    </div>
   )
 }
 
@@ -70,7 +55,8 @@ function InspectorLayout({ children }: { children: ReactNode }) {
         </div>
       </header>
       <main id="main" tabIndex={-1} className="mx-auto w-full max-w-7xl flex-1">{children}</main>
-      <Notices />
+      {/* an open dialog shows the notices itself (Modal) */}
+      {overlay !== 'signin' && overlay !== 'signup' && <Notices />}
       {(overlay === 'signin' || overlay === 'signup') && <AuthDialog mode={overlay} />}
     </div>
   )
@@ -117,7 +103,8 @@ function ShopLayout({ children }: { children: ReactNode }) {
         <div className="mx-auto max-w-6xl px-3 empty:hidden [&:not(:empty)]:pb-2"><ConnectionBanner /></div>
       </header>
       <main id="main" tabIndex={-1} className="mx-auto flex w-full max-w-6xl flex-1 flex-col">{children}</main>
-      <Notices />
+      {/* every overlay of the shop is a dialog, which shows the notices itself (Modal) */}
+      {!overlay && <Notices />}
       {overlay === 'cart' && <CartDrawer />}
       {(overlay === 'signin' || overlay === 'signup') && <AuthDialog mode={overlay} />}
       {overlay === 'checkout' && (auth.user ? <Checkout /> : <AuthDialog mode="signin" />)}

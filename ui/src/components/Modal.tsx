@@ -1,6 +1,8 @@
 // An accessible overlay: role=dialog, labelled, focus moves in on open,
-// Tab stays inside, Escape closes, focus returns to where it was.
+// Tab stays inside, Escape closes, focus returns to where it was.  The
+// page's notices show under its title bar while it is open.
 import { useEffect, useRef, type ReactNode } from 'react'
+import { Notices } from './Notices'
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
 
@@ -64,6 +66,7 @@ export function Modal({ title, onClose, children, side = false, wide = false, te
             <span aria-hidden="true" className="text-xl leading-none">×</span>
           </button>
         </div>
+        <Notices inline />
         <div className="flex-1 overflow-y-auto">{children}</div>
       </div>
     </div>

@@ -90,11 +90,29 @@ export function OrderSummary({ summary, totalLabel = 'Total' }: { summary: Summa
   )
 }
 
+/* The country names the checkout offers, and how each writes the city
+ * line: "Springfield, IL 62701" (US, Canada, Australia), "Leeds LS1 4AP"
+ * (UK, Ireland), "10115 Berlin" elsewhere; the confirmation e-mail
+ * (engine/checkout.c) writes the same. */
+export const COUNTRIES: [string, string][] = [['US', 'United States'], ['CA', 'Canada'], ['GB', 'United Kingdom'], ['DE', 'Germany'],
+  ['FR', 'France'], ['IT', 'Italy'], ['ES', 'Spain'], ['NL', 'Netherlands'], ['IE', 'Ireland']]
+const COUNTRY_NAMES: Record<string, string> = { ...Object.fromEntries(COUNTRIES), AU: 'Australia' }
+const join = (...parts: (string | null | undefined)[]) => parts.filter(Boolean).join(' ')
+
+export function localityLine(a: Pick<Address, 'city' | 'region' | 'postalCode' | 'country'>): string {
+  const cc = (a.country ?? '').toUpperCase()
+  if (cc === 'US' || cc === 'CA' || cc === 'AU') return join(a.region ? `${a.city},` : a.city, a.region, a.postalCode)
+  if (cc === 'GB' || cc === 'IE') return join(a.city, a.postalCode)
+  return join(a.postalCode, a.region ? `${a.city},` : a.city, a.region)
+}
+
+export const countryName = (code: string) => COUNTRY_NAMES[(code ?? '').toUpperCase()] ?? code
+
 export function AddressBlock({ a }: { a: Address }) {
   return (
     <address className="not-italic text-sm leading-5" data-testid="summary-address">
       {a.name}<br />{a.line1}<br />{a.line2 && <>{a.line2}<br /></>}
-      {a.postalCode} {a.city}{a.region ? `, ${a.region}` : ''}<br />{a.country}
+      {localityLine(a)}<br />{countryName(a.country)}
     </address>
   )
 }

@@ -32,8 +32,8 @@ describe('ProductCard', () => {
     const img = screen.getByRole('img', { name: 'Trail Runner' })
     fireEvent.error(img)
     const ph = screen.getByTestId('image-placeholder')
-    expect(ph).toHaveAccessibleName('Trail Runner (no image; Mens shoes)')
-    expect(ph).toHaveTextContent('Mens shoes')
+    expect(ph).toHaveAccessibleName("Trail Runner (no image; Men's shoes)")
+    expect(ph).toHaveTextContent("Men's shoes")
   })
 
   it('shows the category placeholder when there is no image at all, and the picture when there is', () => {

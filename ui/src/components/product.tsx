@@ -11,9 +11,11 @@ import { Link } from '../router'
 export type Shown = Card | Product
 const unpriced = (p: Shown) => p.price === null || ('priceMissing' in p && p.priceMissing === true)
 
-// a product's category as words ("mens-shirts" -> "Mens shirts")
+// a product's category as words, as the catalog's facet, the chips, the
+// placeholders and the product page name it ("mens-shirts" -> "Men's
+// shirts", "home-decoration" -> "Home decoration")
 export function categoryLabel(category?: string | null): string {
-  const c = (category ?? '').replace(/[-_]+/g, ' ').trim()
+  const c = (category ?? '').replace(/[-_]+/g, ' ').trim().replace(/\b(wo)?mens\b/gi, (w) => `${w.slice(0, -1)}'s`)
   return c ? c[0].toUpperCase() + c.slice(1) : ''
 }
 

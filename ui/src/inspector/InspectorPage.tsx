@@ -11,6 +11,7 @@ import { ChatSocket, type SocketStatus } from '../chat/socket'
 import { useNarrow } from '../media'
 import { useTitle } from '../router'
 import { useApp } from '../state'
+import { plural } from '../words'
 import { BANDS, IDLE, hasProblems, ms, priceRules, problemSummary, stageStats, turnProblems, type Turn } from './metrics'
 import { PipelineGraph } from './PipelineGraph'
 import { ProblemSummaryPanel } from './Problems'
@@ -186,7 +187,7 @@ export function InspectorPage() {
 
       <div className="mb-6 grid gap-6 lg:grid-cols-2">
         <section aria-labelledby="lint-h">
-          <h2 id="lint-h" className="mb-2 text-lg font-semibold">Lint <span className="text-sm font-normal text-slate-600">({diags.filter((d) => d.severity === 'error').length} errors, {diags.filter((d) => d.severity !== 'error').length} warnings)</span></h2>
+          <h2 id="lint-h" className="mb-2 text-lg font-semibold">Lint <span className="text-sm font-normal text-slate-600">({plural(diags.filter((d) => d.severity === 'error').length, 'error')}, {plural(diags.filter((d) => d.severity !== 'error').length, 'warning')})</span></h2>
           {diags.length === 0 ? (
             <p className="text-sm text-emerald-800" data-testid="lint-clean">
               No lint errors: the loaded files are clean.
@@ -219,7 +220,7 @@ export function InspectorPage() {
                     <td className="px-2 py-1 text-xs">{when(r.at)}</td>
                     <td className="px-2 py-1">{r.trigger}{r.actor ? ` (${r.actor})` : ''}</td>
                     <td className="px-2 py-1">{r.ok ? <span className="text-emerald-800">loaded</span>
-                      : <span className="text-rose-800" title={r.diagnostics?.map((d) => `${d.where}: ${d.message}`).join('\n')}>rejected ({r.errors} errors)</span>}</td>
+                      : <span className="text-rose-800" title={r.diagnostics?.map((d) => `${d.where}: ${d.message}`).join('\n')}>rejected ({plural(r.errors ?? 0, 'error')})</span>}</td>
                     <td className="px-2 py-1">{r.pipeline ? `${r.pipeline} v${r.version}` : '–'}</td>
                     <td className="px-2 py-1 text-right text-xs">{ms(r.loadUs)}</td>
                   </tr>

@@ -7,6 +7,7 @@ import '@xyflow/react/dist/style.css'
 import dagre from '@dagrejs/dagre'
 import type { PipelineInfo } from '../api/types'
 import { band, ms, type StageProblems, type StageStat } from './metrics'
+import { plural } from '../words'
 
 const W = 170, H = 58
 
@@ -49,7 +50,7 @@ export function layout(graph: NonNullable<PipelineInfo['graph']>, stats: Map<str
         width: W, height: H, background: b.fill, color: b.text, fontSize: 12, padding: 6, borderRadius: 8,
         border: trouble ? '3px solid #be123c' : lastRoute?.has(s.id) ? '2px solid #0f766e' : '1px solid #94a3b8',
       },
-      ariaLabel: `Stage ${s.id} (${s.type}): ${st ? `average ${ms(st.avgUs)} over ${st.count} turns` : 'not run yet'}${trouble ? `; ${trouble}` : ''}`,
+      ariaLabel: `Stage ${s.id} (${s.type}): ${st ? `average ${ms(st.avgUs)} over ${plural(st.count, 'turn')}` : 'not run yet'}${trouble ? `; ${trouble}` : ''}`,
       draggable: false,
       connectable: false,
     }

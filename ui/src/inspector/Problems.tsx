@@ -3,8 +3,8 @@
 // turn (its details) and summed over the recent turns.
 import type { ReactNode } from 'react'
 import { ms, SLOW_US, type Fallback, type ProblemSummary, type RuleError, type SlowStage } from './metrics'
+import { plural } from '../words'
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
 export function RuleErrorList({ errs }: { errs: RuleError[] }) {
   if (!errs.length) return <p className="text-slate-600">Rule errors: none</p>

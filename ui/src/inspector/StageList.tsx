@@ -4,8 +4,8 @@
 // went wrong in it (rule errors, fallbacks, slow runs).
 import type { PipelineInfo } from '../api/types'
 import { band, ms, type StageProblems, type StageStat } from './metrics'
+import { plural } from '../words'
 
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`
 
 export function StageList({ info, stats, lastRoute, problems }: {
   info: PipelineInfo

@@ -5,10 +5,10 @@
 // first products show on the first screen; the active filters show as
 // chips that remove them.
 import { useEffect, useState, type FormEvent } from 'react'
-import { ApiError } from '../api/client'
+import { ApiError, wholeDollars } from '../api/client'
 import type { Facet, SearchResult } from '../api/types'
 import { FacetList } from '../components/FacetList'
-import { ProductCard } from '../components/product'
+import { categoryLabel, ProductCard } from '../components/product'
 import { navigate, useLocation, useTitle } from '../router'
 import { useApp } from '../state'
 
@@ -22,9 +22,9 @@ export function priceBounds(v: string | undefined): [string | undefined, string 
 
 export function priceLabel(v: string): string {
   const [lo, hi] = priceBounds(v)
-  if (lo && hi) return `$${lo} – $${hi}`
-  if (lo) return `$${lo} and up`
-  if (hi) return `up to $${hi}`
+  if (lo && hi) return `${wholeDollars(lo)} – ${wholeDollars(hi)}`
+  if (lo) return `${wholeDollars(lo)} and up`
+  if (hi) return `up to ${wholeDollars(hi)}`
   return v
 }
 
@@ -35,7 +35,6 @@ export function byPrice(facets: Facet[]): Facet[] {
   return [...facets].sort((a, b) => lo(a) - lo(b) || hi(a) - hi(b))
 }
 
-const pretty = (v: string) => v.replace(/-/g, ' ').replace(/^\w/, (c) => c.toUpperCase())
 
 export function CatalogPage() {
   useTitle('Catalog')
@@ -78,7 +77,7 @@ export function CatalogPage() {
     return (params.minPrice || params.maxPrice) && lo === params.minPrice && hi === params.maxPrice
   })?.value
   const chips: { label: string; clear: Record<string, undefined> }[] = []
-  if (params.category) chips.push({ label: `Category: ${pretty(params.category)}`, clear: { category: undefined } })
+  if (params.category) chips.push({ label: `Category: ${categoryLabel(params.category)}`, clear: { category: undefined } })
   if (params.brand) chips.push({ label: `Brand: ${params.brand}`, clear: { brand: undefined } })
   if (params.minPrice || params.maxPrice) {
     const v = `${params.minPrice ?? ''}${params.maxPrice ? `-${params.maxPrice}` : '+'}`
@@ -153,7 +152,7 @@ export function CatalogPage() {
                 const [lo, hi] = priceBounds(v)
                 go({ minPrice: lo, maxPrice: hi })
               }} />
-            <FacetList title="Category" facets={res?.facets.categories ?? []} selected={params.category} label={pretty}
+            <FacetList title="Category" facets={res?.facets.categories ?? []} selected={params.category} label={categoryLabel}
               limit={8} noun={['category', 'categories']} onPick={(v) => go({ category: v })} />
             <FacetList title="Brand" facets={res?.facets.brands ?? []} selected={params.brand} limit={8} searchable
               noun={['brand', 'brands']} onPick={(v) => go({ brand: v })} />

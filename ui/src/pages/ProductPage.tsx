@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react'
 import { ApiError } from '../api/client'
 import type { Product } from '../api/types'
-import { AddToCartButton, Price, ProductImage, Rating, StockBadge } from '../components/product'
+import { AddToCartButton, categoryLabel, Price, ProductImage, Rating, StockBadge } from '../components/product'
 import { Link, useTitle } from '../router'
 import { useApp } from '../state'
 
@@ -34,7 +34,9 @@ export function ProductPage({ sku }: { sku: string }) {
           <div className="flex flex-col gap-3">
             <div>
               <h1 className="text-2xl font-semibold">{p.title}</h1>
-              <p className="text-slate-600">{p.brand}{p.category && <> · {p.category.replace(/-/g, ' ')}</>}</p>
+              <p className="text-slate-600" data-testid="product-byline">{p.brand}{p.brand && p.category && ' · '}{p.category && (
+                <Link href={`/catalog?category=${encodeURIComponent(p.category)}`} className="text-brand-700 underline underline-offset-2">
+                  {categoryLabel(p.category)}</Link>)}</p>
             </div>
             <Price p={p} size="lg" />
             <div className="flex items-center gap-3"><Rating value={p.rating} /><StockBadge stock={p.stock} /></div>
