@@ -283,10 +283,16 @@ static const char *const filler[] = {
     "nah", "nope", "naw", "whoops",
     /* what a product is worth: "is it worth the money", "any good?" */
     "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",
+    /* the facts of a listing asked about: "the warranty on the sofa" */
+    "warranty", "guarantee", "policy", "return", "returns", "returnable", "weigh", "weighs", "weight", "heavy",
+    "dimensions", "dimension", "measurements", "ship", "ships", "shipping", "dispatch", "when", "soon", "quickly",
     /* "add it anyway" */
     "anyway", "anyways", "regardless",
     /* "what sizes does it come in" */
     "size", "sizes", "sizing", "come", "comes",
+    /* the facts of a listing asked about: "the warranty on the sofa" */
+    "warranty", "guarantee", "policy", "return", "returns", "returnable", "weigh", "weighs", "weight", "heavy",
+    "dimensions", "dimension", "measurements", "ship", "ships", "shipping", "dispatch", "when", "soon", "quickly",
     /* "on second thought scrap it", "changed my mind" */
     "thought", "thoughts", "changed", "reflection",
     NULL,

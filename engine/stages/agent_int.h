@@ -70,6 +70,10 @@ bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap);
  * the product in focus or the list shown, in *r; false when the message
  * asks no such thing (or it was answered already this turn). */
 bool eng__agent_sizes_question(const agent_call *c, eng_result *r);
+/* eng__agent_asks_fact: the message asks one of the facts a product's
+ * listing may hold: its warranty, return policy, weight, dimensions or
+ * when it ships ("what's the warranty on the sofa", "how heavy is it"). */
+bool eng__agent_asks_fact(const char *text);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

@@ -1067,8 +1067,84 @@ static void from_listing(eng_turn *t, json_object *card)
         ENG_JADD(asked, "sentence", json_object_new_string_len(best, (int)best_len));
 }
 
+/* The facts a shopper asks of one product, their key in the product's
+ * `facts` (stores/store.h) and how the reply names them. */
+typedef struct fact_ask {
+    const char *key, *label;
+} fact_ask;
+
+static const fact_ask *asked_fact(const char *text)
+{
+    static const char *const warranty[] = {"warranty", "warranties", "guarantee", "guaranteed", NULL};
+    static const char *const returns[] = {"return", "returns", "returnable", "send it back", "send back", NULL};
+    static const char *const weight[] = {"weigh", "weighs", "weight", "heavy", "how light", NULL};
+    static const char *const dims[] = {"dimensions", "dimension", "how big", "how large", "how wide", "how tall",
+                                       "how high", "how deep", "measurements", "measure", "size of", NULL};
+    static const char *const ships[] = {"ship", "ships", "shipped", "dispatch", "dispatched", "deliver",
+                                        "delivered", "delivery", "arrive", NULL};
+    static const char *const when[] = {"when", "how long", "how soon", "how fast", "how quickly", NULL};
+    static const fact_ask facts[] = {{"warranty", "warranty"}, {"returns", "return policy"}, {"weight", "weight"},
+                                     {"dimensions", "dimensions"}, {"shipping", "shipping time"}};
+    if (eng__agent_has_word(text, warranty))
+        return &facts[0];
+    if (eng__agent_has_word(text, returns))
+        return &facts[1];
+    if (eng__agent_has_word(text, weight))
+        return &facts[2];
+    if (eng__agent_has_word(text, dims))
+        return &facts[3];
+    if (eng__agent_has_word(text, ships) && eng__agent_has_word(text, when))
+        return &facts[4];
+    return NULL;
+}
+
+bool eng__agent_asks_fact(const char *text) { return asked_fact(text) != NULL; }
+
+/* "what's the warranty on the sofa", "how heavy is it": the fact from
+ * the product's own listing (vars.fact {name, label, value}); without
+ * one, vars.fact has no value and the shop's own policy, when its
+ * knowledge has one, is quoted beside (vars.knowledge). */
+static void answer_fact(eng_turn *t, const store_product *p)
+{
+    const fact_ask *f = asked_fact(eng__json_str(t->ctx, "message.text", ""));
+    if (!f)
+        return;
+    json_object *v = json_object_new_object();
+    ENG_JADD(v, "name", json_object_new_string(f->key));
+    ENG_JADD(v, "label", json_object_new_string(f->label));
+    json_object *facts = p->facts ? json_tokener_parse(p->facts) : NULL;
+    json_object *val = NULL;
+    char buf[256] = "";
+    if (facts && json_object_object_get_ex(facts, f->key, &val)) {
+        if (json_object_is_type(val, json_type_string))
+            snprintf(buf, sizeof buf, "%s", json_object_get_string(val));
+        else if (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int))
+            snprintf(buf, sizeof buf, "%g", json_object_get_double(val));
+        else if (json_object_is_type(val, json_type_object)) {
+            /* dimensions: width x height x depth, as listed */
+            static const char *const sides[] = {"width", "height", "depth"};
+            size_t o = 0;
+            for (size_t i = 0; i < 3; i++) {
+                json_object *d = NULL;
+                if (json_object_object_get_ex(val, sides[i], &d) && o < sizeof buf)
+                    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s %g", o ? ", " : "", sides[i],
+                                          json_object_get_double(d));
+            }
+        }
+    }
+    json_object_put(facts);
+    if (buf[0])
+        ENG_JADD(v, "value", json_object_new_string(buf));
+    eng__set_var(t, "fact", v);
+    /* the listing says nothing: the shop's own words on it, if any */
+    if (!buf[0] && strcmp(f->key, "weight") != 0 && strcmp(f->key, "dimensions") != 0)
+        eng__agent_knowledge(t, strcmp(f->key, "returns") == 0 ? "check_refund_policy" : "shop_question", false);
+    eng__turn_note(t, "asked the %s: %s", f->label, buf[0] ? "from the listing" : "the listing has none");
+}
+
 static eng_result show_details(eng_turn *t, store_product *p)
 {
+    answer_fact(t, p);
     json_object *card = eng__card(p, true);
     store_product_clear(p);
     json_object *cards = json_object_new_array();
@@ -1089,7 +1165,7 @@ static eng_result details(eng_turn *t)
     store *s = eng__store(t);
     agent_target tg;
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
-    if (focus && eng__json_path(t->ctx, "vars.askedAbout")) {
+    if (focus && (eng__json_path(t->ctx, "vars.askedAbout") || eng__json_path(t->ctx, "vars.useFocus"))) {
         /* "is it machine washable": the product in focus, whatever its
          * words might name ("machine") */
         memset(&tg, 0, sizeof tg);

@@ -70,6 +70,27 @@ eng_result eng__agent_support(const agent_call *c)
             return eng__agent_order(c);
         }
     }
+    if (eng__agent_asks_fact(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "what's the warranty on the sofa", "can I return it": one
+         * product named, or the one in focus: its listing answers, the
+         * shop's policy beside it when the listing says nothing */
+        agent_target tg;
+        eng__agent_target(t, false, &tg);
+        json_object_put(tg.candidates);
+        /* "how big is it", "could i send it back if i change my mind":
+         * the words around "it" name no product; "it" is the focus */
+        static const char *const pointing[] = {"it", "its", "it's", "this", "this one", "that one", NULL};
+        bool at_focus = tg.found != AGENT_ONE && tg.found != AGENT_MANY &&
+                        eng__json_str(t->ctx, "session.focus", NULL) &&
+                        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), pointing);
+        if (at_focus)
+            eng__set_var(t, "useFocus", json_object_new_boolean(1));
+        if (tg.found == AGENT_ONE || at_focus) {
+            eng__agent_read_as(t, "product_details");
+            eng__turn_note(t, "asks a fact of one product: its listing");
+            return eng__agent_product(c);
+        }
+    }
     eng_result claimed;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_cart_claims(c, &claimed))
