@@ -273,6 +273,9 @@ const AGENT_PLANS = {
   },
   policy: (st) => st.steps.length === 0 ? { calls: [call('shop_policy', { question: 'how do returns work' })] }
     : say(`Policy: ${(st.steps[0].results[0] || {}).section}`),
+  // a quantity the shop's rules (scripts/cart_limits.lua) refuse
+  veto: (st) => st.steps.length === 0 ? { calls: [call('add_to_cart', { sku: 'BEA-ESS-ESS-001', quantity: 11 })] }
+    : say(`Tool error: ${(st.steps[0].results[0] || {}).error}: ${(st.steps[0].results[0] || {}).message}`),
 };
 
 function agentAnswer(kind, body, t) {

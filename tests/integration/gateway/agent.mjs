@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen, saveCheckoutFacts, AISLE } from './lib.mjs';
 import { sql } from './stores.mjs';
 
@@ -48,6 +49,15 @@ function agenticPipeline() {
   const out = join(dir, 'pipelines', 'agentic.yaml');
   writeFileSync(out, lines.join('\n'));
   return out;
+}
+
+// a loopback port nothing listens on: bound, read, closed
+function closedPort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
 }
 
 async function anon(srv) {
@@ -175,6 +185,27 @@ async function suite(kind, fake, pipe) {
     ok((r.json?.reply?.text || '') === 'Tool errors: not-found,not-found', `${P} an invented SKU is a not-found tool error`, r.text);
     cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
     ok(cart && (cart.items || []).length === 0, `${P} none of them touched the cart`, cart);
+
+    // the shop's rules hold for the model's calls: 11 of one item is
+    // vetoed by scripts/cart_limits.lua, and the model is told why
+    r = await chat(srv, tok, 'add eleven mascaras [agent:veto]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
+    ok((r.json?.reply?.text || '') === 'Tool error: rule-veto: at most 10 of the same item per order' &&
+       (cart.items || []).length === 0 && tr.agent?.toolErrors === 1,
+       `${P} a rule's veto (at most 10 per line) comes back to the model as a tool error; the cart is unchanged`,
+       { reply: r.json?.reply?.text, cart: cart.items, agent: tr.agent });
+
+    // policy text reaches the model only as a tool result, quoted from the shop's file
+    r = await chat(srv, tok, 'how do returns work here [agent:policy]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    const polReq = (await fakeRequests(fake.port, 1))[0]?.body?.messages || [];
+    const polResult = JSON.stringify(polReq.filter((m) => m.role === 'tool' ||
+      (m.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_result'))));
+    ok(/^Policy: .*return/i.test(r.json?.reply?.text || '') && (tr.agent?.calls || [])[0]?.name === 'shop_policy' &&
+       tr.agent.calls[0].ok === true && /return/i.test(polResult),
+       `${P} shop_policy: the model answers from the Returns section it got as a tool result`,
+       { reply: r.json?.reply?.text, calls: tr.agent?.calls });
 
     // a product description that tries to talk the model into a discount
     // and a checkout: no price, cart or order changes
@@ -304,6 +335,26 @@ async function shippedSuite(fake) {
       `${P} provider error: the built-in commerce pipeline answers`, tr.agent);
   } finally {
     await stopServer(srv);
+  }
+  // the provider is down (nothing listens at its address): the built-in
+  // pipeline answers, within the deadline, and the trace says why
+  const down = await startServer({
+    pipeline: SHIPPED, args: ['--set', 'limits.ip_burst=1000'],
+    env: { AISLE_LLM: 'on', AISLE_LLM_PROVIDER: 'openai', AISLE_LLM_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1`,
+           AISLE_LLM_API_KEY: 'sk-test-agent', AISLE_LLM_MODEL: 'test-model', AISLE_LLM_LOG: 'off' },
+  });
+  try {
+    const admin = (await makeAdmin(down, 'admin-down@example.com')).accessToken;
+    const deadline = Number((/^deadline_ms: *(\d+)/m.exec(readFileSync(SHIPPED, 'utf8')) || [])[1]);
+    const r = await chat(down, await anon(down), 'show me mascara');
+    const tr = await trace(down, admin, r.json?.traceId);
+    ok(r.status === 200 && (r.json?.reply?.cards || []).length > 0 && tr.agent?.mode === 'builtin' &&
+       tr.agent?.stop === 'provider-error' && typeof tr.agent?.reason === 'string' &&
+       (tr.fallbacks || []).some((f) => f.stage === 'assistant') && deadline > 0 && r.ms < deadline,
+       `${P} provider down (connection refused): the built-in search answers within the deadline (${r.ms} ms of ${deadline}), the trace says why`,
+       { agent: tr.agent, fallbacks: tr.fallbacks, reply: r.json?.reply?.text });
+  } finally {
+    await stopServer(down);
   }
   // no provider at all: the stage passes and the shop works as commerce.yaml
   const plain = await startServer({ pipeline: SHIPPED, env: { AISLE_LLM: 'off' } });

@@ -165,6 +165,15 @@ async function agentTests(srv) {
   ok(refused(r, 'invalid-arguments'), 'add_to_cart with quantity "two": isError invalid-arguments', r);
   r = await call(me, 'add_to_cart', { sku: SKU, quantity: 0 });
   ok(refused(r, 'invalid-arguments') && /from 1 to 999/.test(r.content[0].text), 'add_to_cart with quantity 0: out of range', r);
+  // the shop's Lua rules hold for an outside agent as for the chat: the
+  // 11th of one item is vetoed by scripts/cart_limits.lua, with its reason
+  r = await call(me, 'add_to_cart', { sku: SKU, quantity: 9 });
+  ok(refused(r, 'rule-veto') && /at most 10 of the same item per order/.test(r.content[0].text),
+    'add_to_cart past the rule\'s limit (2 + 9 > 10): isError rule-veto with the rule\'s reason', r);
+  r = await call(me, 'view_cart', {});
+  ok(!r.isError && r.structuredContent?.items?.find((l) => l.sku === SKU)?.qty === 2, 'the vetoed add changed nothing: still 2', r.structuredContent);
+  r = await call(me, 'update_cart_item', { sku: SKU, quantity: 11 });
+  ok(refused(r, 'rule-veto') && /at most 10/.test(r.content[0].text), 'update_cart_item to 11: isError rule-veto', r);
   r = await call(me, 'view_cart', {});
   const cart = r.structuredContent;
   ok(!r.isError && cart?.count === 2 && cart.total > 0, 'view_cart: 2 items, a total', cart);
