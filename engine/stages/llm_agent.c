@@ -120,8 +120,8 @@ static int create(eng_stage *st, eng_build *b)
         }
         if (!t) {
             eng__build_error(b, at, "unknown tool \"%s\" for the model (use %s)", o->tools.items[i],
-                             "search_products, get_product, view_cart, add_to_cart, update_cart_item, "
-                             "remove_from_cart, apply_promo_code, request_checkout, order_status, shop_policy");
+                             "search_products, get_product, compare_products, view_cart, add_to_cart, update_cart_item, "
+                             "remove_from_cart, apply_promo_code, request_checkout, request_handoff, order_status, shop_policy");
             return ENG_ECONFIG;
         }
         if (strcmp(t->name, "request_checkout") == 0 && !o->checkout) {

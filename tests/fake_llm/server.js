@@ -273,6 +273,25 @@ const AGENT_PLANS = {
   },
   policy: (st) => st.steps.length === 0 ? { calls: [call('shop_policy', { question: 'how do returns work' })] }
     : say(`Policy: ${(st.steps[0].results[0] || {}).section}`),
+  // search, then compare the first two hits side by side
+  compare: (st) => {
+    const n = st.steps.length;
+    if (n === 0) return { calls: [call('search_products', { query: 'iphone', limit: 3 })] };
+    const items = (st.steps[0].results[0] || {}).items || [];
+    if (n === 1) return items.length >= 2 ? { calls: [call('compare_products', { skus: [items[0].sku, items[1].sku] })] } : say('Too few.');
+    const c = st.steps[1].results[0] || {};
+    return say(`Compared ${(c.items || []).length}: cheapest ${c.cheapest}, best rated ${c.bestRated}.`);
+  },
+  // a comparison of one product, of a product twice, of an invented one
+  badcompare: (st) => st.steps.length === 0
+    ? { calls: [call('compare_products', { skus: ['BEA-ESS-ESS-001'] }),
+                call('compare_products', { skus: ['BEA-ESS-ESS-001', 'BEA-ESS-ESS-001'] }),
+                call('compare_products', { skus: ['BEA-ESS-ESS-001', 'NOPE-0000-FAKE'] })] }
+    : say(`Tool errors: ${st.steps[0].results.map(r => r && r.error).join(',')}`),
+  // the shopper wants a person (not [agent:handoff]: the classifier's
+  // spelling corrector rewrites "handoff" in the message, tag included)
+  person: (st) => st.steps.length === 0 ? { calls: [call('request_handoff', { reason: 'the parcel arrived damaged' })] }
+    : say(`Ticket ${(st.steps[0].results[0] || {}).ticket || 'none'}: a person will get back to you.`),
   // a quantity the shop's rules (scripts/cart_limits.lua) refuse
   veto: (st) => st.steps.length === 0 ? { calls: [call('add_to_cart', { sku: 'BEA-ESS-ESS-001', quantity: 11 })] }
     : say(`Tool error: ${(st.steps[0].results[0] || {}).error}: ${(st.steps[0].results[0] || {}).message}`),

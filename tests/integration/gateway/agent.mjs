@@ -175,6 +175,34 @@ async function suite(kind, fake, pipe) {
     tr = await trace(srv, admin, r.json?.traceId);
     ok(tr.agent?.steps === 2 && tr.agent?.toolCalls === 2, `${P} two calls in one step`, tr.agent);
 
+    // compare: the model's comparison is the shop's (prices after the
+    // rules, ratings), and the shopper sees the compared products
+    r = await chat(srv, await anon(srv), 'which of the iphones is best [agent:compare]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    const cards = r.json?.reply?.cards || [];
+    const m2 = /^Compared 2: cheapest ([!-~]+), best rated ([!-~]+)\.$/.exec(r.json?.reply?.text || '');
+    const byPrice = [...cards].sort((a, b) => a.finalPrice - b.finalPrice)[0]?.sku;
+    const byRating = [...cards].sort((a, b) => b.rating - a.rating)[0]?.sku;
+    ok(m2 && cards.length === 2 && m2[1] === byPrice && m2[2] === byRating &&
+       (tr.agent?.calls || []).map((c) => c.name).join() === 'search_products,compare_products',
+       `${P} compare_products: two hits side by side, the cheapest and the best rated as the shop prices them, shown as cards`,
+       { reply: r.json?.reply?.text, cards: cards.map((c) => [c.sku, c.finalPrice, c.rating]), calls: tr.agent?.calls });
+    r = await chat(srv, await anon(srv), 'compare nonsense [agent:badcompare]');
+    ok((r.json?.reply?.text || '') === 'Tool errors: invalid-arguments,invalid-arguments,not-found',
+       `${P} compare_products of one product, of one twice, of an invented SKU: tool errors`, r.json?.reply?.text);
+
+    // hand-off: a ticket in the audit trail the support team reads, as
+    // the chat's support agent records one
+    r = await chat(srv, await anon(srv), 'my parcel arrived damaged, I want a person [agent:person]');
+    const ticket = /^Ticket (\S+): a person will get back to you\.$/.exec(r.json?.reply?.text || '')?.[1];
+    const hand = sql(join(srv.dir, 'aisle.db'), "SELECT subject, detail FROM audit WHERE action = 'support.handoff'")
+      .filter((a) => a.subject === ticket);
+    const hd = JSON.parse(hand[0]?.detail || '{}');
+    ok(ticket && hand.length === 1 && hd.via === 'llm_agent' && hd.reason === 'the parcel arrived damaged' &&
+       /parcel arrived damaged/.test(hd.text || ''),
+       `${P} request_handoff: one support.handoff audit entry with the model's reason and the shopper's words`,
+       { reply: r.json?.reply?.text, audit: hand });
+
     // malformed arguments, unknown tools, invented SKUs: errors, nothing runs
     tok = await anon(srv);
     r = await chat(srv, tok, 'add some mascara [agent:malformed]');

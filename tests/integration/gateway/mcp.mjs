@@ -22,8 +22,8 @@ import { sql } from './stores.mjs';
 
 const CONFIG = 'limits:\n  ip_rps: 1000\n  ip_burst: 1000\n  user_rps: 1000\n  user_burst: 1000\n';
 const SKU = 'BEA-ESS-ESS-001'; // Essence Mascara, $9.99, in stock in the sample catalog
-const TOOLS = ['search_products', 'get_product', 'view_cart', 'add_to_cart', 'update_cart_item', 'remove_from_cart',
-  'apply_promo_code', 'request_checkout', 'confirm_checkout', 'order_status', 'shop_policy'];
+const TOOLS = ['search_products', 'get_product', 'compare_products', 'view_cart', 'add_to_cart', 'update_cart_item', 'remove_from_cart',
+  'apply_promo_code', 'request_checkout', 'confirm_checkout', 'request_handoff', 'order_status', 'shop_policy'];
 
 async function connect(srv, token) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
@@ -93,6 +93,28 @@ async function agentTests(srv) {
   ok(!r.isError && r.structuredContent?.sku === SKU && r.structuredContent.finalPrice === rest.json.finalPrice &&
     r.structuredContent.title === rest.json.title, 'get_product answers what REST GET /products/{sku} answers', r);
 
+  // compare: two products side by side, priced as REST prices them
+  const cmpTool = tools.find((t) => t.name === 'compare_products');
+  const skusSchema = cmpTool?.inputSchema?.properties?.skus;
+  ok(skusSchema?.type === 'array' && skusSchema.items?.type === 'string' && skusSchema.minItems === 2 && skusSchema.maxItems === 4 &&
+    JSON.stringify(cmpTool.inputSchema.required) === '["skus"]', 'compare_products schema: skus, a list of 2 to 4 strings', cmpTool?.inputSchema);
+  const found = (await call(anon, 'search_products', { query: 'iphone', limit: 3 })).structuredContent?.items || [];
+  const cmpPair = found.slice(0, 2).map((p) => p.sku);
+  r = await call(anon, 'compare_products', { skus: cmpPair });
+  const rests = await Promise.all(cmpPair.map((s) => req(srv, 'GET', `/api/v1/products/${s}`)));
+  const cheaper = rests[0].json.finalPrice <= rests[1].json.finalPrice ? cmpPair[0] : cmpPair[1];
+  const better = rests[0].json.rating >= rests[1].json.rating ? cmpPair[0] : cmpPair[1];
+  ok(cmpPair.length === 2 && !r.isError && r.structuredContent?.items?.map((x) => x.sku).join() === cmpPair.join() &&
+    r.structuredContent.items.every((x, i) => x.finalPrice === rests[i].json.finalPrice && x.rating === rests[i].json.rating) &&
+    r.structuredContent.cheapest === cheaper && r.structuredContent.bestRated === better,
+    'compare_products: both products with the prices and ratings REST gives, the cheapest and the best rated', r.structuredContent ?? r);
+  r = await call(anon, 'compare_products', { skus: [SKU, 'NO-SUCH-SKU-424242'] });
+  ok(refused(r, 'not-found') && /NO-SUCH-SKU-424242/.test(r.content[0].text), 'compare_products with an invented SKU: isError not-found naming it', r);
+  r = await call(anon, 'compare_products', { skus: [SKU, SKU] });
+  ok(refused(r, 'invalid-arguments') && /repeats/.test(r.content[0].text), 'compare_products of one SKU twice: isError invalid-arguments', r);
+  r = await call(anon, 'compare_products', { skus: [SKU] });
+  ok(refused(r, 'invalid-arguments') && /2 to 4/.test(r.content[0].text), 'compare_products of one product: isError invalid-arguments', r);
+
   // ---- refusals a client sees ----
   r = await call(anon, 'get_product', { sku: 'NO-SUCH-SKU-424242' });
   ok(refused(r, 'not-found'), 'get_product of an invented SKU: isError not-found', r);
@@ -100,6 +122,8 @@ async function agentTests(srv) {
   ok(refused(r, 'session-required') && /Bearer/.test(r.content[0].text), 'view_cart without a token: isError session-required, says how to get one', r);
   r = await call(anon, 'add_to_cart', { sku: SKU, quantity: 1 });
   ok(refused(r, 'session-required'), 'add_to_cart without a token: refused', r);
+  r = await call(anon, 'request_handoff', { reason: 'talk to a person' });
+  ok(refused(r, 'session-required'), 'request_handoff without a token: refused (the support team needs a session to answer)', r);
   r = await call(anon, 'buy_everything', {});
   ok(r.thrown && r.thrown.code === -32602 && /Unknown tool/.test(r.thrown.message), 'unknown tool: JSON-RPC error -32602', r.thrown?.message);
   r = await call(anon, 'get_product', {});
@@ -152,6 +176,15 @@ async function agentTests(srv) {
   ok(restCart.json?.items?.[0]?.qty === 1, 'the same cart is in REST GET /api/v1/cart', restCart.json);
   r = await call(guest, 'request_checkout', {});
   ok(refused(r, 'login-required'), 'request_checkout with an anonymous token: isError login-required', r);
+  // a person takes over: a ticket in the audit trail, for this session
+  r = await call(guest, 'request_handoff', { reason: 'the shopper wants to talk to a person about a gift' });
+  const hand = sql(join(srv.dir, 'aisle.db'), "SELECT actor, subject, detail FROM audit WHERE action = 'support.handoff'");
+  ok(!r.isError && /^mcp:[0-9a-f]{16}$/.test(r.structuredContent?.ticket || '') && hand.length === 1 &&
+    hand[0].subject === r.structuredContent.ticket && /^session:/.test(hand[0].actor) &&
+    JSON.parse(hand[0].detail).via === 'mcp' && /about a gift/.test(JSON.parse(hand[0].detail).reason),
+    'request_handoff: a ticket, one support.handoff audit entry for the session, via mcp, with the reason', { r, hand });
+  r = await call(guest, 'request_handoff', {});
+  ok(refused(r, 'invalid-arguments') && /reason is required/.test(r.content[0].text), 'request_handoff without a reason: invalid-arguments', r);
   await guest.close();
 
   // ---- a signed-in shopper: cart and the two-step checkout ----
