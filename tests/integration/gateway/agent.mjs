@@ -174,6 +174,18 @@ async function suite(kind, fake, pipe) {
     ok(/Mascara: \d+ results; lipstick: \d+ results/.test(r.json?.reply?.text || ''), `${P} parallel tool calls both answered`, r.text);
     tr = await trace(srv, admin, r.json?.traceId);
     ok(tr.agent?.steps === 2 && tr.agent?.toolCalls === 2, `${P} two calls in one step`, tr.agent);
+    // streamed, the two calls' pieces come interleaved by index (OpenAI)
+    // or as two tool_use blocks (Anthropic): each is gathered whole
+    const pws = await wsOpen(srv, await anon(srv));
+    pws.sendJson({ type: 'message', text: 'compare mascara and lipstick [agent:parallel]', clientMsgId: `agent-ws-par-${kind}` });
+    const pf = await pws.next((x) => x.type === 'reply', 10000);
+    pws.close();
+    tr = pf?.traceId ? await trace(srv, admin, pf.traceId) : {};
+    const psent = (await fakeRequests(fake.port, 1))[0]?.body || {};
+    ok(/Mascara: [1-9]\d* results; lipstick: [1-9]\d* results/.test(pf?.text || '') && tr.agent?.toolCalls === 2 &&
+       (tr.agent?.calls || []).every((c) => c.ok) && psent.stream === true,
+       `${P} streamed: parallel tool calls gathered from their pieces, both run with their own arguments`,
+       { text: pf?.text, calls: tr.agent?.calls });
 
     // compare: the model's comparison is the shop's (prices after the
     // rules, ratings), and the shopper sees the compared products

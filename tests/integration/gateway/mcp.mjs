@@ -17,7 +17,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, req, startServer, stopServer, failed, metric, TEST_ADDRESS, TEST_CARD } from './lib.mjs';
+import { ok, req, startServer, stopServer, failed, metric, saveCheckoutFacts, TEST_ADDRESS, TEST_CARD } from './lib.mjs';
 import { sql } from './stores.mjs';
 
 const CONFIG = 'limits:\n  ip_rps: 1000\n  ip_burst: 1000\n  user_rps: 1000\n  user_burst: 1000\n';
@@ -420,6 +420,32 @@ async function acpBindingTests(srv) {
   ok(disc.transports?.includes('mcp'), 'acp binding: discovery lists the mcp transport', disc.transports);
 }
 
+// docs/agents.md's SDK example, run as written (its imports passed in,
+// its URL pointed at this server): a signed-in shopper with a saved
+// address and card ends with one paid order, and nothing is logged
+async function docsExampleTest(srv) {
+  const md = readFileSync('docs/agents.md', 'utf8');
+  const at = md.indexOf('#### The official TypeScript SDK');
+  const block = at < 0 ? null : /```js\n([\s\S]*?)```/.exec(md.slice(at));
+  ok(block, 'docs/agents.md has the SDK example');
+  if (!block) return;
+  const body = block[1].split('\n').filter((l) => !/^import /.test(l)).join('\n')
+    .replaceAll('http://127.0.0.1:8080', srv.base);
+  const token = await signIn(srv, 'mcp-docs-example@example.com');
+  await saveCheckoutFacts(srv, token);
+  const logged = [];
+  const AsyncFunction = (async () => {}).constructor;
+  let thrown = null;
+  try {
+    await new AsyncFunction('Client', 'StreamableHTTPClientTransport', 'accessToken', 'console', body)(
+      Client, StreamableHTTPClientTransport, token, { log: (...a) => logged.push(a.join(' ')) });
+  } catch (e) { thrown = e; }
+  const orders = (await req(srv, 'GET', '/api/v1/orders', { token })).json?.items || [];
+  ok(!thrown && logged.length === 0 && orders.length === 1 && orders[0].payment?.status === 'paid',
+    "docs/agents.md's SDK example runs as written: search, add, request and confirm place one paid order",
+    { thrown: thrown && String(thrown), logged, orders });
+}
+
 async function transportTests(srv) {
   let r = await fetch(srv.base + '/mcp', { headers: { Accept: 'text/event-stream' } });
   ok(r.status === 405, 'GET /mcp: 405 (no server stream)', r.status);
@@ -477,7 +503,8 @@ async function rateTests() {
 let srv;
 try {
   srv = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: CONFIG, env: { AISLE_ACP_API_KEY: ACP_KEY } });
-  for (const [name, fn] of [['agent', agentTests], ['acp binding', acpBindingTests], ['transport', transportTests]]) {
+  for (const [name, fn] of [['agent', agentTests], ['acp binding', acpBindingTests], ['docs example', docsExampleTest],
+    ['transport', transportTests]]) {
     try { await fn(srv); } catch (e) { ok(false, `mcp ${name} tests ran to the end`, e.stack || String(e)); }
   }
 } catch (e) {
