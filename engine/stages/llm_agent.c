@@ -119,9 +119,15 @@ static int create(eng_stage *st, eng_build *b)
             return ENG_ECONFIG;
         }
         if (!t) {
-            eng__build_error(b, at, "unknown tool \"%s\" for the model (use %s)", o->tools.items[i],
-                             "search_products, get_product, compare_products, view_cart, add_to_cart, update_cart_item, "
-                             "remove_from_cart, apply_promo_code, request_checkout, request_handoff, order_status, shop_policy");
+            /* the names offered, from the one table (never a list to keep in step) */
+            char names[512];
+            size_t nt, len = 0;
+            const eng_tool *all = eng_tools(&nt);
+            names[0] = '\0';
+            for (size_t k = 0; k < nt && len < sizeof names; k++)
+                if (all[k].agent)
+                    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", all[k].name);
+            eng__build_error(b, at, "unknown tool \"%s\" for the model (use %s)", o->tools.items[i], names);
             return ENG_ECONFIG;
         }
         if (strcmp(t->name, "request_checkout") == 0 && !o->checkout) {
