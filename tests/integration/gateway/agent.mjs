@@ -340,6 +340,17 @@ async function suite(kind, fake, pipe) {
     ok(metric(m, 'aisle_agent_tool_calls_total') > 10 && metric(m, 'aisle_agent_tokens_total', 'kind="input"') > 0 &&
        metric(m, 'aisle_agent_turns_total', 'answer="builtin"') >= 2,
        `${P} /metrics counts agent turns, tool calls and tokens`, m.split('\n').filter((l) => l.includes('agent')));
+    // per turn: histograms over the turns the model answered
+    const llmTurns = metric(m, 'aisle_agent_turns_total', 'answer="llm"');
+    const le = (name, b) => metric(m, `${name}_bucket`, `le="${b}"`);
+    ok(llmTurns > 10 && metric(m, 'aisle_agent_turn_tool_calls_count') === llmTurns &&
+       metric(m, 'aisle_agent_turn_tokens_count') === llmTurns && le('aisle_agent_turn_tool_calls', '+Inf') === llmTurns &&
+       metric(m, 'aisle_agent_turn_tool_calls_sum') === metric(m, 'aisle_agent_tool_calls_total') &&
+       le('aisle_agent_turn_tool_calls', '0') > 0 && le('aisle_agent_turn_tool_calls', '3') > le('aisle_agent_turn_tool_calls', '2') &&
+       le('aisle_agent_turn_tool_calls', '8') > le('aisle_agent_turn_tool_calls', '6') &&
+       metric(m, 'aisle_agent_turn_tokens_sum') > 0 && le('aisle_agent_turn_tokens', '500') <= le('aisle_agent_turn_tokens', '1000'),
+       `${P} /metrics: tool calls and tokens per turn as histograms (the 3-call and 8-call turns in their buckets)`,
+       m.split('\n').filter((l) => l.startsWith('aisle_agent_turn_')));
   } finally {
     await stopServer(srv);
   }
