@@ -25,7 +25,9 @@
 // `tool_calls` with JSON-string arguments, Anthropic `tool_use` blocks),
 // reading the tool results already in the conversation; without a plan
 // the model answers in words; with stream: true the answer streams in the
-// provider's own events. [step-delay:MS] delays each answer.
+// provider's own events. [step-delay:MS] delays each answer;
+// [fail-after:K] answers 500 once K steps of tool calls are in the
+// conversation (a provider that fails mid-loop).
 // GET /_requests?n=N returns the last N requests (method, path, headers,
 // body); POST /_reset forgets them and the [fail] counters.
 'use strict';
@@ -405,6 +407,9 @@ function handle(kind, req, res, raw) {
   }
   if (t.stall) return;   // keep the socket open, say nothing
   if (Array.isArray(body.tools) && body.tools.length) {
+    // [fail-after:K]: the loop's steps from the K-th tool result on fail (500)
+    if (t['fail-after'] && loopState(kind, body.messages).steps.length >= Number(t['fail-after'][0]))
+      return sendJson(res, 500, errorBody(kind, 500, 'The server had an error while processing your request.'));
     const out = agentAnswer(kind, body, t);
     const ms = t['step-delay'] ? Number(t['step-delay'][0]) : 0;
     const includeUsage = !!(body.stream_options && body.stream_options.include_usage);

@@ -301,6 +301,19 @@ async function suite(kind, fake, pipe) {
        `${P} deadline mid-loop: the answer says what was found`, { agent: tr.agent, reply: r.json?.reply?.text });
     ok(r.ms < 3300, `${P} ... within the turn's deadline (3000 ms): ${r.ms} ms`);
 
+    // the provider fails after a tool changed the cart: the turn stays the
+    // agent's (the built-in pipeline on top could add the item again), and
+    // the answer says what the tools did
+    tok = await anon(srv);
+    r = await chat(srv, tok, 'find me mascara and add the first one [agent:multistep] [fail-after:3]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
+    ok(r.status === 200 && tr.agent?.mode === 'llm' && tr.agent.stop === 'provider-error' && tr.agent.toolCalls === 3 &&
+       /I added 1 of the .+ to your cart/.test(r.json?.reply?.text || '') && /ask me to go on/.test(r.json?.reply.text) &&
+       cart?.items?.length === 1 && cart.items[0].qty === 1 && !(tr.fallbacks || []).some((f) => f.stage === 'assistant'),
+       `${P} provider fails mid-loop after a cart change: the answer says what was done, the item is added once`,
+       { agent: tr.agent, reply: r.json?.reply?.text, cart: cart?.items });
+
     // the provider fails or hangs: the built-in pipeline answers in time
     r = await chat(srv, await anon(srv), 'show me mascara [500]');
     tr = await trace(srv, admin, r.json?.traceId);
