@@ -309,7 +309,9 @@ async function suite(kind, fake, pipe) {
     tr = await trace(srv, admin, r.json?.traceId);
     cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
     ok(r.status === 200 && tr.agent?.mode === 'llm' && tr.agent.stop === 'provider-error' && tr.agent.toolCalls === 3 &&
-       /I added 1 of the .+ to your cart/.test(r.json?.reply?.text || '') && /ask me to go on/.test(r.json?.reply.text) &&
+       // the reply docs/agents.md quotes
+       r.json?.reply?.text === 'I found 1 product for "mascara". I added 1 of the Essence Mascara Lash Princess to your cart ' +
+         '(now 1). (I stopped there: ask me to go on.)' &&
        cart?.items?.length === 1 && cart.items[0].qty === 1 && !(tr.fallbacks || []).some((f) => f.stage === 'assistant'),
        `${P} provider fails mid-loop after a cart change: the answer says what was done, the item is added once`,
        { agent: tr.agent, reply: r.json?.reply?.text, cart: cart?.items });
