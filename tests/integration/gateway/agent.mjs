@@ -369,6 +369,8 @@ async function suite(kind, fake, pipe) {
   } finally {
     await stopServer(srv);
   }
+  // under the sanitizer build (make check) a report lands on stderr
+  ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.err), `${P} no sanitizer report from the server`, srv.err.slice(-2000));
 }
 
 // pipelines/commerce-agent.yaml served as shipped: the model plans, a
