@@ -249,7 +249,9 @@ void eng_llm_stats_get(const eng_llm *l, eng_llm_stats *out);
  * description, a JSON Schema of its arguments, who may call it and MCP's
  * hints.  The table is static and immutable: thread-safe.
  * ------------------------------------------------------------------ */
-typedef enum eng_tool_type { ENG_TOOL_STR, ENG_TOOL_INT, ENG_TOOL_NUM } eng_tool_type;
+/* ENG_TOOL_STRS: a list of distinct strings of 1 to 127 characters (SKUs);
+ * its lo and hi bound the number of items */
+typedef enum eng_tool_type { ENG_TOOL_STR, ENG_TOOL_INT, ENG_TOOL_NUM, ENG_TOOL_STRS } eng_tool_type;
 typedef enum eng_tool_auth {
     ENG_TOOL_ANYONE = 0,      /* browsing: no shopper needed */
     ENG_TOOL_SESSION,         /* a shopper's session (anonymous or signed in) */
@@ -286,6 +288,13 @@ const char *eng_tool_check_args(const eng_tool *t, json_object *args, char *buf,
 /* eng_tool_schema: a new JSON Schema object of the tool's arguments
  * (caller puts it); NULL on OOM. */
 json_object *eng_tool_schema(const eng_tool *t);
+/* eng_tool_compare: compare_products' result for `products` (borrowed: an
+ * array of priced product objects, each with sku, title, finalPrice and
+ * rating, in the order asked): a new object {items: [{sku, title, brand,
+ * category, price, finalPrice, rating, stock}], cheapest: SKU, bestRated:
+ * SKU, sameProduct: whether one product is both}; the first one wins a
+ * tie.  Caller puts it; NULL on OOM.  Does not block. */
+json_object *eng_tool_compare(json_object *products);
 
 /* ---------------------------------------------------------------------
  * Pipelines.

@@ -25,6 +25,11 @@ static const eng_tool tools[] = {
       {"limit", ENG_TOOL_INT, false, 1, 50, false, "How many results (default 10)"}}},
     {"get_product", "Product details", "One product by SKU: description, price, final price, stock, rating.",
      ENG_TOOL_ANYONE, true, false, true, true, {SKU_ARG("The product's SKU, from search_products")}},
+    {"compare_products", "Compare products",
+     "Two to four products side by side: price, final price, rating and stock of each, and which one is the "
+     "cheapest and which the best rated. Use the SKUs search_products returned.",
+     ENG_TOOL_ANYONE, true, false, true, true,
+     {{"skus", ENG_TOOL_STRS, true, 2, 4, false, "The SKUs to compare, 2 to 4 different ones"}}},
     {"view_cart", "View cart", "The shopper's cart, priced: lines, discounts, promotion code, total.",
      ENG_TOOL_SESSION, true, false, true, true, {{0}}},
     {"add_to_cart", "Add to cart", "Add a quantity of a product to the shopper's cart (stock and shop rules apply).",
@@ -52,6 +57,12 @@ static const eng_tool tools[] = {
      ENG_TOOL_USER, false, false, true, false,
      {{"confirmationId", ENG_TOOL_STR, true, 1, 80, true, "The confirmationId request_checkout returned"},
       {"idempotencyKey", ENG_TOOL_STR, false, 1, 99, true, "Your own key for retries: the same key places one order"}}},
+    {"request_handoff", "Hand off to a person",
+     "Ask a person from the shop's support team to take over: a complaint, a problem the other tools cannot "
+     "solve, or when the shopper asks for a human. Records a ticket the support team sees; tell the shopper a "
+     "person will get back to them.",
+     ENG_TOOL_SESSION, false, false, false, true,
+     {{"reason", ENG_TOOL_STR, true, 1, 300, false, "Why the shopper needs a person, in one sentence"}}},
     {"order_status", "Order status", "One of the signed-in shopper's orders: status, lines, total.",
      ENG_TOOL_USER, true, false, true, true,
      {{"orderId", ENG_TOOL_INT, true, 1, 9007199254740991.0, false, "The order's id"}}},
@@ -114,7 +125,27 @@ const char *eng_tool_check_args(const eng_tool *t, json_object *args, char *buf,
             }
             continue;
         }
-        if (a->type == ENG_TOOL_STR) {
+        if (a->type == ENG_TOOL_STRS) {
+            size_t nv = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+            if (!json_object_is_type(v, json_type_array) || nv < (size_t)a->lo || nv > (size_t)a->hi) {
+                snprintf(buf, n, "%s must be a list of %g to %g strings", a->name, a->lo, a->hi);
+                return buf;
+            }
+            for (size_t i = 0; i < nv; i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+                size_t len = s ? utf8_chars(s) : 0;
+                if (!s || (size_t)json_object_get_string_len(e) != strlen(s) || len < 1 || len > 127) {
+                    snprintf(buf, n, "%s[%zu] must be a string of 1 to 127 characters", a->name, i);
+                    return buf;
+                }
+                for (size_t j = 0; j < i; j++)
+                    if (strcmp(s, json_object_get_string(json_object_array_get_idx(v, j))) == 0) {
+                        snprintf(buf, n, "%s[%zu] repeats \"%.64s\": name each product once", a->name, i, s);
+                        return buf;
+                    }
+            }
+        } else if (a->type == ENG_TOOL_STR) {
             const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
             if (!s || (size_t)json_object_get_string_len(v) != strlen(s)) {
                 snprintf(buf, n, "%s must be a string", a->name);
@@ -158,10 +189,19 @@ json_object *eng_tool_schema(const eng_tool *t)
     ENG_JADD(s, "type", json_object_new_string("object"));
     for (const eng_tool_arg *a = t->args; a->name; a++) {
         json_object *p = json_object_new_object();
-        static const char *const tn[] = {"string", "integer", "number"};
+        static const char *const tn[] = {"string", "integer", "number", "array"};
         ENG_JADD(p, "type", json_object_new_string(tn[a->type]));
         ENG_JADD(p, "description", json_object_new_string(a->desc));
-        if (a->type == ENG_TOOL_STR) {
+        if (a->type == ENG_TOOL_STRS) {
+            json_object *it = json_object_new_object();
+            ENG_JADD(it, "type", json_object_new_string("string"));
+            ENG_JADD(it, "minLength", json_object_new_int(1));
+            ENG_JADD(it, "maxLength", json_object_new_int(127));
+            ENG_JADD(p, "items", it);
+            ENG_JADD(p, "minItems", json_object_new_int((int)a->lo));
+            ENG_JADD(p, "maxItems", json_object_new_int((int)a->hi));
+            ENG_JADD(p, "uniqueItems", json_object_new_boolean(1));
+        } else if (a->type == ENG_TOOL_STR) {
             ENG_JADD(p, "minLength", json_object_new_int((int)a->lo));
             ENG_JADD(p, "maxLength", json_object_new_int((int)a->hi));
             if (a->printable)
@@ -181,4 +221,45 @@ json_object *eng_tool_schema(const eng_tool *t)
     ENG_JADD(s, "required", req);
     ENG_JADD(s, "additionalProperties", json_object_new_boolean(0));
     return s;
+}
+
+/* what the shopper pays: the rules' final price, else the list price */
+static double price_of(json_object *p)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(p, "finalPrice", &v))
+        v = json_object_object_get(p, "price");
+    return json_object_get_double(v);
+}
+
+json_object *eng_tool_compare(json_object *products)
+{
+    static const char *const keep[] = {"sku", "title", "brand", "category", "price", "finalPrice", "rating",
+                                       "stock", NULL};
+    json_object *out = json_object_new_object(), *items = json_object_new_array();
+    if (!out || !items) {
+        json_object_put(out);
+        json_object_put(items);
+        return NULL;
+    }
+    json_object *cheap = NULL, *best = NULL;
+    for (size_t i = 0; i < json_object_array_length(products); i++) {
+        json_object *p = json_object_array_get_idx(products, i), *o = json_object_new_object(), *v;
+        for (size_t k = 0; keep[k]; k++)
+            if (json_object_object_get_ex(p, keep[k], &v))
+                json_object_object_add(o, keep[k], json_object_get(v));
+        json_object_array_add(items, o);
+        if (!cheap || price_of(p) < price_of(cheap))
+            cheap = p;
+        if (!best || json_object_get_double(json_object_object_get(p, "rating")) >
+                         json_object_get_double(json_object_object_get(best, "rating")))
+            best = p;
+    }
+    ENG_JADD(out, "items", items);
+    if (cheap)
+        ENG_JADD(out, "cheapest", json_object_new_string(eng__json_str(cheap, "sku", "")));
+    if (best)
+        ENG_JADD(out, "bestRated", json_object_new_string(eng__json_str(best, "sku", "")));
+    ENG_JADD(out, "sameProduct", json_object_new_boolean(cheap && cheap == best));
+    return out;
 }

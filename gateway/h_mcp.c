@@ -218,6 +218,30 @@ static json_object *t_product(gw_req *r, json_object *a)
     return tool_ok(p);
 }
 
+/* two to four products priced for this shopper, side by side; an
+ * invented SKU refuses the whole comparison */
+static json_object *t_compare(gw_req *r, json_object *a)
+{
+    json_object *skus = json_object_object_get(a, "skus"), *products = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(skus); i++) {
+        const char *sku = json_object_get_string(json_object_array_get_idx(skus, i));
+        int rc;
+        store_err e = {0};
+        json_object *p = gw__product_get(r->srv, &r->who, sku, &rc, &e);
+        if (!p) {
+            json_object_put(products);
+            return rc == STORE_ENOTFOUND
+                       ? tool_err("not-found", "There is no product with SKU \"%.127s\"; search_products finds real ones.",
+                                  sku)
+                       : tool_err("store-unavailable", "The catalog is unavailable right now; try again.");
+        }
+        json_object_array_add(products, p);
+    }
+    json_object *out = eng_tool_compare(products);
+    json_object_put(products);
+    return out ? tool_ok(out) : tool_err("store-unavailable", "The catalog is unavailable right now; try again.");
+}
+
 /* ---- cart ---- */
 
 static json_object *t_cart(gw_req *r, json_object *a)
@@ -509,6 +533,29 @@ static json_object *t_order(gw_req *r, json_object *a)
     return out;
 }
 
+/* A person from the shop's support team takes over: a ticket in the
+ * audit trail (support.handoff, as the chat's support agent records),
+ * which the support team reads. */
+static json_object *t_handoff(gw_req *r, json_object *a)
+{
+    unsigned char raw[8];
+    char ticket[40], hex[2 * sizeof raw + 1];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    snprintf(ticket, sizeof ticket, "mcp:%s", hex);
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "type", json_object_new_string("support.handoff"));
+    json_object_object_add(d, "key", json_object_new_string(ticket));
+    json_object_object_add(d, "reason", json_object_new_string(arg_str(a, "reason")));
+    json_object_object_add(d, "via", json_object_new_string("mcp"));
+    gw__audit(r->srv, &r->who, "support.handoff", ticket, d);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "ticket", json_object_new_string(ticket));
+    json_object_object_add(o, "next", json_object_new_string("The shop's support team has the ticket and gets back to "
+                                                             "the shopper; no time or outcome is promised."));
+    return tool_ok(o);
+}
+
 /* The shop's own answer to a policy question, quoted from its knowledge
  * file (the same retrieval the chat's support agent answers by). */
 static json_object *t_policy(gw_req *r, json_object *a)
@@ -540,10 +587,11 @@ static const struct {
     const char *name;
     tool_fn fn;
 } impls[] = {
-    {"search_products", t_search}, {"get_product", t_product}, {"view_cart", t_cart},
+    {"search_products", t_search}, {"get_product", t_product}, {"compare_products", t_compare}, {"view_cart", t_cart},
     {"add_to_cart", t_add}, {"update_cart_item", t_update}, {"remove_from_cart", t_remove},
     {"apply_promo_code", t_promo}, {"request_checkout", t_request_checkout},
-    {"confirm_checkout", t_confirm_checkout}, {"order_status", t_order}, {"shop_policy", t_policy},
+    {"confirm_checkout", t_confirm_checkout}, {"order_status", t_order}, {"request_handoff", t_handoff},
+    {"shop_policy", t_policy},
 };
 
 static tool_fn impl(const char *name)
@@ -989,14 +1037,16 @@ static json_object *resource_templates(void)
  * Sessions and the transport
  * ------------------------------------------------------------------ */
 static const char instructions[] =
-    "This is the aisle shop. Find products with search_products and get_product (or the product:// resources). "
+    "This is the aisle shop. Find products with search_products and get_product (or the product:// resources), "
+    "and put two to four side by side with compare_products. "
     "Cart tools act on the cart of the bearer token you connect with (an anonymous session token from "
     "POST /api/v1/auth/anonymous, or a signed-in shopper's access token). Ordering takes two steps and a "
     "signed-in shopper with a delivery address and a card saved on their account: request_checkout returns the "
     "priced summary (items, delivery, address, card, total) and a confirmationId; show it to the shopper, and only "
     "after they agree call confirm_checkout with that id. A changed cart needs a new request_checkout. Without a "
     "saved address or card nothing can be ordered here: request_checkout says what is missing and gives the shop's "
-    "checkout page, where the shopper adds it (card details never pass through an agent).";
+    "checkout page, where the shopper adds it (card details never pass through an agent). When the shopper needs a "
+    "person, request_handoff gives the shop's support team a ticket.";
 
 static void session_key(const char *sid, char *buf, size_t n) { snprintf(buf, n, "mcp-session:%s", sid); }
 

@@ -15,6 +15,12 @@
 static const double bounds_s[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define NB (sizeof bounds_s / sizeof *bounds_s)
 
+/* the llm_agent's turns, by what one turn used: tool calls, tokens */
+static const double agcalls_le[] = {0, 1, 2, 3, 4, 6, 8, 16, 32};
+#define NAC (sizeof agcalls_le / sizeof *agcalls_le)
+static const double agtok_le[] = {500, 1000, 2000, 4000, 8000, 16000, 32000, 64000};
+#define NAT (sizeof agtok_le / sizeof *agtok_le)
+
 typedef struct hist {
     char name[64];
     uint64_t buckets[NB + 1];   /* last: +Inf */
@@ -41,6 +47,8 @@ struct gw_metrics {
     /* the llm_agent stage: turns the model answered / handed to the
      * built-in pipeline, tool calls (refused ones apart), tokens */
     uint64_t ag_llm, ag_builtin, ag_calls, ag_refused, ag_in, ag_out;
+    /* per turn the model answered: tool calls and tokens (last: +Inf) */
+    uint64_t ag_calls_b[NAC + 1], ag_tok_b[NAT + 1], ag_tok_sum, ag_calls_sum;
 };
 
 gw_metrics *gw__metrics_new(void)
@@ -93,6 +101,14 @@ static void observe(hist *h, double s)
     h->sum += s;
 }
 
+static void observe_n(uint64_t *buckets, const double *le, size_t n, double v)
+{
+    size_t b = 0;
+    while (b < n && v > le[b])
+        b++;
+    buckets[b]++;
+}
+
 void gw__metrics_turn(gw_metrics *m, json_object *ctx, int64_t total_us)
 {
     pthread_mutex_lock(&m->mu);
@@ -112,8 +128,16 @@ void gw__metrics_turn(gw_metrics *m, json_object *ctx, int64_t total_us)
         m->ag_calls += (uint64_t)calls;
         m->ag_refused += (uint64_t)json_object_get_int64(json_object_object_get(ag, "toolErrors"));
         json_object *tok = json_object_object_get(ag, "tokens");
-        m->ag_in += (uint64_t)json_object_get_int64(json_object_object_get(tok, "input"));
-        m->ag_out += (uint64_t)json_object_get_int64(json_object_object_get(tok, "output"));
+        int64_t in = json_object_get_int64(json_object_object_get(tok, "input"));
+        int64_t out = json_object_get_int64(json_object_object_get(tok, "output"));
+        m->ag_in += (uint64_t)in;
+        m->ag_out += (uint64_t)out;
+        if (llm) {
+            observe_n(m->ag_calls_b, agcalls_le, NAC, (double)calls);
+            observe_n(m->ag_tok_b, agtok_le, NAT, (double)(in + out));
+            m->ag_calls_sum += (uint64_t)calls;
+            m->ag_tok_sum += (uint64_t)(in + out);
+        }
     }
     json_object *fbs;
     if (json_object_object_get_ex(ctx, "fallbacks", &fbs) && json_object_is_type(fbs, json_type_array)) {
@@ -229,6 +253,21 @@ static void put(sbuf *b, const char *fmt, ...)
     }
 }
 
+/* a histogram of counts (no labels): buckets cumulated, +Inf last */
+static void put_counts(sbuf *b, const char *metric, const double *le, size_t n, const uint64_t *buckets,
+                       uint64_t sum)
+{
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= n; i++) {
+        cum += buckets[i];
+        if (i < n)
+            put(b, "%s_bucket{le=\"%g\"} %llu\n", metric, le[i], (unsigned long long)cum);
+        else
+            put(b, "%s_bucket{le=\"+Inf\"} %llu\n", metric, (unsigned long long)cum);
+    }
+    put(b, "%s_sum %llu\n%s_count %llu\n", metric, (unsigned long long)sum, metric, (unsigned long long)cum);
+}
+
 /* label values: our stage ids are [a-z0-9_-], but escape anyway */
 static void put_hist(sbuf *b, const char *metric, const char *label, const hist *h)
 {
@@ -320,6 +359,12 @@ char *gw__metrics_text(gw_server *s)
             "# TYPE aisle_agent_tokens_total counter\n"
             "aisle_agent_tokens_total{kind=\"input\"} %llu\naisle_agent_tokens_total{kind=\"output\"} %llu\n",
         (unsigned long long)m->ag_in, (unsigned long long)m->ag_out);
+    put(&b, "# HELP aisle_agent_turn_tool_calls Tool calls in one turn the model answered (refused ones included).\n"
+            "# TYPE aisle_agent_turn_tool_calls histogram\n");
+    put_counts(&b, "aisle_agent_turn_tool_calls", agcalls_le, NAC, m->ag_calls_b, m->ag_calls_sum);
+    put(&b, "# HELP aisle_agent_turn_tokens Tokens (input + output) the provider reported for one turn the model "
+            "answered.\n# TYPE aisle_agent_turn_tokens histogram\n");
+    put_counts(&b, "aisle_agent_turn_tokens", agtok_le, NAT, m->ag_tok_b, m->ag_tok_sum);
     eng_pay_stats ps;
     eng_pay_stats_get(&ps);
     put(&b, "# HELP aisle_payment_charges_total Charges the checkouts asked of the payment provider, by its answer.\n"

@@ -3,7 +3,7 @@
  * Every change goes through the commerce core exactly as the chat's own
  * agents do: an action with the turn's idempotency key, carried out by
  * eng__shop_do (vetoes, stock, pricing, audit) and recorded on the turn by
- * eng__action_record.  Product, review and policy text only ever leaves
+ * eng__action_record; a hand-off is the support agent's support.handoff.  Product, review and policy text only ever leaves
  * here as data inside a tool result.  Nothing here can place an order:
  * request_checkout only marks that the core should ask the shopper. */
 #include "llm_agent_int.h"
@@ -107,6 +107,39 @@ static json_object *product(agent_work *w, json_object *a)
     return out;
 }
 
+/* Two to four products side by side, priced for this shopper; an
+ * invented SKU refuses the whole comparison (the model asks again). */
+static json_object *compare(agent_work *w, json_object *a)
+{
+    json_object *skus = json_object_object_get(a, "skus"), *cards = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(skus); i++) {
+        const char *sku = json_object_get_string(json_object_array_get_idx(skus, i));
+        store_product p = {0};
+        int rc = store_product_get(eng__store(w->t), sku, &p, NULL);
+        if (rc < 0) {
+            json_object_put(cards);
+            return rc == STORE_ENOTFOUND
+                       ? eng__agent_tool_error("not-found", "There is no product with SKU \"%.127s\"; search_products "
+                                               "finds real ones.", sku)
+                       : eng__agent_tool_error("store-unavailable", "The catalog is unavailable right now.");
+        }
+        json_object_array_add(cards, eng__card(&p, false));
+        store_product_clear(&p);
+    }
+    eng__shop_price(w->t, cards);
+    json_object *out = eng_tool_compare(cards);
+    if (!out) {
+        json_object_put(cards);
+        return eng__agent_tool_error("store-unavailable", "Out of memory comparing the products.");
+    }
+    /* the shopper sees the compared products; "the second one" means them */
+    json_object_put(w->cards);
+    w->cards = cards;
+    done(w, "I compared %zu products: the cheapest is %.127s.", json_object_array_length(cards),
+         eng__json_str(out, "cheapest", ""));
+    return out;
+}
+
 static json_object *cart(agent_work *w)
 {
     if (eng__cart_refresh(w->t) < 0)
@@ -179,6 +212,30 @@ static json_object *change(agent_work *w, const char *type, json_object *args)
     return out;
 }
 
+/* A person takes over: the support agent's hand-off (a support.handoff
+ * action and its audit entry, which the support team reads), recorded
+ * now because the model's turn ends without the action stage. */
+static json_object *handoff(agent_work *w, json_object *a)
+{
+    eng_turn *t = w->t;
+    json_object *p = json_object_new_object();
+    ENG_JADD(p, "reason", json_object_new_string(eng__json_str(a, "reason", "")));
+    ENG_JADD(p, "text", json_object_new_string(eng__json_str(t->ctx, "message.text", "")));
+    ENG_JADD(p, "via", json_object_new_string("llm_agent"));
+    json_object *act = eng__action_add(t, "support.handoff", p);
+    ENG_JADD(act, "status", json_object_new_string("done"));
+    const char *key = eng__json_str(act, "key", "");
+    eng__audit(t, "support.handoff", key, act);
+    eng__set_var(t, "handoff", json_object_new_boolean(1));
+    eng__set_var(t, "ticket", json_object_new_string(key));
+    done(w, "I asked a person from our support team to get back to you.");
+    json_object *out = json_object_new_object();
+    ENG_JADD(out, "ticket", json_object_new_string(key));
+    ENG_JADD(out, "next", json_object_new_string("The support team has the ticket. Tell the shopper a person will get "
+                                                 "back to them; do not promise a time or an outcome."));
+    return out;
+}
+
 static json_object *order_status(agent_work *w, json_object *a)
 {
     int64_t id = (int64_t)num(a, "orderId", 0);
@@ -223,6 +280,8 @@ json_object *eng__agent_tool_run(agent_work *w, const eng_tool *tool, json_objec
         out = search(w, args);
     else if (strcmp(n, "get_product") == 0)
         out = product(w, args);
+    else if (strcmp(n, "compare_products") == 0)
+        out = compare(w, args);
     else if (strcmp(n, "view_cart") == 0)
         out = cart(w);
     else if (strcmp(n, "add_to_cart") == 0)
@@ -235,6 +294,8 @@ json_object *eng__agent_tool_run(agent_work *w, const eng_tool *tool, json_objec
         out = change(w, "promo.apply", args);
     else if (strcmp(n, "order_status") == 0)
         out = order_status(w, args);
+    else if (strcmp(n, "request_handoff") == 0)
+        out = handoff(w, args);
     else if (strcmp(n, "shop_policy") == 0)
         out = policy(w, args);
     else if (strcmp(n, "request_checkout") == 0) {

@@ -25,7 +25,9 @@
 // `tool_calls` with JSON-string arguments, Anthropic `tool_use` blocks),
 // reading the tool results already in the conversation; without a plan
 // the model answers in words; with stream: true the answer streams in the
-// provider's own events. [step-delay:MS] delays each answer.
+// provider's own events. [step-delay:MS] delays each answer;
+// [fail-after:K] answers 500 once K steps of tool calls are in the
+// conversation (a provider that fails mid-loop).
 // GET /_requests?n=N returns the last N requests (method, path, headers,
 // body); POST /_reset forgets them and the [fail] counters.
 'use strict';
@@ -273,6 +275,28 @@ const AGENT_PLANS = {
   },
   policy: (st) => st.steps.length === 0 ? { calls: [call('shop_policy', { question: 'how do returns work' })] }
     : say(`Policy: ${(st.steps[0].results[0] || {}).section}`),
+  // search, then compare the first two hits side by side
+  compare: (st) => {
+    const n = st.steps.length;
+    if (n === 0) return { calls: [call('search_products', { query: 'iphone', limit: 3 })] };
+    const items = (st.steps[0].results[0] || {}).items || [];
+    if (n === 1) return items.length >= 2 ? { calls: [call('compare_products', { skus: [items[0].sku, items[1].sku] })] } : say('Too few.');
+    const c = st.steps[1].results[0] || {};
+    return say(`Compared ${(c.items || []).length}: cheapest ${c.cheapest}, best rated ${c.bestRated}.`);
+  },
+  // a comparison of one product, of a product twice, of an invented one
+  badcompare: (st) => st.steps.length === 0
+    ? { calls: [call('compare_products', { skus: ['BEA-ESS-ESS-001'] }),
+                call('compare_products', { skus: ['BEA-ESS-ESS-001', 'BEA-ESS-ESS-001'] }),
+                call('compare_products', { skus: ['BEA-ESS-ESS-001', 'NOPE-0000-FAKE'] })] }
+    : say(`Tool errors: ${st.steps[0].results.map(r => r && r.error).join(',')}`),
+  // the shopper wants a person (not [agent:handoff]: the classifier's
+  // spelling corrector rewrites "handoff" in the message, tag included)
+  person: (st) => st.steps.length === 0 ? { calls: [call('request_handoff', { reason: 'the parcel arrived damaged' })] }
+    : say(`Ticket ${(st.steps[0].results[0] || {}).ticket || 'none'}: a person will get back to you.`),
+  // a quantity the shop's rules (scripts/cart_limits.lua) refuse
+  veto: (st) => st.steps.length === 0 ? { calls: [call('add_to_cart', { sku: 'BEA-ESS-ESS-001', quantity: 11 })] }
+    : say(`Tool error: ${(st.steps[0].results[0] || {}).error}: ${(st.steps[0].results[0] || {}).message}`),
 };
 
 function agentAnswer(kind, body, t) {
@@ -383,6 +407,9 @@ function handle(kind, req, res, raw) {
   }
   if (t.stall) return;   // keep the socket open, say nothing
   if (Array.isArray(body.tools) && body.tools.length) {
+    // [fail-after:K]: the loop's steps from the K-th tool result on fail (500)
+    if (t['fail-after'] && loopState(kind, body.messages).steps.length >= Number(t['fail-after'][0]))
+      return sendJson(res, 500, errorBody(kind, 500, 'The server had an error while processing your request.'));
     const out = agentAnswer(kind, body, t);
     const ms = t['step-delay'] ? Number(t['step-delay'][0]) : 0;
     const includeUsage = !!(body.stream_options && body.stream_options.include_usage);

@@ -787,6 +787,65 @@ static void test_tool_args(void **state)
     json_object_put(s);
 }
 
+/* compare_products: a list argument (2 to 4 distinct SKUs), its schema,
+ * and the comparison's picks */
+static void test_tool_compare(void **state)
+{
+    (void)state;
+    char why[256];
+    const eng_tool *cmp = eng_tool_find("compare_products");
+    assert_non_null(cmp);
+    assert_true(cmp->agent);
+    struct { const char *args; const char *err; } cases[] = {
+        {"{\"skus\":[\"A-1\",\"B-2\"]}", NULL},
+        {"{\"skus\":[\"A-1\",\"B-2\",\"C-3\",\"D-4\"]}", NULL},
+        {"{\"skus\":[\"A-1\"]}", "skus must be a list of 2 to 4 strings"},
+        {"{\"skus\":[\"A\",\"B\",\"C\",\"D\",\"E\"]}", "skus must be a list of 2 to 4 strings"},
+        {"{\"skus\":\"A-1,B-2\"}", "skus must be a list"},
+        {"{\"skus\":[\"A-1\",7]}", "skus[1] must be a string"},
+        {"{\"skus\":[\"A-1\",\"\"]}", "skus[1] must be a string of 1 to 127"},
+        {"{\"skus\":[\"A-1\",\"A-1\"]}", "skus[1] repeats \"A-1\""},
+        {"{}", "skus is required"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_object *a = json_tokener_parse(cases[i].args);
+        const char *e = eng_tool_check_args(cmp, a, why, sizeof why);
+        if (!cases[i].err)
+            assert_null(e);
+        else {
+            assert_non_null(e);
+            assert_non_null(strstr(e, cases[i].err));
+        }
+        json_object_put(a);
+    }
+    json_object *s = eng_tool_schema(cmp), *skus = json_object_object_get(json_object_object_get(s, "properties"), "skus");
+    assert_string_equal(json_object_get_string(json_object_object_get(skus, "type")), "array");
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(skus, "items"), "type")),
+                        "string");
+    assert_int_equal(json_object_get_int(json_object_object_get(skus, "minItems")), 2);
+    assert_int_equal(json_object_get_int(json_object_object_get(skus, "maxItems")), 4);
+    assert_true(json_object_get_boolean(json_object_object_get(skus, "uniqueItems")));
+    json_object_put(s);
+
+    /* the cheapest by what the shopper pays (finalPrice), the best rated;
+     * a product without finalPrice at its list price; the first wins a tie */
+    json_object *p = json_tokener_parse(
+        "[{\"sku\":\"A\",\"title\":\"a\",\"price\":30,\"finalPrice\":27,\"rating\":4.5,\"description\":\"x\"},"
+        "{\"sku\":\"B\",\"title\":\"b\",\"price\":20,\"rating\":4.9},"
+        "{\"sku\":\"C\",\"title\":\"c\",\"price\":40,\"finalPrice\":20,\"rating\":4.9}]");
+    json_object *c = eng_tool_compare(p);
+    assert_non_null(c);
+    assert_string_equal(json_object_get_string(json_object_object_get(c, "cheapest")), "B");
+    assert_string_equal(json_object_get_string(json_object_object_get(c, "bestRated")), "B");
+    assert_true(json_object_get_boolean(json_object_object_get(c, "sameProduct")));
+    json_object *items = json_object_object_get(c, "items");
+    assert_int_equal(json_object_array_length(items), 3);
+    assert_null(json_object_object_get(json_object_array_get_idx(items, 0), "description"));
+    assert_int_equal(json_object_get_int(json_object_object_get(json_object_array_get_idx(items, 2), "finalPrice")), 20);
+    json_object_put(c);
+    json_object_put(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,7 +856,7 @@ int main(void)
         cmocka_unit_test(test_down),         cmocka_unit_test(test_breaker),
         cmocka_unit_test(test_key_hygiene),  cmocka_unit_test(test_threads),
         cmocka_unit_test(test_tool_chat),    cmocka_unit_test(test_tool_chat_stream),
-        cmocka_unit_test(test_tool_args),
+        cmocka_unit_test(test_tool_args),    cmocka_unit_test(test_tool_compare),
     };
     setenv("AISLE_LLM_LOG", "off", 1);   /* breaker warnings would clutter the output */
     return cmocka_run_group_tests_name("llm", tests, start_fake, stop_fake);

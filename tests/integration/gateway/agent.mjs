@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { startServer, stopServer, ok, tmp, req, makeAdmin, metric, failed, startFake, wsOpen, saveCheckoutFacts, AISLE } from './lib.mjs';
 import { sql } from './stores.mjs';
 
@@ -48,6 +49,15 @@ function agenticPipeline() {
   const out = join(dir, 'pipelines', 'agentic.yaml');
   writeFileSync(out, lines.join('\n'));
   return out;
+}
+
+// a loopback port nothing listens on: bound, read, closed
+function closedPort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
 }
 
 async function anon(srv) {
@@ -164,6 +174,46 @@ async function suite(kind, fake, pipe) {
     ok(/Mascara: \d+ results; lipstick: \d+ results/.test(r.json?.reply?.text || ''), `${P} parallel tool calls both answered`, r.text);
     tr = await trace(srv, admin, r.json?.traceId);
     ok(tr.agent?.steps === 2 && tr.agent?.toolCalls === 2, `${P} two calls in one step`, tr.agent);
+    // streamed, the two calls' pieces come interleaved by index (OpenAI)
+    // or as two tool_use blocks (Anthropic): each is gathered whole
+    const pws = await wsOpen(srv, await anon(srv));
+    pws.sendJson({ type: 'message', text: 'compare mascara and lipstick [agent:parallel]', clientMsgId: `agent-ws-par-${kind}` });
+    const pf = await pws.next((x) => x.type === 'reply', 10000);
+    pws.close();
+    tr = pf?.traceId ? await trace(srv, admin, pf.traceId) : {};
+    const psent = (await fakeRequests(fake.port, 1))[0]?.body || {};
+    ok(/Mascara: [1-9]\d* results; lipstick: [1-9]\d* results/.test(pf?.text || '') && tr.agent?.toolCalls === 2 &&
+       (tr.agent?.calls || []).every((c) => c.ok) && psent.stream === true,
+       `${P} streamed: parallel tool calls gathered from their pieces, both run with their own arguments`,
+       { text: pf?.text, calls: tr.agent?.calls });
+
+    // compare: the model's comparison is the shop's (prices after the
+    // rules, ratings), and the shopper sees the compared products
+    r = await chat(srv, await anon(srv), 'which of the iphones is best [agent:compare]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    const cards = r.json?.reply?.cards || [];
+    const m2 = /^Compared 2: cheapest ([!-~]+), best rated ([!-~]+)\.$/.exec(r.json?.reply?.text || '');
+    const byPrice = [...cards].sort((a, b) => a.finalPrice - b.finalPrice)[0]?.sku;
+    const byRating = [...cards].sort((a, b) => b.rating - a.rating)[0]?.sku;
+    ok(m2 && cards.length === 2 && m2[1] === byPrice && m2[2] === byRating &&
+       (tr.agent?.calls || []).map((c) => c.name).join() === 'search_products,compare_products',
+       `${P} compare_products: two hits side by side, the cheapest and the best rated as the shop prices them, shown as cards`,
+       { reply: r.json?.reply?.text, cards: cards.map((c) => [c.sku, c.finalPrice, c.rating]), calls: tr.agent?.calls });
+    r = await chat(srv, await anon(srv), 'compare nonsense [agent:badcompare]');
+    ok((r.json?.reply?.text || '') === 'Tool errors: invalid-arguments,invalid-arguments,not-found',
+       `${P} compare_products of one product, of one twice, of an invented SKU: tool errors`, r.json?.reply?.text);
+
+    // hand-off: a ticket in the audit trail the support team reads, as
+    // the chat's support agent records one
+    r = await chat(srv, await anon(srv), 'my parcel arrived damaged, I want a person [agent:person]');
+    const ticket = /^Ticket (\S+): a person will get back to you\.$/.exec(r.json?.reply?.text || '')?.[1];
+    const hand = sql(join(srv.dir, 'aisle.db'), "SELECT subject, detail FROM audit WHERE action = 'support.handoff'")
+      .filter((a) => a.subject === ticket);
+    const hd = JSON.parse(hand[0]?.detail || '{}');
+    ok(ticket && hand.length === 1 && hd.via === 'llm_agent' && hd.reason === 'the parcel arrived damaged' &&
+       /parcel arrived damaged/.test(hd.text || ''),
+       `${P} request_handoff: one support.handoff audit entry with the model's reason and the shopper's words`,
+       { reply: r.json?.reply?.text, audit: hand });
 
     // malformed arguments, unknown tools, invented SKUs: errors, nothing runs
     tok = await anon(srv);
@@ -175,6 +225,27 @@ async function suite(kind, fake, pipe) {
     ok((r.json?.reply?.text || '') === 'Tool errors: not-found,not-found', `${P} an invented SKU is a not-found tool error`, r.text);
     cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
     ok(cart && (cart.items || []).length === 0, `${P} none of them touched the cart`, cart);
+
+    // the shop's rules hold for the model's calls: 11 of one item is
+    // vetoed by scripts/cart_limits.lua, and the model is told why
+    r = await chat(srv, tok, 'add eleven mascaras [agent:veto]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
+    ok((r.json?.reply?.text || '') === 'Tool error: rule-veto: at most 10 of the same item per order' &&
+       (cart.items || []).length === 0 && tr.agent?.toolErrors === 1,
+       `${P} a rule's veto (at most 10 per line) comes back to the model as a tool error; the cart is unchanged`,
+       { reply: r.json?.reply?.text, cart: cart.items, agent: tr.agent });
+
+    // policy text reaches the model only as a tool result, quoted from the shop's file
+    r = await chat(srv, tok, 'how do returns work here [agent:policy]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    const polReq = (await fakeRequests(fake.port, 1))[0]?.body?.messages || [];
+    const polResult = JSON.stringify(polReq.filter((m) => m.role === 'tool' ||
+      (m.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_result'))));
+    ok(/^Policy: .*return/i.test(r.json?.reply?.text || '') && (tr.agent?.calls || [])[0]?.name === 'shop_policy' &&
+       tr.agent.calls[0].ok === true && /return/i.test(polResult),
+       `${P} shop_policy: the model answers from the Returns section it got as a tool result`,
+       { reply: r.json?.reply?.text, calls: tr.agent?.calls });
 
     // a product description that tries to talk the model into a discount
     // and a checkout: no price, cart or order changes
@@ -230,6 +301,21 @@ async function suite(kind, fake, pipe) {
        `${P} deadline mid-loop: the answer says what was found`, { agent: tr.agent, reply: r.json?.reply?.text });
     ok(r.ms < 3300, `${P} ... within the turn's deadline (3000 ms): ${r.ms} ms`);
 
+    // the provider fails after a tool changed the cart: the turn stays the
+    // agent's (the built-in pipeline on top could add the item again), and
+    // the answer says what the tools did
+    tok = await anon(srv);
+    r = await chat(srv, tok, 'find me mascara and add the first one [agent:multistep] [fail-after:3]');
+    tr = await trace(srv, admin, r.json?.traceId);
+    cart = (await req(srv, 'GET', '/api/v1/cart', { token: tok })).json;
+    ok(r.status === 200 && tr.agent?.mode === 'llm' && tr.agent.stop === 'provider-error' && tr.agent.toolCalls === 3 &&
+       // the reply docs/agents.md quotes
+       r.json?.reply?.text === 'I found 1 product for "mascara". I added 1 of the Essence Mascara Lash Princess to your cart ' +
+         '(now 1). (I stopped there: ask me to go on.)' &&
+       cart?.items?.length === 1 && cart.items[0].qty === 1 && !(tr.fallbacks || []).some((f) => f.stage === 'assistant'),
+       `${P} provider fails mid-loop after a cart change: the answer says what was done, the item is added once`,
+       { agent: tr.agent, reply: r.json?.reply?.text, cart: cart?.items });
+
     // the provider fails or hangs: the built-in pipeline answers in time
     r = await chat(srv, await anon(srv), 'show me mascara [500]');
     tr = await trace(srv, admin, r.json?.traceId);
@@ -269,9 +355,22 @@ async function suite(kind, fake, pipe) {
     ok(metric(m, 'aisle_agent_tool_calls_total') > 10 && metric(m, 'aisle_agent_tokens_total', 'kind="input"') > 0 &&
        metric(m, 'aisle_agent_turns_total', 'answer="builtin"') >= 2,
        `${P} /metrics counts agent turns, tool calls and tokens`, m.split('\n').filter((l) => l.includes('agent')));
+    // per turn: histograms over the turns the model answered
+    const llmTurns = metric(m, 'aisle_agent_turns_total', 'answer="llm"');
+    const le = (name, b) => metric(m, `${name}_bucket`, `le="${b}"`);
+    ok(llmTurns > 10 && metric(m, 'aisle_agent_turn_tool_calls_count') === llmTurns &&
+       metric(m, 'aisle_agent_turn_tokens_count') === llmTurns && le('aisle_agent_turn_tool_calls', '+Inf') === llmTurns &&
+       metric(m, 'aisle_agent_turn_tool_calls_sum') === metric(m, 'aisle_agent_tool_calls_total') &&
+       le('aisle_agent_turn_tool_calls', '0') > 0 && le('aisle_agent_turn_tool_calls', '3') > le('aisle_agent_turn_tool_calls', '2') &&
+       le('aisle_agent_turn_tool_calls', '8') > le('aisle_agent_turn_tool_calls', '6') &&
+       metric(m, 'aisle_agent_turn_tokens_sum') > 0 && le('aisle_agent_turn_tokens', '500') <= le('aisle_agent_turn_tokens', '1000'),
+       `${P} /metrics: tool calls and tokens per turn as histograms (the 3-call and 8-call turns in their buckets)`,
+       m.split('\n').filter((l) => l.startsWith('aisle_agent_turn_')));
   } finally {
     await stopServer(srv);
   }
+  // under the sanitizer build (make check) a report lands on stderr
+  ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.err), `${P} no sanitizer report from the server`, srv.err.slice(-2000));
 }
 
 // pipelines/commerce-agent.yaml served as shipped: the model plans, a
@@ -304,6 +403,26 @@ async function shippedSuite(fake) {
       `${P} provider error: the built-in commerce pipeline answers`, tr.agent);
   } finally {
     await stopServer(srv);
+  }
+  // the provider is down (nothing listens at its address): the built-in
+  // pipeline answers, within the deadline, and the trace says why
+  const down = await startServer({
+    pipeline: SHIPPED, args: ['--set', 'limits.ip_burst=1000'],
+    env: { AISLE_LLM: 'on', AISLE_LLM_PROVIDER: 'openai', AISLE_LLM_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1`,
+           AISLE_LLM_API_KEY: 'sk-test-agent', AISLE_LLM_MODEL: 'test-model', AISLE_LLM_LOG: 'off' },
+  });
+  try {
+    const admin = (await makeAdmin(down, 'admin-down@example.com')).accessToken;
+    const deadline = Number((/^deadline_ms: *(\d+)/m.exec(readFileSync(SHIPPED, 'utf8')) || [])[1]);
+    const r = await chat(down, await anon(down), 'show me mascara');
+    const tr = await trace(down, admin, r.json?.traceId);
+    ok(r.status === 200 && (r.json?.reply?.cards || []).length > 0 && tr.agent?.mode === 'builtin' &&
+       tr.agent?.stop === 'provider-error' && typeof tr.agent?.reason === 'string' &&
+       (tr.fallbacks || []).some((f) => f.stage === 'assistant') && deadline > 0 && r.ms < deadline,
+       `${P} provider down (connection refused): the built-in search answers within the deadline (${r.ms} ms of ${deadline}), the trace says why`,
+       { agent: tr.agent, fallbacks: tr.fallbacks, reply: r.json?.reply?.text });
+  } finally {
+    await stopServer(down);
   }
   // no provider at all: the stage passes and the shop works as commerce.yaml
   const plain = await startServer({ pipeline: SHIPPED, env: { AISLE_LLM: 'off' } });

@@ -17,13 +17,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, req, startServer, stopServer, failed, metric, TEST_ADDRESS, TEST_CARD } from './lib.mjs';
+import { ok, req, startServer, stopServer, failed, metric, saveCheckoutFacts, TEST_ADDRESS, TEST_CARD } from './lib.mjs';
 import { sql } from './stores.mjs';
 
 const CONFIG = 'limits:\n  ip_rps: 1000\n  ip_burst: 1000\n  user_rps: 1000\n  user_burst: 1000\n';
 const SKU = 'BEA-ESS-ESS-001'; // Essence Mascara, $9.99, in stock in the sample catalog
-const TOOLS = ['search_products', 'get_product', 'view_cart', 'add_to_cart', 'update_cart_item', 'remove_from_cart',
-  'apply_promo_code', 'request_checkout', 'confirm_checkout', 'order_status', 'shop_policy'];
+const TOOLS = ['search_products', 'get_product', 'compare_products', 'view_cart', 'add_to_cart', 'update_cart_item', 'remove_from_cart',
+  'apply_promo_code', 'request_checkout', 'confirm_checkout', 'request_handoff', 'order_status', 'shop_policy'];
 
 async function connect(srv, token) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
@@ -93,6 +93,28 @@ async function agentTests(srv) {
   ok(!r.isError && r.structuredContent?.sku === SKU && r.structuredContent.finalPrice === rest.json.finalPrice &&
     r.structuredContent.title === rest.json.title, 'get_product answers what REST GET /products/{sku} answers', r);
 
+  // compare: two products side by side, priced as REST prices them
+  const cmpTool = tools.find((t) => t.name === 'compare_products');
+  const skusSchema = cmpTool?.inputSchema?.properties?.skus;
+  ok(skusSchema?.type === 'array' && skusSchema.items?.type === 'string' && skusSchema.minItems === 2 && skusSchema.maxItems === 4 &&
+    JSON.stringify(cmpTool.inputSchema.required) === '["skus"]', 'compare_products schema: skus, a list of 2 to 4 strings', cmpTool?.inputSchema);
+  const found = (await call(anon, 'search_products', { query: 'iphone', limit: 3 })).structuredContent?.items || [];
+  const cmpPair = found.slice(0, 2).map((p) => p.sku);
+  r = await call(anon, 'compare_products', { skus: cmpPair });
+  const rests = await Promise.all(cmpPair.map((s) => req(srv, 'GET', `/api/v1/products/${s}`)));
+  const cheaper = rests[0].json.finalPrice <= rests[1].json.finalPrice ? cmpPair[0] : cmpPair[1];
+  const better = rests[0].json.rating >= rests[1].json.rating ? cmpPair[0] : cmpPair[1];
+  ok(cmpPair.length === 2 && !r.isError && r.structuredContent?.items?.map((x) => x.sku).join() === cmpPair.join() &&
+    r.structuredContent.items.every((x, i) => x.finalPrice === rests[i].json.finalPrice && x.rating === rests[i].json.rating) &&
+    r.structuredContent.cheapest === cheaper && r.structuredContent.bestRated === better,
+    'compare_products: both products with the prices and ratings REST gives, the cheapest and the best rated', r.structuredContent ?? r);
+  r = await call(anon, 'compare_products', { skus: [SKU, 'NO-SUCH-SKU-424242'] });
+  ok(refused(r, 'not-found') && /NO-SUCH-SKU-424242/.test(r.content[0].text), 'compare_products with an invented SKU: isError not-found naming it', r);
+  r = await call(anon, 'compare_products', { skus: [SKU, SKU] });
+  ok(refused(r, 'invalid-arguments') && /repeats/.test(r.content[0].text), 'compare_products of one SKU twice: isError invalid-arguments', r);
+  r = await call(anon, 'compare_products', { skus: [SKU] });
+  ok(refused(r, 'invalid-arguments') && /2 to 4/.test(r.content[0].text), 'compare_products of one product: isError invalid-arguments', r);
+
   // ---- refusals a client sees ----
   r = await call(anon, 'get_product', { sku: 'NO-SUCH-SKU-424242' });
   ok(refused(r, 'not-found'), 'get_product of an invented SKU: isError not-found', r);
@@ -100,6 +122,8 @@ async function agentTests(srv) {
   ok(refused(r, 'session-required') && /Bearer/.test(r.content[0].text), 'view_cart without a token: isError session-required, says how to get one', r);
   r = await call(anon, 'add_to_cart', { sku: SKU, quantity: 1 });
   ok(refused(r, 'session-required'), 'add_to_cart without a token: refused', r);
+  r = await call(anon, 'request_handoff', { reason: 'talk to a person' });
+  ok(refused(r, 'session-required'), 'request_handoff without a token: refused (the support team needs a session to answer)', r);
   r = await call(anon, 'buy_everything', {});
   ok(r.thrown && r.thrown.code === -32602 && /Unknown tool/.test(r.thrown.message), 'unknown tool: JSON-RPC error -32602', r.thrown?.message);
   r = await call(anon, 'get_product', {});
@@ -152,6 +176,15 @@ async function agentTests(srv) {
   ok(restCart.json?.items?.[0]?.qty === 1, 'the same cart is in REST GET /api/v1/cart', restCart.json);
   r = await call(guest, 'request_checkout', {});
   ok(refused(r, 'login-required'), 'request_checkout with an anonymous token: isError login-required', r);
+  // a person takes over: a ticket in the audit trail, for this session
+  r = await call(guest, 'request_handoff', { reason: 'the shopper wants to talk to a person about a gift' });
+  const hand = sql(join(srv.dir, 'aisle.db'), "SELECT actor, subject, detail FROM audit WHERE action = 'support.handoff'");
+  ok(!r.isError && /^mcp:[0-9a-f]{16}$/.test(r.structuredContent?.ticket || '') && hand.length === 1 &&
+    hand[0].subject === r.structuredContent.ticket && /^session:/.test(hand[0].actor) &&
+    JSON.parse(hand[0].detail).via === 'mcp' && /about a gift/.test(JSON.parse(hand[0].detail).reason),
+    'request_handoff: a ticket, one support.handoff audit entry for the session, via mcp, with the reason', { r, hand });
+  r = await call(guest, 'request_handoff', {});
+  ok(refused(r, 'invalid-arguments') && /reason is required/.test(r.content[0].text), 'request_handoff without a reason: invalid-arguments', r);
   await guest.close();
 
   // ---- a signed-in shopper: cart and the two-step checkout ----
@@ -165,6 +198,15 @@ async function agentTests(srv) {
   ok(refused(r, 'invalid-arguments'), 'add_to_cart with quantity "two": isError invalid-arguments', r);
   r = await call(me, 'add_to_cart', { sku: SKU, quantity: 0 });
   ok(refused(r, 'invalid-arguments') && /from 1 to 999/.test(r.content[0].text), 'add_to_cart with quantity 0: out of range', r);
+  // the shop's Lua rules hold for an outside agent as for the chat: the
+  // 11th of one item is vetoed by scripts/cart_limits.lua, with its reason
+  r = await call(me, 'add_to_cart', { sku: SKU, quantity: 9 });
+  ok(refused(r, 'rule-veto') && /at most 10 of the same item per order/.test(r.content[0].text),
+    'add_to_cart past the rule\'s limit (2 + 9 > 10): isError rule-veto with the rule\'s reason', r);
+  r = await call(me, 'view_cart', {});
+  ok(!r.isError && r.structuredContent?.items?.find((l) => l.sku === SKU)?.qty === 2, 'the vetoed add changed nothing: still 2', r.structuredContent);
+  r = await call(me, 'update_cart_item', { sku: SKU, quantity: 11 });
+  ok(refused(r, 'rule-veto') && /at most 10/.test(r.content[0].text), 'update_cart_item to 11: isError rule-veto', r);
   r = await call(me, 'view_cart', {});
   const cart = r.structuredContent;
   ok(!r.isError && cart?.count === 2 && cart.total > 0, 'view_cart: 2 items, a total', cart);
@@ -378,6 +420,32 @@ async function acpBindingTests(srv) {
   ok(disc.transports?.includes('mcp'), 'acp binding: discovery lists the mcp transport', disc.transports);
 }
 
+// docs/agents.md's SDK example, run as written (its imports passed in,
+// its URL pointed at this server): a signed-in shopper with a saved
+// address and card ends with one paid order, and nothing is logged
+async function docsExampleTest(srv) {
+  const md = readFileSync('docs/agents.md', 'utf8');
+  const at = md.indexOf('#### The official TypeScript SDK');
+  const block = at < 0 ? null : /```js\n([\s\S]*?)```/.exec(md.slice(at));
+  ok(block, 'docs/agents.md has the SDK example');
+  if (!block) return;
+  const body = block[1].split('\n').filter((l) => !/^import /.test(l)).join('\n')
+    .replaceAll('http://127.0.0.1:8080', srv.base);
+  const token = await signIn(srv, 'mcp-docs-example@example.com');
+  await saveCheckoutFacts(srv, token);
+  const logged = [];
+  const AsyncFunction = (async () => {}).constructor;
+  let thrown = null;
+  try {
+    await new AsyncFunction('Client', 'StreamableHTTPClientTransport', 'accessToken', 'console', body)(
+      Client, StreamableHTTPClientTransport, token, { log: (...a) => logged.push(a.join(' ')) });
+  } catch (e) { thrown = e; }
+  const orders = (await req(srv, 'GET', '/api/v1/orders', { token })).json?.items || [];
+  ok(!thrown && logged.length === 0 && orders.length === 1 && orders[0].payment?.status === 'paid',
+    "docs/agents.md's SDK example runs as written: search, add, request and confirm place one paid order",
+    { thrown: thrown && String(thrown), logged, orders });
+}
+
 async function transportTests(srv) {
   let r = await fetch(srv.base + '/mcp', { headers: { Accept: 'text/event-stream' } });
   ok(r.status === 405, 'GET /mcp: 405 (no server stream)', r.status);
@@ -435,7 +503,8 @@ async function rateTests() {
 let srv;
 try {
   srv = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: CONFIG, env: { AISLE_ACP_API_KEY: ACP_KEY } });
-  for (const [name, fn] of [['agent', agentTests], ['acp binding', acpBindingTests], ['transport', transportTests]]) {
+  for (const [name, fn] of [['agent', agentTests], ['acp binding', acpBindingTests], ['docs example', docsExampleTest],
+    ['transport', transportTests]]) {
     try { await fn(srv); } catch (e) { ok(false, `mcp ${name} tests ran to the end`, e.stack || String(e)); }
   }
 } catch (e) {
