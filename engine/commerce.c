@@ -73,6 +73,12 @@ json_object *eng__card(const store_product *p, bool with_detail)
             json_object_array_add(img, json_object_new_string(p->images_media && p->images_media[i] ? p->images_media[i]
                                                                                                 : p->images[i]));
         ENG_JADD(c, "images", img);
+        /* warranty, dimensions, ...: what the listing says beyond its text */
+        json_object *facts = p->facts ? json_tokener_parse(p->facts) : NULL;
+        if (json_object_is_type(facts, json_type_object))
+            ENG_JADD(c, "facts", facts);
+        else
+            json_object_put(facts);
     }
     return c;
 }
