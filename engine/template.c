@@ -692,6 +692,34 @@ static void add_int(eng_buf *b, int64_t i)
 
 /* add_fixed: d with 2 decimals; `trim` drops trailing zeros (19.50 ->
  * 19.5, 20.00 -> 20) for plain numbers, money keeps them. */
+static void add_fixed(eng_buf *b, double d, bool trim);
+
+/* money: two decimals, thousands grouped ("1,399.99"), as shoppers read
+ * prices */
+static void add_money(eng_buf *b, double d)
+{
+    eng_buf t;
+    eng__buf_init(&t);
+    add_fixed(&t, d, false);
+    if (!t.data || t.oom) {
+        eng__buf_free(&t);
+        return;
+    }
+    const char *s = t.data;
+    size_t n = strlen(s), digits = 0, at = 0;
+    if (*s == '-')
+        eng__buf_add(b, s, 1), at = 1;
+    while (at + digits < n && isdigit((unsigned char)s[at + digits]))
+        digits++;
+    for (size_t i = 0; i < digits; i++) {
+        if (i && (digits - i) % 3 == 0)
+            eng__buf_add(b, ",", 1);
+        eng__buf_add(b, s + at + i, 1);
+    }
+    eng__buf_add(b, s + at + digits, n - at - digits);
+    eng__buf_free(&t);
+}
+
 static void add_fixed(eng_buf *b, double d, bool trim)
 {
     if (!isfinite(d))
@@ -907,7 +935,7 @@ static void apply(val *v, const filter *f, eng_buf *b, size_t start)
         if (!as_number(v, b, start, &d))
             return;
         truncate_to(b, start);
-        add_fixed(b, d, false);
+        add_money(b, d);
         v->k = V_OUT;
         return;
     case F_ROUND:

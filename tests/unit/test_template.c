@@ -25,7 +25,8 @@ static const char *ctx_json =
     " \"zero\": 0, \"zerod\": 0.0, \"empty\": \"\", \"none\": null, \"list\": [], \"obj\": {},"
     " \"f\": false, \"t\": true, \"n\": 42, \"big\": 20.0, \"third\": 0.3333, \"neg\": -3,"
     " \"negtiny\": -0.001, \"price_s\": \"7.256\", \"word\": \"caf\\u00e9s\", \"hex\": \"0x1A\","
-    " \"shout\": \"MiXeD Case\", \"title\": \"outer title\", \"half\": 2.5}";
+    " \"shout\": \"MiXeD Case\", \"title\": \"outer title\", \"half\": 2.5,"
+    " \"k1\": 1399.99, \"m1\": 1234567.5, \"k0\": 999.999, \"negk\": -2500}";
 
 typedef struct fixture {
     eng_pool *pool;
@@ -148,6 +149,9 @@ static void test_filters(void **state)
     R("{{cart.total | money}} {{n | money}} {{price_s | money}} {{negtiny | money}}",
       "19.50 42.00 7.26 0.00");
     R("{{user.name | money}}|{{none | money}}|{{t | money}}|{{hex | money}}", "ada lovelace||true|0x1A");
+    /* thousands grouped, as a shopper reads a price; a rounding that
+     * reaches the next thousand is grouped too */
+    R("{{k1 | money}} {{m1 | money}} {{k0 | money}} {{negk | money}}", "1,399.99 1,234,567.50 1,000.00 -2,500.00");
     R("{{half | round}} {{third | round}} {{price_s | round}} {{n | round}} {{neg | round}}", "3 0 7 42 -3");
     R("{{tags | count}} {{list | count}} {{word | count}} {{none | count}} {{user | count}} {{n | count}}",
       "3 0 5 0 3 42");
