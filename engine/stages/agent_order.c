@@ -157,6 +157,45 @@ static bool has_saved(eng_turn *t, bool card)
     return ok;
 }
 
+/* The parts of address `a` understood so far, on one line as that
+ * country's envelopes order them: "8 Orchard Lane, Eugene, OR 97401,
+ * United States"; "4 Bay Road, Leeds, LS1 4AP, United Kingdom"; "12 Rue
+ * Cler, 75007 Paris, France". */
+static void address_line(json_object *a, char *text, size_t cap)
+{
+    static const char *const names[][2] = {
+        {"US", "United States"}, {"CA", "Canada"},  {"GB", "United Kingdom"}, {"UK", "United Kingdom"},
+        {"IE", "Ireland"},       {"DE", "Germany"}, {"FR", "France"},         {"IT", "Italy"},
+        {"ES", "Spain"},         {"NL", "Netherlands"}, {"BE", "Belgium"},    {"AT", "Austria"},
+        {"PT", "Portugal"},      {"AU", "Australia"},
+    };
+#define PART(k) json_object_get_string(json_object_object_get(a, k))
+    const char *country = PART("country"), *zip = PART("postalCode"), *city = PART("city"), *region = PART("region");
+    const char *cname = country;
+    for (size_t i = 0; country && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(country, names[i][0]) == 0)
+            cname = names[i][1];
+    bool north_america = country && (strcasecmp(country, "US") == 0 || strcasecmp(country, "CA") == 0);
+    bool british = country && (strcasecmp(country, "GB") == 0 || strcasecmp(country, "UK") == 0 ||
+                               strcasecmp(country, "IE") == 0);
+    char place[256] = "";
+    if (north_america)   /* "Eugene, OR 97401" */
+        snprintf(place, sizeof place, "%s%s%s%s%s", city ? city : "", city && (region || zip) ? ", " : "",
+                 region ? region : "", region && zip ? " " : "", zip ? zip : "");
+    else if (british)    /* "Leeds, LS1 4AP" */
+        snprintf(place, sizeof place, "%s%s%s", city ? city : "", city && zip ? ", " : "", zip ? zip : "");
+    else                 /* "75007 Paris" */
+        snprintf(place, sizeof place, "%s%s%s%s%s", zip ? zip : "", zip && city ? " " : "", city ? city : "",
+                 region && (zip || city) ? ", " : "", region ? region : "");
+    const char *parts[] = {PART("name"), PART("line1"), PART("line2"), place, cname, PART("phone")};
+#undef PART
+    size_t used = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0] && used < cap; i++)
+        if (parts[i] && *parts[i])
+            used += (size_t)snprintf(text + used, cap - used, "%s%s", used ? ", " : "", parts[i]);
+}
+
 /* the question about the address: what is missing, or "is this right?" */
 static eng_result ask_address(eng_turn *t)
 {
@@ -177,16 +216,8 @@ static eng_result ask_address(eng_turn *t)
     json_object *shown = NULL;
     json_object_deep_copy(a, &shown, NULL);
     eng__set_var(t, "address", shown);
-    /* the parts understood, in the order an envelope shows them */
-    static const char *const order[] = {"name", "line1", "line2", "postalCode", "city", "region", "country", "phone",
-                                        NULL};
-    char text[600] = "";
-    size_t used = 0;
-    for (size_t i = 0; order[i] && used < sizeof text; i++) {
-        const char *v = json_object_get_string(json_object_object_get(a, order[i]));
-        if (v && *v)
-            used += (size_t)snprintf(text + used, sizeof text - used, "%s%s", used ? ", " : "", v);
-    }
+    char text[600];
+    address_line(a, text, sizeof text);
     eng__set_var(t, "addressText", json_object_new_string(text));
     if (missing) {
         eng__set_var(t, "needAddress", json_object_new_boolean(1));

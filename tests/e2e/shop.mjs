@@ -629,7 +629,7 @@ try {
     await say('search for mascara', /mascara/i)
     await say('put it in my cart', /cart has 1 item/)
     await say('time to check out', /Where should the order go\?/)
-    await say('Rosa Quintero, 8 Orchard Lane, Eugene, OR 97401, USA', /I'll deliver to: Rosa Quintero, 8 Orchard Lane, 97401, Eugene, OR, US\. Is that right\?/)
+    await say('Rosa Quintero, 8 Orchard Lane, Eugene, OR 97401, USA', /I'll deliver to: Rosa Quintero, 8 Orchard Lane, Eugene, OR 97401, United States\. Is that right\?/)
     await shot(page, '14c-chat-address')
     // the confirmation flag offers Yes / No; No keeps it off the account
     await page.getByTestId('msg-assistant').last().getByTestId('answer').filter({ hasText: 'No' }).click()
