@@ -749,6 +749,40 @@ static eng_result about_products(const agent_call *c)
     return eng__agent_product(c);
 }
 
+/* "the Dior perfume and the red lipstick": products named one by one,
+ * joined by "and" (eng__agent_name_parts); each must name one product
+ * (for a removal, one in the cart), else 0: the single-target path asks.
+ * Returns how many, their skus and titles in pool strings. */
+static int named_several(eng_turn *t, bool in_cart, const char **skus, const char **titles, int max)
+{
+    char parts[320];
+    eng__agent_name_parts(t, parts, sizeof parts, true);
+    if (!strchr(parts, '|'))
+        return 0;
+    int n = 0;
+    for (char *p = parts; *p;) {
+        char *w = p;
+        while (*p && *p != '|')
+            p++;
+        if (*p)
+            *p++ = '\0';
+        agent_target tg;
+        int one = eng__agent_named(t, w, &tg);
+        json_object_put(tg.candidates);
+        if (one != 1 || tg.found != AGENT_ONE || n >= max || (in_cart && !cart_line(t, tg.sku)))
+            return 0;
+        bool dup = false;
+        for (int i = 0; i < n && !dup; i++)
+            dup = strcmp(skus[i], tg.sku) == 0;
+        if (!dup) {
+            skus[n] = eng__pool_strdup(t->pool, tg.sku);
+            titles[n] = eng__pool_strdup(t->pool, tg.title ? tg.title : tg.sku);
+            n++;
+        }
+    }
+    return n;
+}
+
 eng_result eng__agent_cart(const agent_call *c)
 {
     eng_turn *t = c->t;
@@ -803,6 +837,8 @@ eng_result eng__agent_cart(const agent_call *c)
         agent_target bad = {.found = AGENT_BAD_REF};
         return unclear(t, &bad, is_remove);
     }
+    if (nref == 0 && (is_add || is_remove))
+        nref = named_several(t, is_remove, skus, titles, AGENT_MAX_REFS);
     if (nref >= 2)
         return several(t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
                        is_add ? quantity(t, 1) : 0);
