@@ -19,7 +19,8 @@ static const eng_field fields[] = {
     {"confirm_orders", ENG_F_BOOL, false, offsetof(agent_opts, confirm_orders), "true", 0, 0,
      "ask the shopper to confirm before placing an order"},
     {"confirm_below", ENG_F_NUM, false, offsetof(agent_opts, confirm_below), "0", 0, 1,
-     "a cart change understood with less confidence than this is asked, not done"},
+     "a cart change (cart agent) or an order cancellation (order agent) understood with less confidence than "
+     "this is asked, not done"},
     {NULL, 0, false, 0, NULL, 0, 0, NULL},
 };
 
@@ -237,6 +238,29 @@ bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
         k++;
     }
     return pointed && o > 0;
+}
+
+bool eng__agent_is_question(const char *text)
+{
+    static const char *const asks[] = {"can", "could", "how", "what", "is", "do", "does", "will", "would", "when",
+                                       "why", "if", "may", "should", NULL};
+    if (strchr(text, '?'))
+        return true;
+    while (*text == ' ')
+        text++;
+    for (size_t i = 0; asks[i]; i++) {
+        size_t n = strlen(asks[i]);
+        if (strncasecmp(text, asks[i], n) == 0 && !isalpha((unsigned char)text[n]))
+            return true;
+    }
+    return false;
+}
+
+bool eng__agent_cancel_request(const char *text)
+{
+    static const char *const cancel[] = {"cancel it", "cancel that", "cancel my order", "cancel the order",
+                                         "cancel this order", "cancel that order", "cancel my last order", NULL};
+    return eng__agent_has_word(text, cancel) && !eng__agent_is_question(text);
 }
 
 bool eng__agent_names_code(const char *text)

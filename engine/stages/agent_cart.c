@@ -521,9 +521,26 @@ static bool loose_comparative(eng_turn *t, const agent_target *tg)
     return true;
 }
 
+/* The product cannot be had in that number (out of stock, stock kept):
+ * asking "shall I add it?" would only lead to a refusal. */
+static bool cannot_add(eng_turn *t, const char *sku, int64_t qty)
+{
+    store_product p = {0};
+    if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0)
+        return false;
+    int64_t have = eng__cart_line_qty(t, sku);
+    bool no = !p.stock_untracked && p.stock < have + (qty > 0 ? qty : 1);
+    store_product_clear(&p);
+    return no;
+}
+
 /* Propose `type`, or ask first when the reading is unsure. */
 static eng_result change(eng_turn *t, const agent_opts *o, const char *type, agent_target *tg, int64_t qty)
 {
+    /* an add that cannot be had is refused at once ("it is out of
+     * stock"), never asked first: nothing changes either way */
+    if (strcmp(type, "cart.add") == 0 && tg && cannot_add(t, tg->sku, qty))
+        return propose(t, type, tg->sku, qty);
     if (unsure(t, o) || eng__agent_contradicts(type, eng__json_str(t->ctx, "message.text", "")) || loose_comparative(t, tg)) {
         eng__set_var(t, "unsure", json_object_new_boolean(1));
         eng__agent_ask(t, type, tg ? tg->sku : NULL, tg ? tg->title : NULL, qty);

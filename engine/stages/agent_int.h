@@ -74,6 +74,14 @@ bool eng__agent_sizes_question(const agent_call *c, eng_result *r);
  * listing may hold: its warranty, return policy, weight, dimensions or
  * when it ships ("what's the warranty on the sofa", "how heavy is it"). */
 bool eng__agent_asks_fact(const char *text);
+/* eng__agent_is_question: `text` asks rather than tells: a question
+ * mark, or it opens like a question ("can i cancel my order", "how do
+ * i ..."). */
+bool eng__agent_is_question(const char *text);
+/* eng__agent_cancel_request: `text` tells the shop to cancel an order
+ * ("cancel it", "i changed my mind, cancel that order"), not a question
+ * about cancelling. */
+bool eng__agent_cancel_request(const char *text);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

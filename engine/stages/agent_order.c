@@ -377,6 +377,47 @@ static eng_result answer_cart(eng_turn *t, json_object *pending, bool yes)
     return r;
 }
 
+/* Whether a cancel_order reading is too unsure to act on: below the
+ * stage's confirm_below, or a guess of the classifier's (reread,
+ * unsure). */
+static bool cancel_unsure(eng_turn *t, const agent_opts *o)
+{
+    const char *src = eng__json_str(t->ctx, "intent.source", "");
+    double conf = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
+    /* "can i cancel my order?" asks whether it can be done: asked back */
+    return strcmp(src, "reread") == 0 || strcmp(src, "unsure") == 0 || strcmp(src, "catalog") == 0 ||
+           (o->confirm_below > 0 && conf < o->confirm_below) ||
+           (o->confirm_below > 0 && eng__agent_is_question(eng__json_str(t->ctx, "message.text", "")));
+}
+
+/* The answer to "Shall I cancel order #N?": yes cancels that order (the
+ * one asked about, whatever is newest now), no leaves it. */
+static eng_result answer_cancel(eng_turn *t, json_object *pending, bool yes)
+{
+    int64_t id = json_object_get_int64(eng__json_path(pending, "orderId"));
+    json_object_object_del(eng__session(t), "pending");
+    eng__agent_read_as(t, "cancel_order");
+    if (!yes) {
+        eng__set_var(t, "cancelDropped", json_object_new_int64(id));
+        eng__turn_note(t, "the shopper said no: order %" PRId64 " stays", id);
+        return ENG_R_OK;
+    }
+    store_order ord = {0};
+    if (store_order_get(eng__store(t), id, &ord, NULL) < 0 || ord.user_id != eng__user_id(t) ||
+        strcmp(ord.status, "placed") != 0) {
+        store_order_clear(&ord);
+        eng__set_var(t, "noOrder", json_object_new_boolean(1));
+        return ENG_R_OK;
+    }
+    json_object *a = json_object_new_object();
+    ENG_JADD(a, "orderId", json_object_new_int64(ord.id));
+    ENG_JADD(a, "type", json_object_new_string("order.cancel"));
+    json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
+    store_order_clear(&ord);
+    eng__action_add(t, "order.cancel", a);
+    return ENG_R_OK;
+}
+
 /* A "no" that takes back the add the turn before made ("actually no,
  * cancel that", "undo that", "scratch that") with no question waiting. */
 static bool takes_back_add(eng_turn *t)
@@ -400,6 +441,13 @@ static eng_result nothing_to_confirm(const agent_call *c)
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "nothing to confirm, and an add is asked: read as add_to_cart");
         return eng__agent_cart(c);
+    }
+    if (eng__agent_cancel_request(eng__json_str(t->ctx, "message.text", "")) && eng__user_id(t)) {
+        /* "ok cancel that order": a cancellation, asked first */
+        eng__agent_read_as(t, "cancel_order");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "nothing to confirm, and a cancellation is asked: read as cancel_order");
+        return eng__agent_order(c);
     }
     /* "ok lets pay", "yep checkout time" with goods in the cart: the
      * checkout, which asks what it needs before any order ("yes place
@@ -457,6 +505,8 @@ eng_result eng__agent_order(const agent_call *c)
         }
         if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
             return answer_cart(t, fresh, yes);
+        if (fresh && strcmp(eng__json_str(fresh, "type", ""), "order.cancel") == 0 && eng__user_id(t))
+            return answer_cancel(t, fresh, yes);
         if (fresh && strcmp(eng__json_str(fresh, "type", ""), "checkout.address") == 0 && eng__user_id(t)) {
             if (!eng__json_path(t->ctx, "cart.items"))
                 eng__cart_refresh(t);
@@ -607,6 +657,21 @@ eng_result eng__agent_order(const agent_call *c)
         store_order ord = {0};
         if (!find_order(t, true, &ord)) {
             eng__set_var(t, no_orders_yet(t) ? "noOrders" : "noOrder", json_object_new_boolean(1));
+            return ENG_R_OK;
+        }
+        if (cancel_unsure(t, c->o)) {
+            /* "actually i changed my mind, cancel it" read weakly: a
+             * cancellation moves money back, so it is asked first */
+            json_object *p = json_object_new_object();
+            ENG_JADD(p, "type", json_object_new_string("order.cancel"));
+            ENG_JADD(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+            ENG_JADD(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+            ENG_JADD(p, "orderId", json_object_new_int64(ord.id));
+            ENG_JADD(sess, "pending", p);
+            json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
+            eng__set_var(t, "confirmCancel", json_object_new_boolean(1));
+            eng__turn_note(t, "cancel read unsure: asked whether to cancel order %" PRId64, ord.id);
+            store_order_clear(&ord);
             return ENG_R_OK;
         }
         json_object *a = json_object_new_object();

@@ -5,8 +5,10 @@
  * record) so the support team sees who asked and why. */
 #include "agent_int.h"
 #include "engine/knowledge_int.h"
+#include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 /* Intents that mean "let me talk to a person". */
 static const char *const handoff[] = {"contact_human_agent", "complaint", NULL};
@@ -126,6 +128,15 @@ eng_result eng__agent_support(const agent_call *c)
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_sizes_question(c, &claimed))
         return claimed;   /* "what sizes do they come in" */
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) && eng__user_id(t) &&
+        eng__agent_cancel_request(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "actually i changed my mind, cancel it" after an order: the
+         * order agent asks before cancelling (a guess, source reread) */
+        eng__agent_read_as(t, "cancel_order");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "asks to cancel: the order agent asks first");
+        return eng__agent_order(c);
+    }
     char about[160];
     eng_kb_hit kh;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
