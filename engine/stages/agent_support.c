@@ -5,6 +5,8 @@
  * record) so the support team sees who asked and why. */
 #include "agent_int.h"
 #include "engine/knowledge_int.h"
+#include "engine/checkout_int.h"
+#include <math.h>
 #include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
@@ -36,6 +38,37 @@ bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict)
     return false;
 }
 
+/* "do i get free delivery?" with goods in the cart: how far the cart is
+ * from the cheapest option that becomes free (vars.freeDelivery: name,
+ * and qualifies or the amount still needed), from the checkout's own
+ * settings and the cart as priced. */
+static void free_delivery(eng_turn *t)
+{
+    static const char *const asks[] = {"free delivery", "free shipping", "free postage", "delivery free",
+                                       "shipping free", "free standard delivery", NULL};
+    if (!eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), asks) || !eng__store(t))
+        return;
+    if (!eng__json_path(t->ctx, "cart.items") && eng__cart_refresh(t) < 0)
+        return;
+    if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) < 1)
+        return;
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    const eng_delivery_opt *best = NULL;
+    for (size_t i = 0; cfg && i < cfg->nopts; i++)
+        if (cfg->opts[i].free_over_cents >= 0 && (!best || cfg->opts[i].free_over_cents < best->free_over_cents))
+            best = &cfg->opts[i];
+    if (!best)
+        return;
+    int64_t goods = llround(json_object_get_double(eng__json_path(t->ctx, "cart.total")) * 100);
+    json_object *v = json_object_new_object();
+    ENG_JADD(v, "name", json_object_new_string(best->name));
+    if (eng__delivery_price(best, goods) == 0)
+        ENG_JADD(v, "qualifies", json_object_new_boolean(1));
+    else
+        ENG_JADD(v, "needed", json_object_new_double((double)(best->free_over_cents - goods) / 100.0));
+    eng__set_var(t, "freeDelivery", v);
+}
+
 static void knowledge(eng_turn *t, const char *intent)
 {
     /* below the threshold the reply says it doesn't know and offers a
@@ -44,6 +77,7 @@ static void knowledge(eng_turn *t, const char *intent)
     bool strict = strcmp(intent, "out_of_scope") == 0;
     if (!eng__agent_knowledge(t, intent, strict) && !strict && t->p->knowledge)
         eng__set_var(t, "knowledgeMiss", json_object_new_boolean(1));
+    free_delivery(t);
 }
 
 eng_result eng__agent_support(const agent_call *c)
