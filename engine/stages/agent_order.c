@@ -377,6 +377,19 @@ static eng_result answer_cart(eng_turn *t, json_object *pending, bool yes)
     return r;
 }
 
+/* The cancellation of order `ord` (cleared here) proposed to the action
+ * stage, which runs it through the commerce core. */
+static eng_result propose_cancel(eng_turn *t, store_order *ord)
+{
+    json_object *a = json_object_new_object();
+    ENG_JADD(a, "orderId", json_object_new_int64(ord->id));
+    ENG_JADD(a, "type", json_object_new_string("order.cancel"));
+    json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(ord));
+    store_order_clear(ord);
+    eng__action_add(t, "order.cancel", a);
+    return ENG_R_OK;
+}
+
 /* Whether a cancel_order reading is too unsure to act on: below the
  * stage's confirm_below, or a guess of the classifier's (reread,
  * unsure). */
@@ -409,13 +422,7 @@ static eng_result answer_cancel(eng_turn *t, json_object *pending, bool yes)
         eng__set_var(t, "noOrder", json_object_new_boolean(1));
         return ENG_R_OK;
     }
-    json_object *a = json_object_new_object();
-    ENG_JADD(a, "orderId", json_object_new_int64(ord.id));
-    ENG_JADD(a, "type", json_object_new_string("order.cancel"));
-    json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
-    store_order_clear(&ord);
-    eng__action_add(t, "order.cancel", a);
-    return ENG_R_OK;
+    return propose_cancel(t, &ord);
 }
 
 /* A "no" that takes back the add the turn before made ("actually no,
@@ -674,13 +681,7 @@ eng_result eng__agent_order(const agent_call *c)
             store_order_clear(&ord);
             return ENG_R_OK;
         }
-        json_object *a = json_object_new_object();
-        ENG_JADD(a, "orderId", json_object_new_int64(ord.id));
-        ENG_JADD(a, "type", json_object_new_string("order.cancel"));
-        json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
-        store_order_clear(&ord);
-        eng__action_add(t, "order.cancel", a);
-        return ENG_R_OK;
+        return propose_cancel(t, &ord);
     }
     /* track_order and the rest: the status of the order meant */
     store_order ord = {0};
