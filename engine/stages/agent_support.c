@@ -162,6 +162,17 @@ eng_result eng__agent_support(const agent_call *c)
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_sizes_question(c, &claimed))
         return claimed;   /* "what sizes do they come in" */
+    static const char *const not_to[] = {"don't add", "dont add", "do not add", "don't put", "dont put",
+                                         "don't remove", "dont remove", "do not remove", "don't buy", "dont buy",
+                                         "don't change", "dont change", NULL};
+    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), not_to)) {
+        /* "please dont add anything yet, i'm just browsing": the cart
+         * agent says it left the cart as it is */
+        eng__agent_read_as(t, strstr(eng__json_str(t->ctx, "message.text", ""), "remov") ? "remove_from_cart"
+                                                                                            : "add_to_cart");
+        eng__turn_note(t, "a cart change the shopper says not to make: the cart agent");
+        return eng__agent_cart(c);
+    }
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) && eng__user_id(t) &&
         eng__agent_cancel_request(eng__json_str(t->ctx, "message.text", ""))) {
         /* "actually i changed my mind, cancel it" after an order: the
