@@ -698,7 +698,7 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     /* 1. a reference to what was shown */
     json_object *ents = eng__json_path(t->ctx, "entities");
-    bool bad_ref = false;
+    bool bad_ref = false, bad_place = false;
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
         if (strcmp(eng__json_str(e, "type", ""), "reference") != 0)
@@ -718,6 +718,14 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
         }
         if (strcmp(kind, "ordinal") == 0 || strcmp(kind, "comparative") == 0)
             bad_ref = true;
+        bad_place |= strcmp(kind, "ordinal") == 0;
+    }
+    /* "add the second one to my cart" with nothing shown: the place in a
+     * list points at nothing, and no word around it may stand in for it
+     * ("crat" read as "cat" found the Cat Food) */
+    if (bad_place) {
+        o->found = AGENT_BAD_REF;
+        return;
     }
     /* 2. a product named: the last results, the cart, the catalog */
     eng__agent_name_words(t, o->name, sizeof o->name);
