@@ -800,6 +800,13 @@ static int fix_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
     char split[WMAX + 2];
     if (n == 1 && w[0] == '4' && text_speak_for(c->text, s, e))
         fix = "for";   /* "looking 4 a hoodie" */
+    /* a lexicon synonym of a word the catalog's titles use, that the
+     * catalog itself does not use: "knives" is written "knife" ("a line
+     * HEAD: synonyms" whose head is a title word, not a category) */
+    const lw *syn = !fix && n < WMAX ? lookup(x, w, n) : NULL;
+    if (syn && (syn->flags & LW_SYN) && !(syn->flags & LW_CATALOG) && syn->syn >= 0 &&
+        (x->w[syn->syn].flags & LW_CATALOG) && x->w[syn->syn].cat < 0 && x->w[syn->syn].surf)
+        fix = x->w[syn->syn].surf;
     if (!fix && letters && !known(x, lw_, n)) {
         fix = suggest(x, lw_, n);
         if (!fix && n >= 7 && split_compound(x, lw_, n, split, sizeof split))
