@@ -6,6 +6,7 @@
  * (engine/nlu/lexicon.c); after it, a message the model cannot place
  * but that names what the shop sells (or asks for something to buy) is
  * a `catalog_intent` (search) instead of out of scope. */
+#define _GNU_SOURCE /* strcasestr */
 #include "engine/llmstage_int.h"
 #include "engine/catcache_int.h"
 #include "engine/knowledge_int.h"
@@ -397,7 +398,14 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     if ((strcmp(name, o->fallback_intent) != 0 && !question && !answer) ||
         !has_intent(st->pipe, o->catalog_intent) || !in.content)
         return;
-    if (answer && in.known < 2)
+    /* "no not those, i meant tablets": a correction that names what the
+     * shop sells, one word is enough */
+    static const char *const corrects[] = {"i meant", "i mean", "i wanted", "i asked for", "instead", "rather",
+                                           NULL};
+    bool correction = false;
+    for (size_t i = 0; corrects[i] && !correction; i++)
+        correction = strcasestr(eng__json_str(t->ctx, "message.text", ""), corrects[i]) != NULL;
+    if (answer && in.known < (correction ? 1 : 2))
         return;
     bool names = in.known > 0 && in.known * 2 >= in.content;
     /* "a couch for the living room": a type named first is the request;
