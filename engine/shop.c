@@ -916,7 +916,9 @@ static void settle_owed(store *s, int64_t id)
         store_err e = {0};
         if (store_order_get(s, id, &o, &e) < 0)
             return;
-        bool owed = o.refund_json && strstr(o.refund_json, "\"status\":\"pending\"");
+        json_object *rf = o.refund_json ? json_tokener_parse(o.refund_json) : NULL;
+        bool owed = strcmp(eng__json_str(rf, "status", ""), "pending") == 0;
+        json_object_put(rf);
         store_order_clear(&o);
         if (!owed || eng__refund_settle(s, id) != 1)
             return;

@@ -5,8 +5,9 @@
 // refund per cancelled order: a repeat of the cancel and ten cancels at
 // once give one; and a server killed (kill -9) between the cancel and the
 // refund gives it back after the restart, once.
-import { ok, req, startServer, stopServer, metric, sleep, CHECKOUT } from './lib.mjs';
+import { ok, skip, req, startServer, stopServer, metric, sleep, CHECKOUT } from './lib.mjs';
 import { register } from './rest.mjs';
+import { startRedis, tools } from './stores.mjs';
 
 const SKU = 'BEA-ESS-ESS-001';
 const YAML = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n';
@@ -89,5 +90,34 @@ export async function refundTests() {
     ok(/"event":"refunds_settled"[^\n]*"refunded":1/.test(srv.err + srv.out), 'refund: the restart logs the refund it settled', srv.err.slice(-2000));
   } finally {
     await stopServer(srv);
+  }
+
+  // two instances on one SQLite file, their leases in a real redis-server:
+  // ten cancels spread over both give one refund between them
+  if (tools({ redis: true }).length) {
+    skip('refund: two instances with Redis', tools({ redis: true }).join(', ') + ' missing');
+    return;
+  }
+  const redis = await startRedis();
+  let a = null, b = null;
+  try {
+    const env = { AISLE_REDIS_URL: redis.url };
+    a = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: YAML, env });
+    b = await startServer({ pipeline: 'pipelines/commerce.yaml', yaml: YAML, env, dir: a.dir, seed: false });
+    const tok = (await register(a, 'refund-two@example.com')).json.accessToken;
+    const o = await paidOrder(a, tok, 'two-1');
+    const all = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+      req(i % 2 ? b : a, 'POST', `/api/v1/orders/${o.id}/cancel`, { token: tok })));
+    await sleep(300);
+    const ma = await refunds(a), mb = await refunds(b);
+    const got = (await req(b, 'GET', `/api/v1/orders/${o.id}`, { token: tok })).json;
+    ok(all.filter((x) => x.status === 200).length === 1 && ma.cancel + mb.cancel === 1 && got?.refund?.status === 'refunded',
+      'refund: two instances sharing the store (leases in Redis): ten cancels over both, one refund between them',
+      { s: all.map((x) => x.status), ma, mb, refund: got?.refund });
+  } finally {
+    const dir = a?.dir;
+    if (b) { b.dir = dir + '-none'; await stopServer(b); }
+    await stopServer(a);
+    await redis.stop();
   }
 }
