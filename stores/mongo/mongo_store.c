@@ -55,7 +55,10 @@ static int ensure_indexes(mg_call *c, store_err *err)
             "0", "{", "key", "{", "userId", BCON_INT32(1), "idempotencyKey", BCON_INT32(1),
                 "}", "name", "user_idempotency", "unique", BCON_BOOL(true), "}",
             "1", "{", "key", "{", "userId", BCON_INT32(1), "_id", BCON_INT32(-1), "}",
-                "name", "user_newest", "}"), err)) ||
+                "name", "user_newest", "}",
+            /* the refunds cancelled orders still owe (sparse: most have none) */
+            "2", "{", "key", "{", "refundStatus", BCON_INT32(1), "}",
+                "name", "refund_status", "sparse", BCON_BOOL(true), "}"), err)) ||
         (rc = create_indexes(c, "memory", BCON_NEW(
             "0", "{", "key", "{", "userId", BCON_INT32(1), "ns", BCON_INT32(1),
                 "key", BCON_INT32(1), "}", "name", "user_ns_key", "unique",

@@ -12,6 +12,9 @@ import { startRedis, tools } from './stores.mjs';
 const SKU = 'BEA-ESS-ESS-001';
 const YAML = 'limits:\n  ip_rps: 1000\n  ip_burst: 5000\n  user_rps: 1000\n  user_burst: 5000\n';
 
+const SAN = /ERROR: (Address|Leak)Sanitizer|runtime error:/;
+const clean = (srv, who) => ok(!SAN.test(srv.err), `refund: no sanitizer report from ${who}`, srv.err.slice(-2000));
+
 const refunds = async (srv) => {
   const t = (await req(srv, 'GET', '/metrics')).text;
   return { cancel: metric(t, 'aisle_payment_cancel_refunds_total'), all: metric(t, 'aisle_payment_refunds_total') };
@@ -59,6 +62,7 @@ export async function refundTests() {
     ok(r.json?.refund?.status === 'refunded' && r.json.refund.amount === o2.total, 'refund: ... and the order shows it', r.text);
   } finally {
     await stopServer(srv);
+    clean(srv, 'the server');
   }
 
   // kill -9 between the cancel (which writes the refund owed) and the refund
@@ -90,6 +94,7 @@ export async function refundTests() {
     ok(/"event":"refunds_settled"[^\n]*"refunded":1/.test(srv.err + srv.out), 'refund: the restart logs the refund it settled', srv.err.slice(-2000));
   } finally {
     await stopServer(srv);
+    clean(srv, 'the restarted server');
   }
 
   // two instances on one SQLite file, their leases in a real redis-server:
@@ -119,5 +124,7 @@ export async function refundTests() {
     if (b) { b.dir = dir + '-none'; await stopServer(b); }
     await stopServer(a);
     await redis.stop();
+    if (a) clean(a, 'instance A');
+    if (b) clean(b, 'instance B');
   }
 }
