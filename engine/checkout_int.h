@@ -87,6 +87,8 @@ char *eng__checkout_email(const eng_checkout_cfg *c, json_object *doc);
  * eng__pay_refund: prov->refund, counted.  Read by eng_pay_stats_get. */
 enum { ENG__PAY_APPROVED, ENG__PAY_DECLINED, ENG__PAY_ERROR };
 void eng__pay_count(int outcome);
+/* eng__pay_count_cancel_refund: one cancelled order's refund given back */
+void eng__pay_count_cancel_refund(void);
 int eng__pay_refund(const eng_pay_provider *p, const char *reference, int64_t amount_cents);
 
 #endif

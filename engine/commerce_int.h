@@ -68,6 +68,17 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery);
 const char *eng__delivery_named(eng_turn *t, const char *text);
 /* eng__order_json: an order as every channel shows it (new object). */
 json_object *eng__order_json(const store_order *o);
+/* eng__refund_owed (engine/refund.c): the refund record a cancel of o
+ * owes, {"status": "pending", amount, currency, reference (the charge's),
+ * provider, brand, last4, owedAt} (new object), or NULL when o was not
+ * paid. */
+json_object *eng__refund_owed(const store_order *o);
+/* eng__refund_settle: give back the refund order_id owes, exactly once
+ * (store lease "refund:<id>", record re-read under it, marked "refunded"
+ * only while pending).  0: settled (now or before, or nothing owed); 1:
+ * another caller holds the lease; a negative code: still pending (the
+ * provider or the store failed).  Blocks on the store and the provider. */
+int eng__refund_settle(store *s, int64_t order_id);
 
 /* eng__action_add: append {type, key, status:"pending", ...params} to
  * ctx.actions; the key is derived from the session, the message id and

@@ -666,9 +666,11 @@ int eng_http_post(const char *url, const char *const *headers, const char *body,
 
 /* eng_pay_stats_get: what the checkouts of this process asked of payment
  * providers: charges by their answer, and refunds (for /metrics, and
- * the tests that count charges). */
+ * the tests that count charges).  refunds counts every refund asked of a
+ * provider; cancel_refunds those of cancelled orders that it accepted. */
 typedef struct eng_pay_stats {
     uint64_t approved, declined, errors, refunds;
+    uint64_t cancel_refunds;
 } eng_pay_stats;
 void eng_pay_stats_get(eng_pay_stats *out);
 /* eng_pay_card_brand: "visa", "mastercard", "amex", "discover" or "card"
@@ -677,8 +679,20 @@ const char *eng_pay_card_brand(const char *digits);
 /* eng_pay_luhn_ok: 1 when the digits pass the Luhn check. */
 int eng_pay_luhn_ok(const char *digits);
 
-/* eng_shop_cancel: cancel a placed order of the shopper. */
+/* eng_shop_cancel: cancel a placed order of the shopper.  A paid order's
+ * refund is owed from the same store transaction as the cancel (the
+ * order's "refund": {"status": "pending", ...}) and given back through its
+ * provider before this returns when the provider answers ("refunded");
+ * a cancel of an order already cancelled (ENG_SHOP_STATE) settles a
+ * refund still pending first.  Exactly once across concurrent cancels,
+ * instances and crashes: see engine/refund.c.  Blocks. */
 int eng_shop_cancel(const eng_shopper *w, int64_t order_id, eng_shop_result *r);
+/* eng_shop_refunds_settle: give back every refund that cancelled orders
+ * still owe (a crash between a cancel and its refund, a provider that did
+ * not answer), each exactly once; `aisle serve` runs it at startup and
+ * every few seconds.  *settled / *pending (may be NULL): how many were
+ * given back now / are still owed.  0, ENG_EINVAL, ENG_EIO.  Blocks. */
+int eng_shop_refunds_settle(struct store *s, size_t *settled, size_t *pending);
 /* eng_shop_order: one order of the shopper into r->order; eng_shop_orders:
  * the newest `limit` as r->order = {"items": [...]} */
 int eng_shop_order(const eng_shopper *w, int64_t order_id, eng_shop_result *r);

@@ -138,6 +138,13 @@ void eng__pay_count(int outcome)
     pthread_mutex_unlock(&mu);
 }
 
+void eng__pay_count_cancel_refund(void)
+{
+    pthread_mutex_lock(&mu);
+    stats.cancel_refunds++;
+    pthread_mutex_unlock(&mu);
+}
+
 int eng__pay_refund(const eng_pay_provider *p, const char *reference, int64_t amount_cents)
 {
     pthread_mutex_lock(&mu);

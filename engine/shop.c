@@ -8,8 +8,10 @@
  * every rules file of the pipeline (top level and agents'), then makes
  * the change in ONE store call that also reserves its idempotency key and
  * writes its audit row (store_cart_apply / store_order_place /
- * store_order_cancel_audited): a repeat of the key, concurrent or after a
- * crash, returns the first outcome and changes and audits nothing.
+ * store_order_cancel_refund): a repeat of the key, concurrent or after a
+ * crash, returns the first outcome and changes and audits nothing.  A
+ * paid order's cancel writes the refund it owes in that same call, and
+ * engine/refund.c gives it back exactly once.
  * Prices go through one path (eng__shop_price / eng__cart_refresh), so a
  * card, the cart and the order always agree.
  *
@@ -19,6 +21,7 @@
 #include "checkout_int.h"
 #include "engine/stages/agent_int.h"
 #include <ctype.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -404,6 +407,20 @@ json_object *eng__order_json(const store_order *o)
         }
         json_object_put(pr);
     }
+    /* what a cancel gave back, or still owes: {status, amount, reference, at} */
+    json_object *rf = o->refund_json ? json_tokener_parse(o->refund_json) : NULL;
+    if (rf && json_object_is_type(rf, json_type_object)) {
+        json_object *shown = json_object_new_object();
+        static const char *const refund_kept[] = {"status", "amount", "currency", "reference", "brand", "last4", "at",
+                                                  NULL};
+        for (size_t i = 0; refund_kept[i]; i++) {
+            json_object *v = json_object_object_get(rf, refund_kept[i]);
+            if (v)
+                json_object_object_add(shown, refund_kept[i], json_object_get(v));
+        }
+        ENG_JADD(j, "refund", shown);
+    }
+    json_object_put(rf);
     return j;
 }
 
@@ -889,6 +906,37 @@ static int own_order(eng_turn *t, int64_t id, store_order *o, eng_shop_result *r
     return 0;
 }
 
+/* A cancelled order's refund still pending, settled now (a crash, a
+ * provider that failed, a concurrent cancel that won); a refund another
+ * caller is settling is waited for, at most ~5 s. */
+static void settle_owed(store *s, int64_t id)
+{
+    for (int i = 0; i < 100; i++) {
+        store_order o = {0};
+        store_err e = {0};
+        if (store_order_get(s, id, &o, &e) < 0)
+            return;
+        json_object *rf = o.refund_json ? json_tokener_parse(o.refund_json) : NULL;
+        bool owed = strcmp(eng__json_str(rf, "status", ""), "pending") == 0;
+        json_object_put(rf);
+        store_order_clear(&o);
+        if (!owed || eng__refund_settle(s, id) != 1)
+            return;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* AISLE_TEST_HOOKS=1 AISLE_TEST_CRASH_BEFORE_REFUND=1: the process is
+ * killed (SIGKILL) right after the cancel committed, before the refund:
+ * the restart must give it back, once. */
+static void crash_point(void)
+{
+    const char *th = getenv("AISLE_TEST_HOOKS"), *c = getenv("AISLE_TEST_CRASH_BEFORE_REFUND");
+    if (th && strcmp(th, "1") == 0 && c && strcmp(c, "1") == 0)
+        raise(SIGKILL);
+}
+
 static int cancel(eng_turn *t, int64_t id, eng_shop_result *r)
 {
     int64_t uid = eng__user_id(t);
@@ -901,24 +949,40 @@ static int cancel(eng_turn *t, int64_t id, eng_shop_result *r)
     ENG_JADD(act, "type", json_object_new_string("order.cancel"));
     ENG_JADD(act, "orderId", json_object_new_int64(id));
     ENG_JADD(act, "order", eng__order_json(&o));
+    /* what the cancel owes back: written with the cancel, or not at all */
+    json_object *owed = eng__refund_owed(&o);
     store_order_clear(&o);
     char subj[48], who[200];
     snprintf(subj, sizeof subj, "order:%" PRId64, id);
     json_object *veto = eng__shop_veto(t, "order.cancel", act);
     json_object_put(act);
-    if (veto)
+    if (veto) {
+        json_object_put(owed);
         return denied(t, r, "order.cancel", subj, veto);
+    }
     actor(t, who, sizeof who);
     json_object *d = json_object_new_object();
     ENG_JADD(d, "via", json_object_new_string(via(t)));
+    if (owed) {
+        ENG_JADD(d, "refund", json_object_get(json_object_object_get(owed, "amount")));
+        ENG_JADD(d, "payment", json_object_get(json_object_object_get(owed, "reference")));
+    }
     store_audit_rec au = {who, "order.cancel", subj, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN)};
     store_err e = {0};
-    int rc = store_order_cancel_audited(eng__store(t), uid, id, &au, &e);
+    int rc = store_order_cancel_refund(eng__store(t), uid, id, &au,
+                                       owed ? json_object_to_json_string_ext(owed, JSON_C_TO_STRING_PLAIN) : NULL, &e);
     json_object_put(d);
+    json_object_put(owed);
     if (rc == STORE_ENOTFOUND)
         return set(r, ENG_SHOP_NOT_FOUND, "there is no such order");
+    if (rc == STORE_ESTATE)   /* cancelled before: a refund it still owes is given back, once */
+        settle_owed(eng__store(t), id);
     if (rc < 0)
         return from_store(r, rc, &e);
+    if (owed) {
+        crash_point();
+        settle_owed(eng__store(t), id);
+    }
     if (own_order(t, id, &o, r) == 0) {
         r->order = eng__order_json(&o);
         store_order_clear(&o);

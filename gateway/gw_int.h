@@ -504,6 +504,11 @@ void gw__acp_event_abandon(gw_server *s, const char *session_id);
  * webhook_url); start: 0 or -1 */
 int gw__acp_webhooks_start(gw_server *s);
 void gw__acp_webhooks_stop(gw_server *s);
+/* gw__refunds_start / stop (gateway/refunds.c): the sweeper that gives
+ * back refunds cancelled orders still owe, at startup and every 5 s;
+ * start: 0 or -1 */
+int gw__refunds_start(gw_server *s);
+void gw__refunds_stop(gw_server *s);
 /* gw__acp_webhook_stats: events delivered, failed attempts, given up */
 void gw__acp_webhook_stats(uint64_t *ok, uint64_t *failures, uint64_t *given_up);
 void gw__h_acp_discovery(gw_req *r);
@@ -609,6 +614,7 @@ struct gw_server {
     size_t n_acp_partners;
     int acp_ts_tolerance_s;   /* how far a request's Timestamp may be from now */
     struct gw_acp_hooks *acp_hooks; /* the webhook sender, or NULL */
+    struct gw_refunds *refunds;     /* the refund sweeper, or NULL */
 };
 
 /* gw__dispatch: civetweb's request handler for everything but /ws. */

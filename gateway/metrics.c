@@ -371,11 +371,15 @@ char *gw__metrics_text(gw_server *s)
             "# TYPE aisle_payment_charges_total counter\n"
             "aisle_payment_charges_total{result=\"approved\"} %llu\naisle_payment_charges_total{result=\"declined\"} %llu\n"
             "aisle_payment_charges_total{result=\"error\"} %llu\n"
-            "# HELP aisle_payment_refunds_total Charges given back (the order could not be placed, or another "
-            "request with the same key placed it).\n# TYPE aisle_payment_refunds_total counter\n"
-            "aisle_payment_refunds_total %llu\n",
+            "# HELP aisle_payment_refunds_total Charges given back (the order could not be placed, another "
+            "request with the same key placed it, or the order was cancelled).\n"
+            "# TYPE aisle_payment_refunds_total counter\n"
+            "aisle_payment_refunds_total %llu\n"
+            "# HELP aisle_payment_cancel_refunds_total Cancelled orders' charges the provider gave back.\n"
+            "# TYPE aisle_payment_cancel_refunds_total counter\n"
+            "aisle_payment_cancel_refunds_total %llu\n",
         (unsigned long long)ps.approved, (unsigned long long)ps.declined, (unsigned long long)ps.errors,
-        (unsigned long long)ps.refunds);
+        (unsigned long long)ps.refunds, (unsigned long long)ps.cancel_refunds);
     uint64_t wok, wfail, wdead;
     gw__acp_webhook_stats(&wok, &wfail, &wdead);
     put(&b, "# HELP aisle_acp_webhook_events_total ACP order events: delivered (a 2xx answer), failed attempts "

@@ -494,6 +494,8 @@ int gw_start(const gw_config *c, store *st, eng_llm *llm, gw_server **out, gw_er
         gw__log("warn", "events_unavailable", NULL);   /* cart updates stay on this instance */
     if (gw__acp_webhooks_start(s) < 0)
         gw__log("warn", "acp_webhooks_unavailable", NULL);   /* the outbox keeps the events for a restart */
+    if (gw__refunds_start(s) < 0)
+        gw__log("warn", "refunds_unavailable", NULL);   /* owed refunds wait for a cancel request or a restart */
     json_object *f = json_object_new_object();
     json_object_object_add(f, "listen", json_object_new_string(s->cfg.listen));
     json_object_object_add(f, "port", json_object_new_int(s->port));
@@ -541,6 +543,7 @@ void gw_stop(gw_server *s)
     }
     gw__events_stop(s);   /* no fan-out from other instances while closing */
     gw__acp_webhooks_stop(s);
+    gw__refunds_stop(s);
     gw__chan_close_all(s);
     gw__wsuv_stop(s);
     gw__watch_stop(s);

@@ -632,7 +632,46 @@ int store_order_cancel_audited(store *s, int64_t user_id, int64_t order_id,
     int rc;
     if ((rc = store__audit_check(audit, err)) != 0)
         return rc;
-    DOC(order_cancel_audited, user_id, order_id, audit, store_now_ms(s), err);
+    DOC(order_cancel_audited, user_id, order_id, audit, NULL, store_now_ms(s), err);
+}
+
+/* a refund record: a JSON object, as every backend keeps it */
+static int refund_check(const char *json, store_err *err)
+{
+    struct json_object *j = json ? json_tokener_parse(json) : NULL;
+    int ok = j && json_object_is_type(j, json_type_object);
+    json_object_put(j);
+    return ok ? 0 : store__fail(err, STORE_EINVAL, "the refund record is not a JSON object");
+}
+
+int store_order_cancel_refund(store *s, int64_t user_id, int64_t order_id,
+                              const store_audit_rec *audit,
+                              const char *refund_json, store_err *err)
+{
+    int rc;
+    if ((rc = store__audit_check(audit, err)) != 0)
+        return rc;
+    if (refund_json && (rc = refund_check(refund_json, err)) != 0)
+        return rc;
+    DOC(order_cancel_audited, user_id, order_id, audit, refund_json, store_now_ms(s), err);
+}
+
+int store_order_refund_set(store *s, int64_t order_id, const char *refund_json,
+                           store_err *err)
+{
+    int rc;
+    if ((rc = refund_check(refund_json, err)) != 0)
+        return rc;
+    DOC(order_refund_set, order_id, refund_json, err);
+}
+
+int store_order_refunds_pending(store *s, int limit, int64_t **ids, size_t *n,
+                                store_err *err)
+{
+    NEED(ids && n, "ids/n is NULL");
+    *ids = NULL;
+    *n = 0;
+    DOC(order_refunds_pending, limit > 0 ? limit : 100, ids, n, err);
 }
 
 int store_once_begin(store *s, const char *key, int lease_ms,

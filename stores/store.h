@@ -492,6 +492,10 @@ typedef struct store_order {
     int replayed;               /* set by store_order_place: 1 when the
                                    idempotency key had already placed this
                                    order (nothing was done this time) */
+    char *refund_json;          /* the refund its cancel owes or made, a
+                                   JSON object {"status": "pending" |
+                                   "refunded", "amount", "reference",
+                                   "provider", ...}, malloc'd; NULL: none */
 } store_order;
 
 void store_order_clear(store_order *o);
@@ -612,6 +616,27 @@ int store_order_place(store *s, const store_order_req *req, store_order *out,
  * "order:<id>"); a cancel that fails (STORE_ESTATE, ...) writes none. */
 int store_order_cancel_audited(store *s, int64_t user_id, int64_t order_id,
                                const store_audit_rec *audit, store_err *err);
+/* store_order_cancel_refund: store_order_cancel_audited that also keeps
+ * refund_json (a JSON object, status "pending": the refund the cancel
+ * owes) with the order, in the same transaction (SQLite) or the same
+ * conditional write as the status flip (MongoDB): an order is never
+ * cancelled without the record of the money it owes back.  NULL: none.
+ * STORE_EINVAL when refund_json is not a JSON object.  Blocks. */
+int store_order_cancel_refund(store *s, int64_t user_id, int64_t order_id,
+                              const store_audit_rec *audit,
+                              const char *refund_json, store_err *err);
+/* store_order_refund_set: replace a cancelled order's refund record with
+ * refund_json (a JSON object), only while its status is still "pending"
+ * (so a settled refund is never reopened).  STORE_ENOTFOUND (no order),
+ * STORE_ESTATE (not cancelled, no refund owed, or no longer pending),
+ * STORE_EINVAL.  Blocks. */
+int store_order_refund_set(store *s, int64_t order_id, const char *refund_json,
+                           store_err *err);
+/* store_order_refunds_pending: the ids of orders whose refund record's
+ * status is "pending", oldest first, at most `limit` (0: 100).  *ids is
+ * malloc'd (free()), NULL when *n is 0.  Blocks. */
+int store_order_refunds_pending(store *s, int limit, int64_t **ids, size_t *n,
+                                store_err *err);
 
 /* Replays of whole requests (ephemeral family): a chat message resent with
  * the same client message id, answered from its first result.

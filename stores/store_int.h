@@ -68,8 +68,13 @@ typedef struct store__ops {
     int (*order_place)(void *b, const store_order_req *req, int64_t now,
                        store_order *out, store_err *err);
     int (*order_cancel_audited)(void *b, int64_t user, int64_t id,
-                                const store_audit_rec *audit, int64_t now,
+                                const store_audit_rec *audit,
+                                const char *refund, int64_t now,
                                 store_err *err);
+    int (*order_refund_set)(void *b, int64_t id, const char *refund,
+                            store_err *err);
+    int (*order_refunds_pending)(void *b, int limit, int64_t **ids,
+                                 size_t *n, store_err *err);
 
     /* ephemeral family; `now` is the store clock in ms */
     int (*kv_put)(void *b, int kind, const char *key, const char *val,

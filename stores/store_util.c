@@ -61,8 +61,10 @@ void store_order_clear(store_order *o)
     if (o) {
         free(o->lines);
         free(o->pricing_json);
+        free(o->refund_json);
         o->lines = NULL;
         o->pricing_json = NULL;
+        o->refund_json = NULL;
         o->n_lines = 0;
     }
 }

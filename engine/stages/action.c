@@ -49,6 +49,10 @@ void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, b
             *cart_changed = true;
         } else if (strcmp(type, "order.cancel") == 0 && r->order) {
             ENG_JADD(a, "result", json_object_get(r->order));
+            /* the reply shows the order as the cancel left it: its refund */
+            json_object *res = eng__json_path(t->ctx, "results");
+            if (json_object_is_type(res, json_type_object))
+                json_object_object_add(res, "order", json_object_get(r->order));
         } else if (strncmp(type, "promo.", 6) == 0) {
             *cart_changed = true;
         }

@@ -8,6 +8,7 @@
  * and follows the SQLite backend's contract, and the exactly-once suite
  * (tests/unit/test_store_once.c) runs it when AISLE_TEST_MONGO_URI is set. */
 #include "mongo_int.h"
+#include <json-c/json.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,8 @@ static int doc_to_order(const bson_t *d, store_order *o)
     o->total = mg__num(d, "total");
     o->created_at = (int64_t)mg__num(d, "createdAt");
     if (mg__str(d, "pricing") && !(o->pricing_json = strdup(mg__str(d, "pricing"))))
+        return STORE_ENOMEM;
+    if (mg__str(d, "refund") && !(o->refund_json = strdup(mg__str(d, "refund"))))
         return STORE_ENOMEM;
     if (!bson_iter_init_find(&it, d, "lines") || !bson_iter_recurse(&it, &a))
         return 0;
@@ -602,7 +605,7 @@ int mg__order_list(void *vb, int64_t user, int limit, store_order **out,
 int mg__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
 {
     mg *b = vb;
-    return mg__order_cancel_audited(vb, user, id, NULL, store_now_ms(b->owner), err);
+    return mg__order_cancel_audited(vb, user, id, NULL, NULL, store_now_ms(b->owner), err);
 }
 
 /* Only the caller whose conditional status flip matched puts the stock
@@ -610,8 +613,8 @@ int mg__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
  * transaction: should the audit insert fail, the order stays cancelled
  * and the call says so. */
 int mg__order_cancel_audited(void *vb, int64_t user, int64_t id,
-                             const store_audit_rec *audit, int64_t now,
-                             store_err *err)
+                             const store_audit_rec *audit, const char *refund,
+                             int64_t now, store_err *err)
 {
     mg_call c;
     store_order o;
@@ -622,10 +625,12 @@ int mg__order_cancel_audited(void *vb, int64_t user, int64_t id,
     if (rc)
         goto out;
     /* the status flip is conditional, so stock goes back exactly once even
-     * when two cancels race */
+     * when two cancels race; the refund it owes is set by the same write */
+    bson_t *set = refund ? BCON_NEW("$set", "{", "status", BCON_UTF8("cancelled"), "refund", BCON_UTF8(refund),
+                                    "refundStatus", BCON_UTF8("pending"), "}")
+                         : BCON_NEW("$set", "{", "status", BCON_UTF8("cancelled"), "}");
     if ((rc = update(&c, "orders", BCON_NEW("_id", BCON_INT64(id), "status", BCON_UTF8("placed")),
-                     BCON_NEW("$set", "{", "status", BCON_UTF8("cancelled"), "}"), 0, NULL,
-                     &m, NULL, err)) == 0) {
+                     set, 0, NULL, &m, NULL, err)) == 0) {
         if (m == 0)
             rc = store__fail(err, STORE_ESTATE, "order %lld is %s", (long long)id, o.status);
         for (size_t i = 0; !rc && i < o.n_lines; i++)
@@ -645,6 +650,62 @@ int mg__order_cancel_audited(void *vb, int64_t user, int64_t id,
     store_order_clear(&o);
 out:
     mg__end(&c);
+    return rc;
+}
+
+/* conditional on refundStatus "pending": a settled refund is never reopened */
+int mg__order_refund_set(void *vb, int64_t id, const char *refund, store_err *err)
+{
+    mg_call c;
+    store_order o;
+    int64_t m = 0;
+    json_object *j = json_tokener_parse(refund);
+    const char *status = json_object_get_string(json_object_object_get(j, "status"));
+    int rc;
+    mg__begin(vb, &c);
+    rc = update(&c, "orders", BCON_NEW("_id", BCON_INT64(id), "status", BCON_UTF8("cancelled"),
+                                       "refundStatus", BCON_UTF8("pending")),
+                BCON_NEW("$set", "{", "refund", BCON_UTF8(refund), "refundStatus", BCON_UTF8(status ? status : ""),
+                         "}"),
+                0, NULL, &m, NULL, err);
+    json_object_put(j);
+    if (!rc && m == 0 &&
+        (rc = find_order(&c, BCON_NEW("_id", BCON_INT64(id)), NULL, &o, err)) == 0) {
+        store_order_clear(&o);
+        rc = store__fail(err, STORE_ESTATE, "order %lld owes no pending refund", (long long)id);
+    }
+    mg__end(&c);
+    return rc;
+}
+
+int mg__order_refunds_pending(void *vb, int limit, int64_t **ids, size_t *n, store_err *err)
+{
+    mg_call c;
+    const bson_t *d;
+    bson_error_t e;
+    bson_t *q = BCON_NEW("refundStatus", BCON_UTF8("pending"));
+    bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(limit),
+                            "projection", "{", "_id", BCON_INT32(1), "}");
+    int rc = 0;
+    if (!(*ids = calloc((size_t)limit, sizeof **ids)))
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+    mg__begin(vb, &c);
+    mongoc_collection_t *col = mg__coll(&c, "orders");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, q, opts, NULL);
+    while (!rc && *n < (size_t)limit && mongoc_cursor_next(cur, &d))
+        (*ids)[(*n)++] = (int64_t)mg__num(d, "_id");
+    if (!rc && mongoc_cursor_error(cur, &e))
+        rc = mg__err(&e, err, "pending refunds");
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(col);
+    mg__end(&c);
+    bson_destroy(q);
+    bson_destroy(opts);
+    if (rc || *n == 0) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
     return rc;
 }
 

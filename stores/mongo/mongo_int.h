@@ -89,7 +89,10 @@ int mg__cart_apply(void *b, const store_cart_change *ch, int64_t now,
 int mg__order_place(void *b, const store_order_req *req, int64_t now,
                     store_order *out, store_err *err);
 int mg__order_cancel_audited(void *b, int64_t user, int64_t id,
-                             const store_audit_rec *audit, int64_t now,
-                             store_err *err);
+                             const store_audit_rec *audit, const char *refund,
+                             int64_t now, store_err *err);
+int mg__order_refund_set(void *b, int64_t id, const char *refund, store_err *err);
+int mg__order_refunds_pending(void *b, int limit, int64_t **ids, size_t *n,
+                              store_err *err);
 
 #endif

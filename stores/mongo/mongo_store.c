@@ -55,7 +55,10 @@ static int ensure_indexes(mg_call *c, store_err *err)
             "0", "{", "key", "{", "userId", BCON_INT32(1), "idempotencyKey", BCON_INT32(1),
                 "}", "name", "user_idempotency", "unique", BCON_BOOL(true), "}",
             "1", "{", "key", "{", "userId", BCON_INT32(1), "_id", BCON_INT32(-1), "}",
-                "name", "user_newest", "}"), err)) ||
+                "name", "user_newest", "}",
+            /* the refunds cancelled orders still owe (sparse: most have none) */
+            "2", "{", "key", "{", "refundStatus", BCON_INT32(1), "}",
+                "name", "refund_status", "sparse", BCON_BOOL(true), "}"), err)) ||
         (rc = create_indexes(c, "memory", BCON_NEW(
             "0", "{", "key", "{", "userId", BCON_INT32(1), "ns", BCON_INT32(1),
                 "key", BCON_INT32(1), "}", "name", "user_ns_key", "unique",
@@ -462,6 +465,8 @@ const store__ops store__mongo_ops = {
     .cart_apply = mg__cart_apply,
     .order_place = mg__order_place,
     .order_cancel_audited = mg__order_cancel_audited,
+    .order_refund_set = mg__order_refund_set,
+    .order_refunds_pending = mg__order_refunds_pending,
     .memory_put = mg_memory_put,
     .memory_get = mg_memory_get,
     .memory_list = mg_memory_list,

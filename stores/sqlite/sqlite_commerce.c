@@ -283,7 +283,7 @@ out:
 static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
 {
     sqlite3_stmt *st = SQ_PREP(c, err, "SELECT id, user_id, status, idem_key,"
-                                       " total, created_at, pricing FROM orders WHERE id = ?",
+                                       " total, created_at, pricing, refund FROM orders WHERE id = ?",
                                SQ_I(id));
     size_t cap = 0;
     int r;
@@ -304,8 +304,10 @@ static int load_order(sq_conn *c, int64_t id, store_order *o, store_err *err)
              sqlite3_column_text(st, 3));
     o->total = sqlite3_column_double(st, 4);
     o->created_at = sqlite3_column_int64(st, 5);
-    if (sqlite3_column_type(st, 6) == SQLITE_TEXT && !(o->pricing_json = sq__text_dup(st, 6))) {
+    if ((sqlite3_column_type(st, 6) == SQLITE_TEXT && !(o->pricing_json = sq__text_dup(st, 6))) ||
+        (sqlite3_column_type(st, 7) == SQLITE_TEXT && !(o->refund_json = sq__text_dup(st, 7)))) {
         sqlite3_reset(st);
+        store_order_clear(o);
         return store__fail(err, STORE_ENOMEM, "out of memory");
     }
     sqlite3_reset(st);
@@ -516,8 +518,8 @@ out:
 }
 
 int sq__order_cancel_audited(void *vb, int64_t user, int64_t id,
-                             const store_audit_rec *audit, int64_t now,
-                             store_err *err)
+                             const store_audit_rec *audit, const char *refund,
+                             int64_t now, store_err *err)
 {
     sq *b = vb;
     sq_conn *c;
@@ -544,9 +546,11 @@ int sq__order_cancel_audited(void *vb, int64_t user, int64_t id,
                          "UPDATE products SET stock = stock + ? * stock_tracked WHERE sku = ?",
                          SQ_I(o.lines[i].qty), SQ_T(o.lines[i].sku))) != 0)
             goto out;
+    /* the refund the cancel owes is kept in the same transaction: never
+     * a cancelled order without it, never a record without the cancel */
     if ((rc = SQ_RUN(c, err, "cancel",
-                     "UPDATE orders SET status = 'cancelled' WHERE id = ?",
-                     SQ_I(id))) != 0)
+                     "UPDATE orders SET status = 'cancelled', refund = coalesce(?, refund) WHERE id = ?",
+                     SQ_T(refund), SQ_I(id))) != 0)
         goto out;
     if (audit) {
         store_audit_rec a = *audit;
@@ -568,7 +572,69 @@ out:
 
 int sq__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
 {
-    return sq__order_cancel_audited(vb, user, id, NULL, sq__now_ms(vb), err);
+    return sq__order_cancel_audited(vb, user, id, NULL, NULL, sq__now_ms(vb), err);
+}
+
+int sq__order_refund_set(void *vb, int64_t id, const char *refund, store_err *err)
+{
+    sq *b = vb;
+    sq_conn *c;
+    int rc = sq__acquire(b, &c, err);
+    if (rc)
+        return rc;
+    /* conditional on "pending": a settled refund is never reopened */
+    if ((rc = SQ_RUN(c, err, "refund", "UPDATE orders SET refund = ? WHERE id = ? AND status = 'cancelled'"
+                     " AND json_extract(refund, '$.status') = 'pending'", SQ_T(refund), SQ_I(id))) != 0)
+        goto out;
+    if (sqlite3_changes(c->db) == 0) {
+        store_order o;
+        rc = load_order(c, id, &o, err);
+        if (rc == 0) {
+            store_order_clear(&o);
+            rc = store__fail(err, STORE_ESTATE, "order %lld owes no pending refund", (long long)id);
+        }
+    }
+out:
+    sq__release(b, c);
+    return rc;
+}
+
+int sq__order_refunds_pending(void *vb, int limit, int64_t **ids, size_t *n, store_err *err)
+{
+    sq *b = vb;
+    sq_conn *c;
+    size_t cap = 0;
+    int r, rc = sq__acquire(b, &c, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = SQ_PREP(c, err, "SELECT id FROM orders WHERE json_extract(refund, '$.status') = 'pending'"
+                                       " ORDER BY id LIMIT ?", SQ_I(limit));
+    if (!st) {
+        rc = err ? err->code : STORE_EIO;
+        goto out;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            int64_t *g = realloc(*ids, (cap = cap ? cap * 2 : 8) * sizeof *g);
+            if (!g) {
+                rc = store__fail(err, STORE_ENOMEM, "out of memory");
+                break;
+            }
+            *ids = g;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = sq__err(c, r, err, "pending refunds");
+    sqlite3_reset(st);
+    if (rc) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+out:
+    sq__release(b, c);
+    return rc;
 }
 
 int sq__order_set_status(void *vb, int64_t id, const char *status,

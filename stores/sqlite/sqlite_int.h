@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
-#define SQ_SCHEMA_VERSION 9
+#define SQ_SCHEMA_VERSION 10
 
 typedef struct sq_conn {
     sqlite3 *db;
@@ -220,8 +220,11 @@ int sq__cart_apply(void *b, const store_cart_change *ch, int64_t now,
 int sq__order_place(void *b, const store_order_req *req, int64_t now,
                     store_order *out, store_err *err);
 int sq__order_cancel_audited(void *b, int64_t user, int64_t id,
-                             const store_audit_rec *audit, int64_t now,
-                             store_err *err);
+                             const store_audit_rec *audit, const char *refund,
+                             int64_t now, store_err *err);
+int sq__order_refund_set(void *b, int64_t id, const char *refund, store_err *err);
+int sq__order_refunds_pending(void *b, int limit, int64_t **ids, size_t *n,
+                              store_err *err);
 int sq__once_begin(void *b, const char *key, int64_t now, int64_t lease_until,
                    int lease_ms, char **result, store_err *err);
 int sq__once_finish(void *b, const char *key, const char *result, int64_t now,

@@ -120,6 +120,14 @@ static const char schema_v8[] =
  * the rows an older aisle wrote. */
 static const char schema_v9[] = "ALTER TABLE products ADD COLUMN facts TEXT;";
 
+/* v10: a cancelled order keeps the refund it owes or made (a JSON object
+ * text, written in the cancel's transaction); the index finds the ones
+ * still pending at startup.  NULL in the rows an older aisle wrote. */
+static const char schema_v10[] =
+    "ALTER TABLE orders ADD COLUMN refund TEXT;"
+    "CREATE INDEX orders_refund_pending ON orders(id)"
+    " WHERE json_extract(refund, '$.status') = 'pending';";
+
 static int migrate(sq_conn *c, store_err *err)
 {
     sqlite3_stmt *st;
@@ -160,6 +168,8 @@ static int migrate(sq_conn *c, store_err *err)
     if (version < 8 && (rc = sq__exec(c, schema_v8, err)) != 0)
         goto fail_rc;
     if (version < 9 && (rc = sq__exec(c, schema_v9, err)) != 0)
+        goto fail_rc;
+    if (version < 10 && (rc = sq__exec(c, schema_v10, err)) != 0)
         goto fail_rc;
     if (version < SQ_SCHEMA_VERSION) {
         char sql[64];
@@ -306,6 +316,8 @@ const store__ops store__sqlite_ops = {
     .cart_apply = sq__cart_apply,
     .order_place = sq__order_place,
     .order_cancel_audited = sq__order_cancel_audited,
+    .order_refund_set = sq__order_refund_set,
+    .order_refunds_pending = sq__order_refunds_pending,
     .memory_put = sq__memory_put,
     .memory_get = sq__memory_get,
     .memory_list = sq__memory_list,

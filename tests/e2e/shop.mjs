@@ -598,6 +598,10 @@ try {
     page.once('dialog', (d) => d.accept())
     await page.getByRole('button', { name: 'Cancel order' }).click()
     await expectText(page.getByTestId('order-status'), /cancelled/)
+    // the order was paid: the page says what went back to the card, not "Total charged"
+    await expectText(page.getByTestId('order-refund'), /Refunded \$\d+\.\d\d to the card ending \d{4}/)
+    if (await page.getByTestId('order-detail').getByText('Total charged').count())
+      throw new Error('a cancelled, refunded order still says "Total charged"')
     await shot(page, '14b-order-cancelled')
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' }).click()
     await page.getByLabel('Message').waitFor({ timeout: T })

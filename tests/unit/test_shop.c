@@ -426,6 +426,213 @@ static void test_cancel(void **state)
     eng_shop_result_clear(&r);
 }
 
+/* ---------------------------------------------------------------- refunds */
+static const char *jpath(json_object *o, const char *a, const char *b)
+{
+    return json_object_get_string(json_object_object_get(json_object_object_get(o, a), b));
+}
+
+/* a paid order of a new buyer: its id, total and charge reference */
+static int64_t paid_order(const char *email, eng_shopper *w, double *total, char *ref, size_t n)
+{
+    *w = shopper(buyer(email), email, NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(w, "LAMP", 2, NULL, &r);
+    eng_shop_result_clear(&r);
+    assert_int_equal(eng_shop_checkout(w, "paid-1", &r), 0);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_string_equal(jpath(r.order, "payment", "status"), "paid");
+    int64_t id = json_object_get_int64(json_object_object_get(r.order, "id"));
+    *total = json_object_get_double(json_object_object_get(r.order, "total"));
+    snprintf(ref, n, "%s", jpath(r.order, "payment", "reference"));
+    eng_shop_result_clear(&r);
+    return id;
+}
+
+/* A cancelled paid order is refunded through its provider, once: the
+ * order says so (status, amount, the charge's reference, when), and a
+ * repeat of the cancel refunds nothing. */
+static void test_cancel_refunds(void **state)
+{
+    (void)state;
+    eng_shopper w;
+    double total;
+    char ref[64];
+    int64_t id = paid_order("refund@example.com", &w, &total, ref, sizeof ref);
+    eng_pay_stats a, b, c;
+    eng_pay_stats_get(&a);
+    eng_shop_result r;
+    eng_shop_cancel(&w, id, &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    json_object *rf = json_object_object_get(r.order, "refund");
+    assert_non_null(rf);
+    assert_string_equal(jpath(r.order, "refund", "status"), "refunded");
+    assert_true(json_object_get_double(json_object_object_get(rf, "amount")) == total);
+    assert_string_equal(jpath(r.order, "refund", "reference"), ref);
+    assert_string_equal(jpath(r.order, "refund", "last4"), "4242");
+    assert_true(json_object_get_int64(json_object_object_get(rf, "at")) > 0);
+    eng_shop_result_clear(&r);
+    eng_pay_stats_get(&b);
+    assert_int_equal(b.cancel_refunds - a.cancel_refunds, 1);
+    assert_int_equal(b.refunds - a.refunds, 1);
+    eng_shop_cancel(&w, id, &r);
+    assert_int_equal(r.status, ENG_SHOP_STATE);
+    eng_shop_result_clear(&r);
+    eng_shop_order(&w, id, &r);
+    assert_string_equal(jpath(r.order, "refund", "status"), "refunded");
+    eng_shop_result_clear(&r);
+    size_t done = 9, left = 9;
+    assert_int_equal(eng_shop_refunds_settle(st, &done, &left), 0);
+    assert_int_equal(done + left, 0);
+    eng_pay_stats_get(&c);
+    assert_int_equal(c.refunds, b.refunds);
+    /* the audit row of the cancel names the refund */
+    char *js = NULL, subj[32];
+    snprintf(subj, sizeof subj, "order:%lld", (long long)id);
+    assert_int_equal(store_audit_list(st, NULL, subj, 10, &js, NULL), 0);
+    assert_non_null(strstr(js, "order.cancel"));
+    assert_non_null(strstr(js, ref));
+    free(js);
+}
+
+typedef struct cancel_race {
+    eng_shopper w;
+    int64_t id;
+    eng_shop_result r;
+} cancel_race;
+
+static void *canceller(void *arg)
+{
+    cancel_race *x = arg;
+    eng_shop_cancel(&x->w, x->id, &x->r);
+    return NULL;
+}
+
+/* 20 cancels of one paid order at once: one cancels, one refund */
+static void test_concurrent_cancel_one_refund(void **state)
+{
+    (void)state;
+    eng_shopper w;
+    double total;
+    char ref[64];
+    int64_t id = paid_order("refund-race@example.com", &w, &total, ref, sizeof ref);
+    eng_pay_stats a, b;
+    eng_pay_stats_get(&a);
+    cancel_race xs[20];
+    pthread_t th[20];
+    for (int i = 0; i < 20; i++) {
+        xs[i] = (cancel_race){.w = w, .id = id};
+        assert_int_equal(pthread_create(&th[i], NULL, canceller, &xs[i]), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < 20; i++) {
+        pthread_join(th[i], NULL);
+        ok += xs[i].r.status == ENG_SHOP_OK;
+        assert_true(xs[i].r.status == ENG_SHOP_OK || xs[i].r.status == ENG_SHOP_STATE);
+        eng_shop_result_clear(&xs[i].r);
+    }
+    assert_int_equal(ok, 1);
+    eng_pay_stats_get(&b);
+    assert_int_equal(b.cancel_refunds - a.cancel_refunds, 1);
+    assert_int_equal(b.refunds - a.refunds, 1);
+}
+
+/* a provider that fails its first refunds: the debt stays, then is paid once */
+static int flaky_fails;
+static int flaky_calls;
+static int flaky_charge(const eng_pay_provider *p, const eng_pay_req *q, eng_pay_result *out)
+{
+    (void)p;
+    (void)q;
+    memset(out, 0, sizeof *out);
+    out->approved = 1;
+    return 0;
+}
+static int flaky_refund(const eng_pay_provider *p, const char *ref, int64_t cents)
+{
+    (void)p;
+    (void)ref;
+    (void)cents;
+    flaky_calls++;
+    return flaky_fails-- > 0 ? ENG_EIO : 0;
+}
+static const eng_pay_provider flaky = {"flaky", flaky_charge, flaky_refund, NULL, NULL};
+
+/* A crash between the cancel and the refund (the cancel's transaction
+ * wrote the debt, no refund was asked) and a provider that fails: the
+ * sweeper (what `aisle serve` runs at startup) and the next cancel
+ * request give it back, once. */
+static void test_refund_owed_is_settled_once(void **state)
+{
+    (void)state;
+    assert_int_equal(eng_pay_register(&flaky), 0);
+    eng_shopper w;
+    double total;
+    char ref[64];
+    int64_t id = paid_order("refund-crash@example.com", &w, &total, ref, sizeof ref);
+    /* as the cancel writes it, with the provider that will fail twice */
+    char owed[256];
+    snprintf(owed, sizeof owed, "{\"status\":\"pending\",\"amount\":%.2f,\"reference\":\"%s\","
+             "\"provider\":\"flaky\",\"last4\":\"4242\"}", total, ref);
+    assert_int_equal(store_order_cancel_refund(st, w.user_id, id, NULL, owed, NULL), 0);
+    flaky_fails = 2;
+    flaky_calls = 0;
+    size_t done = 0, left = 0;
+    assert_int_equal(eng_shop_refunds_settle(st, &done, &left), 0);
+    assert_int_equal(done, 0);
+    assert_int_equal(left, 1);
+    eng_shop_result r;
+    eng_shop_order(&w, id, &r);
+    assert_string_equal(jpath(r.order, "refund", "status"), "pending");
+    assert_null(json_object_object_get(json_object_object_get(r.order, "refund"), "at"));
+    eng_shop_result_clear(&r);
+    /* the next cancel request tries again (the provider fails once more) */
+    eng_shop_cancel(&w, id, &r);
+    assert_int_equal(r.status, ENG_SHOP_STATE);
+    eng_shop_result_clear(&r);
+    assert_int_equal(flaky_calls, 2);
+    eng_pay_stats a, b;
+    eng_pay_stats_get(&a);
+    assert_int_equal(eng_shop_refunds_settle(st, &done, &left), 0);
+    assert_int_equal(done, 1);
+    assert_int_equal(left, 0);
+    assert_int_equal(flaky_calls, 3);
+    eng_shop_order(&w, id, &r);
+    assert_string_equal(jpath(r.order, "refund", "status"), "refunded");
+    eng_shop_result_clear(&r);
+    /* settled: the sweeper, a cancel, a settle of the order ask nothing more */
+    assert_int_equal(eng_shop_refunds_settle(st, &done, &left), 0);
+    assert_int_equal(done + left, 0);
+    eng_shop_cancel(&w, id, &r);
+    eng_shop_result_clear(&r);
+    assert_int_equal(flaky_calls, 3);
+    eng_pay_stats_get(&b);
+    assert_int_equal(b.cancel_refunds - a.cancel_refunds, 1);
+}
+
+/* an order placed without payment owes nothing when cancelled */
+static void test_unpaid_cancel_owes_nothing(void **state)
+{
+    (void)state;
+    eng_shopper w = shopper(buyer("unpaid@example.com"), "s-unpaid", NULL);
+    eng_shop_result r;
+    eng_shop_cart_add(&w, "MUG", 1, NULL, &r);
+    eng_shop_result_clear(&r);
+    store_order o;
+    char cid[64];
+    snprintf(cid, sizeof cid, "user:%lld", (long long)w.user_id);
+    assert_int_equal(store_order_create(st, w.user_id, cid, "unpaid-1", &o, NULL), 0);
+    eng_pay_stats a, b;
+    eng_pay_stats_get(&a);
+    eng_shop_cancel(&w, o.id, &r);
+    assert_int_equal(r.status, ENG_SHOP_OK);
+    assert_null(json_object_object_get(r.order, "refund"));
+    eng_shop_result_clear(&r);
+    eng_pay_stats_get(&b);
+    assert_int_equal(b.refunds, a.refunds);
+    store_order_clear(&o);
+}
+
 /* ---------------------------------------------------------------- races */
 typedef struct race {
     int kind;              /* 0: add 1 without a key; 1: checkout with one key; 2: add with one key */
@@ -635,6 +842,8 @@ int main(void)
         cmocka_unit_test(test_promo_codes),      cmocka_unit_test(test_veto_sees_cart),
         cmocka_unit_test(test_discount_capped),
         cmocka_unit_test(test_cancel),           cmocka_unit_test(test_concurrent_adds),
+        cmocka_unit_test(test_cancel_refunds),   cmocka_unit_test(test_concurrent_cancel_one_refund),
+        cmocka_unit_test(test_refund_owed_is_settled_once), cmocka_unit_test(test_unpaid_cancel_owes_nothing),
         cmocka_unit_test(test_confirmed_checkout), cmocka_unit_test(test_no_facts_no_order),
         cmocka_unit_test(test_concurrent_checkout),
         cmocka_unit_test(test_price_follows_product_and_rules),

@@ -462,6 +462,55 @@ static void test_orders(void **state)
     store_order_clear(&o1);
 }
 
+/* A cancel keeps the refund it owes in the same write; the record is
+ * settled only while pending, and the pending ones can be found (what a
+ * restart gives back). */
+static void test_order_refund_record(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_order o1, o2, got;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    put_product(s, "R", "Radio", NULL, "audio", 10, 4, 5);
+    assert_int_equal(store_cart_set_qty(s, "user:3", "R", 1, &err), 0);
+    assert_int_equal(store_order_create(s, 3, "user:3", "r1", &o1, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "user:3", "R", 1, &err), 0);
+    assert_int_equal(store_order_create(s, 3, "user:3", "r2", &o2, &err), 0);
+    assert_null(o1.refund_json);
+    assert_int_equal(store_order_refunds_pending(s, 0, &ids, &n, &err), 0);
+    assert_int_equal(n, 0);
+    const char *owed = "{\"status\":\"pending\",\"amount\":10,\"reference\":\"test_ch_1\"}";
+    assert_int_equal(store_order_cancel_refund(s, 3, o1.id, NULL, "not json", &err), STORE_EINVAL);
+    /* no refund owed before the order is cancelled */
+    assert_int_equal(store_order_refund_set(s, o1.id, owed, &err), STORE_ESTATE);
+    assert_int_equal(store_order_cancel_refund(s, 3, o1.id, NULL, owed, &err), 0);
+    assert_int_equal(store_order_cancel_refund(s, 3, o1.id, NULL, owed, &err), STORE_ESTATE);
+    assert_int_equal(store_order_cancel_refund(s, 3, o2.id, NULL, NULL, &err), 0);   /* unpaid: none */
+    assert_int_equal(store_order_get(s, o1.id, &got, &err), 0);
+    assert_string_equal(got.status, "cancelled");
+    assert_non_null(got.refund_json);
+    assert_non_null(strstr(got.refund_json, "pending"));
+    store_order_clear(&got);
+    assert_int_equal(store_order_refunds_pending(s, 0, &ids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], o1.id);
+    free(ids);
+    assert_int_equal(store_order_refund_set(s, o1.id, "{\"status\":\"refunded\",\"amount\":10}", &err), 0);
+    /* settled: never reopened, never settled twice */
+    assert_int_equal(store_order_refund_set(s, o1.id, owed, &err), STORE_ESTATE);
+    assert_int_equal(store_order_refund_set(s, o2.id, owed, &err), STORE_ESTATE);
+    assert_int_equal(store_order_refund_set(s, 999999, owed, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_order_refunds_pending(s, 0, &ids, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(ids);
+    assert_int_equal(store_order_get(s, o1.id, &got, &err), 0);
+    assert_non_null(strstr(got.refund_json, "refunded"));
+    store_order_clear(&got);
+    store_order_clear(&o1);
+    store_order_clear(&o2);
+}
+
 /* An order at the prices agreed at checkout: lines at their final prices,
  * the discounted total, the pricing kept; never above the catalog. */
 static void test_priced_order(void **state)
@@ -1171,7 +1220,7 @@ int main(void)
     };
     const struct CMUnitTest doc_tests[] = {
         T(test_users), T(test_memory_audit), T(test_catalog_crud), T(test_lists_round_trip), T(test_carts),
-        T(test_orders), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
+        T(test_orders), T(test_order_refund_record), T(test_priced_order), T(test_priced_cart_changed), T(test_last_unit_race),
         T(test_price_facets_in_price_order),
         T(test_filters_facets_injection), T(test_search_again_sees_changes),
         T(test_units_and_spelling), T(test_untracked_stock), T(test_media), T(test_product_facts),

@@ -12,6 +12,8 @@
 
 #include "stores/store.h"
 
+#define SQ_VERSION_NOW 10   /* stores/sqlite/sqlite_int.h SQ_SCHEMA_VERSION */
+
 #include <json-c/json.h>
 #include "sqlite_store.h"
 #include <pthread.h>
@@ -168,7 +170,9 @@ static void test_upgrade_v8(void **state)
     assert_int_equal(store_product_upsert(s, &p, &err), 0);
     store_close(s);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "ALTER TABLE products DROP COLUMN facts;"
+    assert_int_equal(sqlite3_exec(db, "DROP INDEX orders_refund_pending;"
+                                      "ALTER TABLE orders DROP COLUMN refund;"
+                                      "ALTER TABLE products DROP COLUMN facts;"
                                       "PRAGMA user_version = 8;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
@@ -202,13 +206,63 @@ static void test_upgrade_v8(void **state)
         store_product_clear(&got);
     }
     store_close(s);
-    /* the file is v9 now */
+    /* the file is v10 now */
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 9);
+    assert_int_equal(sqlite3_column_int(st, 0), SQ_VERSION_NOW);
     sqlite3_finalize(st);
     sqlite3_close(db);
+    rmdir_all(dir);
+}
+
+/* v9 (no refund column): an order placed and one cancelled by an older
+ * aisle read with no refund; the placed one is cancelled on the upgraded
+ * file with the refund it owes, which the pending list finds. */
+static void test_upgrade_v9(void **state)
+{
+    char dir[64], path[128];
+    sqlite3 *db;
+    store *s;
+    store_config cfg;
+    store_err err = {0};
+    store_order a, b, got;
+    store_product p = {.sku = "OLD-9", .title = "Desk Fan", .category = "home", .price = 30, .stock = 5};
+    int64_t *ids = NULL;
+    size_t n = 0;
+    (void)state;
+    tmpdb(dir, sizeof dir, path, sizeof path);
+    store_config_init(&cfg);
+    cfg.sqlite_path = path;
+    cfg.documents = cfg.ephemeral = STORE_BACKEND_SQLITE;
+    assert_int_equal(store_open(&cfg, &s, &err), 0);
+    assert_int_equal(store_product_upsert(s, &p, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "OLD-9", 1, &err), 0);
+    assert_int_equal(store_order_create(s, 1, "user:1", "v9-a", &a, &err), 0);
+    assert_int_equal(store_cart_set_qty(s, "user:1", "OLD-9", 1, &err), 0);
+    assert_int_equal(store_order_create(s, 1, "user:1", "v9-b", &b, &err), 0);
+    assert_int_equal(store_order_cancel(s, 1, b.id, &err), 0);
+    store_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP INDEX orders_refund_pending;"
+                                      "ALTER TABLE orders DROP COLUMN refund;"
+                                      "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_open(&cfg, &s, &err), 0);
+    assert_int_equal(store_order_get(s, b.id, &got, &err), 0);
+    assert_string_equal(got.status, "cancelled");
+    assert_null(got.refund_json);
+    store_order_clear(&got);
+    assert_int_equal(store_order_refunds_pending(s, 0, &ids, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_order_cancel_refund(s, 1, a.id, NULL, "{\"status\":\"pending\",\"amount\":30}", &err), 0);
+    assert_int_equal(store_order_refunds_pending(s, 0, &ids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], a.id);
+    free(ids);
+    store_order_clear(&a);
+    store_order_clear(&b);
+    store_close(s);
     rmdir_all(dir);
 }
 
@@ -358,6 +412,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upgrade_v1),
         cmocka_unit_test(test_upgrade_v8),
+        cmocka_unit_test(test_upgrade_v9),
         cmocka_unit_test(test_sample_ranking),
         cmocka_unit_test(test_wal_bounded),
     };

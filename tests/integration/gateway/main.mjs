@@ -11,6 +11,7 @@ import { securityTests } from './security.mjs';
 import { wsUvTests } from './ws_uv.mjs';
 import { budgetTests } from './budget.mjs';
 import { checkoutTests } from './checkout.mjs';
+import { refundTests } from './refund.mjs';
 import { conformTests } from './conform.mjs';
 import { mediaTests } from './media.mjs';
 
@@ -36,3 +37,5 @@ for (const [name, fn] of [['limits', limitsTests], ['openapi', openapiTests], ['
 groups.length = 0;
 // the real checkout: address, delivery, payment (its own server, pipelines/commerce.yaml)
 try { await checkoutTests(); } catch (e) { ok(false, 'checkout tests ran to the end', e.stack); }
+// a cancelled paid order's refund: once, under races and a kill -9 (its own servers)
+try { await refundTests(); } catch (e) { ok(false, 'refund tests ran to the end', e.stack); }

@@ -17,6 +17,14 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${cls}`} data-testid="order-status">{status}</span>
 }
 
+// A cancelled paid order: what its card got back, or is owed
+export function RefundLine({ r }: { r: NonNullable<Order['refund']> }) {
+  const card = r.last4 ? ` to the card ending ${r.last4}` : ''
+  return r.status === 'refunded'
+    ? <p className="font-medium text-emerald-800" data-testid="order-refund">Refunded {money(r.amount)}{card}{r.at ? ` on ${when(r.at)}` : ''}</p>
+    : <p className="font-medium text-amber-900" data-testid="order-refund">Refund of {money(r.amount)}{card} pending</p>
+}
+
 function SignInFirst() {
   const { open } = useApp()
   return (
@@ -92,7 +100,8 @@ export function OrderPage({ id }: { id: string }) {
       {!auth.user ? <SignInFirst /> : error ? <p role="alert" className="text-rose-800">{error}</p> : !o ? <p role="status">Loading…</p> : (
         <div className="space-y-3 rounded-md bg-white p-4 shadow-sm ring-1 ring-slate-200" data-testid="order-detail">
           <p>Status: <StatusBadge status={o.status} /> · placed {when(o.createdAt)}</p>
-          <OrderSummary summary={summaryOfOrder(o)} totalLabel={o.payment ? 'Total charged' : 'Total'} />
+          <OrderSummary summary={summaryOfOrder(o)} totalLabel={o.refund ? 'Total' : o.payment ? 'Total charged' : 'Total'} />
+          {o.refund && <RefundLine r={o.refund} />}
           <div className="grid gap-3 sm:grid-cols-2">
             {o.address && <div><h2 className="text-sm font-semibold">Delivery to</h2><AddressBlock a={o.address} /></div>}
             {o.payment && <div><h2 className="text-sm font-semibold">Payment</h2><PaymentLine p={o.payment} /></div>}
