@@ -643,7 +643,12 @@ typedef struct eng_pay_provider {
      * negative code when it could not be reached (nothing charged). The
      * same idempotency_key again returns the first answer. */
     int (*charge)(const struct eng_pay_provider *p, const eng_pay_req *req, eng_pay_result *out);
-    /* refund: give a charge back in full; 0 or a negative code. */
+    /* refund: give the charge `reference` back in full; 0 or a negative
+     * code. Must be idempotent per charge: a charge already given back
+     * answers 0 again and moves no money (as real providers refuse a
+     * second full refund of one charge). The shop relies on it: a crash
+     * after the provider refunded but before the order says so is
+     * settled by asking again (engine/refund.c). */
     int (*refund)(const struct eng_pay_provider *p, const char *reference, int64_t amount_cents);
     /* save: keep the card with the provider for later charges (no money
      * moves): out->token when approved; 0 or a negative code. NULL: this
