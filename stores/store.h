@@ -337,6 +337,10 @@ typedef struct store_search_query {
     const char *category;       /* exact filter or NULL */
     const char *brand;          /* exact filter (case-insensitive) or NULL */
     const char *not_brand;      /* leaves this brand out (case-insensitive), or NULL */
+    const char *not_word;       /* leaves out products whose title holds this
+                                   word (ASCII case-insensitive, as a part of
+                                   the title: "iphone" leaves "iPhone X" out),
+                                   or NULL: "a phone but not an iphone" */
     double price_min;           /* < 0: none */
     double price_max;           /* < 0: none */
     double min_rating;          /* <= 0: none */

@@ -176,6 +176,7 @@ typedef struct query {
     char text[512];
     const char *category, *brand;
     const char *not_brand;   /* "laptops not from apple": left out */
+    const char *not_word;    /* "a phone but not an iphone": titles without it */
     double lo, hi;
     int in_stock, offset;
     store_sort sort;
@@ -281,6 +282,8 @@ static json_object *query_json(const query *q)
     ENG_JADD(o, "brand", q->brand ? json_object_new_string(q->brand) : NULL);
     if (q->not_brand)
         ENG_JADD(o, "notBrand", json_object_new_string(q->not_brand));
+    if (q->not_word)
+        ENG_JADD(o, "notWord", json_object_new_string(q->not_word));
     ENG_JADD(o, "priceMin", q->lo >= 0 ? json_object_new_double(q->lo) : NULL);
     ENG_JADD(o, "priceMax", q->hi >= 0 ? json_object_new_double(q->hi) : NULL);
     ENG_JADD(o, "inStock", json_object_new_boolean(q->in_stock));
@@ -303,6 +306,7 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
     sq.category = q->category;
     sq.brand = q->brand;
     sq.not_brand = q->not_brand;
+    sq.not_word = q->not_word;
     sq.price_min = q->lo;
     sq.price_max = q->hi;
     sq.in_stock = q->in_stock;
@@ -405,6 +409,7 @@ static void query_from_session(eng_turn *t, query *q)
     q->category = eng__json_str(lq, "category", NULL);
     q->brand = eng__json_str(lq, "brand", NULL);
     q->not_brand = eng__json_str(lq, "notBrand", NULL);
+    q->not_word = eng__json_str(lq, "notWord", NULL);
     json_object *v;
     q->lo = (v = eng__json_path(lq, "priceMin")) ? json_object_get_double(v) : -1;
     q->hi = (v = eng__json_path(lq, "priceMax")) ? json_object_get_double(v) : -1;
@@ -536,6 +541,56 @@ static bool only_refine_words(const char *text, bool stops_too)
         any |= stops_too ? refines : true;
     }
     return any;
+}
+
+/* A word the message says it does not want ("but not an iphone",
+ * "anything except a macbook"): the first content word after a
+ * negation, that no negated entity (a brand, colour or category the
+ * entities stage marked) already covers; copied to out, and the negation
+ * and the word blanked in `text` (offsets kept). */
+static void refused_word(eng_turn *t, char *text, char *out, size_t cap)
+{
+    static const char *const cues[] = {"but not", "not", "except", "except for", "other than", "anything but",
+                                       "apart from", NULL};
+    static const char *const skip[] = {"a", "an", "any", "the", "some", "from", "by", "made", NULL};
+    out[0] = '\0';
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
+        if (json_object_get_boolean(eng__json_path(json_object_array_get_idx(ents, i), "negated")))
+            return;   /* the entities stage has it */
+    for (size_t c = 0; cues[c]; c++) {
+        size_t cl = strlen(cues[c]);
+        for (char *p = strcasestr(text, cues[c]); p; p = strcasestr(p + 1, cues[c])) {
+            if ((p > text && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[cl]))
+                continue;
+            char *w = p + cl;
+            for (;;) {
+                while (*w == ' ')
+                    w++;
+                size_t n = 0;
+                while (isalnum((unsigned char)w[n]) || w[n] == '-')
+                    n++;
+                bool skipped = false;
+                for (size_t k = 0; skip[k] && !skipped; k++)
+                    skipped = strlen(skip[k]) == n && strncasecmp(w, skip[k], n) == 0;
+                if (skipped) {
+                    w += n;
+                    continue;
+                }
+                /* a word, not a number, a stop word or a price bound */
+                if (n < 3 || n >= cap || isdigit((unsigned char)*w) || is_stop(w, n) ||
+                    strncasecmp(w, "more", 4) == 0 || strncasecmp(w, "less", 4) == 0)
+                    break;
+                snprintf(out, cap, "%.*s", (int)n, w);
+                /* "iphones": the title says "iPhone" */
+                size_t ol = strlen(out);
+                if (ol > 4 && (out[ol - 1] == 's' || out[ol - 1] == 'S') && out[ol - 2] != 's')
+                    out[ol - 1] = '\0';
+                memset(p, ' ', (size_t)(w + n - p));
+                return;
+            }
+        }
+    }
 }
 
 bool eng__agent_only_refines(eng_turn *t)
@@ -688,6 +743,10 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         }
         qtext = keep;
     }
+    /* "a phone but not an iphone": the word not wanted leaves the search
+     * words and the titles that hold it leave the list */
+    char not_word[64] = "";
+    refused_word(t, qtext, not_word, sizeof not_word);
     char fresh[512];
     query_text(t, qtext, fresh, sizeof fresh, true);
     if (list_variant && !fresh[0]) {
@@ -834,6 +893,8 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     const char *refused = entity_of(t, "brand", true);
     if (refused)
         q.not_brand = refused;
+    if (not_word[0])
+        q.not_word = not_word;
     /* with an English word list the classifier corrected the spelling
      * already: the store must not "correct" an English word again */
     if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")))

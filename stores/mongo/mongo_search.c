@@ -207,6 +207,26 @@ static int build_match(const store_search_query *q, const store__analysis *a,
         BSON_APPEND_UTF8(&ne, "$ne", low);
         bson_append_document_end(m, &ne);
     }
+    if (q->not_word && *q->not_word) {
+        /* the title without the word, case-insensitive; the word as a
+         * literal (its regex metacharacters escaped) */
+        char re[512];
+        size_t o = 0;
+        for (const char *c = q->not_word; *c && o + 3 < sizeof re; c++) {
+            if (strchr("\\^$.|?*+()[]{}", *c))
+                re[o++] = '\\';
+            re[o++] = *c;
+        }
+        re[o] = '\0';
+        bson_t nt;
+        BSON_APPEND_DOCUMENT_BEGIN(m, "title", &nt);
+        bson_t rx;
+        BSON_APPEND_DOCUMENT_BEGIN(&nt, "$not", &rx);
+        BSON_APPEND_UTF8(&rx, "$regex", re);
+        BSON_APPEND_UTF8(&rx, "$options", "i");
+        bson_append_document_end(&nt, &rx);
+        bson_append_document_end(m, &nt);
+    }
     if (q->price_min >= 0 || q->price_max >= 0) {
         bson_t r;
         BSON_APPEND_DOCUMENT_BEGIN(m, "price", &r);

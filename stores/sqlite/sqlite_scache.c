@@ -28,11 +28,11 @@ struct sq_scache {
  * field added to store_search_query must be added here too). */
 static int make_key(const store_search_query *q, store__buf *k)
 {
-    const char *s[4] = {q->text, q->category, q->brand, q->not_brand};
+    const char *s[5] = {q->text, q->category, q->brand, q->not_brand, q->not_word};
     double d[3] = {q->price_min, q->price_max, q->min_rating};
     int i[5] = {q->flags, (int)q->sort, q->limit, q->offset, q->in_stock};
     int rc = 0;
-    for (int n = 0; n < 4; n++) {
+    for (int n = 0; n < 5; n++) {
         size_t len = s[n] ? strlen(s[n]) + 1 : 0;   /* NULL and "" differ */
         rc |= store__buf_add(k, (const char *)&len, sizeof len);
         if (len)

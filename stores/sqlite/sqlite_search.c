@@ -189,6 +189,8 @@ static void add_filters(store__buf *sql, const store_search_query *q)
         store__buf_adds(sql, " AND p.brand = :brand COLLATE NOCASE");
     if (q->not_brand && *q->not_brand)
         store__buf_adds(sql, " AND (p.brand IS NULL OR p.brand <> :nbrand COLLATE NOCASE)");
+    if (q->not_word && *q->not_word)
+        store__buf_adds(sql, " AND instr(lower(p.title), lower(:nword)) = 0");
     if (q->price_min >= 0)
         store__buf_adds(sql, " AND p.price >= :pmin");
     if (q->price_max >= 0)
@@ -213,6 +215,8 @@ static void bind_all(sqlite3_stmt *st, const store_search_query *q,
         sqlite3_bind_text(st, i, q->brand, -1, SQLITE_TRANSIENT);
     if ((i = sqlite3_bind_parameter_index(st, ":nbrand")))
         sqlite3_bind_text(st, i, q->not_brand, -1, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":nword")))
+        sqlite3_bind_text(st, i, q->not_word, -1, SQLITE_TRANSIENT);
     if ((i = sqlite3_bind_parameter_index(st, ":pmin")))
         sqlite3_bind_double(st, i, q->price_min);
     if ((i = sqlite3_bind_parameter_index(st, ":pmax")))
