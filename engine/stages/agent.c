@@ -263,6 +263,19 @@ bool eng__agent_cancel_request(const char *text)
     return eng__agent_has_word(text, cancel) && !eng__agent_is_question(text);
 }
 
+bool eng__agent_hop(eng_turn *t)
+{
+    /* the agents hand a message to each other when another reading fits
+     * better; a turn never needs more than a few such hand-overs, so a
+     * cycle between two of them (a bug) ends here instead of looping */
+    int64_t hops = json_object_get_int64(eng__json_path(t->ctx, "vars.agentHops")) + 1;
+    eng__set_var(t, "agentHops", json_object_new_int64(hops));
+    if (hops <= 8)
+        return true;
+    eng__turn_note(t, "agents handed the message over %lld times: stopped", (long long)hops);
+    return false;
+}
+
 bool eng__agent_names_code(const char *text)
 {
     static const char *const words[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
@@ -314,6 +327,8 @@ static const char *const filler[] = {
     "anyway", "anyways", "regardless",
     /* "what sizes does it come in" */
     "size", "sizes", "sizing", "come", "comes",
+    /* "bring it up to 2" */
+    "bring", "raise",
     /* the facts of a listing asked about: "the warranty on the sofa" */
     "warranty", "guarantee", "policy", "return", "returns", "returnable", "weigh", "weighs", "weight", "heavy",
     "dimensions", "dimension", "measurements", "ship", "ships", "shipping", "dispatch", "when", "soon", "quickly",

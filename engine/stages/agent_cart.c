@@ -151,6 +151,34 @@ static bool promo_code(const char *text, char *code, size_t n)
 
 /* "put one back", "put it back on the shelf": "put" and "back" within
  * three words, and not "back in" ("put it back in my cart" adds). */
+/* "down to one", "up to 4", "to just 2": the count a line should have,
+ * said as where it goes; a price ("up to $300") is no count. */
+bool eng__agent_sets_count(const char *text)
+{
+    static const char *const to[] = {"down to", "up to", "to just", "to only", NULL};
+    for (size_t i = 0; to[i]; i++) {
+        const char *p = strcasestr(text, to[i]);
+        if (!p || (p > text && isalnum((unsigned char)p[-1])))
+            continue;
+        p += strlen(to[i]);
+        while (*p == ' ')
+            p++;
+        static const char *const nums[] = {"one", "two", "three", "four", "five", "six", "a couple", "a pair",
+                                           NULL};
+        if (isdigit((unsigned char)*p)) {
+            while (isdigit((unsigned char)*p))
+                p++;
+            if (*p == '.' || *p == '$')
+                return false;
+            return true;
+        }
+        for (size_t k = 0; nums[k]; k++)
+            if (strncasecmp(p, nums[k], strlen(nums[k])) == 0 && !isalnum((unsigned char)p[strlen(nums[k])]))
+                return true;
+    }
+    return false;
+}
+
 static bool puts_back(const char *text)
 {
     for (const char *p = strcasestr(text, "put"); p; p = strcasestr(p + 1, "put")) {
@@ -803,6 +831,8 @@ static int named_several(eng_turn *t, bool in_cart, const char **skus, const cha
 eng_result eng__agent_cart(const agent_call *c)
 {
     eng_turn *t = c->t;
+    if (!eng__agent_hop(t))
+        return ENG_R_OK;
     const agent_opts *o = c->o;
     if (!eng__store(t)) {
         eng__set_var(t, "noCatalog", json_object_new_boolean(1));
@@ -859,6 +889,14 @@ eng_result eng__agent_cart(const agent_call *c)
     if (nref >= 2)
         return several(t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
                        is_add ? quantity(t, 1) : 0);
+    if ((is_add || is_remove) && eng__agent_sets_count(text)) {
+        /* "drop it down to one", "bring it up to 4": the line's new
+         * count, asked (a yes to "add it?" would have added one more) */
+        eng__agent_read_as(t, "update_quantity");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "a count to go down or up to: read as a quantity change");
+        return eng__agent_cart(c);
+    }
     if (strcmp(intent, "add_to_cart") == 0 && puts_back(text)) {
         /* "put one back": back on the shelf, a removal, asked */
         eng__agent_read_as(t, "remove_from_cart");

@@ -82,6 +82,14 @@ bool eng__agent_is_question(const char *text);
  * ("cancel it", "i changed my mind, cancel that order"), not a question
  * about cancelling. */
 bool eng__agent_cancel_request(const char *text);
+/* eng__agent_sets_count: `text` says the count a cart line should go to
+ * ("drop it down to one", "bring it up to 4"); a price ("up to $300") is
+ * none. */
+bool eng__agent_sets_count(const char *text);
+/* eng__agent_hop: count one more entry into an agent this turn; false
+ * past 8 (the agents handing a message to each other in a cycle): the
+ * agent then answers with nothing changed. */
+bool eng__agent_hop(eng_turn *t);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

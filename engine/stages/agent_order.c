@@ -481,6 +481,8 @@ static eng_result nothing_to_confirm(const agent_call *c)
 eng_result eng__agent_order(const agent_call *c)
 {
     eng_turn *t = c->t;
+    if (!eng__agent_hop(t))
+        return ENG_R_OK;
     const agent_opts *o = c->o;
     const char *intent = eng__agent_intent(t);
     if (!eng__store(t)) {

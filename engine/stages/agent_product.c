@@ -1644,6 +1644,8 @@ bool eng__agent_sizes_question(const agent_call *c, eng_result *r)
 eng_result eng__agent_product(const agent_call *c)
 {
     eng_turn *t = c->t;
+    if (!eng__agent_hop(t))
+        return ENG_R_OK;
     const agent_opts *o = c->o;
     if (!eng__store(t)) {
         eng__turn_note(t, "no store: the product agent needs a catalog");
@@ -1660,6 +1662,18 @@ eng_result eng__agent_product(const agent_call *c)
         eng__agent_read_as(t, "checkout");
         eng__turn_note(t, "names a delivery option right after the checkout: read as checkout");
         return eng__agent_order(c);
+    }
+    if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) &&
+        eng__agent_sets_count(eng__json_str(t->ctx, "message.text", "")) &&
+        (eng__json_path(t->ctx, "cart.items") || eng__cart_refresh(t) == 0) &&
+        json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
+        /* "bring it up to 2 please" with goods in the cart: a quantity
+         * change, asked (it showed a laptop named like "2") */
+        eng__agent_read_as(t, "update_quantity");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change, asked */
+        eng__turn_note(t, "a count to go down or up to: read as a quantity change");
+        return eng__agent_cart(c);
     }
     if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) && continues_add(t)) {
         /* "and one of the first one too" right after an add: another add,

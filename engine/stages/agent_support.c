@@ -83,6 +83,8 @@ static void knowledge(eng_turn *t, const char *intent)
 eng_result eng__agent_support(const agent_call *c)
 {
     eng_turn *t = c->t;
+    if (!eng__agent_hop(t))
+        return ENG_R_OK;
     const char *intent = eng__agent_intent(t);
     eng__set_var(t, "topic", json_object_new_string(intent));
     for (size_t i = 0; handoff[i]; i++) {
