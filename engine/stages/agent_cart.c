@@ -21,6 +21,27 @@ static int64_t quantity(eng_turn *t, int64_t dflt)
         if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0)
             return json_object_get_int64(eng__json_path(e, "value"));
     }
+    /* "add 1000 lipsticks": a count too big for the entities stage (it
+     * reads numbers past 999 as model numbers or prices) right after the
+     * verb is still the count asked for, never a silent 1 */
+    static const char *const verbs[] = {"add", "buy", "put", "order", "get", "want", "need", "take", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    for (size_t v = 0; verbs[v]; v++) {
+        size_t n = strlen(verbs[v]);
+        for (const char *p = strcasestr(text, verbs[v]); p; p = strcasestr(p + 1, verbs[v])) {
+            if ((p > text && isalnum((unsigned char)p[-1])) || p[n] != ' ')
+                continue;
+            const char *d = p + n;
+            while (*d == ' ')
+                d++;
+            if (!isdigit((unsigned char)*d))
+                continue;
+            char *end;
+            long long c = strtoll(d, &end, 10);
+            if (c > 999 && (*end == ' ' || *end == '\0') && end - d <= 9)
+                return (int64_t)c;
+        }
+    }
     return dflt;
 }
 
