@@ -691,6 +691,8 @@ static double focus_price(eng_turn *t)
 /* A search or, with `refine`, a change of the last one. `again` is the
  * search of its own that a refinement finding nothing becomes: it is
  * never made a refinement again. */
+static eng_result recommend(eng_turn *t, const agent_opts *o);
+
 static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool again)
 {
     query q = {.lo = -1, .hi = -1};
@@ -869,6 +871,10 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
                 memcpy(q.text + l, w, wl + 1);
             }
         }
+        /* "something more personal": new words narrow the list from its
+         * start; only "more" alone turns the page */
+        if (added_words)
+            q.offset = 0;
     } else {
         snprintf(q.text, sizeof q.text, "%s", fresh);
     }
@@ -1021,6 +1027,16 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("shop_question"));
             json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
             return ENG_R_OK;
+        }
+        /* "a gift under 25 for a coworker": no kind of product, but a
+         * present and a budget: the best rated within it */
+        static const char *const gift[] = {"gift", "gifts", "present", "presents", "something nice", NULL};
+        double glo, ghi;
+        if (!(refine && has_last) && eng__agent_has_word(text, gift) && money_range(t, &glo, &ghi)) {
+            json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("recommend"));
+            eng__turn_note(t, "a present with a budget and no kind of product: the best rated within it");
+            return recommend(t, o);
         }
         clarify(t);
     }
@@ -1503,6 +1519,14 @@ static eng_result recommend(eng_turn *t, const agent_opts *o)
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), instock))
         q.in_stock = 1;
+    /* "a gift under 25": the budget bounds the suggestions */
+    double lo, hi;
+    if (money_range(t, &lo, &hi)) {
+        if (lo >= 0)
+            q.lo = lo;
+        if (hi >= 0)
+            q.hi = hi;
+    }
     if (run_search(t, o, &q, "recommend", false) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     /* never recommend the product the shopper is looking at; the counts
