@@ -192,7 +192,7 @@ bool eng__agent_picks_delivery(eng_turn *t)
 {
     const char *last = eng__json_str(t->ctx, "session.lastIntent", "");
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    if (strcmp(last, "checkout") != 0 && strcmp(last, "place_order") != 0)
+    if (strcmp(last, "checkout") != 0 && strcmp(last, "place_order") != 0 && strcmp(last, "view_cart") != 0)
         return false;
     int words = 0;
     for (const char *p = text; *p; p++)
@@ -274,6 +274,20 @@ bool eng__agent_hop(eng_turn *t)
         return true;
     eng__turn_note(t, "agents handed the message over %lld times: stopped", (long long)hops);
     return false;
+}
+
+eng_result eng__agent_delivery_pick(const agent_call *c)
+{
+    eng_turn *t = c->t;
+    if (strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "view_cart") == 0) {
+        /* "and with express?" after the cart: its total with that option */
+        eng__agent_read_as(t, "view_cart");
+        eng__turn_note(t, "names a delivery option right after the cart: the cart with it");
+        return eng__agent_cart(c);
+    }
+    eng__agent_read_as(t, "checkout");
+    eng__turn_note(t, "names a delivery option right after the checkout: read as checkout");
+    return eng__agent_order(c);
 }
 
 bool eng__agent_names_code(const char *text)

@@ -1049,10 +1049,25 @@ eng_result eng__agent_cart(const agent_call *c)
     static const char *const cart_words[] = {"cart", "basket", "bag", "trolley", "total", "altogether", "all together",
                                              "owe", NULL};
     if (strcmp(intent, "view_cart") == 0 && eng__agent_has_word(text, shipping) &&
-        !eng__agent_has_word(text, cart_words)) {
+        !eng__agent_has_word(text, cart_words) && !eng__agent_picks_delivery(t)) {
         eng__agent_read_as(t, "shop_question");
         eng__turn_note(t, "a delivery question, not the cart: for the support agent");
         return eng__agent_support(c);
+    }
+    if (strcmp(intent, "view_cart") == 0 && (eng__agent_has_word(text, shipping) || eng__delivery_named(t, text)) &&
+        json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
+        /* "what's the total with delivery", "and with express?": the
+         * total with that option's price as the checkout will charge it */
+        json_object *qte = eng__checkout_quote(t, eng__delivery_named(t, text));
+        json_object *d = eng__json_path(qte, "delivery");
+        if (d) {
+            json_object *w = json_object_new_object();
+            ENG_JADD(w, "name", json_object_get(eng__json_path(d, "name")));
+            ENG_JADD(w, "price", json_object_get(eng__json_path(d, "price")));
+            ENG_JADD(w, "total", json_object_get(eng__json_path(qte, "total")));
+            eng__set_var(t, "withDelivery", w);
+        }
+        json_object_put(qte);
     }
     /* view_cart and anything else: the cart as it is */
     eng__turn_note(t, "cart shown");

@@ -49,7 +49,7 @@ bool eng__agent_asks_variant(eng_turn *t);
  * by it, not a new search for everything black, nor the shop's gift
  * cards because "10" appears there. */
 bool eng__agent_asks_list_variant(eng_turn *t);
-/* eng__agent_picks_delivery: right after a checkout turn, a short
+/* eng__agent_picks_delivery: right after a checkout or cart turn, a short
  * message that names one of the shop's delivery options ("express
  * please", "standard is fine"): the checkout with that option, not a
  * search for "express". */
@@ -90,6 +90,10 @@ bool eng__agent_sets_count(const char *text);
  * past 8 (the agents handing a message to each other in a cycle): the
  * agent then answers with nothing changed. */
 bool eng__agent_hop(eng_turn *t);
+/* eng__agent_delivery_pick: a message eng__agent_picks_delivery found:
+ * after the cart, the cart with that option's price; after the checkout,
+ * the checkout with that option. */
+eng_result eng__agent_delivery_pick(const agent_call *c);
 /* eng__agent_asks_opinion: a product is in focus and the message asks
  * what it is worth, pointing at it ("is it any good", "what are the
  * reviews like for that one"): its details (rating, stock), not the

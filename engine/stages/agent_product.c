@@ -1681,12 +1681,8 @@ eng_result eng__agent_product(const agent_call *c)
     if (!intent)
         return eng__turn_fail(t, "out of memory");
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
-        eng__agent_picks_delivery(t)) {
-        /* "express please" answering the checkout's summary */
-        eng__agent_read_as(t, "checkout");
-        eng__turn_note(t, "names a delivery option right after the checkout: read as checkout");
-        return eng__agent_order(c);
-    }
+        eng__agent_picks_delivery(t))
+        return eng__agent_delivery_pick(c);   /* "express please" after the summary */
     if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) &&
         eng__agent_sets_count(eng__json_str(t->ctx, "message.text", "")) &&
         (eng__json_path(t->ctx, "cart.items") || eng__cart_refresh(t) == 0) &&

@@ -101,12 +101,8 @@ eng_result eng__agent_support(const agent_call *c)
     }
     if (strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
         strcmp(intent, "delivery_options") == 0) {
-        if (eng__agent_picks_delivery(t)) {
-            /* "standard is fine" answering the checkout's summary */
-            eng__agent_read_as(t, "checkout");
-            eng__turn_note(t, "names a delivery option right after the checkout: read as checkout");
-            return eng__agent_order(c);
-        }
+        if (eng__agent_picks_delivery(t))
+            return eng__agent_delivery_pick(c);   /* "standard is fine" after the summary */
     }
     if (eng__agent_asks_fact(eng__json_str(t->ctx, "message.text", ""))) {
         /* "what's the warranty on the sofa", "can I return it": one
@@ -133,6 +129,18 @@ eng_result eng__agent_support(const agent_call *c)
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "here's my voucher: WELCOME5", "a dozen please" */
+    static const char *const stock[] = {"how many are left", "how many left", "any left", "how many do you have",
+                                        "how many in stock", "how many have you got", "still available",
+                                        "still in stock", NULL};
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__json_str(t->ctx, "session.focus", NULL) &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), stock)) {
+        /* "how many are left" about the product in focus: its stock */
+        eng__set_var(t, "useFocus", json_object_new_boolean(1));
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "asks the stock of the product in focus: its details");
+        return eng__agent_product(c);
+    }
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_asks_opinion(t)) {
         /* "is it any good": the product in focus, rated, not out of scope */
