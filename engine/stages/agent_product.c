@@ -543,6 +543,23 @@ static bool only_refine_words(const char *text, bool stops_too)
     return any;
 }
 
+/* Whether some product's title holds `word` (case aside). */
+static bool in_some_title(eng_turn *t, const char *word)
+{
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.text = word;
+    sq.limit = 5;
+    sq.flags = STORE_SEARCH_NO_SPELL;
+    store_search_result res = {0};
+    bool found = false;
+    if (eng__store(t) && store_search(eng__store(t), &sq, &res, NULL) == 0)
+        for (size_t i = 0; i < res.n_hits && !found; i++)
+            found = res.hits[i].product.title && strcasestr(res.hits[i].product.title, word);
+    store_search_result_free(&res);
+    return found;
+}
+
 /* A word the message says it does not want ("but not an iphone",
  * "anything except a macbook"): the first content word after a
  * negation, that no negated entity (a brand, colour or category the
@@ -586,6 +603,12 @@ static void refused_word(eng_turn *t, char *text, char *out, size_t cap)
                 size_t ol = strlen(out);
                 if (ol > 4 && (out[ol - 1] == 's' || out[ol - 1] == 'S') && out[ol - 2] != 's')
                     out[ol - 1] = '\0';
+                /* only a word some title holds: "not right now" refuses
+                 * nothing */
+                if (!in_some_title(t, out)) {
+                    out[0] = '\0';
+                    break;
+                }
                 memset(p, ' ', (size_t)(w + n - p));
                 return;
             }
