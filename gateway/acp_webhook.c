@@ -28,7 +28,6 @@
 #include "gw_int.h"
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,10 +44,8 @@
 #define CLAIM_MS 60000
 
 struct gw_acp_hooks {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop, kick;
+    gw_ticker *t;
+    gw_server *s;
     int64_t last_watch;
     int64_t base_ms;                      /* first retry delay (AISLE_TEST_HOOKS: AISLE_TEST_WEBHOOK_BACKOFF_MS) */
 };
@@ -91,13 +88,8 @@ static void drop(gw_server *s, const char *key)
 
 static void kick(gw_server *s)
 {
-    struct gw_acp_hooks *h = s->acp_hooks;
-    if (!h)
-        return;
-    pthread_mutex_lock(&h->mu);
-    h->kick = true;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    if (s->acp_hooks)
+        gw__ticker_kick(s->acp_hooks->t);
 }
 
 int gw__acp_event_intent(gw_server *s, const char *partner, const char *session_id, int64_t user_id,
@@ -404,32 +396,17 @@ static void sweep(gw_server *s, bool watches)
     json_object_put(all);
 }
 
-static void *run(void *arg)
+/* one round, every 250 ms or when kicked: deliveries due, and the
+ * watches every WATCH_EVERY_MS */
+static void tick(void *arg)
 {
-    gw_server *s = arg;
-    struct gw_acp_hooks *h = s->acp_hooks;
-    for (;;) {
-        pthread_mutex_lock(&h->mu);
-        if (!h->stop && !h->kick) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 250 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L)
-                ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-            pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-        }
-        bool stop = h->stop;
-        h->kick = false;
-        pthread_mutex_unlock(&h->mu);
-        if (stop)
-            break;
-        int64_t now = now_ms();
-        bool watches = now - h->last_watch >= WATCH_EVERY_MS;
-        if (watches)
-            h->last_watch = now;
-        sweep(s, watches);
-    }
-    return NULL;
+    struct gw_acp_hooks *h = arg;
+    gw_server *s = h->s;
+    int64_t now = now_ms();
+    bool watches = now - h->last_watch >= WATCH_EVERY_MS;
+    if (watches)
+        h->last_watch = now;
+    sweep(s, watches);
 }
 
 int gw__acp_webhooks_start(gw_server *s)
@@ -439,17 +416,14 @@ int gw__acp_webhooks_start(gw_server *s)
     struct gw_acp_hooks *h = calloc(1, sizeof *h);
     if (!h)
         return -1;
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
     h->base_ms = 1000;
     const char *th = getenv("AISLE_TEST_HOOKS"), *b = getenv("AISLE_TEST_WEBHOOK_BACKOFF_MS");
     if (th && strcmp(th, "1") == 0 && b && strtol(b, NULL, 10) > 0)
         h->base_ms = strtol(b, NULL, 10);
-    s->acp_hooks = h;
-    if (pthread_create(&h->th, NULL, run, s) != 0) {
+    h->s = s;
+    s->acp_hooks = h;   /* deliveries read its backoff from the first tick */
+    if (!(h->t = gw__ticker_start(tick, h, 250))) {
         s->acp_hooks = NULL;
-        pthread_cond_destroy(&h->cv);
-        pthread_mutex_destroy(&h->mu);
         free(h);
         return -1;
     }
@@ -461,13 +435,7 @@ void gw__acp_webhooks_stop(gw_server *s)
     struct gw_acp_hooks *h = s->acp_hooks;
     if (!h)
         return;
-    pthread_mutex_lock(&h->mu);
-    h->stop = true;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    pthread_join(h->th, NULL);
-    pthread_cond_destroy(&h->cv);
-    pthread_mutex_destroy(&h->mu);
+    gw__ticker_stop(h->t);
     free(h);
     s->acp_hooks = NULL;
 }

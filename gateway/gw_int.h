@@ -504,6 +504,16 @@ void gw__acp_event_abandon(gw_server *s, const char *session_id);
  * webhook_url); start: 0 or -1 */
 int gw__acp_webhooks_start(gw_server *s);
 void gw__acp_webhooks_stop(gw_server *s);
+/* gw_ticker (gateway/ticker.c): a background job on a thread of its own.
+ * gw__ticker_start runs fn(arg) at once, then every every_ms and at once
+ * after gw__ticker_kick; NULL when no thread could be started.
+ * gw__ticker_stop stops it, waiting for the run in progress (NULL is
+ * fine). Thread-safe. */
+typedef struct gw_ticker gw_ticker;
+gw_ticker *gw__ticker_start(void (*fn)(void *arg), void *arg, long every_ms);
+void gw__ticker_kick(gw_ticker *t);
+void gw__ticker_stop(gw_ticker *t);
+
 /* gw__refunds_start / stop (gateway/refunds.c): the sweeper that gives
  * back refunds cancelled orders still owe, at startup and every 5 s;
  * start: 0 or -1 */
@@ -614,7 +624,7 @@ struct gw_server {
     size_t n_acp_partners;
     int acp_ts_tolerance_s;   /* how far a request's Timestamp may be from now */
     struct gw_acp_hooks *acp_hooks; /* the webhook sender, or NULL */
-    struct gw_refunds *refunds;     /* the refund sweeper, or NULL */
+    gw_ticker *refunds;             /* the refund sweeper, or NULL */
 };
 
 /* gw__dispatch: civetweb's request handler for everything but /ws. */

@@ -183,6 +183,20 @@ typedef struct query {
     int flags;     /* STORE_SEARCH_* beside FACETS */
 } query;
 
+/* The price bounds the message says ("under 50", "between 20 and 40")
+ * set on q; whether it said any. */
+static bool money_bounds(eng_turn *t, query *q)
+{
+    double lo, hi;
+    if (!money_range(t, &lo, &hi))
+        return false;
+    if (lo >= 0)
+        q->lo = lo;
+    if (hi >= 0)
+        q->hi = hi;
+    return true;
+}
+
 /* What a reply can say that the cards do not: results.search.noun, the
  * kind of product found in the shopper's own word when the search kept
  * to that kind ("16 phones", "1 lipstick"; else "products"), and
@@ -928,12 +942,7 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
      * already: the store must not "correct" an English word again */
     if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")))
         q.flags |= STORE_SEARCH_NO_SPELL;
-    double lo, hi;
-    if (money_range(t, &lo, &hi)) {
-        if (lo >= 0)
-            q.lo = lo;
-        if (hi >= 0)
-            q.hi = hi;
+    if (money_bounds(t, &q)) {
         beyond = 0;   /* "a budget of 800" is that bound, not "cheaper than shown" */
     } else if (has_last && eng__agent_has_word(text, same_budget)) {
         /* "what about laptops in that range": the last search's bounds */
@@ -1542,14 +1551,7 @@ static eng_result recommend(eng_turn *t, const agent_opts *o)
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), instock))
         q.in_stock = 1;
-    /* "a gift under 25": the budget bounds the suggestions */
-    double lo, hi;
-    if (money_range(t, &lo, &hi)) {
-        if (lo >= 0)
-            q.lo = lo;
-        if (hi >= 0)
-            q.hi = hi;
-    }
+    money_bounds(t, &q);   /* "a gift under 25": the budget bounds the suggestions */
     if (run_search(t, o, &q, "recommend", false) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     /* never recommend the product the shopper is looking at; the counts

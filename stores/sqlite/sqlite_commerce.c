@@ -575,6 +575,19 @@ int sq__order_cancel(void *vb, int64_t user, int64_t id, store_err *err)
     return sq__order_cancel_audited(vb, user, id, NULL, NULL, sq__now_ms(vb), err);
 }
 
+/* A conditional UPDATE of order `id` changed nothing: the order does not
+ * exist (load_order's error), or it is in a state that refuses it
+ * (STORE_ESTATE, "order N <why>"). */
+static int unchanged(sq_conn *c, int64_t id, const char *why, store_err *err)
+{
+    store_order o;
+    int rc = load_order(c, id, &o, err);
+    if (rc)
+        return rc;
+    store_order_clear(&o);
+    return store__fail(err, STORE_ESTATE, "order %lld %s", (long long)id, why);
+}
+
 int sq__order_refund_set(void *vb, int64_t id, const char *refund, store_err *err)
 {
     sq *b = vb;
@@ -586,14 +599,8 @@ int sq__order_refund_set(void *vb, int64_t id, const char *refund, store_err *er
     if ((rc = SQ_RUN(c, err, "refund", "UPDATE orders SET refund = ? WHERE id = ? AND status = 'cancelled'"
                      " AND json_extract(refund, '$.status') = 'pending'", SQ_T(refund), SQ_I(id))) != 0)
         goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        store_order o;
-        rc = load_order(c, id, &o, err);
-        if (rc == 0) {
-            store_order_clear(&o);
-            rc = store__fail(err, STORE_ESTATE, "order %lld owes no pending refund", (long long)id);
-        }
-    }
+    if (sqlite3_changes(c->db) == 0)
+        rc = unchanged(c, id, "owes no pending refund", err);
 out:
     sq__release(b, c);
     return rc;
@@ -652,15 +659,8 @@ int sq__order_set_status(void *vb, int64_t id, const char *status,
     if ((rc = SQ_RUN(c, err, "order status", "UPDATE orders SET status = ? WHERE"
                      " id = ? AND status != 'cancelled'", SQ_T(status), SQ_I(id))) != 0)
         goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        store_order o;
-        rc = load_order(c, id, &o, err);
-        if (rc == 0) {
-            store_order_clear(&o);
-            rc = store__fail(err, STORE_ESTATE, "order %lld is cancelled",
-                             (long long)id);
-        }
-    }
+    if (sqlite3_changes(c->db) == 0)
+        rc = unchanged(c, id, "is cancelled", err);
 out:
     sq__release(b, c);
     return rc;
