@@ -76,7 +76,9 @@ static const char *const stopwords[] = {
     /* "any chance it'd get here by friday": filler around the question */
     "chance", "chanc", "itd", "itll", "thatll", "possibl",
     /* when: "any deals on at the moment" asks about the deals */
-    "moment", "currently", "presently",
+    "moment", "currently", "presently", "today", "todai",
+    /* filler adverbs: "when do you actually charge me" */
+    "actually", "actual", "actualli", "basically", "basicalli", "exactly", "exactli", "even",
     /* verbs of the shop's own sentences ("run your account") that name no topic */
     "run", "runs", "running",
     NULL,

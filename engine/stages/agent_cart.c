@@ -763,6 +763,32 @@ static bool more_of_held(eng_turn *t, const char *text)
     return false;
 }
 
+/* "another", "same again", "one more please": more of the product in
+ * focus, said with nothing else; an add, asked. */
+static bool one_more(eng_turn *t, const char *text)
+{
+    static const char *const words[] = {"another", "one", "more", "1", "please", "pls", "plz", "same", "again",
+                                        "of", "those", "that", "it", "them", "the", "just", "ok", "okay", NULL};
+    static const char *const cue[] = {"another", "more", "again", NULL};
+    if (!eng__json_str(t->ctx, "session.focus", NULL) || !eng__agent_has_word(text, cue))
+        return false;
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (*p && isalnum((unsigned char)*p))
+            p++;
+        if (p == w)
+            break;
+        bool known = false;
+        for (size_t i = 0; words[i] && !known; i++)
+            known = strlen(words[i]) == (size_t)(p - w) && strncasecmp(words[i], w, (size_t)(p - w)) == 0;
+        if (!known)
+            return false;
+    }
+    return true;
+}
+
 bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -789,6 +815,8 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
             as = "add_to_cart", why = "a count alone with products in view: an add, asked";
         else if (more_of_held(t, text))
             as = "add_to_cart", why = "more of a product in the cart: an add, asked";
+        else if (one_more(t, text))
+            as = "add_to_cart", why = "another of the product in focus: an add, asked";
     }
     if (!as)
         return false;
@@ -845,6 +873,57 @@ static int named_several(eng_turn *t, bool in_cart, const char **skus, const cha
             titles[n] = eng__pool_strdup(t->pool, tg.title ? tg.title : tg.sku);
             n++;
         }
+    }
+    return n;
+}
+
+/* "add all of them", "i'll take the lot", "both please", "all three of
+ * those": every product of the list shown, when there are two or more
+ * and a count said ("all three") is theirs. Returns how many (skus and
+ * titles in pool strings), 0, or -1 when "all" comes with a count the
+ * list does not have. An add of several is always asked. */
+static int all_shown(eng_turn *t, const char *text, const char **skus, const char **titles, int max)
+{
+    static const char *const whole[] = {"all of them", "all of these", "all of those", "all of em", "the lot",
+                                        "the whole lot", "all them", "all those", "all these", "every one of them",
+                                        "each of them", "each one", "both", "all the ones", "everything you showed",
+                                        "everything shown", NULL};
+    static const char *const counted[] = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                                          NULL};
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    int n = json_object_is_type(shown, json_type_array) ? (int)json_object_array_length(shown) : 0;
+    if (n < 1 || n > max)
+        return 0;
+    bool said = eng__agent_has_word(text, whole);
+    /* "all three of those", "all 5": the count must be the list's */
+    const char *all = strcasestr(text, "all ");
+    if (!said && all) {
+        const char *w = all + 4;
+        int k = -1;
+        if (isdigit((unsigned char)*w))
+            k = atoi(w);
+        for (int i = 0; counted[i] && k < 0; i++)
+            if (strncasecmp(w, counted[i], strlen(counted[i])) == 0 && !isalpha((unsigned char)w[strlen(counted[i])]))
+                k = i + 2;
+        if (k > 0) {
+            if (k != n)
+                return -1;   /* "all five" of a list of one: asked, whatever it means */
+            said = true;
+        }
+    }
+    if (!said || n < 2 || (strcasestr(text, "both") && !strcasestr(text, "all") && n != 2))
+        return 0;
+    for (int i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(shown, i);
+        const char *sku = json_object_is_type(p, json_type_string) ? json_object_get_string(p)
+                                                                    : eng__json_str(p, "sku", NULL);
+        if (!sku)
+            return 0;
+        skus[i] = eng__pool_strdup(t->pool, sku);
+        titles[i] = eng__pool_strdup(t->pool, json_object_is_type(p, json_type_object) ? eng__json_str(p, "title", sku)
+                                                                                       : sku);
+        if (!skus[i] || !titles[i])
+            return 0;
     }
     return n;
 }
@@ -907,6 +986,17 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     if (nref == 0 && (is_add || is_remove))
         nref = named_several(t, is_remove, skus, titles, AGENT_MAX_REFS);
+    if (nref == 0 && is_add) {
+        nref = all_shown(t, text, skus, titles, AGENT_MAX_REFS);
+        if (nref != 0)
+            eng__set_var(t, "continued", json_object_new_boolean(1));   /* several at once: asked */
+        if (nref >= 2)
+            eng__turn_note(t, "every product shown (%d): asked", nref);
+        else if (nref < 0)
+            eng__turn_note(t, "\"all\" with a count that is not the list's: asked");
+        if (nref < 0)
+            nref = 0;
+    }
     if (nref >= 2)
         return several(t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
                        is_add ? quantity(t, 1) : 0);
@@ -1043,6 +1133,9 @@ eng_result eng__agent_cart(const agent_call *c)
          * valid when this one is not) */
         return promo_action(t, "promo.apply", code, "promoCode");
     }
+    eng_result priced;
+    if (strcmp(intent, "view_cart") == 0 && eng__agent_prices_question(c, &priced))
+        return priced;   /* "how much are they" of a list just shown: not the cart */
     /* "how much is shipping for that": a delivery question that only
      * sounded like the cart's total; "my total with delivery" stays one */
     static const char *const shipping[] = {"shipping", "delivery", "postage", "ship", "deliver", NULL};

@@ -70,6 +70,22 @@ bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap);
  * the product in focus or the list shown, in *r; false when the message
  * asks no such thing (or it was answered already this turn). */
 bool eng__agent_sizes_question(const agent_call *c, eng_result *r);
+/* eng__agent_money_taken: `text` says money was taken wrongly ("i was
+ * charged twice", "you took my money", "billed for nothing"): a payment
+ * problem for a person, whatever else it reads as. */
+bool eng__agent_money_taken(const char *text);
+/* eng__agent_shop_by_price: "what's the cheapest thing you sell", "the
+ * most expensive item in the shop", "everything by price": no product
+ * named, the whole catalog ordered by price (a recommendation, vars.
+ * shopOrder "asc" or "desc"), answered in *r. False otherwise. */
+bool eng__agent_shop_by_price(const agent_call *c, eng_result *r);
+/* eng__agent_prices_question: "how much are they", "what do these
+ * cost", "how much for 3 of them", "how much would four be": the price of
+ * what was just shown, not the cart (no cart, delivery or order words).
+ * The product in focus (times the count said) or, with a list shown and
+ * no focus, the list side by side; the answer in *r. False when the
+ * message asks no such thing. */
+bool eng__agent_prices_question(const agent_call *c, eng_result *r);
 /* eng__agent_asks_fact: the message asks one of the facts a product's
  * listing may hold: its warranty, return policy, weight, dimensions or
  * when it ships ("what's the warranty on the sofa", "how heavy is it"). */

@@ -32,6 +32,14 @@ static const char *const stop[] = {
     "she", "he", "their", "mine", NULL,
 };
 
+/* Words that order a list by price, lowest or highest first. */
+static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", "nothing too pricey",
+                                     "nothing too expensive", "not too pricey", "not too expensive",
+                                     "nothing expensive", "not expensive", "nothing pricey", "not so expensive",
+                                     "low to high", "lowest to highest", NULL};
+static const char *const highest[] = {"most expensive", "priciest", "highest price", "dearest", "high to low",
+                                      "highest to lowest", NULL};
+
 static bool is_stop(const char *w, size_t n)
 {
     for (size_t i = 0; stop[i]; i++)
@@ -825,11 +833,6 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         if (swap)
             q.category = wearer;
         json_object *shown = eng__json_path(t->ctx, "session.shown");
-        static const char *const lowest[] = {"cheapest", "lowest price", "least expensive", "nothing too pricey",
-                                             "nothing too expensive", "not too pricey", "not too expensive",
-                                             "nothing expensive", "not expensive", "nothing pricey",
-                                             "not so expensive", NULL};
-        static const char *const highest[] = {"most expensive", "priciest", "highest price", NULL};
         if (eng__agent_has_word(text, lowest)) {
             q.sort = STORE_SORT_PRICE_ASC;   /* "cheapest first": an order, not a bound */
         } else if (eng__agent_has_word(text, highest)) {
@@ -1464,7 +1467,7 @@ static eng_result compare(eng_turn *t)
     for (size_t k = 0; !asked && price_cue[k]; k++)
         if (strcasestr(text, price_cue[k]))
             asked = "price";
-    static const char *const all[] = {"them", "these", "those", "both", "all", "the two", NULL};
+    static const char *const all[] = {"them", "they", "these", "those", "both", "all", "each", "prices", "the two", NULL};
     if (json_object_array_length(skus) < 2 && (asked || eng__agent_has_word(text, all)))
         for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
@@ -1531,6 +1534,9 @@ static eng_result compare(eng_turn *t)
 static eng_result recommend(eng_turn *t, const agent_opts *o)
 {
     query q = {.lo = -1, .hi = -1, .sort = STORE_SORT_RATING};
+    const char *order = eng__json_str(t->ctx, "vars.shopOrder", NULL);
+    if (order)   /* "the cheapest thing you have": the whole shop by price */
+        q.sort = strcmp(order, "desc") == 0 ? STORE_SORT_PRICE_DESC : STORE_SORT_PRICE_ASC;
     store_product p = {0};
     /* a copy: the list shown below replaces the session's focus */
     const char *focus = eng__pool_strdup(t->pool, eng__json_str(t->ctx, "session.focus", NULL));
@@ -1646,15 +1652,27 @@ static bool continues_add(eng_turn *t)
 
 #define WEAK_SEARCH 0.6 /* a search reading below this that points at a product shown is about it */
 
-/* A search reading below WEAK_SEARCH, of the model's own, naming no
- * catalog word, brand, category or product type, that the shop's
- * knowledge answers strictly (most of its words matched). */
+/* The message names no catalog word, brand, category or product type. */
+static bool names_nothing(eng_turn *t)
+{
+    return json_object_get_int(eng__json_path(t->ctx, "understanding.known")) == 0 &&
+           !eng__json_path(t->ctx, "understanding.category") && !entity_value(t, "category") &&
+           !entity_value(t, "brand");
+}
+
+/* A search reading below WEAK_SEARCH, of the model's own, that names
+ * nothing the shop sells. */
+static bool weak_search(eng_turn *t)
+{
+    return strcmp(eng__json_str(t->ctx, "intent.source", ""), "builtin") == 0 &&
+           json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < WEAK_SEARCH && names_nothing(t);
+}
+
+/* A weak search (above) that the shop's knowledge answers strictly
+ * (most of its words matched). */
 static bool weak_question(eng_turn *t)
 {
-    if (!t->p->knowledge || strcmp(eng__json_str(t->ctx, "intent.source", ""), "builtin") != 0 ||
-        json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) >= WEAK_SEARCH ||
-        json_object_get_int(eng__json_path(t->ctx, "understanding.known")) > 0 ||
-        eng__json_path(t->ctx, "understanding.category") || entity_value(t, "category") || entity_value(t, "brand"))
+    if (!t->p->knowledge || !weak_search(t))
         return false;
     eng_kb_hit hit;
     return eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, true, &hit);
@@ -1686,6 +1704,121 @@ bool eng__agent_sizes_question(const agent_call *c, eng_result *r)
         eng__agent_read_as(t, "refine_search");
     }
     eng__turn_note(t, "asks which sizes: the catalog lists none");
+    *r = eng__agent_product(c);
+    return true;
+}
+
+bool eng__agent_shop_by_price(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    static const char *const by_price[] = {"by price", "price order", NULL};
+    bool low = eng__agent_has_word(text, lowest), high = eng__agent_has_word(text, highest);
+    if (eng__json_path(t->ctx, "vars.shopOrder") || (!low && !high && !eng__agent_has_word(text, by_price)))
+        return false;
+    /* the whole shop named ("thing", "you sell"): "now the cheapest
+     * first" orders the list shown instead */
+    static const char *const shop[] = {"thing", "things", "item", "items", "product", "products", "stuff",
+                                       "everything", "anything", "shop", "store", "site", "you sell", "you have",
+                                       "you got", "you carry", "you stock", NULL};
+    if (!eng__agent_has_word(text, shop))
+        return false;
+    /* only words for "anything in the shop": a product word is a search */
+    static const char *const whole[] = {"thing", "things", "item", "items", "product", "products", "stuff",
+                                        "everything", "shop", "store", "site", "sell", "sells", "carry", "in",
+                                        "the", "on", "whats", "what's", "least", "expensive", "priciest", "dearest",
+                                        "cheapest", "prices", "high", "low", "to", "highest", "lowest", "order",
+                                        "ever", "here", "stocked", NULL};
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    for (const char *p = words; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            break;
+        bool known = is_stop(w, n);
+        for (size_t i = 0; whole[i] && !known; i++)
+            known = strlen(whole[i]) == n && strncasecmp(whole[i], w, n) == 0;
+        if (!known)
+            return false;
+    }
+    if (entity_value(t, "category") || entity_value(t, "brand"))
+        return false;
+    eng__set_var(t, "shopOrder", json_object_new_string(high ? "desc" : "asc"));
+    eng__agent_read_as(t, "recommend");
+    eng__turn_note(t, "the whole shop by price, %s first", high ? "dearest" : "cheapest");
+    *r = eng__agent_product(c);
+    return true;
+}
+
+bool eng__agent_prices_question(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    static const char *const asks[] = {"how much", "cost", "costs", "price", "prices", "pricing", "what do they go for",
+                                       NULL};
+    static const char *const other[] = {"cart", "basket", "trolley", "bag", "total", "altogether", "owe", "order",
+                                        "orders", "together", "shipping", "delivery", "postage", "ship", "deliver", "express",
+                                        "match", "refund", "return", "returns", "drop", "range", "cheaper", "cheapest",
+                                        "under", "below", "over", "between", "budget", "wrap", "wrapping", NULL};
+    static const char *const many[] = {"they", "them", "these", "those", "each", "prices", "all", NULL};
+    if (eng__json_path(t->ctx, "vars.pricesAsked") || !eng__agent_has_word(text, asks) ||
+        eng__agent_has_word(text, other))
+        return false;   /* once a turn: the product agent is called again below */
+    /* "how much is the second one": a reference the product agent reads;
+     * "what does all that come to" with no count: the cart's total */
+    static const char *const sums[] = {"come to", "comes to", "add up", "adds up", "all that", "all of that",
+                                       "all this", "the lot", "everything", NULL};
+    if (eng__agent_has_word(text, sums) && !eng__slot(t, "quantity"))
+        return false;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+            strcmp(eng__json_str(e, "kind", ""), "demonstrative") != 0)
+            return false;
+    }
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    static const char *const plain[] = {"how", "much", "cost", "costs", "price", "prices", "pricing", "what", "do",
+                                        "does", "is", "are", "they", "them", "these", "those", "it", "that", "this",
+                                        "one", "ones", "each", "for", "of", "would", "be", "will", "the", "all",
+                                        "go", "s", "whats", "what's", "their", "its", "and", NULL};
+    /* any other word may name a product: the product agent reads it */
+    for (const char *p = words; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        if (p == w)
+            break;
+        bool known = false;
+        for (size_t i = 0; plain[i] && !known; i++)
+            known = strlen(plain[i]) == (size_t)(p - w) && strncasecmp(plain[i], w, (size_t)(p - w)) == 0;
+        if (!known)
+            return false;
+    }
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    size_t nshown = json_object_is_type(shown, json_type_array) ? json_object_array_length(shown) : 0;
+    bool focus = eng__json_str(t->ctx, "session.focus", NULL) != NULL;
+    bool plural = eng__agent_has_word(text, many);
+    bool counted = eng__slot(t, "quantity") != NULL;
+    eng__set_var(t, "pricesAsked", json_object_new_boolean(1));
+    if (focus && (counted || !plural || nshown < 2)) {
+        eng__set_var(t, "useFocus", json_object_new_boolean(1));
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "asks the price of the product in focus");
+    } else if (nshown >= 2 && !counted) {
+        eng__agent_read_as(t, "compare");
+        eng__turn_note(t, "asks the prices of the list shown: side by side");
+    } else {
+        return false;
+    }
     *r = eng__agent_product(c);
     return true;
 }
@@ -1739,6 +1872,13 @@ eng_result eng__agent_product(const agent_call *c)
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(c);
     }
+    if (strcmp(intent, "search_product") == 0 && names_nothing(t) &&
+        eng__agent_money_taken(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "why was i billed two times": no product named, money taken */
+        eng__agent_read_as(t, "payment_issue");
+        eng__turn_note(t, "a weak search that names nothing the shop sells and says money was taken: a payment issue");
+        return eng__agent_support(c);
+    }
     if (strcmp(intent, "search_product") == 0 && weak_question(t)) {
         /* "any idea when it'll be back in stock?": no product named, read
          * weakly as a search, and the shop's own text answers it */
@@ -1751,9 +1891,18 @@ eng_result eng__agent_product(const agent_call *c)
          strcmp(intent, "compare") == 0 || strcmp(intent, "product_details") == 0) &&
         eng__agent_sizes_question(c, &claimed))
         return claimed;   /* "which sizes do these come in" */
-    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
+    static const char *const more[] = {"more", "another", "extra", NULL};
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
+         (strcmp(intent, "product_details") == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), more))) &&
         eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "a dozen please", "redeem welcome5", "all but the kiwi" */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "recommend") == 0 ||
+         (strcmp(intent, "refine_search") == 0 && !eng__json_path(t->ctx, "session.lastQuery"))) &&
+        eng__agent_shop_by_price(c, &claimed))
+        return claimed;   /* "what's the cheapest thing you sell" */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
+         strcmp(intent, "product_details") == 0) && eng__agent_prices_question(c, &claimed))
+        return claimed;   /* "how much are they", "what would 3 of them cost" */
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
          strcmp(intent, "product_details") == 0) && variant_question(t, &claimed))
         return claimed;   /* "does it come in grey?" about the product in focus */

@@ -80,6 +80,18 @@ static void knowledge(eng_turn *t, const char *intent)
     free_delivery(t);
 }
 
+bool eng__agent_money_taken(const char *text)
+{
+    /* said as done to the shopper: "when is my card charged" asks */
+    static const char *const charged[] = {"was charged", "were charged", "been charged", "got charged", "charged me",
+                                          "charged twice", "charged two", "charged double", "double charged",
+                                          "double charge", "two charges", "was billed", "been billed", "got billed",
+                                          "billed me", "billed twice", "billed two", "took my money",
+                                          "taken my money", "took the money", "taken the money", "money was taken",
+                                          "money left", "was debited", "been debited", "debited twice", NULL};
+    return eng__agent_has_word(text, charged);
+}
+
 eng_result eng__agent_support(const agent_call *c)
 {
     eng_turn *t = c->t;
@@ -87,8 +99,18 @@ eng_result eng__agent_support(const agent_call *c)
         return ENG_R_OK;
     const char *intent = eng__agent_intent(t);
     eng__set_var(t, "topic", json_object_new_string(intent));
-    for (size_t i = 0; handoff[i]; i++) {
-        if (strcmp(intent, handoff[i]) != 0)
+    /* "i was charged twice", "you took the money but there's no order":
+     * money taken wrongly is for a person, with a reference, not advice
+     * about card details */
+    eng_result claimed;
+    if ((strcmp(intent, "complaint") == 0 || strcmp(intent, "contact_human_agent") == 0) &&
+        json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < 0.5 &&
+        eng__agent_cart_claims(c, &claimed))
+        return claimed;   /* "same again" read weakly as a complaint: an add, asked */
+    bool money_taken = strcmp(intent, "payment_issue") == 0 &&
+                       eng__agent_money_taken(eng__json_str(t->ctx, "message.text", ""));
+    for (size_t i = 0; handoff[i] || money_taken; i++) {
+        if (!money_taken && strcmp(intent, handoff[i]) != 0)
             continue;
         json_object *a = json_object_new_object();
         ENG_JADD(a, "reason", json_object_new_string(intent));
@@ -125,7 +147,12 @@ eng_result eng__agent_support(const agent_call *c)
             return eng__agent_product(c);
         }
     }
-    eng_result claimed;
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_shop_by_price(c, &claimed))
+        return claimed;   /* "the most expensive item in the shop" */
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_prices_question(c, &claimed))
+        return claimed;   /* "what does it cost for three" of the product in focus */
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "here's my voucher: WELCOME5", "a dozen please" */
@@ -218,6 +245,14 @@ eng_result eng__agent_support(const agent_call *c)
         eng__agent_read_as(t, "product_details");
         eng__turn_note(t, "points at a product shown: its details");
         return eng__agent_product(c);
+    }
+    if (strcmp(intent, "payment_issue") == 0 && eng__agent_is_question(eng__json_str(t->ctx, "message.text", "")) &&
+        eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, true, &kh)) {
+        /* "when is my card charged": a question the shop's text answers,
+         * not trouble with a payment */
+        eng__agent_read_as(t, "shop_question");
+        intent = "shop_question";
+        eng__turn_note(t, "a question about payments the shop's knowledge answers");
     }
     eng__turn_note(t, "topic %s", intent);
     knowledge(t, intent);

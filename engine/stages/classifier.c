@@ -426,6 +426,14 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
          * shop's knowledge answers it: a question, not a vague need */
         json_object *alts = eng__json_path(intent, "alternatives");
         json_object *a0 = alts && json_object_array_length(alts) ? json_object_array_get_idx(alts, 0) : NULL;
+        /* or a close second (within a fifth of the best): a coin flip
+         * between a search that names nothing and a question */
+        json_object *a1 = alts && json_object_array_length(alts) > 1 ? json_object_array_get_idx(alts, 1) : NULL;
+        if (a0 && strcmp(eng__json_str(a0, "name", ""), o->knowledge_intent) != 0 && a1 &&
+            strcmp(eng__json_str(a1, "name", ""), o->knowledge_intent) == 0 &&
+            json_object_get_double(eng__json_path(a1, "confidence")) >=
+                0.8 * json_object_get_double(eng__json_path(a0, "confidence")))
+            a0 = a1;
         if (a0 && strcmp(eng__json_str(a0, "name", ""), o->knowledge_intent) == 0 &&
             eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, false, &hit)) {
             ENG_JADD(intent, "name", json_object_new_string(o->knowledge_intent));
@@ -634,6 +642,31 @@ static void keep_unsure(const eng_stage *st, eng_turn *t, const opts *o, const e
     snprintf(note, cap, "; kept as an unsure %s (%.2f, below the threshold)", top[0].label, top[0].confidence);
 }
 
+/* Just below the threshold (within a fifth of it), a best reading that
+ * is the knowledge intent is kept when the message names nothing the
+ * shop sells and the shop's knowledge answers it: "when do you actually
+ * charge me?" is the payments section, not out of scope. Runs after
+ * understand() (understanding.known). */
+static void keep_question(const eng_stage *st, eng_turn *t, const opts *o, const eng_clf_pred *top, int n,
+                          char *note, size_t cap)
+{
+    json_object *intent = eng__json_path(t->ctx, "intent");
+    eng_kb_hit hit;
+    if (!o->knowledge_intent || !*o->knowledge_intent || !t->p->knowledge || n < 1 ||
+        strcmp(eng__json_str(intent, "name", ""), o->fallback_intent) != 0 ||
+        strcmp(eng__json_str(intent, "source", ""), "builtin") != 0 ||
+        strcmp(top[0].label, o->knowledge_intent) != 0 || top[0].confidence < 0.8 * o->threshold ||
+        json_object_get_int(eng__json_path(t->ctx, "understanding.known")) > 0 ||
+        eng__json_path(t->ctx, "understanding.category") || !has_intent(st->pipe, top[0].label) ||
+        !eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, false, &hit))
+        return;
+    ENG_JADD(intent, "classified", json_object_new_string(o->fallback_intent));
+    ENG_JADD(intent, "name", json_object_new_string(top[0].label));
+    ENG_JADD(intent, "source", json_object_new_string("knowledge"));
+    snprintf(note, cap, "; %s just below the threshold (%.2f), and the shop's knowledge answers it (\"%s\")",
+             top[0].label, top[0].confidence, hit.title);
+}
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
@@ -675,6 +708,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     if (below)
         keep_unsure(st, t, o, top, n, rnote, sizeof rnote);
     understand(st, t, o, x, unote, sizeof unote);
+    if (below && !rnote[0])
+        keep_question(st, t, o, top, n, rnote, sizeof rnote);
     reread(st, t, o, dt, lx ? x : NULL, rnote, sizeof rnote);
     reread_refs(st, t, o, dt, rnote, sizeof rnote);
     eng__cc_release(dt->cat, lx);
