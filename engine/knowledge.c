@@ -44,6 +44,7 @@ typedef struct kb_sentence {
 
 typedef struct kb_section {
     const char *title;
+    const char *keys;   /* the "### " lines' words, one string (NULL: none) */
     int line;
     kb_terms t;
     kb_sentence s[MAX_SENTENCES];
@@ -79,6 +80,8 @@ static const char *const stopwords[] = {
     "moment", "currently", "presently", "today", "todai",
     /* filler adverbs: "when do you actually charge me" */
     "actually", "actual", "actualli", "basically", "basicalli", "exactly", "exactli", "even",
+    /* praise around the topic: "any good deals" */
+    "good", "nice", "great", "decent", "cool",
     /* verbs of the shop's own sentences ("run your account") that name no topic */
     "run", "runs", "running",
     NULL,
@@ -342,6 +345,21 @@ static int parse(kb_reader *r, const char *text, size_t len)
                     rc = ENG_ENOMEM;
                     goto out;
                 }
+                if (h > 2 && r->cur) {
+                    /* kept whole: a one-word question that names the topic */
+                    size_t had = r->cur->keys ? strlen(r->cur->keys) : 0;
+                    char *k = eng__pool_alloc(pool, had + (n - h) + 2);
+                    if (!k) {
+                        rc = ENG_ENOMEM;
+                        goto out;
+                    }
+                    if (had)
+                        memcpy(k, r->cur->keys, had);
+                    k[had] = ' ';
+                    memcpy(k + had + 1, s + h, n - h);
+                    k[had + 1 + (n - h)] = '\0';
+                    r->cur->keys = k;
+                }
                 continue;
             }
             const char *t = s + h;
@@ -555,14 +573,16 @@ static double idf(const eng_kb *kb, const char *w)
     return log(1.0 + ((double)kb->n - df + 0.5) / (df + 0.5));
 }
 
-static bool in_title(const kb_section *s, const char *word)
+static bool in_words(const char *text, const char *word)
 {
     char w[WORD_MAX];
-    for (const char *p = s->title, *e = p + strlen(p); (p = next_word(p, e, w));)
+    for (const char *p = text, *e = p + (text ? strlen(text) : 0); text && (p = next_word(p, e, w));)
         if (strcmp(w, word) == 0)
             return true;
     return false;
 }
+
+static bool in_title(const kb_section *s, const char *word) { return in_words(s->title, word); }
 
 /* Sections scoring below this share only common words with the query.
  * BM25 over sections of a shop file: one rare word matched scores about
@@ -574,10 +594,14 @@ bool eng__kb_answers(const eng_kb *kb, const char *query, const char *topic, boo
     hit->title = NULL;
     hit->score = 0;
     hit->matched = hit->words = 0;
+    hit->named = false;
     if (!kb || !eng__kb_ask(kb, query, topic, hit))
         return false;
+    /* strictly: most of the shopper's words, two at least, or the one
+     * word asked is the section's topic ("any deals?") */
     return hit->score >= KB_THRESHOLD && hit->matched > 0 &&
-           (!strict || (hit->matched >= 2 && hit->matched * 2 >= hit->words));
+           (!strict || (hit->matched >= 2 && hit->matched * 2 >= hit->words) ||
+            (hit->words == 1 && hit->matched == 1 && hit->named));
 }
 
 /* The idf of both words of every pair of consecutive query words (the
@@ -635,15 +659,18 @@ int eng__kb_ask(const eng_kb *kb, const char *query, const char *topic, eng_kb_h
     const double k1 = 1.2, bb = 0.75;
     double best = 0;
     int bi = -1, bmatched = 0;
+    bool bnamed = false;
     for (size_t i = 0; i < kb->n; i++) {
         const kb_section *s = &kb->sec[i];
         double sc = 0;
         int matched = 0;
+        bool named = false;
         for (size_t k = 0; k < nq; k++) {
             int tf = terms_tf(&s->t, q[k].w);
             if (!tf)
                 continue;
             matched += q[k].weight >= 1.0;
+            named |= q[k].weight >= 1.0 && (in_title(s, q[k].w) || in_words(s->keys, q[k].w));
             sc += q[k].weight * qidf[k] * (tf * (k1 + 1)) / (tf + k1 * (1 - bb + bb * s->t.len / kb->avglen));
             /* a word of the heading names the topic: more than BM25's
              * saturated term frequency says */
@@ -664,6 +691,7 @@ int eng__kb_ask(const eng_kb *kb, const char *query, const char *topic, eng_kb_h
             best = sc;
             bi = (int)i;
             bmatched = matched;
+            bnamed = named;
         }
     }
     if (bi < 0)
@@ -673,6 +701,7 @@ int eng__kb_ask(const eng_kb *kb, const char *query, const char *topic, eng_kb_h
     hit->line = s->line;
     hit->score = best;
     hit->matched = bmatched;
+    hit->named = bnamed;
     hit->words = (int)nprimary;
     /* the topic's words chose the section, not its sentences */
     for (size_t k = ntopic; k < nq; k++)

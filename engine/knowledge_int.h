@@ -32,6 +32,7 @@ typedef struct eng_kb_hit {
     double score;        /* BM25 of the section; compare with threshold */
     int matched;         /* distinct query words the section holds */
     int words;           /* distinct query words (stop words left out) */
+    bool named;          /* a matched word is in the section's heading or "### " lines */
     char text[1200];
 } eng_kb_hit;
 

@@ -127,6 +127,37 @@ static size_t phrase(const unsigned char *s, const char **to)
     return 0;
 }
 
+/* The length of an emoji that answers like a word at s (a thumbs up is
+ * "yes"), with any skin-tone modifier after it; *to gets the word. 0
+ * when s starts no such emoji. */
+static size_t emoji_word(const unsigned char *s, const char **to)
+{
+    static const struct {
+        const char *bytes, *word;
+    } table[] = {
+        {"\xF0\x9F\x91\x8D", "yes"},    /* thumbs up */
+        {"\xF0\x9F\x91\x8C", "ok"},     /* OK hand */
+        {"\xE2\x9C\x85", "yes"},         /* check mark button */
+        {"\xE2\x9C\x94", "yes"},         /* heavy check mark */
+        {"\xF0\x9F\x91\x8E", "no"},     /* thumbs down */
+        {"\xE2\x9D\x8C", "no"},          /* cross mark */
+        {"\xF0\x9F\x99\x8F", "thanks"}, /* folded hands */
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        size_t k = strlen(table[i].bytes);
+        if (strncmp((const char *)s, table[i].bytes, k) != 0)   /* stops at the NUL */
+            continue;
+        /* U+1F3FB..U+1F3FF, the skin tones; U+FE0F, the emoji style */
+        if (s[k] == 0xF0 && s[k + 1] == 0x9F && s[k + 2] == 0x8F && s[k + 3] >= 0xBB && s[k + 3] <= 0xBF)
+            k += 4;
+        else if (s[k] == 0xEF && s[k + 1] == 0xB8 && s[k + 2] == 0x8F)
+            k += 3;
+        *to = table[i].word;
+        return k;
+    }
+    return 0;
+}
+
 size_t eng__clf_normalise(const char *text, char *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)(text ? text : "");
@@ -140,6 +171,18 @@ size_t eng__clf_normalise(const char *text, char *out, size_t cap)
          * it like ASCII ' so "don’t" and "don't" both become "dont" */
         if (c == 0xE2 && s[1] == 0x80 && s[2] == 0x99) {
             s += 2;
+            continue;
+        }
+        const char *said = NULL;
+        size_t ne = c >= 0xE2 ? emoji_word(s, &said) : 0;
+        if (ne && n + strlen(said) + 2 < cap) {
+            if (in_word)
+                out[n++] = ' ';
+            memcpy(out + n, said, strlen(said));
+            n += strlen(said);
+            out[n++] = ' ';
+            in_word = in_digits = 0;
+            s += ne - 1;
             continue;
         }
         if (!is_word_byte(c)) {

@@ -270,9 +270,14 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
      * laptops" does not; a word with a capital inside ("iPhone", "TV")
      * keeps its letters */
     if (one.data && isupper((unsigned char)one.data[0])) {
-        bool inner = false;
-        for (size_t i = 1; i < one.len && !inner; i++)
-            inner = isupper((unsigned char)one.data[i]);
+        bool inner = false, shouted = one.len > 3;
+        for (size_t i = 1; i < one.len; i++) {
+            inner |= isupper((unsigned char)one.data[i]) != 0;
+            shouted &= !islower((unsigned char)one.data[i]);
+        }
+        /* "SHOW ME PHONES" shouts a word that is not written so */
+        for (size_t i = 0; i < one.len && shouted; i++)
+            one.data[i] = (char)tolower((unsigned char)one.data[i]);
         if (!inner)
             one.data[0] = (char)tolower((unsigned char)one.data[0]);
     }

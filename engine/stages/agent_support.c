@@ -107,8 +107,13 @@ eng_result eng__agent_support(const agent_call *c)
         json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < 0.5 &&
         eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "same again" read weakly as a complaint: an add, asked */
-    bool money_taken = strcmp(intent, "payment_issue") == 0 &&
+    bool money_taken = (strcmp(intent, "payment_issue") == 0 || strcmp(intent, "out_of_scope") == 0 ||
+                        strcmp(intent, "shop_question") == 0 || strcmp(intent, "complaint") == 0) &&
                        eng__agent_money_taken(eng__json_str(t->ctx, "message.text", ""));
+    if (money_taken && strcmp(intent, "payment_issue") != 0) {
+        eng__agent_read_as(t, "payment_issue");   /* "i think i've been charged twice", read weakly */
+        intent = "payment_issue";
+    }
     for (size_t i = 0; handoff[i] || money_taken; i++) {
         if (!money_taken && strcmp(intent, handoff[i]) != 0)
             continue;

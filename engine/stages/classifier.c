@@ -434,8 +434,12 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
             json_object_get_double(eng__json_path(a1, "confidence")) >=
                 0.8 * json_object_get_double(eng__json_path(a0, "confidence")))
             a0 = a1;
-        if (a0 && strcmp(eng__json_str(a0, "name", ""), o->knowledge_intent) == 0 &&
-            eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, false, &hit)) {
+        const char *text = eng__json_str(t->ctx, "message.text", "");
+        bool guessed = a0 && strcmp(eng__json_str(a0, "name", ""), o->knowledge_intent) == 0;
+        /* or the shop's text answers it strictly ("got any good deals":
+         * the one word asked is a section's topic) */
+        if ((guessed && eng__kb_answers(t->p->knowledge, text, NULL, false, &hit)) ||
+            (!guessed && eng__kb_answers(t->p->knowledge, text, NULL, true, &hit))) {
             ENG_JADD(intent, "name", json_object_new_string(o->knowledge_intent));
             ENG_JADD(intent, "source", json_object_new_string("knowledge"));
             snprintf(note, cap, "; %s: the shop's knowledge answers it (\"%s\")", o->knowledge_intent, hit.title);

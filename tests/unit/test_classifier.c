@@ -171,6 +171,19 @@ static void test_normalise(void **state)
     eng__clf_normalise(tail, out, sizeof out);
     assert_string_equal(out, "what do");
     free(tail);
+    /* an emoji that answers reads as its word, skin tone and all; an
+     * emoji cut short at the end of the message reads nothing past it */
+    eng__clf_normalise("\xF0\x9F\x91\x8D", out, sizeof out);
+    assert_string_equal(out, "yes");
+    eng__clf_normalise("ok\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD thanks", out, sizeof out);
+    assert_string_equal(out, "ok yes thanks");
+    eng__clf_normalise("nope \xF0\x9F\x91\x8E", out, sizeof out);
+    assert_string_equal(out, "nope no");
+    tail = strdup("hi \xF0\x9F\x91");
+    assert_non_null(tail);
+    eng__clf_normalise(tail, out, sizeof out);
+    assert_string_equal(out, "hi \xF0\x9F\x91");
+    free(tail);
 }
 
 static void test_invalid_args(void **state)
