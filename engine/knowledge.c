@@ -486,6 +486,8 @@ static const char *const synonyms[][2] = {
     {"cancel", "cancellation"}, {"privacy", "data"},  {"personal", "data"},  {"gift", "card"},
     {"choic", "option"},    {"method", "option"},     {"way", "option"},      {"kind", "option"},
     {"fast", "express"},    {"quick", "express"},     {"rush", "express"},    {"overnight", "express"},
+    {"uk", "kingdom"},      {"britain", "kingdom"},   {"england", "kingdom"}, {"scotland", "kingdom"},
+    {"wale", "kingdom"},    {"eu", "european"},       {"europ", "european"},  {"usa", "state"},
 };
 
 typedef struct qterm {

@@ -53,7 +53,8 @@ static void store_failed(char *buf, size_t n, const char *what, const char *msg)
 }
 
 /* The intent the turn was read as, for the next turn ("and one of the
- * first one too" goes on with an add). */
+ * first one too" goes on with an add), and the knowledge section that
+ * answered it, if one did. */
 static void remember_intent(json_object *ctx, json_object *sess)
 {
     json_object *in = eng__json_path(ctx, "intent.name");
@@ -61,6 +62,13 @@ static void remember_intent(json_object *ctx, json_object *sess)
         ENG_JADD(sess, "lastIntent", json_object_get(in));
     else
         json_object_object_del(sess, "lastIntent");
+    /* the section of the shop's text that answered, for "what about
+     * canada?" right after "do you deliver to australia" */
+    json_object *kb = eng__json_path(ctx, "vars.knowledge.title");
+    if (kb && json_object_is_type(kb, json_type_string))
+        ENG_JADD(sess, "lastKnowledge", json_object_get(kb));
+    else
+        json_object_object_del(sess, "lastKnowledge");
 }
 
 /* Saves the turn's session (counting the turn) and appends its summary to

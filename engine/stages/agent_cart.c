@@ -1134,7 +1134,7 @@ eng_result eng__agent_cart(const agent_call *c)
         return promo_action(t, "promo.apply", code, "promoCode");
     }
     eng_result priced;
-    if (strcmp(intent, "view_cart") == 0 && eng__agent_prices_question(c, &priced))
+    if (strcmp(intent, "view_cart") == 0 && eng__agent_shown_question(c, &priced))
         return priced;   /* "how much are they" of a list just shown: not the cart */
     /* "how much is shipping for that": a delivery question that only
      * sounded like the cart's total; "my total with delivery" stays one */

@@ -79,13 +79,14 @@ bool eng__agent_money_taken(const char *text);
  * named, the whole catalog ordered by price (a recommendation, vars.
  * shopOrder "asc" or "desc"), answered in *r. False otherwise. */
 bool eng__agent_shop_by_price(const agent_call *c, eng_result *r);
-/* eng__agent_prices_question: "how much are they", "what do these
- * cost", "how much for 3 of them", "how much would four be": the price of
- * what was just shown, not the cart (no cart, delivery or order words).
+/* eng__agent_shown_question: "how much are they", "what do these
+ * cost", "how much for 3 of them", "how many reviews does it have": the
+ * price or rating of what was just shown, not the cart (no cart,
+ * delivery or order words).
  * The product in focus (times the count said) or, with a list shown and
  * no focus, the list side by side; the answer in *r. False when the
  * message asks no such thing. */
-bool eng__agent_prices_question(const agent_call *c, eng_result *r);
+bool eng__agent_shown_question(const agent_call *c, eng_result *r);
 /* eng__agent_asks_fact: the message asks one of the facts a product's
  * listing may hold: its warranty, return policy, weight, dimensions or
  * when it ships ("what's the warranty on the sofa", "how heavy is it"). */
@@ -135,6 +136,15 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r);
  * when `strict`): sets vars.knowledge and notes the topic in the trace.
  * Returns whether it answered. */
 bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict);
+/* eng__agent_kb_follow_on: "what about canada?", "and for gift cards?"
+ * right after an answer from the shop's knowledge (session.
+ * lastKnowledge): that section asked again with the new words; sets
+ * vars.knowledge, reads the turn as shop_question and returns true, or
+ * false when the message is no such follow-on or nothing fits. */
+bool eng__agent_kb_follow_on(eng_turn *t);
+/* eng__agent_knowledge_of: the same, for the words `text` instead of the
+ * message's. */
+bool eng__agent_knowledge_of(eng_turn *t, const char *topic, bool strict, const char *text);
 
 /* eng__agent_shown_of: what the session keeps of the cards a reply shows
  * (sku, title, brand, category, prices, rating), for "the second one" in

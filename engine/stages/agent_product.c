@@ -29,7 +29,16 @@ static const char *const stop[] = {
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
     "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
     "actually", "instead", "i'd", "i'll", "we'd", "gimme", "but", "shopping", "budget's", "her", "his", "him",
-    "she", "he", "their", "mine", NULL,
+    "she", "he", "their", "mine", "she's", "he's", "they're", "theyre", "into", "present", "presents", NULL,
+};
+
+/* People a present is for: "for my sister", "her boyfriend" name whose it
+ * is, not what (after a possessive). */
+static const char *const people[] = {
+    "sister", "brother", "mum", "mom", "mother", "dad", "father", "wife", "husband", "son", "daughter",
+    "girlfriend", "boyfriend", "partner", "friend", "bestie", "grandma", "grandpa", "granny", "grandad", "nan",
+    "aunt", "auntie", "uncle", "niece", "nephew", "cousin", "boss", "coworker", "colleague", "teacher", "kids",
+    "children", "parents", "sis", "bro", "fiance", "fiancee", NULL,
 };
 
 /* Words that order a list by price, lowest or highest first. */
@@ -108,6 +117,13 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
                      (strncasecmp(w - 3, "my ", 3) == 0 || (w - mask >= 4 && (strncasecmp(w - 4, "his ", 4) == 0 ||
                                                                                 strncasecmp(w - 4, "her ", 4) == 0 ||
                                                                                 strncasecmp(w - 4, "our ", 4) == 0)));
+        /* "for my sister": the person, after a possessive */
+        bool possessed = w - mask >= 3 && (strncasecmp(w - 3, "my ", 3) == 0 ||
+                                           (w - mask >= 4 && (strncasecmp(w - 4, "his ", 4) == 0 ||
+                                                              strncasecmp(w - 4, "her ", 4) == 0 ||
+                                                              strncasecmp(w - 4, "our ", 4) == 0)));
+        for (size_t k = 0; possessed && people[k] && !owner; k++)
+            owner = strlen(people[k]) == n && strncasecmp(people[k], w, n) == 0;
         if (owner)
             continue;
         if (o + n + 2 >= outn)
@@ -1657,6 +1673,60 @@ static bool continues_add(eng_turn *t)
 
 #define WEAK_SEARCH 0.6 /* a search reading below this that points at a product shown is about it */
 
+/* "the mascara looks good", "i like the look of the green ones": a
+ * word of liking and words that name one product of the list shown, no
+ * other (a search would find others). */
+static bool appraises_shown(eng_turn *t)
+{
+    static const char *const liking[] = {"looks good", "looks nice", "looks great", "looks lovely", "looks cool",
+                                         "look good", "look nice", "look great", "looks interesting",
+                                         "i like the", "i love the", "like the look of", "love the look of",
+                                         "caught my eye", "catches my eye", "looks perfect", "looks amazing", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    if (!eng__agent_has_word(text, liking) || !eng__json_path(t->ctx, "session.shown"))
+        return false;
+    /* the product's words: before "looks good", after "i like the" */
+    const char *cue = NULL;
+    size_t i = 0;
+    for (; liking[i] && !cue; i++)
+        cue = strcasestr(text, liking[i]);
+    if (!cue)
+        return false;
+    bool before = strncasecmp(cue, "look", 4) == 0;
+    char words[200];
+    if (before)
+        snprintf(words, sizeof words, "%.*s", (int)(cue - text), text);
+    else
+        snprintf(words, sizeof words, "%s", cue + strlen(liking[i - 1]));
+    /* chat around it: "ooh the", "wow that" */
+    static const char *const chat[] = {"ooh", "oh", "wow", "hmm", "the", "that", "this", "those", "these", "i", "think",
+                                       "really", "so", "one", "ones", NULL};
+    char kept[200];
+    size_t o = 0;
+    for (char *p = words; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        char *w = p;
+        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
+            p++;
+        size_t n = (size_t)(p - w);
+        bool drop = n == 0;
+        for (size_t k = 0; chat[k] && !drop; k++)
+            drop = strlen(chat[k]) == n && strncasecmp(chat[k], w, n) == 0;
+        if (drop || o + n + 2 >= sizeof kept)
+            continue;
+        if (o)
+            kept[o++] = ' ';
+        memcpy(kept + o, w, n);
+        o += n;
+    }
+    kept[o] = '\0';
+    agent_target tg;
+    bool one = o > 0 && eng__agent_named(t, kept, &tg);
+    json_object_put(o > 0 ? tg.candidates : NULL);
+    return one && tg.where == AGENT_AT_SHOWN;
+}
+
 /* The message names no catalog word, brand, category or product type. */
 static bool names_nothing(eng_turn *t)
 {
@@ -1760,16 +1830,19 @@ bool eng__agent_shop_by_price(const agent_call *c, eng_result *r)
     return true;
 }
 
-bool eng__agent_prices_question(const agent_call *c, eng_result *r)
+bool eng__agent_shown_question(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     static const char *const asks[] = {"how much", "cost", "costs", "price", "prices", "pricing", "what do they go for",
-                                       NULL};
+                                       "review", "reviews", "rating", "ratings", "rated", "stars", NULL};
     static const char *const other[] = {"cart", "basket", "trolley", "bag", "total", "altogether", "owe", "order",
                                         "orders", "together", "shipping", "delivery", "postage", "ship", "deliver", "express",
                                         "match", "refund", "return", "returns", "drop", "range", "cheaper", "cheapest",
-                                        "under", "below", "over", "between", "budget", "wrap", "wrapping", NULL};
+                                        "under", "below", "over", "between", "budget", "wrap", "wrapping",
+                                        /* "best rated first" orders the list */
+                                        "first", "sort", "sorted", "best", "top", "highest", "lowest", "most",
+                                        "least", NULL};
     static const char *const many[] = {"they", "them", "these", "those", "each", "prices", "all", NULL};
     if (eng__json_path(t->ctx, "vars.pricesAsked") || !eng__agent_has_word(text, asks) ||
         eng__agent_has_word(text, other))
@@ -1789,7 +1862,9 @@ bool eng__agent_prices_question(const agent_call *c, eng_result *r)
     }
     char words[160];
     eng__agent_name_words(t, words, sizeof words);
-    static const char *const plain[] = {"how", "much", "cost", "costs", "price", "prices", "pricing", "what", "do",
+    static const char *const plain[] = {"how", "much", "cost", "costs", "price", "prices", "pricing", "review",
+                                        "reviews", "rating", "ratings", "rated", "stars", "many", "have", "has",
+                                        "got", "get", "did", "like", "what", "do",
                                         "does", "is", "are", "they", "them", "these", "those", "it", "that", "this",
                                         "one", "ones", "each", "for", "of", "would", "be", "will", "the", "all",
                                         "go", "s", "whats", "what's", "their", "its", "and", NULL};
@@ -1817,10 +1892,10 @@ bool eng__agent_prices_question(const agent_call *c, eng_result *r)
     if (focus && (counted || !plural || nshown < 2)) {
         eng__set_var(t, "useFocus", json_object_new_boolean(1));
         eng__agent_read_as(t, "product_details");
-        eng__turn_note(t, "asks the price of the product in focus");
+        eng__turn_note(t, "asks the price or rating of the product in focus");
     } else if (nshown >= 2 && !counted) {
         eng__agent_read_as(t, "compare");
-        eng__turn_note(t, "asks the prices of the list shown: side by side");
+        eng__turn_note(t, "asks the prices or ratings of the list shown: side by side");
     } else {
         return false;
     }
@@ -1877,6 +1952,15 @@ eng_result eng__agent_product(const agent_call *c)
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(c);
     }
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) && names_nothing(t) &&
+        eng__agent_kb_follow_on(t))
+        return ENG_R_OK;   /* "and germany?" right after the shipping regions */
+    if (strcmp(intent, "search_product") == 0 && appraises_shown(t)) {
+        /* "the mascara looks good": a product shown, liked; its details */
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "likes a product shown: its details");
+        return eng__agent_product(c);
+    }
     if (strcmp(intent, "search_product") == 0 && names_nothing(t) &&
         eng__agent_money_taken(eng__json_str(t->ctx, "message.text", ""))) {
         /* "why was i billed two times": no product named, money taken */
@@ -1906,7 +1990,8 @@ eng_result eng__agent_product(const agent_call *c)
         eng__agent_shop_by_price(c, &claimed))
         return claimed;   /* "what's the cheapest thing you sell" */
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
-         strcmp(intent, "product_details") == 0) && eng__agent_prices_question(c, &claimed))
+         strcmp(intent, "product_details") == 0 || strcmp(intent, "recommend") == 0) &&
+        eng__agent_shown_question(c, &claimed))
         return claimed;   /* "how much are they", "what would 3 of them cost" */
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
          strcmp(intent, "product_details") == 0) && variant_question(t, &claimed))

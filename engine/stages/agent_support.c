@@ -17,11 +17,15 @@ static const char *const handoff[] = {"contact_human_agent", "complaint", NULL};
 
 bool eng__agent_knowledge(eng_turn *t, const char *topic, bool strict)
 {
+    return eng__agent_knowledge_of(t, topic, strict, eng__json_str(t->ctx, "message.text", ""));
+}
+
+bool eng__agent_knowledge_of(eng_turn *t, const char *topic, bool strict, const char *text)
+{
     const eng_kb *kb = t->p->knowledge;
     if (!kb)
         return false;
     eng_kb_hit hit;
-    const char *text = eng__json_str(t->ctx, "message.text", "");
     /* the intent names what was asked ("check_payment_methods"); the
      * catch-alls name nothing */
     bool named = strcmp(topic, "shop_question") != 0 && strcmp(topic, "out_of_scope") != 0;
@@ -92,6 +96,39 @@ bool eng__agent_money_taken(const char *text)
     return eng__agent_has_word(text, charged);
 }
 
+/* "what about canada?", "and for express?", "same for gift cards?": a
+ * short question that goes on from the last one. */
+static bool follows_on(const char *text)
+{
+    static const char *const opens[] = {"what about ", "how about ", "and ", "what if ", "same for ", "and what about ",
+                                        "also for ", "and for ", "what of ", NULL};
+    while (*text == ' ')
+        text++;
+    size_t words = 0;
+    for (const char *p = text; *p; p++)
+        words += !isspace((unsigned char)*p) && (p == text || isspace((unsigned char)p[-1]));
+    for (size_t i = 0; opens[i]; i++)
+        if (strncasecmp(text, opens[i], strlen(opens[i])) == 0 && words <= 6)
+            return true;
+    return false;
+}
+
+bool eng__agent_kb_follow_on(eng_turn *t)
+{
+    const char *last_kb = eng__json_str(t->ctx, "session.lastKnowledge", NULL);
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    if (!last_kb || !follows_on(text))
+        return false;
+    /* the same section, asked of the new words */
+    char q[600];
+    snprintf(q, sizeof q, "%s %s", last_kb, text);
+    if (!eng__agent_knowledge_of(t, "shop_question", false, q))
+        return false;
+    eng__agent_read_as(t, "shop_question");
+    eng__turn_note(t, "follows on from \"%s\"", last_kb);
+    return true;
+}
+
 eng_result eng__agent_support(const agent_call *c)
 {
     eng_turn *t = c->t;
@@ -156,7 +193,7 @@ eng_result eng__agent_support(const agent_call *c)
         eng__agent_shop_by_price(c, &claimed))
         return claimed;   /* "the most expensive item in the shop" */
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
-        eng__agent_prices_question(c, &claimed))
+        eng__agent_shown_question(c, &claimed))
         return claimed;   /* "what does it cost for three" of the product in focus */
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_cart_claims(c, &claimed))
@@ -259,6 +296,8 @@ eng_result eng__agent_support(const agent_call *c)
         intent = "shop_question";
         eng__turn_note(t, "a question about payments the shop's knowledge answers");
     }
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) && eng__agent_kb_follow_on(t))
+        return ENG_R_OK;   /* "what about canada?" right after the shipping regions */
     eng__turn_note(t, "topic %s", intent);
     knowledge(t, intent);
     /* "what does delivery cost?" between the order question and the
