@@ -900,8 +900,11 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     if (!said && all) {
         const char *w = all + 4;
         int k = -1;
-        if (isdigit((unsigned char)*w))
-            k = atoi(w);
+        if (isdigit((unsigned char)*w)) {
+            char *end;
+            long v = strtol(w, &end, 10);
+            k = (v > 0 && v < 1000 && !isalpha((unsigned char)*end)) ? (int)v : -1;
+        }
         for (int i = 0; counted[i] && k < 0; i++)
             if (strncasecmp(w, counted[i], strlen(counted[i])) == 0 && !isalpha((unsigned char)w[strlen(counted[i])]))
                 k = i + 2;
