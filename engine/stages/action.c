@@ -79,6 +79,48 @@ void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, b
         ENG_JADD(t->ctx, "cart", json_object_get(r->cart));
 }
 
+/* The one cart line this turn changed, kept in the session for "undo
+ * that" and "actually just one" in the next message: its product, and
+ * its count before and after. A turn that changed several lines, or
+ * none, leaves nothing to take back. */
+static void remember_change(eng_turn *t, json_object *acts)
+{
+    json_object *sess = eng__session(t), *one = NULL, *gone = NULL;
+    for (size_t i = 0; i < json_object_array_length(acts); i++) {
+        json_object *a = json_object_array_get_idx(acts, i);
+        const char *type = eng__json_str(a, "type", "");
+        if (strncmp(type, "cart.", 5) != 0 || strcmp(eng__json_str(a, "status", ""), "done") != 0)
+            continue;
+        if (one && !gone && json_object_get_boolean(eng__json_path(a, "afterDone"))) {
+            gone = a;   /* a swap: the line given up for the one just added */
+            continue;
+        }
+        if (one || !eng__json_str(a, "sku", NULL) || strcmp(type, "cart.clear") == 0) {
+            json_object_object_del(sess, "lastChange");
+            return;
+        }
+        one = a;
+    }
+    if (!one)
+        return;
+    json_object *c = json_object_new_object();
+    if (gone) {
+        json_object *was = json_object_new_object();
+        ENG_JADD(was, "sku", json_object_get(eng__json_path(gone, "sku")));
+        ENG_JADD(was, "title", json_object_get(eng__json_path(gone, "title")));
+        ENG_JADD(was, "qty", json_object_new_int64(json_object_get_int64(eng__json_path(gone, "currentQty"))));
+        ENG_JADD(c, "replaced", was);
+    }
+    static const char *const kept[] = {"type", "sku", "title", NULL};
+    for (size_t i = 0; kept[i]; i++)
+        json_object_object_add(c, kept[i], json_object_get(eng__json_path(one, kept[i])));
+    ENG_JADD(c, "before", json_object_new_int64(json_object_get_int64(eng__json_path(one, "currentQty"))));
+    ENG_JADD(c, "after", json_object_new_int64(json_object_get_int64(eng__json_path(one, "newQty"))));
+    ENG_JADD(c, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    ENG_JADD(c, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    ENG_JADD(sess, "lastChange", c);
+}
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     json_object *acts = eng__json_path(t->ctx, "actions");
@@ -96,6 +138,15 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         if (strcmp(eng__json_str(a, "status", ""), "pending") != 0)
             continue;
         const char *type = eng__json_str(a, "type", "");
+        json_object *before = i > 0 ? json_object_array_get_idx(acts, i - 1) : NULL;
+        if (json_object_get_boolean(eng__json_path(a, "afterDone")) &&
+            (!before || strcmp(eng__json_str(before, "status", ""), "done") != 0)) {
+            /* a swap's removal waits on its add: nothing given up for a
+             * product that could not be had */
+            outcome(a, "skipped", NULL);
+            eng__turn_note(t, "%s skipped: the change before it was not done", type);
+            continue;
+        }
         if (strcmp(type, "support.handoff") == 0) {
             eng__audit(t, "support.handoff", eng__json_str(a, "key", ""), a);
             outcome(a, "done", NULL);
@@ -112,7 +163,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng_shop_result_clear(&r);
     }
     json_object *last = json_object_array_get_idx(acts, n - 1);
+    for (size_t i = n; i-- > 0;)   /* what the reply reports: the last one tried */
+        if (strcmp(eng__json_str(json_object_array_get_idx(acts, i), "status", ""), "skipped") != 0) {
+            last = json_object_array_get_idx(acts, i);
+            break;
+        }
     eng__set_var(t, "lastAction", json_object_get(last));
+    remember_change(t, acts);
     if (changed)
         eng__set_var(t, "cartChanged", json_object_new_boolean(1));
     eng__turn_note(t, "%d done, %d replayed, %d failed", done, replayed, failed);

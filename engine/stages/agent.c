@@ -8,6 +8,7 @@
 #include "agent_int.h"
 #include <ctype.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,12 +71,18 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                     /* "sure, add it" answers "shall I add the dior?" */
                     (intent && strcmp(intent, "add_to_cart") == 0 && strcmp(ptype, "cart.add") == 0) ||
                     (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0);
+    const agent_call call = {t, st->opts};
+    eng_result r;
+    /* "undo that", "actually just one" right after a cart change or the
+     * question about one, whichever agent the reading chose (before a
+     * question it answers is dropped) */
+    if (intent && strcmp(intent, "confirm") != 0 && eng__store(t) && eng__agent_cart_takes_back(&call, &r))
+        return r;
     if (drop && !may_keep) {
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
-    const agent_call call = {t, st->opts};
-    eng_result r = fn(&call);
+    r = fn(&call);
     if (drop && may_keep && !eng__json_path(t->ctx, "vars.stillPending") &&
         eng__json_path(t->ctx, "session.pending") == pend) {
         json_object_object_del(eng__session(t), "pending");
@@ -331,7 +338,8 @@ static const char *const filler[] = {
     "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
     /* and take them out with */
     "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
-    "nah", "nope", "naw", "whoops",
+    "nah", "nope", "naw", "whoops", "but", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "didn", "didnt", "mistake", "accident", "accidentally", "misclick",
+    "revert", "reverse", "meant",
     /* what a product is worth: "is it worth the money", "any good?" */
     "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",
     /* the facts of a listing asked about: "the warranty on the sofa" */
@@ -363,6 +371,11 @@ void eng__agent_name_words(eng_turn *t, char *out, size_t n) { eng__agent_name_p
 
 void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split)
 {
+    eng__agent_span_words(t, 0, SIZE_MAX, out, n, split);
+}
+
+void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_t n, bool split)
+{
     const char *text = eng__json_str(t->ctx, "message.text", "");
     size_t len = strlen(text);
     char buf[512];
@@ -370,6 +383,12 @@ void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split)
         len = sizeof buf - 1;
     memcpy(buf, text, len);
     buf[len] = '\0';
+    /* only the words of [from, to) */
+    if (from > len)
+        from = len;
+    memset(buf, ' ', from);
+    if (to < len)
+        buf[to] = '\0';
     /* quantities, references, prices and order numbers are not names */
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
@@ -856,6 +875,25 @@ int eng__agent_named(eng_turn *t, const char *words, agent_target *o)
  * A change the shopper did not clearly ask for becomes a question kept in
  * the session; only the next message may answer it. */
 
+/* Whether `o` (with its "turn" and message "id") was left by the
+ * message just before this one. */
+static bool from_last_turn(eng_turn *t, json_object *o)
+{
+    int64_t at = json_object_get_int64(eng__json_path(o, "turn"));
+    int64_t now = json_object_get_int64(eng__json_path(eng__session(t), "turns"));
+    const char *asked = eng__json_str(o, "id", "");
+    const char *mid = eng__json_str(t->ctx, "message.id", "");
+    /* the turn counter moves once per message; where a channel does not
+     * count (at == now) the message's id still tells them apart */
+    return (now == at + 1 || now == at) && strcmp(asked, mid) != 0;
+}
+
+json_object *eng__agent_last_change(eng_turn *t)
+{
+    json_object *c = eng__json_path(eng__session(t), "lastChange");
+    return c && from_last_turn(t, c) ? c : NULL;
+}
+
 json_object *eng__agent_pending_fresh(eng_turn *t)
 {
     json_object *sess = eng__session(t);
@@ -864,11 +902,7 @@ json_object *eng__agent_pending_fresh(eng_turn *t)
         return NULL;
     int64_t at = json_object_get_int64(eng__json_path(p, "turn"));
     int64_t now = json_object_get_int64(eng__json_path(sess, "turns"));
-    const char *asked = eng__json_str(p, "id", "");
-    const char *mid = eng__json_str(t->ctx, "message.id", "");
-    /* the turn counter moves once per message; where a channel does not
-     * count (at == now) the asking message's id still tells them apart */
-    if ((now == at + 1 || now == at) && strcmp(asked, mid) != 0)
+    if (from_last_turn(t, p))
         return p;
     eng__turn_note(t, "a stale question (turn %lld, now %lld) dropped", (long long)at, (long long)now);
     json_object_object_del(sess, "pending");

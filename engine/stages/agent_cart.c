@@ -223,6 +223,16 @@ static bool puts_back(const char *text)
     return false;
 }
 
+/* "add it and the lipstick", "that one and the mascara too": a pointing
+ * word beside a product named. */
+static bool it_and(const char *text)
+{
+    static const char *const joined[] = {"it and", "that and", "this and", "that one and", "this one and",
+                                         "and it", "and that one", "and this one", "it as well as",
+                                         "it plus", "plus it", NULL};
+    return eng__agent_has_word(text, joined);
+}
+
 /* "3 of those", "two of them please": a count of what was shown asks
  * for that many. */
 static bool counts_of(const char *text)
@@ -519,6 +529,21 @@ static bool unsure(eng_turn *t, const agent_opts *o)
     return o->confirm_below > 0 && eng__json_path(t->ctx, "intent.confidence") && c < o->confirm_below;
 }
 
+/* The count this message says in words or digits ("just one", "3 of
+ * them"), or -1: the entities' alone, never a slot kept from before. */
+static int64_t said_count(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0)
+            return json_object_get_int64(eng__json_path(e, "value"));
+    }
+    /* "just the one": a count, not "the one" shown */
+    static const char *const single[] = {"just the one", "only the one", "just the 1", NULL};
+    return eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), single) ? 1 : -1;
+}
+
 eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending)
 {
     if (!eng__json_path(t->ctx, "cart.items"))
@@ -526,6 +551,13 @@ eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending)
     const char *type = eng__pool_strdup(t->pool, eng__json_str(pending, "type", ""));
     const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", NULL));
     int64_t qty = json_object_get_int64(eng__json_path(pending, "qty"));
+    /* "yes, just one" to "shall I add 2?": the count the answer says */
+    int64_t said = said_count(t);
+    if ((strcmp(type, "cart.add") == 0 || strcmp(type, "cart.set") == 0) && said > 0 && said <= 999 &&
+        said != qty) {
+        eng__turn_note(t, "the answer says %lld, not the %lld asked about", (long long)said, (long long)qty);
+        qty = said;
+    }
     /* a question about several products ("add the first and the
      * third?") names the others in `more` */
     json_object *more = eng__json_path(pending, "more");
@@ -535,6 +567,19 @@ eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending)
         if ((others[n] = eng__pool_strdup(t->pool, json_object_get_string(json_object_array_get_idx(more, i)))))
             n++;
     eng__set_var(t, "confirmedChange", json_object_new_boolean(1));
+    const char *was = eng__pool_strdup(t->pool, eng__json_str(pending, "replaces.sku", NULL));
+    if (was && strcmp(type, "cart.add") == 0) {
+        /* a swap: the new product first, the old line out only once the
+         * add is done (the action stage keeps to that) */
+        eng_result r = propose(t, "cart.add", sku, qty);
+        if (r == ENG_R_OK && (r = propose(t, "cart.remove", was, 0)) == ENG_R_OK) {
+            json_object *acts = eng__json_path(t->ctx, "actions");
+            json_object *rm = json_object_array_get_idx(acts, json_object_array_length(acts) - 1);
+            ENG_JADD(rm, "afterDone", json_object_new_boolean(1));
+            ENG_JADD(eng__session(t), "focus", json_object_new_string(sku));
+        }
+        return r;
+    }
     eng_result r = propose(t, type, sku, qty);
     for (size_t i = 0; i < n && r == ENG_R_OK; i++)
         r = propose(t, type, others[i], qty);
@@ -789,8 +834,183 @@ static bool one_more(eng_turn *t, const char *text)
     return true;
 }
 
+/* Whether the words the message names (if any) are the product of
+ * `change` ("undo the nail polish"): another product is another request. */
+static bool names_only(eng_turn *t, json_object *change)
+{
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    if (!words[0] || eng__agent_name_score(words, change) > 0)
+        return true;
+    /* "ugh", "argh": words that name nothing the shop has */
+    agent_target tg;
+    eng__agent_named(t, words, &tg);
+    json_object_put(tg.candidates);
+    return tg.found == AGENT_NO_MATCH;
+}
+
+/* "undo that", "oops, didn't mean that", "put it back" right after a
+ * change of one line: the line back to its count before, asked. */
+static bool takes_back(eng_turn *t, const char *text, json_object *last)
+{
+    static const char *const undo[] = {"undo", "take that back", "take it back", "scratch that", "cancel that",
+                                       "reverse that", "revert", "didn't mean", "didnt mean", "did not mean",
+                                       "my mistake", "by mistake", "by accident", "accidentally", "misclick",
+                                       "oops", "whoops", "the way it was", "as it was",
+                                       NULL};
+    /* after a removal, "put it back" is into the cart; after an add,
+     * back on the shelf (puts_back) or out again */
+    static const char *const restore[] = {"put it back", "put that back", "put them back", "bring it back",
+                                          "bring that back", "add it back", "add that back", "want it back",
+                                          "need it back", "back in", NULL};
+    static const char *const unadd[] = {"cancel", "remove", "take it out", "take that out", NULL};
+    const char *type = eng__json_str(last, "type", "");
+    /* "remove it" said plainly is a removal of its own; after a "no"
+     * ("no, take it out") it takes the add back */
+    bool no = strcmp(eng__agent_intent(t), "deny") == 0;
+    bool said = eng__agent_has_word(text, undo) ||
+                (strcmp(type, "cart.remove") == 0 ? eng__agent_has_word(text, restore)
+                                                  : strcmp(type, "cart.add") == 0 && no &&
+                                                        (eng__agent_has_word(text, unadd) || puts_back(text)));
+    return said && said_count(t) < 0 && names_only(t, last);
+}
+
+/* "actually just one", "make that 3", "only two sorry" right after an
+ * add: the count that add should have had. */
+static bool corrects_count(eng_turn *t, const char *text, json_object *change)
+{
+    static const char *const cue[] = {"just", "only", "actually", "make that", "make it", "instead", "sorry",
+                                      "wait", "no", "nope", "oops", "meant", "i said", "rather", "not", NULL};
+    return said_count(t) > 0 && eng__agent_has_word(text, cue) && names_only(t, change) &&
+           !eng__agent_has_word(text, (const char *const[]){"more", "another", "extra", "else", NULL});
+}
+
+bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *pending = eng__agent_pending_fresh(t);
+    if (pending && strcmp(eng__json_str(pending, "type", ""), "cart.add") == 0 &&
+        eng__json_str(pending, "sku", NULL) && !eng__json_path(pending, "more") &&
+        !eng__json_path(pending, "replaces") &&
+        corrects_count(t, text, pending)) {
+        /* "only one" to "shall I add 2?": the same question with that count */
+        int64_t q = said_count(t);
+        if (q > 999)
+            return false;
+        const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", ""));
+        const char *title = eng__pool_strdup(t->pool, eng__json_str(pending, "title", ""));
+        eng__agent_read_as(t, "add_to_cart");
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, "cart.add", sku, title, q);
+        eng__turn_note(t, "another count for the add just asked about: asked again with %lld", (long long)q);
+        *r = ENG_R_OK;
+        return true;
+    }
+    json_object *last = eng__agent_last_change(t);
+    if (!last || pending)
+        return false;   /* a question waiting is answered first */
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    const char *sku = eng__pool_strdup(t->pool, eng__json_str(last, "sku", ""));
+    const char *title = eng__pool_strdup(t->pool, eng__json_str(last, "title", ""));
+    int64_t before = json_object_get_int64(eng__json_path(last, "before"));
+    int64_t after = json_object_get_int64(eng__json_path(last, "after"));
+    if (eng__cart_line_qty(t, sku) != after)
+        return false;   /* changed since, elsewhere: not the change to take back */
+    json_object *was = eng__json_path(last, "replaced");
+    if (was) {
+        /* "undo that" after a swap: the swap back, asked */
+        const char *wsku = eng__pool_strdup(t->pool, eng__json_str(was, "sku", ""));
+        const char *wtitle = eng__pool_strdup(t->pool, eng__json_str(was, "title", ""));
+        int64_t wq = json_object_get_int64(eng__json_path(was, "qty"));
+        if (!wsku || !wtitle || wq < 1 || eng__cart_line_qty(t, wsku) != 0 || !takes_back(t, text, last))
+            return false;
+        eng__agent_read_as(t, "add_to_cart");
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, "cart.add", wsku, wtitle, wq);
+        json_object *rep = json_object_new_object();
+        ENG_JADD(rep, "sku", json_object_new_string(sku));
+        ENG_JADD(rep, "title", json_object_new_string(title));
+        json_object_object_add(eng__json_path(t->ctx, "vars.ask"), "replaces", json_object_get(rep));
+        json_object_object_add(eng__json_path(t->ctx, "session.pending"), "replaces", rep);
+        eng__turn_note(t, "the swap just made taken back: asked");
+        *r = ENG_R_OK;
+        return true;
+    }
+    int64_t to;
+    /* read as a quantity change, the count is that change's own (done
+     * when the reading is sure) */
+    if (strcmp(eng__json_str(last, "type", ""), "cart.add") == 0 &&
+        strcmp(eng__agent_intent(t), "update_quantity") != 0 && corrects_count(t, text, last)) {
+        to = before + said_count(t);
+        eng__turn_note(t, "another count for the add just made: %lld asked", (long long)to);
+    } else if (takes_back(t, text, last)) {
+        to = before;
+        eng__turn_note(t, "the change just made taken back: %lld asked", (long long)to);
+    } else {
+        return false;
+    }
+    if (to == after || to < 0 || to > 999)
+        return false;
+    const char *type = to == 0 ? "cart.remove" : after == 0 ? "cart.add" : "cart.set";
+    eng__agent_read_as(t, to == 0 ? "remove_from_cart" : after == 0 ? "add_to_cart" : "update_quantity");
+    eng__set_var(t, "unsure", json_object_new_boolean(1));
+    eng__agent_ask(t, type, sku, title, to);
+    *r = ENG_R_OK;
+    return true;
+}
+
+/* "get rid of the whisk", "bin the milk": a word that takes off and a
+ * line of the cart named, however weakly the model read it. */
+static bool removes_held(eng_turn *t, const char *text)
+{
+    static const char *const off[] = {"remove", "delete", "get rid", "take out", "take the", "ditch", "bin",
+                                      "lose the", "scrap", "drop", "don't want the", "dont want the", NULL};
+    if (!eng__agent_has_word(text, off) || json_object_get_int64(eng__json_path(t->ctx, "cart.count")) < 1)
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    for (size_t i = 0; words[0] && items && i < json_object_array_length(items); i++)
+        if (eng__agent_name_score(words, json_object_array_get_idx(items, i)) > 0)
+            return true;
+    return false;
+}
+
+/* "could i get 5 lemons", "i'd like 3 honey jars": a count, a verb of
+ * having and one product named: an add, asked (the model reads many of
+ * them as searches). */
+static bool counted_add(eng_turn *t, const char *text)
+{
+    static const char *const having[] = {"get", "buy", "take", "order", "want", "need", "i'd like", "id like",
+                                         "i would like", "i'll have", "ill have", "grab", "purchase", "gimme",
+                                         "give me", NULL};
+    static const char *const looking[] = {"show", "see", "find", "list", "search", "look", "browse", "any",
+                                          "cheap", "cheapest", "best", "under", "below", "over", NULL};
+    if (said_count(t) < 2 || !eng__agent_has_word(text, having) || eng__agent_has_word(text, looking))
+        return false;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "money") == 0)
+            return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    if (!words[0])
+        return false;
+    agent_target tg;
+    eng__agent_named(t, words, &tg);
+    json_object_put(tg.candidates);
+    return tg.found == AGENT_ONE;
+}
+
 bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
 {
+    if (eng__store(c->t) && !eng__json_path(c->t->ctx, "cart.items"))
+        eng__cart_refresh(c->t);
+    if (eng__agent_cart_swap(c, false, r))
+        return true;
+
     eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     json_object *ents = eng__json_path(t->ctx, "entities");
@@ -817,11 +1037,15 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
             as = "add_to_cart", why = "more of a product in the cart: an add, asked";
         else if (one_more(t, text))
             as = "add_to_cart", why = "another of the product in focus: an add, asked";
+        else if (removes_held(t, text))
+            as = "remove_from_cart", why = "a line of the cart named with a word that takes off: asked";
+        else if (counted_add(t, text))
+            as = "add_to_cart", why = "a count of one product with a verb of having: an add, asked";
     }
     if (!as)
         return false;
     eng__agent_read_as(t, as);
-    if (strcmp(as, "add_to_cart") == 0) {
+    if (strcmp(as, "add_to_cart") == 0 || strcmp(as, "remove_from_cart") == 0) {
         json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
         eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
     }
@@ -841,6 +1065,232 @@ static eng_result about_products(const agent_call *c)
     eng__agent_read_as(t, cmp ? "compare" : "product_details");
     eng__turn_note(t, "no change was asked: read as %s", cmp ? "compare" : "product_details");
     return eng__agent_product(c);
+}
+
+/* The first place `w` stands as a whole word in `text`, or NULL. */
+static const char *word_at(const char *text, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = strcasestr(text, w); p; p = strcasestr(p + 1, w))
+        if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+            return p;
+    return NULL;
+}
+
+/* Where a swap's two sides are in the message, as offsets: "swap A for
+ * B", "replace A with B", "B instead of A", "instead of A, B". */
+typedef struct swap_spans {
+    size_t old_from, old_to, new_from, new_to;
+} swap_spans;
+
+static bool swap_spans_of(const char *text, swap_spans *sp)
+{
+    size_t len = strlen(text);
+    const char *io = word_at(text, "instead of");
+    if (io) {
+        const char *o = io + strlen("instead of"), *comma = strchr(o, ',');
+        sp->old_from = (size_t)(o - text);
+        sp->old_to = comma ? (size_t)(comma - text) : len;
+        sp->new_from = comma ? (size_t)(comma + 1 - text) : 0;
+        sp->new_to = comma ? len : (size_t)(io - text);
+        return true;
+    }
+    static const char *const verbs[] = {"swap", "switch", "exchange", "replace", "trade", "change", "substitute",
+                                        "swop", NULL};
+    static const char *const seps[] = {"for", "with", "to", "by", "into", NULL};
+    for (size_t v = 0; verbs[v]; v++) {
+        const char *at = word_at(text, verbs[v]);
+        if (!at)
+            continue;
+        const char *after = at + strlen(verbs[v]), *sep = NULL;
+        size_t seplen = 0;
+        for (size_t k = 0; seps[k]; k++) {
+            const char *q = word_at(after, seps[k]);
+            if (q && (!sep || q < sep))
+                sep = q, seplen = strlen(seps[k]);
+        }
+        if (!sep)
+            continue;
+        sp->old_from = (size_t)(after - text);
+        sp->old_to = (size_t)(sep - text);
+        sp->new_from = (size_t)(sep + seplen - text);
+        sp->new_to = len;
+        return true;
+    }
+    return false;
+}
+
+/* The cart line a swap gives up: the one the words name, or with no
+ * words ("swap it for ...") the line just changed, the product in focus
+ * or the only line. Pool strings; false when none is sure. */
+static bool swap_old(eng_turn *t, const swap_spans *sp, const char **sku, const char **title)
+{
+    char words[160];
+    eng__agent_span_words(t, sp->old_from, sp->old_to, words, sizeof words, false);
+    json_object *items = eng__json_path(t->ctx, "cart.items"), *best = NULL;
+    size_t n = items ? json_object_array_length(items) : 0;
+    if (!words[0]) {
+        json_object *last = eng__agent_last_change(t);
+        const char *want = last ? eng__json_str(last, "sku", NULL) : eng__json_str(t->ctx, "session.focus", NULL);
+        for (size_t i = 0; i < n && !best; i++)
+            if (want && strcmp(eng__json_str(json_object_array_get_idx(items, i), "sku", ""), want) == 0)
+                best = json_object_array_get_idx(items, i);
+        if (!best && n == 1)
+            best = json_object_array_get_idx(items, 0);
+    } else {
+        int top = 0;
+        bool tie = false;
+        for (size_t i = 0; i < n; i++) {
+            int sc = eng__agent_name_score(words, json_object_array_get_idx(items, i));
+            if (sc > top)
+                top = sc, best = json_object_array_get_idx(items, i), tie = false;
+            else if (sc == top && sc > 0)
+                tie = true;
+        }
+        if (tie)
+            best = NULL;
+    }
+    if (!best)
+        return false;
+    *sku = eng__pool_strdup(t->pool, eng__json_str(best, "sku", ""));
+    *title = eng__pool_strdup(t->pool, eng__json_str(best, "title", ""));
+    return *sku && *title;
+}
+
+/* The product a swap takes instead: a reference inside its side ("the
+ * second one", "the most expensive one") or the words there. */
+static void swap_new(eng_turn *t, const swap_spans *sp, agent_target *tg)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        int64_t at = json_object_get_int64(eng__json_path(e, "start"));
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 || at < (int64_t)sp->new_from ||
+            at >= (int64_t)sp->new_to || !eng__json_str(e, "sku", NULL))
+            continue;
+        memset(tg, 0, sizeof *tg);
+        tg->found = AGENT_ONE;
+        tg->where = AGENT_AT_SHOWN;
+        tg->sku = eng__pool_strdup(t->pool, eng__json_str(e, "sku", ""));
+        tg->title = eng__pool_strdup(t->pool, eng__json_str(e, "product.title", tg->sku));
+        return;
+    }
+    char words[160];
+    eng__agent_span_words(t, sp->new_from, sp->new_to, words, sizeof words, false);
+    eng__agent_named(t, words, tg);
+}
+
+/* "swap the lipstick for the mascara", "replace the shirt with the
+ * second one", "the red one instead of the blue", and right after an add
+ * "get the most expensive one instead": one cart line given up for
+ * another product, in the line's count, asked (a yes adds the new one
+ * and then takes the old one out, only once the add is done). */
+bool eng__agent_cart_swap(const agent_call *c, bool asked_change, eng_result *r)
+{
+    eng_turn *t = c->t;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    swap_spans sp;
+    bool spans = swap_spans_of(text, &sp);
+    if (!spans) {
+        json_object *last = eng__agent_last_change(t);
+        if (!word_at(text, "instead") || !last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0)
+            return false;
+        sp = (swap_spans){0, 0, 0, strlen(text)};
+    }
+    if (said_count(t) > 0 || eng__json_path(t->ctx, "cart.count") == NULL ||
+        json_object_get_int64(eng__json_path(t->ctx, "cart.count")) < 1)
+        return false;
+    const char *old_sku, *old_title;
+    if (!swap_old(t, &sp, &old_sku, &old_title))
+        return false;
+    agent_target tg;
+    swap_new(t, &sp, &tg);
+    if (tg.found != AGENT_ONE) {
+        if (!spans || !asked_change || tg.found == AGENT_NOTHING) {
+            json_object_put(tg.candidates);
+            return false;
+        }
+        eng__agent_read_as(t, "add_to_cart");
+        *r = unclear(t, &tg, false);
+        json_object_put(tg.candidates);
+        return true;
+    }
+    json_object_put(tg.candidates);
+    if (strcmp(tg.sku, old_sku) == 0)
+        return false;
+    int64_t qty = eng__cart_line_qty(t, old_sku);
+    eng__agent_read_as(t, "add_to_cart");
+    eng__set_var(t, "unsure", json_object_new_boolean(1));
+    eng__agent_ask(t, "cart.add", tg.sku, tg.title, qty > 0 ? qty : 1);
+    json_object *was = json_object_new_object();
+    ENG_JADD(was, "sku", json_object_new_string(old_sku));
+    ENG_JADD(was, "title", json_object_new_string(old_title));
+    json_object_object_add(eng__json_path(t->ctx, "vars.ask"), "replaces", json_object_get(was));
+    json_object_object_add(eng__json_path(t->ctx, "session.pending"), "replaces", was);
+    eng__turn_note(t, "a swap of %s for %s: asked", old_sku, tg.sku);
+    *r = ENG_R_OK;
+    return true;
+}
+
+/* What "it" or "that one" points at: the reference the entities stage
+ * resolved, else the product in focus, else the one product shown; or
+ * NULL. */
+static const char *pointed_at(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+            json_object_get_boolean(eng__json_path(e, "resolved")) && eng__json_str(e, "sku", NULL))
+            return eng__json_str(e, "sku", NULL);
+    }
+    const char *it = eng__json_str(t->ctx, "session.focus", NULL);
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    if (!it && json_object_is_type(shown, json_type_array) && json_object_array_length(shown) == 1)
+        it = eng__json_str(json_object_array_get_idx(shown, 0), "sku", NULL);
+    return it;
+}
+
+/* "add it and the mascara": both, the product "it" points at and the
+ * one named; with nothing sure for "it" (several shown, none in focus)
+ * asked instead of half done. Returns false when the message names
+ * nothing beside "it" (a plain add of `tg`). Puts tg->candidates. */
+static bool it_and_named(eng_turn *t, const agent_opts *o, agent_target *tg, eng_result *r)
+{
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    if (!words[0])
+        return false;
+    agent_target other;
+    eng__agent_named(t, words, &other);
+    const char *it = pointed_at(t);
+    if (other.found != AGENT_ONE) {
+        json_object_put(tg->candidates);
+        *r = unclear(t, &other, false);
+        return true;
+    }
+    json_object_put(other.candidates);
+    if (it && strcmp(it, other.sku) == 0)
+        return false;
+    json_object_put(tg->candidates);
+    tg->candidates = NULL;
+    if (!it) {
+        eng__set_var(t, "needProduct", json_object_new_boolean(1));
+        eng__turn_note(t, "\"it\" beside %s points at nothing sure: asked", other.sku);
+        *r = ENG_R_OK;
+        return true;
+    }
+    store_product p = {0};
+    const char *skus[2] = {eng__pool_strdup(t->pool, it), other.sku}, *titles[2] = {NULL, other.title};
+    if (store_product_get(eng__store(t), it, &p, NULL) == 0)
+        titles[0] = eng__pool_strdup(t->pool, p.title);
+    store_product_clear(&p);
+    if (!skus[0] || !titles[0]) {
+        *r = unclear(t, &(agent_target){.found = AGENT_NOTHING}, false);
+        return true;
+    }
+    *r = several(t, o, "cart.add", skus, titles, 2, quantity(t, 1));
+    return true;
 }
 
 /* "the Dior perfume and the red lipstick": products named one by one,
@@ -954,6 +1404,9 @@ eng_result eng__agent_cart(const agent_call *c)
         eng__turn_note(t, "a question about the cart: shown");
         return ENG_R_OK;
     }
+    eng_result back;
+    if (mutating && eng__agent_cart_swap(c, true, &back))
+        return back;   /* "swap it for the blue one" */
     bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
     if (mutating && !continued && !asks_change(text))
         return about_products(c);
@@ -1026,6 +1479,11 @@ eng_result eng__agent_cart(const agent_call *c)
         }
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, false);
+        if (it_and(text)) {
+            eng_result r;
+            if (it_and_named(t, o, &tg, &r))
+                return r;
+        }
         int64_t q = quantity(t, 1);
         if (q < 1 || q > 1000000) {
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));

@@ -124,6 +124,22 @@ bool eng__agent_bare_count(eng_turn *t);
  * holds ("my voucher is WELCOME5") or to take the code off ("could you
  * take my voucher off"): the cart agent's, whatever the model read. */
 bool eng__agent_code_request(const char *text);
+/* eng__agent_cart_takes_back: the message takes back or corrects the
+ * one cart change the message before made or asked about ("undo that",
+ * "put it back" after a removal, "actually just one" after an add of 2
+ * or the question about it): the line's count before, or the count now
+ * said, asked, never done. Sets *r and returns true when it did. */
+bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r);
+
+/* eng__agent_cart_swap: "swap the lipstick for the mascara", "the red
+ * one instead of the blue", "get the second one instead" right after an
+ * add: a cart line given up for another product in its count, asked; a
+ * yes adds the new one and takes the old line out only once the add is
+ * done. With `asked_change` (the message was read as a cart change) a
+ * new product that is not sure is asked about; else the message is left
+ * to its reading. Sets *r and returns true when it did. */
+bool eng__agent_cart_swap(const agent_call *c, bool asked_change, eng_result *r);
+
 /* eng__agent_cart_claims: a message another agent got that is the cart's
  * whatever the model read: a promotion code to use or take off ("here's
  * my voucher, WELCOME5", "redeem welcome5"), everything but a product in
@@ -191,6 +207,9 @@ void eng__agent_name_words(eng_turn *t, char *out, size_t n);
 /* eng__agent_name_parts: the same, with '|' between the products that
  * "and", "or", "vs", "with" join when `split` ("the oppo or the realme"). */
 void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split);
+/* eng__agent_span_words: eng__agent_name_parts of the bytes [from, to) of
+ * the message alone ("swap the lipstick for the mascara": each side). */
+void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_t n, bool split);
 /* eng__agent_refs: the products the message's ordinal references point
  * at ("the first and the third", "the first two"), each once, in the
  * order said: their SKUs and titles (pool strings) in skus[] and
@@ -205,6 +224,11 @@ int eng__agent_named(eng_turn *t, const char *words, agent_target *o);
 /* eng__agent_name_score: how many of `words` (space separated) the
  * product (title, brand, category, tags) names. */
 int eng__agent_name_score(const char *words, json_object *product);
+/* eng__agent_last_change: the one cart line the message before this one
+ * changed (session.lastChange: type, sku, title, before, after), or NULL
+ * when that message changed none, several, or came earlier. */
+json_object *eng__agent_last_change(eng_turn *t);
+
 /* eng__agent_pending_fresh: the session's pending question, if it was
  * asked by the turn just before this one; else NULL (and a stale one is
  * dropped). Borrowed. */

@@ -1976,6 +1976,10 @@ eng_result eng__agent_product(const agent_call *c)
         return eng__agent_support(c);
     }
     eng_result claimed;
+    if ((strcmp(intent, "compare") == 0 || strcmp(intent, "product_details") == 0 ||
+         strcmp(intent, "recommend") == 0) &&
+        eng__agent_cart_swap(c, false, &claimed))
+        return claimed;   /* "replace the tablet with the second one" */
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
          strcmp(intent, "compare") == 0 || strcmp(intent, "product_details") == 0) &&
         eng__agent_sizes_question(c, &claimed))
