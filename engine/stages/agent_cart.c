@@ -233,6 +233,17 @@ static bool it_and(const char *text)
     return eng__agent_has_word(text, joined);
 }
 
+/* "double it", "triple that", "twice as many": the line's count times
+ * 2 or 3; "halve it": -2 (half, rounded up); else 0. */
+static int multiplier(const char *text)
+{
+    static const char *const two[] = {"double", "twice as many", "twice the", "x2", NULL};
+    static const char *const three[] = {"triple", "three times as many", "x3", NULL};
+    static const char *const half[] = {"halve", "half as many", "cut it in half", NULL};
+    return eng__agent_has_word(text, two) ? 2 : eng__agent_has_word(text, three) ? 3
+                                              : eng__agent_has_word(text, half)  ? -2 : 0;
+}
+
 /* "3 of those", "two of them please": a count of what was shown asks
  * for that many. */
 static bool counts_of(const char *text)
@@ -1037,6 +1048,9 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
             as = "add_to_cart", why = "more of a product in the cart: an add, asked";
         else if (one_more(t, text))
             as = "add_to_cart", why = "another of the product in focus: an add, asked";
+        else if (multiplier(text) && eng__json_str(t->ctx, "session.focus", NULL) &&
+                 eng__cart_line_qty(t, eng__json_str(t->ctx, "session.focus", "")) > 0)
+            as = "update_quantity", why = "a line's count doubled or halved: asked";
         else if (removes_held(t, text))
             as = "remove_from_cart", why = "a line of the cart named with a word that takes off: asked";
         else if (counted_add(t, text))
@@ -1045,7 +1059,7 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
     if (!as)
         return false;
     eng__agent_read_as(t, as);
-    if (strcmp(as, "add_to_cart") == 0 || strcmp(as, "remove_from_cart") == 0) {
+    if (strcmp(as, "add_to_cart") == 0 || strcmp(as, "remove_from_cart") == 0 || strcmp(as, "update_quantity") == 0) {
         json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
         eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change with no verb: asked */
     }
@@ -1544,6 +1558,10 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__set_var(t, "missingInCart", json_object_new_string(tg.name));
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, true);
+        int times = q < 0 ? multiplier(text) : 0;
+        if (times && cart_line(t, tg.sku))
+            q = times > 0 ? eng__cart_line_qty(t, tg.sku) * times
+                          : (eng__cart_line_qty(t, tg.sku) + 1) / 2;   /* "halve it": never below one */
         if (q < 0 || q > 1000000) {
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
