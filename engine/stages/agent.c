@@ -78,6 +78,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * question it answers is dropped) */
     if (intent && strcmp(intent, "confirm") != 0 && eng__store(t) && eng__agent_cart_takes_back(&call, &r))
         return r;
+    /* "actually make it standard", "no, switch it to express" right after
+     * the checkout's summary chooses the delivery, however read (a
+     * quantity change, a search, a no) */
+    if ((fn == eng__agent_cart || fn == eng__agent_product || (fn == eng__agent_order && intent &&
+                                                                strcmp(intent, "deny") == 0)) &&
+        eng__agent_picks_delivery(t))
+        return eng__agent_delivery_pick(&call);
     if (drop && !may_keep) {
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
