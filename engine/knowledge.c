@@ -488,11 +488,18 @@ static const char *const synonyms[][2] = {
     {"fast", "express"},    {"quick", "express"},     {"rush", "express"},    {"overnight", "express"},
     {"uk", "kingdom"},      {"britain", "kingdom"},   {"england", "kingdom"}, {"scotland", "kingdom"},
     {"wale", "kingdom"},    {"eu", "european"},       {"europ", "european"},  {"usa", "state"},
+    /* the Union's members shoppers name most */
+    {"ireland", "european"}, {"franc", "european"},   {"germani", "european"}, {"spain", "european"},
+    {"itali", "european"},  {"netherland", "european"}, {"holland", "european"}, {"belgium", "european"},
+    {"portug", "european"}, {"portugal", "european"}, {"greece", "european"},
+    {"germany", "european"}, {"italy", "european"}, {"netherlands", "european"}, {"austria", "european"},  {"poland", "european"}, {"sweden", "european"},
+    {"denmark", "european"}, {"finland", "european"}, {"greec", "european"},
 };
 
 typedef struct qterm {
     char w[WORD_MAX];
     double weight;
+    int from; /* a synonym: the index of the shopper's word it stands for; else -1 */
 } qterm;
 
 /* The terms of `q` appended to out[n..MAX_TERMS); each word weighs
@@ -517,7 +524,8 @@ static size_t query_terms(const char *q, qterm *out, size_t n, double weight)
                                                      strcmp(w, "this") == 0 || strcmp(w, "next") == 0));
         if (deadline)
             snprintf(w, sizeof w, "deliver");
-        if (!*w || is_stop(w))
+        /* a number names no topic: "order #1" is not the warranty's "1 year" */
+        if (!*w || is_stop(w) || strspn(w, "0123456789") == strlen(w))
             continue;
         const char *add[1 + sizeof synonyms / sizeof synonyms[0]];
         size_t na = 0;
@@ -525,6 +533,7 @@ static size_t query_terms(const char *q, qterm *out, size_t n, double weight)
         for (size_t i = 0; i < sizeof synonyms / sizeof synonyms[0]; i++)
             if (strcmp(w, synonyms[i][0]) == 0)
                 add[na++] = synonyms[i][1];
+        int own = -1;
         for (size_t a = 0; a < na && n < MAX_TERMS; a++) {
             bool dup = false;
             for (size_t k = 0; k < n && !dup; k++)
@@ -532,6 +541,9 @@ static size_t query_terms(const char *q, qterm *out, size_t n, double weight)
             if (dup)
                 continue;
             snprintf(out[n].w, sizeof out[n].w, "%s", add[a]);
+            out[n].from = a ? own : -1;
+            if (!a)
+                own = (int)n;
             out[n++].weight = a ? weight / 2 : weight; /* a synonym counts half */
         }
     }
@@ -717,13 +729,25 @@ int eng__kb_ask(const eng_kb *kb, const char *query, const char *topic, eng_kb_h
             if (strcmp(q[k].w, w) == 0)
                 qidf[k] = 0;
     }
+    /* a shopper's word no sentence holds ("portugal", named only in the
+     * keyword line) is stood for by its synonym ("european") in full */
+    double sw[MAX_TERMS];
+    for (size_t k = 0; k < nq; k++) {
+        sw[k] = q[k].weight;
+        int f = q[k].from;
+        bool held = false;
+        for (size_t j = 0; f >= 0 && j < s->ns && !held; j++)
+            held = terms_tf(&s->s[j].t, q[f].w) != 0;
+        if (f >= 0 && !held)
+            sw[k] = q[f].weight;
+    }
     double ss[MAX_SENTENCES];
     double top = 0;
     for (size_t j = 0; j < s->ns; j++) {
         ss[j] = 0;
         for (size_t k = 0; k < nq; k++)
             if (terms_tf(&s->s[j].t, q[k].w))
-                ss[j] += q[k].weight * qidf[k];
+                ss[j] += sw[k] * qidf[k];
         ss[j] *= j == 0 ? 1.2 : j == 1 ? 1.1 : 1.0; /* a section opens with its gist */
         if (ss[j] > top)
             top = ss[j];

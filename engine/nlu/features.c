@@ -107,7 +107,8 @@ static size_t spells(const unsigned char *s, const char *pat)
 /* The length of a phrase s starts with that the model should read as
  * other words, those in *to; or 0. Spelled-out negations ("do not",
  * "cannot") as their contracted forms ("dont", "cant"): shoppers write
- * both. "I'm after a kettle" (British for "I want") as "i want". */
+ * both. "I'm after a kettle" (British for "I want") as "i want"; chat
+ * shorthand ("u", "ur") as the words. */
 static size_t phrase(const unsigned char *s, const char **to)
 {
     static const char *const pairs[][2] = {
@@ -116,6 +117,9 @@ static size_t phrase(const unsigned char *s, const char **to)
         {"will not", "wont"},   {"would not", "wouldnt"}, {"should not", "shouldnt"}, {"have not", "havent"},
         {"has not", "hasnt"},   {"i'm after", "i want"}, {"i am after", "i want"}, {"we're after", "we want"},
         {"we are after", "we want"},
+        /* chat shorthand: "do u ship to ireland", "is ur shop open" */
+        {"r u", "are you"},     {"u", "you"},           {"ur", "your"},         {"coz", "because"},
+        {"cuz", "because"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         size_t k = spells(s, pairs[i][0]);

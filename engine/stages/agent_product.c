@@ -1830,6 +1830,65 @@ bool eng__agent_shop_by_price(const agent_call *c, eng_result *r)
     return true;
 }
 
+bool eng__agent_shop_by_budget(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    double lo, hi;
+    json_object *money = NULL, *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents) && !money; i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "money") == 0)
+            money = json_object_array_get_idx(ents, i);
+    double amount = json_object_get_double(eng__json_path(money, "value.amount"));
+    bool bare = money && !money_range(t, &lo, &hi) && amount > 0;
+    if ((!bare && !money_range(t, &lo, &hi)) || entity_value(t, "category") || entity_value(t, "brand") ||
+        entity_value(t, "order_number"))
+        return false;
+    /* only words for "something in the shop" and for a budget: a product
+     * word is a search, a word of money owed or paid is support's */
+    static const char *const generic[] = {"something", "anything", "stuff", "thing", "things", "idea", "ideas",
+                                          "option", "options", "suggestion", "suggestions", "what", "whats",
+                                          "what's", "can", "could", "get", "buy", "afford", "spend", "spending",
+                                          "for", "around", "about", "roughly", "under", "below", "less", "than",
+                                          "max", "maximum", "within", "budget", "got", "have", "any", "show",
+                                          "me", "i", "my", "is", "with", "recommend", "there", "you", "do",
+                                          "bucks", "dollars", "dollar", "quid", "usd", "up", "to", "or", "so",
+                                          "cheap", "nice", "good", "some", "would", "like", "want", "need", NULL};
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    for (const char *p = words; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            break;
+        bool known = is_stop(w, n);
+        for (size_t i = 0; generic[i] && !known; i++)
+            known = strlen(generic[i]) == n && strncasecmp(generic[i], w, n) == 0;
+        if (!known)
+            return false;
+    }
+    static const char *const owed[] = {"refund", "return", "back", "charged", "charge", "order", "cart", "basket",
+                                       "total", "shipping", "delivery", "postage", "fee", "paid", "pay", NULL};
+    if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), owed))
+        return false;
+    if (bare) {
+        /* "around 30 bucks": a quarter either side; "for 15 dollars": at
+         * most that */
+        static const char *const near[] = {"around", "about", "roughly", "approximately", "ish", "or so", NULL};
+        bool around = eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), near);
+        json_object *v = eng__json_path(money, "value");
+        json_object_object_add(v, "min", around ? json_object_new_double(amount * 0.75) : NULL);
+        json_object_object_add(v, "max", json_object_new_double(around ? amount * 1.25 : amount));
+    }
+    eng__agent_read_as(t, "recommend");
+    eng__turn_note(t, "a budget and nothing else: the best rated within it");
+    *r = eng__agent_product(c);
+    return true;
+}
+
 bool eng__agent_shown_question(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -2000,9 +2059,13 @@ eng_result eng__agent_product(const agent_call *c)
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
          strcmp(intent, "product_details") == 0) && variant_question(t, &claimed))
         return claimed;   /* "does it come in grey?" about the product in focus */
-    if (strcmp(intent, "search_product") == 0 && !eng__json_str(t->ctx, "session.focus", NULL) &&
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    if (strcmp(intent, "search_product") == 0 &&
+        (!eng__json_str(t->ctx, "session.focus", NULL) ||
+         (json_object_is_type(shown, json_type_array) && json_object_array_length(shown) == 1)) &&
         eng__agent_asks_list_variant(t)) {
-        /* "any in size 10?" after a list of shoes: those shoes, refined */
+        /* "any in size 10?" after a list of shoes (or the one pair found):
+         * those shoes, refined */
         eng__agent_read_as(t, "refine_search");
         eng__set_var(t, "listVariant", json_object_new_boolean(1));
         eng__turn_note(t, "asks for a colour or size of the list shown: refines it");

@@ -163,6 +163,11 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "hand-off to a person (%s)", intent);
         return ENG_R_OK;
     }
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
+         strcmp(intent, "clarify") == 0 ||
+         json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < 0.8) &&
+        eng__agent_shop_by_budget(c, &claimed))
+        return claimed;   /* "something around 30 bucks" */
     if (strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
         strcmp(intent, "delivery_options") == 0) {
         if (eng__agent_picks_delivery(t))
