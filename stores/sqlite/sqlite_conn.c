@@ -187,7 +187,7 @@ static int conn_open(sq *b, sq_conn *c, store_err *err)
     sqlite3_extended_result_codes(c->db, 0);
     if ((rc = sq__exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                           " PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;", err)) != 0 ||
-        (rc = sq__register_rank(c->db)) != 0) {
+        (rc = sq__register_rank(c)) != 0) {
         if (rc > 0)
             rc = store__fail(err, STORE_EIO, "%s: cannot register ranking",
                              b->path);

@@ -13,8 +13,19 @@
 #define SQ_STMT_CACHE 64
 #define SQ_SCHEMA_VERSION 10
 
+/* Row lengths for the ranker (sqlite_rank.c), one catalog generation's:
+ * len[rowid] is the row's token count over all columns, -1 for none. */
+typedef struct sq_doclen {
+    int64_t gen;
+    int refs;                /* under sq.dmu */
+    int64_t n;
+    int32_t *len;
+} sq_doclen;
+#define SQ_DOCLEN_MAX (1 << 24)   /* rowids past this: not kept */
+
 typedef struct sq_conn {
     sqlite3 *db;
+    const sq_doclen *doclen; /* set by a search for its ranked pass */
     struct { char *sql; sqlite3_stmt *st; } cache[SQ_STMT_CACHE];
     int next_evict;
     int in_use;
@@ -57,6 +68,9 @@ typedef struct sq {
     pthread_mutex_t smu;
     struct sq_scache *scache;
     uint64_t stick;
+    /* the ranker's row lengths at the newest generation seen, under dmu */
+    pthread_mutex_t dmu;
+    sq_doclen *doclen;
 } sq;
 
 /* Borrow a connection (blocks while all are in use) and give it back. */
@@ -145,8 +159,20 @@ int sq__reindex_all(sq_conn *c, store_err *err);
  * discount_pct, rating, stock. */
 void sq__row_to_product(sqlite3_stmt *st, int col0, store_product *p);
 
-/* Register the ranking function on a new connection. */
-int sq__register_rank(sqlite3 *db);
+/* Register the ranking function on a new connection (its user data is c,
+ * whose doclen it reads). */
+int sq__register_rank(sq_conn *c);
+
+/* sq__doclen_get: the row lengths at catalog generation `gen`, read on c
+ * (inside the caller's read transaction, so at the same snapshot as gen)
+ * when the kept ones are older; a reference the caller gives back with
+ * sq__doclen_put.  NULL when none can be had for gen (out of memory,
+ * rowids too sparse, an older snapshot than the kept one): the ranker
+ * then asks FTS5.  Blocks while another thread rebuilds them.
+ * sq__doclen_free drops the backend's own reference (at close). */
+sq_doclen *sq__doclen_get(sq *b, sq_conn *c, int64_t gen);
+void sq__doclen_put(sq *b, sq_doclen *d);
+void sq__doclen_free(sq *b);
 
 
 /* The backend ops implemented in each file. */

@@ -653,7 +653,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     sqlite3_stmt *st;
     const char *from, *order, *score;
     int64_t gen;
-    int text, rc, r, two;
+    int text, rc, r, two, tx;
     size_t cap = 0, want;
 
     if (!qa)
@@ -662,7 +662,10 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         free(qa);
         return rc;
     }
-    gen = b->cfg.search_cache > 0 ? generation(c) : 0;
+    /* one read transaction: the generation, the ranker's row lengths
+     * kept for it and the matches are of the same snapshot */
+    tx = sq__exec(c, "BEGIN", NULL) == 0;
+    gen = generation(c);
     if (sq__scache_get(b, c, gen, q, out)) {
         sq__release(b, c);
         free(qa);
@@ -694,9 +697,14 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     two = text && !(q->flags & STORE_SEARCH_PLAIN) &&
           q->sort == STORE_SORT_RELEVANCE && want <= STORE__RERANK_MAX;
     if (text) {
-        if ((rc = one_pass(c, from, score, q, match.p, spec.p,
-                           two && want < STORE__RERANK_POOL ? STORE__RERANK_POOL : want,
-                           two ? 0 : (size_t)q->offset, out, err)) != 0)
+        sq_doclen *d = tx && !(q->flags & STORE_SEARCH_PLAIN) ? sq__doclen_get(b, c, gen) : NULL;
+        c->doclen = d;
+        rc = one_pass(c, from, score, q, match.p, spec.p,
+                      two && want < STORE__RERANK_POOL ? STORE__RERANK_POOL : want,
+                      two ? 0 : (size_t)q->offset, out, err);
+        c->doclen = NULL;
+        sq__doclen_put(b, d);
+        if (rc)
             goto out;
         if (two && (rc = store__rerank(&qa->a, out, (size_t)q->offset,
                                        (size_t)(q->limit ? q->limit : 20))) != 0)
