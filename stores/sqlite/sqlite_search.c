@@ -706,7 +706,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         sq__doclen_put(b, d);
         if (rc)
             goto out;
-        if (two && (rc = store__rerank(&qa->a, out, (size_t)q->offset,
+        if (two && (rc = store__rerank(&b->lex, &qa->a, out, (size_t)q->offset,
                                        (size_t)(q->limit ? q->limit : 20))) != 0)
             rc = store__fail(err, rc, "out of memory");
         goto out;
