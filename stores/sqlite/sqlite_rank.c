@@ -10,8 +10,8 @@
  * stage in stores/search_rerank.c, 16 the catalog's one-word spelling of this
  * query word and the next).  Higher is better.
  *
- * A row's length (its tokens over all columns) comes from the lengths kept
- * in memory per catalog generation (sq__doclen_get) when the search set
+ * A row's length (its tokens over all columns) comes from the rows kept
+ * in memory per catalog generation (sqlite_rows.c) when the search set
  * them on its connection; FTS5's xColumnSize reads the row's %_docsize
  * entry with a statement of its own, and that was three quarters of the
  * ranker's cost per match.  The numbers are the same: the same varints of
@@ -24,7 +24,7 @@
 
 #define MAXP 64
 #define MAXG 32
-#define NCOL 5
+#define NCOL SQ_FTS_COLUMNS
 
 static const double col_weight[NCOL] = {10.0, 5.0, 5.0, 1.0, 3.0};
 static const double k1 = 1.2, bb = 0.75;
@@ -135,10 +135,9 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts,
     memset(gpos, -1, sizeof gpos);
     if ((rc = api->xInstCount(fts, &n_inst)) == SQLITE_OK) {
         const sq_conn *c = api->xUserData(fts);
-        const sq_doclen *d = c ? c->doclen : NULL;
-        sqlite3_int64 id = d ? api->xRowid(fts) : -1;
-        if (d && id >= 0 && id < d->n && d->len[id] >= 0)
-            tok = d->len[id];
+        const sq_row *kept = c ? sq__row(c->rows, api->xRowid(fts)) : NULL;
+        if (kept && kept->len >= 0)
+            tok = kept->len;
         else
             rc = api->xColumnSize(fts, -1, &tok);
     }
@@ -227,126 +226,4 @@ int sq__register_rank(sq_conn *c)
     if (!api)
         return SQLITE_ERROR;
     return api->xCreateFunction(api, "aisle_rank", c, rank_fn, NULL);
-}
-
-/* ---------------- row lengths kept in memory ---------------- */
-
-/* An SQLite varint (FTS5 writes %_docsize with them): bytes read, 0 when
- * it runs past n. */
-static int get_varint(const unsigned char *p, int n, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 9 && i < n; i++) {
-        if (i == 8) {
-            *v = (x << 8) | p[i];
-            return 9;
-        }
-        x = (x << 7) | (p[i] & 0x7f);
-        if (!(p[i] & 0x80)) {
-            *v = x;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
-/* A row's length as xColumnSize(-1) gives it: the sum of its columns'
- * sizes; -1 when the entry is not what FTS5 itself would accept. */
-static int32_t row_length(const unsigned char *p, int n)
-{
-    int64_t sum = 0;
-    int off = 0;
-    for (int i = 0; i < NCOL; i++) {
-        uint64_t v;
-        int k = off < n ? get_varint(p + off, n - off, &v) : 0;
-        if (!k || v > (1u << 24))
-            return -1;
-        off += k;
-        sum += (int64_t)v;
-    }
-    return off == n ? (int32_t)sum : -1;
-}
-
-/* Rowids are products' ids, dense unless many were deleted: the table is
- * indexed by rowid, and not kept when the largest is far past the count
- * (the ranker then asks FTS5, as before). */
-static sq_doclen *doclen_build(sq_conn *c, int64_t gen)
-{
-    sqlite3_stmt *st;
-    sq_doclen *d = NULL;
-    int64_t max = -1, count = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT max(id), count(*) FROM products_fts_docsize", -1, &st,
-                           NULL) != SQLITE_OK)
-        return NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        max = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
-        count = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    if (max < 0 || max >= SQ_DOCLEN_MAX || max > 8 * count + 1024)
-        return NULL;
-    if (!(d = calloc(1, sizeof *d)) || !(d->len = malloc((size_t)(max + 1) * sizeof *d->len))) {
-        free(d);
-        return NULL;
-    }
-    d->gen = gen;
-    d->n = max + 1;
-    for (int64_t i = 0; i < d->n; i++)
-        d->len[i] = -1;
-    if (sqlite3_prepare_v2(c->db, "SELECT id, sz FROM products_fts_docsize", -1, &st, NULL) != SQLITE_OK) {
-        free(d->len);
-        free(d);
-        return NULL;
-    }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        const unsigned char *sz = sqlite3_column_blob(st, 1);
-        if (id >= 0 && id < d->n && sz)
-            d->len[id] = row_length(sz, sqlite3_column_bytes(st, 1));
-    }
-    sqlite3_finalize(st);
-    return d;
-}
-
-static void doclen_unref(sq_doclen *d)
-{
-    if (d && --d->refs == 0) {
-        free(d->len);
-        free(d);
-    }
-}
-
-sq_doclen *sq__doclen_get(sq *b, sq_conn *c, int64_t gen)
-{
-    sq_doclen *d = NULL;
-    pthread_mutex_lock(&b->dmu);
-    if (!b->doclen || b->doclen->gen < gen) {
-        sq_doclen *nd = doclen_build(c, gen);
-        if (nd) {
-            nd->refs = 1;   /* the backend's own reference */
-            doclen_unref(b->doclen);
-            b->doclen = nd;
-        }
-    }
-    if (b->doclen && b->doclen->gen == gen) {
-        d = b->doclen;
-        d->refs++;
-    }
-    pthread_mutex_unlock(&b->dmu);
-    return d;
-}
-
-void sq__doclen_put(sq *b, sq_doclen *d)
-{
-    if (!d)
-        return;
-    pthread_mutex_lock(&b->dmu);
-    doclen_unref(d);
-    pthread_mutex_unlock(&b->dmu);
-}
-
-void sq__doclen_free(sq *b)
-{
-    doclen_unref(b->doclen);
-    b->doclen = NULL;
 }

@@ -527,7 +527,9 @@ static int one_pass(sq_conn *c, const char *from, const char *score,
                     const char *spec, size_t want, size_t from_rank,
                     store_search_result *out, store_err *err)
 {
-    store__buf sql = {0};
+    store__buf sql = {0}, filters = {0};
+    const sq_rows *rows = c->rows;
+    int narrow;
     sqlite3_stmt *st;
     cand *h = NULL;
     size_t n = 0, cap = 0;
@@ -538,16 +540,27 @@ static int one_pass(sq_conn *c, const char *from, const char *score,
     int r, rc = 0;
     store_sort sort = q->sort;
 
-    store__buf_adds(&sql, "SELECT p.id, ");
-    store__buf_adds(&sql, score);
-    store__buf_adds(&sql, ", p.price, p.rating, p.price_known");
-    if (cat)
-        store__buf_adds(&sql, ", p.category");
-    if (all)
-        store__buf_adds(&sql, ", p.brand");
-    store__buf_adds(&sql, " FROM ");
-    store__buf_adds(&sql, from);
-    add_filters(&sql, q);
+    /* with the rows kept and nothing to filter on, the matches alone:
+     * each one's price, rating, category and brand come from the rows */
+    add_filters(&filters, q);
+    narrow = rows && filters.len == 0;
+    store__buf_free(&filters);
+    if (narrow) {
+        store__buf_adds(&sql, "SELECT products_fts.rowid, ");
+        store__buf_adds(&sql, score);
+        store__buf_adds(&sql, " FROM products_fts WHERE products_fts MATCH :match");
+    } else {
+        store__buf_adds(&sql, "SELECT p.id, ");
+        store__buf_adds(&sql, score);
+        store__buf_adds(&sql, ", p.price, p.rating, p.price_known");
+        if (cat)
+            store__buf_adds(&sql, ", p.category");
+        if (all)
+            store__buf_adds(&sql, ", p.brand");
+        store__buf_adds(&sql, " FROM ");
+        store__buf_adds(&sql, from);
+        add_filters(&sql, q);
+    }
     if (store__buf_add(&sql, "", 0)) {
         store__buf_free(&sql);
         return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -559,22 +572,46 @@ static int one_pass(sq_conn *c, const char *from, const char *score,
     bind_all(st, q, match, spec);
     while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
         cand x = {sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1), 0};
+        sq_row m;           /* this match's row, kept or read */
+        const char *text;
+        if (narrow) {
+            const sq_row *w = sq__row(rows, x.id);
+            if (!w)
+                continue;   /* no such product: the join would drop it */
+            m = *w;
+            text = rows->text;
+        } else {
+            m.price = sqlite3_column_double(st, 2);
+            m.rating = sqlite3_column_double(st, 3);
+            m.price_known = sqlite3_column_int(st, 4) != 0;
+            m.cat_len = m.brand_len = -1;
+            m.cat = m.brand = 0;
+            text = NULL;
+        }
         if (sort == STORE_SORT_PRICE_ASC || sort == STORE_SORT_PRICE_DESC)
-            x.key = sqlite3_column_double(st, 2);
+            x.key = m.price;
         else if (sort == STORE_SORT_RATING)
-            x.key = sqlite3_column_double(st, 3);
+            x.key = m.rating;
         total++;
-        if (all && sqlite3_column_int(st, 4) != 0)
-            prices[bucket_of(sqlite3_column_double(st, 2))]++;
-        if (cat && sqlite3_column_type(st, 5) != SQLITE_NULL) {
-            const unsigned char *v = sqlite3_column_text(st, 5);
-            int len = sqlite3_column_bytes(st, 5);
+        if (all && m.price_known)
+            prices[bucket_of(m.price)]++;
+        if (cat) {
+            const unsigned char *v = narrow ? (const unsigned char *)text + m.cat : NULL;
+            int len = m.cat_len;
+            if (!narrow && sqlite3_column_type(st, 5) != SQLITE_NULL) {
+                v = sqlite3_column_text(st, 5);
+                len = sqlite3_column_bytes(st, 5);
+            }
             if (v && len > 0)
                 rc = tally_add(&cats, v, (size_t)len);
         }
-        if (!rc && all && sqlite3_column_type(st, 6) != SQLITE_NULL) {
-            const unsigned char *v = sqlite3_column_text(st, 6);
-            int len = sqlite3_column_bytes(st, 6);
+        if (!rc && all) {
+            const unsigned char *v = narrow ? (const unsigned char *)text + m.brand : NULL;
+            int len = m.brand_len;
+            if (!narrow && sqlite3_column_type(st, 6) != SQLITE_NULL) {
+                v = sqlite3_column_text(st, 6);
+                len = sqlite3_column_bytes(st, 6);
+            }
             if (v && len > 0)
                 rc = tally_add(&brands, v, (size_t)len);
         }
@@ -662,8 +699,8 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         free(qa);
         return rc;
     }
-    /* one read transaction: the generation, the ranker's row lengths
-     * kept for it and the matches are of the same snapshot */
+    /* one read transaction: the generation, the rows kept for it
+     * (sqlite_rows.c) and the matches are of the same snapshot */
     tx = sq__exec(c, "BEGIN", NULL) == 0;
     gen = generation(c);
     if (sq__scache_get(b, c, gen, q, out)) {
@@ -697,13 +734,13 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     two = text && !(q->flags & STORE_SEARCH_PLAIN) &&
           q->sort == STORE_SORT_RELEVANCE && want <= STORE__RERANK_MAX;
     if (text) {
-        sq_doclen *d = tx && !(q->flags & STORE_SEARCH_PLAIN) ? sq__doclen_get(b, c, gen) : NULL;
-        c->doclen = d;
+        sq_rows *rows = tx ? sq__rows_get(b, c, gen) : NULL;
+        c->rows = rows;
         rc = one_pass(c, from, score, q, match.p, spec.p,
                       two && want < STORE__RERANK_POOL ? STORE__RERANK_POOL : want,
                       two ? 0 : (size_t)q->offset, out, err);
-        c->doclen = NULL;
-        sq__doclen_put(b, d);
+        c->rows = NULL;
+        sq__rows_put(b, rows);
         if (rc)
             goto out;
         if (two && (rc = store__rerank(&b->lex, &qa->a, out, (size_t)q->offset,

@@ -197,7 +197,7 @@ static void sq_close(void *vb)
     free(b->conns);
     store__lex_free(&b->lex);
     sq__scache_free(b);
-    sq__doclen_free(b);
+    sq__rows_free(b);
     pthread_mutex_destroy(&b->smu);
     pthread_mutex_destroy(&b->dmu);
     pthread_mutex_destroy(&b->mu);
