@@ -118,8 +118,11 @@ static void title_head(const char *title, char *out, size_t cap)
  * then the head) in a direct-mapped table keyed by those three strings,
  * compared whole: no generation to follow, a product written since simply
  * misses.  At most VIEW_SLOTS entries of at most VIEW_BYTES each (8 MB),
- * a colliding one replaces the old. */
+ * in sets of VIEW_WAYS (a page's pool of 200 from a few queries filled a
+ * direct-mapped table unevenly: a third of the views were pushed out);
+ * a full set loses a way picked by the newcomer's hash. */
 #define VIEW_SLOTS 16384
+#define VIEW_WAYS 4
 #define VIEW_BYTES 512
 
 typedef struct store__view {
@@ -156,8 +159,13 @@ static int view_get(store__lexicon *l, const store__buf *k, uint64_t h, title_vi
 {
     int hit = 0;
     pthread_mutex_lock(&l->vmu);
-    const store__view *v = l->views ? l->views[h & (VIEW_SLOTS - 1)] : NULL;
-    if (v && v->hash == h && v->key_len == k->len && !memcmp(v->data, k->p, k->len)) {
+    const store__view *v = NULL;
+    for (size_t w = 0; l->views && !v && w < VIEW_WAYS; w++) {
+        const store__view *e = l->views[(h & (VIEW_SLOTS / VIEW_WAYS - 1)) * VIEW_WAYS + w];
+        if (e && e->hash == h && e->key_len == k->len && !memcmp(e->data, k->p, k->len))
+            v = e;
+    }
+    if (v) {
         const char *b = v->data + v->key_len;
         t->n = v->n;
         t->n_title = v->n_title;
@@ -198,7 +206,13 @@ static void view_put(store__lexicon *l, const store__buf *k, uint64_t h, const t
     if (!l->views)
         l->views = calloc(VIEW_SLOTS, sizeof *l->views);
     if (l->views) {
-        slot = &l->views[h & (VIEW_SLOTS - 1)];
+        store__view **set = &l->views[(h & (VIEW_SLOTS / VIEW_WAYS - 1)) * VIEW_WAYS];
+        slot = &set[(h >> 32) % VIEW_WAYS];
+        for (size_t w = 0; w < VIEW_WAYS; w++)
+            if (!set[w]) {
+                slot = &set[w];
+                break;
+            }
         free(*slot);
         *slot = v;
         v = NULL;
