@@ -64,13 +64,20 @@ typedef struct sq_gop {
 } sq_gop;
 enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION };
 
+/* A thread waiting for a connection (sq__acquire), in arrival order. */
+typedef struct sq_waiter {
+    struct sq_waiter *next;
+    pthread_cond_t cv;
+    sq_conn *got;            /* set by sq__release: the connection handed over */
+} sq_waiter;
+
 typedef struct sq {
     store_config cfg;        /* strings owned by the store handle */
     char *path;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     sq_conn *conns;
     int n_conns;
+    sq_waiter *whead, *wtail;   /* under mu: threads waiting for a connection */
     /* search: vocabulary and synonyms; vmu is held while the vocabulary
      * is rebuilt so a turn that arrives meanwhile waits for it */
     pthread_mutex_t vmu;
@@ -92,7 +99,8 @@ typedef struct sq {
     sq_rows *rows;
 } sq;
 
-/* Borrow a connection (blocks while all are in use) and give it back. */
+/* Borrow a connection (blocks while all are in use; first come, first
+ * served) and give it back. */
 /* sq__conn_close: finalize a connection's cached statements and close it. */
 void sq__conn_close(sq_conn *c);
 

@@ -201,7 +201,6 @@ static void sq_close(void *vb)
     pthread_mutex_destroy(&b->smu);
     pthread_mutex_destroy(&b->dmu);
     pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->vmu);
     pthread_mutex_destroy(&b->gmu);
     pthread_cond_destroy(&b->gcv);
@@ -241,7 +240,6 @@ static int sq_open(const store_config *cfg, const store *owner, void **out,
     b->n_conns = cfg->pool_size > 0 ? cfg->pool_size : 8;
     b->conns = calloc((size_t)b->n_conns, sizeof *b->conns);
     pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
     pthread_mutex_init(&b->vmu, NULL);
     pthread_mutex_init(&b->smu, NULL);
     pthread_mutex_init(&b->dmu, NULL);
