@@ -207,6 +207,52 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
 /* ---------------------------------------------------------------------
  * Doubles as short as they can be and still read back exactly
  * ------------------------------------------------------------------ */
+
+/* A whole number of cents below 1e12 (prices, ratings, percentages:
+ * nearly every double a reply holds, a hundred in a page of products)
+ * written without printf.  d is then the double nearest to c/100, which
+ * has at most 14 significant digits, so "%.15g" below prints exactly
+ * those digits and reads back as d: the same text.  False for any other
+ * double. */
+static bool cents_text(double d, char *b, size_t n)
+{
+    if (d == 0) {
+        snprintf(b, n, "%s", signbit(d) ? "-0.0" : "0.0");
+        return true;
+    }
+    if (!(fabs(d) < 1e12))
+        return false;
+    long long c = llround(d * 100);
+    if ((double)c / 100 != d)
+        return false;
+    unsigned long long u = c < 0 ? (unsigned long long)-c : (unsigned long long)c;
+    char tmp[32];
+    size_t k = sizeof tmp;
+    unsigned f = (unsigned)(u % 100);
+    /* the fraction: ".0", one digit, or two */
+    if (f == 0) {
+        tmp[--k] = '0';
+    } else if (f % 10 == 0) {
+        tmp[--k] = (char)('0' + f / 10);
+    } else {
+        tmp[--k] = (char)('0' + f % 10);
+        tmp[--k] = (char)('0' + f / 10);
+    }
+    tmp[--k] = '.';
+    u /= 100;
+    do {
+        tmp[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (c < 0)
+        tmp[--k] = '-';
+    if (sizeof tmp - k >= n)
+        return false;
+    memcpy(b, tmp + k, sizeof tmp - k);
+    b[sizeof tmp - k] = '\0';
+    return true;
+}
+
 void eng_json_tidy_doubles(json_object *o)
 {
     switch (json_object_get_type(o)) {
@@ -215,11 +261,12 @@ void eng_json_tidy_doubles(json_object *o)
         if (!isfinite(d))
             break;   /* json-c's own NaN / Infinity */
         char b[48];
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(b, sizeof b, "%.*g", prec, d);
-            if (strtod(b, NULL) == d)
-                break;
-        }
+        if (!cents_text(d, b, sizeof b))
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(b, sizeof b, "%.*g", prec, d);
+                if (strtod(b, NULL) == d)
+                    break;
+            }
         size_t l = strlen(b);
         if (!strpbrk(b, ".e"))
             snprintf(b + l, sizeof b - l, ".0");   /* stays a double when read back, as json-c writes it */

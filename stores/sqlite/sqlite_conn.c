@@ -187,7 +187,7 @@ static int conn_open(sq *b, sq_conn *c, store_err *err)
     sqlite3_extended_result_codes(c->db, 0);
     if ((rc = sq__exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                           " PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;", err)) != 0 ||
-        (rc = sq__register_rank(c->db)) != 0) {
+        (rc = sq__register_rank(c)) != 0) {
         if (rc > 0)
             rc = store__fail(err, STORE_EIO, "%s: cannot register ranking",
                              b->path);
@@ -198,28 +198,42 @@ static int conn_open(sq *b, sq_conn *c, store_err *err)
     return 0;
 }
 
+/* Borrowing is first come, first served: a thread that finds every
+ * connection in use queues, and a connection given back goes straight to
+ * the longest waiting one (with a shared condition variable the one woken
+ * was any of them: under 64 concurrent searches on a pool of 8, some
+ * waited many turns, the p99 four times the mean). */
 int sq__acquire(sq *b, sq_conn **out, store_err *err)
 {
     sq_conn *c = NULL;
     int rc = 0;
     pthread_mutex_lock(&b->mu);
-    for (;;) {
+    for (int i = 0; i < b->n_conns; i++)
+        if (!b->conns[i].in_use && b->conns[i].db) {
+            c = &b->conns[i];
+            break;
+        }
+    if (!c)
         for (int i = 0; i < b->n_conns; i++)
-            if (!b->conns[i].in_use && b->conns[i].db) {
+            if (!b->conns[i].in_use) {
                 c = &b->conns[i];
                 break;
             }
-        if (!c)
-            for (int i = 0; i < b->n_conns; i++)
-                if (!b->conns[i].in_use) {
-                    c = &b->conns[i];
-                    break;
-                }
-        if (c)
-            break;
-        pthread_cond_wait(&b->cv, &b->mu);
+    if (c) {
+        c->in_use = 1;
+    } else {
+        sq_waiter w = {0};
+        pthread_cond_init(&w.cv, NULL);
+        if (b->wtail)
+            b->wtail->next = &w;
+        else
+            b->whead = &w;
+        b->wtail = &w;
+        while (!w.got)
+            pthread_cond_wait(&w.cv, &b->mu);
+        pthread_cond_destroy(&w.cv);
+        c = w.got;   /* handed over in use */
     }
-    c->in_use = 1;
     pthread_mutex_unlock(&b->mu);
     /* opening happens outside the lock: it touches the disk */
     if (!c->db && (rc = conn_open(b, c, err)) != 0) {
@@ -235,7 +249,15 @@ void sq__release(sq *b, sq_conn *c)
     if (c->db)
         sq__rollback(c);   /* never hand on an open transaction */
     pthread_mutex_lock(&b->mu);
-    c->in_use = 0;
-    pthread_cond_signal(&b->cv);
+    sq_waiter *w = b->whead;
+    if (w) {
+        b->whead = w->next;
+        if (!b->whead)
+            b->wtail = NULL;
+        w->got = c;   /* stays in use: now the waiter's */
+        pthread_cond_signal(&w->cv);
+    } else {
+        c->in_use = 0;
+    }
     pthread_mutex_unlock(&b->mu);
 }
