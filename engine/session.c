@@ -199,22 +199,64 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
 /* ---------------------------------------------------------------------
  * Doubles as short as they can be and still read back exactly
  * ------------------------------------------------------------------ */
+/* A double with at most two decimals (a price, a rating) written without
+ * printf: c / 100.0 is correctly rounded, so when it equals d the text of
+ * c with two decimals (trailing zeros dropped) reads back to d, and it is
+ * what "%.15g" would have printed (|c| < 1e13: 15 digits hold it).
+ * Returns the length written into b, 0 when d is not such a double. */
+static size_t cents_text(double d, char *b)
+{
+    if (!(d > -1e11 && d < 1e11) || (d == 0 && signbit(d)))
+        return 0;
+    long long c = llround(d * 100);
+    if ((double)c / 100.0 != d)
+        return 0;
+    char t[32];
+    size_t n = 0, l = 0;
+    unsigned long long u = (unsigned long long)(c < 0 ? -c : c);
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u || n < 3);   /* at least "0" and two decimals */
+    if (c < 0)
+        b[l++] = '-';
+    while (n > 2)
+        b[l++] = t[--n];
+    if (t[1] != '0' || t[0] != '0') {
+        b[l++] = '.';
+        b[l++] = t[1];
+        if (t[0] != '0')
+            b[l++] = t[0];
+    } else {
+        b[l++] = '.';   /* stays a double when read back, as json-c writes it */
+        b[l++] = '0';
+    }
+    b[l] = '\0';
+    return l;
+}
+
 void eng_json_tidy_doubles(json_object *o)
 {
     switch (json_object_get_type(o)) {
     case json_type_double: {
+        /* a text of its own already: tidied before, or the number as it
+         * was read (json-c's parser keeps it); either reads back exactly */
+        if (json_object_get_userdata(o))
+            break;
         double d = json_object_get_double(o);
         if (!isfinite(d))
             break;   /* json-c's own NaN / Infinity */
         char b[48];
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(b, sizeof b, "%.*g", prec, d);
-            if (strtod(b, NULL) == d)
-                break;
+        if (!cents_text(d, b)) {
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(b, sizeof b, "%.*g", prec, d);
+                if (strtod(b, NULL) == d)
+                    break;
+            }
+            size_t l = strlen(b);
+            if (!strpbrk(b, ".e"))
+                snprintf(b + l, sizeof b - l, ".0");   /* stays a double when read back, as json-c writes it */
         }
-        size_t l = strlen(b);
-        if (!strpbrk(b, ".e"))
-            snprintf(b + l, sizeof b - l, ".0");   /* stays a double when read back, as json-c writes it */
         /* the text as json_object_new_double_s keeps it: a copy json-c
          * frees, and json_object_deep_copy knows how to copy */
         char *text = strdup(b);

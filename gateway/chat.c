@@ -183,7 +183,7 @@ void gw__chan_close_all(gw_server *s)
  * as "INSTANCE cart CART_ID" or "INSTANCE trace JSON"; each instance
  * fans out what other instances published (its own messages come back
  * too and are skipped by the instance id). */
-static void cart_local(gw_server *s, const char *cart_id);
+static void cart_local(gw_server *s, const char *cart_id, json_object *priced);
 static void trace_local(gw_server *s, json_object *summary);
 
 static void publish(gw_server *s, const char *kind, const char *body)
@@ -221,7 +221,7 @@ static void on_event(void *ud, const char *msg, size_t len)
             return;
         memcpy(cid, kind + 5, cl);
         cid[cl] = '\0';
-        cart_local(s, cid);
+        cart_local(s, cid, NULL);
     } else if (end - kind > 6 && memcmp(kind, "trace ", 6) == 0) {
         json_tokener *tk = json_tokener_new();
         json_object *o = tk ? json_tokener_parse_ex(tk, kind + 6, (int)(end - kind - 6)) : NULL;
@@ -249,21 +249,23 @@ void gw__events_stop(gw_server *s)
     s->ev_sub = NULL;
 }
 
-void gw__cart_changed(gw_server *s, const char *cart_id)
+void gw__cart_changed(gw_server *s, const char *cart_id, json_object *priced)
 {
-    cart_local(s, cart_id);
+    cart_local(s, cart_id, priced);
     publish(s, "cart", cart_id);
 }
 
-static void cart_local(gw_server *s, const char *cart_id)
+static void cart_local(gw_server *s, const char *cart_id, json_object *priced)
 {
     gw_chan **v;
     size_t n = chans_take(s, cart_id, 0, &v);
     json_object *frame = NULL;
     if (n) {
-        /* priced as the chat prices it, with the first channel's session
-         * (store I/O and Lua: never under chan_mu) */
-        json_object *cart = gw__cart_json(s, &v[0]->who);
+        /* the turn's own cart when it has one (priced a moment ago for
+         * the shopper who changed it); else priced as the chat prices
+         * it, with the first channel's session (store I/O and Lua: never
+         * under chan_mu) */
+        json_object *cart = priced ? json_object_get(priced) : gw__cart_json(s, &v[0]->who);
         if (cart) {
             frame = json_object_new_object();
             json_object_object_add(frame, "type", json_object_new_string("cart"));

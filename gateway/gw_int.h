@@ -302,8 +302,11 @@ int gw__product_search(gw_server *s, const gw_principal *who, const store_search
  * when it would not convert. */
 json_object *gw__product_get(gw_server *s, const gw_principal *who, const char *sku, int *rc, store_err *e);
 /* gw__cart_changed: push {type:"cart"} to every channel of that cart, on
- * this instance and, with a shared Redis, on every other one. */
-void gw__cart_changed(gw_server *s, const char *cart_id);
+ * this instance and, with a shared Redis, on every other one.  `priced`:
+ * the cart as the change left it, priced for the shopper who made it (a
+ * chat turn's reply has it; borrowed, not kept), or NULL to price it here
+ * when a channel of this instance wants it (store reads and Lua). */
+void gw__cart_changed(gw_server *s, const char *cart_id, json_object *priced);
 /* gw__events_start / gw__events_stop: the subscription to the other
  * instances' cart and trace events (store_event_subscribe; nothing
  * without a backend that has events). start: 0 or a store error. */

@@ -186,7 +186,8 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
     if (acts && json_object_is_type(acts, json_type_array) && json_object_array_length(acts) > 0) {
         char cid[128];
         gw__cart_id(who, cid, sizeof cid);
-        gw__cart_changed(s, cid);
+        json_object *cart = path_get(cr.reply, "cart", NULL);
+        gw__cart_changed(s, cid, cart && json_object_is_type(cart, json_type_object) ? cart : NULL);
     }
     *reply = json_object_get(cr.reply);
     eng_converse_result_clear(&cr);

@@ -274,8 +274,12 @@ out:
  * are those of a transaction of its own (durable on return as far as
  * synchronous=NORMAL makes any commit durable: a process crash loses
  * nothing committed, a power failure may lose the last commits), and the
- * next read, on any connection or process, sees it.  Carts, orders and
- * replay keys keep their own transactions (exactly once is theirs). */
+ * next read, on any connection or process, sees it.  Replay keys
+ * (once_begin, once_finish) go through the queue too: each is one
+ * statement under the batch's write lock, so of concurrent callers of one
+ * key exactly one takes it, as in a transaction of its own, and the
+ * caller returns only once it has committed.  Carts and orders keep their
+ * own transactions. */
 
 static int kv_put_on(sq_conn *c, int kind, const char *key, const char *val,
                      int64_t expires_at, store_err *err)
@@ -311,6 +315,63 @@ static int history_on(sq *b, sq_conn *c, const char *sid, const char *turn,
                   SQ_T(sid), SQ_I(expires_at));
 }
 
+/* A reservation is a row in state 0 whose lease runs to expires_at; a
+ * result is a row in state 1 kept to expires_at.  An expired row of either
+ * kind counts as absent, so a crashed holder's key frees itself.  Both run
+ * inside the group's write transaction (commit_batch). */
+static int once_begin_on(sq_conn *c, const char *key, int64_t now, int64_t lease_until, char **result,
+                         store_err *err)
+{
+    sqlite3_stmt *st;
+    int rc, r;
+    /* take the key when absent or expired; one statement under the write
+     * lock, so exactly one of any number of callers gets it */
+    if ((rc = SQ_RUN(c, err, "once begin",
+                     "INSERT INTO once_keys(key, state, result, expires_at)"
+                     " VALUES(?1, 0, NULL, ?2) ON CONFLICT(key) DO UPDATE SET"
+                     " state = 0, result = NULL, expires_at = excluded.expires_at"
+                     " WHERE once_keys.expires_at <= ?3",
+                     SQ_T(key), SQ_I(lease_until), SQ_I(now))) != 0)
+        return rc;
+    if (sqlite3_changes(c->db) == 0) {
+        PREP(st, c, err, "SELECT state, result FROM once_keys WHERE key = ?", SQ_T(key));
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1) {
+            rc = (*result = sq__text_dup(st, 1)) ? STORE_EEXIST
+                 : store__fail(err, STORE_ENOMEM, "out of memory");
+            if (rc == STORE_EEXIST)
+                store__fail(err, STORE_EEXIST, "already done: its result is kept");
+        } else if (r == SQLITE_ROW) {
+            rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+        } else {
+            rc = sq__err(c, r, err, "once begin");
+        }
+        sqlite3_reset(st);
+        return rc;
+    }
+    /* compaction, best effort, as for kv */
+    (void)SQ_RUN(c, NULL, "compact", "DELETE FROM once_keys WHERE rowid IN"
+                 " (SELECT rowid FROM once_keys WHERE expires_at < ? LIMIT 16)",
+                 SQ_I(now));
+out:
+    return rc;
+}
+
+static int once_finish_on(sq_conn *c, const char *key, const char *result, int64_t now,
+                          int64_t expires_at, store_err *err)
+{
+    /* a live result is never overwritten: the first one stays the answer */
+    int rc = SQ_RUN(c, err, "once finish",
+                    "INSERT INTO once_keys(key, state, result, expires_at)"
+                    " VALUES(?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET"
+                    " state = 1, result = excluded.result, expires_at = excluded.expires_at"
+                    " WHERE once_keys.state = 0 OR once_keys.expires_at <= ?4",
+                    SQ_T(key), SQ_T(result), SQ_I(expires_at), SQ_I(now));
+    if (!rc && sqlite3_changes(c->db) == 0)
+        rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
+    return rc;
+}
+
 static int stmt_run(sq_conn *c, const char *sql)
 {
     sqlite3_stmt *st = sq__prep(c, sql, NULL);
@@ -337,6 +398,10 @@ static void commit_batch(sq *b, sq_gop *batch)
                 }
                 if (o->type == SQ_G_HISTORY)
                     o->rc = history_on(b, c, o->key, o->val, o->window, o->expires_at, &o->err);
+                else if (o->type == SQ_G_ONCE_BEGIN)
+                    o->rc = once_begin_on(c, o->key, o->now, o->expires_at, o->result, &o->err);
+                else if (o->type == SQ_G_ONCE_FINISH)
+                    o->rc = once_finish_on(c, o->key, o->val, o->now, o->expires_at, &o->err);
                 else {
                     o->rc = kv_put_on(c, o->kind, o->key, o->val, o->expires_at, &o->err);
                     nkv++;
@@ -453,67 +518,18 @@ int sq__kv_delete(void *vb, int kind, const char *key, store_err *err)
 int sq__once_begin(void *vb, const char *key, int64_t now, int64_t lease_until,
                    int lease_ms, char **result, store_err *err)
 {
-    sq *b = vb;
-    sqlite3_stmt *st;
-    int rc = 0, r;
     (void)lease_ms;
-    WITH_CONN(b, c, err);
-    if ((rc = sq__begin(c, err)) != 0)
-        goto out;
-    /* take the key when absent or expired; one statement under the write
-     * lock, so exactly one of any number of callers gets it */
-    if ((rc = SQ_RUN(c, err, "once begin",
-                     "INSERT INTO once_keys(key, state, result, expires_at)"
-                     " VALUES(?1, 0, NULL, ?2) ON CONFLICT(key) DO UPDATE SET"
-                     " state = 0, result = NULL, expires_at = excluded.expires_at"
-                     " WHERE once_keys.expires_at <= ?3",
-                     SQ_T(key), SQ_I(lease_until), SQ_I(now))) != 0)
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        PREP(st, c, err, "SELECT state, result FROM once_keys WHERE key = ?",
-             SQ_T(key));
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1) {
-            rc = (*result = sq__text_dup(st, 1)) ? STORE_EEXIST
-                 : store__fail(err, STORE_ENOMEM, "out of memory");
-            if (rc == STORE_EEXIST)
-                store__fail(err, STORE_EEXIST, "already done: its result is kept");
-        } else if (r == SQLITE_ROW) {
-            rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
-        } else {
-            rc = sq__err(c, r, err, "once begin");
-        }
-        sqlite3_reset(st);
-        goto out;
-    }
-    /* compaction, best effort, as for kv */
-    (void)SQ_RUN(c, NULL, "compact", "DELETE FROM once_keys WHERE rowid IN"
-                 " (SELECT rowid FROM once_keys WHERE expires_at < ? LIMIT 16)",
-                 SQ_I(now));
-    rc = sq__commit(c, err);
-out:
-    sq__rollback(c);
-    sq__release(b, c);
-    return rc;
+    sq_gop op = {.type = SQ_G_ONCE_BEGIN, .key = key, .now = now, .expires_at = lease_until,
+                 .result = result};
+    return group_write(vb, &op, err);
 }
 
 int sq__once_finish(void *vb, const char *key, const char *result, int64_t now,
                     int64_t expires_at, store_err *err)
 {
-    sq *b = vb;
-    int rc = 0;
-    WITH_CONN(b, c, err);
-    /* a live result is never overwritten: the first one stays the answer */
-    rc = SQ_RUN(c, err, "once finish",
-                "INSERT INTO once_keys(key, state, result, expires_at)"
-                " VALUES(?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET"
-                " state = 1, result = excluded.result, expires_at = excluded.expires_at"
-                " WHERE once_keys.state = 0 OR once_keys.expires_at <= ?4",
-                SQ_T(key), SQ_T(result), SQ_I(expires_at), SQ_I(now));
-    if (!rc && sqlite3_changes(c->db) == 0)
-        rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
-    sq__release(b, c);
-    return rc;
+    sq_gop op = {.type = SQ_G_ONCE_FINISH, .key = key, .val = result, .now = now,
+                 .expires_at = expires_at};
+    return group_write(vb, &op, err);
 }
 
 int sq__once_abort(void *vb, const char *key, store_err *err)

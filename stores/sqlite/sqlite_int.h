@@ -24,15 +24,17 @@ typedef struct sq_conn {
  * arguments, valid while it waits; the leader fills rc and err. */
 typedef struct sq_gop {
     struct sq_gop *next;
-    int type;                /* SQ_G_KV, SQ_G_HISTORY or SQ_G_SESSION */
+    int type;                /* SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_* */
     int kind, window;
     const char *key, *val, *turn;
     int64_t expires_at, turn_expires_at;
+    int64_t now;             /* SQ_G_ONCE_*: the caller's clock */
+    char **result;           /* SQ_G_ONCE_BEGIN: a kept result (STORE_EEXIST) */
     int rc, done;
     pthread_cond_t cv;       /* signalled when done, or to lead */
     store_err err;
 } sq_gop;
-enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION };
+enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_BEGIN, SQ_G_ONCE_FINISH };
 
 typedef struct sq {
     store_config cfg;        /* strings owned by the store handle */
