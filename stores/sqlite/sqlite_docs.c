@@ -429,21 +429,29 @@ static void commit_batch(sq *b, sq_gop *batch)
         }
 }
 
-/* Queue one write and return when it has committed (as leader or not).
- * Each waiter sleeps on its own condition: the leader wakes the writers
- * it committed, then the first of the next batch to lead it. */
-static int group_write(sq *b, sq_gop *op, store_err *err)
+/* Queue n writes (ops[0..n-1], one caller's) and return when they have
+ * committed, in one batch (as leader or not): they are queued together,
+ * and a leader takes the whole queue.  Each caller sleeps on its own
+ * condition: the leader wakes the callers it committed, then the first of
+ * the next batch to lead it.  Each op's rc and err say how it went. */
+static void group_write_n(sq *b, sq_gop *ops, int n)
 {
-    pthread_cond_init(&op->cv, NULL);
+    pthread_cond_t *cv = &ops[0].cv;
+    pthread_cond_init(cv, NULL);
+    for (int i = 0; i < n; i++) {
+        ops[i].cvp = cv;
+        ops[i].next = i + 1 < n ? &ops[i + 1] : NULL;
+    }
+    sq_gop *last = &ops[n - 1];
     pthread_mutex_lock(&b->gmu);
     if (b->gtail)
-        b->gtail->next = op;
+        b->gtail->next = ops;
     else
-        b->ghead = op;
-    b->gtail = op;
-    while (!op->done) {
+        b->ghead = ops;
+    b->gtail = last;
+    while (!last->done) {
         if (b->gleader) {
-            pthread_cond_wait(&op->cv, &b->gmu);
+            pthread_cond_wait(cv, &b->gmu);
             continue;
         }
         b->gleader = 1;
@@ -453,19 +461,25 @@ static int group_write(sq *b, sq_gop *op, store_err *err)
         commit_batch(b, batch);
         pthread_mutex_lock(&b->gmu);
         b->gcommits++;
-        for (sq_gop *o = batch, *n; o; o = n) {
-            n = o->next;   /* o may be gone once done is seen */
+        for (sq_gop *o = batch, *nx; o; o = nx) {
+            nx = o->next;   /* o may be gone once done is seen */
+            pthread_cond_t *ocv = o->cvp;
             b->gwrites++;
             o->done = 1;
-            if (o != op)
-                pthread_cond_signal(&o->cv);
+            if (ocv != cv && (!nx || nx->cvp != ocv))
+                pthread_cond_signal(ocv);   /* after its caller's last op */
         }
         b->gleader = 0;
         if (b->ghead)
-            pthread_cond_signal(&b->ghead->cv);
+            pthread_cond_signal(b->ghead->cvp);
     }
     pthread_mutex_unlock(&b->gmu);
-    pthread_cond_destroy(&op->cv);
+    pthread_cond_destroy(cv);
+}
+
+static int group_write(sq *b, sq_gop *op, store_err *err)
+{
+    group_write_n(b, op, 1);
     if (op->rc && err)
         *err = op->err;
     return op->rc;
@@ -565,6 +579,33 @@ int sq__session_save(void *vb, const char *sid, const char *json,
                  .expires_at = expires_at, .turn = turn, .window = window,
                  .turn_expires_at = history_expires_at};
     return group_write(vb, &op, err);
+}
+
+int sq__session_save_replay(void *vb, const char *sid, const char *json, int64_t expires_at,
+                            const char *turn, int window, int64_t history_expires_at,
+                            const char *key, const char *result, int64_t now,
+                            int64_t once_expires_at, int *once_rc, store_err *once_err,
+                            store_err *err)
+{
+    int rc;
+    if ((rc = store__check_json(turn, "value", err)) != 0) {
+        *once_rc = rc;
+        return rc;
+    }
+    sq_gop ops[2] = {
+        {.type = SQ_G_SESSION, .kind = STORE__KV_SESSION, .key = sid, .val = json,
+         .expires_at = expires_at, .turn = turn, .window = window,
+         .turn_expires_at = history_expires_at},
+        {.type = SQ_G_ONCE_FINISH, .key = key, .val = result, .now = now,
+         .expires_at = once_expires_at},
+    };
+    group_write_n(vb, ops, 2);
+    *once_rc = ops[1].rc;
+    if (ops[1].rc && once_err)
+        *once_err = ops[1].err;
+    if (ops[0].rc && err)
+        *err = ops[0].err;
+    return ops[0].rc;
 }
 
 int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,
