@@ -154,6 +154,8 @@ void gw__chan_closed(gw_chan *c)
             *pp = c->next;
             break;
         }
+    if (c->traces)
+        s->trace_subs--;
     pthread_mutex_unlock(&s->chan_mu);
     /* waits for a publisher's write in progress; none starts after */
     pthread_mutex_lock(&c->send_mu);
@@ -283,6 +285,16 @@ static void cart_local(gw_server *s, const char *cart_id, json_object *priced)
     }
     free(v);
     json_object_put(frame);
+}
+
+bool gw__chan_tracing(gw_server *s)
+{
+    if (s->ev_sub)
+        return true;
+    pthread_mutex_lock(&s->chan_mu);
+    bool any = s->trace_subs > 0;
+    pthread_mutex_unlock(&s->chan_mu);
+    return any;
 }
 
 void gw__chan_publish_trace(gw_server *s, json_object *summary)
@@ -419,6 +431,7 @@ static void handle(gw_chan *c, const char *data, size_t len)
             send_error(c, 403, "forbidden", "Admin role required", NULL, NULL, 0);
         else {
             pthread_mutex_lock(&c->s->chan_mu);
+            c->s->trace_subs += (sub ? 1 : 0) - (c->traces ? 1 : 0);
             c->traces = sub;
             pthread_mutex_unlock(&c->s->chan_mu);
             json_object *o = json_object_new_object();
