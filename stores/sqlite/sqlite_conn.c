@@ -151,14 +151,18 @@ void sq__conn_close(sq_conn *c)
  * 1,000 pages) copies what it can but never restarts the log while a
  * reader holds a snapshot, and a serving pool always has one: the file
  * grew to 2.7 GB over 103k turns, checkpointed only at shutdown. This
- * hook, run after every commit with the log's size in pages, does the
- * PASSIVE checkpoint at SQ_WAL_PASSIVE pages like SQLite would, and at
+ * hook, run after every commit with the log's size in pages, does a
+ * PASSIVE checkpoint at SQ_WAL_PASSIVE pages (3,000, where SQLite's own
+ * is at 1,000: the chat rewrites the same session, history and replay-key
+ * pages turn after turn, so a longer log copies each of them once for
+ * more turns, and a checkpoint's fsyncs come a third as often -- about
+ * 15% less CPU a commerce turn on the WebSocket bench), and at
  * SQ_WAL_TRUNCATE pages a TRUNCATE one: it waits (busy timeout) for the
  * readers of older snapshots to finish — turns read briefly — copies
  * every frame and truncates the file, so the next writer starts the log
  * again from the beginning. journal_size_limit bounds the file when a
  * restart happens without truncation. */
-#define SQ_WAL_PASSIVE 1000
+#define SQ_WAL_PASSIVE 3000
 #define SQ_WAL_TRUNCATE 4096   /* 16 MiB at 4 KiB pages */
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)

@@ -54,15 +54,19 @@ typedef struct sq_conn {
  * arguments, valid while it waits; the leader fills rc and err. */
 typedef struct sq_gop {
     struct sq_gop *next;
-    int type;                /* SQ_G_KV, SQ_G_HISTORY or SQ_G_SESSION */
+    int type;                /* SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_* */
     int kind, window;
     const char *key, *val, *turn;
     int64_t expires_at, turn_expires_at;
+    int64_t now;             /* SQ_G_ONCE_*: the caller's clock */
+    char **result;           /* SQ_G_ONCE_BEGIN: a kept result (STORE_EEXIST) */
     int rc, done;
-    pthread_cond_t cv;       /* signalled when done, or to lead */
+    pthread_cond_t cv;       /* the caller's: signalled when done, or to lead */
+    pthread_cond_t *cvp;     /* the cv of the caller's first write (several
+                                writes of one caller share it) */
     store_err err;
 } sq_gop;
-enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION };
+enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_BEGIN, SQ_G_ONCE_FINISH };
 
 /* A thread waiting for a connection (sq__acquire), in arrival order. */
 typedef struct sq_waiter {
@@ -232,6 +236,11 @@ int sq__history_get(void *b, const char *sid, int64_t now, char **out,
 int sq__session_save(void *b, const char *sid, const char *json,
                      int64_t expires_at, const char *turn, int window,
                      int64_t history_expires_at, store_err *err);
+int sq__session_save_replay(void *b, const char *sid, const char *json, int64_t expires_at,
+                            const char *turn, int window, int64_t history_expires_at,
+                            const char *key, const char *result, int64_t now,
+                            int64_t once_expires_at, int *once_rc, store_err *once_err,
+                            store_err *err);
 int sq__token_put(void *b, const char *hash, const char *family, int64_t user,
                   int64_t expires_at, store_err *err);
 int sq__token_rotate(void *b, const char *old_hash, const char *new_hash,

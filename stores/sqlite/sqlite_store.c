@@ -338,5 +338,6 @@ const store__ops store__sqlite_ops = {
     .counter_add = sq__counter_add,
     .once_begin = sq__once_begin,
     .once_finish = sq__once_finish,
+    .session_save_replay = sq__session_save_replay,
     .once_abort = sq__once_abort,
 };
