@@ -79,8 +79,9 @@ void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_
  * bytes of body the caller then writes itself (a file streamed in
  * pieces): the headers every reply carries (request id, nosniff, CORS,
  * no-store under /api/, Connection: close when draining) and the extra
- * lines ("Name: value\r\n"...). False when the request was answered
- * already. */
+ * lines ("Name: value\r\n"...), in one write. False when the request
+ * was answered already, or when the head did not all go out (the client
+ * left or stopped reading: write no body). */
 bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const char *extra_headers);
 /* gw__json: send `o` (consumed) as application/json. */
 void gw__json(gw_req *r, int status, json_object *o);

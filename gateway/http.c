@@ -197,37 +197,89 @@ static int reply_head(gw_req *r, int status, const char *ctype, size_t len, cons
     return b->oom ? -1 : 0;
 }
 
-/* The head, then the body (NULL: the caller writes it), in one write when
- * the body is small. */
-static bool reply_send(gw_req *r, int status, const char *ctype, const char *body, size_t len,
-                       const char *extra)
+/* All n bytes at p onto the connection, or false.  mg_write itself
+ * loops over short sends and waits (up to request_timeout_ms) while the
+ * socket would block, but returns what it managed when the client stops
+ * reading or leaves: a short count here is a dead connection, and what
+ * follows must not go out as if the reply were whole. */
+static bool write_all(struct mg_connection *c, const char *p, size_t n)
 {
+    while (n > 0) {
+        size_t chunk = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);   /* mg_write returns an int */
+        int k = mg_write(c, p, chunk);
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* The head as civetweb's header calls send it (a line a send): only when
+ * there was no memory for the one-write head, so an answer still goes out. */
+static void reply_head_lines(gw_req *r, int status, const char *ctype, size_t len, const char *extra)
+{
+    struct mg_connection *c = r->conn;
+    char n[32];
+    mg_response_header_start(c, status);
+    mg_response_header_add(c, "Content-Type", ctype, -1);
+    snprintf(n, sizeof n, "%zu", len);
+    mg_response_header_add(c, "Content-Length", n, -1);
+    mg_response_header_add(c, "X-Request-Id", r->rid, -1);
+    mg_response_header_add(c, "X-Content-Type-Options", "nosniff", -1);
+    if (strncmp(r->ri->local_uri, "/api/", 5) == 0)
+        mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    const char *origin = r->srv->cfg.cors_origin;
+    if (origin && *origin) {
+        mg_response_header_add(c, "Access-Control-Allow-Origin", origin, -1);
+        mg_response_header_add(c, "Vary", "Origin", -1);
+    }
+    if (r->close || atomic_load(&r->srv->draining))
+        mg_response_header_add(c, "Connection", "close", -1);
+    if (extra && *extra)
+        mg_response_header_add_lines(c, extra);
+    mg_response_header_send(c);
+}
+
+/* The head, then the body (NULL: the caller writes it), in one write when
+ * the body is small.  Returns whether the request was answered here (false:
+ * answered before); *written whether all of it went out (false: the
+ * client left or stopped reading, and nothing more is written to it). */
+static bool reply_send(gw_req *r, int status, const char *ctype, const char *body, size_t len,
+                       const char *extra, bool *written)
+{
+    *written = false;
     if (r->status)
         return false;   /* one response per request */
     r->status = status;
     rbuf b = {0};
-    if (reply_head(r, status, ctype, len, extra, &b) == 0) {
-        if (body && len && len <= 65536)
-            rb_add(&b, body, len);
-        if (!b.oom)
-            mg_write(r->conn, b.p, b.len);
-        if (!b.oom && body && len > 65536)
-            mg_write(r->conn, body, len);
+    bool inline_body = body && len && len <= 65536;
+    if (reply_head(r, status, ctype, len, extra, &b) == 0 && inline_body)
+        rb_add(&b, body, len);
+    if (!b.oom) {
+        *written = write_all(r->conn, b.p, b.len);
+    } else {
+        reply_head_lines(r, status, ctype, len, extra);
+        *written = true;
+        inline_body = false;
     }
+    if (*written && body && len && !inline_body)
+        *written = write_all(r->conn, body, len);
     free(b.p);
     return true;
 }
 
 bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const char *extra_headers)
 {
-    return reply_send(r, status, ctype, NULL, len, extra_headers);
+    bool written;
+    return reply_send(r, status, ctype, NULL, len, extra_headers, &written) && written;
 }
 
 void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_t len,
                const char *extra_headers)
 {
-    bool head = strcmp(r->ri->request_method, "HEAD") == 0;
-    if (reply_send(r, status, ctype, head ? NULL : body, len, extra_headers))
+    bool head = strcmp(r->ri->request_method, "HEAD") == 0, written;
+    if (reply_send(r, status, ctype, head ? NULL : body, len, extra_headers, &written) && written)
         r->bytes_out = len;
 }
 
