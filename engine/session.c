@@ -848,9 +848,14 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
          * first answer left */
         int ttl = o->replay_ttl_s > 0 ? o->replay_ttl_s : 86400;
         const char *js = key[0] ? json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN) : NULL;
+        /* no text for the record (out of memory): the session is still
+         * saved, the reservation runs out with its lease */
+        const char *rk = key[0] && js ? key : NULL;
+        if (key[0] && !js)
+            store_failed(r->store_error, sizeof r->store_error, "replay record not kept", "out of memory");
         if (saving)
-            save_write(st, &ps, key[0] ? key : NULL, js, ttl, r->store_error, sizeof r->store_error);
-        else if (key[0]) {
+            save_write(st, &ps, rk, js, ttl, r->store_error, sizeof r->store_error);
+        else if (rk) {
             store_err se = {0};
             if (store_once_finish(st, key, js, ttl, &se) < 0)
                 store_failed(r->store_error, sizeof r->store_error, "replay record not kept", se.msg);
