@@ -392,6 +392,15 @@ static void commit_batch(sq *b, sq_gop *batch)
     if (!rc) {
         if ((rc = sq__begin(c, &e)) == 0) {
             for (sq_gop *o = batch; o; o = o->next) {
+                /* an I/O, full-disk or memory error rolls the whole
+                 * transaction back: SAVEPOINT would then open one of its
+                 * own that RELEASE commits, writing what its caller is
+                 * told failed (a replay key reserved for nobody) */
+                if (sqlite3_get_autocommit(c->db)) {
+                    o->rc = store__fail(&o->err, STORE_EIO, "%s: write batch rolled back by an earlier error",
+                                        b->path);
+                    continue;
+                }
                 if (stmt_run(c, "SAVEPOINT w") != 0) {
                     o->rc = sq__err(c, sqlite3_errcode(c->db), &o->err, "savepoint");
                     continue;
