@@ -75,6 +75,7 @@ static const setting table[] = {
     {"limits.login_max_backoff_s", "AISLE_LOGIN_MAX_BACKOFF_S", T_INT, G(login_max_backoff_s), "900", "longest login backoff; a success or an hour without failures ends a streak"},
     {"turns.deadline_ms", "AISLE_TURN_DEADLINE_MS", T_INT, G(turn_deadline_ms), "0 (the pipeline's)", "per-turn deadline override"},
     {"turns.traces_keep", "AISLE_TRACES_KEEP", T_INT, G(traces_keep), "200", "recent turn traces kept in memory for the inspector (the ring)"},
+    {"turns.traces_rate", "AISLE_TRACES_RATE", T_DBL, G(traces_rate), "50", "turn traces a second at most put into that ring (a failed turn's always; 0: every turn): over it a turn neither prints nor copies its context for the inspector"},
     {"turns.traces_max_bytes", "AISLE_TRACES_MAX_BYTES", T_LONG, G(traces_max_bytes), "33554432", "the ring's size in bytes at most (the oldest traces go first)"},
     {"turns.traces_max_age_s", "AISLE_TRACES_MAX_AGE_S", T_INT, G(traces_max_age_s), "3600", "traces older than this leave the ring"},
     {"turns.trace_store_rate", "AISLE_TRACE_STORE_RATE", T_DBL, G(trace_store_rate), "20", "traces a second at most copied to the store cache by a writer thread, off the reply path; a failed turn's always (0: only those)"},

@@ -42,6 +42,9 @@ int64_t eng__cart_line_qty(eng_turn *t, const char *sku);
  * file of the pipeline (top level, then each agent's): the one pricing
  * path of cards, carts and orders. */
 int eng__shop_price(eng_turn *t, json_object *cards);
+/* eng__shop_price_kept: the same without a turn, when none is needed
+ * (eng__rules_price_kept): true when the cards are priced. */
+bool eng__shop_price_kept(const eng_pipeline *p, json_object *cards);
 /* eng__shop_veto: the first on(hook) of any rules file that denies
  * `action`, with ctx.cart loaded first so the rule sees the cart; a new
  * {deny, id, version, file} or NULL. */

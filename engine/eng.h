@@ -792,7 +792,12 @@ void eng_converse_result_clear(eng_converse_result *r);
 
 /* eng_json_tidy_doubles: give every double in `o` (recursively) its
  * shortest text that reads back to the same value (9.99, not
- * 9.9900000000000002), per object -- never a process-wide format. */
+ * 9.9900000000000002), per object -- never a process-wide format.  A
+ * double that has a text of its own already (tidied before, parsed by
+ * json-c, made with json_object_new_double_s) keeps it, so tidying a
+ * tree twice costs a walk.  Changes `o` (not thread-safe on a shared
+ * tree); never fails (a double left as json-c prints it when out of
+ * memory). */
 void eng_json_tidy_doubles(json_object *o);
 
 /* eng_csv_field: parse one RFC 4180 field at *p (before `end`): quotes

@@ -42,6 +42,13 @@ size_t eng__rules_count(const eng_rules *r);
  * the same content, takes what they gave it then, without Lua. */
 int eng__rules_price_sets(const eng_rules *const *sets, size_t n, eng_turn *t, json_object *cards, bool cache);
 int eng__rules_price(const eng_rules *r, eng_turn *t, json_object *cards);
+/* eng__rules_price_kept: eng__rules_price_sets with `cache`, without a
+ * turn, when it needs none: true when every card was priced (no price
+ * rules, or each card's price kept from the same rules and the same card,
+ * and those rules were never seen to read their ctx); false when a turn
+ * is needed, the cards then holding only the defaults (finalPrice =
+ * price, empty appliedRules) that eng__rules_price_sets adds itself. */
+bool eng__rules_price_kept(const eng_rules *const *sets, size_t n, json_object *cards);
 
 /* eng__rules_boost_sets: mult[i] = product of what boost(hook, ...)
  * returned for items[i] (1 when nothing applies). mult has one slot per

@@ -71,17 +71,23 @@ static void remember_intent(json_object *ctx, json_object *sess)
         json_object_object_del(sess, "lastKnowledge");
 }
 
-/* Saves the turn's session (counting the turn) and appends its summary to
- * the history, as one store write (store_session_save: on SQLite one group
- * commit, shared with other turns' writes).  Returns only when both are
- * written: the next message may land on another instance.  A failure goes
- * to `failed`. */
-static void save_turn(struct store *s, const char *sid, const eng_turn *t, int ttl_s, const char *trace_id,
-                      char *failed, size_t nfailed)
+/* A turn's session and history entry, ready to write: save_prepare
+ * counts the turn in the context's session (what the reply is built from
+ * sees it) and prints both; save_write writes them, alone or with the
+ * message's replay record. */
+typedef struct {
+    json_object *turn;           /* the history entry (owned; its text is written) */
+    char *sess_js;               /* the session's text (malloc'd), NULL: none */
+    int oom;                     /* a session, but no memory for its text */
+    const char *sid;
+    int ttl_s;
+} pending_save;
+
+static void save_prepare(const char *sid, const eng_turn *t, int ttl_s, const char *trace_id,
+                         struct store *s, pending_save *ps)
 {
     json_object *ctx = eng_turn_context(t);
     json_object *sess = eng__json_path(ctx, "session");
-    store_err se = {0};
     json_object *turn = json_object_new_object();
     ENG_JADD(turn, "at", json_object_new_int64(store_now_ms(s)));
     ENG_JADD(turn, "messageId", json_object_get(eng__json_path(ctx, "message.id")));
@@ -91,19 +97,63 @@ static void save_turn(struct store *s, const char *sid, const eng_turn *t, int t
     ENG_JADD(turn, "reply", json_object_get(eng__json_path(ctx, "reply.text")));
     if (trace_id)
         ENG_JADD(turn, "traceId", json_object_new_string(trace_id));
-    const char *turn_js = json_object_to_json_string_ext(turn, JSON_C_TO_STRING_PLAIN);
+    ps->turn = turn, ps->sid = sid, ps->ttl_s = ttl_s, ps->sess_js = NULL, ps->oom = 0;
     if (sess && json_object_is_type(sess, json_type_object)) {
         /* count turns: the order agent's confirmation guard reads it, and
          * derived message ids differ between turns */
         ENG_JADD(sess, "turns",
                                json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns")) + 1));
         remember_intent(ctx, sess);
-        if (store_session_save(s, sid, json_object_to_json_string_ext(sess, JSON_C_TO_STRING_PLAIN), ttl_s, turn_js,
-                               &se) < 0)
+        /* the session as the turn left it, whatever reads it next */
+        const char *js = json_object_to_json_string_ext(sess, JSON_C_TO_STRING_PLAIN);
+        ps->sess_js = js ? strdup(js) : NULL;
+        ps->oom = !ps->sess_js;
+    }
+}
+
+/* Writes a prepared save (store_session_save: on SQLite one group commit,
+ * shared with other turns' writes), and with key set the message's
+ * replay record `result` in the same write (store_session_save_replay).
+ * Returns only when written: the next message may land on another
+ * instance.  Failures go to `failed`.  Releases ps. */
+static void save_write(struct store *s, pending_save *ps, const char *key, const char *result, int once_ttl_s,
+                       char *failed, size_t nfailed)
+{
+    store_err se = {0}, oe = {0};
+    const char *turn_js = json_object_to_json_string_ext(ps->turn, JSON_C_TO_STRING_PLAIN);
+    if (ps->oom || !turn_js) {
+        store_failed(failed, nfailed, "session and history not saved", "out of memory");
+        if (key && store_once_finish(s, key, result, once_ttl_s, &oe) < 0)
+            store_failed(failed, nfailed, "replay record not kept", oe.msg);
+    } else if (ps->sess_js) {
+        const char *sess_js = ps->sess_js;
+        int orc = 0;
+        int rc = key ? store_session_save_replay(s, ps->sid, sess_js, ps->ttl_s, turn_js, key, result, once_ttl_s,
+                                                 &orc, &oe, &se)
+                     : store_session_save(s, ps->sid, sess_js, ps->ttl_s, turn_js, &se);
+        if (rc < 0)
             store_failed(failed, nfailed, "session and history not saved", se.msg);
-    } else if (store_session_append_turn(s, sid, turn_js, &se) < 0)
-        store_failed(failed, nfailed, "history not appended", se.msg);
-    json_object_put(turn);
+        if (orc < 0)
+            store_failed(failed, nfailed, "replay record not kept", oe.msg);
+    } else {
+        if (store_session_append_turn(s, ps->sid, turn_js, &se) < 0)
+            store_failed(failed, nfailed, "history not appended", se.msg);
+        if (key && store_once_finish(s, key, result, once_ttl_s, &oe) < 0)
+            store_failed(failed, nfailed, "replay record not kept", oe.msg);
+    }
+    json_object_put(ps->turn);
+    free(ps->sess_js);
+    memset(ps, 0, sizeof *ps);
+}
+
+/* Saves the turn's session (counting the turn) and appends its summary to
+ * the history, as one store write.  A failure goes to `failed`. */
+static void save_turn(struct store *s, const char *sid, const eng_turn *t, int ttl_s, const char *trace_id,
+                      char *failed, size_t nfailed)
+{
+    pending_save ps;
+    save_prepare(sid, t, ttl_s, trace_id, s, &ps);
+    save_write(s, &ps, NULL, NULL, 0, failed, nfailed);
 }
 
 int eng_session_save(struct store *s, const char *sid, const eng_turn *t, int ttl_s, eng_err *err)
@@ -207,19 +257,70 @@ static json_object *reply_object(eng_pipeline *p, const eng_converse_opts *o, js
 /* ---------------------------------------------------------------------
  * Doubles as short as they can be and still read back exactly
  * ------------------------------------------------------------------ */
+
+/* A whole number of cents below 1e12 (prices, ratings, percentages:
+ * nearly every double a reply holds, a hundred in a page of products)
+ * written without printf.  d is then the double nearest to c/100, which
+ * has at most 14 significant digits, so "%.15g" below prints exactly
+ * those digits and reads back as d: the same text.  False for any other
+ * double. */
+static bool cents_text(double d, char *b, size_t n)
+{
+    if (d == 0) {
+        snprintf(b, n, "%s", signbit(d) ? "-0.0" : "0.0");
+        return true;
+    }
+    if (!(fabs(d) < 1e12))
+        return false;
+    long long c = llround(d * 100);
+    if ((double)c / 100 != d)
+        return false;
+    unsigned long long u = c < 0 ? (unsigned long long)-c : (unsigned long long)c;
+    char tmp[32];
+    size_t k = sizeof tmp;
+    unsigned f = (unsigned)(u % 100);
+    /* the fraction: ".0", one digit, or two */
+    if (f == 0) {
+        tmp[--k] = '0';
+    } else if (f % 10 == 0) {
+        tmp[--k] = (char)('0' + f / 10);
+    } else {
+        tmp[--k] = (char)('0' + f % 10);
+        tmp[--k] = (char)('0' + f / 10);
+    }
+    tmp[--k] = '.';
+    u /= 100;
+    do {
+        tmp[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (c < 0)
+        tmp[--k] = '-';
+    if (sizeof tmp - k >= n)
+        return false;
+    memcpy(b, tmp + k, sizeof tmp - k);
+    b[sizeof tmp - k] = '\0';
+    return true;
+}
+
 void eng_json_tidy_doubles(json_object *o)
 {
     switch (json_object_get_type(o)) {
     case json_type_double: {
+        /* a text of its own already: tidied before, or the number as it
+         * was read (json-c's parser keeps it); either reads back exactly */
+        if (json_object_get_userdata(o))
+            break;
         double d = json_object_get_double(o);
         if (!isfinite(d))
             break;   /* json-c's own NaN / Infinity */
         char b[48];
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(b, sizeof b, "%.*g", prec, d);
-            if (strtod(b, NULL) == d)
-                break;
-        }
+        if (!cents_text(d, b, sizeof b))
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(b, sizeof b, "%.*g", prec, d);
+                if (strtod(b, NULL) == d)
+                    break;
+            }
         size_t l = strlen(b);
         if (!strpbrk(b, ".e"))
             snprintf(b + l, sizeof b - l, ".0");   /* stays a double when read back, as json-c writes it */
@@ -613,9 +714,12 @@ static void say_not_done(json_object *reply, char *const *rest, size_t n)
 }
 
 /* Runs one message (or one part of one) as a turn: session in, turn,
- * session out.  `carry` is the session the part before left (no store). */
+ * session out.  `carry` is the session the part before left (no store).
+ * With a store the session to save is left in *ps (and *saving set), for
+ * the caller to write before the next part reads it, or with the
+ * message's replay record after the last. */
 static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *text, const char *mid,
-                    json_object *carry, eng_converse_result *r, eng_err *err)
+                    json_object *carry, eng_converse_result *r, pending_save *ps, int *saving, eng_err *err)
 {
     struct store *st = o->deps ? o->deps->store : NULL;
     json_object *sess = NULL;
@@ -644,11 +748,11 @@ static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *tex
         return rc;
     }
     json_object *ctx = eng_turn_context(r->turn);
-    /* session state goes back before the reply leaves: the next message
-     * may land on another instance */
+    /* session state goes back before the reply leaves (the next message
+     * may land on another instance): eng_converse writes it */
     if (st) {
-        save_turn(st, o->session_id, r->turn, o->session_ttl_s, r->trace_id, r->store_error,
-                  sizeof r->store_error);
+        save_prepare(o->session_id, r->turn, o->session_ttl_s, r->trace_id, st, ps);
+        *saving = 1;
     } else {
         json_object *ns = eng__json_path(ctx, "session");
         if (ns && json_object_is_type(ns, json_type_object)) {
@@ -689,6 +793,8 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
     }
 
     char *parts[MAX_PARTS] = {0};
+    pending_save ps = {0};
+    int saving = 0;
     /* with agent mode on, the model plans a compound request itself
      * ("find running shoes under 100 and add the best rated one") */
     size_t nparts = agent_mode(p, o) ? 1 : split_requests(p, o->text, parts);
@@ -707,8 +813,13 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
             eng_turn_free(r->turn);
             r->turn = NULL;
         }
+        if (saving) {
+            /* the part before's session, before this part reads it */
+            save_write(st, &ps, NULL, NULL, 0, r->store_error, sizeof r->store_error);
+            saving = 0;
+        }
         json_object *carry = r->session ? json_object_get(r->session) : NULL;
-        rc = run_part(p, o, text, id, carry, r, err);
+        rc = run_part(p, o, text, id, carry, r, &ps, &saving, err);
         json_object_put(carry);
         if (rc < 0) {
             json_object_put(merged);
@@ -731,11 +842,24 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
     for (size_t k = 0; k < nparts; k++)
         free(parts[k]);
     r->reply = merged;
-    if (key[0]) {
-        store_err se = {0};
-        const char *js = json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN);
-        if (store_once_finish(st, key, js, o->replay_ttl_s > 0 ? o->replay_ttl_s : 86400, &se) < 0)
-            store_failed(r->store_error, sizeof r->store_error, "replay record not kept", se.msg);
+    {
+        /* the last part's session and the replay record: one write (on
+         * SQLite one transaction), so a resent id finds the session its
+         * first answer left */
+        int ttl = o->replay_ttl_s > 0 ? o->replay_ttl_s : 86400;
+        const char *js = key[0] ? json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN) : NULL;
+        /* no text for the record (out of memory): the session is still
+         * saved, the reservation runs out with its lease */
+        const char *rk = key[0] && js ? key : NULL;
+        if (key[0] && !js)
+            store_failed(r->store_error, sizeof r->store_error, "replay record not kept", "out of memory");
+        if (saving)
+            save_write(st, &ps, rk, js, ttl, r->store_error, sizeof r->store_error);
+        else if (rk) {
+            store_err se = {0};
+            if (store_once_finish(st, key, js, ttl, &se) < 0)
+                store_failed(r->store_error, sizeof r->store_error, "replay record not kept", se.msg);
+        }
     }
     r->status = ENG_CONV_OK;
     return 0;
@@ -743,6 +867,8 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
 abort:
     for (size_t k = 0; k < nparts; k++)
         free(parts[k]);
+    if (saving)   /* what the parts before this one did stays */
+        save_write(st, &ps, NULL, NULL, 0, r->store_error, sizeof r->store_error);
     if (key[0])
         store_once_abort(st, key, NULL);
     return rc;

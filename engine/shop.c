@@ -62,6 +62,14 @@ int eng__shop_price(eng_turn *t, json_object *cards)
     return eng__rules_price_sets(rs, n, t, cards, true);
 }
 
+bool eng__shop_price_kept(const eng_pipeline *p, json_object *cards)
+{
+    const eng_rules *rs[RULESETS_MAX];
+    size_t n;
+    each_rules(p, rs, &n, RULESETS_MAX);
+    return eng__rules_price_kept(rs, n, cards);
+}
+
 json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action)
 {
     const eng_rules *rs[RULESETS_MAX];
@@ -1204,6 +1212,9 @@ int eng_shop_price(const eng_shopper *w, json_object *products)
 {
     frame f;
     eng_shop_result r;
+    if (w && w->store && w->pipe && json_object_is_type(products, json_type_array) &&
+        eng__shop_price_kept(w->pipe, products))
+        return 0;
     int rc = frame_open_as(w, &f, &r, false);
     if (rc < 0)
         return rc;

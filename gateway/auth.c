@@ -240,8 +240,8 @@ static void login_reply(gw_req *r, const store_user *u, int status, const char *
         gw_shop g;
         gw__shop_open(s, &who, &g);
         if (eng_shop_cart_merge(&g.w, r->who.sid, &g.r) == 0 && g.r.status == ENG_SHOP_OK) {
-            gw__cart_changed(s, from);
-            gw__cart_changed(s, into);
+            gw__cart_changed(s, from, NULL);
+            gw__cart_changed(s, into, NULL);
         }
         gw__shop_close(&g);
     }

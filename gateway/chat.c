@@ -154,6 +154,8 @@ void gw__chan_closed(gw_chan *c)
             *pp = c->next;
             break;
         }
+    if (c->traces)
+        s->trace_subs--;
     pthread_mutex_unlock(&s->chan_mu);
     /* waits for a publisher's write in progress; none starts after */
     pthread_mutex_lock(&c->send_mu);
@@ -183,7 +185,7 @@ void gw__chan_close_all(gw_server *s)
  * as "INSTANCE cart CART_ID" or "INSTANCE trace JSON"; each instance
  * fans out what other instances published (its own messages come back
  * too and are skipped by the instance id). */
-static void cart_local(gw_server *s, const char *cart_id);
+static void cart_local(gw_server *s, const char *cart_id, json_object *priced);
 static void trace_local(gw_server *s, json_object *summary);
 
 static void publish(gw_server *s, const char *kind, const char *body)
@@ -221,7 +223,7 @@ static void on_event(void *ud, const char *msg, size_t len)
             return;
         memcpy(cid, kind + 5, cl);
         cid[cl] = '\0';
-        cart_local(s, cid);
+        cart_local(s, cid, NULL);
     } else if (end - kind > 6 && memcmp(kind, "trace ", 6) == 0) {
         json_tokener *tk = json_tokener_new();
         json_object *o = tk ? json_tokener_parse_ex(tk, kind + 6, (int)(end - kind - 6)) : NULL;
@@ -249,21 +251,23 @@ void gw__events_stop(gw_server *s)
     s->ev_sub = NULL;
 }
 
-void gw__cart_changed(gw_server *s, const char *cart_id)
+void gw__cart_changed(gw_server *s, const char *cart_id, json_object *priced)
 {
-    cart_local(s, cart_id);
+    cart_local(s, cart_id, priced);
     publish(s, "cart", cart_id);
 }
 
-static void cart_local(gw_server *s, const char *cart_id)
+static void cart_local(gw_server *s, const char *cart_id, json_object *priced)
 {
     gw_chan **v;
     size_t n = chans_take(s, cart_id, 0, &v);
     json_object *frame = NULL;
     if (n) {
-        /* priced as the chat prices it, with the first channel's session
-         * (store I/O and Lua: never under chan_mu) */
-        json_object *cart = gw__cart_json(s, &v[0]->who);
+        /* the turn's own cart when it has one (priced a moment ago for
+         * the shopper who changed it); else priced as the chat prices
+         * it, with the first channel's session (store I/O and Lua: never
+         * under chan_mu) */
+        json_object *cart = priced ? json_object_get(priced) : gw__cart_json(s, &v[0]->who);
         if (cart) {
             frame = json_object_new_object();
             json_object_object_add(frame, "type", json_object_new_string("cart"));
@@ -281,6 +285,16 @@ static void cart_local(gw_server *s, const char *cart_id)
     }
     free(v);
     json_object_put(frame);
+}
+
+bool gw__chan_tracing(gw_server *s)
+{
+    if (s->ev_sub)
+        return true;
+    pthread_mutex_lock(&s->chan_mu);
+    bool any = s->trace_subs > 0;
+    pthread_mutex_unlock(&s->chan_mu);
+    return any;
 }
 
 void gw__chan_publish_trace(gw_server *s, json_object *summary)
@@ -417,6 +431,7 @@ static void handle(gw_chan *c, const char *data, size_t len)
             send_error(c, 403, "forbidden", "Admin role required", NULL, NULL, 0);
         else {
             pthread_mutex_lock(&c->s->chan_mu);
+            c->s->trace_subs += (sub ? 1 : 0) - (c->traces ? 1 : 0);
             c->traces = sub;
             pthread_mutex_unlock(&c->s->chan_mu);
             json_object *o = json_object_new_object();

@@ -85,6 +85,9 @@ typedef struct gw_config {
                                     without one, and a success ends it */
     int traces_keep;             /* 200: turn contexts kept in memory for the
                                     inspector (the ring) */
+    double traces_rate;          /* 50: turn contexts a second at most put
+                                    into the ring (failed turns always; 0:
+                                    every turn) */
     long traces_max_bytes;       /* 33554432: the ring's bytes at most */
     int traces_max_age_s;        /* 3600: the ring's oldest trace */
     double trace_store_rate;     /* 20: traces a second at most copied to

@@ -79,8 +79,9 @@ void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_
  * bytes of body the caller then writes itself (a file streamed in
  * pieces): the headers every reply carries (request id, nosniff, CORS,
  * no-store under /api/, Connection: close when draining) and the extra
- * lines ("Name: value\r\n"...). False when the request was answered
- * already. */
+ * lines ("Name: value\r\n"...), in one write. False when the request
+ * was answered already, or when the head did not all go out (the client
+ * left or stopped reading: write no body). */
 bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const char *extra_headers);
 /* gw__json: send `o` (consumed) as application/json. */
 void gw__json(gw_req *r, int status, json_object *o);
@@ -301,9 +302,16 @@ int gw__product_search(gw_server *s, const gw_principal *who, const store_search
  * *rc < 0 (STORE_ENOTFOUND, store errors in *e), or NULL with *rc == 0
  * when it would not convert. */
 json_object *gw__product_get(gw_server *s, const gw_principal *who, const char *sku, int *rc, store_err *e);
+/* gw__chan_tracing: whether a turn's trace summary has anyone to go to
+ * (a channel of this instance subscribed to traces, or other instances
+ * through the store's events).  Takes chan_mu briefly. */
+bool gw__chan_tracing(gw_server *s);
 /* gw__cart_changed: push {type:"cart"} to every channel of that cart, on
- * this instance and, with a shared Redis, on every other one. */
-void gw__cart_changed(gw_server *s, const char *cart_id);
+ * this instance and, with a shared Redis, on every other one.  `priced`:
+ * the cart as the change left it, priced for the shopper who made it (a
+ * chat turn's reply has it; borrowed, not kept), or NULL to price it here
+ * when a channel of this instance wants it (store reads and Lua). */
+void gw__cart_changed(gw_server *s, const char *cart_id, json_object *priced);
 /* gw__events_start / gw__events_stop: the subscription to the other
  * instances' cart and trace events (store_event_subscribe; nothing
  * without a backend that has events). start: 0 or a store error. */
@@ -339,12 +347,18 @@ typedef struct gw_trace_stats {
     uint64_t written, failed;    /* store writes */
     uint64_t dropped;            /* queued for the store, never written */
     uint64_t sampled_out;        /* over turns.trace_store_rate */
+    uint64_t not_kept;           /* over turns.traces_rate: not in the ring */
     uint64_t queued;             /* waiting for the writer now */
     uint64_t ring, ring_bytes;   /* in memory now */
 } gw_trace_stats;
 gw_traces *gw__traces_new(const gw_config *c, store *st);
 void gw__traces_stop(gw_traces *t);
 void gw__traces_free(gw_traces *t);
+/* gw__traces_wanted: whether the ring is to have this turn's trace:
+ * always a failed one (failed != 0), else while turns come at most
+ * turns.traces_rate a second (0: always); counts the ones it turns away.
+ * Takes the ring's lock briefly; never blocks on the store. */
+bool gw__traces_wanted(gw_traces *t, int failed);
 /* gw__traces_add: into the ring (a copy of summary and of the len bytes
  * of ctx_json), and to the writer's queue when the store is to have it
  * (failed: always); never blocks on the store. */
@@ -609,6 +623,7 @@ struct gw_server {
     atomic_int draining;
     pthread_mutex_t chan_mu;
     gw_chan *chans;
+    int trace_subs;              /* channels subscribed to traces (chan_mu) */
     gw_traces *traces;
     gw_metrics *metrics;
     int test_delay_ms;        /* AISLE_TEST_HOOKS=1 + AISLE_TEST_TURN_DELAY_MS */

@@ -177,7 +177,7 @@ int gw__cart_do(gw_server *s, const gw_principal *who, const char *via, enum gw_
     if (promo || !g->r.replayed) {
         char cid[128];
         gw__cart_id(who, cid, sizeof cid);
-        gw__cart_changed(s, cid);
+        gw__cart_changed(s, cid, NULL);
     }
     return 0;
 }

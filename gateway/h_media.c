@@ -63,7 +63,7 @@ void gw__h_media(gw_req *r)
         ssize_t got = read(fd, buf, 64 * 1024);
         if (got < 0 && errno == EINTR)
             continue;
-        if (got <= 0 || mg_write(c, buf, (size_t)got) <= 0)
+        if (got <= 0 || mg_write(c, buf, (size_t)got) != (int)got)
             break;   /* the file is not what it was, or the client left */
         sent += (size_t)got;
     }

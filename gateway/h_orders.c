@@ -24,7 +24,7 @@ void gw__checkout(gw_server *s, const gw_principal *who, const char *via, const 
     if (g->r.status == ENG_SHOP_OK && !g->r.replayed) {
         char cid[128];
         gw__cart_id(who, cid, sizeof cid);
-        gw__cart_changed(s, cid);
+        gw__cart_changed(s, cid, NULL);
     }
 }
 
@@ -125,7 +125,7 @@ void gw__h_orders_create(gw_req *r)
     if (g.r.status == ENG_SHOP_OK && !g.r.replayed) {
         char cid[128];
         gw__cart_id(&r->who, cid, sizeof cid);
-        gw__cart_changed(r->srv, cid);
+        gw__cart_changed(r->srv, cid, NULL);
     }
     if (g.r.status != ENG_SHOP_OK) {
         gw__shop_problem(r, &g.r, "No such order");

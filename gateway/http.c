@@ -67,15 +67,162 @@ const char *gw__jstr(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const char *extra_headers)
+/* A reply being put together: head and (small) body, one write. */
+typedef struct rbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} rbuf;
+
+static void rb_add(rbuf *b, const char *s, size_t n)
 {
-    if (r->status)
-        return false;   /* one response per request */
-    r->status = status;
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void rb_adds(rbuf *b, const char *s) { rb_add(b, s, strlen(s)); }
+
+static void rb_printf(rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rb_printf(rbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    if ((size_t)n < sizeof tmp) {
+        rb_add(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);   /* a long configured origin */
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    rb_add(b, big, (size_t)n);
+    free(big);
+}
+
+/* The Date header's value, made once a second per thread. */
+static const char *http_date(void)
+{
+    static __thread time_t at = -1;
+    static __thread char buf[40];
+    time_t now = time(NULL);
+    if (now != at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        if (!strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+            buf[0] = '\0';
+        at = now;
+    }
+    return buf;
+}
+
+/* Does one of the lines ("Name: value\r\n"...) name this header? */
+static bool has_header(const char *lines, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = lines; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+            return true;
+    return false;
+}
+
+/* Whether civetweb keeps the connection after this reply, as it would
+ * suggest it itself: HTTP/1.1 unless the client asked to close, 1.0 only
+ * when it asked for keep-alive. */
+static bool keeps_alive(const gw_req *r)
+{
+    const char *v = mg_get_header(r->conn, "Connection"), *ver = r->ri->http_version;
+    if (!ver)
+        return false;
+    for (const char *p = v; p && *p; p++)
+        if (strncasecmp(p, "keep-alive", 10) == 0)
+            return true;
+    if (v)
+        return false;
+    return strcmp(ver, "1.0") != 0;
+}
+
+/* The status line and headers, into b.  civetweb's own header calls sent
+ * each line with a send() of its own (ten a reply, each a packet with
+ * TCP_NODELAY): the head is now written with the body, in one. */
+static int reply_head(gw_req *r, int status, const char *ctype, size_t len, const char *extra, rbuf *b)
+{
+    const char *txt = mg_get_response_code_text(r->conn, status);
+    rb_printf(b, "HTTP/%s %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n"
+                       "X-Content-Type-Options: nosniff\r\n",
+                    r->ri->http_version ? r->ri->http_version : "1.1", status, txt ? txt : "", ctype, len, r->rid);
+    if (strncmp(r->ri->local_uri, "/api/", 5) == 0)
+        rb_adds(b, "Cache-Control: no-store\r\n");
+    const char *origin = r->srv->cfg.cors_origin;
+    if (origin && *origin)
+        rb_printf(b, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", origin);
+    bool closing = r->close || atomic_load(&r->srv->draining);
+    if (closing)
+        rb_adds(b, "Connection: close\r\n");
+    if (extra && *extra) {
+        size_t n = strlen(extra);
+        rb_add(b, extra, n);
+        if (extra[n - 1] != '\n')
+            rb_adds(b, "\r\n");
+    }
+    if (!has_header(extra, "Date"))
+        rb_printf(b, "Date: %s\r\n", http_date());
+    if (!closing && !has_header(extra, "Connection"))
+        rb_printf(b, "Connection: %s\r\n", keeps_alive(r) ? "keep-alive" : "close");
+    rb_add(b, "\r\n", 2);
+    return b->oom ? -1 : 0;
+}
+
+/* All n bytes at p onto the connection, or false.  mg_write itself
+ * loops over short sends and waits (up to request_timeout_ms) while the
+ * socket would block, but returns what it managed when the client stops
+ * reading or leaves: a short count here is a dead connection, and what
+ * follows must not go out as if the reply were whole. */
+static bool write_all(struct mg_connection *c, const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t chunk = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);   /* mg_write returns an int */
+        int k = mg_write(c, p, chunk);
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* The head as civetweb's header calls send it (a line a send): only when
+ * there was no memory for the one-write head, so an answer still goes out. */
+static void reply_head_lines(gw_req *r, int status, const char *ctype, size_t len, const char *extra)
+{
     struct mg_connection *c = r->conn;
+    char n[32];
     mg_response_header_start(c, status);
     mg_response_header_add(c, "Content-Type", ctype, -1);
-    char n[32];
     snprintf(n, sizeof n, "%zu", len);
     mg_response_header_add(c, "Content-Length", n, -1);
     mg_response_header_add(c, "X-Request-Id", r->rid, -1);
@@ -89,20 +236,51 @@ bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const
     }
     if (r->close || atomic_load(&r->srv->draining))
         mg_response_header_add(c, "Connection", "close", -1);
-    if (extra_headers && *extra_headers)
-        mg_response_header_add_lines(c, extra_headers);
+    if (extra && *extra)
+        mg_response_header_add_lines(c, extra);
     mg_response_header_send(c);
+}
+
+/* The head, then the body (NULL: the caller writes it), in one write when
+ * the body is small.  Returns whether the request was answered here (false:
+ * answered before); *written whether all of it went out (false: the
+ * client left or stopped reading, and nothing more is written to it). */
+static bool reply_send(gw_req *r, int status, const char *ctype, const char *body, size_t len,
+                       const char *extra, bool *written)
+{
+    *written = false;
+    if (r->status)
+        return false;   /* one response per request */
+    r->status = status;
+    rbuf b = {0};
+    bool inline_body = body && len && len <= 65536;
+    if (reply_head(r, status, ctype, len, extra, &b) == 0 && inline_body)
+        rb_add(&b, body, len);
+    if (!b.oom) {
+        *written = write_all(r->conn, b.p, b.len);
+    } else {
+        reply_head_lines(r, status, ctype, len, extra);
+        *written = true;
+        inline_body = false;
+    }
+    if (*written && body && len && !inline_body)
+        *written = write_all(r->conn, body, len);
+    free(b.p);
     return true;
+}
+
+bool gw__reply_start(gw_req *r, int status, const char *ctype, size_t len, const char *extra_headers)
+{
+    bool written;
+    return reply_send(r, status, ctype, NULL, len, extra_headers, &written) && written;
 }
 
 void gw__reply(gw_req *r, int status, const char *ctype, const char *body, size_t len,
                const char *extra_headers)
 {
-    if (!gw__reply_start(r, status, ctype, len, extra_headers))
-        return;
-    if (len && strcmp(r->ri->request_method, "HEAD") != 0)
-        mg_write(r->conn, body, len);
-    r->bytes_out = len;
+    bool head = strcmp(r->ri->request_method, "HEAD") == 0, written;
+    if (reply_send(r, status, ctype, head ? NULL : body, len, extra_headers, &written) && written)
+        r->bytes_out = len;
 }
 
 void gw__json_h(gw_req *r, int status, json_object *o, const char *extra_headers)

@@ -431,13 +431,15 @@ char *gw__metrics_text(gw_server *s)
             "# TYPE aisle_traces_dropped_total counter\naisle_traces_dropped_total %llu\n"
             "# HELP aisle_traces_sampled_out_total Turn traces kept in memory only (over turns.trace_store_rate).\n"
             "# TYPE aisle_traces_sampled_out_total counter\naisle_traces_sampled_out_total %llu\n"
+            "# HELP aisle_traces_not_kept_total Turn traces not kept at all (over turns.traces_rate).\n"
+            "# TYPE aisle_traces_not_kept_total counter\naisle_traces_not_kept_total %llu\n"
             "# HELP aisle_trace_queue Turn traces waiting for the writer thread.\n"
             "# TYPE aisle_trace_queue gauge\naisle_trace_queue %llu\n"
             "# HELP aisle_trace_ring Turn traces in memory for the inspector, and their bytes.\n"
             "# TYPE aisle_trace_ring gauge\naisle_trace_ring %llu\n"
             "# TYPE aisle_trace_ring_bytes gauge\naisle_trace_ring_bytes %llu\n",
         (unsigned long long)ts.written, (unsigned long long)ts.failed, (unsigned long long)ts.dropped,
-        (unsigned long long)ts.sampled_out, (unsigned long long)ts.queued, (unsigned long long)ts.ring,
+        (unsigned long long)ts.sampled_out, (unsigned long long)ts.not_kept, (unsigned long long)ts.queued, (unsigned long long)ts.ring,
         (unsigned long long)ts.ring_bytes);
     return b.p;
 }

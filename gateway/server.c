@@ -37,6 +37,7 @@ void gw_config_init(gw_config *c)
     c->login_ip_tries = 20;
     c->login_max_backoff_s = 900;
     c->traces_keep = 200;
+    c->traces_rate = 50;
     c->traces_max_bytes = 32L << 20;
     c->traces_max_age_s = 3600;
     c->trace_store_rate = 20;

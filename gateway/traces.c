@@ -5,6 +5,14 @@
  * the inspector finds a trace the moment its reply is out), and a writer
  * thread that copies some of them to the store cache off that path.
  *
+ * What reaches the ring: every turn's context while turns come at most
+ * turns.traces_rate a second (a token bucket, a second's burst), and
+ * every turn that failed; over that rate the rest are not kept, counted
+ * (aisle_traces_not_kept_total), so that a turn under load does not print
+ * and copy its whole context for a ring that keeps it a fraction of a
+ * second (200 traces at 2,000 turns a second).  gw__traces_wanted says
+ * before the context is printed.
+ *
  * What reaches the store: at most turns.trace_store_rate traces a second
  * (a token bucket: the rest are sampled out, counted), and every turn
  * that failed.  The writer's queue holds turns.trace_queue traces; when it
@@ -59,6 +67,36 @@ struct qitem {
     tblob *ctx;
 };
 
+/* a token bucket: rate a second, a second's burst at most */
+struct bucket {
+    double rate, tokens;
+    int64_t at_ms;
+};
+
+static void bucket_init(struct bucket *k, double rate, int64_t now)
+{
+    k->rate = rate;
+    k->tokens = rate;   /* a second's worth to start with */
+    k->at_ms = now;
+}
+
+/* takes a token if there is one (rate <= 0: none ever) */
+static bool bucket_take(struct bucket *k, int64_t now)
+{
+    if (k->rate <= 0)
+        return false;
+    if (now > k->at_ms) {
+        k->tokens += (double)(now - k->at_ms) / 1000.0 * k->rate;
+        if (k->tokens > k->rate)
+            k->tokens = k->rate;
+        k->at_ms = now;
+    }
+    if (k->tokens < 1.0)
+        return false;
+    k->tokens -= 1.0;
+    return true;
+}
+
 struct gw_traces {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -67,11 +105,11 @@ struct gw_traces {
     size_t bytes, max_bytes;
     int64_t max_age_ms;
     struct slot *slots;
+    struct bucket kept;        /* turns.traces_rate (rate 0: every turn) */
     /* the writer */
     store *st;
     int ttl_s;
-    double rate, tokens;       /* the store's token bucket: traces a second */
-    int64_t tokens_at_ms;
+    struct bucket stored;      /* turns.trace_store_rate */
     struct qitem *q;
     int qcap, qhead, qn;
     int stop, started;
@@ -190,9 +228,8 @@ gw_traces *gw__traces_new(const gw_config *c, store *st)
     }
     t->st = st;
     t->ttl_s = c->trace_ttl_s;
-    t->rate = c->trace_store_rate;
-    t->tokens = t->rate;   /* a second's worth to start with */
-    t->tokens_at_ms = now_ms();
+    bucket_init(&t->stored, c->trace_store_rate, now_ms());
+    bucket_init(&t->kept, c->traces_rate, now_ms());
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     if (st && pthread_create(&t->thread, NULL, writer, t) == 0)
@@ -239,18 +276,19 @@ static bool store_wanted(gw_traces *t, int failed, int64_t now)
         return false;
     if (failed)
         return true;
-    if (t->rate <= 0)
-        return false;
-    if (now > t->tokens_at_ms) {
-        t->tokens += (double)(now - t->tokens_at_ms) / 1000.0 * t->rate;
-        if (t->tokens > t->rate)
-            t->tokens = t->rate;   /* a second's burst at most */
-        t->tokens_at_ms = now;
-    }
-    if (t->tokens < 1.0)
-        return false;
-    t->tokens -= 1.0;
-    return true;
+    return bucket_take(&t->stored, now);
+}
+
+bool gw__traces_wanted(gw_traces *t, int failed)
+{
+    if (failed || t->kept.rate <= 0)
+        return true;
+    pthread_mutex_lock(&t->mu);
+    bool take = bucket_take(&t->kept, now_ms());
+    if (!take)
+        t->st_.not_kept++;
+    pthread_mutex_unlock(&t->mu);
+    return take;
 }
 
 void gw__traces_add(gw_traces *t, const char *id, json_object *summary, const char *ctx_json, size_t len,

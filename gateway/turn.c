@@ -171,14 +171,23 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
         return 0;
     }
     json_object *ctx = eng_turn_context(cr.turn);
-    json_object *sum = trace_summary(ctx, cr.trace_id, who, o.text);
-    eng_json_tidy_doubles(sum);   /* before other threads can see it */
-    size_t ctx_len = 0;
-    const char *ctx_js = json_object_to_json_string_length(ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                           &ctx_len);
-    gw__traces_add(s->traces, cr.trace_id, sum, ctx_js, ctx_len, path_get(ctx, "error", NULL) != NULL);
-    gw__chan_publish_trace(s, sum);
-    json_object_put(sum);
+    /* the trace: printed and copied only when the ring is to keep it or
+     * someone is watching (under load the ring samples, traces.c) */
+    int failed = path_get(ctx, "error", NULL) != NULL;
+    bool keep = gw__traces_wanted(s->traces, failed), live = gw__chan_tracing(s);
+    if (keep || live) {
+        json_object *sum = trace_summary(ctx, cr.trace_id, who, o.text);
+        eng_json_tidy_doubles(sum);   /* before other threads can see it */
+        if (keep) {
+            size_t ctx_len = 0;
+            const char *ctx_js = json_object_to_json_string_length(
+                ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &ctx_len);
+            gw__traces_add(s->traces, cr.trace_id, sum, ctx_js, ctx_len, failed);
+        }
+        if (live)
+            gw__chan_publish_trace(s, sum);
+        json_object_put(sum);
+    }
     gw__metrics_turn(s->metrics, ctx, cr.elapsed_us);
     /* the commerce core audited every change in its transaction; the
      * channels of this cart only need to hear of it */
@@ -186,7 +195,8 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
     if (acts && json_object_is_type(acts, json_type_array) && json_object_array_length(acts) > 0) {
         char cid[128];
         gw__cart_id(who, cid, sizeof cid);
-        gw__cart_changed(s, cid);
+        json_object *cart = path_get(cr.reply, "cart", NULL);
+        gw__cart_changed(s, cid, cart && json_object_is_type(cart, json_type_object) ? cart : NULL);
     }
     *reply = json_object_get(cr.reply);
     eng_converse_result_clear(&cr);

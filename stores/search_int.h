@@ -74,6 +74,10 @@ typedef struct store__lexicon {
     int64_t gen;                /* catalog generation the vocabulary reflects; -1 none */
     store__syn *syn;
     size_t n_syn;
+    /* the second stage's title views, by the title, brand and category
+     * they were made from (search_rerank.c); under vmu, made on first use */
+    pthread_mutex_t vmu;
+    struct store__view **views;
 } store__lexicon;
 
 void store__lex_init(store__lexicon *l);
@@ -155,8 +159,14 @@ void store__query_free(store__query *q);
 
 /* store__rerank: re-score out->hits (first-stage scores, best first)
  * on their titles as the shopper sees them, sort, keep [offset,
- * offset+limit) and free the rest.  0 or STORE_ENOMEM (hits untouched). */
-int store__rerank(const store__analysis *a, store_search_result *out,
+ * offset+limit) and free the rest.  0 or STORE_ENOMEM (hits untouched).
+ * Each title's words are kept in l (NULL: none kept), a bounded table
+ * keyed by the title, brand and category themselves, so a changed
+ * product is never read from an old entry; blocks briefly on l's lock. */
+int store__rerank(store__lexicon *l, const store__analysis *a, store_search_result *out,
                   size_t offset, size_t limit);
+
+/* store__views_free: drop the kept title views (store__lex_free does). */
+void store__views_free(store__lexicon *l);
 
 #endif

@@ -33,6 +33,7 @@ void store__lex_init(store__lexicon *l)
 {
     memset(l, 0, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
+    pthread_mutex_init(&l->vmu, NULL);
     l->gen = -1;
 }
 
@@ -45,6 +46,8 @@ void store__lex_free(store__lexicon *l)
         free(l->syn[i].members);
     }
     free(l->syn);
+    store__views_free(l);
+    pthread_mutex_destroy(&l->vmu);
     pthread_mutex_destroy(&l->mu);
     memset(l, 0, sizeof *l);
 }

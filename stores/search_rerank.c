@@ -110,6 +110,126 @@ static void title_head(const char *title, char *out, size_t cap)
     free(low);
 }
 
+/* ---------------- title views kept ----------------
+ *
+ * A view is a pure function of the title, brand and category, and making
+ * one (normalising three fields and the title's head) was three quarters
+ * of the second stage.  Views are kept packed (the words, NUL-separated,
+ * then the head) in a direct-mapped table keyed by those three strings,
+ * compared whole: no generation to follow, a product written since simply
+ * misses.  At most VIEW_SLOTS entries of at most VIEW_BYTES each (8 MB),
+ * in sets of VIEW_WAYS (a page's pool of 200 from a few queries filled a
+ * direct-mapped table unevenly: a third of the views were pushed out);
+ * a full set loses a way picked by the newcomer's hash. */
+#define VIEW_SLOTS 16384
+#define VIEW_WAYS 4
+#define VIEW_BYTES 512
+
+typedef struct store__view {
+    uint64_t hash;
+    unsigned short key_len, body_len;   /* key: the three fields; body: the view */
+    unsigned char n, n_title;
+    char data[];                        /* key bytes, then body bytes */
+} store__view;
+
+/* The three fields as one key: each with a presence byte, so a missing
+ * brand and an empty one differ as title_load tells them apart. */
+static int view_key(const store_product *p, store__buf *k)
+{
+    const char *f[3] = {p->title, p->brand, p->category};
+    int rc = 0;
+    for (int i = 0; i < 3; i++) {
+        rc |= store__buf_add(k, f[i] ? "\1" : "\0", 1);
+        if (f[i])
+            rc |= store__buf_add(k, f[i], strlen(f[i]) + 1);
+    }
+    return rc;
+}
+
+static uint64_t view_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* 1 and t filled when the view is kept */
+static int view_get(store__lexicon *l, const store__buf *k, uint64_t h, title_view *t)
+{
+    int hit = 0;
+    pthread_mutex_lock(&l->vmu);
+    const store__view *v = NULL;
+    for (size_t w = 0; l->views && !v && w < VIEW_WAYS; w++) {
+        const store__view *e = l->views[(h & (VIEW_SLOTS / VIEW_WAYS - 1)) * VIEW_WAYS + w];
+        if (e && e->hash == h && e->key_len == k->len && !memcmp(e->data, k->p, k->len))
+            v = e;
+    }
+    if (v) {
+        const char *b = v->data + v->key_len;
+        t->n = v->n;
+        t->n_title = v->n_title;
+        for (int i = 0; i < t->n; i++) {
+            size_t len = strlen(b);
+            memcpy(t->w[i], b, len + 1);
+            b += len + 1;
+        }
+        memcpy(t->head, b, strlen(b) + 1);
+        hit = 1;
+    }
+    pthread_mutex_unlock(&l->vmu);
+    return hit;
+}
+
+static void view_put(store__lexicon *l, const store__buf *k, uint64_t h, const title_view *t)
+{
+    size_t body = strlen(t->head) + 1;
+    store__view *v, **slot;
+    for (int i = 0; i < t->n; i++)
+        body += strlen(t->w[i]) + 1;
+    if (k->len + body > VIEW_BYTES || !(v = malloc(sizeof *v + k->len + body)))
+        return;
+    v->hash = h;
+    v->key_len = (unsigned short)k->len;
+    v->body_len = (unsigned short)body;
+    v->n = (unsigned char)t->n;
+    v->n_title = (unsigned char)t->n_title;
+    memcpy(v->data, k->p, k->len);
+    char *b = v->data + k->len;
+    for (int i = 0; i < t->n; i++) {
+        size_t len = strlen(t->w[i]);
+        memcpy(b, t->w[i], len + 1);
+        b += len + 1;
+    }
+    memcpy(b, t->head, strlen(t->head) + 1);
+    pthread_mutex_lock(&l->vmu);
+    if (!l->views)
+        l->views = calloc(VIEW_SLOTS, sizeof *l->views);
+    if (l->views) {
+        store__view **set = &l->views[(h & (VIEW_SLOTS / VIEW_WAYS - 1)) * VIEW_WAYS];
+        slot = &set[(h >> 32) % VIEW_WAYS];
+        for (size_t w = 0; w < VIEW_WAYS; w++)
+            if (!set[w]) {
+                slot = &set[w];
+                break;
+            }
+        free(*slot);
+        *slot = v;
+        v = NULL;
+    }
+    pthread_mutex_unlock(&l->vmu);
+    free(v);
+}
+
+void store__views_free(store__lexicon *l)
+{
+    if (l->views)
+        for (size_t i = 0; i < VIEW_SLOTS; i++)
+            free(l->views[i]);
+    free(l->views);
+    l->views = NULL;
+}
+
 /* Words of one field, folded, appended to the view. */
 static void view_add(title_view *t, const char *text)
 {
@@ -127,7 +247,7 @@ static void view_add(title_view *t, const char *text)
 /* The title, then the brand and the category behind a "|" each (so no
  * phrase spans two fields): many catalogs name the kind of product only
  * in its category ("Nike Air Jordan 1" in mens-shoes). */
-static void title_load(const store_product *p, title_view *t)
+static void title_make(const store_product *p, title_view *t)
 {
     t->n = 0;
     view_add(t, p->title);
@@ -141,6 +261,22 @@ static void title_load(const store_product *p, title_view *t)
         view_add(t, p->category);
     }
     title_head(p->title ? p->title : "", t->head, sizeof t->head);
+}
+
+/* The view of p, kept in l or made (and kept). */
+static void title_load(store__lexicon *l, const store_product *p, title_view *t, store__buf *k)
+{
+    uint64_t h;
+    k->len = 0;
+    if (!l || view_key(p, k)) {
+        title_make(p, t);
+        return;
+    }
+    h = view_hash(k->p, k->len);
+    if (view_get(l, k, h, t))
+        return;
+    title_make(p, t);
+    view_put(l, k, h, t);
 }
 
 static int title_has(const title_view *t, const char *w)
@@ -310,9 +446,10 @@ static int rr_cmp(const void *x, const void *y)
     return (p->idx > q->idx) - (p->idx < q->idx);
 }
 
-int store__rerank(const store__analysis *a, store_search_result *out,
+int store__rerank(store__lexicon *l, const store__analysis *a, store_search_result *out,
                   size_t offset, size_t limit)
 {
+    store__buf key = {0};
     rr_query *rq = malloc(sizeof *rq);
     title_view *t = malloc(sizeof *t);
     rr_item *it = malloc((out->n_hits + 1) * sizeof *it);
@@ -331,7 +468,7 @@ int store__rerank(const store__analysis *a, store_search_result *out,
         if (out->hits[i].score > top)
             top = out->hits[i].score;
     for (size_t i = 0; i < out->n_hits; i++) {
-        title_load(&out->hits[i].product, t);
+        title_load(l, &out->hits[i].product, t, &key);
         it[i].idx = i;
         it[i].score = out->hits[i].score + top * rr_bonus(a, rq, t);
     }
@@ -352,5 +489,6 @@ int store__rerank(const store__analysis *a, store_search_result *out,
     free(t);
     free(it);
     free(sorted);
+    store__buf_free(&key);
     return 0;
 }

@@ -697,6 +697,26 @@ int store_once_finish(store *s, const char *key, const char *result,
     EPH(once_finish, key, result, store_now_ms(s), expiry(s, ttl_s), err);
 }
 
+int store_session_save_replay(store *s, const char *sid, const char *json, int ttl_s,
+                              const char *turn_json, const char *key, const char *result,
+                              int once_ttl_s, int *once_rc, store_err *once_err, store_err *err)
+{
+    NEED(once_rc, "once_rc is NULL");
+    *once_rc = STORE_EINVAL;
+    NEED(s && sid && *sid && json && turn_json && *turn_json, "session id, json and turn are required");
+    NEED(json[strspn(json, " \t\r\n")] == '{', "session must be a JSON object");
+    NEED(KEY_OK(key, 256) && key && result, "key (1..255 bytes) and result required");
+    if (!s->eph_ops->session_save_replay) {
+        int rc = store_session_save(s, sid, json, ttl_s, turn_json, err);
+        *once_rc = store_once_finish(s, key, result, once_ttl_s, once_err);
+        return rc;
+    }
+    return s->eph_ops->session_save_replay(s->eph, sid, json, expiry(s, ttl_s), turn_json,
+                                           s->cfg.history_window, expiry(s, 0), key, result,
+                                           store_now_ms(s), expiry(s, once_ttl_s), once_rc,
+                                           once_err, err);
+}
+
 int store_once_abort(store *s, const char *key, store_err *err)
 {
     NEED(KEY_OK(key, 256) && key, "key must be 1..255 bytes");

@@ -190,6 +190,16 @@ int store_session_append_turn(store *s, const char *sid, const char *turn_json,
  * when both are written; 0 or the first failure's code. */
 int store_session_save(store *s, const char *sid, const char *json, int ttl_s,
                        const char *turn_json, store_err *err);
+/* store_session_save_replay: store_session_save(sid, json, ttl_s,
+ * turn_json) and store_once_finish(key, result, once_ttl_s) as one write:
+ * on SQLite one group commit (the two in one transaction, each with its
+ * own outcome: one failing leaves the other written), elsewhere the two
+ * calls in that order.  Returns when both are written: the session save's
+ * code; *once_rc (never NULL) the replay record's, with its message in
+ * *once_err (may be NULL).  Blocks. */
+int store_session_save_replay(store *s, const char *sid, const char *json, int ttl_s,
+                              const char *turn_json, const char *key, const char *result,
+                              int once_ttl_s, int *once_rc, store_err *once_err, store_err *err);
 /* store_session_history: *json_out = JSON array of the kept turns, oldest
  * first ("[]" when none or expired). */
 int store_session_history(store *s, const char *sid, char **json_out,

@@ -109,6 +109,13 @@ typedef struct store__ops {
     int (*once_finish)(void *b, const char *key, const char *result,
                        int64_t now, int64_t expires_at, store_err *err);
     int (*once_abort)(void *b, const char *key, store_err *err);
+    /* optional: session_save and once_finish in one write (the
+     * replay record's code in *once_rc, its message in *once_err) */
+    int (*session_save_replay)(void *b, const char *sid, const char *json,
+                               int64_t expires_at, const char *turn, int window,
+                               int64_t history_expires_at, const char *key,
+                               const char *result, int64_t now, int64_t once_expires_at,
+                               int *once_rc, store_err *once_err, store_err *err);
 
     /* events between instances (may be NULL: one instance only) */
     int (*event_publish)(void *b, const char *channel, const char *msg,

@@ -397,6 +397,7 @@ static int read_result(const bson_t *d, store_search_result *out)
 int mg__search(void *vb, const store_search_query *q, store_search_result *out,
                store_err *err)
 {
+    mg *b = vb;
     mg_call c;
     mongoc_collection_t *col;
     mongoc_cursor_t *cur;
@@ -488,7 +489,7 @@ int mg__search(void *vb, const store_search_query *q, store_search_result *out,
     mongoc_collection_destroy(col);
     mg__end(&c);
     bson_destroy(&pipe);
-    if (!rc && two && store__rerank(&qa->a, out, (size_t)q->offset,
+    if (!rc && two && store__rerank(&b->lex, &qa->a, out, (size_t)q->offset,
                                     (size_t)(q->limit > 0 ? q->limit : 20)) != 0)
         rc = store__fail(err, STORE_ENOMEM, "out of memory");
     store__query_free(qa);

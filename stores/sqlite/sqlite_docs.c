@@ -274,8 +274,12 @@ out:
  * are those of a transaction of its own (durable on return as far as
  * synchronous=NORMAL makes any commit durable: a process crash loses
  * nothing committed, a power failure may lose the last commits), and the
- * next read, on any connection or process, sees it.  Carts, orders and
- * replay keys keep their own transactions (exactly once is theirs). */
+ * next read, on any connection or process, sees it.  Replay keys
+ * (once_begin, once_finish) go through the queue too: each is one
+ * statement under the batch's write lock, so of concurrent callers of one
+ * key exactly one takes it, as in a transaction of its own, and the
+ * caller returns only once it has committed.  Carts and orders keep their
+ * own transactions. */
 
 static int kv_put_on(sq_conn *c, int kind, const char *key, const char *val,
                      int64_t expires_at, store_err *err)
@@ -311,6 +315,63 @@ static int history_on(sq *b, sq_conn *c, const char *sid, const char *turn,
                   SQ_T(sid), SQ_I(expires_at));
 }
 
+/* A reservation is a row in state 0 whose lease runs to expires_at; a
+ * result is a row in state 1 kept to expires_at.  An expired row of either
+ * kind counts as absent, so a crashed holder's key frees itself.  Both run
+ * inside the group's write transaction (commit_batch). */
+static int once_begin_on(sq_conn *c, const char *key, int64_t now, int64_t lease_until, char **result,
+                         store_err *err)
+{
+    sqlite3_stmt *st;
+    int rc, r;
+    /* take the key when absent or expired; one statement under the write
+     * lock, so exactly one of any number of callers gets it */
+    if ((rc = SQ_RUN(c, err, "once begin",
+                     "INSERT INTO once_keys(key, state, result, expires_at)"
+                     " VALUES(?1, 0, NULL, ?2) ON CONFLICT(key) DO UPDATE SET"
+                     " state = 0, result = NULL, expires_at = excluded.expires_at"
+                     " WHERE once_keys.expires_at <= ?3",
+                     SQ_T(key), SQ_I(lease_until), SQ_I(now))) != 0)
+        return rc;
+    if (sqlite3_changes(c->db) == 0) {
+        PREP(st, c, err, "SELECT state, result FROM once_keys WHERE key = ?", SQ_T(key));
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1) {
+            rc = (*result = sq__text_dup(st, 1)) ? STORE_EEXIST
+                 : store__fail(err, STORE_ENOMEM, "out of memory");
+            if (rc == STORE_EEXIST)
+                store__fail(err, STORE_EEXIST, "already done: its result is kept");
+        } else if (r == SQLITE_ROW) {
+            rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+        } else {
+            rc = sq__err(c, r, err, "once begin");
+        }
+        sqlite3_reset(st);
+        return rc;
+    }
+    /* compaction, best effort, as for kv */
+    (void)SQ_RUN(c, NULL, "compact", "DELETE FROM once_keys WHERE rowid IN"
+                 " (SELECT rowid FROM once_keys WHERE expires_at < ? LIMIT 16)",
+                 SQ_I(now));
+out:
+    return rc;
+}
+
+static int once_finish_on(sq_conn *c, const char *key, const char *result, int64_t now,
+                          int64_t expires_at, store_err *err)
+{
+    /* a live result is never overwritten: the first one stays the answer */
+    int rc = SQ_RUN(c, err, "once finish",
+                    "INSERT INTO once_keys(key, state, result, expires_at)"
+                    " VALUES(?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET"
+                    " state = 1, result = excluded.result, expires_at = excluded.expires_at"
+                    " WHERE once_keys.state = 0 OR once_keys.expires_at <= ?4",
+                    SQ_T(key), SQ_T(result), SQ_I(expires_at), SQ_I(now));
+    if (!rc && sqlite3_changes(c->db) == 0)
+        rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
+    return rc;
+}
+
 static int stmt_run(sq_conn *c, const char *sql)
 {
     sqlite3_stmt *st = sq__prep(c, sql, NULL);
@@ -331,12 +392,25 @@ static void commit_batch(sq *b, sq_gop *batch)
     if (!rc) {
         if ((rc = sq__begin(c, &e)) == 0) {
             for (sq_gop *o = batch; o; o = o->next) {
+                /* an I/O, full-disk or memory error rolls the whole
+                 * transaction back: SAVEPOINT would then open one of its
+                 * own that RELEASE commits, writing what its caller is
+                 * told failed (a replay key reserved for nobody) */
+                if (sqlite3_get_autocommit(c->db)) {
+                    o->rc = store__fail(&o->err, STORE_EIO, "%s: write batch rolled back by an earlier error",
+                                        b->path);
+                    continue;
+                }
                 if (stmt_run(c, "SAVEPOINT w") != 0) {
                     o->rc = sq__err(c, sqlite3_errcode(c->db), &o->err, "savepoint");
                     continue;
                 }
                 if (o->type == SQ_G_HISTORY)
                     o->rc = history_on(b, c, o->key, o->val, o->window, o->expires_at, &o->err);
+                else if (o->type == SQ_G_ONCE_BEGIN)
+                    o->rc = once_begin_on(c, o->key, o->now, o->expires_at, o->result, &o->err);
+                else if (o->type == SQ_G_ONCE_FINISH)
+                    o->rc = once_finish_on(c, o->key, o->val, o->now, o->expires_at, &o->err);
                 else {
                     o->rc = kv_put_on(c, o->kind, o->key, o->val, o->expires_at, &o->err);
                     nkv++;
@@ -364,21 +438,29 @@ static void commit_batch(sq *b, sq_gop *batch)
         }
 }
 
-/* Queue one write and return when it has committed (as leader or not).
- * Each waiter sleeps on its own condition: the leader wakes the writers
- * it committed, then the first of the next batch to lead it. */
-static int group_write(sq *b, sq_gop *op, store_err *err)
+/* Queue n writes (ops[0..n-1], one caller's) and return when they have
+ * committed, in one batch (as leader or not): they are queued together,
+ * and a leader takes the whole queue.  Each caller sleeps on its own
+ * condition: the leader wakes the callers it committed, then the first of
+ * the next batch to lead it.  Each op's rc and err say how it went. */
+static void group_write_n(sq *b, sq_gop *ops, int n)
 {
-    pthread_cond_init(&op->cv, NULL);
+    pthread_cond_t *cv = &ops[0].cv;
+    pthread_cond_init(cv, NULL);
+    for (int i = 0; i < n; i++) {
+        ops[i].cvp = cv;
+        ops[i].next = i + 1 < n ? &ops[i + 1] : NULL;
+    }
+    sq_gop *last = &ops[n - 1];
     pthread_mutex_lock(&b->gmu);
     if (b->gtail)
-        b->gtail->next = op;
+        b->gtail->next = ops;
     else
-        b->ghead = op;
-    b->gtail = op;
-    while (!op->done) {
+        b->ghead = ops;
+    b->gtail = last;
+    while (!last->done) {
         if (b->gleader) {
-            pthread_cond_wait(&op->cv, &b->gmu);
+            pthread_cond_wait(cv, &b->gmu);
             continue;
         }
         b->gleader = 1;
@@ -388,19 +470,25 @@ static int group_write(sq *b, sq_gop *op, store_err *err)
         commit_batch(b, batch);
         pthread_mutex_lock(&b->gmu);
         b->gcommits++;
-        for (sq_gop *o = batch, *n; o; o = n) {
-            n = o->next;   /* o may be gone once done is seen */
+        for (sq_gop *o = batch, *nx; o; o = nx) {
+            nx = o->next;   /* o may be gone once done is seen */
+            pthread_cond_t *ocv = o->cvp;
             b->gwrites++;
             o->done = 1;
-            if (o != op)
-                pthread_cond_signal(&o->cv);
+            if (ocv != cv && (!nx || nx->cvp != ocv))
+                pthread_cond_signal(ocv);   /* after its caller's last op */
         }
         b->gleader = 0;
         if (b->ghead)
-            pthread_cond_signal(&b->ghead->cv);
+            pthread_cond_signal(b->ghead->cvp);
     }
     pthread_mutex_unlock(&b->gmu);
-    pthread_cond_destroy(&op->cv);
+    pthread_cond_destroy(cv);
+}
+
+static int group_write(sq *b, sq_gop *op, store_err *err)
+{
+    group_write_n(b, op, 1);
     if (op->rc && err)
         *err = op->err;
     return op->rc;
@@ -453,67 +541,18 @@ int sq__kv_delete(void *vb, int kind, const char *key, store_err *err)
 int sq__once_begin(void *vb, const char *key, int64_t now, int64_t lease_until,
                    int lease_ms, char **result, store_err *err)
 {
-    sq *b = vb;
-    sqlite3_stmt *st;
-    int rc = 0, r;
     (void)lease_ms;
-    WITH_CONN(b, c, err);
-    if ((rc = sq__begin(c, err)) != 0)
-        goto out;
-    /* take the key when absent or expired; one statement under the write
-     * lock, so exactly one of any number of callers gets it */
-    if ((rc = SQ_RUN(c, err, "once begin",
-                     "INSERT INTO once_keys(key, state, result, expires_at)"
-                     " VALUES(?1, 0, NULL, ?2) ON CONFLICT(key) DO UPDATE SET"
-                     " state = 0, result = NULL, expires_at = excluded.expires_at"
-                     " WHERE once_keys.expires_at <= ?3",
-                     SQ_T(key), SQ_I(lease_until), SQ_I(now))) != 0)
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        PREP(st, c, err, "SELECT state, result FROM once_keys WHERE key = ?",
-             SQ_T(key));
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1) {
-            rc = (*result = sq__text_dup(st, 1)) ? STORE_EEXIST
-                 : store__fail(err, STORE_ENOMEM, "out of memory");
-            if (rc == STORE_EEXIST)
-                store__fail(err, STORE_EEXIST, "already done: its result is kept");
-        } else if (r == SQLITE_ROW) {
-            rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
-        } else {
-            rc = sq__err(c, r, err, "once begin");
-        }
-        sqlite3_reset(st);
-        goto out;
-    }
-    /* compaction, best effort, as for kv */
-    (void)SQ_RUN(c, NULL, "compact", "DELETE FROM once_keys WHERE rowid IN"
-                 " (SELECT rowid FROM once_keys WHERE expires_at < ? LIMIT 16)",
-                 SQ_I(now));
-    rc = sq__commit(c, err);
-out:
-    sq__rollback(c);
-    sq__release(b, c);
-    return rc;
+    sq_gop op = {.type = SQ_G_ONCE_BEGIN, .key = key, .now = now, .expires_at = lease_until,
+                 .result = result};
+    return group_write(vb, &op, err);
 }
 
 int sq__once_finish(void *vb, const char *key, const char *result, int64_t now,
                     int64_t expires_at, store_err *err)
 {
-    sq *b = vb;
-    int rc = 0;
-    WITH_CONN(b, c, err);
-    /* a live result is never overwritten: the first one stays the answer */
-    rc = SQ_RUN(c, err, "once finish",
-                "INSERT INTO once_keys(key, state, result, expires_at)"
-                " VALUES(?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET"
-                " state = 1, result = excluded.result, expires_at = excluded.expires_at"
-                " WHERE once_keys.state = 0 OR once_keys.expires_at <= ?4",
-                SQ_T(key), SQ_T(result), SQ_I(expires_at), SQ_I(now));
-    if (!rc && sqlite3_changes(c->db) == 0)
-        rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
-    sq__release(b, c);
-    return rc;
+    sq_gop op = {.type = SQ_G_ONCE_FINISH, .key = key, .val = result, .now = now,
+                 .expires_at = expires_at};
+    return group_write(vb, &op, err);
 }
 
 int sq__once_abort(void *vb, const char *key, store_err *err)
@@ -549,6 +588,33 @@ int sq__session_save(void *vb, const char *sid, const char *json,
                  .expires_at = expires_at, .turn = turn, .window = window,
                  .turn_expires_at = history_expires_at};
     return group_write(vb, &op, err);
+}
+
+int sq__session_save_replay(void *vb, const char *sid, const char *json, int64_t expires_at,
+                            const char *turn, int window, int64_t history_expires_at,
+                            const char *key, const char *result, int64_t now,
+                            int64_t once_expires_at, int *once_rc, store_err *once_err,
+                            store_err *err)
+{
+    int rc;
+    if ((rc = store__check_json(turn, "value", err)) != 0) {
+        *once_rc = rc;
+        return rc;
+    }
+    sq_gop ops[2] = {
+        {.type = SQ_G_SESSION, .kind = STORE__KV_SESSION, .key = sid, .val = json,
+         .expires_at = expires_at, .turn = turn, .window = window,
+         .turn_expires_at = history_expires_at},
+        {.type = SQ_G_ONCE_FINISH, .key = key, .val = result, .now = now,
+         .expires_at = once_expires_at},
+    };
+    group_write_n(vb, ops, 2);
+    *once_rc = ops[1].rc;
+    if (ops[1].rc && once_err)
+        *once_err = ops[1].err;
+    if (ops[0].rc && err)
+        *err = ops[0].err;
+    return ops[0].rc;
 }
 
 int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,

@@ -13,8 +13,38 @@
 #define SQ_STMT_CACHE 64
 #define SQ_SCHEMA_VERSION 10
 
+/* The catalog's rows as a text search reads them, kept in memory per
+ * catalog generation (sqlite_rows.c): per product id, the ranker's row
+ * length and what the one pass over the matches reads (sort keys and
+ * facet values), so neither asks SQLite once per match. */
+typedef struct sq_row {
+    int32_t len;             /* tokens over the FTS columns; -1: ask FTS5 */
+    int32_t cat_len, brand_len;  /* -1: NULL */
+    uint32_t cat, brand;     /* offsets into sq_rows.text */
+    double price, rating;
+    unsigned char present;   /* a product has this id */
+    unsigned char price_known;
+} sq_row;
+
+typedef struct sq_rows {
+    int64_t gen;
+    int refs;                /* under sq.dmu */
+    int64_t n;               /* row[0..n-1], by id */
+    sq_row *row;
+    char *text;
+} sq_rows;
+#define SQ_ROWS_MAX (1 << 24)   /* ids past this: not kept */
+#define SQ_FTS_COLUMNS 5        /* title, brand, category, description, tags */
+
+/* sq__row: the kept row of `id`, NULL when rows is NULL or has none. */
+static inline const sq_row *sq__row(const sq_rows *rows, int64_t id)
+{
+    return rows && id >= 0 && id < rows->n && rows->row[id].present ? &rows->row[id] : NULL;
+}
+
 typedef struct sq_conn {
     sqlite3 *db;
+    const sq_rows *rows;     /* set by a search for its pass over the matches */
     struct { char *sql; sqlite3_stmt *st; } cache[SQ_STMT_CACHE];
     int next_evict;
     int in_use;
@@ -24,23 +54,34 @@ typedef struct sq_conn {
  * arguments, valid while it waits; the leader fills rc and err. */
 typedef struct sq_gop {
     struct sq_gop *next;
-    int type;                /* SQ_G_KV, SQ_G_HISTORY or SQ_G_SESSION */
+    int type;                /* SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_* */
     int kind, window;
     const char *key, *val, *turn;
     int64_t expires_at, turn_expires_at;
+    int64_t now;             /* SQ_G_ONCE_*: the caller's clock */
+    char **result;           /* SQ_G_ONCE_BEGIN: a kept result (STORE_EEXIST) */
     int rc, done;
-    pthread_cond_t cv;       /* signalled when done, or to lead */
+    pthread_cond_t cv;       /* the caller's: signalled when done, or to lead */
+    pthread_cond_t *cvp;     /* the cv of the caller's first write (several
+                                writes of one caller share it) */
     store_err err;
 } sq_gop;
-enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION };
+enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_BEGIN, SQ_G_ONCE_FINISH };
+
+/* A thread waiting for a connection (sq__acquire), in arrival order. */
+typedef struct sq_waiter {
+    struct sq_waiter *next;
+    pthread_cond_t cv;
+    sq_conn *got;            /* set by sq__release: the connection handed over */
+} sq_waiter;
 
 typedef struct sq {
     store_config cfg;        /* strings owned by the store handle */
     char *path;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     sq_conn *conns;
     int n_conns;
+    sq_waiter *whead, *wtail;   /* under mu: threads waiting for a connection */
     /* search: vocabulary and synonyms; vmu is held while the vocabulary
      * is rebuilt so a turn that arrives meanwhile waits for it */
     pthread_mutex_t vmu;
@@ -57,9 +98,13 @@ typedef struct sq {
     pthread_mutex_t smu;
     struct sq_scache *scache;
     uint64_t stick;
+    /* the rows at the newest generation seen (sqlite_rows.c), under dmu */
+    pthread_mutex_t dmu;
+    sq_rows *rows;
 } sq;
 
-/* Borrow a connection (blocks while all are in use) and give it back. */
+/* Borrow a connection (blocks while all are in use; first come, first
+ * served) and give it back. */
 /* sq__conn_close: finalize a connection's cached statements and close it. */
 void sq__conn_close(sq_conn *c);
 
@@ -145,8 +190,20 @@ int sq__reindex_all(sq_conn *c, store_err *err);
  * discount_pct, rating, stock. */
 void sq__row_to_product(sqlite3_stmt *st, int col0, store_product *p);
 
-/* Register the ranking function on a new connection. */
-int sq__register_rank(sqlite3 *db);
+/* Register the ranking function on a new connection (its user data is c,
+ * whose rows it reads). */
+int sq__register_rank(sq_conn *c);
+
+/* sq__rows_get: the rows at catalog generation `gen`, read on c (inside
+ * the caller's read transaction, so at the same snapshot as gen) when the
+ * kept ones are older; a reference the caller gives back with
+ * sq__rows_put.  NULL when none can be had for gen (out of memory, ids
+ * too sparse, an older snapshot than the kept one): the caller then asks
+ * SQLite per match.  Blocks while another thread reads them.
+ * sq__rows_free drops the backend's own reference (at close). */
+sq_rows *sq__rows_get(sq *b, sq_conn *c, int64_t gen);
+void sq__rows_put(sq *b, sq_rows *r);
+void sq__rows_free(sq *b);
 
 
 /* The backend ops implemented in each file. */
@@ -179,6 +236,11 @@ int sq__history_get(void *b, const char *sid, int64_t now, char **out,
 int sq__session_save(void *b, const char *sid, const char *json,
                      int64_t expires_at, const char *turn, int window,
                      int64_t history_expires_at, store_err *err);
+int sq__session_save_replay(void *b, const char *sid, const char *json, int64_t expires_at,
+                            const char *turn, int window, int64_t history_expires_at,
+                            const char *key, const char *result, int64_t now,
+                            int64_t once_expires_at, int *once_rc, store_err *once_err,
+                            store_err *err);
 int sq__token_put(void *b, const char *hash, const char *family, int64_t user,
                   int64_t expires_at, store_err *err);
 int sq__token_rotate(void *b, const char *old_hash, const char *new_hash,

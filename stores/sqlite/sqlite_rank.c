@@ -8,7 +8,14 @@
  * phrase of the MATCH expression, in order (flags: 1 stopword, 2 an
  * alternative spelling, 8 the query's head word, read by the second
  * stage in stores/search_rerank.c, 16 the catalog's one-word spelling of this
- * query word and the next).  Higher is better. */
+ * query word and the next).  Higher is better.
+ *
+ * A row's length (its tokens over all columns) comes from the rows kept
+ * in memory per catalog generation (sqlite_rows.c) when the search set
+ * them on its connection; FTS5's xColumnSize reads the row's %_docsize
+ * entry with a statement of its own, and that was three quarters of the
+ * ranker's cost per match.  The numbers are the same: the same varints of
+ * the same table, read at the search's own snapshot. */
 #include "sqlite_int.h"
 
 #include <math.h>
@@ -17,7 +24,7 @@
 
 #define MAXP 64
 #define MAXG 32
-#define NCOL 5
+#define NCOL SQ_FTS_COLUMNS
 
 static const double col_weight[NCOL] = {10.0, 5.0, 5.0, 1.0, 3.0};
 static const double k1 = 1.2, bb = 0.75;
@@ -126,8 +133,14 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts,
         }
     }
     memset(gpos, -1, sizeof gpos);
-    if ((rc = api->xInstCount(fts, &n_inst)) == SQLITE_OK)
-        rc = api->xColumnSize(fts, -1, &tok);
+    if ((rc = api->xInstCount(fts, &n_inst)) == SQLITE_OK) {
+        const sq_conn *c = api->xUserData(fts);
+        const sq_row *kept = c ? sq__row(c->rows, api->xRowid(fts)) : NULL;
+        if (kept && kept->len >= 0)
+            tok = kept->len;
+        else
+            rc = api->xColumnSize(fts, -1, &tok);
+    }
     for (int i = 0; i < n_inst && rc == SQLITE_OK; i++) {
         int ph, col, off;
         if ((rc = api->xInst(fts, i, &ph, &col, &off)) != SQLITE_OK)
@@ -199,8 +212,9 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts,
     sqlite3_result_double(ctx, score);
 }
 
-int sq__register_rank(sqlite3 *db)
+int sq__register_rank(sq_conn *c)
 {
+    sqlite3 *db = c->db;
     fts5_api *api = NULL;
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
@@ -211,5 +225,5 @@ int sq__register_rank(sqlite3 *db)
     sqlite3_finalize(st);
     if (!api)
         return SQLITE_ERROR;
-    return api->xCreateFunction(api, "aisle_rank", NULL, rank_fn, NULL);
+    return api->xCreateFunction(api, "aisle_rank", c, rank_fn, NULL);
 }

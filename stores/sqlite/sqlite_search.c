@@ -456,10 +456,17 @@ static int by_id(const void *pa, const void *pb)
     return (a->id > b->id) - (a->id < b->id);
 }
 
-/* The kept candidates k[0..n-1], best first, read whole into out->hits in
- * that order: one statement for them all (a statement per row cost more
- * in its reset than in its lookup).  A row deleted since is left out. */
-static int read_kept(sq_conn *c, const cand *k, size_t n, store_search_result *out,
+/* The columns of a hit read whole (sq__row_to_product's), and of a hit
+ * of the second stage's pool: the sku and what the re-ranker reads. */
+#define WHOLE_COLS "sku, title, brand, category, description, thumbnail, images, tags, price," \
+                   " discount_pct, rating, stock, stock_tracked, price_known"
+
+/* The kept candidates k[0..n-1], best first, read into out->hits in that
+ * order: whole, or (`pool`) only their sku, title, brand and category,
+ * for the second stage, whose page is then read whole (read_page).  One
+ * statement for them all (a statement per row cost more in its reset
+ * than in its lookup).  A row deleted since is left out. */
+static int read_kept(sq_conn *c, const cand *k, size_t n, int pool, store_search_result *out,
                      store_err *err)
 {
     store__buf ids = {0};
@@ -485,16 +492,16 @@ static int read_kept(sq_conn *c, const cand *k, size_t n, store_search_result *o
         goto out;
     }
     qsort(sorted, n, sizeof *sorted, by_id);
-    if (!(st = sq__prep(c, "SELECT sku, title, brand, category, description,"
-                           " thumbnail, images, tags, price, discount_pct,"
-                           " rating, stock, stock_tracked, price_known, id"
-                           " FROM products WHERE id IN (SELECT value FROM json_each(?))", err))) {
+    if (!(st = sq__prep(c, pool ? "SELECT sku, title, brand, category, id FROM products"
+                                  " WHERE id IN (SELECT value FROM json_each(?))"
+                                : "SELECT " WHOLE_COLS ", id FROM products"
+                                  " WHERE id IN (SELECT value FROM json_each(?))", err))) {
         rc = err ? err->code : STORE_EIO;
         goto out;
     }
     sqlite3_bind_text(st, 1, ids.p, -1, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        cand key = {.id = sqlite3_column_int64(st, 14)};
+        cand key = {.id = sqlite3_column_int64(st, pool ? 4 : 14)};
         const cand *f = bsearch(&key, sorted, n, sizeof *sorted, by_id);
         store_search_hit *hit;
         if (!f)
@@ -502,7 +509,14 @@ static int read_kept(sq_conn *c, const cand *k, size_t n, store_search_result *o
         hit = &out->hits[(size_t)f->key];
         if (hit->product.sku)
             continue;
-        sq__row_to_product(st, 0, &hit->product);
+        if (pool) {
+            hit->product.sku = sq__text_dup(st, 0);
+            hit->product.title = sq__text_dup(st, 1);
+            hit->product.brand = sq__text_dup(st, 2);
+            hit->product.category = sq__text_dup(st, 3);
+        } else {
+            sq__row_to_product(st, 0, &hit->product);
+        }
         hit->score = f->score;
     }
     sqlite3_reset(st);
@@ -520,14 +534,53 @@ out:
     return rc;
 }
 
+/* The second stage's page, read whole by sku: at most a page of lookups
+ * (the pool was read with only what the re-ranker reads).  The search's
+ * read transaction holds, so every row is still there; one that is not is
+ * left out. */
+static int read_page(sq_conn *c, store_search_result *out, store_err *err)
+{
+    sqlite3_stmt *st = sq__prep(c, "SELECT " WHOLE_COLS " FROM products WHERE sku = ?", err);
+    size_t at = 0;
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    for (size_t i = 0; i < out->n_hits; i++) {
+        store_search_hit *h = &out->hits[i];
+        int r;
+        sqlite3_bind_text(st, 1, h->product.sku, -1, SQLITE_STATIC);
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            store_product p;
+            sq__row_to_product(st, 0, &p);
+            store_product_clear(&h->product);
+            h->product = p;
+            out->hits[at++] = *h;
+        } else {
+            store_product_clear(&h->product);
+        }
+        sqlite3_reset(st);
+        if (r != SQLITE_ROW && r != SQLITE_DONE) {
+            for (size_t j = i + 1; j < out->n_hits; j++)
+                store_product_clear(&out->hits[j].product);
+            out->n_hits = at;
+            return sq__err(c, r, err, "search");
+        }
+    }
+    out->n_hits = at;
+    return 0;
+}
+
 /* Count, tally and keep the best `want` (from the first) of the text
- * search's matches; then read the kept rows `from` onwards into out. */
+ * search's matches; then read the kept rows `from` onwards into out
+ * (`pool`: only what the second stage reads, see read_kept). */
 static int one_pass(sq_conn *c, const char *from, const char *score,
                     const store_search_query *q, const char *match,
-                    const char *spec, size_t want, size_t from_rank,
+                    const char *spec, size_t want, size_t from_rank, int pool,
                     store_search_result *out, store_err *err)
 {
-    store__buf sql = {0};
+    store__buf sql = {0}, filters = {0};
+    const sq_rows *rows = c->rows;
+    int narrow;
     sqlite3_stmt *st;
     cand *h = NULL;
     size_t n = 0, cap = 0;
@@ -538,16 +591,27 @@ static int one_pass(sq_conn *c, const char *from, const char *score,
     int r, rc = 0;
     store_sort sort = q->sort;
 
-    store__buf_adds(&sql, "SELECT p.id, ");
-    store__buf_adds(&sql, score);
-    store__buf_adds(&sql, ", p.price, p.rating, p.price_known");
-    if (cat)
-        store__buf_adds(&sql, ", p.category");
-    if (all)
-        store__buf_adds(&sql, ", p.brand");
-    store__buf_adds(&sql, " FROM ");
-    store__buf_adds(&sql, from);
-    add_filters(&sql, q);
+    /* with the rows kept and nothing to filter on, the matches alone:
+     * each one's price, rating, category and brand come from the rows */
+    add_filters(&filters, q);
+    narrow = rows && filters.len == 0;
+    store__buf_free(&filters);
+    if (narrow) {
+        store__buf_adds(&sql, "SELECT products_fts.rowid, ");
+        store__buf_adds(&sql, score);
+        store__buf_adds(&sql, " FROM products_fts WHERE products_fts MATCH :match");
+    } else {
+        store__buf_adds(&sql, "SELECT p.id, ");
+        store__buf_adds(&sql, score);
+        store__buf_adds(&sql, ", p.price, p.rating, p.price_known");
+        if (cat)
+            store__buf_adds(&sql, ", p.category");
+        if (all)
+            store__buf_adds(&sql, ", p.brand");
+        store__buf_adds(&sql, " FROM ");
+        store__buf_adds(&sql, from);
+        add_filters(&sql, q);
+    }
     if (store__buf_add(&sql, "", 0)) {
         store__buf_free(&sql);
         return store__fail(err, STORE_ENOMEM, "out of memory");
@@ -559,22 +623,46 @@ static int one_pass(sq_conn *c, const char *from, const char *score,
     bind_all(st, q, match, spec);
     while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
         cand x = {sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1), 0};
+        sq_row m;           /* this match's row, kept or read */
+        const char *text;
+        if (narrow) {
+            const sq_row *w = sq__row(rows, x.id);
+            if (!w)
+                continue;   /* no such product: the join would drop it */
+            m = *w;
+            text = rows->text;
+        } else {
+            m.price = sqlite3_column_double(st, 2);
+            m.rating = sqlite3_column_double(st, 3);
+            m.price_known = sqlite3_column_int(st, 4) != 0;
+            m.cat_len = m.brand_len = -1;
+            m.cat = m.brand = 0;
+            text = NULL;
+        }
         if (sort == STORE_SORT_PRICE_ASC || sort == STORE_SORT_PRICE_DESC)
-            x.key = sqlite3_column_double(st, 2);
+            x.key = m.price;
         else if (sort == STORE_SORT_RATING)
-            x.key = sqlite3_column_double(st, 3);
+            x.key = m.rating;
         total++;
-        if (all && sqlite3_column_int(st, 4) != 0)
-            prices[bucket_of(sqlite3_column_double(st, 2))]++;
-        if (cat && sqlite3_column_type(st, 5) != SQLITE_NULL) {
-            const unsigned char *v = sqlite3_column_text(st, 5);
-            int len = sqlite3_column_bytes(st, 5);
+        if (all && m.price_known)
+            prices[bucket_of(m.price)]++;
+        if (cat) {
+            const unsigned char *v = narrow ? (const unsigned char *)text + m.cat : NULL;
+            int len = m.cat_len;
+            if (!narrow && sqlite3_column_type(st, 5) != SQLITE_NULL) {
+                v = sqlite3_column_text(st, 5);
+                len = sqlite3_column_bytes(st, 5);
+            }
             if (v && len > 0)
                 rc = tally_add(&cats, v, (size_t)len);
         }
-        if (!rc && all && sqlite3_column_type(st, 6) != SQLITE_NULL) {
-            const unsigned char *v = sqlite3_column_text(st, 6);
-            int len = sqlite3_column_bytes(st, 6);
+        if (!rc && all) {
+            const unsigned char *v = narrow ? (const unsigned char *)text + m.brand : NULL;
+            int len = m.brand_len;
+            if (!narrow && sqlite3_column_type(st, 6) != SQLITE_NULL) {
+                v = sqlite3_column_text(st, 6);
+                len = sqlite3_column_bytes(st, 6);
+            }
             if (v && len > 0)
                 rc = tally_add(&brands, v, (size_t)len);
         }
@@ -616,7 +704,7 @@ static int one_pass(sq_conn *c, const char *from, const char *score,
         h[k - 1] = t;
         sift_down(h, k - 1, 0, sort);
     }
-    if (n > from_rank && (rc = read_kept(c, h + from_rank, n - from_rank, out, err)) != 0)
+    if (n > from_rank && (rc = read_kept(c, h + from_rank, n - from_rank, pool, out, err)) != 0)
         goto out;
     if ((rc = tally_out(&cats, &out->categories, &out->n_categories)) != 0 ||
         (rc = tally_out(&brands, &out->brands, &out->n_brands)) != 0) {
@@ -653,7 +741,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     sqlite3_stmt *st;
     const char *from, *order, *score;
     int64_t gen;
-    int text, rc, r, two;
+    int text, rc, r, two, tx;
     size_t cap = 0, want;
 
     if (!qa)
@@ -662,7 +750,10 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
         free(qa);
         return rc;
     }
-    gen = b->cfg.search_cache > 0 ? generation(c) : 0;
+    /* one read transaction: the generation, the rows kept for it
+     * (sqlite_rows.c) and the matches are of the same snapshot */
+    tx = sq__exec(c, "BEGIN", NULL) == 0;
+    gen = generation(c);
     if (sq__scache_get(b, c, gen, q, out)) {
         sq__release(b, c);
         free(qa);
@@ -694,13 +785,20 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     two = text && !(q->flags & STORE_SEARCH_PLAIN) &&
           q->sort == STORE_SORT_RELEVANCE && want <= STORE__RERANK_MAX;
     if (text) {
-        if ((rc = one_pass(c, from, score, q, match.p, spec.p,
-                           two && want < STORE__RERANK_POOL ? STORE__RERANK_POOL : want,
-                           two ? 0 : (size_t)q->offset, out, err)) != 0)
+        sq_rows *rows = tx ? sq__rows_get(b, c, gen) : NULL;
+        c->rows = rows;
+        rc = one_pass(c, from, score, q, match.p, spec.p,
+                      two && want < STORE__RERANK_POOL ? STORE__RERANK_POOL : want,
+                      two ? 0 : (size_t)q->offset, two, out, err);
+        c->rows = NULL;
+        sq__rows_put(b, rows);
+        if (rc)
             goto out;
-        if (two && (rc = store__rerank(&qa->a, out, (size_t)q->offset,
+        if (two && (rc = store__rerank(&b->lex, &qa->a, out, (size_t)q->offset,
                                        (size_t)(q->limit ? q->limit : 20))) != 0)
             rc = store__fail(err, rc, "out of memory");
+        else if (two)
+            rc = read_page(c, out, err);
         goto out;
     }
     /* no text: the catalog in rating order, a page of it by SQL */

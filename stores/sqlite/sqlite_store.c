@@ -197,9 +197,10 @@ static void sq_close(void *vb)
     free(b->conns);
     store__lex_free(&b->lex);
     sq__scache_free(b);
+    sq__rows_free(b);
     pthread_mutex_destroy(&b->smu);
+    pthread_mutex_destroy(&b->dmu);
     pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->vmu);
     pthread_mutex_destroy(&b->gmu);
     pthread_cond_destroy(&b->gcv);
@@ -239,9 +240,9 @@ static int sq_open(const store_config *cfg, const store *owner, void **out,
     b->n_conns = cfg->pool_size > 0 ? cfg->pool_size : 8;
     b->conns = calloc((size_t)b->n_conns, sizeof *b->conns);
     pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
     pthread_mutex_init(&b->vmu, NULL);
     pthread_mutex_init(&b->smu, NULL);
+    pthread_mutex_init(&b->dmu, NULL);
     pthread_mutex_init(&b->gmu, NULL);
     pthread_cond_init(&b->gcv, NULL);
     store__lex_init(&b->lex);
@@ -337,5 +338,6 @@ const store__ops store__sqlite_ops = {
     .counter_add = sq__counter_add,
     .once_begin = sq__once_begin,
     .once_finish = sq__once_finish,
+    .session_save_replay = sq__session_save_replay,
     .once_abort = sq__once_abort,
 };

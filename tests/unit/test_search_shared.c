@@ -187,7 +187,7 @@ static size_t rerank(store__lexicon *l, const char *text, const char *const *t,
     }
     r.n_hits = n;
     r.total = (int64_t)n;
-    assert_int_equal(store__rerank(&q->a, &r, offset, limit), 0);
+    assert_int_equal(store__rerank(l, &q->a, &r, offset, limit), 0);
     snprintf(out, cap, "%s", r.n_hits ? r.hits[0].product.sku : "");
     kept = r.n_hits;
     store_search_result_free(&r);

@@ -1,7 +1,8 @@
 /* tests/unit/test_template.c — reply templates (engine/template.c):
  * rendering of values, filters and blocks against a fixed context, every
  * compile error with its file position, nesting limits and failures of
- * the Nth allocation. */
+ * the Nth allocation; and the doubles of a reply as they are written
+ * (eng_json_tidy_doubles). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -457,10 +458,56 @@ static void test_nouns(void **state)
     number_is("person,people", false, "people", false);
 }
 
+/* eng_json_tidy_doubles writes whole cents without printf: the same text
+ * as the shortest "%.15g".."%.17g" that reads back (the general path),
+ * for cents, near-cents and the edges. */
+static void tidy_reference(double d, char *b, size_t n)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(b, n, "%.*g", prec, d);
+        if (strtod(b, NULL) == d)
+            break;
+    }
+    size_t l = strlen(b);
+    if (!strpbrk(b, ".e"))
+        snprintf(b + l, n - l, ".0");
+}
+
+static void tidy_check(double d)
+{
+    char want[64];
+    json_object *o = json_object_new_double(d);
+    tidy_reference(d, want, sizeof want);
+    eng_json_tidy_doubles(o);
+    const char *got = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    if (strcmp(got, want) != 0)
+        fail_msg("%.17g: tidied to %s, the general path gives %s", d, got, want);
+    json_object_put(o);
+}
+
+static void test_tidy_doubles_cents(void **state)
+{
+    (void)state;
+    static const double edge[] = {0.0, -0.0, 0.01, -0.01, 0.1, 0.05, 1, 9.99, 19.95, 214, 1e11 + 0.99, 999999999999.99,
+                                  1e12, 1e12 + 0.5, 5e-5, 1e-7, 0.125, 3.14159, 1.0 / 3, 4.35, 1e15, 1e21, -1234.5};
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
+        tidy_check(edge[i]);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        long long c = (long long)(x % 100000000000000ull) - 50000000000000ll;   /* cents, |d| < 5e11 */
+        int scale = (int)(x >> 60) % 4;
+        double d = scale == 0 ? (double)c / 100 : scale == 1 ? (double)(c % 100000) / 100
+                 : scale == 2 ? (double)(c % 1000) / 10 : (double)c / 100 + 0.001;
+        tidy_check(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variables),
+        cmocka_unit_test(test_tidy_doubles_cents),
         cmocka_unit_test(test_nouns),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_filters),

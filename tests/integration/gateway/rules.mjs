@@ -231,29 +231,39 @@ export async function priceFreshnessTests() {
     const seen = async () => {
       const cart = (await req(srv, 'GET', '/api/v1/cart', { token: anon })).json;
       const chat = (await req(srv, 'POST', '/api/v1/chat', { token: anon, body: { text: 'what is in my cart' } })).json;
-      return { total: cart?.total, line: cart?.items?.[0]?.finalPrice, chat: chat?.reply?.text };
+      // the product page and the search as anyone reads them (priced
+      // without a turn once the rules are known to read only the card)
+      const page = (await req(srv, 'GET', `/api/v1/products/${lamp.sku}`)).json;
+      const found = (await req(srv, 'GET', '/api/v1/products?q=fresh+lamp')).json?.items?.find((i) => i.sku === lamp.sku);
+      return { total: cart?.total, line: cart?.items?.[0]?.finalPrice, chat: chat?.reply?.text,
+               page: page?.finalPrice, pagePrice: page?.price, search: found?.finalPrice };
     };
     let s = await seen();
-    ok(s.total === 36 && s.line === 18 && s.chat === 'total 36.00', 'prices: cart and chat show the rule price', s);
+    ok(s.total === 36 && s.line === 18 && s.chat === 'total 36.00' && s.page === 18 && s.search === 18, 'prices: cart, chat, product page and search show the rule price', s);
     s = await seen();
-    ok(s.total === 36 && s.chat === 'total 36.00', 'prices: the same again', s);
+    ok(s.total === 36 && s.chat === 'total 36.00' && s.page === 18 && s.search === 18, 'prices: the same again', s);
     r = await req(srv, 'PUT', `/api/v1/products/${lamp.sku}`, { token: admin.accessToken, body: { ...lamp, price: 30 } });
     ok(r.status === 200, 'prices: the admin changes the price', r.text);
     s = await seen();
-    ok(s.total === 54 && s.line === 27 && s.chat === 'total 54.00', 'prices: the next cart read and chat turn show the new product price', s);
+    ok(s.total === 54 && s.line === 27 && s.chat === 'total 54.00' && s.page === 27 && s.pagePrice === 30 && s.search === 27,
+       'prices: the next cart read, chat turn, product page and search show the new product price', s);
     const cat = join(dir, 'import.json');
     writeFileSync(cat, JSON.stringify([{ ...lamp, price: 40 }]));
     const imp = spawnSync(AISLE, ['import', '--catalog', cat, '--db', join(srv.dir, 'aisle.db')], { encoding: 'utf8' });
     ok(imp.status === 0, 'prices: `aisle import` updates the lamp', imp.stderr);
     s = await seen();
-    ok(s.total === 72 && s.line === 36 && s.chat === 'total 72.00', 'prices: an import by another process shows at once', s);
+    ok(s.total === 72 && s.line === 36 && s.chat === 'total 72.00' && s.page === 36 && s.pagePrice === 40 && s.search === 36,
+       'prices: an import by another process shows at once, on the product page and in search too', s);
     writeFileSync(rules, PRICES_V2);
     const t0 = Date.now();
     do {
       await sleep(50);
       s = await seen();
     } while (s.total !== 40 && Date.now() - t0 < 5000);
-    ok(s.total === 40 && s.line === 20 && s.chat === 'total 40.00', 'prices: after a rules reload cart and chat price with the new rules', s);
+    ok(s.total === 40 && s.line === 20 && s.chat === 'total 40.00' && s.page === 20 && s.search === 20,
+       'prices: after a rules reload cart, chat, product page and search price with the new rules', s);
+    s = await seen();
+    ok(s.page === 20 && s.search === 20, 'prices: and again, from what is kept', s);
   } finally {
     await stopServer(srv);
   }
