@@ -337,6 +337,66 @@ static json_object *query_json(const query *q)
     return o;
 }
 
+/* Whether the title, brand or category of `p` holds a word starting
+ * with w[0..n) (its plural ending aside: "polishes" finds "Polish"). */
+static bool names_word(const store_product *p, const char *w, size_t n)
+{
+    if (n > 4 && w[n - 1] == 's')
+        n -= n > 5 && w[n - 2] == 'e' && w[n - 3] == 's' ? 2 : 1;
+    const char *fields[] = {p->title, p->brand, p->category};
+    for (size_t f = 0; f < 3; f++)
+        for (const char *h = fields[f]; h && *h; h++)
+            if ((h == fields[f] || !isalnum((unsigned char)h[-1])) && strncasecmp(h, w, n) == 0)
+                return true;
+    return false;
+}
+
+/* A small result set (all of it in hand) where some product names every
+ * word of the query in its title, brand or category: the products that
+ * name none of them there (matched only through their description:
+ * "nail polish" finding shirts for "a polished look") are left out, and
+ * the total with them. Returns how many were left out. */
+static size_t drop_described_only(const char *text, store_search_result *res)
+{
+    if (!text || !*text || res->n_hits < 2 || res->total != (int64_t)res->n_hits)
+        return 0;
+    const char *w[8];
+    size_t wn[8], nw = 0;
+    for (const char *p = text; *p && nw < 8;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *b = p;
+        while (isalnum((unsigned char)*p))
+            p++;
+        if (p - b >= 3 && !is_stop(b, (size_t)(p - b)))
+            w[nw] = b, wn[nw++] = (size_t)(p - b);
+    }
+    if (nw < 2)
+        return 0;
+    bool full = false;
+    for (size_t i = 0; i < res->n_hits && !full; i++) {
+        full = true;
+        for (size_t k = 0; k < nw && full; k++)
+            full = names_word(&res->hits[i].product, w[k], wn[k]);
+    }
+    if (!full)
+        return 0;
+    size_t keep = 0;
+    for (size_t i = 0; i < res->n_hits; i++) {
+        bool any = false;
+        for (size_t k = 0; k < nw && !any; k++)
+            any = names_word(&res->hits[i].product, w[k], wn[k]);
+        if (any)
+            res->hits[keep++] = res->hits[i];
+        else
+            store_product_clear(&res->hits[i].product);
+    }
+    size_t dropped = res->n_hits - keep;
+    res->n_hits = keep;
+    res->total = (int64_t)keep;
+    return dropped;
+}
+
 /* keep_on_empty: a refinement that finds nothing leaves what the shopper
  * saw (and the query it came from) in the session, so that "the second
  * one" or the next refinement still mean the last list shown. */
@@ -365,6 +425,9 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
         eng__turn_note(t, "search failed: %s", err.msg);
         return -1;
     }
+    size_t dropped = q->sort == STORE_SORT_RELEVANCE && !sq.offset ? drop_described_only(q->text, &res) : 0;
+    if (dropped)
+        eng__turn_note(t, "%zu matched only by their description: left out", dropped);
     json_object *cards = json_object_new_array();
     double *score = eng__pool_alloc(t->pool, (res.n_hits + 1) * sizeof *score);
     /* recommendations come by rating: the boosts then weigh the rating */
