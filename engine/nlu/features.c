@@ -117,9 +117,22 @@ static size_t phrase(const unsigned char *s, const char **to)
         {"will not", "wont"},   {"would not", "wouldnt"}, {"should not", "shouldnt"}, {"have not", "havent"},
         {"has not", "hasnt"},   {"i'm after", "i want"}, {"i am after", "i want"}, {"we're after", "we want"},
         {"we are after", "we want"},
-        /* chat shorthand: "do u ship to ireland", "is ur shop open" */
-        {"r u", "are you"},     {"u", "you"},           {"ur", "your"},         {"coz", "because"},
-        {"cuz", "because"},
+        /* chat shorthand: "do u ship to ireland", "is ur shop open"; only
+         * beside a word it goes with, for "u bolt" and "u shaped" are
+         * product words */
+        {"r u", "are you"},     {"are u", "are you"},   {"do u", "do you"},     {"can u", "can you"},
+        {"could u", "could you"}, {"will u", "will you"}, {"would u", "would you"}, {"have u", "have you"},
+        {"did u", "did you"},   {"thank u", "thank you"}, {"u guys", "you guys"}, {"u have", "you have"},
+        {"u got", "you got"},   {"u sell", "you sell"}, {"u ship", "you ship"}, {"u deliver", "you deliver"},
+        {"u accept", "you accept"}, {"u take", "you take"}, {"u do", "you do"}, {"ur shop", "your shop"},
+        {"ur store", "your store"}, {"ur site", "your site"}, {"ur website", "your website"},
+        {"ur return", "your return"}, {"ur returns", "your returns"}, {"ur policy", "your policy"},
+        {"ur prices", "your prices"}, {"ur delivery", "your delivery"}, {"ur shipping", "your shipping"},
+        {"ur hours", "your hours"}, {"ur opening", "your opening"},
+        /* yes in other spellings (as examples they pulled product
+         * queries with "up" or "huh" in them towards confirm) */
+        {"yup", "yes"},         {"yeh", "yes"},         {"yah", "yes"},         {"mhm", "yes"},
+        {"mhmm", "yes"},        {"uh huh", "yes"},      {"uh-huh", "yes"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         size_t k = spells(s, pairs[i][0]);

@@ -184,6 +184,14 @@ static void test_normalise(void **state)
     eng__clf_normalise(tail, out, sizeof out);
     assert_string_equal(out, "hi \xF0\x9F\x91");
     free(tail);
+    /* chat shorthand beside the word it goes with; "u" in a product
+     * ("u bolt") keeps its letter; yes in other spellings */
+    eng__clf_normalise("do u ship to ireland, is ur shop open", out, sizeof out);
+    assert_string_equal(out, "do you ship to ireland is your shop open");
+    eng__clf_normalise("3/8 u bolt", out, sizeof out);
+    assert_string_equal(out, "0 0 u bolt");
+    eng__clf_normalise("yup, uh huh", out, sizeof out);
+    assert_string_equal(out, "yes yes");
 }
 
 static void test_invalid_args(void **state)
