@@ -1042,6 +1042,10 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
             eng__cart_refresh(t);
         if (keeps_only(t, text))
             as = "empty_cart", why = "everything but a product in the cart";
+        else if (eng__agent_has_word(text, (const char *const[]){"knock", NULL}) &&
+                 eng__agent_has_word(text, (const char *const[]){"off", NULL}) && said_count(t) > 0 &&
+                 json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0)
+            as = "update_quantity", why = "a count knocked off a line: asked";
         else if (eng__agent_bare_count(t))
             as = "add_to_cart", why = "a count alone with products in view: an add, asked";
         else if (more_of_held(t, text))
@@ -1570,7 +1574,7 @@ eng_result eng__agent_cart(const agent_call *c)
             return q == 0 ? not_in_cart(t, &tg, 0, false) : not_in_cart(t, &tg, q, true);
         /* "take one of them out", "one less": a count taken away, not
          * the count to keep */
-        static const char *const taking[] = {"out", "less", "fewer", "minus", "remove", NULL};
+        static const char *const taking[] = {"out", "less", "fewer", "minus", "remove", "knock", "off", NULL};
         int64_t cur = eng__cart_line_qty(t, tg.sku);
         if (q > 0 && eng__agent_has_word(text, taking))
             return q < cur ? change(t, o, "cart.set", &tg, cur - q) : change(t, o, "cart.remove", &tg, 0);

@@ -194,6 +194,19 @@ eng_result eng__agent_support(const agent_call *c)
             return eng__agent_product(c);
         }
     }
+    static const char *const other_price[] = {"cheaper", "less expensive", "more affordable", "lower price",
+                                              "pricier", "more expensive", "higher end", "fancier", NULL};
+    static const char *const matching[] = {"match", "matching", "beat", "price promise", NULL};
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__json_path(t->ctx, "session.lastQuery") &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), other_price) &&
+        !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), matching)) {
+        /* "is there a cheaper version?" after a list or a product of it:
+         * the list again below (or above) it, not the shop's policies */
+        eng__agent_read_as(t, "refine_search");
+        eng__turn_note(t, "a cheaper or dearer one of what was shown: a refinement");
+        return eng__agent_product(c);
+    }
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_shop_by_price(c, &claimed))
         return claimed;   /* "the most expensive item in the shop" */
