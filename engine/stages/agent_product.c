@@ -338,7 +338,8 @@ static json_object *query_json(const query *q)
 }
 
 /* Whether the title, brand or category of `p` holds a word starting
- * with w[0..n) (its plural ending aside: "polishes" finds "Polish"). */
+ * with w[0..n) (its plural ending aside: "polishes" finds "Polish"), or
+ * for five letters or more holds it anywhere. */
 static bool names_word(const store_product *p, const char *w, size_t n)
 {
     if (n > 4 && w[n - 1] == 's')
@@ -346,7 +347,9 @@ static bool names_word(const store_product *p, const char *w, size_t n)
     const char *fields[] = {p->title, p->brand, p->category};
     for (size_t f = 0; f < 3; f++)
         for (const char *h = fields[f]; h && *h; h++)
-            if ((h == fields[f] || !isalnum((unsigned char)h[-1])) && strncasecmp(h, w, n) == 0)
+            /* at a word's start, or inside one for a long word ("phone"
+             * in "iPhone", "smartphones") */
+            if ((h == fields[f] || !isalnum((unsigned char)h[-1]) || n >= 5) && strncasecmp(h, w, n) == 0)
                 return true;
     return false;
 }
@@ -901,6 +904,17 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     if (!again && !refine && has_last && !fresh[0] && !entity_value(t, "category") && !entity_value(t, "brand") &&
         !eng__json_str(t->ctx, "understanding.category", NULL) && money_range(t, &blo, &bhi))
         refine = true;
+    /* "for an iphone", "with a strap" right after a list: what the list
+     * is for or has, a narrower list */
+    static const char *const opens[] = {"for a ", "for an ", "for the ", "for my ", "with a ", "with an ",
+                                        "with ", "without ", "in a ", NULL};
+    size_t nwords = 0;
+    for (const char *p = text; *p; p++)
+        nwords += !isspace((unsigned char)*p) && (p == text || isspace((unsigned char)p[-1]));
+    for (size_t i = 0; opens[i] && !again && !refine && has_last && nwords <= 5 && !entity_value(t, "category");
+         i++)
+        if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
+            refine = true;
     /* "high to low pls" read as a search: it orders what was shown */
     if (!again && !refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&
         !entity_value(t, "category") && !entity_value(t, "brand"))
