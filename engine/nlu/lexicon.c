@@ -22,6 +22,7 @@
 #define LW_CUE 32u      /* a shopping cue ("gift", "need") */
 #define LW_BOUND 64u    /* starts a modifier ("for", "with", "under") */
 #define LW_HEAD 128u    /* a lexicon head */
+#define LW_BRAND 256u   /* in a product's brand */
 
 #define WMAX 47         /* letters of a word we look at */
 
@@ -481,8 +482,10 @@ int eng__lex_add_product(eng__lex *x, const char *title, const char *brand, cons
     int rc = 0;
     if (title)
         rc |= words(title, strlen(title), add_word, &k);
-    if (brand)
+    if (brand) {
+        k.flags = LW_BRAND;
         rc |= words(brand, strlen(brand), add_word, &k);
+    }
     k.flags = LW_TAG;
     if (category)
         rc |= words(category, strlen(category), add_word, &k);
@@ -842,7 +845,20 @@ typedef struct anctx {
     const eng__lex *x;
     eng__lex_info *in;
     int seg, best_seg;
+    int after; /* content words after the type in its part: 0 none, 1 one product noun, 2 more */
 } anctx;
+
+/* A colour: "phone black" is a black phone, not a kind of black. */
+static bool is_colour(const char *w, size_t n)
+{
+    static const char *const colours[] = {"black", "white", "red", "blue", "green", "grey", "gray", "silver",
+                                          "gold", "pink", "purple", "brown", "yellow", "orange", "beige", "navy",
+                                          "rose", "cream", "tan", NULL};
+    for (size_t i = 0; colours[i]; i++)
+        if (strlen(colours[i]) == n && strncasecmp(colours[i], w, n) == 0)
+            return true;
+    return false;
+}
 
 static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
 {
@@ -853,6 +869,11 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
     uint32_t f = l ? l->flags : 0;
     if (f & LW_CUE)
         a->in->cues++;
+    /* only a noun right next to the type makes a compound ("phone
+     * case"; not "a phone, but not an iphone") */
+    if (a->in->category && a->best_seg == a->seg && a->after == 0 &&
+        (!l || (f & (LW_STOP | LW_BOUND)) || (w[0] >= '0' && w[0] <= '9')))
+        a->after = 2;
     if (f & LW_BOUND) {
         a->seg++;
         return 0;
@@ -865,10 +886,16 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
     int32_t cat = l->syn >= 0 && x->w[l->syn].cat >= 0 ? x->w[l->syn].cat : l->cat;
     if (f & (LW_CATALOG | LW_HEAD) || cat >= 0)
         a->in->known++;
+    /* "phone case", "watch strap": a product noun of the catalog right
+     * after the type, ending its part, is the thing bought; the type
+     * word only says what it is for */
+    if (a->best_seg == a->seg && cat < 0 && a->in->category)
+        a->after = a->after == 0 && (f & LW_CATALOG) && !(f & LW_BRAND) && !is_colour(w, n) ? 1 : 2;
     /* the last typed word of the first part that names one wins:
      * "phone case" is a case, "perfume for women" a perfume */
     if (cat >= 0 && n >= 3 && (a->best_seg < 0 || a->best_seg == a->seg)) {
         a->best_seg = a->seg;
+        a->after = 0;
         a->in->type_part = a->seg;
         a->in->category = x->cats[cat];
         snprintf(a->in->type, sizeof a->in->type, "%.*s", (int)n, w);
@@ -971,7 +998,12 @@ void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out)
     memset(out, 0, sizeof *out);
     if (!x)
         return;
-    anctx a = {x, out, 0, -1};
+    anctx a = {x, out, 0, -1, 0};
     words(text, strlen(text), see, &a);
+    if (a.after == 1) {
+        out->category = NULL;   /* "phone cases": cases, whatever their category */
+        out->type[0] = out->head[0] = 0;
+        out->type_literal = false;
+    }
     for_whom(x, text, out);
 }

@@ -212,6 +212,21 @@ static void test_analyse(void **state)
     assert_non_null(in.category);
     assert_string_equal(in.category, "mobile-accessories");
     assert_string_equal(in.type, "accessories");
+    /* a product noun of the catalog right after the type, and last, is
+     * the thing bought ("phone cases" are cases); a colour, a brand, or
+     * words between are not ("phone black", "phone apple", "a phone,
+     * but not an iphone") */
+    eng__lex_analyse(x, "do you sell phone cases", &in);
+    assert_null(in.category);
+    eng__lex_analyse(x, "phone black", &in);
+    assert_non_null(in.category);
+    eng__lex_analyse(x, "phone apple", &in);
+    assert_non_null(in.category);
+    eng__lex_analyse(x, "a phone, but not an iphone", &in);
+    assert_non_null(in.category);
+    assert_string_equal(in.category, "smartphones");
+    eng__lex_analyse(x, "phone case silicone", &in);   /* more words: the type stays */
+    assert_non_null(in.category);
     /* a synonym carries its head word for the search */
     eng__lex_analyse(x, "cheap earbuds", &in);
     assert_string_equal(in.head, "earphones");
