@@ -400,6 +400,42 @@ static size_t drop_described_only(const char *text, store_search_result *res)
     return dropped;
 }
 
+/* "the cheapest laptop", "your best rated blender", "most expensive
+ * watch": one product asked for by an order, its kind said in the
+ * singular; the list's first is that product. */
+static bool asks_for_one(eng_turn *t)
+{
+    static const char *const best[] = {"cheapest", "most expensive", "priciest", "dearest", "best rated",
+                                       "highest rated", "top rated", "best", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    if (!eng__agent_has_word(text, best))
+        return false;
+    /* the word after the order: the kind as the shopper wrote it,
+     * singular ("laptop", "watch"; not "laptops", "stuff") */
+    for (size_t i = 0; best[i]; i++) {
+        size_t bl = strlen(best[i]);
+        for (const char *p = strcasestr(text, best[i]); p; p = strcasestr(p + 1, best[i])) {
+            if ((p > text && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[bl]))
+                continue;
+            const char *w = p + bl;
+            while (*w == ' ')
+                w++;
+            size_t n = 0;
+            while (isalpha((unsigned char)w[n]))
+                n++;
+            if (n == 5 && strncasecmp(w, "rated", 5) == 0)
+                continue;   /* "best rated" is found as its own */
+            static const char *const mass[] = {"stuff", "gear", "kit", "clothing", "clothes", "items", "things",
+                                               "products", "ones", NULL};
+            bool many = n < 3 || (w[n - 1] == 's' && !(n > 3 && w[n - 2] == 's'));
+            for (size_t k = 0; mass[k] && !many; k++)
+                many = strlen(mass[k]) == n && strncasecmp(mass[k], w, n) == 0;
+            return !many;
+        }
+    }
+    return false;
+}
+
 /* keep_on_empty: a refinement that finds nothing leaves what the shopper
  * saw (and the query it came from) in the session, so that "the second
  * one" or the next refinement still mean the last list shown. */
@@ -496,8 +532,10 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
     ENG_JADD(sess, "shown", eng__agent_shown_of(cards));
     json_object_object_del(sess, "compared");   /* a new list: nothing compared in it */
     ENG_JADD(sess, "lastQuery", query_json(q));
-    /* a new list replaces what "it" means: its only product, or none */
-    if (json_object_array_length(cards) == 1)
+    /* a new list replaces what "it" means: its only product, the one
+     * asked for ("the cheapest laptop": the first of them), or none */
+    if (json_object_array_length(cards) == 1 ||
+        (json_object_array_length(cards) > 1 && q->offset == 0 && asks_for_one(t)))
         ENG_JADD(sess, "focus",
                                json_object_get(eng__json_path(json_object_array_get_idx(cards, 0), "sku")));
     else
