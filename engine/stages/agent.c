@@ -112,6 +112,28 @@ const char *eng__agent_read_as(eng_turn *t, const char *name)
     return eng__agent_intent(t);
 }
 
+bool eng__agent_only_words(const char *text, const char *const *allowed, const char *const *also)
+{
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (*p && isalnum((unsigned char)*p))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            break;
+        bool known = false;
+        for (const char *const *l = allowed; l && *l && !known; l++)
+            known = strlen(*l) == n && strncasecmp(*l, w, n) == 0;
+        for (const char *const *l = also; l && *l && !known; l++)
+            known = strlen(*l) == n && strncasecmp(*l, w, n) == 0;
+        if (!known)
+            return false;
+    }
+    return true;
+}
+
 bool eng__agent_has_word(const char *text, const char *const *words)
 {
     for (size_t i = 0; words[i]; i++) {

@@ -828,21 +828,7 @@ static bool one_more(eng_turn *t, const char *text)
     static const char *const cue[] = {"another", "more", "again", NULL};
     if (!eng__json_str(t->ctx, "session.focus", NULL) || !eng__agent_has_word(text, cue))
         return false;
-    for (const char *p = text; *p;) {
-        while (*p && !isalnum((unsigned char)*p))
-            p++;
-        const char *w = p;
-        while (*p && isalnum((unsigned char)*p))
-            p++;
-        if (p == w)
-            break;
-        bool known = false;
-        for (size_t i = 0; words[i] && !known; i++)
-            known = strlen(words[i]) == (size_t)(p - w) && strncasecmp(words[i], w, (size_t)(p - w)) == 0;
-        if (!known)
-            return false;
-    }
-    return true;
+    return eng__agent_only_words(text, words, NULL);
 }
 
 /* Whether the words the message names (if any) are the product of

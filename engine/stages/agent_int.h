@@ -31,6 +31,10 @@ eng_result eng__agent_product(const agent_call *c);
 eng_result eng__agent_cart(const agent_call *c);
 eng_result eng__agent_order(const agent_call *c);
 eng_result eng__agent_support(const agent_call *c);
+/* eng__agent_only_words: every word of `text` (letters and digits) is
+ * one of `allowed` or of `also` (either may be NULL), case aside. */
+bool eng__agent_only_words(const char *text, const char *const *allowed, const char *const *also);
+
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);

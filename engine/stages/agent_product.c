@@ -1898,6 +1898,15 @@ bool eng__agent_sizes_question(const agent_call *c, eng_result *r)
     return true;
 }
 
+/* Whether every word of the message that may name a product is a stop
+ * word or one of `allowed`. */
+static bool only_words(eng_turn *t, const char *const *allowed)
+{
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    return eng__agent_only_words(words, allowed, stop);
+}
+
 bool eng__agent_shop_by_price(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -1919,23 +1928,8 @@ bool eng__agent_shop_by_price(const agent_call *c, eng_result *r)
                                         "the", "on", "whats", "what's", "least", "expensive", "priciest", "dearest",
                                         "cheapest", "prices", "high", "low", "to", "highest", "lowest", "order",
                                         "ever", "here", "stocked", NULL};
-    char words[160];
-    eng__agent_name_words(t, words, sizeof words);
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - w);
-        if (!n)
-            break;
-        bool known = is_stop(w, n);
-        for (size_t i = 0; whole[i] && !known; i++)
-            known = strlen(whole[i]) == n && strncasecmp(whole[i], w, n) == 0;
-        if (!known)
-            return false;
-    }
+    if (!only_words(t, whole))
+        return false;
     if (entity_value(t, "category") || entity_value(t, "brand"))
         return false;
     eng__set_var(t, "shopOrder", json_object_new_string(high ? "desc" : "asc"));
@@ -1968,23 +1962,8 @@ bool eng__agent_shop_by_budget(const agent_call *c, eng_result *r)
                                           "me", "i", "my", "is", "with", "recommend", "there", "you", "do",
                                           "bucks", "dollars", "dollar", "quid", "usd", "up", "to", "or", "so",
                                           "cheap", "nice", "good", "some", "would", "like", "want", "need", NULL};
-    char words[160];
-    eng__agent_name_words(t, words, sizeof words);
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - w);
-        if (!n)
-            break;
-        bool known = is_stop(w, n);
-        for (size_t i = 0; generic[i] && !known; i++)
-            known = strlen(generic[i]) == n && strncasecmp(generic[i], w, n) == 0;
-        if (!known)
-            return false;
-    }
+    if (!only_words(t, generic))
+        return false;
     static const char *const owed[] = {"refund", "return", "back", "charged", "charge", "order", "cart", "basket",
                                        "total", "shipping", "delivery", "postage", "fee", "paid", "pay", NULL};
     if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), owed))
@@ -2043,20 +2022,8 @@ bool eng__agent_shown_question(const agent_call *c, eng_result *r)
                                         "one", "ones", "each", "for", "of", "would", "be", "will", "the", "all",
                                         "go", "s", "whats", "what's", "their", "its", "and", NULL};
     /* any other word may name a product: the product agent reads it */
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        if (p == w)
-            break;
-        bool known = false;
-        for (size_t i = 0; plain[i] && !known; i++)
-            known = strlen(plain[i]) == (size_t)(p - w) && strncasecmp(plain[i], w, (size_t)(p - w)) == 0;
-        if (!known)
-            return false;
-    }
+    if (!eng__agent_only_words(words, plain, NULL))
+        return false;
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     size_t nshown = json_object_is_type(shown, json_type_array) ? json_object_array_length(shown) : 0;
     bool focus = eng__json_str(t->ctx, "session.focus", NULL) != NULL;
