@@ -112,6 +112,19 @@ const char *eng__agent_read_as(eng_turn *t, const char *name)
     return eng__agent_intent(t);
 }
 
+bool eng__agent_names_brand_or_kind(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        if ((strcmp(type, "brand") == 0 || strcmp(type, "category") == 0) &&
+            !json_object_get_boolean(eng__json_path(e, "negated")))
+            return true;
+    }
+    return eng__json_str(t->ctx, "understanding.category", NULL) != NULL;
+}
+
 bool eng__agent_only_words(const char *text, const char *const *allowed, const char *const *also)
 {
     for (const char *p = text; *p;) {
@@ -757,6 +770,45 @@ static bool named_in_catalog(eng_turn *t, agent_target *o, bool strict)
 
 /* Every word named, in the last results, the cart, the catalog; then
  * the same with half the words (a name said loosely). */
+/* The words of `name` that some product shown or in the cart holds, or
+ * that name something of the catalog (`named`: ctx.understanding.named),
+ * into out; true when that leaves some out but not all. */
+static bool words_in_view(const char *name, json_object *shown, json_object *cart, json_object *named, char *out,
+                          size_t cap)
+{
+    size_t o = 0, kept = 0, all = 0;
+    out[0] = '\0';
+    for (const char *p = name; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n || n >= 64)
+            continue;
+        char one[64];
+        memcpy(one, w, n);
+        one[n] = '\0';
+        all++;
+        bool fits = false;
+        for (size_t i = 0; json_object_is_type(named, json_type_array) && i < json_object_array_length(named) && !fits;
+             i++)
+            fits = strcasecmp(json_object_get_string(json_object_array_get_idx(named, i)), one) == 0;
+        json_object *lists[2] = {shown, cart};
+        for (size_t l = 0; l < 2 && !fits; l++)
+            for (size_t i = 0; json_object_is_type(lists[l], json_type_array) &&
+                               i < json_object_array_length(lists[l]) && !fits;
+                 i++)
+                fits = eng__agent_name_score(one, json_object_array_get_idx(lists[l], i)) > 0;
+        if (fits && o + n + 2 < cap) {
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? " " : "", one);
+            kept++;
+        }
+    }
+    return kept > 0 && kept < all;
+}
+
 static bool named_everywhere(eng_turn *t, agent_target *o, json_object *shown, json_object *cart, bool cart_first)
 {
     for (int strict = 1; strict >= 0; strict--) {
@@ -810,6 +862,23 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
     if (o->name[0]) {
         json_object *cart = cart_products(t);
         bool done = named_everywhere(t, o, shown, cart, cart_first);
+        char fit[sizeof o->name];
+        /* a catalog word that nothing in view holds counts only in a
+         * change of the cart ("is water damage covered" is no question
+         * about the Water) */
+        const char *in = eng__agent_intent(t);
+        bool changing = strcmp(in, "add_to_cart") == 0 || strcmp(in, "remove_from_cart") == 0 ||
+                        strcmp(in, "update_quantity") == 0;
+        json_object *named = changing ? eng__json_path(t->ctx, "understanding.named") : NULL;
+        if (!done && words_in_view(o->name, shown, cart, named, fit, sizeof fit)) {
+            /* "the whisk looks handy": the words a product in view holds */
+            char said[sizeof o->name];
+            snprintf(said, sizeof said, "%s", o->name);
+            snprintf(o->name, sizeof o->name, "%s", fit);
+            done = named_everywhere(t, o, shown, cart, cart_first);
+            if (!done)
+                snprintf(o->name, sizeof o->name, "%s", said);
+        }
         json_object_put(cart);
         if (!done)
             o->found = AGENT_NO_MATCH;

@@ -31,6 +31,11 @@ eng_result eng__agent_product(const agent_call *c);
 eng_result eng__agent_cart(const agent_call *c);
 eng_result eng__agent_order(const agent_call *c);
 eng_result eng__agent_support(const agent_call *c);
+/* eng__agent_names_brand_or_kind: the message names a brand or a
+ * category of the catalog (entities, not negated) or a product type the
+ * classifier stage resolved (ctx.understanding.category). */
+bool eng__agent_names_brand_or_kind(eng_turn *t);
+
 /* eng__agent_only_words: every word of `text` (letters and digits) is
  * one of `allowed` or of `also` (either may be NULL), case aside. */
 bool eng__agent_only_words(const char *text, const char *const *allowed, const char *const *also);

@@ -29,7 +29,9 @@ static const char *const stop[] = {
     "pls", "plz", "yo", "ya", "u", "who", "likes", "loves", "really", "just", "im", "ive", "dont", "new",
     "sort", "sorted", "by", "now", "lowest", "highest", "from", "high", "low", "ok", "okay", "then",
     "actually", "instead", "i'd", "i'll", "we'd", "gimme", "but", "shopping", "budget's", "her", "his", "him",
-    "she", "he", "their", "mine", "she's", "he's", "they're", "theyre", "into", "present", "presents", NULL,
+    "she", "he", "their", "mine", "she's", "he's", "they're", "theyre", "into", "present", "presents",
+    /* the shop's goods in general: "apple stuff" is Apple's products */
+    "stuff", "things", NULL,
 };
 
 /* People a present is for: "for my sister", "her boyfriend" name whose it
@@ -952,6 +954,11 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     for (size_t i = 0; opens[i] && !again && !refine && has_last && nwords <= 5 && !entity_value(t, "category");
          i++)
         if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
+            refine = true;
+    /* "just the watches", "only the black ones": a part of the list */
+    static const char *const part[] = {"just the ", "only the ", "just ", "only ", NULL};
+    for (size_t i = 0; part[i] && !again && !refine && has_last && nwords <= 4; i++)
+        if (strncasecmp(text, part[i], strlen(part[i])) == 0)
             refine = true;
     /* "high to low pls" read as a search: it orders what was shown */
     if (!again && !refine && has_last && (only_refine_words(fresh, false) || (!fresh[0] && only_refine_words(text, true))) &&

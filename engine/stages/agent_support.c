@@ -194,6 +194,17 @@ eng_result eng__agent_support(const agent_call *c)
             return eng__agent_product(c);
         }
     }
+    static const char *const selling[] = {"stock", "sell", "carry", "have", "got", "stocked", NULL};
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < 0.5 &&
+        eng__agent_names_brand_or_kind(t) &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), selling)) {
+        /* "do you stock samsung stuff": a brand or a kind of product the
+         * shop sells, asked after; not the stock policy */
+        eng__agent_read_as(t, "search_product");
+        eng__turn_note(t, "a weak question that names a brand or a kind the shop sells: a search");
+        return eng__agent_product(c);
+    }
     static const char *const other_price[] = {"cheaper", "less expensive", "more affordable", "lower price",
                                               "pricier", "more expensive", "higher end", "fancier", NULL};
     static const char *const matching[] = {"match", "matching", "beat", "price promise", NULL};

@@ -359,6 +359,27 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
     ENG_JADD(u, "known", json_object_new_int(in.known));
     ENG_JADD(u, "cues", json_object_new_int(in.cues));
     ENG_JADD(u, "dictionary", json_object_new_boolean(eng__lex_has_dict(x)));
+    /* the message's words that name catalog things: what an agent may
+     * keep of "the whisk looks handy" when it looks for the product */
+    json_object *named = json_object_new_array();
+    const char *msg = eng__json_str(t->ctx, "message.text", "");
+    for (const char *p = msg; *p && json_object_array_length(named) < 16;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *b = p;
+        while (isalnum((unsigned char)*p))
+            p++;
+        size_t k = (size_t)(p - b);
+        char w[64];
+        if (!k || k >= sizeof w || isdigit((unsigned char)*b))
+            continue;
+        for (size_t i = 0; i < k; i++)
+            w[i] = (char)tolower((unsigned char)b[i]);
+        w[k] = 0;
+        if (eng__lex_names(x, w))
+            json_object_array_add(named, json_object_new_string(w));
+    }
+    ENG_JADD(u, "named", named);
     if (in.category) {
         ENG_JADD(u, "category", json_object_new_string(in.category));
         ENG_JADD(u, "productType", json_object_new_string(in.type));
