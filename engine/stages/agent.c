@@ -221,8 +221,14 @@ bool eng__agent_asks_list_variant(eng_turn *t)
                                        "got them in", "have those in", "have these in", "get them in",
                                        "any of them in", "any of those in", "any of these in", "ones in", NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    while (*text == ' ')
+        text++;
+    /* "in medium?", "and in blue": the list in that size or colour */
+    bool bare = strncasecmp(text, "in ", 3) == 0 || strncasecmp(text, "and in ", 7) == 0 ||
+                strncasecmp(text, "what about in ", 14) == 0 || strncasecmp(text, "how about in ", 13) == 0;
     return eng__json_path(t->ctx, "session.lastQuery") && shown && json_object_array_length(shown) > 0 &&
-           eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), cues) && only_variant_named(t);
+           (bare || eng__agent_has_word(text, cues)) && only_variant_named(t);
 }
 
 bool eng__agent_asks_opinion(eng_turn *t)

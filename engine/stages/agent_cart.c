@@ -639,6 +639,40 @@ static bool cannot_add(eng_turn *t, const char *sku, int64_t qty)
     return no;
 }
 
+/* "add the first in medium", "the blue one in XL": a size or colour
+ * asked for that the product's listing (title, description, tags) does
+ * not hold. Sets vars.variantUnlisted {kind, value, title}; the add is
+ * then asked, never made as if the size had been chosen. */
+static bool variant_unlisted(eng_turn *t, const char *sku)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    store_product p = {0};
+    bool unlisted = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents) && !unlisted; i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        const char *said = eng__json_str(e, "text", NULL);
+        if ((strcmp(type, "size") != 0 && strcmp(type, "color") != 0) || !said || !*said ||
+            json_object_get_boolean(eng__json_path(e, "negated")))
+            continue;
+        if (!p.sku && store_product_get(eng__store(t), sku, &p, NULL) < 0)
+            return false;
+        bool held = (p.title && strcasestr(p.title, said)) || (p.description && strcasestr(p.description, said));
+        for (size_t k = 0; k < p.n_tags && !held; k++)
+            held = strcasestr(p.tags[k], said) != NULL;
+        if (!held) {
+            json_object *v = json_object_new_object();
+            ENG_JADD(v, "kind", json_object_new_string(type));
+            ENG_JADD(v, "value", json_object_new_string(said));
+            ENG_JADD(v, "title", json_object_new_string(p.title ? p.title : sku));
+            eng__set_var(t, "variantUnlisted", v);
+            unlisted = true;
+        }
+    }
+    store_product_clear(&p);
+    return unlisted;
+}
+
 /* Propose `type`, or ask first when the reading is unsure. */
 static eng_result change(eng_turn *t, const agent_opts *o, const char *type, agent_target *tg, int64_t qty)
 {
@@ -646,6 +680,12 @@ static eng_result change(eng_turn *t, const agent_opts *o, const char *type, age
      * stock"), never asked first: nothing changes either way */
     if (strcmp(type, "cart.add") == 0 && tg && cannot_add(t, tg->sku, qty))
         return propose(t, type, tg->sku, qty);
+    if (strcmp(type, "cart.add") == 0 && tg && tg->sku && variant_unlisted(t, tg->sku)) {
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, type, tg->sku, tg->title, qty);
+        eng__turn_note(t, "a size or colour its listing does not hold: asked");
+        return ENG_R_OK;
+    }
     if (unsure(t, o) || eng__agent_contradicts(type, eng__json_str(t->ctx, "message.text", "")) || loose_comparative(t, tg)) {
         eng__set_var(t, "unsure", json_object_new_boolean(1));
         eng__agent_ask(t, type, tg ? tg->sku : NULL, tg ? tg->title : NULL, qty);
@@ -976,8 +1016,9 @@ static bool removes_held(eng_turn *t, const char *text)
 }
 
 /* "could i get 5 lemons", "i'd like 3 honey jars": a count, a verb of
- * having and one product named: an add, asked (the model reads many of
- * them as searches). */
+ * having and one product named; "i'll go with the lenovo": a choice and
+ * one product named: an add, asked (the model reads many of them as
+ * searches). */
 static bool counted_add(eng_turn *t, const char *text)
 {
     static const char *const having[] = {"get", "buy", "take", "order", "want", "need", "i'd like", "id like",
@@ -985,7 +1026,12 @@ static bool counted_add(eng_turn *t, const char *text)
                                          "give me", NULL};
     static const char *const looking[] = {"show", "see", "find", "list", "search", "look", "browse", "any",
                                           "cheap", "cheapest", "best", "under", "below", "over", NULL};
-    if (said_count(t) < 2 || !eng__agent_has_word(text, having) || eng__agent_has_word(text, looking))
+    /* "i'll go with the lenovo": a choice said, any count */
+    static const char *const choosing[] = {"go with", "going with", "i'll take", "ill take", "i'll have",
+                                           "ill have", "i'll get", "ill get", "i choose", "i'll choose",
+                                           "i pick", "i'll pick", "i'll go for", "ill go for", NULL};
+    bool chose = eng__agent_has_word(text, choosing);
+    if ((!chose && (said_count(t) < 2 || !eng__agent_has_word(text, having))) || eng__agent_has_word(text, looking))
         return false;
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
@@ -1044,7 +1090,7 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
         else if (removes_held(t, text))
             as = "remove_from_cart", why = "a line of the cart named with a word that takes off: asked";
         else if (counted_add(t, text))
-            as = "add_to_cart", why = "a count of one product with a verb of having: an add, asked";
+            as = "add_to_cart", why = "one product chosen, or a count of it with a verb of having: an add, asked";
     }
     if (!as)
         return false;

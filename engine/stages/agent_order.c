@@ -443,7 +443,9 @@ static bool takes_back_add(eng_turn *t)
 static eng_result nothing_to_confirm(const agent_call *c)
 {
     eng_turn *t = c->t;
-    static const char *const adding[] = {"add", "put", "grab", "include", "throw", "toss", "chuck", "pop", NULL};
+    static const char *const adding[] = {"add", "put", "grab", "include", "throw", "toss", "chuck", "pop",
+                                         "go with", "i'll take", "ill take", "i'll have", "ill have", "i'll get",
+                                         "take the", NULL};
     if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), adding)) {
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "nothing to confirm, and an add is asked: read as add_to_cart");
