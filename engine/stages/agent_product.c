@@ -648,7 +648,8 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
 static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "only", "stock", "available", "most",
                                       "least", "price", "prices", "priced", "ones", "items", "products", "least",
                                       "best", "top", "thanks", "ok", "okay", "then", "hmm", "hm", "got", "bit",
-                                      "little", "slightly", "though", "tho", "ideally", "maybe", "really", "actually", NULL};
+                                      "little", "slightly", "though", "tho", "ideally", "maybe", "really", "actually",
+                                      "similar", "alike", "comparable", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,

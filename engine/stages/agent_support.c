@@ -208,7 +208,8 @@ eng_result eng__agent_support(const agent_call *c)
     static const char *const other_price[] = {"cheaper", "less expensive", "more affordable", "lower price",
                                               "pricier", "more expensive", "higher end", "fancier", NULL};
     static const char *const matching[] = {"match", "matching", "beat", "price promise", NULL};
-    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
+         strcmp(intent, "clarify") == 0) &&
         eng__json_path(t->ctx, "session.lastQuery") &&
         eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), other_price) &&
         !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), matching)) {
