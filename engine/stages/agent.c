@@ -828,6 +828,32 @@ static bool named_everywhere(eng_turn *t, agent_target *o, json_object *shown, j
     return false;
 }
 
+/* The product in focus into o (found ONE, at the focus); false when
+ * there is none or it is gone from the catalog. */
+static bool one_focus(eng_turn *t, agent_target *o)
+{
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    store_product p = {0};
+    if (!focus || !eng__store(t) || store_product_get(eng__store(t), focus, &p, NULL) < 0)
+        return false;
+    o->found = AGENT_ONE, o->where = AGENT_AT_FOCUS;
+    o->sku = eng__pool_strdup(t->pool, p.sku);
+    o->title = eng__pool_strdup(t->pool, p.title);
+    store_product_clear(&p);
+    return true;
+}
+
+/* "add it, and gift wrap it please": "it" said, a product in focus, and
+ * none of the other words names anything of the catalog
+ * (ctx.understanding.named is empty). */
+static bool points_at_focus(eng_turn *t)
+{
+    static const char *const it[] = {"it", "this", "that", "this one", "that one", NULL};
+    json_object *named = eng__json_path(t->ctx, "understanding.named");
+    return eng__json_str(t->ctx, "session.focus", NULL) && json_object_is_type(named, json_type_array) &&
+           json_object_array_length(named) == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), it);
+}
+
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 {
     memset(o, 0, sizeof *o);
@@ -886,6 +912,12 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
                 snprintf(o->name, sizeof o->name, "%s", said);
         }
         json_object_put(cart);
+        if (!done && points_at_focus(t)) {
+            /* "add it, and gift wrap it please": words that name nothing
+             * the shop sells beside "it" */
+            one_focus(t, o);
+            return;
+        }
         if (!done)
             o->found = AGENT_NO_MATCH;
         return;
@@ -895,17 +927,8 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
         return;
     }
     /* 3. "it", "one more", "make it 3": the product in focus, the only line */
-    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
-    if (focus) {
-        store_product p = {0};
-        if (eng__store(t) && store_product_get(eng__store(t), focus, &p, NULL) == 0) {
-            o->found = AGENT_ONE, o->where = AGENT_AT_FOCUS;
-            o->sku = eng__pool_strdup(t->pool, p.sku);
-            o->title = eng__pool_strdup(t->pool, p.title);
-            store_product_clear(&p);
-            return;
-        }
-    }
+    if (one_focus(t, o))
+        return;
     json_object *items = eng__json_path(t->ctx, "cart.items");
     if (cart_first && items && json_object_array_length(items) == 1) {
         one(t, o, AGENT_AT_CART, json_object_array_get_idx(items, 0));

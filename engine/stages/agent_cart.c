@@ -1314,6 +1314,12 @@ static bool it_and_named(eng_turn *t, const agent_opts *o, agent_target *tg, eng
     agent_target other;
     eng__agent_named(t, words, &other);
     const char *it = pointed_at(t);
+    json_object *named = eng__json_path(t->ctx, "understanding.named");
+    if (other.found == AGENT_NO_MATCH && json_object_is_type(named, json_type_array) &&
+        json_object_array_length(named) == 0) {
+        json_object_put(other.candidates);
+        return false;   /* "add it and wrap it nicely": no second product */
+    }
     if (other.found != AGENT_ONE) {
         json_object_put(tg->candidates);
         *r = unclear(t, &other, false);

@@ -83,6 +83,11 @@ bool eng__agent_sizes_question(const agent_call *c, eng_result *r);
  * charged twice", "you took my money", "billed for nothing"): a payment
  * problem for a person, whatever else it reads as. */
 bool eng__agent_money_taken(const char *text);
+/* eng__agent_likes_shown: "the gucci one sounds lovely", "i like the
+ * prada one": a product shown, named beside words of liking: its details
+ * (read as product_details). Sets *r and returns true when it did. */
+bool eng__agent_likes_shown(const agent_call *c, eng_result *r);
+
 /* eng__agent_shop_by_budget: "something around 30 bucks", "what can i
  * get for 15 dollars": a budget and no product, no money owed or paid:
  * the best rated products within it (read as recommend). Sets *r and

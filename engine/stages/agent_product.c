@@ -1799,28 +1799,84 @@ static bool continues_add(eng_turn *t)
 /* "the mascara looks good", "i like the look of the green ones": a
  * word of liking and words that name one product of the list shown, no
  * other (a search would find others). */
+static bool appraises_shown(eng_turn *t);
+
+bool eng__agent_likes_shown(const agent_call *c, eng_result *r)
+{
+    if (!appraises_shown(c->t))
+        return false;
+    eng__agent_read_as(c->t, "product_details");
+    eng__turn_note(c->t, "likes a product shown: its details");
+    *r = eng__agent_product(c);
+    return true;
+}
+
+/* Where words of liking start in `text` ("looks great", "sounds
+ * gorgeous", "i like the"), their length in *len and whether the product
+ * is named before them in *before; NULL when there are none. */
+static const char *liking_at(const char *text, size_t *len, bool *before)
+{
+    static const char *const after[] = {"i like the", "i love the", "like the look of", "love the look of",
+                                        "i really like the", "i quite like the", NULL};
+    static const char *const verbs[] = {"looks", "look", "sounds", "seems", "is", "looking", NULL};
+    static const char *const fine[] = {"good", "nice", "great", "lovely", "cool", "interesting", "perfect",
+                                       "amazing", "gorgeous", "beautiful", "cute", "pretty", "stunning", "fab",
+                                       "fabulous", "awesome", "brilliant", "handy", "useful", "ideal", "sweet",
+                                       "excellent", "right", NULL};
+    static const char *const eye[] = {"caught my eye", "catches my eye", NULL};
+    for (size_t i = 0; after[i]; i++) {
+        const char *p = strcasestr(text, after[i]);
+        if (p && (p == text || !isalnum((unsigned char)p[-1]))) {
+            *len = strlen(after[i]), *before = false;
+            return p;
+        }
+    }
+    for (size_t i = 0; eye[i]; i++) {
+        const char *p = strcasestr(text, eye[i]);
+        if (p) {
+            *len = strlen(eye[i]), *before = true;
+            return p;
+        }
+    }
+    for (size_t v = 0; verbs[v]; v++) {
+        size_t vn = strlen(verbs[v]);
+        for (const char *p = strcasestr(text, verbs[v]); p; p = strcasestr(p + 1, verbs[v])) {
+            if ((p > text && isalnum((unsigned char)p[-1])) || p[vn] != ' ')
+                continue;
+            const char *a = p + vn;
+            while (*a == ' ')
+                a++;
+            /* "looks really nice", "sounds so lovely" */
+            static const char *const so[] = {"really ", "so ", "very ", "super ", "quite ", "pretty ", NULL};
+            for (size_t k = 0; so[k]; k++)
+                if (strncasecmp(a, so[k], strlen(so[k])) == 0)
+                    a += strlen(so[k]);
+            for (size_t k = 0; fine[k]; k++) {
+                size_t fn = strlen(fine[k]);
+                if (strncasecmp(a, fine[k], fn) == 0 && !isalnum((unsigned char)a[fn])) {
+                    *len = (size_t)(a + fn - p), *before = true;
+                    return p;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
 static bool appraises_shown(eng_turn *t)
 {
-    static const char *const liking[] = {"looks good", "looks nice", "looks great", "looks lovely", "looks cool",
-                                         "look good", "look nice", "look great", "looks interesting",
-                                         "i like the", "i love the", "like the look of", "love the look of",
-                                         "caught my eye", "catches my eye", "looks perfect", "looks amazing", NULL};
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    if (!eng__agent_has_word(text, liking) || !eng__json_path(t->ctx, "session.shown"))
+    size_t cl = 0;
+    bool before = false;
+    const char *cue = liking_at(text, &cl, &before);
+    if (!cue || !eng__json_path(t->ctx, "session.shown"))
         return false;
     /* the product's words: before "looks good", after "i like the" */
-    const char *cue = NULL;
-    size_t i = 0;
-    for (; liking[i] && !cue; i++)
-        cue = strcasestr(text, liking[i]);
-    if (!cue)
-        return false;
-    bool before = strncasecmp(cue, "look", 4) == 0;
     char words[200];
     if (before)
         snprintf(words, sizeof words, "%.*s", (int)(cue - text), text);
     else
-        snprintf(words, sizeof words, "%s", cue + strlen(liking[i - 1]));
+        snprintf(words, sizeof words, "%s", cue + cl);
     /* chat around it: "ooh the", "wow that" */
     static const char *const chat[] = {"ooh", "oh", "wow", "hmm", "the", "that", "this", "those", "these", "i", "think",
                                        "really", "so", "one", "ones", NULL};
@@ -2104,12 +2160,9 @@ eng_result eng__agent_product(const agent_call *c)
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) && names_nothing(t) &&
         eng__agent_kb_follow_on(t))
         return ENG_R_OK;   /* "and germany?" right after the shipping regions */
-    if (strcmp(intent, "search_product") == 0 && appraises_shown(t)) {
-        /* "the mascara looks good": a product shown, liked; its details */
-        eng__agent_read_as(t, "product_details");
-        eng__turn_note(t, "likes a product shown: its details");
-        return eng__agent_product(c);
-    }
+    eng_result liked;
+    if (strcmp(intent, "search_product") == 0 && eng__agent_likes_shown(c, &liked))
+        return liked;   /* "the mascara looks good" */
     if (strcmp(intent, "search_product") == 0 && names_nothing(t) &&
         eng__agent_money_taken(eng__json_str(t->ctx, "message.text", ""))) {
         /* "why was i billed two times": no product named, money taken */

@@ -219,6 +219,8 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "a cheaper or dearer one of what was shown: a refinement");
         return eng__agent_product(c);
     }
+    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_likes_shown(c, &claimed))
+        return claimed;   /* "the gucci one sounds lovely" */
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_shop_by_price(c, &claimed))
         return claimed;   /* "the most expensive item in the shop" */
