@@ -1702,6 +1702,17 @@ static eng_result recommend(eng_turn *t, const agent_opts *o)
     if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), instock))
         q.in_stock = 1;
     money_bounds(t, &q);   /* "a gift under 25": the budget bounds the suggestions */
+    /* "what do you recommend for a 5 year old": a need named that no
+     * category holds; the shop's best rated overall would be a guess
+     * (a watch for a child), so it is asked what kind of thing */
+    static const char *const young[] = {"year old", "years old", "yr old", "kid", "kids", "child", "children",
+                                        "toddler", "baby", "babies", "teen", "teenager", "newborn", NULL};
+    if (!q.category && !q.brand && !order &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), young)) {
+        eng__turn_note(t, "suggestions for someone the catalog has no kind of product for: asked");
+        clarify(t);
+        return ENG_R_OK;
+    }
     if (run_search(t, o, &q, "recommend", false) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     /* never recommend the product the shopper is looking at; the counts
