@@ -233,6 +233,28 @@ static bool it_and(const char *text)
     return eng__agent_has_word(text, joined);
 }
 
+/* "make the eggs 6", "set the milk 3": a number that ends the message
+ * and is no word of the product's title (the entities stage reads a
+ * number after a name as a model number: "iphone 6"); else -1. */
+static int64_t trailing_count(const char *text, const char *title)
+{
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '.' || text[n - 1] == '!' || text[n - 1] == '?'))
+        n--;
+    size_t b = n;
+    while (b > 0 && isdigit((unsigned char)text[b - 1]))
+        b--;
+    if (b == n || n - b > 3 || (b > 0 && text[b - 1] != ' '))
+        return -1;
+    char num[4];
+    memcpy(num, text + b, n - b);
+    num[n - b] = '\0';
+    for (const char *p = title ? strstr(title, num) : NULL; p; p = strstr(p + 1, num))
+        if ((p == title || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n - b]))
+            return -1;   /* "the iphone 6": its name */
+    return strtol(num, NULL, 10);
+}
+
 /* "double it", "triple that", "twice as many": the line's count times
  * 2 or 3; "halve it": -2 (half, rounded up); else 0. */
 static int multiplier(const char *text)
@@ -578,6 +600,14 @@ eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending)
         if ((others[n] = eng__pool_strdup(t->pool, json_object_get_string(json_object_array_get_idx(more, i)))))
             n++;
     eng__set_var(t, "confirmedChange", json_object_new_boolean(1));
+    json_object *qtys = eng__json_path(pending, "qtys");
+    if (json_object_is_type(qtys, json_type_array) && json_object_array_length(qtys) == n + 1) {
+        /* "3 eggs and 2 milks", asked: each its own count */
+        eng_result r = propose(t, type, sku, json_object_get_int64(json_object_array_get_idx(qtys, 0)));
+        for (size_t i = 0; i < n && r == ENG_R_OK; i++)
+            r = propose(t, type, others[i], json_object_get_int64(json_object_array_get_idx(qtys, i + 1)));
+        return r;
+    }
     const char *was = eng__pool_strdup(t->pool, eng__json_str(pending, "replaces.sku", NULL));
     if (was && strcmp(type, "cart.add") == 0) {
         /* a swap: the new product first, the old line out only once the
@@ -694,6 +724,28 @@ static eng_result change(eng_turn *t, const agent_opts *o, const char *type, age
     return propose(t, type, tg ? tg->sku : NULL, qty);
 }
 
+/* The counts the message says, one per product (n of them, in the order
+ * said) into per[]; false unless there are exactly n, all from 1 to 999,
+ * and not all the same. */
+static bool counts_each(eng_turn *t, int64_t *per, size_t n)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    size_t k = 0;
+    bool differ = false;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") != 0)
+            continue;
+        int64_t v = json_object_get_int64(eng__json_path(e, "value"));
+        if (k >= n || v < 1 || v > 999)
+            return false;
+        per[k] = v;
+        differ |= k > 0 && v != per[0];
+        k++;
+    }
+    return k == n && n > 1 && differ;
+}
+
 /* "add the first and the third", "remove the first two": one change per
  * product, all asked together when the reading is unsure. `type` is
  * cart.add or cart.remove; a removal leaves out what is not in the cart
@@ -702,10 +754,37 @@ static eng_result several(eng_turn *t, const agent_opts *o, const char *type,
                           const char **skus, const char **titles, size_t n, int64_t qty)
 {
     bool removing = strcmp(type, "cart.remove") == 0;
+    /* "3 eggs and 2 milks": one count per product named, in the order
+     * said; every product gets its own */
+    int64_t per[AGENT_MAX_REFS];
+    bool counts = !removing && counts_each(t, per, n);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (!removing || cart_line(t, skus[i]))
-            skus[m] = skus[i], titles[m] = titles[i], m++;
+            per[m] = counts ? per[i] : qty, skus[m] = skus[i], titles[m] = titles[i], m++;
+    if (counts && m > 1) {
+        char names[480];
+        size_t w = 0;
+        for (size_t i = 0; i < m && w < sizeof names; i++) {
+            int k = snprintf(names + w, sizeof names - w, "%s%s (%lld)", i == 0 ? "" : i + 1 == m ? " and the " : ", the ",
+                             titles[i], (long long)per[i]);
+            if (k < 0)
+                break;
+            w += (size_t)k;
+        }
+        /* each count its own: always asked, the counts named */
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, type, skus[0], names, 1);
+        json_object *more = json_object_new_array(), *qtys = json_object_new_array();
+        for (size_t i = 1; i < m; i++)
+            json_object_array_add(more, json_object_new_string(skus[i]));
+        for (size_t i = 0; i < m; i++)
+            json_object_array_add(qtys, json_object_new_int64(per[i]));
+        json_object *pend = eng__json_path(t->ctx, "session.pending");
+        json_object_object_add(pend, "more", more);
+        json_object_object_add(pend, "qtys", qtys);
+        return ENG_R_OK;
+    }
     if (m == 0) {
         agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
         return not_in_cart(t, &tg, 0, false);
@@ -1019,6 +1098,8 @@ static bool removes_held(eng_turn *t, const char *text)
  * having and one product named; "i'll go with the lenovo": a choice and
  * one product named: an add, asked (the model reads many of them as
  * searches). */
+static int named_several(eng_turn *t, bool in_cart, const char **skus, const char **titles, int max);
+
 static bool counted_add(eng_turn *t, const char *text)
 {
     static const char *const having[] = {"get", "buy", "take", "order", "want", "need", "i'd like", "id like",
@@ -1044,7 +1125,11 @@ static bool counted_add(eng_turn *t, const char *text)
     agent_target tg;
     eng__agent_named(t, words, &tg);
     json_object_put(tg.candidates);
-    return tg.found == AGENT_ONE;
+    if (tg.found == AGENT_ONE)
+        return true;
+    /* "4 lemons and 2 kiwis": each part one product */
+    const char *skus[AGENT_MAX_REFS], *titles[AGENT_MAX_REFS];
+    return named_several(t, false, skus, titles, AGENT_MAX_REFS) >= 2;
 }
 
 bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
@@ -1600,6 +1685,8 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__set_var(t, "missingInCart", json_object_new_string(tg.name));
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, true);
+        if (q < 0)
+            q = trailing_count(text, tg.title);   /* "make the eggs 6" */
         int times = q < 0 ? multiplier(text) : 0;
         if (times && cart_line(t, tg.sku))
             q = times > 0 ? eng__cart_line_qty(t, tg.sku) * times
