@@ -83,6 +83,13 @@ bool eng__agent_sizes_question(const agent_call *c, eng_result *r);
  * charged twice", "you took my money", "billed for nothing"): a payment
  * problem for a person, whatever else it reads as. */
 bool eng__agent_money_taken(const char *text);
+/* eng__agent_shop_overview: "what do you sell", "show me everything",
+ * naming no kind of product: how many products the shop has and its
+ * biggest kinds, with one suggestion each (read as clarify; sets
+ * vars.overview {total, kinds} and vars.clarifyCategories). Sets *r and
+ * returns true when it did. */
+bool eng__agent_shop_overview(const agent_call *c, eng_result *r);
+
 /* eng__agent_likes_shown: "the gucci one sounds lovely", "i like the
  * prada one": a product shown, named beside words of liking: its details
  * (read as product_details). Sets *r and returns true when it did. */

@@ -31,7 +31,9 @@ static const char *const stop[] = {
     "actually", "instead", "i'd", "i'll", "we'd", "gimme", "but", "shopping", "budget's", "her", "his", "him",
     "she", "he", "their", "mine", "she's", "he's", "they're", "theyre", "into", "present", "presents",
     /* the shop's goods in general: "apple stuff" is Apple's products */
-    "stuff", "things", NULL,
+    "stuff", "things",
+    /* "can you help me find": asking for help names nothing */
+    "help", "helping", NULL,
 };
 
 /* People a present is for: "for my sister", "her boyfriend" name whose it
@@ -593,7 +595,40 @@ static void type_first(eng_turn *t, const char *cat)
 /* A shopping need the catalog has nothing for ("something for my new
  * flat"): ask what kind of product, with the shop's biggest categories
  * as suggestions, instead of "nothing found". */
-static void clarify(eng_turn *t)
+/* "which brands do you carry": how many brands and the biggest ten, one
+ * suggestion each (vars.overviewBrands {total, names}). */
+static void brands_overview(eng_turn *t)
+{
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.limit = 1;
+    sq.flags = STORE_SEARCH_FACETS;
+    store_search_result res = {0};
+    json_object *names = json_object_new_array(), *sugg = json_object_new_array();
+    size_t total = 0;
+    if (store_search(eng__store(t), &sq, &res, NULL) == 0) {
+        total = res.n_brands;
+        for (size_t i = 0; i < res.n_brands && i < 10; i++) {
+            char line[128];
+            json_object_array_add(names, json_object_new_string(res.brands[i].value));
+            if (i < 4) {
+                snprintf(line, sizeof line, "Show me %s", res.brands[i].value);
+                json_object_array_add(sugg, json_object_new_string(line));
+            }
+        }
+    }
+    store_search_result_free(&res);
+    json_object *v = json_object_new_object();
+    ENG_JADD(v, "total", json_object_new_int64((int64_t)total));
+    ENG_JADD(v, "names", names);
+    eng__set_var(t, "overviewBrands", v);
+    ENG_JADD(eng__json_path(t->ctx, "reply"), "suggestions", sugg);
+    json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("clarify"));
+    eng__set_var(t, "clarify", json_object_new_boolean(1));
+    eng__turn_note(t, "which brands the shop carries: %zu", total);
+}
+
+static void clarify_as(eng_turn *t, bool overview)
 {
     store_search_query sq;
     store_search_query_init(&sq);
@@ -604,9 +639,17 @@ static void clarify(eng_turn *t)
     eng_buf b;
     eng__buf_init(&b);
     eng__buf_adds(&b, "I'd like to help you find the right thing. What kind of product are you looking for");
+    size_t shown = overview ? 8 : 4;
     if (store_search(eng__store(t), &sq, &res, NULL) == 0 && res.n_categories) {
         eng__buf_adds(&b, "? For example: ");
-        for (size_t i = 0; i < res.n_categories && i < 4; i++) {
+        if (overview) {
+            /* "what do you sell": how much, and the biggest kinds */
+            json_object *v = json_object_new_object();
+            ENG_JADD(v, "total", json_object_new_int64(res.total));
+            ENG_JADD(v, "kinds", json_object_new_int64((int64_t)res.n_categories));
+            eng__set_var(t, "overview", v);
+        }
+        for (size_t i = 0; i < res.n_categories && i < shown; i++) {
             char name[96], line[128];
             snprintf(name, sizeof name, "%s", res.categories[i].value);
             for (char *p = name; *p; p++)
@@ -631,7 +674,46 @@ static void clarify(eng_turn *t)
     json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("clarify"));
     json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
     eng__set_var(t, "clarify", json_object_new_boolean(1));
-    eng__turn_note(t, "a need the catalog cannot place: asked what kind of product");
+    eng__turn_note(t, overview ? "what the shop sells: its biggest kinds of product"
+                               : "a need the catalog cannot place: asked what kind of product");
+}
+
+static void clarify(eng_turn *t) { clarify_as(t, false); }
+
+bool eng__agent_shop_overview(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    static const char *const asks[] = {"what do you sell", "what do you have", "what have you got",
+                                       "what do you stock", "what do you carry", "what sort of stuff",
+                                       "what sort of things", "what kind of stuff", "what kind of things",
+                                       "what kind of products", "what products do you", "show me everything",
+                                       "everything you have", "everything you sell", "show me what you have",
+                                       "show me what you sell", "what can i buy", "what's for sale",
+                                       "whats for sale", "what do you guys sell", "what do u sell",
+                                       "what do you offer", "what sort of products", NULL};
+    /* "so what kinda stuff do you sell": a what, a verb of selling, and
+     * words for goods in general */
+    static const char *const what[] = {"what", "wat", "which", NULL};
+    static const char *const sell[] = {"sell", "stock", "carry", "offer", "have", "got", NULL};
+    static const char *const goods[] = {"stuff", "things", "products", "kind", "kinda", "sort", "sorta", "type",
+                                        "types", "items", "range", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    static const char *const brands[] = {"brands", "brand", "makes", "labels", "designers", NULL};
+    if (eng__store(t) && eng__agent_has_word(text, brands) && eng__agent_has_word(text, sell) &&
+        !eng__agent_names_brand_or_kind(t) && json_object_get_int(eng__json_path(t->ctx, "understanding.known")) == 0) {
+        brands_overview(t);
+        *r = ENG_R_OK;
+        return true;
+    }
+    bool asked = eng__agent_has_word(text, asks) ||
+                 (eng__agent_has_word(text, what) && eng__agent_has_word(text, sell) &&
+                  eng__agent_has_word(text, goods));
+    if (!eng__store(t) || !asked || eng__agent_names_brand_or_kind(t) ||
+        json_object_get_int(eng__json_path(t->ctx, "understanding.known")) > 0)
+        return false;   /* "what kind of knives have you got" names what */
+    clarify_as(t, true);
+    *r = ENG_R_OK;
+    return true;
 }
 
 /* Words that only change how the last list is cut or ordered. */
@@ -1123,6 +1205,15 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         q.sort = STORE_SORT_PRICE_ASC;
     else if (eng__agent_has_word(text, by_rating))
         q.sort = STORE_SORT_RATING;
+    /* "can you help me find a present for my mum": nothing to search for
+     * and nothing to filter on; the whole catalog in its first order
+     * would be a guess, so it is asked what kind of thing */
+    if (fresh_search && !q.text[0] && !q.category && !q.brand && q.lo < 0 && q.hi < 0 && !q.in_stock &&
+        q.sort == STORE_SORT_RELEVANCE && !eng__agent_has_word(text, (const char *const[]){"everything", "all", NULL})) {
+        eng__turn_note(t, "nothing to search for: asked what kind of product");
+        clarify(t);
+        return ENG_R_OK;
+    }
     if (run_search(t, o, &q, "search", refine && has_last) < 0)
         return eng__turn_fail(t, "the catalog is not available right now");
     if (beyond && !added_words && json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
@@ -2174,6 +2265,9 @@ eng_result eng__agent_product(const agent_call *c)
     eng_result liked;
     if (strcmp(intent, "search_product") == 0 && eng__agent_likes_shown(c, &liked))
         return liked;   /* "the mascara looks good" */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "recommend") == 0) &&
+        eng__agent_shop_overview(c, &liked))
+        return liked;   /* "what sort of stuff do you sell" */
     if (strcmp(intent, "search_product") == 0 && names_nothing(t) &&
         eng__agent_money_taken(eng__json_str(t->ctx, "message.text", ""))) {
         /* "why was i billed two times": no product named, money taken */

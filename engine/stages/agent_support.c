@@ -221,6 +221,10 @@ eng_result eng__agent_support(const agent_call *c)
     }
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_likes_shown(c, &claimed))
         return claimed;   /* "the gucci one sounds lovely" */
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
+         strcmp(intent, "clarify") == 0) &&
+        eng__agent_shop_overview(c, &claimed))
+        return claimed;   /* "what do you sell" */
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_shop_by_price(c, &claimed))
         return claimed;   /* "the most expensive item in the shop" */
