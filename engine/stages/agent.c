@@ -387,7 +387,7 @@ static const char *const filler[] = {
     /* and take them out with */
     "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
     "nah", "nope", "naw", "whoops", "but", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "didn", "didnt", "mistake", "accident", "accidentally", "misclick",
-    "double", "triple", "halve", "twice", "knock", "mine",
+    "double", "triple", "halve", "twice", "knock", "mine", "stack", "against", "compares", "compared",
     "revert", "reverse", "meant",
     /* what a product is worth: "is it worth the money", "any good?" */
     "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",

@@ -964,6 +964,7 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
     static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed",
+                                        "the best", "your best", "whats the best", "what's the best",
                                         "good reviews", "great reviews", "good ratings", "highly rated",
                                         "well rated", "well reviewed", "best reviews", NULL};
     bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL, added_words = false;
@@ -1692,7 +1693,8 @@ static eng_result compare(eng_turn *t)
      * question about the list shown, named or not */
     static const char *const rate_cue[] = {"best rat", "highest rat", "top rat", "best review", "better rat",
                                            "rated best", "rated highest", "most popular", "best one", "the best",
-                                           "is best", "better one", "is better", NULL};
+                                           "is best", "better one", "is better", "better review", "better reviews",
+                                           "better rated", "higher rated", NULL};
     static const char *const price_cue[] = {"cheapest", "least expensive", "lowest price", "cheaper",
                                             "most affordable", "costs less", "costs least", NULL};
     const char *asked = NULL;
@@ -1703,6 +1705,14 @@ static eng_result compare(eng_turn *t)
         if (strcasestr(text, price_cue[k]))
             asked = "price";
     static const char *const all[] = {"them", "they", "these", "those", "both", "all", "each", "prices", "the two", NULL};
+    /* right after a comparison, "which has better reviews" is of the
+     * products just compared, not of the whole list */
+    json_object *before = eng__json_path(t->ctx, "session.compared");
+    if (json_object_array_length(skus) < 2 && asked && json_object_is_type(before, json_type_array) &&
+        json_object_array_length(before) >= 2 &&
+        strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "compare") == 0)
+        for (size_t i = 0; i < json_object_array_length(before); i++)
+            add_sku(skus, json_object_get_string(json_object_array_get_idx(before, i)));
     if (json_object_array_length(skus) < 2 && (asked || eng__agent_has_word(text, all)))
         for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
@@ -2268,6 +2278,16 @@ eng_result eng__agent_product(const agent_call *c)
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "recommend") == 0) &&
         eng__agent_shop_overview(c, &liked))
         return liked;   /* "what sort of stuff do you sell" */
+    static const char *const against[] = {"compare", "compares", "compared", "comparison", "vs", "versus",
+                                          "stack up", "against", NULL};
+    if (strcmp(intent, "search_product") == 0 && eng__json_str(t->ctx, "session.focus", NULL) &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), against)) {
+        /* "how does it compare to the galaxy s10": the product in focus
+         * beside the one named */
+        eng__agent_read_as(t, "compare");
+        eng__turn_note(t, "the product in focus set against another: a comparison");
+        return eng__agent_product(c);
+    }
     if (strcmp(intent, "search_product") == 0 && names_nothing(t) &&
         eng__agent_money_taken(eng__json_str(t->ctx, "message.text", ""))) {
         /* "why was i billed two times": no product named, money taken */
