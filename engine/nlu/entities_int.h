@@ -24,6 +24,10 @@ typedef struct ent_cue {
     signed char val;      /* a number word's value, a currency's or size system's index */
 } ent_cue;
 
+/* eng__ent_is_colour: whether w[0..n) is one of the built-in colour
+ * words ("black", "navy blue"), case aside. */
+bool eng__ent_is_colour(const char *w, size_t n);
+
 /* eng__ent_cue: the cue word w[0..n) (folded, no stemming), or NULL. */
 const ent_cue *eng__ent_cue(const char *w, size_t n);
 

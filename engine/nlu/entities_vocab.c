@@ -107,6 +107,14 @@ static const char *const builtin_colors[][2] = {
     {"multicolor", "multicolor"}, {"multicolour", "multicolor"},
 };
 
+bool eng__ent_is_colour(const char *w, size_t n)
+{
+    for (size_t i = 0; i < sizeof builtin_colors / sizeof builtin_colors[0]; i++)
+        if (strlen(builtin_colors[i][0]) == n && strncasecmp(builtin_colors[i][0], w, n) == 0)
+            return true;
+    return false;
+}
+
 static const char *const builtin_sizes[][2] = {
     {"xxs", "XXS"}, {"xs", "XS"}, {"extra small", "XS"}, {"x small", "XS"}, {"small", "S"},
     {"medium", "M"}, {"large", "L"}, {"xl", "XL"}, {"extra large", "XL"}, {"x large", "XL"},

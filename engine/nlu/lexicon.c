@@ -848,17 +848,6 @@ typedef struct anctx {
     int after; /* content words after the type in its part: 0 none, 1 one product noun, 2 more */
 } anctx;
 
-/* A colour: "phone black" is a black phone, not a kind of black. */
-static bool is_colour(const char *w, size_t n)
-{
-    static const char *const colours[] = {"black", "white", "red", "blue", "green", "grey", "gray", "silver",
-                                          "gold", "pink", "purple", "brown", "yellow", "orange", "beige", "navy",
-                                          "rose", "cream", "tan", NULL};
-    for (size_t i = 0; colours[i]; i++)
-        if (strlen(colours[i]) == n && strncasecmp(colours[i], w, n) == 0)
-            return true;
-    return false;
-}
 
 static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
 {
@@ -890,7 +879,7 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
      * after the type, ending its part, is the thing bought; the type
      * word only says what it is for */
     if (a->best_seg == a->seg && cat < 0 && a->in->category)
-        a->after = a->after == 0 && (f & LW_CATALOG) && !(f & LW_BRAND) && !is_colour(w, n) ? 1 : 2;
+        a->after = a->after == 0 && (f & LW_CATALOG) && !(f & LW_BRAND) && !eng__ent_is_colour(w, n) ? 1 : 2;
     /* the last typed word of the first part that names one wins:
      * "phone case" is a case, "perfume for women" a perfume */
     if (cat >= 0 && n >= 3 && (a->best_seg < 0 || a->best_seg == a->seg)) {

@@ -528,7 +528,7 @@ static size_t stem(const char *w, size_t n)
 /* Does the word w (n bytes) name something in `field`? Whole words, plural
  * or not; a longer word of a title or category may start with it
  * ("sunglass"), a category may contain it ("phone" in "smartphones"). */
-static bool word_fits(const char *w, size_t n, const char *field, bool category)
+bool eng__agent_word_fits(const char *w, size_t n, const char *field, bool category)
 {
     size_t sn = stem(w, n);
     for (const char *p = field; p && *p;) {
@@ -542,6 +542,9 @@ static bool word_fits(const char *w, size_t n, const char *field, bool category)
             continue;
         size_t fs = stem(f, fn);
         if (fs == sn && strncasecmp(f, w, sn) == 0)
+            return true;
+        /* "cases" lost its "es" as "glasses" does: "case" still fits */
+        if (fs == fn && fn == sn + 1 && (f[fn - 1] | 0x20) == 'e' && strncasecmp(f, w, sn) == 0)
             return true;
         if (sn >= 4 && fn > sn && strncasecmp(f, w, sn) == 0)
             return true;
@@ -570,9 +573,9 @@ int eng__agent_name_score(const char *words, json_object *product)
         size_t n = (size_t)(p - w);
         if (!n)
             continue;
-        bool fit = word_fits(w, n, title, false) || word_fits(w, n, brand, false) || word_fits(w, n, cat, true);
+        bool fit = eng__agent_word_fits(w, n, title, false) || eng__agent_word_fits(w, n, brand, false) || eng__agent_word_fits(w, n, cat, true);
         for (size_t i = 0; !fit && tags && i < json_object_array_length(tags); i++)
-            fit = word_fits(w, n, json_object_get_string(json_object_array_get_idx(tags, i)), true);
+            fit = eng__agent_word_fits(w, n, json_object_get_string(json_object_array_get_idx(tags, i)), true);
         score += fit;
     }
     return score;
@@ -713,7 +716,7 @@ static void add_by_category(store *s, const char *words, json_object *cards)
             const char *w = p;
             while (*p && *p != ' ')
                 p++;
-            named = p > w && word_fits(w, (size_t)(p - w), cat, true);
+            named = p > w && eng__agent_word_fits(w, (size_t)(p - w), cat, true);
         }
         if (!named)
             continue;

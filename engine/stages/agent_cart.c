@@ -10,17 +10,26 @@
 #include <string.h>
 #include <strings.h>
 
-static int64_t quantity(eng_turn *t, int64_t dflt)
+/* The first count of the entities ("3", "two"), or -1. */
+static int64_t entity_count(eng_turn *t)
 {
-    json_object *q = eng__slot(t, "quantity");
-    if (q && (json_object_is_type(q, json_type_int) || json_object_is_type(q, json_type_double)))
-        return json_object_get_int64(q);
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
         if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0)
             return json_object_get_int64(eng__json_path(e, "value"));
     }
+    return -1;
+}
+
+static int64_t quantity(eng_turn *t, int64_t dflt)
+{
+    json_object *q = eng__slot(t, "quantity");
+    if (q && (json_object_is_type(q, json_type_int) || json_object_is_type(q, json_type_double)))
+        return json_object_get_int64(q);
+    int64_t said = entity_count(t);
+    if (said >= 0)
+        return said;
     /* "add 1000 lipsticks": a count too big for the entities stage (it
      * reads numbers past 999 as model numbers or prices) right after the
      * verb is still the count asked for, never a silent 1 */
@@ -566,12 +575,9 @@ static bool unsure(eng_turn *t, const agent_opts *o)
  * them"), or -1: the entities' alone, never a slot kept from before. */
 static int64_t said_count(eng_turn *t)
 {
-    json_object *ents = eng__json_path(t->ctx, "entities");
-    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
-        json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0)
-            return json_object_get_int64(eng__json_path(e, "value"));
-    }
+    int64_t said = entity_count(t);
+    if (said >= 0)
+        return said;
     /* "just the one": a count, not "the one" shown */
     static const char *const single[] = {"just the one", "only the one", "just the 1", NULL};
     return eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), single) ? 1 : -1;

@@ -248,6 +248,11 @@ int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max
 /* eng__agent_named: resolve `words` alone (shown, cart, catalog); 1 when
  * one product fits (o->sku). */
 int eng__agent_named(eng_turn *t, const char *words, agent_target *o);
+/* eng__agent_word_fits: whether w[0..n) is a word of `field` (its
+ * plural ending aside: "polishes" fits "Polish"; a stem of four letters
+ * or more also starts a longer word), or with `inside` sits inside one
+ * ("phone" in "smartphones", "iPhone"). */
+bool eng__agent_word_fits(const char *w, size_t n, const char *field, bool inside);
 /* eng__agent_name_score: how many of `words` (space separated) the
  * product (title, brand, category, tags) names. */
 int eng__agent_name_score(const char *words, json_object *product);

@@ -425,18 +425,6 @@ static eng_result answer_cancel(eng_turn *t, json_object *pending, bool yes)
     return propose_cancel(t, &ord);
 }
 
-/* A "no" that takes back the add the turn before made ("actually no,
- * cancel that", "undo that", "scratch that") with no question waiting. */
-static bool takes_back_add(eng_turn *t)
-{
-    static const char *const undo[] = {"cancel", "undo", "take that back", "take it back", "scratch that",
-                                       "remove", "take it out", "take that out", "didn't mean", "didnt mean",
-                                       NULL};
-    return strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "add_to_cart") == 0 &&
-           eng__json_str(t->ctx, "session.focus", NULL) &&
-           eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), undo);
-}
-
 /* Nothing is waiting: say so, with where the newest order stands. A
  * "yes" that itself asks to put something in the cart ("yes please add
  * it") is that request, for the cart agent. */
@@ -506,14 +494,6 @@ eng_result eng__agent_order(const agent_call *c)
     if (yes || no) {
         /* only the question just asked can be answered */
         json_object *fresh = eng__agent_pending_fresh(t);
-        if (no && !fresh && takes_back_add(t)) {
-            /* "actually no, cancel that" right after an add: taking it
-             * out is asked, never done on a "no" */
-            eng__agent_read_as(t, "remove_from_cart");
-            json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-            eng__turn_note(t, "no question waiting, an add just made: asked whether to take it out");
-            return eng__agent_cart(c);
-        }
         if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
             return answer_cart(t, fresh, yes);
         if (fresh && strcmp(eng__json_str(fresh, "type", ""), "order.cancel") == 0 && eng__user_id(t))

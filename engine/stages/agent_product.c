@@ -341,21 +341,12 @@ static json_object *query_json(const query *q)
     return o;
 }
 
-/* Whether the title, brand or category of `p` holds a word starting
- * with w[0..n) (its plural ending aside: "polishes" finds "Polish"), or
- * for five letters or more holds it anywhere. */
+/* Whether the title, brand or category of `p` names w[0..n)
+ * (eng__agent_word_fits: "phone" names "iPhone"). */
 static bool names_word(const store_product *p, const char *w, size_t n)
 {
-    if (n > 4 && w[n - 1] == 's')
-        n -= n > 5 && w[n - 2] == 'e' && w[n - 3] == 's' ? 2 : 1;
-    const char *fields[] = {p->title, p->brand, p->category};
-    for (size_t f = 0; f < 3; f++)
-        for (const char *h = fields[f]; h && *h; h++)
-            /* at a word's start, or inside one for a long word ("phone"
-             * in "iPhone", "smartphones") */
-            if ((h == fields[f] || !isalnum((unsigned char)h[-1]) || n >= 5) && strncasecmp(h, w, n) == 0)
-                return true;
-    return false;
+    return eng__agent_word_fits(w, n, p->title, true) || eng__agent_word_fits(w, n, p->brand, false) ||
+           eng__agent_word_fits(w, n, p->category, true);
 }
 
 /* A small result set (all of it in hand) where some product names every
