@@ -581,7 +581,10 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
      * drop the third" is one request after a word of chat */
     static const char *const chat[] = {"right", "ok", "okay", "alright", "all right", "well", "so", "hmm", "um",
                                        "uh", "oh", "actually", "wait", "sorry", "oops", "cool", "great", "fine",
-                                       "perfect", "nice", "hey", "hi", "hello", "please", "thanks", "cheers", NULL};
+                                       "perfect", "nice", "hey", "hi", "hello", "please", "thanks", "cheers",
+                                       "start over", "let's start over", "lets start over", "start again",
+                                       "changed my mind", "i changed my mind", "never mind", "nevermind",
+                                       "scratch that", NULL};
     char intents[MAX_PARTS][64];
     int ok = n > 1, searches = 0;
     for (size_t k = 0; ok && k < n; k++) {

@@ -324,7 +324,10 @@ int store__normalize(const char *text, int for_index, store__buf *out)
             }
             continue;
         }
-        if (it[i].type == IT_WORD || (it[i].type == IT_X && for_index))
+        /* a lone "x" after a name is a model ("iphone x"), not "times" */
+        int model_x = it[i].type == IT_X && it[i].w && (it[i].w[0] | 0x20) == 'x' && i > 0 &&
+                       it[i - 1].type == IT_WORD && (i + 1 == cnt || it[i + 1].type == IT_WORD);
+        if (it[i].type == IT_WORD || (it[i].type == IT_X && (for_index || model_x)))
             rc = emit(out, it[i].w, it[i].wn);
         i++;
     }

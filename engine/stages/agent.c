@@ -78,6 +78,19 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * question it answers is dropped) */
     if (intent && strcmp(intent, "confirm") != 0 && eng__store(t) && eng__agent_cart_takes_back(&call, &r))
         return r;
+    /* "nuke the cart", "start over, empty everything", "take it all out",
+     * however read: the cart agent asks before emptying it */
+    static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart",
+                                            "remove_from_cart", NULL};
+    bool clear_reading = false;
+    for (size_t i = 0; intent && may_clear[i] && !clear_reading; i++)
+        clear_reading = strcmp(intent, may_clear[i]) == 0;
+    if (clear_reading && eng__store(t) && eng__agent_clears_cart(t, eng__json_str(t->ctx, "message.text", ""))) {
+        eng__agent_read_as(t, "empty_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "clears the whole cart: read as emptying it, asked");
+        return eng__agent_cart(&call);
+    }
     /* "actually make it standard", "no, switch it to express" right after
      * the checkout's summary chooses the delivery, however read (a
      * quantity change, a search, a no) */
@@ -502,7 +515,16 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
         /* a model number right after a name: "the iphone 6", "galaxy s8" */
         bool model = !letter && digit && o && out[o - 1] != '|' && w > buf && w[-1] == ' ' && w - buf >= 2 &&
                      isalpha((unsigned char)w[-2]);
-        if ((!letter && !model) || (wn == 1 && !digit) || cartword || is_filler(w, wn))
+        /* a model letter right after a name: "the iphone x" (not "a",
+         * "i", "u" or a size: "the shoes in m") */
+        const char *next = p;
+        while (*next == ' ')
+            next++;
+        bool model_letter = wn == 1 && letter && o && out[o - 1] != '|' && w > buf && w[-1] == ' ' &&
+                            !strchr("aiusmltdAIUSMLTD", w[0]) &&
+                            !isdigit((unsigned char)*next);   /* "lipstick x 2": times */
+        if ((!letter && !model) || (wn == 1 && !digit && !model_letter) || cartword ||
+            (!model_letter && is_filler(w, wn)))
             continue;
         if (o + wn + 2 >= n)
             break;

@@ -894,6 +894,31 @@ static bool keeps_only(eng_turn *t, const char *text)
     return false;
 }
 
+bool eng__agent_clears_cart(eng_turn *t, const char *text)
+{
+    /* a verb that clears a container, with the cart or all of it named */
+    static const char *const clears[] = {"empty", "clear", "wipe", "nuke", "dump", "scrap", "bin", "ditch", "trash",
+                                         "reset", "start over", "start again", "start fresh", "begin again", NULL};
+    static const char *const holder[] = {"cart", "basket", "trolley", "my bag", NULL};
+    /* a verb that takes a line out, with all of it named ("remove it
+     * from my cart" is the one in focus) */
+    static const char *const takes[] = {"remove", "delete", "take out", "get rid", NULL};
+    static const char *const whole[] = {"everything", "it all", "all of it", "the lot", "whole", "entire", NULL};
+    json_object *named = eng__json_path(t->ctx, "understanding.named");
+    if (json_object_is_type(named, json_type_array) && json_object_array_length(named) > 0)
+        return false;
+    bool taking = eng__agent_has_word(text, takes) ||
+                  (eng__agent_has_word(text, (const char *const[]){"take", NULL}) &&
+                   eng__agent_has_word(text, (const char *const[]){"out", NULL}));
+    bool clearing = eng__agent_has_word(text, clears);
+    if (!(clearing && (eng__agent_has_word(text, holder) || eng__agent_has_word(text, whole))) &&
+        !(taking && eng__agent_has_word(text, whole)))
+        return false;
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    return json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0;
+}
+
 /* "how many items have i got", "how many are in my basket": what the
  * cart holds, not a search or a stock question. */
 static bool asks_count_held(const char *text)
@@ -1545,7 +1570,7 @@ eng_result eng__agent_cart(const agent_call *c)
     const char *text = eng__json_str(t->ctx, "message.text", "");
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
                     strcmp(intent, "update_quantity") == 0;
-    if (mutating && asks_if_in_cart(text)) {
+    if ((mutating || strcmp(intent, "empty_cart") == 0) && asks_if_in_cart(text)) {
         /* "is the watch still in my cart?" asks, it changes nothing */
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("view_cart"));
         eng__turn_note(t, "a question about the cart: shown");
@@ -1715,7 +1740,8 @@ eng_result eng__agent_cart(const agent_call *c)
         /* emptying takes a word that clears: "cart" or "the basket"
          * alone asks to see it, however the model read it */
         static const char *const clearing[] = {"empty", "clear", "wipe", "everything", "all", "whole", "reset",
-                                               "over", "scrap", "nothing", "cancel", "emptied", "fresh", NULL};
+                                               "over", "scrap", "nothing", "cancel", "emptied", "fresh", "nuke",
+                                               "dump", "bin", "ditch", "trash", "remove", "delete", "rid", NULL};
         if (!eng__agent_has_word(text, clearing)) {
             eng__agent_read_as(t, "view_cart");
             eng__turn_note(t, "no word that clears: the cart shown");

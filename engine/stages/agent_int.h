@@ -147,6 +147,12 @@ bool eng__agent_asks_opinion(eng_turn *t);
  * dozen please", "3 pls") while products are in view (the focus, or
  * the last list): how many of which, an add to ask (or "which one?"). */
 bool eng__agent_bare_count(eng_turn *t);
+/* eng__agent_clears_cart: `text` asks to empty the whole cart ("nuke the
+ * cart", "start over, empty everything", "take it all out"): a clearing
+ * verb, a word for all of it, nothing of the catalog named, and a cart
+ * that holds something. */
+bool eng__agent_clears_cart(eng_turn *t, const char *text);
+
 /* eng__agent_code_request: whether `text` asks to use a promotion code it
  * holds ("my voucher is WELCOME5") or to take the code off ("could you
  * take my voucher off"): the cart agent's, whatever the model read. */

@@ -88,6 +88,22 @@ static void test_spelling_steps(void **state)
     free(q);
 }
 
+/* "x" between sizes is "by"; after a name it is the model ("iphone x") */
+static void test_model_x(void **state)
+{
+    static const char *const cases[][2] = {
+        {"iphone x", "iphone x"}, {"realme x pro", "realme x pro"}, {"2 x 4 lumber", "2 2x4 4 lumber"},
+        {"2x4", "2 2x4 4"}, {"lipstick x 2", "lipstick 2"}, {"x", ""},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store__buf b = {0};
+        assert_int_equal(store__normalize(cases[i][0], 0, &b), 0);
+        assert_string_equal(b.p, cases[i][1]);
+        store__buf_free(&b);
+    }
+}
+
 static void test_context_picks(void **state)
 {
     store__lexicon l;
@@ -239,6 +255,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spelling_steps),
+        cmocka_unit_test(test_model_x),
         cmocka_unit_test(test_context_picks),
         cmocka_unit_test(test_split_join_synonyms),
         cmocka_unit_test(test_rerank),
