@@ -1624,6 +1624,109 @@ static bool add_sku(json_object *skus, const char *sku)
     return true;
 }
 
+/* "which of these is waterproof", "which one has the best battery": a
+ * question that picks among the products shown by something only their
+ * listings can say. */
+static bool asks_which_of_shown(const char *text)
+{
+    static const char *const which[] = {"which one", "which of", "which is", "which has", "which are",
+                                        "which would", "which will", "which ones", "any of these", "any of them",
+                                        "any of those", NULL};
+    return eng__agent_has_word(text, which);
+}
+
+/* "of these which one is the most lightweight", "which ones have a
+ * floral note": "which" said of the list shown (two or more, none picked
+ * out by an ordinal), read by the model as a search or a product's
+ * details. */
+static bool picks_among_shown(eng_turn *t)
+{
+    static const char *const which[] = {"which one", "which ones", "which of", "out of these", "of these which",
+                                        "of them which", "of those which", NULL};
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    return json_object_is_type(shown, json_type_array) && json_object_array_length(shown) >= 2 &&
+           eng__agent_has_word(text, which) &&
+           !eng__agent_points_at_shown(t);
+}
+
+/* The word such a question asks about, into out (empty when there is
+ * none): what is left of the message without question words, words of
+ * comparison and words that name the products themselves. */
+static void feature_word(const char *text, json_object *cards, char *out, size_t cap)
+{
+    static const char *const skip[] = {
+        "which", "one", "ones", "of", "these", "those", "them", "they", "is", "are", "has", "have", "had", "the",
+        "a", "an", "best", "better", "most", "more", "good", "great", "really", "very", "would", "will", "be",
+        "for", "any", "do", "does", "with", "got", "comes", "come", "it", "in", "on", "and", "or", "me", "you",
+        "i", "to", "out", "there", "here", "that", "this", "here's", "actually", "really", "so", "then", "now",
+        "please", "pls", "tell", "know", "say", "can", "could", "should", "buy", "get", "pick", "choose",
+        "go", "recommend", "suggest", "option", "choice", "think", "we", "my", "your", "our", "all", "rated",
+        "rating", "ratings", "review", "reviews", "reviewed", "popular", "stars", "cheap", "cheaper", "cheapest",
+        "price", "priced", "prices", "cost", "costs", "expensive", "value", "deal", "money", "smells", "smell",
+        "highest", "lowest", "top", "higher", "lower",
+        "looks", "look", "feels", "feel", "sounds", "fits", "fit", "works", "work", "lasts", "last", NULL};
+    out[0] = '\0';
+    int words = 0;
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (n < 3 || n >= cap)
+            continue;
+        bool known = false;
+        for (size_t k = 0; skip[k] && !known; k++)
+            known = strlen(skip[k]) == n && strncasecmp(skip[k], w, n) == 0;
+        for (size_t i = 0; !known && cards && i < json_object_array_length(cards); i++) {
+            json_object *c = json_object_array_get_idx(cards, i);
+            known = eng__agent_word_fits(w, n, eng__json_str(c, "category", ""), true) ||
+                    eng__agent_word_fits(w, n, eng__json_str(c, "brand", ""), false);
+        }
+        if (known)
+            continue;
+        /* up to two words, space separated: "a floral scent" */
+        size_t o = strlen(out);
+        if (o + n + 2 >= cap)
+            return (void)(out[0] = '\0');
+        if (o)
+            out[o++] = ' ';
+        for (size_t i = 0; i < n; i++)
+            out[o++] = (char)tolower((unsigned char)w[i]);
+        out[o] = '\0';
+        words++;
+    }
+    if (words > 2)   /* a sentence of its own, not one thing asked about */
+        out[0] = '\0';
+}
+
+
+/* Does the product's listing (title, description, tags) hold the word? */
+static bool listing_holds(const store_product *p, const char *w)
+{
+    size_t n = strlen(w);
+    if (eng__agent_word_fits(w, n, p->title, false) || eng__agent_word_fits(w, n, p->description, false))
+        return true;
+    for (size_t i = 0; i < p->n_tags; i++)
+        if (eng__agent_word_fits(w, n, p->tags[i], false))
+            return true;
+    return false;
+}
+
+/* The product's weight as its listing gives it, or a negative number. */
+static double listed_weight(const store_product *p)
+{
+    json_object *facts = p->facts ? json_tokener_parse(p->facts) : NULL, *v = NULL;
+    double w = -1;
+    if (facts && json_object_object_get_ex(facts, "weight", &v) &&
+        (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+        w = json_object_get_double(v);
+    json_object_put(facts);
+    return w;
+}
+
 /* "compare the first two", "the oppo or the realme?", "compare them":
  * the products side by side; nothing in the session changes but focus. */
 static eng_result compare(eng_turn *t)
@@ -1676,7 +1779,7 @@ static eng_result compare(eng_turn *t)
         if (*p)
             *p++ = '\0';
         agent_target tg;
-        if (eng__agent_named(t, w, &tg))
+        if (eng__agent_named(t, w, &tg) && !(nshown >= 2 && asks_which_of_shown(text) && tg.where != AGENT_AT_SHOWN))
             add_sku(skus, tg.sku);
         json_object_put(tg.candidates);
     }
@@ -1695,6 +1798,28 @@ static eng_result compare(eng_turn *t)
     for (size_t k = 0; !asked && price_cue[k]; k++)
         if (strcasestr(text, price_cue[k]))
             asked = "price";
+    /* "which one is lightest", "which is the heaviest": the weights listed */
+    static const char *const light_cue[] = {"lightest", "lighter", "lightweight", "weighs less", "weighs least",
+                                            "weighs the least", "least heavy", "least weight", "lowest weight",
+                                            "weigh less", "weigh the least", NULL};
+    static const char *const heavy_cue[] = {"heaviest", "heavier", "weighs more", "weighs the most", "weigh more",
+                                            "weigh the most", "most weight", "highest weight", NULL};
+    if (eng__agent_has_word(text, light_cue))
+        asked = "light";
+    else if (eng__agent_has_word(text, heavy_cue))
+        asked = "heavy";
+    /* "which of these is waterproof", "which has the best battery": the
+     * word the listings are searched for ("the best battery" is not the
+     * best rated) */
+    char feature[48] = "";
+    static const char *const rated[] = {"rated", "rating", "ratings", "review", "reviews", "reviewed", "popular",
+                                        "stars", NULL};
+    if ((!asked || (strcmp(asked, "rating") == 0 && !eng__agent_has_word(text, rated))) && nshown >= 2 &&
+        asks_which_of_shown(text)) {
+        feature_word(text, shown, feature, sizeof feature);
+        if (feature[0])
+            asked = "feature";
+    }
     static const char *const all[] = {"them", "they", "these", "those", "both", "all", "each", "prices", "the two", NULL};
     /* right after a comparison, "which has better reviews" is of the
      * products just compared, not of the whole list */
@@ -1718,15 +1843,56 @@ static eng_result compare(eng_turn *t)
         eng__turn_note(t, "compare: fewer than two products");
         return ENG_R_OK;
     }
-    json_object *cards = json_object_new_array();
+    json_object *cards = json_object_new_array(), *having = json_object_new_array();
+    bool held[2][8] = {{false}};
+    const char *titles[8];
+    size_t nheld = 0;
+    json_object *lightest = NULL, *heaviest = NULL;
+    double wmin = 0, wmax = 0;
+    size_t weighed = 0;
     for (size_t i = 0; i < json_object_array_length(skus); i++) {
         store_product p = {0};
         if (store_product_get(s, json_object_get_string(json_object_array_get_idx(skus, i)), &p, NULL) == 0) {
-            json_object_array_add(cards, eng__card(&p, false));
+            json_object *card = eng__card(&p, false);
+            json_object_array_add(cards, card);
+            double w = listed_weight(&p);
+            if (w > 0) {
+                if (!weighed || w < wmin)
+                    wmin = w, lightest = card;
+                if (!weighed || w > wmax)
+                    wmax = w, heaviest = card;
+                weighed++;
+            }
+            if (feature[0] && nheld < 8) {
+                char w2[sizeof feature];
+                snprintf(w2, sizeof w2, "%s", feature);
+                char *sp = strchr(w2, ' ');
+                if (sp)
+                    *sp = '\0';
+                held[0][nheld] = listing_holds(&p, w2);
+                held[1][nheld] = sp && listing_holds(&p, sp + 1);
+                titles[nheld++] = json_object_get_string(eng__json_path(card, "title"));
+            }
             store_product_clear(&p);
         }
     }
     json_object_put(skus);
+    if (feature[0]) {
+        /* of two words, the one the fewest listings hold but some do
+         * ("floral" rather than "scent", which every perfume has) */
+        char *sp = strchr(feature, ' ');
+        size_t c[2] = {0, 0};
+        for (size_t i = 0; i < nheld; i++)
+            c[0] += held[0][i], c[1] += held[1][i];
+        int k = !sp || (c[0] && (!c[1] || c[0] < c[1])) ? 0 : 1;
+        if (sp && k == 0)
+            *sp = '\0';
+        else if (sp)
+            memmove(feature, sp + 1, strlen(sp + 1) + 1);
+        for (size_t i = 0; i < nheld; i++)
+            if (held[k][i])
+                json_object_array_add(having, json_object_new_string(titles[i]));
+    }
     eng__shop_price(t, cards);
     json_object *cheap = NULL, *best = NULL;
     for (size_t i = 0; i < json_object_array_length(cards); i++) {
@@ -1746,12 +1912,39 @@ static eng_result compare(eng_turn *t)
         ENG_JADD(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
     ENG_JADD(r, "same", json_object_new_boolean(cheap == best));
     /* the answer comes first, and it is what "it" means next ("add it") */
-    json_object *pick = !asked ? NULL : strcmp(asked, "rating") == 0 ? best : cheap;
+    json_object *pick = !asked                         ? NULL
+                        : strcmp(asked, "rating") == 0 ? best
+                        : strcmp(asked, "price") == 0  ? cheap
+                        : strcmp(asked, "light") == 0  ? (weighed >= 2 ? lightest : NULL)
+                        : strcmp(asked, "heavy") == 0  ? (weighed >= 2 ? heaviest : NULL)
+                                                       : NULL;
     if (json_object_array_length(cards) == 1)
         ENG_JADD(r, "only", json_object_new_boolean(1));
+    if (asked && (strcmp(asked, "light") == 0 || strcmp(asked, "heavy") == 0) && !pick)
+        ENG_JADD(r, "noWeights", json_object_new_boolean(1));   /* the listings do not say */
+    if (feature[0]) {
+        json_object *f = json_object_new_object();
+        ENG_JADD(f, "word", json_object_new_string(feature));
+        ENG_JADD(f, "listed", json_object_get(having));
+        ENG_JADD(r, "feature", f);
+        if (json_object_array_length(having) == 1) {
+            /* the one whose listing says so is what "it" means next */
+            for (size_t i = 0; i < json_object_array_length(cards); i++)
+                if (strcmp(eng__json_str(json_object_array_get_idx(cards, i), "title", ""),
+                           json_object_get_string(json_object_array_get_idx(having, 0))) == 0)
+                    ENG_JADD(eng__session(t), "focus",
+                             json_object_new_string(eng__json_str(json_object_array_get_idx(cards, i), "sku", "")));
+        }
+    }
+    json_object_put(having);
     if (pick) {
-        json_object_object_add(r, strcmp(asked, "rating") == 0 ? "askedRating" : "askedPrice",
-                               json_object_new_boolean(1));
+        const char *key = strcmp(asked, "rating") == 0  ? "askedRating"
+                          : strcmp(asked, "price") == 0 ? "askedPrice"
+                          : strcmp(asked, "light") == 0 ? "askedLight"
+                                                        : "askedHeavy";
+        json_object_object_add(r, key, json_object_new_boolean(1));
+        if (strcmp(asked, "light") == 0 || strcmp(asked, "heavy") == 0)
+            ENG_JADD(r, "weight", json_object_new_double(strcmp(asked, "light") == 0 ? wmin : wmax));
         ENG_JADD(r, "answer", json_object_get(pick));
         ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(pick, "sku", "")));
     }
@@ -2269,6 +2462,15 @@ eng_result eng__agent_product(const agent_call *c)
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "recommend") == 0) &&
         eng__agent_shop_overview(c, &liked))
         return liked;   /* "what sort of stuff do you sell" */
+    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
+         strcmp(intent, "product_details") == 0) &&
+        picks_among_shown(t)) {
+        /* "of these which one is the most lightweight", "which ones have
+         * a floral note": a question about the list shown */
+        eng__agent_read_as(t, "compare");
+        eng__turn_note(t, "which of the products shown: a comparison");
+        return eng__agent_product(c);
+    }
     static const char *const against[] = {"compare", "compares", "compared", "comparison", "vs", "versus",
                                           "stack up", "against", NULL};
     if (strcmp(intent, "search_product") == 0 && eng__json_str(t->ctx, "session.focus", NULL) &&

@@ -182,10 +182,19 @@ eng_result eng__agent_support(const agent_call *c)
         json_object_put(tg.candidates);
         /* "how big is it", "could i send it back if i change my mind":
          * the words around "it" name no product; "it" is the focus */
+        /* "how big is the bottle": "the" and words that name nothing
+         * the shop sells (ctx.understanding.named empty) are a part of
+         * it too; "your returns policy" is the shop's */
         static const char *const pointing[] = {"it", "its", "it's", "this", "this one", "that one", NULL};
+        static const char *const the[] = {"the", NULL};
+        static const char *const shop[] = {"you", "your", "you're", "general", "shop", "store", "usual", NULL};
+        const char *text = eng__json_str(t->ctx, "message.text", "");
+        json_object *named = eng__json_path(t->ctx, "understanding.named");
+        bool part_of_it = eng__agent_has_word(text, the) && !eng__agent_has_word(text, shop) &&
+                          json_object_is_type(named, json_type_array) && json_object_array_length(named) == 0;
         bool at_focus = tg.found != AGENT_ONE && tg.found != AGENT_MANY &&
                         eng__json_str(t->ctx, "session.focus", NULL) &&
-                        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), pointing);
+                        (eng__agent_has_word(text, pointing) || part_of_it);
         if (at_focus)
             eng__set_var(t, "useFocus", json_object_new_boolean(1));
         if (tg.found == AGENT_ONE || at_focus) {
