@@ -494,6 +494,9 @@ static const char *const synonyms[][2] = {
     {"portug", "european"}, {"portugal", "european"}, {"greece", "european"},
     {"germany", "european"}, {"italy", "european"}, {"netherlands", "european"}, {"austria", "european"},  {"poland", "european"}, {"sweden", "european"},
     {"denmark", "european"}, {"finland", "european"}, {"greec", "european"},
+    /* American spelling, and other words for paying over time */
+    {"installment", "instalment"}, {"monthli", "instalment"}, {"financ", "instalment"},
+    {"crypto", "cryptocurr"}, {"internationally", "international"},
 };
 
 typedef struct qterm {

@@ -860,9 +860,13 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
         a->in->cues++;
     /* only a noun right next to the type makes a compound ("phone
      * case"; not "a phone, but not an iphone") */
-    if (a->in->category && a->best_seg == a->seg && a->after == 0 &&
-        (!l || (f & (LW_STOP | LW_BOUND)) || (w[0] >= '0' && w[0] <= '9')))
-        a->after = 2;
+    /* "computer mouse": an English word the catalog does not hold,
+     * right after the type, is the thing bought, and the shop has none */
+    if (a->in->category && a->best_seg == a->seg && a->after == 0 && !l && n >= 3 && dict_has(x, w, n))
+        a->after = 3;
+    else if (a->in->category && a->best_seg == a->seg && (a->after == 0 || a->after == 3) &&
+             (!l || (f & (LW_STOP | LW_BOUND)) || (w[0] >= '0' && w[0] <= '9')))
+        a->after = a->after == 3 && (f & LW_BOUND) ? 3 : 2;
     if (f & LW_BOUND) {
         a->seg++;
         return 0;
@@ -878,7 +882,7 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
     /* "phone case", "watch strap": a product noun of the catalog right
      * after the type, ending its part, is the thing bought; the type
      * word only says what it is for */
-    if (a->best_seg == a->seg && cat < 0 && a->in->category)
+    if (a->best_seg == a->seg && cat < 0 && a->in->category && a->after != 3)
         a->after = a->after == 0 && (f & LW_CATALOG) && !(f & LW_BRAND) && !eng__ent_is_colour(w, n) ? 1 : 2;
     /* the last typed word of the first part that names one wins:
      * "phone case" is a case, "perfume for women" a perfume */
@@ -989,7 +993,7 @@ void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out)
         return;
     anctx a = {x, out, 0, -1, 0};
     words(text, strlen(text), see, &a);
-    if (a.after == 1) {
+    if (a.after == 1 || a.after == 3) {
         out->category = NULL;   /* "phone cases": cases, whatever their category */
         out->type[0] = out->head[0] = 0;
         out->type_literal = false;

@@ -22,7 +22,8 @@ static const char *const stop[] = {
     "only", "available", "price", "priced", "around", "about", "also", "maybe", "good", "best", "nice",
     "options", "option", "kind", "kinds", "type", "types", "them", "those", "these", "it", "one", "ones",
     "let", "see", "up", "at", "most", "least", "budget", "dollars", "dollar", "bucks", "usd", "eur",
-    "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many",
+    "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many", "guys",
+    "folks", "u", "ya",
     /* asking for details is not part of a product's name */
     "tell", "details", "detail", "info", "information", "describe", "specs",
     /* chat filler */
@@ -306,7 +307,9 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
     bool every = one.data != NULL;
     for (size_t i = 0; every && i < json_object_array_length(cards); i++) {
         json_object *c = json_object_array_get_idx(cards, i);
-        every = strcasestr(eng__json_str(c, "title", ""), one.data) || strcasestr(eng__json_str(c, "category", ""), one.data);
+        every = (strcasestr(eng__json_str(c, "title", ""), one.data) ||
+                 strcasestr(eng__json_str(c, "category", ""), one.data)) &&
+                strcasecmp(eng__json_str(c, "brand", ""), one.data) != 0;   /* not "3 samsungs" */
     }
     if (every)
         eng__plural(&b, one.data, one.len, total == 1);
@@ -1301,6 +1304,20 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             return recommend(t, o);
         }
         clarify(t);
+        /* "any tents", "i need a printer": a thing named plainly that the
+         * shop does not sell is said so, not asked again */
+        size_t said = 0;
+        for (const char *p = q.text; *p; p++)
+            said += *p != ' ' && (p == q.text || p[-1] == ' ');
+        /* "stuff for a camping trip", "something for my new flat": a need,
+         * not a thing named; asked what kind of thing */
+        static const char *const need[] = {"something", "stuff", "things", "anything", "ideas", "idea", "gift",
+                                           "gifts", "present", "presents", "suggestions", NULL};
+        if (!json_object_get_boolean(eng__json_path(t->ctx, "understanding.vague")) && q.text[0] &&
+            !(refine && has_last) && said <= 3 && !eng__agent_has_word(text, need)) {
+            eng__set_var(t, "notCarried", json_object_new_string(q.text));
+            eng__turn_note(t, "\"%s\": nothing of the kind in the catalog", q.text);
+        }
     }
     return ENG_R_OK;
 }

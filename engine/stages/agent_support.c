@@ -3,6 +3,7 @@
  * FAQ topics whose answers live in the formatter's templates, and
  * hand-off to a person, recorded as an event (an action and an audit
  * record) so the support team sees who asked and why. */
+#define _GNU_SOURCE /* strcasestr */
 #include "agent_int.h"
 #include "engine/knowledge_int.h"
 #include "engine/checkout_int.h"
@@ -129,6 +130,37 @@ bool eng__agent_kb_follow_on(eng_turn *t)
     return true;
 }
 
+/* "do you sell keyboards", "do you guys stock tents", "does your shop
+ * carry hammocks": the words after the selling verb, or NULL when the
+ * message does not ask whether the shop sells something, or asks where
+ * or how it sells ("a store in london", "internationally"). */
+static const char *sold_thing(const char *text)
+{
+    static const char *const verbs[] = {" sell ", " stock ", " carry ", NULL};
+    static const char *const who[] = {"you", "u", "ya", "shop", "store", NULL};
+    static const char *const how[] = {"store in", "shop in", "stores in", "shops in", "near me", "location",
+                                      "locations", "branch", "branches", "office", "internationally", "abroad",
+                                      "worldwide", "overseas", "online", "in person", "wholesale", "in bulk",
+                                      "outlet", "showroom", NULL};
+    if (eng__agent_has_word(text, how))
+        return NULL;
+    for (size_t i = 0; verbs[i]; i++) {
+        const char *v = strcasestr(text, verbs[i]);
+        if (!v)
+            continue;
+        /* "you" (or the shop) within the three words before the verb */
+        char before[96];
+        size_t from = (size_t)(v - text) > 40 ? (size_t)(v - text) - 40 : 0;
+        snprintf(before, sizeof before, "%.*s", (int)((size_t)(v - text) - from), text + from);
+        const char *rest = v + strlen(verbs[i]);
+        while (*rest == ' ')
+            rest++;
+        if (eng__agent_has_word(before, who) && *rest && strncasecmp(rest, "out ", 4) != 0)
+            return rest;   /* not "do you carry out repairs" */
+    }
+    return NULL;
+}
+
 eng_result eng__agent_support(const agent_call *c)
 {
     eng_turn *t = c->t;
@@ -212,6 +244,17 @@ eng_result eng__agent_support(const agent_call *c)
          * shop sells, asked after; not the stock policy */
         eng__agent_read_as(t, "search_product");
         eng__turn_note(t, "a weak question that names a brand or a kind the shop sells: a search");
+        return eng__agent_product(c);
+    }
+    /* "do you sell keyboards", "do you folks stock tents": a thing asked
+     * after that the shop's text does not answer is a search (which says
+     * so when the catalog has none) */
+    const char *sold = sold_thing(eng__json_str(t->ctx, "message.text", ""));
+    eng_kb_hit sold_hit;
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) && sold &&
+        !eng__kb_answers(t->p->knowledge, sold, NULL, true, &sold_hit)) {
+        eng__agent_read_as(t, "search_product");
+        eng__turn_note(t, "asks whether the shop sells a thing its text does not answer: a search");
         return eng__agent_product(c);
     }
     static const char *const other_price[] = {"cheaper", "less expensive", "more affordable", "lower price",
