@@ -299,7 +299,8 @@ static bool name_like(const char *s)
         "why", "when", "where", "which", "who", "do", "does", "did", "can", "could", "would", "will", "should",
         "right", "correct", "good", "great", "sure", "and", "or", "but", "not", "don't", "dont", "want", "need",
         "cart", "order", "checkout", "pay", "card", "address", "cancel", "stop", "wait", "hi", "hello", "hey",
-        "same", "as", "before", "usual", "one", "option", "cheapest", "fastest", "free", NULL};
+        "same", "as", "before", "usual", "one", "option", "cheapest", "fastest", "free", "actually", "add",
+        "remove", "change", "hold", "hang", "sorry", "oops", "undo", "forget", "nevermind", "never", "mind", NULL};
     int words = 0;
     for (const char *p = s; *p;) {
         while (*p == ' ')
@@ -465,7 +466,8 @@ json_object *eng__address_parse(const char *text, const char *wanted)
                    !json_object_object_get(o, "city")) {
             put(o, "city", parts[i]);
             used[i] = true;
-        } else if (street < 0 && np > 1 && i == 0 && !json_object_object_get(o, "name")) {
+        } else if (street < 0 && np > 1 && i == 0 && !json_object_object_get(o, "name") && name_like(parts[i])) {
+            /* "Ann Lee, 10115 Berlin"; not "actually wait, add one more" */
             put(o, "name", parts[i]);
             used[i] = true;
         }

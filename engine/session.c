@@ -584,7 +584,8 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
                                        "perfect", "nice", "hey", "hi", "hello", "please", "thanks", "cheers",
                                        "start over", "let's start over", "lets start over", "start again",
                                        "changed my mind", "i changed my mind", "never mind", "nevermind",
-                                       "scratch that", NULL};
+                                       "scratch that", "actually wait", "oh wait", "no wait", "wait a sec",
+                                       "wait a second", "hold on", "hang on", "one sec", NULL};
     char intents[MAX_PARTS][64];
     int ok = n > 1, searches = 0;
     for (size_t k = 0; ok && k < n; k++) {

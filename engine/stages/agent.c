@@ -91,6 +91,26 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "clears the whole cart: read as emptying it, asked");
         return eng__agent_cart(&call);
     }
+    /* "just buy it for me right away" with goods in the cart: the
+     * checkout, which asks before placing anything; "buy it" of a product
+     * not in the cart: the add, asked */
+    static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify", "product_details",
+                                          "shop_question", NULL};
+    bool buy_reading = false;
+    for (size_t i = 0; intent && may_buy[i] && !buy_reading; i++)
+        buy_reading = strcmp(intent, may_buy[i]) == 0;
+    int buys = buy_reading && eng__store(t) ? eng__agent_buys_now(t, eng__json_str(t->ctx, "message.text", "")) : 0;
+    if (buys == 1) {
+        eng__agent_read_as(t, "checkout");
+        eng__turn_note(t, "asks to buy what the cart holds: the checkout");
+        return eng__agent_order(&call);
+    }
+    if (buys == 2) {
+        eng__agent_read_as(t, "add_to_cart");
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "asks to buy the product in focus: an add, asked");
+        return eng__agent_cart(&call);
+    }
     /* "actually make it standard", "no, switch it to express" right after
      * the checkout's summary chooses the delivery, however read (a
      * quantity change, a search, a no) */
@@ -376,6 +396,8 @@ static const char *const filler[] = {
     "at", "by", "my", "your", "our", "me", "i", "im", "ll", "ve", "d", "m", "s", "t", "re", "it", "its",
     "that", "this", "these", "those", "them", "they", "one", "ones", "other", "another", "item", "items",
     "product", "products", "thing", "things", "piece", "pieces", "pcs", "unit", "units", "pair", "pairs",
+    "bottle", "bottles", "jar", "jars", "tube", "tubes", "tin", "tins", "packet", "packets", "hold", "hang",
+    "wait", "before",
     "add", "added", "adding", "put", "buy", "take", "get", "grab", "want", "wanna", "need", "have", "having",
     "like", "would", "will", "could", "can", "should", "shall", "please", "pls", "plz", "thanks", "thank",
     "remove", "removing", "delete", "drop", "rid", "discard", "dont", "don", "do", "does", "did", "not",

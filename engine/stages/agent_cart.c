@@ -894,6 +894,25 @@ static bool keeps_only(eng_turn *t, const char *text)
     return false;
 }
 
+int eng__agent_buys_now(eng_turn *t, const char *text)
+{
+    static const char *const buy[] = {"buy it", "buy them", "buy these", "buy those", "buy now", "buy everything",
+                                      "buy the lot", "pay for it", "pay for them", "pay for everything",
+                                      "purchase it", "purchase them", "order it", "order them", "get it ordered",
+                                      NULL};
+    json_object *named = eng__json_path(t->ctx, "understanding.named");
+    if (!eng__agent_has_word(text, buy) ||
+        (json_object_is_type(named, json_type_array) && json_object_array_length(named) > 0))
+        return 0;
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    bool it = eng__agent_has_word(text, (const char *const[]){"it", NULL});
+    if (it && focus && eng__cart_line_qty(t, focus) == 0)
+        return 2;   /* "buy it" of a product not in the cart yet */
+    return json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0 ? 1 : 0;
+}
+
 bool eng__agent_clears_cart(eng_turn *t, const char *text)
 {
     /* a verb that clears a container, with the cart or all of it named */
@@ -971,10 +990,12 @@ static bool more_of_held(eng_turn *t, const char *text)
 
 /* "another", "same again", "one more please": more of the product in
  * focus, said with nothing else; an add, asked. */
-static bool one_more(eng_turn *t, const char *text)
+bool eng__agent_one_more(eng_turn *t, const char *text)
 {
     static const char *const words[] = {"another", "one", "more", "1", "please", "pls", "plz", "same", "again",
-                                        "of", "those", "that", "it", "them", "the", "just", "ok", "okay", NULL};
+                                        "of", "those", "that", "it", "them", "the", "just", "ok", "okay", "can",
+                                        "could", "i", "get", "have", "take", "i'll", "ill", "a", "an", "extra",
+                                        "bottle", "jar", "tube", "tin", "packet", "pair", "unit", "piece", NULL};
     static const char *const cue[] = {"another", "more", "again", NULL};
     if (!eng__json_str(t->ctx, "session.focus", NULL) || !eng__agent_has_word(text, cue))
         return false;
@@ -1198,7 +1219,7 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
             as = "add_to_cart", why = "a count alone with products in view: an add, asked";
         else if (more_of_held(t, text))
             as = "add_to_cart", why = "more of a product in the cart: an add, asked";
-        else if (one_more(t, text))
+        else if (eng__agent_one_more(t, text))
             as = "add_to_cart", why = "another of the product in focus: an add, asked";
         else if (multiplier(text) && eng__json_str(t->ctx, "session.focus", NULL) &&
                  eng__cart_line_qty(t, eng__json_str(t->ctx, "session.focus", "")) > 0)

@@ -147,6 +147,17 @@ bool eng__agent_asks_opinion(eng_turn *t);
  * dozen please", "3 pls") while products are in view (the focus, or
  * the last list): how many of which, an add to ask (or "which one?"). */
 bool eng__agent_bare_count(eng_turn *t);
+/* eng__agent_buys_now: `text` asks to buy what was chosen ("just buy it
+ * for me", "pay for everything now") naming nothing of the catalog: 1
+ * when the cart holds goods (a checkout), 2 when "it" is a product in
+ * focus that the cart does not hold (an add first), else 0. */
+int eng__agent_buys_now(eng_turn *t, const char *text);
+
+/* eng__agent_one_more: `text` asks for another of the product in focus
+ * and says nothing else ("another one please", "can i get another
+ * bottle"); false without a product in focus. */
+bool eng__agent_one_more(eng_turn *t, const char *text);
+
 /* eng__agent_clears_cart: `text` asks to empty the whole cart ("nuke the
  * cart", "start over, empty everything", "take it all out"): a clearing
  * verb, a word for all of it, nothing of the catalog named, and a cart

@@ -259,6 +259,8 @@ static bool type_modifies(const char *text, const char *type)
     return false;
 }
 
+static bool names_wanted(const char *text, const char *words);
+
 static void describe(eng_turn *t, const query *q, int64_t total, json_object *cards, json_object *r)
 {
     const char *type = eng__json_str(t->ctx, "understanding.productType", NULL);
@@ -1314,12 +1316,53 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         static const char *const need[] = {"something", "stuff", "things", "anything", "ideas", "idea", "gift",
                                            "gifts", "present", "presents", "suggestions", NULL};
         if (!json_object_get_boolean(eng__json_path(t->ctx, "understanding.vague")) && q.text[0] &&
-            !(refine && has_last) && said <= 3 && !eng__agent_has_word(text, need)) {
+            !(refine && has_last) && said <= 3 && !eng__agent_has_word(text, need) && names_wanted(text, q.text)) {
             eng__set_var(t, "notCarried", json_object_new_string(q.text));
             eng__turn_note(t, "\"%s\": nothing of the kind in the catalog", q.text);
         }
     }
     return ENG_R_OK;
+}
+
+/* "any tents", "i need a printer", "do you sell keyboards", "search
+ * mouse": the words searched for come right after words that ask for a
+ * thing (an article between), or are the whole message; "just buy it for
+ * me right away" and "wait, add a second bottle" name nothing wanted. */
+static bool names_wanted(const char *text, const char *words)
+{
+    static const char *const asks[] = {"any", "got", "sell", "stock", "carry", "need", "want", "looking for",
+                                       "look for", "after", "show me", "search", "search for", "find",
+                                       "find me", "get me", "buy", "like", "have", "where are", "where is",
+                                       "a", "an", "some", NULL};
+    char first[48];
+    size_t n = strcspn(words, " ");
+    if (n == 0 || n >= sizeof first)
+        return false;
+    snprintf(first, sizeof first, "%.*s", (int)n, words);
+    const char *at = NULL;
+    for (const char *p = strcasestr(text, first); p && !at; p = strcasestr(p + 1, first))
+        if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+            at = p;
+    if (!at)
+        return false;
+    /* the word before the searched words */
+    const char *e = at;
+    while (e > text && !isalnum((unsigned char)e[-1]))
+        e--;
+    if (e == text)
+        return true;   /* "hammocks?", "mouse pads" */
+    const char *b = e;
+    while (b > text && isalnum((unsigned char)b[-1]))
+        b--;
+    for (size_t i = 0; asks[i]; i++) {
+        size_t k = strlen(asks[i]);
+        const char *sp = strchr(asks[i], ' ');
+        const char *from = sp ? e - k : b;
+        if (from >= text && (size_t)(e - from) == k && strncasecmp(from, asks[i], k) == 0 &&
+            (from == text || !isalnum((unsigned char)from[-1])))
+            return true;
+    }
+    return false;
 }
 
 /* "the second one" that points at nothing shown: asking back beats

@@ -246,6 +246,14 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "a weak question that names a brand or a kind the shop sells: a search");
         return eng__agent_product(c);
     }
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_one_more(t, eng__json_str(t->ctx, "message.text", ""))) {
+        /* "can i get another bottle" of the product in focus: an add, asked */
+        eng__agent_read_as(t, "add_to_cart");
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "another of the product in focus: an add, asked");
+        return eng__agent_cart(c);
+    }
     /* "do you sell keyboards", "do you folks stock tents": a thing asked
      * after that the shop's text does not answer is a search (which says
      * so when the catalog has none) */

@@ -587,6 +587,22 @@ static const char *cart_verb(const char *rest)
                 return pass ? "remove_from_cart" : "add_to_cart";
         }
     }
+    /* no verb, but where it goes: "the first one please, into the basket" */
+    static const char *const into[] = {"into the", "into my", "in my", "in the", "to my", "to the", NULL};
+    static const char *const holder[] = {"cart", "basket", "trolley", "bag", NULL};
+    for (size_t i = 0; into[i]; i++)
+        for (const char *q = strstr(n, into[i]); q; q = strstr(q + 1, into[i])) {
+            if (q > n && q[-1] != ' ')
+                continue;
+            const char *h = q + strlen(into[i]);
+            while (*h == ' ')
+                h++;
+            for (size_t k = 0; holder[k]; k++) {
+                size_t hl = strlen(holder[k]);
+                if (strncmp(h, holder[k], hl) == 0 && (h[hl] == ' ' || h[hl] == '\0') && !strstr(n, "from "))
+                    return "add_to_cart";
+            }
+        }
     return NULL;
 }
 

@@ -98,6 +98,11 @@ static void test_never_read(void **state)
     check("no", NULL, "");
     check("show me sunglasses", NULL, "");
     check("yes", NULL, "");
+    /* a change of mind while the address is asked is not a name */
+    check("actually wait, add one more bottle first", NULL, "");
+    check("hold on, remove the watch", "name", "");
+    /* a name before the rest still is */
+    check("Ann Lee, 10115 Berlin", NULL, "name=Ann Lee|postalCode=10115|city=Berlin");
 }
 
 static void test_missing(void **state)
