@@ -91,6 +91,25 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "clears the whole cart: read as emptying it, asked");
         return eng__agent_cart(&call);
     }
+    /* "are any of these cruelty-free", "take me back to the start of the
+     * list": questions about the list shown and its pages, however read
+     * ("take" is not an add, "free" not the promotions) */
+    static const char *const may_list[] = {"search_product", "refine_search", "product_details", "out_of_scope",
+                                           "clarify", "shop_question", "add_to_cart", NULL};
+    bool list_reading = false;
+    for (size_t i = 0; intent && may_list[i] && !list_reading; i++)
+        list_reading = strcmp(intent, may_list[i]) == 0;
+    double conf = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
+    if (list_reading && eng__store(t) && fn != eng__agent_cart && eng__agent_picks_among_shown(t)) {
+        eng__agent_read_as(t, "compare");
+        eng__turn_note(t, "which of the products shown: a comparison");
+        return eng__agent_product(&call);
+    }
+    if (list_reading && eng__store(t) && (fn != eng__agent_cart || conf < 0.6) && eng__agent_turns_page(t)) {
+        eng__agent_read_as(t, "refine_search");
+        eng__turn_note(t, "a page of the list shown: a refinement");
+        return eng__agent_product(&call);
+    }
     /* "just buy it for me right away" with goods in the cart: the
      * checkout, which asks before placing anything; "buy it" of a product
      * not in the cart: the add, asked */

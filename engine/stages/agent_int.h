@@ -153,6 +153,15 @@ bool eng__agent_bare_count(eng_turn *t);
  * focus that the cart does not hold (an add first), else 0. */
 int eng__agent_buys_now(eng_turn *t, const char *text);
 
+/* eng__agent_picks_among_shown: "which" (or "any of these") said of the
+ * two or more products shown, none picked out by an ordinal ("of these
+ * which one is the most lightweight", "are any of these cruelty-free"). */
+bool eng__agent_picks_among_shown(eng_turn *t);
+/* eng__agent_turns_page: a page of the list shown asked for ("next
+ * page", "take me back to the start of the list"), naming nothing of the
+ * catalog; false without a list. */
+bool eng__agent_turns_page(eng_turn *t);
+
 /* eng__agent_one_more: `text` asks for another of the product in focus
  * and says nothing else ("another one please", "can i get another
  * bottle"); false without a product in focus. */

@@ -260,6 +260,10 @@ static bool type_modifies(const char *text, const char *type)
 }
 
 static bool names_wanted(const char *text, const char *words);
+/* "go back to the first page", "the previous ones" */
+static const char *const first_page[] = {"first page", "first ones again", "start of the list",
+                                         "beginning of the list", "back to the start", "back to the top",
+                                         "previous page", "previous ones", "go back", "back a page", NULL};
 
 static void describe(eng_turn *t, const query *q, int64_t total, json_object *cards, json_object *r)
 {
@@ -529,6 +533,15 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
         store_search_result_free(&res);
         return 0;
     }
+    if (res.total > 0 && q->offset > 0 && json_object_array_length(cards) == 0) {
+        /* "show me more" past the last page: all of them were shown, and
+         * the list shown stays what "the first one" means */
+        set_cards(t, cards);
+        eng__set_var(t, "noMore", json_object_new_boolean(1));
+        eng__turn_note(t, "\"%s\": no more beyond %d; the last list stays", q->text, q->offset);
+        store_search_result_free(&res);
+        return 0;
+    }
     ENG_JADD(sess, "shown", eng__agent_shown_of(cards));
     json_object_object_del(sess, "compared");   /* a new list: nothing compared in it */
     ENG_JADD(sess, "lastQuery", query_json(q));
@@ -719,7 +732,8 @@ static const char *const refine_words[] = {"cheaper", "expensive", "pricier", "p
                                            "ascending", "descending", "order", "rating", "ratings", "first", "from",
                                            "to", "top", "bottom", "reverse", "again", "what", "about", "how",
                                            "pricey", "priciest", "dearest", "dearer", "costliest", "nothing", "too", "not", "alternatives", "alternative", "options", "less", "affordable",
-                                           "costly", "than", "that", NULL};
+                                           "costly", "than", "that", "back", "previous", "start", "beginning", "go", "list",
+                                           "upmarket", "upscale", "fancier", "posher", "luxury", NULL};
 
 /* Words around refine words that say nothing of their own ("high to
  * low pls", "hmm got anything a bit cheaper"). */
@@ -727,7 +741,7 @@ static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "on
                                       "least", "price", "prices", "priced", "ones", "items", "products", "least",
                                       "best", "top", "thanks", "ok", "okay", "then", "hmm", "hm", "got", "bit",
                                       "little", "slightly", "though", "tho", "ideally", "maybe", "really", "actually",
-                                      "similar", "alike", "comparable", NULL};
+                                      "similar", "alike", "comparable", "take", "bring", "can", "you", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -956,7 +970,9 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
                                           "not too pricey", "not too expensive", "nothing expensive",
                                           "not expensive", "nothing pricey", "not so expensive", NULL};
     static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", "most expensive",
-                                          "priciest", "pricey", "more costly", NULL};
+                                          "priciest", "pricey", "more costly", "upmarket", "more upscale",
+                                          "upscale", "fancier", "high end", "high-end", "higher-end", "posher",
+                                          "more luxurious", "luxury", NULL};
     static const char *const instock[] = {"in stock", "available", "in-stock", NULL};
     static const char *const more[] = {"more", "next", "others", "other ones", "next page", NULL};
     static const char *const rated[] = {"best rated", "top rated", "highest rated", "better rated", "best reviewed",
@@ -1071,6 +1087,8 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             }
             if (min > 0)
                 q.hi = min - 0.01, beyond = -1, beyond_price = min;
+            if (min > 0 && q.lo >= min)
+                q.lo = -1;   /* "cheaper ones" of "over 100": below the floor said before */
             q.sort = STORE_SORT_PRICE_ASC;
         } else if (eng__agent_has_word(text, pricier)) {
             double anchor = focus_price(t), max = anchor;
@@ -1081,14 +1099,22 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             }
             if (max > 0)
                 q.lo = max + 0.01, beyond = 1, beyond_price = max;
+            if (max > 0 && q.hi >= 0 && q.hi <= max + 0.01)
+                q.hi = -1;   /* "more expensive options" of "under 30": above the cap said before */
             q.sort = STORE_SORT_PRICE_DESC;
         }
         if (eng__agent_has_word(text, instock))
             q.in_stock = 1;
         if (eng__agent_has_word(text, rated))
             q.sort = STORE_SORT_RATING;
+
         if (eng__agent_has_word(text, more) && !eng__agent_has_word(text, cheaper) && !eng__agent_has_word(text, pricier)) {
             q.offset = json_object_get_int(eng__json_path(t->ctx, "session.lastQuery.offset")) + (int)o->page_size;
+        } else if (eng__agent_has_word(text, first_page)) {
+            /* "go back to the first page", "the previous ones" */
+            int at = json_object_get_int(eng__json_path(t->ctx, "session.lastQuery.offset"));
+            bool previous = strcasestr(text, "previous") || strcasestr(text, "back a page");
+            q.offset = previous && at >= (int)o->page_size ? at - (int)o->page_size : 0;
         }
         /* new words ("in black", "leather") narrow the previous query;
          * so does "the red ones", a reference to the shown by colour */
@@ -1363,6 +1389,19 @@ static bool names_wanted(const char *text, const char *words)
             return true;
     }
     return false;
+}
+
+/* "go back to the first page", "the previous ones", "next page": a page
+ * of the list shown, asked for. */
+bool eng__agent_turns_page(eng_turn *t)
+{
+    static const char *const next[] = {"next page", "next ones", "next few", "more of those", "more of them",
+                                       "more of these", "the rest of them", "the others", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *named = eng__json_path(t->ctx, "understanding.named");
+    return eng__json_path(t->ctx, "session.lastQuery") &&
+           (eng__agent_has_word(text, first_page) || eng__agent_has_word(text, next)) &&
+           !(json_object_is_type(named, json_type_array) && json_object_array_length(named) > 0);
 }
 
 /* "the second one" that points at nothing shown: asking back beats
@@ -1699,10 +1738,12 @@ static bool asks_which_of_shown(const char *text)
  * floral note": "which" said of the list shown (two or more, none picked
  * out by an ordinal), read by the model as a search or a product's
  * details. */
-static bool picks_among_shown(eng_turn *t)
+bool eng__agent_picks_among_shown(eng_turn *t)
 {
     static const char *const which[] = {"which one", "which ones", "which of", "out of these", "of these which",
-                                        "of them which", "of those which", NULL};
+                                        "of them which", "of those which", "are any of these", "are any of them",
+                                        "are any of those", "is any of these", "is any of them", "do any of these",
+                                        "do any of them", "does any of these", "does any of them", NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     const char *text = eng__json_str(t->ctx, "message.text", "");
     return json_object_is_type(shown, json_type_array) && json_object_array_length(shown) >= 2 &&
@@ -1737,6 +1778,24 @@ static void feature_word(const char *text, json_object *cards, char *out, size_t
         size_t n = (size_t)(p - w);
         if (n < 3 || n >= cap)
             continue;
+        /* "fragrance free", "water resistant", "dishwasher safe": one
+         * thing asked about, whatever the first word names */
+        static const char *const suffixes[] = {"free", "resistant", "proof", "safe", "friendly", NULL};
+        const char *nx = p;
+        while (*nx == ' ' || *nx == '-')
+            nx++;
+        size_t nn = 0;
+        while (isalnum((unsigned char)nx[nn]))
+            nn++;
+        bool pair = false;
+        for (size_t k = 0; suffixes[k] && !pair; k++)
+            pair = nn == strlen(suffixes[k]) && strncasecmp(nx, suffixes[k], nn) == 0;
+        if (pair && n + nn + 2 < cap) {
+            snprintf(out, cap, "%.*s %.*s", (int)n, w, (int)nn, nx);
+            for (char *c = out; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            return;
+        }
         bool known = false;
         for (size_t k = 0; skip[k] && !known; k++)
             known = strlen(skip[k]) == n && strncasecmp(skip[k], w, n) == 0;
@@ -1767,6 +1826,17 @@ static void feature_word(const char *text, json_object *cards, char *out, size_t
 static bool listing_holds(const store_product *p, const char *w)
 {
     size_t n = strlen(w);
+    const char *sp = strchr(w, ' ');
+    if (sp) {
+        /* "fragrance free": as two words or hyphenated */
+        char hy[64];
+        snprintf(hy, sizeof hy, "%.*s-%s", (int)(sp - w), w, sp + 1);
+        bool in = strcasestr(p->title, w) || strcasestr(p->title, hy) ||
+                  (p->description && (strcasestr(p->description, w) || strcasestr(p->description, hy)));
+        for (size_t i = 0; !in && i < p->n_tags; i++)
+            in = strcasestr(p->tags[i], w) || strcasestr(p->tags[i], hy);
+        return in;
+    }
     if (eng__agent_word_fits(w, n, p->title, false) || eng__agent_word_fits(w, n, p->description, false))
         return true;
     for (size_t i = 0; i < p->n_tags; i++)
@@ -1905,6 +1975,11 @@ static eng_result compare(eng_turn *t)
     }
     json_object *cards = json_object_new_array(), *having = json_object_new_array();
     bool held[2][8] = {{false}};
+    /* "fragrance free" is one thing asked about, not two words */
+    const char *second = strchr(feature, ' ');
+    bool phrase = second && (strcmp(second + 1, "free") == 0 || strcmp(second + 1, "resistant") == 0 ||
+                             strcmp(second + 1, "proof") == 0 || strcmp(second + 1, "safe") == 0 ||
+                             strcmp(second + 1, "friendly") == 0);
     const char *titles[8];
     size_t nheld = 0;
     json_object *lightest = NULL, *heaviest = NULL;
@@ -1926,7 +2001,7 @@ static eng_result compare(eng_turn *t)
             if (feature[0] && nheld < 8) {
                 char w2[sizeof feature];
                 snprintf(w2, sizeof w2, "%s", feature);
-                char *sp = strchr(w2, ' ');
+                char *sp = phrase ? NULL : strchr(w2, ' ');
                 if (sp)
                     *sp = '\0';
                 held[0][nheld] = listing_holds(&p, w2);
@@ -1940,7 +2015,7 @@ static eng_result compare(eng_turn *t)
     if (feature[0]) {
         /* of two words, the one the fewest listings hold but some do
          * ("floral" rather than "scent", which every perfume has) */
-        char *sp = strchr(feature, ' ');
+        char *sp = phrase ? NULL : strchr(feature, ' ');
         size_t c[2] = {0, 0};
         for (size_t i = 0; i < nheld; i++)
             c[0] += held[0][i], c[1] += held[1][i];
@@ -2522,15 +2597,6 @@ eng_result eng__agent_product(const agent_call *c)
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "recommend") == 0) &&
         eng__agent_shop_overview(c, &liked))
         return liked;   /* "what sort of stuff do you sell" */
-    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
-         strcmp(intent, "product_details") == 0) &&
-        picks_among_shown(t)) {
-        /* "of these which one is the most lightweight", "which ones have
-         * a floral note": a question about the list shown */
-        eng__agent_read_as(t, "compare");
-        eng__turn_note(t, "which of the products shown: a comparison");
-        return eng__agent_product(c);
-    }
     static const char *const against[] = {"compare", "compares", "compared", "comparison", "vs", "versus",
                                           "stack up", "against", NULL};
     if (strcmp(intent, "search_product") == 0 && eng__json_str(t->ctx, "session.focus", NULL) &&
