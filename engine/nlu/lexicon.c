@@ -849,6 +849,29 @@ typedef struct anctx {
 } anctx;
 
 
+/* Could w name a thing bought after a type word ("computer mouse")? Not
+ * a colour, an adverb or a word about shopping itself ("phone deals",
+ * "laptop recommendations", "phone today"). */
+static bool thing_word(const char *w, size_t n)
+{
+    static const char *const meta[] = {
+        "deal", "deals", "offer", "offers", "option", "options", "recommendation", "recommendations",
+        "suggestion", "suggestions", "idea", "ideas", "price", "prices", "pricing", "review", "reviews", "sale",
+        "sales", "discount", "discounts", "model", "models", "brand", "brands", "stuff", "thing", "things",
+        "today", "tonight", "tomorrow", "now", "asap", "online", "shopping", "shop", "store", "range", "ranges",
+        "selection", "choice", "choices", "collection", "type", "types", "kind", "kinds", "style", "styles",
+        "size", "sizes", "colour", "colours", "color", "colors", "version", "versions", "comparison",
+        "alternatives", "alternative", "please", "thanks", "urgently", "quickly", "cheap", "cheaper", "new",
+        "used", "refurbished", "second", "hand", "bundle", "bundles", "set", "sets", "pack", "packs", "pair",
+        "pairs", NULL};
+    if (eng__ent_is_colour(w, n) || (n > 4 && (w[n - 1] | 0x20) == 'y' && (w[n - 2] | 0x20) == 'l'))
+        return false;
+    for (size_t i = 0; meta[i]; i++)
+        if (strlen(meta[i]) == n && strncasecmp(meta[i], w, n) == 0)
+            return false;
+    return true;
+}
+
 static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
 {
     anctx *a = ctx;
@@ -862,7 +885,8 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
      * case"; not "a phone, but not an iphone") */
     /* "computer mouse": an English word the catalog does not hold,
      * right after the type, is the thing bought, and the shop has none */
-    if (a->in->category && a->best_seg == a->seg && a->after == 0 && !l && n >= 3 && dict_has(x, w, n))
+    if (a->in->category && a->best_seg == a->seg && a->after == 0 && !l && n >= 3 && dict_has(x, w, n) &&
+        thing_word(w, n))
         a->after = 3;
     else if (a->in->category && a->best_seg == a->seg && (a->after == 0 || a->after == 3) &&
              (!l || (f & (LW_STOP | LW_BOUND)) || (w[0] >= '0' && w[0] <= '9')))

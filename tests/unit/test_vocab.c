@@ -227,6 +227,15 @@ static void test_analyse(void **state)
     assert_string_equal(in.category, "smartphones");
     eng__lex_analyse(x, "phone case silicone", &in);   /* more words: the type stays */
     assert_non_null(in.category);
+    /* an English word the catalog lacks, right after the type, is the
+     * thing bought, and the shop has none: not phones ("phone tripod");
+     * words about shopping itself keep the type ("phone deals") */
+    eng__lex_analyse(x, "a phone tripod", &in);
+    assert_null(in.category);
+    eng__lex_analyse(x, "phone deals", &in);
+    assert_non_null(in.category);
+    eng__lex_analyse(x, "phone quickly", &in);
+    assert_non_null(in.category);
     /* a synonym carries its head word for the search */
     eng__lex_analyse(x, "cheap earbuds", &in);
     assert_string_equal(in.head, "earphones");
