@@ -1574,6 +1574,24 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     return n;
 }
 
+/* "the first and the third please": two or more products shown, said
+ * with a please and read again as an add (the classifier's reread): a
+ * want, asked, not a request for their details. */
+static bool wanted_refs(eng_turn *t, const char *text)
+{
+    if (strcmp(eng__json_str(t->ctx, "intent.source", ""), "reread") != 0 ||
+        !eng__agent_has_word(text, (const char *const[]){"please", "pls", "plz", NULL}))
+        return false;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    int refs = 0;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        refs += strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+                strcmp(eng__json_str(e, "kind", ""), "ordinal") == 0;
+    }
+    return refs >= 2;
+}
+
 eng_result eng__agent_cart(const agent_call *c)
 {
     eng_turn *t = c->t;
@@ -1601,7 +1619,7 @@ eng_result eng__agent_cart(const agent_call *c)
     if (mutating && eng__agent_cart_swap(c, true, &back))
         return back;   /* "swap it for the blue one" */
     bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
-    if (mutating && !continued && !asks_change(text))
+    if (mutating && !continued && !asks_change(text) && !wanted_refs(t, text))
         return about_products(c);
     agent_target tg;
     /* "i don't want the shoes anymore" asks to remove them; "don't
@@ -1635,6 +1653,21 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     if (nref == 0 && (is_add || is_remove))
         nref = named_several(t, is_remove, skus, titles, AGENT_MAX_REFS);
+    if (nref == 0 && is_remove && eng__agent_has_word(text, (const char *const[]){"both", "the two", "the pair of them", NULL})) {
+        /* "remove both", "take the two of them out": with two lines in
+         * the cart, those two, asked */
+        json_object *items = eng__json_path(t->ctx, "cart.items");
+        if (json_object_is_type(items, json_type_array) && json_object_array_length(items) == 2) {
+            for (size_t i = 0; i < 2; i++) {
+                json_object *line = json_object_array_get_idx(items, i);
+                skus[i] = eng__json_str(line, "sku", "");
+                titles[i] = eng__json_str(line, "title", skus[i]);
+            }
+            nref = 2;
+            eng__set_var(t, "continued", json_object_new_boolean(1));   /* asked */
+            eng__turn_note(t, "both lines of the cart: asked");
+        }
+    }
     if (nref == 0 && is_add) {
         nref = all_shown(t, text, skus, titles, AGENT_MAX_REFS);
         if (nref != 0)

@@ -606,6 +606,33 @@ static const char *cart_verb(const char *rest)
     return NULL;
 }
 
+/* Whether what is left around the references is only "and", "please"
+ * and the like, with a "please" ("the first and the third please"). */
+static bool only_please(const char *rest)
+{
+    static const char *const ok[] = {"and", "please", "pls", "plz", "the", "one", "ones", "too", "also", "thanks",
+                                     "both", NULL};
+    bool please = false;
+    for (const char *p = rest; *p;) {
+        while (*p && !isalpha((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (isalpha((unsigned char)*p))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            break;
+        bool known = false;
+        for (size_t i = 0; ok[i] && !known; i++)
+            known = strlen(ok[i]) == n && strncasecmp(ok[i], w, n) == 0;
+        if (!known)
+            return false;
+        please |= (n == 6 && strncasecmp(w, "please", 6) == 0) || (n == 3 && (strncasecmp(w, "pls", 3) == 0 ||
+                                                                             strncasecmp(w, "plz", 3) == 0));
+    }
+    return please;
+}
+
 /* A reading as a question about products only because the message
  * points at products ("remove the first and the second", "i'd like the
  * third one" read as product_details), or no reading at all: read again
@@ -653,6 +680,9 @@ static void reread_refs(const eng_stage *st, eng_turn *t, const opts *o, const d
         label = "remove_from_cart";   /* "i don't want the third one after all": the cart agent asks */
     else if ((label = cart_verb(out)) && (!in_list(o->reread_intents, label) || !has_intent(st->pipe, label)))
         label = NULL;   /* "actually drop the third", "get me the cheaper of the two": asked */
+    else if (!label && refs >= 2 && only_please(out) && in_list(o->reread_intents, "add_to_cart") &&
+             has_intent(st->pipe, "add_to_cart"))
+        label = "add_to_cart";   /* "the first and the third please": wanted, asked */
     if (!label)
         return;
     ENG_JADD(intent, "classified", json_object_new_string(name));
