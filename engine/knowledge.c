@@ -497,6 +497,8 @@ static const char *const synonyms[][2] = {
     /* American spelling, and other words for paying over time */
     {"installment", "instalment"}, {"monthli", "instalment"}, {"financ", "instalment"},
     {"crypto", "cryptocurr"}, {"internationally", "international"},
+    /* "it came broken": it arrived */
+    {"came", "arriv"},
 };
 
 typedef struct qterm {
