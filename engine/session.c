@@ -475,7 +475,8 @@ static const char *const connectives[] = {
 
 /* Verbs (and question openings) that start a request of their own. */
 static const char *const request_starts[] = {
-    "show", "tell", "add", "put", "throw", "toss", "take", "remove", "delete", "drop", "empty", "clear",
+    "show", "tell", "add", "put", "throw", "toss", "pop", "chuck", "stick", "bung", "shove", "grab", "take",
+    "remove", "delete", "drop", "empty", "clear",
     "checkout", "check out", "buy", "order", "place", "apply", "use code", "use promo", "whats in", "what's in",
     "what is in", "where is", "where's", "wheres", "how much", "how long", "how do", "how can", "give me",
     "find", "search", "look for", "list", "compare", "sort", "go to", "proceed", "cancel", "track", "view",

@@ -737,7 +737,10 @@ static void find_refs(X *x)
             else if (!noun && the && is(x, k, L_OF) && is(x, k + 1, L_THE) && is(x, k + 2, L_NUM) &&
                      clause_end(x, k + 3))
                 k += 3;
-            if (noun || (the && clause_end(x, k))) {
+            /* "add the second to my cart", "the cheapest to the basket"
+             * (not "the second to last") */
+            bool to_place = the && is(x, k, L_TO) && !is(x, k + 1, L_ORD);
+            if (noun || (the && clause_end(x, k)) || to_place) {
                 eng__ent *e = ref(x, ord ? ENG_REF_ORDINAL : ENG_REF_COMPARATIVE, i, k + noun, pl);
                 e->index = ord ? idx : 0, e->cmp = ord ? 0 : c;
                 i = (ord ? more_ordinals(x, k + noun) : k + noun) - 1;

@@ -295,6 +295,10 @@ static void test_references(void **state)
         {"the 2nd please", "the 2nd", ENG_REF_ORDINAL, 1},
         {"I want the last one", "the last one", ENG_REF_ORDINAL, -1},
         {"the second to last", "the second to last", ENG_REF_ORDINAL, -2},
+        /* where it goes after the reference: "to my cart", "into the basket" */
+        {"add the second to my cart", "the second", ENG_REF_ORDINAL, 1},
+        {"put the third into my basket", "the third", ENG_REF_ORDINAL, 2},
+        {"add the cheapest to my cart", "the cheapest", ENG_REF_COMPARATIVE, 0},
         {"option 3", "option 3", ENG_REF_ORDINAL, 2},
         {"that one", "that one", ENG_REF_DEMONSTRATIVE, 0},
         {"add it to my cart", "it", ENG_REF_DEMONSTRATIVE, 0},
