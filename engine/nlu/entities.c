@@ -712,6 +712,49 @@ static size_t first_n(X *x, size_t i, size_t j)
     return k + noun;
 }
 
+/* A word that says how a product is after "is the third": "available",
+ * "any good", "still in stock", "worth it". */
+static bool state_word(const X *x, size_t i)
+{
+    static const char *const states[] = {"available", "any", "still", "worth", "good", "okay", "ok", "decent",
+                                         "waterproof", "returnable", "new", "big", "small", "heavy", "light",
+                                         NULL};
+    if (!free_tok(x, i) || x->t[i].kind != TK_WORD)
+        return false;
+    size_t n = x->t[i].e - x->t[i].s;
+    for (size_t k = 0; states[k]; k++) {
+        if (strlen(states[k]) != n)
+            continue;
+        size_t m = 0;
+        while (m < n && lower(x->s[x->t[i].s + m]) == states[k][m])
+            m++;
+        if (m == n)
+            return true;
+    }
+    return false;
+}
+
+/* A word that makes a phrase with an ordinal before it ("first aid",
+ * "first time", "second hand"): the ordinal is not a place in a list. */
+static bool ordinal_phrase(const X *x, size_t i)
+{
+    static const char *const w[] = {"aid", "time", "times", "class", "hand", "party", "edition", "place",
+                                    "person", "day", "half", "rate", "floor", "grade", "generation", "gen",
+                                    "season", "date", "impression", "prize", "choice", "look", "thought",
+                                    "round", "step", "world", NULL};
+    size_t n = x->t[i].e - x->t[i].s;
+    for (size_t k = 0; w[k]; k++) {
+        if (strlen(w[k]) != n)
+            continue;
+        size_t m = 0;
+        while (m < n && lower(x->s[x->t[i].s + m]) == w[k][m])
+            m++;
+        if (m == n)
+            return true;
+    }
+    return false;
+}
+
 static void find_refs(X *x)
 {
     for (size_t i = 0; i < x->n; i++) {
@@ -740,7 +783,24 @@ static void find_refs(X *x)
             /* "add the second to my cart", "the cheapest to the basket"
              * (not "the second to last") */
             bool to_place = the && is(x, k, L_TO) && !is(x, k + 1, L_ORD);
-            if (noun || (the && clause_end(x, k)) || to_place) {
+            /* "the second watch", "the third pair of shoes": a kind the
+             * catalog names after it (not "the first aid kit"); "is the
+             * third available", "is the fourth any good": a state */
+            size_t kind_end = 0;
+            const ent_phrase *kp = the && !noun ? vmatch(x, k, &kind_end) : NULL;
+            bool kind = kp && (kp->type == ENG_ENT_CATEGORY || kp->type == ENG_ENT_BRAND);
+            bool state = the && !noun && state_word(x, k);
+            /* "the second watch": a word of no cue after it is what the
+             * list holds, unless the two are a phrase of their own ("the
+             * first aid kit", "the first time") */
+            if (!kind && !state && the && !noun && ord && free_tok(x, k) && x->t[k].kind == TK_WORD &&
+                x->t[k].lx == 0 && !ordinal_phrase(x, k) && clause_end(x, k + 1))
+                noun = true, pl = false;
+            if (kind) {
+                noun = true, pl = false;
+                k = kind_end - 1;   /* the span ends after the kind's words */
+            }
+            if (noun || (the && clause_end(x, k)) || to_place || state) {
                 eng__ent *e = ref(x, ord ? ENG_REF_ORDINAL : ENG_REF_COMPARATIVE, i, k + noun, pl);
                 e->index = ord ? idx : 0, e->cmp = ord ? 0 : c;
                 i = (ord ? more_ordinals(x, k + noun) : k + noun) - 1;

@@ -261,7 +261,7 @@ bool eng__agent_asks_variant(eng_turn *t)
 {
     static const char *const cues[] = {"come in", "comes in", "available in", "have it in", "get it in",
                                        "have this in", "have that in", NULL};
-    if (!eng__json_str(t->ctx, "session.focus", NULL) ||
+    if (!(eng__json_str(t->ctx, "session.focus", NULL) || eng__agent_points_at_shown(t)) ||
         !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), cues))
         return false;
     return only_variant_named(t);
@@ -280,7 +280,8 @@ bool eng__agent_asks_list_variant(eng_turn *t)
     bool bare = strncasecmp(text, "in ", 3) == 0 || strncasecmp(text, "and in ", 7) == 0 ||
                 strncasecmp(text, "what about in ", 14) == 0 || strncasecmp(text, "how about in ", 13) == 0;
     return eng__json_path(t->ctx, "session.lastQuery") && shown && json_object_array_length(shown) > 0 &&
-           (bare || eng__agent_has_word(text, cues)) && only_variant_named(t);
+           (bare || eng__agent_has_word(text, cues)) && only_variant_named(t) &&
+           !eng__agent_points_at_shown(t);   /* "is the fourth available in medium": that one */
 }
 
 bool eng__agent_asks_opinion(eng_turn *t)
@@ -916,8 +917,16 @@ static bool points_at_focus(eng_turn *t)
 {
     static const char *const it[] = {"it", "this", "that", "this one", "that one", NULL};
     json_object *named = eng__json_path(t->ctx, "understanding.named");
-    return eng__json_str(t->ctx, "session.focus", NULL) && json_object_is_type(named, json_type_array) &&
-           json_object_array_length(named) == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), it);
+    if (!eng__json_str(t->ctx, "session.focus", NULL) || !json_object_is_type(named, json_type_array) ||
+        !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), it))
+        return false;
+    /* words of chat the catalog happens to hold ("fine, add it") name nothing */
+    for (size_t i = 0; i < json_object_array_length(named); i++) {
+        const char *w = json_object_get_string(json_object_array_get_idx(named, i));
+        if (w && !is_filler(w, strlen(w)))
+            return false;
+    }
+    return true;
 }
 
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
@@ -1144,6 +1153,10 @@ void eng__agent_ask(eng_turn *t, const char *type, const char *sku, const char *
     ENG_JADD(p, "qty", json_object_new_int64(qty));
     json_object *ask = json_object_get(p);
     ENG_JADD(sess, "pending", p);
+    /* the product asked about is what "it" means next ("add it in
+     * large" after "shall I add the shirt?") */
+    if (sku && *sku && strcmp(type, "cart.add") == 0)
+        ENG_JADD(sess, "focus", json_object_new_string(sku));
     json_object *v = NULL;
     json_object_deep_copy(ask, &v, NULL);
     json_object_put(ask);

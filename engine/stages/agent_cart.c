@@ -693,9 +693,11 @@ static bool variant_unlisted(eng_turn *t, const char *sku)
             continue;
         if (!p.sku && store_product_get(eng__store(t), sku, &p, NULL) < 0)
             return false;
-        bool held = (p.title && strcasestr(p.title, said)) || (p.description && strcasestr(p.description, said));
+        const char *const one[] = {said, NULL};   /* whole words: "M" is not in "Man" */
+        bool held = (p.title && eng__agent_has_word(p.title, one)) ||
+                    (p.description && eng__agent_has_word(p.description, one));
         for (size_t k = 0; k < p.n_tags && !held; k++)
-            held = strcasestr(p.tags[k], said) != NULL;
+            held = eng__agent_has_word(p.tags[k], one);
         if (!held) {
             json_object *v = json_object_new_object();
             ENG_JADD(v, "kind", json_object_new_string(type));

@@ -1658,6 +1658,15 @@ static bool variant_question(eng_turn *t, eng_result *r)
         return false;
     const char *value = NULL, *said = NULL;   /* canonical ("gray") and as typed ("grey") */
     json_object *ents = eng__json_path(t->ctx, "entities");
+    /* "is the fourth available in medium": the product pointed at */
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 && eng__json_str(e, "sku", NULL) &&
+            strcmp(eng__json_str(e, "kind", ""), "ordinal") == 0)
+            focus = eng__json_str(e, "sku", NULL);
+    }
+    if (!focus)
+        return false;
     for (size_t i = 0; ents && i < json_object_array_length(ents) && !value; i++) {
         json_object *e = json_object_array_get_idx(ents, i);
         const char *type = eng__json_str(e, "type", "");
@@ -1673,9 +1682,12 @@ static bool variant_question(eng_turn *t, eng_result *r)
     bool listed = false;
     const char *words[2] = {value, said};
     for (size_t w = 0; w < 2 && !listed; w++) {
-        listed = (p.title && strcasestr(p.title, words[w])) || (p.description && strcasestr(p.description, words[w]));
+        /* whole words: the size "M" is not the "M" of "Man" */
+        const char *const one[] = {words[w], NULL};
+        listed = (p.title && eng__agent_has_word(p.title, one)) ||
+                 (p.description && eng__agent_has_word(p.description, one));
         for (size_t i = 0; !listed && i < p.n_tags; i++)
-            listed = strcasestr(p.tags[i], words[w]) != NULL;
+            listed = eng__agent_has_word(p.tags[i], one);
     }
     value = said;
     json_object *v = json_object_new_object();

@@ -299,6 +299,10 @@ static void test_references(void **state)
         {"add the second to my cart", "the second", ENG_REF_ORDINAL, 1},
         {"put the third into my basket", "the third", ENG_REF_ORDINAL, 2},
         {"add the cheapest to my cart", "the cheapest", ENG_REF_COMPARATIVE, 0},
+        /* a kind or a state after the place in the list */
+        {"tell me about the second watch", "the second watch", ENG_REF_ORDINAL, 1},
+        {"is the third available", "the third", ENG_REF_ORDINAL, 2},
+        {"is the fourth any good", "the fourth", ENG_REF_ORDINAL, 3},
         {"option 3", "option 3", ENG_REF_ORDINAL, 2},
         {"that one", "that one", ENG_REF_DEMONSTRATIVE, 0},
         {"add it to my cart", "it", ENG_REF_DEMONSTRATIVE, 0},
@@ -334,6 +338,7 @@ static void test_references(void **state)
         {"the first 3 please", 3, {0, 1, 2}},
         {"the first one and then something else", 1, {0}},
         {"the first time and the second", 1, {1}},
+        {"add the first aid kit", 0, {0}},
     };
     for (size_t i = 0; i < sizeof many / sizeof many[0]; i++) {
         int n = ex(v, many[i].text, e), refs = 0;
