@@ -23,7 +23,7 @@ static const char *const stop[] = {
     "options", "option", "kind", "kinds", "type", "types", "them", "those", "these", "it", "one", "ones",
     "let", "see", "up", "at", "most", "least", "budget", "dollars", "dollar", "bucks", "usd", "eur",
     "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many", "guys",
-    "folks", "u", "ya",
+    "folks", "u", "ya", "they", "their", "its",
     /* asking for details is not part of a product's name */
     "tell", "details", "detail", "info", "information", "describe", "specs",
     /* chat filler */
@@ -883,6 +883,17 @@ static bool resolved_reference(eng_turn *t)
     return false;
 }
 
+/* Whether the message holds a reference of any kind ("the second", "it",
+ * "the cheaper one"), resolved or not. */
+static bool has_reference(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "reference") == 0)
+            return true;
+    return false;
+}
+
 /* "how about a gaming one", "what about an electric one": another kind
  * of what was shown, named by its words before "one"; those words, or
  * NULL. */
@@ -1359,7 +1370,7 @@ static bool names_wanted(const char *text, const char *words)
     static const char *const asks[] = {"any", "got", "sell", "stock", "carry", "need", "want", "looking for",
                                        "look for", "after", "show me", "search", "search for", "find",
                                        "find me", "get me", "buy", "like", "have", "where are", "where is",
-                                       "a", "an", "some", NULL};
+                                       "a", "an", "some", "about", NULL};
     char first[48];
     size_t n = strcspn(words, " ");
     if (n == 0 || n >= sizeof first)
@@ -1742,7 +1753,8 @@ static bool asks_which_of_shown(const char *text)
 {
     static const char *const which[] = {"which one", "which of", "which is", "which has", "which are",
                                         "which would", "which will", "which ones", "any of these", "any of them",
-                                        "any of those", NULL};
+                                        "any of those", "are these", "are they", "are those", "do these",
+                                        "do they", "do those", NULL};
     return eng__agent_has_word(text, which);
 }
 
@@ -1777,7 +1789,7 @@ static void feature_word(const char *text, json_object *cards, char *out, size_t
         "go", "recommend", "suggest", "option", "choice", "think", "we", "my", "your", "our", "all", "rated",
         "rating", "ratings", "review", "reviews", "reviewed", "popular", "stars", "cheap", "cheaper", "cheapest",
         "price", "priced", "prices", "cost", "costs", "expensive", "value", "deal", "money", "smells", "smell",
-        "highest", "lowest", "top", "higher", "lower",
+        "highest", "lowest", "top", "higher", "lower", "stock", "available", "instock", "these", "sale",
         "looks", "look", "feels", "feel", "sounds", "fits", "fit", "works", "work", "lasts", "last", NULL};
     out[0] = '\0';
     int words = 0;
@@ -2722,8 +2734,20 @@ eng_result eng__agent_product(const agent_call *c)
         eng__turn_note(t, "another kind of what was shown (\"%s\"): refines the last search", kind);
         return search_as(t, o, true, false);
     }
-    if (strcmp(intent, "product_details") == 0)
-        return details(t);
+    if (strcmp(intent, "product_details") == 0) {
+        eng_result r = details(t);
+        char words[512];
+        query_text(t, eng__json_str(t->ctx, "message.text", ""), words, sizeof words, true);
+        if (r != ENG_R_OK || !eng__json_path(t->ctx, "vars.needProduct") || !words[0] || has_reference(t))
+            return r;
+        /* "what about tea" after the coffee: words that name no one
+         * product, and no place in a list: searched (and said so when
+         * the shop has none) */
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "needProduct");
+        eng__agent_read_as(t, "search_product");
+        eng__turn_note(t, "no one product named: searched instead");
+        return search_as(t, o, false, false);
+    }
     /* "is the kawasaki z800 in stock", "who makes the airpods max": a
      * question about one named product is answered from its fields; a
      * name that fits nothing is searched as before */

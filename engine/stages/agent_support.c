@@ -254,6 +254,33 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "another of the product in focus: an add, asked");
         return eng__agent_cart(c);
     }
+    static const char *const these[] = {"are these", "are they", "are those", "do these", "do they", "do those",
+                                        "will these", "will they", "would these", "would they", NULL};
+    const char *said = eng__json_str(t->ctx, "message.text", "");
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    eng_kb_hit these_hit;
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        json_object_is_type(shown, json_type_array) && json_object_array_length(shown) >= 2 &&
+        eng__agent_has_word(said, these) && !eng__agent_asks_opinion(t) && !eng__agent_asks_variant(t) &&
+        !eng__agent_asks_list_variant(t) &&
+        !eng__kb_answers(t->p->knowledge, said, NULL, true, &these_hit)) {
+        /* "are these polarized" of the list shown: what their listings say */
+        eng__agent_read_as(t, "compare");
+        eng__turn_note(t, "a question about the products shown: their listings");
+        return eng__agent_product(c);
+    }
+    static const char *const what_about[] = {"what about ", "how about ", "and what about ", "and how about ",
+                                             "what about some ", "and any ", NULL};
+    bool another = false;
+    for (size_t i = 0; what_about[i] && !another; i++)
+        another = strncasecmp(said, what_about[i], strlen(what_about[i])) == 0;
+    if (strcmp(intent, "out_of_scope") == 0 && another && eng__json_path(t->ctx, "session.lastQuery")) {
+        /* "and what about herbal tea" after a search: another search (the
+         * product agent says so when the shop has none) */
+        eng__agent_read_as(t, "search_product");
+        eng__turn_note(t, "what about another thing, after a search: a search");
+        return eng__agent_product(c);
+    }
     /* "do you sell keyboards", "do you folks stock tents": a thing asked
      * after that the shop's text does not answer is a search (which says
      * so when the catalog has none) */
