@@ -1091,6 +1091,12 @@ static bool from_last_turn(eng_turn *t, json_object *o)
     return (now == at + 1 || now == at) && strcmp(asked, mid) != 0;
 }
 
+json_object *eng__agent_last_quote(eng_turn *t)
+{
+    json_object *q = eng__json_path(eng__session(t), "quoted");
+    return q && from_last_turn(t, q) ? q : NULL;
+}
+
 json_object *eng__agent_last_change(eng_turn *t)
 {
     json_object *c = eng__json_path(eng__session(t), "lastChange");

@@ -22,8 +22,40 @@ static int64_t entity_count(eng_turn *t)
     return -1;
 }
 
+/* "add -3 of the first", "add 2.5 of the first": a count right after
+ * the verb that no cart can hold (a minus sign, a fraction) */
+static bool impossible_count(const char *text)
+{
+    static const char *const verbs[] = {"add", "buy", "put", "order", "get", "want", "need", "take", "make it",
+                                        "change it to", "set it to", "make that", NULL};
+    for (size_t v = 0; verbs[v]; v++) {
+        size_t n = strlen(verbs[v]);
+        for (const char *p = strcasestr(text, verbs[v]); p; p = strcasestr(p + 1, verbs[v])) {
+            if ((p > text && isalnum((unsigned char)p[-1])) || p[n] != ' ')
+                continue;
+            const char *d = p + n;
+            while (*d == ' ')
+                d++;
+            if (*d == '-' && isdigit((unsigned char)d[1]))
+                return true;
+            const char *e = d;
+            while (isdigit((unsigned char)*e))
+                e++;
+            if (e > d && (*e == '.' || *e == ',') && isdigit((unsigned char)e[1]))
+                return true;
+        }
+    }
+    return false;
+}
+
+#define COUNT_IMPOSSIBLE 1000001 /* above every accepted count: refused as such */
+
 static int64_t quantity(eng_turn *t, int64_t dflt)
 {
+    if (impossible_count(eng__json_str(t->ctx, "message.text", ""))) {
+        eng__set_var(t, "countImpossible", json_object_new_boolean(1));
+        return COUNT_IMPOSSIBLE;
+    }
     json_object *q = eng__slot(t, "quantity");
     if (q && (json_object_is_type(q, json_type_int) || json_object_is_type(q, json_type_double)))
         return json_object_get_int64(q);
@@ -1713,6 +1745,15 @@ eng_result eng__agent_cart(const agent_call *c)
                 return r;
         }
         int64_t q = quantity(t, 1);
+        /* "put them both in" right after "2 of the first would come to
+         * $2,799.98": the count quoted, not one */
+        json_object *quoted = eng__agent_last_quote(t);
+        if (quoted && said_count(t) < 0 && !eng__slot(t, "quantity") &&
+            strcmp(eng__json_str(quoted, "sku", ""), tg.sku) == 0 &&
+            eng__agent_has_word(text, (const char *const[]){"them", "both", "those", "these", "all", NULL})) {
+            q = json_object_get_int64(eng__json_path(quoted, "qty"));
+            eng__turn_note(t, "the %lld just priced", (long long)q);
+        }
         if (q < 1 || q > 1000000) {
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;

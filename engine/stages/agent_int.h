@@ -282,6 +282,10 @@ bool eng__agent_word_fits(const char *w, size_t n, const char *field, bool insid
 /* eng__agent_name_score: how many of `words` (space separated) the
  * product (title, brand, category, tags) names. */
 int eng__agent_name_score(const char *words, json_object *product);
+/* eng__agent_last_quote: the price of several of one product the message
+ * before this one quoted (session.quoted: sku, qty, turn, id), or NULL
+ * when that message quoted none or came earlier. */
+json_object *eng__agent_last_quote(eng_turn *t);
 /* eng__agent_last_change: the one cart line the message before this one
  * changed (session.lastChange: type, sku, title, before, after), or NULL
  * when that message changed none, several, or came earlier. */
