@@ -110,6 +110,15 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "a page of the list shown: a refinement");
         return eng__agent_product(&call);
     }
+    /* "and welcome5 as well" right after a code was used: that code */
+    char another[64];
+    if (intent && strcmp(intent, "apply_promo") != 0 && strcmp(intent, "confirm") != 0 &&
+        strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "apply_promo") == 0 && eng__store(t) &&
+        eng__agent_another_code(eng__json_str(t->ctx, "message.text", ""), another, sizeof another)) {
+        eng__agent_read_as(t, "apply_promo");
+        eng__turn_note(t, "another code right after one: apply_promo");
+        return eng__agent_cart(&call);
+    }
     /* "just buy it for me right away" with goods in the cart: the
      * checkout, which asks before placing anything; "buy it" of a product
      * not in the cart: the add, asked */

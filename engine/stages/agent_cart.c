@@ -186,11 +186,48 @@ static bool promo_code(const char *text, char *code, size_t n)
             for (size_t i = 0; i < len; i++)
                 code[i] = (char)toupper((unsigned char)w[i]);
             code[len] = '\0';
+            /* "use code save 10": letters, then digits said apart, are one
+             * code as such codes are written ("SAVE10") */
+            bool letters = true;
+            for (size_t i = 0; i < len; i++)
+                letters &= isalpha((unsigned char)w[i]) != 0;
+            const char *d = p;
+            while (*d == ' ')
+                d++;
+            size_t dl = 0;
+            while (isdigit((unsigned char)d[dl]))
+                dl++;
+            if (letters && d > p && dl >= 1 && dl <= 4 && !isalnum((unsigned char)d[dl]) && len + dl < n) {
+                memcpy(code + len, d, dl);
+                code[len + dl] = '\0';
+            }
             return true;
         }
     }
     if (verb_code(text, code, n))
         return true;
+    /* "remove the save10 code", "is the welcome5 coupon still on": the
+     * word before the keyword, when it has letters and digits */
+    for (size_t k = 0; kw[k]; k++) {
+        for (const char *p = strcasestr(text, kw[k]); p; p = strcasestr(p + 1, kw[k])) {
+            const char *e = p;
+            while (e > text && e[-1] == ' ')
+                e--;
+            const char *b = e;
+            while (b > text && (isalnum((unsigned char)b[-1]) || b[-1] == '-' || b[-1] == '_'))
+                b--;
+            size_t len = (size_t)(e - b);
+            bool letter = false, digit = false;
+            for (const char *c = b; c < e; c++)
+                letter |= isalpha((unsigned char)*c) != 0, digit |= isdigit((unsigned char)*c) != 0;
+            if (len >= 3 && len < n && letter && digit) {
+                for (size_t i = 0; i < len; i++)
+                    code[i] = (char)toupper((unsigned char)b[i]);
+                code[len] = '\0';
+                return true;
+            }
+        }
+    }
     for (const char *p = text; *p;) {
         while (*p && !isalnum((unsigned char)*p))
             p++;
@@ -209,6 +246,38 @@ static bool promo_code(const char *text, char *code, size_t n)
         }
     }
     return false;
+}
+
+bool eng__agent_another_code(const char *text, char *code, size_t n)
+{
+    static const char *const chat[] = {"and", "also", "plus", "too", "as", "well", "please", "pls", "the", "code",
+                                       "try", "what", "about", "how", "then", "ok", "okay", "now", "instead", NULL};
+    int found = 0;
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        bool letter = false, digit = false;
+        while (*p && (isalnum((unsigned char)*p) || *p == '-' || *p == '_')) {
+            letter |= isalpha((unsigned char)*p) != 0;
+            digit |= isdigit((unsigned char)*p) != 0;
+            p++;
+        }
+        size_t len = (size_t)(p - w);
+        if (!len)
+            continue;
+        bool is_chat = false;
+        for (size_t c = 0; chat[c] && !is_chat; c++)
+            is_chat = strlen(chat[c]) == len && strncasecmp(w, chat[c], len) == 0;
+        if (is_chat)
+            continue;
+        if (!(letter && digit && len >= 4 && len < n && len <= 32 && isalpha((unsigned char)w[0])) || found++)
+            return false;
+        for (size_t i = 0; i < len; i++)
+            code[i] = (char)toupper((unsigned char)w[i]);
+        code[len] = '\0';
+    }
+    return found == 1;
 }
 
 /* "put one back", "put it back on the shelf": "put" and "back" within
@@ -1771,7 +1840,11 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__turn_note(t, "no code on the cart to remove");
             return ENG_R_OK;
         }
-        return promo_action(t, "promo.remove", have, "promoRemoved");
+        /* "remove the save10 code" names the code to take off: when
+         * another is applied, the core says that one is not */
+        char named[64];
+        const char *which = promo_code(text, named, sizeof named) && strcasecmp(named, have) != 0 ? named : have;
+        return promo_action(t, "promo.remove", which, "promoRemoved");
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
         eng__agent_target(t, true, &tg);
@@ -1855,7 +1928,7 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     if (strcmp(intent, "apply_promo") == 0) {
         char code[64];
-        if (!promo_code(text, code, sizeof code)) {
+        if (!promo_code(text, code, sizeof code) && !eng__agent_another_code(text, code, sizeof code)) {
             /* "are there any discount codes?" asks which codes there are:
              * the shop's knowledge says, when it does */
             if (asks_which(text) && eng__agent_knowledge(t, "apply_promo", false)) {
@@ -1867,7 +1940,11 @@ eng_result eng__agent_cart(const agent_call *c)
             return ENG_R_OK;
         }
         /* the commerce core applies it (and keeps the codes already
-         * valid when this one is not) */
+         * valid when this one is not); one code at a time, so a code
+         * already applied is named as the one it replaces */
+        const char *before = eng__json_str(t->ctx, "session.promoCode", NULL);
+        if (before && *before && strcasecmp(before, code) != 0)
+            eng__set_var(t, "promoBefore", json_object_new_string(before));
         return promo_action(t, "promo.apply", code, "promoCode");
     }
     eng_result priced;

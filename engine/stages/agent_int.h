@@ -162,6 +162,11 @@ bool eng__agent_picks_among_shown(eng_turn *t);
  * catalog; false without a list. */
 bool eng__agent_turns_page(eng_turn *t);
 
+/* eng__agent_another_code: `text` is one promotion code said alone, chat
+ * aside ("and welcome5 as well", "try save10 instead"): letters and
+ * digits, upper-cased into code (n bytes). */
+bool eng__agent_another_code(const char *text, char *code, size_t n);
+
 /* eng__agent_one_more: `text` asks for another of the product in focus
  * and says nothing else ("another one please", "can i get another
  * bottle"); false without a product in focus. */

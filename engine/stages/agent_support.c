@@ -269,6 +269,21 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "a question about the products shown: their listings");
         return eng__agent_product(c);
     }
+    static const char *const savings[] = {"discount", "discounts", "code", "codes", "coupon", "coupons",
+                                          "savings", "saving", "promo", "promos", "voucher", "money off", NULL};
+    static const char *const mine[] = {"do i have", "have i got", "i have", "applied", "am i getting",
+                                       "i'm getting", "im getting", "on my cart", "on my order", "on my basket",
+                                       "did i get", "got applied", NULL};
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_has_word(said, savings) && eng__agent_has_word(said, mine) &&
+        (eng__json_path(t->ctx, "cart.items") || eng__cart_refresh(t) == 0) &&
+        json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
+        /* "what discounts do i have": the cart, with every price cut and
+         * its reason */
+        eng__agent_read_as(t, "view_cart");
+        eng__turn_note(t, "asks which discounts the cart has: the cart");
+        return eng__agent_cart(c);
+    }
     static const char *const what_about[] = {"what about ", "how about ", "and what about ", "and how about ",
                                              "what about some ", "and any ", NULL};
     bool another = false;
