@@ -787,9 +787,10 @@ static void find_refs(X *x)
              * catalog names after it (not "the first aid kit"); "is the
              * third available", "is the fourth any good": a state */
             size_t kind_end = 0;
-            const ent_phrase *kp = the && !noun ? vmatch(x, k, &kind_end) : NULL;
+            /* (ordinals only: "the cheapest samsung" is a search by brand) */
+            const ent_phrase *kp = the && ord && !noun ? vmatch(x, k, &kind_end) : NULL;
             bool kind = kp && (kp->type == ENG_ENT_CATEGORY || kp->type == ENG_ENT_BRAND);
-            bool state = the && !noun && state_word(x, k);
+            bool state = the && ord && !noun && state_word(x, k);
             /* "the second watch": a word of no cue after it is what the
              * list holds, unless the two are a phrase of their own ("the
              * first aid kit", "the first time") */

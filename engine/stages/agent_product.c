@@ -404,6 +404,34 @@ static size_t drop_described_only(const char *text, store_search_result *res)
     return dropped;
 }
 
+/* A query of two words or more that matched more than one page, where
+ * some product shown names its last word (the thing bought: "knife" of
+ * "kitchen knife") in its title and others do not: those others matched
+ * only the words around it. */
+static bool needs_every_word(const query *q, const store_search_result *res)
+{
+    if ((q->flags & STORE_SEARCH_ALL_WORDS) || q->offset || res->n_hits < 2 ||
+        res->total <= (int64_t)res->n_hits)
+        return false;
+    const char *last = NULL, *p = q->text;
+    size_t ln = 0, words = 0;
+    while (*p) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *b = p;
+        while (isalnum((unsigned char)*p))
+            p++;
+        if (p - b >= 3 && !is_stop(b, (size_t)(p - b)))
+            last = b, ln = (size_t)(p - b), words++;
+    }
+    if (words < 2 || !last)
+        return false;
+    size_t naming = 0;
+    for (size_t i = 0; i < res->n_hits; i++)
+        naming += eng__agent_word_fits(last, ln, res->hits[i].product.title, false);
+    return naming > 0 && naming < res->n_hits;
+}
+
 /* "the cheapest laptop", "your best rated blender", "most expensive
  * watch": one product asked for by an order, its kind said in the
  * singular; the list's first is that product. */
@@ -467,6 +495,20 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
     if (store_search(s, &sq, &res, &err) < 0) {
         eng__turn_note(t, "search failed: %s", err.msg);
         return -1;
+    }
+    if (needs_every_word(q, &res)) {
+        /* "kitchen knives": 30 kitchen things, a knife among them; the
+         * thing named last is what is bought, so every word must match */
+        store_search_result all = {0};
+        sq.flags |= STORE_SEARCH_ALL_WORDS;
+        if (store_search(s, &sq, &all, NULL) == 0 && all.total > 0) {
+            store_search_result_free(&res);
+            res = all;
+            q->flags |= STORE_SEARCH_ALL_WORDS;   /* kept for "cheaper ones" and the next page */
+            eng__turn_note(t, "\"%s\": every word must match", q->text);
+        } else {
+            store_search_result_free(&all);
+        }
     }
     size_t dropped = q->sort == STORE_SORT_RELEVANCE && !sq.offset ? drop_described_only(q->text, &res) : 0;
     if (dropped)

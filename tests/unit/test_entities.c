@@ -303,6 +303,7 @@ static void test_references(void **state)
         {"tell me about the second watch", "the second watch", ENG_REF_ORDINAL, 1},
         {"is the third available", "the third", ENG_REF_ORDINAL, 2},
         {"is the fourth any good", "the fourth", ENG_REF_ORDINAL, 3},
+        {"the second samsung", "the second samsung", ENG_REF_ORDINAL, 1},
         {"option 3", "option 3", ENG_REF_ORDINAL, 2},
         {"that one", "that one", ENG_REF_DEMONSTRATIVE, 0},
         {"add it to my cart", "it", ENG_REF_DEMONSTRATIVE, 0},
