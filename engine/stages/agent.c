@@ -105,6 +105,19 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "which of the products shown: a comparison");
         return eng__agent_product(&call);
     }
+    static const char *const may_narrow[] = {"search_product", "refine_search", "product_details", "out_of_scope",
+                                             "clarify", "shop_question", "greeting", "recommend", NULL};
+    bool narrow_reading = false;
+    for (size_t i = 0; intent && may_narrow[i] && !narrow_reading; i++)
+        narrow_reading = strcmp(intent, may_narrow[i]) == 0;
+    if (narrow_reading && eng__store(t) && eng__agent_narrows_list(t)) {
+        /* "something with good cushioning" after running shoes: those
+         * shoes with it (a greeting, out of scope or a new search before) */
+        eng__agent_read_as(t, "refine_search");
+        eng__set_var(t, "narrowsList", json_object_new_boolean(1));
+        eng__turn_note(t, "the ones of the list with something: a refinement");
+        return eng__agent_product(&call);
+    }
     if (list_reading && eng__store(t) && (fn != eng__agent_cart || conf < 0.6) && eng__agent_turns_page(t)) {
         eng__agent_read_as(t, "refine_search");
         eng__turn_note(t, "a page of the list shown: a refinement");

@@ -157,6 +157,10 @@ int eng__agent_buys_now(eng_turn *t, const char *text);
  * two or more products shown, none picked out by an ordinal ("of these
  * which one is the most lightweight", "are any of these cruelty-free"). */
 bool eng__agent_picks_among_shown(eng_turn *t);
+/* eng__agent_narrows_list: right after a list, a message that asks for
+ * the ones of it with something ("something with good cushioning", "ones
+ * that are more breathable", "in a wider fit") and names no other kind. */
+bool eng__agent_narrows_list(eng_turn *t);
 /* eng__agent_turns_page: a page of the list shown asked for ("next
  * page", "take me back to the start of the list"), naming nothing of the
  * catalog; false without a list. */

@@ -1033,6 +1033,7 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
                                         "good reviews", "great reviews", "good ratings", "highly rated",
                                         "well rated", "well reviewed", "best reviews", NULL};
     bool has_last = eng__json_path(t->ctx, "session.lastQuery") != NULL, added_words = false;
+    char added[160] = "";   /* the words a refinement added to the last query */
     int beyond = 0;   /* "cheaper" (-1) or "pricier" (1) than what was shown */
     double beyond_price = 0;
     /* the words that only carry the last bounds over are no search words;
@@ -1205,6 +1206,9 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
                 skip = strcasecmp(w, fillers[i]) == 0;
             size_t l = strlen(q.text), wl = strlen(w);
             if (!skip && !swap && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
+                size_t al = strlen(added);
+                if (al + wl + 2 < sizeof added)
+                    snprintf(added + al, sizeof added - al, "%s%s", al ? " " : "", w);
                 added_words = true;   /* room for a space, the word and its NUL */
                 /* "shoes", then "in red": red shoes, not red things */
                 q.flags |= STORE_SEARCH_ALL_WORDS;
@@ -1301,6 +1305,16 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     }
     /* "most expensive watch" after phones: a refinement whose new words
      * the last search cannot hold is a search of its own */
+    if (refine && has_last && added_words && json_object_get_boolean(eng__json_path(t->ctx, "vars.narrowsList")) &&
+        json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
+        /* "anything with a touchscreen" of the laptops shown: none says
+         * so; the list stays, and the shop is not searched for the word
+         * alone (touchscreen phones are no laptops) */
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
+        eng__set_var(t, "noneWith", json_object_new_string(added));
+        eng__turn_note(t, "none of the list with \"%s\": the list stays", added);
+        return ENG_R_OK;
+    }
     if (refine && has_last && added_words && !list_variant && !eng__json_path(t->ctx, "vars.kindOf") &&
         json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         json_object_object_del(eng__json_path(t->ctx, "vars"), "noResults");
@@ -1446,6 +1460,25 @@ static bool names_wanted(const char *text, const char *words)
 
 /* "go back to the first page", "the previous ones", "next page": a page
  * of the list shown, asked for. */
+bool eng__agent_narrows_list(eng_turn *t)
+{
+    static const char *const opens[] = {"something with ", "something that ", "one with ", "ones with ",
+                                        "one that ", "ones that ", "anything with ", "anything that ", "any with ",
+                                        "any that ", "in a ", "with a ", "with an ", "with more ", "with better ",
+                                        "that has ", "that have ", "those with ", "the ones with ", "only ones with ",
+                                        "preferably with ", "ideally with ", "maybe something with ",
+                                        "i'd prefer one with ", "id prefer one with ", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    while (*text == ' ')
+        text++;
+    if (!eng__json_path(t->ctx, "session.lastQuery") || eng__json_path(t->ctx, "understanding.category"))
+        return false;
+    for (size_t i = 0; opens[i]; i++)
+        if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
+            return true;
+    return false;
+}
+
 bool eng__agent_turns_page(eng_turn *t)
 {
     static const char *const next[] = {"next page", "next ones", "next few", "more of those", "more of them",
