@@ -123,6 +123,21 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "a page of the list shown: a refinement");
         return eng__agent_product(&call);
     }
+    /* "add 2 apples and a bottle of water" read weakly as a search: a
+     * message that opens with the verb of an add is one, asked */
+    static const char *const add_verbs[] = {"add ", "put ", "please add ", "pls add ", "can you add ",
+                                            "could you add ", "and add ", "also add ", NULL};
+    const char *said = eng__json_str(t->ctx, "message.text", "");
+    bool opens_add = false;
+    for (size_t i = 0; add_verbs[i] && !opens_add; i++)
+        opens_add = strncasecmp(said, add_verbs[i], strlen(add_verbs[i])) == 0;
+    if (opens_add && intent && (strcmp(intent, "search_product") == 0 || strcmp(intent, "clarify") == 0) &&
+        conf < 0.5 && eng__store(t) && !strstr(said, "add-on") && !strstr(said, "add on")) {
+        eng__agent_read_as(t, "add_to_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "opens with the verb of an add: an add, asked");
+        return eng__agent_cart(&call);
+    }
     /* "and welcome5 as well" right after a code was used: that code */
     char another[64];
     if (intent && strcmp(intent, "apply_promo") != 0 && strcmp(intent, "confirm") != 0 &&

@@ -839,6 +839,41 @@ static eng_result change(eng_turn *t, const agent_opts *o, const char *type, age
 static bool counts_each(eng_turn *t, int64_t *per, size_t n)
 {
     json_object *ents = eng__json_path(t->ctx, "entities");
+    /* "2 apples and a bottle of water": a count for some, said in their
+     * own part of the message; one for the others */
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t cut[AGENT_MAX_REFS + 1], parts = 0, tl = strlen(text);
+    static const char *const joins[] = {" and ", ", ", " & ", " plus ", NULL};
+    cut[parts++] = 0;
+    for (size_t i = 0; i < tl && parts < AGENT_MAX_REFS + 1; i++)
+        for (size_t j = 0; joins[j]; j++)
+            if (strncasecmp(text + i, joins[j], strlen(joins[j])) == 0) {
+                cut[parts++] = i;
+                break;
+            }
+    if (parts == n && n > 1 && n <= AGENT_MAX_REFS) {
+        bool any = false, differ2 = false;
+        for (size_t i = 0; i < n; i++)
+            per[i] = 1;
+        for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+            json_object *e = json_object_array_get_idx(ents, i);
+            if (strcmp(eng__json_str(e, "type", ""), "quantity") != 0)
+                continue;
+            int64_t v = json_object_get_int64(eng__json_path(e, "value"));
+            size_t at = (size_t)json_object_get_int64(eng__json_path(e, "start"));
+            size_t part = 0;
+            while (part + 1 < parts && cut[part + 1] <= at)
+                part++;
+            if (v < 1 || v > 999 || per[part] != 1)
+                return false;   /* two counts in one part: not sure which */
+            per[part] = v;
+            any = true;
+        }
+        for (size_t i = 1; i < n; i++)
+            differ2 |= per[i] != per[0];
+        if (any && differ2)
+            return true;
+    }
     size_t k = 0;
     bool differ = false;
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
@@ -1600,6 +1635,7 @@ static int named_several(eng_turn *t, bool in_cart, const char **skus, const cha
     if (!strchr(parts, '|'))
         return 0;
     int n = 0;
+    const char *missing = NULL;
     for (char *p = parts; *p;) {
         char *w = p;
         while (*p && *p != '|')
@@ -1609,6 +1645,12 @@ static int named_several(eng_turn *t, bool in_cart, const char **skus, const cha
         agent_target tg;
         int one = eng__agent_named(t, w, &tg);
         json_object_put(tg.candidates);
+        if (tg.found == AGENT_NO_MATCH && *w && !in_cart) {
+            /* "add 2 kiwis and a mango" with no mango: said, and nothing
+             * added (the kiwis alone were added before) */
+            missing = missing ? missing : eng__pool_strdup(t->pool, w);
+            continue;
+        }
         if (one != 1 || tg.found != AGENT_ONE || n >= max || (in_cart && !cart_line(t, tg.sku)))
             return 0;
         bool dup = false;
@@ -1620,7 +1662,12 @@ static int named_several(eng_turn *t, bool in_cart, const char **skus, const cha
             n++;
         }
     }
-    return n;
+    if (missing && n >= 1) {
+        eng__set_var(t, "noMatch", json_object_new_string(missing));
+        eng__turn_note(t, "\"%s\" names nothing of the catalog: nothing changed", missing);
+        return -1;
+    }
+    return missing ? 0 : n;
 }
 
 /* "add all of them", "i'll take the lot", "both please", "all three of
@@ -1754,8 +1801,11 @@ eng_result eng__agent_cart(const agent_call *c)
         agent_target bad = {.found = AGENT_BAD_REF};
         return unclear(t, &bad, is_remove);
     }
-    if (nref == 0 && (is_add || is_remove))
+    if (nref == 0 && (is_add || is_remove)) {
         nref = named_several(t, is_remove, skus, titles, AGENT_MAX_REFS);
+        if (nref < 0)
+            return ENG_R_OK;   /* one of the products named is not sold: said */
+    }
     if (nref == 0 && is_remove && eng__agent_has_word(text, (const char *const[]){"both", "the two", "the pair of them", NULL})) {
         /* "remove both", "take the two of them out": with two lines in
          * the cart, those two, asked */

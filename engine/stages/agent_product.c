@@ -23,7 +23,7 @@ static const char *const stop[] = {
     "options", "option", "kind", "kinds", "type", "types", "them", "those", "these", "it", "one", "ones",
     "let", "see", "up", "at", "most", "least", "budget", "dollars", "dollar", "bucks", "usd", "eur",
     "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many", "guys",
-    "folks", "u", "ya", "they", "their", "its",
+    "folks", "u", "ya", "they", "their", "its", "what's", "whats",
     /* asking for details is not part of a product's name */
     "tell", "details", "detail", "info", "information", "describe", "specs",
     /* chat filler */
@@ -1442,8 +1442,13 @@ static bool names_wanted(const char *text, const char *words)
     const char *e = at;
     while (e > text && !isalnum((unsigned char)e[-1]))
         e--;
-    if (e == text)
-        return true;   /* "hammocks?", "mouse pads" */
+    if (e == text) {
+        /* "hammocks?", "mouse pads": the words are the whole message */
+        const char *r = at + strlen(words);
+        while (*r && !isalnum((unsigned char)*r))
+            r++;
+        return strncasecmp(at, words, strlen(words)) == 0 && !*r;
+    }
     const char *b = e;
     while (b > text && isalnum((unsigned char)b[-1]))
         b--;
