@@ -76,6 +76,10 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     /* "undo that", "actually just one" right after a cart change or the
      * question about one, whichever agent the reading chose (before a
      * question it answers is dropped) */
+    /* "no, the other one" right after an add: a swap, or which one (its
+     * "one" is no count to put right) */
+    if (intent && strcmp(intent, "confirm") != 0 && eng__store(t) && eng__agent_other_one(&call, &r))
+        return r;
     if (intent && strcmp(intent, "confirm") != 0 && eng__store(t) && eng__agent_cart_takes_back(&call, &r))
         return r;
     /* "nuke the cart", "start over, empty everything", "take it all out",

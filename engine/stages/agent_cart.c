@@ -1557,6 +1557,56 @@ bool eng__agent_cart_swap(const agent_call *c, bool asked_change, eng_result *r)
     return true;
 }
 
+bool eng__agent_other_one(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    static const char *const other[] = {"the other one", "other one", "the other", "a different one",
+                                        "different one", "wrong one", "not that one", "not this one", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *last = eng__agent_last_change(t);
+    if (!last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0 || !eng__agent_has_word(text, other) ||
+        eng__agent_points_at_shown(t))
+        return false;
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    const char *old_sku = eng__pool_strdup(t->pool, eng__json_str(last, "sku", ""));
+    const char *old_title = eng__pool_strdup(t->pool, eng__json_str(last, "title", ""));
+    int64_t qty = eng__cart_line_qty(t, old_sku);
+    if (!old_sku || !old_title || qty != json_object_get_int64(eng__json_path(last, "after")))
+        return false;
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    size_t n = json_object_is_type(shown, json_type_array) ? json_object_array_length(shown) : 0;
+    eng__agent_read_as(t, "add_to_cart");
+    if (n == 2) {
+        /* two shown: "the other one" is the one not added; a swap, asked */
+        json_object *p = json_object_array_get_idx(shown, 0);
+        if (strcmp(eng__json_str(p, "sku", ""), old_sku) == 0)
+            p = json_object_array_get_idx(shown, 1);
+        const char *sku = eng__pool_strdup(t->pool, eng__json_str(p, "sku", ""));
+        const char *title = eng__pool_strdup(t->pool, eng__json_str(p, "title", sku));
+        if (!sku || strcmp(sku, old_sku) == 0)
+            return false;
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, "cart.add", sku, title, qty > 0 ? qty : 1);
+        json_object *was = json_object_new_object();
+        ENG_JADD(was, "sku", json_object_new_string(old_sku));
+        ENG_JADD(was, "title", json_object_new_string(old_title));
+        json_object_object_add(eng__json_path(t->ctx, "vars.ask"), "replaces", json_object_get(was));
+        json_object_object_add(eng__json_path(t->ctx, "session.pending"), "replaces", was);
+        eng__turn_note(t, "the other one of two: a swap of %s for %s, asked", old_sku, sku);
+    } else {
+        /* several shown: which one, instead of the one just added */
+        eng__set_var(t, "whichInstead", json_object_new_string(old_title));
+        /* the add stays what "the third one instead" swaps next */
+        json_object *sess = eng__session(t);
+        ENG_JADD(last, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+        ENG_JADD(last, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+        eng__turn_note(t, "another one than the %s just added: asked which", old_sku);
+    }
+    *r = ENG_R_OK;
+    return true;
+}
+
 /* What "it" or "that one" points at: the reference the entities stage
  * resolved, else the product in focus, else the one product shown; or
  * NULL. */
@@ -1936,6 +1986,14 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__set_var(t, "missingInCart", json_object_new_string(tg.name));
         if (tg.found != AGENT_ONE)
             return unclear(t, &tg, true);
+        if (q < 0 && tg.where == AGENT_AT_SHOWN && !cart_line(t, tg.sku)) {
+            /* "actually make it the third instead" after an add that was
+             * refused: a product chosen, not a count; an add, asked */
+            eng__agent_read_as(t, "add_to_cart");
+            eng__set_var(t, "continued", json_object_new_boolean(1));
+            eng__turn_note(t, "a product shown and not in the cart, no count: an add, asked");
+            return change(t, o, "cart.add", &tg, 1);
+        }
         if (q < 0)
             q = trailing_count(text, tg.title);   /* "make the eggs 6" */
         int times = q < 0 ? multiplier(text) : 0;

@@ -171,6 +171,13 @@ bool eng__agent_turns_page(eng_turn *t);
  * digits, upper-cased into code (n bytes). */
 bool eng__agent_another_code(const char *text, char *code, size_t n);
 
+/* eng__agent_other_one: right after an add, "no, the other one" (or "a
+ * different one", "wrong one"): with two products shown, a swap for the
+ * other one, asked; with more, the question which one instead
+ * (vars.whichInstead, the title added). False when the message is no
+ * such answer. */
+bool eng__agent_other_one(const agent_call *c, eng_result *r);
+
 /* eng__agent_one_more: `text` asks for another of the product in focus
  * and says nothing else ("another one please", "can i get another
  * bottle"); false without a product in focus. */
