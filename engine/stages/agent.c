@@ -458,6 +458,7 @@ static const char *const filler[] = {
     "that", "this", "these", "those", "them", "they", "one", "ones", "other", "another", "item", "items",
     "product", "products", "thing", "things", "piece", "pieces", "pcs", "unit", "units", "pair", "pairs",
     "bottle", "bottles", "jar", "jars", "tube", "tubes", "tin", "tins", "packet", "packets", "hold", "hang",
+    "em", "'em",
     "wait", "before",
     "add", "added", "adding", "put", "buy", "take", "get", "grab", "want", "wanna", "need", "have", "having",
     "like", "would", "will", "could", "can", "should", "shall", "please", "pls", "plz", "thanks", "thank",

@@ -1481,6 +1481,13 @@ bool eng__agent_narrows_list(eng_turn *t)
     for (size_t i = 0; opens[i]; i++)
         if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
             return true;
+    /* "anything for men?" after fragrances: the fragrances for men */
+    static const char *const for_whom[] = {"anything for ", "something for ", "any for ", "ones for ", "one for ",
+                                           "any of them for ", "and for ", "for ", NULL};
+    if (eng__json_path(t->ctx, "understanding.forWhom") && eng__json_path(t->ctx, "session.lastQuery.category"))
+        for (size_t i = 0; for_whom[i]; i++)
+            if (strncasecmp(text, for_whom[i], strlen(for_whom[i])) == 0)
+                return true;
     return false;
 }
 
