@@ -43,7 +43,9 @@ static const char *const street_words[] = {
     "street", "st", "st.", "road", "rd", "rd.", "avenue", "ave", "ave.", "lane", "ln", "drive", "dr", "dr.",
     "way", "boulevard", "blvd", "court", "ct", "place", "pl", "square", "sq", "terrace", "close", "crescent",
     "highway", "hwy", "parkway", "alley", "row", "strasse", "straße", "str.", "weg", "gasse", "platz", "rue",
-    "via", "calle", "laan", "straat", "gracht", "apt", "suite", NULL};
+    "via", "calle", "laan", "straat", "gracht", "apt", "suite", "rua", "avenida", "av.", "travessa", "largo",
+    "praça", "praca", "estrada", "alameda", "viale", "piazza", "corso", "plaza", "paseo", "carrer", "ulica",
+    "ul.", NULL};
 
 /* the part's words, lower case, compared one by one */
 static bool has_word(const char *s, const char *const *words)
@@ -108,6 +110,16 @@ static bool find_postal(const char *s, size_t *at, size_t *len)
         while (k < n && isdigit((unsigned char)s[k]))
             k++;
         size_t nd = k - i;
+        /* "1100-048" (Portugal), "00-950" (Poland), "100-0001" (Japan) */
+        size_t m = k + 1, md = 0;
+        while (m < n && isdigit((unsigned char)s[m]))
+            m++, md++;
+        if (k < n && s[k] == '-' && (m == n || !isalnum((unsigned char)s[m])) &&
+            ((nd == 4 && md == 3) || (nd == 2 && md == 3) || (nd == 3 && md == 4))) {
+            *at = i;
+            *len = m - i;
+            return true;
+        }
         if (nd >= 4 && nd <= 6 && (k == n || !isalnum((unsigned char)s[k]))) {
             if (nd == 5 && k + 5 <= n && s[k] == '-' && isdigit((unsigned char)s[k + 1]) &&
                 isdigit((unsigned char)s[k + 4]) && (k + 5 == n || !isalnum((unsigned char)s[k + 5])))

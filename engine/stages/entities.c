@@ -471,12 +471,22 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
     /* a price ("laptops under $1500", "below 200") asks for products: an
      * address has none, and its number is no postal code, nor its words a
      * city */
-    if (json_object_object_get(slots, "price") || json_object_object_get(slots, "minPrice") ||
-        json_object_object_get(slots, "maxPrice"))
-        return;
+    bool priced = json_object_object_get(slots, "price") || json_object_object_get(slots, "minPrice") ||
+                  json_object_object_get(slots, "maxPrice");
     /* the shopper's own words: a name is not a typo to correct */
     const char *own = eng__json_str(t->ctx, "message.original", text);
-    json_object *a = eng__address_parse(own, bare ? eng__json_str(p, "wanted", NULL) : NULL);
+    json_object *a = eng__address_parse(own, bare && !priced ? eng__json_str(p, "wanted", NULL) : NULL);
+    /* ...unless it is a whole address: a street and a postal code
+     * ("12 Rua Augusta, 1100-048 Lisboa" is no price range) */
+    if (priced && !(json_object_object_get(a, "line1") && json_object_object_get(a, "postalCode"))) {
+        json_object_put(a);
+        return;
+    }
+    if (priced) {
+        json_object_object_del(slots, "price");
+        json_object_object_del(slots, "minPrice");
+        json_object_object_del(slots, "maxPrice");
+    }
     if (json_object_object_length(a) > 0)
         ENG_JADD(slots, "address", a);
     else

@@ -103,6 +103,11 @@ static void test_never_read(void **state)
     check("hold on, remove the watch", "name", "");
     /* a name before the rest still is */
     check("Ann Lee, 10115 Berlin", NULL, "name=Ann Lee|postalCode=10115|city=Berlin");
+    /* dashed postal codes: Portugal, Poland */
+    check("Ana Silva, 12 Rua Augusta, 1100-048 Lisboa, Portugal", NULL,
+          "name=Ana Silva|line1=12 Rua Augusta|postalCode=1100-048|city=Lisboa|country=PT");
+    check("Jan Nowak, ul. Marszalkowska 10, 00-950 Warszawa, Poland", NULL,
+          "name=Jan Nowak|line1=ul. Marszalkowska 10|postalCode=00-950|city=Warszawa|country=PL");
 }
 
 static void test_missing(void **state)
