@@ -312,7 +312,8 @@ bool eng__agent_asks_list_variant(eng_turn *t)
 {
     static const char *const cues[] = {"come in", "comes in", "available in", "any in", "have them in",
                                        "got them in", "have those in", "have these in", "get them in",
-                                       "any of them in", "any of those in", "any of these in", "ones in", NULL};
+                                       "any of them in", "any of those in", "any of these in", "ones in",
+                                       "in a size", "in size", NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     const char *text = eng__json_str(t->ctx, "message.text", "");
     while (*text == ' ')
@@ -353,11 +354,24 @@ static bool is_filler(const char *w, size_t n);
 
 bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
 {
-    static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "could", NULL};
+    static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "could",
+                                        "what's", "whats", "what", "how", NULL};
     static const char *const points[] = {"it", "this", "that", "they", "them", "these", "those", "one", NULL};
     const char *text = eng__json_str(t->ctx, "message.text", "");
     if (!eng__json_str(t->ctx, "session.focus", NULL))
         return false;
+    /* "how much is it", "how many are left": the price and the stock,
+     * answered elsewhere */
+    static const char *const counted[] = {"how much", "how many", "what price", "what's the price", NULL};
+    if (eng__agent_has_word(text, counted))
+        return false;
+    /* "how long does the battery last": "the" and words that name nothing
+     * the shop sells are a part of it */
+    json_object *named = eng__json_path(t->ctx, "understanding.named");
+    bool part = eng__agent_has_word(text, (const char *const[]){"the", NULL}) &&
+                json_object_is_type(named, json_type_array) && json_object_array_length(named) == 0 &&
+                !eng__agent_has_word(text, (const char *const[]){"you", "your", "delivery", "shipping", "order",
+                                                                  "refund", "return", "warranty", NULL});
     char w[32];
     int k = 0, pointed = 0;
     size_t o = 0;
@@ -386,7 +400,9 @@ bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
         p += n;
         k++;
     }
-    return pointed && o > 0;
+    if (!pointed && part && o > 0)
+        eng__set_var(t, "aboutPart", json_object_new_boolean(1));   /* the kb's words may not answer it */
+    return (pointed || part) && o > 0;
 }
 
 bool eng__agent_is_question(const char *text)

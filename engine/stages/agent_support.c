@@ -403,8 +403,9 @@ eng_result eng__agent_support(const agent_call *c)
     eng_kb_hit kh;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
         eng__agent_asks_about_focus(t, about, sizeof about) &&
-        !eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL,
-                         strcmp(intent, "out_of_scope") == 0, &kh)) {
+        (json_object_get_boolean(eng__json_path(t->ctx, "vars.aboutPart")) ||
+         !eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL,
+                          strcmp(intent, "out_of_scope") == 0, &kh))) {
         /* "is it machine washable": the focus product's listing answers,
          * or the reply says it does not */
         json_object *a = json_object_new_object();
