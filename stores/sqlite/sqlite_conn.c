@@ -6,10 +6,12 @@
 #include "sqlite_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 int sq__err(sq_conn *c, int rc, store_err *err, const char *what)
 {
@@ -112,9 +114,37 @@ int64_t sq__now_ms(const sq *b)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* Gives the writer lock back, when this connection holds it. */
+static void writer_unlock(sq_conn *c)
+{
+    if (c->wheld) {
+        c->wheld = 0;
+        pthread_mutex_unlock(&c->owner->wmu);
+    }
+}
+
 int sq__begin(sq_conn *c, store_err *err)
 {
-    return sq__exec(c, "BEGIN IMMEDIATE", err);
+    if (c->owner && !c->wheld) {
+        /* bounded: a writer lock never waited on forever (a thread that
+         * held it and wanted a second connection inside its transaction
+         * would otherwise wait on the ones queued behind it); after the
+         * busy timeout SQLite's lock decides, as without this lock */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int ms = c->owner->cfg.busy_timeout_ms > 0 ? c->owner->cfg.busy_timeout_ms : 5000;
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        c->wheld = pthread_mutex_timedlock(&c->owner->wmu, &ts) == 0;
+    }
+    int rc = sq__exec(c, "BEGIN IMMEDIATE", err);
+    if (rc)
+        writer_unlock(c);
+    return rc;
 }
 
 int sq__commit(sq_conn *c, store_err *err)
@@ -122,6 +152,7 @@ int sq__commit(sq_conn *c, store_err *err)
     int rc = sq__exec(c, "COMMIT", err);
     if (rc)
         sq__rollback(c);
+    writer_unlock(c);
     return rc;
 }
 
@@ -129,6 +160,7 @@ void sq__rollback(sq_conn *c)
 {
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    writer_unlock(c);
 }
 
 char *sq__text_dup(sqlite3_stmt *st, int col)
@@ -150,33 +182,127 @@ void sq__conn_close(sq_conn *c)
 /* The WAL under load. SQLite's own automatic checkpoint (PASSIVE, at
  * 1,000 pages) copies what it can but never restarts the log while a
  * reader holds a snapshot, and a serving pool always has one: the file
- * grew to 2.7 GB over 103k turns, checkpointed only at shutdown. This
- * hook, run after every commit with the log's size in pages, does a
- * PASSIVE checkpoint at SQ_WAL_PASSIVE pages (3,000, where SQLite's own
- * is at 1,000: the chat rewrites the same session, history and replay-key
- * pages turn after turn, so a longer log copies each of them once for
- * more turns, and a checkpoint's fsyncs come a third as often -- about
- * 15% less CPU a commerce turn on the WebSocket bench), and at
- * SQ_WAL_TRUNCATE pages a TRUNCATE one: it waits (busy timeout) for the
- * readers of older snapshots to finish — turns read briefly — copies
- * every frame and truncates the file, so the next writer starts the log
- * again from the beginning. journal_size_limit bounds the file when a
- * restart happens without truncation. */
+ * grew to 2.7 GB over 103k turns, checkpointed only at shutdown. The
+ * hook below, run after every commit with the log's size in pages, asks
+ * for a PASSIVE checkpoint at SQ_WAL_PASSIVE pages (3,000, where SQLite's
+ * own is at 1,000: the chat rewrites the same session, history and
+ * replay-key pages turn after turn, so a longer log copies each of them
+ * once for more turns, and a checkpoint's fsyncs come a third as often),
+ * and at SQ_WAL_TRUNCATE pages a TRUNCATE one: it waits (busy timeout)
+ * for the readers of older snapshots to finish — turns read briefly —
+ * copies every frame and truncates the file, so the next writer starts
+ * the log again from the beginning. journal_size_limit bounds the file
+ * when a restart happens without truncation.
+ *
+ * The checkpoint runs on a thread of its own (the checkpointer, with a
+ * connection of its own), not in the commit that crossed the line: there
+ * it held up every caller of a group commit, and the writer lock, for
+ * the copy and its two fsyncs (the disk's write-back: milliseconds). A
+ * TRUNCATE checkpoint takes the writer lock (sq.wmu) as a writer does,
+ * since it holds SQLite's meanwhile; a PASSIVE one runs beside the
+ * writers. Where the thread could not be started, or the log reaches
+ * SQ_WAL_HARD pages all the same (writers faster than the copying), the
+ * commit checkpoints itself, as before: that bounds the log. */
 #define SQ_WAL_PASSIVE 3000
 #define SQ_WAL_TRUNCATE 4096   /* 16 MiB at 4 KiB pages */
+#define SQ_WAL_STEP 256
+#define SQ_WAL_HARD 6144       /* 24 MiB: the committing thread checkpoints */
+
+static void checkpoint(sq *b, sqlite3 *db, const char *name, int pages)
+{
+    if (pages >= SQ_WAL_TRUNCATE) {
+        int held = b && pthread_mutex_lock(&b->wmu) == 0;
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (held)
+            pthread_mutex_unlock(&b->wmu);
+    } else if (pages >= SQ_WAL_PASSIVE) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+}
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-    (void)arg;
-    if (pages >= SQ_WAL_TRUNCATE)
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    else if (pages >= SQ_WAL_PASSIVE)
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sq *b = arg;
+    if (pages < SQ_WAL_PASSIVE)
+        return SQLITE_OK;
+    if (!b->ck_running || pages >= SQ_WAL_HARD) {
+        /* no checkpointer, or one that does not keep up (writers
+         * faster than its copying, or it waits for the writer lock that
+         * they keep taking): this thread, after its commit (SQLite's
+         * writer lock is free again; the pool's, when held, keeps this
+         * process's other writers queued meanwhile) */
+        checkpoint(NULL, db, name, pages);
+        return SQLITE_OK;
+    }
+    /* asked again only once the log has grown by SQ_WAL_STEP pages since
+     * the last ask, or started over: while readers keep the log from
+     * starting over it stays long, and every commit waking the thread
+     * for a checkpoint with next to nothing to copy cost more than the
+     * copying (two racing commits may both ask: harmless) */
+    int last = atomic_load_explicit(&b->ck_asked, memory_order_relaxed);
+    if (last && pages >= last && pages < last + SQ_WAL_STEP && !(pages >= SQ_WAL_TRUNCATE && last < SQ_WAL_TRUNCATE))
+        return SQLITE_OK;
+    atomic_store_explicit(&b->ck_asked, pages, memory_order_relaxed);
+    pthread_mutex_lock(&b->ckmu);
+    if (pages > b->ck_pages)
+        b->ck_pages = pages;
+    pthread_cond_signal(&b->ckcv);
+    pthread_mutex_unlock(&b->ckmu);
     return SQLITE_OK;   /* the commit itself succeeded either way */
+}
+
+static void *checkpointer(void *arg)
+{
+    sq *b = arg;
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&b->ckmu);
+    for (;;) {
+        while (!b->ck_stop && b->ck_pages < SQ_WAL_PASSIVE)
+            pthread_cond_wait(&b->ckcv, &b->ckmu);
+        if (b->ck_stop)
+            break;
+        int pages = b->ck_pages;
+        b->ck_pages = 0;   /* the next commit says how long the log is then */
+        pthread_mutex_unlock(&b->ckmu);
+        if (!db && sqlite3_open_v2(b->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+            sqlite3_close(db);
+            db = NULL;
+        }
+        if (db) {
+            sqlite3_busy_timeout(db, b->cfg.busy_timeout_ms);
+            checkpoint(b, db, "main", pages);
+        }
+        pthread_mutex_lock(&b->ckmu);
+    }
+    pthread_mutex_unlock(&b->ckmu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+void sq__checkpointer_start(sq *b)
+{
+    pthread_mutex_init(&b->ckmu, NULL);
+    pthread_cond_init(&b->ckcv, NULL);
+    b->ck_running = pthread_create(&b->ck_thread, NULL, checkpointer, b) == 0;
+}
+
+void sq__checkpointer_stop(sq *b)
+{
+    if (b->ck_running) {
+        pthread_mutex_lock(&b->ckmu);
+        b->ck_stop = 1;
+        pthread_cond_signal(&b->ckcv);
+        pthread_mutex_unlock(&b->ckmu);
+        pthread_join(b->ck_thread, NULL);
+        b->ck_running = 0;
+    }
+    pthread_mutex_destroy(&b->ckmu);
+    pthread_cond_destroy(&b->ckcv);
 }
 
 static int conn_open(sq *b, sq_conn *c, store_err *err)
 {
+    c->owner = b;
     int rc = sqlite3_open_v2(b->path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                  SQLITE_OPEN_NOMUTEX, NULL);
@@ -198,7 +324,7 @@ static int conn_open(sq *b, sq_conn *c, store_err *err)
         sq__conn_close(c);
         return rc;
     }
-    sqlite3_wal_hook(c->db, wal_hook, NULL);
+    sqlite3_wal_hook(c->db, wal_hook, b);
     return 0;
 }
 
