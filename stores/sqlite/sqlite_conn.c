@@ -184,55 +184,42 @@ void sq__conn_close(sq_conn *c)
  * reader holds a snapshot, and a serving pool always has one: the file
  * grew to 2.7 GB over 103k turns, checkpointed only at shutdown. The
  * hook below, run after every commit with the log's size in pages, asks
- * for a PASSIVE checkpoint at SQ_WAL_PASSIVE pages (3,000, where SQLite's
- * own is at 1,000: the chat rewrites the same session, history and
- * replay-key pages turn after turn, so a longer log copies each of them
- * once for more turns, and a checkpoint's fsyncs come a third as often),
- * and at SQ_WAL_TRUNCATE pages a TRUNCATE one: it waits (busy timeout)
- * for the readers of older snapshots to finish — turns read briefly —
- * copies every frame and truncates the file, so the next writer starts
- * the log again from the beginning. journal_size_limit bounds the file
- * when a restart happens without truncation.
+ * for a PASSIVE checkpoint from SQ_WAL_PASSIVE pages (3,000, where
+ * SQLite's own is at 1,000: the chat rewrites the same session, history
+ * and replay-key pages turn after turn, so a longer log copies each of
+ * them once for more turns, and a checkpoint's fsyncs come a third as
+ * often); from SQ_WAL_RESTART pages (16 MiB) the log is restarted: a
+ * RESTART checkpoint waits (busy timeout) for the readers of older
+ * snapshots to finish — turns read briefly — and the next writer starts
+ * the log again from its beginning, over the same file (TRUNCATE, used
+ * before, also cut the file, which the writers after it then grew again
+ * block by block). journal_size_limit bounds the file.
  *
- * The checkpoint runs on a thread of its own (the checkpointer, with a
+ * The checkpoints run on a thread of their own (the checkpointer, with a
  * connection of its own), not in the commit that crossed the line: there
- * it held up every caller of a group commit, and the writer lock, for
- * the copy and its two fsyncs (the disk's write-back: milliseconds). A
- * TRUNCATE checkpoint takes the writer lock (sq.wmu) as a writer does,
- * since it holds SQLite's meanwhile; a PASSIVE one runs beside the
- * writers. Where the thread could not be started, or the log reaches
- * SQ_WAL_HARD pages all the same (writers faster than the copying), the
- * commit checkpoints itself, as before: that bounds the log. */
+ * they held up every caller of a group commit for the copy and its two
+ * fsyncs (the disk's write-back: milliseconds). It copies beside the
+ * writers (PASSIVE); to restart the log it takes the pool's writer lock,
+ * copies the little committed since, and waits for the readers (RESTART):
+ * this process's writers queue on the lock meanwhile (other processes'
+ * on SQLite's). A commit that still leaves SQ_WAL_HARD pages (writers
+ * faster than the thread) restarts the log itself, inside sq__commit,
+ * as every commit over the line did before; so does any commit over
+ * SQ_WAL_PASSIVE when the thread could not be started. */
 #define SQ_WAL_PASSIVE 3000
-#define SQ_WAL_TRUNCATE 4096   /* 16 MiB at 4 KiB pages */
+#define SQ_WAL_RESTART 4096    /* 16 MiB at 4 KiB pages */
+#define SQ_WAL_HARD 6144       /* 24 MiB */
 #define SQ_WAL_STEP 256
-#define SQ_WAL_HARD 6144       /* 24 MiB: the committing thread checkpoints */
-
-static void checkpoint(sq *b, sqlite3 *db, const char *name, int pages)
-{
-    if (pages >= SQ_WAL_TRUNCATE) {
-        int held = b && pthread_mutex_lock(&b->wmu) == 0;
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        if (held)
-            pthread_mutex_unlock(&b->wmu);
-    } else if (pages >= SQ_WAL_PASSIVE) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    }
-}
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     sq *b = arg;
     if (pages < SQ_WAL_PASSIVE)
         return SQLITE_OK;
-    if (!b->ck_running || pages >= SQ_WAL_HARD) {
-        /* no checkpointer, or one that does not keep up (writers
-         * faster than its copying, or it waits for the writer lock that
-         * they keep taking): this thread, after its commit (SQLite's
-         * writer lock is free again; the pool's, when held, keeps this
-         * process's other writers queued meanwhile) */
-        checkpoint(NULL, db, name, pages);
-        return SQLITE_OK;
+    if (pages >= SQ_WAL_HARD || !b->ck_running) {
+        sqlite3_wal_checkpoint_v2(db, name, pages >= SQ_WAL_RESTART ? SQLITE_CHECKPOINT_RESTART
+                                                                    : SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;   /* the commit itself succeeded either way */
     }
     /* asked again only once the log has grown by SQ_WAL_STEP pages since
      * the last ask, or started over: while readers keep the log from
@@ -240,15 +227,14 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
      * for a checkpoint with next to nothing to copy cost more than the
      * copying (two racing commits may both ask: harmless) */
     int last = atomic_load_explicit(&b->ck_asked, memory_order_relaxed);
-    if (last && pages >= last && pages < last + SQ_WAL_STEP && !(pages >= SQ_WAL_TRUNCATE && last < SQ_WAL_TRUNCATE))
+    if (last && pages >= last && pages < last + SQ_WAL_STEP)
         return SQLITE_OK;
     atomic_store_explicit(&b->ck_asked, pages, memory_order_relaxed);
     pthread_mutex_lock(&b->ckmu);
-    if (pages > b->ck_pages)
-        b->ck_pages = pages;
+    b->ck_want = 1;
     pthread_cond_signal(&b->ckcv);
     pthread_mutex_unlock(&b->ckmu);
-    return SQLITE_OK;   /* the commit itself succeeded either way */
+    return SQLITE_OK;
 }
 
 static void *checkpointer(void *arg)
@@ -257,20 +243,28 @@ static void *checkpointer(void *arg)
     sqlite3 *db = NULL;
     pthread_mutex_lock(&b->ckmu);
     for (;;) {
-        while (!b->ck_stop && b->ck_pages < SQ_WAL_PASSIVE)
+        while (!b->ck_stop && !b->ck_want)
             pthread_cond_wait(&b->ckcv, &b->ckmu);
         if (b->ck_stop)
             break;
-        int pages = b->ck_pages;
-        b->ck_pages = 0;   /* the next commit says how long the log is then */
+        b->ck_want = 0;
         pthread_mutex_unlock(&b->ckmu);
-        if (!db && sqlite3_open_v2(b->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        /* a connection checkpoints the log only once it has read in WAL
+         * mode (before that: "not in WAL mode", nothing done) */
+        if (!db && (sqlite3_open_v2(b->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+                    sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)) {
             sqlite3_close(db);
             db = NULL;
         }
+        int log = 0;
         if (db) {
             sqlite3_busy_timeout(db, b->cfg.busy_timeout_ms);
-            checkpoint(b, db, "main", pages);
+            sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, NULL);
+        }
+        if (db && log >= SQ_WAL_RESTART) {
+            pthread_mutex_lock(&b->wmu);
+            sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+            pthread_mutex_unlock(&b->wmu);
         }
         pthread_mutex_lock(&b->ckmu);
     }

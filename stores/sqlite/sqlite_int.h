@@ -112,15 +112,16 @@ typedef struct sq {
      * the WebSocket bench).  Other processes on the same file still meet
      * at SQLite's lock. */
     pthread_mutex_t wmu;
-    /* the checkpointer (sqlite_conn.c): the WAL's length in pages as the
-     * last commit over the line saw it, and whether to stop; under ckmu */
+    /* the checkpointer (sqlite_conn.c): a PASSIVE checkpoint asked for
+     * and not begun yet, and whether to stop, under ckmu; ck_asked: the
+     * log's length in pages at the last ask (wal_hook) */
     pthread_mutex_t ckmu;
     pthread_cond_t ckcv;
     pthread_t ck_thread;
     int ck_started;          /* sq__checkpointer_start ran (mutexes made) */
     int ck_running;          /* its thread runs; set before the first connection opens */
-    int ck_pages, ck_stop;
-    _Atomic int ck_asked;    /* the log's length at the last ask (wal_hook) */
+    int ck_want, ck_stop;
+    _Atomic int ck_asked;
 } sq;
 
 /* Borrow a connection (blocks while all are in use; first come, first
