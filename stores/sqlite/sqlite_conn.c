@@ -114,6 +114,19 @@ int64_t sq__now_ms(const sq *b)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* One statement without parameters or rows, prepared once per
+ * connection (sq__exec parses its text at every call: BEGIN and COMMIT
+ * twice a turn and more). */
+static int run_cached(sq_conn *c, const char *sql, store_err *err)
+{
+    sqlite3_stmt *st = sq__prep(c, sql, err);
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : sq__err(c, r, err, sql);
+}
+
 /* Gives the writer lock back, when this connection holds it. */
 static void writer_unlock(sq_conn *c)
 {
@@ -141,7 +154,7 @@ int sq__begin(sq_conn *c, store_err *err)
         }
         c->wheld = pthread_mutex_timedlock(&c->owner->wmu, &ts) == 0;
     }
-    int rc = sq__exec(c, "BEGIN IMMEDIATE", err);
+    int rc = run_cached(c, "BEGIN IMMEDIATE", err);
     if (rc)
         writer_unlock(c);
     return rc;
@@ -149,7 +162,7 @@ int sq__begin(sq_conn *c, store_err *err)
 
 int sq__commit(sq_conn *c, store_err *err)
 {
-    int rc = sq__exec(c, "COMMIT", err);
+    int rc = run_cached(c, "COMMIT", err);
     if (rc)
         sq__rollback(c);
     writer_unlock(c);
@@ -209,7 +222,7 @@ void sq__conn_close(sq_conn *c)
 #define SQ_WAL_PASSIVE 3000
 #define SQ_WAL_RESTART 4096    /* 16 MiB at 4 KiB pages */
 #define SQ_WAL_HARD 6144       /* 24 MiB */
-#define SQ_WAL_STEP 256
+#define SQ_WAL_STEP 512
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -227,7 +240,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
      * for a checkpoint with next to nothing to copy cost more than the
      * copying (two racing commits may both ask: harmless) */
     int last = atomic_load_explicit(&b->ck_asked, memory_order_relaxed);
-    if (last && pages >= last && pages < last + SQ_WAL_STEP)
+    if (last && pages >= last && pages < last + SQ_WAL_STEP && !(pages >= SQ_WAL_RESTART && last < SQ_WAL_RESTART))
         return SQLITE_OK;
     atomic_store_explicit(&b->ck_asked, pages, memory_order_relaxed);
     pthread_mutex_lock(&b->ckmu);

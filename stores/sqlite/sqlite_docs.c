@@ -304,22 +304,36 @@ static int kv_put_on(sq_conn *c, int kind, const char *key, const char *val,
 static int history_on(sq *b, sq_conn *c, const char *sid, const char *turn,
                       int window, int64_t expires_at, store_err *err)
 {
-    int rc;
+    int rc, r;
+    /* the conversation's newest row: its number and when it expires (one
+     * read; the statements below need no subquery of their own) */
+    sqlite3_stmt *st = SQ_PREP(c, err, "SELECT seq, expires_at FROM history WHERE sid = ?"
+                                       " ORDER BY seq DESC LIMIT 1", SQ_T(sid));
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    int64_t seq = 0, until = 0;
+    if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        seq = sqlite3_column_int64(st, 0);
+        until = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return sq__err(c, r, err, "history");
     /* an expired history starts over rather than resurrecting old turns */
-    if ((rc = SQ_RUN(c, err, "history",
-                     "DELETE FROM history WHERE sid = ?1 AND (SELECT expires_at FROM history"
-                     " WHERE sid = ?1 ORDER BY seq DESC LIMIT 1) <= ?2",
-                     SQ_T(sid), SQ_I(sq__now_ms(b)))) != 0)
-        return rc;
+    if (seq && until <= sq__now_ms(b)) {
+        if ((rc = SQ_RUN(c, err, "history", "DELETE FROM history WHERE sid = ?", SQ_T(sid))) != 0)
+            return rc;
+        seq = 0;
+    }
+    seq++;
     if ((rc = SQ_RUN(c, err, "history append",
-                     "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?1,"
-                     " (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE sid = ?1),"
-                     " ?2, ?3)", SQ_T(sid), SQ_T(turn), SQ_I(expires_at))) != 0)
+                     "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?, ?, ?, ?)",
+                     SQ_T(sid), SQ_I(seq), SQ_T(turn), SQ_I(expires_at))) != 0)
         return rc;
-    return SQ_RUN(c, err, "history window",
-                  "DELETE FROM history WHERE sid = ?1 AND seq <= (SELECT max(seq) FROM history"
-                  " WHERE sid = ?1) - ?2 AND (SELECT max(seq) FROM history WHERE sid = ?1) % ?3 = 0",
-                  SQ_T(sid), SQ_I(window), SQ_I(SQ_HISTORY_SLACK));
+    if (seq % SQ_HISTORY_SLACK != 0 || seq <= window)
+        return 0;
+    return SQ_RUN(c, err, "history window", "DELETE FROM history WHERE sid = ? AND seq <= ?",
+                  SQ_T(sid), SQ_I(seq - window));
 }
 
 /* A reservation is a row in state 0 whose lease runs to expires_at; a
