@@ -13,6 +13,10 @@
 #include <sys/time.h>
 #include <time.h>
 
+/* the connection whose commit found the checkpointer behind and asks
+ * its own thread to copy too (set by wal_hook, used by sq__commit) */
+static _Thread_local sqlite3 *help_db;
+
 int sq__err(sq_conn *c, int rc, store_err *err, const char *what)
 {
     int code = STORE_EIO;
@@ -162,10 +166,14 @@ int sq__begin(sq_conn *c, store_err *err)
 
 int sq__commit(sq_conn *c, store_err *err)
 {
+    help_db = NULL;
     int rc = run_cached(c, "COMMIT", err);
     if (rc)
         sq__rollback(c);
     writer_unlock(c);
+    if (help_db == c->db)
+        sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    help_db = NULL;
     return rc;
 }
 
@@ -215,7 +223,10 @@ void sq__conn_close(sq_conn *c)
  * writers (PASSIVE); to restart the log it takes the pool's writer lock,
  * copies the little committed since, and waits for the readers (RESTART):
  * this process's writers queue on the lock meanwhile (other processes'
- * on SQLite's). A commit that still leaves SQ_WAL_HARD pages (writers
+ * on SQLite's). When the log is past that line by SQ_WAL_STEP pages all
+ * the same (the thread gets little CPU beside dozens of busy ones), each
+ * commit also copies, PASSIVE, after giving the writer lock back; one
+ * that still leaves SQ_WAL_HARD pages (writers
  * faster than the thread) restarts the log itself, inside sq__commit,
  * as every commit over the line did before; so does any commit over
  * SQ_WAL_PASSIVE when the thread could not be started. */
@@ -234,6 +245,13 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
                                                                     : SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         return SQLITE_OK;   /* the commit itself succeeded either way */
     }
+    /* past the restart line by a step: the checkpointer is behind (under
+     * load a thread among dozens gets little CPU), so the committing
+     * thread copies too, once it has given the writer lock back
+     * (sq__commit): writers that make the log pay for it, as every
+     * commit over the line did before, without holding the others */
+    if (pages >= SQ_WAL_RESTART + SQ_WAL_STEP)
+        help_db = db;
     /* asked again only once the log has grown by SQ_WAL_STEP pages since
      * the last ask, or started over: while readers keep the log from
      * starting over it stays long, and every commit waking the thread
