@@ -6,12 +6,16 @@
 #include "sqlite_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+
+static bool ck_enter(sq *b);
+static void ck_work(sq *b, sqlite3 *db);
 
 /* the connection whose commit found the checkpointer behind and asks
  * its own thread to copy too (set by wal_hook, used by sq__commit) */
@@ -171,8 +175,8 @@ int sq__commit(sq_conn *c, store_err *err)
     if (rc)
         sq__rollback(c);
     writer_unlock(c);
-    if (help_db == c->db)
-        sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (help_db == c->db && c->owner && ck_enter(c->owner))
+        ck_work(c->owner, c->db);
     help_db = NULL;
     return rc;
 }
@@ -224,26 +228,59 @@ void sq__conn_close(sq_conn *c)
  * copies the little committed since, and waits for the readers (RESTART):
  * this process's writers queue on the lock meanwhile (other processes'
  * on SQLite's). When the log is past that line by SQ_WAL_STEP pages all
- * the same (the thread gets little CPU beside dozens of busy ones), each
- * commit also copies, PASSIVE, after giving the writer lock back; one
- * that still leaves SQ_WAL_HARD pages (writers
- * faster than the thread) restarts the log itself, inside sq__commit,
- * as every commit over the line did before; so does any commit over
- * SQ_WAL_PASSIVE when the thread could not be started. */
+ * the same (the thread gets little CPU beside dozens of busy ones), a
+ * commit does that work itself after giving the writer lock back, when
+ * no other checkpoint runs (ck_enter); one that still leaves SQ_WAL_HARD
+ * pages restarts the log itself, inside sq__commit, as every commit
+ * over the line did before (or leaves it to the checkpoint running);
+ * and without the thread every commit over SQ_WAL_PASSIVE checkpoints. */
 #define SQ_WAL_PASSIVE 3000
 #define SQ_WAL_RESTART 4096    /* 16 MiB at 4 KiB pages */
 #define SQ_WAL_HARD 6144       /* 24 MiB */
 #define SQ_WAL_STEP 512
+
+/* One checkpoint at a time in this process.  A second one finds SQLite's
+ * checkpoint lock taken and gives up at once (SQLITE_BUSY, no busy
+ * handler for that lock): under the REST bench the commits' own copying
+ * kept the RESTART failing and the log grew to 57 MB.  Whoever enters
+ * copies (PASSIVE) and, with the log at SQ_WAL_RESTART pages or more,
+ * restarts it under the writer lock; the others go on. */
+static bool ck_enter(sq *b)
+{
+    int idle = 0;
+    return atomic_compare_exchange_strong(&b->ck_busy, &idle, 1);
+}
+
+static void ck_work(sq *b, sqlite3 *db)
+{
+    int log = 0;
+    sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, NULL);
+    if (log >= SQ_WAL_RESTART) {
+        pthread_mutex_lock(&b->wmu);
+        sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        pthread_mutex_unlock(&b->wmu);
+    }
+    atomic_store(&b->ck_busy, 0);
+}
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     sq *b = arg;
     if (pages < SQ_WAL_PASSIVE)
         return SQLITE_OK;
-    if (pages >= SQ_WAL_HARD || !b->ck_running) {
+    if (!b->ck_running) {
         sqlite3_wal_checkpoint_v2(db, name, pages >= SQ_WAL_RESTART ? SQLITE_CHECKPOINT_RESTART
                                                                     : SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         return SQLITE_OK;   /* the commit itself succeeded either way */
+    }
+    if (pages >= SQ_WAL_HARD) {
+        /* inside sq__commit this thread holds the writer lock already;
+         * when another checkpoint runs, that one restarts the log */
+        if (ck_enter(b)) {
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+            atomic_store(&b->ck_busy, 0);
+        }
+        return SQLITE_OK;
     }
     /* past the restart line by a step: the checkpointer is behind (under
      * load a thread among dozens gets little CPU), so the committing
@@ -287,15 +324,9 @@ static void *checkpointer(void *arg)
             sqlite3_close(db);
             db = NULL;
         }
-        int log = 0;
-        if (db) {
+        if (db && ck_enter(b)) {
             sqlite3_busy_timeout(db, b->cfg.busy_timeout_ms);
-            sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, NULL);
-        }
-        if (db && log >= SQ_WAL_RESTART) {
-            pthread_mutex_lock(&b->wmu);
-            sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-            pthread_mutex_unlock(&b->wmu);
+            ck_work(b, db);
         }
         pthread_mutex_lock(&b->ckmu);
     }

@@ -122,6 +122,7 @@ typedef struct sq {
     int ck_running;          /* its thread runs; set before the first connection opens */
     int ck_want, ck_stop;
     _Atomic int ck_asked;
+    atomic_int ck_busy;      /* a checkpoint of this process runs (ck_enter) */
 } sq;
 
 /* Borrow a connection (blocks while all are in use; first come, first
