@@ -251,13 +251,30 @@ static bool ck_enter(sq *b)
     return atomic_compare_exchange_strong(&b->ck_busy, &idle, 1);
 }
 
+/* The restart's wait for the readers, in steps of 100 us up to 20 ms:
+ * SQLite's own busy handler sleeps 1, 2, 5, 10 ms ... between looks, and
+ * every writer of the process waits on the writer lock meanwhile, while
+ * a turn's read is over in well under a millisecond.  Not restarted in
+ * 20 ms: the next checkpoint tries again (SQ_WAL_HARD bounds the log). */
+static int ck_busy_wait(void *ud, int n)
+{
+    (void)ud;
+    if (n >= 200)
+        return 0;
+    struct timespec ts = {0, 100000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 static void ck_work(sq *b, sqlite3 *db)
 {
     int log = 0;
     sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, NULL);
     if (log >= SQ_WAL_RESTART) {
         pthread_mutex_lock(&b->wmu);
+        sqlite3_busy_handler(db, ck_busy_wait, NULL);
         sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        sqlite3_busy_timeout(db, b->cfg.busy_timeout_ms);
         pthread_mutex_unlock(&b->wmu);
     }
     atomic_store(&b->ck_busy, 0);
