@@ -144,24 +144,29 @@ static void writer_unlock(sq_conn *c)
     }
 }
 
+/* Takes the pool's writer lock, waiting at most the busy timeout: never
+ * forever (a thread that held it and wanted a second connection inside
+ * its transaction would otherwise wait on the ones queued behind it,
+ * holding theirs); after that SQLite's own lock decides, as without this
+ * lock.  Returns whether it was taken. */
+static bool writer_lock(sq *b)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int ms = b->cfg.busy_timeout_ms > 0 ? b->cfg.busy_timeout_ms : 5000;
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_mutex_timedlock(&b->wmu, &ts) == 0;
+}
+
 int sq__begin(sq_conn *c, store_err *err)
 {
-    if (c->owner && !c->wheld) {
-        /* bounded: a writer lock never waited on forever (a thread that
-         * held it and wanted a second connection inside its transaction
-         * would otherwise wait on the ones queued behind it); after the
-         * busy timeout SQLite's lock decides, as without this lock */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int ms = c->owner->cfg.busy_timeout_ms > 0 ? c->owner->cfg.busy_timeout_ms : 5000;
-        ts.tv_sec += ms / 1000;
-        ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        c->wheld = pthread_mutex_timedlock(&c->owner->wmu, &ts) == 0;
-    }
+    if (c->owner && !c->wheld)
+        c->wheld = writer_lock(c->owner);
     int rc = run_cached(c, "BEGIN IMMEDIATE", err);
     if (rc)
         writer_unlock(c);
@@ -270,8 +275,7 @@ static void ck_work(sq *b, sqlite3 *db)
 {
     int log = 0;
     sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, NULL);
-    if (log >= SQ_WAL_RESTART) {
-        pthread_mutex_lock(&b->wmu);
+    if (log >= SQ_WAL_RESTART && writer_lock(b)) {
         sqlite3_busy_handler(db, ck_busy_wait, NULL);
         sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         sqlite3_busy_timeout(db, b->cfg.busy_timeout_ms);
