@@ -155,7 +155,7 @@ void gw__chan_closed(gw_chan *c)
             break;
         }
     if (c->traces)
-        s->trace_subs--;
+        atomic_fetch_sub(&s->trace_subs, 1);
     pthread_mutex_unlock(&s->chan_mu);
     /* waits for a publisher's write in progress; none starts after */
     pthread_mutex_lock(&c->send_mu);
@@ -190,7 +190,7 @@ static void trace_local(gw_server *s, json_object *summary);
 
 static void publish(gw_server *s, const char *kind, const char *body)
 {
-    if (!s->ev_sub)
+    if (!atomic_load(&s->ev_shared))
         return;
     size_t n = strlen(s->instance) + strlen(kind) + strlen(body) + 3;
     char *m = malloc(n);
@@ -242,11 +242,14 @@ int gw__events_start(gw_server *s)
     int rc = store_event_subscribe(s->st, "gw", on_event, s, &s->ev_sub, &e);
     if (rc == STORE_ENOTSUP)
         return 0;   /* one instance: nothing to share */
+    if (rc >= 0 && s->ev_sub)
+        atomic_store(&s->ev_shared, true);
     return rc < 0 ? rc : 0;
 }
 
 void gw__events_stop(gw_server *s)
 {
+    atomic_store(&s->ev_shared, false);
     store_event_unsubscribe(s->st, s->ev_sub);
     s->ev_sub = NULL;
 }
@@ -289,18 +292,15 @@ static void cart_local(gw_server *s, const char *cart_id, json_object *priced)
 
 bool gw__chan_tracing(gw_server *s)
 {
-    if (s->ev_sub)
-        return true;
-    pthread_mutex_lock(&s->chan_mu);
-    bool any = s->trace_subs > 0;
-    pthread_mutex_unlock(&s->chan_mu);
-    return any;
+    /* both atomic: every turn asks, and used to take chan_mu for it (and
+     * read ev_sub unlocked while the stop cleared it) */
+    return atomic_load(&s->ev_shared) || atomic_load(&s->trace_subs) > 0;
 }
 
 void gw__chan_publish_trace(gw_server *s, json_object *summary)
 {
     trace_local(s, summary);
-    if (s->ev_sub)
+    if (atomic_load(&s->ev_shared))
         publish(s, "trace", json_object_to_json_string_ext(summary, JSON_C_TO_STRING_PLAIN |
                                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
 }
@@ -431,7 +431,7 @@ static void handle(gw_chan *c, const char *data, size_t len)
             send_error(c, 403, "forbidden", "Admin role required", NULL, NULL, 0);
         else {
             pthread_mutex_lock(&c->s->chan_mu);
-            c->s->trace_subs += (sub ? 1 : 0) - (c->traces ? 1 : 0);
+            atomic_fetch_add(&c->s->trace_subs, (sub ? 1 : 0) - (c->traces ? 1 : 0));
             c->traces = sub;
             pthread_mutex_unlock(&c->s->chan_mu);
             json_object *o = json_object_new_object();

@@ -302,6 +302,11 @@ int gw__product_search(gw_server *s, const gw_principal *who, const store_search
  * *rc < 0 (STORE_ENOTFOUND, store errors in *e), or NULL with *rc == 0
  * when it would not convert. */
 json_object *gw__product_get(gw_server *s, const gw_principal *who, const char *sku, int *rc, store_err *e);
+/* gw__http_keeps_alive: whether a reply to a request with this
+ * Connection header (NULL: none) and HTTP version ("1.1", "1.0"; NULL:
+ * unknown) keeps the connection open, as civetweb then does (http.c). */
+bool gw__http_keeps_alive(const char *connection, const char *version);
+
 /* gw__chan_tracing: whether a turn's trace summary has anyone to go to
  * (a channel of this instance subscribed to traces, or other instances
  * through the store's events).  Takes chan_mu briefly. */
@@ -623,12 +628,17 @@ struct gw_server {
     atomic_int draining;
     pthread_mutex_t chan_mu;
     gw_chan *chans;
-    int trace_subs;              /* channels subscribed to traces (chan_mu) */
+    atomic_int trace_subs;       /* channels subscribed to traces (changed under chan_mu;
+                                    read without it by every turn) */
     gw_traces *traces;
     gw_metrics *metrics;
     int test_delay_ms;        /* AISLE_TEST_HOOKS=1 + AISLE_TEST_TURN_DELAY_MS */
     int64_t started_ms;
-    struct store_sub *ev_sub; /* other instances' events (shared Redis), or NULL */
+    struct store_sub *ev_sub; /* other instances' events (shared Redis), or NULL:
+                                 the server's thread only (events start, stop) */
+    atomic_bool ev_shared;    /* ev_sub is set: what turns and requests read
+                                 (cleared before the stop unsubscribes, while
+                                 turns past the grace time may still run) */
     char instance[17];        /* this process's id in those events */
     struct gw_wsuv *wsuv;     /* the event-loop WebSocket transport, or NULL */
     struct gw_mgthreads *mgt; /* civetweb's threads, for a fast stop */

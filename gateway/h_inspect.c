@@ -48,7 +48,12 @@ void gw__h_trace(gw_req *r)
         store_cache_get(r->srv->st, key, &js, NULL);
     }
     if (!js) {
-        gw__problem(r, 404, "not-found", "No such trace", "Traces are kept for a limited time.");
+        /* the id may be a real turn's all the same: say every reason */
+        gw__problem(r, 404, "not-found", "No such trace",
+                    "No trace with this id is kept. Under load only turns.traces_rate turns a second "
+                    "keep their trace (every failed turn does; the traces feed marks the others kept: "
+                    "false); a kept one stays turns.traces_max_age_s in memory and, when it was also "
+                    "stored (turns.trace_store_rate a second), turns.trace_ttl_s in the store.");
         return;
     }
     gw__reply(r, 200, "application/json", js, strlen(js), NULL);

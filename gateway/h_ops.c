@@ -30,7 +30,7 @@ void gw__h_readyz(gw_req *r)
     json_object_object_add(o, "stores", st);
     /* this process, and whether cart and trace events reach the others */
     json_object_object_add(o, "instance", json_object_new_string(r->srv->instance));
-    json_object_object_add(o, "sharedEvents", json_object_new_boolean(r->srv->ev_sub != NULL));
+    json_object_object_add(o, "sharedEvents", json_object_new_boolean(atomic_load(&r->srv->ev_shared)));
     json_object_object_add(o, "pipeline", p ? json_object_new_string(eng_pipeline_name(p)) : NULL);
     if (p)
         eng_pipeline_release(p);

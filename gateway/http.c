@@ -150,20 +150,46 @@ static bool has_header(const char *lines, const char *name)
     return false;
 }
 
-/* Whether civetweb keeps the connection after this reply, as it would
- * suggest it itself: HTTP/1.1 unless the client asked to close, 1.0 only
- * when it asked for keep-alive. */
+/* Whether the connection stays open after this reply, said in its own
+ * Connection header.  It must say what civetweb 1.15 then does (its
+ * should_keep_alive): with a Connection header, keep only when the
+ * header lists the keep-alive option, on HTTP/1.0 and 1.1 alike (so
+ * "Connection: Upgrade" on a request that is not upgraded closes); with
+ * none, keep on HTTP/1.1 and close on anything else (1.0's default).
+ * The options are comma-separated tokens, matched whole and without
+ * regard to case ("keep-alive-x" is no keep-alive); a close option wins
+ * over keep-alive, as RFC 9112 (9.6) has it: the client that sent it
+ * closes after this reply whatever civetweb does, so the header says
+ * close.  Before, any header text containing "keep-alive" counted, and
+ * a request without the header kept alive on every version but 1.0. */
+bool gw__http_keeps_alive(const char *connection, const char *version)
+{
+    if (!version)
+        return false;
+    if (!connection)
+        return strcmp(version, "1.1") == 0;
+    bool keep = false;
+    for (const char *p = connection; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        size_t n = (size_t)(e - p);
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 10 && strncasecmp(p, "keep-alive", 10) == 0)
+            keep = true;
+        else if (n == 5 && strncasecmp(p, "close", 5) == 0)
+            return false;
+        p = e;
+    }
+    return keep;
+}
+
 static bool keeps_alive(const gw_req *r)
 {
-    const char *v = mg_get_header(r->conn, "Connection"), *ver = r->ri->http_version;
-    if (!ver)
-        return false;
-    for (const char *p = v; p && *p; p++)
-        if (strncasecmp(p, "keep-alive", 10) == 0)
-            return true;
-    if (v)
-        return false;
-    return strcmp(ver, "1.0") != 0;
+    return gw__http_keeps_alive(mg_get_header(r->conn, "Connection"), r->ri->http_version);
 }
 
 /* The status line and headers, into b.  civetweb's own header calls sent

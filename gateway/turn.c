@@ -177,6 +177,10 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
     bool keep = gw__traces_wanted(s->traces, failed), live = gw__chan_tracing(s);
     if (keep || live) {
         json_object *sum = trace_summary(ctx, cr.trace_id, who, o.text);
+        /* the feed sends every turn's summary, kept or not: one whose
+         * context was not kept says so, so that the inspector does not
+         * ask GET /traces/{id} for what it cannot have */
+        json_object_object_add(sum, "kept", json_object_new_boolean(keep));
         eng_json_tidy_doubles(sum);   /* before other threads can see it */
         if (keep) {
             size_t ctx_len = 0;

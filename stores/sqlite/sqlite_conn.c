@@ -6,10 +6,20 @@
 #include "sqlite_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
+
+static bool ck_enter(sq *b);
+static void ck_work(sq *b, sqlite3 *db);
+
+/* the connection whose commit found the checkpointer behind and asks
+ * its own thread to copy too (set by wal_hook, used by sq__commit) */
+static _Thread_local sqlite3 *help_db;
 
 int sq__err(sq_conn *c, int rc, store_err *err, const char *what)
 {
@@ -112,16 +122,67 @@ int64_t sq__now_ms(const sq *b)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* One statement without parameters or rows, prepared once per
+ * connection (sq__exec parses its text at every call: BEGIN and COMMIT
+ * twice a turn and more). */
+static int run_cached(sq_conn *c, const char *sql, store_err *err)
+{
+    sqlite3_stmt *st = sq__prep(c, sql, err);
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : sq__err(c, r, err, sql);
+}
+
+/* Gives the writer lock back, when this connection holds it. */
+static void writer_unlock(sq_conn *c)
+{
+    if (c->wheld) {
+        c->wheld = 0;
+        pthread_mutex_unlock(&c->owner->wmu);
+    }
+}
+
+/* Takes the pool's writer lock, waiting at most the busy timeout: never
+ * forever (a thread that held it and wanted a second connection inside
+ * its transaction would otherwise wait on the ones queued behind it,
+ * holding theirs); after that SQLite's own lock decides, as without this
+ * lock.  Returns whether it was taken. */
+static bool writer_lock(sq *b)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int ms = b->cfg.busy_timeout_ms > 0 ? b->cfg.busy_timeout_ms : 5000;
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_mutex_timedlock(&b->wmu, &ts) == 0;
+}
+
 int sq__begin(sq_conn *c, store_err *err)
 {
-    return sq__exec(c, "BEGIN IMMEDIATE", err);
+    if (c->owner && !c->wheld)
+        c->wheld = writer_lock(c->owner);
+    int rc = run_cached(c, "BEGIN IMMEDIATE", err);
+    if (rc)
+        writer_unlock(c);
+    return rc;
 }
 
 int sq__commit(sq_conn *c, store_err *err)
 {
-    int rc = sq__exec(c, "COMMIT", err);
+    help_db = NULL;
+    int rc = run_cached(c, "COMMIT", err);
     if (rc)
         sq__rollback(c);
+    writer_unlock(c);
+    if (help_db == c->db && c->owner && ck_enter(c->owner))
+        ck_work(c->owner, c->db);
+    help_db = NULL;
     return rc;
 }
 
@@ -129,6 +190,7 @@ void sq__rollback(sq_conn *c)
 {
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    writer_unlock(c);
 }
 
 char *sq__text_dup(sqlite3_stmt *st, int col)
@@ -150,33 +212,174 @@ void sq__conn_close(sq_conn *c)
 /* The WAL under load. SQLite's own automatic checkpoint (PASSIVE, at
  * 1,000 pages) copies what it can but never restarts the log while a
  * reader holds a snapshot, and a serving pool always has one: the file
- * grew to 2.7 GB over 103k turns, checkpointed only at shutdown. This
- * hook, run after every commit with the log's size in pages, does a
- * PASSIVE checkpoint at SQ_WAL_PASSIVE pages (3,000, where SQLite's own
- * is at 1,000: the chat rewrites the same session, history and replay-key
- * pages turn after turn, so a longer log copies each of them once for
- * more turns, and a checkpoint's fsyncs come a third as often -- about
- * 15% less CPU a commerce turn on the WebSocket bench), and at
- * SQ_WAL_TRUNCATE pages a TRUNCATE one: it waits (busy timeout) for the
- * readers of older snapshots to finish — turns read briefly — copies
- * every frame and truncates the file, so the next writer starts the log
- * again from the beginning. journal_size_limit bounds the file when a
- * restart happens without truncation. */
+ * grew to 2.7 GB over 103k turns, checkpointed only at shutdown. The
+ * hook below, run after every commit with the log's size in pages, asks
+ * for a PASSIVE checkpoint from SQ_WAL_PASSIVE pages (3,000, where
+ * SQLite's own is at 1,000: the chat rewrites the same session, history
+ * and replay-key pages turn after turn, so a longer log copies each of
+ * them once for more turns, and a checkpoint's fsyncs come a third as
+ * often); from SQ_WAL_RESTART pages (16 MiB) the log is restarted: a
+ * RESTART checkpoint waits (busy timeout) for the readers of older
+ * snapshots to finish — turns read briefly — and the next writer starts
+ * the log again from its beginning, over the same file (TRUNCATE, used
+ * before, also cut the file, which the writers after it then grew again
+ * block by block). journal_size_limit bounds the file.
+ *
+ * The checkpoints run on a thread of their own (the checkpointer, with a
+ * connection of its own), not in the commit that crossed the line: there
+ * they held up every caller of a group commit for the copy and its two
+ * fsyncs (the disk's write-back: milliseconds). It copies beside the
+ * writers (PASSIVE); to restart the log it takes the pool's writer lock,
+ * copies the little committed since, and waits for the readers (RESTART):
+ * this process's writers queue on the lock meanwhile (other processes'
+ * on SQLite's). When the log is past that line by SQ_WAL_STEP pages all
+ * the same (the thread gets little CPU beside dozens of busy ones), a
+ * commit does that work itself after giving the writer lock back, when
+ * no other checkpoint runs (ck_enter); one that still leaves SQ_WAL_HARD
+ * pages restarts the log itself, inside sq__commit, as every commit
+ * over the line did before (or leaves it to the checkpoint running);
+ * and without the thread every commit over SQ_WAL_PASSIVE checkpoints. */
 #define SQ_WAL_PASSIVE 3000
-#define SQ_WAL_TRUNCATE 4096   /* 16 MiB at 4 KiB pages */
+#define SQ_WAL_RESTART 4096    /* 16 MiB at 4 KiB pages */
+#define SQ_WAL_HARD 6144       /* 24 MiB */
+#define SQ_WAL_STEP 512
+
+/* One checkpoint at a time in this process.  A second one finds SQLite's
+ * checkpoint lock taken and gives up at once (SQLITE_BUSY, no busy
+ * handler for that lock): under the REST bench the commits' own copying
+ * kept the RESTART failing and the log grew to 57 MB.  Whoever enters
+ * copies (PASSIVE) and, with the log at SQ_WAL_RESTART pages or more,
+ * restarts it under the writer lock; the others go on. */
+static bool ck_enter(sq *b)
+{
+    int idle = 0;
+    return atomic_compare_exchange_strong(&b->ck_busy, &idle, 1);
+}
+
+/* The restart's wait for the readers, in steps of 100 us up to 20 ms:
+ * SQLite's own busy handler sleeps 1, 2, 5, 10 ms ... between looks, and
+ * every writer of the process waits on the writer lock meanwhile, while
+ * a turn's read is over in well under a millisecond.  Not restarted in
+ * 20 ms: the next checkpoint tries again (SQ_WAL_HARD bounds the log). */
+static int ck_busy_wait(void *ud, int n)
+{
+    (void)ud;
+    if (n >= 200)
+        return 0;
+    struct timespec ts = {0, 100000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+static void ck_work(sq *b, sqlite3 *db)
+{
+    int log = 0;
+    sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, NULL);
+    if (log >= SQ_WAL_RESTART && writer_lock(b)) {
+        sqlite3_busy_handler(db, ck_busy_wait, NULL);
+        sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        sqlite3_busy_timeout(db, b->cfg.busy_timeout_ms);
+        pthread_mutex_unlock(&b->wmu);
+    }
+    atomic_store(&b->ck_busy, 0);
+}
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-    (void)arg;
-    if (pages >= SQ_WAL_TRUNCATE)
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    else if (pages >= SQ_WAL_PASSIVE)
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return SQLITE_OK;   /* the commit itself succeeded either way */
+    sq *b = arg;
+    if (pages < SQ_WAL_PASSIVE)
+        return SQLITE_OK;
+    if (!b->ck_running) {
+        sqlite3_wal_checkpoint_v2(db, name, pages >= SQ_WAL_RESTART ? SQLITE_CHECKPOINT_RESTART
+                                                                    : SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;   /* the commit itself succeeded either way */
+    }
+    if (pages >= SQ_WAL_HARD) {
+        /* inside sq__commit this thread holds the writer lock already;
+         * when another checkpoint runs, that one restarts the log */
+        if (ck_enter(b)) {
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+            atomic_store(&b->ck_busy, 0);
+        }
+        return SQLITE_OK;
+    }
+    /* past the restart line by a step: the checkpointer is behind (under
+     * load a thread among dozens gets little CPU), so the committing
+     * thread copies too, once it has given the writer lock back
+     * (sq__commit): writers that make the log pay for it, as every
+     * commit over the line did before, without holding the others */
+    if (pages >= SQ_WAL_RESTART + SQ_WAL_STEP)
+        help_db = db;
+    /* asked again only once the log has grown by SQ_WAL_STEP pages since
+     * the last ask, or started over: while readers keep the log from
+     * starting over it stays long, and every commit waking the thread
+     * for a checkpoint with next to nothing to copy cost more than the
+     * copying (two racing commits may both ask: harmless) */
+    int last = atomic_load_explicit(&b->ck_asked, memory_order_relaxed);
+    if (last && pages >= last && pages < last + SQ_WAL_STEP && !(pages >= SQ_WAL_RESTART && last < SQ_WAL_RESTART))
+        return SQLITE_OK;
+    atomic_store_explicit(&b->ck_asked, pages, memory_order_relaxed);
+    pthread_mutex_lock(&b->ckmu);
+    b->ck_want = 1;
+    pthread_cond_signal(&b->ckcv);
+    pthread_mutex_unlock(&b->ckmu);
+    return SQLITE_OK;
+}
+
+static void *checkpointer(void *arg)
+{
+    sq *b = arg;
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&b->ckmu);
+    for (;;) {
+        while (!b->ck_stop && !b->ck_want)
+            pthread_cond_wait(&b->ckcv, &b->ckmu);
+        if (b->ck_stop)
+            break;
+        b->ck_want = 0;
+        pthread_mutex_unlock(&b->ckmu);
+        /* a connection checkpoints the log only once it has read in WAL
+         * mode (before that: "not in WAL mode", nothing done) */
+        if (!db && (sqlite3_open_v2(b->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+                    sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)) {
+            sqlite3_close(db);
+            db = NULL;
+        }
+        if (db && ck_enter(b)) {
+            sqlite3_busy_timeout(db, b->cfg.busy_timeout_ms);
+            ck_work(b, db);
+        }
+        pthread_mutex_lock(&b->ckmu);
+    }
+    pthread_mutex_unlock(&b->ckmu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+void sq__checkpointer_start(sq *b)
+{
+    pthread_mutex_init(&b->ckmu, NULL);
+    pthread_cond_init(&b->ckcv, NULL);
+    b->ck_running = pthread_create(&b->ck_thread, NULL, checkpointer, b) == 0;
+}
+
+void sq__checkpointer_stop(sq *b)
+{
+    if (b->ck_running) {
+        pthread_mutex_lock(&b->ckmu);
+        b->ck_stop = 1;
+        pthread_cond_signal(&b->ckcv);
+        pthread_mutex_unlock(&b->ckmu);
+        pthread_join(b->ck_thread, NULL);
+        b->ck_running = 0;
+    }
+    pthread_mutex_destroy(&b->ckmu);
+    pthread_cond_destroy(&b->ckcv);
 }
 
 static int conn_open(sq *b, sq_conn *c, store_err *err)
 {
+    c->owner = b;
     int rc = sqlite3_open_v2(b->path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                  SQLITE_OPEN_NOMUTEX, NULL);
@@ -198,7 +401,7 @@ static int conn_open(sq *b, sq_conn *c, store_err *err)
         sq__conn_close(c);
         return rc;
     }
-    sqlite3_wal_hook(c->db, wal_hook, NULL);
+    sqlite3_wal_hook(c->db, wal_hook, b);
     return 0;
 }
 

@@ -291,28 +291,49 @@ static int kv_put_on(sq_conn *c, int kind, const char *key, const char *val,
                   SQ_I(kind), SQ_T(key), SQ_T(val), SQ_I(expires_at));
 }
 
+/* A conversation's history expires as a whole: its newest row's
+ * expires_at says when (each append sets it; the rows before keep the
+ * expiry they were written with, where every row used to be rewritten
+ * with the new one, every page of the conversation's turns written to
+ * the WAL again at each turn).  The window is trimmed every
+ * SQ_HISTORY_SLACK appends, not at each (the oldest row lies on another
+ * page than the newest); sq__history_get reads only the newest `window`
+ * rows. */
+#define SQ_HISTORY_SLACK 8
+
 static int history_on(sq *b, sq_conn *c, const char *sid, const char *turn,
                       int window, int64_t expires_at, store_err *err)
 {
-    int rc;
+    int rc, r;
+    /* the conversation's newest row: its number and when it expires (one
+     * read; the statements below need no subquery of their own) */
+    sqlite3_stmt *st = SQ_PREP(c, err, "SELECT seq, expires_at FROM history WHERE sid = ?"
+                                       " ORDER BY seq DESC LIMIT 1", SQ_T(sid));
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    int64_t seq = 0, until = 0;
+    if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        seq = sqlite3_column_int64(st, 0);
+        until = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return sq__err(c, r, err, "history");
     /* an expired history starts over rather than resurrecting old turns */
-    if ((rc = SQ_RUN(c, err, "history",
-                     "DELETE FROM history WHERE sid = ? AND expires_at <= ?",
-                     SQ_T(sid), SQ_I(sq__now_ms(b)))) != 0)
-        return rc;
+    if (seq && until <= sq__now_ms(b)) {
+        if ((rc = SQ_RUN(c, err, "history", "DELETE FROM history WHERE sid = ?", SQ_T(sid))) != 0)
+            return rc;
+        seq = 0;
+    }
+    seq++;
     if ((rc = SQ_RUN(c, err, "history append",
-                     "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?1,"
-                     " (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE sid = ?1),"
-                     " ?2, ?3)", SQ_T(sid), SQ_T(turn), SQ_I(expires_at))) != 0)
+                     "INSERT INTO history(sid, seq, turn, expires_at) VALUES(?, ?, ?, ?)",
+                     SQ_T(sid), SQ_I(seq), SQ_T(turn), SQ_I(expires_at))) != 0)
         return rc;
-    if ((rc = SQ_RUN(c, err, "history window",
-                     "DELETE FROM history WHERE sid = ?1 AND seq <= (SELECT"
-                     " max(seq) FROM history WHERE sid = ?1) - ?2",
-                     SQ_T(sid), SQ_I(window))) != 0)
-        return rc;
-    return SQ_RUN(c, err, "history ttl",
-                  "UPDATE history SET expires_at = ?2 WHERE sid = ?1",
-                  SQ_T(sid), SQ_I(expires_at));
+    if (seq % SQ_HISTORY_SLACK != 0 || seq <= window)
+        return 0;
+    return SQ_RUN(c, err, "history window", "DELETE FROM history WHERE sid = ? AND seq <= ?",
+                  SQ_T(sid), SQ_I(seq - window));
 }
 
 /* A reservation is a row in state 0 whose lease runs to expires_at; a
@@ -625,8 +646,12 @@ int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,
     json_object *a = json_object_new_array();
     int rc = 0, r;
     WITH_CONN(b, c, err);
-    PREP(st, c, err, "SELECT turn FROM history WHERE sid = ? AND expires_at > ?"
-                     " ORDER BY seq", SQ_T(sid), SQ_I(now));
+    /* the newest `window` rows (up to SQ_HISTORY_SLACK older ones wait
+     * for their trim), while the newest row's expiry is ahead */
+    PREP(st, c, err, "SELECT turn FROM history WHERE sid = ?1 AND seq > (SELECT max(seq) FROM history"
+                     " WHERE sid = ?1) - ?3 AND (SELECT expires_at FROM history WHERE sid = ?1"
+                     " ORDER BY seq DESC LIMIT 1) > ?2 ORDER BY seq",
+         SQ_T(sid), SQ_I(now), SQ_I(b->cfg.history_window > 0 ? b->cfg.history_window : 20));
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
         json_object_array_add(a, store__json_or_string((const char *)sqlite3_column_text(st, 0)));
     if (r != SQLITE_DONE)

@@ -8,6 +8,7 @@
 #include "stores/search_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
@@ -48,6 +49,8 @@ typedef struct sq_conn {
     struct { char *sql; sqlite3_stmt *st; } cache[SQ_STMT_CACHE];
     int next_evict;
     int in_use;
+    struct sq *owner;        /* the pool it belongs to (its writer lock) */
+    int wheld;               /* holds owner->wmu: between sq__begin and the end */
 } sq_conn;
 
 /* One write waiting for a group commit (sq__group): the caller's own
@@ -101,10 +104,35 @@ typedef struct sq {
     /* the rows at the newest generation seen (sqlite_rows.c), under dmu */
     pthread_mutex_t dmu;
     sq_rows *rows;
+    /* this process's writers, one at a time (sq__begin): they queue here
+     * and are woken as the one before commits, instead of polling
+     * SQLite's write lock in its busy handler, which sleeps 1, 2, 5, 10 ms
+     * ... between tries (a cart change and a group commit that met there
+     * cost a turn milliseconds of sleep, a thousand sleeps a second under
+     * the WebSocket bench).  Other processes on the same file still meet
+     * at SQLite's lock. */
+    pthread_mutex_t wmu;
+    /* the checkpointer (sqlite_conn.c): a PASSIVE checkpoint asked for
+     * and not begun yet, and whether to stop, under ckmu; ck_asked: the
+     * log's length in pages at the last ask (wal_hook) */
+    pthread_mutex_t ckmu;
+    pthread_cond_t ckcv;
+    pthread_t ck_thread;
+    int ck_started;          /* sq__checkpointer_start ran (mutexes made) */
+    int ck_running;          /* its thread runs; set before the first connection opens */
+    int ck_want, ck_stop;
+    _Atomic int ck_asked;
+    atomic_int ck_busy;      /* a checkpoint of this process runs (ck_enter) */
 } sq;
 
 /* Borrow a connection (blocks while all are in use; first come, first
  * served) and give it back. */
+/* The checkpointer thread (sqlite_conn.c): started before the pool's
+ * first connection opens, stopped (joined) before the pool closes.
+ * Without a thread the commits checkpoint themselves. */
+void sq__checkpointer_start(sq *b);
+void sq__checkpointer_stop(sq *b);
+
 /* sq__conn_close: finalize a connection's cached statements and close it. */
 void sq__conn_close(sq_conn *c);
 
@@ -130,7 +158,10 @@ void sq__scache_free(sq *b);
 int sq__err(sq_conn *c, int rc, store_err *err, const char *what);
 
 /* Transactions: BEGIN IMMEDIATE takes the write lock up front so two
- * writers never deadlock upgrading from read locks. */
+ * writers never deadlock upgrading from read locks.  sq__begin first
+ * takes the pool's writer lock (sq.wmu; waiting at most the busy timeout,
+ * then on SQLite's own lock as before); sq__commit and sq__rollback (so
+ * sq__release) give it back. */
 int sq__begin(sq_conn *c, store_err *err);
 int sq__commit(sq_conn *c, store_err *err);
 void sq__rollback(sq_conn *c);

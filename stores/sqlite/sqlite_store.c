@@ -191,6 +191,8 @@ static void sq_close(void *vb)
     sq *b = vb;
     if (!b)
         return;
+    if (b->ck_started)
+        sq__checkpointer_stop(b);
     for (int i = 0; i < b->n_conns; i++)
         if (b->conns[i].db)
             sq__conn_close(&b->conns[i]);
@@ -203,6 +205,7 @@ static void sq_close(void *vb)
     pthread_mutex_destroy(&b->mu);
     pthread_mutex_destroy(&b->vmu);
     pthread_mutex_destroy(&b->gmu);
+    pthread_mutex_destroy(&b->wmu);
     pthread_cond_destroy(&b->gcv);
     free(b->path);
     free(b);
@@ -225,9 +228,20 @@ static void make_parent_dirs(const char *path)
         }
 }
 
+/* Process-wide SQLite settings, before its first use: no memory
+ * statistics (nothing reads them, and keeping them takes one global
+ * mutex around every allocation SQLite makes, which the pool's threads
+ * queued on). */
+static void sqlite_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);   /* SQLITE_MISUSE once initialised: harmless */
+}
+
 static int sq_open(const store_config *cfg, const store *owner, void **out,
                    store_err *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_once);
     sq *b = calloc(1, sizeof *b);
     sq_conn *c;
     int rc;
@@ -244,6 +258,7 @@ static int sq_open(const store_config *cfg, const store *owner, void **out,
     pthread_mutex_init(&b->smu, NULL);
     pthread_mutex_init(&b->dmu, NULL);
     pthread_mutex_init(&b->gmu, NULL);
+    pthread_mutex_init(&b->wmu, NULL);
     pthread_cond_init(&b->gcv, NULL);
     store__lex_init(&b->lex);
     if (!b->path || !b->conns) {
@@ -257,6 +272,8 @@ static int sq_open(const store_config *cfg, const store *owner, void **out,
                            "sqlite_path ':memory:' is not shareable; use a file");
     }
     make_parent_dirs(b->path);
+    sq__checkpointer_start(b);
+    b->ck_started = 1;
     if ((rc = sq__acquire(b, &c, err)) != 0) {
         sq_close(b);
         return rc;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "gateway/gw.h"
+#include "gateway/gw_int.h"
 #include "stores/store.h"
 #include "stores/store_int.h"
 #include <stdio.h>
@@ -117,12 +118,33 @@ static void test_jwt_sign_refuses_invalid_utf8(void **state)
     json_object_put(c);
 }
 
+/* The Connection header we write says what civetweb then does: with the
+ * header, keep only when it lists keep-alive (whole tokens, any case; a
+ * close option wins); without it, keep on HTTP/1.1 only. */
+static void test_keep_alive_header(void **state)
+{
+    (void)state;
+    assert_true(gw__http_keeps_alive(NULL, "1.1"));
+    assert_false(gw__http_keeps_alive(NULL, "1.0"));
+    assert_false(gw__http_keeps_alive(NULL, "0.9"));
+    assert_false(gw__http_keeps_alive(NULL, NULL));
+    assert_true(gw__http_keeps_alive("keep-alive", "1.0"));
+    assert_true(gw__http_keeps_alive("Keep-Alive", "1.1"));
+    assert_true(gw__http_keeps_alive("TE, keep-alive ", "1.1"));
+    assert_false(gw__http_keeps_alive("close", "1.1"));
+    assert_false(gw__http_keeps_alive("keep-alive, close", "1.1"));
+    assert_false(gw__http_keeps_alive("Upgrade", "1.1"));
+    assert_false(gw__http_keeps_alive("keep-alive-ish", "1.0"));
+    assert_false(gw__http_keeps_alive("", "1.1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_by_command_only),
         cmocka_unit_test(test_search_text_huge_numbers),
         cmocka_unit_test(test_jwt_sign_refuses_invalid_utf8),
+        cmocka_unit_test(test_keep_alive_header),
     };
     return cmocka_run_group_tests_name("security regressions (issue #12)", tests, NULL, NULL);
 }

@@ -232,6 +232,19 @@ static void test_sessions_ttl_window(void **state)
     assert_int_equal(store_session_history(s, "s2", &j, &err), 0);
     assert_string_equal(j, "[{\"turn\":3},{\"turn\":4},{\"turn\":5}]");  /* window 3 */
     free(j);
+    /* past a trim (SQLite trims every 8 appends) and between two */
+    for (int i = 1; i <= 19; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "{\"turn\":%d}", i);
+        assert_int_equal(store_session_append_turn(s, "s4", t, &err), 0);
+        if (i == 16 || i == 19) {
+            char want[96];
+            snprintf(want, sizeof want, "[{\"turn\":%d},{\"turn\":%d},{\"turn\":%d}]", i - 2, i - 1, i);
+            assert_int_equal(store_session_history(s, "s4", &j, &err), 0);
+            assert_string_equal(j, want);
+            free(j);
+        }
+    }
     fake_now += 61000;   /* past the 60 s default TTL */
     assert_int_equal(store_session_history(s, "s2", &j, &err), 0);
     assert_string_equal(j, "[]");

@@ -351,7 +351,7 @@ static long file_size(const char *path)
 /* 64 MB written in 8 KB sessions while twelve readers always hold a
  * snapshot: without checkpoints that restart the log the -wal file grows
  * with every write (SQLite's automatic checkpoint cannot restart it while
- * a reader is in it); it must stay under 32 MB throughout (the checkpoint truncates at 16 MB) and the data
+ * a reader is in it); it must stay under 32 MB throughout (the checkpointer restarts it at 16 MB, a writer that outruns it at 24 MB) and the data
  * stay readable. */
 #define NREAD 12
 static void test_wal_bounded(void **state)

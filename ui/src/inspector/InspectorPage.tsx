@@ -18,6 +18,9 @@ import { ProblemSummaryPanel } from './Problems'
 import { StageList } from './StageList'
 import { TURN_COLUMNS, TurnCard, TurnRow, type TurnExtra } from './Turns'
 
+const NOT_KEPT = 'Context not kept: this turn came while more than turns.traces_rate turns a second did, ' +
+  'when only failed turns keep theirs (set turns.traces_rate: 0 to keep every turn). Its summary is all there is.'
+
 const KEEP = 200
 const when = (t: number) => new Date(t).toLocaleTimeString()
 
@@ -119,7 +122,11 @@ export function InspectorPage() {
       onFrame: (f) => {
         if (f.type === 'trace' && f.trace) {
           setTurns((t) => merge(t, [f.trace]))
-          want([f.trace.id])
+          // a turn over turns.traces_rate: the server kept only this summary
+          if (f.trace.kept === false) {
+            const id = f.trace.id
+            setExtras((x) => ({ ...x, [id]: { rules: [], error: NOT_KEPT } }))
+          } else want([f.trace.id])
           // a reload shows up in the next turn's pipeline version
           if (f.trace.pipeline && f.trace.pipeline.version !== infoVersion.current) loadInfo()
         } else if (f.type === 'error' && f.status === 403) setError('The traces feed needs an admin account (or a server in --dev mode).')

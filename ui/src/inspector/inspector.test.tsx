@@ -208,6 +208,23 @@ describe('inspector page', () => {
     expect(list).toHaveTextContent('the veto failed, so the action was denied')
   })
 
+  it('says when a turn of the feed kept no context, and does not ask for it', async () => {
+    const calls = mockFetch({
+      'POST /auth/anonymous': { sessionId: 's1', sessionToken: fakeJwt() },
+      'GET /pipelines': { graph, name: 'commerce', version: 3, diagnostics: [], reloads: [], watching: true },
+      'GET /traces': { items: [] },
+    })
+    render(<AppProvider connect={false}><InspectorPage /></AppProvider>)
+    await waitFor(() => expect(FakeWebSocket.instances.length).toBeGreaterThan(0))
+    const ws = FakeWebSocket.last()
+    act(() => ws.hello())
+    act(() => ws.receive({ type: 'trace', trace: { ...turn('t5', 5000, { nlu: 50, product: 700 }, { text: 'busy hour' }), kept: false } }))
+    const row = screen.getAllByTestId('turn-row')[0]
+    await userEvent.click(within(row).getByRole('button', { name: 'busy hour' }))
+    expect(screen.getByText(/Context not kept/)).toBeInTheDocument()
+    expect(calls.some((c) => c.url.includes('/traces/t5'))).toBe(false)
+  })
+
   const failing = (id: string, at: number) => turn(id, at, { nlu: 50, product: 900, reply: 120_000 }, {
     text: 'show me shoes',
     ruleErrors: [{ id: 'broken-rule', file: 'scripts/promotions.lua', line: 38, hook: 'price', stage: 'product', message: "attempt to index a nil value (field 'nothing')" }],
