@@ -6,6 +6,7 @@
  * re-ranked by the rules' boosts and priced by their price hooks. */
 #define _GNU_SOURCE /* strcasestr */
 #include "agent_int.h"
+#include "engine/checkout_int.h"
 #include "engine/knowledge_int.h"
 #include <ctype.h>
 #include <math.h>
@@ -1685,9 +1686,24 @@ static void answer_fact(eng_turn *t, const store_product *p)
     eng__turn_note(t, "asked the %s: %s", f->label, buf[0] ? "from the listing" : "the listing has none");
 }
 
+/* "how much is it in euros": the shop prices in one currency (the
+ * checkout's); said so, never a converted guess (vars.currencyAsked) */
+static void currency_asked(eng_turn *t)
+{
+    static const char *const other[] = {"euro", "euros", "eur", "pound", "pounds", "gbp", "sterling", "yen",
+                                        "jpy", "cad", "aud", "rupees", "inr", "pesos", "francs", "chf", "kronor",
+                                        "zloty", "reais", "yuan", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    if (!eng__agent_has_word(text, other) && !strstr(text, "\xe2\x82\xac") && !strstr(text, "\xc2\xa3"))
+        return;
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    eng__set_var(t, "currencyAsked", json_object_new_string(cfg && cfg->currency ? cfg->currency : "USD"));
+}
+
 static eng_result show_details(eng_turn *t, store_product *p)
 {
     answer_fact(t, p);
+    currency_asked(t);
     json_object *card = eng__card(p, true);
     store_product_clear(p);
     json_object *cards = json_object_new_array();
