@@ -353,6 +353,9 @@ static const char *cur_sym(const X *x, size_t i)
 }
 
 /* [$€£|USD] NUM[k] [$€£|dollars|bucks|euros|...]: returns the end token, i when none. */
+static bool numword(const X *x, size_t i, double *v, size_t *k);
+static bool word_in(const X *x, size_t i, const char *const *ws);
+
 static size_t amount(const X *x, size_t i, amt *a)
 {
     size_t j = i;
@@ -361,6 +364,29 @@ static size_t amount(const X *x, size_t i, amt *a)
         j++;
     else if (is(x, j, L_CUR) && x->t[j].e - x->t[j].s == 3 && num(x, j + 1))
         a->cur = currencies[x->t[j++].val];
+    /* "under fifty", "less than a grand": an amount in words */
+    static const char *const grand[] = {"grand", NULL};
+    static const char *const a_[] = {"a", NULL};
+    double wv;
+    size_t wk;
+    if (!a->cur && word_in(x, j, a_) && word_in(x, j + 1, grand)) {
+        a->v = 1000;
+        j += 2;
+        if (cur_sym(x, j))
+            a->cur = cur_sym(x, j++);
+        else if (is(x, j, L_CUR))
+            a->cur = currencies[x->t[j++].val];
+        return j;
+    }
+    if (!a->cur && !num(x, j) && numword(x, j, &wv, &wk) && wv >= 10) {
+        a->v = wv;
+        j = wk;
+        if (cur_sym(x, j))
+            a->cur = cur_sym(x, j++);
+        else if (is(x, j, L_CUR))
+            a->cur = currencies[x->t[j++].val];
+        return j;
+    }
     if (!num(x, j) || x->t[j].num > 1e12)
         return i;
     a->v = x->t[j].num;
@@ -405,7 +431,6 @@ static size_t range(X *x, size_t i, size_t j, bool cue)
     return m;
 }
 
-static bool word_in(const X *x, size_t i, const char *const *ws);
 
 static void find_money(X *x)
 {
@@ -450,6 +475,16 @@ static void find_money(X *x)
         } else if (sym(x, i, '<') || sym(x, i, '>')) {
             bound = sym(x, i, '<') ? 1 : 2;
             j += sym(x, j, '=');
+        } else if (word_in(x, i, (const char *const[]){"around", "about", "roughly", "approximately",
+                                                        "approx", "circa", NULL})) {
+            /* "laptops around 1500": a fifth either side */
+            amt a;
+            size_t k = amount(x, j, &a);
+            if (k > j && a.v >= 10 && (a.cur || clause_end(x, k))) {
+                money(x, i, k, a.v * 0.8, a.v * 1.2, NAN, a.cur);
+                i = k - 1;
+            }
+            continue;
         }
         if (bound) {
             amt a;

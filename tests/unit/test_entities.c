@@ -111,6 +111,10 @@ static void test_money(void **state)
         {"boots for $50 please", "$50", 50, NAN, NAN, "USD"},
         {"50 dollars", "50 dollars", 50, NAN, NAN, "USD"},
         {"anything under $50?", "under $50", NAN, NAN, 50, "USD"},
+        /* amounts in words, and "around" a fifth either side */
+        {"shoes under fifty", "under fifty", NAN, NAN, 50, NULL},
+        {"watches less than a grand", "less than a grand", NAN, NAN, 1000, NULL},
+        {"laptops around 1500", "around 1500", NAN, 1200, 1800, NULL},
         {"over 20", "over 20", NAN, 20, NAN, NULL},
         {"at least 20 euros", "at least 20 euros", NAN, 20, NAN, "EUR"},
         {"between 20 and 40", "between 20 and 40", NAN, 20, 40, NULL},
