@@ -2260,7 +2260,43 @@ static eng_result recommend(eng_turn *t, const agent_opts *o)
      * category holds; the shop's best rated overall would be a guess
      * (a watch for a child), so it is asked what kind of thing */
     static const char *const young[] = {"year old", "years old", "yr old", "kid", "kids", "child", "children",
-                                        "toddler", "baby", "babies", "teen", "teenager", "newborn", NULL};
+                                        "toddler", "baby", "babies", "teen", "teens", "teenage", "teenager",
+                                        "teenagers", "newborn", NULL};
+    /* "what do you recommend for someone who runs marathons": no kind of
+     * product, but words of a need; those words are searched (the shop's
+     * best rated overall would be a Rolex for a runner) */
+    char need[512];
+    query_text(t, eng__json_str(t->ctx, "message.text", ""), need, sizeof need, true);
+    static const char *const asking[] = {"recommend", "recommendation", "recommendations", "suggest", "suggestion",
+                                         "suggestions", "someone", "somebody", "who", "whats", "good", "best",
+                                         "would", "should", "get", "buy", "ideas", "idea", "gift", "present",
+                                         "what", "you", "me", NULL};
+    bool words = false;
+    for (const char *w = need; *w && !words;) {
+        while (*w == ' ')
+            w++;
+        const char *b = w;
+        while (*w && *w != ' ')
+            w++;
+        size_t n = (size_t)(w - b);
+        bool known = n == 0;
+        for (size_t i = 0; asking[i] && !known; i++)
+            known = strlen(asking[i]) == n && strncasecmp(asking[i], b, n) == 0;
+        words = !known;
+    }
+    /* ...only words the catalog or its lexicon knows ("marathons", "golf");
+     * "what's popular at the moment" or "i can afford 10 bucks" name none */
+    if (json_object_get_int(eng__json_path(t->ctx, "understanding.known")) <= 0)
+        words = false;
+    if (!q.category && !q.brand && !order && !(focus && *focus) && words &&
+        !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), young) &&
+        !eng__json_path(t->ctx, "vars.needSearched")) {
+        /* once: the search may come back here ("a gift under 50") */
+        eng__set_var(t, "needSearched", json_object_new_boolean(1));
+        eng__agent_read_as(t, "search_product");
+        eng__turn_note(t, "suggestions for a need its words name: searched");
+        return search_as(t, o, false, false);
+    }
     if (!q.category && !q.brand && !order &&
         eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), young)) {
         eng__turn_note(t, "suggestions for someone the catalog has no kind of product for: asked");
