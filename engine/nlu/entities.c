@@ -754,19 +754,7 @@ static bool state_word(const X *x, size_t i)
     static const char *const states[] = {"available", "any", "still", "worth", "good", "okay", "ok", "decent",
                                          "waterproof", "returnable", "new", "big", "small", "heavy", "light",
                                          NULL};
-    if (!free_tok(x, i) || x->t[i].kind != TK_WORD)
-        return false;
-    size_t n = x->t[i].e - x->t[i].s;
-    for (size_t k = 0; states[k]; k++) {
-        if (strlen(states[k]) != n)
-            continue;
-        size_t m = 0;
-        while (m < n && lower(x->s[x->t[i].s + m]) == states[k][m])
-            m++;
-        if (m == n)
-            return true;
-    }
-    return false;
+    return free_tok(x, i) && word_in(x, i, states);
 }
 
 /* A word that makes a phrase with an ordinal before it ("first aid",
@@ -777,17 +765,7 @@ static bool ordinal_phrase(const X *x, size_t i)
                                     "person", "day", "half", "rate", "floor", "grade", "generation", "gen",
                                     "season", "date", "impression", "prize", "choice", "look", "thought",
                                     "round", "step", "world", NULL};
-    size_t n = x->t[i].e - x->t[i].s;
-    for (size_t k = 0; w[k]; k++) {
-        if (strlen(w[k]) != n)
-            continue;
-        size_t m = 0;
-        while (m < n && lower(x->s[x->t[i].s + m]) == w[k][m])
-            m++;
-        if (m == n)
-            return true;
-    }
-    return false;
+    return word_in(x, i, w);
 }
 
 static void find_refs(X *x)

@@ -22,12 +22,15 @@ static int64_t entity_count(eng_turn *t)
     return -1;
 }
 
-/* "add -3 of the first", "add 2.5 of the first": a count right after
- * the verb that no cart can hold (a minus sign, a fraction) */
-static bool impossible_count(const char *text)
+/* The count right after a verb of a cart change: "add 1000 lipsticks"
+ * (too big for the entities stage, which reads numbers past 999 as model
+ * numbers or prices: still the count asked for, never a silent 1), or
+ * -1; *impossible is set for one no cart can hold ("add -3", "add 2.5"). */
+static int64_t verb_count(const char *text, bool *impossible)
 {
     static const char *const verbs[] = {"add", "buy", "put", "order", "get", "want", "need", "take", "make it",
                                         "change it to", "set it to", "make that", NULL};
+    *impossible = false;
     for (size_t v = 0; verbs[v]; v++) {
         size_t n = strlen(verbs[v]);
         for (const char *p = strcasestr(text, verbs[v]); p; p = strcasestr(p + 1, verbs[v])) {
@@ -36,23 +39,32 @@ static bool impossible_count(const char *text)
             const char *d = p + n;
             while (*d == ' ')
                 d++;
-            if (*d == '-' && isdigit((unsigned char)d[1]))
-                return true;
             const char *e = d;
             while (isdigit((unsigned char)*e))
                 e++;
-            if (e > d && (*e == '.' || *e == ',') && isdigit((unsigned char)e[1]))
-                return true;
+            if ((*d == '-' && isdigit((unsigned char)d[1])) ||
+                (e > d && (*e == '.' || *e == ',') && isdigit((unsigned char)e[1]))) {
+                *impossible = true;
+                return -1;
+            }
+            if (e == d || v >= 8)
+                continue;   /* "make it 6": the entities stage reads it */
+            char *end;
+            long long c = strtoll(d, &end, 10);
+            if (c > 999 && (*end == ' ' || *end == '\0') && end - d <= 9)
+                return (int64_t)c;
         }
     }
-    return false;
+    return -1;
 }
 
 #define COUNT_IMPOSSIBLE 1000001 /* above every accepted count: refused as such */
 
 static int64_t quantity(eng_turn *t, int64_t dflt)
 {
-    if (impossible_count(eng__json_str(t->ctx, "message.text", ""))) {
+    bool impossible;
+    int64_t big = verb_count(eng__json_str(t->ctx, "message.text", ""), &impossible);
+    if (impossible) {
         eng__set_var(t, "countImpossible", json_object_new_boolean(1));
         return COUNT_IMPOSSIBLE;
     }
@@ -62,28 +74,7 @@ static int64_t quantity(eng_turn *t, int64_t dflt)
     int64_t said = entity_count(t);
     if (said >= 0)
         return said;
-    /* "add 1000 lipsticks": a count too big for the entities stage (it
-     * reads numbers past 999 as model numbers or prices) right after the
-     * verb is still the count asked for, never a silent 1 */
-    static const char *const verbs[] = {"add", "buy", "put", "order", "get", "want", "need", "take", NULL};
-    const char *text = eng__json_str(t->ctx, "message.text", "");
-    for (size_t v = 0; verbs[v]; v++) {
-        size_t n = strlen(verbs[v]);
-        for (const char *p = strcasestr(text, verbs[v]); p; p = strcasestr(p + 1, verbs[v])) {
-            if ((p > text && isalnum((unsigned char)p[-1])) || p[n] != ' ')
-                continue;
-            const char *d = p + n;
-            while (*d == ' ')
-                d++;
-            if (!isdigit((unsigned char)*d))
-                continue;
-            char *end;
-            long long c = strtoll(d, &end, 10);
-            if (c > 999 && (*end == ' ' || *end == '\0') && end - d <= 9)
-                return (int64_t)c;
-        }
-    }
-    return dflt;
+    return big >= 0 ? big : dflt;
 }
 
 /* Propose a cart change: the rules may veto it; else it becomes an action. */

@@ -364,13 +364,12 @@ static bool names_word(const store_product *p, const char *w, size_t n)
  * name none of them there (matched only through their description:
  * "nail polish" finding shirts for "a polished look") are left out, and
  * the total with them. Returns how many were left out. */
-static size_t drop_described_only(const char *text, store_search_result *res)
+/* The query's words that may name a product (three letters or more, no
+ * stop words), at most `max` of them, into w/wn; returns how many. */
+static size_t query_words(const char *text, const char **w, size_t *wn, size_t max)
 {
-    if (!text || !*text || res->n_hits < 2 || res->total != (int64_t)res->n_hits)
-        return 0;
-    const char *w[8];
-    size_t wn[8], nw = 0;
-    for (const char *p = text; *p && nw < 8;) {
+    size_t nw = 0;
+    for (const char *p = text; *p && nw < max;) {
         while (*p && !isalnum((unsigned char)*p))
             p++;
         const char *b = p;
@@ -379,6 +378,15 @@ static size_t drop_described_only(const char *text, store_search_result *res)
         if (p - b >= 3 && !is_stop(b, (size_t)(p - b)))
             w[nw] = b, wn[nw++] = (size_t)(p - b);
     }
+    return nw;
+}
+
+static size_t drop_described_only(const char *text, store_search_result *res)
+{
+    if (!text || !*text || res->n_hits < 2 || res->total != (int64_t)res->n_hits)
+        return 0;
+    const char *w[8];
+    size_t wn[8], nw = query_words(text, w, wn, 8);
     if (nw < 2)
         return 0;
     bool full = false;
@@ -414,17 +422,10 @@ static bool needs_every_word(const query *q, const store_search_result *res)
     if ((q->flags & STORE_SEARCH_ALL_WORDS) || q->offset || res->n_hits < 2 ||
         res->total <= (int64_t)res->n_hits)
         return false;
-    const char *last = NULL, *p = q->text;
-    size_t ln = 0, words = 0;
-    while (*p) {
-        while (*p && !isalnum((unsigned char)*p))
-            p++;
-        const char *b = p;
-        while (isalnum((unsigned char)*p))
-            p++;
-        if (p - b >= 3 && !is_stop(b, (size_t)(p - b)))
-            last = b, ln = (size_t)(p - b), words++;
-    }
+    const char *w[16];
+    size_t wn[16], words = query_words(q->text, w, wn, 16);
+    const char *last = words ? w[words - 1] : NULL;
+    size_t ln = words ? wn[words - 1] : 0;
     if (words < 2 || !last)
         return false;
     size_t naming = 0;
@@ -2271,19 +2272,7 @@ static eng_result recommend(eng_turn *t, const agent_opts *o)
                                          "suggestions", "someone", "somebody", "who", "whats", "good", "best",
                                          "would", "should", "get", "buy", "ideas", "idea", "gift", "present",
                                          "what", "you", "me", NULL};
-    bool words = false;
-    for (const char *w = need; *w && !words;) {
-        while (*w == ' ')
-            w++;
-        const char *b = w;
-        while (*w && *w != ' ')
-            w++;
-        size_t n = (size_t)(w - b);
-        bool known = n == 0;
-        for (size_t i = 0; asking[i] && !known; i++)
-            known = strlen(asking[i]) == n && strncasecmp(asking[i], b, n) == 0;
-        words = !known;
-    }
+    bool words = !eng__agent_only_words(need, asking, NULL);
     /* ...only words the catalog or its lexicon knows ("marathons", "golf");
      * "what's popular at the moment" or "i can afford 10 bucks" name none */
     if (json_object_get_int(eng__json_path(t->ctx, "understanding.known")) <= 0)
