@@ -846,6 +846,8 @@ typedef struct anctx {
     eng__lex_info *in;
     int seg, best_seg;
     int after; /* content words after the type in its part: 0 none, 1 one product noun, 2 more */
+    const char *text; /* the message, and where the word before ended: a comma between starts a part */
+    size_t prev_end;
 } anctx;
 
 
@@ -876,7 +878,17 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
 {
     anctx *a = ctx;
     const eng__lex *x = a->x;
-    (void)s, (void)e;
+    /* "a new phone, nothing too expensive, good camera": a comma ends a
+     * part as "for" or "with" does (the camera is the phone's) */
+    bool comma = false;
+    for (size_t i = a->prev_end; a->text && i < s && !comma; i++)
+        comma = a->text[i] == ',' || a->text[i] == ';';
+    a->prev_end = e;
+    if (comma && a->in->content > 0) {
+        if (a->in->category && a->best_seg == a->seg && a->after == 0)
+            a->after = 2;
+        a->seg++;
+    }
     const lw *l = lookup(x, w, n);
     uint32_t f = l ? l->flags : 0;
     if (f & LW_CUE)
@@ -1015,7 +1027,7 @@ void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out)
     memset(out, 0, sizeof *out);
     if (!x)
         return;
-    anctx a = {x, out, 0, -1, 0};
+    anctx a = {x, out, 0, -1, 0, text, 0};
     words(text, strlen(text), see, &a);
     if (a.after == 1 || a.after == 3) {
         out->category = NULL;   /* "phone cases": cases, whatever their category */

@@ -1049,6 +1049,17 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             if ((p == qtext || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
                 memset(p, ' ', n);
     }
+    /* "nothing too expensive", "not too pricey": an order said in words,
+     * no search words ("a new phone, nothing too expensive" searched for
+     * "nothing too expensive") */
+    static const char *const said_order[] = {"nothing too expensive", "nothing too pricey", "not too expensive",
+                                             "not too pricey", "nothing expensive", "nothing fancy", NULL};
+    for (size_t i = 0; said_order[i]; i++) {
+        size_t n = strlen(said_order[i]);
+        for (char *p = strcasestr(qtext, said_order[i]); p; p = strcasestr(p + n, said_order[i]))
+            if ((p == qtext || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
+                memset(p, ' ', n);
+    }
     /* "do they come in size 10" of a list: only the colour or size is
      * searched within it, never "they come" (vars.listVariant) */
     bool list_variant = refine && has_last && json_object_get_boolean(eng__json_path(t->ctx, "vars.listVariant"));

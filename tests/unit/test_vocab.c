@@ -236,6 +236,11 @@ static void test_analyse(void **state)
     assert_non_null(in.category);
     eng__lex_analyse(x, "phone quickly", &in);
     assert_non_null(in.category);
+    /* a comma ends a part: the camera of "a phone, good camera" is the
+     * phone's, not the thing bought */
+    eng__lex_analyse(x, "a new phone, good camera", &in);
+    assert_non_null(in.category);
+    assert_string_equal(in.category, "smartphones");
     /* a synonym carries its head word for the search */
     eng__lex_analyse(x, "cheap earbuds", &in);
     assert_string_equal(in.head, "earphones");
