@@ -1019,7 +1019,9 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     const char *text = eng__json_str(t->ctx, "message.text", "");
     /* "nothing too pricey" is a cheaper list: read before the word
      * "pricey" can make it a pricier one */
-    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "budget", "cheap",
+    static const char *const cheaper[] = {"cheaper", "less expensive", "lower price", "cheapest", "cheap",
+                                          "budget options", "budget ones", "budget friendly", "budget-friendly",
+                                          "on a budget", "something budget", "more budget",
                                           "less pricey", "less costly", "lower priced", "more affordable",
                                           "affordable", "nothing too pricey", "nothing too expensive",
                                           "not too pricey", "not too expensive", "nothing expensive",
@@ -1279,7 +1281,12 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     bool fresh_search = !(refine && has_last);
     if (fresh_search && eng__agent_has_word(text, instock))
         q.in_stock = 1;
-    if (fresh_search && eng__agent_has_word(text, cheaper))
+    /* "budget about 50", "my budget is 80": a bound, not an order; "budget
+     * laptops" alone asks for cheap ones */
+    bool budget_bound = (eng__slot(t, "maxPrice") || eng__slot(t, "price")) &&
+                        eng__agent_has_word(text, (const char *const[]){"budget", NULL});
+    if (fresh_search && (eng__agent_has_word(text, cheaper) ||
+                         (!budget_bound && eng__agent_has_word(text, (const char *const[]){"budget", NULL}))))
         q.sort = STORE_SORT_PRICE_ASC;
     else if (fresh_search && eng__agent_has_word(text, pricier))
         q.sort = STORE_SORT_PRICE_DESC;
