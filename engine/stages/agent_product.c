@@ -1467,7 +1467,14 @@ static bool names_wanted(const char *text, const char *words)
         const char *r = at + strlen(words);
         while (*r && !isalnum((unsigned char)*r))
             r++;
-        return strncasecmp(at, words, strlen(words)) == 0 && !*r;
+        /* ...and read as words, not keyboard mashing ("asdfghjkl") */
+        int run = 0, worst = 0;
+        for (const char *c = words; *c; c++) {
+            bool consonant = isalpha((unsigned char)*c) && !strchr("aeiouyAEIOUY", *c);
+            run = consonant ? run + 1 : 0;
+            worst = run > worst ? run : worst;
+        }
+        return strncasecmp(at, words, strlen(words)) == 0 && !*r && worst < 5;
     }
     const char *b = e;
     while (b > text && isalnum((unsigned char)b[-1]))
