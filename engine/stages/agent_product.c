@@ -1325,7 +1325,8 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     }
     /* "most expensive watch" after phones: a refinement whose new words
      * the last search cannot hold is a search of its own */
-    if (refine && has_last && added_words && json_object_get_boolean(eng__json_path(t->ctx, "vars.narrowsList")) &&
+    if (refine && has_last && added_words &&
+        (json_object_get_boolean(eng__json_path(t->ctx, "vars.narrowsList")) || list_variant) &&
         json_object_get_int64(eng__json_path(t->ctx, "results.search.total")) == 0) {
         /* "anything with a touchscreen" of the laptops shown: none says
          * so; the list stays, and the shop is not searched for the word
@@ -1507,6 +1508,12 @@ bool eng__agent_narrows_list(eng_turn *t)
         return false;
     for (size_t i = 0; opens[i]; i++)
         if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
+            return true;
+    /* "any leather ones", "only the black ones": "ones" of the list */
+    static const char *const any[] = {"any ", "only ", "just ", "got any ", "do you have any ", "the ", NULL};
+    for (size_t i = 0; any[i]; i++)
+        if (strncasecmp(text, any[i], strlen(any[i])) == 0 &&
+            eng__agent_has_word(text, (const char *const[]){"ones", NULL}) && !eng__agent_points_at_shown(t))
             return true;
     /* "anything for men?" after fragrances: the fragrances for men */
     static const char *const for_whom[] = {"anything for ", "something for ", "any for ", "ones for ", "one for ",
