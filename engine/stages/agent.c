@@ -142,6 +142,27 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "opens with the verb of an add: an add, asked");
         return eng__agent_cart(&call);
     }
+    /* "forget the rolex", "scratch the second", "skip the kiwi": a
+     * removal in words the model reads as a search or a product's
+     * details; asked */
+    static const char *const drop_verbs[] = {"forget the ", "forget about the ", "scratch the ", "skip the ",
+                                             "nix the ", "never mind the ", "nevermind the ", "no more ",
+                                             "actually forget the ", "ok forget the ", NULL};
+    bool opens_drop = false;
+    for (size_t i = 0; drop_verbs[i] && !opens_drop; i++)
+        opens_drop = strncasecmp(said, drop_verbs[i], strlen(drop_verbs[i])) == 0;
+    if (opens_drop && intent && strcmp(intent, "remove_from_cart") != 0 && strcmp(intent, "confirm") != 0 &&
+        conf < 0.8 && eng__store(t)) {
+        if (!eng__json_path(t->ctx, "cart.items"))
+            eng__cart_refresh(t);
+        if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
+            eng__agent_read_as(t, "remove_from_cart");
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+            eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change asked for, asked */
+            eng__turn_note(t, "opens with a verb that drops something, goods in the cart: a removal, asked");
+            return eng__agent_cart(&call);
+        }
+    }
     /* "and welcome5 as well" right after a code was used: that code */
     char another[64];
     if (intent && strcmp(intent, "apply_promo") != 0 && strcmp(intent, "confirm") != 0 &&

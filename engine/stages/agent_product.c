@@ -2383,7 +2383,11 @@ static bool asks_similar(const char *text)
  * says a count. */
 static bool continues_add(eng_turn *t)
 {
-    if (strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "add_to_cart") != 0)
+    /* right after a change of the cart: "ok and 2 of the second" after
+     * "i only need one" goes on with it too */
+    const char *last = eng__json_str(t->ctx, "session.lastIntent", "");
+    if (strcmp(last, "add_to_cart") != 0 && strcmp(last, "update_quantity") != 0 &&
+        strcmp(last, "remove_from_cart") != 0)
         return false;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     while (*text == ' ')
