@@ -142,6 +142,15 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "opens with the verb of an add: an add, asked");
         return eng__agent_cart(&call);
     }
+    /* "lower it by one" read as a cheaper list: the line's count, asked */
+    if (intent && strcmp(intent, "update_quantity") != 0 && strcmp(intent, "confirm") != 0 && conf < 0.8 &&
+        eng__store(t) && eng__agent_changes_by(t, said)) {
+        eng__agent_read_as(t, "update_quantity");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change asked for, asked */
+        eng__turn_note(t, "a line changed by a count: a quantity change, asked");
+        return eng__agent_cart(&call);
+    }
     /* "forget the rolex", "scratch the second", "skip the kiwi": a
      * removal in words the model reads as a search or a product's
      * details; asked */
@@ -495,7 +504,7 @@ static const char *const filler[] = {
     "that", "this", "these", "those", "them", "they", "one", "ones", "other", "another", "item", "items",
     "product", "products", "thing", "things", "piece", "pieces", "pcs", "unit", "units", "pair", "pairs",
     "bottle", "bottles", "jar", "jars", "tube", "tubes", "tin", "tins", "packet", "packets", "hold", "hang",
-    "em", "'em",
+    "em", "'em", "total", "altogether", "overall", "lower", "raise", "boost",
     "wait", "before",
     "add", "added", "adding", "put", "buy", "take", "get", "grab", "want", "wanna", "need", "have", "having",
     "like", "would", "will", "could", "can", "should", "shall", "please", "pls", "plz", "thanks", "thank",

@@ -273,6 +273,58 @@ bool eng__agent_another_code(const char *text, char *code, size_t n)
 
 /* "put one back", "put it back on the shelf": "put" and "back" within
  * three words, and not "back in" ("put it back in my cart" adds). */
+/* "reduce it by two", "increase that by 3", "lower the kiwis by one": the
+ * count a line changes by (and *dir -1 down, +1 up), or 0. */
+static int64_t by_count(const char *text, int *dir)
+{
+    static const char *const down[] = {"reduce", "decrease", "lower", "cut", "drop", "take", "bring down",
+                                       "knock", NULL};
+    static const char *const up[] = {"increase", "raise", "up", "bump", "bring up", "add", "boost", NULL};
+    const char *by = strcasestr(text, " by ");
+    if (!by)
+        return 0;
+    const char *d = by + 4;
+    while (*d == ' ')
+        d++;
+    static const char *const words[] = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                        "ten", NULL};
+    int64_t n = 0;
+    if (isdigit((unsigned char)*d)) {
+        char *end;
+        long long v = strtoll(d, &end, 10);
+        n = v > 0 && v < 1000 ? (int64_t)v : 0;
+    } else {
+        for (size_t i = 0; words[i] && !n; i++)
+            if (strncasecmp(d, words[i], strlen(words[i])) == 0 && !isalpha((unsigned char)d[strlen(words[i])]))
+                n = (int64_t)i + 1;
+    }
+    if (!n)
+        return 0;
+    int dd = eng__agent_has_word(text, down) ? -1 : eng__agent_has_word(text, up) ? 1 : 0;
+    if (!dd)
+        return 0;
+    if (dir)
+        *dir = dd;
+    return n;
+}
+
+bool eng__agent_changes_by(eng_turn *t, const char *text)
+{
+    if (by_count(text, NULL) <= 0)
+        return false;
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    return json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0;
+}
+
+/* "give me five in total", "make it 6 altogether": the count to have in
+ * all, not to add. */
+static bool in_total(const char *text)
+{
+    static const char *const all[] = {"in total", "altogether", "all together", "in all", NULL};
+    return eng__agent_has_word(text, all);
+}
+
 /* "down to one", "up to 4", "to just 2": the count a line should have,
  * said as where it goes; a price ("up to $300") is no count. */
 bool eng__agent_sets_count(const char *text)
@@ -1876,6 +1928,15 @@ eng_result eng__agent_cart(const agent_call *c)
     if (nref >= 2)
         return several(t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
                        is_add ? quantity(t, 1) : 0);
+    if ((is_add || is_remove || strcmp(intent, "view_cart") == 0) &&
+        (by_count(text, NULL) || (in_total(text) && said_count(t) > 0))) {
+        /* "reduce it by two", "give me five in total": the line's new
+         * count, asked (a yes to "add 2?" would have added two) */
+        eng__agent_read_as(t, "update_quantity");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "a count to change the line by, or to have in all: a quantity change");
+        return eng__agent_cart(c);
+    }
     if ((is_add || is_remove) && eng__agent_sets_count(text)) {
         /* "drop it down to one", "bring it up to 4": the line's new
          * count, asked (a yes to "add it?" would have added one more) */
@@ -1984,6 +2045,13 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__set_var(t, "continued", json_object_new_boolean(1));
             eng__turn_note(t, "a product shown and not in the cart, no count: an add, asked");
             return change(t, o, "cart.add", &tg, 1);
+        }
+        int dir = 0;
+        int64_t by = by_count(text, &dir);
+        if (by > 0 && cart_line(t, tg.sku)) {
+            /* "reduce it by two", "up it by 3": from the line's count */
+            int64_t cur = eng__cart_line_qty(t, tg.sku);
+            q = dir < 0 ? (cur - by > 0 ? cur - by : 0) : cur + by;
         }
         if (q < 0)
             q = trailing_count(text, tg.title);   /* "make the eggs 6" */

@@ -178,6 +178,10 @@ bool eng__agent_another_code(const char *text, char *code, size_t n);
  * such answer. */
 bool eng__agent_other_one(const agent_call *c, eng_result *r);
 
+/* eng__agent_changes_by: `text` changes a line by a count ("lower it by
+ * one", "increase the kiwis by 2") and the cart holds goods. */
+bool eng__agent_changes_by(eng_turn *t, const char *text);
+
 /* eng__agent_one_more: `text` asks for another of the product in focus
  * and says nothing else ("another one please", "can i get another
  * bottle"); false without a product in focus. */
