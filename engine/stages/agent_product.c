@@ -318,6 +318,13 @@ static void describe(eng_turn *t, const query *q, int64_t total, json_object *ca
                  strcasestr(eng__json_str(c, "category", ""), one.data)) &&
                 strcasecmp(eng__json_str(c, "brand", ""), one.data) != 0;   /* not "3 samsungs" */
     }
+    /* "3 jewelleries", "2 furnitures": a word counted by its pieces */
+    static const char *const uncountable[] = {"jewellery", "jewelry", "furniture", "clothing", "footwear",
+                                              "luggage", "equipment", "skincare", "makeup", "cutlery",
+                                              "kitchenware", "cookware", "bakeware", "eyewear", "golf",
+                                              "decor", "software", "hardware", "stationery", NULL};
+    for (size_t i = 0; every && uncountable[i]; i++)
+        every = strcasecmp(one.data, uncountable[i]) != 0;
     if (every)
         eng__plural(&b, one.data, one.len, total == 1);
     else
