@@ -1017,6 +1017,34 @@ static bool points_at_focus(eng_turn *t)
     return true;
 }
 
+/* "the gucci one" when no Gucci is shown: the brand a reference names,
+ * when the catalog has one product of it (o filled, where CATALOG). */
+static bool attribute_named(eng_turn *t, agent_target *o)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 ||
+            strcmp(eng__json_str(e, "kind", ""), "attribute") != 0 || eng__json_str(e, "sku", NULL))
+            continue;
+        const char *brand = eng__json_str(eng__json_path(e, "attribute"), "brand", NULL);
+        if (!brand)
+            continue;
+        agent_target b;
+        if (eng__agent_named(t, brand, &b) == 1 && b.found == AGENT_ONE) {
+            json_object_put(b.candidates);
+            char name[sizeof o->name];
+            snprintf(name, sizeof name, "%s", o->name);
+            *o = b;
+            snprintf(o->name, sizeof o->name, "%s", name);
+            o->candidates = NULL;
+            return true;
+        }
+        json_object_put(b.candidates);
+    }
+    return false;
+}
+
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 {
     memset(o, 0, sizeof *o);
@@ -1075,6 +1103,8 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
                 snprintf(o->name, sizeof o->name, "%s", said);
         }
         json_object_put(cart);
+        if (!done && attribute_named(t, o))
+            return;   /* "is the gucci one vegan" with no Gucci shown */
         if (!done && points_at_focus(t)) {
             /* "add it, and gift wrap it please": words that name nothing
              * the shop sells beside "it" */
@@ -1089,6 +1119,8 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
         o->found = AGENT_BAD_REF;
         return;
     }
+    if (attribute_named(t, o))
+        return;
     /* 3. "it", "one more", "make it 3": the product in focus, the only line */
     if (one_focus(t, o))
         return;

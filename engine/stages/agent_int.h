@@ -182,6 +182,11 @@ bool eng__agent_other_one(const agent_call *c, eng_result *r);
  * one", "increase the kiwis by 2") and the cart holds goods. */
 bool eng__agent_changes_by(eng_turn *t, const char *text);
 
+/* eng__agent_product_question: `text` asks about one product by name
+ * ("is the chanel long lasting", "what's the screen size on the asus",
+ * "how much is the dior"). */
+bool eng__agent_product_question(const char *text);
+
 /* eng__agent_one_more: `text` asks for another of the product in focus
  * and says nothing else ("another one please", "can i get another
  * bottle"); false without a product in focus. */

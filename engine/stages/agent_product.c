@@ -1740,9 +1740,12 @@ static void currency_asked(eng_turn *t)
     eng__set_var(t, "currencyAsked", json_object_new_string(cfg && cfg->currency ? cfg->currency : "USD"));
 }
 
+static void asked_of_named(eng_turn *t, const store_product *p);
+
 static eng_result show_details(eng_turn *t, store_product *p)
 {
     answer_fact(t, p);
+    asked_of_named(t, p);
     currency_asked(t);
     json_object *card = eng__card(p, true);
     store_product_clear(p);
@@ -2360,13 +2363,67 @@ static bool product_question(const char *text)
                                         "what's the price of the ", "what is the price of the ",
                                         "whats the rating of the ", "what's the rating of the ",
                                         "what is the rating of the ", "whats the price on the ",
-                                        "how is the ", "price of the ", "rating of the ", NULL};
+                                        "how is the ", "price of the ", "rating of the ", "do the ",
+                                        "can the ", "will the ", "has the ", NULL};
     while (*text == ' ')
         text++;
     for (size_t i = 0; opens[i]; i++)
         if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
             return true;
+    /* "whats the battery life on the dell": a field of the one named */
+    static const char *const of[] = {"whats the ", "what's the ", "what is the ", "hows the ", "how's the ", NULL};
+    for (size_t i = 0; of[i]; i++)
+        if (strncasecmp(text, of[i], strlen(of[i])) == 0 && (strstr(text, " on the ") || strstr(text, " of the ")))
+            return true;
     return false;
+}
+
+bool eng__agent_product_question(const char *text) { return product_question(text); }
+
+/* "does the macbook have a touch bar", "is the chanel long lasting": a
+ * question about one product named, with words besides its name; those
+ * words become vars.askedAbout, and its listing answers them. */
+static void asked_of_named(eng_turn *t, const store_product *p)
+{
+    static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "how", "what",
+                                        "whats", "what's", "hows", "how's", NULL};
+    static const char *const not_about[] = {"price", "cost", "much", "rating", "rated", "stock", "available",
+                                            "makes", "made", "warranty", "return", "returns", "ship", "weigh",
+                                            "weight", "big", "size", "good", "any", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    while (*text == ' ')
+        text++;
+    size_t fw = 0;
+    while (text[fw] && (isalpha((unsigned char)text[fw]) || text[fw] == '\''))
+        fw++;
+    bool asks = false;   /* the first word opens a question */
+    for (size_t i = 0; opens[i] && !asks; i++)
+        asks = strlen(opens[i]) == fw && strncasecmp(opens[i], text, fw) == 0;
+    if (eng__json_path(t->ctx, "vars.askedAbout") || !asks || eng__agent_has_word(text, not_about) ||
+        eng__agent_asks_fact(text))
+        return;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    char left[160] = "";
+    size_t o = 0;
+    for (char *w = words; *w;) {
+        while (*w == ' ')
+            w++;
+        char *b = w;
+        while (*w && *w != ' ')
+            w++;
+        size_t n = (size_t)(w - b);
+        if (!n || eng__agent_word_fits(b, n, p->title, true) || eng__agent_word_fits(b, n, p->brand, false) ||
+            eng__agent_word_fits(b, n, p->category, true) || is_stop(b, n))
+            continue;
+        if (o + n + 2 < sizeof left)
+            o += (size_t)snprintf(left + o, sizeof left - o, "%s%.*s", o ? " " : "", (int)n, b);
+    }
+    if (!left[0])
+        return;
+    json_object *a = json_object_new_object();
+    ENG_JADD(a, "words", json_object_new_string(left));
+    eng__set_var(t, "askedAbout", a);
 }
 
 static bool asks_similar(const char *text);

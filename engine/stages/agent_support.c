@@ -254,6 +254,37 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "another of the product in focus: an add, asked");
         return eng__agent_cart(c);
     }
+    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_product_question(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "is the chanel long lasting", "what's the screen size on the
+         * asus": one product shown, named; its listing answers */
+        agent_target named;
+        eng__agent_target(t, false, &named);
+        json_object_put(named.candidates);
+        if (named.found != AGENT_ONE) {
+            /* "long lasting" names nothing: the words that name something
+             * of the catalog alone ("chanel") */
+            json_object *cw = eng__json_path(t->ctx, "understanding.named");
+            char only[160] = "";
+            size_t o = 0;
+            for (size_t i = 0; json_object_is_type(cw, json_type_array) && i < json_object_array_length(cw); i++) {
+                const char *w = json_object_get_string(json_object_array_get_idx(cw, i));
+                if (w && o + strlen(w) + 2 < sizeof only)
+                    o += (size_t)snprintf(only + o, sizeof only - o, "%s%s", o ? " " : "", w);
+            }
+            if (only[0]) {
+                eng__agent_named(t, only, &named);
+                json_object_put(named.candidates);
+            }
+        }
+        if (named.found == AGENT_ONE) {
+            ENG_JADD(eng__session(t), "focus", json_object_new_string(named.sku));
+            eng__set_var(t, "useFocus", json_object_new_boolean(1));
+            eng__agent_read_as(t, "product_details");
+            eng__turn_note(t, "a question about one product shown, by its name: its listing");
+            return eng__agent_product(c);
+        }
+    }
     static const char *const these[] = {"are these", "are they", "are those", "do these", "do they", "do those",
                                         "will these", "will they", "would these", "would they", NULL};
     const char *said = eng__json_str(t->ctx, "message.text", "");
