@@ -1205,8 +1205,9 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
     static const char *const undo[] = {"undo", "take that back", "take it back", "scratch that", "cancel that",
                                        "reverse that", "revert", "didn't mean", "didnt mean", "did not mean",
                                        "my mistake", "by mistake", "by accident", "accidentally", "misclick",
-                                       "oops", "whoops", "the way it was", "as it was",
-                                       NULL};
+                                       "oops", "whoops", "the way it was", "as it was", "changed my mind",
+                                       "change my mind", "change of heart", "on second thought",
+                                       "on second thoughts", "second thoughts", "rethinking", NULL};
     /* after a removal, "put it back" is into the cart; after an add,
      * back on the shelf (puts_back) or out again */
     static const char *const restore[] = {"put it back", "put that back", "put them back", "bring it back",
