@@ -26,7 +26,7 @@ enum path_kind {
     P_LAST,
 };
 
-enum filter_op { F_UPPER, F_LOWER, F_TITLE, F_MONEY, F_ROUND, F_COUNT, F_DEFAULT, F_JOIN, F_PLURAL };
+enum filter_op { F_UPPER, F_LOWER, F_TITLE, F_MONEY, F_ROUND, F_COUNT, F_DEFAULT, F_JOIN, F_PLURAL, F_POSSESSIVE };
 
 typedef struct filter {
     enum filter_op op;
@@ -65,6 +65,7 @@ static const struct {
     {"upper", F_UPPER, false}, {"lower", F_LOWER, false}, {"title", F_TITLE, false},
     {"money", F_MONEY, false}, {"round", F_ROUND, false}, {"count", F_COUNT, false},
     {"default", F_DEFAULT, true}, {"join", F_JOIN, true}, {"plural", F_PLURAL, true},
+    {"possessive", F_POSSESSIVE, false},
 };
 
 typedef struct open_block {
@@ -982,6 +983,19 @@ static void apply(val *v, const filter *f, eng_buf *b, size_t start)
             return;
         add_join(b, v->j, f->arg, f->arglen);
         v->k = V_OUT;
+        return;
+    case F_POSSESSIVE:
+        /* "Rolex Submariner Watch" -> "...Watch's"; "Eggs" -> "Eggs'" */
+        if (v->k == V_NONE)
+            return;
+        if (v->k != V_OUT) {
+            emit(b, v);
+            v->k = V_OUT;
+        }
+        if (!b->oom && b->data && b->len > start) {
+            char last = b->data[b->len - 1];
+            eng__buf_adds(b, last == 's' || last == 'S' ? "'" : "'s");
+        }
         return;
     case F_PLURAL:
         /* n | plural:"item" -> "1 item", "2 items"; "person,people"

@@ -2370,6 +2370,10 @@ static bool product_question(const char *text)
     for (size_t i = 0; opens[i]; i++)
         if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
             return true;
+    /* "how many eggs are in a pack", "how many pods come in a box" */
+    if (strncasecmp(text, "how many ", 9) == 0 &&
+        (strstr(text, " in a ") || strstr(text, " in one ") || strstr(text, " in each ") || strstr(text, " per ")))
+        return true;
     /* "whats the battery life on the dell": a field of the one named */
     static const char *const of[] = {"whats the ", "what's the ", "what is the ", "hows the ", "how's the ", NULL};
     for (size_t i = 0; of[i]; i++)

@@ -123,6 +123,9 @@ static void test_plural(void **state)
     R("{{list | count | plural:\"tag\"}} {{tags | count | plural:\"tag\"}}", "0 tags 3 tags");
     R("{{word | plural:\"item\"}}|{{t | plural:\"item\"}}", "caf\xc3\xa9s|true"); /* not a number: as it is */
     R("{{#each cart.items}}{{qty | plural:\"piece\"}};{{/each}}", "2 pieces;1 piece;");
+    /* possessive: "the Watch's listing", "the Eggs' listing"; nothing for
+     * a value that is not there */
+    R("{{this.user.city | possessive}}|{{word | possessive}}|{{price_s | possessive}}|{{missing | possessive}}|", "Paris'|caf\xc3\xa9s'|7.256's||");
     E("{{n | plural}}", 1, 7, "filter \"plural\" needs an argument, as in plural:\"item\"");
     E("{{n | plural:item}}", 1, 14, "the argument of \"plural\" must be a quoted string, as in plural:\"item\"");
 }
