@@ -1665,7 +1665,8 @@ static const fact_ask *asked_fact(const char *text)
     static const char *const dims[] = {"dimensions", "dimension", "how big", "how large", "how wide", "how tall",
                                        "how high", "how deep", "measurements", "measure", "size of", NULL};
     static const char *const ships[] = {"ship", "ships", "shipped", "dispatch", "dispatched", "deliver",
-                                        "delivered", "delivery", "arrive", NULL};
+                                        "delivered", "delivery", "arrive", "arrives", "arriving", "get here",
+                                        "be here", NULL};
     static const char *const when[] = {"when", "how long", "how soon", "how fast", "how quickly", NULL};
     static const fact_ask facts[] = {{"warranty", "warranty"}, {"returns", "return policy"}, {"weight", "weight"},
                                      {"dimensions", "dimensions"}, {"shipping", "shipping time"}};
@@ -2850,6 +2851,16 @@ eng_result eng__agent_product(const agent_call *c)
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(c);
+    }
+    static const char *const deals[] = {"deals", "deal", "offers", "discounts", "specials", "bargains",
+                                        "promotions", "promos", "on sale", "sales", NULL};
+    if (strcmp(intent, "search_product") == 0 && names_nothing(t) &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), deals) &&
+        eng__agent_knowledge(t, "apply_promo", false)) {
+        /* "got any deals right now": the shop's offers, not a product */
+        eng__agent_read_as(t, "shop_question");
+        eng__turn_note(t, "asks what is on offer, naming no product: the shop's promotions");
+        return ENG_R_OK;
     }
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) && names_nothing(t) &&
         eng__agent_kb_follow_on(t))

@@ -285,6 +285,15 @@ eng_result eng__agent_support(const agent_call *c)
             return eng__agent_product(c);
         }
     }
+    static const char *const deals[] = {"on sale", "any deals", "any offers", "any discounts", "special offers",
+                                        "any promotions", "any promos", "reduced", "clearance", NULL};
+    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), deals) &&
+        eng__agent_knowledge(t, "apply_promo", false)) {
+        /* "anything on sale": the shop's current offers */
+        eng__agent_read_as(t, "shop_question");
+        eng__turn_note(t, "asks what is on offer: the shop's promotions");
+        return ENG_R_OK;
+    }
     static const char *const these[] = {"are these", "are they", "are those", "do these", "do they", "do those",
                                         "will these", "will they", "would these", "would they", NULL};
     const char *said = eng__json_str(t->ctx, "message.text", "");
