@@ -142,6 +142,20 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "opens with the verb of an add: an add, asked");
         return eng__agent_cart(&call);
     }
+    /* "what's new", "any new arrivals": the shop's suggestions (the
+     * catalog keeps no dates), not the cart */
+    static const char *const newest[] = {"whats new", "what's new", "what is new", "anything new", "new arrivals",
+                                         "latest arrivals", "newest products", "new in", "just arrived",
+                                         "latest products", "newest arrivals", NULL};
+    if (intent && (strcmp(intent, "view_cart") == 0 || strcmp(intent, "out_of_scope") == 0 ||
+                   strcmp(intent, "clarify") == 0 || strcmp(intent, "greeting") == 0 ||
+                   strcmp(intent, "shop_question") == 0 || strcmp(intent, "search_product") == 0 ||
+                   strcmp(intent, "refine_search") == 0) &&
+        eng__store(t) && eng__agent_has_word(said, newest)) {
+        eng__agent_read_as(t, "recommend");
+        eng__turn_note(t, "asks what is new: the shop's suggestions");
+        return eng__agent_product(&call);
+    }
     /* "lower it by one" read as a cheaper list: the line's count, asked */
     if (intent && strcmp(intent, "update_quantity") != 0 && strcmp(intent, "confirm") != 0 && conf < 0.8 &&
         eng__store(t) && eng__agent_changes_by(t, said)) {
