@@ -342,11 +342,23 @@ static bool only_variant_named(eng_turn *t)
     return variant;
 }
 
+/* Whether some reference of the message points at a product shown. */
+static bool resolved_ref(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 && eng__json_str(e, "sku", NULL))
+            return true;
+    }
+    return false;
+}
+
 bool eng__agent_asks_variant(eng_turn *t)
 {
     static const char *const cues[] = {"come in", "comes in", "available in", "have it in", "get it in",
-                                       "have this in", "have that in", NULL};
-    if (!(eng__json_str(t->ctx, "session.focus", NULL) || eng__agent_points_at_shown(t)) ||
+                                       "have this in", "have that in", "one in", NULL};
+    if (!(eng__json_str(t->ctx, "session.focus", NULL) || eng__agent_points_at_shown(t) || resolved_ref(t)) ||
         !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), cues))
         return false;
     return only_variant_named(t);

@@ -1827,7 +1827,8 @@ static bool variant_question(eng_turn *t, eng_result *r)
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
         if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 && eng__json_str(e, "sku", NULL) &&
-            strcmp(eng__json_str(e, "kind", ""), "ordinal") == 0)
+            (strcmp(eng__json_str(e, "kind", ""), "ordinal") == 0 ||
+             strcmp(eng__json_str(e, "kind", ""), "attribute") == 0))
             focus = eng__json_str(e, "sku", NULL);
     }
     if (!focus)
