@@ -69,7 +69,7 @@ const eng_checkout_cfg *eng__checkout_cfg(const eng_pipeline *p)
 }
 
 static const char *const keys[] = {"currency", "payment", "delivery", "confirmation_email", NULL};
-static const char *const opt_keys[] = {"id", "name", "days", "price", "free_over", NULL};
+static const char *const opt_keys[] = {"id", "name", "days", "price", "free_over", "countries", NULL};
 
 /* a price in the settings: a number >= 0 with at most two decimals */
 static int price_cents(eng_build *b, int node, const char *what, int64_t *out)
@@ -100,15 +100,59 @@ static const char *scalar(eng_build *b, int map, const char *key, bool required,
     return v ? eng__pool_strdup(b->p->pool, v) : NULL;
 }
 
+/* `countries`: where the option delivers, a list of ISO 3166-1 alpha-2
+ * codes; absent, everywhere.  An unknown code is an error rather than a
+ * country silently never served (or served by the wrong price). */
+static int load_countries(eng_build *b, int node, eng_delivery_opt *o)
+{
+    yaml_node_t *n = eng__ynode(b->doc, node);
+    size_t cnt = n && n->type == YAML_SEQUENCE_NODE
+                     ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 0;
+    if (!n || n->type != YAML_SEQUENCE_NODE || cnt == 0 || cnt > 300) {
+        eng__build_error(b, node, "\"countries\" must be a list of two-letter country codes like [US, CA] "
+                                  "(leave it out for an option that delivers everywhere)");
+        return ENG_ECONFIG;
+    }
+    if (!(o->countries = eng__pool_alloc(b->p->pool, cnt * sizeof *o->countries)))
+        return ENG_ENOMEM;
+    int rc = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        const char *v = eng__yscalar(b->doc, *it);
+        char code[3];
+        bool upper = v && strlen(v) == 2 && isupper((unsigned char)v[0]) && isupper((unsigned char)v[1]);
+        if (v && strcmp(v, "UK") == 0) {
+            eng__build_error(b, *it, "\"UK\" is not an ISO 3166-1 code: the United Kingdom is GB");
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        if (!upper || !eng__country_norm(v, code)) {
+            eng__build_error(b, *it, "\"%s\" is not a country code (ISO 3166-1 alpha-2, upper case, like US, GB, PT)",
+                             v ? v : "?");
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < o->ncountries && !dup; k++)
+            dup = strcmp(o->countries[k], code) == 0;
+        if (dup) {
+            eng__build_error(b, *it, "country %s is listed twice", code);
+            rc = ENG_ECONFIG;
+            continue;
+        }
+        memcpy(o->countries[o->ncountries++], code, 3);
+    }
+    return rc;
+}
+
 static int load_option(eng_build *b, int node, eng_delivery_opt *o)
 {
     yaml_node_t *n = eng__ynode(b->doc, node);
     if (!n || n->type != YAML_MAPPING_NODE) {
-        eng__build_error(b, node, "a delivery option must be a mapping {id, name, days, price, free_over?}");
+        eng__build_error(b, node, "a delivery option must be a mapping {id, name, days, price, free_over?, countries?}");
         return ENG_ECONFIG;
     }
     int rc = eng__build_check_keys(b, node, opt_keys, false, "delivery option key",
-                                   " (id, name, days, price, free_over)");
+                                   " (id, name, days, price, free_over, countries)");
     o->id = scalar(b, node, "id", true, "a short name like standard");
     o->name = scalar(b, node, "name", true, "what the shopper reads, like Standard delivery");
     o->days = scalar(b, node, "days", false, "how long it takes, like 3-5 business days");
@@ -134,6 +178,14 @@ static int load_option(eng_build *b, int node, eng_delivery_opt *o)
     int fn = eng__ymap_get(b->doc, node, "free_over");
     if (fn && price_cents(b, fn, "free_over", &o->free_over_cents) < 0)
         rc = ENG_ECONFIG;
+    int cn = eng__ymap_get(b->doc, node, "countries");
+    if (cn) {
+        int r = load_countries(b, cn, o);
+        if (r == ENG_ENOMEM)
+            return r;
+        if (r < 0)
+            rc = ENG_ECONFIG;
+    }
     return rc;
 }
 
@@ -184,7 +236,10 @@ int eng__checkout_load(eng_build *b, int node, eng_checkout_cfg **out)
             memset(c->opts, 0, cnt * sizeof *c->opts);
             for (yaml_node_item_t *it = d->data.sequence.items.start; it < d->data.sequence.items.top; it++) {
                 eng_delivery_opt *o = &c->opts[c->nopts];
-                if (load_option(b, *it, o) < 0) {
+                int r = load_option(b, *it, o);
+                if (r == ENG_ENOMEM)
+                    return r;
+                if (r < 0) {
                     rc = ENG_ECONFIG;
                     continue;
                 }
@@ -355,6 +410,122 @@ const eng_delivery_opt *eng__delivery_find(const eng_checkout_cfg *c, const char
         if (strcmp(c->opts[i].id, id) == 0)
             return &c->opts[i];
     return NULL;
+}
+
+bool eng__delivery_serves(const eng_delivery_opt *o, const char *country)
+{
+    if (!o->countries || !country)
+        return true;
+    char cc[3];
+    if (!eng__country_norm(country, cc))
+        return false;
+    for (size_t i = 0; i < o->ncountries; i++)
+        if (strcmp(o->countries[i], cc) == 0)
+            return true;
+    return false;
+}
+
+size_t eng__delivery_for(const eng_checkout_cfg *c, const char *country, const eng_delivery_opt **out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nopts && n < cap; i++)
+        if (eng__delivery_serves(&c->opts[i], country))
+            out[n++] = &c->opts[i];
+    return n;
+}
+
+json_object *eng__delivery_countries_json(const eng_delivery_opt *o)
+{
+    if (!o->countries)
+        return NULL;
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < o->ncountries; i++)
+        json_object_array_add(a, json_object_new_string(o->countries[i]));
+    return a;
+}
+
+/* "the United States, Canada, the United Kingdom and the European Union":
+ * every country some option delivers to, in the settings' order, the
+ * European Union named once when all its members are served */
+static void served_places(const eng_checkout_cfg *c, char *buf, size_t n)
+{
+    char seen[300][3];
+    size_t ns = 0, eu = 0;
+    for (size_t i = 0; i < c->nopts; i++)
+        for (size_t k = 0; k < c->opts[i].ncountries && ns < sizeof seen / sizeof *seen; k++) {
+            bool dup = false;
+            for (size_t j = 0; j < ns && !dup; j++)
+                dup = strcmp(seen[j], c->opts[i].countries[k]) == 0;
+            if (!dup) {
+                memcpy(seen[ns++], c->opts[i].countries[k], 3);
+                eu += eng__country_in_eu(c->opts[i].countries[k]);
+            }
+        }
+    bool as_eu = eu == eng__country_eu_count();
+    const char *names[300];
+    size_t nn = 0;
+    bool eu_said = false;
+    for (size_t j = 0; j < ns; j++) {
+        if (as_eu && eng__country_in_eu(seen[j])) {
+            if (!eu_said)
+                names[nn++] = "the European Union";
+            eu_said = true;
+            continue;
+        }
+        const char *nm = eng__country_name(seen[j]);
+        names[nn++] = nm ? nm : seen[j];
+    }
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t j = 0; j < nn && used < n; j++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", j == 0 ? "" : j + 1 == nn ? " and " : ", ", names[j]);
+}
+
+int eng__delivery_choose(const eng_checkout_cfg *c, const char *country, const char *id,
+                         const eng_delivery_opt **out, char *field, size_t fn, char *why, size_t wn)
+{
+    *out = NULL;
+    field[0] = 0;
+    why[0] = 0;
+    if (!c->nopts && !id)
+        return 0;
+    char cc[3];
+    const char *place = country && eng__country_norm(country, cc) ? eng__country_name(cc) : NULL;
+    char quoted[16];
+    if (!place) {
+        snprintf(quoted, sizeof quoted, "\"%.8s\"", country ? country : "");
+        place = quoted;
+    }
+    const eng_delivery_opt *ok[32];
+    size_t n = eng__delivery_for(c, country, ok, sizeof ok / sizeof *ok);
+    if (c->nopts && n == 0) {
+        char where[400];
+        served_places(c, where, sizeof where);
+        snprintf(field, fn, "address.country");
+        snprintf(why, wn, "we can't deliver to %s yet (we deliver to %s)", place, where);
+        return -1;
+    }
+    if (!id) {
+        *out = ok[0];
+        return 0;
+    }
+    const eng_delivery_opt *o = eng__delivery_find(c, id);
+    if (o && eng__delivery_serves(o, country)) {
+        *out = o;
+        return 0;
+    }
+    /* the options there are: by id for a wrong id, by name otherwise */
+    char list[400] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i == 0 ? "" : o ? (i + 1 == n ? " and " : ", ") : ", ",
+                                 o ? ok[i]->name : ok[i]->id);
+    snprintf(field, fn, "delivery");
+    if (!o)
+        snprintf(why, wn, "there is no delivery option \"%.40s\"%s%s", id, n ? "; choose one of: " : "", list);
+    else
+        snprintf(why, wn, "%s does not deliver to %s (%s %s)", o->name, place, list, n == 1 ? "does" : "do");
+    return -1;
 }
 
 /* ------------------------------------------------------------ card */
@@ -562,6 +733,14 @@ int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_re
         r->status = ENG_SHOP_INVALID;
         return 0;
     }
+    /* an address the shop cannot deliver to is not kept for a checkout */
+    const eng_delivery_opt *o;
+    if (eng__delivery_choose(eng__checkout_cfg(w->pipe), eng__json_str(a, "country", NULL), NULL, &o, r->field,
+                             sizeof r->field, r->reason, sizeof r->reason) < 0) {
+        json_object_put(a);
+        r->status = ENG_SHOP_INVALID;
+        return 0;
+    }
     store_err e = {0};
     rc = store_account_put(w->store, w->user_id, "address", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), &e);
     if (rc < 0) {
@@ -685,18 +864,44 @@ int eng_shop_payment_forget(const eng_shopper *w, eng_shop_result *r)
     return 0;
 }
 
-int eng_shop_delivery_options(const eng_shopper *w, eng_shop_result *r)
+int eng_shop_delivery_to(const eng_shopper *w, const char *country, const char *delivery, eng_shop_result *r)
 {
     int rc = eng_shop_cart(w, r);
     if (rc < 0 || r->status != ENG_SHOP_OK)
         return rc;
     const eng_checkout_cfg *c = eng__checkout_cfg(w->pipe);
     int64_t goods = llround(json_object_get_double(eng__json_path(r->cart, "total")) * 100);
+    const eng_delivery_opt *ok[32], *chosen = NULL;
+    size_t n = eng__delivery_for(c, country && *country ? country : NULL, ok, sizeof ok / sizeof *ok);
     json_object *items = json_object_new_array();
-    for (size_t i = 0; i < c->nopts; i++)
-        json_object_array_add(items, eng__delivery_json(&c->opts[i], goods));
+    for (size_t i = 0; i < n; i++) {
+        json_object *j = eng__delivery_json(ok[i], goods);
+        json_object *cs = eng__delivery_countries_json(ok[i]);
+        if (cs)
+            ENG_JADD(j, "countries", cs);
+        json_object_array_add(items, j);
+    }
     r->info = json_object_new_object();
     ENG_JADD(r->info, "currency", json_object_new_string(c->currency));
+    char cc[3];
+    if (country && *country)
+        ENG_JADD(r->info, "country",
+                 json_object_new_string(eng__country_norm(country, cc) ? cc : country));
     ENG_JADD(r->info, "items", items);
+    char field[64], why[sizeof r->reason];
+    if (eng__delivery_choose(c, country && *country ? country : NULL, delivery, &chosen, field, sizeof field, why,
+                             sizeof why) < 0) {
+        json_object *p = json_object_new_object();
+        ENG_JADD(p, "field", json_object_new_string(field));
+        ENG_JADD(p, "reason", json_object_new_string(why));
+        ENG_JADD(r->info, "refused", p);
+    } else if (chosen) {
+        ENG_JADD(r->info, "chosen", eng__delivery_json(chosen, goods));
+    }
     return 0;
+}
+
+int eng_shop_delivery_options(const eng_shopper *w, eng_shop_result *r)
+{
+    return eng_shop_delivery_to(w, NULL, NULL, r);
 }

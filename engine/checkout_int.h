@@ -11,6 +11,9 @@ typedef struct eng_delivery_opt {
     const char *id, *name, *days;
     int64_t price_cents;
     int64_t free_over_cents;    /* < 0: never free */
+    char (*countries)[3];       /* where it delivers (ISO 3166-1 alpha-2,
+                                   upper case); NULL: everywhere */
+    size_t ncountries;
 } eng_delivery_opt;
 
 typedef struct eng_checkout_cfg {
@@ -52,8 +55,43 @@ const char *eng__address_missing(json_object *a);
 int64_t eng__delivery_price(const eng_delivery_opt *o, int64_t goods_cents);
 /* eng__delivery_json: {id, name, days, price, basePrice, freeOver?} */
 json_object *eng__delivery_json(const eng_delivery_opt *o, int64_t goods_cents);
-/* eng__delivery_find: the option `id` (NULL: the first), or NULL. */
+/* eng__delivery_find: the option `id` (NULL: the first), or NULL.  Knows
+ * nothing of where it goes: a checkout uses eng__delivery_choose. */
 const eng_delivery_opt *eng__delivery_find(const eng_checkout_cfg *c, const char *id);
+
+/* Where the options deliver.  `country` is an address's two-letter code
+ * (any case; "UK" is GB); NULL means not known yet, which every option
+ * serves.  These are the one place the destination is matched: the chat
+ * checkout, the order, the REST options, ACP's fulfillment options and
+ * the support agent's free-delivery hint all go through them. */
+/* eng__delivery_serves: whether option `o` delivers to `country`. */
+bool eng__delivery_serves(const eng_delivery_opt *o, const char *country);
+/* eng__delivery_for: the options of `c` that deliver to `country`, in the
+ * settings' order, into out[0..cap); their number. */
+size_t eng__delivery_for(const eng_checkout_cfg *c, const char *country, const eng_delivery_opt **out, size_t cap);
+/* eng__delivery_choose: the option a checkout to `country` uses: `id`
+ * (NULL: the first option that delivers there).  0 with *out set (NULL
+ * only when the shop has no options at all and `id` is NULL), or -1 with
+ * `field` and a reason a shopper can read in `why`: "address.country"
+ * when no option delivers there ("we can't deliver to Australia yet (we
+ * deliver to ...)"), "delivery" when `id` is no option or does not
+ * deliver there ("Express delivery does not deliver to Portugal; ...").
+ * Never falls back to another option than the one asked for. */
+int eng__delivery_choose(const eng_checkout_cfg *c, const char *country, const char *id,
+                         const eng_delivery_opt **out, char *field, size_t fn, char *why, size_t wn);
+/* eng__delivery_countries_json: the option's countries as a new array,
+ * NULL when it delivers everywhere. */
+json_object *eng__delivery_countries_json(const eng_delivery_opt *o);
+
+/* engine/country.c: ISO 3166-1 alpha-2.  eng__country_norm: `in` as an
+ * upper-case code in out ("uk" is GB); false when it is no country's.
+ * eng__country_name: "Australia", "the United Kingdom"; NULL when no
+ * country's.  eng__country_in_eu: whether upper-case `code` is one of the
+ * European Union's members (eng__country_eu_count of them). */
+bool eng__country_norm(const char *in, char out[3]);
+const char *eng__country_name(const char *code);
+bool eng__country_in_eu(const char *code);
+size_t eng__country_eu_count(void);
 
 /* A card as the shopper typed it, checked. */
 typedef struct eng_card {

@@ -63,9 +63,16 @@ json_object *eng__shop_cart_rules(eng_turn *t, json_object *cart, const char *co
 int eng__shop_do(eng_turn *t, json_object *action, eng_shop_result *r);
 /* eng__checkout_quote: what a checkout without facts (the chat, MCP)
  * charges for ctx.cart: {delivery (option `delivery`, else the first,
- * priced), otherDelivery (the rest, priced), address (the saved one, when
- * there is one), goodsTotal, total} (new object). */
+ * priced; only one that delivers to the saved address's country),
+ * deliveryProblem? (why `delivery` cannot be used there, or that nothing
+ * delivers there: then no delivery), otherDelivery (the rest that deliver
+ * there, priced), address (the saved one, when there is one), goodsTotal,
+ * total} (new object). */
 json_object *eng__checkout_quote(eng_turn *t, const char *delivery);
+/* eng__delivery_free_hint: the option that becomes free soonest among
+ * those that deliver to the shopper's saved address (every option when
+ * none is saved), for "do I get free delivery?"; NULL when none does. */
+const struct eng_delivery_opt *eng__delivery_free_hint(eng_turn *t);
 /* eng__delivery_named: the id of the shop's delivery option that `text`
  * names as a word ("express"), or NULL. Borrowed from the pipeline. */
 const char *eng__delivery_named(eng_turn *t, const char *text);

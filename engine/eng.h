@@ -513,7 +513,8 @@ int eng_shop_promo_remove(const eng_shopper *w, const char *code, eng_shop_resul
  * account's saved address and saved card, both required (INVALID with
  * r->field "address" or "payment" and r->info {"missing": [...]}:
  * nothing ordered, charged or taken from stock), the first delivery
- * option (its price added to the total). */
+ * option that delivers to the address (its price added to the total;
+ * INVALID with field "address.country" when none does). */
 int eng_shop_checkout(const eng_shopper *w, const char *key, eng_shop_result *r);
 /* eng_shop_checkout_confirmed: eng_shop_checkout, but only when the cart
  * priced now is `confirmed` (a priced cart from eng_shop_cart that the
@@ -533,7 +534,11 @@ typedef struct eng_checkout {
                                  phone?}; NULL: the account's saved one */
     bool save_address;        /* keep `address` as the account's saved one
                                  once the order is placed */
-    const char *delivery;     /* a delivery option id; NULL: the first */
+    const char *delivery;     /* a delivery option id; NULL: the first that
+                                 delivers to the address's country (an
+                                 option that does not: INVALID, field
+                                 "delivery"; none does: field
+                                 "address.country") */
     json_object *payment;     /* {cardNumber, expiry "MM/YY", cvc}, or
                                  {"saved": true} for the account's saved
                                  card, or {"token", "brand"?, "last4"?}: a
@@ -582,8 +587,10 @@ int eng_shop_checkout_quote(const eng_shopper *w, const char *delivery, eng_shop
  * (NOT_FOUND when none; LOGIN when anonymous). */
 int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r);
 /* eng_shop_address_set: validate `address` (as eng_checkout.address;
- * INVALID with r->field and a reason naming the field and its bound) and
- * save it; the cleaned address into r->info. */
+ * INVALID with r->field and a reason naming the field and its bound, or
+ * field "address.country" when no delivery option of w->pipe's settings
+ * delivers there: nothing saved) and save it; the cleaned address into
+ * r->info. */
 int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_result *r);
 /* eng_pipeline_currency / eng_pipeline_payment: the shop's currency
  * ("USD") and its payment provider's name ("test") from the pipeline's
@@ -608,8 +615,22 @@ int eng_shop_payment_save(const eng_shopper *w, json_object *card, eng_shop_resu
 int eng_shop_payment_forget(const eng_shopper *w, eng_shop_result *r);
 /* eng_shop_delivery_options: the shop's delivery options priced for the
  * shopper's cart now: r->info = {"currency", "items": [{id, name, days,
- * price, basePrice, freeOver?}]}, r->cart the priced cart. */
+ * price, basePrice, freeOver?, countries?}], chosen?}, r->cart the priced
+ * cart.  The same as eng_shop_delivery_to(w, NULL, NULL, r). */
 int eng_shop_delivery_options(const eng_shopper *w, eng_shop_result *r);
+/* eng_shop_delivery_to: the delivery options that deliver to `country`
+ * (an address's two-letter code, any case; NULL: not known yet, every
+ * option), priced for the shopper's cart now, and the one a checkout with
+ * `delivery` (an option id; NULL: the first that delivers there) would
+ * charge: r->info = {currency, country?, items: [{id, name, days, price,
+ * basePrice, freeOver?, countries? (where it delivers; absent:
+ * everywhere)}], chosen? {the option as in items}, refused? {field,
+ * reason}}.  `refused` instead of `chosen` when no option delivers to
+ * `country` (field "address.country", reason "we can't deliver to
+ * Australia yet (...)") or `delivery` is no option or does not deliver
+ * there (field "delivery"); a checkout would be refused the same way.
+ * Status as eng_shop_cart.  Blocks on the store. */
+int eng_shop_delivery_to(const eng_shopper *w, const char *country, const char *delivery, eng_shop_result *r);
 
 /* ---------------------------------------------------------------------
  * Payment providers (engine/pay.c): a small vtable; the shop's settings

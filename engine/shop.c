@@ -596,16 +596,11 @@ static int resolve_facts(eng_turn *t, const eng_checkout *co, facts *f, eng_shop
         snprintf(r->field, sizeof r->field, "address");
         return set(r, ENG_SHOP_INVALID, "a delivery address is needed (name, line1, city, postalCode, country)"), -1;
     }
-    const char *delivery = co->delivery;
-    f->opt = eng__delivery_find(cfg, delivery);
-    if (delivery && !f->opt) {
-        char list[160] = "";
-        size_t used = 0;
-        for (size_t i = 0; i < cfg->nopts && used < sizeof list; i++)
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cfg->opts[i].id);
-        snprintf(r->field, sizeof r->field, "delivery");
-        set(r, ENG_SHOP_INVALID, "there is no delivery option \"%.40s\"%s%s", delivery,
-            cfg->nopts ? "; choose one of: " : "", list);
+    /* the option asked for, or the first, and only one that delivers
+     * where the address is: never another option's price */
+    if (eng__delivery_choose(cfg, eng__json_str(f->address, "country", NULL), co->delivery, &f->opt, r->field,
+                             sizeof r->field, r->reason, sizeof r->reason) < 0) {
+        set(r, ENG_SHOP_INVALID, NULL);
         goto bad;
     }
     f->pay = co->payment || co->require_payment;
@@ -663,13 +658,21 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
 {
     const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
     int64_t goods = llround(json_object_get_double(eng__json_path(t->ctx, "cart.total")) * 100);
-    const eng_delivery_opt *opt = eng__delivery_find(cfg, delivery);
-    if (!opt)
-        opt = eng__delivery_find(cfg, NULL);
     json_object *q = json_object_new_object();
+    json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
+    const char *cc = eng__json_str(a, "country", NULL);
+    /* the option asked for where it delivers to the saved address; else
+     * the reason, and the first one that does (what "yes" would order:
+     * the chat asks with the option it shows) */
+    const eng_delivery_opt *opt = NULL;
+    char field[64], why[300];
+    if (eng__delivery_choose(cfg, cc, delivery, &opt, field, sizeof field, why, sizeof why) < 0) {
+        ENG_JADD(q, "deliveryProblem", json_object_new_string(why));
+        if (strcmp(field, "delivery") == 0)
+            eng__delivery_choose(cfg, cc, NULL, &opt, field, sizeof field, why, sizeof why);
+    }
     if (opt)
         ENG_JADD(q, "delivery", eng__delivery_json(opt, goods));
-    json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
     if (a)
         ENG_JADD(q, "address", a);
     json_object *card = eng__store(t) ? eng__payment_saved(eng__store(t), eng__user_id(t)) : NULL;
@@ -682,13 +685,29 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery)
     }
     ENG_JADD(q, "goodsTotal", cents_json(goods));
     ENG_JADD(q, "total", cents_json(goods + (opt ? eng__delivery_price(opt, goods) : 0)));
-    /* the other options, so the question can say how to choose one */
+    /* the other options that deliver there, so the question can say how
+     * to choose one */
+    const eng_delivery_opt *there[32];
+    size_t n = eng__delivery_for(cfg, cc, there, sizeof there / sizeof *there);
     json_object *others = json_object_new_array();
-    for (size_t i = 0; i < cfg->nopts; i++)
-        if (&cfg->opts[i] != opt)
-            json_object_array_add(others, eng__delivery_json(&cfg->opts[i], goods));
+    for (size_t i = 0; i < n; i++)
+        if (there[i] != opt)
+            json_object_array_add(others, eng__delivery_json(there[i], goods));
     ENG_JADD(q, "otherDelivery", others);
     return q;
+}
+
+const struct eng_delivery_opt *eng__delivery_free_hint(eng_turn *t)
+{
+    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
+    json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
+    const eng_delivery_opt *there[32], *best = NULL;
+    size_t n = eng__delivery_for(cfg, eng__json_str(a, "country", NULL), there, sizeof there / sizeof *there);
+    json_object_put(a);
+    for (size_t i = 0; i < n; i++)
+        if (there[i]->free_over_cents >= 0 && (!best || there[i]->free_over_cents < best->free_over_cents))
+            best = there[i];
+    return best;
 }
 
 /* The reference of the charge an order was paid with ("" when none). */

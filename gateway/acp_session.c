@@ -372,7 +372,11 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
 {
     sess_shop ss;
     shop_open(r, st, &ss);
-    eng_shop_delivery_options(&ss.g.w, &ss.g.r);
+    /* the options that deliver to the session's address (all of them
+     * until it has one) and the one the order would use: the core's */
+    json_object *where = core_address(st);
+    eng_shop_delivery_to(&ss.g.w, gw__jstr(where, "country"), gw__jstr(st, "delivery"), &ss.g.r);
+    json_object_put(where);
     if (ss.g.r.status != ENG_SHOP_OK || !ss.g.r.cart) {
         gw__shop_close(&ss.g);
         UNAVAILABLE(o);
@@ -446,7 +450,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
         json_object_object_add(v, "fulfillment_details", json_object_get(json_object_object_get(st, "fulfillment_details")));
 
     /* the shop's delivery options (checkout: settings), priced for this cart */
-    const char *sel = gw__jstr(st, "delivery");
+    const char *sel = gw__jstr(json_object_object_get(ss.g.r.info, "chosen"), "id");
     json_object *fo = json_object_new_array(), *chosen = NULL;
     time_t now = time(NULL);
     for (size_t i = 0; i < alen(opts); i++) {
@@ -474,7 +478,7 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
         json_object_array_add(ft, total("total", name ? name : "Delivery", cents(json_object_object_get(op, "price"))));
         json_object_object_add(f, "totals", ft);
         json_object_array_add(fo, f);
-        if (!chosen && id && (sel ? strcmp(sel, id) == 0 : true))
+        if (!chosen && id && sel && strcmp(sel, id) == 0)
             chosen = op;
     }
     json_object_object_add(v, "fulfillment_options", fo);
@@ -551,12 +555,14 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
     if (alen(items) == 0)
         json_object_array_add(msgs, message("error", "missing", "$.line_items", "The checkout has no items yet."));
     json_object *addr = core_address(st);
+    bool addr_ok = false;
     if (!addr) {
         json_object_array_add(msgs, message("error", "missing", "$.fulfillment_details.address",
                                             "A delivery address is needed."));
     } else {
         eng_shop_result ar;
         eng_shop_address_check(addr, &ar);
+        addr_ok = ar.status == ENG_SHOP_OK;
         if (ar.status != ENG_SHOP_OK) {
             char p[120];
             address_param(ar.field, p, sizeof p);
@@ -564,6 +570,17 @@ static json_object *build(gw_req *r, json_object *st, json_object **cart_out, bo
         }
         eng_shop_result_clear(&ar);
         json_object_put(addr);
+    }
+    /* no option goes to the address's country, or the one selected
+     * does not: nothing is charged for delivery, and no order */
+    json_object *refused = json_object_object_get(ss.g.r.info, "refused");
+    if (refused && strcmp(gw__jstr(refused, "field"), "address.country") == 0) {
+        if (addr_ok)   /* a country that is no code is said above */
+            json_object_array_add(msgs, message("error", "region_restricted", "$.fulfillment_details.address.country",
+                                                "The delivery address: %s.", gw__jstr(refused, "reason")));
+    } else if (refused) {
+        json_object_array_add(msgs, message("error", "invalid", "$.selected_fulfillment_options[0].option_id",
+                                            "The fulfillment option: %s.", gw__jstr(refused, "reason")));
     }
     const char *email = gw__jstr(json_object_object_get(st, "buyer"), "email");
     if (!email)
@@ -784,6 +801,16 @@ static bool delivery_known(json_object *view, json_object *st, gw_acp_out *o)
     for (size_t i = 0; i < alen(fo); i++)
         if (strcmp(gw__jstr(json_object_array_get_idx(fo, i), "id"), sel) == 0)
             return true;
+    /* the core's reason: no such option, or not to this address */
+    json_object *msgs = json_object_object_get(view, "messages");
+    for (size_t i = 0; i < alen(msgs); i++) {
+        json_object *m = json_object_array_get_idx(msgs, i);
+        const char *pm = gw__jstr(m, "param");
+        if (pm && strcmp(pm, "$.selected_fulfillment_options[0].option_id") == 0) {
+            ERR(o, 400, "invalid", pm, "%s", gw__jstr(m, "content"));
+            return false;
+        }
+    }
     ERR(o, 400, "invalid", "$.selected_fulfillment_options[0].option_id",
         "There is no fulfillment option \"%.64s\": choose one of fulfillment_options.", sel);
     return false;

@@ -9,6 +9,7 @@
  * the body and go, unread here, to eng_shop_checkout_with; the saved
  * address and the delivery options have their own resources. */
 #include "gw_int.h"
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,7 +199,24 @@ void gw__h_payment_delete(gw_req *r)
     answer(r, &g, NULL, "No saved card");
 }
 
-void gw__h_delivery_options(gw_req *r) { shop_get(r, eng_shop_delivery_options, "No cart"); }
+/* ?country=PT: only the options that deliver there (none: an empty list,
+ * and `refused` says why); without it every option, each with the
+ * countries it delivers to.  Which option goes where is the core's. */
+void gw__h_delivery_options(gw_req *r)
+{
+    char country[64] = "";
+    bool given = gw__query(r, "country", country, sizeof country) == 1;
+    bool too_long = !given && r->ri->query_string && strstr(r->ri->query_string, "country=");
+    if (too_long || (given && (strlen(country) != 2 || !isalpha((unsigned char)country[0]) || !isalpha((unsigned char)country[1])))) {
+        gw__problem(r, 400, "invalid-parameter", "Invalid query parameter",
+                    "country must be a two-letter country code (ISO 3166-1 alpha-2), like US or PT.");
+        return;
+    }
+    gw_shop g;
+    gw__shop_open(r->srv, &r->who, &g);
+    eng_shop_delivery_to(&g.w, given ? country : NULL, NULL, &g.r);
+    answer(r, &g, g.r.info, "No cart");
+}
 
 void gw__h_orders(gw_req *r)
 {

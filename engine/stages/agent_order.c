@@ -205,6 +205,20 @@ static eng_result ask_address(eng_turn *t)
         a = json_object_new_object();
         ENG_JADD(d, "address", a);
     }
+    /* a country no delivery option goes to is refused as soon as it is
+     * said: the address is dropped, nothing is saved or charged */
+    const eng_delivery_opt *o;
+    char field[64], why[300];
+    const char *cc = eng__json_str(a, "country", NULL);
+    if (cc && eng__delivery_choose(eng__checkout_cfg(t->p), cc, NULL, &o, field, sizeof field, why, sizeof why) < 0) {
+        json_object *pr = json_object_new_object();
+        ENG_JADD(pr, "field", json_object_new_string(field));
+        ENG_JADD(pr, "reason", json_object_new_string(why));
+        eng__set_var(t, "addressProblem", pr);
+        eng__turn_note(t, "no delivery option goes to %s: the address is dropped", cc);
+        a = json_object_new_object();
+        ENG_JADD(d, "address", a);
+    }
     const char *missing = eng__address_missing(a);
     json_object *p = json_object_new_object();
     ENG_JADD(p, "type", json_object_new_string("checkout.address"));
@@ -287,6 +301,40 @@ static eng_result hand_over(eng_turn *t)
     eng__set_var(t, "needCard", json_object_new_boolean(1));
     eng__turn_note(t, "no saved card: handed over to the checkout page");
     return ENG_R_OK;
+}
+
+/* The delivery option chosen in the chat (the draft's) where it does not
+ * go to the saved address's country: said (vars.deliveryProblem) and
+ * dropped, so the question, the checkout page and the order all use the
+ * first option that does (eng__delivery_choose decides, as the order).
+ * True when no option goes to the saved address at all (one saved before
+ * the shop stopped delivering there): it becomes the draft, which
+ * ask_address refuses, and another is asked for. */
+static bool delivery_check(eng_turn *t)
+{
+    json_object *d = draft(t);
+    const char *asked = eng__json_str(d, "delivery", NULL);
+    eng_shopper w = shopper_of(t);
+    eng_shop_result r;
+    if (eng_shop_address_get(&w, &r) < 0)
+        return false;
+    const eng_delivery_opt *o;
+    char field[64], why[300];
+    bool unserved = false;
+    if (r.status == ENG_SHOP_OK &&
+        eng__delivery_choose(eng__checkout_cfg(t->p), eng__json_str(r.info, "country", NULL), asked, &o, field,
+                             sizeof field, why, sizeof why) < 0) {
+        if (strcmp(field, "delivery") == 0) {
+            eng__set_var(t, "deliveryProblem", json_object_new_string(why));
+            eng__turn_note(t, "delivery option %s does not go to the saved address: dropped", asked);
+            json_object_object_del(d, "delivery");
+        } else {
+            ENG_JADD(d, "address", json_object_get(r.info));
+            unserved = true;
+        }
+    }
+    eng_shop_result_clear(&r);
+    return unserved;
 }
 
 /* The parts of the address the message gave (slots.address), over the
@@ -546,6 +594,10 @@ eng_result eng__agent_order(const agent_call *c)
         /* no order without a delivery address and a card on the account */
         if (!has_saved(t, false))
             return ask_address(t);
+        if (delivery_check(t))
+            return ask_address(t);
+        if (!eng__json_str(draft(t), "delivery", NULL))
+            chosen = NULL;
         if (!has_saved(t, true)) {
             if (strcmp(eng__json_str(pending, "type", ""), "order.create") == 0)
                 json_object_object_del(sess, "pending");

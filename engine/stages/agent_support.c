@@ -57,11 +57,7 @@ static void free_delivery(eng_turn *t)
         return;
     if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) < 1)
         return;
-    const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
-    const eng_delivery_opt *best = NULL;
-    for (size_t i = 0; cfg && i < cfg->nopts; i++)
-        if (cfg->opts[i].free_over_cents >= 0 && (!best || cfg->opts[i].free_over_cents < best->free_over_cents))
-            best = &cfg->opts[i];
+    const eng_delivery_opt *best = eng__delivery_free_hint(t);   /* where the saved address is */
     if (!best)
         return;
     int64_t goods = llround(json_object_get_double(eng__json_path(t->ctx, "cart.total")) * 100);

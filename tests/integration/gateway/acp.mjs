@@ -632,6 +632,50 @@ function partnersFileRefused() {
   ok(r.status === 1 && /unknown member "colour"/.test(r.stderr), 'partners file: an unknown member refuses the start', r.stderr);
 }
 
+// where the shop delivers (issue #11, money): the fulfillment options are
+// those that go to the session's address, priced as the shop states them;
+// an option that does not go there is refused with the reason; a country
+// no option goes to is a region_restricted error and no order
+async function regions(token) {
+  const lisbon = { name: 'Ana Silva', line_one: '12 Rua Augusta', city: 'Lisboa', state: 'Lisboa', country: 'PT', postal_code: '1100-048' };
+  let r = await acp('POST', '/acp/checkout_sessions', { body: { currency: 'usd', capabilities: {}, line_items: [{ id: MASCARA }],
+    buyer: { email: BUYER }, fulfillment_details: { name: 'Ana Silva', address: lisbon } }, schema: SESSION });
+  const s = r.json;
+  ok(r.status === 201 && s.fulfillment_options.map((o) => o.id).join() === 'international' &&
+    s.selected_fulfillment_options?.[0]?.option_id === 'international' && amount(s, 'fulfillment') === 1990 &&
+    amount(s, 'total') === 999 + 1990 && s.status === 'ready_for_payment',
+    'regions: a Lisbon address is offered international delivery only, at $19.90', r.text.slice(0, 600));
+  const path = `/acp/checkout_sessions/${s.id}`;
+  r = await acp('POST', path, { body: { selected_fulfillment_options: [{ type: 'shipping', option_id: 'express', item_ids: [MASCARA] }] } });
+  ok(isErr(r, 400, 'invalid') && r.json.param === '$.selected_fulfillment_options[0].option_id' &&
+    /Express delivery does not deliver to Portugal/.test(r.json.message),
+    'regions: express selected for Portugal: 400 with the reason', r.text);
+  r = await acp('GET', path, { schema: SESSION });
+  ok(r.status === 200 && r.json.selected_fulfillment_options?.[0]?.option_id === 'international' && amount(r.json, 'total') === 2989,
+    'regions: the refused option was not kept', r.json?.selected_fulfillment_options);
+  let vt = (await delegate(s.id)).json?.id;
+  r = await acp('POST', `${path}/complete`, { body: payWith(vt), schema: WITH_ORDER });
+  const orders = await req(srv, 'GET', '/api/v1/orders', { token });
+  const o = orders.json?.items?.find((x) => String(x.id) === r.json?.order?.id);
+  ok(r.json?.status === 'completed' && o?.delivery?.id === 'international' && Math.round(o.delivery.price * 100) === 1990 &&
+    Math.round(o.total * 100) === 2989, 'regions: the order to Lisbon is charged international delivery', o || r.text.slice(0, 400));
+
+  // Australia: no option, an error on the country, and no order
+  const sydney = { name: 'Mia Brown', line_one: '1 George Street', city: 'Sydney', state: 'NSW', country: 'AU', postal_code: '2000' };
+  r = await acp('POST', '/acp/checkout_sessions', { body: { currency: 'usd', capabilities: {}, line_items: [{ id: MASCARA }],
+    buyer: { email: BUYER }, fulfillment_details: { name: 'Mia Brown', address: sydney } }, schema: SESSION });
+  const a = r.json;
+  ok(r.status === 201 && a.status === 'not_ready_for_payment' && a.fulfillment_options.length === 0 && !a.selected_fulfillment_options &&
+    amount(a, 'fulfillment') === 0 && a.messages.some((m) => m.type === 'error' && m.code === 'region_restricted' &&
+      m.param === '$.fulfillment_details.address.country' && /can't deliver to Australia yet/.test(m.content)),
+    'regions: a Sydney address: no fulfillment option, region_restricted on the country', r.text.slice(0, 800));
+  vt = (await delegate(a.id)).json?.id;
+  r = await acp('POST', `/acp/checkout_sessions/${a.id}/complete`, { body: payWith(vt) });
+  const after = await req(srv, 'GET', '/api/v1/orders', { token });
+  ok(r.json?.status !== 'completed' && after.json?.items?.length === orders.json?.items?.length,
+    'regions: completing the Sydney session places no order', r.text.slice(0, 400));
+}
+
 async function main() {
   weakKeyRefused();
   await loadSchemas();
@@ -645,6 +689,7 @@ async function main() {
     await exactlyOnce(token);
     await signInNeeded();
     await discountCodes(token);
+    await regions(token);
     await feed();
     const audit = await req(srv, 'GET', '/healthz');
     ok(audit.status === 200, 'the server is up at the end');

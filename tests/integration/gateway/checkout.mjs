@@ -52,6 +52,32 @@ export async function checkoutTests() {
     ok(r.status === 200 && r.json.currency === 'USD' && std?.price === 4.9 && std.freeOver === 50 && exp?.price === 9.9,
       'checkout: delivery options from the pipeline settings with prices', r.text);
 
+    // where they go (issue #11): only the options for the country asked,
+    // an address no option goes to refused, never another option's price
+    r = await req(srv, 'GET', '/api/v1/cart/delivery-options?country=pt', { token: tok });
+    ok(r.status === 200 && r.json.country === 'PT' && r.json.items.map((o) => o.id).join() === 'international' &&
+      r.json.items[0].price === 19.9 && r.json.items[0].freeOver === 150 && r.json.items[0].countries.includes('PT') &&
+      r.json.chosen?.id === 'international', 'checkout: ?country=pt lists international delivery only, at $19.90', r.text);
+    r = await req(srv, 'GET', '/api/v1/cart/delivery-options?country=AU', { token: tok });
+    ok(r.status === 200 && r.json.items.length === 0 && !r.json.chosen && r.json.refused?.field === 'address.country' &&
+      /can't deliver to Australia yet/.test(r.json.refused.reason), 'checkout: ?country=AU lists nothing and says why', r.text);
+    r = await req(srv, 'GET', '/api/v1/cart/delivery-options?country=Portugal', { token: tok });
+    ok(isProblem(r, 400, 'invalid-parameter'), 'checkout: ?country that is no two-letter code is 400', r.text);
+    r = await req(srv, 'PUT', '/api/v1/me/address', { token: tok, body: { ...TEST_ADDRESS, city: 'Sydney', country: 'AU' } });
+    ok(isProblem(r, 422, 'validation') && r.json.field === 'address.country' && /can't deliver to Australia yet/.test(r.json.detail),
+      'checkout: an address in a country the shop does not deliver to is not saved (422)', r.text);
+    r = await req(srv, 'GET', '/api/v1/me/address', { token: tok });
+    ok(r.json?.country === 'US', 'checkout: the saved address is still the US one', r.text);
+    const lisbon = { name: 'Ana Silva', line1: '12 Rua Augusta', city: 'Lisboa', postalCode: '1100-048', country: 'PT' };
+    for (const [body, field, re] of [[{ address: lisbon, deliveryOption: 'express', payment: TEST_CARD }, 'delivery', /Express delivery does not deliver to Portugal/],
+      [{ address: lisbon, deliveryOption: 'standard', payment: TEST_CARD }, 'delivery', /Standard delivery does not deliver to Portugal/],
+      [{ address: { ...lisbon, country: 'AU' }, payment: TEST_CARD }, 'address.country', /can't deliver to Australia yet/]]) {
+      r = await post(`region-${field}-${body.deliveryOption}`, body);
+      ok(isProblem(r, 422, 'validation') && r.json.field === field && re.test(r.json.detail),
+        `checkout: ${body.address.country} with ${body.deliveryOption || 'no option'} is 422 on ${field}, nothing ordered`, r.text);
+    }
+    ok((await orders(srv, tok)).length === 0, 'checkout: the refused orders placed nothing');
+
     // bad facts: 4xx naming the fact, nothing ordered
     const stock0 = await stockOf(srv, SKU);
     const badBodies = [

@@ -294,8 +294,10 @@ export class Api {
   saveAddress(a: Address): Promise<Ok<'/api/v1/me/address', 'put'>> {
     return this.request('PUT', '/me/address', { body: a })
   }
-  deliveryOptions(): Promise<Ok<'/api/v1/cart/delivery-options', 'get'>> {
-    return this.request('GET', '/cart/delivery-options')
+  // with `country` (two letters): only the options that deliver there
+  deliveryOptions(country?: string): Promise<Ok<'/api/v1/cart/delivery-options', 'get'>> {
+    const q = country && /^[A-Za-z]{2}$/.test(country) ? `?country=${country.toUpperCase()}` : ''
+    return this.request('GET', `/cart/delivery-options${q}`)
   }
   orders(): Promise<Ok<'/api/v1/orders', 'get'>> {
     return this.request('GET', '/orders')

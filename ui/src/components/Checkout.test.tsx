@@ -103,6 +103,45 @@ describe('sign-up and checkout', () => {
     expect(await screen.findByRole('link', { name: 'Order #42' })).toBeInTheDocument()
     expect(screen.getAllByTestId('order-status')[0]).toHaveTextContent('placed')
   }, 30000)
+
+  it("offers the delivery options the shop has for the address's country, and says when it has none", async () => {
+    const intl = { id: 'international', name: 'International delivery', days: '7-14 business days', price: 19.9, basePrice: 19.9, freeOver: 150, countries: ['DE'] }
+    const express = { id: 'express', name: 'Express delivery', days: '1-2 business days', price: 9.9, basePrice: 9.9, countries: ['US'] }
+    calls = mockFetch({
+      'POST /auth/anonymous': { sessionId: 's1', sessionToken: fakeJwt({ typ: 'session' }) },
+      'GET /cart': cart,
+      'POST /auth/register': () => ({ status: 201, body: tokens }),
+      'GET /me/address': { status: 404, body: { type: 'urn:aisle:problem:not-found', title: 'No saved address' } },
+      'GET /me/payment-method': { status: 404, body: { type: 'urn:aisle:problem:not-found', title: 'No saved card' } },
+      // the shop decides which options go where: ?country=DE, ?country=NL
+      'GET /cart/delivery-options': (req) => {
+        const cc = new URL(req.url, 'http://x').searchParams.get('country')
+        if (cc === 'DE') return { body: { currency: 'USD', country: 'DE', items: [intl], chosen: intl } }
+        if (cc === 'NL') return { body: { currency: 'USD', country: 'NL', items: [], refused: { field: 'address.country', reason: "we can't deliver to the Netherlands yet (we deliver to the United States and Germany)" } } }
+        return { body: { currency: 'USD', items: [express] } }
+      },
+    })
+    render(<AppProvider connect={false}><App /></AppProvider>)
+    await waitFor(() => expect(screen.getByTestId('cart-count')).toHaveTextContent('1'))
+    await userEvent.click(screen.getByTestId('cart-button'))
+    await userEvent.click(screen.getByRole('button', { name: 'Sign in to check out' }))
+    await userEvent.click(within(screen.getByRole('dialog', { name: 'Sign in' })).getByRole('button', { name: 'Create an account' }))
+    const dlg = screen.getByRole('dialog', { name: 'Create an account' })
+    await userEvent.type(within(dlg).getByLabelText('Name'), 'Ann')
+    await userEvent.type(within(dlg).getByLabelText('E-mail'), 'ann@example.com')
+    await userEvent.type(within(dlg).getByLabelText('Password'), 'long-enough-password')
+    await userEvent.click(within(dlg).getByRole('button', { name: 'Create account' }))
+    const co = await screen.findByRole('dialog', { name: 'Checkout' })
+    expect(await within(co).findByRole('radio', { name: /Express delivery/ })).toBeInTheDocument()
+    expect(calls.some((c) => c.url.includes('/cart/delivery-options?country=US'))).toBe(true)
+    await userEvent.selectOptions(within(co).getByLabelText('Country'), 'DE')
+    expect(await within(co).findByRole('radio', { name: /International delivery/ })).toBeChecked()
+    expect(within(co).queryByRole('radio', { name: /Express delivery/ })).toBeNull()
+    expect(within(co).getByTestId('summary-delivery')).toHaveTextContent('$19.90')
+    await userEvent.selectOptions(within(co).getByLabelText('Country'), 'NL')
+    expect(await within(co).findByTestId('checkout-delivery-refused')).toHaveTextContent("we can't deliver to the Netherlands yet")
+    expect(within(co).queryByRole('radio')).toBeNull()
+  }, 30000)
 })
 
 describe('the address as its country writes it', () => {

@@ -42,6 +42,7 @@ export function Checkout() {
   const [addr, setAddr] = useState<Address>(() => ({ ...EMPTY, ...prefill?.address }))
   const [save, setSave] = useState(!prefill?.address)
   const [options, setOptions] = useState<DeliveryOption[]>([])
+  const [refused, setRefused] = useState('')   // why no option goes to the address's country
   const [choice, setChoice] = useState('')
   const [card, setCard] = useState({ cardNumber: '', expiry: '', cvc: '' })
   const [saved, setSaved] = useState<SavedCard | null>(null)
@@ -55,19 +56,22 @@ export function Checkout() {
     api.savedCard().then((c) => { if (live && c) { setSaved(c); setUseSaved(true) } }).catch(() => {})
     return () => { live = false }
   }, [api, prefill])
-  // the options' prices depend on the cart (free from a threshold)
+  // the options' prices depend on the cart (free from a threshold), and
+  // which options there are on the address's country (the shop decides)
   const cartTotal = cart?.total
+  const country = addr.country
   useEffect(() => {
     let live = true
-    api.deliveryOptions().then((d) => {
+    api.deliveryOptions(country).then((d) => {
       if (!live) return
       setOptions(d.items)
+      setRefused(d.refused?.field === 'address.country' ? d.refused.reason : '')
       const want = prefill?.delivery
       setChoice((c) => (c && d.items.some((o) => o.id === c) ? c
         : want && d.items.some((o) => o.id === want) ? want : d.items[0]?.id ?? ''))
     }).catch(() => {})
     return () => { live = false }
-  }, [api, cartTotal, prefill])
+  }, [api, cartTotal, prefill, country])
 
   const setA = (k: keyof Address) => (v: string) => setAddr((a) => ({ ...a, [k]: v }))
   const err = (f: string) => errors[f]
@@ -146,6 +150,7 @@ export function Checkout() {
                 <input type="checkbox" checked={save} onChange={(e) => setSave(e.target.checked)} /> Save this address for next time
               </label>
             </fieldset>
+            {refused && <p className="text-sm text-rose-800" data-testid="checkout-delivery-refused">Sorry, {refused}.</p>}
             {options.length > 0 && (
               <fieldset className="space-y-1" data-testid="checkout-delivery">
                 <legend className="font-semibold">Delivery</legend>
