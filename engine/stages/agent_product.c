@@ -1229,8 +1229,11 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             size_t l = strlen(q.text), wl = strlen(w);
             if (!skip && !swap && !strcasestr(q.text, w) && l + wl + 2 < sizeof q.text) {
                 size_t al = strlen(added);
-                if (al + wl + 2 < sizeof added)
-                    snprintf(added + al, sizeof added - al, "%s%s", al ? " " : "", w);
+                if (al + wl + 2 < sizeof added) {
+                    if (al)
+                        added[al++] = ' ';
+                    memcpy(added + al, w, wl + 1);
+                }
                 added_words = true;   /* room for a space, the word and its NUL */
                 /* "shoes", then "in red": red shoes, not red things */
                 q.flags |= STORE_SEARCH_ALL_WORDS;
