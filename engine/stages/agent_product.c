@@ -1020,6 +1020,38 @@ static double focus_price(eng_turn *t)
  * never made a refinement again. */
 static eng_result recommend(eng_turn *t, const agent_opts *o);
 
+/* "laptops under 1000" when the cheapest costs 1,099.99: nothing found
+ * under the cap, so the cheapest there is above it, priced as the shop
+ * prices it (vars.nearest {title, price}); the list shown stays. */
+static void nearest_above(eng_turn *t, const query *q)
+{
+    if (q->hi < 0 || !json_object_get_boolean(eng__json_path(t->ctx, "vars.noResults")) ||
+        eng__json_path(t->ctx, "vars.beyondShown") || (!q->category && !q->text[0] && !q->brand))
+        return;
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.text = q->text;
+    sq.category = q->category;
+    sq.brand = q->brand;
+    sq.price_min = q->hi;
+    sq.sort = STORE_SORT_PRICE_ASC;
+    sq.limit = 1;
+    sq.flags = q->flags;
+    store_search_result res = {0};
+    if (store_search(eng__store(t), &sq, &res, NULL) == 0 && res.n_hits == 1) {
+        json_object *cards = json_object_new_array();
+        json_object_array_add(cards, eng__card(&res.hits[0].product, false));
+        eng__shop_price(t, cards);
+        json_object *c = json_object_array_get_idx(cards, 0);
+        json_object *v = json_object_new_object();
+        ENG_JADD(v, "title", json_object_new_string(eng__json_str(c, "title", "")));
+        ENG_JADD(v, "price", json_object_get(eng__json_path(c, "finalPrice")));
+        eng__set_var(t, "nearest", v);
+        json_object_put(cards);
+    }
+    store_search_result_free(&res);
+}
+
 static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool again)
 {
     query q = {.lo = -1, .hi = -1};
@@ -1445,6 +1477,7 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
             eng__turn_note(t, "\"%s\": nothing of the kind in the catalog", q.text);
         }
     }
+    nearest_above(t, &q);
     return ENG_R_OK;
 }
 
