@@ -281,6 +281,21 @@ eng_result eng__agent_support(const agent_call *c)
             return eng__agent_product(c);
         }
     }
+    /* "what's it made of" with several shown and none in focus: which
+     * one, not out of scope */
+    static const char *const it_words[] = {"it", "it's", "its", "this one", "that one", NULL};
+    json_object *shown_now = eng__json_path(t->ctx, "session.shown");
+    if (strcmp(intent, "out_of_scope") == 0 && !eng__json_str(t->ctx, "session.focus", NULL) &&
+        json_object_is_type(shown_now, json_type_array) && json_object_array_length(shown_now) >= 2 &&
+        (eng__agent_is_question(eng__json_str(t->ctx, "message.text", "")) ||
+         eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""),
+                             (const char *const[]){"whats", "what's", "hows", "how's", NULL})) &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), it_words)) {
+        eng__agent_read_as(t, "product_details");
+        eng__set_var(t, "needProduct", json_object_new_boolean(1));
+        eng__turn_note(t, "a question about \"it\" with several shown: which one");
+        return ENG_R_OK;
+    }
     static const char *const deals[] = {"on sale", "any deals", "any offers", "any discounts", "special offers",
                                         "any promotions", "any promos", "reduced", "clearance", NULL};
     if (strcmp(intent, "out_of_scope") == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), deals) &&
