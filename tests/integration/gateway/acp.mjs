@@ -576,7 +576,10 @@ async function partnerTests() {
     await srv.exit;
     rx.down = false;
     srv = await startServer({ ...opts, dir: srv.dir, seed: false });
-    await until(() => rx.events.some((e) => e.id === `order_create:${a2.id}` && e.answered === 200));
+    // a kill that lands while an attempt still holds its claim (a 60 s
+    // store lease, gateway/acp_webhook.c CLAIM_MS) leaves the next server
+    // waiting out that lease: at least once, later; the wait covers it
+    await until(() => rx.events.some((e) => e.id === `order_create:${a2.id}` && e.answered === 200), 75000);
     const after = rx.events.filter((e) => e.id === `order_create:${a2.id}`);
     ok(after.filter((e) => e.answered === 200).length === 1 && after.every((e) => e.raw === after[0].raw),
       'webhooks: after a kill -9 while the receiver was down, the restarted server delivers the event, same id and bytes', after.map((e) => e.answered));
