@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+static bool word_in(const char *w, size_t n, const char *const *list);
+static bool names_last_added(const char *text);
+static const char *past_courtesy(const char *s);
+
 static const eng_field fields[] = {
     {"agent", ENG_F_STR, true, offsetof(agent_opts, agent), NULL, 0, 0, "product, cart, order or support"},
     {"rules", ENG_F_NODE, false, offsetof(agent_opts, rules_node), NULL, 0, 0,
@@ -142,6 +146,29 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "opens with the verb of an add: an add, asked");
         return eng__agent_cart(&call);
     }
+    /* "got any deals right now", "anything on sale", "any discounts?",
+     * naming no product: the shop's current offers (its knowledge; the
+     * section on offers when the shopper's own word is not the file's) */
+    if (intent && (strcmp(intent, "search_product") == 0 || strcmp(intent, "out_of_scope") == 0 ||
+                   strcmp(intent, "clarify") == 0 || strcmp(intent, "shop_question") == 0) &&
+        eng__agent_asks_offers(t) &&
+        (eng__agent_knowledge(t, "apply_promo", false) ||
+         eng__agent_knowledge_of(t, "apply_promo", false, "current offers deals promotions"))) {
+        eng__agent_read_as(t, "shop_question");
+        eng__turn_note(t, "asks what is on offer, naming no product: the shop's promotions");
+        return ENG_R_OK;
+    }
+    /* "what do i owe", "what's my bill": the cart's total, however read */
+    static const char *const owing[] = {"what do i owe", "what do we owe", "how much do i owe", "how much i owe",
+                                        "what i owe", "whats my bill", "what's my bill", "my bill", "the bill",
+                                        "what's the damage", "whats the damage", NULL};
+    if (intent && (strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "clarify") == 0 ||
+                   strcmp(intent, "shop_question") == 0 || strcmp(intent, "search_product") == 0) &&
+        eng__store(t) && eng__agent_has_word(said, owing)) {
+        eng__agent_read_as(t, "view_cart");
+        eng__turn_note(t, "asks what is owed: the cart and its total");
+        return eng__agent_cart(&call);
+    }
     /* "what's new", "any new arrivals": the shop's suggestions (the
      * catalog keeps no dates), not the cart */
     static const char *const newest[] = {"whats new", "what's new", "what is new", "anything new", "new arrivals",
@@ -171,14 +198,30 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     static const char *const drop_verbs[] = {"forget the ", "forget about the ", "scratch the ", "skip the ",
                                              "nix the ", "never mind the ", "nevermind the ", "no more ",
                                              "actually forget the ", "ok forget the ", NULL};
-    bool opens_drop = false;
+    /* "take off the milk", "take out whatever i just put in": verbs that
+     * only take out of a cart, said with the cart empty too (the cart
+     * agent then says the product is not in it) */
+    static const char *const out_verbs[] = {"take out ", "take off ", "pull out ", "take away ", "get rid of ",
+                                            NULL};
+    bool opens_drop = false, opens_out = false;
+    const char *asked = past_courtesy(said);   /* "could you take out ..." */
     for (size_t i = 0; drop_verbs[i] && !opens_drop; i++)
-        opens_drop = strncasecmp(said, drop_verbs[i], strlen(drop_verbs[i])) == 0;
-    if (opens_drop && intent && strcmp(intent, "remove_from_cart") != 0 && strcmp(intent, "confirm") != 0 &&
-        conf < 0.8 && eng__store(t)) {
+        opens_drop = strncasecmp(asked, drop_verbs[i], strlen(drop_verbs[i])) == 0;
+    for (size_t i = 0; out_verbs[i] && !opens_out; i++)
+        opens_out = strncasecmp(asked, out_verbs[i], strlen(out_verbs[i])) == 0;
+    /* "could you remove whatever i added last" */
+    opens_out |= (strncasecmp(asked, "remove ", 7) == 0 || strncasecmp(asked, "delete ", 7) == 0) &&
+                 names_last_added(asked);
+    if ((opens_drop || opens_out) && intent && strcmp(intent, "remove_from_cart") != 0 &&
+        strcmp(intent, "confirm") != 0 && strcmp(intent, "apply_promo") != 0 && strcmp(intent, "empty_cart") != 0 &&
+        strcmp(intent, "update_quantity") != 0 && conf < 0.8 && eng__store(t) && !eng__agent_names_code(said) &&
+        !eng__agent_clears_cart(t, said) &&
+        /* "get rid of all of it except the kiwi" is the cart agent's */
+        !eng__agent_has_word(said, (const char *const[]){"all", "everything", "except", "apart from", "other than",
+                                                         "but", "whole", "lot", NULL})) {
         if (!eng__json_path(t->ctx, "cart.items"))
             eng__cart_refresh(t);
-        if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
+        if (opens_out || json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
             eng__agent_read_as(t, "remove_from_cart");
             json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
             eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change asked for, asked */
@@ -247,6 +290,68 @@ const char *eng__agent_read_as(eng_turn *t, const char *name)
         ENG_JADD(in, "classified", json_object_new_string(eng__agent_intent(t)));
     ENG_JADD(in, "name", json_object_new_string(name));
     return eng__agent_intent(t);
+}
+
+
+/* `s` past the courtesy and fillers a request opens with ("could you",
+ * "ok please", "and can you"). */
+static const char *past_courtesy(const char *s)
+{
+    static const char *const lead[] = {"can you ", "could you ", "would you ", "will you ", "can u ", "could u ",
+                                       "pls ", "plz ", "please ", "ok ", "okay ", "and ", "also ", "now ", "just ",
+                                       "oh ", "hmm ", "actually ", "so ", "right ", "kindly ", NULL};
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t i = 0; lead[i] && !again; i++)
+            if (strncasecmp(s, lead[i], strlen(lead[i])) == 0)
+                s += strlen(lead[i]), again = true;
+        while (*s == ' ' || *s == ',')
+            s++;
+    }
+    return s;
+}
+
+/* Whether an offer word of `text` ("discounts") is said of a kind of
+ * offer the words before it narrow ("student discounts", "bulk deals"):
+ * the word before it is none of the words that only ask. */
+static bool offer_narrowed(const char *text, const char *const *offers)
+{
+    static const char *const asking[] = {"any", "some", "the", "your", "got", "on", "what", "which", "are",
+                                         "is", "there", "have", "you", "current", "latest", "special", "good",
+                                         "big", "great", "best", "todays", "today's", "weekly", "new", "of",
+                                         "for", "ur", "u", "get", NULL};
+    char prev[32] = "";
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p) && *p != '\'')
+            p++;
+        const char *w = p;
+        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            continue;
+        if (word_in(w, n, offers) && prev[0] && !word_in(prev, strlen(prev), asking))
+            return true;
+        snprintf(prev, sizeof prev, "%.*s", (int)(n < sizeof prev ? n : sizeof prev - 1), w);
+    }
+    return false;
+}
+
+bool eng__agent_asks_offers(eng_turn *t)
+{
+    static const char *const offers[] = {"deals", "deal", "offers", "discounts", "specials", "bargains",
+                                         "promotions", "promos", "on sale", "sales", "special offers", "reduced",
+                                         "clearance", "markdowns", NULL};
+    static const char *const one_word[] = {"deals", "deal", "offers", "discounts", "discount", "specials",
+                                           "bargains", "promotions", "promos", "sales", NULL};
+    /* "which discounts have i got" asks after the cart's own */
+    static const char *const mine[] = {"have i got", "do i have", "did i get", "am i getting", "i've got",
+                                       "ive got", "my", "applied", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    return eng__agent_has_word(text, offers) && !eng__agent_has_word(text, mine) &&
+           !offer_narrowed(text, one_word) &&
+           json_object_get_int(eng__json_path(t->ctx, "understanding.known")) == 0 &&
+           !eng__agent_names_brand_or_kind(t);
 }
 
 bool eng__agent_names_brand_or_kind(eng_turn *t)
@@ -585,11 +690,59 @@ static bool is_filler(const char *w, size_t n)
     return false;
 }
 
+const char *const eng__agent_people[] = {
+    "sister", "brother", "mum", "mom", "mother", "dad", "father", "wife", "husband", "son", "daughter",
+    "girlfriend", "boyfriend", "partner", "friend", "bestie", "grandma", "grandpa", "granny", "grandad", "nan",
+    "aunt", "auntie", "uncle", "niece", "nephew", "cousin", "boss", "coworker", "colleague", "teacher", "kids",
+    "children", "parents", "sis", "bro", "fiance", "fiancee", "family", "household", "everyone", "everybody",
+    "friends", "guests", NULL,
+};
+
+/* Whether the word w (n bytes) is one of `list`, case aside. */
+static bool word_in(const char *w, size_t n, const char *const *list)
+{
+    for (size_t k = 0; list[k]; k++)
+        if (strlen(list[k]) == n && strncasecmp(list[k], w, n) == 0)
+            return true;
+    return false;
+}
+
+/* After "for": "the whole family", "all the kids", "everyone": the bytes
+ * of who it is for (determiners and a person of eng__agent_people), or 0
+ * when the words are no person ("for the kitchen"). */
+static size_t for_whom(const char *p)
+{
+    static const char *const dets[] = {"the", "whole", "all", "of", "us", "you", NULL};
+    const char *q = p;
+    for (int k = 0; k < 4; k++) {
+        while (*q && !isalnum((unsigned char)*q))
+            q++;
+        const char *w = q;
+        while (*q && isalnum((unsigned char)*q))
+            q++;
+        size_t wn = (size_t)(q - w);
+        if (!wn)
+            return 0;
+        if (word_in(w, wn, eng__agent_people))
+            return (size_t)(q - p);
+        if (!word_in(w, wn, dets))
+            return 0;
+    }
+    return 0;
+}
+
 void eng__agent_name_words(eng_turn *t, char *out, size_t n) { eng__agent_name_parts(t, out, n, false); }
 
 void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split)
 {
     eng__agent_span_words(t, 0, SIZE_MAX, out, n, split);
+}
+
+static const char *first_word(const char *s)
+{
+    while (*s && !isalnum((unsigned char)*s))
+        s++;
+    return s;
 }
 
 void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_t n, bool split)
@@ -653,6 +806,13 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
                 p++;   /* the person: "brother", "mum" */
             continue;
         }
+        /* "three for the whole family", "one for everyone" */
+        size_t whom = prev && prevn == 3 && strncasecmp(prev, "for", 3) == 0 ? for_whom(w) : 0;
+        if (whom) {
+            p = w + whom;
+            prev = NULL, prevn = 0;
+            continue;
+        }
         /* "my bag" is the cart; "the leather bag" a product */
         bool cartword = wn == 3 && strncasecmp(w, "bag", 3) == 0 && prev &&
                         ((prevn == 2 && strncasecmp(prev, "my", 2) == 0) ||
@@ -681,6 +841,10 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
                             !isdigit((unsigned char)*next);   /* "lipstick x 2": times */
         if ((!letter && !model) || (wn == 1 && !digit && !model_letter) || cartword ||
             (!model_letter && is_filler(w, wn)))
+            continue;
+        /* "plus another one for my mum": opening a message, "plus" joins
+         * it to the last (the Echo Plus is named after another word) */
+        if (wn == 4 && strncasecmp(w, "plus", 4) == 0 && w == first_word(buf))
             continue;
         if (o + wn + 2 >= n)
             break;
@@ -918,6 +1082,11 @@ static void add_by_category(store *s, const char *words, json_object *cards)
     store_search_result_free(&facets);
 }
 
+int eng__agent_spell_flags(eng_turn *t)
+{
+    return json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")) ? STORE_SEARCH_NO_SPELL : 0;
+}
+
 /* Names the catalog knows: the hits whose title, brand or category the
  * words name; one clear winner or several candidates. */
 static bool named_in_catalog(eng_turn *t, agent_target *o, bool strict)
@@ -929,6 +1098,7 @@ static bool named_in_catalog(eng_turn *t, agent_target *o, bool strict)
     store_search_query_init(&sq);
     sq.text = o->name;
     sq.limit = 24;
+    sq.flags |= eng__agent_spell_flags(t);
     store_search_result res = {0};
     if (store_search(s, &sq, &res, NULL) < 0) {
         store_search_result_free(&res);
@@ -1057,7 +1227,8 @@ static bool attribute_named(eng_turn *t, agent_target *o)
         if (!brand)
             continue;
         agent_target b;
-        if (eng__agent_named(t, brand, &b) == 1 && b.found == AGENT_ONE) {
+        int nb = eng__agent_named(t, brand, &b);
+        if (nb == 1 && b.found == AGENT_ONE) {
             json_object_put(b.candidates);
             char name[sizeof o->name];
             snprintf(name, sizeof name, "%s", o->name);
@@ -1066,14 +1237,66 @@ static bool attribute_named(eng_turn *t, agent_target *o)
             o->candidates = NULL;
             return true;
         }
+        if (nb == 0 && b.found == AGENT_MANY && b.candidates) {
+            /* "add the nike ones" with two Nike products, none shown:
+             * which one, those listed */
+            char name[sizeof o->name];
+            snprintf(name, sizeof name, "%s", o->name[0] ? o->name : brand);
+            *o = b;
+            snprintf(o->name, sizeof o->name, "%s", name);
+            return true;
+        }
         json_object_put(b.candidates);
     }
     return false;
 }
 
+/* "remove the last thing i added", "take out what i just put in", "the
+ * most recent item in my basket": a word of recency and one of adding
+ * (or of the cart). */
+static bool names_last_added(const char *text)
+{
+    static const char *const recent[] = {"last", "latest", "just", "most recent", "recently", "newest", NULL};
+    static const char *const added[] = {"added", "put in", "threw in", "chucked in", "popped in", "stuck in",
+                                        "addition", "in my cart", "in my basket", "in my bag", "in my trolley",
+                                        "in the cart", "in the basket", "from my cart", "from my basket",
+                                        "from the cart", "from the basket", "from my bag", NULL};
+    return eng__agent_has_word(text, recent) && eng__agent_has_word(text, added);
+}
+
+/* The cart line added last: the line the last turn's change added to,
+ * or the last of the cart's lines (they keep the order of addition). */
+static bool last_added(eng_turn *t, agent_target *o)
+{
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    size_t n = json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
+    if (!n)
+        return false;
+    json_object *last = eng__agent_last_change(t);
+    const char *want = last && strcmp(eng__json_str(last, "type", ""), "cart.add") == 0
+                           ? eng__json_str(last, "sku", NULL) : NULL;
+    for (size_t i = 0; want && i < n; i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(items, i), "sku", ""), want) == 0) {
+            one(t, o, AGENT_AT_CART, json_object_array_get_idx(items, i));
+            return true;
+        }
+    one(t, o, AGENT_AT_CART, json_object_array_get_idx(items, n - 1));
+    return true;
+}
+
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 {
     memset(o, 0, sizeof *o);
+    /* 0. "the last thing i added", of a change to the cart */
+    if (cart_first && names_last_added(eng__json_str(t->ctx, "message.text", ""))) {
+        if (!eng__json_path(t->ctx, "cart.items"))
+            eng__cart_refresh(t);
+        if (last_added(t, o)) {
+            eng__set_var(t, "continued", json_object_new_boolean(1));   /* a guess by recency: asked */
+            eng__turn_note(t, "the line added last: %s", o->sku);
+            return;
+        }
+    }
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     /* 1. a reference to what was shown */
     json_object *ents = eng__json_path(t->ctx, "entities");

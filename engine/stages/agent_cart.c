@@ -1176,11 +1176,14 @@ bool eng__agent_one_more(eng_turn *t, const char *text)
     static const char *const words[] = {"another", "one", "more", "1", "please", "pls", "plz", "same", "again",
                                         "of", "those", "that", "it", "them", "the", "just", "ok", "okay", "can",
                                         "could", "i", "get", "have", "take", "i'll", "ill", "a", "an", "extra",
-                                        "bottle", "jar", "tube", "tin", "packet", "pair", "unit", "piece", NULL};
+                                        "bottle", "jar", "tube", "tin", "packet", "pair", "unit", "piece",
+                                        /* "and another one for my sister" */
+                                        "and", "also", "plus", "too", "for", "my", "her", "his", "our", "their",
+                                        "whole", "all", NULL};
     static const char *const cue[] = {"another", "more", "again", NULL};
     if (!eng__json_str(t->ctx, "session.focus", NULL) || !eng__agent_has_word(text, cue))
         return false;
-    return eng__agent_only_words(text, words, NULL);
+    return eng__agent_only_words(text, words, eng__agent_people);
 }
 
 /* Whether the words the message names (if any) are the product of

@@ -31,6 +31,11 @@ eng_result eng__agent_product(const agent_call *c);
 eng_result eng__agent_cart(const agent_call *c);
 eng_result eng__agent_order(const agent_call *c);
 eng_result eng__agent_support(const agent_call *c);
+/* eng__agent_asks_offers: the message asks what is on offer ("got any
+ * deals", "anything on sale", "any discounts?") and names nothing the
+ * shop sells (no brand, kind or catalog word). */
+bool eng__agent_asks_offers(eng_turn *t);
+
 /* eng__agent_names_brand_or_kind: the message names a brand or a
  * category of the catalog (entities, not negated) or a product type the
  * classifier stage resolved (ctx.understanding.category). */
@@ -39,6 +44,13 @@ bool eng__agent_names_brand_or_kind(eng_turn *t);
 /* eng__agent_only_words: every word of `text` (letters and digits) is
  * one of `allowed` or of `also` (either may be NULL), case aside. */
 bool eng__agent_only_words(const char *text, const char *const *allowed, const char *const *also);
+
+/* eng__agent_spell_flags: the store search flags a lookup by the
+ * shopper's own words takes. With an English word list the classifier
+ * corrected the message's spelling already, and the store must not
+ * "correct" an English word again ("throw in a bunch" is not a lunch
+ * box): STORE_SEARCH_NO_SPELL then, 0 otherwise. */
+int eng__agent_spell_flags(eng_turn *t);
 
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
@@ -279,6 +291,9 @@ typedef struct agent_target {
 } agent_target;
 
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *out);
+/* eng__agent_people: the people a purchase is for ("for my sister",
+ * "for the whole family"): who it is for, never what (NULL-ended). */
+extern const char *const eng__agent_people[];
 /* eng__agent_name_words: the words of the message that may name a
  * product (no verbs of the cart, references, quantities or filler). */
 void eng__agent_name_words(eng_turn *t, char *out, size_t n);

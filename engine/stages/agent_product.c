@@ -35,16 +35,9 @@ static const char *const stop[] = {
     /* the shop's goods in general: "apple stuff" is Apple's products */
     "stuff", "things",
     /* "can you help me find": asking for help names nothing */
-    "help", "helping", NULL,
-};
-
-/* People a present is for: "for my sister", "her boyfriend" name whose it
- * is, not what (after a possessive). */
-static const char *const people[] = {
-    "sister", "brother", "mum", "mom", "mother", "dad", "father", "wife", "husband", "son", "daughter",
-    "girlfriend", "boyfriend", "partner", "friend", "bestie", "grandma", "grandpa", "granny", "grandad", "nan",
-    "aunt", "auntie", "uncle", "niece", "nephew", "cousin", "boss", "coworker", "colleague", "teacher", "kids",
-    "children", "parents", "sis", "bro", "fiance", "fiancee", NULL,
+    "help", "helping",
+    /* "do you have bananas too", "any kites either" */
+    "too", "either", "as", "well", NULL,
 };
 
 /* Words that order a list by price, lowest or highest first. */
@@ -128,8 +121,8 @@ static void query_text(eng_turn *t, const char *text, char *out, size_t outn, bo
                                            (w - mask >= 4 && (strncasecmp(w - 4, "his ", 4) == 0 ||
                                                               strncasecmp(w - 4, "her ", 4) == 0 ||
                                                               strncasecmp(w - 4, "our ", 4) == 0)));
-        for (size_t k = 0; possessed && people[k] && !owner; k++)
-            owner = strlen(people[k]) == n && strncasecmp(people[k], w, n) == 0;
+        for (size_t k = 0; possessed && eng__agent_people[k] && !owner; k++)
+            owner = strlen(eng__agent_people[k]) == n && strncasecmp(eng__agent_people[k], w, n) == 0;
         if (owner)
             continue;
         if (o + n + 2 >= outn)
@@ -1304,10 +1297,7 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         q.not_brand = refused;
     if (not_word[0])
         q.not_word = not_word;
-    /* with an English word list the classifier corrected the spelling
-     * already: the store must not "correct" an English word again */
-    if (json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")))
-        q.flags |= STORE_SEARCH_NO_SPELL;
+    q.flags |= eng__agent_spell_flags(t);
     if (money_bounds(t, &q)) {
         beyond = 0;   /* "a budget of 800" is that bound, not "cheaper than shown" */
     } else if (has_last && eng__agent_has_word(text, same_budget)) {
@@ -1833,6 +1823,7 @@ static eng_result details(eng_turn *t)
         store_search_query_init(&sq);
         sq.text = q.text;
         sq.limit = 1;
+        sq.flags |= eng__agent_spell_flags(t);
         store_search_result res = {0};
         if (!q.text[0] || store_search(s, &sq, &res, NULL) < 0 || res.n_hits == 0) {
             store_search_result_free(&res);
@@ -2888,16 +2879,6 @@ eng_result eng__agent_product(const agent_call *c)
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "not wanted: read by the cart agent");
         return eng__agent_cart(c);
-    }
-    static const char *const deals[] = {"deals", "deal", "offers", "discounts", "specials", "bargains",
-                                        "promotions", "promos", "on sale", "sales", NULL};
-    if (strcmp(intent, "search_product") == 0 && names_nothing(t) &&
-        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), deals) &&
-        eng__agent_knowledge(t, "apply_promo", false)) {
-        /* "got any deals right now": the shop's offers, not a product */
-        eng__agent_read_as(t, "shop_question");
-        eng__turn_note(t, "asks what is on offer, naming no product: the shop's promotions");
-        return ENG_R_OK;
     }
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) && names_nothing(t) &&
         eng__agent_kb_follow_on(t))

@@ -129,10 +129,34 @@ bool eng__agent_kb_follow_on(eng_turn *t)
 /* "do you sell keyboards", "do you guys stock tents", "does your shop
  * carry hammocks": the words after the selling verb, or NULL when the
  * message does not ask whether the shop sells something, or asks where
- * or how it sells ("a store in london", "internationally"). */
+ * or how it sells ("a store in london", "internationally"). "have" and
+ * "got" ask after services too ("do you have an app"): with them only
+ * goods browsed for count, things named in the plural or after "any"
+ * ("do you have bananas", "have you got any kites"). */
+/* Whether a word of `s` reads as a plural ("bananas too", not "glass"
+ * or "this"): 4 letters or more ending in "s" after a letter other than
+ * "s", "u" or "i". */
+static bool names_plural(const char *s)
+{
+    for (const char *p = s; *p;) {
+        while (*p && !isalpha((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (isalpha((unsigned char)*p))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (n >= 4 && tolower((unsigned char)w[n - 1]) == 's') {
+            char b = (char)tolower((unsigned char)w[n - 2]);
+            if (b != 's' && b != 'u' && b != 'i')
+                return true;
+        }
+    }
+    return false;
+}
+
 static const char *sold_thing(const char *text)
 {
-    static const char *const verbs[] = {" sell ", " stock ", " carry ", NULL};
+    static const char *const verbs[] = {" sell ", " stock ", " carry ", " have ", " got ", NULL};
     static const char *const who[] = {"you", "u", "ya", "shop", "store", NULL};
     static const char *const how[] = {"store in", "shop in", "stores in", "shops in", "near me", "location",
                                       "locations", "branch", "branches", "office", "internationally", "abroad",
@@ -151,8 +175,11 @@ static const char *sold_thing(const char *text)
         const char *rest = v + strlen(verbs[i]);
         while (*rest == ' ')
             rest++;
-        if (eng__agent_has_word(before, who) && *rest && strncasecmp(rest, "out ", 4) != 0)
-            return rest;   /* not "do you carry out repairs" */
+        if (!eng__agent_has_word(before, who) || !*rest || strncasecmp(rest, "out ", 4) == 0)
+            continue;   /* not "do you carry out repairs" */
+        if (i >= 3 && strncasecmp(rest, "any ", 4) != 0 && !names_plural(rest))
+            continue;   /* "do you have a loyalty scheme" */
+        return rest;
     }
     return NULL;
 }
@@ -296,15 +323,6 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "a question about \"it\" with several shown: which one");
         return ENG_R_OK;
     }
-    static const char *const deals[] = {"on sale", "any deals", "any offers", "any discounts", "special offers",
-                                        "any promotions", "any promos", "reduced", "clearance", NULL};
-    if (strcmp(intent, "out_of_scope") == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), deals) &&
-        eng__agent_knowledge(t, "apply_promo", false)) {
-        /* "anything on sale": the shop's current offers */
-        eng__agent_read_as(t, "shop_question");
-        eng__turn_note(t, "asks what is on offer: the shop's promotions");
-        return ENG_R_OK;
-    }
     static const char *const these[] = {"are these", "are they", "are those", "do these", "do they", "do those",
                                         "will these", "will they", "would these", "would they", NULL};
     const char *said = eng__json_str(t->ctx, "message.text", "");
@@ -353,7 +371,8 @@ eng_result eng__agent_support(const agent_call *c)
     const char *sold = sold_thing(eng__json_str(t->ctx, "message.text", ""));
     eng_kb_hit sold_hit;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) && sold &&
-        !eng__kb_answers(t->p->knowledge, sold, NULL, true, &sold_hit)) {
+        !eng__kb_answers(t->p->knowledge, sold, NULL, true, &sold_hit) &&
+        !eng__kb_answers(t->p->knowledge, eng__json_str(t->ctx, "message.text", ""), NULL, true, &sold_hit)) {
         eng__agent_read_as(t, "search_product");
         eng__turn_note(t, "asks whether the shop sells a thing its text does not answer: a search");
         return eng__agent_product(c);
