@@ -79,9 +79,42 @@ void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, b
         ENG_JADD(t->ctx, "cart", json_object_get(r->cart));
 }
 
+/* Several new lines added by one turn ("add the first and the third"),
+ * kept for "undo" in the next message: {type: "cart.add", lines: [{sku,
+ * title}], turn, id}. False (nothing kept) when any change was another
+ * kind, or added to a line the cart already held. */
+static bool remember_adds(eng_turn *t, json_object *acts)
+{
+    json_object *lines = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(acts); i++) {
+        json_object *a = json_object_array_get_idx(acts, i);
+        const char *type = eng__json_str(a, "type", "");
+        if (strncmp(type, "cart.", 5) != 0 || strcmp(eng__json_str(a, "status", ""), "done") != 0)
+            continue;
+        if (strcmp(type, "cart.add") != 0 || !eng__json_str(a, "sku", NULL) ||
+            json_object_get_int64(eng__json_path(a, "currentQty")) != 0) {
+            json_object_put(lines);
+            return false;
+        }
+        json_object *l = json_object_new_object();
+        ENG_JADD(l, "sku", json_object_get(eng__json_path(a, "sku")));
+        ENG_JADD(l, "title", json_object_get(eng__json_path(a, "title")));
+        ENG_JADD(l, "qty", json_object_new_int64(json_object_get_int64(eng__json_path(a, "newQty"))));
+        json_object_array_add(lines, l);
+    }
+    json_object *sess = eng__session(t), *c = json_object_new_object();
+    ENG_JADD(c, "type", json_object_new_string("cart.add"));
+    ENG_JADD(c, "lines", lines);
+    ENG_JADD(c, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    ENG_JADD(c, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    ENG_JADD(sess, "lastChange", c);
+    return true;
+}
+
 /* The one cart line this turn changed, kept in the session for "undo
  * that" and "actually just one" in the next message: its product, and
- * its count before and after. A turn that changed several lines, or
+ * its count before and after. A turn that added several new lines keeps
+ * those (remember_adds); one that made other changes to several, or
  * none, leaves nothing to take back. */
 static void remember_change(eng_turn *t, json_object *acts)
 {
@@ -96,7 +129,8 @@ static void remember_change(eng_turn *t, json_object *acts)
             continue;
         }
         if (one || !eng__json_str(a, "sku", NULL) || strcmp(type, "cart.clear") == 0) {
-            json_object_object_del(sess, "lastChange");
+            if (!remember_adds(t, acts))
+                json_object_object_del(sess, "lastChange");
             return;
         }
         one = a;

@@ -1469,7 +1469,13 @@ json_object *eng__agent_last_quote(eng_turn *t)
 json_object *eng__agent_last_change(eng_turn *t)
 {
     json_object *c = eng__json_path(eng__session(t), "lastChange");
-    return c && from_last_turn(t, c) ? c : NULL;
+    return c && !eng__json_path(c, "lines") && from_last_turn(t, c) ? c : NULL;
+}
+
+json_object *eng__agent_last_adds(eng_turn *t)
+{
+    json_object *c = eng__json_path(eng__session(t), "lastChange");
+    return c && from_last_turn(t, c) ? eng__json_path(c, "lines") : NULL;
 }
 
 json_object *eng__agent_pending_fresh(eng_turn *t)

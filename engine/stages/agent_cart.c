@@ -1238,6 +1238,38 @@ static bool corrects_count(eng_turn *t, const char *text, json_object *change)
            !eng__agent_has_word(text, (const char *const[]){"more", "another", "extra", "else", NULL});
 }
 
+/* "undo" right after one message added several new lines: those lines
+ * out again, asked (one question for all); false when the words are no
+ * taking back or a line has changed since. */
+static bool takes_back_adds(const agent_call *c, const char *text, json_object *lines, eng_result *r)
+{
+    eng_turn *t = c->t;
+    static const char *const undo[] = {"undo", "undo that", "take that back", "take those back", "take them back",
+                                       "scratch that", "cancel that", "reverse that", "revert", "didn't mean",
+                                       "didnt mean", "did not mean", "my mistake", "by mistake", "by accident",
+                                       "accidentally", "misclick", "oops", "whoops", NULL};
+    size_t n = json_object_array_length(lines);
+    if (n < 2 || n > AGENT_MAX_REFS || !eng__agent_has_word(text, undo) || said_count(t) >= 0)
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    if (words[0])
+        return false;   /* "oops, the kiwi": that product's own */
+    const char *skus[AGENT_MAX_REFS], *titles[AGENT_MAX_REFS];
+    for (size_t i = 0; i < n; i++) {
+        json_object *l = json_object_array_get_idx(lines, i);
+        skus[i] = eng__json_str(l, "sku", "");
+        titles[i] = eng__json_str(l, "title", skus[i]);
+        if (eng__cart_line_qty(t, skus[i]) != json_object_get_int64(eng__json_path(l, "qty")))
+            return false;   /* changed since: not the change to take back */
+    }
+    eng__agent_read_as(t, "remove_from_cart");
+    eng__set_var(t, "continued", json_object_new_boolean(1));   /* asked */
+    eng__turn_note(t, "the %zu lines just added taken back: asked", n);
+    *r = several(t, c->o, "cart.remove", skus, titles, n, 0);
+    return true;
+}
+
 bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -1259,6 +1291,12 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
         eng__turn_note(t, "another count for the add just asked about: asked again with %lld", (long long)q);
         *r = ENG_R_OK;
         return true;
+    }
+    json_object *lines = eng__agent_last_adds(t);
+    if (lines && !pending) {
+        if (!eng__json_path(t->ctx, "cart.items"))
+            eng__cart_refresh(t);
+        return takes_back_adds(c, text, lines, r);
     }
     json_object *last = eng__agent_last_change(t);
     if (!last || pending)

@@ -330,6 +330,10 @@ json_object *eng__agent_last_quote(eng_turn *t);
  * changed (session.lastChange: type, sku, title, before, after), or NULL
  * when that message changed none, several, or came earlier. */
 json_object *eng__agent_last_change(eng_turn *t);
+/* eng__agent_last_adds: the new lines the message before this one added
+ * when it added several (session.lastChange.lines: [{sku, title, qty}]),
+ * or NULL. */
+json_object *eng__agent_last_adds(eng_turn *t);
 
 /* eng__agent_pending_fresh: the session's pending question, if it was
  * asked by the turn just before this one; else NULL (and a stale one is
