@@ -72,11 +72,26 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     /* ...except an answer of the agent's own that keeps it
      * (eng__agent_keep_pending: "what does delivery cost?" first) */
     bool may_keep = fn == eng__agent_support || (intent && strcmp(intent, "product_details") == 0) ||
+                    /* "how much is express again" while the address waits */
+                    (intent && strcmp(intent, "view_cart") == 0) ||
                     /* "sure, add it" answers "shall I add the dior?" */
                     (intent && strcmp(intent, "add_to_cart") == 0 && strcmp(ptype, "cart.add") == 0) ||
                     (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0);
     const agent_call call = {t, st->opts};
     eng_result r;
+    /* "what does express cost again" while the checkout waits: the cart's
+     * total with that option, and the checkout's question asked again
+     * (a question about an option is no choice of it) */
+    const char *said0 = eng__json_str(t->ctx, "message.text", "");
+    static const char *const costs[] = {"how much", "cost", "costs", "price", "what's", "whats", "what is",
+                                        "what does", NULL};
+    if ((strcmp(ptype, "checkout.address") == 0 || strcmp(ptype, "order.create") == 0) && eng__store(t) &&
+        eng__agent_has_word(said0, costs) &&
+        eng__delivery_named(t, said0)) {
+        eng__agent_read_as(t, "view_cart");
+        eng__turn_note(t, "asks what a delivery option costs while the checkout waits: the cart with it");
+        return eng__agent_cart(&call);
+    }
     /* "undo that", "actually just one" right after a cart change or the
      * question about one, whichever agent the reading chose (before a
      * question it answers is dropped) */
@@ -605,7 +620,12 @@ bool eng__agent_hop(eng_turn *t)
 eng_result eng__agent_delivery_pick(const agent_call *c)
 {
     eng_turn *t = c->t;
-    if (strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "view_cart") == 0) {
+    /* "go with standard then" while the checkout still waits for the
+     * address or the order's yes: the checkout's choice, even after the
+     * cart was shown in between */
+    const char *ptype = eng__json_str(eng__json_path(t->ctx, "session.pending"), "type", "");
+    bool in_checkout = strcmp(ptype, "checkout.address") == 0 || strcmp(ptype, "order.create") == 0;
+    if (!in_checkout && strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "view_cart") == 0) {
         /* "and with express?" after the cart: its total with that option */
         eng__agent_read_as(t, "view_cart");
         eng__turn_note(t, "names a delivery option right after the cart: the cart with it");

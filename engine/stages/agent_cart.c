@@ -2185,7 +2185,10 @@ eng_result eng__agent_cart(const agent_call *c)
         }
         json_object_put(qte);
     }
-    /* view_cart and anything else: the cart as it is */
+    /* view_cart and anything else: the cart as it is; a question of ours
+     * still waiting is asked again after it (it changes nothing) */
+    if (strcmp(intent, "view_cart") == 0)
+        eng__agent_keep_pending(t);
     eng__turn_note(t, "cart shown");
     return ENG_R_OK;
 }
