@@ -14,7 +14,6 @@
 
 static bool word_in(const char *w, size_t n, const char *const *list);
 static bool names_last_added(const char *text);
-static const char *past_courtesy(const char *s);
 
 static const eng_field fields[] = {
     {"agent", ENG_F_STR, true, offsetof(agent_opts, agent), NULL, 0, 0, "product, cart, order or support"},
@@ -219,7 +218,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     static const char *const out_verbs[] = {"take out ", "take off ", "pull out ", "take away ", "get rid of ",
                                             NULL};
     bool opens_drop = false, opens_out = false;
-    const char *asked = past_courtesy(said);   /* "could you take out ..." */
+    const char *asked = eng__agent_past_courtesy(said);   /* "could you take out ..." */
     for (size_t i = 0; drop_verbs[i] && !opens_drop; i++)
         opens_drop = strncasecmp(asked, drop_verbs[i], strlen(drop_verbs[i])) == 0;
     for (size_t i = 0; out_verbs[i] && !opens_out; i++)
@@ -308,13 +307,12 @@ const char *eng__agent_read_as(eng_turn *t, const char *name)
 }
 
 
-/* `s` past the courtesy and fillers a request opens with ("could you",
- * "ok please", "and can you"). */
-static const char *past_courtesy(const char *s)
+const char *eng__agent_past_courtesy(const char *s)
 {
     static const char *const lead[] = {"can you ", "could you ", "would you ", "will you ", "can u ", "could u ",
                                        "pls ", "plz ", "please ", "ok ", "okay ", "and ", "also ", "now ", "just ",
-                                       "oh ", "hmm ", "actually ", "so ", "right ", "kindly ", NULL};
+                                       "oh ", "hmm ", "actually ", "so ", "right ", "kindly ", "ideally ",
+                                       "preferably ", "maybe ", "perhaps ", "but ", "really ", NULL};
     for (bool again = true; again;) {
         again = false;
         for (size_t i = 0; lead[i] && !again; i++)
@@ -672,6 +670,7 @@ static const char *const filler[] = {
     "let", "lets", "us", "we", "you", "he", "she", "him", "her", "same", "x", "times", "copies", "copy",
     "up", "down", "either", "neither", "well", "oh", "um", "uh", "hmm", "anything", "something", "kindly",
     "think", "guess", "maybe", "perhaps", "wait", "oops", "sorry", "mind", "keep", "leave", "lose",
+    "winner", /* "add the winner" after a comparison: the one it picked */
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "single", "dozen", "couple",
     /* the verbs shoppers put things in a cart with */
     "chuck", "pop", "stick", "throw", "toss", "stuff", "shove", "bung", "slap", "whack", "include", "purchase",

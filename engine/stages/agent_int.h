@@ -52,6 +52,10 @@ bool eng__agent_only_words(const char *text, const char *const *allowed, const c
  * box): STORE_SEARCH_NO_SPELL then, 0 otherwise. */
 int eng__agent_spell_flags(eng_turn *t);
 
+/* eng__agent_past_courtesy: `s` past the courtesy and hedges a request
+ * opens with ("could you", "ok please", "ideally", "hmm maybe"). */
+const char *eng__agent_past_courtesy(const char *s);
+
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);

@@ -1535,8 +1535,7 @@ bool eng__agent_narrows_list(eng_turn *t)
                                         "preferably with ", "ideally with ", "maybe something with ",
                                         "i'd prefer one with ", "id prefer one with ", NULL};
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    while (*text == ' ')
-        text++;
+    text = eng__agent_past_courtesy(text);   /* "ideally something with ..." */
     if (!eng__json_path(t->ctx, "session.lastQuery") || eng__json_path(t->ctx, "understanding.category"))
         return false;
     for (size_t i = 0; opens[i]; i++)
@@ -1919,6 +1918,52 @@ static int first_n(const char *text, bool *from_end)
     return 0;
 }
 
+/* "the two cheapest", "the 3 best rated", "two most expensive": how many
+ * of the list shown, and by what (-1 price up, 1 price down, 2 rating
+ * down); 0 when the message picks none that way. */
+static int n_ranked(const char *text, int *by)
+{
+    static const char *const nums[] = {"two", "three", "four", "five", NULL};
+    static const struct {
+        const char *w;
+        int by;
+    } ranks[] = {{"cheapest", -1}, {"least expensive", -1}, {"lowest priced", -1}, {"most affordable", -1},
+                 {"most expensive", 1}, {"priciest", 1}, {"dearest", 1}, {"best rated", 2}, {"top rated", 2},
+                 {"highest rated", 2}, {"best reviewed", 2}};
+    for (const char *p = text; *p; p++) {
+        if (p != text && isalnum((unsigned char)p[-1]))
+            continue;
+        int n = 0;
+        const char *q = p;
+        if (isdigit((unsigned char)*q) && !isdigit((unsigned char)q[1])) {
+            n = *q - '0';
+            q++;
+        }
+        for (size_t k = 0; nums[k] && !n; k++)
+            if (strncasecmp(q, nums[k], strlen(nums[k])) == 0)
+                n = (int)k + 2, q += strlen(nums[k]);
+        if (n < 2 || n > 5 || (*q && *q != ' '))
+            continue;
+        while (*q == ' ')
+            q++;
+        for (size_t k = 0; k < sizeof ranks / sizeof ranks[0]; k++)
+            if (strncasecmp(q, ranks[k].w, strlen(ranks[k].w)) == 0) {
+                *by = ranks[k].by;
+                return n;
+            }
+    }
+    return 0;
+}
+
+/* The value a list entry is ranked by (n_ranked's `by`). */
+static double rank_value(json_object *e, int by)
+{
+    if (by == 2)
+        return json_object_get_double(eng__json_path(e, "rating"));
+    json_object *f = eng__json_path(e, "finalPrice");
+    return json_object_get_double(f ? f : eng__json_path(e, "price"));
+}
+
 static bool add_sku(json_object *skus, const char *sku)
 {
     for (size_t i = 0; i < json_object_array_length(skus); i++)
@@ -2078,6 +2123,29 @@ static eng_result compare(eng_turn *t)
         size_t k = from_end ? nshown - (size_t)n + (size_t)i : (size_t)i;
         if (k < nshown)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, k), "sku", ""));
+    }
+    /* "compare the two cheapest": the n of the list first by that order */
+    int by = 0, ranked = n ? 0 : n_ranked(text, &by);
+    for (int i = 0; i < ranked && (size_t)i < nshown; i++) {
+        json_object *best = NULL;
+        for (size_t k = 0; k < nshown; k++) {
+            json_object *e = json_object_array_get_idx(shown, k);
+            bool taken = false;
+            for (size_t j = 0; j < json_object_array_length(skus) && !taken; j++)
+                taken = strcmp(json_object_get_string(json_object_array_get_idx(skus, j)),
+                               eng__json_str(e, "sku", "")) == 0;
+            if (taken)
+                continue;
+            double v = rank_value(e, by);
+            if (!best || (by < 0 ? v < rank_value(best, by) : v > rank_value(best, by)))
+                best = e;
+        }
+        if (best)
+            add_sku(skus, eng__json_str(best, "sku", ""));
+    }
+    if (ranked) {
+        n = ranked;   /* the ones picked, not every one shown */
+        eng__turn_note(t, "the %d %s of the list", ranked, by < 0 ? "cheapest" : by == 1 ? "dearest" : "best rated");
     }
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; !n && ents && i < json_object_array_length(ents); i++) {
@@ -2844,6 +2912,12 @@ eng_result eng__agent_product(const agent_call *c)
     }
     /* a copy: the intent's name is replaced below, which frees the original */
     const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
+    if (strcmp(intent, "greeting") == 0) {
+        /* a weak greeting after a search that narrowed nothing (the agent
+         * stage tried): a greeting still */
+        eng__turn_note(t, "a greeting");
+        return ENG_R_OK;
+    }
     if (!intent)
         return eng__turn_fail(t, "out of memory");
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0) &&
