@@ -14,6 +14,7 @@
 
 static bool word_in(const char *w, size_t n, const char *const *list);
 static bool names_last_added(const char *text);
+static bool asks_of_it(const char *text);
 
 static const eng_field fields[] = {
     {"agent", ENG_F_STR, true, offsetof(agent_opts, agent), NULL, 0, 0, "product, cart, order or support"},
@@ -159,6 +160,16 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
         eng__turn_note(t, "opens with the verb of an add: an add, asked");
         return eng__agent_cart(&call);
+    }
+    /* "does it come with a charger", "will this fit a queen bed": a
+     * question about the product in focus that the model read as a
+     * search; the support agent answers it from the listing */
+    char about[160];
+    if (intent && strcmp(intent, "search_product") == 0 && conf < 0.6 && fn == eng__agent_product &&
+        asks_of_it(said) && eng__agent_asks_about_focus(t, about, sizeof about)) {
+        eng__agent_read_as(t, "shop_question");
+        eng__turn_note(t, "a question about \"it\", the product in focus: not a search");
+        return eng__agent_support(&call);
     }
     /* "got any deals right now", "anything on sale", "any discounts?",
      * naming no product: the shop's current offers (its knowledge; the
@@ -526,6 +537,55 @@ bool eng__agent_picks_delivery(eng_turn *t)
 
 static bool is_filler(const char *w, size_t n);
 
+/* "does it come with ...", "is this one ...": a question opener with
+ * "it", "this" or "they" right after it. */
+static bool asks_of_it(const char *text)
+{
+    static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "could", NULL};
+    static const char *const it[] = {"it", "this", "they", NULL};
+    char w[3][16] = {"", "", ""};
+    const char *p = text;
+    for (int k = 0; k < 3; k++) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        size_t n = 0;
+        while (isalnum((unsigned char)p[n]))
+            n++;
+        snprintf(w[k], sizeof w[k], "%.*s", (int)(n < sizeof w[k] ? n : sizeof w[k] - 1), p);
+        p += n;
+    }
+    return word_in(w[0], strlen(w[0]), opens) &&
+           (word_in(w[1], strlen(w[1]), it) || word_in(w[2], strlen(w[2]), it));
+}
+
+bool eng__agent_names_part_of_focus(eng_turn *t)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
+    json_object *named = eng__json_path(t->ctx, "understanding.named");
+    if (!focus || !json_object_is_type(named, json_type_array) || json_object_array_length(named) == 0 ||
+        eng__json_path(t->ctx, "understanding.category") || eng__agent_names_brand_or_kind(t) ||
+        !eng__agent_is_question(text) ||
+        !eng__agent_has_word(text, (const char *const[]){"the", "its", "it's", NULL}) ||
+        eng__agent_has_word(text, (const char *const[]){"you", "your", "delivery", "shipping", "order", "refund",
+                                                         "return", "warranty", "cart", "basket", NULL}))
+        return false;
+    /* a word that some other product shown is named by points at that
+     * one ("is the charger any good" with a charger listed) */
+    json_object *shown = eng__json_path(t->ctx, "session.shown");
+    for (size_t i = 0; i < json_object_array_length(named); i++) {
+        const char *w = json_object_get_string(json_object_array_get_idx(named, i));
+        for (size_t k = 0; w && json_object_is_type(shown, json_type_array) && k < json_object_array_length(shown);
+             k++) {
+            json_object *e = json_object_array_get_idx(shown, k);
+            if (strcmp(eng__json_str(e, "sku", ""), focus) != 0 &&
+                eng__agent_word_fits(w, strlen(w), eng__json_str(e, "title", ""), false))
+                return false;
+        }
+    }
+    return true;
+}
+
 bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
 {
     static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "could",
@@ -542,10 +602,12 @@ bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
     /* "how long does the battery last": "the" and words that name nothing
      * the shop sells are a part of it */
     json_object *named = eng__json_path(t->ctx, "understanding.named");
-    bool part = eng__agent_has_word(text, (const char *const[]){"the", NULL}) &&
-                json_object_is_type(named, json_type_array) && json_object_array_length(named) == 0 &&
-                !eng__agent_has_word(text, (const char *const[]){"you", "your", "delivery", "shipping", "order",
-                                                                  "refund", "return", "warranty", NULL});
+    bool part = (eng__agent_has_word(text, (const char *const[]){"the", NULL}) &&
+                 json_object_is_type(named, json_type_array) && json_object_array_length(named) == 0 &&
+                 !eng__agent_has_word(text, (const char *const[]){"you", "your", "delivery", "shipping", "order",
+                                                                   "refund", "return", "warranty", NULL})) ||
+                /* "how long does the battery last" with a battery pack sold */
+                eng__agent_names_part_of_focus(t);
     char w[32];
     int k = 0, pointed = 0;
     size_t o = 0;
@@ -568,7 +630,8 @@ bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
             return false;
         if (point && k <= 2)
             pointed = 1;
-        else if (k > 0 && !open && !point && !is_filler(w, strlen(w)) && o + n + 2 < cap) {
+        else if (k > 0 && !open && !point && !is_filler(w, strlen(w)) && o + n + 2 < cap &&
+                 !(k == 1 && strcasecmp(w, "long") == 0)) {   /* "how long does it last" */
             o += (size_t)snprintf(words + o, cap - o, "%s%s", o ? " " : "", w);
         }
         p += n;
@@ -1371,6 +1434,28 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
                 snprintf(o->name, sizeof o->name, "%s", said);
         }
         json_object_put(cart);
+        if (done && o->where == AGENT_AT_CATALOG && strcmp(in, "product_details") == 0 &&
+            eng__agent_names_part_of_focus(t)) {
+            /* "is the screen big" of the phone in focus: its screen, not
+             * the laptop whose title says "Screen" */
+            json_object_put(o->candidates);
+            char said[sizeof o->name];
+            snprintf(said, sizeof said, "%s", o->name);
+            memset(o, 0, sizeof *o);
+            snprintf(o->name, sizeof o->name, "%s", said);
+            if (one_focus(t, o)) {
+                /* the words the catalog knows: "screen", not "screen big" */
+                json_object *known = eng__json_path(t->ctx, "understanding.named");
+                char part[sizeof o->name] = "";
+                for (size_t i = 0, w = 0; i < json_object_array_length(known) && w < sizeof part; i++)
+                    w += (size_t)snprintf(part + w, sizeof part - w, "%s%s", w ? " " : "",
+                                          json_object_get_string(json_object_array_get_idx(known, i)));
+                json_object *a = json_object_new_object();
+                ENG_JADD(a, "words", json_object_new_string(part[0] ? part : said));
+                eng__set_var(t, "askedAbout", a);   /* what its listing says of it */
+                return;
+            }
+        }
         if (!done && attribute_named(t, o))
             return;   /* "is the gucci one vegan" with no Gucci shown */
         if (!done && points_at_focus(t)) {

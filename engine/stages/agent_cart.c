@@ -2159,6 +2159,19 @@ eng_result eng__agent_cart(const agent_call *c)
     eng_result priced;
     if (strcmp(intent, "view_cart") == 0 && eng__agent_shown_question(c, &priced))
         return priced;   /* "how much are they" of a list just shown: not the cart */
+    static const char *const mine[] = {"cart", "basket", "bag", "trolley", "total", "my", "i", "owe", NULL};
+    if (strcmp(intent, "view_cart") == 0 && json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < 0.5 &&
+        !eng__agent_has_word(text, mine) && eng__agent_product_question(text)) {
+        /* "how much ram does the dell have" of a laptop shown: its
+         * listing, not the cart */
+        eng__agent_target(t, false, &tg);
+        json_object_put(tg.candidates);
+        if (tg.found == AGENT_ONE && (tg.where == AGENT_AT_SHOWN || tg.where == AGENT_AT_FOCUS)) {
+            eng__agent_read_as(t, "shop_question");
+            eng__turn_note(t, "a question about a product shown, read weakly as the cart: its listing");
+            return eng__agent_support(c);
+        }
+    }
     /* "how much is shipping for that": a delivery question that only
      * sounded like the cart's total; "my total with delivery" stays one */
     static const char *const shipping[] = {"shipping", "delivery", "postage", "ship", "deliver", NULL};

@@ -56,6 +56,12 @@ int eng__agent_spell_flags(eng_turn *t);
  * opens with ("could you", "ok please", "ideally", "hmm maybe"). */
 const char *eng__agent_past_courtesy(const char *s);
 
+/* eng__agent_names_part_of_focus: a question about "the <word>" with a
+ * product in focus, where the words the catalog knows name no other
+ * product shown and no kind of product ("how long does the battery
+ * last", "is the screen big"): about a part of the focus product. */
+bool eng__agent_names_part_of_focus(eng_turn *t);
+
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);

@@ -2017,7 +2017,10 @@ static void feature_word(const char *text, json_object *cards, char *out, size_t
         "rating", "ratings", "review", "reviews", "reviewed", "popular", "stars", "cheap", "cheaper", "cheapest",
         "price", "priced", "prices", "cost", "costs", "expensive", "value", "deal", "money", "smells", "smell",
         "highest", "lowest", "top", "higher", "lower", "stock", "available", "instock", "these", "sale",
-        "looks", "look", "feels", "feel", "sounds", "fits", "fit", "works", "work", "lasts", "last", NULL};
+        "looks", "look", "feels", "feel", "sounds", "fits", "fit", "works", "work", "lasts", "last",
+        /* "the longest battery life", "the biggest screen": the thing, not how much */
+        "longest", "longer", "biggest", "bigger", "largest", "larger", "fastest", "faster", "strongest",
+        "stronger", "brightest", "brighter", "smallest", "smaller", "greatest", "nicest", "decent", NULL};
     out[0] = '\0';
     int words = 0;
     for (const char *p = text; *p;) {
@@ -2294,7 +2297,9 @@ static eng_result compare(eng_turn *t)
         for (size_t i = 0; i < nheld; i++)
             c[0] += held[0][i], c[1] += held[1][i];
         int k = !sp || (c[0] && (!c[1] || c[0] < c[1])) ? 0 : 1;
-        if (sp && k == 0)
+        if (sp && !c[0] && !c[1])
+            k = 0;   /* neither held: said as asked, "battery life" */
+        else if (sp && k == 0)
             *sp = '\0';
         else if (sp)
             memmove(feature, sp + 1, strlen(sp + 1) + 1);
@@ -2471,6 +2476,14 @@ static bool product_question(const char *text)
     if (strncasecmp(text, "how many ", 9) == 0 &&
         (strstr(text, " in a ") || strstr(text, " in one ") || strstr(text, " in each ") || strstr(text, " per ")))
         return true;
+    /* "how much ram does the dell have", "what sensor is the canon using" */
+    static const char *const asks[] = {"how much ", "how many ", "what ", "which ", NULL};
+    static const char *const of_the[] = {" does the ", " do the ", " is the ", " has the ", " are the ", NULL};
+    for (size_t i = 0; asks[i]; i++)
+        if (strncasecmp(text, asks[i], strlen(asks[i])) == 0)
+            for (size_t k = 0; of_the[k]; k++)
+                if (strcasestr(text, of_the[k]))
+                    return true;
     /* "whats the battery life on the dell": a field of the one named */
     static const char *const of[] = {"whats the ", "what's the ", "what is the ", "hows the ", "how's the ", NULL};
     for (size_t i = 0; of[i]; i++)
@@ -2488,7 +2501,7 @@ static void asked_of_named(eng_turn *t, const store_product *p)
 {
     static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "how", "what",
                                         "whats", "what's", "hows", "how's", NULL};
-    static const char *const not_about[] = {"price", "cost", "much", "rating", "rated", "stock", "available",
+    static const char *const not_about[] = {"price", "cost", "rating", "rated", "stock", "available",
                                             "makes", "made", "warranty", "return", "returns", "ship", "weigh",
                                             "weight", "big", "size", "good", "any", NULL};
     const char *text = eng__json_str(t->ctx, "message.text", "");
@@ -2500,8 +2513,13 @@ static void asked_of_named(eng_turn *t, const store_product *p)
     bool asks = false;   /* the first word opens a question */
     for (size_t i = 0; opens[i] && !asks; i++)
         asks = strlen(opens[i]) == fw && strncasecmp(opens[i], text, fw) == 0;
+    /* "how much is the dell" asks its price; "how much ram does the dell
+     * have" a thing of its listing */
+    static const char *const priced[] = {"how much is", "how much are", "how much does", "how much do",
+                                         "how much for", "how much would", "how much will", "how much was",
+                                         "how much did", "how much it", "how much they", "how much the", NULL};
     if (eng__json_path(t->ctx, "vars.askedAbout") || !asks || eng__agent_has_word(text, not_about) ||
-        eng__agent_asks_fact(text))
+        eng__agent_has_word(text, priced) || eng__agent_asks_fact(text))
         return;
     char words[160];
     eng__agent_name_words(t, words, sizeof words);
