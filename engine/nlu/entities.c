@@ -432,6 +432,27 @@ static size_t range(X *x, size_t i, size_t j, bool cue)
 }
 
 
+/* "nothing over 300", "not anything above 50", "don't show me anything
+ * over 400": a negation among the four words before a lower bound (no
+ * comma or "but" between) makes it the upper one. */
+static bool negated_before(const X *x, size_t i)
+{
+    static const char *const no[] = {"nothing", "not", "none", "never", "dont", "nothin", "don't", "t", NULL};
+    static const char *const turn[] = {"but", "and", "or", "then", NULL};
+    for (size_t k = 1; k <= 4 && k <= i; k++) {
+        if (x->t[i - k].kind != TK_WORD) {
+            if (sym(x, i - k, '\''))
+                continue;   /* "don ' t" */
+            return false;
+        }
+        if (word_in(x, i - k, turn))
+            return false;
+        if (word_in(x, i - k, no))
+            return true;
+    }
+    return false;
+}
+
 static void find_money(X *x)
 {
     for (size_t i = 0; i < x->n; i++) {
@@ -467,9 +488,9 @@ static void find_money(X *x)
         } else if (l == L_NO && is(x, i + 1, L_MORE) && is(x, i + 2, L_THAN)) {
             bound = 1, j = i + 3, weak = true;
         } else if (l == L_OVER || l == L_MIN) {
-            bound = 2;
+            bound = negated_before(x, i) ? 1 : 2;   /* "nothing over 300" is at most 300 */
         } else if (l == L_MORE && is(x, i + 1, L_THAN)) {
-            bound = 2, j = i + 2, weak = true;
+            bound = negated_before(x, i) ? 1 : 2, j = i + 2, weak = true;
         } else if (l == L_STARTING && (is(x, i + 1, L_AT) || is(x, i + 1, L_FROM))) {
             bound = 2, j = i + 2;
         } else if (sym(x, i, '<') || sym(x, i, '>')) {

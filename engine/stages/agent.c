@@ -155,7 +155,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     for (size_t i = 0; add_verbs[i] && !opens_add; i++)
         opens_add = strncasecmp(said, add_verbs[i], strlen(add_verbs[i])) == 0;
     if (opens_add && intent && (strcmp(intent, "search_product") == 0 || strcmp(intent, "clarify") == 0) &&
-        conf < 0.5 && eng__store(t) && !strstr(said, "add-on") && !strstr(said, "add on")) {
+        conf < 0.7 && eng__store(t) && !strstr(said, "add-on") && !strstr(said, "add on")) {
         eng__agent_read_as(t, "add_to_cart");
         json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
         eng__turn_note(t, "opens with the verb of an add: an add, asked");

@@ -1819,6 +1819,24 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     static const char *const counted[] = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                                           NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
+    /* right after a comparison, "add all three" is of the ones compared */
+    json_object *compared = eng__json_path(t->ctx, "session.compared");
+    json_object *picked = NULL;
+    if (strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "compare") == 0 &&
+        json_object_is_type(compared, json_type_array) && json_object_array_length(compared) >= 2) {
+        picked = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(compared); i++) {
+            const char *sku = json_object_get_string(json_object_array_get_idx(compared, i));
+            json_object *e = NULL;
+            for (size_t k = 0; !e && json_object_is_type(shown, json_type_array) && k < json_object_array_length(shown);
+                 k++)
+                if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku ? sku : "") == 0)
+                    e = json_object_get(json_object_array_get_idx(shown, k));
+            json_object_array_add(picked, e ? e : json_object_new_string(sku ? sku : ""));
+        }
+        json_object_object_add(eng__json_path(t->ctx, "vars"), "comparedList", picked);   /* owned by the turn */
+        shown = picked;
+    }
     int n = json_object_is_type(shown, json_type_array) ? (int)json_object_array_length(shown) : 0;
     if (n < 1 || n > max)
         return 0;
@@ -1840,6 +1858,7 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
             if (k != n)
                 return -1;   /* "all five" of a list of one: asked, whatever it means */
             said = true;
+            eng__set_var(t, "listCounted", json_object_new_boolean(1));   /* "three" counts the list */
         }
     }
     if (!said || n < 2 || (strcasestr(text, "both") && !strcasestr(text, "all") && n != 2))
@@ -1903,6 +1922,20 @@ eng_result eng__agent_cart(const agent_call *c)
     eng_result back;
     if (mutating && eng__agent_cart_swap(c, true, &back))
         return back;   /* "swap it for the blue one" */
+    static const char *const takes_out[] = {"remove", "delete", "drop the", "drop my", "drop it", "drop that",
+                                         "drop those", "take out", "take off", "get rid", "ditch the", "bin the",
+                                         "lose the", NULL};
+    static const char *const adding[] = {"add", "put", "buy", "get me", "give me", "want", "need", "instead",
+                                         "swap", "replace", "for the", NULL};
+    if (strcmp(intent, "add_to_cart") == 0 && eng__agent_has_word(text, takes_out) && !eng__agent_has_word(text, adding) &&
+        !eng__agent_names_code(text)) {
+        /* "and drop the mascara" read as an add: a removal, asked */
+        eng__agent_read_as(t, "remove_from_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "a verb that takes out, read as an add: a removal, asked");
+        return eng__agent_cart(c);
+    }
     bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
     if (mutating && !continued && !asks_change(text) && !wanted_refs(t, text))
         return about_products(c);
@@ -1969,7 +2002,9 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     if (nref >= 2)
         return several(t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,
-                       is_add ? quantity(t, 1) : 0);
+                       !is_add                                                            ? 0
+                       : json_object_get_boolean(eng__json_path(t->ctx, "vars.listCounted")) ? 1
+                                                                                          : quantity(t, 1));
     if ((is_add || is_remove || strcmp(intent, "view_cart") == 0) &&
         (by_count(text, NULL) || (in_total(text) && said_count(t) > 0))) {
         /* "reduce it by two", "give me five in total": the line's new

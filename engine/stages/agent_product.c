@@ -1209,7 +1209,8 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         if (eng__agent_has_word(text, rated))
             q.sort = STORE_SORT_RATING;
 
-        if (eng__agent_has_word(text, more) && !eng__agent_has_word(text, cheaper) && !eng__agent_has_word(text, pricier)) {
+        if (eng__agent_has_word(text, more) && !eng__agent_has_word(text, cheaper) && !eng__agent_has_word(text, pricier) &&
+            !eng__agent_has_word(text, (const char *const[]){"more than", "no more", NULL})) {   /* a bound */
             q.offset = json_object_get_int(eng__json_path(t->ctx, "session.lastQuery.offset")) + (int)o->page_size;
         } else if (eng__agent_has_word(text, first_page)) {
             /* "go back to the first page", "the previous ones" */
@@ -1964,6 +1965,17 @@ static double rank_value(json_object *e, int by)
     return json_object_get_double(f ? f : eng__json_path(e, "price"));
 }
 
+/* "how much are the first three together", "what would the first two
+ * come to": a price asked of several at once. */
+static bool asks_sum(const char *text)
+{
+    static const char *const price[] = {"how much", "cost", "costs", "price", "come to", "comes to", "add up",
+                                        "total", NULL};
+    static const char *const sum[] = {"together", "altogether", "all together", "combined", "in total", "total",
+                                      "come to", "comes to", "add up", "adds up", "for both", "for all", NULL};
+    return eng__agent_has_word(text, price) && eng__agent_has_word(text, sum);
+}
+
 static bool add_sku(json_object *skus, const char *sku)
 {
     for (size_t i = 0; i < json_object_array_length(skus); i++)
@@ -2325,6 +2337,14 @@ static eng_result compare(eng_turn *t)
     if (best)
         ENG_JADD(r, "bestRated", json_object_new_string(eng__json_str(best, "title", "")));
     ENG_JADD(r, "same", json_object_new_boolean(cheap == best));
+    if (asks_sum(text) && json_object_array_length(cards) >= 2) {
+        /* "how much are the first three together": their sum, one of each */
+        int64_t cents = 0;
+        for (size_t i = 0; i < json_object_array_length(cards); i++)
+            cents += llround(json_object_get_double(eng__json_path(json_object_array_get_idx(cards, i), "finalPrice")) *
+                             100);
+        ENG_JADD(r, "together", json_object_new_double((double)cents / 100.0));
+    }
     /* the answer comes first, and it is what "it" means next ("add it") */
     json_object *pick = !asked                         ? NULL
                         : strcmp(asked, "rating") == 0 ? best
@@ -3066,6 +3086,16 @@ eng_result eng__agent_product(const agent_call *c)
         intent = "product_details";
     }
     static const char *const versus[] = {"vs", "versus", "compare", "comparison", "difference", NULL};
+    bool from_end = false;
+    if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0 ||
+         strcmp(intent, "view_cart") == 0) &&
+        asks_sum(eng__json_str(t->ctx, "message.text", "")) &&
+        first_n(eng__json_str(t->ctx, "message.text", ""), &from_end) >= 2 && eng__json_path(t->ctx, "session.shown")) {
+        /* "how much are the first three together": those, summed */
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("compare"));
+        eng__turn_note(t, "the price of several of the list together");
+        return compare(t);
+    }
     if (strcmp(intent, "product_details") == 0 &&
         eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), versus)) {
         json_object_object_add(eng__json_path(t->ctx, "intent"), "name", json_object_new_string("compare"));

@@ -131,6 +131,12 @@ static void test_money(void **state)
         {"my budget is around 800", "budget is around 800", NAN, NAN, 800, NULL},
         {"budget's about 800", "budget's about 800", NAN, NAN, 800, NULL},
         {"a budget of roughly 300 dollars", "budget of roughly 300 dollars", NAN, NAN, 300, "USD"},
+        /* a lower bound said not to be passed is the most to spend */
+        {"nothing over 300", "over 300", NAN, NAN, 300, NULL},
+        {"i don't want anything above $80", "above $80", NAN, NAN, 80, "USD"},
+        {"none more than 40 please", "more than 40", NAN, NAN, 40, NULL},
+        /* ...but not across "but": over 100, under 500 */
+        {"nothing too cheap but over 100", "over 100", NAN, 100, NAN, NULL},
     };
     eng__ent e[64];
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
