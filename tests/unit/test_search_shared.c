@@ -313,40 +313,32 @@ static void test_split_known_join_plural(void **state)
 
 static void test_rerank_tail(void **state)
 {
+    /* query, two first-stage hits (best first), the one a shopper
+     * should see first */
+    static const struct {
+        const char *q, *t[2];
+        double s[2];
+        const char *want;
+    } cases[] = {
+        /* a title that names the query only in what it goes with ("for
+         * a riding mower") loses to the thing itself... */
+        {"riding mower", {"Blade for Riding Mower", "Riding Mower 42 in."}, {10, 8.5}, "H1"},
+        /* ...but such an accessory still beats a title missing a word */
+        {"mower blade", {"Hedge Trimmer Blade", "Blade for Riding Mower"}, {10, 9}, "H1"},
+        /* "compatible with" and "fits" are such tails too */
+        {"leaf blower", {"Leaf Bag Compatible with Leaf Blower", "Handheld Leaf Blower"},
+         {10, 8.5}, "H1"},
+        /* the one-word spelling and the two-word one: the thing itself
+         * above an accessory that names it */
+        {"leafblower", {"Leafblower Oil 16 oz.", "Backpack Leaf Blower"}, {10, 9.5}, "H1"},
+    };
     store__lexicon l;
     char sku[16];
     (void)state;
     lexicon_of(&l, yard, sizeof yard / sizeof yard[0]);
-    /* a title that names the query only in what it goes with ("for a
-     * riding mower") loses to the thing itself */
-    {
-        static const char *const t[] = {"Blade for Riding Mower", "Riding Mower 42 in."};
-        static const double s[] = {10, 8.5};
-        rerank(&l, "riding mower", t, s, 2, 0, 10, sku, sizeof sku);
-        assert_string_equal(sku, "H1");
-    }
-    /* ...but such an accessory still beats a title that misses a word */
-    {
-        static const char *const t[] = {"Hedge Trimmer Blade", "Blade for Riding Mower"};
-        static const double s[] = {10, 9};
-        rerank(&l, "mower blade", t, s, 2, 0, 10, sku, sizeof sku);
-        assert_string_equal(sku, "H1");
-    }
-    /* "compatible with" and "fits" are such tails too */
-    {
-        static const char *const t[] = {"Leaf Bag Compatible with Leaf Blower",
-                                        "Handheld Leaf Blower"};
-        static const double s[] = {10, 8.5};
-        rerank(&l, "leaf blower", t, s, 2, 0, 10, sku, sizeof sku);
-        assert_string_equal(sku, "H1");
-    }
-    /* the one-word spelling and the two-word one rank the thing itself
-     * above an accessory that names it */
-    {
-        static const char *const t[] = {"Leafblower Oil 16 oz.", "Backpack Leaf Blower"};
-        static const double s[] = {10, 9.5};
-        rerank(&l, "leafblower", t, s, 2, 0, 10, sku, sizeof sku);
-        assert_string_equal(sku, "H1");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rerank(&l, cases[i].q, cases[i].t, cases[i].s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, cases[i].want);
     }
     store__lex_free(&l);
 }
