@@ -275,6 +275,14 @@ static const char *const yard[][2] = {
     {"Hedge Trimmer Blade", "Outdoor Power"},
 };
 
+/* All three steps of the analysis, the index's answers left out. */
+static void analyse(store__lexicon *l, const char *text, store__query *q)
+{
+    assert_int_equal(store__query_parse(l, text, 0, q), 0);
+    assert_int_equal(store__query_suggest(l, q), 0);
+    assert_int_equal(store__query_finish(l, q), 0);
+}
+
 static void test_split_known_join_plural(void **state)
 {
     store__lexicon l;
@@ -283,9 +291,7 @@ static void test_split_known_join_plural(void **state)
     lexicon_of(&l, yard, sizeof yard / sizeof yard[0]);
     /* "leafblower" is a catalog word (one product), but the catalog
      * writes "leaf blower" far more often: both are looked for */
-    assert_int_equal(store__query_parse(&l, "leafblower", 0, q), 0);
-    assert_int_equal(store__query_suggest(&l, q), 0);
-    assert_int_equal(store__query_finish(&l, q), 0);
+    analyse(&l, "leafblower", q);
     assert_non_null(phrase(&q->a, 0, "leafblower"));
     assert_non_null(phrase(&q->a, 0, "leaf blower"));
     assert_true(phrase(&q->a, 0, "leaf blower")->flags & STORE__PH_ALT);
@@ -294,16 +300,12 @@ static void test_split_known_join_plural(void **state)
     store__query_free(q);
     /* a word whose halves the catalog never writes on their own stays
      * whole */
-    assert_int_equal(store__query_parse(&l, "carport", 0, q), 0);
-    assert_int_equal(store__query_suggest(&l, q), 0);
-    assert_int_equal(store__query_finish(&l, q), 0);
+    analyse(&l, "carport", q);
     assert_int_equal(q->a.n, 1);
     store__query_free(q);
     /* two words typed apart, the second a plural, that the catalog
      * writes as one word in the singular */
-    assert_int_equal(store__query_parse(&l, "car ports", 0, q), 0);
-    assert_int_equal(store__query_suggest(&l, q), 0);
-    assert_int_equal(store__query_finish(&l, q), 0);
+    analyse(&l, "car ports", q);
     assert_non_null(phrase(&q->a, 0, "carport"));
     assert_true(phrase(&q->a, 0, "carport")->flags & STORE__PH_JOIN);
     store__query_free(q);
