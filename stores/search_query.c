@@ -14,6 +14,9 @@
 #include <string.h>
 
 #define MAXG STORE__MAXG
+/* a known word also looks for its two-word spelling when each half is
+ * this many times as common (see store__query_finish) */
+#define SPLIT_RATIO 5
 
 /* ---------------- lexicon ---------------- */
 
@@ -257,6 +260,21 @@ static int split_word(const store__lexicon *l, const char *w, char *out,
     return best > 0;
 }
 
+/* The smaller document frequency of the two words of a split ("lawn
+ * mowers"), 0 when the vocabulary lacks either. */
+static int split_df(const store__lexicon *l, const char *split)
+{
+    char buf[160], *sp;
+    const store__word *x, *y;
+    snprintf(buf, sizeof buf, "%s", split);
+    if (!(sp = strchr(buf, ' ')))
+        return 0;
+    *sp = '\0';
+    if (!(x = vocab_find(l, buf)) || !(y = vocab_find(l, sp + 1)))
+        return 0;
+    return x->df < y->df ? x->df : y->df;
+}
+
 /* ---------------- query analysis ---------------- */
 
 static void add_phrase(store__analysis *a, const char *t, int group, int flags)
@@ -442,13 +460,32 @@ int store__query_finish(store__lexicon *l, store__query *q)
                 continue;
             }
         }
-        /* two words the catalog writes as one ("deck over" / "deckover") */
+        /* a known word the catalog mostly writes as two: "lawnmowers"
+         * also looks for "lawn mowers" when both halves are each more
+         * than SPLIT_RATIO times as common as the one-word form (the
+         * one-word form stays, at full weight) */
+        if (spell && alpha && l->n_vocab) {
+            char split[160];
+            const store__word *ww = vocab_find(l, w);
+            if (ww && split_word(l, w, split, sizeof split) &&
+                split_df(l, split) > SPLIT_RATIO * ww->df)
+                add_phrase(a, split, g, base | STORE__PH_ALT);
+        }
+        /* two words the catalog writes as one ("deck over" / "deckover");
+         * a plural pair may be written only in the singular ("car ports"
+         * / "carport") */
         if (spell && alpha && i + 1 < q->k &&
             isalpha((unsigned char)q->tok[i + 1][0]) && l->n_vocab) {
             char joined[160];
             const store__word *jw;
-            snprintf(joined, sizeof joined, "%s%s", w, q->tok[i + 1]);
-            if ((jw = vocab_find(l, joined)) && jw->df >= 2)
+            size_t jl = (size_t)snprintf(joined, sizeof joined, "%s%s", w, q->tok[i + 1]);
+            jw = vocab_find(l, joined);
+            if (!jw && jl > 5 && jl < sizeof joined && joined[jl - 1] == 's' &&
+                joined[jl - 2] != 's') {
+                joined[jl - 1] = '\0';
+                jw = vocab_find(l, joined);
+            }
+            if (jw && jw->df >= 2)
                 add_phrase(a, joined, g, base | STORE__PH_ALT | STORE__PH_JOIN);
         }
         for (size_t s = 0; s < l->n_syn; s++)

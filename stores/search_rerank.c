@@ -32,8 +32,14 @@
  * measurement the title contradicts (same unit, another number), taken
  * off: a title that states another size than the one asked for is less
  * likely the product than one that states none. */
+/* w_tail: the share of the query's content words the title names only
+ * after "for", "compatible with" or "fits", taken off: "Blade for 62 in.
+ * Zero-Turn Riding Mower" is a blade, and a query for riding mowers
+ * wants the mower.  Half a word's worth, so such an accessory still
+ * beats a title that misses the word altogether. */
 static const double w_cover2 = 2.0, w_head_in = 0.1, w_head_eq = 0.1,
-                    w_adjacent = 0.1, w_prec = 0.4, w_conflict = 0.25;
+                    w_adjacent = 0.1, w_prec = 0.4, w_conflict = 0.25,
+                    w_tail = 0.5;
 
 /* Light English plural folding ("sheets" -> "sheet", "batteries" ->
  * "battery", "boxes" -> "box") so both sides compare on one form; the
@@ -64,13 +70,34 @@ typedef struct title_view {
     char w[MAXT][48];
     int n;
     int n_title;        /* w[0..n_title) is the title; then "|", brand, "|", category */
+    int n_for;          /* w[0..n_for) comes before the title's "for ..." tail */
     char head[48];
 } title_view;
 
-/* The title's head: its last content word before what qualifies it ("in
- * White", "with Remote", "for Metal", "(2-Pack)", ", Energy Star"). */
-static void title_head(const char *title, char *out, size_t cap)
+/* How many index tokens the first cut bytes of low (lower-cased) make. */
+static int prefix_tokens(char *low, size_t cut)
 {
+    store__buf nb = {0};
+    char *stor = NULL, *tok[MAXT], save = low[cut];
+    int n = MAXT;
+    low[cut] = '\0';
+    if (!store__normalize(low, 1, &nb) && nb.p) {
+        n = (int)store__tokens(nb.p, &stor, tok, MAXT);
+        free(stor);
+    }
+    low[cut] = save;
+    store__buf_free(&nb);
+    return n;
+}
+
+/* The title's head: its last content word before what qualifies it ("in
+ * White", "with Remote", "for Metal", "(2-Pack)", ", Energy Star").  And
+ * *n_for: the title's tokens before the tail that names what the product
+ * goes with ("for ...", "compatible with ...", "fits ..."); MAXT when it
+ * has none. */
+static void title_head(const char *title, char *out, size_t cap, int *n_for)
+{
+    static const char *const tails[] = {" for ", " compatible with ", " fits "};
     static const char *const cuts[] = {"(", " with ", " in ", " for ", " - ", ","};
     size_t n = strlen(title), cut = n;
     char *low = malloc(n + 1), *stor = NULL, *tok[MAXT];
@@ -85,6 +112,15 @@ static void title_head(const char *title, char *out, size_t cap)
         char *p = strstr(low, cuts[c]);
         if (p && (size_t)(p - low) < cut && p > low)
             cut = (size_t)(p - low);
+    }
+    {
+        size_t fc = n;
+        for (size_t c = 0; c < sizeof tails / sizeof tails[0]; c++) {
+            char *p = strstr(low, tails[c]);
+            if (p && (size_t)(p - low) < fc && p > low)
+                fc = (size_t)(p - low);
+        }
+        *n_for = fc < n ? prefix_tokens(low, fc) : MAXT;
     }
     for (int pass = 0; pass < 2 && !out[0]; pass++) {
         low[pass ? n : cut] = '\0';
@@ -128,7 +164,7 @@ static void title_head(const char *title, char *out, size_t cap)
 typedef struct store__view {
     uint64_t hash;
     unsigned short key_len, body_len;   /* key: the three fields; body: the view */
-    unsigned char n, n_title;
+    unsigned char n, n_title, n_for;
     char data[];                        /* key bytes, then body bytes */
 } store__view;
 
@@ -169,6 +205,7 @@ static int view_get(store__lexicon *l, const store__buf *k, uint64_t h, title_vi
         const char *b = v->data + v->key_len;
         t->n = v->n;
         t->n_title = v->n_title;
+        t->n_for = v->n_for;
         for (int i = 0; i < t->n; i++) {
             size_t len = strlen(b);
             memcpy(t->w[i], b, len + 1);
@@ -194,6 +231,7 @@ static void view_put(store__lexicon *l, const store__buf *k, uint64_t h, const t
     v->body_len = (unsigned short)body;
     v->n = (unsigned char)t->n;
     v->n_title = (unsigned char)t->n_title;
+    v->n_for = (unsigned char)t->n_for;
     memcpy(v->data, k->p, k->len);
     char *b = v->data + k->len;
     for (int i = 0; i < t->n; i++) {
@@ -260,7 +298,9 @@ static void title_make(const store_product *p, title_view *t)
         snprintf(t->w[t->n++], sizeof t->w[0], "|");
         view_add(t, p->category);
     }
-    title_head(p->title ? p->title : "", t->head, sizeof t->head);
+    title_head(p->title ? p->title : "", t->head, sizeof t->head, &t->n_for);
+    if (t->n_for > t->n_title)
+        t->n_for = t->n_title;
 }
 
 /* The view of p, kept in l or made (and kept). */
@@ -355,7 +395,7 @@ static const char *unit_of(const char *w)
 static double rr_bonus(const store__analysis *a, const rr_query *rq, const title_view *t)
 {
     int gfirst[MAXG], glast[MAXG], prev = -1, pairs = 0, adj = 0, covered = 0;
-    int head_in = 0, head_eq = 0;
+    int head_in = 0, head_eq = 0, tail_only = 0;
     for (int g = 0; g < MAXG; g++)
         gfirst[g] = glast[g] = -1;
     for (int i = 0; i < a->n; i++) {
@@ -408,6 +448,11 @@ static double rr_bonus(const store__analysis *a, const rr_query *rq, const title
         }
     }
     double prec = tw ? (double)tq / tw : 0;
+    /* query words the title names only in its "for ..." tail (its first
+     * mention is there; the brand and category behind it do not count) */
+    for (int g = 0; g < MAXG; g++)
+        if (gfirst[g] >= t->n_for && gfirst[g] < t->n_title)
+            tail_only++;
     double share = rq->n_info ? (double)covered / rq->n_info : 0;
     /* a measurement the query asks for that the title contradicts: the
      * same unit with another number ("42in" asked, "46in" shown) */
@@ -430,7 +475,8 @@ static double rr_bonus(const store__analysis *a, const rr_query *rq, const title
     return w_cover2 * share + w_prec * prec +
            w_head_in * head_in + w_head_eq * head_eq +
            w_adjacent * (pairs ? (double)adj / pairs : 0) -
-           w_conflict * (rq->n_info ? (double)conflict / rq->n_info : 0);
+           w_conflict * (rq->n_info ? (double)conflict / rq->n_info : 0) -
+           w_tail * (rq->n_info ? (double)tail_only / rq->n_info : 0);
 }
 
 typedef struct rr_item {

@@ -33,20 +33,25 @@ static const char *const rows[][2] = {
     {"Deck Rail Bracket", "Decking"},
 };
 
-static void lexicon(store__lexicon *l)
+static void lexicon_of(store__lexicon *l, const char *const (*r)[2], size_t n)
 {
     store__vocab_builder vb = {0};
     store__lex_init(l);
     /* the vocabulary is read from what an index holds: normalized text */
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         store__buf t = {0}, c = {0};
-        assert_int_equal(store__normalize(rows[i][0], 1, &t), 0);
-        assert_int_equal(store__normalize(rows[i][1], 1, &c), 0);
+        assert_int_equal(store__normalize(r[i][0], 1, &t), 0);
+        assert_int_equal(store__normalize(r[i][1], 1, &c), 0);
         store__vocab_add(&vb, t.p, NULL, c.p, NULL);
         store__buf_free(&t);
         store__buf_free(&c);
     }
     store__lex_set_vocab(l, &vb, 1);
+}
+
+static void lexicon(store__lexicon *l)
+{
+    lexicon_of(l, rows, sizeof rows / sizeof rows[0]);
 }
 
 /* The phrase of group g with text t, or NULL. */
@@ -251,6 +256,95 @@ static void test_rerank(void **state)
     store__lex_free(&l);
 }
 
+/* A second shop, for the rules that need words to be much more common
+ * in one spelling than another. */
+static const char *const yard[][2] = {
+    {"Leafblower Oil 16 oz.", "Outdoor Power"},
+    {"Cordless Leaf Blower 40-Volt", "Outdoor Power"},
+    {"Gas Leaf Blower 25cc", "Outdoor Power"},
+    {"Backpack Leaf Blower", "Outdoor Power"},
+    {"Leaf Blower Vacuum Kit", "Outdoor Power"},
+    {"Electric Leaf Blower 12 Amp", "Outdoor Power"},
+    {"Handheld Leaf Blower", "Outdoor Power"},
+    {"Leaf Rake", "Garden Tools"},
+    {"Snow Blower 24 in.", "Outdoor Power"},
+    {"Steel Carport 12 ft. x 20 ft.", "Sheds"},
+    {"Carport Anchor Kit", "Sheds"},
+    {"Blade for Riding Mower", "Outdoor Power"},
+    {"Riding Mower 42 in.", "Outdoor Power"},
+    {"Hedge Trimmer Blade", "Outdoor Power"},
+};
+
+/* All three steps of the analysis, the index's answers left out. */
+static void analyse(store__lexicon *l, const char *text, store__query *q)
+{
+    assert_int_equal(store__query_parse(l, text, 0, q), 0);
+    assert_int_equal(store__query_suggest(l, q), 0);
+    assert_int_equal(store__query_finish(l, q), 0);
+}
+
+static void test_split_known_join_plural(void **state)
+{
+    store__lexicon l;
+    store__query *q = calloc(1, sizeof *q);
+    (void)state;
+    lexicon_of(&l, yard, sizeof yard / sizeof yard[0]);
+    /* "leafblower" is a catalog word (one product), but the catalog
+     * writes "leaf blower" far more often: both are looked for */
+    analyse(&l, "leafblower", q);
+    assert_non_null(phrase(&q->a, 0, "leafblower"));
+    assert_non_null(phrase(&q->a, 0, "leaf blower"));
+    assert_true(phrase(&q->a, 0, "leaf blower")->flags & STORE__PH_ALT);
+    assert_int_equal(q->a.changed, 0);              /* not a correction */
+    assert_string_equal(q->a.understood, "leafblower");
+    store__query_free(q);
+    /* a word whose halves the catalog never writes on their own stays
+     * whole */
+    analyse(&l, "carport", q);
+    assert_int_equal(q->a.n, 1);
+    store__query_free(q);
+    /* two words typed apart, the second a plural, that the catalog
+     * writes as one word in the singular */
+    analyse(&l, "car ports", q);
+    assert_non_null(phrase(&q->a, 0, "carport"));
+    assert_true(phrase(&q->a, 0, "carport")->flags & STORE__PH_JOIN);
+    store__query_free(q);
+    store__lex_free(&l);
+    free(q);
+}
+
+static void test_rerank_tail(void **state)
+{
+    /* query, two first-stage hits (best first), the one a shopper
+     * should see first */
+    static const struct {
+        const char *q, *t[2];
+        double s[2];
+        const char *want;
+    } cases[] = {
+        /* a title that names the query only in what it goes with ("for
+         * a riding mower") loses to the thing itself... */
+        {"riding mower", {"Blade for Riding Mower", "Riding Mower 42 in."}, {10, 8.5}, "H1"},
+        /* ...but such an accessory still beats a title missing a word */
+        {"mower blade", {"Hedge Trimmer Blade", "Blade for Riding Mower"}, {10, 9}, "H1"},
+        /* "compatible with" and "fits" are such tails too */
+        {"leaf blower", {"Leaf Bag Compatible with Leaf Blower", "Handheld Leaf Blower"},
+         {10, 8.5}, "H1"},
+        /* the one-word spelling and the two-word one: the thing itself
+         * above an accessory that names it */
+        {"leafblower", {"Leafblower Oil 16 oz.", "Backpack Leaf Blower"}, {10, 9.5}, "H1"},
+    };
+    store__lexicon l;
+    char sku[16];
+    (void)state;
+    lexicon_of(&l, yard, sizeof yard / sizeof yard[0]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rerank(&l, cases[i].q, cases[i].t, cases[i].s, 2, 0, 10, sku, sizeof sku);
+        assert_string_equal(sku, cases[i].want);
+    }
+    store__lex_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +353,8 @@ int main(void)
         cmocka_unit_test(test_context_picks),
         cmocka_unit_test(test_split_join_synonyms),
         cmocka_unit_test(test_rerank),
+        cmocka_unit_test(test_split_known_join_plural),
+        cmocka_unit_test(test_rerank_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
