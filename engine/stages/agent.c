@@ -15,6 +15,7 @@
 static bool word_in(const char *w, size_t n, const char *const *list);
 static bool names_last_added(const char *text);
 static bool asks_of_it(const char *text);
+static bool counted_request(eng_turn *t, const char *text);
 
 static const eng_field fields[] = {
     {"agent", ENG_F_STR, true, offsetof(agent_opts, agent), NULL, 0, 0, "product, cart, order or support"},
@@ -171,6 +172,29 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__turn_note(t, "a question about \"it\", the product in focus: not a search");
         return eng__agent_support(&call);
     }
+    /* "actually i changed my mind, cancel it", "please cancel the entire
+     * order" signed in, however read: the order agent asks before
+     * cancelling (a guess, source reread) */
+    if (intent && (strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
+                   strcmp(intent, "search_product") == 0 || strcmp(intent, "clarify") == 0) &&
+        conf < 0.6 && eng__user_id(t) && eng__agent_cancel_request(said)) {
+        eng__agent_read_as(t, "cancel_order");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__turn_note(t, "asks to cancel: the order agent asks first");
+        return eng__agent_order(&call);
+    }
+    /* "i want to return one of them", "how do i send the dress back":
+     * a return, not a change of the cart or a search */
+    static const char *const returning[] = {"return", "send back", "send it back", "send them back",
+                                            "send this back", "send that back", "take it back to you", NULL};
+    static const char *const shop_verbs[] = {"add", "put", "buy", "cart", "basket", "policy", "policies", NULL};
+    if (intent && (strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "update_quantity") == 0 ||
+                   strcmp(intent, "remove_from_cart") == 0 || strcmp(intent, "search_product") == 0) &&
+        conf < 0.6 && eng__agent_has_word(said, returning) && !eng__agent_has_word(said, shop_verbs)) {
+        eng__agent_read_as(t, eng__agent_is_question(said) ? "check_refund_policy" : "get_refund");
+        eng__turn_note(t, "sends something back: the shop's returns, not the cart");
+        return eng__agent_support(&call);
+    }
     /* "got any deals right now", "anything on sale", "any discounts?",
      * naming no product: the shop's current offers (its knowledge; the
      * section on offers when the shopper's own word is not the file's) */
@@ -192,6 +216,15 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__store(t) && eng__agent_has_word(said, owing)) {
         eng__agent_read_as(t, "view_cart");
         eng__turn_note(t, "asks what is owed: the cart and its total");
+        return eng__agent_cart(&call);
+    }
+    /* "2 red lipsticks please", "i'll have 3 of the kiwis": a count and a
+     * product asked for, read as a search: an add, asked */
+    if (intent && strcmp(intent, "search_product") == 0 && conf < 0.7 && eng__store(t) && counted_request(t, said)) {
+        eng__agent_read_as(t, "add_to_cart");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "a count of a product, asked for: an add, asked");
         return eng__agent_cart(&call);
     }
     /* "what's new", "any new arrivals": the shop's suggestions (the
@@ -558,6 +591,34 @@ static bool asks_of_it(const char *text)
            (word_in(w[1], strlen(w[1]), it) || word_in(w[2], strlen(w[2]), it));
 }
 
+/* "2 red lipsticks please", "i'll take 3 kiwis", "can i get two bottles
+ * of water": a count of 2 or more at the message's start (after a verb
+ * of having), and a courtesy or such a verb: asked for, not browsed. */
+static bool counted_request(eng_turn *t, const char *text)
+{
+    static const char *const having[] = {"i'll take ", "ill take ", "i'll have ", "ill have ", "i'd like ",
+                                         "id like ", "can i get ", "can i have ", "could i get ", "could i have ",
+                                         "give me ", "gimme ", "i want ", "i need ", "get me ", NULL};
+    static const char *const polite[] = {"please", "pls", "plz", "thanks", "thank you", "cheers", NULL};
+    const char *p = eng__agent_past_courtesy(text);
+    bool verb = false;
+    for (size_t i = 0; having[i] && !verb; i++)
+        if (strncasecmp(p, having[i], strlen(having[i])) == 0)
+            p += strlen(having[i]), verb = true;
+    if (!verb && !eng__agent_has_word(text, polite))
+        return false;
+    size_t at = (size_t)(p - text);
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0 &&
+            json_object_get_int64(eng__json_path(e, "start")) == (int64_t)at &&
+            json_object_get_int64(eng__json_path(e, "value")) >= 2)
+            return true;
+    }
+    return false;
+}
+
 bool eng__agent_names_part_of_focus(eng_turn *t)
 {
     const char *text = eng__json_str(t->ctx, "message.text", "");
@@ -662,7 +723,13 @@ bool eng__agent_cancel_request(const char *text)
 {
     static const char *const cancel[] = {"cancel it", "cancel that", "cancel my order", "cancel the order",
                                          "cancel this order", "cancel that order", "cancel my last order", NULL};
-    return eng__agent_has_word(text, cancel) && !eng__agent_is_question(text);
+    static const char *const whole[] = {"order", "purchase", NULL};
+    /* "actually cancel the whole order", "please cancel my entire purchase" */
+    bool said = eng__agent_has_word(text, cancel) ||
+                (eng__agent_has_word(text, (const char *const[]){"cancel", NULL}) &&
+                 eng__agent_has_word(text, whole) &&
+                 !eng__agent_has_word(text, (const char *const[]){"don't", "dont", "do not", "not", NULL}));
+    return said && !eng__agent_is_question(text);
 }
 
 bool eng__agent_hop(eng_turn *t)

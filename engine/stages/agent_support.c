@@ -460,15 +460,6 @@ eng_result eng__agent_support(const agent_call *c)
         eng__turn_note(t, "a cart change the shopper says not to make: the cart agent");
         return eng__agent_cart(c);
     }
-    if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) && eng__user_id(t) &&
-        eng__agent_cancel_request(eng__json_str(t->ctx, "message.text", ""))) {
-        /* "actually i changed my mind, cancel it" after an order: the
-         * order agent asks before cancelling (a guess, source reread) */
-        eng__agent_read_as(t, "cancel_order");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__turn_note(t, "asks to cancel: the order agent asks first");
-        return eng__agent_order(c);
-    }
     char about[160];
     eng_kb_hit kh;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) &&
