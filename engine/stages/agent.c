@@ -12,10 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool word_in(const char *w, size_t n, const char *const *list);
-static bool names_last_added(const char *text);
-static bool asks_of_it(const char *text);
-static bool counted_request(eng_turn *t, const char *text);
 
 static const eng_field fields[] = {
     {"agent", ENG_F_STR, true, offsetof(agent_opts, agent), NULL, 0, 0, "product, cart, order or support"},
@@ -80,249 +76,10 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                     (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0);
     const agent_call call = {t, st->opts};
     eng_result r;
-    /* "what does express cost again" while the checkout waits: the cart's
-     * total with that option, and the checkout's question asked again
-     * (a question about an option is no choice of it) */
-    const char *said0 = eng__json_str(t->ctx, "message.text", "");
-    static const char *const costs[] = {"how much", "cost", "costs", "price", "what's", "whats", "what is",
-                                        "what does", NULL};
-    if ((strcmp(ptype, "checkout.address") == 0 || strcmp(ptype, "order.create") == 0) && eng__store(t) &&
-        eng__agent_has_word(said0, costs) &&
-        eng__delivery_named(t, said0)) {
-        eng__agent_read_as(t, "view_cart");
-        eng__turn_note(t, "asks what a delivery option costs while the checkout waits: the cart with it");
-        return eng__agent_cart(&call);
-    }
-    /* "undo that", "actually just one" right after a cart change or the
-     * question about one, whichever agent the reading chose (before a
-     * question it answers is dropped) */
-    /* "no, the other one" right after an add: a swap, or which one (its
-     * "one" is no count to put right) */
-    if (intent && strcmp(intent, "confirm") != 0 && eng__store(t) && eng__agent_other_one(&call, &r))
+    /* a reading the message itself puts right ("nuke my trolley" read as
+     * a search): agent_reread.c, one table */
+    if (eng__agent_reread(&call, fn, &r))
         return r;
-    if (intent && strcmp(intent, "confirm") != 0 && eng__store(t) && eng__agent_cart_takes_back(&call, &r))
-        return r;
-    /* "nuke the cart", "start over, empty everything", "take it all out",
-     * however read: the cart agent asks before emptying it */
-    static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart",
-                                            "remove_from_cart", NULL};
-    bool clear_reading = false;
-    for (size_t i = 0; intent && may_clear[i] && !clear_reading; i++)
-        clear_reading = strcmp(intent, may_clear[i]) == 0;
-    if (clear_reading && eng__store(t) && eng__agent_clears_cart(t, eng__json_str(t->ctx, "message.text", ""))) {
-        eng__agent_read_as(t, "empty_cart");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__turn_note(t, "clears the whole cart: read as emptying it, asked");
-        return eng__agent_cart(&call);
-    }
-    /* "are any of these cruelty-free", "take me back to the start of the
-     * list": questions about the list shown and its pages, however read
-     * ("take" is not an add, "free" not the promotions) */
-    static const char *const may_list[] = {"search_product", "refine_search", "product_details", "out_of_scope",
-                                           "clarify", "shop_question", "add_to_cart", NULL};
-    bool list_reading = false;
-    for (size_t i = 0; intent && may_list[i] && !list_reading; i++)
-        list_reading = strcmp(intent, may_list[i]) == 0;
-    double conf = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
-    if (list_reading && eng__store(t) && fn != eng__agent_cart && eng__agent_picks_among_shown(t)) {
-        eng__agent_read_as(t, "compare");
-        eng__turn_note(t, "which of the products shown: a comparison");
-        return eng__agent_product(&call);
-    }
-    static const char *const may_narrow[] = {"search_product", "refine_search", "product_details", "out_of_scope",
-                                             "clarify", "shop_question", "greeting", "recommend", NULL};
-    bool narrow_reading = false;
-    for (size_t i = 0; intent && may_narrow[i] && !narrow_reading; i++)
-        narrow_reading = strcmp(intent, may_narrow[i]) == 0;
-    if (narrow_reading && eng__store(t) && eng__agent_narrows_list(t)) {
-        /* "something with good cushioning" after running shoes: those
-         * shoes with it (a greeting, out of scope or a new search before) */
-        eng__agent_read_as(t, "refine_search");
-        eng__set_var(t, "narrowsList", json_object_new_boolean(1));
-        eng__turn_note(t, "the ones of the list with something: a refinement");
-        return eng__agent_product(&call);
-    }
-    if (list_reading && eng__store(t) && (fn != eng__agent_cart || conf < 0.6) && eng__agent_turns_page(t)) {
-        eng__agent_read_as(t, "refine_search");
-        eng__turn_note(t, "a page of the list shown: a refinement");
-        return eng__agent_product(&call);
-    }
-    /* "add 2 apples and a bottle of water" read weakly as a search: a
-     * message that opens with the verb of an add is one, asked */
-    static const char *const add_verbs[] = {"add ", "put ", "please add ", "pls add ", "can you add ",
-                                            "could you add ", "and add ", "also add ", NULL};
-    const char *said = eng__json_str(t->ctx, "message.text", "");
-    bool opens_add = false;
-    for (size_t i = 0; add_verbs[i] && !opens_add; i++)
-        opens_add = strncasecmp(said, add_verbs[i], strlen(add_verbs[i])) == 0;
-    if (opens_add && intent && (strcmp(intent, "search_product") == 0 || strcmp(intent, "clarify") == 0) &&
-        conf < 0.7 && eng__store(t) && !strstr(said, "add-on") && !strstr(said, "add on")) {
-        eng__agent_read_as(t, "add_to_cart");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__turn_note(t, "opens with the verb of an add: an add, asked");
-        return eng__agent_cart(&call);
-    }
-    /* "does it come with a charger", "will this fit a queen bed": a
-     * question about the product in focus that the model read as a
-     * search; the support agent answers it from the listing */
-    char about[160];
-    if (intent && strcmp(intent, "search_product") == 0 && conf < 0.6 && fn == eng__agent_product &&
-        asks_of_it(said) && eng__agent_asks_about_focus(t, about, sizeof about)) {
-        eng__agent_read_as(t, "shop_question");
-        eng__turn_note(t, "a question about \"it\", the product in focus: not a search");
-        return eng__agent_support(&call);
-    }
-    /* "actually i changed my mind, cancel it", "please cancel the entire
-     * order" signed in, however read: the order agent asks before
-     * cancelling (a guess, source reread) */
-    if (intent && (strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
-                   strcmp(intent, "search_product") == 0 || strcmp(intent, "clarify") == 0) &&
-        conf < 0.6 && eng__user_id(t) && eng__agent_cancel_request(said)) {
-        eng__agent_read_as(t, "cancel_order");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__turn_note(t, "asks to cancel: the order agent asks first");
-        return eng__agent_order(&call);
-    }
-    /* "i want to return one of them", "how do i send the dress back":
-     * a return, not a change of the cart or a search */
-    static const char *const returning[] = {"return", "send back", "send it back", "send them back",
-                                            "send this back", "send that back", "take it back to you", NULL};
-    static const char *const shop_verbs[] = {"add", "put", "buy", "cart", "basket", "policy", "policies", NULL};
-    if (intent && (strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "update_quantity") == 0 ||
-                   strcmp(intent, "remove_from_cart") == 0 || strcmp(intent, "search_product") == 0) &&
-        conf < 0.6 && eng__agent_has_word(said, returning) && !eng__agent_has_word(said, shop_verbs)) {
-        eng__agent_read_as(t, eng__agent_is_question(said) ? "check_refund_policy" : "get_refund");
-        eng__turn_note(t, "sends something back: the shop's returns, not the cart");
-        return eng__agent_support(&call);
-    }
-    /* "got any deals right now", "anything on sale", "any discounts?",
-     * naming no product: the shop's current offers (its knowledge; the
-     * section on offers when the shopper's own word is not the file's) */
-    if (intent && (strcmp(intent, "search_product") == 0 || strcmp(intent, "out_of_scope") == 0 ||
-                   strcmp(intent, "clarify") == 0 || strcmp(intent, "shop_question") == 0) &&
-        eng__agent_asks_offers(t) &&
-        (eng__agent_knowledge(t, "apply_promo", false) ||
-         eng__agent_knowledge_of(t, "apply_promo", false, "current offers deals promotions"))) {
-        eng__agent_read_as(t, "shop_question");
-        eng__turn_note(t, "asks what is on offer, naming no product: the shop's promotions");
-        return ENG_R_OK;
-    }
-    /* "what do i owe", "what's my bill": the cart's total, however read */
-    static const char *const owing[] = {"what do i owe", "what do we owe", "how much do i owe", "how much i owe",
-                                        "what i owe", "whats my bill", "what's my bill", "my bill", "the bill",
-                                        "what's the damage", "whats the damage", NULL};
-    if (intent && (strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "clarify") == 0 ||
-                   strcmp(intent, "shop_question") == 0 || strcmp(intent, "search_product") == 0) &&
-        eng__store(t) && eng__agent_has_word(said, owing)) {
-        eng__agent_read_as(t, "view_cart");
-        eng__turn_note(t, "asks what is owed: the cart and its total");
-        return eng__agent_cart(&call);
-    }
-    /* "2 red lipsticks please", "i'll have 3 of the kiwis": a count and a
-     * product asked for, read as a search: an add, asked */
-    if (intent && strcmp(intent, "search_product") == 0 && conf < 0.7 && eng__store(t) && counted_request(t, said)) {
-        eng__agent_read_as(t, "add_to_cart");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__set_var(t, "continued", json_object_new_boolean(1));
-        eng__turn_note(t, "a count of a product, asked for: an add, asked");
-        return eng__agent_cart(&call);
-    }
-    /* "what's new", "any new arrivals": the shop's suggestions (the
-     * catalog keeps no dates), not the cart */
-    static const char *const newest[] = {"whats new", "what's new", "what is new", "anything new", "new arrivals",
-                                         "latest arrivals", "newest products", "new in", "just arrived",
-                                         "latest products", "newest arrivals", NULL};
-    if (intent && (strcmp(intent, "view_cart") == 0 || strcmp(intent, "out_of_scope") == 0 ||
-                   strcmp(intent, "clarify") == 0 || strcmp(intent, "greeting") == 0 ||
-                   strcmp(intent, "shop_question") == 0 || strcmp(intent, "search_product") == 0 ||
-                   strcmp(intent, "refine_search") == 0) &&
-        eng__store(t) && eng__agent_has_word(said, newest)) {
-        eng__agent_read_as(t, "recommend");
-        eng__turn_note(t, "asks what is new: the shop's suggestions");
-        return eng__agent_product(&call);
-    }
-    /* "lower it by one" read as a cheaper list: the line's count, asked */
-    if (intent && strcmp(intent, "update_quantity") != 0 && strcmp(intent, "confirm") != 0 && conf < 0.8 &&
-        eng__store(t) && eng__agent_changes_by(t, said)) {
-        eng__agent_read_as(t, "update_quantity");
-        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-        eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change asked for, asked */
-        eng__turn_note(t, "a line changed by a count: a quantity change, asked");
-        return eng__agent_cart(&call);
-    }
-    /* "forget the rolex", "scratch the second", "skip the kiwi": a
-     * removal in words the model reads as a search or a product's
-     * details; asked */
-    static const char *const drop_verbs[] = {"forget the ", "forget about the ", "scratch the ", "skip the ",
-                                             "nix the ", "never mind the ", "nevermind the ", "no more ",
-                                             "actually forget the ", "ok forget the ", NULL};
-    /* "take off the milk", "take out whatever i just put in": verbs that
-     * only take out of a cart, said with the cart empty too (the cart
-     * agent then says the product is not in it) */
-    static const char *const out_verbs[] = {"take out ", "take off ", "pull out ", "take away ", "get rid of ",
-                                            NULL};
-    bool opens_drop = false, opens_out = false;
-    const char *asked = eng__agent_past_courtesy(said);   /* "could you take out ..." */
-    for (size_t i = 0; drop_verbs[i] && !opens_drop; i++)
-        opens_drop = strncasecmp(asked, drop_verbs[i], strlen(drop_verbs[i])) == 0;
-    for (size_t i = 0; out_verbs[i] && !opens_out; i++)
-        opens_out = strncasecmp(asked, out_verbs[i], strlen(out_verbs[i])) == 0;
-    /* "could you remove whatever i added last" */
-    opens_out |= (strncasecmp(asked, "remove ", 7) == 0 || strncasecmp(asked, "delete ", 7) == 0) &&
-                 names_last_added(asked);
-    if ((opens_drop || opens_out) && intent && strcmp(intent, "remove_from_cart") != 0 &&
-        strcmp(intent, "confirm") != 0 && strcmp(intent, "apply_promo") != 0 && strcmp(intent, "empty_cart") != 0 &&
-        strcmp(intent, "update_quantity") != 0 && conf < 0.8 && eng__store(t) && !eng__agent_names_code(said) &&
-        !eng__agent_clears_cart(t, said) &&
-        /* "get rid of all of it except the kiwi" is the cart agent's */
-        !eng__agent_has_word(said, (const char *const[]){"all", "everything", "except", "apart from", "other than",
-                                                         "but", "whole", "lot", NULL})) {
-        if (!eng__json_path(t->ctx, "cart.items"))
-            eng__cart_refresh(t);
-        if (opens_out || json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
-            eng__agent_read_as(t, "remove_from_cart");
-            json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
-            eng__set_var(t, "continued", json_object_new_boolean(1));   /* a change asked for, asked */
-            eng__turn_note(t, "opens with a verb that drops something, goods in the cart: a removal, asked");
-            return eng__agent_cart(&call);
-        }
-    }
-    /* "and welcome5 as well" right after a code was used: that code */
-    char another[64];
-    if (intent && strcmp(intent, "apply_promo") != 0 && strcmp(intent, "confirm") != 0 &&
-        strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "apply_promo") == 0 && eng__store(t) &&
-        eng__agent_another_code(eng__json_str(t->ctx, "message.text", ""), another, sizeof another)) {
-        eng__agent_read_as(t, "apply_promo");
-        eng__turn_note(t, "another code right after one: apply_promo");
-        return eng__agent_cart(&call);
-    }
-    /* "just buy it for me right away" with goods in the cart: the
-     * checkout, which asks before placing anything; "buy it" of a product
-     * not in the cart: the add, asked */
-    static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify", "product_details",
-                                          "shop_question", NULL};
-    bool buy_reading = false;
-    for (size_t i = 0; intent && may_buy[i] && !buy_reading; i++)
-        buy_reading = strcmp(intent, may_buy[i]) == 0;
-    int buys = buy_reading && eng__store(t) ? eng__agent_buys_now(t, eng__json_str(t->ctx, "message.text", "")) : 0;
-    if (buys == 1) {
-        eng__agent_read_as(t, "checkout");
-        eng__turn_note(t, "asks to buy what the cart holds: the checkout");
-        return eng__agent_order(&call);
-    }
-    if (buys == 2) {
-        eng__agent_read_as(t, "add_to_cart");
-        eng__set_var(t, "continued", json_object_new_boolean(1));
-        eng__turn_note(t, "asks to buy the product in focus: an add, asked");
-        return eng__agent_cart(&call);
-    }
-    /* "actually make it standard", "no, switch it to express" right after
-     * the checkout's summary chooses the delivery, however read (a
-     * quantity change, a search, a no) */
-    if ((fn == eng__agent_cart || fn == eng__agent_product || (fn == eng__agent_order && intent &&
-                                                                strcmp(intent, "deny") == 0)) &&
-        eng__agent_picks_delivery(t))
-        return eng__agent_delivery_pick(&call);
     if (drop && !may_keep) {
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
@@ -387,7 +144,7 @@ static bool offer_narrowed(const char *text, const char *const *offers)
         size_t n = (size_t)(p - w);
         if (!n)
             continue;
-        if (word_in(w, n, offers) && prev[0] && !word_in(prev, strlen(prev), asking))
+        if (eng__agent_word_in(w, n, offers) && prev[0] && !eng__agent_word_in(prev, strlen(prev), asking))
             return true;
         snprintf(prev, sizeof prev, "%.*s", (int)(n < sizeof prev ? n : sizeof prev - 1), w);
     }
@@ -569,55 +326,6 @@ bool eng__agent_picks_delivery(eng_turn *t)
 }
 
 static bool is_filler(const char *w, size_t n);
-
-/* "does it come with ...", "is this one ...": a question opener with
- * "it", "this" or "they" right after it. */
-static bool asks_of_it(const char *text)
-{
-    static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "could", NULL};
-    static const char *const it[] = {"it", "this", "they", NULL};
-    char w[3][16] = {"", "", ""};
-    const char *p = text;
-    for (int k = 0; k < 3; k++) {
-        while (*p && !isalnum((unsigned char)*p))
-            p++;
-        size_t n = 0;
-        while (isalnum((unsigned char)p[n]))
-            n++;
-        snprintf(w[k], sizeof w[k], "%.*s", (int)(n < sizeof w[k] ? n : sizeof w[k] - 1), p);
-        p += n;
-    }
-    return word_in(w[0], strlen(w[0]), opens) &&
-           (word_in(w[1], strlen(w[1]), it) || word_in(w[2], strlen(w[2]), it));
-}
-
-/* "2 red lipsticks please", "i'll take 3 kiwis", "can i get two bottles
- * of water": a count of 2 or more at the message's start (after a verb
- * of having), and a courtesy or such a verb: asked for, not browsed. */
-static bool counted_request(eng_turn *t, const char *text)
-{
-    static const char *const having[] = {"i'll take ", "ill take ", "i'll have ", "ill have ", "i'd like ",
-                                         "id like ", "can i get ", "can i have ", "could i get ", "could i have ",
-                                         "give me ", "gimme ", "i want ", "i need ", "get me ", NULL};
-    static const char *const polite[] = {"please", "pls", "plz", "thanks", "thank you", "cheers", NULL};
-    const char *p = eng__agent_past_courtesy(text);
-    bool verb = false;
-    for (size_t i = 0; having[i] && !verb; i++)
-        if (strncasecmp(p, having[i], strlen(having[i])) == 0)
-            p += strlen(having[i]), verb = true;
-    if (!verb && !eng__agent_has_word(text, polite))
-        return false;
-    size_t at = (size_t)(p - text);
-    json_object *ents = eng__json_path(t->ctx, "entities");
-    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
-        json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0 &&
-            json_object_get_int64(eng__json_path(e, "start")) == (int64_t)at &&
-            json_object_get_int64(eng__json_path(e, "value")) >= 2)
-            return true;
-    }
-    return false;
-}
 
 bool eng__agent_names_part_of_focus(eng_turn *t)
 {
@@ -848,7 +556,7 @@ const char *const eng__agent_people[] = {
 };
 
 /* Whether the word w (n bytes) is one of `list`, case aside. */
-static bool word_in(const char *w, size_t n, const char *const *list)
+bool eng__agent_word_in(const char *w, size_t n, const char *const *list)
 {
     for (size_t k = 0; list[k]; k++)
         if (strlen(list[k]) == n && strncasecmp(list[k], w, n) == 0)
@@ -872,9 +580,9 @@ static size_t for_whom(const char *p)
         size_t wn = (size_t)(q - w);
         if (!wn)
             return 0;
-        if (word_in(w, wn, eng__agent_people))
+        if (eng__agent_word_in(w, wn, eng__agent_people))
             return (size_t)(q - p);
-        if (!word_in(w, wn, dets))
+        if (!eng__agent_word_in(w, wn, dets))
             return 0;
     }
     return 0;
@@ -1403,7 +1111,7 @@ static bool attribute_named(eng_turn *t, agent_target *o)
 /* "remove the last thing i added", "take out what i just put in", "the
  * most recent item in my basket": a word of recency and one of adding
  * (or of the cart). */
-static bool names_last_added(const char *text)
+bool eng__agent_names_last_added(const char *text)
 {
     static const char *const recent[] = {"last", "latest", "just", "most recent", "recently", "newest", NULL};
     static const char *const added[] = {"added", "put in", "threw in", "chucked in", "popped in", "stuck in",
@@ -1437,7 +1145,7 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 {
     memset(o, 0, sizeof *o);
     /* 0. "the last thing i added", of a change to the cart */
-    if (cart_first && names_last_added(eng__json_str(t->ctx, "message.text", ""))) {
+    if (cart_first && eng__agent_names_last_added(eng__json_str(t->ctx, "message.text", ""))) {
         if (!eng__json_path(t->ctx, "cart.items"))
             eng__cart_refresh(t);
         if (last_added(t, o)) {

@@ -62,6 +62,18 @@ const char *eng__agent_past_courtesy(const char *s);
  * last", "is the screen big"): about a part of the focus product. */
 bool eng__agent_names_part_of_focus(eng_turn *t);
 
+/* eng__agent_reread: run the table of readings the message puts right
+ * (agent_reread.c) for the turn of `call`, the router having chosen
+ * `fn`: true when an entry answered the turn (its result in *r), false
+ * when the reading stands and `fn` answers. */
+bool eng__agent_reread(const agent_call *call, agent_fn fn, eng_result *r);
+/* eng__agent_word_in: whether w[0..n) is one of `list` (NULL-ended),
+ * case aside. */
+bool eng__agent_word_in(const char *w, size_t n, const char *const *list);
+/* eng__agent_names_last_added: "the last thing i added", "what i just
+ * put in": a word of recency and one of adding or of the cart. */
+bool eng__agent_names_last_added(const char *text);
+
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);

@@ -126,13 +126,6 @@ bool eng__agent_kb_follow_on(eng_turn *t)
     return true;
 }
 
-/* "do you sell keyboards", "do you guys stock tents", "does your shop
- * carry hammocks": the words after the selling verb, or NULL when the
- * message does not ask whether the shop sells something, or asks where
- * or how it sells ("a store in london", "internationally"). "have" and
- * "got" ask after services too ("do you have an app"): with them only
- * goods browsed for count, things named in the plural or after "any"
- * ("do you have bananas", "have you got any kites"). */
 /* Whether a word of `s` reads as a plural ("bananas too", not "glass"
  * or "this"): 4 letters or more ending in "s" after a letter other than
  * "s", "u" or "i". */
@@ -154,6 +147,13 @@ static bool names_plural(const char *s)
     return false;
 }
 
+/* "do you sell keyboards", "do you guys stock tents", "does your shop
+ * carry hammocks": the words after the selling verb, or NULL when the
+ * message does not ask whether the shop sells something, or asks where
+ * or how it sells ("a store in london", "internationally"). "have" and
+ * "got" ask after services too ("do you have an app"): with them only
+ * goods browsed for count, things named in the plural or after "any"
+ * ("do you have bananas", "have you got any kites"). */
 static const char *sold_thing(const char *text)
 {
     static const char *const verbs[] = {" sell ", " stock ", " carry ", " have ", " got ", NULL};

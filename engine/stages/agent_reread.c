@@ -1,0 +1,391 @@
+/* engine/stages/agent_reread.c — readings the message itself puts
+ * right, before an agent answers. The classifier reads "nuke my
+ * trolley" as a search and "how long does the battery hold up" as a
+ * shop question; each entry of one table below names the readings it
+ * corrects, how sure they may be, the test the message must pass, and
+ * the reading and agent that answer instead. The agent stage (agent.c)
+ * runs the table once per turn, first entry first, before the agent the
+ * router chose. */
+#define _GNU_SOURCE /* strcasestr */
+#include "agent_int.h"
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* What a test sees: the turn, the message, the agent the router chose
+ * and the reading's confidence. */
+typedef struct reread_ctx {
+    const agent_call *call;
+    eng_turn *t;
+    const char *said;
+    const char *intent;
+    agent_fn fn;
+    double conf;
+} reread_ctx;
+
+enum {
+    RR_STORE = 1,       /* needs a store */
+    RR_SOURCE = 2,      /* the new reading's source is "reread" */
+    RR_ASKED = 4,       /* a change it leads to is asked (vars.continued) */
+};
+
+/* One correction. `from` lists the readings it corrects (NULL: any but
+ * those of `not_from`); only those less sure than `below`. `test` says
+ * whether the message is what it corrects to; `act`, when set, answers
+ * the turn itself instead (true when it did, *r its result). */
+typedef struct reread {
+    const char *const *from, *const *not_from;
+    double below;
+    bool (*test)(const reread_ctx *c);
+    bool (*act)(const reread_ctx *c, eng_result *r);
+    const char *as;      /* the reading it becomes (NULL: the test set it) */
+    unsigned flags;
+    const char *var;     /* a var set true beside it, or NULL */
+    agent_fn to;         /* who answers (NULL: nobody, the reply says it) */
+    const char *note;    /* for the trace */
+} reread;
+
+static const char *const not_confirm[] = {"confirm", NULL};
+
+/* ---- the tests, in the table's order */
+
+/* "what does express cost again" while the checkout waits: the cart's
+ * total with that option, and the checkout's question asked again (a
+ * question about an option is no choice of it) */
+static bool delivery_cost(const reread_ctx *c)
+{
+    static const char *const costs[] = {"how much", "cost", "costs", "price", "what's", "whats", "what is",
+                                        "what does", NULL};
+    const char *ptype = eng__json_str(eng__json_path(c->t->ctx, "session.pending"), "type", "");
+    return (strcmp(ptype, "checkout.address") == 0 || strcmp(ptype, "order.create") == 0) &&
+           eng__agent_has_word(c->said, costs) && eng__delivery_named(c->t, c->said);
+}
+
+/* "no, the other one" right after an add: a swap, or which one */
+static bool other_one(const reread_ctx *c, eng_result *r) { return eng__agent_other_one(c->call, r); }
+
+/* "undo that", "actually just one" right after a cart change or the
+ * question about one, whichever agent the reading chose */
+static bool takes_back(const reread_ctx *c, eng_result *r) { return eng__agent_cart_takes_back(c->call, r); }
+
+/* "nuke the cart", "start over, empty everything": asked before it is done */
+static bool clears(const reread_ctx *c) { return eng__agent_clears_cart(c->t, c->said); }
+
+/* "are any of these cruelty-free": which of the list shown */
+static bool picks_among(const reread_ctx *c)
+{
+    return c->fn != eng__agent_cart && eng__agent_picks_among_shown(c->t);
+}
+
+/* "something with good cushioning" after running shoes */
+static bool narrows(const reread_ctx *c) { return eng__agent_narrows_list(c->t); }
+
+/* "take me back to the start of the list", "next page" */
+static bool pages(const reread_ctx *c)
+{
+    return (c->fn != eng__agent_cart || c->conf < 0.6) && eng__agent_turns_page(c->t);
+}
+
+/* "add 2 apples and a bottle of water" read as a search: it opens with
+ * the verb of an add */
+static bool opens_add(const reread_ctx *c)
+{
+    static const char *const verbs[] = {"add ", "put ", "please add ", "pls add ", "can you add ", "could you add ",
+                                        "and add ", "also add ", NULL};
+    bool opens = false;
+    for (size_t i = 0; verbs[i] && !opens; i++)
+        opens = strncasecmp(c->said, verbs[i], strlen(verbs[i])) == 0;
+    return opens && !strstr(c->said, "add-on") && !strstr(c->said, "add on");
+}
+
+/* "does it come with ...", "is this one ...": a question opener with
+ * "it", "this" or "they" right after it. */
+static bool asks_of_it(const char *text)
+{
+    static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "could", NULL};
+    static const char *const it[] = {"it", "this", "they", NULL};
+    char w[3][16] = {"", "", ""};
+    const char *p = text;
+    for (int k = 0; k < 3; k++) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        size_t n = 0;
+        while (isalnum((unsigned char)p[n]))
+            n++;
+        snprintf(w[k], sizeof w[k], "%.*s", (int)(n < sizeof w[k] ? n : sizeof w[k] - 1), p);
+        p += n;
+    }
+    return eng__agent_word_in(w[0], strlen(w[0]), opens) &&
+           (eng__agent_word_in(w[1], strlen(w[1]), it) || eng__agent_word_in(w[2], strlen(w[2]), it));
+}
+
+
+/* "does it come with a charger", "will this fit a queen bed" read as a
+ * search: a question about the product in focus, from its listing */
+static bool about_it(const reread_ctx *c)
+{
+    char about[160];
+    return c->fn == eng__agent_product && asks_of_it(c->said) &&
+           eng__agent_asks_about_focus(c->t, about, sizeof about);
+}
+
+/* "please cancel the entire order", signed in: the order agent asks */
+static bool cancels(const reread_ctx *c) { return eng__user_id(c->t) && eng__agent_cancel_request(c->said); }
+
+/* "i want to return one of them", "how do i send the dress back": the
+ * shop's returns, never a change of the cart */
+static bool sends_back(const reread_ctx *c)
+{
+    static const char *const returning[] = {"return", "send back", "send it back", "send them back",
+                                            "send this back", "send that back", "take it back to you", NULL};
+    static const char *const shop_verbs[] = {"add", "put", "buy", "cart", "basket", "policy", "policies", NULL};
+    if (!eng__agent_has_word(c->said, returning) || eng__agent_has_word(c->said, shop_verbs))
+        return false;
+    eng__agent_read_as(c->t, eng__agent_is_question(c->said) ? "check_refund_policy" : "get_refund");
+    return true;
+}
+
+/* "got any deals right now", "any discounts?", naming no product: the
+ * shop's offers (its knowledge; the section on offers when the
+ * shopper's own word is not the file's) */
+static bool offers(const reread_ctx *c)
+{
+    return eng__agent_asks_offers(c->t) &&
+           (eng__agent_knowledge(c->t, "apply_promo", false) ||
+            eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions"));
+}
+
+/* "what do i owe", "what's my bill": the cart and its total */
+static bool owes(const reread_ctx *c)
+{
+    static const char *const owing[] = {"what do i owe", "what do we owe", "how much do i owe", "how much i owe",
+                                        "what i owe", "whats my bill", "what's my bill", "my bill", "the bill",
+                                        "what's the damage", "whats the damage", NULL};
+    return eng__agent_has_word(c->said, owing);
+}
+
+/* "2 red lipsticks please", "i'll take 3 kiwis", "can i get two bottles
+ * of water": a count of 2 or more at the message's start (after a verb
+ * of having), and a courtesy or such a verb: asked for, not browsed. */
+static bool counted_request(eng_turn *t, const char *text)
+{
+    static const char *const having[] = {"i'll take ", "ill take ", "i'll have ", "ill have ", "i'd like ",
+                                         "id like ", "can i get ", "can i have ", "could i get ", "could i have ",
+                                         "give me ", "gimme ", "i want ", "i need ", "get me ", NULL};
+    static const char *const polite[] = {"please", "pls", "plz", "thanks", "thank you", "cheers", NULL};
+    const char *p = eng__agent_past_courtesy(text);
+    bool verb = false;
+    for (size_t i = 0; having[i] && !verb; i++)
+        if (strncasecmp(p, having[i], strlen(having[i])) == 0)
+            p += strlen(having[i]), verb = true;
+    if (!verb && !eng__agent_has_word(text, polite))
+        return false;
+    size_t at = (size_t)(p - text);
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0 &&
+            json_object_get_int64(eng__json_path(e, "start")) == (int64_t)at &&
+            json_object_get_int64(eng__json_path(e, "value")) >= 2)
+            return true;
+    }
+    return false;
+}
+
+static bool counted(const reread_ctx *c) { return counted_request(c->t, c->said); }
+
+/* "what's new", "any new arrivals": the shop's suggestions (the catalog
+ * keeps no dates) */
+static bool asks_new(const reread_ctx *c)
+{
+    static const char *const newest[] = {"whats new", "what's new", "what is new", "anything new", "new arrivals",
+                                         "latest arrivals", "newest products", "new in", "just arrived",
+                                         "latest products", "newest arrivals", NULL};
+    return eng__agent_has_word(c->said, newest);
+}
+
+/* "lower it by one" read as a cheaper list: the line's count */
+static bool changes_by(const reread_ctx *c) { return eng__agent_changes_by(c->t, c->said); }
+
+/* "forget the rolex", "scratch the second", "could you take out
+ * whatever i just put in", "take off the milk": a removal in words the
+ * model reads otherwise. The verbs that only take out of a cart count
+ * with the cart empty too (the cart agent then says the product is not
+ * in it); a cart cleared or kept but for a line is the cart agent's. */
+static bool drops(const reread_ctx *c)
+{
+    static const char *const drop_verbs[] = {"forget the ", "forget about the ", "scratch the ", "skip the ",
+                                             "nix the ", "never mind the ", "nevermind the ", "no more ",
+                                             "actually forget the ", "ok forget the ", NULL};
+    static const char *const out_verbs[] = {"take out ", "take off ", "pull out ", "take away ", "get rid of ",
+                                            NULL};
+    static const char *const whole[] = {"all", "everything", "except", "apart from", "other than", "but", "whole",
+                                        "lot", NULL};
+    const char *asked = eng__agent_past_courtesy(c->said);
+    bool opens_drop = false, opens_out = false;
+    for (size_t i = 0; drop_verbs[i] && !opens_drop; i++)
+        opens_drop = strncasecmp(asked, drop_verbs[i], strlen(drop_verbs[i])) == 0;
+    for (size_t i = 0; out_verbs[i] && !opens_out; i++)
+        opens_out = strncasecmp(asked, out_verbs[i], strlen(out_verbs[i])) == 0;
+    /* "could you remove whatever i added last" */
+    opens_out |= (strncasecmp(asked, "remove ", 7) == 0 || strncasecmp(asked, "delete ", 7) == 0) &&
+                 eng__agent_names_last_added(asked);
+    if (!(opens_drop || opens_out) || eng__agent_names_code(c->said) || eng__agent_clears_cart(c->t, c->said) ||
+        eng__agent_has_word(c->said, whole))
+        return false;
+    if (!eng__json_path(c->t->ctx, "cart.items"))
+        eng__cart_refresh(c->t);
+    return opens_out || json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0;
+}
+
+/* "and welcome5 as well" right after a code was used: that code */
+static bool another_code(const reread_ctx *c)
+{
+    char code[64];
+    return strcmp(eng__json_str(c->t->ctx, "session.lastIntent", ""), "apply_promo") == 0 &&
+           eng__agent_another_code(c->said, code, sizeof code);
+}
+
+/* "just buy it for me" with goods in the cart: the checkout, which asks
+ * before placing anything; "buy it" of a product not in the cart: the
+ * add, asked */
+static bool buys(const reread_ctx *c, eng_result *r)
+{
+    int b = eng__agent_buys_now(c->t, c->said);
+    if (b == 1) {
+        eng__agent_read_as(c->t, "checkout");
+        eng__turn_note(c->t, "asks to buy what the cart holds: the checkout");
+        *r = eng__agent_order(c->call);
+        return true;
+    }
+    if (b == 2) {
+        eng__agent_read_as(c->t, "add_to_cart");
+        eng__set_var(c->t, "continued", json_object_new_boolean(1));
+        eng__turn_note(c->t, "asks to buy the product in focus: an add, asked");
+        *r = eng__agent_cart(c->call);
+        return true;
+    }
+    return false;
+}
+
+/* "actually make it standard", "no, switch it to express" right after
+ * the checkout's summary chooses the delivery, however read (a quantity
+ * change, a search, a no) */
+static bool picks_delivery(const reread_ctx *c, eng_result *r)
+{
+    if (!(c->fn == eng__agent_cart || c->fn == eng__agent_product ||
+          (c->fn == eng__agent_order && strcmp(c->intent, "deny") == 0)) ||
+        !eng__agent_picks_delivery(c->t))
+        return false;
+    *r = eng__agent_delivery_pick(c->call);
+    return true;
+}
+
+/* ---- the table */
+
+static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
+                                        NULL};
+static const char *const may_list[] = {"search_product", "refine_search", "product_details", "out_of_scope",
+                                       "clarify", "shop_question", "add_to_cart", NULL};
+static const char *const may_narrow[] = {"search_product", "refine_search", "product_details", "out_of_scope",
+                                         "clarify", "shop_question", "greeting", "recommend", NULL};
+static const char *const search_or_clarify[] = {"search_product", "clarify", NULL};
+static const char *const search[] = {"search_product", NULL};
+static const char *const unplaced[] = {"out_of_scope", "shop_question", "search_product", "clarify", NULL};
+static const char *const cart_or_search[] = {"add_to_cart", "update_quantity", "remove_from_cart", "search_product",
+                                             NULL};
+static const char *const may_new[] = {"view_cart", "out_of_scope", "clarify", "greeting", "shop_question",
+                                      "search_product", "refine_search", NULL};
+static const char *const not_counted[] = {"update_quantity", "confirm", NULL};
+static const char *const not_removal[] = {"remove_from_cart", "confirm", "apply_promo", "empty_cart",
+                                          "update_quantity", NULL};
+static const char *const not_code[] = {"apply_promo", "confirm", NULL};
+static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify", "product_details",
+                                      "shop_question", NULL};
+
+#define ANY 2.0
+
+static const reread table[] = {
+    {NULL, NULL, ANY, delivery_cost, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
+     "asks what a delivery option costs while the checkout waits: the cart with it"},
+    {NULL, not_confirm, ANY, NULL, other_one, NULL, RR_STORE, NULL, NULL, NULL},
+    {NULL, not_confirm, ANY, NULL, takes_back, NULL, RR_STORE, NULL, NULL, NULL},
+    {may_clear, NULL, ANY, clears, NULL, "empty_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
+     "clears the whole cart: read as emptying it, asked"},
+    {may_list, NULL, ANY, picks_among, NULL, "compare", RR_STORE, NULL, eng__agent_product,
+     "which of the products shown: a comparison"},
+    {may_narrow, NULL, ANY, narrows, NULL, "refine_search", RR_STORE, "narrowsList", eng__agent_product,
+     "the ones of the list with something: a refinement"},
+    {may_list, NULL, ANY, pages, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,
+     "a page of the list shown: a refinement"},
+    {search_or_clarify, NULL, 0.7, opens_add, NULL, "add_to_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
+     "opens with the verb of an add: an add, asked"},
+    {search, NULL, 0.6, about_it, NULL, "shop_question", 0, NULL, eng__agent_support,
+     "a question about \"it\", the product in focus: not a search"},
+    {unplaced, NULL, 0.6, cancels, NULL, "cancel_order", RR_SOURCE, NULL, eng__agent_order,
+     "asks to cancel: the order agent asks first"},
+    {cart_or_search, NULL, 0.6, sends_back, NULL, NULL, 0, NULL, eng__agent_support,
+     "sends something back: the shop's returns, not the cart"},
+    {unplaced, NULL, ANY, offers, NULL, "shop_question", 0, NULL, NULL,
+     "asks what is on offer, naming no product: the shop's promotions"},
+    {unplaced, NULL, ANY, owes, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
+     "asks what is owed: the cart and its total"},
+    {search, NULL, 0.7, counted, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
+     "a count of a product, asked for: an add, asked"},
+    {may_new, NULL, ANY, asks_new, NULL, "recommend", RR_STORE, NULL, eng__agent_product,
+     "asks what is new: the shop's suggestions"},
+    {NULL, not_counted, 0.8, changes_by, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
+     eng__agent_cart, "a line changed by a count: a quantity change, asked"},
+    {NULL, not_removal, 0.8, drops, NULL, "remove_from_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
+     "opens with a verb that drops something: a removal, asked"},
+    {NULL, not_code, ANY, another_code, NULL, "apply_promo", RR_STORE, NULL, eng__agent_cart,
+     "another code right after one: apply_promo"},
+    {may_buy, NULL, ANY, NULL, buys, NULL, RR_STORE, NULL, NULL, NULL},
+    {NULL, NULL, ANY, NULL, picks_delivery, NULL, 0, NULL, NULL, NULL},
+};
+
+static bool listed(const char *const *list, const char *intent)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (strcmp(list[i], intent) == 0)
+            return true;
+    return false;
+}
+
+bool eng__agent_reread(const agent_call *call, agent_fn fn, eng_result *r)
+{
+    eng_turn *t = call->t;
+    const char *intent = eng__agent_intent(t);
+    if (!intent || !*intent)
+        return false;
+    intent = eng__pool_strdup(t->pool, intent);   /* a reading replaced frees the name */
+    reread_ctx c = {call, t, eng__json_str(t->ctx, "message.text", ""), intent, fn,
+                    json_object_get_double(eng__json_path(t->ctx, "intent.confidence"))};
+    bool has_store = eng__store(t) != NULL;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const reread *e = &table[i];
+        if ((e->from && !listed(e->from, intent)) || (e->not_from && listed(e->not_from, intent)) ||
+            c.conf >= e->below || ((e->flags & RR_STORE) && !has_store))
+            continue;
+        if (e->act) {
+            if (e->act(&c, r))
+                return true;
+            continue;
+        }
+        if (!e->test(&c))
+            continue;
+        if (e->as)
+            eng__agent_read_as(t, e->as);
+        if (e->flags & RR_SOURCE)
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        if (e->flags & RR_ASKED)
+            eng__set_var(t, "continued", json_object_new_boolean(1));
+        if (e->var)
+            eng__set_var(t, e->var, json_object_new_boolean(1));
+        eng__turn_note(t, "%s", e->note);
+        *r = e->to ? e->to(call) : ENG_R_OK;
+        return true;
+    }
+    return false;
+}
