@@ -45,6 +45,10 @@ int eng__shop_price(eng_turn *t, json_object *cards);
 /* eng__shop_price_kept: the same without a turn, when none is needed
  * (eng__rules_price_kept): true when the cards are priced. */
 bool eng__shop_price_kept(const eng_pipeline *p, json_object *cards);
+/* eng__shop_cart_act: a cart action {type: hook, sku, title, price,
+ * category, brand, stock, qty, currentQty, newQty} as the rules' veto
+ * hooks see it, for product `p` (a new object). */
+json_object *eng__shop_cart_act(const char *hook, const store_product *p, int64_t qty, int64_t cur, int64_t nq);
 /* eng__shop_veto: the first on(hook) of any rules file that denies
  * `action`, with ctx.cart loaded first so the rule sees the cart; a new
  * {deny, id, version, file} or NULL. */

@@ -70,6 +70,23 @@ bool eng__shop_price_kept(const eng_pipeline *p, json_object *cards)
     return eng__rules_price_kept(rs, n, cards);
 }
 
+json_object *eng__shop_cart_act(const char *hook, const store_product *p, int64_t qty, int64_t cur, int64_t nq)
+{
+    /* the action as the rules see it: what, how many, and the product */
+    json_object *act = json_object_new_object();
+    ENG_JADD(act, "type", json_object_new_string(hook));
+    ENG_JADD(act, "sku", json_object_new_string(p->sku));
+    ENG_JADD(act, "title", json_object_new_string(p->title));
+    ENG_JADD(act, "price", json_object_new_double(p->price));
+    ENG_JADD(act, "category", p->category ? json_object_new_string(p->category) : NULL);
+    ENG_JADD(act, "brand", p->brand ? json_object_new_string(p->brand) : NULL);
+    ENG_JADD(act, "stock", eng__stock_json(p));
+    ENG_JADD(act, "qty", json_object_new_int64(qty));
+    ENG_JADD(act, "currentQty", json_object_new_int64(cur));
+    ENG_JADD(act, "newQty", json_object_new_int64(nq));
+    return act;
+}
+
 json_object *eng__shop_veto(eng_turn *t, const char *hook, json_object *action)
 {
     const eng_rules *rs[RULESETS_MAX];
@@ -241,16 +258,8 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
                 store_product_clear(&p);
                 return set(r, ENG_SHOP_INVALID, "at most %d of one product", MAX_LINE_QTY);
             }
-            /* the action as the rules see it: what, how many, and the product */
-            ENG_JADD(act, "sku", json_object_new_string(p.sku));
-            ENG_JADD(act, "title", json_object_new_string(p.title));
-            ENG_JADD(act, "price", json_object_new_double(p.price));
-            ENG_JADD(act, "category", p.category ? json_object_new_string(p.category) : NULL);
-            ENG_JADD(act, "brand", p.brand ? json_object_new_string(p.brand) : NULL);
-            ENG_JADD(act, "stock", eng__stock_json(&p));
-            ENG_JADD(act, "qty", json_object_new_int64(op == STORE_CART_REMOVE ? cur : qty));
-            ENG_JADD(act, "currentQty", json_object_new_int64(cur));
-            ENG_JADD(act, "newQty", json_object_new_int64(nq));
+            json_object_put(act);
+            act = eng__shop_cart_act(hook, &p, op == STORE_CART_REMOVE ? cur : qty, cur, nq);
             store_product_clear(&p);
         }
     }

@@ -215,9 +215,23 @@ static bool plain_int(const X *x, size_t i) { return num(x, i) && !sfx_len(x, i)
 
 /* Nothing more belongs to the phrase at token j: the end, punctuation, a
  * conjunction or a small word that starts something else. */
+static bool word_in(const X *x, size_t i, const char *const *ws);
+
+/* "twice", "thrice", "3 times": how many times a product is wanted. */
+static bool times_said(const X *x, size_t j)
+{
+    static const char *const times[] = {"twice", "thrice", NULL};
+    static const char *const word[] = {"times", NULL};
+    return (word_in(x, j, times) && !word_in(x, j + 1, (const char *const[]){"as", NULL})) ||
+           (j + 1 < x->n && (x->t[j].kind == TK_NUM || is(x, j, L_NUM) || is(x, j, L_ONE)) && word_in(x, j + 1, word));
+}
+
 static bool clause_end(const X *x, size_t j)
 {
     if (j >= x->n)
+        return true;
+    /* "add the cheapest twice", "the second one 3 times" */
+    if (times_said(x, j))
         return true;
     const ent_tok *t = &x->t[j];
     if (t->kind == TK_SYM)
@@ -881,6 +895,8 @@ static void find_quantities(X *x)
             q = i + 1 + sym(x, i + 1, ':'), v = x->t[q].num, k = q + 1;
         else if (is(x, i, L_ONE) && (prev == L_THE || prev == L_THIS || prev == L_DET || prev == L_NO))
             continue;   /* "which one", "no one": not a count */
+        else if (times_said(x, i) && x->t[i].kind == TK_WORD && !is(x, i, L_NUM) && !is(x, i, L_ONE))
+            v = lower(x->s[x->t[i].s]) == 't' && x->t[i].e - x->t[i].s == 5 ? 2 : 3;   /* "twice", "thrice" */
         else if (numword(x, i, &v, &k))
             ;
         else if (num(x, i) && !x->t[i].dec && (!sfx_len(x, i) || sfx(x, i, "x") || sfx(x, i, "pcs")) &&
@@ -893,7 +909,7 @@ static void find_quantities(X *x)
             for (size_t p = x->t[i].s + 1; p < x->t[i].e && v >= 0; p++)
                 v = is_digit(x->s[p]) ? v * 10 + (x->s[p] - '0') : -1;
         }
-        if (v < 0 || is(x, k, L_UNIT) || is(x, k, L_CUR))
+        if (v < 0 || (is(x, k, L_UNIT) && !word_in(x, k, (const char *const[]){"times", NULL})) || is(x, k, L_CUR))
             continue;
         if (is(x, k, L_DOZEN))
             v *= 12, k++;
@@ -902,6 +918,7 @@ static void find_quantities(X *x)
         k += is(x, k, L_PCS);
         if (is(x, k - 1, L_COUPLE) && is(x, k, L_OF))
             k++;
+        k += word_in(x, k, (const char *const[]){"times", NULL});   /* "3 times" */
         emit(x, ENG_ENT_QUANTITY, i, k)->num = v;
         i = k - 1;
     }

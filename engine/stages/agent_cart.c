@@ -819,6 +819,29 @@ static bool cannot_add(eng_turn *t, const char *sku, int64_t qty)
     return no;
 }
 
+/* How many more of `sku` the cart can take from stock (the line's count
+ * aside), or -1 when the catalog keeps no stock for it or the shop's
+ * rules would refuse that many (the limit is then the rule's, said by
+ * the refusal). */
+static int64_t stock_left(eng_turn *t, const char *sku)
+{
+    store_product p = {0};
+    if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0)
+        return -1;
+    int64_t cur = eng__cart_line_qty(t, sku);
+    int64_t left = p.stock_untracked ? -1 : p.stock - cur;
+    if (left >= 1) {
+        json_object *act = eng__shop_cart_act("cart.add", &p, left, cur, cur + left);
+        json_object *veto = eng__shop_veto(t, "cart.add", act);
+        if (veto)
+            left = -1;
+        json_object_put(veto);
+        json_object_put(act);
+    }
+    store_product_clear(&p);
+    return left;
+}
+
 /* "add the first in medium", "the blue one in XL": a size or colour
  * asked for that the product's listing (title, description, tags) does
  * not hold. Sets vars.variantUnlisted {kind, value, title}; the add is
@@ -860,8 +883,23 @@ static eng_result change(eng_turn *t, const agent_opts *o, const char *type, age
 {
     /* an add that cannot be had is refused at once ("it is out of
      * stock"), never asked first: nothing changes either way */
-    if (strcmp(type, "cart.add") == 0 && tg && cannot_add(t, tg->sku, qty))
+    if (strcmp(type, "cart.add") == 0 && tg && cannot_add(t, tg->sku, qty)) {
+        /* "add 9 apples" with 8 left: the 8 offered, asked */
+        int64_t left = qty <= 999 ? stock_left(t, tg->sku) : -1;
+        if (left >= 1 && qty > left) {
+            json_object *v = json_object_new_object();
+            ENG_JADD(v, "available", json_object_new_int64(left));
+            ENG_JADD(v, "asked", json_object_new_int64(qty));
+            if (eng__cart_line_qty(t, tg->sku) > 0)
+                ENG_JADD(v, "more", json_object_new_boolean(1));   /* beside the line's */
+            eng__set_var(t, "onlyInStock", v);
+            eng__set_var(t, "unsure", json_object_new_boolean(1));
+            eng__agent_ask(t, type, tg->sku, tg->title, left);
+            eng__turn_note(t, "%lld asked, %lld left: those offered", (long long)qty, (long long)left);
+            return ENG_R_OK;
+        }
         return propose(t, type, tg->sku, qty);
+    }
     if (strcmp(type, "cart.add") == 0 && tg && tg->sku && variant_unlisted(t, tg->sku)) {
         eng__set_var(t, "unsure", json_object_new_boolean(1));
         eng__agent_ask(t, type, tg->sku, tg->title, qty);

@@ -171,6 +171,9 @@ static void test_quantities(void **state)
         {"socks x3", "x3", 3},              {"twenty-five cups", "twenty-five", 25},
         {"qty: 4", "qty: 4", 4},           {"3 pcs", "3 pcs", 3},
         {"two dozen roses", "two dozen", 24},
+        /* how many times a product is wanted */
+        {"add it twice", "twice", 2},       {"the cheapest 3 times", "3 times", 3},
+        {"thrice please", "thrice", 3},
     };
     eng__ent e[64];
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -178,7 +181,8 @@ static void test_quantities(void **state)
         assert_true(find(e, n, c[i].text, ENG_ENT_QUANTITY, c[i].span)->num == c[i].v);
     }
     /* not counts: prices, sizes, units, times, "which one" */
-    const char *no[] = {"$5", "size 9", "2 kg", "at 3:30", "which one is it", "10.5", "in 2024"};
+    const char *no[] = {"$5", "size 9", "2 kg", "at 3:30", "which one is it", "10.5", "in 2024",
+                        "twice as many"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         int n = ex(NULL, no[i], e);
         for (int k = 0; k < n; k++)
