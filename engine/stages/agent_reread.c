@@ -282,6 +282,20 @@ static bool picks_delivery(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "delete my account", "please close my account": no sign-up; the
+ * shop's text on an account's data */
+static bool ends_account(const reread_ctx *c)
+{
+    static const char *const ending[] = {"delete", "close", "remove", "cancel", "deactivate", "erase", "terminate",
+                                         "get rid of", "shut down", NULL};
+    /* asked in the words of the shop's own text ("close" is its hours) */
+    if (!eng__agent_has_word(c->said, ending))
+        return false;
+    if (!eng__agent_knowledge_of(c->t, "shop_question", false, "delete account data"))
+        eng__set_var(c->t, "knowledgeMiss", json_object_new_boolean(1));
+    return true;
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -301,6 +315,7 @@ static const char *const not_counted[] = {"update_quantity", "confirm", NULL};
 static const char *const not_removal[] = {"remove_from_cart", "confirm", "apply_promo", "empty_cart",
                                           "update_quantity", NULL};
 static const char *const not_code[] = {"apply_promo", "confirm", NULL};
+static const char *const account[] = {"create_account", NULL};
 static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify", "product_details",
                                       "shop_question", NULL};
 
@@ -343,6 +358,8 @@ static const reread table[] = {
      "another code right after one: apply_promo"},
     {may_buy, NULL, ANY, NULL, buys, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, NULL, ANY, NULL, picks_delivery, NULL, 0, NULL, NULL, NULL},
+    {account, NULL, ANY, ends_account, NULL, "shop_question", 0, NULL, NULL,
+     "ends an account, not a sign-up: the shop's text"},
 };
 
 static bool listed(const char *const *list, const char *intent)
