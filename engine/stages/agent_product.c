@@ -846,6 +846,47 @@ static bool in_some_title(eng_turn *t, const char *word)
     return found;
 }
 
+/* The last of two or more query words (the thing bought), of letters
+ * only, that nothing in the catalog holds (no spelling correction),
+ * after only colours ("green tea", "red wine": the colour alone finds
+ * green peppers). */
+static bool head_unknown(eng_turn *t, const char *words)
+{
+    const char *last = strrchr(words, ' ');
+    if (!last || !eng__store(t))
+        return false;
+    last++;
+    /* every word before it a colour the entities stage found */
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (const char *p = words; p < last - 1;) {
+        size_t k = strcspn(p, " ");
+        bool colour = false;
+        for (size_t i = 0; ents && i < json_object_array_length(ents) && !colour; i++) {
+            json_object *e = json_object_array_get_idx(ents, i);
+            const char *v = eng__json_str(e, "text", "");
+            colour = strcmp(eng__json_str(e, "type", ""), "color") == 0 && strlen(v) == k && strncasecmp(v, p, k) == 0;
+        }
+        if (!colour)
+            return false;
+        p += k + 1;
+    }
+    size_t n = strlen(last);
+    if (n < 3)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalpha((unsigned char)last[i]))
+            return false;
+    store_search_query sq;
+    store_search_query_init(&sq);
+    sq.text = last;
+    sq.limit = 1;
+    sq.flags = STORE_SEARCH_NO_SPELL;
+    store_search_result res = {0};
+    bool none = store_search(eng__store(t), &sq, &res, NULL) == 0 && res.total == 0;
+    store_search_result_free(&res);
+    return none;
+}
+
 /* A word the message says it does not want ("but not an iphone",
  * "anything except a macbook"): the first content word after a
  * negation, that no negated entity (a brand, colour or category the
@@ -1345,6 +1386,16 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
         q.sort == STORE_SORT_RELEVANCE && !eng__agent_has_word(text, (const char *const[]){"everything", "all", NULL})) {
         eng__turn_note(t, "nothing to search for: asked what kind of product");
         clarify(t);
+        return ENG_R_OK;
+    }
+    /* "green tea": the thing bought is a word nothing of the catalog
+     * holds, after words it does hold ("green" things): not carried,
+     * rather than a list of green things */
+    if (fresh_search && !q.category && !q.brand && !typed &&
+        json_object_get_boolean(eng__json_path(t->ctx, "understanding.dictionary")) && head_unknown(t, q.text)) {
+        clarify(t);
+        eng__set_var(t, "notCarried", json_object_new_string(q.text));
+        eng__turn_note(t, "\"%s\": the catalog has no word for the thing bought", q.text);
         return ENG_R_OK;
     }
     if (run_search(t, o, &q, "search", refine && has_last) < 0)
