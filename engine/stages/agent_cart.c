@@ -1879,6 +1879,9 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     if (n < 1 || n > max)
         return 0;
     bool said = eng__agent_has_word(text, whole);
+    /* "add them" with two shown, or right after two were compared */
+    if (!said && n == 2 && eng__agent_has_word(text, (const char *const[]){"them", "those", "these", "em", NULL}))
+        said = true;
     /* "all three of those", "all 5": the count must be the list's */
     const char *all = strcasestr(text, "all ");
     if (!said && all) {

@@ -2083,7 +2083,10 @@ static void feature_word(const char *text, json_object *cards, char *out, size_t
         "looks", "look", "feels", "feel", "sounds", "fits", "fit", "works", "work", "lasts", "last",
         /* "the longest battery life", "the biggest screen": the thing, not how much */
         "longest", "longer", "biggest", "bigger", "largest", "larger", "fastest", "faster", "strongest",
-        "stronger", "brightest", "brighter", "smallest", "smaller", "greatest", "nicest", "decent", NULL};
+        "stronger", "brightest", "brighter", "smallest", "smaller", "greatest", "nicest", "decent",
+        /* "how much are they": the prices, no thing of the listings */
+        "how", "much", "many", "what", "whats", "what's", "going", "selling", "sold", "sell", "retail",
+        "retailing", "worth", NULL};
     out[0] = '\0';
     int words = 0;
     for (const char *p = text; *p;) {

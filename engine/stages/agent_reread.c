@@ -166,13 +166,14 @@ static bool owes(const reread_ctx *c)
 }
 
 /* "2 red lipsticks please", "i'll take 3 kiwis", "can i get two bottles
- * of water": a count of 2 or more at the message's start (after a verb
- * of having), and a courtesy or such a verb: asked for, not browsed. */
+ * of water": a count from 2 to 12 at the message's start (after a verb
+ * of having), and a courtesy or such a verb: asked for, not browsed
+ * ("i need 600 connectors" is a search: "need" and "want" browse too). */
 static bool counted_request(eng_turn *t, const char *text)
 {
     static const char *const having[] = {"i'll take ", "ill take ", "i'll have ", "ill have ", "i'd like ",
                                          "id like ", "can i get ", "can i have ", "could i get ", "could i have ",
-                                         "give me ", "gimme ", "i want ", "i need ", "get me ", NULL};
+                                         "give me ", "gimme ", "get me ", NULL};
     static const char *const polite[] = {"please", "pls", "plz", "thanks", "thank you", "cheers", NULL};
     const char *p = eng__agent_past_courtesy(text);
     bool verb = false;
@@ -187,7 +188,9 @@ static bool counted_request(eng_turn *t, const char *text)
         json_object *e = json_object_array_get_idx(ents, i);
         if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0 &&
             json_object_get_int64(eng__json_path(e, "start")) == (int64_t)at &&
-            json_object_get_int64(eng__json_path(e, "value")) >= 2)
+            json_object_get_int64(eng__json_path(e, "value")) >= 2 &&
+            /* "i'd like 35 frameless shower doors" is a size more often */
+            json_object_get_int64(eng__json_path(e, "value")) <= 12)
             return true;
     }
     return false;
