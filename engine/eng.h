@@ -387,6 +387,15 @@ typedef struct eng_turn_opts {
     eng_llm_delta_fn on_delta;/* streamed reply text as it is made (an LLM
                                  phrasing the reply); NULL: none */
     void *delta_ud;
+    int (*claim)(void *ud);   /* called once, before the turn's first change
+                                 to the shop (a cart change, a promotion
+                                 code, an order, a cancel, an audited
+                                 hand-off): 0 lets it and every later one
+                                 go ahead; nonzero refuses them all
+                                 (ENG_SHOP_UNAVAILABLE), as another attempt
+                                 at the same message owns its changes.
+                                 NULL: no claim (eng_converse sets it) */
+    void *claim_ud;
 } eng_turn_opts;
 
 typedef struct eng_turn eng_turn;

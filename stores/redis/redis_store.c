@@ -344,6 +344,119 @@ static int rd_once_finish(void *vb, const char *key, const char *result,
     return rc;
 }
 
+/* A turn's save as one script (RD_S_SAVE_ONCE): first = 1 writes only
+ * onto a key with no live record (STORE_EEXIST with *kept, STORE_EBUSY);
+ * first = 0 is the holder's (*once_rc STORE_EEXIST when a result was
+ * there already; the session written either way). */
+static int save_script(rd *b, int first, const char *sid, const char *json, int64_t expires_at,
+                       const char *turn, int window, int64_t history_expires_at, const char *key,
+                       const char *result, int64_t now, int64_t once_expires_at, char **kept,
+                       int *once_rc, store_err *err)
+{
+    char o[512], sk[512], h[512], hx[512], ns[24], ox[24], opx[24], spx[24], win[24], hpx[24], hexp[24];
+    char *v;
+    size_t vl = strlen(json);
+    redisReply *r;
+    int rc = store__check_json(turn, "turn", err);
+    if (rc != 0)
+        return rc;
+    {
+        KEY(b, "o:", key, o, err);
+        KEY(b, "s:", sid, sk, err);
+        KEY(b, "h:", sid, h, err);
+        KEY(b, "hx:", sid, hx, err);
+    }
+    if (!(v = malloc(vl + 24)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    int hn = snprintf(v, 24, "%lld\n", (long long)expires_at);
+    memcpy(v + hn, json, vl + 1);
+    snprintf(ns, sizeof ns, "%lld", (long long)now);
+    snprintf(ox, sizeof ox, "%lld", (long long)once_expires_at);
+    snprintf(opx, sizeof opx, "%lld", (long long)ttl_ms(b, once_expires_at));
+    snprintf(spx, sizeof spx, "%lld", (long long)ttl_ms(b, expires_at));
+    snprintf(win, sizeof win, "%d", window);
+    snprintf(hpx, sizeof hpx, "%lld", (long long)ttl_ms(b, history_expires_at));
+    snprintf(hexp, sizeof hexp, "%lld", (long long)history_expires_at);
+    const char *argv[] = {o, sk, h, hx, first ? "1" : "0", ns, result, ox, opx, v, spx, turn, win, hpx, hexp};
+    /* RPUSH twice would duplicate the turn: never retried blindly */
+    rc = rd__script(b, RD_S_SAVE_ONCE, 0, &r, err, 4, 15, argv, NULL);
+    free(v);
+    if (rc != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_INTEGER) {
+        rc = store__fail(err, STORE_EIO, "unexpected reply from save script");
+    } else if (r->element[0]->integer == 0) {
+        rc = 0;
+    } else if (!first) {
+        *once_rc = STORE_EEXIST;   /* the session is saved; the first result stays */
+    } else if (r->element[0]->integer == 2) {
+        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    } else if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING) {
+        rc = store__fail(err, STORE_EIO, "once key has no result");
+    } else if (!(*kept = dupn(r->element[1]->str, r->element[1]->len))) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+    } else {
+        rc = store__fail(err, STORE_EEXIST, "already done: its result is kept");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_session_save_once(void *vb, const char *sid, const char *json, int64_t expires_at,
+                                const char *turn, int window, int64_t history_expires_at,
+                                const char *key, const char *result, int64_t now,
+                                int64_t once_expires_at, char **first, store_err *err)
+{
+    int orc = 0;
+    return save_script(vb, 1, sid, json, expires_at, turn, window, history_expires_at, key, result, now,
+                       once_expires_at, first, &orc, err);
+}
+
+static int rd_session_save_replay(void *vb, const char *sid, const char *json, int64_t expires_at,
+                                  const char *turn, int window, int64_t history_expires_at,
+                                  const char *key, const char *result, int64_t now,
+                                  int64_t once_expires_at, int *once_rc, store_err *once_err,
+                                  store_err *err)
+{
+    *once_rc = 0;
+    int rc = save_script(vb, 0, sid, json, expires_at, turn, window, history_expires_at, key, result, now,
+                         once_expires_at, NULL, once_rc, err);
+    if (rc < 0)
+        *once_rc = rc;   /* nothing written: neither is kept */
+    if (rc < 0 && once_err && err)
+        *once_err = *err;
+    if (*once_rc == STORE_EEXIST)
+        store__fail(once_err, STORE_EEXIST, "key already has a result; the first is kept");
+    return rc;
+}
+
+static int rd_once_peek(void *vb, const char *key, int64_t now, char **result, store_err *err)
+{
+    rd *b = vb;
+    char k[512];
+    redisReply *r;
+    int rc;
+    KEY(b, "o:", key, k, err);
+    if ((rc = rd__cmd(b, RD_IDEMPOTENT, &r, err, "HMGET %b s x r", k, (size_t)k_n)) != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        rc = store__fail(err, STORE_EIO, "unexpected reply from HMGET");
+    } else if (r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+               strtoll(r->element[1]->str, NULL, 10) <= now) {
+        rc = 0;   /* none, or expired */
+    } else if (r->element[0]->str[0] != 'd') {
+        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    } else if (r->element[2]->type != REDIS_REPLY_STRING) {
+        rc = store__fail(err, STORE_EIO, "once key has no result");
+    } else if (!(*result = dupn(r->element[2]->str, r->element[2]->len))) {
+        rc = store__fail(err, STORE_ENOMEM, "out of memory");
+    } else {
+        rc = store__fail(err, STORE_EEXIST, "already done: its result is kept");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 static int rd_once_abort(void *vb, const char *key, store_err *err)
 {
     rd *b = vb;
@@ -404,6 +517,9 @@ const store__ops store__redis_ops = {
     .once_begin = rd_once_begin,
     .once_finish = rd_once_finish,
     .once_abort = rd_once_abort,
+    .once_peek = rd_once_peek,
+    .session_save_once = rd_session_save_once,
+    .session_save_replay = rd_session_save_replay,
     .event_publish = rd__event_publish,
     .event_subscribe = rd__event_subscribe,
     .event_unsubscribe = rd__event_unsubscribe,
