@@ -17,7 +17,7 @@
 #include "engine/eng.h"
 #include "stores/store.h"
 #include "tests/redis_server.h"
-#include "tests/unit/sqlite_store.h"
+#include "sqlite_store.h"
 
 #include <json-c/json.h>
 
