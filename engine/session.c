@@ -26,18 +26,13 @@
 #include <sys/random.h>
 #include <time.h>
 
-int eng_session_load(struct store *s, const char *sid, json_object **out, eng_err *err)
+/* The session from its stored text `js` (taken; NULL: none kept). */
+static int session_parse(char *js, json_object **out, eng_err *err)
 {
-    *out = NULL;
-    char *js = NULL;
-    store_err se = {0};
-    int rc = store_session_get(s, sid, &js, &se);
-    if (rc == STORE_ENOTFOUND || (rc == 0 && !js)) {
+    if (!js) {
         *out = json_object_new_object();
         return *out ? 0 : eng_err_set(err, ENG_ENOMEM, "out of memory");
     }
-    if (rc < 0)
-        return eng_err_set(err, ENG_EIO, "session store: %s", se.msg);
     json_object *o = json_tokener_parse(js);
     free(js);
     if (!o || !json_object_is_type(o, json_type_object)) {
@@ -47,6 +42,17 @@ int eng_session_load(struct store *s, const char *sid, json_object **out, eng_er
     }
     *out = o;
     return o ? 0 : eng_err_set(err, ENG_ENOMEM, "out of memory");
+}
+
+int eng_session_load(struct store *s, const char *sid, json_object **out, eng_err *err)
+{
+    *out = NULL;
+    char *js = NULL;
+    store_err se = {0};
+    int rc = store_session_get(s, sid, &js, &se);
+    if (rc < 0 && rc != STORE_ENOTFOUND)
+        return eng_err_set(err, ENG_EIO, "session store: %s", se.msg);
+    return session_parse(rc == 0 ? js : NULL, out, err);
 }
 
 /* Appends "what: message" to the result's list of failed store writes. */
@@ -463,18 +469,20 @@ static int answer_first(char *first, eng_converse_result *r, eng_err *err)
 }
 
 /* Looks the message id up (reads only): 0 with *done = 0 when nothing is
- * kept for it (run it); 0 with *done = 1 and r->reply set when answered
+ * kept for it (run it: *sess_js is the session read with it, malloc'd
+ * or NULL for none); 0 with *done = 1 and r->reply set when answered
  * (replayed); waits until `until_us` while another attempt holds it; or
  * an error. */
-static int await_first(struct store *s, const char *key, int64_t until_us, eng_converse_result *r, int *done,
-                       eng_err *err)
+static int await_first(struct store *s, const char *key, const char *sid, int64_t until_us,
+                       eng_converse_result *r, int *done, char **sess_js, eng_err *err)
 {
     *done = 0;
+    *sess_js = NULL;
     long nap = 2;
     for (;;) {
         char *first = NULL;
         store_err se = {0};
-        int rc = store_once_peek(s, key, &first, &se);
+        int rc = store_session_get_replay(s, sid, key, sess_js, &first, &se);
         if (rc == 0)
             return 0;
         if (rc == STORE_EEXIST) {
@@ -805,20 +813,34 @@ static void say_not_done(json_object *reply, char *const *rest, size_t n)
     free(b);
 }
 
+/* The session as read with the message id before the turn, for its
+ * first part: have = 1 and js its text (NULL: none kept). */
+typedef struct preread {
+    int have;
+    char *js;
+} preread;
+
 /* Runs one message (or one part of one) as a turn: session in, turn,
  * session out.  `carry` is the session the part before left (no store).
  * With a store the session to save is left in *ps (and *saving set), for
  * the caller to write before the next part reads it, or with the
  * message's replay record after the last. */
 static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *text, const char *mid,
-                    json_object *carry, claim *cl, eng_converse_result *r, pending_save *ps, int *saving,
-                    eng_err *err)
+                    json_object *carry, claim *cl, preread *pre, eng_converse_result *r, pending_save *ps,
+                    int *saving, eng_err *err)
 {
     struct store *st = o->deps ? o->deps->store : NULL;
     json_object *sess = NULL;
     int rc;
     if (st) {
-        rc = eng_session_load(st, o->session_id, &sess, err);
+        if (pre->have) {
+            /* read with the message id (store_session_get_replay) */
+            pre->have = 0;
+            rc = session_parse(pre->js, &sess, err);
+            pre->js = NULL;
+        } else {
+            rc = eng_session_load(st, o->session_id, &sess, err);
+        }
         if (rc < 0) {
             r->status = ENG_CONV_FAILED;
             return rc;
@@ -865,8 +887,8 @@ static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *tex
  * the save.  *again is set when another attempt at the same id owns it
  * and has not answered yet: r is then to be cleared and the id waited
  * for. */
-static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key, long dl, eng_converse_result *r,
-                   int *again, eng_err *err)
+static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key, long dl, preread *pre,
+                   eng_converse_result *r, int *again, eng_err *err)
 {
     struct store *st = o->deps ? o->deps->store : NULL;
     /* a duplicate waits as long as a turn may take, plus its saves */
@@ -905,7 +927,7 @@ static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key,
             saving = 0;
         }
         json_object *carry = r->session ? json_object_get(r->session) : NULL;
-        rc = run_part(p, o, text, id, carry, clp, r, &ps, &saving, err);
+        rc = run_part(p, o, text, id, carry, clp, pre, r, &ps, &saving, err);
         json_object_put(carry);
         if (rc < 0) {
             json_object_put(merged);
@@ -1008,14 +1030,17 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
         eng_converse_result_clear(r);
         r->elapsed_us = spent;
         snprintf(r->trace_id, sizeof r->trace_id, "%s", trace_id);
+        preread pre = {0};
         if (key[0]) {
             int done = 0;
-            rc = await_first(st, key, until, r, &done, err);
+            rc = await_first(st, key, o->session_id, until, r, &done, &pre.js, err);
             if (rc < 0 || done)
                 return rc;
+            pre.have = 1;
         }
         int again = 0;
-        rc = attempt(p, o, key, dl, r, &again, err);
+        rc = attempt(p, o, key, dl, &pre, r, &again, err);
+        free(pre.js);   /* not taken when the attempt stopped first */
         if (!again)
             return rc;
         /* another attempt owns the message: wait for its answer (and run

@@ -757,6 +757,22 @@ int store_once_peek(store *s, const char *key, char **result_out, store_err *err
     EPH(once_peek, key, store_now_ms(s), result_out, err);
 }
 
+int store_session_get_replay(store *s, const char *sid, const char *key, char **json_out,
+                             char **result_out, store_err *err)
+{
+    NEED(json_out && result_out, "outs are NULL");
+    *json_out = *result_out = NULL;
+    NEED(sid && KEY_OK(key, 256) && key, "session id and key (1..255 bytes) required");
+    if (s && !s->eph_ops->session_get_replay) {
+        int rc = store_once_peek(s, key, result_out, err);
+        if (rc != 0)
+            return rc;
+        rc = store_session_get(s, sid, json_out, err);
+        return rc == STORE_ENOTFOUND ? 0 : rc;
+    }
+    EPH(session_get_replay, sid, key, store_now_ms(s), json_out, result_out, err);
+}
+
 int store_once_abort(store *s, const char *key, store_err *err)
 {
     NEED(KEY_OK(key, 256) && key, "key must be 1..255 bytes");

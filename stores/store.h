@@ -694,6 +694,15 @@ int store_once_finish(store *s, const char *key, const char *result,
  * every other return.  A waiter polls this rather than store_once_begin
  * (a read, not a write transaction).  Blocks. */
 int store_once_peek(store *s, const char *key, char **result_out, store_err *err);
+/* store_session_get_replay: what a message's turn reads before it runs,
+ * in one read (one connection and one read transaction on SQLite, one
+ * round trip on Redis): store_once_peek(key) and, when that finds
+ * nothing, store_session_get(sid).  Returns the peek's code: 0 with
+ * *json_out the session (malloc'd; NULL when none or expired),
+ * STORE_EEXIST with *result_out (malloc'd), STORE_EBUSY, or an error.
+ * Both outs are NULL on every other return.  Blocks. */
+int store_session_get_replay(store *s, const char *sid, const char *key, char **json_out,
+                             char **result_out, store_err *err);
 /* store_once_abort: release a reservation without a result; 0 also when
  * there is none.  A finished key keeps its result. */
 int store_once_abort(store *s, const char *key, store_err *err);

@@ -128,6 +128,11 @@ typedef struct store__ops {
     /* a key's state, read only: 0, STORE_EEXIST (*result), STORE_EBUSY */
     int (*once_peek)(void *b, const char *key, int64_t now, char **result,
                      store_err *err);
+    /* optional: once_peek and, when it finds nothing, kv_get of the
+     * session, in one read */
+    int (*session_get_replay)(void *b, const char *sid, const char *key,
+                              int64_t now, char **json, char **result,
+                              store_err *err);
 
     /* events between instances (may be NULL: one instance only) */
     int (*event_publish)(void *b, const char *channel, const char *msg,

@@ -116,6 +116,11 @@ static const char *const scripts[RD_S_COUNT] = {
         "redis.call('PEXPIRE', KEYS[3], ARGV[10])\n"
         "redis.call('SET', KEYS[4], ARGV[11], 'PX', ARGV[10])\n"
         "return {code}\n",
+    /* what a turn reads first: the replay key's fields and the session
+     * (nil as '': Lua drops a table's trailing nils) */
+    [RD_S_SESSION_PEEK] =
+        "local v = redis.call('HMGET', KEYS[1], 's', 'x', 'r')\n"
+        "return {v[1] or '', v[2] or '0', v[3] or '', redis.call('GET', KEYS[2]) or ''}\n",
     /* two literals, one script (parenthesized: no missing comma) */
     [RD_S_ONCE_ABORT] =
         ("if redis.call('HGET', KEYS[1], 's') == 'p' then redis.call('DEL', KEYS[1]) end\n"

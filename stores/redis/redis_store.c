@@ -62,6 +62,21 @@ static int rd_kv_put(void *vb, int kind, const char *key, const char *val,
     return rc;
 }
 
+/* A kv value ("<expiry ms>\n<value>") read back: 0 with *out (malloc'd)
+ * while its logical expiry is ahead, else STORE_ENOTFOUND. */
+static int kv_text(const redisReply *r, int64_t now, char **out, store_err *err)
+{
+    if (r->type == REDIS_REPLY_STRING) {
+        char *nl = memchr(r->str, '\n', r->len);
+        long long exp = nl ? strtoll(r->str, NULL, 10) : 0;
+        if (nl && exp > now) {
+            size_t off = (size_t)(nl + 1 - r->str);
+            return (*out = dupn(nl + 1, r->len - off)) ? 0 : store__fail(err, STORE_ENOMEM, "out of memory");
+        }
+    }
+    return store__fail(err, STORE_ENOTFOUND, "no such key (or expired)");
+}
+
 static int rd_kv_get(void *vb, int kind, const char *key, int64_t now,
                      char **out, store_err *err)
 {
@@ -72,16 +87,7 @@ static int rd_kv_get(void *vb, int kind, const char *key, int64_t now,
     KEY(b, kv_tag(kind), key, k, err);
     if ((rc = rd__cmd(b, RD_IDEMPOTENT, &r, err, "GET %b", k, (size_t)k_n)) != 0)
         return rc;
-    rc = store__fail(err, STORE_ENOTFOUND, "no such key (or expired)");
-    if (r->type == REDIS_REPLY_STRING) {
-        char *nl = memchr(r->str, '\n', r->len);
-        long long exp = nl ? strtoll(r->str, NULL, 10) : 0;
-        if (nl && exp > now) {
-            size_t off = (size_t)(nl + 1 - r->str);
-            rc = (*out = dupn(nl + 1, r->len - off)) ? 0
-                 : store__fail(err, STORE_ENOMEM, "out of memory");
-        }
-    }
+    rc = kv_text(r, now, out, err);
     freeReplyObject(r);
     return rc;
 }
@@ -430,6 +436,22 @@ static int rd_session_save_replay(void *vb, const char *sid, const char *json, i
     return rc;
 }
 
+/* A replay key's fields (s, x, r; a missing one nil or "") read back:
+ * 0 (none, or expired), STORE_EBUSY, or STORE_EEXIST with *result. */
+static int once_state(redisReply **f, int64_t now, char **result, store_err *err)
+{
+    if (f[0]->type != REDIS_REPLY_STRING || !f[0]->len || f[1]->type != REDIS_REPLY_STRING ||
+        strtoll(f[1]->str, NULL, 10) <= now)
+        return 0;
+    if (f[0]->str[0] != 'd')
+        return store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    if (f[2]->type != REDIS_REPLY_STRING)
+        return store__fail(err, STORE_EIO, "once key has no result");
+    if (!(*result = dupn(f[2]->str, f[2]->len)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    return store__fail(err, STORE_EEXIST, "already done: its result is kept");
+}
+
 static int rd_once_peek(void *vb, const char *key, int64_t now, char **result, store_err *err)
 {
     rd *b = vb;
@@ -439,20 +461,29 @@ static int rd_once_peek(void *vb, const char *key, int64_t now, char **result, s
     KEY(b, "o:", key, k, err);
     if ((rc = rd__cmd(b, RD_IDEMPOTENT, &r, err, "HMGET %b s x r", k, (size_t)k_n)) != 0)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
-        rc = store__fail(err, STORE_EIO, "unexpected reply from HMGET");
-    } else if (r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
-               strtoll(r->element[1]->str, NULL, 10) <= now) {
-        rc = 0;   /* none, or expired */
-    } else if (r->element[0]->str[0] != 'd') {
-        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
-    } else if (r->element[2]->type != REDIS_REPLY_STRING) {
-        rc = store__fail(err, STORE_EIO, "once key has no result");
-    } else if (!(*result = dupn(r->element[2]->str, r->element[2]->len))) {
-        rc = store__fail(err, STORE_ENOMEM, "out of memory");
-    } else {
-        rc = store__fail(err, STORE_EEXIST, "already done: its result is kept");
-    }
+    rc = r->type == REDIS_REPLY_ARRAY && r->elements == 3 ? once_state(r->element, now, result, err)
+                                                          : store__fail(err, STORE_EIO, "unexpected reply from HMGET");
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_session_get_replay(void *vb, const char *sid, const char *key, int64_t now, char **json,
+                                 char **result, store_err *err)
+{
+    rd *b = vb;
+    char k[512], sk[512];
+    redisReply *r;
+    int rc;
+    KEY(b, "o:", key, k, err);
+    KEY(b, "s:", sid, sk, err);
+    const char *argv[] = {k, sk};
+    if ((rc = rd__script(b, RD_S_SESSION_PEEK, RD_IDEMPOTENT, &r, err, 2, 2, argv, NULL)) != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+        rc = store__fail(err, STORE_EIO, "unexpected reply from session script");
+    else if ((rc = once_state(r->element, now, result, err)) == 0 &&
+             (rc = kv_text(r->element[3], now, json, err)) == STORE_ENOTFOUND)
+        rc = 0;
     freeReplyObject(r);
     return rc;
 }
@@ -518,6 +549,7 @@ const store__ops store__redis_ops = {
     .once_finish = rd_once_finish,
     .once_abort = rd_once_abort,
     .once_peek = rd_once_peek,
+    .session_get_replay = rd_session_get_replay,
     .session_save_once = rd_session_save_once,
     .session_save_replay = rd_session_save_replay,
     .event_publish = rd__event_publish,

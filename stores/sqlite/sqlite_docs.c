@@ -699,6 +699,27 @@ int sq__once_peek(void *vb, const char *key, int64_t now, char **result, store_e
     return rc;
 }
 
+int sq__session_get_replay(void *vb, const char *sid, const char *key, int64_t now, char **json,
+                           char **result, store_err *err)
+{
+    sq *b = vb;
+    sqlite3_stmt *st;
+    WITH_CONN(b, c, err);
+    /* one read transaction for both (one set of read locks, not two) */
+    int rc = stmt_run(c, "BEGIN") == 0 ? 0 : sq__err(c, sqlite3_errcode(c->db), err, "begin");
+    if (!rc && (rc = once_state_on(c, key, now, result, err)) == 0) {
+        PREP(st, c, err, "SELECT value FROM kv WHERE kind = ? AND key = ? AND expires_at > ?",
+             SQ_I(STORE__KV_SESSION), SQ_T(sid), SQ_I(now));
+        if ((rc = row_text(c, st, json, err, "session")) == STORE_ENOTFOUND)
+            rc = 0;
+    }
+out:
+    if (!sqlite3_get_autocommit(c->db))
+        (void)stmt_run(c, "COMMIT");
+    sq__release(b, c);
+    return rc;
+}
+
 int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,
                     store_err *err)
 {

@@ -331,6 +331,8 @@ int sq__once_finish(void *b, const char *key, const char *result, int64_t now,
                     int64_t expires_at, store_err *err);
 int sq__once_abort(void *b, const char *key, store_err *err);
 int sq__once_peek(void *b, const char *key, int64_t now, char **result, store_err *err);
+int sq__session_get_replay(void *b, const char *sid, const char *key, int64_t now, char **json,
+                           char **result, store_err *err);
 
 /* sq__audit_write: one audit row on c, inside the caller's transaction;
  * detail (may be NULL) replaces a->detail_json when given. */

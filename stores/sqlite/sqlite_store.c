@@ -359,4 +359,5 @@ const store__ops store__sqlite_ops = {
     .once_abort = sq__once_abort,
     .session_save_once = sq__session_save_once,
     .once_peek = sq__once_peek,
+    .session_get_replay = sq__session_get_replay,
 };

@@ -741,8 +741,14 @@ static void test_save_once_states(void **state)
     store_err err = {0};
     char *r = NULL, *js = NULL;
     assert_int_equal(store_once_peek(s, "q", &r, &err), 0);
+    assert_int_equal(store_session_get_replay(s, "sq", "q", &js, &r, &err), 0);
+    assert_null(js);
+    assert_null(r);
     assert_int_equal(store_once_begin(s, "q", 5000, &r, &err), 0);
     assert_int_equal(store_once_peek(s, "q", &r, &err), STORE_EBUSY);
+    assert_null(r);
+    assert_int_equal(store_session_get_replay(s, "sq", "q", &js, &r, &err), STORE_EBUSY);
+    assert_null(js);
     assert_null(r);
     /* another caller holds the key: nothing written */
     assert_int_equal(store_session_save_once(s, "sq", "{\"a\":1}", 0, "{\"t\":1}", "q", "one", 60, &r, &err),
@@ -761,6 +767,17 @@ static void test_save_once_states(void **state)
     assert_int_equal(store_once_begin(s, "q", 5000, &r, &err), STORE_EEXIST);
     free(r);
     r = NULL;
+    assert_int_equal(store_session_get_replay(s, "sq", "q", &js, &r, &err), STORE_EEXIST);
+    assert_null(js);
+    assert_string_equal(r, "one");
+    free(r);
+    r = NULL;
+    /* the session read with a new message's id */
+    assert_int_equal(store_session_get_replay(s, "sq", "q-next", &js, &r, &err), 0);
+    assert_null(r);
+    assert_string_equal(js, "{\"a\":1}");
+    free(js);
+    js = NULL;
     /* a second answer: the first is returned, nothing written */
     assert_int_equal(store_session_save_once(s, "sq", "{\"a\":2}", 0, "{\"t\":2}", "q", "two", 60, &r, &err),
                      STORE_EEXIST);
