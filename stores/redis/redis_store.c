@@ -295,6 +295,23 @@ static int rd_counter_add(void *vb, const char *key, int64_t delta,
 
 /* ---------------- request replay keys ---------------- */
 
+/* A replay-key script's answer {code, result?}: 0 (taken or written),
+ * 2 (STORE_EBUSY: a holder), 1 (STORE_EEXIST with *result, malloc'd). */
+static int once_answer(const redisReply *r, char **result, store_err *err)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_INTEGER)
+        return store__fail(err, STORE_EIO, "unexpected reply from once script");
+    if (r->element[0]->integer == 0)
+        return 0;
+    if (r->element[0]->integer == 2)
+        return store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING)
+        return store__fail(err, STORE_EIO, "once key has no result");
+    if (!(*result = dupn(r->element[1]->str, r->element[1]->len)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    return store__fail(err, STORE_EEXIST, "already done: its result is kept");
+}
+
 static int rd_once_begin(void *vb, const char *key, int64_t now,
                          int64_t lease_until, int lease_ms, char **result,
                          store_err *err)
@@ -312,20 +329,7 @@ static int rd_once_begin(void *vb, const char *key, int64_t now,
      * reservation and answer "busy" until the lease ran out */
     if ((rc = rd__script(b, RD_S_ONCE_BEGIN, 0, &r, err, 1, 4, argv, NULL)) != 0)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
-        rc = store__fail(err, STORE_EIO, "unexpected reply from once script");
-    } else if (r->element[0]->integer == 0) {
-        rc = 0;
-    } else if (r->element[0]->integer == 2) {
-        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
-    } else if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING) {
-        rc = store__fail(err, STORE_EIO, "once key has no result");
-    } else if (!(*result = dupn(r->element[1]->str, r->element[1]->len))) {
-        rc = store__fail(err, STORE_ENOMEM, "out of memory");
-    } else {
-        rc = store__fail(err, STORE_EEXIST, "already done: its result is kept");
-    }
+    rc = once_answer(r, result, err);
     freeReplyObject(r);
     return rc;
 }
@@ -389,21 +393,11 @@ static int save_script(rd *b, int first, const char *sid, const char *json, int6
     free(v);
     if (rc != 0)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_INTEGER) {
-        rc = store__fail(err, STORE_EIO, "unexpected reply from save script");
-    } else if (r->element[0]->integer == 0) {
-        rc = 0;
-    } else if (!first) {
+    if (!first && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1)
         *once_rc = STORE_EEXIST;   /* the session is saved; the first result stays */
-    } else if (r->element[0]->integer == 2) {
-        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
-    } else if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING) {
-        rc = store__fail(err, STORE_EIO, "once key has no result");
-    } else if (!(*kept = dupn(r->element[1]->str, r->element[1]->len))) {
-        rc = store__fail(err, STORE_ENOMEM, "out of memory");
-    } else {
-        rc = store__fail(err, STORE_EEXIST, "already done: its result is kept");
-    }
+    else
+        rc = once_answer(r, kept, err);
     freeReplyObject(r);
     return rc;
 }

@@ -682,6 +682,16 @@ static int history_count(store *s, const char *sid, const char *needle)
     return n;
 }
 
+/* the session's stored text is `want` */
+static void session_is(store *s, const char *sid, const char *want)
+{
+    char *js = NULL;
+    store_err err = {0};
+    assert_int_equal(store_session_get(s, sid, &js, &err), 0);
+    assert_string_equal(js, want);
+    free(js);
+}
+
 static void *save_once_worker(void *arg)
 {
     worker *w = arg;
@@ -700,7 +710,6 @@ static void *save_once_worker(void *arg)
 static void test_save_once_race(void **state)
 {
     store *s = ((fixture *)*state)->s;
-    store_err err = {0};
     worker w[NTHREADS];
     int winner = -1;
     for (int i = 0; i < NTHREADS; i++)
@@ -713,7 +722,7 @@ static void test_save_once_race(void **state)
             assert_null(w[i].result);
         }
     assert_true(winner >= 0);
-    char want[32], *js = NULL;
+    char want[32];
     snprintf(want, sizeof want, "{\"r\":%d}", winner);
     for (int i = 0; i < NTHREADS; i++) {
         if (i == winner)
@@ -727,10 +736,8 @@ static void test_save_once_race(void **state)
     assert_int_equal(history_count(s, "conv-first", "\"t\":"), 1);
     snprintf(want, sizeof want, "\"t\":%d", winner);
     assert_int_equal(history_count(s, "conv-first", want), 1);
-    assert_int_equal(store_session_get(s, "conv-first", &js, &err), 0);
     snprintf(want, sizeof want, "{\"n\":%d}", winner);
-    assert_string_equal(js, want);
-    free(js);
+    session_is(s, "conv-first", want);
 }
 
 /* The first-answer save against a reservation, a kept result and
@@ -784,9 +791,7 @@ static void test_save_once_states(void **state)
     assert_string_equal(r, "one");
     free(r);
     r = NULL;
-    assert_int_equal(store_session_get(s, "sq", &js, &err), 0);
-    assert_string_equal(js, "{\"a\":1}");
-    free(js);
+    session_is(s, "sq", "{\"a\":1}");
     assert_int_equal(history_count(s, "sq", "\"t\":"), 1);
     /* the result's TTL is over: a new answer may be kept */
     advance_ms(61000);
@@ -806,9 +811,7 @@ static void test_save_once_states(void **state)
     assert_string_equal(r, "held");
     free(r);
     r = NULL;
-    assert_int_equal(store_session_get(s, "sh", &js, &err), 0);
-    assert_string_equal(js, "{\"b\":2}");
-    free(js);
+    session_is(s, "sh", "{\"b\":2}");
     assert_int_equal(history_count(s, "sh", "\"t\":"), 2);
     /* bad arguments */
     assert_int_equal(store_session_save_once(s, "sq", "[]", 0, "{}", "q", "x", 60, &r, &err), STORE_EINVAL);
