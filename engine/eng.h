@@ -809,6 +809,13 @@ typedef struct eng_converse_result {
                                    the turn ran (session, history, replay
                                    record): the reply stands, the caller
                                    reports them */
+    char *reply_text;           /* `reply` as JSON text, doubles tidied and
+                                   slashes unescaped, as the replay record
+                                   keeps it (a replay: the record itself),
+                                   so a channel that sends the object as it
+                                   is need not print it again; owned; NULL
+                                   when no record was made (no message id
+                                   or no store) */
 } eng_converse_result;
 
 /* eng_converse: one message through `p` (see above).  Returns 0 with

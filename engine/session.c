@@ -449,11 +449,13 @@ static int check_message(const eng_converse_opts *o, eng_converse_result *r, eng
 static int answer_first(char *first, eng_converse_result *r, eng_err *err)
 {
     json_object *o = first ? json_tokener_parse(first) : NULL;
-    free(first);
     if (!o || !json_object_is_type(o, json_type_object)) {
+        free(first);
         json_object_put(o);
         return fail(r, ENG_CONV_FAILED, err, ENG_EIO, "the first answer to this message is unreadable");
     }
+    free(r->reply_text);
+    r->reply_text = first;
     eng_json_tidy_doubles(o);
     /* an attempt that lost the message to another is dropped whole */
     eng_turn_free(r->turn);
@@ -962,7 +964,13 @@ static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key,
          * SQLite one transaction), so a resent id finds the session its
          * first answer left */
         int ttl = o->replay_ttl_s > 0 ? o->replay_ttl_s : 86400;
-        const char *js = key[0] ? json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN) : NULL;
+        const char *js = NULL;
+        if (key[0]) {
+            /* the record is the text a channel sends (reply_text) */
+            eng_json_tidy_doubles(r->reply);
+            js = json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+            r->reply_text = js ? strdup(js) : NULL;
+        }
         /* no text for the record (out of memory): the session is still
          * saved, a reservation runs out with its lease */
         const char *rk = key[0] && js ? key : NULL;
@@ -1060,5 +1068,6 @@ void eng_converse_result_clear(eng_converse_result *r)
     eng_turn_free(r->turn);
     json_object_put(r->reply);
     json_object_put(r->session);
+    free(r->reply_text);
     memset(r, 0, sizeof *r);
 }
