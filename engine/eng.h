@@ -748,11 +748,15 @@ int eng_session_save(struct store *s, const char *sid, const eng_turn *t, int tt
  * The conversation driver (engine/session.c): one shopper message of a
  * conversation, the same code for `aisle serve` (REST and WebSocket chat),
  * `aisle chat`, `aisle run` and `aisle test`.  It validates the message;
- * reserves a given message id atomically (store_once_begin) and answers a
- * resent id from the first result -- a concurrent duplicate waits for it
- * and never runs the turn again; loads the session; runs the turn;
- * saves the session (counting turns) and appends the history; and builds
- * the reply object every channel sends.  Channels keep their transport,
+ * answers a resent message id from its first result (a kept one at once,
+ * one in flight when it is kept); reads the session with that lookup;
+ * runs the turn, whose changes to the shop are claimed for this attempt
+ * (store_once_begin) before the first of them -- a concurrent copy of the
+ * message changes nothing and is answered with the first result; saves
+ * the session (counting turns), the history entry and the replay record
+ * in one write, which a copy that changed nothing makes only if no answer
+ * is kept yet (docs/stores.md, "One write a chat turn"); and builds the
+ * reply object every channel sends.  Channels keep their transport,
  * metrics and events.
  * ------------------------------------------------------------------ */
 typedef enum eng_converse_status {
