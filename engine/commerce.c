@@ -12,6 +12,17 @@ store *eng__store(const eng_turn *t)
     return t->opts && t->opts->deps ? t->opts->deps->store : NULL;
 }
 
+int eng__turn_claim(eng_turn *t)
+{
+    if (!t->claim) {
+        const eng_turn_opts *o = t->opts;
+        t->claim = !o || !o->claim || o->claim(o->claim_ud) == 0 ? 1 : -1;
+        if (t->claim < 0)
+            eng__turn_note(t, "changes refused: another attempt at this message owns them");
+    }
+    return t->claim > 0 ? 0 : ENG_EIO;
+}
+
 int64_t eng__user_id(const eng_turn *t)
 {
     const char *u = eng__json_str(t->ctx, "user.id", NULL);
@@ -140,7 +151,7 @@ void eng__set_var(eng_turn *t, const char *name, json_object *v)
 void eng__audit(eng_turn *t, const char *action, const char *subject, json_object *detail)
 {
     store *s = eng__store(t);
-    if (!s)
+    if (!s || eng__turn_claim(t) != 0)
         return;
     char actor[160];
     int64_t uid = eng__user_id(t);

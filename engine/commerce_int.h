@@ -11,6 +11,12 @@
 /* eng__store: the turn's store, or NULL when the caller gave none. */
 store *eng__store(const eng_turn *t);
 
+/* eng__turn_claim: may the turn change the shop now?  Asks the turn's
+ * claim (eng_turn_opts.claim) the first time; 0 when granted or when
+ * there is none, ENG_EIO when another attempt at the same message owns
+ * its changes (then for the rest of the turn). */
+int eng__turn_claim(eng_turn *t);
+
 /* eng__user_id: the logged-in user's numeric id, 0 when anonymous. */
 int64_t eng__user_id(const eng_turn *t);
 

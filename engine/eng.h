@@ -387,6 +387,15 @@ typedef struct eng_turn_opts {
     eng_llm_delta_fn on_delta;/* streamed reply text as it is made (an LLM
                                  phrasing the reply); NULL: none */
     void *delta_ud;
+    int (*claim)(void *ud);   /* called once, before the turn's first change
+                                 to the shop (a cart change, a promotion
+                                 code, an order, a cancel, an audited
+                                 hand-off): 0 lets it and every later one
+                                 go ahead; nonzero refuses them all
+                                 (ENG_SHOP_UNAVAILABLE), as another attempt
+                                 at the same message owns its changes.
+                                 NULL: no claim (eng_converse sets it) */
+    void *claim_ud;
 } eng_turn_opts;
 
 typedef struct eng_turn eng_turn;
@@ -739,11 +748,15 @@ int eng_session_save(struct store *s, const char *sid, const eng_turn *t, int tt
  * The conversation driver (engine/session.c): one shopper message of a
  * conversation, the same code for `aisle serve` (REST and WebSocket chat),
  * `aisle chat`, `aisle run` and `aisle test`.  It validates the message;
- * reserves a given message id atomically (store_once_begin) and answers a
- * resent id from the first result -- a concurrent duplicate waits for it
- * and never runs the turn again; loads the session; runs the turn;
- * saves the session (counting turns) and appends the history; and builds
- * the reply object every channel sends.  Channels keep their transport,
+ * answers a resent message id from its first result (a kept one at once,
+ * one in flight when it is kept); reads the session with that lookup;
+ * runs the turn, whose changes to the shop are claimed for this attempt
+ * (store_once_begin) before the first of them -- a concurrent copy of the
+ * message changes nothing and is answered with the first result; saves
+ * the session (counting turns), the history entry and the replay record
+ * in one write, which a copy that changed nothing makes only if no answer
+ * is kept yet (docs/stores.md, "One write a chat turn"); and builds the
+ * reply object every channel sends.  Channels keep their transport,
  * metrics and events.
  * ------------------------------------------------------------------ */
 typedef enum eng_converse_status {
@@ -800,6 +813,13 @@ typedef struct eng_converse_result {
                                    the turn ran (session, history, replay
                                    record): the reply stands, the caller
                                    reports them */
+    char *reply_text;           /* `reply` as JSON text, doubles tidied and
+                                   slashes unescaped, as the replay record
+                                   keeps it (a replay: the record itself),
+                                   so a channel that sends the object as it
+                                   is need not print it again; owned; NULL
+                                   when no record was made (no message id
+                                   or no store) */
 } eng_converse_result;
 
 /* eng_converse: one message through `p` (see above).  Returns 0 with

@@ -198,6 +198,7 @@ struct eng_turn {
     const char *stage;      /* the id of the stage running now (NULL outside run_graph) */
     char note[256];         /* a stage's note for its trace entry */
     char errmsg[512];       /* a stage's error, when it returns ENG_R_ERROR */
+    int claim;              /* opts->claim asked: 0 not yet, 1 granted, -1 refused */
 };
 
 /* The turn helpers below live in engine/turn.c, apart from the executor

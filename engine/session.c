@@ -5,11 +5,16 @@
  * `test`) all call eng_converse, so a test runs what the server runs; the
  * engine itself keeps nothing between turns.
  *
- * Replays: a message id is reserved with store_once_begin before the turn
- * and finished with the reply after it, so of any number of concurrent
- * sends of one id exactly one runs; the others poll the reservation and
- * answer with its result.  A holder that dies leaves a lease that runs
- * out, and then a retry runs the message. */
+ * Replays (docs/stores.md, "One write a chat turn"): a message id is
+ * looked up (a read) before the turn; a kept answer is sent again, one in
+ * flight is waited for.  The turn then runs without a reservation.  Its
+ * changes to the shop belong to one attempt: before the first of them the
+ * turn claims the id (store_once_begin), and a claim that finds the id
+ * taken refuses them all and answers with the first attempt's reply.  A
+ * turn that changed nothing keeps its answer with store_session_save_once,
+ * the replay record, session and history in one write that only the first
+ * answer makes.  A holder that dies leaves a lease that runs out, and then
+ * a retry runs the message. */
 #include "pipe_int.h"
 #include "stores/store.h"
 #include <errno.h>
@@ -21,18 +26,13 @@
 #include <sys/random.h>
 #include <time.h>
 
-int eng_session_load(struct store *s, const char *sid, json_object **out, eng_err *err)
+/* The session from its stored text `js` (taken; NULL: none kept). */
+static int session_parse(char *js, json_object **out, eng_err *err)
 {
-    *out = NULL;
-    char *js = NULL;
-    store_err se = {0};
-    int rc = store_session_get(s, sid, &js, &se);
-    if (rc == STORE_ENOTFOUND || (rc == 0 && !js)) {
+    if (!js) {
         *out = json_object_new_object();
         return *out ? 0 : eng_err_set(err, ENG_ENOMEM, "out of memory");
     }
-    if (rc < 0)
-        return eng_err_set(err, ENG_EIO, "session store: %s", se.msg);
     json_object *o = json_tokener_parse(js);
     free(js);
     if (!o || !json_object_is_type(o, json_type_object)) {
@@ -42,6 +42,17 @@ int eng_session_load(struct store *s, const char *sid, json_object **out, eng_er
     }
     *out = o;
     return o ? 0 : eng_err_set(err, ENG_ENOMEM, "out of memory");
+}
+
+int eng_session_load(struct store *s, const char *sid, json_object **out, eng_err *err)
+{
+    *out = NULL;
+    char *js = NULL;
+    store_err se = {0};
+    int rc = store_session_get(s, sid, &js, &se);
+    if (rc < 0 && rc != STORE_ENOTFOUND)
+        return eng_err_set(err, ENG_EIO, "session store: %s", se.msg);
+    return session_parse(rc == 0 ? js : NULL, out, err);
 }
 
 /* Appends "what: message" to the result's list of failed store writes. */
@@ -144,6 +155,31 @@ static void save_write(struct store *s, pending_save *ps, const char *key, const
     json_object_put(ps->turn);
     free(ps->sess_js);
     memset(ps, 0, sizeof *ps);
+}
+
+/* Writes a prepared save as the message's first answer
+ * (store_session_save_once: record, session and history in one write, or
+ * none of them).  Returns 0 (written, or failed: in `failed`),
+ * STORE_EEXIST with *first the kept answer, STORE_EBUSY (another attempt
+ * holds the id).  Releases ps. */
+static int save_write_once(struct store *s, pending_save *ps, const char *key, const char *result,
+                           int once_ttl_s, char **first, char *failed, size_t nfailed)
+{
+    store_err se = {0};
+    const char *turn_js = json_object_to_json_string_ext(ps->turn, JSON_C_TO_STRING_PLAIN);
+    int rc = 0;
+    if (ps->oom || !turn_js || !ps->sess_js)
+        store_failed(failed, nfailed, "session, history and replay record not saved", "out of memory");
+    else if ((rc = store_session_save_once(s, ps->sid, ps->sess_js, ps->ttl_s, turn_js, key, result, once_ttl_s,
+                                           first, &se)) < 0 &&
+             rc != STORE_EEXIST && rc != STORE_EBUSY) {
+        store_failed(failed, nfailed, "session, history and replay record not saved", se.msg);
+        rc = 0;
+    }
+    json_object_put(ps->turn);
+    free(ps->sess_js);
+    memset(ps, 0, sizeof *ps);
+    return rc;
 }
 
 /* Saves the turn's session (counting the turn) and appends its summary to
@@ -409,35 +445,51 @@ static int check_message(const eng_converse_opts *o, eng_converse_result *r, eng
     return 0;
 }
 
-/* Reserves the message id, or answers from its first result.  Returns 0
- * with *reserved = 1 (run it), 0 with r->reply set (replayed), or an
- * error. */
-static int reserve(struct store *s, const char *key, long wait_ms, long lease_ms, eng_converse_result *r,
-                   int *reserved, eng_err *err)
+/* Answers from the message's first result `first` (taken). */
+static int answer_first(char *first, eng_converse_result *r, eng_err *err)
 {
-    *reserved = 0;
-    int64_t until = eng_now_us() + (int64_t)wait_ms * 1000;
+    json_object *o = first ? json_tokener_parse(first) : NULL;
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        free(first);
+        json_object_put(o);
+        return fail(r, ENG_CONV_FAILED, err, ENG_EIO, "the first answer to this message is unreadable");
+    }
+    free(r->reply_text);
+    r->reply_text = first;
+    eng_json_tidy_doubles(o);
+    /* an attempt that lost the message to another is dropped whole */
+    eng_turn_free(r->turn);
+    json_object_put(r->session);
+    json_object_put(r->reply);
+    r->turn = NULL;
+    r->session = NULL;
+    r->store_error[0] = '\0';
+    r->reply = o;
+    r->replayed = 1;
+    snprintf(r->trace_id, sizeof r->trace_id, "%s", eng__json_str(o, "traceId", ""));
+    return 0;
+}
+
+/* Looks the message id up (reads only): 0 with *done = 0 when nothing is
+ * kept for it (run it: *sess_js is the session read with it, malloc'd
+ * or NULL for none); 0 with *done = 1 and r->reply set when answered
+ * (replayed); waits until `until_us` while another attempt holds it; or
+ * an error. */
+static int await_first(struct store *s, const char *key, const char *sid, int64_t until_us,
+                       eng_converse_result *r, int *done, char **sess_js, eng_err *err)
+{
+    *done = 0;
+    *sess_js = NULL;
     long nap = 2;
     for (;;) {
         char *first = NULL;
         store_err se = {0};
-        int rc = store_once_begin(s, key, (int)lease_ms, &first, &se);
-        if (rc == 0) {
-            *reserved = 1;
+        int rc = store_session_get_replay(s, sid, key, sess_js, &first, &se);
+        if (rc == 0)
             return 0;
-        }
         if (rc == STORE_EEXIST) {
-            json_object *o = first ? json_tokener_parse(first) : NULL;
-            free(first);
-            if (!o || !json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                return fail(r, ENG_CONV_FAILED, err, ENG_EIO, "the first answer to this message is unreadable");
-            }
-            eng_json_tidy_doubles(o);
-            r->reply = o;
-            r->replayed = 1;
-            snprintf(r->trace_id, sizeof r->trace_id, "%s", eng__json_str(o, "traceId", ""));
-            return 0;
+            *done = 1;
+            return answer_first(first, r, err);
         }
         free(first);
         if (rc != STORE_EBUSY) {
@@ -445,13 +497,58 @@ static int reserve(struct store *s, const char *key, long wait_ms, long lease_ms
             return eng_err_set(err, ENG_EIO, "replay store: %s", se.msg[0] ? se.msg : "failed");
         }
         /* the same message is being answered now: wait for its result */
-        if (eng_now_us() >= until)
+        if (eng_now_us() >= until_us)
             return fail(r, ENG_CONV_BUSY, err, ENG_ETIMEDOUT,
                         "This message is still being answered; send it again in a moment.");
         sleep_ms(nap);
         if (nap < 50)
             nap *= 2;
     }
+}
+
+/* The claim of one attempt at a message: the id reserved
+ * (store_once_begin) before its first change to the shop, so that the
+ * changes of one message come from one attempt. */
+typedef struct claim {
+    struct store *s;
+    const char *key;
+    long lease_ms;
+    int state;        /* CLAIM_* */
+    int rc;           /* store_once_begin's code when lost */
+    char *first;      /* STORE_EEXIST: the first answer (malloc'd) */
+    char msg[256];    /* the store's error when lost to one */
+} claim;
+enum { CLAIM_NONE, CLAIM_HELD, CLAIM_LOST };
+
+static int claim_take(void *ud)
+{
+    claim *c = ud;
+    if (c->state != CLAIM_NONE)
+        return c->state == CLAIM_HELD ? 0 : -1;
+    store_err se = {0};
+    c->rc = store_once_begin(c->s, c->key, (int)c->lease_ms, &c->first, &se);
+    c->state = c->rc == 0 ? CLAIM_HELD : CLAIM_LOST;
+    if (c->rc < 0)
+        snprintf(c->msg, sizeof c->msg, "%s", se.msg[0] ? se.msg : "failed");
+    return c->rc == 0 ? 0 : -1;
+}
+
+/* After an attempt lost its claim: 0 with *again set (wait for the other
+ * attempt and answer with its result), 0 with the first answer, or the
+ * store's error. */
+static int claim_lost(claim *c, eng_converse_result *r, int *again, eng_err *err)
+{
+    if (c->rc == STORE_EEXIST) {
+        char *first = c->first;
+        c->first = NULL;
+        return answer_first(first, r, err);
+    }
+    if (c->rc == STORE_EBUSY) {
+        *again = 1;
+        return 0;
+    }
+    r->status = ENG_CONV_FAILED;
+    return eng_err_set(err, ENG_EIO, "replay store: %s", c->msg);
 }
 
 /* ---------------------------------------------------------------------
@@ -718,19 +815,34 @@ static void say_not_done(json_object *reply, char *const *rest, size_t n)
     free(b);
 }
 
+/* The session as read with the message id before the turn, for its
+ * first part: have = 1 and js its text (NULL: none kept). */
+typedef struct preread {
+    int have;
+    char *js;
+} preread;
+
 /* Runs one message (or one part of one) as a turn: session in, turn,
  * session out.  `carry` is the session the part before left (no store).
  * With a store the session to save is left in *ps (and *saving set), for
  * the caller to write before the next part reads it, or with the
  * message's replay record after the last. */
 static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *text, const char *mid,
-                    json_object *carry, eng_converse_result *r, pending_save *ps, int *saving, eng_err *err)
+                    json_object *carry, claim *cl, preread *pre, eng_converse_result *r, pending_save *ps,
+                    int *saving, eng_err *err)
 {
     struct store *st = o->deps ? o->deps->store : NULL;
     json_object *sess = NULL;
     int rc;
     if (st) {
-        rc = eng_session_load(st, o->session_id, &sess, err);
+        if (pre->have) {
+            /* read with the message id (store_session_get_replay) */
+            pre->have = 0;
+            rc = session_parse(pre->js, &sess, err);
+            pre->js = NULL;
+        } else {
+            rc = eng_session_load(st, o->session_id, &sess, err);
+        }
         if (rc < 0) {
             r->status = ENG_CONV_FAILED;
             return rc;
@@ -743,6 +855,7 @@ static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *tex
         .session_id = o->session_id, .message_id = mid, .user_id = o->user_id,
         .session = sess, .deadline_ms = o->deadline_ms, .deps = o->deps,
         .on_delta = o->on_delta, .delta_ud = o->delta_ud,
+        .claim = cl ? claim_take : NULL, .claim_ud = cl,
     };
     int64_t t0 = eng_now_us();
     rc = eng_run(p, text, &to, &r->turn, err);
@@ -772,37 +885,29 @@ static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *tex
     return 0;
 }
 
-int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_result *r, eng_err *err)
+/* One attempt at a message (eng_converse's loop): its parts run, then
+ * the save.  *again is set when another attempt at the same id owns it
+ * and has not answered yet: r is then to be cleared and the id waited
+ * for. */
+static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key, long dl, preread *pre,
+                   eng_converse_result *r, int *again, eng_err *err)
 {
-    memset(r, 0, sizeof *r);
-    if (!p || !o || !o->text || !o->session_id)
-        return fail(r, ENG_CONV_FAILED, err, ENG_EINVAL, "eng_converse needs a pipeline, a text and a session id");
-    int rc = check_message(o, r, err);
-    if (rc < 0)
-        return rc;
     struct store *st = o->deps ? o->deps->store : NULL;
-    long dl = o->deadline_ms > 0 ? (long)o->deadline_ms : p->deadline_ms;
-    if (o->trace_id)
-        snprintf(r->trace_id, sizeof r->trace_id, "%s", o->trace_id);
-    else
-        eng__random_hex(r->trace_id, 16);
-
-    char key[256] = "";
-    if (st && o->message_id) {
-        snprintf(key, sizeof key, "cmsg:%s:%s", o->session_id, o->message_id);
-        int reserved = 0;
-        /* a duplicate waits as long as a turn may take, plus its saves */
-        rc = reserve(st, key, dl + 2000, 2 * dl + 5000, r, &reserved, err);
-        if (rc < 0 || !reserved)
-            return rc;
-    }
-
+    /* a duplicate waits as long as a turn may take, plus its saves */
+    claim cl = {.s = st, .key = key, .lease_ms = 2 * dl + 5000};
+    claim *clp = key[0] ? &cl : NULL;
     char *parts[MAX_PARTS] = {0};
     pending_save ps = {0};
-    int saving = 0;
+    int saving = 0, rc = 0;
     /* with agent mode on, the model plans a compound request itself
      * ("find running shoes under 100 and add the best rated one") */
     size_t nparts = agent_mode(p, o) ? 1 : split_requests(p, o->text, parts);
+    /* parts save their sessions one by one: such a message claims its id
+     * before the first runs */
+    if (clp && nparts > 1 && claim_take(clp) != 0) {
+        rc = claim_lost(clp, r, again, err);
+        goto done;
+    }
     json_object *merged = NULL;
     for (size_t k = 0; k < nparts; k++) {
         const char *text = nparts > 1 ? parts[k] : o->text;
@@ -824,11 +929,20 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
             saving = 0;
         }
         json_object *carry = r->session ? json_object_get(r->session) : NULL;
-        rc = run_part(p, o, text, id, carry, r, &ps, &saving, err);
+        rc = run_part(p, o, text, id, carry, clp, pre, r, &ps, &saving, err);
         json_object_put(carry);
         if (rc < 0) {
             json_object_put(merged);
             goto abort;
+        }
+        if (clp && cl.state == CLAIM_LOST) {
+            /* its changes were refused: the other attempt's answer is
+             * the message's, this one is dropped unsaved */
+            json_object_put(merged);
+            json_object_put(ps.turn);
+            free(ps.sess_js);
+            rc = claim_lost(clp, r, again, err);
+            goto done;
         }
         json_object *one = reply_object(p, o, eng_turn_context(r->turn), r->session, r->trace_id);
         if (!one) {
@@ -844,39 +958,107 @@ int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_resul
             break;
         }
     }
-    for (size_t k = 0; k < nparts; k++)
-        free(parts[k]);
     r->reply = merged;
     {
         /* the last part's session and the replay record: one write (on
          * SQLite one transaction), so a resent id finds the session its
          * first answer left */
         int ttl = o->replay_ttl_s > 0 ? o->replay_ttl_s : 86400;
-        const char *js = key[0] ? json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN) : NULL;
+        const char *js = NULL;
+        if (key[0]) {
+            /* the record is the text a channel sends (reply_text) */
+            eng_json_tidy_doubles(r->reply);
+            js = json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+            r->reply_text = js ? strdup(js) : NULL;
+        }
         /* no text for the record (out of memory): the session is still
-         * saved, the reservation runs out with its lease */
+         * saved, a reservation runs out with its lease */
         const char *rk = key[0] && js ? key : NULL;
         if (key[0] && !js)
             store_failed(r->store_error, sizeof r->store_error, "replay record not kept", "out of memory");
-        if (saving)
+        if (saving && rk && cl.state == CLAIM_NONE) {
+            /* nothing changed: the first answer to reach the store is the
+             * message's (the one write of the turn) */
+            char *first = NULL;
+            int src = save_write_once(st, &ps, rk, js, ttl, &first, r->store_error, sizeof r->store_error);
+            if (src == STORE_EEXIST) {
+                rc = answer_first(first, r, err);
+                goto done;
+            }
+            if (src == STORE_EBUSY) {
+                *again = 1;
+                goto done;
+            }
+        } else if (saving) {
             save_write(st, &ps, rk, js, ttl, r->store_error, sizeof r->store_error);
-        else if (rk) {
+        } else if (rk) {
             store_err se = {0};
             if (store_once_finish(st, key, js, ttl, &se) < 0)
                 store_failed(r->store_error, sizeof r->store_error, "replay record not kept", se.msg);
         }
     }
     r->status = ENG_CONV_OK;
-    return 0;
+    goto done;
 
 abort:
-    for (size_t k = 0; k < nparts; k++)
-        free(parts[k]);
     if (saving)   /* what the parts before this one did stays */
         save_write(st, &ps, NULL, NULL, 0, r->store_error, sizeof r->store_error);
-    if (key[0])
+    if (cl.state == CLAIM_HELD)
         store_once_abort(st, key, NULL);
+done:
+    for (size_t k = 0; k < nparts; k++)
+        free(parts[k]);
+    free(cl.first);
     return rc;
+}
+
+int eng_converse(eng_pipeline *p, const eng_converse_opts *o, eng_converse_result *r, eng_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!p || !o || !o->text || !o->session_id)
+        return fail(r, ENG_CONV_FAILED, err, ENG_EINVAL, "eng_converse needs a pipeline, a text and a session id");
+    int rc = check_message(o, r, err);
+    if (rc < 0)
+        return rc;
+    struct store *st = o->deps ? o->deps->store : NULL;
+    long dl = o->deadline_ms > 0 ? (long)o->deadline_ms : p->deadline_ms;
+    char trace_id[sizeof r->trace_id];
+    if (o->trace_id)
+        snprintf(trace_id, sizeof trace_id, "%s", o->trace_id);
+    else
+        eng__random_hex(trace_id, 16);
+
+    char key[256] = "";
+    if (st && o->message_id)
+        snprintf(key, sizeof key, "cmsg:%s:%s", o->session_id, o->message_id);
+    /* a duplicate waits as long as a turn may take, plus its saves */
+    int64_t until = eng_now_us() + (int64_t)(dl + 2000) * 1000;
+    for (int n = 0;; n++) {
+        int64_t spent = r->elapsed_us;
+        eng_converse_result_clear(r);
+        r->elapsed_us = spent;
+        snprintf(r->trace_id, sizeof r->trace_id, "%s", trace_id);
+        preread pre = {0};
+        if (key[0]) {
+            int done = 0;
+            rc = await_first(st, key, o->session_id, until, r, &done, &pre.js, err);
+            if (rc < 0 || done)
+                return rc;
+            pre.have = 1;
+        }
+        int again = 0;
+        rc = attempt(p, o, key, dl, &pre, r, &again, err);
+        free(pre.js);   /* not taken when the attempt stopped first */
+        if (!again)
+            return rc;
+        /* another attempt owns the message: wait for its answer (and run
+         * again if it gave up without one) */
+        if (n == 2 || eng_now_us() >= until) {
+            eng_converse_result_clear(r);
+            return fail(r, ENG_CONV_BUSY, err, ENG_ETIMEDOUT,
+                        "This message is still being answered; send it again in a moment.");
+        }
+    }
 }
 
 void eng_converse_result_clear(eng_converse_result *r)
@@ -886,5 +1068,6 @@ void eng_converse_result_clear(eng_converse_result *r)
     eng_turn_free(r->turn);
     json_object_put(r->reply);
     json_object_put(r->session);
+    free(r->reply_text);
     memset(r, 0, sizeof *r);
 }

@@ -1048,6 +1048,9 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
     memset(r, 0, sizeof *r);
     if (!eng__store(t))
         return set(r, ENG_SHOP_UNAVAILABLE, "the shop has no store configured");
+    /* the message's changes belong to one attempt at it (eng_converse) */
+    if (eng__turn_claim(t) != 0)
+        return set(r, ENG_SHOP_UNAVAILABLE, "this message is being answered by another request");
     const char *type = eng__json_str(a, "type", "");
     const char *sku = eng__json_str(a, "sku", NULL);
     const char *key = eng__json_str(a, "key", NULL);

@@ -354,7 +354,7 @@ static void on_message(gw_chan *c, json_object *m)
     c->cur_cmid = cmid;
     json_object *out = NULL;
     int replayed = 0;
-    int st = gw__turn(s, &c->who, text, cmid, on_delta, c, &out, &replayed);
+    int st = gw__turn(s, &c->who, text, cmid, on_delta, c, &out, NULL, &replayed);
     c->cur_cmid = NULL;
     if (st != 0) {
         send_error(c, st, gw__problem_slug(out), gw__jstr(out, "title"), gw__jstr(out, "detail"), cmid, st == 503 ? 1 : 0);

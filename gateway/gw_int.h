@@ -332,14 +332,17 @@ void gw__audit(gw_server *s, const gw_principal *who, const char *action,
 typedef void (*gw_delta_fn)(void *ud, const char *text, size_t len);
 /* gw__turn: run one message for `who` through the engine's conversation
  * driver (eng_converse).  *reply gets the reply object (sessionId,
- * intent, reply, cart, actions, traceId), owned by the caller.  A resent
- * client_msg_id -- even one sent concurrently -- is answered with the
- * first answer and *replayed = 1.  Store writes that failed after the
+ * intent, reply, cart, actions, traceId), owned by the caller; with
+ * reply_text non-NULL, *reply_text gets that object's JSON text as its
+ * replay record keeps it (malloc'd; NULL when none was kept: no
+ * client_msg_id), for a channel that sends the object unchanged.  A
+ * resent client_msg_id -- even one sent concurrently -- is answered with
+ * the first answer and *replayed = 1.  Store writes that failed after the
  * turn are logged (session_save_failed).  Returns 0, or an HTTP status
  * (400, 413, 422, 503) with *reply = a problem object. */
 int gw__turn(gw_server *s, const gw_principal *who, const char *text,
              const char *client_msg_id, gw_delta_fn on_delta, void *ud,
-             json_object **reply, int *replayed);
+             json_object **reply, char **reply_text, int *replayed);
 
 /* The turn traces (traces.c): a ring bounded by count, bytes and age,
  * and a writer thread that copies some to the store cache off the reply

@@ -3,6 +3,7 @@
  * cart, actions, traceId). */
 #include "gw_int.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void gw__h_chat(gw_req *r)
@@ -20,9 +21,14 @@ void gw__h_chat(gw_req *r)
         gw__problem(r, 404, "session-not-found", "No such session", "sessionId must be your token's session.");
     } else {
         json_object *out = NULL;
+        char *js = NULL;
         int replayed = 0;
-        int st = gw__turn(r->srv, &r->who, text, cmid, NULL, NULL, &out, &replayed);
-        if (st == 0) {
+        int st = gw__turn(r->srv, &r->who, text, cmid, NULL, NULL, &out, &js, &replayed);
+        if (st == 0 && js) {
+            /* the reply object as its replay record keeps it: not printed twice */
+            gw__reply(r, 200, "application/json", js, strlen(js), NULL);
+            json_object_put(out);
+        } else if (st == 0) {
             gw__json(r, 200, out);
         } else {
             const char *slug = gw__problem_slug(out), *title = gw__jstr(out, "title"), *d = gw__jstr(out, "detail");
@@ -32,6 +38,7 @@ void gw__h_chat(gw_req *r)
                 gw__problem(r, st, slug, title ? title : "Error", "%s", d ? d : "");
             json_object_put(out);
         }
+        free(js);
     }
     json_object_put(b);
 }

@@ -111,9 +111,11 @@ static int refusal(const eng_converse_result *cr, const eng_err *err, json_objec
 }
 
 int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char *client_msg_id,
-             gw_delta_fn on_delta, void *ud, json_object **reply, int *replayed)
+             gw_delta_fn on_delta, void *ud, json_object **reply, char **reply_text, int *replayed)
 {
     *reply = NULL;
+    if (reply_text)
+        *reply_text = NULL;
     *replayed = 0;
     pthread_mutex_lock(&s->turn_mu);
     if (atomic_load(&s->draining)) {
@@ -162,6 +164,10 @@ int gw__turn(gw_server *s, const gw_principal *who, const char *text, const char
         json_object_object_add(f, "traceId", json_object_new_string(cr.trace_id));
         json_object_object_add(f, "error", json_object_new_string(cr.store_error));
         gw__log("error", "session_save_failed", f);
+    }
+    if (reply_text) {
+        *reply_text = cr.reply_text;
+        cr.reply_text = NULL;
     }
     if (cr.replayed) {
         *replayed = 1;

@@ -717,6 +717,62 @@ int store_session_save_replay(store *s, const char *sid, const char *json, int t
                                            once_err, err);
 }
 
+int store_session_save_once(store *s, const char *sid, const char *json, int ttl_s,
+                            const char *turn_json, const char *key, const char *result,
+                            int once_ttl_s, char **first_out, store_err *err)
+{
+    NEED(first_out, "first_out is NULL");
+    *first_out = NULL;
+    NEED(s && sid && *sid && json && turn_json && *turn_json, "session id, json and turn are required");
+    NEED(json[strspn(json, " \t\r\n")] == '{', "session must be a JSON object");
+    NEED(KEY_OK(key, 256) && key && result, "key (1..255 bytes) and result required");
+    if (!s->eph_ops->session_save_once) {
+        /* two writes, the same outcome: the key taken first, so that no
+         * other caller's answer can land between the check and the save */
+        int rc = store_once_begin(s, key, 60000, first_out, err);
+        if (rc < 0)
+            return rc;
+        int orc = 0;
+        store_err oe = {0};
+        rc = store_session_save_replay(s, sid, json, ttl_s, turn_json, key, result, once_ttl_s, &orc, &oe,
+                                       err);
+        if (rc < 0 || orc < 0) {
+            if (orc < 0 && !rc && err)
+                *err = oe;
+            (void)store_once_abort(s, key, NULL);   /* a record not kept frees the key */
+            return rc < 0 ? rc : orc;
+        }
+        return 0;
+    }
+    return s->eph_ops->session_save_once(s->eph, sid, json, expiry(s, ttl_s), turn_json,
+                                         s->cfg.history_window, expiry(s, 0), key, result,
+                                         store_now_ms(s), expiry(s, once_ttl_s), first_out, err);
+}
+
+int store_once_peek(store *s, const char *key, char **result_out, store_err *err)
+{
+    NEED(result_out, "result out is NULL");
+    *result_out = NULL;
+    NEED(KEY_OK(key, 256) && key, "key must be 1..255 bytes");
+    EPH(once_peek, key, store_now_ms(s), result_out, err);
+}
+
+int store_session_get_replay(store *s, const char *sid, const char *key, char **json_out,
+                             char **result_out, store_err *err)
+{
+    NEED(json_out && result_out, "outs are NULL");
+    *json_out = *result_out = NULL;
+    NEED(sid && KEY_OK(key, 256) && key, "session id and key (1..255 bytes) required");
+    if (s && !s->eph_ops->session_get_replay) {
+        int rc = store_once_peek(s, key, result_out, err);
+        if (rc != 0)
+            return rc;
+        rc = store_session_get(s, sid, json_out, err);
+        return rc == STORE_ENOTFOUND ? 0 : rc;
+    }
+    EPH(session_get_replay, sid, key, store_now_ms(s), json_out, result_out, err);
+}
+
 int store_once_abort(store *s, const char *key, store_err *err)
 {
     NEED(KEY_OK(key, 256) && key, "key must be 1..255 bytes");

@@ -200,6 +200,24 @@ int store_session_save(store *s, const char *sid, const char *json, int ttl_s,
 int store_session_save_replay(store *s, const char *sid, const char *json, int ttl_s,
                               const char *turn_json, const char *key, const char *result,
                               int once_ttl_s, int *once_rc, store_err *once_err, store_err *err);
+/* store_session_save_once: the first answer to a message, kept with its
+ * session: the replay record `result` for key (1..255 bytes, kept
+ * once_ttl_s seconds) is written only when the key has no live record
+ * (none, or an expired reservation or result), and then, in the same
+ * write, store_session_save(sid, json, ttl_s, turn_json); otherwise
+ * nothing is written.  On SQLite one group commit (one transaction), on
+ * Redis one script; a backend without the op reserves the key
+ * (store_once_begin) and then saves with store_session_save_replay.
+ * Returns 0: all written; STORE_EEXIST: the key has a live result,
+ * *first_out (malloc'd) is it; STORE_EBUSY: another caller holds the key
+ * (store_once_begin) -- wait for its result (store_once_peek); nothing
+ * written on either; else an error of the write (nothing written).
+ * *first_out is NULL on every return but STORE_EEXIST.  The caller must
+ * not hold the key itself (it would find its own reservation: use
+ * store_session_save_replay).  Blocks. */
+int store_session_save_once(store *s, const char *sid, const char *json, int ttl_s,
+                            const char *turn_json, const char *key, const char *result,
+                            int once_ttl_s, char **first_out, store_err *err);
 /* store_session_history: *json_out = JSON array of the kept turns, oldest
  * first ("[]" when none or expired). */
 int store_session_history(store *s, const char *sid, char **json_out,
@@ -670,6 +688,21 @@ int store_once_begin(store *s, const char *key, int lease_ms,
  * first one is kept. */
 int store_once_finish(store *s, const char *key, const char *result,
                       int ttl_s, store_err *err);
+/* store_once_peek: the state of key, read only: 0 when it has no live
+ * reservation or result; STORE_EEXIST with *result_out (malloc'd) its
+ * result; STORE_EBUSY while a caller holds it.  *result_out is NULL on
+ * every other return.  A waiter polls this rather than store_once_begin
+ * (a read, not a write transaction).  Blocks. */
+int store_once_peek(store *s, const char *key, char **result_out, store_err *err);
+/* store_session_get_replay: what a message's turn reads before it runs,
+ * in one read (one connection and one read transaction on SQLite, one
+ * round trip on Redis): store_once_peek(key) and, when that finds
+ * nothing, store_session_get(sid).  Returns the peek's code: 0 with
+ * *json_out the session (malloc'd; NULL when none or expired),
+ * STORE_EEXIST with *result_out (malloc'd), STORE_EBUSY, or an error.
+ * Both outs are NULL on every other return.  Blocks. */
+int store_session_get_replay(store *s, const char *sid, const char *key, char **json_out,
+                             char **result_out, store_err *err);
 /* store_once_abort: release a reservation without a result; 0 also when
  * there is none.  A finished key keeps its result. */
 int store_once_abort(store *s, const char *key, store_err *err);

@@ -117,6 +117,23 @@ typedef struct store__ops {
                                const char *result, int64_t now, int64_t once_expires_at,
                                int *once_rc, store_err *once_err, store_err *err);
 
+    /* optional: once_finish only onto a key with no live record, then
+     * session_save, as one write (store_session_save_once); *first the
+     * kept result on STORE_EEXIST */
+    int (*session_save_once)(void *b, const char *sid, const char *json,
+                             int64_t expires_at, const char *turn, int window,
+                             int64_t history_expires_at, const char *key,
+                             const char *result, int64_t now, int64_t once_expires_at,
+                             char **first, store_err *err);
+    /* a key's state, read only: 0, STORE_EEXIST (*result), STORE_EBUSY */
+    int (*once_peek)(void *b, const char *key, int64_t now, char **result,
+                     store_err *err);
+    /* optional: once_peek and, when it finds nothing, kv_get of the
+     * session, in one read */
+    int (*session_get_replay)(void *b, const char *sid, const char *key,
+                              int64_t now, char **json, char **result,
+                              store_err *err);
+
     /* events between instances (may be NULL: one instance only) */
     int (*event_publish)(void *b, const char *channel, const char *msg,
                          size_t len, store_err *err);

@@ -34,7 +34,7 @@ typedef struct rd_conn {
  * Redis restart empties the script cache, NOSCRIPT falls back to EVAL. */
 enum { RD_S_HIST_APPEND, RD_S_HIST_GET, RD_S_BUCKET, RD_S_TOKEN_PUT,
        RD_S_TOKEN_ROTATE, RD_S_TOKEN_REVOKE, RD_S_ONCE_BEGIN, RD_S_ONCE_FINISH,
-       RD_S_ONCE_ABORT, RD_S_COUNT };
+       RD_S_ONCE_ABORT, RD_S_SAVE_ONCE, RD_S_SESSION_PEEK, RD_S_COUNT };
 
 typedef struct rd {
     rd_url url;

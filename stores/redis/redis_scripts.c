@@ -89,6 +89,38 @@ static const char *const scripts[RD_S_COUNT] = {
         "redis.call('HMSET', KEYS[1], 's', 'd', 'x', ARGV[3], 'r', ARGV[1])\n"
         "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
         "return 0\n",
+    /* a turn's save: the replay record, the session and its history
+     * entry in one script.  ARGV[1] '1': the first answer (nothing
+     * written when the key is live: {1, result} or {2}, busy); '0': the
+     * holder's (the record kept unless a live result is there, {1};
+     * session and history written either way) */
+    [RD_S_SAVE_ONCE] =
+        "local now = tonumber(ARGV[2])\n"
+        "local v = redis.call('HMGET', KEYS[1], 's', 'x', 'r')\n"
+        "local live = v[1] and tonumber(v[2]) > now\n"
+        "local code = 0\n"
+        "if ARGV[1] == '1' and live then\n"
+        "  if v[1] == 'd' then return {1, v[3]} end\n"
+        "  return {2}\n"
+        "end\n"
+        "if live and v[1] == 'd' then code = 1 else\n"
+        "  redis.call('DEL', KEYS[1])\n"
+        "  redis.call('HMSET', KEYS[1], 's', 'd', 'x', ARGV[4], 'r', ARGV[3])\n"
+        "  redis.call('PEXPIRE', KEYS[1], ARGV[5])\n"
+        "end\n"
+        "redis.call('SET', KEYS[2], ARGV[6], 'PX', ARGV[7])\n"
+        "local x = tonumber(redis.call('GET', KEYS[4]) or '0')\n"
+        "if x <= now then redis.call('DEL', KEYS[3]) end\n"
+        "redis.call('RPUSH', KEYS[3], ARGV[8])\n"
+        "redis.call('LTRIM', KEYS[3], -tonumber(ARGV[9]), -1)\n"
+        "redis.call('PEXPIRE', KEYS[3], ARGV[10])\n"
+        "redis.call('SET', KEYS[4], ARGV[11], 'PX', ARGV[10])\n"
+        "return {code}\n",
+    /* what a turn reads first: the replay key's fields and the session
+     * (nil as '': Lua drops a table's trailing nils) */
+    [RD_S_SESSION_PEEK] =
+        "local v = redis.call('HMGET', KEYS[1], 's', 'x', 'r')\n"
+        "return {v[1] or '', v[2] or '0', v[3] or '', redis.call('GET', KEYS[2]) or ''}\n",
     /* two literals, one script (parenthesized: no missing comma) */
     [RD_S_ONCE_ABORT] =
         ("if redis.call('HGET', KEYS[1], 's') == 'p' then redis.call('DEL', KEYS[1]) end\n"

@@ -62,6 +62,21 @@ static int rd_kv_put(void *vb, int kind, const char *key, const char *val,
     return rc;
 }
 
+/* A kv value ("<expiry ms>\n<value>") read back: 0 with *out (malloc'd)
+ * while its logical expiry is ahead, else STORE_ENOTFOUND. */
+static int kv_text(const redisReply *r, int64_t now, char **out, store_err *err)
+{
+    if (r->type == REDIS_REPLY_STRING) {
+        char *nl = memchr(r->str, '\n', r->len);
+        long long exp = nl ? strtoll(r->str, NULL, 10) : 0;
+        if (nl && exp > now) {
+            size_t off = (size_t)(nl + 1 - r->str);
+            return (*out = dupn(nl + 1, r->len - off)) ? 0 : store__fail(err, STORE_ENOMEM, "out of memory");
+        }
+    }
+    return store__fail(err, STORE_ENOTFOUND, "no such key (or expired)");
+}
+
 static int rd_kv_get(void *vb, int kind, const char *key, int64_t now,
                      char **out, store_err *err)
 {
@@ -72,16 +87,7 @@ static int rd_kv_get(void *vb, int kind, const char *key, int64_t now,
     KEY(b, kv_tag(kind), key, k, err);
     if ((rc = rd__cmd(b, RD_IDEMPOTENT, &r, err, "GET %b", k, (size_t)k_n)) != 0)
         return rc;
-    rc = store__fail(err, STORE_ENOTFOUND, "no such key (or expired)");
-    if (r->type == REDIS_REPLY_STRING) {
-        char *nl = memchr(r->str, '\n', r->len);
-        long long exp = nl ? strtoll(r->str, NULL, 10) : 0;
-        if (nl && exp > now) {
-            size_t off = (size_t)(nl + 1 - r->str);
-            rc = (*out = dupn(nl + 1, r->len - off)) ? 0
-                 : store__fail(err, STORE_ENOMEM, "out of memory");
-        }
-    }
+    rc = kv_text(r, now, out, err);
     freeReplyObject(r);
     return rc;
 }
@@ -289,6 +295,23 @@ static int rd_counter_add(void *vb, const char *key, int64_t delta,
 
 /* ---------------- request replay keys ---------------- */
 
+/* A replay-key script's answer {code, result?}: 0 (taken or written),
+ * 2 (STORE_EBUSY: a holder), 1 (STORE_EEXIST with *result, malloc'd). */
+static int once_answer(const redisReply *r, char **result, store_err *err)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_INTEGER)
+        return store__fail(err, STORE_EIO, "unexpected reply from once script");
+    if (r->element[0]->integer == 0)
+        return 0;
+    if (r->element[0]->integer == 2)
+        return store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING)
+        return store__fail(err, STORE_EIO, "once key has no result");
+    if (!(*result = dupn(r->element[1]->str, r->element[1]->len)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    return store__fail(err, STORE_EEXIST, "already done: its result is kept");
+}
+
 static int rd_once_begin(void *vb, const char *key, int64_t now,
                          int64_t lease_until, int lease_ms, char **result,
                          store_err *err)
@@ -306,20 +329,7 @@ static int rd_once_begin(void *vb, const char *key, int64_t now,
      * reservation and answer "busy" until the lease ran out */
     if ((rc = rd__script(b, RD_S_ONCE_BEGIN, 0, &r, err, 1, 4, argv, NULL)) != 0)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
-        rc = store__fail(err, STORE_EIO, "unexpected reply from once script");
-    } else if (r->element[0]->integer == 0) {
-        rc = 0;
-    } else if (r->element[0]->integer == 2) {
-        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
-    } else if (r->elements < 2 || r->element[1]->type != REDIS_REPLY_STRING) {
-        rc = store__fail(err, STORE_EIO, "once key has no result");
-    } else if (!(*result = dupn(r->element[1]->str, r->element[1]->len))) {
-        rc = store__fail(err, STORE_ENOMEM, "out of memory");
-    } else {
-        rc = store__fail(err, STORE_EEXIST, "already done: its result is kept");
-    }
+    rc = once_answer(r, result, err);
     freeReplyObject(r);
     return rc;
 }
@@ -340,6 +350,134 @@ static int rd_once_finish(void *vb, const char *key, const char *result,
         return rc;
     if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
         rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
+    freeReplyObject(r);
+    return rc;
+}
+
+/* A turn's save as one script (RD_S_SAVE_ONCE): first = 1 writes only
+ * onto a key with no live record (STORE_EEXIST with *kept, STORE_EBUSY);
+ * first = 0 is the holder's (*once_rc STORE_EEXIST when a result was
+ * there already; the session written either way). */
+static int save_script(rd *b, int first, const char *sid, const char *json, int64_t expires_at,
+                       const char *turn, int window, int64_t history_expires_at, const char *key,
+                       const char *result, int64_t now, int64_t once_expires_at, char **kept,
+                       int *once_rc, store_err *err)
+{
+    char o[512], sk[512], h[512], hx[512], ns[24], ox[24], opx[24], spx[24], win[24], hpx[24], hexp[24];
+    char *v;
+    size_t vl = strlen(json);
+    redisReply *r;
+    int rc = store__check_json(turn, "turn", err);
+    if (rc != 0)
+        return rc;
+    {
+        KEY(b, "o:", key, o, err);
+        KEY(b, "s:", sid, sk, err);
+        KEY(b, "h:", sid, h, err);
+        KEY(b, "hx:", sid, hx, err);
+    }
+    if (!(v = malloc(vl + 24)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    int hn = snprintf(v, 24, "%lld\n", (long long)expires_at);
+    memcpy(v + hn, json, vl + 1);
+    snprintf(ns, sizeof ns, "%lld", (long long)now);
+    snprintf(ox, sizeof ox, "%lld", (long long)once_expires_at);
+    snprintf(opx, sizeof opx, "%lld", (long long)ttl_ms(b, once_expires_at));
+    snprintf(spx, sizeof spx, "%lld", (long long)ttl_ms(b, expires_at));
+    snprintf(win, sizeof win, "%d", window);
+    snprintf(hpx, sizeof hpx, "%lld", (long long)ttl_ms(b, history_expires_at));
+    snprintf(hexp, sizeof hexp, "%lld", (long long)history_expires_at);
+    const char *argv[] = {o, sk, h, hx, first ? "1" : "0", ns, result, ox, opx, v, spx, turn, win, hpx, hexp};
+    /* RPUSH twice would duplicate the turn: never retried blindly */
+    rc = rd__script(b, RD_S_SAVE_ONCE, 0, &r, err, 4, 15, argv, NULL);
+    free(v);
+    if (rc != 0)
+        return rc;
+    if (!first && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1)
+        *once_rc = STORE_EEXIST;   /* the session is saved; the first result stays */
+    else
+        rc = once_answer(r, kept, err);
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_session_save_once(void *vb, const char *sid, const char *json, int64_t expires_at,
+                                const char *turn, int window, int64_t history_expires_at,
+                                const char *key, const char *result, int64_t now,
+                                int64_t once_expires_at, char **first, store_err *err)
+{
+    int orc = 0;
+    return save_script(vb, 1, sid, json, expires_at, turn, window, history_expires_at, key, result, now,
+                       once_expires_at, first, &orc, err);
+}
+
+static int rd_session_save_replay(void *vb, const char *sid, const char *json, int64_t expires_at,
+                                  const char *turn, int window, int64_t history_expires_at,
+                                  const char *key, const char *result, int64_t now,
+                                  int64_t once_expires_at, int *once_rc, store_err *once_err,
+                                  store_err *err)
+{
+    *once_rc = 0;
+    int rc = save_script(vb, 0, sid, json, expires_at, turn, window, history_expires_at, key, result, now,
+                         once_expires_at, NULL, once_rc, err);
+    if (rc < 0)
+        *once_rc = rc;   /* nothing written: neither is kept */
+    if (rc < 0 && once_err && err)
+        *once_err = *err;
+    if (*once_rc == STORE_EEXIST)
+        store__fail(once_err, STORE_EEXIST, "key already has a result; the first is kept");
+    return rc;
+}
+
+/* A replay key's fields (s, x, r; a missing one nil or "") read back:
+ * 0 (none, or expired), STORE_EBUSY, or STORE_EEXIST with *result. */
+static int once_state(redisReply **f, int64_t now, char **result, store_err *err)
+{
+    if (f[0]->type != REDIS_REPLY_STRING || !f[0]->len || f[1]->type != REDIS_REPLY_STRING ||
+        strtoll(f[1]->str, NULL, 10) <= now)
+        return 0;
+    if (f[0]->str[0] != 'd')
+        return store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    if (f[2]->type != REDIS_REPLY_STRING)
+        return store__fail(err, STORE_EIO, "once key has no result");
+    if (!(*result = dupn(f[2]->str, f[2]->len)))
+        return store__fail(err, STORE_ENOMEM, "out of memory");
+    return store__fail(err, STORE_EEXIST, "already done: its result is kept");
+}
+
+static int rd_once_peek(void *vb, const char *key, int64_t now, char **result, store_err *err)
+{
+    rd *b = vb;
+    char k[512];
+    redisReply *r;
+    int rc;
+    KEY(b, "o:", key, k, err);
+    if ((rc = rd__cmd(b, RD_IDEMPOTENT, &r, err, "HMGET %b s x r", k, (size_t)k_n)) != 0)
+        return rc;
+    rc = r->type == REDIS_REPLY_ARRAY && r->elements == 3 ? once_state(r->element, now, result, err)
+                                                          : store__fail(err, STORE_EIO, "unexpected reply from HMGET");
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rd_session_get_replay(void *vb, const char *sid, const char *key, int64_t now, char **json,
+                                 char **result, store_err *err)
+{
+    rd *b = vb;
+    char k[512], sk[512];
+    redisReply *r;
+    int rc;
+    KEY(b, "o:", key, k, err);
+    KEY(b, "s:", sid, sk, err);
+    const char *argv[] = {k, sk};
+    if ((rc = rd__script(b, RD_S_SESSION_PEEK, RD_IDEMPOTENT, &r, err, 2, 2, argv, NULL)) != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+        rc = store__fail(err, STORE_EIO, "unexpected reply from session script");
+    else if ((rc = once_state(r->element, now, result, err)) == 0 &&
+             (rc = kv_text(r->element[3], now, json, err)) == STORE_ENOTFOUND)
+        rc = 0;
     freeReplyObject(r);
     return rc;
 }
@@ -404,6 +542,10 @@ const store__ops store__redis_ops = {
     .once_begin = rd_once_begin,
     .once_finish = rd_once_finish,
     .once_abort = rd_once_abort,
+    .once_peek = rd_once_peek,
+    .session_get_replay = rd_session_get_replay,
+    .session_save_once = rd_session_save_once,
+    .session_save_replay = rd_session_save_replay,
     .event_publish = rd__event_publish,
     .event_subscribe = rd__event_subscribe,
     .event_unsubscribe = rd__event_unsubscribe,

@@ -336,6 +336,36 @@ static int history_on(sq *b, sq_conn *c, const char *sid, const char *turn,
                   SQ_T(sid), SQ_I(seq - window));
 }
 
+/* A key's live state: 0 (none), STORE_EEXIST with its result (*result),
+ * or STORE_EBUSY (a holder). */
+static int once_state_on(sq_conn *c, const char *key, int64_t now, char **result, store_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0, r;
+    PREP(st, c, err, "SELECT state, result FROM once_keys WHERE key = ? AND expires_at > ?", SQ_T(key),
+         SQ_I(now));
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1)
+        rc = (*result = sq__text_dup(st, 1)) ? store__fail(err, STORE_EEXIST, "already done: its result is kept")
+                                             : store__fail(err, STORE_ENOMEM, "out of memory");
+    else if (r == SQLITE_ROW)
+        rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
+    else if (r != SQLITE_DONE)
+        rc = sq__err(c, r, err, "once state");
+    sqlite3_reset(st);
+out:
+    return rc;
+}
+
+/* compaction, best effort, as for kv: a few expired keys go with each
+ * key taken */
+static void once_compact(sq_conn *c, int64_t now)
+{
+    (void)SQ_RUN(c, NULL, "compact", "DELETE FROM once_keys WHERE rowid IN"
+                 " (SELECT rowid FROM once_keys WHERE expires_at < ? LIMIT 16)",
+                 SQ_I(now));
+}
+
 /* A reservation is a row in state 0 whose lease runs to expires_at; a
  * result is a row in state 1 kept to expires_at.  An expired row of either
  * kind counts as absent, so a crashed holder's key frees itself.  Both run
@@ -343,8 +373,7 @@ static int history_on(sq *b, sq_conn *c, const char *sid, const char *turn,
 static int once_begin_on(sq_conn *c, const char *key, int64_t now, int64_t lease_until, char **result,
                          store_err *err)
 {
-    sqlite3_stmt *st;
-    int rc, r;
+    int rc;
     /* take the key when absent or expired; one statement under the write
      * lock, so exactly one of any number of callers gets it */
     if ((rc = SQ_RUN(c, err, "once begin",
@@ -354,28 +383,10 @@ static int once_begin_on(sq_conn *c, const char *key, int64_t now, int64_t lease
                      " WHERE once_keys.expires_at <= ?3",
                      SQ_T(key), SQ_I(lease_until), SQ_I(now))) != 0)
         return rc;
-    if (sqlite3_changes(c->db) == 0) {
-        PREP(st, c, err, "SELECT state, result FROM once_keys WHERE key = ?", SQ_T(key));
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1) {
-            rc = (*result = sq__text_dup(st, 1)) ? STORE_EEXIST
-                 : store__fail(err, STORE_ENOMEM, "out of memory");
-            if (rc == STORE_EEXIST)
-                store__fail(err, STORE_EEXIST, "already done: its result is kept");
-        } else if (r == SQLITE_ROW) {
-            rc = store__fail(err, STORE_EBUSY, "in progress elsewhere; try again");
-        } else {
-            rc = sq__err(c, r, err, "once begin");
-        }
-        sqlite3_reset(st);
-        return rc;
-    }
-    /* compaction, best effort, as for kv */
-    (void)SQ_RUN(c, NULL, "compact", "DELETE FROM once_keys WHERE rowid IN"
-                 " (SELECT rowid FROM once_keys WHERE expires_at < ? LIMIT 16)",
-                 SQ_I(now));
-out:
-    return rc;
+    if (sqlite3_changes(c->db) == 0)
+        return once_state_on(c, key, now, result, err);
+    once_compact(c, now);
+    return 0;
 }
 
 static int once_finish_on(sq_conn *c, const char *key, const char *result, int64_t now,
@@ -391,6 +402,29 @@ static int once_finish_on(sq_conn *c, const char *key, const char *result, int64
     if (!rc && sqlite3_changes(c->db) == 0)
         rc = store__fail(err, STORE_EEXIST, "key already has a result; the first is kept");
     return rc;
+}
+
+/* The first answer to a message: the record goes in only when the key
+ * has no live row (a live reservation is another caller's: STORE_EBUSY;
+ * a live result the first answer: STORE_EEXIST), and then the session
+ * and its history entry; the caller's savepoint rolls all of it back on
+ * any failure. */
+static int save_once_on(sq *b, sq_conn *c, sq_gop *o)
+{
+    int rc = SQ_RUN(c, &o->err, "once record",
+                    "INSERT INTO once_keys(key, state, result, expires_at)"
+                    " VALUES(?1, 1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET"
+                    " state = 1, result = excluded.result, expires_at = excluded.expires_at"
+                    " WHERE once_keys.expires_at <= ?4",
+                    SQ_T(o->okey), SQ_T(o->oval), SQ_I(o->oexpires_at), SQ_I(o->now));
+    if (rc)
+        return rc;
+    if (sqlite3_changes(c->db) == 0)
+        return once_state_on(c, o->okey, o->now, o->result, &o->err);
+    once_compact(c, o->now);
+    if ((rc = kv_put_on(c, STORE__KV_SESSION, o->key, o->val, o->expires_at, &o->err)) != 0)
+        return rc;
+    return history_on(b, c, o->key, o->turn, o->window, o->turn_expires_at, &o->err);
 }
 
 static int stmt_run(sq_conn *c, const char *sql)
@@ -432,7 +466,10 @@ static void commit_batch(sq *b, sq_gop *batch)
                     o->rc = once_begin_on(c, o->key, o->now, o->expires_at, o->result, &o->err);
                 else if (o->type == SQ_G_ONCE_FINISH)
                     o->rc = once_finish_on(c, o->key, o->val, o->now, o->expires_at, &o->err);
-                else {
+                else if (o->type == SQ_G_SAVE_ONCE) {
+                    o->rc = save_once_on(b, c, o);
+                    nkv++;
+                } else {
                     o->rc = kv_put_on(c, o->kind, o->key, o->val, o->expires_at, &o->err);
                     nkv++;
                 }
@@ -636,6 +673,51 @@ int sq__session_save_replay(void *vb, const char *sid, const char *json, int64_t
     if (ops[0].rc && err)
         *err = ops[0].err;
     return ops[0].rc;
+}
+
+int sq__session_save_once(void *vb, const char *sid, const char *json, int64_t expires_at,
+                          const char *turn, int window, int64_t history_expires_at,
+                          const char *key, const char *result, int64_t now,
+                          int64_t once_expires_at, char **first, store_err *err)
+{
+    int rc;
+    if ((rc = store__check_json(turn, "value", err)) != 0)
+        return rc;
+    sq_gop op = {.type = SQ_G_SAVE_ONCE, .key = sid, .val = json, .expires_at = expires_at,
+                 .turn = turn, .window = window, .turn_expires_at = history_expires_at,
+                 .okey = key, .oval = result, .oexpires_at = once_expires_at, .now = now,
+                 .result = first};
+    return group_write(vb, &op, err);
+}
+
+int sq__once_peek(void *vb, const char *key, int64_t now, char **result, store_err *err)
+{
+    sq *b = vb;
+    WITH_CONN(b, c, err);
+    int rc = once_state_on(c, key, now, result, err);
+    sq__release(b, c);
+    return rc;
+}
+
+int sq__session_get_replay(void *vb, const char *sid, const char *key, int64_t now, char **json,
+                           char **result, store_err *err)
+{
+    sq *b = vb;
+    sqlite3_stmt *st;
+    WITH_CONN(b, c, err);
+    /* one read transaction for both (one set of read locks, not two) */
+    int rc = stmt_run(c, "BEGIN") == 0 ? 0 : sq__err(c, sqlite3_errcode(c->db), err, "begin");
+    if (!rc && (rc = once_state_on(c, key, now, result, err)) == 0) {
+        PREP(st, c, err, "SELECT value FROM kv WHERE kind = ? AND key = ? AND expires_at > ?",
+             SQ_I(STORE__KV_SESSION), SQ_T(sid), SQ_I(now));
+        if ((rc = row_text(c, st, json, err, "session")) == STORE_ENOTFOUND)
+            rc = 0;
+    }
+out:
+    if (!sqlite3_get_autocommit(c->db))
+        (void)stmt_run(c, "COMMIT");
+    sq__release(b, c);
+    return rc;
 }
 
 int sq__history_get(void *vb, const char *sid, int64_t now, char **outp,

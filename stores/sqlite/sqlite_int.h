@@ -62,14 +62,17 @@ typedef struct sq_gop {
     const char *key, *val, *turn;
     int64_t expires_at, turn_expires_at;
     int64_t now;             /* SQ_G_ONCE_*: the caller's clock */
-    char **result;           /* SQ_G_ONCE_BEGIN: a kept result (STORE_EEXIST) */
+    char **result;           /* SQ_G_ONCE_BEGIN, SQ_G_SAVE_ONCE: a kept result
+                                (STORE_EEXIST) */
+    const char *okey, *oval; /* SQ_G_SAVE_ONCE: the replay key and record */
+    int64_t oexpires_at;     /* SQ_G_SAVE_ONCE: when the record expires */
     int rc, done;
     pthread_cond_t cv;       /* the caller's: signalled when done, or to lead */
     pthread_cond_t *cvp;     /* the cv of the caller's first write (several
                                 writes of one caller share it) */
     store_err err;
 } sq_gop;
-enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_BEGIN, SQ_G_ONCE_FINISH };
+enum { SQ_G_KV, SQ_G_HISTORY, SQ_G_SESSION, SQ_G_ONCE_BEGIN, SQ_G_ONCE_FINISH, SQ_G_SAVE_ONCE };
 
 /* A thread waiting for a connection (sq__acquire), in arrival order. */
 typedef struct sq_waiter {
@@ -272,6 +275,10 @@ int sq__session_save_replay(void *b, const char *sid, const char *json, int64_t 
                             const char *key, const char *result, int64_t now,
                             int64_t once_expires_at, int *once_rc, store_err *once_err,
                             store_err *err);
+int sq__session_save_once(void *b, const char *sid, const char *json, int64_t expires_at,
+                          const char *turn, int window, int64_t history_expires_at,
+                          const char *key, const char *result, int64_t now,
+                          int64_t once_expires_at, char **first, store_err *err);
 int sq__token_put(void *b, const char *hash, const char *family, int64_t user,
                   int64_t expires_at, store_err *err);
 int sq__token_rotate(void *b, const char *old_hash, const char *new_hash,
@@ -323,6 +330,9 @@ int sq__once_begin(void *b, const char *key, int64_t now, int64_t lease_until,
 int sq__once_finish(void *b, const char *key, const char *result, int64_t now,
                     int64_t expires_at, store_err *err);
 int sq__once_abort(void *b, const char *key, store_err *err);
+int sq__once_peek(void *b, const char *key, int64_t now, char **result, store_err *err);
+int sq__session_get_replay(void *b, const char *sid, const char *key, int64_t now, char **json,
+                           char **result, store_err *err);
 
 /* sq__audit_write: one audit row on c, inside the caller's transaction;
  * detail (may be NULL) replaces a->detail_json when given. */

@@ -357,4 +357,7 @@ const store__ops store__sqlite_ops = {
     .once_finish = sq__once_finish,
     .session_save_replay = sq__session_save_replay,
     .once_abort = sq__once_abort,
+    .session_save_once = sq__session_save_once,
+    .once_peek = sq__once_peek,
+    .session_get_replay = sq__session_get_replay,
 };

@@ -1,18 +1,25 @@
 /* tests/unit/test_store_once.c — exactly-once effects of stores/store.h
  * under concurrency: atomic cart increments, keyed cart changes and
  * checkouts raced by 50 threads (one effect, one audit row, 49 replays),
- * and request replay keys (store_once_*) with leases.  Rows as in the
- * contract suite: SQLite always; the replay keys also on a redis-server
- * started here; the document family on MongoDB when AISLE_TEST_MONGO_URI
- * is set. */
+ * request replay keys (store_once_*) with leases, the first-answer save
+ * (store_session_save_once), and the conversation driver's duplicates:
+ * one chat message sent by several threads at once changes the cart once,
+ * is kept in the history once, and every sender gets the same answer.
+ * Rows as in the contract suite: SQLite always; the replay keys also on a
+ * redis-server started here; the document family on MongoDB when
+ * AISLE_TEST_MONGO_URI is set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "engine/eng.h"
 #include "stores/store.h"
 #include "tests/redis_server.h"
+#include "sqlite_store.h"
+
+#include <json-c/json.h>
 
 #include <mongoc/mongoc.h>
 #include <pthread.h>
@@ -660,6 +667,314 @@ static void test_once_real_lease(void **state)
     assert_int_equal(store_once_begin(s, "short", 150, &r, &err), 0);
 }
 
+/* ---------------- the first answer's save ---------------- */
+
+/* how many times `needle` occurs in the session's history */
+static int history_count(store *s, const char *sid, const char *needle)
+{
+    char *h = NULL;
+    store_err err = {0};
+    int n = 0;
+    assert_int_equal(store_session_history(s, sid, &h, &err), 0);
+    for (const char *p = h; (p = strstr(p, needle)); p++)
+        n++;
+    free(h);
+    return n;
+}
+
+/* the session's stored text is `want` */
+static void session_is(store *s, const char *sid, const char *want)
+{
+    char *js = NULL;
+    store_err err = {0};
+    assert_int_equal(store_session_get(s, sid, &js, &err), 0);
+    assert_string_equal(js, want);
+    free(js);
+}
+
+static void *save_once_worker(void *arg)
+{
+    worker *w = arg;
+    char js[32], turn[32], res[32];
+    snprintf(js, sizeof js, "{\"n\":%d}", w->i);
+    snprintf(turn, sizeof turn, "{\"t\":%d}", w->i);
+    snprintf(res, sizeof res, "{\"r\":%d}", w->i);
+    pthread_barrier_wait(&gate);
+    w->rc = store_session_save_once(w->s, "conv-first", js, 0, turn, "msg:first", res, 60, &w->result, &w->err);
+    return NULL;
+}
+
+/* 50 threads save a first answer to one key at once: one writes its
+ * record, session and history entry; 49 get that record and write
+ * nothing. */
+static void test_save_once_race(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    worker w[NTHREADS];
+    int winner = -1;
+    for (int i = 0; i < NTHREADS; i++)
+        w[i] = (worker){.s = s, .i = i, .rc = -99};
+    run_threads(w, save_once_worker);
+    for (int i = 0; i < NTHREADS; i++)
+        if (w[i].rc == 0) {
+            assert_int_equal(winner, -1);
+            winner = i;
+            assert_null(w[i].result);
+        }
+    assert_true(winner >= 0);
+    char want[32];
+    snprintf(want, sizeof want, "{\"r\":%d}", winner);
+    for (int i = 0; i < NTHREADS; i++) {
+        if (i == winner)
+            continue;
+        if (w[i].rc != STORE_EEXIST)
+            print_message("thread %d: %d %s\n", i, w[i].rc, w[i].err.msg);
+        assert_int_equal(w[i].rc, STORE_EEXIST);
+        assert_string_equal(w[i].result, want);
+        free(w[i].result);
+    }
+    assert_int_equal(history_count(s, "conv-first", "\"t\":"), 1);
+    snprintf(want, sizeof want, "\"t\":%d", winner);
+    assert_int_equal(history_count(s, "conv-first", want), 1);
+    snprintf(want, sizeof want, "{\"n\":%d}", winner);
+    session_is(s, "conv-first", want);
+}
+
+/* The first-answer save against a reservation, a kept result and
+ * expiries, and the read-only peek beside them. */
+static void test_save_once_states(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    char *r = NULL, *js = NULL;
+    assert_int_equal(store_once_peek(s, "q", &r, &err), 0);
+    assert_int_equal(store_session_get_replay(s, "sq", "q", &js, &r, &err), 0);
+    assert_null(js);
+    assert_null(r);
+    assert_int_equal(store_once_begin(s, "q", 5000, &r, &err), 0);
+    assert_int_equal(store_once_peek(s, "q", &r, &err), STORE_EBUSY);
+    assert_null(r);
+    assert_int_equal(store_session_get_replay(s, "sq", "q", &js, &r, &err), STORE_EBUSY);
+    assert_null(js);
+    assert_null(r);
+    /* another caller holds the key: nothing written */
+    assert_int_equal(store_session_save_once(s, "sq", "{\"a\":1}", 0, "{\"t\":1}", "q", "one", 60, &r, &err),
+                     STORE_EBUSY);
+    assert_null(r);
+    assert_int_equal(store_session_get(s, "sq", &js, &err), STORE_ENOTFOUND);
+    assert_int_equal(history_count(s, "sq", "\"t\":"), 0);
+    /* the holder's lease runs out: the first answer to come is kept */
+    advance_ms(5001);
+    assert_int_equal(store_once_peek(s, "q", &r, &err), 0);
+    assert_int_equal(store_session_save_once(s, "sq", "{\"a\":1}", 0, "{\"t\":1}", "q", "one", 60, &r, &err), 0);
+    assert_int_equal(store_once_peek(s, "q", &r, &err), STORE_EEXIST);
+    assert_string_equal(r, "one");
+    free(r);
+    r = NULL;
+    assert_int_equal(store_once_begin(s, "q", 5000, &r, &err), STORE_EEXIST);
+    free(r);
+    r = NULL;
+    assert_int_equal(store_session_get_replay(s, "sq", "q", &js, &r, &err), STORE_EEXIST);
+    assert_null(js);
+    assert_string_equal(r, "one");
+    free(r);
+    r = NULL;
+    /* the session read with a new message's id */
+    assert_int_equal(store_session_get_replay(s, "sq", "q-next", &js, &r, &err), 0);
+    assert_null(r);
+    assert_string_equal(js, "{\"a\":1}");
+    free(js);
+    js = NULL;
+    /* a second answer: the first is returned, nothing written */
+    assert_int_equal(store_session_save_once(s, "sq", "{\"a\":2}", 0, "{\"t\":2}", "q", "two", 60, &r, &err),
+                     STORE_EEXIST);
+    assert_string_equal(r, "one");
+    free(r);
+    r = NULL;
+    session_is(s, "sq", "{\"a\":1}");
+    assert_int_equal(history_count(s, "sq", "\"t\":"), 1);
+    /* the result's TTL is over: a new answer may be kept */
+    advance_ms(61000);
+    assert_int_equal(store_once_peek(s, "q", &r, &err), 0);
+    assert_int_equal(store_session_save_once(s, "sq", "{\"a\":3}", 0, "{\"t\":3}", "q", "three", 60, &r, &err), 0);
+    /* the holder's save (store_session_save_replay): its session always,
+     * its record only where none is kept */
+    int orc = -99;
+    assert_int_equal(store_once_begin(s, "h", 5000, &r, &err), 0);
+    assert_int_equal(store_session_save_replay(s, "sh", "{\"b\":1}", 0, "{\"t\":1}", "h", "held", 60, &orc, NULL,
+                                               &err), 0);
+    assert_int_equal(orc, 0);
+    assert_int_equal(store_session_save_replay(s, "sh", "{\"b\":2}", 0, "{\"t\":2}", "h", "late", 60, &orc, NULL,
+                                               &err), 0);
+    assert_int_equal(orc, STORE_EEXIST);
+    assert_int_equal(store_once_peek(s, "h", &r, &err), STORE_EEXIST);
+    assert_string_equal(r, "held");
+    free(r);
+    r = NULL;
+    session_is(s, "sh", "{\"b\":2}");
+    assert_int_equal(history_count(s, "sh", "\"t\":"), 2);
+    /* bad arguments */
+    assert_int_equal(store_session_save_once(s, "sq", "[]", 0, "{}", "q", "x", 60, &r, &err), STORE_EINVAL);
+    assert_int_equal(store_session_save_once(s, "sq", "{}", 0, "{}", "", "x", 60, &r, &err), STORE_EINVAL);
+    assert_int_equal(store_once_peek(s, "", &r, &err), STORE_EINVAL);
+}
+
+/* ---------------- the conversation driver's duplicates ---------------- */
+
+static eng_pipeline *commerce;   /* pipelines/commerce.yaml, loaded once */
+
+typedef struct sender {
+    store *s;
+    const char *sid, *mid, *text;
+    int rc, replayed;
+    char *text_out, *trace_out;
+} sender;
+
+static void *send_worker(void *arg)
+{
+    sender *w = arg;
+    eng_deps deps = {.store = w->s};
+    eng_converse_opts o = {.text = w->text, .session_id = w->sid, .message_id = w->mid, .deps = &deps};
+    eng_converse_result r = {0};
+    eng_err e = {0};
+    pthread_barrier_wait(&gate);
+    w->rc = eng_converse(commerce, &o, &r, &e);
+    if (w->rc)
+        print_message("%s: %d %s\n", w->mid, w->rc, e.msg);
+    w->replayed = r.replayed;
+    json_object *t = NULL, *rep = NULL;
+    if (r.reply && json_object_object_get_ex(r.reply, "reply", &rep))
+        json_object_object_get_ex(rep, "text", &t);
+    w->text_out = strdup(t ? json_object_get_string(t) : "");
+    w->trace_out = strdup(r.trace_id);
+    eng_converse_result_clear(&r);
+    return NULL;
+}
+
+#define NSEND 8
+
+/* NSEND threads send one message (text, message id) at once: every one
+ * is answered, with the same words and trace; `ran` of them (1, or 0
+ * when it was answered before) not replayed */
+static void send_together(store *s, const char *sid, const char *mid, const char *text, int ran_want, char *reply,
+                          size_t n)
+{
+    sender w[NSEND];
+    pthread_t th[NSEND];
+    pthread_barrier_init(&gate, NULL, NSEND);
+    for (int i = 0; i < NSEND; i++) {
+        w[i] = (sender){.s = s, .sid = sid, .mid = mid, .text = text};
+        assert_int_equal(pthread_create(&th[i], NULL, send_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < NSEND; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&gate);
+    int ran = 0;
+    for (int i = 0; i < NSEND; i++) {
+        assert_int_equal(w[i].rc, 0);
+        ran += !w[i].replayed;
+        if (strcmp(w[i].text_out, w[0].text_out) != 0 || strcmp(w[i].trace_out, w[0].trace_out) != 0)
+            print_message("%s: answers differ:\n  %s (%s)\n  %s (%s)\n", mid, w[0].text_out, w[0].trace_out,
+                          w[i].text_out, w[i].trace_out);
+        assert_string_equal(w[i].text_out, w[0].text_out);
+        assert_string_equal(w[i].trace_out, w[0].trace_out);
+    }
+    assert_int_equal(ran, ran_want);
+    snprintf(reply, n, "%s", w[0].text_out);
+    for (int i = 0; i < NSEND; i++) {
+        free(w[i].text_out);
+        free(w[i].trace_out);
+    }
+}
+
+static int64_t session_turns(store *s, const char *sid)
+{
+    char *js = NULL;
+    store_err err = {0};
+    assert_int_equal(store_session_get(s, sid, &js, &err), 0);
+    json_object *o = json_tokener_parse(js), *t = NULL;
+    free(js);
+    assert_non_null(o);
+    int64_t n = json_object_object_get_ex(o, "turns", &t) ? json_object_get_int64(t) : -1;
+    json_object_put(o);
+    return n;
+}
+
+/* Two and more concurrent copies of one chat message, on the shipped
+ * commerce pipeline: a search (no change: the first answer saved wins),
+ * then "I'll take the second one" (a cart change: one claim) -- one cart
+ * line of quantity 1, one cart.add audit row, each message once in the
+ * history, the turn counted once, the same answer for every copy. */
+static void test_converse_duplicates(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    char reply[2048];
+    test_import_catalog(s, "examples/catalog/products.json");
+    send_together(s, "dup", "m1", "show me the cheapest sunglasses", 1, reply, sizeof reply);
+    assert_int_equal(history_count(s, "dup", "\"messageId\":\"m1\""), 1);
+    assert_int_equal(session_turns(s, "dup"), 1);
+    send_together(s, "dup", "m2", "I'll take the second one", 1, reply, sizeof reply);
+    if (!strstr(reply, "cart has 1 item"))
+        print_message("the add said: %s\n", reply);
+    assert_non_null(strstr(reply, "cart has 1 item"));
+    assert_int_equal(history_count(s, "dup", "\"messageId\":\"m2\""), 1);
+    assert_int_equal(session_turns(s, "dup"), 2);
+    store_cart c;
+    store_err err = {0};
+    assert_int_equal(store_cart_get(s, "anon:dup", &c, &err), 0);
+    assert_int_equal(c.n_items, 1);
+    assert_int_equal(c.items[0].qty, 1);
+    store_cart_clear_struct(&c);
+    assert_int_equal(audit_count(s, "session:dup", "cart.add"), 1);
+    /* sent again later: the kept answer, nothing run */
+    send_together(s, "dup", "m2", "I'll take the second one", 0, reply, sizeof reply);
+    assert_int_equal(history_count(s, "dup", "\"messageId\":\"m2\""), 1);
+    assert_int_equal(audit_count(s, "session:dup", "cart.add"), 1);
+}
+
+typedef struct finisher {
+    store *s;
+    const char *key, *result;
+} finisher;
+
+static void *finish_later(void *arg)
+{
+    finisher *f = arg;
+    store_err err = {0};
+    usleep(200 * 1000);
+    assert_int_equal(store_once_finish(f->s, f->key, f->result, 60, &err), 0);
+    return NULL;
+}
+
+/* An attempt that holds the message id (it claimed it for a change) and
+ * a copy that changes nothing: the copy waits and answers with the
+ * holder's result, writing nothing of its own. */
+static void test_converse_waits_for_holder(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    char *r = NULL;
+    test_import_catalog(s, "examples/catalog/products.json");
+    assert_int_equal(store_once_begin(s, "cmsg:hold:m1", 60000, &r, &err), 0);
+    finisher f = {s, "cmsg:hold:m1", "{\"reply\":{\"text\":\"from the holder\"},\"traceId\":\"t-holder\"}"};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, finish_later, &f), 0);
+    eng_deps deps = {.store = s};
+    eng_converse_opts o = {.text = "show me sunglasses", .session_id = "hold", .message_id = "m1", .deps = &deps};
+    eng_converse_result cr = {0};
+    eng_err e = {0};
+    assert_int_equal(eng_converse(commerce, &o, &cr, &e), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(cr.replayed, 1);
+    assert_string_equal(cr.trace_id, "t-holder");
+    json_object *rep = NULL, *t = NULL;
+    assert_true(json_object_object_get_ex(cr.reply, "reply", &rep) && json_object_object_get_ex(rep, "text", &t));
+    assert_string_equal(json_object_get_string(t), "from the holder");
+    eng_converse_result_clear(&cr);
+    assert_int_equal(history_count(s, "hold", "messageId"), 0);
+    assert_int_equal(store_session_get(s, "hold", &r, &err), STORE_ENOTFOUND);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 static char row_why[256];
@@ -674,6 +989,11 @@ int main(void)
 {
     const struct CMUnitTest eph_tests[] = {
         T(test_once_race), T(test_once_lease), T(test_session_save_race),
+        T(test_save_once_race), T(test_save_once_states),
+    };
+    /* the driver needs the document family too: SQLite on both rows */
+    const struct CMUnitTest converse_tests[] = {
+        T(test_converse_duplicates), T(test_converse_waits_for_holder),
     };
     const struct CMUnitTest redis_tests[] = {
         T(test_once_real_lease),
@@ -687,6 +1007,13 @@ int main(void)
     };
     int failed = 0;
     mongoc_init();
+    eng_diags d;
+    eng_diags_init(&d);
+    if (eng_pipeline_load("pipelines/commerce.yaml", &commerce, &d) != 0) {
+        eng_diags_print(&d, stderr);
+        return 1;
+    }
+    eng_diags_free(&d);
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         char name[64];
         fixture probe = {0};
@@ -704,6 +1031,8 @@ int main(void)
             failed += cmocka_run_group_tests_name(name, eph_tests, NULL, NULL);
             if (strcmp(current->name, "redis") == 0)
                 failed += cmocka_run_group_tests_name(name, redis_tests, NULL, NULL);
+            snprintf(name, sizeof name, "exactly once, chat duplicates (%s)", current->name);
+            failed += cmocka_run_group_tests_name(name, converse_tests, NULL, NULL);
         }
         if (current->families & FAM_DOC) {
             snprintf(name, sizeof name, "exactly once, documents (%s)", current->name);
@@ -712,6 +1041,7 @@ int main(void)
     }
     if (redis_server_close(&redis) != 0)
         fprintf(stderr, "could not remove the redis-server folder\n");
+    eng_pipeline_release(commerce);
     mongoc_cleanup();
     return failed;
 }
