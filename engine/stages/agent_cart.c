@@ -823,6 +823,17 @@ static bool cannot_add(eng_turn *t, const char *sku, int64_t qty)
  * aside), or -1 when the catalog keeps no stock for it or the shop's
  * rules would refuse that many (the limit is then the rule's, said by
  * the refusal). */
+/* Whether the shop's rules take an add of n more of `p` to a line of cur. */
+static bool rules_take(eng_turn *t, const store_product *p, int64_t cur, int64_t n)
+{
+    json_object *act = eng__shop_cart_act("cart.add", p, n, cur, cur + n);
+    json_object *veto = eng__shop_veto(t, "cart.add", act);
+    bool ok = veto == NULL;
+    json_object_put(veto);
+    json_object_put(act);
+    return ok;
+}
+
 static int64_t stock_left(eng_turn *t, const char *sku)
 {
     store_product p = {0};
@@ -830,16 +841,41 @@ static int64_t stock_left(eng_turn *t, const char *sku)
         return -1;
     int64_t cur = eng__cart_line_qty(t, sku);
     int64_t left = p.stock_untracked ? -1 : p.stock - cur;
-    if (left >= 1) {
-        json_object *act = eng__shop_cart_act("cart.add", &p, left, cur, cur + left);
-        json_object *veto = eng__shop_veto(t, "cart.add", act);
-        if (veto)
-            left = -1;
-        json_object_put(veto);
-        json_object_put(act);
-    }
+    if (left >= 1 && !rules_take(t, &p, cur, left))
+        left = -1;
     store_product_clear(&p);
     return left;
+}
+
+/* "add the max": the most of `sku` the cart can take more of, by its
+ * stock and the shop's rules (the largest count they take, assuming a
+ * rule that takes n takes fewer too), from 0. */
+static int64_t most_addable(eng_turn *t, const char *sku)
+{
+    store_product p = {0};
+    if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0)
+        return 0;
+    int64_t cur = eng__cart_line_qty(t, sku);
+    int64_t hi = p.stock_untracked ? 999 - cur : p.stock - cur, lo = 0;
+    if (hi > 999 - cur)
+        hi = 999 - cur;
+    while (lo < hi) {   /* the largest n in [lo, hi] the rules take */
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (rules_take(t, &p, cur, mid))
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    store_product_clear(&p);
+    return lo;
+}
+
+bool eng__agent_asks_most(const char *text)
+{
+    static const char *const most[] = {"the max", "the maximum", "max amount", "maximum amount", "as many as",
+                                       "the most you", "the most i can", "the limit", "max allowed",
+                                       "the most allowed", NULL};
+    return eng__agent_has_word(text, most);
 }
 
 /* "add the first in medium", "the blue one in XL": a size or colour
@@ -2069,6 +2105,34 @@ eng_result eng__agent_cart(const agent_call *c)
         json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
         eng__turn_note(t, "put back: read as a removal");
         return eng__agent_cart(c);
+    }
+    if (strcmp(intent, "add_to_cart") == 0 && eng__agent_asks_most(text)) {
+        /* "add the max" of the product in focus (or the one shown): the
+         * most the stock and the rules allow, asked; "max" names no
+         * product here */
+        const char *sku = eng__json_str(t->ctx, "session.focus", NULL);
+        json_object *shown = eng__json_path(t->ctx, "session.shown");
+        if (!sku && json_object_is_type(shown, json_type_array) && json_object_array_length(shown) == 1)
+            sku = eng__json_str(json_object_array_get_idx(shown, 0), "sku", NULL);
+        store_product p = {0};
+        if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0) {
+            store_product_clear(&p);
+            eng__set_var(t, "needProduct", json_object_new_boolean(1));
+            eng__turn_note(t, "the most of what? no product in focus");
+            return ENG_R_OK;
+        }
+        agent_target most = {.found = AGENT_ONE, .where = AGENT_AT_FOCUS};
+        most.sku = eng__pool_strdup(t->pool, p.sku);
+        most.title = eng__pool_strdup(t->pool, p.title);
+        store_product_clear(&p);
+        int64_t n = most_addable(t, most.sku);
+        if (n < 1)
+            return propose(t, "cart.add", most.sku, 1);   /* refused, with the reason */
+        eng__set_var(t, "mostAllowed", json_object_new_int64(n));
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, "cart.add", most.sku, most.title, n);
+        eng__turn_note(t, "the most allowed: %lld, asked", (long long)n);
+        return ENG_R_OK;
     }
     if (strcmp(intent, "add_to_cart") == 0) {
         eng__agent_target(t, false, &tg);

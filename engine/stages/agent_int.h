@@ -74,6 +74,10 @@ bool eng__agent_word_in(const char *w, size_t n, const char *const *list);
  * put in": a word of recency and one of adding or of the cart. */
 bool eng__agent_names_last_added(const char *text);
 
+/* eng__agent_asks_most: "add the max", "as many as you'll let me have":
+ * the most of a product allowed is asked for. */
+bool eng__agent_asks_most(const char *text);
+
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);

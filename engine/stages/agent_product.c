@@ -1593,6 +1593,22 @@ bool eng__agent_narrows_list(eng_turn *t)
     for (size_t i = 0; opens[i]; i++)
         if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
             return true;
+    /* "anything leather?", "something waterproof": one or two words the
+     * catalog knows, no kind of product, after a list */
+    static const char *const bare[] = {"anything ", "something ", "any ", NULL};
+    static const char *const not_narrow[] = {"else", "more", "new", "cheaper", "pricier", "similar", "different",
+                                             "other", "nice", "good", "for", "from", "by", "at", NULL};
+    for (size_t i = 0; bare[i]; i++) {
+        size_t bl = strlen(bare[i]);
+        if (strncasecmp(text, bare[i], bl) != 0)
+            continue;
+        int words = 0;
+        for (const char *p = text + bl; *p; p++)
+            words += isalnum((unsigned char)*p) && (p == text + bl || !isalnum((unsigned char)p[-1]));
+        if (words >= 1 && words <= 2 && json_object_get_int(eng__json_path(t->ctx, "understanding.known")) >= 1 &&
+            !eng__agent_has_word(text + bl, not_narrow) && !eng__agent_names_brand_or_kind(t))
+            return true;
+    }
     /* "any leather ones", "only the black ones": "ones" of the list */
     static const char *const any[] = {"any ", "only ", "just ", "got any ", "do you have any ", "the ", NULL};
     for (size_t i = 0; any[i]; i++)

@@ -299,6 +299,26 @@ static bool ends_account(const reread_ctx *c)
     return true;
 }
 
+/* "how many can i order", "how many am i allowed to buy" of the
+ * product in focus: its details, with the stock */
+static bool how_many_allowed(const reread_ctx *c)
+{
+    static const char *const allowed[] = {"how many can i", "how many could i", "how many may i",
+                                          "how many am i allowed", "how many are you allowed", "how many can we",
+                                          "how many can you sell", "how many do you allow", NULL};
+    if (!eng__json_str(c->t->ctx, "session.focus", NULL) || !eng__agent_has_word(c->said, allowed))
+        return false;
+    eng__set_var(c->t, "useFocus", json_object_new_boolean(1));
+    return true;
+}
+
+/* "give me the maximum" of the product in focus, read as anything: the
+ * most allowed, asked */
+static bool wants_most(const reread_ctx *c)
+{
+    return eng__json_str(c->t->ctx, "session.focus", NULL) && eng__agent_asks_most(c->said);
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -319,6 +339,8 @@ static const char *const not_removal[] = {"remove_from_cart", "confirm", "apply_
                                           "update_quantity", NULL};
 static const char *const not_code[] = {"apply_promo", "confirm", NULL};
 static const char *const account[] = {"create_account", NULL};
+static const char *const unplaced_or_list[] = {"out_of_scope", "shop_question", "search_product", "clarify",
+                                               "refine_search", "view_cart", NULL};
 static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify", "product_details",
                                       "shop_question", NULL};
 
@@ -361,6 +383,10 @@ static const reread table[] = {
      "another code right after one: apply_promo"},
     {may_buy, NULL, ANY, NULL, buys, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, NULL, ANY, NULL, picks_delivery, NULL, 0, NULL, NULL, NULL},
+    {unplaced_or_list, NULL, ANY, wants_most, NULL, "add_to_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
+     "the most allowed of the product in focus: an add, asked"},
+    {unplaced_or_list, NULL, ANY, how_many_allowed, NULL, "product_details", RR_STORE, NULL, eng__agent_product,
+     "how many may be had of the product in focus: its details and stock"},
     {account, NULL, ANY, ends_account, NULL, "shop_question", 0, NULL, NULL,
      "ends an account, not a sign-up: the shop's text"},
 };
