@@ -1290,7 +1290,9 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
     static const char *const restore[] = {"put it back", "put that back", "put them back", "bring it back",
                                           "bring that back", "add it back", "add that back", "want it back",
                                           "need it back", "back in", NULL};
-    static const char *const unadd[] = {"cancel", "remove", "take it out", "take that out", NULL};
+    static const char *const unadd[] = {"cancel", "remove", "take it out", "take that out", "don't", "dont",
+                                        "do not", "no wait", "wait no", "stop", "didn't want", "didnt want",
+                                        NULL};
     const char *type = eng__json_str(last, "type", "");
     /* "remove it" said plainly is a removal of its own; after a "no"
      * ("no, take it out") it takes the add back */

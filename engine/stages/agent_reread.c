@@ -66,8 +66,14 @@ static bool delivery_cost(const reread_ctx *c)
 static bool other_one(const reread_ctx *c, eng_result *r) { return eng__agent_other_one(c->call, r); }
 
 /* "undo that", "actually just one" right after a cart change or the
- * question about one, whichever agent the reading chose */
-static bool takes_back(const reread_ctx *c, eng_result *r) { return eng__agent_cart_takes_back(c->call, r); }
+ * question about one, whichever agent the reading chose; "yes please,
+ * two actually" right after an add, with no question waiting, too */
+static bool takes_back(const reread_ctx *c, eng_result *r)
+{
+    if (strcmp(c->intent, "confirm") == 0 && eng__agent_pending_fresh(c->t))
+        return false;   /* a yes to the question asked */
+    return eng__agent_cart_takes_back(c->call, r);
+}
 
 /* "nuke the cart", "start over, empty everything": asked before it is done */
 static bool clears(const reread_ctx *c) { return eng__agent_clears_cart(c->t, c->said); }
@@ -350,7 +356,7 @@ static const reread table[] = {
     {NULL, NULL, ANY, delivery_cost, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "asks what a delivery option costs while the checkout waits: the cart with it"},
     {NULL, not_confirm, ANY, NULL, other_one, NULL, RR_STORE, NULL, NULL, NULL},
-    {NULL, not_confirm, ANY, NULL, takes_back, NULL, RR_STORE, NULL, NULL, NULL},
+    {NULL, NULL, ANY, NULL, takes_back, NULL, RR_STORE, NULL, NULL, NULL},
     {may_clear, NULL, ANY, clears, NULL, "empty_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "clears the whole cart: read as emptying it, asked"},
     {may_list, NULL, ANY, picks_among, NULL, "compare", RR_STORE, NULL, eng__agent_product,
