@@ -509,6 +509,7 @@ static const char *const filler[] = {
     "up", "down", "either", "neither", "well", "oh", "um", "uh", "hmm", "anything", "something", "kindly",
     "think", "guess", "maybe", "perhaps", "wait", "oops", "sorry", "mind", "keep", "leave", "lose",
     "winner", /* "add the winner" after a comparison: the one it picked */
+    "delivery", "shipping", "postage", /* "put it in with express delivery" */
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "single", "dozen", "couple",
     /* the verbs shoppers put things in a cart with */
     "chuck", "pop", "stick", "throw", "toss", "stuff", "shove", "bung", "slap", "whack", "include", "purchase",
@@ -593,6 +594,37 @@ void eng__agent_name_words(eng_turn *t, char *out, size_t n) { eng__agent_name_p
 void eng__agent_name_parts(eng_turn *t, char *out, size_t n, bool split)
 {
     eng__agent_span_words(t, 0, SIZE_MAX, out, n, split);
+}
+
+/* Whether the word w (n bytes) of `buf` names a delivery option of the
+ * shop said as one: after "with", "by", "via" or "for", or before
+ * "shipping", "delivery", "post" or "postage". */
+static bool delivery_word(eng_turn *t, const char *buf, const char *w, size_t n)
+{
+    char one[32];
+    if (n >= sizeof one)
+        return false;
+    memcpy(one, w, n);
+    one[n] = '\0';
+    if (!eng__delivery_named(t, one))
+        return false;
+    const char *b = w;
+    while (b > buf && b[-1] == ' ')
+        b--;
+    const char *a = b;
+    while (a > buf && isalpha((unsigned char)a[-1]))
+        a--;
+    static const char *const before[] = {"with", "by", "via", "for", "use", "choose", "pick", NULL};
+    static const char *const after[] = {"shipping", "delivery", "post", "postage", "please", NULL};
+    if (b > a && eng__agent_word_in(a, (size_t)(b - a), before))
+        return true;
+    const char *c = w + n;
+    while (*c == ' ')
+        c++;
+    size_t cn = 0;
+    while (isalpha((unsigned char)c[cn]))
+        cn++;
+    return cn && eng__agent_word_in(c, cn, after);
 }
 
 static const char *first_word(const char *s)
@@ -698,6 +730,10 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
                             !isdigit((unsigned char)*next);   /* "lipstick x 2": times */
         if ((!letter && !model) || (wn == 1 && !digit && !model_letter) || cartword ||
             (!model_letter && is_filler(w, wn)))
+            continue;
+        /* "add it with express", "express shipping please": a delivery
+         * option of the shop, no product's name (Fashion Express) */
+        if (delivery_word(t, buf, w, wn))
             continue;
         /* "plus another one for my mum": opening a message, "plus" joins
          * it to the last (the Echo Plus is named after another word) */

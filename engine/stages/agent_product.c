@@ -437,6 +437,40 @@ static bool needs_every_word(const query *q, const store_search_result *res)
 /* "the cheapest laptop", "your best rated blender", "most expensive
  * watch": one product asked for by an order, its kind said in the
  * singular; the list's first is that product. */
+/* Whether every word of the query fits `title` (whole words, plural or not). */
+static bool title_holds_all(const char *words, const char *title)
+{
+    int n = 0;
+    for (const char *p = words; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        if (p == w)
+            continue;
+        if (!eng__agent_word_fits(w, (size_t)(p - w), title, false))
+            return false;
+        n++;
+    }
+    return n > 0;
+}
+
+/* "show me the apple watch": "the" and query words that the first
+ * product's title holds, all of them, and no other product's shown:
+ * the one asked for, what "it" means next. */
+static bool names_first(eng_turn *t, const query *q, json_object *cards)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    if (!q->text[0] || !eng__agent_has_word(text, (const char *const[]){"the", NULL}) ||
+        !title_holds_all(q->text, eng__json_str(json_object_array_get_idx(cards, 0), "title", "")))
+        return false;
+    for (size_t i = 1; i < json_object_array_length(cards); i++)
+        if (title_holds_all(q->text, eng__json_str(json_object_array_get_idx(cards, i), "title", "")))
+            return false;
+    return true;
+}
+
 static bool asks_for_one(eng_turn *t)
 {
     static const char *const best[] = {"cheapest", "most expensive", "priciest", "dearest", "best rated",
@@ -592,7 +626,7 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
     /* a new list replaces what "it" means: its only product, the one
      * asked for ("the cheapest laptop": the first of them), or none */
     if (json_object_array_length(cards) == 1 ||
-        (json_object_array_length(cards) > 1 && q->offset == 0 && asks_for_one(t)))
+        (json_object_array_length(cards) > 1 && q->offset == 0 && (asks_for_one(t) || names_first(t, q, cards))))
         ENG_JADD(sess, "focus",
                                json_object_get(eng__json_path(json_object_array_get_idx(cards, 0), "sku")));
     else

@@ -325,6 +325,17 @@ static bool wants_most(const reread_ctx *c)
     return eng__json_str(c->t->ctx, "session.focus", NULL) && eng__agent_asks_most(c->said);
 }
 
+/* "how much with express shipping", "what does delivery cost" read as a
+ * search: the cart agent answers (the cart's total with it, or the
+ * shop's delivery text when the cart names nothing) */
+static bool delivery_price(const reread_ctx *c)
+{
+    static const char *const price[] = {"how much", "cost", "costs", "price", "charge", "fee", NULL};
+    static const char *const delivery[] = {"shipping", "delivery", "postage", "ship", "deliver", NULL};
+    return eng__agent_has_word(c->said, price) &&
+           (eng__agent_has_word(c->said, delivery) || eng__delivery_named(c->t, c->said));
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -389,6 +400,8 @@ static const reread table[] = {
      "another code right after one: apply_promo"},
     {may_buy, NULL, ANY, NULL, buys, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, NULL, ANY, NULL, picks_delivery, NULL, 0, NULL, NULL, NULL},
+    {search, NULL, 0.6, delivery_price, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
+     "asks what delivery costs, read as a search: the cart agent"},
     {unplaced_or_list, NULL, ANY, wants_most, NULL, "add_to_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "the most allowed of the product in focus: an add, asked"},
     {unplaced_or_list, NULL, ANY, how_many_allowed, NULL, "product_details", RR_STORE, NULL, eng__agent_product,
