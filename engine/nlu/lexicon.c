@@ -848,7 +848,41 @@ typedef struct anctx {
     int after; /* content words after the type in its part: 0 none, 1 one product noun, 2 more */
     const char *text; /* the message, and where the word before ended: a comma between starts a part */
     size_t prev_end;
+    bool owner;      /* the word before was "my", "our", ... */
+    bool owned;      /* the type is a thing the shopper has ("my phone keeps dying") */
+    int wanted;      /* after an owned type: 1 a verb of wanting seen, 2 and a thing after it */
 } anctx;
+
+/* "my", "our", ...: what follows is had, not bought */
+static bool owner_word(const char *w, size_t n)
+{
+    static const char *const own[] = {"my", "our", "his", "her", "their", NULL};
+    for (size_t i = 0; own[i]; i++)
+        if (strlen(own[i]) == n && strncasecmp(own[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+/* After an owned type: "need a power bank" (a thing wanted) against "want a
+ * new one" (the same kind again). */
+static void owned_want(anctx *a, const char *w, size_t n)
+{
+    static const char *const want[] = {"need", "want", "buy", "looking", "get", "after", NULL};
+    static const char *const same[] = {"a", "an", "new", "one", "another", "replacement", "better", "good",
+                                       "something", "it", "for", "some", "the", "to", "me", "i", "cheap",
+                                       "cheaper", "decent", NULL};
+    if (!a->owned)
+        return;
+    bool is_want = false, is_same = false;
+    for (size_t i = 0; want[i] && !is_want; i++)
+        is_want = strlen(want[i]) == n && strncasecmp(want[i], w, n) == 0;
+    for (size_t i = 0; same[i] && !is_same; i++)
+        is_same = strlen(same[i]) == n && strncasecmp(same[i], w, n) == 0;
+    if (is_want)
+        a->wanted = a->wanted ? a->wanted : 1;
+    else if (a->wanted == 1 && !is_same && n >= 3)
+        a->wanted = 2;
+}
 
 
 /* Could w name a thing bought after a type word ("computer mouse")? Not
@@ -884,6 +918,9 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
     for (size_t i = a->prev_end; a->text && i < s && !comma; i++)
         comma = a->text[i] == ',' || a->text[i] == ';';
     a->prev_end = e;
+    bool owned_now = a->owner;
+    a->owner = owner_word(w, n);
+    owned_want(a, w, n);
     if (comma && a->in->content > 0) {
         if (a->in->category && a->best_seg == a->seg && a->after == 0)
             a->after = 2;
@@ -922,7 +959,13 @@ static int see(void *ctx, const char *w, size_t n, size_t s, size_t e)
         a->after = a->after == 0 && (f & LW_CATALOG) && !(f & LW_BRAND) && !eng__ent_is_colour(w, n) ? 1 : 2;
     /* the last typed word of the first part that names one wins:
      * "phone case" is a case, "perfume for women" a perfume */
-    if (cat >= 0 && n >= 3 && (a->best_seg < 0 || a->best_seg == a->seg)) {
+    /* "charger for my laptop": a type the shopper has never replaces one
+     * wanted; one wanted replaces a type had */
+    if (cat >= 0 && n >= 3 && owned_now && a->in->category && !a->owned)
+        return 0;
+    if (cat >= 0 && n >= 3 && (a->best_seg < 0 || a->best_seg == a->seg || (a->owned && !owned_now))) {
+        a->owned = owned_now;
+        a->wanted = 0;
         a->best_seg = a->seg;
         a->after = 0;
         a->in->type_part = a->seg;
@@ -1027,10 +1070,12 @@ void eng__lex_analyse(const eng__lex *x, const char *text, eng__lex_info *out)
     memset(out, 0, sizeof *out);
     if (!x)
         return;
-    anctx a = {x, out, 0, -1, 0, text, 0};
+    anctx a = {x, out, 0, -1, 0, text, 0, false, false, 0};
     words(text, strlen(text), see, &a);
-    if (a.after == 1 || a.after == 3) {
-        out->category = NULL;   /* "phone cases": cases, whatever their category */
+    /* "phone cases": cases, whatever their category; "my phone keeps
+     * dying, need a power bank": a power bank, not a phone */
+    if (a.after == 1 || a.after == 3 || (a.owned && a.wanted == 2)) {
+        out->category = NULL;
         out->type[0] = out->head[0] = 0;
         out->type_literal = false;
     }

@@ -1352,8 +1352,13 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     }
     const char *cat = entity_value(t, "category"), *brand = entity_value(t, "brand");
     /* a product type the catalog knows ("phone" -> smartphones) filters
-     * first; the classifier stage put it in ctx.understanding */
-    const char *typed = cat ? NULL : eng__json_str(t->ctx, "understanding.category", NULL);
+     * first; the classifier stage put it in ctx.understanding. Where the
+     * two differ, the type read from the sentence wins: "a charger for
+     * my laptop" is a charger (the entities name every category word) */
+    const char *understood = eng__json_str(t->ctx, "understanding.category", NULL);
+    if (cat && understood && strcasecmp(cat, understood) != 0 && !refine)
+        cat = NULL;
+    const char *typed = cat ? NULL : understood;
     if (cat)
         q.category = cat;
     else if (typed)
