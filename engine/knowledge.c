@@ -84,6 +84,8 @@ static const char *const stopwords[] = {
     "good", "nice", "great", "decent", "cool",
     /* verbs of the shop's own sentences ("run your account") that name no topic */
     "run", "runs", "running",
+    /* "deliver it to my brother instead of me": no change of an order */
+    "instead",
     NULL,
 };
 
@@ -499,6 +501,11 @@ static const char *const synonyms[][2] = {
     {"crypto", "cryptocurr"}, {"internationally", "international"},
     /* "it came broken": it arrived */
     {"came", "arriv"},
+    /* "deliver it to my brother": someone else, a recipient */
+    {"brother", "recipient"}, {"sister", "recipient"}, {"mum", "recipient"},   {"mom", "recipient"},    {"mother", "recipient"},
+    {"dad", "recipient"},      {"father", "recipient"}, {"friend", "recipient"}, {"wife", "recipient"},  {"husband", "recipient"},
+    {"son", "recipient"},      {"daughter", "recipient"}, {"grandma", "recipient"}, {"grandpa", "recipient"},
+    {"girlfriend", "recipient"}, {"boyfriend", "recipient"}, {"partner", "recipient"}, {"colleagu", "recipient"},
 };
 
 typedef struct qterm {
