@@ -670,8 +670,14 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
     if (n)
         out[0] = '\0';
     while (*p) {
+        bool comma = false;
         while (*p && !isalnum((unsigned char)*p))
-            p++;
+            comma |= *p++ == ',';
+        /* "the kiwi, the lemon and 3 apples": a comma joins too */
+        if (comma && split && o && out[o - 1] != '|' && o + 2 < n) {
+            out[o++] = '|';
+            out[o] = '\0';
+        }
         const char *w = p;
         bool letter = false, digit = false;
         while (*p && isalnum((unsigned char)*p)) {

@@ -1007,6 +1007,44 @@ static bool counts_each(eng_turn *t, int64_t *per, size_t n)
     return k == n && n > 1 && differ;
 }
 
+/* "remove the lemon and one apple": the count said in each part of a
+ * removal of n products (-1: the whole line), into per[]; true when some
+ * part says one. The message's parts are cut as counts_each cuts them. */
+static bool removal_counts(eng_turn *t, int64_t *per, size_t n)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t cut[AGENT_MAX_REFS + 1], parts = 0, tl = strlen(text);
+    static const char *const joins[] = {" and ", ", ", " & ", " plus ", NULL};
+    cut[parts++] = 0;
+    for (size_t i = 0; i < tl && parts < AGENT_MAX_REFS + 1; i++)
+        for (size_t j = 0; joins[j]; j++)
+            if (strncasecmp(text + i, joins[j], strlen(joins[j])) == 0) {
+                cut[parts++] = i;
+                break;
+            }
+    if (parts != n || n < 2 || n > AGENT_MAX_REFS)
+        return false;
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        per[i] = -1;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") != 0)
+            continue;
+        int64_t v = json_object_get_int64(eng__json_path(e, "value"));
+        size_t at = (size_t)json_object_get_int64(eng__json_path(e, "start"));
+        size_t part = 0;
+        while (part + 1 < parts && cut[part + 1] <= at)
+            part++;
+        if (v < 1 || v > 999 || per[part] != -1)
+            return false;   /* two counts in one part: not sure which */
+        per[part] = v;
+        any = true;
+    }
+    return any;
+}
+
 /* "add the first and the third", "remove the first two": one change per
  * product, all asked together when the reading is unsure. `type` is
  * cart.add or cart.remove; a removal leaves out what is not in the cart
@@ -1018,6 +1056,46 @@ static eng_result several(eng_turn *t, const agent_opts *o, const char *type,
     /* "3 eggs and 2 milks": one count per product named, in the order
      * said; every product gets its own */
     int64_t per[AGENT_MAX_REFS];
+    if (removing && removal_counts(t, per, n)) {
+        /* "remove the lemon and one apple": each line to what is left
+         * (the lemon out, the apples 3 -> 2), one question for all */
+        const char *ss[AGENT_MAX_REFS];
+        int64_t left[AGENT_MAX_REFS];
+        char names[480];
+        size_t m = 0, w = 0;
+        for (size_t i = 0; i < n; i++) {
+            int64_t cur = eng__cart_line_qty(t, skus[i]);
+            if (cur < 1)
+                continue;
+            ss[m] = skus[i];
+            left[m] = per[i] > 0 && per[i] < cur ? cur - per[i] : 0;
+            int k = left[m] ? snprintf(names + w, sizeof names - w, "%sthe %s down to %lld", m ? ", " : "", titles[i],
+                                       (long long)left[m])
+                            : snprintf(names + w, sizeof names - w, "%sthe %s out", m ? ", " : "", titles[i]);
+            if (k < 0 || (size_t)k >= sizeof names - w)
+                break;
+            w += (size_t)k;
+            m++;
+        }
+        if (m == 0) {
+            agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
+            return not_in_cart(t, &tg, 0, false);
+        }
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__set_var(t, "setEach", json_object_new_boolean(1));
+        eng__agent_ask(t, "cart.set", ss[0], names, left[0]);
+        json_object *more = json_object_new_array(), *qtys = json_object_new_array();
+        for (size_t i = 1; i < m; i++)
+            json_object_array_add(more, json_object_new_string(ss[i]));
+        for (size_t i = 0; i < m; i++)
+            json_object_array_add(qtys, json_object_new_int64(left[i]));
+        json_object *pend = eng__json_path(t->ctx, "session.pending");
+        json_object_object_add(pend, "more", more);
+        json_object_object_add(pend, "qtys", qtys);
+        json_object_object_add(pend, "each", json_object_new_boolean(1));   /* the title says the counts */
+        eng__turn_note(t, "a removal with counts of its own: each line to what is left, asked");
+        return ENG_R_OK;
+    }
     bool counts = !removing && counts_each(t, per, n);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
@@ -1891,7 +1969,8 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     static const char *const whole[] = {"all of them", "all of these", "all of those", "all of em", "the lot",
                                         "the whole lot", "all them", "all those", "all these", "every one of them",
                                         "each of them", "each one", "both", "all the ones", "everything you showed",
-                                        "everything shown", NULL};
+                                        "everything shown", "one of each", "of each", "each of those",
+                                        "each of these", NULL};
     static const char *const counted[] = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                                           NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
