@@ -414,7 +414,8 @@ bool eng__agent_asks_about_focus(eng_turn *t, char *words, size_t cap)
 bool eng__agent_is_question(const char *text)
 {
     static const char *const asks[] = {"can", "could", "how", "what", "is", "do", "does", "will", "would", "when",
-                                       "why", "if", "may", "should", NULL};
+                                       "why", "if", "may", "should", "which", "did", "was", "were", "are", "where",
+                                       NULL};
     if (strchr(text, '?'))
         return true;
     while (*text == ' ')
@@ -490,7 +491,7 @@ static const char *const filler[] = {
     "at", "by", "my", "your", "our", "me", "i", "im", "ll", "ve", "d", "m", "s", "t", "re", "it", "its",
     "that", "this", "these", "those", "them", "they", "one", "ones", "other", "another", "item", "items",
     "product", "products", "thing", "things", "piece", "pieces", "pcs", "unit", "units", "pair", "pairs",
-    "bottle", "bottles", "jar", "jars", "tube", "tubes", "tin", "tins", "packet", "packets", "hold", "hang",
+    "bottle", "bottles", "jar", "jars", "tube", "tubes", "tin", "tins", "packet", "packets", "pack", "packs", "hold", "hang",
     "em", "'em", "total", "altogether", "overall", "lower", "raise", "boost",
     "wait", "before",
     "add", "added", "adding", "put", "buy", "take", "get", "grab", "want", "wanna", "need", "have", "having",
@@ -1318,13 +1319,17 @@ int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max
 {
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     json_object *ents = eng__json_path(t->ctx, "entities");
-    int n = 0;
+    int n = 0, compared = 0;
     bool bad = false;
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 ||
-            strcmp(eng__json_str(e, "kind", ""), "ordinal") != 0)
+        const char *kind = eng__json_str(e, "kind", "");
+        /* "the cheapest and the dearest": comparatives count among
+         * several (one alone is the single target's, below) */
+        bool cmp = strcmp(kind, "comparative") == 0 && eng__json_str(e, "sku", NULL);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 || (strcmp(kind, "ordinal") != 0 && !cmp))
             continue;
+        compared += cmp;
         const char *sku = eng__json_str(e, "sku", NULL);
         if (!sku) {
             bad = true;   /* "the first and the ninth" of five */
@@ -1347,6 +1352,8 @@ int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max
             return 0;
         n++;
     }
+    if (n == 1 && compared == 1)
+        return 0;   /* "add the cheapest": one target, read as such */
     return bad && n > 0 ? -1 : n;
 }
 

@@ -523,7 +523,11 @@ static bool asks_if_in_cart(const char *text)
         q = strncasecmp(text, opens[i], strlen(opens[i])) == 0;
     for (size_t i = 0; places[i] && !place; i++)
         place = strcasestr(text, places[i]) != NULL;
-    return q && (place || strncasecmp(text, "did i add", 9) == 0);
+    /* "which one did i add first", "what have i put in so far" */
+    static const char *const past[] = {"did i add", "have i added", "did i put", "have i put", "i've added",
+                                       "ive added", "did i order", NULL};
+    return (q && (place || strncasecmp(text, "did i add", 9) == 0)) ||
+           (eng__agent_is_question(text) && eng__agent_has_word(text, past));
 }
 
 /* The shopper says what not to do: "i don't want the first one", "don't
