@@ -336,6 +336,22 @@ static bool delivery_price(const reread_ctx *c)
            (eng__agent_has_word(c->said, delivery) || eng__delivery_named(c->t, c->said));
 }
 
+/* "go for it", "sounds good, do it" to a question asked: a yes (the
+ * message says nothing but agreeing) */
+static bool agrees(const reread_ctx *c)
+{
+    static const char *const cue[] = {"go for it", "go ahead", "do it", "sounds good", "sure thing", "absolutely",
+                                      "definitely", "place it", "proceed", "deal", "perfect", "confirm",
+                                      "that works", "works for me", "why not", NULL};
+    static const char *const words[] = {"go", "for", "it", "ahead", "do", "sounds", "good", "great", "sure",
+                                        "thing", "absolutely", "definitely", "yes", "yep", "yeah", "ok", "okay",
+                                        "please", "lets", "let's", "place", "that", "perfect", "fine", "alright",
+                                        "cool", "deal", "confirm", "proceed", "now", "then", "works", "for",
+                                        "me", "why", "not", "oh", "well", "right", NULL};
+    return eng__agent_has_word(c->said, cue) && eng__agent_only_words(c->said, words, NULL) &&
+           eng__agent_pending_fresh(c->t);
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -364,6 +380,8 @@ static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify
 #define ANY 2.0
 
 static const reread table[] = {
+    {NULL, not_confirm, 0.6, agrees, NULL, "confirm", 0, NULL, eng__agent_order,
+     "agrees to the question asked: a yes"},
     {NULL, NULL, ANY, delivery_cost, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "asks what a delivery option costs while the checkout waits: the cart with it"},
     {NULL, not_confirm, ANY, NULL, other_one, NULL, RR_STORE, NULL, NULL, NULL},
