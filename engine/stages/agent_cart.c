@@ -2084,6 +2084,16 @@ eng_result eng__agent_cart(const agent_call *c)
     eng_result back;
     if (mutating && eng__agent_cart_swap(c, true, &back))
         return back;   /* "swap it for the blue one" */
+    static const char *const doubts[] = {"do i need", "do i really need", "should i get", "should i buy",
+                                         "should i add", "is it worth", "are they worth", "do you think i",
+                                         "would you get", "would you buy", NULL};
+    if (mutating && eng__agent_is_question(text) && eng__agent_has_word(text, doubts)) {
+        /* "do i really need two lipsticks": a doubt, asked of the shop; no
+         * change to offer */
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "a doubt about buying, not a change: the product's details");
+        return eng__agent_product(c);
+    }
     static const char *const takes_out[] = {"remove", "delete", "drop the", "drop my", "drop it", "drop that",
                                          "drop those", "take out", "take off", "get rid", "ditch the", "bin the",
                                          "lose the", NULL};

@@ -2112,7 +2112,9 @@ bool eng__agent_picks_among_shown(eng_turn *t)
     static const char *const which[] = {"which one", "which ones", "which of", "out of these", "of these which",
                                         "of them which", "of those which", "are any of these", "are any of them",
                                         "are any of those", "is any of these", "is any of them", "do any of these",
-                                        "do any of them", "does any of these", "does any of them", NULL};
+                                        "do any of them", "does any of these", "does any of them",
+                                        /* "which is the most popular", "which is best" */
+                                        "which is", "which are", "which has", "which would", NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     const char *text = eng__json_str(t->ctx, "message.text", "");
     return json_object_is_type(shown, json_type_array) && json_object_array_length(shown) >= 2 &&
@@ -2630,7 +2632,8 @@ static void asked_of_named(eng_turn *t, const store_product *p)
 {
     static const char *const opens[] = {"is", "does", "do", "can", "will", "has", "are", "would", "how", "what",
                                         "whats", "what's", "hows", "how's", NULL};
-    static const char *const not_about[] = {"price", "cost", "rating", "rated", "stock", "available",
+    static const char *const not_about[] = {"price", "cost", "rating", "rated", "stock", "available", "brand",
+                                            "brands", "maker", "manufacturer", "made by",
                                             "makes", "made", "warranty", "return", "returns", "ship", "weigh",
                                             "weight", "big", "size", "good", "any", NULL};
     const char *text = eng__json_str(t->ctx, "message.text", "");
