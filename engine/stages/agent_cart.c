@@ -2084,6 +2084,23 @@ eng_result eng__agent_cart(const agent_call *c)
     eng_result back;
     if (mutating && eng__agent_cart_swap(c, true, &back))
         return back;   /* "swap it for the blue one" */
+    /* "put a pin in the second", "save the first for later", "my friends
+     * have the third": kept in mind or owned, not bought */
+    static const char *const later[] = {"put a pin in", "pin the", "bookmark", "for later", "keep in mind",
+                                        "wishlist", "wish list", "save the", "remember the", NULL};
+    static const char *const owns[] = {" have the ", " has the ", " had the ", " own the ", " owns the ",
+                                       " bought the ", NULL};
+    static const char *const asking[] = {"can i", "could i", "may i", "i'll", "ill", "i'd", "id", "let me",
+                                         "i will", "i would", "i want", "i wanna", "i need", "please", NULL};
+    bool owned = false;
+    for (size_t i = 0; owns[i] && !owned; i++)
+        owned = strcasestr(text, owns[i]) != NULL;
+    if (strcmp(intent, "add_to_cart") == 0 &&
+        (eng__agent_has_word(text, later) || (owned && !eng__agent_has_word(text, asking)))) {
+        eng__agent_read_as(t, "product_details");
+        eng__turn_note(t, "kept for later or owned, not an add: the product's details");
+        return eng__agent_product(c);
+    }
     static const char *const doubts[] = {"do i need", "do i really need", "should i get", "should i buy",
                                          "should i add", "is it worth", "are they worth", "do you think i",
                                          "would you get", "would you buy", NULL};
