@@ -2087,7 +2087,13 @@ eng_result eng__agent_cart(const agent_call *c)
     /* "put a pin in the second", "save the first for later", "my friends
      * have the third": kept in mind or owned, not bought */
     static const char *const later[] = {"put a pin in", "pin the", "bookmark", "for later", "keep in mind",
-                                        "wishlist", "wish list", "save the", "remember the", NULL};
+                                        "wishlist", "wish list", "save the", "remember the",
+                                        /* "i'll take a look at the second": looking, not buying */
+                                        "take a look", "have a look", "a closer look", "a quick look", "look at",
+                                        "looking at", "get back to you", "more info", "more information",
+                                        "info on", "on hold", "into account", "pull up", "peek", "glance",
+                                        "think about", NULL};
+    static const char *const buying[] = {"add", "cart", "basket", "trolley", "buy", "purchase", "order", NULL};
     static const char *const owns[] = {" have the ", " has the ", " had the ", " own the ", " owns the ",
                                        " bought the ", NULL};
     static const char *const asking[] = {"can i", "could i", "may i", "i'll", "ill", "i'd", "id", "let me",
@@ -2096,7 +2102,8 @@ eng_result eng__agent_cart(const agent_call *c)
     for (size_t i = 0; owns[i] && !owned; i++)
         owned = strcasestr(text, owns[i]) != NULL;
     if (strcmp(intent, "add_to_cart") == 0 &&
-        (eng__agent_has_word(text, later) || (owned && !eng__agent_has_word(text, asking)))) {
+        ((eng__agent_has_word(text, later) && !eng__agent_has_word(text, buying)) ||
+         (owned && !eng__agent_has_word(text, asking)))) {
         eng__agent_read_as(t, "product_details");
         eng__turn_note(t, "kept for later or owned, not an add: the product's details");
         return eng__agent_product(c);

@@ -37,7 +37,9 @@ static const char *const stop[] = {
     /* "can you help me find": asking for help names nothing */
     "help", "helping",
     /* "do you have bananas too", "any kites either" */
-    "too", "either", "as", "well", NULL,
+    "too", "either", "as", "well",
+    /* "take me back to the results" */
+    "results", "result", "list", NULL,
 };
 
 /* Words that order a list by price, lowest or highest first. */
@@ -257,7 +259,8 @@ static bool names_wanted(const char *text, const char *words);
 /* "go back to the first page", "the previous ones" */
 static const char *const first_page[] = {"first page", "first ones again", "start of the list",
                                          "beginning of the list", "back to the start", "back to the top",
-                                         "previous page", "previous ones", "go back", "back a page", NULL};
+                                         "previous page", "previous ones", "go back", "back a page",
+                                         "back to the list", "back to the results", NULL};
 
 static void describe(eng_turn *t, const query *q, int64_t total, json_object *cards, json_object *r)
 {

@@ -352,6 +352,13 @@ static bool agrees(const reread_ctx *c)
            eng__agent_pending_fresh(c->t);
 }
 
+/* "take me back to the list" read as a return: the list's first page */
+static bool back_to_list(const reread_ctx *c)
+{
+    static const char *const list[] = {"the list", "the results", "previous page", "last page", NULL};
+    return eng__agent_has_word(c->said, list) && eng__agent_turns_page(c->t);
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -361,6 +368,7 @@ static const char *const may_list[] = {"search_product", "refine_search", "produ
 static const char *const may_narrow[] = {"search_product", "refine_search", "product_details", "out_of_scope",
                                          "clarify", "shop_question", "greeting", "recommend", NULL};
 static const char *const search_or_clarify[] = {"search_product", "clarify", NULL};
+static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const unplaced[] = {"out_of_scope", "shop_question", "search_product", "clarify", NULL};
 static const char *const cart_or_search[] = {"add_to_cart", "update_quantity", "remove_from_cart", "search_product",
@@ -394,6 +402,8 @@ static const reread table[] = {
      "the ones of the list with something: a refinement"},
     {may_list, NULL, ANY, pages, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,
      "a page of the list shown: a refinement"},
+    {refunds, NULL, ANY, back_to_list, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,
+     "back to the list, read as a return: a refinement"},
     {search_or_clarify, NULL, 0.7, opens_add, NULL, "add_to_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "opens with the verb of an add: an add, asked"},
     {search, NULL, 0.6, about_it, NULL, "shop_question", 0, NULL, eng__agent_support,
