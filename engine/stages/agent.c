@@ -108,6 +108,18 @@ const char *eng__agent_read_as(eng_turn *t, const char *name)
 }
 
 
+bool eng__agent_says_idiom(const char *text)
+{
+    static const char *const idioms[] = {"drop me", "drop by", "drop in on", "drop a line", "remove any doubt",
+                                         "remove all doubt", "take it easy", "take care", "take your time",
+                                         "clear something up", "clear up", "clear things up", "clear this up",
+                                         "clear that up", "clear my schedule", "clear my head", "double check",
+                                         "double-check", "empty promises", "empty handed", "empty-handed",
+                                         "add to that", "to add to", "put simply", "put it simply",
+                                         "put another way", NULL};
+    return eng__agent_has_word(text, idioms);
+}
+
 const char *eng__agent_past_courtesy(const char *s)
 {
     static const char *const lead[] = {"can you ", "could you ", "would you ", "will you ", "can u ", "could u ",

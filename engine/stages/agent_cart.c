@@ -1567,6 +1567,8 @@ static bool counted_add(eng_turn *t, const char *text)
 
 bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
 {
+    if (eng__agent_says_idiom(eng__json_str(c->t->ctx, "message.text", "")))
+        return false;   /* "remove any doubt, is it vegan" */
     if (eng__store(c->t) && !eng__json_path(c->t->ctx, "cart.items"))
         eng__cart_refresh(c->t);
     if (eng__agent_cart_swap(c, false, r))

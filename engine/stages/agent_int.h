@@ -78,6 +78,11 @@ bool eng__agent_names_last_added(const char *text);
  * the most of a product allowed is asked for. */
 bool eng__agent_asks_most(const char *text);
 
+/* eng__agent_says_idiom: the words of a cart change in an idiom ("remove
+ * any doubt", "drop me an email", "clear something up", "double check"):
+ * no change of the cart is asked for. */
+bool eng__agent_says_idiom(const char *text);
+
 /* eng__agent_has_word: whether `text` holds one of the NULL-ended
  * `words` (or phrases) as whole words, case-insensitive. */
 bool eng__agent_has_word(const char *text, const char *const *words);

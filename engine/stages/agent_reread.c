@@ -359,6 +359,10 @@ static bool back_to_list(const reread_ctx *c)
     return eng__agent_has_word(c->said, list) && eng__agent_turns_page(c->t);
 }
 
+/* words of a cart change in an idiom (eng__agent_says_idiom): the rest
+ * of the message is the question */
+static bool idiom(const reread_ctx *c) { return eng__agent_says_idiom(c->said); }
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -368,6 +372,7 @@ static const char *const may_list[] = {"search_product", "refine_search", "produ
 static const char *const may_narrow[] = {"search_product", "refine_search", "product_details", "out_of_scope",
                                          "clarify", "shop_question", "greeting", "recommend", NULL};
 static const char *const search_or_clarify[] = {"search_product", "clarify", NULL};
+static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart", NULL};
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const unplaced[] = {"out_of_scope", "shop_question", "search_product", "clarify", NULL};
@@ -388,6 +393,8 @@ static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify
 #define ANY 2.0
 
 static const reread table[] = {
+    {changes, NULL, ANY, idiom, NULL, "shop_question", 0, NULL, eng__agent_support,
+     "words of a cart change in an idiom: the question it asks"},
     {NULL, not_confirm, 0.6, agrees, NULL, "confirm", 0, NULL, eng__agent_order,
      "agrees to the question asked: a yes"},
     {NULL, NULL, ANY, delivery_cost, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
