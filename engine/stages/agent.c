@@ -116,7 +116,8 @@ bool eng__agent_says_idiom(const char *text)
                                          "clear that up", "clear my schedule", "clear my head", "double check",
                                          "double-check", "empty promises", "empty handed", "empty-handed",
                                          "add to that", "to add to", "put simply", "put it simply",
-                                         "put another way", NULL};
+                                         "put another way", "take it from here", "take it from there",
+                                         "take it up with", NULL};
     return eng__agent_has_word(text, idioms);
 }
 

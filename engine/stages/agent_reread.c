@@ -363,6 +363,19 @@ static bool back_to_list(const reread_ctx *c)
  * of the message is the question */
 static bool idiom(const reread_ctx *c) { return eng__agent_says_idiom(c->said); }
 
+/* "get me a person", "put me through to support": a person of the
+ * shop's team, however read */
+static bool wants_person(const reread_ctx *c)
+{
+    static const char *const person[] = {"a person", "a human", "a real person", "someone real", "an agent",
+                                         "a real human", "put me through", "a manager", "customer service",
+                                         "a rep", "a representative", "live agent", "live chat", NULL};
+    static const char *const ask[] = {"get me", "put me", "talk to", "speak to", "speak with", "talk with",
+                                      "connect me", "transfer me", "i want", "i need", "i'd like", "can i",
+                                      "let me", NULL};
+    return eng__agent_has_word(c->said, person) && eng__agent_has_word(c->said, ask);
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -372,6 +385,8 @@ static const char *const may_list[] = {"search_product", "refine_search", "produ
 static const char *const may_narrow[] = {"search_product", "refine_search", "product_details", "out_of_scope",
                                          "clarify", "shop_question", "greeting", "recommend", NULL};
 static const char *const search_or_clarify[] = {"search_product", "clarify", NULL};
+static const char *const unplaced_or_add[] = {"out_of_scope", "shop_question", "search_product", "clarify",
+                                              "add_to_cart", NULL};
 static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart", NULL};
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
@@ -393,6 +408,8 @@ static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify
 #define ANY 2.0
 
 static const reread table[] = {
+    {unplaced_or_add, NULL, 0.6, wants_person, NULL, "contact_human_agent", 0, NULL, eng__agent_support,
+     "asks for a person of the team"},
     {changes, NULL, ANY, idiom, NULL, "shop_question", 0, NULL, eng__agent_support,
      "words of a cart change in an idiom: the question it asks"},
     {NULL, not_confirm, 0.6, agrees, NULL, "confirm", 0, NULL, eng__agent_order,
