@@ -376,6 +376,20 @@ static bool wants_person(const reread_ctx *c)
     return eng__agent_has_word(c->said, person) && eng__agent_has_word(c->said, ask);
 }
 
+/* "ok i see", "fair enough", "makes sense", "got it": an
+ * acknowledgement, nothing asked and nothing waiting for an answer */
+static bool acknowledges(const reread_ctx *c)
+{
+    static const char *const words[] = {"ok", "okay", "k", "i", "see", "fair", "enough", "makes", "sense",
+                                        "got", "it", "get", "understood", "noted", "right", "alright", "cool",
+                                        "gotcha", "oh", "ah", "hmm", "sure", "fine", "that", "thats", "that's",
+                                        "good", "to", "know", "interesting", "nice", "great", NULL};
+    static const char *const cue[] = {"i see", "fair enough", "makes sense", "got it", "i get it", "understood",
+                                      "noted", "gotcha", "good to know", "interesting", "that makes sense", NULL};
+    return eng__agent_has_word(c->said, cue) && eng__agent_only_words(c->said, words, NULL) &&
+           !eng__json_path(c->t->ctx, "session.pending");
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -408,6 +422,7 @@ static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify
 #define ANY 2.0
 
 static const reread table[] = {
+    {NULL, NULL, 0.8, acknowledges, NULL, "thanks", 0, NULL, NULL, "an acknowledgement: nothing to do"},
     {unplaced_or_add, NULL, 0.6, wants_person, NULL, "contact_human_agent", 0, NULL, eng__agent_support,
      "asks for a person of the team"},
     {changes, NULL, ANY, idiom, NULL, "shop_question", 0, NULL, eng__agent_support,
