@@ -555,7 +555,7 @@ static int claim_lost(claim *c, eng_converse_result *r, int *again, eng_err *err
  * Several requests in one message
  *
  * "add the first one and show me my cart", "add it and checkout": the
- * message is cut where a connective ("and", "then", ", ", "&") is
+ * message is cut where a connective ("and", "then", "but", ", ", "&") is
  * followed by the verb of a request, and each part runs as a turn of its
  * own, in order, with the state the part before left.  A cut is made only
  * when every part, run alone without a store (so without effects), is a
@@ -567,7 +567,9 @@ static int claim_lost(claim *c, eng_converse_result *r, int *again, eng_err *err
 #define MAX_PARTS 3
 
 static const char *const connectives[] = {
-    ", and then ", " and then ", ", then ", " then ", " and also ", ", and ", " and ", " & ", " + ", "; ", ", ",
+    ", and then ", " and then ", ", then ", " then ", " and also ", ", and ", " and ", " & ", " + ", "; ",
+    /* "add another kiwi but remove the lipstick" */
+    ", but ", " but ", ", ",
 };
 
 /* Verbs (and question openings) that start a request of their own. */
