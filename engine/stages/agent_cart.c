@@ -2110,6 +2110,24 @@ eng_result eng__agent_cart(const agent_call *c)
         eng__turn_note(t, "kept for later or owned, not an add: the product's details");
         return eng__agent_product(c);
     }
+    /* "i want to keep only the kiwis", "just keep the lemon": every
+     * other line out, asked (as "everything but the kiwis") */
+    static const char *const keep_cues[] = {"keep only ", "only keep ", "just keep ", "keep just ", NULL};
+    for (size_t i = 0; (mutating || strcmp(intent, "empty_cart") == 0) && keep_cues[i]; i++) {
+        const char *k = strcasestr(text, keep_cues[i]);
+        if (!k || json_object_get_int64(eng__json_path(t->ctx, "cart.count")) < 1)
+            continue;
+        const char *kept = k + strlen(keep_cues[i]);
+        json_object *items = eng__json_path(t->ctx, "cart.items");
+        bool named = false;
+        for (size_t j = 0; items && j < json_object_array_length(items) && !named; j++)
+            named = eng__agent_name_score(kept, json_object_array_get_idx(items, j)) > 0;
+        if (named) {
+            eng__agent_read_as(t, "remove_from_cart");
+            eng__turn_note(t, "keeps only some lines: the others out, asked");
+            return all_but(t, o, kept);
+        }
+    }
     static const char *const doubts[] = {"do i need", "do i really need", "should i get", "should i buy",
                                          "should i add", "is it worth", "are they worth", "do you think i",
                                          "would you get", "would you buy", NULL};

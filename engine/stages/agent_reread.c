@@ -390,6 +390,18 @@ static bool acknowledges(const reread_ctx *c)
            !eng__json_path(c->t->ctx, "session.pending");
 }
 
+/* "actually just keep the lemons", however read: the cart agent asks
+ * to take the other lines out */
+static bool keeps_some(const reread_ctx *c)
+{
+    static const char *const keep[] = {"keep only", "only keep", "just keep", "keep just", NULL};
+    if (!eng__agent_has_word(c->said, keep))
+        return false;
+    if (!eng__json_path(c->t->ctx, "cart.items"))
+        eng__cart_refresh(c->t);
+    return json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0;
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -425,6 +437,8 @@ static const reread table[] = {
     {NULL, NULL, 0.8, acknowledges, NULL, "thanks", 0, NULL, NULL, "an acknowledgement: nothing to do"},
     {unplaced_or_add, NULL, 0.6, wants_person, NULL, "contact_human_agent", 0, NULL, eng__agent_support,
      "asks for a person of the team"},
+    {NULL, not_confirm, ANY, keeps_some, NULL, "remove_from_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
+     "keeps only some lines: the cart agent"},
     {changes, NULL, ANY, idiom, NULL, "shop_question", 0, NULL, eng__agent_support,
      "words of a cart change in an idiom: the question it asks"},
     {NULL, not_confirm, 0.6, agrees, NULL, "confirm", 0, NULL, eng__agent_order,
