@@ -1049,6 +1049,53 @@ static bool removal_counts(eng_turn *t, int64_t *per, size_t n)
     return any;
 }
 
+/* "make the kiwis 5 and the lipstick 1": the number said in each part of
+ * the message (digits, or "one" to "ten"), into per[] (-1: none); true
+ * when there are n parts and every one says exactly one. */
+static bool part_numbers(const char *text, int64_t *per, size_t n)
+{
+    static const char *const words[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                        "nine", "ten", NULL};
+    static const char *const joins[] = {" and ", ", ", " & ", NULL};
+    size_t part = 0;
+    for (size_t i = 0; i < n; i++)
+        per[i] = -1;
+    for (const char *p = text; *p;) {
+        for (size_t j = 0; joins[j]; j++)
+            if (strncasecmp(p, joins[j], strlen(joins[j])) == 0) {
+                if (++part >= n)
+                    return false;
+                p += strlen(joins[j]);
+                break;
+            }
+        if (!isalnum((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        const char *w = p;
+        while (isalnum((unsigned char)*p))
+            p++;
+        size_t wn = (size_t)(p - w);
+        int64_t v = -1;
+        if (wn <= 3 && strspn(w, "0123456789") >= wn)
+            v = strtoll(w, NULL, 10);
+        for (size_t k = 0; words[k] && v < 0; k++)
+            if (strlen(words[k]) == wn && strncasecmp(words[k], w, wn) == 0)
+                v = (int64_t)k;
+        if (v < 0)
+            continue;
+        if (per[part] >= 0)
+            return false;   /* two numbers in one part */
+        per[part] = v;
+    }
+    if (part + 1 != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (per[i] < 0)
+            return false;
+    return true;
+}
+
 /* "add the first and the third", "remove the first two": one change per
  * product, all asked together when the reading is unsure. `type` is
  * cart.add or cart.remove; a removal leaves out what is not in the cart
@@ -2353,6 +2400,45 @@ eng_result eng__agent_cart(const agent_call *c)
         return change(t, o, "cart.remove", &tg, 0);
     }
     if (strcmp(intent, "update_quantity") == 0) {
+        /* "make the kiwis 5 and the lipstick 1": each line to its count,
+         * one question */
+        const char *us[AGENT_MAX_REFS], *ut[AGENT_MAX_REFS];
+        int64_t to[AGENT_MAX_REFS];
+        int nu = named_several(t, true, us, ut, AGENT_MAX_REFS);
+        bool each = nu >= 2 && (removal_counts(t, to, (size_t)nu) || part_numbers(text, to, (size_t)nu));
+        for (int i = 0; each && i < nu; i++)
+            each = to[i] >= 0 && eng__cart_line_qty(t, us[i]) > 0;
+        if (nu >= 2 && !each) {
+            /* several lines named, the counts not clear for each: which */
+            eng__set_var(t, "whichInCart", json_object_new_boolean(1));
+            eng__set_var(t, "whichOne", json_object_new_boolean(1));
+            eng__turn_note(t, "several lines named, counts unclear: asked which");
+            return ENG_R_OK;
+        }
+        if (each) {
+            char names[480];
+            size_t w = 0;
+            for (int i = 0; i < nu; i++) {
+                int k = snprintf(names + w, sizeof names - w, "%sthe %s to %lld", i ? ", " : "", ut[i], (long long)to[i]);
+                if (k < 0 || (size_t)k >= sizeof names - w)
+                    break;
+                w += (size_t)k;
+            }
+            eng__set_var(t, "unsure", json_object_new_boolean(1));
+            eng__set_var(t, "setEach", json_object_new_boolean(1));
+            eng__agent_ask(t, "cart.set", us[0], names, to[0]);
+            json_object *more = json_object_new_array(), *qtys = json_object_new_array();
+            for (int i = 1; i < nu; i++)
+                json_object_array_add(more, json_object_new_string(us[i]));
+            for (int i = 0; i < nu; i++)
+                json_object_array_add(qtys, json_object_new_int64(to[i]));
+            json_object *pend = eng__json_path(t->ctx, "session.pending");
+            json_object_object_add(pend, "more", more);
+            json_object_object_add(pend, "qtys", qtys);
+            json_object_object_add(pend, "each", json_object_new_boolean(1));
+            eng__turn_note(t, "several lines, each with its count: asked");
+            return ENG_R_OK;
+        }
         eng__agent_target(t, true, &tg);
         int64_t q = quantity(t, -1);
         if (tg.found == AGENT_MANY && tg.where != AGENT_AT_CART && tg.name[0])

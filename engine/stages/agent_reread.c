@@ -402,6 +402,25 @@ static bool keeps_some(const reread_ctx *c)
     return json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0;
 }
 
+/* "make the kiwis 5 and the lipstick 1" read as a search: several lines
+ * of the cart, a verb that sets and counts */
+static bool sets_several(const reread_ctx *c)
+{
+    static const char *const set[] = {"make ", "set ", "change ", "update ", "put ", NULL};
+    const char *p = eng__agent_past_courtesy(c->said);
+    bool opens = false;
+    for (size_t i = 0; set[i] && !opens; i++)
+        opens = strncasecmp(p, set[i], strlen(set[i])) == 0;
+    if (!opens || !strstr(c->said, " and "))
+        return false;
+    if (!eng__json_path(c->t->ctx, "cart.items"))
+        eng__cart_refresh(c->t);
+    return json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0 &&
+           eng__agent_has_word(c->said, (const char *const[]){"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
+                                                              "one", "two", "three", "four", "five", "six", "seven",
+                                                              "eight", "nine", "ten", NULL});
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -437,6 +456,8 @@ static const reread table[] = {
     {NULL, NULL, 0.8, acknowledges, NULL, "thanks", 0, NULL, NULL, "an acknowledgement: nothing to do"},
     {unplaced_or_add, NULL, 0.6, wants_person, NULL, "contact_human_agent", 0, NULL, eng__agent_support,
      "asks for a person of the team"},
+    {search, NULL, 0.7, sets_several, NULL, "update_quantity", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
+     "several lines set to counts, read as a search: the cart agent"},
     {NULL, not_confirm, ANY, keeps_some, NULL, "remove_from_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "keeps only some lines: the cart agent"},
     {changes, NULL, ANY, idiom, NULL, "shop_question", 0, NULL, eng__agent_support,
