@@ -621,6 +621,31 @@ static void preview_intent(eng_pipeline *p, const char *text, char *out, size_t 
     eng_turn_free(t);
 }
 
+/* An intent about products or the cart (not a question the shop's text
+ * or the order desk answers). */
+static bool commerce_intent(const char *intent)
+{
+    static const char *const kinds[] = {"search_product", "refine_search", "product_details", "compare",
+                                        "recommend", "add_to_cart", "remove_from_cart", "update_quantity",
+                                        "view_cart", "empty_cart", "apply_promo", NULL};
+    for (size_t i = 0; kinds[i]; i++)
+        if (strcmp(intent, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+/* `s` past a word of chat it opens with ("ok add it", "right, add it"). */
+static const char *past_chat(const char *s)
+{
+    static const char *const chat[] = {"ok ", "okay ", "ok, ", "okay, ", "right ", "right, ", "great ", "great, ",
+                                       "cool ", "cool, ", "perfect ", "perfect, ", "nice ", "nice, ", "alright ",
+                                       "alright, ", "sure ", "sure, ", NULL};
+    for (size_t i = 0; chat[i]; i++)
+        if (strncasecmp(s, chat[i], strlen(chat[i])) == 0)
+            return s + strlen(chat[i]);
+    return s;
+}
+
 static int is_search(const char *intent)
 {
     return strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
@@ -648,10 +673,20 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
     if (tl > 300)
         return 1;
     size_t cuts[MAX_PARTS], clen[MAX_PARTS], nc = 0;
+    bool loose[MAX_PARTS] = {false};
     for (size_t i = 0; i < tl && nc < MAX_PARTS - 1; i++) {
         for (size_t c = 0; c < sizeof connectives / sizeof *connectives; c++) {
             size_t cl = strlen(connectives[c]);
-            if (strncasecmp(text + i, connectives[c], cl) == 0 && i > 0 && starts_request(text + i + cl)) {
+            if (strncasecmp(text + i, connectives[c], cl) != 0 || i == 0)
+                continue;
+            /* "ok add it and gift wrap if possible": after a request that
+             * opens the message, "and" may bring a question of its own
+             * (checked below: one the shop answers, not a product) */
+            bool after_request = starts_request(text + i + cl);
+            bool question = !after_request && nc == 0 && strcmp(connectives[c], " and ") == 0 &&
+                            starts_request(past_chat(text));
+            if (after_request || question) {
+                loose[nc + 1] = question;
                 cuts[nc] = i;
                 clen[nc++] = cl;
                 i += cl - 1;
@@ -702,6 +737,8 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
         if (!intents[k][0] || strcmp(intents[k], "out_of_scope") == 0 || strcmp(intents[k], "clarify") == 0 ||
             strcmp(intents[k], "confirm") == 0 || strcmp(intents[k], "deny") == 0)
             ok = 0;
+        if (ok && loose[k] && commerce_intent(intents[k]))
+            ok = 0;   /* "add the salt and pepper grinder" is one product */
         searches += is_search(intents[k]);
     }
     if (ok && searches > 1)
