@@ -2187,7 +2187,8 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     static const char *const takes_out[] = {"remove", "delete", "drop the", "drop my", "drop it", "drop that",
                                          "drop those", "take out", "take off", "get rid", "ditch the", "bin the",
-                                         "lose the", NULL};
+                                         "lose the", "one away", "it away", "them away", "that away", "1 away",
+                                         "throw away", NULL};
     static const char *const adding[] = {"add", "put", "buy", "get me", "give me", "want", "need", "instead",
                                          "swap", "replace", "for the", NULL};
     if (strcmp(intent, "add_to_cart") == 0 && eng__agent_has_word(text, takes_out) && !eng__agent_has_word(text, adding) &&
