@@ -421,6 +421,18 @@ static bool sets_several(const reread_ctx *c)
                                                               "eight", "nine", "ten", NULL});
 }
 
+/* "remove my card", "add a gift message", "put my name on the order":
+ * the account's or the order's details, no product */
+static bool account_thing(const reread_ctx *c)
+{
+    static const char *const things[] = {"my card", "my credit card", "my debit card", "my address", "my email",
+                                         "my e-mail", "my password", "my account", "my details", "my name",
+                                         "my phone number", "note to my order", "note on my order", "gift message",
+                                         "gift note",
+                                         "delivery instructions", "payment method", NULL};
+    return eng__agent_has_word(c->said, things);
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -432,6 +444,8 @@ static const char *const may_narrow[] = {"search_product", "refine_search", "pro
 static const char *const search_or_clarify[] = {"search_product", "clarify", NULL};
 static const char *const unplaced_or_add[] = {"out_of_scope", "shop_question", "search_product", "clarify",
                                               "add_to_cart", NULL};
+static const char *const changes_or_search[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
+                                                "search_product", NULL};
 static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart", NULL};
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
@@ -466,6 +480,8 @@ static const reread table[] = {
      "agrees to the question asked: a yes"},
     {NULL, NULL, ANY, delivery_cost, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "asks what a delivery option costs while the checkout waits: the cart with it"},
+    {changes_or_search, NULL, ANY, account_thing, NULL, "shop_question", 0, NULL, eng__agent_support,
+     "the account's or the order's details, no product: the shop's text"},
     {NULL, not_confirm, ANY, NULL, other_one, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, NULL, ANY, NULL, takes_back, NULL, RR_STORE, NULL, NULL, NULL},
     {may_clear, NULL, ANY, clears, NULL, "empty_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
