@@ -428,8 +428,7 @@ static bool account_thing(const reread_ctx *c)
     static const char *const things[] = {"my card", "my credit card", "my debit card", "my address", "my email",
                                          "my e-mail", "my password", "my account", "my details", "my name",
                                          "my phone number", "note to my order", "note on my order", "gift message",
-                                         "gift note",
-                                         "delivery instructions", "payment method", NULL};
+                                         "gift note", "delivery instructions", "payment method", NULL};
     return eng__agent_has_word(c->said, things);
 }
 
