@@ -173,13 +173,36 @@ static int terms_add(eng_pool *pool, kb_terms *t, const char *w, int weight)
     return 0;
 }
 
+/* Whether the run of non-space bytes [s, e) is an e-mail address or a
+ * web address: its parts ("help", "example", "shop") are no words of the
+ * section ("do you have shop stool" is no question for the contact
+ * section because of "help@example.shop"). */
+static bool address_run(const char *s, const char *e)
+{
+    if (e - s >= 4 && strncasecmp(s, "www.", 4) == 0)
+        return true;
+    for (const char *p = s; p < e; p++)
+        if (*p == '@' || (p + 3 <= e && strncmp(p, "://", 3) == 0))
+            return true;
+    return false;
+}
+
 static int terms_text(eng_pool *pool, kb_terms *t, const char *s, size_t len, int weight)
 {
     char w[WORD_MAX];
     const char *end = s + len;
-    while ((s = next_word(s, end, w)))
-        if (*w && !is_stop(w) && terms_add(pool, t, w, weight) < 0)
-            return ENG_ENOMEM;
+    while (s < end) {
+        while (s < end && isspace((unsigned char)*s))
+            s++;
+        const char *run = s;
+        while (s < end && !isspace((unsigned char)*s))
+            s++;
+        if (s == run || address_run(run, s))
+            continue;
+        for (const char *p = run; (p = next_word(p, s, w));)
+            if (*w && !is_stop(w) && terms_add(pool, t, w, weight) < 0)
+                return ENG_ENOMEM;
+    }
     return 0;
 }
 

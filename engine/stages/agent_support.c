@@ -152,9 +152,10 @@ static bool names_plural(const char *s)
  * message does not ask whether the shop sells something, or asks where
  * or how it sells ("a store in london", "internationally"). "have" and
  * "got" ask after services too ("do you have an app"): with them only
- * goods browsed for count, things named in the plural or after "any"
- * ("do you have bananas", "have you got any kites"). */
-static const char *sold_thing(const char *text)
+ * goods browsed for count: things named in the plural or after "any"
+ * ("do you have bananas", "have you got any kites"), or words the
+ * catalog knows (`names_catalog`: "do you have shop stool"). */
+static const char *sold_thing(const char *text, bool names_catalog)
 {
     static const char *const verbs[] = {" sell ", " stock ", " carry ", " have ", " got ", NULL};
     static const char *const who[] = {"you", "u", "ya", "shop", "store", NULL};
@@ -177,7 +178,7 @@ static const char *sold_thing(const char *text)
             rest++;
         if (!eng__agent_has_word(before, who) || !*rest || strncasecmp(rest, "out ", 4) == 0)
             continue;   /* not "do you carry out repairs" */
-        if (i >= 3 && strncasecmp(rest, "any ", 4) != 0 && !names_plural(rest))
+        if (i >= 3 && strncasecmp(rest, "any ", 4) != 0 && !names_plural(rest) && !names_catalog)
             continue;   /* "do you have a loyalty scheme" */
         return rest;
     }
@@ -368,7 +369,11 @@ eng_result eng__agent_support(const agent_call *c)
     /* "do you sell keyboards", "do you folks stock tents": a thing asked
      * after that the shop's text does not answer is a search (which says
      * so when the catalog has none) */
-    const char *sold = sold_thing(eng__json_str(t->ctx, "message.text", ""));
+    /* catalog words count for "have" and "got" when the reading was unsure:
+     * "do you have a phone number i can call" is a sure question */
+    const char *sold = sold_thing(eng__json_str(t->ctx, "message.text", ""),
+                                  json_object_get_int(eng__json_path(t->ctx, "understanding.known")) > 0 &&
+                                      json_object_get_double(eng__json_path(t->ctx, "intent.confidence")) < 0.5);
     eng_kb_hit sold_hit;
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0) && sold &&
         !eng__kb_answers(t->p->knowledge, sold, NULL, true, &sold_hit) &&
