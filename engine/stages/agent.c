@@ -524,6 +524,7 @@ static const char *const filler[] = {
     "think", "guess", "maybe", "perhaps", "wait", "oops", "sorry", "mind", "keep", "leave", "lose",
     "winner", /* "add the winner" after a comparison: the one it picked */
     "delivery", "shipping", "postage", /* "put it in with express delivery" */
+    "forgot", "meant", "wanted", /* "oh no i forgot to add the lipstick" */
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "single", "dozen", "couple",
     /* the verbs shoppers put things in a cart with */
     "chuck", "pop", "stick", "throw", "toss", "stuff", "shove", "bung", "slap", "whack", "include", "purchase",

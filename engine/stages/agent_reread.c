@@ -432,6 +432,16 @@ static bool account_thing(const reread_ctx *c)
     return eng__agent_has_word(c->said, things);
 }
 
+/* "oh no i forgot to add the lipstick", "i also wanted the kiwi": an
+ * add said as something missed, asked */
+static bool forgot(const reread_ctx *c)
+{
+    static const char *const missed[] = {"forgot to add", "forgot the", "forgot about the", "forgot to get",
+                                         "forgot to put", "also wanted the", "also wanted a", "meant to add",
+                                         "meant to get", "should have added", NULL};
+    return eng__agent_has_word(c->said, missed) && !eng__agent_is_question(c->said);
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -443,6 +453,8 @@ static const char *const may_narrow[] = {"search_product", "refine_search", "pro
 static const char *const search_or_clarify[] = {"search_product", "clarify", NULL};
 static const char *const unplaced_or_add[] = {"out_of_scope", "shop_question", "search_product", "clarify",
                                               "add_to_cart", NULL};
+static const char *const not_cart_change[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
+                                              "confirm", NULL};
 static const char *const changes_or_search[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
                                                 "search_product", NULL};
 static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart", NULL};
@@ -471,6 +483,8 @@ static const reread table[] = {
      "asks for a person of the team"},
     {search, NULL, 0.7, sets_several, NULL, "update_quantity", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "several lines set to counts, read as a search: the cart agent"},
+    {NULL, not_cart_change, 0.8, forgot, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
+     eng__agent_cart, "a product missed: an add, asked"},
     {NULL, not_confirm, ANY, keeps_some, NULL, "remove_from_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "keeps only some lines: the cart agent"},
     {changes, NULL, ANY, idiom, NULL, "shop_question", 0, NULL, eng__agent_support,
