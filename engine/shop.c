@@ -279,11 +279,22 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
     if (key)
         snprintf(full, sizeof full, "%s|%s", cid, key);
     store_audit_rec au = {who, hook, cid, json_object_to_json_string_ext(act, JSON_C_TO_STRING_PLAIN)};
-    store_cart_change ch = {cid, op, sku, qty, MAX_LINE_QTY, key ? full : NULL, &au};
+    store_cart now = {0};
+    store_cart_change ch = {cid, op, sku, qty, MAX_LINE_QTY, key ? full : NULL, &au, &now};
     store_cart_outcome out = {0};
     store_err e = {0};
     int rc = store_cart_apply(s, &ch, &out, &e);
     json_object_put(act);
+    if (rc == 0 && out.cart_read) {
+        /* the change read the cart it left: no second read */
+        eng__cart_set(t, &now);
+        store_cart_clear_struct(&now);
+        r->replayed = out.replayed;
+        r->qty = out.qty;
+        r->cart = json_object_get(eng__json_path(t->ctx, "cart"));
+        return set(r, ENG_SHOP_OK, NULL);
+    }
+    store_cart_clear_struct(&now);
     if (rc == STORE_ESTOCK) {
         cart_after(t, r);
         if (out.stock <= 0)
