@@ -236,6 +236,7 @@ int eng__cart_set(eng_turn *t, const store_cart *cl)
         ENG_JADD(cart, "discountTotal", money(0));
         ENG_JADD(cart, "total", money(0));
         ENG_JADD(t->ctx, "cart", cart);
+        t->cart_read = cart;
         return 0;
     }
     eng__shop_price(t, items);
@@ -285,5 +286,6 @@ int eng__cart_set(eng_turn *t, const store_cart *cl)
             ENG_JADD(cart, "promoDenied", json_object_new_string(denied));
     }
     ENG_JADD(t->ctx, "cart", cart);
+    t->cart_read = cart;
     return 0;
 }
