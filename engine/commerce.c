@@ -236,7 +236,8 @@ int eng__cart_set(eng_turn *t, const store_cart *cl)
         ENG_JADD(cart, "discountTotal", money(0));
         ENG_JADD(cart, "total", money(0));
         ENG_JADD(t->ctx, "cart", cart);
-        t->cart_read = cart;
+        eng__cart_stale(t);
+        t->cart_read = json_object_get(cart);
         return 0;
     }
     eng__shop_price(t, items);
@@ -286,6 +287,13 @@ int eng__cart_set(eng_turn *t, const store_cart *cl)
             ENG_JADD(cart, "promoDenied", json_object_new_string(denied));
     }
     ENG_JADD(t->ctx, "cart", cart);
-    t->cart_read = cart;
+    eng__cart_stale(t);
+    t->cart_read = json_object_get(cart);
     return 0;
+}
+
+void eng__cart_stale(eng_turn *t)
+{
+    json_object_put(t->cart_read);
+    t->cart_read = NULL;
 }

@@ -314,7 +314,7 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
                    op == STORE_CART_REMOVE ? "that product is not in your cart" : "there is no such product");
     }
     if (rc < 0) {
-        t->cart_read = NULL;
+        eng__cart_stale(t);
         return from_store(r, rc, &e);
     }
     r->replayed = out.replayed;
@@ -1078,7 +1078,7 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
     /* an order, a cancel, a code: the cart this turn read may be stale
      * after them; a cart change keeps it current itself (cart_change) */
     if (strncmp(type, "cart.", 5) != 0)
-        t->cart_read = NULL;
+        eng__cart_stale(t);
     if (strcmp(type, "cart.add") == 0)
         return cart_change(t, STORE_CART_ADD, sku, qty, key, r);
     if (strcmp(type, "cart.set") == 0)

@@ -142,6 +142,8 @@ const char *eng_turn_reply(const eng_turn *t)
 
 void eng_turn_free(eng_turn *t)
 {
-    if (t)
+    if (t) {
+        json_object_put(t->cart_read);
         eng__pool_free(t->pool);
+    }
 }
