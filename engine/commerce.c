@@ -193,6 +193,17 @@ int eng__cart_refresh(eng_turn *t)
         eng__turn_note(t, "cart unavailable: %s", err.msg);
         return ENG_EIO;
     }
+    int rc = eng__cart_set(t, &c);
+    store_cart_clear_struct(&c);
+    return rc;
+}
+
+int eng__cart_set(eng_turn *t, const store_cart *cl)
+{
+    store *s = eng__store(t);
+    const store_cart c = *cl;
+    char cid[160];
+    eng__cart_id(t, cid, sizeof cid);
     json_object *items = json_object_new_array();
     int64_t count = 0;
     for (size_t i = 0; i < c.n_items; i++) {
@@ -212,7 +223,6 @@ int eng__cart_refresh(eng_turn *t)
         json_object_array_add(items, line);
         count += c.items[i].qty;
     }
-    store_cart_clear_struct(&c);
     const char *code = eng__json_str(t->ctx, "session.promoCode", NULL);
     json_object *cart = json_object_new_object();
     ENG_JADD(cart, "id", json_object_new_string(cid));
@@ -226,6 +236,8 @@ int eng__cart_refresh(eng_turn *t)
         ENG_JADD(cart, "discountTotal", money(0));
         ENG_JADD(cart, "total", money(0));
         ENG_JADD(t->ctx, "cart", cart);
+        eng__cart_stale(t);
+        t->cart_read = json_object_get(cart);
         return 0;
     }
     eng__shop_price(t, items);
@@ -275,5 +287,13 @@ int eng__cart_refresh(eng_turn *t)
             ENG_JADD(cart, "promoDenied", json_object_new_string(denied));
     }
     ENG_JADD(t->ctx, "cart", cart);
+    eng__cart_stale(t);
+    t->cart_read = json_object_get(cart);
     return 0;
+}
+
+void eng__cart_stale(eng_turn *t)
+{
+    json_object_put(t->cart_read);
+    t->cart_read = NULL;
 }

@@ -38,6 +38,17 @@ json_object *eng__stock_json(const store_product *p);
  * discounts, total, count}.  Returns 0 or a negative code (note set). */
 int eng__cart_refresh(eng_turn *t);
 
+/* eng__cart_set: as eng__cart_refresh, from lines the caller already read
+ * (a cart change's own read, store_cart_change.cart_after); `c` stays the
+ * caller's.  Replaces ctx.cart; returns 0. */
+int eng__cart_set(eng_turn *t, const store_cart *c);
+
+/* eng__cart_stale: the store's cart may have changed since ctx.cart was
+ * built (an order, a cancel, a failed change): the next cart change reads
+ * it again instead of showing its vetoes ctx.cart.  Drops the turn's
+ * reference (eng_turn.cart_read). */
+void eng__cart_stale(eng_turn *t);
+
 /* eng__cart_line_qty: the quantity of `sku` in ctx.cart (0 when absent). */
 int64_t eng__cart_line_qty(eng_turn *t, const char *sku);
 

@@ -199,6 +199,11 @@ struct eng_turn {
     char note[256];         /* a stage's note for its trace entry */
     char errmsg[512];       /* a stage's error, when it returns ENG_R_ERROR */
     int claim;              /* opts->claim asked: 0 not yet, 1 granted, -1 refused */
+    json_object *cart_read; /* ctx.cart as eng__cart_set last built it from the
+                               store's lines (a reference, so that no other
+                               object takes its address); NULL once the
+                               commerce core may have changed the cart
+                               otherwise (eng__cart_stale) */
 };
 
 /* The turn helpers below live in engine/turn.c, apart from the executor

@@ -219,9 +219,16 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
         return set(r, ENG_SHOP_INVALID, "the quantity must be from 0 to %d", MAX_LINE_QTY);
     if (op == STORE_CART_SET && qty == 0)
         op = STORE_CART_REMOVE;
-    json_object_object_del(t->ctx, "cart");
-    if (eng__cart_refresh(t) < 0)
-        return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
+    /* the vetoes see the priced cart: the one this turn read (the context
+     * stage's, or the last change's own read) while nothing else changed
+     * it since, else read now.  Either way the store checks stock and caps
+     * again inside the change's transaction. */
+    json_object *have = eng__json_path(t->ctx, "cart");
+    if (!have || have != t->cart_read || strcmp(eng__json_str(have, "id", ""), cid) != 0) {
+        json_object_object_del(t->ctx, "cart");
+        if (eng__cart_refresh(t) < 0)
+            return set(r, ENG_SHOP_UNAVAILABLE, "the cart is not available right now");
+    }
 
     json_object *act = json_object_new_object();
     ENG_JADD(act, "type", json_object_new_string(hook));
@@ -279,11 +286,22 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
     if (key)
         snprintf(full, sizeof full, "%s|%s", cid, key);
     store_audit_rec au = {who, hook, cid, json_object_to_json_string_ext(act, JSON_C_TO_STRING_PLAIN)};
-    store_cart_change ch = {cid, op, sku, qty, MAX_LINE_QTY, key ? full : NULL, &au};
+    store_cart now = {0};
+    store_cart_change ch = {cid, op, sku, qty, MAX_LINE_QTY, key ? full : NULL, &au, &now};
     store_cart_outcome out = {0};
     store_err e = {0};
     int rc = store_cart_apply(s, &ch, &out, &e);
     json_object_put(act);
+    if (rc == 0 && out.cart_read) {
+        /* the change read the cart it left: no second read */
+        eng__cart_set(t, &now);
+        store_cart_clear_struct(&now);
+        r->replayed = out.replayed;
+        r->qty = out.qty;
+        r->cart = json_object_get(eng__json_path(t->ctx, "cart"));
+        return set(r, ENG_SHOP_OK, NULL);
+    }
+    store_cart_clear_struct(&now);
     if (rc == STORE_ESTOCK) {
         cart_after(t, r);
         if (out.stock <= 0)
@@ -295,8 +313,10 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
         return set(r, op == STORE_CART_REMOVE ? ENG_SHOP_NOT_IN_CART : ENG_SHOP_NOT_FOUND,
                    op == STORE_CART_REMOVE ? "that product is not in your cart" : "there is no such product");
     }
-    if (rc < 0)
+    if (rc < 0) {
+        eng__cart_stale(t);
         return from_store(r, rc, &e);
+    }
     r->replayed = out.replayed;
     r->qty = out.qty;
     cart_after(t, r);
@@ -1055,6 +1075,10 @@ int eng__shop_do(eng_turn *t, json_object *a, eng_shop_result *r)
     const char *sku = eng__json_str(a, "sku", NULL);
     const char *key = eng__json_str(a, "key", NULL);
     int64_t qty = json_object_get_int64(eng__json_path(a, "qty"));
+    /* an order, a cancel, a code: the cart this turn read may be stale
+     * after them; a cart change keeps it current itself (cart_change) */
+    if (strncmp(type, "cart.", 5) != 0)
+        eng__cart_stale(t);
     if (strcmp(type, "cart.add") == 0)
         return cart_change(t, STORE_CART_ADD, sku, qty, key, r);
     if (strcmp(type, "cart.set") == 0)

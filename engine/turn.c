@@ -120,6 +120,7 @@ int eng__turn_new(eng_pipeline *p, const char *text, const eng_turn_opts *o, eng
     t->opts = o;
     t->stage = NULL;
     t->claim = 0;
+    t->cart_read = NULL;
     long dl = o->deadline_ms > 0 ? (long)o->deadline_ms : p->deadline_ms;
     t->deadline_us = eng_now_us() + (int64_t)dl * 1000;
     t->ctx = new_context(t, text, o);
@@ -141,6 +142,8 @@ const char *eng_turn_reply(const eng_turn *t)
 
 void eng_turn_free(eng_turn *t)
 {
-    if (t)
+    if (t) {
+        json_object_put(t->cart_read);
         eng__pool_free(t->pool);
+    }
 }

@@ -598,6 +598,8 @@ int store_cart_apply(store *s, const store_cart_change *c,
     int rc;
     NEED(c && out, "change/out is NULL");
     memset(out, 0, sizeof *out);
+    if (c->cart_after)
+        memset(c->cart_after, 0, sizeof *c->cart_after);
     NEED(c->cart_id && *c->cart_id, "cart id is required");
     NEED(c->op >= STORE_CART_ADD && c->op <= STORE_CART_CLEAR, "unknown cart op");
     NEED(c->op == STORE_CART_CLEAR ||

@@ -601,6 +601,10 @@ typedef struct store_cart_change {
                                    stock); <= 0: none */
     const char *idempotency_key;/* NULL: no replay protection */
     const store_audit_rec *audit;/* NULL: none */
+    store_cart *cart_after;     /* NULL, or where a backend that can puts the
+                                   cart's lines as the change left them, read
+                                   in the change's own transaction (as they
+                                   are, on a replay): see outcome.cart_read */
 } store_cart_change;
 
 typedef struct store_cart_outcome {
@@ -608,6 +612,10 @@ typedef struct store_cart_outcome {
                                    (after the first change, on a replay) */
     int64_t stock;              /* the product's stock when it was checked; -1: not kept */
     int replayed;               /* 1: the key had been used; nothing done */
+    int cart_read;              /* 1: c->cart_after was filled (the caller
+                                   frees it with store_cart_clear_struct);
+                                   0: it was not (left empty), read the cart
+                                   with store_cart_get */
 } store_cart_outcome;
 
 /* store_cart_apply: one atomic cart change.  ADD is an atomic increment
@@ -621,7 +629,10 @@ typedef struct store_cart_outcome {
  * the same key.  The audit row's subject defaults to the cart id.
  * Returns 0, STORE_ENOTFOUND, STORE_ESTOCK, STORE_EINVAL (arguments, or
  * an audit record without actor/action or with detail that is not JSON),
- * STORE_EBUSY, STORE_EIO.  Blocks. */
+ * STORE_EBUSY, STORE_EIO.  Blocks.  With c->cart_after, the SQLite
+ * backend also returns the cart after a change that succeeded (or was
+ * replayed), saving the caller its own read; a failed change leaves it
+ * empty and cart_read 0. */
 int store_cart_apply(store *s, const store_cart_change *c,
                      store_cart_outcome *out, store_err *err);
 

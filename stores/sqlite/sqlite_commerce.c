@@ -175,6 +175,9 @@ int sq__cart_apply(void *vb, const store_cart_change *ch, int64_t now,
         if (kept) {     /* replay: the first outcome, nothing done */
             if ((rc = store__cart_outcome_parse(kept, out, err)) == 0)
                 out->replayed = 1;
+            if (rc == 0 && ch->cart_after &&
+                (rc = load_cart(c, ch->cart_id, ch->cart_after, err)) == 0)
+                out->cart_read = 1;
             goto out;
         }
     }
@@ -265,12 +268,21 @@ int sq__cart_apply(void *vb, const store_cart_change *ch, int64_t now,
         if ((rc = sq__audit_write(c, &a, NULL, now, err)) != 0)
             goto out;
     }
+    /* the lines as this transaction leaves them: the caller's read after
+     * the change, without another read transaction */
+    if (ch->cart_after) {
+        if ((rc = load_cart(c, ch->cart_id, ch->cart_after, err)) != 0)
+            goto out;
+        out->cart_read = 1;
+    }
     rc = sq__commit(c, err);
 out:
     if (rc) {
         int64_t stock = out->stock;
         memset(out, 0, sizeof *out);
         out->stock = stock;
+        if (ch->cart_after)
+            store_cart_clear_struct(ch->cart_after);
     }
     sq__rollback(c);
     free(kept);

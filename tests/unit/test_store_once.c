@@ -449,6 +449,67 @@ static void test_cart_replay_and_caps(void **state)
     assert_int_equal(line_qty(s, "user:3", "A"), 0);
 }
 
+/* A change asked for the cart it leaves gets it from its own transaction
+ * (SQLite), or nothing and cart_read 0 (a backend that does not): either
+ * way what the caller shows is the store's cart.  A refused change leaves
+ * it empty. */
+static void test_cart_after(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_err err = {0};
+    store_cart_outcome o;
+    store_cart now = {0};
+    put_product(s, "A", 3, 5);
+    put_product(s, "B", 4, 5);
+    store_cart_change ch = {.cart_id = "user:4", .op = STORE_CART_ADD, .sku = "A", .qty = 2,
+                            .idempotency_key = "a1", .cart_after = &now};
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    bool reads = o.cart_read == 1;
+    if (reads) {
+        assert_int_equal(now.n_items, 1);
+        assert_string_equal(now.items[0].sku, "A");
+        assert_int_equal(now.items[0].qty, 2);
+    } else {
+        assert_int_equal(now.n_items, 0);
+    }
+    store_cart_clear_struct(&now);
+    ch.sku = "B", ch.qty = 1, ch.idempotency_key = "b1";
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    if (reads) {
+        assert_int_equal(now.n_items, 2);
+        assert_string_equal(now.items[1].sku, "B");
+        assert_true(now.subtotal == 2 * 3 + 4);
+    }
+    store_cart_clear_struct(&now);
+    /* a replay reads the cart as it is */
+    ch.sku = "A", ch.qty = 2, ch.idempotency_key = "a1";
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    assert_int_equal(o.replayed, 1);
+    assert_int_equal(o.cart_read, reads ? 1 : 0);
+    if (reads) {
+        assert_int_equal(now.n_items, 2);
+        assert_int_equal(now.items[0].qty, 2);
+    }
+    store_cart_clear_struct(&now);
+    /* refused (over stock): nothing kept, nothing read */
+    ch.qty = 9, ch.idempotency_key = "a2";
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), STORE_ESTOCK);
+    assert_int_equal(o.cart_read, 0);
+    assert_int_equal(now.n_items, 0);
+    assert_null(now.items);
+    /* a remove leaves the other line */
+    ch = (store_cart_change){.cart_id = "user:4", .op = STORE_CART_REMOVE, .sku = "A", .cart_after = &now};
+    assert_int_equal(store_cart_apply(s, &ch, &o, &err), 0);
+    if (reads) {
+        assert_int_equal(now.n_items, 1);
+        assert_string_equal(now.items[0].sku, "B");
+    }
+    store_cart_clear_struct(&now);
+    /* the SQLite backend reads it; a backend that does not says so */
+    if (strcmp(current->name, "sqlite") == 0)
+        assert_true(reads);
+}
+
 /* 50 concurrent checkouts with one key: one order, one stock decrement,
  * one audit row (with orderId), 49 replays of the same order. */
 static void test_order_place_race(void **state)
@@ -999,7 +1060,7 @@ int main(void)
         T(test_once_real_lease),
     };
     const struct CMUnitTest doc_tests[] = {
-        T(test_cart_add_race), T(test_cart_key_race), T(test_cart_replay_and_caps),
+        T(test_cart_add_race), T(test_cart_key_race), T(test_cart_replay_and_caps), T(test_cart_after),
         T(test_order_place_race), T(test_order_old_api_and_cancel),
     };
     const struct CMUnitTest unavailable[] = {
