@@ -813,6 +813,29 @@ bool eng__agent_word_fits(const char *w, size_t n, const char *field, bool categ
     return false;
 }
 
+const char *eng__agent_each_word(const char *p, const char **w, size_t *n)
+{
+    while (*p == ' ')
+        p++;
+    if (!*p)
+        return NULL;
+    *w = p;
+    while (*p && *p != ' ')
+        p++;
+    *n = (size_t)(p - *w);
+    return p;
+}
+
+int eng__agent_title_fits(const char *words, const char *title)
+{
+    int fit = 0;
+    const char *w;
+    size_t n;
+    for (const char *p = words; (p = eng__agent_each_word(p, &w, &n));)
+        fit += eng__agent_word_fits(w, n, title, false);
+    return fit;
+}
+
 int eng__agent_name_score(const char *words, json_object *product)
 {
     const char *title = eng__json_str(product, "title", "");
@@ -820,15 +843,9 @@ int eng__agent_name_score(const char *words, json_object *product)
     const char *cat = eng__json_str(product, "category", "");
     json_object *tags = eng__json_path(product, "tags");
     int score = 0;
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - w);
-        if (!n)
-            continue;
+    const char *w;
+    size_t n;
+    for (const char *p = words; (p = eng__agent_each_word(p, &w, &n));) {
         bool fit = eng__agent_word_fits(w, n, title, false) || eng__agent_word_fits(w, n, brand, false) || eng__agent_word_fits(w, n, cat, true);
         for (size_t i = 0; !fit && tags && i < json_object_array_length(tags); i++)
             fit = eng__agent_word_fits(w, n, json_object_get_string(json_object_array_get_idx(tags, i)), true);

@@ -957,39 +957,60 @@ static eng_result change(eng_turn *t, const agent_opts *o, const char *type, age
 /* The counts the message says, one per product (n of them, in the order
  * said) into per[]; false unless there are exactly n, all from 1 to 999,
  * and not all the same. */
-static bool counts_each(eng_turn *t, int64_t *per, size_t n)
+/* Where the message's parts start ("2 apples and a bottle of water": at
+ * 0 and at " and "), into cut[0..max); how many parts. */
+static size_t parts_of(const char *text, size_t *cut, size_t max)
 {
-    json_object *ents = eng__json_path(t->ctx, "entities");
-    /* "2 apples and a bottle of water": a count for some, said in their
-     * own part of the message; one for the others */
-    const char *text = eng__json_str(t->ctx, "message.text", "");
-    size_t cut[AGENT_MAX_REFS + 1], parts = 0, tl = strlen(text);
     static const char *const joins[] = {" and ", ", ", " & ", " plus ", NULL};
+    size_t parts = 0, tl = strlen(text);
     cut[parts++] = 0;
-    for (size_t i = 0; i < tl && parts < AGENT_MAX_REFS + 1; i++)
+    for (size_t i = 0; i < tl && parts < max; i++)
         for (size_t j = 0; joins[j]; j++)
             if (strncasecmp(text + i, joins[j], strlen(joins[j])) == 0) {
                 cut[parts++] = i;
                 break;
             }
+    return parts;
+}
+
+/* The count each part says (its quantity entity), into per[] (`dflt`
+ * where it says none); *any when some part says one. False when a part
+ * says two, or a count is not from 1 to 999. */
+static bool counts_by_part(eng_turn *t, const size_t *cut, size_t parts, int64_t *per, int64_t dflt, bool *any)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    *any = false;
+    for (size_t i = 0; i < parts; i++)
+        per[i] = dflt;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") != 0)
+            continue;
+        int64_t v = json_object_get_int64(eng__json_path(e, "value"));
+        size_t at = (size_t)json_object_get_int64(eng__json_path(e, "start"));
+        size_t part = 0;
+        while (part + 1 < parts && cut[part + 1] <= at)
+            part++;
+        if (v < 1 || v > 999 || per[part] != dflt)
+            return false;   /* two counts in one part: not sure which */
+        per[part] = v;
+        *any = true;
+    }
+    return true;
+}
+
+static bool counts_each(eng_turn *t, int64_t *per, size_t n)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    /* "2 apples and a bottle of water": a count for some, said in their
+     * own part of the message; one for the others */
+    size_t cut[AGENT_MAX_REFS + 1];
+    size_t parts = parts_of(eng__json_str(t->ctx, "message.text", ""), cut, AGENT_MAX_REFS + 1);
+    bool any = false;
     if (parts == n && n > 1 && n <= AGENT_MAX_REFS) {
-        bool any = false, differ2 = false;
-        for (size_t i = 0; i < n; i++)
-            per[i] = 1;
-        for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
-            json_object *e = json_object_array_get_idx(ents, i);
-            if (strcmp(eng__json_str(e, "type", ""), "quantity") != 0)
-                continue;
-            int64_t v = json_object_get_int64(eng__json_path(e, "value"));
-            size_t at = (size_t)json_object_get_int64(eng__json_path(e, "start"));
-            size_t part = 0;
-            while (part + 1 < parts && cut[part + 1] <= at)
-                part++;
-            if (v < 1 || v > 999 || per[part] != 1)
-                return false;   /* two counts in one part: not sure which */
-            per[part] = v;
-            any = true;
-        }
+        if (!counts_by_part(t, cut, parts, per, 1, &any))
+            return false;   /* two counts in one part: not sure which */
+        bool differ2 = false;
         for (size_t i = 1; i < n; i++)
             differ2 |= per[i] != per[0];
         if (any && differ2)
@@ -1016,37 +1037,10 @@ static bool counts_each(eng_turn *t, int64_t *per, size_t n)
  * part says one. The message's parts are cut as counts_each cuts them. */
 static bool removal_counts(eng_turn *t, int64_t *per, size_t n)
 {
-    json_object *ents = eng__json_path(t->ctx, "entities");
-    const char *text = eng__json_str(t->ctx, "message.text", "");
-    size_t cut[AGENT_MAX_REFS + 1], parts = 0, tl = strlen(text);
-    static const char *const joins[] = {" and ", ", ", " & ", " plus ", NULL};
-    cut[parts++] = 0;
-    for (size_t i = 0; i < tl && parts < AGENT_MAX_REFS + 1; i++)
-        for (size_t j = 0; joins[j]; j++)
-            if (strncasecmp(text + i, joins[j], strlen(joins[j])) == 0) {
-                cut[parts++] = i;
-                break;
-            }
-    if (parts != n || n < 2 || n > AGENT_MAX_REFS)
-        return false;
+    size_t cut[AGENT_MAX_REFS + 1];
+    size_t parts = parts_of(eng__json_str(t->ctx, "message.text", ""), cut, AGENT_MAX_REFS + 1);
     bool any = false;
-    for (size_t i = 0; i < n; i++)
-        per[i] = -1;
-    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
-        json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), "quantity") != 0)
-            continue;
-        int64_t v = json_object_get_int64(eng__json_path(e, "value"));
-        size_t at = (size_t)json_object_get_int64(eng__json_path(e, "start"));
-        size_t part = 0;
-        while (part + 1 < parts && cut[part + 1] <= at)
-            part++;
-        if (v < 1 || v > 999 || per[part] != -1)
-            return false;   /* two counts in one part: not sure which */
-        per[part] = v;
-        any = true;
-    }
-    return any;
+    return parts == n && n >= 2 && n <= AGENT_MAX_REFS && counts_by_part(t, cut, parts, per, -1, &any) && any;
 }
 
 /* "make the kiwis 5 and the lipstick 1": the number said in each part of
@@ -1100,6 +1094,30 @@ static bool part_numbers(const char *text, int64_t *per, size_t n)
  * product, all asked together when the reading is unsure. `type` is
  * cart.add or cart.remove; a removal leaves out what is not in the cart
  * and says so when none is. */
+/* One question for several lines, each with its own count: `type` for
+ * all, skus[0..m) with qtys[], `names` the question's words for them.
+ * `each` says the names carry the counts ("the Lemon out, the Apple
+ * down to 2": vars.setEach, pending.each). Always asked. */
+static eng_result ask_each(eng_turn *t, const char *type, const char **skus, const int64_t *qtys, size_t m,
+                           const char *names, bool each)
+{
+    eng__set_var(t, "unsure", json_object_new_boolean(1));
+    if (each)
+        eng__set_var(t, "setEach", json_object_new_boolean(1));
+    eng__agent_ask(t, type, skus[0], names, each ? qtys[0] : 1);
+    json_object *more = json_object_new_array(), *q = json_object_new_array();
+    for (size_t i = 1; i < m; i++)
+        json_object_array_add(more, json_object_new_string(skus[i]));
+    for (size_t i = 0; i < m; i++)
+        json_object_array_add(q, json_object_new_int64(qtys[i]));
+    json_object *pend = eng__json_path(t->ctx, "session.pending");
+    json_object_object_add(pend, "more", more);
+    json_object_object_add(pend, "qtys", q);
+    if (each)
+        json_object_object_add(pend, "each", json_object_new_boolean(1));   /* the title says the counts */
+    return ENG_R_OK;
+}
+
 static eng_result several(eng_turn *t, const agent_opts *o, const char *type,
                           const char **skus, const char **titles, size_t n, int64_t qty)
 {
@@ -1132,20 +1150,8 @@ static eng_result several(eng_turn *t, const agent_opts *o, const char *type,
             agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
             return not_in_cart(t, &tg, 0, false);
         }
-        eng__set_var(t, "unsure", json_object_new_boolean(1));
-        eng__set_var(t, "setEach", json_object_new_boolean(1));
-        eng__agent_ask(t, "cart.set", ss[0], names, left[0]);
-        json_object *more = json_object_new_array(), *qtys = json_object_new_array();
-        for (size_t i = 1; i < m; i++)
-            json_object_array_add(more, json_object_new_string(ss[i]));
-        for (size_t i = 0; i < m; i++)
-            json_object_array_add(qtys, json_object_new_int64(left[i]));
-        json_object *pend = eng__json_path(t->ctx, "session.pending");
-        json_object_object_add(pend, "more", more);
-        json_object_object_add(pend, "qtys", qtys);
-        json_object_object_add(pend, "each", json_object_new_boolean(1));   /* the title says the counts */
         eng__turn_note(t, "a removal with counts of its own: each line to what is left, asked");
-        return ENG_R_OK;
+        return ask_each(t, "cart.set", ss, left, m, names, true);
     }
     bool counts = !removing && counts_each(t, per, n);
     size_t m = 0;
@@ -1163,17 +1169,7 @@ static eng_result several(eng_turn *t, const agent_opts *o, const char *type,
             w += (size_t)k;
         }
         /* each count its own: always asked, the counts named */
-        eng__set_var(t, "unsure", json_object_new_boolean(1));
-        eng__agent_ask(t, type, skus[0], names, 1);
-        json_object *more = json_object_new_array(), *qtys = json_object_new_array();
-        for (size_t i = 1; i < m; i++)
-            json_object_array_add(more, json_object_new_string(skus[i]));
-        for (size_t i = 0; i < m; i++)
-            json_object_array_add(qtys, json_object_new_int64(per[i]));
-        json_object *pend = eng__json_path(t->ctx, "session.pending");
-        json_object_object_add(pend, "more", more);
-        json_object_object_add(pend, "qtys", qtys);
-        return ENG_R_OK;
+        return ask_each(t, type, skus, per, m, names, false);
     }
     if (m == 0) {
         agent_target tg = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
@@ -2425,20 +2421,8 @@ eng_result eng__agent_cart(const agent_call *c)
                     break;
                 w += (size_t)k;
             }
-            eng__set_var(t, "unsure", json_object_new_boolean(1));
-            eng__set_var(t, "setEach", json_object_new_boolean(1));
-            eng__agent_ask(t, "cart.set", us[0], names, to[0]);
-            json_object *more = json_object_new_array(), *qtys = json_object_new_array();
-            for (int i = 1; i < nu; i++)
-                json_object_array_add(more, json_object_new_string(us[i]));
-            for (int i = 0; i < nu; i++)
-                json_object_array_add(qtys, json_object_new_int64(to[i]));
-            json_object *pend = eng__json_path(t->ctx, "session.pending");
-            json_object_object_add(pend, "more", more);
-            json_object_object_add(pend, "qtys", qtys);
-            json_object_object_add(pend, "each", json_object_new_boolean(1));
             eng__turn_note(t, "several lines, each with its count: asked");
-            return ENG_R_OK;
+            return ask_each(t, "cart.set", us, to, (size_t)nu, names, true);
         }
         eng__agent_target(t, true, &tg);
         int64_t q = quantity(t, -1);

@@ -350,6 +350,12 @@ int eng__agent_named(eng_turn *t, const char *words, agent_target *o);
  * or more also starts a longer word), or with `inside` sits inside one
  * ("phone" in "smartphones", "iPhone"). */
 bool eng__agent_word_fits(const char *w, size_t n, const char *field, bool inside);
+/* eng__agent_each_word: the next space-separated word of `p` at *w (*n
+ * bytes); where to go on from, or NULL when no word is left. */
+const char *eng__agent_each_word(const char *p, const char **w, size_t *n);
+/* eng__agent_title_fits: how many of `words` (space separated) fit
+ * `title` (eng__agent_word_fits, whole words, plural or not). */
+int eng__agent_title_fits(const char *words, const char *title);
 /* eng__agent_name_score: how many of `words` (space separated) the
  * product (title, brand, category, tags) names. */
 int eng__agent_name_score(const char *words, json_object *product);

@@ -444,19 +444,11 @@ static bool needs_every_word(const query *q, const store_search_result *res)
 static bool title_holds_all(const char *words, const char *title)
 {
     int n = 0;
-    for (const char *p = words; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        if (p == w)
-            continue;
-        if (!eng__agent_word_fits(w, (size_t)(p - w), title, false))
-            return false;
+    const char *w;
+    size_t wn;
+    for (const char *p = words; (p = eng__agent_each_word(p, &w, &wn));)
         n++;
-    }
-    return n > 0;
+    return n > 0 && eng__agent_title_fits(words, title) == n;
 }
 
 /* "show me the apple watch": "the" and query words that the first
