@@ -1127,7 +1127,11 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
                                           "less pricey", "less costly", "lower priced", "more affordable",
                                           "affordable", "nothing too pricey", "nothing too expensive",
                                           "not too pricey", "not too expensive", "nothing expensive",
-                                          "not expensive", "nothing pricey", "not so expensive", NULL};
+                                          "not expensive", "nothing pricey", "not so expensive",
+                                          /* "that's too much money" of what was shown */
+                                          "too much", "too expensive", "too pricey", "too dear",
+                                          "out of my budget", "over my budget", "can't afford", "cant afford",
+                                          NULL};
     static const char *const pricier[] = {"more expensive", "pricier", "premium", "higher end", "most expensive",
                                           "priciest", "pricey", "more costly", "upmarket", "more upscale",
                                           "upscale", "fancier", "high end", "high-end", "higher-end", "posher",

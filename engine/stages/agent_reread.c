@@ -442,6 +442,18 @@ static bool forgot(const reread_ctx *c)
     return eng__agent_has_word(c->said, missed) && !eng__agent_is_question(c->said);
 }
 
+/* "hmm those are all too expensive for me", "out of my budget" after a
+ * list: the list again, cheaper */
+static bool too_dear(const reread_ctx *c)
+{
+    static const char *const dear[] = {"too expensive", "too pricey", "too much", "too dear", "out of my budget",
+                                       "over my budget", "can't afford", "cant afford", NULL};
+    static const char *const matching[] = {"match", "matching", "beat", "price promise", "shipping", "delivery",
+                                           NULL};
+    return eng__json_path(c->t->ctx, "session.lastQuery") && eng__agent_has_word(c->said, dear) &&
+           !eng__agent_has_word(c->said, matching);
+}
+
 /* ---- the table */
 
 static const char *const may_clear[] = {"search_product", "out_of_scope", "clarify", "view_cart", "remove_from_cart",
@@ -483,6 +495,8 @@ static const reread table[] = {
      "asks for a person of the team"},
     {search, NULL, 0.7, sets_several, NULL, "update_quantity", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "several lines set to counts, read as a search: the cart agent"},
+    {unplaced, NULL, ANY, too_dear, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,
+     "too dear, of a list: the list again, cheaper"},
     {NULL, not_cart_change, 0.8, forgot, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
      eng__agent_cart, "a product missed: an add, asked"},
     {NULL, not_confirm, ANY, keeps_some, NULL, "remove_from_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,

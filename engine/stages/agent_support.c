@@ -383,7 +383,11 @@ eng_result eng__agent_support(const agent_call *c)
         return eng__agent_product(c);
     }
     static const char *const other_price[] = {"cheaper", "less expensive", "more affordable", "lower price",
-                                              "pricier", "more expensive", "higher end", "fancier", NULL};
+                                              "pricier", "more expensive", "higher end", "fancier",
+                                              /* "that's too much money": a cheaper one */
+                                              "too much", "too expensive", "too pricey", "too dear",
+                                              "out of my budget", "over my budget", "can't afford", "cant afford",
+                                              NULL};
     static const char *const matching[] = {"match", "matching", "beat", "price promise", NULL};
     if ((strcmp(intent, "out_of_scope") == 0 || strcmp(intent, "shop_question") == 0 ||
          strcmp(intent, "clarify") == 0) &&
