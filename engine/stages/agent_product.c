@@ -39,7 +39,9 @@ static const char *const stop[] = {
     /* "do you have bananas too", "any kites either" */
     "too", "either", "as", "well",
     /* "take me back to the results" */
-    "results", "result", "list", NULL,
+    "results", "result", "list",
+    /* "those are all too expensive" ("way" stays: "3 way cap") */
+    "all", NULL,
 };
 
 /* Words that order a list by price, lowest or highest first. */
