@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/eng.h"
 #include "stores/store.h"
 
 static char dir[64];
@@ -64,6 +65,26 @@ static int64_t stock_of(const char *sku)
     int64_t n = p.stock;
     store_product_clear(&p);
     return n;
+}
+
+/* Load the pipeline `yaml` (named shop.yaml, files from `dir`) into
+ * *out; returns the loader's rc, its diagnostics in msgs[0..n). */
+static int fixture_load(const char *yaml, eng_pipeline **out, char *msgs, size_t n)
+{
+    eng_diags d;
+    eng_diags_init(&d);
+    int rc = eng_pipeline_load_buffer("shop.yaml", yaml, strlen(yaml), dir, out, &d);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f) {
+        eng_diags_print(&d, f);
+        fclose(f);
+    }
+    snprintf(msgs, n, "%s", buf ? buf : "");
+    free(buf);
+    eng_diags_free(&d);
+    return rc;
 }
 
 #endif

@@ -85,18 +85,7 @@ static int load(const char *tail, eng_pipeline **out, char *msgs, size_t n)
 {
     char y[4096];
     snprintf(y, sizeof y, "%s%s", pipeline_head, tail);
-    eng_diags d;
-    eng_diags_init(&d);
-    int rc = eng_pipeline_load_buffer("shop.yaml", y, strlen(y), dir, out, &d);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    eng_diags_print(&d, f);
-    fclose(f);
-    snprintf(msgs, n, "%s", buf ? buf : "");
-    free(buf);
-    eng_diags_free(&d);
-    return rc;
+    return fixture_load(y, out, msgs, n);
 }
 
 static int setup(void **state)

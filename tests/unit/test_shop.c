@@ -68,12 +68,10 @@ static int setup(void **state)
     product("LAST", "misc", 20, 1);
     write_file("top.lua", rules_top);
     write_file("agent.lua", rules_agent);
-    eng_diags d;
-    eng_diags_init(&d);
-    int rc = eng_pipeline_load_buffer("shop.yaml", pipeline_yaml, strlen(pipeline_yaml), dir, &pipe_, &d);
+    char msgs[2048];
+    int rc = fixture_load(pipeline_yaml, &pipe_, msgs, sizeof msgs);
     if (rc != 0)
-        eng_diags_print(&d, stderr);
-    eng_diags_free(&d);
+        fprintf(stderr, "%s", msgs);
     assert_int_equal(rc, 0);
     return 0;
 }
