@@ -895,6 +895,9 @@ static void find_quantities(X *x)
             q = i + 1 + sym(x, i + 1, ':'), v = x->t[q].num, k = q + 1;
         else if (is(x, i, L_ONE) && (prev == L_THE || prev == L_THIS || prev == L_DET || prev == L_NO))
             continue;   /* "which one", "no one": not a count */
+        else if (is(x, i, L_ONE) && i > 0 &&
+                 word_in(x, i - 1, (const char *const[]){"wrong", "other", "different", "right", "same", NULL}))
+            continue;   /* "wrong one, the chanel": which, not how many */
         else if (times_said(x, i) && x->t[i].kind == TK_WORD && !is(x, i, L_NUM) && !is(x, i, L_ONE))
             v = lower(x->s[x->t[i].s]) == 't' && x->t[i].e - x->t[i].s == 5 ? 2 : 3;   /* "twice", "thrice" */
         else if (numword(x, i, &v, &k))

@@ -841,6 +841,102 @@ int eng__lex_correct(const eng__lex *x, const char *text, char *out, size_t cap,
     return c.changed;
 }
 
+/* ------------------------------------------------------------ units
+ * "two bags of those", "3 packs of them", "a bottle of the gucci": a
+ * container said between a count and what it counts is no product. */
+
+static bool word_is(const char *w, size_t n, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strlen(list[i]) == n && strncasecmp(w, list[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* the word at s (letters, digits, apostrophes) and its length */
+static size_t word_at(const char *s)
+{
+    size_t n = 0;
+    while (isalnum((unsigned char)s[n]) || s[n] == '\'')
+        n++;
+    return n;
+}
+
+int eng__lex_units(const char *text, char *out, size_t cap)
+{
+    static const char *const units[] = {
+        "bag", "bags", "box", "boxes", "pack", "packs", "packet", "packets", "bottle", "bottles", "can", "cans",
+        "jar", "jars", "tin", "tins", "tube", "tubes", "carton", "cartons", "tub", "tubs", "punnet", "punnets",
+        "crate", "crates", "sachet", "sachets", "pot", "pots", "bunch", "bunches", NULL};
+    static const char *const counts[] = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                         "ten", "eleven", "twelve", "couple", "few", "dozen", NULL};
+    static const char *const pointers[] = {"those", "these", "them", "em", "'em", "it", "that", "this", "the",
+                                           NULL};
+    if (!cap)
+        return 0;
+    size_t o = 0, len = strlen(text);
+    int changed = 0;
+    size_t prev = (size_t)-1, prevn = 0, prevo = 0; /* the word before, and where out has it */
+    size_t pprev = (size_t)-1, pprevn = 0;           /* and the one before that */
+    for (size_t i = 0; i < len;) {
+        size_t n = word_at(text + i);
+        if (!n) {
+            if (o + 1 < cap)
+                out[o++] = text[i];
+            i++;
+            continue;
+        }
+        bool drop = false, one = false;
+        if (word_is(text + i, n, units) && prev != (size_t)-1) {
+            const char *pw = text + prev;
+            bool digits = true;
+            for (size_t k = 0; k < prevn && digits; k++)
+                digits = isdigit((unsigned char)pw[k]);
+            bool article = word_is(pw, prevn, (const char *const[]){"a", "an", NULL});
+            /* "a couple of tubes of it", "a few packs of those" */
+            bool of_count = pprev != (size_t)-1 && word_is(pw, prevn, (const char *const[]){"of", NULL}) &&
+                            word_is(text + pprev, pprevn, (const char *const[]){"couple", "few", NULL});
+            bool counted = digits || article || of_count || word_is(pw, prevn, counts);
+            size_t j = i + n;
+            while (text[j] == ' ')
+                j++;
+            size_t ofn = word_at(text + j);
+            if (counted && ofn == 2 && strncasecmp(text + j, "of", 2) == 0) {
+                size_t k = j + 2;
+                while (text[k] == ' ')
+                    k++;
+                drop = word_is(text + k, word_at(text + k), pointers);
+                one = drop && article;
+                if (drop && of_count)
+                    o = prevo;  /* "a couple of tubes of it" -> "a couple of it" */
+            }
+        }
+        if (drop) {
+            if (one) { /* "a bottle of it" -> "one of it" */
+                o = prevo;
+                for (const char *w = "one "; *w && o + 1 < cap; w++)
+                    out[o++] = *w;
+            }
+            i += n; /* "two bags of those" -> "two of those" */
+            while (text[i] == ' ')
+                i++;
+            changed++;
+            prev = pprev = (size_t)-1;
+            continue;
+        }
+        prevo = o;
+        for (size_t k = 0; k < n && o + 1 < cap; k++)
+            out[o++] = text[i + k];
+        pprev = prev;
+        pprevn = prevn;
+        prev = i;
+        prevn = n;
+        i += n;
+    }
+    out[o < cap ? o : cap - 1] = 0;
+    return changed;
+}
+
 typedef struct anctx {
     const eng__lex *x;
     eng__lex_info *in;

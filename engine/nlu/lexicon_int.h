@@ -28,6 +28,14 @@ int eng__lex_add_product(eng__lex *x, const char *title, const char *brand, cons
 int eng__lex_finish(eng__lex *x);
 void eng__lex_free(eng__lex *x);
 
+/* eng__lex_units: text with a container said between a count and what
+ * it counts left out, into out[0..cap), NUL-terminated: "two bags of
+ * those" -> "two of those", "a bottle of the gucci" -> "one of the
+ * gucci". Only before "of" and a pointer ("those", "them", "it", "the",
+ * ...), so "two bags of rice" and "a leather bag" stay as they are.
+ * Returns how many units were left out. */
+int eng__lex_units(const char *text, char *out, size_t cap);
+
 /* eng__lex_correct: text with misspelt words replaced ("lipstik" ->
  * "lipstick") into out[0..cap), NUL-terminated; an unknown word that is
  * two catalog words run together is split ("rainbird" -> "rain bird").

@@ -1690,6 +1690,23 @@ static const char *word_at(const char *text, const char *w)
     return NULL;
 }
 
+bool eng__agent_says_instead(const char *text)
+{
+    static const char *const wrong[] = {"wrong one", "not that one", "not this one", "a different one",
+                                        "different one", NULL};
+    if (word_at(text, "instead") || eng__agent_has_word(text, wrong))
+        return true;
+    const char *m = word_at(text, "meant");
+    if (!m)
+        m = word_at(text, "mean");
+    if (!m)
+        return false;
+    const char *after = m + (strncasecmp(m, "meant", 5) == 0 ? 5 : 4);
+    while (*after == ' ' || *after == ',')
+        after++;
+    return strncasecmp(after, "to ", 3) != 0 && strncasecmp(after, "it", 2) != 0 && *after;
+}
+
 /* Where a swap's two sides are in the message, as offsets: "swap A for
  * B", "replace A with B", "B instead of A", "instead of A, B". */
 typedef struct swap_spans {
@@ -1806,7 +1823,7 @@ bool eng__agent_cart_swap(const agent_call *c, bool asked_change, eng_result *r)
     bool spans = swap_spans_of(text, &sp);
     if (!spans) {
         json_object *last = eng__agent_last_change(t);
-        if (!word_at(text, "instead") || !last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0)
+        if (!eng__agent_says_instead(text) || !last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0)
             return false;
         sp = (swap_spans){0, 0, 0, strlen(text)};
     }
@@ -1845,6 +1862,42 @@ bool eng__agent_cart_swap(const agent_call *c, bool asked_change, eng_result *r)
     return true;
 }
 
+bool eng__agent_cart_retarget(const agent_call *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    json_object *p = eng__agent_pending_fresh(t);
+    if (!p || strcmp(eng__json_str(p, "type", ""), "cart.add") != 0 || eng__json_path(p, "replaces") ||
+        !eng__json_str(p, "sku", NULL))
+        return false;
+    /* "no, the fourth", "nope the lenovo one": a short no that names
+     * another product; or words that put it right at any length */
+    size_t words = 0;
+    for (const char *q = text; *q; q++)
+        words += isalnum((unsigned char)*q) && (q == text || !isalnum((unsigned char)q[-1]));
+    static const char *const no[] = {"no", "nope", "nah", "naw", NULL};
+    const char *w = text;
+    while (*w && !isalnum((unsigned char)*w))
+        w++;
+    size_t wn = 0;
+    while (isalnum((unsigned char)w[wn]))
+        wn++;
+    if (!eng__agent_says_instead(text) && !(words <= 5 && eng__agent_word_in(w, wn, no)))
+        return false;
+    agent_target tg;
+    eng__agent_target(t, false, &tg);
+    json_object_put(tg.candidates);
+    const char *was = eng__json_str(p, "sku", "");
+    if (tg.found != AGENT_ONE || strcmp(tg.sku, was) == 0)
+        return false;
+    int64_t qty = json_object_get_int64(eng__json_path(p, "qty"));
+    eng__turn_note(t, "the add asked of %s put right: %s asked instead", was, tg.sku);
+    eng__agent_read_as(t, "add_to_cart");
+    eng__agent_ask(t, "cart.add", tg.sku, tg.title, qty > 0 ? qty : 1);
+    *r = ENG_R_OK;
+    return true;
+}
+
 bool eng__agent_other_one(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -1852,8 +1905,11 @@ bool eng__agent_other_one(const agent_call *c, eng_result *r)
                                         "different one", "wrong one", "not that one", "not this one", NULL};
     const char *text = eng__json_str(t->ctx, "message.text", "");
     json_object *last = eng__agent_last_change(t);
-    if (!last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0 || !eng__agent_has_word(text, other) ||
-        eng__agent_points_at_shown(t))
+    if (!last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0 || !eng__agent_has_word(text, other))
+        return false;
+    if (eng__agent_cart_swap(c, false, r))
+        return true;    /* "wrong one, the chanel": that one instead */
+    if (eng__agent_points_at_shown(t))
         return false;
     if (!eng__json_path(t->ctx, "cart.items"))
         eng__cart_refresh(t);
@@ -2197,6 +2253,11 @@ eng_result eng__agent_cart(const agent_call *c)
         return eng__agent_cart(c);
     }
     bool continued = json_object_get_boolean(eng__json_path(t->ctx, "vars.continued"));
+    if (mutating && !continued && !asks_change(text) && eng__agent_counted_request(t, text)) {
+        /* "two of the honey please": a count asked for politely, asked */
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        continued = true;
+    }
     if (mutating && !continued && !asks_change(text) && !wanted_refs(t, text))
         return about_products(c);
     agent_target tg;

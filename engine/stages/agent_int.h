@@ -252,6 +252,24 @@ bool eng__agent_code_request(const char *text);
  * said, asked, never done. Sets *r and returns true when it did. */
 bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r);
 
+/* eng__agent_cart_retarget: while the add asked in the turn before
+ * waits, "no, the fourth", "i meant the lenovo", "the fourth instead":
+ * the same question (same count) of the product now named, asked; never
+ * an add. Sets *r and returns true when it did. */
+bool eng__agent_cart_retarget(const agent_call *c, eng_result *r);
+
+/* eng__agent_counted_request: `text` asks for a count of something
+ * ("2 red lipsticks please", "i'll take 3 kiwis", "two of the honey
+ * please"): a count from 2 to 12 at the message's start (after a verb of
+ * having) with a courtesy or such a verb; "i need 600 connectors" is no
+ * such request. */
+bool eng__agent_counted_request(eng_turn *t, const char *text);
+
+/* eng__agent_says_instead: `text` puts right what was just added:
+ * "instead", "i meant the fourth", "sorry, meant the blue one", "wrong
+ * one, the chanel" (never "i meant to ask"). */
+bool eng__agent_says_instead(const char *text);
+
 /* eng__agent_cart_swap: "swap the lipstick for the mascara", "the red
  * one instead of the blue", "get the second one instead" right after an
  * add: a cart line given up for another product in its count, asked; a

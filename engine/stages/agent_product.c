@@ -816,7 +816,8 @@ static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "on
                                       "least", "price", "prices", "priced", "ones", "items", "products", "least",
                                       "best", "top", "thanks", "ok", "okay", "then", "hmm", "hm", "got", "bit",
                                       "little", "slightly", "though", "tho", "ideally", "maybe", "really", "actually",
-                                      "similar", "alike", "comparable", "take", "bring", "can", "you", NULL};
+                                      "similar", "alike", "comparable", "take", "bring", "can", "you",
+                                      "pair", "pairs", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -851,8 +852,8 @@ static bool only_refine_words(const char *text, bool stops_too)
             known = refines = strcasecmp(w, refine_words[i]) == 0;
         for (size_t i = 0; fillers[i] && !known; i++)
             known = strcasecmp(w, fillers[i]) == 0;
-        if (!known && stops_too)
-            known = is_stop(w, n);
+        if (!known && stops_too) /* "the cheapest one for my dad": who it is for is no search word */
+            known = is_stop(w, n) || eng__agent_word_in(w, n, eng__agent_people);
         if (!known)
             return false;
         any |= stops_too ? refines : true;

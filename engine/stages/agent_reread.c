@@ -65,6 +65,16 @@ static bool delivery_cost(const reread_ctx *c)
 /* "no, the other one" right after an add: a swap, or which one */
 static bool other_one(const reread_ctx *c, eng_result *r) { return eng__agent_other_one(c->call, r); }
 
+/* "no, the fourth" while the add asked waits: that one asked instead */
+static bool retargets(const reread_ctx *c, eng_result *r) { return eng__agent_cart_retarget(c->call, r); }
+
+/* "sorry i meant the dell", "the fourth instead" right after an add,
+ * however it was read: a swap, asked */
+static bool corrects_add(const reread_ctx *c, eng_result *r)
+{
+    return eng__agent_says_instead(c->said) && eng__agent_cart_swap(c->call, false, r);
+}
+
 /* "undo that", "actually just one" right after a cart change or the
  * question about one, whichever agent the reading chose; "yes please,
  * two actually" right after an add, with no question waiting, too */
@@ -175,7 +185,7 @@ static bool owes(const reread_ctx *c)
  * of water": a count from 2 to 12 at the message's start (after a verb
  * of having), and a courtesy or such a verb: asked for, not browsed
  * ("i need 600 connectors" is a search: "need" and "want" browse too). */
-static bool counted_request(eng_turn *t, const char *text)
+bool eng__agent_counted_request(eng_turn *t, const char *text)
 {
     static const char *const having[] = {"i'll take ", "ill take ", "i'll have ", "ill have ", "i'd like ",
                                          "id like ", "can i get ", "can i have ", "could i get ", "could i have ",
@@ -202,7 +212,7 @@ static bool counted_request(eng_turn *t, const char *text)
     return false;
 }
 
-static bool counted(const reread_ctx *c) { return counted_request(c->t, c->said); }
+static bool counted(const reread_ctx *c) { return eng__agent_counted_request(c->t, c->said); }
 
 /* "what's new", "any new arrivals": the shop's suggestions (the catalog
  * keeps no dates) */
@@ -342,12 +352,14 @@ static bool agrees(const reread_ctx *c)
 {
     static const char *const cue[] = {"go for it", "go ahead", "do it", "sounds good", "sure thing", "absolutely",
                                       "definitely", "place it", "proceed", "deal", "perfect", "confirm",
-                                      "that works", "works for me", "why not", NULL};
+                                      "that works", "works for me", "why not", "go on", "carry on", "crack on",
+                                      "do that", "please do", "fine by me", "thats fine", "that's fine", NULL};
     static const char *const words[] = {"go", "for", "it", "ahead", "do", "sounds", "good", "great", "sure",
                                         "thing", "absolutely", "definitely", "yes", "yep", "yeah", "ok", "okay",
                                         "please", "lets", "let's", "place", "that", "perfect", "fine", "alright",
                                         "cool", "deal", "confirm", "proceed", "now", "then", "works", "for",
-                                        "me", "why", "not", "oh", "well", "right", NULL};
+                                        "me", "why", "not", "oh", "well", "right", "on", "carry", "crack",
+                                        "by", "thats", "that's", NULL};
     return eng__agent_has_word(c->said, cue) && eng__agent_only_words(c->said, words, NULL) &&
            eng__agent_pending_fresh(c->t);
 }
@@ -472,6 +484,7 @@ static const char *const changes_or_search[] = {"add_to_cart", "remove_from_cart
 static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart", NULL};
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
+static const char *const search_or_details[] = {"search_product", "product_details", NULL};
 static const char *const unplaced[] = {"out_of_scope", "shop_question", "search_product", "clarify", NULL};
 static const char *const cart_or_search[] = {"add_to_cart", "update_quantity", "remove_from_cart", "search_product",
                                              NULL};
@@ -509,7 +522,9 @@ static const reread table[] = {
      "asks what a delivery option costs while the checkout waits: the cart with it"},
     {changes_or_search, NULL, ANY, account_thing, NULL, "shop_question", 0, NULL, eng__agent_support,
      "the account's or the order's details, no product: the shop's text"},
+    {NULL, not_confirm, ANY, NULL, retargets, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, not_confirm, ANY, NULL, other_one, NULL, RR_STORE, NULL, NULL, NULL},
+    {NULL, not_confirm, ANY, NULL, corrects_add, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, NULL, ANY, NULL, takes_back, NULL, RR_STORE, NULL, NULL, NULL},
     {may_clear, NULL, ANY, clears, NULL, "empty_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "clears the whole cart: read as emptying it, asked"},
@@ -533,7 +548,7 @@ static const reread table[] = {
      "asks what is on offer, naming no product: the shop's promotions"},
     {unplaced, NULL, ANY, owes, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "asks what is owed: the cart and its total"},
-    {search, NULL, 0.7, counted, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
+    {search_or_details, NULL, 0.7, counted, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count of a product, asked for: an add, asked"},
     {may_new, NULL, ANY, asks_new, NULL, "recommend", RR_STORE, NULL, eng__agent_product,
      "asks what is new: the shop's suggestions"},

@@ -278,13 +278,18 @@ static void correct(eng_turn *t, const eng__lex *x, char *note, size_t cap)
     size_t len = strlen(text);
     if (!len || len > 2000)
         return;
-    char *out = eng__pool_alloc(t->pool, len * 2 + 64), fixes[200];
-    if (!out || eng__lex_correct(x, text, out, len * 2 + 64, fixes, sizeof fixes) <= 0)
+    char *out = eng__pool_alloc(t->pool, len * 2 + 64), *unit = eng__pool_alloc(t->pool, len + 1), fixes[200];
+    if (!out || !unit)
+        return;
+    /* "two bags of those" is two of those: the container is no product */
+    int units = eng__lex_units(text, unit, len + 1);
+    int fixed = eng__lex_correct(x, units ? unit : text, out, len * 2 + 64, fixes, sizeof fixes);
+    if (units <= 0 && fixed <= 0)
         return;
     json_object *m = eng__json_path(t->ctx, "message");
     ENG_JADD(m, "original", json_object_new_string(text));
-    ENG_JADD(m, "text", json_object_new_string(out));
-    snprintf(note, cap, "; corrected %s", fixes);
+    ENG_JADD(m, "text", json_object_new_string(fixed > 0 ? out : unit));
+    snprintf(note, cap, "; corrected %s%s", units > 0 ? "units " : "", fixed > 0 ? fixes : "");
 }
 
 /* Whether `name` is a word of the space- or comma-separated `list`. */
@@ -742,8 +747,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
 {
     const opts *o = st->opts;
     data *dt = st->data;
-    /* why holds an LLM error message whole; cnote "; corrected " and fixes[200] */
-    char why[sizeof (eng_err){0}.msg] = "", lnote[160] = "", cnote[12 + 200] = "", unote[160] = "";
+    /* why holds an LLM error message whole; cnote "; corrected units " and fixes[200] */
+    char why[sizeof (eng_err){0}.msg] = "", lnote[160] = "", cnote[20 + 200] = "", unote[160] = "";
     struct store *s = t->opts && t->opts->deps ? t->opts->deps->store : NULL;
     eng__ccref *lx = eng__cc_acquire(dt->cat, s, lnote, sizeof lnote);
     const eng__lex *x = lx ? lx->v : dt->base;

@@ -182,7 +182,7 @@ static void test_quantities(void **state)
     }
     /* not counts: prices, sizes, units, times, "which one" */
     const char *no[] = {"$5", "size 9", "2 kg", "at 3:30", "which one is it", "10.5", "in 2024",
-                        "twice as many"};
+                        "twice as many", "wrong one, the chanel", "the other one", "a different one please"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         int n = ex(NULL, no[i], e);
         for (int k = 0; k < n; k++)

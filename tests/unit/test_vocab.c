@@ -192,6 +192,35 @@ static void test_spelling(void **state)
     eng__lex_free(x);
 }
 
+/* a container between a count and what it counts is left out */
+static void units(const char *in, const char *want, int changed)
+{
+    char out[128];
+    assert_int_equal(eng__lex_units(in, out, sizeof out), changed);
+    assert_string_equal(out, want);
+}
+
+static void test_units(void **state)
+{
+    (void)state;
+    units("two bags of those please", "two of those please", 1);
+    units("3 packs of them", "3 of them", 1);
+    units("a bottle of the gucci please", "one of the gucci please", 1);
+    units("An  jar of it", "one of it", 1);
+    units("could i get a couple of tubes of it", "could i get a couple of it", 1);
+    units("two bags, three boxes of these", "two bags, three of these", 1);
+    /* a container that is the thing, or counts a thing named, stays */
+    units("two bags of rice", "two bags of rice", 0);
+    units("a leather bag for work", "a leather bag for work", 0);
+    units("bags of those", "bags of those", 0);
+    units("the bag of the year", "the bag of the year", 0);
+    units("", "", 0);
+    /* a tiny buffer is cut, never overrun */
+    char small[6];
+    eng__lex_units("two bags of those", small, sizeof small);
+    assert_int_equal(strlen(small), 5);
+}
+
 static void test_analyse(void **state)
 {
     (void)state;
@@ -346,7 +375,7 @@ static void test_dimensions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_categories), cmocka_unit_test(test_names), cmocka_unit_test(test_spelling), cmocka_unit_test(test_analyse),
+        cmocka_unit_test(test_categories), cmocka_unit_test(test_names), cmocka_unit_test(test_spelling), cmocka_unit_test(test_units), cmocka_unit_test(test_analyse),
         cmocka_unit_test(test_speed),      cmocka_unit_test(test_dimensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
