@@ -646,6 +646,17 @@ static const char *past_chat(const char *s)
     return s;
 }
 
+/* An intent that changes the cart. */
+static bool is_change(const char *intent)
+{
+    static const char *const kinds[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
+                                        "apply_promo", NULL};
+    for (size_t i = 0; kinds[i]; i++)
+        if (strcmp(intent, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
 static int is_search(const char *intent)
 {
     return strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
@@ -664,17 +675,96 @@ static bool agent_mode(const eng_pipeline *p, const eng_converse_opts *o)
     return false;
 }
 
+/* The answer to a question that `s` opens with ("yes", "nope", "ok"):
+ * its length, or 0. */
+static size_t answer_word(const char *s)
+{
+    static const char *const answers[] = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "no", "nope", "nah",
+                                          NULL};
+    for (size_t i = 0; answers[i]; i++)
+        if (word_at(s, answers[i]))
+            return strlen(answers[i]);
+    return 0;
+}
+
+/* "ok", "sure": a yes only before a checkout ("ok now checkout" right
+ * after "shall I remove the chanel?"); before anything else ("ok show me
+ * sunglasses") it may be chat, and the question is left to the agents. */
+static bool weak_answer(const char *s, const char *rest)
+{
+    static const char *const weak[] = {"ok", "okay", "sure", NULL};
+    static const char *const checkout[] = {"checkout", "check out", "pay", NULL};
+    bool is_weak = false, to_checkout = false;
+    for (size_t i = 0; weak[i]; i++)
+        is_weak |= word_at(s, weak[i]) != 0;
+    for (size_t i = 0; checkout[i]; i++)
+        to_checkout |= word_at(rest, checkout[i]) != 0;
+    return is_weak && !to_checkout;
+}
+
+/* "yes and then checkout", "ok now checkout", "no, show me my cart":
+ * an answer to the question asked, then a request of its own. The
+ * offset where the request starts (after the answer and a connective
+ * word), or 0. */
+static size_t after_answer(const char *text)
+{
+    size_t n = answer_word(text);
+    if (!n)
+        return 0;
+    const char *s = text + n;
+    static const char *const joins[] = {" and then ", " then ", " and ", " now ", " so ", ", ", " ", NULL};
+    while (*s == ',' || *s == '.' || *s == '!')
+        s++;
+    for (size_t i = 0; joins[i]; i++)
+        if (strncasecmp(s, joins[i], strlen(joins[i])) == 0) {
+            s += strlen(joins[i]);
+            break;
+        }
+    return starts_request(s) ? (size_t)(s - text) : 0;
+}
+
+/* After a "yes": words that say the yes again ("yes place the order",
+ * "yes, go ahead"), not a request of their own. */
+static bool restates(const char *s)
+{
+    static const char *const again[] = {"place", "confirm", "go ahead", "do it", "buy", "proceed", "please",
+                                        NULL};
+    for (size_t i = 0; again[i]; i++)
+        if (word_at(s, again[i]))
+            return true;
+    return false;
+}
+
 /* Cuts `text` into parts (copies in parts[], freed by the caller);
- * returns how many (1: not cut, parts[0] NULL). */
-static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
+ * returns how many (1: not cut, parts[0] NULL). *answer is set when the
+ * first part is an answer to the question asked before ("yes"), which
+ * only the session can tell is one. */
+static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bool *answer)
 {
     parts[0] = NULL;
+    *answer = false;
     size_t tl = strlen(text);
     if (tl > 300)
         return 1;
     size_t cuts[MAX_PARTS], clen[MAX_PARTS], nc = 0;
     bool loose[MAX_PARTS] = {false};
-    for (size_t i = 0; i < tl && nc < MAX_PARTS - 1; i++) {
+    size_t lead = after_answer(text);
+    if (lead && (restates(text + lead) || weak_answer(text, text + lead)))
+        lead = 0;   /* "yes place the order": one answer */
+    if (lead) {
+        /* "sure, add it", "yes, take it out": the answer's own change said
+         * again, or its opposite; one request, as the agents read it */
+        char rest[64];
+        preview_intent(p, text + lead, rest, sizeof rest);
+        if (is_change(rest))
+            lead = 0;
+    }
+    if (lead) {
+        /* "ok now checkout": the answer, then the request */
+        cuts[nc] = answer_word(text);
+        clen[nc++] = lead - answer_word(text);
+    }
+    for (size_t i = lead; i < tl && nc < MAX_PARTS - 1; i++) {
         for (size_t c = 0; c < sizeof connectives / sizeof *connectives; c++) {
             size_t cl = strlen(connectives[c]);
             if (strncasecmp(text + i, connectives[c], cl) != 0 || i == 0)
@@ -723,7 +813,10 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
                                        "wait a second", "hold on", "hang on", "one sec", NULL};
     char intents[MAX_PARTS][64];
     int ok = n > 1, searches = 0;
-    for (size_t k = 0; ok && k < n; k++) {
+    /* "yes" then a request: the answer runs first, whatever it answers */
+    *answer = ok && parts[0] && parts[1] && answer_word(parts[0]) == strlen(parts[0]) &&
+              !weak_answer(parts[0], parts[1]);
+    for (size_t k = *answer ? 1 : 0; ok && k < n; k++) {
         if (!parts[k]) {
             ok = 0;
             break;
@@ -734,6 +827,8 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
         if (!ok)
             break;
         preview_intent(p, parts[k], intents[k], sizeof intents[k]);
+        if (*answer && k == 1 && (is_change(intents[k]) || restates(parts[k])))
+            ok = 0;   /* "yes, and add it" after "shall I add it?" */
         if (!intents[k][0] || strcmp(intents[k], "out_of_scope") == 0 || strcmp(intents[k], "clarify") == 0 ||
             strcmp(intents[k], "confirm") == 0 || strcmp(intents[k], "deny") == 0)
             ok = 0;
@@ -744,6 +839,7 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts)
     if (ok && searches > 1)
         ok = 0;
     if (!ok) {
+        *answer = false;
         for (size_t k = 0; k < n; k++)
             free(parts[k]);
         parts[0] = NULL;
@@ -771,6 +867,22 @@ static int part_stops(json_object *ctx)
     if (la && json_object_get_string_len(la))
         return 1;
     return 0;
+}
+
+/* Whether the turn of a leading "yes" or "no" answered a question: it
+ * made or dropped the change asked, or placed or dropped the order. */
+static bool answered(json_object *ctx)
+{
+    static const char *const did[] = {"vars.confirmedChange", "vars.changeDropped", "vars.pendingCancelled",
+                                       "vars.lastAction", "vars.mixedAnswer"};
+    for (size_t i = 0; i < sizeof did / sizeof *did; i++) {
+        json_object *v = eng__json_path(ctx, did[i]);
+        if (v && !json_object_is_type(v, json_type_null) &&
+            !(json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
+            return true;
+    }
+    json_object *a = eng__json_path(ctx, "actions");
+    return a && json_object_is_type(a, json_type_array) && json_object_array_length(a) > 0;
 }
 
 /* Folds the reply of a later part into the one before: texts in order,
@@ -940,7 +1052,8 @@ static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key,
     int saving = 0, rc = 0;
     /* with agent mode on, the model plans a compound request itself
      * ("find running shoes under 100 and add the best rated one") */
-    size_t nparts = agent_mode(p, o) ? 1 : split_requests(p, o->text, parts);
+    bool answer = false;
+    size_t nparts = agent_mode(p, o) ? 1 : split_requests(p, o->text, parts, &answer);
     /* parts save their sessions one by one: such a message claims its id
      * before the first runs */
     if (clp && nparts > 1 && claim_take(clp) != 0) {
@@ -990,7 +1103,10 @@ static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key,
             r->status = ENG_CONV_FAILED;
             goto abort;
         }
-        merged = merge_replies(merged, one);
+        if (k == 0 && answer && !answered(eng_turn_context(r->turn)))
+            json_object_put(one);   /* "ok now checkout" with nothing asked: the "ok" was chat */
+        else
+            merged = merge_replies(merged, one);
         if (part_stops(eng_turn_context(r->turn))) {
             if (k + 1 < nparts)
                 say_not_done(merged, parts + k + 1, nparts - k - 1);

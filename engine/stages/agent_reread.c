@@ -454,6 +454,25 @@ static bool forgot(const reread_ctx *c)
     return eng__agent_has_word(c->said, missed) && !eng__agent_is_question(c->said);
 }
 
+/* "and the gucci as well", "maybe the chanel too" with goods in the
+ * cart: one more product named beside them, not in the cart yet, an
+ * add, asked */
+static bool adds_too(const reread_ctx *c)
+{
+    static const char *const too[] = {"too", "as well", "also", "aswell", NULL};
+    if (json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) < 1 || !eng__agent_has_word(c->said, too) ||
+        eng__agent_is_question(c->said))
+        return false;
+    char words[160];
+    eng__agent_name_words(c->t, words, sizeof words);
+    if (!words[0])
+        return false;
+    agent_target tg;
+    eng__agent_named(c->t, words, &tg);
+    json_object_put(tg.candidates);
+    return tg.found == AGENT_ONE && eng__cart_line_qty(c->t, tg.sku) == 0;
+}
+
 /* "hmm those are all too expensive for me", "out of my budget" after a
  * list: the list again, cheaper */
 static bool too_dear(const reread_ctx *c)
@@ -510,6 +529,8 @@ static const reread table[] = {
      "several lines set to counts, read as a search: the cart agent"},
     {unplaced, NULL, ANY, too_dear, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,
      "too dear, of a list: the list again, cheaper"},
+    {NULL, not_cart_change, 0.8, adds_too, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
+     eng__agent_cart, "another product named beside the cart's: an add, asked"},
     {NULL, not_cart_change, 0.8, forgot, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
      eng__agent_cart, "a product missed: an add, asked"},
     {NULL, not_confirm, ANY, keeps_some, NULL, "remove_from_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
