@@ -86,6 +86,9 @@ static const char *const stopwords[] = {
     "run", "runs", "running",
     /* "deliver it to my brother instead of me": no change of an order */
     "instead",
+    /* "are there any coupons i could use": the privacy section's "we use
+     * your data" is no answer; "hold on", "wait" open a question */
+    "use", "using", "hold", "wait",
     NULL,
 };
 

@@ -172,6 +172,66 @@ static bool offers(const reread_ctx *c)
             eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions"));
 }
 
+/* "is there a discount code i can use", "do you have any promo codes"
+ * read as a code to use: no code is said, the shop's offers and codes
+ * answer */
+static bool asks_codes(const reread_ctx *c)
+{
+    static const char *const exists[] = {"is there", "are there", "do you have", "do you do", "got any", "have any",
+                                         "any", "can i get", "could i get", "where can i", "where do i",
+                                         "how do i get", "how can i get", "know of", NULL};
+    static const char *const codes[] = {"code", "codes", "coupon", "coupons", "voucher", "vouchers", "promo",
+                                        "promos", NULL};
+    const char *said = c->said;
+    if (!eng__agent_has_word(said, exists) || !eng__agent_has_word(said, codes))
+        return false;
+    /* a code said ("is there a problem with SAVE10") is the cart's */
+    for (const char *p = said; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        bool upper = false, digit = false;
+        while (isalnum((unsigned char)*p)) {
+            upper |= isupper((unsigned char)*p) != 0;
+            digit |= isdigit((unsigned char)*p) != 0;
+            p++;
+        }
+        if (p - w >= 4 && upper && digit)
+            return false;
+    }
+    if (!eng__agent_knowledge(c->t, "apply_promo", false) &&
+        !eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions codes"))
+        return false;
+    eng__agent_keep_pending(c->t);   /* asked at the checkout: the order still waits */
+    return true;
+}
+
+/* "where is it now", "when will it get here" right after an order was
+ * placed, tracked or listed: that order's status, not a product's */
+static bool asks_where(const reread_ctx *c)
+{
+    static const char *const where[] = {"where is it", "where's it", "wheres it", "where is that", "where are they",
+                                        "where are those", "when will it", "when will they", "when does it",
+                                        "when do they", "when's it", "whens it", "has it shipped",
+                                        "has it been shipped", "have they shipped", "is it on its way",
+                                        "are they on their way", "has it left", "did it ship", "has it gone out",
+                                        "is it coming", "status of it", NULL};
+    static const char *const orders[] = {"confirm", "track_order", "order_history", "cancel_order", NULL};
+    const char *last = eng__json_str(eng__session(c->t), "lastIntent", "");
+    bool in_orders = false;
+    for (size_t i = 0; orders[i] && !in_orders; i++)
+        in_orders = strcmp(orders[i], last) == 0;
+    if (!in_orders || !eng__agent_has_word(c->said, where) || eng__user_id(c->t) <= 0)
+        return false;
+    char words[160];
+    eng__agent_name_words(c->t, words, sizeof words);
+    /* "where is the lipstick i ordered" names it: the agents' */
+    static const char *const asking[] = {"where", "wheres", "when", "whens", "arrive", "arrives", "shipped",
+                                         "way", "coming", "left", "status", "gone", "here", "come", "reach",
+                                         "deliver", "delivered", "land", "show", "turn", NULL};
+    return !words[0] || eng__agent_only_words(words, asking, NULL);
+}
+
 /* "what do i owe", "what's my bill": the cart and its total */
 static bool owes(const reread_ctx *c)
 {
@@ -503,6 +563,9 @@ static const char *const changes_or_search[] = {"add_to_cart", "remove_from_cart
 static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart", NULL};
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
+static const char *const promo[] = {"apply_promo", NULL};
+static const char *const not_order[] = {"deny", "product_details", "shop_question", "out_of_scope", "clarify",
+                                        "search_product", "delivery_period", NULL};
 static const char *const search_or_details[] = {"search_product", "product_details", NULL};
 static const char *const unplaced[] = {"out_of_scope", "shop_question", "search_product", "clarify", NULL};
 static const char *const cart_or_search[] = {"add_to_cart", "update_quantity", "remove_from_cart", "search_product",
@@ -565,6 +628,10 @@ static const reread table[] = {
      "asks to cancel: the order agent asks first"},
     {cart_or_search, NULL, 0.6, sends_back, NULL, NULL, 0, NULL, eng__agent_support,
      "sends something back: the shop's returns, not the cart"},
+    {not_order, NULL, ANY, asks_where, NULL, "track_order", RR_SOURCE, NULL, eng__agent_order,
+     "where or when, right after an order: that order's status"},
+    {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
+     "asks whether there is a code, saying none: the shop's offers and codes"},
     {unplaced, NULL, ANY, offers, NULL, "shop_question", 0, NULL, NULL,
      "asks what is on offer, naming no product: the shop's promotions"},
     {unplaced, NULL, ANY, owes, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
