@@ -531,6 +531,7 @@ static const char *const filler[] = {
     "gimme", "lemme", "snag", "nab", "pick", "wanna", "gonna", "ill", "id", "as",
     /* chat around the request */
     "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
+    "tbh", "tho", "though", "lol", "imo", "ngl", "btw", "haha", "hehe", "lmao", "tbf", "fewer",
     /* and take them out with */
     "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
     "nah", "nope", "naw", "whoops", "but", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "didn", "didnt", "mistake", "accident", "accidentally", "misclick",

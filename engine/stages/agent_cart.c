@@ -2516,11 +2516,14 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
         }
-        if (!cart_line(t, tg.sku))
-            return q == 0 ? not_in_cart(t, &tg, 0, false) : not_in_cart(t, &tg, q, true);
         /* "take one of them out", "one less": a count taken away, not
          * the count to keep */
         static const char *const taking[] = {"out", "less", "fewer", "minus", "remove", "knock", "off", NULL};
+        /* "one less kiwi" with no kiwi in the cart: nothing to take
+         * away, and nothing to offer to add */
+        if (!cart_line(t, tg.sku))
+            return q == 0 || dir < 0 || eng__agent_has_word(text, taking) ? not_in_cart(t, &tg, 0, false)
+                                                                          : not_in_cart(t, &tg, q, true);
         int64_t cur = eng__cart_line_qty(t, tg.sku);
         if (q > 0 && eng__agent_has_word(text, taking))
             return q < cur ? change(t, o, "cart.set", &tg, cur - q) : change(t, o, "cart.remove", &tg, 0);

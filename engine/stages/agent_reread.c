@@ -232,6 +232,17 @@ static bool asks_where(const reread_ctx *c)
     return !words[0] || eng__agent_only_words(words, asking, NULL);
 }
 
+/* "and one fewer kiwi please" read as an add: a count taken away */
+static bool fewer(const reread_ctx *c)
+{
+    static const char *const less[] = {"one less", "one fewer", "1 less", "1 fewer", "two less", "two fewer",
+                                       "2 less", "2 fewer", "fewer", "a few less", NULL};
+    /* "one less expensive", "fewer than 3 stars": an order or a bound */
+    static const char *const bound[] = {"expensive", "pricey", "costly", "dear", "than", "money", "cash", NULL};
+    return eng__json_path(c->t->ctx, "cart.items") && eng__agent_has_word(c->said, less) &&
+           !eng__agent_has_word(c->said, bound) && !eng__agent_is_question(c->said);
+}
+
 /* "what do i owe", "what's my bill": the cart and its total */
 static bool owes(const reread_ctx *c)
 {
@@ -564,6 +575,8 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const takes_away[] = {"update_quantity", "remove_from_cart", "empty_cart", "confirm", "deny",
+                                         NULL};
 static const char *const not_order[] = {"deny", "product_details", "shop_question", "out_of_scope", "clarify",
                                         "search_product", "delivery_period", NULL};
 static const char *const search_or_details[] = {"search_product", "product_details", NULL};
@@ -630,6 +643,8 @@ static const reread table[] = {
      "sends something back: the shop's returns, not the cart"},
     {not_order, NULL, ANY, asks_where, NULL, "track_order", RR_SOURCE, NULL, eng__agent_order,
      "where or when, right after an order: that order's status"},
+    {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
+     "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
      "asks whether there is a code, saying none: the shop's offers and codes"},
     {unplaced, NULL, ANY, offers, NULL, "shop_question", 0, NULL, NULL,
