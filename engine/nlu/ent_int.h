@@ -46,7 +46,8 @@ typedef struct eng__ent {
     eng__ent_type attr_type;   /* ATTRIBUTE: COLOR, BRAND or SIZE; its value in str */
     bool plural;               /* REFERENCE: "ones", "those", "them" */
     bool negated;              /* BRAND, COLOR, CATEGORY: said not to be wanted ("not from apple",
-                                  "anything but red", "except samsung"); the span starts at the cue */
+                                  "anything but red", "except samsung"); the span starts at the cue.
+                                  REFERENCE: left out ("but not the fourth", "except the cheapest") */
 } eng__ent;
 
 /* What a vocabulary is built from. Aliases map a synonym to the name of

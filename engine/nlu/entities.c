@@ -709,10 +709,19 @@ static bool comparative(const X *x, size_t j, eng__ref_cmp *c, size_t *k)
     return false;
 }
 
+static size_t negation_before(const X *x, size_t i);
+static bool word_is(const X *x, size_t i, const char *w);
+
 static eng__ent *ref(X *x, eng__ref_kind kind, size_t i, size_t k, bool plural)
 {
     eng__ent *e = emit(x, ENG_ENT_REFERENCE, i, k);
     e->ref = kind, e->plural = plural;
+    /* "the second and third but not the fourth", "all except the
+     * cheapest": left out, not pointed at ("no the fourth" answers a
+     * question: "no" and "nothing" are no cue here) */
+    size_t cue = negation_before(x, i);
+    if (cue < i && !word_is(x, cue, "no") && !word_is(x, cue, "nothing"))
+        e->negated = true;
     return e;
 }
 
@@ -782,6 +791,31 @@ static size_t first_n(X *x, size_t i, size_t j)
     return k + noun;
 }
 
+/* "the two cheapest", "the 3 best rated ones": as many comparative
+ * references, ranked (index 0 the cheapest, 1 the next, ...), all on the
+ * same words; returns the end, or 0 when it is no such phrase. */
+static size_t top_n(X *x, size_t i, size_t j)
+{
+    double n;
+    size_t k, end;
+    if (plain_int(x, j))
+        n = x->t[j].num, k = j + 1;
+    else if (!numword(x, j, &n, &k))
+        return 0;
+    eng__ref_cmp c = ENG_CMP_CHEAPEST;
+    if (n < 2 || n > 10 || n != floor(n) || !comparative(x, k, &c, &end))
+        return 0;
+    bool pl;
+    bool noun = nounish(x, end, &pl);
+    if (!noun && !clause_end(x, end) && !is(x, end, L_TO))
+        return 0;
+    for (int m = 0; m < (int)n; m++) {
+        eng__ent *e = ref(x, ENG_REF_COMPARATIVE, i, end + noun, true);
+        e->cmp = c, e->index = m;
+    }
+    return end + noun;
+}
+
 /* A word that says how a product is after "is the third": "available",
  * "any good", "still in stock", "worth it". */
 static bool state_word(const X *x, size_t i)
@@ -814,7 +848,7 @@ static void find_refs(X *x)
         bool verb = prev == L_VERB || prev == L_ORDER;
         eng__ref_cmp c = ENG_CMP_CHEAPEST;
         const ent_phrase *ve;
-        if ((k = first_n(x, i, j)) != 0) {
+        if ((k = first_n(x, i, j)) != 0 || (the && (k = top_n(x, i, j)) != 0)) {
             i = k - 1;
         } else if (ordinal(x, j, &idx, &k) || comparative(x, j, &c, &k)) {
             bool ord = ordinal(x, j, &idx, &k);

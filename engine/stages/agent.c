@@ -1216,6 +1216,53 @@ static bool last_added(eng_turn *t, agent_target *o)
     return true;
 }
 
+/* "the $20 one", "the one that costs 64.99", "the one under 30": a
+ * price said of the list shown points at the products it fits (each
+ * price within 3%, at least 50 cents, of an amount said; within a
+ * bound said). True when it fits one (o set) or several (o AGENT_MANY). */
+static bool priced_shown(eng_turn *t, json_object *shown, agent_target *o)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities"), *money = NULL;
+    for (size_t i = 0; ents && i < json_object_array_length(ents) && !money; i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "money") == 0)
+            money = json_object_array_get_idx(ents, i);
+    size_t n = json_object_is_type(shown, json_type_array) ? json_object_array_length(shown) : 0;
+    if (!money || n < 2)
+        return false;
+    json_object *a = eng__json_path(money, "value.amount"), *lo = eng__json_path(money, "value.min"),
+                *hi = eng__json_path(money, "value.max");
+    double amt = a ? json_object_get_double(a) : -1, min = lo ? json_object_get_double(lo) : -1,
+           max = hi ? json_object_get_double(hi) : -1;
+    if (amt <= 0 && min < 0 && max <= 0)
+        return false;
+    size_t fits = 0, at = 0;
+    for (size_t k = 0; k < n; k++) {
+        json_object *p = json_object_array_get_idx(shown, k);
+        json_object *fp = eng__json_path(p, "finalPrice");
+        double price = json_object_get_double(fp ? fp : eng__json_path(p, "price"));
+        bool fit;
+        if (amt > 0) {
+            double tol = amt * 0.03 > 0.5 ? amt * 0.03 : 0.5;
+            fit = price >= amt - tol && price <= amt + tol;
+        } else {
+            fit = (min < 0 || price >= min) && (max <= 0 || price <= max);
+        }
+        if (fit && !fits++)
+            at = k;
+    }
+    if (fits == 1) {
+        one(t, o, AGENT_AT_SHOWN, json_object_array_get_idx(shown, at));
+        eng__turn_note(t, "the price said fits one product shown: %s", o->sku);
+        return true;
+    }
+    if (fits > 1 && fits < n) {
+        o->found = AGENT_MANY, o->where = AGENT_AT_SHOWN;
+        eng__turn_note(t, "the price said fits %zu products shown: which one", fits);
+        return true;
+    }
+    return false;
+}
+
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 {
     memset(o, 0, sizeof *o);
@@ -1323,6 +1370,8 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
         return;
     }
     if (attribute_named(t, o))
+        return;
+    if (priced_shown(t, shown, o))
         return;
     /* 3. "it", "one more", "make it 3": the product in focus, the only line */
     if (one_focus(t, o))

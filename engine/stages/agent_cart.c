@@ -1418,14 +1418,17 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
     static const char *const unadd[] = {"cancel", "remove", "take it out", "take that out", "don't", "dont",
                                         "do not", "no wait", "wait no", "stop", "didn't want", "didnt want",
                                         NULL};
+    static const char *const bare_no[] = {"no", "nope", "nah", "naw", "noo", "nooo", "wait", "hmm", "uh", NULL};
     const char *type = eng__json_str(last, "type", "");
     /* "remove it" said plainly is a removal of its own; after a "no"
-     * ("no, take it out") it takes the add back */
+     * ("no, take it out") it takes the add back; so does a bare "no"
+     * right after the add, nothing else asked */
     bool no = strcmp(eng__agent_intent(t), "deny") == 0;
     bool said = eng__agent_has_word(text, undo) ||
                 (strcmp(type, "cart.remove") == 0 ? eng__agent_has_word(text, restore)
                                                   : strcmp(type, "cart.add") == 0 && no &&
-                                                        (eng__agent_has_word(text, unadd) || puts_back(text)));
+                                                        (eng__agent_has_word(text, unadd) || puts_back(text) ||
+                                                         eng__agent_only_words(text, bare_no, NULL)));
     return said && said_count(t) < 0 && names_only(t, last);
 }
 
@@ -1449,8 +1452,10 @@ static bool takes_back_adds(const agent_call *c, const char *text, json_object *
                                        "scratch that", "cancel that", "reverse that", "revert", "didn't mean",
                                        "didnt mean", "did not mean", "my mistake", "by mistake", "by accident",
                                        "accidentally", "misclick", "oops", "whoops", NULL};
+    static const char *const bare_no[] = {"no", "nope", "nah", "naw", "noo", "nooo", "wait", "hmm", "uh", NULL};
     size_t n = json_object_array_length(lines);
-    if (n < 2 || n > AGENT_MAX_REFS || !eng__agent_has_word(text, undo) || said_count(t) >= 0)
+    bool no = strcmp(eng__agent_intent(t), "deny") == 0 && eng__agent_only_words(text, bare_no, NULL);
+    if (n < 2 || n > AGENT_MAX_REFS || !(no || eng__agent_has_word(text, undo)) || said_count(t) >= 0)
         return false;
     char words[160];
     eng__agent_name_words(t, words, sizeof words);
@@ -2064,6 +2069,25 @@ static int named_several(eng_turn *t, bool in_cart, const char **skus, const cha
     return missing ? 0 : n;
 }
 
+/* Whether the shown product p (sku) is left out by the message: a
+ * reference said after "except" or "not" ("all of them except the
+ * cheapest"), or a brand said so ("all but the dell"). */
+static bool left_out(eng_turn *t, json_object *p, const char *sku)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        const char *type = eng__json_str(e, "type", "");
+        if (strcmp(type, "excluded_reference") == 0 && strcmp(eng__json_str(e, "sku", ""), sku) == 0)
+            return true;
+        if (strcmp(type, "brand") == 0 && json_object_get_boolean(eng__json_path(e, "negated")) &&
+            json_object_is_type(p, json_type_object) &&
+            strcasecmp(eng__json_str(p, "brand", ""), eng__json_str(e, "value", "-")) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* "add all of them", "i'll take the lot", "both please", "all three of
  * those": every product of the list shown, when there are two or more
  * and a count said ("all three") is theirs. Returns how many (skus and
@@ -2075,7 +2099,10 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
                                         "the whole lot", "all them", "all those", "all these", "every one of them",
                                         "each of them", "each one", "both", "all the ones", "everything you showed",
                                         "everything shown", "one of each", "of each", "each of those",
-                                        "each of these", NULL};
+                                        "each of these", "them all", "em all", "all of it", NULL};
+    /* "add the rest of them": the ones shown the cart lacks */
+    static const char *const rest[] = {"the rest", "rest of them", "rest of those", "the others", "the other ones",
+                                       NULL};
     static const char *const counted[] = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                                           NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
@@ -2100,7 +2127,8 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     int n = json_object_is_type(shown, json_type_array) ? (int)json_object_array_length(shown) : 0;
     if (n < 1 || n > max)
         return 0;
-    bool said = eng__agent_has_word(text, whole);
+    bool remaining = eng__agent_has_word(text, rest);
+    bool said = remaining || eng__agent_has_word(text, whole);
     /* "add them" with two shown, or right after two were compared */
     if (!said && n == 2 && eng__agent_has_word(text, (const char *const[]){"them", "those", "these", "em", NULL}))
         said = true;
@@ -2126,19 +2154,24 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     }
     if (!said || n < 2 || (strcasestr(text, "both") && !strcasestr(text, "all") && n != 2))
         return 0;
+    int m = 0;
     for (int i = 0; i < n; i++) {
         json_object *p = json_object_array_get_idx(shown, i);
         const char *sku = json_object_is_type(p, json_type_string) ? json_object_get_string(p)
                                                                     : eng__json_str(p, "sku", NULL);
         if (!sku)
             return 0;
-        skus[i] = eng__pool_strdup(t->pool, sku);
-        titles[i] = eng__pool_strdup(t->pool, json_object_is_type(p, json_type_object) ? eng__json_str(p, "title", sku)
+        /* "all of them except the cheapest", "the rest": not those */
+        if (left_out(t, p, sku) || (remaining && cart_line(t, sku)))
+            continue;
+        skus[m] = eng__pool_strdup(t->pool, sku);
+        titles[m] = eng__pool_strdup(t->pool, json_object_is_type(p, json_type_object) ? eng__json_str(p, "title", sku)
                                                                                        : sku);
-        if (!skus[i] || !titles[i])
+        if (!skus[m] || !titles[m])
             return 0;
+        m++;
     }
-    return n;
+    return m;
 }
 
 /* "the first and the third please": two or more products shown, said
@@ -2320,6 +2353,11 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__turn_note(t, "\"all\" with a count that is not the list's: asked");
         if (nref < 0)
             nref = 0;
+        if (nref == 1) {
+            /* "both but the dell", "the rest" with one left: that one, asked */
+            agent_target one = {.found = AGENT_ONE, .where = AGENT_AT_SHOWN, .sku = skus[0], .title = titles[0]};
+            return change(t, o, "cart.add", &one, quantity(t, 1));
+        }
     }
     if (nref >= 2)
         return several(t, o, is_add ? "cart.add" : "cart.remove", skus, titles, (size_t)nref,

@@ -232,6 +232,21 @@ static bool asks_where(const reread_ctx *c)
     return !words[0] || eng__agent_only_words(words, asking, NULL);
 }
 
+/* "grab me them all", "i'll have the lot" read otherwise: every product
+ * of the list shown, an add, asked (the cart agent leaves out the ones
+ * said not to be wanted) */
+static bool takes_all(const reread_ctx *c)
+{
+    static const char *const all[] = {"them all", "em all", "all of them", "all of those", "all of these",
+                                      "the lot", "the whole lot", "every one of them", NULL};
+    static const char *const verbs[] = {"grab", "take", "get", "add", "buy", "have", "want", "order", "put",
+                                        "chuck", "pop", "throw", "stick", NULL};
+    json_object *shown = eng__json_path(c->t->ctx, "session.shown");
+    return json_object_is_type(shown, json_type_array) && json_object_array_length(shown) >= 2 &&
+           eng__agent_has_word(c->said, all) && eng__agent_has_word(c->said, verbs) &&
+           !eng__agent_is_question(c->said);
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -534,6 +549,11 @@ static bool adds_too(const reread_ctx *c)
     if (json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) < 1 || !eng__agent_has_word(c->said, too) ||
         eng__agent_is_question(c->said))
         return false;
+    /* "now the others as well": the rest of the list shown */
+    static const char *const rest[] = {"the rest", "rest of them", "the others", "the other ones", NULL};
+    json_object *shown = eng__json_path(c->t->ctx, "session.shown");
+    if (eng__agent_has_word(c->said, rest))
+        return json_object_is_type(shown, json_type_array) && json_object_array_length(shown) >= 2;
     char words[160];
     eng__agent_name_words(c->t, words, sizeof words);
     if (!words[0])
@@ -643,6 +663,8 @@ static const reread table[] = {
      "sends something back: the shop's returns, not the cart"},
     {not_order, NULL, ANY, asks_where, NULL, "track_order", RR_SOURCE, NULL, eng__agent_order,
      "where or when, right after an order: that order's status"},
+    {unplaced_or_list, NULL, 0.8, takes_all, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
+     eng__agent_cart, "every product of the list: an add, asked"},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,

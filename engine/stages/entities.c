@@ -310,17 +310,30 @@ static int resolve(const eng__ent *e, json_object *shown)
     }
     case ENG_REF_DEMONSTRATIVE:
         return n == 1 ? 0 : -1;
-    case ENG_REF_COMPARATIVE:
-        for (int i = 0; i < n; i++) {
-            json_object *f = json_object_object_get(json_object_array_get_idx(shown, i),
-                                                    e->cmp == ENG_CMP_BEST_RATED ? "rating" : "price");
-            if (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int))
-                continue;
-            double v = json_object_get_double(f);
-            if (best < 0 || (e->cmp == ENG_CMP_CHEAPEST ? v < bv : v > bv))
-                best = i, bv = v;
+    case ENG_REF_COMPARATIVE: {
+        /* the index-th in the order asked ("the two cheapest": 0 and 1);
+         * a product already ranked above is passed over */
+        int taken[16], nt = 0;
+        for (int r = 0; r <= e->index && r < 16; r++) {
+            best = -1;
+            for (int i = 0; i < n; i++) {
+                bool used = false;
+                for (int u = 0; u < nt && !used; u++)
+                    used = taken[u] == i;
+                json_object *f = json_object_object_get(json_object_array_get_idx(shown, i),
+                                                        e->cmp == ENG_CMP_BEST_RATED ? "rating" : "price");
+                if (used || (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int)))
+                    continue;
+                double v = json_object_get_double(f);
+                if (best < 0 || (e->cmp == ENG_CMP_CHEAPEST ? v < bv : v > bv))
+                    best = i, bv = v;
+            }
+            if (best < 0)
+                return -1;
+            taken[nt++] = best;
         }
         return best;
+    }
     case ENG_REF_ATTRIBUTE:
         for (int i = 0; i < n; i++) {
             json_object *p = json_object_array_get_idx(shown, i);
@@ -371,7 +384,10 @@ static void slot(json_object *slots, const char *key, json_object *v)
 static json_object *entity(const eng__ent *e, const char *text, json_object *shown, json_object *slots)
 {
     json_object *o = json_object_new_object(), *v = NULL;
-    ENG_JADD(o, "type", json_object_new_string(eng__ent_type_name(e->type)));
+    /* a reference left out ("but not the fourth") points at nothing:
+     * its own type, so no reader takes it for one that does */
+    ENG_JADD(o, "type", json_object_new_string(e->type == ENG_ENT_REFERENCE && e->negated
+                                                   ? "excluded_reference" : eng__ent_type_name(e->type)));
     switch (e->type) {
     case ENG_ENT_QUANTITY:
         v = jnum(e->num);
@@ -432,8 +448,10 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         }
         if (p && !json_object_is_type(p, json_type_string))
             ENG_JADD(o, "product", json_object_get(p));
-        slot(slots, "reference", json_object_get(o));
-        slot(slots, "sku", sku ? json_object_get(sku) : NULL);
+        if (!e->negated) {
+            slot(slots, "reference", json_object_get(o));
+            slot(slots, "sku", sku ? json_object_get(sku) : NULL);
+        }
         break;
     }
     default:

@@ -368,6 +368,51 @@ static void test_references(void **state)
         if (refs != many[i].n)
             fail_msg("\"%s\": %d references, %d expected", many[i].text, refs, many[i].n);
     }
+    /* left out, not pointed at: "but not the fourth" (a "no" answers) */
+    static const struct {
+        const char *text;
+        int n;
+        bool negated[3];
+    } left[] = {
+        {"get me the second and third but not the fourth", 3, {false, false, true}},
+        {"all of them except the cheapest", 2, {false, true}},   /* "them", then the one left out */
+        {"no the fourth", 1, {false}},
+        {"anything other than the first one", 1, {true}},
+    };
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++) {
+        int n = ex(v, left[i].text, e), refs = 0;
+        for (int k = 0; k < n; k++) {
+            if (e[k].type != ENG_ENT_REFERENCE)
+                continue;
+            if (refs >= left[i].n || e[k].negated != left[i].negated[refs])
+                fail_msg("\"%s\": reference %d negated %d", left[i].text, refs, e[k].negated);
+            refs++;
+        }
+        if (refs != left[i].n)
+            fail_msg("\"%s\": %d references, %d expected", left[i].text, refs, left[i].n);
+    }
+    /* "the two cheapest": ranked comparatives, one a product */
+    static const struct {
+        const char *text;
+        int n;
+        eng__ref_cmp cmp;
+    } top[] = {
+        {"add the two cheapest", 2, ENG_CMP_CHEAPEST},
+        {"compare the 3 best rated ones", 3, ENG_CMP_BEST_RATED},
+        {"the two most expensive please", 2, ENG_CMP_PRICIEST},
+    };
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
+        int n = ex(v, top[i].text, e), refs = 0;
+        for (int k = 0; k < n; k++) {
+            if (e[k].type != ENG_ENT_REFERENCE)
+                continue;
+            if (e[k].ref != ENG_REF_COMPARATIVE || e[k].cmp != top[i].cmp || e[k].index != refs)
+                fail_msg("\"%s\": reference %d is not comparative %d ranked %d", top[i].text, refs, top[i].cmp, refs);
+            refs++;
+        }
+        if (refs != top[i].n)
+            fail_msg("\"%s\": %d references, %d expected", top[i].text, refs, top[i].n);
+    }
     eng__ent_vocab_free(v);
     v = vocab();
     /* a brand, colour or type not wanted: marked, its span from the cue */
