@@ -285,6 +285,10 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
     char full[320];
     if (key)
         snprintf(full, sizeof full, "%s|%s", cid, key);
+    /* the product's name, for a refusal the shopper can read ("the
+     * Samsung Galaxy S7 is out of stock") */
+    char title[160] = "";
+    snprintf(title, sizeof title, "%s", eng__json_str(act, "title", ""));
     store_audit_rec au = {who, hook, cid, json_object_to_json_string_ext(act, JSON_C_TO_STRING_PLAIN)};
     store_cart now = {0};
     store_cart_change ch = {cid, op, sku, qty, MAX_LINE_QTY, key ? full : NULL, &au, &now};
@@ -305,8 +309,10 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
     if (rc == STORE_ESTOCK) {
         cart_after(t, r);
         if (out.stock <= 0)
-            return set(r, ENG_SHOP_STOCK, "it is out of stock");
-        return set(r, ENG_SHOP_STOCK, "only %" PRId64 " in stock", out.stock);
+            return title[0] ? set(r, ENG_SHOP_STOCK, "the %s is out of stock", title)
+                            : set(r, ENG_SHOP_STOCK, "it is out of stock");
+        return title[0] ? set(r, ENG_SHOP_STOCK, "only %" PRId64 " of the %s in stock", out.stock, title)
+                        : set(r, ENG_SHOP_STOCK, "only %" PRId64 " in stock", out.stock);
     }
     if (rc == STORE_ENOTFOUND) {
         cart_after(t, r);

@@ -301,7 +301,9 @@ bool eng__agent_asks_list_variant(eng_turn *t)
     static const char *const cues[] = {"come in", "comes in", "available in", "any in", "have them in",
                                        "got them in", "have those in", "have these in", "get them in",
                                        "any of them in", "any of those in", "any of these in", "ones in",
-                                       "in a size", "in size", NULL};
+                                       "in a size", "in size",
+                                       /* "do you have it in pink" of a list, no one product in focus */
+                                       "have it in", "got it in", "get it in", "do it in", NULL};
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     const char *text = eng__json_str(t->ctx, "message.text", "");
     while (*text == ' ')

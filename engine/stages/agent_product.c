@@ -152,6 +152,17 @@ static const char *entity_of(eng_turn *t, const char *type, bool negated)
             if (v && json_object_is_type(v, json_type_string))
                 return json_object_get_string(v);
         }
+        /* "any samsung ones", "the black ones" (several), or a brand no
+         * product shown has: the brand asked for, not a pointer into the
+         * list */
+        if (!negated && strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+            strcmp(eng__json_str(e, "kind", ""), "attribute") == 0 &&
+            (!json_object_get_boolean(eng__json_path(e, "resolved")) ||
+             json_object_get_boolean(eng__json_path(e, "plural")))) {
+            json_object *v = eng__json_path(eng__json_path(e, "attribute"), type);
+            if (v && json_object_is_type(v, json_type_string))
+                return json_object_get_string(v);
+        }
     }
     return NULL;
 }
