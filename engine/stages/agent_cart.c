@@ -150,6 +150,32 @@ static bool verb_code(const char *text, char *code, size_t n)
     return false;
 }
 
+/* Another code in `text` than `first` ("use welcome5 and save10"): a
+ * word of letters and digits, 4 to 20 long, upper-cased into out. */
+static bool second_code(const char *text, const char *first, char *out, size_t n)
+{
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        bool alpha = false, digit = false;
+        while (isalnum((unsigned char)*p)) {
+            alpha |= isalpha((unsigned char)*p) != 0;
+            digit |= isdigit((unsigned char)*p) != 0;
+            p++;
+        }
+        size_t len = (size_t)(p - w);
+        if (!alpha || !digit || len < 4 || len > 20 || len >= n)
+            continue;
+        for (size_t i = 0; i < len; i++)
+            out[i] = (char)toupper((unsigned char)w[i]);
+        out[len] = '\0';
+        if (strcasecmp(out, first) != 0)
+            return true;
+    }
+    return false;
+}
+
 static bool promo_code(const char *text, char *code, size_t n)
 {
     static const char *const kw[] = {"code", "coupon", "promo", "voucher", NULL};
@@ -2606,6 +2632,11 @@ eng_result eng__agent_cart(const agent_call *c)
         const char *before = eng__json_str(t->ctx, "session.promoCode", NULL);
         if (before && *before && strcasecmp(before, code) != 0)
             eng__set_var(t, "promoBefore", json_object_new_string(before));
+        /* "use welcome5 and save10": one code an order, the second said
+         * as not applied rather than dropped without a word */
+        char other[64];
+        if (second_code(text, code, other, sizeof other))
+            eng__set_var(t, "promoIgnored", json_object_new_string(other));
         return promo_action(t, "promo.apply", code, "promoCode");
     }
     eng_result priced;

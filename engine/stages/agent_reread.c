@@ -247,6 +247,27 @@ static bool takes_all(const reread_ctx *c)
            !eng__agent_is_question(c->said);
 }
 
+/* "how come i only pay for 2", "why is it cheaper than listed", "why
+ * didn't save10 work" with goods in the cart: a question about its
+ * prices, never a change; the cart shows every price cut and its
+ * reason */
+static bool asks_why(const reread_ctx *c)
+{
+    static const char *const why[] = {"why", "how come", "howcome", "whys", "why's", NULL};
+    static const char *const money[] = {"pay", "paying", "charge", "charged", "price", "prices", "priced",
+                                        "cheaper", "cheap", "expensive", "cost", "costs", "total", "discount",
+                                        "discounted", "code", "coupon", "voucher", "free", "off", "work",
+                                        "apply", "applied", "only", "listed", "more", "less", NULL};
+    const char *s = c->said;
+    while (*s == ' ')
+        s++;
+    bool opens = false;
+    for (size_t i = 0; why[i] && !opens; i++)
+        opens = strncasecmp(s, why[i], strlen(why[i])) == 0;
+    return opens && json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0 &&
+           eng__agent_has_word(s, money);
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -595,6 +616,9 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const why_about[] = {"add_to_cart", "remove_from_cart", "update_quantity", "out_of_scope",
+                                        "clarify", "shop_question", "apply_promo", "search_product",
+                                        "product_details", NULL};
 static const char *const takes_away[] = {"update_quantity", "remove_from_cart", "empty_cart", "confirm", "deny",
                                          NULL};
 static const char *const not_order[] = {"deny", "product_details", "shop_question", "out_of_scope", "clarify",
@@ -618,6 +642,9 @@ static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify
 #define ANY 2.0
 
 static const reread table[] = {
+    /* a why is a question before anything else: never a change */
+    {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
+     "a why about the cart's prices: the cart with its price cuts"},
     {NULL, NULL, 0.8, acknowledges, NULL, "thanks", 0, NULL, NULL, "an acknowledgement: nothing to do"},
     {unplaced_or_add, NULL, 0.6, wants_person, NULL, "contact_human_agent", 0, NULL, eng__agent_support,
      "asks for a person of the team"},
