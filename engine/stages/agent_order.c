@@ -31,12 +31,53 @@ static int64_t order_number(eng_turn *t)
     return 0;
 }
 
-/* The order the shopper means: the number given, else the newest one
- * (the newest still "placed" when `placed_only`). 0 when none. */
-static int find_order(eng_turn *t, bool placed_only, store_order *out)
+/* Which of n orders (newest first) the message names by its place:
+ * "my first order", "the oldest one" (n-1), "the second order" (n-2),
+ * "my latest order" (0), "the previous order", "the other one" (1, a
+ * guess: *guess set); -1 when it names none. */
+static int said_order_index(const char *text, size_t n, bool *guess)
+{
+    static const struct {
+        const char *word;
+        int from_oldest; /* 1-based place from the oldest, 0: from the newest */
+        int newest;      /* place from the newest, when from_oldest is 0 */
+        bool guess;
+    } places[] = {
+        {"first", 1, 0, false},     {"1st", 1, 0, false},      {"earliest", 1, 0, false},
+        {"oldest", 1, 0, false},    {"original", 1, 0, false}, {"second", 2, 0, false},
+        {"2nd", 2, 0, false},       {"third", 3, 0, false},    {"3rd", 3, 0, false},
+        {"latest", 0, 0, false},    {"last", 0, 0, false},     {"newest", 0, 0, false},
+        {"most recent", 0, 0, false}, {"recent", 0, 0, false}, {"previous", 0, 1, true},
+        {"earlier", 0, 1, true},    {"older", 0, 1, true},     {"other", 0, 1, true},
+    };
+    static const char *const orders[] = {"order", "orders", "purchase", "one", "ones", NULL};
+    *guess = false;
+    if (n < 2 || !eng__agent_has_word(text, orders))
+        return -1;
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        if (!eng__agent_has_word(text, (const char *const[]){places[i].word, NULL}))
+            continue;
+        int at = places[i].from_oldest ? (int)n - places[i].from_oldest : places[i].newest;
+        if (at < 0 || at >= (int)n)
+            return -1;
+        *guess = places[i].guess;
+        return at;
+    }
+    return -1;
+}
+
+/* The order the shopper means: the number given, the one named by its
+ * place ("my first order"), else the newest one (the newest still
+ * "placed" when `placed_only`). *guessed (may be NULL) is set when the
+ * order is a guess: "the previous one", or the newest of several placed
+ * ones with none named. 0 when none. */
+static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *guessed)
 {
     store *s = eng__store(t);
     int64_t uid = eng__user_id(t), id = order_number(t);
+    bool guess = false;
+    if (guessed)
+        *guessed = false;
     if (id) {
         /* someone else's order looks exactly like a missing one */
         if (store_order_get(s, id, out, NULL) == 0 && out->user_id == uid)
@@ -49,10 +90,23 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out)
     if (store_order_list(s, uid, 20, &list, &n, NULL) < 0)
         return 0;
     int found = 0;
-    for (size_t i = 0; i < n && !found; i++)
-        if (!placed_only || strcmp(list[i].status, "placed") == 0)
-            found = store_order_get(s, list[i].id, out, NULL) == 0;
+    int at = said_order_index(eng__json_str(t->ctx, "message.text", ""), n, &guess);
+    if (at >= 0) {
+        /* "cancel my first order": that one, whatever its status (the
+         * agent says when it can no longer be cancelled) */
+        found = store_order_get(s, list[at].id, out, NULL) == 0;
+    } else {
+        size_t placed = 0;
+        for (size_t i = 0; i < n; i++)
+            placed += strcmp(list[i].status, "placed") == 0;
+        guess = placed_only && placed > 1;
+        for (size_t i = 0; i < n && !found; i++)
+            if (!placed_only || strcmp(list[i].status, "placed") == 0)
+                found = store_order_get(s, list[i].id, out, NULL) == 0;
+    }
     store_order_list_free(list, n);
+    if (guessed)
+        *guessed = found && guess;
     return found;
 }
 
@@ -508,7 +562,7 @@ static eng_result nothing_to_confirm(const agent_call *c)
     }
     eng__set_var(t, "nothingToConfirm", json_object_new_boolean(1));
     store_order ord = {0};
-    if (eng__user_id(t) && eng__json_path(eng__session(t), "lastConfirmed") && find_order(t, false, &ord)) {
+    if (eng__user_id(t) && eng__json_path(eng__session(t), "lastConfirmed") && find_order(t, false, &ord, NULL)) {
         json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
         store_order_clear(&ord);
     }
@@ -698,11 +752,14 @@ eng_result eng__agent_order(const agent_call *c)
         json_object_object_del(sess, "lastConfirmed");
         json_object_object_del(sess, "pending");
         store_order ord = {0};
-        if (!find_order(t, true, &ord)) {
+        bool guessed = false;
+        if (!find_order(t, true, &ord, &guessed)) {
             eng__set_var(t, no_orders_yet(t) ? "noOrders" : "noOrder", json_object_new_boolean(1));
             return ENG_R_OK;
         }
-        if (cancel_unsure(t, c->o)) {
+        /* "cancel my order" with several placed and none named, or "the
+         * previous one": which one is a guess, so it is asked, named */
+        if (cancel_unsure(t, c->o) || guessed) {
             /* "actually i changed my mind, cancel it" read weakly: a
              * cancellation moves money back, so it is asked first */
             json_object *p = json_object_new_object();
@@ -721,7 +778,7 @@ eng_result eng__agent_order(const agent_call *c)
     }
     /* track_order and the rest: the status of the order meant */
     store_order ord = {0};
-    if (!find_order(t, false, &ord)) {
+    if (!find_order(t, false, &ord, NULL)) {
         eng__set_var(t, no_orders_yet(t) ? "noOrders" : "noOrder", json_object_new_boolean(1));
         return ENG_R_OK;
     }

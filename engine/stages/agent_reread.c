@@ -268,6 +268,26 @@ static bool asks_why(const reread_ctx *c)
            eng__agent_has_word(s, money);
 }
 
+/* "actually i don't want it anymore", "changed my mind" right after an
+ * order was placed (the cart now empty): the order, whose cancellation
+ * is asked (a reading put right is never sure enough to cancel) */
+static bool regrets_order(const reread_ctx *c)
+{
+    static const char *const regret[] = {"dont want it", "don't want it", "do not want it", "dont want them",
+                                         "don't want them", "dont need it", "don't need it", "changed my mind",
+                                         "change my mind", "no longer want", "not anymore", "don't want that",
+                                         "dont want that", "didn't mean to", "didnt mean to", "by mistake",
+                                         "my mistake", "undo that", "undo it", "take it back", "reverse that",
+                                         "cancel that", "cancel it", "call it off", NULL};
+    json_object *lc = eng__json_path(eng__session(c->t), "lastConfirmed");
+    if (!lc || json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0 ||
+        !eng__agent_has_word(c->said, regret) || eng__agent_is_question(c->said))
+        return false;
+    int64_t at = json_object_get_int64(eng__json_path(lc, "turn"));
+    int64_t now = json_object_get_int64(eng__json_path(eng__session(c->t), "turns"));
+    return now == at + 1 || now == at;
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -616,6 +636,8 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const not_cancel[] = {"remove_from_cart", "update_quantity", "empty_cart", "deny", "out_of_scope",
+                                         "clarify", "add_to_cart", "get_refund", "check_refund_policy", NULL};
 static const char *const why_about[] = {"add_to_cart", "remove_from_cart", "update_quantity", "out_of_scope",
                                         "clarify", "shop_question", "apply_promo", "search_product",
                                         "product_details", NULL};
@@ -692,6 +714,8 @@ static const reread table[] = {
      "where or when, right after an order: that order's status"},
     {unplaced_or_list, NULL, 0.8, takes_all, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
      eng__agent_cart, "every product of the list: an add, asked"},
+    {not_cancel, NULL, ANY, regrets_order, NULL, "cancel_order", RR_STORE | RR_SOURCE, NULL, eng__agent_order,
+     "right after an order, a change of mind: its cancellation, asked"},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
