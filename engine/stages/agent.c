@@ -61,8 +61,10 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     bool to_checkout = intent && (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0);
     /* the delivery address the chat checkout asked for: its parts
      * (slots.address) or asking to check out again keep the question */
-    bool address_kept = strcmp(ptype, "checkout.address") == 0 &&
-                        (to_checkout || eng__json_path(t->ctx, "slots.address"));
+    bool address_kept = (strcmp(ptype, "checkout.address") == 0 &&
+                         (to_checkout || eng__json_path(t->ctx, "slots.address"))) ||
+                        /* another address said at the summary */
+                        (strcmp(ptype, "order.create") == 0 && eng__json_path(t->ctx, "slots.newAddress"));
     bool drop = intent && pend && strcmp(intent, "confirm") != 0 && strcmp(intent, "deny") != 0 &&
                 !(to_checkout && strcmp(ptype, "order.create") == 0) && !address_kept &&
                 strcmp(eng__json_str(pend, "id", ""), eng__json_str(t->ctx, "message.id", "")) != 0;

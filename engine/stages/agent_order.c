@@ -628,6 +628,28 @@ eng_result eng__agent_order(const agent_call *c)
     json_object *pending = eng__json_path(sess, "pending");
     json_object *given = eng__json_path(t->ctx, "slots.address");
     bool address_turn = given && strcmp(eng__json_str(pending, "type", ""), "checkout.address") == 0;
+    /* another address said at the summary: a new draft, the saved
+     * recipient and country kept where the message names none, asked
+     * ("Is that right?") before anything is saved or ordered */
+    bool new_address = given && json_object_get_boolean(eng__json_path(t->ctx, "slots.newAddress")) &&
+                       strcmp(eng__json_str(pending, "type", ""), "order.create") == 0;
+    if (new_address) {
+        json_object *a = json_object_new_object();
+        eng_shopper w = shopper_of(t);
+        eng_shop_result r = {0};
+        if (eng_shop_address_get(&w, &r) == 0 && r.status == ENG_SHOP_OK && r.info)
+            for (size_t i = 0; i < 2; i++) {
+                const char *k = i ? "country" : "name";
+                json_object *v = json_object_object_get(r.info, k);
+                if (v && !json_object_object_get(given, k))
+                    json_object_object_add(a, k, json_object_get(v));
+            }
+        eng_shop_result_clear(&r);
+        ENG_JADD(draft(t), "address", a);
+        json_object_object_del(sess, "pending");
+        eng__turn_note(t, "another delivery address at the summary: a new draft, asked");
+        address_turn = true;
+    }
     if (address_turn) {
         checkout_turn(t);   /* the parts of the address asked for */
         intent = "checkout";

@@ -4,11 +4,13 @@
  * products shown last turn (`session.shown`). Brands and categories come
  * from the options, a vocabulary file and, when the turn has a store, the
  * catalog's facets (loaded on first use, refreshed every few minutes). */
+#define _GNU_SOURCE /* strcasestr */
 #include "engine/pipe_int.h"
 #include "engine/catcache_int.h"
 #include "engine/checkout_int.h"
 #include "engine/nlu/ent_int.h"
 #include "stores/store.h"
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -464,6 +466,33 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
     return o;
 }
 
+/* Whether `name` reads as a recipient's name, not the request around an
+ * address ("can you send it to my office instead"): at most four words,
+ * none of them a word of such a request. */
+static bool plausible_name(const char *name)
+{
+    static const char *const request[] = {"can", "could", "you", "send", "it", "to", "my", "the", "please", "deliver",
+                                          "ship", "instead", "office", "home", "work", "address", "new", "is",
+                                          "this", "that", "actually", "use", "i", "want", "would", "like", "change",
+                                          "a", "an", "and", "there", "here", "put", "post", "mail", "make", NULL};
+    size_t words = 0;
+    for (const char *p = name; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (isalnum((unsigned char)*p) || *p == '\'' || *p == '-')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            break;
+        words++;
+        for (size_t i = 0; request[i]; i++)
+            if (strlen(request[i]) == n && strncasecmp(request[i], w, n) == 0)
+                return false;
+    }
+    return words >= 1 && words <= 4;
+}
+
 /* While the chat checkout waits for a delivery address (the order agent
  * asked last turn: session.pending.type "checkout.address"), the parts the
  * message states go to slots.address, so a router can send them to the
@@ -473,6 +502,40 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
 static void address_slot(eng_turn *t, const char *text, json_object *slots)
 {
     json_object *p = eng__json_path(t->ctx, "session.pending");
+    /* at the summary ("Shall I place the order?"), a street address said
+     * whole ("send it to my office instead, 5 Market St, Austin 78702")
+     * is a new delivery address, never a count */
+    bool summary = strcmp(eng__json_str(p, "type", ""), "order.create") == 0;
+    if (summary) {
+        int64_t at = json_object_get_int64(eng__json_path(p, "turn"));
+        int64_t now = json_object_get_int64(eng__json_path(t->ctx, "session.turns"));
+        if (now != at + 1 && now != at)
+            return;
+        json_object *a = eng__address_parse(eng__json_str(t->ctx, "message.original", text), NULL);
+        json_object *nm = json_object_object_get(a, "name");
+        if (nm) {
+            /* "deliver this one to Maria Ruiz": the name after the last "to" */
+            const char *name = json_object_get_string(nm), *to = NULL;
+            for (const char *q = strcasestr(name, " to "); q; q = strcasestr(q + 1, " to "))
+                to = q + 4;
+            if (to && plausible_name(to))
+                json_object_object_add(a, "name", json_object_new_string(to));
+            else if (!plausible_name(name))
+                json_object_object_del(a, "name");
+        }
+        if (json_object_object_get(a, "line1") &&
+            (json_object_object_get(a, "postalCode") || json_object_object_get(a, "city"))) {
+            json_object_object_del(slots, "price");
+            json_object_object_del(slots, "minPrice");
+            json_object_object_del(slots, "maxPrice");
+            json_object_object_del(slots, "quantity");
+            ENG_JADD(slots, "address", a);
+            ENG_JADD(slots, "newAddress", json_object_new_boolean(1));
+        } else {
+            json_object_put(a);
+        }
+        return;
+    }
     if (strcmp(eng__json_str(p, "type", ""), "checkout.address") != 0)
         return;
     int64_t at = json_object_get_int64(eng__json_path(p, "turn"));
