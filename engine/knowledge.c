@@ -558,7 +558,19 @@ static size_t query_terms(const char *q, qterm *out, size_t n, double weight)
         bool deadline = false;
         for (size_t i = 0; after_by && days[i] && !deadline; i++)
             deadline = strcmp(w, days[i]) == 0;
-        after_by = by || (after_by && !deadline && (strcmp(w, "the") == 0 || strcmp(w, "thi") == 0 ||
+        /* "by the 15th": a day of the month */
+        size_t digits = strspn(w, "0123456789");
+        if (after_by && digits && digits < strlen(w) &&
+            (strcmp(w + digits, "st") == 0 || strcmp(w + digits, "nd") == 0 || strcmp(w + digits, "rd") == 0 ||
+             strcmp(w + digits, "th") == 0))
+            deadline = true;
+        /* "by 5pm tomorrow", "by noon on friday": a time of day keeps the
+         * day to come a deadline */
+        bool hour = after_by && ((digits && (strcmp(w + digits, "pm") == 0 || strcmp(w + digits, "am") == 0 ||
+                                             !w[digits])) ||
+                                 strcmp(w, "noon") == 0 || strcmp(w, "pm") == 0 || strcmp(w, "am") == 0 ||
+                                 strcmp(w, "on") == 0);
+        after_by = by || (after_by && !deadline && (hour || strcmp(w, "the") == 0 || strcmp(w, "thi") == 0 ||
                                                      strcmp(w, "this") == 0 || strcmp(w, "next") == 0));
         if (deadline)
             snprintf(w, sizeof w, "deliver");

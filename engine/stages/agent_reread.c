@@ -288,6 +288,18 @@ static bool regrets_order(const reread_ctx *c)
     return now == at + 1 || now == at;
 }
 
+/* "can i get it by 5pm tomorrow", "will it arrive before the 15th":
+ * when a delivery comes, the shop's shipping text */
+static bool asks_by_when(const reread_ctx *c)
+{
+    static const char *const by[] = {"get it by", "get them by", "get here by", "get there by", "arrive by",
+                                     "arrive before", "have it by", "have them by", "there by", "here by",
+                                     "delivered by", "deliver it by", "deliver by", "come by", "get it before",
+                                     "here before", "there before", "in time for", "ship by", "shipped by",
+                                     "receive it by", NULL};
+    return eng__agent_has_word(c->said, by);
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -716,6 +728,8 @@ static const reread table[] = {
      eng__agent_cart, "every product of the list: an add, asked"},
     {not_cancel, NULL, ANY, regrets_order, NULL, "cancel_order", RR_STORE | RR_SOURCE, NULL, eng__agent_order,
      "right after an order, a change of mind: its cancellation, asked"},
+    {unplaced, NULL, 0.6, asks_by_when, NULL, "delivery_period", 0, NULL, eng__agent_support,
+     "asks by when a delivery comes: the shop's shipping text"},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
