@@ -150,9 +150,7 @@ static bool verb_code(const char *text, char *code, size_t n)
     return false;
 }
 
-/* Another code in `text` than `first` ("use welcome5 and save10"): a
- * word of letters and digits, 4 to 20 long, upper-cased into out. */
-static bool second_code(const char *text, const char *first, char *out, size_t n)
+bool eng__agent_code_word(const char *text, const char *first, char *out, size_t n)
 {
     for (const char *p = text; *p;) {
         while (*p && !isalnum((unsigned char)*p))
@@ -2635,7 +2633,7 @@ eng_result eng__agent_cart(const agent_call *c)
         /* "use welcome5 and save10": one code an order, the second said
          * as not applied rather than dropped without a word */
         char other[64];
-        if (second_code(text, code, other, sizeof other))
+        if (eng__agent_code_word(text, code, other, sizeof other))
             eng__set_var(t, "promoIgnored", json_object_new_string(other));
         return promo_action(t, "promo.apply", code, "promoCode");
     }

@@ -258,6 +258,12 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r);
  * an add. Sets *r and returns true when it did. */
 bool eng__agent_cart_retarget(const agent_call *c, eng_result *r);
 
+/* eng__agent_code_word: a word of `text` that looks like a promotion
+ * code (letters and digits, 4 to 20 long: "SAVE10", "welcome5") other
+ * than `first` (may be ""), upper-cased into out (n bytes); false when
+ * there is none ("use welcome5 and save10" has SAVE10 beside WELCOME5). */
+bool eng__agent_code_word(const char *text, const char *first, char *out, size_t n);
+
 /* eng__agent_counted_request: `text` asks for a count of something
  * ("2 red lipsticks please", "i'll take 3 kiwis", "two of the honey
  * please"): a count from 2 to 12 at the message's start (after a verb of

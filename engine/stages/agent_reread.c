@@ -185,20 +185,10 @@ static bool asks_codes(const reread_ctx *c)
     const char *said = c->said;
     if (!eng__agent_has_word(said, exists) || !eng__agent_has_word(said, codes))
         return false;
-    /* a code said ("is there a problem with SAVE10") is the cart's */
-    for (const char *p = said; *p;) {
-        while (*p && !isalnum((unsigned char)*p))
-            p++;
-        const char *w = p;
-        bool upper = false, digit = false;
-        while (isalnum((unsigned char)*p)) {
-            upper |= isupper((unsigned char)*p) != 0;
-            digit |= isdigit((unsigned char)*p) != 0;
-            p++;
-        }
-        if (p - w >= 4 && upper && digit)
-            return false;
-    }
+    /* a code said ("is there a problem with save10") is the cart's */
+    char code[32];
+    if (eng__agent_code_word(said, "", code, sizeof code))
+        return false;
     if (!eng__agent_knowledge(c->t, "apply_promo", false) &&
         !eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions codes"))
         return false;
