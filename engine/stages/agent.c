@@ -1267,9 +1267,66 @@ static bool priced_shown(eng_turn *t, json_object *shown, agent_target *o)
     return false;
 }
 
+/* "remove the most expensive thing", "take out the cheaper perfume": a
+ * comparative said of a change to the cart ranks the cart's lines (those
+ * the words name, when they name some), not the list shown last. True
+ * when it picked one (o set). */
+static bool compared_in_cart(eng_turn *t, agent_target *o)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities"), *cmp = NULL;
+    for (size_t i = 0; ents && i < json_object_array_length(ents) && !cmp; i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 &&
+            strcmp(eng__json_str(e, "kind", ""), "comparative") == 0)
+            cmp = e;
+    }
+    /* "the cheaper perfume": a comparative before a kind is no reference
+     * of the entities stage (there, a search); said to the cart, it is */
+    static const char *const low[] = {"cheapest", "cheaper", "least expensive", "less expensive", NULL};
+    static const char *const top[] = {"most expensive", "more expensive", "priciest", "pricier", "dearest",
+                                      "dearer", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    const char *which = cmp ? eng__json_str(cmp, "which", "cheapest")
+                            : eng__agent_has_word(text, low) ? "cheapest"
+                            : eng__agent_has_word(text, top) ? "most_expensive" : NULL;
+    if (!which)
+        return false;
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    size_t n = items ? json_object_array_length(items) : 0;
+    if (n == 0)
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    bool named = false;   /* "the cheaper perfume": among the lines the words name */
+    for (size_t i = 0; words[0] && i < n && !named; i++)
+        named = eng__agent_name_score(words, json_object_array_get_idx(items, i)) > 0;
+    bool rating = strcmp(which, "best_rated") == 0, high = rating || strcmp(which, "most_expensive") == 0;
+    json_object *best = NULL;
+    double bv = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *line = json_object_array_get_idx(items, i);
+        if (named && eng__agent_name_score(words, line) <= 0)
+            continue;
+        json_object *f = eng__json_path(line, rating ? "rating" : "finalPrice");
+        double v = json_object_get_double(f ? f : eng__json_path(line, "price"));
+        if (!best || (high ? v > bv : v < bv))
+            best = line, bv = v;
+    }
+    if (!best)
+        return false;
+    one(t, o, AGENT_AT_CART, best);
+    o->comparative = true;
+    eng__turn_note(t, "the %s line of the cart: %s", which, o->sku);
+    return true;
+}
+
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 {
     memset(o, 0, sizeof *o);
+    if (cart_first && compared_in_cart(t, o))
+        return;
     /* 0. "the last thing i added", of a change to the cart */
     if (cart_first && eng__agent_names_last_added(eng__json_str(t->ctx, "message.text", ""))) {
         if (!eng__json_path(t->ctx, "cart.items"))
