@@ -290,6 +290,42 @@ static bool asks_by_when(const reread_ctx *c)
     return eng__agent_has_word(c->said, by);
 }
 
+/* "ok the samsung then", "the iphone it is" right after a comparison:
+ * the one compared that the words name, its details (and the product in
+ * focus for "add it" next), not a search of the whole shop */
+static bool picks_compared(const reread_ctx *c, eng_result *r)
+{
+    eng_turn *t = c->t;
+    json_object *cmp = eng__json_path(t->ctx, "session.compared"), *shown = eng__json_path(t->ctx, "session.shown");
+    if (strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "compare") != 0 ||
+        !json_object_is_type(cmp, json_type_array) || json_object_array_length(cmp) < 2 ||
+        !json_object_is_type(shown, json_type_array) || eng__agent_is_question(c->said))
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    if (!words[0])
+        return false;
+    const char *pick = NULL;
+    int fits = 0;
+    for (size_t k = 0; k < json_object_array_length(shown); k++) {
+        json_object *p = json_object_array_get_idx(shown, k);
+        const char *sku = eng__json_str(p, "sku", "");
+        bool compared = false;
+        for (size_t i = 0; i < json_object_array_length(cmp) && !compared; i++)
+            compared = strcmp(json_object_get_string(json_object_array_get_idx(cmp, i)), sku) == 0;
+        if (compared && eng__agent_name_score(words, p) > 0)
+            fits++, pick = sku;
+    }
+    if (fits != 1)
+        return false;
+    ENG_JADD(eng__session(t), "focus", json_object_new_string(pick));
+    eng__set_var(t, "useFocus", json_object_new_boolean(1));
+    eng__agent_read_as(t, "product_details");
+    eng__turn_note(t, "one of the products just compared, named: its details");
+    *r = eng__agent_product(c->call);
+    return true;
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -638,6 +674,8 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const picks_from[] = {"search_product", "refine_search", "out_of_scope", "clarify",
+                                         "shop_question", NULL};
 static const char *const not_cancel[] = {"remove_from_cart", "update_quantity", "empty_cart", "deny", "out_of_scope",
                                          "clarify", "add_to_cart", "get_refund", "check_refund_policy", NULL};
 static const char *const why_about[] = {"add_to_cart", "remove_from_cart", "update_quantity", "out_of_scope",
@@ -720,6 +758,7 @@ static const reread table[] = {
      "right after an order, a change of mind: its cancellation, asked"},
     {unplaced, NULL, 0.6, asks_by_when, NULL, "delivery_period", 0, NULL, eng__agent_support,
      "asks by when a delivery comes: the shop's shipping text"},
+    {picks_from, NULL, 0.7, NULL, picks_compared, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
