@@ -872,7 +872,11 @@ static void find_refs(X *x)
             /* (ordinals only: "the cheapest samsung" is a search by brand) */
             const ent_phrase *kp = the && ord && !noun ? vmatch(x, k, &kind_end) : NULL;
             bool kind = kp && (kp->type == ENG_ENT_CATEGORY || kp->type == ENG_ENT_BRAND);
-            bool state = the && ord && !noun && state_word(x, k);
+            /* "the fourth is too expensive", "the second looks nice": a
+             * verb of being after the place in the list */
+            bool state = the && ord && !noun &&
+                         (state_word(x, k) || word_in(x, k, (const char *const[]){"is", "was", "looks", "seems",
+                                                                                     "sounds", "costs", NULL}));
             /* "the second watch": a word of no cue after it is what the
              * list holds, unless the two are a phrase of their own ("the
              * first aid kit", "the first time") */

@@ -828,7 +828,12 @@ static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "on
                                       "best", "top", "thanks", "ok", "okay", "then", "hmm", "hm", "got", "bit",
                                       "little", "slightly", "though", "tho", "ideally", "maybe", "really", "actually",
                                       "similar", "alike", "comparable", "take", "bring", "can", "you",
-                                      "pair", "pairs", NULL};
+                                      "pair", "pairs",
+                                      /* "that's too expensive", "they're way too pricey" of a list */
+                                      "that's", "thats", "it's", "its", "they're", "theyre", "those", "these",
+                                      "them", "way", "lot", "much", "money",
+                                      /* "i'd love the fourth but it's too expensive" */
+                                      "love", "like", "i'd", "id", "but", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
@@ -1080,6 +1085,15 @@ static const char *const same_budget[] = {"that range", "same range", "that pric
  * turn showed a list or nothing. */
 static double focus_price(eng_turn *t)
 {
+    /* "anything cheaper than the second", "the fourth is too expensive":
+     * the product pointed at */
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        json_object *fp = eng__json_path(e, "product.finalPrice");
+        if (strcmp(eng__json_str(e, "type", ""), "reference") == 0 && fp)
+            return json_object_get_double(fp);
+    }
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
     if (!focus || strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "product_details") != 0)
         return -1;

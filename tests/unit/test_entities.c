@@ -316,6 +316,8 @@ static void test_references(void **state)
         /* a kind or a state after the place in the list */
         {"tell me about the second watch", "the second watch", ENG_REF_ORDINAL, 1},
         {"is the third available", "the third", ENG_REF_ORDINAL, 2},
+        {"the fourth is too expensive", "the fourth", ENG_REF_ORDINAL, 3},
+        {"the second looks nice", "the second", ENG_REF_ORDINAL, 1},
         {"is the fourth any good", "the fourth", ENG_REF_ORDINAL, 3},
         {"the second samsung", "the second samsung", ENG_REF_ORDINAL, 1},
         {"option 3", "option 3", ENG_REF_ORDINAL, 2},
