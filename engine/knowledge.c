@@ -12,6 +12,7 @@
  * section; anything past them is ignored with a warning. */
 #include "knowledge_int.h"
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -89,13 +90,33 @@ static const char *const stopwords[] = {
     /* "are there any coupons i could use": the privacy section's "we use
      * your data" is no answer; "hold on", "wait" open a question */
     "use", "using", "hold", "wait",
+    /* "would it come before the weekend": not the returns' "come back" */
+    "come", "comes", "coming", "came",
     NULL,
 };
 
+static void stem(char *w);
+
+/* The stop words as words are compared: stemmed ("there" -> "ther",
+ * "please" -> "pleas"), once. */
+static const char *stems[sizeof stopwords / sizeof stopwords[0]];
+static char stem_buf[sizeof stopwords / sizeof stopwords[0]][24];
+static pthread_once_t stems_once = PTHREAD_ONCE_INIT;
+
+static void stems_init(void)
+{
+    for (size_t i = 0; stopwords[i]; i++) {
+        snprintf(stem_buf[i], sizeof stem_buf[i], "%s", stopwords[i]);
+        stem(stem_buf[i]);
+        stems[i] = stem_buf[i];
+    }
+}
+
 static bool is_stop(const char *w)
 {
+    pthread_once(&stems_once, stems_init);
     for (int i = 0; stopwords[i]; i++)
-        if (strcmp(w, stopwords[i]) == 0)
+        if (strcmp(w, stopwords[i]) == 0 || strcmp(w, stems[i]) == 0)
             return true;
     return false;
 }

@@ -210,6 +210,12 @@ eng_result eng__agent_support(const agent_call *c)
     for (size_t i = 0; handoff[i] || money_taken; i++) {
         if (!money_taken && strcmp(intent, handoff[i]) != 0)
             continue;
+        if (!eng__store(t)) {
+            /* no store to record the hand-off in: said, not failed */
+            eng__set_var(t, "noCatalog", json_object_new_boolean(1));
+            eng__turn_note(t, "a hand-off needs a store: none here");
+            return ENG_R_OK;
+        }
         json_object *a = json_object_new_object();
         ENG_JADD(a, "reason", json_object_new_string(intent));
         ENG_JADD(a, "text", json_object_new_string(eng__json_str(t->ctx, "message.text", "")));

@@ -334,6 +334,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     }
     if (!e)
         return eng__turn_fail(t, "no template for \"%s\" and no \"default\" template", key);
+    /* an agent that had no store to ask (vars.noCatalog): the templates'
+     * "no_store" answer, whatever was asked, not a reply built on
+     * nothing ("Order # is cancelled") */
+    if (json_object_get_boolean(eng__json_path(t->ctx, "vars.noCatalog")))
+        for (size_t i = 0; i < dt->n; i++)
+            if (strcmp(dt->entries[i].name, "no_store") == 0)
+                e = &dt->entries[i];
     size_t v = e->nvariants > 1 ? hash(eng__json_str(t->ctx, "message.id", "")) % e->nvariants : 0;
     eng_buf out;
     eng__buf_init(&out);

@@ -23,6 +23,15 @@ done
 out=$($A run $FAQ --message "this is ridiculous, my parcel is lost")
 echo "$out" | grep -q "A person from our team"; check $? "lua rule hands upset shoppers to a person" "$out"
 
+# the commerce pipeline without --db has no store: every commerce answer
+# says so, never a reply built on nothing ("Order # is cancelled") or a
+# failed turn (a hand-off with nowhere to record it)
+for msg in "can i cancel my order" "my item arrived broken" "show me phones"; do
+    out=$($A run pipelines/commerce.yaml --message "$msg" 2>&1); rc=$?
+    [ $rc = 0 ] && echo "$out" | grep -q "There is no shop store here" && ! echo "$out" | grep -q "Order #\|went wrong"
+    check $? "commerce without a store: \"$msg\" says there is none" "$out"
+done
+
 $A run $FAQ --message "$(printf 'caf\303')" >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 1 ] && grep -q "not valid UTF-8" "$T/err"; check $? "invalid UTF-8 message refused clearly"
 
