@@ -673,13 +673,19 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        static const char *const masked[] = {"quantity", "reference", "money", "order_number", "email", NULL};
+        static const char *const masked[] = {"quantity", "reference", "excluded_reference", "money",
+                                             "order_number", "email", NULL};
         const char *type = eng__json_str(e, "type", "");
         bool m = false;
         for (size_t k = 0; masked[k] && !m; k++)
             m = strcmp(type, masked[k]) == 0;
         int64_t s = json_object_get_int64(eng__json_path(e, "start"));
         int64_t en = json_object_get_int64(eng__json_path(e, "end"));
+        /* "add it in large", "the shirt in medium": the size asked for, no
+         * word of the product's name (a colour may be: "Red Lipstick") */
+        if (!m && strcmp(type, "size") == 0 && s >= 3 && (size_t)s <= len &&
+            strncasecmp(text + s - 3, "in ", 3) == 0 && (s == 3 || !isalnum((unsigned char)text[s - 4])))
+            m = true;
         if (m && s >= 0 && en > s && (size_t)en <= len)
             memset(buf + s, ' ', (size_t)(en - s));
     }
