@@ -634,11 +634,20 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
     /* a new list replaces what "it" means: its only product, the one
      * asked for ("the cheapest laptop": the first of them), or none */
     if (json_object_array_length(cards) == 1 ||
-        (json_object_array_length(cards) > 1 && q->offset == 0 && (asks_for_one(t) || names_first(t, q, cards))))
-        ENG_JADD(sess, "focus",
-                               json_object_get(eng__json_path(json_object_array_get_idx(cards, 0), "sku")));
-    else
+        (json_object_array_length(cards) > 1 && q->offset == 0 && (asks_for_one(t) || names_first(t, q, cards)))) {
+        json_object *first = json_object_array_get_idx(cards, 0);
+        ENG_JADD(sess, "focus", json_object_get(eng__json_path(first, "sku")));
+        if (json_object_array_length(cards) > 1) {
+            /* "the most expensive thing you sell": the one asked for is
+             * named, so "add it" next adds what the reply said */
+            json_object *f = json_object_new_object();
+            ENG_JADD(f, "title", json_object_get(eng__json_path(first, "title")));
+            ENG_JADD(f, "price", json_object_get(eng__json_path(first, "finalPrice")));
+            eng__set_var(t, "focusFirst", f);
+        }
+    } else {
         json_object_object_del(sess, "focus");
+    }
     set_cards(t, cards);
     if (res.total == 0)
         eng__set_var(t, "noResults", json_object_new_boolean(1));
