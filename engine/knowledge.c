@@ -607,8 +607,16 @@ static size_t query_terms(const char *q, qterm *out, size_t n, double weight)
         int own = -1;
         for (size_t a = 0; a < na && n < MAX_TERMS; a++) {
             bool dup = false;
-            for (size_t k = 0; k < n && !dup; k++)
+            for (size_t k = 0; k < n && !dup; k++) {
                 dup = strcmp(out[k].w, add[a]) == 0;
+                /* "gift card": "card" came first as the synonym of
+                 * "gift"; said too, it is the shopper's own word */
+                if (dup && !a && out[k].from >= 0) {
+                    out[k].from = -1;
+                    out[k].weight = weight;
+                    own = (int)k;
+                }
+            }
             if (dup)
                 continue;
             snprintf(out[n].w, sizeof out[n].w, "%s", add[a]);
@@ -668,6 +676,25 @@ static bool in_words(const char *text, const char *word)
 }
 
 static bool in_title(const kb_section *s, const char *word) { return in_words(s->title, word); }
+
+/* Whether every word of the section's heading (stop words aside) is
+ * one of the shopper's own words of the query. */
+static bool title_said(const kb_section *s, const qterm *q, size_t nq)
+{
+    char w[WORD_MAX];
+    size_t words = 0;
+    for (const char *p = s->title, *e = p + strlen(p); (p = next_word(p, e, w));) {
+        if (!*w || is_stop(w))
+            continue;
+        bool said = false;
+        for (size_t k = 0; k < nq && !said; k++)
+            said = q[k].weight >= 1.0 && q[k].from < 0 && strcmp(q[k].w, w) == 0;
+        if (!said)
+            return false;
+        words++;
+    }
+    return words > 0;
+}
 
 /* Sections scoring below this share only common words with the query.
  * BM25 over sections of a shop file: one rare word matched scores about
@@ -770,6 +797,11 @@ int eng__kb_ask(const eng_kb *kb, const char *query, const char *topic, eng_kb_h
         /* coordination (as Lucene's coord): a section that holds more of
          * the shopper's own words beats one that repeats a single word */
         sc *= (0.25 + matched) / (0.25 + (double)nprimary);
+        /* the whole heading said ("how do gift cards work"): that topic,
+         * over a section that only mentions its words ("gift cards can be
+         * combined with any other payment method ... works") */
+        if (title_said(s, q, nq))
+            sc *= 1.5;
         /* a section that holds a word of the shopper's beats one that
          * holds only words of the topic */
         if ((matched > 0) > (bmatched > 0) || ((matched > 0) == (bmatched > 0) && sc > best)) {
