@@ -3166,20 +3166,6 @@ eng_result eng__agent_product(const agent_call *c)
         eng__turn_note(t, "a weak search that names nothing the shop sells and says money was taken: a payment issue");
         return eng__agent_support(c);
     }
-    static const char *const harm[] = {"broken", "cracked", "smashed", "damaged", "dented", "shattered",
-                                       "scratched", "faulty", "defective", "leaking", "leaked", "torn",
-                                       "wrong size", "wrong colour", "wrong color", "wrong item", "missing", NULL};
-    static const char *const came[] = {"arrived", "came", "received", "delivered", "got it", "showed up",
-                                       "turned up", "in the box", "sent me", "i ordered", "ordered", NULL};
-    const char *said = eng__json_str(t->ctx, "message.text", "");
-    if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "product_details") == 0) &&
-        eng__agent_has_word(said, harm) && eng__agent_has_word(said, came)) {
-        /* "my watch arrived with a cracked screen": what came, not a
-         * search; the shop's text on damaged deliveries answers */
-        eng__agent_read_as(t, "shop_question");
-        eng__turn_note(t, "something delivered came damaged or wrong: the shop's text on it");
-        return eng__agent_support(c);
-    }
     if (strcmp(intent, "search_product") == 0 && weak_question(t)) {
         /* "any idea when it'll be back in stock?": no product named, read
          * weakly as a search, and the shop's own text answers it */

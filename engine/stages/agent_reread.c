@@ -326,6 +326,33 @@ static bool picks_compared(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "my watch arrived with a cracked screen", "my order arrived damaged":
+ * what came, not a search nor the order's status; the shop's text on
+ * damaged deliveries answers */
+static bool came_damaged(const reread_ctx *c)
+{
+    static const char *const harm[] = {"broken", "cracked", "smashed", "damaged", "dented", "shattered",
+                                       "scratched", "faulty", "defective", "leaking", "leaked", "torn",
+                                       "wrong size", "wrong colour", "wrong color", "wrong item", "missing", NULL};
+    static const char *const came[] = {"arrived", "came", "received", "delivered", "got it", "showed up",
+                                       "turned up", "in the box", "sent me", "i ordered", "ordered", NULL};
+    return eng__agent_has_word(c->said, harm) && eng__agent_has_word(c->said, came);
+}
+
+/* ...answered from the section on damaged or wrong items, asked for in
+ * its own words: "the order i received was damaged" names the refunds'
+ * "arrived damaged" as much */
+static bool answers_damage(const reread_ctx *c, eng_result *r)
+{
+    if (!came_damaged(c) ||
+        !eng__agent_knowledge_of(c->t, "shop_question", false, "item arrives broken damaged wrong not ordered"))
+        return false;
+    eng__agent_read_as(c->t, "shop_question");
+    eng__turn_note(c->t, "something delivered came damaged or wrong: the shop's text on it");
+    *r = ENG_R_OK;
+    return true;
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -674,6 +701,9 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
+                                          "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
+                                          "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
 static const char *const picks_from[] = {"search_product", "refine_search", "out_of_scope", "clarify",
                                          "shop_question", NULL};
 static const char *const not_cancel[] = {"remove_from_cart", "update_quantity", "empty_cart", "deny", "out_of_scope",
@@ -759,6 +789,7 @@ static const reread table[] = {
     {unplaced, NULL, 0.6, asks_by_when, NULL, "delivery_period", 0, NULL, eng__agent_support,
      "asks by when a delivery comes: the shop's shipping text"},
     {picks_from, NULL, 0.7, NULL, picks_compared, NULL, RR_STORE, NULL, NULL, NULL},
+    {damage_from, NULL, ANY, NULL, answers_damage, NULL, 0, NULL, NULL, NULL},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
