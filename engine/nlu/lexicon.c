@@ -789,6 +789,49 @@ static bool text_speak_for(const char *text, size_t s, size_t e)
     return asks && f > e && isalpha((unsigned char)text[f]);
 }
 
+/* The word of `text` that starts at or after i (letters and digits),
+ * its length into *n; NULL at the end. */
+static const char *word_after(const char *text, size_t i, size_t *n)
+{
+    while (text[i] && !isalnum((unsigned char)text[i]))
+        i++;
+    size_t k = 0;
+    while (isalnum((unsigned char)text[i + k]))
+        k++;
+    *n = k;
+    return k ? text + i : NULL;
+}
+
+/* Short words too short for spelling correction that shoppers mistype
+ * in a cart request: "ad" before what it adds ("ad it", "ad 3 kiwis",
+ * "ad the lemon"), "crt" / "cartt" after "my", "the" or "to". */
+static const char *short_typo(const char *text, const char *w, size_t n, size_t s, size_t e)
+{
+    static const char *const objects[] = {"it", "this", "that", "them", "these", "those", "the", "a", "an",
+                                          "one", "two", "three", "another", "more", "some", "to", NULL};
+    if (n == 2 && strncasecmp(w, "ad", 2) == 0) {
+        size_t nn;
+        const char *next = word_after(text, e, &nn);
+        bool object = next && isdigit((unsigned char)*next);
+        for (size_t i = 0; objects[i] && next && !object; i++)
+            object = strlen(objects[i]) == nn && strncasecmp(objects[i], next, nn) == 0;
+        return object ? "add" : NULL;
+    }
+    if ((n == 3 && strncasecmp(w, "crt", 3) == 0) || (n == 5 && strncasecmp(w, "cartt", 5) == 0)) {
+        size_t b = s;
+        while (b > 0 && text[b - 1] == ' ')
+            b--;
+        size_t a = b;
+        while (a > 0 && isalpha((unsigned char)text[a - 1]))
+            a--;
+        static const char *const before[] = {"my", "the", "to", "your", "in", NULL};
+        for (size_t i = 0; before[i]; i++)
+            if (strlen(before[i]) == b - a && strncasecmp(text + a, before[i], b - a) == 0)
+                return "cart";
+    }
+    return NULL;
+}
+
 static int fix_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
 {
     corrctx *c = ctx;
@@ -803,6 +846,8 @@ static int fix_word(void *ctx, const char *w, size_t n, size_t s, size_t e)
     char split[WMAX + 2];
     if (n == 1 && w[0] == '4' && text_speak_for(c->text, s, e))
         fix = "for";   /* "looking 4 a hoodie" */
+    if (!fix)
+        fix = short_typo(c->text, w, n, s, e);   /* "ad it to my crt" */
     /* a lexicon synonym of a word the catalog's titles use, that the
      * catalog itself does not use: "knives" is written "knife" ("a line
      * HEAD: synonyms" whose head is a title word, not a category) */

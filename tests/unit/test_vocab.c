@@ -184,6 +184,13 @@ static void test_spelling(void **state)
     fixes(x, "lipstik", "lipstik");
     fixes(x, "anything cheeper", "anything cheaper");   /* "words:" lines of the lexicon */
     eng__lex_free(x);
+    /* short cart words mistyped, by what is around them */
+    x = build(NULL, true);
+    fixes(x, "ad it to my crt", "add it to my cart");
+    fixes(x, "ad 3 kiwis", "add 3 kiwis");
+    fixes(x, "saw an ad for shoes", "saw an ad for shoes");
+    fixes(x, "crt", "crt");
+    eng__lex_free(x);
     /* a tiny buffer is cut, never overrun */
     x = build(NULL, true);
     char small[8];
