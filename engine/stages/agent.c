@@ -83,6 +83,10 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     if (eng__agent_reread(&call, fn, &r))
         return r;
     if (drop && !may_keep) {
+        /* the summary asked about no longer holds once the cart changes:
+         * the reply says so (formatter, vars.checkoutDropped) */
+        if (strcmp(ptype, "order.create") == 0)
+            eng__set_var(t, "orderQuestionDropped", json_object_new_boolean(1));
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
@@ -330,11 +334,17 @@ bool eng__agent_asks_opinion(eng_turn *t)
            eng__agent_has_word(text, points);
 }
 
+static bool from_last_turn(eng_turn *t, json_object *o);
+
 bool eng__agent_picks_delivery(eng_turn *t)
 {
     const char *last = eng__json_str(t->ctx, "session.lastIntent", "");
     const char *text = eng__json_str(t->ctx, "message.text", "");
-    if (strcmp(last, "checkout") != 0 && strcmp(last, "place_order") != 0 && strcmp(last, "view_cart") != 0)
+    /* right after the summary, or while its question still waits past a
+     * question of the shopper's ("whats the cheapest shipping") */
+    json_object *pend = eng__json_path(eng__session(t), "pending");
+    bool asked = pend && strcmp(eng__json_str(pend, "type", ""), "order.create") == 0 && from_last_turn(t, pend);
+    if (!asked && strcmp(last, "checkout") != 0 && strcmp(last, "place_order") != 0 && strcmp(last, "view_cart") != 0)
         return false;
     int words = 0;
     for (const char *p = text; *p; p++)

@@ -663,6 +663,14 @@ eng_result eng__agent_order(const agent_call *c)
         const char *chosen = eng__delivery_named(t, eng__json_str(t->ctx, "message.text", NULL));
         if (chosen)
             ENG_JADD(draft(t), "delivery", json_object_new_string(chosen));
+        /* "checkout with next day delivery": a speed the shop has no
+         * option for is said, and the summary shows the ones there are */
+        static const char *const speeds[] = {"next day", "next-day", "overnight", "same day", "same-day",
+                                             "two day", "2 day", "2-day", "priority", NULL};
+        const char *said = eng__json_str(t->ctx, "message.text", "");
+        for (size_t i = 0; !chosen && speeds[i]; i++)
+            if (eng__agent_has_word(said, (const char *const[]){speeds[i], NULL}))
+                eng__set_var(t, "deliveryNotOffered", json_object_new_string(speeds[i]));
         if (address_turn) {
             address_merge(t, given);
             return ask_address(t);

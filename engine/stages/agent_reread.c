@@ -353,6 +353,41 @@ static bool answers_damage(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "checkout with next day delivery" read as a shipping question: it
+ * opens with the checkout, which shows the options there are */
+static bool opens_checkout(const reread_ctx *c)
+{
+    static const char *const opens[] = {"checkout", "check out", "check me out", "proceed to checkout",
+                                        "go to checkout", "take me to checkout", NULL};
+    const char *p = eng__agent_past_courtesy(c->said);
+    for (size_t i = 0; opens[i]; i++) {
+        size_t n = strlen(opens[i]);
+        if (strncasecmp(p, opens[i], n) == 0 && !isalnum((unsigned char)p[n]))
+            return !eng__agent_is_question(c->said);
+    }
+    return false;
+}
+
+/* "can i pick it up in store instead", "whats the cheapest shipping"
+ * while "Shall I place the order?" waits, read as out of scope or a
+ * request to clarify: a question the shop's text answers, and the order
+ * question stays asked */
+static bool at_checkout(const reread_ctx *c)
+{
+    /* read as a search ("whats the cheapest postage"): only when it
+     * names delivery and nothing the catalog knows */
+    static const char *const delivery[] = {"shipping", "postage", "delivery", "deliver", "ship", "courier",
+                                           "pick up", "pickup", "collect", "collection", "store", "stores", NULL};
+    if (strcmp(c->intent, "search_product") == 0 &&
+        (!eng__agent_has_word(c->said, delivery) ||
+         json_object_get_int(eng__json_path(c->t->ctx, "understanding.known")) > 0))
+        return false;
+    json_object *p = eng__agent_pending_fresh(c->t);
+    const char *type = eng__json_str(p, "type", "");
+    return p && (strcmp(type, "order.create") == 0 || strcmp(type, "checkout.address") == 0) &&
+           !eng__json_path(c->t->ctx, "slots.address");
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -701,6 +736,7 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_product", NULL};
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
                                           "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
@@ -790,6 +826,10 @@ static const reread table[] = {
      "asks by when a delivery comes: the shop's shipping text"},
     {picks_from, NULL, 0.7, NULL, picks_compared, NULL, RR_STORE, NULL, NULL, NULL},
     {damage_from, NULL, ANY, NULL, answers_damage, NULL, 0, NULL, NULL, NULL},
+    {unplaced, NULL, 0.6, opens_checkout, NULL, "checkout", RR_SOURCE, NULL, eng__agent_order,
+     "opens with the checkout: the checkout"},
+    {unplaced_oos, NULL, ANY, at_checkout, NULL, "shop_question", 0, NULL, eng__agent_support,
+     "a question while the checkout waits: the shop's text, the order still asked"},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,

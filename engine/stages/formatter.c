@@ -3,6 +3,7 @@
  * YAML file. An entry is a template, a list of variants (one is picked
  * per message, stably), or {text, suggestions}. */
 #include "engine/llmstage_int.h"
+#include "engine/commerce_int.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -350,7 +351,22 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     }
     /* a question still waits for its answer (the shopper asked something
      * else first): the answer ends by asking it again */
-    if (dt->reminder && e != dt->reminder && eng__json_path(t->ctx, "vars.stillPending")) {
+    /* the order asked about was dropped by a cart change that was made
+     * ("actually make it 2 lipsticks" at the summary): said, so a "yes"
+     * next is not taken for an order */
+    if (json_object_get_boolean(eng__json_path(t->ctx, "vars.orderQuestionDropped"))) {
+        json_object *acts = eng__json_path(t->ctx, "actions");
+        for (size_t i = 0; acts && i < json_object_array_length(acts); i++) {
+            json_object *a = json_object_array_get_idx(acts, i);
+            if (strncmp(eng__json_str(a, "type", ""), "cart.", 5) == 0 &&
+                strcmp(eng__json_str(a, "status", ""), "done") == 0) {
+                eng__set_var(t, "checkoutDropped", json_object_new_boolean(1));
+                break;
+            }
+        }
+    }
+    if (dt->reminder && e != dt->reminder &&
+        (eng__json_path(t->ctx, "vars.stillPending") || eng__json_path(t->ctx, "vars.checkoutDropped"))) {
         size_t before = out.len;
         eng__buf_adds(&out, "\n");
         if (eng__tmpl_render(dt->reminder->variants[0], t->ctx, &out) < 0) {
