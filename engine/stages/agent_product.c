@@ -637,7 +637,7 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
         (json_object_array_length(cards) > 1 && q->offset == 0 && (asks_for_one(t) || names_first(t, q, cards)))) {
         json_object *first = json_object_array_get_idx(cards, 0);
         ENG_JADD(sess, "focus", json_object_get(eng__json_path(first, "sku")));
-        if (json_object_array_length(cards) > 1) {
+        if (json_object_array_length(cards) > 1 && asks_for_one(t)) {
             /* "the most expensive thing you sell": the one asked for is
              * named, so "add it" next adds what the reply said */
             json_object *f = json_object_new_object();

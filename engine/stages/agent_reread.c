@@ -353,6 +353,33 @@ static bool answers_damage(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "buy 3", "buy it", "buy the mascara" read as a checkout: an add of
+ * what it names, asked ("buy now", "buy what's in my cart" stay the
+ * checkout) */
+static bool buys_thing(const reread_ctx *c)
+{
+    static const char *const verbs[] = {"buy ", "purchase ", "i'll buy ", "ill buy ", "i want to buy ",
+                                        "let me buy ", NULL};
+    static const char *const objects[] = {"it", "this", "that", "these", "those", "them", "the", "a", "an", "one",
+                                          "two", "three", "four", "five", "another", NULL};
+    static const char *const whole[] = {"now", "cart", "basket", "everything", "order", "it all", NULL};
+    const char *p = eng__agent_past_courtesy(c->said);
+    for (size_t i = 0; verbs[i]; i++) {
+        size_t n = strlen(verbs[i]);
+        if (strncasecmp(p, verbs[i], n) != 0)
+            continue;
+        const char *w = p + n;
+        size_t wn = 0;
+        while (isalnum((unsigned char)w[wn]))
+            wn++;
+        bool object = wn && isdigit((unsigned char)*w);
+        for (size_t k = 0; objects[k] && !object; k++)
+            object = strlen(objects[k]) == wn && strncasecmp(objects[k], w, wn) == 0;
+        return object && !eng__agent_has_word(c->said, whole);
+    }
+    return false;
+}
+
 /* "checkout with next day delivery" read as a shipping question: it
  * opens with the checkout, which shows the options there are */
 static bool opens_checkout(const reread_ctx *c)
@@ -736,6 +763,7 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const checkouts[] = {"checkout", "place_order", NULL};
 static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_product", NULL};
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
@@ -826,6 +854,8 @@ static const reread table[] = {
      "asks by when a delivery comes: the shop's shipping text"},
     {picks_from, NULL, 0.7, NULL, picks_compared, NULL, RR_STORE, NULL, NULL, NULL},
     {damage_from, NULL, ANY, NULL, answers_damage, NULL, 0, NULL, NULL, NULL},
+    {checkouts, NULL, 0.6, buys_thing, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
+     eng__agent_cart, "buying a thing named, read as a checkout: an add, asked"},
     {unplaced, NULL, 0.6, opens_checkout, NULL, "checkout", RR_SOURCE, NULL, eng__agent_order,
      "opens with the checkout: the checkout"},
     {unplaced_oos, NULL, ANY, at_checkout, NULL, "shop_question", 0, NULL, eng__agent_support,
