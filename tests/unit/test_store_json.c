@@ -101,7 +101,7 @@ static json_object *random_value(unsigned *seed, int depth)
         json_object *o = json_object_new_object();
         int n = rand_r(seed) % 5;
         for (int i = 0; i < n; i++) {
-            char key[8];
+            char key[24];
             snprintf(key, sizeof key, "k%d/\"%d", i, rand_r(seed) % 10);
             json_object_object_add(o, key, random_value(seed, depth + 1));
         }
