@@ -66,7 +66,8 @@ void eng__random_hex(char *out, size_t nbytes);
  * built as json_tokener would build it from `text` (len bytes, the text
  * sess was just printed as with JSON_C_TO_STRING_PLAIN) for session
  * `sid`, replacing what the slot held.  Does nothing when the copy cannot
- * be made (out of memory, nested too deep, text too long). */
+ * be made (out of memory, nested too deep), the text is over 8 KiB or the
+ * memo holds 4 MiB of texts already. */
 void eng__session_memo_put(const char *sid, const char *text, size_t len, json_object *sess);
 /* eng__session_memo_take: the kept session of `sid` if it was made from
  * exactly `text` (len bytes), moved to the caller (who puts it); NULL
@@ -78,6 +79,9 @@ json_object *eng__session_memo_copy(json_object *src);
 /* eng__session_memo_set: 0 turns the memo off and empties it (every read
  * parses), 1 turns it on; for tests and measurements. */
 void eng__session_memo_set(int on);
+/* eng__session_memo_held: bytes of text the memo holds (at most 4 MiB;
+ * a text over 8 KiB is never kept). */
+size_t eng__session_memo_held(void);
 /* eng__session_memo_stats: counts since the start (any may be NULL). */
 void eng__session_memo_stats(unsigned long long *hits, unsigned long long *misses, unsigned long long *puts);
 

@@ -18,9 +18,11 @@
  * threads); a concurrent turn of the same session misses and parses.
  *
  * Bounded: ENG_MEMO_SLOTS slots by hash of the session id (a collision
- * replaces), texts up to ENG_MEMO_MAX_TEXT bytes, nesting up to
- * ENG_MEMO_MAX_DEPTH (json_tokener's own limit is 32: deeper texts are
- * left to it, so a session it refuses stays refused). */
+ * replaces), texts up to ENG_MEMO_MAX_TEXT bytes and ENG_MEMO_BUDGET bytes
+ * of texts in all (the objects take about ten times their text: a 1 KB
+ * session of the commerce mix, 10 KB; every slot full of those, 10 MB),
+ * nesting up to ENG_MEMO_MAX_DEPTH (json_tokener's own limit is 32:
+ * deeper texts are left to it, so a session it refuses stays refused). */
 #include "eng_int.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,7 +32,8 @@
 
 #define ENG_MEMO_SLOTS 1024        /* a power of two */
 #define ENG_MEMO_STRIPES 32
-#define ENG_MEMO_MAX_TEXT (64 * 1024)
+#define ENG_MEMO_MAX_TEXT (8 * 1024)
+#define ENG_MEMO_BUDGET (4 * 1024 * 1024)
 #define ENG_MEMO_MAX_DEPTH 24
 
 typedef struct memo_entry {
@@ -49,6 +52,7 @@ static pthread_mutex_t stripes[ENG_MEMO_STRIPES] = {
 #undef M1
 };
 static atomic_ullong n_hits, n_misses, n_puts;
+static atomic_size_t held;   /* bytes of the kept texts */
 static atomic_int enabled = 1;
 
 static size_t slot_of(const char *sid)
@@ -62,6 +66,7 @@ static size_t slot_of(const char *sid)
 static void entry_free(memo_entry *e)
 {
     if (e) {
+        atomic_fetch_sub_explicit(&held, e->len, memory_order_relaxed);
         json_object_put(e->obj);
         free(e);
     }
@@ -152,7 +157,8 @@ json_object *eng__session_memo_copy(json_object *src)
 void eng__session_memo_put(const char *sid, const char *text, size_t len, json_object *sess)
 {
     if (!sid || !text || !sess || len > ENG_MEMO_MAX_TEXT || !atomic_load_explicit(&enabled, memory_order_relaxed) ||
-        !json_object_is_type(sess, json_type_object))
+        !json_object_is_type(sess, json_type_object) ||
+        atomic_load_explicit(&held, memory_order_relaxed) + len > ENG_MEMO_BUDGET)
         return;
     size_t sl = strlen(sid);
     memo_entry *e = malloc(sizeof *e + len + 1 + sl + 1);
@@ -168,6 +174,7 @@ void eng__session_memo_put(const char *sid, const char *text, size_t len, json_o
     e->text[len] = '\0';
     e->sid = e->text + len + 1;
     memcpy(e->sid, sid, sl + 1);
+    atomic_fetch_add_explicit(&held, len, memory_order_relaxed);
     size_t k = slot_of(sid);
     pthread_mutex_t *mu = &stripes[k % ENG_MEMO_STRIPES];
     pthread_mutex_lock(mu);
@@ -194,6 +201,7 @@ json_object *eng__session_memo_take(const char *sid, const char *text, size_t le
     pthread_mutex_unlock(mu);
     if (e && e->len == len && memcmp(e->text, text, len) == 0) {
         json_object *o = e->obj;
+        atomic_fetch_sub_explicit(&held, e->len, memory_order_relaxed);
         free(e);
         atomic_fetch_add_explicit(&n_hits, 1, memory_order_relaxed);
         return o;
@@ -216,6 +224,11 @@ void eng__session_memo_set(int on)
         pthread_mutex_unlock(mu);
         entry_free(e);
     }
+}
+
+size_t eng__session_memo_held(void)
+{
+    return atomic_load(&held);
 }
 
 void eng__session_memo_stats(unsigned long long *hits, unsigned long long *misses, unsigned long long *puts)

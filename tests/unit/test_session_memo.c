@@ -165,6 +165,44 @@ static void test_take_own_text_once(void **state)
     json_object_put(s);
 }
 
+/* Bounded: a text over 8 KiB is not kept, nor anything once the kept
+ * texts reach 4 MiB; what is taken or replaced no longer counts. */
+static void test_bounded(void **state)
+{
+    (void)state;
+    eng__session_memo_set(0);
+    eng__session_memo_set(1);
+    assert_int_equal(eng__session_memo_held(), 0);
+    json_object *big = json_object_new_object();
+    char *pad = malloc(9000);
+    memset(pad, 'x', 8999);
+    pad[8999] = '\0';
+    json_object_object_add(big, "pad", json_object_new_string(pad));
+    const char *t = plain(big);
+    eng__session_memo_put("memo-big", t, strlen(t), big);
+    assert_null(eng__session_memo_take("memo-big", t, strlen(t)));
+    json_object_put(big);
+    /* 1 KiB sessions: one entry a slot, 1,024 at most */
+    json_object *s = json_object_new_object();
+    pad[1000] = '\0';
+    json_object_object_add(s, "pad", json_object_new_string(pad));
+    t = plain(s);
+    size_t n = strlen(t);
+    char sid[32];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(sid, sizeof sid, "memo-b%d", i);
+        eng__session_memo_put(sid, t, n, s);
+    }
+    size_t h = eng__session_memo_held();
+    assert_true(h > 0 && h <= 1024 * n);   /* one entry a slot at most */
+    assert_true(h <= 4 * 1024 * 1024);
+    eng__session_memo_set(0);
+    assert_int_equal(eng__session_memo_held(), 0);
+    eng__session_memo_set(1);
+    json_object_put(s);
+    free(pad);
+}
+
 /* Threads putting and taking the same few sessions: every object taken
  * prints as the text it was taken with (run under the sanitizers). */
 typedef struct churn {
@@ -328,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_copy_reads_as_parsed),
         cmocka_unit_test(test_too_deep_not_kept),
         cmocka_unit_test(test_take_own_text_once),
+        cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_threads),
     };
     const struct CMUnitTest conv[] = {
