@@ -57,6 +57,34 @@ void eng__buf_vprintf(eng_buf *b, const char *fmt, va_list ap);
  * (engine/session.c). */
 void eng__random_hex(char *out, size_t nbytes);
 
+/* ---------------------------------------------------------- session memo
+ * The session as json-c reads it, kept from this process's last save of
+ * it (engine/session_memo.c): a memo of parse(text) keyed by session id
+ * and checked against the whole text, never state.  Thread-safe. */
+
+/* eng__session_memo_put: keep a copy of `sess` (not taken; an object)
+ * built as json_tokener would build it from `text` (len bytes, the text
+ * sess was just printed as with JSON_C_TO_STRING_PLAIN) for session
+ * `sid`, replacing what the slot held.  Does nothing when the copy cannot
+ * be made (out of memory, nested too deep), the text is over 8 KiB or the
+ * memo holds 4 MiB of texts already. */
+void eng__session_memo_put(const char *sid, const char *text, size_t len, json_object *sess);
+/* eng__session_memo_take: the kept session of `sid` if it was made from
+ * exactly `text` (len bytes), moved to the caller (who puts it); NULL
+ * otherwise.  Either way the slot's entry for sid is gone. */
+json_object *eng__session_memo_take(const char *sid, const char *text, size_t len);
+/* eng__session_memo_copy: the copy eng__session_memo_put keeps (new
+ * reference; NULL on failure or for JSON null), for tests. */
+json_object *eng__session_memo_copy(json_object *src);
+/* eng__session_memo_set: 0 turns the memo off and empties it (every read
+ * parses), 1 turns it on; for tests and measurements. */
+void eng__session_memo_set(int on);
+/* eng__session_memo_held: bytes of text the memo holds (at most 4 MiB;
+ * a text over 8 KiB is never kept). */
+size_t eng__session_memo_held(void);
+/* eng__session_memo_stats: counts since the start (any may be NULL). */
+void eng__session_memo_stats(unsigned long long *hits, unsigned long long *misses, unsigned long long *puts);
+
 /* ------------------------------------------------------------- json util
  * (engine/jsonutil.c) */
 

@@ -26,14 +26,18 @@
 #include <sys/random.h>
 #include <time.h>
 
-/* The session from its stored text `js` (taken; NULL: none kept). */
-static int session_parse(char *js, json_object **out, eng_err *err)
+/* The session `sid` from its stored text `js` (taken; NULL: none kept):
+ * the memo's copy when js is the text this process saved last
+ * (engine/session_memo.c), else parsed. */
+static int session_parse(const char *sid, char *js, json_object **out, eng_err *err)
 {
     if (!js) {
         *out = json_object_new_object();
         return *out ? 0 : eng_err_set(err, ENG_ENOMEM, "out of memory");
     }
-    json_object *o = json_tokener_parse(js);
+    json_object *o = eng__session_memo_take(sid, js, strlen(js));
+    if (!o)
+        o = json_tokener_parse(js);
     free(js);
     if (!o || !json_object_is_type(o, json_type_object)) {
         /* a damaged session is a fresh start, not an outage */
@@ -52,7 +56,7 @@ int eng_session_load(struct store *s, const char *sid, json_object **out, eng_er
     int rc = store_session_get(s, sid, &js, &se);
     if (rc < 0 && rc != STORE_ENOTFOUND)
         return eng_err_set(err, ENG_EIO, "session store: %s", se.msg);
-    return session_parse(rc == 0 ? js : NULL, out, err);
+    return session_parse(sid, rc == 0 ? js : NULL, out, err);
 }
 
 /* Appends "what: message" to the result's list of failed store writes. */
@@ -116,9 +120,15 @@ static void save_prepare(const char *sid, const eng_turn *t, int ttl_s, const ch
                                json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns")) + 1));
         remember_intent(ctx, sess);
         /* the session as the turn left it, whatever reads it next */
-        const char *js = json_object_to_json_string_ext(sess, JSON_C_TO_STRING_PLAIN);
+        size_t len = 0;
+        const char *js = json_object_to_json_string_length(sess, JSON_C_TO_STRING_PLAIN, &len);
         ps->sess_js = js ? strdup(js) : NULL;
         ps->oom = !ps->sess_js;
+        /* the next turn of this session reads this text back: it gets
+         * the session as read from it without parsing it (a copy made
+         * now, before the reply's tidying touches shared doubles) */
+        if (js)
+            eng__session_memo_put(sid, js, len, sess);
     }
 }
 
@@ -989,7 +999,7 @@ static int run_part(eng_pipeline *p, const eng_converse_opts *o, const char *tex
         if (pre->have) {
             /* read with the message id (store_session_get_replay) */
             pre->have = 0;
-            rc = session_parse(pre->js, &sess, err);
+            rc = session_parse(o->session_id, pre->js, &sess, err);
             pre->js = NULL;
         } else {
             rc = eng_session_load(st, o->session_id, &sess, err);

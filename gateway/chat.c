@@ -353,30 +353,27 @@ static void on_message(gw_chan *c, json_object *m)
     }
     c->cur_cmid = cmid;
     json_object *out = NULL;
+    char *rec = NULL;
     int replayed = 0;
-    int st = gw__turn(s, &c->who, text, cmid, on_delta, c, &out, NULL, &replayed);
+    int st = gw__turn(s, &c->who, text, cmid, on_delta, c, &out, &rec, &replayed);
     c->cur_cmid = NULL;
     if (st != 0) {
         send_error(c, st, gw__problem_slug(out), gw__jstr(out, "title"), gw__jstr(out, "detail"), cmid, st == 503 ? 1 : 0);
         json_object_put(out);
+        free(rec);
         return;
     }
-    /* the WebSocket reply flattens the REST answer's reply object */
-    json_object *f = json_object_new_object(), *v;
-    json_object_object_add(f, "type", json_object_new_string("reply"));
-    if (cmid)
-        json_object_object_add(f, "clientMsgId", json_object_new_string(cmid));
-    json_object *rep = json_object_object_get_ex(out, "reply", &v) ? v : NULL;
-    static const char *rk[] = {"text", "cards", "suggestions", "needsLogin", "confirmation", "uiActions"};
-    for (size_t i = 0; i < sizeof rk / sizeof rk[0]; i++)
-        if (rep && json_object_object_get_ex(rep, rk[i], &v))
-            json_object_object_add(f, rk[i], json_object_get(v));
-    static const char *ok[] = {"actions", "cart", "traceId", "intent", "sessionId"};
-    for (size_t i = 0; i < 5; i++)
-        if (json_object_object_get_ex(out, ok[i], &v))
-            json_object_object_add(f, ok[i], json_object_get(v));
-    if (replayed)
-        json_object_object_add(f, "replayed", json_object_new_boolean(1));
+    /* the WebSocket reply flattens the REST answer's reply object: cut
+     * from the answer's text when the driver printed it (frame.c) */
+    char *ft = rec ? gw__reply_frame_text(rec, strlen(rec), cmid, replayed, NULL) : NULL;
+    free(rec);
+    if (ft) {
+        send_text(c, ft);
+        free(ft);
+        json_object_put(out);
+        return;
+    }
+    json_object *f = gw__reply_frame_obj(out, cmid, replayed);
     json_object_put(out);
     send_obj(c, f);
 }

@@ -387,6 +387,20 @@ typedef struct gw_transport_ops {
     void (*close)(void *tctx, int code, const char *reason);
 } gw_transport_ops;
 typedef struct gw_chan gw_chan;
+/* gw__reply_frame_obj: the WebSocket reply frame {type:"reply",
+ * clientMsgId?, the members of answer.reply (text, cards, suggestions,
+ * needsLogin, confirmation, uiActions), answer's actions, cart, traceId,
+ * intent, sessionId, replayed?: true} built from the chat answer object
+ * (borrowed; the frame takes references to its members). cmid may be
+ * NULL. A new object (frame.c). */
+json_object *gw__reply_frame_obj(json_object *answer, const char *cmid, int replayed);
+/* gw__reply_frame_text: the same frame's text (json-c's plain print,
+ * slashes not escaped), cut from `rec` (len bytes), the answer as the
+ * conversation driver printed it (eng_converse_result.reply_text),
+ * without printing the answer again; *out_len (may be NULL) gets its
+ * length.  malloc'd; NULL when rec is not json-c's plain print of an
+ * object (then use gw__reply_frame_obj) or on out of memory. */
+char *gw__reply_frame_text(const char *rec, size_t len, const char *cmid, int replayed, size_t *out_len);
 /* gw__chan_open: accept a connection; `token` may be NULL (a new
  * anonymous session is issued in a {type:"session"} frame).  NULL after
  * the transport was told to close (bad token). */

@@ -15,7 +15,7 @@ int store__audit_check(const store_audit_rec *a, store_err *err)
         return 0;
     if (!a->actor || !*a->actor || !a->action || !*a->action)
         return store__fail(err, STORE_EINVAL, "audit record needs an actor and an action");
-    if (!a->detail_json || !strcmp(a->detail_json, "null"))
+    if (!a->detail_json || !strcmp(a->detail_json, "null") || store__json_plain(a->detail_json))
         return 0;
     if (!(v = json_tokener_parse(a->detail_json)))
         return store__fail(err, STORE_EINVAL, "audit detail is not valid JSON");

@@ -167,6 +167,11 @@ char *store__strdup(const char *s);
  * one check every backend runs on a JSON value it is asked to store. */
 int store__check_json(const char *json, const char *what, store_err *err);
 
+/* store__json_plain: 1 when `json` is an object or array in a plain
+ * subset of JSON that json-c is known to read back (stores/json_check.c),
+ * checked without building it; 0 says nothing (ask json-c). */
+int store__json_plain(const char *json);
+
 /* store__json_or_string: a stored JSON text parsed back (caller owns), so
  * that lists hold real values; text that does not parse comes back as a
  * JSON string, NULL and "null" as NULL. */

@@ -31,7 +31,7 @@ char *store__strdup(const char *s)
 int store__check_json(const char *json, const char *what, store_err *err)
 {
     json_object *v;
-    if (!strcmp(json, "null"))
+    if (!strcmp(json, "null") || store__json_plain(json))
         return 0;
     if (!(v = json_tokener_parse(json)))
         return store__fail(err, STORE_EINVAL, "%s is not valid JSON", what);
