@@ -537,6 +537,7 @@ static const char *const filler[] = {
     "up", "down", "either", "neither", "well", "oh", "um", "uh", "hmm", "anything", "something", "kindly",
     "think", "guess", "maybe", "perhaps", "wait", "oops", "sorry", "mind", "keep", "leave", "lose",
     "winner", /* "add the winner" after a comparison: the one it picked */
+    "lightest", "heaviest", "lighter", "heavier", /* "add the lightest one": the pick, in focus */
     "delivery", "shipping", "postage", /* "put it in with express delivery" */
     "forgot", "meant", "wanted", /* "oh no i forgot to add the lipstick" */
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "single", "dozen", "couple",
