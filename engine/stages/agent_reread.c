@@ -353,6 +353,19 @@ static bool answers_damage(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "which ones are in stock", "which of these are available" read as a
+ * comparison: the list shown, in stock only */
+static bool asks_in_stock(const reread_ctx *c)
+{
+    static const char *const stock[] = {"in stock", "available", "can i get", "can i buy", "not sold out", NULL};
+    static const char *const which[] = {"which", "what", "any of", "are any", NULL};
+    static const char *const variant[] = {"size", "sizes", "colour", "colours", "color", "colors", "in red",
+                                          "in black", "in blue", "in white", NULL};
+    return eng__json_path(c->t->ctx, "session.lastQuery") && eng__agent_has_word(c->said, stock) &&
+           eng__agent_has_word(c->said, which) && !eng__agent_has_word(c->said, variant) &&
+           !eng__agent_points_at_shown(c->t);
+}
+
 /* "buy 3", "buy it", "buy the mascara" read as a checkout: an add of
  * what it names, asked ("buy now", "buy what's in my cart" stay the
  * checkout) */
@@ -763,6 +776,8 @@ static const char *const changes[] = {"add_to_cart", "remove_from_cart", "update
 static const char *const refunds[] = {"check_refund_policy", "get_refund", "track_refund", NULL};
 static const char *const search[] = {"search_product", NULL};
 static const char *const promo[] = {"apply_promo", NULL};
+static const char *const compares[] = {"compare", "refine_search", "search_product", "product_details",
+                                       "out_of_scope", "clarify", "shop_question", NULL};
 static const char *const checkouts[] = {"checkout", "place_order", NULL};
 static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_product", NULL};
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
@@ -801,6 +816,8 @@ static const reread table[] = {
     /* a why is a question before anything else: never a change */
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
+    {compares, NULL, ANY, asks_in_stock, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,
+     "which of the list is in stock: the list, in stock only"},
     {NULL, NULL, 0.8, acknowledges, NULL, "thanks", 0, NULL, NULL, "an acknowledgement: nothing to do"},
     {unplaced_or_add, NULL, 0.6, wants_person, NULL, "contact_human_agent", 0, NULL, eng__agent_support,
      "asks for a person of the team"},
