@@ -432,6 +432,28 @@ static int64_t trailing_count(const char *text, const char *title)
     return strtol(num, NULL, 10);
 }
 
+/* "make the chanel 2 as well", "set the milk 3 please": trailing_count
+ * past the words of chat that end the message. */
+static int64_t set_count(const char *text, const char *title)
+{
+    static const char *const tails[] = {" as well", " too", " also", " please", " pls", " thanks", " then",
+                                        " aswell", NULL};
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (bool cut = true; cut;) {
+        cut = false;
+        size_t n = strlen(buf);
+        while (n > 0 && strchr(" .!?,", buf[n - 1]))
+            buf[--n] = '\0';
+        for (size_t i = 0; tails[i] && !cut; i++) {
+            size_t k = strlen(tails[i]);
+            if (n > k && strcasecmp(buf + n - k, tails[i]) == 0)
+                buf[n - k] = '\0', cut = true;
+        }
+    }
+    return trailing_count(buf, title);
+}
+
 /* "double it", "triple that", "twice as many": the line's count times
  * 2 or 3; "halve it": -2 (half, rounded up); else 0. */
 static int multiplier(const char *text)
@@ -2454,6 +2476,17 @@ eng_result eng__agent_cart(const agent_call *c)
                 return r;
         }
         int64_t q = quantity(t, 1);
+        /* "make the chanel 2 as well" of a product not in the cart yet:
+         * that count (the entities stage reads "chanel 2" as a model) */
+        static const char *const sets[] = {"make ", "set ", "and make ", "can you make ", NULL};
+        const char *from = eng__agent_past_courtesy(text);
+        for (size_t i = 0; sets[i] && said_count(t) < 0; i++)
+            if (strncasecmp(from, sets[i], strlen(sets[i])) == 0) {
+                int64_t n = set_count(text, tg.title);
+                if (n > 0)
+                    q = n;
+                break;
+            }
         /* "put them both in" right after "2 of the first would come to
          * $2,799.98": the count quoted, not one */
         json_object *quoted = eng__agent_last_quote(t);
@@ -2549,6 +2582,8 @@ eng_result eng__agent_cart(const agent_call *c)
         }
         eng__agent_target(t, true, &tg);
         int64_t q = quantity(t, -1);
+        if (q < 0 && tg.found == AGENT_ONE)
+            q = set_count(text, tg.title);   /* "make the chanel 2 as well" */
         if (tg.found == AGENT_MANY && tg.where != AGENT_AT_CART && tg.name[0])
             eng__set_var(t, "missingInCart", json_object_new_string(tg.name));
         if (tg.found != AGENT_ONE)

@@ -727,8 +727,10 @@ static bool forgot(const reread_ctx *c)
 static bool adds_too(const reread_ctx *c)
 {
     static const char *const too[] = {"too", "as well", "also", "aswell", NULL};
+    /* "make the chanel 2 as well" sets a count: the cart agent's */
+    static const char *const sets[] = {"make", "set", "change", "update", "bump", NULL};
     if (json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) < 1 || !eng__agent_has_word(c->said, too) ||
-        eng__agent_is_question(c->said))
+        eng__agent_is_question(c->said) || eng__agent_has_word(c->said, sets))
         return false;
     /* "now the others as well": the rest of the list shown */
     static const char *const rest[] = {"the rest", "rest of them", "the others", "the other ones", NULL};
