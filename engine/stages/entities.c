@@ -493,6 +493,31 @@ static bool plausible_name(const char *name)
     return words >= 1 && words <= 4;
 }
 
+/* The address past the words that introduce it: "it's for me, jane
+ * doe", "the name is Sam Lee", "send it to 4 Bay Road". */
+static const char *past_preamble(const char *s)
+{
+    static const char *const pre[] = {"it's for me", "its for me", "it is for me", "it's for", "its for",
+                                      "it is for", "for me", "the name is", "my name is", "name is", "name:",
+                                      "my address is", "the address is", "address is", "address:",
+                                      "send it to", "deliver it to", "deliver to", "ship it to", "ship to",
+                                      "it's going to", "its going to", "it goes to", NULL};
+    for (int round = 0; round < 2; round++) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        for (size_t i = 0; pre[i]; i++) {
+            size_t n = strlen(pre[i]);
+            if (strncasecmp(s, pre[i], n) == 0 && (!isalnum((unsigned char)s[n]) || pre[i][n - 1] == ':')) {
+                s += n;
+                break;
+            }
+        }
+    }
+    while (*s == ' ' || *s == ',' || *s == ':' || *s == '-')
+        s++;
+    return s;
+}
+
 /* While the chat checkout waits for a delivery address (the order agent
  * asked last turn: session.pending.type "checkout.address"), the parts the
  * message states go to slots.address, so a router can send them to the
@@ -544,6 +569,8 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
         return;
     const char *intent = eng__json_str(t->ctx, "intent.name", "");
     double conf = json_object_get_double(eng__json_path(t->ctx, "intent.confidence"));
+    /* "it's for me, jane doe": the words after the ones that introduce it */
+    text = past_preamble(text);
     size_t words = 0;
     for (const char *c = text; *c; c++)
         words += *c != ' ' && (c == text || c[-1] == ' ');
@@ -555,7 +582,7 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
     bool priced = json_object_object_get(slots, "price") || json_object_object_get(slots, "minPrice") ||
                   json_object_object_get(slots, "maxPrice");
     /* the shopper's own words: a name is not a typo to correct */
-    const char *own = eng__json_str(t->ctx, "message.original", text);
+    const char *own = past_preamble(eng__json_str(t->ctx, "message.original", text));
     json_object *a = eng__address_parse(own, bare && !priced ? eng__json_str(p, "wanted", NULL) : NULL);
     /* ...unless it is a whole address: a street and a postal code
      * ("12 Rua Augusta, 1100-048 Lisboa" is no price range) */
