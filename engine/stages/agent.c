@@ -222,9 +222,67 @@ bool eng__agent_only_words(const char *text, const char *const *allowed, const c
     return true;
 }
 
+/* The agents ask of one message a few hundred times per turn whether it
+ * holds a word of some list (eng__agent_has_word). A match starts where
+ * a word of the message starts, so the message's word starts are
+ * indexed once (the first two characters of each, case aside) and a
+ * listed word whose first two cannot start any of them is passed over
+ * without a scan. One index per thread, kept while the message is the
+ * same text. */
+#define HW_MAX 512
+#define HW_SYM 37   /* a-z, 0-9, anything else */
+typedef struct hw_index {
+    size_t len;
+    char text[HW_MAX];
+    uint8_t first[(HW_SYM + 7) / 8];
+    uint8_t pair[(HW_SYM * HW_SYM + 7) / 8];
+} hw_index;
+
+static int hw_sym(unsigned char c)
+{
+    c = (unsigned char)tolower(c);
+    return c >= 'a' && c <= 'z' ? c - 'a' : c >= '0' && c <= '9' ? 26 + (c - '0') : 36;
+}
+
+static const hw_index *hw_index_of(const char *text, size_t len)
+{
+    static __thread hw_index ix;
+    if (ix.len == len && memcmp(ix.text, text, len) == 0)
+        return &ix;
+    memset(&ix, 0, sizeof ix);
+    memcpy(ix.text, text, len);
+    ix.len = len;
+    for (size_t i = 0; i < len; i++) {
+        if (!isalnum((unsigned char)text[i]) || (i > 0 && isalnum((unsigned char)text[i - 1])))
+            continue;
+        int a = hw_sym((unsigned char)text[i]), b = hw_sym((unsigned char)text[i + 1]);
+        ix.first[a / 8] |= (uint8_t)(1u << (a % 8));
+        ix.pair[(a * HW_SYM + b) / 8] |= (uint8_t)(1u << ((a * HW_SYM + b) % 8));
+    }
+    return &ix;
+}
+
+/* Whether `w` may start at a word start of the message indexed. */
+static bool hw_may_start(const hw_index *ix, const char *w)
+{
+    if (!isalnum((unsigned char)w[0]))
+        return true;   /* "'em", "$": no index of such starts */
+    int a = hw_sym((unsigned char)w[0]);
+    if (!(ix->first[a / 8] & (1u << (a % 8))))
+        return false;
+    if (!w[1])
+        return true;
+    int b = hw_sym((unsigned char)w[1]);
+    return (ix->pair[(a * HW_SYM + b) / 8] & (1u << ((a * HW_SYM + b) % 8))) != 0;
+}
+
 bool eng__agent_has_word(const char *text, const char *const *words)
 {
+    size_t len = strlen(text);
+    const hw_index *ix = len < HW_MAX ? hw_index_of(text, len) : NULL;
     for (size_t i = 0; words[i]; i++) {
+        if (ix && !hw_may_start(ix, words[i]))
+            continue;
         size_t n = strlen(words[i]);
         for (const char *p = strcasestr(text, words[i]); p; p = strcasestr(p + 1, words[i]))
             if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]))
