@@ -1793,14 +1793,18 @@ static void from_listing(eng_turn *t, json_object *card)
         char w[64];
         for (const char *p = words; *p;) {
             size_t n = strcspn(p, " ");
-            if (n >= 4 && n < sizeof w) {
+            /* a model word is short: "m1", "5g", "4k" */
+            bool digit = false;
+            for (size_t k = 0; k < n; k++)
+                digit |= isdigit((unsigned char)p[k]) != 0;
+            if ((n >= 4 || (digit && n >= 2)) && n < sizeof w) {
                 memcpy(w, p, n);
                 w[n] = '\0';
                 /* the word's stem within the sentence: "washable" in "wash" */
                 if (n > 6)
                     w[n - 2] = '\0';
                 for (const char *q = s; q < e; q++)
-                    if (strncasecmp(q, w, strlen(w)) == 0) {
+                    if (strncasecmp(q, w, strlen(w)) == 0 && (n >= 4 || q == s || !isalnum((unsigned char)q[-1]))) {
                         hits++;
                         break;
                     }
