@@ -43,12 +43,15 @@ static int64_t verb_count(const char *text, bool *impossible)
             while (isdigit((unsigned char)*e))
                 e++;
             if ((*d == '-' && isdigit((unsigned char)d[1])) ||
-                (e > d && (*e == '.' || *e == ',') && isdigit((unsigned char)e[1]))) {
-                *impossible = true;
+                (e > d && (*e == '.' || *e == ',') && isdigit((unsigned char)e[1])) ||
+                (e > d && (*e == 'e' || *e == 'E') && isdigit((unsigned char)e[1]))) {
+                *impossible = true;   /* "add -3", "add 2.5", "add 1e9" */
                 return -1;
             }
             if (e == d || v >= 8)
                 continue;   /* "make it 6": the entities stage reads it */
+            if (e - d > 9 && (*e == ' ' || *e == '\0'))
+                return 1000000000;   /* more digits than any stock: too many, said, never one */
             char *end;
             long long c = strtoll(d, &end, 10);
             if (c > 999 && (*end == ' ' || *end == '\0') && end - d <= 9)
@@ -2497,6 +2500,8 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__turn_note(t, "the %lld just priced", (long long)q);
         }
         if (q < 1 || q > 1000000) {
+            if (q > 1000000 && q != COUNT_IMPOSSIBLE)
+                eng__set_var(t, "countTooMany", json_object_new_boolean(1));
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
         }
@@ -2610,6 +2615,8 @@ eng_result eng__agent_cart(const agent_call *c)
             q = times > 0 ? eng__cart_line_qty(t, tg.sku) * times
                           : (eng__cart_line_qty(t, tg.sku) + 1) / 2;   /* "halve it": never below one */
         if (q < 0 || q > 1000000) {
+            if (q > 1000000 && q != COUNT_IMPOSSIBLE)
+                eng__set_var(t, "countTooMany", json_object_new_boolean(1));
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
         }
