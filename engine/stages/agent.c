@@ -1449,6 +1449,21 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
     if (o->name[0]) {
         json_object *cart = cart_products(t);
         bool done = named_everywhere(t, o, shown, cart, cart_first);
+        /* "add the one for men" of perfumes shown, none of them called
+         * so: "the one" points into the list, never at the rest of the
+         * catalog (a shirt for men); which one of the list, asked */
+        if (done && o->where == AGENT_AT_CATALOG && json_object_is_type(shown, json_type_array) &&
+            json_object_array_length(shown) >= 2 &&
+            eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""),
+                                (const char *const[]){"the one", "the ones", NULL})) {
+            json_object_put(o->candidates);
+            json_object_put(cart);
+            o->candidates = NULL;
+            o->sku = o->title = NULL;
+            o->found = AGENT_MANY, o->where = AGENT_AT_SHOWN;
+            eng__turn_note(t, "\"the one %s\" names none of the list shown: which one of it", o->name);
+            return;
+        }
         char fit[sizeof o->name];
         /* a catalog word that nothing in view holds counts only in a
          * change of the cart ("is water damage covered" is no question

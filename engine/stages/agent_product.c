@@ -2399,7 +2399,10 @@ static eng_result compare(eng_turn *t)
         strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "compare") == 0)
         for (size_t i = 0; i < json_object_array_length(before); i++)
             add_sku(skus, json_object_get_string(json_object_array_get_idx(before, i)));
-    if (json_object_array_length(skus) < 2 && (asked || eng__agent_has_word(text, all)))
+    /* "which one smells the nicest": which of the list, whatever is
+     * asked of it, compares the list (what the listings say of it) */
+    if (json_object_array_length(skus) < 2 &&
+        (asked || eng__agent_has_word(text, all) || (nshown >= 2 && asks_which_of_shown(text))))
         for (size_t i = 0; i < nshown && i < 5; i++)
             add_sku(skus, eng__json_str(json_object_array_get_idx(shown, i), "sku", ""));
     /* "compare it with the realme": the product in focus joins */
