@@ -457,6 +457,31 @@ static int64_t set_count(const char *text, const char *title)
     return trailing_count(buf, title);
 }
 
+/* "how much storage", "how many megapixels does it have": "how much" or
+ * "how many" before a word that is no word of money, the cart or time. */
+static bool asks_amount_of_thing(const char *text)
+{
+    static const char *const opens[] = {"how much ", "how many ", NULL};
+    static const char *const not_thing[] = {
+        "is", "are", "do", "does", "did", "will", "would", "can", "could", "in", "total", "money", "for", "to",
+        "have", "has", "i", "it", "its", "it's", "they", "this", "that", "these", "those", "the", "my", "your",
+        "shipping", "delivery", "postage", "tax", "taxes", "of", "more", "less", "longer", "time", "days", "cost",
+        "costs", "left", "stock", "items", "things", "products", "altogether", "all", "we", "you", "should",
+        "must", "was", "were", "dollars", "bucks", "extra", "off", "discount", "change", "then", "now", NULL};
+    const char *p = eng__agent_past_courtesy(text);
+    for (size_t i = 0; opens[i]; i++) {
+        size_t n = strlen(opens[i]);
+        if (strncasecmp(p, opens[i], n) != 0)
+            continue;
+        const char *w = p + n;
+        size_t wn = 0;
+        while (isalpha((unsigned char)w[wn]))
+            wn++;
+        return wn >= 2 && !eng__agent_word_in(w, wn, not_thing);
+    }
+    return false;
+}
+
 /* "double it", "triple that", "twice as many": the line's count times
  * 2 or 3; "halve it": -2 (half, rounded up); else 0. */
 static int multiplier(const char *text)
@@ -2694,6 +2719,16 @@ eng_result eng__agent_cart(const agent_call *c)
             eng__turn_note(t, "a question about a product shown, read weakly as the cart: its listing");
             return eng__agent_support(c);
         }
+    }
+    /* "how much storage", "how many megapixels" with a product in
+     * focus: a fact of its listing, not the cart's total (which holds
+     * nothing of the kind) */
+    if (strcmp(intent, "view_cart") == 0 && eng__json_str(t->ctx, "session.focus", NULL) &&
+        !eng__agent_has_word(text, mine) && asks_amount_of_thing(text)) {
+        eng__agent_read_as(t, "product_details");
+        eng__set_var(t, "useFocus", json_object_new_boolean(1));
+        eng__turn_note(t, "how much of a thing, with a product in focus: its listing");
+        return eng__agent_product(c);
     }
     /* "how much is shipping for that": a delivery question that only
      * sounded like the cart's total; "my total with delivery" stays one */

@@ -2693,7 +2693,8 @@ static void asked_of_named(eng_turn *t, const store_product *p)
     static const char *const priced[] = {"how much is", "how much are", "how much does", "how much do",
                                          "how much for", "how much would", "how much will", "how much was",
                                          "how much did", "how much it", "how much they", "how much the", NULL};
-    if (eng__json_path(t->ctx, "vars.askedAbout") || !asks || eng__agent_has_word(text, not_about) ||
+    if (eng__json_path(t->ctx, "vars.askedAbout") || eng__json_path(t->ctx, "vars.variant") || !asks ||
+        eng__agent_has_word(text, not_about) ||
         eng__agent_has_word(text, priced) || eng__agent_asks_fact(text))
         return;
     char words[160];
@@ -2922,26 +2923,34 @@ bool eng__agent_sizes_question(const agent_call *c, eng_result *r)
     static const char *const sizes[] = {"what size", "what sizes", "which size", "which sizes", "sizes available",
                                         "available sizes", "size options", "size range", "sizing", "other sizes",
                                         "any sizes", NULL};
+    /* "what colours does it come in": the same, of colours */
+    static const char *const colours[] = {"what colour", "what colours", "what color", "what colors", "which colour",
+                                          "which colours", "which color", "which colors", "colour options",
+                                          "color options", "other colours", "other colors", "any colours",
+                                          "any colors", "colours available", "colors available",
+                                          "available colours", "available colors", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    bool colour = eng__agent_has_word(text, colours);
     if (eng__json_path(t->ctx, "vars.variant") || eng__json_path(t->ctx, "vars.variantUnlisted") ||
-        !eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), sizes) ||
+        (!colour && !eng__agent_has_word(text, sizes)) ||
         !(eng__json_str(t->ctx, "session.focus", NULL) || eng__json_path(t->ctx, "session.lastQuery")))
         return false;
     /* "what sizes do they come in": the catalog lists none; said so
      * about the product in focus, or the list shown */
     json_object *v = json_object_new_object();
     if (eng__json_str(t->ctx, "session.focus", NULL)) {
-        ENG_JADD(v, "value", json_object_new_string("other sizes"));
+        ENG_JADD(v, "value", json_object_new_string(colour ? "other colours" : "other sizes"));
         ENG_JADD(v, "listed", json_object_new_boolean(0));
         eng__set_var(t, "variant", v);
         eng__agent_read_as(t, "product_details");
     } else {
-        ENG_JADD(v, "kind", json_object_new_string("size"));
-        ENG_JADD(v, "value", json_object_new_string("a size"));
+        ENG_JADD(v, "kind", json_object_new_string(colour ? "colour" : "size"));
+        ENG_JADD(v, "value", json_object_new_string(colour ? "a colour" : "a size"));
         eng__set_var(t, "variantUnlisted", v);
         eng__set_var(t, "listVariant", json_object_new_boolean(1));
         eng__agent_read_as(t, "refine_search");
     }
-    eng__turn_note(t, "asks which sizes: the catalog lists none");
+    eng__turn_note(t, "asks which %s: the catalog lists none", colour ? "colours" : "sizes");
     *r = eng__agent_product(c);
     return true;
 }

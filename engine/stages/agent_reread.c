@@ -428,6 +428,10 @@ static bool at_checkout(const reread_ctx *c)
            !eng__json_path(c->t->ctx, "slots.address");
 }
 
+/* "what colours does it come in", "which sizes are there" read as a
+ * shop question: the listing's variants (eng__agent_sizes_question) */
+static bool asks_variants(const reread_ctx *c, eng_result *r) { return eng__agent_sizes_question(c->call, r); }
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -879,6 +883,7 @@ static const reread table[] = {
      "opens with the checkout: the checkout"},
     {unplaced_oos, NULL, ANY, at_checkout, NULL, "shop_question", 0, NULL, eng__agent_support,
      "a question while the checkout waits: the shop's text, the order still asked"},
+    {unplaced, NULL, ANY, NULL, asks_variants, NULL, RR_STORE, NULL, NULL, NULL},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
