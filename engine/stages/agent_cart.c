@@ -457,6 +457,35 @@ static int64_t set_count(const char *text, const char *title)
     return trailing_count(buf, title);
 }
 
+/* "2 lbs of chicken", "half a kilo of apples", "500g": a count of a
+ * weight, where the catalog sells by the item. */
+static bool by_weight(const char *text)
+{
+    static const char *const units[] = {"lb", "lbs", "pound", "pounds", "kg", "kgs", "kilo", "kilos", "kilogram",
+                                        "kilograms", "g", "gram", "grams", "oz", "ounce", "ounces", NULL};
+    for (const char *p = text; *p; p++) {
+        if (!isdigit((unsigned char)*p) && strncasecmp(p, "half a ", 7) != 0 && strncasecmp(p, "a ", 2) != 0)
+            continue;
+        if ((p > text && isalnum((unsigned char)p[-1])))
+            continue;
+        const char *q = p;
+        if (isdigit((unsigned char)*q)) {
+            while (isdigit((unsigned char)*q) || *q == '.')
+                q++;
+        } else {
+            q += strncasecmp(q, "half a ", 7) == 0 ? 7 : 2;
+        }
+        while (*q == ' ')
+            q++;
+        size_t n = 0;
+        while (isalpha((unsigned char)q[n]))
+            n++;
+        if (n && eng__agent_word_in(q, n, units))
+            return true;
+    }
+    return false;
+}
+
 /* "how much storage", "how many megapixels does it have": "how much" or
  * "how many" before a word that is no word of money, the cart or time. */
 static bool asks_amount_of_thing(const char *text)
@@ -2504,6 +2533,14 @@ eng_result eng__agent_cart(const agent_call *c)
                 return r;
         }
         int64_t q = quantity(t, 1);
+        /* "add 2 lbs of chicken": a weight, and the shop sells by the
+         * item; how many is asked, never one nor two guessed */
+        if (by_weight(text)) {
+            eng__set_var(t, "byWeight", json_object_new_string(tg.title));
+            eng__set_var(t, "badQuantity", json_object_new_boolean(1));
+            eng__turn_note(t, "a weight said of %s, sold by the item: how many, asked", tg.sku);
+            return ENG_R_OK;
+        }
         /* "make the chanel 2 as well" of a product not in the cart yet:
          * that count (the entities stage reads "chanel 2" as a model) */
         static const char *const sets[] = {"make ", "set ", "and make ", "can you make ", NULL};

@@ -512,6 +512,16 @@ static bool asks_for_one(eng_turn *t)
     return false;
 }
 
+/* The message is a few words at most ("2", "3 please", "just 2 pls"). */
+static bool short_message(eng_turn *t)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    int words = 0;
+    for (const char *p = text; *p; p++)
+        words += isalnum((unsigned char)*p) && (p == text || !isalnum((unsigned char)p[-1]));
+    return words <= 3;
+}
+
 /* keep_on_empty: a refinement that finds nothing leaves what the shopper
  * saw (and the query it came from) in the session, so that "the second
  * one" or the next refinement still mean the last list shown. */
@@ -3200,7 +3210,9 @@ eng_result eng__agent_product(const agent_call *c)
         return claimed;   /* "which sizes do these come in" */
     static const char *const more[] = {"more", "another", "extra", NULL};
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "refine_search") == 0 ||
-         (strcmp(intent, "product_details") == 0 && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), more))) &&
+         (strcmp(intent, "product_details") == 0 &&
+          (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), more) ||
+           (eng__agent_bare_count(t) && short_message(t))))) &&   /* "2" after "How many would you like?" */
         eng__agent_cart_claims(c, &claimed))
         return claimed;   /* "a dozen please", "redeem welcome5", "all but the kiwi" */
     if ((strcmp(intent, "search_product") == 0 || strcmp(intent, "recommend") == 0 ||

@@ -515,6 +515,30 @@ eng_result eng__agent_support(const agent_call *c)
         return ENG_R_OK;   /* "what about canada?" right after the shipping regions */
     eng__turn_note(t, "topic %s", intent);
     knowledge(t, intent);
+    /* "do you have lettuce": the shop's text has nothing on it, and the
+     * question asks for a thing to buy: the catalog says whether it is
+     * carried ("we don't seem to carry that"), not a person */
+    static const char *const stocks[] = {"do you have", "do you sell", "do you carry", "do you stock", "have you got",
+                                         "got any", "do you do", "you guys have", "you guys sell", NULL};
+    /* ...a thing, not a service of the shop's ("a loyalty program",
+     * "student discounts", "do you sell internationally") */
+    static const char *const services[] = {
+        "program", "programme", "scheme", "discount", "discounts", "deal", "deals", "policy", "service", "services",
+        "app", "account", "membership", "rewards", "points", "plan", "plans", "club", "newsletter", "subscription",
+        "internationally", "abroad", "overseas", "worldwide", "support", "chat", "phone number", "email", "store",
+        "stores", "office", "warehouse", "hours", "sale", "sales", "offer", "offers", "coupon", "coupons", "code",
+        "codes", "voucher", "vouchers", "refund", "refunds", "return", "returns", "exchange", "exchanges",
+        "financing", "instalments", "installments", "student", "military", "senior", "price match", "wrapping",
+        "gift wrap", "delivery", "shipping", "pickup", "collection", "insurance", "warranty", "guarantee",
+        "trade in", "trade-in", "layaway", "catalogue", "catalog", "website", "site", NULL};
+    const char *asked = eng__json_str(t->ctx, "message.text", "");
+    if (strcmp(intent, "shop_question") == 0 && json_object_get_boolean(eng__json_path(t->ctx, "vars.knowledgeMiss")) &&
+        eng__agent_has_word(asked, stocks) && !eng__agent_has_word(asked, services) && eng__store(t)) {
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "knowledgeMiss");
+        eng__agent_read_as(t, "search_product");
+        eng__turn_note(t, "asks whether a thing is sold, and the shop's text has nothing on it: the catalog");
+        return eng__agent_product(c);
+    }
     /* "what does delivery cost?" between the order question and the
      * answer to it: the question is still open */
     /* the delivery address the checkout asked for stays asked across a
