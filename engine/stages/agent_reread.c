@@ -432,6 +432,28 @@ static bool at_checkout(const reread_ctx *c)
  * shop question: the listing's variants (eng__agent_sizes_question) */
 static bool asks_variants(const reread_ctx *c, eng_result *r) { return eng__agent_sizes_question(c->call, r); }
 
+/* "i bought a phone last week and it doesn't turn on", "the blender i
+ * ordered stopped working": a fault after delivery, not a search; the
+ * shop's warranty text answers */
+static bool answers_fault(const reread_ctx *c, eng_result *r)
+{
+    static const char *const fault[] = {"doesn't work", "doesnt work", "does not work", "doesn't turn on",
+                                        "doesnt turn on", "won't turn on", "wont turn on", "will not turn on",
+                                        "stopped working", "not working", "won't charge", "wont charge",
+                                        "doesn't charge", "doesnt charge", "keeps crashing", "dead on arrival",
+                                        "broke down", "has broken", "it broke", "fell apart", "no longer works",
+                                        NULL};
+    static const char *const owned[] = {"bought", "ordered", "purchased", "i got", "received", "arrived", "got it",
+                                        "my order", "from you", NULL};
+    if (!eng__agent_has_word(c->said, fault) || !eng__agent_has_word(c->said, owned) ||
+        !eng__agent_knowledge_of(c->t, "shop_question", false, "product fails stops working warranty replace"))
+        return false;
+    eng__agent_read_as(c->t, "shop_question");
+    eng__turn_note(c->t, "something bought stopped working: the shop's warranty text");
+    *r = ENG_R_OK;
+    return true;
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -877,6 +899,7 @@ static const reread table[] = {
      "asks by when a delivery comes: the shop's shipping text"},
     {picks_from, NULL, 0.7, NULL, picks_compared, NULL, RR_STORE, NULL, NULL, NULL},
     {damage_from, NULL, ANY, NULL, answers_damage, NULL, 0, NULL, NULL, NULL},
+    {damage_from, NULL, ANY, NULL, answers_fault, NULL, 0, NULL, NULL, NULL},
     {checkouts, NULL, 0.6, buys_thing, NULL, "add_to_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
      eng__agent_cart, "buying a thing named, read as a checkout: an add, asked"},
     {unplaced, NULL, 0.6, opens_checkout, NULL, "checkout", RR_SOURCE, NULL, eng__agent_order,
