@@ -1517,7 +1517,11 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
      * back on the shelf (puts_back) or out again */
     static const char *const restore[] = {"put it back", "put that back", "put them back", "bring it back",
                                           "bring that back", "add it back", "add that back", "want it back",
-                                          "need it back", "back in", NULL};
+                                          "need it back", "back in",
+                                          /* "no wait, keep them" right after the removal */
+                                          "keep them", "keep it", "keep that", "keep those", "keep the",
+                                          "don't remove", "dont remove", "didn't want it removed",
+                                          "leave them", "leave it in", NULL};
     static const char *const unadd[] = {"cancel", "remove", "take it out", "take that out", "don't", "dont",
                                         "do not", "no wait", "wait no", "stop", "didn't want", "didnt want",
                                         NULL};
