@@ -402,6 +402,13 @@ static void understand(const eng_stage *st, eng_turn *t, const opts *o, const en
             rest = last + 7;
         else if (!in.category && last && in.for_whom == 2 && strncmp(last, "mens-", 5) == 0)
             rest = last + 5;
+        /* "any for women" after "watches" (no category: both men's and
+         * women's hold watches): the women's category of the kind
+         * searched for, when the catalog has one; never every women's
+         * thing (a handbag was then the cheapest "watch") */
+        const char *said = eng__json_str(t->ctx, "session.lastQuery.text", NULL);
+        if (!in.category && !last && !rest && said && *said && !strchr(said, ' '))
+            rest = said;
         char other[96];
         const char *cat = NULL;
         if (rest && snprintf(other, sizeof other, "%s%s", in.for_whom == 1 ? "mens-" : "womens-", rest) <
