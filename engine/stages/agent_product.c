@@ -21,6 +21,7 @@ static const char *const stop[] = {
     "of", "in", "on", "and", "or", "sell", "selling", "carry", "stock", "hi", "hello", "hey", "something",
     "anything", "under", "below", "over", "above", "less", "more", "than", "between", "cheap", "cheaper",
     "only", "available", "price", "priced", "around", "about", "also", "maybe", "good", "best", "nice",
+    "decent", "excellent", "amazing", "awesome",
     "options", "option", "kind", "kinds", "type", "types", "them", "those", "these", "it", "one", "ones",
     "let", "see", "up", "at", "most", "least", "budget", "dollars", "dollar", "bucks", "usd", "eur",
     "euros", "gbp", "pounds", "we", "us", "our", "that", "this", "where", "how", "much", "many", "guys",
@@ -1404,7 +1405,10 @@ static eng_result search_as(eng_turn *t, const agent_opts *o, bool refine, bool 
     const char *understood = eng__json_str(t->ctx, "understanding.category", NULL);
     if (cat && understood && strcasecmp(cat, understood) != 0 && !refine)
         cat = NULL;
-    const char *typed = cat ? NULL : understood;
+    /* "any with a good camera" narrowing the phones shown: "camera"
+     * names a kind elsewhere, here a feature of the list */
+    bool narrowing = refine && has_last && json_object_get_boolean(eng__json_path(t->ctx, "vars.narrowsList"));
+    const char *typed = cat || narrowing ? NULL : understood;
     if (cat)
         q.category = cat;
     else if (typed)
@@ -1673,11 +1677,15 @@ bool eng__agent_narrows_list(eng_turn *t)
                                         "i'd prefer one with ", "id prefer one with ", NULL};
     const char *text = eng__json_str(t->ctx, "message.text", "");
     text = eng__agent_past_courtesy(text);   /* "ideally something with ..." */
-    if (!eng__json_path(t->ctx, "session.lastQuery") || eng__json_path(t->ctx, "understanding.category"))
+    if (!eng__json_path(t->ctx, "session.lastQuery"))
         return false;
+    /* what follows "with" is a feature of the list, even a word that
+     * names a kind elsewhere ("any with a good camera" of phones) */
     for (size_t i = 0; opens[i]; i++)
         if (strncasecmp(text, opens[i], strlen(opens[i])) == 0)
             return true;
+    if (eng__json_path(t->ctx, "understanding.category"))
+        return false;
     /* "anything leather?", "something waterproof": one or two words the
      * catalog knows, no kind of product, after a list */
     static const char *const bare[] = {"anything ", "something ", "any ", NULL};
