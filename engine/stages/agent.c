@@ -605,6 +605,7 @@ static const char *const filler[] = {
     /* chat around the request */
     "cheers", "mate", "ta", "lovely", "go", "would", "ya", "pal", "buddy", "honestly",
     "tbh", "tho", "though", "lol", "imo", "ngl", "btw", "haha", "hehe", "lmao", "tbf", "fewer",
+    "few", "several", "handful", /* "add a few": a count not said, asked */
     /* and take them out with */
     "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
     "nah", "nope", "naw", "whoops", "but", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "didn", "didnt", "mistake", "accident", "accidentally", "misclick",
@@ -1670,6 +1671,9 @@ void eng__agent_keep_pending(eng_turn *t)
     ENG_JADD(p, "kept", json_object_new_int64(kept + 1));
     json_object *v = NULL;
     json_object_deep_copy(p, &v, NULL);
+    /* "Shall I still add 3 of the sofa?": the count asked, said again */
+    if (v && json_object_get_int64(eng__json_path(p, "qty")) > 1)
+        json_object_object_add(v, "several", json_object_new_boolean(1));
     static const char *const kinds[][2] = {{"order.create", "order"}, {"cart.add", "add"}, {"cart.set", "set"},
                                            {"cart.remove", "remove"}, {"cart.clear", "clear"},
                                            {"checkout.address", "address"}};

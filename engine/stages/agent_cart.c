@@ -2537,6 +2537,15 @@ eng_result eng__agent_cart(const agent_call *c)
                 return r;
         }
         int64_t q = quantity(t, 1);
+        /* "add a few", "several please": a count not said; asked */
+        static const char *const vague[] = {"a few", "several", "a bunch", "a handful", "some more", "a couple more",
+                                            NULL};
+        if (said_count(t) < 0 && eng__agent_has_word(text, vague) &&
+            !eng__agent_has_word(text, (const char *const[]){"a couple more", NULL})) {
+            eng__set_var(t, "badQuantity", json_object_new_boolean(1));
+            eng__turn_note(t, "a vague count: how many, asked");
+            return ENG_R_OK;
+        }
         /* "add 2 lbs of chicken": a weight, and the shop sells by the
          * item; how many is asked, never one nor two guessed */
         if (by_weight(text)) {

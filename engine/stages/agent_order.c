@@ -536,7 +536,14 @@ static eng_result nothing_to_confirm(const agent_call *c)
     static const char *const adding[] = {"add", "put", "grab", "include", "throw", "toss", "chuck", "pop",
                                          "go with", "i'll take", "ill take", "i'll have", "ill have", "i'll get",
                                          "take the", NULL};
-    if (eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), adding)) {
+    /* "ok get 2", "sure, buy one": a verb of having with a count */
+    static const char *const having[] = {"get", "buy", "order", "take", NULL};
+    const char *said = eng__json_str(t->ctx, "message.text", "");
+    bool counted = eng__agent_has_word(said, having) && eng__slot(t, "quantity") &&
+                   (eng__json_str(t->ctx, "session.focus", NULL) || eng__json_path(t->ctx, "session.shown"));
+    if (eng__agent_has_word(said, adding) || counted) {
+        if (counted)
+            json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
         eng__agent_read_as(t, "add_to_cart");
         eng__turn_note(t, "nothing to confirm, and an add is asked: read as add_to_cart");
         return eng__agent_cart(c);
