@@ -733,6 +733,28 @@ static size_t after_answer(const char *text)
     return starts_request(s) ? (size_t)(s - text) : 0;
 }
 
+/* "yes", "yeah", "ok": an answer that agrees. */
+static bool agrees(const char *s)
+{
+    static const char *const no[] = {"no", "nope", "nah", NULL};
+    for (size_t i = 0; no[i]; i++)
+        if (word_at(s, no[i]))
+            return false;
+    return answer_word(s) > 0;
+}
+
+/* An intent of looking, not of doing: "yes, show me cheaper ones" after
+ * "shall I add the laptop?" is still looking, and its "yes" no add. */
+static bool browsing(const char *intent)
+{
+    static const char *const kinds[] = {"search_product", "refine_search", "recommend", "compare",
+                                        "product_details", NULL};
+    for (size_t i = 0; kinds[i]; i++)
+        if (strcmp(intent, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
 /* After a "yes": words that say the yes again ("yes place the order",
  * "yes, go ahead"), not a request of their own. */
 static bool restates(const char *s)
@@ -758,6 +780,7 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
         return 1;
     size_t cuts[MAX_PARTS], clen[MAX_PARTS], nc = 0;
     bool loose[MAX_PARTS] = {false};
+    bool but_cut = false;   /* the first cut is a "but": "yes but show me cheaper ones" */
     size_t lead = after_answer(text);
     if (lead && (restates(text + lead) || weak_answer(text, text + lead)))
         lead = 0;   /* "yes place the order": one answer */
@@ -766,7 +789,7 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
          * again, or its opposite; one request, as the agents read it */
         char rest[64];
         preview_intent(p, text + lead, rest, sizeof rest);
-        if (is_change(rest))
+        if (is_change(rest) || (agrees(text) && browsing(rest)))
             lead = 0;
     }
     if (lead) {
@@ -787,6 +810,7 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
                             starts_request(past_chat(text));
             if (after_request || question) {
                 loose[nc + 1] = question;
+                but_cut |= nc == 0 && strstr(connectives[c], "but") != NULL;
                 cuts[nc] = i;
                 clen[nc++] = cl;
                 i += cl - 1;
@@ -837,8 +861,9 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
         if (!ok)
             break;
         preview_intent(p, parts[k], intents[k], sizeof intents[k]);
-        if (*answer && k == 1 && (is_change(intents[k]) || restates(parts[k])))
-            ok = 0;   /* "yes, and add it" after "shall I add it?" */
+        if (*answer && k == 1 &&
+            (is_change(intents[k]) || restates(parts[k]) || (agrees(parts[0]) && (browsing(intents[k]) || but_cut))))
+            ok = 0;   /* "yes, and add it" after "shall I add it?"; "yes but show me cheaper ones" */
         if (!intents[k][0] || strcmp(intents[k], "out_of_scope") == 0 || strcmp(intents[k], "clarify") == 0 ||
             strcmp(intents[k], "confirm") == 0 || strcmp(intents[k], "deny") == 0)
             ok = 0;

@@ -853,7 +853,9 @@ static const char *const fillers[] = {"pls", "plz", "please", "now", "from", "on
                                       "that's", "thats", "it's", "its", "they're", "theyre", "those", "these",
                                       "them", "way", "lot", "much", "money",
                                       /* "i'd love the fourth but it's too expensive" */
-                                      "love", "like", "i'd", "id", "but", NULL};
+                                      "love", "like", "i'd", "id", "but",
+                                      /* "yes, show me cheaper ones" to a question */
+                                      "yes", "yeah", "yep", "sure", "alright", "no", "nope", "nah", NULL};
 
 /* The next space-separated word of *p into w (NUL-terminated when it
  * fits in cap), *p moved past it; returns its length (>= cap: too long,
