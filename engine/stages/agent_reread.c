@@ -454,6 +454,18 @@ static bool answers_fault(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "what's the difference between it and the dell", "how does it stack
+ * up against the oppo" read as out of scope: a comparison of what it
+ * names, the product in focus among them */
+static bool asks_difference(const reread_ctx *c)
+{
+    static const char *const against[] = {"difference between", "differences between", "the difference",
+                                          "compare", "compared to", "compared with", "versus", "vs", "stack up",
+                                          "better than", NULL};
+    return eng__agent_has_word(c->said, against) &&
+           (eng__json_str(c->t->ctx, "session.focus", NULL) || eng__json_path(c->t->ctx, "session.shown"));
+}
+
 /* "and one fewer kiwi please" read as an add: a count taken away */
 static bool fewer(const reread_ctx *c)
 {
@@ -907,6 +919,8 @@ static const reread table[] = {
     {unplaced_oos, NULL, ANY, at_checkout, NULL, "shop_question", 0, NULL, eng__agent_support,
      "a question while the checkout waits: the shop's text, the order still asked"},
     {unplaced, NULL, ANY, NULL, asks_variants, NULL, RR_STORE, NULL, NULL, NULL},
+    {unplaced, NULL, 0.6, asks_difference, NULL, "compare", RR_STORE, NULL, eng__agent_product,
+     "asks what sets products apart: a comparison"},
     {NULL, takes_away, 0.8, fewer, NULL, "update_quantity", RR_STORE | RR_SOURCE | RR_ASKED, NULL, eng__agent_cart,
      "a count taken away, read as an add: a change of the line, asked"},
     {promo, NULL, ANY, asks_codes, NULL, "shop_question", 0, NULL, NULL,
