@@ -767,6 +767,22 @@ static bool split_compound(const eng__lex *x, const char *w, size_t n, char *out
     return true;
 }
 
+/* Whether the word of `text` that ends before offset s (past spaces) is
+ * one of `list`, case aside. */
+static bool word_before_in(const char *text, size_t s, const char *const *list)
+{
+    size_t b = s;
+    while (b > 0 && text[b - 1] == ' ')
+        b--;
+    size_t a = b;
+    while (a > 0 && isalpha((unsigned char)text[a - 1]))
+        a--;
+    for (size_t i = 0; list[i]; i++)
+        if (strlen(list[i]) == b - a && strncasecmp(text + a, list[i], b - a) == 0)
+            return true;
+    return false;
+}
+
 /* "looking 4 a hoodie", "something 4 my mum": the digit 4 written for
  * "for" after a word that asks for something and before a word, never a
  * count or a model number ("series 4", "4 pack", "size 4"). */
@@ -774,15 +790,7 @@ static bool text_speak_for(const char *text, size_t s, size_t e)
 {
     static const char *const before[] = {"looking", "shopping", "searching", "something", "anything", "smth",
                                           "sth", "gift", "gifts", "present", "presents", "ideas", "stuff", NULL};
-    size_t b = s;
-    while (b > 0 && text[b - 1] == ' ')
-        b--;
-    size_t a = b;
-    while (a > 0 && isalpha((unsigned char)text[a - 1]))
-        a--;
-    bool asks = false;
-    for (size_t i = 0; before[i] && !asks; i++)
-        asks = strlen(before[i]) == b - a && strncasecmp(text + a, before[i], b - a) == 0;
+    bool asks = word_before_in(text, s, before);
     size_t f = e;
     while (text[f] == ' ')
         f++;
@@ -817,18 +825,10 @@ static const char *short_typo(const char *text, const char *w, size_t n, size_t 
             object = strlen(objects[i]) == nn && strncasecmp(objects[i], next, nn) == 0;
         return object ? "add" : NULL;
     }
-    if ((n == 3 && strncasecmp(w, "crt", 3) == 0) || (n == 5 && strncasecmp(w, "cartt", 5) == 0)) {
-        size_t b = s;
-        while (b > 0 && text[b - 1] == ' ')
-            b--;
-        size_t a = b;
-        while (a > 0 && isalpha((unsigned char)text[a - 1]))
-            a--;
-        static const char *const before[] = {"my", "the", "to", "your", "in", NULL};
-        for (size_t i = 0; before[i]; i++)
-            if (strlen(before[i]) == b - a && strncasecmp(text + a, before[i], b - a) == 0)
-                return "cart";
-    }
+    static const char *const before[] = {"my", "the", "to", "your", "in", NULL};
+    if (((n == 3 && strncasecmp(w, "crt", 3) == 0) || (n == 5 && strncasecmp(w, "cartt", 5) == 0)) &&
+        word_before_in(text, s, before))
+        return "cart";
     return NULL;
 }
 
