@@ -633,15 +633,21 @@ static void preview_intent(eng_pipeline *p, const char *text, char *out, size_t 
 
 /* An intent about products or the cart (not a question the shop's text
  * or the order desk answers). */
+/* Whether `intent` is one of the NULL-ended `kinds`. */
+static bool intent_in(const char *intent, const char *const *kinds)
+{
+    for (size_t i = 0; kinds[i]; i++)
+        if (strcmp(intent, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
 static bool commerce_intent(const char *intent)
 {
     static const char *const kinds[] = {"search_product", "refine_search", "product_details", "compare",
                                         "recommend", "add_to_cart", "remove_from_cart", "update_quantity",
                                         "view_cart", "empty_cart", "apply_promo", NULL};
-    for (size_t i = 0; kinds[i]; i++)
-        if (strcmp(intent, kinds[i]) == 0)
-            return true;
-    return false;
+    return intent_in(intent, kinds);
 }
 
 /* `s` past a word of chat it opens with ("ok add it", "right, add it"). */
@@ -661,10 +667,7 @@ static bool is_change(const char *intent)
 {
     static const char *const kinds[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
                                         "apply_promo", NULL};
-    for (size_t i = 0; kinds[i]; i++)
-        if (strcmp(intent, kinds[i]) == 0)
-            return true;
-    return false;
+    return intent_in(intent, kinds);
 }
 
 static int is_search(const char *intent)
@@ -749,10 +752,7 @@ static bool browsing(const char *intent)
 {
     static const char *const kinds[] = {"search_product", "refine_search", "recommend", "compare",
                                         "product_details", NULL};
-    for (size_t i = 0; kinds[i]; i++)
-        if (strcmp(intent, kinds[i]) == 0)
-            return true;
-    return false;
+    return intent_in(intent, kinds);
 }
 
 /* After a "yes": words that say the yes again ("yes place the order",
@@ -885,6 +885,19 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
 
 /* A part that asked something or could not tell what was meant ends the
  * message there: the shopper answers before anything else is done. */
+/* Whether any of the n paths of ctx holds a value that counts as set:
+ * present, not null, not false. */
+static bool any_set(json_object *ctx, const char *const *paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = eng__json_path(ctx, paths[i]);
+        if (v && !json_object_is_type(v, json_type_null) &&
+            !(json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
+            return true;
+    }
+    return false;
+}
+
 static int part_stops(json_object *ctx)
 {
     static const char *const asks[] = {"vars.ask", "vars.whichOne", "vars.needProduct", "vars.noMatch",
@@ -892,12 +905,8 @@ static int part_stops(json_object *ctx)
                                        "vars.notInCart", "vars.cartEmpty", "vars.needTwo", "vars.confirmOrder",
                                        "vars.whichInCart", "vars.unsure", "vars.needCode", "vars.noOrder",
                                        "vars.missingInCart", "error", "timedOut", "session.pending"};
-    for (size_t i = 0; i < sizeof asks / sizeof *asks; i++) {
-        json_object *v = eng__json_path(ctx, asks[i]);
-        if (v && !json_object_is_type(v, json_type_null) &&
-            !(json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
-            return 1;
-    }
+    if (any_set(ctx, asks, sizeof asks / sizeof *asks))
+        return 1;
     json_object *la = eng__json_path(ctx, "vars.lastAction.message");
     if (la && json_object_get_string_len(la))
         return 1;
@@ -910,12 +919,8 @@ static bool answered(json_object *ctx)
 {
     static const char *const did[] = {"vars.confirmedChange", "vars.changeDropped", "vars.pendingCancelled",
                                        "vars.lastAction", "vars.mixedAnswer"};
-    for (size_t i = 0; i < sizeof did / sizeof *did; i++) {
-        json_object *v = eng__json_path(ctx, did[i]);
-        if (v && !json_object_is_type(v, json_type_null) &&
-            !(json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
-            return true;
-    }
+    if (any_set(ctx, did, sizeof did / sizeof *did))
+        return true;
     json_object *a = eng__json_path(ctx, "actions");
     return a && json_object_is_type(a, json_type_array) && json_object_array_length(a) > 0;
 }
