@@ -404,10 +404,15 @@ bool eng__agent_picks_delivery(eng_turn *t)
     bool asked = pend && strcmp(eng__json_str(pend, "type", ""), "order.create") == 0 && from_last_turn(t, pend);
     if (!asked && strcmp(last, "checkout") != 0 && strcmp(last, "place_order") != 0 && strcmp(last, "view_cart") != 0)
         return false;
-    int words = 0;
+    /* the last clause: "hmm that's a lot, go back to standard" */
+    const char *clause = text;
     for (const char *p = text; *p; p++)
-        words += isalpha((unsigned char)*p) && (p == text || !isalpha((unsigned char)p[-1]));
-    return words <= 5 && eng__delivery_named(t, text) != NULL;
+        if ((*p == ',' || *p == ';' || *p == '.' || *p == '!') && p[1 + strspn(p + 1, " .!")])
+            clause = p + 1;
+    int words = 0;
+    for (const char *p = clause; *p; p++)
+        words += isalpha((unsigned char)*p) && (p == clause || !isalpha((unsigned char)p[-1]));
+    return words <= 5 && eng__delivery_named(t, clause) != NULL;
 }
 
 static bool is_filler(const char *w, size_t n);
@@ -1428,6 +1433,13 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
                 if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku) == 0) {
                     one(t, o, AGENT_AT_SHOWN, json_object_array_get_idx(shown, k));
                     o->comparative = strcmp(kind, "comparative") == 0;
+                    const char *within = eng__json_str(e, "within", NULL);
+                    if (within) {
+                        /* "the cheapest" of four iPhones and a charger:
+                         * the cheapest iPhone, a reading that is asked */
+                        eng__set_var(t, "continued", json_object_new_boolean(1));
+                        eng__turn_note(t, "ranked among the list's %s: %s", within, o->sku);
+                    }
                     return;
                 }
             o->found = AGENT_ONE, o->where = AGENT_AT_SHOWN;
@@ -1621,9 +1633,19 @@ static bool from_last_turn(eng_turn *t, json_object *o)
     return (now == at + 1 || now == at) && strcmp(asked, mid) != 0;
 }
 
-json_object *eng__agent_last_quote(eng_turn *t)
+json_object *eng__agent_last_quote(eng_turn *t) { return eng__agent_remembered(t, "quoted"); }
+
+void eng__agent_remember(eng_turn *t, const char *name, json_object *v)
 {
-    json_object *q = eng__json_path(eng__session(t), "quoted");
+    json_object *sess = eng__session(t);
+    ENG_JADD(v, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    ENG_JADD(v, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    json_object_object_add(sess, name, v);
+}
+
+json_object *eng__agent_remembered(eng_turn *t, const char *name)
+{
+    json_object *q = json_object_object_get(eng__session(t), name);
     return q && from_last_turn(t, q) ? q : NULL;
 }
 

@@ -679,6 +679,15 @@ static eng_result unclear(eng_turn *t, agent_target *tg, bool in_cart)
             if (tg->where != AGENT_AT_CART) {
                 ENG_JADD(eng__session(t), "shown", shown);
                 json_object_object_del(eng__session(t), "focus");
+                /* "add a rolex": which one; "the submariner" next adds it
+                 * (eng__agent_picks_asked), as many as were asked for */
+                const char *in = eng__agent_intent(t);
+                if (strcmp(in, "add_to_cart") == 0 || strcmp(in, "update_quantity") == 0) {
+                    int64_t q = quantity(t, 1);
+                    json_object *ch = json_object_new_object();
+                    ENG_JADD(ch, "qty", json_object_new_int64(q > 0 && q <= 1000000 ? q : 1));
+                    eng__agent_remember(t, "choosing", ch);
+                }
             } else {
                 json_object_put(shown);
             }
@@ -2398,7 +2407,8 @@ eng_result eng__agent_cart(const agent_call *c)
         eng__set_var(t, "continued", json_object_new_boolean(1));
         continued = true;
     }
-    if (mutating && !continued && !asks_change(text) && !wanted_refs(t, text))
+    if (mutating && !continued && !asks_change(text) && !wanted_refs(t, text) &&
+        !json_object_get_boolean(eng__json_path(t->ctx, "vars.picked")))
         return about_products(c);
     agent_target tg;
     /* "i don't want the shoes anymore" asks to remove them; "don't

@@ -387,6 +387,12 @@ int eng__agent_name_score(const char *words, json_object *product);
  * before this one quoted (session.quoted: sku, qty, turn, id), or NULL
  * when that message quoted none or came earlier. */
 json_object *eng__agent_last_quote(eng_turn *t);
+/* eng__agent_remember: keep `v` (an object, taken) as session[name] for
+ * the next message only: the turn and the message id are added to it. */
+void eng__agent_remember(eng_turn *t, const char *name, json_object *v);
+/* eng__agent_remembered: session[name] if this turn's message is the one
+ * right after the turn that remembered it, else NULL. */
+json_object *eng__agent_remembered(eng_turn *t, const char *name);
 /* eng__agent_last_change: the one cart line the message before this one
  * changed (session.lastChange: type, sku, title, before, after), or NULL
  * when that message changed none, several, or came earlier. */

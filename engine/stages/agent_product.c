@@ -1783,12 +1783,10 @@ static void quote(eng_turn *t, json_object *card)
     ENG_JADD(v, "total", json_object_new_double((double)(cents * n) / 100.0));
     eng__set_var(t, "quote", v);
     /* "put them both in" next: that many of it (eng__agent_last_quote) */
-    json_object *sess = eng__session(t), *qd = json_object_new_object();
+    json_object *qd = json_object_new_object();
     ENG_JADD(qd, "sku", json_object_new_string(eng__json_str(card, "sku", "")));
     ENG_JADD(qd, "qty", json_object_new_int64(n));
-    ENG_JADD(qd, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
-    ENG_JADD(qd, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
-    ENG_JADD(sess, "quoted", qd);
+    eng__agent_remember(t, "quoted", qd);
 }
 
 /* The details of product p (cleared here): its priced card, the focus. */

@@ -172,6 +172,36 @@ static bool offers(const reread_ctx *c)
             eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions"));
 }
 
+/* "take 10% off", "can you knock $20 off it", "give me a discount":
+ * a price cut asked of the shop, read as a change of the cart; the
+ * shop's offers and codes answer, nothing changes */
+static bool asks_price_cut(const reread_ctx *c)
+{
+    static const char *const cut[] = {"give me a discount", "give us a discount", "get a discount",
+                                      "do me a deal", "cut me a deal", "knock", "lower the price",
+                                      "reduce the price", "bring the price down", "cheaper price", NULL};
+    const char *said = c->said, *off = NULL;
+    bool priced = false;
+    for (const char *p = said; (p = strcasestr(p, " off")) != NULL; p += 4)
+        off = p;
+    if (off) {
+        const char *q = off;
+        while (q > said && q[-1] == ' ')
+            q--;
+        priced = q > said && (q[-1] == '%' || isdigit((unsigned char)q[-1]));
+        const char *d = q;
+        while (d > said && (isdigit((unsigned char)d[-1]) || d[-1] == '.' || d[-1] == ','))
+            d--;
+        priced &= q[-1] == '%' || (d > said && (d[-1] == '$' || d[-1] == '\xa3'));
+    }
+    if (!priced && !eng__agent_has_word(said, cut))
+        return false;
+    if (!eng__agent_knowledge(c->t, "apply_promo", false) &&
+        !eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions codes"))
+        eng__set_var(c->t, "knowledgeMiss", json_object_new_boolean(1));
+    return true;
+}
+
 /* "is there a discount code i can use", "do you have any promo codes"
  * read as a code to use: no code is said, the shop's offers and codes
  * answer */
@@ -323,6 +353,45 @@ static bool picks_compared(const reread_ctx *c, eng_result *r)
     eng__agent_read_as(t, "product_details");
     eng__turn_note(t, "one of the products just compared, named: its details");
     *r = eng__agent_product(c->call);
+    return true;
+}
+
+/* "add a rolex" answered "Which one do you mean?", then "the
+ * submariner" or "the second one": that one added, as many as were
+ * asked for, not its details nor a search */
+static bool picks_asked(const reread_ctx *c, eng_result *r)
+{
+    static const char *const other[] = {"tell", "show", "more", "about", "detail", "details", "compare",
+                                        "difference", "cheaper", "cheapest", "other", "others", "else",
+                                        "different", "any", "none", "neither", "see", "look", "nevermind",
+                                        "never mind", "not", "don't", "dont", NULL};
+    eng_turn *t = c->t;
+    json_object *ch = eng__agent_remembered(t, "choosing"), *shown = eng__json_path(t->ctx, "session.shown");
+    if (!ch || !json_object_is_type(shown, json_type_array) || eng__agent_is_question(c->said) ||
+        strchr(c->said, '?') || eng__agent_has_word(c->said, other))
+        return false;
+    int words = 0;
+    for (const char *p = c->said; *p; p++)
+        words += isalnum((unsigned char)*p) && (p == c->said || !isalnum((unsigned char)p[-1]));
+    if (words > 6)
+        return false;
+    bool picked = eng__reference_sku(t) != NULL;
+    char name[160];
+    eng__agent_name_words(t, name, sizeof name);
+    for (size_t k = 0; !picked && name[0] && k < json_object_array_length(shown); k++)
+        picked = eng__agent_name_score(name, json_object_array_get_idx(shown, k)) > 0;
+    if (!picked)
+        return false;
+    json_object *slots = eng__json_path(t->ctx, "slots");
+    if (!json_object_is_type(slots, json_type_object)) {
+        slots = json_object_new_object();
+        json_object_object_add(t->ctx, "slots", slots);
+    }
+    json_object_object_add(slots, "quantity", json_object_new_int64(json_object_get_int64(eng__json_path(ch, "qty"))));
+    eng__agent_read_as(t, "add_to_cart");
+    eng__set_var(t, "picked", json_object_new_boolean(1));   /* the add was asked for: no verb needed */
+    eng__turn_note(t, "picks one of the products asked about for an add: that one added");
+    *r = eng__agent_cart(c->call);
     return true;
 }
 
@@ -532,6 +601,45 @@ static bool asks_new(const reread_ctx *c)
 /* "lower it by one" read as a cheaper list: the line's count */
 static bool changes_by(const reread_ctx *c) { return eng__agent_changes_by(c->t, c->said); }
 
+/* "take one of the first ones out", "take the red one off my cart":
+ * "take" or "pull", a few words, then "out" or "off" closing the
+ * request (or before "of my cart" and the like). Not a price cut
+ * ("take 10% off", "take $5 off"). */
+static bool takes_thing_out(const char *asked)
+{
+    static const char *const tails[] = {"", "of my cart", "of the cart", "of my basket", "of the basket",
+                                        "of my bag", "of the bag", "of my trolley", "of my order", "my cart",
+                                        "the cart", "my basket", "my bag", "my order", "the order", "please",
+                                        "pls", "for me", "again", NULL};
+    if (strncasecmp(asked, "take ", 5) != 0 && strncasecmp(asked, "pull ", 5) != 0)
+        return false;
+    if (strpbrk(asked, "%$"))
+        return false;
+    const char *p = asked + 5;
+    for (int words = 0; *p && words < 8; words++) {
+        size_t n = strcspn(p, " ,.!?");
+        if (words > 0 && ((n == 3 && strncasecmp(p, "out", 3) == 0) || (n == 3 && strncasecmp(p, "off", 3) == 0))) {
+            const char *rest = p + n;
+            rest += strspn(rest, " ,.!?");
+            char tail[64];
+            size_t k = strcspn(rest, ".!?");
+            if (k >= sizeof tail)
+                return false;
+            memcpy(tail, rest, k);
+            while (k && tail[k - 1] == ' ')
+                k--;
+            tail[k] = '\0';
+            for (size_t i = 0; tails[i]; i++)
+                if (strcasecmp(tail, tails[i]) == 0)
+                    return true;
+            return false;
+        }
+        p += n;
+        p += strspn(p, " ,.!?");
+    }
+    return false;
+}
+
 /* "forget the rolex", "scratch the second", "could you take out
  * whatever i just put in", "take off the milk": a removal in words the
  * model reads otherwise. The verbs that only take out of a cart count
@@ -552,6 +660,7 @@ static bool drops(const reread_ctx *c)
         opens_drop = strncasecmp(asked, drop_verbs[i], strlen(drop_verbs[i])) == 0;
     for (size_t i = 0; out_verbs[i] && !opens_out; i++)
         opens_out = strncasecmp(asked, out_verbs[i], strlen(out_verbs[i])) == 0;
+    opens_out |= takes_thing_out(asked);
     /* "could you remove whatever i added last" */
     opens_out |= (strncasecmp(asked, "remove ", 7) == 0 || strncasecmp(asked, "delete ", 7) == 0) &&
                  eng__agent_names_last_added(asked);
@@ -823,6 +932,10 @@ static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_pr
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
                                           "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
+static const char *const price_cut_from[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
+                                             "search_product", "refine_search", NULL};
+static const char *const picks_from_asked[] = {"search_product", "refine_search", "product_details", "out_of_scope",
+                                               "clarify", "add_to_cart", NULL};
 static const char *const picks_from[] = {"search_product", "refine_search", "out_of_scope", "clarify",
                                          "shop_question", NULL};
 static const char *const not_cancel[] = {"remove_from_cart", "update_quantity", "empty_cart", "deny", "out_of_scope",
@@ -853,9 +966,12 @@ static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify
 #define ANY 2.0
 
 static const reread table[] = {
+    {picks_from_asked, NULL, ANY, NULL, picks_asked, NULL, RR_STORE, NULL, NULL, NULL},
     /* a why is a question before anything else: never a change */
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
+    {price_cut_from, NULL, ANY, asks_price_cut, NULL, "shop_question", 0, NULL, NULL,
+     "asks for a price cut, read as a change: the shop's offers and codes, nothing changed"},
     {compares, NULL, ANY, asks_in_stock, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,
      "which of the list is in stock: the list, in stock only"},
     {NULL, NULL, 0.8, acknowledges, NULL, "thanks", 0, NULL, NULL, "an acknowledgement: nothing to do"},

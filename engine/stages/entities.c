@@ -299,12 +299,68 @@ static bool has_attr(json_object *prod, const char *field, const char *plural, c
     return word_in(json_object_get_string(json_object_object_get(prod, "title")), want);
 }
 
-/* Which shown product the reference means: its index, or -1. */
-static int resolve(const eng__ent *e, json_object *shown)
+/* The category that more than half of a list of three or more shares,
+ * or NULL: "iphones" shows four phones and a charger. */
+static const char *main_category(json_object *shown, int n)
+{
+    if (n < 3)
+        return NULL;
+    for (int i = 0; i <= n / 2; i++) {
+        const char *c = json_object_get_string(
+            json_object_object_get(json_object_array_get_idx(shown, i), "category"));
+        if (!c || !*c)
+            continue;
+        int same = 0;
+        for (int k = 0; k < n; k++) {
+            const char *o = json_object_get_string(
+                json_object_object_get(json_object_array_get_idx(shown, k), "category"));
+            same += o && strcmp(o, c) == 0;
+        }
+        if (2 * same > n)
+            return c;
+    }
+    return NULL;
+}
+
+/* The index-th of the list in the comparative's order ("the two
+ * cheapest": 0 and 1), among the products of category `kind` when not
+ * NULL; a product already ranked above is passed over. -1 if none. */
+static int ranked(const eng__ent *e, json_object *shown, int n, const char *kind)
+{
+    int taken[16], nt = 0, best = -1;
+    const char *field = e->cmp == ENG_CMP_BEST_RATED ? "rating" : "price";
+    for (int r = 0; r <= e->index && r < 16; r++) {
+        double bv = 0;
+        best = -1;
+        for (int i = 0; i < n; i++) {
+            bool used = false;
+            for (int u = 0; u < nt && !used; u++)
+                used = taken[u] == i;
+            json_object *p = json_object_array_get_idx(shown, i);
+            json_object *f = json_object_object_get(p, field);
+            const char *c = json_object_get_string(json_object_object_get(p, "category"));
+            if (used || (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int)) ||
+                (kind && (!c || strcmp(c, kind) != 0)))
+                continue;
+            double v = json_object_get_double(f);
+            if (best < 0 || (e->cmp == ENG_CMP_CHEAPEST ? v < bv : v > bv))
+                best = i, bv = v;
+        }
+        if (best < 0)
+            return -1;
+        taken[nt++] = best;
+    }
+    return best;
+}
+
+/* Which shown product the reference means: its index, or -1. A
+ * comparative of a list that is mostly one kind ranks that kind: "the
+ * cheapest" of four iPhones and a charger is the cheapest iPhone, and
+ * `*within` says so (the cart agent then asks). */
+static int resolve(const eng__ent *e, json_object *shown, const char **within)
 {
     int n = json_object_is_type(shown, json_type_array) ? (int)json_object_array_length(shown) : 0;
-    int best = -1;
-    double bv = 0;
+    *within = NULL;
     switch (e->ref) {
     case ENG_REF_ORDINAL: {
         int i = e->index < 0 ? n + e->index : e->index;
@@ -313,28 +369,12 @@ static int resolve(const eng__ent *e, json_object *shown)
     case ENG_REF_DEMONSTRATIVE:
         return n == 1 ? 0 : -1;
     case ENG_REF_COMPARATIVE: {
-        /* the index-th in the order asked ("the two cheapest": 0 and 1);
-         * a product already ranked above is passed over */
-        int taken[16], nt = 0;
-        for (int r = 0; r <= e->index && r < 16; r++) {
-            best = -1;
-            for (int i = 0; i < n; i++) {
-                bool used = false;
-                for (int u = 0; u < nt && !used; u++)
-                    used = taken[u] == i;
-                json_object *f = json_object_object_get(json_object_array_get_idx(shown, i),
-                                                        e->cmp == ENG_CMP_BEST_RATED ? "rating" : "price");
-                if (used || (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int)))
-                    continue;
-                double v = json_object_get_double(f);
-                if (best < 0 || (e->cmp == ENG_CMP_CHEAPEST ? v < bv : v > bv))
-                    best = i, bv = v;
-            }
-            if (best < 0)
-                return -1;
-            taken[nt++] = best;
-        }
-        return best;
+        const char *kind = main_category(shown, n);
+        int whole = ranked(e, shown, n, NULL), pick = kind ? ranked(e, shown, n, kind) : -1;
+        if (pick < 0 || pick == whole)
+            return whole;
+        *within = kind;
+        return pick;
     }
     case ENG_REF_ATTRIBUTE:
         for (int i = 0; i < n; i++) {
@@ -429,7 +469,8 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         slot(slots, e->type == ENG_ENT_ORDER ? "orderNumber" : "email", json_object_get(v));
         break;
     case ENG_ENT_REFERENCE: {
-        int i = resolve(e, shown);
+        const char *within = NULL;
+        int i = resolve(e, shown, &within);
         json_object *p = i >= 0 ? json_object_array_get_idx(shown, i) : NULL;
         json_object *sku = json_object_is_type(p, json_type_string) ? p : json_object_object_get(p, "sku");
         v = sku ? json_object_get(sku) : NULL;
@@ -443,6 +484,8 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
             ENG_JADD(o, "plural", json_object_new_boolean(1));
         if (e->ref == ENG_REF_COMPARATIVE)
             ENG_JADD(o, "which", json_object_new_string(cmp_names[e->cmp]));
+        if (within)
+            ENG_JADD(o, "within", json_object_new_string(within));
         if (e->ref == ENG_REF_ATTRIBUTE) {
             json_object *a = json_object_new_object();
             json_object_object_add(a, eng__ent_type_name(e->attr_type), json_object_new_string(e->str));
