@@ -73,6 +73,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     bool may_keep = fn == eng__agent_support || (intent && strcmp(intent, "product_details") == 0) ||
                     /* "how much is express again" while the address waits */
                     (intent && strcmp(intent, "view_cart") == 0) ||
+                    /* "checkout" with nothing in the cart but an add asked */
+                    (to_checkout && strcmp(ptype, "cart.add") == 0) ||
                     /* "sure, add it" answers "shall I add the dior?" */
                     (intent && strcmp(intent, "add_to_cart") == 0 && strcmp(ptype, "cart.add") == 0) ||
                     (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0);

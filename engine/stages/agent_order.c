@@ -664,9 +664,22 @@ eng_result eng__agent_order(const agent_call *c)
     if (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0) {
         if (json_object_get_int64(eng__json_path(t->ctx, "cart.count")) == 0) {
             eng__set_var(t, "cartEmpty", json_object_new_boolean(1));
+            /* "add an apple watch" asked, then "checkout": the add is
+             * still asked ("Shall I still add ...?"), not forgotten */
+            if (strcmp(eng__json_str(eng__json_path(t->ctx, "session.pending"), "type", ""), "cart.add") == 0)
+                eng__agent_keep_pending(t);
             return ENG_R_OK;
         }
         eng__set_var(t, "checkoutTurn", json_object_new_boolean(1));
+        /* "add an apple watch" asked, then "checkout": the summary says
+         * the watch is not in the order, so a yes does not buy less
+         * than the shopper thinks */
+        json_object *asked = eng__json_path(t->ctx, "session.pending");
+        if (strcmp(eng__json_str(asked, "type", ""), "cart.add") == 0 && eng__json_str(asked, "title", NULL)) {
+            json_object *v = json_object_new_object();
+            ENG_JADD(v, "title", json_object_new_string(eng__json_str(asked, "title", "")));
+            eng__set_var(t, "addNotMade", v);
+        }
         const char *chosen = eng__delivery_named(t, eng__json_str(t->ctx, "message.text", NULL));
         if (chosen)
             ENG_JADD(draft(t), "delivery", json_object_new_string(chosen));

@@ -178,7 +178,7 @@ static bool offers(const reread_ctx *c)
 static bool asks_price_cut(const reread_ctx *c)
 {
     static const char *const cut[] = {"give me a discount", "give us a discount", "get a discount",
-                                      "do me a deal", "cut me a deal", "knock", "lower the price",
+                                      "do me a deal", "cut me a deal", "lower the price",
                                       "reduce the price", "bring the price down", "cheaper price", NULL};
     const char *said = c->said, *off = NULL;
     bool priced = false;
