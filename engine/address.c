@@ -200,6 +200,13 @@ static const char *labelled(const char *part, const char **value)
 {
     const char *s = part;
     const char *r;
+    /* "actually the zip is 78704", "sorry, the street is ..." */
+    static const char *const lead[] = {"actually ", "sorry ", "oops ", "oh ", "wait ", "no ", "and ", NULL};
+    for (size_t i = 0; lead[i]; i++)
+        if ((r = after(s, lead[i])) != NULL) {
+            s = r;
+            break;
+        }
     if ((r = after(s, "the ")) != NULL)
         s = r;
     else if ((r = after(s, "and the ")) != NULL)
@@ -369,6 +376,43 @@ static void infer_country(json_object *o)
         ENG_JADD(o, "country", json_object_new_string("US"));
 }
 
+/* The street part past the request said before it: "can you ship it to
+ * 8 Elm Street" is "8 Elm Street", "my new address is 40 Oak Street" is
+ * "40 Oak Street"; a unit word before the number stays ("deliver to apt
+ * 4" is "apt 4"). Words before the number that are no request ("Flat
+ * 3 Rose House") are kept. */
+static char *past_request(char *part)
+{
+    static const char *const request[] = {"to", "at", "is", "it", "my", "ship", "send", "deliver", "address",
+                                          "instead", "new", "yes", "yeah", "but", "please", "can", "could",
+                                          "you", "now", "the", "our", "office", "home", "work", "use", "go",
+                                          "goes", "going", "this", "one", "actually", "ok", "okay", NULL};
+    static const char *const unit[] = {"apt", "apt.", "apartment", "suite", "unit", "flat", "#", "no", "no.",
+                                       NULL};
+    char *w = part, *prev = NULL;
+    bool asked = false;
+    while (*w) {
+        while (*w == ' ')
+            w++;
+        if (!*w || isdigit((unsigned char)*w))
+            break;
+        char *e = w + strcspn(w, " ");
+        for (size_t i = 0; request[i] && !asked; i++)
+            asked = strlen(request[i]) == (size_t)(e - w) && strncasecmp(request[i], w, (size_t)(e - w)) == 0;
+        prev = w;
+        w = e;
+    }
+    if (!asked || !*w)
+        return part;
+    if (prev) {
+        size_t n = strcspn(prev, " ");
+        for (size_t i = 0; unit[i]; i++)
+            if (strlen(unit[i]) == n && strncasecmp(unit[i], prev, n) == 0)
+                return prev;
+    }
+    return w;
+}
+
 json_object *eng__address_parse(const char *text, const char *wanted)
 {
     json_object *o = json_object_new_object();
@@ -405,6 +449,48 @@ json_object *eng__address_parse(const char *text, const char *wanted)
         if (*tok)
             parts[np++] = tok;
         tok = sep ? e + 1 : NULL;
+    }
+    /* "2 Lake Rd Chicago IL 60601" said without commas: the street ends
+     * at its street word when a number comes before it and words after */
+    for (size_t i = 0; i < np && np < 12; i++) {
+        if (!isdigit((unsigned char)*past_request(parts[i])))
+            continue;
+        char *w = past_request(parts[i]);
+        while (*w && *w != ' ')
+            w++;
+        for (char *e = w; *e;) {
+            while (*e == ' ')
+                e++;
+            char *we = e + strcspn(e, " ");
+            /* the words that end a street's name (not "Rua", "Via" that
+             * begin one, nor "apt", "suite" that begin a unit) */
+            static const char *const ends[] = {"street", "st", "st.", "road", "rd", "rd.", "avenue", "ave",
+                                               "ave.", "lane", "ln", "drive", "dr", "dr.", "way", "boulevard",
+                                               "blvd", "court", "ct", "place", "pl", "square", "sq", "terrace",
+                                               "crescent", "highway", "hwy", "parkway", "pkwy", "alley", NULL};
+            bool street_word = false;
+            for (size_t k = 0; ends[k] && !street_word; k++)
+                street_word = strlen(ends[k]) == (size_t)(we - e) && strncasecmp(ends[k], e, (size_t)(we - e)) == 0;
+            /* "12 Main St NW", "45 Church Street Apt 3": the rest is
+             * still the street */
+            static const char *const still[] = {"n", "s", "e", "w", "ne", "nw", "se", "sw", "north", "south",
+                                                "east", "west", "apt", "apt.", "apartment", "suite", "ste",
+                                                "unit", "flat", "#", "floor", "fl", NULL};
+            const char *nx = we + strspn(we, " ");
+            size_t nl = strcspn(nx, " ");
+            bool more_street = *nx == '#';
+            for (size_t k = 0; still[k] && !more_street; k++)
+                more_street = strlen(still[k]) == nl && strncasecmp(still[k], nx, nl) == 0;
+            if (street_word && !more_street && *we == ' ' && we[1]) {
+                *we = 0;
+                memmove(&parts[i + 2], &parts[i + 1], (np - i - 1) * sizeof *parts);
+                parts[i + 1] = we + 1;
+                trim(parts[i + 1]);
+                np++;
+                break;
+            }
+            e = we;
+        }
     }
     bool used[12] = {0};
     /* labelled parts first, and runs of 12+ digits never count */
@@ -443,10 +529,18 @@ json_object *eng__address_parse(const char *text, const char *wanted)
             }
             used[i] = true;
         }
+    /* a unit ("apt 4", "suite 200", "flat 3") is the second line beside
+     * a street said apart from it: "apt 4, 10 Main St" */
+    static const char *const units[] = {"apt", "apt.", "apartment", "suite", "ste", "unit", "flat", "#", NULL};
+    int unit = -1;
+    for (size_t i = 0; i < np && unit < 0; i++)
+        if (!used[i] && digits_in(parts[i]) > 0 && has_word(parts[i], units) &&
+            strlen(parts[i]) <= 16)
+            unit = (int)i;
     /* the street: a number and a street word, or a number then words */
     int street = -1;
     for (size_t i = 0; i < np && street < 0; i++) {
-        if (used[i])
+        if (used[i] || (int)i == unit)
             continue;
         size_t at, len;
         bool postal_only = find_postal(parts[i], &at, &len) && len >= strlen(parts[i]) - 1;
@@ -455,9 +549,18 @@ json_object *eng__address_parse(const char *text, const char *wanted)
              strchr(parts[i], ' ') && isalpha((unsigned char)parts[i][strlen(parts[i]) - 1]) &&
              !find_postal(parts[i], &at, &len))) {
             street = (int)i;
-            put(o, "line1", parts[i]);
+            put(o, "line1", past_request(parts[i]));
             used[i] = true;
         }
+    }
+    if (unit >= 0) {
+        if (street >= 0) {
+            put(o, "line2", past_request(parts[unit]));
+        } else {
+            street = unit;
+            put(o, "line1", past_request(parts[unit]));
+        }
+        used[unit] = true;
     }
     /* the postal code, with the city around it */
     for (size_t i = 0; i < np; i++) {

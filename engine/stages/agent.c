@@ -84,6 +84,11 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * a search): agent_reread.c, one table */
     if (eng__agent_reread(&call, fn, &r))
         return r;
+    /* the order's question or the address asked for, held while another
+     * agent answers: a question the shop's text answers ("yes but gift
+     * wrapped", "do you gift wrap") keeps it asked, whoever read it first */
+    bool checkout_q = strcmp(ptype, "order.create") == 0 || strcmp(ptype, "checkout.address") == 0;
+    json_object *held = drop && checkout_q ? json_object_get(pend) : NULL;
     if (drop && !may_keep) {
         /* the summary asked about no longer holds once the cart changes:
          * the reply says so (formatter, vars.checkoutDropped) */
@@ -93,6 +98,18 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
     r = fn(&call);
+    json_object *now = eng__json_path(t->ctx, "session.pending");
+    json_object *acts = eng__json_path(t->ctx, "actions");
+    if (held && eng__json_path(t->ctx, "vars.topic") && (!now || now == pend) &&
+        !eng__json_path(t->ctx, "vars.stillPending") && !(acts && json_object_array_length(acts) > 0) &&
+        strcmp(eng__agent_intent(t), "out_of_scope") != 0) {
+        if (!now)
+            json_object_object_add(eng__session(t), "pending", json_object_get(held));
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "orderQuestionDropped");
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "questionDropped");
+        eng__agent_keep_pending(t);
+    }
+    json_object_put(held);
     if (drop && may_keep && !eng__json_path(t->ctx, "vars.stillPending") &&
         eng__json_path(t->ctx, "session.pending") == pend) {
         json_object_object_del(eng__session(t), "pending");
@@ -518,6 +535,100 @@ bool eng__agent_is_question(const char *text)
             return true;
     }
     return false;
+}
+
+int eng__agent_hesitates(const char *text)
+{
+    static const char *const nah[] = {"yeah nah", "yea nah", "yeah no", "ya nah", "yes no", NULL};
+    static const char *const wait[] = {"not sure", "unsure", "hold on", "hang on", "wait", "one sec", "a sec",
+                                       "one second", "a second", "one moment", "a moment", "let me think",
+                                       "think about it", "thinking", "maybe", "perhaps", "dunno", "don't know",
+                                       "dont know", "idk", "not yet", "not now", "later", "i guess", "let me check",
+                                       "let me see", "give me a", "undecided", "on the fence", NULL};
+    static const char *const hums[] = {"hmm", "hmmm", "hm", "umm", "um", "uh", "uhh", "err", "erm", NULL};
+    static const char *const sure[] = {"yes", "yeah", "yep", "yup", "sure", "go ahead", "do it", "place",
+                                       "confirm", "definitely", "absolutely", "of course", "please", NULL};
+    static const char *const open_end[] = {"so", "but", "and", "or", "um", "uh", "hmm", NULL};
+    if (eng__agent_has_word(text, nah))
+        return 2;
+    if (eng__agent_has_word(text, wait))
+        return 1;
+    /* "hmm", "hmm ok", "umm well": a sound of doubt and nothing else
+     * ("hmm only 3 actually" says a count) */
+    static const char *const filler[] = {"ok", "okay", "well", "so", "right", "alright", "fine", "k", NULL};
+    if (eng__agent_has_word(text, hums) && !eng__agent_has_word(text, sure)) {
+        bool only = true;
+        for (const char *p = text; *p && only;) {
+            while (*p && !isalnum((unsigned char)*p))
+                p++;
+            const char *w = p;
+            while (isalnum((unsigned char)*p))
+                p++;
+            size_t n = (size_t)(p - w);
+            bool known = n == 0;
+            for (size_t i = 0; hums[i] && !known; i++)
+                known = strlen(hums[i]) == n && strncasecmp(hums[i], w, n) == 0;
+            for (size_t i = 0; filler[i] && !known; i++)
+                known = strlen(filler[i]) == n && strncasecmp(filler[i], w, n) == 0;
+            only = known;
+        }
+        if (only)
+            return 1;
+    }
+    /* "ok so", "yes but": a sentence not finished */
+    const char *end = text + strlen(text);
+    while (end > text && (end[-1] == ' ' || end[-1] == '.' || end[-1] == ','))
+        end--;
+    const char *w = end;
+    while (w > text && isalpha((unsigned char)w[-1]))
+        w--;
+    bool trailing_dots = strstr(text, "...") != NULL && end < text + strlen(text);
+    for (size_t i = 0; open_end[i] && w > text; i++)
+        if ((size_t)(end - w) == strlen(open_end[i]) && strncasecmp(w, open_end[i], (size_t)(end - w)) == 0)
+            return 1;
+    return trailing_dots ? 1 : 0;
+}
+
+int eng__agent_yes_and_more(const char *text)
+{
+    static const char *const plain[] = {
+        "yes", "yeah", "yea", "yep", "yup", "ya", "y", "sure", "ok", "okay", "k", "alright", "right", "please",
+        "pls", "plz", "thanks", "thank", "thx", "ty", "you", "go", "ahead", "place", "it", "the", "order",
+        "do", "confirm", "confirmed", "that's", "thats", "that", "correct", "perfect", "great", "fine", "good",
+        "sounds", "looks", "lets", "let's", "proceed", "buy", "absolutely", "definitely", "of", "course",
+        "and", "now", "i", "would", "like", "to", "is", "all", "cool", "awesome", "sweet", "nice", "lovely",
+        "ahead", "for", "me", "a", "go", "on", "then", "indeed", "certainly", "totally", "very", "much", "much.",
+        "done", "deal", "yess", "yesss", "yas", "yessir", "affirmative", "im", "i'm", "ready", "want", "just",
+        "so", "well", "oh", "ah", "pay", "purchase", "complete", "finish", "submit", "send", "through", "with",
+        "card", "my", "saved", "visa", "same", "address", "as", "shown", "above", "is", "exactly", "it's",
+        "its", "we", "good.", "love", "cheers", "mate", "one", "this", NULL};
+    static const char *const takes[] = {"without", "remove", "take out", "take off", "minus", "drop", "except",
+                                        "leave out", "leave off", "get rid", "but not", "not the", "no more",
+                                        NULL};
+    static const char *const adds[] = {"add", "also", "plus", "too", "as well", "and a", "and an", "and some",
+                                       "throw in", "include", NULL};
+    bool other = false;
+    for (const char *p = text; *p && !other;) {
+        while (*p && !isalnum((unsigned char)*p) && *p != '\'')
+            p++;
+        const char *w = p;
+        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            continue;
+        bool known = false;
+        for (size_t i = 0; plain[i] && !known; i++)
+            known = strlen(plain[i]) == n && strncasecmp(plain[i], w, n) == 0;
+        other = !known;
+    }
+    if (!other)
+        return AGENT_YES_PLAIN;
+    if (eng__agent_has_word(text, takes))
+        return AGENT_YES_REMOVE;
+    if (eng__agent_has_word(text, adds))
+        return AGENT_YES_ADD;
+    return AGENT_YES_OTHER;
 }
 
 bool eng__agent_cancel_request(const char *text)

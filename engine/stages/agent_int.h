@@ -161,6 +161,18 @@ bool eng__agent_shown_question(const agent_call *c, eng_result *r);
  * listing may hold: its warranty, return policy, weight, dimensions or
  * when it ships ("what's the warranty on the sofa", "how heavy is it"). */
 bool eng__agent_asks_fact(const char *text);
+/* eng__agent_hesitates: an answer to "shall I ...?" that is no yes yet:
+ * 1 for a hesitation ("hmm not sure", "ok hold on", "hmm ok wait", "ok
+ * so", "let me think"), 2 for a no said as a yes ("yeah nah"), 0
+ * otherwise. */
+int eng__agent_hesitates(const char *text);
+/* eng__agent_yes_and_more: what a "yes" to the order's question says
+ * beside the yes: AGENT_YES_PLAIN ("yes please go ahead", "yep place
+ * it, thanks"), AGENT_YES_REMOVE ("yes without the spatula"),
+ * AGENT_YES_ADD ("yes please, and add a wok too") or AGENT_YES_OTHER
+ * (words of its own: "yes but to my office"). */
+enum { AGENT_YES_PLAIN, AGENT_YES_REMOVE, AGENT_YES_ADD, AGENT_YES_OTHER };
+int eng__agent_yes_and_more(const char *text);
 /* eng__agent_is_question: `text` asks rather than tells: a question
  * mark, or it opens like a question ("can i cancel my order", "how do
  * i ..."). */

@@ -603,6 +603,49 @@ eng_result eng__agent_order(const agent_call *c)
     if (yes || no) {
         /* only the question just asked can be answered */
         json_object *fresh = eng__agent_pending_fresh(t);
+        int doubt = yes && fresh ? eng__agent_hesitates(eng__json_str(t->ctx, "message.text", "")) : 0;
+        if (doubt == 1) {
+            /* "hmm not sure", "ok hold on": no yes yet; nothing is done
+             * and the question waits */
+            eng__set_var(t, "hesitant", json_object_new_boolean(1));
+            eng__agent_keep_pending(t);
+            eng__turn_note(t, "a hesitation, not a yes: nothing done, asked again");
+            return ENG_R_OK;
+        }
+        if (doubt == 2) {
+            /* "yeah nah": a no */
+            intent = eng__agent_read_as(t, "deny");
+            yes = false, no = true;
+            eng__turn_note(t, "a no said as \"yeah nah\"");
+        }
+        if (yes && fresh && strcmp(eng__json_str(fresh, "type", ""), "order.create") == 0) {
+            /* a yes to the order that says more: the order as shown is
+             * not what was asked for, so nothing is placed */
+            const char *said = eng__json_str(t->ctx, "message.text", "");
+            const char *dl = eng__delivery_named(t, said), *pdel = eng__json_str(fresh, "delivery", NULL);
+            int more = eng__agent_yes_and_more(said);
+            if (dl && (!pdel || strcmp(dl, pdel) != 0)) {
+                /* "yes but with express": the summary again, with it */
+                intent = eng__agent_read_as(t, "checkout");
+                yes = false;
+                eng__turn_note(t, "a yes naming another delivery: the summary again with it");
+            } else if (more == AGENT_YES_REMOVE || more == AGENT_YES_ADD) {
+                /* "yes without the spatula", "yes, and add a wok too": the
+                 * change first (asked or made), the order not placed */
+                json_object_object_del(eng__session(t), "pending");
+                eng__set_var(t, "orderQuestionDropped", json_object_new_boolean(1));
+                eng__agent_read_as(t, more == AGENT_YES_REMOVE ? "remove_from_cart" : "add_to_cart");
+                eng__set_var(t, "continued", json_object_new_boolean(1));
+                eng__turn_note(t, "a yes to the order with a change of the cart: the change, asked; no order");
+                return eng__agent_cart(c);
+            } else if (more == AGENT_YES_OTHER) {
+                eng__set_var(t, "hesitant", json_object_new_boolean(1));
+                eng__set_var(t, "notPlainYes", json_object_new_boolean(1));
+                eng__agent_keep_pending(t);
+                eng__turn_note(t, "a yes with words of its own: nothing placed, asked again");
+                return ENG_R_OK;
+            }
+        }
         if (fresh && strncmp(eng__json_str(fresh, "type", ""), "cart.", 5) == 0)
             return answer_cart(t, fresh, yes);
         if (fresh && strcmp(eng__json_str(fresh, "type", ""), "order.cancel") == 0 && eng__user_id(t))
@@ -644,12 +687,15 @@ eng_result eng__agent_order(const agent_call *c)
         json_object *a = json_object_new_object();
         eng_shopper w = shopper_of(t);
         eng_shop_result r = {0};
+        /* a field put right ("actually the zip is 78704"): the saved
+         * address with it; another address: the saved name and country */
+        bool fix = json_object_get_boolean(eng__json_path(t->ctx, "slots.addressFix"));
+        static const char *const kept[] = {"name", "country", "line1", "line2", "city", "region", "postalCode", NULL};
         if (eng_shop_address_get(&w, &r) == 0 && r.status == ENG_SHOP_OK && r.info)
-            for (size_t i = 0; i < 2; i++) {
-                const char *k = i ? "country" : "name";
-                json_object *v = json_object_object_get(r.info, k);
-                if (v && !json_object_object_get(given, k))
-                    json_object_object_add(a, k, json_object_get(v));
+            for (size_t i = 0; kept[i] && (fix || i < 2); i++) {
+                json_object *v = json_object_object_get(r.info, kept[i]);
+                if (v && !json_object_object_get(given, kept[i]))
+                    json_object_object_add(a, kept[i], json_object_get(v));
             }
         eng_shop_result_clear(&r);
         ENG_JADD(draft(t), "address", a);

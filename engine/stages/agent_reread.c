@@ -172,6 +172,20 @@ static bool offers(const reread_ctx *c)
             eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions"));
 }
 
+/* "hmm hang on", "wait a sec" while a question of ours waits, read as
+ * anything but a yes or a no: a hesitation; the order agent keeps the
+ * question and does nothing */
+static bool hesitates(const reread_ctx *c)
+{
+    if (eng__agent_hesitates(c->said) != 1 || eng__agent_is_question(c->said) ||
+        !eng__json_path(c->t->ctx, "session.pending"))
+        return false;
+    int words = 0;
+    for (const char *p = c->said; *p; p++)
+        words += isalnum((unsigned char)*p) && (p == c->said || !isalnum((unsigned char)p[-1]));
+    return words <= 5 && eng__agent_pending_fresh(c->t) != NULL;
+}
+
 /* "take 10% off", "can you knock $20 off it", "give me a discount":
  * a price cut asked of the shop, read as a change of the cart; the
  * shop's offers and codes answer, nothing changes */
@@ -932,6 +946,8 @@ static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_pr
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
                                           "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
+static const char *const hesitation_from[] = {"clarify", "out_of_scope", "greeting", "thanks", "shop_question",
+                                              "search_product", NULL};
 static const char *const price_cut_from[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
                                              "search_product", "refine_search", NULL};
 static const char *const picks_from_asked[] = {"search_product", "refine_search", "product_details", "out_of_scope",
@@ -970,6 +986,8 @@ static const reread table[] = {
     /* a why is a question before anything else: never a change */
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
+    {hesitation_from, NULL, ANY, hesitates, NULL, "confirm", 0, NULL, eng__agent_order,
+     "a hesitation while a question waits: nothing done, asked again"},
     {price_cut_from, NULL, ANY, asks_price_cut, NULL, "shop_question", 0, NULL, NULL,
      "asks for a price cut, read as a change: the shop's offers and codes, nothing changed"},
     {compares, NULL, ANY, asks_in_stock, NULL, "refine_search", RR_STORE, NULL, eng__agent_product,

@@ -9,6 +9,7 @@
 #include "engine/catcache_int.h"
 #include "engine/checkout_int.h"
 #include "engine/nlu/ent_int.h"
+#include "agent_int.h"   /* eng__agent_has_word */
 #include "stores/store.h"
 #include <ctype.h>
 #include <math.h>
@@ -517,7 +518,9 @@ static bool plausible_name(const char *name)
     static const char *const request[] = {"can", "could", "you", "send", "it", "to", "my", "the", "please", "deliver",
                                           "ship", "instead", "office", "home", "work", "address", "new", "is",
                                           "this", "that", "actually", "use", "i", "want", "would", "like", "change",
-                                          "a", "an", "and", "there", "here", "put", "post", "mail", "make", NULL};
+                                          "a", "an", "and", "there", "here", "put", "post", "mail", "make", "yes",
+                                          "yeah", "yep", "ok", "okay", "sure", "but", "no", "not", "place",
+                                          "order", "thanks", "thank", "go", "ahead", NULL};
     size_t words = 0;
     for (const char *p = name; *p;) {
         while (*p && !isalnum((unsigned char)*p))
@@ -591,14 +594,40 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
             else if (!plausible_name(name))
                 json_object_object_del(a, "name");
         }
-        if (json_object_object_get(a, "line1") &&
-            (json_object_object_get(a, "postalCode") || json_object_object_get(a, "city"))) {
+        /* a street with its number: "yes please place it, thanks" names
+         * a "place" and a "city" but no house */
+        const char *line1 = json_object_get_string(json_object_object_get(a, "line1"));
+        /* "actually the zip is 78704", "the street should be 4 Elm St": a
+         * field of the address put right (the rest is the saved one's) */
+        static const char *const labels[] = {"zip", "zip code", "postcode", "post code", "postal code", "street",
+                                             "city", "town", "house number", "apartment", "apt", "flat number",
+                                             "state", NULL};
+        /* "change the address", "send it somewhere else": another
+         * address, asked for part by part */
+        static const char *const change[] = {"change the address", "change my address", "change the delivery address",
+                                             "change the shipping address", "different address", "another address",
+                                             "new address", "other address", "somewhere else", "a different place",
+                                             "wrong address", "not that address", "update the address",
+                                             "update my address", "edit the address", NULL};
+        const char *said = eng__json_str(t->ctx, "message.text", text);
+        bool whole = line1 && strpbrk(line1, "0123456789") &&
+                     (json_object_object_get(a, "postalCode") || json_object_object_get(a, "city"));
+        bool fix = !whole && json_object_object_length(a) > 0 && eng__agent_has_word(said, labels) &&
+                   !json_object_object_get(a, "name");
+        bool other = !whole && !fix && eng__agent_has_word(said, change);
+        if (whole || fix || other) {
             json_object_object_del(slots, "price");
             json_object_object_del(slots, "minPrice");
             json_object_object_del(slots, "maxPrice");
             json_object_object_del(slots, "quantity");
+            if (other) {
+                json_object_put(a);
+                a = json_object_new_object();
+            }
             ENG_JADD(slots, "address", a);
             ENG_JADD(slots, "newAddress", json_object_new_boolean(1));
+            if (fix)
+                ENG_JADD(slots, "addressFix", json_object_new_boolean(1));
         } else {
             json_object_put(a);
         }
