@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -858,6 +859,13 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
         for (size_t c = 0; chat[c] && ok; c++)
             if (strcasecmp(parts[k], chat[c]) == 0)
                 ok = 0;
+        /* "no sorry, order 2": an order named, the answer's own words */
+        const char *on = parts[k];
+        if (strncasecmp(on, "order ", 6) == 0 || *on == '#') {
+            on += *on == '#' ? 1 : 6;
+            on += strspn(on, " #");
+            ok &= !(isdigit((unsigned char)*on) && on[strspn(on, "0123456789")] == '\0');
+        }
         if (!ok)
             break;
         preview_intent(p, parts[k], intents[k], sizeof intents[k]);

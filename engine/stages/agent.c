@@ -20,6 +20,8 @@ static const eng_field fields[] = {
     {"page_size", ENG_F_INT, false, offsetof(agent_opts, page_size), "5", 1, 50, "product cards per answer"},
     {"confirm_orders", ENG_F_BOOL, false, offsetof(agent_opts, confirm_orders), "true", 0, 0,
      "ask the shopper to confirm before placing an order"},
+    {"confirm_cancels", ENG_F_BOOL, false, offsetof(agent_opts, confirm_cancels), "true", 0, 0,
+     "ask the shopper to confirm before cancelling an order (a cancellation refunds money)"},
     {"confirm_below", ENG_F_NUM, false, offsetof(agent_opts, confirm_below), "0", 0, 1,
      "a cart change (cart agent) or an order cancellation (order agent) understood with less confidence than "
      "this is asked, not done"},

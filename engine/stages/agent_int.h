@@ -11,6 +11,7 @@ typedef struct agent_opts {
     int rules_node;
     long page_size;
     bool confirm_orders;
+    bool confirm_cancels;  /* ask "Shall I cancel order #N?" every time */
     double confirm_below;  /* a change read with less confidence is asked */
     eng_rules *rules;      /* the agent's own rules, after the pipeline's */
 } agent_opts;

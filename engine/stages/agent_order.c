@@ -4,17 +4,59 @@
  * otherwise. The order itself is placed by the `action` stage, with an
  * idempotency key tied to the confirmation, so a confirmation sent twice
  * places one order. */
+#define _GNU_SOURCE /* strcasestr */
 #include "agent_int.h"
 #include "engine/checkout_int.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* orders look the same in the chat as over REST: the core's JSON */
 static json_object *order_json(const store_order *o) { return eng__order_json(o); }
 
 /* An order number in the message ("#1024", "order 1024"), or 0. */
+/* "cancel order 1", "where is order 2 please": a short number right after
+ * "order" that ends the request (the entities stage takes only long ones
+ * or "#1": "order 2 lipsticks" is a count) */
+static int64_t short_order_number(const char *text)
+{
+    static const char *const ends[] = {"please", "pls", "plz", "instead", "now", "thanks", "thank", "too",
+                                       "as", "and", "is", "was", "for", "then", "asap", "right", "again", NULL};
+    for (const char *p = strcasestr(text, "order"); p; p = strcasestr(p + 1, "order")) {
+        if (p > text && isalnum((unsigned char)p[-1]))
+            continue;
+        const char *q = p + 5;
+        if (strncasecmp(q, "s", 1) == 0)
+            continue;
+        while (*q == ' ')
+            q++;
+        if (strncasecmp(q, "no.", 3) == 0 || strncasecmp(q, "no ", 3) == 0)
+            q += 3;
+        else if (strncasecmp(q, "number ", 7) == 0)
+            q += 7;
+        while (*q == ' ')
+            q++;
+        size_t d = strspn(q, "0123456789");
+        if (d == 0 || d > 6)
+            continue;
+        const char *r = q + d;
+        if (*r && !strchr(" ,.!?;", *r))
+            continue;
+        while (*r && strchr(" ,.!?;", *r))
+            r++;
+        bool ok = !*r;
+        for (size_t i = 0; ends[i] && !ok; i++) {
+            size_t n = strlen(ends[i]);
+            ok = strncasecmp(r, ends[i], n) == 0 && !isalnum((unsigned char)r[n]);
+        }
+        if (ok)
+            return strtoll(q, NULL, 10);
+    }
+    return 0;
+}
+
 static int64_t order_number(eng_turn *t)
 {
     json_object *ents = eng__json_path(t->ctx, "entities");
@@ -28,7 +70,36 @@ static int64_t order_number(eng_turn *t)
         if (v && *v)
             return strtoll(v, NULL, 10);
     }
-    return 0;
+    return short_order_number(eng__json_str(t->ctx, "message.text", ""));
+}
+
+/* "cancel the pan order", "where's the order with the wok": the one of
+ * the n orders (newest first) whose lines the message's words name; -1
+ * when none or several do (*several set). */
+static int named_order(eng_turn *t, store_order *list, size_t n, bool *several)
+{
+    char words[160];
+    *several = false;
+    eng__agent_name_words(t, words, sizeof words);
+    if (!words[0])
+        return -1;
+    int at = -1, best = 0;
+    for (size_t i = 0; i < n; i++) {
+        store_order o = {0};
+        if (store_order_get(eng__store(t), list[i].id, &o, NULL) != 0)
+            continue;
+        int fit = 0;
+        for (size_t k = 0; k < o.n_lines; k++) {
+            int f = eng__agent_title_fits(words, o.lines[k].title);
+            fit = f > fit ? f : fit;
+        }
+        store_order_clear(&o);
+        if (fit > best)
+            best = fit, at = (int)i, *several = false;
+        else if (fit && fit == best)
+            *several = true;
+    }
+    return *several ? -1 : at;
 }
 
 /* Which of n orders (newest first) the message names by its place:
@@ -91,7 +162,13 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
         return 0;
     int found = 0;
     int at = said_order_index(eng__json_str(t->ctx, "message.text", ""), n, &guess);
-    if (at >= 0) {
+    bool several = false;
+    int named = at < 0 && n > 1 ? named_order(t, list, n, &several) : -1;
+    if (named >= 0) {
+        /* "cancel the pan order": the order that holds it, asked */
+        found = store_order_get(s, list[named].id, out, NULL) == 0;
+        guess = true;
+    } else if (at >= 0) {
         /* "cancel my first order": that one, whatever its status (the
          * agent says when it can no longer be cancelled) */
         found = store_order_get(s, list[at].id, out, NULL) == 0;
@@ -505,6 +582,22 @@ static bool cancel_unsure(eng_turn *t, const agent_opts *o)
            (o->confirm_below > 0 && eng__agent_is_question(eng__json_str(t->ctx, "message.text", "")));
 }
 
+/* "Shall I cancel order #N (1 item, $X)?": the question kept in the
+ * session for the next message's answer; `ord` is cleared. */
+static eng_result ask_cancel(eng_turn *t, store_order *ord)
+{
+    json_object *sess = eng__session(t), *p = json_object_new_object();
+    ENG_JADD(p, "type", json_object_new_string("order.cancel"));
+    ENG_JADD(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+    ENG_JADD(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+    ENG_JADD(p, "orderId", json_object_new_int64(ord->id));
+    ENG_JADD(sess, "pending", p);
+    json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(ord));
+    eng__set_var(t, "confirmCancel", json_object_new_boolean(1));
+    store_order_clear(ord);
+    return ENG_R_OK;
+}
+
 /* The answer to "Shall I cancel order #N?": yes cancels that order (the
  * one asked about, whatever is newest now), no leaves it. */
 static eng_result answer_cancel(eng_turn *t, json_object *pending, bool yes)
@@ -512,6 +605,18 @@ static eng_result answer_cancel(eng_turn *t, json_object *pending, bool yes)
     int64_t id = json_object_get_int64(eng__json_path(pending, "orderId"));
     json_object_object_del(eng__session(t), "pending");
     eng__agent_read_as(t, "cancel_order");
+    int64_t other = order_number(t);
+    if (!yes && other && other != id) {
+        /* "no wait, order 2" to "Shall I cancel order #1?": that one,
+         * asked */
+        store_order ord = {0};
+        if (store_order_get(eng__store(t), other, &ord, NULL) == 0 && ord.user_id == eng__user_id(t) &&
+            strcmp(ord.status, "placed") == 0) {
+            eng__turn_note(t, "no, another order named: asked whether to cancel order %" PRId64, ord.id);
+            return ask_cancel(t, &ord);
+        }
+        store_order_clear(&ord);
+    }
     if (!yes) {
         eng__set_var(t, "cancelDropped", json_object_new_int64(id));
         eng__turn_note(t, "the shopper said no: order %" PRId64 " stays", id);
@@ -855,20 +960,11 @@ eng_result eng__agent_order(const agent_call *c)
         }
         /* "cancel my order" with several placed and none named, or "the
          * previous one": which one is a guess, so it is asked, named */
-        if (cancel_unsure(t, c->o) || guessed) {
+        if (c->o->confirm_cancels || cancel_unsure(t, c->o) || guessed) {
             /* "actually i changed my mind, cancel it" read weakly: a
              * cancellation moves money back, so it is asked first */
-            json_object *p = json_object_new_object();
-            ENG_JADD(p, "type", json_object_new_string("order.cancel"));
-            ENG_JADD(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
-            ENG_JADD(p, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
-            ENG_JADD(p, "orderId", json_object_new_int64(ord.id));
-            ENG_JADD(sess, "pending", p);
-            json_object_object_add(eng__json_path(t->ctx, "results"), "order", order_json(&ord));
-            eng__set_var(t, "confirmCancel", json_object_new_boolean(1));
-            eng__turn_note(t, "cancel read unsure: asked whether to cancel order %" PRId64, ord.id);
-            store_order_clear(&ord);
-            return ENG_R_OK;
+            eng__turn_note(t, "cancel asked first: order %" PRId64, ord.id);
+            return ask_cancel(t, &ord);
         }
         return propose_cancel(t, &ord);
     }

@@ -47,6 +47,7 @@ typedef struct reread {
 } reread;
 
 static const char *const not_confirm[] = {"confirm", NULL};
+static bool listed(const char *const *list, const char *intent);
 
 /* ---- the tests, in the table's order */
 
@@ -147,7 +148,21 @@ static bool about_it(const reread_ctx *c)
 }
 
 /* "please cancel the entire order", signed in: the order agent asks */
-static bool cancels(const reread_ctx *c) { return eng__user_id(c->t) && eng__agent_cancel_request(c->said); }
+static bool cancels(const reread_ctx *c)
+{
+    if (!eng__user_id(c->t))
+        return false;
+    if (eng__agent_cancel_request(c->said))
+        return true;
+    /* "cancel the older one" right after orders were talked about */
+    static const char *const order_talk[] = {"track_order", "order_history", "cancel_order", "confirm",
+                                             "place_order", NULL};
+    static const char *const places[] = {"older", "oldest", "newer", "newest", "first", "second", "last",
+                                         "latest", "previous", "earlier", "other", "1st", "2nd", NULL};
+    return listed(order_talk, eng__json_str(c->t->ctx, "session.lastIntent", "")) &&
+           strncasecmp(eng__agent_past_courtesy(c->said), "cancel ", 7) == 0 &&
+           eng__agent_has_word(c->said, places) && !eng__agent_is_question(c->said);
+}
 
 /* "i want to return one of them", "how do i send the dress back": the
  * shop's returns, never a change of the cart */
@@ -946,6 +961,8 @@ static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_pr
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
                                           "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
+static const char *const cancel_from[] = {"out_of_scope", "shop_question", "search_product", "clarify",
+                                          "product_details", NULL};
 static const char *const hesitation_from[] = {"clarify", "out_of_scope", "greeting", "thanks", "shop_question",
                                               "search_product", NULL};
 static const char *const price_cut_from[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
@@ -1031,7 +1048,7 @@ static const reread table[] = {
      "opens with the verb of an add: an add, asked"},
     {search, NULL, 0.6, about_it, NULL, "shop_question", 0, NULL, eng__agent_support,
      "a question about \"it\", the product in focus: not a search"},
-    {unplaced, NULL, 0.6, cancels, NULL, "cancel_order", RR_SOURCE, NULL, eng__agent_order,
+    {cancel_from, NULL, 0.6, cancels, NULL, "cancel_order", RR_SOURCE, NULL, eng__agent_order,
      "asks to cancel: the order agent asks first"},
     {cart_or_search, NULL, 0.6, sends_back, NULL, NULL, 0, NULL, eng__agent_support,
      "sends something back: the shop's returns, not the cart"},
