@@ -734,7 +734,7 @@ static const char *const filler[] = {
     /* what a product is worth: "is it worth the money", "any good?" */
     "worth", "money", "decent", "quality", "reliable", "people", "say", "opinion", "opinions",
     /* the facts of a listing asked about: "the warranty on the sofa" */
-    "warranty", "guarantee", "policy", "return", "returns", "returnable", "weigh", "weighs", "weight", "heavy",
+    "warranty", "guarantee", "policy", "return", "returns", "returnable", "refundable", "weigh", "weighs", "weight", "heavy",
     "dimensions", "dimension", "measurements", "ship", "ships", "shipping", "dispatch", "when", "soon", "quickly",
     /* "add it anyway" */
     "anyway", "anyways", "regardless",
@@ -743,7 +743,7 @@ static const char *const filler[] = {
     /* "bring it up to 2" */
     "bring", "raise",
     /* the facts of a listing asked about: "the warranty on the sofa" */
-    "warranty", "guarantee", "policy", "return", "returns", "returnable", "weigh", "weighs", "weight", "heavy",
+    "warranty", "guarantee", "policy", "return", "returns", "returnable", "refundable", "weigh", "weighs", "weight", "heavy",
     "dimensions", "dimension", "measurements", "ship", "ships", "shipping", "dispatch", "when", "soon", "quickly",
     /* "on second thought scrap it", "changed my mind" */
     "thought", "thoughts", "changed", "reflection",

@@ -1850,7 +1850,7 @@ typedef struct fact_ask {
 static const fact_ask *asked_fact(const char *text)
 {
     static const char *const warranty[] = {"warranty", "warranties", "guarantee", "guaranteed", NULL};
-    static const char *const returns[] = {"return", "returns", "returnable", "send it back", "send back", NULL};
+    static const char *const returns[] = {"return", "returns", "returnable", "refundable", "refund it", "get a refund", "send it back", "send back", NULL};
     static const char *const weight[] = {"weigh", "weighs", "weight", "heavy", "how light", NULL};
     static const char *const dims[] = {"dimensions", "dimension", "how big", "how large", "how wide", "how tall",
                                        "how high", "how deep", "measurements", "measure", "size of", NULL};
@@ -1911,8 +1911,11 @@ static void answer_fact(eng_turn *t, const store_product *p)
     if (buf[0])
         ENG_JADD(v, "value", json_object_new_string(buf));
     eng__set_var(t, "fact", v);
-    /* the listing says nothing: the shop's own words on it, if any */
-    if (!buf[0] && strcmp(f->key, "weight") != 0 && strcmp(f->key, "dimensions") != 0)
+    /* the listing says nothing: the shop's own words on it, if any; a
+     * return window as listed comes with the shop's conditions too (what
+     * may not be sent back once opened) */
+    if ((!buf[0] || strcmp(f->key, "returns") == 0) && strcmp(f->key, "weight") != 0 &&
+        strcmp(f->key, "dimensions") != 0)
         eng__agent_knowledge(t, strcmp(f->key, "returns") == 0 ? "check_refund_policy" : "shop_question", false);
     eng__turn_note(t, "asked the %s: %s", f->label, buf[0] ? "from the listing" : "the listing has none");
 }

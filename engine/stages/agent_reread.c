@@ -198,7 +198,7 @@ static bool hesitates(const reread_ctx *c)
     int words = 0;
     for (const char *p = c->said; *p; p++)
         words += isalnum((unsigned char)*p) && (p == c->said || !isalnum((unsigned char)p[-1]));
-    return words <= 5 && eng__agent_pending_fresh(c->t) != NULL;
+    return words <= 7 && eng__agent_pending_fresh(c->t) != NULL;
 }
 
 /* "take 10% off", "can you knock $20 off it", "give me a discount":
