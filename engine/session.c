@@ -591,7 +591,7 @@ static const char *const request_starts[] = {
     "what is in", "where is", "where's", "wheres", "how much", "how long", "how do", "how can", "give me",
     "find", "search", "look for", "list", "compare", "sort", "go to", "proceed", "cancel", "track", "view",
     "open my", "see my", "let me see", "get me", "pay", "do you", "can i", "can you", "what about", "whats your",
-    "what's your", "what is your",
+    "what's your", "what is your", "make the", "make my", "set the", "change the",
 };
 
 static int word_at(const char *s, const char *w)
@@ -869,6 +869,13 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
         if (!ok)
             break;
         preview_intent(p, parts[k], intents[k], sizeof intents[k]);
+        /* "drop the pan but add a spatula": a part opened by a verb that
+         * takes out is a removal, whatever the model makes of it alone */
+        static const char *const takes[] = {"drop", "remove", "delete", "take out", "take off", "get rid of",
+                                            "ditch", NULL};
+        for (size_t v = 0; takes[v]; v++)
+            if (word_at(parts[k], takes[v]) && strcmp(intents[k], "empty_cart") != 0)
+                snprintf(intents[k], sizeof intents[k], "%s", "remove_from_cart");
         if (*answer && k == 1 &&
             (is_change(intents[k]) || restates(parts[k]) || (agrees(parts[0]) && (browsing(intents[k]) || but_cut))))
             ok = 0;   /* "yes, and add it" after "shall I add it?"; "yes but show me cheaper ones" */

@@ -1729,6 +1729,73 @@ static bool counted_add(eng_turn *t, const char *text)
     return named_several(t, false, skus, titles, AGENT_MAX_REFS) >= 2;
 }
 
+/* "double everything", "halve all of it": every line of the cart scaled
+ * by `times` (2, 3, or -2 for half, at least 1 left), one question for
+ * all. False when the cart is empty or nothing would change. */
+static bool scale_all(eng_turn *t, int times, eng_result *r)
+{
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    size_t n = json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
+    const char *skus[AGENT_MAX_REFS];
+    int64_t to[AGENT_MAX_REFS];
+    char names[480];
+    size_t m = 0, w = 0;
+    for (size_t i = 0; i < n && m < AGENT_MAX_REFS; i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        int64_t q = json_object_get_int64(eng__json_path(l, "qty"));
+        int64_t nq = times > 0 ? q * times : (q / 2 > 0 ? q / 2 : 1);
+        if (nq == q || nq > 999)
+            continue;
+        int k = snprintf(names + w, sizeof names - w, "%sthe %s to %lld", m ? ", " : "",
+                         eng__json_str(l, "title", ""), (long long)nq);
+        if (k < 0 || (size_t)k >= sizeof names - w)
+            break;
+        w += (size_t)k;
+        skus[m] = eng__json_str(l, "sku", "");
+        to[m++] = nq;
+    }
+    if (m == 0)
+        return false;
+    eng__agent_read_as(t, "update_quantity");
+    eng__turn_note(t, "every line scaled: asked");
+    *r = ask_each(t, "cart.set", skus, to, m, names, true);
+    return true;
+}
+
+/* "i'll take it", "perfect, i'll get it" right after the product was
+ * added: the same choice said again, not a second one. Said so
+ * (vars.alreadyAdded), nothing changed; a count or a word of more
+ * ("another", "one more", "again", "too") is an add as before. */
+static bool already_added(eng_turn *t, const char *text, const agent_target *tg)
+{
+    static const char *const more[] = {"another", "more", "again", "extra", "second", "too", "also", "as well",
+                                       "plus", "additional", "both", "add", "double", NULL};
+    json_object *last = eng__agent_last_change(t);
+    if (!last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0 || !tg->sku ||
+        strcmp(eng__json_str(last, "sku", ""), tg->sku) != 0 || said_count(t) >= 0 ||
+        eng__agent_has_word(text, more) || eng__cart_line_qty(t, tg->sku) < 1)
+        return false;
+    json_object *v = json_object_new_object();
+    ENG_JADD(v, "title", json_object_new_string(tg->title ? tg->title : ""));
+    ENG_JADD(v, "qty", json_object_new_int64(eng__cart_line_qty(t, tg->sku)));
+    eng__set_var(t, "alreadyAdded", v);
+    eng__turn_note(t, "%s was just added: the same choice said again, nothing changed", tg->sku);
+    return true;
+}
+
+/* "double everything", "triple all of them": scale_all, whatever the
+ * model read ("double everything" was read as emptying the cart) */
+static bool scales_all(eng_turn *t, const char *text, eng_result *r)
+{
+    static const char *const all_of[] = {"everything", "all of it", "all of them", "it all", "them all", "the lot",
+                                         "each item", "every item", "each one", "all items", "all my items", NULL};
+    if (!multiplier(text) || !eng__agent_has_word(text, all_of) || !eng__store(t))
+        return false;
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    return scale_all(t, multiplier(text), r);
+}
+
 bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
 {
     if (eng__agent_says_idiom(eng__json_str(c->t->ctx, "message.text", "")))
@@ -1749,6 +1816,8 @@ bool eng__agent_cart_claims(const agent_call *c, eng_result *r)
                         !json_object_get_boolean(eng__json_path(e, "negated"));
     }
     const char *as = NULL, *why = NULL;
+    if (scales_all(t, text, r))
+        return true;
     if (!names_product && eng__agent_code_request(text)) {
         as = "apply_promo", why = "a promotion code to use or take off";
     } else if (asks_count_held(text)) {
@@ -1983,6 +2052,100 @@ bool eng__agent_cart_swap(const agent_call *c, bool asked_change, eng_result *r)
     return true;
 }
 
+/* The one number a short correction says ("i meant 1", "sorry, two"),
+ * digits or a word up to twelve, or -1 (none, or more than one). */
+static int64_t plain_number(const char *text)
+{
+    static const char *const words[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                        "nine", "ten", "eleven", "twelve", NULL};
+    int64_t found = -1;
+    int seen = 0;
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        const char *w = p;
+        while (isalnum((unsigned char)*p))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            continue;
+        if (strspn(w, "0123456789") == n && n <= 3) {
+            found = strtoll(w, NULL, 10), seen++;
+            continue;
+        }
+        for (size_t i = 0; words[i]; i++)
+            if (strlen(words[i]) == n && strncasecmp(words[i], w, n) == 0)
+                found = (int64_t)i, seen++;
+    }
+    return seen == 1 ? found : -1;
+}
+
+bool eng__agent_meant_count(const agent_call *c, eng_result *r)
+{
+    static const char *const cues[] = {"i meant", "i mean", "meant", "i said", "i wanted", "i asked for",
+                                       "make that", "sorry", "oops", "whoops", "my bad", "typo", "no", "nope",
+                                       "only wanted", "just wanted", "only want", "just want", "only need",
+                                       "just need", NULL};
+    eng_turn *t = c->t;
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    /* "no, the cheapest one instead": another product, not a count */
+    if (!eng__agent_has_word(text, cues) || eng__agent_is_question(text) ||
+        eng__agent_has_word(text, (const char *const[]){"instead", "rather", NULL}))
+        return false;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "reference") == 0)
+            return false;
+    json_object *last = eng__agent_last_change(t), *asked = eng__agent_pending_fresh(t);
+    const char *type = eng__json_str(last, "type", "");
+    const char *atype = eng__json_str(asked, "type", "");
+    bool to_ask = asked && (strcmp(atype, "cart.add") == 0 || strcmp(atype, "cart.set") == 0) &&
+                  !eng__json_path(asked, "more");
+    if (!to_ask && (!last || (strcmp(type, "cart.add") != 0 && strcmp(type, "cart.set") != 0)))
+        return false;
+    json_object *of = to_ask ? asked : last;
+    int64_t n = said_count(t);
+    if (n < 0)
+        n = plain_number(text);
+    int64_t was = json_object_get_int64(eng__json_path(of, to_ask ? "qty" : "after"));
+    const char *sku = eng__json_str(of, "sku", NULL), *title = eng__json_str(of, "title", "");
+    if (n < 1 || n > 999 || n == was || !sku)
+        return false;
+    /* "i meant 2 kiwis" of the kiwis: no other product named */
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    if (words[0]) {
+        agent_target other;
+        eng__agent_named(t, words, &other);
+        json_object_put(other.candidates);
+        if (other.found == AGENT_ONE && strcmp(other.sku, sku) != 0)
+            return false;
+    }
+    if (to_ask) {
+        /* "add 3 nail polish" asked, "sorry i meant 2": asked with 2 (the
+         * question asked is replaced: its words copied first) */
+        atype = eng__pool_strdup(t->pool, atype);
+        sku = eng__pool_strdup(t->pool, sku);
+        title = eng__pool_strdup(t->pool, title);
+        eng__agent_read_as(t, strcmp(atype, "cart.add") == 0 ? "add_to_cart" : "update_quantity");
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, atype, sku, title, n);
+        eng__turn_note(t, "a count put right while the change is asked: %s x%lld, asked", sku, (long long)n);
+        *r = ENG_R_OK;
+        return true;
+    }
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    if (eng__cart_line_qty(t, sku) < 1)
+        return false;
+    eng__agent_read_as(t, "update_quantity");
+    eng__set_var(t, "unsure", json_object_new_boolean(1));
+    eng__agent_ask(t, "cart.set", sku, title, n);
+    eng__turn_note(t, "a count put right after the change just made: %s to %lld, asked", sku, (long long)n);
+    *r = ENG_R_OK;
+    return true;
+}
+
 bool eng__agent_cart_retarget(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -2143,6 +2306,29 @@ static bool it_and_named(eng_turn *t, const agent_opts *o, agent_target *tg, eng
  * joined by "and" (eng__agent_name_parts); each must name one product
  * (for a removal, one in the cart), else 0: the single-target path asks.
  * Returns how many, their skus and titles in pool strings. */
+/* "remove the pan, keep the wok", "take out the lemon but leave the
+ * kiwi": the products named after "keep" or "leave" stay; the others of
+ * skus[0..n) are kept in order, and their number returned. */
+static int leave_kept(eng_turn *t, const char *text, const char **skus, const char **titles, int n)
+{
+    static const char *const keeps[] = {" keep ", " leave ", ",keep ", ",leave ", " i want ", " i need ", " i'd like ",
+                                        NULL};
+    const char *at = NULL;
+    for (size_t i = 0; keeps[i] && !at; i++)
+        at = strcasestr(text, keeps[i]);
+    if (!at)
+        return n;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (eng__agent_title_fits(at, titles[i]) > 0) {
+            eng__turn_note(t, "%s is to be kept: left in the cart", skus[i]);
+            continue;
+        }
+        skus[m] = skus[i], titles[m] = titles[i], m++;
+    }
+    return m;
+}
+
 static int named_several(eng_turn *t, bool in_cart, const char **skus, const char **titles, int max)
 {
     char parts[320];
@@ -2323,6 +2509,9 @@ eng_result eng__agent_cart(const agent_call *c)
         eng__cart_refresh(t);
     const char *intent = eng__agent_intent(t);
     const char *text = eng__json_str(t->ctx, "message.text", "");
+    eng_result scaled;
+    if (strcmp(intent, "view_cart") != 0 && scales_all(t, text, &scaled))
+        return scaled;
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
                     strcmp(intent, "update_quantity") == 0;
     if ((mutating || strcmp(intent, "empty_cart") == 0) && asks_if_in_cart(text)) {
@@ -2387,7 +2576,8 @@ eng_result eng__agent_cart(const agent_call *c)
         return eng__agent_product(c);
     }
     static const char *const takes_out[] = {"remove", "delete", "drop the", "drop my", "drop it", "drop that",
-                                         "drop those", "take out", "take off", "get rid", "ditch the", "bin the",
+                                         "drop those", "drop one", "drop 1", "drop a", "drop an", "drop two",
+                                         "drop 2", "take out", "take off", "get rid", "ditch the", "bin the",
                                          "lose the", "one away", "it away", "them away", "that away", "1 away",
                                          "throw away", NULL};
     static const char *const adding[] = {"add", "put", "buy", "get me", "give me", "want", "need", "instead",
@@ -2444,6 +2634,14 @@ eng_result eng__agent_cart(const agent_call *c)
         nref = named_several(t, is_remove, skus, titles, AGENT_MAX_REFS);
         if (nref < 0)
             return ENG_R_OK;   /* one of the products named is not sold: said */
+    }
+    if (is_remove && nref > 0) {
+        int before = nref;
+        nref = leave_kept(t, text, skus, titles, nref);
+        if (nref == 1 && before > 1) {
+            agent_target one = {.found = AGENT_ONE, .where = AGENT_AT_CART, .sku = skus[0], .title = titles[0]};
+            return change(t, o, "cart.remove", &one, 0);
+        }
     }
     if (nref == 0 && is_remove && eng__agent_has_word(text, (const char *const[]){"both", "the two", "the pair of them", NULL})) {
         /* "remove both", "take the two of them out": with two lines in
@@ -2545,6 +2743,17 @@ eng_result eng__agent_cart(const agent_call *c)
             eng_result r;
             if (it_and_named(t, o, &tg, &r))
                 return r;
+        }
+        if (already_added(t, text, &tg)) {
+            json_object_put(tg.candidates);
+            /* "buy it" right after it was added: the checkout, which asks */
+            if (eng__agent_has_word(text, (const char *const[]){"buy", "purchase", "pay for", "order it", NULL})) {
+                json_object_object_del(eng__json_path(t->ctx, "vars"), "alreadyAdded");
+                eng__agent_read_as(t, "checkout");
+                eng__turn_note(t, "buying what was just added: the checkout");
+                return eng__agent_order(c);
+            }
+            return ENG_R_OK;
         }
         int64_t q = quantity(t, 1);
         /* "add a few", "several please": a count not said; asked */

@@ -406,6 +406,11 @@ void eng__agent_remember(eng_turn *t, const char *name, json_object *v);
 /* eng__agent_remembered: session[name] if this turn's message is the one
  * right after the turn that remembered it, else NULL. */
 json_object *eng__agent_remembered(eng_turn *t, const char *name);
+/* eng__agent_meant_count: "oops i meant 1", "sorry, 3" right after a
+ * change of one line (session.lastChange, an add or a set) that left it
+ * at another count: that line set to the count said, asked. Sets *r and
+ * returns true when it did. */
+bool eng__agent_meant_count(const agent_call *c, eng_result *r);
 /* eng__agent_last_change: the one cart line the message before this one
  * changed (session.lastChange: type, sku, title, before, after), or NULL
  * when that message changed none, several, or came earlier. */

@@ -187,6 +187,9 @@ static bool offers(const reread_ctx *c)
             eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions"));
 }
 
+/* "oops i meant 1" right after 2 were added: that line to 1, asked */
+static bool meant_count(const reread_ctx *c, eng_result *r) { return eng__agent_meant_count(c->call, r); }
+
 /* "hmm hang on", "wait a sec" while a question of ours waits, read as
  * anything but a yes or a no: a hesitation; the order agent keeps the
  * question and does nothing */
@@ -678,7 +681,8 @@ static bool drops(const reread_ctx *c)
 {
     static const char *const drop_verbs[] = {"forget the ", "forget about the ", "scratch the ", "skip the ",
                                              "nix the ", "never mind the ", "nevermind the ", "no more ",
-                                             "actually forget the ", "ok forget the ", NULL};
+                                             "actually forget the ", "ok forget the ", "drop the ", "drop my ",
+                                             "drop that ", "drop those ", "ditch the ", "bin the ", "lose the ", NULL};
     static const char *const out_verbs[] = {"take out ", "take off ", "pull out ", "take away ", "get rid of ",
                                             NULL};
     static const char *const whole[] = {"all", "everything", "except", "apart from", "other than", "but", "whole",
@@ -963,6 +967,8 @@ static const char *const damage_from[] = {"search_product", "product_details", "
                                           "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
 static const char *const cancel_from[] = {"out_of_scope", "shop_question", "search_product", "clarify",
                                           "product_details", NULL};
+static const char *const meant_from[] = {"add_to_cart", "remove_from_cart", "product_details",
+                                         "search_product", "out_of_scope", "clarify", "deny", NULL};
 static const char *const hesitation_from[] = {"clarify", "out_of_scope", "greeting", "thanks", "shop_question",
                                               "search_product", NULL};
 static const char *const price_cut_from[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
@@ -1003,6 +1009,7 @@ static const reread table[] = {
     /* a why is a question before anything else: never a change */
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
+    {meant_from, NULL, ANY, NULL, meant_count, NULL, RR_STORE, NULL, NULL, NULL},
     {hesitation_from, NULL, ANY, hesitates, NULL, "confirm", 0, NULL, eng__agent_order,
      "a hesitation while a question waits: nothing done, asked again"},
     {price_cut_from, NULL, ANY, asks_price_cut, NULL, "shop_question", 0, NULL, NULL,
