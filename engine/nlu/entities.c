@@ -848,8 +848,17 @@ static void find_refs(X *x)
         bool verb = prev == L_VERB || prev == L_ORDER;
         eng__ref_cmp c = ENG_CMP_CHEAPEST;
         const ent_phrase *ve;
+        size_t k2;
         if ((k = first_n(x, i, j)) != 0 || (the && (k = top_n(x, i, j)) != 0)) {
             i = k - 1;
+        } else if ((the || verb) && ordinal(x, j, &idx, &k) && idx >= 0 && idx < 10 &&
+                   comparative(x, k, &c, &k2)) {
+            /* "the second cheapest", "the 3rd best rated one": the place
+             * in that order, not in the list */
+            bool noun = nounish(x, k2, &pl);
+            eng__ent *e = ref(x, ENG_REF_COMPARATIVE, i, k2 + noun, pl);
+            e->cmp = c, e->index = idx;
+            i = k2 + noun - 1;
         } else if (ordinal(x, j, &idx, &k) || comparative(x, j, &c, &k)) {
             bool ord = ordinal(x, j, &idx, &k);
             bool noun = nounish(x, k, &pl);

@@ -1518,6 +1518,36 @@ static bool compared_in_cart(eng_turn *t, agent_target *o)
     return true;
 }
 
+/* The cart line an ordinal reference names ("the second item", "the
+ * last one"); true when it picked one (o set). */
+static bool cart_line_at(eng_turn *t, json_object *ents, agent_target *o)
+{
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 ||
+            strcmp(eng__json_str(e, "kind", ""), "ordinal") != 0)
+            continue;
+        if (!eng__json_path(t->ctx, "cart.items"))
+            eng__cart_refresh(t);
+        json_object *items = eng__json_path(t->ctx, "cart.items");
+        int n = items ? (int)json_object_array_length(items) : 0;
+        /* the index the entities stage read ("the last": -1); resolved
+         * against the list shown it is that list's, so read it again */
+        json_object *place = eng__json_path(e, "place");
+        if (!place)
+            return false;
+        int at = json_object_get_int(place);
+        if (at < 0)
+            at += n;
+        if (at < 0 || at >= n)
+            return false;
+        one(t, o, AGENT_AT_CART, json_object_array_get_idx(items, (size_t)at));
+        eng__turn_note(t, "line %d of the cart shown last: %s", at + 1, o->sku);
+        return true;
+    }
+    return false;
+}
+
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 {
     memset(o, 0, sizeof *o);
@@ -1536,6 +1566,15 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     /* 1. a reference to what was shown */
     json_object *ents = eng__json_path(t->ctx, "entities");
+    /* "remove the second item" right after the cart was shown: its
+     * lines, in the order the reply listed them */
+    static const char *const cart_shown[] = {"view_cart", "remove_from_cart", "update_quantity", NULL};
+    const char *last_intent = eng__json_str(t->ctx, "session.lastIntent", "");
+    bool after_cart = false;
+    for (size_t i = 0; cart_shown[i] && !after_cart; i++)
+        after_cart = strcmp(last_intent, cart_shown[i]) == 0;
+    if (cart_first && (after_cart || !json_object_is_type(shown, json_type_array)) && cart_line_at(t, ents, o))
+        return;
     bool bad_ref = false, bad_place = false;
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
@@ -1543,6 +1582,16 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
             continue;
         const char *sku = eng__json_str(e, "sku", NULL);
         const char *kind = eng__json_str(e, "kind", "");
+        /* "remove the last one" when the last one shown is not in the
+         * cart: the cart's last line */
+        if (sku && cart_first && strcmp(kind, "ordinal") == 0) {
+            if (!eng__json_path(t->ctx, "cart.items"))
+                eng__cart_refresh(t);
+            if (eng__cart_line_qty(t, sku) < 1 && cart_line_at(t, ents, o)) {
+                eng__set_var(t, "continued", json_object_new_boolean(1));   /* a guess: asked */
+                return;
+            }
+        }
         if (sku) {
             for (size_t k = 0; shown && k < json_object_array_length(shown); k++)
                 if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku) == 0) {

@@ -479,6 +479,8 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
         ENG_JADD(o, "index", i >= 0 ? json_object_new_int(i)
                                            : e->ref == ENG_REF_ORDINAL ? json_object_new_int(e->index) : NULL);
         ENG_JADD(o, "resolved", json_object_new_boolean(i >= 0));
+        if (e->ref == ENG_REF_ORDINAL)   /* the place said ("the last": -1), whatever list it points into */
+            ENG_JADD(o, "place", json_object_new_int(e->index));
         if (sku)
             ENG_JADD(o, "sku", json_object_get(sku));
         if (e->plural)
