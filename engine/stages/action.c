@@ -128,6 +128,17 @@ static void remember_change(eng_turn *t, json_object *acts)
             gone = a;   /* a swap: the line given up for the one just added */
             continue;
         }
+        if (strcmp(type, "cart.clear") == 0 && !one && i + 1 == json_object_array_length(acts) &&
+            json_object_array_length(eng__json_path(a, "was")) > 0) {
+            /* the cart emptied: its lines, to put back if asked */
+            json_object *c = json_object_new_object();
+            ENG_JADD(c, "type", json_object_new_string("cart.clear"));
+            ENG_JADD(c, "cleared", json_object_get(eng__json_path(a, "was")));
+            ENG_JADD(c, "turn", json_object_new_int64(json_object_get_int64(eng__json_path(sess, "turns"))));
+            ENG_JADD(c, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
+            ENG_JADD(sess, "lastChange", c);
+            return;
+        }
         if (one || !eng__json_str(a, "sku", NULL) || strcmp(type, "cart.clear") == 0) {
             if (!remember_adds(t, acts))
                 json_object_object_del(sess, "lastChange");
@@ -186,6 +197,19 @@ static eng_result run(const eng_stage *st, eng_turn *t)
             outcome(a, "done", NULL);
             done++;
             continue;
+        }
+        if (strcmp(type, "cart.clear") == 0 && eng__json_path(t->ctx, "cart.items")) {
+            /* what the cart held, for "undo that" / "put everything
+             * back" in the next message (remember_change) */
+            json_object *was = json_object_new_array(), *items = eng__json_path(t->ctx, "cart.items");
+            for (size_t k = 0; k < json_object_array_length(items); k++) {
+                json_object *it = json_object_array_get_idx(items, k), *l = json_object_new_object();
+                ENG_JADD(l, "sku", json_object_get(eng__json_path(it, "sku")));
+                ENG_JADD(l, "title", json_object_get(eng__json_path(it, "title")));
+                ENG_JADD(l, "qty", json_object_get(eng__json_path(it, "qty")));
+                json_object_array_add(was, l);
+            }
+            ENG_JADD(a, "was", was);
         }
         eng_shop_result r;
         eng__shop_do(t, a, &r);

@@ -1816,7 +1816,13 @@ json_object *eng__agent_remembered(eng_turn *t, const char *name)
 json_object *eng__agent_last_change(eng_turn *t)
 {
     json_object *c = eng__json_path(eng__session(t), "lastChange");
-    return c && !eng__json_path(c, "lines") && from_last_turn(t, c) ? c : NULL;
+    return c && !eng__json_path(c, "lines") && !eng__json_path(c, "cleared") && from_last_turn(t, c) ? c : NULL;
+}
+
+json_object *eng__agent_last_cleared(eng_turn *t)
+{
+    json_object *c = eng__json_path(eng__session(t), "lastChange");
+    return c && from_last_turn(t, c) ? eng__json_path(c, "cleared") : NULL;
 }
 
 json_object *eng__agent_last_adds(eng_turn *t)

@@ -1526,7 +1526,8 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
      * back on the shelf (puts_back) or out again */
     static const char *const restore[] = {"put it back", "put that back", "put them back", "bring it back",
                                           "bring that back", "add it back", "add that back", "want it back",
-                                          "need it back", "back in",
+                                          "need it back", "back in", "i want it", "i need it", "i still want",
+                                          "i still need",
                                           /* "no wait, keep them" right after the removal */
                                           "keep them", "keep it", "keep that", "keep those", "keep the",
                                           "don't remove", "dont remove", "didn't want it removed",
@@ -1592,6 +1593,56 @@ static bool takes_back_adds(const agent_call *c, const char *text, json_object *
     return true;
 }
 
+/* "undo that", "put everything back", "no wait keep the wok" right after
+ * the cart was emptied: those lines (the ones named, or all) added back
+ * in their counts, asked. */
+static bool puts_back_cleared(const agent_call *c, const char *text, json_object *cleared, eng_result *r)
+{
+    static const char *const back[] = {"undo", "take that back", "scratch that", "cancel that", "reverse that",
+                                       "revert", "didn't mean", "didnt mean", "did not mean", "my mistake",
+                                       "by mistake", "by accident", "accidentally", "oops", "whoops", "the way it was",
+                                       "as it was", "changed my mind", "put it back", "put them back",
+                                       "put everything back", "put it all back", "put that back", "bring it back",
+                                       "bring them back", "back in", "want it back", "want them back", "keep",
+                                       "no wait", "wait no", "i want it", "i need it", "restore", NULL};
+    eng_turn *t = c->t;
+    if (!eng__agent_has_word(text, back) || said_count(t) >= 0)
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    const char *skus[AGENT_MAX_REFS];
+    int64_t qtys[AGENT_MAX_REFS];
+    char names[480];
+    size_t m = 0, w = 0, n = json_object_array_length(cleared);
+    for (int pass = 0; pass < 2 && m == 0; pass++)
+        for (size_t i = 0; i < n && m < AGENT_MAX_REFS; i++) {
+            json_object *l = json_object_array_get_idx(cleared, i);
+            const char *title = eng__json_str(l, "title", "");
+            /* the ones named ("keep the wok"), else every line */
+            if (pass == 0 && (!words[0] || eng__agent_title_fits(words, title) == 0))
+                continue;
+            int64_t q = json_object_get_int64(eng__json_path(l, "qty"));
+            int k = snprintf(names + w, sizeof names - w, "%s%s%s", m ? " and the " : "", title,
+                             q > 1 ? "" : "");
+            if (k < 0 || (size_t)k >= sizeof names - w)
+                break;
+            w += (size_t)k;
+            if (q > 1) {
+                k = snprintf(names + w, sizeof names - w, " (%lld)", (long long)q);
+                if (k > 0 && (size_t)k < sizeof names - w)
+                    w += (size_t)k;
+            }
+            skus[m] = eng__pool_strdup(t->pool, eng__json_str(l, "sku", ""));
+            qtys[m++] = q > 0 ? q : 1;
+        }
+    if (m == 0)
+        return false;
+    eng__agent_read_as(t, "add_to_cart");
+    eng__turn_note(t, "the cart just emptied: %zu lines put back, asked", m);
+    *r = ask_each(t, "cart.add", skus, qtys, m, eng__pool_strdup(t->pool, names), false);
+    return true;
+}
+
 bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -1614,6 +1665,9 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
         *r = ENG_R_OK;
         return true;
     }
+    json_object *cleared = eng__agent_last_cleared(t);
+    if (cleared && !pending)
+        return puts_back_cleared(c, text, cleared, r);
     json_object *lines = eng__agent_last_adds(t);
     if (lines && !pending) {
         if (!eng__json_path(t->ctx, "cart.items"))
@@ -1650,6 +1704,37 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
         eng__turn_note(t, "the swap just made taken back: asked");
         *r = ENG_R_OK;
         return true;
+    }
+    /* "no not that one, the pan" right after "remove the wok": the wok
+     * back in and the pan out, asked (a swap the other way round) */
+    if (strcmp(eng__json_str(last, "type", ""), "cart.remove") == 0 && after == 0 && before > 0 &&
+        eng__agent_has_word(text, (const char *const[]){"not that one", "wrong one", "i meant", "meant the",
+                                                         "not the", "the other one", "other one", NULL})) {
+        char words[160];
+        eng__agent_name_words(t, words, sizeof words);
+        json_object *items = eng__json_path(t->ctx, "cart.items");
+        json_object *pick = NULL;
+        int fits = 0;
+        for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+            json_object *l = json_object_array_get_idx(items, i);
+            bool other_one = !words[0] && json_object_array_length(items) == 1;
+            if (other_one || (words[0] && eng__agent_title_fits(words, eng__json_str(l, "title", "")) > 0))
+                pick = l, fits++;
+        }
+        if (fits == 1) {
+            eng__agent_read_as(t, "add_to_cart");
+            eng__set_var(t, "unsure", json_object_new_boolean(1));
+            eng__agent_ask(t, "cart.add", sku, title, before);
+            json_object *rep = json_object_new_object();
+            ENG_JADD(rep, "sku", json_object_get(eng__json_path(pick, "sku")));
+            ENG_JADD(rep, "title", json_object_get(eng__json_path(pick, "title")));
+            json_object_object_add(eng__json_path(t->ctx, "vars.ask"), "replaces", json_object_get(rep));
+            json_object_object_add(eng__json_path(t->ctx, "vars.ask"), "putBack", json_object_new_boolean(1));
+            json_object_object_add(eng__json_path(t->ctx, "session.pending"), "replaces", rep);
+            eng__turn_note(t, "the wrong line was removed: %s back, the one named out, asked", sku);
+            *r = ENG_R_OK;
+            return true;
+        }
     }
     int64_t to;
     /* read as a quantity change, the count is that change's own (done

@@ -411,6 +411,9 @@ json_object *eng__agent_remembered(eng_turn *t, const char *name);
  * at another count: that line set to the count said, asked. Sets *r and
  * returns true when it did. */
 bool eng__agent_meant_count(const agent_call *c, eng_result *r);
+/* eng__agent_last_cleared: the lines the message before this one emptied
+ * the cart of (session.lastChange.cleared: [{sku, title, qty}]), or NULL. */
+json_object *eng__agent_last_cleared(eng_turn *t);
 /* eng__agent_last_change: the one cart line the message before this one
  * changed (session.lastChange: type, sku, title, before, after), or NULL
  * when that message changed none, several, or came earlier. */
