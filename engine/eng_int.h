@@ -76,6 +76,13 @@ json_object *eng__session_memo_take(const char *sid, const char *text, size_t le
 /* eng__session_memo_copy: the copy eng__session_memo_put keeps (new
  * reference; NULL on failure or for JSON null), for tests. */
 json_object *eng__session_memo_copy(json_object *src);
+/* eng__session_memo_double_text: the text json-c's default serializer
+ * gives `d` ("%.17g", ".0" added to an integer), written into b (at
+ * least 32 bytes) without snprintf; 1 when written, 0 (b undefined) for
+ * the numbers it leaves to json-c: NaN, infinities, subnormals and any
+ * that "%.17g" writes with an exponent (|d| under 1e-4 or, rounded, from
+ * 1e17).  Pure, thread-safe. */
+int eng__session_memo_double_text(double d, char *b);
 /* eng__session_memo_set: 0 turns the memo off and empties it (every read
  * parses), 1 turns it on; for tests and measurements. */
 void eng__session_memo_set(int on);

@@ -72,6 +72,117 @@ static void entry_free(memo_entry *e)
     }
 }
 
+/* json-c's text for a double that has none of its own, as its default
+ * serializer writes it: "%.17g" (in the C locale) with ".0" added when
+ * that reads as an integer.  snprintf's "%.17g" costs about 4,000
+ * instructions, more than the rest of a double's copy; here the 17
+ * digits come from exact integer arithmetic (the double is m * 2^e2, m
+ * under 2^53; m * 10^k fits 128 bits for the k used), rounded half to
+ * even as glibc rounds an exact decimal expansion, in about 300.  Only
+ * for the numbers "%.17g" writes without an exponent (1e-4 <= |d| <
+ * 1e17 after rounding) and zeros; false for any other (NaN, infinities,
+ * subnormals, exponents): the caller asks json-c.  b holds at least 32
+ * bytes.  Exposed for its test as eng__session_memo_double_text. */
+static const uint64_t pow10_u64[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+};
+
+/* floor(m * 2^e2 * 10^k) for 0 <= k <= 22, -120 <= e2 <= 4, and whether
+ * the rest is over, at or under one half (*half: 1, 0, -1) */
+static unsigned __int128 scaled(uint64_t m, int e2, int k, int *half)
+{
+    unsigned __int128 n = (unsigned __int128)m * pow10_u64[k < 19 ? k : 18];
+    if (k > 18)
+        n *= pow10_u64[k - 18];
+    if (e2 >= 0) {
+        *half = -1;   /* an integer: no rest */
+        return n << e2;
+    }
+    unsigned s = (unsigned)-e2;
+    unsigned __int128 rest = n & (((unsigned __int128)1 << s) - 1), mid = (unsigned __int128)1 << (s - 1);
+    *half = rest > mid ? 1 : rest == mid ? 0 : -1;
+    return n >> s;
+}
+
+int eng__session_memo_double_text(double d, char *b)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    int neg = (int)(bits >> 63), bexp = (int)((bits >> 52) & 0x7ff);
+    uint64_t frac = bits & ((1ull << 52) - 1);
+    char *o = b;
+    if (neg)
+        *o++ = '-';
+    if (bexp == 0 && frac == 0) {
+        memcpy(o, "0.0", 4);
+        return 1;
+    }
+    if (bexp == 0 || bexp == 0x7ff)
+        return 0;   /* subnormal, NaN, infinity */
+    uint64_t m = frac | (1ull << 52);
+    int e2 = bexp - 1075;
+    if (e2 > 4 || e2 < -120)
+        return 0;   /* 2^57 and more (past 1e17), or far under 1e-4 */
+    /* X = floor(log10 |d|): estimated from the binary exponent, then
+     * moved until floor(|d| * 10^(16 - X)) has 17 digits */
+    int x = (int)((e2 + 52) * 30103L / 100000L) - ((e2 + 52) < 0);
+    int half = -1;
+    unsigned __int128 q = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        if (x < -6 || x > 16)
+            return 0;   /* far from what is written without an exponent */
+        q = scaled(m, e2, 16 - x, &half);
+        if (q >= pow10_u64[17])
+            x++;
+        else if (q < pow10_u64[16])
+            x--;
+        else
+            break;
+    }
+    if (q < pow10_u64[16] || q >= pow10_u64[17])
+        return 0;
+    uint64_t dg = (uint64_t)q;
+    if (half > 0 || (half == 0 && (dg & 1)))
+        dg++;
+    if (dg == pow10_u64[17]) {
+        dg = pow10_u64[16];
+        x++;
+    }
+    if (x < -4 || x > 16)
+        return 0;   /* "%.17g" writes an exponent */
+    char ds[17];
+    for (int i = 16; i >= 0; i--) {
+        ds[i] = (char)('0' + dg % 10);
+        dg /= 10;
+    }
+    int last = 16;   /* the last digit kept: trailing zeros go */
+    while (last > 0 && ds[last] == '0')
+        last--;
+    if (x >= 0) {
+        memcpy(o, ds, (size_t)x + 1);
+        o += x + 1;
+        *o++ = '.';
+        if (last > x) {
+            memcpy(o, ds + x + 1, (size_t)(last - x));
+            o += last - x;
+        } else {
+            *o++ = '0';   /* json-c's ".0" */
+        }
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = -1; i > x; i--)
+            *o++ = '0';
+        memcpy(o, ds, (size_t)last + 1);
+        o += last + 1;
+    }
+    *o = '\0';
+    return 1;
+}
+
 /* A copy of src as json_tokener would build it from src's printed text
  * (JSON_C_TO_STRING_PLAIN); NULL with *ok 0 when it cannot be made (out of
  * memory, too deep).  A NULL src is JSON null: NULL with *ok untouched. */
@@ -103,8 +214,10 @@ static json_object *copy_as_read(json_object *src, int depth, int *ok)
          * tidied by eng_json_tidy_doubles: the only serializer this code
          * base sets) as that text, any other with its own format */
         const char *t = json_object_get_userdata(src);
+        char b[32];
         if (!t)
-            t = json_object_to_json_string_ext(src, JSON_C_TO_STRING_PLAIN);
+            t = eng__session_memo_double_text(json_object_get_double(src), b)
+                    ? b : json_object_to_json_string_ext(src, JSON_C_TO_STRING_PLAIN);
         d = t ? json_object_new_double_s(json_object_get_double(src), t) : NULL;
         break;
     }

@@ -12,6 +12,10 @@
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 64
+/* the statement cache's two look-up tables (sqlite_conn.c): slots, a
+ * power of two at least twice SQ_STMT_CACHE, so a probe always ends */
+#define SQ_STMT_INDEX_BITS 7
+#define SQ_STMT_INDEX (1 << SQ_STMT_INDEX_BITS)
 #define SQ_SCHEMA_VERSION 10
 
 /* The catalog's rows as a text search reads them, kept in memory per
@@ -46,7 +50,14 @@ static inline const sq_row *sq__row(const sq_rows *rows, int64_t id)
 typedef struct sq_conn {
     sqlite3 *db;
     const sq_rows *rows;     /* set by a search for its pass over the matches */
-    struct { char *sql; sqlite3_stmt *st; } cache[SQ_STMT_CACHE];
+    struct { char *sql; sqlite3_stmt *st; uint64_t hash; } cache[SQ_STMT_CACHE];
+    /* where an SQL text is in cache[] without comparing it with each
+     * (sq__prep): by_addr by the address the caller passed (nearly always
+     * a literal, so the same text comes at the same address), confirmed
+     * with strcmp; else by_text by a hash of the text (open addressing).
+     * Each holds an entry's index + 1; 0 is empty. */
+    struct { const char *addr; int ent; } by_addr[SQ_STMT_INDEX];
+    unsigned char by_text[SQ_STMT_INDEX];
     int next_evict;
     int in_use;
     struct sq *owner;        /* the pool it belongs to (its writer lock) */
@@ -142,7 +153,14 @@ void sq__conn_close(sq_conn *c);
 int sq__acquire(sq *b, sq_conn **out, store_err *err);
 void sq__release(sq *b, sq_conn *c);
 
-/* sq__prep: a cached, reset, unbound prepared statement for `sql`. */
+/* sq__prep: a cached, reset, unbound prepared statement for `sql` (a
+ * NUL-terminated text, not kept: the cache holds its own copy), owned by
+ * `c`'s cache: valid until SQ_STMT_CACHE other texts have been prepared
+ * on `c` after it (round-robin eviction once full) or `c` closes; the
+ * caller never finalizes it.  Found by the text's address, then by its
+ * hash, so the same text at two addresses is one statement.  NULL with
+ * err set (when given) when SQLite cannot prepare it or memory runs out.
+ * Not thread-safe: `c` is the calling thread's (sq__acquire). */
 sqlite3_stmt *sq__prep(sq_conn *c, const char *sql, store_err *err);
 
 /* sq__scache_get: a kept result for `q` at catalog generation `gen`, with

@@ -736,7 +736,7 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
 {
     sq *b = vb;
     sq_conn *c;
-    store__query *qa = calloc(1, sizeof *qa);
+    store__query *qa;
     store__buf match = {0}, spec = {0}, sql = {0};
     sqlite3_stmt *st;
     const char *from, *order, *score;
@@ -744,20 +744,21 @@ int sq__search(void *vb, const store_search_query *q, store_search_result *out,
     int text, rc, r, two, tx;
     size_t cap = 0, want;
 
-    if (!qa)
-        return store__fail(err, STORE_ENOMEM, "out of memory");
-    if ((rc = sq__acquire(b, &c, err)) != 0) {
-        free(qa);
+    if ((rc = sq__acquire(b, &c, err)) != 0)
         return rc;
-    }
     /* one read transaction: the generation, the rows kept for it
      * (sqlite_rows.c) and the matches are of the same snapshot */
     tx = sq__exec(c, "BEGIN", NULL) == 0;
     gen = generation(c);
     if (sq__scache_get(b, c, gen, q, out)) {
         sq__release(b, c);
-        free(qa);
         return 0;
+    }
+    /* the query's analysis (35 KB, zeroed) only for a search that
+     * runs: most of a chat's searches are answered from the kept results */
+    if (!(qa = calloc(1, sizeof *qa))) {
+        sq__release(b, c);
+        return store__fail(err, STORE_ENOMEM, "out of memory");
     }
     if ((rc = analyse(b, c, q->text ? q->text : "", q->flags, qa)) != 0 ||
         (rc = build_match(&qa->a, (q->flags & STORE_SEARCH_ALL_WORDS) != 0, &match, &spec)) != 0) {

@@ -15,6 +15,7 @@
 #include "sqlite_store.h"
 
 #include <json-c/json.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -360,10 +361,95 @@ static int conv_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The memo's own text for a double with none (no snprintf) is json-c's,
+ * byte for byte, wherever it gives one; it gives one for every number
+ * "%.17g" writes without an exponent, and none where json-c writes an
+ * exponent, NaN or Infinity. */
+static int check_double(double d)
+{
+    char b[32];
+    json_object *o = json_object_new_double(d);
+    const char *want = plain(o);
+    int got = eng__session_memo_double_text(d, b);
+    if (got) {
+        if (strcmp(b, want) != 0)
+            fail_msg("%.17g: memo \"%s\", json-c \"%s\"", d, b, want);
+    } else if (!strpbrk(want, "eNI") && fpclassify(d) != FP_SUBNORMAL) {
+        fail_msg("%.17g: left to json-c (\"%s\")", d, want);
+    }
+    json_object_put(o);
+    return got;
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_double_text(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ull;
+    long written = 0;
+    /* every bit pattern */
+    for (int i = 0; i < 200000; i++) {
+        uint64_t bits = rnd(&x);
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        written += check_double(d);
+    }
+    /* magnitudes from 1e-6 to 1e18, both signs */
+    for (int i = 0; i < 300000; i++) {
+        double d = pow(10.0, -6.0 + 24.0 * (double)(rnd(&x) >> 11) / 9007199254740992.0);
+        written += check_double((rnd(&x) & 1) ? -d : d);
+    }
+    /* prices and ratings: cents, and sums and products of them */
+    for (int c = 0; c < 200000; c++) {
+        written += check_double(c / 100.0);
+        written += check_double((double)(rnd(&x) % 100000) / 100.0 * (double)(1 + rnd(&x) % 9));
+        written += check_double((double)(rnd(&x) % 100000) / 100.0 + (double)(rnd(&x) % 100000) / 100.0);
+    }
+    /* exact halves after 17 digits (ties: to even, as glibc rounds) */
+    for (int k = 0; k <= 8; k++)
+        for (int i = 0; i < 20000; i++) {
+            uint64_t m = (1ull << 52) | (rnd(&x) & ((1ull << 52) - 1)) | 1;
+            written += check_double(ldexp((double)m, -k - 1));
+            written += check_double(ldexp((double)m, -k - 2));
+        }
+    /* at and beside the powers of ten, and at the ends of the range */
+    for (int n = -8; n <= 19; n++) {
+        double p = pow(10.0, n);
+        for (double d = p, i = 0; i < 40; i++, d = nextafter(d, 0))
+            check_double(d);
+        for (double d = p, i = 0; i < 40; i++, d = nextafter(d, INFINITY))
+            check_double(d);
+    }
+    double special[] = {0.0, -0.0, 1.0, -1.0, 0.5, 1e-4, 9.9999999999999991e-5, 1e17, 99999999999999984.0,
+                        99999999999999999.0, 4503599627370496.0, 9007199254740993.0, 22.99, 0.1, 1.0 / 3,
+                        123456.789, 1e-7, NAN, INFINITY, -INFINITY, 4.9406564584124654e-324, DBL_MAX};
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+        check_double(special[i]);
+    char b[32];
+    assert_true(eng__session_memo_double_text(-0.0, b));
+    assert_string_equal(b, "-0.0");
+    assert_true(eng__session_memo_double_text(30.0, b));
+    assert_string_equal(b, "30.0");
+    assert_true(eng__session_memo_double_text(22.99, b));
+    assert_string_equal(b, "22.989999999999998");
+    assert_false(eng__session_memo_double_text(1e-7, b));
+    assert_false(eng__session_memo_double_text(1e20, b));
+    /* the common numbers are written here, not left to json-c */
+    assert_true(written > 800000);
+}
+
 int main(void)
 {
     const struct CMUnitTest unit[] = {
         cmocka_unit_test(test_copy_reads_as_parsed),
+        cmocka_unit_test(test_double_text),
         cmocka_unit_test(test_too_deep_not_kept),
         cmocka_unit_test(test_take_own_text_once),
         cmocka_unit_test(test_bounded),
