@@ -17,12 +17,13 @@ on("cart.set", function(action, ctx)
   end
 end, "max-10-per-line-set")
 
--- Motorcycles are sold in the showroom only.
+-- Motorcycles are not sold online: our sales team arranges each one (the
+-- knowledge file says the shop has no showroom or stores).
 on("cart.add", function(action, ctx)
   if action.category == "motorcycle" then
-    return deny("motorcycles are sold in our showroom only")
+    return deny("motorcycles are not sold online: our sales team arranges each one, so ask to talk to a person")
   end
-end, "motorcycles-showroom-only")
+end, "motorcycles-sales-team-only")
 
 -- No orders over $20,000 through the chat.
 on("order.create", function(action, ctx)
