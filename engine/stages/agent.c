@@ -1000,6 +1000,10 @@ bool eng__agent_word_fits(const char *w, size_t n, const char *field, bool categ
         size_t fs = stem(f, fn);
         if (fs == sn && strncasecmp(f, w, sn) == 0)
             return true;
+        /* "strawberries" is a "Strawberry", "chilies" a "Chili" */
+        if (n > 4 && strncasecmp(w + n - 3, "ies", 3) == 0 && fn == n - 2 &&
+            ((f[fn - 1] | 0x20) == 'y' || (f[fn - 1] | 0x20) == 'i') && strncasecmp(f, w, n - 3) == 0)
+            return true;
         /* "cases" lost its "es" as "glasses" does: "case" still fits */
         if (fs == fn && fn == sn + 1 && (f[fn - 1] | 0x20) == 'e' && strncasecmp(f, w, sn) == 0)
             return true;

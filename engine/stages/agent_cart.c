@@ -1665,6 +1665,24 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
         *r = ENG_R_OK;
         return true;
     }
+    if (pending && strcmp(eng__json_str(pending, "type", ""), "cart.add") == 0 &&
+        eng__json_str(pending, "sku", NULL) && !eng__json_path(pending, "more") &&
+        !eng__json_path(pending, "replaces") &&
+        eng__agent_has_word(text, (const char *const[]){"one more", "another", "another one", "1 more", NULL}) &&
+        !eng__agent_is_question(text) && names_only(t, pending)) {
+        /* "ok add one more" to "shall I add 2?": those and one more, asked */
+        int64_t q = json_object_get_int64(eng__json_path(pending, "qty")) + (said_count(t) > 1 ? said_count(t) : 1);
+        if (q > 999)
+            return false;
+        const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", ""));
+        const char *title = eng__pool_strdup(t->pool, eng__json_str(pending, "title", ""));
+        eng__agent_read_as(t, "add_to_cart");
+        eng__set_var(t, "unsure", json_object_new_boolean(1));
+        eng__agent_ask(t, "cart.add", sku, title, q);
+        eng__turn_note(t, "one more than the add asked about: asked again with %lld", (long long)q);
+        *r = ENG_R_OK;
+        return true;
+    }
     json_object *cleared = eng__agent_last_cleared(t);
     if (cleared && !pending)
         return puts_back_cleared(c, text, cleared, r);
@@ -2170,7 +2188,8 @@ bool eng__agent_meant_count(const agent_call *c, eng_result *r)
     static const char *const cues[] = {"i meant", "i mean", "meant", "i said", "i wanted", "i asked for",
                                        "make that", "sorry", "oops", "whoops", "my bad", "typo", "no", "nope",
                                        "only wanted", "just wanted", "only want", "just want", "only need",
-                                       "just need", NULL};
+                                       "just need", "too many", "too much", "is enough", "are enough",
+                                       "is plenty", "are plenty", "will do", "would do", NULL};
     eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     /* "no, the cheapest one instead": another product, not a count */

@@ -968,7 +968,8 @@ static const char *const damage_from[] = {"search_product", "product_details", "
 static const char *const cancel_from[] = {"out_of_scope", "shop_question", "search_product", "clarify",
                                           "product_details", NULL};
 static const char *const meant_from[] = {"add_to_cart", "remove_from_cart", "product_details",
-                                         "search_product", "out_of_scope", "clarify", "deny", NULL};
+                                         "search_product", "out_of_scope", "clarify", "deny", "shop_question",
+                                         "thanks", NULL};
 static const char *const hesitation_from[] = {"clarify", "out_of_scope", "greeting", "thanks", "shop_question",
                                               "search_product", NULL};
 static const char *const price_cut_from[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
