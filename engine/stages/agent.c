@@ -1522,6 +1522,36 @@ static bool compared_in_cart(eng_turn *t, agent_target *o)
     return true;
 }
 
+/* "the black ones", "the green one" of a list where more than one
+ * product is so (the entities stage's `several`): those products, to be
+ * asked which (o: AGENT_MANY at the shown list). */
+static bool attribute_ties(eng_turn *t, json_object *ref, json_object *shown, agent_target *o)
+{
+    json_object *attr = eng__json_path(ref, "attribute");
+    const char *value = NULL;
+    json_object_object_foreach(attr, k, v)
+    {
+        (void)k;
+        value = json_object_get_string(v);
+    }
+    if (!value || !json_object_is_type(shown, json_type_array))
+        return false;
+    json_object *ties = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(shown); i++) {
+        json_object *p = json_object_array_get_idx(shown, i);
+        if (eng__agent_name_score(value, p) > 0)
+            json_object_array_add(ties, json_object_get(p));
+    }
+    if (json_object_array_length(ties) < 2) {
+        json_object_put(ties);
+        return false;
+    }
+    o->found = AGENT_MANY, o->where = AGENT_AT_SHOWN, o->candidates = ties;
+    snprintf(o->name, sizeof o->name, "%s", value);
+    eng__turn_note(t, "%zu products shown are %s: which one", json_object_array_length(ties), value);
+    return true;
+}
+
 /* The cart line an ordinal reference names ("the second item", "the
  * last one"); true when it picked one (o set). */
 static bool cart_line_at(eng_turn *t, json_object *ents, agent_target *o)
@@ -1596,6 +1626,8 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
                 return;
             }
         }
+        if (sku && json_object_get_boolean(eng__json_path(e, "several")) && attribute_ties(t, e, shown, o))
+            return;   /* "the black ones" of two black products: which one */
         if (sku) {
             for (size_t k = 0; shown && k < json_object_array_length(shown); k++)
                 if (strcmp(eng__json_str(json_object_array_get_idx(shown, k), "sku", ""), sku) == 0) {

@@ -654,6 +654,19 @@ static json_object *cart_line(eng_turn *t, const char *sku)
     return NULL;
 }
 
+/* "add a rolex" answered "Which one do you mean?": "the submariner" next
+ * adds it (the reread table's picks_asked), as many as were asked for. */
+static void remember_choosing(eng_turn *t)
+{
+    const char *in = eng__agent_intent(t);
+    if (strcmp(in, "add_to_cart") != 0 && strcmp(in, "update_quantity") != 0)
+        return;
+    int64_t q = quantity(t, 1);
+    json_object *ch = json_object_new_object();
+    ENG_JADD(ch, "qty", json_object_new_int64(q > 0 && q <= 1000000 ? q : 1));
+    eng__agent_remember(t, "choosing", ch);
+}
+
 /* The reply for a target that is not one product: which one, or none. */
 static eng_result unclear(eng_turn *t, agent_target *tg, bool in_cart)
 {
@@ -679,15 +692,7 @@ static eng_result unclear(eng_turn *t, agent_target *tg, bool in_cart)
             if (tg->where != AGENT_AT_CART) {
                 ENG_JADD(eng__session(t), "shown", shown);
                 json_object_object_del(eng__session(t), "focus");
-                /* "add a rolex": which one; "the submariner" next adds it
-                 * (eng__agent_picks_asked), as many as were asked for */
-                const char *in = eng__agent_intent(t);
-                if (strcmp(in, "add_to_cart") == 0 || strcmp(in, "update_quantity") == 0) {
-                    int64_t q = quantity(t, 1);
-                    json_object *ch = json_object_new_object();
-                    ENG_JADD(ch, "qty", json_object_new_int64(q > 0 && q <= 1000000 ? q : 1));
-                    eng__agent_remember(t, "choosing", ch);
-                }
+                remember_choosing(t);
             } else {
                 json_object_put(shown);
             }
@@ -695,6 +700,8 @@ static eng_result unclear(eng_turn *t, agent_target *tg, bool in_cart)
             tg->candidates = NULL;
         } else if (tg->where == AGENT_AT_CART) {
             eng__set_var(t, "whichInCart", json_object_new_boolean(1));
+        } else {
+            remember_choosing(t);   /* "a couple of those" of the list shown */
         }
         eng__turn_note(t, "several products fit: asked which one");
         return ENG_R_OK;
@@ -2536,7 +2543,9 @@ static int all_shown(eng_turn *t, const char *text, const char **skus, const cha
     bool remaining = eng__agent_has_word(text, rest);
     bool said = remaining || eng__agent_has_word(text, whole);
     /* "add them" with two shown, or right after two were compared */
-    if (!said && n == 2 && eng__agent_has_word(text, (const char *const[]){"them", "those", "these", "em", NULL}))
+    /* ("a couple of those" is a count of one of them, asked which) */
+    if (!said && n == 2 && said_count(t) < 0 &&
+        eng__agent_has_word(text, (const char *const[]){"them", "those", "these", "em", NULL}))
         said = true;
     /* "all three of those", "all 5": the count must be the list's */
     const char *all = strcasestr(text, "all ");

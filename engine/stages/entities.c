@@ -377,16 +377,24 @@ static int resolve(const eng__ent *e, json_object *shown, const char **within)
         *within = kind;
         return pick;
     }
-    case ENG_REF_ATTRIBUTE:
+    case ENG_REF_ATTRIBUTE: {
+        /* "the black ones" of "Black Sun Glasses" and "Green and Black
+         * Glasses": the first, and `*within` "several" says it is one of
+         * more (the agents ask which) */
+        int first = -1, count = 0;
         for (int i = 0; i < n; i++) {
             json_object *p = json_object_array_get_idx(shown, i);
             bool m = e->attr_type == ENG_ENT_COLOR   ? has_attr(p, "color", "colors", e->str)
                      : e->attr_type == ENG_ENT_BRAND ? has_attr(p, "brand", "brands", e->str)
                                                      : has_attr(p, "size", "sizes", e->str);
-            if (m)
-                return i;
+            if (m && first < 0)
+                first = i;
+            count += m;
         }
-        return -1;
+        if (count > 1)
+            *within = "several";
+        return first;
+    }
     }
     return -1;
 }
@@ -487,7 +495,9 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
             ENG_JADD(o, "plural", json_object_new_boolean(1));
         if (e->ref == ENG_REF_COMPARATIVE)
             ENG_JADD(o, "which", json_object_new_string(cmp_names[e->cmp]));
-        if (within)
+        if (within && strcmp(within, "several") == 0)
+            ENG_JADD(o, "several", json_object_new_boolean(1));
+        else if (within)
             ENG_JADD(o, "within", json_object_new_string(within));
         if (e->ref == ENG_REF_ATTRIBUTE) {
             json_object *a = json_object_new_object();
