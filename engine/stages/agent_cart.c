@@ -1399,8 +1399,13 @@ int eng__agent_buys_now(eng_turn *t, const char *text)
                                       "buy the lot", "pay for it", "pay for them", "pay for everything",
                                       "purchase it", "purchase them", "order it", "order them", "get it ordered",
                                       NULL};
+    /* "purchase", "pay now", "buy": the word alone is the checkout */
+    static const char *const alone[] = {"purchase", "buy", "pay", "now", "please", "pls", "ok", "okay", "then",
+                                        "i'll", "ill", "i", "want", "to", "let", "me", "lets", "let's", NULL};
+    static const char *const verbs[] = {"purchase", "buy", "pay", NULL};
+    bool bare = eng__agent_has_word(text, verbs) && eng__agent_only_words(text, alone, NULL);
     json_object *named = eng__json_path(t->ctx, "understanding.named");
-    if (!eng__agent_has_word(text, buy) ||
+    if ((!bare && !eng__agent_has_word(text, buy)) ||
         (json_object_is_type(named, json_type_array) && json_object_array_length(named) > 0))
         return 0;
     if (!eng__json_path(t->ctx, "cart.items"))

@@ -330,7 +330,10 @@ static bool regrets_order(const reread_ctx *c)
                                          "change my mind", "no longer want", "not anymore", "don't want that",
                                          "dont want that", "didn't mean to", "didnt mean to", "by mistake",
                                          "my mistake", "undo that", "undo it", "take it back", "reverse that",
-                                         "cancel that", "cancel it", "call it off", NULL};
+                                         "cancel that", "cancel it", "call it off", "ordered the wrong",
+                                         "wrong thing", "wrong one", "wrong item", "money back", "my money",
+                                         "refund me", "shouldn't have", "shouldnt have", "should not have",
+                                         "didn't want", "didnt want", "meant to order", "oh no", NULL};
     json_object *lc = eng__json_path(eng__session(c->t), "lastConfirmed");
     if (!lc || json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0 ||
         !eng__agent_has_word(c->said, regret) || eng__agent_is_question(c->said))
@@ -718,6 +721,9 @@ static bool another_code(const reread_ctx *c)
  * add, asked */
 static bool buys(const reread_ctx *c, eng_result *r)
 {
+    /* "ok purchase" read as a yes with no question asked */
+    if (strcmp(c->intent, "confirm") == 0 && eng__json_path(c->t->ctx, "session.pending"))
+        return false;
     int b = eng__agent_buys_now(c->t, c->said);
     if (b == 1) {
         eng__agent_read_as(c->t, "checkout");
@@ -979,7 +985,9 @@ static const char *const picks_from_asked[] = {"search_product", "refine_search"
 static const char *const picks_from[] = {"search_product", "refine_search", "out_of_scope", "clarify",
                                          "shop_question", NULL};
 static const char *const not_cancel[] = {"remove_from_cart", "update_quantity", "empty_cart", "deny", "out_of_scope",
-                                         "clarify", "add_to_cart", "get_refund", "check_refund_policy", NULL};
+                                         "clarify", "add_to_cart", "get_refund", "check_refund_policy",
+                                         "shop_question", "complaint", "search_product", "product_details",
+                                         "track_refund", NULL};
 static const char *const why_about[] = {"add_to_cart", "remove_from_cart", "update_quantity", "out_of_scope",
                                         "clarify", "shop_question", "apply_promo", "search_product",
                                         "product_details", NULL};
@@ -1001,7 +1009,7 @@ static const char *const account[] = {"create_account", NULL};
 static const char *const unplaced_or_list[] = {"out_of_scope", "shop_question", "search_product", "clarify",
                                                "refine_search", "view_cart", NULL};
 static const char *const may_buy[] = {"search_product", "out_of_scope", "clarify", "product_details",
-                                      "shop_question", NULL};
+                                      "shop_question", "change_order", "confirm", NULL};
 
 #define ANY 2.0
 
