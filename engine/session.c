@@ -785,6 +785,18 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
     size_t lead = after_answer(text);
     if (lead && (restates(text + lead) || weak_answer(text, text + lead)))
         lead = 0;   /* "yes place the order": one answer */
+    /* "yes pay with paypal", "yes use my other card", "yes ship it to my
+     * office": words about how the order is paid or sent qualify the
+     * yes; the agents read it whole (it is no plain yes) */
+    static const char *const how[] = {"pay", "paying", "card", "paypal", "apple pay", "google pay", "cash",
+                                      "mastercard", "amex", "visa", "ship", "send", "deliver", "delivery",
+                                      "shipping", "address", "express", "standard", NULL};
+    for (size_t i = 0; lead && how[i]; i++)
+        for (const char *q = text + lead; *q; q++)
+            if (word_at(q, how[i]) && (q == text + lead || q[-1] == ' ')) {
+                lead = 0;
+                break;
+            }
     if (lead) {
         /* "sure, add it", "yes, take it out": the answer's own change said
          * again, or its opposite; one request, as the agents read it */

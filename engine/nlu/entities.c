@@ -942,6 +942,12 @@ static void find_quantities(X *x)
             q = i + 1 + sym(x, i + 1, ':'), v = x->t[q].num, k = q + 1;
         else if (is(x, i, L_ONE) && (prev == L_THE || prev == L_THIS || prev == L_DET || prev == L_NO))
             continue;   /* "which one", "no one": not a count */
+        else if (num(x, i) && !sfx_len(x, i) && (prev == L_THE || prev == L_THIS) &&
+                 (clause_end(x, i + 1) ||
+                  word_in(x, i + 1, (const char *const[]){"is", "one", "model", "instead", "not", "then", "please",
+                                                           "pls", "version", "plus", "pro", "max", "mini", "would",
+                                                           "will", "looks", "seems", "was", "or", "and", NULL})))
+            continue;   /* "no wait the 6", "the 7 is cheaper": a model named, not a count */
         else if (is(x, i, L_ONE) && i > 0 &&
                  word_in(x, i - 1, (const char *const[]){"wrong", "other", "different", "right", "same", NULL}))
             continue;   /* "wrong one, the chanel": which, not how many */
@@ -954,7 +960,7 @@ static void find_quantities(X *x)
                  !(i > 0 && x->t[i - 1].kind == TK_SYM && x->t[i - 1].e == x->t[i].s && strchr(":.,/", x->t[i - 1].ch)))
             v = x->t[i].num;
         else if (free_tok(x, i) && x->t[i].kind == TK_WORD && lower(x->s[x->t[i].s]) == 'x' &&
-                 x->t[i].e - x->t[i].s >= 2 && x->t[i].e - x->t[i].s <= 4) {
+                 x->t[i].e - x->t[i].s >= 2 && x->t[i].e - x->t[i].s <= 4 && prev != L_THE && prev != L_THIS) {
             v = 0;   /* x3 */
             for (size_t p = x->t[i].s + 1; p < x->t[i].e && v >= 0; p++)
                 v = is_digit(x->s[p]) ? v * 10 + (x->s[p] - '0') : -1;

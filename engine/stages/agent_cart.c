@@ -2175,15 +2175,23 @@ static int64_t plain_number(const char *text)
                                         "nine", "ten", "eleven", "twelve", NULL};
     int64_t found = -1;
     int seen = 0;
-    for (const char *p = text; *p;) {
+    const char *prev = NULL;
+    size_t pn = 0;
+    for (const char *p = text; *p; prev = p - pn) {
         while (*p && !isalnum((unsigned char)*p))
             p++;
         const char *w = p;
         while (isalnum((unsigned char)*p))
             p++;
         size_t n = (size_t)(p - w);
+        bool named = prev && ((pn == 3 && strncasecmp(prev, "the", 3) == 0) ||
+                              (pn == 4 && strncasecmp(prev, "this", 4) == 0) ||
+                              (pn == 4 && strncasecmp(prev, "that", 4) == 0));
+        pn = n;
         if (!n)
             continue;
+        if (named)
+            return -1;   /* "no wait the 6": a model named, not a count */
         if (strspn(w, "0123456789") == n && n <= 3) {
             found = strtoll(w, NULL, 10), seen++;
             continue;

@@ -167,6 +167,13 @@ bool eng__agent_asks_fact(const char *text);
  * so", "let me think"), 2 for a no said as a yes ("yeah nah"), 0
  * otherwise. */
 int eng__agent_hesitates(const char *text);
+/* eng__agent_said_order_number: the order number a message names in a
+ * shopper's words ("cancel order 1", "where's #1", "cancel no. 1", "track
+ * order one", "cancel 2"), or 0. */
+int64_t eng__agent_said_order_number(const char *text);
+/* eng__agent_names_ordered: the message's words name a product in one of
+ * the signed-in shopper's orders ("cancel the spatula"). */
+bool eng__agent_names_ordered(eng_turn *t);
 /* eng__agent_yes_and_more: what a "yes" to the order's question says
  * beside the yes: AGENT_YES_PLAIN ("yes please go ahead", "yep place
  * it, thanks"), AGENT_YES_REMOVE ("yes without the spatula"),

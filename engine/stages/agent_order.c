@@ -9,6 +9,7 @@
 #include "engine/checkout_int.h"
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,42 +18,53 @@
 static json_object *order_json(const store_order *o) { return eng__order_json(o); }
 
 /* An order number in the message ("#1024", "order 1024"), or 0. */
-/* "cancel order 1", "where is order 2 please": a short number right after
- * "order" that ends the request (the entities stage takes only long ones
- * or "#1": "order 2 lipsticks" is a count) */
-static int64_t short_order_number(const char *text)
+/* "cancel order 1", "where is order 2 please", "cancel #1", "cancel no.
+ * 1", "track order one", "cancel 1": a short number right after "order",
+ * "#", "no.", "number" or the verb, that ends the request (the entities
+ * stage takes only long ones or "order #1": "order 2 lipsticks" is a
+ * count). 0 when none. */
+int64_t eng__agent_said_order_number(const char *text)
 {
     static const char *const ends[] = {"please", "pls", "plz", "instead", "now", "thanks", "thank", "too",
-                                       "as", "and", "is", "was", "for", "then", "asap", "right", "again", NULL};
-    for (const char *p = strcasestr(text, "order"); p; p = strcasestr(p + 1, "order")) {
-        if (p > text && isalnum((unsigned char)p[-1]))
-            continue;
-        const char *q = p + 5;
-        if (strncasecmp(q, "s", 1) == 0)
-            continue;
-        while (*q == ' ')
-            q++;
-        if (strncasecmp(q, "no.", 3) == 0 || strncasecmp(q, "no ", 3) == 0)
-            q += 3;
-        else if (strncasecmp(q, "number ", 7) == 0)
-            q += 7;
-        while (*q == ' ')
-            q++;
-        size_t d = strspn(q, "0123456789");
-        if (d == 0 || d > 6)
-            continue;
-        const char *r = q + d;
-        if (*r && !strchr(" ,.!?;", *r))
-            continue;
-        while (*r && strchr(" ,.!?;", *r))
-            r++;
-        bool ok = !*r;
-        for (size_t i = 0; ends[i] && !ok; i++) {
-            size_t n = strlen(ends[i]);
-            ok = strncasecmp(r, ends[i], n) == 0 && !isalnum((unsigned char)r[n]);
+                                       "as", "and", "is", "was", "for", "then", "asap", "right", "again", "one",
+                                       NULL};
+    static const char *const anchors[] = {"order number", "order no.", "order no", "order #", "orders #", "order",
+                                          "orders", "number", "no.", "#", "cancel", "track", NULL};
+    static const char *const words[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                        "nine", "ten", NULL};
+    for (size_t a = 0; anchors[a]; a++) {
+        size_t al = strlen(anchors[a]);
+        for (const char *p = strcasestr(text, anchors[a]); p; p = strcasestr(p + 1, anchors[a])) {
+            if ((p > text && isalnum((unsigned char)p[-1])) ||
+                (anchors[a][al - 1] != '#' && isalnum((unsigned char)p[al])))
+                continue;
+            const char *q = p + al;
+            while (*q == ' ')
+                q++;
+            int64_t n = 0;
+            size_t d = strspn(q, "0123456789");
+            if (d > 0 && d <= 6) {
+                n = strtoll(q, NULL, 10);
+            } else {
+                for (size_t w = 1; words[w] && !n; w++)
+                    if (strncasecmp(q, words[w], strlen(words[w])) == 0 && !isalnum((unsigned char)q[strlen(words[w])]))
+                        n = (int64_t)w, d = strlen(words[w]);
+            }
+            if (n <= 0)
+                continue;
+            const char *r = q + d;
+            if (*r && !strchr(" ,.!?;", *r))
+                continue;
+            while (*r && strchr(" ,.!?;", *r))
+                r++;
+            bool ok = !*r;
+            for (size_t i = 0; ends[i] && !ok; i++) {
+                size_t k = strlen(ends[i]);
+                ok = strncasecmp(r, ends[i], k) == 0 && !isalnum((unsigned char)r[k]);
+            }
+            if (ok)
+                return n;
         }
-        if (ok)
-            return strtoll(q, NULL, 10);
     }
     return 0;
 }
@@ -70,7 +82,23 @@ static int64_t order_number(eng_turn *t)
         if (v && *v)
             return strtoll(v, NULL, 10);
     }
-    return short_order_number(eng__json_str(t->ctx, "message.text", ""));
+    return eng__agent_said_order_number(eng__json_str(t->ctx, "message.text", ""));
+}
+
+static int named_order(eng_turn *t, store_order *list, size_t n, bool *several);
+
+bool eng__agent_names_ordered(eng_turn *t)
+{
+    if (!eng__user_id(t) || !eng__store(t))
+        return false;
+    store_order *list = NULL;
+    size_t n = 0;
+    if (store_order_list(eng__store(t), eng__user_id(t), 20, &list, &n, NULL) < 0)
+        return false;
+    bool several = false;
+    int at = n > 0 ? named_order(t, list, n, &several) : -1;
+    store_order_list_free(list, n);
+    return at >= 0 || several;
 }
 
 /* "cancel the pan order", "where's the order with the wok": the one of
@@ -162,6 +190,23 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
         return 0;
     int found = 0;
     int at = said_order_index(eng__json_str(t->ctx, "message.text", ""), n, &guess);
+    /* "cancel the $29.89 one": the order of that total */
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; at < 0 && ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "money") != 0)
+            continue;
+        json_object *amount = eng__json_path(e, "value.amount");
+        if (!amount)
+            continue;
+        double v = json_object_get_double(amount);
+        int hit = -1, hits = 0;
+        for (size_t k = 0; k < n; k++)
+            if (fabs(list[k].total - v) < 0.005)
+                hit = (int)k, hits++;
+        if (hits == 1)
+            at = hit, guess = true;
+    }
     bool several = false;
     int named = at < 0 && n > 1 ? named_order(t, list, n, &several) : -1;
     if (named >= 0) {
@@ -582,10 +627,37 @@ static bool cancel_unsure(eng_turn *t, const agent_opts *o)
            (o->confirm_below > 0 && eng__agent_is_question(eng__json_str(t->ctx, "message.text", "")));
 }
 
+/* "cancel just the wok" of an order of two lines: the whole order is
+ * what can be cancelled, said (vars.partialCancel: the title named);
+ * "cancel orders 1 and 2", "cancel both orders": one at a time, said
+ * (vars.oneOrderAtATime). */
+static void cancel_notes(eng_turn *t, const store_order *ord)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    static const char *const several[] = {"both orders", "all orders", "all my orders", "every order", "orders",
+                                          "all of them", "both of them", NULL};
+    if (eng__agent_has_word(text, several))
+        eng__set_var(t, "oneOrderAtATime", json_object_new_boolean(1));
+    if (ord->n_lines < 2)
+        return;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    if (!words[0])
+        return;
+    int fits = 0;
+    const char *named = NULL;
+    for (size_t k = 0; k < ord->n_lines; k++)
+        if (eng__agent_title_fits(words, ord->lines[k].title) > 0)
+            fits++, named = ord->lines[k].title;
+    if (fits >= 1 && (size_t)fits < ord->n_lines)
+        eng__set_var(t, "partialCancel", json_object_new_string(named));
+}
+
 /* "Shall I cancel order #N (1 item, $X)?": the question kept in the
  * session for the next message's answer; `ord` is cleared. */
 static eng_result ask_cancel(eng_turn *t, store_order *ord)
 {
+    cancel_notes(t, ord);
     json_object *sess = eng__session(t), *p = json_object_new_object();
     ENG_JADD(p, "type", json_object_new_string("order.cancel"));
     ENG_JADD(p, "id", json_object_new_string(eng__json_str(t->ctx, "message.id", "m")));
@@ -744,6 +816,13 @@ eng_result eng__agent_order(const agent_call *c)
                 eng__turn_note(t, "a yes to the order with a change of the cart: the change, asked; no order");
                 return eng__agent_cart(c);
             } else if (more == AGENT_YES_OTHER) {
+                static const char *const pays[] = {"paypal", "apple pay", "google pay", "cash", "mastercard",
+                                                   "amex", "american express", "other card", "different card",
+                                                   "another card", "new card", "debit card", "credit card",
+                                                   "bank transfer", "klarna", "afterpay", "crypto", "bitcoin",
+                                                   NULL};
+                if (eng__agent_has_word(said, pays))
+                    eng__set_var(t, "otherPayment", json_object_new_boolean(1));
                 eng__set_var(t, "hesitant", json_object_new_boolean(1));
                 eng__set_var(t, "notPlainYes", json_object_new_boolean(1));
                 eng__agent_keep_pending(t);

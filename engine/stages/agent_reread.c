@@ -150,9 +150,20 @@ static bool about_it(const reread_ctx *c)
 /* "please cancel the entire order", signed in: the order agent asks */
 static bool cancels(const reread_ctx *c)
 {
-    if (!eng__user_id(c->t))
+    /* "no, cancel that" to a question of ours answers it */
+    if (!eng__user_id(c->t) || (strcmp(c->intent, "deny") == 0 && eng__json_path(c->t->ctx, "session.pending")))
         return false;
     if (eng__agent_cancel_request(c->said))
+        return true;
+    /* "pls cancel no. 1" (read as a no), "cancel the spatula" of an order */
+    const char *asked = eng__agent_past_courtesy(c->said);
+    static const char *const wants[] = {"i want to ", "i'd like to ", "id like to ", "i only want to ",
+                                        "i just want to ", "can you ", "could you ", "please ", "pls ", NULL};
+    for (size_t i = 0; wants[i]; i++)
+        if (strncasecmp(asked, wants[i], strlen(wants[i])) == 0)
+            asked += strlen(wants[i]);
+    if (strncasecmp(asked, "cancel ", 7) == 0 && !eng__agent_is_question(c->said) &&
+        (eng__agent_said_order_number(c->said) || eng__agent_names_ordered(c->t)))
         return true;
     /* "cancel the older one" right after orders were talked about */
     static const char *const order_talk[] = {"track_order", "order_history", "cancel_order", "confirm",
@@ -185,6 +196,42 @@ static bool offers(const reread_ctx *c)
     return eng__agent_asks_offers(c->t) &&
            (eng__agent_knowledge(c->t, "apply_promo", false) ||
             eng__agent_knowledge_of(c->t, "apply_promo", false, "current offers deals promotions"));
+}
+
+/* "yes pay with paypal", "i'll pay with my mastercard", "use my other
+ * card" while "Shall I place the order?" waits: the chat pays only with
+ * the card saved on the account; said, nothing placed, still asked */
+static bool pays_otherwise(const reread_ctx *c, eng_result *r)
+{
+    static const char *const pays[] = {"paypal", "apple pay", "google pay", "cash", "mastercard", "amex",
+                                       "american express", "other card", "different card", "another card",
+                                       "new card", "debit card", "credit card", "bank transfer", "klarna",
+                                       "afterpay", "crypto", "bitcoin", "gift card", NULL};
+    json_object *p = eng__json_path(c->t->ctx, "session.pending");
+    if (strcmp(eng__json_str(p, "type", ""), "order.create") != 0 || !eng__agent_has_word(c->said, pays) ||
+        eng__agent_is_question(c->said) || !eng__agent_pending_fresh(c->t))
+        return false;
+    eng__agent_read_as(c->t, "confirm");
+    eng__set_var(c->t, "otherPayment", json_object_new_boolean(1));
+    eng__set_var(c->t, "hesitant", json_object_new_boolean(1));
+    eng__set_var(c->t, "notPlainYes", json_object_new_boolean(1));
+    eng__agent_keep_pending(c->t);
+    eng__turn_note(c->t, "another way to pay named at the summary: said, nothing placed");
+    *r = ENG_R_OK;
+    return true;
+}
+
+/* "fine, yes with the saved card" read as a question of payment while
+ * the order's question waits: a yes, nothing more (the order agent reads
+ * what it says beside the yes) */
+static bool plain_yes(const reread_ctx *c)
+{
+    static const char *const yes[] = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "fine", "alright",
+                                      "go ahead", NULL};
+    json_object *p = eng__json_path(c->t->ctx, "session.pending");
+    return strcmp(eng__json_str(p, "type", ""), "order.create") == 0 && eng__agent_has_word(c->said, yes) &&
+           !eng__agent_is_question(c->said) && eng__agent_yes_and_more(c->said) == AGENT_YES_PLAIN &&
+           eng__agent_pending_fresh(c->t) != NULL;
 }
 
 /* "oops i meant 1" right after 2 were added: that line to 1, asked */
@@ -971,8 +1018,10 @@ static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_pr
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
                                           "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
+static const char *const yes_from[] = {"shop_question", "check_payment_methods", "payment_issue", "out_of_scope",
+                                       "clarify", "thanks", NULL};
 static const char *const cancel_from[] = {"out_of_scope", "shop_question", "search_product", "clarify",
-                                          "product_details", NULL};
+                                          "product_details", "deny", NULL};
 static const char *const meant_from[] = {"add_to_cart", "remove_from_cart", "product_details",
                                          "search_product", "out_of_scope", "clarify", "deny", "shop_question",
                                          "thanks", NULL};
@@ -1018,6 +1067,9 @@ static const reread table[] = {
     /* a why is a question before anything else: never a change */
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
+    {NULL, NULL, ANY, NULL, pays_otherwise, NULL, 0, NULL, NULL, NULL},
+    {yes_from, NULL, ANY, plain_yes, NULL, "confirm", 0, NULL, eng__agent_order,
+     "a plain yes read as a question while the order's question waits: the yes"},
     {meant_from, NULL, ANY, NULL, meant_count, NULL, RR_STORE, NULL, NULL, NULL},
     {hesitation_from, NULL, ANY, hesitates, NULL, "confirm", 0, NULL, eng__agent_order,
      "a hesitation while a question waits: nothing done, asked again"},
