@@ -1898,6 +1898,29 @@ static bool already_added(eng_turn *t, const char *text, const agent_target *tg)
     return true;
 }
 
+/* "take out a lemon", "remove an apple", "drop one kiwi": a verb that
+ * takes out, then "a", "an" or "one" and a word (not "a few", "a couple",
+ * "a lot"): one of the line. */
+static bool one_taken(const char *text)
+{
+    static const char *const verbs[] = {"remove ", "take out ", "drop ", "delete ", "take ", "get rid of ",
+                                        "ditch ", "lose ", NULL};
+    static const char *const many[] = {"few", "couple", "lot", "bunch", "handful", "pair", NULL};
+    const char *s = eng__agent_past_courtesy(text);
+    for (size_t i = 0; verbs[i]; i++) {
+        size_t n = strlen(verbs[i]);
+        if (strncasecmp(s, verbs[i], n) != 0)
+            continue;
+        const char *w = s + n;
+        size_t a = strncasecmp(w, "a ", 2) == 0 ? 2 : strncasecmp(w, "an ", 3) == 0 ? 3
+                                                : strncasecmp(w, "one ", 4) == 0  ? 4 : 0;
+        if (!a)
+            return false;
+        return !eng__agent_has_word(w + a, many);
+    }
+    return false;
+}
+
 /* "double everything", "triple all of them": scale_all, whatever the
  * model read ("double everything" was read as emptying the cart) */
 static bool scales_all(eng_turn *t, const char *text, eng_result *r)
@@ -2973,6 +2996,8 @@ eng_result eng__agent_cart(const agent_call *c)
         /* "take one out" of a line of three leaves two: a count below the
          * line's quantity takes that many away, not the whole line */
         int64_t q = quantity(t, 0), cur = eng__cart_line_qty(t, tg.sku);
+        if (q <= 0 && one_taken(text))
+            q = 1;   /* "take out a lemon", "remove a kiwi" */
         if (q > 0 && q < cur)
             return change(t, o, "cart.set", &tg, cur - q);
         return change(t, o, "cart.remove", &tg, 0);
@@ -3071,6 +3096,28 @@ eng_result eng__agent_cart(const agent_call *c)
         const char *kept = except_words(text);
         if (kept)
             return all_but(t, o, kept);
+        /* "clear my cart of lemons", "empty the pan out": those lines, not
+         * the whole cart; asked */
+        char words[160];
+        eng__agent_name_words(t, words, sizeof words);
+        json_object *items = eng__json_path(t->ctx, "cart.items");
+        const char *ls[AGENT_MAX_REFS], *lt[AGENT_MAX_REFS];
+        int nl = 0, all = items ? (int)json_object_array_length(items) : 0;
+        for (int i = 0; words[0] && i < all && nl < AGENT_MAX_REFS; i++) {
+            json_object *l = json_object_array_get_idx(items, (size_t)i);
+            if (eng__agent_name_score(words, l) > 0)
+                ls[nl] = eng__json_str(l, "sku", ""), lt[nl++] = eng__json_str(l, "title", "");
+        }
+        if (nl > 0 && nl < all) {
+            eng__agent_read_as(t, "remove_from_cart");
+            eng__set_var(t, "continued", json_object_new_boolean(1));
+            eng__turn_note(t, "clearing named lines of the cart: a removal of %d, asked", nl);
+            if (nl == 1) {
+                agent_target one = {.found = AGENT_ONE, .where = AGENT_AT_CART, .sku = ls[0], .title = lt[0]};
+                return change(t, o, "cart.remove", &one, 0);
+            }
+            return several(t, o, "cart.remove", ls, lt, (size_t)nl, 0);
+        }
         return change(t, o, "cart.clear", NULL, 0);
     }
     if (strcmp(intent, "apply_promo") == 0) {

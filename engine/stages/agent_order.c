@@ -580,6 +580,19 @@ static eng_result answer_address(eng_turn *t, bool yes)
 /* "yes" / "no" to a question about the cart: no login needed. */
 static eng_result answer_cart(eng_turn *t, json_object *pending, bool yes)
 {
+    /* "yes but the iphone x instead", "yes but in pink", "yes but keep
+     * the pan too": a yes to something else than what was asked */
+    static const char *const but[] = {"but", "instead", "rather", "except", "not the", "other than", NULL};
+    bool counted = false;   /* "ok but just 2": the yes with its own count */
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
+        counted |= strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "quantity") == 0;
+    if (yes && !counted && eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), but)) {
+        eng__set_var(t, "mixedAnswer", json_object_new_boolean(1));
+        eng__agent_keep_pending(t);
+        eng__turn_note(t, "a yes with a but: nothing changed, asked again");
+        return ENG_R_OK;
+    }
     if (yes && eng__agent_contradicts(eng__json_str(pending, "type", ""), eng__json_str(t->ctx, "message.text", ""))) {
         /* "yes, take it out" to "shall I add it?": no answer either way;
          * nothing changes and the question is asked again */
