@@ -4,6 +4,7 @@
  * what was understood, the shopper corrects or agrees, and the address is
  * saved through eng_shop_address_set like the checkout page's.  Never
  * reads card numbers: a run of 12 or more digits is not a postal code. */
+#define _GNU_SOURCE /* strcasestr */
 #include "checkout_int.h"
 #include <ctype.h>
 #include <stdio.h>
@@ -404,6 +405,14 @@ static char *past_request(char *part)
     }
     if (!asked || !*w)
         return part;
+    /* "send it to PO Box 77": the box is the line */
+    static const char *const boxes[] = {"p.o. box", "po box", "p o box", "p.o.box", "post office box", "pobox",
+                                        NULL};
+    for (size_t i = 0; boxes[i]; i++) {
+        char *b = strcasestr(part, boxes[i]);
+        if (b && b < w)
+            return b;
+    }
     if (prev) {
         size_t n = strcspn(prev, " ");
         for (size_t i = 0; unit[i]; i++)
@@ -608,6 +617,25 @@ json_object *eng__address_parse(const char *text, const char *wanted)
     }
     infer_country(o);
     return o;
+}
+
+bool eng__address_po_box(json_object *a)
+{
+    static const char *const po[] = {"po box", "p.o. box", "p.o.box", "p o box", "pobox", "post office box",
+                                     "p.o box", "po. box", NULL};
+    static const char *const military[] = {"apo", "fpo", "dpo", NULL};
+    static const char *const lines[] = {"line1", "line2", "city", NULL};
+    for (size_t l = 0; lines[l]; l++) {
+        const char *v = json_object_get_string(json_object_object_get(a, lines[l]));
+        if (!v)
+            continue;
+        for (size_t i = 0; po[i]; i++)
+            if (strcasestr(v, po[i]))
+                return true;
+        if (has_word(v, military))
+            return true;
+    }
+    return false;
 }
 
 static const char *const required[] = {"name", "line1", "city", "postalCode", "country", NULL};

@@ -61,14 +61,14 @@ static const eng_tmpl *builtin_email(void)
     return builtin_tmpl;
 }
 
-static const eng_checkout_cfg no_settings = {"USD", "test", NULL, 0, NULL};
+static const eng_checkout_cfg no_settings = {"USD", "test", NULL, 0, NULL, false};
 
 const eng_checkout_cfg *eng__checkout_cfg(const eng_pipeline *p)
 {
     return p && p->checkout ? p->checkout : &no_settings;
 }
 
-static const char *const keys[] = {"currency", "payment", "delivery", "confirmation_email", NULL};
+static const char *const keys[] = {"currency", "payment", "delivery", "confirmation_email", "po_boxes", NULL};
 static const char *const opt_keys[] = {"id", "name", "days", "price", "free_over", "countries", NULL};
 
 /* a price in the settings: a number >= 0 with at most two decimals */
@@ -201,7 +201,18 @@ int eng__checkout_load(eng_build *b, int node, eng_checkout_cfg **out)
         return ENG_ENOMEM;
     memset(c, 0, sizeof *c);
     int rc = eng__build_check_keys(b, node, keys, false, "checkout key",
-                                   " (currency, payment, delivery, confirmation_email)");
+                                   " (currency, payment, delivery, confirmation_email, po_boxes)");
+    int pn = eng__ymap_get(b->doc, node, "po_boxes");
+    if (pn) {
+        const char *v = eng__yscalar(b->doc, pn);
+        if (v && strcmp(v, "false") == 0)
+            c->no_po_boxes = true;
+        else if (!v || strcmp(v, "true") != 0) {
+            eng__build_error(b, pn, "\"po_boxes\" must be true or false (whether PO boxes and military addresses "
+                                    "are delivered to)");
+            rc = ENG_ECONFIG;
+        }
+    }
     c->currency = scalar(b, node, "currency", false, "ISO 4217 code, like USD");
     if (!c->currency)
         c->currency = "USD";
@@ -715,6 +726,15 @@ int eng_shop_address_get(const eng_shopper *w, eng_shop_result *r)
 const char *eng_pipeline_currency(const eng_pipeline *p) { return eng__checkout_cfg(p)->currency; }
 const char *eng_pipeline_payment(const eng_pipeline *p) { return eng__checkout_cfg(p)->payment; }
 
+bool eng__address_refused(const eng_checkout_cfg *c, json_object *a, char *field, size_t fn, char *why, size_t wn)
+{
+    if (!c || !c->no_po_boxes || !eng__address_po_box(a))
+        return false;
+    snprintf(field, fn, "address.line1");
+    snprintf(why, wn, "we can't deliver to PO boxes or military addresses; please give a street address");
+    return true;
+}
+
 int eng_shop_address_check(json_object *address, eng_shop_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -735,6 +755,11 @@ int eng_shop_address_set(const eng_shopper *w, json_object *address, eng_shop_re
     }
     /* an address the shop cannot deliver to is not kept for a checkout */
     const eng_delivery_opt *o;
+    if (eng__address_refused(eng__checkout_cfg(w->pipe), a, r->field, sizeof r->field, r->reason, sizeof r->reason)) {
+        json_object_put(a);
+        r->status = ENG_SHOP_INVALID;
+        return 0;
+    }
     if (eng__delivery_choose(eng__checkout_cfg(w->pipe), eng__json_str(a, "country", NULL), NULL, &o, r->field,
                              sizeof r->field, r->reason, sizeof r->reason) < 0) {
         json_object_put(a);

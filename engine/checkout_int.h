@@ -5,6 +5,7 @@
 #ifndef AISLE_CHECKOUT_INT_H
 #define AISLE_CHECKOUT_INT_H
 
+#include <stdbool.h>
 #include "pipe_int.h"
 
 typedef struct eng_delivery_opt {
@@ -22,6 +23,7 @@ typedef struct eng_checkout_cfg {
     eng_delivery_opt *opts;
     size_t nopts;
     struct eng_tmpl *email;     /* the confirmation e-mail template */
+    bool no_po_boxes;           /* refuse PO boxes and military (APO/FPO/DPO) addresses */
 } eng_checkout_cfg;
 
 /* eng__checkout_load: parse the `checkout:` mapping at `node` into a
@@ -37,6 +39,15 @@ const eng_checkout_cfg *eng__checkout_cfg(const eng_pipeline *p);
 /* eng__address_clean: a validated copy of `in` (new object) or NULL with
  * `field` and `why` set. */
 json_object *eng__address_clean(json_object *in, char *field, size_t fn, char *why, size_t wn);
+
+/* eng__address_po_box: the address's street lines name a PO box ("PO Box
+ * 123", "P.O. Box", "Post Office Box") or a military post office (APO,
+ * FPO, DPO). */
+bool eng__address_po_box(json_object *a);
+
+/* eng__address_refused: why the shop's settings refuse address `a` (a
+ * PO box when `no_po_boxes`), into why[0..wn) with the field, or false. */
+bool eng__address_refused(const eng_checkout_cfg *c, json_object *a, char *field, size_t fn, char *why, size_t wn);
 
 /* eng__address_parse: the address parts a chat message states, as a
  * new object with any of name, line1, line2, city, region, postalCode,

@@ -394,6 +394,15 @@ static eng_result ask_address(eng_turn *t)
         eng__turn_note(t, "no delivery option goes to %s: the address is dropped", cc);
         a = json_object_new_object();
         ENG_JADD(d, "address", a);
+    } else if (eng__address_refused(eng__checkout_cfg(t->p), a, field, sizeof field, why, sizeof why)) {
+        /* "PO Box 123", "Unit 5, APO AE 09012": the street asked again */
+        json_object *pr = json_object_new_object();
+        ENG_JADD(pr, "field", json_object_new_string(field));
+        ENG_JADD(pr, "reason", json_object_new_string(why));
+        eng__set_var(t, "addressProblem", pr);
+        eng__turn_note(t, "a PO box or military address: the street asked again");
+        json_object_object_del(a, "line1");
+        json_object_object_del(a, "line2");
     }
     const char *missing = eng__address_missing(a);
     json_object *p = json_object_new_object();

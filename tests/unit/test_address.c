@@ -143,6 +143,36 @@ static void email_address(const char *addr, const char *lines)
     json_object_put(d);
 }
 
+/* What shoppers type around an address at the order's summary: the
+ * request before the street, a street said without commas, a unit said
+ * apart; and the addresses a shop may refuse (PO boxes, APO/FPO/DPO). */
+static void test_said_around(void **state)
+{
+    (void)state;
+    check("can you ship it to 8 Elm Street, Boston MA 02108 instead", NULL,
+          "line1=8 Elm Street|city=Boston|region=MA|postalCode=02108|country=US");
+    check("my new address is 40 Oak Street, Austin TX 78702", NULL,
+          "line1=40 Oak Street|city=Austin|region=TX|postalCode=78702|country=US");
+    check("send it to 300 Cedar Ave Houston TX 77002", NULL,
+          "line1=300 Cedar Ave|city=Houston|region=TX|postalCode=77002|country=US");
+    check("deliver to apt 4, 10 Main St, Austin TX 78701", NULL,
+          "line1=10 Main St|line2=apt 4|city=Austin|region=TX|postalCode=78701|country=US");
+    check("45 Church Street Apt 3, Boston, MA 02108", NULL,
+          "line1=45 Church Street Apt 3|city=Boston|region=MA|postalCode=02108|country=US");
+    const char *po[] = {"PO Box 123, Austin TX 78701", "P.O. Box 9, Leeds LS1 4AP, UK", "Unit 5, APO AE 09012"};
+    for (size_t i = 0; i < sizeof po / sizeof *po; i++) {
+        json_object *a = eng__address_parse(po[i], NULL);
+        assert_true(eng__address_po_box(a));
+        json_object_put(a);
+    }
+    const char *street[] = {"12 Post Office Road, Leeds LS1 4AP, UK", "4 Apollo Way, Austin TX 78701"};
+    for (size_t i = 0; i < sizeof street / sizeof *street; i++) {
+        json_object *a = eng__address_parse(street[i], NULL);
+        assert_false(eng__address_po_box(a));
+        json_object_put(a);
+    }
+}
+
 static void test_email_address(void **state)
 {
     (void)state;
@@ -170,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_never_read),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_email_address),
+        cmocka_unit_test(test_said_around),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
