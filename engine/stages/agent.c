@@ -76,7 +76,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                     /* "how much is express again" while the address waits */
                     (intent && strcmp(intent, "view_cart") == 0) ||
                     /* "checkout" with nothing in the cart but an add asked */
-                    (to_checkout && strcmp(ptype, "cart.add") == 0) ||
+                    (to_checkout && strncmp(ptype, "cart.", 5) == 0) ||
                     /* "sure, add it" answers "shall I add the dior?" */
                     (intent && strcmp(intent, "add_to_cart") == 0 && strcmp(ptype, "cart.add") == 0) ||
                     (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0);
@@ -1908,6 +1908,13 @@ void eng__agent_keep_pending(eng_turn *t)
     for (size_t i = 0; v && i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(eng__json_str(p, "type", ""), kinds[i][0]) == 0)
             json_object_object_add(v, kinds[i][1], json_object_new_boolean(1));
+    /* the order asked again says what "yes" charges: its delivery and
+     * total (a reply in between may have priced another option) */
+    if (v && strcmp(eng__json_str(p, "type", ""), "order.create") == 0 && eng__store(t)) {
+        if (!eng__json_path(t->ctx, "cart.items"))
+            eng__cart_refresh(t);
+        json_object_object_add(v, "quote", eng__checkout_quote(t, eng__json_str(p, "delivery", NULL)));
+    }
     eng__set_var(t, "stillPending", v);
     eng__turn_note(t, "a question still waits (%s): kept and asked again", eng__json_str(p, "type", "?"));
 }

@@ -927,9 +927,14 @@ eng_result eng__agent_order(const agent_call *c)
          * the watch is not in the order, so a yes does not buy less
          * than the shopper thinks */
         json_object *asked = eng__json_path(t->ctx, "session.pending");
-        if (strcmp(eng__json_str(asked, "type", ""), "cart.add") == 0 && eng__json_str(asked, "title", NULL)) {
+        const char *atype = eng__json_str(asked, "type", "");
+        if (strncmp(atype, "cart.", 5) == 0 && eng__json_str(asked, "title", NULL)) {
+            /* a removal or a count asked and not answered too: the
+             * summary says the cart is as it was */
             json_object *v = json_object_new_object();
             ENG_JADD(v, "title", json_object_new_string(eng__json_str(asked, "title", "")));
+            const char *kind = strcmp(atype, "cart.add") == 0 ? "add" : strcmp(atype, "cart.remove") == 0 ? "remove" : "set";
+            json_object_object_add(v, kind, json_object_new_boolean(1));
             eng__set_var(t, "addNotMade", v);
         }
         const char *chosen = eng__delivery_named(t, eng__json_str(t->ctx, "message.text", NULL));
