@@ -855,6 +855,7 @@ eng_result eng__agent_cart_apply(eng_turn *t, json_object *pending)
     if (!eng__json_path(t->ctx, "cart.items"))
         eng__cart_refresh(t);
     const char *type = eng__pool_strdup(t->pool, eng__json_str(pending, "type", ""));
+
     const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", NULL));
     int64_t qty = json_object_get_int64(eng__json_path(pending, "qty"));
     /* "yes, just one" to "shall I add 2?": the count the answer says */
@@ -2950,8 +2951,13 @@ eng_result eng__agent_cart(const agent_call *c)
         }
         return change(t, o, "cart.add", &tg, q);
     }
+    /* "remove the discount", "take off the save10": the code on the cart */
+    const char *held_code = eng__json_str(t->ctx, "session.promoCode", NULL);
+    bool names_held = held_code && *held_code &&
+                      (strcasestr(text, held_code) ||
+                       eng__agent_has_word(text, (const char *const[]){"discount", "discounts", NULL}));
     if ((strcmp(intent, "remove_from_cart") == 0 || (strcmp(intent, "apply_promo") == 0 && takes_off(text))) &&
-        eng__agent_names_code(text)) {
+        (eng__agent_names_code(text) || names_held)) {
         /* "remove the code", "drop my coupon": the promotion code, not a
          * product; the commerce core takes it off and prices again */
         const char *have = eng__json_str(t->ctx, "session.promoCode", NULL);
@@ -3137,8 +3143,13 @@ eng_result eng__agent_cart(const agent_call *c)
          * valid when this one is not); one code at a time, so a code
          * already applied is named as the one it replaces */
         const char *before = eng__json_str(t->ctx, "session.promoCode", NULL);
-        if (before && *before && strcasecmp(before, code) != 0)
+        if (before && *before && strcasecmp(before, code) != 0) {
             eng__set_var(t, "promoBefore", json_object_new_string(before));
+            /* "apply welcome5 too" with save10 on: one code an order; the
+             * reply compares the totals, so a code that saves less is
+             * said, with the way back */
+            eng__set_var(t, "totalBefore", json_object_new_double(json_object_get_double(eng__json_path(t->ctx, "cart.total"))));
+        }
         /* "use welcome5 and save10": one code an order, the second said
          * as not applied rather than dropped without a word */
         char other[64];

@@ -221,6 +221,17 @@ static bool pays_otherwise(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "is my discount still on", "did the code work": the cart, which says
+ * whether the code on it applies */
+static bool asks_own_code(const reread_ctx *c)
+{
+    static const char *const mine[] = {"my discount", "my code", "my coupon", "my promo", "my voucher",
+                                       "the discount", "the code", "the coupon", "discount still", "code still",
+                                       "code work", "discount work", "code applied", "discount applied", NULL};
+    const char *code = eng__json_str(c->t->ctx, "session.promoCode", NULL);
+    return code && *code && eng__agent_is_question(c->said) && eng__agent_has_word(c->said, mine);
+}
+
 /* "fine, yes with the saved card" read as a question of payment while
  * the order's question waits: a yes, nothing more (the order agent reads
  * what it says beside the yes) */
@@ -1018,6 +1029,8 @@ static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_pr
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
                                           "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
+static const char *const own_code_from[] = {"shop_question", "out_of_scope", "clarify", "apply_promo",
+                                             "search_product", NULL};
 static const char *const yes_from[] = {"shop_question", "check_payment_methods", "payment_issue", "out_of_scope",
                                        "clarify", "thanks", NULL};
 static const char *const cancel_from[] = {"out_of_scope", "shop_question", "search_product", "clarify",
@@ -1068,6 +1081,8 @@ static const reread table[] = {
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
     {NULL, NULL, ANY, NULL, pays_otherwise, NULL, 0, NULL, NULL, NULL},
+    {own_code_from, NULL, ANY, asks_own_code, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
+     "asks whether the code on the cart applies: the cart, which says"},
     {yes_from, NULL, ANY, plain_yes, NULL, "confirm", 0, NULL, eng__agent_order,
      "a plain yes read as a question while the order's question waits: the yes"},
     {meant_from, NULL, ANY, NULL, meant_count, NULL, RR_STORE, NULL, NULL, NULL},

@@ -365,6 +365,18 @@ static eng_result run(const eng_stage *st, eng_turn *t)
             }
         }
     }
+    /* a code applied in place of another that took more off ("apply
+     * welcome5 too" with save10 on): said, with the way back */
+    json_object *was = eng__json_path(t->ctx, "vars.totalBefore");
+    if (was && json_object_get_double(eng__json_path(t->ctx, "cart.total")) > json_object_get_double(was) + 0.005) {
+        eng__set_var(t, "savesLess", json_object_new_boolean(1));
+        eng__buf_free(&out);
+        eng__buf_init(&out);
+        if (eng__tmpl_render(e->variants[v], t->ctx, &out) < 0) {
+            eng__buf_free(&out);
+            return eng__turn_fail(t, "out of memory rendering the reply");
+        }
+    }
     if (dt->reminder && e != dt->reminder &&
         (eng__json_path(t->ctx, "vars.stillPending") || eng__json_path(t->ctx, "vars.checkoutDropped"))) {
         size_t before = out.len;
