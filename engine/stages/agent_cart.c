@@ -1885,17 +1885,57 @@ static bool scale_all(eng_turn *t, int times, eng_result *r)
 static bool already_added(eng_turn *t, const char *text, const agent_target *tg)
 {
     static const char *const more[] = {"another", "more", "again", "extra", "second", "too", "also", "as well",
-                                       "plus", "additional", "both", "add", "double", NULL};
+                                       "plus", "additional", "add", "double", NULL};
+    /* "i'll take both", "ok i'll get those" of what the cart holds: a
+     * choice said of lines already there (any time), not a second one */
+    static const char *const choosing[] = {"i'll take", "ill take", "i will take", "i'll get", "ill get",
+                                           "i will get", "i'll have", "ill have", "i'll go with", "ill go with",
+                                           "i'll buy", "ill buy", NULL};
     json_object *last = eng__agent_last_change(t);
-    if (!last || strcmp(eng__json_str(last, "type", ""), "cart.add") != 0 || !tg->sku ||
-        strcmp(eng__json_str(last, "sku", ""), tg->sku) != 0 || said_count(t) >= 0 ||
-        eng__agent_has_word(text, more) || eng__cart_line_qty(t, tg->sku) < 1)
+    bool just = last && strcmp(eng__json_str(last, "type", ""), "cart.add") == 0 && tg->sku &&
+                strcmp(eng__json_str(last, "sku", ""), tg->sku) == 0;
+    if (!tg->sku || (!just && !eng__agent_has_word(text, choosing)) || said_count(t) >= 0 ||
+        eng__agent_has_word(text, more) || eng__cart_line_qty(t, tg->sku) < 1 ||
+        (!just && eng__agent_has_word(text, (const char *const[]){"instead", NULL})))
         return false;
     json_object *v = json_object_new_object();
     ENG_JADD(v, "title", json_object_new_string(tg->title ? tg->title : ""));
     ENG_JADD(v, "qty", json_object_new_int64(eng__cart_line_qty(t, tg->sku)));
     eng__set_var(t, "alreadyAdded", v);
     eng__turn_note(t, "%s was just added: the same choice said again, nothing changed", tg->sku);
+    return true;
+}
+
+/* "add it instead", "i'll take those instead" of a product like one the
+ * cart holds (the one line of its category), whenever that line was
+ * added: a swap, asked (it was added beside the old one). */
+static bool instead_of_line(eng_turn *t, const char *text, const agent_target *tg)
+{
+    if (!tg->sku || !eng__agent_has_word(text, (const char *const[]){"instead", "rather than", NULL}) ||
+        eng__cart_line_qty(t, tg->sku) > 0 || !eng__store(t))
+        return false;
+    store_product p = {0};
+    if (store_product_get(eng__store(t), tg->sku, &p, NULL) < 0)
+        return false;
+    json_object *items = eng__json_path(t->ctx, "cart.items"), *old = NULL;
+    int same = 0;
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        if (strcmp(eng__json_str(l, "category", ""), p.category ? p.category : "") == 0)
+            old = l, same++;
+    }
+    store_product_clear(&p);
+    if (same != 1)
+        return false;
+    int64_t qty = json_object_get_int64(eng__json_path(old, "qty"));
+    eng__set_var(t, "unsure", json_object_new_boolean(1));
+    eng__agent_ask(t, "cart.add", tg->sku, tg->title, qty > 0 ? qty : 1);
+    json_object *was = json_object_new_object();
+    ENG_JADD(was, "sku", json_object_new_string(eng__json_str(old, "sku", "")));
+    ENG_JADD(was, "title", json_object_new_string(eng__json_str(old, "title", "")));
+    json_object_object_add(eng__json_path(t->ctx, "vars.ask"), "replaces", json_object_get(was));
+    json_object_object_add(eng__json_path(t->ctx, "session.pending"), "replaces", was);
+    eng__turn_note(t, "instead of the cart's one %s line: a swap, asked", eng__json_str(old, "category", ""));
     return true;
 }
 
@@ -2893,6 +2933,10 @@ eng_result eng__agent_cart(const agent_call *c)
             eng_result r;
             if (it_and_named(t, o, &tg, &r))
                 return r;
+        }
+        if (instead_of_line(t, text, &tg)) {
+            json_object_put(tg.candidates);
+            return ENG_R_OK;
         }
         if (already_added(t, text, &tg)) {
             json_object_put(tg.candidates);
