@@ -51,6 +51,9 @@ static int create(eng_stage *st, eng_build *b)
     return ENG_ECONFIG;
 }
 
+static bool from_last_turn(eng_turn *t, json_object *o);
+static void merge_adds(eng_turn *t, json_object *old);
+
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
     agent_fn fn = (agent_fn)st->data;
@@ -91,6 +94,11 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * wrapped", "do you gift wrap") keeps it asked, whoever read it first */
     bool checkout_q = strcmp(ptype, "order.create") == 0 || strcmp(ptype, "checkout.address") == 0;
     json_object *held = drop && checkout_q ? json_object_get(pend) : NULL;
+    /* an add asked and not answered, then another add: both asked */
+    json_object *asked_add = pend && strcmp(ptype, "cart.add") == 0 && from_last_turn(t, pend) &&
+                                     !eng__json_path(pend, "replaces")
+                                 ? json_object_get(pend)
+                                 : NULL;
     if (drop && !may_keep) {
         /* the summary asked about no longer holds once the cart changes:
          * the reply says so (formatter, vars.checkoutDropped) */
@@ -100,6 +108,15 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
     r = fn(&call);
+    if (asked_add) {
+        merge_adds(t, asked_add);
+        /* "add 5 plates" done while "the Fork and the Spoon?" waits: that
+         * question is asked again, not dropped without a word */
+        if (eng__json_path(t->ctx, "session.pending") == asked_add && !eng__json_path(t->ctx, "vars.stillPending") &&
+            strcmp(eng__agent_intent(t), "add_to_cart") == 0)
+            eng__agent_keep_pending(t);
+        json_object_put(asked_add);
+    }
     json_object *now = eng__json_path(t->ctx, "session.pending");
     json_object *acts = eng__json_path(t->ctx, "actions");
     if (held && eng__json_path(t->ctx, "vars.topic") && (!now || now == pend) &&
@@ -1835,6 +1852,76 @@ static bool from_last_turn(eng_turn *t, json_object *o)
 
 json_object *eng__agent_last_quote(eng_turn *t) { return eng__agent_remembered(t, "quoted"); }
 
+/* The skus and counts of an add asked (`sku` then `more`, `qtys` or
+ * `qty` for each) appended to skus/qtys from *n; false when full. */
+static bool add_lines(json_object *p, json_object *skus, json_object *qtys)
+{
+    json_object *more = eng__json_path(p, "more"), *q = eng__json_path(p, "qtys");
+    size_t n = 1 + (more ? json_object_array_length(more) : 0);
+    for (size_t i = 0; i < n; i++) {
+        json_object *sku = i == 0 ? eng__json_path(p, "sku") : json_object_array_get_idx(more, i - 1);
+        if (!sku)
+            return false;
+        json_object_array_add(skus, json_object_get(sku));
+        json_object *c = q && json_object_array_length(q) == n ? json_object_array_get_idx(q, i) : eng__json_path(p, "qty");
+        json_object_array_add(qtys, json_object_new_int64(json_object_get_int64(c) > 0 ? json_object_get_int64(c) : 1));
+    }
+    return true;
+}
+
+static void merge_adds(eng_turn *t, json_object *old)
+{
+    json_object *now = eng__json_path(t->ctx, "session.pending");
+    static const char *const fixing[] = {"no", "not", "instead", "meant", "sorry", "rather", "wrong", "actually",
+                                         "only", "just", NULL};
+    if (!now || now == old || strcmp(eng__json_str(now, "type", ""), "cart.add") != 0 ||
+        eng__json_path(now, "replaces") || eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""), fixing))
+        return;
+    json_object *skus = json_object_new_array(), *qtys = json_object_new_array();
+    bool ok = add_lines(old, skus, qtys) && add_lines(now, skus, qtys);
+    size_t n = json_object_array_length(skus);
+    for (size_t i = 0; ok && i < n; i++)
+        for (size_t k = i + 1; k < n; k++)
+            ok &= strcmp(json_object_get_string(json_object_array_get_idx(skus, i)),
+                         json_object_get_string(json_object_array_get_idx(skus, k))) != 0;
+    if (!ok || n > AGENT_MAX_REFS) {
+        json_object_put(skus);
+        json_object_put(qtys);
+        return;
+    }
+    /* "the Beef Steak (2), the Chicken (2) and the Soft Drinks (6)" */
+    char names[480];
+    size_t w = 0;
+    const char *parts[2] = {eng__json_str(old, "title", ""), eng__json_str(now, "title", "")};
+    json_object *ps[2] = {old, now};
+    for (int k = 0; k < 2; k++) {
+        int64_t q = json_object_get_int64(eng__json_path(ps[k], "qty"));
+        bool counted = !eng__json_path(ps[k], "qtys") && q > 1;
+        int c = snprintf(names + w, sizeof names - w, counted ? "%s%s (%lld)" : "%s%s", k ? " and the " : "",
+                         parts[k], (long long)q);
+        if (c < 0 || (size_t)c >= sizeof names - w)
+            break;
+        w += (size_t)c;
+    }
+    json_object *p = json_object_new_object();
+    ENG_JADD(p, "type", json_object_new_string("cart.add"));
+    ENG_JADD(p, "id", json_object_new_string(eng__json_str(now, "id", "m")));
+    ENG_JADD(p, "turn", json_object_get(eng__json_path(now, "turn")));
+    ENG_JADD(p, "sku", json_object_get(json_object_array_get_idx(skus, 0)));
+    ENG_JADD(p, "title", json_object_new_string(names));
+    ENG_JADD(p, "qty", json_object_get(json_object_array_get_idx(qtys, 0)));
+    json_object_array_del_idx(skus, 0, 1);
+    ENG_JADD(p, "more", skus);
+    ENG_JADD(p, "qtys", qtys);
+    ENG_JADD(eng__session(t), "pending", p);
+    json_object *v = json_object_new_object();
+    ENG_JADD(v, "title", json_object_new_string(names));
+    ENG_JADD(v, "qty", json_object_new_int64(1));
+    ENG_JADD(v, "several", json_object_new_boolean(0));
+    eng__set_var(t, "ask", v);
+    eng__turn_note(t, "another add while one was asked: both asked (%zu products)", n);
+}
+
 void eng__agent_remember(eng_turn *t, const char *name, json_object *v)
 {
     json_object *sess = eng__session(t);
@@ -1900,7 +1987,7 @@ void eng__agent_keep_pending(eng_turn *t)
     json_object *v = NULL;
     json_object_deep_copy(p, &v, NULL);
     /* "Shall I still add 3 of the sofa?": the count asked, said again */
-    if (v && json_object_get_int64(eng__json_path(p, "qty")) > 1)
+    if (v && json_object_get_int64(eng__json_path(p, "qty")) > 1 && !eng__json_path(p, "qtys"))
         json_object_object_add(v, "several", json_object_new_boolean(1));
     static const char *const kinds[][2] = {{"order.create", "order"}, {"cart.add", "add"}, {"cart.set", "set"},
                                            {"cart.remove", "remove"}, {"cart.clear", "clear"},

@@ -1081,13 +1081,15 @@ static eng_result change(eng_turn *t, const agent_opts *o, const char *type, age
  * 0 and at " and "), into cut[0..max); how many parts. */
 static size_t parts_of(const char *text, size_t *cut, size_t max)
 {
-    static const char *const joins[] = {" and ", ", ", " & ", " plus ", NULL};
+    /* ", and " (the list's last comma) is one cut, not two */
+    static const char *const joins[] = {", and ", ", & ", " and ", ", ", " & ", " plus ", NULL};
     size_t parts = 0, tl = strlen(text);
     cut[parts++] = 0;
     for (size_t i = 0; i < tl && parts < max; i++)
         for (size_t j = 0; joins[j]; j++)
             if (strncasecmp(text + i, joins[j], strlen(joins[j])) == 0) {
                 cut[parts++] = i;
+                i += strlen(joins[j]) - 1;
                 break;
             }
     return parts;
@@ -1962,6 +1964,48 @@ static bool one_taken(const char *text)
     return false;
 }
 
+/* "make it 2 of each", "2 of both please" with several lines: every
+ * line set to that count, one question (it set one line, at once). */
+static bool each_to(eng_turn *t, const char *text, eng_result *r)
+{
+    static const char *const each[] = {"of each", "each", "of both", "both of them", "all of them", "apiece",
+                                       "for each", "every one", NULL};
+    int64_t n = said_count(t);
+    if (n < 1 || n > 999 || !eng__agent_has_word(text, each) || !eng__store(t))
+        return false;
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    size_t lines = json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
+    if (lines < 2 || lines > AGENT_MAX_REFS)
+        return false;
+    /* "2 of each of those" after a list shown is of the list: not here */
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    static const char *const own[] = {"each", "both", "all", "every", "them", "one", "apiece", "make", "set",
+                                      "please", "pls", NULL};
+    if (words[0] && !eng__agent_only_words(words, own, NULL))
+        return false;
+    const char *skus[AGENT_MAX_REFS];
+    int64_t to[AGENT_MAX_REFS];
+    char names[480];
+    size_t m = 0, w = 0;
+    for (size_t i = 0; i < lines; i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        int k = snprintf(names + w, sizeof names - w, "%sthe %s to %lld", m ? ", " : "", eng__json_str(l, "title", ""),
+                         (long long)n);
+        if (k < 0 || (size_t)k >= sizeof names - w)
+            return false;
+        w += (size_t)k;
+        skus[m] = eng__json_str(l, "sku", "");
+        to[m++] = n;
+    }
+    eng__agent_read_as(t, "update_quantity");
+    eng__turn_note(t, "every line to %lld: asked", (long long)n);
+    *r = ask_each(t, "cart.set", skus, to, m, names, true);
+    return true;
+}
+
 /* "double everything", "triple all of them": scale_all, whatever the
  * model read ("double everything" was read as emptying the cart) */
 static bool scales_all(eng_turn *t, const char *text, eng_result *r)
@@ -2700,7 +2744,8 @@ eng_result eng__agent_cart(const agent_call *c)
     const char *intent = eng__agent_intent(t);
     const char *text = eng__json_str(t->ctx, "message.text", "");
     eng_result scaled;
-    if (strcmp(intent, "view_cart") != 0 && scales_all(t, text, &scaled))
+    if (strcmp(intent, "view_cart") != 0 && (scales_all(t, text, &scaled) ||
+                                             (strcmp(intent, "update_quantity") == 0 && each_to(t, text, &scaled))))
         return scaled;
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
                     strcmp(intent, "update_quantity") == 0;
@@ -3124,7 +3169,8 @@ eng_result eng__agent_cart(const agent_call *c)
             return q == 0 || dir < 0 || eng__agent_has_word(text, taking) ? not_in_cart(t, &tg, 0, false)
                                                                           : not_in_cart(t, &tg, q, true);
         int64_t cur = eng__cart_line_qty(t, tg.sku);
-        if (q > 0 && eng__agent_has_word(text, taking))
+        /* "knock it down to 2": where the line goes, not how many off */
+        if (q > 0 && eng__agent_has_word(text, taking) && !eng__agent_sets_count(text))
             return q < cur ? change(t, o, "cart.set", &tg, cur - q) : change(t, o, "cart.remove", &tg, 0);
         return change(t, o, q == 0 ? "cart.remove" : "cart.set", &tg, q);
     }
