@@ -236,6 +236,10 @@ static bool clause_end(const X *x, size_t j)
     const ent_tok *t = &x->t[j];
     if (t->kind == TK_SYM)
         return strchr(",.!?;:)\"", t->ch) != NULL;
+    /* "phones under 400 pls", "laptops under 1500 thx": courtesy ends it */
+    if (word_in(x, j, (const char *const[]){"pls", "plz", "please", "thx", "thanks", "ty", "cheers", "mate",
+                                            "lol", "asap", NULL}))
+        return true;
     /* an order or a comparison starts a phrase of its own: "under 120
      * cheapest first", "below 500 best rated" */
     return t->kind == TK_WORD && (t->lx == L_CLAUSE || t->lx == L_AND || t->lx == L_OR || t->lx == L_SIZE ||

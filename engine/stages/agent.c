@@ -62,7 +62,8 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * keeps the order's own question) */
     const char *intent = eng__pool_strdup(t->pool, eng__agent_intent(t));
     json_object *pend = eng__json_path(t->ctx, "session.pending");
-    const char *ptype = eng__json_str(pend, "type", "");
+    /* a copy: the reread table may drop a stale question (and free it) */
+    const char *ptype = eng__pool_strdup(t->pool, eng__json_str(pend, "type", ""));
     bool to_checkout = intent && (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0);
     /* the delivery address the chat checkout asked for: its parts
      * (slots.address) or asking to check out again keep the question */
@@ -89,6 +90,12 @@ static eng_result run(const eng_stage *st, eng_turn *t)
      * a search): agent_reread.c, one table */
     if (eng__agent_reread(&call, fn, &r))
         return r;
+    if (eng__json_path(t->ctx, "session.pending") != pend) {
+        /* dropped as stale while the message was read again */
+        pend = eng__json_path(t->ctx, "session.pending");
+        ptype = eng__pool_strdup(t->pool, eng__json_str(pend, "type", ""));
+        drop = drop && pend;
+    }
     /* the order's question or the address asked for, held while another
      * agent answers: a question the shop's text answers ("yes but gift
      * wrapped", "do you gift wrap") keeps it asked, whoever read it first */
