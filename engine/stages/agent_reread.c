@@ -9,6 +9,7 @@
 #define _GNU_SOURCE /* strcasestr */
 #include "agent_int.h"
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -452,6 +453,54 @@ static bool picks_compared(const reread_ctx *c, eng_result *r)
 /* "add a rolex" answered "Which one do you mean?", then "the
  * submariner" or "the second one": that one added, as many as were
  * asked for, not its details nor a search */
+static const char *pick_by_number(eng_turn *t, const char *said, json_object *shown)
+{
+    size_t n = json_object_array_length(shown);
+    const char *p = said;
+    while (*p && !isdigit((unsigned char)*p))
+        p++;
+    if (!*p)
+        return NULL;
+    bool dollar = p > said && p[-1] == '$';
+    double v = strtod(p, NULL);
+    const char *q = p + strspn(p, "0123456789.");
+    if (strpbrk(q, "0123456789"))
+        return NULL;   /* two numbers: not one pick */
+    /* a price: the one shown at (about) that price */
+    const char *hit = NULL;
+    int hits = 0;
+    for (size_t k = 0; k < n; k++) {
+        json_object *it = json_object_array_get_idx(shown, k);
+        double a = json_object_get_double(eng__json_path(it, "price"));
+        double b = json_object_get_double(eng__json_path(it, "finalPrice"));
+        if ((dollar || v >= 20) && (fabs(a - v) < 1.0 || fabs(b - v) < 1.0))
+            hit = eng__json_str(it, "sku", NULL), hits++;
+    }
+    if (hits == 1)
+        return hit;
+    if (dollar)
+        return NULL;
+    /* a model number a title says ("the 13": iPhone 13 Pro) */
+    char num[16];
+    snprintf(num, sizeof num, "%.*s", (int)(q - p), p);
+    hits = 0;
+    for (size_t k = 0; k < n; k++) {
+        json_object *it = json_object_array_get_idx(shown, k);
+        if (eng__agent_has_word(eng__json_str(it, "title", ""), (const char *const[]){num, NULL}))
+            hit = eng__json_str(it, "sku", NULL), hits++;
+    }
+    if (hits == 1)
+        return hit;
+    /* a bare place in the list: "3" */
+    int words = 0;
+    for (const char *w = said; *w; w++)
+        words += isalnum((unsigned char)*w) && (w == said || !isalnum((unsigned char)w[-1]));
+    if (words == 1 && v >= 1 && v <= (double)n && v == (int)v)
+        return eng__json_str(json_object_array_get_idx(shown, (size_t)v - 1), "sku", NULL);
+    (void)t;
+    return NULL;
+}
+
 static bool picks_asked(const reread_ctx *c, eng_result *r)
 {
     static const char *const other[] = {"tell", "show", "more", "about", "detail", "details", "compare",
@@ -473,6 +522,18 @@ static bool picks_asked(const reread_ctx *c, eng_result *r)
     eng__agent_name_words(t, name, sizeof name);
     for (size_t k = 0; !picked && name[0] && k < json_object_array_length(shown); k++)
         picked = eng__agent_name_score(name, json_object_array_get_idx(shown, k)) > 0;
+    /* "3", "the 13", "the $119 one": a place, a model number or a price
+     * of one of the products asked about; that one in focus */
+    const char *one = picked ? NULL : pick_by_number(t, c->said, shown);
+    if (one) {
+        ENG_JADD(eng__session(t), "focus", json_object_new_string(one));
+        json_object *ents = eng__json_path(t->ctx, "entities");
+        for (size_t i = ents ? json_object_array_length(ents) : 0; i-- > 0;)
+            if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "quantity") == 0 ||
+                strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "money") == 0)
+                json_object_array_del_idx(ents, i, 1);
+        picked = true;
+    }
     if (!picked)
         return false;
     json_object *slots = eng__json_path(t->ctx, "slots");
@@ -480,7 +541,14 @@ static bool picks_asked(const reread_ctx *c, eng_result *r)
         slots = json_object_new_object();
         json_object_object_add(t->ctx, "slots", slots);
     }
-    json_object_object_add(slots, "quantity", json_object_new_int64(json_object_get_int64(eng__json_path(ch, "qty"))));
+    /* "the green oval ones x2": the pick's own count, else the add's */
+    int64_t own = -1;
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    for (size_t i = 0; !one && ents && i < json_object_array_length(ents); i++)
+        if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "quantity") == 0)
+            own = json_object_get_int64(eng__json_path(json_object_array_get_idx(ents, i), "value"));
+    json_object_object_add(slots, "quantity",
+                           json_object_new_int64(own > 0 ? own : json_object_get_int64(eng__json_path(ch, "qty"))));
     eng__agent_read_as(t, "add_to_cart");
     eng__set_var(t, "picked", json_object_new_boolean(1));   /* the add was asked for: no verb needed */
     eng__turn_note(t, "picks one of the products asked about for an add: that one added");
@@ -1043,6 +1111,7 @@ static const char *const hesitation_from[] = {"clarify", "out_of_scope", "greeti
 static const char *const price_cut_from[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
                                              "search_product", "refine_search", NULL};
 static const char *const picks_from_asked[] = {"search_product", "refine_search", "product_details", "out_of_scope",
+                                               "update_quantity",
                                                "clarify", "add_to_cart", NULL};
 static const char *const picks_from[] = {"search_product", "refine_search", "out_of_scope", "clarify",
                                          "shop_question", NULL};
