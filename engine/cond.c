@@ -44,7 +44,7 @@ struct eng_cond {
  * tests/unit/test_cond.c checks each against the sandbox. */
 static const char *const ctx_names[] = {
     "slots", "session", "entities", "user", "memory", "cart", "message",
-    "route", "actions", "results", "reply", NULL,
+    "route", "actions", "results", "reply", "vars", NULL,
 };
 
 /* ------------------------------------------------------------ parsing */

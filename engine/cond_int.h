@@ -23,7 +23,7 @@ typedef struct eng_cond eng_cond;
  * decimal numbers (123, 0.5), and names with dotted fields whose first
  * name is one the sandbox resolves from the context (intent, confidence,
  * text, ctx, and the context's own keys listed in cond.c: slots, session,
- * entities, ...). */
+ * entities, vars, ...). */
 
 /* eng__cond_compile: the tree for src, allocated from pool (freed with
  * it); NULL when src is outside the subset or memory ran out: the caller
