@@ -63,8 +63,13 @@ typedef struct parser {
     int64_t ti;
     double td;
     int depth;
+    int nodes;
     bool bad;
 } parser;
+
+/* a longer condition stays Lua's: the tree is evaluated recursively, and
+ * a chain of thousands of `and`s that Lua compiles would be as deep */
+#define COND_NODES_MAX 256
 
 static bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 static bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
@@ -171,7 +176,7 @@ static void next(parser *ps)
 
 static node *mk(parser *ps, ckind k, const node *a, const node *b)
 {
-    node *n = eng__pool_alloc(ps->pool, sizeof *n);
+    node *n = ++ps->nodes > COND_NODES_MAX ? NULL : eng__pool_alloc(ps->pool, sizeof *n);
     if (!n) {
         ps->bad = true;
         return NULL;

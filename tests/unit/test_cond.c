@@ -219,6 +219,13 @@ static void test_outside_subset(void **state)
     for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++)
         if (eng__cond_compile(f->pool, outside[i]))
             fail_msg("compiled, but outside the subset: %s", outside[i]);
+    /* a long chain stays Lua's (the tree is walked recursively) */
+    char chain[8192] = "slots.a == 1";
+    size_t len = strlen(chain);
+    for (int i = 0; i < 300; i++)
+        len += (size_t)snprintf(chain + len, sizeof chain - len, " and slots.a == 1");
+    assert_null(eng__cond_compile(f->pool, chain));
+    assert_non_null(eng__cond_compile(f->pool, "slots.a == 1 and slots.b == 2 and slots.c == 3"));
 }
 
 /* every first name the C side resolves is the sandbox's context name, not
