@@ -360,7 +360,7 @@ out:
 /* compaction, best effort, as for kv: a few expired keys go with each
  * key taken.  Most turns find none: the look through the expiry index
  * first spares the DELETE's list of rowids (a temporary b-tree opened,
- * created and closed, with a statement journal, 10,000 or more
+ * created and closed, with a statement journal: about 30,000
  * instructions) when there is nothing to delete. */
 static void once_compact(sq_conn *c, int64_t now)
 {
