@@ -1,7 +1,10 @@
 /* engine/stages/router.c — the `router` stage: ordered routes, the first
  * whose condition holds decides which stage runs next. A condition is an
  * intent list (a string compare) or a Lua expression over the turn
- * context, compiled once when the pipeline loads. */
+ * context, compiled once when the pipeline loads; one of a simple form
+ * is answered in C with Lua's rules when it can be (engine/cond_int.h),
+ * so that most turns route without the sandbox. */
+#include "engine/cond_int.h"
 #include "engine/pipe_int.h"
 #include <stddef.h>
 #include <string.h>
@@ -15,6 +18,7 @@ typedef enum { R_WHEN, R_INTENT, R_DEFAULT } route_kind;
 typedef struct route {
     route_kind kind;
     eng_chunk chunk;       /* R_WHEN */
+    eng_cond *cond;        /* R_WHEN in the subset cond.c answers, else NULL */
     const char *src;       /* the condition, for notes */
     eng_strlist intents;   /* R_INTENT */
     size_t edge;           /* index into the stage's edges */
@@ -140,6 +144,8 @@ static int parse_route(eng_build *b, int node, route *r, bool *seen_default)
             rc = ENG_ECONFIG;
         }
         r->chunk.line_base = line - 1;
+        if (c == 0)
+            r->cond = eng__cond_compile(p->pool, src);
     }
     r->edge = b->stage->nedges;
     if (eng__build_edge(b, target, to) < 0)
@@ -200,6 +206,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                     return take(st, t, r, i);
             break;
         case R_WHEN: {
+            /* past the deadline the sandbox refuses to start: it says so */
+            int v = r->cond && !(t->deadline_us && eng_now_us() >= t->deadline_us)
+                        ? eng__cond_eval(r->cond, t->ctx) : -1;
+            if (v > 0)
+                return take(st, t, r, i);
+            if (v == 0)
+                break;
             eng_sandbox *sb = eng__sandbox_acquire();
             bool yes = false;
             eng_err err = {0};

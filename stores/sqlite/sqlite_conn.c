@@ -179,6 +179,18 @@ int sq__run(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
     return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : sq__err(c, r, err, what);
 }
 
+int sq__exists(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
+               size_t n, store_err *err)
+{
+    sqlite3_stmt *st = sq__prep_args(c, sql, args, n, err);
+    int r;
+    if (!st)
+        return err ? err->code : STORE_EIO;
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : sq__err(c, r, err, what);
+}
+
 int64_t sq__now_ms(const sq *b)
 {
     struct timeval tv;

@@ -214,6 +214,13 @@ sqlite3_stmt *sq__prep_args(sq_conn *c, const char *sql, const sq_arg *args,
 int sq__run(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
             size_t n, store_err *err);
 
+/* sq__exists: 1 when the query (prepared, bound to args[0..n-1]) yields a
+ * row, 0 when it yields none, a negative store code when it cannot run
+ * (err, which may be NULL, says why).  For a cheap look before a write
+ * that would otherwise do work for nothing. */
+int sq__exists(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
+               size_t n, store_err *err);
+
 /* The same with the arguments inline (at least one):
  *   rc = SQ_RUN(c, err, "cart clear", "DELETE FROM carts WHERE cart_id = ?",
  *               SQ_T(cart));
@@ -223,6 +230,8 @@ int sq__run(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
 #define SQ_PREP(c, err, sql, ...) sq__prep_args((c), (sql), SQ_ARGS_(__VA_ARGS__), (err))
 #define SQ_RUN(c, err, what, sql, ...) \
     sq__run((c), (what), (sql), SQ_ARGS_(__VA_ARGS__), (err))
+#define SQ_EXISTS(c, err, what, sql, ...) \
+    sq__exists((c), (what), (sql), SQ_ARGS_(__VA_ARGS__), (err))
 
 /* sq__now_ms: the configured clock, or wall time, in milliseconds. */
 int64_t sq__now_ms(const sq *b);

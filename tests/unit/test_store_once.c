@@ -23,6 +23,7 @@
 
 #include <mongoc/mongoc.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -714,6 +715,62 @@ static void test_once_lease(void **state)
     assert_int_equal(store_once_finish(s, "k3", NULL, 60, &err), STORE_EINVAL);
 }
 
+static int64_t count_rows(const fixture *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* SQLite only: expired replay keys and key-value rows are compacted, a
+ * few with each write, and only when some have expired (the store looks
+ * before it deletes): the live ones always stay. */
+static void test_sqlite_compaction(void **state)
+{
+    fixture *fx = *state;
+    store *s = fx->s;
+    store_err err = {0};
+    char *r = NULL, key[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "old-%d", i);
+        assert_int_equal(store_once_begin(s, key, 5000, &r, &err), 0);
+        assert_int_equal(store_once_finish(s, key, "done", 60, &err), 0);
+        assert_int_equal(store_session_put(s, key, "{}", 30, &err), 0);
+    }
+    const char *expired_once = "SELECT count(*) FROM once_keys WHERE key LIKE 'old-%'";
+    const char *expired_kv = "SELECT count(*) FROM kv WHERE key LIKE 'old-%'";
+    /* nothing expired yet: nothing goes */
+    assert_int_equal(store_once_begin(s, "live-0", 600000, &r, &err), 0);
+    assert_int_equal(store_session_put(s, "live-0", "{}", 3600, &err), 0);
+    assert_int_equal(count_rows(fx, expired_once), 40);
+    assert_int_equal(count_rows(fx, expired_kv), 40);
+    advance_ms(120000);                 /* the old keys and sessions expire */
+    /* one key taken takes at most 16 expired keys with it; one session
+     * write at most 16 expired rows */
+    assert_int_equal(store_once_begin(s, "live-1", 600000, &r, &err), 0);
+    assert_int_equal(count_rows(fx, expired_once), 24);
+    assert_int_equal(store_session_put(s, "live-1", "{}", 3600, &err), 0);
+    assert_int_equal(count_rows(fx, expired_kv), 24);
+    for (int i = 2; i < 6; i++) {
+        snprintf(key, sizeof key, "live-%d", i);
+        assert_int_equal(store_once_begin(s, key, 600000, &r, &err), 0);
+        assert_int_equal(store_session_put(s, key, "{}", 3600, &err), 0);
+    }
+    assert_int_equal(count_rows(fx, expired_once), 0);
+    assert_int_equal(count_rows(fx, expired_kv), 0);
+    /* the live ones stay */
+    assert_int_equal(count_rows(fx, "SELECT count(*) FROM once_keys WHERE key LIKE 'live-%'"), 6);
+    assert_int_equal(count_rows(fx, "SELECT count(*) FROM kv WHERE key LIKE 'live-%'"), 6);
+    assert_int_equal(store_once_begin(s, "live-5", 5000, &r, &err), STORE_EBUSY);
+}
+
 /* Redis only: a lease also runs out in real time (Redis's own TTL), so a
  * crashed holder frees the key even when no clock is faked. Run on the Redis
  * row only (SQLite reads the store clock). */
@@ -1059,6 +1116,9 @@ int main(void)
     const struct CMUnitTest redis_tests[] = {
         T(test_once_real_lease),
     };
+    const struct CMUnitTest sqlite_tests[] = {
+        T(test_sqlite_compaction),
+    };
     const struct CMUnitTest doc_tests[] = {
         T(test_cart_add_race), T(test_cart_key_race), T(test_cart_replay_and_caps), T(test_cart_after),
         T(test_order_place_race), T(test_order_old_api_and_cancel),
@@ -1092,6 +1152,8 @@ int main(void)
             failed += cmocka_run_group_tests_name(name, eph_tests, NULL, NULL);
             if (strcmp(current->name, "redis") == 0)
                 failed += cmocka_run_group_tests_name(name, redis_tests, NULL, NULL);
+            if (strcmp(current->name, "sqlite") == 0)
+                failed += cmocka_run_group_tests_name(name, sqlite_tests, NULL, NULL);
             snprintf(name, sizeof name, "exactly once, chat duplicates (%s)", current->name);
             failed += cmocka_run_group_tests_name(name, converse_tests, NULL, NULL);
         }
