@@ -769,7 +769,8 @@ static bool restates(const char *s)
 }
 
 /* Cuts `text` into parts (copies in parts[], freed by the caller);
- * returns how many (1: not cut, parts[0] NULL). *answer is set when the
+ * returns how many (1: not cut, parts[0] NULL, or the request past a
+ * greeting in parts[0]). *answer is set when the
  * first part is an answer to the question asked before ("yes"), which
  * only the session can tell is one. */
 static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bool *answer)
@@ -779,6 +780,22 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
     size_t tl = strlen(text);
     if (tl > 300)
         return 1;
+    /* "good evening, i would like to purchase two bottles of ...": a
+     * greeting and its punctuation before the request are left out */
+    static const char *const hellos[] = {"hello", "hi", "hey", "hiya", "heya", "hi there", "hello there",
+                                         "hey there", "good morning", "good afternoon", "good evening", "howdy",
+                                         "greetings", NULL};
+    for (size_t g = 0; hellos[g]; g++) {
+        size_t gl = strlen(hellos[g]);
+        if (strncasecmp(text, hellos[g], gl) == 0 && text[gl] && strchr(",.!", text[gl])) {
+            const char *rest = text + gl;
+            rest += strspn(rest, ",.! ");
+            if (strlen(rest) >= 8 && !strchr(rest, ',')) {
+                parts[0] = strdup(rest);
+                return 1;
+            }
+        }
+    }
     size_t cuts[MAX_PARTS], clen[MAX_PARTS], nc = 0;
     bool loose[MAX_PARTS] = {false};
     bool but_cut = false;   /* the first cut is a "but": "yes but show me cheaper ones" */
@@ -863,6 +880,20 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
     /* "yes" then a request: the answer runs first, whatever it answers */
     *answer = ok && parts[0] && parts[1] && answer_word(parts[0]) == strlen(parts[0]) &&
               !weak_answer(parts[0], parts[1]);
+    /* "hello, can you add a pan for me", "good evening. I would like to
+     * purchase ...": the greeting said first is no request; the request
+     * alone is read (it was greeted, and nothing done) */
+    static const char *const greetings[] = {"hello", "hi", "hey", "hiya", "heya", "hi there", "hello there",
+                                            "hey there", "good morning", "good afternoon", "good evening",
+                                            "morning", "evening", "howdy", "greetings", "yo", NULL};
+    for (size_t g = 0; n == 2 && parts[0] && parts[1] && greetings[g]; g++)
+        if (strcasecmp(parts[0], greetings[g]) == 0) {
+            free(parts[0]);
+            parts[0] = parts[1];
+            parts[1] = NULL;
+            *answer = false;
+            return 1;
+        }
     for (size_t k = *answer ? 1 : 0; ok && k < n; k++) {
         if (!parts[k]) {
             ok = 0;
@@ -1129,7 +1160,7 @@ static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key,
     }
     json_object *merged = NULL;
     for (size_t k = 0; k < nparts; k++) {
-        const char *text = nparts > 1 ? parts[k] : o->text;
+        const char *text = parts[k] ? parts[k] : o->text;   /* one part: the request past a greeting */
         /* each part has its own message id, so its actions have their
          * own idempotency keys; the replay record is the whole message's */
         char mid[96];
