@@ -582,25 +582,9 @@ int eng__agent_hesitates(const char *text)
     /* "hmm", "hmm ok", "umm well": a sound of doubt and nothing else
      * ("hmm only 3 actually" says a count) */
     static const char *const filler[] = {"ok", "okay", "well", "so", "right", "alright", "fine", "k", NULL};
-    if (eng__agent_has_word(text, hums) && !eng__agent_has_word(text, sure)) {
-        bool only = true;
-        for (const char *p = text; *p && only;) {
-            while (*p && !isalnum((unsigned char)*p))
-                p++;
-            const char *w = p;
-            while (isalnum((unsigned char)*p))
-                p++;
-            size_t n = (size_t)(p - w);
-            bool known = n == 0;
-            for (size_t i = 0; hums[i] && !known; i++)
-                known = strlen(hums[i]) == n && strncasecmp(hums[i], w, n) == 0;
-            for (size_t i = 0; filler[i] && !known; i++)
-                known = strlen(filler[i]) == n && strncasecmp(filler[i], w, n) == 0;
-            only = known;
-        }
-        if (only)
-            return 1;
-    }
+    if (eng__agent_has_word(text, hums) && !eng__agent_has_word(text, sure) &&
+        eng__agent_only_words(text, hums, filler))
+        return 1;
     /* "ok so", "yes but": a sentence not finished */
     const char *end = text + strlen(text);
     while (end > text && (end[-1] == ' ' || end[-1] == '.' || end[-1] == ','))
@@ -627,28 +611,13 @@ int eng__agent_yes_and_more(const char *text)
         "done", "deal", "yess", "yesss", "yas", "yessir", "affirmative", "im", "i'm", "ready", "want", "just",
         "so", "well", "oh", "ah", "pay", "purchase", "complete", "finish", "submit", "send", "through", "with",
         "card", "my", "saved", "visa", "same", "address", "as", "shown", "above", "is", "exactly", "it's",
-        "its", "we", "good.", "love", "cheers", "mate", "one", "this", NULL};
+        "its", "we", "good.", "love", "cheers", "mate", "one", "this", "s", "m", "ll", "d", "re", NULL};
     static const char *const takes[] = {"without", "remove", "take out", "take off", "minus", "drop", "except",
                                         "leave out", "leave off", "get rid", "but not", "not the", "no more",
                                         NULL};
     static const char *const adds[] = {"add", "also", "plus", "too", "as well", "and a", "and an", "and some",
                                        "throw in", "include", NULL};
-    bool other = false;
-    for (const char *p = text; *p && !other;) {
-        while (*p && !isalnum((unsigned char)*p) && *p != '\'')
-            p++;
-        const char *w = p;
-        while (*p && (isalnum((unsigned char)*p) || *p == '\''))
-            p++;
-        size_t n = (size_t)(p - w);
-        if (!n)
-            continue;
-        bool known = false;
-        for (size_t i = 0; plain[i] && !known; i++)
-            known = strlen(plain[i]) == n && strncasecmp(plain[i], w, n) == 0;
-        other = !known;
-    }
-    if (!other)
+    if (eng__agent_only_words(text, plain, NULL))
         return AGENT_YES_PLAIN;
     if (eng__agent_has_word(text, takes))
         return AGENT_YES_REMOVE;

@@ -1658,6 +1658,22 @@ static bool puts_back_cleared(const agent_call *c, const char *text, json_object
     return true;
 }
 
+/* The add asked about (`pending`, a cart.add of one product) asked again
+ * with count q; false when q is over 999. */
+static bool ask_add_again(eng_turn *t, json_object *pending, int64_t q, const char *why, eng_result *r)
+{
+    if (q > 999)
+        return false;
+    const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", ""));
+    const char *title = eng__pool_strdup(t->pool, eng__json_str(pending, "title", ""));
+    eng__agent_read_as(t, "add_to_cart");
+    eng__set_var(t, "unsure", json_object_new_boolean(1));
+    eng__agent_ask(t, "cart.add", sku, title, q);
+    eng__turn_note(t, "%s: asked again with %lld", why, (long long)q);
+    *r = ENG_R_OK;
+    return true;
+}
+
 bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
 {
     eng_turn *t = c->t;
@@ -1668,17 +1684,7 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
         !eng__json_path(pending, "replaces") &&
         corrects_count(t, text, pending)) {
         /* "only one" to "shall I add 2?": the same question with that count */
-        int64_t q = said_count(t);
-        if (q > 999)
-            return false;
-        const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", ""));
-        const char *title = eng__pool_strdup(t->pool, eng__json_str(pending, "title", ""));
-        eng__agent_read_as(t, "add_to_cart");
-        eng__set_var(t, "unsure", json_object_new_boolean(1));
-        eng__agent_ask(t, "cart.add", sku, title, q);
-        eng__turn_note(t, "another count for the add just asked about: asked again with %lld", (long long)q);
-        *r = ENG_R_OK;
-        return true;
+        return ask_add_again(t, pending, said_count(t), "another count for the add just asked about", r);
     }
     if (pending && strcmp(eng__json_str(pending, "type", ""), "cart.add") == 0 &&
         eng__json_str(pending, "sku", NULL) && !eng__json_path(pending, "more") &&
@@ -1687,16 +1693,7 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
         !eng__agent_is_question(text) && names_only(t, pending)) {
         /* "ok add one more" to "shall I add 2?": those and one more, asked */
         int64_t q = json_object_get_int64(eng__json_path(pending, "qty")) + (said_count(t) > 1 ? said_count(t) : 1);
-        if (q > 999)
-            return false;
-        const char *sku = eng__pool_strdup(t->pool, eng__json_str(pending, "sku", ""));
-        const char *title = eng__pool_strdup(t->pool, eng__json_str(pending, "title", ""));
-        eng__agent_read_as(t, "add_to_cart");
-        eng__set_var(t, "unsure", json_object_new_boolean(1));
-        eng__agent_ask(t, "cart.add", sku, title, q);
-        eng__turn_note(t, "one more than the add asked about: asked again with %lld", (long long)q);
-        *r = ENG_R_OK;
-        return true;
+        return ask_add_again(t, pending, q, "one more than the add asked about", r);
     }
     json_object *cleared = eng__agent_last_cleared(t);
     if (cleared && !pending)
