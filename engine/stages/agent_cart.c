@@ -2314,7 +2314,8 @@ bool eng__agent_meant_count(const agent_call *c, eng_result *r)
                                        "make that", "sorry", "oops", "whoops", "my bad", "typo", "no", "nope",
                                        "only wanted", "just wanted", "only want", "just want", "only need",
                                        "just need", "too many", "too much", "is enough", "are enough",
-                                       "is plenty", "are plenty", "will do", "would do", NULL};
+                                       "is plenty", "are plenty", "will do", "would do", "is fine", "are fine",
+                                       "is ok", "is okay", "is good", "actually", NULL};
     eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     /* "no, the cheapest one instead": another product, not a count */
