@@ -647,7 +647,9 @@ static bool at_checkout(const reread_ctx *c)
     /* read as a search ("whats the cheapest postage"): only when it
      * names delivery and nothing the catalog knows */
     static const char *const delivery[] = {"shipping", "postage", "delivery", "deliver", "ship", "courier",
-                                           "pick up", "pickup", "collect", "collection", "store", "stores", NULL};
+                                           "pick up", "pickup", "collect", "collection", "store", "stores",
+                                           "faster", "quicker", "sooner", "quickly", "speed up", "rush", "cancel",
+                                           "later", "change", NULL};
     if (strcmp(c->intent, "search_product") == 0 &&
         (!eng__agent_has_word(c->said, delivery) ||
          json_object_get_int(eng__json_path(c->t->ctx, "understanding.known")) > 0))
