@@ -768,6 +768,11 @@ static bool restates(const char *s)
     return false;
 }
 
+/* Greetings said before a request ("hello, ...", "good evening. ..."). */
+static const char *const greetings[] = {"hello", "hi", "hey", "hiya", "heya", "hi there", "hello there",
+                                        "hey there", "good morning", "good afternoon", "good evening", "morning",
+                                        "evening", "howdy", "greetings", "yo", NULL};
+
 /* Cuts `text` into parts (copies in parts[], freed by the caller);
  * returns how many (1: not cut, parts[0] NULL, or the request past a
  * greeting in parts[0]). *answer is set when the
@@ -782,12 +787,9 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
         return 1;
     /* "good evening, i would like to purchase two bottles of ...": a
      * greeting and its punctuation before the request are left out */
-    static const char *const hellos[] = {"hello", "hi", "hey", "hiya", "heya", "hi there", "hello there",
-                                         "hey there", "good morning", "good afternoon", "good evening", "howdy",
-                                         "greetings", NULL};
-    for (size_t g = 0; hellos[g]; g++) {
-        size_t gl = strlen(hellos[g]);
-        if (strncasecmp(text, hellos[g], gl) == 0 && text[gl] && strchr(",.!", text[gl])) {
+    for (size_t g = 0; greetings[g]; g++) {
+        size_t gl = strlen(greetings[g]);
+        if (strncasecmp(text, greetings[g], gl) == 0 && text[gl] && strchr(",.!", text[gl])) {
             const char *rest = text + gl;
             rest += strspn(rest, ",.! ");
             if (strlen(rest) >= 8 && !strchr(rest, ',')) {
@@ -880,12 +882,9 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
     /* "yes" then a request: the answer runs first, whatever it answers */
     *answer = ok && parts[0] && parts[1] && answer_word(parts[0]) == strlen(parts[0]) &&
               !weak_answer(parts[0], parts[1]);
-    /* "hello, can you add a pan for me", "good evening. I would like to
-     * purchase ...": the greeting said first is no request; the request
-     * alone is read (it was greeted, and nothing done) */
-    static const char *const greetings[] = {"hello", "hi", "hey", "hiya", "heya", "hi there", "hello there",
-                                            "hey there", "good morning", "good afternoon", "good evening",
-                                            "morning", "evening", "howdy", "greetings", "yo", NULL};
+    /* "hello, can you add a pan for me": the greeting said first is no
+     * request; the request alone is read (it was greeted, and nothing
+     * done) */
     for (size_t g = 0; n == 2 && parts[0] && parts[1] && greetings[g]; g++)
         if (strcasecmp(parts[0], greetings[g]) == 0) {
             free(parts[0]);
