@@ -1545,6 +1545,46 @@ static bool attribute_ties(eng_turn *t, json_object *ref, json_object *shown, ag
     return true;
 }
 
+/* The cart was the last thing shown or changed: places said next are
+ * its lines. */
+static bool after_cart(eng_turn *t)
+{
+    static const char *const cart_shown[] = {"view_cart", "remove_from_cart", "update_quantity", NULL};
+    const char *last_intent = eng__json_str(t->ctx, "session.lastIntent", "");
+    for (size_t i = 0; cart_shown[i]; i++)
+        if (strcmp(last_intent, cart_shown[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "remove the 3rd and 4th items" right after the cart was shown: the
+ * cart lines at the places said, into skus/titles; how many, -1 when a
+ * place is past the cart's end, 0 when fewer than two are said. */
+static int cart_lines_at(eng_turn *t, const char **skus, const char **titles, int max)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    if (!eng__json_path(t->ctx, "cart.items"))
+        eng__cart_refresh(t);
+    json_object *items = eng__json_path(t->ctx, "cart.items");
+    int lines = items ? (int)json_object_array_length(items) : 0, n = 0;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i), *place = eng__json_path(e, "place");
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0 || !place)
+            continue;
+        int at = json_object_get_int(place);
+        at += at < 0 ? lines : 0;
+        if (at < 0 || at >= lines)
+            return -1;
+        if (n == max)
+            return 0;
+        json_object *l = json_object_array_get_idx(items, (size_t)at);
+        skus[n] = eng__json_str(l, "sku", "");
+        titles[n] = eng__json_str(l, "title", skus[n]);
+        n++;
+    }
+    return n >= 2 ? n : 0;
+}
+
 /* The cart line an ordinal reference names ("the second item", "the
  * last one"); true when it picked one (o set). */
 static bool cart_line_at(eng_turn *t, json_object *ents, agent_target *o)
@@ -1595,12 +1635,7 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
     json_object *ents = eng__json_path(t->ctx, "entities");
     /* "remove the second item" right after the cart was shown: its
      * lines, in the order the reply listed them */
-    static const char *const cart_shown[] = {"view_cart", "remove_from_cart", "update_quantity", NULL};
-    const char *last_intent = eng__json_str(t->ctx, "session.lastIntent", "");
-    bool after_cart = false;
-    for (size_t i = 0; cart_shown[i] && !after_cart; i++)
-        after_cart = strcmp(last_intent, cart_shown[i]) == 0;
-    if (cart_first && (after_cart || !json_object_is_type(shown, json_type_array)) && cart_line_at(t, ents, o))
+    if (cart_first && (after_cart(t) || !json_object_is_type(shown, json_type_array)) && cart_line_at(t, ents, o))
         return;
     bool bad_ref = false, bad_place = false;
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
@@ -1755,6 +1790,11 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
 
 int eng__agent_refs(eng_turn *t, const char **skus, const char **titles, int max)
 {
+    if (strcmp(eng__agent_intent(t), "remove_from_cart") == 0 && after_cart(t)) {
+        int c = cart_lines_at(t, skus, titles, max);
+        if (c != 0)
+            return c;
+    }
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     json_object *ents = eng__json_path(t->ctx, "entities");
     int n = 0, compared = 0;
