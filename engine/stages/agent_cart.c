@@ -1658,6 +1658,8 @@ static bool puts_back_cleared(const agent_call *c, const char *text, json_object
     return true;
 }
 
+static int named_several(eng_turn *t, bool in_cart, const char **skus, const char **titles, int max);
+
 /* The add asked about (`pending`, a cart.add of one product) asked again
  * with count q; false when q is over 999. */
 static bool ask_add_again(eng_turn *t, json_object *pending, int64_t q, const char *why, eng_result *r)
@@ -1679,6 +1681,19 @@ bool eng__agent_cart_takes_back(const agent_call *c, eng_result *r)
     eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     json_object *pending = eng__agent_pending_fresh(t);
+    const char *ns[AGENT_MAX_REFS], *nt[AGENT_MAX_REFS];
+    if (pending && strcmp(eng__json_str(pending, "type", ""), "cart.add") == 0 &&
+        eng__json_str(pending, "sku", NULL) && !eng__json_path(pending, "more") &&
+        !eng__json_path(pending, "replaces") && corrects_count(t, text, pending) &&
+        named_several(t, false, ns, nt, AGENT_MAX_REFS) >= 2) {
+        /* "no, 2 kiwi and 1 lemon" to "shall I add 2 kiwis?": the add
+         * asked again as said, every product with its count */
+        eng__agent_read_as(t, "add_to_cart");
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "the add asked about, said again with more: asked as said");
+        *r = eng__agent_cart(c);
+        return true;
+    }
     if (pending && strcmp(eng__json_str(pending, "type", ""), "cart.add") == 0 &&
         eng__json_str(pending, "sku", NULL) && !eng__json_path(pending, "more") &&
         !eng__json_path(pending, "replaces") &&
