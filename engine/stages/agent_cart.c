@@ -2341,6 +2341,10 @@ bool eng__agent_meant_count(const agent_call *c, eng_result *r)
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++)
         if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "reference") == 0)
             return false;
+    /* "no, 2 kiwi and 1 lemon": several products, not one count */
+    const char *ns[AGENT_MAX_REFS], *nt[AGENT_MAX_REFS];
+    if (named_several(t, false, ns, nt, AGENT_MAX_REFS) >= 2)
+        return false;
     json_object *last = eng__agent_last_change(t), *asked = eng__agent_pending_fresh(t);
     const char *type = eng__json_str(last, "type", "");
     const char *atype = eng__json_str(asked, "type", "");
