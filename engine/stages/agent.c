@@ -1672,6 +1672,11 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
                 }
             o->found = AGENT_ONE, o->where = AGENT_AT_SHOWN;
             o->sku = o->title = eng__pool_strdup(t->pool, sku);
+            /* one of the two looked at ("the cheaper of the two"): its title */
+            json_object *seen = eng__json_path(t->ctx, "session.viewed");
+            for (size_t k = 0; seen && k < json_object_array_length(seen); k++)
+                if (strcmp(eng__json_str(json_object_array_get_idx(seen, k), "sku", ""), sku) == 0)
+                    o->title = eng__pool_strdup(t->pool, eng__json_str(json_object_array_get_idx(seen, k), "title", sku));
             return;
         }
         if (strcmp(kind, "ordinal") == 0 || strcmp(kind, "comparative") == 0)

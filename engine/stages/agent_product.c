@@ -192,6 +192,8 @@ static bool money_range(eng_turn *t, double *lo, double *hi)
 }
 
 /* shown products, kept small: what references and refinements need */
+static void viewed(eng_turn *t, json_object *card);
+
 json_object *eng__agent_shown_of(json_object *cards)
 {
     json_object *a = json_object_new_array();
@@ -644,6 +646,8 @@ static int run_search(eng_turn *t, const agent_opts *o, query *q, const char *ho
     ENG_JADD(sess, "lastQuery", query_json(q));
     /* a new list replaces what "it" means: its only product, the one
      * asked for ("the cheapest laptop": the first of them), or none */
+    if (json_object_array_length(cards) == 1)
+        viewed(t, json_object_array_get_idx(cards, 0));
     if (json_object_array_length(cards) == 1 ||
         (json_object_array_length(cards) > 1 && q->offset == 0 && (asks_for_one(t) || names_first(t, q, cards)))) {
         json_object *first = json_object_array_get_idx(cards, 0);
@@ -1936,6 +1940,32 @@ static void currency_asked(eng_turn *t)
 
 static void asked_of_named(eng_turn *t, const store_product *p);
 
+/* The last two products looked at one at a time (session.viewed, oldest
+ * first): "the cheaper of the two" after the Datejust's details and the
+ * Submariner's is one of those two. */
+static void viewed(eng_turn *t, json_object *card)
+{
+    json_object *one = json_object_new_array();
+    json_object_array_add(one, json_object_get(card));
+    json_object *entry = eng__agent_shown_of(one);
+    json_object_put(one);
+    json_object *e = entry && json_object_array_length(entry) ? json_object_get(json_object_array_get_idx(entry, 0)) : NULL;
+    json_object_put(entry);
+    if (!e)
+        return;
+    json_object *was = eng__json_path(eng__session(t), "viewed"), *now = json_object_new_array();
+    const char *sku = eng__json_str(e, "sku", "");
+    for (size_t i = 0; was && i < json_object_array_length(was); i++) {
+        json_object *w = json_object_array_get_idx(was, i);
+        if (strcmp(eng__json_str(w, "sku", ""), sku) != 0)
+            json_object_array_add(now, json_object_get(w));
+    }
+    json_object_array_add(now, e);
+    while (json_object_array_length(now) > 2)
+        json_object_array_del_idx(now, 0, 1);
+    ENG_JADD(eng__session(t), "viewed", now);
+}
+
 static eng_result show_details(eng_turn *t, store_product *p)
 {
     answer_fact(t, p);
@@ -1948,6 +1978,7 @@ static eng_result show_details(eng_turn *t, store_product *p)
     eng__shop_price(t, cards);
     json_object_object_add(eng__json_path(t->ctx, "results"), "product", json_object_get(card));
     ENG_JADD(eng__session(t), "focus", json_object_new_string(eng__json_str(card, "sku", "")));
+    viewed(t, card);
     set_cards(t, cards);
     quote(t, card);
     from_listing(t, card);

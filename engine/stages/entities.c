@@ -705,7 +705,16 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     /* right after a comparison, "the cheaper one" is the cheaper of the
      * products compared, not of the whole list shown before */
     json_object *compared = NULL, *cmp = eng__json_path(t->ctx, "session.compared");
-    if (cmp && shown && strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "compare") == 0) {
+    /* "the cheaper of the two" right after two products were looked at
+     * one at a time: those two */
+    json_object *seen = eng__json_path(t->ctx, "session.viewed");
+    const char *last = eng__json_str(t->ctx, "session.lastIntent", "");
+    if (json_object_is_type(seen, json_type_array) && json_object_array_length(seen) == 2 &&
+        (strcmp(last, "product_details") == 0 || strcmp(last, "search_product") == 0) &&
+        eng__agent_has_word(text, (const char *const[]){"of the two", "of both", "of those two", "of these two",
+                                                        "between the two", "of them both", NULL}))
+        compared = json_object_get(seen);
+    else if (cmp && shown && strcmp(eng__json_str(t->ctx, "session.lastIntent", ""), "compare") == 0) {
         compared = json_object_new_array();
         for (size_t k = 0; k < json_object_array_length(shown); k++) {
             json_object *p = json_object_array_get_idx(shown, k);
