@@ -804,6 +804,13 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
     size_t lead = after_answer(text);
     if (lead && (restates(text + lead) || weak_answer(text, text + lead)))
         lead = 0;   /* "yes place the order": one answer */
+    /* "no cancel", "nah cancel it": one answer, not a no and then a
+     * cancellation of some placed order */
+    static const char *const bare_cancel[] = {"cancel", "cancel it", "cancel that", "cancel pls", "cancel please",
+                                              "cancel this", NULL};
+    for (size_t i = 0; lead && bare_cancel[i]; i++)
+        if (strcasecmp(text + lead, bare_cancel[i]) == 0)
+            lead = 0;
     /* "yes pay with paypal", "yes use my other card", "yes ship it to my
      * office": words about how the order is paid or sent qualify the
      * yes; the agents read it whole (it is no plain yes) */

@@ -2555,16 +2555,43 @@ static bool it_and_named(eng_turn *t, const agent_opts *o, agent_target *tg, eng
  * joined by "and" (eng__agent_name_parts); each must name one product
  * (for a removal, one in the cart), else 0: the single-target path asks.
  * Returns how many, their skus and titles in pool strings. */
-/* "remove the pan, keep the wok", "take out the lemon but leave the
- * kiwi": the products named after "keep" or "leave" stay; the others of
- * skus[0..n) are kept in order, and their number returned. */
-static int leave_kept(eng_turn *t, const char *text, const char **skus, const char **titles, int n)
+/* The words of a removal that say what stays: after "keep", "leave",
+ * "i (still) want", "but not" ("remove the pan, keep the wok"), or the
+ * clause before "stays", "can stay", "are enough" ("ditch the wok, the
+ * pan stays"); NULL when none. `buf` holds the latter. */
+static const char *kept_part(const char *text, char *buf, size_t n)
 {
     static const char *const keeps[] = {" keep ", " leave ", ",keep ", ",leave ", " i want ", " i need ", " i'd like ",
-                                        NULL};
-    const char *at = NULL;
-    for (size_t i = 0; keeps[i] && !at; i++)
-        at = strcasestr(text, keeps[i]);
+                                        " i still want ", " still want ", "(keep ", " but not ", NULL};
+    static const char *const stays[] = {" stays", " can stay", " stay", " is fine", " are fine", " r fine",
+                                        " is enough", " are enough", " will stay", NULL};
+    for (size_t i = 0; keeps[i]; i++) {
+        const char *at = strcasestr(text, keeps[i]);
+        if (at)
+            return at;
+    }
+    for (size_t i = 0; stays[i]; i++) {
+        const char *upto = strcasestr(text, stays[i]);
+        if (!upto)
+            continue;
+        /* the clause that ends at "stays": after the last comma or "." */
+        const char *from = text;
+        for (const char *q = text; q < upto; q++)
+            if (*q == ',' || *q == '.' || *q == ';')
+                from = q + 1;
+        snprintf(buf, n, "%.*s", (int)(upto - from), from);
+        return buf;
+    }
+    return NULL;
+}
+
+/* "remove the pan, keep the wok", "take out the lemon but leave the
+ * kiwi": the products named as staying are left out of skus[0..n); the
+ * others are kept in order, and their number returned. */
+static int leave_kept(eng_turn *t, const char *text, const char **skus, const char **titles, int n)
+{
+    char buf[160];
+    const char *at = kept_part(text, buf, sizeof buf);
     if (!at)
         return n;
     int m = 0;
@@ -2576,6 +2603,35 @@ static int leave_kept(eng_turn *t, const char *text, const char **skus, const ch
         skus[m] = skus[i], titles[m] = titles[i], m++;
     }
     return m;
+}
+
+/* "remove the wok but not the pan" read as one target that is the one
+ * to keep: the other cart line the message names, when there is one */
+static bool other_than_kept(eng_turn *t, const char *text, agent_target *tg)
+{
+    char buf[160];
+    const char *kept = kept_part(text, buf, sizeof buf);
+    if (!kept || tg->found != AGENT_ONE || !tg->title || eng__agent_title_fits(kept, tg->title) == 0)
+        return false;
+    char words[160];
+    eng__agent_name_words(t, words, sizeof words);
+    json_object *items = eng__json_path(t->ctx, "cart.items"), *pick = NULL;
+    int fits = 0;
+    for (size_t i = 0; words[0] && items && i < json_object_array_length(items); i++) {
+        json_object *l = json_object_array_get_idx(items, i);
+        const char *title = eng__json_str(l, "title", "");
+        if (eng__agent_title_fits(words, title) > 0 && eng__agent_title_fits(kept, title) == 0)
+            pick = l, fits++;
+    }
+    if (fits != 1)
+        return false;
+    json_object_put(tg->candidates);
+    tg->candidates = NULL;
+    tg->found = AGENT_ONE, tg->where = AGENT_AT_CART;
+    tg->sku = eng__pool_strdup(t->pool, eng__json_str(pick, "sku", ""));
+    tg->title = eng__pool_strdup(t->pool, eng__json_str(pick, "title", ""));
+    eng__turn_note(t, "the line named to keep left; %s is the one to remove", tg->sku);
+    return true;
 }
 
 static int named_several(eng_turn *t, bool in_cart, const char **skus, const char **titles, int max)
@@ -3081,6 +3137,7 @@ eng_result eng__agent_cart(const agent_call *c)
     }
     if (strcmp(intent, "remove_from_cart") == 0) {
         eng__agent_target(t, true, &tg);
+        other_than_kept(t, text, &tg);
         if (repeats_question(t, "cart.remove", &tg)) {
             json_object_put(tg.candidates);
             return eng__agent_cart_apply(t, eng__json_path(t->ctx, "session.pending"));

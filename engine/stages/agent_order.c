@@ -1054,6 +1054,17 @@ eng_result eng__agent_order(const agent_call *c)
         json_object_object_add(eng__json_path(t->ctx, "results"), "orders", arr);
         return ENG_R_OK;
     }
+    if (strcmp(intent, "cancel_order") == 0 &&
+        json_object_get_boolean(eng__json_path(t->ctx, "vars.orderQuestionDropped")) && !order_number(t) &&
+        !eng__agent_names_ordered(t)) {
+        /* "cancel", "cancel it", "no cancel" to "Shall I place the
+         * order?": this order is not placed; no placed one is touched */
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "orderQuestionDropped");
+        eng__agent_read_as(t, "deny");
+        eng__set_var(t, "pendingCancelled", json_object_new_boolean(1));
+        eng__turn_note(t, "cancel said to the order's question: the order not placed, no other cancelled");
+        return ENG_R_OK;
+    }
     if (strcmp(intent, "cancel_order") == 0) {
         /* after a cancel, a "yes" must find nothing to replay */
         json_object_object_del(sess, "lastConfirmed");

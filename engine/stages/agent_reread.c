@@ -207,10 +207,12 @@ static bool pays_otherwise(const reread_ctx *c, eng_result *r)
     static const char *const pays[] = {"paypal", "apple pay", "google pay", "cash", "mastercard", "amex",
                                        "american express", "other card", "different card", "another card",
                                        "new card", "debit card", "credit card", "bank transfer", "klarna",
-                                       "afterpay", "crypto", "bitcoin", "gift card", NULL};
+                                       "afterpay", "crypto", "bitcoin", "gift card", "card ending", "wrong card",
+                                       "husband's card", "husbands card", "wife's card", "wifes card",
+                                       "partner's card", "two cards", "split it", "split the payment", NULL};
     json_object *p = eng__json_path(c->t->ctx, "session.pending");
     if (strcmp(eng__json_str(p, "type", ""), "order.create") != 0 || !eng__agent_has_word(c->said, pays) ||
-        eng__agent_is_question(c->said) || !eng__agent_pending_fresh(c->t))
+        !eng__agent_pending_fresh(c->t))
         return false;
     eng__agent_read_as(c->t, "confirm");
     eng__set_var(c->t, "otherPayment", json_object_new_boolean(1));
@@ -231,6 +233,31 @@ static bool asks_own_code(const reread_ctx *c)
                                        "code work", "discount work", "code applied", "discount applied", NULL};
     const char *code = eng__json_str(c->t->ctx, "session.promoCode", NULL);
     return code && *code && eng__agent_is_question(c->said) && eng__agent_has_word(c->said, mine);
+}
+
+/* "i'd like to return my order", "i'd like to check my order", "finish my
+ * order later" read as the checkout: about an order, or not now; the
+ * order's status or the shop's text, never a new order's question */
+static bool not_checkout(const reread_ctx *c, eng_result *r)
+{
+    static const char *const status[] = {"check my order", "check on my order", "check the order", "check on",
+                                         "track", "status", "where", "whereabouts", NULL};
+    static const char *const other[] = {"return", "exchange", "change", "edit", "modify", "complain",
+                                        "complaint", "later", "refund", "problem", "issue", "wrong", "damaged",
+                                        "broken", "swap", "invoice", "receipt", NULL};
+    bool st = eng__agent_has_word(c->said, status);
+    if (!st && !eng__agent_has_word(c->said, other))
+        return false;
+    if (st && eng__user_id(c->t)) {
+        eng__agent_read_as(c->t, "track_order");
+        eng__turn_note(c->t, "asks about an order, read as the checkout: its status");
+        *r = eng__agent_order(c->call);
+        return true;
+    }
+    eng__agent_read_as(c->t, "shop_question");
+    eng__turn_note(c->t, "about an order or not now, read as the checkout: the shop's text");
+    *r = eng__agent_support(c->call);
+    return true;
 }
 
 /* "fine, yes with the saved card" read as a question of payment while
@@ -1152,6 +1179,7 @@ static const reread table[] = {
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
     {NULL, NULL, ANY, NULL, pays_otherwise, NULL, 0, NULL, NULL, NULL},
+    {checkouts, NULL, ANY, NULL, not_checkout, NULL, RR_STORE, NULL, NULL, NULL},
     {own_code_from, NULL, ANY, asks_own_code, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "asks whether the code on the cart applies: the cart, which says"},
     {yes_from, NULL, ANY, plain_yes, NULL, "confirm", 0, NULL, eng__agent_order,

@@ -620,10 +620,31 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
                                              "change the shipping address", "different address", "another address",
                                              "new address", "other address", "somewhere else", "a different place",
                                              "wrong address", "not that address", "update the address",
-                                             "update my address", "edit the address", NULL};
+                                             "update my address", "edit the address", "not my address",
+                                             "old address", "don't live", "dont live", "moved house",
+                                             "i've moved", "ive moved", "i moved", "my office", "my work",
+                                             "to work", NULL};
         const char *said = eng__json_str(t->ctx, "message.text", text);
         bool whole = line1 && strpbrk(line1, "0123456789") &&
                      (json_object_object_get(a, "postalCode") || json_object_object_get(a, "city"));
+        /* a postal code is its token with digits ("zip code is wrong its
+         * 78702": 78702); a street needs its number */
+        const char *pc = json_object_get_string(json_object_object_get(a, "postalCode"));
+        if (pc && strchr(pc, ' ')) {
+            const char *tok = NULL;
+            for (const char *q = pc; *q; q++)
+                if ((q == pc || q[-1] == ' ') && strpbrk(q, "0123456789") && strpbrk(q, "0123456789") < q + strcspn(q, " "))
+                    tok = q;
+            if (tok) {
+                char keep[32];
+                snprintf(keep, sizeof keep, "%.*s", (int)strcspn(tok, " "), tok);
+                json_object_object_add(a, "postalCode", json_object_new_string(keep));
+            } else {
+                json_object_object_del(a, "postalCode");
+            }
+        }
+        if (!whole && line1 && !strpbrk(line1, "0123456789"))
+            json_object_object_del(a, "line1");
         bool fix = !whole && json_object_object_length(a) > 0 && eng__agent_has_word(said, labels) &&
                    !json_object_object_get(a, "name");
         bool other = !whole && !fix && eng__agent_has_word(said, change);
