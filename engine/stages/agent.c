@@ -571,7 +571,8 @@ int eng__agent_hesitates(const char *text)
                                        "think about it", "thinking", "maybe", "perhaps", "dunno", "don't know",
                                        "dont know", "idk", "not yet", "not now", "later", "i guess", "let me check",
                                        "let me see", "give me a", "undecided", "on the fence", NULL};
-    static const char *const hums[] = {"hmm", "hmmm", "hm", "umm", "um", "uh", "uhh", "err", "erm", NULL};
+    static const char *const hums[] = {"hmm", "hmmm", "hmmmm", "hmmmmm", "hm", "umm", "ummm", "um", "uh", "uhh",
+                                       "err", "erm", NULL};
     static const char *const sure[] = {"yes", "yeah", "yep", "yup", "sure", "go ahead", "do it", "place",
                                        "confirm", "definitely", "absolutely", "of course", "please", NULL};
     static const char *const open_end[] = {"so", "but", "and", "or", "um", "uh", "hmm", NULL};

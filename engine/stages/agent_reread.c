@@ -273,6 +273,23 @@ static bool plain_yes(const reread_ctx *c)
            eng__agent_pending_fresh(c->t) != NULL;
 }
 
+/* "scrap that", "ditch it", "forget it", "nevermind" to "Shall I place
+ * the order?": the order is turned down, not the cart's last line */
+static bool declines_order(const reread_ctx *c)
+{
+    static const char *const off[] = {"scrap that", "scrap it", "ditch it", "ditch that", "lose it", "forget it",
+                                      "forget that", "nevermind", "never mind", "nvm", "drop it", "skip it",
+                                      "not now", "noo", "nooo", "nope", "no thanks", "no thank you", NULL};
+    static const char *const only[] = {"scrap", "that", "it", "ditch", "lose", "forget", "nevermind", "never",
+                                       "mind", "nvm", "drop", "skip", "not", "now", "noo", "nooo", "nope", "no",
+                                       "thanks", "thank", "you", "ok", "okay", "actually", "hmm", "please", "pls",
+                                       "then", "eh", "ah", "oh", "uh", "um", "meh", "ugh", "nah", "just", "all",
+                                       "of", NULL};
+    json_object *p = eng__json_path(c->t->ctx, "session.pending");
+    return strcmp(eng__json_str(p, "type", ""), "order.create") == 0 && eng__agent_has_word(c->said, off) &&
+           eng__agent_only_words(c->said, only, NULL) && eng__agent_pending_fresh(c->t) != NULL;
+}
+
 /* "oops i meant 1" right after 2 were added: that line to 1, asked */
 static bool meant_count(const reread_ctx *c, eng_result *r) { return eng__agent_meant_count(c->call, r); }
 
@@ -571,9 +588,13 @@ static bool picks_asked(const reread_ctx *c, eng_result *r)
     /* "the green oval ones x2": the pick's own count, else the add's */
     int64_t own = -1;
     json_object *ents = eng__json_path(t->ctx, "entities");
-    for (size_t i = 0; !one && ents && i < json_object_array_length(ents); i++)
-        if (strcmp(eng__json_str(json_object_array_get_idx(ents, i), "type", ""), "quantity") == 0)
-            own = json_object_get_int64(eng__json_path(json_object_array_get_idx(ents, i), "value"));
+    for (size_t i = 0; !one && ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        /* "the s10 one": which, not how many */
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0 &&
+            strcasecmp(eng__json_str(e, "text", ""), "one") != 0)
+            own = json_object_get_int64(eng__json_path(e, "value"));
+    }
     json_object_object_add(slots, "quantity",
                            json_object_new_int64(own > 0 ? own : json_object_get_int64(eng__json_path(ch, "qty"))));
     eng__agent_read_as(t, "add_to_cart");
@@ -1178,6 +1199,8 @@ static const reread table[] = {
     /* a why is a question before anything else: never a change */
     {why_about, NULL, ANY, asks_why, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "a why about the cart's prices: the cart with its price cuts"},
+    {NULL, not_confirm, ANY, declines_order, NULL, "deny", 0, NULL, eng__agent_order,
+     "turns the order down in other words: a no"},
     {NULL, NULL, ANY, NULL, pays_otherwise, NULL, 0, NULL, NULL, NULL},
     {checkouts, NULL, ANY, NULL, not_checkout, NULL, RR_STORE, NULL, NULL, NULL},
     {own_code_from, NULL, ANY, asks_own_code, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
