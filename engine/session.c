@@ -789,12 +789,14 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
      * greeting and its punctuation before the request are left out */
     for (size_t g = 0; greetings[g]; g++) {
         size_t gl = strlen(greetings[g]);
+        if (strncasecmp(text, greetings[g], gl) != 0 || !text[gl])
+            continue;
         /* "good morning i need 2 lemons": a space will do before a request
          * said in the first person or with a verb of the shop */
         bool spaced = text[gl] == ' ' && (strncasecmp(text + gl + 1, "i ", 2) == 0 ||
                                           strncasecmp(text + gl + 1, "i'", 2) == 0 ||
                                           starts_request(text + gl + 1));
-        if (strncasecmp(text, greetings[g], gl) == 0 && text[gl] && (strchr(",.!", text[gl]) || spaced)) {
+        if (strchr(",.!", text[gl]) || spaced) {
             const char *rest = text + gl;
             rest += strspn(rest, ",.! ");
             if (strlen(rest) >= 8 && !strchr(rest, ',')) {
