@@ -929,12 +929,19 @@ static size_t split_requests(eng_pipeline *p, const char *text, char **parts, bo
          * takes out is a removal, whatever the model makes of it alone */
         static const char *const takes[] = {"drop", "remove", "delete", "take out", "take off", "get rid of",
                                             "ditch", NULL};
-        for (size_t v = 0; takes[v]; v++)
-            if (word_at(parts[k], takes[v]) && strcmp(intents[k], "empty_cart") != 0)
-                snprintf(intents[k], sizeof intents[k], "%s", "remove_from_cart");
+        bool taking = word_at(parts[k], "take") && (strstr(parts[k], " out") || strstr(parts[k], " off"));
+        for (size_t v = 0; takes[v] && !taking; v++)
+            taking = word_at(parts[k], takes[v]) != 0;
+        if (taking && strcmp(intents[k], "empty_cart") != 0)
+            snprintf(intents[k], sizeof intents[k], "%s", "remove_from_cart");
         if (*answer && k == 1 &&
             (is_change(intents[k]) || restates(parts[k]) || (agrees(parts[0]) && (browsing(intents[k]) || but_cut))))
             ok = 0;   /* "yes, and add it" after "shall I add it?"; "yes but show me cheaper ones" */
+        /* "checkout but remove the pan first": the change before the
+         * checkout, as the agents read the whole message */
+        if (k > 0 && strcmp(intents[0], "checkout") == 0 &&
+            (strcmp(intents[k], "remove_from_cart") == 0 || strcmp(intents[k], "empty_cart") == 0))
+            ok = 0;
         if (!intents[k][0] || strcmp(intents[k], "out_of_scope") == 0 || strcmp(intents[k], "clarify") == 0 ||
             strcmp(intents[k], "confirm") == 0 || strcmp(intents[k], "deny") == 0)
             ok = 0;

@@ -260,6 +260,28 @@ static bool not_checkout(const reread_ctx *c, eng_result *r)
     return true;
 }
 
+/* "checkout without the pan", "checkout but remove the pan first": the
+ * named line out first (asked), the summary after; before, the summary
+ * showed the pan and a yes ordered it */
+static bool checkout_without(const reread_ctx *c)
+{
+    static const char *const out[] = {"without", "except", "but not", "minus", "leave out", "leave off",
+                                      "remove", "take out", "drop", NULL};
+    bool take = eng__agent_has_word(c->said, (const char *const[]){"take", NULL}) &&
+                eng__agent_has_word(c->said, (const char *const[]){"out", "off", NULL});
+    if (!take && !eng__agent_has_word(c->said, out))
+        return false;
+    if (!eng__json_path(c->t->ctx, "cart.items"))
+        eng__cart_refresh(c->t);
+    char words[160];
+    eng__agent_name_words(c->t, words, sizeof words);
+    json_object *items = eng__json_path(c->t->ctx, "cart.items");
+    for (size_t i = 0; words[0] && items && i < json_object_array_length(items); i++)
+        if (eng__agent_name_score(words, json_object_array_get_idx(items, i)) > 0)
+            return true;
+    return false;
+}
+
 /* "fine, yes with the saved card" read as a question of payment while
  * the order's question waits: a yes, nothing more (the order agent reads
  * what it says beside the yes) */
@@ -1203,6 +1225,8 @@ static const reread table[] = {
      "turns the order down in other words: a no"},
     {NULL, NULL, ANY, NULL, pays_otherwise, NULL, 0, NULL, NULL, NULL},
     {checkouts, NULL, ANY, NULL, not_checkout, NULL, RR_STORE, NULL, NULL, NULL},
+    {checkouts, NULL, ANY, checkout_without, NULL, "remove_from_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
+     eng__agent_cart, "a checkout without a line of the cart: that line out first, asked"},
     {own_code_from, NULL, ANY, asks_own_code, NULL, "view_cart", RR_STORE, NULL, eng__agent_cart,
      "asks whether the code on the cart applies: the cart, which says"},
     {yes_from, NULL, ANY, plain_yes, NULL, "confirm", 0, NULL, eng__agent_order,
