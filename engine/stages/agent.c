@@ -159,6 +159,15 @@ const char *eng__agent_read_as(eng_turn *t, const char *name)
 }
 
 
+const char *eng__agent_past_verb(const char *text, const char *const *verbs)
+{
+    const char *s = eng__agent_past_courtesy(text);
+    for (size_t i = 0; verbs[i]; i++)
+        if (strncasecmp(s, verbs[i], strlen(verbs[i])) == 0)
+            return s + strlen(verbs[i]);
+    return NULL;
+}
+
 bool eng__agent_says_idiom(const char *text)
 {
     static const char *const idioms[] = {"drop me", "drop by", "drop in on", "drop a line", "remove any doubt",

@@ -1961,19 +1961,12 @@ static bool one_taken(const char *text)
     static const char *const verbs[] = {"remove ", "take out ", "drop ", "delete ", "take ", "get rid of ",
                                         "ditch ", "lose ", NULL};
     static const char *const many[] = {"few", "couple", "lot", "bunch", "handful", "pair", NULL};
-    const char *s = eng__agent_past_courtesy(text);
-    for (size_t i = 0; verbs[i]; i++) {
-        size_t n = strlen(verbs[i]);
-        if (strncasecmp(s, verbs[i], n) != 0)
-            continue;
-        const char *w = s + n;
-        size_t a = strncasecmp(w, "a ", 2) == 0 ? 2 : strncasecmp(w, "an ", 3) == 0 ? 3
-                                                : strncasecmp(w, "one ", 4) == 0  ? 4 : 0;
-        if (!a)
-            return false;
-        return !eng__agent_has_word(w + a, many);
-    }
-    return false;
+    const char *w = eng__agent_past_verb(text, verbs);
+    if (!w)
+        return false;
+    size_t a = strncasecmp(w, "a ", 2) == 0 ? 2 : strncasecmp(w, "an ", 3) == 0 ? 3
+                                            : strncasecmp(w, "one ", 4) == 0  ? 4 : 0;
+    return a && !eng__agent_has_word(w + a, many);
 }
 
 /* "make it 2 of each", "2 of both please" with several lines: every

@@ -56,6 +56,10 @@ int eng__agent_spell_flags(eng_turn *t);
 /* eng__agent_past_courtesy: `s` past the courtesy and hedges a request
  * opens with ("could you", "ok please", "ideally", "hmm maybe"). */
 const char *eng__agent_past_courtesy(const char *s);
+/* eng__agent_past_verb: `text` past its courtesy and the verb of `verbs`
+ * it opens with (each written with its trailing space: "take out "), or
+ * NULL when it opens with none. */
+const char *eng__agent_past_verb(const char *text, const char *const *verbs);
 
 /* eng__agent_names_part_of_focus: a question about "the <word>" with a
  * product in focus, where the words the catalog knows name no other

@@ -889,11 +889,8 @@ static bool drops(const reread_ctx *c)
     static const char *const whole[] = {"all", "everything", "except", "apart from", "other than", "but", "whole",
                                         "lot", NULL};
     const char *asked = eng__agent_past_courtesy(c->said);
-    bool opens_drop = false, opens_out = false;
-    for (size_t i = 0; drop_verbs[i] && !opens_drop; i++)
-        opens_drop = strncasecmp(asked, drop_verbs[i], strlen(drop_verbs[i])) == 0;
-    for (size_t i = 0; out_verbs[i] && !opens_out; i++)
-        opens_out = strncasecmp(asked, out_verbs[i], strlen(out_verbs[i])) == 0;
+    bool opens_drop = eng__agent_past_verb(c->said, drop_verbs) != NULL;
+    bool opens_out = eng__agent_past_verb(c->said, out_verbs) != NULL;
     opens_out |= takes_thing_out(asked);
     /* "could you remove whatever i added last" */
     opens_out |= (strncasecmp(asked, "remove ", 7) == 0 || strncasecmp(asked, "delete ", 7) == 0) &&
