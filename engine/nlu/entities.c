@@ -918,7 +918,9 @@ static void find_refs(X *x)
             continue;
         } else if ((is(x, i, L_THIS) || is(x, i, L_THESE)) && nounish(x, i + 1, &pl)) {
             ref(x, ENG_REF_DEMONSTRATIVE, i, i + 2, pl || is(x, i, L_THESE));
-        } else if ((is(x, i, L_THIS) && verb && clause_end(x, i + 1)) || (is(x, i, L_IT) && verb)) {
+        } else if ((is(x, i, L_THIS) && (verb || prev == L_OF) && (clause_end(x, i + 1) || is(x, i + 1, L_PLUS))) ||
+                   (is(x, i, L_IT) && verb)) {
+            /* "take that", "3 of that plus a spatula" */
             ref(x, ENG_REF_DEMONSTRATIVE, i, i + 1, false);
         } else if ((is(x, i, L_THESE) || is(x, i, L_THEM)) && (verb || prev == L_OF)) {
             ref(x, ENG_REF_DEMONSTRATIVE, i, i + 1, true);

@@ -937,6 +937,25 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
         bool join = false;
         for (size_t k = 0; split && joins[k] && !join; k++)
             join = strlen(joins[k]) == wn && strncasecmp(joins[k], w, wn) == 0;
+        /* "the wok plus a spatula" (not the Echo Plus): "plus" before
+         * an article or a count joins too, and names nothing */
+        if (!join && wn == 4 && strncasecmp(w, "plus", 4) == 0) {
+            const char *nx = p;
+            while (*nx == ' ')
+                nx++;
+            size_t nn = 0;
+            while (isalnum((unsigned char)nx[nn]))
+                nn++;
+            static const char *const leads[] = {"a", "an", "the", "some", "one", "two", "three", "four", "five",
+                                                "another", "also", NULL};
+            if (nn && (isdigit((unsigned char)*nx) || eng__agent_word_in(nx, nn, leads))) {
+                if (split && o && out[o - 1] != '|' && o + 2 < n) {
+                    out[o++] = '|';
+                    out[o] = '\0';
+                }
+                continue;
+            }
+        }
         if (join && o && out[o - 1] != '|' && o + 2 < n) {
             out[o++] = '|';
             out[o] = '\0';
@@ -1320,7 +1339,7 @@ static bool named_everywhere(eng_turn *t, agent_target *o, json_object *shown, j
 
 /* The product in focus into o (found ONE, at the focus); false when
  * there is none or it is gone from the catalog. */
-static bool one_focus(eng_turn *t, agent_target *o)
+bool eng__agent_focus(eng_turn *t, agent_target *o)
 {
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
     store_product p = {0};
@@ -1747,7 +1766,7 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
             snprintf(said, sizeof said, "%s", o->name);
             memset(o, 0, sizeof *o);
             snprintf(o->name, sizeof o->name, "%s", said);
-            if (one_focus(t, o)) {
+            if (eng__agent_focus(t, o)) {
                 /* the words the catalog knows: "screen", not "screen big" */
                 json_object *known = eng__json_path(t->ctx, "understanding.named");
                 char part[sizeof o->name] = "";
@@ -1765,7 +1784,7 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
         if (!done && points_at_focus(t)) {
             /* "add it, and gift wrap it please": words that name nothing
              * the shop sells beside "it" */
-            one_focus(t, o);
+            eng__agent_focus(t, o);
             return;
         }
         if (!done)
@@ -1781,7 +1800,7 @@ void eng__agent_target(eng_turn *t, bool cart_first, agent_target *o)
     if (priced_shown(t, shown, o))
         return;
     /* 3. "it", "one more", "make it 3": the product in focus, the only line */
-    if (one_focus(t, o))
+    if (eng__agent_focus(t, o))
         return;
     json_object *items = eng__json_path(t->ctx, "cart.items");
     if (cart_first && items && json_object_array_length(items) == 1) {

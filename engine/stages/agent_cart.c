@@ -2549,33 +2549,44 @@ static bool it_and_named(eng_turn *t, const agent_opts *o, agent_target *tg, eng
  * (for a removal, one in the cart), else 0: the single-target path asks.
  * Returns how many, their skus and titles in pool strings. */
 /* The words of a removal that say what stays: after "keep", "leave",
- * "i (still) want", "but not" ("remove the pan, keep the wok"), or the
+ * "i (still) want", "but not", ", not the" ("remove the pan, keep the
+ * wok", "delete wok (keep pan)", "remove the wok, not the pan"), or the
  * clause before "stays", "can stay", "are enough" ("ditch the wok, the
- * pan stays"); NULL when none. `buf` holds the latter. */
+ * pan stays"); NULL when none.  The words come back in `buf`, their
+ * punctuation made spaces, so that each word can be fitted to a title. */
 static const char *kept_part(const char *text, char *buf, size_t n)
 {
-    static const char *const keeps[] = {" keep ", " leave ", ",keep ", ",leave ", " i want ", " i need ", " i'd like ",
-                                        " i still want ", " still want ", "(keep ", " but not ", NULL};
+    static const char *const keeps[] = {" keep ", " leave ", " i want ", " i need ", " i'd like ",
+                                        " i still want ", " still want ", " but not ", " not the ", NULL};
     static const char *const stays[] = {" stays", " can stay", " stay", " is fine", " are fine", " r fine",
                                         " is enough", " are enough", " will stay", NULL};
-    for (size_t i = 0; keeps[i]; i++) {
-        const char *at = strcasestr(text, keeps[i]);
-        if (at)
-            return at;
-    }
-    for (size_t i = 0; stays[i]; i++) {
-        const char *upto = strcasestr(text, stays[i]);
+    /* the message with its brackets and commas made spaces, led by one */
+    char flat[320];
+    size_t m = 0;
+    flat[m++] = ' ';
+    for (const char *q = text; *q && m + 1 < sizeof flat; q++)
+        flat[m++] = strchr("()[]{},;:!?\"", *q) ? ' ' : *q;
+    flat[m] = '\0';
+    const char *from = NULL, *upto = NULL;
+    for (size_t i = 0; keeps[i] && !from; i++)
+        from = strcasestr(flat, keeps[i]);
+    if (from) {
+        upto = flat + m;
+    } else {
+        for (size_t i = 0; stays[i] && !upto; i++)
+            upto = strcasestr(flat, stays[i]);
         if (!upto)
-            continue;
-        /* the clause that ends at "stays": after the last comma or "." */
-        const char *from = text;
-        for (const char *q = text; q < upto; q++)
-            if (*q == ',' || *q == '.' || *q == ';')
-                from = q + 1;
-        snprintf(buf, n, "%.*s", (int)(upto - from), from);
-        return buf;
+            return NULL;
+        /* the clause that ends at "stays": after the last comma or "."
+         * of the message as said */
+        size_t at = (size_t)(upto - flat) - 1, start = 0;
+        for (size_t q = 0; q < at && text[q]; q++)
+            if (text[q] == ',' || text[q] == '.' || text[q] == ';')
+                start = q + 1;
+        from = flat + 1 + start;
     }
-    return NULL;
+    snprintf(buf, n, "%.*s", (int)(upto - from), from);
+    return buf;
 }
 
 /* "remove the pan, keep the wok", "take out the lemon but leave the
@@ -2604,7 +2615,10 @@ static bool other_than_kept(eng_turn *t, const char *text, agent_target *tg)
 {
     char buf[160];
     const char *kept = kept_part(text, buf, sizeof buf);
-    if (!kept || tg->found != AGENT_ONE || !tg->title || eng__agent_title_fits(kept, tg->title) == 0)
+    /* one line that is the one to keep, or several that the words fit
+     * ("bin the spatula (keep the pot)" fits both) */
+    if (!kept || (tg->found != AGENT_ONE && tg->found != AGENT_MANY) ||
+        (tg->found == AGENT_ONE && (!tg->title || eng__agent_title_fits(kept, tg->title) == 0)))
         return false;
     char words[160];
     eng__agent_name_words(t, words, sizeof words);
@@ -2667,6 +2681,78 @@ static int named_several(eng_turn *t, bool in_cart, const char **skus, const cha
         return -1;
     }
     return missing ? 0 : n;
+}
+
+/* "i'll take 2 of those plus a spatula", "add the first one and a wok":
+ * one product pointed at (a resolved reference) and others named, in
+ * parts of their own. Into skus/titles in the order said; their number
+ * (2 or more), else 0: the single target's path reads it. */
+static int pointed_and_named(eng_turn *t, const char **skus, const char **titles, int max)
+{
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    size_t cut[AGENT_MAX_REFS + 1];
+    size_t parts = parts_of(text, cut, AGENT_MAX_REFS + 1);
+    if (parts < 2 || max < 2)
+        return 0;
+    json_object *ents = eng__json_path(t->ctx, "entities"), *ref = NULL;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "reference") != 0)
+            continue;
+        if (ref)
+            return 0;   /* two pointed at */
+        ref = e;
+    }
+    /* "3 of that" with several shown: the product in focus, if any */
+    agent_target focus = {0};
+    if (!ref || (!eng__json_str(ref, "sku", NULL) &&
+                 (strcmp(eng__json_str(ref, "kind", ""), "demonstrative") != 0 || !eng__agent_focus(t, &focus))))
+        return 0;
+    const char *rsku = focus.sku ? focus.sku : eng__json_str(ref, "sku", "");
+    size_t at = (size_t)json_object_get_int64(eng__json_path(ref, "start")), rpart = 0;
+    while (rpart + 1 < parts && cut[rpart + 1] <= at)
+        rpart++;
+    char names[320];
+    eng__agent_name_parts(t, names, sizeof names, true);
+    const char *os[AGENT_MAX_REFS], *ot[AGENT_MAX_REFS];
+    int n = 0;
+    for (char *p = names; *p;) {
+        char *w = p;
+        while (*p && *p != '|')
+            p++;
+        if (*p)
+            *p++ = '\0';
+        if (!*w)
+            continue;
+        agent_target tg;
+        int one = eng__agent_named(t, w, &tg);
+        json_object_put(tg.candidates);
+        if (tg.found == AGENT_NO_MATCH)
+            continue;   /* "i'll take" around the pointing */
+        if (one != 1 || tg.found != AGENT_ONE || n + 1 >= max || strcmp(tg.sku, rsku) == 0)
+            return 0;   /* a part that names several, or the one pointed at: not sure */
+        os[n] = eng__pool_strdup(t->pool, tg.sku);
+        ot[n] = eng__pool_strdup(t->pool, tg.title ? tg.title : tg.sku);
+        n++;
+    }
+    if (n == 0 || (size_t)n + 1 != parts)
+        return 0;
+    json_object *prod = eng__json_path(ref, "product");
+    int m = 0;
+    for (int i = 0; i <= n; i++) {
+        if ((size_t)i == rpart) {
+            skus[m] = eng__pool_strdup(t->pool, rsku);
+            titles[m] = focus.title ? focus.title : eng__pool_strdup(t->pool, eng__json_str(prod, "title", rsku));
+            m++;
+        }
+        if (i < n)
+            skus[m] = os[i], titles[m] = ot[i], m++;
+    }
+    for (int i = 0; i < m; i++)
+        if (!skus[i] || !titles[i])
+            return 0;
+    eng__turn_note(t, "one product pointed at and %d named: asked together", n);
+    return m;
 }
 
 /* Whether the shown product p (sku) is left out by the message: a
@@ -2935,6 +3021,11 @@ eng_result eng__agent_cart(const agent_call *c)
         nref = named_several(t, is_remove, skus, titles, AGENT_MAX_REFS);
         if (nref < 0)
             return ENG_R_OK;   /* one of the products named is not sold: said */
+    }
+    if (nref <= 1 && is_add) {
+        int both = pointed_and_named(t, skus, titles, AGENT_MAX_REFS);
+        if (both >= 2)
+            nref = both;   /* done as a list named is: asked when unsure */
     }
     if (is_remove && nref > 0) {
         int before = nref;

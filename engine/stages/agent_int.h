@@ -369,6 +369,11 @@ typedef struct agent_target {
     bool comparative;          /* found by "the cheaper one", "the better one" */
 } agent_target;
 
+/* eng__agent_focus: the product in focus (session.focus) into *o, found
+ * AGENT_ONE at AGENT_AT_FOCUS with pool strings; false when there is none
+ * or it is gone from the catalog. */
+bool eng__agent_focus(eng_turn *t, agent_target *o);
+
 void eng__agent_target(eng_turn *t, bool cart_first, agent_target *out);
 /* eng__agent_people: the people a purchase is for ("for my sister",
  * "for the whole family"): who it is for, never what (NULL-ended). */

@@ -2792,14 +2792,14 @@ static bool asks_similar(const char *text)
  * "also" or "plus", or ends with "too" or "as well", right after an
  * add_to_cart, and points at a product ("the first one", "those") or
  * says a count. */
-static bool continues_add(eng_turn *t)
+static const char *continues_change(eng_turn *t)
 {
     /* right after a change of the cart: "ok and 2 of the second" after
      * "i only need one" goes on with it too */
     const char *last = eng__json_str(t->ctx, "session.lastIntent", "");
     if (strcmp(last, "add_to_cart") != 0 && strcmp(last, "update_quantity") != 0 &&
         strcmp(last, "remove_from_cart") != 0)
-        return false;
+        return NULL;
     const char *text = eng__json_str(t->ctx, "message.text", "");
     while (*text == ' ')
         text++;
@@ -2816,19 +2816,25 @@ static bool continues_add(eng_turn *t)
         cont = n > k && strncasecmp(text + n - k, ends[i], k) == 0;
     }
     if (!cont || strchr(text, '?'))
-        return false;
+        return NULL;
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
         const char *type = eng__json_str(e, "type", "");
         if ((strcmp(type, "reference") == 0 && eng__json_str(e, "sku", NULL)) || strcmp(type, "quantity") == 0)
-            return true;
+            return "add_to_cart";
     }
-    /* "and the mascara too": one product named, asked as another add */
+    /* "and the mascara too": one product named, asked as another add;
+     * "and the wok too" right after a removal, of a line the cart still
+     * holds: another removal, asked */
     agent_target tg;
     eng__agent_target(t, false, &tg);
     json_object_put(tg.candidates);
-    return tg.found == AGENT_ONE;
+    if (tg.found != AGENT_ONE)
+        return NULL;
+    if (strcmp(last, "remove_from_cart") == 0 && eng__cart_line_qty(t, tg.sku) > 0)
+        return "remove_from_cart";
+    return "add_to_cart";
 }
 
 #define WEAK_SEARCH 0.6 /* a search reading below this that points at a product shown is about it */
@@ -3189,12 +3195,15 @@ eng_result eng__agent_product(const agent_call *c)
         eng__turn_note(t, "a count to go down or up to: read as a quantity change");
         return eng__agent_cart(c);
     }
-    if ((strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0) && continues_add(t)) {
-        /* "and one of the first one too" right after an add: another add,
-         * asked first (a reading the classifier did not make) */
-        eng__agent_read_as(t, "add_to_cart");
+    const char *goes_on = strcmp(intent, "product_details") == 0 || strcmp(intent, "search_product") == 0
+                              ? continues_change(t) : NULL;
+    if (goes_on) {
+        /* "and one of the first one too" right after an add: another add;
+         * "and the wok too" right after a removal: another removal; asked
+         * first (a reading the classifier did not make) */
+        eng__agent_read_as(t, goes_on);
         eng__set_var(t, "continued", json_object_new_boolean(1));
-        eng__turn_note(t, "goes on with the last turn's add: read as add_to_cart");
+        eng__turn_note(t, "goes on with the last turn's change: read as %s", goes_on);
         return eng__agent_cart(c);
     }
     /* "i really don't want the first one" is about the cart, whichever
