@@ -64,6 +64,36 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     json_object *pend = eng__json_path(t->ctx, "session.pending");
     /* a copy: the reread table may drop a stale question (and free it) */
     const char *ptype = eng__pool_strdup(t->pool, eng__json_str(pend, "type", ""));
+    if (strcmp(ptype, "order.cancel") == 0 && intent && strcmp(intent, "confirm") != 0 &&
+        strcmp(intent, "deny") != 0 && fn != eng__agent_order) {
+        const char *said = eng__json_str(t->ctx, "message.text", "");
+        while (*said == ' ')
+            said++;
+        size_t w = 0;
+        while (isalpha((unsigned char)said[w]))
+            w++;
+        if (said[w] && eng__agent_word_in(said, w, (const char *const[]){"no", "nope", "nah", "naw", NULL})) {
+            /* "nope, the other one" to "Shall I cancel order #1?": a no,
+             * for the order agent (which asks about the order named) */
+            intent = eng__pool_strdup(t->pool, eng__agent_read_as(t, "deny"));
+            fn = eng__agent_order;
+            eng__turn_note(t, "opens with a no while a cancel is asked: the order agent's no");
+        } else if (eng__agent_names_ordered(t)) {
+            /* "actually the wok one" to "Shall I cancel order #1?": the
+             * order that holds the wok is asked about instead */
+            intent = eng__pool_strdup(t->pool, eng__agent_read_as(t, "cancel_order"));
+            fn = eng__agent_order;
+            eng__turn_note(t, "names what another order holds while a cancel is asked: that order, asked");
+        }
+    }
+    if (strcmp(ptype, "checkout.address") == 0 && intent && strcmp(intent, "confirm") != 0 &&
+        eng__agent_keeps_saved_address(eng__json_str(t->ctx, "message.text", ""))) {
+        /* "no, use my normal address" while a new one is asked: the
+         * order agent's no, back to the saved address */
+        intent = eng__pool_strdup(t->pool, eng__agent_read_as(t, "deny"));
+        fn = eng__agent_order;
+        eng__turn_note(t, "the saved address asked for while a new one waits: read as no");
+    }
     bool to_checkout = intent && (strcmp(intent, "checkout") == 0 || strcmp(intent, "place_order") == 0);
     /* the delivery address the chat checkout asked for: its parts
      * (slots.address) or asking to check out again keep the question */
@@ -111,6 +141,7 @@ static eng_result run(const eng_stage *st, eng_turn *t)
          * the reply says so (formatter, vars.checkoutDropped) */
         if (strcmp(ptype, "order.create") == 0)
             eng__set_var(t, "orderQuestionDropped", json_object_new_boolean(1));
+        eng__set_var(t, "questionDroppedType", json_object_new_string(ptype));
         json_object_object_del(eng__session(t), "pending");
         eng__set_var(t, "questionDropped", json_object_new_boolean(1));
     }
@@ -634,6 +665,18 @@ int eng__agent_yes_and_more(const char *text)
     if (eng__agent_has_word(text, adds))
         return AGENT_YES_ADD;
     return AGENT_YES_OTHER;
+}
+
+bool eng__agent_bare_cancel(const char *text)
+{
+    /* no order, no number, a few words: "ugh cancel", "oh no cancel it" */
+    static const char *const orders[] = {"order", "orders", "purchase", "purchases", "subscription", "account",
+                                         "delivery", "shipment", "payment", NULL};
+    size_t words = 0;
+    for (const char *p = text; *p; p++)
+        words += isalpha((unsigned char)*p) && (p == text || !isalpha((unsigned char)p[-1]));
+    return words <= 5 && eng__agent_has_word(text, (const char *const[]){"cancel", NULL}) &&
+           !eng__agent_has_word(text, orders) && !strpbrk(text, "#0123456789") && !eng__agent_is_question(text);
 }
 
 bool eng__agent_cancel_request(const char *text)

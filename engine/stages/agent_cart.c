@@ -1556,7 +1556,7 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
      * ("no, take it out") it takes the add back; so does a bare "no"
      * right after the add, nothing else asked */
     bool no = strcmp(eng__agent_intent(t), "deny") == 0;
-    bool said = eng__agent_has_word(text, undo) ||
+    bool said = eng__agent_has_word(text, undo) || eng__agent_bare_cancel(text) ||
                 (strcmp(type, "cart.remove") == 0 ? eng__agent_has_word(text, restore)
                                                   : strcmp(type, "cart.add") == 0 && no &&
                                                         (eng__agent_has_word(text, unadd) || puts_back(text) ||
@@ -1587,7 +1587,8 @@ static bool takes_back_adds(const agent_call *c, const char *text, json_object *
     static const char *const bare_no[] = {"no", "nope", "nah", "naw", "noo", "nooo", "wait", "hmm", "uh", NULL};
     size_t n = json_object_array_length(lines);
     bool no = strcmp(eng__agent_intent(t), "deny") == 0 && eng__agent_only_words(text, bare_no, NULL);
-    if (n < 2 || n > AGENT_MAX_REFS || !(no || eng__agent_has_word(text, undo)) || said_count(t) >= 0)
+    if (n < 2 || n > AGENT_MAX_REFS || !(no || eng__agent_has_word(text, undo) || eng__agent_bare_cancel(text)) ||
+        said_count(t) >= 0)
         return false;
     char words[160];
     eng__agent_name_words(t, words, sizeof words);
@@ -1621,7 +1622,7 @@ static bool puts_back_cleared(const agent_call *c, const char *text, json_object
                                        "bring them back", "back in", "want it back", "want them back", "keep",
                                        "no wait", "wait no", "i want it", "i need it", "restore", NULL};
     eng_turn *t = c->t;
-    if (!eng__agent_has_word(text, back) || said_count(t) >= 0)
+    if (!(eng__agent_has_word(text, back) || eng__agent_bare_cancel(text)) || said_count(t) >= 0)
         return false;
     char words[160];
     eng__agent_name_words(t, words, sizeof words);

@@ -193,6 +193,13 @@ bool eng__agent_is_question(const char *text);
  * ("cancel it", "i changed my mind, cancel that order"), not a question
  * about cancelling. */
 bool eng__agent_cancel_request(const char *text);
+/* eng__agent_bare_cancel: "cancel", "nah cancel that", "oh cancel it":
+ * the word cancel with nothing named beside it (no order, no product),
+ * not a question; what it cancels is what was just asked or done. */
+bool eng__agent_bare_cancel(const char *text);
+/* eng__agent_keeps_saved_address: "no, use my saved address", "keep my
+ * usual address": the address on the account, not the one just given. */
+bool eng__agent_keeps_saved_address(const char *text);
 /* eng__agent_sets_count: `text` says the count a cart line should go to
  * ("drop it down to one", "bring it up to 4"); a price ("up to $300") is
  * none. */

@@ -27,7 +27,9 @@ int64_t eng__agent_said_order_number(const char *text)
 {
     static const char *const ends[] = {"please", "pls", "plz", "instead", "now", "thanks", "thank", "too",
                                        "as", "and", "is", "was", "for", "then", "asap", "right", "again", "one",
-                                       NULL};
+                                       "not", "but", "rather", "shipped", "yet", "arrived", "delivered",
+                                       "still", "sent", "status", "coming", "placed", "cancelled", "canceled",
+                                       "going", "been", "gone", "ok", "okay", "already", NULL};
     static const char *const anchors[] = {"order number", "order no.", "order no", "order #", "orders #", "order",
                                           "orders", "number", "no.", "#", "cancel", "track", NULL};
     static const char *const words[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
@@ -69,12 +71,37 @@ int64_t eng__agent_said_order_number(const char *text)
     return 0;
 }
 
+/* The part of a message that says which order is meant: what comes
+ * before "not", "rather than", "instead of" ("cancel #1 not #2", "my
+ * previous order, not the newest one"), into buf; its length. */
+static size_t meant_part(const char *text, char *buf, size_t n)
+{
+    static const char *const nots[] = {" not ", ",not ", " rather than ", " instead of ", " and keep ",
+                                       " but keep ", " keep ", " leave ", NULL};
+    size_t len = strlen(text);
+    for (size_t i = 0; nots[i]; i++) {
+        const char *at = strcasestr(text, nots[i]);
+        /* "not" opening the words ("i do not want order 2") is no cut */
+        if (at && at > text && (size_t)(at - text) < len &&
+            !eng__agent_has_word(text, (const char *const[]){"do not", "don't", "dont", "did not", NULL}))
+            len = (size_t)(at - text);
+    }
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return len;
+}
+
 static int64_t order_number(eng_turn *t)
 {
+    char meant[320];
+    size_t cut = meant_part(eng__json_str(t->ctx, "message.text", ""), meant, sizeof meant);
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), "order_number") != 0)
+        if (strcmp(eng__json_str(e, "type", ""), "order_number") != 0 ||
+            (size_t)json_object_get_int64(eng__json_path(e, "start")) >= cut)
             continue;
         const char *v = json_object_get_string(eng__json_path(e, "value"));
         while (v && *v && !isdigit((unsigned char)*v))
@@ -82,7 +109,7 @@ static int64_t order_number(eng_turn *t)
         if (v && *v)
             return strtoll(v, NULL, 10);
     }
-    return eng__agent_said_order_number(eng__json_str(t->ctx, "message.text", ""));
+    return eng__agent_said_order_number(meant);
 }
 
 static int named_order(eng_turn *t, store_order *list, size_t n, bool *several);
@@ -142,6 +169,9 @@ static int said_order_index(const char *text, size_t n, bool *guess)
         int newest;      /* place from the newest, when from_oldest is 0 */
         bool guess;
     } places[] = {
+        /* "the order before the last one": before "last" is read */
+        {"before the last", 0, 1, true}, {"before last", 0, 1, true}, {"before this", 0, 1, true},
+        {"before that", 0, 1, true}, {"before the latest", 0, 1, true}, {"before the newest", 0, 1, true},
         {"first", 1, 0, false},     {"1st", 1, 0, false},      {"earliest", 1, 0, false},
         {"oldest", 1, 0, false},    {"original", 1, 0, false}, {"second", 2, 0, false},
         {"2nd", 2, 0, false},       {"third", 3, 0, false},    {"3rd", 3, 0, false},
@@ -189,12 +219,15 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
     if (store_order_list(s, uid, 20, &list, &n, NULL) < 0)
         return 0;
     int found = 0;
-    int at = said_order_index(eng__json_str(t->ctx, "message.text", ""), n, &guess);
+    char meant[320];
+    size_t cut = meant_part(eng__json_str(t->ctx, "message.text", ""), meant, sizeof meant);
+    int at = said_order_index(meant, n, &guess);
     /* "cancel the $29.89 one": the order of that total */
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; at < 0 && ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        if (strcmp(eng__json_str(e, "type", ""), "money") != 0)
+        if (strcmp(eng__json_str(e, "type", ""), "money") != 0 ||
+            (size_t)json_object_get_int64(eng__json_path(e, "start")) >= cut)
             continue;
         json_object *amount = eng__json_path(e, "value.amount");
         if (!amount)
@@ -206,6 +239,26 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
                 hit = (int)k, hits++;
         if (hits == 1)
             at = hit, guess = true;
+    }
+    /* "cancel the 29.89 one": a price said without its sign, cents and
+     * all, that is one order's total */
+    for (const char *q = meant; at < 0 && *q; q++) {
+        if (!isdigit((unsigned char)*q) || (q > meant && (isalnum((unsigned char)q[-1]) || q[-1] == '.')))
+            continue;
+        char *end;
+        double v = strtod(q, &end);
+        size_t span = (size_t)(end - q);
+        if (span < 4 || end[-3] != '.' || isalnum((unsigned char)*end)) {
+            q += span ? span - 1 : 0;
+            continue;
+        }
+        int hit = -1, hits = 0;
+        for (size_t k = 0; k < n; k++)
+            if (fabs(list[k].total - v) < 0.005)
+                hit = (int)k, hits++;
+        if (hits == 1)
+            at = hit, guess = true;
+        q = end - 1;
     }
     bool several = false;
     int named = at < 0 && n > 1 ? named_order(t, list, n, &several) : -1;
@@ -533,6 +586,7 @@ static void address_merge(eng_turn *t, json_object *given)
         ENG_JADD(d, "address", a);
     }
     json_object_object_foreach(given, k, v) json_object_object_add(a, k, json_object_get(v));
+    json_object_object_del(d, "refused");   /* put right: asked again, a yes saves it */
 }
 
 /* A turn that answers the checkout's address question is a checkout
@@ -548,14 +602,66 @@ static void checkout_turn(eng_turn *t)
     ENG_JADD(in, "source", json_object_new_string("context"));
 }
 
+bool eng__agent_keeps_saved_address(const char *text)
+{
+    static const char *const keep[] = {"use", "keep", "stick with", "go with", "stay with", "same", "ship to",
+                                       "send to", "deliver to", "just", NULL};
+    static const char *const saved[] = {"saved address", "old address", "usual address", "normal address",
+                                        "current address", "existing address", "original address",
+                                        "address on file", "address on my account", "my address",
+                                        "the address i have", "home address", "same address", "regular address",
+                                        "previous address", "first address", "other address", NULL};
+    static const char *const elsewhere[] = {"work", "office", "mom", "mum", "dad", "parents", "parent's",
+                                            "friend", "sister", "brother", "new", "different", "another",
+                                            "business", "company", "son", "daughter", "wife", "husband", NULL};
+    if (!eng__agent_has_word(text, keep) || eng__agent_has_word(text, elsewhere) || strpbrk(text, "0123456789"))
+        return false;
+    /* "keep my austin address": the account's, named by its city */
+    return eng__agent_has_word(text, saved) ||
+           (eng__agent_has_word(text, (const char *const[]){"address", NULL}) &&
+            eng__agent_has_word(text, (const char *const[]){"my", "the old", "the one i have", NULL}));
+}
+
 /* "yes" to the address shown: save it to the account, as the checkout
  * page does; "no": keep nothing on the account and say how to go on. */
 static eng_result answer_address(eng_turn *t, bool yes)
 {
     json_object *a = eng__json_path(draft(t), "address");
+    json_object *given = eng__json_path(t->ctx, "slots.address");
+    if (!yes && given && a) {
+        /* "no, the zip is 97205": the field put right, the address shown
+         * again and asked */
+        address_merge(t, given);
+        eng__turn_note(t, "no, with a part of the address put right: shown again, asked");
+        return ask_address(t);
+    }
+    if (!yes && eng__agent_keeps_saved_address(eng__json_str(t->ctx, "message.text", "")) && has_saved(t, false)) {
+        /* "no, keep my old address": the draft dropped, back to the
+         * summary with the saved one */
+        json_object_object_del(draft(t), "address");
+        json_object_object_del(eng__session(t), "pending");
+        eng__set_var(t, "addressKeptSaved", json_object_new_boolean(1));
+        eng__turn_note(t, "the new address refused for the saved one: the summary with it");
+        return ENG_R_OK;
+    }
+    if (yes && json_object_get_boolean(eng__json_path(draft(t), "refused"))) {
+        /* a "yes" after the shopper said no to this address saves
+         * nothing: what to correct is asked again */
+        ask_address(t);
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "confirmAddress");
+        eng__set_var(t, "addressNotSaved", json_object_new_boolean(1));
+        eng__set_var(t, "addressRefused", json_object_new_boolean(1));
+        eng__turn_note(t, "yes to an address the shopper refused: nothing saved, asked what to correct");
+        return ENG_R_OK;
+    }
     if (!yes) {
         /* nothing saved; corrections are still heard next turn, and the
-         * checkout page can take the address as it stands */
+         * checkout page can take the address as it stands; a later bare
+         * "yes" does not save it (draft.refused, cleared by a correction) */
+        if (a)
+            ENG_JADD(draft(t), "refused", json_object_new_boolean(1));
+        if (has_saved(t, false))
+            eng__set_var(t, "hasSavedAddress", json_object_new_boolean(1));
         ask_address(t);
         json_object_object_del(eng__json_path(t->ctx, "vars"), "confirmAddress");
         eng__set_var(t, "addressNotSaved", json_object_new_boolean(1));
@@ -692,6 +798,32 @@ static eng_result ask_cancel(eng_turn *t, store_order *ord)
     return ENG_R_OK;
 }
 
+/* "no, the wok order", "no the other one" to "Shall I cancel order
+ * #id?": the order whose lines the words name, or the one other order
+ * still placed; 0 when the words name no other. */
+static int64_t other_order_named(eng_turn *t, int64_t id)
+{
+    store_order *list = NULL;
+    size_t n = 0;
+    if (store_order_list(eng__store(t), eng__user_id(t), 20, &list, &n, NULL) < 0)
+        return 0;
+    bool several = false;
+    int at = n > 1 ? named_order(t, list, n, &several) : -1;
+    int64_t other = at >= 0 && list[at].id != id ? list[at].id : 0;
+    if (!other && at < 0 && !several &&
+        eng__agent_has_word(eng__json_str(t->ctx, "message.text", ""),
+                            (const char *const[]){"other", "other one", "another", "different", "wrong one", NULL})) {
+        int placed = 0;
+        for (size_t i = 0; i < n; i++)
+            if (list[i].id != id && strcmp(list[i].status, "placed") == 0)
+                other = list[i].id, placed++;
+        if (placed != 1)
+            other = 0;
+    }
+    store_order_list_free(list, n);
+    return other;
+}
+
 /* The answer to "Shall I cancel order #N?": yes cancels that order (the
  * one asked about, whatever is newest now), no leaves it. */
 static eng_result answer_cancel(eng_turn *t, json_object *pending, bool yes)
@@ -700,6 +832,8 @@ static eng_result answer_cancel(eng_turn *t, json_object *pending, bool yes)
     json_object_object_del(eng__session(t), "pending");
     eng__agent_read_as(t, "cancel_order");
     int64_t other = order_number(t);
+    if (!yes && !other)
+        other = other_order_named(t, id);
     if (!yes && other && other != id) {
         /* "no wait, order 2" to "Shall I cancel order #1?": that one,
          * asked */
@@ -861,7 +995,8 @@ eng_result eng__agent_order(const agent_call *c)
                 eng__cart_refresh(t);
             checkout_turn(t);
             eng_result r = answer_address(t, yes);
-            if (!yes || !json_object_get_boolean(eng__json_path(t->ctx, "vars.addressSaved")))
+            if (!json_object_get_boolean(eng__json_path(t->ctx, "vars.addressSaved")) &&
+                !json_object_get_boolean(eng__json_path(t->ctx, "vars.addressKeptSaved")))
                 return r;
             /* saved: on to the payment, as if asked to check out again */
             intent = "checkout";
@@ -1064,6 +1199,25 @@ eng_result eng__agent_order(const agent_call *c)
         eng__set_var(t, "pendingCancelled", json_object_new_boolean(1));
         eng__turn_note(t, "cancel said to the order's question: the order not placed, no other cancelled");
         return ENG_R_OK;
+    }
+    if (strcmp(intent, "cancel_order") == 0 && eng__agent_bare_cancel(eng__json_str(t->ctx, "message.text", "")) &&
+        !eng__agent_names_ordered(t)) {
+        /* "cancel", "nah cancel it" while a change of the cart or a choice
+         * of products was asked, or right after the cart changed: that
+         * question or change is what it cancels, never a placed order */
+        const char *dropped = eng__json_str(t->ctx, "vars.questionDroppedType", "");
+        if (strncmp(dropped, "cart.", 5) == 0 || eng__agent_remembered(t, "choosing")) {
+            json_object_object_del(sess, "choosing");
+            eng__agent_read_as(t, "deny");
+            eng__set_var(t, "changeDropped", json_object_new_boolean(1));
+            eng__turn_note(t, "cancel said to a question about the cart: nothing changed, no order touched");
+            return ENG_R_OK;
+        }
+        eng_result back;
+        if (eng__agent_cart_takes_back(c, &back)) {
+            eng__turn_note(t, "cancel said right after a change of the cart: that change taken back, asked");
+            return back;
+        }
     }
     if (strcmp(intent, "cancel_order") == 0) {
         /* after a cancel, a "yes" must find nothing to replay */

@@ -171,9 +171,19 @@ static bool cancels(const reread_ctx *c)
                                              "place_order", NULL};
     static const char *const places[] = {"older", "oldest", "newer", "newest", "first", "second", "last",
                                          "latest", "previous", "earlier", "other", "1st", "2nd", NULL};
-    return listed(order_talk, eng__json_str(c->t->ctx, "session.lastIntent", "")) &&
-           strncasecmp(eng__agent_past_courtesy(c->said), "cancel ", 7) == 0 &&
-           eng__agent_has_word(c->said, places) && !eng__agent_is_question(c->said);
+    if (strncasecmp(asked, "cancel ", 7) != 0 || eng__agent_is_question(c->said))
+        return false;
+    /* "cancel my older purchase", "cancel the 11.89 one": an order named
+     * by its place or its total, whatever was talked about before */
+    static const char *const orders[] = {"order", "orders", "purchase", "purchases", NULL};
+    bool total = false;
+    for (const char *q = asked; *q && !total; q++)
+        total = isdigit((unsigned char)q[0]) && q[1] && (q[1] == '.' || isdigit((unsigned char)q[1])) &&
+                strspn(q, "0123456789") >= 1 && q[strspn(q, "0123456789")] == '.' &&
+                strspn(q + strspn(q, "0123456789") + 1, "0123456789") == 2;
+    return total || (eng__agent_has_word(c->said, places) &&
+                     (eng__agent_has_word(c->said, orders) ||
+                      listed(order_talk, eng__json_str(c->t->ctx, "session.lastIntent", ""))));
 }
 
 /* "i want to return one of them", "how do i send the dress back": the
@@ -1171,7 +1181,7 @@ static const char *const own_code_from[] = {"shop_question", "out_of_scope", "cl
 static const char *const yes_from[] = {"shop_question", "check_payment_methods", "payment_issue", "out_of_scope",
                                        "clarify", "thanks", NULL};
 static const char *const cancel_from[] = {"out_of_scope", "shop_question", "search_product", "clarify",
-                                          "product_details", "deny", NULL};
+                                          "product_details", "deny", "update_quantity", NULL};
 static const char *const meant_from[] = {"add_to_cart", "remove_from_cart", "product_details",
                                          "search_product", "out_of_scope", "clarify", "deny", "shop_question",
                                          "thanks", NULL};
