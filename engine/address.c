@@ -184,7 +184,11 @@ typedef struct label {
 } label;
 
 static const label labels[] = {
-    {"my name is", "name"}, {"name is", "name"}, {"name", "name"}, {"recipient", "name"}, {"street is", "line1"}, {"street", "line1"}, {"address line 1", "line1"}, {"line 1", "line1"},
+    {"my name is", "name"}, {"name is", "name"}, {"name", "name"}, {"recipient", "name"},
+    /* "the house number is 15": the number of the street already given
+     * (eng__address_apply_number) */
+    {"house number", "houseNumber"}, {"street number", "houseNumber"}, {"building number", "houseNumber"},
+    {"house no", "houseNumber"}, {"street is", "line1"}, {"street", "line1"}, {"address line 1", "line1"}, {"line 1", "line1"},
     {"line1", "line1"}, {"address line 2", "line2"}, {"line 2", "line2"}, {"line2", "line2"},
     {"city is", "city"}, {"city", "city"}, {"town is", "city"}, {"town", "city"},
     {"state is", "region"}, {"state", "region"}, {"region", "region"}, {"county", "region"},
@@ -195,6 +199,32 @@ static const label labels[] = {
     {"phone number is", "phone"}, {"phone is", "phone"}, {"phone", "phone"},
     {NULL, NULL},
 };
+
+/* The words of a correction at the start of a part, taken off in
+ * place, as often as they follow each other: "thats wrong", "no",
+ * "it's", "should be", "i meant" ("wrong street" and "wrong" too, the
+ * rest being the right one). */
+static void strip_correction(char *part)
+{
+    static const char *const leads[] = {"thats wrong", "that's wrong", "that is wrong", "thats not right",
+                                        "that's not right", "that is not right", "not right", "thats incorrect",
+                                        "that's incorrect", "wrong street", "wrong address", "wrong zip",
+                                        "wrong city", "wrong number", "wrong", "incorrect", "no", "nope", "nah",
+                                        "sorry", "oops", "actually", "i meant", "i mean", "it should be",
+                                        "should be", "it's", "its", "it is", "make it", "change it to", NULL};
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t i = 0; leads[i]; i++) {
+            const char *r = after(part, leads[i]);
+            if (!r || isalnum((unsigned char)*r) || *r == '\'')
+                continue;
+            memmove(part, r, strlen(r) + 1);
+            trim(part);
+            again = true;
+            break;
+        }
+    }
+}
 
 /* "the city is Leeds", "zip: 97201": the field and where its value starts */
 static const char *labelled(const char *part, const char **value)
@@ -459,6 +489,18 @@ json_object *eng__address_parse(const char *text, const char *wanted)
             parts[np++] = tok;
         tok = sep ? e + 1 : NULL;
     }
+    /* "thats wrong, it's 7 Pine St", "wrong street, should be 44 Oak
+     * Lane": the words that say a correction are no part of the address;
+     * a part made only of them is dropped */
+    for (size_t i = 0; i < np;) {
+        strip_correction(parts[i]);
+        if (*parts[i]) {
+            i++;
+            continue;
+        }
+        memmove(&parts[i], &parts[i + 1], (np - i - 1) * sizeof *parts);
+        np--;
+    }
     /* "2 Lake Rd Chicago IL 60601" said without commas: the street ends
      * at its street word when a number comes before it and words after */
     for (size_t i = 0; i < np && np < 12; i++) {
@@ -648,4 +690,26 @@ const char *eng__address_missing(json_object *a)
             return required[i];
     }
     return NULL;
+}
+
+void eng__address_apply_number(json_object *a)
+{
+    json_object *num = json_object_object_get(a, "houseNumber");
+    if (!num)
+        return;
+    char n[16];
+    snprintf(n, sizeof n, "%s", json_object_get_string(num));
+    trim(n);
+    const char *line1 = json_object_get_string(json_object_object_get(a, "line1"));
+    bool plain = *n && strlen(n) <= 6 && isdigit((unsigned char)n[0]) && strspn(n, "0123456789") >= strlen(n) - 1;
+    if (plain && line1 && isdigit((unsigned char)*line1)) {
+        /* "15" over "5 Pine St": "15 Pine St" */
+        const char *rest = line1 + strspn(line1, "0123456789");
+        while (isalpha((unsigned char)*rest) && !isalpha((unsigned char)rest[1]))
+            rest++;   /* "221B" */
+        char b[160];
+        snprintf(b, sizeof b, "%s%s", n, rest);
+        json_object_object_add(a, "line1", json_object_new_string(b));
+    }
+    json_object_object_del(a, "houseNumber");
 }

@@ -57,6 +57,10 @@ bool eng__address_refused(const eng_checkout_cfg *c, json_object *a, char *field
  * (a card number) are never read.  Proposes only: nothing is checked
  * here beyond the shape, eng__address_clean checks the rest. */
 json_object *eng__address_parse(const char *text, const char *wanted);
+/* eng__address_apply_number: a house number said alone ("the house
+ * number is 15": the parse's houseNumber) put in front of a's line1 in
+ * place of its own, and houseNumber dropped; nothing else changes. */
+void eng__address_apply_number(json_object *a);
 /* eng__address_missing: the first required field `a` lacks (name,
  * line1, city, postalCode, country), NULL when complete. */
 const char *eng__address_missing(json_object *a);

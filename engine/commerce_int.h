@@ -95,7 +95,11 @@ json_object *eng__checkout_quote(eng_turn *t, const char *delivery);
  * none is saved), for "do I get free delivery?"; NULL when none does. */
 const struct eng_delivery_opt *eng__delivery_free_hint(eng_turn *t);
 /* eng__delivery_named: the id of the shop's delivery option that `text`
- * names as a word ("express"), or NULL. Borrowed from the pipeline. */
+ * names as a word ("express"), or asks for by its speed ("fastest
+ * shipping", "upgrade the delivery": the one with the fewest days;
+ * "cheapest shipping", "regular delivery": the cheapest; options for
+ * some countries only are not counted), or NULL. Borrowed from the
+ * pipeline. */
 const char *eng__delivery_named(eng_turn *t, const char *text);
 /* eng__order_json: an order as every channel shows it (new object). */
 json_object *eng__order_json(const store_order *o);

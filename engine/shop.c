@@ -674,6 +674,56 @@ bad:
 
 static json_object *cents_json(int64_t c) { return json_object_new_double((double)c / 100.0); }
 
+/* the first number of an option's days ("1-2 business days": 1); a
+ * large one when it says none */
+static long days_of(const eng_delivery_opt *o)
+{
+    const char *d = o->days ? o->days : "";
+    while (*d && !isdigit((unsigned char)*d))
+        d++;
+    return *d ? strtol(d, NULL, 10) : 1000;
+}
+
+/* "fastest shipping please", "upgrade the delivery", "can you rush it":
+ * the quickest option (fewest days; the dearer of a tie); "the cheapest
+ * shipping", "regular delivery is fine": the cheapest. NULL when the
+ * words name no speed, or no shipping beside a superlative. */
+static const char *delivery_by_speed(eng_turn *t, const eng_checkout_cfg *cfg, const char *text)
+{
+    static const char *const shipping[] = {"shipping", "delivery", "postage", "ship", "deliver", "arrive",
+                                           "get it", "get them", "have it", "send it", NULL};
+    static const char *const fast[] = {"fastest", "quickest", "faster", "quicker", "speedier", "sooner",
+                                       "earliest", NULL};
+    static const char *const rush[] = {"upgrade shipping", "upgrade the shipping", "upgrade delivery",
+                                       "upgrade the delivery", "upgrade my shipping", "upgrade my delivery",
+                                       "expedite", "expedited", "rush it", "rush delivery", "rush shipping",
+                                       "speed it up", "speed up", NULL};
+    static const char *const slow[] = {"cheapest shipping", "cheapest delivery", "cheaper shipping",
+                                       "cheaper delivery", "slowest", "regular shipping", "regular delivery",
+                                       "normal shipping", "normal delivery", "slower shipping", NULL};
+    int want = eng__agent_has_word(text, rush) || (eng__agent_has_word(text, fast) && eng__agent_has_word(text, shipping))
+                   ? 1
+               : eng__agent_has_word(text, slow) ? -1
+                                                 : 0;   /* 1: fastest, -1: cheapest */
+    if (!want || cfg->nopts < 2)
+        return NULL;
+    /* among the options that go where the saved address is (all of them
+     * when none is saved) */
+    json_object *a = eng__user_id(t) && eng__store(t) ? saved_address(t) : NULL;
+    const eng_delivery_opt *there[32];
+    size_t n = eng__delivery_for(cfg, eng__json_str(a, "country", NULL), there, sizeof there / sizeof *there);
+    json_object_put(a);
+    const eng_delivery_opt *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const eng_delivery_opt *o = there[i];
+        if (!best || (want > 0 ? days_of(o) < days_of(best) ||
+                                     (days_of(o) == days_of(best) && o->price_cents > best->price_cents)
+                               : o->price_cents < best->price_cents))
+            best = o;
+    }
+    return best ? best->id : NULL;
+}
+
 const char *eng__delivery_named(eng_turn *t, const char *text)
 {
     const eng_checkout_cfg *cfg = eng__checkout_cfg(t->p);
@@ -686,7 +736,7 @@ const char *eng__delivery_named(eng_turn *t, const char *text)
                 return id;
         }
     }
-    return NULL;
+    return text ? delivery_by_speed(t, cfg, text) : NULL;
 }
 
 json_object *eng__checkout_quote(eng_turn *t, const char *delivery)

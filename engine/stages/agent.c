@@ -497,7 +497,7 @@ bool eng__agent_picks_delivery(eng_turn *t)
     int words = 0;
     for (const char *p = clause; *p; p++)
         words += isalpha((unsigned char)*p) && (p == clause || !isalpha((unsigned char)p[-1]));
-    return words <= 5 && eng__delivery_named(t, clause) != NULL;
+    return (words <= 5 || (words <= 8 && !eng__agent_is_question(clause))) && eng__delivery_named(t, clause) != NULL;
 }
 
 static bool is_filler(const char *w, size_t n);
@@ -665,6 +665,22 @@ int eng__agent_yes_and_more(const char *text)
     if (eng__agent_has_word(text, adds))
         return AGENT_YES_ADD;
     return AGENT_YES_OTHER;
+}
+
+bool eng__agent_names_other_payment(const char *text)
+{
+    static const char *const pays[] = {"paypal", "apple pay", "google pay", "cash", "mastercard", "amex",
+                                       "american express", "other card", "different card", "another card",
+                                       "new card", "debit card", "credit card", "bank transfer", "klarna",
+                                       "afterpay", "crypto", "bitcoin", "gift card", "card ending", "wrong card",
+                                       "husband's card", "husbands card", "wife's card", "wifes card",
+                                       "partner's card", "two cards", "split it", "split the payment",
+                                       "bill my", "bill me", "bill the", "bill it", "invoice", "invoice me",
+                                       "company account", "business account", "company card", "corporate card",
+                                       "business card", "work card", "purchase order", "pay later", "on delivery",
+                                       "cod", "cheque", "venmo", "zelle", "installments", "instalments",
+                                       "store credit", NULL};
+    return eng__agent_has_word(text, pays);
 }
 
 bool eng__agent_bare_cancel(const char *text)

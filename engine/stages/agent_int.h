@@ -197,6 +197,10 @@ bool eng__agent_cancel_request(const char *text);
  * the word cancel with nothing named beside it (no order, no product),
  * not a question; what it cancels is what was just asked or done. */
 bool eng__agent_bare_cancel(const char *text);
+/* eng__agent_names_other_payment: "pay with paypal", "bill my company",
+ * "cash on delivery": a way to pay other than the card saved on the
+ * account (the only one the chat takes). */
+bool eng__agent_names_other_payment(const char *text);
 /* eng__agent_keeps_saved_address: "no, use my saved address", "keep my
  * usual address": the address on the account, not the one just given. */
 bool eng__agent_keeps_saved_address(const char *text);

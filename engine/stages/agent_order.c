@@ -586,6 +586,7 @@ static void address_merge(eng_turn *t, json_object *given)
         ENG_JADD(d, "address", a);
     }
     json_object_object_foreach(given, k, v) json_object_object_add(a, k, json_object_get(v));
+    eng__address_apply_number(a);   /* "the house number is 15" */
     json_object_object_del(d, "refused");   /* put right: asked again, a yes saves it */
 }
 
@@ -972,12 +973,7 @@ eng_result eng__agent_order(const agent_call *c)
                 eng__turn_note(t, "a yes to the order with a change of the cart: the change, asked; no order");
                 return eng__agent_cart(c);
             } else if (more == AGENT_YES_OTHER) {
-                static const char *const pays[] = {"paypal", "apple pay", "google pay", "cash", "mastercard",
-                                                   "amex", "american express", "other card", "different card",
-                                                   "another card", "new card", "debit card", "credit card",
-                                                   "bank transfer", "klarna", "afterpay", "crypto", "bitcoin",
-                                                   NULL};
-                if (eng__agent_has_word(said, pays))
+                if (eng__agent_names_other_payment(said))
                     eng__set_var(t, "otherPayment", json_object_new_boolean(1));
                 eng__set_var(t, "hesitant", json_object_new_boolean(1));
                 eng__set_var(t, "notPlainYes", json_object_new_boolean(1));
@@ -1031,9 +1027,11 @@ eng_result eng__agent_order(const agent_call *c)
         /* a field put right ("actually the zip is 78704"): the saved
          * address with it; another address: the saved name and country */
         bool fix = json_object_get_boolean(eng__json_path(t->ctx, "slots.addressFix"));
+        /* "send it to my brother": his name is asked, not the account's */
+        bool someone = json_object_get_boolean(eng__json_path(t->ctx, "slots.addressOther"));
         static const char *const kept[] = {"name", "country", "line1", "line2", "city", "region", "postalCode", NULL};
         if (eng_shop_address_get(&w, &r) == 0 && r.status == ENG_SHOP_OK && r.info)
-            for (size_t i = 0; kept[i] && (fix || i < 2); i++) {
+            for (size_t i = someone ? 1 : 0; kept[i] && (fix || i < 2); i++) {
                 json_object *v = json_object_object_get(r.info, kept[i]);
                 if (v && !json_object_object_get(given, kept[i]))
                     json_object_object_add(a, kept[i], json_object_get(v));

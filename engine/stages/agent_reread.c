@@ -214,14 +214,8 @@ static bool offers(const reread_ctx *c)
  * the card saved on the account; said, nothing placed, still asked */
 static bool pays_otherwise(const reread_ctx *c, eng_result *r)
 {
-    static const char *const pays[] = {"paypal", "apple pay", "google pay", "cash", "mastercard", "amex",
-                                       "american express", "other card", "different card", "another card",
-                                       "new card", "debit card", "credit card", "bank transfer", "klarna",
-                                       "afterpay", "crypto", "bitcoin", "gift card", "card ending", "wrong card",
-                                       "husband's card", "husbands card", "wife's card", "wifes card",
-                                       "partner's card", "two cards", "split it", "split the payment", NULL};
     json_object *p = eng__json_path(c->t->ctx, "session.pending");
-    if (strcmp(eng__json_str(p, "type", ""), "order.create") != 0 || !eng__agent_has_word(c->said, pays) ||
+    if (strcmp(eng__json_str(p, "type", ""), "order.create") != 0 || !eng__agent_names_other_payment(c->said) ||
         !eng__agent_pending_fresh(c->t))
         return false;
     eng__agent_read_as(c->t, "confirm");

@@ -627,17 +627,34 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
         const char *said = eng__json_str(t->ctx, "message.text", text);
         bool whole = line1 && strpbrk(line1, "0123456789") &&
                      (json_object_object_get(a, "postalCode") || json_object_object_get(a, "city"));
-        /* a postal code is its token with digits ("zip code is wrong its
-         * 78702": 78702); a street needs its number */
+        /* a postal code is its token of digits ("zip code is wrong its
+         * 78702": 78702), or a UK or Canadian code whole ("SW1A 2AA",
+         * "M5H 2N2": both its halves have digits); a street needs its
+         * number */
         const char *pc = json_object_get_string(json_object_object_get(a, "postalCode"));
         if (pc && strchr(pc, ' ')) {
             const char *tok = NULL;
-            for (const char *q = pc; *q; q++)
-                if ((q == pc || q[-1] == ' ') && strpbrk(q, "0123456789") && strpbrk(q, "0123456789") < q + strcspn(q, " "))
-                    tok = q;
+            size_t with_digits = 0, halves = 0;
+            for (const char *q = pc; *q; q++) {
+                if (q != pc && q[-1] != ' ')
+                    continue;
+                size_t len = strcspn(q, " ");
+                halves++;
+                bool has = strpbrk(q, "0123456789") && strpbrk(q, "0123456789") < q + len;
+                with_digits += has;
+                if (has && strspn(q, "0123456789") == len)
+                    tok = q;   /* all digits: the ZIP said after words */
+            }
+            if (!tok && halves == 2 && with_digits == 2)
+                tok = pc;   /* outward and inward code: the whole */
+            if (!tok && with_digits == 1)
+                for (const char *q = pc; *q; q++)
+                    if ((q == pc || q[-1] == ' ') && strpbrk(q, "0123456789") &&
+                        strpbrk(q, "0123456789") < q + strcspn(q, " "))
+                        tok = q;
             if (tok) {
                 char keep[32];
-                snprintf(keep, sizeof keep, "%.*s", (int)strcspn(tok, " "), tok);
+                snprintf(keep, sizeof keep, "%.*s", (int)(tok == pc ? strlen(pc) : strcspn(tok, " ")), tok);
                 json_object_object_add(a, "postalCode", json_object_new_string(keep));
             } else {
                 json_object_object_del(a, "postalCode");
@@ -647,7 +664,32 @@ static void address_slot(eng_turn *t, const char *text, json_object *slots)
             json_object_object_del(a, "line1");
         bool fix = !whole && json_object_object_length(a) > 0 && eng__agent_has_word(said, labels) &&
                    !json_object_object_get(a, "name");
-        bool other = !whole && !fix && eng__agent_has_word(said, change);
+        /* "ship it to my sister in Chicago", "send it to my parents'
+         * place": someone else's address, not given yet */
+        static const char *const sends[] = {"ship", "send", "deliver", "mail", "post", "go to", "goes to",
+                                            "delivered", "shipped", "sent", NULL};
+        static const char *const someone[] = {"sister", "brother", "mom", "mum", "mother", "dad", "father",
+                                              "parents", "parent's", "parents'", "friend", "friend's", "son",
+                                              "daughter", "wife", "husband", "grandma", "grandmother",
+                                              "grandpa", "grandfather", "aunt", "uncle", "cousin", "boyfriend",
+                                              "girlfriend", "partner", "neighbor", "neighbour", "colleague",
+                                              "boss", "office", "workplace", "school", "college", "dorm",
+                                              "hotel", "cabin", "vacation", "holiday home", "other house",
+                                              "place instead", NULL};
+        bool for_someone = eng__agent_has_word(said, sends) && eng__agent_has_word(said, someone);
+        bool other = !whole && !fix && (eng__agent_has_word(said, change) || for_someone);
+        /* another person's: their name is asked too, not the account's */
+        static const char *const places[] = {"office", "workplace", "school", "college", "dorm", "hotel", "cabin",
+                                             "vacation", "holiday home", "other house", "place instead", NULL};
+        if (other && for_someone && !json_object_object_get(a, "name")) {
+            bool place_only = true;
+            for (size_t i = 0; someone[i] && place_only; i++)
+                if (eng__agent_has_word(said, (const char *const[]){someone[i], NULL}) &&
+                    !eng__agent_has_word(someone[i], places))
+                    place_only = false;
+            if (!place_only)
+                json_object_object_add(slots, "addressOther", json_object_new_boolean(1));
+        }
         if (whole || fix || other) {
             json_object_object_del(slots, "price");
             json_object_object_del(slots, "minPrice");

@@ -38,9 +38,35 @@ static void check(const char *text, const char *wanted, const char *want)
     json_object_put(a);
 }
 
+static void test_house_number(void **state)
+{
+    (void)state;
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "line1", json_object_new_string("221B Baker Street"));
+    json_object_object_add(a, "houseNumber", json_object_new_string("19"));
+    eng__address_apply_number(a);
+    assert_string_equal(json_object_get_string(json_object_object_get(a, "line1")), "19 Baker Street");
+    assert_null(json_object_object_get(a, "houseNumber"));
+    /* no street to put it on: nothing made up */
+    json_object_object_del(a, "line1");
+    json_object_object_add(a, "houseNumber", json_object_new_string("19"));
+    eng__address_apply_number(a);
+    assert_null(json_object_object_get(a, "line1"));
+    json_object_put(a);
+}
+
 static void test_one_message(void **state)
 {
     (void)state;
+    /* the words of a correction are no part of it */
+    check("that's wrong, it's 31 Maple Drive", NULL, "line1=31 Maple Drive");
+    check("wrong city, should be Tacoma", "city", "city=Tacoma");
+    check("nope the house number is 15", NULL, "houseNumber=15");
+    /* a UK or Canadian postcode right after the city, no name given */
+    check("ship to 12 Albion Road, Bristol BS1 5TR, United Kingdom", NULL,
+          "line1=12 Albion Road|city=Bristol|postalCode=BS1 5TR|country=GB");
+    check("200 King St W, Toronto, ON M5H 3T4, Canada", NULL,
+          "line1=200 King St W|city=Toronto|region=ON|postalCode=M5H 3T4|country=CA");
     check("Maya Reed, 220 Birch Avenue, Portland, OR 97205, USA", NULL,
           "name=Maya Reed|line1=220 Birch Avenue|city=Portland|region=OR|postalCode=97205|country=US");
     check("deliver to Omar Haddad, 9 Kings Road, Leeds LS1 4AP, United Kingdom", NULL,
@@ -194,7 +220,7 @@ static void test_email_address(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_message),
+        cmocka_unit_test(test_one_message), cmocka_unit_test(test_house_number),
         cmocka_unit_test(test_labels_and_parts),
         cmocka_unit_test(test_inferred_and_names),
         cmocka_unit_test(test_never_read),
