@@ -680,6 +680,14 @@ static bool nounish(const X *x, size_t i, bool *plural)
 
 static bool ordinal(const X *x, size_t j, int *idx, size_t *k)
 {
+    /* "the top one", "the bottom item" of a list: its first and last
+     * ("top rated", "the top 3 cheapest" are rankings) */
+    static const char *const ones[] = {"one", "item", "line", "product", "thing", "entry", NULL};
+    if (word_in(x, j, (const char *const[]){"top", "bottom", "topmost", "bottommost", NULL}) &&
+        word_in(x, j + 1, ones)) {
+        *idx = word_in(x, j, (const char *const[]){"top", "topmost", NULL}) ? 0 : -1, *k = j + 1;
+        return true;
+    }
     if (is(x, j, L_ORD)) {
         *idx = x->t[j].val, *k = j + 1;
         if (*idx == 1 && is(x, j + 1, L_TO) && is(x, j + 2, L_ORD) && x->t[j + 2].val == -1)

@@ -512,7 +512,11 @@ bool eng__agent_names_part_of_focus(eng_turn *t)
         !eng__agent_is_question(text) ||
         !eng__agent_has_word(text, (const char *const[]){"the", "its", "it's", NULL}) ||
         eng__agent_has_word(text, (const char *const[]){"you", "your", "delivery", "shipping", "order", "refund",
-                                                         "return", "warranty", "cart", "basket", NULL}))
+                                                         "return", "warranty", "cart", "basket", NULL}) ||
+        /* "what about the whisk", "how about the silver pot": another
+         * product, not a part of this one */
+        eng__agent_past_verb(text, (const char *const[]){"what about ", "how about ", "what abt ", "and what about ",
+                                                         "and how about ", NULL}))
         return false;
     /* a word that some other product shown is named by points at that
      * one ("is the charger any good" with a charger listed) */
@@ -906,10 +910,36 @@ static const char *first_word(const char *s)
     return s;
 }
 
+/* "add a wok, oops i mean a spatula": where the words after the
+ * message's last correction start (0: none). */
+static size_t corrected_from(const char *text)
+{
+    static const char *const marks[] = {"oops i mean", "oops i meant", "sorry i mean", "sorry i meant", "i mean",
+                                        "i meant", "no wait", "wait no", "scratch that", "make that", "oops",
+                                        "sorry", "or rather", NULL};
+    size_t at = 0;
+    for (size_t i = 0; marks[i]; i++) {
+        size_t k = strlen(marks[i]);
+        for (const char *p = strcasestr(text, marks[i]); p; p = strcasestr(p + 1, marks[i]))
+            if (p > text && !isalnum((unsigned char)p[-1]) && !isalnum((unsigned char)p[k]) &&
+                (size_t)(p - text) + k > at)
+                at = (size_t)(p - text) + k;
+    }
+    return at;
+}
+
 void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_t n, bool split)
 {
     const char *text = eng__json_str(t->ctx, "message.text", "");
     size_t len = strlen(text);
+    /* "add a wok, oops i mean a spatula": only what is named after the
+     * correction, when it names something */
+    size_t fixed = from == 0 && to == SIZE_MAX ? corrected_from(text) : 0;
+    if (fixed > 0 && fixed < len) {
+        eng__agent_span_words(t, fixed, to, out, n, split);
+        if (n && out[0] && out[0] != '|')
+            return;
+    }
     char buf[512];
     if (len >= sizeof buf)
         len = sizeof buf - 1;

@@ -2558,7 +2558,8 @@ static bool it_and_named(eng_turn *t, const agent_opts *o, agent_target *tg, eng
 static const char *kept_part(const char *text, char *buf, size_t n)
 {
     static const char *const keeps[] = {" keep ", " leave ", " i want ", " i need ", " i'd like ",
-                                        " i still want ", " still want ", " but not ", " not the ", NULL};
+                                        " i still want ", " still want ", " but not ", " not the ",
+                                        " hang on to ", " hold on to ", " hold onto ", " hang onto ", NULL};
     static const char *const stays[] = {" stays", " can stay", " stay", " is fine", " are fine", " r fine",
                                         " is enough", " are enough", " will stay", NULL};
     /* the message with its brackets and commas made spaces, led by one */
@@ -2572,7 +2573,14 @@ static const char *kept_part(const char *text, char *buf, size_t n)
     for (size_t i = 0; keeps[i] && !from; i++)
         from = strcasestr(flat, keeps[i]);
     if (from) {
-        upto = flat + m;
+        /* to the end of its clause: "i'll keep the pan, ditch the wok" */
+        size_t start = (size_t)(from - flat), end = m;
+        for (size_t q = start + 1; q < m && end == m; q++) {
+            char ch = text[q - 1];
+            if (strchr(",;.!?)", ch) || strncasecmp(text + q - 1, " but ", 5) == 0)
+                end = q;
+        }
+        upto = flat + end;
     } else {
         for (size_t i = 0; stays[i] && !upto; i++)
             upto = strcasestr(flat, stays[i]);
@@ -2900,6 +2908,16 @@ eng_result eng__agent_cart(const agent_call *c)
     if (strcmp(intent, "view_cart") != 0 && (scales_all(t, text, &scaled) ||
                                              (strcmp(intent, "update_quantity") == 0 && each_to(t, text, &scaled))))
         return scaled;
+    if ((strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0) && multiplier(text) &&
+        json_object_get_int64(eng__json_path(t->ctx, "cart.count")) > 0) {
+        /* "double the lemons", "halve the kiwis": a line's count scaled,
+         * whichever change the model read; asked */
+        eng__agent_read_as(t, "update_quantity");
+        json_object_object_add(eng__json_path(t->ctx, "intent"), "source", json_object_new_string("reread"));
+        eng__set_var(t, "continued", json_object_new_boolean(1));
+        eng__turn_note(t, "a line's count doubled or halved, read as %s: a quantity change, asked", intent);
+        return eng__agent_cart(c);
+    }
     bool mutating = strcmp(intent, "add_to_cart") == 0 || strcmp(intent, "remove_from_cart") == 0 ||
                     strcmp(intent, "update_quantity") == 0;
     if ((mutating || strcmp(intent, "empty_cart") == 0) && asks_if_in_cart(text)) {
@@ -2967,7 +2985,8 @@ eng_result eng__agent_cart(const agent_call *c)
                                          "drop those", "drop one", "drop 1", "drop a", "drop an", "drop two",
                                          "drop 2", "take out", "take off", "get rid", "ditch the", "bin the",
                                          "lose the", "one away", "it away", "them away", "that away", "1 away",
-                                         "throw away", NULL};
+                                         "throw away", "dump the", "dump it", "scrap the",
+                                         "chuck the", "nix the", "axe the", "bin it", NULL};
     static const char *const adding[] = {"add", "put", "buy", "get me", "give me", "want", "need", "instead",
                                          "swap", "replace", "for the", NULL};
     if (strcmp(intent, "add_to_cart") == 0 && eng__agent_has_word(text, takes_out) && !eng__agent_has_word(text, adding) &&
@@ -3195,6 +3214,20 @@ eng_result eng__agent_cart(const agent_call *c)
                 eng__set_var(t, "countTooMany", json_object_new_boolean(1));
             eng__set_var(t, "badQuantity", json_object_new_boolean(1));
             return ENG_R_OK;
+        }
+        /* "i'll take 2 of the pan" with a pan in the cart already: two in
+         * all or two more is not sure; the line's new count, asked */
+        int64_t held = eng__cart_line_qty(t, tg.sku);
+        if (held > 0 && said_count(t) > 1 && q > held &&
+            !eng__agent_has_word(text, (const char *const[]){"add", "more", "another", "extra", "additional",
+                                                             "plus", "also", "too", "as well", "again", NULL}) &&
+            eng__agent_has_word(text, (const char *const[]){"take", "want", "need", "get", "have", "buy", "i'll",
+                                                             "ill", "i'd like", "gimme", "give me", NULL})) {
+            eng__agent_read_as(t, "update_quantity");
+            eng__set_var(t, "continued", json_object_new_boolean(1));
+            eng__turn_note(t, "a count of a line the cart holds, said without more: the line to %lld, asked",
+                           (long long)q);
+            return change(t, o, "cart.set", &tg, q);
         }
         return change(t, o, "cart.add", &tg, q);
     }
@@ -3465,3 +3498,4 @@ eng_result eng__agent_cart(const agent_call *c)
     eng__turn_note(t, "cart shown");
     return ENG_R_OK;
 }
+

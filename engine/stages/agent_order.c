@@ -694,6 +694,47 @@ static eng_result answer_address(eng_turn *t, bool yes)
 }
 
 /* "yes" / "no" to a question about the cart: no login needed. */
+/* The count a yes says: its quantity entity, or a number standing
+ * alone ("yes 5 please", "sure, four"); 0 when none or more than one. */
+static int64_t yes_count(eng_turn *t)
+{
+    json_object *ents = eng__json_path(t->ctx, "entities");
+    int64_t q = 0;
+    int n = 0;
+    for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+        json_object *e = json_object_array_get_idx(ents, i);
+        if (strcmp(eng__json_str(e, "type", ""), "quantity") == 0)
+            q = json_object_get_int64(eng__json_path(e, "value")), n++;
+    }
+    if (n)
+        return n == 1 && q >= 1 && q <= 999 ? q : 0;
+    static const char *const words[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                        "nine", "ten", NULL};
+    const char *text = eng__json_str(t->ctx, "message.text", "");
+    for (const char *p = text; *p; p++) {
+        if (p > text && isalnum((unsigned char)p[-1]))
+            continue;
+        size_t d = strspn(p, "0123456789");
+        int64_t v = 0;
+        if (d > 0 && d <= 3 && !isalnum((unsigned char)p[d]) && p[d] != '.' && p[d] != '$')
+            v = strtoll(p, NULL, 10);
+        for (size_t w = 1; !d && words[w] && !v; w++) {
+            size_t k = strlen(words[w]);
+            if (strncasecmp(p, words[w], k) == 0 && !isalnum((unsigned char)p[k]))
+                v = (int64_t)w;
+        }
+        if (v > 0) {
+            if (q)
+                return 0;   /* two numbers: not sure which */
+            q = v;
+        }
+        if (d)
+            p += d - 1;
+    }
+    /* "one" alone is a word of many a yes ("yes that one") */
+    return q > 1 || (q == 1 && strpbrk(text, "1")) ? q : 0;
+}
+
 static eng_result answer_cart(eng_turn *t, json_object *pending, bool yes)
 {
     /* "yes but the iphone x instead", "yes but in pink", "yes but keep
@@ -716,6 +757,14 @@ static eng_result answer_cart(eng_turn *t, json_object *pending, bool yes)
         eng__agent_keep_pending(t);
         eng__turn_note(t, "a yes with words of the opposite change: nothing changed, asked again");
         return ENG_R_OK;
+    }
+    int64_t q = yes ? yes_count(t) : 0, asked = json_object_get_int64(eng__json_path(pending, "qty"));
+    if (q > 0 && strcmp(eng__json_str(pending, "type", ""), "cart.add") == 0 && eng__json_str(pending, "sku", NULL) &&
+        !eng__json_path(pending, "more") && !eng__json_path(pending, "replaces") && q != (asked > 0 ? asked : 1)) {
+        /* "yes 5 please" to "add 2 of the Kiwi?": that many, as "ok but
+         * just 2" is */
+        json_object_object_add(pending, "qty", json_object_new_int64(q));
+        eng__turn_note(t, "a yes with a count of its own: %lld", (long long)q);
     }
     json_object *p = json_object_get(pending);
     json_object_object_del(eng__session(t), "pending");
