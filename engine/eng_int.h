@@ -96,7 +96,12 @@ void eng__session_memo_stats(unsigned long long *hits, unsigned long long *misse
  * (engine/jsonutil.c) */
 
 /* eng__json_path: look up a dotted path ("intent.name", "results.0.title")
- * in `root`. Borrowed result, NULL when absent. */
+ * in `root`. Borrowed result, NULL when absent, when a member on the way
+ * is JSON null or neither an object nor an array, and when a part is
+ * empty ("a..b", ".a") or 128 bytes or longer; "" is `root` itself and
+ * one trailing dot is ignored ("a." is "a"). A part indexes an array as
+ * strtol reads it in full (" 1" and "+1" are 1; "1 " and "-1" find
+ * nothing); on an object every part is a key, digits too. */
 json_object *eng__json_path(json_object *root, const char *path);
 /* eng__json_str: the string at `path`, or `dflt`. Borrowed. */
 const char *eng__json_str(json_object *root, const char *path, const char *dflt);
