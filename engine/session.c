@@ -122,9 +122,9 @@ static void save_prepare(const char *sid, const eng_turn *t, int ttl_s, const ch
         remember_intent(ctx, sess);
         /* the session as the turn left it, whatever reads it next */
         size_t len = 0;
-        const char *js = json_object_to_json_string_length(sess, JSON_C_TO_STRING_PLAIN, &len);
-        ps->sess_js = js ? strdup(js) : NULL;
-        ps->oom = !ps->sess_js;
+        char *js = eng__json_print(sess, JSON_C_TO_STRING_PLAIN, &len);
+        ps->sess_js = js;
+        ps->oom = !js;
         /* the next turn of this session reads this text back: it gets
          * the session as read from it without parsing it (a copy made
          * now, before the reply's tidying touches shared doubles) */
@@ -1241,8 +1241,8 @@ static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key,
         if (key[0]) {
             /* the record is the text a channel sends (reply_text) */
             eng_json_tidy_doubles(r->reply);
-            js = json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-            r->reply_text = js ? strdup(js) : NULL;
+            r->reply_text = eng__json_print(r->reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, NULL);
+            js = r->reply_text;
         }
         /* no text for the record (out of memory): the session is still
          * saved, a reservation runs out with its lease */
