@@ -72,35 +72,75 @@ static const unsigned char esc[256] = {
     [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, ['/'] = 1,
 };
 
+/* 0x80 in each byte of x that is below 0x20 or equal to '"', '\\' or
+ * (slash) '/': the bytes json-c escapes, eight at a time (a borrow may
+ * mark a byte after a marked one too: only "none" is exact, which is all
+ * it is asked) */
+static inline uint64_t special8(uint64_t x, int slash)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+#define ZERO_BYTE(v) (((v) - ones) & ~(v) & high)
+    uint64_t m = ((x - 0x20 * ones) & ~x & high) | ZERO_BYTE(x ^ ('"' * ones)) | ZERO_BYTE(x ^ ('\\' * ones));
+    if (slash)
+        m |= ZERO_BYTE(x ^ ('/' * ones));
+#undef ZERO_BYTE
+    return m;
+}
+
 /* s[0..n) between quotes, escaped as json-c's json_escape_str does */
 static void put_string(jw *w, const char *s, size_t n, int noslash)
 {
-    size_t start = 0;
-    put1(w, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!esc[c] || (c == '/' && noslash))
+    /* room for the worst case (every byte "\u00xx") at once: the runs
+     * between escapes are then copied without a check each */
+    if (n > (SIZE_MAX - 2) / 6 || !room(w, 6 * n + 2))
+        return;
+    char *d = w->p + w->len;
+    *d++ = '"';
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+        /* skip what needs no escape, eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (special8(x, !noslash))
+                break;
+            i += 8;
+        }
+        while (i < n) {
+            unsigned char c = (unsigned char)s[i];
+            if (esc[c] && !(c == '/' && noslash))
+                break;
+            i++;
+            if ((i & 7) == 0 && i + 8 <= n)
+                break;   /* back to eight at a time */
+        }
+        memcpy(d, s + start, i - start);
+        d += i - start;
+        if (i == n || !esc[(unsigned char)s[i]] || (s[i] == '/' && noslash))
             continue;
-        put(w, s + start, i - start);
-        start = i + 1;
+        unsigned char c = (unsigned char)s[i++];
+        *d++ = '\\';
         switch (c) {
-        case '\b': put(w, "\\b", 2); break;
-        case '\n': put(w, "\\n", 2); break;
-        case '\r': put(w, "\\r", 2); break;
-        case '\t': put(w, "\\t", 2); break;
-        case '\f': put(w, "\\f", 2); break;
-        case '"': put(w, "\\\"", 2); break;
-        case '\\': put(w, "\\\\", 2); break;
-        case '/': put(w, "\\/", 2); break;
+        case '\b': *d++ = 'b'; break;
+        case '\n': *d++ = 'n'; break;
+        case '\r': *d++ = 'r'; break;
+        case '\t': *d++ = 't'; break;
+        case '\f': *d++ = 'f'; break;
+        case '"': *d++ = '"'; break;
+        case '\\': *d++ = '\\'; break;
+        case '/': *d++ = '/'; break;
         default: {
             static const char hex[] = "0123456789abcdef";
-            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-            put(w, u, sizeof u);
+            memcpy(d, "u00", 3);
+            d[3] = hex[c >> 4];
+            d[4] = hex[c & 0xf];
+            d += 5;
         }
         }
     }
-    put(w, s + start, n - start);
-    put1(w, '"');
+    *d++ = '"';
+    w->len = (size_t)(d - w->p);
 }
 
 static void put_int(jw *w, json_object *v)

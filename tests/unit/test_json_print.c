@@ -54,7 +54,7 @@ static void random_text(char *b, size_t *n)
     static const char *const pieces[] = {"/", "\"", "\\", "\n", "\t", "\r", "\b", "\f", "caf\xc3\xa9", "\x7f",
                                          "\x01", "\x1f", "http://x/y", "a", "plain text ", "\xe2\x82\xac", ""};
     size_t len = 0;
-    unsigned parts = rnd(6);
+    unsigned parts = rnd(8) == 0 ? 10 + rnd(40) : rnd(6);
     for (unsigned i = 0; i < parts; i++) {
         if (rnd(4) == 0) {
             b[len++] = (char)(1 + rnd(255));   /* any byte but NUL */
@@ -192,6 +192,29 @@ static void test_fixed(void **state)
     json_object_put(o);
 }
 
+/* every byte json-c escapes (and some it does not) at every place of
+ * strings up to 41 bytes, alone and in pairs: the eight-at-a-time scan
+ * must find each of them wherever it falls */
+static void test_escape_positions(void **state)
+{
+    (void)state;
+    static const unsigned char cs[] = {0x01, 0x08, 0x0a, 0x1f, '"', '\\', '/', 0x7f, 0x80, 0xff, ' ', '!', '0',
+                                       0x21, 0x5b, 0x5d, 0x2e, 0xa2, 0xdc, 0xaf, 0x00};
+    char b[64];
+    for (size_t n = 0; n <= 41; n++)
+        for (size_t at = 0; at < n; at++)
+            for (size_t ci = 0; ci < sizeof cs; ci++)
+                for (size_t gap = 0; gap < 10; gap++) {
+                    memset(b, 'x', n);
+                    b[at] = (char)cs[ci];
+                    if (gap && at + gap < n)
+                        b[at + gap] = (char)cs[(ci + gap) % sizeof cs];
+                    json_object *o = json_object_new_string_len(b, (int)n);
+                    same_all(o);
+                    json_object_put(o);
+                }
+}
+
 static void test_out_of_memory(void **state)
 {
     (void)state;
@@ -215,6 +238,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_random_trees),
+        cmocka_unit_test(test_escape_positions),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
