@@ -24,11 +24,16 @@ typedef struct jw {
     int oom;
 } jw;
 
+/* this thread's first size for a text: the longest of its recent texts
+ * (a session and a reply of a few KB each turn), so that a text is
+ * rarely copied while it grows; it comes down slowly after a long one */
+static _Thread_local size_t first_cap = 1024;
+
 static int grow(jw *w, size_t n)
 {
     if (w->oom)
         return -1;
-    size_t cap = w->cap ? w->cap : 1024;
+    size_t cap = w->cap ? w->cap : first_cap;
     while (cap - w->len < n + 1)
         cap *= 2;
     char *p = eng__realloc(w->p, cap);
@@ -241,6 +246,10 @@ char *eng__json_print(json_object *o, int flags, size_t *len)
             goto oom;
     }
     w.p[w.len] = '\0';
+    if (w.len + w.len / 8 + 64 > first_cap)
+        first_cap = w.len + w.len / 8 + 64 < 256 * 1024 ? w.len + w.len / 8 + 64 : 256 * 1024;
+    else if (first_cap > 1024)
+        first_cap -= (first_cap - w.len) / 16;
     if (len)
         *len = w.len;
     return w.p;
