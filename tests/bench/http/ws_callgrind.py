@@ -14,7 +14,7 @@ library only (no node_modules needed).
 Usage, from the repository root:
   python3 tests/bench/http/ws_callgrind.py [--aisle build/aisle]
       [--out callgrind.out] [--replies replies.txt] [--rounds 10]
-      [--no-valgrind]
+      [--no-valgrind] [--log server.log]
 """
 import argparse, base64, json, os, re, shutil, signal, socket
 import struct, subprocess, sys, tempfile, time
@@ -105,6 +105,7 @@ def main():
     ap.add_argument('--replies', default='replies.txt')
     ap.add_argument('--rounds', type=int, default=10)
     ap.add_argument('--no-valgrind', action='store_true')
+    ap.add_argument('--log', help="keep the server's output (stdout and stderr) in this file")
     a = ap.parse_args()
 
     d = tempfile.mkdtemp(prefix='aisle-cg-')
@@ -154,6 +155,8 @@ def main():
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+        if a.log:
+            shutil.copyfile(log.name, a.log)
         shutil.rmtree(d, ignore_errors=True)
     turns = a.rounds * len(MIX)
     if not a.no_valgrind:
