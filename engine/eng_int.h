@@ -96,8 +96,23 @@ void eng__session_memo_stats(unsigned long long *hits, unsigned long long *misse
  * (engine/jsonutil.c) */
 
 /* eng__json_path: look up a dotted path ("intent.name", "results.0.title")
- * in `root`. Borrowed result, NULL when absent. */
+ * in `root`. Borrowed result, NULL when absent, when a member on the way
+ * is JSON null or neither an object nor an array, and when a part is
+ * empty ("a..b", ".a") or 128 bytes or longer; "" is `root` itself and
+ * one trailing dot is ignored ("a." is "a"). A part indexes an array as
+ * strtol reads it in full (" 1" and "+1" are 1; "1 " and "-1" find
+ * nothing); on an object every part is a key, digits too. */
 json_object *eng__json_path(json_object *root, const char *path);
+/* eng__json_print: `o`'s text (NULL: "null") byte for byte as
+ * json_object_to_json_string_length(o, flags, len) writes it, in a
+ * NUL-terminated copy the caller frees (free or eng__free); *len (may be
+ * NULL) its length. JSON_C_TO_STRING_PLAIN with or without
+ * JSON_C_TO_STRING_NOSLASHESCAPE is written here, without json-c's
+ * printer (engine/json_print.c); other flags are json-c's text copied.
+ * Assumes json-c's own serializers, and json_object_userdata_to_json_string
+ * on doubles only (the parser's texts, eng_json_tidy_doubles). NULL out of
+ * memory (eng__realloc). Does not block. */
+char *eng__json_print(json_object *o, int flags, size_t *len);
 /* eng__json_str: the string at `path`, or `dflt`. Borrowed. */
 const char *eng__json_str(json_object *root, const char *path, const char *dflt);
 /* eng__json_set: set root[key] = val (takes ownership of val). */

@@ -122,9 +122,9 @@ static void save_prepare(const char *sid, const eng_turn *t, int ttl_s, const ch
         remember_intent(ctx, sess);
         /* the session as the turn left it, whatever reads it next */
         size_t len = 0;
-        const char *js = json_object_to_json_string_length(sess, JSON_C_TO_STRING_PLAIN, &len);
-        ps->sess_js = js ? strdup(js) : NULL;
-        ps->oom = !ps->sess_js;
+        char *js = eng__json_print(sess, JSON_C_TO_STRING_PLAIN, &len);
+        ps->sess_js = js;
+        ps->oom = !js;
         /* the next turn of this session reads this text back: it gets
          * the session as read from it without parsing it (a copy made
          * now, before the reply's tidying touches shared doubles) */
@@ -142,7 +142,7 @@ static void save_write(struct store *s, pending_save *ps, const char *key, const
                        char *failed, size_t nfailed)
 {
     store_err se = {0}, oe = {0};
-    const char *turn_js = json_object_to_json_string_ext(ps->turn, JSON_C_TO_STRING_PLAIN);
+    char *turn_js = eng__json_print(ps->turn, JSON_C_TO_STRING_PLAIN, NULL);
     if (ps->oom || !turn_js) {
         store_failed(failed, nfailed, "session and history not saved", "out of memory");
         if (key && store_once_finish(s, key, result, once_ttl_s, &oe) < 0)
@@ -163,6 +163,7 @@ static void save_write(struct store *s, pending_save *ps, const char *key, const
         if (key && store_once_finish(s, key, result, once_ttl_s, &oe) < 0)
             store_failed(failed, nfailed, "replay record not kept", oe.msg);
     }
+    free(turn_js);
     json_object_put(ps->turn);
     free(ps->sess_js);
     memset(ps, 0, sizeof *ps);
@@ -177,7 +178,7 @@ static int save_write_once(struct store *s, pending_save *ps, const char *key, c
                            int once_ttl_s, char **first, char *failed, size_t nfailed)
 {
     store_err se = {0};
-    const char *turn_js = json_object_to_json_string_ext(ps->turn, JSON_C_TO_STRING_PLAIN);
+    char *turn_js = eng__json_print(ps->turn, JSON_C_TO_STRING_PLAIN, NULL);
     int rc = 0;
     if (ps->oom || !turn_js || !ps->sess_js)
         store_failed(failed, nfailed, "session, history and replay record not saved", "out of memory");
@@ -187,6 +188,7 @@ static int save_write_once(struct store *s, pending_save *ps, const char *key, c
         store_failed(failed, nfailed, "session, history and replay record not saved", se.msg);
         rc = 0;
     }
+    free(turn_js);
     json_object_put(ps->turn);
     free(ps->sess_js);
     memset(ps, 0, sizeof *ps);
@@ -1241,8 +1243,8 @@ static int attempt(eng_pipeline *p, const eng_converse_opts *o, const char *key,
         if (key[0]) {
             /* the record is the text a channel sends (reply_text) */
             eng_json_tidy_doubles(r->reply);
-            js = json_object_to_json_string_ext(r->reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-            r->reply_text = js ? strdup(js) : NULL;
+            r->reply_text = eng__json_print(r->reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, NULL);
+            js = r->reply_text;
         }
         /* no text for the record (out of memory): the session is still
          * saved, a reservation runs out with its lease */

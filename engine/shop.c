@@ -289,12 +289,14 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
      * Samsung Galaxy S7 is out of stock") */
     char title[160] = "";
     snprintf(title, sizeof title, "%s", eng__json_str(act, "title", ""));
-    store_audit_rec au = {who, hook, cid, json_object_to_json_string_ext(act, JSON_C_TO_STRING_PLAIN)};
+    char *act_js = eng__json_print(act, JSON_C_TO_STRING_PLAIN, NULL);
+    store_audit_rec au = {who, hook, cid, act_js};
     store_cart now = {0};
     store_cart_change ch = {cid, op, sku, qty, MAX_LINE_QTY, key ? full : NULL, &au, &now};
     store_cart_outcome out = {0};
     store_err e = {0};
     int rc = store_cart_apply(s, &ch, &out, &e);
+    free(act_js);
     json_object_put(act);
     if (rc == 0 && out.cart_read) {
         /* the change read the cart it left: no second read */
