@@ -195,6 +195,16 @@ static int said_order_index(const char *text, size_t n, bool *guess)
     return -1;
 }
 
+/* The one of n orders whose total is v; -1 when none or several are. */
+static int order_of_total(const store_order *list, size_t n, double v)
+{
+    int hit = -1, hits = 0;
+    for (size_t k = 0; k < n; k++)
+        if (fabs(list[k].total - v) < 0.005)
+            hit = (int)k, hits++;
+    return hits == 1 ? hit : -1;
+}
+
 /* The order the shopper means: the number given, the one named by its
  * place ("my first order"), else the newest one (the newest still
  * "placed" when `placed_only`). *guessed (may be NULL) is set when the
@@ -232,13 +242,8 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
         json_object *amount = eng__json_path(e, "value.amount");
         if (!amount)
             continue;
-        double v = json_object_get_double(amount);
-        int hit = -1, hits = 0;
-        for (size_t k = 0; k < n; k++)
-            if (fabs(list[k].total - v) < 0.005)
-                hit = (int)k, hits++;
-        if (hits == 1)
-            at = hit, guess = true;
+        if ((at = order_of_total(list, n, json_object_get_double(amount))) >= 0)
+            guess = true;
     }
     /* "cancel the 29.89 one": a price said without its sign, cents and
      * all, that is one order's total */
@@ -252,12 +257,8 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
             q += span ? span - 1 : 0;
             continue;
         }
-        int hit = -1, hits = 0;
-        for (size_t k = 0; k < n; k++)
-            if (fabs(list[k].total - v) < 0.005)
-                hit = (int)k, hits++;
-        if (hits == 1)
-            at = hit, guess = true;
+        if ((at = order_of_total(list, n, v)) >= 0)
+            guess = true;
         q = end - 1;
     }
     bool several = false;
