@@ -197,6 +197,10 @@ bool eng__agent_cancel_request(const char *text);
  * the word cancel with nothing named beside it (no order, no product),
  * not a question; what it cancels is what was just asked or done. */
 bool eng__agent_bare_cancel(const char *text);
+/* eng__agent_said_total: the first price in `text` said without its sign,
+ * cents and all ("cancel the 29.89 one"), into *v; where it starts, or
+ * NULL when there is none. */
+const char *eng__agent_said_total(const char *text, double *v);
 /* eng__agent_names_other_payment: "pay with paypal", "bill my company",
  * "cash on delivery": a way to pay other than the card saved on the
  * account (the only one the chat takes). */

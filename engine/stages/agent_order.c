@@ -195,6 +195,23 @@ static int said_order_index(const char *text, size_t n, bool *guess)
     return -1;
 }
 
+const char *eng__agent_said_total(const char *text, double *v)
+{
+    for (const char *q = text; *q; q++) {
+        if (!isdigit((unsigned char)*q) || (q > text && (isalnum((unsigned char)q[-1]) || q[-1] == '.')))
+            continue;
+        char *end;
+        double d = strtod(q, &end);
+        size_t span = (size_t)(end - q);
+        if (span >= 4 && end[-3] == '.' && isdigit((unsigned char)end[-1]) && !isalnum((unsigned char)*end)) {
+            *v = d;
+            return q;
+        }
+        q += span ? span - 1 : 0;
+    }
+    return NULL;
+}
+
 /* The one of n orders whose total is v; -1 when none or several are. */
 static int order_of_total(const store_order *list, size_t n, double v)
 {
@@ -247,20 +264,10 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
     }
     /* "cancel the 29.89 one": a price said without its sign, cents and
      * all, that is one order's total */
-    for (const char *q = meant; at < 0 && *q; q++) {
-        if (!isdigit((unsigned char)*q) || (q > meant && (isalnum((unsigned char)q[-1]) || q[-1] == '.')))
-            continue;
-        char *end;
-        double v = strtod(q, &end);
-        size_t span = (size_t)(end - q);
-        if (span < 4 || end[-3] != '.' || isalnum((unsigned char)*end)) {
-            q += span ? span - 1 : 0;
-            continue;
-        }
-        if ((at = order_of_total(list, n, v)) >= 0)
+    double said;
+    for (const char *q = meant; at < 0 && (q = eng__agent_said_total(q, &said)) != NULL; q += strspn(q, "0123456789."))
+        if ((at = order_of_total(list, n, said)) >= 0)
             guess = true;
-        q = end - 1;
-    }
     bool several = false;
     int named = at < 0 && n > 1 ? named_order(t, list, n, &several) : -1;
     if (named >= 0) {

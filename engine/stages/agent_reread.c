@@ -176,11 +176,8 @@ static bool cancels(const reread_ctx *c)
     /* "cancel my older purchase", "cancel the 11.89 one": an order named
      * by its place or its total, whatever was talked about before */
     static const char *const orders[] = {"order", "orders", "purchase", "purchases", NULL};
-    bool total = false;
-    for (const char *q = asked; *q && !total; q++)
-        total = isdigit((unsigned char)q[0]) && q[1] && (q[1] == '.' || isdigit((unsigned char)q[1])) &&
-                strspn(q, "0123456789") >= 1 && q[strspn(q, "0123456789")] == '.' &&
-                strspn(q + strspn(q, "0123456789") + 1, "0123456789") == 2;
+    double v;
+    bool total = eng__agent_said_total(asked, &v) != NULL;
     return total || (eng__agent_has_word(c->said, places) &&
                      (eng__agent_has_word(c->said, orders) ||
                       listed(order_talk, eng__json_str(c->t->ctx, "session.lastIntent", ""))));

@@ -167,27 +167,33 @@ sqlite3_stmt *sq__prep_args(sq_conn *c, const char *sql, const sq_arg *args,
     return st;
 }
 
+/* One statement stepped once and reset: SQLite's step result, or -1
+ * (err set) when it could not be prepared. */
+static int step_once(sq_conn *c, const char *sql, const sq_arg *args, size_t n, store_err *err)
+{
+    sqlite3_stmt *st = sq__prep_args(c, sql, args, n, err);
+    if (!st)
+        return -1;
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r;
+}
+
 int sq__run(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
             size_t n, store_err *err)
 {
-    sqlite3_stmt *st = sq__prep_args(c, sql, args, n, err);
-    int r;
-    if (!st)
+    int r = step_once(c, sql, args, n, err);
+    if (r < 0)
         return err ? err->code : STORE_EIO;
-    r = sqlite3_step(st);
-    sqlite3_reset(st);
     return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : sq__err(c, r, err, what);
 }
 
 int sq__exists(sq_conn *c, const char *what, const char *sql, const sq_arg *args,
                size_t n, store_err *err)
 {
-    sqlite3_stmt *st = sq__prep_args(c, sql, args, n, err);
-    int r;
-    if (!st)
+    int r = step_once(c, sql, args, n, err);
+    if (r < 0)
         return err ? err->code : STORE_EIO;
-    r = sqlite3_step(st);
-    sqlite3_reset(st);
     return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : sq__err(c, r, err, what);
 }
 
