@@ -200,7 +200,6 @@ int eng__cart_refresh(eng_turn *t)
 
 int eng__cart_set(eng_turn *t, const store_cart *cl)
 {
-    store *s = eng__store(t);
     const store_cart c = *cl;
     char cid[160];
     eng__cart_id(t, cid, sizeof cid);
@@ -209,7 +208,7 @@ int eng__cart_set(eng_turn *t, const store_cart *cl)
     for (size_t i = 0; i < c.n_items; i++) {
         store_product p = {0};
         json_object *line;
-        if (store_product_get(s, c.items[i].sku, &p, NULL) == 0) {
+        if (eng__product_get(t, c.items[i].sku, &p, NULL) == 0) {
             line = eng__card(&p, false);
             store_product_clear(&p);
         } else {

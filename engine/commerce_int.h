@@ -27,6 +27,16 @@ void eng__cart_id(const eng_turn *t, char *buf, size_t n);
  * finalPrice, rating, stock, thumbnail, appliedRules} (new object);
  * with_detail adds description, images and tags. */
 json_object *eng__card(const store_product *p, bool with_detail);
+/* eng__product_get: store_product_get(eng__store(t), sku, out, err) for
+ * the turn: a product the turn found before comes from the turn's own
+ * copy (engine/turn_products.c), no store read. Same return codes; *out
+ * is the caller's to clear (store_product_clear). Blocks on the store
+ * only when it reads. */
+int eng__product_get(eng_turn *t, const char *sku, store_product *out, store_err *err);
+/* eng__products_forget: drop the turn's copies of products; after a
+ * write of the turn that changes products (an order placed or
+ * cancelled: stock). */
+void eng__products_forget(eng_turn *t);
 /* eng__stock_json: a product's stock as rules, templates and clients see
  * it: the count, or null when the catalog keeps none (always available). */
 json_object *eng__stock_json(const store_product *p);

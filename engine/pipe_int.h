@@ -204,6 +204,9 @@ struct eng_turn {
                                object takes its address); NULL once the
                                commerce core may have changed the cart
                                otherwise (eng__cart_stale) */
+    struct eng_turn_products *products; /* products read this turn
+                                           (engine/turn_products.c); in the
+                                           pool, NULL until the first */
 };
 
 /* The turn helpers below live in engine/turn.c, apart from the executor

@@ -241,7 +241,7 @@ static int cart_change(eng_turn *t, store_cart_op op, const char *sku, int64_t q
         }
         store_product p = {0};
         store_err e = {0};
-        int rc = store_product_get(s, sku, &p, &e);
+        int rc = eng__product_get(t, sku, &p, &e);
         if (rc < 0) {
             json_object_put(act);
             store_product_clear(&p);
@@ -954,6 +954,7 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
     store_order o = {0};
     store_err e = {0};
     int rc = store_order_place(s, &req, &o, &e);
+    eng__products_forget(t);   /* stock changed: the turn's copies are old */
     json_object_put(pricing);
     json_object_put(d);
     if (rc < 0) {
@@ -1085,6 +1086,7 @@ static int cancel(eng_turn *t, int64_t id, eng_shop_result *r)
     store_err e = {0};
     int rc = store_order_cancel_refund(eng__store(t), uid, id, &au,
                                        owed ? json_object_to_json_string_ext(owed, JSON_C_TO_STRING_PLAIN) : NULL, &e);
+    eng__products_forget(t);   /* stock given back: the turn's copies are old */
     json_object_put(d);
     json_object_put(owed);
     if (rc == STORE_ENOTFOUND)

@@ -33,6 +33,69 @@ void store_product_clear(store_product *p)
     memset(p, 0, sizeof *p);
 }
 
+/* a copy of s, or NULL for NULL; *ok = 0 when out of memory */
+static char *dup_or_null(const char *s, int *ok)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *ok = 0;
+    return d;
+}
+
+/* n copies of src's strings (each may be NULL), or NULL for a NULL src */
+static char **dup_list(char *const *src, size_t n, int *ok)
+{
+    if (!src)
+        return NULL;
+    char **d = calloc(n ? n : 1, sizeof *d);
+    if (!d) {
+        *ok = 0;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        d[i] = dup_or_null(src[i], ok);
+    return d;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+int store_product_copy(store_product *dst, const store_product *src)
+{
+    int ok = 1;
+    /* the numbers and flags as they are, then every pointer copied */
+    *dst = *src;
+    dst->sku = dup_or_null(src->sku, &ok);
+    dst->title = dup_or_null(src->title, &ok);
+    dst->brand = dup_or_null(src->brand, &ok);
+    dst->category = dup_or_null(src->category, &ok);
+    dst->description = dup_or_null(src->description, &ok);
+    dst->thumbnail = dup_or_null(src->thumbnail, &ok);
+    dst->images = dup_list(src->images, src->n_images, &ok);
+    dst->tags = dup_list(src->tags, src->n_tags, &ok);
+    dst->thumbnail_media = dup_or_null(src->thumbnail_media, &ok);
+    dst->images_media = dup_list(src->images_media, src->n_images, &ok);
+    dst->facts = dup_or_null(src->facts, &ok);
+    if (!ok) {
+        /* a list may be missing while another of the same length is
+         * there: each freed by its own length, not store_product_clear */
+        free_list(dst->images, dst->images ? src->n_images : 0);
+        free_list(dst->images_media, dst->images_media ? src->n_images : 0);
+        free_list(dst->tags, dst->tags ? src->n_tags : 0);
+        dst->images = dst->images_media = dst->tags = NULL;
+        dst->n_images = dst->n_tags = 0;
+        store_product_clear(dst);
+        return STORE_ENOMEM;
+    }
+    return 0;
+}
+
 static void put_str(json_object *o, const char *k, const char *v)
 {
     if (v)

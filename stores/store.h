@@ -285,6 +285,11 @@ typedef struct store_product {
 
 /* store_product_clear: free every field of a product the store filled. */
 void store_product_clear(store_product *p);
+/* store_product_copy: *dst = a copy of *src that owns its own strings
+ * (every field, the media names included; src is not changed). Returns
+ * 0, or STORE_ENOMEM with *dst cleared. Clear dst with
+ * store_product_clear. Does not block. */
+int store_product_copy(store_product *dst, const store_product *src);
 /* store_product_to_json: *json_out = malloc'd camelCase document
  * (sku, title, brand, category, price, discountPercentage, rating, stock,
  * description, thumbnail, images, tags, and "facts" as a JSON object when

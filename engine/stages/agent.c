@@ -1238,7 +1238,7 @@ static json_object *cart_products(eng_turn *t)
         json_object *l = json_object_array_get_idx(items, i);
         store_product p = {0};
         const char *sku = eng__json_str(l, "sku", "");
-        if (s && store_product_get(s, sku, &p, NULL) == 0) {
+        if (s && eng__product_get(t, sku, &p, NULL) == 0) {
             json_object_array_add(out, eng__card(&p, true));
             store_product_clear(&p);
         } else {
@@ -1432,7 +1432,7 @@ bool eng__agent_focus(eng_turn *t, agent_target *o)
 {
     const char *focus = eng__json_str(t->ctx, "session.focus", NULL);
     store_product p = {0};
-    if (!focus || !eng__store(t) || store_product_get(eng__store(t), focus, &p, NULL) < 0)
+    if (!focus || !eng__store(t) || eng__product_get(t, focus, &p, NULL) < 0)
         return false;
     o->found = AGENT_ONE, o->where = AGENT_AT_FOCUS;
     o->sku = eng__pool_strdup(t->pool, p.sku);

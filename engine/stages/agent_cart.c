@@ -91,7 +91,7 @@ static eng_result propose(eng_turn *t, const char *type, const char *sku, int64_
     if (sku) {
         ENG_JADD(a, "sku", json_object_new_string(sku));
         store_product p = {0};
-        if (store_product_get(eng__store(t), sku, &p, NULL) == 0) {
+        if (eng__product_get(t, sku, &p, NULL) == 0) {
             ENG_JADD(a, "title", json_object_new_string(p.title));
             ENG_JADD(a, "price", json_object_new_double(p.price));
             ENG_JADD(a, "category", p.category ? json_object_new_string(p.category) : NULL);
@@ -935,7 +935,7 @@ static bool loose_comparative(eng_turn *t, const agent_target *tg)
 static bool cannot_add(eng_turn *t, const char *sku, int64_t qty)
 {
     store_product p = {0};
-    if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0)
+    if (!sku || eng__product_get(t, sku, &p, NULL) < 0)
         return false;
     int64_t have = eng__cart_line_qty(t, sku);
     bool no = !p.stock_untracked && p.stock < have + (qty > 0 ? qty : 1);
@@ -961,7 +961,7 @@ static bool rules_take(eng_turn *t, const store_product *p, int64_t cur, int64_t
 static int64_t stock_left(eng_turn *t, const char *sku)
 {
     store_product p = {0};
-    if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0)
+    if (!sku || eng__product_get(t, sku, &p, NULL) < 0)
         return -1;
     int64_t cur = eng__cart_line_qty(t, sku);
     int64_t left = p.stock_untracked ? -1 : p.stock - cur;
@@ -977,7 +977,7 @@ static int64_t stock_left(eng_turn *t, const char *sku)
 static int64_t most_addable(eng_turn *t, const char *sku)
 {
     store_product p = {0};
-    if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0)
+    if (!sku || eng__product_get(t, sku, &p, NULL) < 0)
         return 0;
     int64_t cur = eng__cart_line_qty(t, sku);
     int64_t hi = p.stock_untracked ? 999 - cur : p.stock - cur, lo = 0;
@@ -1018,7 +1018,7 @@ static bool variant_unlisted(eng_turn *t, const char *sku)
         if ((strcmp(type, "size") != 0 && strcmp(type, "color") != 0) || !said || !*said ||
             json_object_get_boolean(eng__json_path(e, "negated")))
             continue;
-        if (!p.sku && store_product_get(eng__store(t), sku, &p, NULL) < 0)
+        if (!p.sku && eng__product_get(t, sku, &p, NULL) < 0)
             return false;
         const char *const one[] = {said, NULL};   /* whole words: "M" is not in "Man" */
         bool held = (p.title && eng__agent_has_word(p.title, one)) ||
@@ -1930,7 +1930,7 @@ static bool instead_of_line(eng_turn *t, const char *text, const agent_target *t
         eng__cart_line_qty(t, tg->sku) > 0 || !eng__store(t))
         return false;
     store_product p = {0};
-    if (store_product_get(eng__store(t), tg->sku, &p, NULL) < 0)
+    if (eng__product_get(t, tg->sku, &p, NULL) < 0)
         return false;
     json_object *items = eng__json_path(t->ctx, "cart.items"), *old = NULL;
     int same = 0;
@@ -2534,7 +2534,7 @@ static bool it_and_named(eng_turn *t, const agent_opts *o, agent_target *tg, eng
     }
     store_product p = {0};
     const char *skus[2] = {eng__pool_strdup(t->pool, it), other.sku}, *titles[2] = {NULL, other.title};
-    if (store_product_get(eng__store(t), it, &p, NULL) == 0)
+    if (eng__product_get(t, it, &p, NULL) == 0)
         titles[0] = eng__pool_strdup(t->pool, p.title);
     store_product_clear(&p);
     if (!skus[0] || !titles[0]) {
@@ -3124,7 +3124,7 @@ eng_result eng__agent_cart(const agent_call *c)
         if (!sku && json_object_is_type(shown, json_type_array) && json_object_array_length(shown) == 1)
             sku = eng__json_str(json_object_array_get_idx(shown, 0), "sku", NULL);
         store_product p = {0};
-        if (!sku || store_product_get(eng__store(t), sku, &p, NULL) < 0) {
+        if (!sku || eng__product_get(t, sku, &p, NULL) < 0) {
             store_product_clear(&p);
             eng__set_var(t, "needProduct", json_object_new_boolean(1));
             eng__turn_note(t, "the most of what? no product in focus");

@@ -2013,7 +2013,7 @@ static eng_result details(eng_turn *t)
         eng__turn_note(t, "the reference points at nothing shown");
         return ENG_R_OK;
     }
-    if (!sku || store_product_get(s, sku, &p, NULL) < 0) {
+    if (!sku || eng__product_get(t, sku, &p, NULL) < 0) {
         /* "tell me about the essence mascara": the best match by name */
         query q = {.lo = -1, .hi = -1};
         query_text(t, eng__json_str(t->ctx, "message.text", ""), q.text, sizeof q.text, true);
@@ -2031,7 +2031,7 @@ static eng_result details(eng_turn *t)
         }
         sku = eng__pool_strdup(t->pool, res.hits[0].product.sku);
         store_search_result_free(&res);
-        if (store_product_get(s, sku, &p, NULL) < 0)
+        if (eng__product_get(t, sku, &p, NULL) < 0)
             return eng__turn_fail(t, "product %s vanished", sku);
     }
     return show_details(t, &p);
@@ -2068,7 +2068,7 @@ static bool variant_question(eng_turn *t, eng_result *r)
                     ? json_object_get_string(eng__json_path(e, "value")) : said;
     }
     store_product p = {0};
-    if (!value || !said || store_product_get(eng__store(t), focus, &p, NULL) < 0)
+    if (!value || !said || eng__product_get(t, focus, &p, NULL) < 0)
         return false;
     bool listed = false;
     const char *words[2] = {value, said};
@@ -2330,7 +2330,6 @@ static double listed_weight(const store_product *p)
  * the products side by side; nothing in the session changes but focus. */
 static eng_result compare(eng_turn *t)
 {
-    store *s = eng__store(t);
     const char *text = eng__json_str(t->ctx, "message.text", "");
     json_object *shown = eng__json_path(t->ctx, "session.shown");
     size_t nshown = shown ? json_object_array_length(shown) : 0;
@@ -2482,7 +2481,7 @@ static eng_result compare(eng_turn *t)
     size_t weighed = 0;
     for (size_t i = 0; i < json_object_array_length(skus); i++) {
         store_product p = {0};
-        if (store_product_get(s, json_object_get_string(json_object_array_get_idx(skus, i)), &p, NULL) == 0) {
+        if (eng__product_get(t, json_object_get_string(json_object_array_get_idx(skus, i)), &p, NULL) == 0) {
             json_object *card = eng__card(&p, false);
             json_object_array_add(cards, card);
             double w = listed_weight(&p);
@@ -2609,7 +2608,7 @@ static eng_result recommend(eng_turn *t, const agent_opts *o)
     store_product p = {0};
     /* a copy: the list shown below replaces the session's focus */
     const char *focus = eng__pool_strdup(t->pool, eng__json_str(t->ctx, "session.focus", NULL));
-    if (focus && store_product_get(eng__store(t), focus, &p, NULL) == 0 && p.category) {
+    if (focus && eng__product_get(t, focus, &p, NULL) == 0 && p.category) {
         q.category = eng__pool_strdup(t->pool, p.category);
     } else {
         /* long-term memory: a favourite brand or category */
