@@ -47,7 +47,8 @@ typedef struct eng__ent {
     bool plural;               /* REFERENCE: "ones", "those", "them" */
     bool negated;              /* BRAND, COLOR, CATEGORY: said not to be wanted ("not from apple",
                                   "anything but red", "except samsung"); the span starts at the cue.
-                                  REFERENCE: left out ("but not the fourth", "except the cheapest") */
+                                  REFERENCE: left out ("but not the fourth", "except the cheapest").
+                                  QUANTITY: said again after a correction ("2 kiwis, sorry, 3": the 2) */
 } eng__ent;
 
 /* What a vocabulary is built from. Aliases map a synonym to the name of

@@ -957,6 +957,7 @@ static void find_quantities(X *x)
         else if (is(x, i, L_ONE) && (prev == L_THE || prev == L_THIS || prev == L_DET || prev == L_NO))
             continue;   /* "which one", "no one": not a count */
         else if (num(x, i) && !sfx_len(x, i) && (prev == L_THE || prev == L_THIS) &&
+                 !(i >= 2 && word_in(x, i - 2, (const char *const[]){"make", "change", "set", NULL})) &&
                  (clause_end(x, i + 1) ||
                   word_in(x, i + 1, (const char *const[]){"is", "one", "model", "instead", "not", "then", "please",
                                                            "pls", "version", "plus", "pro", "max", "mini", "would",
@@ -991,6 +992,43 @@ static void find_quantities(X *x)
         k += word_in(x, k, (const char *const[]){"times", NULL});   /* "3 times" */
         emit(x, ENG_ENT_QUANTITY, i, k)->num = v;
         i = k - 1;
+    }
+}
+
+/* "add 2 kiwis, sorry, 3", "three lemons no wait four": a count said
+ * again after a word that corrects it is the count meant; the earlier
+ * one is marked negated (left out). Not "3 eggs and 2 milks" (no
+ * correction between), "2 kiwis, actually 3 lemons too" (an add) nor
+ * "two, actually, one is for my sister" (a subject). */
+static void fix_counts(X *x)
+{
+    static const char *const marks[] = {"wait", "sorry", "oops", "whoops", "mean", "meant", "rather", "actually",
+                                        "correction", "no", "nope", "nah", "scratch", NULL};
+    static const char *const more[] = {"too", "also", "aswell", "plus", "extra", "more", "another", NULL};
+    eng__ent *q = NULL;
+    for (size_t e = 0; e < x->cnt; e++) {
+        eng__ent *b = &x->out[e];
+        if (b->type != ENG_ENT_QUANTITY)
+            continue;
+        bool fixed = false, added = false;
+        for (size_t i = 0; q && i < x->n; i++) {
+            if (x->t[i].s >= q->end && x->t[i].e <= b->start)
+                fixed |= word_in(x, i, marks) ||
+                         (word_in(x, i, (const char *const[]){"make", NULL}) &&
+                          word_in(x, i + 1, (const char *const[]){"that", "it", NULL}));
+            if (x->t[i].s >= b->end)
+                added |= word_in(x, i, more) ||
+                         (word_in(x, i, (const char *const[]){"as", NULL}) &&
+                          word_in(x, i + 1, (const char *const[]){"well", NULL}));
+        }
+        /* "make it two actually, one is for my sister": a subject, no count */
+        for (size_t i = 0; fixed && i + 1 < x->n; i++)
+            if (x->t[i].e == b->end)
+                fixed = !word_in(x, i + 1, (const char *const[]){"is", "was", "will", "would", "goes", "gets", "can",
+                                                                 "could", "should", "for", NULL});
+        if (fixed && !added)
+            q->negated = true;
+        q = b;
     }
 }
 
@@ -1136,7 +1174,10 @@ static void find_models(X *x)
                                             "have", "got", "those", "these", "them", "that", "ones", "another",
                                             "qty", "x", "pls", "please", "plz", "and", "or", "with", "for",
                                             "in", "on", "at", "all", "any", "some", "out", "off", "up",
-                                            "down", "away", "back", NULL};
+                                            "down", "away", "back",
+                                            /* "add 4 kiwis oops 2": a count corrected */
+                                            "oops", "whoops", "sorry", "wait", "nope", "nah", "actually",
+                                            "mean", "meant", "rather", NULL};
     for (size_t i = 1; i < x->n; i++) {
         const ent_tok *pv = &x->t[i - 1];
         if (pv->kind != TK_WORD || pv->lx != L_NONE || word_in(x, i - 1, not_names))
@@ -1189,12 +1230,13 @@ int eng__ent_extract(const eng__ent_vocab *v, const char *text, size_t len, eng_
     find_vocab(&x, 2);   /* "Hoka One One" before "one" counts */
     find_quantities(&x);
     find_vocab(&x, 1);
-    if (x.t != stack)
-        eng__free(x.t);
     for (size_t i = 1; i < x.cnt; i++)
         for (size_t j = i; j > 0 && out[j - 1].start > out[j].start; j--) {
             eng__ent tmp = out[j];
             out[j] = out[j - 1], out[j - 1] = tmp;
         }
+    fix_counts(&x);
+    if (x.t != stack)
+        eng__free(x.t);
     return (int)x.cnt;
 }

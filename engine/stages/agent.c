@@ -955,8 +955,8 @@ void eng__agent_span_words(eng_turn *t, size_t from, size_t to, char *out, size_
     json_object *ents = eng__json_path(t->ctx, "entities");
     for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
         json_object *e = json_object_array_get_idx(ents, i);
-        static const char *const masked[] = {"quantity", "reference", "excluded_reference", "money",
-                                             "order_number", "email", NULL};
+        static const char *const masked[] = {"quantity", "reference", "excluded_reference", "corrected_quantity",
+                                             "money", "order_number", "email", NULL};
         const char *type = eng__json_str(e, "type", "");
         bool m = false;
         for (size_t k = 0; masked[k] && !m; k++)

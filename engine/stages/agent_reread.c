@@ -1150,6 +1150,7 @@ static const char *const may_list[] = {"search_product", "refine_search", "produ
 static const char *const may_narrow[] = {"search_product", "refine_search", "product_details", "out_of_scope",
                                          "clarify", "shop_question", "greeting", "recommend", NULL};
 static const char *const search_or_clarify[] = {"search_product", "clarify", NULL};
+static const char *const denies[] = {"deny", NULL};
 static const char *const unplaced_or_add[] = {"out_of_scope", "shop_question", "search_product", "clarify",
                                               "add_to_cart", NULL};
 static const char *const not_cart_change[] = {"add_to_cart", "remove_from_cart", "update_quantity", "empty_cart",
@@ -1273,6 +1274,8 @@ static const reread table[] = {
      "back to the list, read as a return: a refinement"},
     {search_or_clarify, NULL, 0.7, opens_add, NULL, "add_to_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
      "opens with the verb of an add: an add, asked"},
+    {denies, NULL, ANY, opens_add, NULL, "add_to_cart", RR_STORE | RR_SOURCE, NULL, eng__agent_cart,
+     "opens with the verb of an add, read as a no (\"add 2 kiwis, no wait, 3\"): an add, asked"},
     {search, NULL, 0.6, about_it, NULL, "shop_question", 0, NULL, eng__agent_support,
      "a question about \"it\", the product in focus: not a search"},
     {cancel_from, NULL, 0.6, cancels, NULL, "cancel_order", RR_SOURCE, NULL, eng__agent_order,

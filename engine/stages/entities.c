@@ -437,12 +437,16 @@ static json_object *entity(const eng__ent *e, const char *text, json_object *sho
     json_object *o = json_object_new_object(), *v = NULL;
     /* a reference left out ("but not the fourth") points at nothing:
      * its own type, so no reader takes it for one that does */
-    ENG_JADD(o, "type", json_object_new_string(e->type == ENG_ENT_REFERENCE && e->negated
-                                                   ? "excluded_reference" : eng__ent_type_name(e->type)));
+    /* a count said again after a correction ("2 kiwis, sorry, 3"): the
+     * first is its own type too, and fills no slot */
+    ENG_JADD(o, "type", json_object_new_string(e->type == ENG_ENT_REFERENCE && e->negated ? "excluded_reference"
+                                               : e->type == ENG_ENT_QUANTITY && e->negated ? "corrected_quantity"
+                                               : eng__ent_type_name(e->type)));
     switch (e->type) {
     case ENG_ENT_QUANTITY:
         v = jnum(e->num);
-        slot(slots, "quantity", jnum(e->num));
+        if (!e->negated)
+            slot(slots, "quantity", jnum(e->num));
         break;
     case ENG_ENT_MONEY:
         v = json_object_new_object();

@@ -225,6 +225,36 @@ static void test_models(void **state)
     assert_true(find(e, n, t, ENG_ENT_MONEY, "200-300")->min == 200);
 }
 
+/* A count said again after a correction is the one meant: the earlier
+ * is marked negated; two counts of two products are both kept. */
+static void test_corrected_counts(void **state)
+{
+    (void)state;
+    eng__ent e[64];
+    static const struct {
+        const char *text, *old, *meant;
+    } c[] = {
+        {"add 2 kiwis, sorry, 3", "2", "3"},
+        {"put five apples in, no wait, six", "five", "six"},
+        {"i need 4 lemons oops 2", "4", "2"},
+        {"get me 3 no make that 4", "3", "4"},
+        {"add 10 eggs, actually i mean 12", "10", "12"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int n = ex(NULL, c[i].text, e);
+        assert_true(find(e, n, c[i].text, ENG_ENT_QUANTITY, c[i].old)->negated);
+        assert_false(find(e, n, c[i].text, ENG_ENT_QUANTITY, c[i].meant)->negated);
+    }
+    const char *both[] = {"add 3 eggs and 2 milks", "2 kiwis, actually 3 lemons too",
+                          "make it two actually, one is for my sister", "3 of those and also 2 of these"};
+    for (size_t i = 0; i < sizeof both / sizeof both[0]; i++) {
+        int n = ex(NULL, both[i], e);
+        for (int k = 0; k < n; k++)
+            if (e[k].type == ENG_ENT_QUANTITY && e[k].negated)
+                fail_msg("\"%s\": a count left out", both[i]);
+    }
+}
+
 static void test_sizes_colors_brands(void **state)
 {
     (void)state;
@@ -713,7 +743,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_sorted),   cmocka_unit_test(test_design_examples),
         cmocka_unit_test(test_money),          cmocka_unit_test(test_quantities),
-        cmocka_unit_test(test_models),
+        cmocka_unit_test(test_models),         cmocka_unit_test(test_corrected_counts),
         cmocka_unit_test(test_sizes_colors_brands), cmocka_unit_test(test_orders_emails),
         cmocka_unit_test(test_references),     cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_pipeline),       cmocka_unit_test(test_catalog),
