@@ -475,7 +475,9 @@ typedef struct eng_shopper {
 typedef struct eng_shop_result {
     eng_shop_status status;
     char reason[256];         /* for the shopper, "" when OK */
-    char rule_id[128];        /* the vetoing rule (DENIED) */
+    char rule_id[128];        /* the vetoing rule (DENIED); CODE_INVALID: the
+                                 code, when a rule knows it and declined
+                                 this cart ("" for a code nobody knows) */
     int replayed;             /* the idempotency key had been used: the
                                  first outcome is returned, nothing ran */
     int64_t qty;              /* the line's quantity after a cart change */

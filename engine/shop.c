@@ -377,6 +377,8 @@ static int promo_apply(eng_turn *t, const char *code_in, eng_shop_result *r)
             json_object_object_del(sess, "promoCode");
         cart_after(t, r);
         eng__audit(t, "promo.rejected", code, NULL);
+        if (why)   /* a rule knows the code and declined this cart */
+            snprintf(r->rule_id, sizeof r->rule_id, "%s", code);
         return set(r, ENG_SHOP_CODE_INVALID, "%s", reason);
     }
     json_object_put(prev);

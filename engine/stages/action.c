@@ -74,6 +74,8 @@ void eng__action_record(eng_turn *t, json_object *a, const eng_shop_result *r, b
         eng__set_var(t, "promoValid", json_object_new_boolean(r->status == ENG_SHOP_OK));
         if (r->status != ENG_SHOP_OK)
             eng__set_var(t, "promoReason", json_object_new_string(r->reason));
+        if (r->status == ENG_SHOP_CODE_INVALID && r->rule_id[0])
+            eng__set_var(t, "promoDeclined", json_object_new_boolean(1));   /* a code, not for this cart */
     }
     if (r->cart)
         ENG_JADD(t->ctx, "cart", json_object_get(r->cart));
@@ -230,6 +232,16 @@ static eng_result run(const eng_stage *st, eng_turn *t)
     remember_change(t, acts);
     if (changed)
         eng__set_var(t, "cartChanged", json_object_new_boolean(1));
+    json_object *pend = eng__json_path(t->ctx, "session.pending");
+    if (changed && strcmp(eng__json_str(pend, "type", ""), "order.create") == 0) {
+        /* the summary the order's question showed no longer holds (a
+         * code applied while it waited): the question is dropped, and
+         * the reply says so (formatter, vars.checkoutDropped) */
+        json_object_object_del(eng__session(t), "pending");
+        json_object_object_del(eng__json_path(t->ctx, "vars"), "stillPending");
+        eng__set_var(t, "orderQuestionDropped", json_object_new_boolean(1));
+        eng__turn_note(t, "the cart changed while the order was asked: the question dropped");
+    }
     eng__turn_note(t, "%d done, %d replayed, %d failed", done, replayed, failed);
     (void)st;
     return ENG_R_OK;

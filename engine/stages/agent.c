@@ -113,7 +113,13 @@ static eng_result run(const eng_stage *st, eng_turn *t)
                     (to_checkout && strncmp(ptype, "cart.", 5) == 0) ||
                     /* "sure, add it" answers "shall I add the dior?" */
                     (intent && strcmp(intent, "add_to_cart") == 0 && strcmp(ptype, "cart.add") == 0) ||
-                    (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0);
+                    (intent && strcmp(intent, "remove_from_cart") == 0 && strcmp(ptype, "cart.remove") == 0) ||
+                    /* "wait, use WELCOME5" at the summary: asked again
+                     * if the code changes nothing (the action stage drops
+                     * it when the code changes the total) */
+                    (strcmp(ptype, "order.create") == 0 &&
+                     ((intent && strcmp(intent, "apply_promo") == 0) ||
+                      eng__agent_code_request(eng__json_str(t->ctx, "message.text", ""))));
     const agent_call call = {t, st->opts};
     eng_result r;
     /* a reading the message itself puts right ("nuke my trolley" read as
@@ -794,7 +800,7 @@ static const char *const filler[] = {
     "few", "several", "handful", /* "add a few": a count not said, asked */
     /* and take them out with */
     "back", "away", "bin", "ditch", "scrap", "nix", "axe", "cancel", "undo", "scratch", "meant", "mean",
-    "nah", "nope", "naw", "whoops", "but", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "didn", "didnt", "mistake", "accident", "accidentally", "misclick",
+    "nah", "nope", "naw", "nvm", "whoops", "but", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "didn", "didnt", "mistake", "accident", "accidentally", "misclick",
     "double", "triple", "halve", "twice", "knock", "mine", "stack", "against", "compares", "compared",
     "revert", "reverse", "meant",
     /* what a product is worth: "is it worth the money", "any good?" */

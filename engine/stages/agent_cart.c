@@ -124,29 +124,46 @@ static eng_result propose(eng_turn *t, const char *type, const char *sku, int64_
     return ENG_R_OK;
 }
 
-/* "use code SAVE10", "apply coupon welcome5": the token after the
- * keyword, or an upper-case token with a digit. */
 /* "use welcome5", "redeem save10": a code typed in lower case right
  * after the verb that uses one (letters and at least one digit), upper
- * cased into code[0..n). */
+ * cased into code[0..n). "apply SAVE 10", "redeem welcome 5": a word of
+ * letters then its digits said apart are one code as such codes are
+ * written; after "use" only in capitals ("use the 2": no code). */
 static bool verb_code(const char *text, char *code, size_t n)
 {
     static const char *const verbs[] = {"use ", "apply ", "redeem ", "enter ", NULL};
+    static const char *const not_code[] = {"the", "my", "your", "a", "an", "it", "its", "that", "this", "all",
+                                           "any", "one", "only", "just", "code", "coupon", "promo", "voucher",
+                                           NULL};
     for (size_t k = 0; verbs[k]; k++)
         for (const char *p = strcasestr(text, verbs[k]); p; p = strcasestr(p + 1, verbs[k])) {
             if (p > text && isalnum((unsigned char)p[-1]))
                 continue;
             const char *w = p + strlen(verbs[k]), *e = w;
-            int letters = 0, digits = 0;
+            int letters = 0, digits = 0, upper = 0;
             for (; isalnum((unsigned char)*e); e++) {
                 letters += isalpha((unsigned char)*e) != 0;
                 digits += isdigit((unsigned char)*e) != 0;
+                upper += isupper((unsigned char)*e) != 0;
             }
-            size_t len = (size_t)(e - w);
-            if (len >= 5 && len < n && letters >= 2 && digits >= 1 && isalpha((unsigned char)w[0])) {
+            size_t len = (size_t)(e - w), dl = 0;
+            const char *d = e;
+            if (!digits && letters >= 3 && *d == ' ' && (k > 0 || upper == letters)) {
+                while (*d == ' ')
+                    d++;
+                while (isdigit((unsigned char)d[dl]))
+                    dl++;
+                bool word = false;
+                for (size_t i = 0; not_code[i] && !word; i++)
+                    word = strlen(not_code[i]) == len && strncasecmp(w, not_code[i], len) == 0;
+                if (dl < 1 || dl > 4 || isalnum((unsigned char)d[dl]) || word || len + dl >= n)
+                    dl = 0;
+            }
+            if ((len >= 5 && len < n && letters >= 2 && digits >= 1 && isalpha((unsigned char)w[0])) || dl) {
                 for (size_t i = 0; i < len; i++)
                     code[i] = (char)toupper((unsigned char)w[i]);
-                code[len] = '\0';
+                memcpy(code + len, d, dl);
+                code[len + dl] = '\0';
                 return true;
             }
         }
@@ -640,7 +657,18 @@ static bool negated(const char *text)
     static const char *const neg[] = {"don't", "dont", "do not", "didn't", "didnt", "did not", "doesn't",
                                       "doesnt", "won't", "wont", "will not", "never", "no need", "not now",
                                       "not yet", "no longer", "rather not", NULL};
-    return eng__agent_has_word(text, neg);
+    /* "never mind the pan", "no need for the wok": what is dropped, not
+     * a change said not to be made */
+    static const char *const drops[] = {"never mind", "nevermind", "no need for", NULL};
+    char buf[512];
+    size_t n = strlen(text);
+    if (n >= sizeof buf || !eng__agent_has_word(text, drops))
+        return eng__agent_has_word(text, neg);
+    memcpy(buf, text, n + 1);
+    for (size_t i = 0; drops[i]; i++)
+        for (char *p = strcasestr(buf, drops[i]); p; p = strcasestr(p + 1, drops[i]))
+            memset(p, ' ', strlen(drops[i]));
+    return eng__agent_has_word(buf, neg);
 }
 
 static json_object *cart_line(eng_turn *t, const char *sku)
@@ -1542,11 +1570,12 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
     static const char *const restore[] = {"put it back", "put that back", "put them back", "bring it back",
                                           "bring that back", "add it back", "add that back", "want it back",
                                           "need it back", "back in", "i want it", "i need it", "i still want",
-                                          "i still need",
-                                          /* "no wait, keep them" right after the removal */
-                                          "keep them", "keep it", "keep that", "keep those", "keep the",
-                                          "don't remove", "dont remove", "didn't want it removed",
-                                          "leave them", "leave it in", NULL};
+                                          "i still need", "didn't want it removed", NULL};
+    /* "no wait, keep them" right after the removal; after an add ("never
+     * mind, don't remove the wok"), the add stands */
+    static const char *const keep[] = {"keep them", "keep it", "keep that", "keep those", "keep the",
+                                       "don't remove", "dont remove", "do not remove", "leave them",
+                                       "leave it in", NULL};
     static const char *const unadd[] = {"cancel", "remove", "take it out", "take that out", "don't", "dont",
                                         "do not", "no wait", "wait no", "stop", "didn't want", "didnt want",
                                         NULL};
@@ -1556,9 +1585,10 @@ static bool takes_back(eng_turn *t, const char *text, json_object *last)
      * ("no, take it out") it takes the add back; so does a bare "no"
      * right after the add, nothing else asked */
     bool no = strcmp(eng__agent_intent(t), "deny") == 0;
+    bool kept = eng__agent_has_word(text, keep);
     bool said = eng__agent_has_word(text, undo) || eng__agent_bare_cancel(text) ||
-                (strcmp(type, "cart.remove") == 0 ? eng__agent_has_word(text, restore)
-                                                  : strcmp(type, "cart.add") == 0 && no &&
+                (strcmp(type, "cart.remove") == 0 ? eng__agent_has_word(text, restore) || kept
+                                                  : strcmp(type, "cart.add") == 0 && no && !kept &&
                                                         (eng__agent_has_word(text, unadd) || puts_back(text) ||
                                                          eng__agent_only_words(text, bare_no, NULL)));
     return said && said_count(t) < 0 && names_only(t, last);
@@ -3437,6 +3467,11 @@ eng_result eng__agent_cart(const agent_call *c)
         char other[64];
         if (eng__agent_code_word(text, code, other, sizeof other))
             eng__set_var(t, "promoIgnored", json_object_new_string(other));
+        /* a code said while the order's question waits: still asked if
+         * the code is refused (the action stage drops the question when
+         * the code changes the total) */
+        if (strcmp(eng__json_str(eng__json_path(t->ctx, "session.pending"), "type", ""), "order.create") == 0)
+            eng__agent_keep_pending(t);
         return promo_action(t, "promo.apply", code, "promoCode");
     }
     eng_result priced;

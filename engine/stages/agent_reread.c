@@ -321,8 +321,9 @@ static bool meant_count(const reread_ctx *c, eng_result *r) { return eng__agent_
  * question and does nothing */
 static bool hesitates(const reread_ctx *c)
 {
+    /* "hold on, redeem SAVE 10": a code to use, not a pause */
     if (eng__agent_hesitates(c->said) != 1 || eng__agent_is_question(c->said) ||
-        !eng__json_path(c->t->ctx, "session.pending"))
+        !eng__json_path(c->t->ctx, "session.pending") || eng__agent_code_request(c->said))
         return false;
     int words = 0;
     for (const char *p = c->said; *p; p++)
@@ -884,7 +885,9 @@ static bool drops(const reread_ctx *c)
     static const char *const drop_verbs[] = {"forget the ", "forget about the ", "scratch the ", "skip the ",
                                              "nix the ", "never mind the ", "nevermind the ", "no more ",
                                              "actually forget the ", "ok forget the ", "drop the ", "drop my ",
-                                             "drop that ", "drop those ", "ditch the ", "bin the ", "lose the ", NULL};
+                                             "drop that ", "drop those ", "ditch the ", "bin the ", "lose the ",
+                                             "nvm the ", "nvm about the ", "never mind about the ",
+                                             "nevermind about the ", "no need for the ", NULL};
     static const char *const out_verbs[] = {"take out ", "take off ", "pull out ", "take away ", "get rid of ",
                                             NULL};
     static const char *const whole[] = {"all", "everything", "except", "apart from", "other than", "but", "whole",

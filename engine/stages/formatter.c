@@ -358,7 +358,9 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         json_object *acts = eng__json_path(t->ctx, "actions");
         for (size_t i = 0; acts && i < json_object_array_length(acts); i++) {
             json_object *a = json_object_array_get_idx(acts, i);
-            if (strncmp(eng__json_str(a, "type", ""), "cart.", 5) == 0 &&
+            const char *type = eng__json_str(a, "type", "");
+            /* a code applied or taken off changes the total asked about too */
+            if ((strncmp(type, "cart.", 5) == 0 || strncmp(type, "promo.", 6) == 0) &&
                 strcmp(eng__json_str(a, "status", ""), "done") == 0) {
                 eng__set_var(t, "checkoutDropped", json_object_new_boolean(1));
                 break;
