@@ -53,6 +53,7 @@ static int create(eng_stage *st, eng_build *b)
 
 static bool from_last_turn(eng_turn *t, json_object *o);
 static void merge_adds(eng_turn *t, json_object *old);
+static bool adds_asked_product(eng_turn *t, json_object *asked);
 
 static eng_result run(const eng_stage *st, eng_turn *t)
 {
@@ -157,8 +158,17 @@ static eng_result run(const eng_stage *st, eng_turn *t)
         /* "add 5 plates" done while "the Fork and the Spoon?" waits: that
          * question is asked again, not dropped without a word */
         if (eng__json_path(t->ctx, "session.pending") == asked_add && !eng__json_path(t->ctx, "vars.stillPending") &&
-            strcmp(eng__agent_intent(t), "add_to_cart") == 0)
-            eng__agent_keep_pending(t);
+            strcmp(eng__agent_intent(t), "add_to_cart") == 0) {
+            /* "add 2 of it" to "shall I add the rolex?": that add is the
+             * answer, made as said; the question is not asked again (a
+             * yes to it would add the rolex a second time) */
+            if (adds_asked_product(t, asked_add)) {
+                json_object_object_del(eng__session(t), "pending");
+                eng__turn_note(t, "the product asked about added as said: the question answered");
+            } else {
+                eng__agent_keep_pending(t);
+            }
+        }
         json_object_put(asked_add);
     }
     json_object *now = eng__json_path(t->ctx, "session.pending");
@@ -2012,6 +2022,25 @@ static bool add_lines(json_object *p, json_object *skus, json_object *qtys)
         json_object_array_add(qtys, json_object_new_int64(json_object_get_int64(c) > 0 ? json_object_get_int64(c) : 1));
     }
     return true;
+}
+
+/* The turn's actions add a product the add question `asked` named (its
+ * sku or one of its `more`). */
+static bool adds_asked_product(eng_turn *t, json_object *asked)
+{
+    json_object *acts = eng__json_path(t->ctx, "actions"), *more = eng__json_path(asked, "more");
+    for (size_t i = 0; acts && i < json_object_array_length(acts); i++) {
+        json_object *a = json_object_array_get_idx(acts, i);
+        const char *sku = eng__json_str(a, "sku", "");
+        if (strcmp(eng__json_str(a, "type", ""), "cart.add") != 0)
+            continue;
+        if (strcmp(sku, eng__json_str(asked, "sku", "")) == 0)
+            return true;
+        for (size_t k = 0; more && k < json_object_array_length(more); k++)
+            if (strcmp(sku, json_object_get_string(json_object_array_get_idx(more, k))) == 0)
+                return true;
+    }
+    return false;
 }
 
 static void merge_adds(eng_turn *t, json_object *old)

@@ -1930,7 +1930,7 @@ static bool scale_all(eng_turn *t, int times, eng_result *r)
 static bool already_added(eng_turn *t, const char *text, const agent_target *tg)
 {
     static const char *const more[] = {"another", "more", "again", "extra", "second", "too", "also", "as well",
-                                       "plus", "additional", "add", "double", NULL};
+                                       "plus", "additional", "double", NULL};
     /* "i'll take both", "ok i'll get those" of what the cart holds: a
      * choice said of lines already there (any time), not a second one */
     static const char *const choosing[] = {"i'll take", "ill take", "i will take", "i'll get", "ill get",

@@ -1016,6 +1016,26 @@ static bool agrees(const reread_ctx *c)
            eng__agent_pending_fresh(c->t);
 }
 
+/* "add it", "ok put them in", "just add both" while "Shall I add the
+ * rolex?" waits: the add asked about, in its own words: the yes (never a
+ * second add beside the one asked) */
+static bool adds_asked(const reread_ctx *c)
+{
+    static const char *const verbs[] = {"add", "put", "pop", "stick", "chuck", "throw", "grab", "get", "take",
+                                        "buy", NULL};
+    static const char *const them[] = {"it", "them", "em", "those", "these", "that", "this", "both", NULL};
+    static const char *const words[] = {"add", "put", "pop", "stick", "chuck", "throw", "grab", "get", "take",
+                                        "buy", "it", "them", "em", "those", "these", "that", "this", "both",
+                                        "in", "into", "on", "to", "my", "the", "cart", "basket", "bag",
+                                        "trolley", "please", "pls", "plz", "ok", "okay", "sure", "yes", "yeah",
+                                        "yep", "then", "go", "ahead", "and", "just", "do", "can", "you",
+                                        "could", "would", "i'll", "ill", "i", "will", "one", "ones", "all", "of",
+                                        "in", "there", "now", "thanks", "ta", NULL};
+    json_object *p = eng__agent_pending_fresh(c->t);
+    return p && strcmp(eng__json_str(p, "type", ""), "cart.add") == 0 && eng__agent_has_word(c->said, verbs) &&
+           eng__agent_has_word(c->said, them) && eng__agent_only_words(c->said, words, NULL);
+}
+
 /* "take me back to the list" read as a return: the list's first page */
 static bool back_to_list(const reread_ctx *c)
 {
@@ -1225,6 +1245,8 @@ static const reread table[] = {
      "a why about the cart's prices: the cart with its price cuts"},
     {NULL, not_confirm, ANY, declines_order, NULL, "deny", 0, NULL, eng__agent_order,
      "turns the order down in other words: a no"},
+    {NULL, not_confirm, ANY, adds_asked, NULL, "confirm", 0, NULL, eng__agent_order,
+     "adds what the add question asked about, in its own words: the yes"},
     {NULL, NULL, ANY, NULL, pays_otherwise, NULL, 0, NULL, NULL, NULL},
     {checkouts, NULL, ANY, NULL, not_checkout, NULL, RR_STORE, NULL, NULL, NULL},
     {checkouts, NULL, ANY, checkout_without, NULL, "remove_from_cart", RR_STORE | RR_SOURCE | RR_ASKED, NULL,
