@@ -1003,6 +1003,9 @@ static int checkout(eng_turn *t, const char *key, json_object *confirmed, const 
     r->replayed = o.replayed;
     r->order = eng__order_json(&o);
     store_order_clear(&o);
+    /* the code was used by this order: the next cart starts without it
+     * (a welcome code does not discount every later order unasked) */
+    json_object_object_del(eng__session(t), "promoCode");
     cart_after(t, r);
     return set(r, ENG_SHOP_OK, NULL);
 }
