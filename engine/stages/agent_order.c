@@ -133,9 +133,11 @@ bool eng__agent_names_ordered(eng_turn *t)
  * when none or several do (*several set). */
 static int named_order(eng_turn *t, store_order *list, size_t n, bool *several)
 {
-    char words[160];
+    char words[160], meant[320];
     *several = false;
-    eng__agent_name_words(t, words, sizeof words);
+    /* "the pan order but keep the wok": the words before the cut only */
+    size_t cut = meant_part(eng__json_str(t->ctx, "message.text", ""), meant, sizeof meant);
+    eng__agent_span_words(t, 0, cut, words, sizeof words, false);
     if (!words[0])
         return -1;
     int at = -1, best = 0;
@@ -175,13 +177,17 @@ static int said_order_index(const char *text, size_t n, bool *guess)
         {"first", 1, 0, false},     {"1st", 1, 0, false},      {"earliest", 1, 0, false},
         {"oldest", 1, 0, false},    {"original", 1, 0, false}, {"second", 2, 0, false},
         {"2nd", 2, 0, false},       {"third", 3, 0, false},    {"3rd", 3, 0, false},
+        {"least recent", 1, 0, false},
         {"latest", 0, 0, false},    {"last", 0, 0, false},     {"newest", 0, 0, false},
         {"most recent", 0, 0, false}, {"recent", 0, 0, false}, {"previous", 0, 1, true},
         {"earlier", 0, 1, true},    {"older", 0, 1, true},     {"other", 0, 1, true},
     };
     static const char *const orders[] = {"order", "orders", "purchase", "one", "ones", NULL};
+    /* "cancel the oldest": a superlative is an order's place alone */
+    static const char *const alone[] = {"oldest", "earliest", "newest", "latest", "least recent", "most recent",
+                                        NULL};
     *guess = false;
-    if (n < 2 || !eng__agent_has_word(text, orders))
+    if (n < 2 || (!eng__agent_has_word(text, orders) && !eng__agent_has_word(text, alone)))
         return -1;
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         if (!eng__agent_has_word(text, (const char *const[]){places[i].word, NULL}))
@@ -222,6 +228,49 @@ static int order_of_total(const store_order *list, size_t n, double v)
     return hits == 1 ? hit : -1;
 }
 
+/* "the cheapest order", "my biggest order": the one of n orders with
+ * the lowest or highest total; -1 when none is said or two share it. */
+static int order_by_total(const char *text, const store_order *list, size_t n)
+{
+    /* a comparative only of the order ("it was cheaper elsewhere" is a reason) */
+    static const char *const low[] = {"cheapest", "least expensive", "smallest", "lowest", "cheaper one",
+                                      "cheaper order", "smaller one", "smaller order", NULL};
+    static const char *const high[] = {"most expensive", "priciest", "dearest", "biggest", "largest", "highest",
+                                       "pricier one", "pricier order", "bigger one", "bigger order",
+                                       "larger one", "larger order", "more expensive one",
+                                       "more expensive order", NULL};
+    bool lo = eng__agent_has_word(text, low), hi = eng__agent_has_word(text, high);
+    if (n < 2 || lo == hi)
+        return -1;
+    int at = 0;
+    for (size_t k = 1; k < n; k++)
+        if (lo ? list[k].total < list[at].total : list[k].total > list[at].total)
+            at = (int)k;
+    for (size_t k = 0; k < n; k++)
+        if ((int)k != at && fabs(list[k].total - list[at].total) < 0.005)
+            return -1;
+    return at;
+}
+
+/* "cancel the 24.99 one": the one of n orders with a line at that unit
+ * price, when no total is; -1 when none or several. */
+static int order_of_line_price(eng_turn *t, const store_order *list, size_t n, double v)
+{
+    int hit = -1, hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        store_order o = {0};
+        if (store_order_get(eng__store(t), list[i].id, &o, NULL) != 0)
+            continue;
+        bool has = false;
+        for (size_t k = 0; k < o.n_lines && !has; k++)
+            has = fabs(o.lines[k].unit_price - v) < 0.005;
+        store_order_clear(&o);
+        if (has)
+            hit = (int)i, hits++;
+    }
+    return hits == 1 ? hit : -1;
+}
+
 /* The order the shopper means: the number given, the one named by its
  * place ("my first order"), else the newest one (the newest still
  * "placed" when `placed_only`). *guessed (may be NULL) is set when the
@@ -259,15 +308,18 @@ static int find_order(eng_turn *t, bool placed_only, store_order *out, bool *gue
         json_object *amount = eng__json_path(e, "value.amount");
         if (!amount)
             continue;
-        if ((at = order_of_total(list, n, json_object_get_double(amount))) >= 0)
+        double v = json_object_get_double(amount);
+        if ((at = order_of_total(list, n, v)) >= 0 || (at = order_of_line_price(t, list, n, v)) >= 0)
             guess = true;
     }
     /* "cancel the 29.89 one": a price said without its sign, cents and
      * all, that is one order's total */
     double said;
     for (const char *q = meant; at < 0 && (q = eng__agent_said_total(q, &said)) != NULL; q += strspn(q, "0123456789."))
-        if ((at = order_of_total(list, n, said)) >= 0)
+        if ((at = order_of_total(list, n, said)) >= 0 || (at = order_of_line_price(t, list, n, said)) >= 0)
             guess = true;
+    if (at < 0 && (at = order_by_total(meant, list, n)) >= 0)
+        guess = true;
     bool several = false;
     int named = at < 0 && n > 1 ? named_order(t, list, n, &several) : -1;
     if (named >= 0) {

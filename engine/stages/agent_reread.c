@@ -170,7 +170,13 @@ static bool cancels(const reread_ctx *c)
     static const char *const order_talk[] = {"track_order", "order_history", "cancel_order", "confirm",
                                              "place_order", NULL};
     static const char *const places[] = {"older", "oldest", "newer", "newest", "first", "second", "last",
-                                         "latest", "previous", "earlier", "other", "1st", "2nd", NULL};
+                                         "latest", "previous", "earlier", "earliest", "other", "1st", "2nd",
+                                         "least recent", "most recent", "cheapest", "smallest", "biggest",
+                                         "largest", "priciest", "dearest", "most expensive", "least expensive",
+                                         NULL};
+    /* "cancel the earliest": a superlative of time is an order's place alone */
+    static const char *const alone[] = {"oldest", "earliest", "newest", "latest", "least recent", "most recent",
+                                        NULL};
     if (strncasecmp(asked, "cancel ", 7) != 0 || eng__agent_is_question(c->said))
         return false;
     /* "cancel my older purchase", "cancel the 11.89 one": an order named
@@ -178,7 +184,8 @@ static bool cancels(const reread_ctx *c)
     static const char *const orders[] = {"order", "orders", "purchase", "purchases", NULL};
     double v;
     bool total = eng__agent_said_total(asked, &v) != NULL;
-    return total || (eng__agent_has_word(c->said, places) &&
+    return total || eng__agent_has_word(c->said, alone) ||
+           (eng__agent_has_word(c->said, places) &&
                      (eng__agent_has_word(c->said, orders) ||
                       listed(order_talk, eng__json_str(c->t->ctx, "session.lastIntent", ""))));
 }
