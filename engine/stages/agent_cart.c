@@ -2268,6 +2268,14 @@ bool eng__agent_cart_swap(const agent_call *c, bool asked_change, eng_result *r)
 {
     eng_turn *t = c->t;
     const char *text = eng__json_str(t->ctx, "message.text", "");
+    /* "remove the pan instead of the wok": which line goes out, not a
+     * swap (the cart agent's removal, with what is kept left out) */
+    static const char *const out[] = {"remove ", "delete ", "take out ", "take off ", "drop ", "get rid of ",
+                                      "ditch ", "lose ", NULL};
+    const char *asked = eng__agent_past_courtesy(text);
+    for (size_t i = 0; out[i]; i++)
+        if (strncasecmp(asked, out[i], strlen(out[i])) == 0)
+            return false;
     swap_spans sp;
     bool spans = swap_spans_of(text, &sp);
     if (!spans) {
@@ -2589,7 +2597,9 @@ static const char *kept_part(const char *text, char *buf, size_t n)
 {
     static const char *const keeps[] = {" keep ", " leave ", " i want ", " i need ", " i'd like ",
                                         " i still want ", " still want ", " but not ", " not the ",
-                                        " hang on to ", " hold on to ", " hold onto ", " hang onto ", NULL};
+                                        " hang on to ", " hold on to ", " hold onto ", " hang onto ",
+                                        /* "take out the wok rather than the pan" */
+                                        " rather than ", " instead of ", NULL};
     static const char *const stays[] = {" stays", " can stay", " stay", " is fine", " are fine", " r fine",
                                         " is enough", " are enough", " will stay", NULL};
     /* the message with its brackets and commas made spaces, led by one */
