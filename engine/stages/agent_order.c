@@ -869,12 +869,47 @@ static bool cancel_unsure(eng_turn *t, const agent_opts *o)
  * what can be cancelled, said (vars.partialCancel: the title named);
  * "cancel orders 1 and 2", "cancel both orders": one at a time, said
  * (vars.oneOrderAtATime). */
+/* "cancel order 1 and 2", "#3, #4", "orders 5 & 6": two order numbers
+ * joined by "and", "&", "+" or a comma. */
+static bool two_numbers(const char *text)
+{
+    const char *prev = NULL;
+    for (const char *p = text; *p;) {
+        while (*p && !isdigit((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *d = p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        /* a whole number of its own, not a price or a part of a word */
+        if ((d > text && (isalnum((unsigned char)d[-1]) || d[-1] == '$' || d[-1] == '.')) || *p == '.' ||
+            isalpha((unsigned char)*p)) {
+            prev = NULL;
+            continue;
+        }
+        if (prev) {
+            char gap[16];
+            size_t g = 0;
+            for (const char *q = prev; q < d && g + 1 < sizeof gap; q++)
+                if (!strchr(" #", *q))
+                    gap[g++] = (char)tolower((unsigned char)*q);
+            gap[g] = '\0';
+            if (!strcmp(gap, "and") || !strcmp(gap, "&") || !strcmp(gap, "+") || !strcmp(gap, ",") ||
+                !strcmp(gap, ",and") || !strcmp(gap, "andorder") || !strcmp(gap, "andalso"))
+                return true;
+        }
+        prev = p;
+    }
+    return false;
+}
+
 static void cancel_notes(eng_turn *t, const store_order *ord)
 {
     const char *text = eng__json_str(t->ctx, "message.text", "");
     static const char *const several[] = {"both orders", "all orders", "all my orders", "every order", "orders",
                                           "all of them", "both of them", NULL};
-    if (eng__agent_has_word(text, several))
+    if (eng__agent_has_word(text, several) || two_numbers(text))
         eng__set_var(t, "oneOrderAtATime", json_object_new_boolean(1));
     if (ord->n_lines < 2)
         return;

@@ -1043,6 +1043,16 @@ static bool adds_asked(const reread_ctx *c)
            eng__agent_has_word(c->said, them) && eng__agent_only_words(c->said, words, NULL);
 }
 
+/* "what orders am i still able to cancel?": the orders and their status
+ * (the order agent lists them), however it was read */
+static bool asks_cancellable(const reread_ctx *c)
+{
+    static const char *const which[] = {"which orders", "what orders", "which of my orders", "which order",
+                                        NULL};
+    return eng__user_id(c->t) && eng__agent_is_question(c->said) && eng__agent_has_word(c->said, which) &&
+           eng__agent_has_word(c->said, (const char *const[]){"cancel", "cancelled", "canceled", NULL});
+}
+
 /* "take me back to the list" read as a return: the list's first page */
 static bool back_to_list(const reread_ctx *c)
 {
@@ -1310,6 +1320,8 @@ static const reread table[] = {
      "opens with the verb of an add, read as a no (\"add 2 kiwis, no wait, 3\"): an add, asked"},
     {search, NULL, 0.6, about_it, NULL, "shop_question", 0, NULL, eng__agent_support,
      "a question about \"it\", the product in focus: not a search"},
+    {NULL, NULL, ANY, asks_cancellable, NULL, "order_history", 0, NULL, eng__agent_order,
+     "asks which orders can still be cancelled: the orders and their status"},
     {cancel_from, NULL, 0.6, cancels, NULL, "cancel_order", RR_SOURCE, NULL, eng__agent_order,
      "asks to cancel: the order agent asks first"},
     {cart_or_search, NULL, 0.6, sends_back, NULL, NULL, 0, NULL, eng__agent_support,
