@@ -457,6 +457,8 @@ static bool asks_why(const reread_ctx *c)
 /* "actually i don't want it anymore", "changed my mind" right after an
  * order was placed (the cart now empty): the order, whose cancellation
  * is asked (a reading put right is never sure enough to cancel) */
+static bool came_damaged(const reread_ctx *c);
+
 static bool regrets_order(const reread_ctx *c)
 {
     static const char *const regret[] = {"dont want it", "don't want it", "do not want it", "dont want them",
@@ -470,7 +472,8 @@ static bool regrets_order(const reread_ctx *c)
                                          "didn't want", "didnt want", "meant to order", "oh no", NULL};
     json_object *lc = eng__json_path(eng__session(c->t), "lastConfirmed");
     if (!lc || json_object_get_int64(eng__json_path(c->t->ctx, "cart.count")) > 0 ||
-        !eng__agent_has_word(c->said, regret) || eng__agent_is_question(c->said))
+        !eng__agent_has_word(c->said, regret) || eng__agent_is_question(c->said) ||
+        came_damaged(c))   /* "i got the wrong item": the shop's text on it, not a change of mind */
         return false;
     int64_t at = json_object_get_int64(eng__json_path(lc, "turn"));
     int64_t now = json_object_get_int64(eng__json_path(eng__session(c->t), "turns"));
@@ -642,9 +645,12 @@ static bool came_damaged(const reread_ctx *c)
 {
     static const char *const harm[] = {"broken", "cracked", "smashed", "damaged", "dented", "shattered",
                                        "scratched", "faulty", "defective", "leaking", "leaked", "torn",
-                                       "wrong size", "wrong colour", "wrong color", "wrong item", "missing", NULL};
+                                       "wrong size", "wrong colour", "wrong color", "wrong item", "wrong thing",
+                                       "wrong product", "wrong parcel", "wrong package", "not what i ordered",
+                                       "missing", NULL};
     static const char *const came[] = {"arrived", "came", "received", "delivered", "got it", "showed up",
-                                       "turned up", "in the box", "sent me", "i ordered", "ordered", NULL};
+                                       "turned up", "in the box", "sent me", "i ordered", "ordered", "i got",
+                                       "you sent", "ive got", "i've got", NULL};
     return eng__agent_has_word(c->said, harm) && eng__agent_has_word(c->said, came);
 }
 
@@ -653,7 +659,8 @@ static bool came_damaged(const reread_ctx *c)
  * "arrived damaged" as much */
 static bool answers_damage(const reread_ctx *c, eng_result *r)
 {
-    if (!came_damaged(c) ||
+    /* "it came broken, cancel it": the cancel asked for */
+    if (!came_damaged(c) || eng__agent_has_word(c->said, (const char *const[]){"cancel", NULL}) ||
         !eng__agent_knowledge_of(c->t, "shop_question", false, "item arrives broken damaged wrong not ordered"))
         return false;
     eng__agent_read_as(c->t, "shop_question");
@@ -1207,7 +1214,8 @@ static const char *const checkouts[] = {"checkout", "place_order", NULL};
 static const char *const unplaced_oos[] = {"out_of_scope", "clarify", "search_product", NULL};
 static const char *const damage_from[] = {"search_product", "product_details", "track_order", "order_history",
                                           "add_to_cart", "update_quantity", "remove_from_cart", "out_of_scope",
-                                          "shop_question", "clarify", "get_refund", "check_refund_policy", NULL};
+                                          "shop_question", "clarify", "get_refund", "check_refund_policy",
+                                          "cancel_order", NULL};
 static const char *const own_code_from[] = {"shop_question", "out_of_scope", "clarify", "apply_promo",
                                              "search_product", NULL};
 static const char *const yes_from[] = {"shop_question", "check_payment_methods", "payment_issue", "out_of_scope",
